@@ -1,0 +1,20 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both set the machine up first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup demo test lint bench
+setup:
+	@scripts/bootstrap.sh
+
+demo: setup
+	$(VENV)/bin/rxedge demo
+
+test: setup
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) -m bench

@@ -1,0 +1,1 @@
+"""Hardware adapters: transports and wire codecs that turn bytes into typed events and back."""

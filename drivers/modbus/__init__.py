@@ -1,0 +1,1 @@
+"""Pick-to-light shelf controllers over Modbus RTU or TCP."""

@@ -1,0 +1,1 @@
+"""Impinj R2000 based reader modules speaking the "A0" serial protocol."""

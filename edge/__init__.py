@@ -1,0 +1,1 @@
+"""The daemon: configuration, wiring, supervision and the command line."""

@@ -1,0 +1,263 @@
+"""The gateway's configuration file (TOML), validated with every error naming its key.
+
+Slots are named ``{shelf}-{NN}``: shelf controller "A" with 24 slots has A-01 .. A-24, and
+A-01 is the controller's slot 0 (coil 1 in profile rxedge-ptl-v1).
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from drivers.modbus.profile import PROFILES
+from sync.broker_url import BrokerAddress
+
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BrokerConfig(_Strict):
+    url: str = "mqtt://127.0.0.1:1883"
+    client_id: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        BrokerAddress.parse(value)
+        return value
+
+
+class PresenceConfig(_Strict):
+    dwell_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
+
+
+class ReaderConfig(_Strict):
+    name: Annotated[str, Field(pattern=_NAME)]
+    protocol: Literal["r2000"] = "r2000"
+    port: Annotated[str, Field(min_length=1)]
+    baudrate: Literal[9600, 19200, 38400, 57600, 115200] = 115200
+    address: Annotated[int, Field(ge=0, le=254)] = 1
+    antennas: dict[int, str] = Field(default_factory=dict)
+
+    @field_validator("antennas")
+    @classmethod
+    def _antennas(cls, value: dict[int, str]) -> dict[int, str]:
+        for antenna in value:
+            if not 1 <= antenna <= 8:
+                raise ValueError(f"antenna {antenna} does not exist; readers have antennas 1 to 8")
+        return value
+
+
+class ShelfConfig(_Strict):
+    name: Annotated[str, Field(pattern=_NAME)]
+    transport: Literal["tcp", "rtu"] = "tcp"
+    host: str | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] = 502
+    serial_port: str | None = None
+    baudrate: Literal[9600, 19200, 38400, 57600, 115200] = 19200
+    device_id: Annotated[int, Field(ge=1, le=247)] = 1
+    profile: str = "rxedge-ptl-v1"
+    slots: Annotated[int, Field(ge=1, le=999)] = 24
+    poll_hz: Annotated[float, Field(gt=0, le=50)] = 10.0
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, value: str) -> str:
+        if value not in PROFILES:
+            raise ValueError(f"unknown profile {value!r}; known: {', '.join(sorted(PROFILES))}")
+        return value
+
+    @model_validator(mode="after")
+    def _transport(self) -> ShelfConfig:
+        if self.transport == "tcp" and not self.host:
+            raise ValueError('a tcp shelf needs host (and port), e.g. host = "10.0.0.20"')
+        if self.transport == "rtu" and not self.serial_port:
+            raise ValueError('an rtu shelf needs serial_port, e.g. serial_port = "/dev/ttyUSB1"')
+        return self
+
+    def slot_names(self) -> list[str]:
+        return [slot_name(self.name, i) for i in range(self.slots)]
+
+
+class ProductConfig(_Strict):
+    gtin: Annotated[str, Field(pattern=r"^\d{14}$")]
+    name: Annotated[str, Field(min_length=1)]
+    reorder_point: Annotated[int, Field(ge=0)]
+    par: Annotated[int, Field(ge=1)]
+    unit: str = "pack"
+    slots: list[str] = Field(default_factory=list)
+
+    @field_validator("gtin")
+    @classmethod
+    def _check_digit(cls, value: str) -> str:
+        if gtin_check_digit(value[:13]) != int(value[13]):
+            raise ValueError(
+                f"GTIN {value} has a wrong check digit (expected {gtin_check_digit(value[:13])})"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _par(self) -> ProductConfig:
+        if self.par <= self.reorder_point:
+            raise ValueError(
+                f"par ({self.par}) must be above reorder_point ({self.reorder_point}), "
+                "or no request would ever be made"
+            )
+        return self
+
+
+class GatewayConfig(_Strict):
+    site: Annotated[str, Field(pattern=_NAME)]
+    gateway: Annotated[str, Field(pattern=_NAME)]
+    database: Path = Path("/var/lib/rxedge/ledger.sqlite")
+    broker: BrokerConfig = BrokerConfig()
+    presence: PresenceConfig = PresenceConfig()
+    readers: list[ReaderConfig] = Field(default_factory=list)
+    shelves: list[ShelfConfig] = Field(default_factory=list)
+    products: list[ProductConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> GatewayConfig:
+        problems: list[str] = []
+        known = {slot for shelf in self.shelves for slot in shelf.slot_names()}
+        examples = ", ".join(sorted(known)[:3]) or "none: add a [[shelves]] entry"
+        for kind, names in (
+            ("readers", [r.name for r in self.readers]),
+            ("shelves", [s.name for s in self.shelves]),
+            ("products", [p.gtin for p in self.products]),
+        ):
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            if duplicates:
+                problems.append(f"{kind}: {', '.join(duplicates)} appear more than once")
+        for i, reader in enumerate(self.readers):
+            for antenna, slot in reader.antennas.items():
+                if slot not in known:
+                    problems.append(
+                        f"readers[{i}].antennas.{antenna}: slot {slot!r} is not on any shelf "
+                        f"(known slots: {examples}, ...)"
+                    )
+        for i, product in enumerate(self.products):
+            for slot in product.slots:
+                if slot not in known:
+                    problems.append(
+                        f"products[{i}].slots: slot {slot!r} is not on any shelf "
+                        f"(known slots: {examples}, ...)"
+                    )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def client_id(self) -> str:
+        return self.broker.client_id or f"rxedge-{self.site}-{self.gateway}"
+
+    def slot_location(self, slot: str) -> tuple[str, int]:
+        """(shelf name, 0-based index) of a slot name."""
+        shelf, _, number = slot.rpartition("-")
+        return shelf, int(number) - 1
+
+
+def slot_name(shelf: str, index: int) -> str:
+    """The name of slot `index` (0-based) of `shelf`: A-01 for index 0."""
+    return f"{shelf}-{index + 1:02d}"
+
+
+def gtin_check_digit(first13: str) -> int:
+    """GS1 mod-10 check digit over the first 13 digits of a GTIN-14."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(first13))
+    return (10 - total % 10) % 10
+
+
+# Shown with an error so that the fix is one copy away.
+EXAMPLES = {
+    "site": 'site = "pharmacy-0042"',
+    "gateway": 'gateway = "gw-1"',
+    "database": 'database = "/var/lib/rxedge/ledger.sqlite"',
+    "url": 'url = "mqtt://127.0.0.1:1883"  (or mqtts://broker.example:8883)',
+    "dwell_seconds": "dwell_seconds = 5.0",
+    "name": 'name = "A"  (letters, digits, - _ .)',
+    "protocol": 'protocol = "r2000"',
+    "port": 'port = "/dev/ttyUSB0"  (reader) or port = 502 (shelf, TCP)',
+    "baudrate": "baudrate = 115200  (one of 9600, 19200, 38400, 57600, 115200)",
+    "address": "address = 1",
+    "antennas": '[readers.antennas]\n    1 = "A-01"',
+    "transport": 'transport = "tcp"  (or "rtu")',
+    "host": 'host = "10.0.0.20"',
+    "serial_port": 'serial_port = "/dev/ttyUSB1"',
+    "device_id": "device_id = 1  (1 to 247)",
+    "profile": 'profile = "rxedge-ptl-v1"',
+    "slots": "slots = 24",
+    "poll_hz": "poll_hz = 10",
+    "gtin": 'gtin = "05012345678900"  (14 digits with a valid check digit)',
+    "reorder_point": "reorder_point = 2",
+    "par": "par = 6",
+    "unit": 'unit = "pack"',
+}
+
+
+PATTERN_HINTS = {
+    "site": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
+    "gateway": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
+    "name": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
+    "gtin": "must be exactly 14 digits (pad a GTIN-13 with a leading 0)",
+}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` lists each with its key and a fix."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "\n".join(problems))
+
+
+def load_config(path: Path | str) -> GatewayConfig:
+    """Read and validate a configuration file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            str(path), ["file not found; start from config/gateway.example.toml"]
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None
+    return parse_config(data, str(path))
+
+
+def parse_config(data: dict[str, object], source: str = "config") -> GatewayConfig:
+    """Validate already-parsed configuration data."""
+    try:
+        return GatewayConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(error) for error in exc.errors()]) from None
+
+
+def _describe(error: object) -> str:
+    assert isinstance(error, dict)
+    loc = [part for part in error["loc"] if not str(part).startswith(("function-after", "["))]
+    key = ""
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) and key else (f".{part}" if key else str(part))
+    message = str(error["msg"]).removeprefix("Value error, ")
+    leaf = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
+    if error["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(leaf, EXAMPLES, n=1)
+        message = "is not a known key" + (f"; did you mean {close[0]!r}?" if close else "")
+    elif error["type"] == "string_pattern_mismatch":
+        message = PATTERN_HINTS.get(leaf, message) + f" (got {error.get('input')!r})"
+    elif error["type"] == "missing":
+        message = "is required"
+    elif "input" in error and error["type"] not in ("value_error",):
+        message += f" (got {error['input']!r})"
+    example = EXAMPLES.get(leaf)
+    text = f"{key or '(top level)'}: {message}"
+    return f"{text}\n    e.g. {example}" if example and error["type"] != "extra_forbidden" else text

@@ -1,0 +1,307 @@
+"""The daemon's wiring: readers -> presence -> ledger -> alarms, LEDs and the outbox -> MQTT.
+
+Every physical port is owned by one task. The ledger lives on one writer thread (commits wait
+for fsync there, not on the event loop); changes reach it through one queue, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
+
+from drivers.events import (
+    ButtonPressed,
+    DeviceDown,
+    DeviceUp,
+    DriverEvent,
+    InventoryRoundDone,
+    TagSeen,
+)
+from drivers.modbus.lights import DARK, SlotLight
+from drivers.modbus.profile import PROFILES
+from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client, tcp_client
+from drivers.r2000.reader import R2000Reader
+from edge.activity import Activity, Observer
+from edge.config import GatewayConfig, ShelfConfig
+from edge.light_plan import plan_lights
+from inventory.identifiers import EpcDecoder, PackId
+from inventory.keeper import Commit, InventoryKeeper, iso
+from inventory.ledger import StockError
+from inventory.outbox import Outbox, OutboxRow
+from inventory.policy import Product
+from inventory.presence import Arrived, Left, Moved, PresenceChange, PresenceTracker
+from sync.broker_url import BrokerAddress
+from sync.mqtt_session import Announcement, MqttSession
+from sync.publisher import OutboxPublisher
+from sync.topics import Topics
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Gateway:
+    """One gateway: build it from config, `await run()`, call `stop()` to end."""
+
+    def __init__(self, config: GatewayConfig, observer: Observer | None = None):
+        self.config = config
+        self._observe = observer or (
+            lambda activity: log.info("%s: %s", activity.kind, activity.text)
+        )
+        self.topics = Topics(config.site, config.gateway)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
+        self.keeper: InventoryKeeper | None = None
+        self.epcs = EpcDecoder()
+        self.presence = PresenceTracker(config.presence.dwell_seconds)
+        self.counters: Counter[str] = Counter()
+        self._zones = {
+            (reader.name, antenna): slot
+            for reader in config.readers
+            for antenna, slot in reader.antennas.items()
+        }
+        self._changes: asyncio.Queue[PresenceChange] = asyncio.Queue()
+        self._lit: dict[str, SlotLight] = {}
+        self._slot_bus: dict[str, tuple[ShelfBus, str, int]] = {}
+        self.buses: list[ShelfBus] = []
+        self.readers: list[R2000Reader] = []
+        self.session: MqttSession | None = None
+        self.publisher: OutboxPublisher | None = None
+        self._stop = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask the gateway to shut down cleanly."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Run until `stop()`."""
+        products = {
+            p.gtin: Product(p.gtin, p.name, p.reorder_point, p.par, p.unit, True, tuple(p.slots))
+            for p in self.config.products
+        }
+        config = self.config
+        self.keeper = await self._on_writer(
+            partial(InventoryKeeper, config.database, products, config.site, config.gateway)
+        )
+        outbox = Outbox(self.keeper.db)
+        self.presence.seed(await self._on_writer(self.keeper.index.placed_epcs), time.monotonic())
+        self._build_buses()
+        self.readers = [
+            R2000Reader(r.name, r.port, r.baudrate, self._on_driver_event, address=r.address)
+            for r in config.readers
+        ]
+        self.session = MqttSession(
+            BrokerAddress.parse(config.broker.url),
+            config.client_id,
+            birth=Announcement(self.topics.status, "online"),
+            will=Announcement(self.topics.status, "offline"),
+        )
+        self.publisher = OutboxPublisher(
+            self.session,
+            self.topics,
+            fetch_pending=lambda limit, after: self._on_writer(
+                partial(outbox.pending, limit, after)
+            ),
+            mark_sent=lambda ids: self._on_writer(partial(outbox.mark_sent, ids, _now())),
+        )
+        await self.session.start()
+        await self._refresh_lights()
+        tasks = [
+            asyncio.create_task(c, name=n)
+            for n, c in (
+                *((f"reader {r.name}", r.run()) for r in self.readers),
+                *((f"shelf bus {b.name}", b.run()) for b in self.buses),
+                ("presence", self._watch_presence()),
+                ("changes", self._apply_changes()),
+                ("publisher", self.publisher.run()),
+                ("link", self._watch_link()),
+            )
+        ]
+        self.ready.set()
+        self._observe(
+            Activity(
+                "start",
+                f"gateway {config.site}/{config.gateway} running; ledger "
+                f"{config.database}, broker {config.broker.url}",
+            )
+        )
+        try:
+            stopper = asyncio.create_task(self._stop.wait())
+            done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopper and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            for task in [*tasks, stopper]:
+                task.cancel()
+            await asyncio.gather(*tasks, stopper, return_exceptions=True)
+            await self.session.stop(farewell=Announcement(self.topics.status, "offline"))
+            await self._on_writer(self.keeper.close)
+            self._writer.shutdown(wait=True)
+
+    # Drivers ---------------------------------------------------------------------------------
+
+    def _build_buses(self) -> None:
+        groups: dict[str, list[ShelfConfig]] = {}
+        for shelf in self.config.shelves:
+            key = (
+                f"tcp://{shelf.host}:{shelf.port}"
+                if shelf.transport == "tcp"
+                else shelf.serial_port
+            )
+            groups.setdefault(str(key), []).append(shelf)
+        for key, shelves in groups.items():
+            first = shelves[0]
+            client = (
+                tcp_client(str(first.host), first.port)
+                if first.transport == "tcp"
+                else rtu_client(str(first.serial_port), first.baudrate)
+            )
+            specs = [
+                ControllerSpec(s.name, s.device_id, s.slots, PROFILES[s.profile]) for s in shelves
+            ]
+            bus = ShelfBus(
+                key, client, specs, self._on_driver_event, poll_interval=1 / first.poll_hz
+            )
+            self.buses.append(bus)
+            for shelf in shelves:
+                for index, slot in enumerate(shelf.slot_names()):
+                    self._slot_bus[slot] = (bus, shelf.name, index)
+
+    def _on_driver_event(self, event: DriverEvent) -> None:
+        if isinstance(event, TagSeen):
+            self.counters["tag_reads"] += 1
+            slot = self._zones.get((event.reader, event.antenna))
+            identity = self.epcs.decode(event.epc)
+            if slot is None or not isinstance(identity, PackId):
+                return
+            change = self.presence.seen(identity, slot, time.monotonic())
+            if change is not None:
+                self._changes.put_nowait(change)
+        elif isinstance(event, InventoryRoundDone):
+            self.counters["rounds"] += 1
+        elif isinstance(event, ButtonPressed):
+            self._observe(Activity("button", f"{event.controller} slot {event.slot + 1} pressed"))
+        elif isinstance(event, DeviceUp):
+            self._observe(Activity("device", f"{event.device} is up"))
+        elif isinstance(event, DeviceDown):
+            self._observe(Activity("device", f"{event.device} is down: {event.reason}"))
+
+    # Inventory -------------------------------------------------------------------------------
+
+    async def _watch_presence(self) -> None:
+        period = max(0.05, min(1.0, self.presence.dwell / 5))
+        while True:
+            await asyncio.sleep(period)
+            for change in self.presence.overdue(time.monotonic()):
+                self._changes.put_nowait(change)
+
+    async def _apply_changes(self) -> None:
+        while True:
+            change = await self._changes.get()
+            try:
+                commit = await self._on_writer(partial(self._commit_change, change))
+            except StockError as exc:
+                self.counters["refused_changes"] += 1
+                log.warning("refused %s: %s", change, exc)
+                continue
+            self._report(commit)
+            if commit.messages and self.publisher is not None:
+                self.publisher.notify()
+            if commit.alarms:
+                await self._refresh_lights()
+
+    def _commit_change(self, change: PresenceChange) -> Commit:
+        """On the writer thread."""
+        keeper = self._require_keeper()
+        if isinstance(change, Arrived):
+            return keeper.put_away(change.pack, change.slot, reason="seen on shelf")
+        if isinstance(change, Left):
+            return keeper.take(change.epc, reason="left the shelf")
+        if isinstance(change, Moved):
+            return keeper.move(change.epc, change.to_slot, reason="seen in another slot")
+        raise TypeError(change)
+
+    def _report(self, commit: Commit) -> None:
+        keeper = self._require_keeper()
+        for m in commit.movements:
+            where = " -> ".join(s for s in (m.from_slot, m.to_slot) if s)
+            name = keeper.products[m.gtin].name if m.gtin in keeper.products else m.gtin
+            self._observe(
+                Activity(
+                    "movement",
+                    f"{m.kind} {name} serial {m.serial} at {where}; "
+                    f"on hand now {keeper.on_hand(m.gtin)}",
+                )
+            )
+        for alarm in commit.alarms:
+            self._observe(
+                Activity(
+                    "alarm",
+                    f"{alarm.kind} {alarm.state}: {alarm.detail.get('name', alarm.subject)}",
+                )
+            )
+        for request in commit.requests:
+            self._observe(
+                Activity(
+                    "request",
+                    f"procurement request {request.request_id}: "
+                    f"{request.quantity} x {request.product.name} "
+                    f"({request.priority})",
+                )
+            )
+
+    async def _refresh_lights(self) -> None:
+        keeper = self._require_keeper()
+        plan = await self._on_writer(lambda: plan_lights(keeper.live_alarms(), keeper.index))
+        for slot in set(self._lit) | set(plan):
+            light = plan.get(slot, DARK)
+            if self._lit.get(slot, DARK) == light or slot not in self._slot_bus:
+                continue
+            bus, controller, index = self._slot_bus[slot]
+            bus.set_light(controller, index, light)
+            self._observe(Activity("led", f"slot {slot}: {_describe_light(light)}"))
+        self._lit = plan
+
+    # Sync ------------------------------------------------------------------------------------
+
+    async def _watch_link(self) -> None:
+        assert self.session is not None
+        while True:
+            await self.session.connected.wait()
+            self._observe(Activity("sync", f"connected to {self.session.broker.url}"))
+            while self.session.connected.is_set():
+                await asyncio.sleep(0.2)
+            self._observe(Activity("sync", f"lost {self.session.broker.url}; retrying"))
+
+    # Plumbing --------------------------------------------------------------------------------
+
+    def _on_writer(self, call: Callable[[], T]) -> Awaitable[T]:
+        return asyncio.get_running_loop().run_in_executor(self._writer, call)
+
+    def _require_keeper(self) -> InventoryKeeper:
+        if self.keeper is None:
+            raise RuntimeError("gateway not started")
+        return self.keeper
+
+    async def outbox_rows(self) -> list[OutboxRow]:
+        """Messages not yet acknowledged by the broker (for status and tests)."""
+        keeper = self._require_keeper()
+        return await self._on_writer(partial(Outbox(keeper.db).pending, 1_000_000))
+
+
+def _describe_light(light: SlotLight) -> str:
+    if not light.on:
+        return "off"
+    text = f"{light.colour.name.lower()} {light.mode.name.lower().replace('_', ' ')}"
+    return f"{text}, shows {light.number}" if light.number else text
+
+
+def _now() -> str:
+    return iso(datetime.now(UTC))

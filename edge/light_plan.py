@@ -1,0 +1,27 @@
+"""What every slot's LED should show, derived from the live alarms and the stock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from drivers.modbus.lights import SlotLight
+from drivers.modbus.profile import Colour, Mode
+from inventory.alarms import Alarm, AlarmKind
+from inventory.slot_index import SlotIndex
+
+SHORTAGE_LIGHT = SlotLight(on=True, colour=Colour.AMBER, mode=Mode.STEADY)
+
+
+def plan_lights(alarms: Iterable[Alarm], index: SlotIndex) -> dict[str, SlotLight]:
+    """Slot name -> light, for every slot that should not be dark.
+
+    A shortage lights the product's home slots (from config) and every slot still holding it,
+    amber and steady, so the pharmacist sees at the shelf which drug is running low.
+    """
+    lights: dict[str, SlotLight] = {}
+    for alarm in alarms:
+        if alarm.kind is AlarmKind.SHORTAGE and alarm.live:
+            slots = set(alarm.detail.get("slots", [])) | set(index.slots_holding(alarm.subject))
+            for slot in slots:
+                lights[slot] = SHORTAGE_LIGHT
+    return lights

@@ -1,0 +1,1 @@
+"""Simulated hardware speaking the same wire protocols as the real devices."""

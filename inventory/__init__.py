@@ -1,0 +1,1 @@
+"""The domain: identifiers, ledger, slot index, stock policy, alarms and presence on the shelf."""

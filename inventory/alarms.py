@@ -1,0 +1,74 @@
+"""Alarms: one live alarm per kind and subject, raised -> acknowledged -> cleared."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class AlarmKind(StrEnum):
+    SHORTAGE = "shortage"
+    STOCK_OUT = "stock_out"
+    NEAR_EXPIRY = "near_expiry"
+    EXPIRED = "expired"
+    DISCREPANCY = "discrepancy"
+    UNEXPECTED_REMOVAL = "unexpected_removal"
+    DEVICE_DOWN = "device_down"
+    SYNC_BACKLOG = "sync_backlog"
+
+
+class AlarmState(StrEnum):
+    RAISED = "raised"
+    ACKNOWLEDGED = "acknowledged"
+    CLEARED = "cleared"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def alarm_id(kind: AlarmKind, subject: str) -> str:
+    """The stable id of the alarm for `subject`: usable as an MQTT topic level."""
+    return f"{kind}-{_UNSAFE.sub('_', subject)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    """An alarm as stored and published."""
+
+    kind: AlarmKind
+    subject: str
+    state: AlarmState
+    raised_at: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    acknowledged_at: str | None = None
+    acknowledged_by: str | None = None
+    cleared_at: str | None = None
+
+    @property
+    def id(self) -> str:
+        return alarm_id(self.kind, self.subject)
+
+    @property
+    def live(self) -> bool:
+        return self.state is not AlarmState.CLEARED
+
+    def payload(self) -> str:
+        """Retained state on ``alarms/{id}``; empty once cleared, which removes it at the broker."""
+        if not self.live:
+            return ""
+        return json.dumps(
+            {
+                "alarm_id": self.id,
+                "kind": str(self.kind),
+                "subject": self.subject,
+                "state": str(self.state),
+                "raised_at": self.raised_at,
+                "acknowledged_at": self.acknowledged_at,
+                "acknowledged_by": self.acknowledged_by,
+                "detail": self.detail,
+            },
+            separators=(",", ":"),
+        )

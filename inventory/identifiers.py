@@ -1,0 +1,78 @@
+"""GS1 identities read from EPC tags: packs (SGTIN) and shelf locations (SGLN)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from epcpy.epc_schemes.sgln import SGLN
+from epcpy.epc_schemes.sgtin import SGTIN
+from epcpy.utils.parsers import hex_to_tag_encodable
+
+
+@dataclass(frozen=True, slots=True)
+class PackId:
+    """A serialized pack: its EPC pure-identity URI, GTIN-14 and serial."""
+
+    epc: str
+    gtin: str
+    serial: str
+
+
+@dataclass(frozen=True, slots=True)
+class LocationId:
+    """A shelf-location tag: EPC URI of an SGLN (GLN plus extension)."""
+
+    epc: str
+
+
+Identity = PackId | LocationId
+
+
+class EpcDecoder:
+    """Decodes EPC memory into identities, remembering results: readers repeat the same tags
+    many times a second. Tags that are not GS1 packs or locations are counted by kind."""
+
+    def __init__(self, cache_size: int = 100_000):
+        self._cache: dict[bytes, Identity | None] = {}
+        self._cache_size = cache_size
+        self.ignored: Counter[str] = Counter()
+
+    def decode(self, epc: bytes) -> Identity | None:
+        """The identity in `epc`, or None for a tag we do not track (counted in `ignored`)."""
+        try:
+            found = self._cache[epc]
+        except KeyError:
+            found = self._decode_new(epc)
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+            self._cache[epc] = found
+        if found is None:
+            self.ignored[_kind_of(epc)] += 1
+        return found
+
+    @staticmethod
+    def _decode_new(epc: bytes) -> Identity | None:
+        try:
+            tag = hex_to_tag_encodable(epc.hex().upper())
+        except Exception:  # epcpy raises several types for foreign and malformed EPCs
+            return None
+        if isinstance(tag, SGTIN):
+            uri = tag.epc_uri
+            return PackId(epc=uri, gtin=tag.gtin(), serial=uri.rsplit(".", 1)[1])
+        if isinstance(tag, SGLN):
+            return LocationId(epc=tag.epc_uri)
+        return None
+
+
+def _kind_of(epc: bytes) -> str:
+    if not epc:
+        return "empty"
+    header = epc[0]
+    if header in (0x30, 0x36):
+        return "malformed-sgtin"
+    if header in (0x32, 0x39):
+        return "malformed-sgln"
+    if header == 0xE2:
+        return "tid"
+    return f"header-{header:02x}"

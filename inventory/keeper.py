@@ -1,0 +1,256 @@
+"""The inventory keeper: applies movements and everything they cause in one commit.
+
+A movement changes stock; the new stock may raise or clear a shortage alarm and may call for a
+procurement request. All of it (movement, stock, alarm, request and their outbox messages) is one
+transaction, and the slot index follows only once that transaction is durable.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from inventory.alarms import Alarm, AlarmKind, AlarmState, alarm_id
+from inventory.identifiers import PackId
+from inventory.ledger import Ledger, StockError
+from inventory.movements import Movement, MovementKind
+from inventory.outbox import MessageKind, OutboxMessage
+from inventory.policy import Product, is_short, needs_order, suggested_quantity
+from inventory.procurement import OPEN_STATUSES, Priority, ProcurementRequest
+from inventory.slot_index import SlotIndex
+from inventory.store import connect
+
+Clock = Callable[[], datetime]
+
+
+def iso(moment: datetime) -> str:
+    """UTC timestamp with milliseconds, as stored and published."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """What one change wrote: movements, alarm transitions and requests."""
+
+    movements: tuple[Movement, ...] = ()
+    alarms: tuple[Alarm, ...] = ()
+    requests: tuple[ProcurementRequest, ...] = ()
+    messages: int = 0
+
+
+class InventoryKeeper:
+    """Owns the ledger file and the slot index. Not thread-safe: one writer calls it."""
+
+    def __init__(
+        self,
+        db_path: Path | str,
+        products: Mapping[str, Product],
+        site: str,
+        gateway: str,
+        clock: Clock = lambda: datetime.now(UTC),
+    ):
+        self.db = connect(db_path)
+        self.ledger = Ledger(self.db)
+        self.index = SlotIndex.load(self.db)
+        self.products = dict(products)
+        self._site = site
+        self._gateway = gateway
+        self._clock = clock
+        self._alarms: dict[str, Alarm] = {a.id: a for a in self._load_live_alarms()}
+        self._on_order: dict[str, int] = self._load_on_order()
+
+    def close(self) -> None:
+        """Close the ledger file."""
+        self.db.close()
+
+    # Questions -------------------------------------------------------------------------------
+
+    def on_hand(self, gtin: str) -> int:
+        """Packs of `gtin` on the shelves."""
+        return self.index.on_hand(gtin)
+
+    def on_order(self, gtin: str) -> int:
+        """Quantity of `gtin` requested and not yet received or cancelled."""
+        return self._on_order.get(gtin, 0)
+
+    def live_alarms(self) -> list[Alarm]:
+        """Alarms raised or acknowledged and not cleared."""
+        return list(self._alarms.values())
+
+    # Changes ---------------------------------------------------------------------------------
+
+    def put_away(self, pack: PackId, slot: str, actor: str = "system", reason: str = "") -> Commit:
+        """A tagged pack appeared in `slot`."""
+        return self.commit(
+            [
+                Movement(
+                    MovementKind.PUT_AWAY,
+                    pack.gtin,
+                    serial=pack.serial,
+                    epc=pack.epc,
+                    to_slot=slot,
+                    actor=actor,
+                    reason=reason,
+                )
+            ]
+        )
+
+    def take(self, epc: str, actor: str = "system", reason: str = "") -> Commit:
+        """A tagged pack left its slot (picked)."""
+        line = self._line_of(epc)
+        return self.commit(
+            [
+                Movement(
+                    MovementKind.PICK,
+                    line.gtin,
+                    serial=line.serial,
+                    epc=epc,
+                    batch=line.batch,
+                    expiry=line.expiry,
+                    from_slot=line.slot,
+                    actor=actor,
+                    reason=reason,
+                )
+            ]
+        )
+
+    def move(self, epc: str, to_slot: str, actor: str = "system", reason: str = "") -> Commit:
+        """A tagged pack went from its slot to `to_slot`."""
+        line = self._line_of(epc)
+        return self.commit(
+            [
+                Movement(
+                    MovementKind.MOVE,
+                    line.gtin,
+                    serial=line.serial,
+                    epc=epc,
+                    batch=line.batch,
+                    expiry=line.expiry,
+                    from_slot=line.slot,
+                    to_slot=to_slot,
+                    actor=actor,
+                    reason=reason,
+                )
+            ]
+        )
+
+    def commit(self, movements: Iterable[Movement]) -> Commit:
+        """Apply movements and what they cause, durably; raises StockError and writes nothing
+        when a movement is impossible."""
+        movements = tuple(movements)
+        at = iso(self._clock())
+        change: dict[str, int] = {}
+        for movement in movements:
+            change[movement.gtin] = change.get(movement.gtin, 0) + movement.on_hand_change()
+        alarms: list[Alarm] = []
+        requests: list[ProcurementRequest] = []
+        for gtin, delta in change.items():
+            product = self.products.get(gtin)
+            if product is None:
+                continue
+            on_hand = self.index.on_hand(gtin) + delta
+            # Only falling stock can start a shortage, only rising stock can end one: packs
+            # being put away one by one on a new shelf must not each raise a request.
+            alarm = self._shortage_transition(product, on_hand, delta, at)
+            if alarm is not None:
+                alarms.append(alarm)
+            on_order = self.on_order(gtin)
+            if delta < 0 and product.auto_confirm and needs_order(product, on_hand, on_order):
+                requests.append(self._new_request(product, on_hand, on_order, at))
+        messages = [OutboxMessage(MessageKind.ALARM, a.payload(), key=a.id) for a in alarms]
+        messages += [
+            OutboxMessage(
+                MessageKind.PROCUREMENT_REQUEST,
+                r.payload(self._site, self._gateway),
+                key=r.request_id,
+            )
+            for r in requests
+        ]
+        self.ledger.write(at, movements, alarms, requests, messages)
+        for movement in movements:
+            self.index.apply(movement)
+        for alarm in alarms:
+            if alarm.live:
+                self._alarms[alarm.id] = alarm
+            else:
+                self._alarms.pop(alarm.id, None)
+        for request in requests:
+            gtin = request.product.gtin
+            self._on_order[gtin] = self._on_order.get(gtin, 0) + request.quantity
+        return Commit(movements, tuple(alarms), tuple(requests), len(messages))
+
+    # Internals -------------------------------------------------------------------------------
+
+    def _line_of(self, epc: str) -> _Located:
+        slot = self.index.slot_of(epc)
+        if slot is None:
+            raise StockError(f"pack {epc} is not on any shelf")
+        for line in self.index.contents(slot):
+            if line.epc == epc:
+                return _Located(slot, line.gtin, line.serial, line.batch, line.expiry)
+        raise StockError(f"pack {epc} is indexed in slot {slot} but not in its contents")
+
+    def _shortage_transition(
+        self, product: Product, on_hand: int, delta: int, at: str
+    ) -> Alarm | None:
+        existing = self._alarms.get(alarm_id(AlarmKind.SHORTAGE, product.gtin))
+        short = is_short(product, on_hand)
+        if short and existing is None and delta < 0:
+            detail = {
+                "gtin": product.gtin,
+                "name": product.name,
+                "on_hand": on_hand,
+                "reorder_point": product.reorder_point,
+                "slots": list(product.home_slots),
+            }
+            return Alarm(AlarmKind.SHORTAGE, product.gtin, AlarmState.RAISED, at, detail)
+        if not short and existing is not None and delta > 0:
+            return replace(existing, state=AlarmState.CLEARED, cleared_at=at)
+        return None
+
+    def _new_request(
+        self, product: Product, on_hand: int, on_order: int, at: str
+    ) -> ProcurementRequest:
+        return ProcurementRequest(
+            request_id=str(uuid.uuid4()),
+            created_at=at,
+            product=product,
+            quantity=suggested_quantity(product, on_hand, on_order),
+            priority=Priority.URGENT if on_hand <= 0 else Priority.ROUTINE,
+            on_hand=on_hand,
+            on_order=on_order,
+            confirmed_by="auto",
+        )
+
+    def _load_live_alarms(self) -> list[Alarm]:
+        rows = self.db.execute(
+            "SELECT kind, subject, state, raised_at, detail, acknowledged_at, acknowledged_by"
+            " FROM alarms WHERE state != ?",
+            (str(AlarmState.CLEARED),),
+        )
+        return [
+            Alarm(AlarmKind(r[0]), r[1], AlarmState(r[2]), r[3], json.loads(r[4]), r[5], r[6])
+            for r in rows
+        ]
+
+    def _load_on_order(self) -> dict[str, int]:
+        placeholders = ",".join("?" * len(OPEN_STATUSES))
+        rows = self.db.execute(
+            f"SELECT gtin, sum(quantity) FROM procurement_requests WHERE status IN ({placeholders})"
+            " GROUP BY gtin",
+            [str(s) for s in OPEN_STATUSES],
+        )
+        return {gtin: int(total) for gtin, total in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class _Located:
+    slot: str
+    gtin: str
+    serial: str
+    batch: str
+    expiry: str | None

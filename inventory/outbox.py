@@ -1,0 +1,62 @@
+"""The transactional outbox: messages written with the change that caused them, sent later."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from enum import StrEnum
+
+from inventory.store import transaction
+
+
+class MessageKind(StrEnum):
+    PROCUREMENT_REQUEST = "procurement_request"
+    ALARM = "alarm"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A message to the centre. `key` tells messages of one kind apart (the alarm id)."""
+
+    kind: MessageKind
+    payload: str
+    key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A stored message waiting to be sent."""
+
+    id: int
+    created_at: str
+    kind: MessageKind
+    key: str
+    payload: str
+
+
+class Outbox:
+    """Reads pending messages and marks them sent; only the publisher calls this."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+
+    def pending(self, limit: int, after_id: int = 0) -> list[OutboxRow]:
+        """The oldest unsent messages with id above `after_id`, in the order they were written."""
+        rows = self._db.execute(
+            "SELECT id, created_at, kind, key, payload FROM outbox"
+            " WHERE sent_at IS NULL AND id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
+        ).fetchall()
+        return [OutboxRow(r[0], r[1], MessageKind(r[2]), r[3], r[4]) for r in rows]
+
+    def mark_sent(self, ids: list[int], at: str) -> None:
+        """Record that the broker acknowledged these messages."""
+        with transaction(self._db):
+            self._db.executemany(
+                "UPDATE outbox SET sent_at = ? WHERE id = ?", [(at, i) for i in ids]
+            )
+
+    def depth(self) -> int:
+        """How many messages are waiting."""
+        row = self._db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()
+        return int(row[0])

@@ -1,0 +1,132 @@
+"""The ledger's SQLite file: connection settings, schema and forward migrations.
+
+Schema versions live in ``PRAGMA user_version``; each migration step moves the file one version
+forward inside a transaction, so a file from any older release opens.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+_SCHEMA_V1 = """
+CREATE TABLE movements (
+    id          INTEGER PRIMARY KEY,
+    at          TEXT    NOT NULL,
+    kind        TEXT    NOT NULL,
+    gtin        TEXT    NOT NULL,
+    serial      TEXT    NOT NULL DEFAULT '',
+    epc         TEXT,
+    batch       TEXT    NOT NULL DEFAULT '',
+    expiry      TEXT,
+    quantity    INTEGER NOT NULL CHECK (quantity > 0),
+    from_slot   TEXT,
+    to_slot     TEXT,
+    actor       TEXT    NOT NULL,
+    reason      TEXT    NOT NULL DEFAULT '',
+    reference   TEXT    NOT NULL DEFAULT '',
+    prev_hash   TEXT    NOT NULL,
+    hash        TEXT    NOT NULL
+);
+CREATE TABLE stock (
+    slot        TEXT    NOT NULL,
+    gtin        TEXT    NOT NULL,
+    batch       TEXT    NOT NULL DEFAULT '',
+    serial      TEXT    NOT NULL DEFAULT '',
+    epc         TEXT,
+    expiry      TEXT,
+    quantity    INTEGER NOT NULL CHECK (quantity > 0),
+    PRIMARY KEY (slot, gtin, batch, serial)
+);
+CREATE UNIQUE INDEX stock_epc ON stock (epc) WHERE epc IS NOT NULL;
+CREATE TABLE outbox (
+    id          INTEGER PRIMARY KEY,
+    created_at  TEXT    NOT NULL,
+    kind        TEXT    NOT NULL,
+    key         TEXT    NOT NULL DEFAULT '',
+    payload     TEXT    NOT NULL,
+    sent_at     TEXT
+);
+CREATE INDEX outbox_pending ON outbox (id) WHERE sent_at IS NULL;
+CREATE TABLE alarms (
+    id              TEXT PRIMARY KEY,
+    kind            TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    raised_at       TEXT NOT NULL,
+    detail          TEXT NOT NULL,
+    acknowledged_at TEXT,
+    acknowledged_by TEXT,
+    cleared_at      TEXT
+);
+CREATE TABLE procurement_requests (
+    request_id   TEXT PRIMARY KEY,
+    created_at   TEXT    NOT NULL,
+    gtin         TEXT    NOT NULL,
+    quantity     INTEGER NOT NULL,
+    status       TEXT    NOT NULL,
+    confirmed_by TEXT    NOT NULL,
+    updated_at   TEXT    NOT NULL
+);
+"""
+
+# Index i holds the script that moves a file from version i to version i + 1.
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(Exception):
+    """The ledger file cannot be used as it is; the message says why and what to do."""
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """Open (creating if needed) the ledger file, check it, and migrate it to the current schema."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit is on disk before it returns, so nothing is acknowledged that a power cut
+    # could take back.
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA busy_timeout=5000")
+    verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+    if verdict != "ok":
+        db.close()
+        raise StoreError(
+            f"ledger {path} is damaged ({verdict}); restore it from a backup, "
+            "or move it aside to start an empty ledger"
+        )
+    migrate(db, path)
+    return db
+
+
+def migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Apply every migration step the file has not had yet."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"ledger {path} has schema version {version}, newer than this rxedge knows "
+            f"({SCHEMA_VERSION}); upgrade rxedge"
+        )
+    for step in range(version, SCHEMA_VERSION):
+        with transaction(db):
+            for statement in MIGRATIONS[step].split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version={step + 1}")
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: committed (durably) on success, rolled back on any error."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

@@ -1,0 +1,1 @@
+"""The link to the centre: MQTT session, outbox publisher, message contract and consumers."""

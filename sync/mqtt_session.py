@@ -1,0 +1,208 @@
+"""An MQTT 5 session for asyncio, over paho's network thread.
+
+The session is persistent (clean start off, with a session expiry) so the broker keeps what was
+in flight; paho reconnects by itself within about a second of the broker's return. ``publish``
+returns a future that completes when the broker's PUBACK arrives, or fails if the broker refused
+the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from sync.broker_url import BrokerAddress
+
+log = logging.getLogger(__name__)
+
+SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
+
+
+class PublishRefused(Exception):
+    """The broker answered a publish with a failure reason code (e.g. not authorized)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """A retained message: sent on every connect (birth) or left by the broker (will)."""
+
+    topic: str
+    payload: str
+
+
+MessageHandler = Callable[[str, bytes], None]
+
+
+class MqttSession:
+    """One client connection, kept up for as long as the session runs."""
+
+    def __init__(
+        self,
+        broker: BrokerAddress,
+        client_id: str,
+        *,
+        birth: Announcement | None = None,
+        will: Announcement | None = None,
+        subscriptions: Sequence[str] = (),
+        on_message: MessageHandler | None = None,
+        persistent: bool = True,
+        keepalive: int = 30,
+    ):
+        self.broker = broker
+        self.connected = asyncio.Event()
+        self._birth = birth
+        self._subscriptions = list(subscriptions)
+        self._on_message = on_message
+        self._persistent = persistent
+        self._keepalive = keepalive
+        self._loop = asyncio.get_running_loop()
+        self._pending: dict[int, asyncio.Future[None]] = {}
+        self._acks: list[tuple[int, ReasonCode]] = []
+        self._acks_lock = threading.Lock()
+        self._drain_scheduled = False
+        self.connects = 0
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        if broker.tls:
+            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        if will is not None:
+            client.will_set(will.topic, will.payload, qos=1, retain=True)
+        # paho sleeps on these as floats; sub-second retries bring the link back within ~1 s.
+        client.reconnect_delay_set(min_delay=0.25, max_delay=1.0)  # type: ignore[arg-type]
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_paho_message
+        self._client = client
+
+    async def start(self) -> None:
+        """Begin connecting in the background; `connected` is set once the broker accepts."""
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        if self._persistent:
+            properties.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
+        self._client.connect_async(
+            self.broker.host,
+            self.broker.port,
+            keepalive=self._keepalive,
+            clean_start=not self._persistent,
+            properties=properties,
+        )
+        self._client.loop_start()
+
+    async def stop(self, farewell: Announcement | None = None, timeout: float = 2.0) -> None:
+        """Say `farewell` (if connected) and disconnect; the broker then does not send the will."""
+        if farewell is not None and self.connected.is_set():
+            try:
+                await asyncio.wait_for(
+                    self.publish(farewell.topic, farewell.payload, retain=True), timeout
+                )
+            except (TimeoutError, PublishRefused):
+                log.warning("could not publish %s before disconnecting", farewell.topic)
+        self._client.disconnect()
+        await asyncio.to_thread(self._client.loop_stop)
+        self.connected.clear()
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+
+    def publish(
+        self, topic: str, payload: str | bytes, qos: int = 1, retain: bool = False
+    ) -> asyncio.Future[None]:
+        """Send one message; the future completes on PUBACK (QoS 1) or once written (QoS 0)."""
+        future: asyncio.Future[None] = self._loop.create_future()
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if qos == 0 or info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                future.set_result(None)
+            else:
+                future.set_exception(PublishRefused(mqtt.error_string(info.rc)))
+            return future
+        # The PUBACK is handled on the loop after this returns, so registering now is in time.
+        self._pending[info.mid] = future
+        return future
+
+    def in_flight(self) -> int:
+        """Messages published and not yet acknowledged."""
+        return len(self._pending)
+
+    # paho's thread -----------------------------------------------------------------------------
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: object,
+        _flags: object,
+        reason: ReasonCode,
+        _properties: object,
+    ) -> None:
+        if reason.is_failure:
+            log.warning("broker %s refused the connection: %s", self.broker.url, reason)
+            return
+        for topic in self._subscriptions:
+            client.subscribe(topic, qos=1)
+        if self._birth is not None:
+            client.publish(self._birth.topic, self._birth.payload, qos=1, retain=True)
+        self._loop.call_soon_threadsafe(self._set_connected, True)
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: object,
+        reason: ReasonCode,
+        _properties: object,
+    ) -> None:
+        log.info("disconnected from %s: %s", self.broker.url, reason)
+        self._loop.call_soon_threadsafe(self._set_connected, False)
+
+    def _on_publish(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        mid: int,
+        reason: ReasonCode,
+        _properties: object,
+    ) -> None:
+        with self._acks_lock:
+            self._acks.append((mid, reason))
+            if self._drain_scheduled:
+                return
+            self._drain_scheduled = True
+        self._loop.call_soon_threadsafe(self._drain_acks)
+
+    def _on_paho_message(
+        self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage
+    ) -> None:
+        if self._on_message is not None:
+            self._loop.call_soon_threadsafe(self._on_message, msg.topic, bytes(msg.payload))
+
+    # the event loop ----------------------------------------------------------------------------
+
+    def _set_connected(self, up: bool) -> None:
+        if up:
+            self.connects += 1
+            self.connected.set()
+        else:
+            self.connected.clear()
+
+    def _drain_acks(self) -> None:
+        with self._acks_lock:
+            acks, self._acks = self._acks, []
+            self._drain_scheduled = False
+        for mid, reason in acks:
+            future = self._pending.pop(mid, None)
+            if future is None or future.done():
+                continue
+            if reason.is_failure:
+                future.set_exception(PublishRefused(str(reason)))
+            else:
+                future.set_result(None)

@@ -1,0 +1,46 @@
+"""Topic names of the contract: ``rxedge/v1/{site}/{gateway}/...``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inventory.outbox import MessageKind, OutboxRow
+
+ROOT = "rxedge/v1"
+# Every gateway's requests, for the procurement side.
+ALL_PROCUREMENT_REQUESTS = f"{ROOT}/+/+/procurement/request"
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """The topics of one gateway."""
+
+    site: str
+    gateway: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{ROOT}/{self.site}/{self.gateway}"
+
+    @property
+    def status(self) -> str:
+        return f"{self.prefix}/status"
+
+    @property
+    def procurement_request(self) -> str:
+        return f"{self.prefix}/procurement/request"
+
+    @property
+    def procurement_status(self) -> str:
+        return f"{self.prefix}/procurement/status"
+
+    def alarm(self, alarm_id: str) -> str:
+        return f"{self.prefix}/alarms/{alarm_id}"
+
+    def route(self, row: OutboxRow) -> tuple[str, bool]:
+        """Topic and retain flag for an outbox message."""
+        if row.kind is MessageKind.ALARM:
+            return self.alarm(row.key), True
+        if row.kind is MessageKind.PROCUREMENT_REQUEST:
+            return self.procurement_request, False
+        raise ValueError(f"no topic for outbox message kind {row.kind!r}")
