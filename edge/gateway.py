@@ -230,6 +230,9 @@ class Gateway:
 
     def _report(self, commit: Commit) -> None:
         keeper = self._require_keeper()
+        self.counters["movements"] += len(commit.movements)
+        self.counters["alarm_changes"] += len(commit.alarms)
+        self.counters["requests"] += len(commit.requests)
         for m in commit.movements:
             where = " -> ".join(s for s in (m.from_slot, m.to_slot) if s)
             name = keeper.products[m.gtin].name if m.gtin in keeper.products else m.gtin
@@ -289,6 +292,16 @@ class Gateway:
         if self.keeper is None:
             raise RuntimeError("gateway not started")
         return self.keeper
+
+    async def tagged_packs(self) -> int:
+        """Tagged packs the ledger has on the shelves."""
+        keeper = self._require_keeper()
+        return await self._on_writer(lambda: len(keeper.index.placed_epcs()))
+
+    async def on_hand(self, gtin: str) -> int:
+        """Packs of `gtin` the ledger has on the shelves."""
+        keeper = self._require_keeper()
+        return await self._on_writer(partial(keeper.on_hand, gtin))
 
     async def outbox_rows(self) -> list[OutboxRow]:
         """Messages not yet acknowledged by the broker (for status and tests)."""

@@ -1,0 +1,150 @@
+"""The `rxedge` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from edge.config import ConfigError, load_config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # pymodbus logs every failed reconnect at ERROR; the bus reports controllers down itself.
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        print(
+            f"rxedge: configuration {exc.source} has {len(exc.problems)} problem(s):",
+            file=sys.stderr,
+        )
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rxedge", description="Pharmacy shelf gateway daemon.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the daemon")
+    run.add_argument("--config", required=True, type=Path, help="gateway TOML file")
+    run.set_defaults(handler=_run)
+
+    check = commands.add_parser("check-config", help="validate a configuration file")
+    check.add_argument("config", type=Path)
+    check.set_defaults(handler=_check_config)
+
+    demo = commands.add_parser("demo", help="the whole system on simulated hardware")
+    demo.add_argument("--seconds", type=float, default=60.0, help="end after this long (60)")
+    demo.add_argument("--forever", action="store_true", help="keep running after the scenario")
+    demo.add_argument("--db", type=Path, help="keep the ledger in this file")
+    demo.add_argument("--broker", help="use this broker (mqtt://host:port) instead of a local one")
+    demo.set_defaults(handler=_demo)
+
+    procurement = commands.add_parser("procurement", help="the procurement side")
+    procurement_commands = procurement.add_subparsers(metavar="COMMAND")
+    watch = procurement_commands.add_parser("watch", help="print requests as they arrive")
+    watch.add_argument("--broker", required=True, help="mqtt://host:port")
+    watch.add_argument("--json", action="store_true", help="one JSON object per line")
+    watch.add_argument("--site", help="only this site")
+    watch.add_argument("--gateway", help="only this gateway")
+    watch.add_argument("--client-id", help="keep a session under this id (catch up on return)")
+    watch.add_argument("--count", type=int, help="exit after this many requests")
+    watch.add_argument("--seconds", type=float, help="exit after this long")
+    watch.set_defaults(handler=_watch)
+
+    sim = commands.add_parser("sim", help="run simulated hardware alone")
+    sim_commands = sim.add_subparsers(metavar="DEVICE")
+    reader = sim_commands.add_parser("r2000", help="an R2000 reader on a pty")
+    reader.add_argument("--link", type=Path, required=True, help="symlink to create to the pty")
+    reader.add_argument("--baudrate", type=int, default=115200)
+    reader.add_argument("--tags", type=int, default=8, help="tags per antenna")
+    reader.set_defaults(handler=_sim_reader)
+    shelf = sim_commands.add_parser("shelf", help="a Modbus TCP shelf controller")
+    shelf.add_argument("--port", type=int, default=5020)
+    shelf.add_argument("--slots", type=int, default=24)
+    shelf.set_defaults(handler=_sim_shelf)
+    return parser
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    slots = sum(s.slots for s in config.shelves)
+    print(
+        f"{args.config}: ok: site {config.site}, gateway {config.gateway}, "
+        f"{len(config.readers)} reader(s), {len(config.shelves)} shelf controller(s) with "
+        f"{slots} slots, {len(config.products)} product(s), broker {config.broker.url}"
+    )
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from edge.gateway import Gateway
+
+    config = load_config(args.config)
+    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
+
+    async def serve() -> None:
+        gateway = Gateway(config)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, gateway.stop)
+        await gateway.run()
+
+    asyncio.run(serve())
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from edge.demo import run_demo
+
+    return asyncio.run(run_demo(args.seconds, args.forever, args.db, args.broker))
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from edge.procurement_watch import watch
+
+    return asyncio.run(
+        watch(
+            args.broker,
+            args.json,
+            args.site,
+            args.gateway,
+            args.client_id,
+            args.count,
+            args.seconds,
+        )
+    )
+
+
+def _sim_reader(args: argparse.Namespace) -> int:
+    from edge.sim_runner import run_reader_sim
+
+    return asyncio.run(run_reader_sim(args.link, args.baudrate, args.tags))
+
+
+def _sim_shelf(args: argparse.Namespace) -> int:
+    from edge.sim_runner import run_shelf_sim
+
+    return asyncio.run(run_shelf_sim(args.port, args.slots))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
