@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from drivers.modbus.profile import Colour
@@ -184,11 +185,8 @@ class Demo:
                     f"takes {product.name} serial {serial} from {slot_of(product.antenna)}",
                 )
         for product in PRODUCTS:
-            left = product.packs - product.taken
-            if not await _until(
-                lambda p=product, n=left: _exactly(gateway.on_hand(p.gtin), n), deadline
-            ):
-                self.say("demo", f"the ledger does not show {left} x {product.name} in time")
+            if not await _until(partial(_stock_settled, gateway, product), deadline):
+                self.say("demo", f"the ledger does not show {product.name} as expected in time")
                 return False
         short = PRODUCTS[0]
         slot = short.antenna - 1
@@ -221,8 +219,8 @@ async def _at_least(count: Awaitable[int], minimum: int) -> bool:
     return await count >= minimum
 
 
-async def _exactly(count: Awaitable[int], expected: int) -> bool:
-    return await count == expected
+async def _stock_settled(gateway: Gateway, product: DemoProduct) -> bool:
+    return await gateway.on_hand(product.gtin) == product.packs - product.taken
 
 
 async def _is_amber(shelf: ShelfControllerSimulator, slot: int) -> bool:
