@@ -97,6 +97,15 @@ class R2000Decoder:
         stats.frames += len(frames)
         return frames
 
+    def resync(self) -> list[Frame]:
+        """Give up on the partial frame held back (its length byte was probably garbage, and no
+        more bytes are coming): drop its first byte and decode what follows it."""
+        if not self._buf:
+            return []
+        del self._buf[0]
+        self.stats.garbage_bytes += 1
+        return self.feed(b"")
+
     def pending(self) -> int:
         """Bytes held back waiting for the rest of a frame."""
         return len(self._buf)

@@ -8,11 +8,15 @@ from collections.abc import Callable
 
 from drivers.backoff import Backoff
 from drivers.events import DeviceDown, DeviceUp, DriverEvent, InventoryRoundDone, TagSeen
-from drivers.r2000.codec import R2000Decoder, real_time_inventory
+from drivers.r2000.codec import Frame, R2000Decoder, real_time_inventory
 from drivers.r2000.inventory import ErrorReply, RoundEnd, TagRow, parse_inventory_reply
 from drivers.serial_link import SerialLink
 
 log = logging.getLogger(__name__)
+
+# A partial frame that gets no more bytes for this long was started by garbage: a reader sends
+# a whole frame without pauses (a 255-byte frame takes 22 ms at 115200 baud).
+STALE_PARTIAL = 0.1
 
 
 class R2000Reader:
@@ -37,11 +41,12 @@ class R2000Reader:
         self.decoder = R2000Decoder()
         self._round_done = asyncio.Event()
         self._up = False
+        self._stale: asyncio.TimerHandle | None = None
         self.rounds = 0
 
     async def run(self) -> None:
         """Read until cancelled."""
-        backoff = Backoff()
+        backoff = Backoff(initial=0.2, cap=2.0)
         while True:
             try:
                 link = await SerialLink.open(self._url, self._baudrate, self._on_data)
@@ -76,7 +81,20 @@ class R2000Reader:
                 log.debug("reader %s: round timed out, re-issuing inventory", self.name)
 
     def _on_data(self, data: bytes) -> None:
-        for frame in self.decoder.feed(data):
+        self._handle(self.decoder.feed(data))
+        if self._stale is not None:
+            self._stale.cancel()
+            self._stale = None
+        if self.decoder.pending():
+            self._stale = asyncio.get_running_loop().call_later(STALE_PARTIAL, self._drop_stale)
+
+    def _drop_stale(self) -> None:
+        self._stale = None
+        while self.decoder.pending():
+            self._handle(self.decoder.resync())
+
+    def _handle(self, frames: list[Frame]) -> None:
+        for frame in frames:
             reply = parse_inventory_reply(frame)
             if isinstance(reply, TagRow):
                 self._mark_up()

@@ -1,0 +1,98 @@
+"""Shared fixtures: a real mosquitto per test, an independent paho subscriber, and waiting for
+conditions with timeouts instead of sleeping."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import queue
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.local_broker import LocalBroker
+
+
+@pytest.fixture
+async def broker(tmp_path: Path) -> AsyncIterator[LocalBroker]:
+    """A private mosquitto on a free loopback port, stopped after the test."""
+    server = LocalBroker(tmp_path / "broker")
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def eventually(
+    condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02, what: str = ""
+) -> Any:
+    """Wait until `condition()` (sync or async) is truthy and return it; fail after `timeout`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = condition()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return result
+        if loop.time() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what or condition}")
+        await asyncio.sleep(interval)
+
+
+class Subscriber:
+    """A plain paho client in its own thread, independent of rxedge's MQTT code."""
+
+    def __init__(self, port: int, topics: list[str], client_id: str = "test-subscriber"):
+        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.received: list[mqtt.MQTTMessage] = []
+        self._subscribed = threading.Event()
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
+        self._client.on_connect = lambda c, *_: c.subscribe([(t, 1) for t in topics])
+        self._client.on_subscribe = lambda *_: self._subscribed.set()
+        self._client.on_message = lambda _c, _u, msg: self.messages.put(msg)
+        self._client.connect("127.0.0.1", port)
+        self._client.loop_start()
+        if not self._subscribed.wait(10):
+            raise TimeoutError("subscriber could not subscribe")
+
+    def drain(self) -> list[mqtt.MQTTMessage]:
+        """Everything received so far."""
+        while True:
+            try:
+                self.received.append(self.messages.get_nowait())
+            except queue.Empty:
+                return self.received
+
+    def payloads(self, topic_suffix: str) -> list[Any]:
+        """JSON payloads received on topics ending with `topic_suffix`."""
+        return [json.loads(m.payload) for m in self.drain() if m.topic.endswith(topic_suffix)]
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+@pytest.fixture
+def subscribe(broker: LocalBroker) -> Callable[..., Subscriber]:
+    """Start independent subscribers on the test's broker; closed after the test."""
+    made: list[Subscriber] = []
+
+    def make(*topics: str, client_id: str = "test-subscriber") -> Subscriber:
+        sub = Subscriber(broker.port, list(topics), client_id)
+        made.append(sub)
+        return sub
+
+    yield make  # type: ignore[misc]
+    for sub in made:
+        sub.close()
+
+
+Waiter = Callable[..., Awaitable[Any]]

@@ -1,0 +1,117 @@
+"""The R2000 "A0" codec, pinned by byte vectors from the protocol description."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from drivers.r2000.codec import Frame, R2000Decoder, checksum, encode_frame, real_time_inventory
+from drivers.r2000.inventory import (
+    ErrorReply,
+    RoundEnd,
+    TagRow,
+    encode_round_end,
+    encode_tag_row,
+    parse_inventory_reply,
+)
+
+# Real-time inventory, address 01, repeat FF. Check: A0+04+01+89+FF = 0x22D; -0x2D & 0xFF = 0xD3.
+GOLDEN_INVENTORY = bytes.fromhex("A00401 89 FF D3".replace(" ", ""))
+
+# A tag row for EPC 3034257BF7194E4000003039 (urn:epc:id:sgtin:0614141.812345.12345) on antenna
+# 1 (FreqAnt 0x00), PC 0x3000 (6 words), RSSI 0x4E. Len = 7 + 12 = 0x13.
+# Sum: A0+13+01+89 = 0x13D; +00+30+00 = 0x16D; EPC bytes 30+34+25+7B+F7+19+4E+40+00+00+30+39
+# = 0x30B -> 0x478; RSSI +4E = 0x4C6. Check = -0xC6 & 0xFF = 0x3A.
+GOLDEN_TAG_ROW = bytes.fromhex("A0130189" + "00" + "3000" + "3034257BF7194E4000003039" + "4E3A")
+EPC = bytes.fromhex("3034257BF7194E4000003039")
+
+
+def test_inventory_command_is_the_documented_bytes() -> None:
+    assert real_time_inventory(0x01, 0xFF) == GOLDEN_INVENTORY
+
+
+def test_golden_tag_row_decodes_to_its_fields() -> None:
+    frames = R2000Decoder().feed(GOLDEN_TAG_ROW)
+    assert frames == [Frame(0x01, 0x89, bytes.fromhex("003000") + EPC + b"\x4e")]
+    assert parse_inventory_reply(frames[0]) == TagRow(
+        antenna=1, frequency=0, pc=0x3000, epc=EPC, rssi=0x4E
+    )
+
+
+def test_encoder_produces_the_golden_tag_row() -> None:
+    assert encode_tag_row(0x01, 1, EPC, 0x4E) == GOLDEN_TAG_ROW
+
+
+def test_round_end_with_four_byte_total() -> None:
+    # Len 0x0A: AntID 00, ReadRate 0x0064, TotalRead 0x000001F4.
+    body = bytes.fromhex("A00A0189000064000001F4")
+    frame = body + bytes([checksum(body)])
+    (parsed,) = R2000Decoder().feed(frame)
+    assert parse_inventory_reply(parsed) == RoundEnd(antenna=1, read_rate=100, total_reads=500)
+    assert encode_round_end(0x01, 1, 100, 500) == frame
+
+
+def test_round_end_with_three_byte_total() -> None:
+    body = bytes.fromhex("A0090189010010000020")
+    (parsed,) = R2000Decoder().feed(body + bytes([checksum(body)]))
+    assert parse_inventory_reply(parsed) == RoundEnd(antenna=2, read_rate=16, total_reads=32)
+
+
+def test_antenna_missing_error() -> None:
+    body = bytes.fromhex("A004018922")
+    (parsed,) = R2000Decoder().feed(body + bytes([checksum(body)]))
+    assert parse_inventory_reply(parsed) == ErrorReply(0x22)
+
+
+def test_garbage_before_between_and_after_frames_is_skipped_and_counted() -> None:
+    decoder = R2000Decoder()
+    stream = b"\x00\x13\xff" + GOLDEN_TAG_ROW + b"\xa0\x01" + GOLDEN_TAG_ROW + b"\x55"
+    frames = decoder.feed(stream)
+    assert len(frames) == 2
+    assert decoder.stats.garbage_bytes == 3 + 2 + 1
+
+
+def test_bad_checksum_is_counted_and_dropped() -> None:
+    damaged = GOLDEN_TAG_ROW[:-1] + bytes([GOLDEN_TAG_ROW[-1] ^ 0x01])
+    decoder = R2000Decoder()
+    assert decoder.feed(damaged + GOLDEN_TAG_ROW) == R2000Decoder().feed(GOLDEN_TAG_ROW)
+    assert decoder.stats.bad_checksums == 1
+
+
+def test_frame_split_across_reads_is_reassembled() -> None:
+    decoder = R2000Decoder()
+    frames = [f for byte in GOLDEN_TAG_ROW for f in decoder.feed(bytes([byte]))]
+    assert len(frames) == 1
+    assert decoder.pending() == 0
+
+
+@given(
+    address=st.integers(0, 255),
+    command=st.integers(0, 255),
+    data=st.binary(max_size=200),
+)
+def test_any_frame_round_trips(address: int, command: int, data: bytes) -> None:
+    assert R2000Decoder().feed(encode_frame(address, command, data)) == [
+        Frame(address, command, data)
+    ]
+
+
+@given(st.lists(st.binary(max_size=64), max_size=20))
+def test_arbitrary_bytes_never_raise_and_every_frame_checks(chunks: list[bytes]) -> None:
+    decoder = R2000Decoder()
+    for chunk in chunks:
+        for frame in decoder.feed(chunk):
+            encoded = encode_frame(frame.address, frame.command, frame.data)
+            assert checksum(encoded[:-1]) == encoded[-1]
+
+
+def test_resync_recovers_a_frame_hidden_behind_a_false_length() -> None:
+    decoder = R2000Decoder()
+    # A stray A0 whose "length" (0xA0) would swallow the real frame behind it.
+    assert decoder.feed(b"\xa0" + GOLDEN_TAG_ROW) == []
+    frames: list[Frame] = []
+    while decoder.pending():
+        frames += decoder.resync()
+    assert [parse_inventory_reply(f) for f in frames] == [
+        TagRow(antenna=1, frequency=0, pc=0x3000, epc=EPC, rssi=0x4E)
+    ]
