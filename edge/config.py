@@ -123,37 +123,6 @@ class GatewayConfig(_Strict):
     shelves: list[ShelfConfig] = Field(default_factory=list)
     products: list[ProductConfig] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _cross_references(self) -> GatewayConfig:
-        problems: list[str] = []
-        known = {slot for shelf in self.shelves for slot in shelf.slot_names()}
-        examples = ", ".join(sorted(known)[:3]) or "none: add a [[shelves]] entry"
-        for kind, names in (
-            ("readers", [r.name for r in self.readers]),
-            ("shelves", [s.name for s in self.shelves]),
-            ("products", [p.gtin for p in self.products]),
-        ):
-            duplicates = sorted({n for n in names if names.count(n) > 1})
-            if duplicates:
-                problems.append(f"{kind}: {', '.join(duplicates)} appear more than once")
-        for i, reader in enumerate(self.readers):
-            for antenna, slot in reader.antennas.items():
-                if slot not in known:
-                    problems.append(
-                        f"readers[{i}].antennas.{antenna}: slot {slot!r} is not on any shelf "
-                        f"(known slots: {examples}, ...)"
-                    )
-        for i, product in enumerate(self.products):
-            for slot in product.slots:
-                if slot not in known:
-                    problems.append(
-                        f"products[{i}].slots: slot {slot!r} is not on any shelf "
-                        f"(known slots: {examples}, ...)"
-                    )
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
     @property
     def client_id(self) -> str:
         return self.broker.client_id or f"rxedge-{self.site}-{self.gateway}"
@@ -236,9 +205,42 @@ def load_config(path: Path | str) -> GatewayConfig:
 def parse_config(data: dict[str, object], source: str = "config") -> GatewayConfig:
     """Validate already-parsed configuration data."""
     try:
-        return GatewayConfig.model_validate(data)
+        config = GatewayConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(source, [_describe(error) for error in exc.errors()]) from None
+    problems = _cross_reference_problems(config)
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def _cross_reference_problems(config: GatewayConfig) -> list[str]:
+    """Names that must match across sections: unique names, slots that exist."""
+    problems: list[str] = []
+    known = {slot for shelf in config.shelves for slot in shelf.slot_names()}
+    examples = ", ".join(sorted(known)[:3]) or "none: add a [[shelves]] entry"
+    for kind, names in (
+        ("readers", [r.name for r in config.readers]),
+        ("shelves", [s.name for s in config.shelves]),
+        ("products", [p.gtin for p in config.products]),
+    ):
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            problems.append(f"{kind}: {name!r} appears more than once; names must be unique")
+    for i, reader in enumerate(config.readers):
+        for antenna, slot in reader.antennas.items():
+            if slot not in known:
+                problems.append(
+                    f"readers[{i}].antennas.{antenna}: slot {slot!r} is not on any shelf "
+                    f"(known slots: {examples}, ...)"
+                )
+    for i, product in enumerate(config.products):
+        for slot in product.slots:
+            if slot not in known:
+                problems.append(
+                    f"products[{i}].slots: slot {slot!r} is not on any shelf "
+                    f"(known slots: {examples}, ...)"
+                )
+    return problems
 
 
 def _describe(error: object) -> str:

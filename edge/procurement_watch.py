@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import socket
+import sys
 from collections.abc import Callable
 
 from sync.broker_url import BrokerAddress
@@ -70,6 +71,10 @@ async def watch(
     watcher = ProcurementWatch(BrokerAddress.parse(broker_url), show, site, gateway, client_id)
     await watcher.start()
     try:
+        await asyncio.wait_for(watcher.session.subscribed.wait(), seconds)
+        print(
+            f"watching {request_topic(site, gateway)} on {broker_url}", file=sys.stderr, flush=True
+        )
         await asyncio.wait_for(enough.wait(), seconds)
     except TimeoutError:
         pass

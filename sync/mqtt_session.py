@@ -60,6 +60,7 @@ class MqttSession:
     ):
         self.broker = broker
         self.connected = asyncio.Event()
+        self.subscribed = asyncio.Event()
         self._birth = birth
         self._subscriptions = list(subscriptions)
         self._on_message = on_message
@@ -82,6 +83,7 @@ class MqttSession:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_paho_message
+        client.on_subscribe = self._on_subscribe
         self._client = client
 
     async def start(self) -> None:
@@ -178,6 +180,19 @@ class MqttSession:
                 return
             self._drain_scheduled = True
         self._loop.call_soon_threadsafe(self._drain_acks)
+
+    def _on_subscribe(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _mid: int,
+        reasons: list[ReasonCode],
+        _properties: object,
+    ) -> None:
+        if any(reason.is_failure for reason in reasons):
+            log.error("broker %s refused a subscription: %s", self.broker.url, reasons)
+            return
+        self._loop.call_soon_threadsafe(self.subscribed.set)
 
     def _on_paho_message(
         self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage

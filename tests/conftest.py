@@ -15,6 +15,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from edge.local_broker import LocalBroker
 
@@ -48,7 +50,13 @@ async def eventually(
 class Subscriber:
     """A plain paho client in its own thread, independent of rxedge's MQTT code."""
 
-    def __init__(self, port: int, topics: list[str], client_id: str = "test-subscriber"):
+    def __init__(
+        self,
+        port: int,
+        topics: list[str],
+        client_id: str = "test-subscriber",
+        persistent: bool = False,
+    ):
         self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self.received: list[mqtt.MQTTMessage] = []
         self._subscribed = threading.Event()
@@ -58,7 +66,12 @@ class Subscriber:
         self._client.on_connect = lambda c, *_: c.subscribe([(t, 1) for t in topics])
         self._client.on_subscribe = lambda *_: self._subscribed.set()
         self._client.on_message = lambda _c, _u, msg: self.messages.put(msg)
-        self._client.connect("127.0.0.1", port)
+        properties = Properties(PacketTypes.CONNECT)
+        if persistent:
+            # The broker keeps the subscription and queues messages while this client is away.
+            properties.SessionExpiryInterval = 3600
+        self._client.reconnect_delay_set(0.1, 0.5)
+        self._client.connect("127.0.0.1", port, clean_start=not persistent, properties=properties)
         self._client.loop_start()
         if not self._subscribed.wait(10):
             raise TimeoutError("subscriber could not subscribe")
@@ -85,8 +98,10 @@ def subscribe(broker: LocalBroker) -> Callable[..., Subscriber]:
     """Start independent subscribers on the test's broker; closed after the test."""
     made: list[Subscriber] = []
 
-    def make(*topics: str, client_id: str = "test-subscriber") -> Subscriber:
-        sub = Subscriber(broker.port, list(topics), client_id)
+    def make(
+        *topics: str, client_id: str = "test-subscriber", persistent: bool = False
+    ) -> Subscriber:
+        sub = Subscriber(broker.port, list(topics), client_id, persistent)
         made.append(sub)
         return sub
 

@@ -1,0 +1,112 @@
+"""Configuration: the example is valid, and every mistake names its key and shows a fix."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edge.config import ConfigError, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "config" / "gateway.example.toml"
+
+MINIMAL = {
+    "site": "s1",
+    "gateway": "g1",
+    "shelves": [{"name": "A", "host": "10.0.0.20", "slots": 4}],
+}
+
+
+def problems_of(data: dict[str, object]) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    return caught.value.problems
+
+
+def test_the_example_config_is_valid() -> None:
+    config = load_config(EXAMPLE)
+    assert config.readers[0].antennas[1] == "A-01"
+    assert config.client_id == "rxedge-pharmacy-0042-gw-1"
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "words"),
+    [
+        ({"site": "my pharmacy"}, "site", "letters, digits"),
+        ({"databse": "/x"}, "databse", "did you mean 'database'"),
+        ({"broker": {"url": "http://x"}}, "broker.url", "mqtt://"),
+        (
+            {"readers": [{"name": "r", "port": "/dev/ttyUSB0", "baudrate": 1152}]},
+            "readers[0].baudrate",
+            "115200",
+        ),
+        (
+            {"readers": [{"name": "r", "port": "/dev/ttyUSB0", "antennas": {"1": "B-07"}}]},
+            "readers[0].antennas.1",
+            "known slots: A-01",
+        ),
+        ({"shelves": [{"name": "A", "slots": 4}]}, "shelves[0]", "needs host"),
+        (
+            {"products": [{"gtin": "04012345123457", "name": "x", "reorder_point": 1, "par": 3}]},
+            "products[0].gtin",
+            "check digit (expected 6)",
+        ),
+        (
+            {"products": [{"gtin": "4012345123456", "name": "x", "reorder_point": 1, "par": 3}]},
+            "products[0].gtin",
+            "14 digits",
+        ),
+        (
+            {"products": [{"gtin": "04012345123456", "name": "x", "reorder_point": 5, "par": 3}]},
+            "products[0]",
+            "par (3) must be above reorder_point (5)",
+        ),
+        ({"gateway": None}, "gateway", ""),
+    ],
+)
+def test_each_mistake_names_its_key_and_what_is_right(
+    change: dict[str, object], key: str, words: str
+) -> None:
+    data = {**MINIMAL, **change}
+    if change.get("gateway", "") is None:
+        del data["gateway"]
+    problems = problems_of(data)
+    assert any(p.startswith(f"{key}:") and words in p for p in problems), problems
+
+
+def test_missing_key_is_reported_with_an_example() -> None:
+    (problem,) = problems_of({"site": "s1"})
+    assert problem.startswith("gateway: is required")
+    assert 'e.g. gateway = "gw-1"' in problem
+
+
+def test_check_config_command_reports_and_exits_non_zero(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('site = "s1"\ngateway = "g1"\n[broker]\nurl = "tcp://x"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "edge.cli", "check-config", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "broker.url:" in result.stderr and "mqtt://" in result.stderr
+    good = subprocess.run(
+        [sys.executable, "-m", "edge.cli", "check-config", str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert good.returncode == 0 and "ok" in good.stdout
+
+
+def test_not_toml_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("site = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)

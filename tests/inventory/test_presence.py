@@ -1,0 +1,45 @@
+"""Presence on the shelf, judged from sightings over time."""
+
+from __future__ import annotations
+
+from inventory.identifiers import PackId
+from inventory.presence import Arrived, Left, Moved, PresenceTracker
+
+P1 = PackId("urn:epc:id:sgtin:4012345.012345.1", "04012345123456", "1")
+P2 = PackId("urn:epc:id:sgtin:4012345.012345.2", "04012345123456", "2")
+
+
+def test_unknown_pack_arrives_at_once() -> None:
+    tracker = PresenceTracker(dwell=5)
+    assert tracker.seen(P1, "A-01", now=0) == Arrived(P1, "A-01")
+    assert tracker.seen(P1, "A-01", now=1) is None
+
+
+def test_pack_not_seen_for_the_dwell_time_has_left() -> None:
+    tracker = PresenceTracker(dwell=5)
+    tracker.seed({P1.epc: "A-01", P2.epc: "A-01"}, now=0)
+    tracker.seen(P2, "A-01", now=4)
+    assert tracker.overdue(now=4.9) == []
+    assert tracker.overdue(now=5.0) == [Left(P1.epc, "A-01")]
+    assert tracker.overdue(now=8.0) == []
+    assert tracker.overdue(now=9.0) == [Left(P2.epc, "A-01")]
+    assert tracker.slot_of(P1.epc) is None
+
+
+def test_pack_seen_only_elsewhere_has_moved() -> None:
+    tracker = PresenceTracker(dwell=5)
+    tracker.seed({P1.epc: "A-01"}, now=0)
+    tracker.seen(P1, "A-02", now=3)
+    tracker.seen(P1, "A-02", now=4.5)
+    assert tracker.overdue(now=5) == [Moved(P1.epc, "A-01", "A-02")]
+    assert tracker.slot_of(P1.epc) == "A-02"
+    assert tracker.overdue(now=9) == []
+
+
+def test_pack_seen_in_two_zones_stays_where_it_is() -> None:
+    tracker = PresenceTracker(dwell=5)
+    tracker.seed({P1.epc: "A-01"}, now=0)
+    for t in range(1, 20):
+        tracker.seen(P1, "A-01", now=t)
+        tracker.seen(P1, "A-02", now=t)
+        assert tracker.overdue(now=t) == []
