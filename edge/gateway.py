@@ -210,6 +210,9 @@ class Gateway:
             except StockError as exc:
                 self.counters["refused_changes"] += 1
                 log.warning("refused %s: %s", change, exc)
+                if isinstance(change, Arrived):
+                    # Not on the ledger's shelves, so the tracker must not watch it leave.
+                    self.presence.forget(change.pack.epc)
                 continue
             self._report(commit)
             if commit.messages and self.publisher is not None:

@@ -27,7 +27,12 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "bootstrap: installing rxedge and its dependencies into $VENV"
-    "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e ".[dev]"
+    log="$VENV/install.log"
+    if ! { "$VENV/bin/python" -m pip install --upgrade pip &&
+           "$VENV/bin/python" -m pip install -e ".[dev]"; } >"$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        echo "bootstrap: installing into $VENV failed (whole log: $log)" >&2
+        exit 1
+    fi
     touch "$stamp"
 fi

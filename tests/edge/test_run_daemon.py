@@ -1,0 +1,77 @@
+"""`rxedge run --config FILE`: the daemon as a process, started and stopped as systemd would."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from edge.local_broker import LocalBroker
+from firmware_sim.r2000_sim import R2000Simulator
+from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
+from firmware_sim.tags import sgtin96
+from tests.conftest import Subscriber, eventually
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def put_aways(db: Path) -> int:
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db) as conn:
+        try:
+            return int(conn.execute("SELECT count(*) FROM movements").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0  # schema not created yet
+
+
+async def test_daemon_runs_from_a_config_file_and_stops_cleanly_on_sigterm(
+    broker: LocalBroker, subscribe: Callable[..., Subscriber], tmp_path: Path
+) -> None:
+    reader = R2000Simulator(link=tmp_path / "ttyREADER0")
+    shelf = ShelfControllerSimulator(slots=8)
+    await reader.start()
+    await shelf.start()
+    for n in range(3):
+        reader.place(1, sgtin96("4012345", "012345", n))
+    db = tmp_path / "state" / "ledger.sqlite"
+    config = tmp_path / "gateway.toml"
+    config.write_text(f"""
+site = "s1"
+gateway = "g1"
+database = "{db}"
+[broker]
+url = "{broker.url}"
+[[readers]]
+name = "r1"
+port = "{tmp_path / "ttyREADER0"}"
+[readers.antennas]
+1 = "A-01"
+[[shelves]]
+name = "A"
+host = "127.0.0.1"
+port = {shelf.port}
+slots = 8
+""")
+    status = subscribe("rxedge/v1/s1/g1/status")
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "edge.cli", "run", "--config", str(config)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        await eventually(lambda: b"online" in [m.payload for m in status.drain()], what="online")
+        await eventually(lambda: put_aways(db) == 3, what="three packs booked in")
+        daemon.send_signal(signal.SIGTERM)
+        output, _ = daemon.communicate(timeout=15)
+        assert daemon.returncode == 0, output
+        await eventually(lambda: status.drain()[-1].payload == b"offline", what="offline")
+    finally:
+        daemon.kill()
+        await reader.stop()
+        await shelf.stop()
