@@ -12,7 +12,7 @@ import time
 from bench.report import header, median_of, row
 from drivers.r2000.codec import R2000Decoder
 from drivers.r2000.inventory import encode_tag_row, parse_inventory_reply
-from firmware_sim.paced_writer import BITS_PER_BYTE
+from firmware_sim.lines import BITS_PER_BYTE
 from firmware_sim.tags import sgtin96
 
 FRAMES = 200_000

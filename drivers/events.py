@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class TagSeen:
-    """A UHF reader reported a tag on one of its antennas."""
+    """A UHF reader reported a tag on one of its antennas (RSSI 0 when the protocol has none)."""
 
     reader: str
     antenna: int
@@ -26,6 +26,39 @@ class InventoryRoundDone:
 
 
 @dataclass(frozen=True, slots=True)
+class AntennaFault:
+    """A reader reports a problem with one antenna (ok=False), or that it is gone (ok=True)."""
+
+    reader: str
+    antenna: int
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BarcodeScanned:
+    """A barcode scanner sent one line: the symbology identifier and element string as sent."""
+
+    scanner: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class BadgePresented:
+    """A card was put on a PC/SC reader; uid is its hexadecimal UID."""
+
+    reader: str
+    uid: str
+
+
+@dataclass(frozen=True, slots=True)
+class BadgeRemoved:
+    """The card was taken off the PC/SC reader."""
+
+    reader: str
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceUp:
     """A device answered again (or for the first time)."""
 
@@ -34,7 +67,7 @@ class DeviceUp:
 
 @dataclass(frozen=True, slots=True)
 class DeviceDown:
-    """A device stopped answering; reason says what failed."""
+    """A device stopped answering (or could not be reached at all); reason says what failed."""
 
     device: str
     reason: str
@@ -49,4 +82,14 @@ class ButtonPressed:
     presses: int
 
 
-DriverEvent = TagSeen | InventoryRoundDone | DeviceUp | DeviceDown | ButtonPressed
+DriverEvent = (
+    TagSeen
+    | InventoryRoundDone
+    | AntennaFault
+    | BarcodeScanned
+    | BadgePresented
+    | BadgeRemoved
+    | DeviceUp
+    | DeviceDown
+    | ButtonPressed
+)

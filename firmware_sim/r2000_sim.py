@@ -1,55 +1,65 @@
-"""A simulated R2000 reader: answers real-time inventory over a pty, paced to its baud rate,
-from a tag population on four antennas that tests and the demo change at will."""
+"""A simulated R2000 reader: answers the A0 protocol over a pty or TCP line, paced to its baud
+rate, from a tag population on up to eight antennas that tests and the demo change at will."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from pathlib import Path
 
-from drivers.r2000.codec import CMD_REAL_TIME_INVENTORY, R2000Decoder
-from drivers.r2000.inventory import encode_round_end, encode_tag_row
-from firmware_sim.paced_writer import PacedWriter
-from firmware_sim.pty_port import PtyPort
+from drivers.r2000.codec import CMD_REAL_TIME_INVENTORY, R2000Decoder, encode_frame
+from drivers.r2000.inventory import (
+    ERROR_ANTENNA_MISSING,
+    encode_error,
+    encode_round_end,
+    encode_tag_row,
+)
+from drivers.r2000.settings import CMD_SET_OUTPUT_POWER, CMD_SET_WORK_ANTENNA, SUCCESS
+from firmware_sim.faults import LineFaults
+from firmware_sim.lines import Line, PtyLine, TcpLine
 
 log = logging.getLogger(__name__)
 
-ANTENNAS = (1, 2, 3, 4)
+ANTENNAS = (1, 2, 3, 4, 5, 6, 7, 8)
 
 
 class R2000Simulator:
-    """The reader side of the A0 protocol. Each 0x89 command runs one round over all antennas:
-    a tag row per tag in the field, then the end-of-round statistics."""
+    """The reader side of the A0 protocol. A 0x89 command runs one round on the work antenna
+    (set with 0x74): a tag row per tag in that antenna's field, then the end-of-round
+    statistics; a missing antenna answers error 0x22 instead."""
 
     def __init__(
         self,
         baudrate: int = 115200,
         address: int = 0x01,
-        round_time: float = 0.05,
+        round_time: float = 0.02,
         link: Path | None = None,
+        tcp: bool = False,
+        faults: LineFaults | None = None,
     ):
-        self.baudrate = baudrate
         self.address = address
         self.round_time = round_time
-        self._link = link
+        self.line: Line = (
+            TcpLine(baudrate, self._received, faults=faults)
+            if tcp
+            else PtyLine(baudrate, self._received, link=link, faults=faults)
+        )
         self._tags: dict[int, dict[bytes, int]] = {a: {} for a in ANTENNAS}
+        self.missing_antennas: set[int] = set()
+        self.work_antenna = 1
+        self.output_power: int | None = None
         self._decoder = R2000Decoder()
-        self._port: PtyPort | None = None
-        self._writer: PacedWriter | None = None
         self._round: asyncio.Task[None] | None = None
         self.rounds = 0
         self.total_reads = 0
 
     @property
     def port(self) -> str:
-        """The serial port path to give the daemon."""
-        if self._port is None:
-            raise RuntimeError("simulator not started")
-        return self._port.name
+        """What to give the daemon as the reader's port."""
+        return self.line.url
 
     def place(self, antenna: int, epc: bytes | str, rssi: int = 0x50) -> None:
-        """Put a tag in the field of `antenna` (1-4)."""
+        """Put a tag in the field of `antenna` (1-8)."""
         self._tags[antenna][_epc(epc)] = rssi
 
     def remove(self, epc: bytes | str) -> bool:
@@ -65,48 +75,44 @@ class R2000Simulator:
         return list(self._tags[antenna])
 
     async def start(self) -> None:
-        self._port = PtyPort(self._link)
-        self._writer = PacedWriter(self._port.master, self.baudrate)
-        self._writer.start()
-        asyncio.get_running_loop().add_reader(self._port.master, self._on_readable)
+        await self.line.start()
 
     async def stop(self) -> None:
-        if self._port is None:
-            return
-        asyncio.get_running_loop().remove_reader(self._port.master)
         if self._round is not None:
             self._round.cancel()
-        if self._writer is not None:
-            await self._writer.stop()
-        self._port.close()
-        self._port = None
+        await self.line.stop()
 
-    def _on_readable(self) -> None:
-        assert self._port is not None
-        try:
-            data = os.read(self._port.master, 4096)
-        except BlockingIOError:
-            return
-        except OSError:
-            return
+    def _received(self, data: bytes) -> None:
         for frame in self._decoder.feed(data):
-            if frame.command == CMD_REAL_TIME_INVENTORY and (
+            if frame.command == CMD_SET_WORK_ANTENNA and len(frame.data) == 1:
+                self.work_antenna = frame.data[0] + 1
+                self._reply(CMD_SET_WORK_ANTENNA, SUCCESS)
+            elif frame.command == CMD_SET_OUTPUT_POWER and frame.data:
+                self.output_power = frame.data[0]
+                self._reply(CMD_SET_OUTPUT_POWER, SUCCESS)
+            elif frame.command == CMD_REAL_TIME_INVENTORY and (
                 self._round is None or self._round.done()
             ):
                 self._round = asyncio.get_running_loop().create_task(self._run_round())
 
+    def _reply(self, command: int, code: int) -> None:
+        self.line.send(encode_frame(self.address, command, bytes((code,))))
+
     async def _run_round(self) -> None:
-        assert self._writer is not None
+        antenna = self.work_antenna
         await asyncio.sleep(self.round_time)
-        reads = 0
-        for antenna in ANTENNAS:
-            for epc, rssi in list(self._tags[antenna].items()):
-                self._writer.send(encode_tag_row(self.address, antenna, epc, rssi))
-                reads += 1
-        self.total_reads += reads
+        if antenna in self.missing_antennas:
+            self.line.send(encode_error(self.address, ERROR_ANTENNA_MISSING))
+            return
+        tags = list(self._tags[antenna].items())
+        if tags:
+            self.line.send(
+                b"".join(encode_tag_row(self.address, antenna, epc, rssi) for epc, rssi in tags)
+            )
+        self.total_reads += len(tags)
         self.rounds += 1
-        rate = int(reads / self.round_time) if self.round_time else reads
-        self._writer.send(encode_round_end(self.address, 1, min(rate, 0xFFFF), self.total_reads))
+        rate = int(len(tags) / self.round_time) if self.round_time else len(tags)
+        self.line.send(encode_round_end(self.address, antenna, min(rate, 0xFFFF), self.total_reads))
 
 
 def _epc(epc: bytes | str) -> bytes:

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from drivers.r2000.codec import CMD_REAL_TIME_INVENTORY, Frame, encode_frame
 
 ERROR_ANTENNA_MISSING = 0x22
+_XPC_INDICATOR = 0x0200  # PC bit 9: an XPC_W1 word follows the PC
+_BANK_BIT = 0x80  # RSSI bit 7 on 8-port readers: the antenna is in the second group (5-8)
 
 
 @dataclass(frozen=True, slots=True)
 class TagRow:
-    """One tag: antenna 1-4 (from FreqAnt's low bits), frequency index, PC word, EPC, raw RSSI."""
+    """One tag: antenna 1-8, frequency index, PC word, EPC and RSSI (raw, 7 bits)."""
 
     antenna: int
     frequency: int
@@ -47,29 +49,39 @@ def parse_inventory_reply(frame: Frame) -> InventoryReply | None:
     size = len(data)
     if size == 1:
         return ErrorReply(data[0])
-    if size in (6, 7):
-        # AntID, ReadRate (2), TotalRead: 3 bytes on some firmware, 4 on others. A tag row this
-        # short would carry a 2- or 3-byte EPC, which Gen2 tags do not have.
-        return RoundEnd(
-            data[0] + 1, int.from_bytes(data[1:3], "big"), int.from_bytes(data[3:], "big")
-        )
     if size < 4:
         return None
-    freq_ant = data[0]
+    pc = int.from_bytes(data[1:3], "big")
+    if 6 <= size <= 8 and not _pc_matches(pc, size):
+        # AntID, ReadRate (2 bytes), then TotalRead: 3 or 4 bytes depending on the firmware
+        # (Len 0x09/0x0A), and some firmware adds a byte (Len 0x0B). A tag row this short would
+        # carry a 2- to 4-byte EPC, which its PC word would then announce.
+        return RoundEnd(
+            (data[0] & 0x07) + 1, int.from_bytes(data[1:3], "big"), int.from_bytes(data[3:7], "big")
+        )
+    epc_start = 5 if pc & _XPC_INDICATOR else 3
+    rssi = data[-1]
     return TagRow(
-        antenna=(freq_ant & 0x03) + 1,
-        frequency=freq_ant >> 2,
-        pc=int.from_bytes(data[1:3], "big"),
-        epc=bytes(data[3:-1]),
-        rssi=data[-1],
+        antenna=(data[0] & 0x03) + 1 + (4 if rssi & _BANK_BIT else 0),
+        frequency=data[0] >> 2,
+        pc=pc,
+        epc=bytes(data[epc_start:-1]),
+        rssi=rssi & ~_BANK_BIT,
     )
+
+
+def _pc_matches(pc: int, size: int) -> bool:
+    """Whether the PC word's length field fits a tag row of `size` data bytes."""
+    words = pc >> 11
+    return size == 4 + 2 * words + (2 if pc & _XPC_INDICATOR else 0)
 
 
 def encode_tag_row(address: int, antenna: int, epc: bytes, rssi: int, frequency: int = 0) -> bytes:
     """A tag row as a reader sends it; the PC word's length field matches the EPC."""
     pc = (len(epc) // 2) << 11
-    freq_ant = (frequency << 2) | (antenna - 1)
-    data = bytes((freq_ant,)) + pc.to_bytes(2, "big") + epc + bytes((rssi,))
+    freq_ant = (frequency << 2) | ((antenna - 1) & 0x03)
+    rssi_byte = (rssi & 0x7F) | (_BANK_BIT if antenna > 4 else 0)
+    data = bytes((freq_ant,)) + pc.to_bytes(2, "big") + epc + bytes((rssi_byte,))
     return encode_frame(address, CMD_REAL_TIME_INVENTORY, data)
 
 

@@ -1,15 +1,25 @@
-"""An R2000 reader on one serial link: keeps inventory rounds running and reports what it sees."""
+"""An R2000 reader on one serial link: sets it up, keeps inventory rounds going antenna by
+antenna, and reports tags, round statistics and antenna faults."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from drivers.backoff import Backoff
-from drivers.events import DeviceDown, DeviceUp, DriverEvent, InventoryRoundDone, TagSeen
+from drivers.events import AntennaFault, DriverEvent, InventoryRoundDone, TagSeen
 from drivers.r2000.codec import Frame, R2000Decoder, real_time_inventory
 from drivers.r2000.inventory import ErrorReply, RoundEnd, TagRow, parse_inventory_reply
+from drivers.r2000.settings import (
+    CMD_SET_OUTPUT_POWER,
+    CMD_SET_WORK_ANTENNA,
+    SUCCESS,
+    describe,
+    set_output_power,
+    set_work_antenna,
+    status_of,
+)
+from drivers.serial_device import SerialDevice
 from drivers.serial_link import SerialLink
 
 log = logging.getLogger(__name__)
@@ -17,11 +27,16 @@ log = logging.getLogger(__name__)
 # A partial frame that gets no more bytes for this long was started by garbage: a reader sends
 # a whole frame without pauses (a 255-byte frame takes 22 ms at 115200 baud).
 STALE_PARTIAL = 0.1
+# Rounds in a row without an answer before an open port is reported down (reader unpowered).
+SILENT_ROUNDS = 3
+# Pause after an antenna refuses to be selected, so a reader with every antenna missing is not
+# asked again in a tight loop.
+FAULT_PAUSE = 0.2
 
 
-class R2000Reader:
-    """Owns one port. Re-issues real-time inventory after every round (or when a round stalls),
-    and reopens the port with back-off when it disappears."""
+class R2000Reader(SerialDevice):
+    """Owns one port. Each round: select the next antenna (when several are in use), run one
+    real-time inventory, wait for its end (or a timeout), repeat."""
 
     def __init__(
         self,
@@ -30,42 +45,49 @@ class R2000Reader:
         baudrate: int,
         emit: Callable[[DriverEvent], None],
         address: int = 0x01,
+        antennas: Sequence[int] = (1,),
+        output_power_dbm: int | None = None,
         round_timeout: float = 2.0,
+        command_timeout: float = 0.5,
     ):
-        self.name = name
-        self._url = url
-        self._baudrate = baudrate
-        self._emit = emit
+        super().__init__(name, url, baudrate, emit)
         self._address = address
+        self._antennas = list(antennas) or [1]
+        self._power = output_power_dbm
         self._round_timeout = round_timeout
+        self._command_timeout = command_timeout
         self.decoder = R2000Decoder()
         self._round_done = asyncio.Event()
-        self._up = False
+        self._replies: dict[int, asyncio.Future[int]] = {}
         self._stale: asyncio.TimerHandle | None = None
+        self._faulty: set[int] = set()
+        self._antenna = self._antennas[0]
         self.rounds = 0
+        self.last_read_rate = 0
 
-    async def run(self) -> None:
-        """Read until cancelled."""
-        backoff = Backoff(initial=0.2, cap=2.0)
-        while True:
-            try:
-                link = await SerialLink.open(self._url, self._baudrate, self._on_data)
-            except (OSError, ValueError) as exc:
-                self._mark_down(f"cannot open {self._url}: {exc}")
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            backoff.reset()
-            self.decoder.reset()
-            try:
-                await self._inventory_loop(link)
-            finally:
-                link.close()
-            self._mark_down(f"{self._url} closed")
-            await asyncio.sleep(backoff.next_delay())
-
-    async def _inventory_loop(self, link: SerialLink) -> None:
+    async def _session(self, link: SerialLink) -> None:
+        self.decoder.reset()
+        if self._power is not None:
+            code = await self._command(
+                link, CMD_SET_OUTPUT_POWER, set_output_power(self._address, self._power)
+            )
+            if code not in (SUCCESS, None):
+                log.warning("%s: setting output power failed: %s", self.name, describe(code))
         command = real_time_inventory(self._address)
+        silent = 0
+        turn = 0
         while not link.closed.done():
+            antenna = self._antennas[turn % len(self._antennas)]
+            turn += 1
+            if len(self._antennas) > 1 or turn == 1:
+                code = await self._command(
+                    link, CMD_SET_WORK_ANTENNA, set_work_antenna(self._address, antenna)
+                )
+                if code is not None and code != SUCCESS:
+                    self._antenna_fault(antenna, describe(code))
+                    await asyncio.sleep(FAULT_PAUSE)
+                    continue
+            self._antenna = antenna
             self._round_done.clear()
             link.write(command)
             done = asyncio.ensure_future(self._round_done.wait())
@@ -77,10 +99,26 @@ class R2000Reader:
                 )
             finally:
                 done.cancel()
-            if not self._round_done.is_set() and not link.closed.done():
-                log.debug("reader %s: round timed out, re-issuing inventory", self.name)
+            if self._round_done.is_set():
+                silent = 0
+            elif not link.closed.done():
+                silent += 1
+                if silent >= SILENT_ROUNDS:
+                    self._mark_down(f"no answer to {silent} inventory rounds on {self.url}")
 
-    def _on_data(self, data: bytes) -> None:
+    async def _command(self, link: SerialLink, command: int, frame: bytes) -> int | None:
+        """Send a settings command; its status code, or None if the reader did not answer."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._replies[command] = future
+        link.write(frame)
+        try:
+            return await asyncio.wait_for(future, self._command_timeout)
+        except TimeoutError:
+            return None
+        finally:
+            self._replies.pop(command, None)
+
+    def _data_received(self, data: bytes) -> None:
         self._handle(self.decoder.feed(data))
         if self._stale is not None:
             self._stale.cancel()
@@ -95,28 +133,32 @@ class R2000Reader:
 
     def _handle(self, frames: list[Frame]) -> None:
         for frame in frames:
+            self._mark_up()
+            reply_to = self._replies.get(frame.command)
+            if reply_to is not None:
+                code = status_of(frame)
+                if code is not None and not reply_to.done():
+                    reply_to.set_result(code)
+                continue
             reply = parse_inventory_reply(frame)
             if isinstance(reply, TagRow):
-                self._mark_up()
                 self._emit(TagSeen(self.name, reply.antenna, reply.epc, reply.rssi))
             elif isinstance(reply, RoundEnd):
-                self._mark_up()
                 self.rounds += 1
+                self.last_read_rate = reply.read_rate
+                if self._antenna in self._faulty:
+                    self._faulty.discard(self._antenna)
+                    self._emit(AntennaFault(self.name, self._antenna, ok=True))
                 self._round_done.set()
                 self._emit(
                     InventoryRoundDone(self.name, reply.antenna, reply.read_rate, reply.total_reads)
                 )
             elif isinstance(reply, ErrorReply):
+                self._antenna_fault(self._antenna, describe(reply.code))
                 self._round_done.set()
-                log.warning("reader %s: error 0x%02x", self.name, reply.code)
 
-    def _mark_up(self) -> None:
-        if not self._up:
-            self._up = True
-            self._emit(DeviceUp(self.name))
-
-    def _mark_down(self, reason: str) -> None:
-        if self._up:
-            self._up = False
-            self._emit(DeviceDown(self.name, reason))
-        log.info("reader %s: %s", self.name, reason)
+    def _antenna_fault(self, antenna: int, detail: str) -> None:
+        if antenna not in self._faulty:
+            self._faulty.add(antenna)
+            log.warning("%s antenna %d: %s", self.name, antenna, detail)
+            self._emit(AntennaFault(self.name, antenna, ok=False, detail=detail))

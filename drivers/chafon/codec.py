@@ -1,0 +1,124 @@
+"""Chafon frames: ``Len | Adr | Cmd | Data | CRC16`` (CRC least significant byte first).
+
+Len counts every byte after itself. The CRC is CRC-16/MCRF4XX (reflected polynomial 0x8408,
+initial value 0xFFFF, no final xor) over Len..Data. The protocol has no start byte, so the
+decoder resynchronises by trying the next byte after a bad CRC, and a pause of more than 15 ms
+inside a frame discards what was received of it, as the readers themselves do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CMD_INVENTORY = 0x01
+BROADCAST = 0xFF
+INTER_BYTE_GAP = 0.015
+_MIN_LEN = 4  # Adr, Cmd, CRC (2)
+
+
+def _table() -> list[int]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+        table.append(crc)
+    return table
+
+
+_CRC_TABLE = _table()
+
+
+def crc16_mcrf4xx(data: bytes | bytearray | memoryview) -> int:
+    """CRC-16/MCRF4XX as the readers compute it."""
+    crc = 0xFFFF
+    table = _CRC_TABLE
+    for byte in data:
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
+    return crc
+
+
+def encode_frame(address: int, command: int, data: bytes = b"") -> bytes:
+    """One complete frame with its CRC."""
+    if len(data) > 0xFF - _MIN_LEN:
+        raise ValueError(f"Chafon frame data is {len(data)} bytes; at most {0xFF - _MIN_LEN} fit")
+    body = bytes((len(data) + _MIN_LEN, address, command)) + data
+    return body + crc16_mcrf4xx(body).to_bytes(2, "little")
+
+
+def inventory(address: int = BROADCAST) -> bytes:
+    """The inventory command (``04 FF 01 1B B4`` for the broadcast address)."""
+    return encode_frame(address, CMD_INVENTORY)
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A frame whose CRC was verified."""
+
+    address: int
+    command: int
+    data: bytes
+
+
+@dataclass(slots=True)
+class DecoderStats:
+    frames: int = 0
+    bad_crcs: int = 0
+    garbage_bytes: int = 0
+    gap_discards: int = 0
+
+
+class ChafonDecoder:
+    """Turns a byte stream into frames. ``feed`` never raises on bad input."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._last = 0.0
+        self.stats = DecoderStats()
+
+    def feed(self, data: bytes, now: float) -> list[Frame]:
+        """Add bytes received at `now` (monotonic seconds); return the frames they complete."""
+        if self._buf and now - self._last > INTER_BYTE_GAP:
+            # The rest of that frame never came in time: the reader has given up on it too.
+            self.stats.gap_discards += 1
+            self.stats.garbage_bytes += len(self._buf)
+            self._buf.clear()
+        if data:
+            self._last = now
+        self._buf += data
+        return self._parse()
+
+    def expire(self, now: float) -> list[Frame]:
+        """Apply the inter-byte gap rule when no more bytes arrive."""
+        return self.feed(b"", now)
+
+    def pending(self) -> int:
+        return len(self._buf)
+
+    def reset(self) -> None:
+        self._buf.clear()
+
+    def _parse(self) -> list[Frame]:
+        buf, stats = self._buf, self.stats
+        frames: list[Frame] = []
+        pos, end = 0, len(buf)
+        while end - pos >= 1:
+            length = buf[pos]
+            if length < _MIN_LEN:
+                stats.garbage_bytes += 1
+                pos += 1
+                continue
+            stop = pos + 1 + length
+            if stop > end:
+                break
+            crc = buf[stop - 2] | buf[stop - 1] << 8
+            if crc16_mcrf4xx(memoryview(buf)[pos : stop - 2]) != crc:
+                stats.bad_crcs += 1
+                stats.garbage_bytes += 1
+                pos += 1
+                continue
+            frames.append(Frame(buf[pos + 1], buf[pos + 2], bytes(buf[pos + 3 : stop - 2])))
+            pos = stop
+        del buf[:pos]
+        stats.frames += len(frames)
+        return frames

@@ -1,0 +1,125 @@
+"""A Chafon handheld or desk reader on one serial link: repeated inventory, each answer possibly
+spread over several frames."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from drivers.chafon.codec import BROADCAST, INTER_BYTE_GAP, ChafonDecoder, Frame, inventory
+from drivers.chafon.inventory import (
+    STATUS_TEXT,
+    MalformedAnswer,
+    Status,
+    parse_inventory_answer,
+)
+from drivers.events import AntennaFault, DriverEvent, InventoryRoundDone, TagSeen
+from drivers.serial_device import SerialDevice
+from drivers.serial_link import SerialLink
+
+log = logging.getLogger(__name__)
+
+SILENT_ROUNDS = 3
+
+
+class ChafonReader(SerialDevice):
+    """Asks for an inventory, collects the answer's frames until the final one, repeats."""
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        baudrate: int,
+        emit: Callable[[DriverEvent], None],
+        address: int = BROADCAST,
+        round_timeout: float = 3.0,
+        pause: float = 0.0,
+    ):
+        super().__init__(name, url, baudrate, emit)
+        self._address = address
+        self._round_timeout = round_timeout
+        self._pause = pause
+        self.decoder = ChafonDecoder()
+        self._round_done = asyncio.Event()
+        self._gap_timer: asyncio.TimerHandle | None = None
+        self._antenna_bad = False
+        self._round_tags = 0
+        self.rounds = 0
+        self.malformed = 0
+
+    async def _session(self, link: SerialLink) -> None:
+        self.decoder.reset()
+        command = inventory(self._address)
+        silent = 0
+        while not link.closed.done():
+            self._round_done.clear()
+            self._round_tags = 0
+            link.write(command)
+            done = asyncio.ensure_future(self._round_done.wait())
+            try:
+                await asyncio.wait(
+                    (done, link.closed),
+                    timeout=self._round_timeout,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                done.cancel()
+            if self._round_done.is_set():
+                silent = 0
+                if self._pause:
+                    await asyncio.sleep(self._pause)
+            elif not link.closed.done():
+                silent += 1
+                if silent >= SILENT_ROUNDS:
+                    self._mark_down(f"no answer to {silent} inventories on {self.url}")
+
+    def _data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        self._handle(self.decoder.feed(data, now))
+        if self._gap_timer is not None:
+            self._gap_timer.cancel()
+            self._gap_timer = None
+        if self.decoder.pending():
+            self._gap_timer = asyncio.get_running_loop().call_later(
+                INTER_BYTE_GAP * 2, self._gap_expired
+            )
+
+    def _gap_expired(self) -> None:
+        self._gap_timer = None
+        self._handle(self.decoder.expire(time.monotonic()))
+
+    def _handle(self, frames: list[Frame]) -> None:
+        for frame in frames:
+            self._mark_up()
+            try:
+                answer = parse_inventory_answer(frame)
+            except MalformedAnswer as exc:
+                self.malformed += 1
+                log.warning("%s: malformed inventory answer dropped: %s", self.name, exc)
+                continue
+            if answer is None:
+                continue
+            for epc in answer.epcs:
+                self._emit(TagSeen(self.name, 1, epc, 0))
+            self._round_tags += len(answer.epcs)
+            if not answer.final:
+                continue
+            if answer.status == Status.ANTENNA_ERROR:
+                if not self._antenna_bad:
+                    self._antenna_bad = True
+                    self._emit(
+                        AntennaFault(
+                            self.name, 1, ok=False, detail=STATUS_TEXT[Status.ANTENNA_ERROR]
+                        )
+                    )
+            else:
+                if self._antenna_bad:
+                    self._antenna_bad = False
+                    self._emit(AntennaFault(self.name, 1, ok=True))
+                if answer.status == Status.MEMORY_FULL:
+                    log.warning("%s: %s", self.name, STATUS_TEXT[Status.MEMORY_FULL])
+                self.rounds += 1
+                self._emit(InventoryRoundDone(self.name, 1, 0, self._round_tags))
+            self._round_done.set()

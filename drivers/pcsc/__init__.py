@@ -1,0 +1,1 @@
+"""PC/SC card readers (desk NFC readers, pharmacist badges) through pyscard."""

@@ -1,0 +1,75 @@
+"""A device on a serial link that the driver keeps open: reopened with capped, jittered back-off
+whenever the port disappears, and reported up or down on each change."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+from drivers.backoff import Backoff
+from drivers.events import DeviceDown, DeviceUp, DriverEvent
+from drivers.serial_link import SerialLink
+
+log = logging.getLogger(__name__)
+
+
+class SerialDevice(ABC):
+    """Subclasses speak the protocol in `_session` and receive bytes in `_data_received`."""
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        baudrate: int,
+        emit: Callable[[DriverEvent], None],
+        reopen_cap: float = 2.0,
+    ):
+        self.name = name
+        self.url = url
+        self.baudrate = baudrate
+        self._emit = emit
+        self._reopen_cap = reopen_cap
+        self.up: bool | None = None  # None until the first success or failure
+        self.opens = 0
+
+    async def run(self) -> None:
+        """Keep the device open and talk to it until cancelled."""
+        backoff = Backoff(initial=0.2, cap=self._reopen_cap)
+        while True:
+            try:
+                link = await SerialLink.open(self.url, self.baudrate, self._data_received)
+            except (OSError, ValueError) as exc:
+                self._mark_down(f"cannot open {self.url}: {exc}")
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            backoff.reset()
+            self.opens += 1
+            try:
+                await self._session(link)
+            except OSError as exc:
+                log.info("%s: link failed: %s", self.name, exc)
+            finally:
+                link.close()
+            self._mark_down(f"{self.url} closed")
+            await asyncio.sleep(backoff.next_delay())
+
+    @abstractmethod
+    async def _session(self, link: SerialLink) -> None:
+        """Talk to the device until `link.closed` completes."""
+
+    @abstractmethod
+    def _data_received(self, data: bytes) -> None:
+        """Bytes arrived from the device."""
+
+    def _mark_up(self) -> None:
+        if self.up is not True:
+            self.up = True
+            self._emit(DeviceUp(self.name))
+
+    def _mark_down(self, reason: str) -> None:
+        if self.up is not False:
+            self.up = False
+            self._emit(DeviceDown(self.name, reason))
+            log.warning("%s is down: %s", self.name, reason)

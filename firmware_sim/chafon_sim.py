@@ -1,0 +1,96 @@
+"""A simulated Chafon reader (UHFReader18 / CF-RU5102): answers inventory over a pty or TCP
+line at its baud rate, in several frames when the tags do not fit one. As a handheld it can
+sweep a shelf: the field holds what the antenna passes over at each moment."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from drivers.chafon.codec import BROADCAST, CMD_INVENTORY, ChafonDecoder
+from drivers.chafon.inventory import Status, encode_inventory_answer
+from firmware_sim.faults import LineFaults
+from firmware_sim.lines import Line, PtyLine, TcpLine
+
+EPCS_PER_FRAME = 8
+
+
+class ChafonSimulator:
+    """The reader side of the Chafon protocol."""
+
+    def __init__(
+        self,
+        baudrate: int = 57600,
+        address: int = 0x00,
+        scan_time: float = 0.03,
+        link: Path | None = None,
+        tcp: bool = False,
+        faults: LineFaults | None = None,
+    ):
+        self.address = address
+        self.scan_time = scan_time
+        self.line: Line = (
+            TcpLine(baudrate, self._received, faults=faults)
+            if tcp
+            else PtyLine(baudrate, self._received, link=link, faults=faults)
+        )
+        self._field: dict[bytes, None] = {}
+        self.antenna_broken = False
+        self._decoder = ChafonDecoder()
+        self._answer: asyncio.Task[None] | None = None
+        self.inventories = 0
+
+    @property
+    def port(self) -> str:
+        return self.line.url
+
+    def present(self, epcs: Sequence[bytes]) -> None:
+        """Replace what is in the antenna's field."""
+        self._field = dict.fromkeys(epcs)
+
+    def add(self, epc: bytes) -> None:
+        self._field[epc] = None
+
+    def remove(self, epc: bytes) -> None:
+        self._field.pop(epc, None)
+
+    async def sweep(self, groups: Sequence[Sequence[bytes]], dwell: float) -> None:
+        """A handheld passed along a shelf: each group (a location tag, then its packs) is in
+        the field for `dwell` seconds, in order; the field is empty afterwards."""
+        for group in groups:
+            self.present(group)
+            await asyncio.sleep(dwell)
+        self.present(())
+
+    async def start(self) -> None:
+        await self.line.start()
+
+    async def stop(self) -> None:
+        if self._answer is not None:
+            self._answer.cancel()
+        await self.line.stop()
+
+    def _received(self, data: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        for frame in self._decoder.feed(data, loop.time()):
+            addressed = frame.address in (self.address, BROADCAST)
+            if (
+                frame.command == CMD_INVENTORY
+                and addressed
+                and (self._answer is None or self._answer.done())
+            ):
+                self._answer = loop.create_task(self._inventory())
+
+    async def _inventory(self) -> None:
+        await asyncio.sleep(self.scan_time)
+        self.inventories += 1
+        if self.antenna_broken:
+            self.line.send(encode_inventory_answer(self.address, Status.ANTENNA_ERROR, []))
+            return
+        epcs = list(self._field)
+        chunks = [epcs[i : i + EPCS_PER_FRAME] for i in range(0, len(epcs), EPCS_PER_FRAME)]
+        chunks = chunks or [[]]
+        for n, chunk in enumerate(chunks):
+            status = Status.DONE if n == len(chunks) - 1 else Status.MORE
+            self.line.send(encode_inventory_answer(self.address, status, chunk))
