@@ -38,13 +38,20 @@ class PresenceConfig(_Strict):
     dwell_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
 
 
+Baudrate = Literal[9600, 19200, 38400, 57600, 115200]
+# What each reader family ships with.
+DEFAULT_BAUDRATE = {"r2000": 115200, "chafon": 57600}
+DEFAULT_ADDRESS = {"r2000": 0x01, "chafon": 0xFF}
+
+
 class ReaderConfig(_Strict):
     name: Annotated[str, Field(pattern=_NAME)]
-    protocol: Literal["r2000"] = "r2000"
+    protocol: Literal["r2000", "chafon"] = "r2000"
     port: Annotated[str, Field(min_length=1)]
-    baudrate: Literal[9600, 19200, 38400, 57600, 115200] = 115200
-    address: Annotated[int, Field(ge=0, le=254)] = 1
+    baudrate: Baudrate | None = None
+    address: Annotated[int, Field(ge=0, le=255)] | None = None
     antennas: dict[int, str] = Field(default_factory=dict)
+    output_power_dbm: Annotated[int, Field(ge=0, le=33)] | None = None
 
     @field_validator("antennas")
     @classmethod
@@ -54,6 +61,46 @@ class ReaderConfig(_Strict):
                 raise ValueError(f"antenna {antenna} does not exist; readers have antennas 1 to 8")
         return value
 
+    @model_validator(mode="after")
+    def _protocol_options(self) -> ReaderConfig:
+        if self.protocol == "chafon" and self.output_power_dbm is not None:
+            raise ValueError("output_power_dbm applies to r2000 readers only; remove it")
+        if self.protocol == "chafon" and set(self.antennas) - {1}:
+            raise ValueError('a chafon reader has one antenna: use antennas = { 1 = "A-01" }')
+        return self
+
+    @property
+    def line_speed(self) -> int:
+        return self.baudrate or DEFAULT_BAUDRATE[self.protocol]
+
+    @property
+    def bus_address(self) -> int:
+        return DEFAULT_ADDRESS[self.protocol] if self.address is None else self.address
+
+
+class ScannerConfig(_Strict):
+    name: Annotated[str, Field(pattern=_NAME)]
+    port: Annotated[str, Field(min_length=1)]
+    baudrate: Baudrate = 9600
+
+
+class BadgesConfig(_Strict):
+    enabled: bool = False
+    reader: str = ""
+
+
+class PharmacistConfig(_Strict):
+    name: Annotated[str, Field(min_length=1)]
+    badge: Annotated[str, Field(pattern=r"^([0-9A-Fa-f]{2}){4,10}$")]
+
+    @property
+    def uid(self) -> str:
+        return self.badge.upper()
+
+
+class DevicesConfig(_Strict):
+    down_alarm_seconds: Annotated[float, Field(ge=0, le=86400)] = 30.0
+
 
 class ShelfConfig(_Strict):
     name: Annotated[str, Field(pattern=_NAME)]
@@ -61,7 +108,7 @@ class ShelfConfig(_Strict):
     host: str | None = None
     port: Annotated[int, Field(ge=1, le=65535)] = 502
     serial_port: str | None = None
-    baudrate: Literal[9600, 19200, 38400, 57600, 115200] = 19200
+    baudrate: Baudrate = 19200
     device_id: Annotated[int, Field(ge=1, le=247)] = 1
     profile: str = "rxedge-ptl-v1"
     slots: Annotated[int, Field(ge=1, le=999)] = 24
@@ -119,7 +166,11 @@ class GatewayConfig(_Strict):
     database: Path = Path("/var/lib/rxedge/ledger.sqlite")
     broker: BrokerConfig = BrokerConfig()
     presence: PresenceConfig = PresenceConfig()
+    devices: DevicesConfig = DevicesConfig()
     readers: list[ReaderConfig] = Field(default_factory=list)
+    scanners: list[ScannerConfig] = Field(default_factory=list)
+    badges: BadgesConfig = BadgesConfig()
+    pharmacists: list[PharmacistConfig] = Field(default_factory=list)
     shelves: list[ShelfConfig] = Field(default_factory=list)
     products: list[ProductConfig] = Field(default_factory=list)
 
@@ -152,10 +203,10 @@ EXAMPLES = {
     "url": 'url = "mqtt://127.0.0.1:1883"  (or mqtts://broker.example:8883)',
     "dwell_seconds": "dwell_seconds = 5.0",
     "name": 'name = "A"  (letters, digits, - _ .)',
-    "protocol": 'protocol = "r2000"',
+    "protocol": 'protocol = "r2000"  (or "chafon")',
     "port": 'port = "/dev/ttyUSB0"  (reader) or port = 502 (shelf, TCP)',
     "baudrate": "baudrate = 115200  (one of 9600, 19200, 38400, 57600, 115200)",
-    "address": "address = 1",
+    "address": "address = 1  (r2000: 0-254; chafon: 0-254, 255 = broadcast)",
     "antennas": '[readers.antennas]\n    1 = "A-01"',
     "transport": 'transport = "tcp"  (or "rtu")',
     "host": 'host = "10.0.0.20"',
@@ -168,6 +219,11 @@ EXAMPLES = {
     "reorder_point": "reorder_point = 2",
     "par": "par = 6",
     "unit": 'unit = "pack"',
+    "output_power_dbm": "output_power_dbm = 26  (0 to 33)",
+    "down_alarm_seconds": "down_alarm_seconds = 30",
+    "badge": 'badge = "04A1B2C3D4E5F6"  (the card UID in hex, 4 to 10 bytes)',
+    "enabled": "enabled = true",
+    "reader": 'reader = "ACS ACR122U"  (part of the PC/SC reader name; empty = any)',
 }
 
 
@@ -219,8 +275,10 @@ def _cross_reference_problems(config: GatewayConfig) -> list[str]:
     problems: list[str] = []
     known = {slot for shelf in config.shelves for slot in shelf.slot_names()}
     examples = ", ".join(sorted(known)[:3]) or "none: add a [[shelves]] entry"
+    devices = [r.name for r in config.readers] + [s.name for s in config.scanners]
     for kind, names in (
-        ("readers", [r.name for r in config.readers]),
+        ("readers and scanners", devices),
+        ("pharmacists' badges", [p.uid for p in config.pharmacists]),
         ("shelves", [s.name for s in config.shelves]),
         ("products", [p.gtin for p in config.products]),
     ):

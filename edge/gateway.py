@@ -1,7 +1,7 @@
 """The daemon's wiring: readers -> presence -> ledger -> alarms, LEDs and the outbox -> MQTT.
 
-Every physical port is owned by one task. The ledger lives on one writer thread (commits wait
-for fsync there, not on the event loop); changes reach it through one queue, in order.
+Every physical port is owned by one task (see edge.devices). The ledger lives on one writer
+thread (commits wait for fsync there, not on the event loop); changes reach it in order.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -17,6 +17,10 @@ from functools import partial
 from typing import TypeVar
 
 from drivers.events import (
+    AntennaFault,
+    BadgePresented,
+    BadgeRemoved,
+    BarcodeScanned,
     ButtonPressed,
     DeviceDown,
     DeviceUp,
@@ -25,12 +29,13 @@ from drivers.events import (
     TagSeen,
 )
 from drivers.modbus.lights import DARK, SlotLight
-from drivers.modbus.profile import PROFILES
-from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client, tcp_client
-from drivers.r2000.reader import R2000Reader
 from edge.activity import Activity, Observer
-from edge.config import GatewayConfig, ShelfConfig
+from edge.config import GatewayConfig
+from edge.device_health import DeviceHealth
+from edge.devices import Devices, build_devices
 from edge.light_plan import plan_lights
+from inventory.alarms import AlarmKind
+from inventory.barcodes import BarcodeError, PackScan, parse_pack_barcode, readable
 from inventory.identifiers import EpcDecoder, PackId
 from inventory.keeper import Commit, InventoryKeeper, iso
 from inventory.ledger import StockError
@@ -45,31 +50,33 @@ from sync.topics import Topics
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+Change = PresenceChange | Callable[[InventoryKeeper], Commit]
+
 
 class Gateway:
     """One gateway: build it from config, `await run()`, call `stop()` to end."""
 
     def __init__(self, config: GatewayConfig, observer: Observer | None = None):
         self.config = config
-        self._observe = observer or (
-            lambda activity: log.info("%s: %s", activity.kind, activity.text)
-        )
+        self._observe = observer or _log_activity
         self.topics = Topics(config.site, config.gateway)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
         self.keeper: InventoryKeeper | None = None
         self.epcs = EpcDecoder()
         self.presence = PresenceTracker(config.presence.dwell_seconds)
+        self.health = DeviceHealth(config.devices.down_alarm_seconds)
         self.counters: Counter[str] = Counter()
+        self.scans: deque[PackScan | BarcodeError] = deque(maxlen=100)
+        self.pharmacists = {p.uid: p.name for p in config.pharmacists}
+        self.badge_holders: dict[str, str] = {}
         self._zones = {
             (reader.name, antenna): slot
             for reader in config.readers
             for antenna, slot in reader.antennas.items()
         }
-        self._changes: asyncio.Queue[PresenceChange] = asyncio.Queue()
+        self._changes: asyncio.Queue[Change] = asyncio.Queue()
         self._lit: dict[str, SlotLight] = {}
-        self._slot_bus: dict[str, tuple[ShelfBus, str, int]] = {}
-        self.buses: list[ShelfBus] = []
-        self.readers: list[R2000Reader] = []
+        self.devices = Devices()
         self.session: MqttSession | None = None
         self.publisher: OutboxPublisher | None = None
         self._stop = asyncio.Event()
@@ -81,21 +88,17 @@ class Gateway:
 
     async def run(self) -> None:
         """Run until `stop()`."""
+        config = self.config
         products = {
             p.gtin: Product(p.gtin, p.name, p.reorder_point, p.par, p.unit, True, tuple(p.slots))
-            for p in self.config.products
+            for p in config.products
         }
-        config = self.config
-        self.keeper = await self._on_writer(
+        self.keeper = keeper = await self._on_writer(
             partial(InventoryKeeper, config.database, products, config.site, config.gateway)
         )
-        outbox = Outbox(self.keeper.db)
-        self.presence.seed(await self._on_writer(self.keeper.index.placed_epcs), time.monotonic())
-        self._build_buses()
-        self.readers = [
-            R2000Reader(r.name, r.port, r.baudrate, self._on_driver_event, address=r.address)
-            for r in config.readers
-        ]
+        outbox = Outbox(keeper.db)
+        self.presence.seed(await self._on_writer(keeper.index.placed_epcs), time.monotonic())
+        self.devices = build_devices(config, self._on_driver_event)
         self.session = MqttSession(
             BrokerAddress.parse(config.broker.url),
             config.client_id,
@@ -112,17 +115,15 @@ class Gateway:
         )
         await self.session.start()
         await self._refresh_lights()
-        tasks = [
-            asyncio.create_task(c, name=n)
-            for n, c in (
-                *((f"reader {r.name}", r.run()) for r in self.readers),
-                *((f"shelf bus {b.name}", b.run()) for b in self.buses),
-                ("presence", self._watch_presence()),
-                ("changes", self._apply_changes()),
-                ("publisher", self.publisher.run()),
-                ("link", self._watch_link()),
-            )
+        named = [
+            *self.devices.tasks(),
+            ("presence", self._watch_presence()),
+            ("device health", self._watch_health()),
+            ("changes", self._apply_changes()),
+            ("publisher", self.publisher.run()),
+            ("link", self._watch_link()),
         ]
+        tasks = [asyncio.create_task(coro, name=name) for name, coro in named]
         self.ready.set()
         self._observe(
             Activity(
@@ -131,67 +132,108 @@ class Gateway:
                 f"{config.database}, broker {config.broker.url}",
             )
         )
+        stopper = asyncio.create_task(self._stop.wait())
         try:
-            stopper = asyncio.create_task(self._stop.wait())
             done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                if task is not stopper and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                if task is not stopper and (error := task.exception()) is not None:
+                    raise error
         finally:
             for task in [*tasks, stopper]:
                 task.cancel()
             await asyncio.gather(*tasks, stopper, return_exceptions=True)
             await self.session.stop(farewell=Announcement(self.topics.status, "offline"))
-            await self._on_writer(self.keeper.close)
+            await self._on_writer(keeper.close)
             self._writer.shutdown(wait=True)
 
     # Drivers ---------------------------------------------------------------------------------
 
-    def _build_buses(self) -> None:
-        groups: dict[str, list[ShelfConfig]] = {}
-        for shelf in self.config.shelves:
-            key = (
-                f"tcp://{shelf.host}:{shelf.port}"
-                if shelf.transport == "tcp"
-                else shelf.serial_port
-            )
-            groups.setdefault(str(key), []).append(shelf)
-        for key, shelves in groups.items():
-            first = shelves[0]
-            client = (
-                tcp_client(str(first.host), first.port)
-                if first.transport == "tcp"
-                else rtu_client(str(first.serial_port), first.baudrate)
-            )
-            specs = [
-                ControllerSpec(s.name, s.device_id, s.slots, PROFILES[s.profile]) for s in shelves
-            ]
-            bus = ShelfBus(
-                key, client, specs, self._on_driver_event, poll_interval=1 / first.poll_hz
-            )
-            self.buses.append(bus)
-            for shelf in shelves:
-                for index, slot in enumerate(shelf.slot_names()):
-                    self._slot_bus[slot] = (bus, shelf.name, index)
-
     def _on_driver_event(self, event: DriverEvent) -> None:
         if isinstance(event, TagSeen):
-            self.counters["tag_reads"] += 1
-            slot = self._zones.get((event.reader, event.antenna))
-            identity = self.epcs.decode(event.epc)
-            if slot is None or not isinstance(identity, PackId):
-                return
-            change = self.presence.seen(identity, slot, time.monotonic())
-            if change is not None:
-                self._changes.put_nowait(change)
+            self._tag_seen(event)
         elif isinstance(event, InventoryRoundDone):
             self.counters["rounds"] += 1
+        elif isinstance(event, BarcodeScanned):
+            self._scanned(event)
+        elif isinstance(event, BadgePresented):
+            name = self.pharmacists.get(event.uid)
+            if name is None:
+                self._observe(Activity("badge", f"unknown badge {event.uid} on {event.reader}"))
+            else:
+                self.badge_holders[event.reader] = name
+                self._observe(Activity("badge", f"{name} badged in on {event.reader}"))
+        elif isinstance(event, BadgeRemoved):
+            name = self.badge_holders.pop(event.reader, None)
+            self._observe(Activity("badge", f"{name or 'badge'} left {event.reader}"))
         elif isinstance(event, ButtonPressed):
             self._observe(Activity("button", f"{event.controller} slot {event.slot + 1} pressed"))
+        elif isinstance(event, AntennaFault):
+            self._antenna_fault(event)
         elif isinstance(event, DeviceUp):
             self._observe(Activity("device", f"{event.device} is up"))
+            if self.health.up(event.device):
+                self._queue_alarm_clear(AlarmKind.DEVICE_DOWN, event.device)
         elif isinstance(event, DeviceDown):
             self._observe(Activity("device", f"{event.device} is down: {event.reason}"))
+            self.health.down(event.device, event.reason, time.monotonic())
+
+    def _tag_seen(self, event: TagSeen) -> None:
+        self.counters["tag_reads"] += 1
+        identity = self.epcs.decode(event.epc)
+        slot = self._zones.get((event.reader, event.antenna))
+        if slot is None or not isinstance(identity, PackId):
+            return
+        change = self.presence.seen(identity, slot, time.monotonic())
+        if change is not None:
+            self._changes.put_nowait(change)
+
+    def _scanned(self, event: BarcodeScanned) -> None:
+        try:
+            scan = parse_pack_barcode(event.text)
+        except BarcodeError as exc:
+            self.counters["scans_refused"] += 1
+            self.scans.append(exc)
+            self._observe(
+                Activity("scan", f"{event.scanner} refused {readable(event.text)}: {exc}")
+            )
+            return
+        self.counters["scans"] += 1
+        self.scans.append(scan)
+        self._observe(
+            Activity(
+                "scan",
+                f"{event.scanner}: GTIN {scan.gtin} batch {scan.batch!r} "
+                f"expiry {scan.expiry} serial {scan.serial!r}",
+            )
+        )
+
+    def _antenna_fault(self, event: AntennaFault) -> None:
+        subject = f"{event.reader}-antenna-{event.antenna}"
+        if event.ok:
+            self._observe(Activity("device", f"{subject} works again"))
+            self._queue_alarm_clear(AlarmKind.DEVICE_DOWN, subject)
+        else:
+            self._observe(Activity("device", f"{subject}: {event.detail}"))
+            self._queue_alarm(
+                AlarmKind.DEVICE_DOWN,
+                subject,
+                {"device": event.reader, "antenna": event.antenna, "reason": event.detail},
+            )
+
+    def _queue_alarm(self, kind: AlarmKind, subject: str, detail: dict[str, object]) -> None:
+        self._changes.put_nowait(lambda keeper: keeper.raise_alarm(kind, subject, detail))
+
+    def _queue_alarm_clear(self, kind: AlarmKind, subject: str) -> None:
+        self._changes.put_nowait(lambda keeper: keeper.clear_alarm(kind, subject))
+
+    async def _watch_health(self) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, max(self.health.alarm_after / 4, 0.05)))
+            for device in self.health.due(time.monotonic()):
+                reason = self.health.reasons.get(device, "")
+                self._queue_alarm(
+                    AlarmKind.DEVICE_DOWN, device, {"device": device, "reason": reason}
+                )
 
     # Inventory -------------------------------------------------------------------------------
 
@@ -220,7 +262,7 @@ class Gateway:
             if commit.alarms:
                 await self._refresh_lights()
 
-    def _commit_change(self, change: PresenceChange) -> Commit:
+    def _commit_change(self, change: Change) -> Commit:
         """On the writer thread."""
         keeper = self._require_keeper()
         if isinstance(change, Arrived):
@@ -229,7 +271,7 @@ class Gateway:
             return keeper.take(change.epc, reason="left the shelf")
         if isinstance(change, Moved):
             return keeper.move(change.epc, change.to_slot, reason="seen in another slot")
-        raise TypeError(change)
+        return change(keeper)
 
     def _report(self, commit: Commit) -> None:
         keeper = self._require_keeper()
@@ -247,12 +289,8 @@ class Gateway:
                 )
             )
         for alarm in commit.alarms:
-            self._observe(
-                Activity(
-                    "alarm",
-                    f"{alarm.kind} {alarm.state}: {alarm.detail.get('name', alarm.subject)}",
-                )
-            )
+            label = alarm.detail.get("name", alarm.subject)
+            self._observe(Activity("alarm", f"{alarm.kind} {alarm.state}: {label}"))
         for request in commit.requests:
             self._observe(
                 Activity(
@@ -268,9 +306,10 @@ class Gateway:
         plan = await self._on_writer(lambda: plan_lights(keeper.live_alarms(), keeper.index))
         for slot in set(self._lit) | set(plan):
             light = plan.get(slot, DARK)
-            if self._lit.get(slot, DARK) == light or slot not in self._slot_bus:
+            target = self.devices.slot_lights.get(slot)
+            if self._lit.get(slot, DARK) == light or target is None:
                 continue
-            bus, controller, index = self._slot_bus[slot]
+            bus, controller, index = target
             bus.set_light(controller, index, light)
             self._observe(Activity("led", f"slot {slot}: {_describe_light(light)}"))
         self._lit = plan
@@ -286,15 +325,7 @@ class Gateway:
                 await asyncio.sleep(0.2)
             self._observe(Activity("sync", f"lost {self.session.broker.url}; retrying"))
 
-    # Plumbing --------------------------------------------------------------------------------
-
-    def _on_writer(self, call: Callable[[], T]) -> Awaitable[T]:
-        return asyncio.get_running_loop().run_in_executor(self._writer, call)
-
-    def _require_keeper(self) -> InventoryKeeper:
-        if self.keeper is None:
-            raise RuntimeError("gateway not started")
-        return self.keeper
+    # Questions (for the CLI, the demo and tests) ----------------------------------------------
 
     async def tagged_packs(self) -> int:
         """Tagged packs the ledger has on the shelves."""
@@ -306,10 +337,25 @@ class Gateway:
         keeper = self._require_keeper()
         return await self._on_writer(partial(keeper.on_hand, gtin))
 
+    async def live_alarm_ids(self) -> set[str]:
+        """Ids of the alarms raised and not cleared."""
+        keeper = self._require_keeper()
+        return await self._on_writer(lambda: {a.id for a in keeper.live_alarms()})
+
     async def outbox_rows(self) -> list[OutboxRow]:
-        """Messages not yet acknowledged by the broker (for status and tests)."""
+        """Messages not yet acknowledged by the broker."""
         keeper = self._require_keeper()
         return await self._on_writer(partial(Outbox(keeper.db).pending, 1_000_000))
+
+    # Plumbing --------------------------------------------------------------------------------
+
+    def _on_writer(self, call: Callable[[], T]) -> Awaitable[T]:
+        return asyncio.get_running_loop().run_in_executor(self._writer, call)
+
+    def _require_keeper(self) -> InventoryKeeper:
+        if self.keeper is None:
+            raise RuntimeError("gateway not started")
+        return self.keeper
 
 
 def _describe_light(light: SlotLight) -> str:
@@ -317,6 +363,10 @@ def _describe_light(light: SlotLight) -> str:
         return "off"
     text = f"{light.colour.name.lower()} {light.mode.name.lower().replace('_', ' ')}"
     return f"{text}, shows {light.number}" if light.number else text
+
+
+def _log_activity(activity: Activity) -> None:
+    log.info("%s: %s", activity.kind, activity.text)
 
 
 def _now() -> str:

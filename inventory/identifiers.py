@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from epcpy.epc_schemes.sgln import SGLN
 from epcpy.epc_schemes.sgtin import SGTIN
@@ -21,12 +23,16 @@ class PackId:
 
 @dataclass(frozen=True, slots=True)
 class LocationId:
-    """A shelf-location tag: EPC URI of an SGLN (GLN plus extension)."""
+    """A shelf-location tag: EPC URI of an SGLN, its GLN and extension (one slot each)."""
 
     epc: str
+    gln: str
+    extension: str
 
 
 Identity = PackId | LocationId
+
+_SGLN_ELEMENTS = re.compile(r"\(414\)(?P<gln>\d{13})(?:\(254\)(?P<extension>.*))?")
 
 
 class EpcDecoder:
@@ -59,9 +65,13 @@ class EpcDecoder:
             return None
         if isinstance(tag, SGTIN):
             uri = tag.epc_uri
-            return PackId(epc=uri, gtin=tag.gtin(), serial=uri.rsplit(".", 1)[1])
+            return PackId(epc=uri, gtin=tag.gtin(), serial=unquote(uri.rsplit(".", 1)[1]))
         if isinstance(tag, SGLN):
-            return LocationId(epc=tag.epc_uri)
+            # The element string reads (414)GLN(254)extension.
+            match = _SGLN_ELEMENTS.fullmatch(tag.gs1_element_string())
+            if match is None:
+                return None
+            return LocationId(tag.epc_uri, match["gln"], match["extension"] or "0")
         return None
 
 

@@ -138,6 +138,33 @@ class InventoryKeeper:
             ]
         )
 
+    def raise_alarm(self, kind: AlarmKind, subject: str, detail: dict[str, object]) -> Commit:
+        """Raise the alarm for `subject` unless it is live already; published with the commit."""
+        if alarm_id(kind, subject) in self._alarms:
+            return Commit()
+        at = iso(self._clock())
+        return self._write_alarm(Alarm(kind, subject, AlarmState.RAISED, at, dict(detail)), at)
+
+    def clear_alarm(self, kind: AlarmKind, subject: str) -> Commit:
+        """Clear the alarm for `subject` if it is live."""
+        live = self._alarms.get(alarm_id(kind, subject))
+        if live is None:
+            return Commit()
+        at = iso(self._clock())
+        return self._write_alarm(replace(live, state=AlarmState.CLEARED, cleared_at=at), at)
+
+    def _write_alarm(self, alarm: Alarm, at: str) -> Commit:
+        message = OutboxMessage(MessageKind.ALARM, alarm.payload(), key=alarm.id)
+        self.ledger.write(at, alarms=[alarm], messages=[message])
+        self._remember(alarm)
+        return Commit(alarms=(alarm,), messages=1)
+
+    def _remember(self, alarm: Alarm) -> None:
+        if alarm.live:
+            self._alarms[alarm.id] = alarm
+        else:
+            self._alarms.pop(alarm.id, None)
+
     def commit(self, movements: Iterable[Movement]) -> Commit:
         """Apply movements and what they cause, durably; raises StockError and writes nothing
         when a movement is impossible."""
@@ -174,10 +201,7 @@ class InventoryKeeper:
         for movement in movements:
             self.index.apply(movement)
         for alarm in alarms:
-            if alarm.live:
-                self._alarms[alarm.id] = alarm
-            else:
-                self._alarms.pop(alarm.id, None)
+            self._remember(alarm)
         for request in requests:
             gtin = request.product.gtin
             self._on_order[gtin] = self._on_order.get(gtin, 0) + request.quantity

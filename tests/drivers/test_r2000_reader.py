@@ -1,86 +1,170 @@
-"""The R2000 reader driver against the simulated reader over a real pty, at line rate."""
+"""The R2000 reader driver against the simulated reader over real ptys and TCP, at line rate."""
 
 from __future__ import annotations
 
 import asyncio
-import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from drivers.events import DeviceDown, DeviceUp, DriverEvent, InventoryRoundDone, TagSeen
+from drivers.events import (
+    AntennaFault,
+    DeviceDown,
+    DeviceUp,
+    DriverEvent,
+    InventoryRoundDone,
+    TagSeen,
+)
 from drivers.r2000.reader import R2000Reader
+from firmware_sim.faults import LineFaults
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.tags import sgtin96
 from tests.conftest import eventually
 
-EPCS = [sgtin96("4012345", "012345", n) for n in range(1, 6)]
+EPCS = [sgtin96("4012345", "012345", n) for n in range(1, 9)]
 
 
-async def test_reader_reports_every_tag_on_its_antenna(tmp_path: Path) -> None:
+@asynccontextmanager
+async def reading(
+    sim: R2000Simulator, port: str | None = None, **options: object
+) -> AsyncIterator[tuple[R2000Reader, list[DriverEvent]]]:
+    events: list[DriverEvent] = []
+    reader = R2000Reader("r", port or sim.port, 115200, events.append, **options)  # type: ignore[arg-type]
+    task = asyncio.create_task(reader.run())
+    try:
+        yield reader, events
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def seen(events: list[DriverEvent]) -> set[tuple[int, bytes]]:
+    return {(e.antenna, e.epc) for e in events if isinstance(e, TagSeen)}
+
+
+def has(events: list[DriverEvent], wanted: Callable[[DriverEvent], bool]) -> Callable[[], bool]:
+    return lambda: any(wanted(e) for e in events)
+
+
+async def test_reader_cycles_its_antennas_and_reports_every_tag(tmp_path: Path) -> None:
     sim = R2000Simulator(link=tmp_path / "reader")
     await sim.start()
     for epc in EPCS[:3]:
         sim.place(1, epc)
     sim.place(3, EPCS[3])
-    events: list[DriverEvent] = []
-    reader = R2000Reader("r", sim.port, 115200, events.append)
-    task = asyncio.create_task(reader.run())
+    sim.place(2, EPCS[4])  # antenna 2 is not in use: its tags must not be reported
     try:
-        await eventually(lambda: reader.rounds >= 3, what="three rounds")
-        seen = {(e.antenna, e.epc) for e in events if isinstance(e, TagSeen)}
-        assert seen == {(1, e) for e in EPCS[:3]} | {(3, EPCS[3])}
-        assert events[0] == DeviceUp("r")
-        assert any(isinstance(e, InventoryRoundDone) for e in events)
-        assert reader.decoder.stats.bad_checksums == 0
+        async with reading(sim, antennas=[1, 3], output_power_dbm=26) as (reader, events):
+            await eventually(lambda: reader.rounds >= 4, what="four rounds")
+            assert seen(events) == {(1, e) for e in EPCS[:3]} | {(3, EPCS[3])}
+            assert events[0] == DeviceUp("r")
+            assert sim.output_power == 26
+            rounds = [e for e in events if isinstance(e, InventoryRoundDone)]
+            assert {r.antenna for r in rounds} == {1, 3}
+            assert reader.decoder.stats.bad_checksums == 0
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
         await sim.stop()
 
 
-async def test_garbage_on_the_line_is_dropped_and_reading_goes_on(tmp_path: Path) -> None:
+async def test_antennas_five_to_eight_arrive_through_the_bank_bit(tmp_path: Path) -> None:
     sim = R2000Simulator(link=tmp_path / "reader")
     await sim.start()
-    sim.place(2, EPCS[0])
-    events: list[DriverEvent] = []
-    reader = R2000Reader("r", sim.port, 115200, events.append)
-    task = asyncio.create_task(reader.run())
+    sim.place(7, EPCS[0])
     try:
-        await eventually(lambda: reader.rounds >= 1)
-        assert sim._port is not None
-        os.write(sim._port.master, b"\xa0\x13\x01\x89garbage\x00\xff\xa0")
-        rounds = reader.rounds
-        await eventually(lambda: reader.rounds >= rounds + 3, what="rounds after garbage")
-        assert reader.decoder.stats.garbage_bytes > 0
-        tags = [e for e in events if isinstance(e, TagSeen)]
-        assert {t.epc for t in tags} == {EPCS[0]}
+        async with reading(sim, antennas=[7]) as (reader, events):
+            await eventually(lambda: reader.rounds >= 2)
+            assert seen(events) == {(7, EPCS[0])}
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await sim.stop()
+
+
+async def test_missing_antenna_is_reported_and_its_return_too(tmp_path: Path) -> None:
+    sim = R2000Simulator(link=tmp_path / "reader")
+    await sim.start()
+    sim.place(1, EPCS[0])
+    sim.place(2, EPCS[1])
+    sim.missing_antennas.add(2)
+    try:
+        async with reading(sim, antennas=[1, 2]) as (reader, events):
+            fault = AntennaFault("r", 2, ok=False, detail="antenna missing")
+            await eventually(has(events, lambda e: e == fault), what="antenna fault")
+            assert seen(events) == {(1, EPCS[0])}
+            sim.missing_antennas.clear()
+            await eventually(has(events, lambda e: e == AntennaFault("r", 2, ok=True)))
+            await eventually(lambda: (2, EPCS[1]) in seen(events))
+    finally:
+        await sim.stop()
+
+
+async def test_a_faulty_line_loses_reads_but_never_yields_a_wrong_tag(tmp_path: Path) -> None:
+    faults = LineFaults(drop=0.002, flip=0.002, garbage=0.05, seed=7)
+    sim = R2000Simulator(link=tmp_path / "reader", faults=faults)
+    await sim.start()
+    for epc in EPCS:
+        sim.place(1, epc)
+    try:
+        async with reading(sim, round_timeout=0.3) as (reader, events):
+            await eventually(lambda: reader.rounds >= 40, timeout=30, what="rounds despite faults")
+            assert faults.dropped + faults.flipped + faults.inserted > 0
+            assert reader.decoder.stats.garbage_bytes > 0
+            reported = {e.epc for e in events if isinstance(e, TagSeen)}
+            assert reported <= set(EPCS), "a damaged EPC got through the checksum"
+            assert len(reported) >= 6
+    finally:
         await sim.stop()
 
 
 async def test_port_that_vanishes_is_reopened_when_it_returns(tmp_path: Path) -> None:
-    link = tmp_path / "reader"
-    sim = R2000Simulator(link=link)
+    sim = R2000Simulator(link=tmp_path / "reader")
     await sim.start()
     sim.place(1, EPCS[0])
+    try:
+        async with reading(sim, port=str(tmp_path / "reader")) as (reader, events):
+            await eventually(lambda: reader.rounds >= 1)
+            unplug = asyncio.create_task(sim.line.unplug(1.0))  # the cable is pulled for 1 s
+            await eventually(has(events, lambda e: isinstance(e, DeviceDown)), what="down")
+            sim.place(1, EPCS[1])
+            await unplug
+            await eventually(lambda: (1, EPCS[1]) in seen(events), timeout=5, what="reads again")
+            assert events.count(DeviceUp("r")) == 2
+    finally:
+        await sim.stop()
+
+
+async def test_reader_behind_a_tcp_converter_heals_when_the_converter_returns() -> None:
+    sim = R2000Simulator(tcp=True)
+    await sim.start()
+    sim.place(1, EPCS[0])
+    try:
+        assert sim.port.startswith("socket://127.0.0.1:")
+        async with reading(sim) as (reader, events):
+            await eventually(lambda: (1, EPCS[0]) in seen(events), what="reads over TCP")
+            unplug = asyncio.create_task(sim.line.unplug(1.0))
+            await eventually(has(events, lambda e: isinstance(e, DeviceDown)), what="down")
+            await unplug
+            rounds = reader.rounds
+            await eventually(lambda: reader.rounds > rounds + 2, timeout=5, what="rounds again")
+            assert events.count(DeviceUp("r")) == 2
+    finally:
+        await sim.stop()
+
+
+async def test_open_port_with_a_silent_reader_is_reported_down() -> None:
+    async def mute(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(30)
+        writer.close()
+
+    server = await asyncio.start_server(mute, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
     events: list[DriverEvent] = []
-    reader = R2000Reader("r", str(link), 115200, events.append)
+    reader = R2000Reader("r", f"socket://127.0.0.1:{port}", 115200, events.append,
+                         round_timeout=0.1, command_timeout=0.05)
     task = asyncio.create_task(reader.run())
     try:
-        await eventually(lambda: reader.rounds >= 1)
-        await sim.stop()  # the cable is pulled
-        await eventually(lambda: any(isinstance(e, DeviceDown) for e in events), what="down")
-        sim = R2000Simulator(link=link)  # plugged in again (a new pty behind the same name)
-        await sim.start()
-        sim.place(1, EPCS[1])
-        await eventually(
-            lambda: any(isinstance(e, TagSeen) and e.epc == EPCS[1] for e in events),
-            timeout=10,
-            what="reads after the port returned",
-        )
-        assert events.count(DeviceUp("r")) == 2
+        await eventually(has(events, lambda e: isinstance(e, DeviceDown)), what="down")
+        down = next(e for e in events if isinstance(e, DeviceDown))
+        assert "no answer" in down.reason
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        await sim.stop()
+        server.close()
