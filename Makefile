@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test lint bench fuzz
 setup:
 	@scripts/bootstrap.sh
 
@@ -18,3 +18,7 @@ lint: setup
 
 bench: setup
 	$(PY) -m bench
+
+# Fuzz every input decoder for a bounded number of examples (FUZZ_EXAMPLES, default 20000 each).
+fuzz: setup
+	$(PY) -m pytest -q tests/fuzz --hypothesis-profile=fuzz --hypothesis-show-statistics

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bench import bench_r2000_decode
+from bench import bench_decoders, bench_reader_load
 
 
 def main() -> None:
-    bench_r2000_decode.main()
+    bench_decoders.main()
+    bench_reader_load.main()
 
 
 if __name__ == "__main__":

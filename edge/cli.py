@@ -70,6 +70,22 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--seconds", type=float, help="exit after this long")
     watch.set_defaults(handler=_watch)
 
+    tag = commands.add_parser("tag", help="tags")
+    tag_commands = tag.add_subparsers(metavar="COMMAND")
+    tag_decode = tag_commands.add_parser("decode", help="what an EPC (hex) is")
+    tag_decode.add_argument("epcs", nargs="+", metavar="HEX")
+    tag_decode.add_argument("--json", action="store_true", help="one JSON object per line")
+    tag_decode.set_defaults(handler=_tag_decode)
+
+    barcode = commands.add_parser("barcode", help="barcodes")
+    barcode_commands = barcode.add_subparsers(metavar="COMMAND")
+    barcode_decode = barcode_commands.add_parser(
+        "decode", help="what a GS1 element string says (type GS as <GS>, \\x1d or |)"
+    )
+    barcode_decode.add_argument("codes", nargs="+", metavar="STRING")
+    barcode_decode.add_argument("--json", action="store_true", help="one JSON object per line")
+    barcode_decode.set_defaults(handler=_barcode_decode)
+
     sim = commands.add_parser("sim", help="run simulated hardware alone")
     sim_commands = sim.add_subparsers(metavar="DEVICE")
     reader = sim_commands.add_parser("r2000", help="an R2000 reader on a pty")
@@ -132,6 +148,18 @@ def _watch(args: argparse.Namespace) -> int:
             args.seconds,
         )
     )
+
+
+def _tag_decode(args: argparse.Namespace) -> int:
+    from edge.decode_cli import decode_tag, print_results
+
+    return print_results([decode_tag(epc) for epc in args.epcs], args.json)
+
+
+def _barcode_decode(args: argparse.Namespace) -> int:
+    from edge.decode_cli import decode_barcode, print_results
+
+    return print_results([decode_barcode(code) for code in args.codes], args.json)
 
 
 def _sim_reader(args: argparse.Namespace) -> int:

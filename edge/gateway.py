@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 Change = PresenceChange | Callable[[InventoryKeeper], Commit]
+# How long tasks get to finish once cancelled at shutdown.
+SHUTDOWN_GRACE = 5.0
 
 
 class Gateway:
@@ -141,7 +143,14 @@ class Gateway:
         finally:
             for task in [*tasks, stopper]:
                 task.cancel()
-            await asyncio.gather(*tasks, stopper, return_exceptions=True)
+            _, stuck = await asyncio.wait([*tasks, stopper], timeout=SHUTDOWN_GRACE)
+            for task in stuck:
+                log.error(
+                    "task %r did not stop within %.0f s; leaving it: %s",
+                    task.get_name(),
+                    SHUTDOWN_GRACE,
+                    task.get_stack(limit=5),
+                )
             await self.session.stop(farewell=Announcement(self.topics.status, "offline"))
             await self._on_writer(keeper.close)
             self._writer.shutdown(wait=True)

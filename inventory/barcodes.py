@@ -52,7 +52,14 @@ def parse_pack_barcode(text: str) -> PackScan:
             f"the code is not GS1 (symbology {text[:3]}): scan the pack's GS1 DataMatrix, "
             "not another code on it"
         )
-    result = biip.parse(text)
+    try:
+        result = biip.parse(text)
+    except (biip.ParseError, IndexError, ValueError) as exc:
+        # biip refuses some malformed symbology identifiers (e.g. "]0") by raising.
+        raise BarcodeError(
+            f"the scan is not a readable code ({exc}); check the scanner's "
+            "settings and scan the pack's GS1 DataMatrix again"
+        ) from None
     message = result.gs1_message
     error = result.gs1_message_error or ""
     if message is None and "(17)" in error:

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(mosquitto mosquitto-clients socat pcscd libpcsclite-dev)
+DEBIAN_PACKAGES=(mosquitto mosquitto-clients socat pcscd libpcsclite-dev vsmartcard-vpcd)
 VENV=${RXEDGE_VENV:-.venv}
 
 missing=()

@@ -7,8 +7,12 @@ import asyncio
 import inspect
 import json
 import queue
+import shutil
+import socket
+import subprocess
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +115,30 @@ def subscribe(broker: LocalBroker) -> Callable[..., Subscriber]:
 
 
 Waiter = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture(scope="session")
+def pcscd() -> Iterator[None]:
+    """The real PC/SC service with vpcd's virtual readers; started here unless already running."""
+    running = subprocess.run(["pgrep", "-x", "pcscd"], capture_output=True, check=False)
+    process = None
+    binary = shutil.which("pcscd") or "/usr/sbin/pcscd"
+    if running.returncode != 0 and not Path(binary).exists():
+        pytest.fail("pcscd is not installed: run `make test` (it installs it)")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if running.returncode != 0 and (process is None or process.poll() is not None):
+            # (Re)start: a pcscd that was just stopped may still hold its socket for a moment.
+            process = subprocess.Popen(
+                [binary, "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", 35963)) == 0:
+                break
+        time.sleep(0.1)
+    else:
+        pytest.fail("vpcd (package vsmartcard-vpcd) does not listen on 35963")
+    yield
+    if process is not None:
+        process.terminate()
+        process.wait(10)

@@ -3,7 +3,8 @@
 Len counts every byte after itself. The CRC is CRC-16/MCRF4XX (reflected polynomial 0x8408,
 initial value 0xFFFF, no final xor) over Len..Data. The protocol has no start byte, so the
 decoder resynchronises by trying the next byte after a bad CRC, and a pause of more than 15 ms
-inside a frame discards what was received of it, as the readers themselves do.
+inside a frame ends it, as the readers themselves do: what was held back is decoded again from
+its second byte on.
 """
 
 from __future__ import annotations
@@ -78,19 +79,25 @@ class ChafonDecoder:
 
     def feed(self, data: bytes, now: float) -> list[Frame]:
         """Add bytes received at `now` (monotonic seconds); return the frames they complete."""
-        if self._buf and now - self._last > INTER_BYTE_GAP:
-            # The rest of that frame never came in time: the reader has given up on it too.
-            self.stats.gap_discards += 1
-            self.stats.garbage_bytes += len(self._buf)
-            self._buf.clear()
+        frames = self.expire(now)
         if data:
             self._last = now
-        self._buf += data
-        return self._parse()
+            self._buf += data
+            frames += self._parse()
+        return frames
 
     def expire(self, now: float) -> list[Frame]:
-        """Apply the inter-byte gap rule when no more bytes arrive."""
-        return self.feed(b"", now)
+        """Apply the inter-byte gap rule: a partial frame that saw no byte for 15 ms will not
+        be completed. Its first byte is dropped and what follows is decoded again (a length
+        byte that was really garbage may hide whole frames behind it)."""
+        frames: list[Frame] = []
+        if self._buf and now - self._last > INTER_BYTE_GAP:
+            self.stats.gap_discards += 1
+            while self._buf:
+                del self._buf[0]
+                self.stats.garbage_bytes += 1
+                frames += self._parse()
+        return frames
 
     def pending(self) -> int:
         return len(self._buf)

@@ -146,6 +146,13 @@ class R2000Reader(SerialDevice):
             elif isinstance(reply, RoundEnd):
                 self.rounds += 1
                 self.last_read_rate = reply.read_rate
+                log.debug(
+                    "%s antenna %d: round done, reader's own read rate %d tags/s, %d reads in all",
+                    self.name,
+                    reply.antenna,
+                    reply.read_rate,
+                    reply.total_reads,
+                )
                 if self._antenna in self._faulty:
                     self._faulty.discard(self._antenna)
                     self._emit(AntennaFault(self.name, self._antenna, ok=True))

@@ -57,6 +57,30 @@ def test_round_end_with_three_byte_total() -> None:
     assert parse_inventory_reply(parsed) == RoundEnd(antenna=2, read_rate=16, total_reads=32)
 
 
+def test_round_end_of_firmware_sending_len_0x0b() -> None:
+    # Len 0x0B: AntID 03, ReadRate 0x0100, TotalRead 0x00000200, and one more byte.
+    body = bytes.fromhex("A00B01890301000000020000")
+    (parsed,) = R2000Decoder().feed(body + bytes([checksum(body)]))
+    assert parse_inventory_reply(parsed) == RoundEnd(antenna=4, read_rate=256, total_reads=512)
+
+
+def test_antennas_five_to_eight_use_the_rssi_bank_bit() -> None:
+    # FreqAnt 0x02 (antenna 3 of its bank), RSSI 0xC5: bank bit set -> antenna 7, RSSI 0x45.
+    body = bytes.fromhex("A0130189023000") + EPC + bytes([0xC5])
+    (parsed,) = R2000Decoder().feed(body + bytes([checksum(body)]))
+    assert parse_inventory_reply(parsed) == TagRow(
+        antenna=7, frequency=0, pc=0x3000, epc=EPC, rssi=0x45
+    )
+
+
+def test_xpc_word_is_skipped_before_the_epc() -> None:
+    # PC 0x3200: 6 words and the XPC indicator; XPC_W1 0x0000 precedes the EPC.
+    body = bytes.fromhex("A01501890032000000") + EPC + bytes([0x40])
+    (parsed,) = R2000Decoder().feed(body + bytes([checksum(body)]))
+    row = parse_inventory_reply(parsed)
+    assert isinstance(row, TagRow) and row.epc == EPC
+
+
 def test_antenna_missing_error() -> None:
     body = bytes.fromhex("A004018922")
     (parsed,) = R2000Decoder().feed(body + bytes([checksum(body)]))

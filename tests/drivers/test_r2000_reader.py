@@ -85,7 +85,7 @@ async def test_missing_antenna_is_reported_and_its_return_too(tmp_path: Path) ->
     sim.place(2, EPCS[1])
     sim.missing_antennas.add(2)
     try:
-        async with reading(sim, antennas=[1, 2]) as (reader, events):
+        async with reading(sim, antennas=[1, 2]) as (_reader, events):
             fault = AntennaFault("r", 2, ok=False, detail="antenna missing")
             await eventually(has(events, lambda e: e == fault), what="antenna fault")
             assert seen(events) == {(1, EPCS[0])}
@@ -157,8 +157,14 @@ async def test_open_port_with_a_silent_reader_is_reported_down() -> None:
     server = await asyncio.start_server(mute, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     events: list[DriverEvent] = []
-    reader = R2000Reader("r", f"socket://127.0.0.1:{port}", 115200, events.append,
-                         round_timeout=0.1, command_timeout=0.05)
+    reader = R2000Reader(
+        "r",
+        f"socket://127.0.0.1:{port}",
+        115200,
+        events.append,
+        round_timeout=0.1,
+        command_timeout=0.05,
+    )
     task = asyncio.create_task(reader.run())
     try:
         await eventually(has(events, lambda e: isinstance(e, DeviceDown)), what="down")
@@ -168,3 +174,40 @@ async def test_open_port_with_a_silent_reader_is_reported_down() -> None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         server.close()
+
+
+async def test_socat_relay_killed_and_restarted(tmp_path: Path) -> None:
+    """The reader's port is a pty made by socat, relaying to the reader over TCP; killing socat
+    takes the port away, as pulling a USB adapter does."""
+    sim = R2000Simulator(tcp=True)
+    await sim.start()
+    sim.place(1, EPCS[0])
+    link = tmp_path / "ttyRELAY"
+    tcp = sim.port.removeprefix("socket://")
+
+    async def relay() -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec(
+            "socat",
+            f"pty,raw,echo=0,link={link}",
+            f"tcp:{tcp}",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        await eventually(link.exists, what="socat's pty")
+        return process
+
+    socat = await relay()
+    try:
+        async with reading(sim, port=str(link)) as (reader, events):
+            await eventually(lambda: reader.rounds >= 2, what="reads through socat")
+            socat.kill()
+            await socat.wait()
+            await eventually(has(events, lambda e: isinstance(e, DeviceDown)), what="down")
+            sim.place(1, EPCS[1])
+            socat = await relay()
+            await eventually(lambda: (1, EPCS[1]) in seen(events), timeout=5, what="reads again")
+    finally:
+        if socat.returncode is None:
+            socat.kill()
+            await socat.wait()
+        await sim.stop()

@@ -1,0 +1,120 @@
+"""CPU the daemon spends per second of wire time with 8 R2000 readers at line rate.
+
+The readers (simulated, paced to 115200 baud, in a separate process) keep their lines as busy
+as real-time inventory allows: 30 tags on each of 4 antennas, antennas cycled every round. The
+daemon (the real Gateway: decoding, EPC identity, presence, ledger, MQTT session) runs in this
+process; its CPU time over a measured window is divided by the window's length.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.report import header, row
+from edge.config import parse_config
+from edge.gateway import Gateway
+from edge.local_broker import LocalBroker
+from firmware_sim.lines import BITS_PER_BYTE
+
+READERS = 8
+TAGS = 30
+BAUD = 115200
+WINDOW = 10.0
+
+
+async def measure() -> None:
+    with tempfile.TemporaryDirectory(prefix="rxedge-bench-") as tmp:
+        work = Path(tmp)
+        broker = LocalBroker(work / "broker")
+        await broker.start()
+        farm = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.reader_farm",
+                "--links",
+                str(work),
+                "--readers",
+                str(READERS),
+                "--tags",
+                str(TAGS),
+                "--slots",
+                str(READERS * 4),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert farm.stdout is not None and farm.stdin is not None
+        shelf_port = json.loads(farm.stdout.readline())["shelf_port"]
+        config = parse_config(
+            {
+                "site": "bench",
+                "gateway": "g1",
+                "database": str(work / "ledger.sqlite"),
+                "broker": {"url": broker.url},
+                "readers": [
+                    {
+                        "name": f"r{n}",
+                        "port": str(work / f"r{n}"),
+                        "antennas": {str(a): f"A-{n * 4 + a:02d}" for a in (1, 2, 3, 4)},
+                    }
+                    for n in range(READERS)
+                ],
+                "shelves": [
+                    {"name": "A", "host": "127.0.0.1", "port": shelf_port, "slots": READERS * 4}
+                ],
+            }
+        )
+        gateway = Gateway(config, observer=lambda _activity: None)
+        task = asyncio.create_task(gateway.run())
+        packs = READERS * 4 * TAGS
+        while gateway.counters["movements"] < packs:
+            await asyncio.sleep(0.2)
+        reads0, cpu0, wall0 = gateway.counters["tag_reads"], time.process_time(), time.monotonic()
+        await asyncio.sleep(WINDOW)
+        reads1, cpu1, wall1 = gateway.counters["tag_reads"], time.process_time(), time.monotonic()
+        farm.stdin.write("stop\n")
+        farm.stdin.flush()
+        carried = json.loads(farm.stdout.readline())
+        farm.wait(10)
+        gateway.stop()
+        await task
+        await broker.stop()
+
+    wall = wall1 - wall0
+    cpu_per_wire_second = (cpu1 - cpu0) / wall
+    capacity = BAUD / BITS_PER_BYTE
+    utilisation = sum(carried["bytes"]) / carried["seconds"] / (READERS * capacity)
+    header(f"daemon CPU with {READERS} R2000 readers at {BAUD} baud ({packs} tagged packs)")
+    row("wire: line utilisation (bytes carried / capacity)", utilisation * 100, "%")
+    row("tag reads handled", (reads1 - reads0) / wall, "reads/s")
+    row(
+        "daemon CPU per wire second",
+        cpu_per_wire_second * 1000,
+        "ms/s",
+        None,
+        f"{cpu_per_wire_second * 100:.1f} % of one core",
+    )
+    per_line = cpu_per_wire_second / (READERS * utilisation)
+    row(
+        "lines at full rate one core could serve",
+        1 / per_line,
+        "lines",
+        1 / per_line / READERS,
+        f"ratio to the {READERS} measured",
+    )
+
+
+def main() -> None:
+    asyncio.run(measure())
+
+
+if __name__ == "__main__":
+    main()

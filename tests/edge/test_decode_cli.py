@@ -1,0 +1,46 @@
+"""`rxedge tag decode` and `rxedge barcode decode` for field technicians."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def rxedge(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edge.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_tag_decode_names_each_tag_and_fails_on_a_foreign_one() -> None:
+    ok = rxedge("tag", "decode", "--json", "3034257BF7194E4000003039", "3234F4E4E400020000000007")
+    assert ok.returncode == 0, ok.stderr
+    pack, location = (json.loads(line) for line in ok.stdout.splitlines())
+    assert pack["gtin"] == "80614141123458" and pack["serial"] == "12345"
+    assert location["kind"] == "location" and location["gln"] == "4012345000016"
+    bad = rxedge("tag", "decode", "E2801160600002054B3A1B1C")
+    assert bad.returncode == 1 and "INVALID" in bad.stdout and "tid" in bad.stdout
+
+
+def test_barcode_decode_reads_a_pack_and_explains_a_refusal() -> None:
+    ok = rxedge("barcode", "decode", "--json", "]d2010401234512345617260100<GS>10ABC<GS>21XYZ")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout) == {
+        "input": "]d2010401234512345617260100<GS>10ABC<GS>21XYZ",
+        "gtin": "04012345123456",
+        "expiry": "2026-01-31",
+        "batch": "ABC",
+        "serial": "XYZ",
+    }
+    bad = rxedge("barcode", "decode", "]d20104012345123456" + "10ABC12317260131")
+    assert bad.returncode == 1
+    assert "GS separator" in bad.stdout

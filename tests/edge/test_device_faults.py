@@ -1,0 +1,142 @@
+"""Devices failing under the running daemon: alarms raised after the configured time down,
+cleared on return, and reading resumes; scans refused with reasons; badges name pharmacists."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from edge.activity import Activity
+from edge.config import parse_config
+from edge.gateway import Gateway
+from edge.local_broker import LocalBroker
+from firmware_sim.r2000_sim import R2000Simulator
+from firmware_sim.scanner_sim import GS, ScannerSimulator
+from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
+from firmware_sim.tags import sgtin96
+from firmware_sim.virtual_badge import VirtualBadge
+from inventory.barcodes import BarcodeError, PackScan
+from tests.conftest import Subscriber, eventually
+
+PACKS = [sgtin96("4012345", "012345", n) for n in range(1, 5)]
+PREFIX = "rxedge/v1/s1/g1"
+
+
+class Rig:
+    def __init__(self, tmp_path: Path, broker: LocalBroker):
+        self.reader = R2000Simulator(link=tmp_path / "reader")
+        self.scanner = ScannerSimulator(link=tmp_path / "scanner")
+        self.shelf = ShelfControllerSimulator(slots=8)
+        self.db = tmp_path / "ledger.sqlite"
+        self.broker = broker
+        self.activity: list[Activity] = []
+        self.gateway: Gateway | None = None
+
+    def config(self) -> dict[str, object]:
+        return {
+            "site": "s1",
+            "gateway": "g1",
+            "database": str(self.db),
+            "broker": {"url": self.broker.url},
+            "presence": {"dwell_seconds": 0.5},
+            "devices": {"down_alarm_seconds": 0.5},
+            "readers": [
+                {"name": "r1", "port": self.reader.port, "antennas": {"1": "A-01", "2": "A-02"}}
+            ],
+            "scanners": [{"name": "desk-scanner", "port": self.scanner.port}],
+            "badges": {"enabled": True, "reader": "Virtual PCD 00 00"},
+            "pharmacists": [{"name": "Dr. Ana Ruiz", "badge": "04A1B2C3D4E5F6"}],
+            "shelves": [{"name": "A", "host": "127.0.0.1", "port": self.shelf.port, "slots": 8}],
+        }
+
+    def alarms(self) -> list[tuple[str, str]]:
+        with sqlite3.connect(self.db) as conn:
+            return conn.execute("SELECT id, state FROM alarms ORDER BY id").fetchall()
+
+    def texts(self, kind: str) -> list[str]:
+        return [a.text for a in self.activity if a.kind == kind]
+
+
+@pytest.fixture
+async def rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[Rig]:
+    rig = Rig(tmp_path, broker)
+    await rig.reader.start()
+    await rig.scanner.start()
+    await rig.shelf.start()
+    rig.reader.place(1, PACKS[0])
+    rig.gateway = Gateway(parse_config(rig.config()), observer=rig.activity.append)
+    task = asyncio.create_task(rig.gateway.run())
+    await eventually(rig.gateway.ready.is_set)
+    yield rig
+    rig.gateway.stop()
+    await asyncio.wait_for(task, 10)
+    await rig.reader.stop()
+    await rig.scanner.stop()
+    await rig.shelf.stop()
+
+
+def retained(sub: Subscriber, alarm_id: str) -> list[bytes]:
+    return [m.payload for m in sub.drain() if m.topic == f"{PREFIX}/alarms/{alarm_id}"]
+
+
+async def test_unplugged_reader_raises_device_down_and_clears_on_return(
+    rig: Rig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/alarms/#")
+    await eventually(lambda: rig.gateway and rig.gateway.counters["movements"] == 1)
+    unplug = asyncio.create_task(rig.reader.line.unplug(2.0))
+    await eventually(lambda: ("device_down-r1", "raised") in rig.alarms(), what="alarm raised")
+    raised = await eventually(lambda: retained(centre, "device_down-r1"), what="published")
+    assert json.loads(raised[0])["detail"]["device"] == "r1"
+    rig.reader.place(1, PACKS[1])  # put on the shelf while the reader was away
+    await unplug
+    await eventually(lambda: ("device_down-r1", "cleared") in rig.alarms(), timeout=5)
+    await eventually(lambda: b"" in retained(centre, "device_down-r1"), what="cleared message")
+    assert rig.gateway is not None
+    await eventually(lambda: rig.gateway.counters["movements"] == 2, what="reading resumed")
+
+
+async def test_short_outage_raises_no_alarm(rig: Rig) -> None:
+    await eventually(lambda: rig.gateway and rig.gateway.counters["movements"] == 1)
+    await rig.reader.line.unplug(0.1)
+    await eventually(lambda: any("r1 is up" in t for t in rig.texts("device")[1:]), timeout=5)
+    await asyncio.sleep(0.6)
+    assert ("device_down-r1", "raised") not in rig.alarms()
+
+
+async def test_missing_antenna_raises_and_clears_its_alarm(rig: Rig) -> None:
+    rig.reader.missing_antennas.add(2)
+    alarm = ("device_down-r1-antenna-2", "raised")
+    await eventually(lambda: alarm in rig.alarms(), what="antenna alarm")
+    rig.reader.missing_antennas.clear()
+    await eventually(lambda: ("device_down-r1-antenna-2", "cleared") in rig.alarms())
+
+
+async def test_scans_are_read_or_refused_with_the_reason(rig: Rig) -> None:
+    assert rig.gateway is not None
+    await eventually(lambda: any("desk-scanner is up" in t for t in rig.texts("device")))
+    rig.scanner.scan("0104012345123456" + "17260131" + "10ABC123" + GS + "21XYZ789")
+    rig.scanner.scan("0104012345123456" + "10ABC12317260131")  # the GS was dropped
+    await eventually(lambda: len(rig.gateway.scans) == 2, what="two scans")  # type: ignore[union-attr]
+    good, bad = rig.gateway.scans
+    assert isinstance(good, PackScan) and good.batch == "ABC123"
+    assert isinstance(bad, BarcodeError) and "GS separator" in str(bad)
+    assert any("refused" in t for t in rig.texts("scan"))
+
+
+@pytest.mark.usefixtures("pcscd")
+async def test_badge_names_the_pharmacist(rig: Rig) -> None:
+    badge = VirtualBadge(bytes.fromhex("04A1B2C3D4E5F6"))
+    await badge.insert()
+    try:
+        await eventually(lambda: any("Dr. Ana Ruiz badged in" in t for t in rig.texts("badge")))
+        assert rig.gateway is not None
+        assert rig.gateway.badge_holders == {"Virtual PCD 00 00": "Dr. Ana Ruiz"}
+    finally:
+        await badge.remove()
+    await eventually(lambda: rig.gateway is not None and rig.gateway.badge_holders == {})
