@@ -7,9 +7,21 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from edge.config import ConfigError, load_config
+from edge.sim_runner import (
+    add_line_options,
+    run_badge_sim,
+    run_chafon_sim,
+    run_reader_sim,
+    run_scanner_sim,
+    run_shelf_sim,
+)
+
+Handler = Callable[[argparse.Namespace], int]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,11 +100,23 @@ def _parser() -> argparse.ArgumentParser:
 
     sim = commands.add_parser("sim", help="run simulated hardware alone")
     sim_commands = sim.add_subparsers(metavar="DEVICE")
-    reader = sim_commands.add_parser("r2000", help="an R2000 reader on a pty")
-    reader.add_argument("--link", type=Path, required=True, help="symlink to create to the pty")
-    reader.add_argument("--baudrate", type=int, default=115200)
+    reader = sim_commands.add_parser("r2000", help="an R2000 reader")
+    add_line_options(reader, 115200)
     reader.add_argument("--tags", type=int, default=8, help="tags per antenna")
-    reader.set_defaults(handler=_sim_reader)
+    reader.set_defaults(handler=_sim(run_reader_sim))
+    chafon = sim_commands.add_parser("chafon", help="a Chafon handheld or desk reader")
+    add_line_options(chafon, 57600)
+    chafon.add_argument("--tags", type=int, default=8, help="tags in the field")
+    chafon.set_defaults(handler=_sim(run_chafon_sim))
+    scanner = sim_commands.add_parser("scanner", help="a GS1 barcode scanner")
+    add_line_options(scanner, 9600)
+    scanner.add_argument("codes", nargs="+", metavar="CODE", help="element strings (<GS> for GS)")
+    scanner.add_argument("--every", type=float, default=2.0, help="seconds between scans")
+    scanner.set_defaults(handler=_sim(run_scanner_sim))
+    badge = sim_commands.add_parser("badge", help="a badge on pcscd's virtual reader")
+    badge.add_argument("--uid", default="04A1B2C3D4E5F6")
+    badge.add_argument("--vpcd-port", type=int, default=35963)
+    badge.set_defaults(handler=_sim(run_badge_sim))
     shelf = sim_commands.add_parser("shelf", help="a Modbus TCP shelf controller")
     shelf.add_argument("--port", type=int, default=5020)
     shelf.add_argument("--slots", type=int, default=24)
@@ -162,15 +186,11 @@ def _barcode_decode(args: argparse.Namespace) -> int:
     return print_results([decode_barcode(code) for code in args.codes], args.json)
 
 
-def _sim_reader(args: argparse.Namespace) -> int:
-    from edge.sim_runner import run_reader_sim
-
-    return asyncio.run(run_reader_sim(args.link, args.baudrate, args.tags))
+def _sim(runner: Callable[[argparse.Namespace], Coroutine[Any, Any, int]]) -> Handler:
+    return lambda args: asyncio.run(runner(args))
 
 
 def _sim_shelf(args: argparse.Namespace) -> int:
-    from edge.sim_runner import run_shelf_sim
-
     return asyncio.run(run_shelf_sim(args.port, args.slots))
 
 

@@ -2,38 +2,94 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from pathlib import Path
 
-from firmware_sim.r2000_sim import ANTENNAS, R2000Simulator
+from firmware_sim.chafon_sim import ChafonSimulator
+from firmware_sim.faults import LineFaults
+from firmware_sim.r2000_sim import R2000Simulator
+from firmware_sim.scanner_sim import ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from firmware_sim.tags import sgtin96
+from firmware_sim.virtual_badge import VirtualBadge
 
 
-async def run_reader_sim(link: Path, baudrate: int, tags_per_antenna: int) -> int:
-    """An R2000 reader with `tags_per_antenna` packs on each antenna, until Ctrl-C."""
-    sim = R2000Simulator(baudrate=baudrate, link=link)
-    await sim.start()
-    for antenna in ANTENNAS:
-        for n in range(tags_per_antenna):
-            sim.place(antenna, sgtin96("4012345", "012345", antenna * 1000 + n))
-    print(f"R2000 reader simulator at {baudrate} baud on {sim.port}; Ctrl-C to stop", flush=True)
+def add_line_options(parser: argparse.ArgumentParser, baudrate: int) -> None:
+    """Where the simulated line is, its speed, and the faults to inject."""
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--link", type=Path, help="symlink to create to the pty")
+    where.add_argument("--tcp", action="store_true", help="listen on TCP (socket:// URL)")
+    parser.add_argument("--baudrate", type=int, default=baudrate)
+    parser.add_argument("--drop", type=float, default=0.0, help="probability a byte is lost")
+    parser.add_argument("--flip", type=float, default=0.0, help="probability a bit flips")
+    parser.add_argument(
+        "--garbage", type=float, default=0.0, help="probability of junk bytes before a chunk"
+    )
+
+
+def _faults(args: argparse.Namespace) -> LineFaults:
+    return LineFaults(drop=args.drop, flip=args.flip, garbage=args.garbage)
+
+
+async def _until_interrupted(what: str, stop: object) -> int:
+    print(f"{what}; Ctrl-C to stop", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
-        await sim.stop()
+        await stop()  # type: ignore[operator]
     return 0
+
+
+async def run_reader_sim(args: argparse.Namespace) -> int:
+    """An R2000 reader with `--tags` packs on each of its 4 antennas."""
+    sim = R2000Simulator(baudrate=args.baudrate, link=args.link, tcp=args.tcp, faults=_faults(args))
+    await sim.start()
+    for antenna in (1, 2, 3, 4):
+        for n in range(args.tags):
+            sim.place(antenna, sgtin96("4012345", "012345", antenna * 1000 + n))
+    return await _until_interrupted(f"R2000 reader at {args.baudrate} baud on {sim.port}", sim.stop)
+
+
+async def run_chafon_sim(args: argparse.Namespace) -> int:
+    """A Chafon handheld with `--tags` packs in its field."""
+    sim = ChafonSimulator(
+        baudrate=args.baudrate, link=args.link, tcp=args.tcp, faults=_faults(args)
+    )
+    await sim.start()
+    sim.present([sgtin96("4012345", "012345", n) for n in range(args.tags)])
+    return await _until_interrupted(
+        f"Chafon reader at {args.baudrate} baud on {sim.port}", sim.stop
+    )
+
+
+async def run_scanner_sim(args: argparse.Namespace) -> int:
+    """A GS1 scanner that scans each code given, `--every` seconds apart, over and over."""
+    sim = ScannerSimulator(
+        baudrate=args.baudrate, link=args.link, tcp=args.tcp, faults=_faults(args)
+    )
+    await sim.start()
+    print(f"GS1 scanner at {args.baudrate} baud on {sim.port}; Ctrl-C to stop", flush=True)
+    try:
+        while True:
+            for code in args.codes:
+                sim.scan(code.replace("<GS>", "\x1d"))
+                await asyncio.sleep(args.every)
+    finally:
+        await sim.stop()
+
+
+async def run_badge_sim(args: argparse.Namespace) -> int:
+    """A badge put on pcscd's virtual reader (vpcd) until Ctrl-C."""
+    badge = VirtualBadge(bytes.fromhex(args.uid), port=args.vpcd_port)
+    await badge.insert()
+    return await _until_interrupted(f"badge {args.uid.upper()} on the virtual reader", badge.remove)
 
 
 async def run_shelf_sim(port: int, slots: int) -> int:
-    """A shelf controller (profile rxedge-ptl-v1) on Modbus TCP, until Ctrl-C."""
+    """A shelf controller (profile rxedge-ptl-v1) on Modbus TCP."""
     sim = ShelfControllerSimulator(slots=slots, port=port)
     await sim.start()
-    print(
-        f"shelf controller simulator, {slots} slots, Modbus TCP on 127.0.0.1:{sim.port}", flush=True
+    return await _until_interrupted(
+        f"shelf controller, {slots} slots, Modbus TCP on 127.0.0.1:{sim.port}", sim.stop
     )
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await sim.stop()
-    return 0
