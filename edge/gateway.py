@@ -11,8 +11,6 @@ import logging
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
 
@@ -37,11 +35,12 @@ from edge.light_plan import plan_lights
 from inventory.alarms import AlarmKind
 from inventory.barcodes import BarcodeError, PackScan, parse_pack_barcode, readable
 from inventory.identifiers import EpcDecoder, PackId
-from inventory.keeper import Commit, InventoryKeeper, iso
+from inventory.keeper import Commit, InventoryKeeper
 from inventory.ledger import StockError
-from inventory.outbox import Outbox, OutboxRow
+from inventory.outbox import OutboxRow
 from inventory.policy import Product
 from inventory.presence import Arrived, Left, Moved, PresenceChange, PresenceTracker
+from inventory.writer import LedgerWriter
 from sync.broker_url import BrokerAddress
 from sync.mqtt_session import Announcement, MqttSession
 from sync.publisher import OutboxPublisher
@@ -62,8 +61,11 @@ class Gateway:
         self.config = config
         self._observe = observer or _log_activity
         self.topics = Topics(config.site, config.gateway)
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
-        self.keeper: InventoryKeeper | None = None
+        self.writer: LedgerWriter | None = None
+        self.products = {
+            p.gtin: Product(p.gtin, p.name, p.reorder_point, p.par, p.unit, True, tuple(p.slots))
+            for p in config.products
+        }
         self.epcs = EpcDecoder()
         self.presence = PresenceTracker(config.presence.dwell_seconds)
         self.health = DeviceHealth(config.devices.down_alarm_seconds)
@@ -91,15 +93,12 @@ class Gateway:
     async def run(self) -> None:
         """Run until `stop()`."""
         config = self.config
-        products = {
-            p.gtin: Product(p.gtin, p.name, p.reorder_point, p.par, p.unit, True, tuple(p.slots))
-            for p in config.products
-        }
-        self.keeper = keeper = await self._on_writer(
-            partial(InventoryKeeper, config.database, products, config.site, config.gateway)
+        self.writer = LedgerWriter(
+            partial(InventoryKeeper, config.database, self.products, config.site, config.gateway)
         )
-        outbox = Outbox(keeper.db)
-        self.presence.seed(await self._on_writer(keeper.index.placed_epcs), time.monotonic())
+        await asyncio.to_thread(self.writer.start)
+        placed = await self._on_writer(lambda keeper: keeper.index.placed_epcs())
+        self.presence.seed(placed, time.monotonic())
         self.devices = build_devices(config, self._on_driver_event)
         self.session = MqttSession(
             BrokerAddress.parse(config.broker.url),
@@ -111,9 +110,9 @@ class Gateway:
             self.session,
             self.topics,
             fetch_pending=lambda limit, after: self._on_writer(
-                partial(outbox.pending, limit, after)
+                lambda keeper: keeper.pending_messages(limit, after)
             ),
-            mark_sent=lambda ids: self._on_writer(partial(outbox.mark_sent, ids, _now())),
+            mark_sent=lambda ids: self._on_writer(lambda keeper: keeper.mark_sent(ids)),
         )
         await self.session.start()
         await self._refresh_lights()
@@ -152,8 +151,7 @@ class Gateway:
                     task.get_stack(limit=5),
                 )
             await self.session.stop(farewell=Announcement(self.topics.status, "offline"))
-            await self._on_writer(keeper.close)
-            self._writer.shutdown(wait=True)
+            await asyncio.to_thread(self.writer.stop)
 
     # Drivers ---------------------------------------------------------------------------------
 
@@ -257,7 +255,7 @@ class Gateway:
         while True:
             change = await self._changes.get()
             try:
-                commit = await self._on_writer(partial(self._commit_change, change))
+                commit, on_hand = await self._on_writer(partial(_commit_change, change))
             except StockError as exc:
                 self.counters["refused_changes"] += 1
                 log.warning("refused %s: %s", change, exc)
@@ -265,36 +263,23 @@ class Gateway:
                     # Not on the ledger's shelves, so the tracker must not watch it leave.
                     self.presence.forget(change.pack.epc)
                 continue
-            self._report(commit)
+            self._report(commit, on_hand)
             if commit.messages and self.publisher is not None:
                 self.publisher.notify()
             if commit.alarms:
                 await self._refresh_lights()
 
-    def _commit_change(self, change: Change) -> Commit:
-        """On the writer thread."""
-        keeper = self._require_keeper()
-        if isinstance(change, Arrived):
-            return keeper.put_away(change.pack, change.slot, reason="seen on shelf")
-        if isinstance(change, Left):
-            return keeper.take(change.epc, reason="left the shelf")
-        if isinstance(change, Moved):
-            return keeper.move(change.epc, change.to_slot, reason="seen in another slot")
-        return change(keeper)
-
-    def _report(self, commit: Commit) -> None:
-        keeper = self._require_keeper()
+    def _report(self, commit: Commit, on_hand: dict[str, int]) -> None:
         self.counters["movements"] += len(commit.movements)
         self.counters["alarm_changes"] += len(commit.alarms)
         self.counters["requests"] += len(commit.requests)
         for m in commit.movements:
             where = " -> ".join(s for s in (m.from_slot, m.to_slot) if s)
-            name = keeper.products[m.gtin].name if m.gtin in keeper.products else m.gtin
+            name = self.products[m.gtin].name if m.gtin in self.products else m.gtin
             self._observe(
                 Activity(
                     "movement",
-                    f"{m.kind} {name} serial {m.serial} at {where}; "
-                    f"on hand now {keeper.on_hand(m.gtin)}",
+                    f"{m.kind} {name} serial {m.serial} at {where}; on hand now {on_hand[m.gtin]}",
                 )
             )
         for alarm in commit.alarms:
@@ -311,8 +296,7 @@ class Gateway:
             )
 
     async def _refresh_lights(self) -> None:
-        keeper = self._require_keeper()
-        plan = await self._on_writer(lambda: plan_lights(keeper.live_alarms(), keeper.index))
+        plan = await self._on_writer(lambda keeper: plan_lights(keeper.live_alarms(), keeper.index))
         for slot in set(self._lit) | set(plan):
             light = plan.get(slot, DARK)
             target = self.devices.slot_lights.get(slot)
@@ -338,33 +322,39 @@ class Gateway:
 
     async def tagged_packs(self) -> int:
         """Tagged packs the ledger has on the shelves."""
-        keeper = self._require_keeper()
-        return await self._on_writer(lambda: len(keeper.index.placed_epcs()))
+        return await self._on_writer(lambda keeper: len(keeper.index.placed_epcs()))
 
     async def on_hand(self, gtin: str) -> int:
-        """Packs of `gtin` the ledger has on the shelves."""
-        keeper = self._require_keeper()
-        return await self._on_writer(partial(keeper.on_hand, gtin))
+        """Available packs of `gtin` the ledger has on the shelves."""
+        return await self._on_writer(lambda keeper: keeper.on_hand(gtin))
 
     async def live_alarm_ids(self) -> set[str]:
         """Ids of the alarms raised and not cleared."""
-        keeper = self._require_keeper()
-        return await self._on_writer(lambda: {a.id for a in keeper.live_alarms()})
+        return await self._on_writer(lambda keeper: {a.id for a in keeper.live_alarms()})
 
     async def outbox_rows(self) -> list[OutboxRow]:
         """Messages not yet acknowledged by the broker."""
-        keeper = self._require_keeper()
-        return await self._on_writer(partial(Outbox(keeper.db).pending, 1_000_000))
+        return await self._on_writer(lambda keeper: keeper.pending_messages(1_000_000))
 
     # Plumbing --------------------------------------------------------------------------------
 
-    def _on_writer(self, call: Callable[[], T]) -> Awaitable[T]:
-        return asyncio.get_running_loop().run_in_executor(self._writer, call)
-
-    def _require_keeper(self) -> InventoryKeeper:
-        if self.keeper is None:
+    def _on_writer(self, call: Callable[[InventoryKeeper], T]) -> Awaitable[T]:
+        if self.writer is None:
             raise RuntimeError("gateway not started")
-        return self.keeper
+        return asyncio.wrap_future(self.writer.submit(call))
+
+
+def _commit_change(change: Change, keeper: InventoryKeeper) -> tuple[Commit, dict[str, int]]:
+    """On the writer thread: apply one change; also the new on-hand of each GTIN it moved."""
+    if isinstance(change, Arrived):
+        commit = keeper.put_away(change.pack, change.slot, reason="seen on shelf")
+    elif isinstance(change, Left):
+        commit = keeper.take(change.epc, reason="left the shelf")
+    elif isinstance(change, Moved):
+        commit = keeper.move(change.epc, change.to_slot, reason="seen in another slot")
+    else:
+        commit = change(keeper)
+    return commit, {m.gtin: keeper.on_hand(m.gtin) for m in commit.movements}
 
 
 def _describe_light(light: SlotLight) -> str:
@@ -376,7 +366,3 @@ def _describe_light(light: SlotLight) -> str:
 
 def _log_activity(activity: Activity) -> None:
     log.info("%s: %s", activity.kind, activity.text)
-
-
-def _now() -> str:
-    return iso(datetime.now(UTC))

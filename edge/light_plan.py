@@ -21,7 +21,8 @@ def plan_lights(alarms: Iterable[Alarm], index: SlotIndex) -> dict[str, SlotLigh
     lights: dict[str, SlotLight] = {}
     for alarm in alarms:
         if alarm.kind is AlarmKind.SHORTAGE and alarm.live:
-            slots = set(alarm.detail.get("slots", [])) | set(index.slots_holding(alarm.subject))
+            holding = {line.slot for line in index.lines_of(alarm.subject)}
+            slots = set(alarm.detail.get("slots", [])) | holding
             for slot in slots:
                 lights[slot] = SHORTAGE_LIGHT
     return lights

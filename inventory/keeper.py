@@ -1,15 +1,20 @@
-"""The inventory keeper: applies movements and everything they cause in one commit.
+"""The inventory keeper: applies movements and everything they cause, durably.
 
 A movement changes stock; the new stock may raise or clear a shortage alarm and may call for a
-procurement request. All of it (movement, stock, alarm, request and their outbox messages) is one
-transaction, and the slot index follows only once that transaction is durable.
+procurement request. All of it (movement, stock, alarm, request and their outbox messages) is
+one change, written under a savepoint. Changes run inside a transaction (`group()`): one change
+alone, or many sharing one commit and its fsync. The in-memory state (slot index, live alarms,
+quantities on order) follows each change at once, so the next change in the group sees it; if
+the commit itself fails, that state is read back from the file.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,10 +23,10 @@ from inventory.alarms import Alarm, AlarmKind, AlarmState, alarm_id
 from inventory.identifiers import PackId
 from inventory.ledger import Ledger, StockError
 from inventory.movements import Movement, MovementKind
-from inventory.outbox import MessageKind, OutboxMessage
+from inventory.outbox import MessageKind, Outbox, OutboxMessage, OutboxRow
 from inventory.policy import Product, is_short, needs_order, suggested_quantity
 from inventory.procurement import OPEN_STATUSES, Priority, ProcurementRequest
-from inventory.slot_index import SlotIndex
+from inventory.slot_index import SlotIndex, StockLine
 from inventory.store import connect
 
 Clock = Callable[[], datetime]
@@ -52,25 +57,50 @@ class InventoryKeeper:
         site: str,
         gateway: str,
         clock: Clock = lambda: datetime.now(UTC),
+        integrity_check: str = "integrity_check",
     ):
-        self.db = connect(db_path)
+        self.db = connect(db_path, integrity_check)
         self.ledger = Ledger(self.db)
-        self.index = SlotIndex.load(self.db)
+        self.outbox = Outbox(self.db)
         self.products = dict(products)
         self._site = site
         self._gateway = gateway
         self._clock = clock
-        self._alarms: dict[str, Alarm] = {a.id: a for a in self._load_live_alarms()}
-        self._on_order: dict[str, int] = self._load_on_order()
+        self._in_group = False
+        self.index = SlotIndex()
+        self._alarms: dict[str, Alarm] = {}
+        self._on_order: dict[str, int] = {}
+        self._load_state()
 
     def close(self) -> None:
         """Close the ledger file."""
         self.db.close()
 
+    # Transactions ----------------------------------------------------------------------------
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """One transaction for every change made inside; durable when the block ends."""
+        if self._in_group:
+            yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._in_group = True
+        try:
+            yield
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            self._load_state()  # the in-memory state ran ahead of what is on disk
+            raise
+        finally:
+            self._in_group = False
+
     # Questions -------------------------------------------------------------------------------
 
     def on_hand(self, gtin: str) -> int:
-        """Packs of `gtin` on the shelves."""
+        """Available packs of `gtin` on the shelves."""
         return self.index.on_hand(gtin)
 
     def on_order(self, gtin: str) -> int:
@@ -80,6 +110,15 @@ class InventoryKeeper:
     def live_alarms(self) -> list[Alarm]:
         """Alarms raised or acknowledged and not cleared."""
         return list(self._alarms.values())
+
+    def pending_messages(self, limit: int, after_id: int = 0) -> list[OutboxRow]:
+        """Outbox messages not yet acknowledged by the broker, oldest first."""
+        return self.outbox.pending(limit, after_id)
+
+    def mark_sent(self, ids: list[int]) -> None:
+        """The broker acknowledged these outbox messages."""
+        with self.group():
+            self.outbox.mark_sent(ids, iso(self._clock()))
 
     # Changes ---------------------------------------------------------------------------------
 
@@ -153,26 +192,14 @@ class InventoryKeeper:
         at = iso(self._clock())
         return self._write_alarm(replace(live, state=AlarmState.CLEARED, cleared_at=at), at)
 
-    def _write_alarm(self, alarm: Alarm, at: str) -> Commit:
-        message = OutboxMessage(MessageKind.ALARM, alarm.payload(), key=alarm.id)
-        self.ledger.write(at, alarms=[alarm], messages=[message])
-        self._remember(alarm)
-        return Commit(alarms=(alarm,), messages=1)
-
-    def _remember(self, alarm: Alarm) -> None:
-        if alarm.live:
-            self._alarms[alarm.id] = alarm
-        else:
-            self._alarms.pop(alarm.id, None)
-
     def commit(self, movements: Iterable[Movement]) -> Commit:
-        """Apply movements and what they cause, durably; raises StockError and writes nothing
-        when a movement is impossible."""
+        """Apply movements and what they cause. StockError (nothing written) when a movement is
+        impossible; durable when the enclosing group (or this call, alone) commits."""
         movements = tuple(movements)
         at = iso(self._clock())
         change: dict[str, int] = {}
         for movement in movements:
-            change[movement.gtin] = change.get(movement.gtin, 0) + movement.on_hand_change()
+            change[movement.gtin] = change.get(movement.gtin, 0) + movement.available_change()
         alarms: list[Alarm] = []
         requests: list[ProcurementRequest] = []
         for gtin, delta in change.items():
@@ -197,25 +224,39 @@ class InventoryKeeper:
             )
             for r in requests
         ]
-        self.ledger.write(at, movements, alarms, requests, messages)
-        for movement in movements:
-            self.index.apply(movement)
-        for alarm in alarms:
-            self._remember(alarm)
-        for request in requests:
-            gtin = request.product.gtin
-            self._on_order[gtin] = self._on_order.get(gtin, 0) + request.quantity
+        with self.group():
+            self.ledger.apply(at, movements, alarms, requests, messages)
+            for movement in movements:
+                self.index.apply(movement)
+            for alarm in alarms:
+                self._remember(alarm)
+            for request in requests:
+                gtin = request.product.gtin
+                self._on_order[gtin] = self._on_order.get(gtin, 0) + request.quantity
         return Commit(movements, tuple(alarms), tuple(requests), len(messages))
 
     # Internals -------------------------------------------------------------------------------
 
-    def _line_of(self, epc: str) -> _Located:
+    def _write_alarm(self, alarm: Alarm, at: str) -> Commit:
+        message = OutboxMessage(MessageKind.ALARM, alarm.payload(), key=alarm.id)
+        with self.group():
+            self.ledger.apply(at, alarms=[alarm], messages=[message])
+            self._remember(alarm)
+        return Commit(alarms=(alarm,), messages=1)
+
+    def _remember(self, alarm: Alarm) -> None:
+        if alarm.live:
+            self._alarms[alarm.id] = alarm
+        else:
+            self._alarms.pop(alarm.id, None)
+
+    def _line_of(self, epc: str) -> StockLine:
         slot = self.index.slot_of(epc)
         if slot is None:
             raise StockError(f"pack {epc} is not on any shelf")
         for line in self.index.contents(slot):
             if line.epc == epc:
-                return _Located(slot, line.gtin, line.serial, line.batch, line.expiry)
+                return line
         raise StockError(f"pack {epc} is indexed in slot {slot} but not in its contents")
 
     def _shortage_transition(
@@ -250,31 +291,31 @@ class InventoryKeeper:
             confirmed_by="auto",
         )
 
-    def _load_live_alarms(self) -> list[Alarm]:
-        rows = self.db.execute(
-            "SELECT kind, subject, state, raised_at, detail, acknowledged_at, acknowledged_by"
-            " FROM alarms WHERE state != ?",
-            (str(AlarmState.CLEARED),),
-        )
-        return [
-            Alarm(AlarmKind(r[0]), r[1], AlarmState(r[2]), r[3], json.loads(r[4]), r[5], r[6])
-            for r in rows
-        ]
-
-    def _load_on_order(self) -> dict[str, int]:
-        placeholders = ",".join("?" * len(OPEN_STATUSES))
-        rows = self.db.execute(
-            f"SELECT gtin, sum(quantity) FROM procurement_requests WHERE status IN ({placeholders})"
-            " GROUP BY gtin",
-            [str(s) for s in OPEN_STATUSES],
-        )
-        return {gtin: int(total) for gtin, total in rows}
+    def _load_state(self) -> None:
+        """Everything kept in memory, from the file."""
+        self.ledger.reload()
+        self.index = SlotIndex.load(self.db)
+        self._alarms = {a.id: a for a in _live_alarms(self.db)}
+        self._on_order = _open_orders(self.db)
 
 
-@dataclass(frozen=True, slots=True)
-class _Located:
-    slot: str
-    gtin: str
-    serial: str
-    batch: str
-    expiry: str | None
+def _live_alarms(db: sqlite3.Connection) -> list[Alarm]:
+    rows = db.execute(
+        "SELECT kind, subject, state, raised_at, detail, acknowledged_at, acknowledged_by"
+        " FROM alarms WHERE state != ?",
+        (str(AlarmState.CLEARED),),
+    )
+    return [
+        Alarm(AlarmKind(r[0]), r[1], AlarmState(r[2]), r[3], json.loads(r[4]), r[5], r[6])
+        for r in rows
+    ]
+
+
+def _open_orders(db: sqlite3.Connection) -> dict[str, int]:
+    placeholders = ",".join("?" * len(OPEN_STATUSES))
+    rows = db.execute(
+        f"SELECT gtin, sum(quantity) FROM procurement_requests WHERE status IN ({placeholders})"
+        " GROUP BY gtin",
+        [str(s) for s in OPEN_STATUSES],
+    )
+    return {gtin: int(total) for gtin, total in rows}

@@ -1,5 +1,9 @@
-"""The ledger: movements appended to a hash chain, stock, alarms, requests and outbox messages,
-all written in one transaction per change."""
+"""The ledger: movements appended to a hash chain, stock, alarms, requests and outbox messages.
+
+`Ledger.apply` writes one change (everything it caused) inside the caller's transaction, under
+a savepoint: a refused change leaves no trace, and the changes around it stand. The caller
+commits, so many changes can share one fsync (group commit).
+"""
 
 from __future__ import annotations
 
@@ -8,25 +12,32 @@ import sqlite3
 from collections.abc import Sequence
 
 from inventory.alarms import Alarm
-from inventory.movements import GENESIS_HASH, Movement, chain_hash
+from inventory.movements import Movement, MovementError, chain_hash
 from inventory.outbox import OutboxMessage
 from inventory.procurement import ProcurementRequest
-from inventory.store import transaction
 
 
 class StockError(Exception):
-    """A movement would take more packs out of a slot than it holds; nothing was written."""
+    """A change is impossible against the stock (or in itself); nothing of it was written."""
 
 
 class Ledger:
-    """Writes changes atomically. One instance per database file, used by one writer."""
+    """Writes changes into the open transaction of `db`. One instance per file, one writer."""
 
     def __init__(self, db: sqlite3.Connection):
         self.db = db
-        row = db.execute("SELECT hash FROM movements ORDER BY id DESC LIMIT 1").fetchone()
-        self._last_hash: str = row[0] if row else GENESIS_HASH
+        self.last_hash = ""
+        self.count = 0
+        self.reload()
 
-    def write(
+    def reload(self) -> None:
+        """Read the chain's head again (after a rolled-back transaction)."""
+        count, last_hash = self.db.execute(
+            "SELECT movements, last_hash FROM ledger_head"
+        ).fetchone()
+        self.count, self.last_hash = int(count), str(last_hash)
+
+    def apply(
         self,
         at: str,
         movements: Sequence[Movement] = (),
@@ -34,29 +45,22 @@ class Ledger:
         requests: Sequence[ProcurementRequest] = (),
         messages: Sequence[OutboxMessage] = (),
     ) -> None:
-        """Write everything or nothing; durable when this returns."""
+        """Write one change, all or nothing, inside the current transaction."""
+        db = self.db
+        prev, count = self.last_hash, self.count
+        db.execute("SAVEPOINT change")
         try:
-            self._last_hash = self._write(at, movements, alarms, requests, messages)
-        except sqlite3.IntegrityError as exc:
-            raise StockError(f"movement conflicts with stock: {exc}") from None
-
-    def _write(
-        self,
-        at: str,
-        movements: Sequence[Movement],
-        alarms: Sequence[Alarm],
-        requests: Sequence[ProcurementRequest],
-        messages: Sequence[OutboxMessage],
-    ) -> str:
-        prev = self._last_hash
-        with transaction(self.db) as db:
             for movement in movements:
+                try:
+                    movement.check()
+                except MovementError as exc:
+                    raise StockError(str(exc)) from None
                 _apply_to_stock(db, movement)
                 digest = chain_hash(prev, at, movement)
-                db.execute(
+                cursor = db.execute(
                     "INSERT INTO movements (at, kind, gtin, serial, epc, batch, expiry, quantity,"
-                    " from_slot, to_slot, actor, reason, reference, prev_hash, hash)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " from_slot, from_status, to_slot, to_status, actor, reason, reference,"
+                    " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         at,
                         str(movement.kind),
@@ -67,7 +71,9 @@ class Ledger:
                         movement.expiry,
                         movement.quantity,
                         movement.from_slot,
+                        str(movement.from_status) if movement.from_slot else None,
                         movement.to_slot,
+                        str(movement.to_status) if movement.to_slot else None,
                         movement.actor,
                         movement.reason,
                         movement.reference,
@@ -75,7 +81,12 @@ class Ledger:
                         digest,
                     ),
                 )
-                prev = digest
+                prev, count, last_id = digest, count + 1, cursor.lastrowid
+            if movements:
+                db.execute(
+                    "UPDATE ledger_head SET movements = ?, last_id = ?, last_hash = ?",
+                    (count, last_id, prev),
+                )
             for alarm in alarms:
                 db.execute(
                     "INSERT OR REPLACE INTO alarms (id, kind, subject, state, raised_at, detail,"
@@ -111,38 +122,50 @@ class Ledger:
                 "INSERT INTO outbox (created_at, kind, key, payload) VALUES (?, ?, ?, ?)",
                 [(at, str(m.kind), m.key, m.payload) for m in messages],
             )
-        return prev
+        except sqlite3.IntegrityError as exc:
+            db.execute("ROLLBACK TO change")
+            db.execute("RELEASE change")
+            raise StockError(f"change conflicts with stock: {exc}") from None
+        except BaseException:
+            db.execute("ROLLBACK TO change")
+            db.execute("RELEASE change")
+            raise
+        db.execute("RELEASE change")
+        self.last_hash, self.count = prev, count
 
 
 def _apply_to_stock(db: sqlite3.Connection, movement: Movement) -> None:
-    for slot, delta in movement.stock_effects():
-        key = (slot, movement.gtin, movement.batch, movement.serial)
+    for slot, status, delta in movement.stock_effects():
+        key = (slot, movement.gtin, movement.batch, movement.serial, str(status))
         if delta > 0:
             db.execute(
-                "INSERT INTO stock (slot, gtin, batch, serial, epc, expiry, quantity)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slot, gtin, batch, serial)"
+                "INSERT INTO stock (slot, gtin, batch, serial, status, epc, expiry, quantity)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slot, gtin, batch, serial, status)"
                 " DO UPDATE SET quantity = quantity + excluded.quantity",
                 (*key, movement.epc, movement.expiry, delta),
             )
             continue
         held = db.execute(
-            "SELECT quantity FROM stock WHERE slot = ? AND gtin = ? AND batch = ? AND serial = ?",
+            "SELECT quantity FROM stock WHERE slot = ? AND gtin = ? AND batch = ? AND serial = ?"
+            " AND status = ?",
             key,
         ).fetchone()
         have = held[0] if held else 0
         if have < -delta:
             what = f"serial {movement.serial}" if movement.serial else f"batch '{movement.batch}'"
             raise StockError(
-                f"slot {slot} holds {have} of GTIN {movement.gtin} {what}; "
+                f"slot {slot} holds {have} {status} of GTIN {movement.gtin} {what}; "
                 f"a {movement.kind} of {-delta} would make stock negative"
             )
         if have == -delta:
             db.execute(
-                "DELETE FROM stock WHERE slot = ? AND gtin = ? AND batch = ? AND serial = ?", key
+                "DELETE FROM stock WHERE slot = ? AND gtin = ? AND batch = ? AND serial = ?"
+                " AND status = ?",
+                key,
             )
         else:
             db.execute(
-                "UPDATE stock SET quantity = quantity + ? WHERE slot = ? AND gtin = ? AND batch = ?"
-                " AND serial = ?",
+                "UPDATE stock SET quantity = quantity + ? WHERE slot = ? AND gtin = ?"
+                " AND batch = ? AND serial = ? AND status = ?",
                 (delta, *key),
             )

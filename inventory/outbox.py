@@ -6,8 +6,6 @@ import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 
-from inventory.store import transaction
-
 
 class MessageKind(StrEnum):
     PROCUREMENT_REQUEST = "procurement_request"
@@ -50,11 +48,8 @@ class Outbox:
         return [OutboxRow(r[0], r[1], MessageKind(r[2]), r[3], r[4]) for r in rows]
 
     def mark_sent(self, ids: list[int], at: str) -> None:
-        """Record that the broker acknowledged these messages."""
-        with transaction(self._db):
-            self._db.executemany(
-                "UPDATE outbox SET sent_at = ? WHERE id = ?", [(at, i) for i in ids]
-            )
+        """Record that the broker acknowledged these messages (in the caller's transaction)."""
+        self._db.executemany("UPDATE outbox SET sent_at = ? WHERE id = ?", [(at, i) for i in ids])
 
     def depth(self) -> int:
         """How many messages are waiting."""

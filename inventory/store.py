@@ -23,23 +23,33 @@ CREATE TABLE movements (
     expiry      TEXT,
     quantity    INTEGER NOT NULL CHECK (quantity > 0),
     from_slot   TEXT,
+    from_status TEXT,
     to_slot     TEXT,
+    to_status   TEXT,
     actor       TEXT    NOT NULL,
     reason      TEXT    NOT NULL DEFAULT '',
     reference   TEXT    NOT NULL DEFAULT '',
     prev_hash   TEXT    NOT NULL,
     hash        TEXT    NOT NULL
 );
+CREATE TABLE ledger_head (
+    one         INTEGER PRIMARY KEY CHECK (one = 1),
+    movements   INTEGER NOT NULL,
+    last_id     INTEGER NOT NULL,
+    last_hash   TEXT    NOT NULL
+);
+INSERT INTO ledger_head VALUES (1, 0, 0, printf('%.64d', 0));
 CREATE TABLE stock (
     slot        TEXT    NOT NULL,
     gtin        TEXT    NOT NULL,
     batch       TEXT    NOT NULL DEFAULT '',
     serial      TEXT    NOT NULL DEFAULT '',
+    status      TEXT    NOT NULL DEFAULT 'available',
     epc         TEXT,
     expiry      TEXT,
     quantity    INTEGER NOT NULL CHECK (quantity > 0),
-    PRIMARY KEY (slot, gtin, batch, serial)
-);
+    PRIMARY KEY (slot, gtin, batch, serial, status)
+) WITHOUT ROWID;
 CREATE UNIQUE INDEX stock_epc ON stock (epc) WHERE epc IS NOT NULL;
 CREATE TABLE outbox (
     id          INTEGER PRIMARY KEY,
@@ -72,8 +82,16 @@ CREATE TABLE procurement_requests (
 );
 """
 
+# Version 2: the indexes that `rxedge history` and `rxedge where` look rows up by.
+_V2_HISTORY_INDEXES = """
+CREATE INDEX movements_gtin ON movements (gtin);
+CREATE INDEX movements_epc ON movements (epc) WHERE epc IS NOT NULL;
+CREATE INDEX movements_from_slot ON movements (from_slot) WHERE from_slot IS NOT NULL;
+CREATE INDEX movements_to_slot ON movements (to_slot) WHERE to_slot IS NOT NULL;
+"""
+
 # Index i holds the script that moves a file from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _V2_HISTORY_INDEXES)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -81,8 +99,9 @@ class StoreError(Exception):
     """The ledger file cannot be used as it is; the message says why and what to do."""
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
-    """Open (creating if needed) the ledger file, check it, and migrate it to the current schema."""
+def connect(path: Path | str, integrity_check: str = "integrity_check") -> sqlite3.Connection:
+    """Open (creating if needed) the ledger file, check it (`integrity_check`, or the faster
+    `quick_check`), and migrate it to the current schema."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -93,7 +112,8 @@ def connect(path: Path | str) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=5000")
-    verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+    db.execute("PRAGMA cache_size=-32000")  # 32 MB of page cache
+    verdict = db.execute(f"PRAGMA {integrity_check}").fetchone()[0]
     if verdict != "ok":
         db.close()
         raise StoreError(
@@ -101,6 +121,16 @@ def connect(path: Path | str) -> sqlite3.Connection:
             "or move it aside to start an empty ledger"
         )
     migrate(db, path)
+    return db
+
+
+def connect_readonly(path: Path | str) -> sqlite3.Connection:
+    """Open the ledger for questions only (safe while the daemon writes to it)."""
+    if not Path(path).exists():
+        raise StoreError(f"no ledger at {path}; give the database path of the gateway's config")
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA busy_timeout=5000")
     return db
 
 

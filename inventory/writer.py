@@ -1,0 +1,113 @@
+"""The ledger's one writer: a thread that runs submitted calls against the keeper, as many as
+are waiting in one transaction, so that they share one commit and its fsync (group commit).
+
+A call's result is handed back only after the commit it was part of is durable. A call that
+raises is rolled back alone (its savepoint) and gets its exception; a failed commit fails every
+call of the group. While one group is being committed, new calls queue up for the next: the
+wait for a shared fsync is never longer than the commit before it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from inventory.keeper import InventoryKeeper
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Call = Callable[[InventoryKeeper], Any]
+_STOP = object()
+
+
+class LedgerWriter:
+    """Owns the keeper on its own thread; `submit` from any thread."""
+
+    def __init__(
+        self,
+        open_keeper: Callable[[], InventoryKeeper],
+        max_group: int = 2000,
+        max_queue: int = 100_000,
+    ):
+        self._open = open_keeper
+        self._max_group = max_group
+        self._queue: queue.Queue[tuple[Call, Future[Any]] | object] = queue.Queue(max_queue)
+        self._ready: Future[InventoryKeeper] = Future()
+        self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
+        self.groups = 0
+        self.calls = 0
+
+    def start(self) -> InventoryKeeper:
+        """Open the ledger on the writer thread; the keeper, for reading its configuration."""
+        self._thread.start()
+        return self._ready.result()
+
+    def submit(self, call: Callable[[InventoryKeeper], T]) -> Future[T]:
+        """Run `call(keeper)` on the writer; the future completes once it is durable. Blocks
+        when `max_queue` calls are waiting (back-pressure instead of unbounded memory)."""
+        future: Future[T] = Future()
+        self._queue.put((call, future))
+        return future
+
+    def stop(self) -> None:
+        """Finish what is queued, close the ledger, end the thread."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            keeper = self._open()
+        except BaseException as exc:
+            self._ready.set_exception(exc)
+            return
+        self._ready.set_result(keeper)
+        try:
+            while self._serve_group(keeper):
+                pass
+        finally:
+            keeper.close()
+
+    def _serve_group(self, keeper: InventoryKeeper) -> bool:
+        """Run one group; False when told to stop."""
+        first = self._queue.get()
+        if first is _STOP:
+            return False
+        batch: list[tuple[Call, Future[Any]]] = [first]  # type: ignore[list-item]
+        stopping = False
+        while len(batch) < self._max_group:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                stopping = True
+                break
+            batch.append(item)  # type: ignore[arg-type]
+        outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
+        try:
+            with keeper.group():
+                for call, future in batch:
+                    if not future.set_running_or_notify_cancel():
+                        continue
+                    try:
+                        outcomes.append((future, call(keeper), None))
+                    except Exception as exc:  # the call's own failure, rolled back alone
+                        outcomes.append((future, None, exc))
+        except Exception as exc:
+            log.error("ledger commit failed; %d changes not written: %s", len(outcomes), exc)
+            for future, _, error in outcomes:
+                future.set_exception(error or exc)
+            return not stopping
+        self.groups += 1
+        self.calls += len(outcomes)
+        for future, result, error in outcomes:
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+        return not stopping
