@@ -12,6 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from edge.config import ConfigError, load_config
+from edge.ledger_cli import (
+    add_database_options,
+    run_expiring,
+    run_history,
+    run_stock,
+    run_verify,
+    run_where,
+)
 from edge.sim_runner import (
     add_line_options,
     run_badge_sim,
@@ -81,6 +89,33 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--count", type=int, help="exit after this many requests")
     watch.add_argument("--seconds", type=float, help="exit after this long")
     watch.set_defaults(handler=_watch)
+
+    ledger = commands.add_parser("ledger", help="the ledger file")
+    ledger_commands = ledger.add_subparsers(metavar="COMMAND")
+    verify = ledger_commands.add_parser("verify", help="prove the ledger untouched")
+    add_database_options(verify)
+    verify.set_defaults(handler=run_verify)
+
+    stock = commands.add_parser("stock", help="on hand of a GTIN by slot and batch")
+    stock.add_argument("gtin")
+    add_database_options(stock)
+    stock.set_defaults(handler=run_stock)
+
+    where = commands.add_parser("where", help="where a tagged pack is (EPC URI)")
+    where.add_argument("epc")
+    add_database_options(where)
+    where.set_defaults(handler=run_where)
+
+    history = commands.add_parser("history", help="movements of a GTIN, a pack or a slot")
+    history.add_argument("key", metavar="GTIN|EPC|SLOT")
+    history.add_argument("--limit", type=int, default=200)
+    add_database_options(history)
+    history.set_defaults(handler=run_history)
+
+    expiring = commands.add_parser("expiring", help="stock expiring soon (or expired)")
+    expiring.add_argument("--days", type=int, default=90)
+    add_database_options(expiring)
+    expiring.set_defaults(handler=run_expiring)
 
     tag = commands.add_parser("tag", help="tags")
     tag_commands = tag.add_subparsers(metavar="COMMAND")
