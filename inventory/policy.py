@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+
+from inventory.slot_index import SlotIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +39,25 @@ def needs_order(product: Product, on_hand: int, on_order: int) -> bool:
 def suggested_quantity(product: Product, on_hand: int, on_order: int) -> int:
     """What brings the product back to its par level."""
     return max(product.par - on_hand - on_order, 0)
+
+
+class ProductTable:
+    """Every product's policy in arrays aligned with the slot index's per-GTIN rows, so that the
+    shortage check over all products is one vectorized comparison."""
+
+    def __init__(self, products: Sequence[Product], index: SlotIndex):
+        self.products = list(products)
+        self._index = index
+        self._rows = np.array([index.row_of(p.gtin) for p in self.products], dtype=np.int64)
+        self._reorder = np.array([p.reorder_point for p in self.products], dtype=np.int64)
+        self._position = {p.gtin: i for i, p in enumerate(self.products)}
+
+    def shortages(self, on_order: Mapping[str, int]) -> list[Product]:
+        """Products whose on hand + on order is at or below their reorder point."""
+        ordered = np.zeros(len(self.products), dtype=np.int64)
+        for gtin, quantity in on_order.items():
+            position = self._position.get(gtin)
+            if position is not None:
+                ordered[position] = quantity
+        on_hand = self._index.on_hand_by_row[self._rows]
+        return [self.products[i] for i in np.nonzero(on_hand + ordered <= self._reorder)[0]]

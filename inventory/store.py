@@ -106,14 +106,21 @@ def connect(path: Path | str, integrity_check: str = "integrity_check") -> sqlit
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
-    db.execute("PRAGMA journal_mode=WAL")
-    # FULL: a commit is on disk before it returns, so nothing is acknowledged that a power cut
-    # could take back.
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("PRAGMA foreign_keys=ON")
-    db.execute("PRAGMA busy_timeout=5000")
-    db.execute("PRAGMA cache_size=-32000")  # 32 MB of page cache
-    verdict = db.execute(f"PRAGMA {integrity_check}").fetchone()[0]
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk before it returns, so nothing is acknowledged that a power
+        # cut could take back.
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA busy_timeout=5000")
+        db.execute("PRAGMA cache_size=-32000")  # 32 MB of page cache
+        verdict = db.execute(f"PRAGMA {integrity_check}").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise StoreError(
+            f"ledger {path} cannot be read ({exc}); restore it from a backup, "
+            "or move it aside to start an empty ledger"
+        ) from None
     if verdict != "ok":
         db.close()
         raise StoreError(

@@ -1,0 +1,64 @@
+"""The ledger file: schema versions and forward migrations, checks at open."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from inventory import store
+from inventory.keeper import InventoryKeeper
+from inventory.movements import Movement, MovementKind
+from inventory.verify import verify
+
+
+def test_a_version_1_file_is_migrated_and_keeps_its_movements(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    for statement in store.MIGRATIONS[0].split(";"):  # what the first release created
+        if statement.strip():
+            db.execute(statement)
+    db.execute("PRAGMA user_version=1")
+    db.close()
+    keeper = InventoryKeeper(path, {}, "s", "g")
+    keeper.commit([Movement(MovementKind.RECEIVE, "04012345123456", 3, to_slot="A-01")])
+    keeper.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 2
+        indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert {"movements_gtin", "movements_epc", "movements_from_slot"} <= indexes
+        assert verify(db).ok
+
+
+def test_a_file_from_a_newer_release_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version={store.SCHEMA_VERSION + 1}")
+    with pytest.raises(store.StoreError, match="upgrade rxedge"):
+        store.connect(path)
+
+
+def test_a_damaged_file_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.sqlite"
+    keeper = InventoryKeeper(path, {}, "s", "g")
+    for n in range(200):
+        keeper.commit(
+            [
+                Movement(
+                    MovementKind.RECEIVE,
+                    "04012345123456",
+                    1,
+                    batch=f"B{n}",
+                    to_slot="A-01",
+                    reason="x" * 200,
+                )
+            ]
+        )
+    keeper.close()
+    data = bytearray(path.read_bytes())
+    for offset in range(8192, len(data), 4096):  # scribble over every page but the first two
+        data[offset + 100 : offset + 140] = b"\xff" * 40
+    path.write_bytes(bytes(data))
+    with pytest.raises(store.StoreError, match="restore it from a backup"):
+        store.connect(path)

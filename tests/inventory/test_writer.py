@@ -1,0 +1,92 @@
+"""Group commit: many changes share one transaction, each is acknowledged only once durable,
+and a refused change does not take the others down with it."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from inventory.keeper import InventoryKeeper
+from inventory.ledger import StockError
+from inventory.movements import Movement, MovementKind
+from inventory.writer import LedgerWriter
+
+GTIN = "04012345123456"
+
+
+def receive(n: int, keeper: InventoryKeeper) -> int:
+    keeper.commit([Movement(MovementKind.RECEIVE, GTIN, 1, batch=f"B{n}", to_slot="A-01")])
+    return n
+
+
+def impossible(keeper: InventoryKeeper) -> None:
+    keeper.commit([Movement(MovementKind.PICK, GTIN, 99, batch="none", from_slot="A-01")])
+
+
+@pytest.fixture
+def writer(tmp_path: Path) -> LedgerWriter:
+    w = LedgerWriter(partial(InventoryKeeper, tmp_path / "l.sqlite", {}, "s", "g"))
+    w.start()
+    yield w  # type: ignore[misc]
+    w.stop()
+
+
+def test_changes_waiting_together_share_commits(writer: LedgerWriter) -> None:
+    gate = threading.Event()
+    blocker = writer.submit(lambda keeper: gate.wait(5))  # holds the writer busy
+    futures = [writer.submit(partial(receive, n)) for n in range(500)]
+    gate.set()
+    assert blocker.result(5)
+    assert [f.result(10) for f in futures] == list(range(500))
+    assert writer.calls == 501
+    assert writer.groups <= 3, f"{writer.groups} commits for 500 changes queued together"
+    on_hand: Future[int] = writer.submit(lambda keeper: keeper.on_hand(GTIN))
+    assert on_hand.result(5) == 500
+
+
+def test_a_refused_change_fails_alone(writer: LedgerWriter) -> None:
+    gate = threading.Event()
+    writer.submit(lambda keeper: gate.wait(5))
+    before = writer.submit(partial(receive, 1))
+    bad = writer.submit(impossible)
+    after = writer.submit(partial(receive, 2))
+    gate.set()
+    assert before.result(5) == 1 and after.result(5) == 2
+    with pytest.raises(StockError, match="negative"):
+        bad.result(5)
+    count: Future[int] = writer.submit(lambda keeper: keeper.ledger.count)
+    assert count.result(5) == 2
+
+
+def test_a_failed_commit_fails_every_change_of_the_group_and_state_rolls_back(
+    writer: LedgerWriter,
+) -> None:
+    writer.submit(partial(receive, 1)).result(5)
+    gate = threading.Event()
+    writer.submit(lambda keeper: gate.wait(5))
+
+    def sabotage(keeper: InventoryKeeper) -> None:
+        # A deferred constraint broken inside the transaction makes the COMMIT itself fail,
+        # as a disk error at commit time would.
+        keeper.db.execute("CREATE TEMP TABLE parent (id INTEGER PRIMARY KEY)")
+        keeper.db.execute(
+            "CREATE TEMP TABLE child (parent INTEGER REFERENCES parent (id)"
+            " DEFERRABLE INITIALLY DEFERRED)"
+        )
+        keeper.db.execute("INSERT INTO child VALUES (1)")
+
+    doomed = [writer.submit(partial(receive, n)) for n in (2, 3)]
+    writer.submit(sabotage)
+    gate.set()
+    for future in doomed:
+        with pytest.raises(Exception, match="FOREIGN KEY"):
+            future.result(5)
+
+    def recover(keeper: InventoryKeeper) -> tuple[int, int]:
+        return keeper.on_hand(GTIN), keeper.ledger.count
+
+    assert writer.submit(recover).result(5) == (1, 1)
