@@ -40,6 +40,7 @@ from inventory.ledger import StockError
 from inventory.outbox import OutboxRow
 from inventory.policy import Product
 from inventory.presence import Arrived, Left, Moved, PresenceChange, PresenceTracker
+from inventory.store import full_integrity_check
 from inventory.writer import LedgerWriter
 from sync.broker_url import BrokerAddress
 from sync.mqtt_session import Announcement, MqttSession
@@ -93,8 +94,16 @@ class Gateway:
     async def run(self) -> None:
         """Run until `stop()`."""
         config = self.config
+        # The quick check at open keeps the start fast; the full check runs beside the work.
         self.writer = LedgerWriter(
-            partial(InventoryKeeper, config.database, self.products, config.site, config.gateway)
+            partial(
+                InventoryKeeper,
+                config.database,
+                self.products,
+                config.site,
+                config.gateway,
+                integrity_check="quick_check",
+            )
         )
         await asyncio.to_thread(self.writer.start)
         placed = await self._on_writer(lambda keeper: keeper.index.placed_epcs())
@@ -123,6 +132,7 @@ class Gateway:
             ("changes", self._apply_changes()),
             ("publisher", self.publisher.run()),
             ("link", self._watch_link()),
+            ("integrity check", self._check_integrity()),
         ]
         tasks = [asyncio.create_task(coro, name=name) for name, coro in named]
         self.ready.set()
@@ -306,6 +316,15 @@ class Gateway:
             bus.set_light(controller, index, light)
             self._observe(Activity("led", f"slot {slot}: {_describe_light(light)}"))
         self._lit = plan
+
+    async def _check_integrity(self) -> None:
+        verdict = await asyncio.to_thread(full_integrity_check, self.config.database)
+        if verdict == "ok":
+            self._observe(Activity("ledger", "integrity check passed"))
+        else:
+            self._observe(Activity("ledger", f"integrity check FAILED: {verdict}"))
+            self._queue_alarm(AlarmKind.STORAGE, "ledger", {"reason": verdict})
+        await asyncio.Event().wait()  # a task of the daemon's lifetime, like the others
 
     # Sync ------------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ class AlarmKind(StrEnum):
     UNEXPECTED_REMOVAL = "unexpected_removal"
     DEVICE_DOWN = "device_down"
     SYNC_BACKLOG = "sync_backlog"
+    STORAGE = "storage"  # the ledger file is damaged or cannot be written
 
 
 class AlarmState(StrEnum):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from inventory.alarms import Alarm, AlarmKind, AlarmState, alarm_id
 from inventory.identifiers import PackId
-from inventory.ledger import Ledger, StockError
+from inventory.ledger import Ledger, StockError, plan_stock
 from inventory.movements import Movement, MovementKind
 from inventory.outbox import MessageKind, Outbox, OutboxMessage, OutboxRow
 from inventory.policy import Product, is_short, needs_order, suggested_quantity
@@ -88,6 +88,7 @@ class InventoryKeeper:
         self._in_group = True
         try:
             yield
+            self.ledger.flush()
             self.db.execute("COMMIT")
         except BaseException:
             if self.db.in_transaction:
@@ -193,8 +194,9 @@ class InventoryKeeper:
         return self._write_alarm(replace(live, state=AlarmState.CLEARED, cleared_at=at), at)
 
     def commit(self, movements: Iterable[Movement]) -> Commit:
-        """Apply movements and what they cause. StockError (nothing written) when a movement is
-        impossible; durable when the enclosing group (or this call, alone) commits."""
+        """Apply movements and what they cause. StockError (checked before anything is written)
+        when a movement is impossible; durable when the enclosing group (or this call, alone)
+        commits."""
         movements = tuple(movements)
         at = iso(self._clock())
         change: dict[str, int] = {}
@@ -224,8 +226,9 @@ class InventoryKeeper:
             )
             for r in requests
         ]
+        stock = plan_stock(movements, self.index.quantity_of, self.index.slot_of)
         with self.group():
-            self.ledger.apply(at, movements, alarms, requests, messages)
+            self.ledger.write(at, movements, stock, alarms, requests, messages)
             for movement in movements:
                 self.index.apply(movement)
             for alarm in alarms:
@@ -240,7 +243,7 @@ class InventoryKeeper:
     def _write_alarm(self, alarm: Alarm, at: str) -> Commit:
         message = OutboxMessage(MessageKind.ALARM, alarm.payload(), key=alarm.id)
         with self.group():
-            self.ledger.apply(at, alarms=[alarm], messages=[message])
+            self.ledger.write(at, alarms=[alarm], messages=[message])
             self._remember(alarm)
         return Commit(alarms=(alarm,), messages=1)
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 GENESIS_HASH = "0" * 64
+# One encoder for every row: json.dumps with options would build a new one per call.
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class MovementKind(StrEnum):
@@ -125,7 +127,7 @@ class Movement:
 
     def canonical(self, at: str) -> str:
         """The row's content as hashed: a compact JSON array of its fields in column order."""
-        return json.dumps(
+        return _CANONICAL(
             [
                 at,
                 str(self.kind),
@@ -142,9 +144,7 @@ class Movement:
                 self.actor,
                 self.reason,
                 self.reference,
-            ],
-            separators=(",", ":"),
-            ensure_ascii=False,
+            ]
         )
 
 

@@ -8,9 +8,10 @@ the direct answers: what a slot holds, where a tagged pack is, a GTIN's lines in
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -46,14 +47,25 @@ def expiry_day(expiry: str | None) -> int:
 
 
 class SlotIndex:
-    """Answers stock questions without touching the database."""
+    """Answers stock questions without touching the database.
+
+    Line ids index the columns: text columns are Python lists (strings shared, not copied per
+    line), numbers are numpy arrays. Freed ids are reused.
+    """
 
     def __init__(self, capacity: int = 1024) -> None:
-        self._meta: list[StockLine | None] = []  # line id -> line (quantity there is stale)
+        self._slot: list[str] = []
+        self._gtin: list[str] = []
+        self._batch: list[str] = []
+        self._serial: list[str] = []
+        self._status: list[str] = []
+        self._epc: list[str | None] = []
+        self._expiry_text: list[str | None] = []
         self._free: list[int] = []
-        self._by_key: dict[StockKey, int] = {}
-        self._by_slot: dict[str, set[int]] = {}
-        self._by_gtin: dict[str, set[int]] = {}
+        self._by_key: dict[tuple[str, str, str, str, str], int] = {}
+        # Built on first use (not needed to start): slot -> line ids, GTIN -> line ids.
+        self._slot_lines: dict[str, list[int]] | None = {}
+        self._gtin_lines: dict[str, list[int]] | None = {}
         self._epc_slot: dict[str, str] = {}
         self._fefo_cache: dict[str, list[StockLine]] = {}
         self.quantity: npt.NDArray[np.int64] = np.zeros(capacity, dtype=np.int64)
@@ -67,23 +79,58 @@ class SlotIndex:
 
     @classmethod
     def load(cls, db: sqlite3.Connection) -> SlotIndex:
-        """Build the index from the `stock` table."""
-        rows = db.execute(
+        """Build the index from the `stock` table, a column at a time."""
+        cursor = db.cursor()
+        cursor.row_factory = None
+        rows = cursor.execute(
             "SELECT slot, gtin, batch, serial, status, epc, expiry, quantity FROM stock"
         ).fetchall()
-        index = cls(capacity=max(1024, len(rows) * 2))
-        for row in rows:
-            index._add(
-                StockLine(
-                    row[0], row[1], row[2], row[3], StockStatus(row[4]), row[5], row[6], row[7]
-                )
-            )
+        index = cls(capacity=max(1024, len(rows) + len(rows) // 4))
+        if rows:
+            index._load_columns(rows)
         return index
+
+    def _load_columns(self, rows: list[tuple[Any, ...]]) -> None:
+        count = len(rows)
+        slots, gtins, batches, serials, statuses, epcs, expiries, quantities = zip(
+            *rows, strict=True
+        )
+        shared: dict[str, str] = {}  # one string object per distinct value
+        self._slot = list(slots)
+        self._gtin = [shared.setdefault(g, g) for g in gtins]
+        self._batch = [shared.setdefault(b, b) for b in batches]
+        self._serial = list(serials)
+        self._status = [shared.setdefault(s, s) for s in statuses]
+        self._epc = list(epcs)
+        self._expiry_text = [e if e is None else shared.setdefault(e, e) for e in expiries]
+        days = {e: expiry_day(e) for e in set(expiries)}
+        self.quantity[:count] = quantities
+        self.expiry[:count] = np.fromiter((days[e] for e in expiries), np.int32, count)
+        self.available[:count] = np.array(statuses) == StockStatus.AVAILABLE.value
+        gtin_row = {g: self.row_of(g) for g in set(self._gtin)}
+        self.gtin_row_of_line[:count] = np.fromiter(
+            (gtin_row[g] for g in self._gtin), np.int32, count
+        )
+        held = self.quantity[:count] * self.available[:count]
+        self.on_hand_by_row[: len(self.gtin_rows)] = np.bincount(
+            self.gtin_row_of_line[:count], weights=held, minlength=len(self.gtin_rows)
+        ).astype(np.int64)
+        self._by_key = dict(
+            zip(
+                zip(slots, gtins, batches, serials, statuses, strict=True),
+                range(count),
+                strict=True,
+            )
+        )
+        self._slot_lines = self._gtin_lines = None
+        for slot, epc in zip(self._slot, self._epc, strict=True):
+            if epc is not None:
+                self._epc_slot[epc] = slot
 
     def apply(self, movement: Movement) -> None:
         """Follow one committed movement."""
         for slot, status, delta in movement.stock_effects():
-            key = (slot, movement.gtin, movement.batch, movement.serial, status)
+            key = (slot, movement.gtin, movement.batch, movement.serial, str(status))
             line_id = self._by_key.get(key)
             if line_id is None:
                 self._add(
@@ -112,8 +159,8 @@ class SlotIndex:
         row = self.gtin_rows.get(gtin)
         return 0 if row is None else int(self.on_hand_by_row[row])
 
-    def quantity_of(self, key: StockKey) -> int:
-        """Packs in exactly this stock line."""
+    def quantity_of(self, key: tuple[str, str, str, str, str]) -> int:
+        """Packs in exactly this stock line (slot, gtin, batch, serial, status)."""
         line_id = self._by_key.get(key)
         return 0 if line_id is None else int(self.quantity[line_id])
 
@@ -127,18 +174,18 @@ class SlotIndex:
 
     def contents(self, slot: str) -> list[StockLine]:
         """What `slot` holds."""
-        return [self._line(i) for i in self._by_slot.get(slot, ())]
+        return [self._line(i) for i in self._by_slot().get(slot, ())]
 
     def lines_of(self, gtin: str) -> list[StockLine]:
         """Every line of `gtin`, any status."""
-        return [self._line(i) for i in self._by_gtin.get(gtin, ())]
+        return [self._line(i) for i in self._by_gtin().get(gtin, ())]
 
     def fefo(self, gtin: str, today: date) -> list[StockLine]:
         """Available, unexpired lines of `gtin`, earliest expiry first (no expiry last), then by
         slot and serial: the order packs should leave the shelves in."""
         cached = self._fefo_cache.get(gtin)
         if cached is None:
-            lines = [self._line(i) for i in self._by_gtin.get(gtin, ()) if self.available[i]]
+            lines = [self._line(i) for i in self._by_gtin().get(gtin, ()) if self.available[i]]
             cached = sorted(lines, key=_fefo_order)
             self._fefo_cache[gtin] = cached
         cutoff = today.isoformat()
@@ -156,6 +203,10 @@ class SlotIndex:
         lines = [self._line(int(i)) for i in hits]
         return sorted(lines, key=_expiry_order)
 
+    def line_count(self) -> int:
+        """How many stock lines there are."""
+        return len(self._by_key)
+
     def lines(self) -> list[StockLine]:
         """Every stock line, for comparing the index with the store."""
         return [self._line(i) for i in self._by_key.values()]
@@ -165,76 +216,123 @@ class SlotIndex:
         row = self.gtin_rows.get(gtin)
         if row is None:
             row = len(self.gtin_rows)
-            if row == len(self.on_hand_by_row):
+            while row >= len(self.on_hand_by_row):
                 self.on_hand_by_row = _grown(self.on_hand_by_row, 0)
             self.gtin_rows[gtin] = row
         return row
 
     # Internals -------------------------------------------------------------------------------
 
-    def _line(self, line_id: int) -> StockLine:
-        meta = self._meta[line_id]
-        assert meta is not None
-        quantity = int(self.quantity[line_id])
-        return meta if meta.quantity == quantity else _with_quantity(meta, quantity)
+    def _line(self, i: int) -> StockLine:
+        return StockLine(
+            self._slot[i],
+            self._gtin[i],
+            self._batch[i],
+            self._serial[i],
+            StockStatus(self._status[i]),
+            self._epc[i],
+            self._expiry_text[i],
+            int(self.quantity[i]),
+        )
 
     def _add(self, line: StockLine) -> None:
+        columns = (
+            line.slot,
+            line.gtin,
+            line.batch,
+            line.serial,
+            str(line.status),
+            line.epc,
+            line.expiry,
+        )
         if self._free:
-            line_id = self._free.pop()
-            self._meta[line_id] = line
+            i = self._free.pop()
+            (
+                self._slot[i],
+                self._gtin[i],
+                self._batch[i],
+                self._serial[i],
+                self._status[i],
+                self._epc[i],
+                self._expiry_text[i],
+            ) = columns
         else:
-            line_id = len(self._meta)
-            self._meta.append(line)
-            if line_id == len(self.quantity):
+            i = len(self._slot)
+            for column, value in zip(self._text_columns(), columns, strict=True):
+                column.append(value)
+            if i == len(self.quantity):
                 self.quantity = _grown(self.quantity, 0)
                 self.expiry = _grown(self.expiry, NO_EXPIRY)
                 self.available = _grown(self.available, False)
                 self.gtin_row_of_line = _grown(self.gtin_row_of_line, 0)
         row = self.row_of(line.gtin)
         available = line.status is StockStatus.AVAILABLE
-        self.quantity[line_id] = line.quantity
-        self.expiry[line_id] = expiry_day(line.expiry)
-        self.available[line_id] = available
-        self.gtin_row_of_line[line_id] = row
+        self.quantity[i] = line.quantity
+        self.expiry[i] = expiry_day(line.expiry)
+        self.available[i] = available
+        self.gtin_row_of_line[i] = row
         if available:
             self.on_hand_by_row[row] += line.quantity
-        self._by_key[line.key] = line_id
-        self._by_slot.setdefault(line.slot, set()).add(line_id)
-        self._by_gtin.setdefault(line.gtin, set()).add(line_id)
+        self._by_key[(line.slot, line.gtin, line.batch, line.serial, str(line.status))] = i
+        if self._slot_lines is not None:
+            self._slot_lines.setdefault(line.slot, []).append(i)
+        if self._gtin_lines is not None:
+            self._gtin_lines.setdefault(line.gtin, []).append(i)
         if line.epc is not None:
             self._epc_slot[line.epc] = line.slot
         self._fefo_cache.pop(line.gtin, None)
 
-    def _change(self, line_id: int, delta: int) -> None:
-        self.quantity[line_id] += delta
-        if self.available[line_id]:
-            self.on_hand_by_row[self.gtin_row_of_line[line_id]] += delta
-        meta = self._meta[line_id]
-        assert meta is not None
-        self._fefo_cache.pop(meta.gtin, None)
+    def _by_slot(self) -> dict[str, list[int]]:
+        if self._slot_lines is None:
+            self._slot_lines = _group(self._slot, self._by_key.values())
+        return self._slot_lines
 
-    def _remove(self, line_id: int) -> None:
-        line = self._meta[line_id]
-        assert line is not None
-        if self.available[line_id]:
-            self.on_hand_by_row[self.gtin_row_of_line[line_id]] -= self.quantity[line_id]
-        self.quantity[line_id] = 0
-        self.expiry[line_id] = NO_EXPIRY
-        self.available[line_id] = False
-        del self._by_key[line.key]
-        self._by_slot[line.slot].discard(line_id)
-        self._by_gtin[line.gtin].discard(line_id)
-        if line.epc is not None and self._epc_slot.get(line.epc) == line.slot:
-            del self._epc_slot[line.epc]
-        self._meta[line_id] = None
-        self._free.append(line_id)
-        self._fefo_cache.pop(line.gtin, None)
+    def _by_gtin(self) -> dict[str, list[int]]:
+        if self._gtin_lines is None:
+            self._gtin_lines = _group(self._gtin, self._by_key.values())
+        return self._gtin_lines
+
+    def _text_columns(self) -> tuple[list[Any], ...]:
+        return (
+            self._slot,
+            self._gtin,
+            self._batch,
+            self._serial,
+            self._status,
+            self._epc,
+            self._expiry_text,
+        )
+
+    def _change(self, i: int, delta: int) -> None:
+        self.quantity[i] += delta
+        if self.available[i]:
+            self.on_hand_by_row[self.gtin_row_of_line[i]] += delta
+        self._fefo_cache.pop(self._gtin[i], None)
+
+    def _remove(self, i: int) -> None:
+        slot, gtin, epc = self._slot[i], self._gtin[i], self._epc[i]
+        if self.available[i]:
+            self.on_hand_by_row[self.gtin_row_of_line[i]] -= self.quantity[i]
+        self.quantity[i] = 0
+        self.expiry[i] = NO_EXPIRY
+        self.available[i] = False
+        del self._by_key[(slot, gtin, self._batch[i], self._serial[i], self._status[i])]
+        if self._slot_lines is not None:
+            self._slot_lines[slot].remove(i)
+        if self._gtin_lines is not None:
+            self._gtin_lines[gtin].remove(i)
+        if epc is not None and self._epc_slot.get(epc) == slot:
+            del self._epc_slot[epc]
+        self._epc[i] = None
+        self._free.append(i)
+        self._fefo_cache.pop(gtin, None)
 
 
-def _with_quantity(line: StockLine, quantity: int) -> StockLine:
-    return StockLine(
-        line.slot, line.gtin, line.batch, line.serial, line.status, line.epc, line.expiry, quantity
-    )
+def _group(column: list[str], line_ids: Iterable[int]) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = {}
+    for i in line_ids:
+        groups.setdefault(column[i], []).append(i)
+    return groups
 
 
 def _fefo_order(line: StockLine) -> tuple[str, str, str]:

@@ -2,9 +2,10 @@
 are waiting in one transaction, so that they share one commit and its fsync (group commit).
 
 A call's result is handed back only after the commit it was part of is durable. A call that
-raises is rolled back alone (its savepoint) and gets its exception; a failed commit fails every
-call of the group. While one group is being committed, new calls queue up for the next: the
-wait for a shared fsync is never longer than the commit before it.
+raises without having written anything (a refused change is checked before any write) gets its
+exception and the group goes on; one that fails after writing takes the whole group back, and
+a failed commit fails every call of the group. While one group is being committed, new calls
+queue up for the next: the wait for a shared fsync is never longer than the commit before it.
 """
 
 from __future__ import annotations
@@ -94,10 +95,14 @@ class LedgerWriter:
                 for call, future in batch:
                     if not future.set_running_or_notify_cancel():
                         continue
+                    taken, changes = keeper.ledger.taken, keeper.db.total_changes
                     try:
                         outcomes.append((future, call(keeper), None))
-                    except Exception as exc:  # the call's own failure, rolled back alone
-                        outcomes.append((future, None, exc))
+                    except Exception as exc:
+                        if (keeper.ledger.taken, keeper.db.total_changes) != (taken, changes):
+                            outcomes.append((future, None, exc))
+                            raise  # it wrote part of itself: the whole group goes back
+                        outcomes.append((future, None, exc))  # refused before writing
         except Exception as exc:
             log.error("ledger commit failed; %d changes not written: %s", len(outcomes), exc)
             for future, _, error in outcomes:

@@ -1,0 +1,148 @@
+"""The ledger: durable movements per second with group commit against one fsync per movement;
+cold start with 1M movements over 100k slots (time and peak RSS); FEFO lookup latency; the
+vectorized shortage check over 10k products against a plain Python loop."""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import Future
+from datetime import date
+from functools import partial
+from pathlib import Path
+
+from bench.ledger_fixture import PRODUCTS, build, gtin
+from bench.report import header, row
+from inventory.keeper import InventoryKeeper
+from inventory.movements import Movement, MovementKind
+from inventory.policy import Product, ProductTable
+from inventory.writer import LedgerWriter
+
+GROUP_MOVEMENTS = 50_000
+SINGLE_MOVEMENTS = 3_000
+
+
+def _receive(n: int) -> Movement:
+    return Movement(MovementKind.RECEIVE, gtin(n % 100), 1, batch=f"L{n % 5}",
+                    expiry="2027-03-31", to_slot=f"A-{n % 50:02d}", reference=f"r{n}")
+
+
+def _commit(movement: Movement, keeper: InventoryKeeper) -> None:
+    keeper.commit([movement])
+
+
+def one_fsync_per_movement(path: Path) -> float:
+    keeper = InventoryKeeper(path, {}, "bench", "g1", integrity_check="quick_check")
+    movements = [_receive(n) for n in range(SINGLE_MOVEMENTS)]
+    started = time.perf_counter()
+    for movement in movements:
+        keeper.commit([movement])  # its own transaction: one fsync each
+    elapsed = time.perf_counter() - started
+    keeper.close()
+    return SINGLE_MOVEMENTS / elapsed
+
+
+def group_commit(path: Path) -> tuple[float, float]:
+    writer = LedgerWriter(partial(InventoryKeeper, path, {}, "bench", "g1",
+                                  integrity_check="quick_check"))
+    writer.start()
+    calls = [partial(_commit, _receive(n)) for n in range(GROUP_MOVEMENTS)]
+    started = time.perf_counter()
+    futures: list[Future[None]] = [writer.submit(call) for call in calls]
+    for future in futures:
+        future.result()  # acknowledged only once durable
+    elapsed = time.perf_counter() - started
+    groups = writer.groups
+    writer.stop()
+    return GROUP_MOVEMENTS / elapsed, GROUP_MOVEMENTS / groups
+
+
+def cold_start(path: Path, check: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-m", "bench.cold_start", str(path), check],
+                         capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout))
+
+
+def fefo_latency(keeper: InventoryKeeper) -> tuple[float, float, float]:
+    rng = random.Random(3)
+    today = date(2026, 11, 26)
+    first: list[float] = []
+    for n in rng.sample(range(PRODUCTS), 2000):  # first lookup of a GTIN sorts its lines
+        started = time.perf_counter_ns()
+        keeper.index.fefo_slots(gtin(n), today)
+        first.append((time.perf_counter_ns() - started) / 1000)
+    again: list[float] = []
+    for _ in range(50_000):
+        n = rng.randrange(PRODUCTS)
+        started = time.perf_counter_ns()
+        keeper.index.fefo_slots(gtin(n), today)
+        again.append((time.perf_counter_ns() - started) / 1000)
+    again.sort()
+    return statistics.median(again), again[int(len(again) * 0.99)], statistics.median(first)
+
+
+def shortage_check(keeper: InventoryKeeper) -> tuple[float, float, int]:
+    products = [Product(gtin(n), f"P{n}", reorder_point=400, par=800) for n in range(PRODUCTS)]
+    table = ProductTable(products, keeper.index)
+    on_order = {gtin(n): 5 for n in range(0, PRODUCTS, 10)}
+    lines = keeper.index.lines()  # a plain-Python baseline: the same data as Python objects
+
+    def python_loop() -> list[Product]:
+        on_hand: dict[str, int] = {}
+        for line in lines:
+            if line.status == "available":
+                on_hand[line.gtin] = on_hand.get(line.gtin, 0) + line.quantity
+        return [p for p in products
+                if on_hand.get(p.gtin, 0) + on_order.get(p.gtin, 0) <= p.reorder_point]
+
+    def timed(check: object) -> float:
+        runs = []
+        for _ in range(7):
+            started = time.perf_counter()
+            check()  # type: ignore[operator]
+            runs.append(time.perf_counter() - started)
+        return statistics.median(runs) * 1000
+
+    assert [p.gtin for p in table.shortages(on_order)] == [p.gtin for p in python_loop()]
+    return timed(lambda: table.shortages(on_order)), timed(python_loop), len(python_loop())
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="rxedge-bench-") as tmp:
+        work = Path(tmp)
+        header("durable movements per second (synchronous=FULL, each acknowledged once on disk)")
+        single = one_fsync_per_movement(work / "single.sqlite")
+        row("baseline: one transaction and fsync per movement", single, "moves/s", 1.0)
+        grouped, per_group = group_commit(work / "group.sqlite")
+        row("group commit (50k submitted at once)", grouped, "moves/s", grouped / single,
+            f"goal >= 20k/s and >= 5x; {per_group:.0f} movements per commit")
+
+        big = work / "big.sqlite"
+        build(big)
+        header("cold start: 1M movements, 100k slots, 10k products (fresh process)")
+        for check in ("quick_check", "integrity_check"):
+            result = cold_start(big, check)
+            row(f"open + {check} + index rebuild", result["seconds"] * 1000, "ms", None,
+                f"goal <= 2000 ms; peak RSS {result['rss_mb']:.0f} MB (goal <= 200); "
+                f"{result['stock_lines']:.0f} stock lines")
+        keeper = InventoryKeeper(big, {}, "bench", "g1", integrity_check="quick_check")
+        p50, p99, first = fefo_latency(keeper)
+        header("FEFO lookup (slots of a GTIN in pick order), 10k products")
+        row("p50", p50, "us")
+        row("p99", p99, "us")
+        row("first lookup of a GTIN (sorts its lines), median", first, "us")
+        vectorized, loop, found = shortage_check(keeper)
+        header(f"shortage check over {PRODUCTS} products and 100k slots")
+        row("baseline: plain Python loop over stock lines", loop, "ms", 1.0)
+        row("vectorized (numpy, per-product arrays)", vectorized, "ms", loop / vectorized,
+            f"goal <= 5 ms; {found} products short")
+        keeper.close()
+
+
+if __name__ == "__main__":
+    main()
