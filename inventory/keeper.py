@@ -67,6 +67,7 @@ class InventoryKeeper:
         self._gateway = gateway
         self._clock = clock
         self._in_group = False
+        self._group_at: str | None = None
         self.index = SlotIndex()
         self._alarms: dict[str, Alarm] = {}
         self._on_order: dict[str, int] = {}
@@ -86,6 +87,7 @@ class InventoryKeeper:
             return
         self.db.execute("BEGIN IMMEDIATE")
         self._in_group = True
+        self._group_at = None
         try:
             yield
             self.ledger.flush()
@@ -97,6 +99,13 @@ class InventoryKeeper:
             raise
         finally:
             self._in_group = False
+
+    def _now(self) -> str:
+        """The time of the change: every change of a group is durable at the same commit, so
+        they share one timestamp (taken at the group's first change)."""
+        if self._group_at is None or not self._in_group:
+            self._group_at = iso(self._clock())
+        return self._group_at
 
     # Questions -------------------------------------------------------------------------------
 
@@ -119,7 +128,7 @@ class InventoryKeeper:
     def mark_sent(self, ids: list[int]) -> None:
         """The broker acknowledged these outbox messages."""
         with self.group():
-            self.outbox.mark_sent(ids, iso(self._clock()))
+            self.outbox.mark_sent(ids, self._now())
 
     # Changes ---------------------------------------------------------------------------------
 
@@ -182,7 +191,7 @@ class InventoryKeeper:
         """Raise the alarm for `subject` unless it is live already; published with the commit."""
         if alarm_id(kind, subject) in self._alarms:
             return Commit()
-        at = iso(self._clock())
+        at = self._now()
         return self._write_alarm(Alarm(kind, subject, AlarmState.RAISED, at, dict(detail)), at)
 
     def clear_alarm(self, kind: AlarmKind, subject: str) -> Commit:
@@ -190,7 +199,7 @@ class InventoryKeeper:
         live = self._alarms.get(alarm_id(kind, subject))
         if live is None:
             return Commit()
-        at = iso(self._clock())
+        at = self._now()
         return self._write_alarm(replace(live, state=AlarmState.CLEARED, cleared_at=at), at)
 
     def commit(self, movements: Iterable[Movement]) -> Commit:
@@ -198,7 +207,7 @@ class InventoryKeeper:
         when a movement is impossible; durable when the enclosing group (or this call, alone)
         commits."""
         movements = tuple(movements)
-        at = iso(self._clock())
+        at = self._now()
         change: dict[str, int] = {}
         for movement in movements:
             change[movement.gtin] = change.get(movement.gtin, 0) + movement.available_change()
