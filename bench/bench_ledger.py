@@ -28,8 +28,15 @@ SINGLE_MOVEMENTS = 3_000
 
 
 def _receive(n: int) -> Movement:
-    return Movement(MovementKind.RECEIVE, gtin(n % 100), 1, batch=f"L{n % 5}",
-                    expiry="2027-03-31", to_slot=f"A-{n % 50:02d}", reference=f"r{n}")
+    return Movement(
+        MovementKind.RECEIVE,
+        gtin(n % 100),
+        1,
+        batch=f"L{n % 5}",
+        expiry="2027-03-31",
+        to_slot=f"A-{n % 50:02d}",
+        reference=f"r{n}",
+    )
 
 
 def _commit(movement: Movement, keeper: InventoryKeeper) -> None:
@@ -48,8 +55,9 @@ def one_fsync_per_movement(path: Path) -> float:
 
 
 def group_commit(path: Path) -> tuple[float, float]:
-    writer = LedgerWriter(partial(InventoryKeeper, path, {}, "bench", "g1",
-                                  integrity_check="quick_check"))
+    writer = LedgerWriter(
+        partial(InventoryKeeper, path, {}, "bench", "g1", integrity_check="quick_check")
+    )
     writer.start()
     calls = [partial(_commit, _receive(n)) for n in range(GROUP_MOVEMENTS)]
     started = time.perf_counter()
@@ -63,8 +71,12 @@ def group_commit(path: Path) -> tuple[float, float]:
 
 
 def cold_start(path: Path, check: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-m", "bench.cold_start", str(path), check],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.cold_start", str(path), check],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return dict(json.loads(out.stdout))
 
 
@@ -97,8 +109,11 @@ def shortage_check(keeper: InventoryKeeper) -> tuple[float, float, int]:
         for line in lines:
             if line.status == "available":
                 on_hand[line.gtin] = on_hand.get(line.gtin, 0) + line.quantity
-        return [p for p in products
-                if on_hand.get(p.gtin, 0) + on_order.get(p.gtin, 0) <= p.reorder_point]
+        return [
+            p
+            for p in products
+            if on_hand.get(p.gtin, 0) + on_order.get(p.gtin, 0) <= p.reorder_point
+        ]
 
     def timed(check: object) -> float:
         runs = []
@@ -119,19 +134,36 @@ def main() -> None:
         single = one_fsync_per_movement(work / "single.sqlite")
         row("baseline: one transaction and fsync per movement", single, "moves/s", 1.0)
         grouped, per_group = group_commit(work / "group.sqlite")
-        row("group commit (50k submitted at once)", grouped, "moves/s", grouped / single,
-            f"goal >= 20k/s and >= 5x; {per_group:.0f} movements per commit")
+        row(
+            "group commit (50k submitted at once)",
+            grouped,
+            "moves/s",
+            grouped / single,
+            f"goal >= 20k/s and >= 5x; {per_group:.0f} movements per commit",
+        )
 
         big = work / "big.sqlite"
         # Built in its own process, so that this one stays small while others are measured.
-        subprocess.run([sys.executable, "-c", f"from bench.ledger_fixture import build; "
-                        f"from pathlib import Path; build(Path({str(big)!r}))"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"from bench.ledger_fixture import build; "
+                f"from pathlib import Path; build(Path({str(big)!r}))",
+            ],
+            check=True,
+        )
         header("cold start: 1M movements, 100k slots, 10k products (fresh process)")
         for check in ("quick_check", "integrity_check"):
             result = cold_start(big, check)
-            row(f"open + {check} + index rebuild", result["seconds"] * 1000, "ms", None,
+            row(
+                f"open + {check} + index rebuild",
+                result["seconds"] * 1000,
+                "ms",
+                None,
                 f"goal <= 2000 ms; peak RSS {result['rss_mb']:.0f} MB (goal <= 200); "
-                f"{result['stock_lines']:.0f} stock lines")
+                f"{result['stock_lines']:.0f} stock lines",
+            )
         keeper = InventoryKeeper(big, {}, "bench", "g1", integrity_check="quick_check")
         p50, p99, first = fefo_latency(keeper)
         header("FEFO lookup (slots of a GTIN in pick order), 10k products")
@@ -141,8 +173,13 @@ def main() -> None:
         vectorized, loop, found = shortage_check(keeper)
         header(f"shortage check over {PRODUCTS} products and 100k slots")
         row("baseline: plain Python loop over stock lines", loop, "ms", 1.0)
-        row("vectorized (numpy, per-product arrays)", vectorized, "ms", loop / vectorized,
-            f"goal <= 5 ms; {found} products short")
+        row(
+            "vectorized (numpy, per-product arrays)",
+            vectorized,
+            "ms",
+            loop / vectorized,
+            f"goal <= 5 ms; {found} products short",
+        )
         keeper.close()
 
 

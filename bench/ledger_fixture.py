@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from inventory.ledger import movement_row
 from inventory.movements import GENESIS_HASH, Movement, MovementKind, chain_hash
 from inventory.store import connect
 
@@ -38,27 +39,7 @@ def build(path: Path, movements: int = MOVEMENTS, seed: int = 1) -> None:
     def add(movement: Movement) -> None:
         nonlocal prev
         digest = chain_hash(prev, AT, movement)
-        rows.append(
-            (
-                AT,
-                str(movement.kind),
-                movement.gtin,
-                movement.serial,
-                movement.epc,
-                movement.batch,
-                movement.expiry,
-                movement.quantity,
-                movement.from_slot,
-                "available" if movement.from_slot else None,
-                movement.to_slot,
-                "available" if movement.to_slot else None,
-                movement.actor,
-                movement.reason,
-                movement.reference,
-                prev,
-                digest,
-            )
-        )
+        rows.append(movement_row(AT, movement, prev, digest))
         prev = digest
         for where, _, delta in movement.stock_effects():
             key = (where, movement.gtin, movement.batch)

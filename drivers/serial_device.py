@@ -14,6 +14,9 @@ from drivers.serial_link import SerialLink
 
 log = logging.getLogger(__name__)
 
+# Rounds in a row without an answer before an open port is reported down (device unpowered).
+SILENT_ROUNDS = 3
+
 
 class SerialDevice(ABC):
     """Subclasses speak the protocol in `_session` and receive bytes in `_data_received`."""
@@ -33,6 +36,7 @@ class SerialDevice(ABC):
         self._reopen_cap = reopen_cap
         self.up: bool | None = None  # None until the first success or failure
         self.opens = 0
+        self._silent = 0
 
     async def run(self) -> None:
         """Keep the device open and talk to it until cancelled."""
@@ -54,6 +58,29 @@ class SerialDevice(ABC):
                 link.close()
             self._mark_down(f"{self.url} closed")
             await asyncio.sleep(backoff.next_delay())
+
+    async def _round(
+        self, link: SerialLink, command: bytes, done: asyncio.Event, timeout: float
+    ) -> bool:
+        """Send `command` and wait for `done` (set by the decoding side), the link closing, or
+        `timeout`; whether the device answered. Unanswered rounds in a row mark it down."""
+        done.clear()
+        link.write(command)
+        waiter = asyncio.ensure_future(done.wait())
+        try:
+            await asyncio.wait(
+                (waiter, link.closed), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            waiter.cancel()
+        if done.is_set():
+            self._silent = 0
+            return True
+        if not link.closed.done():
+            self._silent += 1
+            if self._silent >= SILENT_ROUNDS:
+                self._mark_down(f"no answer to {self._silent} rounds on {self.url}")
+        return False
 
     @abstractmethod
     async def _session(self, link: SerialLink) -> None:

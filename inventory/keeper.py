@@ -150,42 +150,11 @@ class InventoryKeeper:
 
     def take(self, epc: str, actor: str = "system", reason: str = "") -> Commit:
         """A tagged pack left its slot (picked)."""
-        line = self._line_of(epc)
-        return self.commit(
-            [
-                Movement(
-                    MovementKind.PICK,
-                    line.gtin,
-                    serial=line.serial,
-                    epc=epc,
-                    batch=line.batch,
-                    expiry=line.expiry,
-                    from_slot=line.slot,
-                    actor=actor,
-                    reason=reason,
-                )
-            ]
-        )
+        return self.commit([self._pack_movement(MovementKind.PICK, epc, None, actor, reason)])
 
     def move(self, epc: str, to_slot: str, actor: str = "system", reason: str = "") -> Commit:
         """A tagged pack went from its slot to `to_slot`."""
-        line = self._line_of(epc)
-        return self.commit(
-            [
-                Movement(
-                    MovementKind.MOVE,
-                    line.gtin,
-                    serial=line.serial,
-                    epc=epc,
-                    batch=line.batch,
-                    expiry=line.expiry,
-                    from_slot=line.slot,
-                    to_slot=to_slot,
-                    actor=actor,
-                    reason=reason,
-                )
-            ]
-        )
+        return self.commit([self._pack_movement(MovementKind.MOVE, epc, to_slot, actor, reason)])
 
     def raise_alarm(self, kind: AlarmKind, subject: str, detail: dict[str, object]) -> Commit:
         """Raise the alarm for `subject` unless it is live already; published with the commit."""
@@ -261,6 +230,26 @@ class InventoryKeeper:
             self._alarms[alarm.id] = alarm
         else:
             self._alarms.pop(alarm.id, None)
+
+    def _pack_movement(
+        self, kind: MovementKind, epc: str, to_slot: str | None, actor: str, reason: str
+    ) -> Movement:
+        """A tagged pack leaving its current line (for `to_slot`, or out of stock)."""
+        line = self._line_of(epc)
+        return Movement(
+            kind,
+            line.gtin,
+            serial=line.serial,
+            epc=epc,
+            batch=line.batch,
+            expiry=line.expiry,
+            from_slot=line.slot,
+            to_slot=to_slot,
+            actor=actor,
+            reason=reason,
+            from_status=line.status,
+            to_status=line.status,
+        )
 
     def _line_of(self, epc: str) -> StockLine:
         slot = self.index.slot_of(epc)

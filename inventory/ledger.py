@@ -98,27 +98,7 @@ class Ledger:
         prev = self.last_hash
         for movement in movements:
             digest = chain_hash(prev, at, movement)
-            self._movements.append(
-                (
-                    at,
-                    str(movement.kind),
-                    movement.gtin,
-                    movement.serial,
-                    movement.epc,
-                    movement.batch,
-                    movement.expiry,
-                    movement.quantity,
-                    movement.from_slot,
-                    str(movement.from_status) if movement.from_slot else None,
-                    movement.to_slot,
-                    str(movement.to_status) if movement.to_slot else None,
-                    movement.actor,
-                    movement.reason,
-                    movement.reference,
-                    prev,
-                    digest,
-                )
-            )
+            self._movements.append(movement_row(at, movement, prev, digest))
             prev = digest
         if stock:
             details = {(m.gtin, m.batch, m.serial): (m.epc, m.expiry) for m in movements}
@@ -205,6 +185,11 @@ class Ledger:
         self._movements.clear()
         self._stock.clear()
         self._rows.clear()
+
+
+def movement_row(at: str, movement: Movement, prev_hash: str, digest: str) -> tuple[object, ...]:
+    """The values of one `movements` row, for `_MOVEMENT_SQL`."""
+    return (*movement.columns(at), prev_hash, digest)
 
 
 _MOVEMENT_SQL = (

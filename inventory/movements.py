@@ -125,27 +125,29 @@ class Movement:
         """How this movement changes the available (pickable) quantity of its GTIN."""
         return sum(d for _, status, d in self.stock_effects() if status is StockStatus.AVAILABLE)
 
+    def columns(self, at: str) -> list[object]:
+        """The row's content in the `movements` columns' order, from `at` to `reference`."""
+        return [
+            at,
+            str(self.kind),
+            self.gtin,
+            self.serial,
+            self.epc,
+            self.batch,
+            self.expiry,
+            self.quantity,
+            self.from_slot,
+            str(self.from_status) if self.from_slot else None,
+            self.to_slot,
+            str(self.to_status) if self.to_slot else None,
+            self.actor,
+            self.reason,
+            self.reference,
+        ]
+
     def canonical(self, at: str) -> str:
-        """The row's content as hashed: a compact JSON array of its fields in column order."""
-        return _CANONICAL(
-            [
-                at,
-                str(self.kind),
-                self.gtin,
-                self.serial,
-                self.epc,
-                self.batch,
-                self.expiry,
-                self.quantity,
-                self.from_slot,
-                str(self.from_status) if self.from_slot else None,
-                self.to_slot,
-                str(self.to_status) if self.to_slot else None,
-                self.actor,
-                self.reason,
-                self.reference,
-            ]
-        )
+        """The row's content as hashed: a compact JSON array of `columns(at)`."""
+        return _CANONICAL(self.columns(at))
 
 
 def chain_hash(prev_hash: str, at: str, movement: Movement) -> str:

@@ -21,8 +21,6 @@ from drivers.serial_link import SerialLink
 
 log = logging.getLogger(__name__)
 
-SILENT_ROUNDS = 3
-
 
 class ChafonReader(SerialDevice):
     """Asks for an inventory, collects the answer's frames until the final one, repeats."""
@@ -52,28 +50,11 @@ class ChafonReader(SerialDevice):
     async def _session(self, link: SerialLink) -> None:
         self.decoder.reset()
         command = inventory(self._address)
-        silent = 0
         while not link.closed.done():
-            self._round_done.clear()
             self._round_tags = 0
-            link.write(command)
-            done = asyncio.ensure_future(self._round_done.wait())
-            try:
-                await asyncio.wait(
-                    (done, link.closed),
-                    timeout=self._round_timeout,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-            finally:
-                done.cancel()
-            if self._round_done.is_set():
-                silent = 0
-                if self._pause:
-                    await asyncio.sleep(self._pause)
-            elif not link.closed.done():
-                silent += 1
-                if silent >= SILENT_ROUNDS:
-                    self._mark_down(f"no answer to {silent} inventories on {self.url}")
+            answered = await self._round(link, command, self._round_done, self._round_timeout)
+            if answered and self._pause:
+                await asyncio.sleep(self._pause)
 
     def _data_received(self, data: bytes) -> None:
         now = time.monotonic()

@@ -27,8 +27,6 @@ log = logging.getLogger(__name__)
 # A partial frame that gets no more bytes for this long was started by garbage: a reader sends
 # a whole frame without pauses (a 255-byte frame takes 22 ms at 115200 baud).
 STALE_PARTIAL = 0.1
-# Rounds in a row without an answer before an open port is reported down (reader unpowered).
-SILENT_ROUNDS = 3
 # Pause after an antenna refuses to be selected, so a reader with every antenna missing is not
 # asked again in a tight loop.
 FAULT_PAUSE = 0.2
@@ -74,7 +72,6 @@ class R2000Reader(SerialDevice):
             if code not in (SUCCESS, None):
                 log.warning("%s: setting output power failed: %s", self.name, describe(code))
         command = real_time_inventory(self._address)
-        silent = 0
         turn = 0
         while not link.closed.done():
             antenna = self._antennas[turn % len(self._antennas)]
@@ -88,23 +85,7 @@ class R2000Reader(SerialDevice):
                     await asyncio.sleep(FAULT_PAUSE)
                     continue
             self._antenna = antenna
-            self._round_done.clear()
-            link.write(command)
-            done = asyncio.ensure_future(self._round_done.wait())
-            try:
-                await asyncio.wait(
-                    (done, link.closed),
-                    timeout=self._round_timeout,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-            finally:
-                done.cancel()
-            if self._round_done.is_set():
-                silent = 0
-            elif not link.closed.done():
-                silent += 1
-                if silent >= SILENT_ROUNDS:
-                    self._mark_down(f"no answer to {silent} inventory rounds on {self.url}")
+            await self._round(link, command, self._round_done, self._round_timeout)
 
     async def _command(self, link: SerialLink, command: int, frame: bytes) -> int | None:
         """Send a settings command; its status code, or None if the reader did not answer."""
