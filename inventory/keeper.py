@@ -205,16 +205,31 @@ class InventoryKeeper:
             for r in requests
         ]
         stock = plan_stock(movements, self.index.quantity_of, self.index.slot_of)
-        with self.group():
-            self.ledger.write(at, movements, stock, alarms, requests, messages)
-            for movement in movements:
-                self.index.apply(movement)
-            for alarm in alarms:
-                self._remember(alarm)
-            for request in requests:
-                gtin = request.product.gtin
-                self._on_order[gtin] = self._on_order.get(gtin, 0) + request.quantity
+        if self._in_group:  # the usual case, on the writer: skip the context manager
+            self._take(at, movements, stock, alarms, requests, messages)
+        else:
+            with self.group():
+                self._take(at, movements, stock, alarms, requests, messages)
         return Commit(movements, tuple(alarms), tuple(requests), len(messages))
+
+    def _take(
+        self,
+        at: str,
+        movements: tuple[Movement, ...],
+        stock: dict[tuple[str, str, str, str, str], tuple[int, int]],
+        alarms: list[Alarm],
+        requests: list[ProcurementRequest],
+        messages: list[OutboxMessage],
+    ) -> None:
+        """Hand a checked change to the ledger and follow it in memory (inside a group)."""
+        self.ledger.write(at, movements, stock, alarms, requests, messages)
+        for movement in movements:
+            self.index.apply(movement)
+        for alarm in alarms:
+            self._remember(alarm)
+        for request in requests:
+            gtin = request.product.gtin
+            self._on_order[gtin] = self._on_order.get(gtin, 0) + request.quantity
 
     # Internals -------------------------------------------------------------------------------
 
