@@ -28,6 +28,7 @@ from edge.sim_runner import (
     run_scanner_sim,
     run_shelf_sim,
 )
+from inventory.store import StoreError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"rxedge: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
