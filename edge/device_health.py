@@ -37,6 +37,3 @@ class DeviceHealth:
         ]
         self._alarmed.update(found)
         return found
-
-    def is_down(self, device: str) -> bool:
-        return device in self._down_since

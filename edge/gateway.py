@@ -347,10 +347,6 @@ class Gateway:
         """Available packs of `gtin` the ledger has on the shelves."""
         return await self._on_writer(lambda keeper: keeper.on_hand(gtin))
 
-    async def live_alarm_ids(self) -> set[str]:
-        """Ids of the alarms raised and not cleared."""
-        return await self._on_writer(lambda keeper: {a.id for a in keeper.live_alarms()})
-
     async def outbox_rows(self) -> list[OutboxRow]:
         """Messages not yet acknowledged by the broker."""
         return await self._on_writer(lambda keeper: keeper.pending_messages(1_000_000))

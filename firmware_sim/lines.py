@@ -58,9 +58,6 @@ class Line(ABC):
         """Queue bytes; they leave at line rate."""
         self._queue.put_nowait(data)
 
-    def idle(self) -> bool:
-        return self._queue.empty()
-
     async def _pace(self) -> None:
         due = time.monotonic()
         while True:

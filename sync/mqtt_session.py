@@ -132,10 +132,6 @@ class MqttSession:
         self._pending[info.mid] = future
         return future
 
-    def in_flight(self) -> int:
-        """Messages published and not yet acknowledged."""
-        return len(self._pending)
-
     # paho's thread -----------------------------------------------------------------------------
 
     def _on_connect(

@@ -100,10 +100,6 @@ class ShelfBus:
             state.desired[slot] = light
             self._changed.set()
 
-    def desired(self, controller: str) -> list[SlotLight]:
-        """The state this bus is driving the controller towards."""
-        return list(self._states[controller].desired)
-
     def is_up(self, controller: str) -> bool:
         """Whether the controller answered its last cycles."""
         return self._states[controller].up
