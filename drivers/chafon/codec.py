@@ -9,7 +9,7 @@ its second byte on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from drivers.frames import DecoderStats, Frame
 
 CMD_INVENTORY = 0x01
 BROADCAST = 0xFF
@@ -50,23 +50,6 @@ def encode_frame(address: int, command: int, data: bytes = b"") -> bytes:
 def inventory(address: int = BROADCAST) -> bytes:
     """The inventory command (``04 FF 01 1B B4`` for the broadcast address)."""
     return encode_frame(address, CMD_INVENTORY)
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """A frame whose CRC was verified."""
-
-    address: int
-    command: int
-    data: bytes
-
-
-@dataclass(slots=True)
-class DecoderStats:
-    frames: int = 0
-    bad_crcs: int = 0
-    garbage_bytes: int = 0
-    gap_discards: int = 0
 
 
 class ChafonDecoder:
@@ -120,7 +103,7 @@ class ChafonDecoder:
                 break
             crc = buf[stop - 2] | buf[stop - 1] << 8
             if crc16_mcrf4xx(memoryview(buf)[pos : stop - 2]) != crc:
-                stats.bad_crcs += 1
+                stats.bad_checksums += 1
                 stats.garbage_bytes += 1
                 pos += 1
                 continue

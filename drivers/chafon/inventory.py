@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from drivers.chafon.codec import CMD_INVENTORY, Frame, encode_frame
+from drivers.chafon.codec import CMD_INVENTORY, encode_frame
+from drivers.frames import Frame
 
 
 class Status(IntEnum):

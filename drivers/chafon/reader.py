@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from drivers.chafon.codec import BROADCAST, INTER_BYTE_GAP, ChafonDecoder, Frame, inventory
+from drivers.chafon.codec import BROADCAST, INTER_BYTE_GAP, ChafonDecoder, inventory
 from drivers.chafon.inventory import (
     STATUS_TEXT,
     MalformedAnswer,
@@ -16,6 +16,7 @@ from drivers.chafon.inventory import (
     parse_inventory_answer,
 )
 from drivers.events import AntennaFault, DriverEvent, InventoryRoundDone, TagSeen
+from drivers.frames import Frame
 from drivers.serial_device import SerialDevice
 from drivers.serial_link import SerialLink
 

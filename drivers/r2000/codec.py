@@ -7,7 +7,7 @@ what it drops instead of raising.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from drivers.frames import DecoderStats, Frame
 
 HEAD = 0xA0
 CMD_REAL_TIME_INVENTORY = 0x89
@@ -31,24 +31,6 @@ def encode_frame(address: int, command: int, data: bytes = b"") -> bytes:
 def real_time_inventory(address: int = 0x01, repeat: int = 0xFF) -> bytes:
     """The command that runs one real-time inventory round (``A0 04 01 89 FF D3``)."""
     return encode_frame(address, CMD_REAL_TIME_INVENTORY, bytes((repeat,)))
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One frame whose checksum was verified."""
-
-    address: int
-    command: int
-    data: bytes
-
-
-@dataclass(slots=True)
-class DecoderStats:
-    """What the decoder has seen; every dropped byte is accounted for."""
-
-    frames: int = 0
-    bad_checksums: int = 0
-    garbage_bytes: int = 0
 
 
 class R2000Decoder:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drivers.r2000.codec import CMD_REAL_TIME_INVENTORY, Frame, encode_frame
+from drivers.frames import Frame
+from drivers.r2000.codec import CMD_REAL_TIME_INVENTORY, encode_frame
 
 ERROR_ANTENNA_MISSING = 0x22
 _XPC_INDICATOR = 0x0200  # PC bit 9: an XPC_W1 word follows the PC

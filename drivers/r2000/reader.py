@@ -8,7 +8,8 @@ import logging
 from collections.abc import Callable, Sequence
 
 from drivers.events import AntennaFault, DriverEvent, InventoryRoundDone, TagSeen
-from drivers.r2000.codec import Frame, R2000Decoder, real_time_inventory
+from drivers.frames import Frame
+from drivers.r2000.codec import R2000Decoder, real_time_inventory
 from drivers.r2000.inventory import ErrorReply, RoundEnd, TagRow, parse_inventory_reply
 from drivers.r2000.settings import (
     CMD_SET_OUTPUT_POWER,

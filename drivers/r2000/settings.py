@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drivers.r2000.codec import Frame, encode_frame
+from drivers.frames import Frame
+from drivers.r2000.codec import encode_frame
 
 CMD_SET_WORK_ANTENNA = 0x74
 CMD_SET_OUTPUT_POWER = 0x76

@@ -39,7 +39,7 @@ async def test_answers_spread_over_several_frames_are_collected(tmp_path: Path) 
         await eventually(lambda: reader.rounds >= 2, what="two complete inventories")
         assert epcs_seen(events) == set(EPCS)
         assert events[0] == DeviceUp("handheld")
-        assert reader.decoder.stats.bad_crcs == 0
+        assert reader.decoder.stats.bad_checksums == 0
     finally:
         await stop(task)
         await sim.stop()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers.r2000.codec import Frame, R2000Decoder, checksum, encode_frame, real_time_inventory
+from drivers.frames import Frame
+from drivers.r2000.codec import R2000Decoder, checksum, encode_frame, real_time_inventory
 from drivers.r2000.inventory import (
     ErrorReply,
     RoundEnd,

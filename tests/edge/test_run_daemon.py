@@ -84,7 +84,11 @@ def test_a_damaged_ledger_stops_the_daemon_with_what_to_do(tmp_path: Path) -> No
     config.write_text(f'site = "s1"\ngateway = "g1"\ndatabase = "{db}"\n')
     result = subprocess.run(
         [sys.executable, "-m", "edge.cli", "run", "--config", str(config)],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 2
     assert "restore it from a backup" in result.stderr
