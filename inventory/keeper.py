@@ -176,25 +176,9 @@ class InventoryKeeper:
         when a movement is impossible; durable when the enclosing group (or this call, alone)
         commits."""
         movements = tuple(movements)
+        stock = plan_stock(movements, self.index.quantity_of, self.index.slot_of)
         at = self._now()
-        change: dict[str, int] = {}
-        for movement in movements:
-            change[movement.gtin] = change.get(movement.gtin, 0) + movement.available_change()
-        alarms: list[Alarm] = []
-        requests: list[ProcurementRequest] = []
-        for gtin, delta in change.items():
-            product = self.products.get(gtin)
-            if product is None:
-                continue
-            on_hand = self.index.on_hand(gtin) + delta
-            # Only falling stock can start a shortage, only rising stock can end one: packs
-            # being put away one by one on a new shelf must not each raise a request.
-            alarm = self._shortage_transition(product, on_hand, delta, at)
-            if alarm is not None:
-                alarms.append(alarm)
-            on_order = self.on_order(gtin)
-            if delta < 0 and product.auto_confirm and needs_order(product, on_hand, on_order):
-                requests.append(self._new_request(product, on_hand, on_order, at))
+        alarms, requests = self._consequences(movements, at)
         messages = [OutboxMessage(MessageKind.ALARM, a.payload(), key=a.id) for a in alarms]
         messages += [
             OutboxMessage(
@@ -204,13 +188,36 @@ class InventoryKeeper:
             )
             for r in requests
         ]
-        stock = plan_stock(movements, self.index.quantity_of, self.index.slot_of)
         if self._in_group:  # the usual case, on the writer: skip the context manager
             self._take(at, movements, stock, alarms, requests, messages)
         else:
             with self.group():
                 self._take(at, movements, stock, alarms, requests, messages)
         return Commit(movements, tuple(alarms), tuple(requests), len(messages))
+
+    def _consequences(
+        self, movements: tuple[Movement, ...], at: str
+    ) -> tuple[list[Alarm], list[ProcurementRequest]]:
+        """Shortage alarms raised or cleared, and requests called for, by these movements."""
+        alarms: list[Alarm] = []
+        requests: list[ProcurementRequest] = []
+        products = self.products
+        change: dict[str, int] = {}
+        for movement in movements:
+            if movement.gtin in products:
+                change[movement.gtin] = change.get(movement.gtin, 0) + movement.available_change()
+        for gtin, delta in change.items():
+            product = products[gtin]
+            on_hand = self.index.on_hand(gtin) + delta
+            # Only falling stock can start a shortage, only rising stock can end one: packs
+            # being put away one by one on a new shelf must not each raise a request.
+            alarm = self._shortage_transition(product, on_hand, delta, at)
+            if alarm is not None:
+                alarms.append(alarm)
+            on_order = self.on_order(gtin)
+            if delta < 0 and product.auto_confirm and needs_order(product, on_hand, on_order):
+                requests.append(self._new_request(product, on_hand, on_order, at))
+        return alarms, requests
 
     def _take(
         self,

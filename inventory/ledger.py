@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 
 from inventory.alarms import Alarm
-from inventory.movements import Movement, MovementError, chain_hash
+from inventory.movements import Movement, MovementError, canonical, next_hash
 from inventory.outbox import OutboxMessage
 from inventory.procurement import ProcurementRequest
 
@@ -97,8 +97,9 @@ class Ledger:
         self.taken += 1
         prev = self.last_hash
         for movement in movements:
-            digest = chain_hash(prev, at, movement)
-            self._movements.append(movement_row(at, movement, prev, digest))
+            columns = movement.columns(at)
+            digest = next_hash(prev, canonical(columns))
+            self._movements.append((*columns, prev, digest))
             prev = digest
         if stock:
             details = {(m.gtin, m.batch, m.serial): (m.epc, m.expiry) for m in movements}
@@ -188,7 +189,7 @@ class Ledger:
 
 
 def movement_row(at: str, movement: Movement, prev_hash: str, digest: str) -> tuple[object, ...]:
-    """The values of one `movements` row, for `_MOVEMENT_SQL`."""
+    """The values of one `movements` row, in the order `_MOVEMENT_SQL` takes them."""
     return (*movement.columns(at), prev_hash, digest)
 
 

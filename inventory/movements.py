@@ -147,9 +147,19 @@ class Movement:
 
     def canonical(self, at: str) -> str:
         """The row's content as hashed: a compact JSON array of `columns(at)`."""
-        return _CANONICAL(self.columns(at))
+        return canonical(self.columns(at))
+
+
+def canonical(columns: list[object]) -> str:
+    """A row's columns (`Movement.columns`) as the compact JSON array that is hashed."""
+    return _CANONICAL(columns)
+
+
+def next_hash(prev_hash: str, content: str) -> str:
+    """SHA-256 over the previous row's hash and this row's canonical content."""
+    return hashlib.sha256((prev_hash + content).encode()).hexdigest()
 
 
 def chain_hash(prev_hash: str, at: str, movement: Movement) -> str:
     """SHA-256 over the previous row's hash and this row's canonical content."""
-    return hashlib.sha256((prev_hash + movement.canonical(at)).encode()).hexdigest()
+    return next_hash(prev_hash, movement.canonical(at))
