@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,3 +17,8 @@ class Activity:
 
 
 Observer = Callable[[Activity], None]
+
+
+def log_activity(activity: Activity) -> None:
+    """The default observer: activity goes to the log."""
+    logging.getLogger("edge.gateway").info("%s: %s", activity.kind, activity.text)

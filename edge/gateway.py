@@ -27,11 +27,11 @@ from drivers.events import (
     TagSeen,
 )
 from drivers.modbus.lights import DARK, SlotLight
-from edge.activity import Activity, Observer
+from edge.activity import Activity, Observer, log_activity
 from edge.config import GatewayConfig
 from edge.device_health import DeviceHealth
 from edge.devices import Devices, build_devices
-from edge.light_plan import plan_lights
+from edge.light_plan import describe_light, plan_lights
 from inventory.alarms import AlarmKind
 from inventory.barcodes import BarcodeError, PackScan, parse_pack_barcode, readable
 from inventory.identifiers import EpcDecoder, PackId
@@ -60,7 +60,7 @@ class Gateway:
 
     def __init__(self, config: GatewayConfig, observer: Observer | None = None):
         self.config = config
-        self._observe = observer or _log_activity
+        self._observe = observer or log_activity
         self.topics = Topics(config.site, config.gateway)
         self.writer: LedgerWriter | None = None
         self.products = {
@@ -79,6 +79,10 @@ class Gateway:
             for reader in config.readers
             for antenna, slot in reader.antennas.items()
         }
+        self._reader_slots = {
+            reader.name: set(reader.antennas.values()) for reader in config.readers
+        }
+        self._unwatched: set[str] = set()  # slots whose reader is down
         self._changes: asyncio.Queue[Change] = asyncio.Queue()
         self._lit: dict[str, SlotLight] = {}
         self.devices = Devices()
@@ -188,11 +192,24 @@ class Gateway:
             self._antenna_fault(event)
         elif isinstance(event, DeviceUp):
             self._observe(Activity("device", f"{event.device} is up"))
+            self._set_watched(event.device, True)
             if self.health.up(event.device):
                 self._queue_alarm_clear(AlarmKind.DEVICE_DOWN, event.device)
         elif isinstance(event, DeviceDown):
             self._observe(Activity("device", f"{event.device} is down: {event.reason}"))
             self.health.down(event.device, event.reason, time.monotonic())
+            self._set_watched(event.device, False)
+
+    def _set_watched(self, device: str, watched: bool) -> None:
+        """While a reader is down its slots are not watched: packs there are not judged gone."""
+        slots = self._reader_slots.get(device)
+        if not slots:
+            return
+        if watched:
+            self._unwatched -= slots
+            self.presence.watched_again(slots, time.monotonic())
+        else:
+            self._unwatched |= slots
 
     def _tag_seen(self, event: TagSeen) -> None:
         self.counters["tag_reads"] += 1
@@ -258,7 +275,7 @@ class Gateway:
         period = max(0.05, min(1.0, self.presence.dwell / 5))
         while True:
             await asyncio.sleep(period)
-            for change in self.presence.overdue(time.monotonic()):
+            for change in self.presence.overdue(time.monotonic(), self._unwatched):
                 self._changes.put_nowait(change)
 
     async def _apply_changes(self) -> None:
@@ -314,7 +331,7 @@ class Gateway:
                 continue
             bus, controller, index = target
             bus.set_light(controller, index, light)
-            self._observe(Activity("led", f"slot {slot}: {_describe_light(light)}"))
+            self._observe(Activity("led", f"slot {slot}: {describe_light(light)}"))
         self._lit = plan
 
     async def _check_integrity(self) -> None:
@@ -370,14 +387,3 @@ def _commit_change(change: Change, keeper: InventoryKeeper) -> tuple[Commit, dic
     else:
         commit = change(keeper)
     return commit, {m.gtin: keeper.on_hand(m.gtin) for m in commit.movements}
-
-
-def _describe_light(light: SlotLight) -> str:
-    if not light.on:
-        return "off"
-    text = f"{light.colour.name.lower()} {light.mode.name.lower().replace('_', ' ')}"
-    return f"{text}, shows {light.number}" if light.number else text
-
-
-def _log_activity(activity: Activity) -> None:
-    log.info("%s: %s", activity.kind, activity.text)

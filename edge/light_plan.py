@@ -26,3 +26,11 @@ def plan_lights(alarms: Iterable[Alarm], index: SlotIndex) -> dict[str, SlotLigh
             for slot in slots:
                 lights[slot] = SHORTAGE_LIGHT
     return lights
+
+
+def describe_light(light: SlotLight) -> str:
+    """A light in words: "amber steady", "green slow blink, shows 2", "off"."""
+    if not light.on:
+        return "off"
+    text = f"{light.colour.name.lower()} {light.mode.name.lower().replace('_', ' ')}"
+    return f"{text}, shows {light.number}" if light.number else text

@@ -7,6 +7,7 @@ seen that the shelf does not hold yet has arrived. Times are monotonic seconds f
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from inventory.identifiers import PackId
@@ -66,11 +67,13 @@ class PresenceTracker:
             pack.last_elsewhere = now
         return None
 
-    def overdue(self, now: float) -> list[PresenceChange]:
-        """Packs not seen in their slot for the dwell time: moved or left. Applies the change."""
+    def overdue(self, now: float, unwatched: Collection[str] = ()) -> list[PresenceChange]:
+        """Packs not seen in their slot for the dwell time: moved or left. Applies the change.
+        Packs in `unwatched` slots (their reader is down) are not judged: not being seen there
+        says nothing."""
         changes: list[PresenceChange] = []
         for epc, pack in list(self._packs.items()):
-            if now - pack.last_home < self.dwell:
+            if now - pack.last_home < self.dwell or pack.slot in unwatched:
                 continue
             if pack.elsewhere is not None and now - pack.last_elsewhere < self.dwell:
                 changes.append(Moved(epc, pack.slot, pack.elsewhere))
@@ -79,6 +82,12 @@ class PresenceTracker:
                 changes.append(Left(epc, pack.slot))
                 del self._packs[epc]
         return changes
+
+    def watched_again(self, slots: Collection[str], now: float) -> None:
+        """The reader of `slots` is back: its packs get a full dwell time to be seen again."""
+        for pack in self._packs.values():
+            if pack.slot in slots:
+                pack.last_home = max(pack.last_home, now)
 
     def forget(self, epc: str) -> None:
         """Stop tracking a pack (its arrival was refused, or it was booked out elsewhere)."""

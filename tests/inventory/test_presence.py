@@ -43,3 +43,12 @@ def test_pack_seen_in_two_zones_stays_where_it_is() -> None:
         tracker.seen(P1, "A-01", now=t)
         tracker.seen(P1, "A-02", now=t)
         assert tracker.overdue(now=t) == []
+
+
+def test_packs_in_unwatched_slots_are_not_judged_gone() -> None:
+    tracker = PresenceTracker(dwell=5)
+    tracker.seed({P1.epc: "A-01", P2.epc: "A-02"}, now=0)
+    assert tracker.overdue(now=10, unwatched={"A-01"}) == [Left(P2.epc, "A-02")]
+    tracker.watched_again({"A-01"}, now=10)  # the reader is back: a full dwell to be seen
+    assert tracker.overdue(now=14) == []
+    assert tracker.overdue(now=15) == [Left(P1.epc, "A-01")]
