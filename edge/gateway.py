@@ -40,7 +40,7 @@ from inventory.ledger import StockError
 from inventory.outbox import OutboxRow
 from inventory.policy import Product
 from inventory.presence import Arrived, Left, Moved, PresenceChange, PresenceTracker
-from inventory.store import full_integrity_check
+from inventory.store import check_file
 from inventory.writer import LedgerWriter
 from sync.broker_url import BrokerAddress
 from sync.mqtt_session import Announcement, MqttSession
@@ -335,7 +335,7 @@ class Gateway:
         self._lit = plan
 
     async def _check_integrity(self) -> None:
-        verdict = await asyncio.to_thread(full_integrity_check, self.config.database)
+        verdict = await asyncio.to_thread(check_file, self.config.database)
         if verdict == "ok":
             self._observe(Activity("ledger", "integrity check passed"))
         else:

@@ -14,6 +14,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from inventory.outbox import MessageKind, Outbox, OutboxMessage, OutboxRow
 from inventory.policy import Product, is_short, needs_order, suggested_quantity
 from inventory.procurement import OPEN_STATUSES, Priority, ProcurementRequest
 from inventory.slot_index import SlotIndex, StockLine
-from inventory.store import connect
+from inventory.store import check_file, connect, damaged
 
 Clock = Callable[[], datetime]
 
@@ -57,21 +58,31 @@ class InventoryKeeper:
         site: str,
         gateway: str,
         clock: Clock = lambda: datetime.now(UTC),
-        integrity_check: str = "integrity_check",
+        integrity_check: str = "quick_check",
     ):
-        self.db = connect(db_path, integrity_check)
-        self.ledger = Ledger(self.db)
-        self.outbox = Outbox(self.db)
+        self.db = connect(db_path, integrity_check=None)
         self.products = dict(products)
         self._site = site
         self._gateway = gateway
         self._clock = clock
         self._in_group = False
         self._group_at: str | None = None
-        self.index = SlotIndex()
-        self._alarms: dict[str, Alarm] = {}
-        self._on_order: dict[str, int] = {}
-        self._load_state()
+        # The check reads the file on its own connection while this thread builds the index.
+        with ThreadPoolExecutor(1, thread_name_prefix="ledger-check") as pool:
+            verdict = pool.submit(check_file, db_path, integrity_check)
+            try:
+                self.ledger = Ledger(self.db)
+                self.outbox = Outbox(self.db)
+                self.index = SlotIndex()
+                self._alarms: dict[str, Alarm] = {}
+                self._on_order: dict[str, int] = {}
+                self._load_state()
+            except sqlite3.DatabaseError as exc:
+                self.db.close()
+                raise damaged(db_path, str(exc)) from None
+            if (found := verdict.result()) != "ok":
+                self.db.close()
+                raise damaged(db_path, found)
 
     def close(self) -> None:
         """Close the ledger file."""

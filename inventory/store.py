@@ -99,9 +99,12 @@ class StoreError(Exception):
     """The ledger file cannot be used as it is; the message says why and what to do."""
 
 
-def connect(path: Path | str, integrity_check: str = "integrity_check") -> sqlite3.Connection:
-    """Open (creating if needed) the ledger file, check it (`integrity_check`, or the faster
-    `quick_check`), and migrate it to the current schema."""
+def connect(
+    path: Path | str, integrity_check: str | None = "integrity_check"
+) -> sqlite3.Connection:
+    """Open (creating if needed) the ledger file, check it (`integrity_check`, the faster
+    `quick_check`, or None when the caller checks it beside other work: `check_file`), and
+    migrate it to the current schema."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -114,21 +117,24 @@ def connect(path: Path | str, integrity_check: str = "integrity_check") -> sqlit
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA busy_timeout=5000")
         db.execute("PRAGMA cache_size=-8000")  # 8 MB of page cache
-        verdict = db.execute(f"PRAGMA {integrity_check}").fetchone()[0]
+        verdict = db.execute(f"PRAGMA {integrity_check}").fetchone()[0] if integrity_check else "ok"
+        if verdict == "ok":
+            migrate(db, path)
     except sqlite3.DatabaseError as exc:
         db.close()
-        raise StoreError(
-            f"ledger {path} cannot be read ({exc}); restore it from a backup, "
-            "or move it aside to start an empty ledger"
-        ) from None
+        raise damaged(path, str(exc)) from None
     if verdict != "ok":
         db.close()
-        raise StoreError(
-            f"ledger {path} is damaged ({verdict}); restore it from a backup, "
-            "or move it aside to start an empty ledger"
-        )
-    migrate(db, path)
+        raise damaged(path, verdict)
     return db
+
+
+def damaged(path: Path | str, what: str) -> StoreError:
+    """The error for a ledger file that cannot be used, with what to do."""
+    return StoreError(
+        f"ledger {path} is damaged or unreadable ({what}); restore it from a "
+        "backup, or move it aside to start an empty ledger"
+    )
 
 
 def connect_readonly(path: Path | str) -> sqlite3.Connection:
@@ -141,13 +147,13 @@ def connect_readonly(path: Path | str) -> sqlite3.Connection:
     return db
 
 
-def full_integrity_check(path: Path | str) -> str:
-    """`PRAGMA integrity_check` on its own read-only connection: "ok", or what is wrong. Slow on
-    a large file (seconds), so the daemon runs it beside its work, after the quick check at
-    open."""
+def check_file(path: Path | str, pragma: str = "integrity_check(20)") -> str:
+    """A check pragma (`quick_check`, `integrity_check(N)`) on its own read-only connection:
+    "ok", or what is wrong. SQLite lets go of the GIL while it checks, so this runs beside
+    other work: the full check on a large file takes seconds."""
     db = connect_readonly(path)
     try:
-        rows = db.execute("PRAGMA integrity_check(20)").fetchall()
+        rows = db.execute(f"PRAGMA {pragma}").fetchall()
     except sqlite3.DatabaseError as exc:
         return str(exc)
     finally:
