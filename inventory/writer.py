@@ -113,6 +113,10 @@ class LedgerWriter:
             log.error("ledger commit failed; %d changes not written: %s", len(outcomes), exc)
             for future, _, error in outcomes:
                 future.set_exception(error or exc)
+            # Calls after the one that broke the group never ran: they fail with it.
+            for _, future in batch[len(outcomes) :]:
+                if future.set_running_or_notify_cancel():
+                    future.set_exception(exc)
             return not stopping
         self.groups += 1
         self.calls += len(outcomes)

@@ -90,3 +90,26 @@ def test_a_failed_commit_fails_every_change_of_the_group_and_state_rolls_back(
         return keeper.on_hand(GTIN), keeper.ledger.count
 
     assert writer.submit(recover).result(5) == (1, 1)
+
+
+def test_a_call_that_breaks_the_group_after_writing_fails_every_call_of_it(
+    writer: LedgerWriter,
+) -> None:
+    gate = threading.Event()
+    writer.submit(lambda keeper: gate.wait(5))
+    before = writer.submit(partial(receive, 1))
+
+    def half_written(keeper: InventoryKeeper) -> None:
+        receive(2, keeper)
+        raise RuntimeError("failed after writing")
+
+    broken = writer.submit(half_written)
+    after = writer.submit(partial(receive, 3))  # never runs in that group
+    gate.set()
+    for future in (before, broken, after):
+        with pytest.raises(RuntimeError, match="failed after writing"):
+            future.result(5)
+    state: Future[tuple[int, int]] = writer.submit(
+        lambda keeper: (keeper.on_hand(GTIN), keeper.ledger.count)
+    )
+    assert state.result(5) == (0, 0)
