@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from inventory.ledger import movement_row
-from inventory.movements import GENESIS_HASH, Movement, MovementKind, chain_hash
+from inventory.ledger import chained_row
+from inventory.movements import GENESIS_HASH, Movement, MovementKind
 from inventory.store import connect
 
 PRODUCTS = 10_000
@@ -38,9 +38,8 @@ def build(path: Path, movements: int = MOVEMENTS, seed: int = 1) -> None:
 
     def add(movement: Movement) -> None:
         nonlocal prev
-        digest = chain_hash(prev, AT, movement)
-        rows.append(movement_row(AT, movement, prev, digest))
-        prev = digest
+        row, prev = chained_row(prev, AT, movement)
+        rows.append(row)
         for where, _, delta in movement.stock_effects():
             key = (where, movement.gtin, movement.batch)
             stock[key] = stock.get(key, 0) + delta

@@ -97,10 +97,8 @@ class Ledger:
         self.taken += 1
         prev = self.last_hash
         for movement in movements:
-            columns = movement.columns(at)
-            digest = next_hash(prev, canonical(columns))
-            self._movements.append((*columns, prev, digest))
-            prev = digest
+            row, prev = chained_row(prev, at, movement)
+            self._movements.append(row)
         if stock:
             details = {(m.gtin, m.batch, m.serial): (m.epc, m.expiry) for m in movements}
             for key, (before, after) in stock.items():
@@ -188,9 +186,12 @@ class Ledger:
         self._rows.clear()
 
 
-def movement_row(at: str, movement: Movement, prev_hash: str, digest: str) -> tuple[object, ...]:
-    """The values of one `movements` row, in the order `_MOVEMENT_SQL` takes them."""
-    return (*movement.columns(at), prev_hash, digest)
+def chained_row(prev_hash: str, at: str, movement: Movement) -> tuple[tuple[object, ...], str]:
+    """One `movements` row chained after `prev_hash` (values in `_MOVEMENT_SQL` order), and its
+    hash."""
+    columns = movement.columns(at)
+    digest = next_hash(prev_hash, canonical(columns))
+    return (*columns, prev_hash, digest), digest
 
 
 _MOVEMENT_SQL = (

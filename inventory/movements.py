@@ -145,10 +145,6 @@ class Movement:
             self.reference,
         ]
 
-    def canonical(self, at: str) -> str:
-        """The row's content as hashed: a compact JSON array of `columns(at)`."""
-        return canonical(self.columns(at))
-
 
 def canonical(columns: list[object]) -> str:
     """A row's columns (`Movement.columns`) as the compact JSON array that is hashed."""
@@ -162,4 +158,4 @@ def next_hash(prev_hash: str, content: str) -> str:
 
 def chain_hash(prev_hash: str, at: str, movement: Movement) -> str:
     """SHA-256 over the previous row's hash and this row's canonical content."""
-    return next_hash(prev_hash, movement.canonical(at))
+    return next_hash(prev_hash, canonical(movement.columns(at)))
