@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from inventory.alarms import Alarm, AlarmKind, AlarmState, alarm_id
@@ -25,6 +25,8 @@ from inventory.identifiers import PackId
 from inventory.ledger import Ledger, StockError, plan_stock
 from inventory.movements import Movement, MovementKind
 from inventory.outbox import MessageKind, Outbox, OutboxMessage, OutboxRow
+from inventory.pick_desk import PickDesk
+from inventory.pick_results import PickTimes
 from inventory.policy import Product, is_short, needs_order, suggested_quantity
 from inventory.procurement import OPEN_STATUSES, Priority, ProcurementRequest
 from inventory.slot_index import SlotIndex, StockLine
@@ -59,6 +61,7 @@ class InventoryKeeper:
         gateway: str,
         clock: Clock = lambda: datetime.now(UTC),
         integrity_check: str = "quick_check",
+        pick_times: PickTimes | None = None,
     ):
         self.db = connect(db_path, integrity_check=None)
         self.products = dict(products)
@@ -67,6 +70,7 @@ class InventoryKeeper:
         self._clock = clock
         self._in_group = False
         self._group_at: str | None = None
+        self.picks = PickDesk(self, pick_times or PickTimes())
         # The check reads the file on its own connection while this thread builds the index.
         with ThreadPoolExecutor(1, thread_name_prefix="ledger-check") as pool:
             verdict = pool.submit(check_file, db_path, integrity_check)
@@ -111,6 +115,18 @@ class InventoryKeeper:
         finally:
             self._in_group = False
 
+    def stamp(self) -> str:
+        """The timestamp of the current change (see `_now`)."""
+        return self._now()
+
+    def seconds(self) -> float:
+        """Now, as seconds since the epoch, from the keeper's clock."""
+        return self._clock().timestamp()
+
+    def today(self) -> date:
+        """Today's date (UTC) from the keeper's clock: what is expired is judged against it."""
+        return self._clock().astimezone(UTC).date()
+
     def _now(self) -> str:
         """The time of the change: every change of a group is durable at the same commit, so
         they share one timestamp (taken at the group's first change)."""
@@ -127,6 +143,13 @@ class InventoryKeeper:
     def on_order(self, gtin: str) -> int:
         """Quantity of `gtin` requested and not yet received or cancelled."""
         return self._on_order.get(gtin, 0)
+
+    def line_of_epc(self, epc: str) -> StockLine | None:
+        """The stock line of a tagged pack on the shelves."""
+        try:
+            return self._line_of(epc)
+        except StockError:
+            return None
 
     def live_alarms(self) -> list[Alarm]:
         """Alarms raised or acknowledged and not cleared."""
@@ -182,11 +205,57 @@ class InventoryKeeper:
         at = self._now()
         return self._write_alarm(replace(live, state=AlarmState.CLEARED, cleared_at=at), at)
 
-    def commit(self, movements: Iterable[Movement]) -> Commit:
-        """Apply movements and what they cause. StockError (checked before anything is written)
-        when a movement is impossible; durable when the enclosing group (or this call, alone)
-        commits."""
+    def send(self, messages: Iterable[OutboxMessage]) -> Commit:
+        """Queue messages in the outbox (with the enclosing group's changes)."""
+        messages = list(messages)
+        with self.group():
+            self.ledger.write(self._now(), messages=messages)
+        return Commit(messages=len(messages))
+
+    def report_short(self, gtin: str, missing: int, reference: str) -> Commit:
+        """A pick list asked for `missing` more of `gtin` than the shelves can give: the
+        shortage alarm (unless live) and, for an auto-confirmed product with too little on
+        order, an urgent request."""
+        at = self._now()
+        product = self.products.get(gtin)
+        on_hand, on_order = self.on_hand(gtin), self.on_order(gtin)
+        alarms: list[Alarm] = []
+        if alarm_id(AlarmKind.SHORTAGE, gtin) not in self._alarms:
+            detail = {
+                "gtin": gtin,
+                "name": product.name if product else gtin,
+                "on_hand": on_hand,
+                "short_by": missing,
+                "pick_id": reference,
+                "slots": list(product.home_slots) if product else [],
+            }
+            alarms.append(Alarm(AlarmKind.SHORTAGE, gtin, AlarmState.RAISED, at, detail))
+        requests: list[ProcurementRequest] = []
+        if product is not None and product.auto_confirm and on_order < missing:
+            request = self._new_request(product, on_hand, on_order, at)
+            wanted = max(request.quantity, missing - on_order)
+            requests.append(replace(request, quantity=wanted, priority=Priority.URGENT))
+        messages = [OutboxMessage(MessageKind.ALARM, a.payload(), key=a.id) for a in alarms]
+        messages += [
+            OutboxMessage(
+                MessageKind.PROCUREMENT_REQUEST,
+                r.payload(self._site, self._gateway),
+                key=r.request_id,
+            )
+            for r in requests
+        ]
+        with self.group():
+            self._take(at, (), {}, alarms, requests, messages)
+        return Commit(alarms=tuple(alarms), requests=tuple(requests), messages=len(messages))
+
+    def commit(
+        self, movements: Iterable[Movement], messages: Iterable[OutboxMessage] = ()
+    ) -> Commit:
+        """Apply movements and what they cause (and queue `messages` with them). StockError
+        (checked before anything is written) when a movement is impossible; durable when the
+        enclosing group (or this call, alone) commits."""
         movements = tuple(movements)
+        extra = list(messages)
         stock = plan_stock(movements, self.index.quantity_of, self.index.slot_of)
         at = self._now()
         alarms, requests = self._consequences(movements, at)
@@ -199,6 +268,7 @@ class InventoryKeeper:
             )
             for r in requests
         ]
+        messages += extra
         if self._in_group:  # the usual case, on the writer: skip the context manager
             self._take(at, movements, stock, alarms, requests, messages)
         else:
@@ -331,6 +401,7 @@ class InventoryKeeper:
         self.index = SlotIndex.load(self.db)
         self._alarms = {a.id: a for a in _live_alarms(self.db)}
         self._on_order = _open_orders(self.db)
+        self.picks.load()
 
 
 def _live_alarms(db: sqlite3.Connection) -> list[Alarm]:

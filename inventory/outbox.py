@@ -10,6 +10,7 @@ from enum import StrEnum
 class MessageKind(StrEnum):
     PROCUREMENT_REQUEST = "procurement_request"
     ALARM = "alarm"
+    COMMAND_RESULT = "command_result"
 
 
 @dataclass(frozen=True, slots=True)

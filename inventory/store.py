@@ -90,8 +90,27 @@ CREATE INDEX movements_from_slot ON movements (from_slot) WHERE from_slot IS NOT
 CREATE INDEX movements_to_slot ON movements (to_slot) WHERE to_slot IS NOT NULL;
 """
 
+# Version 3: pick lists (their whole state as JSON, one row each) and recalled batches.
+_V3_PICKING = """
+CREATE TABLE pick_lists (
+    pick_id     TEXT PRIMARY KEY,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    body        TEXT NOT NULL
+);
+CREATE INDEX pick_lists_open ON pick_lists (state) WHERE state = 'open';
+CREATE TABLE recalls (
+    gtin        TEXT NOT NULL,
+    batch       TEXT NOT NULL,
+    recalled_at TEXT NOT NULL,
+    note        TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (gtin, batch)
+) WITHOUT ROWID;
+"""
+
 # Index i holds the script that moves a file from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _V2_HISTORY_INDEXES)
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _V2_HISTORY_INDEXES, _V3_PICKING)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -34,6 +34,18 @@ class Topics:
     def procurement_status(self) -> str:
         return f"{self.prefix}/procurement/status"
 
+    @property
+    def command_result(self) -> str:
+        return f"{self.prefix}/cmd-result"
+
+    def command(self, name: str) -> str:
+        return f"{self.prefix}/cmd/{name}"
+
+    @property
+    def commands(self) -> str:
+        """Every command to this gateway (a subscription filter)."""
+        return f"{self.prefix}/cmd/+"
+
     def alarm(self, alarm_id: str) -> str:
         return f"{self.prefix}/alarms/{alarm_id}"
 
@@ -43,4 +55,6 @@ class Topics:
             return self.alarm(row.key), True
         if row.kind is MessageKind.PROCUREMENT_REQUEST:
             return self.procurement_request, False
+        if row.kind is MessageKind.COMMAND_RESULT:
+            return self.command_result, False
         raise ValueError(f"no topic for outbox message kind {row.kind!r}")
