@@ -29,6 +29,7 @@ from edge.sim_runner import (
     run_shelf_sim,
 )
 from inventory.store import StoreError
+from sync.topics import Topics
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -81,6 +82,19 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", type=Path, help="keep the ledger in this file")
     demo.add_argument("--broker", help="use this broker (mqtt://host:port) instead of a local one")
     demo.set_defaults(handler=_demo)
+
+    pick = commands.add_parser("pick", help="send a pick list and follow it line by line")
+    pick.add_argument("file", nargs="?", type=Path, help="pick list (JSON, as cmd/pick)")
+    pick.add_argument("--cancel", metavar="PICK_ID", help="cancel an open pick list instead")
+    pick.add_argument("--no-wait", action="store_true", help="send and exit")
+    _add_target_options(pick)
+    pick.set_defaults(handler=_pick)
+
+    locate = commands.add_parser("locate", help="light every slot holding a drug")
+    locate.add_argument("gtin", help="GTIN-14")
+    locate.add_argument("--seconds", type=float, help="how long (default: the gateway's, 30 s)")
+    _add_target_options(locate)
+    locate.set_defaults(handler=_locate)
 
     procurement = commands.add_parser("procurement", help="the procurement side")
     procurement_commands = procurement.add_subparsers(metavar="COMMAND")
@@ -161,6 +175,52 @@ def _parser() -> argparse.ArgumentParser:
     shelf.add_argument("--slots", type=int, default=24)
     shelf.set_defaults(handler=_sim_shelf)
     return parser
+
+
+def _add_target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path("/etc/rxedge/gateway.toml"),
+        help="the gateway's TOML file: its broker, site and gateway (%(default)s)",
+    )
+    parser.add_argument("--broker", help="mqtt://host:port (instead of the config's)")
+    parser.add_argument("--site", help="site (instead of the config's)")
+    parser.add_argument("--gateway", help="gateway (instead of the config's)")
+
+
+def _target(args: argparse.Namespace) -> tuple[str, Topics]:
+    if args.broker and args.site and args.gateway:
+        return args.broker, Topics(args.site, args.gateway)
+    config = load_config(args.config)
+    return (
+        args.broker or config.broker.url,
+        Topics(args.site or config.site, args.gateway or config.gateway),
+    )
+
+
+def _pick(args: argparse.Namespace) -> int:
+    from edge.command_cli import read_pick_list, send_command
+
+    broker, topics = _target(args)
+    if args.cancel:
+        body: dict[str, object] = {"pick_id": args.cancel, "by": "command line"}
+        return asyncio.run(send_command(broker, topics, "pick-cancel", body, not args.no_wait))
+    if args.file is None:
+        print("rxedge pick: give a pick list file (or --cancel PICK_ID)", file=sys.stderr)
+        return 2
+    body = read_pick_list(args.file)
+    return asyncio.run(send_command(broker, topics, "pick", body, not args.no_wait))
+
+
+def _locate(args: argparse.Namespace) -> int:
+    from edge.command_cli import send_command
+
+    broker, topics = _target(args)
+    body: dict[str, object] = {"gtin": args.gtin}
+    if args.seconds is not None:
+        body["seconds"] = args.seconds
+    return asyncio.run(send_command(broker, topics, "locate", body, wait=True, timeout=15))
 
 
 def _check_config(args: argparse.Namespace) -> int:

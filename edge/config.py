@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from drivers.modbus.profile import PROFILES
+from inventory.identifiers import gtin_problem
 from sync.broker_url import BrokerAddress
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -47,6 +48,8 @@ DEFAULT_ADDRESS = {"r2000": 0x01, "chafon": 0xFF}
 class ReaderConfig(_Strict):
     name: Annotated[str, Field(pattern=_NAME)]
     protocol: Literal["r2000", "chafon"] = "r2000"
+    # fixed: antennas watch slots; handheld: a reader carried to the pack (confirms picks).
+    role: Literal["fixed", "handheld"] = "fixed"
     port: Annotated[str, Field(min_length=1)]
     baudrate: Baudrate | None = None
     address: Annotated[int, Field(ge=0, le=255)] | None = None
@@ -98,6 +101,33 @@ class PharmacistConfig(_Strict):
         return self.badge.upper()
 
 
+ColourName = Literal["green", "red", "amber", "blue", "white"]
+DEFAULT_COLOURS: tuple[ColourName, ...] = ("green", "blue", "white", "amber")
+
+
+class PickingConfig(_Strict):
+    remind_after_seconds: Annotated[float, Field(gt=0, le=86400)] = 120.0
+    timeout_seconds: Annotated[float, Field(gt=0, le=86400)] = 600.0
+    mistake_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    locate_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+    colours: Annotated[list[ColourName], Field(min_length=4, max_length=4)] = Field(
+        default_factory=lambda: list(DEFAULT_COLOURS)
+    )
+
+    @model_validator(mode="after")
+    def _sane(self) -> PickingConfig:
+        if self.timeout_seconds <= self.remind_after_seconds:
+            raise ValueError(
+                f"timeout_seconds ({self.timeout_seconds}) must be above remind_after_seconds "
+                f"({self.remind_after_seconds}), or no reminder would ever show"
+            )
+        if "red" in self.colours:
+            raise ValueError("red is kept for mistakes; choose pickers' colours without it")
+        if len(set(self.colours)) != len(self.colours):
+            raise ValueError("each picker needs a colour of its own")
+        return self
+
+
 class DevicesConfig(_Strict):
     down_alarm_seconds: Annotated[float, Field(ge=0, le=86400)] = 30.0
 
@@ -144,10 +174,8 @@ class ProductConfig(_Strict):
     @field_validator("gtin")
     @classmethod
     def _check_digit(cls, value: str) -> str:
-        if gtin_check_digit(value[:13]) != int(value[13]):
-            raise ValueError(
-                f"GTIN {value} has a wrong check digit (expected {gtin_check_digit(value[:13])})"
-            )
+        if (problem := gtin_problem(value)) is not None:
+            raise ValueError(problem)
         return value
 
     @model_validator(mode="after")
@@ -167,6 +195,7 @@ class GatewayConfig(_Strict):
     broker: BrokerConfig = BrokerConfig()
     presence: PresenceConfig = PresenceConfig()
     devices: DevicesConfig = DevicesConfig()
+    picking: PickingConfig = PickingConfig()
     readers: list[ReaderConfig] = Field(default_factory=list)
     scanners: list[ScannerConfig] = Field(default_factory=list)
     badges: BadgesConfig = BadgesConfig()
@@ -187,12 +216,6 @@ class GatewayConfig(_Strict):
 def slot_name(shelf: str, index: int) -> str:
     """The name of slot `index` (0-based) of `shelf`: A-01 for index 0."""
     return f"{shelf}-{index + 1:02d}"
-
-
-def gtin_check_digit(first13: str) -> int:
-    """GS1 mod-10 check digit over the first 13 digits of a GTIN-14."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(first13))
-    return (10 - total % 10) % 10
 
 
 # Shown with an error so that the fix is one copy away.
@@ -221,6 +244,12 @@ EXAMPLES = {
     "unit": 'unit = "pack"',
     "output_power_dbm": "output_power_dbm = 26  (0 to 33)",
     "down_alarm_seconds": "down_alarm_seconds = 30",
+    "role": 'role = "fixed"  (or "handheld")',
+    "remind_after_seconds": "remind_after_seconds = 120",
+    "timeout_seconds": "timeout_seconds = 600",
+    "mistake_seconds": "mistake_seconds = 30",
+    "locate_seconds": "locate_seconds = 30",
+    "colours": 'colours = ["green", "blue", "white", "amber"]',
     "badge": 'badge = "04A1B2C3D4E5F6"  (the card UID in hex, 4 to 10 bytes)',
     "enabled": "enabled = true",
     "reader": 'reader = "ACS ACR122U"  (part of the PC/SC reader name; empty = any)',

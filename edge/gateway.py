@@ -14,35 +14,28 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TypeVar
 
-from drivers.events import (
-    AntennaFault,
-    BadgePresented,
-    BadgeRemoved,
-    BarcodeScanned,
-    ButtonPressed,
-    DeviceDown,
-    DeviceUp,
-    DriverEvent,
-    InventoryRoundDone,
-    TagSeen,
-)
 from drivers.modbus.lights import DARK, SlotLight
+from drivers.modbus.profile import Colour
 from edge.activity import Activity, Observer, log_activity
+from edge.changes import Applied, Change, activities, apply_change, command_change
 from edge.config import GatewayConfig
+from edge.device_events import DeviceEvents
 from edge.device_health import DeviceHealth
 from edge.devices import Devices, build_devices
 from edge.light_plan import describe_light, plan_lights
 from inventory.alarms import AlarmKind
-from inventory.barcodes import BarcodeError, PackScan, parse_pack_barcode, readable
-from inventory.identifiers import EpcDecoder, PackId
-from inventory.keeper import Commit, InventoryKeeper
+from inventory.barcodes import BarcodeError, PackScan
+from inventory.identifiers import EpcDecoder
+from inventory.keeper import InventoryKeeper
 from inventory.ledger import StockError
 from inventory.outbox import OutboxRow
+from inventory.pick_results import PickTimes
 from inventory.policy import Product
-from inventory.presence import Arrived, Left, Moved, PresenceChange, PresenceTracker
+from inventory.presence import Arrived, PresenceTracker
 from inventory.store import check_file
 from inventory.writer import LedgerWriter
 from sync.broker_url import BrokerAddress
+from sync.commands import parse_command
 from sync.mqtt_session import Announcement, MqttSession
 from sync.publisher import OutboxPublisher
 from sync.topics import Topics
@@ -50,12 +43,12 @@ from sync.topics import Topics
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-Change = PresenceChange | Callable[[InventoryKeeper], Commit]
 # How long tasks get to finish once cancelled at shutdown.
 SHUTDOWN_GRACE = 5.0
+PICK_CLOCK_SECONDS = 0.25  # reminders, timeouts, mistakes ending, lists taking turns on a slot
 
 
-class Gateway:
+class Gateway(DeviceEvents):
     """One gateway: build it from config, `await run()`, call `stop()` to end."""
 
     def __init__(self, config: GatewayConfig, observer: Observer | None = None):
@@ -83,6 +76,10 @@ class Gateway:
             reader.name: set(reader.antennas.values()) for reader in config.readers
         }
         self._unwatched: set[str] = set()  # slots whose reader is down
+        self._handhelds = {r.name for r in config.readers if r.role == "handheld"}
+        self._handheld_reads: dict[str, float] = {}
+        self._picking = False  # pick lists are open (as last told by the writer)
+        self._colours = [Colour[name.upper()] for name in config.picking.colours]
         self._changes: asyncio.Queue[Change] = asyncio.Queue()
         self._lit: dict[str, SlotLight] = {}
         self.devices = Devices()
@@ -107,6 +104,12 @@ class Gateway:
                 config.site,
                 config.gateway,
                 integrity_check="quick_check",
+                pick_times=PickTimes(
+                    config.picking.remind_after_seconds,
+                    config.picking.timeout_seconds,
+                    config.picking.mistake_seconds,
+                    config.picking.locate_seconds,
+                ),
             )
         )
         await asyncio.to_thread(self.writer.start)
@@ -118,6 +121,8 @@ class Gateway:
             config.client_id,
             birth=Announcement(self.topics.status, "online"),
             will=Announcement(self.topics.status, "offline"),
+            subscriptions=[self.topics.commands],
+            on_message=self._on_command,
         )
         self.publisher = OutboxPublisher(
             self.session,
@@ -128,12 +133,14 @@ class Gateway:
             mark_sent=lambda ids: self._on_writer(lambda keeper: keeper.mark_sent(ids)),
         )
         await self.session.start()
+        self._picking = await self._on_writer(lambda keeper: keeper.picks.active)
         await self._refresh_lights()
         named = [
             *self.devices.tasks(),
             ("presence", self._watch_presence()),
             ("device health", self._watch_health()),
             ("changes", self._apply_changes()),
+            ("pick clock", self._pick_clock()),
             ("publisher", self.publisher.run()),
             ("link", self._watch_link()),
             ("integrity check", self._check_integrity()),
@@ -167,108 +174,6 @@ class Gateway:
             await self.session.stop(farewell=Announcement(self.topics.status, "offline"))
             await asyncio.to_thread(self.writer.stop)
 
-    # Drivers ---------------------------------------------------------------------------------
-
-    def _on_driver_event(self, event: DriverEvent) -> None:
-        if isinstance(event, TagSeen):
-            self._tag_seen(event)
-        elif isinstance(event, InventoryRoundDone):
-            self.counters["rounds"] += 1
-        elif isinstance(event, BarcodeScanned):
-            self._scanned(event)
-        elif isinstance(event, BadgePresented):
-            name = self.pharmacists.get(event.uid)
-            if name is None:
-                self._observe(Activity("badge", f"unknown badge {event.uid} on {event.reader}"))
-            else:
-                self.badge_holders[event.reader] = name
-                self._observe(Activity("badge", f"{name} badged in on {event.reader}"))
-        elif isinstance(event, BadgeRemoved):
-            name = self.badge_holders.pop(event.reader, None)
-            self._observe(Activity("badge", f"{name or 'badge'} left {event.reader}"))
-        elif isinstance(event, ButtonPressed):
-            self._observe(Activity("button", f"{event.controller} slot {event.slot + 1} pressed"))
-        elif isinstance(event, AntennaFault):
-            self._antenna_fault(event)
-        elif isinstance(event, DeviceUp):
-            self._observe(Activity("device", f"{event.device} is up"))
-            self._set_watched(event.device, True)
-            if self.health.up(event.device):
-                self._queue_alarm_clear(AlarmKind.DEVICE_DOWN, event.device)
-        elif isinstance(event, DeviceDown):
-            self._observe(Activity("device", f"{event.device} is down: {event.reason}"))
-            self.health.down(event.device, event.reason, time.monotonic())
-            self._set_watched(event.device, False)
-
-    def _set_watched(self, device: str, watched: bool) -> None:
-        """While a reader is down its slots are not watched: packs there are not judged gone."""
-        slots = self._reader_slots.get(device)
-        if not slots:
-            return
-        if watched:
-            self._unwatched -= slots
-            self.presence.watched_again(slots, time.monotonic())
-        else:
-            self._unwatched |= slots
-
-    def _tag_seen(self, event: TagSeen) -> None:
-        self.counters["tag_reads"] += 1
-        identity = self.epcs.decode(event.epc)
-        slot = self._zones.get((event.reader, event.antenna))
-        if slot is None or not isinstance(identity, PackId):
-            return
-        change = self.presence.seen(identity, slot, time.monotonic())
-        if change is not None:
-            self._changes.put_nowait(change)
-
-    def _scanned(self, event: BarcodeScanned) -> None:
-        try:
-            scan = parse_pack_barcode(event.text)
-        except BarcodeError as exc:
-            self.counters["scans_refused"] += 1
-            self.scans.append(exc)
-            self._observe(
-                Activity("scan", f"{event.scanner} refused {readable(event.text)}: {exc}")
-            )
-            return
-        self.counters["scans"] += 1
-        self.scans.append(scan)
-        self._observe(
-            Activity(
-                "scan",
-                f"{event.scanner}: GTIN {scan.gtin} batch {scan.batch!r} "
-                f"expiry {scan.expiry} serial {scan.serial!r}",
-            )
-        )
-
-    def _antenna_fault(self, event: AntennaFault) -> None:
-        subject = f"{event.reader}-antenna-{event.antenna}"
-        if event.ok:
-            self._observe(Activity("device", f"{subject} works again"))
-            self._queue_alarm_clear(AlarmKind.DEVICE_DOWN, subject)
-        else:
-            self._observe(Activity("device", f"{subject}: {event.detail}"))
-            self._queue_alarm(
-                AlarmKind.DEVICE_DOWN,
-                subject,
-                {"device": event.reader, "antenna": event.antenna, "reason": event.detail},
-            )
-
-    def _queue_alarm(self, kind: AlarmKind, subject: str, detail: dict[str, object]) -> None:
-        self._changes.put_nowait(lambda keeper: keeper.raise_alarm(kind, subject, detail))
-
-    def _queue_alarm_clear(self, kind: AlarmKind, subject: str) -> None:
-        self._changes.put_nowait(lambda keeper: keeper.clear_alarm(kind, subject))
-
-    async def _watch_health(self) -> None:
-        while True:
-            await asyncio.sleep(min(1.0, max(self.health.alarm_after / 4, 0.05)))
-            for device in self.health.due(time.monotonic()):
-                reason = self.health.reasons.get(device, "")
-                self._queue_alarm(
-                    AlarmKind.DEVICE_DOWN, device, {"device": device, "reason": reason}
-                )
-
     # Inventory -------------------------------------------------------------------------------
 
     async def _watch_presence(self) -> None:
@@ -282,7 +187,7 @@ class Gateway:
         while True:
             change = await self._changes.get()
             try:
-                commit, on_hand = await self._on_writer(partial(_commit_change, change))
+                applied = await self._on_writer(partial(apply_change, change))
             except StockError as exc:
                 self.counters["refused_changes"] += 1
                 log.warning("refused %s: %s", change, exc)
@@ -290,40 +195,46 @@ class Gateway:
                     # Not on the ledger's shelves, so the tracker must not watch it leave.
                     self.presence.forget(change.pack.epc)
                 continue
-            self._report(commit, on_hand)
-            if commit.messages and self.publisher is not None:
-                self.publisher.notify()
-            if commit.alarms:
-                await self._refresh_lights()
+            await self._took(applied)
 
-    def _report(self, commit: Commit, on_hand: dict[str, int]) -> None:
-        self.counters["movements"] += len(commit.movements)
-        self.counters["alarm_changes"] += len(commit.alarms)
-        self.counters["requests"] += len(commit.requests)
-        for m in commit.movements:
-            where = " -> ".join(s for s in (m.from_slot, m.to_slot) if s)
-            name = self.products[m.gtin].name if m.gtin in self.products else m.gtin
-            self._observe(
-                Activity(
-                    "movement",
-                    f"{m.kind} {name} serial {m.serial} at {where}; on hand now {on_hand[m.gtin]}",
-                )
-            )
-        for alarm in commit.alarms:
-            label = alarm.detail.get("name", alarm.subject)
-            self._observe(Activity("alarm", f"{alarm.kind} {alarm.state}: {label}"))
-        for request in commit.requests:
-            self._observe(
-                Activity(
-                    "request",
-                    f"procurement request {request.request_id}: "
-                    f"{request.quantity} x {request.product.name} "
-                    f"({request.priority})",
-                )
-            )
+    async def _took(self, applied: Applied) -> None:
+        """Report an applied change, send what it queued and show it on the shelves."""
+        outcome = applied.outcome
+        self._picking = applied.picking
+        for commit in outcome.commits:
+            self.counters["movements"] += len(commit.movements)
+            self.counters["alarm_changes"] += len(commit.alarms)
+            self.counters["requests"] += len(commit.requests)
+        self.counters["mistakes"] += len(outcome.mistakes)
+        for epc in outcome.booked_epcs:
+            self.presence.forget(epc)  # booked out: the tracker must not see it leave again
+        for activity in activities(applied, self.products):
+            self._observe(activity)
+        if any(c.messages for c in outcome.commits) and self.publisher is not None:
+            self.publisher.notify()
+        if outcome.lights_changed or any(c.alarms for c in outcome.commits):
+            await self._refresh_lights()
+
+    async def _pick_clock(self) -> None:
+        while True:
+            await asyncio.sleep(PICK_CLOCK_SECONDS)
+            if self._picking or self._lit:
+                self._changes.put_nowait(lambda keeper: keeper.picks.tick())
+                await self._refresh_lights()  # lists sharing a slot take turns
+
+    def _on_command(self, topic: str, payload: bytes) -> None:
+        """A message on cmd/{name}: checked, then carried out (or answered with an error)."""
+        command = parse_command(topic.rsplit("/", 1)[-1], payload)
+        self.counters["commands"] += 1
+        self._changes.put_nowait(command_change(command, self.config.picking.locate_seconds))
 
     async def _refresh_lights(self) -> None:
-        plan = await self._on_writer(lambda keeper: plan_lights(keeper.live_alarms(), keeper.index))
+        now, colours = time.time(), self._colours
+        plan = await self._on_writer(
+            lambda keeper: plan_lights(
+                keeper.live_alarms(), keeper.index, keeper.picks.cues(), now, colours
+            )
+        )
         for slot in set(self._lit) | set(plan):
             light = plan.get(slot, DARK)
             target = self.devices.slot_lights.get(slot)
@@ -374,16 +285,3 @@ class Gateway:
         if self.writer is None:
             raise RuntimeError("gateway not started")
         return asyncio.wrap_future(self.writer.submit(call))
-
-
-def _commit_change(change: Change, keeper: InventoryKeeper) -> tuple[Commit, dict[str, int]]:
-    """On the writer thread: apply one change; also the new on-hand of each GTIN it moved."""
-    if isinstance(change, Arrived):
-        commit = keeper.put_away(change.pack, change.slot, reason="seen on shelf")
-    elif isinstance(change, Left):
-        commit = keeper.take(change.epc, reason="left the shelf")
-    elif isinstance(change, Moved):
-        commit = keeper.move(change.epc, change.to_slot, reason="seen in another slot")
-    else:
-        commit = change(keeper)
-    return commit, {m.gtin: keeper.on_hand(m.gtin) for m in commit.movements}

@@ -1,31 +1,70 @@
-"""What every slot's LED should show, derived from the live alarms and the stock."""
+"""What every slot's LED should show, from the pick desk's cues and the live alarms.
+
+Precedence on one slot: a mistake (red, fast blink) over the pick lists (each picker's colour,
+steady with the quantity to take, slow blink once reminded; several lists on one slot take
+turns, a second each) over a located drug (white, fast blink, quantity held) over a shortage
+(amber, steady).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from drivers.modbus.lights import SlotLight
 from drivers.modbus.profile import Colour, Mode
 from inventory.alarms import Alarm, AlarmKind
+from inventory.pick_outcome import Cue, CueKind
 from inventory.slot_index import SlotIndex
 
 SHORTAGE_LIGHT = SlotLight(on=True, colour=Colour.AMBER, mode=Mode.STEADY)
+MISTAKE_LIGHT = SlotLight(on=True, colour=Colour.RED, mode=Mode.FAST_BLINK)
+DEFAULT_PICKER_COLOURS = (Colour.GREEN, Colour.BLUE, Colour.WHITE, Colour.AMBER)
+TURN_SECONDS = 1.0  # how long each pick list shows on a slot that several want
 
 
-def plan_lights(alarms: Iterable[Alarm], index: SlotIndex) -> dict[str, SlotLight]:
-    """Slot name -> light, for every slot that should not be dark.
-
-    A shortage lights the product's home slots (from config) and every slot still holding it,
-    amber and steady, so the pharmacist sees at the shelf which drug is running low.
-    """
+def plan_lights(
+    alarms: Iterable[Alarm],
+    index: SlotIndex,
+    cues: Iterable[Cue] = (),
+    now: float = 0.0,
+    colours: Sequence[Colour] = DEFAULT_PICKER_COLOURS,
+) -> dict[str, SlotLight]:
+    """Slot name -> light, for every slot that should not be dark."""
     lights: dict[str, SlotLight] = {}
     for alarm in alarms:
         if alarm.kind is AlarmKind.SHORTAGE and alarm.live:
+            # The product's home slots (from config) and every slot still holding it.
             holding = {line.slot for line in index.lines_of(alarm.subject)}
-            slots = set(alarm.detail.get("slots", [])) | holding
-            for slot in slots:
+            for slot in set(alarm.detail.get("slots", [])) | holding:
                 lights[slot] = SHORTAGE_LIGHT
+    by_slot: dict[str, list[Cue]] = {}
+    for cue in cues:
+        by_slot.setdefault(cue.slot, []).append(cue)
+    for slot, here in by_slot.items():
+        lights[slot] = _light_for(here, now, colours)
     return lights
+
+
+def _light_for(cues: list[Cue], now: float, colours: Sequence[Colour]) -> SlotLight:
+    if any(c.kind is CueKind.MISTAKE for c in cues):
+        return MISTAKE_LIGHT
+    picks = sorted(
+        (c for c in cues if c.kind in (CueKind.PICK, CueKind.REMIND)), key=lambda c: c.picker_no
+    )
+    if picks:
+        # One light per pick list (its quantities summed), taking turns.
+        numbers: dict[int, int] = {}
+        reminded: set[int] = set()
+        for cue in picks:
+            numbers[cue.picker_no] = numbers.get(cue.picker_no, 0) + cue.number
+            if cue.kind is CueKind.REMIND:
+                reminded.add(cue.picker_no)
+        pickers = sorted(numbers)
+        turn = pickers[int(now / TURN_SECONDS) % len(pickers)]
+        mode = Mode.SLOW_BLINK if turn in reminded else Mode.STEADY
+        return SlotLight(True, colours[turn % len(colours)], mode, min(numbers[turn], 65535))
+    located = sum(c.number for c in cues if c.kind is CueKind.LOCATE)
+    return SlotLight(True, Colour.WHITE, Mode.FAST_BLINK, min(located, 65535))
 
 
 def describe_light(light: SlotLight) -> str:

@@ -32,6 +32,21 @@ class LocationId:
 
 Identity = PackId | LocationId
 
+
+def gtin_check_digit(first13: str) -> int:
+    """GS1 mod-10 check digit over the first 13 digits of a GTIN-14."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(first13))
+    return (10 - total % 10) % 10
+
+
+def gtin_problem(value: str) -> str | None:
+    """What is wrong with a GTIN-14, or None."""
+    if len(value) != 14 or not value.isdigit():
+        return f"GTIN {value!r} must be exactly 14 digits (pad a GTIN-13 with a leading 0)"
+    if gtin_check_digit(value[:13]) != int(value[13]):
+        return f"GTIN {value} has a wrong check digit (expected {gtin_check_digit(value[:13])})"
+    return None
+
 _SGLN_ELEMENTS = re.compile(r"\(414\)(?P<gln>\d{13})(?:\(254\)(?P<extension>.*))?")
 
 

@@ -92,6 +92,10 @@ class Subscriber:
         """JSON payloads received on topics ending with `topic_suffix`."""
         return [json.loads(m.payload) for m in self.drain() if m.topic.endswith(topic_suffix)]
 
+    def publish(self, topic: str, payload: str | bytes) -> None:
+        """Send as the centre would (QoS 1), waiting for the broker's acknowledgement."""
+        self._client.publish(topic, payload, qos=1).wait_for_publish(5)
+
     def close(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()

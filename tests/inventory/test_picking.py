@@ -19,7 +19,7 @@ from inventory.picking import PickLine, PickRequest
 from inventory.policy import Product
 
 AMOX = Product("04012345123456", "Amoxicillin 500 mg", reorder_point=1, par=8, home_slots=("A-01",))
-IBU = "04012345000019"
+IBU = "04012345000016"
 TIMES = PickTimes(remind_after_seconds=60, timeout_seconds=300, mistake_seconds=20)
 
 
@@ -236,7 +236,7 @@ def test_locate_lights_every_slot_holding_the_drug_for_its_time(
     keeper: InventoryKeeper, clock: Clock
 ) -> None:
     out = keeper.picks.locate(IBU, 30, "where-1")
-    assert out.notes == ["GTIN 04012345000019 is in B-01 (4)"]
+    assert out.notes == ["GTIN 04012345000016 is in B-01 (4)"]
     assert {(c.slot, c.kind, c.number) for c in keeper.picks.cues()} == {
         ("B-01", CueKind.LOCATE, 4)
     }

@@ -1,0 +1,103 @@
+"""Changes the daemon hands to the ledger's writer thread, and what it says about their results.
+
+A change is what the presence tracker saw (a pack arrived, left, moved) or a call on the keeper
+(a command, a button, a scan, an alarm). On the writer each becomes an `Outcome`: what was
+written, the notes for the activity log, mistakes caught, and whether the lights must change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from edge.activity import Activity
+from inventory.keeper import Commit, InventoryKeeper
+from inventory.pick_outcome import Outcome
+from inventory.policy import Product
+from inventory.presence import Arrived, Left, Moved, PresenceChange
+from sync.commands import (
+    BadCommand,
+    CancelCommand,
+    Command,
+    LocateCommand,
+    PickCommand,
+    RecallCommand,
+)
+
+Change = PresenceChange | Callable[[InventoryKeeper], Commit | Outcome]
+
+
+@dataclass(slots=True)
+class Applied:
+    """A change's outcome, with the new on-hand of every GTIN it moved and whether pick lists
+    are still open (read on the writer, where they are kept)."""
+
+    outcome: Outcome
+    on_hand: dict[str, int] = field(default_factory=dict)
+    picking: bool = False
+
+
+def apply_change(change: Change, keeper: InventoryKeeper) -> Applied:
+    """On the writer thread: apply one change."""
+    if isinstance(change, Arrived):
+        if keeper.picks.holds(change.pack.epc):
+            result: Commit | Outcome = keeper.picks.returned(change.pack.epc)
+        else:
+            result = keeper.put_away(change.pack, change.slot, reason="seen on shelf")
+    elif isinstance(change, Left):
+        result = keeper.picks.removed(change.epc, change.slot)
+    elif isinstance(change, Moved):
+        result = keeper.move(change.epc, change.to_slot, reason="seen in another slot")
+    else:
+        result = change(keeper)
+    outcome = result if isinstance(result, Outcome) else Outcome(commits=[result])
+    gtins = {m.gtin for commit in outcome.commits for m in commit.movements}
+    return Applied(outcome, {g: keeper.on_hand(g) for g in gtins}, keeper.picks.active)
+
+
+def command_change(command: Command, locate_seconds: float) -> Callable[[InventoryKeeper], Outcome]:
+    """The keeper call that carries out a checked command (or answers a refused one)."""
+    if isinstance(command, PickCommand):
+        return lambda keeper: keeper.picks.start(command.request)
+    if isinstance(command, CancelCommand):
+        return lambda keeper: keeper.picks.cancel(command.pick_id, command.by)
+    if isinstance(command, LocateCommand):
+        seconds = command.seconds or locate_seconds
+        return lambda keeper: keeper.picks.locate(command.gtin, seconds, command.command_id)
+    if isinstance(command, RecallCommand):
+        return lambda keeper: keeper.picks.recall(
+            command.gtin, command.batch, command.note, command.by
+        )
+    bad: BadCommand = command
+    return lambda keeper: keeper.picks.refuse(bad.command, bad.command_id, bad.error)
+
+
+def activities(applied: Applied, products: Mapping[str, Product]) -> list[Activity]:
+    """What a person watching the daemon should read about an applied change."""
+    said: list[Activity] = []
+    outcome = applied.outcome
+    for note in outcome.notes:
+        said.append(Activity("mistake" if note.startswith("MISTAKE") else "pick", note))
+    for commit in outcome.commits:
+        for m in commit.movements:
+            where = " -> ".join(s for s in (m.from_slot, m.to_slot) if s)
+            name = products[m.gtin].name if m.gtin in products else m.gtin
+            what = f"serial {m.serial}" if m.serial else f"{m.quantity} of batch {m.batch!r}"
+            said.append(
+                Activity(
+                    "movement",
+                    f"{m.kind} {name} {what} at {where}; on hand now {applied.on_hand[m.gtin]}",
+                )
+            )
+        for alarm in commit.alarms:
+            label = alarm.detail.get("name", alarm.subject)
+            said.append(Activity("alarm", f"{alarm.kind} {alarm.state}: {label}"))
+        for request in commit.requests:
+            said.append(
+                Activity(
+                    "request",
+                    f"procurement request {request.request_id}: "
+                    f"{request.quantity} x {request.product.name} ({request.priority})",
+                )
+            )
+    return said

@@ -1,0 +1,133 @@
+"""`rxedge pick` and `rxedge locate`: commands sent to a gateway over its broker, answers shown.
+
+The command goes the way the centre's would (``cmd/{name}``), so what works here works from
+the centre; the answers on ``cmd-result`` are printed line by line as they come.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+from sync.broker_url import BrokerAddress
+from sync.commands import BadCommand, parse_command
+from sync.mqtt_session import MqttSession
+from sync.topics import Topics
+
+# Statuses after which no more answers come for a command.
+FINAL = {"done", "cancelled", "timed_out", "error", "duplicate", "located", "recalled"}
+EXIT = {"done": 0, "located": 0, "recalled": 0, "cancelled": 1, "timed_out": 1, "error": 1}
+
+
+def describe_result(body: dict[str, object]) -> str:
+    """One answer from `cmd-result` as a line for a person."""
+    status, cid = str(body.get("status")), body.get("command_id")
+    if status in ("accepted", "reminder", "done", "timed_out", "cancelled"):
+        lines = body.get("lines")
+        parts = [_line_text(line) for line in lines] if isinstance(lines, list) else []
+        head = f"{cid}: {status.replace('_', ' ')}"
+        if status == "accepted":
+            head += f" for picker {int(str(body.get('picker_no', 0))) + 1}"
+        return "\n".join([head, *parts])
+    if status == "progress":
+        return (
+            f"{cid} line {body['line']}: picked {body['picked']} of {body['quantity']} "
+            f"from {body['slot']} (batch {body['batch'] or '-'}, by {body['confirmed_by']}); "
+            f"{body['remaining']} to go"
+        )
+    if status == "mistake":
+        return (
+            f"{cid} MISTAKE at {body.get('slot') or 'the scanner'}: {body['reason']}; "
+            f"seen {body['seen']}; expected {body['expected']}"
+        )
+    if status == "located":
+        slots = body.get("slots")
+        held = slots if isinstance(slots, list) else []
+        where = ", ".join(f"{s['slot']} ({s['quantity']})" for s in held)
+        return f"GTIN {body['gtin']}: {where or 'not on any shelf'}; lit for {body['seconds']} s"
+    if status == "duplicate":
+        return f"{cid}: received before; it is {body.get('state')}"
+    return f"{cid}: {status}: {body.get('error', '')}".rstrip(": ")
+
+
+def _line_text(line: object) -> str:
+    if not isinstance(line, dict):
+        return f"  {line}"
+    slots = ", ".join(
+        f"{s['slot']} ({s['quantity']}, batch {s['batch'] or '-'}, expiry {s['expiry'] or '-'})"
+        for s in line.get("slots", [])
+    )
+    text = (
+        f"  line {line['line']}: {line['picked']}/{line['quantity']} x GTIN {line['gtin']}"
+        + (f" batch {line['batch']}" if line.get("batch") else "")
+        + (f" from {slots}" if slots else "")
+    )
+    return text + (f"; SHORT by {line['short']}" if line.get("short") else "")
+
+
+async def send_command(
+    broker_url: str,
+    topics: Topics,
+    name: str,
+    body: dict[str, object],
+    wait: bool = True,
+    timeout: float = 900.0,
+) -> int:
+    """Send `cmd/{name}` and print its answers until the final one (or `timeout`)."""
+    command = parse_command(name, json.dumps(body).encode())
+    if isinstance(command, BadCommand):
+        print(f"rxedge: {name} not sent: {command.error}", file=sys.stderr)
+        return 2
+    command_id = str(body.get("pick_id") or body.get("command_id") or body.get("gtin") or "")
+    answers: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+
+    def on_message(_topic: str, payload: bytes) -> None:
+        try:
+            answer = json.loads(payload)
+        except ValueError:
+            return
+        if isinstance(answer, dict) and answer.get("command_id") == command_id:
+            answers.put_nowait(answer)
+
+    session = MqttSession(
+        BrokerAddress.parse(broker_url),
+        f"rxedge-cli-{socket.gethostname()}-{os.getpid()}",
+        subscriptions=[topics.command_result] if wait else [],
+        on_message=on_message,
+        persistent=False,
+    )
+    await session.start()
+    try:
+        await asyncio.wait_for(session.connected.wait(), 10)
+        if wait:
+            await asyncio.wait_for(session.subscribed.wait(), 10)
+        await asyncio.wait_for(session.publish(topics.command(name), json.dumps(body)), 10)
+        if not wait:
+            print(f"{name} {command_id} sent to {topics.prefix}")
+            return 0
+        while True:
+            answer = await asyncio.wait_for(answers.get(), timeout)
+            print(describe_result(answer), flush=True)
+            status = str(answer.get("status"))
+            if status in FINAL:
+                return EXIT.get(status, 0)
+    except TimeoutError:
+        print(f"rxedge: no answer from {topics.prefix} on {broker_url}", file=sys.stderr)
+        return 3
+    finally:
+        await session.stop()
+
+
+def read_pick_list(path: Path) -> dict[str, object]:
+    """A pick list file: the JSON of a `cmd/pick` message."""
+    try:
+        body = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"rxedge: cannot read pick list {path}: {exc}") from None
+    if not isinstance(body, dict):
+        raise SystemExit(f"rxedge: pick list {path} must hold a JSON object")
+    return body

@@ -1,0 +1,295 @@
+"""Pick-to-light on the running daemon with real peers: pick lists from the centre over
+mosquitto, LEDs read back from the Modbus simulator's registers, buttons pressed in it, packs
+scanned on a pty scanner and taken from a pty reader's antenna. Every caught mistake blinks red
+on its slot and leaves the ledger unchanged."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from drivers.modbus.lights import DARK, SlotLight
+from drivers.modbus.profile import Colour, Mode
+from edge.activity import Activity
+from edge.config import parse_config
+from edge.gateway import Gateway
+from edge.local_broker import LocalBroker
+from firmware_sim.r2000_sim import R2000Simulator
+from firmware_sim.scanner_sim import GS, ScannerSimulator
+from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
+from firmware_sim.tags import sgtin96
+from inventory.keeper import InventoryKeeper
+from inventory.movements import Movement, MovementKind, StockStatus
+from inventory.policy import Product
+from tests.conftest import Subscriber, eventually
+
+PREFIX = "rxedge/v1/s1/g1"
+AMOX = "04012345123456"
+IBU = "04012345000016"
+TAGGED = sgtin96("4012345", "000002", 9)  # a paracetamol pack on antenna 1 (slot A-08)
+RED = SlotLight(True, Colour.RED, Mode.FAST_BLINK, 0)
+
+
+def scan_code(gtin: str, batch: str, expiry: str) -> str:
+    return f"01{gtin}17{expiry}10{batch}{GS}"
+
+
+def stock(db: Path) -> None:
+    """What the shelves hold before the daemon starts."""
+    keeper = InventoryKeeper(db, {}, "s1", "g1")
+
+    def put(slot: str, gtin: str, batch: str, expiry: str, qty: int) -> None:
+        keeper.commit(
+            [Movement(MovementKind.PUT_AWAY, gtin, qty, batch=batch, expiry=expiry, to_slot=slot)]
+        )
+
+    put("A-01", AMOX, "LATE", "2030-12-31", 3)
+    put("A-02", AMOX, "EARLY", "2029-01-31", 1)
+    put("A-03", AMOX, "OLD", "2020-10-31", 5)  # expired
+    put("A-04", AMOX, "HELD", "2030-02-28", 2)
+    keeper.commit(
+        [
+            Movement(
+                MovementKind.QUARANTINE,
+                AMOX,
+                2,
+                batch="HELD",
+                expiry="2030-02-28",
+                from_slot="A-04",
+                to_slot="A-04",
+                to_status=StockStatus.QUARANTINED,
+            )
+        ]
+    )
+    put("A-05", AMOX, "BAD", "2030-03-31", 2)
+    keeper.picks.recall(AMOX, "BAD", "supplier notice")
+    put("A-06", IBU, "I1", "2030-01-31", 4)
+    put("A-07", IBU, "I2", "2030-05-31", 4)
+    keeper.close()
+
+
+class Rig:
+    def __init__(self, tmp_path: Path, broker: LocalBroker):
+        self.reader = R2000Simulator(link=tmp_path / "reader")
+        self.scanner = ScannerSimulator(link=tmp_path / "scanner")
+        self.shelf = ShelfControllerSimulator(slots=8)
+        self.db = tmp_path / "ledger.sqlite"
+        self.broker = broker
+        self.activity: list[Activity] = []
+        self.gateway: Gateway | None = None
+
+    def config(self) -> dict[str, object]:
+        return {
+            "site": "s1",
+            "gateway": "g1",
+            "database": str(self.db),
+            "broker": {"url": self.broker.url},
+            "presence": {"dwell_seconds": 0.5},
+            "picking": {"remind_after_seconds": 30, "timeout_seconds": 60, "mistake_seconds": 30},
+            "readers": [{"name": "r1", "port": self.reader.port, "antennas": {"1": "A-08"}}],
+            "scanners": [{"name": "desk", "port": self.scanner.port}],
+            "shelves": [{"name": "A", "host": "127.0.0.1", "port": self.shelf.port, "slots": 8}],
+            "products": [
+                {"gtin": AMOX, "name": "Amoxicillin 500 mg", "reorder_point": 1, "par": 8},
+                {"gtin": IBU, "name": "Ibuprofen 400 mg", "reorder_point": 1, "par": 8},
+            ],
+        }
+
+    async def light(self, slot: str) -> SlotLight:
+        return await self.shelf.light(int(slot.split("-")[1]) - 1)
+
+    def picks(self) -> list[tuple[str, str, str]]:
+        with sqlite3.connect(self.db) as db:
+            rows = db.execute(
+                "SELECT from_slot, batch, reference FROM movements WHERE kind = 'pick' ORDER BY id"
+            )
+            return [tuple(r) for r in rows]
+
+    def movement_count(self) -> int:
+        with sqlite3.connect(self.db) as db:
+            return int(db.execute("SELECT count(*) FROM movements").fetchone()[0])
+
+
+@pytest.fixture
+async def rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[Rig]:
+    rig = Rig(tmp_path, broker)
+    stock(rig.db)
+    await rig.reader.start()
+    await rig.scanner.start()
+    await rig.shelf.start()
+    rig.gateway = Gateway(parse_config(rig.config()), observer=rig.activity.append)
+    task = asyncio.create_task(rig.gateway.run())
+    await eventually(rig.gateway.ready.is_set)
+    yield rig
+    rig.gateway.stop()
+    await asyncio.wait_for(task, 10)
+    await rig.reader.stop()
+    await rig.scanner.stop()
+    await rig.shelf.stop()
+
+
+def results(centre: Subscriber, command_id: str) -> list[dict[str, object]]:
+    return [r for r in centre.payloads("/cmd-result") if r.get("command_id") == command_id]
+
+
+def statuses(centre: Subscriber, command_id: str) -> list[object]:
+    return [r["status"] for r in results(centre, command_id)]
+
+
+async def test_a_pick_list_lights_its_slots_and_buttons_book_each_pick(
+    rig: Rig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    pick = {"pick_id": "rx-100", "lines": [{"gtin": AMOX, "quantity": 2}], "picker": "Ana"}
+    centre.publish(f"{PREFIX}/cmd/pick", json.dumps(pick))
+    green = SlotLight(True, Colour.GREEN, Mode.STEADY, 1)
+    await eventually(lambda: statuses(centre, "rx-100") == ["accepted"], what="accepted")
+
+    async def lit() -> bool:
+        return await rig.light("A-02") == green and await rig.light("A-01") == green
+
+    await eventually(lit, what="FEFO slots lit green with their quantities")
+    assert await rig.light("A-03") == DARK, "an expired batch must not be offered"
+    await rig.shelf.press(1)  # A-02: the earliest expiry first
+    await eventually(lambda: rig.picks() == [("A-02", "EARLY", "rx-100")], what="first pick")
+
+    async def dark(slot: str) -> bool:
+        return await rig.light(slot) == DARK
+
+    await eventually(lambda: dark("A-02"), what="A-02 dark once picked")
+    await rig.shelf.press(0, times=1)
+    await eventually(lambda: "done" in statuses(centre, "rx-100"), what="done")
+    assert rig.picks()[-1] == ("A-01", "LATE", "rx-100")
+    assert statuses(centre, "rx-100") == ["accepted", "progress", "progress", "done"]
+    await eventually(lambda: dark("A-01"), what="all dark when done")
+
+
+async def test_every_wrong_pack_blinks_red_on_its_slot_and_books_nothing(
+    rig: Rig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    rig.reader.place(1, TAGGED)
+    await eventually(lambda: rig.movement_count() > 0 and "put_away" in str(rig.activity))
+    lists = [
+        {"pick_id": "rx-1", "lines": [{"gtin": AMOX, "quantity": 1}]},
+        {"pick_id": "rx-2", "lines": [{"gtin": IBU, "quantity": 1, "batch": "I2"}]},
+    ]
+    for body in lists:
+        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(body))
+    await eventually(lambda: statuses(centre, "rx-2") == ["accepted"])
+    before = rig.movement_count()
+    wrong = [
+        ("A-03", scan_code(AMOX, "OLD", "201031"), "expired"),
+        ("A-04", scan_code(AMOX, "HELD", "300228"), "quarantined"),
+        ("A-05", scan_code(AMOX, "BAD", "300331"), "recalled"),
+        ("A-06", scan_code(IBU, "I1", "300131"), "wrong batch"),
+    ]
+    for slot, code, reason in wrong:
+        rig.scanner.scan(code)
+        await eventually(lambda s=slot: _is_red(rig, s), what=reason)
+        found = await eventually(
+            lambda r=reason: [m for m in results(centre, "rx-1") if m.get("reason") == r],
+            what=f"{reason} reported",
+        )
+        assert found[0]["slot"] == slot and "expected" in found[0] and "seen" in found[0]
+    # A tagged pack that no list wants, taken from the shelf: caught, and held as on the shelf.
+    rig.reader.remove(TAGGED)
+    await eventually(lambda: _is_red(rig, "A-08"), what="removed pack caught")
+    assert any(m.get("reason") == "not on the pick list" for m in results(centre, "rx-2"))
+    assert rig.movement_count() == before, "a wrong pack was booked"
+    rig.reader.place(1, TAGGED)  # put back
+    await eventually(lambda: _is_not_red(rig, "A-08"), what="red ends when the pack is back")
+    assert rig.movement_count() == before
+    # The right pack for rx-2 (batch I2) still books.
+    rig.scanner.scan(scan_code(IBU, "I2", "300531"))
+    await eventually(lambda: ("A-07", "I2", "rx-2") in rig.picks(), what="right batch booked")
+
+
+async def _is_red(rig: Rig, slot: str) -> bool:
+    return await rig.light(slot) == RED
+
+
+async def _is_not_red(rig: Rig, slot: str) -> bool:
+    return await rig.light(slot) != RED
+
+
+async def test_bad_commands_are_answered_and_never_run(
+    rig: Rig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    centre.publish(f"{PREFIX}/cmd/pick", b"{not json")
+    centre.publish(
+        f"{PREFIX}/cmd/pick",
+        json.dumps({"pick_id": "rx-bad", "lines": [{"gtin": "04012345123457", "quantity": 1}]}),
+    )
+    centre.publish(f"{PREFIX}/cmd/launch", b"{}")
+    errors = await eventually(
+        lambda: (
+            [r for r in centre.payloads("/cmd-result") if r["status"] == "error"]
+            if len(centre.payloads("/cmd-result")) >= 3
+            else None
+        ),
+        what="three answers",
+    )
+    texts = " | ".join(str(e["error"]) for e in errors)
+    assert "not JSON" in texts and "check digit" in texts and "unknown command" in texts
+    assert rig.picks() == [] and rig.gateway is not None and not rig.gateway._picking
+
+
+async def test_locate_and_pick_from_the_command_line(
+    rig: Rig, subscribe: Callable[..., Subscriber], tmp_path: Path
+) -> None:
+    target = ["--broker", rig.broker.url, "--site", "s1", "--gateway", "g1"]
+    locate = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "edge.cli",
+        "locate",
+        IBU,
+        "--seconds",
+        "2",
+        *target,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await asyncio.wait_for(locate.communicate(), 20)
+    assert locate.returncode == 0, out
+    assert "A-06 (4), A-07 (4)" in out.decode()
+    white = SlotLight(True, Colour.WHITE, Mode.FAST_BLINK, 4)
+    await eventually(lambda: _shows(rig, "A-06", white), what="located slot lit")
+    await eventually(lambda: _shows(rig, "A-06", DARK), what="dark after its time")
+
+    pick_file = tmp_path / "rx-200.json"
+    pick_file.write_text(json.dumps({"pick_id": "rx-200", "lines": [{"gtin": IBU, "quantity": 1}]}))
+    picking = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "edge.cli",
+        "pick",
+        str(pick_file),
+        *target,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    blue_or_green = await eventually(lambda: _lit(rig, "A-06"), what="pick lit")
+    assert blue_or_green.number == 1
+    await rig.shelf.press(5)
+    out, _ = await asyncio.wait_for(picking.communicate(), 20)
+    assert picking.returncode == 0, out
+    text = out.decode()
+    assert (
+        "rx-200: accepted" in text and "picked 1 of 1 from A-06" in text and "rx-200: done" in text
+    )
+
+
+async def _shows(rig: Rig, slot: str, light: SlotLight) -> bool:
+    return await rig.light(slot) == light
+
+
+async def _lit(rig: Rig, slot: str) -> SlotLight | None:
+    light = await rig.light(slot)
+    return light if light.on else None
