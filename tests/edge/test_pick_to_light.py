@@ -26,7 +26,6 @@ from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from firmware_sim.tags import sgtin96
 from inventory.keeper import InventoryKeeper
 from inventory.movements import Movement, MovementKind, StockStatus
-from inventory.policy import Product
 from tests.conftest import Subscriber, eventually
 
 PREFIX = "rxedge/v1/s1/g1"
