@@ -35,6 +35,7 @@ class Applied:
     outcome: Outcome
     on_hand: dict[str, int] = field(default_factory=dict)
     picking: bool = False
+    busy: bool = False
 
 
 def apply_change(change: Change, keeper: InventoryKeeper) -> Applied:
@@ -52,7 +53,8 @@ def apply_change(change: Change, keeper: InventoryKeeper) -> Applied:
         result = change(keeper)
     outcome = result if isinstance(result, Outcome) else Outcome(commits=[result])
     gtins = {m.gtin for commit in outcome.commits for m in commit.movements}
-    return Applied(outcome, {g: keeper.on_hand(g) for g in gtins}, keeper.picks.active)
+    on_hand = {g: keeper.on_hand(g) for g in gtins}
+    return Applied(outcome, on_hand, keeper.picks.active, keeper.picks.busy)
 
 
 def command_change(command: Command, locate_seconds: float) -> Callable[[InventoryKeeper], Outcome]:

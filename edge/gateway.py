@@ -23,13 +23,14 @@ from edge.device_events import DeviceEvents
 from edge.device_health import DeviceHealth
 from edge.devices import Devices, build_devices
 from edge.light_plan import describe_light, plan_lights
-from inventory.alarms import AlarmKind
+from inventory.alarms import Alarm, AlarmKind
 from inventory.barcodes import BarcodeError, PackScan
 from inventory.identifiers import EpcDecoder
 from inventory.keeper import InventoryKeeper
 from inventory.ledger import StockError
 from inventory.outbox import OutboxRow
 from inventory.pick_results import PickTimes
+from inventory.picking import PickList
 from inventory.policy import Product
 from inventory.presence import Arrived, PresenceTracker
 from inventory.store import check_file
@@ -79,6 +80,7 @@ class Gateway(DeviceEvents):
         self._handhelds = {r.name for r in config.readers if r.role == "handheld"}
         self._handheld_reads: dict[str, float] = {}
         self._picking = False  # pick lists are open (as last told by the writer)
+        self._pick_busy = False  # the pick desk has timers running
         self._colours = [Colour[name.upper()] for name in config.picking.colours]
         self._changes: asyncio.Queue[Change] = asyncio.Queue()
         self._lit: dict[str, SlotLight] = {}
@@ -133,7 +135,9 @@ class Gateway(DeviceEvents):
             mark_sent=lambda ids: self._on_writer(lambda keeper: keeper.mark_sent(ids)),
         )
         await self.session.start()
-        self._picking = await self._on_writer(lambda keeper: keeper.picks.active)
+        self._picking, self._pick_busy = await self._on_writer(
+            lambda keeper: (keeper.picks.active, keeper.picks.busy)
+        )
         await self._refresh_lights()
         named = [
             *self.devices.tasks(),
@@ -200,7 +204,7 @@ class Gateway(DeviceEvents):
     async def _took(self, applied: Applied) -> None:
         """Report an applied change, send what it queued and show it on the shelves."""
         outcome = applied.outcome
-        self._picking = applied.picking
+        self._picking, self._pick_busy = applied.picking, applied.busy
         for commit in outcome.commits:
             self.counters["movements"] += len(commit.movements)
             self.counters["alarm_changes"] += len(commit.alarms)
@@ -218,7 +222,7 @@ class Gateway(DeviceEvents):
     async def _pick_clock(self) -> None:
         while True:
             await asyncio.sleep(PICK_CLOCK_SECONDS)
-            if self._picking or self._lit:
+            if self._pick_busy:
                 self._changes.put_nowait(lambda keeper: keeper.picks.tick())
                 await self._refresh_lights()  # lists sharing a slot take turns
 
@@ -274,6 +278,19 @@ class Gateway(DeviceEvents):
     async def on_hand(self, gtin: str) -> int:
         """Available packs of `gtin` the ledger has on the shelves."""
         return await self._on_writer(lambda keeper: keeper.on_hand(gtin))
+
+    async def open_pick_lists(self) -> list[PickList]:
+        """Pick lists being worked on, oldest first (copies: safe to read on the loop)."""
+        return await self._on_writer(
+            lambda keeper: [
+                PickList.from_json(p.to_json())
+                for p in sorted(keeper.picks.lists.values(), key=lambda p: p.created_at)
+            ]
+        )
+
+    async def live_alarms(self) -> list[Alarm]:
+        """Alarms raised or acknowledged and not cleared."""
+        return await self._on_writer(lambda keeper: keeper.live_alarms())
 
     async def outbox_rows(self) -> list[OutboxRow]:
         """Messages not yet acknowledged by the broker."""

@@ -51,7 +51,13 @@ class PickDesk(ShelfEvents):
 
     @property
     def active(self) -> bool:
+        """Pick lists are open."""
         return bool(self.lists)
+
+    @property
+    def busy(self) -> bool:
+        """Something here runs against the clock: open lists, mistakes shown, drugs located."""
+        return bool(self.lists or self._shown or self._located)
 
     def start(self, request: PickRequest) -> Outcome:
         """Allocate a new pick list (FEFO) and report it; short lines are reported at once and
