@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from bench import bench_decoders, bench_ledger, bench_reader_load
+from bench import bench_decoders, bench_ledger, bench_pick_latency, bench_reader_load
 
 
 def main() -> None:
     bench_decoders.main()
     bench_reader_load.main()
     bench_ledger.main()
+    bench_pick_latency.main()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from drivers.modbus.lights import SlotLight
 from edge.activity import Activity
 from inventory.keeper import Commit, InventoryKeeper
 from inventory.pick_outcome import Outcome
@@ -36,10 +37,13 @@ class Applied:
     on_hand: dict[str, int] = field(default_factory=dict)
     picking: bool = False
     busy: bool = False
+    plan: dict[str, SlotLight] | None = None  # every slot's light, when the change moved one
 
 
-def apply_change(change: Change, keeper: InventoryKeeper) -> Applied:
-    """On the writer thread: apply one change."""
+def apply_change(
+    change: Change, plan: Callable[[InventoryKeeper], dict[str, SlotLight]], keeper: InventoryKeeper
+) -> Applied:
+    """On the writer thread: apply one change; `plan` the lights if it changed any."""
     if isinstance(change, Arrived):
         if keeper.picks.holds(change.pack.epc):
             result: Commit | Outcome = keeper.picks.returned(change.pack.epc)
@@ -54,7 +58,10 @@ def apply_change(change: Change, keeper: InventoryKeeper) -> Applied:
     outcome = result if isinstance(result, Outcome) else Outcome(commits=[result])
     gtins = {m.gtin for commit in outcome.commits for m in commit.movements}
     on_hand = {g: keeper.on_hand(g) for g in gtins}
-    return Applied(outcome, on_hand, keeper.picks.active, keeper.picks.busy)
+    applied = Applied(outcome, on_hand, keeper.picks.active, keeper.picks.busy)
+    if outcome.lights_changed or any(c.alarms for c in outcome.commits):
+        applied.plan = plan(keeper)
+    return applied
 
 
 def command_change(command: Command, locate_seconds: float) -> Callable[[InventoryKeeper], Outcome]:

@@ -191,7 +191,7 @@ class Gateway(DeviceEvents):
         while True:
             change = await self._changes.get()
             try:
-                applied = await self._on_writer(partial(apply_change, change))
+                applied = await self._on_writer(partial(apply_change, change, self._plan))
             except StockError as exc:
                 self.counters["refused_changes"] += 1
                 log.warning("refused %s: %s", change, exc)
@@ -205,6 +205,8 @@ class Gateway(DeviceEvents):
         """Report an applied change, send what it queued and show it on the shelves."""
         outcome = applied.outcome
         self._picking, self._pick_busy = applied.picking, applied.busy
+        if applied.plan is not None:  # the lights first: a pharmacist is waiting for them
+            self._show(applied.plan)
         for commit in outcome.commits:
             self.counters["movements"] += len(commit.movements)
             self.counters["alarm_changes"] += len(commit.alarms)
@@ -216,8 +218,6 @@ class Gateway(DeviceEvents):
             self._observe(activity)
         if any(c.messages for c in outcome.commits) and self.publisher is not None:
             self.publisher.notify()
-        if outcome.lights_changed or any(c.alarms for c in outcome.commits):
-            await self._refresh_lights()
 
     async def _pick_clock(self) -> None:
         while True:
@@ -232,13 +232,16 @@ class Gateway(DeviceEvents):
         self.counters["commands"] += 1
         self._changes.put_nowait(command_change(command, self.config.picking.locate_seconds))
 
+    def _plan(self, keeper: InventoryKeeper) -> dict[str, SlotLight]:
+        """On the writer: every slot's light now."""
+        cues = keeper.picks.cues()
+        return plan_lights(keeper.live_alarms(), keeper.index, cues, time.time(), self._colours)
+
     async def _refresh_lights(self) -> None:
-        now, colours = time.time(), self._colours
-        plan = await self._on_writer(
-            lambda keeper: plan_lights(
-                keeper.live_alarms(), keeper.index, keeper.picks.cues(), now, colours
-            )
-        )
+        self._show(await self._on_writer(self._plan))
+
+    def _show(self, plan: dict[str, SlotLight]) -> None:
+        """Hand the shelf buses every light that differs from what is lit."""
         for slot in set(self._lit) | set(plan):
             light = plan.get(slot, DARK)
             target = self.devices.slot_lights.get(slot)

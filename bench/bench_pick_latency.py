@@ -1,0 +1,228 @@
+"""From a scan arriving to the LED write leaving, through the whole daemon.
+
+The real Gateway runs here with a local mosquitto; the shelf controller (Modbus TCP on
+loopback) and the GS1 scanner (a pty) run in their own process (bench.scan_peers). The clock
+starts when the scanner's line has been decoded into a scan (the driver's event) and stops when
+the shelf bus hands Modbus the write that shows the result on the slot:
+
+- a right pack: the pick is booked durably (movement, list state and its report in one fsync'd
+  commit), then the slot's display counts down by one;
+- a wrong pack (expired): the mistake is reported (outbox, one commit), the slot turns red.
+
+Baseline, measured in the same run: one fsync of a small write on the ledger's disk, the floor
+for anything acknowledged durably. Budget (DESIGN.md): p99 <= 10 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.report import header, row
+from drivers.events import BarcodeScanned, DriverEvent
+from drivers.modbus.profile import Colour
+from edge.config import parse_config
+from edge.gateway import Gateway
+from edge.local_broker import LocalBroker
+from inventory.keeper import InventoryKeeper
+from inventory.movements import Movement, MovementKind
+
+GTIN = "04012345123456"
+SCANS = 300
+EXPIRED_SLOTS = 20  # mistakes rotate over these, so each red has ended before the next visit
+NUMBER_BASE, COLOUR_BASE = 3001, 1001  # rxedge-ptl-v1
+
+
+def code(batch: str, expiry: str) -> str:
+    return f"01{GTIN}17{expiry}10{batch}<GS>"
+
+
+def stock(db: Path) -> None:
+    keeper = InventoryKeeper(db, {}, "bench", "g1")
+    keeper.commit(
+        [
+            Movement(
+                MovementKind.PUT_AWAY,
+                GTIN,
+                10_000,
+                batch="GOOD",
+                expiry="2031-12-31",
+                to_slot="A-01",
+            )
+        ]
+    )
+    for n in range(EXPIRED_SLOTS):
+        keeper.commit(
+            [
+                Movement(
+                    MovementKind.PUT_AWAY,
+                    GTIN,
+                    1,
+                    batch=f"OLD{n:02d}",
+                    expiry="2020-01-31",
+                    to_slot=f"A-{n + 3:02d}",
+                )
+            ]
+        )
+    keeper.close()
+
+
+def fsync_seconds(directory: Path, runs: int = 200) -> float:
+    """Median time of one small write + fsync in `directory`."""
+    path = directory / "fsync-probe"
+    times = []
+    with open(path, "wb") as f:
+        for _ in range(runs):
+            started = time.perf_counter()
+            f.write(b"x" * 128)
+            f.flush()
+            os.fsync(f.fileno())
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+class Stopwatch:
+    """Scan events in, matching Modbus writes out."""
+
+    def __init__(self) -> None:
+        self.scanned_at: float | None = None
+        self.expect: tuple[int, int] | None = None  # (address, first value)
+        self.done = asyncio.Event()
+        self.latencies: list[float] = []
+
+    def on_event(self, forward: Callable[[DriverEvent], None]) -> Callable[[DriverEvent], None]:
+        def hook(event: DriverEvent) -> None:
+            if isinstance(event, BarcodeScanned) and self.scanned_at is None:
+                self.scanned_at = time.perf_counter()
+            forward(event)
+
+        return hook
+
+    def wrap_write(self, write: Callable[..., Any]) -> Callable[..., Any]:
+        def hooked(address: int, values: list[int], **kwargs: Any) -> Any:
+            expect, started = self.expect, self.scanned_at
+            if expect is not None and started is not None:
+                first, value = expect
+                if address <= first < address + len(values) and values[first - address] == value:
+                    self.latencies.append(time.perf_counter() - started)
+                    self.expect = self.scanned_at = None
+                    self.done.set()
+            return write(address, values, **kwargs)
+
+        return hooked
+
+
+async def run_scans(
+    watch: Stopwatch, peers: subprocess.Popen[str], plans: list[tuple[str, int, int]]
+) -> list[float]:
+    assert peers.stdin is not None
+    watch.latencies = []
+    for scan, address, value in plans:
+        watch.done.clear()
+        watch.scanned_at, watch.expect = None, (address, value)
+        peers.stdin.write(scan + "\n")
+        peers.stdin.flush()
+        await asyncio.wait_for(watch.done.wait(), 5)
+        await asyncio.sleep(0.025)
+    return list(watch.latencies)
+
+
+async def measure() -> None:
+    with tempfile.TemporaryDirectory(prefix="rxedge-bench-") as tmp:
+        work = Path(tmp)
+        db = work / "ledger.sqlite"
+        stock(db)
+        broker = LocalBroker(work / "broker")
+        await broker.start()
+        peers = subprocess.Popen(
+            [sys.executable, "-m", "bench.scan_peers", "--link", str(work / "scanner")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert peers.stdout is not None
+        ports = json.loads(peers.stdout.readline())
+        config = parse_config(
+            {
+                "site": "bench",
+                "gateway": "g1",
+                "database": str(db),
+                "broker": {"url": broker.url},
+                "picking": {
+                    "mistake_seconds": 0.1,
+                    "remind_after_seconds": 3000,
+                    "timeout_seconds": 6000,
+                },
+                "scanners": [{"name": "s", "port": ports["scanner_port"], "baudrate": 115200}],
+                "shelves": [
+                    {"name": "A", "host": "127.0.0.1", "port": ports["shelf_port"], "slots": 24}
+                ],
+            }
+        )
+        watch = Stopwatch()
+        gateway = Gateway(config, observer=lambda _a: None)
+        gateway._on_driver_event = watch.on_event(gateway._on_driver_event)  # type: ignore[method-assign]
+        daemon = asyncio.create_task(gateway.run())
+        try:
+            await gateway.ready.wait()
+            for bus in gateway.devices.buses:
+                client = bus._client  # the bench times the write leaving
+                client.write_registers = watch.wrap_write(client.write_registers)  # type: ignore[method-assign]
+            await asyncio.sleep(1.0)  # the controller is up, the scanner line open
+            body = {"pick_id": "bench", "lines": [{"gtin": GTIN, "quantity": SCANS + 1}]}
+            assert gateway.session is not None
+            await gateway.session.publish(gateway.topics.command("pick"), json.dumps(body))
+            while not gateway._picking:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+            confirm = [(code("GOOD", "311231"), NUMBER_BASE, SCANS - n) for n in range(SCANS)]
+            mistakes = [
+                (
+                    code(f"OLD{n % EXPIRED_SLOTS:02d}", "200131"),
+                    COLOUR_BASE + 2 + n % EXPIRED_SLOTS,
+                    int(Colour.RED),
+                )
+                for n in range(SCANS)
+            ]
+            right = await run_scans(watch, peers, confirm)
+            wrong = await run_scans(watch, peers, mistakes)
+        finally:
+            gateway.stop()
+            await daemon
+            assert peers.stdin is not None
+            peers.stdin.close()
+            peers.wait(10)
+            await broker.stop()
+        fsync = fsync_seconds(work)
+    header(f"Scan -> LED write, {SCANS} scans each, Modbus TCP on loopback (goal p99 <= 10 ms)")
+    row("one fsync on the ledger's disk (baseline)", fsync * 1e6, "us")
+    for name, values in (
+        ("right pack: pick booked, count down", right),
+        ("wrong pack: mistake reported, red", wrong),
+    ):
+        q = statistics.quantiles(values, n=100)
+        row(
+            f"{name}, p50",
+            statistics.median(values) * 1e6,
+            "us",
+            statistics.median(values) / fsync,
+            "x one fsync",
+        )
+        row(f"{name}, p99", q[98] * 1e6, "us", q[98] / fsync, "x one fsync")
+
+
+def main() -> None:
+    asyncio.run(measure())
+
+
+if __name__ == "__main__":
+    main()
