@@ -205,7 +205,10 @@ def _pick(args: argparse.Namespace) -> int:
     broker, topics = _target(args)
     if args.cancel:
         body: dict[str, object] = {"pick_id": args.cancel, "by": "command line"}
-        return asyncio.run(send_command(broker, topics, "pick-cancel", body, not args.no_wait))
+        cancelled = frozenset({"cancelled"})
+        return asyncio.run(
+            send_command(broker, topics, "pick-cancel", body, not args.no_wait, success=cancelled)
+        )
     if args.file is None:
         print("rxedge pick: give a pick list file (or --cancel PICK_ID)", file=sys.stderr)
         return 2

@@ -20,7 +20,7 @@ from sync.topics import Topics
 
 # Statuses after which no more answers come for a command.
 FINAL = {"done", "cancelled", "timed_out", "error", "duplicate", "located", "recalled"}
-EXIT = {"done": 0, "located": 0, "recalled": 0, "cancelled": 1, "timed_out": 1, "error": 1}
+SUCCESS = frozenset({"done", "located", "recalled"})
 
 
 def describe_result(body: dict[str, object]) -> str:
@@ -76,8 +76,10 @@ async def send_command(
     body: dict[str, object],
     wait: bool = True,
     timeout: float = 900.0,
+    success: frozenset[str] = SUCCESS,
 ) -> int:
-    """Send `cmd/{name}` and print its answers until the final one (or `timeout`)."""
+    """Send `cmd/{name}` and print its answers until the final one (or `timeout`): 0 when that
+    is a `success` status, 1 otherwise, 3 when no answer came."""
     command = parse_command(name, json.dumps(body).encode())
     if isinstance(command, BadCommand):
         print(f"rxedge: {name} not sent: {command.error}", file=sys.stderr)
@@ -114,7 +116,7 @@ async def send_command(
             print(describe_result(answer), flush=True)
             status = str(answer.get("status"))
             if status in FINAL:
-                return EXIT.get(status, 0)
+                return 0 if status in success else 1
     except TimeoutError:
         print(f"rxedge: no answer from {topics.prefix} on {broker_url}", file=sys.stderr)
         return 3

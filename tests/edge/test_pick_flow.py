@@ -1,0 +1,152 @@
+"""Pick lists over time on the running daemon: two pickers on one slot take turns, an untouched
+list is reminded and times out, a tag leaving its fixed-reader zone or read by the handheld
+confirms a pick, and a list is cancelled from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from drivers.modbus.lights import DARK, SlotLight
+from drivers.modbus.profile import Colour, Mode
+from edge.local_broker import LocalBroker
+from inventory.identifiers import EpcDecoder, PackId
+from tests.conftest import Subscriber, eventually
+from tests.edge.pick_rig import AMOX, PREFIX, TAGGED, start_rig, statuses, stop_rig
+
+TAGGED_ID = EpcDecoder().decode(TAGGED)
+assert isinstance(TAGGED_ID, PackId)
+
+
+def send(centre: Subscriber, name: str, body: dict[str, object]) -> None:
+    centre.publish(f"{PREFIX}/cmd/{name}", json.dumps(body))
+
+
+async def test_two_pick_lists_on_one_slot_take_turns_in_their_colours(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    rig = await start_rig(tmp_path, broker)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        send(centre, "pick", {"pick_id": "rx-a", "lines": [{"gtin": AMOX, "quantity": 3}]})
+        await eventually(lambda: statuses(centre, "rx-a") == ["accepted"])
+        send(centre, "pick", {"pick_id": "rx-b", "lines": [{"gtin": AMOX, "quantity": 1}]})
+        await eventually(lambda: statuses(centre, "rx-b") == ["accepted"])
+        # rx-a holds A-02 (1) and two of A-01's three; rx-b gets A-01's last one.
+        seen: set[SlotLight] = set()
+
+        async def both_shown() -> bool:
+            seen.add(await rig.light("A-01"))
+            return {
+                SlotLight(True, Colour.GREEN, Mode.STEADY, 2),
+                SlotLight(True, Colour.BLUE, Mode.STEADY, 1),
+            } <= seen
+
+        await eventually(both_shown, timeout=6, interval=0.1, what="green 2 and blue 1 in turn")
+        assert await rig.light("A-02") == SlotLight(True, Colour.GREEN, Mode.STEADY, 1)
+    finally:
+        await stop_rig(rig)
+
+
+async def test_an_untouched_list_is_reminded_then_times_out_and_frees_its_slots(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    picking = {"remind_after_seconds": 1.0, "timeout_seconds": 2.5, "mistake_seconds": 5}
+    rig = await start_rig(tmp_path, broker, picking=picking)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        send(centre, "pick", {"pick_id": "rx-idle", "lines": [{"gtin": AMOX, "quantity": 1}]})
+        slow = SlotLight(True, Colour.GREEN, Mode.SLOW_BLINK, 1)
+        await eventually(lambda: rig.shows("A-02", slow), what="slow blink reminder")
+        await eventually(lambda: rig.shows("A-02", DARK), what="slot freed at the timeout")
+        await eventually(
+            lambda: statuses(centre, "rx-idle") == ["accepted", "reminder", "timed_out"],
+            what="reminder and timeout reported",
+        )
+        assert rig.picks() == []
+    finally:
+        await stop_rig(rig)
+
+
+async def test_a_tag_leaving_its_zone_confirms_the_pick(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    rig = await start_rig(tmp_path, broker)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        rig.reader.place(1, TAGGED)
+        await eventually(lambda: any("put_away" in a.text for a in rig.activity))
+        send(
+            centre, "pick", {"pick_id": "rx-t", "lines": [{"gtin": TAGGED_ID.gtin, "quantity": 1}]}
+        )
+        lit = SlotLight(True, Colour.GREEN, Mode.STEADY, 1)
+        await eventually(lambda: rig.shows("A-08", lit), what="A-08 lit")
+        rig.reader.remove(TAGGED)
+        await eventually(
+            lambda: "done" in statuses(centre, "rx-t"), what="booked by the tag leaving"
+        )
+        assert rig.picks() == [("A-08", "", "rx-t")]
+        progress = [r for r in centre.payloads("/cmd-result") if r["status"] == "progress"]
+        assert progress[0]["confirmed_by"] == "tag left the shelf"
+        await eventually(lambda: rig.shows("A-08", DARK))
+    finally:
+        await stop_rig(rig)
+
+
+async def test_the_handheld_confirms_a_pick_once(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    rig = await start_rig(tmp_path, broker, presence={"dwell_seconds": 5.0})
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        rig.reader.place(1, TAGGED)
+        await eventually(lambda: any("put_away" in a.text for a in rig.activity))
+        send(
+            centre, "pick", {"pick_id": "rx-h", "lines": [{"gtin": TAGGED_ID.gtin, "quantity": 1}]}
+        )
+        await eventually(lambda: statuses(centre, "rx-h") == ["accepted"])
+        rig.reader.remove(TAGGED)  # taken off the shelf, read with the handheld
+        rig.handheld.present([TAGGED])
+        await eventually(lambda: "done" in statuses(centre, "rx-h"), what="booked by the handheld")
+        progress = [r for r in centre.payloads("/cmd-result") if r["status"] == "progress"]
+        assert [p["confirmed_by"] for p in progress] == ["tag (hh)"]
+        await asyncio.sleep(0.5)  # the handheld keeps reading the pack: still booked once
+        assert rig.picks() == [("A-08", "", "rx-h")]
+    finally:
+        await stop_rig(rig)
+
+
+async def test_cancel_from_the_command_line_frees_the_slots(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    rig = await start_rig(tmp_path, broker)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        send(centre, "pick", {"pick_id": "rx-c", "lines": [{"gtin": AMOX, "quantity": 1}]})
+        lit = SlotLight(True, Colour.GREEN, Mode.STEADY, 1)
+        await eventually(lambda: rig.shows("A-02", lit), what="lit")
+        cancel = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "edge.cli",
+            "pick",
+            "--cancel",
+            "rx-c",
+            "--broker",
+            broker.url,
+            "--site",
+            "s1",
+            "--gateway",
+            "g1",
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await asyncio.wait_for(cancel.communicate(), 20)
+        assert cancel.returncode == 0, out
+        assert "rx-c: cancelled" in out.decode()
+        await eventually(lambda: rig.shows("A-02", DARK), what="dark after cancel")
+        assert statuses(centre, "rx-c") == ["accepted", "cancelled"]
+    finally:
+        await stop_rig(rig)
