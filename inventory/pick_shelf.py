@@ -62,7 +62,7 @@ class ShelfEvents:
         stock = self._find(gtin, batch, serial)
         if stock is None:
             seen = describe(None, gtin, batch, serial)
-            self._show(Mistake("unknown pack", "a pack the shelves hold", seen, None), out)
+            self._show(Mistake("unknown pack", "a pack the shelves hold", seen, None), out, lists)
             return out
         self._judge(stock, lists, f"scan ({scanner})", out)
         return out
@@ -90,7 +90,7 @@ class ShelfEvents:
             return out
         verdict = check_pack(stock, list(self._by_age()), keeper.today(), self.recalled)
         if isinstance(verdict, Mistake):
-            self._show(verdict, out, epc=epc)
+            self._show(verdict, out, list(self._by_age()), epc=epc)
         else:
             self._book(verdict, stock, "tag left the shelf", out)
         return out
@@ -117,7 +117,7 @@ class ShelfEvents:
     def _judge(self, stock: StockLine, lists: list[PickList], how: str, out: Outcome) -> None:
         verdict = check_pack(stock, lists, self._keeper.today(), self.recalled)
         if isinstance(verdict, Mistake):
-            self._show(verdict, out)
+            self._show(verdict, out, lists)
         else:
             self._book(verdict, stock, how, out)
 
@@ -161,12 +161,14 @@ class ShelfEvents:
         )
         out.lights_changed = True
 
-    def _show(self, mistake: Mistake, out: Outcome, epc: str | None = None) -> None:
+    def _show(
+        self, mistake: Mistake, out: Outcome, lists: list[PickList], epc: str | None = None
+    ) -> None:
+        """Show a mistake on its slot and report it to `lists` (those it may belong to)."""
         keeper = self._keeper
         until = keeper.seconds() + self.times.mistake_seconds
         self._shown = [s for s in self._shown if not (epc is not None and s.epc == epc)]
         self._shown.append(Shown(mistake, until, epc))
-        lists = list(self._by_age())
         report = [
             message(
                 self._keeper.stamp(),
