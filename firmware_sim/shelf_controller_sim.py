@@ -1,137 +1,181 @@
-"""A simulated pick-to-light shelf controller (profile rxedge-ptl-v1) on Modbus TCP or RTU.
+"""Simulated pick-to-light shelf controllers of any profile, on Modbus TCP or on an RS-485 line.
 
-Several controllers can share one simulated RS-485 bus (one device id each). Tests read back
-the LED state from the registers and press buttons, which bumps the slot's press counter.
+Several controllers can share one simulated line (one device id each). Tests read back the LED
+state from the registers the host wrote and press buttons: a counting profile's press counter
+goes up, a touch profile's input is held for `touch_time` seconds, as under a finger.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any
 
 from pymodbus.framer import FramerType
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.server.base import ModbusBaseServer
-from pymodbus.simulator import DataType, SimData, SimDevice
 
 from drivers.modbus.lights import SlotLight
-from drivers.modbus.profile import RXEDGE_PTL_V1, Colour, Mode, RegisterMap
-
-FIRMWARE_VERSION = 0x0100
-_FC_COILS, _FC_DISCRETE, _FC_HOLDING, _FC_INPUT = 1, 2, 3, 4
-
-
-def _device(device_id: int, slots: int, reg: RegisterMap) -> SimDevice:
-    def bits(address: int) -> SimData:
-        return SimData(address, count=slots, values=False, datatype=DataType.BITS)
-
-    def registers(address: int, count: int = slots) -> SimData:
-        return SimData(address, count=count, values=0, datatype=DataType.REGISTERS)
-
-    return SimDevice(
-        device_id,
-        simdata=(
-            [bits(reg.led_coil)],
-            [bits(reg.button_input)],
-            [
-                registers(reg.colour_register),
-                registers(reg.mode_register),
-                registers(reg.number_register),
-            ],
-            [registers(reg.firmware_register, 2), registers(reg.press_counter)],
-        ),
-    )
+from drivers.modbus.profile import COUNTER_WRAP, RXEDGE_PTL_V1, ShelfProfile, Table
+from firmware_sim.rs485_line import Rs485Line
+from firmware_sim.shelf_registers import controller_device
 
 
 class ShelfControllerSimulator:
-    """Controllers with `slots` slots each, one per device id, served on TCP (default) or on
-    the serial port `rtu_port`."""
+    """Controllers with `slots` slots each, one per device id, served on TCP (`port`, 0 for any
+    free one) or, with `rtu=True`, on an RS-485 line paced to `baudrate` unless `paced=False`."""
 
     def __init__(
         self,
         slots: int = 24,
         device_ids: Sequence[int] = (1,),
-        profile: RegisterMap = RXEDGE_PTL_V1,
+        profile: ShelfProfile = RXEDGE_PTL_V1,
         host: str = "127.0.0.1",
         port: int = 0,
-        rtu_port: str | None = None,
-        baudrate: int = 115200,
+        *,
+        rtu: bool = False,
+        baudrate: int | None = None,
+        paced: bool = True,
+        link: Path | None = None,
+        touch_time: float = 0.25,
     ):
         self.slots = slots
         self.device_ids = tuple(device_ids)
         self.profile = profile
+        self.baudrate = baudrate or profile.baudrate
+        self.touch_time = touch_time
         self._host = host
         self._port = port
-        self._rtu_port = rtu_port
-        self._baudrate = baudrate
+        self._line = Rs485Line(self.baudrate if paced else None, link) if rtu else None
         self._server: ModbusBaseServer | None = None
-        self._heartbeat: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def port(self) -> int:
         """The TCP port it listens (or last listened) on."""
         return self._port
 
+    @property
+    def serial_port(self) -> str:
+        """The host's end of the RS-485 line (what goes in config as serial_port)."""
+        return self._rs485().host_port
+
+    @property
+    def line(self) -> Rs485Line:
+        """The simulated RS-485 line (RTU only)."""
+        return self._rs485()
+
     async def start(self) -> None:
-        devices = [_device(d, self.slots, self.profile) for d in self.device_ids]
-        if self._rtu_port is None:
+        devices = [controller_device(d, self.slots, self.profile) for d in self.device_ids]
+        if self._line is None:
             self._server = ModbusTcpServer(devices, address=(self._host, self._port))
         else:
+            self._line.start()
             self._server = ModbusSerialServer(
-                devices, framer=FramerType.RTU, port=self._rtu_port, baudrate=self._baudrate
+                devices,
+                framer=FramerType.RTU,
+                port=self._line.device_port,
+                baudrate=self.baudrate,
             )
         await self._server.serve_forever(background=True)
-        if self._rtu_port is None:
+        if self._line is None:
             transport = self._server.transport
             self._port = int(transport.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
-        for device_id in self.device_ids:
-            await self._server.async_setValues(
-                device_id, _FC_INPUT, self.profile.firmware_register, [FIRMWARE_VERSION]
-            )
-        self._heartbeat = asyncio.get_running_loop().create_task(self._beat())
+        if self.profile.heartbeat is not None:
+            self._spawn(self._beat(self.profile.heartbeat.address))
 
     async def stop(self) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._server is not None:
             await self._server.shutdown()  # type: ignore[no-untyped-call]
             self._server = None
+        if self._line is not None:
+            self._line.stop()
+
+    async def values(self, slot: int, device_id: int | None = None) -> dict[str, int]:
+        """Plane name -> the raw value slot `slot` (0-based) holds."""
+        server, dev = self._require(), device_id or self.device_ids[0]
+        found = {}
+        for plane in self.profile.all_planes:
+            value = (await server.async_getValues(dev, plane.table, plane.base + slot, 1))[0]
+            found[plane.name] = int(value)
+        return found
 
     async def light(self, slot: int, device_id: int | None = None) -> SlotLight:
         """What slot `slot` (0-based) shows, read from the registers the host wrote."""
-        server, reg, dev = self._require(), self.profile, device_id or self.device_ids[0]
-        on = (await server.async_getValues(dev, _FC_COILS, reg.led_coil + slot, 1))[0]
-        colour = (await server.async_getValues(dev, _FC_HOLDING, reg.colour_register + slot, 1))[0]
-        mode = (await server.async_getValues(dev, _FC_HOLDING, reg.mode_register + slot, 1))[0]
-        number = (await server.async_getValues(dev, _FC_HOLDING, reg.number_register + slot, 1))[0]
-        return SlotLight(bool(on), Colour(int(colour)), Mode(int(mode)), int(number))
+        return self.profile.decode(await self.values(slot, device_id))
 
     async def lights(self, device_id: int | None = None) -> list[SlotLight]:
         """Every slot's light."""
         return [await self.light(slot, device_id) for slot in range(self.slots)]
 
     async def press(self, slot: int, times: int = 1, device_id: int | None = None) -> None:
-        """A pharmacist presses the confirm button of `slot` (0-based)."""
-        server, reg, dev = self._require(), self.profile, device_id or self.device_ids[0]
-        count = (await server.async_getValues(dev, _FC_INPUT, reg.press_counter + slot, 1))[0]
-        await server.async_setValues(
-            dev, _FC_INPUT, reg.press_counter + slot, [(int(count) + times) % 65536]
-        )
+        """A pharmacist presses (or touches) the confirm button of `slot` (0-based)."""
+        server, dev = self._require(), device_id or self.device_ids[0]
+        buttons = self.profile.buttons
+        address = buttons.base + slot
+        if buttons.counting:
+            count = (await server.async_getValues(dev, buttons.table, address, 1))[0]
+            await server.async_setValues(
+                dev, buttons.table, address, [(int(count) + times) % COUNTER_WRAP]
+            )
+            return
+        await server.async_setValues(dev, buttons.table, address, [True])
+        self._spawn(self._lift_finger(dev, address))
+
+    async def power_cycle(self, device_id: int | None = None) -> None:
+        """The controller loses power and comes back: every light dark, counters at zero."""
+        server, dev = self._require(), device_id or self.device_ids[0]
+        tables = [(p.table, p.base) for p in self.profile.all_planes]
+        for table, base in [*tables, (self.profile.buttons.table, self.profile.buttons.base)]:
+            if table in (Table.COILS, Table.DISCRETE_INPUTS):
+                await server.async_setValues(dev, table, base, [False] * self.slots)
+            else:
+                await server.async_setValues(dev, table, base, [0] * self.slots)
+
+    def silence(self, *device_ids: int) -> None:
+        """These controllers stop answering (RTU): unpowered, or a cut stub of the bus."""
+        self._rs485().silence(*(device_ids or self.device_ids))
+
+    def unsilence(self, *device_ids: int) -> None:
+        """These controllers answer again, with whatever their registers hold."""
+        self._rs485().unsilence(*(device_ids or self.device_ids))
+
+    def requests(self, device_id: int, function_code: int) -> int:
+        """How many requests with this function code the host sent this device id (RTU)."""
+        return self._rs485().requests[(device_id, function_code)]
 
     def _require(self) -> ModbusBaseServer:
         if self._server is None:
             raise RuntimeError("shelf controller simulator not started")
         return self._server
 
-    async def _beat(self) -> None:
+    def _rs485(self) -> Rs485Line:
+        if self._line is None:
+            raise RuntimeError("this simulator serves Modbus TCP, not an RS-485 line")
+        return self._line
+
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(job)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _lift_finger(self, device_id: int, address: int) -> None:
+        await asyncio.sleep(self.touch_time)
+        table = self.profile.buttons.table
+        with contextlib.suppress(RuntimeError):
+            await self._require().async_setValues(device_id, table, address, [False])
+
+    async def _beat(self, address: int) -> None:
         beats = 0
         while True:
             await asyncio.sleep(1.0)
-            beats = (beats + 1) % 65536
+            beats = (beats + 1) % COUNTER_WRAP
             for device_id in self.device_ids:
                 await self._require().async_setValues(
-                    device_id, _FC_INPUT, self.profile.heartbeat_register, [beats]
+                    device_id, Table.INPUT_REGISTERS, address, [beats]
                 )

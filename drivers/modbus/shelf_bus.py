@@ -1,10 +1,14 @@
 """One Modbus port (a TCP controller or an RS-485 bus) and the shelf controllers on it.
 
 A single task owns the port and serves every controller on it in turn, so several devices on one
-bus need no lock. Each cycle writes only what changed in the desired LED state (in runs, FC15 and
-FC16), then reads each controller's press counters with one FC04. A controller that fails
-`down_after` cycles in a row is reported down; when it answers again it gets the whole desired
-state written anew.
+bus need no lock. Each cycle writes only what changed in the desired LED state (runs of slots,
+FC15 and FC16), then reads each controller's buttons with one FC02 or FC04.
+
+A silent controller must not starve the others on a shared line. On RTU every request waits only
+as long as its exchange takes on the wire at the bus's baud rate plus `response_allowance`. A
+controller that fails `down_after` times in a row is reported down and from then on is tried
+once every `probe_interval` seconds (one button read) instead of every cycle; when it answers it
+gets the whole desired state written anew and is reported up.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from typing import Any
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.client.base import ModbusBaseClient
@@ -22,37 +27,25 @@ from pymodbus.exceptions import ModbusException
 from pymodbus.framer import FramerType
 
 from drivers.events import ButtonPressed, DeviceDown, DeviceUp, DriverEvent
+from drivers.modbus.controller import ControllerSpec, ControllerState, ControllerStats
 from drivers.modbus.lights import DARK, SlotLight, changed_runs
-from drivers.modbus.profile import RegisterMap
+from drivers.modbus.profile import Plane, Table
+from drivers.modbus.wire import MAX_COUNT, FunctionCode, exchange_time
+
+__all__ = [
+    "ControllerSpec",
+    "ControllerStats",
+    "ModbusError",
+    "ShelfBus",
+    "rtu_client",
+    "tcp_client",
+]
 
 log = logging.getLogger(__name__)
 
-_COUNTER_WRAP = 65536
-
-
-@dataclass(frozen=True, slots=True)
-class ControllerSpec:
-    """A controller on the bus: its name, Modbus device id, slot count and register map."""
-
-    name: str
-    device_id: int
-    slots: int
-    profile: RegisterMap
-
-
-@dataclass(slots=True)
-class _ControllerState:
-    spec: ControllerSpec
-    desired: list[SlotLight]
-    written: list[SlotLight] | None = None
-    counters: list[int] | None = None
-    failures: int = 0
-    up: bool = False
-    writes: int = field(default=0)
-
 
 class ModbusError(Exception):
-    """A controller answered with an exception or not at all."""
+    """A controller answered with an exception, or not in time."""
 
 
 def tcp_client(host: str, port: int, timeout: float = 0.5) -> ModbusBaseClient:
@@ -60,8 +53,9 @@ def tcp_client(host: str, port: int, timeout: float = 0.5) -> ModbusBaseClient:
     return AsyncModbusTcpClient(host, port=port, timeout=timeout, retries=0, reconnect_delay=0)
 
 
-def rtu_client(url: str, baudrate: int, timeout: float = 0.5) -> ModbusBaseClient:
-    """A Modbus RTU client on a serial port, 8N1."""
+def rtu_client(url: str, baudrate: int, timeout: float = 2.0) -> ModbusBaseClient:
+    """A Modbus RTU client on a serial port, 8N1. `timeout` is only a backstop: the bus gives
+    each request a deadline sized to its exchange at this baud rate."""
     return AsyncModbusSerialClient(
         url,
         framer=FramerType.RTU,
@@ -83,13 +77,26 @@ class ShelfBus:
         emit: Callable[[DriverEvent], None],
         poll_interval: float = 0.1,
         down_after: int = 3,
+        *,
+        probe_interval: float = 1.0,
+        response_allowance: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.name = name
         self._client = client
         self._emit = emit
         self._poll_interval = poll_interval
         self._down_after = down_after
-        self._states = {c.name: _ControllerState(c, [DARK] * c.slots) for c in controllers}
+        self._probe_interval = probe_interval
+        self._allowance = response_allowance
+        self._clock = clock
+        # Only a serial line has a wire time to size deadlines from; TCP uses the client timeout.
+        self._baudrate: int | None = (
+            int(client.comm_params.baudrate)
+            if isinstance(client, AsyncModbusSerialClient)
+            else None
+        )
+        self._states = {c.name: ControllerState.dark(c) for c in controllers}
         self._changed = asyncio.Event()
         self.cycles = 0
 
@@ -102,90 +109,171 @@ class ShelfBus:
 
     def is_up(self, controller: str) -> bool:
         """Whether the controller answered its last cycles."""
-        return self._states[controller].up
+        return self._states[controller].up is True
+
+    def stats(self, controller: str) -> ControllerStats:
+        """A copy of the controller's counters."""
+        return replace(self._states[controller].stats)
+
+    def close(self) -> None:
+        """Close the port (`run` does it when cancelled)."""
+        self._client.close()
 
     async def run(self) -> None:
         """Serve the bus until cancelled."""
+        task = asyncio.current_task()
         try:
             while True:
                 started = time.monotonic()
-                await self.cycle()
                 self._changed.clear()
+                await self.cycle()
+                if task is not None and task.cancelling():
+                    # On Python 3.11 the client's wait_for drops a cancel that lands as the
+                    # answer arrives; the request is still pending here, so honour it.
+                    raise asyncio.CancelledError
                 delay = self._poll_interval - (time.monotonic() - started)
                 if delay > 0:
                     # A new desired state is written at once instead of waiting for the next poll.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._changed.wait(), delay)
+                        async with asyncio.timeout(delay):
+                            await self._changed.wait()
         finally:
-            self._client.close()
+            self.close()
 
     async def cycle(self) -> None:
-        """One pass over every controller: write what changed, then read the press counters."""
+        """One pass over the controllers that are due: write what changed, read the buttons."""
         self.cycles += 1
+        due = [state for state in self._states.values() if self._due(state)]
+        if not due:
+            return
         if not self._client.connected and not await self._client.connect():
-            for state in self._states.values():
+            for state in due:
                 self._failed(state, f"{self.name}: port not reachable")
             return
-        for state in self._states.values():
+        for state in due:
             try:
-                await self._write_changes(state)
-                await self._poll_buttons(state)
+                if state.up:
+                    await self._write_changes(state)
+                    await self._poll_buttons(state)
+                else:  # one cheap read first: a silent controller costs one deadline only
+                    await self._poll_buttons(state)
+                    await self._write_changes(state)
             except (TimeoutError, ModbusException, ModbusError, OSError) as exc:
                 self._failed(state, f"{state.spec.name}: {exc}")
                 continue
+            state.failures = 0
             if not state.up:
                 state.up = True
                 self._emit(DeviceUp(state.spec.name))
-            state.failures = 0
 
-    def _failed(self, state: _ControllerState, reason: str) -> None:
+    def _due(self, state: ControllerState) -> bool:
+        if state.up is not False:
+            return True
+        now = self._clock()
+        if now < state.next_probe:
+            return False
+        state.next_probe = now + self._probe_interval
+        state.stats.probes += 1
+        return True
+
+    def _failed(self, state: ControllerState, reason: str) -> None:
         state.failures += 1
-        state.written = None  # unknown after a failure: rewrite everything on return
-        if state.up and state.failures >= self._down_after:
+        state.stats.failures += 1
+        state.forget_written()
+        if state.up is not False and state.failures >= self._down_after:
             state.up = False
-            state.counters = None
+            state.buttons = None
+            state.next_probe = self._clock() + self._probe_interval
             self._emit(DeviceDown(state.spec.name, reason))
             log.warning("shelf controller down: %s", reason)
 
-    async def _write_changes(self, state: _ControllerState) -> None:
-        spec, desired, written = state.spec, list(state.desired), state.written
-        client, dev, reg = self._client, spec.device_id, spec.profile
-        # Colour, mode and number first so that a light never comes on showing the old colour.
-        for base, attr in (
-            (reg.colour_register, "colour"),
-            (reg.mode_register, "mode"),
-            (reg.number_register, "number"),
-            (reg.led_coil, "on"),
-        ):
-            new = [int(getattr(light, attr)) for light in desired]
-            if written is None:
-                runs = [(0, new)]
-            else:
-                runs = changed_runs([int(getattr(light, attr)) for light in written], new)
-            for first, values in runs:
-                if attr == "on":
-                    bits = [bool(v) for v in values]
-                    _check(await client.write_coils(base + first, bits, device_id=dev))
-                else:
-                    _check(await client.write_registers(base + first, values, device_id=dev))
-                state.writes += 1
-        state.written = desired
+    async def _write_changes(self, state: ControllerState) -> None:
+        spec, desired = state.spec, list(state.desired)
+        profile = spec.profile
+        whole = state.written is None
+        if state.written is None:
+            state.written = {p.name: [None] * spec.slots for p in profile.all_planes}
+        wanted = {p.name: [p.encode(light) for light in desired] for p in profile.all_planes}
+        off = profile.switch.encode(DARK)
+        # Slots going dark first, lights coming on last: a slot never shows a half-written light.
+        steps: list[tuple[Plane, Callable[[int], bool]]] = [
+            (profile.switch, lambda value: value == off),
+            *[(plane, lambda _value: True) for plane in profile.planes],
+            (profile.switch, lambda value: value != off),
+        ]
+        for plane, where in steps:
+            known = state.written[plane.name]
+            for first, values in changed_runs(known, wanted[plane.name], where):
+                for start, chunk in _chunks(first, values, _write_code(plane)):
+                    known[start : start + len(chunk)] = [None] * len(chunk)
+                    await self._write(state, plane, start, chunk)
+                    known[start : start + len(chunk)] = chunk
+        if whole:
+            state.stats.restores += 1
 
-    async def _poll_buttons(self, state: _ControllerState) -> None:
-        spec = state.spec
-        reply = await self._client.read_input_registers(
-            spec.profile.press_counter, count=spec.slots, device_id=spec.device_id
-        )
-        _check(reply)
-        counters = list(reply.registers)
-        if state.counters is not None:
-            for slot, (before, now) in enumerate(zip(state.counters, counters, strict=True)):
-                presses = (now - before) % _COUNTER_WRAP
-                if presses:
-                    self._emit(ButtonPressed(spec.name, slot, presses))
-        state.counters = counters
+    async def _write(
+        self, state: ControllerState, plane: Plane, first: int, values: list[int]
+    ) -> None:
+        client, dev, address = self._client, state.spec.device_id, plane.base + first
+        code = _write_code(plane)
+        if code is FunctionCode.WRITE_COILS:
+            bits = [bool(v) for v in values]
+            call = client.write_coils(address, bits, device_id=dev)
+        else:
+            call = client.write_registers(address, values, device_id=dev)
+        await self._request(call, code, len(values))
+        state.stats.writes += 1
+
+    async def _poll_buttons(self, state: ControllerState) -> None:
+        spec, buttons = state.spec, state.spec.profile.buttons
+        client, dev = self._client, spec.device_id
+        now: list[int] = []
+        if buttons.table is Table.DISCRETE_INPUTS:
+            code = FunctionCode.READ_DISCRETE_INPUTS
+            for start, n in _spans(spec.slots, code):
+                call = client.read_discrete_inputs(buttons.base + start, count=n, device_id=dev)
+                reply = await self._request(call, code, n)
+                now += [int(bit) for bit in reply.bits[:n]]
+                state.stats.polls += 1
+        else:
+            code = FunctionCode.READ_INPUT_REGISTERS
+            for start, n in _spans(spec.slots, code):
+                call = client.read_input_registers(buttons.base + start, count=n, device_id=dev)
+                reply = await self._request(call, code, n)
+                now += list(reply.registers)
+                state.stats.polls += 1
+        if state.buttons is not None:
+            for slot, presses in buttons.presses(state.buttons, now):
+                self._emit(ButtonPressed(spec.name, slot, presses))
+        state.buttons = now
+
+    async def _request(self, call: Awaitable[Any], code: FunctionCode, count: int) -> Any:
+        """The reply to one request, within the deadline its exchange allows."""
+        if self._baudrate is None:
+            reply = await call
+        else:
+            deadline = exchange_time(self._baudrate, code, count) + self._allowance
+            try:
+                async with asyncio.timeout(deadline):
+                    reply = await call
+            except TimeoutError:
+                raise ModbusError(f"no answer within {deadline * 1000:.0f} ms") from None
+        if reply.isError():
+            raise ModbusError(str(reply))
+        return reply
 
 
-def _check(reply: object) -> None:
-    if getattr(reply, "isError", lambda: False)():
-        raise ModbusError(str(reply))
+def _write_code(plane: Plane) -> FunctionCode:
+    return FunctionCode.WRITE_COILS if plane.table is Table.COILS else FunctionCode.WRITE_REGISTERS
+
+
+def _chunks(first: int, values: list[int], code: FunctionCode) -> list[tuple[int, list[int]]]:
+    """A run split into requests no bigger than the function allows."""
+    most = MAX_COUNT[code]
+    return [(first + i, values[i : i + most]) for i in range(0, len(values), most)]
+
+
+def _spans(slots: int, code: FunctionCode) -> list[tuple[int, int]]:
+    """(first slot, count) of the reads that cover `slots` slots: one for up to 125 registers."""
+    most = MAX_COUNT[code]
+    return [(start, min(most, slots - start)) for start in range(0, slots, most)]

@@ -1,4 +1,4 @@
-"""The Modbus shelf driver against a real pymodbus server implementing rxedge-ptl-v1."""
+"""The Modbus shelf driver against a real pymodbus server implementing rxedge-ptl-v1, over TCP."""
 
 from __future__ import annotations
 
@@ -71,17 +71,23 @@ async def test_led_state_reaches_the_controller_registers(
     assert await controller.light(1) == DARK
 
 
-async def test_only_changes_are_written(harness: Harness) -> None:
+async def test_only_changes_are_written(
+    harness: Harness, controller: ShelfControllerSimulator
+) -> None:
     await eventually(lambda: harness.bus.cycles > 3)
-    state = harness.bus._states["A"]
-    writes_when_idle = state.writes
+    writes_when_idle = harness.bus.stats("A").writes
     cycles_before = harness.bus.cycles
     await eventually(lambda: harness.bus.cycles > cycles_before + 5)
-    assert state.writes == writes_when_idle, "an unchanged state must not be written again"
+    assert harness.bus.stats("A").writes == writes_when_idle, "an unchanged state was written"
     # One slot turned on: colour and coil change, mode and number stay -> exactly two writes.
-    harness.bus.set_light("A", 5, SlotLight(True, Colour.RED, Mode.STEADY, 0))
-    await eventually(lambda: state.written is not None and state.written[5].on)
-    assert state.writes == writes_when_idle + 2
+    red = SlotLight(True, Colour.RED, Mode.STEADY, 0)
+    harness.bus.set_light("A", 5, red)
+
+    async def shown() -> bool:
+        return await controller.light(5) == red
+
+    await eventually(shown)
+    assert harness.bus.stats("A").writes == writes_when_idle + 2
 
 
 async def test_button_presses_between_polls_are_all_counted(
@@ -96,7 +102,7 @@ async def test_button_presses_between_polls_are_all_counted(
 async def test_press_counter_wrapping_at_65536_is_one_press(
     controller: ShelfControllerSimulator,
 ) -> None:
-    await controller._require().async_setValues(1, 4, RXEDGE_PTL_V1.press_counter + 2, [65535])
+    await controller.press(2, times=65535)  # the counter is one press away from wrapping
     h = Harness(controller)
     try:
         await eventually(lambda: DeviceUp("A") in h.events)
