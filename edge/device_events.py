@@ -23,6 +23,8 @@ from drivers.events import (
     InventoryRoundDone,
     TagSeen,
 )
+from drivers.modbus.lights import SlotLight
+from drivers.modbus.profile import Colour
 from edge.activity import Activity, Observer
 from edge.changes import Change
 from edge.config import slot_name
@@ -46,6 +48,8 @@ class DeviceEvents:
     _handhelds: set[str]
     _handheld_reads: dict[str, float]
     _picking: bool
+    _lit: dict[str, SlotLight]
+    _colours: list[Colour]
     counters: Counter[str]
     scans: deque[PackScan | BarcodeError]
     epcs: EpcDecoder
@@ -74,7 +78,8 @@ class DeviceEvents:
         elif isinstance(event, ButtonPressed):
             slot, presses = slot_name(event.controller, event.slot), event.presses
             self._observe(Activity("button", f"{slot} pressed {presses} time(s)"))
-            self._changes.put_nowait(lambda keeper: keeper.picks.button(slot, presses))
+            shown = self._shown_picker(slot)
+            self._changes.put_nowait(lambda keeper: keeper.picks.button(slot, presses, shown))
         elif isinstance(event, AntennaFault):
             self._antenna_fault(event)
         elif isinstance(event, DeviceUp):
@@ -86,6 +91,13 @@ class DeviceEvents:
             self._observe(Activity("device", f"{event.device} is down: {event.reason}"))
             self.health.down(event.device, event.reason, time.monotonic())
             self._set_watched(event.device, False)
+
+    def _shown_picker(self, slot: str) -> int | None:
+        """Whose pick list the slot shows now (by its colour), when it shows one."""
+        light = self._lit.get(slot)
+        if light is None or not light.on or light.colour not in self._colours:
+            return None
+        return self._colours.index(light.colour)
 
     def _set_watched(self, device: str, watched: bool) -> None:
         """While a reader is down its slots are not watched: packs there are not judged gone."""

@@ -34,11 +34,15 @@ class ShelfEvents:
     _shown: list[Shown]
     _recent: dict[str, float]
 
-    def button(self, slot: str, presses: int) -> Outcome:
-        """The confirm button of `slot` was pressed `presses` times: one pack picked each."""
+    def button(self, slot: str, presses: int, shown: int | None = None) -> Outcome:
+        """The confirm button of `slot` was pressed `presses` times: one pack picked each, for
+        the list whose light the slot showed (picker number `shown`), else the oldest there."""
         out = Outcome()
         for _ in range(presses):
-            owner = next((p for p in self._by_age() if p.wanted_at(slot)), None)
+            wanting = [p for p in self._by_age() if p.wanted_at(slot)]
+            owner = next((p for p in wanting if p.picker_no == shown), None) or next(
+                iter(wanting), None
+            )
             if owner is None:
                 out.notes.append(f"button at {slot}: nothing to pick there")
                 break

@@ -253,3 +253,11 @@ def test_serialized_scan_books_that_exact_pack(keeper: InventoryKeeper) -> None:
     assert keeper.line_of_epc(tagged(2).epc) is None and keeper.line_of_epc(tagged(1).epc)
     again = keeper.picks.scanned(AMOX.gtin, "", "2", "desk")  # the same pack scanned twice
     assert again.mistakes == [] and len(movements(keeper)) == 1
+
+
+def test_a_press_counts_for_the_list_the_slot_was_showing(keeper: InventoryKeeper) -> None:
+    keeper.picks.start(PickRequest("rx-a", (PickLine(AMOX.gtin, 3),)))
+    keeper.picks.start(PickRequest("rx-b", (PickLine(AMOX.gtin, 1),)))  # A-01's last pack
+    keeper.picks.button("A-01", 1, shown=1)
+    keeper.picks.button("A-01", 1, shown=None)
+    assert [m[4] for m in movements(keeper)] == ["rx-b", "rx-a"]
