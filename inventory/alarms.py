@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -73,3 +74,16 @@ class Alarm:
             },
             separators=(",", ":"),
         )
+
+
+def live_alarms(db: sqlite3.Connection) -> list[Alarm]:
+    """Alarms in the file that are raised or acknowledged."""
+    rows = db.execute(
+        "SELECT kind, subject, state, raised_at, detail, acknowledged_at, acknowledged_by"
+        " FROM alarms WHERE state != ?",
+        (str(AlarmState.CLEARED),),
+    )
+    return [
+        Alarm(AlarmKind(r[0]), r[1], AlarmState(r[2]), r[3], json.loads(r[4]), r[5], r[6])
+        for r in rows
+    ]

@@ -10,7 +10,6 @@ the commit itself fails, that state is read back from the file.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -20,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from inventory.alarms import Alarm, AlarmKind, AlarmState, alarm_id
+from inventory.alarms import Alarm, AlarmKind, AlarmState, alarm_id, live_alarms
 from inventory.identifiers import PackId
 from inventory.ledger import Ledger, StockError, plan_stock
 from inventory.movements import Movement, MovementKind
@@ -28,7 +27,7 @@ from inventory.outbox import MessageKind, Outbox, OutboxMessage, OutboxRow
 from inventory.pick_desk import PickDesk
 from inventory.pick_results import PickTimes
 from inventory.policy import Product, is_short, needs_order, suggested_quantity
-from inventory.procurement import OPEN_STATUSES, Priority, ProcurementRequest
+from inventory.procurement import Priority, ProcurementRequest, open_orders
 from inventory.slot_index import SlotIndex, StockLine
 from inventory.store import check_file, connect, damaged
 
@@ -115,10 +114,6 @@ class InventoryKeeper:
         finally:
             self._in_group = False
 
-    def stamp(self) -> str:
-        """The timestamp of the current change (see `_now`)."""
-        return self._now()
-
     def seconds(self) -> float:
         """Now, as seconds since the epoch, from the keeper's clock."""
         return self._clock().timestamp()
@@ -127,7 +122,7 @@ class InventoryKeeper:
         """Today's date (UTC) from the keeper's clock: what is expired is judged against it."""
         return self._clock().astimezone(UTC).date()
 
-    def _now(self) -> str:
+    def stamp(self) -> str:
         """The time of the change: every change of a group is durable at the same commit, so
         they share one timestamp (taken at the group's first change)."""
         if self._group_at is None or not self._in_group:
@@ -162,7 +157,7 @@ class InventoryKeeper:
     def mark_sent(self, ids: list[int]) -> None:
         """The broker acknowledged these outbox messages."""
         with self.group():
-            self.outbox.mark_sent(ids, self._now())
+            self.outbox.mark_sent(ids, self.stamp())
 
     # Changes ---------------------------------------------------------------------------------
 
@@ -194,7 +189,7 @@ class InventoryKeeper:
         """Raise the alarm for `subject` unless it is live already; published with the commit."""
         if alarm_id(kind, subject) in self._alarms:
             return Commit()
-        at = self._now()
+        at = self.stamp()
         return self._write_alarm(Alarm(kind, subject, AlarmState.RAISED, at, dict(detail)), at)
 
     def clear_alarm(self, kind: AlarmKind, subject: str) -> Commit:
@@ -202,21 +197,21 @@ class InventoryKeeper:
         live = self._alarms.get(alarm_id(kind, subject))
         if live is None:
             return Commit()
-        at = self._now()
+        at = self.stamp()
         return self._write_alarm(replace(live, state=AlarmState.CLEARED, cleared_at=at), at)
 
     def send(self, messages: Iterable[OutboxMessage]) -> Commit:
         """Queue messages in the outbox (with the enclosing group's changes)."""
         messages = list(messages)
         with self.group():
-            self.ledger.write(self._now(), messages=messages)
+            self.ledger.write(self.stamp(), messages=messages)
         return Commit(messages=len(messages))
 
     def report_short(self, gtin: str, missing: int, reference: str) -> Commit:
         """A pick list asked for `missing` more of `gtin` than the shelves can give: the
         shortage alarm (unless live) and, for an auto-confirmed product with too little on
         order, an urgent request."""
-        at = self._now()
+        at = self.stamp()
         product = self.products.get(gtin)
         on_hand, on_order = self.on_hand(gtin), self.on_order(gtin)
         alarms: list[Alarm] = []
@@ -235,15 +230,7 @@ class InventoryKeeper:
             request = self._new_request(product, on_hand, on_order, at)
             wanted = max(request.quantity, missing - on_order)
             requests.append(replace(request, quantity=wanted, priority=Priority.URGENT))
-        messages = [OutboxMessage(MessageKind.ALARM, a.payload(), key=a.id) for a in alarms]
-        messages += [
-            OutboxMessage(
-                MessageKind.PROCUREMENT_REQUEST,
-                r.payload(self._site, self._gateway),
-                key=r.request_id,
-            )
-            for r in requests
-        ]
+        messages = self._messages(alarms, requests)
         with self.group():
             self._take(at, (), {}, alarms, requests, messages)
         return Commit(alarms=tuple(alarms), requests=tuple(requests), messages=len(messages))
@@ -257,17 +244,9 @@ class InventoryKeeper:
         movements = tuple(movements)
         extra = list(messages)
         stock = plan_stock(movements, self.index.quantity_of, self.index.slot_of)
-        at = self._now()
+        at = self.stamp()
         alarms, requests = self._consequences(movements, at)
-        messages = [OutboxMessage(MessageKind.ALARM, a.payload(), key=a.id) for a in alarms]
-        messages += [
-            OutboxMessage(
-                MessageKind.PROCUREMENT_REQUEST,
-                r.payload(self._site, self._gateway),
-                key=r.request_id,
-            )
-            for r in requests
-        ]
+        messages = self._messages(alarms, requests)
         messages += extra
         if self._in_group:  # the usual case, on the writer: skip the context manager
             self._take(at, movements, stock, alarms, requests, messages)
@@ -395,32 +374,24 @@ class InventoryKeeper:
             confirmed_by="auto",
         )
 
+    def _messages(
+        self, alarms: Iterable[Alarm], requests: Iterable[ProcurementRequest]
+    ) -> list[OutboxMessage]:
+        """The outbox messages that publish alarm changes and requests."""
+        messages = [OutboxMessage(MessageKind.ALARM, a.payload(), key=a.id) for a in alarms]
+        return messages + [
+            OutboxMessage(
+                MessageKind.PROCUREMENT_REQUEST,
+                r.payload(self._site, self._gateway),
+                key=r.request_id,
+            )
+            for r in requests
+        ]
+
     def _load_state(self) -> None:
         """Everything kept in memory, from the file."""
         self.ledger.reload()
         self.index = SlotIndex.load(self.db)
-        self._alarms = {a.id: a for a in _live_alarms(self.db)}
-        self._on_order = _open_orders(self.db)
+        self._alarms = {a.id: a for a in live_alarms(self.db)}
+        self._on_order = open_orders(self.db)
         self.picks.load()
-
-
-def _live_alarms(db: sqlite3.Connection) -> list[Alarm]:
-    rows = db.execute(
-        "SELECT kind, subject, state, raised_at, detail, acknowledged_at, acknowledged_by"
-        " FROM alarms WHERE state != ?",
-        (str(AlarmState.CLEARED),),
-    )
-    return [
-        Alarm(AlarmKind(r[0]), r[1], AlarmState(r[2]), r[3], json.loads(r[4]), r[5], r[6])
-        for r in rows
-    ]
-
-
-def _open_orders(db: sqlite3.Connection) -> dict[str, int]:
-    placeholders = ",".join("?" * len(OPEN_STATUSES))
-    rows = db.execute(
-        f"SELECT gtin, sum(quantity) FROM procurement_requests WHERE status IN ({placeholders})"
-        " GROUP BY gtin",
-        [str(s) for s in OPEN_STATUSES],
-    )
-    return {gtin: int(total) for gtin, total in rows}

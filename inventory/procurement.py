@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -70,3 +71,14 @@ class ProcurementRequest:
             },
             separators=(",", ":"),
         )
+
+
+def open_orders(db: sqlite3.Connection) -> dict[str, int]:
+    """Quantity requested and still open, per GTIN, from the file."""
+    placeholders = ",".join("?" * len(OPEN_STATUSES))
+    rows = db.execute(
+        f"SELECT gtin, sum(quantity) FROM procurement_requests WHERE status IN ({placeholders})"
+        " GROUP BY gtin",
+        [str(s) for s in OPEN_STATUSES],
+    )
+    return {gtin: int(total) for gtin, total in rows}
