@@ -1,0 +1,149 @@
+"""Controllers failing on a shared RS-485 line: a silent one is marked down after consecutive
+failures while the others keep their poll rate, it is only probed while down, and when it answers
+again it gets its whole desired state; the same when the whole line or its port goes away."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from drivers.events import ButtonPressed, DeviceDown, DeviceUp, DriverEvent
+from drivers.modbus.lights import DARK, Colour, Mode, SlotLight
+from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client
+from drivers.modbus.wire import FunctionCode
+from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
+from tests.drivers.conftest import CONTROLLERS, SETUPS, LineSetup, RtuRig, StepClock
+from tests.drivers.test_shelf_bus_rtu import poll_code
+
+B = CONTROLLERS["B"]
+STEP = 0.25  # test-clock seconds per cycle: exact in binary, four to a probe interval
+
+
+def desired_lights(slots: int) -> list[SlotLight]:
+    palette = [
+        SlotLight(True, Colour.GREEN, Mode.STEADY, 1),
+        SlotLight(True, Colour.RED, Mode.FAST_BLINK, 0),
+        DARK,
+        SlotLight(True, Colour.BLUE, Mode.SLOW_BLINK, 12),
+    ]
+    return [palette[i % len(palette)] for i in range(slots)]
+
+
+def downs(events: list[DriverEvent]) -> list[str]:
+    return [e.device for e in events if isinstance(e, DeviceDown)]
+
+
+async def test_a_silent_controller_is_marked_down_and_the_others_keep_their_polls(
+    rig: RtuRig,
+) -> None:
+    await rig.cycles(1, STEP)
+    rig.sim.silence(B)
+    polls = {name: rig.bus.stats(name).polls for name in CONTROLLERS}
+    started = time.monotonic()
+    await rig.cycles(1, STEP)
+    # The silent controller costs one deadline sized to its exchange, not the client's 2 s.
+    assert time.monotonic() - started < 0.5
+    await rig.cycles(1, STEP)
+    assert downs(rig.events) == [], "marked down before three failures in a row"
+    await rig.cycles(1, STEP)
+    assert downs(rig.events) == ["B"]
+    assert not rig.bus.is_up("B") and rig.bus.is_up("A") and rig.bus.is_up("C")
+    asked = rig.sim.requests(B, poll_code(rig))
+    await rig.cycles(8, STEP)  # two seconds: a down controller is tried once a second
+    assert rig.bus.stats("B").probes == 2
+    assert rig.sim.requests(B, poll_code(rig)) == asked + 2
+    for name in ("A", "C"):
+        assert rig.bus.stats(name).polls == polls[name] + 11, f"{name} missed polls"
+
+
+async def test_a_controller_that_answers_again_gets_its_whole_state(rig: RtuRig) -> None:
+    wanted = desired_lights(rig.setup.slots)
+    for slot, light in enumerate(wanted):
+        rig.bus.set_light("B", slot, light)
+    await rig.cycles(1, STEP)
+    rig.sim.silence(B)
+    await rig.cycles(3, STEP)
+    assert downs(rig.events) == ["B"]
+    await rig.sim.power_cycle(B)  # it comes back blank, as after a power loss
+    wanted[0] = SlotLight(True, Colour.WHITE, Mode.STEADY, 5)  # asked for while it was away
+    rig.bus.set_light("B", 0, wanted[0])
+    rig.sim.unsilence(B)
+    await rig.cycles(4, STEP)
+    assert rig.events.count(DeviceUp("B")) == 2
+    assert await rig.sim.lights(B) == [rig.profile.shown(light) for light in wanted]
+    assert rig.bus.stats("B").restores == 2
+
+
+async def test_the_whole_line_going_silent_and_coming_back(rig: RtuRig) -> None:
+    rig.bus.set_light("A", 0, SlotLight(True, Colour.AMBER, Mode.STEADY, 0))
+    await rig.cycles(1, STEP)
+    rig.sim.silence()
+    await rig.cycles(3, STEP)
+    assert sorted(downs(rig.events)) == sorted(CONTROLLERS)
+    for device_id in CONTROLLERS.values():
+        await rig.sim.power_cycle(device_id)
+    rig.sim.unsilence()
+    await rig.cycles(4, STEP)
+    assert all(rig.bus.is_up(name) for name in CONTROLLERS)
+    amber = rig.profile.shown(SlotLight(True, Colour.AMBER, Mode.STEADY, 0))
+    assert (await rig.sim.lights(CONTROLLERS["A"]))[0] == amber
+
+
+@pytest.mark.parametrize("rig", [SETUPS[0]], indirect=True)  # a press counter: rxedge-ptl-v1
+async def test_presses_during_one_missed_answer_are_still_counted(rig: RtuRig) -> None:
+    await rig.cycles(1, STEP)
+    rig.sim.silence(B)
+    await rig.cycles(1, STEP)
+    await rig.sim.press(1, times=2, device_id=B)
+    rig.sim.unsilence(B)
+    await rig.cycles(1, STEP)
+    assert ButtonPressed("B", 1, 2) in rig.events
+    assert downs(rig.events) == []
+
+
+@pytest.mark.parametrize("setup", SETUPS)
+async def test_a_port_that_vanishes_and_returns(setup: LineSetup, tmp_path: Path) -> None:
+    link = tmp_path / "ttyRS485"
+
+    def simulator() -> ShelfControllerSimulator:
+        return ShelfControllerSimulator(
+            slots=setup.slots,
+            device_ids=tuple(CONTROLLERS.values()),
+            profile=setup.profile,
+            rtu=True,
+            baudrate=setup.baudrate,
+            link=link,
+        )
+
+    events: list[DriverEvent] = []
+    clock = StepClock()
+    specs = [ControllerSpec(n, d, setup.slots, setup.profile) for n, d in CONTROLLERS.items()]
+    bus = ShelfBus("rs485", rtu_client(str(link), setup.baudrate), specs, events.append, clock=clock)
+    wanted = desired_lights(setup.slots)
+    for slot, light in enumerate(wanted):
+        bus.set_light("C", slot, light)
+    first = simulator()
+    await first.start()
+    try:
+        await bus.cycle()
+        assert all(bus.is_up(name) for name in CONTROLLERS)
+    finally:
+        await first.stop()  # the USB adapter is pulled: the port itself is gone
+    for _ in range(3):
+        clock.now += STEP
+        await bus.cycle()
+    assert sorted(downs(events)) == sorted(CONTROLLERS)
+    second = simulator()
+    await second.start()
+    try:
+        for _ in range(4):
+            clock.now += STEP
+            await bus.cycle()
+        assert all(bus.is_up(name) for name in CONTROLLERS)
+        assert await second.lights(CONTROLLERS["C"]) == [setup.profile.shown(x) for x in wanted]
+        assert second.requests(CONTROLLERS["C"], FunctionCode.WRITE_REGISTERS) > 0
+    finally:
+        bus.close()
+        await second.stop()
