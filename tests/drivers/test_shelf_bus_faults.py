@@ -120,7 +120,8 @@ async def test_a_port_that_vanishes_and_returns(setup: LineSetup, tmp_path: Path
     events: list[DriverEvent] = []
     clock = StepClock()
     specs = [ControllerSpec(n, d, setup.slots, setup.profile) for n, d in CONTROLLERS.items()]
-    bus = ShelfBus("rs485", rtu_client(str(link), setup.baudrate), specs, events.append, clock=clock)
+    client = rtu_client(str(link), setup.baudrate)
+    bus = ShelfBus("rs485", client, specs, events.append, clock=clock)
     wanted = desired_lights(setup.slots)
     for slot, light in enumerate(wanted):
         bus.set_light("C", slot, light)
