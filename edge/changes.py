@@ -77,8 +77,10 @@ def command_change(command: Command, locate_seconds: float) -> Callable[[Invento
         return lambda keeper: keeper.picks.recall(
             command.gtin, command.batch, command.note, command.by
         )
-    bad: BadCommand = command
-    return lambda keeper: keeper.picks.refuse(bad.command, bad.command_id, bad.error)
+    if isinstance(command, BadCommand):
+        bad = command
+        return lambda keeper: keeper.picks.refuse(bad.command, bad.command_id, bad.error)
+    raise NotImplementedError(command)
 
 
 def activities(applied: Applied, products: Mapping[str, Product]) -> list[Activity]:

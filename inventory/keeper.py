@@ -29,6 +29,7 @@ from inventory.pick_results import PickTimes
 from inventory.policy import Product, is_short, needs_order, suggested_quantity
 from inventory.procurement import Priority, ProcurementRequest, open_orders
 from inventory.slot_index import SlotIndex, StockLine
+from inventory.stocktake_desk import StocktakeDesk
 from inventory.store import check_file, connect, damaged
 
 Clock = Callable[[], datetime]
@@ -70,6 +71,7 @@ class InventoryKeeper:
         self._in_group = False
         self._group_at: str | None = None
         self.picks = PickDesk(self, pick_times or PickTimes())
+        self.stocktakes = StocktakeDesk(self, site)
         # The check reads the file on its own connection while this thread builds the index.
         with ThreadPoolExecutor(1, thread_name_prefix="ledger-check") as pool:
             verdict = pool.submit(check_file, db_path, integrity_check)

@@ -11,6 +11,7 @@ class MessageKind(StrEnum):
     PROCUREMENT_REQUEST = "procurement_request"
     ALARM = "alarm"
     COMMAND_RESULT = "command_result"
+    EVENT = "event"  # an EPCIS event for the optional `events` stream
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""What the pick desk hands back to the daemon: cues for the lights, and what a call did."""
+"""What the desks (picking, stocktake) hand back to the daemon: cues for the lights, and what a
+call did."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     mistakes: list[Mistake] = field(default_factory=list)
     booked_epcs: list[str] = field(default_factory=list)  # tagged packs no longer on a shelf
+    placed: dict[str, str] = field(default_factory=dict)  # tagged packs now booked in a slot
     lights_changed: bool = False
 
 

@@ -109,8 +109,22 @@ CREATE TABLE recalls (
 ) WITHOUT ROWID;
 """
 
+# Version 4: stocktake reports, waiting for confirmation and after.
+_V4_STOCKTAKES = """
+CREATE TABLE stocktakes (
+    stocktake_id TEXT PRIMARY KEY,
+    shelf        TEXT NOT NULL,
+    by           TEXT NOT NULL,
+    ended_at     TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    report       TEXT NOT NULL,
+    confirmed_by TEXT,
+    confirmed_at TEXT
+);
+"""
+
 # Index i holds the script that moves a file from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _V2_HISTORY_INDEXES, _V3_PICKING)
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _V2_HISTORY_INDEXES, _V3_PICKING, _V4_STOCKTAKES)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -17,6 +17,8 @@ from inventory.picking import PickLine, PickRequest
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$"
 MAX_PAYLOAD = 64 * 1024
+# Where each command carries the id its answers are filed under, in the order looked for.
+_ID_FIELDS = ("pick_id", "stocktake_id", "alarm_id", "request_id", "command_id", "shelf", "gtin")
 
 
 class _Strict(BaseModel):
@@ -56,6 +58,31 @@ class _Locate(_Gtin):
     command_id: Annotated[str, Field(pattern=_ID)] | None = None
 
 
+class _StocktakeStart(_Strict):
+    shelf: Annotated[str, Field(pattern=_ID)]
+    by: Annotated[str, Field(max_length=80)] = ""
+
+
+class _StocktakeEnd(_Strict):
+    stocktake_id: Annotated[str, Field(pattern=_ID)] | None = None
+
+
+class _StocktakeConfirm(_Strict):
+    stocktake_id: Annotated[str, Field(pattern=_ID)]
+    by: Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class _AlarmAck(_Strict):
+    alarm_id: Annotated[str, Field(pattern=_ID)]
+    by: Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class _ProcurementConfirm(_Strict):
+    request_id: Annotated[str, Field(pattern=_ID)]
+    by: Annotated[str, Field(min_length=1, max_length=80)]
+    quantity: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
 class _Recall(_Gtin):
     batch: Annotated[str, Field(min_length=1, max_length=20)]
     note: Annotated[str, Field(max_length=200)] = ""
@@ -89,6 +116,36 @@ class RecallCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class StocktakeStart:
+    shelf: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class StocktakeEnd:
+    stocktake_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StocktakeConfirm:
+    stocktake_id: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmAck:
+    alarm_id: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcurementConfirm:
+    request_id: str
+    by: str
+    quantity: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class BadCommand:
     """A command that will not be carried out, and why."""
 
@@ -97,8 +154,29 @@ class BadCommand:
     error: str
 
 
-Command = PickCommand | CancelCommand | LocateCommand | RecallCommand | BadCommand
-COMMANDS = ("pick", "pick-cancel", "locate", "recall")
+Command = (
+    PickCommand
+    | CancelCommand
+    | LocateCommand
+    | RecallCommand
+    | StocktakeStart
+    | StocktakeEnd
+    | StocktakeConfirm
+    | AlarmAck
+    | ProcurementConfirm
+    | BadCommand
+)
+COMMANDS = (
+    "pick",
+    "pick-cancel",
+    "locate",
+    "recall",
+    "stocktake-start",
+    "stocktake-end",
+    "stocktake-confirm",
+    "alarm-ack",
+    "procurement-confirm",
+)
 
 
 def parse_command(name: str, payload: bytes) -> Command:
@@ -111,7 +189,7 @@ def parse_command(name: str, payload: bytes) -> Command:
         return BadCommand(name, "", f"payload is not JSON: {exc}")
     if not isinstance(raw, dict):
         return BadCommand(name, "", "payload must be a JSON object")
-    command_id = raw.get("pick_id") or raw.get("command_id") or raw.get("gtin") or ""
+    command_id = next((raw[k] for k in _ID_FIELDS if raw.get(k)), "")
     command_id = command_id if isinstance(command_id, str) else ""
     if name not in COMMANDS:
         return BadCommand(
@@ -134,8 +212,22 @@ def _build(name: str, raw: dict[str, object]) -> Command:
     if name == "locate":
         locate = _Locate.model_validate(raw)
         return LocateCommand(locate.gtin, locate.seconds, locate.command_id or locate.gtin)
-    recall = _Recall.model_validate(raw)
-    return RecallCommand(recall.gtin, recall.batch, recall.note, recall.by)
+    if name == "recall":
+        recall = _Recall.model_validate(raw)
+        return RecallCommand(recall.gtin, recall.batch, recall.note, recall.by)
+    if name == "stocktake-start":
+        start = _StocktakeStart.model_validate(raw)
+        return StocktakeStart(start.shelf, start.by)
+    if name == "stocktake-end":
+        return StocktakeEnd(_StocktakeEnd.model_validate(raw).stocktake_id)
+    if name == "stocktake-confirm":
+        confirm = _StocktakeConfirm.model_validate(raw)
+        return StocktakeConfirm(confirm.stocktake_id, confirm.by)
+    if name == "alarm-ack":
+        ack = _AlarmAck.model_validate(raw)
+        return AlarmAck(ack.alarm_id, ack.by)
+    order = _ProcurementConfirm.model_validate(raw)
+    return ProcurementConfirm(order.request_id, order.by, order.quantity)
 
 
 def _explain(exc: ValidationError) -> str:

@@ -35,6 +35,10 @@ class Topics:
         return f"{self.prefix}/procurement/status"
 
     @property
+    def events(self) -> str:
+        return f"{self.prefix}/events"
+
+    @property
     def command_result(self) -> str:
         return f"{self.prefix}/cmd-result"
 
@@ -57,4 +61,6 @@ class Topics:
             return self.procurement_request, False
         if row.kind is MessageKind.COMMAND_RESULT:
             return self.command_result, False
+        if row.kind is MessageKind.EVENT:
+            return self.events, False
         raise ValueError(f"no topic for outbox message kind {row.kind!r}")

@@ -1,0 +1,138 @@
+"""Stocktake: sweep reads assigned to slots, reconciliation against the ledger, the discrepancy
+alarm, EPCIS events, and confirmation making the ledger match the shelf."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inventory.alarms import AlarmKind
+from inventory.identifiers import PackId
+from inventory.keeper import InventoryKeeper
+from inventory.stocktake import Sweep
+from inventory.verify import verify
+
+GTIN = "04012345123456"
+SLOTS = ["A-01", "A-02", "A-03", "A-04"]
+
+
+def pack(n: int) -> PackId:
+    return PackId(f"urn:epc:id:sgtin:4012345.012345.{n}", GTIN, str(n))
+
+
+def loc(slot: str) -> str:
+    return f"urn:epc:id:sgln:4012345.00001.{slot[-1]}"
+
+
+def clock() -> datetime:
+    return datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def keeper_at(path: Path) -> InventoryKeeper:
+    return InventoryKeeper(path, {}, "s1", "g1", clock)
+
+
+def sweep_of(physical: dict[int, str]) -> Sweep:
+    """A sweep that passes each slot in turn, reading its location tag and its packs."""
+    sweep = Sweep("st-1", "A", SLOTS, "Ana")
+    for slot in SLOTS:
+        sweep.location(slot, loc(slot), rssi=-40)
+        for n, where in physical.items():
+            if where == slot:
+                sweep.pack(pack(n), rssi=-50)
+        sweep.round_done()
+    return sweep
+
+
+def test_a_pack_belongs_to_the_location_current_at_its_strongest_read() -> None:
+    sweep = Sweep("st-1", "A", SLOTS, "Ana")
+    sweep.location("A-01", loc("A-01"), rssi=-45)
+    sweep.location("A-02", loc("A-02"), rssi=-60)  # the neighbour, fainter: not where we are
+    sweep.pack(pack(1), rssi=-50)
+    sweep.round_done()
+    sweep.pack(pack(2), rssi=-70)  # a round without a location tag: still at A-01
+    sweep.round_done()
+    sweep.location("A-02", loc("A-02"), rssi=-40)
+    sweep.pack(pack(1), rssi=-75)  # pack 1 again, faint, from the next slot: stays in A-01
+    sweep.pack(pack(2), rssi=-48)  # pack 2 read strongly here: it is in A-02
+    sweep.round_done()
+    assert sweep.seen() == {pack(1).epc: "A-01", pack(2).epc: "A-02"}
+
+
+def test_differences_are_reported_exactly_and_confirmation_books_them(tmp_path: Path) -> None:
+    keeper = keeper_at(tmp_path / "l.sqlite")
+    for n, slot in {1: "A-01", 2: "A-01", 3: "A-02", 4: "A-03", 5: "B-01"}.items():
+        keeper.put_away(pack(n), slot)
+    # On the shelf: 2 is gone, 3 moved to A-04, 6 is there but unknown, 5 (shelf B) is in A-03.
+    physical = {1: "A-01", 3: "A-04", 4: "A-03", 5: "A-03", 6: "A-02"}
+    out = keeper.stocktakes.finish(sweep_of(physical))
+    report = keeper.db.execute("SELECT state, report FROM stocktakes").fetchone()
+    assert report[0] == "ended"
+    body = json.loads(report[1])
+    by_slot = {s["slot"]: s for s in body["slots"]}
+    assert [f["epc"] for f in by_slot["A-01"]["missing"]] == [pack(2).epc]
+    assert [f["epc"] for f in by_slot["A-02"]["unexpected"]] == [pack(6).epc]
+    assert {f["epc"] for f in by_slot["A-04"]["misplaced_in"]} == {pack(3).epc}
+    assert {f["epc"] for f in by_slot["A-03"]["misplaced_in"]} == {pack(5).epc}
+    assert (by_slot["A-01"]["expected"], by_slot["A-01"]["seen"]) == (2, 1)
+    assert any("missing 1, unexpected 1, misplaced 2" in note for note in out.notes)
+    live = {a.kind: a for a in keeper.live_alarms()}
+    assert live[AlarmKind.DISCREPANCY].detail["stocktake_id"] == "st-1"
+    events = [
+        json.loads(r[0])
+        for r in keeper.db.execute("SELECT payload FROM outbox WHERE kind = 'event'")
+    ]
+    assert len(events) == 4 and {e["bizStep"] for e in events} == {"cycle_counting"}
+    assert {e["readPoint"]["id"] for e in events} == {loc(s) for s in SLOTS}
+
+    confirmed = keeper.stocktakes.confirm("st-1", "Ana")
+    assert keeper.index.placed_epcs() == {pack(n).epc: s for n, s in physical.items()}
+    assert AlarmKind.DISCREPANCY not in {a.kind for a in keeper.live_alarms()}
+    assert confirmed.booked_epcs == [pack(2).epc]
+    kinds = keeper.db.execute(
+        "SELECT kind, count(*) FROM movements WHERE reference = 'st-1' GROUP BY kind"
+    ).fetchall()
+    assert dict((k, n) for k, n in kinds) == {"count_adjustment": 2, "move": 2}
+    assert verify(keeper.db).ok
+    again = keeper.stocktakes.confirm("st-1", "Ana")
+    assert "is confirmed" in again.notes[0]
+
+
+def test_a_clean_sweep_clears_the_discrepancy(tmp_path: Path) -> None:
+    keeper = keeper_at(tmp_path / "l.sqlite")
+    keeper.put_away(pack(1), "A-01")
+    keeper.stocktakes.finish(sweep_of({}))
+    assert AlarmKind.DISCREPANCY in {a.kind for a in keeper.live_alarms()}
+    clean = Sweep("st-2", "A", SLOTS, "Ana")
+    clean.location("A-01", loc("A-01"), -40)
+    clean.pack(pack(1), -50)
+    keeper.stocktakes.finish(clean)
+    assert AlarmKind.DISCREPANCY not in {a.kind for a in keeper.live_alarms()}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    booked=st.dictionaries(st.integers(1, 40), st.sampled_from([*SLOTS, "B-01"]), max_size=30),
+    physical=st.dictionaries(st.integers(1, 40), st.sampled_from(SLOTS), max_size=30),
+)
+def test_after_confirmation_the_ledger_holds_what_the_sweep_saw(
+    tmp_path_factory: object, booked: dict[int, str], physical: dict[int, str]
+) -> None:
+    path = tmp_path_factory.mktemp("st") / "l.sqlite"  # type: ignore[attr-defined]
+    keeper = keeper_at(path)
+    for n, slot in booked.items():
+        keeper.put_away(pack(n), slot)
+    keeper.stocktakes.finish(sweep_of(physical))
+    keeper.stocktakes.confirm("st-1", "Ana")
+    on_shelf_a = {epc: s for epc, s in keeper.index.placed_epcs().items() if s in SLOTS}
+    assert on_shelf_a == {pack(n).epc: s for n, s in physical.items()}
+    outside = {epc: s for epc, s in keeper.index.placed_epcs().items() if s not in SLOTS}
+    assert outside == {
+        pack(n).epc: s for n, s in booked.items() if s not in SLOTS and n not in physical
+    }
+    assert verify(keeper.db).ok
+    keeper.close()
