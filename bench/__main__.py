@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from bench import bench_decoders, bench_ledger, bench_pick_latency, bench_reader_load
+from bench import (
+    bench_decoders,
+    bench_ledger,
+    bench_pick_latency,
+    bench_reader_load,
+    bench_shelf_bus,
+)
 
 
 def main() -> None:
     bench_decoders.main()
     bench_reader_load.main()
     bench_ledger.main()
+    bench_shelf_bus.main()
     bench_pick_latency.main()
 
 
