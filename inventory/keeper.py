@@ -11,23 +11,25 @@ the commit itself fails, that state is read back from the file.
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from inventory.alarms import Alarm, AlarmKind, AlarmState, alarm_id, live_alarms
+from inventory.commit import Commit, iso
 from inventory.identifiers import PackId
+from inventory.keeper_alarms import AlarmKeeping
+from inventory.keeper_orders import OrderKeeping, RequestError
 from inventory.ledger import Ledger, StockError, plan_stock
 from inventory.movements import Movement, MovementKind
 from inventory.outbox import MessageKind, Outbox, OutboxMessage, OutboxRow
 from inventory.pick_desk import PickDesk
 from inventory.pick_results import PickTimes
-from inventory.policy import Product, is_short, needs_order, suggested_quantity
-from inventory.procurement import Priority, ProcurementRequest, open_orders
+from inventory.policy import Product, is_short
+from inventory.procurement import ProcurementRequest, RequestStatus, unfinished_requests
 from inventory.slot_index import SlotIndex, StockLine
 from inventory.stocktake_desk import StocktakeDesk
 from inventory.store import check_file, connect, damaged
@@ -35,22 +37,10 @@ from inventory.store import check_file, connect, damaged
 Clock = Callable[[], datetime]
 
 
-def iso(moment: datetime) -> str:
-    """UTC timestamp with milliseconds, as stored and published."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+__all__ = ["Clock", "Commit", "InventoryKeeper", "RequestError", "iso"]
 
 
-@dataclass(frozen=True, slots=True)
-class Commit:
-    """What one change wrote: movements, alarm transitions and requests."""
-
-    movements: tuple[Movement, ...] = ()
-    alarms: tuple[Alarm, ...] = ()
-    requests: tuple[ProcurementRequest, ...] = ()
-    messages: int = 0
-
-
-class InventoryKeeper:
+class InventoryKeeper(AlarmKeeping, OrderKeeping):
     """Owns the ledger file and the slot index. Not thread-safe: one writer calls it."""
 
     def __init__(
@@ -80,7 +70,7 @@ class InventoryKeeper:
                 self.outbox = Outbox(self.db)
                 self.index = SlotIndex()
                 self._alarms: dict[str, Alarm] = {}
-                self._on_order: dict[str, int] = {}
+                self._requests: dict[str, ProcurementRequest] = {}
                 self._load_state()
             except sqlite3.DatabaseError as exc:
                 self.db.close()
@@ -137,20 +127,12 @@ class InventoryKeeper:
         """Available packs of `gtin` on the shelves."""
         return self.index.on_hand(gtin)
 
-    def on_order(self, gtin: str) -> int:
-        """Quantity of `gtin` requested and not yet received or cancelled."""
-        return self._on_order.get(gtin, 0)
-
     def line_of_epc(self, epc: str) -> StockLine | None:
         """The stock line of a tagged pack on the shelves."""
         try:
             return self._line_of(epc)
         except StockError:
             return None
-
-    def live_alarms(self) -> list[Alarm]:
-        """Alarms raised or acknowledged and not cleared."""
-        return list(self._alarms.values())
 
     def pending_messages(self, limit: int, after_id: int = 0) -> list[OutboxRow]:
         """Outbox messages not yet acknowledged by the broker, oldest first."""
@@ -187,55 +169,12 @@ class InventoryKeeper:
         """A tagged pack went from its slot to `to_slot`."""
         return self.commit([self._pack_movement(MovementKind.MOVE, epc, to_slot, actor, reason)])
 
-    def raise_alarm(self, kind: AlarmKind, subject: str, detail: dict[str, object]) -> Commit:
-        """Raise the alarm for `subject` unless it is live already; published with the commit."""
-        if alarm_id(kind, subject) in self._alarms:
-            return Commit()
-        at = self.stamp()
-        return self._write_alarm(Alarm(kind, subject, AlarmState.RAISED, at, dict(detail)), at)
-
-    def clear_alarm(self, kind: AlarmKind, subject: str) -> Commit:
-        """Clear the alarm for `subject` if it is live."""
-        live = self._alarms.get(alarm_id(kind, subject))
-        if live is None:
-            return Commit()
-        at = self.stamp()
-        return self._write_alarm(replace(live, state=AlarmState.CLEARED, cleared_at=at), at)
-
     def send(self, messages: Iterable[OutboxMessage]) -> Commit:
         """Queue messages in the outbox (with the enclosing group's changes)."""
         messages = list(messages)
         with self.group():
             self.ledger.write(self.stamp(), messages=messages)
         return Commit(messages=len(messages))
-
-    def report_short(self, gtin: str, missing: int, reference: str) -> Commit:
-        """A pick list asked for `missing` more of `gtin` than the shelves can give: the
-        shortage alarm (unless live) and, for an auto-confirmed product with too little on
-        order, an urgent request."""
-        at = self.stamp()
-        product = self.products.get(gtin)
-        on_hand, on_order = self.on_hand(gtin), self.on_order(gtin)
-        alarms: list[Alarm] = []
-        if alarm_id(AlarmKind.SHORTAGE, gtin) not in self._alarms:
-            detail = {
-                "gtin": gtin,
-                "name": product.name if product else gtin,
-                "on_hand": on_hand,
-                "short_by": missing,
-                "pick_id": reference,
-                "slots": list(product.home_slots) if product else [],
-            }
-            alarms.append(Alarm(AlarmKind.SHORTAGE, gtin, AlarmState.RAISED, at, detail))
-        requests: list[ProcurementRequest] = []
-        if product is not None and product.auto_confirm and on_order < missing:
-            request = self._new_request(product, on_hand, on_order, at)
-            wanted = max(request.quantity, missing - on_order)
-            requests.append(replace(request, quantity=wanted, priority=Priority.URGENT))
-        messages = self._messages(alarms, requests)
-        with self.group():
-            self._take(at, (), {}, alarms, requests, messages)
-        return Commit(alarms=tuple(alarms), requests=tuple(requests), messages=len(messages))
 
     def commit(
         self, movements: Iterable[Movement], messages: Iterable[OutboxMessage] = ()
@@ -248,8 +187,9 @@ class InventoryKeeper:
         stock = plan_stock(movements, self.index.quantity_of, self.index.slot_of)
         at = self.stamp()
         alarms, requests = self._consequences(movements, at)
-        messages = self._messages(alarms, requests)
+        messages = self._publish(alarms, requests)
         messages += extra
+        requests += self._receipts(movements)
         if self._in_group:  # the usual case, on the writer: skip the context manager
             self._take(at, movements, stock, alarms, requests, messages)
         else:
@@ -276,9 +216,7 @@ class InventoryKeeper:
             alarm = self._shortage_transition(product, on_hand, delta, at)
             if alarm is not None:
                 alarms.append(alarm)
-            on_order = self.on_order(gtin)
-            if delta < 0 and product.auto_confirm and needs_order(product, on_hand, on_order):
-                requests.append(self._new_request(product, on_hand, on_order, at))
+            requests += self._requests_called_for(product, on_hand, delta, at)
         return alarms, requests
 
     def _take(
@@ -296,24 +234,9 @@ class InventoryKeeper:
             self.index.apply(movement)
         for alarm in alarms:
             self._remember(alarm)
-        for request in requests:
-            gtin = request.product.gtin
-            self._on_order[gtin] = self._on_order.get(gtin, 0) + request.quantity
+        self._follow_requests(requests)
 
     # Internals -------------------------------------------------------------------------------
-
-    def _write_alarm(self, alarm: Alarm, at: str) -> Commit:
-        message = OutboxMessage(MessageKind.ALARM, alarm.payload(), key=alarm.id)
-        with self.group():
-            self.ledger.write(at, alarms=[alarm], messages=[message])
-            self._remember(alarm)
-        return Commit(alarms=(alarm,), messages=1)
-
-    def _remember(self, alarm: Alarm) -> None:
-        if alarm.live:
-            self._alarms[alarm.id] = alarm
-        else:
-            self._alarms.pop(alarm.id, None)
 
     def _pack_movement(
         self, kind: MovementKind, epc: str, to_slot: str | None, actor: str, reason: str
@@ -362,24 +285,10 @@ class InventoryKeeper:
             return replace(existing, state=AlarmState.CLEARED, cleared_at=at)
         return None
 
-    def _new_request(
-        self, product: Product, on_hand: int, on_order: int, at: str
-    ) -> ProcurementRequest:
-        return ProcurementRequest(
-            request_id=str(uuid.uuid4()),
-            created_at=at,
-            product=product,
-            quantity=suggested_quantity(product, on_hand, on_order),
-            priority=Priority.URGENT if on_hand <= 0 else Priority.ROUTINE,
-            on_hand=on_hand,
-            on_order=on_order,
-            confirmed_by="auto",
-        )
-
-    def _messages(
+    def _publish(
         self, alarms: Iterable[Alarm], requests: Iterable[ProcurementRequest]
     ) -> list[OutboxMessage]:
-        """The outbox messages that publish alarm changes and requests."""
+        """The outbox messages that publish alarm changes and requests sent to the centre."""
         messages = [OutboxMessage(MessageKind.ALARM, a.payload(), key=a.id) for a in alarms]
         return messages + [
             OutboxMessage(
@@ -388,6 +297,7 @@ class InventoryKeeper:
                 key=r.request_id,
             )
             for r in requests
+            if r.status is RequestStatus.REQUESTED
         ]
 
     def _load_state(self) -> None:
@@ -395,5 +305,5 @@ class InventoryKeeper:
         self.ledger.reload()
         self.index = SlotIndex.load(self.db)
         self._alarms = {a.id: a for a in live_alarms(self.db)}
-        self._on_order = open_orders(self.db)
+        self._requests = {r.request_id: r for r in unfinished_requests(self.db, self.products)}
         self.picks.load()

@@ -135,6 +135,8 @@ class Ledger:
                         str(request.status),
                         request.confirmed_by,
                         at,
+                        str(request.priority),
+                        request.received,
                     ),
                 )
             )
@@ -205,6 +207,6 @@ _ALARM_SQL = (
 )
 _REQUEST_SQL = (
     "INSERT OR REPLACE INTO procurement_requests (request_id, created_at, gtin, quantity,"
-    " status, confirmed_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " status, confirmed_by, updated_at, priority, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _OUTBOX_SQL = "INSERT INTO outbox (created_at, kind, key, payload) VALUES (?, ?, ?, ?)"

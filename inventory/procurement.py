@@ -11,6 +11,7 @@ from inventory.policy import Product
 
 
 class RequestStatus(StrEnum):
+    PROPOSED = "proposed"  # waiting for a pharmacist's confirmation; not sent yet
     REQUESTED = "requested"
     ACCEPTED = "accepted"
     ORDERED = "ordered"
@@ -45,6 +46,12 @@ class ProcurementRequest:
     on_order: int
     confirmed_by: str
     status: RequestStatus = RequestStatus.REQUESTED
+    received: int = 0  # packs of it booked in so far
+
+    @property
+    def outstanding(self) -> int:
+        """Still to come, while the request is open."""
+        return self.quantity - self.received if self.status in OPEN_STATUSES else 0
 
     def payload(self, site: str, gateway: str) -> str:
         """The message sent on ``procurement/request`` (shaped like FHIR SupplyRequest where they
@@ -73,12 +80,52 @@ class ProcurementRequest:
         )
 
 
-def open_orders(db: sqlite3.Connection) -> dict[str, int]:
-    """Quantity requested and still open, per GTIN, from the file."""
-    placeholders = ",".join("?" * len(OPEN_STATUSES))
+# What the centre may answer, from each state (answering the same state again changes nothing).
+NEXT_STATUSES: dict[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.REQUESTED: frozenset(
+        {
+            RequestStatus.ACCEPTED,
+            RequestStatus.ORDERED,
+            RequestStatus.SHIPPED,
+            RequestStatus.CANCELLED,
+            RequestStatus.REJECTED,
+        }
+    ),
+    RequestStatus.ACCEPTED: frozenset(
+        {
+            RequestStatus.ORDERED,
+            RequestStatus.SHIPPED,
+            RequestStatus.CANCELLED,
+            RequestStatus.REJECTED,
+        }
+    ),
+    RequestStatus.ORDERED: frozenset({RequestStatus.SHIPPED, RequestStatus.CANCELLED}),
+}
+
+
+def unfinished_requests(
+    db: sqlite3.Connection, products: dict[str, Product]
+) -> list[ProcurementRequest]:
+    """Requests proposed or still open, from the file (oldest first)."""
+    wanted = [str(RequestStatus.PROPOSED), *(str(s) for s in OPEN_STATUSES)]
     rows = db.execute(
-        f"SELECT gtin, sum(quantity) FROM procurement_requests WHERE status IN ({placeholders})"
-        " GROUP BY gtin",
-        [str(s) for s in OPEN_STATUSES],
+        "SELECT request_id, created_at, gtin, quantity, status, confirmed_by, priority, received"
+        f" FROM procurement_requests WHERE status IN ({','.join('?' * len(wanted))})"
+        " ORDER BY created_at, request_id",
+        wanted,
     )
-    return {gtin: int(total) for gtin, total in rows}
+    return [
+        ProcurementRequest(
+            r[0],
+            r[1],
+            products.get(r[2]) or Product(r[2], r[2], 0, 1),
+            int(r[3]),
+            Priority(r[6]),
+            0,
+            0,
+            r[5],
+            RequestStatus(r[4]),
+            int(r[7]),
+        )
+        for r in rows
+    ]

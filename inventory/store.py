@@ -123,8 +123,21 @@ CREATE TABLE stocktakes (
 );
 """
 
+# Version 5: requests remember their priority and what has been received of them.
+_V5_REQUEST_PROGRESS = """
+ALTER TABLE procurement_requests ADD COLUMN priority TEXT NOT NULL DEFAULT 'routine';
+ALTER TABLE procurement_requests ADD COLUMN received INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE procurement_requests ADD COLUMN note TEXT NOT NULL DEFAULT '';
+"""
+
 # Index i holds the script that moves a file from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _V2_HISTORY_INDEXES, _V3_PICKING, _V4_STOCKTAKES)
+MIGRATIONS: tuple[str, ...] = (
+    _SCHEMA_V1,
+    _V2_HISTORY_INDEXES,
+    _V3_PICKING,
+    _V4_STOCKTAKES,
+    _V5_REQUEST_PROGRESS,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,110 @@
+"""The procurement round trip in the keeper: requests sent or proposed, confirmed, moved along by
+the centre's answers, counted as on order, and closed by the delivery booked in."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from inventory.identifiers import PackId
+from inventory.keeper import InventoryKeeper, RequestError
+from inventory.policy import Product
+from inventory.procurement import RequestStatus
+
+AUTO = Product("04012345123456", "Amoxicillin", reorder_point=2, par=6, home_slots=("A-01",))
+ASK = Product("05012345678900", "Ibuprofen", reorder_point=1, par=4, auto_confirm=False)
+
+
+def pack(n: int, gtin: str) -> PackId:
+    return PackId(f"urn:epc:id:sgtin:{gtin[1:8]}.0{gtin[8:13]}.{n}", gtin, str(n))
+
+
+def clock() -> datetime:
+    return datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def keeper_at(path: Path) -> InventoryKeeper:
+    return InventoryKeeper(path, {AUTO.gtin: AUTO, ASK.gtin: ASK}, "s", "g", clock)
+
+
+def sent(keeper: InventoryKeeper) -> list[dict[str, object]]:
+    rows = keeper.db.execute(
+        "SELECT payload FROM outbox WHERE kind = 'procurement_request' ORDER BY id"
+    )
+    return [json.loads(r[0]) for r in rows]
+
+
+def status_of(keeper: InventoryKeeper, request_id: str) -> tuple[str, int]:
+    row = keeper.db.execute(
+        "SELECT status, received FROM procurement_requests WHERE request_id = ?", (request_id,)
+    ).fetchone()
+    return str(row[0]), int(row[1])
+
+
+@pytest.fixture
+def keeper(tmp_path: Path) -> InventoryKeeper:
+    k = keeper_at(tmp_path / "l.sqlite")
+    for n in range(1, 6):
+        k.put_away(pack(n, AUTO.gtin), "A-01")
+    for n in range(1, 4):
+        k.put_away(pack(n, ASK.gtin), "A-02")
+    return k
+
+
+def test_an_auto_request_is_sent_once_moved_along_and_closed_by_the_delivery(
+    keeper: InventoryKeeper,
+) -> None:
+    for n in (1, 2, 3):
+        keeper.take(pack(n, AUTO.gtin).epc)  # 5 -> 2: at the reorder point
+    [request] = sent(keeper)
+    assert request["quantity"] == 4 and request["confirmed_by"] == "auto"
+    rid = str(request["request_id"])
+    assert keeper.on_order(AUTO.gtin) == 4
+    keeper.take(pack(4, AUTO.gtin).epc)
+    assert len(sent(keeper)) == 1, "on order covers the shortage: no second request"
+    for status in (RequestStatus.ACCEPTED, RequestStatus.ORDERED, RequestStatus.ORDERED):
+        keeper.update_request(rid, status)
+    with pytest.raises(RequestError, match="cannot become accepted"):
+        keeper.update_request(rid, RequestStatus.ACCEPTED)
+    keeper.update_request(rid, RequestStatus.SHIPPED, note="DHL 123")
+    for n in (10, 11):
+        keeper.put_away(pack(n, AUTO.gtin), "A-01")
+    assert status_of(keeper, rid) == ("shipped", 2) and keeper.on_order(AUTO.gtin) == 2
+    for n in (12, 13):
+        keeper.put_away(pack(n, AUTO.gtin), "A-01")
+    assert status_of(keeper, rid) == ("received", 4) and keeper.on_order(AUTO.gtin) == 0
+    with pytest.raises(RequestError, match="not open here"):
+        keeper.update_request(rid, RequestStatus.CANCELLED)
+
+
+def test_a_proposal_waits_for_a_pharmacist(tmp_path: Path, keeper: InventoryKeeper) -> None:
+    keeper.take(pack(1, ASK.gtin).epc)
+    keeper.take(pack(2, ASK.gtin).epc)  # 3 -> 1: short
+    assert sent(keeper) == [] and keeper.on_order(ASK.gtin) == 0
+    [proposal] = keeper.open_requests()
+    assert proposal.status is RequestStatus.PROPOSED and proposal.quantity == 3
+    keeper.take(pack(3, ASK.gtin).epc)
+    assert len(keeper.open_requests()) == 1, "one proposal at a time"
+    keeper.close()
+    keeper = keeper_at(tmp_path / "l.sqlite")  # it survives a restart
+    keeper.confirm_request(proposal.request_id, "Dr. Ruiz", quantity=5)
+    [request] = sent(keeper)
+    assert request["confirmed_by"] == "Dr. Ruiz" and request["quantity"] == 5
+    assert keeper.on_order(ASK.gtin) == 5
+    with pytest.raises(RequestError, match="only a proposed one"):
+        keeper.confirm_request(proposal.request_id, "Dr. Ruiz")
+
+
+def test_a_cancelled_request_no_longer_counts_and_shortage_asks_again(
+    keeper: InventoryKeeper,
+) -> None:
+    for n in (1, 2, 3):
+        keeper.take(pack(n, AUTO.gtin).epc)
+    rid = str(sent(keeper)[0]["request_id"])
+    keeper.update_request(rid, RequestStatus.CANCELLED)
+    assert keeper.on_order(AUTO.gtin) == 0
+    keeper.take(pack(4, AUTO.gtin).epc)
+    assert len(sent(keeper)) == 2
