@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from edge.cli_office import add_office_commands
 from edge.config import ConfigError, load_config
 from edge.ledger_cli import (
     add_database_options,
@@ -81,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--forever", action="store_true", help="keep running after the scenario")
     demo.add_argument("--db", type=Path, help="keep the ledger in this file")
     demo.add_argument("--broker", help="use this broker (mqtt://host:port) instead of a local one")
+    demo.add_argument(
+        "--plain", action="store_true", help="print lines as they happen, not a live screen"
+    )
     demo.set_defaults(handler=_demo)
 
     pick = commands.add_parser("pick", help="send a pick list and follow it line by line")
@@ -96,8 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_target_options(locate)
     locate.set_defaults(handler=_locate)
 
-    procurement = commands.add_parser("procurement", help="the procurement side")
-    procurement_commands = procurement.add_subparsers(metavar="COMMAND")
+    procurement_commands = add_office_commands(commands, _add_target_options, _target)
     watch = procurement_commands.add_parser("watch", help="print requests as they arrive")
     watch.add_argument("--broker", required=True, help="mqtt://host:port")
     watch.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -257,7 +260,7 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from edge.demo import run_demo
 
-    return asyncio.run(run_demo(args.seconds, args.forever, args.db, args.broker))
+    return asyncio.run(run_demo(args.seconds, args.forever, args.db, args.broker, args.plain))
 
 
 def _watch(args: argparse.Namespace) -> int:

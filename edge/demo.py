@@ -1,245 +1,199 @@
-"""`rxedge demo`: the whole loop on simulated hardware and a local broker.
+"""`rxedge demo`: pick-to-light, live, on simulated hardware and a local broker.
 
-A reader simulator on a pty and a Modbus shelf controller simulator stand in for the shelf; the
-real daemon reads them, a pharmacist (scripted) takes packs, stock falls to the reorder point,
-the slot's LED turns amber, and a procurement request reaches a subscriber on the broker.
+A delivery is booked into a new ledger; an R2000 reader simulator on a pty holds tagged packs on
+antennas 1-4, a GS1 scanner simulator sits on another pty, and a Modbus TCP shelf controller
+simulator stands for shelf A's 24 LED slots. The real daemon runs on them. The centre sends two
+prescriptions over MQTT; a scripted pharmacist pair picks them by button, scan and tag, one
+mistake is caught (red, reported, nothing booked), both lists finish, and stock falling to a
+reorder point turns its slot amber and sends a procurement request to the centre.
+
+In a terminal the shelf is drawn live from the controller's registers; otherwise (or with
+--plain) every activity line is printed as it happens, with text pictures of the shelf.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
+import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from functools import partial
+from datetime import UTC, datetime
 from pathlib import Path
 
-from drivers.modbus.profile import Colour
 from edge.activity import Activity
+from edge.command_cli import describe_result
 from edge.config import parse_config
+from edge.demo_centre import Answer, DemoCentre
+from edge.demo_script import Scenario, Stage, pick_movements
+from edge.demo_stock import (
+    FOREIGN_TAG,
+    GATEWAY,
+    PACKS_PER_LIST,
+    SITE,
+    SLOTS,
+    TAGGED,
+    book_delivery,
+    demo_config,
+    product_names,
+    slot_labels,
+)
+from edge.demo_view import DemoView
 from edge.gateway import Gateway
 from edge.local_broker import LocalBroker
-from edge.procurement_watch import ProcurementWatch
 from firmware_sim.r2000_sim import R2000Simulator
+from firmware_sim.scanner_sim import ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
-from firmware_sim.tags import sgtin96
-from sync.broker_url import BrokerAddress
 from sync.procurement_feed import ReceivedRequest
-
-
-@dataclass(frozen=True)
-class DemoProduct:
-    gtin: str
-    company_prefix: str
-    item_reference: str
-    name: str
-    antenna: int
-    packs: int
-    reorder_point: int
-    par: int
-    taken: int  # packs the scripted pharmacist takes
-
-
-PRODUCTS = (
-    DemoProduct(
-        "04012345123456", "4012345", "012345", "Amoxicillin 500 mg capsules x21", 1, 6, 3, 8, 3
-    ),
-    DemoProduct(
-        "04012345987652", "4012345", "098765", "Paracetamol 500 mg tablets x20", 2, 5, 1, 6, 1
-    ),
-    DemoProduct(
-        "05012345678900", "5012345", "067890", "Ibuprofen 400 mg tablets x30", 3, 4, 1, 5, 0
-    ),
-)
-FOREIGN_TAG = bytes.fromhex("E2801160600002054B3A1B1C")  # a TID: counted and ignored
-DWELL_SECONDS = 1.5
-
-
-def slot_of(antenna: int) -> str:
-    return f"A-{antenna:02d}"
-
-
-def demo_config(db: Path, broker_url: str, reader_port: str, shelf_port: int) -> dict[str, object]:
-    """The configuration the demo daemon runs with (the same schema as a real gateway's)."""
-    return {
-        "site": "demo-pharmacy",
-        "gateway": "gw-1",
-        "database": str(db),
-        "broker": {"url": broker_url},
-        "presence": {"dwell_seconds": DWELL_SECONDS},
-        "readers": [
-            {
-                "name": "shelf-A-reader",
-                "port": reader_port,
-                "baudrate": 115200,
-                "antennas": {str(a): slot_of(a) for a in (1, 2, 3, 4)},
-            }
-        ],
-        "shelves": [
-            {"name": "A", "transport": "tcp", "host": "127.0.0.1", "port": shelf_port, "slots": 24}
-        ],
-        "products": [
-            {
-                "gtin": p.gtin,
-                "name": p.name,
-                "reorder_point": p.reorder_point,
-                "par": p.par,
-                "slots": [slot_of(p.antenna)],
-            }
-            for p in PRODUCTS
-        ],
-    }
+from sync.topics import Topics
 
 
 class Demo:
-    def __init__(self, seconds: float, forever: bool, db: Path | None, broker_url: str | None):
+    def __init__(
+        self,
+        seconds: float,
+        forever: bool,
+        db: Path | None,
+        broker_url: str | None,
+        plain: bool = False,
+    ):
         self.seconds = seconds
         self.forever = forever
         self.db = db
         self.broker_url = broker_url
-        self.started = time.monotonic()
+        self.live = not plain and sys.stdout.isatty()
         self.requests: list[ReceivedRequest] = []
-        self.got_request = asyncio.Event()
-
-    def say(self, kind: str, text: str) -> None:
-        print(f"[{time.monotonic() - self.started:6.1f}s] {kind:9} {text}", flush=True)
+        self.shelf = ShelfControllerSimulator(slots=SLOTS)
+        self.view = DemoView(self.live, self.shelf, slot_labels(), product_names(), self.requests)
 
     def on_activity(self, activity: Activity) -> None:
-        self.say(activity.kind, activity.text)
+        self.view.say(activity.kind, activity.text)
+
+    def on_answer(self, answer: Answer) -> None:
+        self.view.say("centre", "cmd-result: " + describe_result(answer))
 
     def on_request(self, request: ReceivedRequest) -> None:
         self.requests.append(request)
-        self.say("centre", "procurement received: " + request.line())
-        self.got_request.set()
+        self.view.say("centre", "procurement received: " + request.line())
 
     async def run(self) -> int:
-        with contextlib.ExitStack() as stack:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rxedge-demo-")))
-            db = self.db or workdir / "ledger.sqlite"
-            self.say("demo", f"ledger: {db}" + ("" if self.db else " (temporary; --db to keep)"))
-            broker = None
-            if self.broker_url is None:
+        if self.db is not None and self.db.exists():
+            print(
+                f"rxedge demo: {self.db} exists; the demo books its delivery into a new ledger, "
+                "so give a file name that does not exist yet",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            with tempfile.TemporaryDirectory(prefix="rxedge-demo-") as workdir:
+                return await self._run(Path(workdir))
+        finally:
+            self.view.restore_terminal()
+
+    async def _run(self, workdir: Path) -> int:
+        say = self.view.say
+        started = time.monotonic()
+        db = self.db or workdir / "ledger.sqlite"
+        today = datetime.now(UTC).date()
+        packs = book_delivery(db, today)
+        say("demo", f"ledger: {db}" + ("" if self.db else " (temporary; --db to keep)"))
+        say("goods-in", f"delivery booked in before the daemon starts: {packs} counted packs")
+        async with contextlib.AsyncExitStack() as stack:
+            broker_url = self.broker_url
+            if broker_url is None:
                 broker = LocalBroker(workdir / "broker")
                 await broker.start()
-                self.say("demo", f"broker: mosquitto at {broker.url}")
-            broker_url = self.broker_url or broker.url  # type: ignore[union-attr]
+                stack.push_async_callback(broker.stop)
+                broker_url = broker.url
+                say("demo", f"broker: mosquitto at {broker_url}")
             reader = R2000Simulator(baudrate=115200)
-            shelf = ShelfControllerSimulator(slots=24)
-            await reader.start()
-            await shelf.start()
-            self.say(
-                "demo",
-                f"reader simulator (R2000, 115200 baud) on {reader.port}; "
-                f"shelf controller simulator (Modbus TCP) on port {shelf.port}",
-            )
-            for product in PRODUCTS:
-                for serial in range(1, product.packs + 1):
-                    reader.place(
-                        product.antenna,
-                        sgtin96(product.company_prefix, product.item_reference, serial),
-                    )
+            scanner = ScannerSimulator(baudrate=9600)
+            for device in (reader, scanner, self.shelf):
+                await device.start()
+                stack.push_async_callback(device.stop)
+            for packs_on in TAGGED:
+                for serial in range(1, packs_on.count + 1):
+                    reader.place(packs_on.antenna, packs_on.epc(serial))
             reader.place(4, FOREIGN_TAG)
-            watch = ProcurementWatch(
-                BrokerAddress.parse(broker_url), self.on_request, site="demo-pharmacy"
+            say(
+                "demo",
+                f"simulators: R2000 reader (115200 baud) on {reader.port}, GS1 scanner on "
+                f"{scanner.port}, shelf controller (Modbus TCP, {SLOTS} slots) on port "
+                f"{self.shelf.port}",
             )
-            await watch.start()
-            config = parse_config(demo_config(db, broker_url, reader.port, shelf.port))
+            centre = DemoCentre(broker_url, Topics(SITE, GATEWAY), self.on_answer, self.on_request)
+            await centre.start()
+            stack.push_async_callback(centre.stop)
+            config = parse_config(
+                demo_config(db, broker_url, reader.port, scanner.port, self.shelf.port)
+            )
             gateway = Gateway(config, observer=self.on_activity)
             daemon = asyncio.create_task(gateway.run())
-            try:
-                ok = await self._scenario(gateway, reader, shelf)
-                if self.forever:
-                    self.say("demo", "scenario done; running on until Ctrl-C")
-                    await daemon
-            finally:
-                gateway.stop()
-                with contextlib.suppress(Exception):
-                    await daemon
-                await watch.stop()
-                await reader.stop()
-                await shelf.stop()
-                if broker is not None:
-                    await broker.stop()
-            await self._summary(gateway, ok, db)
-            return 0 if ok else 1
+            stack.push_async_callback(self._stop_daemon, gateway, daemon)
+            self.view.gateway = gateway
+            await self.view.start()
+            stack.push_async_callback(self.view.stop)  # the last frame, while the daemon runs
+            stage = Stage(
+                gateway,
+                reader,
+                scanner,
+                self.shelf,
+                centre,
+                self.view,
+                db,
+                today,
+                started + self.seconds,
+            )
+            scenario = asyncio.create_task(Scenario(stage).run(), name="demo scenario")
+            await asyncio.wait([scenario, daemon], return_when=asyncio.FIRST_COMPLETED)
+            if scenario.done():
+                ok = scenario.result()
+            else:  # the daemon ended by itself: nothing more can be observed
+                scenario.cancel()
+                error = None if daemon.cancelled() else daemon.exception()
+                say("demo", f"the daemon stopped during the scenario: {error!r}")
+                ok = False
+            if not ok:
+                await self.view.snapshot("where the scenario stopped")
+            if self.forever:
+                self.view.step("scenario done; the daemon runs on until Ctrl-C")
+                say("demo", "scenario done; running on until Ctrl-C")
+                await daemon
+        self._summary(gateway, stage, ok, db, time.monotonic() - started)
+        return 0 if ok else 1
 
-    async def _scenario(
-        self, gateway: Gateway, reader: R2000Simulator, shelf: ShelfControllerSimulator
-    ) -> bool:
-        deadline = self.started + self.seconds
-        total = sum(p.packs for p in PRODUCTS)
-        await gateway.ready.wait()
-        self.say("demo", f"waiting for the daemon to see all {total} packs on the shelf")
-        if not await _until(lambda: _at_least(gateway.tagged_packs(), total), deadline):
-            self.say("demo", "the daemon did not see every pack in time")
-            return False
-        for product in PRODUCTS:
-            for serial in range(1, product.taken + 1):
-                await asyncio.sleep(1.0)
-                reader.remove(sgtin96(product.company_prefix, product.item_reference, serial))
-                self.say(
-                    "pharmacist",
-                    f"takes {product.name} serial {serial} from {slot_of(product.antenna)}",
-                )
-        for product in PRODUCTS:
-            if not await _until(partial(_stock_settled, gateway, product), deadline):
-                self.say("demo", f"the ledger does not show {product.name} as expected in time")
-                return False
-        short = PRODUCTS[0]
-        slot = short.antenna - 1
-        if not await _until(self.got_request.is_set, deadline):
-            self.say("demo", "no procurement request arrived in time")
-            return False
-        lit = await _until(lambda: _is_amber(shelf, slot), deadline)
-        light = await shelf.light(slot)
-        self.say(
-            "shelf",
-            f"controller registers for {slot_of(short.antenna)}: LED "
-            f"{'on' if light.on else 'off'}, colour {light.colour.name.lower()}",
-        )
-        return lit
+    async def _stop_daemon(self, gateway: Gateway, daemon: asyncio.Task[None]) -> None:
+        self.view.gateway = None  # its writer stops: nothing may ask it questions any more
+        gateway.stop()
+        with contextlib.suppress(Exception):
+            await daemon
 
-    async def _summary(self, gateway: Gateway, ok: bool, db: Path) -> None:
+    def _summary(self, gateway: Gateway, stage: Stage, ok: bool, db: Path, took: float) -> None:
+        picks = [m for m in pick_movements(db) if m[0] in PACKS_PER_LIST]
+        done = [p for p in PACKS_PER_LIST if stage.centre.of(p, "done")]
+        failed = [what for what, passed in stage.checks if not passed]
         print("\nsummary")
         print(f"  result:               {'scenario complete' if ok else 'scenario NOT complete'}")
+        if failed:
+            print(f"  not observed:         {'; '.join(failed)}")
+        print(f"  checks observed:      {sum(p for _, p in stage.checks)} of {len(stage.checks)}")
+        print(f"  pick lists done:      {len(done)} ({', '.join(done) or 'none'})")
+        print(f"  picks booked:         {len(picks)}")
+        print(f"  mistakes caught:      {gateway.counters['mistakes']}")
         print(f"  tag reads:            {gateway.counters['tag_reads']}")
         print(f"  foreign tags ignored: {sum(gateway.epcs.ignored.values())}")
+        print(f"  scans:                {gateway.counters['scans']}")
         print(f"  movements recorded:   {gateway.counters['movements']}")
         print(f"  alarm changes:        {gateway.counters['alarm_changes']}")
         print(f"  requests raised:      {gateway.counters['requests']}")
         print(f"  messages published:   {gateway.publisher.sent if gateway.publisher else 0}")
         print(f"  requests received:    {len(self.requests)}")
+        print(f"  run time:             {took:.1f} s")
         print(f"  ledger:               {db}")
 
 
-async def _at_least(count: Awaitable[int], minimum: int) -> bool:
-    return await count >= minimum
-
-
-async def _stock_settled(gateway: Gateway, product: DemoProduct) -> bool:
-    return await gateway.on_hand(product.gtin) == product.packs - product.taken
-
-
-async def _is_amber(shelf: ShelfControllerSimulator, slot: int) -> bool:
-    light = await shelf.light(slot)
-    return light.on and light.colour is Colour.AMBER
-
-
-async def _until(condition: Callable[[], bool | Awaitable[bool]], deadline: float) -> bool:
-    """Poll `condition` until it holds (True) or `deadline` (monotonic) passes (False)."""
-    while True:
-        result = condition()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(0.05)
-
-
-async def run_demo(seconds: float, forever: bool, db: Path | None, broker_url: str | None) -> int:
-    return await Demo(seconds, forever, db, broker_url).run()
+async def run_demo(
+    seconds: float, forever: bool, db: Path | None, broker_url: str | None, plain: bool = False
+) -> int:
+    """Run the demo; 0 when every step of the scenario was observed."""
+    return await Demo(seconds, forever, db, broker_url, plain).run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -16,23 +17,44 @@ ROOT = Path(__file__).resolve().parents[2]
 RXEDGE = [sys.executable, "-m", "edge.cli"]
 
 
-def test_demo_runs_the_whole_scenario_and_exits_zero(tmp_path: Path) -> None:
+def test_demo_picks_two_lists_catches_the_mistake_and_reorders(tmp_path: Path) -> None:
     db = tmp_path / "kept.sqlite"
     result = subprocess.run(
-        [*RXEDGE, "demo", "--seconds", "45", "--db", str(db)],
+        [*RXEDGE, "demo", "--seconds", "35", "--db", str(db)],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=90,
+        timeout=60,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "scenario complete" in out
-    assert "led       slot A-01: amber steady" in out
+    assert "\x1b[" not in out, "not a terminal: plain lines, no ANSI"
+    assert "scenario complete" in out and "NOT OBSERVED" not in out
+    # The centre's view: both lists accepted and done, the mistake reported, the request received.
+    for pick_id in ("rx-1001", "rx-1002"):
+        assert f"cmd-result: {pick_id}: accepted" in out
+        assert f"cmd-result: {pick_id}: done" in out
+    assert "cmd-result: rx-1001 MISTAKE at A-11: expired" in out
     assert "centre    procurement received:" in out
-    assert "requests received:    1" in out
-    assert db.exists(), "--db keeps the ledger"
+    # What the shelf showed, read from the controller's registers.
+    lit = out.split("both pick lists lit")[1].split("---")[0]
+    assert "A-09 G2" in lit and "A-12 B1" in lit and "A-11 .   " in lit
+    caught = out.split("the mistake is caught")[1].split("---")[0]
+    assert "A-11 R!!" in caught
+    assert "led       slot A-01: amber steady" in out
+    for line in ("picks booked:         7", "mistakes caught:      1", "requests received:    1"):
+        assert line in out
+    # The ledger kept with --db: every pick references its list; the expired batch never left.
+    with sqlite3.connect(db) as ledger:
+        picks = ledger.execute(
+            "SELECT reference, count(*) FROM movements WHERE kind = 'pick' GROUP BY reference"
+        ).fetchall()
+        expired = ledger.execute(
+            "SELECT kind FROM movements WHERE batch = 'OM3902' ORDER BY id"
+        ).fetchall()
+    assert dict(picks) == {"rx-1001": 5, "rx-1002": 2}
+    assert expired == [("receive",)], "the mistaken pack must not be booked"
 
 
 async def test_watch_prints_each_request_once_and_skips_malformed(broker: LocalBroker) -> None:
