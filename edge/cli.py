@@ -11,7 +11,6 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from edge.cli_office import add_office_commands
 from edge.config import ConfigError, load_config
 from edge.ledger_cli import (
     add_database_options,
@@ -100,7 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_target_options(locate)
     locate.set_defaults(handler=_locate)
 
-    procurement_commands = add_office_commands(commands, _add_target_options, _target)
+    procurement = commands.add_parser("procurement", help="the procurement side")
+    procurement_commands = procurement.add_subparsers(metavar="COMMAND")
     watch = procurement_commands.add_parser("watch", help="print requests as they arrive")
     watch.add_argument("--broker", required=True, help="mqtt://host:port")
     watch.add_argument("--json", action="store_true", help="one JSON object per line")
