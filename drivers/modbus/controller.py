@@ -21,10 +21,12 @@ class ControllerSpec:
     def __post_init__(self) -> None:
         if not 1 <= self.device_id <= 247:
             raise ValueError(f"shelf {self.name}: device id {self.device_id} is not in 1-247")
-        if not 1 <= self.slots <= self.profile.max_slots:
+        most = self.profile.max_slots
+        if not 1 <= self.slots <= most:
+            allowed = "one slot (slots = 1)" if most == 1 else f"1 to {most} slots"
             raise ValueError(
-                f"shelf {self.name}: profile {self.profile.name} drives 1 to "
-                f"{self.profile.max_slots} slots per device id, not {self.slots}"
+                f"shelf {self.name}: profile {self.profile.name} drives {allowed} per device id,"
+                f" not {self.slots}"
             )
 
 

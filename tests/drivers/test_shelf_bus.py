@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 import pytest
 
 from drivers.events import ButtonPressed, DeviceDown, DeviceUp, DriverEvent
-from drivers.modbus.lights import DARK, SlotLight, changed_runs
+from drivers.modbus.lights import DARK, SlotLight
 from drivers.modbus.profile import RXEDGE_PTL_V1, Colour, Mode
 from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, tcp_client
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from tests.conftest import eventually
+from tests.drivers.conftest import CONTROLLERS, SETUPS, LineSetup
 
 SLOTS = 24
 
@@ -48,12 +49,6 @@ async def harness(controller: ShelfControllerSimulator) -> AsyncIterator[Harness
     await eventually(lambda: DeviceUp("A") in h.events, what="controller up")
     yield h
     await h.close()
-
-
-def test_changed_runs_groups_consecutive_changes() -> None:
-    assert changed_runs([0, 0, 0, 0, 0], [1, 1, 0, 2, 0]) == [(0, [1, 1]), (3, [2])]
-    assert changed_runs([1, 2], [1, 2]) == []
-    assert changed_runs([0, 0, 0], [0, 5, 6]) == [(1, [5, 6])]
 
 
 async def test_led_state_reaches_the_controller_registers(
@@ -135,3 +130,30 @@ async def test_controller_down_then_back_gets_its_whole_state_again(
         await eventually(lambda: all_shown(replacement), what="state restored")
     finally:
         await replacement.stop()
+
+
+@pytest.mark.parametrize("setup", SETUPS)
+async def test_three_device_ids_behind_one_tcp_gateway(setup: LineSetup) -> None:
+    """A Modbus TCP gateway in front of an RS-485 line: one connection, three device ids."""
+    sim = ShelfControllerSimulator(
+        slots=setup.slots, device_ids=tuple(CONTROLLERS.values()), profile=setup.profile
+    )
+    await sim.start()
+    events: list[DriverEvent] = []
+    specs = [ControllerSpec(n, d, setup.slots, setup.profile) for n, d in CONTROLLERS.items()]
+    bus = ShelfBus("gateway", tcp_client("127.0.0.1", sim.port), specs, events.append)
+    try:
+        await bus.cycle()
+        lights = {"A": SlotLight(True, Colour.BLUE, Mode.STEADY, 1), "C": DARK}
+        lights["B"] = SlotLight(True, Colour.WHITE, Mode.FAST_BLINK, 0)
+        for name, light in lights.items():
+            bus.set_light(name, 0, light)
+        await sim.press(0, device_id=CONTROLLERS["B"])
+        await bus.cycle()
+        for name, light in lights.items():
+            assert await sim.light(0, CONTROLLERS[name]) == setup.profile.shown(light)
+        assert [e for e in events if isinstance(e, ButtonPressed)] == [ButtonPressed("B", 0, 1)]
+        assert all(bus.stats(name).polls == 2 for name in CONTROLLERS)
+    finally:
+        bus.close()
+        await sim.stop()
