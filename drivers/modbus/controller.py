@@ -50,6 +50,7 @@ class ControllerState:
     # Plane name -> value per slot known to be in the controller (None: unknown). None as a
     # whole: nothing is known, the whole desired state must be written.
     written: dict[str, list[int | None]] | None = None
+    dirty: bool = True  # the desired state changed since the last pass that wrote it
     buttons: list[int] | None = None  # what the last poll read
     failures: int = 0  # in a row
     up: bool | None = None  # None until the first answer or the first time it is marked down

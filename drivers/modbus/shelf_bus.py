@@ -105,6 +105,7 @@ class ShelfBus:
         state = self._states[controller]
         if state.desired[slot] != light:
             state.desired[slot] = light
+            state.dirty = True
             self._changed.set()
 
     def is_up(self, controller: str) -> bool:
@@ -188,8 +189,11 @@ class ShelfBus:
             log.warning("shelf controller down: %s", reason)
 
     async def _write_changes(self, state: ControllerState) -> None:
+        if not state.dirty and state.written is not None:
+            return  # nothing asked for since the last complete pass: no encoding, no requests
         spec, desired = state.spec, list(state.desired)
         profile = spec.profile
+        state.dirty = False
         whole = state.written is None
         if state.written is None:
             state.written = {p.name: [None] * spec.slots for p in profile.all_planes}
