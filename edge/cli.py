@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from edge.cli_office import add_office_commands
 from edge.config import ConfigError, load_config
 from edge.ledger_cli import (
     add_database_options,
@@ -99,8 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_target_options(locate)
     locate.set_defaults(handler=_locate)
 
-    procurement = commands.add_parser("procurement", help="the procurement side")
-    procurement_commands = procurement.add_subparsers(metavar="COMMAND")
+    procurement_commands = add_office_commands(commands, _add_target_options, _target)
     watch = procurement_commands.add_parser("watch", help="print requests as they arrive")
     watch.add_argument("--broker", required=True, help="mqtt://host:port")
     watch.add_argument("--json", action="store_true", help="one JSON object per line")

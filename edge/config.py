@@ -128,6 +128,17 @@ class PickingConfig(_Strict):
         return self
 
 
+class StocktakeConfig(_Strict):
+    idle_end_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
+
+
+class AlarmsConfig(_Strict):
+    near_expiry_days: Annotated[int, Field(ge=0, le=3650)] = 60
+    expiry_sweep_at: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "02:00"
+    backlog_messages: Annotated[int, Field(ge=1)] = 1000
+    backlog_age_seconds: Annotated[float, Field(gt=0)] = 900.0
+
+
 class DevicesConfig(_Strict):
     down_alarm_seconds: Annotated[float, Field(ge=0, le=86400)] = 30.0
 
@@ -143,6 +154,8 @@ class ShelfConfig(_Strict):
     profile: str = "rxedge-ptl-v1"
     slots: Annotated[int, Field(ge=1, le=999)] = 24
     poll_hz: Annotated[float, Field(gt=0, le=50)] = 10.0
+    # The GLN of the shelf's location tags (SGLN): slot i's tag has extension i (A-07: 7).
+    gln: Annotated[str, Field(pattern=r"^\d{13}$")] | None = None
 
     @field_validator("profile")
     @classmethod
@@ -170,6 +183,7 @@ class ProductConfig(_Strict):
     par: Annotated[int, Field(ge=1)]
     unit: str = "pack"
     slots: list[str] = Field(default_factory=list)
+    auto_confirm: bool = True
 
     @field_validator("gtin")
     @classmethod
@@ -196,6 +210,8 @@ class GatewayConfig(_Strict):
     presence: PresenceConfig = PresenceConfig()
     devices: DevicesConfig = DevicesConfig()
     picking: PickingConfig = PickingConfig()
+    stocktake: StocktakeConfig = StocktakeConfig()
+    alarms: AlarmsConfig = AlarmsConfig()
     readers: list[ReaderConfig] = Field(default_factory=list)
     scanners: list[ScannerConfig] = Field(default_factory=list)
     badges: BadgesConfig = BadgesConfig()
@@ -250,6 +266,13 @@ EXAMPLES = {
     "mistake_seconds": "mistake_seconds = 30",
     "locate_seconds": "locate_seconds = 30",
     "colours": 'colours = ["green", "blue", "white", "amber"]',
+    "gln": 'gln = "4012345000016"  (13 digits: the GLN on the shelf\'s location tags)',
+    "idle_end_seconds": "idle_end_seconds = 10",
+    "near_expiry_days": "near_expiry_days = 60",
+    "expiry_sweep_at": 'expiry_sweep_at = "02:00"  (local time, HH:MM)',
+    "backlog_messages": "backlog_messages = 1000",
+    "backlog_age_seconds": "backlog_age_seconds = 900",
+    "auto_confirm": "auto_confirm = true  (false: a pharmacist confirms each request)",
     "badge": 'badge = "04A1B2C3D4E5F6"  (the card UID in hex, 4 to 10 bytes)',
     "enabled": "enabled = true",
     "reader": 'reader = "ACS ACR122U"  (part of the PC/SC reader name; empty = any)',

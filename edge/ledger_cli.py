@@ -16,17 +16,21 @@ from inventory import questions
 from inventory.store import StoreError, connect_readonly
 from inventory.verify import verify
 
+DEFAULT_CONFIG = Path("/etc/rxedge/gateway.toml")
 
-def add_database_options(parser: argparse.ArgumentParser) -> None:
-    """Which ledger: --db FILE, or the database of --config FILE."""
-    where = parser.add_mutually_exclusive_group(required=True)
+
+def add_database_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    """Which ledger: --db FILE, or the database of --config FILE (when not `required`, the
+    default config's)."""
+    where = parser.add_mutually_exclusive_group(required=required)
     where.add_argument("--db", type=Path, help="the ledger file")
     where.add_argument("--config", type=Path, help="the gateway's config (its database)")
     parser.add_argument("--json", action="store_true", help="JSON instead of a table")
 
 
-def _open(args: argparse.Namespace) -> sqlite3.Connection:
-    path = args.db if args.db is not None else load_config(args.config).database
+def open_ledger(args: argparse.Namespace) -> sqlite3.Connection:
+    config = args.config or DEFAULT_CONFIG
+    path = args.db if args.db is not None else load_config(config).database
     try:
         return connect_readonly(path)
     except StoreError as exc:
@@ -35,7 +39,7 @@ def _open(args: argparse.Namespace) -> sqlite3.Connection:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    with _open(args) as db:
+    with open_ledger(args) as db:
         verdict = verify(db)
     if args.json:
         print(
@@ -59,34 +63,34 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_stock(args: argparse.Namespace) -> int:
-    with _open(args) as db:
+    with open_ledger(args) as db:
         rows = questions.stock_of(db, args.gtin)
-    return _show(rows, args.json, f"no stock of GTIN {args.gtin}")
+    return show_rows(rows, args.json, f"no stock of GTIN {args.gtin}")
 
 
 def run_where(args: argparse.Namespace) -> int:
-    with _open(args) as db:
+    with open_ledger(args) as db:
         found = questions.where_is(db, args.epc)
     if found is None:
         print(json.dumps(None) if args.json else f"{args.epc} was never booked in")
         return 1
-    return _show([found], args.json, "")
+    return show_rows([found], args.json, "")
 
 
 def run_history(args: argparse.Namespace) -> int:
-    with _open(args) as db:
+    with open_ledger(args) as db:
         rows = questions.history(db, args.key, args.limit)
-    return _show(rows, args.json, f"no movements of {args.key}")
+    return show_rows(rows, args.json, f"no movements of {args.key}")
 
 
 def run_expiring(args: argparse.Namespace) -> int:
     today = datetime.now(UTC).date()
-    with _open(args) as db:
+    with open_ledger(args) as db:
         rows = questions.expiring(db, args.days, today)
-    return _show(rows, args.json, f"nothing expires within {args.days} days")
+    return show_rows(rows, args.json, f"nothing expires within {args.days} days")
 
 
-def _show(rows: list[dict[str, Any]], as_json: bool, empty: str) -> int:
+def show_rows(rows: list[dict[str, Any]], as_json: bool, empty: str) -> int:
     if as_json:
         for row in rows:
             print(json.dumps(row))

@@ -47,6 +47,7 @@ def gtin_problem(value: str) -> str | None:
         return f"GTIN {value} has a wrong check digit (expected {gtin_check_digit(value[:13])})"
     return None
 
+
 _SGLN_ELEMENTS = re.compile(r"\(414\)(?P<gln>\d{13})(?:\(254\)(?P<extension>.*))?")
 
 

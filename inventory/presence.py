@@ -89,6 +89,11 @@ class PresenceTracker:
             if pack.slot in slots:
                 pack.last_home = max(pack.last_home, now)
 
+    def place(self, epc: str, slot: str, now: float) -> None:
+        """The ledger now has the pack in `slot` (a stocktake booked it there): watch it there,
+        as if just seen."""
+        self._packs[epc] = _Sighting(slot, now)
+
     def forget(self, epc: str) -> None:
         """Stop tracking a pack (its arrival was refused, or it was booked out elsewhere)."""
         self._packs.pop(epc, None)
