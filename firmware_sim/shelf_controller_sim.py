@@ -16,6 +16,7 @@ from typing import Any
 from pymodbus.framer import FramerType
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.server.base import ModbusBaseServer
+from pymodbus.simulator import SimDevice
 
 from drivers.modbus.lights import SlotLight
 from drivers.modbus.profile import COUNTER_WRAP, RXEDGE_PTL_V1, ShelfProfile, Table
@@ -70,7 +71,9 @@ class ShelfControllerSimulator:
     async def start(self) -> None:
         devices = [controller_device(d, self.slots, self.profile) for d in self.device_ids]
         if self._line is None:
-            self._server = ModbusTcpServer(devices, address=(self._host, self._port))
+            self._server = await self._listen(devices)
+            transport = self._server.transport
+            self._port = int(transport.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
         else:
             self._line.start()
             self._server = ModbusSerialServer(
@@ -79,10 +82,7 @@ class ShelfControllerSimulator:
                 port=self._line.device_port,
                 baudrate=self.baudrate,
             )
-        await self._server.serve_forever(background=True)
-        if self._line is None:
-            transport = self._server.transport
-            self._port = int(transport.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+            await self._server.serve_forever(background=True)
         if self.profile.heartbeat is not None:
             self._spawn(self._beat(self.profile.heartbeat.address))
 
@@ -148,6 +148,21 @@ class ShelfControllerSimulator:
     def requests(self, device_id: int, function_code: int) -> int:
         """How many requests with this function code the host sent this device id (RTU)."""
         return self._rs485().requests[(device_id, function_code)]
+
+    async def _listen(self, devices: list[SimDevice]) -> ModbusBaseServer:
+        """Serve on the TCP port. A fixed port that the previous controller still holds for a
+        moment (a restart on the same port) is tried again for up to 5 s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5.0
+        while True:
+            server = ModbusTcpServer(devices, address=(self._host, self._port))
+            try:
+                await server.serve_forever(background=True)
+                return server
+            except RuntimeError:
+                if self._port == 0 or loop.time() > deadline:
+                    raise
+            await asyncio.sleep(0.1)
 
     def _require(self) -> ModbusBaseServer:
         if self._server is None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
+import socket
 import sqlite3
 import time
 from collections.abc import Callable
@@ -30,6 +32,20 @@ LIT = {
 WANTED = [LIT.get(f"A-{i + 1:02d}", DARK) for i in range(SLOTS)]
 
 
+def port_outside_ephemeral_range() -> int:
+    """A free port that no outgoing connection can be given while the controller is dead, so
+    the replacement can listen on it again."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in random.sample(range(20000, low), 100):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
 def alarm_states(db: Path) -> list[tuple[str, str]]:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT id, state FROM alarms ORDER BY id").fetchall()
@@ -46,7 +62,7 @@ def retained(sub: Subscriber, alarm_id: str) -> list[bytes]:
 async def test_controller_killed_for_ten_seconds_raises_clears_and_gets_its_lights_back(
     tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
 ) -> None:
-    shelf = ShelfControllerSimulator(slots=SLOTS)
+    shelf = ShelfControllerSimulator(slots=SLOTS, port=port_outside_ephemeral_range())
     await shelf.start()
     db = tmp_path / "ledger.sqlite"
     activity: list[Activity] = []
