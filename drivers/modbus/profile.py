@@ -15,6 +15,7 @@ from drivers.modbus.lights import DARK, Colour, Mode, SlotLight
 
 __all__ = [
     "BANNER_PICK_IQ",
+    "COUNTER_WRAP",
     "PROFILES",
     "RXEDGE_PTL_V1",
     "Buttons",
