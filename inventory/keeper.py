@@ -213,9 +213,12 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
             on_hand = self.index.on_hand(gtin) + delta
             # Only falling stock can start a shortage, only rising stock can end one: packs
             # being put away one by one on a new shelf must not each raise a request.
-            alarm = self._shortage_transition(product, on_hand, delta, at)
-            if alarm is not None:
-                alarms.append(alarm)
+            for alarm in (
+                self._shortage_transition(product, on_hand, delta, at),
+                self._stock_out_transition(product, on_hand, at),
+            ):
+                if alarm is not None:
+                    alarms.append(alarm)
             requests += self._requests_called_for(product, on_hand, delta, at)
         return alarms, requests
 
@@ -266,6 +269,15 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
             if line.epc == epc:
                 return line
         raise StockError(f"pack {epc} is indexed in slot {slot} but not in its contents")
+
+    def _stock_out_transition(self, product: Product, on_hand: int, at: str) -> Alarm | None:
+        existing = self._alarms.get(alarm_id(AlarmKind.STOCK_OUT, product.gtin))
+        if on_hand <= 0 and existing is None:
+            detail = {"gtin": product.gtin, "name": product.name, "slots": list(product.home_slots)}
+            return Alarm(AlarmKind.STOCK_OUT, product.gtin, AlarmState.RAISED, at, detail)
+        if on_hand > 0 and existing is not None:
+            return replace(existing, state=AlarmState.CLEARED, cleared_at=at)
+        return None
 
     def _shortage_transition(
         self, product: Product, on_hand: int, delta: int, at: str

@@ -53,6 +53,13 @@ class Outbox:
         """Record that the broker acknowledged these messages (in the caller's transaction)."""
         self._db.executemany("UPDATE outbox SET sent_at = ? WHERE id = ?", [(at, i) for i in ids])
 
+    def oldest(self) -> str | None:
+        """When the oldest waiting message was written (ISO 8601), or None."""
+        row = self._db.execute(
+            "SELECT created_at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 1"
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def depth(self) -> int:
         """How many messages are waiting."""
         row = self._db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()

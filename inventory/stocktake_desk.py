@@ -103,6 +103,9 @@ class StocktakeDesk:
                 detail: dict[str, object] = {
                     "shelf": report.shelf,
                     "stocktake_id": report.stocktake_id,
+                    "slots": [
+                        c.slot for c in report.slots if c.missing or c.unexpected or c.misplaced_in
+                    ],
                     **summary,
                 }
                 out.commits.append(keeper.raise_alarm(AlarmKind.DISCREPANCY, report.shelf, detail))

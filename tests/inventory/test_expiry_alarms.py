@@ -1,0 +1,99 @@
+"""Alarms that follow stock and time: near expiry, expired (quarantined, no longer offered),
+stock-out; their lifecycle raised -> acknowledged -> cleared; and how the slots show them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from drivers.modbus.profile import Colour, Mode
+from edge.light_plan import plan_lights
+from inventory.alarms import AlarmKind, AlarmState
+from inventory.expiry import expiry_sweep
+from inventory.identifiers import PackId
+from inventory.keeper import InventoryKeeper
+from inventory.ledger import StockError
+from inventory.movements import Movement, MovementKind
+from inventory.policy import Product
+
+GTIN = "04012345123456"
+PRODUCT = Product(GTIN, "Amoxicillin", reorder_point=0, par=4, home_slots=("A-01",))
+TODAY = date(2026, 11, 26)
+
+
+def clock() -> datetime:
+    return datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def keeper(tmp_path: Path) -> InventoryKeeper:
+    k = InventoryKeeper(tmp_path / "l.sqlite", {GTIN: PRODUCT}, "s", "g", clock)
+    for slot, batch, expiry in (
+        ("A-01", "OLD", "2026-11-20"),
+        ("A-02", "SOON", "2026-12-10"),
+        ("A-03", "FINE", "2028-01-31"),
+    ):
+        k.commit(
+            [Movement(MovementKind.PUT_AWAY, GTIN, 2, batch=batch, expiry=expiry, to_slot=slot)]
+        )
+    return k
+
+
+def kinds(keeper: InventoryKeeper) -> dict[str, AlarmKind]:
+    return {a.subject: a.kind for a in keeper.live_alarms()}
+
+
+def test_the_sweep_quarantines_expired_batches_and_warns_of_near_ones(
+    keeper: InventoryKeeper,
+) -> None:
+    out = expiry_sweep(keeper, TODAY, near_days=30)
+    assert kinds(keeper) == {
+        f"{GTIN}/OLD": AlarmKind.EXPIRED,
+        f"{GTIN}/SOON": AlarmKind.NEAR_EXPIRY,
+    }
+    assert [line.batch for line in keeper.index.fefo(GTIN, TODAY)] == ["SOON", "FINE"]
+    assert keeper.on_hand(GTIN) == 4 and any("quarantined" in n for n in out.notes)
+    again = expiry_sweep(keeper, TODAY, near_days=30)
+    assert not any(c.movements or c.alarms for c in again.commits), "a second sweep changes nothing"
+    lights = plan_lights(keeper.live_alarms(), keeper.index)
+    assert (lights["A-01"].colour, lights["A-01"].mode) == (Colour.RED, Mode.SLOW_BLINK)
+    assert (lights["A-02"].colour, lights["A-02"].mode) == (Colour.AMBER, Mode.SLOW_BLINK)
+    # The expired packs are written off: the alarm ends with them.
+    keeper.commit(
+        [
+            Movement(
+                MovementKind.WRITE_OFF,
+                GTIN,
+                2,
+                batch="OLD",
+                expiry="2026-11-20",
+                from_slot="A-01",
+                from_status=keeper.index.contents("A-01")[0].status,
+            )
+        ]
+    )
+    expiry_sweep(keeper, TODAY, near_days=30)
+    assert kinds(keeper) == {f"{GTIN}/SOON": AlarmKind.NEAR_EXPIRY}
+
+
+def test_stock_out_is_raised_at_zero_and_cleared_by_stock(tmp_path: Path) -> None:
+    k = InventoryKeeper(tmp_path / "l.sqlite", {GTIN: PRODUCT}, "s", "g", clock)
+    pack = PackId("urn:epc:id:sgtin:4012345.012345.1", GTIN, "1")
+    k.put_away(pack, "A-01")
+    k.take(pack.epc)
+    assert AlarmKind.STOCK_OUT in {a.kind for a in k.live_alarms() if a.subject == GTIN}
+    k.put_away(PackId("urn:epc:id:sgtin:4012345.012345.2", GTIN, "2"), "A-01")
+    assert AlarmKind.STOCK_OUT not in {a.kind for a in k.live_alarms()}
+
+
+def test_an_alarm_is_acknowledged_once_by_whom(keeper: InventoryKeeper) -> None:
+    expiry_sweep(keeper, TODAY, near_days=30)
+    alarm_id = f"near_expiry-{GTIN}_SOON"
+    keeper.ack_alarm(alarm_id, "Dr. Ruiz")
+    keeper.ack_alarm(alarm_id, "someone else")
+    [acked] = [a for a in keeper.live_alarms() if a.id == alarm_id]
+    assert (acked.state, acked.acknowledged_by) == (AlarmState.ACKNOWLEDGED, "Dr. Ruiz")
+    with pytest.raises(StockError, match="no live alarm"):
+        keeper.ack_alarm("shortage-nothing", "Dr. Ruiz")
