@@ -1,5 +1,6 @@
-"""Shared fixtures: a real mosquitto per test, an independent paho subscriber, and waiting for
-conditions with timeouts instead of sleeping."""
+"""Shared fixtures: a real mosquitto per test, an independent paho subscriber that holds every
+message the gateway sends to the MQTT contract, and waiting for conditions with timeouts instead
+of sleeping."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge.local_broker import LocalBroker
+from sync.contract import CENTRE, ROOT, channel_of, check_topic
 
 
 @pytest.fixture
@@ -52,7 +54,9 @@ async def eventually(
 
 
 class Subscriber:
-    """A plain paho client in its own thread, independent of rxedge's MQTT code."""
+    """A plain paho client in its own thread, independent of rxedge's MQTT code. Every message
+    it receives from the gateway (any rxedge/v1/... topic but those the centre sends on) is
+    checked against the contract; what does not conform is kept in `violations`."""
 
     def __init__(
         self,
@@ -63,13 +67,14 @@ class Subscriber:
     ):
         self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self.received: list[mqtt.MQTTMessage] = []
+        self.violations: list[str] = []
         self._subscribed = threading.Event()
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
         )
         self._client.on_connect = lambda c, *_: c.subscribe([(t, 1) for t in topics])
         self._client.on_subscribe = lambda *_: self._subscribed.set()
-        self._client.on_message = lambda _c, _u, msg: self.messages.put(msg)
+        self._client.on_message = lambda _c, _u, msg: self._receive(msg)
         properties = Properties(PacketTypes.CONNECT)
         if persistent:
             # The broker keeps the subscription and queues messages while this client is away.
@@ -79,6 +84,15 @@ class Subscriber:
         self._client.loop_start()
         if not self._subscribed.wait(10):
             raise TimeoutError("subscriber could not subscribe")
+
+    def _receive(self, msg: mqtt.MQTTMessage) -> None:
+        try:
+            if msg.topic.startswith(f"{ROOT}/") and not _to_the_gateway(msg.topic):
+                for problem in check_topic(msg.topic, msg.payload):
+                    self.violations.append(f"{msg.topic}: {problem} ({msg.payload[:400]!r})")
+        except Exception as exc:  # never let a check stop the client's thread
+            self.violations.append(f"{msg.topic}: checking it failed: {exc!r}")
+        self.messages.put(msg)
 
     def drain(self) -> list[mqtt.MQTTMessage]:
         """Everything received so far."""
@@ -116,6 +130,20 @@ def subscribe(broker: LocalBroker) -> Callable[..., Subscriber]:
     yield make  # type: ignore[misc]
     for sub in made:
         sub.close()
+    violations = [v for sub in made for v in sub.violations]
+    if violations:
+        pytest.fail(
+            f"{len(violations)} message(s) from the gateway break the MQTT contract "
+            "(sync/schemas, docs/asyncapi.yaml):\n" + "\n".join(violations[:20])
+        )
+
+
+def _to_the_gateway(topic: str) -> bool:
+    """Sent by the centre (here: the test, with payloads that may be bad on purpose)."""
+    found = channel_of(topic)
+    if found is not None:
+        return found[0].sender == CENTRE
+    return "/cmd/" in topic  # a command name the gateway does not know
 
 
 Waiter = Callable[..., Awaitable[Any]]

@@ -30,11 +30,7 @@ class OutboxOnDisk:
             self.db.executemany(
                 "INSERT INTO outbox (created_at, kind, key, payload) VALUES ('t', ?, ?, ?)",
                 [
-                    (
-                        str(MessageKind.PROCUREMENT_REQUEST),
-                        f"r{i}",
-                        json.dumps({"request_id": f"r{i}"}),
-                    )
+                    (str(MessageKind.PROCUREMENT_REQUEST), request_id(i), request(i))
                     for i in range(start, start + n)
                 ],
             )
@@ -44,6 +40,30 @@ class OutboxOnDisk:
 
     async def mark_sent(self, ids: list[int]) -> None:
         self.outbox.mark_sent(ids, "now")
+
+
+def request_id(i: int) -> str:
+    return f"00000000-0000-4000-8000-{i:012d}"
+
+
+def request(i: int) -> str:
+    """A request as the contract has it (the subscribers check every message they get)."""
+    return json.dumps(
+        {
+            "request_id": request_id(i),
+            "created_at": "2026-11-26T09:00:00.000Z",
+            "site": TOPICS.site,
+            "gateway": TOPICS.gateway,
+            "gtin": "04012345123456",
+            "name": "Amoxicillin 500 mg capsules x21",
+            "batch_hint": None,
+            "quantity": 1 + i % 9,
+            "unit": "pack",
+            "priority": "routine",
+            "reason": {"on_hand": 0, "on_order": 0, "reorder_point": 3, "par": 8},
+            "confirmed_by": "auto",
+        }
+    )
 
 
 def session_for(broker: LocalBroker, client_id: str = "rxedge-test-gw") -> MqttSession:
@@ -69,7 +89,7 @@ async def test_every_row_is_delivered_then_marked_sent(
         await eventually(lambda: store.outbox.depth() == 0, what="outbox drained")
         await eventually(lambda: len(sub.payloads("procurement/request")) >= 1200)
         ids = [p["request_id"] for p in sub.payloads("procurement/request")]
-        assert sorted(ids) == sorted(f"r{i}" for i in range(1200))
+        assert sorted(ids) == sorted(request_id(i) for i in range(1200))
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -98,7 +118,7 @@ async def test_nothing_is_marked_sent_while_the_broker_is_down_and_all_arrives_a
         await eventually(lambda: store.outbox.depth() == 0, what="outbox drained after outage")
         await eventually(lambda: len(centre.payloads("request")) >= 50, what="centre got all")
         ids = {p["request_id"] for p in centre.payloads("request")}
-        assert ids == {f"r{i}" for i in range(50)}
+        assert ids == {request_id(i) for i in range(50)}
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
