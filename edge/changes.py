@@ -9,19 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
+
+from sync.status_updates import StatusUpdate
 
 from drivers.modbus.lights import SlotLight
 from edge.activity import Activity
 from inventory.keeper import Commit, InventoryKeeper
+from inventory.keeper_orders import RequestError
+from inventory.ledger import StockError
 from inventory.pick_outcome import Outcome
+from inventory.pick_results import message
 from inventory.policy import Product
 from inventory.presence import Arrived, Left, Moved, PresenceChange
+from inventory.procurement import RequestStatus
 from sync.commands import (
+    AlarmAck,
     BadCommand,
     CancelCommand,
     Command,
     LocateCommand,
     PickCommand,
+    ProcurementConfirm,
     RecallCommand,
 )
 
@@ -77,10 +86,71 @@ def command_change(command: Command, locate_seconds: float) -> Callable[[Invento
         return lambda keeper: keeper.picks.recall(
             command.gtin, command.batch, command.note, command.by
         )
+    if isinstance(command, AlarmAck):
+        return partial(_ack, command)
+    if isinstance(command, ProcurementConfirm):
+        return partial(_confirm_request, command)
     if isinstance(command, BadCommand):
         bad = command
         return lambda keeper: keeper.picks.refuse(bad.command, bad.command_id, bad.error)
-    raise NotImplementedError(command)
+    raise ValueError(f"{command} is carried out on the loop, not by the keeper")
+
+
+def _ack(command: AlarmAck, keeper: InventoryKeeper) -> Outcome:
+    try:
+        with keeper.group():
+            answer = message(
+                keeper.stamp(),
+                "alarm-ack",
+                command.alarm_id,
+                "acknowledged",
+                alarm_id=command.alarm_id,
+                by=command.by,
+            )
+            commits = [keeper.ack_alarm(command.alarm_id, command.by), keeper.send([answer])]
+    except StockError as exc:
+        return keeper.picks.refuse("alarm-ack", command.alarm_id, str(exc))
+    note = f"alarm {command.alarm_id} acknowledged by {command.by}"
+    return Outcome(commits=commits, notes=[note], lights_changed=True)
+
+
+def _confirm_request(command: ProcurementConfirm, keeper: InventoryKeeper) -> Outcome:
+    rid = command.request_id
+    answer = message(
+        keeper.stamp(),
+        "procurement-confirm",
+        rid,
+        "confirmed",
+        request_id=rid,
+        by=command.by,
+        quantity=command.quantity,
+    )
+    try:
+        commit = keeper.confirm_request(rid, command.by, command.quantity, answer=[answer])
+    except RequestError as exc:
+        return keeper.picks.refuse("procurement-confirm", rid, str(exc))
+    quantity = commit.requests[0].quantity
+    return Outcome(
+        commits=[commit], notes=[f"request {rid} confirmed by {command.by} ({quantity})"]
+    )
+
+
+def status_change(update: StatusUpdate) -> Callable[[InventoryKeeper], Outcome]:
+    """The keeper call for one answer of the centre on procurement/status."""
+
+    def apply(keeper: InventoryKeeper) -> Outcome:
+        try:
+            commit = keeper.update_request(
+                update.request_id, RequestStatus(update.status), update.note
+            )
+        except RequestError as exc:
+            return keeper.picks.refuse("procurement-status", update.request_id, str(exc))
+        said = f"request {update.request_id}: {update.status}" + (
+            f" ({update.note})" if update.note else ""
+        )
+        return Outcome(commits=[commit], notes=[said])
+
+    return apply
 
 
 def activities(applied: Applied, products: Mapping[str, Product]) -> list[Activity]:
@@ -107,8 +177,9 @@ def activities(applied: Applied, products: Mapping[str, Product]) -> list[Activi
             said.append(
                 Activity(
                     "request",
-                    f"procurement request {request.request_id}: "
-                    f"{request.quantity} x {request.product.name} ({request.priority})",
+                    f"procurement request {request.request_id} {request.status}: "
+                    f"{request.quantity} x {request.product.name} ({request.priority})"
+                    + (f", {request.received} received" if request.received else ""),
                 )
             )
     return said

@@ -343,6 +343,23 @@ def _cross_reference_problems(config: GatewayConfig) -> list[str]:
                     f"readers[{i}].antennas.{antenna}: slot {slot!r} is not on any shelf "
                     f"(known slots: {examples}, ...)"
                 )
+    glns = [s.gln for s in config.shelves if s.gln]
+    for gln in sorted({g for g in glns if glns.count(g) > 1}):
+        problems.append(f"shelves: gln {gln!r} is on more than one shelf; each needs its own")
+    for i, shelf in enumerate(config.shelves):
+        most = PROFILES[shelf.profile].max_slots
+        if shelf.slots > most:
+            problems.append(
+                f"shelves[{i}].slots: profile {shelf.profile!r} drives {most} slot(s) per "
+                f"controller; give each light its own [[shelves]] entry (device_id) or use "
+                f"slots = {most}"
+            )
+    for i, reader in enumerate(config.readers):
+        if reader.role == "handheld" and reader.antennas:
+            problems.append(
+                f"readers[{i}].antennas: a handheld watches no slot; remove its antennas "
+                '(or use role = "fixed")'
+            )
     for i, product in enumerate(config.products):
         for slot in product.slots:
             if slot not in known:

@@ -29,6 +29,7 @@ from edge.activity import Activity, Observer
 from edge.changes import Change
 from edge.config import slot_name
 from edge.device_health import DeviceHealth
+from edge.stocktake_flow import StocktakeFlow
 from inventory.alarms import AlarmKind
 from inventory.barcodes import BarcodeError, PackScan, parse_pack_barcode, readable
 from inventory.identifiers import EpcDecoder, PackId
@@ -48,6 +49,7 @@ class DeviceEvents:
     _handhelds: set[str]
     _handheld_reads: dict[str, float]
     _picking: bool
+    stocktake: StocktakeFlow
     _lit: dict[str, SlotLight]
     _colours: list[Colour]
     counters: Counter[str]
@@ -63,6 +65,8 @@ class DeviceEvents:
             self._tag_seen(event)
         elif isinstance(event, InventoryRoundDone):
             self.counters["rounds"] += 1
+            if event.reader in self._handhelds:
+                self.stocktake.round_done()
         elif isinstance(event, BarcodeScanned):
             self._scanned(event)
         elif isinstance(event, BadgePresented):
@@ -72,6 +76,8 @@ class DeviceEvents:
             else:
                 self.badge_holders[event.reader] = name
                 self._observe(Activity("badge", f"{name} badged in on {event.reader}"))
+                if self.stocktake.badge(name):
+                    self._observe(Activity("stocktake", f"{name} confirms the stocktake"))
         elif isinstance(event, BadgeRemoved):
             name = self.badge_holders.pop(event.reader, None)
             self._observe(Activity("badge", f"{name or 'badge'} left {event.reader}"))
@@ -114,7 +120,9 @@ class DeviceEvents:
         self.counters["tag_reads"] += 1
         identity = self.epcs.decode(event.epc)
         if event.reader in self._handhelds:
-            self._handheld_read(identity, event.reader)
+            holder = next(iter(self.badge_holders.values()), "")
+            if not self.stocktake.read(identity, event.rssi, holder):
+                self._handheld_read(identity, event.reader)
             return
         slot = self._zones.get((event.reader, event.antenna))
         if slot is None or not isinstance(identity, PackId):

@@ -17,12 +17,21 @@ from typing import TypeVar
 from drivers.modbus.lights import DARK, SlotLight
 from drivers.modbus.profile import Colour
 from edge.activity import Activity, Observer, log_activity
-from edge.changes import Applied, Change, activities, apply_change, command_change
+from edge.alarm_watch import backlog_watch, expiry_sweeps
+from edge.changes import (
+    Applied,
+    Change,
+    activities,
+    apply_change,
+    command_change,
+    status_change,
+)
 from edge.config import GatewayConfig
 from edge.device_events import DeviceEvents
 from edge.device_health import DeviceHealth
 from edge.devices import Devices, build_devices
 from edge.light_plan import describe_light, plan_lights
+from edge.stocktake_flow import StocktakeFlow
 from inventory.alarms import Alarm, AlarmKind
 from inventory.barcodes import BarcodeError, PackScan
 from inventory.identifiers import EpcDecoder
@@ -36,9 +45,10 @@ from inventory.presence import Arrived, PresenceTracker
 from inventory.store import check_file
 from inventory.writer import LedgerWriter
 from sync.broker_url import BrokerAddress
-from sync.commands import parse_command
+from sync.commands import StocktakeConfirm, StocktakeEnd, StocktakeStart, parse_command
 from sync.mqtt_session import Announcement, MqttSession
 from sync.publisher import OutboxPublisher
+from sync.status_updates import parse_status_update
 from sync.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -58,7 +68,9 @@ class Gateway(DeviceEvents):
         self.topics = Topics(config.site, config.gateway)
         self.writer: LedgerWriter | None = None
         self.products = {
-            p.gtin: Product(p.gtin, p.name, p.reorder_point, p.par, p.unit, True, tuple(p.slots))
+            p.gtin: Product(
+                p.gtin, p.name, p.reorder_point, p.par, p.unit, p.auto_confirm, tuple(p.slots)
+            )
             for p in config.products
         }
         self.epcs = EpcDecoder()
@@ -83,6 +95,9 @@ class Gateway(DeviceEvents):
         self._pick_busy = False  # the pick desk has timers running
         self._colours = [Colour[name.upper()] for name in config.picking.colours]
         self._changes: asyncio.Queue[Change] = asyncio.Queue()
+        self.stocktake = StocktakeFlow(
+            config, self._changes.put_nowait, self._observe, lambda: self._picking
+        )
         self._lit: dict[str, SlotLight] = {}
         self.devices = Devices()
         self.session: MqttSession | None = None
@@ -123,7 +138,7 @@ class Gateway(DeviceEvents):
             config.client_id,
             birth=Announcement(self.topics.status, "online"),
             will=Announcement(self.topics.status, "offline"),
-            subscriptions=[self.topics.commands],
+            subscriptions=[self.topics.commands, self.topics.procurement_status],
             on_message=self._on_command,
         )
         self.publisher = OutboxPublisher(
@@ -144,6 +159,12 @@ class Gateway(DeviceEvents):
             ("presence", self._watch_presence()),
             ("device health", self._watch_health()),
             ("changes", self._apply_changes()),
+            ("stocktake", self.stocktake.watch()),
+            ("expiry sweeps", expiry_sweeps(self._changes.put_nowait, config.alarms)),
+            (
+                "sync backlog",
+                backlog_watch(self._on_writer, self._changes.put_nowait, config.alarms),
+            ),
             ("pick clock", self._pick_clock()),
             ("publisher", self.publisher.run()),
             ("link", self._watch_link()),
@@ -214,6 +235,8 @@ class Gateway(DeviceEvents):
         self.counters["mistakes"] += len(outcome.mistakes)
         for epc in outcome.booked_epcs:
             self.presence.forget(epc)  # booked out: the tracker must not see it leave again
+        for epc, slot in outcome.placed.items():
+            self.presence.place(epc, slot, time.monotonic())  # booked in there by a count
         for activity in activities(applied, self.products):
             self._observe(activity)
         if any(c.messages for c in outcome.commits) and self.publisher is not None:
@@ -227,10 +250,31 @@ class Gateway(DeviceEvents):
                 await self._refresh_lights()  # lists sharing a slot take turns
 
     def _on_command(self, topic: str, payload: bytes) -> None:
-        """A message on cmd/{name}: checked, then carried out (or answered with an error)."""
-        command = parse_command(topic.rsplit("/", 1)[-1], payload)
+        """A message from the centre: checked, then carried out (or answered with an error)."""
         self.counters["commands"] += 1
-        self._changes.put_nowait(command_change(command, self.config.picking.locate_seconds))
+        if topic == self.topics.procurement_status:
+            update = parse_status_update(payload)
+            if isinstance(update, str):
+                error = update
+                self._changes.put_nowait(
+                    lambda keeper: keeper.picks.refuse("procurement-status", "", error)
+                )
+            else:
+                self._changes.put_nowait(status_change(update))
+            return
+        command = parse_command(topic.rsplit("/", 1)[-1], payload)
+        if isinstance(command, StocktakeStart):
+            self.stocktake.start(command.shelf, command.by or self._badge_holder())
+        elif isinstance(command, StocktakeEnd):
+            self.stocktake.end(command.stocktake_id)
+        elif isinstance(command, StocktakeConfirm):
+            self.stocktake.confirm(command.stocktake_id, command.by)
+        else:
+            self._changes.put_nowait(command_change(command, self.config.picking.locate_seconds))
+
+    def _badge_holder(self) -> str:
+        """Who is badged in (the first of them), for actions that name nobody."""
+        return next(iter(self.badge_holders.values()), "")
 
     def _plan(self, keeper: InventoryKeeper) -> dict[str, SlotLight]:
         """On the writer: every slot's light now."""

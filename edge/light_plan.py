@@ -2,8 +2,9 @@
 
 Precedence on one slot: a mistake (red, fast blink) over the pick lists (each picker's colour,
 steady with the quantity to take, slow blink once reminded; several lists on one slot take
-turns, a second each) over a located drug (white, fast blink, quantity held) over a shortage
-(amber, steady).
+turns, a second each) over a located drug (white, fast blink, quantity held) over the alarms:
+an expired batch or a pack taken wrongly (red, slow blink), a stocktake discrepancy (blue, slow
+blink), a batch near expiry (amber, slow blink), a shortage or stock-out (amber, steady).
 """
 
 from __future__ import annotations
@@ -17,7 +18,20 @@ from inventory.pick_outcome import Cue, CueKind
 from inventory.slot_index import SlotIndex
 
 SHORTAGE_LIGHT = SlotLight(on=True, colour=Colour.AMBER, mode=Mode.STEADY)
+NEAR_EXPIRY_LIGHT = SlotLight(on=True, colour=Colour.AMBER, mode=Mode.SLOW_BLINK)
+DISCREPANCY_LIGHT = SlotLight(on=True, colour=Colour.BLUE, mode=Mode.SLOW_BLINK)
+HELD_LIGHT = SlotLight(on=True, colour=Colour.RED, mode=Mode.SLOW_BLINK)  # expired, taken
 MISTAKE_LIGHT = SlotLight(on=True, colour=Colour.RED, mode=Mode.FAST_BLINK)
+ALARM_LIGHTS = {
+    AlarmKind.SHORTAGE: SHORTAGE_LIGHT,
+    AlarmKind.STOCK_OUT: SHORTAGE_LIGHT,
+    AlarmKind.NEAR_EXPIRY: NEAR_EXPIRY_LIGHT,
+    AlarmKind.DISCREPANCY: DISCREPANCY_LIGHT,
+    AlarmKind.EXPIRED: HELD_LIGHT,
+    AlarmKind.UNEXPECTED_REMOVAL: HELD_LIGHT,
+}
+# Which alarm light wins a slot several alarms want.
+_RANK = {SHORTAGE_LIGHT: 0, NEAR_EXPIRY_LIGHT: 1, DISCREPANCY_LIGHT: 2, HELD_LIGHT: 3}
 DEFAULT_PICKER_COLOURS = (Colour.GREEN, Colour.BLUE, Colour.WHITE, Colour.AMBER)
 TURN_SECONDS = 1.0  # how long each pick list shows on a slot that several want
 
@@ -32,11 +46,18 @@ def plan_lights(
     """Slot name -> light, for every slot that should not be dark."""
     lights: dict[str, SlotLight] = {}
     for alarm in alarms:
-        if alarm.kind is AlarmKind.SHORTAGE and alarm.live:
+        light = ALARM_LIGHTS.get(alarm.kind)
+        if light is None or not alarm.live:
+            continue
+        slots = set(alarm.detail.get("slots", []))
+        if alarm.detail.get("slot"):
+            slots.add(str(alarm.detail["slot"]))
+        if alarm.kind is AlarmKind.SHORTAGE:
             # The product's home slots (from config) and every slot still holding it.
-            holding = {line.slot for line in index.lines_of(alarm.subject)}
-            for slot in set(alarm.detail.get("slots", [])) | holding:
-                lights[slot] = SHORTAGE_LIGHT
+            slots |= {line.slot for line in index.lines_of(alarm.subject)}
+        for slot in slots:
+            if slot not in lights or _RANK[light] > _RANK[lights[slot]]:
+                lights[slot] = light
     by_slot: dict[str, list[Cue]] = {}
     for cue in cues:
         by_slot.setdefault(cue.slot, []).append(cue)

@@ -120,6 +120,13 @@ class Rig:
             )
             return [tuple(r) for r in rows]
 
+    def expired_held(self) -> bool:
+        with sqlite3.connect(self.db) as db:
+            row = db.execute(
+                "SELECT count(*) FROM movements WHERE kind = 'quarantine' AND batch = 'OLD'"
+            ).fetchone()
+            return bool(row[0])
+
     def movement_count(self) -> int:
         with sqlite3.connect(self.db) as db:
             return int(db.execute("SELECT count(*) FROM movements").fetchone()[0])
@@ -134,6 +141,9 @@ async def start_rig(tmp_path: Path, broker: LocalBroker, **overrides: Any) -> Ri
     rig.gateway = Gateway(config, observer=rig.activity.append)
     rig.task = asyncio.create_task(rig.gateway.run())
     await eventually(rig.gateway.ready.is_set)
+    # The expiry sweep at start quarantines the expired batch: let it land before the test
+    # counts movements.
+    await eventually(rig.expired_held, what="the expiry sweep at start")
     return rig
 
 

@@ -1,0 +1,174 @@
+"""A stocktake sweep on the running daemon: a Chafon handheld simulator on a pty passes along
+shelf A (location tags, then packs), the report names every difference exactly, the
+discrepancy alarm reaches the centre and is cleared once a pharmacist confirms, and the ledger
+then holds what the shelf holds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from edge.activity import Activity
+from edge.config import parse_config
+from edge.gateway import Gateway
+from edge.local_broker import LocalBroker
+from firmware_sim.chafon_sim import ChafonSimulator
+from firmware_sim.tags import sgln96, sgtin96
+from inventory.identifiers import EpcDecoder, PackId
+from inventory.keeper import InventoryKeeper
+from tests.conftest import Subscriber, eventually
+
+PREFIX = "rxedge/v1/s1/g1"
+GLN_PREFIX, GLN_REF = "4012345", "00001"  # GLN 4012345000016
+
+
+def tag(n: int) -> bytes:
+    return sgtin96("4012345", "012345", n)
+
+
+def pack(n: int) -> PackId:
+    found = EpcDecoder().decode(tag(n))
+    assert isinstance(found, PackId)
+    return found
+
+
+def location(slot_number: int) -> bytes:
+    return sgln96(GLN_PREFIX, GLN_REF, slot_number)
+
+
+@pytest.fixture
+async def daemon(
+    tmp_path: Path, broker: LocalBroker
+) -> AsyncIterator[tuple[Gateway, ChafonSimulator, Path]]:
+    db = tmp_path / "ledger.sqlite"
+    keeper = InventoryKeeper(db, {}, "s1", "g1")
+    for n, slot in {1: "A-01", 2: "A-01", 3: "A-02", 4: "A-03"}.items():
+        keeper.put_away(pack(n), slot)
+    keeper.close()
+    handheld = ChafonSimulator(link=tmp_path / "handheld", scan_time=0.01)
+    await handheld.start()
+    config = parse_config(
+        {
+            "site": "s1",
+            "gateway": "g1",
+            "database": str(db),
+            "broker": {"url": broker.url},
+            "stocktake": {"idle_end_seconds": 30},
+            "readers": [
+                {"name": "hh", "protocol": "chafon", "role": "handheld", "port": handheld.port}
+            ],
+            "shelves": [
+                {"name": "A", "host": "127.0.0.1", "port": 1, "slots": 4, "gln": "4012345000016"}
+            ],
+        }
+    )
+    activity: list[Activity] = []
+    gateway = Gateway(config, observer=activity.append)
+    task = asyncio.create_task(gateway.run())
+    await eventually(gateway.ready.is_set)
+    yield gateway, handheld, db
+    gateway.stop()
+    await asyncio.wait_for(task, 10)
+    await handheld.stop()
+
+
+def answers(centre: Subscriber, status: str) -> list[dict[str, object]]:
+    return [r for r in centre.payloads("/cmd-result") if r["status"] == status]
+
+
+async def test_a_sweep_finds_every_difference_and_confirmation_books_them(
+    daemon: tuple[Gateway, ChafonSimulator, Path], subscribe: Callable[..., Subscriber]
+) -> None:
+    _, handheld, db = daemon
+    centre = subscribe(f"{PREFIX}/cmd-result", f"{PREFIX}/alarms/#", f"{PREFIX}/events")
+    centre.publish(f"{PREFIX}/cmd/stocktake-start", json.dumps({"shelf": "A", "by": "Ana"}))
+    [started] = await eventually(lambda: answers(centre, "started"), what="sweep started")
+    sid = str(started["stocktake_id"])
+    # On the shelf: 2 is gone, 3 sits in A-03, 5 is in A-02 but was never booked in.
+    groups = [
+        [location(1), tag(1)],
+        [location(2), tag(5)],
+        [location(3), tag(4), tag(3)],
+        [location(4)],
+    ]
+    await handheld.sweep(groups, dwell=0.3)
+    centre.publish(f"{PREFIX}/cmd/stocktake-end", json.dumps({"stocktake_id": sid}))
+    [ended] = await eventually(lambda: answers(centre, "ended"), what="report")
+    assert ended["summary"] == {
+        "slots": 4,
+        "expected": 4,
+        "seen": 4,
+        "missing": 1,
+        "unexpected": 1,
+        "misplaced": 1,
+    }
+    alarm = f"{PREFIX}/alarms/discrepancy-A"
+    raised = await eventually(
+        lambda: [m for m in centre.drain() if m.topic == alarm and m.payload], what="alarm"
+    )
+    assert json.loads(raised[0].payload)["detail"]["stocktake_id"] == sid
+    events = await eventually(lambda: centre.payloads("/events"), what="EPCIS events")
+    assert {e["readPoint"]["id"] for e in events} == {
+        f"urn:epc:id:sgln:{GLN_PREFIX}.{GLN_REF}.{n}" for n in (1, 2, 3, 4)
+    }
+
+    report = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "edge.cli",
+        "stocktake",
+        "report",
+        sid,
+        "--db",
+        str(db),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    text = (await report.communicate())[0].decode()
+    assert f"missing {pack(2).gtin}/2" in text
+    assert "not on the ledger" in text and "belongs elsewhere" in text
+
+    centre.publish(
+        f"{PREFIX}/cmd/stocktake-confirm", json.dumps({"stocktake_id": sid, "by": "Dr. Ruiz"})
+    )
+    [confirmed] = await eventually(lambda: answers(centre, "confirmed"), what="confirmed")
+    assert confirmed["adjustments"] == 3
+    await eventually(
+        lambda: any(m.topic == alarm and not m.payload for m in centre.drain()),
+        what="alarm cleared",
+    )
+    with sqlite3.connect(db) as conn:
+        placed = dict(conn.execute("SELECT epc, slot FROM stock WHERE epc IS NOT NULL").fetchall())
+        refs = conn.execute(
+            "SELECT kind, actor FROM movements WHERE reference = ? ORDER BY id", (sid,)
+        ).fetchall()
+    assert placed == {
+        pack(1).epc: "A-01",
+        pack(5).epc: "A-02",
+        pack(4).epc: "A-03",
+        pack(3).epc: "A-03",
+    }
+    assert sorted(k for k, _ in refs) == ["count_adjustment", "count_adjustment", "move"]
+    assert {a for _, a in refs} == {"Dr. Ruiz"}
+
+
+async def test_the_handheld_reading_a_location_tag_starts_a_sweep_that_ends_when_quiet(
+    tmp_path: Path,
+    broker: LocalBroker,
+    subscribe: Callable[..., Subscriber],
+    daemon: tuple[Gateway, ChafonSimulator, Path],
+) -> None:
+    gateway, handheld, _ = daemon
+    gateway.stocktake._idle_end = 0.6
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    groups = [[location(n), *([tag(n + 1)] if n < 4 else [])] for n in (1, 2, 3, 4)]
+    await handheld.sweep(groups, dwell=0.2)
+    [started] = await eventually(lambda: answers(centre, "started"), what="started by the trigger")
+    assert started["shelf"] == "A"
+    [ended] = await eventually(lambda: answers(centre, "ended"), what="ended when quiet")
+    assert ended["stocktake_id"] == started["stocktake_id"]
