@@ -49,9 +49,10 @@ def plan_lights(
         light = ALARM_LIGHTS.get(alarm.kind)
         if light is None or not alarm.live:
             continue
-        slots = set(alarm.detail.get("slots", []))
-        if alarm.detail.get("slot"):
-            slots.add(str(alarm.detail["slot"]))
+        listed = alarm.detail.get("slots")
+        slots = {str(s) for s in listed} if isinstance(listed, list) else set()
+        if isinstance(alarm.detail.get("slot"), str):
+            slots.add(alarm.detail["slot"])
         if alarm.kind is AlarmKind.SHORTAGE:
             # The product's home slots (from config) and every slot still holding it.
             slots |= {line.slot for line in index.lines_of(alarm.subject)}

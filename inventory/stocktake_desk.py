@@ -103,10 +103,10 @@ class StocktakeDesk:
                 detail: dict[str, object] = {
                     "shelf": report.shelf,
                     "stocktake_id": report.stocktake_id,
+                    "counts": summary,
                     "slots": [
                         c.slot for c in report.slots if c.missing or c.unexpected or c.misplaced_in
                     ],
-                    **summary,
                 }
                 out.commits.append(keeper.raise_alarm(AlarmKind.DISCREPANCY, report.shelf, detail))
             else:

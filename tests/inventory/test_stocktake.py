@@ -10,6 +10,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edge.light_plan import DISCREPANCY_LIGHT, plan_lights
 from inventory.alarms import AlarmKind
 from inventory.identifiers import PackId
 from inventory.keeper import InventoryKeeper
@@ -82,6 +83,8 @@ def test_differences_are_reported_exactly_and_confirmation_books_them(tmp_path: 
     assert any("missing 1, unexpected 1, misplaced 2" in note for note in out.notes)
     live = {a.kind: a for a in keeper.live_alarms()}
     assert live[AlarmKind.DISCREPANCY].detail["stocktake_id"] == "st-1"
+    lights = plan_lights(keeper.live_alarms(), keeper.index)
+    assert {slot for slot, light in lights.items() if light == DISCREPANCY_LIGHT} == set(SLOTS)
     events = [
         json.loads(r[0])
         for r in keeper.db.execute("SELECT payload FROM outbox WHERE kind = 'event'")
