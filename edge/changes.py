@@ -116,6 +116,8 @@ def _ack(command: AlarmAck, keeper: InventoryKeeper) -> Outcome:
 
 def _confirm_request(command: ProcurementConfirm, keeper: InventoryKeeper) -> Outcome:
     rid = command.request_id
+    proposed = next((r for r in keeper.open_requests() if r.request_id == rid), None)
+    quantity = command.quantity or (proposed.quantity if proposed else 0)
     answer = message(
         keeper.stamp(),
         "procurement-confirm",
@@ -123,13 +125,12 @@ def _confirm_request(command: ProcurementConfirm, keeper: InventoryKeeper) -> Ou
         "confirmed",
         request_id=rid,
         by=command.by,
-        quantity=command.quantity,
+        quantity=quantity,
     )
     try:
         commit = keeper.confirm_request(rid, command.by, command.quantity, answer=[answer])
     except RequestError as exc:
         return keeper.picks.refuse("procurement-confirm", rid, str(exc))
-    quantity = commit.requests[0].quantity
     return Outcome(
         commits=[commit], notes=[f"request {rid} confirmed by {command.by} ({quantity})"]
     )

@@ -85,6 +85,15 @@ class ScannerConfig(_Strict):
     name: Annotated[str, Field(pattern=_NAME)]
     port: Annotated[str, Field(min_length=1)]
     baudrate: Baudrate = 9600
+    # picking: scans confirm picks; receiving: each scan books one pack in, into receive_to.
+    role: Literal["picking", "receiving"] = "picking"
+    receive_to: str | None = None
+
+    @model_validator(mode="after")
+    def _receiving(self) -> ScannerConfig:
+        if self.role == "receiving" and not self.receive_to:
+            raise ValueError('a receiving scanner needs receive_to, e.g. receive_to = "R-01"')
+        return self
 
 
 class BadgesConfig(_Strict):
@@ -260,7 +269,8 @@ EXAMPLES = {
     "unit": 'unit = "pack"',
     "output_power_dbm": "output_power_dbm = 26  (0 to 33)",
     "down_alarm_seconds": "down_alarm_seconds = 30",
-    "role": 'role = "fixed"  (or "handheld")',
+    "role": 'role = "fixed"  (or "handheld"); scanners: role = "picking"  (or "receiving")',
+    "receive_to": 'receive_to = "R-01"  (the slot a receiving scanner books packs into)',
     "remind_after_seconds": "remind_after_seconds = 120",
     "timeout_seconds": "timeout_seconds = 600",
     "mistake_seconds": "mistake_seconds = 30",
@@ -359,6 +369,12 @@ def _cross_reference_problems(config: GatewayConfig) -> list[str]:
             problems.append(
                 f"readers[{i}].antennas: a handheld watches no slot; remove its antennas "
                 '(or use role = "fixed")'
+            )
+    for i, scanner in enumerate(config.scanners):
+        if scanner.receive_to and scanner.receive_to not in known:
+            problems.append(
+                f"scanners[{i}].receive_to: slot {scanner.receive_to!r} is not on any shelf "
+                f"(known slots: {examples}, ...)"
             )
     for i, product in enumerate(config.products):
         for slot in product.slots:

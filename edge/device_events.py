@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, deque
+from functools import partial
 
 from drivers.events import (
     AntennaFault,
@@ -33,6 +34,8 @@ from edge.stocktake_flow import StocktakeFlow
 from inventory.alarms import AlarmKind
 from inventory.barcodes import BarcodeError, PackScan, parse_pack_barcode, readable
 from inventory.identifiers import EpcDecoder, PackId
+from inventory.keeper import Commit, InventoryKeeper
+from inventory.movements import Movement, MovementKind
 from inventory.presence import PresenceTracker
 
 HANDHELD_REPEAT_SECONDS = 2.0  # a handheld reads a tag many times: one check per this long
@@ -49,6 +52,7 @@ class DeviceEvents:
     _handhelds: set[str]
     _handheld_reads: dict[str, float]
     _picking: bool
+    _receiving: dict[str, str]  # receiving scanner -> the slot it books packs into
     stocktake: StocktakeFlow
     _lit: dict[str, SlotLight]
     _colours: list[Colour]
@@ -167,6 +171,11 @@ class DeviceEvents:
             )
         )
         scanner = event.scanner
+        slot = self._receiving.get(scanner)
+        if slot is not None:
+            actor = next(iter(self.badge_holders.values()), "system")
+            self._changes.put_nowait(partial(_receive, scan, slot, actor, scanner))
+            return
         self._changes.put_nowait(
             lambda keeper: keeper.picks.scanned(scan.gtin, scan.batch, scan.serial, scanner)
         )
@@ -198,3 +207,23 @@ class DeviceEvents:
                 self._queue_alarm(
                     AlarmKind.DEVICE_DOWN, device, {"device": device, "reason": reason}
                 )
+
+
+def _receive(
+    scan: PackScan, slot: str, actor: str, scanner: str, keeper: InventoryKeeper
+) -> Commit:
+    """A pack scanned in at a receiving scanner: one pack booked in (closes what it delivers)."""
+    return keeper.commit(
+        [
+            Movement(
+                MovementKind.RECEIVE,
+                scan.gtin,
+                serial=scan.serial,
+                batch=scan.batch,
+                expiry=scan.expiry.isoformat() if scan.expiry else None,
+                to_slot=slot,
+                actor=actor,
+                reason=f"scanned in at {scanner}",
+            )
+        ]
+    )

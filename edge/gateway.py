@@ -90,6 +90,9 @@ class Gateway(DeviceEvents):
         }
         self._unwatched: set[str] = set()  # slots whose reader is down
         self._handhelds = {r.name for r in config.readers if r.role == "handheld"}
+        self._receiving = {
+            s.name: s.receive_to for s in config.scanners if s.role == "receiving" and s.receive_to
+        }
         self._handheld_reads: dict[str, float] = {}
         self._picking = False  # pick lists are open (as last told by the writer)
         self._pick_busy = False  # the pick desk has timers running
