@@ -11,8 +11,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
-from sync.status_updates import StatusUpdate
-
 from drivers.modbus.lights import SlotLight
 from edge.activity import Activity
 from inventory.keeper import Commit, InventoryKeeper
@@ -33,6 +31,7 @@ from sync.commands import (
     ProcurementConfirm,
     RecallCommand,
 )
+from sync.status_updates import StatusUpdate
 
 Change = PresenceChange | Callable[[InventoryKeeper], Commit | Outcome]
 
