@@ -26,8 +26,8 @@ from referencing.jsonschema import DRAFT7
 
 from inventory.identifiers import gtin_problem
 from sync.schema_problems import problems
+from sync.topics import ROOT
 
-ROOT = "rxedge/v1"
 GATEWAY, CENTRE = "gateway", "centre"
 # The commands the centre may send on cmd/{name}, in the order they are documented.
 COMMAND_NAMES = (
@@ -81,6 +81,7 @@ Payload = bytes | str | Mapping[str, Any] | list[Any]
 
 
 def content_type(message: str) -> str:
+    """The MIME type a message is written in."""
     return CONTENT_TYPES.get(message, "application/json")
 
 

@@ -32,7 +32,7 @@ def problems(errors: Iterable[ValidationError]) -> list[str]:
 
     A format check that says why (a GTIN's check digit) replaces a pattern error at the same
     place, which would only say "does not match"."""
-    found = sorted(errors, key=lambda e: (list(map(str, e.absolute_path)), str(e.validator)))
+    found = sorted(errors, key=lambda e: (_order(e.absolute_path), str(e.validator)))
     explained = {
         tuple(e.absolute_path) for e in found if e.validator == "format" and e.cause is not None
     }
@@ -44,6 +44,11 @@ def problems(errors: Iterable[ValidationError]) -> list[str]:
             if line not in said:
                 said.append(line)
     return said
+
+
+def _order(path: Iterable[str | int]) -> list[tuple[int, str]]:
+    """Sorts lines[2] before lines[10]."""
+    return [(p, "") if isinstance(p, int) else (-1, p) for p in path]
 
 
 def describe(error: ValidationError) -> list[str]:

@@ -24,7 +24,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge.local_broker import LocalBroker
-from sync.contract import CENTRE, ROOT, channel_of, check_topic
+from sync.contract import CENTRE, channel_of, check_topic
+from sync.topics import ROOT
 
 
 @pytest.fixture
@@ -117,12 +118,16 @@ class Subscriber:
 
 @pytest.fixture
 def subscribe(broker: LocalBroker) -> Callable[..., Subscriber]:
-    """Start independent subscribers on the test's broker; closed after the test."""
+    """Start independent subscribers on the test's broker; closed after the test, which fails
+    then if any message from the gateway broke the contract (a watcher on every topic comes with
+    the first subscriber, so every message counts, not only those the test asked for)."""
     made: list[Subscriber] = []
 
     def make(
         *topics: str, client_id: str = "test-subscriber", persistent: bool = False
     ) -> Subscriber:
+        if not made:
+            made.append(Subscriber(broker.port, [f"{ROOT}/#"], "contract-watcher"))
         sub = Subscriber(broker.port, list(topics), client_id, persistent)
         made.append(sub)
         return sub
@@ -130,7 +135,7 @@ def subscribe(broker: LocalBroker) -> Callable[..., Subscriber]:
     yield make  # type: ignore[misc]
     for sub in made:
         sub.close()
-    violations = [v for sub in made for v in sub.violations]
+    violations = list(dict.fromkeys(v for sub in made for v in sub.violations))
     if violations:
         pytest.fail(
             f"{len(violations)} message(s) from the gateway break the MQTT contract "

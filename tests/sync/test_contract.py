@@ -136,8 +136,17 @@ def test_what_the_gateway_writes_conforms() -> None:
     )
     assert validate("procurement-request", request.payload("site-1", "gw-1")) == []
     shortage = {"gtin": AMOX, "name": product.name, "on_hand": 3, "slots": ["A-01"]}
+    expired = {
+        "gtin": AMOX,
+        "batch": "B1",
+        "expiry": "2026-01-31",
+        "slots": ["A-01"],
+        "quantity": 3,
+    }
     alarms = [
         Alarm(AlarmKind.SHORTAGE, AMOX, AlarmState.RAISED, AT, {**shortage, "reorder_point": 3}),
+        Alarm(AlarmKind.STOCK_OUT, AMOX, AlarmState.RAISED, AT, {**shortage, "slots": []}),
+        Alarm(AlarmKind.EXPIRED, f"{AMOX}/B1", AlarmState.RAISED, AT, expired),
         Alarm(AlarmKind.DEVICE_DOWN, "rs485/B", AlarmState.RAISED, AT, {"device": "rs485/B"}),
         Alarm(AlarmKind.STORAGE, "ledger", AlarmState.ACKNOWLEDGED, AT, {"reason": "x"}, AT, "Ana"),
     ]
