@@ -8,6 +8,7 @@ from bench import (
     bench_pick_latency,
     bench_reader_load,
     bench_shelf_bus,
+    bench_stocktake,
 )
 
 
@@ -17,6 +18,7 @@ def main() -> None:
     bench_ledger.main()
     bench_shelf_bus.main()
     bench_pick_latency.main()
+    bench_stocktake.main()
 
 
 if __name__ == "__main__":

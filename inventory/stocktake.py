@@ -10,7 +10,7 @@ the swept slots with what the ledger holds there: missing, unexpected, misplaced
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -121,7 +121,43 @@ class StocktakeReport:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The report as JSON-ready data (`from_dict` reads it back)."""
+
+        def found(items: list[Found]) -> list[dict[str, Any]]:
+            return [
+                {
+                    "epc": f.epc,
+                    "gtin": f.gtin,
+                    "serial": f.serial,
+                    "batch": f.batch,
+                    "expiry": f.expiry,
+                    "ledger_slot": f.ledger_slot,
+                    "seen_slot": f.seen_slot,
+                }
+                for f in items
+            ]
+
+        return {
+            "stocktake_id": self.stocktake_id,
+            "shelf": self.shelf,
+            "by": self.by,
+            "slots": [
+                {
+                    "slot": c.slot,
+                    "expected": c.expected,
+                    "seen": c.seen,
+                    "missing": found(c.missing),
+                    "unexpected": found(c.unexpected),
+                    "misplaced_in": found(c.misplaced_in),
+                    "misplaced_out": found(c.misplaced_out),
+                    "untagged": c.untagged,
+                }
+                for c in self.slots
+            ],
+            "by_product": self.by_product,
+            "location_uris": self.location_uris,
+            "seen_by_slot": self.seen_by_slot,
+        }
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> StocktakeReport:
@@ -166,25 +202,26 @@ def reconcile(
     tagged line of the ledger: a pack found here may be booked anywhere)."""
     swept = {slot: i for i, slot in enumerate(slots)}
     lines = {line.epc: line for line in tagged if line.epc}
-    epcs = list(lines.keys() | seen.keys())
-    code = {epc: i for i, epc in enumerate(epcs)}
+    # Every pack once: the ledger's tagged packs, then those only the sweep saw.
+    epcs = [*lines, *(epc for epc in seen if epc not in lines)]
     nowhere = -1
-    booked = np.full(len(epcs), nowhere, dtype=np.int64)  # ledger slot (swept only), else -1
-    found = np.full(len(epcs), nowhere, dtype=np.int64)  # sweep slot, else -1
-    known = np.zeros(len(epcs), dtype=bool)  # on the ledger at all
-    for epc, line in lines.items():
-        known[code[epc]] = True
-        booked[code[epc]] = swept.get(line.slot, nowhere)
-    for epc, slot in seen.items():
-        found[code[epc]] = swept.get(slot, nowhere)
+    known_count = len(lines)
+    # Ledger slot and sweep slot of each pack, as indexes into `slots` (-1: elsewhere or none).
+    booked = np.array(
+        [swept.get(line.slot, nowhere) for line in lines.values()]
+        + [nowhere] * (len(epcs) - known_count),
+        dtype=np.int64,
+    )
+    found = np.array([swept.get(seen.get(epc, ""), nowhere) for epc in epcs], dtype=np.int64)
+    known = np.arange(len(epcs)) < known_count  # on the ledger at all
     seen_any = found != nowhere
     missing = np.nonzero((booked != nowhere) & ~seen_any)[0]
     unexpected = np.nonzero(seen_any & ~known)[0]
     misplaced = np.nonzero(seen_any & known & (booked != found))[0]
 
     counts = [SlotCount(slot) for slot in slots]
-    np.add.at(expected := np.zeros(len(slots), dtype=np.int64), booked[booked != nowhere], 1)
-    np.add.at(seen_n := np.zeros(len(slots), dtype=np.int64), found[seen_any], 1)
+    expected = np.bincount(booked[booked != nowhere], minlength=len(slots))
+    seen_n = np.bincount(found[seen_any], minlength=len(slots))
     for i, count in enumerate(counts):
         count.expected, count.seen = int(expected[i]), int(seen_n[i])
 
@@ -237,17 +274,18 @@ def _by_product(
     booked: np.ndarray[Any, Any],
     found: np.ndarray[Any, Any],
 ) -> list[dict[str, Any]]:
-    """Expected and seen per GTIN and batch over the swept slots."""
-    totals: dict[tuple[str, str], list[int]] = {}
-    for i in np.nonzero((booked != -1) | (found != -1))[0]:
-        epc = epcs[i]
+    """Expected and seen per GTIN and batch over the swept slots (one bincount each)."""
+    keys: dict[tuple[str, str], int] = {}
+    codes = []
+    for epc in epcs:
         line = lines.get(epc)
-        gtin = line.gtin if line else packs[epc].gtin if epc in packs else ""
-        key = (gtin, line.batch if line else "")
-        row = totals.setdefault(key, [0, 0])
-        row[0] += int(booked[i] != -1)
-        row[1] += int(found[i] != -1)
+        key = (line.gtin, line.batch) if line else (packs[epc].gtin if epc in packs else "", "")
+        codes.append(keys.setdefault(key, len(keys)))
+    product = np.array(codes, dtype=np.int64)
+    expected = np.bincount(product[booked != -1], minlength=len(keys))
+    seen = np.bincount(product[found != -1], minlength=len(keys))
     return [
-        {"gtin": g, "batch": b, "expected": e, "seen": s, "difference": s - e}
-        for (g, b), (e, s) in sorted(totals.items())
+        {"gtin": g, "batch": b, "expected": int(e), "seen": int(n), "difference": int(n - e)}
+        for (g, b), e, n in sorted(zip(keys, expected, seen, strict=True))
+        if e or n
     ]
