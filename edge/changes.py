@@ -13,6 +13,7 @@ from functools import partial
 
 from drivers.modbus.lights import SlotLight
 from edge.activity import Activity
+from inventory.alarms import AlarmKind
 from inventory.keeper import Commit, InventoryKeeper
 from inventory.keeper_orders import RequestError
 from inventory.ledger import StockError
@@ -56,7 +57,11 @@ def apply_change(
         if keeper.picks.holds(change.pack.epc):
             result: Commit | Outcome = keeper.picks.returned(change.pack.epc)
         else:
-            result = keeper.put_away(change.pack, change.slot, reason="seen on shelf")
+            with keeper.group():
+                put = keeper.put_away(change.pack, change.slot, reason="seen on shelf")
+                # A pack taken by mistake and not put back in time is back after all.
+                back = keeper.clear_alarm(AlarmKind.UNEXPECTED_REMOVAL, change.pack.epc)
+            result = Outcome(commits=[put, back], lights_changed=bool(back.alarms))
     elif isinstance(change, Left):
         result = keeper.picks.removed(change.epc, change.slot)
     elif isinstance(change, Moved):
