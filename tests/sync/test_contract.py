@@ -136,6 +136,8 @@ def test_what_the_gateway_writes_conforms() -> None:
     )
     assert validate("procurement-request", request.payload("site-1", "gw-1")) == []
     shortage = {"gtin": AMOX, "name": product.name, "on_hand": 3, "slots": ["A-01"]}
+    counts = dict(slots=4, expected=12, seen=11, missing=1, unexpected=0, misplaced=0)
+    discrepancy = {"shelf": "A", "stocktake_id": "st-1", "counts": counts, "slots": ["A-02"]}
     expired = {
         "gtin": AMOX,
         "batch": "B1",
@@ -147,6 +149,7 @@ def test_what_the_gateway_writes_conforms() -> None:
         Alarm(AlarmKind.SHORTAGE, AMOX, AlarmState.RAISED, AT, {**shortage, "reorder_point": 3}),
         Alarm(AlarmKind.STOCK_OUT, AMOX, AlarmState.RAISED, AT, {**shortage, "slots": []}),
         Alarm(AlarmKind.EXPIRED, f"{AMOX}/B1", AlarmState.RAISED, AT, expired),
+        Alarm(AlarmKind.DISCREPANCY, "A", AlarmState.RAISED, AT, discrepancy),
         Alarm(AlarmKind.DEVICE_DOWN, "rs485/B", AlarmState.RAISED, AT, {"device": "rs485/B"}),
         Alarm(AlarmKind.STORAGE, "ledger", AlarmState.ACKNOWLEDGED, AT, {"reason": "x"}, AT, "Ana"),
     ]
