@@ -97,7 +97,10 @@ async def test_every_wrong_pack_blinks_red_on_its_slot_and_books_nothing(
     # A tagged pack that no list wants, taken from the shelf: caught, and held as on the shelf.
     rig.reader.remove(TAGGED)
     await eventually(lambda: _is_red(rig, "A-08"), what="removed pack caught")
-    assert any(m.get("reason") == "not on the pick list" for m in results(centre, "rx-2"))
+    await eventually(
+        lambda: any(m.get("reason") == "not on the pick list" for m in results(centre, "rx-2")),
+        what="the removal reported",
+    )
     assert rig.movement_count() == before, "a wrong pack was booked"
     rig.reader.place(1, TAGGED)  # put back
     await eventually(lambda: _is_not_red(rig, "A-08"), what="red ends when the pack is back")
