@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from sync.broker_url import BrokerAddress
-from sync.commands import BadCommand, parse_command
+from sync.commands import BadCommand, parse_command, with_envelope
 from sync.mqtt_session import MqttSession
 from sync.topics import Topics
 
@@ -80,6 +80,7 @@ async def send_command(
 ) -> int:
     """Send `cmd/{name}` and print its answers until the final one (or `timeout`): 0 when that
     is a `success` status, 1 otherwise, 3 when no answer came."""
+    body = with_envelope(body, ttl_seconds=120)
     command = parse_command(name, json.dumps(body).encode())
     if isinstance(command, BadCommand):
         print(f"rxedge: {name} not sent: {command.error}", file=sys.stderr)

@@ -11,6 +11,7 @@ from typing import Any
 
 from edge.procurement_watch import ProcurementWatch
 from sync.broker_url import BrokerAddress
+from sync.commands import with_envelope
 from sync.mqtt_session import MqttSession
 from sync.procurement_feed import ReceivedRequest
 from sync.topics import Topics
@@ -59,7 +60,8 @@ class DemoCentre:
     async def send(self, name: str, body: dict[str, object], timeout: float = 10.0) -> None:
         """Publish ``cmd/{name}`` (QoS 1) and wait for the broker's acknowledgement."""
         await asyncio.wait_for(
-            self.session.publish(self.topics.command(name), json.dumps(body)), timeout
+            self.session.publish(self.topics.command(name), json.dumps(with_envelope(body))),
+            timeout,
         )
 
     def of(self, command_id: str, status: str | None = None) -> list[Answer]:

@@ -41,6 +41,7 @@ from edge.demo_stock import (
 )
 from edge.demo_view import DemoView
 from edge.gateway import Gateway
+from edge.light_plan import HELD_LIGHT
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
@@ -189,7 +190,8 @@ class Scenario:
         wanted = _wanted(lists, colours)
         shown = ", ".join(f"{slot} {sorted(c.name.lower() for c in w)}" for slot, w in wanted)
         if not await self.check(
-            f"lists lit in the registers ({shown}); expired {OMEPRAZOLE_EXPIRED.slot} dark",
+            f"lists lit in the registers ({shown}); expired {OMEPRAZOLE_EXPIRED.slot} held "
+            "(red, slow blink)",
             lambda: self._lit_as_wanted(dict(wanted)),
         ):
             return False
@@ -215,7 +217,8 @@ class Scenario:
             light = await self.light(slot)
             if not (light.on and light.colour in colours and light.number > 0):
                 return False
-        return not (await self.light(OMEPRAZOLE_EXPIRED.slot)).on
+        # The expired batch is never offered: its slot shows it held back, not a pick.
+        return await self.light(OMEPRAZOLE_EXPIRED.slot) == HELD_LIGHT
 
     async def _mistake(self) -> bool:
         s, expired = self.s, OMEPRAZOLE_EXPIRED

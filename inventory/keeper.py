@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from inventory.alarms import Alarm, AlarmKind, AlarmState, alarm_id, live_alarms
+from inventory.command_log import CommandLog
 from inventory.commit import Commit, iso
 from inventory.identifiers import PackId
 from inventory.keeper_alarms import AlarmKeeping
@@ -62,6 +63,7 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
         self._group_at: str | None = None
         self.picks = PickDesk(self, pick_times or PickTimes())
         self.stocktakes = StocktakeDesk(self, site)
+        self.commands = CommandLog(self.db)
         # The check reads the file on its own connection while this thread builds the index.
         with ThreadPoolExecutor(1, thread_name_prefix="ledger-check") as pool:
             verdict = pool.submit(check_file, db_path, integrity_check)

@@ -130,6 +130,17 @@ ALTER TABLE procurement_requests ADD COLUMN received INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE procurement_requests ADD COLUMN note TEXT NOT NULL DEFAULT '';
 """
 
+# Version 6: command messages received and not yet expired (each is carried out at most once).
+_V6_COMMANDS_SEEN = """
+CREATE TABLE commands_seen (
+    message_id  TEXT PRIMARY KEY,
+    command     TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX commands_seen_expiry ON commands_seen (expires_at);
+"""
+
 # Index i holds the script that moves a file from version i to version i + 1.
 MIGRATIONS: tuple[str, ...] = (
     _SCHEMA_V1,
@@ -137,6 +148,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V3_PICKING,
     _V4_STOCKTAKES,
     _V5_REQUEST_PROGRESS,
+    _V6_COMMANDS_SEEN,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -7,7 +7,9 @@ which the daemon answers on ``cmd-result`` and never executes.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from inventory.picking import PickLine, PickRequest
@@ -24,10 +26,13 @@ __all__ = [
     "PickCommand",
     "ProcurementConfirm",
     "RecallCommand",
+    "Received",
     "StocktakeConfirm",
     "StocktakeEnd",
     "StocktakeStart",
     "parse_command",
+    "parse_received",
+    "with_envelope",
 ]
 
 # Where each command carries the id its answers are filed under, in the order looked for.
@@ -114,8 +119,44 @@ Command = (
 COMMANDS = COMMAND_NAMES
 
 
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A valid command with its envelope: the message's own id and its expiry."""
+
+    command: Command
+    message_id: str
+    expires_at: datetime
+    answer_id: str  # what its answers are filed under (the pick_id, the alarm_id, ...)
+
+
+def with_envelope(
+    body: dict[str, Any], ttl_seconds: float = 300.0, now: datetime | None = None
+) -> dict[str, Any]:
+    """`body` with a fresh message_id and an expiry `ttl_seconds` from now: what a sender adds
+    to every command."""
+    expires = (now or datetime.now(UTC)) + timedelta(seconds=ttl_seconds)
+    stamp = expires.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {**body, "message_id": str(uuid.uuid4()), "expires_at": stamp}
+
+
+def parse_received(name: str, payload: bytes) -> Received | BadCommand:
+    """The command `name` (the last topic level) with its JSON payload and envelope, or why it
+    is refused."""
+    found = _parse(name, payload)
+    if isinstance(found, BadCommand):
+        return found
+    body, command = found
+    expires = datetime.fromisoformat(str(body["expires_at"]).replace("Z", "+00:00"))
+    return Received(command, str(body["message_id"]), expires, _answer_id(body))
+
+
 def parse_command(name: str, payload: bytes) -> Command:
     """The command `name` (the last topic level) with its JSON payload, or why it is refused."""
+    found = _parse(name, payload)
+    return found if isinstance(found, BadCommand) else found[1]
+
+
+def _parse(name: str, payload: bytes) -> tuple[dict[str, Any], Command] | BadCommand:
     if len(payload) > MAX_PAYLOAD:
         return BadCommand(name, "", f"payload of {len(payload)} bytes; at most {MAX_PAYLOAD}")
     try:
@@ -124,8 +165,7 @@ def parse_command(name: str, payload: bytes) -> Command:
         return BadCommand(name, "", f"payload is not JSON: {exc}")
     if not isinstance(raw, dict):
         return BadCommand(name, "", "payload must be a JSON object")
-    command_id = next((raw[k] for k in _ID_FIELDS if raw.get(k)), "")
-    command_id = command_id if isinstance(command_id, str) else ""
+    command_id = _answer_id(raw)
     if name not in COMMANDS:
         return BadCommand(
             name, command_id, f"unknown command {name!r}; known: {', '.join(COMMANDS)}"
@@ -133,7 +173,13 @@ def parse_command(name: str, payload: bytes) -> Command:
     problems = validate(f"cmd-{name}", raw)
     if problems:
         return BadCommand(name, command_id, "; ".join(problems))
-    return _build(name, with_defaults(f"cmd-{name}", raw))
+    body = with_defaults(f"cmd-{name}", raw)
+    return body, _build(name, body)
+
+
+def _answer_id(raw: dict[str, Any]) -> str:
+    found = next((raw[k] for k in _ID_FIELDS if raw.get(k)), "")
+    return found if isinstance(found, str) else ""
 
 
 def _build(name: str, body: dict[str, Any]) -> Command:

@@ -134,7 +134,8 @@ class Rig:
 
 async def start_rig(tmp_path: Path, broker: LocalBroker, **overrides: Any) -> Rig:
     rig = Rig(tmp_path, broker)
-    stock(rig.db)
+    if not rig.db.exists():  # a second start in the same directory keeps its ledger
+        stock(rig.db)
     for peer in (rig.reader, rig.handheld, rig.scanner, rig.shelf):
         await peer.start()
     config = parse_config(rig.config(**overrides))

@@ -14,6 +14,7 @@ from drivers.modbus.lights import DARK, SlotLight
 from drivers.modbus.profile import Colour, Mode
 from edge.local_broker import LocalBroker
 from inventory.identifiers import EpcDecoder, PackId
+from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import AMOX, PREFIX, TAGGED, start_rig, statuses, stop_rig
 
@@ -22,7 +23,7 @@ assert isinstance(TAGGED_ID, PackId)
 
 
 def send(centre: Subscriber, name: str, body: dict[str, object]) -> None:
-    centre.publish(f"{PREFIX}/cmd/{name}", json.dumps(body))
+    centre.publish(f"{PREFIX}/cmd/{name}", json.dumps(with_envelope(body)))
 
 
 async def test_two_pick_lists_on_one_slot_take_turns_in_their_colours(

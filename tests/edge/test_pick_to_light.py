@@ -16,6 +16,7 @@ import pytest
 from drivers.modbus.lights import DARK, SlotLight
 from drivers.modbus.profile import Colour, Mode
 from edge.local_broker import LocalBroker
+from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import (
     AMOX,
@@ -42,7 +43,7 @@ async def test_a_pick_list_lights_its_slots_and_buttons_book_each_pick(
 ) -> None:
     centre = subscribe(f"{PREFIX}/cmd-result")
     pick = {"pick_id": "rx-100", "lines": [{"gtin": AMOX, "quantity": 2}], "picker": "Ana"}
-    centre.publish(f"{PREFIX}/cmd/pick", json.dumps(pick))
+    centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(pick)))
     green = SlotLight(True, Colour.GREEN, Mode.STEADY, 1)
     await eventually(lambda: statuses(centre, "rx-100") == ["accepted"], what="accepted")
 
@@ -77,7 +78,7 @@ async def test_every_wrong_pack_blinks_red_on_its_slot_and_books_nothing(
         {"pick_id": "rx-2", "lines": [{"gtin": IBU, "quantity": 1, "batch": "I2"}]},
     ]
     for body in lists:
-        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(body))
+        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
     await eventually(lambda: statuses(centre, "rx-2") == ["accepted"])
     before = rig.movement_count()
     wrong = [
@@ -125,7 +126,11 @@ async def test_bad_commands_are_answered_and_never_run(
     centre.publish(f"{PREFIX}/cmd/pick", b"{not json")
     centre.publish(
         f"{PREFIX}/cmd/pick",
-        json.dumps({"pick_id": "rx-bad", "lines": [{"gtin": "04012345123457", "quantity": 1}]}),
+        json.dumps(
+            with_envelope(
+                {"pick_id": "rx-bad", "lines": [{"gtin": "04012345123457", "quantity": 1}]}
+            )
+        ),
     )
     centre.publish(f"{PREFIX}/cmd/launch", b"{}")
     errors = await eventually(

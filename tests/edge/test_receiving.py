@@ -17,6 +17,7 @@ from firmware_sim.scanner_sim import GS, ScannerSimulator
 from inventory.keeper import InventoryKeeper
 from inventory.movements import Movement, MovementKind
 from inventory.policy import Product
+from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 
 PREFIX = "rxedge/v1/s1/g1"
@@ -69,7 +70,8 @@ async def test_a_confirmed_request_is_answered_and_closed_by_the_delivery(
         rid = proposal.request_id
         assert centre.payloads("/procurement/request") == [], "a proposal is not sent"
         centre.publish(
-            f"{PREFIX}/cmd/procurement-confirm", json.dumps({"request_id": rid, "by": "Dr. Ruiz"})
+            f"{PREFIX}/cmd/procurement-confirm",
+            json.dumps(with_envelope({"request_id": rid, "by": "Dr. Ruiz"})),
         )
         [request] = await eventually(lambda: centre.payloads("/procurement/request"))
         assert request["request_id"] == rid and request["confirmed_by"] == "Dr. Ruiz"

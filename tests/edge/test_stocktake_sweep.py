@@ -22,6 +22,7 @@ from firmware_sim.chafon_sim import ChafonSimulator
 from firmware_sim.tags import sgln96, sgtin96
 from inventory.identifiers import EpcDecoder, PackId
 from inventory.keeper import InventoryKeeper
+from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 
 PREFIX = "rxedge/v1/s1/g1"
@@ -87,7 +88,9 @@ async def test_a_sweep_finds_every_difference_and_confirmation_books_them(
 ) -> None:
     _, handheld, db = daemon
     centre = subscribe(f"{PREFIX}/cmd-result", f"{PREFIX}/alarms/#", f"{PREFIX}/events")
-    centre.publish(f"{PREFIX}/cmd/stocktake-start", json.dumps({"shelf": "A", "by": "Ana"}))
+    centre.publish(
+        f"{PREFIX}/cmd/stocktake-start", json.dumps(with_envelope({"shelf": "A", "by": "Ana"}))
+    )
     [started] = await eventually(lambda: answers(centre, "started"), what="sweep started")
     sid = str(started["stocktake_id"])
     # On the shelf: 2 is gone, 3 sits in A-03, 5 is in A-02 but was never booked in.
@@ -98,7 +101,7 @@ async def test_a_sweep_finds_every_difference_and_confirmation_books_them(
         [location(4)],
     ]
     await handheld.sweep(groups, dwell=0.3)
-    centre.publish(f"{PREFIX}/cmd/stocktake-end", json.dumps({"stocktake_id": sid}))
+    centre.publish(f"{PREFIX}/cmd/stocktake-end", json.dumps(with_envelope({"stocktake_id": sid})))
     [ended] = await eventually(lambda: answers(centre, "ended"), what="report")
     assert ended["summary"] == {
         "slots": 4,
@@ -134,7 +137,8 @@ async def test_a_sweep_finds_every_difference_and_confirmation_books_them(
     assert "not on the ledger" in text and "belongs elsewhere" in text
 
     centre.publish(
-        f"{PREFIX}/cmd/stocktake-confirm", json.dumps({"stocktake_id": sid, "by": "Dr. Ruiz"})
+        f"{PREFIX}/cmd/stocktake-confirm",
+        json.dumps(with_envelope({"stocktake_id": sid, "by": "Dr. Ruiz"})),
     )
     [confirmed] = await eventually(lambda: answers(centre, "confirmed"), what="confirmed")
     assert confirmed["adjustments"] == 3

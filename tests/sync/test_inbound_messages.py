@@ -24,6 +24,7 @@ from sync.commands import (
     StocktakeEnd,
     StocktakeStart,
     parse_command,
+    with_envelope,
 )
 from sync.contract import COMMAND_NAMES, MESSAGES
 from sync.status_updates import StatusUpdate, parse_status_update
@@ -33,7 +34,8 @@ REQUEST = "4b7ab2ed-2487-490a-8e7c-ba86c3cbd7dd"
 
 
 def parse(name: str, body: Any) -> object:
-    return parse_command(name, json.dumps(body).encode())
+    """A command as a sender writes it: the body in its envelope."""
+    return parse_command(name, json.dumps(with_envelope(body)).encode())
 
 
 def test_every_command_has_a_schema() -> None:
