@@ -137,6 +137,12 @@ class PickingConfig(_Strict):
         return self
 
 
+class CommandsConfig(_Strict):
+    rate_per_second: Annotated[float, Field(gt=0, le=10_000)] = 10.0
+    burst: Annotated[float, Field(ge=1, le=100_000)] = 30.0
+    max_expiry_seconds: Annotated[float, Field(gt=0, le=7 * 86400)] = 86400.0
+
+
 class StocktakeConfig(_Strict):
     idle_end_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
 
@@ -150,6 +156,14 @@ class AlarmsConfig(_Strict):
 
 class DevicesConfig(_Strict):
     down_alarm_seconds: Annotated[float, Field(ge=0, le=86400)] = 30.0
+
+
+class MetricsConfig(_Strict):
+    # host:port of the Prometheus endpoint (/metrics), [::1]:9464 for IPv6; "" turns it off.
+    listen: Annotated[str, Field(pattern=r"^$|^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):\d{1,5}$")] = (
+        "127.0.0.1:9464"
+    )
+    refresh_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0  # gauges read from the ledger
 
 
 class ShelfConfig(_Strict):
@@ -220,7 +234,9 @@ class GatewayConfig(_Strict):
     devices: DevicesConfig = DevicesConfig()
     picking: PickingConfig = PickingConfig()
     stocktake: StocktakeConfig = StocktakeConfig()
+    commands: CommandsConfig = CommandsConfig()
     alarms: AlarmsConfig = AlarmsConfig()
+    metrics: MetricsConfig = MetricsConfig()
     readers: list[ReaderConfig] = Field(default_factory=list)
     scanners: list[ScannerConfig] = Field(default_factory=list)
     badges: BadgesConfig = BadgesConfig()
@@ -278,10 +294,15 @@ EXAMPLES = {
     "colours": 'colours = ["green", "blue", "white", "amber"]',
     "gln": 'gln = "4012345000016"  (13 digits: the GLN on the shelf\'s location tags)',
     "idle_end_seconds": "idle_end_seconds = 10",
+    "rate_per_second": "rate_per_second = 10  (commands from the network, on average)",
+    "burst": "burst = 30  (commands accepted at once before the rate applies)",
+    "max_expiry_seconds": "max_expiry_seconds = 86400  (how far ahead a command may expire)",
     "near_expiry_days": "near_expiry_days = 60",
     "expiry_sweep_at": 'expiry_sweep_at = "02:00"  (local time, HH:MM)',
     "backlog_messages": "backlog_messages = 1000",
     "backlog_age_seconds": "backlog_age_seconds = 900",
+    "listen": 'listen = "127.0.0.1:9464"  (host:port of /metrics; "" = off)',
+    "refresh_seconds": "refresh_seconds = 5",
     "auto_confirm": "auto_confirm = true  (false: a pharmacist confirms each request)",
     "badge": 'badge = "04A1B2C3D4E5F6"  (the card UID in hex, 4 to 10 bytes)',
     "enabled": "enabled = true",
@@ -294,6 +315,7 @@ PATTERN_HINTS = {
     "gateway": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
     "name": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
     "gtin": "must be exactly 14 digits (pad a GTIN-13 with a leading 0)",
+    "listen": 'must be host:port, e.g. "127.0.0.1:9464", or "" to turn metrics off',
 }
 
 
