@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.cli_office import add_office_commands
+from edge.cli_procurement import add_clerk_commands
 from edge.config import ConfigError, load_config
 from edge.ledger_cli import (
     add_database_options,
@@ -101,15 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     locate.set_defaults(handler=_locate)
 
     procurement_commands = add_office_commands(commands, _add_target_options, _target)
-    watch = procurement_commands.add_parser("watch", help="print requests as they arrive")
-    watch.add_argument("--broker", required=True, help="mqtt://host:port")
-    watch.add_argument("--json", action="store_true", help="one JSON object per line")
-    watch.add_argument("--site", help="only this site")
-    watch.add_argument("--gateway", help="only this gateway")
-    watch.add_argument("--client-id", help="keep a session under this id (catch up on return)")
-    watch.add_argument("--count", type=int, help="exit after this many requests")
-    watch.add_argument("--seconds", type=float, help="exit after this long")
-    watch.set_defaults(handler=_watch)
+    add_clerk_commands(procurement_commands, _add_target_options, _target)
 
     ledger = commands.add_parser("ledger", help="the ledger file")
     ledger_commands = ledger.add_subparsers(metavar="COMMAND")
@@ -261,22 +254,6 @@ def _demo(args: argparse.Namespace) -> int:
     from edge.demo import run_demo
 
     return asyncio.run(run_demo(args.seconds, args.forever, args.db, args.broker, args.plain))
-
-
-def _watch(args: argparse.Namespace) -> int:
-    from edge.procurement_watch import watch
-
-    return asyncio.run(
-        watch(
-            args.broker,
-            args.json,
-            args.site,
-            args.gateway,
-            args.client_id,
-            args.count,
-            args.seconds,
-        )
-    )
 
 
 def _tag_decode(args: argparse.Namespace) -> int:

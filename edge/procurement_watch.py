@@ -1,43 +1,89 @@
-"""`rxedge procurement watch`: the procurement clerk's live view of incoming requests."""
+"""`rxedge procurement watch`: the procurement clerk's live view of incoming requests.
+
+Each new request is, in this order: answered `accepted` on its gateway's `procurement/status`
+(with `--accept`, once the broker has acknowledged the answer), written to the CSV file (with
+`--csv`, flushed and synced), printed, remembered as seen (in the `--seen` file, synced), and
+only then acknowledged to the broker. A watcher stopped anywhere in between gets the request
+again from its persistent session (`--client-id`) and finishes what was left: the answer is the
+same answer again (which changes nothing at the gateway), and a request already in the CSV file
+or the seen file is not written twice.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import inspect
 import json
 import os
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
 
 from sync.broker_url import BrokerAddress
+from sync.contract import check_topic
 from sync.mqtt_session import MqttSession
-from sync.procurement_feed import ReceivedRequest, RequestDeduplicator
-from sync.topics import ROOT
+from sync.procurement_feed import (
+    ReceivedRequest,
+    RequestConsumer,
+    RequestDeduplicator,
+    SeenRequests,
+    request_subscription,
+)
+
+CSV_COLUMNS = (
+    "received_at",
+    "site",
+    "gateway",
+    "request_id",
+    "created_at",
+    "gtin",
+    "name",
+    "quantity",
+    "unit",
+    "priority",
+    "on_hand",
+    "on_order",
+    "reorder_point",
+    "par",
+    "confirmed_by",
+)
+OnRequest = Callable[[ReceivedRequest], Awaitable[None] | None]
 
 
-def request_topic(site: str | None, gateway: str | None) -> str:
-    """The subscription for one gateway, one site, or every gateway (the default)."""
-    return f"{ROOT}/{site or '+'}/{gateway or '+'}/procurement/request"
+def now_stamp() -> str:
+    """UTC now as the contract writes times, e.g. 2026-11-26T16:04:17.120Z."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ProcurementWatch:
-    """Subscribes to procurement requests and hands each one (once) to `on_request`."""
+    """Subscribes to procurement requests and hands each one (once) to `on_request`, which may
+    be a coroutine function: the request counts as done, and is acknowledged to the broker,
+    when it returns."""
 
     def __init__(
         self,
         broker: BrokerAddress,
-        on_request: Callable[[ReceivedRequest], None],
+        on_request: OnRequest,
         site: str | None = None,
         gateway: str | None = None,
         client_id: str | None = None,
+        group: str | None = None,
+        seen: SeenRequests | None = None,
     ):
-        self.feed = RequestDeduplicator(on_request)
+        self._on_request = on_request
+        self.feed = RequestDeduplicator(seen=seen)
+        self.client_id = client_id or f"rxedge-watch-{socket.gethostname()}-{os.getpid()}"
         # A named client keeps its session: requests sent while it was away arrive on return.
-        self.session = MqttSession(
+        self.session = RequestConsumer(
             broker,
-            client_id or f"rxedge-watch-{socket.gethostname()}-{os.getpid()}",
-            subscriptions=[request_topic(site, gateway)],
-            on_message=self.feed,
+            self.client_id,
+            request_subscription(site, gateway, group),
+            self._handle,
             persistent=client_id is not None,
         )
 
@@ -47,37 +93,165 @@ class ProcurementWatch:
     async def stop(self) -> None:
         await self.session.stop()
 
+    async def _handle(self, topic: str, payload: bytes) -> None:
+        request = self.feed.new(topic, payload)
+        if request is None:
+            return
+        result = self._on_request(request)
+        if inspect.isawaitable(result):
+            await result
+        self.feed.done(request)
 
-async def watch(
-    broker_url: str,
-    as_json: bool,
-    site: str | None,
-    gateway: str | None,
-    client_id: str | None,
-    count: int | None,
-    seconds: float | None,
-) -> int:
+
+class RequestCsv:
+    """Requests appended to a CSV file, one row each (the header once, in a new file), each row
+    flushed and synced before `write` returns."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        new = not path.exists() or path.stat().st_size == 0
+        self._file: IO[str] = path.open("a", newline="", encoding="utf-8")
+        self._rows = csv.writer(self._file)
+        if new:
+            self._rows.writerow(CSV_COLUMNS)
+            self._sync()
+
+    def request_ids(self) -> list[str]:
+        """The request ids the file holds already."""
+        with self.path.open(newline="", encoding="utf-8") as held:
+            return [row["request_id"] for row in csv.DictReader(held) if row.get("request_id")]
+
+    def write(self, request: ReceivedRequest, received_at: str) -> None:
+        b, topics = request.body, request.topics
+        given = b.get("reason")
+        reason: dict[str, object] = given if isinstance(given, dict) else {}
+        values = {
+            **{name: b.get(name) for name in CSV_COLUMNS},
+            **{name: reason.get(name) for name in ("on_hand", "on_order", "reorder_point", "par")},
+            "received_at": received_at,
+            "site": topics.site,
+            "gateway": topics.gateway,
+        }
+        self._rows.writerow(["" if values[c] is None else values[c] for c in CSV_COLUMNS])
+        self._sync()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def _sync(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+
+@dataclass(frozen=True, slots=True)
+class WatchOptions:
+    """What `rxedge procurement watch` was asked for."""
+
+    broker_url: str
+    as_json: bool = False
+    site: str | None = None
+    gateway: str | None = None
+    client_id: str | None = None
+    group: str | None = "procurement"
+    count: int | None = None
+    seconds: float | None = None
+    csv: Path | None = None
+    seen: Path | None = None
+    accept: bool = False
+    by: str = "procurement"
+
+
+class Accepter:
+    """Answers requests with `accepted` on their gateway's `procurement/status`, each answer
+    acknowledged by the broker before `accept` returns."""
+
+    def __init__(self, broker: BrokerAddress, client_id: str, persistent: bool, by: str):
+        self.session = MqttSession(broker, client_id, persistent=persistent)
+        self.by = by
+
+    async def accept(self, request: ReceivedRequest) -> bool:
+        """Send the answer (False, with the reason on stderr, if the contract forbids it)."""
+        topic = request.topics.procurement_status
+        body = json.dumps(
+            {
+                "request_id": request.request_id,
+                "status": "accepted",
+                "by": self.by,
+                "at": now_stamp(),
+            }
+        )
+        problems = check_topic(topic, body)
+        if problems:
+            print(
+                f"rxedge: not accepting {request.request_id}: {'; '.join(problems)}",
+                file=sys.stderr,
+                flush=True,
+            )
+            return False
+        await self.session.publish(topic, body)
+        return True
+
+
+async def watch(options: WatchOptions) -> int:
     """Print requests as they arrive; stop after `count` requests or `seconds`, if given."""
     received = 0
     enough = asyncio.Event()
+    broker = BrokerAddress.parse(options.broker_url)
+    seen = SeenRequests(options.seen)
+    table = RequestCsv(options.csv) if options.csv is not None else None
+    if table is not None:
+        seen.know(table.request_ids())  # written down before: not again
 
-    def show(request: ReceivedRequest) -> None:
+    async def take(request: ReceivedRequest) -> None:
         nonlocal received
-        print(json.dumps(request.body) if as_json else request.line(), flush=True)
+        if accepter is not None:
+            await accepter.accept(request)
+        if table is not None:
+            table.write(request, now_stamp())
+        print(json.dumps(request.body) if options.as_json else request.line(), flush=True)
         received += 1
-        if count is not None and received >= count:
+        if options.count is not None and received >= options.count:
             enough.set()
 
-    watcher = ProcurementWatch(BrokerAddress.parse(broker_url), show, site, gateway, client_id)
+    watcher = ProcurementWatch(
+        broker, take, options.site, options.gateway, options.client_id, options.group or None, seen
+    )
+    persistent = options.client_id is not None
+    accepter = (
+        Accepter(broker, f"{watcher.client_id}-answers", persistent, options.by)
+        if options.accept
+        else None
+    )
+    loop = asyncio.get_running_loop()
+    deadline = None if options.seconds is None else loop.time() + options.seconds
+    if accepter is not None:
+        await accepter.session.start()
     await watcher.start()
     try:
-        await asyncio.wait_for(watcher.session.subscribed.wait(), seconds)
-        print(
-            f"watching {request_topic(site, gateway)} on {broker_url}", file=sys.stderr, flush=True
-        )
-        await asyncio.wait_for(enough.wait(), seconds)
+        await asyncio.wait_for(watcher.session.subscribed.wait(), options.seconds)
+        print(f"watching {watcher.session.subscription} on {options.broker_url}", file=sys.stderr)
+        sys.stderr.flush()
+        ended = asyncio.create_task(watcher.session.stopped.wait())
+        counted = asyncio.create_task(enough.wait())
+        try:
+            await asyncio.wait(
+                [ended, counted],
+                timeout=None if deadline is None else max(0.0, deadline - loop.time()),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            ended.cancel()
+            counted.cancel()
     except TimeoutError:
         pass
     finally:
         await watcher.stop()
-    return 0 if count is None or received >= count else 1
+        if accepter is not None:
+            await accepter.session.stop()
+        seen.close()
+        if table is not None:
+            table.close()
+    if watcher.session.failed is not None:
+        print(f"rxedge: watch stopped: {watcher.session.failed}", file=sys.stderr)
+        return 1
+    return 0 if options.count is None or received >= options.count else 1

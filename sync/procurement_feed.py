@@ -1,13 +1,34 @@
-"""The procurement side of the contract: receiving requests from every gateway, once each."""
+"""The procurement side of the contract: receiving requests from every gateway, once each.
+
+Delivery is at least once. `RequestDeduplicator` makes the consumer's effect once per
+request_id, across restarts too when its `SeenRequests` keeps a file. `RequestConsumer` is the
+subscription itself: a message is acknowledged to the broker (PUBACK) only after the handler
+has finished with it, so a consumer that dies half-way gets the message again on its return
+(with a persistent session) instead of losing it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
+import ssl
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from sync.broker_url import BrokerAddress
+from sync.mqtt_session import SESSION_EXPIRY_SECONDS
+from sync.topics import ROOT, Topics
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +45,15 @@ REQUIRED_FIELDS = (
 )
 
 
+def request_subscription(
+    site: str | None = None, gateway: str | None = None, group: str | None = None
+) -> str:
+    """The request topic of one gateway, one site or every gateway (the default); with a
+    `group`, as an MQTT 5 shared subscription: the group's members split the messages."""
+    topic = f"{ROOT}/{site or '+'}/{gateway or '+'}/procurement/request"
+    return f"$share/{group}/{topic}" if group else topic
+
+
 @dataclass(frozen=True, slots=True)
 class ReceivedRequest:
     """A procurement request as the centre receives it."""
@@ -34,6 +64,12 @@ class ReceivedRequest:
     @property
     def request_id(self) -> str:
         return str(self.body["request_id"])
+
+    @property
+    def topics(self) -> Topics:
+        """The sending gateway's topics, from the topic the request came on."""
+        levels = self.topic.split("/")
+        return Topics(levels[2], levels[3])
 
     def line(self) -> str:
         """One readable line for a clerk."""
@@ -54,6 +90,9 @@ class MalformedRequest(ValueError):
 
 def parse_request(topic: str, payload: bytes) -> ReceivedRequest:
     """Decode and check one request message."""
+    levels = topic.split("/")
+    if len(levels) != 6 or "/".join(levels[:2]) != ROOT or levels[4:] != ["procurement", "request"]:
+        raise MalformedRequest(f"{topic}: not a procurement request topic")
     try:
         body = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -66,27 +105,248 @@ def parse_request(topic: str, payload: bytes) -> ReceivedRequest:
     return ReceivedRequest(topic, body)
 
 
-class RequestDeduplicator:
-    """Delivery is at least once; this makes the clerk see each request_id once."""
+class SeenRequests:
+    """The request ids a consumer has finished with, the latest `memory` of them; kept in
+    `path` too (one id a line, each written and synced as it is added) when given, so that a
+    restarted consumer still knows them."""
 
-    def __init__(self, on_request: Callable[[ReceivedRequest], None], memory: int = 100_000):
-        self._on_request = on_request
-        self._seen: OrderedDict[str, None] = OrderedDict()
+    def __init__(self, path: Path | None = None, memory: int = 100_000):
+        self._ids: OrderedDict[str, None] = OrderedDict()
         self._memory = memory
+        self._path = path
+        self._file: IO[str] | None = None
+        self._lines = 0
+        if path is not None:
+            if path.exists():
+                for line in path.read_text().splitlines():
+                    self._keep(line.strip())
+                    self._lines += 1
+            if self._lines > 2 * memory:
+                self._compact(path)
+            self._file = path.open("a")
+
+    def __contains__(self, request_id: object) -> bool:
+        return request_id in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, request_id: str) -> None:
+        """Remember `request_id` (on disk before this returns, when there is a file)."""
+        if request_id in self._ids:
+            return
+        self._keep(request_id)
+        if self._file is not None:
+            self._file.write(request_id + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def know(self, request_ids: Iterable[str]) -> None:
+        """Remember ids that are kept elsewhere (not written to the file)."""
+        for request_id in request_ids:
+            self._keep(request_id)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _keep(self, request_id: str) -> None:
+        if not request_id:
+            return
+        self._ids[request_id] = None
+        self._ids.move_to_end(request_id)
+        if len(self._ids) > self._memory:
+            self._ids.popitem(last=False)
+
+    def _compact(self, path: Path) -> None:
+        spare = path.with_name(path.name + ".new")
+        spare.write_text("".join(f"{rid}\n" for rid in self._ids))
+        os.replace(spare, path)
+        self._lines = len(self._ids)
+
+
+class RequestDeduplicator:
+    """Delivery is at least once; this makes the clerk see each request_id once.
+
+    Called with a message, it hands a new request to `on_request` and remembers it. A consumer
+    that must finish more work first (write it down, answer it) uses `new` and, once done,
+    `done`, so that a request it dropped half-way is taken again when it is delivered again."""
+
+    def __init__(
+        self,
+        on_request: Callable[[ReceivedRequest], None] | None = None,
+        memory: int = 100_000,
+        seen: SeenRequests | None = None,
+    ):
+        self._on_request = on_request
+        self.seen = seen if seen is not None else SeenRequests(memory=memory)
         self.duplicates = 0
         self.malformed = 0
 
     def __call__(self, topic: str, payload: bytes) -> None:
+        request = self.new(topic, payload)
+        if request is None:
+            return
+        if self._on_request is not None:
+            self._on_request(request)
+        self.done(request)
+
+    def new(self, topic: str, payload: bytes) -> ReceivedRequest | None:
+        """The request in this message, or None when it is malformed or already done."""
         try:
             request = parse_request(topic, payload)
         except MalformedRequest as exc:
             self.malformed += 1
             log.warning("ignored: %s", exc)
-            return
-        if request.request_id in self._seen:
+            return None
+        if request.request_id in self.seen:
             self.duplicates += 1
+            return None
+        return request
+
+    def done(self, request: ReceivedRequest) -> None:
+        """The consumer has finished with `request`: later copies are duplicates."""
+        self.seen.add(request.request_id)
+
+
+MessageWork = Callable[[str, bytes], Awaitable[None]]
+
+
+class RequestConsumer:
+    """A subscription whose messages are acknowledged only once `handle` has finished with
+    each, one at a time in arrival order. `persistent` keeps the session (and the messages
+    not yet acknowledged) at the broker while the consumer is away."""
+
+    def __init__(
+        self,
+        broker: BrokerAddress,
+        client_id: str,
+        subscription: str,
+        handle: MessageWork,
+        persistent: bool = False,
+        keepalive: int = 30,
+    ):
+        self.broker = broker
+        self.subscription = subscription
+        self.connected = asyncio.Event()
+        self.subscribed = asyncio.Event()
+        self.deliveries = 0  # messages received, copies included
+        self.failed: BaseException | None = None  # what stopped the handling, if anything
+        self.stopped = asyncio.Event()
+        self._handle = handle
+        self._persistent = persistent
+        self._keepalive = keepalive
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[tuple[int, int, int, str, bytes]] = asyncio.Queue()
+        self._link = 0  # counts connects and disconnects: an ack belongs to its connection
+        self._worker: asyncio.Task[None] | None = None
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
+        )
+        if broker.tls:
+            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        client.reconnect_delay_set(min_delay=0.25, max_delay=1.0)  # type: ignore[arg-type]
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        self._client = client
+
+    async def start(self) -> None:
+        """Begin connecting in the background and handling what arrives."""
+        self._worker = asyncio.create_task(self._work(), name="request consumer")
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        if self._persistent:
+            properties.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
+        self._client.connect_async(
+            self.broker.host,
+            self.broker.port,
+            keepalive=self._keepalive,
+            clean_start=not self._persistent,
+            properties=properties,
+        )
+        self._client.loop_start()
+
+    async def stop(self) -> None:
+        """Stop handling and disconnect; what was not acknowledged stays with the broker."""
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+        self._client.disconnect()
+        await asyncio.to_thread(self._client.loop_stop)
+        self.connected.clear()
+
+    async def _work(self) -> None:
+        try:
+            while True:
+                link, mid, qos, topic, payload = await self._queue.get()
+                await self._handle(topic, payload)
+                if qos > 0 and link == self._link:
+                    # Otherwise the connection it came on is gone: the broker sends it again.
+                    self._client.ack(mid, qos)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self.failed = exc
+            log.error("handling a message on %s failed: %r", self.subscription, exc)
+        finally:
+            self.stopped.set()
+
+    # paho's thread -----------------------------------------------------------------------------
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: object,
+        _flags: object,
+        reason: ReasonCode,
+        _properties: object,
+    ) -> None:
+        if reason.is_failure:
+            log.warning("broker %s refused the connection: %s", self.broker.url, reason)
             return
-        self._seen[request.request_id] = None
-        if len(self._seen) > self._memory:
-            self._seen.popitem(last=False)
-        self._on_request(request)
+        client.subscribe(self.subscription, qos=1)
+        self._loop.call_soon_threadsafe(self._linked, True)
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: object,
+        reason: ReasonCode,
+        _properties: object,
+    ) -> None:
+        log.info("disconnected from %s: %s", self.broker.url, reason)
+        self._loop.call_soon_threadsafe(self._linked, False)
+
+    def _on_subscribe(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _mid: int,
+        reasons: list[ReasonCode],
+        _properties: object,
+    ) -> None:
+        if any(reason.is_failure for reason in reasons):
+            log.error("broker %s refused %s: %s", self.broker.url, self.subscription, reasons)
+            return
+        self._loop.call_soon_threadsafe(self.subscribed.set)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        self._loop.call_soon_threadsafe(
+            self._arrived, msg.mid, msg.qos, msg.topic, bytes(msg.payload)
+        )
+
+    # the event loop ----------------------------------------------------------------------------
+
+    def _linked(self, up: bool) -> None:
+        self._link += 1
+        if up:
+            self.connected.set()
+        else:
+            self.connected.clear()
+
+    def _arrived(self, mid: int, qos: int, topic: str, payload: bytes) -> None:
+        self.deliveries += 1
+        self._queue.put_nowait((self._link, mid, qos, topic, payload))

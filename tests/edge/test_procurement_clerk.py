@@ -1,0 +1,229 @@
+"""The procurement clerk's side over a real mosquitto: `rxedge procurement watch` in a share
+group with other watchers, writing requests to a CSV file once each and accepting them at their
+gateway, and `rxedge procurement status` answering a request (and showing a refusal)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from edge.cli_procurement import ANSWER_STATES
+from edge.gateway import Gateway
+from edge.local_broker import LocalBroker
+from edge.procurement_watch import CSV_COLUMNS
+from sync.contract import schema
+from sync.procurement_feed import SeenRequests
+from tests.conftest import Subscriber, eventually
+from tests.edge.procurement_rig import (
+    PREFIX,
+    CliRun,
+    change,
+    config,
+    gtin_of,
+    products,
+    request_message,
+    requests,
+    start_gateway,
+    stock,
+    stop_gateway,
+    take_one,
+)
+
+TOPIC = f"{PREFIX}/procurement/request"
+
+
+async def test_two_watchers_in_one_group_split_the_requests_each_seen_once(
+    broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    watch = ["procurement", "watch", "--broker", broker.url, "--json", "--group", "clerks"]
+    first = await CliRun.start(*watch, "--client-id", "clerk-1")
+    second = await CliRun.start(*watch, "--client-id", "clerk-2")
+    try:
+        await first.watching()
+        await second.watching()
+        centre = subscribe("nothing/at/all")  # a publisher (and the contract watcher)
+        sent = [request_message(n=1 + n % 9) for n in range(40)]
+        for body in sent:
+            centre.publish(TOPIC, json.dumps(body))
+        await eventually(
+            lambda: len(first.json_lines()) + len(second.json_lines()) >= 40,
+            what="every request at one watcher or the other",
+        )
+        assert await first.interrupt() == 130
+        assert await second.interrupt() == 130
+    finally:
+        await first.kill()
+        await second.kill()
+    seen_first = [line["request_id"] for line in first.json_lines()]
+    seen_second = [line["request_id"] for line in second.json_lines()]
+    assert seen_first and seen_second, "the group split the stream"
+    assert not set(seen_first) & set(seen_second), "a request went to both watchers"
+    together = seen_first + seen_second
+    assert sorted(together) == sorted(b["request_id"] for b in sent), "each request once"
+
+
+async def test_the_csv_file_gets_each_request_once_across_restarts_of_the_watch(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    table, seen = tmp_path / "requests.csv", tmp_path / "seen.txt"
+    watch = [
+        "procurement",
+        "watch",
+        "--broker",
+        broker.url,
+        "--client-id",
+        "clerk-desk",
+        "--csv",
+        str(table),
+        "--seen",
+        str(seen),
+    ]
+    centre = Subscriber(broker.port, ["nothing/at/all"], "centre")  # sends a bad one on purpose
+    one, two, three = (request_message(n=n) for n in (1, 2, 3))
+    three["site"], three["gateway"] = "s2", "g7"  # from another pharmacy
+    run = await CliRun.start(*watch)
+    try:
+        await run.watching()
+        centre.publish(TOPIC, json.dumps(one))
+        centre.publish(TOPIC, b"not a request")
+        centre.publish(TOPIC, json.dumps(two))
+        centre.publish(TOPIC, json.dumps(one))
+        centre.publish("rxedge/v1/s2/g7/procurement/request", json.dumps(three))
+        await eventually(lambda: len(run.lines) == 3, what="three requests printed")
+        assert await run.interrupt() == 130
+    finally:
+        await run.kill()
+    assert "GTIN" in run.lines[0] and one["request_id"] in run.lines[0]
+    # Away: a new request and a copy of an old one wait in the session.
+    four = request_message(n=4)
+    centre.publish(TOPIC, json.dumps(four))
+    centre.publish(TOPIC, json.dumps(two))
+    again = await CliRun.start(*watch, "--count", "1", "--seconds", "20")
+    try:
+        assert await again.finish() == 0, again.errors
+    finally:
+        await again.kill()
+    with table.open(newline="") as held:
+        rows = list(csv.reader(held))
+    assert rows[0] == list(CSV_COLUMNS)
+    body = [dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows[1:]]
+    assert [r["request_id"] for r in body] == [b["request_id"] for b in (one, two, three, four)], (
+        "each request once, header once"
+    )
+    assert [(r["site"], r["gateway"]) for r in body] == [("s1", "g1")] * 2 + [
+        ("s2", "g7"),
+        ("s1", "g1"),
+    ]
+    assert body[1] == {
+        "received_at": body[1]["received_at"],
+        "site": "s1",
+        "gateway": "g1",
+        "request_id": two["request_id"],
+        "created_at": "2026-11-26T09:00:00.000Z",
+        "gtin": gtin_of(20002),
+        "name": "Product 2",
+        "quantity": "2",
+        "unit": "pack",
+        "priority": "routine",
+        "on_hand": "2",
+        "on_order": "0",
+        "reorder_point": "2",
+        "par": "4",
+        "confirmed_by": "auto",
+    }
+    assert body[1]["received_at"].endswith("Z")
+    assert seen.read_text().split() == [b["request_id"] for b in (one, two, three, four)]
+    centre.close()
+
+
+@pytest.fixture
+async def short_product(
+    broker: LocalBroker, tmp_path: Path
+) -> AsyncIterator[tuple[Gateway, Path, str]]:
+    """A gateway whose one product runs short once the test asks: its request, then, goes
+    out to the centre."""
+    wanted = products(auto=1)
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    gateway, task = await start_gateway(config(db, broker.url, wanted))
+    yield gateway, db, wanted[0]["gtin"]
+    await stop_gateway(gateway, task)
+
+
+async def test_accept_moves_each_new_request_to_accepted_in_the_gateways_ledger(
+    broker: LocalBroker, short_product: tuple[Gateway, Path, str], tmp_path: Path
+) -> None:
+    gateway, db, gtin = short_product
+    table = tmp_path / "requests.csv"
+    run = await CliRun.start(
+        *("procurement", "watch", "--broker", broker.url, "--accept", "--by", "Purchasing"),
+        *("--csv", str(table), "--client-id", "clerk-accepting"),
+    )
+    try:
+        await run.watching()
+        change(gateway, lambda keeper: keeper.commit([take_one(gtin)]))
+        (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
+        await eventually(
+            lambda: requests(db)[rid] == "accepted", what="the request accepted at the gateway"
+        )
+        assert rid in run.lines[0]
+        assert await run.interrupt() == 130
+    finally:
+        await run.kill()
+    assert table.read_text().count(rid) == 1
+
+
+async def test_status_sends_the_answer_and_prints_the_gateways_refusal(
+    broker: LocalBroker,
+    short_product: tuple[Gateway, Path, str],
+    subscribe: Callable[..., Subscriber],
+) -> None:
+    gateway, db, gtin = short_product
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    change(gateway, lambda keeper: keeper.commit([take_one(gtin)]))
+    (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
+    target = ["--broker", broker.url, "--site", "s1", "--gateway", "g1"]
+
+    ordered = await CliRun.start(
+        *("procurement", "status", rid, "ordered", "--note", "wholesaler order 88123"),
+        *(*target, "--wait", "1"),
+    )
+    assert await ordered.finish() == 0, ordered.errors
+    assert ordered.lines == ["sent"]
+    await eventually(lambda: requests(db)[rid] == "ordered", what="ordered at the gateway")
+
+    backwards = await CliRun.start("procurement", "status", rid, "accepted", *target)
+    assert await backwards.finish() == 1, backwards.errors
+    (said,) = backwards.lines
+    assert said.startswith(f"request {rid}: accepted refused by {PREFIX}: ")
+    assert "cannot become accepted" in said
+    assert requests(db)[rid] == "ordered", "a refused answer changes nothing"
+    (refusal,) = [r for r in centre.payloads("/cmd-result") if r["status"] == "error"]
+    assert refusal["command"] == "procurement-status" and refusal["command_id"] == rid
+
+    bad = await CliRun.start("procurement", "status", "rx-17", "shipped", *target)
+    assert await bad.finish() == 2
+    assert any("not sent" in e and "request_id" in e for e in bad.errors), bad.errors
+    assert len(centre.payloads("/cmd-result")) == 1, "the bad one never left"
+
+
+def test_the_states_offered_are_the_contracts() -> None:
+    assert list(ANSWER_STATES) == schema("procurement-status")["properties"]["status"]["enum"]
+
+
+def test_seen_ids_survive_a_restart_and_their_file_stays_small(tmp_path: Path) -> None:
+    path = tmp_path / "seen.txt"
+    seen = SeenRequests(path, memory=3)
+    for n in range(8):
+        seen.add(f"id-{n}")
+    seen.add("id-7")  # known: not written again
+    seen.close()
+    assert path.read_text().split() == [f"id-{n}" for n in range(8)]
+    again = SeenRequests(path, memory=3)
+    assert "id-7" in again and "id-5" in again and "id-4" not in again
+    assert path.read_text().split() == ["id-5", "id-6", "id-7"], "compacted on opening"
+    again.close()
