@@ -1,0 +1,145 @@
+"""The ledger's file system fills up under the running daemon (a real size-capped tmpfs the test
+mounts): the storage alarm reaches the centre, the readers and the shelf bus keep going, and
+once space returns every change held is written, nothing lost, and the alarm is cleared. A
+read-only ledger is the same path: SQLite's own read-only error is recognised as one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+import subprocess
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from edge.config import parse_config
+from edge.gateway import Gateway
+from edge.local_broker import LocalBroker
+from edge.storage_guard import is_storage_error
+from firmware_sim.r2000_sim import R2000Simulator
+from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
+from firmware_sim.tags import sgtin96
+from inventory.verify import verify
+from tests.conftest import Subscriber, eventually
+
+PREFIX = "rxedge/v1/s1/g1"
+STORAGE_ALARM = f"{PREFIX}/alarms/storage-ledger"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MB tmpfs of the test's own."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}); needs root")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Take every free byte of `disk`."""
+    filler = disk / "filler"
+    with contextlib.suppress(OSError), open(filler, "wb", buffering=0) as f:
+        while True:
+            f.write(b"\0" * 65536)
+    return filler
+
+
+def put_aways(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return int(
+            conn.execute("SELECT count(*) FROM movements WHERE kind = 'put_away'").fetchone()[0]
+        )
+
+
+@pytest.fixture
+async def daemon(
+    tmp_path: Path, small_disk: Path, broker: LocalBroker
+) -> AsyncIterator[tuple[Gateway, R2000Simulator, Path]]:
+    reader = R2000Simulator(link=tmp_path / "reader")
+    shelf = ShelfControllerSimulator(slots=4)
+    await reader.start()
+    await shelf.start()
+    db = small_disk / "ledger.sqlite"
+    config = parse_config(
+        {
+            "site": "s1",
+            "gateway": "g1",
+            "database": str(db),
+            "broker": {"url": broker.url},
+            "presence": {"dwell_seconds": 60},
+            "readers": [{"name": "r1", "port": reader.port, "antennas": {"1": "A-01"}}],
+            "shelves": [{"name": "A", "host": "127.0.0.1", "port": shelf.port, "slots": 4}],
+        }
+    )
+    gateway = Gateway(config)
+    task = asyncio.create_task(gateway.run())
+    await eventually(gateway.ready.is_set)
+    yield gateway, reader, db
+    gateway.stop()
+    await asyncio.wait_for(task, 15)
+    await reader.stop()
+    await shelf.stop()
+
+
+async def test_a_full_disk_holds_changes_and_loses_nothing(
+    daemon: tuple[Gateway, R2000Simulator, Path],
+    small_disk: Path,
+    subscribe: Callable[..., Subscriber],
+) -> None:
+    gateway, reader, db = daemon
+    centre = subscribe(f"{PREFIX}/alarms/#")
+
+    def storage_alarm() -> list[bytes]:
+        return [m.payload for m in centre.drain() if m.topic == STORAGE_ALARM]
+
+    reader.place(1, sgtin96("4012345", "012345", 1))
+    await eventually(lambda: put_aways(db) == 1, what="first pack booked")
+    filler = fill(small_disk)
+    for n in range(2, 6):
+        reader.place(1, sgtin96("4012345", "012345", n))
+    raised = await eventually(storage_alarm, what="storage alarm at the broker")
+    assert json.loads(raised[0])["kind"] == "storage"
+    reads, cycles = gateway.counters["tag_reads"], gateway.devices.buses[0].cycles
+    await eventually(
+        lambda: (
+            gateway.counters["tag_reads"] > reads + 20
+            and gateway.devices.buses[0].cycles > cycles + 5
+        ),
+        what="readers and shelf bus still served",
+    )
+    assert put_aways(db) == 1, "nothing written while the disk is full"
+    filler.unlink()
+    await eventually(lambda: put_aways(db) == 5, timeout=20, what="held changes written")
+    await eventually(lambda: b"" in storage_alarm(), timeout=10, what="alarm cleared")
+
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        assert verify(conn).ok
+
+
+def test_sqlite_storage_errors_are_told_from_refused_changes(tmp_path: Path) -> None:
+    db = tmp_path / "l.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+    read_only = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    with pytest.raises(sqlite3.OperationalError) as caught:
+        read_only.execute("INSERT INTO t VALUES (1)")
+    assert is_storage_error(caught.value)
+    writable = sqlite3.connect(db)
+    writable.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(sqlite3.IntegrityError) as duplicate:
+        writable.execute("INSERT INTO t VALUES (1)")
+    assert not is_storage_error(duplicate.value)
+    with pytest.raises(sqlite3.OperationalError) as wrong:
+        writable.execute("SELECT nothing FROM t")
+    assert not is_storage_error(wrong.value)
