@@ -5,10 +5,12 @@ outbox beyond `alarms.backlog_messages`, or older than `alarms.backlog_age_secon
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from edge.changes import Change
 from edge.config import AlarmsConfig
@@ -16,6 +18,7 @@ from inventory.alarms import AlarmKind
 from inventory.expiry import expiry_sweep
 from inventory.keeper import Commit, InventoryKeeper
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Ask = Callable[[Callable[[InventoryKeeper], T]], Awaitable[T]]
 BACKLOG_CHECK_SECONDS = 10.0
@@ -39,11 +42,21 @@ async def expiry_sweeps(submit: Callable[[Change], None], config: AlarmsConfig) 
 
 
 async def backlog_watch(
-    ask: Ask[tuple[int, str | None]], submit: Callable[[Change], None], config: AlarmsConfig
+    ask: Ask[Any],
+    submit: Callable[[Change], None],
+    config: AlarmsConfig,
+    counters: Counter[str],
 ) -> None:
     """Raise the sync backlog alarm while the outbox holds too much or too old, clear it after."""
     raised: bool | None = None  # unknown at start: a raised alarm may be live from before
+    bound = config.outbox_max_messages
     while True:
+        dropped = await ask(lambda keeper: _trim(keeper, bound))
+        if dropped:
+            log.warning(
+                "outbox over %d messages: %d event or answer messages dropped", bound, dropped
+            )
+            counters["outbox_dropped"] += dropped
         depth, oldest = await ask(lambda keeper: (keeper.outbox.depth(), keeper.outbox.oldest()))
         age = 0.0
         if oldest is not None:
@@ -56,6 +69,11 @@ async def backlog_watch(
             submit(lambda keeper: keeper.clear_alarm(AlarmKind.SYNC_BACKLOG, "outbox"))
         raised = behind
         await asyncio.sleep(BACKLOG_CHECK_SECONDS)
+
+
+def _trim(keeper: InventoryKeeper, bound: int) -> int:
+    with keeper.group():
+        return keeper.outbox.trim(bound)
 
 
 def _raise(detail: dict[str, object], keeper: InventoryKeeper) -> Commit:

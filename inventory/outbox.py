@@ -14,6 +14,10 @@ class MessageKind(StrEnum):
     EVENT = "event"  # an EPCIS event for the optional `events` stream
 
 
+# What may be dropped when the outbox is over its bound, least important first.
+DROPPABLE = (MessageKind.EVENT, MessageKind.COMMAND_RESULT)
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:
     """A message to the centre. `key` tells messages of one kind apart (the alarm id)."""
@@ -59,6 +63,23 @@ class Outbox:
             "SELECT created_at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 1"
         ).fetchone()
         return None if row is None else str(row[0])
+
+    def trim(self, max_pending: int) -> int:
+        """Keep at most `max_pending` messages waiting by dropping the oldest of the kinds that
+        matter least (event streams first, then command answers); procurement requests and
+        alarms are never dropped. How many were dropped (counted in `outbox_dropped`)."""
+        excess = self.depth() - max_pending
+        dropped = 0
+        for kind in DROPPABLE:
+            if excess - dropped <= 0:
+                break
+            cursor = self._db.execute(
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL"
+                " AND kind = ? ORDER BY id LIMIT ?)",
+                (str(kind), excess - dropped),
+            )
+            dropped += cursor.rowcount
+        return dropped
 
     def depth(self) -> int:
         """How many messages are waiting."""
