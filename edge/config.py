@@ -149,6 +149,9 @@ class StocktakeConfig(_Strict):
 
 class AlarmsConfig(_Strict):
     near_expiry_days: Annotated[int, Field(ge=0, le=3650)] = 60
+    # Beyond this many messages waiting, event streams and then command answers are dropped
+    # (oldest first, counted); procurement requests and alarms never are.
+    outbox_max_messages: Annotated[int, Field(ge=1000)] = 100_000
     expiry_sweep_at: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "02:00"
     backlog_messages: Annotated[int, Field(ge=1)] = 1000
     backlog_age_seconds: Annotated[float, Field(gt=0)] = 900.0
@@ -156,6 +159,8 @@ class AlarmsConfig(_Strict):
 
 class DevicesConfig(_Strict):
     down_alarm_seconds: Annotated[float, Field(ge=0, le=86400)] = 30.0
+    # The same log line (a flapping device, a flood of bad input) at most this often a minute.
+    log_repeats_per_minute: Annotated[int, Field(ge=1, le=10_000)] = 30
 
 
 class MetricsConfig(_Strict):
@@ -285,6 +290,7 @@ EXAMPLES = {
     "unit": 'unit = "pack"',
     "output_power_dbm": "output_power_dbm = 26  (0 to 33)",
     "down_alarm_seconds": "down_alarm_seconds = 30",
+    "log_repeats_per_minute": "log_repeats_per_minute = 30",
     "role": 'role = "fixed"  (or "handheld"); scanners: role = "picking"  (or "receiving")',
     "receive_to": 'receive_to = "R-01"  (the slot a receiving scanner books packs into)',
     "remind_after_seconds": "remind_after_seconds = 120",
@@ -300,6 +306,7 @@ EXAMPLES = {
     "near_expiry_days": "near_expiry_days = 60",
     "expiry_sweep_at": 'expiry_sweep_at = "02:00"  (local time, HH:MM)',
     "backlog_messages": "backlog_messages = 1000",
+    "outbox_max_messages": "outbox_max_messages = 100000  (at least 1000)",
     "backlog_age_seconds": "backlog_age_seconds = 900",
     "listen": 'listen = "127.0.0.1:9464"  (host:port of /metrics; "" = off)',
     "refresh_seconds": "refresh_seconds = 5",
