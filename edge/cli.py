@@ -30,6 +30,7 @@ from edge.sim_runner import (
     run_scanner_sim,
     run_shelf_sim,
 )
+from edge.status_cli import add_status_command
 from inventory.store import StoreError
 from sync.topics import Topics
 
@@ -77,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a configuration file")
     check.add_argument("config", type=Path)
     check.set_defaults(handler=_check_config)
+
+    add_status_command(commands)
 
     demo = commands.add_parser("demo", help="the whole system on simulated hardware")
     demo.add_argument("--seconds", type=float, default=60.0, help="end after this long (60)")

@@ -31,6 +31,7 @@ from edge.device_events import DeviceEvents
 from edge.device_health import DeviceHealth
 from edge.devices import Devices, build_devices
 from edge.light_plan import describe_light, plan_lights
+from edge.metrics import GatewayMetrics
 from edge.stocktake_flow import StocktakeFlow
 from inventory.alarms import Alarm, AlarmKind
 from inventory.barcodes import BarcodeError, PackScan
@@ -64,7 +65,8 @@ class Gateway(DeviceEvents):
 
     def __init__(self, config: GatewayConfig, observer: Observer | None = None):
         self.config = config
-        self._observe = observer or log_activity
+        self.metrics = GatewayMetrics(self, config.metrics)
+        self._observe = self.metrics.observing(observer or log_activity)
         self.topics = Topics(config.site, config.gateway)
         self.writer: LedgerWriter | None = None
         self.products = {
@@ -135,7 +137,7 @@ class Gateway(DeviceEvents):
         await asyncio.to_thread(self.writer.start)
         placed = await self._on_writer(lambda keeper: keeper.index.placed_epcs())
         self.presence.seed(placed, time.monotonic())
-        self.devices = build_devices(config, self._on_driver_event)
+        self.devices = build_devices(config, self.metrics.counting(self._on_driver_event))
         self.session = MqttSession(
             BrokerAddress.parse(config.broker.url),
             config.client_id,
@@ -147,10 +149,14 @@ class Gateway(DeviceEvents):
         self.publisher = OutboxPublisher(
             self.session,
             self.topics,
-            fetch_pending=lambda limit, after: self._on_writer(
-                lambda keeper: keeper.pending_messages(limit, after)
+            fetch_pending=self.metrics.publishes.fetching(
+                lambda limit, after: self._on_writer(
+                    lambda keeper: keeper.pending_messages(limit, after)
+                )
             ),
-            mark_sent=lambda ids: self._on_writer(lambda keeper: keeper.mark_sent(ids)),
+            mark_sent=self.metrics.publishes.marking(
+                lambda ids: self._on_writer(lambda keeper: keeper.mark_sent(ids))
+            ),
         )
         await self.session.start()
         self._picking, self._pick_busy = await self._on_writer(
@@ -172,6 +178,7 @@ class Gateway(DeviceEvents):
             ("publisher", self.publisher.run()),
             ("link", self._watch_link()),
             ("integrity check", self._check_integrity()),
+            ("metrics", self.metrics.run(self._on_writer)),
         ]
         tasks = [asyncio.create_task(coro, name=name) for name, coro in named]
         self.ready.set()
@@ -215,7 +222,9 @@ class Gateway(DeviceEvents):
         while True:
             change = await self._changes.get()
             try:
-                applied = await self._on_writer(partial(apply_change, change, self._plan))
+                applied = await self.metrics.tallies.commits.timed(
+                    self._on_writer(partial(apply_change, change, self._plan))
+                )
             except StockError as exc:
                 self.counters["refused_changes"] += 1
                 log.warning("refused %s: %s", change, exc)
