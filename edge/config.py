@@ -14,8 +14,33 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from drivers.modbus.profile import PROFILES
+from edge.config_examples import EXAMPLES, PATTERN_HINTS
+from edge.config_sections import (
+    AlarmsConfig,
+    CommandsConfig,
+    DevicesConfig,
+    MetricsConfig,
+    PickingConfig,
+    StocktakeConfig,
+)
 from inventory.identifiers import gtin_problem
 from sync.broker_url import BrokerAddress
+
+__all__ = [
+    "EXAMPLES",
+    "AlarmsConfig",
+    "CommandsConfig",
+    "ConfigError",
+    "DevicesConfig",
+    "GatewayConfig",
+    "MetricsConfig",
+    "PickingConfig",
+    "ShelfConfig",
+    "StocktakeConfig",
+    "load_config",
+    "parse_config",
+    "slot_name",
+]
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
@@ -110,67 +135,6 @@ class PharmacistConfig(_Strict):
         return self.badge.upper()
 
 
-ColourName = Literal["green", "red", "amber", "blue", "white"]
-DEFAULT_COLOURS: tuple[ColourName, ...] = ("green", "blue", "white", "amber")
-
-
-class PickingConfig(_Strict):
-    remind_after_seconds: Annotated[float, Field(gt=0, le=86400)] = 120.0
-    timeout_seconds: Annotated[float, Field(gt=0, le=86400)] = 600.0
-    mistake_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
-    locate_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
-    colours: Annotated[list[ColourName], Field(min_length=4, max_length=4)] = Field(
-        default_factory=lambda: list(DEFAULT_COLOURS)
-    )
-
-    @model_validator(mode="after")
-    def _sane(self) -> PickingConfig:
-        if self.timeout_seconds <= self.remind_after_seconds:
-            raise ValueError(
-                f"timeout_seconds ({self.timeout_seconds}) must be above remind_after_seconds "
-                f"({self.remind_after_seconds}), or no reminder would ever show"
-            )
-        if "red" in self.colours:
-            raise ValueError("red is kept for mistakes; choose pickers' colours without it")
-        if len(set(self.colours)) != len(self.colours):
-            raise ValueError("each picker needs a colour of its own")
-        return self
-
-
-class CommandsConfig(_Strict):
-    rate_per_second: Annotated[float, Field(gt=0, le=10_000)] = 10.0
-    burst: Annotated[float, Field(ge=1, le=100_000)] = 30.0
-    max_expiry_seconds: Annotated[float, Field(gt=0, le=7 * 86400)] = 86400.0
-
-
-class StocktakeConfig(_Strict):
-    idle_end_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
-
-
-class AlarmsConfig(_Strict):
-    near_expiry_days: Annotated[int, Field(ge=0, le=3650)] = 60
-    # Beyond this many messages waiting, event streams and then command answers are dropped
-    # (oldest first, counted); procurement requests and alarms never are.
-    outbox_max_messages: Annotated[int, Field(ge=1000)] = 100_000
-    expiry_sweep_at: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "02:00"
-    backlog_messages: Annotated[int, Field(ge=1)] = 1000
-    backlog_age_seconds: Annotated[float, Field(gt=0)] = 900.0
-
-
-class DevicesConfig(_Strict):
-    down_alarm_seconds: Annotated[float, Field(ge=0, le=86400)] = 30.0
-    # The same log line (a flapping device, a flood of bad input) at most this often a minute.
-    log_repeats_per_minute: Annotated[int, Field(ge=1, le=10_000)] = 30
-
-
-class MetricsConfig(_Strict):
-    # host:port of the Prometheus endpoint (/metrics), [::1]:9464 for IPv6; "" turns it off.
-    listen: Annotated[str, Field(pattern=r"^$|^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):\d{1,5}$")] = (
-        "127.0.0.1:9464"
-    )
-    refresh_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0  # gauges read from the ledger
-
-
 class ShelfConfig(_Strict):
     name: Annotated[str, Field(pattern=_NAME)]
     transport: Literal["tcp", "rtu"] = "tcp"
@@ -262,68 +226,6 @@ class GatewayConfig(_Strict):
 def slot_name(shelf: str, index: int) -> str:
     """The name of slot `index` (0-based) of `shelf`: A-01 for index 0."""
     return f"{shelf}-{index + 1:02d}"
-
-
-# Shown with an error so that the fix is one copy away.
-EXAMPLES = {
-    "site": 'site = "pharmacy-0042"',
-    "gateway": 'gateway = "gw-1"',
-    "database": 'database = "/var/lib/rxedge/ledger.sqlite"',
-    "url": 'url = "mqtt://127.0.0.1:1883"  (or mqtts://broker.example:8883)',
-    "dwell_seconds": "dwell_seconds = 5.0",
-    "name": 'name = "A"  (letters, digits, - _ .)',
-    "protocol": 'protocol = "r2000"  (or "chafon")',
-    "port": 'port = "/dev/ttyUSB0"  (reader) or port = 502 (shelf, TCP)',
-    "baudrate": "baudrate = 115200  (one of 9600, 19200, 38400, 57600, 115200)",
-    "address": "address = 1  (r2000: 0-254; chafon: 0-254, 255 = broadcast)",
-    "antennas": '[readers.antennas]\n    1 = "A-01"',
-    "transport": 'transport = "tcp"  (or "rtu")',
-    "host": 'host = "10.0.0.20"',
-    "serial_port": 'serial_port = "/dev/ttyUSB1"',
-    "device_id": "device_id = 1  (1 to 247)",
-    "profile": 'profile = "rxedge-ptl-v1"',
-    "slots": "slots = 24",
-    "poll_hz": "poll_hz = 10",
-    "gtin": 'gtin = "05012345678900"  (14 digits with a valid check digit)',
-    "reorder_point": "reorder_point = 2",
-    "par": "par = 6",
-    "unit": 'unit = "pack"',
-    "output_power_dbm": "output_power_dbm = 26  (0 to 33)",
-    "down_alarm_seconds": "down_alarm_seconds = 30",
-    "log_repeats_per_minute": "log_repeats_per_minute = 30",
-    "role": 'role = "fixed"  (or "handheld"); scanners: role = "picking"  (or "receiving")',
-    "receive_to": 'receive_to = "R-01"  (the slot a receiving scanner books packs into)',
-    "remind_after_seconds": "remind_after_seconds = 120",
-    "timeout_seconds": "timeout_seconds = 600",
-    "mistake_seconds": "mistake_seconds = 30",
-    "locate_seconds": "locate_seconds = 30",
-    "colours": 'colours = ["green", "blue", "white", "amber"]',
-    "gln": 'gln = "4012345000016"  (13 digits: the GLN on the shelf\'s location tags)',
-    "idle_end_seconds": "idle_end_seconds = 10",
-    "rate_per_second": "rate_per_second = 10  (commands from the network, on average)",
-    "burst": "burst = 30  (commands accepted at once before the rate applies)",
-    "max_expiry_seconds": "max_expiry_seconds = 86400  (how far ahead a command may expire)",
-    "near_expiry_days": "near_expiry_days = 60",
-    "expiry_sweep_at": 'expiry_sweep_at = "02:00"  (local time, HH:MM)',
-    "backlog_messages": "backlog_messages = 1000",
-    "outbox_max_messages": "outbox_max_messages = 100000  (at least 1000)",
-    "backlog_age_seconds": "backlog_age_seconds = 900",
-    "listen": 'listen = "127.0.0.1:9464"  (host:port of /metrics; "" = off)',
-    "refresh_seconds": "refresh_seconds = 5",
-    "auto_confirm": "auto_confirm = true  (false: a pharmacist confirms each request)",
-    "badge": 'badge = "04A1B2C3D4E5F6"  (the card UID in hex, 4 to 10 bytes)',
-    "enabled": "enabled = true",
-    "reader": 'reader = "ACS ACR122U"  (part of the PC/SC reader name; empty = any)',
-}
-
-
-PATTERN_HINTS = {
-    "site": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
-    "gateway": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
-    "name": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
-    "gtin": "must be exactly 14 digits (pad a GTIN-13 with a leading 0)",
-    "listen": 'must be host:port, e.g. "127.0.0.1:9464", or "" to turn metrics off',
-}
 
 
 class ConfigError(Exception):
