@@ -33,6 +33,7 @@ from edge.devices import Devices, build_devices
 from edge.light_plan import describe_light, plan_lights
 from edge.metrics import GatewayMetrics
 from edge.stocktake_flow import StocktakeFlow
+from edge.watchdog import Heartbeats, gateway_watchdog
 from inventory.alarms import Alarm, AlarmKind
 from inventory.barcodes import BarcodeError, PackScan
 from inventory.identifiers import EpcDecoder
@@ -109,6 +110,7 @@ class Gateway(DeviceEvents):
         self.publisher: OutboxPublisher | None = None
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
+        self.beats = Heartbeats()  # loop -> its last round, for the service watchdog
 
     def stop(self) -> None:
         """Ask the gateway to shut down cleanly."""
@@ -177,6 +179,7 @@ class Gateway(DeviceEvents):
             ("pick clock", self._pick_clock()),
             ("publisher", self.publisher.run()),
             ("link", self._watch_link()),
+            ("watchdog", gateway_watchdog(self).run()),
             ("integrity check", self._check_integrity()),
             ("metrics", self.metrics.run(self._on_writer)),
         ]
@@ -215,12 +218,15 @@ class Gateway(DeviceEvents):
         period = max(0.05, min(1.0, self.presence.dwell / 5))
         while True:
             await asyncio.sleep(period)
+            self.beats.tick("presence")
             for change in self.presence.overdue(time.monotonic(), self._unwatched):
                 self._changes.put_nowait(change)
 
     async def _apply_changes(self) -> None:
         while True:
+            self.beats.rest("changes")  # waiting for work is no stall
             change = await self._changes.get()
+            self.beats.tick("changes")
             try:
                 applied = await self.metrics.tallies.commits.timed(
                     self._on_writer(partial(apply_change, change, self._plan))
@@ -257,6 +263,7 @@ class Gateway(DeviceEvents):
     async def _pick_clock(self) -> None:
         while True:
             await asyncio.sleep(PICK_CLOCK_SECONDS)
+            self.beats.tick("pick clock")
             if self._pick_busy:
                 self._changes.put_nowait(lambda keeper: keeper.picks.tick())
                 await self._refresh_lights()  # lists sharing a slot take turns

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(mosquitto mosquitto-clients socat pcscd libpcsclite-dev vsmartcard-vpcd)
+# systemd only for systemd-analyze: the tests check the unit file with it (no systemd needs to run).
+DEBIAN_PACKAGES=(mosquitto mosquitto-clients socat pcscd libpcsclite-dev vsmartcard-vpcd systemd)
 VENV=${RXEDGE_VENV:-.venv}
 
 missing=()

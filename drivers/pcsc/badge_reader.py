@@ -66,6 +66,7 @@ class BadgeReaders:
         self.name = device_name
         self._cards: dict[str, str | None] = {}
         self.up: bool | None = None
+        self.polls = 0  # polls finished, answered or not (a hung PC/SC service stops it)
 
     async def run(self) -> None:
         """Poll until cancelled."""
@@ -78,6 +79,7 @@ class BadgeReaders:
             else:
                 self._set_up(True)
                 self._apply(state)
+            self.polls += 1
             await asyncio.sleep(self._interval)
 
     def _apply(self, state: dict[str, str | None]) -> None:

@@ -1,0 +1,167 @@
+"""systemd/rxedge.service: it parses, its exposure stays low, and the daemon runs under the
+restriction that most often breaks a Python program (no memory both writable and executable)."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edge.local_broker import LocalBroker
+from firmware_sim.r2000_sim import R2000Simulator
+from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
+from tests.conftest import eventually
+from tests.edge.test_systemd_notify import ServiceManager, running
+
+ROOT = Path(__file__).resolve().parents[2]
+UNIT = ROOT / "systemd" / "rxedge.service"
+MOST_EXPOSURE = 2.0
+ANALYZE = shutil.which("systemd-analyze")
+needs_analyze = pytest.mark.skipif(
+    ANALYZE is None, reason="systemd-analyze is not installed (Debian package systemd)"
+)
+
+
+@needs_analyze
+def test_the_unit_scores_an_exposure_of_at_most_2() -> None:
+    assert ANALYZE is not None
+    result = subprocess.run(
+        [ANALYZE, "security", "--offline=yes", str(UNIT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    found = re.search(r"Overall exposure level for rxedge\.service: (\d+\.\d+)", result.stdout)
+    assert found, result.stdout + result.stderr
+    assert float(found.group(1)) <= MOST_EXPOSURE, result.stdout
+
+
+@needs_analyze
+def test_the_unit_verifies_without_a_warning(tmp_path: Path) -> None:
+    assert ANALYZE is not None
+    # verify also checks that the programs exist: point them at this checkout's rxedge.
+    rxedge = Path(sys.executable).parent / "rxedge"
+    if not rxedge.exists():
+        pytest.skip(f"no rxedge script beside {sys.executable}")
+    unit = tmp_path / "rxedge.service"
+    unit.write_text(UNIT.read_text().replace("/opt/rxedge/.venv/bin/rxedge", str(rxedge)))
+    result = subprocess.run(
+        [ANALYZE, "verify", str(unit)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "", result.stderr
+
+
+def _unit_settings() -> dict[str, list[str]]:
+    settings: dict[str, list[str]] = {}
+    for line in UNIT.read_text().splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            key, value = line.split("=", 1)
+            settings.setdefault(key.strip(), []).append(value.strip())
+    return settings
+
+
+def test_the_unit_is_a_notify_service_with_a_watchdog_and_its_own_user() -> None:
+    unit = _unit_settings()
+    assert unit["Type"] == ["notify"]
+    assert unit["NotifyAccess"] == ["main"]
+    assert unit["WatchdogSec"] == ["30s"]
+    assert unit["Restart"] == ["on-failure"]
+    assert unit["User"] == ["rxedge"]
+    assert unit["SupplementaryGroups"] == ["dialout"]
+    assert unit["StateDirectory"] == ["rxedge"]
+    assert unit["MemoryDenyWriteExecute"] == ["yes"]
+
+
+PR_SET_MDWE = 65
+PR_MDWE_REFUSE_EXEC_GAIN = 1
+
+
+def _no_write_and_execute() -> None:
+    """What MemoryDenyWriteExecute= asks of the kernel, applied to the child before exec."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_MDWE)")
+
+
+def _kernel_refuses_exec_gain() -> bool:
+    code = "import mmap; mmap.mmap(-1, 4096, prot=7)"  # read, write and execute at once
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            preexec_fn=_no_write_and_execute,
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except subprocess.SubprocessError:
+        return False  # the kernel has no PR_SET_MDWE (older than 6.3)
+    return result.returncode != 0
+
+
+async def test_the_daemon_serves_with_no_memory_both_writable_and_executable(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    if not _kernel_refuses_exec_gain():
+        pytest.skip("this kernel cannot refuse writable-and-executable memory (PR_SET_MDWE)")
+    reader = R2000Simulator(link=tmp_path / "ttyREADER0")
+    shelf = ShelfControllerSimulator(slots=8)
+    await reader.start()
+    await shelf.start()
+    config = tmp_path / "gateway.toml"
+    config.write_text(f"""
+site = "s1"
+gateway = "g1"
+database = "{tmp_path / "ledger.sqlite"}"
+[broker]
+url = "{broker.url}"
+[[readers]]
+name = "r1"
+port = "{tmp_path / "ttyREADER0"}"
+[readers.antennas]
+1 = "A-01"
+[[shelves]]
+name = "A"
+host = "127.0.0.1"
+port = {shelf.port}
+slots = 8
+""")
+    manager = ServiceManager(str(tmp_path / "notify"))
+    log = tmp_path / "daemon.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "edge.cli", "run", "--config", str(config)],
+            cwd=ROOT,
+            env={**os.environ, "NOTIFY_SOCKET": manager.name, "WATCHDOG_USEC": "2000000"},
+            preexec_fn=_no_write_and_execute,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        await eventually(
+            running(
+                process,
+                log,
+                lambda: manager.status_with("serving: 2 of 2 devices up, broker connected"),
+            ),
+            30,
+            what="serving with the reader up and the broker connected",
+        )
+        await eventually(lambda: manager.pings(), 5, what="a watchdog ping")
+        process.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(process.wait, 30)
+        assert code == 0, log.read_text()
+    finally:
+        process.kill()
+        manager.close()
+        await reader.stop()
+        await shelf.stop()
