@@ -22,6 +22,7 @@ from edge.ledger_cli import (
     run_verify,
     run_where,
 )
+from edge.log_limits import limit_repeats
 from edge.sim_runner import (
     add_line_options,
     run_badge_sim,
@@ -241,6 +242,7 @@ def _run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    limit_repeats(config.devices.log_repeats_per_minute)
 
     async def serve() -> None:
         gateway = Gateway(config)

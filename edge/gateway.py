@@ -23,9 +23,8 @@ from edge.changes import (
     Change,
     activities,
     apply_change,
-    command_change,
-    status_change,
 )
+from edge.command_intake import CommandIntake
 from edge.config import GatewayConfig
 from edge.device_events import DeviceEvents
 from edge.device_health import DeviceHealth
@@ -33,6 +32,7 @@ from edge.devices import Devices, build_devices
 from edge.light_plan import describe_light, plan_lights
 from edge.metrics import GatewayMetrics
 from edge.stocktake_flow import StocktakeFlow
+from edge.storage_guard import StorageGuard, is_storage_error
 from edge.watchdog import Heartbeats, gateway_watchdog
 from inventory.alarms import Alarm, AlarmKind
 from inventory.barcodes import BarcodeError, PackScan
@@ -47,10 +47,8 @@ from inventory.presence import Arrived, PresenceTracker
 from inventory.store import check_file
 from inventory.writer import LedgerWriter
 from sync.broker_url import BrokerAddress
-from sync.commands import StocktakeConfirm, StocktakeEnd, StocktakeStart, parse_command
 from sync.mqtt_session import Announcement, MqttSession
 from sync.publisher import OutboxPublisher
-from sync.status_updates import parse_status_update
 from sync.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -92,6 +90,7 @@ class Gateway(DeviceEvents):
             reader.name: set(reader.antennas.values()) for reader in config.readers
         }
         self._unwatched: set[str] = set()  # slots whose reader is down
+        self._watched_slots = set(self._zones.values())  # slots a fixed reader watches
         self._handhelds = {r.name for r in config.readers if r.role == "handheld"}
         self._receiving = {
             s.name: s.receive_to for s in config.scanners if s.role == "receiving" and s.receive_to
@@ -103,6 +102,15 @@ class Gateway(DeviceEvents):
         self._changes: asyncio.Queue[Change] = asyncio.Queue()
         self.stocktake = StocktakeFlow(
             config, self._changes.put_nowait, self._observe, lambda: self._picking
+        )
+        self.storage = StorageGuard(lambda: self.session, self.topics, self._observe)
+        self.intake = CommandIntake(
+            config,
+            self.topics,
+            self._changes.put_nowait,
+            self.stocktake,
+            self._badge_holder,
+            self.counters,
         )
         self._lit: dict[str, SlotLight] = {}
         self.devices = Devices()
@@ -138,7 +146,13 @@ class Gateway(DeviceEvents):
         )
         await asyncio.to_thread(self.writer.start)
         placed = await self._on_writer(lambda keeper: keeper.index.placed_epcs())
-        self.presence.seed(placed, time.monotonic())
+        seen = await self._on_writer(lambda keeper: keeper.commands.live(keeper.stamp()))
+        self.intake.admission.load(seen)
+        # Only packs in slots a fixed reader watches can be seen to leave.
+        watched = self._watched_slots
+        self.presence.seed(
+            {epc: slot for epc, slot in placed.items() if slot in watched}, time.monotonic()
+        )
         self.devices = build_devices(config, self.metrics.counting(self._on_driver_event))
         self.session = MqttSession(
             BrokerAddress.parse(config.broker.url),
@@ -146,7 +160,7 @@ class Gateway(DeviceEvents):
             birth=Announcement(self.topics.status, "online"),
             will=Announcement(self.topics.status, "offline"),
             subscriptions=[self.topics.commands, self.topics.procurement_status],
-            on_message=self._on_command,
+            on_message=self.intake.on_message,
         )
         self.publisher = OutboxPublisher(
             self.session,
@@ -156,9 +170,7 @@ class Gateway(DeviceEvents):
                     lambda keeper: keeper.pending_messages(limit, after)
                 )
             ),
-            mark_sent=self.metrics.publishes.marking(
-                lambda ids: self._on_writer(lambda keeper: keeper.mark_sent(ids))
-            ),
+            mark_sent=self.metrics.publishes.marking(self._mark_sent),
         )
         await self.session.start()
         self._picking, self._pick_busy = await self._on_writer(
@@ -174,7 +186,9 @@ class Gateway(DeviceEvents):
             ("expiry sweeps", expiry_sweeps(self._changes.put_nowait, config.alarms)),
             (
                 "sync backlog",
-                backlog_watch(self._on_writer, self._changes.put_nowait, config.alarms),
+                backlog_watch(
+                    self._on_writer, self._changes.put_nowait, config.alarms, self.counters
+                ),
             ),
             ("pick clock", self._pick_clock()),
             ("publisher", self.publisher.run()),
@@ -228,9 +242,7 @@ class Gateway(DeviceEvents):
             change = await self._changes.get()
             self.beats.tick("changes")
             try:
-                applied = await self.metrics.tallies.commits.timed(
-                    self._on_writer(partial(apply_change, change, self._plan))
-                )
+                applied = await self._durably(change)
             except StockError as exc:
                 self.counters["refused_changes"] += 1
                 log.warning("refused %s: %s", change, exc)
@@ -239,6 +251,40 @@ class Gateway(DeviceEvents):
                     self.presence.forget(change.pack.epc)
                 continue
             await self._took(applied)
+
+    async def _durably(self, change: Change) -> Applied:
+        """Apply a change; while the ledger cannot be written, hold it (and all behind it) and
+        retry with back-off: the readers and the lights go on meanwhile."""
+        while True:
+            try:
+                applied = await self.metrics.tallies.commits.timed(
+                    self._on_writer(partial(apply_change, change, self._plan))
+                )
+            except Exception as exc:
+                if not is_storage_error(exc):
+                    raise
+                self.counters["storage_failures"] += 1
+                await asyncio.sleep(self.storage.failed(exc))
+                self.beats.tick("changes")  # waiting for the disk is not a stalled loop
+                continue
+            if (record := self.storage.recovered()) is not None:
+                await self._took(await self._on_writer(partial(apply_change, record, self._plan)))
+            return applied
+
+    async def _mark_sent(self, ids: list[int]) -> None:
+        """The broker acknowledged these rows: recorded, held and retried while the ledger
+        cannot be written (they would only be sent again, never lost)."""
+        while True:
+            try:
+                await self._on_writer(lambda keeper: keeper.mark_sent(ids))
+            except Exception as exc:
+                if not is_storage_error(exc):
+                    raise
+                await asyncio.sleep(self.storage.failed(exc))
+                continue
+            if (record := self.storage.recovered()) is not None:
+                self._changes.put_nowait(record)
+            return
 
     async def _took(self, applied: Applied) -> None:
         """Report an applied change, send what it queued and show it on the shelves."""
@@ -254,7 +300,10 @@ class Gateway(DeviceEvents):
         for epc in outcome.booked_epcs:
             self.presence.forget(epc)  # booked out: the tracker must not see it leave again
         for epc, slot in outcome.placed.items():
-            self.presence.place(epc, slot, time.monotonic())  # booked in there by a count
+            if slot in self._watched_slots:  # booked in there by a count: watch it there
+                self.presence.place(epc, slot, time.monotonic())
+            else:
+                self.presence.forget(epc)
         for activity in activities(applied, self.products):
             self._observe(activity)
         if any(c.messages for c in outcome.commits) and self.publisher is not None:
@@ -267,29 +316,6 @@ class Gateway(DeviceEvents):
             if self._pick_busy:
                 self._changes.put_nowait(lambda keeper: keeper.picks.tick())
                 await self._refresh_lights()  # lists sharing a slot take turns
-
-    def _on_command(self, topic: str, payload: bytes) -> None:
-        """A message from the centre: checked, then carried out (or answered with an error)."""
-        self.counters["commands"] += 1
-        if topic == self.topics.procurement_status:
-            update = parse_status_update(payload)
-            if isinstance(update, str):
-                error = update
-                self._changes.put_nowait(
-                    lambda keeper: keeper.picks.refuse("procurement-status", "", error)
-                )
-            else:
-                self._changes.put_nowait(status_change(update))
-            return
-        command = parse_command(topic.rsplit("/", 1)[-1], payload)
-        if isinstance(command, StocktakeStart):
-            self.stocktake.start(command.shelf, command.by or self._badge_holder())
-        elif isinstance(command, StocktakeEnd):
-            self.stocktake.end(command.stocktake_id)
-        elif isinstance(command, StocktakeConfirm):
-            self.stocktake.confirm(command.stocktake_id, command.by)
-        else:
-            self._changes.put_nowait(command_change(command, self.config.picking.locate_seconds))
 
     def _badge_holder(self) -> str:
         """Who is badged in (the first of them), for actions that name nobody."""
