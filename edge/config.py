@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from drivers.modbus.profile import PROFILES
+from edge.broker_config import BrokerConfig
 from edge.config_examples import EXAMPLES, PATTERN_HINTS
 from edge.config_sections import (
     AlarmsConfig,
@@ -24,11 +25,11 @@ from edge.config_sections import (
     StocktakeConfig,
 )
 from inventory.identifiers import gtin_problem
-from sync.broker_url import BrokerAddress
 
 __all__ = [
     "EXAMPLES",
     "AlarmsConfig",
+    "BrokerConfig",
     "CommandsConfig",
     "ConfigError",
     "DevicesConfig",
@@ -47,17 +48,6 @@ _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BrokerConfig(_Strict):
-    url: str = "mqtt://127.0.0.1:1883"
-    client_id: str | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        BrokerAddress.parse(value)
-        return value
 
 
 class PresenceConfig(_Strict):

@@ -3,11 +3,13 @@ so that the fix is one copy away. Part of edge.config."""
 
 from __future__ import annotations
 
+from edge.broker_config import BROKER_EXAMPLES
+
 EXAMPLES = {
     "site": 'site = "pharmacy-0042"',
     "gateway": 'gateway = "gw-1"',
     "database": 'database = "/var/lib/rxedge/ledger.sqlite"',
-    "url": 'url = "mqtt://127.0.0.1:1883"  (or mqtts://broker.example:8883)',
+    **BROKER_EXAMPLES,
     "dwell_seconds": "dwell_seconds = 5.0",
     "name": 'name = "A"  (letters, digits, - _ .)',
     "protocol": 'protocol = "r2000"  (or "chafon")',

@@ -1,4 +1,8 @@
-"""A private mosquitto on a free loopback port, for the demo and the tests."""
+"""A private mosquitto on a free loopback port, for the demo and the tests.
+
+Besides the plain listener it can run a TLS listener (optionally requiring client certificates),
+require passwords (`write_password_file`) and enforce an ACL file, as a central broker would.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 _CANDIDATES = ("mosquitto", "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
@@ -36,22 +41,75 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class LocalBroker:
-    """Runs mosquitto with persistence in `workdir`; stop and start again keep the port."""
+def write_password_file(path: Path, users: dict[str, str]) -> Path:
+    """Write a mosquitto password file (hashed by mosquitto_passwd) for `users` (name: password)."""
+    tool = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    for number, (user, password) in enumerate(users.items()):
+        create = ["-c"] if number == 0 else []
+        subprocess.run([tool, *create, "-b", str(path), user, password], check=True)
+    return path
 
-    def __init__(self, workdir: Path, port: int | None = None):
+
+@dataclass(frozen=True, slots=True)
+class TlsListener:
+    """A TLS listener's files (PEM): the CA that client certificates must chain to, the server's
+    certificate and key. `require_certificate`: clients must show a certificate from that CA;
+    `identity_as_username`: its CN is then the client's username (no password asked)."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+    require_certificate: bool = False
+    identity_as_username: bool = False
+
+
+class LocalBroker:
+    """Runs mosquitto with persistence in `workdir`; stop and start again keep the ports.
+
+    With `tls`, a second listener (`tls_port`, `tls_url`) speaks TLS only. With `password_file`,
+    every listener refuses clients without a valid username and password; with `acl_file`, the
+    broker allows each user only what the file grants."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        *,
+        tls: TlsListener | None = None,
+        password_file: Path | None = None,
+        acl_file: Path | None = None,
+    ):
         self.workdir = workdir
         self.port = port or free_port()
+        self.tls = tls
+        self.tls_port = free_port() if tls is not None else None
+        self.password_file = password_file
+        self.acl_file = acl_file
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
+    @property
+    def tls_url(self) -> str:
+        """The TLS listener's URL (ValueError when there is none)."""
+        if self.tls_port is None:
+            raise ValueError("this broker has no TLS listener")
+        return f"mqtts://127.0.0.1:{self.tls_port}"
+
     def config_text(self) -> str:
         lines = [
+            *(
+                [f"password_file {self.password_file}", "allow_anonymous false"]
+                if self.password_file is not None
+                else ["allow_anonymous true"]
+            ),
+            *([f"acl_file {self.acl_file}"] if self.acl_file is not None else []),
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
+            *self._tls_lines(),
             "persistence true",
             f"persistence_location {self.workdir}/",
             # The default (1000) silently drops QoS 1 messages queued for a slow subscriber.
@@ -61,6 +119,18 @@ class LocalBroker:
         if os.geteuid() == 0:
             lines.append("user root")
         return "\n".join(lines) + "\n"
+
+    def _tls_lines(self) -> list[str]:
+        if self.tls is None:
+            return []
+        return [
+            f"listener {self.tls_port} 127.0.0.1",
+            f"cafile {self.tls.ca_file}",
+            f"certfile {self.tls.cert_file}",
+            f"keyfile {self.tls.key_file}",
+            f"require_certificate {'true' if self.tls.require_certificate else 'false'}",
+            f"use_identity_as_username {'true' if self.tls.identity_as_username else 'false'}",
+        ]
 
     async def start(self, timeout: float = 10.0) -> None:
         """Start mosquitto and wait until it accepts connections."""
@@ -78,16 +148,14 @@ class LocalBroker:
             if self._process.poll() is not None:
                 error = self._process.stderr.read().decode() if self._process.stderr else ""
                 raise RuntimeError(f"mosquitto exited at start: {error.strip()}")
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            except OSError:
-                await asyncio.sleep(0.02)
-                continue
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-            return
+            waiting = [port for port in self._ports() if not await _listens(port)]
+            if not waiting:
+                return
+            await asyncio.sleep(0.02)
         raise TimeoutError(f"mosquitto did not listen on port {self.port} within {timeout} s")
+
+    def _ports(self) -> list[int]:
+        return [self.port] if self.tls_port is None else [self.port, self.tls_port]
 
     async def stop(self) -> None:
         """Stop mosquitto (it saves its persistent state first)."""
@@ -109,3 +177,14 @@ class LocalBroker:
             self._process.kill()
             self._process.wait()
             self._process = None
+
+
+async def _listens(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
