@@ -5,6 +5,7 @@ from __future__ import annotations
 from bench import (
     bench_decoders,
     bench_ledger,
+    bench_outbox,
     bench_pick_latency,
     bench_reader_load,
     bench_shelf_bus,
@@ -19,6 +20,7 @@ def main() -> None:
     bench_shelf_bus.main()
     bench_pick_latency.main()
     bench_stocktake.main()
+    bench_outbox.main()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 The session is persistent (clean start off, with a session expiry) so the broker keeps what was
 in flight; paho reconnects by itself within about a second of the broker's return. ``publish``
 returns a future that completes when the broker's PUBACK arrives, or fails if the broker refused
-the message.
+the message. ``publish_many`` sends a batch in order and returns one future for the whole batch
+(each message's answer in a list): the outbox drains through it, and one future per batch instead
+of one per message keeps the event loop's share of the work small.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ from sync.broker_url import BrokerAddress
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
+# While more than ACK_GROUP messages wait for their PUBACKs (a backlog draining), paho's thread
+# hands PUBACKs to the event loop ACK_GROUP at a time and the loop collects the rest every
+# ACK_WAIT seconds, instead of being woken for every few PUBACKs (each wake-up is a hand-over of
+# the GIL between the two threads). With few messages waiting, each PUBACK is handed over at once.
+ACK_GROUP = 64
+ACK_WAIT = 0.005
 
 
 class PublishRefused(Exception):
@@ -41,6 +49,27 @@ class Announcement:
 
 
 MessageHandler = Callable[[str, bytes], None]
+# A message of a batch: topic, payload, retain.
+Outgoing = tuple[str, str | bytes, bool]
+# What the broker answered for each message of a batch: None (PUBACK) or the failure.
+Answers = list[BaseException | None]
+
+
+class _Batch:
+    """The answers of one `publish_many` call, filled in as PUBACKs arrive."""
+
+    __slots__ = ("answers", "future", "left")
+
+    def __init__(self, future: asyncio.Future[Answers], size: int):
+        self.future = future
+        self.answers: Answers = [None] * size
+        self.left = size
+
+    def answer(self, index: int, error: BaseException | None) -> None:
+        self.answers[index] = error
+        self.left -= 1
+        if self.left == 0 and not self.future.done():
+            self.future.set_result(self.answers)
 
 
 class MqttSession:
@@ -68,9 +97,12 @@ class MqttSession:
         self._keepalive = keepalive
         self._loop = asyncio.get_running_loop()
         self._pending: dict[int, asyncio.Future[None]] = {}
+        self._pending_in_batches: dict[int, tuple[_Batch, int]] = {}
         self._acks: list[tuple[int, ReasonCode]] = []
         self._acks_lock = threading.Lock()
         self._drain_scheduled = False
+        self._busy = False  # more than ACK_GROUP messages wait for PUBACKs
+        self._ack_timer: asyncio.TimerHandle | None = None
         self.connects = 0
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         if broker.tls:
@@ -115,6 +147,12 @@ class MqttSession:
         for future in self._pending.values():
             future.cancel()
         self._pending.clear()
+        for batch, index in self._pending_in_batches.values():
+            batch.answer(index, asyncio.CancelledError())  # as a cancelled single publish
+        self._pending_in_batches.clear()
+        if self._ack_timer is not None:
+            self._ack_timer.cancel()
+            self._ack_timer = None
 
     def publish(
         self, topic: str, payload: str | bytes, qos: int = 1, retain: bool = False
@@ -130,6 +168,31 @@ class MqttSession:
             return future
         # The PUBACK is handled on the loop after this returns, so registering now is in time.
         self._pending[info.mid] = future
+        return future
+
+    def publish_many(self, messages: Sequence[Outgoing]) -> asyncio.Future[Answers]:
+        """Send `messages` at QoS 1, in order. The future completes once every one of them has
+        an answer: None for a PUBACK, PublishRefused for a refusal (by the broker or by paho).
+        Messages given while the link is down are sent when it is back."""
+        future: asyncio.Future[Answers] = self._loop.create_future()
+        if not messages:
+            future.set_result([])
+            return future
+        batch = _Batch(future, len(messages))
+        publish, pending = self._client.publish, self._pending_in_batches
+        for index, (topic, payload, retain) in enumerate(messages):
+            try:
+                info = publish(topic, payload, qos=1, retain=retain)
+            except ValueError as exc:  # a topic or payload MQTT cannot carry
+                batch.answer(index, PublishRefused(str(exc)))
+                continue
+            if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                # The PUBACK is handled on the loop after this returns, so registering now is
+                # in time.
+                pending[info.mid] = (batch, index)
+            else:
+                batch.answer(index, PublishRefused(mqtt.error_string(info.rc)))
+        self._count_waiting()
         return future
 
     # paho's thread -----------------------------------------------------------------------------
@@ -172,7 +235,7 @@ class MqttSession:
     ) -> None:
         with self._acks_lock:
             self._acks.append((mid, reason))
-            if self._drain_scheduled:
+            if self._drain_scheduled or (self._busy and len(self._acks) < ACK_GROUP):
                 return
             self._drain_scheduled = True
         self._loop.call_soon_threadsafe(self._drain_acks)
@@ -204,16 +267,36 @@ class MqttSession:
             self.connected.set()
         else:
             self.connected.clear()
+            self._drain_acks()  # PUBACKs held back while busy are not left waiting
 
     def _drain_acks(self) -> None:
         with self._acks_lock:
             acks, self._acks = self._acks, []
             self._drain_scheduled = False
+        pending, in_batches = self._pending, self._pending_in_batches
         for mid, reason in acks:
-            future = self._pending.pop(mid, None)
+            waiting = in_batches.pop(mid, None)
+            if waiting is not None:
+                batch, index = waiting
+                batch.answer(index, PublishRefused(str(reason)) if reason.is_failure else None)
+                continue
+            future = pending.pop(mid, None)
             if future is None or future.done():
                 continue
             if reason.is_failure:
                 future.set_exception(PublishRefused(str(reason)))
             else:
                 future.set_result(None)
+        self._count_waiting()
+
+    def _count_waiting(self) -> None:
+        """Decide how PUBACKs are handed over, from how many messages wait for one."""
+        busy = len(self._pending) + len(self._pending_in_batches) > ACK_GROUP
+        with self._acks_lock:
+            self._busy = busy
+        if busy and self._ack_timer is None:
+            self._ack_timer = self._loop.call_later(ACK_WAIT, self._collect_acks)
+
+    def _collect_acks(self) -> None:
+        self._ack_timer = None
+        self._drain_acks()

@@ -1,21 +1,37 @@
 """Sends the outbox to the broker. A row is marked sent only after the broker's PUBACK, so a
 crash, a dead link or a refused message leaves it to be sent again (at least once; consumers
-deduplicate by the ids inside the payloads)."""
+deduplicate by the ids inside the payloads).
+
+Batches are pipelined: the next batch is fetched and handed to the session while the one before
+still waits for its PUBACKs, and a batch is marked sent while later ones are on the wire. The
+broker's in-flight window therefore never runs dry between batches; without this, every batch
+ended in a pause as long as a delayed TCP ACK (about 40 ms on Linux), which halved the rate.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from inventory.outbox import OutboxRow
-from sync.mqtt_session import MqttSession, PublishRefused
+from sync.mqtt_session import Answers, MqttSession, PublishRefused
 from sync.topics import Topics
 
 log = logging.getLogger(__name__)
 
 FetchPending = Callable[[int, int], Awaitable[list[OutboxRow]]]
 MarkSent = Callable[[list[int]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """Rows handed to the session, and what the broker answered for each (in the same order)."""
+
+    rows: list[OutboxRow]
+    answers: asyncio.Future[Answers]
 
 
 class OutboxPublisher:
@@ -29,13 +45,18 @@ class OutboxPublisher:
         mark_sent: MarkSent,
         batch: int = 500,
         retry_after: float = 1.0,
+        batches_in_flight: int = 2,
     ):
+        if batch < 1 or batches_in_flight < 1:
+            raise ValueError("batch and batches_in_flight must be at least 1")
         self._session = session
         self._topics = topics
         self._fetch = fetch_pending
         self._mark_sent = mark_sent
         self._batch = batch
         self._retry_after = retry_after
+        self._most_in_flight = batches_in_flight
+        self._in_flight: deque[_Batch] = deque()
         self._wake = asyncio.Event()
         self.sent = 0
         self.refused = 0
@@ -44,29 +65,55 @@ class OutboxPublisher:
         """New rows were committed (call on the event loop)."""
         self._wake.set()
 
+    @property
+    def in_flight(self) -> int:
+        """Rows handed to the session and not yet settled (acknowledged and marked, or failed)."""
+        return sum(len(batch.rows) for batch in self._in_flight)
+
     async def run(self) -> None:
         """Publish until cancelled."""
         after_id = 0
-        while True:
-            await self._session.connected.wait()
-            self._wake.clear()
-            rows = await self._fetch(self._batch, after_id)
-            if not rows:
+        try:
+            while True:
+                await self._session.connected.wait()
+                self._wake.clear()
+                rows = await self._fetch(self._batch, after_id) if self._room() else []
+                if rows:
+                    self._in_flight.append(self._publish(rows))
+                    after_id = rows[-1].id
+                    if self._room():
+                        continue  # keep the window full: fetch the next batch now
+                if self._in_flight:
+                    await self._settle(self._in_flight[0])
+                    self._in_flight.popleft()
+                    continue
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
                 except TimeoutError:
-                    # Rows skipped after a refusal are retried from the start now and then.
+                    # Rows skipped after a refusal are retried from the start now and then
+                    # (only with nothing in flight, or rows on the wire would be sent twice).
                     after_id = 0
-                continue
-            after_id = await self._send(rows)
+        finally:
+            for batch in self._in_flight:
+                batch.answers.cancel()
+            self._in_flight.clear()
 
-    async def _send(self, rows: list[OutboxRow]) -> int:
-        """Publish `rows`, mark the acknowledged ones, and return the id to continue after."""
-        futures = []
+    def _room(self) -> bool:
+        return len(self._in_flight) < self._most_in_flight
+
+    def _publish(self, rows: list[OutboxRow]) -> _Batch:
+        """Hand `rows` to the session, in order; their answers arrive with the PUBACKs."""
+        route = self._topics.route
+        messages = []
         for row in rows:
-            topic, retain = self._topics.route(row)
-            futures.append(self._session.publish(topic, row.payload, qos=1, retain=retain))
-        results = await asyncio.gather(*futures, return_exceptions=True)
+            topic, retain = route(row)
+            messages.append((topic, row.payload, retain))
+        return _Batch(rows, self._session.publish_many(messages))
+
+    async def _settle(self, batch: _Batch) -> None:
+        """Wait for a batch's answers and mark the acknowledged rows sent."""
+        results = await batch.answers
+        rows = batch.rows
         acked = [row.id for row, result in zip(rows, results, strict=True) if result is None]
         if acked:
             await self._mark_sent(acked)
@@ -80,4 +127,3 @@ class OutboxPublisher:
                 raise error
         if failed:
             await asyncio.sleep(self._retry_after)
-        return rows[-1].id
