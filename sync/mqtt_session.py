@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +23,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,10 @@ class MqttSession:
         on_message: MessageHandler | None = None,
         persistent: bool = True,
         keepalive: int = 30,
+        security: BrokerSecurity | None = None,
     ):
+        """`security`: TLS files and the account (default: none; mqtts:// is checked against
+        the system's CAs)."""
         self.broker = broker
         self.connected = asyncio.Event()
         self.subscribed = asyncio.Event()
@@ -104,14 +108,15 @@ class MqttSession:
         self._busy = False  # more than ACK_GROUP messages wait for PUBACKs
         self._ack_timer: asyncio.TimerHandle | None = None
         self.connects = 0
+        self._last_failure: str | None = None  # paho's thread: repeats are logged quietly
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        if broker.tls:
-            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        (security or BrokerSecurity()).apply(client, broker)
         if will is not None:
             client.will_set(will.topic, will.payload, qos=1, retain=True)
         # paho sleeps on these as floats; sub-second retries bring the link back within ~1 s.
         client.reconnect_delay_set(min_delay=0.25, max_delay=1.0)  # type: ignore[arg-type]
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_paho_message
@@ -206,13 +211,24 @@ class MqttSession:
         _properties: object,
     ) -> None:
         if reason.is_failure:
-            log.warning("broker %s refused the connection: %s", self.broker.url, reason)
+            self._failed(f"refused the connection: {reason}")
             return
+        self._last_failure = None
         for topic in self._subscriptions:
             client.subscribe(topic, qos=1)
         if self._birth is not None:
             client.publish(self._birth.topic, self._birth.payload, qos=1, retain=True)
         self._loop.call_soon_threadsafe(self._set_connected, True)
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
+        # paho calls this while it handles the error (a TLS check that failed, a refused port).
+        self._failed(f"could not connect: {sys.exc_info()[1] or 'connection failed'}")
+
+    def _failed(self, what: str) -> None:
+        """Log a failed connection attempt: as a warning when it differs from the last one."""
+        level = logging.DEBUG if what == self._last_failure else logging.WARNING
+        self._last_failure = what
+        log.log(level, "broker %s: %s", self.broker.url, what)
 
     def _on_disconnect(
         self,

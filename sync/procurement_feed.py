@@ -13,7 +13,6 @@ import asyncio
 import json
 import logging
 import os
-import ssl
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress
 from sync.mqtt_session import SESSION_EXPIRY_SECONDS
 from sync.topics import ROOT, Topics
@@ -226,6 +226,7 @@ class RequestConsumer:
         handle: MessageWork,
         persistent: bool = False,
         keepalive: int = 30,
+        security: BrokerSecurity | None = None,
     ):
         self.broker = broker
         self.subscription = subscription
@@ -244,8 +245,7 @@ class RequestConsumer:
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
         )
-        if broker.tls:
-            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        (security or BrokerSecurity()).apply(client, broker)
         client.reconnect_delay_set(min_delay=0.25, max_delay=1.0)  # type: ignore[arg-type]
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
