@@ -52,6 +52,7 @@ class SerialDevice(ABC):
             self.opens += 1
             try:
                 await self._session(link)
+                raise_if_cancelling()
             except OSError as exc:
                 log.info("%s: link failed: %s", self.name, exc)
             finally:
@@ -100,3 +101,11 @@ class SerialDevice(ABC):
             self.up = False
             self._emit(DeviceDown(self.name, reason))
             log.warning("%s is down: %s", self.name, reason)
+
+
+def raise_if_cancelling() -> None:
+    """Raise CancelledError if the current task was asked to stop: on Python 3.11,
+    `asyncio.wait_for` can swallow a cancel that arrives as the awaited result does."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

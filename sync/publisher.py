@@ -93,6 +93,10 @@ class OutboxPublisher:
                     # Rows skipped after a refusal are retried from the start now and then
                     # (only with nothing in flight, or rows on the wire would be sent twice).
                     after_id = 0
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # Python 3.11's wait_for can swallow a cancel that lands as the wake does.
+                    raise asyncio.CancelledError
         finally:
             for batch in self._in_flight:
                 batch.answers.cancel()

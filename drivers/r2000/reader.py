@@ -20,7 +20,7 @@ from drivers.r2000.settings import (
     set_work_antenna,
     status_of,
 )
-from drivers.serial_device import SerialDevice
+from drivers.serial_device import SerialDevice, raise_if_cancelling
 from drivers.serial_link import SerialLink
 
 log = logging.getLogger(__name__)
@@ -94,11 +94,14 @@ class R2000Reader(SerialDevice):
         self._replies[command] = future
         link.write(frame)
         try:
-            return await asyncio.wait_for(future, self._command_timeout)
+            code = await asyncio.wait_for(future, self._command_timeout)
         except TimeoutError:
-            return None
+            code = None
         finally:
             self._replies.pop(command, None)
+        # Python 3.11's wait_for can swallow a cancel that lands as the answer arrives.
+        raise_if_cancelling()
+        return code
 
     def _data_received(self, data: bytes) -> None:
         self._handle(self.decoder.feed(data))
