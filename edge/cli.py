@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from edge.broker_options import add_broker_options, broker_link
 from edge.cli_office import add_office_commands
 from edge.cli_procurement import add_clerk_commands
 from edge.config import ConfigError, load_config
@@ -33,6 +34,7 @@ from edge.sim_runner import (
 )
 from edge.status_cli import add_status_command
 from inventory.store import StoreError
+from sync.broker_security import BrokerLink
 from sync.topics import Topics
 
 Handler = Callable[[argparse.Namespace], int]
@@ -187,14 +189,15 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--broker", help="mqtt://host:port (instead of the config's)")
     parser.add_argument("--site", help="site (instead of the config's)")
     parser.add_argument("--gateway", help="gateway (instead of the config's)")
+    add_broker_options(parser)
 
 
-def _target(args: argparse.Namespace) -> tuple[str, Topics]:
+def _target(args: argparse.Namespace) -> tuple[BrokerLink, Topics]:
     if args.broker and args.site and args.gateway:
-        return args.broker, Topics(args.site, args.gateway)
+        return broker_link(args, args.broker), Topics(args.site, args.gateway)
     config = load_config(args.config)
     return (
-        args.broker or config.broker.url,
+        broker_link(args, args.broker or config.broker.url, config.broker),
         Topics(args.site or config.site, args.gateway or config.gateway),
     )
 

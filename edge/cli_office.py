@@ -18,9 +18,10 @@ from typing import Any
 from edge.ledger_cli import add_database_options, open_ledger, show_rows
 from edge.stocktake_report import epcis_export, report_table
 from inventory.stocktake import StocktakeReport
+from sync.broker_security import BrokerLink
 from sync.topics import Topics
 
-Target = Callable[[argparse.Namespace], tuple[str, Topics]]
+Target = Callable[[argparse.Namespace], tuple[BrokerLink, Topics]]
 AddTarget = Callable[[argparse.ArgumentParser], None]
 
 

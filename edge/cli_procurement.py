@@ -17,9 +17,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from edge.broker_options import add_broker_options, broker_link
+from sync.broker_security import BrokerLink
 from sync.topics import Topics
 
-Target = Callable[[argparse.Namespace], tuple[str, Topics]]
+Target = Callable[[argparse.Namespace], tuple[BrokerLink, Topics]]
 AddTarget = Callable[[argparse.ArgumentParser], None]
 STATUS_COMMAND = "procurement-status"  # what the gateway names in its answers on cmd-result
 # The states the centre may answer with (the contract's list: sync/schemas/procurement-status.json).
@@ -53,6 +55,7 @@ def add_clerk_commands(
     watcher.add_argument("--by", default="procurement", help="who accepts (%(default)s)")
     watcher.add_argument("--count", type=int, help="exit after this many requests")
     watcher.add_argument("--seconds", type=float, help="exit after this long")
+    add_broker_options(watcher)
     watcher.set_defaults(handler=_watch)
 
     status = procurement.add_parser("status", help="send the centre's answer about a request")
@@ -83,8 +86,9 @@ def _watch(args: argparse.Namespace) -> int:
     if any(c in args.group for c in "/+#"):
         print(f"rxedge: --group {args.group!r}: one topic level, without + or #", file=sys.stderr)
         return 2
+    link = broker_link(args, args.broker)
     options = WatchOptions(
-        broker_url=args.broker,
+        broker_url=link.url,
         as_json=args.json,
         site=args.site,
         gateway=args.gateway,
@@ -96,12 +100,13 @@ def _watch(args: argparse.Namespace) -> int:
         seen=args.seen,
         accept=args.accept,
         by=args.by,
+        security=link.security,
     )
     return asyncio.run(watch(options))
 
 
 async def send_status(
-    broker_url: str,
+    broker: BrokerLink | str,
     topics: Topics,
     request_id: str,
     state: str,
@@ -114,9 +119,10 @@ async def send_status(
     not ("sent"), 1 when it did (the reason printed), 2 when the answer breaks the contract,
     3 when the broker did not take it."""
     from edge.procurement_watch import now_stamp
-    from sync.broker_url import BrokerAddress
     from sync.contract import check_topic
-    from sync.mqtt_session import MqttSession
+    from sync.mqtt_session import MqttSession, PublishRefused
+
+    link = BrokerLink.of(broker)
 
     body: dict[str, object] = {"request_id": request_id, "status": state, "at": now_stamp()}
     if note:
@@ -144,18 +150,20 @@ async def send_status(
             refusals.put_nowait(str(answer.get("error", "")))
 
     session = MqttSession(
-        BrokerAddress.parse(broker_url),
+        link.address,
         f"rxedge-cli-{socket.gethostname()}-{os.getpid()}",
         subscriptions=[topics.command_result],
         on_message=on_answer,
         persistent=False,
+        security=link.security,
     )
     await session.start()
     try:
         await asyncio.wait_for(session.subscribed.wait(), 10)
         await asyncio.wait_for(session.publish(topics.procurement_status, payload), 10)
-    except TimeoutError:
-        print(f"rxedge: the broker at {broker_url} did not take the status", file=sys.stderr)
+    except (TimeoutError, PublishRefused) as failed:
+        why = f": {failed}" if isinstance(failed, PublishRefused) else ""
+        print(f"rxedge: the broker at {link.url} did not take the status{why}", file=sys.stderr)
         await session.stop()
         return 3
     try:

@@ -13,9 +13,9 @@ import socket
 import sys
 from pathlib import Path
 
-from sync.broker_url import BrokerAddress
+from sync.broker_security import BrokerLink
 from sync.commands import BadCommand, parse_command, with_envelope
-from sync.mqtt_session import MqttSession
+from sync.mqtt_session import MqttSession, PublishRefused
 from sync.topics import Topics
 
 # Statuses after which no more answers come for a command.
@@ -70,7 +70,7 @@ def _line_text(line: object) -> str:
 
 
 async def send_command(
-    broker_url: str,
+    broker: BrokerLink | str,
     topics: Topics,
     name: str,
     body: dict[str, object],
@@ -79,7 +79,8 @@ async def send_command(
     success: frozenset[str] = SUCCESS,
 ) -> int:
     """Send `cmd/{name}` and print its answers until the final one (or `timeout`): 0 when that
-    is a `success` status, 1 otherwise, 3 when no answer came."""
+    is a `success` status, 1 otherwise, 3 when no answer came or the broker refused it."""
+    link = BrokerLink.of(broker)
     body = with_envelope(body, ttl_seconds=120)
     command = parse_command(name, json.dumps(body).encode())
     if isinstance(command, BadCommand):
@@ -97,11 +98,12 @@ async def send_command(
             answers.put_nowait(answer)
 
     session = MqttSession(
-        BrokerAddress.parse(broker_url),
+        link.address,
         f"rxedge-cli-{socket.gethostname()}-{os.getpid()}",
         subscriptions=[topics.command_result] if wait else [],
         on_message=on_message,
         persistent=False,
+        security=link.security,
     )
     await session.start()
     try:
@@ -119,7 +121,14 @@ async def send_command(
             if status in FINAL:
                 return 0 if status in success else 1
     except TimeoutError:
-        print(f"rxedge: no answer from {topics.prefix} on {broker_url}", file=sys.stderr)
+        print(f"rxedge: no answer from {topics.prefix} on {link.url}", file=sys.stderr)
+        return 3
+    except PublishRefused as refused:
+        print(
+            f"rxedge: {link.url} refused {topics.command(name)}: {refused} (may this account "
+            "send commands? see docs/mqtt.md, Security)",
+            file=sys.stderr,
+        )
         return 3
     finally:
         await session.stop()

@@ -161,6 +161,7 @@ class Gateway(DeviceEvents):
             will=Announcement(self.topics.status, "offline"),
             subscriptions=[self.topics.commands, self.topics.procurement_status],
             on_message=self.intake.on_message,
+            security=config.broker.security(),
         )
         self.publisher = OutboxPublisher(
             self.session,

@@ -19,11 +19,12 @@ import os
 import socket
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress
 from sync.contract import check_topic
 from sync.mqtt_session import MqttSession
@@ -74,6 +75,7 @@ class ProcurementWatch:
         client_id: str | None = None,
         group: str | None = None,
         seen: SeenRequests | None = None,
+        security: BrokerSecurity | None = None,
     ):
         self._on_request = on_request
         self.feed = RequestDeduplicator(seen=seen)
@@ -85,6 +87,7 @@ class ProcurementWatch:
             request_subscription(site, gateway, group),
             self._handle,
             persistent=client_id is not None,
+            security=security,
         )
 
     async def start(self) -> None:
@@ -159,14 +162,22 @@ class WatchOptions:
     seen: Path | None = None
     accept: bool = False
     by: str = "procurement"
+    security: BrokerSecurity = field(default_factory=BrokerSecurity)  # TLS files, the account
 
 
 class Accepter:
     """Answers requests with `accepted` on their gateway's `procurement/status`, each answer
     acknowledged by the broker before `accept` returns."""
 
-    def __init__(self, broker: BrokerAddress, client_id: str, persistent: bool, by: str):
-        self.session = MqttSession(broker, client_id, persistent=persistent)
+    def __init__(
+        self,
+        broker: BrokerAddress,
+        client_id: str,
+        persistent: bool,
+        by: str,
+        security: BrokerSecurity | None = None,
+    ):
+        self.session = MqttSession(broker, client_id, persistent=persistent, security=security)
         self.by = by
 
     async def accept(self, request: ReceivedRequest) -> bool:
@@ -214,11 +225,18 @@ async def watch(options: WatchOptions) -> int:
             enough.set()
 
     watcher = ProcurementWatch(
-        broker, take, options.site, options.gateway, options.client_id, options.group or None, seen
+        broker,
+        take,
+        options.site,
+        options.gateway,
+        options.client_id,
+        options.group or None,
+        seen,
+        options.security,
     )
     persistent = options.client_id is not None
     accepter = (
-        Accepter(broker, f"{watcher.client_id}-answers", persistent, options.by)
+        Accepter(broker, f"{watcher.client_id}-answers", persistent, options.by, options.security)
         if options.accept
         else None
     )

@@ -149,3 +149,34 @@ def test_the_daemon_refuses_to_start(
     err = capsys.readouterr().err
     assert "problem(s)" in err and words in err
     assert not (tmp_path / "ledger.sqlite").exists()
+
+
+def test_the_tools_refuse_what_the_daemon_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = tmp_path / "mqtt-password"
+    secret.write_text("secret-p\n")
+    secret.chmod(0o640)
+    target = ["--site", "s1", "--gateway", "a"]
+    attempts = [
+        (["procurement", "watch", "--broker", "mqtt://10.0.0.5:1883"], "--allow-insecure"),
+        (
+            [
+                *("locate", "04012345123456", "--broker", "mqtts://127.0.0.1:8883", *target),
+                *("--username", "procurement", "--password-file", str(secret)),
+            ],
+            "--password-file: ",
+        ),
+        (
+            [
+                *("procurement", "status", "x", "ordered", "--broker", "mqtt://127.0.0.1", *target),
+                *("--ca-file", str(tmp_path / "ca.pem")),
+            ],
+            "--ca-file: ",
+        ),
+    ]
+    for argv, words in attempts:
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 2
+        assert words in capsys.readouterr().err
