@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# systemd only for systemd-analyze: the tests check the unit file with it (no systemd needs to run).
-DEBIAN_PACKAGES=(mosquitto mosquitto-clients socat pcscd libpcsclite-dev vsmartcard-vpcd systemd)
+# systemd only for systemd-analyze: the tests check the unit file with it (no systemd needs to run);
+# openssl makes the test CA and certificates for the TLS tests.
+DEBIAN_PACKAGES=(mosquitto mosquitto-clients socat pcscd libpcsclite-dev vsmartcard-vpcd systemd openssl)
 VENV=${RXEDGE_VENV:-.venv}
 
 missing=()
