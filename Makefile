@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test lint bench fuzz
+.PHONY: setup demo test lint bench fuzz soak
 setup:
 	@scripts/bootstrap.sh
 
@@ -22,3 +22,9 @@ bench: setup
 # Fuzz every input decoder for a bounded number of examples (FUZZ_EXAMPLES, default 20000 each).
 fuzz: setup
 	$(PY) -m pytest -q tests/fuzz --hypothesis-profile=fuzz --hypothesis-show-statistics
+
+# The soak test alone, for longer: the daemon as a process under load with the broker restarting
+# every minute (SOAK_SECONDS, default 1800; `make test` runs it for 90 s). Prints a summary.
+SOAK_SECONDS ?= 1800
+soak: setup
+	SOAK_SECONDS=$(SOAK_SECONDS) $(PY) -m pytest -q -m soak tests/soak
