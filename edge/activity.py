@@ -20,5 +20,7 @@ Observer = Callable[[Activity], None]
 
 
 def log_activity(activity: Activity) -> None:
-    """The default observer: activity goes to the log."""
-    logging.getLogger("edge.gateway").info("%s: %s", activity.kind, activity.text)
+    """The default observer: activity goes to the log, on a logger per kind
+    (edge.activity.movement, edge.activity.sync, ...), so that the repeat limit of the logs
+    bounds each kind on its own: a busy shelf's movements never hide the broker's return."""
+    logging.getLogger(f"edge.activity.{activity.kind}").info("%s", activity.text)

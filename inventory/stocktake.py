@@ -4,7 +4,8 @@ Each slot carries a location tag. The handheld reports inventory rounds; in a ro
 strongest location tag is where the handheld is (with none, it is still where it was). A pack
 belongs to the location current at its strongest read (a later read wins a tie), so a pack read
 faintly from the neighbouring slot does not move it. Reconciliation compares what was seen in
-the swept slots with what the ledger holds there: missing, unexpected, misplaced.
+every slot of the shelf (a sweep counts the whole shelf: a slot not passed counts as empty)
+with what the ledger holds there: missing, unexpected, misplaced.
 """
 
 from __future__ import annotations
@@ -274,7 +275,7 @@ def _by_product(
     booked: np.ndarray[Any, Any],
     found: np.ndarray[Any, Any],
 ) -> list[dict[str, Any]]:
-    """Expected and seen per GTIN and batch over the swept slots (one bincount each)."""
+    """Expected and seen per GTIN and batch over the shelf's slots (one bincount each)."""
     keys: dict[tuple[str, str], int] = {}
     codes = []
     for epc in epcs:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
+from edge.activity import Activity, log_activity
 from edge.log_limits import RepeatLimit
 
 
@@ -20,3 +23,17 @@ def test_a_repeating_line_is_bounded_and_counted() -> None:
     now[0] = 61.0
     later = record("port %s gone")
     assert limit.filter(later) and "7 more like it" in str(later.msg)
+
+
+def test_a_busy_kind_of_activity_does_not_silence_the_others(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    limit = RepeatLimit(per_minute=3)
+    caplog.handler.addFilter(limit)
+    with caplog.at_level(logging.INFO):
+        for n in range(20):
+            log_activity(Activity("movement", f"put_away pack {n}"))
+        log_activity(Activity("sync", "connected to the broker"))
+    texts = [r.getMessage() for r in caplog.records]
+    assert len([t for t in texts if t.startswith("put_away")]) == 3
+    assert "connected to the broker" in texts
