@@ -256,36 +256,38 @@ class Gateway(DeviceEvents):
     async def _durably(self, change: Change) -> Applied:
         """Apply a change; while the ledger cannot be written, hold it (and all behind it) and
         retry with back-off: the readers and the lights go on meanwhile."""
+        return await self._until_written(
+            lambda: self.metrics.tallies.commits.timed(
+                self._on_writer(partial(apply_change, change, self._plan))
+            ),
+            beat="changes",
+        )
+
+    async def _mark_sent(self, ids: list[int]) -> None:
+        """The broker acknowledged these rows: recorded, held and retried while the ledger
+        cannot be written (they would only be sent again, never lost)."""
+        await self._until_written(lambda: self._on_writer(lambda keeper: keeper.mark_sent(ids)))
+
+    async def _until_written(
+        self, attempt: Callable[[], Awaitable[T]], beat: str | None = None
+    ) -> T:
+        """Run `attempt` until the ledger takes it: storage errors are waited out with back-off
+        (the loop's heartbeat `beat` kept fresh meanwhile), others raised. Once writing works
+        again, the storage alarm's raise and clear are queued to be written."""
         while True:
             try:
-                applied = await self.metrics.tallies.commits.timed(
-                    self._on_writer(partial(apply_change, change, self._plan))
-                )
+                result = await attempt()
             except Exception as exc:
                 if not is_storage_error(exc):
                     raise
                 self.counters["storage_failures"] += 1
                 await asyncio.sleep(self.storage.failed(exc))
-                self.beats.tick("changes")  # waiting for the disk is not a stalled loop
-                continue
-            if (record := self.storage.recovered()) is not None:
-                await self._took(await self._on_writer(partial(apply_change, record, self._plan)))
-            return applied
-
-    async def _mark_sent(self, ids: list[int]) -> None:
-        """The broker acknowledged these rows: recorded, held and retried while the ledger
-        cannot be written (they would only be sent again, never lost)."""
-        while True:
-            try:
-                await self._on_writer(lambda keeper: keeper.mark_sent(ids))
-            except Exception as exc:
-                if not is_storage_error(exc):
-                    raise
-                await asyncio.sleep(self.storage.failed(exc))
+                if beat is not None:
+                    self.beats.tick(beat)  # waiting for the disk is not a stalled loop
                 continue
             if (record := self.storage.recovered()) is not None:
                 self._changes.put_nowait(record)
-            return
+            return result
 
     async def _took(self, applied: Applied) -> None:
         """Report an applied change, send what it queued and show it on the shelves."""
