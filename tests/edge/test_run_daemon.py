@@ -14,6 +14,7 @@ from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from firmware_sim.tags import sgtin96
 from tests.conftest import Subscriber, eventually
+from tests.edge.daemon_config import write_daemon_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,24 +39,7 @@ async def test_daemon_runs_from_a_config_file_and_stops_cleanly_on_sigterm(
     for n in range(3):
         reader.place(1, sgtin96("4012345", "012345", n))
     db = tmp_path / "state" / "ledger.sqlite"
-    config = tmp_path / "gateway.toml"
-    config.write_text(f"""
-site = "s1"
-gateway = "g1"
-database = "{db}"
-[broker]
-url = "{broker.url}"
-[[readers]]
-name = "r1"
-port = "{tmp_path / "ttyREADER0"}"
-[readers.antennas]
-1 = "A-01"
-[[shelves]]
-name = "A"
-host = "127.0.0.1"
-port = {shelf.port}
-slots = 8
-""")
+    config = write_daemon_config(tmp_path, broker.url, shelf.port, db)
     status = subscribe("rxedge/v1/s1/g1/status")
     daemon = subprocess.Popen(
         [sys.executable, "-m", "edge.cli", "run", "--config", str(config)],

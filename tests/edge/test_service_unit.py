@@ -19,6 +19,7 @@ from edge.local_broker import LocalBroker
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from tests.conftest import eventually
+from tests.edge.daemon_config import write_daemon_config
 from tests.edge.test_systemd_notify import ServiceManager, running
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,24 +118,7 @@ async def test_the_daemon_serves_with_no_memory_both_writable_and_executable(
     shelf = ShelfControllerSimulator(slots=8)
     await reader.start()
     await shelf.start()
-    config = tmp_path / "gateway.toml"
-    config.write_text(f"""
-site = "s1"
-gateway = "g1"
-database = "{tmp_path / "ledger.sqlite"}"
-[broker]
-url = "{broker.url}"
-[[readers]]
-name = "r1"
-port = "{tmp_path / "ttyREADER0"}"
-[readers.antennas]
-1 = "A-01"
-[[shelves]]
-name = "A"
-host = "127.0.0.1"
-port = {shelf.port}
-slots = 8
-""")
+    config = write_daemon_config(tmp_path, broker.url, shelf.port, tmp_path / "ledger.sqlite")
     manager = ServiceManager(str(tmp_path / "notify"))
     log = tmp_path / "daemon.log"
     with log.open("wb") as out:

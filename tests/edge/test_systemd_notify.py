@@ -30,6 +30,7 @@ from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from inventory.keeper import InventoryKeeper
 from inventory.writer import LedgerWriter
 from tests.conftest import eventually
+from tests.edge.daemon_config import write_daemon_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -144,24 +145,9 @@ async def test_the_daemon_says_ready_pings_while_serving_and_says_stopping_on_si
     shelf = ShelfControllerSimulator(slots=8)
     await reader.start()
     await shelf.start()
-    config = tmp_path / "gateway.toml"
-    config.write_text(f"""
-site = "s1"
-gateway = "g1"
-database = "{tmp_path / "state" / "ledger.sqlite"}"
-[broker]
-url = "{broker.url}"
-[[readers]]
-name = "r1"
-port = "{tmp_path / "ttyREADER0"}"
-[readers.antennas]
-1 = "A-01"
-[[shelves]]
-name = "A"
-host = "127.0.0.1"
-port = {shelf.port}
-slots = 8
-""")
+    config = write_daemon_config(
+        tmp_path, broker.url, shelf.port, tmp_path / "state" / "ledger.sqlite"
+    )
     manager = ServiceManager(f"@rxedge-test-{uuid.uuid4().hex}")  # the abstract namespace
     log = tmp_path / "daemon.log"
     process = daemon(config, manager.name, log, watchdog_usec=1_000_000)

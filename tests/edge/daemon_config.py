@@ -1,0 +1,29 @@
+"""The configuration file the tests that run the daemon as a process give it: one reader on a
+pty link in the test's directory (antenna 1 watches A-01) and one 8-slot shelf controller."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def write_daemon_config(tmp_path: Path, broker_url: str, shelf_port: int, db: Path) -> Path:
+    """Write gateway.toml into `tmp_path`; the reader's link is `tmp_path / "ttyREADER0"`."""
+    config = tmp_path / "gateway.toml"
+    config.write_text(f"""
+site = "s1"
+gateway = "g1"
+database = "{db}"
+[broker]
+url = "{broker_url}"
+[[readers]]
+name = "r1"
+port = "{tmp_path / "ttyREADER0"}"
+[readers.antennas]
+1 = "A-01"
+[[shelves]]
+name = "A"
+host = "127.0.0.1"
+port = {shelf_port}
+slots = 8
+""")
+    return config
