@@ -20,9 +20,9 @@ from pathlib import Path
 from bench.ledger_fixture import PRODUCTS, gtin
 from bench.report import header, row
 from inventory.keeper import InventoryKeeper
-from inventory.movements import Movement, MovementKind
-from inventory.policy import Product, ProductTable
-from inventory.writer import LedgerWriter
+from inventory.ledger.movements import Movement, MovementKind
+from inventory.ledger.writer import LedgerWriter
+from inventory.replenishment.policy import Product, ProductTable
 
 GROUP_MOVEMENTS = 50_000
 SINGLE_MOVEMENTS = 3_000

@@ -33,12 +33,12 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from bench.report import header, row
-from edge.local_broker import LocalBroker
+from edge.demo.local_broker import LocalBroker
 from inventory.keeper import InventoryKeeper
-from inventory.outbox import MessageKind, OutboxMessage
-from inventory.policy import Product
-from inventory.procurement import Priority, ProcurementRequest
-from inventory.writer import LedgerWriter
+from inventory.ledger.outbox import MessageKind, OutboxMessage
+from inventory.ledger.writer import LedgerWriter
+from inventory.replenishment.policy import Product
+from inventory.replenishment.requests import Priority, ProcurementRequest
 from sync.broker_url import BrokerAddress
 from sync.mqtt_session import SESSION_EXPIRY_SECONDS, MqttSession
 from sync.publisher import OutboxPublisher
@@ -73,7 +73,7 @@ def queue_requests(first: int, count: int, keeper: InventoryKeeper) -> None:
 
 
 class Daemon:
-    """The ledger writer, session and publisher, wired as edge.gateway wires them."""
+    """The ledger writer, session and publisher, wired as edge.daemon.gateway wires them."""
 
     def __init__(self, db: Path, broker: LocalBroker, client_id: str):
         self.writer = LedgerWriter(partial(InventoryKeeper, db, {}, SITE, GATEWAY))

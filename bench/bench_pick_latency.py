@@ -30,11 +30,11 @@ from typing import Any
 from bench.report import header, row
 from drivers.events import BarcodeScanned, DriverEvent
 from drivers.modbus.profile import Colour
-from edge.config import parse_config
-from edge.gateway import Gateway
-from edge.local_broker import LocalBroker
+from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
+from edge.settings.config import parse_config
 from inventory.keeper import InventoryKeeper
-from inventory.movements import Movement, MovementKind
+from inventory.ledger.movements import Movement, MovementKind
 
 GTIN = "04012345123456"
 SCANS = 300

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from bench.report import header, row
-from edge.config import parse_config
-from edge.gateway import Gateway
-from edge.local_broker import LocalBroker
+from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
+from edge.settings.config import parse_config
 from firmware_sim.lines import BITS_PER_BYTE
 
 READERS = 8

@@ -22,11 +22,11 @@ from drivers.chafon.inventory import encode_inventory_answer
 from firmware_sim.chafon_sim import EPCS_PER_FRAME
 from firmware_sim.lines import BITS_PER_BYTE
 from firmware_sim.tags import sgtin96
-from inventory.identifiers import EpcDecoder, PackId
+from inventory.codes.identifiers import EpcDecoder, PackId
 from inventory.keeper import InventoryKeeper
-from inventory.movements import Movement, MovementKind
-from inventory.slot_index import StockLine
-from inventory.stocktake import Sweep, reconcile
+from inventory.ledger.movements import Movement, MovementKind
+from inventory.stock.slot_index import StockLine
+from inventory.stocktake.sweep import Sweep, reconcile
 
 PACKS, SLOTS, RUNS, BAUD = 10_000, 500, 7, 57600
 

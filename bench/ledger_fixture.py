@@ -6,9 +6,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from inventory.ledger import chained_row
-from inventory.movements import GENESIS_HASH, Movement, MovementKind
-from inventory.store import connect
+from inventory.ledger.book import chained_row
+from inventory.ledger.movements import GENESIS_HASH, Movement, MovementKind
+from inventory.ledger.store import connect
 
 PRODUCTS = 10_000
 SLOTS = 100_000

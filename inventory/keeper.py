@@ -18,22 +18,22 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from inventory.alarms import Alarm, AlarmKind, AlarmState, alarm_id, live_alarms
-from inventory.command_log import CommandLog
-from inventory.commit import Commit, iso
-from inventory.identifiers import PackId
-from inventory.keeper_alarms import AlarmKeeping
-from inventory.keeper_orders import OrderKeeping, RequestError
-from inventory.ledger import Ledger, StockError, plan_stock
-from inventory.movements import Movement, MovementKind
-from inventory.outbox import MessageKind, Outbox, OutboxMessage, OutboxRow
-from inventory.pick_desk import PickDesk
-from inventory.pick_results import PickTimes
-from inventory.policy import Product, is_short
-from inventory.procurement import ProcurementRequest, RequestStatus, unfinished_requests
-from inventory.slot_index import SlotIndex, StockLine
-from inventory.stocktake_desk import StocktakeDesk
-from inventory.store import check_file, connect, damaged
+from inventory.alarms.keeping import AlarmKeeping
+from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState, alarm_id, live_alarms
+from inventory.codes.identifiers import PackId
+from inventory.ledger.book import Ledger, StockError, plan_stock
+from inventory.ledger.command_log import CommandLog
+from inventory.ledger.commit import Commit, iso
+from inventory.ledger.movements import Movement, MovementKind
+from inventory.ledger.outbox import MessageKind, Outbox, OutboxMessage, OutboxRow
+from inventory.ledger.store import check_file, connect, damaged
+from inventory.picking.desk import PickDesk
+from inventory.picking.results import PickTimes
+from inventory.replenishment.orders import OrderKeeping, RequestError
+from inventory.replenishment.policy import Product, is_short
+from inventory.replenishment.requests import ProcurementRequest, RequestStatus, unfinished_requests
+from inventory.stock.slot_index import SlotIndex, StockLine
+from inventory.stocktake.desk import StocktakeDesk
 
 Clock = Callable[[], datetime]
 

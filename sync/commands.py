@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from inventory.picking import PickLine, PickRequest
+from inventory.picking.lists import PickLine, PickRequest
 from sync.contract import COMMAND_NAMES, MAX_PAYLOAD, validate, with_defaults
 
 __all__ = [

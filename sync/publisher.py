@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from inventory.outbox import OutboxRow
+from inventory.ledger.outbox import OutboxRow
 from sync.mqtt_session import Answers, MqttSession, PublishRefused
 from sync.topics import Topics
 

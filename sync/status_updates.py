@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from inventory.procurement import RequestStatus
+from inventory.replenishment.requests import RequestStatus
 from sync.contract import MAX_PAYLOAD, validate, with_defaults
 
 MESSAGE = "procurement-status"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from inventory.outbox import MessageKind, OutboxRow
+from inventory.ledger.outbox import MessageKind, OutboxRow
 
 ROOT = "rxedge/v1"
 # Every gateway's requests, for the procurement side.

@@ -23,7 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge.local_broker import LocalBroker
+from edge.demo.local_broker import LocalBroker
 from sync.contract import CENTRE, channel_of, check_topic
 from sync.topics import ROOT
 

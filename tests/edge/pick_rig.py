@@ -11,17 +11,17 @@ from typing import Any
 
 from drivers.modbus.lights import SlotLight
 from drivers.modbus.profile import Colour, Mode
-from edge.activity import Activity
-from edge.config import parse_config
-from edge.gateway import Gateway
-from edge.local_broker import LocalBroker
+from edge.daemon.activity import Activity
+from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
+from edge.settings.config import parse_config
 from firmware_sim.chafon_sim import ChafonSimulator
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import GS, ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from firmware_sim.tags import sgtin96
 from inventory.keeper import InventoryKeeper
-from inventory.movements import Movement, MovementKind, StockStatus
+from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from tests.conftest import Subscriber, eventually
 
 PREFIX = "rxedge/v1/s1/g1"

@@ -13,15 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edge.config import parse_config
-from edge.gateway import Gateway
-from inventory.identifiers import gtin_check_digit
+from edge.daemon.gateway import Gateway
+from edge.settings.config import parse_config
+from inventory.codes.identifiers import gtin_check_digit
 from inventory.keeper import Commit, InventoryKeeper
-from inventory.movements import Movement, MovementKind
+from inventory.ledger.movements import Movement, MovementKind
 from tests.conftest import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
-RXEDGE = [sys.executable, "-m", "edge.cli"]
+RXEDGE = [sys.executable, "-m", "edge.cli.main"]
 SITE, GATEWAY = "s1", "g1"
 PREFIX = f"rxedge/v1/{SITE}/{GATEWAY}"
 BATCH, EXPIRY = "B1", "2030-12-31"

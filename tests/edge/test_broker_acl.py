@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from edge.cli import main
-from edge.local_broker import LocalBroker, TlsListener, find_mosquitto, free_port
-from edge.local_broker import write_password_file as hashed_passwords
-from edge.procurement_watch import WatchOptions, watch
+from edge.cli.main import main
+from edge.cli.procurement_watch import WatchOptions, watch
+from edge.demo.local_broker import LocalBroker, TlsListener, find_mosquitto, free_port
+from edge.demo.local_broker import write_password_file as hashed_passwords
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress
 from sync.mqtt_session import MqttSession, PublishRefused

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from edge.cli import main
-from edge.config import ConfigError, parse_config
+from edge.cli.main import main
+from edge.settings.config import ConfigError, parse_config
 from tests.broker_pki import BrokerPki, make_pki
 
 SITE = {"site": "s1", "gateway": "a"}

@@ -12,10 +12,10 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge.local_broker import LocalBroker
+from edge.demo.local_broker import LocalBroker
 
 ROOT = Path(__file__).resolve().parents[2]
-RXEDGE = [sys.executable, "-m", "edge.cli"]
+RXEDGE = [sys.executable, "-m", "edge.cli.main"]
 
 
 def test_demo_picks_two_lists_catches_the_mistake_and_reorders(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.local_broker import LocalBroker
+from edge.demo.local_broker import LocalBroker
 from tests.conftest import eventually
 from tests.edge.pick_rig import TAGGED, start_rig, stop_rig
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import ConfigError, load_config, parse_config
+from edge.settings.config import ConfigError, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config" / "gateway.example.toml"
@@ -87,7 +87,7 @@ def test_check_config_command_reports_and_exits_non_zero(tmp_path: Path) -> None
     bad = tmp_path / "bad.toml"
     bad.write_text('site = "s1"\ngateway = "g1"\n[broker]\nurl = "tcp://x"\n')
     result = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "check-config", str(bad)],
+        [sys.executable, "-m", "edge.cli.main", "check-config", str(bad)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -96,7 +96,7 @@ def test_check_config_command_reports_and_exits_non_zero(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "broker.url:" in result.stderr and "mqtt://" in result.stderr
     good = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "check-config", str(EXAMPLE)],
+        [sys.executable, "-m", "edge.cli.main", "check-config", str(EXAMPLE)],
         capture_output=True,
         text=True,
         cwd=ROOT,

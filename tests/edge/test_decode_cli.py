@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def rxedge(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "edge.cli", *args],
+        [sys.executable, "-m", "edge.cli.main", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,

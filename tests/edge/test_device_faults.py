@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from edge.activity import Activity
-from edge.config import parse_config
-from edge.gateway import Gateway
-from edge.local_broker import LocalBroker
+from edge.daemon.activity import Activity
+from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
+from edge.settings.config import parse_config
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import GS, ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from firmware_sim.tags import sgtin96
 from firmware_sim.virtual_badge import VirtualBadge
-from inventory.barcodes import BarcodeError, PackScan
+from inventory.codes.barcodes import BarcodeError, PackScan
 from tests.conftest import Subscriber, eventually
 
 PACKS = [sgtin96("4012345", "012345", n) for n in range(1, 5)]

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import parse_config
-from edge.gateway import Gateway
-from edge.local_broker import LocalBroker
-from edge.storage_guard import is_storage_error
+from edge.daemon.gateway import Gateway
+from edge.daemon.storage_guard import is_storage_error
+from edge.demo.local_broker import LocalBroker
+from edge.settings.config import parse_config
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from firmware_sim.tags import sgtin96
-from inventory.verify import verify
+from inventory.ledger.verify import verify
 from tests.conftest import Subscriber, eventually
 
 PREFIX = "rxedge/v1/s1/g1"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from edge.local_broker import LocalBroker
+from edge.demo.local_broker import LocalBroker
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import AMOX, PREFIX, start_rig, statuses, stop_rig

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from edge.activity import Activity, log_activity
-from edge.log_limits import RepeatLimit
+from edge.daemon.activity import Activity, log_activity
+from edge.daemon.log_limits import RepeatLimit
 
 
 def test_a_repeating_line_is_bounded_and_counted() -> None:

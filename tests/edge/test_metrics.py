@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from prometheus_client import generate_latest
 
-from edge.config import ConfigError, load_config, parse_config
-from edge.gateway import Gateway
-from edge.local_broker import LocalBroker
-from edge.metrics_scrape import Scrape, parse, quantile, rate, scrape
+from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
+from edge.service.metrics_scrape import Scrape, parse, quantile, rate, scrape
+from edge.settings.config import ConfigError, load_config, parse_config
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
@@ -106,7 +106,7 @@ async def rxedge_status(*args: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "edge.cli",
+        "edge.cli.main",
         "status",
         *args,
         cwd=ROOT,
@@ -282,7 +282,7 @@ async def test_a_taken_port_leaves_the_gateway_running_without_metrics(
         )
         gateway = Gateway(config, observer=lambda _activity: None)
         task = asyncio.create_task(gateway.run())
-        with caplog.at_level(logging.ERROR, logger="edge.metrics"):
+        with caplog.at_level(logging.ERROR, logger="edge.service.metrics"):
             await eventually(gateway.ready.is_set)
             await eventually(lambda: "cannot listen" in caplog.text, what="the error logged")
         assert gateway.metrics.url is None and not task.done()

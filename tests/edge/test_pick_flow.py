@@ -12,8 +12,8 @@ from pathlib import Path
 
 from drivers.modbus.lights import DARK, SlotLight
 from drivers.modbus.profile import Colour, Mode
-from edge.local_broker import LocalBroker
-from inventory.identifiers import EpcDecoder, PackId
+from edge.demo.local_broker import LocalBroker
+from inventory.codes.identifiers import EpcDecoder, PackId
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import AMOX, PREFIX, TAGGED, start_rig, statuses, stop_rig
@@ -132,7 +132,7 @@ async def test_cancel_from_the_command_line_frees_the_slots(
         cancel = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "edge.cli",
+            "edge.cli.main",
             "pick",
             "--cancel",
             "rx-c",

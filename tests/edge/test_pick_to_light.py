@@ -15,7 +15,7 @@ import pytest
 
 from drivers.modbus.lights import DARK, SlotLight
 from drivers.modbus.profile import Colour, Mode
-from edge.local_broker import LocalBroker
+from edge.demo.local_broker import LocalBroker
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import (
@@ -153,7 +153,7 @@ async def test_locate_and_pick_from_the_command_line(
     locate = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "edge.cli",
+        "edge.cli.main",
         "locate",
         IBU,
         "--seconds",
@@ -173,7 +173,7 @@ async def test_locate_and_pick_from_the_command_line(
     picking = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "edge.cli",
+        "edge.cli.main",
         "pick",
         str(pick_file),
         *target,

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from edge.cli_procurement import ANSWER_STATES
-from edge.gateway import Gateway
-from edge.local_broker import LocalBroker
-from edge.procurement_watch import CSV_COLUMNS
+from edge.cli.procurement import ANSWER_STATES
+from edge.cli.procurement_watch import CSV_COLUMNS
+from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
 from sync.contract import schema
 from sync.procurement_feed import SeenRequests
 from tests.conftest import Subscriber, eventually

@@ -10,13 +10,13 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from edge.config import parse_config
-from edge.gateway import Gateway
-from edge.local_broker import LocalBroker
+from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
+from edge.settings.config import parse_config
 from firmware_sim.scanner_sim import GS, ScannerSimulator
 from inventory.keeper import InventoryKeeper
-from inventory.movements import Movement, MovementKind
-from inventory.policy import Product
+from inventory.ledger.movements import Movement, MovementKind
+from inventory.replenishment.policy import Product
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 

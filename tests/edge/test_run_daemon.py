@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from edge.local_broker import LocalBroker
+from edge.demo.local_broker import LocalBroker
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from firmware_sim.tags import sgtin96
@@ -42,7 +42,7 @@ async def test_daemon_runs_from_a_config_file_and_stops_cleanly_on_sigterm(
     config = write_daemon_config(tmp_path, broker.url, shelf.port, db)
     status = subscribe("rxedge/v1/s1/g1/status")
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "edge.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "edge.cli.main", "run", "--config", str(config)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -67,7 +67,7 @@ def test_a_damaged_ledger_stops_the_daemon_with_what_to_do(tmp_path: Path) -> No
     config = tmp_path / "gateway.toml"
     config.write_text(f'site = "s1"\ngateway = "g1"\ndatabase = "{db}"\n')
     result = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "edge.cli.main", "run", "--config", str(config)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.local_broker import LocalBroker
+from edge.demo.local_broker import LocalBroker
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from tests.conftest import eventually
@@ -123,7 +123,7 @@ async def test_the_daemon_serves_with_no_memory_both_writable_and_executable(
     log = tmp_path / "daemon.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "edge.cli", "run", "--config", str(config)],
+            [sys.executable, "-m", "edge.cli.main", "run", "--config", str(config)],
             cwd=ROOT,
             env={**os.environ, "NOTIFY_SOCKET": manager.name, "WATCHDOG_USEC": "2000000"},
             preexec_fn=_no_write_and_execute,

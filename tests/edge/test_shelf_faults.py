@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from drivers.modbus.lights import DARK, Colour, Mode, SlotLight
-from edge.activity import Activity
-from edge.config import parse_config
-from edge.gateway import Gateway
-from edge.local_broker import LocalBroker
+from edge.daemon.activity import Activity
+from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
+from edge.settings.config import parse_config
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from tests.conftest import Subscriber, eventually
 

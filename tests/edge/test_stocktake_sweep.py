@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from edge.activity import Activity
-from edge.config import parse_config
-from edge.gateway import Gateway
-from edge.local_broker import LocalBroker
+from edge.daemon.activity import Activity
+from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
+from edge.settings.config import parse_config
 from firmware_sim.chafon_sim import ChafonSimulator
 from firmware_sim.tags import sgln96, sgtin96
-from inventory.identifiers import EpcDecoder, PackId
+from inventory.codes.identifiers import EpcDecoder, PackId
 from inventory.keeper import InventoryKeeper
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
@@ -124,7 +124,7 @@ async def test_a_sweep_finds_every_difference_and_confirmation_books_them(
     report = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "edge.cli",
+        "edge.cli.main",
         "stocktake",
         "report",
         sid,

@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 
-from edge.gateway import Gateway
-from edge.local_broker import LocalBroker
-from edge.procurement_watch import ProcurementWatch
+from edge.cli.procurement_watch import ProcurementWatch
+from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from firmware_sim.tags import sgtin96
 from inventory.keeper import InventoryKeeper
-from inventory.policy import Product
+from inventory.replenishment.policy import Product
 from sync.broker_url import BrokerAddress
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually

@@ -22,13 +22,13 @@ from typing import Any
 
 import pytest
 
-from edge.local_broker import LocalBroker
-from edge.sd_notify import Notifier, socket_address, watchdog_seconds
-from edge.watchdog import BADGES_WITHIN, Heartbeats, ServiceWatchdog
+from edge.demo.local_broker import LocalBroker
+from edge.service.sd_notify import Notifier, socket_address, watchdog_seconds
+from edge.service.watchdog import BADGES_WITHIN, Heartbeats, ServiceWatchdog
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from inventory.keeper import InventoryKeeper
-from inventory.writer import LedgerWriter
+from inventory.ledger.writer import LedgerWriter
 from tests.conftest import eventually
 from tests.edge.daemon_config import write_daemon_config
 
@@ -100,7 +100,7 @@ def daemon(config: Path, notify: str, log: Path, watchdog_usec: int) -> subproce
     env.pop("WATCHDOG_PID", None)
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "edge.cli", "run", "--config", str(config)],
+            [sys.executable, "-m", "edge.cli.main", "run", "--config", str(config)],
             cwd=ROOT,
             env=env,
             stdout=out,

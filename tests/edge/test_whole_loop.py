@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from drivers.modbus.profile import Colour
-from edge.config import parse_config
-from edge.gateway import Gateway
-from edge.local_broker import LocalBroker
+from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
+from edge.settings.config import parse_config
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from firmware_sim.tags import sgtin96

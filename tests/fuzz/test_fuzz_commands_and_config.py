@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.config import ConfigError, load_config, parse_config
+from edge.settings.config import ConfigError, load_config, parse_config
 from sync.commands import COMMANDS, BadCommand, Received, parse_received, with_envelope
 from sync.status_updates import StatusUpdate, parse_status_update
 

@@ -22,7 +22,7 @@ from drivers.chafon.inventory import (
 from drivers.r2000.codec import R2000Decoder, checksum
 from drivers.r2000.codec import encode_frame as r2000_frame
 from drivers.r2000.inventory import encode_tag_row, parse_inventory_reply
-from inventory.barcodes import BarcodeError, parse_pack_barcode
+from inventory.codes.barcodes import BarcodeError, parse_pack_barcode
 
 EPCS = st.binary(min_size=12, max_size=12)
 

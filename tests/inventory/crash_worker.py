@@ -11,9 +11,9 @@ from functools import partial
 from pathlib import Path
 
 from inventory.keeper import InventoryKeeper
-from inventory.movements import Movement, MovementKind
-from inventory.policy import Product
-from inventory.writer import LedgerWriter
+from inventory.ledger.movements import Movement, MovementKind
+from inventory.ledger.writer import LedgerWriter
+from inventory.replenishment.policy import Product
 
 GTINS = ["04012345123456", "04012345987652"]
 SLOTS = ["A-01", "A-02", "A-03"]

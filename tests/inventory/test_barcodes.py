@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from inventory.barcodes import GS, BarcodeError, PackScan, from_typed, parse_pack_barcode
+from inventory.codes.barcodes import GS, BarcodeError, PackScan, from_typed, parse_pack_barcode
 
 GTIN = "04012345123456"
 

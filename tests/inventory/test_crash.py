@@ -12,9 +12,9 @@ import threading
 import time
 from pathlib import Path
 
-from inventory.slot_index import SlotIndex
-from inventory.store import connect
-from inventory.verify import verify
+from inventory.ledger.store import connect
+from inventory.ledger.verify import verify
+from inventory.stock.slot_index import SlotIndex
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = 24

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from drivers.modbus.profile import Colour, Mode
-from edge.light_plan import plan_lights
-from inventory.alarms import AlarmKind, AlarmState
-from inventory.expiry import expiry_sweep
-from inventory.identifiers import PackId
+from edge.daemon.light_plan import plan_lights
+from inventory.alarms.lifecycle import AlarmKind, AlarmState
+from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
-from inventory.ledger import StockError
-from inventory.movements import Movement, MovementKind
-from inventory.policy import Product
+from inventory.ledger.book import StockError
+from inventory.ledger.movements import Movement, MovementKind
+from inventory.replenishment.policy import Product
+from inventory.stock.expiry import expiry_sweep
 
 GTIN = "04012345123456"
 PRODUCT = Product(GTIN, "Amoxicillin", reorder_point=0, par=4, home_slots=("A-01",))

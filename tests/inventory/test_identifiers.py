@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inventory.identifiers import EpcDecoder, LocationId, PackId
+from inventory.codes.identifiers import EpcDecoder, LocationId, PackId
 
 
 def test_sgtin96_vectors_from_the_design() -> None:

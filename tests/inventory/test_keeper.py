@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from inventory.alarms import AlarmKind, AlarmState
-from inventory.identifiers import PackId
+from inventory.alarms.lifecycle import AlarmKind, AlarmState
+from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
-from inventory.ledger import StockError
-from inventory.movements import GENESIS_HASH, Movement, MovementKind, chain_hash
-from inventory.policy import Product
+from inventory.ledger.book import StockError
+from inventory.ledger.movements import GENESIS_HASH, Movement, MovementKind, chain_hash
+from inventory.replenishment.policy import Product
 
 AMOX = Product("04012345123456", "Amoxicillin 500 mg", reorder_point=2, par=6, home_slots=("A-01",))
 

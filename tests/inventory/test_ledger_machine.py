@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from inventory.keeper import InventoryKeeper
-from inventory.ledger import StockError
-from inventory.movements import Movement, MovementKind, StockStatus
-from inventory.policy import Product
-from inventory.verify import verify
+from inventory.ledger.book import StockError
+from inventory.ledger.movements import Movement, MovementKind, StockStatus
+from inventory.ledger.verify import verify
+from inventory.replenishment.policy import Product
 
 TODAY = date(2026, 11, 26)
 GTINS = ["04012345123456", "04012345987652", "05012345678900"]

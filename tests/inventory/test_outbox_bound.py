@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from inventory.keeper import InventoryKeeper
-from inventory.outbox import MessageKind, OutboxMessage
+from inventory.ledger.outbox import MessageKind, OutboxMessage
 
 
 def test_trim_drops_the_least_important_oldest_first(tmp_path: Path) -> None:

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from inventory.alarms import AlarmKind
-from inventory.identifiers import PackId
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
-from inventory.movements import Movement, MovementKind, StockStatus
-from inventory.pick_outcome import CueKind
-from inventory.pick_results import PickTimes
-from inventory.picking import PickLine, PickRequest
-from inventory.policy import Product
+from inventory.ledger.movements import Movement, MovementKind, StockStatus
+from inventory.picking.lists import PickLine, PickRequest
+from inventory.picking.outcome import CueKind
+from inventory.picking.results import PickTimes
+from inventory.replenishment.policy import Product
 
 AMOX = Product("04012345123456", "Amoxicillin 500 mg", reorder_point=1, par=8, home_slots=("A-01",))
 IBU = "04012345000016"

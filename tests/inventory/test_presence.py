@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from inventory.identifiers import PackId
-from inventory.presence import Arrived, Left, Moved, PresenceTracker
+from inventory.codes.identifiers import PackId
+from inventory.stock.presence import Arrived, Left, Moved, PresenceTracker
 
 P1 = PackId("urn:epc:id:sgtin:4012345.012345.1", "04012345123456", "1")
 P2 = PackId("urn:epc:id:sgtin:4012345.012345.2", "04012345123456", "2")

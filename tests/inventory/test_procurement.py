@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from inventory.identifiers import PackId
+from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper, RequestError
-from inventory.policy import Product
-from inventory.procurement import RequestStatus
+from inventory.replenishment.policy import Product
+from inventory.replenishment.requests import RequestStatus
 
 AUTO = Product("04012345123456", "Amoxicillin", reorder_point=2, par=6, home_slots=("A-01",))
 ASK = Product("05012345678900", "Ibuprofen", reorder_point=1, par=4, auto_confirm=False)

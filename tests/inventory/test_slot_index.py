@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from inventory.movements import Movement, MovementKind, StockStatus
-from inventory.policy import Product, ProductTable
-from inventory.slot_index import SlotIndex
+from inventory.ledger.movements import Movement, MovementKind, StockStatus
+from inventory.replenishment.policy import Product, ProductTable
+from inventory.stock.slot_index import SlotIndex
 
 GTIN = "04012345123456"
 TODAY = date(2026, 11, 26)

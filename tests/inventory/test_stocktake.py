@@ -10,12 +10,12 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.light_plan import DISCREPANCY_LIGHT, plan_lights
-from inventory.alarms import AlarmKind
-from inventory.identifiers import PackId
+from edge.daemon.light_plan import DISCREPANCY_LIGHT, plan_lights
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
-from inventory.stocktake import Sweep
-from inventory.verify import verify
+from inventory.ledger.verify import verify
+from inventory.stocktake.sweep import Sweep
 
 GTIN = "04012345123456"
 SLOTS = ["A-01", "A-02", "A-03", "A-04"]

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from inventory import store
 from inventory.keeper import InventoryKeeper
-from inventory.movements import Movement, MovementKind
-from inventory.verify import verify
+from inventory.ledger import store
+from inventory.ledger.movements import Movement, MovementKind
+from inventory.ledger.verify import verify
 
 
 def test_a_version_1_file_is_migrated_and_keeps_its_movements(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from inventory.keeper import InventoryKeeper
-from inventory.movements import Movement, MovementKind
-from inventory.verify import verify
+from inventory.ledger.movements import Movement, MovementKind
+from inventory.ledger.verify import verify
 
 ROOT = Path(__file__).resolve().parents[2]
 GTIN = "04012345123456"
@@ -78,7 +78,7 @@ def check(path: Path) -> list[str]:
 
 def rxedge_verify(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "edge.cli", "ledger", "verify", "--db", str(path)],
+        [sys.executable, "-m", "edge.cli.main", "ledger", "verify", "--db", str(path)],
         capture_output=True,
         text=True,
         cwd=ROOT,

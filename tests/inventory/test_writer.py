@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from inventory.keeper import InventoryKeeper
-from inventory.ledger import StockError
-from inventory.movements import Movement, MovementKind
-from inventory.writer import LedgerWriter
+from inventory.ledger.book import StockError
+from inventory.ledger.movements import Movement, MovementKind
+from inventory.ledger.writer import LedgerWriter
 
 GTIN = "04012345123456"
 

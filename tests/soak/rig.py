@@ -18,9 +18,9 @@ from typing import Any
 
 from firmware_sim.scanner_sim import GS
 from firmware_sim.tags import sgln96, sgtin96
-from inventory.identifiers import EpcDecoder, PackId, gtin_check_digit
+from inventory.codes.identifiers import EpcDecoder, PackId, gtin_check_digit
 from inventory.keeper import InventoryKeeper
-from inventory.movements import Movement, MovementKind
+from inventory.ledger.movements import Movement, MovementKind
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE, GATEWAY = "s1", "g1"
@@ -293,7 +293,7 @@ class Daemon:
         self.log = log
         with log.open("a") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "edge.cli", "run", "--config", str(config)],
+                [sys.executable, "-m", "edge.cli.main", "run", "--config", str(config)],
                 cwd=ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.modbus.profile import Colour
-from edge.local_broker import LocalBroker
+from edge.demo.local_broker import LocalBroker
 from firmware_sim.chafon_sim import ChafonSimulator
 from firmware_sim.scanner_sim import ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator

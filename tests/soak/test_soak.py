@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.local_broker import LocalBroker, free_port
-from edge.metrics_scrape import Scrape, scrape
+from edge.demo.local_broker import LocalBroker, free_port
+from edge.service.metrics_scrape import Scrape, scrape
 from firmware_sim.chafon_sim import ChafonSimulator
 from firmware_sim.scanner_sim import ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
@@ -187,7 +187,7 @@ async def test_the_daemon_stays_flat_and_loses_nothing_under_a_long_load(
             await peer.stop()
 
     verify = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "ledger", "verify", "--db", str(db)],
+        [sys.executable, "-m", "edge.cli.main", "ledger", "verify", "--db", str(db)],
         cwd=ROOT,
         capture_output=True,
         text=True,

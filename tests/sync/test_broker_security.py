@@ -18,7 +18,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge.local_broker import LocalBroker, TlsListener, write_password_file
+from edge.demo.local_broker import LocalBroker, TlsListener, write_password_file
 from sync.broker_security import (
     BrokerSecretError,
     BrokerSecurity,

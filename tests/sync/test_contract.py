@@ -15,11 +15,11 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
-from edge.local_broker import LocalBroker
-from inventory.alarms import Alarm, AlarmKind, AlarmState
-from inventory.epcis import cycle_count_event
-from inventory.policy import Product
-from inventory.procurement import Priority, ProcurementRequest
+from edge.demo.local_broker import LocalBroker
+from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState
+from inventory.replenishment.policy import Product
+from inventory.replenishment.requests import Priority, ProcurementRequest
+from inventory.stocktake.epcis import cycle_count_event
 from sync import contract
 from sync.contract import CHANNELS, MESSAGES, check_topic, schema, schema_file, validate
 from tests.conftest import Subscriber, eventually

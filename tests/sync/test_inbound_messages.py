@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from inventory.picking import PickLine, PickRequest
-from inventory.procurement import RequestStatus
+from inventory.picking.lists import PickLine, PickRequest
+from inventory.replenishment.requests import RequestStatus
 from sync.commands import (
     COMMANDS,
     MAX_PAYLOAD,

@@ -9,9 +9,9 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from edge.local_broker import LocalBroker
-from inventory.outbox import MessageKind, Outbox, OutboxRow
-from inventory.store import connect, transaction
+from edge.demo.local_broker import LocalBroker
+from inventory.ledger.outbox import MessageKind, Outbox, OutboxRow
+from inventory.ledger.store import connect, transaction
 from sync.broker_url import BrokerAddress
 from sync.mqtt_session import (
     ACK_GROUP,

@@ -1,0 +1,1 @@
+"""The `rxedge` command line, one module per family of commands."""

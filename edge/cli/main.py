@@ -1,0 +1,288 @@
+"""The `rxedge` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from edge.cli.broker_options import add_broker_options, broker_link
+from edge.cli.ledger import (
+    add_database_options,
+    run_expiring,
+    run_history,
+    run_stock,
+    run_verify,
+    run_where,
+)
+from edge.cli.office import add_office_commands
+from edge.cli.procurement import add_clerk_commands
+from edge.cli.sim import (
+    add_line_options,
+    run_badge_sim,
+    run_chafon_sim,
+    run_reader_sim,
+    run_scanner_sim,
+    run_shelf_sim,
+)
+from edge.cli.status import add_status_command
+from edge.daemon.log_limits import limit_repeats
+from edge.settings.config import ConfigError, load_config
+from inventory.ledger.store import StoreError
+from sync.broker_security import BrokerLink
+from sync.topics import Topics
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # pymodbus logs every failed reconnect at ERROR; the bus reports controllers down itself.
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        print(
+            f"rxedge: configuration {exc.source} has {len(exc.problems)} problem(s):",
+            file=sys.stderr,
+        )
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"rxedge: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rxedge", description="Pharmacy shelf gateway daemon.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the daemon")
+    run.add_argument("--config", required=True, type=Path, help="gateway TOML file")
+    run.set_defaults(handler=_run)
+
+    check = commands.add_parser("check-config", help="validate a configuration file")
+    check.add_argument("config", type=Path)
+    check.set_defaults(handler=_check_config)
+
+    add_status_command(commands)
+
+    demo = commands.add_parser("demo", help="the whole system on simulated hardware")
+    demo.add_argument("--seconds", type=float, default=60.0, help="end after this long (60)")
+    demo.add_argument("--forever", action="store_true", help="keep running after the scenario")
+    demo.add_argument("--db", type=Path, help="keep the ledger in this file")
+    demo.add_argument("--broker", help="use this broker (mqtt://host:port) instead of a local one")
+    demo.add_argument(
+        "--plain", action="store_true", help="print lines as they happen, not a live screen"
+    )
+    demo.set_defaults(handler=_demo)
+
+    pick = commands.add_parser("pick", help="send a pick list and follow it line by line")
+    pick.add_argument("file", nargs="?", type=Path, help="pick list (JSON, as cmd/pick)")
+    pick.add_argument("--cancel", metavar="PICK_ID", help="cancel an open pick list instead")
+    pick.add_argument("--no-wait", action="store_true", help="send and exit")
+    _add_target_options(pick)
+    pick.set_defaults(handler=_pick)
+
+    locate = commands.add_parser("locate", help="light every slot holding a drug")
+    locate.add_argument("gtin", help="GTIN-14")
+    locate.add_argument("--seconds", type=float, help="how long (default: the gateway's, 30 s)")
+    _add_target_options(locate)
+    locate.set_defaults(handler=_locate)
+
+    procurement_commands = add_office_commands(commands, _add_target_options, _target)
+    add_clerk_commands(procurement_commands, _add_target_options, _target)
+
+    ledger = commands.add_parser("ledger", help="the ledger file")
+    ledger_commands = ledger.add_subparsers(metavar="COMMAND")
+    verify = ledger_commands.add_parser("verify", help="prove the ledger untouched")
+    add_database_options(verify)
+    verify.set_defaults(handler=run_verify)
+
+    stock = commands.add_parser("stock", help="on hand of a GTIN by slot and batch")
+    stock.add_argument("gtin")
+    add_database_options(stock)
+    stock.set_defaults(handler=run_stock)
+
+    where = commands.add_parser("where", help="where a tagged pack is (EPC URI)")
+    where.add_argument("epc")
+    add_database_options(where)
+    where.set_defaults(handler=run_where)
+
+    history = commands.add_parser("history", help="movements of a GTIN, a pack or a slot")
+    history.add_argument("key", metavar="GTIN|EPC|SLOT")
+    history.add_argument("--limit", type=int, default=200)
+    add_database_options(history)
+    history.set_defaults(handler=run_history)
+
+    expiring = commands.add_parser("expiring", help="stock expiring soon (or expired)")
+    expiring.add_argument("--days", type=int, default=90)
+    add_database_options(expiring)
+    expiring.set_defaults(handler=run_expiring)
+
+    tag = commands.add_parser("tag", help="tags")
+    tag_commands = tag.add_subparsers(metavar="COMMAND")
+    tag_decode = tag_commands.add_parser("decode", help="what an EPC (hex) is")
+    tag_decode.add_argument("epcs", nargs="+", metavar="HEX")
+    tag_decode.add_argument("--json", action="store_true", help="one JSON object per line")
+    tag_decode.set_defaults(handler=_tag_decode)
+
+    barcode = commands.add_parser("barcode", help="barcodes")
+    barcode_commands = barcode.add_subparsers(metavar="COMMAND")
+    barcode_decode = barcode_commands.add_parser(
+        "decode", help="what a GS1 element string says (type GS as <GS>, \\x1d or |)"
+    )
+    barcode_decode.add_argument("codes", nargs="+", metavar="STRING")
+    barcode_decode.add_argument("--json", action="store_true", help="one JSON object per line")
+    barcode_decode.set_defaults(handler=_barcode_decode)
+
+    sim = commands.add_parser("sim", help="run simulated hardware alone")
+    sim_commands = sim.add_subparsers(metavar="DEVICE")
+    reader = sim_commands.add_parser("r2000", help="an R2000 reader")
+    add_line_options(reader, 115200)
+    reader.add_argument("--tags", type=int, default=8, help="tags per antenna")
+    reader.set_defaults(handler=_sim(run_reader_sim))
+    chafon = sim_commands.add_parser("chafon", help="a Chafon handheld or desk reader")
+    add_line_options(chafon, 57600)
+    chafon.add_argument("--tags", type=int, default=8, help="tags in the field")
+    chafon.set_defaults(handler=_sim(run_chafon_sim))
+    scanner = sim_commands.add_parser("scanner", help="a GS1 barcode scanner")
+    add_line_options(scanner, 9600)
+    scanner.add_argument("codes", nargs="+", metavar="CODE", help="element strings (<GS> for GS)")
+    scanner.add_argument("--every", type=float, default=2.0, help="seconds between scans")
+    scanner.set_defaults(handler=_sim(run_scanner_sim))
+    badge = sim_commands.add_parser("badge", help="a badge on pcscd's virtual reader")
+    badge.add_argument("--uid", default="04A1B2C3D4E5F6")
+    badge.add_argument("--vpcd-port", type=int, default=35963)
+    badge.set_defaults(handler=_sim(run_badge_sim))
+    shelf = sim_commands.add_parser("shelf", help="a Modbus TCP shelf controller")
+    shelf.add_argument("--port", type=int, default=5020)
+    shelf.add_argument("--slots", type=int, default=24)
+    shelf.set_defaults(handler=_sim_shelf)
+    return parser
+
+
+def _add_target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path("/etc/rxedge/gateway.toml"),
+        help="the gateway's TOML file: its broker, site and gateway (%(default)s)",
+    )
+    parser.add_argument("--broker", help="mqtt://host:port (instead of the config's)")
+    parser.add_argument("--site", help="site (instead of the config's)")
+    parser.add_argument("--gateway", help="gateway (instead of the config's)")
+    add_broker_options(parser)
+
+
+def _target(args: argparse.Namespace) -> tuple[BrokerLink, Topics]:
+    if args.broker and args.site and args.gateway:
+        return broker_link(args, args.broker), Topics(args.site, args.gateway)
+    config = load_config(args.config)
+    return (
+        broker_link(args, args.broker or config.broker.url, config.broker),
+        Topics(args.site or config.site, args.gateway or config.gateway),
+    )
+
+
+def _pick(args: argparse.Namespace) -> int:
+    from edge.cli.shelf_commands import read_pick_list, send_command
+
+    broker, topics = _target(args)
+    if args.cancel:
+        body: dict[str, object] = {"pick_id": args.cancel, "by": "command line"}
+        cancelled = frozenset({"cancelled"})
+        return asyncio.run(
+            send_command(broker, topics, "pick-cancel", body, not args.no_wait, success=cancelled)
+        )
+    if args.file is None:
+        print("rxedge pick: give a pick list file (or --cancel PICK_ID)", file=sys.stderr)
+        return 2
+    body = read_pick_list(args.file)
+    return asyncio.run(send_command(broker, topics, "pick", body, not args.no_wait))
+
+
+def _locate(args: argparse.Namespace) -> int:
+    from edge.cli.shelf_commands import send_command
+
+    broker, topics = _target(args)
+    body: dict[str, object] = {"gtin": args.gtin}
+    if args.seconds is not None:
+        body["seconds"] = args.seconds
+    return asyncio.run(send_command(broker, topics, "locate", body, wait=True, timeout=15))
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    slots = sum(s.slots for s in config.shelves)
+    print(
+        f"{args.config}: ok: site {config.site}, gateway {config.gateway}, "
+        f"{len(config.readers)} reader(s), {len(config.shelves)} shelf controller(s) with "
+        f"{slots} slots, {len(config.products)} product(s), broker {config.broker.url}"
+    )
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from edge.daemon.gateway import Gateway
+
+    config = load_config(args.config)
+    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    limit_repeats(config.devices.log_repeats_per_minute)
+
+    async def serve() -> None:
+        gateway = Gateway(config)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, gateway.stop)
+        await gateway.run()
+
+    asyncio.run(serve())
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from edge.demo.run import run_demo
+
+    return asyncio.run(run_demo(args.seconds, args.forever, args.db, args.broker, args.plain))
+
+
+def _tag_decode(args: argparse.Namespace) -> int:
+    from edge.cli.decode import decode_tag, print_results
+
+    return print_results([decode_tag(epc) for epc in args.epcs], args.json)
+
+
+def _barcode_decode(args: argparse.Namespace) -> int:
+    from edge.cli.decode import decode_barcode, print_results
+
+    return print_results([decode_barcode(code) for code in args.codes], args.json)
+
+
+def _sim(runner: Callable[[argparse.Namespace], Coroutine[Any, Any, int]]) -> Handler:
+    return lambda args: asyncio.run(runner(args))
+
+
+def _sim_shelf(args: argparse.Namespace) -> int:
+    return asyncio.run(run_shelf_sim(args.port, args.slots))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

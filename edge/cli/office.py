@@ -1,0 +1,157 @@
+"""`rxedge stocktake ...`, `rxedge alarms ...`, `rxedge procurement list|confirm|status`: the
+pharmacy's everyday questions and confirmations.
+
+Questions are answered from the ledger file (safe while the daemon runs). What changes the
+ledger goes to the daemon as a command through its broker, as the centre's would, and the
+answer from `cmd-result` is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from edge.cli.ledger import add_database_options, open_ledger, show_rows
+from edge.cli.stocktake_report import epcis_export, report_table
+from inventory.stocktake.sweep import StocktakeReport
+from sync.broker_security import BrokerLink
+from sync.topics import Topics
+
+Target = Callable[[argparse.Namespace], tuple[BrokerLink, Topics]]
+AddTarget = Callable[[argparse.ArgumentParser], None]
+
+
+def add_office_commands(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    add_target: AddTarget,
+    target: Target,
+) -> argparse._SubParsersAction:  # type: ignore[type-arg]
+    """Register the stocktake and alarms commands; returns the procurement sub-commands."""
+
+    def send(name: str, body: Callable[[argparse.Namespace], dict[str, object]]) -> Any:
+        def run(args: argparse.Namespace) -> int:
+            from edge.cli.shelf_commands import send_command
+
+            broker, topics = target(args)
+            ok = frozenset({"started", "ended", "confirmed", "acknowledged"})
+            return asyncio.run(send_command(broker, topics, name, body(args), True, 30, ok))
+
+        return run
+
+    stocktake = commands.add_parser("stocktake", help="stocktake sweeps with the handheld")
+    sub = stocktake.add_subparsers(metavar="COMMAND")
+    start = sub.add_parser("start", help="start a sweep of a shelf")
+    start.add_argument("shelf")
+    start.add_argument("--by", default="", help="who sweeps (default: who is badged in)")
+    add_target(start)
+    start.set_defaults(handler=send("stocktake-start", lambda a: {"shelf": a.shelf, "by": a.by}))
+    end = sub.add_parser("end", help="end the running sweep and reconcile it")
+    add_target(end)
+    end.set_defaults(handler=send("stocktake-end", lambda a: {}))
+    confirm = sub.add_parser("confirm", help="book a report's differences")
+    confirm.add_argument("stocktake_id")
+    confirm.add_argument("--by", required=True, help="the pharmacist confirming")
+    add_target(confirm)
+    confirm.set_defaults(
+        handler=send("stocktake-confirm", lambda a: {"stocktake_id": a.stocktake_id, "by": a.by})
+    )
+    report = sub.add_parser("report", help="a stocktake's report (the latest by default)")
+    report.add_argument("stocktake_id", nargs="?")
+    report.add_argument("--epcis", action="store_true", help="an EPCIS 2.0 document")
+    add_database_options(report)
+    report.set_defaults(handler=run_report)
+
+    alarms = commands.add_parser("alarms", help="live alarms (and `alarms ack ID`)")
+    add_database_options(alarms, required=False)
+    alarms.add_argument("--all", action="store_true", help="cleared ones too")
+    alarms.set_defaults(handler=run_alarms)
+    alarm_sub = alarms.add_subparsers(metavar="COMMAND")
+    ack = alarm_sub.add_parser("ack", help="acknowledge an alarm")
+    ack.add_argument("alarm_id")
+    ack.add_argument("--by", required=True, help="who takes care of it")
+    add_target(ack)
+    ack.set_defaults(handler=send("alarm-ack", lambda a: {"alarm_id": a.alarm_id, "by": a.by}))
+
+    procurement = commands.add_parser("procurement", help="procurement requests")
+    procurement_commands: argparse._SubParsersAction = procurement.add_subparsers(  # type: ignore[type-arg]
+        metavar="COMMAND"
+    )
+    listing = procurement_commands.add_parser("list", help="requests and their states")
+    add_database_options(listing)
+    listing.add_argument("--open", action="store_true", help="only proposed and open ones")
+    listing.set_defaults(handler=run_requests)
+    confirm_request = procurement_commands.add_parser(
+        "confirm", help="confirm a proposed request (sends it to the centre)"
+    )
+    confirm_request.add_argument("request_id")
+    confirm_request.add_argument("--by", required=True, help="the pharmacist confirming")
+    confirm_request.add_argument("--quantity", type=int, help="another quantity")
+    add_target(confirm_request)
+
+    def confirm_body(a: argparse.Namespace) -> dict[str, object]:
+        body: dict[str, object] = {"request_id": a.request_id, "by": a.by}
+        if a.quantity is not None:
+            body["quantity"] = a.quantity
+        return body
+
+    confirm_request.set_defaults(handler=send("procurement-confirm", confirm_body))
+    return procurement_commands
+
+
+def run_report(args: argparse.Namespace) -> int:
+    with open_ledger(args) as db:
+        if args.stocktake_id:
+            row = db.execute(
+                "SELECT report, state FROM stocktakes WHERE stocktake_id = ?",
+                (args.stocktake_id,),
+            ).fetchone()
+        else:
+            row = db.execute(
+                "SELECT report, state FROM stocktakes ORDER BY ended_at DESC LIMIT 1"
+            ).fetchone()
+    if row is None:
+        print(f"no stocktake {args.stocktake_id or 'yet'}")
+        return 1
+    report = StocktakeReport.from_dict(json.loads(row[0]))
+    if args.epcis:
+        print(json.dumps(epcis_export(report, datetime.now(UTC)), indent=2))
+    elif args.json:
+        print(json.dumps({**report.to_dict(), "state": row[1], "summary": report.summary()}))
+    else:
+        print(report_table(report, str(row[1])))
+    return 0
+
+
+def run_alarms(args: argparse.Namespace) -> int:
+    where = "" if args.all else "WHERE state != 'cleared'"
+    with open_ledger(args) as db:
+        rows = [
+            dict(r)
+            for r in db.execute(
+                "SELECT id, kind, subject, state, raised_at, acknowledged_by, cleared_at, detail"
+                f" FROM alarms {where} ORDER BY raised_at"
+            )
+        ]
+    return show_rows(rows, args.json, "no live alarms")
+
+
+def run_requests(args: argparse.Namespace) -> int:
+    where = (
+        "WHERE status IN ('proposed', 'requested', 'accepted', 'ordered', 'shipped')"
+        if args.open
+        else ""
+    )
+    with open_ledger(args) as db:
+        rows = [
+            dict(r)
+            for r in db.execute(
+                "SELECT request_id, created_at, gtin, quantity, received, priority, status,"
+                f" confirmed_by, updated_at, note FROM procurement_requests {where}"
+                " ORDER BY created_at"
+            )
+        ]
+    return show_rows(rows, args.json, "no requests")

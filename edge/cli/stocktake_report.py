@@ -1,0 +1,68 @@
+"""A stocktake report for people (a terminal table) and for other systems (EPCIS 2.0)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from inventory.ledger.commit import iso
+from inventory.stocktake.epcis import cycle_count_event, epcis_document, slot_uri
+from inventory.stocktake.sweep import Found, StocktakeReport
+
+
+def _packs(found: list[Found], where: str = "") -> str:
+    def one(f: Found) -> str:
+        place = {"ledger": f.ledger_slot, "seen": f.seen_slot}.get(where)
+        return f"{f.gtin}/{f.serial}" + (f" ({where} {place})" if where and place else "")
+
+    return ", ".join(one(f) for f in found)
+
+
+def report_table(report: StocktakeReport, state: str) -> str:
+    """Per slot: expected, seen, and each difference named; then the counts per product."""
+    s = report.summary()
+    lines = [
+        f"stocktake {report.stocktake_id} of shelf {report.shelf} by {report.by or '-'} ({state})",
+        f"{s['seen']} packs seen of {s['expected']} expected in {s['slots']} slots: "
+        f"{s['missing']} missing, {s['unexpected']} unexpected, {s['misplaced']} misplaced",
+        "",
+        f"{'slot':8} {'expected':>8} {'seen':>5}  differences",
+    ]
+    for count in report.slots:
+        notes = []
+        if count.missing:
+            notes.append("missing " + _packs(count.missing))
+        if count.unexpected:
+            notes.append("not on the ledger " + _packs(count.unexpected))
+        if count.misplaced_in:
+            notes.append("belongs elsewhere " + _packs(count.misplaced_in, "ledger"))
+        if count.misplaced_out:
+            notes.append("found elsewhere " + _packs(count.misplaced_out, "seen"))
+        if count.untagged:
+            notes.append(f"{count.untagged} untagged pack(s) not counted")
+        flag = "" if not (count.missing or count.unexpected or count.misplaced_in) else "!"
+        lines.append(
+            f"{count.slot:8} {count.expected:>8} {count.seen:>5}{flag:>2} " + "; ".join(notes)
+        )
+    lines += ["", f"{'GTIN':14} {'batch':12} {'expected':>8} {'seen':>5} {'diff':>5}"]
+    for row in report.by_product:
+        lines.append(
+            f"{row['gtin']:14} {row['batch'] or '-':12} {row['expected']:>8} {row['seen']:>5} "
+            f"{row['difference']:>+5}"
+        )
+    return "\n".join(lines)
+
+
+def epcis_export(report: StocktakeReport, now: datetime, site: str = "") -> dict[str, Any]:
+    """The report's observations as an EPCIS 2.0 document: one ObjectEvent per slot."""
+    at = iso(now)
+    events = [
+        cycle_count_event(
+            at,
+            report.seen_by_slot.get(count.slot, []),
+            slot_uri(count.slot, report.location_uris, site or "site"),
+            report.stocktake_id,
+        )
+        for count in report.slots
+    ]
+    return epcis_document(events, at)

@@ -1,0 +1,27 @@
+"""A readable account of what the gateway does, for the demo and the logs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """One thing that happened: `kind` for filtering ("movement", "alarm", "request", "device",
+    "led", "sync", "button"), `text` for people."""
+
+    kind: str
+    text: str
+
+
+Observer = Callable[[Activity], None]
+
+
+def log_activity(activity: Activity) -> None:
+    """The default observer: activity goes to the log, on a logger per kind
+    (edge.daemon.activity.movement, edge.daemon.activity.sync, ...), so that the repeat limit
+    of the logs bounds each kind on its own: a busy shelf's movements never hide the broker's
+    return."""
+    logging.getLogger(f"edge.daemon.activity.{activity.kind}").info("%s", activity.text)

@@ -1,0 +1,88 @@
+"""Building the drivers a configuration names, each owning its port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.chafon.reader import ChafonReader
+from drivers.events import DriverEvent
+from drivers.gs1_scanner import BarcodeScanner
+from drivers.modbus.profile import PROFILES
+from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client, tcp_client
+from drivers.pcsc.badge_reader import BadgeReaders
+from drivers.r2000.reader import R2000Reader
+from drivers.serial_device import SerialDevice
+from edge.settings.config import GatewayConfig, ShelfConfig
+
+Emit = Callable[[DriverEvent], None]
+
+
+@dataclass
+class Devices:
+    """Every driver of one gateway, and where each slot's light is."""
+
+    readers: list[SerialDevice] = field(default_factory=list)
+    scanners: list[BarcodeScanner] = field(default_factory=list)
+    badges: BadgeReaders | None = None
+    buses: list[ShelfBus] = field(default_factory=list)
+    slot_lights: dict[str, tuple[ShelfBus, str, int]] = field(default_factory=dict)
+
+    def tasks(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        """(name, coroutine) for every port-owning task."""
+        named: list[tuple[str, Coroutine[Any, Any, None]]] = []
+        named += [(f"reader {r.name}", r.run()) for r in self.readers]
+        named += [(f"scanner {s.name}", s.run()) for s in self.scanners]
+        named += [(f"shelf bus {b.name}", b.run()) for b in self.buses]
+        if self.badges is not None:
+            named.append(("badges", self.badges.run()))
+        return named
+
+
+def build_devices(config: GatewayConfig, emit: Emit) -> Devices:
+    """The drivers for `config`, not started yet."""
+    devices = Devices()
+    for r in config.readers:
+        if r.protocol == "chafon":
+            devices.readers.append(
+                ChafonReader(r.name, r.port, r.line_speed, emit, address=r.bus_address)
+            )
+        else:
+            devices.readers.append(
+                R2000Reader(
+                    r.name,
+                    r.port,
+                    r.line_speed,
+                    emit,
+                    address=r.bus_address,
+                    antennas=sorted(r.antennas) or [1],
+                    output_power_dbm=r.output_power_dbm,
+                )
+            )
+    devices.scanners = [BarcodeScanner(s.name, s.port, s.baudrate, emit) for s in config.scanners]
+    if config.badges.enabled:
+        devices.badges = BadgeReaders(emit, config.badges.reader)
+    _build_buses(config.shelves, emit, devices)
+    return devices
+
+
+def _build_buses(shelves: list[ShelfConfig], emit: Emit, devices: Devices) -> None:
+    """One bus per TCP controller, and one per RS-485 port shared by its controllers."""
+    groups: dict[str, list[ShelfConfig]] = {}
+    for shelf in shelves:
+        key = f"tcp://{shelf.host}:{shelf.port}" if shelf.transport == "tcp" else shelf.serial_port
+        groups.setdefault(str(key), []).append(shelf)
+    for key, members in groups.items():
+        first = members[0]
+        client = (
+            tcp_client(str(first.host), first.port)
+            if first.transport == "tcp"
+            else rtu_client(str(first.serial_port), first.baudrate)
+        )
+        specs = [ControllerSpec(s.name, s.device_id, s.slots, PROFILES[s.profile]) for s in members]
+        bus = ShelfBus(key, client, specs, emit, poll_interval=1 / first.poll_hz)
+        devices.buses.append(bus)
+        for shelf in members:
+            for index, slot in enumerate(shelf.slot_names()):
+                devices.slot_lights[slot] = (bus, shelf.name, index)

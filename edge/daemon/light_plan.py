@@ -1,0 +1,97 @@
+"""What every slot's LED should show, from the pick desk's cues and the live alarms.
+
+Precedence on one slot: a mistake (red, fast blink) over the pick lists (each picker's colour,
+steady with the quantity to take, slow blink once reminded; several lists on one slot take
+turns, a second each) over a located drug (white, fast blink, quantity held) over the alarms:
+an expired batch or a pack taken wrongly (red, slow blink), a stocktake discrepancy (blue, slow
+blink), a batch near expiry (amber, slow blink), a shortage or stock-out (amber, steady).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from drivers.modbus.lights import SlotLight
+from drivers.modbus.profile import Colour, Mode
+from inventory.alarms.lifecycle import Alarm, AlarmKind
+from inventory.picking.outcome import Cue, CueKind
+from inventory.stock.slot_index import SlotIndex
+
+SHORTAGE_LIGHT = SlotLight(on=True, colour=Colour.AMBER, mode=Mode.STEADY)
+NEAR_EXPIRY_LIGHT = SlotLight(on=True, colour=Colour.AMBER, mode=Mode.SLOW_BLINK)
+DISCREPANCY_LIGHT = SlotLight(on=True, colour=Colour.BLUE, mode=Mode.SLOW_BLINK)
+HELD_LIGHT = SlotLight(on=True, colour=Colour.RED, mode=Mode.SLOW_BLINK)  # expired, taken
+MISTAKE_LIGHT = SlotLight(on=True, colour=Colour.RED, mode=Mode.FAST_BLINK)
+ALARM_LIGHTS = {
+    AlarmKind.SHORTAGE: SHORTAGE_LIGHT,
+    AlarmKind.STOCK_OUT: SHORTAGE_LIGHT,
+    AlarmKind.NEAR_EXPIRY: NEAR_EXPIRY_LIGHT,
+    AlarmKind.DISCREPANCY: DISCREPANCY_LIGHT,
+    AlarmKind.EXPIRED: HELD_LIGHT,
+    AlarmKind.UNEXPECTED_REMOVAL: HELD_LIGHT,
+}
+# Which alarm light wins a slot several alarms want.
+_RANK = {SHORTAGE_LIGHT: 0, NEAR_EXPIRY_LIGHT: 1, DISCREPANCY_LIGHT: 2, HELD_LIGHT: 3}
+DEFAULT_PICKER_COLOURS = (Colour.GREEN, Colour.BLUE, Colour.WHITE, Colour.AMBER)
+TURN_SECONDS = 1.0  # how long each pick list shows on a slot that several want
+
+
+def plan_lights(
+    alarms: Iterable[Alarm],
+    index: SlotIndex,
+    cues: Iterable[Cue] = (),
+    now: float = 0.0,
+    colours: Sequence[Colour] = DEFAULT_PICKER_COLOURS,
+) -> dict[str, SlotLight]:
+    """Slot name -> light, for every slot that should not be dark."""
+    lights: dict[str, SlotLight] = {}
+    for alarm in alarms:
+        light = ALARM_LIGHTS.get(alarm.kind)
+        if light is None or not alarm.live:
+            continue
+        listed = alarm.detail.get("slots")
+        slots = {str(s) for s in listed} if isinstance(listed, list) else set()
+        if isinstance(alarm.detail.get("slot"), str):
+            slots.add(alarm.detail["slot"])
+        if alarm.kind is AlarmKind.SHORTAGE:
+            # The product's home slots (from config) and every slot still holding it.
+            slots |= {line.slot for line in index.lines_of(alarm.subject)}
+        for slot in slots:
+            if slot not in lights or _RANK[light] > _RANK[lights[slot]]:
+                lights[slot] = light
+    by_slot: dict[str, list[Cue]] = {}
+    for cue in cues:
+        by_slot.setdefault(cue.slot, []).append(cue)
+    for slot, here in by_slot.items():
+        lights[slot] = _light_for(here, now, colours)
+    return lights
+
+
+def _light_for(cues: list[Cue], now: float, colours: Sequence[Colour]) -> SlotLight:
+    if any(c.kind is CueKind.MISTAKE for c in cues):
+        return MISTAKE_LIGHT
+    picks = sorted(
+        (c for c in cues if c.kind in (CueKind.PICK, CueKind.REMIND)), key=lambda c: c.picker_no
+    )
+    if picks:
+        # One light per pick list (its quantities summed), taking turns.
+        numbers: dict[int, int] = {}
+        reminded: set[int] = set()
+        for cue in picks:
+            numbers[cue.picker_no] = numbers.get(cue.picker_no, 0) + cue.number
+            if cue.kind is CueKind.REMIND:
+                reminded.add(cue.picker_no)
+        pickers = sorted(numbers)
+        turn = pickers[int(now / TURN_SECONDS) % len(pickers)]
+        mode = Mode.SLOW_BLINK if turn in reminded else Mode.STEADY
+        return SlotLight(True, colours[turn % len(colours)], mode, min(numbers[turn], 65535))
+    located = sum(c.number for c in cues if c.kind is CueKind.LOCATE)
+    return SlotLight(True, Colour.WHITE, Mode.FAST_BLINK, min(located, 65535))
+
+
+def describe_light(light: SlotLight) -> str:
+    """A light in words: "amber steady", "green slow blink, shows 2", "off"."""
+    if not light.on:
+        return "off"
+    text = f"{light.colour.name.lower()} {light.mode.name.lower().replace('_', ' ')}"
+    return f"{text}, shows {light.number}" if light.number else text

@@ -1,0 +1,133 @@
+"""Stocktake sweeps on the daemon's loop: started by command or by the handheld reading a
+shelf's location tag, fed by the handheld's reads, ended by command or when the handheld has
+been quiet for `stocktake.idle_end_seconds`, then reconciled on the ledger's writer.
+
+A report that found differences waits for a pharmacist: `cmd/stocktake-confirm`, `rxedge
+stocktake confirm`, or the pharmacist's badge on the reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from edge.daemon.activity import Activity, Observer
+from edge.daemon.changes import Change
+from edge.settings.config import GatewayConfig
+from inventory.codes.identifiers import LocationId, PackId
+from inventory.keeper import InventoryKeeper
+from inventory.picking.outcome import Outcome
+from inventory.picking.results import message
+from inventory.stocktake.sweep import Sweep
+
+
+class StocktakeFlow:
+    """At most one sweep at a time; the handheld's reads go to it while it runs."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        submit: Callable[[Change], None],
+        observe: Observer,
+        picking: Callable[[], bool],
+    ):
+        self._submit = submit
+        self._observe = observe
+        self._picking = picking
+        self._idle_end = config.stocktake.idle_end_seconds
+        self._shelves = {shelf.name: shelf.slot_names() for shelf in config.shelves}
+        self._locations: dict[tuple[str, str], tuple[str, str]] = {}  # (gln, ext) -> shelf, slot
+        for shelf in config.shelves:
+            if shelf.gln:
+                for i, slot in enumerate(shelf.slot_names()):
+                    self._locations[(shelf.gln, str(i + 1))] = (shelf.name, slot)
+                    self._locations[(shelf.gln, slot)] = (shelf.name, slot)
+        self.sweep: Sweep | None = None
+        self.awaiting: str | None = None  # a finished report a badge may confirm
+        self._last_read = 0.0
+
+    def start(self, shelf: str, by: str, command: bool = True) -> None:
+        """Begin a sweep of `shelf` (refused, with the reason, while another runs)."""
+        if self.sweep is not None or shelf not in self._shelves:
+            error = (
+                f"stocktake {self.sweep.stocktake_id} of shelf {self.sweep.shelf} is running"
+                if self.sweep is not None
+                else f"no shelf {shelf!r}; shelves: {', '.join(sorted(self._shelves))}"
+            )
+            if command:
+                self._submit(_refusal("stocktake-start", shelf, error))
+            self._observe(Activity("stocktake", f"not started: {error}"))
+            return
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        sweep = Sweep(f"st-{shelf}-{stamp}", shelf, self._shelves[shelf], by or "handheld")
+        self.sweep, self._last_read = sweep, time.monotonic()
+        self._submit(lambda keeper: keeper.stocktakes.started(sweep))
+
+    def end(self, stocktake_id: str | None = None) -> None:
+        """Finish the running sweep (the one named, if a name is given) and reconcile it."""
+        sweep = self.sweep
+        if sweep is None or (stocktake_id and stocktake_id != sweep.stocktake_id):
+            error = (
+                "no stocktake is running"
+                if sweep is None
+                else (f"the running stocktake is {sweep.stocktake_id}")
+            )
+            self._submit(_refusal("stocktake-end", stocktake_id or "", error))
+            return
+        self.sweep = None
+        self.awaiting = sweep.stocktake_id
+        self._submit(lambda keeper: keeper.stocktakes.finish(sweep))
+
+    def confirm(self, stocktake_id: str, by: str) -> None:
+        if stocktake_id == self.awaiting:
+            self.awaiting = None
+        self._submit(lambda keeper: keeper.stocktakes.confirm(stocktake_id, by))
+
+    def badge(self, name: str) -> bool:
+        """A pharmacist badged in: confirms the report waiting, if one is."""
+        if self.awaiting is None:
+            return False
+        self.confirm(self.awaiting, name)
+        return True
+
+    def read(self, identity: object, rssi: int, holder: str) -> bool:
+        """A handheld read: True when the stocktake took it (a sweep runs, or this location tag
+        starts one), False to leave it to picking."""
+        now = time.monotonic()
+        if isinstance(identity, LocationId):
+            where = self._locations.get((identity.gln, identity.extension))
+            if where is None:
+                return self.sweep is not None
+            if self.sweep is None and not self._picking():
+                self.start(where[0], holder, command=False)  # the handheld's trigger
+            if self.sweep is not None:
+                self.sweep.location(where[1], identity.epc, rssi)
+                self._last_read = now
+                return True
+            return False
+        if self.sweep is not None and isinstance(identity, PackId):
+            self.sweep.pack(identity, rssi)
+            self._last_read = now
+            return True
+        return self.sweep is not None
+
+    def round_done(self) -> None:
+        if self.sweep is not None:
+            self.sweep.round_done()
+
+    async def watch(self) -> None:
+        """End a sweep the handheld has left quiet for the idle time."""
+        while True:
+            await asyncio.sleep(min(1.0, self._idle_end / 4))
+            if self.sweep is not None and time.monotonic() - self._last_read >= self._idle_end:
+                self.end()
+
+
+def _refusal(command: str, command_id: str, error: str) -> Change:
+    def answer(keeper: InventoryKeeper) -> Outcome:
+        reply = message(keeper.stamp(), command, command_id, "error", error=error)
+        return Outcome(commits=[keeper.send([reply])], notes=[f"{command} refused: {error}"])
+
+    return answer

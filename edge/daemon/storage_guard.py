@@ -1,0 +1,108 @@
+"""When the ledger cannot be written (disk full, file system read-only, I/O errors): the daemon
+keeps serving (readers, lights, questions), holds the change that failed and everything after
+it in order, retries with back-off, and says so.
+
+The `storage` alarm cannot go through the outbox while nothing can be written, so it is
+published straight to the broker (retained) and shown in the activity log; once writing works
+again the alarm's raise and clear are written to the ledger like any other, and the clear
+(an empty retained message) reaches the broker through the outbox. Nothing is acknowledged
+before its commit, so nothing acknowledged is lost: the changes held are written on recovery.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from edge.daemon.activity import Activity, Observer
+from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState
+from inventory.keeper import InventoryKeeper
+from inventory.ledger.commit import iso
+from inventory.picking.outcome import Outcome
+from sync.mqtt_session import MqttSession
+from sync.topics import Topics
+
+log = logging.getLogger(__name__)
+
+# SQLite result codes that mean "the file cannot be written now", not "the change is wrong".
+_STORAGE_CODES = {
+    5,  # SQLITE_BUSY: another process holds the file
+    8,  # SQLITE_READONLY
+    10,  # SQLITE_IOERR
+    13,  # SQLITE_FULL
+    14,  # SQLITE_CANTOPEN
+}
+FIRST_RETRY, LAST_RETRY = 0.5, 10.0
+
+
+def is_storage_error(exc: BaseException) -> bool:
+    """Whether `exc` says the ledger file cannot be written (rather than a refused change)."""
+    if isinstance(exc, sqlite3.OperationalError):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None:
+            return (code & 0xFF) in _STORAGE_CODES
+        text = str(exc).lower()
+        return any(w in text for w in ("full", "readonly", "read-only", "disk i/o", "locked"))
+    return isinstance(exc, OSError)
+
+
+class StorageGuard:
+    """Tracks whether the ledger can be written; raises and clears the `storage` alarm."""
+
+    def __init__(
+        self, session: Callable[[], MqttSession | None], topics: Topics, observe: Observer
+    ):
+        self._session = session
+        self._topics = topics
+        self._observe = observe
+        self.failing_since: str | None = None
+        self.failures = 0
+        self.retry = FIRST_RETRY
+
+    @property
+    def failing(self) -> bool:
+        return self.failing_since is not None
+
+    def failed(self, exc: BaseException) -> float:
+        """A write failed for storage reasons: alarm (once), and how long to wait to retry."""
+        self.failures += 1
+        if self.failing_since is None:
+            self.failing_since = iso(datetime.now(UTC))
+            self.retry = FIRST_RETRY
+            reason = f"the ledger cannot be written: {exc}"
+            log.error("%s; holding changes and retrying", reason)
+            self._observe(Activity("ledger", f"STORAGE: {reason}; holding changes, retrying"))
+            self._publish(self._alarm(reason).payload())
+        else:
+            self.retry = min(self.retry * 2, LAST_RETRY)
+        return self.retry
+
+    def recovered(self) -> Callable[[InventoryKeeper], Outcome] | None:
+        """Writing works again: the change that records the alarm's raise and clear."""
+        if self.failing_since is None:
+            return None
+        alarm = self._alarm("the ledger could not be written")
+        self.failing_since = None
+        self._observe(Activity("ledger", "storage works again; held changes written"))
+
+        def record(keeper: InventoryKeeper) -> Outcome:
+            with keeper.group():
+                raised = keeper.raise_alarm(alarm.kind, alarm.subject, alarm.detail)
+                cleared = keeper.clear_alarm(alarm.kind, alarm.subject)
+            return Outcome(commits=[raised, cleared])
+
+        return record
+
+    def _alarm(self, reason: str) -> Alarm:
+        since = self.failing_since or iso(datetime.now(UTC))
+        detail: dict[str, object] = {"reason": reason, "since": since}
+        return Alarm(AlarmKind.STORAGE, "ledger", AlarmState.RAISED, since, detail)
+
+    def _publish(self, payload: str) -> None:
+        session = self._session()
+        if session is None or not session.connected.is_set():
+            return  # the broker will hear of it through the outbox once writing works
+        topic = self._topics.alarm(self._alarm("").id)
+        session.publish(topic, payload, retain=True)

@@ -1,0 +1,1 @@
+"""`rxedge demo`: the whole system on simulated hardware with a private broker."""

@@ -1,0 +1,86 @@
+"""The central office, as the demo needs it: it sends pick lists on ``cmd/pick`` as the real
+centre would, hears every answer on ``cmd-result``, and receives procurement requests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from edge.cli.procurement_watch import ProcurementWatch
+from sync.broker_url import BrokerAddress
+from sync.commands import with_envelope
+from sync.mqtt_session import MqttSession
+from sync.procurement_feed import ReceivedRequest
+from sync.topics import Topics
+
+Answer = dict[str, Any]
+
+
+class DemoCentre:
+    """Sends commands and keeps what comes back, by command id, in arrival order."""
+
+    def __init__(
+        self,
+        broker_url: str,
+        topics: Topics,
+        on_answer: Callable[[Answer], None],
+        on_request: Callable[[ReceivedRequest], None],
+    ):
+        self.topics = topics
+        self.answers: list[Answer] = []
+        self.requests: list[ReceivedRequest] = []
+        self._on_answer = on_answer
+        self._on_request = on_request
+        broker = BrokerAddress.parse(broker_url)
+        self.session = MqttSession(
+            broker,
+            f"rxedge-demo-centre-{os.getpid()}",
+            subscriptions=[topics.command_result],
+            on_message=self._answer,
+            persistent=False,
+        )
+        self.watch = ProcurementWatch(
+            broker, self._request, site=topics.site, gateway=topics.gateway
+        )
+
+    async def start(self, timeout: float = 10.0) -> None:
+        """Connect both sessions and wait until they are subscribed."""
+        await self.session.start()
+        await self.watch.start()
+        await asyncio.wait_for(self.session.subscribed.wait(), timeout)
+        await asyncio.wait_for(self.watch.session.subscribed.wait(), timeout)
+
+    async def stop(self) -> None:
+        await self.session.stop()
+        await self.watch.stop()
+
+    async def send(self, name: str, body: dict[str, object], timeout: float = 10.0) -> None:
+        """Publish ``cmd/{name}`` (QoS 1) and wait for the broker's acknowledgement."""
+        await asyncio.wait_for(
+            self.session.publish(self.topics.command(name), json.dumps(with_envelope(body))),
+            timeout,
+        )
+
+    def of(self, command_id: str, status: str | None = None) -> list[Answer]:
+        """Answers about `command_id` (with `status`, if given)."""
+        return [
+            a
+            for a in self.answers
+            if a.get("command_id") == command_id and (status is None or a.get("status") == status)
+        ]
+
+    def _answer(self, _topic: str, payload: bytes) -> None:
+        try:
+            answer = json.loads(payload)
+        except ValueError:
+            return
+        if isinstance(answer, dict):
+            self.answers.append(answer)
+            self._on_answer(answer)
+
+    def _request(self, request: ReceivedRequest) -> None:
+        self.requests.append(request)
+        self._on_request(request)

@@ -1,0 +1,199 @@
+"""`rxedge demo`: pick-to-light, live, on simulated hardware and a local broker.
+
+A delivery is booked into a new ledger; an R2000 reader simulator on a pty holds tagged packs on
+antennas 1-4, a GS1 scanner simulator sits on another pty, and a Modbus TCP shelf controller
+simulator stands for shelf A's 24 LED slots. The real daemon runs on them. The centre sends two
+prescriptions over MQTT; a scripted pharmacist pair picks them by button, scan and tag, one
+mistake is caught (red, reported, nothing booked), both lists finish, and stock falling to a
+reorder point turns its slot amber and sends a procurement request to the centre.
+
+In a terminal the shelf is drawn live from the controller's registers; otherwise (or with
+--plain) every activity line is printed as it happens, with text pictures of the shelf.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from edge.cli.shelf_commands import describe_result
+from edge.daemon.activity import Activity
+from edge.daemon.gateway import Gateway
+from edge.demo.centre import Answer, DemoCentre
+from edge.demo.local_broker import LocalBroker
+from edge.demo.script import Scenario, Stage, pick_movements
+from edge.demo.stock import (
+    FOREIGN_TAG,
+    GATEWAY,
+    PACKS_PER_LIST,
+    SITE,
+    SLOTS,
+    TAGGED,
+    book_delivery,
+    demo_config,
+    product_names,
+    slot_labels,
+)
+from edge.demo.view import DemoView
+from edge.settings.config import parse_config
+from firmware_sim.r2000_sim import R2000Simulator
+from firmware_sim.scanner_sim import ScannerSimulator
+from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
+from sync.procurement_feed import ReceivedRequest
+from sync.topics import Topics
+
+
+class Demo:
+    def __init__(
+        self,
+        seconds: float,
+        forever: bool,
+        db: Path | None,
+        broker_url: str | None,
+        plain: bool = False,
+    ):
+        self.seconds = seconds
+        self.forever = forever
+        self.db = db
+        self.broker_url = broker_url
+        self.live = not plain and sys.stdout.isatty()
+        self.requests: list[ReceivedRequest] = []
+        self.shelf = ShelfControllerSimulator(slots=SLOTS)
+        self.view = DemoView(self.live, self.shelf, slot_labels(), product_names(), self.requests)
+
+    def on_activity(self, activity: Activity) -> None:
+        self.view.say(activity.kind, activity.text)
+
+    def on_answer(self, answer: Answer) -> None:
+        self.view.say("centre", "cmd-result: " + describe_result(answer))
+
+    def on_request(self, request: ReceivedRequest) -> None:
+        self.requests.append(request)
+        self.view.say("centre", "procurement received: " + request.line())
+
+    async def run(self) -> int:
+        if self.db is not None and self.db.exists():
+            print(
+                f"rxedge demo: {self.db} exists; the demo books its delivery into a new ledger, "
+                "so give a file name that does not exist yet",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            with tempfile.TemporaryDirectory(prefix="rxedge-demo-") as workdir:
+                return await self._run(Path(workdir))
+        finally:
+            self.view.restore_terminal()
+
+    async def _run(self, workdir: Path) -> int:
+        say = self.view.say
+        started = time.monotonic()
+        db = self.db or workdir / "ledger.sqlite"
+        today = datetime.now(UTC).date()
+        packs = book_delivery(db, today)
+        say("demo", f"ledger: {db}" + ("" if self.db else " (temporary; --db to keep)"))
+        say("goods-in", f"delivery booked in before the daemon starts: {packs} counted packs")
+        async with contextlib.AsyncExitStack() as stack:
+            broker_url = self.broker_url
+            if broker_url is None:
+                broker = LocalBroker(workdir / "broker")
+                await broker.start()
+                stack.push_async_callback(broker.stop)
+                broker_url = broker.url
+                say("demo", f"broker: mosquitto at {broker_url}")
+            reader = R2000Simulator(baudrate=115200)
+            scanner = ScannerSimulator(baudrate=9600)
+            for device in (reader, scanner, self.shelf):
+                await device.start()
+                stack.push_async_callback(device.stop)
+            for packs_on in TAGGED:
+                for serial in range(1, packs_on.count + 1):
+                    reader.place(packs_on.antenna, packs_on.epc(serial))
+            reader.place(4, FOREIGN_TAG)
+            say(
+                "demo",
+                f"simulators: R2000 reader (115200 baud) on {reader.port}, GS1 scanner on "
+                f"{scanner.port}, shelf controller (Modbus TCP, {SLOTS} slots) on port "
+                f"{self.shelf.port}",
+            )
+            centre = DemoCentre(broker_url, Topics(SITE, GATEWAY), self.on_answer, self.on_request)
+            await centre.start()
+            stack.push_async_callback(centre.stop)
+            config = parse_config(
+                demo_config(db, broker_url, reader.port, scanner.port, self.shelf.port)
+            )
+            gateway = Gateway(config, observer=self.on_activity)
+            daemon = asyncio.create_task(gateway.run())
+            stack.push_async_callback(self._stop_daemon, gateway, daemon)
+            self.view.gateway = gateway
+            await self.view.start()
+            stack.push_async_callback(self.view.stop)  # the last frame, while the daemon runs
+            stage = Stage(
+                gateway,
+                reader,
+                scanner,
+                self.shelf,
+                centre,
+                self.view,
+                db,
+                today,
+                started + self.seconds,
+            )
+            scenario = asyncio.create_task(Scenario(stage).run(), name="demo scenario")
+            await asyncio.wait([scenario, daemon], return_when=asyncio.FIRST_COMPLETED)
+            if scenario.done():
+                ok = scenario.result()
+            else:  # the daemon ended by itself: nothing more can be observed
+                scenario.cancel()
+                error = None if daemon.cancelled() else daemon.exception()
+                say("demo", f"the daemon stopped during the scenario: {error!r}")
+                ok = False
+            if not ok:
+                await self.view.snapshot("where the scenario stopped")
+            if self.forever:
+                self.view.step("scenario done; the daemon runs on until Ctrl-C")
+                say("demo", "scenario done; running on until Ctrl-C")
+                await daemon
+        self._summary(gateway, stage, ok, db, time.monotonic() - started)
+        return 0 if ok else 1
+
+    async def _stop_daemon(self, gateway: Gateway, daemon: asyncio.Task[None]) -> None:
+        self.view.gateway = None  # its writer stops: nothing may ask it questions any more
+        gateway.stop()
+        with contextlib.suppress(Exception):
+            await daemon
+
+    def _summary(self, gateway: Gateway, stage: Stage, ok: bool, db: Path, took: float) -> None:
+        picks = [m for m in pick_movements(db) if m[0] in PACKS_PER_LIST]
+        done = [p for p in PACKS_PER_LIST if stage.centre.of(p, "done")]
+        failed = [what for what, passed in stage.checks if not passed]
+        print("\nsummary")
+        print(f"  result:               {'scenario complete' if ok else 'scenario NOT complete'}")
+        if failed:
+            print(f"  not observed:         {'; '.join(failed)}")
+        print(f"  checks observed:      {sum(p for _, p in stage.checks)} of {len(stage.checks)}")
+        print(f"  pick lists done:      {len(done)} ({', '.join(done) or 'none'})")
+        print(f"  picks booked:         {len(picks)}")
+        print(f"  mistakes caught:      {gateway.counters['mistakes']}")
+        print(f"  tag reads:            {gateway.counters['tag_reads']}")
+        print(f"  foreign tags ignored: {sum(gateway.epcs.ignored.values())}")
+        print(f"  scans:                {gateway.counters['scans']}")
+        print(f"  movements recorded:   {gateway.counters['movements']}")
+        print(f"  alarm changes:        {gateway.counters['alarm_changes']}")
+        print(f"  requests raised:      {gateway.counters['requests']}")
+        print(f"  messages published:   {gateway.publisher.sent if gateway.publisher else 0}")
+        print(f"  requests received:    {len(self.requests)}")
+        print(f"  run time:             {took:.1f} s")
+        print(f"  ledger:               {db}")
+
+
+async def run_demo(
+    seconds: float, forever: bool, db: Path | None, broker_url: str | None, plain: bool = False
+) -> int:
+    """Run the demo; 0 when every step of the scenario was observed."""
+    return await Demo(seconds, forever, db, broker_url, plain).run()

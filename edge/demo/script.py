@@ -1,0 +1,353 @@
+"""The demo's scenario: the centre sends two prescriptions, a scripted pharmacist pair picks
+them at the shelf, one mistake is caught, and stock falls to a reorder point.
+
+Every step waits for what it must cause, observed from outside the daemon where a person would
+see it: the LEDs in the shelf controller's registers, the answers the centre receives on
+`cmd-result`, the requests it receives, and the ledger file. The short pauses are only for the
+person watching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+from pathlib import Path
+
+from drivers.modbus.lights import SlotLight
+from drivers.modbus.profile import Colour, Mode
+from edge.daemon.gateway import Gateway
+from edge.daemon.light_plan import HELD_LIGHT
+from edge.demo.centre import DemoCentre
+from edge.demo.stock import (
+    AMOXICILLIN,
+    ANA,
+    BEN,
+    FIRST_LIST,
+    METFORMIN_BATCH,
+    MISTAKE_SECONDS,
+    OMEPRAZOLE_EARLY,
+    OMEPRAZOLE_EXPIRED,
+    OMEPRAZOLE_LATE,
+    PACKS_PER_LIST,
+    PRESCRIPTIONS,
+    SECOND_LIST,
+    TAGGED,
+    slot_index,
+)
+from edge.demo.view import DemoView
+from firmware_sim.r2000_sim import R2000Simulator
+from firmware_sim.scanner_sim import ScannerSimulator
+from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
+from inventory.picking.lists import PickList
+
+PAUSE = 0.9  # seconds between the pharmacists' actions, for the person watching
+POLL = 0.05
+Condition = Callable[[], bool | Awaitable[bool]]
+
+
+@dataclass
+class Stage:
+    """What the scenario acts on and watches."""
+
+    gateway: Gateway
+    reader: R2000Simulator
+    scanner: ScannerSimulator
+    shelf: ShelfControllerSimulator
+    centre: DemoCentre
+    view: DemoView
+    db: Path
+    today: date
+    deadline: float  # time.monotonic()
+    checks: list[tuple[str, bool]] = field(default_factory=list)
+
+
+async def until(condition: Condition, deadline: float) -> bool:
+    """Poll `condition` until it holds (True) or `deadline` (monotonic) passes (False)."""
+    while True:
+        result = condition()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(POLL)
+
+
+def pick_movements(db: Path) -> list[tuple[str, str, str, str]]:
+    """(reference, slot, batch, serial) of every pick in the ledger file, oldest first."""
+    with closing(sqlite3.connect(db)) as ledger:
+        rows = ledger.execute(
+            "SELECT reference, coalesce(from_slot, ''), batch, serial FROM movements"
+            " WHERE kind = 'pick' ORDER BY id"
+        )
+        return [(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+
+def movement_count(db: Path) -> int:
+    with closing(sqlite3.connect(db)) as ledger:
+        return int(ledger.execute("SELECT count(*) FROM movements").fetchone()[0])
+
+
+class Scenario:
+    """The scripted story; `run()` is True when every step was observed."""
+
+    def __init__(self, stage: Stage):
+        self.s = stage
+
+    async def check(self, what: str, condition: Condition) -> bool:
+        ok = await until(condition, self.s.deadline)
+        self.s.checks.append((what, ok))
+        self.s.view.say("check", f"{'ok' if ok else 'NOT OBSERVED'}: {what}")
+        return ok
+
+    def act(self, who: str, text: str) -> None:
+        self.s.view.step(f"{who} {text}")
+        self.s.view.say("pharmacist" if who in (ANA, BEN) else who, f"{who} {text}")
+
+    async def light(self, slot: str) -> SlotLight:
+        return await self.s.shelf.light(slot_index(slot))
+
+    def progress(self, pick_id: str) -> int:
+        return len(self.s.centre.of(pick_id, "progress"))
+
+    def picked(self, pick_id: str, packs: int) -> bool:
+        return self.progress(pick_id) == packs
+
+    async def press(self, who: str, slot: str, what: str) -> None:
+        self.act(who, f"takes {what} from {slot} and presses its button")
+        await self.s.shelf.press(slot_index(slot))
+
+    async def own_turn(self, who: str, slot: str, pick_id: str) -> bool:
+        """Wait until `slot`, wanted by several lists, shows `who`'s colour: a press counts for
+        the list whose colour the slot shows. A turn just begun leaves the most time to press."""
+        lists = {p.pick_id: p for p in await self.s.gateway.open_pick_lists()}
+        names = self.s.gateway.config.picking.colours
+        colour = Colour[names[lists[pick_id].picker_no % len(names)].upper()]
+        others = any(p.wanted_at(slot) for i, p in lists.items() if i != pick_id)
+        self.act(who, f"waits for {slot} to show {colour.name.lower()}, the colour of {pick_id}")
+        before: list[Colour] = []
+
+        async def fresh_turn() -> bool:
+            shown = (await self.light(slot)).colour
+            fresh = shown is colour and (not others or (bool(before) and before[-1] is not colour))
+            before.append(shown)
+            return fresh
+
+        return await self.check(f"{slot} shows {colour.name.lower()} for {who}", fresh_turn)
+
+    async def run(self) -> bool:
+        s = self.s
+        steps = (
+            self._stocked,
+            self._lists_sent,
+            self._lists_lit,
+            self._mistake,
+            self._right_packs,
+            self._shortage,
+            self._ledger,
+        )
+        for step in steps:
+            if not await step():
+                return False
+        s.view.step("both lists done; amoxicillin reordered")
+        await s.view.snapshot("the end")
+        await asyncio.sleep(PAUSE)  # the last picture stays a moment on a live screen
+        return True
+
+    async def _stocked(self) -> bool:
+        s = self.s
+        await until(s.gateway.ready.is_set, s.deadline)
+        total = sum(t.count for t in TAGGED)
+        s.view.step("the daemon puts away the tagged packs it sees")
+        return await self.check(
+            f"the daemon put away all {total} tagged packs on antennas 1-4 (A-01..A-04)",
+            lambda: _at_least(s.gateway.tagged_packs(), total),
+        )
+
+    async def _lists_sent(self) -> bool:
+        s = self.s
+        await asyncio.sleep(PAUSE)
+        self.act("centre", f"sends {FIRST_LIST} for {ANA} and {SECOND_LIST} for {BEN} on cmd/pick")
+        for body in PRESCRIPTIONS:
+            await s.centre.send("pick", body)
+        return await self.check(
+            "the gateway accepted both lists",
+            lambda: all(s.centre.of(p, "accepted") for p in (FIRST_LIST, SECOND_LIST)),
+        )
+
+    async def _lists_lit(self) -> bool:
+        s = self.s
+        lists = await s.gateway.open_pick_lists()
+        colours = [Colour[name.upper()] for name in s.gateway.config.picking.colours]
+        wanted = _wanted(lists, colours)
+        shown = ", ".join(f"{slot} {sorted(c.name.lower() for c in w)}" for slot, w in wanted)
+        if not await self.check(
+            f"lists lit in the registers ({shown}); expired {OMEPRAZOLE_EXPIRED.slot} held "
+            "(red, slow blink)",
+            lambda: self._lit_as_wanted(dict(wanted)),
+        ):
+            return False
+        shared = [slot for slot, w in wanted if len(w) > 1]
+        seen: dict[str, set[Colour]] = {slot: set() for slot in shared}
+
+        async def alternated() -> bool:
+            for slot in shared:
+                seen[slot].add((await self.light(slot)).colour)
+            return all(seen[slot] >= dict(wanted)[slot] for slot in shared)
+
+        if not await self.check(
+            f"{', '.join(shared) or 'a slot'}, wanted by both lists, takes turns in both colours",
+            alternated if shared else lambda: False,
+        ):
+            return False
+        await s.view.snapshot("both pick lists lit")
+        await asyncio.sleep(PAUSE)
+        return True
+
+    async def _lit_as_wanted(self, wanted: dict[str, set[Colour]]) -> bool:
+        for slot, colours in wanted.items():
+            light = await self.light(slot)
+            if not (light.on and light.colour in colours and light.number > 0):
+                return False
+        # The expired batch is never offered: its slot shows it held back, not a pick.
+        return await self.light(OMEPRAZOLE_EXPIRED.slot) == HELD_LIGHT
+
+    async def _mistake(self) -> bool:
+        s, expired = self.s, OMEPRAZOLE_EXPIRED
+        await asyncio.sleep(PAUSE)
+        before = movement_count(s.db)
+        self.act(
+            ANA,
+            f"reaches into {expired.slot} and scans a pack of batch {expired.batch}: "
+            f"it expired on {expired.expiry(s.today)}",
+        )
+        s.scanner.scan(expired.scan_code(s.today))
+        if not await self.check(
+            f"{expired.slot} blinks red, fast", lambda: self._red(expired.slot)
+        ):
+            return False
+        if not await self.check(
+            f"the centre received the 'mistake' (expired) for {FIRST_LIST}",
+            lambda: any(a.get("reason") == "expired" for a in s.centre.of(FIRST_LIST, "mistake")),
+        ):
+            return False
+        if not await self.check(
+            "nothing booked for the mistaken pack (ledger unchanged)",
+            lambda: movement_count(s.db) == before,
+        ):
+            return False
+        await s.view.snapshot("the mistake is caught")
+        await asyncio.sleep(PAUSE)
+        return True
+
+    async def _red(self, slot: str) -> bool:
+        light = await self.light(slot)
+        return light.on and light.colour is Colour.RED and light.mode is Mode.FAST_BLINK
+
+    async def _right_packs(self) -> bool:
+        s, expired = self.s, OMEPRAZOLE_EXPIRED
+        early, late, metformin = OMEPRAZOLE_EARLY, OMEPRAZOLE_LATE, METFORMIN_BATCH
+        self.act(BEN, f"meanwhile takes metformin from {metformin.slot} and scans its DataMatrix")
+        s.scanner.scan(metformin.scan_code(s.today))
+        if not await self.check(
+            f"{SECOND_LIST}: 1 picked (by scan)", lambda: self.progress(SECOND_LIST) == 1
+        ):
+            return False
+        await asyncio.sleep(PAUSE)
+        self.act(ANA, f"puts the expired pack back in {expired.slot}")
+        if not await self.check(
+            f"{expired.slot} stops blinking red after its {MISTAKE_SECONDS:g} s",
+            lambda: self._not_red(expired.slot),
+        ):
+            return False
+        # (who, slot, list, packs of that list picked after the press, what, slot shared)
+        presses = (
+            (ANA, early.slot, FIRST_LIST, 1, f"omeprazole {early.batch} (earliest expiry)", False),
+            (ANA, early.slot, FIRST_LIST, 2, f"a second pack of {early.batch}", False),
+            (ANA, late.slot, FIRST_LIST, 3, f"omeprazole {late.batch}", True),
+            (BEN, late.slot, SECOND_LIST, 2, f"omeprazole {late.batch}", True),
+        )
+        for who, slot, pick_id, picked, what, shared in presses:
+            await asyncio.sleep(PAUSE)
+            if shared and not await self.own_turn(who, slot, pick_id):
+                return False
+            await self.press(who, slot, what)
+            if not await self.check(
+                f"{pick_id}: {picked} picked", partial(self.picked, pick_id, picked)
+            ):
+                return False
+        if not await self.check(
+            f"{SECOND_LIST} done", lambda: bool(s.centre.of(SECOND_LIST, "done"))
+        ):
+            return False
+        await asyncio.sleep(PAUSE)
+        amoxicillin = TAGGED[0]
+        for serial in (1, 2):
+            self.act(ANA, f"takes tagged amoxicillin serial {serial} from {amoxicillin.slot}")
+            s.reader.remove(amoxicillin.epc(serial))
+            if not await self.check(
+                f"{FIRST_LIST}: {3 + serial} picked (its tag left the antenna)",
+                partial(self.picked, FIRST_LIST, 3 + serial),
+            ):
+                return False
+            await asyncio.sleep(PAUSE)
+        return await self.check(
+            f"{FIRST_LIST} done",
+            lambda: bool(s.centre.of(FIRST_LIST, "done")),
+        )
+
+    async def _not_red(self, slot: str) -> bool:
+        return not await self._red(slot)
+
+    async def _shortage(self) -> bool:
+        s, slot = self.s, TAGGED[0].slot
+        if not await self.check(
+            f"{AMOXICILLIN.name} at its reorder point: {slot} amber in the registers",
+            lambda: self._amber(slot),
+        ):
+            return False
+        return await self.check(
+            "the centre received the procurement request",
+            lambda: any(r.body.get("gtin") == AMOXICILLIN.gtin for r in s.centre.requests),
+        )
+
+    async def _amber(self, slot: str) -> bool:
+        light = await self.light(slot)
+        return light.on and light.colour is Colour.AMBER
+
+    async def _ledger(self) -> bool:
+        s = self.s
+
+        def booked() -> bool:
+            picks = pick_movements(s.db)
+            counts = {p: sum(1 for m in picks if m[0] == p) for p in PACKS_PER_LIST}
+            return counts == PACKS_PER_LIST and all(m[2] != OMEPRAZOLE_EXPIRED.batch for m in picks)
+
+        wanted = ", ".join(f"{n} for {p}" for p, n in PACKS_PER_LIST.items())
+        return await self.check(
+            f"the ledger holds the picks ({wanted}), none of batch {OMEPRAZOLE_EXPIRED.batch}",
+            booked,
+        )
+
+
+def _wanted(lists: list[PickList], colours: list[Colour]) -> list[tuple[str, set[Colour]]]:
+    """Slot -> the colours of the lists that want packs from it, in slot order."""
+    wanted: dict[str, set[Colour]] = {}
+    for pick in lists:
+        for line in pick.lines:
+            for a in line.allocations:
+                if a.remaining > 0:
+                    wanted.setdefault(a.slot, set()).add(colours[pick.picker_no % len(colours)])
+    return sorted(wanted.items(), key=lambda item: slot_index(item[0]))
+
+
+async def _at_least(count: Awaitable[int], minimum: int) -> bool:
+    return await count >= minimum

@@ -1,0 +1,242 @@
+"""What the demo pharmacy holds: its products, the delivery booked in before the daemon starts,
+the tagged packs on the fixed reader's antennas, the two prescriptions the centre sends, and the
+daemon's configuration (the same schema as a real gateway's).
+
+Shelf A has 24 slots in three rows of eight. A-01..A-04 are watched by the reader's antennas
+1-4 (tagged packs, put away by the daemon itself); the other stock is counted, with batches and
+expiry dates: omeprazole lies in three slots, an early batch (A-09), a late one (A-10) and an
+expired one (A-11) that no pick list must be offered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from firmware_sim.scanner_sim import GS
+from firmware_sim.tags import sgtin96
+from inventory.keeper import InventoryKeeper
+from inventory.ledger.movements import Movement, MovementKind
+
+SITE = "demo-pharmacy"
+GATEWAY = "gw-1"
+SHELF = "A"
+SLOTS = 24
+DWELL_SECONDS = 1.0
+MISTAKE_SECONDS = 3.0  # how long a caught mistake blinks red
+FOREIGN_TAG = bytes.fromhex("E2801160600002054B3A1B1C")  # a TID: counted and ignored
+
+
+@dataclass(frozen=True, slots=True)
+class DemoProduct:
+    gtin: str
+    name: str
+    label: str  # the short name on the shelf grid
+    reorder_point: int
+    par: int
+    slots: tuple[str, ...]
+
+
+AMOXICILLIN = DemoProduct(
+    "04012345123456", "Amoxicillin 500 mg capsules x21", "Amoxi", 4, 10, ("A-01",)
+)
+PARACETAMOL = DemoProduct(
+    "04012345987652", "Paracetamol 500 mg tablets x20", "Parac", 1, 6, ("A-02",)
+)
+IBUPROFEN = DemoProduct("05012345678900", "Ibuprofen 400 mg tablets x30", "Ibupr", 1, 5, ("A-03",))
+SALBUTAMOL = DemoProduct("04012345456783", "Salbutamol 100 ug inhaler", "Salbu", 1, 4, ("A-04",))
+CETIRIZINE = DemoProduct(
+    "04012345555059", "Cetirizine 10 mg tablets x30", "Cetir", 2, 10, ("A-05",)
+)
+OMEPRAZOLE = DemoProduct(
+    "04012345555011", "Omeprazole 20 mg capsules x28", "Omepr", 2, 12, ("A-09", "A-10", "A-11")
+)
+METFORMIN = DemoProduct("04012345555028", "Metformin 500 mg tablets x60", "Metfo", 1, 8, ("A-12",))
+ATORVASTATIN = DemoProduct(
+    "04012345555035", "Atorvastatin 20 mg tablets x28", "Atorv", 1, 6, ("A-13",)
+)
+LISINOPRIL = DemoProduct("04012345555042", "Lisinopril 10 mg tablets x28", "Lisin", 1, 6, ("A-20",))
+PRODUCTS = (
+    AMOXICILLIN,
+    PARACETAMOL,
+    IBUPROFEN,
+    SALBUTAMOL,
+    CETIRIZINE,
+    OMEPRAZOLE,
+    METFORMIN,
+    ATORVASTATIN,
+    LISINOPRIL,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TaggedPacks:
+    """Packs with SGTIN-96 tags lying in one antenna's field (serials 1..count)."""
+
+    product: DemoProduct
+    company_prefix: str
+    item_reference: str
+    antenna: int
+    count: int
+
+    @property
+    def slot(self) -> str:
+        return f"{SHELF}-{self.antenna:02d}"
+
+    def epc(self, serial: int) -> bytes:
+        return sgtin96(self.company_prefix, self.item_reference, serial)
+
+
+TAGGED = (
+    TaggedPacks(AMOXICILLIN, "4012345", "012345", 1, 6),
+    TaggedPacks(PARACETAMOL, "4012345", "098765", 2, 5),
+    TaggedPacks(IBUPROFEN, "5012345", "067890", 3, 4),
+    TaggedPacks(SALBUTAMOL, "4012345", "045678", 4, 3),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Counted packs of one batch in one slot, as booked in from the delivery."""
+
+    product: DemoProduct
+    slot: str
+    batch: str
+    expires_in_days: int  # from the day the demo runs; negative: expired already
+    quantity: int
+
+    def expiry(self, today: date) -> date:
+        return today + timedelta(days=self.expires_in_days)
+
+    def scan_code(self, today: date) -> str:
+        """The pack's GS1 DataMatrix element string: GTIN, expiry, batch."""
+        return f"01{self.product.gtin}17{self.expiry(today):%y%m%d}10{self.batch}{GS}"
+
+
+OMEPRAZOLE_EARLY = Batch(OMEPRAZOLE, "A-09", "OM4405", 75, 2)
+OMEPRAZOLE_LATE = Batch(OMEPRAZOLE, "A-10", "OM4811", 420, 4)
+OMEPRAZOLE_EXPIRED = Batch(OMEPRAZOLE, "A-11", "OM3902", -20, 3)
+METFORMIN_BATCH = Batch(METFORMIN, "A-12", "MF0388", 300, 5)
+DELIVERY = (
+    Batch(CETIRIZINE, "A-05", "CZ0712", 540, 8),
+    OMEPRAZOLE_EARLY,
+    OMEPRAZOLE_LATE,
+    OMEPRAZOLE_EXPIRED,
+    METFORMIN_BATCH,
+    Batch(ATORVASTATIN, "A-13", "AT2290", 500, 4),
+    Batch(LISINOPRIL, "A-20", "LI5521", 200, 3),
+)
+
+# Two prescriptions sent at once, as the centre sends them on cmd/pick. Both want omeprazole:
+# FEFO gives the first list A-09's two early packs and one from A-10, the second list another
+# from A-10, so A-10 is lit for both pickers, taking turns.
+ANA, BEN = "Ana", "Ben"
+FIRST_LIST = "rx-1001"
+SECOND_LIST = "rx-1002"
+PRESCRIPTIONS: tuple[dict[str, object], ...] = (
+    {
+        "pick_id": FIRST_LIST,
+        "picker": ANA,
+        "lines": [
+            {"gtin": OMEPRAZOLE.gtin, "quantity": 3},
+            {"gtin": AMOXICILLIN.gtin, "quantity": 2},
+        ],
+    },
+    {
+        "pick_id": SECOND_LIST,
+        "picker": BEN,
+        "lines": [
+            {"gtin": OMEPRAZOLE.gtin, "quantity": 1},
+            {"gtin": METFORMIN.gtin, "quantity": 1},
+        ],
+    },
+)
+# Packs each list takes: rx-1001 3 omeprazole + 2 amoxicillin, rx-1002 1 + 1.
+PACKS_PER_LIST = {FIRST_LIST: 5, SECOND_LIST: 2}
+
+
+def slot_index(slot: str) -> int:
+    """0 for A-01."""
+    return int(slot.rsplit("-", 1)[1]) - 1
+
+
+def slot_labels() -> dict[str, str]:
+    """Slot -> the short name of what it holds, for the shelf grid."""
+    labels = {t.slot: t.product.label for t in TAGGED}
+    labels.update({b.slot: b.product.label for b in DELIVERY})
+    return labels
+
+
+def product_names() -> dict[str, str]:
+    """GTIN -> product name."""
+    return {p.gtin: p.name for p in PRODUCTS}
+
+
+def book_delivery(db: Path, today: date) -> int:
+    """Book the delivery into a new ledger before the daemon starts: one `receive` movement per
+    batch, into its slot. Returns the packs booked."""
+    keeper = InventoryKeeper(db, {}, SITE, GATEWAY)
+    try:
+        with keeper.group():
+            for batch in DELIVERY:
+                keeper.commit(
+                    [
+                        Movement(
+                            MovementKind.RECEIVE,
+                            batch.product.gtin,
+                            batch.quantity,
+                            batch=batch.batch,
+                            expiry=batch.expiry(today).isoformat(),
+                            to_slot=batch.slot,
+                            actor="goods-in",
+                            reason="delivery booked in",
+                            reference="delivery-demo-1",
+                        )
+                    ]
+                )
+    finally:
+        keeper.close()
+    return sum(batch.quantity for batch in DELIVERY)
+
+
+def demo_config(
+    db: Path, broker_url: str, reader_port: str, scanner_port: str, shelf_port: int
+) -> dict[str, object]:
+    """The configuration the demo daemon runs with."""
+    return {
+        "site": SITE,
+        "gateway": GATEWAY,
+        "database": str(db),
+        "broker": {"url": broker_url},
+        "presence": {"dwell_seconds": DWELL_SECONDS},
+        "picking": {"mistake_seconds": MISTAKE_SECONDS},
+        "readers": [
+            {
+                "name": "shelf-A-reader",
+                "port": reader_port,
+                "baudrate": 115200,
+                "antennas": {str(t.antenna): t.slot for t in TAGGED},
+            }
+        ],
+        "scanners": [{"name": "desk-scanner", "port": scanner_port, "baudrate": 9600}],
+        "shelves": [
+            {
+                "name": SHELF,
+                "transport": "tcp",
+                "host": "127.0.0.1",
+                "port": shelf_port,
+                "slots": 24,
+            }
+        ],
+        "products": [
+            {
+                "gtin": p.gtin,
+                "name": p.name,
+                "reorder_point": p.reorder_point,
+                "par": p.par,
+                "slots": list(p.slots),
+            }
+            for p in PRODUCTS
+        ],
+    }

@@ -1,0 +1,1 @@
+"""Running as a Linux service: systemd notification and watchdog, Prometheus metrics."""

@@ -1,0 +1,1 @@
+"""The gateway's configuration model (TOML), validated with every error naming its key."""

@@ -1,0 +1,329 @@
+"""The gateway's configuration file (TOML), validated with every error naming its key.
+
+Slots are named ``{shelf}-{NN}``: shelf controller "A" with 24 slots has A-01 .. A-24, and
+A-01 is the controller's slot 0 (coil 1 in profile rxedge-ptl-v1).
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from drivers.modbus.profile import PROFILES
+from edge.settings.broker import BrokerConfig
+from edge.settings.examples import EXAMPLES, PATTERN_HINTS
+from edge.settings.sections import (
+    AlarmsConfig,
+    CommandsConfig,
+    DevicesConfig,
+    MetricsConfig,
+    PickingConfig,
+    StocktakeConfig,
+)
+from inventory.codes.identifiers import gtin_problem
+
+__all__ = [
+    "EXAMPLES",
+    "AlarmsConfig",
+    "BrokerConfig",
+    "CommandsConfig",
+    "ConfigError",
+    "DevicesConfig",
+    "GatewayConfig",
+    "MetricsConfig",
+    "PickingConfig",
+    "ShelfConfig",
+    "StocktakeConfig",
+    "load_config",
+    "parse_config",
+    "slot_name",
+]
+
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PresenceConfig(_Strict):
+    dwell_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
+
+
+Baudrate = Literal[9600, 19200, 38400, 57600, 115200]
+# What each reader family ships with.
+DEFAULT_BAUDRATE = {"r2000": 115200, "chafon": 57600}
+DEFAULT_ADDRESS = {"r2000": 0x01, "chafon": 0xFF}
+
+
+class ReaderConfig(_Strict):
+    name: Annotated[str, Field(pattern=_NAME)]
+    protocol: Literal["r2000", "chafon"] = "r2000"
+    # fixed: antennas watch slots; handheld: a reader carried to the pack (confirms picks).
+    role: Literal["fixed", "handheld"] = "fixed"
+    port: Annotated[str, Field(min_length=1)]
+    baudrate: Baudrate | None = None
+    address: Annotated[int, Field(ge=0, le=255)] | None = None
+    antennas: dict[int, str] = Field(default_factory=dict)
+    output_power_dbm: Annotated[int, Field(ge=0, le=33)] | None = None
+
+    @field_validator("antennas")
+    @classmethod
+    def _antennas(cls, value: dict[int, str]) -> dict[int, str]:
+        for antenna in value:
+            if not 1 <= antenna <= 8:
+                raise ValueError(f"antenna {antenna} does not exist; readers have antennas 1 to 8")
+        return value
+
+    @model_validator(mode="after")
+    def _protocol_options(self) -> ReaderConfig:
+        if self.protocol == "chafon" and self.output_power_dbm is not None:
+            raise ValueError("output_power_dbm applies to r2000 readers only; remove it")
+        if self.protocol == "chafon" and set(self.antennas) - {1}:
+            raise ValueError('a chafon reader has one antenna: use antennas = { 1 = "A-01" }')
+        return self
+
+    @property
+    def line_speed(self) -> int:
+        return self.baudrate or DEFAULT_BAUDRATE[self.protocol]
+
+    @property
+    def bus_address(self) -> int:
+        return DEFAULT_ADDRESS[self.protocol] if self.address is None else self.address
+
+
+class ScannerConfig(_Strict):
+    name: Annotated[str, Field(pattern=_NAME)]
+    port: Annotated[str, Field(min_length=1)]
+    baudrate: Baudrate = 9600
+    # picking: scans confirm picks; receiving: each scan books one pack in, into receive_to.
+    role: Literal["picking", "receiving"] = "picking"
+    receive_to: str | None = None
+
+    @model_validator(mode="after")
+    def _receiving(self) -> ScannerConfig:
+        if self.role == "receiving" and not self.receive_to:
+            raise ValueError('a receiving scanner needs receive_to, e.g. receive_to = "R-01"')
+        return self
+
+
+class BadgesConfig(_Strict):
+    enabled: bool = False
+    reader: str = ""
+
+
+class PharmacistConfig(_Strict):
+    name: Annotated[str, Field(min_length=1)]
+    badge: Annotated[str, Field(pattern=r"^([0-9A-Fa-f]{2}){4,10}$")]
+
+    @property
+    def uid(self) -> str:
+        return self.badge.upper()
+
+
+class ShelfConfig(_Strict):
+    name: Annotated[str, Field(pattern=_NAME)]
+    transport: Literal["tcp", "rtu"] = "tcp"
+    host: str | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] = 502
+    serial_port: str | None = None
+    baudrate: Baudrate = 19200
+    device_id: Annotated[int, Field(ge=1, le=247)] = 1
+    profile: str = "rxedge-ptl-v1"
+    slots: Annotated[int, Field(ge=1, le=999)] = 24
+    poll_hz: Annotated[float, Field(gt=0, le=50)] = 10.0
+    # The GLN of the shelf's location tags (SGLN): slot i's tag has extension i (A-07: 7).
+    gln: Annotated[str, Field(pattern=r"^\d{13}$")] | None = None
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, value: str) -> str:
+        if value not in PROFILES:
+            raise ValueError(f"unknown profile {value!r}; known: {', '.join(sorted(PROFILES))}")
+        return value
+
+    @model_validator(mode="after")
+    def _transport(self) -> ShelfConfig:
+        if self.transport == "tcp" and not self.host:
+            raise ValueError('a tcp shelf needs host (and port), e.g. host = "10.0.0.20"')
+        if self.transport == "rtu" and not self.serial_port:
+            raise ValueError('an rtu shelf needs serial_port, e.g. serial_port = "/dev/ttyUSB1"')
+        return self
+
+    def slot_names(self) -> list[str]:
+        return [slot_name(self.name, i) for i in range(self.slots)]
+
+
+class ProductConfig(_Strict):
+    gtin: Annotated[str, Field(pattern=r"^\d{14}$")]
+    name: Annotated[str, Field(min_length=1)]
+    reorder_point: Annotated[int, Field(ge=0)]
+    par: Annotated[int, Field(ge=1)]
+    unit: str = "pack"
+    slots: list[str] = Field(default_factory=list)
+    auto_confirm: bool = True
+
+    @field_validator("gtin")
+    @classmethod
+    def _check_digit(cls, value: str) -> str:
+        if (problem := gtin_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _par(self) -> ProductConfig:
+        if self.par <= self.reorder_point:
+            raise ValueError(
+                f"par ({self.par}) must be above reorder_point ({self.reorder_point}), "
+                "or no request would ever be made"
+            )
+        return self
+
+
+class GatewayConfig(_Strict):
+    site: Annotated[str, Field(pattern=_NAME)]
+    gateway: Annotated[str, Field(pattern=_NAME)]
+    database: Path = Path("/var/lib/rxedge/ledger.sqlite")
+    broker: BrokerConfig = BrokerConfig()
+    presence: PresenceConfig = PresenceConfig()
+    devices: DevicesConfig = DevicesConfig()
+    picking: PickingConfig = PickingConfig()
+    stocktake: StocktakeConfig = StocktakeConfig()
+    commands: CommandsConfig = CommandsConfig()
+    alarms: AlarmsConfig = AlarmsConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    readers: list[ReaderConfig] = Field(default_factory=list)
+    scanners: list[ScannerConfig] = Field(default_factory=list)
+    badges: BadgesConfig = BadgesConfig()
+    pharmacists: list[PharmacistConfig] = Field(default_factory=list)
+    shelves: list[ShelfConfig] = Field(default_factory=list)
+    products: list[ProductConfig] = Field(default_factory=list)
+
+    @property
+    def client_id(self) -> str:
+        return self.broker.client_id or f"rxedge-{self.site}-{self.gateway}"
+
+    def slot_location(self, slot: str) -> tuple[str, int]:
+        """(shelf name, 0-based index) of a slot name."""
+        shelf, _, number = slot.rpartition("-")
+        return shelf, int(number) - 1
+
+
+def slot_name(shelf: str, index: int) -> str:
+    """The name of slot `index` (0-based) of `shelf`: A-01 for index 0."""
+    return f"{shelf}-{index + 1:02d}"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` lists each with its key and a fix."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "\n".join(problems))
+
+
+def load_config(path: Path | str) -> GatewayConfig:
+    """Read and validate a configuration file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            str(path), ["file not found; start from config/gateway.example.toml"]
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None
+    return parse_config(data, str(path))
+
+
+def parse_config(data: dict[str, object], source: str = "config") -> GatewayConfig:
+    """Validate already-parsed configuration data."""
+    try:
+        config = GatewayConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(error) for error in exc.errors()]) from None
+    problems = _cross_reference_problems(config)
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def _cross_reference_problems(config: GatewayConfig) -> list[str]:
+    """Names that must match across sections: unique names, slots that exist."""
+    problems: list[str] = []
+    known = {slot for shelf in config.shelves for slot in shelf.slot_names()}
+    examples = ", ".join(sorted(known)[:3]) or "none: add a [[shelves]] entry"
+    devices = [r.name for r in config.readers] + [s.name for s in config.scanners]
+    for kind, names in (
+        ("readers and scanners", devices),
+        ("pharmacists' badges", [p.uid for p in config.pharmacists]),
+        ("shelves", [s.name for s in config.shelves]),
+        ("products", [p.gtin for p in config.products]),
+    ):
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            problems.append(f"{kind}: {name!r} appears more than once; names must be unique")
+    for i, reader in enumerate(config.readers):
+        for antenna, slot in reader.antennas.items():
+            if slot not in known:
+                problems.append(
+                    f"readers[{i}].antennas.{antenna}: slot {slot!r} is not on any shelf "
+                    f"(known slots: {examples}, ...)"
+                )
+    glns = [s.gln for s in config.shelves if s.gln]
+    for gln in sorted({g for g in glns if glns.count(g) > 1}):
+        problems.append(f"shelves: gln {gln!r} is on more than one shelf; each needs its own")
+    for i, shelf in enumerate(config.shelves):
+        most = PROFILES[shelf.profile].max_slots
+        if shelf.slots > most:
+            problems.append(
+                f"shelves[{i}].slots: profile {shelf.profile!r} drives {most} slot(s) per "
+                f"controller; give each light its own [[shelves]] entry (device_id) or use "
+                f"slots = {most}"
+            )
+    for i, reader in enumerate(config.readers):
+        if reader.role == "handheld" and reader.antennas:
+            problems.append(
+                f"readers[{i}].antennas: a handheld watches no slot; remove its antennas "
+                '(or use role = "fixed")'
+            )
+    for i, scanner in enumerate(config.scanners):
+        if scanner.receive_to and scanner.receive_to not in known:
+            problems.append(
+                f"scanners[{i}].receive_to: slot {scanner.receive_to!r} is not on any shelf "
+                f"(known slots: {examples}, ...)"
+            )
+    for i, product in enumerate(config.products):
+        for slot in product.slots:
+            if slot not in known:
+                problems.append(
+                    f"products[{i}].slots: slot {slot!r} is not on any shelf "
+                    f"(known slots: {examples}, ...)"
+                )
+    return problems
+
+
+def _describe(error: object) -> str:
+    assert isinstance(error, dict)
+    loc = [part for part in error["loc"] if not str(part).startswith(("function-after", "["))]
+    key = ""
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) and key else (f".{part}" if key else str(part))
+    message = str(error["msg"]).removeprefix("Value error, ")
+    leaf = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
+    if error["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(leaf, EXAMPLES, n=1)
+        message = "is not a known key" + (f"; did you mean {close[0]!r}?" if close else "")
+    elif error["type"] == "string_pattern_mismatch":
+        message = PATTERN_HINTS.get(leaf, message) + f" (got {error.get('input')!r})"
+    elif error["type"] == "missing":
+        message = "is required"
+    elif "input" in error and error["type"] not in ("value_error",):
+        message += f" (got {error['input']!r})"
+    example = EXAMPLES.get(leaf)
+    text = f"{key or '(top level)'}: {message}"
+    return f"{text}\n    e.g. {example}" if example and error["type"] != "extra_forbidden" else text

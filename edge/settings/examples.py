@@ -1,0 +1,66 @@
+"""The example line shown with each configuration error, and what a pattern means in words,
+so that the fix is one copy away. Part of edge.settings.config."""
+
+from __future__ import annotations
+
+from edge.settings.broker import BROKER_EXAMPLES
+
+EXAMPLES = {
+    "site": 'site = "pharmacy-0042"',
+    "gateway": 'gateway = "gw-1"',
+    "database": 'database = "/var/lib/rxedge/ledger.sqlite"',
+    **BROKER_EXAMPLES,
+    "dwell_seconds": "dwell_seconds = 5.0",
+    "name": 'name = "A"  (letters, digits, - _ .)',
+    "protocol": 'protocol = "r2000"  (or "chafon")',
+    "port": 'port = "/dev/ttyUSB0"  (reader) or port = 502 (shelf, TCP)',
+    "baudrate": "baudrate = 115200  (one of 9600, 19200, 38400, 57600, 115200)",
+    "address": "address = 1  (r2000: 0-254; chafon: 0-254, 255 = broadcast)",
+    "antennas": '[readers.antennas]\n    1 = "A-01"',
+    "transport": 'transport = "tcp"  (or "rtu")',
+    "host": 'host = "10.0.0.20"',
+    "serial_port": 'serial_port = "/dev/ttyUSB1"',
+    "device_id": "device_id = 1  (1 to 247)",
+    "profile": 'profile = "rxedge-ptl-v1"',
+    "slots": "slots = 24",
+    "poll_hz": "poll_hz = 10",
+    "gtin": 'gtin = "05012345678900"  (14 digits with a valid check digit)',
+    "reorder_point": "reorder_point = 2",
+    "par": "par = 6",
+    "unit": 'unit = "pack"',
+    "output_power_dbm": "output_power_dbm = 26  (0 to 33)",
+    "down_alarm_seconds": "down_alarm_seconds = 30",
+    "log_repeats_per_minute": "log_repeats_per_minute = 30",
+    "role": 'role = "fixed"  (or "handheld"); scanners: role = "picking"  (or "receiving")',
+    "receive_to": 'receive_to = "R-01"  (the slot a receiving scanner books packs into)',
+    "remind_after_seconds": "remind_after_seconds = 120",
+    "timeout_seconds": "timeout_seconds = 600",
+    "mistake_seconds": "mistake_seconds = 30",
+    "locate_seconds": "locate_seconds = 30",
+    "colours": 'colours = ["green", "blue", "white", "amber"]',
+    "gln": 'gln = "4012345000016"  (13 digits: the GLN on the shelf\'s location tags)',
+    "idle_end_seconds": "idle_end_seconds = 10",
+    "rate_per_second": "rate_per_second = 10  (commands from the network, on average)",
+    "burst": "burst = 30  (commands accepted at once before the rate applies)",
+    "max_expiry_seconds": "max_expiry_seconds = 86400  (how far ahead a command may expire)",
+    "near_expiry_days": "near_expiry_days = 60",
+    "expiry_sweep_at": 'expiry_sweep_at = "02:00"  (local time, HH:MM)',
+    "backlog_messages": "backlog_messages = 1000",
+    "outbox_max_messages": "outbox_max_messages = 100000  (at least 1000)",
+    "backlog_age_seconds": "backlog_age_seconds = 900",
+    "listen": 'listen = "127.0.0.1:9464"  (host:port of /metrics; "" = off)',
+    "refresh_seconds": "refresh_seconds = 5",
+    "auto_confirm": "auto_confirm = true  (false: a pharmacist confirms each request)",
+    "badge": 'badge = "04A1B2C3D4E5F6"  (the card UID in hex, 4 to 10 bytes)',
+    "enabled": "enabled = true",
+    "reader": 'reader = "ACS ACR122U"  (part of the PC/SC reader name; empty = any)',
+}
+
+
+PATTERN_HINTS = {
+    "site": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
+    "gateway": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
+    "name": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
+    "gtin": "must be exactly 14 digits (pad a GTIN-13 with a leading 0)",
+    "listen": 'must be host:port, e.g. "127.0.0.1:9464", or "" to turn metrics off',
+}

@@ -1,0 +1,73 @@
+"""Configuration sections for behaviour rather than hardware: picking, stocktake, alarms,
+commands from the network, devices' health, metrics. Part of edge.settings.config."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+ColourName = Literal["green", "red", "amber", "blue", "white"]
+DEFAULT_COLOURS: tuple[ColourName, ...] = ("green", "blue", "white", "amber")
+
+
+class PickingConfig(_Strict):
+    remind_after_seconds: Annotated[float, Field(gt=0, le=86400)] = 120.0
+    timeout_seconds: Annotated[float, Field(gt=0, le=86400)] = 600.0
+    mistake_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    locate_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+    colours: Annotated[list[ColourName], Field(min_length=4, max_length=4)] = Field(
+        default_factory=lambda: list(DEFAULT_COLOURS)
+    )
+
+    @model_validator(mode="after")
+    def _sane(self) -> PickingConfig:
+        if self.timeout_seconds <= self.remind_after_seconds:
+            raise ValueError(
+                f"timeout_seconds ({self.timeout_seconds}) must be above remind_after_seconds "
+                f"({self.remind_after_seconds}), or no reminder would ever show"
+            )
+        if "red" in self.colours:
+            raise ValueError("red is kept for mistakes; choose pickers' colours without it")
+        if len(set(self.colours)) != len(self.colours):
+            raise ValueError("each picker needs a colour of its own")
+        return self
+
+
+class CommandsConfig(_Strict):
+    rate_per_second: Annotated[float, Field(gt=0, le=10_000)] = 10.0
+    burst: Annotated[float, Field(ge=1, le=100_000)] = 30.0
+    max_expiry_seconds: Annotated[float, Field(gt=0, le=7 * 86400)] = 86400.0
+
+
+class StocktakeConfig(_Strict):
+    idle_end_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
+
+
+class AlarmsConfig(_Strict):
+    near_expiry_days: Annotated[int, Field(ge=0, le=3650)] = 60
+    # Beyond this many messages waiting, event streams and then command answers are dropped
+    # (oldest first, counted); procurement requests and alarms never are.
+    outbox_max_messages: Annotated[int, Field(ge=1000)] = 100_000
+    expiry_sweep_at: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "02:00"
+    backlog_messages: Annotated[int, Field(ge=1)] = 1000
+    backlog_age_seconds: Annotated[float, Field(gt=0)] = 900.0
+
+
+class DevicesConfig(_Strict):
+    down_alarm_seconds: Annotated[float, Field(ge=0, le=86400)] = 30.0
+    # The same log line (a flapping device, a flood of bad input) at most this often a minute.
+    log_repeats_per_minute: Annotated[int, Field(ge=1, le=10_000)] = 30
+
+
+class MetricsConfig(_Strict):
+    # host:port of the Prometheus endpoint (/metrics), [::1]:9464 for IPv6; "" turns it off.
+    listen: Annotated[str, Field(pattern=r"^$|^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):\d{1,5}$")] = (
+        "127.0.0.1:9464"
+    )
+    refresh_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0  # gauges read from the ledger

@@ -1,0 +1,1 @@
+"""Alarms: one live alarm per kind and subject, raised -> acknowledged -> cleared."""

@@ -1,0 +1,1 @@
+"""Pick lists: allocation (FEFO), confirmation at the shelf, mistakes caught."""

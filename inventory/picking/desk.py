@@ -1,0 +1,257 @@
+"""The pick desk: pick lists, confirmations at the shelf, mistakes caught, shelves located.
+
+Lives beside the keeper on the ledger's writer thread. Every confirmed pick is one `pick`
+movement referencing its list, written in one transaction with the list's new state and the
+`cmd-result` message that reports it. A pack that must not be picked is never booked: its slot
+shows the mistake, the lists are told what was expected and what was seen, and a tagged pack
+taken wrongly is held as on the shelf until it comes back (or, not back in time, is booked as an
+unexpected removal and raises that alarm). Mistakes, located shelves and the lights they call
+for live in memory only; lists and their progress are in the file.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from inventory.ledger.movements import Movement, MovementKind, StockStatus
+from inventory.picking.lists import (
+    MAX_PICKERS,
+    PickList,
+    PickRequest,
+    PickState,
+    allocate,
+    reservations,
+)
+from inventory.picking.outcome import Cue, CueKind, Outcome, Shown
+from inventory.picking.results import PickTimes, message
+from inventory.picking.shelf_events import ShelfEvents
+from inventory.picking.store import PickStore
+
+if TYPE_CHECKING:
+    from inventory.keeper import InventoryKeeper
+
+
+class PickDesk(ShelfEvents):
+    """Pick lists and what happens at the shelf while they are open."""
+
+    def __init__(self, keeper: InventoryKeeper, times: PickTimes):
+        self._keeper = keeper
+        self.times = times
+        self.store = PickStore(keeper.db)
+        self.lists: dict[str, PickList] = {}
+        self.recalled: set[tuple[str, str]] = set()
+        self._shown: list[Shown] = []
+        self._located: dict[str, tuple[float, int]] = {}  # slot -> (until, quantity)
+        self._recent: dict[str, float] = {}  # packs just booked -> until (repeated reads)
+
+    def load(self) -> None:
+        """Open lists and recalls from the file (at start, and after a failed commit)."""
+        self.lists = {p.pick_id: p for p in self.store.open_lists()}
+        self.recalled = self.store.recalls()
+
+    @property
+    def active(self) -> bool:
+        """Pick lists are open."""
+        return bool(self.lists)
+
+    @property
+    def busy(self) -> bool:
+        """Something here runs against the clock: open lists, mistakes shown, drugs located."""
+        return bool(self.lists or self._shown or self._located)
+
+    def start(self, request: PickRequest) -> Outcome:
+        """Allocate a new pick list (FEFO) and report it; short lines are reported at once and
+        feed the shortage flow. A list id seen before is answered, not started again."""
+        keeper, now = self._keeper, self._keeper.seconds()
+        out = Outcome()
+        known = self.store.state_of(request.pick_id)
+        if known is not None:
+            out.commits.append(
+                keeper.send(
+                    [
+                        message(
+                            self._keeper.stamp(), "pick", request.pick_id, "duplicate", state=known
+                        )
+                    ]
+                )
+            )
+            out.notes.append(f"pick list {request.pick_id} was received before ({known})")
+            return out
+        free = sorted(set(range(MAX_PICKERS)) - {p.picker_no for p in self.lists.values()})
+        if not free:
+            error = f"{MAX_PICKERS} pick lists are open; finish or cancel one first"
+            out.commits.append(
+                keeper.send(
+                    [message(self._keeper.stamp(), "pick", request.pick_id, "error", error=error)]
+                )
+            )
+            out.notes.append(f"pick list {request.pick_id} refused: {error}")
+            return out
+        reserved = reservations(self.lists.values())
+        today = keeper.today()
+        lines = [
+            allocate(line, keeper.index.fefo(line.gtin, today), self.recalled, reserved)
+            for line in request.lines
+        ]
+        pick = PickList(request.pick_id, free[0], lines, now, now, request.picker, request.scanner)
+        with keeper.group():
+            accepted = message(
+                self._keeper.stamp(),
+                "pick",
+                pick.pick_id,
+                "accepted",
+                picker_no=pick.picker_no,
+                lines=pick.summary(),
+            )
+            out.commits.append(keeper.send([accepted]))
+            for n, line in enumerate(lines):
+                if line.short:
+                    out.commits.append(keeper.report_short(line.gtin, line.short, pick.pick_id))
+                    out.notes.append(
+                        f"pick list {pick.pick_id} line {n + 1}: short by {line.short} of "
+                        f"{line.quantity} x GTIN {line.gtin}"
+                    )
+            self._save(pick, out)
+        out.notes.insert(0, f"pick list {pick.pick_id} started for picker {pick.picker_no + 1}")
+        return out
+
+    def cancel(self, pick_id: str, actor: str = "system") -> Outcome:
+        """Stop a pick list and free its slots; what was picked stays picked."""
+        out = Outcome()
+        pick = self.lists.get(pick_id)
+        if pick is None:
+            state = self.store.state_of(pick_id)
+            error = f"pick list {pick_id} is {state}" if state else f"no pick list {pick_id}"
+            out.commits.append(
+                self._keeper.send(
+                    [message(self._keeper.stamp(), "pick", pick_id, "error", error=error)]
+                )
+            )
+            out.notes.append(f"cancel refused: {error}")
+            return out
+        self._end(pick, PickState.CANCELLED, out, by=actor)
+        return out
+
+    def locate(self, gtin: str, seconds: float, command_id: str = "") -> Outcome:
+        """Light every slot holding `gtin` for `seconds`."""
+        keeper, out = self._keeper, Outcome()
+        until = keeper.seconds() + seconds
+        held: dict[str, int] = {}
+        for line in keeper.index.lines_of(gtin):
+            held[line.slot] = held.get(line.slot, 0) + line.quantity
+        for slot, quantity in held.items():
+            self._located[slot] = (until, quantity)
+        slots = [{"slot": s, "quantity": q} for s, q in sorted(held.items())]
+        result = message(
+            self._keeper.stamp(),
+            "locate",
+            command_id or gtin,
+            "located",
+            gtin=gtin,
+            slots=slots,
+            seconds=seconds,
+        )
+        out.commits.append(keeper.send([result]))
+        where = ", ".join(f"{s} ({q})" for s, q in sorted(held.items())) or "nowhere"
+        out.notes.append(f"GTIN {gtin} is in {where}")
+        out.lights_changed = bool(held)
+        return out
+
+    def recall(self, gtin: str, batch: str, note: str, actor: str = "system") -> Outcome:
+        """Recall a batch: every available pack of it is quarantined where it lies, and it is
+        never offered to a pick list again."""
+        keeper, out = self._keeper, Outcome()
+        movements = [
+            Movement(
+                MovementKind.QUARANTINE,
+                gtin,
+                line.quantity,
+                line.serial,
+                line.epc,
+                batch,
+                line.expiry,
+                line.slot,
+                line.slot,
+                actor,
+                f"recall: {note}".strip(": "),
+                from_status=StockStatus.AVAILABLE,
+                to_status=StockStatus.QUARANTINED,
+            )
+            for line in keeper.index.lines_of(gtin)
+            if line.batch == batch and line.status is StockStatus.AVAILABLE
+        ]
+        with keeper.group():
+            self.store.add_recall(gtin, batch, keeper.stamp(), note)
+            out.commits.append(keeper.commit(movements))
+            out.commits.append(
+                keeper.send(
+                    [
+                        message(
+                            self._keeper.stamp(),
+                            "recall",
+                            f"{gtin}/{batch}",
+                            "recalled",
+                            quarantined=len(movements),
+                        )
+                    ]
+                )
+            )
+        self.recalled.add((gtin, batch))
+        out.notes.append(f"batch {batch} of GTIN {gtin} recalled; {len(movements)} lines held")
+        return out
+
+    def refuse(self, command: str, command_id: str, error: str) -> Outcome:
+        """Answer a command that cannot be carried out; nothing of it is done."""
+        out = Outcome()
+        out.commits.append(
+            self._keeper.send(
+                [message(self._keeper.stamp(), command, command_id, "error", error=error)]
+            )
+        )
+        out.notes.append(f"{command} {command_id or '(no id)'} refused: {error}")
+        return out
+
+    def tick(self) -> Outcome:
+        """Reminders, timeouts, and mistakes and located shelves that have run their time."""
+        keeper, out = self._keeper, Outcome()
+        now = keeper.seconds()
+        for pick in list(self._by_age()):
+            idle = now - pick.touched_at
+            if idle >= self.times.timeout_seconds:
+                self._end(pick, PickState.TIMED_OUT, out)
+            elif idle >= self.times.remind_after_seconds and not pick.reminded:
+                pick.reminded = True
+                with keeper.group():
+                    reminder = message(
+                        self._keeper.stamp(),
+                        "pick",
+                        pick.pick_id,
+                        "reminder",
+                        idle_seconds=int(idle),
+                        lines=pick.summary(),
+                    )
+                    out.commits.append(keeper.send([reminder]))
+                    self._save(pick, out)
+                out.notes.append(f"pick list {pick.pick_id} untouched for {idle:.0f} s")
+        for shown in [s for s in self._shown if s.until <= now]:
+            self._shown.remove(shown)
+            out.lights_changed = True
+            if shown.epc is not None and keeper.line_of_epc(shown.epc) is not None:
+                self._unexpected_removal(shown, out)
+        for slot in [s for s, (until, _) in self._located.items() if until <= now]:
+            del self._located[slot]
+            out.lights_changed = True
+        self._recent = {k: t for k, t in self._recent.items() if t > now}
+        return out
+
+    def cues(self) -> list[Cue]:
+        """What every slot should show now: mistakes, the lists' picks, located shelves."""
+        cues = [Cue(s.mistake.slot, CueKind.MISTAKE) for s in self._shown if s.mistake.slot]
+        for pick in self._by_age():
+            kind = CueKind.REMIND if pick.reminded else CueKind.PICK
+            for line in pick.lines:
+                for a in line.allocations:
+                    if a.remaining > 0:
+                        cues.append(Cue(a.slot, kind, pick.picker_no, a.remaining))
+        cues += [Cue(slot, CueKind.LOCATE, 0, q) for slot, (_, q) in self._located.items()]
+        return cues

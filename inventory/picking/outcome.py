@@ -1,0 +1,49 @@
+"""What the desks (picking, stocktake) hand back to the daemon: cues for the lights, and what a
+call did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from inventory.picking.checks import Mistake
+
+if TYPE_CHECKING:
+    from inventory.keeper import Commit
+
+
+class CueKind(StrEnum):
+    PICK = "pick"  # take packs here (picker's colour, quantity shown)
+    REMIND = "remind"  # a pick list left untouched: take packs here
+    MISTAKE = "mistake"  # the wrong pack was taken or scanned here
+    LOCATE = "locate"  # the drug someone asked for is here
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """What one slot should tell the pharmacist; the daemon turns cues into LED states."""
+
+    slot: str
+    kind: CueKind
+    picker_no: int = 0
+    number: int = 0
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a desk call did, for the daemon to show and report."""
+
+    commits: list[Commit] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    mistakes: list[Mistake] = field(default_factory=list)
+    booked_epcs: list[str] = field(default_factory=list)  # tagged packs no longer on a shelf
+    placed: dict[str, str] = field(default_factory=dict)  # tagged packs now booked in a slot
+    lights_changed: bool = False
+
+
+@dataclass(slots=True)
+class Shown:
+    mistake: Mistake
+    until: float
+    epc: str | None = None  # a tagged pack taken wrongly, held as still on the shelf

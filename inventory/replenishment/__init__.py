@@ -1,0 +1,1 @@
+"""Stock policy and procurement requests: when a product runs short, and how much to ask for."""

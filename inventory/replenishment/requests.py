@@ -1,0 +1,131 @@
+"""Procurement requests the gateway raises for short products."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from enum import StrEnum
+
+from inventory.replenishment.policy import Product
+
+
+class RequestStatus(StrEnum):
+    PROPOSED = "proposed"  # waiting for a pharmacist's confirmation; not sent yet
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    ORDERED = "ordered"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    RECEIVED = "received"
+
+
+# Requests in these states still count as "on order".
+OPEN_STATUSES = frozenset(
+    {RequestStatus.REQUESTED, RequestStatus.ACCEPTED, RequestStatus.ORDERED, RequestStatus.SHIPPED}
+)
+
+
+class Priority(StrEnum):
+    ROUTINE = "routine"
+    URGENT = "urgent"
+    STAT = "stat"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcurementRequest:
+    """A confirmed request for `quantity` of a product, with the figures that justified it."""
+
+    request_id: str
+    created_at: str
+    product: Product
+    quantity: int
+    priority: Priority
+    on_hand: int
+    on_order: int
+    confirmed_by: str
+    status: RequestStatus = RequestStatus.REQUESTED
+    received: int = 0  # packs of it booked in so far
+
+    @property
+    def outstanding(self) -> int:
+        """Still to come, while the request is open."""
+        return self.quantity - self.received if self.status in OPEN_STATUSES else 0
+
+    def payload(self, site: str, gateway: str) -> str:
+        """The message sent on ``procurement/request`` (shaped like FHIR SupplyRequest where they
+        overlap: item, quantity, priority, reason)."""
+        return json.dumps(
+            {
+                "request_id": self.request_id,
+                "created_at": self.created_at,
+                "site": site,
+                "gateway": gateway,
+                "gtin": self.product.gtin,
+                "name": self.product.name,
+                "batch_hint": None,
+                "quantity": self.quantity,
+                "unit": self.product.unit,
+                "priority": str(self.priority),
+                "reason": {
+                    "on_hand": self.on_hand,
+                    "on_order": self.on_order,
+                    "reorder_point": self.product.reorder_point,
+                    "par": self.product.par,
+                },
+                "confirmed_by": self.confirmed_by,
+            },
+            separators=(",", ":"),
+        )
+
+
+# What the centre may answer, from each state (answering the same state again changes nothing).
+NEXT_STATUSES: dict[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.REQUESTED: frozenset(
+        {
+            RequestStatus.ACCEPTED,
+            RequestStatus.ORDERED,
+            RequestStatus.SHIPPED,
+            RequestStatus.CANCELLED,
+            RequestStatus.REJECTED,
+        }
+    ),
+    RequestStatus.ACCEPTED: frozenset(
+        {
+            RequestStatus.ORDERED,
+            RequestStatus.SHIPPED,
+            RequestStatus.CANCELLED,
+            RequestStatus.REJECTED,
+        }
+    ),
+    RequestStatus.ORDERED: frozenset({RequestStatus.SHIPPED, RequestStatus.CANCELLED}),
+}
+
+
+def unfinished_requests(
+    db: sqlite3.Connection, products: dict[str, Product]
+) -> list[ProcurementRequest]:
+    """Requests proposed or still open, from the file (oldest first)."""
+    wanted = [str(RequestStatus.PROPOSED), *(str(s) for s in OPEN_STATUSES)]
+    rows = db.execute(
+        "SELECT request_id, created_at, gtin, quantity, status, confirmed_by, priority, received"
+        f" FROM procurement_requests WHERE status IN ({','.join('?' * len(wanted))})"
+        " ORDER BY created_at, request_id",
+        wanted,
+    )
+    return [
+        ProcurementRequest(
+            r[0],
+            r[1],
+            products.get(r[2]) or Product(r[2], r[2], 0, 1),
+            int(r[3]),
+            Priority(r[6]),
+            0,
+            0,
+            r[5],
+            RequestStatus(r[4]),
+            int(r[7]),
+        )
+        for r in rows
+    ]

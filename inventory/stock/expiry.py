@@ -1,0 +1,80 @@
+"""The expiry sweep (daily, and at start): batches close to expiry raise a near-expiry alarm;
+expired batches are quarantined where they lie (never offered to a pick list again) and raise
+an expired alarm. Alarms of batches no longer on the shelves are cleared."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import TYPE_CHECKING
+
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.ledger.movements import Movement, MovementKind, StockStatus
+from inventory.picking.outcome import Outcome
+from inventory.stock.slot_index import StockLine
+
+if TYPE_CHECKING:
+    from inventory.keeper import InventoryKeeper
+
+_KINDS = (AlarmKind.NEAR_EXPIRY, AlarmKind.EXPIRED)
+
+
+def batch_subject(gtin: str, batch: str) -> str:
+    """The subject of a batch's expiry alarms."""
+    return f"{gtin}/{batch or '-'}"
+
+
+def expiry_sweep(keeper: InventoryKeeper, today: date, near_days: int) -> Outcome:
+    """One sweep over every stock line (vectorized in the slot index)."""
+    batches: dict[tuple[str, str], list[StockLine]] = defaultdict(list)
+    for line in keeper.index.expiring(today, near_days):
+        batches[(line.gtin, line.batch)].append(line)
+    out = Outcome()
+    due: set[tuple[AlarmKind, str]] = set()
+    with keeper.group():
+        for (gtin, batch), lines in batches.items():
+            expiry = str(lines[0].expiry)
+            subject = batch_subject(gtin, batch)
+            detail: dict[str, object] = {
+                "gtin": gtin,
+                "batch": batch,
+                "expiry": expiry,
+                "slots": sorted({line.slot for line in lines}),
+                "quantity": sum(line.quantity for line in lines),
+            }
+            if expiry < today.isoformat():
+                held = [line for line in lines if line.status is StockStatus.AVAILABLE]
+                if held:
+                    out.commits.append(keeper.commit([_quarantine(line) for line in held]))
+                    out.notes.append(
+                        f"batch {batch} of GTIN {gtin} expired on {expiry}: "
+                        f"{sum(line.quantity for line in held)} pack(s) quarantined"
+                    )
+                out.commits.append(keeper.raise_alarm(AlarmKind.EXPIRED, subject, detail))
+                due.add((AlarmKind.EXPIRED, subject))
+            else:
+                detail["days_left"] = (date.fromisoformat(expiry) - today).days
+                out.commits.append(keeper.raise_alarm(AlarmKind.NEAR_EXPIRY, subject, detail))
+                due.add((AlarmKind.NEAR_EXPIRY, subject))
+        for alarm in keeper.live_alarms():
+            if alarm.kind in _KINDS and (alarm.kind, alarm.subject) not in due:
+                out.commits.append(keeper.clear_alarm(alarm.kind, alarm.subject))
+    out.lights_changed = any(c.alarms for c in out.commits)
+    return out
+
+
+def _quarantine(line: StockLine) -> Movement:
+    return Movement(
+        MovementKind.QUARANTINE,
+        line.gtin,
+        line.quantity,
+        line.serial,
+        line.epc,
+        line.batch,
+        line.expiry,
+        from_slot=line.slot,
+        to_slot=line.slot,
+        reason="expired",
+        from_status=StockStatus.AVAILABLE,
+        to_status=StockStatus.QUARANTINED,
+    )

@@ -1,0 +1,104 @@
+"""Which tagged packs are on the shelf, judged from what the fixed readers keep seeing.
+
+A pack is on the shelf in its slot while a reader sees it there. Not seen in its slot for the
+dwell time, it has left: moved if it was seen in another slot meanwhile, taken otherwise. A pack
+seen that the shelf does not hold yet has arrived. Times are monotonic seconds from the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from inventory.codes.identifiers import PackId
+
+
+@dataclass(frozen=True, slots=True)
+class Arrived:
+    pack: PackId
+    slot: str
+
+
+@dataclass(frozen=True, slots=True)
+class Left:
+    epc: str
+    slot: str
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    epc: str
+    from_slot: str
+    to_slot: str
+
+
+PresenceChange = Arrived | Left | Moved
+
+
+@dataclass(slots=True)
+class _Sighting:
+    slot: str
+    last_home: float
+    elsewhere: str | None = None
+    last_elsewhere: float = 0.0
+
+
+class PresenceTracker:
+    """Turns a stream of sightings into arrivals, departures and moves."""
+
+    def __init__(self, dwell: float):
+        self.dwell = dwell
+        self._packs: dict[str, _Sighting] = {}
+
+    def seed(self, placed: dict[str, str], now: float) -> None:
+        """Start from the ledger's view (EPC -> slot), as if every pack had just been seen."""
+        self._packs = {epc: _Sighting(slot, now) for epc, slot in placed.items()}
+
+    def seen(self, seen: PackId, slot: str, now: float) -> PresenceChange | None:
+        """Record one sighting; an unknown pack arrives at once."""
+        pack = self._packs.get(seen.epc)
+        if pack is None:
+            self._packs[seen.epc] = _Sighting(slot, now)
+            return Arrived(seen, slot)
+        if pack.slot == slot:
+            pack.last_home = now
+        else:
+            pack.elsewhere = slot
+            pack.last_elsewhere = now
+        return None
+
+    def overdue(self, now: float, unwatched: Collection[str] = ()) -> list[PresenceChange]:
+        """Packs not seen in their slot for the dwell time: moved or left. Applies the change.
+        Packs in `unwatched` slots (their reader is down) are not judged: not being seen there
+        says nothing."""
+        changes: list[PresenceChange] = []
+        for epc, pack in list(self._packs.items()):
+            if now - pack.last_home < self.dwell or pack.slot in unwatched:
+                continue
+            if pack.elsewhere is not None and now - pack.last_elsewhere < self.dwell:
+                changes.append(Moved(epc, pack.slot, pack.elsewhere))
+                self._packs[epc] = _Sighting(pack.elsewhere, pack.last_elsewhere)
+            else:
+                changes.append(Left(epc, pack.slot))
+                del self._packs[epc]
+        return changes
+
+    def watched_again(self, slots: Collection[str], now: float) -> None:
+        """The reader of `slots` is back: its packs get a full dwell time to be seen again."""
+        for pack in self._packs.values():
+            if pack.slot in slots:
+                pack.last_home = max(pack.last_home, now)
+
+    def place(self, epc: str, slot: str, now: float) -> None:
+        """The ledger now has the pack in `slot` (a stocktake booked it there): watch it there,
+        as if just seen."""
+        self._packs[epc] = _Sighting(slot, now)
+
+    def forget(self, epc: str) -> None:
+        """Stop tracking a pack (its arrival was refused, or it was booked out elsewhere)."""
+        self._packs.pop(epc, None)
+
+    def slot_of(self, epc: str) -> str | None:
+        """Where the tracker believes the pack is."""
+        pack = self._packs.get(epc)
+        return pack.slot if pack else None

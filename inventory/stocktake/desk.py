@@ -1,0 +1,255 @@
+"""Stocktakes on the ledger's writer thread: a finished sweep reconciled and kept, its
+discrepancy alarm, its EPCIS events, and the count adjustments a pharmacist confirms.
+
+A report waits in `stocktakes` until confirmed. Confirming books, for each difference still
+true of the ledger, one movement referencing the stocktake: a missing pack a count adjustment
+out of its slot, a pack found that the ledger did not have one into the slot it was found in,
+a misplaced pack a move. What the ledger changed since the sweep (a pick meanwhile) is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import TYPE_CHECKING
+
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.ledger.movements import Movement, MovementKind
+from inventory.ledger.outbox import MessageKind, OutboxMessage
+from inventory.picking.outcome import Outcome
+from inventory.picking.results import message
+from inventory.stocktake.epcis import cycle_count_event, slot_uri
+from inventory.stocktake.sweep import Found, StocktakeReport, Sweep, reconcile
+
+if TYPE_CHECKING:
+    from inventory.keeper import InventoryKeeper
+
+
+class StocktakeDesk:
+    """Reconciles sweeps and books what a pharmacist confirms."""
+
+    def __init__(self, keeper: InventoryKeeper, site: str):
+        self._keeper = keeper
+        self._site = site
+
+    def started(self, sweep: Sweep) -> Outcome:
+        """Report that a sweep began."""
+        keeper = self._keeper
+        answer = message(
+            keeper.stamp(),
+            "stocktake-start",
+            sweep.stocktake_id,
+            "started",
+            stocktake_id=sweep.stocktake_id,
+            shelf=sweep.shelf,
+            by=sweep.by,
+        )
+        return Outcome(
+            commits=[keeper.send([answer])],
+            notes=[f"stocktake {sweep.stocktake_id} of shelf {sweep.shelf} started ({sweep.by})"],
+        )
+
+    def finish(self, sweep: Sweep) -> Outcome:
+        """Reconcile a finished sweep: keep its report, raise or clear the shelf's discrepancy
+        alarm, queue the report and the EPCIS events."""
+        keeper = self._keeper
+        index = keeper.index
+        lines = index.lines()
+        report = reconcile(
+            sweep.stocktake_id,
+            sweep.shelf,
+            sweep.by,
+            sweep.slots,
+            sweep.seen(),
+            sweep.packs,
+            [line for line in lines if line.epc],
+            [line for line in lines if not line.epc],
+            sweep.location_uris,
+        )
+        at = keeper.stamp()
+        summary = report.summary()
+        messages = [
+            message(
+                at,
+                "stocktake-end",
+                report.stocktake_id,
+                "ended",
+                stocktake_id=report.stocktake_id,
+                shelf=report.shelf,
+                summary=summary,
+            ),
+            *[
+                OutboxMessage(
+                    MessageKind.EVENT,
+                    json.dumps(
+                        cycle_count_event(
+                            at,
+                            report.seen_by_slot.get(count.slot, []),
+                            slot_uri(count.slot, report.location_uris, self._site),
+                            report.stocktake_id,
+                        ),
+                        separators=(",", ":"),
+                    ),
+                    key=report.stocktake_id,
+                )
+                for count in report.slots
+            ],
+        ]
+        out = Outcome()
+        with keeper.group():
+            _save(keeper.db, report, "ended", at)
+            out.commits.append(keeper.send(messages))
+            if report.differences:
+                detail: dict[str, object] = {
+                    "shelf": report.shelf,
+                    "stocktake_id": report.stocktake_id,
+                    "counts": summary,
+                    "slots": [
+                        c.slot for c in report.slots if c.missing or c.unexpected or c.misplaced_in
+                    ],
+                }
+                out.commits.append(keeper.raise_alarm(AlarmKind.DISCREPANCY, report.shelf, detail))
+            else:
+                out.commits.append(keeper.clear_alarm(AlarmKind.DISCREPANCY, report.shelf))
+        out.notes.append(
+            f"stocktake {report.stocktake_id} of shelf {report.shelf}: {summary['seen']} seen of "
+            f"{summary['expected']} expected; missing {summary['missing']}, unexpected "
+            f"{summary['unexpected']}, misplaced {summary['misplaced']}"
+        )
+        out.lights_changed = True
+        return out
+
+    def confirm(self, stocktake_id: str, by: str) -> Outcome:
+        """Book a report's differences as count adjustments and moves, by `by`."""
+        keeper, out = self._keeper, Outcome()
+        found = _load(keeper.db, stocktake_id)
+        if found is None or found[0] != "ended":
+            state = found[0] if found else None
+            error = (
+                f"stocktake {stocktake_id} is {state}" if state else f"no stocktake {stocktake_id}"
+            )
+            refusal = message(
+                keeper.stamp(), "stocktake-confirm", stocktake_id, "error", error=error
+            )
+            out.commits.append(keeper.send([refusal]))
+            out.notes.append(f"stocktake confirmation refused: {error}")
+            return out
+        report = found[1]
+        movements = self._adjustments(report, by, out)
+        with keeper.group():
+            answer = message(
+                keeper.stamp(),
+                "stocktake-confirm",
+                stocktake_id,
+                "confirmed",
+                stocktake_id=stocktake_id,
+                by=by,
+                adjustments=len(movements),
+            )
+            out.commits.append(keeper.commit(movements, messages=[answer]))
+            keeper.db.execute(
+                "UPDATE stocktakes SET state = 'confirmed', confirmed_by = ?, confirmed_at = ?"
+                " WHERE stocktake_id = ?",
+                (by, keeper.stamp(), stocktake_id),
+            )
+            out.commits.append(keeper.clear_alarm(AlarmKind.DISCREPANCY, report.shelf))
+        out.notes.append(
+            f"stocktake {stocktake_id} confirmed by {by}: {len(movements)} adjustment(s) booked"
+        )
+        out.lights_changed = True
+        return out
+
+    def _adjustments(self, report: StocktakeReport, by: str, out: Outcome) -> list[Movement]:
+        keeper, sid = self._keeper, report.stocktake_id
+        movements: list[Movement] = []
+
+        def current(item: Found) -> str | None:
+            return keeper.index.slot_of(item.epc)
+
+        for count in report.slots:
+            for item in count.missing:
+                line = keeper.line_of_epc(item.epc)
+                if line is None or line.slot != item.ledger_slot:
+                    continue  # booked out or moved since the sweep
+                movements.append(
+                    Movement(
+                        MovementKind.COUNT_ADJUSTMENT,
+                        line.gtin,
+                        1,
+                        line.serial,
+                        item.epc,
+                        line.batch,
+                        line.expiry,
+                        from_slot=line.slot,
+                        actor=by,
+                        reason="stocktake: not found",
+                        reference=sid,
+                        from_status=line.status,
+                    )
+                )
+                out.booked_epcs.append(item.epc)
+            for item in count.unexpected:
+                if current(item) is not None or item.seen_slot is None or not item.gtin:
+                    continue
+                movements.append(
+                    Movement(
+                        MovementKind.COUNT_ADJUSTMENT,
+                        item.gtin,
+                        1,
+                        item.serial,
+                        item.epc,
+                        to_slot=item.seen_slot,
+                        actor=by,
+                        reason="stocktake: found, not on the ledger",
+                        reference=sid,
+                    )
+                )
+                out.placed[item.epc] = item.seen_slot
+            for item in count.misplaced_in:
+                line = keeper.line_of_epc(item.epc)
+                if line is None or line.slot != item.ledger_slot or item.seen_slot is None:
+                    continue
+                movements.append(
+                    Movement(
+                        MovementKind.MOVE,
+                        line.gtin,
+                        1,
+                        line.serial,
+                        item.epc,
+                        line.batch,
+                        line.expiry,
+                        line.slot,
+                        item.seen_slot,
+                        by,
+                        f"stocktake: found in {item.seen_slot}",
+                        sid,
+                        line.status,
+                        line.status,
+                    )
+                )
+                out.placed[item.epc] = item.seen_slot
+        return movements
+
+
+def _save(db: sqlite3.Connection, report: StocktakeReport, state: str, at: str) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO stocktakes (stocktake_id, shelf, by, ended_at, state, report)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            report.stocktake_id,
+            report.shelf,
+            report.by,
+            at,
+            state,
+            json.dumps(report.to_dict(), separators=(",", ":")),
+        ),
+    )
+
+
+def _load(db: sqlite3.Connection, stocktake_id: str) -> tuple[str, StocktakeReport] | None:
+    row = db.execute(
+        "SELECT state, report FROM stocktakes WHERE stocktake_id = ?", (stocktake_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    return str(row[0]), StocktakeReport.from_dict(json.loads(row[1]))

@@ -1,0 +1,292 @@
+"""Stocktake by sweep: a handheld passed along a shelf, and what it found against the ledger.
+
+Each slot carries a location tag. The handheld reports inventory rounds; in a round, the
+strongest location tag is where the handheld is (with none, it is still where it was). A pack
+belongs to the location current at its strongest read (a later read wins a tie), so a pack read
+faintly from the neighbouring slot does not move it. Reconciliation compares what was seen in
+every slot of the shelf (a sweep counts the whole shelf: a slot not passed counts as empty)
+with what the ledger holds there: missing, unexpected, misplaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from inventory.codes.identifiers import PackId
+from inventory.stock.slot_index import StockLine
+
+
+@dataclass(slots=True)
+class _Best:
+    slot: str
+    rssi: int
+
+
+class Sweep:
+    """What one handheld pass saw; fed from the reader's events, in order."""
+
+    def __init__(self, stocktake_id: str, shelf: str, slots: Sequence[str], by: str):
+        self.stocktake_id = stocktake_id
+        self.shelf = shelf
+        self.slots = list(slots)
+        self.by = by
+        self.here: str | None = None  # the slot the handheld is at
+        self.location_uris: dict[str, str] = {}  # slot -> its location tag's EPC URI
+        self.packs: dict[str, PackId] = {}
+        self._best: dict[str, _Best] = {}
+        self._round_location: tuple[str, int] | None = None
+        self._round_packs: list[tuple[str, int]] = []
+        self.reads = 0
+
+    def location(self, slot: str, uri: str, rssi: int) -> None:
+        """A location tag read in the current round."""
+        self.reads += 1
+        self.location_uris.setdefault(slot, uri)
+        if self._round_location is None or rssi > self._round_location[1]:
+            self._round_location = (slot, rssi)
+
+    def pack(self, pack: PackId, rssi: int) -> None:
+        """A pack's tag read in the current round."""
+        self.reads += 1
+        self.packs[pack.epc] = pack
+        self._round_packs.append((pack.epc, rssi))
+
+    def round_done(self) -> None:
+        """The round ended: its packs belong to its strongest location (or the last one)."""
+        if self._round_location is not None:
+            self.here = self._round_location[0]
+        if self.here is not None:
+            for epc, rssi in self._round_packs:
+                best = self._best.get(epc)
+                if best is None or rssi >= best.rssi:
+                    self._best[epc] = _Best(self.here, rssi)
+        self._round_location, self._round_packs = None, []
+
+    def seen(self) -> dict[str, str]:
+        """EPC -> the slot each pack was found in."""
+        self.round_done()
+        return {epc: best.slot for epc, best in self._best.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One pack in the report: where the ledger has it and where the sweep found it."""
+
+    epc: str
+    gtin: str
+    serial: str
+    batch: str
+    expiry: str | None
+    ledger_slot: str | None
+    seen_slot: str | None
+
+
+@dataclass(slots=True)
+class SlotCount:
+    slot: str
+    expected: int = 0
+    seen: int = 0
+    missing: list[Found] = field(default_factory=list)
+    unexpected: list[Found] = field(default_factory=list)
+    misplaced_in: list[Found] = field(default_factory=list)  # here, ledger has it elsewhere
+    misplaced_out: list[Found] = field(default_factory=list)  # ledger has it here, found elsewhere
+    untagged: int = 0  # counted packs the ledger has here: no tag to read
+
+
+@dataclass(slots=True)
+class StocktakeReport:
+    stocktake_id: str
+    shelf: str
+    by: str
+    slots: list[SlotCount]
+    by_product: list[dict[str, Any]]
+    location_uris: dict[str, str] = field(default_factory=dict)
+    seen_by_slot: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def differences(self) -> int:
+        return sum(len(s.missing) + len(s.unexpected) + len(s.misplaced_in) for s in self.slots)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "slots": len(self.slots),
+            "expected": sum(s.expected for s in self.slots),
+            "seen": sum(s.seen for s in self.slots),
+            "missing": sum(len(s.missing) for s in self.slots),
+            "unexpected": sum(len(s.unexpected) for s in self.slots),
+            "misplaced": sum(len(s.misplaced_in) for s in self.slots),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (`from_dict` reads it back)."""
+
+        def found(items: list[Found]) -> list[dict[str, Any]]:
+            return [
+                {
+                    "epc": f.epc,
+                    "gtin": f.gtin,
+                    "serial": f.serial,
+                    "batch": f.batch,
+                    "expiry": f.expiry,
+                    "ledger_slot": f.ledger_slot,
+                    "seen_slot": f.seen_slot,
+                }
+                for f in items
+            ]
+
+        return {
+            "stocktake_id": self.stocktake_id,
+            "shelf": self.shelf,
+            "by": self.by,
+            "slots": [
+                {
+                    "slot": c.slot,
+                    "expected": c.expected,
+                    "seen": c.seen,
+                    "missing": found(c.missing),
+                    "unexpected": found(c.unexpected),
+                    "misplaced_in": found(c.misplaced_in),
+                    "misplaced_out": found(c.misplaced_out),
+                    "untagged": c.untagged,
+                }
+                for c in self.slots
+            ],
+            "by_product": self.by_product,
+            "location_uris": self.location_uris,
+            "seen_by_slot": self.seen_by_slot,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> StocktakeReport:
+        def counts(s: dict[str, Any]) -> SlotCount:
+            def found(name: str) -> list[Found]:
+                return [Found(**f) for f in s[name]]
+
+            return SlotCount(
+                s["slot"],
+                s["expected"],
+                s["seen"],
+                missing=found("missing"),
+                unexpected=found("unexpected"),
+                misplaced_in=found("misplaced_in"),
+                misplaced_out=found("misplaced_out"),
+                untagged=s["untagged"],
+            )
+
+        return cls(
+            raw["stocktake_id"],
+            raw["shelf"],
+            raw["by"],
+            [counts(s) for s in raw["slots"]],
+            raw["by_product"],
+            raw["location_uris"],
+            raw["seen_by_slot"],
+        )
+
+
+def reconcile(
+    sweep_id: str,
+    shelf: str,
+    by: str,
+    slots: Sequence[str],
+    seen: dict[str, str],
+    packs: dict[str, PackId],
+    tagged: Iterable[StockLine],
+    untagged: Iterable[StockLine] = (),
+    location_uris: dict[str, str] | None = None,
+) -> StocktakeReport:
+    """Compare the sweep (`seen`: EPC -> slot) with the ledger's tagged packs (`tagged`, every
+    tagged line of the ledger: a pack found here may be booked anywhere)."""
+    swept = {slot: i for i, slot in enumerate(slots)}
+    lines = {line.epc: line for line in tagged if line.epc}
+    # Every pack once: the ledger's tagged packs, then those only the sweep saw.
+    epcs = [*lines, *(epc for epc in seen if epc not in lines)]
+    nowhere = -1
+    known_count = len(lines)
+    # Ledger slot and sweep slot of each pack, as indexes into `slots` (-1: elsewhere or none).
+    booked = np.array(
+        [swept.get(line.slot, nowhere) for line in lines.values()]
+        + [nowhere] * (len(epcs) - known_count),
+        dtype=np.int64,
+    )
+    found = np.array([swept.get(seen.get(epc, ""), nowhere) for epc in epcs], dtype=np.int64)
+    known = np.arange(len(epcs)) < known_count  # on the ledger at all
+    seen_any = found != nowhere
+    missing = np.nonzero((booked != nowhere) & ~seen_any)[0]
+    unexpected = np.nonzero(seen_any & ~known)[0]
+    misplaced = np.nonzero(seen_any & known & (booked != found))[0]
+
+    counts = [SlotCount(slot) for slot in slots]
+    expected = np.bincount(booked[booked != nowhere], minlength=len(slots))
+    seen_n = np.bincount(found[seen_any], minlength=len(slots))
+    for i, count in enumerate(counts):
+        count.expected, count.seen = int(expected[i]), int(seen_n[i])
+
+    def entry(i: int) -> Found:
+        epc = epcs[i]
+        line = lines.get(epc)
+        pack = packs.get(epc)
+        slot = seen.get(epc)
+        return Found(
+            epc,
+            line.gtin if line else pack.gtin if pack else "",
+            line.serial if line else pack.serial if pack else "",
+            line.batch if line else "",
+            line.expiry if line else None,
+            line.slot if line else None,
+            slot if slot in swept else None,
+        )
+
+    for k in missing.tolist():
+        counts[booked[k]].missing.append(entry(k))
+    for k in unexpected.tolist():
+        counts[found[k]].unexpected.append(entry(k))
+    for k in misplaced.tolist():
+        item = entry(k)
+        counts[found[k]].misplaced_in.append(item)
+        if booked[k] != nowhere:
+            counts[booked[k]].misplaced_out.append(item)
+    for line in untagged:
+        if line.slot in swept:
+            counts[swept[line.slot]].untagged += line.quantity
+    by_slot: dict[str, list[str]] = {}
+    for epc, slot in seen.items():
+        if slot in swept:
+            by_slot.setdefault(slot, []).append(epc)
+    return StocktakeReport(
+        sweep_id,
+        shelf,
+        by,
+        counts,
+        _by_product(epcs, lines, packs, booked, found),
+        dict(location_uris or {}),
+        by_slot,
+    )
+
+
+def _by_product(
+    epcs: list[str],
+    lines: dict[str, StockLine],
+    packs: dict[str, PackId],
+    booked: np.ndarray[Any, Any],
+    found: np.ndarray[Any, Any],
+) -> list[dict[str, Any]]:
+    """Expected and seen per GTIN and batch over the shelf's slots (one bincount each)."""
+    keys: dict[tuple[str, str], int] = {}
+    codes = []
+    for epc in epcs:
+        line = lines.get(epc)
+        key = (line.gtin, line.batch) if line else (packs[epc].gtin if epc in packs else "", "")
+        codes.append(keys.setdefault(key, len(keys)))
+    product = np.array(codes, dtype=np.int64)
+    expected = np.bincount(product[booked != -1], minlength=len(keys))
+    seen = np.bincount(product[found != -1], minlength=len(keys))
+    return [
+        {"gtin": g, "batch": b, "expected": int(e), "seen": int(n), "difference": int(n - e)}
+        for (g, b), e, n in sorted(zip(keys, expected, seen, strict=True))
+        if e or n
+    ]
