@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 # systemd only for systemd-analyze: the tests check the unit file with it (no systemd needs to run);
 # openssl makes the test CA and certificates for the TLS tests.
-DEBIAN_PACKAGES=(mosquitto mosquitto-clients socat pcscd libpcsclite-dev vsmartcard-vpcd systemd openssl)
+DEBIAN_PACKAGES=(mosquitto mosquitto-clients socat pcscd libpcsclite-dev vsmartcard-vpcd systemd openssl
+                 nats-server)
 VENV=${RXEDGE_VENV:-.venv}
 
 missing=()
