@@ -154,7 +154,8 @@ make_root() {
     rm -f "$log"
 }
 
-step "debootstrap $SUITE minbase ($(mirror))" make_root
+echo "fresh-check: mirror $(mirror), root $root"
+step "debootstrap $SUITE minbase" make_root
 step "apt sources, CAs, pip settings, mounts" prepare_root
 step "install git make ca-certificates python3" install_minimal
 in_root 'python3 --version; git --version | head -1; make --version | head -1'
