@@ -58,9 +58,10 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
     "procurement list": ("0 the requests were printed (none is fine)", LEDGER),
     "procurement confirm": ("0 confirmed and sent to the centre", *SENT),
     "procurement watch": (
-        "0 ended after --count requests, or by Ctrl-C",
+        "0 ended after --count requests, or --seconds ran out (without --count)",
         "1 --seconds ran out first, or a request could not be written down",
         "2 a wrong option, or the broker settings cannot be used",
+        "130 stopped with Ctrl-C",
     ),
     "procurement status": (
         "0 sent, and the gateway did not refuse it within --wait seconds",
