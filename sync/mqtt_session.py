@@ -1,7 +1,12 @@
-"""An MQTT 5 session for asyncio, over paho's network thread.
+"""An MQTT session for asyncio, over paho's network thread.
 
-The session is persistent (clean start off, with a session expiry) so the broker keeps what was
-in flight; paho reconnects by itself within about a second of the broker's return. ``publish``
+MQTT 5 by default, or 3.1.1 (`protocol="3.1.1"`) for brokers that speak only that. The session
+is persistent (MQTT 5: clean start off, with a session expiry; 3.1.1: clean session off) so the
+broker keeps what was in flight; paho reconnects by itself within about a second of the broker's
+return. Given several brokers (the nodes of a cluster), a failed attempt or a lost link moves on
+to the next one in order, with paho's back-off (0.25 s doubling to 1 s) between attempts. A
+broker that refuses the protocol version, the account or the client id sets `refusal` (see
+sync.broker_refusal) instead of being retried quietly. ``publish``
 returns a future that completes when the broker's PUBACK arrives, or fails if the broker refused
 the message. ``publish_many`` sends a batch in order and returns one future for the whole batch
 (each message's answer in a list): the outbox drains through it, and one future per batch instead
@@ -18,17 +23,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from sync.broker_refusal import (
+    BrokerRefusal,
+    BrokerRefused,
+    BrokerUnreachable,
+    MqttProtocol,
+    RefusalSettings,
+    classify,
+)
 from sync.broker_security import BrokerSecurity
-from sync.broker_url import BrokerAddress
+from sync.broker_url import BrokerAddress, BrokerRotation
+from sync.mqtt_client import connect_async, make_client
 
 log = logging.getLogger(__name__)
 
-SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
 # While more than ACK_GROUP messages wait for their PUBACKs (a backlog draining), paho's thread
 # hands PUBACKs to the event loop ACK_GROUP at a time and the loop collects the rest every
 # ACK_WAIT seconds, instead of being woken for every few PUBACKs (each wake-up is a hand-over of
@@ -78,7 +88,7 @@ class MqttSession:
 
     def __init__(
         self,
-        broker: BrokerAddress,
+        broker: BrokerAddress | Sequence[BrokerAddress],
         client_id: str,
         *,
         birth: Announcement | None = None,
@@ -88,10 +98,14 @@ class MqttSession:
         persistent: bool = True,
         keepalive: int = 30,
         security: BrokerSecurity | None = None,
+        protocol: MqttProtocol = "5",
     ):
-        """`security`: TLS files and the account (default: none; mqtts:// is checked against
-        the system's CAs)."""
-        self.broker = broker
+        """`broker`: one broker, or several tried in order; `security`: TLS files and the
+        account (default: none; mqtts:// is checked against the system's CAs)."""
+        self.brokers = BrokerRotation(broker)
+        self.protocol: MqttProtocol = protocol
+        self.refusal: BrokerRefusal | None = None  # the last lasting refusal, if any
+        self.refused = asyncio.Event()
         self.connected = asyncio.Event()
         self.subscribed = asyncio.Event()
         self._birth = birth
@@ -109,8 +123,8 @@ class MqttSession:
         self._ack_timer: asyncio.TimerHandle | None = None
         self.connects = 0
         self._last_failure: str | None = None  # paho's thread: repeats are logged quietly
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        (security or BrokerSecurity()).apply(client, broker)
+        client = make_client(client_id, protocol, persistent)
+        (security or BrokerSecurity()).apply(client, self.brokers.current)
         if will is not None:
             client.will_set(will.topic, will.payload, qos=1, retain=True)
         # paho sleeps on these as floats; sub-second retries bring the link back within ~1 s.
@@ -123,19 +137,35 @@ class MqttSession:
         client.on_subscribe = self._on_subscribe
         self._client = client
 
+    @property
+    def broker(self) -> BrokerAddress:
+        """The broker connected to, or tried next."""
+        return self.brokers.current
+
     async def start(self) -> None:
         """Begin connecting in the background; `connected` is set once the broker accepts."""
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        if self._persistent:
-            properties.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
-        self._client.connect_async(
-            self.broker.host,
-            self.broker.port,
-            keepalive=self._keepalive,
-            clean_start=not self._persistent,
-            properties=properties,
+        connect_async(
+            self._client, self.brokers.current, self.protocol, self._persistent, self._keepalive
         )
         self._client.loop_start()
+
+    async def until_connected(self, timeout: float, settings: RefusalSettings) -> None:
+        """Wait until the broker accepts; BrokerRefused (its message spelling the fix as
+        `settings` do) or BrokerUnreachable when it will not within `timeout` seconds."""
+        waits = [asyncio.ensure_future(e.wait()) for e in (self.connected, self.refused)]
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if self.connected.is_set():
+            return
+        if self.refusal is not None:
+            raise BrokerRefused(self.refusal, settings)
+        raise BrokerUnreachable(
+            f"no broker answered within {timeout:.0f} s at {self.brokers.describe()}"
+            + (f" (last attempt: {self._last_failure})" if self._last_failure else "")
+        )
 
     async def stop(self, farewell: Announcement | None = None, timeout: float = 2.0) -> None:
         """Say `farewell` (if connected) and disconnect; the broker then does not send the will."""
@@ -211,7 +241,14 @@ class MqttSession:
         _properties: object,
     ) -> None:
         if reason.is_failure:
-            self._failed(f"refused the connection: {reason}")
+            refusal = classify(self.broker.url, self.protocol, reason.value, str(reason))
+            if refusal is None:
+                self._failed(f"refused the connection: {reason}")
+                return
+            # Told once by the session's owner, in the words of its settings.
+            log.debug("broker %s refused the connection: %s", self.broker.url, reason)
+            self._last_failure = f"refused the connection: {reason}"
+            self._loop.call_soon_threadsafe(self._set_refused, refusal)
             return
         self._last_failure = None
         for topic in self._subscriptions:
@@ -223,6 +260,13 @@ class MqttSession:
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
         # paho calls this while it handles the error (a TLS check that failed, a refused port).
         self._failed(f"could not connect: {sys.exc_info()[1] or 'connection failed'}")
+        self._next_broker()
+
+    def _next_broker(self) -> None:
+        """Point paho's next attempt at the next broker (the link is closed here)."""
+        if len(self.brokers.brokers) > 1:
+            broker = self.brokers.advance()
+            self._client.host, self._client.port = broker.host, broker.port
 
     def _failed(self, what: str) -> None:
         """Log a failed connection attempt: as a warning when it differs from the last one."""
@@ -239,6 +283,7 @@ class MqttSession:
         _properties: object,
     ) -> None:
         log.info("disconnected from %s: %s", self.broker.url, reason)
+        self._next_broker()
         self._loop.call_soon_threadsafe(self._set_connected, False)
 
     def _on_publish(
@@ -277,8 +322,14 @@ class MqttSession:
 
     # the event loop ----------------------------------------------------------------------------
 
+    def _set_refused(self, refusal: BrokerRefusal) -> None:
+        self.refusal = refusal
+        self.refused.set()
+
     def _set_connected(self, up: bool) -> None:
         if up:
+            self.refusal = None
+            self.refused.clear()
             self.connects += 1
             self.connected.set()
         else:

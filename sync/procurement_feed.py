@@ -14,20 +14,18 @@ import json
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from sync.broker_refusal import BrokerRefusal, MqttProtocol, classify
 from sync.broker_security import BrokerSecurity
-from sync.broker_url import BrokerAddress
-from sync.mqtt_session import SESSION_EXPIRY_SECONDS
+from sync.broker_url import BrokerAddress, BrokerRotation
+from sync.mqtt_client import connect_async, make_client
 from sync.topics import ROOT, Topics
 
 log = logging.getLogger(__name__)
@@ -49,7 +47,8 @@ def request_subscription(
     site: str | None = None, gateway: str | None = None, group: str | None = None
 ) -> str:
     """The request topic of one gateway, one site or every gateway (the default); with a
-    `group`, as an MQTT 5 shared subscription: the group's members split the messages."""
+    `group`, as an MQTT 5 shared subscription: the group's members split the messages (MQTT
+    3.1.1 has no shared subscriptions: a group there is the engine's, see sync.jetstream_feed)."""
     topic = f"{ROOT}/{site or '+'}/{gateway or '+'}/procurement/request"
     return f"$share/{group}/{topic}" if group else topic
 
@@ -220,15 +219,21 @@ class RequestConsumer:
 
     def __init__(
         self,
-        broker: BrokerAddress,
+        broker: BrokerAddress | Sequence[BrokerAddress],
         client_id: str,
         subscription: str,
         handle: MessageWork,
         persistent: bool = False,
         keepalive: int = 30,
         security: BrokerSecurity | None = None,
+        protocol: MqttProtocol = "5",
     ):
-        self.broker = broker
+        if protocol == "3.1.1" and subscription.startswith("$share/"):
+            raise ValueError("MQTT 3.1.1 has no shared subscriptions: subscribe without a group")
+        self.brokers = BrokerRotation(broker)
+        self.protocol: MqttProtocol = protocol
+        self.refusal: BrokerRefusal | None = None
+        self.refused = asyncio.Event()
         self.subscription = subscription
         self.connected = asyncio.Event()
         self.subscribed = asyncio.Event()
@@ -242,29 +247,25 @@ class RequestConsumer:
         self._queue: asyncio.Queue[tuple[int, int, int, str, bytes]] = asyncio.Queue()
         self._link = 0  # counts connects and disconnects: an ack belongs to its connection
         self._worker: asyncio.Task[None] | None = None
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
-        )
-        (security or BrokerSecurity()).apply(client, broker)
+        client = make_client(client_id, protocol, persistent, manual_ack=True)
+        (security or BrokerSecurity()).apply(client, self.brokers.current)
         client.reconnect_delay_set(min_delay=0.25, max_delay=1.0)  # type: ignore[arg-type]
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._next_broker
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         self._client = client
 
+    @property
+    def broker(self) -> BrokerAddress:
+        return self.brokers.current
+
     async def start(self) -> None:
         """Begin connecting in the background and handling what arrives."""
         self._worker = asyncio.create_task(self._work(), name="request consumer")
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        if self._persistent:
-            properties.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
-        self._client.connect_async(
-            self.broker.host,
-            self.broker.port,
-            keepalive=self._keepalive,
-            clean_start=not self._persistent,
-            properties=properties,
+        connect_async(
+            self._client, self.brokers.current, self.protocol, self._persistent, self._keepalive
         )
         self._client.loop_start()
 
@@ -304,7 +305,11 @@ class RequestConsumer:
         _properties: object,
     ) -> None:
         if reason.is_failure:
-            log.warning("broker %s refused the connection: %s", self.broker.url, reason)
+            refusal = classify(self.broker.url, self.protocol, reason.value, str(reason))
+            if refusal is None:
+                log.warning("broker %s refused the connection: %s", self.broker.url, reason)
+            else:  # told once by the consumer's owner, in the words of its settings
+                self._loop.call_soon_threadsafe(self._set_refused, refusal)
             return
         client.subscribe(self.subscription, qos=1)
         self._loop.call_soon_threadsafe(self._linked, True)
@@ -318,7 +323,14 @@ class RequestConsumer:
         _properties: object,
     ) -> None:
         log.info("disconnected from %s: %s", self.broker.url, reason)
+        self._next_broker()
         self._loop.call_soon_threadsafe(self._linked, False)
+
+    def _next_broker(self, *_: object) -> None:
+        """Point paho's next attempt at the next broker (also paho's on_connect_fail)."""
+        if len(self.brokers.brokers) > 1:
+            broker = self.brokers.advance()
+            self._client.host, self._client.port = broker.host, broker.port
 
     def _on_subscribe(
         self,
@@ -339,6 +351,10 @@ class RequestConsumer:
         )
 
     # the event loop ----------------------------------------------------------------------------
+
+    def _set_refused(self, refusal: BrokerRefusal) -> None:
+        self.refusal = refusal
+        self.refused.set()
 
     def _linked(self, up: bool) -> None:
         self._link += 1

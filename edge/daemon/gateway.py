@@ -46,7 +46,7 @@ from inventory.picking.lists import PickList
 from inventory.picking.results import PickTimes
 from inventory.replenishment.policy import Product
 from inventory.stock.presence import Arrived, PresenceTracker
-from sync.broker_url import BrokerAddress
+from sync.broker_refusal import CONFIG_SETTINGS
 from sync.mqtt_session import Announcement, MqttSession
 from sync.publisher import OutboxPublisher
 from sync.topics import Topics
@@ -155,13 +155,14 @@ class Gateway(DeviceEvents):
         )
         self.devices = build_devices(config, self.metrics.counting(self._on_driver_event))
         self.session = MqttSession(
-            BrokerAddress.parse(config.broker.url),
+            config.broker.addresses,
             config.client_id,
             birth=Announcement(self.topics.status, "online"),
             will=Announcement(self.topics.status, "offline"),
             subscriptions=[self.topics.commands, self.topics.procurement_status],
             on_message=self.intake.on_message,
             security=config.broker.security(),
+            protocol=config.broker.protocol,
         )
         self.publisher = OutboxPublisher(
             self.session,
@@ -204,7 +205,7 @@ class Gateway(DeviceEvents):
             Activity(
                 "start",
                 f"gateway {config.site}/{config.gateway} running; ledger "
-                f"{config.database}, broker {config.broker.url}",
+                f"{config.database}, broker {config.broker.urls_text}",
             )
         )
         stopper = asyncio.create_task(self._stop.wait())
@@ -356,13 +357,25 @@ class Gateway(DeviceEvents):
     # Sync ------------------------------------------------------------------------------------
 
     async def _watch_link(self) -> None:
-        assert self.session is not None
+        session = self.session
+        assert session is not None
         while True:
-            await self.session.connected.wait()
-            self._observe(Activity("sync", f"connected to {self.session.broker.url}"))
-            while self.session.connected.is_set():
+            up, refused = (
+                asyncio.ensure_future(e.wait()) for e in (session.connected, session.refused)
+            )
+            await asyncio.wait([up, refused], return_when=asyncio.FIRST_COMPLETED)
+            up.cancel()
+            refused.cancel()
+            if session.refusal is not None and not session.connected.is_set():
+                # Retrying goes on (the broker's accounts may change), but says so only once.
+                text = session.refusal.message(CONFIG_SETTINGS)
+                log.error("%s", text)
+                self._observe(Activity("sync", text))
+                await session.connected.wait()
+            self._observe(Activity("sync", f"connected to {session.broker.url}"))
+            while session.connected.is_set():
                 await asyncio.sleep(0.2)
-            self._observe(Activity("sync", f"lost {self.session.broker.url}; retrying"))
+            self._observe(Activity("sync", f"lost {session.broker.url}; retrying"))
 
     # Questions (for the CLI, the demo and tests) ----------------------------------------------
 

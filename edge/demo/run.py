@@ -44,6 +44,7 @@ from edge.settings.config import parse_config
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
+from sync.broker_refusal import BrokerLinkError, MqttProtocol
 from sync.procurement_feed import ReceivedRequest
 from sync.topics import Topics
 
@@ -56,7 +57,9 @@ class Demo:
         db: Path | None,
         broker_url: str | None,
         plain: bool = False,
+        protocol: MqttProtocol = "5",
     ):
+        self.protocol: MqttProtocol = protocol
         self.seconds = seconds
         self.forever = forever
         self.db = db
@@ -121,11 +124,20 @@ class Demo:
                 f"{scanner.port}, shelf controller (Modbus TCP, {SLOTS} slots) on port "
                 f"{self.shelf.port}",
             )
-            centre = DemoCentre(broker_url, Topics(SITE, GATEWAY), self.on_answer, self.on_request)
-            await centre.start()
+            centre = DemoCentre(
+                broker_url, Topics(SITE, GATEWAY), self.on_answer, self.on_request, self.protocol
+            )
             stack.push_async_callback(centre.stop)
+            try:
+                await centre.start()
+            except BrokerLinkError as exc:
+                self.view.restore_terminal()
+                print(f"rxedge demo: {exc}", file=sys.stderr)
+                return 2
             config = parse_config(
-                demo_config(db, broker_url, reader.port, scanner.port, self.shelf.port)
+                demo_config(
+                    db, broker_url, reader.port, scanner.port, self.shelf.port, self.protocol
+                )
             )
             gateway = Gateway(config, observer=self.on_activity)
             daemon = asyncio.create_task(gateway.run())
@@ -193,7 +205,14 @@ class Demo:
 
 
 async def run_demo(
-    seconds: float, forever: bool, db: Path | None, broker_url: str | None, plain: bool = False
+    seconds: float,
+    forever: bool,
+    db: Path | None,
+    broker_url: str | None,
+    plain: bool = False,
+    protocol: MqttProtocol = "5",
 ) -> int:
-    """Run the demo; 0 when every step of the scenario was observed."""
-    return await Demo(seconds, forever, db, broker_url, plain).run()
+    """Run the demo; 0 when every step of the scenario was observed. `broker_url`: a broker
+    of one's own (several, comma-separated, are tried in order) instead of a local mosquitto;
+    `protocol`: the MQTT version it speaks."""
+    return await Demo(seconds, forever, db, broker_url, plain, protocol).run()

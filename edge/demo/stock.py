@@ -201,14 +201,19 @@ def book_delivery(db: Path, today: date) -> int:
 
 
 def demo_config(
-    db: Path, broker_url: str, reader_port: str, scanner_port: str, shelf_port: int
+    db: Path,
+    broker_url: str,
+    reader_port: str,
+    scanner_port: str,
+    shelf_port: int,
+    protocol: str = "5",
 ) -> dict[str, object]:
     """The configuration the demo daemon runs with."""
     return {
         "site": SITE,
         "gateway": GATEWAY,
         "database": str(db),
-        "broker": {"url": broker_url},
+        "broker": {**_broker_urls(broker_url), "protocol": protocol},
         "presence": {"dwell_seconds": DWELL_SECONDS},
         "picking": {"mistake_seconds": MISTAKE_SECONDS},
         "readers": [
@@ -240,3 +245,9 @@ def demo_config(
             for p in PRODUCTS
         ],
     }
+
+
+def _broker_urls(text: str) -> dict[str, object]:
+    """`url` for one broker, `urls` for several (comma-separated, tried in order)."""
+    urls = [url.strip() for url in text.split(",") if url.strip()]
+    return {"url": urls[0]} if len(urls) == 1 else {"urls": urls}
