@@ -13,7 +13,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from sync.broker_refusal import MqttProtocol
-from sync.broker_url import BrokerAddress
+from sync.broker_url import BrokerAddress, BrokerRotation
 
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
 
@@ -61,3 +61,16 @@ def connect_async(
         clean_start=not persistent,
         properties=properties,
     )
+
+
+def fail_over(
+    client: mqtt.Client,
+    brokers: BrokerRotation,
+    protocol: MqttProtocol,
+    persistent: bool,
+    keepalive: int,
+) -> None:
+    """After a lost link or a failed attempt (in paho's thread, from its callbacks), point the
+    next attempt at the next broker; paho's back-off still spaces the attempts."""
+    if len(brokers.brokers) > 1:
+        connect_async(client, brokers.advance(), protocol, persistent, keepalive)

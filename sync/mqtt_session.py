@@ -35,7 +35,7 @@ from sync.broker_refusal import (
 )
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress, BrokerRotation
-from sync.mqtt_client import connect_async, make_client
+from sync.mqtt_client import connect_async, fail_over, make_client
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,7 @@ class MqttSession:
         self._busy = False  # more than ACK_GROUP messages wait for PUBACKs
         self._ack_timer: asyncio.TimerHandle | None = None
         self.connects = 0
+        self._stopping = False
         self._last_failure: str | None = None  # paho's thread: repeats are logged quietly
         client = make_client(client_id, protocol, persistent)
         (security or BrokerSecurity()).apply(client, self.brokers.current)
@@ -176,6 +177,7 @@ class MqttSession:
                 )
             except (TimeoutError, PublishRefused):
                 log.warning("could not publish %s before disconnecting", farewell.topic)
+        self._stopping = True
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
         self.connected.clear()
@@ -263,10 +265,8 @@ class MqttSession:
         self._next_broker()
 
     def _next_broker(self) -> None:
-        """Point paho's next attempt at the next broker (the link is closed here)."""
-        if len(self.brokers.brokers) > 1:
-            broker = self.brokers.advance()
-            self._client.host, self._client.port = broker.host, broker.port
+        if not self._stopping:
+            fail_over(self._client, self.brokers, self.protocol, self._persistent, self._keepalive)
 
     def _failed(self, what: str) -> None:
         """Log a failed connection attempt: as a warning when it differs from the last one."""

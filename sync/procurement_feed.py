@@ -25,7 +25,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sync.broker_refusal import BrokerRefusal, MqttProtocol, classify
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress, BrokerRotation
-from sync.mqtt_client import connect_async, make_client
+from sync.mqtt_client import connect_async, fail_over, make_client
 from sync.topics import ROOT, Topics
 
 log = logging.getLogger(__name__)
@@ -247,6 +247,7 @@ class RequestConsumer:
         self._queue: asyncio.Queue[tuple[int, int, int, str, bytes]] = asyncio.Queue()
         self._link = 0  # counts connects and disconnects: an ack belongs to its connection
         self._worker: asyncio.Task[None] | None = None
+        self._stopping = False
         client = make_client(client_id, protocol, persistent, manual_ack=True)
         (security or BrokerSecurity()).apply(client, self.brokers.current)
         client.reconnect_delay_set(min_delay=0.25, max_delay=1.0)  # type: ignore[arg-type]
@@ -274,6 +275,7 @@ class RequestConsumer:
         if self._worker is not None:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
+        self._stopping = True
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
         self.connected.clear()
@@ -328,9 +330,8 @@ class RequestConsumer:
 
     def _next_broker(self, *_: object) -> None:
         """Point paho's next attempt at the next broker (also paho's on_connect_fail)."""
-        if len(self.brokers.brokers) > 1:
-            broker = self.brokers.advance()
-            self._client.host, self._client.port = broker.host, broker.port
+        if not self._stopping:
+            fail_over(self._client, self.brokers, self.protocol, self._persistent, self._keepalive)
 
     def _on_subscribe(
         self,
