@@ -88,6 +88,9 @@ async def connect(servers: list[str], name: str, timeout: float = 10.0) -> Nats:
                 reconnect_time_wait=0.5,
                 max_reconnect_attempts=-1,
                 allow_reconnect=True,
+                error_cb=_connection_trouble,
+                disconnected_cb=_disconnected,
+                reconnected_cb=_reconnected,
             ),
             timeout,
         )
@@ -95,6 +98,19 @@ async def connect(servers: list[str], name: str, timeout: float = 10.0) -> Nats:
         raise NatsUnavailable(
             f"no NATS server answered at {', '.join(servers)} ({exc or type(exc).__name__})"
         ) from None
+
+
+async def _connection_trouble(error: Exception) -> None:
+    # nats-py would print a traceback for each: a node going away is expected, and retried.
+    log.info("NATS: %r", error)
+
+
+async def _disconnected() -> None:
+    log.warning("NATS: disconnected; reconnecting to another server")
+
+
+async def _reconnected() -> None:
+    log.warning("NATS: reconnected")
 
 
 async def ensure_stream(js: JetStreamContext, replicas: int = REPLICAS) -> None:

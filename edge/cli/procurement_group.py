@@ -10,6 +10,7 @@ them.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -61,11 +62,15 @@ async def watch_group(options: WatchOptions) -> int:
         handling = asyncio.create_task(group.run(), name="consumer group")
         ended = asyncio.Event()
         handling.add_done_callback(lambda _: ended.set())
+        for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C ends it with its counts said
+            loop.add_signal_handler(signum, ended.set)
         await until_done(clerk, ended, deadline)
     except BrokerLinkError as exc:
         print(f"rxedge: {exc}", file=sys.stderr)
         return 2
     finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
         if handling is not None:
             handling.cancel()
             await asyncio.gather(handling, return_exceptions=True)
