@@ -148,6 +148,7 @@ class GroupCounts:
     """What one member of the group did."""
 
     deliveries: int = 0
+    again: int = 0  # deliveries that were not a message's first (its taker did not ack it)
     applied: int = 0  # entries this member created
     finished: int = 0  # entries another member took and did not finish
     duplicates: int = 0  # already done when delivered again
@@ -214,6 +215,8 @@ class JetStreamRequests:
 
     async def _handle(self, message: Msg) -> None:
         self.counts.deliveries += 1
+        if message.metadata.num_delivered > 1:
+            self.counts.again += 1
         try:
             request = parse_request(topic_of(message.subject), message.data)
         except MalformedRequest as exc:

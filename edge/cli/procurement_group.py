@@ -79,7 +79,8 @@ async def watch_group(options: WatchOptions) -> int:
     counts = group.counts
     print(
         f"{member}: {counts.applied} applied, {counts.finished} finished for a member that "
-        f"stopped, {counts.duplicates} duplicates dropped, {counts.deliveries} deliveries",
+        f"stopped, {counts.duplicates} duplicates dropped, {counts.deliveries} deliveries "
+        f"({counts.again} delivered again)",
         file=sys.stderr,
     )
     failure = None if handling.cancelled() else handling.exception()

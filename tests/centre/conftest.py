@@ -55,3 +55,13 @@ async def publish_requests(cluster: NatsCluster, bodies: list[dict[str, object]]
             await js.publish(subject, json.dumps(body).encode(), stream=STREAM)
     finally:
         await nc.close()
+
+
+async def unacknowledged(cluster: NatsCluster, durable: str) -> int:
+    """Messages the consumer group's members hold without having acknowledged them."""
+    nc = await connect(cluster.urls, "test-probe")
+    try:
+        info = await nc.jetstream().consumer_info(STREAM, durable)
+        return int(info.num_ack_pending or 0)
+    finally:
+        await nc.close()
