@@ -150,9 +150,10 @@ class MqttSession:
         )
         self._client.loop_start()
 
-    async def until_connected(self, timeout: float, settings: RefusalSettings) -> None:
+    async def until_connected(self, timeout: float | None, settings: RefusalSettings) -> None:
         """Wait until the broker accepts; BrokerRefused (its message spelling the fix as
-        `settings` do) or BrokerUnreachable when it will not within `timeout` seconds."""
+        `settings` do) or BrokerUnreachable when it will not within `timeout` seconds (None:
+        no limit)."""
         waits = [asyncio.ensure_future(e.wait()) for e in (self.connected, self.refused)]
         try:
             await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -164,7 +165,7 @@ class MqttSession:
         if self.refusal is not None:
             raise BrokerRefused(self.refusal, settings)
         raise BrokerUnreachable(
-            f"no broker answered within {timeout:.0f} s at {self.brokers.describe()}"
+            f"no broker answered within {timeout or 0:.0f} s at {self.brokers.describe()}"
             + (f" (last attempt: {self._last_failure})" if self._last_failure else "")
         )
 

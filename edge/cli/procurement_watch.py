@@ -9,7 +9,7 @@ same answer again (which changes nothing at the gateway), and a request already 
 or the seen file is not written twice.
 
 With `--nats` the requests come from the centre's NATS JetStream stream instead, through a
-consumer group shared with the other clerks' processes (edge.cli.procurement_group).
+consumer group shared with the other clerks' processes (edge.cli.procurement.watch_group).
 """
 
 from __future__ import annotations
@@ -300,10 +300,6 @@ async def until_done(clerk: Clerk, ended: asyncio.Event, deadline: float | None)
 
 async def watch(options: WatchOptions) -> int:
     """Print requests as they arrive; stop after `count` requests or `seconds`, if given."""
-    if options.nats is not None:
-        from edge.cli.procurement_group import watch_group
-
-        return await watch_group(options)
     assert options.broker_url is not None
     brokers = parse_broker_list(options.broker_url)
     seen = SeenRequests(options.seen)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from sync.broker_refusal import CONFIG_SETTINGS, BrokerRefused
+from sync.mqtt_session import MqttSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,3 +29,20 @@ def log_activity(activity: Activity) -> None:
     of the logs bounds each kind on its own: a busy shelf's movements never hide the broker's
     return."""
     logging.getLogger(f"edge.daemon.activity.{activity.kind}").info("%s", activity.text)
+
+
+async def report_link(session: MqttSession, observe: Observer) -> None:
+    """Tell each time the link to the broker comes and goes, and once (as an error too) that
+    the broker refuses the gateway for a reason retrying will not cure, naming the setting that
+    fixes it. Retrying goes on all the same: the broker's accounts may change."""
+    while True:
+        try:
+            await session.until_connected(None, CONFIG_SETTINGS)
+        except BrokerRefused as refused:
+            logging.getLogger(__name__).error("%s", refused)
+            observe(Activity("sync", str(refused)))
+            await session.connected.wait()
+        observe(Activity("sync", f"connected to {session.broker.url}"))
+        while session.connected.is_set():
+            await asyncio.sleep(0.2)
+        observe(Activity("sync", f"lost {session.broker.url}; retrying"))

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from drivers.modbus.lights import DARK, SlotLight
 from drivers.modbus.profile import Colour
-from edge.daemon.activity import Activity, Observer, log_activity
+from edge.daemon.activity import Activity, Observer, log_activity, report_link
 from edge.daemon.alarm_watch import backlog_watch, expiry_sweeps
 from edge.daemon.changes import (
     Applied,
@@ -46,7 +46,6 @@ from inventory.picking.lists import PickList
 from inventory.picking.results import PickTimes
 from inventory.replenishment.policy import Product
 from inventory.stock.presence import Arrived, PresenceTracker
-from sync.broker_refusal import CONFIG_SETTINGS
 from sync.mqtt_session import Announcement, MqttSession
 from sync.publisher import OutboxPublisher
 from sync.topics import Topics
@@ -194,7 +193,7 @@ class Gateway(DeviceEvents):
             ),
             ("pick clock", self._pick_clock()),
             ("publisher", self.publisher.run()),
-            ("link", self._watch_link()),
+            ("link", report_link(self.session, self._observe)),
             ("watchdog", gateway_watchdog(self).run()),
             ("integrity check", self._check_integrity()),
             ("metrics", self.metrics.run(self._on_writer)),
@@ -355,27 +354,6 @@ class Gateway(DeviceEvents):
         await asyncio.Event().wait()  # a task of the daemon's lifetime, like the others
 
     # Sync ------------------------------------------------------------------------------------
-
-    async def _watch_link(self) -> None:
-        session = self.session
-        assert session is not None
-        while True:
-            up, refused = (
-                asyncio.ensure_future(e.wait()) for e in (session.connected, session.refused)
-            )
-            await asyncio.wait([up, refused], return_when=asyncio.FIRST_COMPLETED)
-            up.cancel()
-            refused.cancel()
-            if session.refusal is not None and not session.connected.is_set():
-                # Retrying goes on (the broker's accounts may change), but says so only once.
-                text = session.refusal.message(CONFIG_SETTINGS)
-                log.error("%s", text)
-                self._observe(Activity("sync", text))
-                await session.connected.wait()
-            self._observe(Activity("sync", f"connected to {session.broker.url}"))
-            while session.connected.is_set():
-                await asyncio.sleep(0.2)
-            self._observe(Activity("sync", f"lost {session.broker.url}; retrying"))
 
     # Questions (for the CLI, the demo and tests) ----------------------------------------------
 
