@@ -11,7 +11,7 @@ the commit itself fails, that state is read back from the file.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
@@ -29,6 +29,7 @@ from inventory.ledger.outbox import MessageKind, Outbox, OutboxMessage, OutboxRo
 from inventory.ledger.store import check_file, connect, damaged
 from inventory.picking.desk import PickDesk
 from inventory.picking.results import PickTimes
+from inventory.putaway.desk import PutawayDesk
 from inventory.replenishment.orders import OrderKeeping, RequestError
 from inventory.replenishment.policy import Product, is_short
 from inventory.replenishment.requests import ProcurementRequest, RequestStatus, unfinished_requests
@@ -53,6 +54,7 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
         clock: Clock = lambda: datetime.now(UTC),
         integrity_check: str = "quick_check",
         pick_times: PickTimes | None = None,
+        shelf_slots: Sequence[str] = (),
     ):
         self.db = connect(db_path, integrity_check=None)
         self.products = dict(products)
@@ -63,6 +65,7 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
         self._group_at: str | None = None
         self.picks = PickDesk(self, pick_times or PickTimes())
         self.stocktakes = StocktakeDesk(self, site)
+        self.putaways = PutawayDesk(self, shelf_slots)
         self.commands = CommandLog(self.db)
         # The check reads the file on its own connection while this thread builds the index.
         with ThreadPoolExecutor(1, thread_name_prefix="ledger-check") as pool:
@@ -321,3 +324,4 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
         self._alarms = {a.id: a for a in live_alarms(self.db)}
         self._requests = {r.request_id: r for r in unfinished_requests(self.db, self.products)}
         self.picks.load()
+        self.putaways.load()

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from inventory.picking.lists import PickLine, PickRequest
+from inventory.putaway.sessions import Notice, NoticeLine
 from sync.contract import COMMAND_NAMES, MAX_PAYLOAD, validate, with_defaults
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "LocateCommand",
     "PickCommand",
     "ProcurementConfirm",
+    "PutawayCommand",
+    "PutawayEnd",
     "RecallCommand",
     "Received",
     "StocktakeConfirm",
@@ -36,7 +39,16 @@ __all__ = [
 ]
 
 # Where each command carries the id its answers are filed under, in the order looked for.
-_ID_FIELDS = ("pick_id", "stocktake_id", "alarm_id", "request_id", "command_id", "shelf", "gtin")
+_ID_FIELDS = (
+    "delivery_id",
+    "pick_id",
+    "stocktake_id",
+    "alarm_id",
+    "request_id",
+    "command_id",
+    "shelf",
+    "gtin",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +108,17 @@ class ProcurementConfirm:
 
 
 @dataclass(frozen=True, slots=True)
+class PutawayCommand:
+    notice: Notice
+
+
+@dataclass(frozen=True, slots=True)
+class PutawayEnd:
+    delivery_id: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class BadCommand:
     """A command that will not be carried out, and why."""
 
@@ -114,6 +137,8 @@ Command = (
     | StocktakeConfirm
     | AlarmAck
     | ProcurementConfirm
+    | PutawayCommand
+    | PutawayEnd
     | BadCommand
 )
 COMMANDS = COMMAND_NAMES
@@ -206,6 +231,16 @@ def _build(name: str, body: dict[str, Any]) -> Command:
         return StocktakeEnd(body.get("stocktake_id"))
     if name == "stocktake-confirm":
         return StocktakeConfirm(body["stocktake_id"], body["by"])
+    if name == "putaway":
+        notice_lines = tuple(
+            NoticeLine(line["gtin"], int(line["quantity"]), line["batch"], line.get("expiry"))
+            for line in body["lines"]
+        )
+        return PutawayCommand(
+            Notice(body["delivery_id"], notice_lines, body["request_id"], body["scanner"])
+        )
+    if name == "putaway-end":
+        return PutawayEnd(body["delivery_id"], body["by"])
     if name == "alarm-ack":
         return AlarmAck(body["alarm_id"], body["by"])
     quantity = body.get("quantity")

@@ -40,6 +40,8 @@ COMMAND_NAMES = (
     "stocktake-confirm",
     "alarm-ack",
     "procurement-confirm",
+    "putaway",
+    "putaway-end",
 )
 MAX_PAYLOAD = 64 * 1024  # what the gateway accepts from the centre, in bytes
 

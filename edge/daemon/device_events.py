@@ -53,6 +53,7 @@ class DeviceEvents:
     _handheld_reads: dict[str, float]
     _picking: bool
     _receiving: dict[str, str]  # receiving scanner -> the slot it books packs into
+    _putaway: dict[str, str]  # put-away scanner -> its station's slot ('' for none)
     stocktake: StocktakeFlow
     _lit: dict[str, SlotLight]
     _colours: list[Colour]
@@ -89,7 +90,8 @@ class DeviceEvents:
             slot, presses = slot_name(event.controller, event.slot), event.presses
             self._observe(Activity("button", f"{slot} pressed {presses} time(s)"))
             shown = self._shown_picker(slot)
-            self._changes.put_nowait(lambda keeper: keeper.picks.button(slot, presses, shown))
+            # The put-away desk takes the presses on slots it lit and hands the others on.
+            self._changes.put_nowait(lambda keeper: keeper.putaways.button(slot, presses, shown))
         elif isinstance(event, AntennaFault):
             self._antenna_fault(event)
         elif isinstance(event, DeviceUp):
@@ -171,10 +173,16 @@ class DeviceEvents:
             )
         )
         scanner = event.scanner
+        actor = next(iter(self.badge_holders.values()), "system")
         slot = self._receiving.get(scanner)
         if slot is not None:
-            actor = next(iter(self.badge_holders.values()), "system")
             self._changes.put_nowait(partial(_receive, scan, slot, actor, scanner))
+            return
+        station = self._putaway.get(scanner)
+        if station is not None:
+            self._changes.put_nowait(
+                lambda keeper: keeper.putaways.scanned(scan, scanner, station, actor)
+            )
             return
         self._changes.put_nowait(
             lambda keeper: keeper.picks.scanned(scan.gtin, scan.batch, scan.serial, scanner)

@@ -29,10 +29,12 @@ from edge.daemon.device_health import DeviceHealth
 from edge.daemon.devices import Devices, build_devices
 from edge.daemon.inbound_commands import CommandIntake
 from edge.daemon.light_plan import describe_light, plan_lights
+from edge.daemon.put_away import tick_desks
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.daemon.storage_guard import StorageGuard, is_storage_error
 from edge.service.metrics import GatewayMetrics
 from edge.service.watchdog import Heartbeats, gateway_watchdog
+from edge.settings.catalogue import products_from
 from edge.settings.config import GatewayConfig
 from inventory.alarms.lifecycle import Alarm, AlarmKind
 from inventory.codes.barcodes import BarcodeError, PackScan
@@ -44,7 +46,6 @@ from inventory.ledger.store import check_file
 from inventory.ledger.writer import LedgerWriter
 from inventory.picking.lists import PickList
 from inventory.picking.results import PickTimes
-from inventory.replenishment.policy import Product
 from inventory.stock.presence import Arrived, PresenceTracker
 from sync.broker_url import BrokerAddress
 from sync.mqtt_session import Announcement, MqttSession
@@ -68,12 +69,7 @@ class Gateway(DeviceEvents):
         self._observe = self.metrics.observing(observer or log_activity)
         self.topics = Topics(config.site, config.gateway)
         self.writer: LedgerWriter | None = None
-        self.products = {
-            p.gtin: Product(
-                p.gtin, p.name, p.reorder_point, p.par, p.unit, p.auto_confirm, tuple(p.slots)
-            )
-            for p in config.products
-        }
+        self.products = products_from(config)
         self.epcs = EpcDecoder()
         self.presence = PresenceTracker(config.presence.dwell_seconds)
         self.health = DeviceHealth(config.devices.down_alarm_seconds)
@@ -95,6 +91,7 @@ class Gateway(DeviceEvents):
         self._receiving = {
             s.name: s.receive_to for s in config.scanners if s.role == "receiving" and s.receive_to
         }
+        self._putaway = {s.name: s.receive_to or "" for s in config.scanners if s.role == "putaway"}
         self._handheld_reads: dict[str, float] = {}
         self._picking = False  # pick lists are open (as last told by the writer)
         self._pick_busy = False  # the pick desk has timers running
@@ -142,6 +139,7 @@ class Gateway(DeviceEvents):
                     config.picking.mistake_seconds,
                     config.picking.locate_seconds,
                 ),
+                shelf_slots=[slot for shelf in config.shelves for slot in shelf.slot_names()],
             )
         )
         await asyncio.to_thread(self.writer.start)
@@ -175,7 +173,7 @@ class Gateway(DeviceEvents):
         )
         await self.session.start()
         self._picking, self._pick_busy = await self._on_writer(
-            lambda keeper: (keeper.picks.active, keeper.picks.busy)
+            lambda keeper: (keeper.picks.active, keeper.picks.busy or keeper.putaways.busy)
         )
         await self._refresh_lights()
         named = [
@@ -317,7 +315,7 @@ class Gateway(DeviceEvents):
             await asyncio.sleep(PICK_CLOCK_SECONDS)
             self.beats.tick("pick clock")
             if self._pick_busy:
-                self._changes.put_nowait(lambda keeper: keeper.picks.tick())
+                self._changes.put_nowait(tick_desks)
                 await self._refresh_lights()  # lists sharing a slot take turns
 
     def _badge_holder(self) -> str:
@@ -326,7 +324,7 @@ class Gateway(DeviceEvents):
 
     def _plan(self, keeper: InventoryKeeper) -> dict[str, SlotLight]:
         """On the writer: every slot's light now."""
-        cues = keeper.picks.cues()
+        cues = keeper.picks.cues() + keeper.putaways.cues()
         return plan_lights(keeper.live_alarms(), keeper.index, cues, time.time(), self._colours)
 
     async def _refresh_lights(self) -> None:

@@ -100,8 +100,10 @@ class ScannerConfig(_Strict):
     name: Annotated[str, Field(pattern=_NAME)]
     port: Annotated[str, Field(min_length=1)]
     baudrate: Baudrate = 9600
-    # picking: scans confirm picks; receiving: each scan books one pack in, into receive_to.
-    role: Literal["picking", "receiving"] = "picking"
+    # picking: scans confirm picks; receiving: each scan books one pack in, into receive_to;
+    # putaway: each scan lights the slot the pack belongs in (receive_to: the station's slot,
+    # red there when a pack is refused).
+    role: Literal["picking", "receiving", "putaway"] = "picking"
     receive_to: str | None = None
 
     @model_validator(mode="after")
@@ -166,6 +168,8 @@ class ProductConfig(_Strict):
     unit: str = "pack"
     slots: list[str] = Field(default_factory=list)
     auto_confirm: bool = True
+    min_shelf_life_days: Annotated[int, Field(ge=0, le=3650)] = 0
+    slot_capacity: Annotated[int, Field(ge=1, le=65535)] | None = None
 
     @field_validator("gtin")
     @classmethod
