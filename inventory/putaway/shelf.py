@@ -18,7 +18,7 @@ from inventory.ledger.movements import Movement, MovementKind
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
 from inventory.putaway.checks import REFUSED_PACK_REASONS, Reason, Refusal, refusal
-from inventory.putaway.places import choose_slot
+from inventory.putaway.places import choose_slot, shelf_of
 from inventory.putaway.sessions import PutawaySession, SessionState, WaitingPack
 from inventory.putaway.store import PutawayStore
 
@@ -153,12 +153,16 @@ class ShelfPuts:
         reserved = {home for p in keeper.products.values() for home in p.home_slots}
         reserved |= {s.station for s in self.sessions.values()} | {station}
         product = keeper.products[scan.gtin]
+        if not product.home_slots:
+            why = f"{product.name} has no home slot; give its [[products]] entry slots = [...]"
+            return Refusal(Reason.NO_ROOM, why)
         slot = choose_slot(product, scan.batch, keeper.index, by_slot, self.shelf_slots, reserved)
-        return (
-            Refusal(Reason.NO_ROOM, f"no slot has room for {product.name}")
-            if slot is None
-            else slot
-        )
+        if slot is None:
+            return Refusal(
+                Reason.NO_ROOM,
+                f"no slot on shelf {shelf_of(product.home_slots[0])} has room for {product.name}",
+            )
+        return slot
 
     def _waiting_for(
         self, gtin: str, serial: str, slot: str

@@ -50,9 +50,7 @@ def scan(batch: str = "B1", days: int = 400, serial: str = "", gtin: str = AMOX.
 
 def open_keeper(path: Path, clock: Clock) -> InventoryKeeper:
     products = {AMOX.gtin: AMOX, IBU.gtin: IBU}
-    return InventoryKeeper(
-        path, products, "s", "g", clock, pick_times=TIMES, shelf_slots=SLOTS
-    )
+    return InventoryKeeper(path, products, "s", "g", clock, pick_times=TIMES, shelf_slots=SLOTS)
 
 
 @pytest.fixture
@@ -136,9 +134,7 @@ def test_a_press_or_a_tag_where_nothing_was_lit_books_nothing_and_shows_red(
 def test_a_pack_that_must_not_reach_a_shelf_is_refused_with_red_at_the_station(
     keeper: InventoryKeeper, pack: PackScan, reason: str, alarm: AlarmKind | None
 ) -> None:
-    keeper.commit(
-        [Movement(MovementKind.PUT_AWAY, AMOX.gtin, 1, "S1", batch="B0", to_slot="A-01")]
-    )
+    keeper.commit([Movement(MovementKind.PUT_AWAY, AMOX.gtin, 1, "S1", batch="B0", to_slot="A-01")])
     before = keeper.db.execute("SELECT count(*) FROM movements").fetchone()[0]
     keeper.putaways.scanned(pack, "goods-in", "R-01", "Ana")
     [refused] = answers(keeper, "refused")
