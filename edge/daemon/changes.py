@@ -174,7 +174,8 @@ def activities(applied: Applied, products: Mapping[str, Product]) -> list[Activi
     said: list[Activity] = []
     outcome = applied.outcome
     for note in outcome.notes:
-        said.append(Activity("mistake" if note.startswith("MISTAKE") else "pick", note))
+        kind = "putaway" if note.startswith("put-away") else "pick"
+        said.append(Activity("mistake" if note.startswith("MISTAKE") else kind, note))
     for commit in outcome.commits:
         for m in commit.movements:
             where = " -> ".join(s for s in (m.from_slot, m.to_slot) if s)

@@ -1,5 +1,6 @@
 """The demo's scenario: the centre sends two prescriptions, a scripted pharmacist pair picks
-them at the shelf, one mistake is caught, and stock falls to a reorder point.
+them at the shelf, one mistake is caught, stock falls to a reorder point, and the delivery that
+answers the request is put away by the lights (edge.demo.delivery).
 
 Every step waits for what it must cause, observed from outside the daemon where a person would
 see it: the LEDs in the shelf controller's registers, the answers the centre receives on
@@ -25,6 +26,7 @@ from drivers.modbus.profile import Colour, Mode
 from edge.daemon.gateway import Gateway
 from edge.daemon.light_plan import HELD_LIGHT
 from edge.demo.centre import DemoCentre
+from edge.demo.delivery import put_away_delivery
 from edge.demo.stock import (
     AMOXICILLIN,
     ANA,
@@ -66,6 +68,7 @@ class Stage:
     today: date
     deadline: float  # time.monotonic()
     checks: list[tuple[str, bool]] = field(default_factory=list)
+    goods_in: ScannerSimulator | None = None  # the put-away scanner
 
 
 async def until(condition: Condition, deadline: float) -> bool:
@@ -153,11 +156,12 @@ class Scenario:
             self._right_packs,
             self._shortage,
             self._ledger,
+            partial(put_away_delivery, self),
         )
         for step in steps:
             if not await step():
                 return False
-        s.view.step("both lists done; amoxicillin reordered")
+        s.view.step("both lists done; amoxicillin reordered, delivered and put away")
         await s.view.snapshot("the end")
         await asyncio.sleep(PAUSE)  # the last picture stays a moment on a live screen
         return True
