@@ -13,13 +13,10 @@ import asyncio
 import sqlite3
 from contextlib import closing
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from drivers.modbus.profile import Colour, Mode
+from edge.demo.stage import Acts
 from edge.demo.stock import AMOXICILLIN, ANA, DELIVERY_ID, STATION, TAGGED, expired_pack, pack_code
-
-if TYPE_CHECKING:
-    from edge.demo.script import Scenario
 
 TAGGED_PUTS = 3  # packs confirmed by their tag on the antenna; the rest by the button
 
@@ -35,7 +32,7 @@ def request_state(db: Path, gtin: str) -> tuple[str, int] | None:
     return None if row is None else (str(row[0]), int(row[1]))
 
 
-async def put_away_delivery(scenario: Scenario) -> bool:
+async def put_away_delivery(scenario: Acts) -> bool:
     """Announce, scan in, refuse the expired pack, put the rest away; True when every step was
     observed."""
     s, home = scenario.s, TAGGED[0]
@@ -100,19 +97,19 @@ async def put_away_delivery(scenario: Scenario) -> bool:
     )
 
 
-async def _refused(scenario: Scenario) -> bool:
+async def _refused(scenario: Acts) -> bool:
     light = await scenario.light(STATION)
     red = light.on and light.colour is Colour.RED and light.mode is Mode.FAST_BLINK
     answers = scenario.s.centre.of(DELIVERY_ID, "refused")
     return red and any(a.get("reason") == "expired" for a in answers)
 
 
-async def _lit(scenario: Scenario, slot: str, quantity: int) -> bool:
+async def _lit(scenario: Acts, slot: str, quantity: int) -> bool:
     light = await scenario.light(slot)
     return light.on and light.colour is Colour.GREEN and light.number == quantity
 
 
-async def _closed(scenario: Scenario, slot: str) -> bool:
+async def _closed(scenario: Acts, slot: str) -> bool:
     closed = scenario.s.centre.of(DELIVERY_ID, "closed")
     light = await scenario.light(slot)
     return bool(closed) and closed[0].get("how") == "done" and light.colour is not Colour.GREEN

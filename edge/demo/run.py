@@ -29,7 +29,8 @@ from edge.daemon.activity import Activity
 from edge.daemon.gateway import Gateway
 from edge.demo.centre import Answer, DemoCentre
 from edge.demo.local_broker import LocalBroker
-from edge.demo.script import Scenario, Stage, pick_movements
+from edge.demo.script import Scenario, pick_movements
+from edge.demo.stage import Stage
 from edge.demo.stock import (
     FOREIGN_TAG,
     GATEWAY,
