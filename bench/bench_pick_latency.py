@@ -35,6 +35,7 @@ from edge.demo.local_broker import LocalBroker
 from edge.settings.config import parse_config
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
+from sync.commands import with_envelope
 
 GTIN = "04012345123456"
 SCANS = 300
@@ -180,7 +181,8 @@ async def measure() -> None:
             await asyncio.sleep(1.0)  # the controller is up, the scanner line open
             body = {"pick_id": "bench", "lines": [{"gtin": GTIN, "quantity": SCANS + 1}]}
             assert gateway.session is not None
-            await gateway.session.publish(gateway.topics.command("pick"), json.dumps(body))
+            pick = json.dumps(with_envelope(body))  # commands carry a message id and expiry
+            await gateway.session.publish(gateway.topics.command("pick"), pick)
             while not gateway._picking:
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.5)
