@@ -36,6 +36,7 @@ class PutawayDesk(ShelfPuts):
         self.store = PutawayStore(keeper.db)
         self.sessions: dict[str, PutawaySession] = {}
         self._red: dict[str, float] = {}  # slot -> until: a refused pack, a wrong slot
+        self._red_tags: dict[str, str] = {}
 
     def load(self) -> None:
         """Open sessions from the file (at start, and after a failed commit)."""
@@ -99,6 +100,7 @@ class PutawayDesk(ShelfPuts):
         for slot in [slot for slot, until in self._red.items() if until <= now]:
             del self._red[slot]
             out.lights_changed = True
+        self._red_tags = {epc: s for epc, s in self._red_tags.items() if s in self._red}
         return out
 
     def cues(self) -> list[Cue]:

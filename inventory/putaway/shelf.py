@@ -36,6 +36,7 @@ class ShelfPuts:
     store: PutawayStore
     sessions: dict[str, PutawaySession]
     _red: dict[str, float]
+    _red_tags: dict[str, str]  # a waiting pack's tag seen in a wrong slot -> that slot
 
     if TYPE_CHECKING:
 
@@ -120,6 +121,7 @@ class ShelfPuts:
         out = Outcome()
         if waiting.slot != slot:
             self._wrong_slot(slot, f"tag of GTIN {pack.gtin} serial {pack.serial}", out)
+            self._red_tags[pack.epc] = slot
         else:
             self._book(session, waiting, slot, "tag", out, epc=pack.epc)
         return out
@@ -223,6 +225,8 @@ class ShelfPuts:
         self._red.pop(slot, None)
         if epc:
             out.placed[epc] = slot
+            # The pack that made another slot red is where it belongs now: that red ends too.
+            self._red.pop(self._red_tags.pop(epc, ""), None)
         out.notes.append(f"put-away {session.delivery_id}: GTIN {pack.gtin} put in {slot} ({how})")
         out.lights_changed = True
 

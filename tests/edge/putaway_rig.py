@@ -1,6 +1,6 @@
 """The put-to-light rig: a ledger with an open procurement request, the daemon, and real peers
-(mosquitto, two pty GS1 scanners with role putaway, a pty R2000 reader whose antenna 1 watches
-A-03, a Modbus TCP shelf controller with 8 slots)."""
+(mosquitto, two pty GS1 scanners with role putaway, a pty R2000 reader whose antennas 1 and 2
+watch A-03 and A-04, a Modbus TCP shelf controller with 8 slots)."""
 
 from __future__ import annotations
 
@@ -109,7 +109,9 @@ class PutawayRig:
             "broker": {"url": self.broker.url},
             "presence": {"dwell_seconds": 0.5},
             "picking": {"remind_after_seconds": 60, "timeout_seconds": 120, "mistake_seconds": 30},
-            "readers": [{"name": "r1", "port": self.reader.port, "antennas": {"1": "A-03"}}],
+            "readers": [
+                {"name": "r1", "port": self.reader.port, "antennas": {"1": "A-03", "2": "A-04"}}
+            ],
             "scanners": [
                 {
                     "name": "goods-in",

@@ -104,6 +104,24 @@ async def test_a_press_on_a_slot_that_was_not_lit_blinks_red_and_books_nothing(
     await eventually(lambda: [r[:4] for r in rig.receipts()] == [("A-05", IBU, "I1", "")])
 
 
+async def test_a_tag_seen_in_the_wrong_slot_blinks_red_there_and_books_once_moved(
+    rig: PutawayRig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    rig.scanner.scan(code(PARA, "P1", 300, serial="42"))
+    await eventually(lambda: rig.shows("A-03", lit(Colour.GREEN, 1)), what="A-03 lit")
+    rig.reader.place(2, para_tag(42))  # laid in A-04, next to its slot
+    await eventually(lambda: rig.shows("A-04", RED), what="A-04 red")
+    [wrong] = await eventually(lambda: answers(centre, "wrong_slot"), what="reported")
+    assert wrong["slot"] == "A-04" and rig.receipts() == []
+    rig.reader.remove(para_tag(42))
+    rig.reader.place(1, para_tag(42))  # moved to A-03, where it belongs
+    await eventually(lambda: len(rig.receipts()) == 1, what="booked once in its slot")
+    assert rig.receipts()[0][:4] == ("A-03", PARA, "P1", "42")
+    await eventually(lambda: rig.shows("A-03", DARK), what="A-03 dark")
+    await eventually(lambda: rig.shows("A-04", DARK), what="the red ends with the pack put")
+
+
 def alarms(centre: Subscriber) -> list[dict[str, object]]:
     return [json.loads(m.payload) for m in centre.drain() if "/alarms/" in m.topic and m.payload]
 

@@ -16,6 +16,7 @@ from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
+from inventory.picking.lists import PickLine, PickRequest
 from inventory.picking.outcome import Cue, CueKind
 from inventory.picking.results import PickTimes
 from inventory.putaway.sessions import Notice, NoticeLine
@@ -187,8 +188,6 @@ def test_a_complete_delivery_closes_by_itself_and_its_alarms_end(keeper: Invento
 def test_a_second_scanner_takes_the_next_colour_and_a_pick_list_the_one_after(
     keeper: InventoryKeeper,
 ) -> None:
-    from inventory.picking.lists import PickLine, PickRequest
-
     keeper.putaways.scanned(scan("B0"), "goods-in", "R-01", "Ana")
     keeper.putaways.scanned(scan("B0"), "desk-2", "R-02", "Ben")
     assert [a["number"] for a in answers(keeper, "lit")] == [0, 1]
@@ -208,3 +207,19 @@ def test_a_restart_keeps_the_waiting_packs_and_books_nothing_twice(tmp_path: Pat
     again.putaways.button("A-01", 3, shown=0)
     assert len(receipts(again)) == 2
     assert again.on_hand(AMOX.gtin) == 2
+
+
+def test_a_press_on_a_slot_lit_for_a_pick_and_a_put_counts_for_the_colour_it_showed(
+    keeper: InventoryKeeper,
+) -> None:
+    keeper.putaways.scanned(scan("B0"), "goods-in", "R-01", "Ana")  # put-away colour 0
+    keeper.picks.start(PickRequest("rx-1", (PickLine(AMOX.gtin, 1, ""),)))  # picker 1, A-01
+    assert {c.kind for c in keeper.putaways.cues() + keeper.picks.cues()} == {
+        CueKind.PUT,
+        CueKind.PICK,
+    }
+    keeper.putaways.button("A-01", 1, shown=1)  # the slot showed the pick list's colour
+    picked = keeper.db.execute("SELECT count(*) FROM movements WHERE kind = 'pick'")
+    assert picked.fetchone()[0] == 1 and receipts(keeper) == []
+    keeper.putaways.button("A-01", 1, shown=0)  # then the put-away's
+    assert receipts(keeper)[0][:2] == ("A-01", "B0")
