@@ -11,6 +11,7 @@ from bench import (
     bench_reader_load,
     bench_shelf_bus,
     bench_stocktake,
+    bench_write_path,
 )
 
 
@@ -18,6 +19,7 @@ def main() -> None:
     bench_decoders.main()
     bench_reader_load.main()
     bench_ledger.main()
+    bench_write_path.main()
     bench_shelf_bus.main()
     bench_pick_latency.main()
     bench_putaway_latency.main()
