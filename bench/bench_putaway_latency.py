@@ -64,6 +64,7 @@ async def measure(rounds: int) -> None:
                 "gateway": "g1",
                 "database": str(work / "ledger.sqlite"),
                 "broker": {"url": broker.url},
+                "metrics": {"listen": ""},
                 "picking": {"remind_after_seconds": 3000, "timeout_seconds": 6000},
                 "scanners": [
                     {
