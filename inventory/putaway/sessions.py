@@ -10,7 +10,7 @@ keeper's clock.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -150,14 +150,16 @@ class PutawaySession:
         """The figures reported when the session ends."""
         return {
             "lines": [line.report() for line in self.lines],
-            "unexpected": [asdict(u) for u in self.unexpected],
+            "unexpected": [_fields(u) for u in self.unexpected],
             "put": self.put,
             "refused": self.refused,
             "waiting": len(self.waiting),
         }
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        # json's default hook walks the dataclasses: far cheaper than asdict's deep copies,
+        # and this is written with every pack scanned or put.
+        return json.dumps(self, default=_fields, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> PutawaySession:
@@ -180,3 +182,8 @@ class PutawaySession:
             announced=True,
             lines=lines,
         )
+
+
+def _fields(value: object) -> dict[str, object]:
+    """A dataclass's fields by name, one level deep (for json.dumps)."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}  # type: ignore[arg-type]
