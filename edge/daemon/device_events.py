@@ -181,17 +181,17 @@ class DeviceEvents:
         )
 
     def _antenna_fault(self, event: AntennaFault) -> None:
+        """Antennas are judged like devices: an alarm only once one has had no good round for
+        down_alarm_seconds, so error frames between good rounds do not make it flap."""
         subject = f"{event.reader}-antenna-{event.antenna}"
         if event.ok:
             self._observe(Activity("device", f"{subject} works again"))
-            self._queue_alarm_clear(AlarmKind.DEVICE_DOWN, subject)
+            if self.health.up(subject):
+                self._queue_alarm_clear(AlarmKind.DEVICE_DOWN, subject)
         else:
             self._observe(Activity("device", f"{subject}: {event.detail}"))
-            self._queue_alarm(
-                AlarmKind.DEVICE_DOWN,
-                subject,
-                {"device": event.reader, "antenna": event.antenna, "reason": event.detail},
-            )
+            about = {"device": event.reader, "antenna": event.antenna}
+            self.health.down(subject, event.detail, time.monotonic(), about)
 
     def _queue_alarm(self, kind: AlarmKind, subject: str, detail: dict[str, object]) -> None:
         self._changes.put_nowait(lambda keeper: keeper.raise_alarm(kind, subject, detail))
@@ -202,11 +202,8 @@ class DeviceEvents:
     async def _watch_health(self) -> None:
         while True:
             await asyncio.sleep(min(1.0, max(self.health.alarm_after / 4, 0.05)))
-            for device in self.health.due(time.monotonic()):
-                reason = self.health.reasons.get(device, "")
-                self._queue_alarm(
-                    AlarmKind.DEVICE_DOWN, device, {"device": device, "reason": reason}
-                )
+            for device, detail in self.health.due(time.monotonic()):
+                self._queue_alarm(AlarmKind.DEVICE_DOWN, device, detail)
 
 
 def _receive(
