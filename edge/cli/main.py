@@ -55,18 +55,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except ConfigError as exc:
-        print(
-            f"rxedge: configuration {exc.source} has {len(exc.problems)} problem(s):",
-            file=sys.stderr,
-        )
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+        _print_problems(exc)
         return 2
     except StoreError as exc:
         print(f"rxedge: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _print_problems(exc: ConfigError) -> None:
+    print(
+        f"rxedge: configuration {exc.source} has {len(exc.problems)} problem(s):", file=sys.stderr
+    )
+    for problem in exc.problems:
+        print(f"  {problem}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,6 +79,11 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the daemon")
     run.add_argument("--config", required=True, type=Path, help="gateway TOML file")
+    run.add_argument(
+        "--init",
+        action="store_true",
+        help="create a new, empty ledger if the database file does not exist yet",
+    )
     run.set_defaults(handler=_run)
 
     check = commands.add_parser("check-config", help="validate a configuration file")
@@ -230,12 +238,25 @@ def _locate(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    from edge.settings.host_checks import check_host
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 1
+    found = check_host(config)
+    for warning in found.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if found.errors:
+        _print_problems(ConfigError(str(args.config), found.errors))
+        return 1
     slots = sum(s.slots for s in config.shelves)
     print(
         f"{args.config}: ok: site {config.site}, gateway {config.gateway}, "
         f"{len(config.readers)} reader(s), {len(config.shelves)} shelf controller(s) with "
         f"{slots} slots, {len(config.products)} product(s), broker {config.broker.url}"
+        + (f"; {len(found.warnings)} warning(s) about this machine" if found.warnings else "")
     )
     return 0
 
@@ -244,6 +265,8 @@ def _run(args: argparse.Namespace) -> int:
     from edge.daemon.gateway import Gateway
 
     config = load_config(args.config)
+    if args.init:
+        config = config.model_copy(update={"create_database": True})
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
     limit_repeats(config.devices.log_repeats_per_minute)
 

@@ -208,6 +208,7 @@ def demo_config(
         "site": SITE,
         "gateway": GATEWAY,
         "database": str(db),
+        "create_database": True,
         "broker": {"url": broker_url},
         "presence": {"dwell_seconds": DWELL_SECONDS},
         "picking": {"mistake_seconds": MISTAKE_SECONDS},

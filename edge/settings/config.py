@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from drivers.modbus.profile import PROFILES
 from edge.settings.broker import BrokerConfig
 from edge.settings.examples import EXAMPLES, PATTERN_HINTS
+from edge.settings.limits import integer_problems
 from edge.settings.sections import (
     AlarmsConfig,
     CommandsConfig,
@@ -188,6 +189,8 @@ class GatewayConfig(_Strict):
     site: Annotated[str, Field(pattern=_NAME)]
     gateway: Annotated[str, Field(pattern=_NAME)]
     database: Path = Path("/var/lib/rxedge/ledger.sqlite")
+    # A missing ledger file is refused unless this is set (or `rxedge run --init`).
+    create_database: bool = False
     broker: BrokerConfig = BrokerConfig()
     presence: PresenceConfig = PresenceConfig()
     devices: DevicesConfig = DevicesConfig()
@@ -236,6 +239,23 @@ def load_config(path: Path | str) -> GatewayConfig:
         raise ConfigError(
             str(path), ["file not found; start from config/gateway.example.toml"]
         ) from None
+    except IsADirectoryError:
+        raise ConfigError(str(path), ["is a directory; give the TOML file in it"]) from None
+    except PermissionError:
+        raise ConfigError(
+            str(path),
+            ["cannot be read: permission denied; check it as the user the daemon runs as"],
+        ) from None
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot be read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            str(path),
+            [
+                f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                "save it as UTF-8"
+            ],
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None
     return parse_config(data, str(path))
@@ -243,10 +263,17 @@ def load_config(path: Path | str) -> GatewayConfig:
 
 def parse_config(data: dict[str, object], source: str = "config") -> GatewayConfig:
     """Validate already-parsed configuration data."""
+    too_big = integer_problems(data)
     try:
         config = GatewayConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(source, [_describe(error) for error in exc.errors()]) from None
+        said = {problem.partition(":")[0] for problem in too_big}
+        others = [_describe(error) for error in exc.errors()]
+        raise ConfigError(
+            source, too_big + [p for p in others if p.partition(":")[0] not in said]
+        ) from None
+    if too_big:
+        raise ConfigError(source, too_big)
     problems = _cross_reference_problems(config)
     if problems:
         raise ConfigError(source, problems)

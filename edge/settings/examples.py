@@ -9,6 +9,7 @@ EXAMPLES = {
     "site": 'site = "pharmacy-0042"',
     "gateway": 'gateway = "gw-1"',
     "database": 'database = "/var/lib/rxedge/ledger.sqlite"',
+    "create_database": "create_database = true  (first start only: creates a missing ledger)",
     **BROKER_EXAMPLES,
     "dwell_seconds": "dwell_seconds = 5.0",
     "name": 'name = "A"  (letters, digits, - _ .)',
@@ -62,5 +63,4 @@ PATTERN_HINTS = {
     "gateway": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
     "name": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
     "gtin": "must be exactly 14 digits (pad a GTIN-13 with a leading 0)",
-    "listen": 'must be host:port, e.g. "127.0.0.1:9464", or "" to turn metrics off',
 }

@@ -93,7 +93,7 @@ def test_check_config_command_reports_and_exits_non_zero(tmp_path: Path) -> None
         cwd=ROOT,
         check=False,
     )
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "broker.url:" in result.stderr and "mqtt://" in result.stderr
     good = subprocess.run(
         [sys.executable, "-m", "edge.cli.main", "check-config", str(EXAMPLE)],

@@ -44,6 +44,7 @@ class Rig:
             "site": "s1",
             "gateway": "g1",
             "database": str(self.db),
+            "create_database": True,
             "broker": {"url": self.broker.url},
             "presence": {"dwell_seconds": 0.5},
             "devices": {"down_alarm_seconds": self.down_alarm_seconds},

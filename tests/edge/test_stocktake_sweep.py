@@ -59,6 +59,7 @@ async def daemon(
             "site": "s1",
             "gateway": "g1",
             "database": str(db),
+            "create_database": True,
             "broker": {"url": broker.url},
             "stocktake": {"idle_end_seconds": 30},
             "readers": [
