@@ -23,12 +23,14 @@ from edge.cli.ledger import (
 from edge.cli.office import add_office_commands
 from edge.cli.procurement import add_clerk_commands
 from edge.cli.sim import (
+    add_control_option,
     add_line_options,
     run_badge_sim,
     run_chafon_sim,
     run_reader_sim,
     run_scanner_sim,
     run_shelf_sim,
+    run_sim_ctl,
 )
 from edge.cli.status import add_status_command
 from edge.daemon.log_limits import limit_repeats
@@ -166,6 +168,7 @@ def _parser() -> argparse.ArgumentParser:
     reader = sim_commands.add_parser("r2000", help="an R2000 reader")
     add_line_options(reader, 115200)
     reader.add_argument("--tags", type=int, default=8, help="tags per antenna")
+    add_control_option(reader)
     reader.set_defaults(handler=_sim(run_reader_sim))
     chafon = sim_commands.add_parser("chafon", help="a Chafon handheld or desk reader")
     add_line_options(chafon, 57600)
@@ -173,8 +176,9 @@ def _parser() -> argparse.ArgumentParser:
     chafon.set_defaults(handler=_sim(run_chafon_sim))
     scanner = sim_commands.add_parser("scanner", help="a GS1 barcode scanner")
     add_line_options(scanner, 9600)
-    scanner.add_argument("codes", nargs="+", metavar="CODE", help="element strings (<GS> for GS)")
+    scanner.add_argument("codes", nargs="*", metavar="CODE", help="element strings (<GS> for GS)")
     scanner.add_argument("--every", type=float, default=2.0, help="seconds between scans")
+    add_control_option(scanner)
     scanner.set_defaults(handler=_sim(run_scanner_sim))
     badge = sim_commands.add_parser("badge", help="a badge on pcscd's virtual reader")
     badge.add_argument("--uid", default="04A1B2C3D4E5F6")
@@ -183,7 +187,12 @@ def _parser() -> argparse.ArgumentParser:
     shelf = sim_commands.add_parser("shelf", help="a Modbus TCP shelf controller")
     shelf.add_argument("--port", type=int, default=5020)
     shelf.add_argument("--slots", type=int, default=24)
-    shelf.set_defaults(handler=_sim_shelf)
+    add_control_option(shelf)
+    shelf.set_defaults(handler=_sim(run_shelf_sim))
+    ctl = sim_commands.add_parser("ctl", help="send a command to a simulator's --control port")
+    ctl.add_argument("port", type=int)
+    ctl.add_argument("words", nargs="+", metavar="WORD", help="e.g. press 3, tag add 1 EPC")
+    ctl.set_defaults(handler=run_sim_ctl)
     return parser
 
 
@@ -301,10 +310,6 @@ def _barcode_decode(args: argparse.Namespace) -> int:
 
 def _sim(runner: Callable[[argparse.Namespace], Coroutine[Any, Any, int]]) -> Handler:
     return lambda args: asyncio.run(runner(args))
-
-
-def _sim_shelf(args: argparse.Namespace) -> int:
-    return asyncio.run(run_shelf_sim(args.port, args.slots))
 
 
 if __name__ == "__main__":
