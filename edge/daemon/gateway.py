@@ -34,14 +34,14 @@ from edge.daemon.storage_guard import StorageGuard, is_storage_error
 from edge.service.metrics import GatewayMetrics
 from edge.service.watchdog import Heartbeats, gateway_watchdog
 from edge.settings.config import GatewayConfig
-from edge.settings.host_checks import ledger_refusal
+from edge.settings.host_checks import with_usable_ledger
 from inventory.alarms.lifecycle import Alarm, AlarmKind
 from inventory.codes.barcodes import BarcodeError, PackScan
 from inventory.codes.identifiers import EpcDecoder
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.book import StockError
 from inventory.ledger.outbox import OutboxRow
-from inventory.ledger.store import StoreError, check_file
+from inventory.ledger.store import check_file
 from inventory.ledger.writer import LedgerWriter
 from inventory.picking.lists import PickList
 from inventory.picking.results import PickTimes
@@ -127,10 +127,7 @@ class Gateway(DeviceEvents):
 
     async def run(self) -> None:
         """Run until `stop()`."""
-        config = self.config
-        refusal = ledger_refusal(config.database, config.create_database)
-        if refusal is not None:
-            raise StoreError(refusal)
+        config = with_usable_ledger(self.config)  # never a new ledger unless told to
         # The quick check at open keeps the start fast; the full check runs beside the work.
         self.writer = LedgerWriter(
             partial(

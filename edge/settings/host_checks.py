@@ -2,7 +2,7 @@
 box, so what only this machine lacks (a serial port, the ledger's folder, an address to listen
 on) is a warning; what cannot work anywhere (a directory as the ledger) is an error.
 
-The daemon applies `ledger_refusal` before it opens its ledger: it never starts a new, empty
+The daemon checks `with_usable_ledger` before it opens its ledger: it never starts a new, empty
 ledger unless told to, so a typo in `database` cannot quietly begin a second inventory.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge.settings.config import GatewayConfig
+from inventory.ledger.store import StoreError
 
 CREATE_HINT = (
     "`rxedge run --init --config FILE` creates a new ledger there "
@@ -44,6 +45,15 @@ def ledger_refusal(path: Path, create: bool) -> str | None:
             f"unless told to: if this is a new gateway, {CREATE_HINT}; otherwise correct the path"
         )
     return None
+
+
+def with_usable_ledger(config: GatewayConfig) -> GatewayConfig:
+    """`config`, once its ledger may be opened; StoreError says why not (a directory, or no
+    ledger there while create_database is off)."""
+    refusal = ledger_refusal(config.database, config.create_database)
+    if refusal is not None:
+        raise StoreError(refusal)
+    return config
 
 
 def check_host(config: GatewayConfig) -> HostFindings:
