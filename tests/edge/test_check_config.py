@@ -43,7 +43,7 @@ def test_a_directory_as_the_ledger_is_an_error_for_check_and_run(
 ) -> None:
     config = write(tmp_path, HEAD + f'database = "{tmp_path}"\n')
     code, _, err = check(config, capsys)
-    assert code == 1
+    assert code == 2
     assert f"database: {tmp_path} is a directory" in err and "ledger.sqlite" in err
     assert main(["run", "--init", "--config", str(config)]) == 2
     assert "is a directory" in capsys.readouterr().err
@@ -53,7 +53,7 @@ def test_a_file_that_is_not_utf8_is_named_as_such(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = check(write(tmp_path, b'site = "Farm\xe1cia"\n'), capsys)
-    assert code == 1
+    assert code == 2
     assert "is not UTF-8 text (byte 0xe1 at offset 12); save it as UTF-8" in err
 
 
@@ -61,16 +61,16 @@ def test_a_directory_or_unreadable_file_is_named_as_such(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = check(tmp_path, capsys)
-    assert code == 1 and "is a directory; give the TOML file in it" in err
+    assert code == 2 and "is a directory; give the TOML file in it" in err
     with socket.socket(socket.AF_UNIX) as sock:  # a path open() cannot read
         sock.bind(str(tmp_path / "gateway.sock"))
         code, _, err = check(tmp_path / "gateway.sock", capsys)
-    assert code == 1 and "cannot be read: No such device or address" in err
+    assert code == 2 and "cannot be read: No such device or address" in err
     if os.geteuid() != 0:  # root reads any file
         config = write(tmp_path, HEAD)
         config.chmod(0)
         code, _, err = check(config, capsys)
-        assert code == 1 and "cannot be read: permission denied" in err
+        assert code == 2 and "cannot be read: permission denied" in err
 
 
 def test_what_this_machine_lacks_is_a_warning(
@@ -93,10 +93,10 @@ def test_what_this_machine_lacks_is_a_warning(
     # A real error beside the warnings still fails.
     config.write_text(config.read_text().replace("no/such/folder/ledger.sqlite", ""))
     code, _, err = check(config, capsys)
-    assert code == 1 and "is a directory" in err and "warning: readers[0].port" in err
+    assert code == 2 and "is a directory" in err and "warning: readers[0].port" in err
     config.write_text(config.read_text() + "[devices]\ndown_alarm_seconds = -1\n")
     code, _, err = check(config, capsys)
-    assert code == 1 and "devices.down_alarm_seconds: " in err
+    assert code == 2 and "devices.down_alarm_seconds: " in err
 
 
 def test_a_missing_ledger_in_an_existing_folder_is_a_warning_unless_it_will_be_created(
