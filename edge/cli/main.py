@@ -169,7 +169,7 @@ def _parser() -> argparse.ArgumentParser:
     add_control_option(shelf)
     shelf.set_defaults(handler=_sim(run_shelf_sim))
     ctl = sim_commands.add_parser("ctl", help="send a command to a simulator's --control port")
-    ctl.add_argument("port", type=int)
+    ctl.add_argument("port", type=int, help="the port the simulator's --control listens on")
     ctl.add_argument("words", nargs="+", metavar="WORD", help="e.g. press 3, tag add 1 EPC")
     ctl.set_defaults(handler=run_sim_ctl)
     describe_exit_statuses(parser)

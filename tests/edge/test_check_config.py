@@ -7,6 +7,7 @@ empty ledger unless told to."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import tomllib
@@ -183,3 +184,23 @@ def test_the_daemon_refuses_a_missing_ledger_unless_told_to_create_it(
     with pytest.raises(StoreError, match="create_database = true"):
         asyncio.run(gateway.run())
     assert not db.parent.exists()
+
+
+def test_the_json_verdict_carries_the_warnings_and_the_errors_about_this_machine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path, HEAD + '[[readers]]\nname = "r1"\nport = "/dev/ttyNOSUCH7"\n')
+    config.write_text(config.read_text().replace(HEAD, HEAD + f'database = "{tmp_path}/l.db"\n'))
+    assert main(["check-config", str(config), "--json"]) == 0
+    out, err = capsys.readouterr()
+    verdict = json.loads(out)
+    assert verdict["ok"] is True and err == ""
+    assert [w.split(":")[0] for w in verdict["warnings"]] == ["database", "readers[0].port"]
+    config.write_text(config.read_text().replace(f"{tmp_path}/l.db", str(tmp_path)))
+    assert main(["check-config", str(config), "--json"]) == 2
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["ok"] is False and "is a directory" in verdict["problems"][0]
+    assert verdict["warnings"] == [f"readers[0].port: serial port /dev/ttyNOSUCH7 {MISSING}"]
+
+
+MISSING = "does not exist on this machine"

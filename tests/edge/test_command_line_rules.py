@@ -291,6 +291,7 @@ def test_check_config_answers_in_one_object(
         {
             "config": str(config),
             "ok": True,
+            "warnings": [],
             "site": "s1",
             "gateway": "g1",
             "readers": 0,
