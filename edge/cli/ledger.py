@@ -7,7 +7,6 @@ import argparse
 import json
 import sqlite3
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from edge.settings.config import load_config
 from inventory.ledger import questions
 from inventory.ledger.store import StoreError, connect_readonly
 from inventory.ledger.verify import verify
+from inventory.site_calendar import SiteCalendar
 
 DEFAULT_CONFIG = Path("/etc/rxedge/gateway.toml")
 
@@ -84,9 +84,10 @@ def run_history(args: argparse.Namespace) -> int:
 
 
 def run_expiring(args: argparse.Namespace) -> int:
-    today = datetime.now(UTC).date()
+    # Judged on the site's date: the configured zone with --config, else the machine's.
+    calendar = SiteCalendar.named(load_config(args.config).timezone if args.config else "")
     with open_ledger(args) as db:
-        rows = questions.expiring(db, args.days, today)
+        rows = questions.expiring(db, args.days, calendar)
     return show_rows(rows, args.json, f"nothing expires within {args.days} days")
 
 
