@@ -1,6 +1,7 @@
 """Alarms that come from time passing rather than from a change: the expiry sweep (at start and
-daily at `alarms.expiry_sweep_at`, site time: once each site day, DST nights included) and the sync backlog (messages waiting in the
-outbox beyond `alarms.backlog_messages`, or older than `alarms.backlog_age_seconds`)."""
+daily at `alarms.expiry_sweep_at`, site time: once each site day, DST nights included) and the
+sync backlog (messages waiting in the outbox beyond `alarms.backlog_messages`, or older than
+`alarms.backlog_age_seconds`)."""
 
 from __future__ import annotations
 

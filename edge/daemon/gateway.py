@@ -194,7 +194,10 @@ class Gateway(DeviceEvents):
             ("device health", self._watch_health()),
             ("changes", self._apply_changes()),
             ("stocktake", self.stocktake.watch()),
-            ("expiry sweeps", expiry_sweeps(self._changes.put_nowait, config.alarms, self.calendar)),
+            (
+                "expiry sweeps",
+                expiry_sweeps(self._changes.put_nowait, config.alarms, self.calendar),
+            ),
             (
                 "sync backlog",
                 backlog_watch(

@@ -92,4 +92,3 @@ def expiring(db: sqlite3.Connection, days: int, calendar: SiteCalendar) -> list[
         row["days_left"] = calendar.days_left(row["expiry"], today)
         row["expired"] = calendar.expired(row["expiry"], today)
     return rows
-    )
