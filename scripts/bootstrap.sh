@@ -5,8 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # systemd only for systemd-analyze: the tests check the unit file with it (no systemd needs to run);
-# openssl makes the test CA and certificates for the TLS tests.
-DEBIAN_PACKAGES=(mosquitto mosquitto-clients socat pcscd libpcsclite-dev vsmartcard-vpcd systemd openssl)
+# openssl makes the test CA and certificates for the TLS tests; faketime runs the CLI and the
+# daemon at another date and time in the site-calendar tests.
+DEBIAN_PACKAGES=(
+    mosquitto mosquitto-clients socat pcscd libpcsclite-dev vsmartcard-vpcd systemd openssl faketime
+)
 VENV=${RXEDGE_VENV:-.venv}
 
 missing=()
