@@ -34,6 +34,7 @@ from edge.cli.status import add_status_command
 from edge.daemon.log_limits import limit_repeats
 from edge.settings.config import ConfigError, load_config
 from inventory.ledger.store import StoreError
+from inventory.site_calendar import SiteCalendar
 from sync.broker_security import BrokerLink
 from sync.topics import Topics
 
@@ -232,8 +233,9 @@ def _locate(args: argparse.Namespace) -> int:
 def _check_config(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     slots = sum(s.slots for s in config.shelves)
+    zone = SiteCalendar.named(config.timezone).zone
     print(
-        f"{args.config}: ok: site {config.site}, gateway {config.gateway}, "
+        f"{args.config}: ok: site {config.site} (time zone {zone}), gateway {config.gateway}, "
         f"{len(config.readers)} reader(s), {len(config.shelves)} shelf controller(s) with "
         f"{slots} slots, {len(config.products)} product(s), broker {config.broker.url}"
     )

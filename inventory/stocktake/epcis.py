@@ -45,13 +45,14 @@ def count_events(report: StocktakeReport, site: str) -> list[dict[str, Any]]:
             "type": "ObjectEvent",
             "eventTime": report.counted_at,
             "eventTimeZoneOffset": report.time_zone_offset,
-            "epcList": epcs,
             "action": "OBSERVE",
             "bizStep": "cycle_counting",
             "readPoint": {"id": location},
             "bizLocation": {"id": location},
             "rxedge:stocktake": report.stocktake_id,
         }
+        if epcs:
+            event["epcList"] = epcs
         if quantities:
             event["quantityList"] = quantities
         event["eventID"] = event_hash(event, {"rxedge": RXEDGE_NAMESPACE})

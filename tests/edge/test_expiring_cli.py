@@ -17,6 +17,7 @@ from inventory.ledger.movements import Movement, MovementKind
 ROOT = Path(__file__).resolve().parents[2]
 GTIN = "04012345123456"
 
+
 @pytest.fixture
 def ledger(tmp_path: Path) -> Path:
     db = tmp_path / "ledger.sqlite"

@@ -113,9 +113,7 @@ def test_the_daily_time_across_european_dst_nights() -> None:
     ("name", "suggestion"),
     [("Asia/Shangai", "Asia/Shanghai"), ("Europe/Berln", "Europe/Berlin"), ("shanghai", "Asia")],
 )
-def test_an_unknown_zone_name_is_refused_with_the_nearest_names(
-    name: str, suggestion: str
-) -> None:
+def test_an_unknown_zone_name_is_refused_with_the_nearest_names(name: str, suggestion: str) -> None:
     problem = zone_problem(name)
     assert problem is not None and "did you mean" in problem and suggestion in problem
     assert zone_problem("Asia/Shanghai") is None
