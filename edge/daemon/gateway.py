@@ -44,7 +44,6 @@ from inventory.ledger.store import check_file
 from inventory.ledger.writer import LedgerWriter
 from inventory.picking.lists import PickList
 from inventory.picking.results import PickTimes
-from inventory.replenishment.policy import Product
 from inventory.site_calendar import SiteCalendar
 from inventory.stock.presence import Arrived, PresenceTracker
 from sync.broker_url import BrokerAddress
@@ -70,19 +69,7 @@ class Gateway(DeviceEvents):
         self.topics = Topics(config.site, config.gateway)
         self.calendar = SiteCalendar.named(config.timezone)  # every judgement of dates
         self.writer: LedgerWriter | None = None
-        self.products = {
-            p.gtin: Product(
-                p.gtin,
-                p.name,
-                p.reorder_point,
-                p.par,
-                p.unit,
-                p.auto_confirm,
-                tuple(p.slots),
-                p.require_serial,
-            )
-            for p in config.products
-        }
+        self.products = {p.gtin: p.policy() for p in config.products}
         self.epcs = EpcDecoder()
         self.presence = PresenceTracker(config.presence.dwell_seconds)
         self.health = DeviceHealth(config.devices.down_alarm_seconds)

@@ -25,6 +25,7 @@ from edge.settings.sections import (
     StocktakeConfig,
 )
 from inventory.codes.identifiers import gln_problem, gtin_problem
+from inventory.replenishment.policy import Product
 from inventory.site_calendar import zone_problem
 
 __all__ = [
@@ -183,6 +184,19 @@ class ProductConfig(_Strict):
         if (problem := gtin_problem(value)) is not None:
             raise ValueError(problem)
         return value
+
+    def policy(self) -> Product:
+        """The product as the inventory knows it."""
+        return Product(
+            self.gtin,
+            self.name,
+            self.reorder_point,
+            self.par,
+            self.unit,
+            self.auto_confirm,
+            tuple(self.slots),
+            self.require_serial,
+        )
 
     @model_validator(mode="after")
     def _par(self) -> ProductConfig:

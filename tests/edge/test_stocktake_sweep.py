@@ -120,7 +120,8 @@ async def test_a_sweep_finds_every_difference_and_confirmation_books_them(
     assert json.loads(raised[0].payload)["detail"]["stocktake_id"] == sid
     events = await eventually(lambda: centre.payloads("/events"), what="EPCIS events")
     assert {e["readPoint"]["id"] for e in events} == {
-        f"urn:epc:id:sgln:{GLN_PREFIX}.{GLN_REF}.{n}" for n in (1, 2, 3)  # A-04 held nothing
+        f"urn:epc:id:sgln:{GLN_PREFIX}.{GLN_REF}.{n}"
+        for n in (1, 2, 3)  # A-04 held nothing
     }
     assert {e["eventTimeZoneOffset"] for e in events} == {"+08:00"}
     for event in events:
