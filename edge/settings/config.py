@@ -24,7 +24,7 @@ from edge.settings.sections import (
     PickingConfig,
     StocktakeConfig,
 )
-from inventory.codes.identifiers import gln_problem, gtin_problem
+from inventory.codes.identifiers import gln_problem, normalize_gtin
 from inventory.replenishment.policy import Product
 from inventory.site_calendar import zone_problem
 
@@ -168,7 +168,7 @@ class ShelfConfig(_Strict):
 
 
 class ProductConfig(_Strict):
-    gtin: Annotated[str, Field(pattern=r"^\d{14}$")]
+    gtin: Annotated[str, Field(pattern=r"^(\d{8}|\d{12,14})$")]
     name: Annotated[str, Field(min_length=1)]
     reorder_point: Annotated[int, Field(ge=0)]
     par: Annotated[int, Field(ge=1)]
@@ -180,10 +180,8 @@ class ProductConfig(_Strict):
 
     @field_validator("gtin")
     @classmethod
-    def _check_digit(cls, value: str) -> str:
-        if (problem := gtin_problem(value)) is not None:
-            raise ValueError(problem)
-        return value
+    def _as_gtin14(cls, value: str) -> str:
+        return normalize_gtin(value)
 
     def policy(self) -> Product:
         """The product as the inventory knows it."""
