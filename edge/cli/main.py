@@ -35,6 +35,7 @@ from edge.daemon.log_limits import limit_repeats
 from edge.service.journal import configure_logging
 from edge.settings.config import ConfigError, load_config
 from inventory.ledger.store import StoreError
+from inventory.site_calendar import SiteCalendar
 from sync.broker_security import BrokerLink
 from sync.topics import Topics
 
@@ -259,6 +260,7 @@ def _check_config(args: argparse.Namespace) -> int:
         print(json.dumps({"config": str(path), "ok": False, **verdict}))
         return 2
     slots = sum(s.slots for s in config.shelves)
+    zone = SiteCalendar.named(config.timezone).zone
     if args.json:
         print(
             json.dumps(
@@ -267,6 +269,7 @@ def _check_config(args: argparse.Namespace) -> int:
                     "ok": True,
                     "warnings": found.warnings,
                     "site": config.site,
+                    "timezone": str(zone),
                     "gateway": config.gateway,
                     "readers": len(config.readers),
                     "shelves": len(config.shelves),
@@ -278,7 +281,7 @@ def _check_config(args: argparse.Namespace) -> int:
         )
         return 0
     print(
-        f"{path}: ok: site {config.site}, gateway {config.gateway}, "
+        f"{path}: ok: site {config.site} (time zone {zone}), gateway {config.gateway}, "
         f"{len(config.readers)} reader(s), {len(config.shelves)} shelf controller(s) with "
         f"{slots} slots, {len(config.products)} product(s), broker {config.broker.url}"
         + (f"; {len(found.warnings)} warning(s) about this machine" if found.warnings else "")

@@ -32,10 +32,17 @@ from edge.daemon.device_health import DeviceHealth
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.settings.config import slot_name
 from inventory.alarms.lifecycle import AlarmKind
-from inventory.codes.barcodes import BarcodeError, PackScan, parse_pack_barcode, readable
+from inventory.codes.barcodes import (
+    BarcodeError,
+    PackScan,
+    check_serial,
+    parse_pack_barcode,
+    readable,
+)
 from inventory.codes.identifiers import EpcDecoder, PackId
 from inventory.keeper import Commit, InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
+from inventory.replenishment.policy import Product
 from inventory.stock.presence import PresenceTracker
 
 HANDHELD_REPEAT_SECONDS = 2.0  # a handheld reads a tag many times: one check per this long
@@ -62,6 +69,7 @@ class DeviceEvents:
     presence: PresenceTracker
     health: DeviceHealth
     pharmacists: dict[str, str]
+    products: dict[str, Product]
     badge_holders: dict[str, str]
 
     def _on_driver_event(self, event: DriverEvent) -> None:
@@ -154,6 +162,8 @@ class DeviceEvents:
     def _scanned(self, event: BarcodeScanned) -> None:
         try:
             scan = parse_pack_barcode(event.text)
+            product = self.products.get(scan.gtin)
+            check_serial(scan, product.require_serial if product is not None else True)
         except BarcodeError as exc:
             self.counters["scans_refused"] += 1
             self.scans.append(exc)

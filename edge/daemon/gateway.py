@@ -45,7 +45,7 @@ from inventory.ledger.store import check_file
 from inventory.ledger.writer import LedgerWriter
 from inventory.picking.lists import PickList
 from inventory.picking.results import PickTimes
-from inventory.replenishment.policy import Product
+from inventory.site_calendar import SiteCalendar
 from inventory.stock.presence import Arrived, PresenceTracker
 from sync.broker_url import BrokerAddress
 from sync.mqtt_session import Announcement, MqttSession
@@ -68,13 +68,9 @@ class Gateway(DeviceEvents):
         self.metrics = GatewayMetrics(self, config.metrics)
         self._observe = self.metrics.observing(observer or log_activity)
         self.topics = Topics(config.site, config.gateway)
+        self.calendar = SiteCalendar.named(config.timezone)  # every judgement of dates
         self.writer: LedgerWriter | None = None
-        self.products = {
-            p.gtin: Product(
-                p.gtin, p.name, p.reorder_point, p.par, p.unit, p.auto_confirm, tuple(p.slots)
-            )
-            for p in config.products
-        }
+        self.products = {p.gtin: p.policy() for p in config.products}
         self.epcs = EpcDecoder()
         self.presence = PresenceTracker(config.presence.dwell_seconds)
         self.health = DeviceHealth(config.devices.down_alarm_seconds)
@@ -102,7 +98,7 @@ class Gateway(DeviceEvents):
         self._colours = [Colour[name.upper()] for name in config.picking.colours]
         self._changes: asyncio.Queue[Change] = asyncio.Queue()
         self.stocktake = StocktakeFlow(
-            config, self._changes.put_nowait, self._observe, lambda: self._picking
+            config, self._changes.put_nowait, self._observe, lambda: self._picking, self.calendar
         )
         self.storage = StorageGuard(lambda: self.session, self.topics, self._observe)
         self.intake = CommandIntake(
@@ -136,6 +132,7 @@ class Gateway(DeviceEvents):
                 self.products,
                 config.site,
                 config.gateway,
+                self.calendar,
                 integrity_check="quick_check",
                 pick_times=PickTimes(
                     config.picking.remind_after_seconds,
@@ -185,7 +182,10 @@ class Gateway(DeviceEvents):
             ("device health", self._watch_health()),
             ("changes", self._apply_changes()),
             ("stocktake", self.stocktake.watch()),
-            ("expiry sweeps", expiry_sweeps(self._changes.put_nowait, config.alarms)),
+            (
+                "expiry sweeps",
+                expiry_sweeps(self._changes.put_nowait, config.alarms, self.calendar),
+            ),
             (
                 "sync backlog",
                 backlog_watch(

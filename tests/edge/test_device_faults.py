@@ -202,10 +202,14 @@ async def test_scans_are_read_or_refused_with_the_reason(rig: Rig) -> None:
     await eventually(lambda: any("desk-scanner is up" in t for t in rig.texts("device")))
     rig.scanner.scan("0104012345123456" + "17260131" + "10ABC123" + GS + "21XYZ789")
     rig.scanner.scan("0104012345123456" + "10ABC12317260131")  # the GS was dropped
-    await eventually(lambda: len(rig.gateway.scans) == 2, what="two scans")  # type: ignore[union-attr]
-    good, bad = rig.gateway.scans
+    # Valid GS1 (batch L2103A, no serial), refused by the product's serial policy.
+    rig.scanner.scan("0104012345123456" + "17261231" + "10L2103A")
+    await eventually(lambda: len(rig.gateway.scans) == 3, what="three scans")  # type: ignore[union-attr]
+    good, bad, unserialized = rig.gateway.scans
     assert isinstance(good, PackScan) and good.batch == "ABC123"
     assert isinstance(bad, BarcodeError) and "GS separator" in str(bad)
+    assert isinstance(unserialized, BarcodeError)
+    assert "serialized product" in str(unserialized) and "'03A'" in str(unserialized)
     assert any("refused" in t for t in rig.texts("scan"))
 
 
