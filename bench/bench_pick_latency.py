@@ -157,6 +157,7 @@ async def measure() -> None:
                 "site": "bench",
                 "gateway": "g1",
                 "database": str(db),
+                "create_database": True,
                 "broker": {"url": broker.url},
                 "metrics": {"listen": ""},
                 "picking": {

@@ -64,6 +64,7 @@ async def measure(rounds: int) -> None:
                 "site": "bench",
                 "gateway": "g1",
                 "database": str(work / "ledger.sqlite"),
+                "create_database": True,
                 "broker": {"url": broker.url},
                 "metrics": {"listen": ""},
                 "picking": {"remind_after_seconds": 3000, "timeout_seconds": 6000},
@@ -86,6 +87,7 @@ async def measure(rounds: int) -> None:
                         "reorder_point": 0,
                         "par": 10,
                         "slots": [f"A-{n + 1:02d}"],
+                        "require_serial": False,  # counted packs
                     }
                     for n in range(PRODUCTS)
                 ],

@@ -11,11 +11,10 @@ the commit itself fails, that state is read back from the file.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 from inventory.alarms.keeping import AlarmKeeping
@@ -33,11 +32,9 @@ from inventory.putaway.desk import PutawayDesk
 from inventory.replenishment.orders import OrderKeeping, RequestError
 from inventory.replenishment.policy import Product, is_short
 from inventory.replenishment.requests import ProcurementRequest, RequestStatus, unfinished_requests
+from inventory.site_calendar import Clock, SiteCalendar
 from inventory.stock.slot_index import SlotIndex, StockLine
 from inventory.stocktake.desk import StocktakeDesk
-
-Clock = Callable[[], datetime]
-
 
 __all__ = ["Clock", "Commit", "InventoryKeeper", "RequestError", "iso"]
 
@@ -51,7 +48,7 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
         products: Mapping[str, Product],
         site: str,
         gateway: str,
-        clock: Clock = lambda: datetime.now(UTC),
+        calendar: SiteCalendar | None = None,
         integrity_check: str = "quick_check",
         pick_times: PickTimes | None = None,
         shelf_slots: Sequence[str] = (),
@@ -60,7 +57,9 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
         self.products = dict(products)
         self._site = site
         self._gateway = gateway
-        self._clock = clock
+        # Dates people judge (expiry, counts) are the site's; stamps stay UTC.
+        self.calendar = calendar or SiteCalendar()
+        self._clock = self.calendar.clock
         self._in_group = False
         self._group_at: str | None = None
         self.picks = PickDesk(self, pick_times or PickTimes())
@@ -114,10 +113,6 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
     def seconds(self) -> float:
         """Now, as seconds since the epoch, from the keeper's clock."""
         return self._clock().timestamp()
-
-    def today(self) -> date:
-        """Today's date (UTC) from the keeper's clock: what is expired is judged against it."""
-        return self._clock().astimezone(UTC).date()
 
     def stamp(self) -> str:
         """The time of the change: every change of a group is durable at the same commit, so

@@ -6,7 +6,6 @@ which the daemon answers on ``cmd-result`` and never executes.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ from typing import Any
 from inventory.picking.lists import PickLine, PickRequest
 from inventory.putaway.sessions import Notice, NoticeLine
 from sync.contract import COMMAND_NAMES, MAX_PAYLOAD, validate, with_defaults
+from sync.inbound_json import PayloadError, read_json
 
 __all__ = [
     "COMMANDS",
@@ -182,12 +182,10 @@ def parse_command(name: str, payload: bytes) -> Command:
 
 
 def _parse(name: str, payload: bytes) -> tuple[dict[str, Any], Command] | BadCommand:
-    if len(payload) > MAX_PAYLOAD:
-        return BadCommand(name, "", f"payload of {len(payload)} bytes; at most {MAX_PAYLOAD}")
     try:
-        raw = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return BadCommand(name, "", f"payload is not JSON: {exc}")
+        raw = read_json(payload, MAX_PAYLOAD)
+    except PayloadError as exc:
+        return BadCommand(name, "", str(exc))
     if not isinstance(raw, dict):
         return BadCommand(name, "", "payload must be a JSON object")
     command_id = _answer_id(raw)

@@ -30,12 +30,19 @@ from edge.daemon.activity import Activity, Observer
 from edge.daemon.changes import Change
 from edge.daemon.device_health import DeviceHealth
 from edge.daemon.stocktake_flow import StocktakeFlow
-from edge.settings.config import slot_name
+from edge.settings.config import GatewayConfig, slot_name
 from inventory.alarms.lifecycle import AlarmKind
-from inventory.codes.barcodes import BarcodeError, PackScan, parse_pack_barcode, readable
+from inventory.codes.barcodes import (
+    BarcodeError,
+    PackScan,
+    check_serial,
+    parse_pack_barcode,
+    readable,
+)
 from inventory.codes.identifiers import EpcDecoder, PackId
 from inventory.keeper import Commit, InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
+from inventory.replenishment.policy import Product
 from inventory.stock.presence import PresenceTracker
 
 HANDHELD_REPEAT_SECONDS = 2.0  # a handheld reads a tag many times: one check per this long
@@ -63,6 +70,7 @@ class DeviceEvents:
     presence: PresenceTracker
     health: DeviceHealth
     pharmacists: dict[str, str]
+    products: dict[str, Product]
     badge_holders: dict[str, str]
 
     def _on_driver_event(self, event: DriverEvent) -> None:
@@ -156,6 +164,10 @@ class DeviceEvents:
     def _scanned(self, event: BarcodeScanned) -> None:
         try:
             scan = parse_pack_barcode(event.text)
+            product = self.products.get(scan.gtin)
+            # A put-away scanner answers a product it does not know with its GTIN, to add.
+            strict = event.scanner not in self._putaway
+            check_serial(scan, product.require_serial if product is not None else strict)
         except BarcodeError as exc:
             self.counters["scans_refused"] += 1
             self.scans.append(exc)
@@ -189,17 +201,17 @@ class DeviceEvents:
         )
 
     def _antenna_fault(self, event: AntennaFault) -> None:
+        """Antennas are judged like devices: an alarm only once one has had no good round for
+        down_alarm_seconds, so error frames between good rounds do not make it flap."""
         subject = f"{event.reader}-antenna-{event.antenna}"
         if event.ok:
             self._observe(Activity("device", f"{subject} works again"))
-            self._queue_alarm_clear(AlarmKind.DEVICE_DOWN, subject)
+            if self.health.up(subject):
+                self._queue_alarm_clear(AlarmKind.DEVICE_DOWN, subject)
         else:
             self._observe(Activity("device", f"{subject}: {event.detail}"))
-            self._queue_alarm(
-                AlarmKind.DEVICE_DOWN,
-                subject,
-                {"device": event.reader, "antenna": event.antenna, "reason": event.detail},
-            )
+            about = {"device": event.reader, "antenna": event.antenna}
+            self.health.down(subject, event.detail, time.monotonic(), about)
 
     def _queue_alarm(self, kind: AlarmKind, subject: str, detail: dict[str, object]) -> None:
         self._changes.put_nowait(lambda keeper: keeper.raise_alarm(kind, subject, detail))
@@ -210,11 +222,18 @@ class DeviceEvents:
     async def _watch_health(self) -> None:
         while True:
             await asyncio.sleep(min(1.0, max(self.health.alarm_after / 4, 0.05)))
-            for device in self.health.due(time.monotonic()):
-                reason = self.health.reasons.get(device, "")
-                self._queue_alarm(
-                    AlarmKind.DEVICE_DOWN, device, {"device": device, "reason": reason}
-                )
+            for device, detail in self.health.due(time.monotonic()):
+                self._queue_alarm(AlarmKind.DEVICE_DOWN, device, detail)
+
+
+def scanner_roles(config: GatewayConfig) -> tuple[dict[str, str], dict[str, str]]:
+    """Receiving scanners -> the slot they book into; put-away scanners -> their station's
+    slot ('' for none)."""
+    receiving = {
+        s.name: s.receive_to for s in config.scanners if s.role == "receiving" and s.receive_to
+    }
+    putaway = {s.name: s.receive_to or "" for s in config.scanners if s.role == "putaway"}
+    return receiving, putaway
 
 
 def _receive(

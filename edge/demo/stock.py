@@ -231,6 +231,7 @@ def demo_config(
         "site": SITE,
         "gateway": GATEWAY,
         "database": str(db),
+        "create_database": True,
         "broker": {"url": broker_url},
         "presence": {"dwell_seconds": DWELL_SECONDS},
         "picking": {"mistake_seconds": MISTAKE_SECONDS},
@@ -268,6 +269,8 @@ def demo_config(
                 "reorder_point": p.reorder_point,
                 "par": p.par,
                 "slots": list(p.slots),
+                # Counted packs (booked by batch) carry no serial in their codes.
+                "require_serial": p.gtin not in {batch.product.gtin for batch in DELIVERY},
             }
             for p in PRODUCTS
         ],

@@ -140,7 +140,9 @@ class ShelfPuts:
         """The slot a scanned pack goes to, or why it must not go anywhere."""
         keeper = self._keeper
         waiting = [p for s in self.sessions.values() for p in s.waiting]
-        found = refusal(scan, keeper.products, keeper.index, keeper.today(), keeper.picks.recalled)
+        found = refusal(
+            scan, keeper.products, keeper.index, keeper.calendar.today(), keeper.picks.recalled
+        )
         if found is not None:
             return found
         if scan.serial and any((p.gtin, p.serial) == (scan.gtin, scan.serial) for p in waiting):

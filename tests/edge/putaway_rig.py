@@ -55,9 +55,17 @@ PRODUCTS = [
         "slots": ["A-01"],
         "slot_capacity": 4,
         "min_shelf_life_days": 90,
+        "require_serial": False,  # counted packs, and serialized ones
     },
     {"gtin": PARA, "name": "Paracetamol 500 mg", "reorder_point": 1, "par": 6, "slots": ["A-03"]},
-    {"gtin": IBU, "name": "Ibuprofen 400 mg", "reorder_point": 1, "par": 6, "slots": ["A-05"]},
+    {
+        "gtin": IBU,
+        "name": "Ibuprofen 400 mg",
+        "reorder_point": 1,
+        "par": 6,
+        "slots": ["A-05"],
+        "require_serial": False,
+    },
 ]
 
 

@@ -21,6 +21,7 @@ from inventory.picking.outcome import Cue, CueKind
 from inventory.picking.results import PickTimes
 from inventory.putaway.sessions import Notice, NoticeLine
 from inventory.replenishment.policy import Product
+from inventory.site_calendar import SiteCalendar
 
 AMOX = Product(
     "04012345123456",
@@ -51,7 +52,8 @@ def scan(batch: str = "B1", days: int = 400, serial: str = "", gtin: str = AMOX.
 
 def open_keeper(path: Path, clock: Clock) -> InventoryKeeper:
     products = {AMOX.gtin: AMOX, IBU.gtin: IBU}
-    return InventoryKeeper(path, products, "s", "g", clock, pick_times=TIMES, shelf_slots=SLOTS)
+    calendar = SiteCalendar(UTC, clock)
+    return InventoryKeeper(path, products, "s", "g", calendar, pick_times=TIMES, shelf_slots=SLOTS)
 
 
 @pytest.fixture
