@@ -29,17 +29,18 @@ from typing import Any
 
 from bench.report import header, row
 from drivers.events import BarcodeScanned, DriverEvent
-from drivers.modbus.profile import Colour
+from drivers.modbus.profile import Mode
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
 from edge.settings.config import parse_config
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
+from sync.commands import with_envelope
 
 GTIN = "04012345123456"
 SCANS = 300
 EXPIRED_SLOTS = 20  # mistakes rotate over these, so each red has ended before the next visit
-NUMBER_BASE, COLOUR_BASE = 3001, 1001  # rxedge-ptl-v1
+NUMBER_BASE, MODE_BASE = 3001, 2001  # rxedge-ptl-v1
 
 
 def code(batch: str, expiry: str) -> str:
@@ -156,9 +157,11 @@ async def measure() -> None:
                 "site": "bench",
                 "gateway": "g1",
                 "database": str(db),
+                "create_database": True,
                 "broker": {"url": broker.url},
+                "metrics": {"listen": ""},
                 "picking": {
-                    "mistake_seconds": 0.1,
+                    "mistake_seconds": 0.2,  # ends before the next visit, not before it is written
                     "remind_after_seconds": 3000,
                     "timeout_seconds": 6000,
                 },
@@ -180,7 +183,8 @@ async def measure() -> None:
             await asyncio.sleep(1.0)  # the controller is up, the scanner line open
             body = {"pick_id": "bench", "lines": [{"gtin": GTIN, "quantity": SCANS + 1}]}
             assert gateway.session is not None
-            await gateway.session.publish(gateway.topics.command("pick"), json.dumps(body))
+            pick = json.dumps(with_envelope(body))  # commands carry a message id and expiry
+            await gateway.session.publish(gateway.topics.command("pick"), pick)
             while not gateway._picking:
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.5)
@@ -188,8 +192,10 @@ async def measure() -> None:
             mistakes = [
                 (
                     code(f"OLD{n % EXPIRED_SLOTS:02d}", "200131"),
-                    COLOUR_BASE + 2 + n % EXPIRED_SLOTS,
-                    int(Colour.RED),
+                    # An expired batch's slot is held red (slow blink) already: the mistake
+                    # shows as the switch to a fast blink.
+                    MODE_BASE + 2 + n % EXPIRED_SLOTS,
+                    int(Mode.FAST_BLINK),
                 )
                 for n in range(SCANS)
             ]

@@ -23,6 +23,7 @@ fi
 # gcc and Python.h build pyscard, which has no Linux wheel. systemd only for systemd-analyze: the
 # tests check the unit file with it (no systemd needs to run); openssl makes the test CA and
 # certificates for the TLS tests; procps gives ps and pgrep to whoever looks at the daemon;
+# faketime runs the CLI and the daemon at another date and time in the site-calendar tests;
 # nats-server runs the clustered centre of the NATS tests and `make scale-bench`.
 python_package() {
     if apt-cache show "python$version-$1" >/dev/null 2>&1; then
@@ -33,7 +34,7 @@ python_package() {
 }
 
 DEBIAN_PACKAGES=(mosquitto mosquitto-clients socat pcscd libpcsclite-dev vsmartcard-vpcd systemd
-                 openssl gcc procps nats-server)
+                 openssl gcc procps faketime nats-server)
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from edge.settings.limits import host_problem
 from sync.broker_security import (
     BrokerSecurity,
     holds_private_key,
@@ -155,6 +156,8 @@ class BrokerConfig(BaseModel):
 
 def _check_url(url: str, allow_insecure: bool) -> None:
     broker = BrokerAddress.parse(url)
+    if (bad_host := host_problem(broker.host)) is not None:
+        raise ValueError(f"broker URL {url!r}: {bad_host}")
     problem = plain_text_problem(broker)
     if problem is not None and not allow_insecure:
         raise ValueError(

@@ -14,6 +14,7 @@ from edge.demo.nats_cluster import NatsCluster
 from tests.centre.conftest import stream_request_ids
 from tests.conftest import eventually
 from tests.edge.procurement_rig import (
+    CliRun,
     change,
     config,
     products,
@@ -80,3 +81,29 @@ async def test_a_gateway_whose_node_dies_fails_over_to_the_next_and_loses_no_req
 async def _all_in_stream(cluster: NatsCluster, sent: set[str]) -> Counter[str] | None:
     ids = await stream_request_ids(cluster)
     return ids if sent <= set(ids) else None
+
+
+@pytest.mark.timeout(180)
+async def test_the_demo_in_3_1_1_mode_on_one_node_reaches_clerks_on_another(
+    cluster: NatsCluster,
+) -> None:
+    clerk = await CliRun.start(
+        *("procurement", "watch", "--broker", cluster.mqtt_urls[1], "--mqtt-protocol", "3.1.1"),
+        *("--json", "--count", "2", "--seconds", "120"),
+    )
+    group = await CliRun.start(
+        *("procurement", "watch", "--nats", cluster.urls[2], "--durable", "desk", "--json"),
+        *("--count", "2", "--seconds", "120"),
+    )
+    await clerk.watching()
+    await group.watching()
+    demo = await CliRun.start(
+        *("demo", "--broker", cluster.mqtt_urls[0], "--mqtt-protocol", "3.1.1", "--plain"),
+        *("--seconds", "90"),
+    )
+    assert await demo.finish(timeout=150) == 0, "\n".join(demo.lines[-30:] + demo.errors)
+    assert await clerk.finish() == 0, clerk.errors
+    assert await group.finish() == 0, group.errors
+    over_mqtt = {line["request_id"] for line in clerk.json_lines()}
+    from_stream = {line["request_id"] for line in group.json_lines()}
+    assert len(over_mqtt) == 2 and over_mqtt == from_stream
