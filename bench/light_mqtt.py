@@ -3,7 +3,8 @@ QoS 1, a persistent session (clean session off), no thread of its own.
 
 It does what a gateway's link does and nothing more: connects to the first broker of its list
 that answers (the next one after a failure or a lost link, with a back-off doubling from 0.25 s
-to 2 s), says `online` (retained), sends what it is given at QoS 1, and sends again, marked
+to 2 s), says `online` (retained), sends what it is given at QoS 1 (at most WINDOW messages
+waiting for their PUBACKs), and sends again, marked
 DUP, whatever the broker had not acknowledged when the link went. The real session
 (sync.mqtt_session) runs a paho thread per client, too heavy for a thousand in one process.
 """
@@ -14,11 +15,13 @@ import asyncio
 import contextlib
 import struct
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 CONNECT, CONNACK, PUBLISH, PUBACK, PINGREQ = 0x10, 0x20, 0x30, 0x40, 0xC0
 KEEPALIVE = 60
+WINDOW = 20  # messages in flight at once, as paho's default (the real session keeps it)
 
 
 def _string(text: str | bytes) -> bytes:
@@ -72,7 +75,7 @@ class LightClient:
     brokers: list[tuple[str, int]]
     birth: tuple[str, bytes] | None = None
     counts: LinkCounts = field(default_factory=LinkCounts)
-    _queue: list[Outgoing] = field(default_factory=list)
+    _queue: deque[Outgoing] = field(default_factory=deque)
     _inflight: dict[int, Outgoing] = field(default_factory=dict)
     _next_pid: int = 0
     _writer: asyncio.StreamWriter | None = None
@@ -121,21 +124,19 @@ class LightClient:
             pass
         finally:
             sending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sending
+            await asyncio.wait([sending])  # a cancellation of this task still goes through
             self._writer = None
             writer.close()
 
     async def _drain_queue(self) -> None:
         last_ping = time.monotonic()
         while True:
-            if not self._queue:
+            if not self._queue or len(self._inflight) >= WINDOW:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), KEEPALIVE / 2)
             self._wake.clear()
-            queued, self._queue = self._queue, []
-            for message in queued:
-                self._send(message, dup=False)
+            while self._queue and len(self._inflight) < WINDOW:
+                self._send(self._queue.popleft(), dup=False)
             if time.monotonic() - last_ping > KEEPALIVE / 2 and self._writer is not None:
                 self._writer.write(bytes([PINGREQ, 0]))
                 last_ping = time.monotonic()
@@ -143,7 +144,8 @@ class LightClient:
     def _send(self, message: Outgoing, dup: bool) -> None:
         self._next_pid = self._next_pid % 65535 + 1
         self._inflight[self._next_pid] = message
-        assert self._writer is not None
+        if self._writer is None or self._writer.is_closing():
+            return  # the link is going: sent again, marked DUP, on the next one
         self._writer.write(
             publish_packet(message.topic, message.payload, self._next_pid, message.retain, dup)
         )
@@ -162,6 +164,7 @@ class LightClient:
             if first[0] & 0xF0 == PUBACK:
                 message = self._inflight.pop(struct.unpack("!H", body[:2])[0], None)
                 if message is not None:
+                    self._wake.set()  # room in the window
                     self.counts.acked += 1
                     if message.on_ack is not None:
                         message.on_ack()

@@ -169,6 +169,7 @@ async def run(args: argparse.Namespace) -> GatewaysSummary:
         await asyncio.sleep(0.1)
     for link in links:
         link.cancel()
+    await asyncio.gather(*links, return_exceptions=True)
     return GatewaysSummary(
         sent=sent,
         acked=acked,
