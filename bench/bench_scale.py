@@ -108,6 +108,7 @@ class Outcome:
     resent: int
     failed_attempts: int
     unacknowledged: int
+    waiting: list[str]
 
 
 async def run_gateways(load: Load, brokers: str, start_at: float) -> list[GatewaysSummary]:
@@ -196,6 +197,7 @@ async def measure(load: Load, centre: str, work: Path) -> Outcome:
         resent=sum(s.resent for s in summaries),
         failed_attempts=sum(s.failed_attempts for s in summaries),
         unacknowledged=sum(s.unacknowledged for s in summaries),
+        waiting=[w for s in summaries for w in s.waiting],
     )
 
 
@@ -220,6 +222,8 @@ def report(name: str, outcome: Outcome) -> None:
         note=f"{outcome.messages:,} in all, until the last PUBACK")  # fmt: skip
     row(f"{name}: left unacknowledged at the end", outcome.unacknowledged, "msgs",
         note="still in the gateways' outboxes")  # fmt: skip
+    for waiting in outcome.waiting[:10]:
+        print(f"      {waiting}")
     row(f"{name}: requests", outcome.requests_per_second, "reqs/s")
     row(f"{name}: sent again after a lost link", outcome.resent, "msgs",
         note=f"{outcome.failed_attempts} failed connection attempts")  # fmt: skip

@@ -86,6 +86,10 @@ class LightClient:
         self._wake.set()
 
     @property
+    def connected(self) -> bool:
+        return self._writer is not None and not self._writer.is_closing()
+
+    @property
     def unacknowledged(self) -> int:
         return len(self._queue) + len(self._inflight)
 

@@ -95,6 +95,7 @@ class GatewaysSummary:
     sent: dict[str, int]
     acked: dict[str, int]
     unacknowledged: int  # still waiting for a PUBACK at the end
+    waiting: list[str]  # the gateways still waiting, and their links
     connects: int
     failed_attempts: int
     resent: int  # sent again, marked DUP, after a lost link
@@ -174,6 +175,12 @@ async def run(args: argparse.Namespace) -> GatewaysSummary:
         sent=sent,
         acked=acked,
         unacknowledged=sum(c.unacknowledged for c in clients),
+        waiting=[
+            f"{c.client_id}: {c.unacknowledged} waiting, "
+            f"{'connected' if c.connected else 'not connected'}, {c.counts.connects} connects"
+            for c in clients
+            if c.unacknowledged
+        ],
         connects=sum(c.counts.connects for c in clients),
         failed_attempts=sum(c.counts.failed_attempts for c in clients),
         resent=sum(c.counts.resent for c in clients),
