@@ -172,7 +172,7 @@ async def measure(scans: int) -> None:
         )
         watch = Stopwatch()
         gateway = Gateway(config, observer=lambda _a: None)
-        gateway._on_driver_event = watch.on_event(gateway._on_driver_event)  # type: ignore[method-assign]
+        gateway.events.on_event = watch.on_event(gateway.events.on_event)  # type: ignore[method-assign]
         daemon = asyncio.create_task(gateway.run())
         try:
             await gateway.ready.wait()

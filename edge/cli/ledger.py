@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from edge.settings.config import load_config
+from inventory.errors import StoreError
 from inventory.ledger import questions
-from inventory.ledger.store import StoreError, connect_readonly
+from inventory.ledger.store import connect_readonly
 from inventory.ledger.verify import verify
 
 DEFAULT_CONFIG = Path("/etc/rxedge/gateway.toml")

@@ -33,7 +33,7 @@ from edge.cli.sim import (
 from edge.cli.status import add_status_command
 from edge.daemon.log_limits import limit_repeats
 from edge.settings.config import ConfigError, load_config
-from inventory.ledger.store import StoreError
+from inventory.errors import StoreError
 from sync.broker_security import BrokerLink
 from sync.topics import Topics
 

@@ -181,7 +181,7 @@ class Demo:
         print(f"  picks booked:         {len(picks)}")
         print(f"  mistakes caught:      {gateway.counters['mistakes']}")
         print(f"  tag reads:            {gateway.counters['tag_reads']}")
-        print(f"  foreign tags ignored: {sum(gateway.epcs.ignored.values())}")
+        print(f"  foreign tags ignored: {sum(gateway.events.epcs.ignored.values())}")
         print(f"  scans:                {gateway.counters['scans']}")
         print(f"  movements recorded:   {gateway.counters['movements']}")
         print(f"  alarm changes:        {gateway.counters['alarm_changes']}")

@@ -207,11 +207,6 @@ class GatewayConfig(_Strict):
     def client_id(self) -> str:
         return self.broker.client_id or f"rxedge-{self.site}-{self.gateway}"
 
-    def slot_location(self, slot: str) -> tuple[str, int]:
-        """(shelf name, 0-based index) of a slot name."""
-        shelf, _, number = slot.rpartition("-")
-        return shelf, int(number) - 1
-
 
 def slot_name(shelf: str, index: int) -> str:
     """The name of slot `index` (0-based) of `shelf`: A-01 for index 0."""

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
+from inventory.ledger.commit import Commit
 from inventory.picking.checks import Mistake
-
-if TYPE_CHECKING:
-    from inventory.keeper import Commit
 
 
 class CueKind(StrEnum):

@@ -127,8 +127,8 @@ async def test_scans_are_read_or_refused_with_the_reason(rig: Rig) -> None:
     await eventually(lambda: any("desk-scanner is up" in t for t in rig.texts("device")))
     rig.scanner.scan("0104012345123456" + "17260131" + "10ABC123" + GS + "21XYZ789")
     rig.scanner.scan("0104012345123456" + "10ABC12317260131")  # the GS was dropped
-    await eventually(lambda: len(rig.gateway.scans) == 2, what="two scans")  # type: ignore[union-attr]
-    good, bad = rig.gateway.scans
+    await eventually(lambda: len(rig.gateway.events.scans) == 2, what="two scans")  # type: ignore[union-attr]
+    good, bad = rig.gateway.events.scans
     assert isinstance(good, PackScan) and good.batch == "ABC123"
     assert isinstance(bad, BarcodeError) and "GS separator" in str(bad)
     assert any("refused" in t for t in rig.texts("scan"))
@@ -141,7 +141,7 @@ async def test_badge_names_the_pharmacist(rig: Rig) -> None:
     try:
         await eventually(lambda: any("Dr. Ana Ruiz badged in" in t for t in rig.texts("badge")))
         assert rig.gateway is not None
-        assert rig.gateway.badge_holders == {"Virtual PCD 00 00": "Dr. Ana Ruiz"}
+        assert rig.gateway.badges.holders == {"Virtual PCD 00 00": "Dr. Ana Ruiz"}
     finally:
         await badge.remove()
-    await eventually(lambda: rig.gateway is not None and rig.gateway.badge_holders == {})
+    await eventually(lambda: rig.gateway is not None and rig.gateway.badges.holders == {})

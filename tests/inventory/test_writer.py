@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from inventory.errors import StockError
 from inventory.keeper import InventoryKeeper
-from inventory.ledger.book import StockError
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.writer import LedgerWriter
 
