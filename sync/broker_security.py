@@ -17,11 +17,12 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from sync.broker_url import BrokerAddress
+from sync.errors import SyncError
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost", "ip6-loopback"})
 
 
-class BrokerSecretError(ValueError):
+class BrokerSecretError(SyncError, ValueError):
     """A password file that must not be used (missing, unreadable, empty, or readable by others)."""
 
 

@@ -6,6 +6,11 @@ returns a future that completes when the broker's PUBACK arrives, or fails if th
 the message. ``publish_many`` sends a batch in order and returns one future for the whole batch
 (each message's answer in a list): the outbox drains through it, and one future per batch instead
 of one per message keeps the event loop's share of the work small.
+
+Inbound messages reach `on_message` (topic, payload), acknowledged by paho as they arrive; or,
+with `manual_ack`, reach `on_delivery` as a `Delivery` that is acknowledged to the broker only
+when the receiver calls `ack` (a consumer that dies half-way gets the message again). One
+session class serves the daemon and the clerk's request consumer.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress
+from sync.errors import Retryable
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +43,7 @@ ACK_GROUP = 64
 ACK_WAIT = 0.005
 
 
-class PublishRefused(Exception):
+class PublishRefused(Retryable):
     """The broker answered a publish with a failure reason code (e.g. not authorized)."""
 
 
@@ -49,7 +55,20 @@ class Announcement:
     payload: str
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A message received with manual acknowledgement; `link` says which connection it came
+    on (an acknowledgement on a later connection would be for another message)."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    link: int
+
+
 MessageHandler = Callable[[str, bytes], None]
+DeliveryHandler = Callable[[Delivery], None]
 # A message of a batch: topic, payload, retain.
 Outgoing = tuple[str, str | bytes, bool]
 # What the broker answered for each message of a batch: None (PUBACK) or the failure.
@@ -88,15 +107,19 @@ class MqttSession:
         persistent: bool = True,
         keepalive: int = 30,
         security: BrokerSecurity | None = None,
+        on_delivery: DeliveryHandler | None = None,
     ):
         """`security`: TLS files and the account (default: none; mqtts:// is checked against
-        the system's CAs)."""
+        the system's CAs). `on_delivery` (instead of `on_message`): messages are acknowledged
+        only by `ack`."""
         self.broker = broker
         self.connected = asyncio.Event()
         self.subscribed = asyncio.Event()
         self._birth = birth
         self._subscriptions = list(subscriptions)
         self._on_message = on_message
+        self._on_delivery = on_delivery
+        self._link = 0  # counts connects and disconnects
         self._persistent = persistent
         self._keepalive = keepalive
         self._loop = asyncio.get_running_loop()
@@ -109,7 +132,12 @@ class MqttSession:
         self._ack_timer: asyncio.TimerHandle | None = None
         self.connects = 0
         self._last_failure: str | None = None  # paho's thread: repeats are logged quietly
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=on_delivery is not None,
+        )
         (security or BrokerSecurity()).apply(client, broker)
         if will is not None:
             client.will_set(will.topic, will.payload, qos=1, retain=True)
@@ -200,6 +228,14 @@ class MqttSession:
         self._count_waiting()
         return future
 
+    def ack(self, delivery: Delivery) -> bool:
+        """Acknowledge a delivery to the broker; False when the connection it came on is gone
+        (the broker sends it again on the new one)."""
+        if delivery.qos == 0 or delivery.link != self._link:
+            return False
+        self._client.ack(delivery.mid, delivery.qos)
+        return True
+
     # paho's thread -----------------------------------------------------------------------------
 
     def _on_connect(
@@ -272,12 +308,20 @@ class MqttSession:
     def _on_paho_message(
         self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage
     ) -> None:
-        if self._on_message is not None:
+        if self._on_delivery is not None:
+            arrived = (msg.topic, bytes(msg.payload), msg.mid, msg.qos)
+            self._loop.call_soon_threadsafe(self._delivered, *arrived)
+        elif self._on_message is not None:
             self._loop.call_soon_threadsafe(self._on_message, msg.topic, bytes(msg.payload))
 
     # the event loop ----------------------------------------------------------------------------
 
+    def _delivered(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
+        assert self._on_delivery is not None
+        self._on_delivery(Delivery(topic, payload, mid, qos, self._link))
+
     def _set_connected(self, up: bool) -> None:
+        self._link += 1
         if up:
             self.connects += 1
             self.connected.set()

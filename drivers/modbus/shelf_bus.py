@@ -27,6 +27,7 @@ from pymodbus.exceptions import ModbusException
 from pymodbus.framer import FramerType
 
 from drivers.cancellation import raise_if_cancelling
+from drivers.errors import Retryable
 from drivers.events import ButtonPressed, DeviceDown, DeviceUp, DriverEvent
 from drivers.modbus.controller import ControllerSpec, ControllerState, ControllerStats
 from drivers.modbus.lights import DARK, SlotLight, changed_runs
@@ -45,7 +46,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class ModbusError(Exception):
+class ModbusError(Retryable):
     """A controller answered with an exception, or not in time."""
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class Activity:
     """One thing that happened: `kind` for filtering ("movement", "alarm", "request", "device",
-    "led", "sync", "button"), `text` for people."""
+    "led", "sync", "button", "pick", "mistake", "refusal": a command answered with an error),
+    `text` for people."""
 
     kind: str
     text: str

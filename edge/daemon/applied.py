@@ -54,6 +54,7 @@ def activities(applied: Applied, products: Mapping[str, Product]) -> list[Activi
     """What a person watching the daemon should read about an applied change."""
     outcome = applied.outcome
     said = [Activity("pick", note) for note in outcome.notes]
+    said += [Activity("refusal", note) for note in outcome.refusals]
     said += [Activity("mistake", mistake.said()) for mistake in outcome.mistakes]
     for commit in outcome.commits:
         for m in commit.movements:

@@ -103,8 +103,7 @@ class GatewayMetrics:
         """`forward`, after counting the commands the gateway answers with a refusal."""
 
         def count_and_forward(activity: Activity) -> None:
-            # Every refusal answered on cmd-result is reported as "... refused: why".
-            if activity.kind != "scan" and "refused: " in activity.text:
+            if activity.kind == "refusal":  # answered with an error on cmd-result
                 self.tallies.commands_refused += 1
             forward(activity)
 

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from drivers.modbus.profile import PROFILES
+from edge.errors import EdgeError
 from edge.settings.broker import BrokerConfig
 from edge.settings.examples import EXAMPLES, PATTERN_HINTS
 from edge.settings.sections import (
@@ -211,7 +212,7 @@ def slot_name(shelf: str, index: int) -> str:
     return f"{shelf}-{index + 1:02d}"
 
 
-class ConfigError(Exception):
+class ConfigError(EdgeError):
     """The configuration cannot be used; `problems` lists each with its key and a fix."""
 
     def __init__(self, source: str, problems: list[str]):

@@ -89,7 +89,7 @@ class PickDesk:
                     [message(self._keeper.stamp(), "pick", request.pick_id, "error", error=error)]
                 )
             )
-            out.notes.append(f"pick list {request.pick_id} refused: {error}")
+            out.refusals.append(f"pick list {request.pick_id} refused: {error}")
             return out
         reserved = reservations(self.lists.values())
         today = keeper.today()
@@ -133,7 +133,7 @@ class PickDesk:
                     [message(self._keeper.stamp(), "pick", pick_id, "error", error=error)]
                 )
             )
-            out.notes.append(f"cancel refused: {error}")
+            out.refusals.append(f"cancel refused: {error}")
             return out
         self.end(pick, PickState.CANCELLED, out, by=actor)
         return out
@@ -214,7 +214,7 @@ class PickDesk:
                 [message(self._keeper.stamp(), command, command_id, "error", error=error)]
             )
         )
-        out.notes.append(f"{command} {command_id or '(no id)'} refused: {error}")
+        out.refusals.append(f"{command} {command_id or '(no id)'} refused: {error}")
         return out
 
     def tick(self) -> Outcome:

@@ -33,6 +33,7 @@ class Outcome:
 
     commits: list[Commit] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)  # commands answered with an error
     mistakes: list[Mistake] = field(default_factory=list)
     booked_epcs: list[str] = field(default_factory=list)  # tagged packs no longer on a shelf
     placed: dict[str, str] = field(default_factory=dict)  # tagged packs now booked in a slot

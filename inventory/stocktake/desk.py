@@ -156,7 +156,7 @@ class StocktakeDesk:
                 keeper.stamp(), "stocktake-confirm", stocktake_id, "error", error=error
             )
             out.commits.append(keeper.send([refusal]))
-            out.notes.append(f"stocktake confirmation refused: {error}")
+            out.refusals.append(f"stocktake confirmation refused: {error}")
             return out
         report = found[1]
         movements = self._adjustments(report, by, out)

@@ -102,7 +102,7 @@ def test_differences_are_reported_exactly_and_confirmation_books_them(tmp_path: 
     assert dict((k, n) for k, n in kinds) == {"count_adjustment": 2, "move": 2}
     assert verify(keeper.db).ok
     again = keeper.stocktakes.confirm("st-1", "Ana")
-    assert "is confirmed" in again.notes[0]
+    assert "is confirmed" in again.refusals[0]
 
 
 def test_a_clean_sweep_clears_the_discrepancy(tmp_path: Path) -> None:
