@@ -157,6 +157,7 @@ class ServiceWatchdog:
                 await asyncio.sleep(self._step)
         finally:
             self.notifier.stopping()
+            self.notifier.close()
             if probe is not None:
                 probe.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
