@@ -28,7 +28,6 @@ from sync.contract import CENTRE, channel_of, check_topic
 from sync.topics import ROOT
 from tests.processes import pids_named
 
-
 # How long a test's tasks get to finish after the test and its fixtures ended (a cancelled task
 # still runs its cleanup).
 TASKS_GRACE_SECONDS = 2.0
