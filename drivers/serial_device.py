@@ -8,10 +8,12 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import Protocol
 
 from drivers.backoff import Backoff
 from drivers.cancellation import raise_if_cancelling
 from drivers.events import DeviceDown, DeviceUp, DriverEvent
+from drivers.frames import DecoderStats
 from drivers.serial_link import SerialLink
 
 log = logging.getLogger(__name__)
@@ -20,8 +22,15 @@ log = logging.getLogger(__name__)
 SILENT_ROUNDS = 3
 
 
+class Decoder(Protocol):
+    stats: DecoderStats
+
+
 class SerialDevice(ABC):
-    """Subclasses speak the protocol in `_session` and receive bytes in `_data_received`."""
+    """Subclasses speak the protocol in `_session` and receive bytes in `_data_received`; a
+    device that sends frames has a `decoder`."""
+
+    decoder: Decoder | None = None
 
     def __init__(
         self,
@@ -90,7 +99,7 @@ class SerialDevice(ABC):
     @property
     def frames(self) -> int:
         """Frames decoded from the device so far (0 for devices without frames)."""
-        return 0
+        return self.decoder.stats.frames if self.decoder is not None else 0
 
     @abstractmethod
     async def _session(self, link: SerialLink) -> None:

@@ -164,8 +164,10 @@ class CancelPick:
 
 @dataclass(frozen=True, slots=True)
 class Locate:
+    """Light the slots holding `gtin` for `seconds` (None: the configured time)."""
+
     gtin: str
-    seconds: float
+    seconds: float | None
     command_id: str
 
 
@@ -301,6 +303,7 @@ def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
         case CancelPick(pick_id, by):
             return keeper.picks.cancel(pick_id, by)
         case Locate(gtin, seconds, command_id):
+            seconds = seconds or keeper.picks.times.locate_seconds
             return keeper.picks.locate(gtin, seconds, command_id)
         case Recall(gtin, batch, note, by):
             return keeper.picks.recall(gtin, batch, note, by)

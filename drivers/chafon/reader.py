@@ -41,17 +41,13 @@ class ChafonReader(SerialDevice):
         self._address = address
         self._round_timeout = round_timeout
         self._pause = pause
-        self.decoder = ChafonDecoder()
+        self.decoder: ChafonDecoder = ChafonDecoder()
         self._round_done = asyncio.Event()
         self._gap_timer: asyncio.TimerHandle | None = None
         self._antenna_bad = False
         self._round_tags = 0
         self.rounds = 0
         self.malformed = 0
-
-    @property
-    def frames(self) -> int:
-        return self.decoder.stats.frames
 
     async def _session(self, link: SerialLink) -> None:
         self.decoder.reset()

@@ -58,7 +58,7 @@ class R2000Reader(SerialDevice):
         self._power = output_power_dbm
         self._round_timeout = round_timeout
         self._command_timeout = command_timeout
-        self.decoder = R2000Decoder()
+        self.decoder: R2000Decoder = R2000Decoder()
         self._round_done = asyncio.Event()
         self._replies: dict[int, asyncio.Future[int]] = {}
         self._stale: asyncio.TimerHandle | None = None
@@ -66,10 +66,6 @@ class R2000Reader(SerialDevice):
         self._antenna = self._antennas[0]
         self.rounds = 0
         self.last_read_rate = 0
-
-    @property
-    def frames(self) -> int:
-        return self.decoder.stats.frames
 
     async def _session(self, link: SerialLink) -> None:
         self.decoder.reset()

@@ -11,34 +11,10 @@ from edge.clock import Clock
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.inbound.admission import Admission
 from edge.settings.config import GatewayConfig
-from inventory.changes import (
-    AckAlarm,
-    CancelPick,
-    Change,
-    ConfirmRequest,
-    Locate,
-    Recall,
-    Refuse,
-    RememberCommand,
-    RequestAnswer,
-    StartPick,
-)
+from inventory.changes import Change, Refuse, RememberCommand, RequestAnswer
 from inventory.ledger.commit import iso
 from inventory.replenishment.requests import RequestStatus
-from sync.commands import (
-    AlarmAck,
-    BadCommand,
-    CancelCommand,
-    Command,
-    LocateCommand,
-    PickCommand,
-    ProcurementConfirm,
-    RecallCommand,
-    StocktakeConfirm,
-    StocktakeEnd,
-    StocktakeStart,
-    parse_received,
-)
+from sync.commands import StocktakeConfirm, StocktakeEnd, StocktakeStart, parse_received
 from sync.status_updates import parse_status_update
 from sync.topics import Topics
 
@@ -60,7 +36,6 @@ class InboundCommands:
         self.admission = Admission(
             limits.rate_per_second, limits.burst, limits.max_expiry_seconds, clock.monotonic
         )
-        self._locate_seconds = config.picking.locate_seconds
         self._topics = topics
         self._submit = submit
         self._stocktake = stocktake
@@ -85,7 +60,7 @@ class InboundCommands:
                 self._submit(RequestAnswer(update.request_id, status, update.note))
             return
         received = parse_received(name, payload)
-        if isinstance(received, BadCommand):
+        if isinstance(received, Refuse):
             self._refuse(received.command, received.command_id, received.error)
             return
         problem = self.admission.check(received.message_id, received.expires_at, self._clock.now())
@@ -101,26 +76,7 @@ class InboundCommands:
         elif isinstance(command, StocktakeConfirm):
             self._stocktake.confirm(command.stocktake_id, command.by)
         else:
-            self._submit(self._change_for(command))
-
-    def _change_for(self, command: Command) -> Change:
-        """The change that carries out a checked command (or answers a refused one)."""
-        match command:
-            case PickCommand(request):
-                return StartPick(request)
-            case CancelCommand(pick_id, by):
-                return CancelPick(pick_id, by)
-            case LocateCommand(gtin, seconds, command_id):
-                return Locate(gtin, seconds or self._locate_seconds, command_id)
-            case RecallCommand(gtin, batch, note, by):
-                return Recall(gtin, batch, note, by)
-            case AlarmAck(alarm_id, by):
-                return AckAlarm(alarm_id, by)
-            case ProcurementConfirm(request_id, by, quantity):
-                return ConfirmRequest(request_id, by, quantity)
-            case BadCommand(name, command_id, error):
-                return Refuse(name, command_id, error)
-        raise ValueError(f"{command} is carried out on the loop, not by the ledger")
+            self._submit(command)  # a change the ledger carries out
 
     def _refuse(self, command: str, answer_id: str, error: str) -> None:
         self._counters["commands_refused"] += 1
