@@ -34,6 +34,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from bench.report import header, row, run_benchmark
+from edge.daemon import ledger_questions
 from edge.demo.local_broker import LocalBroker
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.outbox import MessageKind, OutboxMessage, OutboxRow
@@ -83,6 +84,14 @@ def pending(limit: int, keeper: InventoryKeeper) -> list[OutboxRow]:
     return keeper.pending_messages(limit)
 
 
+def mark_sent(ids: list[int], keeper: InventoryKeeper) -> None:
+    keeper.mark_sent(ids)
+
+
+def outbox_depth(keeper: InventoryKeeper) -> int:
+    return keeper.outbox.depth()
+
+
 class Daemon:
     """The ledger writer, session and publisher, wired as edge.daemon.gateway wires them."""
 
@@ -95,18 +104,16 @@ class Daemon:
         self.publisher = OutboxPublisher(
             self.session,
             TOPICS,
-            fetch_pending=lambda limit, after: self.on_writer(
-                lambda keeper: keeper.pending_messages(limit, after)
-            ),
+            fetch_pending=ledger_questions.pending_from(self.on_writer),
             mark_sent=self._mark_sent,
         )
         self._task: asyncio.Task[None] | None = None
 
     def on_writer(self, call: Callable[[InventoryKeeper], T]) -> Awaitable[T]:
-        return asyncio.wrap_future(self.writer.submit(call))
+        return self.writer.call(call)
 
     async def _mark_sent(self, ids: list[int]) -> None:
-        await self.on_writer(lambda keeper: keeper.mark_sent(ids))
+        await self.on_writer(partial(mark_sent, ids))
         self.marked += len(ids)  # counted once durable, as the gateway's call returns
         if self.marked >= self.target:
             self.all_marked.set()
@@ -122,7 +129,7 @@ class Daemon:
         self._task = asyncio.create_task(self.publisher.run())
 
     async def depth(self) -> int:
-        return await self.on_writer(lambda keeper: keeper.outbox.depth())
+        return await self.on_writer(outbox_depth)
 
     async def close(self) -> None:
         if self._task is not None:
