@@ -52,9 +52,10 @@ class LedgerLink:
         plan: Callable[[InventoryKeeper], dict[str, SlotLight]],
         took: Callable[[Applied], Awaitable[None]],
         forget: Callable[[str], None],
+        max_waiting: int = MAX_WAITING,
     ):
         self.writer = LedgerWriter(open_keeper)
-        self._changes: asyncio.Queue[Change] = asyncio.Queue(MAX_WAITING)
+        self._changes: asyncio.Queue[Change] = asyncio.Queue(max_waiting)
         self._storage = storage
         self._beats = beats
         self._counters = counters
@@ -81,7 +82,8 @@ class LedgerLink:
             self._changes.put_nowait(change)
         except asyncio.QueueFull:
             self._counters["changes_dropped"] += 1
-            log.error("%d changes wait for the ledger; dropped %r", MAX_WAITING, change)
+            waiting = self._changes.qsize()
+            log.error("%d changes wait for the ledger; dropped %r", waiting, change)
 
     def ask(self, question: Callable[[InventoryKeeper], T]) -> Awaitable[T]:
         """The answer of `question(keeper)`, run on the writer."""

@@ -68,7 +68,13 @@ class LedgerWriter:
         """Run `call(keeper)` on the writer and return its result once it is durable; while
         the queue is full, wait for room without blocking the event loop."""
         if not self._room.acquire(blocking=False):
-            await asyncio.to_thread(self._room.acquire)
+            waiting = asyncio.ensure_future(asyncio.to_thread(self._room.acquire))
+            try:
+                await asyncio.shield(waiting)
+            except asyncio.CancelledError:
+                # The thread still takes its place in the queue: give it back once it has.
+                waiting.add_done_callback(lambda _: self._room.release())
+                raise
         return await asyncio.wrap_future(self._put(call))
 
     def _put(self, call: Callable[[InventoryKeeper], T]) -> Future[T]:
