@@ -158,6 +158,7 @@ async def measure(scans: int) -> None:
                 "site": "bench",
                 "gateway": "g1",
                 "database": str(db),
+                "create_database": True,
                 "broker": {"url": broker.url},
                 "picking": {
                     "mistake_seconds": 0.1,

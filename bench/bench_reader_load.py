@@ -55,6 +55,7 @@ async def measure(readers: int, tags: int, window: float) -> None:
                 "site": "bench",
                 "gateway": "g1",
                 "database": str(work / "ledger.sqlite"),
+                "create_database": True,
                 "broker": {"url": broker.url},
                 "readers": [
                     {

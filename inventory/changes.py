@@ -290,7 +290,7 @@ def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
                 cleared = keeper.alarms.clear(alarm.kind, alarm.subject)
             return Outcome([raised, cleared])
         case ExpirySweep(near_days):
-            return expiry_sweep(keeper, keeper.today(), near_days)
+            return expiry_sweep(keeper, keeper.calendar.today(), near_days)
         case Book(movements):
             return Outcome([keeper.commit(movements)])
         case RememberCommand(message_id, command, expires_at):

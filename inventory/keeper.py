@@ -11,10 +11,9 @@ the commit itself fails, that state is read back from the file.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 from inventory.alarms.book import AlarmBook
@@ -33,11 +32,9 @@ from inventory.picking.shelf_events import ShelfEvents
 from inventory.replenishment.orders import OrderBook
 from inventory.replenishment.policy import Product, ProductTable
 from inventory.replenishment.requests import ProcurementRequest, RequestStatus
+from inventory.site_calendar import Clock, SiteCalendar
 from inventory.stock.slot_index import SlotIndex, StockLine
 from inventory.stocktake.desk import StocktakeDesk
-
-Clock = Callable[[], datetime]
-
 
 __all__ = ["Clock", "Commit", "InventoryKeeper", "iso"]
 
@@ -53,7 +50,7 @@ class InventoryKeeper:
         products: Mapping[str, Product],
         site: str,
         gateway: str,
-        clock: Clock = lambda: datetime.now(UTC),
+        calendar: SiteCalendar | None = None,
         integrity_check: str = "quick_check",
         pick_times: PickTimes | None = None,
     ):
@@ -61,7 +58,9 @@ class InventoryKeeper:
         self.products = dict(products)
         self._site = site
         self._gateway = gateway
-        self._clock = clock
+        # Dates people judge (expiry, counts) are the site's; stamps stay UTC.
+        self.calendar = calendar or SiteCalendar()
+        self._clock = self.calendar.clock
         self._in_group = False
         self._group_at: str | None = None
         self.commands = CommandLog(self.db)
@@ -115,10 +114,6 @@ class InventoryKeeper:
     def seconds(self) -> float:
         """Now, as seconds since the epoch, from the keeper's clock."""
         return self._clock().timestamp()
-
-    def today(self) -> date:
-        """Today's date (UTC) from the keeper's clock: what is expired is judged against it."""
-        return self._clock().astimezone(UTC).date()
 
     def stamp(self) -> str:
         """The time of the change: every change of a group is durable at the same commit, so

@@ -9,7 +9,6 @@ daemon's loop and are its own.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ from inventory.changes import (
 )
 from inventory.picking.lists import PickLine, PickRequest
 from sync.contract import COMMAND_NAMES, MAX_PAYLOAD, validate, with_defaults
+from sync.inbound_json import PayloadError, read_json
 
 __all__ = [
     "COMMANDS",
@@ -121,12 +121,10 @@ def parse_command(name: str, payload: bytes) -> Command:
 
 
 def _parse(name: str, payload: bytes) -> tuple[dict[str, Any], Command] | Refuse:
-    if len(payload) > MAX_PAYLOAD:
-        return Refuse(name, "", f"payload of {len(payload)} bytes; at most {MAX_PAYLOAD}")
     try:
-        raw = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return Refuse(name, "", f"payload is not JSON: {exc}")
+        raw = read_json(payload, MAX_PAYLOAD)
+    except PayloadError as exc:
+        return Refuse(name, "", str(exc))
     if not isinstance(raw, dict):
         return Refuse(name, "", "payload must be a JSON object")
     command_id = _answer_id(raw)

@@ -25,6 +25,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from inventory.codes.identifiers import gtin_problem
+from sync.inbound_json import PayloadError, read_json
 from sync.schema_problems import problems
 from sync.topics import ROOT
 
@@ -112,9 +113,9 @@ def validate(message: str, payload: Payload) -> list[str]:
         instance = text
         if not content_type(message).startswith("text/"):
             try:
-                instance = json.loads(text)
-            except json.JSONDecodeError as exc:
-                return [f"payload is not JSON: {exc}"]
+                instance = read_json(text)
+            except PayloadError as exc:
+                return [str(exc)]
     return problems(validator.iter_errors(instance))
 
 
@@ -169,7 +170,7 @@ def check_topic(topic: str, payload: bytes | str) -> list[str]:
     message = message_of(channel, payload)
     said = validate(message, payload)
     if not said and not content_type(message).startswith("text/"):
-        body = json.loads(payload)
+        body = read_json(payload)
         said = [
             f"{name}: {body[name]!r} but the topic says {value!r}"
             for name, value in params.items()

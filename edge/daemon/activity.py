@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from sync.mqtt_session import MqttSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,3 +29,13 @@ def log_activity(activity: Activity) -> None:
     of the logs bounds each kind on its own: a busy shelf's movements never hide the broker's
     return."""
     logging.getLogger(f"edge.daemon.activity.{activity.kind}").info("%s", activity.text)
+
+
+async def report_link(session: MqttSession, observe: Observer) -> None:
+    """Say when the link to the broker comes and goes."""
+    while True:
+        await session.connected.wait()
+        observe(Activity("sync", f"connected to {session.broker.url}"))
+        while session.connected.is_set():
+            await asyncio.sleep(0.2)
+        observe(Activity("sync", f"lost {session.broker.url}; retrying"))

@@ -1,5 +1,6 @@
 """Alarms that come from time passing rather than from a change: the expiry sweep (at start and
-daily at `alarms.expiry_sweep_at`, local time), the sync backlog (messages waiting in the
+daily at `alarms.expiry_sweep_at`, site time: once each site day, DST nights included), the
+sync backlog (messages waiting in the
 outbox beyond `alarms.backlog_messages`, or older than `alarms.backlog_age_seconds`), and
 devices that stayed down (`devices.down_alarm_seconds`)."""
 
@@ -9,7 +10,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime, time
 from functools import partial
 from typing import Protocol, TypeVar
 
@@ -19,11 +20,16 @@ from edge.settings.config import AlarmsConfig
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.changes import Change, ClearAlarm, ExpirySweep, RaiseAlarm
 from inventory.keeper import InventoryKeeper
+from inventory.site_calendar import SiteCalendar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Submit = Callable[[Change], Awaitable[None]]
 BACKLOG_CHECK_SECONDS = 10.0
+# The sweep's wait looks at the wall clock at least this often: a clock set forward or back
+# (NTP after a cold boot) moves the sweep with it.
+SWEEP_WAKE_SECONDS = 60.0
+Sleep = Callable[[float], Awaitable[None]]
 
 
 class Ask(Protocol):
@@ -32,20 +38,17 @@ class Ask(Protocol):
     def __call__(self, question: Callable[[InventoryKeeper], T]) -> Awaitable[T]: ...
 
 
-def seconds_until(at: str, now: datetime) -> float:
-    """Seconds from `now` (local, aware) to the next `at` (HH:MM, local time)."""
-    hour, minute = (int(part) for part in at.split(":"))
-    target = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if target <= now:
-        target += timedelta(days=1)
-    return (target - now).total_seconds()
-
-
-async def expiry_sweeps(submit: Submit, config: AlarmsConfig, clock: Clock) -> None:
-    """The sweep at start, then every day at its time."""
+async def expiry_sweeps(
+    submit: Submit, config: AlarmsConfig, calendar: SiteCalendar, sleep: Sleep = asyncio.sleep
+) -> None:
+    """The sweep at start, then once each site day at `expiry_sweep_at` site time."""
+    hour, minute = (int(part) for part in config.expiry_sweep_at.split(":"))
+    at = time(hour, minute)
     while True:
         await submit(ExpirySweep(config.near_expiry_days))
-        await asyncio.sleep(seconds_until(config.expiry_sweep_at, clock.local_now()))
+        due = calendar.next_daily(at, calendar.now())
+        while (left := (due - calendar.now()).total_seconds()) > 0:
+            await sleep(min(left, SWEEP_WAKE_SECONDS))
 
 
 async def backlog_watch(
@@ -83,9 +86,7 @@ async def device_alarms(health: DeviceHealth, submit: Submit, clock: Clock) -> N
     """Raise `device_down` for each device that stayed down for the configured time."""
     while True:
         await asyncio.sleep(min(1.0, max(health.alarm_after / 4, 0.05)))
-        for device in health.due(clock.monotonic()):
-            reason = health.reasons.get(device, "")
-            detail: dict[str, object] = {"device": device, "reason": reason}
+        for device, detail in health.due(clock.monotonic()):
             await submit(RaiseAlarm(AlarmKind.DEVICE_DOWN, device, detail))
 
 

@@ -36,11 +36,16 @@ from inventory.changes import (
     ClearAlarm,
     ConfirmButton,
     HandheldRead,
-    RaiseAlarm,
     ReceivedScan,
     ScannedAtPick,
 )
-from inventory.codes.barcodes import BarcodeError, PackScan, parse_pack_barcode, readable
+from inventory.codes.barcodes import (
+    BarcodeError,
+    PackScan,
+    check_serial,
+    parse_pack_barcode,
+    readable,
+)
 from inventory.codes.identifiers import EpcDecoder, PackId
 from inventory.picking.outcome import Outcome
 from inventory.stock.presence import PresenceTracker
@@ -65,6 +70,7 @@ class DeviceEvents:
         counters: Counter[str],
         clock: Clock,
     ):
+        self._require_serial = {p.gtin: p.require_serial for p in config.products}
         self._offer = offer
         self._observe = observe
         self._presence = presence
@@ -202,6 +208,7 @@ class DeviceEvents:
     def _scanned(self, event: BarcodeScanned) -> None:
         try:
             scan = parse_pack_barcode(event.text)
+            check_serial(scan, self._require_serial.get(scan.gtin, True))
         except BarcodeError as exc:
             self._counters["scans_refused"] += 1
             self.scans.append(exc)
@@ -229,15 +236,14 @@ class DeviceEvents:
         self._offer(ScannedAtPick(scan.gtin, scan.batch, scan.serial, scanner))
 
     def _antenna_fault(self, event: AntennaFault) -> None:
+        """Antennas are judged like devices: an alarm only once one has had no good round for
+        down_alarm_seconds, so error frames between good rounds do not make it flap."""
         subject = f"{event.reader}-antenna-{event.antenna}"
         if event.ok:
             self._observe(Activity("device", f"{subject} works again"))
-            self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, subject))
+            if self.health.up(subject):
+                self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, subject))
         else:
             self._observe(Activity("device", f"{subject}: {event.detail}"))
-            detail: dict[str, object] = {
-                "device": event.reader,
-                "antenna": event.antenna,
-                "reason": event.detail,
-            }
-            self._offer(RaiseAlarm(AlarmKind.DEVICE_DOWN, subject, detail))
+            about = {"device": event.reader, "antenna": event.antenna}
+            self.health.down(subject, event.detail, self._clock.monotonic(), about)

@@ -14,13 +14,13 @@ from functools import partial
 
 from edge.clock import Clock
 from edge.daemon import ledger_questions as ask
-from edge.daemon.activity import Activity, Observer, log_activity
+from edge.daemon.activity import Activity, Observer, log_activity, report_link
 from edge.daemon.alarm_watch import backlog_watch, device_alarms, expiry_sweeps
 from edge.daemon.applied import Applied, activities, count
 from edge.daemon.badges import BadgeHolders
 from edge.daemon.device_events import DeviceEvents
 from edge.daemon.devices import Devices, build_devices
-from edge.daemon.ledger_link import LedgerLink, keeper_for, products_of
+from edge.daemon.ledger_link import LedgerLink, keeper_for
 from edge.daemon.shelf_lights import ShelfLights
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.daemon.storage_guard import StorageGuard
@@ -29,11 +29,12 @@ from edge.service.heartbeat_sources import gateway_watchdog
 from edge.service.metrics import GatewayMetrics
 from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig
-from inventory.alarms.lifecycle import Alarm, AlarmKind
-from inventory.changes import PickTick, RaiseAlarm
+from edge.settings.host_checks import with_usable_ledger
+from inventory.alarms.lifecycle import Alarm
+from inventory.changes import PickTick
 from inventory.ledger.outbox import OutboxRow
-from inventory.ledger.store import check_file
 from inventory.picking.lists import PickList
+from inventory.site_calendar import SiteCalendar
 from inventory.stock.presence import PresenceTracker
 from sync.broker_url import BrokerAddress
 from sync.mqtt_session import Announcement, MqttSession
@@ -59,7 +60,8 @@ class Gateway:
         self.metrics = GatewayMetrics(self, config.metrics, self.clock)
         self._observe = self.metrics.observing(observer or log_activity)
         self.topics = Topics(config.site, config.gateway)
-        self.products = products_of(config)
+        self.products = {p.gtin: p.policy() for p in config.products}
+        self.calendar = SiteCalendar.named(config.timezone, self.clock.now)  # dates people judge
         self.counters: Counter[str] = Counter()
         self.beats = Heartbeats(self.clock.monotonic)  # loop -> its last round, for the watchdog
         self.presence = PresenceTracker(config.presence.dwell_seconds)
@@ -73,7 +75,7 @@ class Gateway:
         self.picking = False  # pick lists are open (as last told by the writer)
         self._pick_busy = False  # the pick desk has timers running
         self.ledger = LedgerLink(
-            keeper_for(config, self.products, self.clock),
+            keeper_for(config, self.products, self.calendar),
             StorageGuard(lambda: self.session, self.topics, self._observe, self.clock),
             self.beats,
             self.counters,
@@ -83,7 +85,12 @@ class Gateway:
             self.presence.forget,
         )
         self.stocktake = StocktakeFlow(
-            config, self.ledger.offer, self._observe, lambda: self.picking, self.clock
+            config,
+            self.ledger.offer,
+            self._observe,
+            lambda: self.picking,
+            self.clock,
+            self.calendar,
         )
         self.inbound = InboundCommands(
             config,
@@ -115,7 +122,7 @@ class Gateway:
 
     async def run(self) -> None:
         """Run until `stop()`; a task that fails ends the gateway with its error."""
-        config, ledger = self.config, self.ledger
+        config, ledger = with_usable_ledger(self.config), self.ledger  # no new ledger untold
         await ledger.open()
         try:
             self.events.seed(await ledger.ask(ask.placed_epcs))
@@ -159,16 +166,16 @@ class Gateway:
             ("device health", device_alarms(self.events.health, ledger.submit, clock)),
             ("changes", ledger.apply_changes()),
             ("stocktake", self.stocktake.watch()),
-            ("expiry sweeps", expiry_sweeps(ledger.submit, config.alarms, clock)),
+            ("expiry sweeps", expiry_sweeps(ledger.submit, config.alarms, self.calendar)),
             (
                 "sync backlog",
                 backlog_watch(ledger.ask, ledger.submit, config.alarms, self.counters, clock),
             ),
             ("pick clock", self._pick_clock()),
             ("publisher", publisher.run()),
-            ("link", self._watch_link(session)),
+            ("link", report_link(session, self._observe)),
             ("watchdog", watchdog.run()),
-            ("integrity check", self._check_integrity()),
+            ("integrity check", ledger.check_integrity(config.database, self._observe)),
             ("metrics", self.metrics.run(ledger.ask)),
             ("stop", self._until_stopped()),
         ]
@@ -210,22 +217,6 @@ class Gateway:
             if self._pick_busy:
                 await self.ledger.submit(PickTick())
                 self.lights.show(await self.ledger.ask(self.lights.plan))  # lists take turns
-
-    async def _check_integrity(self) -> None:
-        verdict = await asyncio.to_thread(check_file, self.config.database)
-        if verdict == "ok":
-            self._observe(Activity("ledger", "integrity check passed"))
-            return
-        self._observe(Activity("ledger", f"integrity check FAILED: {verdict}"))
-        await self.ledger.submit(RaiseAlarm(AlarmKind.STORAGE, "ledger", {"reason": verdict}))
-
-    async def _watch_link(self, session: MqttSession) -> None:
-        while True:
-            await session.connected.wait()
-            self._observe(Activity("sync", f"connected to {session.broker.url}"))
-            while session.connected.is_set():
-                await asyncio.sleep(0.2)
-            self._observe(Activity("sync", f"lost {session.broker.url}; retrying"))
 
     # Questions (for the CLI, the demo and tests) ----------------------------------------------
 

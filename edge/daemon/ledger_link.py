@@ -16,21 +16,25 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from functools import partial
+from pathlib import Path
 from typing import TypeVar
 
 from drivers.modbus.lights import SlotLight
-from edge.clock import Clock
+from edge.daemon.activity import Activity, Observer
 from edge.daemon.applied import Applied, apply_change
 from edge.daemon.storage_guard import StorageGuard
 from edge.service.latency import LatencyHistogram
 from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig
-from inventory.changes import Arrived, Change
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.changes import Arrived, Change, RaiseAlarm
 from inventory.errors import Refused, Retryable
 from inventory.keeper import InventoryKeeper
+from inventory.ledger.store import check_file
 from inventory.ledger.writer import LedgerWriter
 from inventory.picking.results import PickTimes
 from inventory.replenishment.policy import Product
+from inventory.site_calendar import SiteCalendar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -109,6 +113,16 @@ class LedgerLink:
     async def _apply(self, change: Change) -> Applied:
         return await self._commits.timed(self.ask(partial(apply_change, change, self._plan)))
 
+    async def check_integrity(self, database: Path, observe: Observer) -> None:
+        """The full integrity check, on a read-only connection of its own beside the daemon's
+        work: a failure raises the `storage` alarm."""
+        verdict = await asyncio.to_thread(check_file, database)
+        if verdict == "ok":
+            observe(Activity("ledger", "integrity check passed"))
+            return
+        observe(Activity("ledger", f"integrity check FAILED: {verdict}"))
+        await self.submit(RaiseAlarm(AlarmKind.STORAGE, "ledger", {"reason": verdict}))
+
     async def mark_sent(self, ids: list[int]) -> None:
         """The broker acknowledged these rows: recorded, held and retried while the ledger
         cannot be written (they would only be sent again, never lost)."""
@@ -138,21 +152,12 @@ def _mark_sent(ids: list[int], keeper: InventoryKeeper) -> None:
     keeper.mark_sent(ids)
 
 
-def products_of(config: GatewayConfig) -> dict[str, Product]:
-    """The configured products' policies, by GTIN."""
-    return {
-        p.gtin: Product(
-            p.gtin, p.name, p.reorder_point, p.par, p.unit, p.auto_confirm, tuple(p.slots)
-        )
-        for p in config.products
-    }
-
-
 def keeper_for(
-    config: GatewayConfig, products: dict[str, Product], clock: Clock
+    config: GatewayConfig, products: dict[str, Product], calendar: SiteCalendar
 ) -> Callable[[], InventoryKeeper]:
     """How the writer opens the gateway's ledger: the quick check at open keeps the start fast
-    (the full check runs beside the work), the keeper on the gateway's clock."""
+    (the full check runs beside the work), the keeper on the site's calendar (and through it
+    the gateway's clock)."""
     picking = config.picking
     return partial(
         InventoryKeeper,
@@ -160,7 +165,7 @@ def keeper_for(
         products,
         config.site,
         config.gateway,
-        clock=clock.now,
+        calendar,
         integrity_check="quick_check",
         pick_times=PickTimes(
             picking.remind_after_seconds,

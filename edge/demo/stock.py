@@ -208,6 +208,7 @@ def demo_config(
         "site": SITE,
         "gateway": GATEWAY,
         "database": str(db),
+        "create_database": True,
         "broker": {"url": broker_url},
         "presence": {"dwell_seconds": DWELL_SECONDS},
         "picking": {"mistake_seconds": MISTAKE_SECONDS},
@@ -236,6 +237,8 @@ def demo_config(
                 "reorder_point": p.reorder_point,
                 "par": p.par,
                 "slots": list(p.slots),
+                # Counted packs (booked by batch) carry no serial in their codes.
+                "require_serial": p.gtin not in {batch.product.gtin for batch in DELIVERY},
             }
             for p in PRODUCTS
         ],

@@ -92,7 +92,7 @@ class PickDesk:
             out.refusals.append(f"pick list {request.pick_id} refused: {error}")
             return out
         reserved = reservations(self.lists.values())
-        today = keeper.today()
+        today = keeper.calendar.today()
         lines = [
             allocate(line, keeper.index.fefo(line.gtin, today), self.recalled, reserved)
             for line in request.lines

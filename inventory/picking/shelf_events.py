@@ -83,7 +83,9 @@ class ShelfEvents:
             out.commits.append(keeper.take(epc, reason="left the shelf"))
             out.booked_epcs.append(epc)
             return out
-        verdict = check_pack(stock, list(self._desk.by_age()), keeper.today(), self._desk.recalled)
+        verdict = check_pack(
+            stock, list(self._desk.by_age()), keeper.calendar.today(), self._desk.recalled
+        )
         if isinstance(verdict, Mistake):
             self._show(verdict, out, list(self._desk.by_age()), epc=epc)
         else:
@@ -107,7 +109,7 @@ class ShelfEvents:
         return [p for p in self._desk.by_age() if not p.scanner or p.scanner == scanner]
 
     def _judge(self, stock: StockLine, lists: list[PickList], how: str, out: Outcome) -> None:
-        verdict = check_pack(stock, lists, self._keeper.today(), self._desk.recalled)
+        verdict = check_pack(stock, lists, self._keeper.calendar.today(), self._desk.recalled)
         if isinstance(verdict, Mistake):
             self._show(verdict, out, lists)
         else:

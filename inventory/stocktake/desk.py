@@ -13,6 +13,7 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Protocol
 
 from inventory.alarms.book import AlarmBook
@@ -22,8 +23,9 @@ from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.outbox import MessageKind, OutboxMessage
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
+from inventory.site_calendar import SiteCalendar
 from inventory.stock.slot_index import SlotIndex, StockLine
-from inventory.stocktake.epcis import cycle_count_event, slot_uri
+from inventory.stocktake.epcis import count_events
 from inventory.stocktake.sweep import Found, StocktakeReport, Sweep, reconcile
 
 
@@ -32,6 +34,7 @@ class StocktakeLedger(Protocol):
 
     db: sqlite3.Connection
     index: SlotIndex
+    calendar: SiteCalendar
 
     def stamp(self) -> str: ...
 
@@ -89,6 +92,8 @@ class StocktakeDesk:
             sweep.location_uris,
         )
         at = keeper.stamp()
+        report.counted_at = at
+        report.time_zone_offset = keeper.calendar.offset(datetime.fromisoformat(at))
         summary = report.summary()
         messages = [
             message(
@@ -103,18 +108,10 @@ class StocktakeDesk:
             *[
                 OutboxMessage(
                     MessageKind.EVENT,
-                    json.dumps(
-                        cycle_count_event(
-                            at,
-                            report.seen_by_slot.get(count.slot, []),
-                            slot_uri(count.slot, report.location_uris, self._site),
-                            report.stocktake_id,
-                        ),
-                        separators=(",", ":"),
-                    ),
+                    json.dumps(event, separators=(",", ":")),
                     key=report.stocktake_id,
                 )
-                for count in report.slots
+                for event in count_events(report, self._site)
             ],
         ]
         out = Outcome()

@@ -14,6 +14,7 @@ from inventory.errors import RequestError
 from inventory.keeper import InventoryKeeper
 from inventory.replenishment.policy import Product
 from inventory.replenishment.requests import RequestStatus
+from inventory.site_calendar import SiteCalendar
 
 AUTO = Product("04012345123456", "Amoxicillin", reorder_point=2, par=6, home_slots=("A-01",))
 ASK = Product("05012345678900", "Ibuprofen", reorder_point=1, par=4, auto_confirm=False)
@@ -28,7 +29,9 @@ def clock() -> datetime:
 
 
 def keeper_at(path: Path) -> InventoryKeeper:
-    return InventoryKeeper(path, {AUTO.gtin: AUTO, ASK.gtin: ASK}, "s", "g", clock)
+    return InventoryKeeper(
+        path, {AUTO.gtin: AUTO, ASK.gtin: ASK}, "s", "g", SiteCalendar(UTC, clock)
+    )
 
 
 def sent(keeper: InventoryKeeper) -> list[dict[str, object]]:
