@@ -166,6 +166,16 @@ async def measure(scans: int) -> None:
                     "timeout_seconds": 6000,
                 },
                 "scanners": [{"name": "s", "port": ports["scanner_port"], "baudrate": 115200}],
+                # Counted packs: their codes carry no serial.
+                "products": [
+                    {
+                        "gtin": GTIN,
+                        "name": "Bench drug",
+                        "reorder_point": 0,
+                        "par": 1,
+                        "require_serial": False,
+                    }
+                ],
                 "shelves": [
                     {"name": "A", "host": "127.0.0.1", "port": ports["shelf_port"], "slots": 24}
                 ],
