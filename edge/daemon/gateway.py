@@ -29,6 +29,7 @@ from edge.daemon.device_health import DeviceHealth
 from edge.daemon.devices import Devices, build_devices
 from edge.daemon.inbound_commands import CommandIntake
 from edge.daemon.light_plan import describe_light, plan_lights
+from edge.daemon.lights_feed import LightsFeed
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.daemon.storage_guard import StorageGuard, is_storage_error
 from edge.service.metrics import GatewayMetrics
@@ -113,6 +114,7 @@ class Gateway(DeviceEvents):
             self.counters,
         )
         self._lit: dict[str, SlotLight] = {}
+        self.lights = LightsFeed(config.shelves, self.topics, lambda: self.session)
         self.devices = Devices()
         self.session: MqttSession | None = None
         self.publisher: OutboxPublisher | None = None
@@ -148,11 +150,8 @@ class Gateway(DeviceEvents):
         placed = await self._on_writer(lambda keeper: keeper.index.placed_epcs())
         seen = await self._on_writer(lambda keeper: keeper.commands.live(keeper.stamp()))
         self.intake.admission.load(seen)
-        # Only packs in slots a fixed reader watches can be seen to leave.
-        watched = self._watched_slots
-        self.presence.seed(
-            {epc: slot for epc, slot in placed.items() if slot in watched}, time.monotonic()
-        )
+        watched = self._watched_slots  # only packs a fixed reader watches can be seen to leave
+        self.presence.seed({e: s for e, s in placed.items() if s in watched}, time.monotonic())
         self.devices = build_devices(config, self.metrics.counting(self._on_driver_event))
         self.session = MqttSession(
             BrokerAddress.parse(config.broker.url),
@@ -333,7 +332,7 @@ class Gateway(DeviceEvents):
         self._show(await self._on_writer(self._plan))
 
     def _show(self, plan: dict[str, SlotLight]) -> None:
-        """Hand the shelf buses every light that differs from what is lit."""
+        """Hand the shelf buses every light that differs from what is lit; then the wire."""
         for slot in set(self._lit) | set(plan):
             light = plan.get(slot, DARK)
             target = self.devices.slot_lights.get(slot)
@@ -342,6 +341,7 @@ class Gateway(DeviceEvents):
             bus, controller, index = target
             bus.set_light(controller, index, light)
             self._observe(Activity("led", f"slot {slot}: {describe_light(light)}"))
+        self.lights.show(self._lit, plan)
         self._lit = plan
 
     async def _check_integrity(self) -> None:
@@ -359,6 +359,7 @@ class Gateway(DeviceEvents):
         assert self.session is not None
         while True:
             await self.session.connected.wait()
+            self.lights.send_all()
             self._observe(Activity("sync", f"connected to {self.session.broker.url}"))
             while self.session.connected.is_set():
                 await asyncio.sleep(0.2)
