@@ -33,6 +33,7 @@ from edge.cli.sim import (
 from edge.cli.status import add_status_command
 from edge.daemon.log_limits import limit_repeats
 from edge.settings.config import ConfigError, load_config
+from edge.web.cli import add_web_commands
 from inventory.ledger.store import StoreError
 from sync.broker_security import BrokerLink
 from sync.topics import Topics
@@ -83,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_check_config)
 
     add_status_command(commands)
+    add_web_commands(commands)
 
     demo = commands.add_parser("demo", help="the whole system on simulated hardware")
     demo.add_argument("--seconds", type=float, default=60.0, help="end after this long (60)")

@@ -24,6 +24,7 @@ from edge.settings.sections import (
     PickingConfig,
     StocktakeConfig,
 )
+from edge.settings.web import WebConfig
 from inventory.codes.identifiers import gtin_problem
 
 __all__ = [
@@ -196,6 +197,7 @@ class GatewayConfig(_Strict):
     commands: CommandsConfig = CommandsConfig()
     alarms: AlarmsConfig = AlarmsConfig()
     metrics: MetricsConfig = MetricsConfig()
+    web: WebConfig = WebConfig()
     readers: list[ReaderConfig] = Field(default_factory=list)
     scanners: list[ScannerConfig] = Field(default_factory=list)
     badges: BadgesConfig = BadgesConfig()
