@@ -4,6 +4,7 @@ Chromium (Debian's, driven by Playwright; never a downloaded browser)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import urllib.error
@@ -74,10 +75,16 @@ class PageRig:
         await tab.wait_for_selector("#who")
         return tab
 
-    def post(
+    async def post(
         self, path: str, form: dict[str, str], cookie: str = "", origin: str | None = None
     ) -> tuple[int, str]:
-        """A form POST outside the browser (status, body), as another site or a script would."""
+        """A form POST outside the browser (status, body), as another site or a script would
+        (on a thread: the page is served by this test's event loop)."""
+        return await asyncio.to_thread(self._post, path, form, cookie, origin)
+
+    def _post(
+        self, path: str, form: dict[str, str], cookie: str, origin: str | None
+    ) -> tuple[int, str]:
         headers = {"content-type": "application/x-www-form-urlencoded"}
         if cookie:
             headers["cookie"] = cookie
@@ -109,9 +116,7 @@ async def page_rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[PageRig
     page = await start_page(rig.gateway.config)
     try:
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS
-            )
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 yield PageRig(rig, page, browser)
             finally:

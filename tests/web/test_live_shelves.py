@@ -58,9 +58,7 @@ async def test_a_pick_lights_its_slot_on_the_page_and_a_button_press_moves_the_l
         await expect(picks.locator('[data-pick="rx-100"] .chip')).to_have_text("green")
         await web.rig.shelf.press(1)  # the earliest expiry first
         await expect(row.locator(".picked")).to_have_text("1", timeout=SECOND)
-        await expect(picks.locator('[data-pick="rx-100"] .progress')).to_have_text(
-            "1 of 2 picked"
-        )
+        await expect(picks.locator('[data-pick="rx-100"] .progress')).to_have_text("1 of 2 picked")
         await expect(a02).to_have_attribute("data-on", "false", timeout=SECOND)
         await expect(a02.locator(".holds")).to_have_text("empty", timeout=SECOND)
         await picks.screenshot(path=str(artifacts() / "picks-progress.png"), full_page=True)
