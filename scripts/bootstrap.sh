@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # systemd only for systemd-analyze: the tests check the unit file with it (no systemd needs to run);
-# openssl makes the test CA and certificates for the TLS tests.
-DEBIAN_PACKAGES=(mosquitto mosquitto-clients socat pcscd libpcsclite-dev vsmartcard-vpcd systemd openssl)
+# openssl makes the test CA and certificates for the TLS tests; chromium is the browser the web
+# page's tests drive (Playwright with its executable_path: no browser is downloaded).
+DEBIAN_PACKAGES=(mosquitto mosquitto-clients socat pcscd libpcsclite-dev vsmartcard-vpcd systemd openssl
+    chromium)
 VENV=${RXEDGE_VENV:-.venv}
 
 missing=()

@@ -1,7 +1,7 @@
-"""`python -m edge.cli.main`: the same as the `rxedge` command."""
+"""`python -m edge.cli`: the same as the `rxedge` command."""
 
 import sys
 
-from edge.cli.main.main import main
+from edge.cli.main import main
 
 sys.exit(main())

@@ -94,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--plain", action="store_true", help="print lines as they happen, not a live screen"
     )
+    demo.add_argument(
+        "--web", type=int, metavar="PORT", help="serve the web page beside it (0: a free port)"
+    )
     demo.set_defaults(handler=_demo)
 
     pick = commands.add_parser("pick", help="send a pick list and follow it line by line")
@@ -263,7 +266,9 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from edge.demo.run import run_demo
 
-    return asyncio.run(run_demo(args.seconds, args.forever, args.db, args.broker, args.plain))
+    return asyncio.run(
+        run_demo(args.seconds, args.forever, args.db, args.broker, args.plain, args.web)
+    )
 
 
 def _tag_decode(args: argparse.Namespace) -> int:

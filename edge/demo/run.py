@@ -41,6 +41,7 @@ from edge.demo.stock import (
 )
 from edge.demo.view import DemoView
 from edge.settings.config import parse_config
+from edge.web.demo_page import DEMO_USER, start_demo_page
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
@@ -56,7 +57,10 @@ class Demo:
         db: Path | None,
         broker_url: str | None,
         plain: bool = False,
+        web_port: int | None = None,
     ):
+        self.web_port = web_port
+        self.web_url = ""
         self.seconds = seconds
         self.forever = forever
         self.db = db
@@ -133,6 +137,12 @@ class Demo:
             self.view.gateway = gateway
             await self.view.start()
             stack.push_async_callback(self.view.stop)  # the last frame, while the daemon runs
+            if self.web_port is not None:
+                await gateway.ready.wait()
+                page, password = await start_demo_page(config, workdir, self.web_port)
+                stack.push_async_callback(page.stop)
+                self.web_url = page.url
+                say("web", f"web page: {page.url} (log in as {DEMO_USER}, password {password})")
             stage = Stage(
                 gateway,
                 reader,
@@ -190,10 +200,18 @@ class Demo:
         print(f"  requests received:    {len(self.requests)}")
         print(f"  run time:             {took:.1f} s")
         print(f"  ledger:               {db}")
+        if self.web_url:
+            print(f"  web page (ended):     {self.web_url}")
 
 
 async def run_demo(
-    seconds: float, forever: bool, db: Path | None, broker_url: str | None, plain: bool = False
+    seconds: float,
+    forever: bool,
+    db: Path | None,
+    broker_url: str | None,
+    plain: bool = False,
+    web_port: int | None = None,
 ) -> int:
-    """Run the demo; 0 when every step of the scenario was observed."""
-    return await Demo(seconds, forever, db, broker_url, plain).run()
+    """Run the demo (with the web page on `web_port`, 0 for a free one); 0 when every step of
+    the scenario was observed."""
+    return await Demo(seconds, forever, db, broker_url, plain, web_port).run()
