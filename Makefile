@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test lint bench fuzz soak
+.PHONY: setup demo test lint bench fuzz soak fresh-check
 setup:
 	@scripts/bootstrap.sh
 
@@ -29,3 +29,10 @@ fuzz: setup
 SOAK_SECONDS ?= 1800
 soak: setup
 	SOAK_SECONDS=$(SOAK_SECONDS) $(PY) -m pytest -q -m soak tests/soak
+
+# First contact, checked: a stock Debian 12 root (debootstrap) gets the committed HEAD and runs
+# `make demo` there (and `make test` with FULL=1), as a new user's machine would. Root only;
+# about 2 minutes (FULL=1: add the test suite's time). Not part of `make test`.
+FULL ?= 0
+fresh-check:
+	FULL=$(FULL) scripts/fresh-check.sh

@@ -10,6 +10,7 @@ from bench import (
     bench_reader_load,
     bench_shelf_bus,
     bench_stocktake,
+    bench_write_path,
 )
 
 
@@ -17,6 +18,7 @@ def main() -> None:
     bench_decoders.main()
     bench_reader_load.main()
     bench_ledger.main()
+    bench_write_path.main()
     bench_shelf_bus.main()
     bench_pick_latency.main()
     bench_stocktake.main()

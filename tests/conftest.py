@@ -26,6 +26,7 @@ from paho.mqtt.properties import Properties
 from edge.demo.local_broker import LocalBroker
 from sync.contract import CENTRE, channel_of, check_topic
 from sync.topics import ROOT
+from tests.processes import pids_named
 
 
 @pytest.fixture
@@ -157,14 +158,14 @@ Waiter = Callable[..., Awaitable[Any]]
 @pytest.fixture(scope="session")
 def pcscd() -> Iterator[None]:
     """The real PC/SC service with vpcd's virtual readers; started here unless already running."""
-    running = subprocess.run(["pgrep", "-x", "pcscd"], capture_output=True, check=False)
+    running = bool(pids_named("pcscd"))
     process = None
     binary = shutil.which("pcscd") or "/usr/sbin/pcscd"
-    if running.returncode != 0 and not Path(binary).exists():
+    if not running and not Path(binary).exists():
         pytest.fail("pcscd is not installed: run `make test` (it installs it)")
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        if running.returncode != 0 and (process is None or process.poll() is not None):
+        if not running and (process is None or process.poll() is not None):
             # (Re)start: a pcscd that was just stopped may still hold its socket for a moment.
             process = subprocess.Popen(
                 [binary, "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

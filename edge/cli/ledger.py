@@ -1,41 +1,122 @@
-"""`rxedge ledger verify`, `rxedge stock`, `where`, `history`, `expiring`: the ledger's answers
-for people, from the file (safe while the daemon runs)."""
+"""`rxedge ledger verify|export`, `rxedge stock`, `where`, `history`, `expiring`: the ledger's
+answers for people and other systems, from the file (safe while the daemon runs)."""
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from sqlite_utils import Database
+
+from edge.cli.config_file import add_config_option, config_path
+from edge.cli.gtin_input import gtin_argument, gtin_or_other
 from edge.settings.config import load_config
 from inventory.ledger import questions
+from inventory.ledger.export import (
+    TABLES,
+    ExportError,
+    columns,
+    export_rows,
+    open_export,
+    since_stamp,
+)
 from inventory.ledger.store import StoreError, connect_readonly
 from inventory.ledger.verify import verify
 
-DEFAULT_CONFIG = Path("/etc/rxedge/gateway.toml")
+
+def add_ledger_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`ledger verify`, `ledger export`, `stock`, `where`, `history`, `expiring`."""
+    ledger = commands.add_parser("ledger", help="the ledger file")
+    ledger_commands = ledger.add_subparsers(metavar="COMMAND")
+    check = ledger_commands.add_parser("verify", help="prove the ledger untouched")
+    add_database_options(check)
+    check.set_defaults(handler=run_verify)
+    export = ledger_commands.add_parser(
+        "export", help="a table as CSV or JSON (read-only; safe while the daemon runs)"
+    )
+    add_database_options(export, with_json=False)
+    add_export_options(export)
+    export.set_defaults(handler=run_ledger_export)
+
+    stock = commands.add_parser("stock", help="on hand of a GTIN by slot and batch")
+    stock.add_argument("gtin", type=gtin_argument, help="GTIN-14, or its 8, 12 or 13 digits")
+    add_database_options(stock)
+    stock.set_defaults(handler=run_stock)
+
+    where = commands.add_parser("where", help="where a tagged pack is (EPC URI)")
+    where.add_argument("epc", help="the pack's EPC URI, e.g. urn:epc:id:sgtin:4012345.012345.7")
+    add_database_options(where)
+    where.set_defaults(handler=run_where)
+
+    history = commands.add_parser("history", help="movements of a GTIN, a pack or a slot")
+    history.add_argument(
+        "key",
+        metavar="GTIN|EPC|SLOT",
+        type=gtin_or_other,
+        help="a GTIN (8 to 14 digits), an EPC URI or a slot name",
+    )
+    history.add_argument(
+        "--limit", type=int, default=200, help="at most this many, newest first (%(default)s)"
+    )
+    add_database_options(history)
+    history.set_defaults(handler=run_history)
+
+    expiring = commands.add_parser("expiring", help="stock expiring soon (or expired)")
+    expiring.add_argument(
+        "--days", type=int, default=90, help="expiring within this many days (%(default)s)"
+    )
+    add_database_options(expiring)
+    expiring.set_defaults(handler=run_expiring)
 
 
-def add_database_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    """Which ledger: --db FILE, or the database of --config FILE (when not `required`, the
-    default config's)."""
-    where = parser.add_mutually_exclusive_group(required=required)
-    where.add_argument("--db", type=Path, help="the ledger file")
-    where.add_argument("--config", type=Path, help="the gateway's config (its database)")
-    parser.add_argument("--json", action="store_true", help="JSON instead of a table")
+def add_database_options(parser: argparse.ArgumentParser, with_json: bool = True) -> None:
+    """Which ledger: the database of --config (or the default config), or --db FILE instead."""
+    add_config_option(parser, "its database")
+    parser.add_argument(
+        "--db", type=Path, metavar="FILE", help="the ledger file (instead of the config's)"
+    )
+    if with_json:
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help="JSON: one object per line for a list, one object for a single answer",
+        )
+
+
+def ledger_path(args: argparse.Namespace) -> Path:
+    """--db, else the database of the configuration."""
+    given: Path | None = args.db
+    return given if given is not None else load_config(config_path(args)).database
 
 
 def open_ledger(args: argparse.Namespace) -> sqlite3.Connection:
-    config = args.config or DEFAULT_CONFIG
-    path = args.db if args.db is not None else load_config(config).database
     try:
-        return connect_readonly(path)
+        return connect_readonly(ledger_path(args))
     except StoreError as exc:
         print(f"rxedge: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def run_ledger_export(args: argparse.Namespace) -> int:
+    try:
+        db = open_export(ledger_path(args))
+    except StoreError as exc:
+        print(f"rxedge: {exc}", file=sys.stderr)
+        return 2
+    try:
+        write_export(db, args.table, args.format, args.since)
+    except ExportError as exc:
+        print(f"rxedge ledger export: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.conn.close()
+    return 0
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -72,9 +153,15 @@ def run_where(args: argparse.Namespace) -> int:
     with open_ledger(args) as db:
         found = questions.where_is(db, args.epc)
     if found is None:
-        print(json.dumps(None) if args.json else f"{args.epc} was never booked in")
+        if args.json:
+            print(json.dumps({"epc": args.epc, "found": False}))
+        else:
+            print(f"{args.epc} was never booked in")
         return 1
-    return show_rows([found], args.json, "")
+    if args.json:
+        print(json.dumps({"epc": args.epc, "found": True, **found}))
+        return 0
+    return show_rows([found], False, "")
 
 
 def run_history(args: argparse.Namespace) -> int:
@@ -108,3 +195,42 @@ def show_rows(rows: list[dict[str, Any]], as_json: bool, empty: str) -> int:
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
+
+
+FORMATS = ("csv", "json", "ndjson")
+
+
+def add_export_options(parser: argparse.ArgumentParser) -> None:
+    """--table, --format, --since (the database options are added by the caller)."""
+    parser.add_argument("--table", required=True, choices=tuple(TABLES), help="the table to export")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="csv",
+        help="csv (a header, then a row each; JSON documents as text), json (one array), "
+        "ndjson (one JSON object per line) (%(default)s)",
+    )
+    parser.add_argument(
+        "--since",
+        metavar="ISO-TIME",
+        help="only rows changed at or after this time (UTC unless it carries an offset), "
+        "e.g. 2026-11-26T08:00:00Z; not for stock, which is the state now",
+    )
+
+
+def write_export(
+    db: Database, table: str, form: str, since: str | None, out: TextIO = sys.stdout
+) -> None:
+    """Write the table to `out`; ExportError for what cannot be done."""
+    stamp = None if since is None else since_stamp(since)
+    rows = export_rows(db, table, stamp, decode_documents=form != "csv")
+    if form == "csv":
+        writer = csv.DictWriter(out, fieldnames=columns(db, table), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    elif form == "ndjson":
+        out.writelines(json.dumps(row) + "\n" for row in rows)
+    else:
+        out.write("[")
+        out.write(",".join("\n" + json.dumps(row) for row in rows))
+        out.write("\n]\n")

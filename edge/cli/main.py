@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from edge.cli.broker_options import add_broker_options, broker_link
-from edge.cli.ledger import (
-    add_database_options,
-    run_expiring,
-    run_history,
-    run_stock,
-    run_verify,
-    run_where,
-)
+from edge.cli.config_file import CONFIG_ENV, add_config_option, config_path
+from edge.cli.exit_statuses import describe_exit_statuses
+from edge.cli.gtin_input import gtin_argument
+from edge.cli.ledger import add_ledger_commands
 from edge.cli.office import add_office_commands
 from edge.cli.procurement import add_clerk_commands
 from edge.cli.sim import (
@@ -32,6 +30,7 @@ from edge.cli.sim import (
 )
 from edge.cli.status import add_status_command
 from edge.daemon.log_limits import limit_repeats
+from edge.service.journal import configure_logging
 from edge.settings.config import ConfigError, load_config
 from edge.web.cli import add_web_commands
 from inventory.ledger.store import StoreError
@@ -44,10 +43,7 @@ Handler = Callable[[argparse.Namespace], int]
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(logging.DEBUG if args.verbose else logging.WARNING)
     # pymodbus logs every failed reconnect at ERROR; the bus reports controllers down itself.
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     if not hasattr(args, "handler"):
@@ -62,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        missing = any("file not found" in problem for problem in exc.problems)
+        if missing and getattr(args, "config", None) is None:
+            print(f"  (another file: --config FILE, or ${CONFIG_ENV})", file=sys.stderr)
         return 2
     except StoreError as exc:
         print(f"rxedge: {exc}", file=sys.stderr)
@@ -73,14 +72,21 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rxedge", description="Pharmacy shelf gateway daemon.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument(
+        "--version", action="version", version=f"rxedge {version('rxedge')}", help="the version"
+    )
     commands = parser.add_subparsers(metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the daemon")
-    run.add_argument("--config", required=True, type=Path, help="gateway TOML file")
+    add_config_option(run, "what to run")
     run.set_defaults(handler=_run)
 
     check = commands.add_parser("check-config", help="validate a configuration file")
-    check.add_argument("config", type=Path)
+    check.add_argument(
+        "file", nargs="?", type=Path, metavar="FILE", help="the file to check (else --config's)"
+    )
+    add_config_option(check, "the file to check")
+    check.add_argument("--json", action="store_true", help="the verdict as one JSON object")
     check.set_defaults(handler=_check_config)
 
     add_status_command(commands)
@@ -107,45 +113,19 @@ def _parser() -> argparse.ArgumentParser:
     pick.set_defaults(handler=_pick)
 
     locate = commands.add_parser("locate", help="light every slot holding a drug")
-    locate.add_argument("gtin", help="GTIN-14")
+    locate.add_argument("gtin", type=gtin_argument, help="GTIN-14, or its 8, 12 or 13 digits")
     locate.add_argument("--seconds", type=float, help="how long (default: the gateway's, 30 s)")
     _add_target_options(locate)
     locate.set_defaults(handler=_locate)
 
     procurement_commands = add_office_commands(commands, _add_target_options, _target)
     add_clerk_commands(procurement_commands, _add_target_options, _target)
-
-    ledger = commands.add_parser("ledger", help="the ledger file")
-    ledger_commands = ledger.add_subparsers(metavar="COMMAND")
-    verify = ledger_commands.add_parser("verify", help="prove the ledger untouched")
-    add_database_options(verify)
-    verify.set_defaults(handler=run_verify)
-
-    stock = commands.add_parser("stock", help="on hand of a GTIN by slot and batch")
-    stock.add_argument("gtin")
-    add_database_options(stock)
-    stock.set_defaults(handler=run_stock)
-
-    where = commands.add_parser("where", help="where a tagged pack is (EPC URI)")
-    where.add_argument("epc")
-    add_database_options(where)
-    where.set_defaults(handler=run_where)
-
-    history = commands.add_parser("history", help="movements of a GTIN, a pack or a slot")
-    history.add_argument("key", metavar="GTIN|EPC|SLOT")
-    history.add_argument("--limit", type=int, default=200)
-    add_database_options(history)
-    history.set_defaults(handler=run_history)
-
-    expiring = commands.add_parser("expiring", help="stock expiring soon (or expired)")
-    expiring.add_argument("--days", type=int, default=90)
-    add_database_options(expiring)
-    expiring.set_defaults(handler=run_expiring)
+    add_ledger_commands(commands)
 
     tag = commands.add_parser("tag", help="tags")
     tag_commands = tag.add_subparsers(metavar="COMMAND")
     tag_decode = tag_commands.add_parser("decode", help="what an EPC (hex) is")
-    tag_decode.add_argument("epcs", nargs="+", metavar="HEX")
+    tag_decode.add_argument("epcs", nargs="+", metavar="HEX", help="EPC memory in hex")
     tag_decode.add_argument("--json", action="store_true", help="one JSON object per line")
     tag_decode.set_defaults(handler=_tag_decode)
 
@@ -154,7 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     barcode_decode = barcode_commands.add_parser(
         "decode", help="what a GS1 element string says (type GS as <GS>, \\x1d or |)"
     )
-    barcode_decode.add_argument("codes", nargs="+", metavar="STRING")
+    barcode_decode.add_argument(
+        "codes", nargs="+", metavar="STRING", help="element strings, e.g. ]d2010401...<GS>10..."
+    )
     barcode_decode.add_argument("--json", action="store_true", help="one JSON object per line")
     barcode_decode.set_defaults(handler=_barcode_decode)
 
@@ -174,33 +156,32 @@ def _parser() -> argparse.ArgumentParser:
     scanner.add_argument("--every", type=float, default=2.0, help="seconds between scans")
     scanner.set_defaults(handler=_sim(run_scanner_sim))
     badge = sim_commands.add_parser("badge", help="a badge on pcscd's virtual reader")
-    badge.add_argument("--uid", default="04A1B2C3D4E5F6")
-    badge.add_argument("--vpcd-port", type=int, default=35963)
+    badge.add_argument("--uid", default="04A1B2C3D4E5F6", help="the card's UID, hex (%(default)s)")
+    badge.add_argument("--vpcd-port", type=int, default=35963, help="vpcd's TCP port (%(default)s)")
     badge.set_defaults(handler=_sim(run_badge_sim))
     shelf = sim_commands.add_parser("shelf", help="a Modbus TCP shelf controller")
-    shelf.add_argument("--port", type=int, default=5020)
-    shelf.add_argument("--slots", type=int, default=24)
+    shelf.add_argument("--port", type=int, default=5020, help="Modbus TCP port (%(default)s)")
+    shelf.add_argument("--slots", type=int, default=24, help="LED slots (%(default)s)")
     shelf.set_defaults(handler=_sim_shelf)
+    describe_exit_statuses(parser)
     return parser
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=Path("/etc/rxedge/gateway.toml"),
-        help="the gateway's TOML file: its broker, site and gateway (%(default)s)",
-    )
+    add_config_option(parser, "its broker, site and gateway")
     parser.add_argument("--broker", help="mqtt://host:port (instead of the config's)")
     parser.add_argument("--site", help="site (instead of the config's)")
     parser.add_argument("--gateway", help="gateway (instead of the config's)")
+    parser.add_argument(
+        "--json", action="store_true", help="each answer as it came, one JSON object per line"
+    )
     add_broker_options(parser)
 
 
 def _target(args: argparse.Namespace) -> tuple[BrokerLink, Topics]:
     if args.broker and args.site and args.gateway:
         return broker_link(args, args.broker), Topics(args.site, args.gateway)
-    config = load_config(args.config)
+    config = load_config(config_path(args))
     return (
         broker_link(args, args.broker or config.broker.url, config.broker),
         Topics(args.site or config.site, args.gateway or config.gateway),
@@ -215,13 +196,23 @@ def _pick(args: argparse.Namespace) -> int:
         body: dict[str, object] = {"pick_id": args.cancel, "by": "command line"}
         cancelled = frozenset({"cancelled"})
         return asyncio.run(
-            send_command(broker, topics, "pick-cancel", body, not args.no_wait, success=cancelled)
+            send_command(
+                broker,
+                topics,
+                "pick-cancel",
+                body,
+                not args.no_wait,
+                success=cancelled,
+                as_json=args.json,
+            )
         )
     if args.file is None:
         print("rxedge pick: give a pick list file (or --cancel PICK_ID)", file=sys.stderr)
         return 2
     body = read_pick_list(args.file)
-    return asyncio.run(send_command(broker, topics, "pick", body, not args.no_wait))
+    return asyncio.run(
+        send_command(broker, topics, "pick", body, not args.no_wait, as_json=args.json)
+    )
 
 
 def _locate(args: argparse.Namespace) -> int:
@@ -231,14 +222,40 @@ def _locate(args: argparse.Namespace) -> int:
     body: dict[str, object] = {"gtin": args.gtin}
     if args.seconds is not None:
         body["seconds"] = args.seconds
-    return asyncio.run(send_command(broker, topics, "locate", body, wait=True, timeout=15))
+    return asyncio.run(
+        send_command(broker, topics, "locate", body, wait=True, timeout=15, as_json=args.json)
+    )
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    path = args.file or config_path(args)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        if not args.json:
+            raise
+        print(json.dumps({"config": str(path), "ok": False, "problems": exc.problems}))
+        return 2
     slots = sum(s.slots for s in config.shelves)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "config": str(path),
+                    "ok": True,
+                    "site": config.site,
+                    "gateway": config.gateway,
+                    "readers": len(config.readers),
+                    "shelves": len(config.shelves),
+                    "slots": slots,
+                    "products": len(config.products),
+                    "broker": config.broker.url,
+                }
+            )
+        )
+        return 0
     print(
-        f"{args.config}: ok: site {config.site}, gateway {config.gateway}, "
+        f"{path}: ok: site {config.site}, gateway {config.gateway}, "
         f"{len(config.readers)} reader(s), {len(config.shelves)} shelf controller(s) with "
         f"{slots} slots, {len(config.products)} product(s), broker {config.broker.url}"
     )
@@ -248,7 +265,7 @@ def _check_config(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from edge.daemon.gateway import Gateway
 
-    config = load_config(args.config)
+    config = load_config(config_path(args))
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
     limit_repeats(config.devices.log_repeats_per_minute)
 

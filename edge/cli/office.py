@@ -38,14 +38,16 @@ def add_office_commands(
 
             broker, topics = target(args)
             ok = frozenset({"started", "ended", "confirmed", "acknowledged"})
-            return asyncio.run(send_command(broker, topics, name, body(args), True, 30, ok))
+            return asyncio.run(
+                send_command(broker, topics, name, body(args), True, 30, ok, as_json=args.json)
+            )
 
         return run
 
     stocktake = commands.add_parser("stocktake", help="stocktake sweeps with the handheld")
     sub = stocktake.add_subparsers(metavar="COMMAND")
     start = sub.add_parser("start", help="start a sweep of a shelf")
-    start.add_argument("shelf")
+    start.add_argument("shelf", help="the shelf (controller) to sweep, e.g. A")
     start.add_argument("--by", default="", help="who sweeps (default: who is badged in)")
     add_target(start)
     start.set_defaults(handler=send("stocktake-start", lambda a: {"shelf": a.shelf, "by": a.by}))
@@ -53,25 +55,25 @@ def add_office_commands(
     add_target(end)
     end.set_defaults(handler=send("stocktake-end", lambda a: {}))
     confirm = sub.add_parser("confirm", help="book a report's differences")
-    confirm.add_argument("stocktake_id")
+    confirm.add_argument("stocktake_id", help="the report to book (rxedge stocktake report)")
     confirm.add_argument("--by", required=True, help="the pharmacist confirming")
     add_target(confirm)
     confirm.set_defaults(
         handler=send("stocktake-confirm", lambda a: {"stocktake_id": a.stocktake_id, "by": a.by})
     )
     report = sub.add_parser("report", help="a stocktake's report (the latest by default)")
-    report.add_argument("stocktake_id", nargs="?")
+    report.add_argument("stocktake_id", nargs="?", help="which (default: the latest)")
     report.add_argument("--epcis", action="store_true", help="an EPCIS 2.0 document")
     add_database_options(report)
     report.set_defaults(handler=run_report)
 
     alarms = commands.add_parser("alarms", help="live alarms (and `alarms ack ID`)")
-    add_database_options(alarms, required=False)
+    add_database_options(alarms)
     alarms.add_argument("--all", action="store_true", help="cleared ones too")
     alarms.set_defaults(handler=run_alarms)
     alarm_sub = alarms.add_subparsers(metavar="COMMAND")
     ack = alarm_sub.add_parser("ack", help="acknowledge an alarm")
-    ack.add_argument("alarm_id")
+    ack.add_argument("alarm_id", help="e.g. shortage-04012345123456 (rxedge alarms)")
     ack.add_argument("--by", required=True, help="who takes care of it")
     add_target(ack)
     ack.set_defaults(handler=send("alarm-ack", lambda a: {"alarm_id": a.alarm_id, "by": a.by}))
@@ -87,7 +89,7 @@ def add_office_commands(
     confirm_request = procurement_commands.add_parser(
         "confirm", help="confirm a proposed request (sends it to the centre)"
     )
-    confirm_request.add_argument("request_id")
+    confirm_request.add_argument("request_id", help="the request (rxedge procurement list)")
     confirm_request.add_argument("--by", required=True, help="the pharmacist confirming")
     confirm_request.add_argument("--quantity", type=int, help="another quantity")
     add_target(confirm_request)
@@ -136,6 +138,11 @@ def run_alarms(args: argparse.Namespace) -> int:
                 f" FROM alarms {where} ORDER BY raised_at"
             )
         ]
+    for row in rows:
+        row["detail"] = json.loads(row["detail"])
+    if not args.json:
+        for row in rows:
+            row["detail"] = ", ".join(f"{k}={v}" for k, v in row["detail"].items())
     return show_rows(rows, args.json, "no live alarms")
 
 

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edge.cli.broker_options import add_broker_options, broker_link
+from edge.cli.config_file import add_config_option, config_path
+from edge.settings.config import load_config
 from sync.broker_security import BrokerLink
 from sync.topics import Topics
 
@@ -35,7 +37,8 @@ def add_clerk_commands(
 ) -> None:
     """Register `procurement watch` and `procurement status`."""
     watcher = procurement.add_parser("watch", help="print requests as they arrive")
-    watcher.add_argument("--broker", required=True, help="mqtt://host:port")
+    add_config_option(watcher, "its broker's URL and CA file")
+    watcher.add_argument("--broker", help="mqtt://host:port (instead of the config's)")
     watcher.add_argument("--json", action="store_true", help="one JSON object per line")
     watcher.add_argument("--site", help="only this site")
     watcher.add_argument("--gateway", help="only this gateway")
@@ -59,8 +62,8 @@ def add_clerk_commands(
     watcher.set_defaults(handler=_watch)
 
     status = procurement.add_parser("status", help="send the centre's answer about a request")
-    status.add_argument("request_id")
-    status.add_argument("state", choices=ANSWER_STATES)
+    status.add_argument("request_id", help="the request's id (a UUID)")
+    status.add_argument("state", choices=ANSWER_STATES, help="the centre's answer")
     status.add_argument("--note", default="", help="e.g. the wholesaler's order number")
     status.add_argument("--by", help="who answers (the contract's default: centre)")
     status.add_argument(
@@ -74,7 +77,16 @@ def add_clerk_commands(
     def run_status(args: argparse.Namespace) -> int:
         broker, topics = target(args)
         return asyncio.run(
-            send_status(broker, topics, args.request_id, args.state, args.note, args.by, args.wait)
+            send_status(
+                broker,
+                topics,
+                args.request_id,
+                args.state,
+                args.note,
+                args.by,
+                args.wait,
+                as_json=args.json,
+            )
         )
 
     status.set_defaults(handler=run_status)
@@ -86,7 +98,11 @@ def _watch(args: argparse.Namespace) -> int:
     if any(c in args.group for c in "/+#"):
         print(f"rxedge: --group {args.group!r}: one topic level, without + or #", file=sys.stderr)
         return 2
-    link = broker_link(args, args.broker)
+    if args.broker is not None and args.config is None:
+        link = broker_link(args, args.broker)
+    else:
+        broker = load_config(config_path(args)).broker
+        link = broker_link(args, args.broker or broker.url, broker)
     options = WatchOptions(
         broker_url=link.url,
         as_json=args.json,
@@ -113,11 +129,12 @@ async def send_status(
     note: str = "",
     by: str | None = None,
     wait: float = 3.0,
+    as_json: bool = False,
 ) -> int:
     """Publish the answer on the gateway's `procurement/status` (checked against the contract
     first) and wait `wait` seconds for the gateway to refuse it on `cmd-result`: 0 when it did
     not ("sent"), 1 when it did (the reason printed), 2 when the answer breaks the contract,
-    3 when the broker did not take it."""
+    3 when the broker did not take it. `as_json`: the outcome as one JSON object."""
     from edge.cli.procurement_watch import now_stamp
     from sync.contract import check_topic
     from sync.mqtt_session import MqttSession, PublishRefused
@@ -169,9 +186,12 @@ async def send_status(
     try:
         error = await asyncio.wait_for(refusals.get(), wait)
     except TimeoutError:
-        print("sent")
+        print(json.dumps({**body, "outcome": "sent"}) if as_json else "sent")
         return 0
     finally:
         await session.stop()
-    print(f"request {request_id}: {state} refused by {topics.prefix}: {error}")
+    if as_json:
+        print(json.dumps({**body, "outcome": "refused", "error": error}))
+    else:
+        print(f"request {request_id}: {state} refused by {topics.prefix}: {error}")
     return 1

@@ -13,6 +13,7 @@ import socket
 import sys
 from pathlib import Path
 
+from inventory.codes.identifiers import normalize_gtin
 from sync.broker_security import BrokerLink
 from sync.commands import BadCommand, parse_command, with_envelope
 from sync.mqtt_session import MqttSession, PublishRefused
@@ -77,8 +78,10 @@ async def send_command(
     wait: bool = True,
     timeout: float = 900.0,
     success: frozenset[str] = SUCCESS,
+    as_json: bool = False,
 ) -> int:
-    """Send `cmd/{name}` and print its answers until the final one (or `timeout`): 0 when that
+    """Send `cmd/{name}` and print its answers until the final one (or `timeout`), each as a
+    line for a person or (`as_json`) as it came, one JSON object a line: 0 when the final one
     is a `success` status, 1 otherwise, 3 when no answer came or the broker refused it."""
     link = BrokerLink.of(broker)
     body = with_envelope(body, ttl_seconds=120)
@@ -112,11 +115,12 @@ async def send_command(
             await asyncio.wait_for(session.subscribed.wait(), 10)
         await asyncio.wait_for(session.publish(topics.command(name), json.dumps(body)), 10)
         if not wait:
-            print(f"{name} {command_id} sent to {topics.prefix}")
+            sent = {"command": name, "command_id": command_id, "status": "sent"}
+            print(json.dumps(sent) if as_json else f"{name} {command_id} sent to {topics.prefix}")
             return 0
         while True:
             answer = await asyncio.wait_for(answers.get(), timeout)
-            print(describe_result(answer), flush=True)
+            print(json.dumps(answer) if as_json else describe_result(answer), flush=True)
             status = str(answer.get("status"))
             if status in FINAL:
                 return 0 if status in success else 1
@@ -135,11 +139,19 @@ async def send_command(
 
 
 def read_pick_list(path: Path) -> dict[str, object]:
-    """A pick list file: the JSON of a `cmd/pick` message."""
+    """A pick list file: the JSON of a `cmd/pick` message (its GTINs may be typed with 8, 12
+    or 13 digits; each is sent as its GTIN-14)."""
     try:
         body = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise SystemExit(f"rxedge: cannot read pick list {path}: {exc}") from None
     if not isinstance(body, dict):
         raise SystemExit(f"rxedge: pick list {path} must hold a JSON object")
+    lines = body.get("lines")
+    for number, line in enumerate(lines if isinstance(lines, list) else [], start=1):
+        if isinstance(line, dict) and isinstance(line.get("gtin"), str):
+            try:
+                line["gtin"] = normalize_gtin(line["gtin"])
+            except ValueError as exc:
+                raise SystemExit(f"rxedge: pick list {path}, line {number}: {exc}") from None
     return body

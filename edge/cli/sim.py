@@ -20,7 +20,9 @@ def add_line_options(parser: argparse.ArgumentParser, baudrate: int) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--link", type=Path, help="symlink to create to the pty")
     where.add_argument("--tcp", action="store_true", help="listen on TCP (socket:// URL)")
-    parser.add_argument("--baudrate", type=int, default=baudrate)
+    parser.add_argument(
+        "--baudrate", type=int, default=baudrate, help="the line's speed (%(default)s)"
+    )
     parser.add_argument("--drop", type=float, default=0.0, help="probability a byte is lost")
     parser.add_argument("--flip", type=float, default=0.0, help="probability a bit flips")
     parser.add_argument(

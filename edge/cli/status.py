@@ -10,14 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 from typing import Any
 
+from edge.cli.config_file import add_config_option, config_given, config_path
 from edge.service.metrics import metrics_url, split_listen
 from edge.service.metrics_scrape import Scrape, Unreachable, quantile, rate, scrape
 from edge.settings.config import load_config
+from edge.settings.sections import MetricsConfig
 
 OK, ATTENTION, UNREACHABLE = 0, 1, 2
+DEFAULT_LISTEN = MetricsConfig().listen
 KIND_NAMES = {
     "reader": "reader",
     "scanner": "scanner",
@@ -31,12 +33,7 @@ def add_status_command(commands: Any) -> None:
     status = commands.add_parser(
         "status", help="how the running daemon is doing (read from its metrics endpoint)"
     )
-    status.add_argument(
-        "--config",
-        type=Path,
-        default=Path("/etc/rxedge/gateway.toml"),
-        help="the gateway's TOML file: where its metrics listen (%(default)s)",
-    )
+    add_config_option(status, f"where its metrics listen; without one, {DEFAULT_LISTEN} is asked")
     status.add_argument(
         "--metrics", metavar="URL", help="the endpoint, e.g. http://127.0.0.1:9464/metrics"
     )
@@ -56,9 +53,13 @@ def run_status(args: argparse.Namespace) -> int:
     """Scrape, summarise, print; the exit status."""
     url = args.metrics
     if url is None:
-        listen = load_config(args.config).metrics.listen
+        path = config_path(args)
+        if config_given(args) or path.exists():
+            listen = load_config(path).metrics.listen
+        else:
+            listen = DEFAULT_LISTEN  # no configuration here: the daemon's default address
         if not listen:
-            print(f"rxedge status: metrics are off in {args.config} ([metrics] listen)")
+            print(f"rxedge status: metrics are off in {path} ([metrics] listen)")
             return UNREACHABLE
         url = metrics_url(*split_listen(listen))
     try:
@@ -74,7 +75,7 @@ def run_status(args: argparse.Namespace) -> int:
             print(f"rxedge status: {exc}")
         return UNREACHABLE
     report = summarise(first, second, url)
-    print(json.dumps(report, indent=2) if args.json else render(report))
+    print(json.dumps(report) if args.json else render(report))
     return ATTENTION if report["problems"] else OK
 
 

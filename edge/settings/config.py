@@ -25,7 +25,7 @@ from edge.settings.sections import (
     StocktakeConfig,
 )
 from edge.settings.web import WebConfig
-from inventory.codes.identifiers import gtin_problem
+from inventory.codes.identifiers import normalize_gtin
 
 __all__ = [
     "EXAMPLES",
@@ -160,7 +160,7 @@ class ShelfConfig(_Strict):
 
 
 class ProductConfig(_Strict):
-    gtin: Annotated[str, Field(pattern=r"^\d{14}$")]
+    gtin: Annotated[str, Field(pattern=r"^(\d{8}|\d{12,14})$")]
     name: Annotated[str, Field(min_length=1)]
     reorder_point: Annotated[int, Field(ge=0)]
     par: Annotated[int, Field(ge=1)]
@@ -170,10 +170,8 @@ class ProductConfig(_Strict):
 
     @field_validator("gtin")
     @classmethod
-    def _check_digit(cls, value: str) -> str:
-        if (problem := gtin_problem(value)) is not None:
-            raise ValueError(problem)
-        return value
+    def _as_gtin14(cls, value: str) -> str:
+        return normalize_gtin(value)
 
     @model_validator(mode="after")
     def _par(self) -> ProductConfig:

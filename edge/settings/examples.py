@@ -24,7 +24,7 @@ EXAMPLES = {
     "profile": 'profile = "rxedge-ptl-v1"',
     "slots": "slots = 24",
     "poll_hz": "poll_hz = 10",
-    "gtin": 'gtin = "05012345678900"  (14 digits with a valid check digit)',
+    "gtin": 'gtin = "05012345678900"  (8, 12, 13 or 14 digits with a valid check digit)',
     "reorder_point": "reorder_point = 2",
     "par": "par = 6",
     "unit": 'unit = "pack"',
@@ -61,6 +61,6 @@ PATTERN_HINTS = {
     "site": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
     "gateway": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
     "name": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
-    "gtin": "must be exactly 14 digits (pad a GTIN-13 with a leading 0)",
+    "gtin": "must be 8, 12, 13 or 14 digits (GTIN-8, UPC-A, EAN-13 or GTIN-14)",
     "listen": 'must be host:port, e.g. "127.0.0.1:9464", or "" to turn metrics off',
 }

@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
+from edge.cli.config_file import add_config_option, config_path
 from edge.settings.config import load_config
 from edge.web.accounts import AccountError, Accounts
-
-DEFAULT_CONFIG = Path("/etc/rxedge/gateway.toml")
 
 
 def add_web_commands(commands: Any) -> None:
@@ -38,20 +38,19 @@ def add_web_commands(commands: Any) -> None:
     _config_option(remove)
     remove.set_defaults(handler=run_remove_user)
     users = sub.add_parser("users", help="list the accounts")
+    users.add_argument("--json", action="store_true", help="one JSON object per account")
     _config_option(users)
     users.set_defaults(handler=run_users)
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG, help="the gateway's TOML file (%(default)s)"
-    )
+    add_config_option(parser, "its site, ledger, broker and [web] section")
 
 
 def run_web(args: argparse.Namespace) -> int:
     from edge.web.server import WebSetupError, start_page
 
-    config = load_config(args.config)
+    config = load_config(config_path(args))
 
     async def serve() -> int:
         try:
@@ -74,7 +73,7 @@ def run_web(args: argparse.Namespace) -> int:
 
 
 def _accounts(args: argparse.Namespace) -> Accounts:
-    return Accounts(load_config(args.config).web.users_file)
+    return Accounts(load_config(config_path(args)).web.users_file)
 
 
 def run_add_user(args: argparse.Namespace) -> int:
@@ -106,7 +105,10 @@ def run_users(args: argparse.Namespace) -> int:
         print(f"rxedge web users: {exc}", file=sys.stderr)
         return 2
     for account in found:
-        print(f"{account.user}\t{account.name}")
+        if args.json:
+            print(json.dumps({"user": account.user, "name": account.name}))
+        else:
+            print(f"{account.user}\t{account.name}")
     return 0
 
 

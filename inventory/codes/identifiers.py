@@ -48,6 +48,27 @@ def gtin_problem(value: str) -> str | None:
     return None
 
 
+GTIN_LENGTHS = (8, 12, 13, 14)  # GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13), GTIN-14
+
+
+def normalize_gtin(value: str) -> str:
+    """A GTIN as typed (8, 12, 13 or 14 digits) as the GTIN-14 the ledger keeps: leading zeros
+    added, the check digit verified. ValueError says what is wrong in words."""
+    digits = value.strip()
+    if not re.fullmatch(r"[0-9]+", digits) or len(digits) not in GTIN_LENGTHS:
+        raise ValueError(
+            f"GTIN {value!r} must be 8, 12, 13 or 14 digits (GTIN-8, UPC-A, EAN-13 or GTIN-14)"
+        )
+    padded = digits.zfill(14)
+    expected = gtin_check_digit(padded[:13])
+    if expected != int(padded[13]):
+        raise ValueError(
+            f"GTIN {digits} has a wrong check digit: its last digit should be {expected} "
+            "(a digit mistyped or left out?)"
+        )
+    return padded
+
+
 _SGLN_ELEMENTS = re.compile(r"\(414\)(?P<gln>\d{13})(?:\(254\)(?P<extension>.*))?")
 
 

@@ -52,12 +52,17 @@ def test_the_example_config_is_valid() -> None:
         (
             {"products": [{"gtin": "04012345123457", "name": "x", "reorder_point": 1, "par": 3}]},
             "products[0].gtin",
-            "check digit (expected 6)",
+            "its last digit should be 6",
         ),
         (
-            {"products": [{"gtin": "4012345123456", "name": "x", "reorder_point": 1, "par": 3}]},
+            {"products": [{"gtin": "401234512345", "name": "x", "reorder_point": 1, "par": 3}]},
             "products[0].gtin",
-            "14 digits",
+            "wrong check digit",
+        ),
+        (
+            {"products": [{"gtin": "40123451234", "name": "x", "reorder_point": 1, "par": 3}]},
+            "products[0].gtin",
+            "8, 12, 13 or 14 digits",
         ),
         (
             {"products": [{"gtin": "04012345123456", "name": "x", "reorder_point": 5, "par": 3}]},
@@ -75,6 +80,12 @@ def test_each_mistake_names_its_key_and_what_is_right(
         del data["gateway"]
     problems = problems_of(data)
     assert any(p.startswith(f"{key}:") and words in p for p in problems), problems
+
+
+def test_a_product_gtin_of_13_digits_is_kept_as_its_gtin14() -> None:
+    product = {"gtin": "4012345123456", "name": "x", "reorder_point": 1, "par": 3}
+    config = parse_config({**MINIMAL, "products": [product]})
+    assert config.products[0].gtin == "04012345123456"
 
 
 def test_missing_key_is_reported_with_an_example() -> None:

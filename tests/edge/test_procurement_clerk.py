@@ -227,3 +227,20 @@ def test_seen_ids_survive_a_restart_and_their_file_stays_small(tmp_path: Path) -
     assert "id-7" in again and "id-5" in again and "id-4" not in again
     assert path.read_text().split() == ["id-5", "id-6", "id-7"], "compacted on opening"
     again.close()
+
+
+async def test_the_watch_takes_its_broker_from_the_gateways_configuration(
+    broker: LocalBroker, subscribe: Callable[..., Subscriber], tmp_path: Path
+) -> None:
+    gateway = tmp_path / "gateway.toml"
+    gateway.write_text(f'site = "s1"\ngateway = "g1"\n[broker]\nurl = "{broker.url}"\n')
+    watch = await CliRun.start("procurement", "watch", "--config", str(gateway), "--json")
+    try:
+        await watch.watching()
+        body = request_message(n=3)
+        subscribe("nothing/at/all").publish(TOPIC, json.dumps(body))
+        await eventually(lambda: watch.json_lines(), what="the request printed")
+        assert await watch.interrupt() == 130
+    finally:
+        await watch.kill()
+    assert [line["request_id"] for line in watch.json_lines()] == [body["request_id"]]

@@ -31,6 +31,7 @@ from inventory.keeper import InventoryKeeper
 from inventory.ledger.writer import LedgerWriter
 from tests.conftest import eventually
 from tests.edge.daemon_config import write_daemon_config
+from tests.processes import pids_named
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -181,11 +182,6 @@ async def test_the_daemon_says_ready_pings_while_serving_and_says_stopping_on_si
         await shelf.stop()
 
 
-def pcscd_pids() -> list[int]:
-    found = subprocess.run(["pgrep", "-x", "pcscd"], capture_output=True, text=True, check=False)
-    return [int(pid) for pid in found.stdout.split()]
-
-
 @pytest.mark.usefixtures("pcscd")
 async def test_a_hung_pcsc_service_stalls_the_badge_loop_and_stops_the_pings_until_it_returns(
     broker: LocalBroker, tmp_path: Path
@@ -203,7 +199,7 @@ enabled = true
     manager = ServiceManager(str(tmp_path / "notify"))
     log = tmp_path / "daemon.log"
     process = daemon(config, manager.name, log, watchdog_usec=1_000_000)
-    pids = pcscd_pids()
+    pids = pids_named("pcscd")
     assert pids, "pcscd is not running"
     try:
         await eventually(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from inventory.codes.identifiers import EpcDecoder, LocationId, PackId
+import pytest
+
+from inventory.codes.identifiers import EpcDecoder, LocationId, PackId, normalize_gtin
 
 
 def test_sgtin96_vectors_from_the_design() -> None:
@@ -38,3 +40,35 @@ def test_foreign_and_malformed_tags_are_counted_by_kind() -> None:
     ):
         assert decoder.decode(epc) is None
     assert decoder.ignored == {"tid": 2, "malformed-sgtin": 1, "header-aa": 1, "empty": 1}
+
+
+@pytest.mark.parametrize(
+    ("typed", "gtin14"),
+    [
+        ("96385074", "00000096385074"),  # GTIN-8 (EAN-8)
+        ("036000291452", "00036000291452"),  # GTIN-12 (UPC-A)
+        ("4012345123456", "04012345123456"),  # GTIN-13 (EAN-13)
+        ("04012345123456", "04012345123456"),
+        (" 4012345123456 ", "04012345123456"),
+    ],
+)
+def test_a_gtin_of_8_12_or_13_digits_is_the_gtin14_with_leading_zeros(
+    typed: str, gtin14: str
+) -> None:
+    assert normalize_gtin(typed) == gtin14
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("4012345123457", "its last digit should be 6"),
+        ("96385075", "its last digit should be 4"),
+        ("40123451234", "must be 8, 12, 13 or 14 digits"),
+        ("401234512345\uff16", "must be 8, 12, 13 or 14 digits"),  # a full-width digit
+        ("4012345-23456", "must be 8, 12, 13 or 14 digits"),
+        ("", "must be 8, 12, 13 or 14 digits"),
+    ],
+)
+def test_a_wrong_gtin_is_refused_in_words(typed: str, said: str) -> None:
+    with pytest.raises(ValueError, match=said):
+        normalize_gtin(typed)

@@ -1,0 +1,142 @@
+"""What each command's exit status means, shown at the end of its `--help`.
+
+One table for every command, so a script's author finds the answer where they look first, and
+a command added without its entry fails at once (`describe_exit_statuses` refuses it).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+USAGE = "2 a usage error (the message says which)"
+LEDGER = "2 the ledger or configuration cannot be read, or a usage error (the message says which)"
+SENT = (
+    "1 the gateway answered with a failure (refused, cancelled, timed out)",
+    "2 not sent: the command or an option is wrong",
+    "3 no answer from the gateway, or the broker refused the command",
+)
+GROUP = ("2 no COMMAND given (this help is printed), or a usage error",)
+SIMULATED = ("1 the device could not start (the traceback says why)", "130 stopped with Ctrl-C")
+
+EXIT_STATUSES: dict[str, tuple[str, ...]] = {
+    "": (
+        "0 done",
+        "2 a usage or configuration error (the message says which)",
+        "130 interrupted (Ctrl-C)",
+        "each command's --help lists its own",
+    ),
+    "run": (
+        "0 stopped by SIGTERM or SIGINT after a clean shutdown",
+        "1 an unexpected failure (the traceback is logged)",
+        "2 the configuration or the ledger cannot be used, or a usage error (the message says "
+        "what to do)",
+    ),
+    "check-config": (
+        "0 the configuration is valid",
+        "2 it is not (every problem is listed), or a usage error",
+    ),
+    "status": (
+        "0 all is well",
+        "1 something needs attention (listed)",
+        "2 the daemon cannot be reached, its metrics are off, or a usage error",
+    ),
+    "demo": (
+        "0 every step of the scenario was observed",
+        "1 a step was not observed in time",
+        "2 a wrong option (e.g. --db names a file that exists)",
+    ),
+    "pick": ("0 the list is done (with --cancel: cancelled; with --no-wait: sent)", *SENT),
+    "locate": ("0 located (lit, or no slot holds it)", *SENT),
+    "stocktake": GROUP,
+    "stocktake start": ("0 the sweep started", *SENT),
+    "stocktake end": ("0 the sweep ended and was reconciled", *SENT),
+    "stocktake confirm": ("0 the differences were booked", *SENT),
+    "stocktake report": ("0 the report was printed", "1 no such stocktake (or none yet)", LEDGER),
+    "alarms": ("0 the alarms were printed (none is fine)", LEDGER),
+    "alarms ack": ("0 acknowledged", *SENT),
+    "procurement": GROUP,
+    "procurement list": ("0 the requests were printed (none is fine)", LEDGER),
+    "procurement confirm": ("0 confirmed and sent to the centre", *SENT),
+    "procurement watch": (
+        "0 ended after --count requests, or --seconds ran out (without --count)",
+        "1 --seconds ran out first, or a request could not be written down",
+        "2 a wrong option, or the broker settings cannot be used",
+        "130 stopped with Ctrl-C",
+    ),
+    "procurement status": (
+        "0 sent, and the gateway did not refuse it within --wait seconds",
+        "1 the gateway refused it (the reason is printed)",
+        "2 not sent: the answer breaks the contract, or an option is wrong",
+        "3 the broker did not take it",
+    ),
+    "ledger": GROUP,
+    "ledger verify": (
+        "0 the ledger is untouched",
+        "1 it is damaged (the first problem is named)",
+        LEDGER,
+    ),
+    "ledger export": ("0 the table was written", LEDGER),
+    "stock": ("0 the stock was printed (none is fine)", LEDGER),
+    "where": ("0 found", "1 the pack was never booked in", LEDGER),
+    "history": ("0 the movements were printed (none is fine)", LEDGER),
+    "expiring": ("0 the list was printed (empty is fine)", LEDGER),
+    "tag": GROUP,
+    "tag decode": ("0 every EPC was decoded", "1 at least one is not a tag rxedge tracks"),
+    "barcode": GROUP,
+    "barcode decode": (
+        "0 every code was read",
+        "1 at least one was refused (the reason is printed)",
+    ),
+    "web": (
+        "0 stopped by SIGTERM or SIGINT",
+        "2 the configuration, a TLS file, the broker password file or the listen address cannot "
+        "be used, or a usage error (the message names the setting)",
+    ),
+    "web add-user": (
+        "0 the account was saved",
+        "2 a wrong user name, name or password, or a usage error",
+    ),
+    "web remove-user": ("0 the account was removed", "2 no such account, or a usage error"),
+    "web users": (
+        "0 the accounts were printed (none is fine)",
+        "2 the accounts file cannot be read, or a usage error",
+    ),
+    "sim": GROUP,
+    "sim r2000": SIMULATED,
+    "sim chafon": SIMULATED,
+    "sim scanner": SIMULATED,
+    "sim badge": SIMULATED,
+    "sim shelf": SIMULATED,
+}
+
+
+def commands_of(
+    parser: argparse.ArgumentParser, path: str = ""
+) -> dict[str, argparse.ArgumentParser]:
+    """Every parser under `parser` (itself included) by its command path, e.g. "ledger verify"."""
+    found = {path: parser}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.update(commands_of(sub, f"{path} {name}".strip()))
+    return found
+
+
+def describe_exit_statuses(parser: argparse.ArgumentParser) -> None:
+    """End each command's help with its exit statuses; a command missing from the table (or an
+    entry without its command) is a mistake in the code, refused here."""
+    commands = commands_of(parser)
+    if unknown := set(commands) ^ set(EXIT_STATUSES):
+        raise RuntimeError(f"exit statuses and commands differ: {sorted(unknown)}")
+    for path, command in commands.items():
+        statuses = EXIT_STATUSES[path]
+        if not any(line.startswith("2 ") for line in statuses):
+            statuses = (*statuses, USAGE)
+        ordered = sorted(statuses, key=_status_number)
+        command.epilog = "exit status:\n" + "\n".join(f"  {line}" for line in ordered)
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def _status_number(line: str) -> int:
+    first = line.split(" ", 1)[0]
+    return int(first) if first.isdigit() else 1000  # a note goes last

@@ -1,0 +1,69 @@
+"""Log lines as the place they go expects them.
+
+Under systemd, stderr is a stream to journald and `JOURNAL_STREAM` names it (`device:inode`).
+journald stamps each line with its own time and reads a leading `<N>` as the line's syslog
+priority, so `journalctl -u rxedge -p warning` finds the warnings: there each line starts with
+its priority and carries no timestamp. Anywhere else (a terminal, a file, a pipe that only
+inherited the variable) lines stay for people: a timestamp, the level, the logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+
+HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+# syslog priorities (RFC 5424): what journald files a line under.
+ERROR, WARNING, INFO, DEBUG = 3, 4, 6, 7
+
+
+def syslog_priority(levelno: int) -> int:
+    """The syslog priority of a Python log level (CRITICAL is logged as an error too)."""
+    if levelno >= logging.ERROR:
+        return ERROR
+    if levelno >= logging.WARNING:
+        return WARNING
+    if levelno >= logging.INFO:
+        return INFO
+    return DEBUG
+
+
+class JournalFormatter(logging.Formatter):
+    """`<priority>logger: message`, every line of it prefixed (a traceback's lines too: journald
+    takes each line as an entry of its own)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{syslog_priority(record.levelno)}>"
+        return "\n".join(prefix + line for line in super().format(record).splitlines())
+
+
+def stderr_is_journal(environ: Mapping[str, str] = os.environ, fd: int | None = None) -> bool:
+    """True when `JOURNAL_STREAM` names the very file stderr is (as systemd sets it)."""
+    named = environ.get("JOURNAL_STREAM", "")
+    device, _, inode = named.partition(":")
+    if not (device.isdigit() and inode.isdigit()):
+        return False
+    try:
+        found = os.fstat(sys.stderr.fileno() if fd is None else fd)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (found.st_dev, found.st_ino) == (int(device), int(inode))
+
+
+def configure_logging(level: int) -> None:
+    """Log to stderr at `level`, in the journal's format when stderr is the journal."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JournalFormatter() if stderr_is_journal() else logging.Formatter(HUMAN_FORMAT)
+    )
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)

@@ -1,0 +1,99 @@
+"""The ledger's tables for other systems: rows read through sqlite-utils from a read-only
+connection, so an export runs beside the daemon's writes (WAL: a reader sees the last commit
+and never blocks the writer, nor waits for it).
+
+The write path stays on plain sqlite3 with group commit (inventory/ledger/writer.py): see
+docs/architecture.md for why and the figure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from inventory.ledger.commit import iso
+from inventory.ledger.store import connect_readonly
+
+
+@dataclass(frozen=True, slots=True)
+class Exported:
+    """How one table is exported: its order, the time of a row's last change (None: the table
+    is a state with no times, e.g. stock), and the columns that hold JSON documents."""
+
+    order_by: str
+    changed_at: str | None = None
+    documents: tuple[str, ...] = ()
+
+
+TABLES: dict[str, Exported] = {
+    "movements": Exported("id", "at"),
+    "stock": Exported("slot, gtin, batch, serial, status"),
+    "alarms": Exported(
+        "raised_at, id", "coalesce(cleared_at, acknowledged_at, raised_at)", ("detail",)
+    ),
+    "procurement_requests": Exported("created_at, request_id", "updated_at"),
+    "stocktakes": Exported(
+        "ended_at, stocktake_id", "coalesce(confirmed_at, ended_at)", ("report",)
+    ),
+}
+
+
+class ExportError(ValueError):
+    """An export that cannot be made as asked; the message says why."""
+
+
+def since_stamp(text: str) -> str:
+    """An ISO 8601 time (or date) as the ledger writes times (UTC, milliseconds, Z); one
+    without an offset is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ExportError(
+            f"--since {text!r} is not an ISO 8601 time: e.g. 2026-11-26T08:00:00Z or 2026-11-26"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return iso(moment)
+
+
+def open_export(path: Path | str) -> Database:
+    """The ledger file, read-only, for sqlite-utils."""
+    return Database(connect_readonly(path))
+
+
+def columns(db: Database, table: str) -> list[str]:
+    """The columns of `table`, in the file's order."""
+    return [column.name for column in db.table(_known(table)).columns]
+
+
+def export_rows(
+    db: Database, table: str, since: str | None = None, decode_documents: bool = True
+) -> Iterator[dict[str, Any]]:
+    """The rows of `table` in a stable order; with `since` (a ledger timestamp) only those
+    changed at or after it. JSON documents in a row become objects unless `decode_documents`
+    is False (CSV keeps them as text)."""
+    how = TABLES[_known(table)]
+    where, arguments = None, None
+    if since is not None:
+        if how.changed_at is None:
+            raise ExportError(f"{table} is the state now and has no times: leave out --since")
+        where, arguments = f"{how.changed_at} >= ?", [since]
+    rows = db.table(table).rows_where(where, arguments, order_by=how.order_by)
+    for row in rows:
+        if decode_documents:
+            for column in how.documents:
+                if isinstance(row.get(column), str):
+                    row[column] = json.loads(row[column])
+        yield row
+
+
+def _known(table: str) -> str:
+    if table not in TABLES:
+        raise ExportError(f"no table {table!r} to export; tables: {', '.join(TABLES)}")
+    return table

@@ -1,0 +1,123 @@
+"""Logs under systemd: when JOURNAL_STREAM names the daemon's stderr, every line starts with its
+syslog priority and carries no timestamp (journald stamps it); anywhere else lines stay human."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from edge.service.journal import JournalFormatter, stderr_is_journal
+
+ROOT = Path(__file__).resolve().parents[2]
+PRIORITY = re.compile(r"^<(?P<priority>[0-7])>(?P<logger>[\w.]+): ")
+
+
+def config_with_unreachable_broker(tmp_path: Path) -> Path:
+    """A gateway whose broker refuses connections: the daemon logs a warning about it."""
+    config = tmp_path / "gateway.toml"
+    config.write_text(f"""
+site = "s1"
+gateway = "g1"
+database = "{tmp_path / "ledger.sqlite"}"
+[broker]
+url = "mqtt://127.0.0.1:1"
+[metrics]
+listen = ""
+""")
+    return config
+
+
+def run_daemon_logging_to(log: Path, config: Path, journal_stream: str) -> str:
+    """Run the daemon with stderr to `log` until it has warned about the broker; its log."""
+    env = {k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"}
+    env["JOURNAL_STREAM"] = journal_stream
+    with log.open("w") as stderr:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "edge.cli.main", "run", "--config", str(config)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while "could not connect" not in log.read_text():
+            assert daemon.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"no warning about the broker: {log.read_text()}"
+            time.sleep(0.05)
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(15) == 0, log.read_text()
+    finally:
+        daemon.kill()
+    return log.read_text()
+
+
+def stream_of(path: Path) -> str:
+    found = path.stat()
+    return f"{found.st_dev}:{found.st_ino}"
+
+
+def test_under_journald_each_line_carries_its_priority_and_no_timestamp(tmp_path: Path) -> None:
+    log = tmp_path / "stderr"
+    log.touch()
+    text = run_daemon_logging_to(log, config_with_unreachable_broker(tmp_path), stream_of(log))
+    lines = text.splitlines()
+    assert lines, "the daemon logged nothing"
+    for line in lines:
+        assert PRIORITY.match(line), f"a line without its priority: {line!r}"
+        assert not re.search(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d", line), f"a timestamp: {line!r}"
+    priorities = {
+        (found["priority"], found["logger"]) for found in map(PRIORITY.match, lines) if found
+    }
+    assert ("4", "sync.mqtt_session") in priorities, text  # the broker refused: a warning
+    assert any(priority == "6" for priority, _ in priorities), text  # "running": info
+
+
+def test_a_journal_stream_that_is_not_stderr_leaves_the_lines_for_people(tmp_path: Path) -> None:
+    log = tmp_path / "stderr"
+    log.touch()
+    elsewhere = tmp_path / "inherited-from-a-parent"
+    elsewhere.touch()
+    text = run_daemon_logging_to(
+        log, config_with_unreachable_broker(tmp_path), stream_of(elsewhere)
+    )
+    warning = next(line for line in text.splitlines() if "could not connect" in line)
+    assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING sync.mqtt_session: ", warning)
+    assert not any(PRIORITY.match(line) for line in text.splitlines()), text
+
+
+def test_each_level_maps_to_its_syslog_priority_and_every_line_of_a_traceback_is_prefixed() -> None:
+    formatter = JournalFormatter()
+    levels = {
+        logging.CRITICAL: "<3>",
+        logging.ERROR: "<3>",
+        logging.WARNING: "<4>",
+        logging.INFO: "<6>",
+        logging.DEBUG: "<7>",
+    }
+    for level, prefix in levels.items():
+        record = logging.LogRecord("rxedge.x", level, __file__, 1, "hello", None, None)
+        assert formatter.format(record) == f"{prefix}rxedge.x: hello"
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    lines = formatter.format(record).splitlines()
+    assert len(lines) > 2 and all(line.startswith("<3>") for line in lines)
+
+
+def test_journal_stream_must_name_the_very_file_stderr_is(tmp_path: Path) -> None:
+    target = tmp_path / "f"
+    with target.open("w") as handle:
+        found = os.fstat(handle.fileno())
+        named = {"JOURNAL_STREAM": f"{found.st_dev}:{found.st_ino}"}
+        assert stderr_is_journal(named, handle.fileno())
+        assert not stderr_is_journal({"JOURNAL_STREAM": f"{found.st_dev}:1"}, handle.fileno())
+        assert not stderr_is_journal({"JOURNAL_STREAM": "garbage"}, handle.fileno())
+        assert not stderr_is_journal({}, handle.fileno())
