@@ -34,7 +34,7 @@ def add_web_commands(commands: Any) -> None:
     _config_option(add)
     add.set_defaults(handler=run_add_user)
     remove = sub.add_parser("remove-user", help="remove an account")
-    remove.add_argument("user")
+    remove.add_argument("user", help="the account to remove (its sessions end too)")
     _config_option(remove)
     remove.set_defaults(handler=run_remove_user)
     users = sub.add_parser("users", help="list the accounts")
