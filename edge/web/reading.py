@@ -21,6 +21,7 @@ from inventory.stocktake.sweep import StocktakeReport
 T = TypeVar("T")
 Rows = list[dict[str, Any]]
 PAGE_ROWS = 500  # the most rows a list shows (a ledger may hold far more)
+EXPIRING_ROWS = 200  # the expiring list: its earliest lines
 
 
 class LedgerReader:
@@ -139,18 +140,34 @@ def stocktake(db: sqlite3.Connection, stocktake_id: str) -> tuple[StocktakeRepor
 
 
 def expiring(db: sqlite3.Connection, days: int, today: date) -> Rows:
-    """Stock expiring within `days` of `today`, expired stock, and quarantined stock, by expiry;
-    one scan of the stock table."""
+    """Stock expiring within `days` of `today`, expired stock, and quarantined stock, by expiry
+    (its first EXPIRING_ROWS lines, serialized packs of one batch in one line). One scan of the
+    stock table keeping only the earliest rows (SQLite's top-N sort), summed up here."""
     cutoff = date.fromordinal(today.toordinal() + days).isoformat()
-    return _rows(
-        db.execute(
-            "SELECT expiry, gtin, batch, slot, status, sum(quantity) AS quantity FROM stock"
-            " WHERE (expiry IS NOT NULL AND expiry <= ?) OR status != 'available'"
-            " GROUP BY expiry, gtin, batch, slot, status"
-            f" ORDER BY coalesce(expiry, '9999-12-31'), gtin, slot LIMIT {PAGE_ROWS}",
-            (cutoff,),
-        )
+    found = db.execute(
+        "SELECT expiry, gtin, batch, slot, status, quantity FROM stock"
+        " WHERE (expiry IS NOT NULL AND expiry <= ?) OR status != 'available'"
+        " ORDER BY coalesce(expiry, '9999-12-31'), gtin, slot, batch, status LIMIT ?",
+        (cutoff, EXPIRING_ROWS * 5),
     )
+    lines: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for expiry, gtin, batch, slot, status, quantity in found:
+        key = (expiry, gtin, batch, slot, status)
+        line = lines.get(key)
+        if line is None:
+            if len(lines) == EXPIRING_ROWS:
+                break
+            lines[key] = {
+                "expiry": expiry,
+                "gtin": gtin,
+                "batch": batch,
+                "slot": slot,
+                "status": status,
+                "quantity": quantity,
+            }
+        else:
+            line["quantity"] += quantity
+    return list(lines.values())
 
 
 def days_left(expiry: str | None, today: date) -> int | None:

@@ -34,6 +34,7 @@ class WebState:
     sessions: Sessions = field(init=False)
     limiter: LoginLimiter = field(init=False)
     names: dict[str, str] = field(init=False)  # GTIN -> product name
+    slots: frozenset[str] = field(init=False)  # every slot of the configured shelves
     started: float = field(default_factory=time.time)
     ledger_check: LedgerCheck = field(default_factory=LedgerCheck)
 
@@ -42,6 +43,7 @@ class WebState:
         self.sessions = Sessions(web.session_minutes * 60.0)
         self.limiter = LoginLimiter(web.login_failures, web.login_window_seconds)
         self.names = {p.gtin: p.name for p in self.config.products}
+        self.slots = frozenset(s for shelf in self.config.shelves for s in shelf.slot_names())
 
     async def command(
         self, name: str, body: dict[str, Any], answer_id: str | None = None

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from edge.web.pages import render, state_of
-from edge.web.reading import days_left, expiring
+from edge.web.reading import EXPIRING_ROWS, days_left, expiring
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 3650
@@ -31,7 +31,14 @@ async def expiring_view(request: Request) -> Response:
         else:
             soon.append(row)
     return render(
-        request, "expiring.html", days=days, today=today, expired=expired, held=held, soon=soon
+        request,
+        "expiring.html",
+        days=days,
+        today=today,
+        expired=expired,
+        held=held,
+        soon=soon,
+        more=len(rows) == EXPIRING_ROWS,
     )
 
 

@@ -68,8 +68,7 @@ async def shelves(request: Request) -> Response:
 async def slot(request: Request) -> Response:
     state = state_of(request)
     name = request.path_params["slot"]
-    known = {s for shelf in state.config.shelves for s in shelf.slot_names()}
-    if name not in known:
+    if name not in state.slots:
         return refuse(request, 404, f"there is no slot {name!r} on this gateway's shelves")
     lines = await state.reader.ask(lambda db: slot_lines(db, name))
     moves = await state.reader.ask(lambda db: history(db, name, HISTORY_ROWS))
