@@ -10,6 +10,8 @@ from bench import (
     bench_reader_load,
     bench_shelf_bus,
     bench_stocktake,
+    bench_web_live,
+    bench_web_pages,
     bench_write_path,
 )
 
@@ -23,6 +25,8 @@ def main() -> None:
     bench_pick_latency.main()
     bench_stocktake.main()
     bench_outbox.main()
+    bench_web_pages.main([])
+    bench_web_live.main([])
 
 
 if __name__ == "__main__":
