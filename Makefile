@@ -20,7 +20,8 @@ lint: setup
 bench: setup
 	$(PY) -m bench
 
-# Fuzz every input decoder for a bounded number of examples (FUZZ_EXAMPLES, default 20000 each).
+# Fuzz every input decoder for a bounded number of examples (FUZZ_EXAMPLES, default 20000 each),
+# and the command path over MQTT against the running daemon (FUZZ_MQTT_EXAMPLES, default 2000).
 fuzz: setup
 	$(PY) -m pytest -q tests/fuzz --hypothesis-profile=fuzz --hypothesis-show-statistics
 

@@ -7,6 +7,7 @@ from bench import (
     bench_ledger,
     bench_outbox,
     bench_pick_latency,
+    bench_putaway_latency,
     bench_reader_load,
     bench_shelf_bus,
     bench_stocktake,
@@ -23,6 +24,7 @@ def main() -> None:
     bench_write_path.main()
     bench_shelf_bus.main()
     bench_pick_latency.main()
+    bench_putaway_latency.main()
     bench_stocktake.main()
     bench_outbox.main()
     bench_web_pages.main([])

@@ -172,9 +172,11 @@ async def scan_to_led(scans: int = SCANS, beside: Beside | None = None) -> Timin
                 "site": "bench",
                 "gateway": "g1",
                 "database": str(db),
+                "create_database": True,
                 "broker": {"url": broker.url},
+                "metrics": {"listen": ""},
                 "picking": {
-                    "mistake_seconds": 0.1,
+                    "mistake_seconds": 0.2,  # ends before the next visit, not before it is written
                     "remind_after_seconds": 3000,
                     "timeout_seconds": 6000,
                 },
@@ -199,8 +201,8 @@ async def scan_to_led(scans: int = SCANS, beside: Beside | None = None) -> Timin
             await asyncio.sleep(1.0)  # the controller is up, the scanner line open
             body = {"pick_id": "bench", "lines": [{"gtin": GTIN, "quantity": scans + 1}]}
             assert gateway.session is not None
-            message = json.dumps(with_envelope(body))  # a command without one is refused
-            await gateway.session.publish(gateway.topics.command("pick"), message)
+            pick = json.dumps(with_envelope(body))  # commands carry a message id and expiry
+            await gateway.session.publish(gateway.topics.command("pick"), pick)
             while not gateway._picking:
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.5)
@@ -208,8 +210,8 @@ async def scan_to_led(scans: int = SCANS, beside: Beside | None = None) -> Timin
             mistakes = [
                 (
                     code(f"OLD{n % EXPIRED_SLOTS:02d}", "200131"),
-                    # The expired batch is held (red, slow blink) from the start: a mistake
-                    # shows as the same red blinking fast.
+                    # An expired batch's slot is held red (slow blink) already: the mistake
+                    # shows as the switch to a fast blink.
                     MODE_BASE + 2 + n % EXPIRED_SLOTS,
                     int(Mode.FAST_BLINK),
                 )

@@ -58,6 +58,7 @@ async def measure() -> None:
                 "site": "bench",
                 "gateway": "g1",
                 "database": str(work / "ledger.sqlite"),
+                "create_database": True,
                 "broker": {"url": broker.url},
                 "readers": [
                     {

@@ -46,6 +46,7 @@ class R2000Simulator:
         )
         self._tags: dict[int, dict[bytes, int]] = {a: {} for a in ANTENNAS}
         self.missing_antennas: set[int] = set()
+        self.silent = False  # a hung reader: it answers nothing
         self.work_antenna = 1
         self.output_power: int | None = None
         self._decoder = R2000Decoder()
@@ -83,7 +84,10 @@ class R2000Simulator:
         await self.line.stop()
 
     def _received(self, data: bytes) -> None:
-        for frame in self._decoder.feed(data):
+        frames = self._decoder.feed(data)
+        if self.silent:
+            return
+        for frame in frames:
             if frame.command == CMD_SET_WORK_ANTENNA and len(frame.data) == 1:
                 self.work_antenna = frame.data[0] + 1
                 self._reply(CMD_SET_WORK_ANTENNA, SUCCESS)

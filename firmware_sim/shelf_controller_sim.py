@@ -59,6 +59,11 @@ class ShelfControllerSimulator:
         return self._port
 
     @property
+    def rtu(self) -> bool:
+        """Served on an RS-485 line (RTU) rather than TCP."""
+        return self._line is not None
+
+    @property
     def serial_port(self) -> str:
         """The host's end of the RS-485 line (what goes in config as serial_port)."""
         return self._rs485().host_port

@@ -11,11 +11,10 @@ the commit itself fails, that state is read back from the file.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 from inventory.alarms.keeping import AlarmKeeping
@@ -29,14 +28,13 @@ from inventory.ledger.outbox import MessageKind, Outbox, OutboxMessage, OutboxRo
 from inventory.ledger.store import check_file, connect, damaged
 from inventory.picking.desk import PickDesk
 from inventory.picking.results import PickTimes
+from inventory.putaway.desk import PutawayDesk
 from inventory.replenishment.orders import OrderKeeping, RequestError
 from inventory.replenishment.policy import Product, is_short
 from inventory.replenishment.requests import ProcurementRequest, RequestStatus, unfinished_requests
+from inventory.site_calendar import Clock, SiteCalendar
 from inventory.stock.slot_index import SlotIndex, StockLine
 from inventory.stocktake.desk import StocktakeDesk
-
-Clock = Callable[[], datetime]
-
 
 __all__ = ["Clock", "Commit", "InventoryKeeper", "RequestError", "iso"]
 
@@ -50,19 +48,23 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
         products: Mapping[str, Product],
         site: str,
         gateway: str,
-        clock: Clock = lambda: datetime.now(UTC),
+        calendar: SiteCalendar | None = None,
         integrity_check: str = "quick_check",
         pick_times: PickTimes | None = None,
+        shelf_slots: Sequence[str] = (),
     ):
         self.db = connect(db_path, integrity_check=None)
         self.products = dict(products)
         self._site = site
         self._gateway = gateway
-        self._clock = clock
+        # Dates people judge (expiry, counts) are the site's; stamps stay UTC.
+        self.calendar = calendar or SiteCalendar()
+        self._clock = self.calendar.clock
         self._in_group = False
         self._group_at: str | None = None
         self.picks = PickDesk(self, pick_times or PickTimes())
         self.stocktakes = StocktakeDesk(self, site)
+        self.putaways = PutawayDesk(self, shelf_slots)
         self.commands = CommandLog(self.db)
         # The check reads the file on its own connection while this thread builds the index.
         with ThreadPoolExecutor(1, thread_name_prefix="ledger-check") as pool:
@@ -111,10 +113,6 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
     def seconds(self) -> float:
         """Now, as seconds since the epoch, from the keeper's clock."""
         return self._clock().timestamp()
-
-    def today(self) -> date:
-        """Today's date (UTC) from the keeper's clock: what is expired is judged against it."""
-        return self._clock().astimezone(UTC).date()
 
     def stamp(self) -> str:
         """The time of the change: every change of a group is durable at the same commit, so
@@ -321,3 +319,4 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
         self._alarms = {a.id: a for a in live_alarms(self.db)}
         self._requests = {r.request_id: r for r in unfinished_requests(self.db, self.products)}
         self.picks.load()
+        self.putaways.load()

@@ -23,6 +23,7 @@ fi
 # gcc and Python.h build pyscard, which has no Linux wheel. systemd only for systemd-analyze: the
 # tests check the unit file with it (no systemd needs to run); openssl makes the test CA and
 # certificates for the TLS tests; procps gives ps and pgrep to whoever looks at the daemon;
+# faketime runs the CLI and the daemon at another date and time in the site-calendar tests;
 # chromium is the browser the web page's tests drive (Playwright with its executable_path: no
 # browser is downloaded).
 python_package() {
@@ -34,7 +35,7 @@ python_package() {
 }
 
 DEBIAN_PACKAGES=(mosquitto mosquitto-clients socat pcscd libpcsclite-dev vsmartcard-vpcd systemd
-                 openssl gcc procps chromium)
+                 openssl gcc procps faketime chromium)
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"

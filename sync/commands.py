@@ -6,14 +6,15 @@ which the daemon answers on ``cmd-result`` and never executes.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from inventory.picking.lists import PickLine, PickRequest
+from inventory.putaway.sessions import Notice, NoticeLine
 from sync.contract import COMMAND_NAMES, MAX_PAYLOAD, validate, with_defaults
+from sync.inbound_json import PayloadError, read_json
 
 __all__ = [
     "COMMANDS",
@@ -25,6 +26,8 @@ __all__ = [
     "LocateCommand",
     "PickCommand",
     "ProcurementConfirm",
+    "PutawayCommand",
+    "PutawayEnd",
     "RecallCommand",
     "Received",
     "StocktakeConfirm",
@@ -36,7 +39,16 @@ __all__ = [
 ]
 
 # Where each command carries the id its answers are filed under, in the order looked for.
-_ID_FIELDS = ("pick_id", "stocktake_id", "alarm_id", "request_id", "command_id", "shelf", "gtin")
+_ID_FIELDS = (
+    "delivery_id",
+    "pick_id",
+    "stocktake_id",
+    "alarm_id",
+    "request_id",
+    "command_id",
+    "shelf",
+    "gtin",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +108,17 @@ class ProcurementConfirm:
 
 
 @dataclass(frozen=True, slots=True)
+class PutawayCommand:
+    notice: Notice
+
+
+@dataclass(frozen=True, slots=True)
+class PutawayEnd:
+    delivery_id: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class BadCommand:
     """A command that will not be carried out, and why."""
 
@@ -114,6 +137,8 @@ Command = (
     | StocktakeConfirm
     | AlarmAck
     | ProcurementConfirm
+    | PutawayCommand
+    | PutawayEnd
     | BadCommand
 )
 COMMANDS = COMMAND_NAMES
@@ -157,12 +182,10 @@ def parse_command(name: str, payload: bytes) -> Command:
 
 
 def _parse(name: str, payload: bytes) -> tuple[dict[str, Any], Command] | BadCommand:
-    if len(payload) > MAX_PAYLOAD:
-        return BadCommand(name, "", f"payload of {len(payload)} bytes; at most {MAX_PAYLOAD}")
     try:
-        raw = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return BadCommand(name, "", f"payload is not JSON: {exc}")
+        raw = read_json(payload, MAX_PAYLOAD)
+    except PayloadError as exc:
+        return BadCommand(name, "", str(exc))
     if not isinstance(raw, dict):
         return BadCommand(name, "", "payload must be a JSON object")
     command_id = _answer_id(raw)
@@ -206,6 +229,16 @@ def _build(name: str, body: dict[str, Any]) -> Command:
         return StocktakeEnd(body.get("stocktake_id"))
     if name == "stocktake-confirm":
         return StocktakeConfirm(body["stocktake_id"], body["by"])
+    if name == "putaway":
+        notice_lines = tuple(
+            NoticeLine(line["gtin"], int(line["quantity"]), line["batch"], line.get("expiry"))
+            for line in body["lines"]
+        )
+        return PutawayCommand(
+            Notice(body["delivery_id"], notice_lines, body["request_id"], body["scanner"])
+        )
+    if name == "putaway-end":
+        return PutawayEnd(body["delivery_id"], body["by"])
     if name == "alarm-ack":
         return AlarmAck(body["alarm_id"], body["by"])
     quantity = body.get("quantity")

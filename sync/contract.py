@@ -25,6 +25,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from inventory.codes.identifiers import gtin_problem
+from sync.inbound_json import PayloadError, read_json
 from sync.schema_problems import problems
 from sync.topics import ROOT
 
@@ -40,6 +41,8 @@ COMMAND_NAMES = (
     "stocktake-confirm",
     "alarm-ack",
     "procurement-confirm",
+    "putaway",
+    "putaway-end",
 )
 MAX_PAYLOAD = 64 * 1024  # what the gateway accepts from the centre, in bytes
 
@@ -113,9 +116,9 @@ def validate(message: str, payload: Payload) -> list[str]:
         instance = text
         if not content_type(message).startswith("text/"):
             try:
-                instance = json.loads(text)
-            except json.JSONDecodeError as exc:
-                return [f"payload is not JSON: {exc}"]
+                instance = read_json(text)
+            except PayloadError as exc:
+                return [str(exc)]
     return problems(validator.iter_errors(instance))
 
 
@@ -170,7 +173,7 @@ def check_topic(topic: str, payload: bytes | str) -> list[str]:
     message = message_of(channel, payload)
     said = validate(message, payload)
     if not said and not content_type(message).startswith("text/"):
-        body = json.loads(payload)
+        body = read_json(payload)
         said = [
             f"{name}: {body[name]!r} but the topic says {value!r}"
             for name, value in params.items()

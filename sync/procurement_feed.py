@@ -10,7 +10,6 @@ has finished with it, so a consumer that dies half-way gets the message again on
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 from collections import OrderedDict
@@ -27,6 +26,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress
+from sync.inbound_json import PayloadError, read_json
 from sync.mqtt_session import SESSION_EXPIRY_SECONDS
 from sync.topics import ROOT, Topics
 
@@ -94,9 +94,9 @@ def parse_request(topic: str, payload: bytes) -> ReceivedRequest:
     if len(levels) != 6 or "/".join(levels[:2]) != ROOT or levels[4:] != ["procurement", "request"]:
         raise MalformedRequest(f"{topic}: not a procurement request topic")
     try:
-        body = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedRequest(f"{topic}: payload is not JSON ({exc})") from None
+        body = read_json(payload)
+    except PayloadError as exc:
+        raise MalformedRequest(f"{topic}: {exc}") from None
     if not isinstance(body, dict):
         raise MalformedRequest(f"{topic}: payload is not a JSON object")
     missing = [name for name in REQUIRED_FIELDS if name not in body]

@@ -3,11 +3,11 @@ contract before anything is done with them."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from inventory.replenishment.requests import RequestStatus
 from sync.contract import MAX_PAYLOAD, validate, with_defaults
+from sync.inbound_json import PayloadError, read_json
 
 MESSAGE = "procurement-status"
 
@@ -25,12 +25,10 @@ class StatusUpdate:
 
 def parse_status_update(payload: bytes) -> StatusUpdate | str:
     """The update in `payload`, or what is wrong with it in words."""
-    if len(payload) > MAX_PAYLOAD:
-        return f"payload of {len(payload)} bytes; at most {MAX_PAYLOAD}"
     try:
-        raw = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return f"payload is not JSON: {exc}"
+        raw = read_json(payload, MAX_PAYLOAD)
+    except PayloadError as exc:
+        return str(exc)
     problems = validate(MESSAGE, raw)
     if problems:
         return "; ".join(problems)

@@ -138,9 +138,11 @@ class R2000Reader(SerialDevice):
                     reply.read_rate,
                     reply.total_reads,
                 )
-                if self._antenna in self._faulty:
-                    self._faulty.discard(self._antenna)
-                    self._emit(AntennaFault(self.name, self._antenna, ok=True))
+                # The end of a round names its antenna: a round that ends late, after the
+                # host moved on, must not clear the fault of the antenna selected since.
+                if reply.antenna in self._faulty:
+                    self._faulty.discard(reply.antenna)
+                    self._emit(AntennaFault(self.name, reply.antenna, ok=True))
                 self._round_done.set()
                 self._emit(
                     InventoryRoundDone(self.name, reply.antenna, reply.read_rate, reply.total_reads)

@@ -32,7 +32,7 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
         "what to do)",
     ),
     "check-config": (
-        "0 the configuration is valid",
+        "0 the configuration is valid (lines starting 'warning:' name what this machine lacks)",
         "2 it is not (every problem is listed), or a usage error",
     ),
     "status": (
@@ -107,6 +107,11 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
     "sim scanner": SIMULATED,
     "sim badge": SIMULATED,
     "sim shelf": SIMULATED,
+    "sim ctl": (
+        "0 the simulator answered ok",
+        "1 it answered error (the reason is printed)",
+        "2 no simulator control listens on that port, or a usage error",
+    ),
 }
 
 

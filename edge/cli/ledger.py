@@ -8,13 +8,12 @@ import csv
 import json
 import sqlite3
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from sqlite_utils import Database
 
-from edge.cli.config_file import add_config_option, config_path
+from edge.cli.config_file import add_config_option, config_given, config_path
 from edge.cli.gtin_input import gtin_argument, gtin_or_other
 from edge.settings.config import load_config
 from inventory.ledger import questions
@@ -28,6 +27,7 @@ from inventory.ledger.export import (
 )
 from inventory.ledger.store import StoreError, connect_readonly
 from inventory.ledger.verify import verify
+from inventory.site_calendar import SiteCalendar
 
 
 def add_ledger_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -170,10 +170,18 @@ def run_history(args: argparse.Namespace) -> int:
     return show_rows(rows, args.json, f"no movements of {args.key}")
 
 
+def site_calendar(args: argparse.Namespace) -> SiteCalendar:
+    """The site's calendar: the configuration's `timezone` when a configuration is read (for its
+    database, or named), else (a bare --db FILE) the machine's zone."""
+    if args.db is None or config_given(args):
+        return SiteCalendar.named(load_config(config_path(args)).timezone)
+    return SiteCalendar()
+
+
 def run_expiring(args: argparse.Namespace) -> int:
-    today = datetime.now(UTC).date()
+    calendar = site_calendar(args)  # expired and days left are judged on the site's date
     with open_ledger(args) as db:
-        rows = questions.expiring(db, args.days, today)
+        rows = questions.expiring(db, args.days, calendar)
     return show_rows(rows, args.json, f"nothing expires within {args.days} days")
 
 

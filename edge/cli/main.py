@@ -21,12 +21,14 @@ from edge.cli.ledger import add_ledger_commands
 from edge.cli.office import add_office_commands
 from edge.cli.procurement import add_clerk_commands
 from edge.cli.sim import (
+    add_control_option,
     add_line_options,
     run_badge_sim,
     run_chafon_sim,
     run_reader_sim,
     run_scanner_sim,
     run_shelf_sim,
+    run_sim_ctl,
 )
 from edge.cli.status import add_status_command
 from edge.daemon.log_limits import limit_repeats
@@ -34,6 +36,7 @@ from edge.service.journal import configure_logging
 from edge.settings.config import ConfigError, load_config
 from edge.web.cli import add_web_commands
 from inventory.ledger.store import StoreError
+from inventory.site_calendar import SiteCalendar
 from sync.broker_security import BrokerLink
 from sync.topics import Topics
 
@@ -79,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the daemon")
     add_config_option(run, "what to run")
+    run.add_argument(
+        "--init",
+        action="store_true",
+        help="create a new, empty ledger if the database file does not exist yet",
+    )
     run.set_defaults(handler=_run)
 
     check = commands.add_parser("check-config", help="validate a configuration file")
@@ -145,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     reader = sim_commands.add_parser("r2000", help="an R2000 reader")
     add_line_options(reader, 115200)
     reader.add_argument("--tags", type=int, default=8, help="tags per antenna")
+    add_control_option(reader)
     reader.set_defaults(handler=_sim(run_reader_sim))
     chafon = sim_commands.add_parser("chafon", help="a Chafon handheld or desk reader")
     add_line_options(chafon, 57600)
@@ -152,8 +161,9 @@ def _parser() -> argparse.ArgumentParser:
     chafon.set_defaults(handler=_sim(run_chafon_sim))
     scanner = sim_commands.add_parser("scanner", help="a GS1 barcode scanner")
     add_line_options(scanner, 9600)
-    scanner.add_argument("codes", nargs="+", metavar="CODE", help="element strings (<GS> for GS)")
+    scanner.add_argument("codes", nargs="*", metavar="CODE", help="element strings (<GS> for GS)")
     scanner.add_argument("--every", type=float, default=2.0, help="seconds between scans")
+    add_control_option(scanner)
     scanner.set_defaults(handler=_sim(run_scanner_sim))
     badge = sim_commands.add_parser("badge", help="a badge on pcscd's virtual reader")
     badge.add_argument("--uid", default="04A1B2C3D4E5F6", help="the card's UID, hex (%(default)s)")
@@ -162,7 +172,12 @@ def _parser() -> argparse.ArgumentParser:
     shelf = sim_commands.add_parser("shelf", help="a Modbus TCP shelf controller")
     shelf.add_argument("--port", type=int, default=5020, help="Modbus TCP port (%(default)s)")
     shelf.add_argument("--slots", type=int, default=24, help="LED slots (%(default)s)")
-    shelf.set_defaults(handler=_sim_shelf)
+    add_control_option(shelf)
+    shelf.set_defaults(handler=_sim(run_shelf_sim))
+    ctl = sim_commands.add_parser("ctl", help="send a command to a simulator's --control port")
+    ctl.add_argument("port", type=int, help="the port the simulator's --control listens on")
+    ctl.add_argument("words", nargs="+", metavar="WORD", help="e.g. press 3, tag add 1 EPC")
+    ctl.set_defaults(handler=run_sim_ctl)
     describe_exit_statuses(parser)
     return parser
 
@@ -228,6 +243,8 @@ def _locate(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    from edge.settings.host_checks import check_host
+
     path = args.file or config_path(args)
     try:
         config = load_config(path)
@@ -236,14 +253,28 @@ def _check_config(args: argparse.Namespace) -> int:
             raise
         print(json.dumps({"config": str(path), "ok": False, "problems": exc.problems}))
         return 2
+    # What only this machine lacks is a warning: the file may be meant for another box.
+    found = check_host(config)
+    if not args.json:
+        for warning in found.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    if found.errors:
+        if not args.json:
+            raise ConfigError(str(path), found.errors)
+        verdict = {"problems": found.errors, "warnings": found.warnings}
+        print(json.dumps({"config": str(path), "ok": False, **verdict}))
+        return 2
     slots = sum(s.slots for s in config.shelves)
+    zone = SiteCalendar.named(config.timezone).zone
     if args.json:
         print(
             json.dumps(
                 {
                     "config": str(path),
                     "ok": True,
+                    "warnings": found.warnings,
                     "site": config.site,
+                    "timezone": str(zone),
                     "gateway": config.gateway,
                     "readers": len(config.readers),
                     "shelves": len(config.shelves),
@@ -255,9 +286,10 @@ def _check_config(args: argparse.Namespace) -> int:
         )
         return 0
     print(
-        f"{path}: ok: site {config.site}, gateway {config.gateway}, "
+        f"{path}: ok: site {config.site} (time zone {zone}), gateway {config.gateway}, "
         f"{len(config.readers)} reader(s), {len(config.shelves)} shelf controller(s) with "
         f"{slots} slots, {len(config.products)} product(s), broker {config.broker.url}"
+        + (f"; {len(found.warnings)} warning(s) about this machine" if found.warnings else "")
     )
     return 0
 
@@ -266,6 +298,8 @@ def _run(args: argparse.Namespace) -> int:
     from edge.daemon.gateway import Gateway
 
     config = load_config(config_path(args))
+    if args.init:
+        config = config.model_copy(update={"create_database": True})
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
     limit_repeats(config.devices.log_repeats_per_minute)
 
@@ -302,10 +336,6 @@ def _barcode_decode(args: argparse.Namespace) -> int:
 
 def _sim(runner: Callable[[argparse.Namespace], Coroutine[Any, Any, int]]) -> Handler:
     return lambda args: asyncio.run(runner(args))
-
-
-def _sim_shelf(args: argparse.Namespace) -> int:
-    return asyncio.run(run_shelf_sim(args.port, args.slots))
 
 
 if __name__ == "__main__":

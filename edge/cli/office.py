@@ -15,8 +15,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from edge.cli.config_file import config_given, config_path
 from edge.cli.ledger import add_database_options, open_ledger, show_rows
 from edge.cli.stocktake_report import epcis_export, report_table
+from edge.settings.config import load_config
 from inventory.stocktake.sweep import StocktakeReport
 from sync.broker_security import BrokerLink
 from sync.topics import Topics
@@ -120,7 +122,9 @@ def run_report(args: argparse.Namespace) -> int:
         return 1
     report = StocktakeReport.from_dict(json.loads(row[0]))
     if args.epcis:
-        print(json.dumps(epcis_export(report, datetime.now(UTC)), indent=2))
+        # The site names slots only in reports kept from before shelves needed a GLN.
+        site = load_config(config_path(args)).site if config_given(args) else "site"
+        print(json.dumps(epcis_export(report, datetime.now(UTC), site), indent=2))
     elif args.json:
         print(json.dumps({**report.to_dict(), "state": row[1], "summary": report.summary()}))
     else:

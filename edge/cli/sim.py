@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import socket
+import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from firmware_sim.chafon_sim import ChafonSimulator
+from firmware_sim.control import ControlServer
+from firmware_sim.controls import Commands, reader_commands, scanner_commands, shelf_commands
 from firmware_sim.faults import LineFaults
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import ScannerSimulator
@@ -30,6 +36,44 @@ def add_line_options(parser: argparse.ArgumentParser, baudrate: int) -> None:
     )
 
 
+def add_control_option(parser: argparse.ArgumentParser) -> None:
+    """A control socket to drive the simulator from a shell (see `rxedge sim ctl`)."""
+    parser.add_argument(
+        "--control",
+        type=int,
+        metavar="PORT",
+        help="take commands on 127.0.0.1:PORT (0: any free port), one a line; try `help`",
+    )
+
+
+@contextlib.asynccontextmanager
+async def _controlled(port: int | None, commands: Commands) -> AsyncIterator[None]:
+    if port is None:
+        yield
+        return
+    server = ControlServer(commands, port)
+    await server.start()
+    print(f"control on 127.0.0.1:{server.port}", flush=True)
+    try:
+        yield
+    finally:
+        await server.stop()
+
+
+def run_sim_ctl(args: argparse.Namespace) -> int:
+    """Send one command to a simulator's control socket and print its answer."""
+    line = " ".join(args.words)
+    try:
+        with socket.create_connection(("127.0.0.1", args.port), timeout=10) as conn:
+            conn.sendall(line.encode() + b"\n")
+            answer = conn.makefile("rb").readline().decode(errors="replace").strip()
+    except OSError as exc:
+        print(f"rxedge sim ctl: no simulator control on port {args.port}: {exc}", file=sys.stderr)
+        return 2
+    print(answer)
+    return 0 if answer == "ok" or answer.startswith("ok ") else 1
+
+
 def _faults(args: argparse.Namespace) -> LineFaults:
     return LineFaults(drop=args.drop, flip=args.flip, garbage=args.garbage)
 
@@ -50,7 +94,10 @@ async def run_reader_sim(args: argparse.Namespace) -> int:
     for antenna in (1, 2, 3, 4):
         for n in range(args.tags):
             sim.place(antenna, sgtin96("4012345", "012345", antenna * 1000 + n))
-    return await _until_interrupted(f"R2000 reader at {args.baudrate} baud on {sim.port}", sim.stop)
+    async with _controlled(args.control, reader_commands(sim)):
+        return await _until_interrupted(
+            f"R2000 reader at {args.baudrate} baud on {sim.port}", sim.stop
+        )
 
 
 async def run_chafon_sim(args: argparse.Namespace) -> int:
@@ -71,14 +118,17 @@ async def run_scanner_sim(args: argparse.Namespace) -> int:
         baudrate=args.baudrate, link=args.link, tcp=args.tcp, faults=_faults(args)
     )
     await sim.start()
-    print(f"GS1 scanner at {args.baudrate} baud on {sim.port}; Ctrl-C to stop", flush=True)
-    try:
-        while True:
-            for code in args.codes:
-                sim.scan(code.replace("<GS>", "\x1d"))
-                await asyncio.sleep(args.every)
-    finally:
-        await sim.stop()
+    async with _controlled(args.control, scanner_commands(sim)):
+        if not args.codes:
+            return await _until_interrupted(f"GS1 scanner on {sim.port}", sim.stop)
+        print(f"GS1 scanner at {args.baudrate} baud on {sim.port}; Ctrl-C to stop", flush=True)
+        try:
+            while True:
+                for code in args.codes:
+                    sim.scan(code.replace("<GS>", "\x1d"))
+                    await asyncio.sleep(args.every)
+        finally:
+            await sim.stop()
 
 
 async def run_badge_sim(args: argparse.Namespace) -> int:
@@ -88,10 +138,11 @@ async def run_badge_sim(args: argparse.Namespace) -> int:
     return await _until_interrupted(f"badge {args.uid.upper()} on the virtual reader", badge.remove)
 
 
-async def run_shelf_sim(port: int, slots: int) -> int:
+async def run_shelf_sim(args: argparse.Namespace) -> int:
     """A shelf controller (profile rxedge-ptl-v1) on Modbus TCP."""
-    sim = ShelfControllerSimulator(slots=slots, port=port)
+    sim = ShelfControllerSimulator(slots=args.slots, port=args.port)
     await sim.start()
-    return await _until_interrupted(
-        f"shelf controller, {slots} slots, Modbus TCP on 127.0.0.1:{sim.port}", sim.stop
-    )
+    async with _controlled(args.control, shelf_commands(sim)):
+        return await _until_interrupted(
+            f"shelf controller, {args.slots} slots, Modbus TCP on 127.0.0.1:{sim.port}", sim.stop
+        )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from inventory.ledger.commit import iso
-from inventory.stocktake.epcis import cycle_count_event, epcis_document, slot_uri
+from inventory.stocktake.epcis import count_events, epcis_document
 from inventory.stocktake.sweep import Found, StocktakeReport
 
 
@@ -18,11 +18,21 @@ def _packs(found: list[Found], where: str = "") -> str:
     return ", ".join(one(f) for f in found)
 
 
+def _site_time(report: StocktakeReport) -> str:
+    """When the count ended, in the site's time as it was then."""
+    moment = datetime.fromisoformat(report.counted_at)
+    sign = -1 if report.time_zone_offset.startswith("-") else 1
+    hours, minutes = report.time_zone_offset[1:].split(":")
+    zone = timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+    return moment.astimezone(zone).strftime(f"%Y-%m-%d %H:%M {report.time_zone_offset}")
+
+
 def report_table(report: StocktakeReport, state: str) -> str:
     """Per slot: expected, seen, and each difference named; then the counts per product."""
     s = report.summary()
     lines = [
-        f"stocktake {report.stocktake_id} of shelf {report.shelf} by {report.by or '-'} ({state})",
+        f"stocktake {report.stocktake_id} of shelf {report.shelf} by {report.by or '-'} ({state})"
+        + (f", counted {_site_time(report)}" if report.counted_at else ""),
         f"{s['seen']} packs seen of {s['expected']} expected in {s['slots']} slots: "
         f"{s['missing']} missing, {s['unexpected']} unexpected, {s['misplaced']} misplaced",
         "",
@@ -53,16 +63,7 @@ def report_table(report: StocktakeReport, state: str) -> str:
     return "\n".join(lines)
 
 
-def epcis_export(report: StocktakeReport, now: datetime, site: str = "") -> dict[str, Any]:
-    """The report's observations as an EPCIS 2.0 document: one ObjectEvent per slot."""
-    at = iso(now)
-    events = [
-        cycle_count_event(
-            at,
-            report.seen_by_slot.get(count.slot, []),
-            slot_uri(count.slot, report.location_uris, site or "site"),
-            report.stocktake_id,
-        )
-        for count in report.slots
-    ]
-    return epcis_document(events, at)
+def epcis_export(report: StocktakeReport, now: datetime, site: str) -> dict[str, Any]:
+    """The report's counts as an EPCIS 2.0 document: the same events the gateway sent on its
+    `events` topic when the count ended."""
+    return epcis_document(count_events(report, site), iso(now))

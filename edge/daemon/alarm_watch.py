@@ -1,6 +1,7 @@
 """Alarms that come from time passing rather than from a change: the expiry sweep (at start and
-daily at `alarms.expiry_sweep_at`, local time) and the sync backlog (messages waiting in the
-outbox beyond `alarms.backlog_messages`, or older than `alarms.backlog_age_seconds`)."""
+daily at `alarms.expiry_sweep_at`, site time: once each site day, DST nights included) and the
+sync backlog (messages waiting in the outbox beyond `alarms.backlog_messages`, or older than
+`alarms.backlog_age_seconds`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time
 from functools import partial
 from typing import Any, TypeVar
 
@@ -16,29 +17,34 @@ from edge.daemon.changes import Change
 from edge.settings.config import AlarmsConfig
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.keeper import Commit, InventoryKeeper
+from inventory.site_calendar import SiteCalendar
 from inventory.stock.expiry import expiry_sweep
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Ask = Callable[[Callable[[InventoryKeeper], T]], Awaitable[T]]
 BACKLOG_CHECK_SECONDS = 10.0
+# The sweep's wait looks at the wall clock at least this often: a clock set forward or back
+# (NTP after a cold boot) moves the sweep with it.
+SWEEP_WAKE_SECONDS = 60.0
+Sleep = Callable[[float], Awaitable[None]]
 
 
-def seconds_until(at: str, now: datetime) -> float:
-    """Seconds from `now` (local, aware) to the next `at` (HH:MM, local time)."""
-    hour, minute = (int(part) for part in at.split(":"))
-    target = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if target <= now:
-        target += timedelta(days=1)
-    return (target - now).total_seconds()
-
-
-async def expiry_sweeps(submit: Callable[[Change], None], config: AlarmsConfig) -> None:
-    """The sweep at start, then every day at its time."""
+async def expiry_sweeps(
+    submit: Callable[[Change], None],
+    config: AlarmsConfig,
+    calendar: SiteCalendar,
+    sleep: Sleep = asyncio.sleep,
+) -> None:
+    """The sweep at start, then once each site day at `expiry_sweep_at` site time."""
     days = config.near_expiry_days
+    hour, minute = (int(part) for part in config.expiry_sweep_at.split(":"))
+    at = time(hour, minute)
     while True:
-        submit(lambda keeper: expiry_sweep(keeper, keeper.today(), days))
-        await asyncio.sleep(seconds_until(config.expiry_sweep_at, datetime.now().astimezone()))
+        submit(lambda keeper: expiry_sweep(keeper, calendar.today(), days))
+        due = calendar.next_daily(at, calendar.now())
+        while (left := (due - calendar.now()).total_seconds()) > 0:
+            await sleep(min(left, SWEEP_WAKE_SECONDS))
 
 
 async def backlog_watch(

@@ -13,6 +13,7 @@ from functools import partial
 
 from drivers.modbus.lights import SlotLight
 from edge.daemon.activity import Activity
+from edge.daemon.put_away import put_away_by_tag
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.keeper import Commit, InventoryKeeper
 from inventory.ledger.book import StockError
@@ -30,6 +31,8 @@ from sync.commands import (
     LocateCommand,
     PickCommand,
     ProcurementConfirm,
+    PutawayCommand,
+    PutawayEnd,
     RecallCommand,
 )
 from sync.status_updates import StatusUpdate
@@ -53,9 +56,12 @@ def apply_change(
     change: Change, plan: Callable[[InventoryKeeper], dict[str, SlotLight]], keeper: InventoryKeeper
 ) -> Applied:
     """On the writer thread: apply one change; `plan` the lights if it changed any."""
-    if isinstance(change, Arrived):
+    by_tag = put_away_by_tag(change, keeper)
+    if by_tag is not None:
+        result: Commit | Outcome = by_tag
+    elif isinstance(change, Arrived):
         if keeper.picks.holds(change.pack.epc):
-            result: Commit | Outcome = keeper.picks.returned(change.pack.epc)
+            result = keeper.picks.returned(change.pack.epc)
         else:
             with keeper.group():
                 put = keeper.put_away(change.pack, change.slot, reason="seen on shelf")
@@ -71,7 +77,8 @@ def apply_change(
     outcome = result if isinstance(result, Outcome) else Outcome(commits=[result])
     gtins = {m.gtin for commit in outcome.commits for m in commit.movements}
     on_hand = {g: keeper.on_hand(g) for g in gtins}
-    applied = Applied(outcome, on_hand, keeper.picks.active, keeper.picks.busy)
+    busy = keeper.picks.busy or keeper.putaways.busy
+    applied = Applied(outcome, on_hand, keeper.picks.active, busy)
     if outcome.lights_changed or any(c.alarms for c in outcome.commits):
         applied.plan = plan(keeper)
     return applied
@@ -94,6 +101,10 @@ def command_change(command: Command, locate_seconds: float) -> Callable[[Invento
         return partial(_ack, command)
     if isinstance(command, ProcurementConfirm):
         return partial(_confirm_request, command)
+    if isinstance(command, PutawayCommand):
+        return lambda keeper: keeper.putaways.notice(command.notice)
+    if isinstance(command, PutawayEnd):
+        return lambda keeper: keeper.putaways.end(command.delivery_id, command.by)
     if isinstance(command, BadCommand):
         bad = command
         return lambda keeper: keeper.picks.refuse(bad.command, bad.command_id, bad.error)
@@ -163,7 +174,8 @@ def activities(applied: Applied, products: Mapping[str, Product]) -> list[Activi
     said: list[Activity] = []
     outcome = applied.outcome
     for note in outcome.notes:
-        said.append(Activity("mistake" if note.startswith("MISTAKE") else "pick", note))
+        kind = "putaway" if note.startswith("put-away") else "pick"
+        said.append(Activity("mistake" if note.startswith("MISTAKE") else kind, note))
     for commit in outcome.commits:
         for m in commit.movements:
             where = " -> ".join(s for s in (m.from_slot, m.to_slot) if s)

@@ -30,12 +30,19 @@ from edge.daemon.activity import Activity, Observer
 from edge.daemon.changes import Change
 from edge.daemon.device_health import DeviceHealth
 from edge.daemon.stocktake_flow import StocktakeFlow
-from edge.settings.config import slot_name
+from edge.settings.config import GatewayConfig, slot_name
 from inventory.alarms.lifecycle import AlarmKind
-from inventory.codes.barcodes import BarcodeError, PackScan, parse_pack_barcode, readable
+from inventory.codes.barcodes import (
+    BarcodeError,
+    PackScan,
+    check_serial,
+    parse_pack_barcode,
+    readable,
+)
 from inventory.codes.identifiers import EpcDecoder, PackId
 from inventory.keeper import Commit, InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
+from inventory.replenishment.policy import Product
 from inventory.stock.presence import PresenceTracker
 
 HANDHELD_REPEAT_SECONDS = 2.0  # a handheld reads a tag many times: one check per this long
@@ -53,6 +60,7 @@ class DeviceEvents:
     _handheld_reads: dict[str, float]
     _picking: bool
     _receiving: dict[str, str]  # receiving scanner -> the slot it books packs into
+    _putaway: dict[str, str]  # put-away scanner -> its station's slot ('' for none)
     stocktake: StocktakeFlow
     _lit: dict[str, SlotLight]
     _colours: list[Colour]
@@ -62,6 +70,7 @@ class DeviceEvents:
     presence: PresenceTracker
     health: DeviceHealth
     pharmacists: dict[str, str]
+    products: dict[str, Product]
     badge_holders: dict[str, str]
 
     def _on_driver_event(self, event: DriverEvent) -> None:
@@ -89,7 +98,8 @@ class DeviceEvents:
             slot, presses = slot_name(event.controller, event.slot), event.presses
             self._observe(Activity("button", f"{slot} pressed {presses} time(s)"))
             shown = self._shown_picker(slot)
-            self._changes.put_nowait(lambda keeper: keeper.picks.button(slot, presses, shown))
+            # The put-away desk takes the presses on slots it lit and hands the others on.
+            self._changes.put_nowait(lambda keeper: keeper.putaways.button(slot, presses, shown))
         elif isinstance(event, AntennaFault):
             self._antenna_fault(event)
         elif isinstance(event, DeviceUp):
@@ -154,6 +164,10 @@ class DeviceEvents:
     def _scanned(self, event: BarcodeScanned) -> None:
         try:
             scan = parse_pack_barcode(event.text)
+            product = self.products.get(scan.gtin)
+            # A put-away scanner answers a product it does not know with its GTIN, to add.
+            strict = event.scanner not in self._putaway
+            check_serial(scan, product.require_serial if product is not None else strict)
         except BarcodeError as exc:
             self.counters["scans_refused"] += 1
             self.scans.append(exc)
@@ -171,27 +185,33 @@ class DeviceEvents:
             )
         )
         scanner = event.scanner
+        actor = next(iter(self.badge_holders.values()), "system")
         slot = self._receiving.get(scanner)
         if slot is not None:
-            actor = next(iter(self.badge_holders.values()), "system")
             self._changes.put_nowait(partial(_receive, scan, slot, actor, scanner))
+            return
+        station = self._putaway.get(scanner)
+        if station is not None:
+            self._changes.put_nowait(
+                lambda keeper: keeper.putaways.scanned(scan, scanner, station, actor)
+            )
             return
         self._changes.put_nowait(
             lambda keeper: keeper.picks.scanned(scan.gtin, scan.batch, scan.serial, scanner)
         )
 
     def _antenna_fault(self, event: AntennaFault) -> None:
+        """Antennas are judged like devices: an alarm only once one has had no good round for
+        down_alarm_seconds, so error frames between good rounds do not make it flap."""
         subject = f"{event.reader}-antenna-{event.antenna}"
         if event.ok:
             self._observe(Activity("device", f"{subject} works again"))
-            self._queue_alarm_clear(AlarmKind.DEVICE_DOWN, subject)
+            if self.health.up(subject):
+                self._queue_alarm_clear(AlarmKind.DEVICE_DOWN, subject)
         else:
             self._observe(Activity("device", f"{subject}: {event.detail}"))
-            self._queue_alarm(
-                AlarmKind.DEVICE_DOWN,
-                subject,
-                {"device": event.reader, "antenna": event.antenna, "reason": event.detail},
-            )
+            about = {"device": event.reader, "antenna": event.antenna}
+            self.health.down(subject, event.detail, time.monotonic(), about)
 
     def _queue_alarm(self, kind: AlarmKind, subject: str, detail: dict[str, object]) -> None:
         self._changes.put_nowait(lambda keeper: keeper.raise_alarm(kind, subject, detail))
@@ -202,11 +222,18 @@ class DeviceEvents:
     async def _watch_health(self) -> None:
         while True:
             await asyncio.sleep(min(1.0, max(self.health.alarm_after / 4, 0.05)))
-            for device in self.health.due(time.monotonic()):
-                reason = self.health.reasons.get(device, "")
-                self._queue_alarm(
-                    AlarmKind.DEVICE_DOWN, device, {"device": device, "reason": reason}
-                )
+            for device, detail in self.health.due(time.monotonic()):
+                self._queue_alarm(AlarmKind.DEVICE_DOWN, device, detail)
+
+
+def scanner_roles(config: GatewayConfig) -> tuple[dict[str, str], dict[str, str]]:
+    """Receiving scanners -> the slot they book into; put-away scanners -> their station's
+    slot ('' for none)."""
+    receiving = {
+        s.name: s.receive_to for s in config.scanners if s.role == "receiving" and s.receive_to
+    }
+    putaway = {s.name: s.receive_to or "" for s in config.scanners if s.role == "putaway"}
+    return receiving, putaway
 
 
 def _receive(

@@ -1,39 +1,47 @@
 """When a device that went down deserves an alarm: only after it stayed down for a while, so a
-reopened port or a controller's reboot does not page anyone."""
+reopened port, a controller's reboot or an antenna that fails one round and reads the next does
+not page anyone."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
 @dataclass
 class DeviceHealth:
-    """Tracks devices down since when; times are monotonic seconds from the caller."""
+    """Tracks devices (and readers' antennas) down since when; times are monotonic seconds
+    from the caller."""
 
     alarm_after: float
     _down_since: dict[str, float] = field(default_factory=dict)
     _alarmed: set[str] = field(default_factory=set)
-    reasons: dict[str, str] = field(default_factory=dict)
+    _details: dict[str, dict[str, object]] = field(default_factory=dict)
 
-    def down(self, device: str, reason: str, now: float) -> None:
+    def down(
+        self, device: str, reason: str, now: float, about: Mapping[str, object] | None = None
+    ) -> None:
+        """`device` failed (again): down since its first failure after it last worked.
+        `about` names the part for the alarm (default: {"device": device})."""
         self._down_since.setdefault(device, now)
-        self.reasons[device] = reason
+        self._details[device] = {**(about or {"device": device}), "reason": reason}
 
     def up(self, device: str) -> bool:
         """Record a return; True when an alarm was raised for it and must now clear."""
         self._down_since.pop(device, None)
-        self.reasons.pop(device, None)
+        self._details.pop(device, None)
         if device in self._alarmed:
             self._alarmed.discard(device)
             return True
         return False
 
-    def due(self, now: float) -> list[str]:
-        """Devices down for `alarm_after` seconds and not alarmed yet (marked alarmed now)."""
+    def due(self, now: float) -> list[tuple[str, dict[str, object]]]:
+        """Devices down for `alarm_after` seconds and not alarmed yet (marked alarmed now), each
+        with the alarm's detail: what is down and the latest reason."""
         found = [
             device
             for device, since in self._down_since.items()
             if now - since >= self.alarm_after and device not in self._alarmed
         ]
         self._alarmed.update(found)
-        return found
+        return [(device, dict(self._details[device])) for device in found]

@@ -24,17 +24,19 @@ from edge.daemon.changes import (
     activities,
     apply_change,
 )
-from edge.daemon.device_events import DeviceEvents
+from edge.daemon.device_events import DeviceEvents, scanner_roles
 from edge.daemon.device_health import DeviceHealth
 from edge.daemon.devices import Devices, build_devices
 from edge.daemon.inbound_commands import CommandIntake
 from edge.daemon.light_plan import describe_light, plan_lights
 from edge.daemon.lights_feed import LightsFeed
+from edge.daemon.put_away import tick_desks
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.daemon.storage_guard import StorageGuard, is_storage_error
 from edge.service.metrics import GatewayMetrics
 from edge.service.watchdog import Heartbeats, gateway_watchdog
 from edge.settings.config import GatewayConfig
+from edge.settings.host_checks import with_usable_ledger
 from inventory.alarms.lifecycle import Alarm, AlarmKind
 from inventory.codes.barcodes import BarcodeError, PackScan
 from inventory.codes.identifiers import EpcDecoder
@@ -45,7 +47,7 @@ from inventory.ledger.store import check_file
 from inventory.ledger.writer import LedgerWriter
 from inventory.picking.lists import PickList
 from inventory.picking.results import PickTimes
-from inventory.replenishment.policy import Product
+from inventory.site_calendar import SiteCalendar
 from inventory.stock.presence import Arrived, PresenceTracker
 from sync.broker_url import BrokerAddress
 from sync.mqtt_session import Announcement, MqttSession
@@ -68,13 +70,9 @@ class Gateway(DeviceEvents):
         self.metrics = GatewayMetrics(self, config.metrics)
         self._observe = self.metrics.observing(observer or log_activity)
         self.topics = Topics(config.site, config.gateway)
+        self.calendar = SiteCalendar.named(config.timezone)  # every judgement of dates
         self.writer: LedgerWriter | None = None
-        self.products = {
-            p.gtin: Product(
-                p.gtin, p.name, p.reorder_point, p.par, p.unit, p.auto_confirm, tuple(p.slots)
-            )
-            for p in config.products
-        }
+        self.products = {p.gtin: p.policy() for p in config.products}
         self.epcs = EpcDecoder()
         self.presence = PresenceTracker(config.presence.dwell_seconds)
         self.health = DeviceHealth(config.devices.down_alarm_seconds)
@@ -93,16 +91,14 @@ class Gateway(DeviceEvents):
         self._unwatched: set[str] = set()  # slots whose reader is down
         self._watched_slots = set(self._zones.values())  # slots a fixed reader watches
         self._handhelds = {r.name for r in config.readers if r.role == "handheld"}
-        self._receiving = {
-            s.name: s.receive_to for s in config.scanners if s.role == "receiving" and s.receive_to
-        }
+        self._receiving, self._putaway = scanner_roles(config)
         self._handheld_reads: dict[str, float] = {}
         self._picking = False  # pick lists are open (as last told by the writer)
         self._pick_busy = False  # the pick desk has timers running
         self._colours = [Colour[name.upper()] for name in config.picking.colours]
         self._changes: asyncio.Queue[Change] = asyncio.Queue()
         self.stocktake = StocktakeFlow(
-            config, self._changes.put_nowait, self._observe, lambda: self._picking
+            config, self._changes.put_nowait, self._observe, lambda: self._picking, self.calendar
         )
         self.storage = StorageGuard(lambda: self.session, self.topics, self._observe)
         self.intake = CommandIntake(
@@ -128,7 +124,7 @@ class Gateway(DeviceEvents):
 
     async def run(self) -> None:
         """Run until `stop()`."""
-        config = self.config
+        config = with_usable_ledger(self.config)  # never a new ledger unless told to
         # The quick check at open keeps the start fast; the full check runs beside the work.
         self.writer = LedgerWriter(
             partial(
@@ -137,6 +133,7 @@ class Gateway(DeviceEvents):
                 self.products,
                 config.site,
                 config.gateway,
+                self.calendar,
                 integrity_check="quick_check",
                 pick_times=PickTimes(
                     config.picking.remind_after_seconds,
@@ -144,6 +141,7 @@ class Gateway(DeviceEvents):
                     config.picking.mistake_seconds,
                     config.picking.locate_seconds,
                 ),
+                shelf_slots=[slot for shelf in config.shelves for slot in shelf.slot_names()],
             )
         )
         await asyncio.to_thread(self.writer.start)
@@ -174,7 +172,7 @@ class Gateway(DeviceEvents):
         )
         await self.session.start()
         self._picking, self._pick_busy = await self._on_writer(
-            lambda keeper: (keeper.picks.active, keeper.picks.busy)
+            lambda keeper: (keeper.picks.active, keeper.picks.busy or keeper.putaways.busy)
         )
         await self._refresh_lights()
         named = [
@@ -183,7 +181,10 @@ class Gateway(DeviceEvents):
             ("device health", self._watch_health()),
             ("changes", self._apply_changes()),
             ("stocktake", self.stocktake.watch()),
-            ("expiry sweeps", expiry_sweeps(self._changes.put_nowait, config.alarms)),
+            (
+                "expiry sweeps",
+                expiry_sweeps(self._changes.put_nowait, config.alarms, self.calendar),
+            ),
             (
                 "sync backlog",
                 backlog_watch(
@@ -316,7 +317,7 @@ class Gateway(DeviceEvents):
             await asyncio.sleep(PICK_CLOCK_SECONDS)
             self.beats.tick("pick clock")
             if self._pick_busy:
-                self._changes.put_nowait(lambda keeper: keeper.picks.tick())
+                self._changes.put_nowait(tick_desks)
                 await self._refresh_lights()  # lists sharing a slot take turns
 
     def _badge_holder(self) -> str:
@@ -325,7 +326,7 @@ class Gateway(DeviceEvents):
 
     def _plan(self, keeper: InventoryKeeper) -> dict[str, SlotLight]:
         """On the writer: every slot's light now."""
-        cues = keeper.picks.cues()
+        cues = keeper.picks.cues() + keeper.putaways.cues()
         return plan_lights(keeper.live_alarms(), keeper.index, cues, time.time(), self._colours)
 
     async def _refresh_lights(self) -> None:

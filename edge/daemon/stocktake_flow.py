@@ -11,15 +11,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from edge.daemon.activity import Activity, Observer
 from edge.daemon.changes import Change
 from edge.settings.config import GatewayConfig
-from inventory.codes.identifiers import LocationId, PackId
+from inventory.codes.identifiers import LocationId, PackId, sgln_uri
 from inventory.keeper import InventoryKeeper
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
+from inventory.site_calendar import SiteCalendar
 from inventory.stocktake.sweep import Sweep
 
 
@@ -32,36 +32,50 @@ class StocktakeFlow:
         submit: Callable[[Change], None],
         observe: Observer,
         picking: Callable[[], bool],
+        calendar: SiteCalendar,
     ):
         self._submit = submit
         self._observe = observe
         self._picking = picking
+        self._calendar = calendar
         self._idle_end = config.stocktake.idle_end_seconds
         self._shelves = {shelf.name: shelf.slot_names() for shelf in config.shelves}
         self._locations: dict[tuple[str, str], tuple[str, str]] = {}  # (gln, ext) -> shelf, slot
+        self._slot_uris: dict[str, dict[str, str]] = {}  # shelf -> slot -> its SGLN URI
         for shelf in config.shelves:
             if shelf.gln:
+                uris = self._slot_uris.setdefault(shelf.name, {})
                 for i, slot in enumerate(shelf.slot_names()):
                     self._locations[(shelf.gln, str(i + 1))] = (shelf.name, slot)
                     self._locations[(shelf.gln, slot)] = (shelf.name, slot)
+                    uris[slot] = sgln_uri(shelf.gln, str(i + 1))
         self.sweep: Sweep | None = None
         self.awaiting: str | None = None  # a finished report a badge may confirm
         self._last_read = 0.0
 
     def start(self, shelf: str, by: str, command: bool = True) -> None:
         """Begin a sweep of `shelf` (refused, with the reason, while another runs)."""
-        if self.sweep is not None or shelf not in self._shelves:
-            error = (
-                f"stocktake {self.sweep.stocktake_id} of shelf {self.sweep.shelf} is running"
-                if self.sweep is not None
-                else f"no shelf {shelf!r}; shelves: {', '.join(sorted(self._shelves))}"
-            )
+        error = ""
+        if self.sweep is not None:
+            error = f"stocktake {self.sweep.stocktake_id} of shelf {self.sweep.shelf} is running"
+        elif shelf not in self._shelves:
+            error = f"no shelf {shelf!r}; shelves: {', '.join(sorted(self._shelves))}"
+        elif shelf not in self._slot_uris:
+            error = f"shelf {shelf!r} has no gln in the configuration: its slots have no SGLN"
+        if error:
             if command:
                 self._submit(_refusal("stocktake-start", shelf, error))
             self._observe(Activity("stocktake", f"not started: {error}"))
             return
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        sweep = Sweep(f"st-{shelf}-{stamp}", shelf, self._shelves[shelf], by or "handheld")
+        # The id carries the site's local time: the day a person says the count was made.
+        stamp = self._calendar.now().astimezone(self._calendar.zone).strftime("%Y%m%dT%H%M%S")
+        sweep = Sweep(
+            f"st-{shelf}-{stamp}",
+            shelf,
+            self._shelves[shelf],
+            by or "handheld",
+            self._slot_uris[shelf],
+        )
         self.sweep, self._last_read = sweep, time.monotonic()
         self._submit(lambda keeper: keeper.stocktakes.started(sweep))
 

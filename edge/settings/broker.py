@@ -15,6 +15,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from edge.settings.limits import host_problem
 from sync.broker_security import (
     BrokerSecurity,
     holds_private_key,
@@ -57,6 +58,8 @@ class BrokerConfig(BaseModel):
     @classmethod
     def _url(cls, value: str, info: ValidationInfo) -> str:
         broker = BrokerAddress.parse(value)
+        if (bad_host := host_problem(broker.host)) is not None:
+            raise ValueError(f"broker URL {value!r}: {bad_host}")
         problem = plain_text_problem(broker)
         if problem is not None and info.data.get("allow_insecure") is False:
             raise ValueError(

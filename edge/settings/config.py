@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from drivers.modbus.profile import PROFILES
 from edge.settings.broker import BrokerConfig
 from edge.settings.examples import EXAMPLES, PATTERN_HINTS
+from edge.settings.limits import integer_problems
 from edge.settings.sections import (
     AlarmsConfig,
     CommandsConfig,
@@ -25,7 +26,9 @@ from edge.settings.sections import (
     StocktakeConfig,
 )
 from edge.settings.web import WebConfig
-from inventory.codes.identifiers import normalize_gtin
+from inventory.codes.identifiers import gln_problem, normalize_gtin
+from inventory.replenishment.policy import Product
+from inventory.site_calendar import zone_problem
 
 __all__ = [
     "EXAMPLES",
@@ -101,8 +104,8 @@ class ScannerConfig(_Strict):
     name: Annotated[str, Field(pattern=_NAME)]
     port: Annotated[str, Field(min_length=1)]
     baudrate: Baudrate = 9600
-    # picking: scans confirm picks; receiving: each scan books one pack in, into receive_to.
-    role: Literal["picking", "receiving"] = "picking"
+    # picking: confirms picks; receiving: books into receive_to; putaway: lights the pack's slot
+    role: Literal["picking", "receiving", "putaway"] = "picking"
     receive_to: str | None = None
 
     @model_validator(mode="after")
@@ -140,6 +143,13 @@ class ShelfConfig(_Strict):
     # The GLN of the shelf's location tags (SGLN): slot i's tag has extension i (A-07: 7).
     gln: Annotated[str, Field(pattern=r"^\d{13}$")] | None = None
 
+    @field_validator("gln")
+    @classmethod
+    def _gln(cls, value: str | None) -> str | None:
+        if value is not None and (problem := gln_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
+
     @field_validator("profile")
     @classmethod
     def _profile(cls, value: str) -> str:
@@ -167,11 +177,30 @@ class ProductConfig(_Strict):
     unit: str = "pack"
     slots: list[str] = Field(default_factory=list)
     auto_confirm: bool = True
+    # A scanned pack without a serial (AI 21) is refused: serialized packs are the rule.
+    require_serial: bool = True
+    min_shelf_life_days: Annotated[int, Field(ge=0, le=3650)] = 0
+    slot_capacity: Annotated[int, Field(ge=1, le=65535)] | None = None
 
     @field_validator("gtin")
     @classmethod
     def _as_gtin14(cls, value: str) -> str:
         return normalize_gtin(value)
+
+    def policy(self) -> Product:
+        """The product as the inventory knows it."""
+        return Product(
+            self.gtin,
+            self.name,
+            self.reorder_point,
+            self.par,
+            self.unit,
+            self.auto_confirm,
+            tuple(self.slots),
+            self.require_serial,
+            self.min_shelf_life_days,
+            self.slot_capacity,
+        )
 
     @model_validator(mode="after")
     def _par(self) -> ProductConfig:
@@ -186,7 +215,12 @@ class ProductConfig(_Strict):
 class GatewayConfig(_Strict):
     site: Annotated[str, Field(pattern=_NAME)]
     gateway: Annotated[str, Field(pattern=_NAME)]
+    # The site's IANA time zone: the dates people judge (expiry, counts, the nightly sweep).
+    # "" = the machine's own zone.
+    timezone: str = ""
     database: Path = Path("/var/lib/rxedge/ledger.sqlite")
+    # A missing ledger file is refused unless this is set (or `rxedge run --init`).
+    create_database: bool = False
     broker: BrokerConfig = BrokerConfig()
     presence: PresenceConfig = PresenceConfig()
     devices: DevicesConfig = DevicesConfig()
@@ -202,6 +236,13 @@ class GatewayConfig(_Strict):
     pharmacists: list[PharmacistConfig] = Field(default_factory=list)
     shelves: list[ShelfConfig] = Field(default_factory=list)
     products: list[ProductConfig] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        if value and (problem := zone_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
 
     @property
     def client_id(self) -> str:
@@ -236,6 +277,23 @@ def load_config(path: Path | str) -> GatewayConfig:
         raise ConfigError(
             str(path), ["file not found; start from config/gateway.example.toml"]
         ) from None
+    except IsADirectoryError:
+        raise ConfigError(str(path), ["is a directory; give the TOML file in it"]) from None
+    except PermissionError:
+        raise ConfigError(
+            str(path),
+            ["cannot be read: permission denied; check it as the user the daemon runs as"],
+        ) from None
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot be read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            str(path),
+            [
+                f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                "save it as UTF-8"
+            ],
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None
     return parse_config(data, str(path))
@@ -243,10 +301,17 @@ def load_config(path: Path | str) -> GatewayConfig:
 
 def parse_config(data: dict[str, object], source: str = "config") -> GatewayConfig:
     """Validate already-parsed configuration data."""
+    too_big = integer_problems(data)
     try:
         config = GatewayConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(source, [_describe(error) for error in exc.errors()]) from None
+        said = {problem.partition(":")[0] for problem in too_big}
+        others = [_describe(error) for error in exc.errors()]
+        raise ConfigError(
+            source, too_big + [p for p in others if p.partition(":")[0] not in said]
+        ) from None
+    if too_big:
+        raise ConfigError(source, too_big)
     problems = _cross_reference_problems(config)
     if problems:
         raise ConfigError(source, problems)
@@ -273,6 +338,14 @@ def _cross_reference_problems(config: GatewayConfig) -> list[str]:
                 problems.append(
                     f"readers[{i}].antennas.{antenna}: slot {slot!r} is not on any shelf "
                     f"(known slots: {examples}, ...)"
+                )
+    if any(r.role == "handheld" for r in config.readers):
+        for i, shelf in enumerate(config.shelves):
+            if not shelf.gln:
+                problems.append(
+                    f"shelves[{i}].gln: shelf {shelf.name!r} takes part in stocktakes (a handheld "
+                    "reader is configured), so it needs the GLN of its location tags: its EPCIS "
+                    'events name the slots by it, e.g. gln = "4012345000016"'
                 )
     glns = [s.gln for s in config.shelves if s.gln]
     for gln in sorted({g for g in glns if glns.count(g) > 1}):

@@ -8,7 +8,9 @@ from edge.settings.broker import BROKER_EXAMPLES
 EXAMPLES = {
     "site": 'site = "pharmacy-0042"',
     "gateway": 'gateway = "gw-1"',
+    "timezone": 'timezone = "Europe/Berlin"  (IANA name; "" = the machine\'s zone)',
     "database": 'database = "/var/lib/rxedge/ledger.sqlite"',
+    "create_database": "create_database = true  (first start only: creates a missing ledger)",
     **BROKER_EXAMPLES,
     "dwell_seconds": "dwell_seconds = 5.0",
     "name": 'name = "A"  (letters, digits, - _ .)',
@@ -31,8 +33,12 @@ EXAMPLES = {
     "output_power_dbm": "output_power_dbm = 26  (0 to 33)",
     "down_alarm_seconds": "down_alarm_seconds = 30",
     "log_repeats_per_minute": "log_repeats_per_minute = 30",
-    "role": 'role = "fixed"  (or "handheld"); scanners: role = "picking"  (or "receiving")',
-    "receive_to": 'receive_to = "R-01"  (the slot a receiving scanner books packs into)',
+    "role": 'role = "fixed"  (or "handheld"); scanners: role = "picking"  (or "receiving", '
+    '"putaway")',
+    "receive_to": 'receive_to = "R-01"  (the slot a receiving scanner books packs into; for '
+    "putaway, the station's slot)",
+    "min_shelf_life_days": "min_shelf_life_days = 90  (a delivered pack expiring sooner: refused)",
+    "slot_capacity": "slot_capacity = 12  (packs of it one slot takes; leave out for no limit)",
     "remind_after_seconds": "remind_after_seconds = 120",
     "timeout_seconds": "timeout_seconds = 600",
     "mistake_seconds": "mistake_seconds = 30",
@@ -50,6 +56,7 @@ EXAMPLES = {
     "backlog_age_seconds": "backlog_age_seconds = 900",
     "listen": 'listen = "127.0.0.1:9464"  (host:port of /metrics; "" = off)',
     "refresh_seconds": "refresh_seconds = 5",
+    "require_serial": "require_serial = true  (false: packs of this product may lack a serial)",
     "auto_confirm": "auto_confirm = true  (false: a pharmacist confirms each request)",
     "badge": 'badge = "04A1B2C3D4E5F6"  (the card UID in hex, 4 to 10 bytes)',
     "enabled": "enabled = true",
@@ -62,5 +69,4 @@ PATTERN_HINTS = {
     "gateway": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
     "name": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
     "gtin": "must be 8, 12, 13 or 14 digits (GTIN-8, UPC-A, EAN-13 or GTIN-14)",
-    "listen": 'must be host:port, e.g. "127.0.0.1:9464", or "" to turn metrics off',
 }

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from edge.settings.limits import listen_problem
 
 
 class _Strict(BaseModel):
@@ -67,7 +69,13 @@ class DevicesConfig(_Strict):
 
 class MetricsConfig(_Strict):
     # host:port of the Prometheus endpoint (/metrics), [::1]:9464 for IPv6; "" turns it off.
-    listen: Annotated[str, Field(pattern=r"^$|^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):\d{1,5}$")] = (
-        "127.0.0.1:9464"
-    )
+    listen: str = "127.0.0.1:9464"
     refresh_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0  # gauges read from the ledger
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        problem = listen_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value

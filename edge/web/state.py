@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from edge.settings.config import GatewayConfig
@@ -14,6 +14,7 @@ from edge.web.commands import CommandRefused, CommandSender
 from edge.web.live import LiveFeed
 from edge.web.reading import LedgerReader
 from edge.web.sessions import LoginLimiter, Sessions
+from inventory.site_calendar import SiteCalendar
 
 
 @dataclass(slots=True)
@@ -35,6 +36,7 @@ class WebState:
     limiter: LoginLimiter = field(init=False)
     names: dict[str, str] = field(init=False)  # GTIN -> product name
     slots: frozenset[str] = field(init=False)  # every slot of the configured shelves
+    calendar: SiteCalendar = field(init=False)
     started: float = field(default_factory=time.time)
     ledger_check: LedgerCheck = field(default_factory=LedgerCheck)
 
@@ -43,6 +45,7 @@ class WebState:
         self.sessions = Sessions(web.session_minutes * 60.0)
         self.limiter = LoginLimiter(web.login_failures, web.login_window_seconds)
         self.names = {p.gtin: p.name for p in self.config.products}
+        self.calendar = SiteCalendar.named(self.config.timezone)
         self.slots = frozenset(s for shelf in self.config.shelves for s in shelf.slot_names())
 
     async def command(
@@ -54,5 +57,5 @@ class WebState:
         return await self.sender.send(name, body, answer_id)
 
     def today(self) -> date:
-        """The date expiry is judged by: the same day the daemon's keeper judges by."""
-        return datetime.now(UTC).date()
+        """The site's date (its `timezone`): expiry is judged by it, as the daemon does."""
+        return self.calendar.today()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
+from biip.gs1_prefixes import GS1CompanyPrefix
 from epcpy.epc_schemes.sgln import SGLN
 from epcpy.epc_schemes.sgtin import SGTIN
 from epcpy.utils.parsers import hex_to_tag_encodable
@@ -34,8 +35,9 @@ Identity = PackId | LocationId
 
 
 def gtin_check_digit(first13: str) -> int:
-    """GS1 mod-10 check digit over the first 13 digits of a GTIN-14."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(first13))
+    """GS1 mod-10 check digit over the first 13 digits of a GTIN-14 (or any GS1 key's
+    digits before its check digit: the rightmost weighs 3)."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(first13)))
     return (10 - total % 10) % 10
 
 
@@ -67,6 +69,51 @@ def normalize_gtin(value: str) -> str:
             "(a digit mistyped or left out?)"
         )
     return padded
+
+
+def gln_problem(value: str) -> str | None:
+    """What is wrong with a GLN for location URIs, or None."""
+    if len(value) != 13 or not value.isdigit():
+        return f"GLN {value!r} must be exactly 13 digits"
+    if gtin_check_digit(value[:12]) != int(value[12]):
+        return f"GLN {value} has a wrong check digit (expected {gtin_check_digit(value[:12])})"
+    if company_prefix(value) is None:
+        return (
+            f"GLN {value}: its GS1 company prefix is not in GS1's prefix length table, so its "
+            "SGLN cannot be written; check the number with the GS1 member organisation"
+        )
+    return None
+
+
+def company_prefix(key: str) -> str | None:
+    """The GS1 company prefix a GLN (13 digits) or GTIN-13 payload starts with, from GS1's
+    prefix length table (shipped with biip); None where the table does not say."""
+    found = GS1CompanyPrefix.extract(key)
+    return found.value if found is not None else None
+
+
+def sgln_uri(gln: str, extension: str) -> str:
+    """The EPC URI of a location: GLN plus extension ("0": none), e.g.
+    urn:epc:id:sgln:4012345.00001.7."""
+    prefix = company_prefix(gln)
+    if prefix is None:
+        raise ValueError(gln_problem(gln) or f"GLN {gln} has no known company prefix")
+    return f"urn:epc:id:sgln:{prefix}.{gln[len(prefix) : 12]}.{_epc_escape(extension)}"
+
+
+def lgtin_uri(gtin: str, batch: str) -> str:
+    """An EPC class URI for a batch of a GTIN-14 (urn:epc:class:lgtin:...); the GS1 Digital
+    Link URI where GS1's table has no company prefix length for the GTIN."""
+    prefix = company_prefix(gtin[1:])
+    if prefix is None:
+        return f"https://id.gs1.org/01/{gtin}/10/{quote(batch, safe='')}"
+    item = gtin[0] + gtin[1 + len(prefix) : 13]
+    return f"urn:epc:class:lgtin:{prefix}.{item}.{_epc_escape(batch)}"
+
+
+def _epc_escape(text: str) -> str:
+    """Escape the characters an EPC URI component may not hold as they are (TDS 2.x)."""
+    return "".join(f"%{ord(c):02X}" if c in '"%&/<>?' else c for c in text)
 
 
 _SGLN_ELEMENTS = re.compile(r"\(414\)(?P<gln>\d{13})(?:\(254\)(?P<extension>.*))?")

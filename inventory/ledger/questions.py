@@ -4,8 +4,10 @@ stock of a GTIN, where a pack is, the history of a GTIN, pack or slot, what expi
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
+
+from inventory.site_calendar import SiteCalendar
 
 HISTORY_LIMIT = 200
 
@@ -73,10 +75,12 @@ def history(db: sqlite3.Connection, key: str, limit: int = HISTORY_LIMIT) -> lis
     )
 
 
-def expiring(db: sqlite3.Connection, days: int, today: date) -> list[dict[str, Any]]:
-    """Stock whose expiry is within `days` days of `today` (expired stock included)."""
+def expiring(db: sqlite3.Connection, days: int, calendar: SiteCalendar) -> list[dict[str, Any]]:
+    """Stock whose expiry is within `days` days of the site's today (expired stock included),
+    each line with its days left and whether it is expired, judged on the site's date."""
+    today = calendar.today()
     cutoff = (today + timedelta(days=days)).isoformat()
-    return _rows(
+    rows = _rows(
         db.execute(
             "SELECT expiry, gtin, batch, slot, status, sum(quantity) AS quantity FROM stock"
             " WHERE expiry IS NOT NULL AND expiry <= ? GROUP BY expiry, gtin, batch, slot, status"
@@ -84,3 +88,7 @@ def expiring(db: sqlite3.Connection, days: int, today: date) -> list[dict[str, A
             (cutoff,),
         )
     )
+    for row in rows:
+        row["days_left"] = calendar.days_left(row["expiry"], today)
+        row["expired"] = calendar.expired(row["expiry"], today)
+    return rows

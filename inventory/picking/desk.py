@@ -77,9 +77,14 @@ class PickDesk(ShelfEvents):
             )
             out.notes.append(f"pick list {request.pick_id} was received before ({known})")
             return out
-        free = sorted(set(range(MAX_PICKERS)) - {p.picker_no for p in self.lists.values()})
+        taken = {p.picker_no for p in self.lists.values()} | keeper.putaways.colours()
+        free = sorted(set(range(MAX_PICKERS)) - taken)
         if not free:
-            error = f"{MAX_PICKERS} pick lists are open; finish or cancel one first"
+            held = len(keeper.putaways.colours())
+            busy = f"{MAX_PICKERS - held} pick lists are open" + (
+                f" and {held} put-away(s) hold a colour" if held else ""
+            )
+            error = f"{busy}; finish or cancel one first"
             out.commits.append(
                 keeper.send(
                     [message(self._keeper.stamp(), "pick", request.pick_id, "error", error=error)]
@@ -88,7 +93,7 @@ class PickDesk(ShelfEvents):
             out.notes.append(f"pick list {request.pick_id} refused: {error}")
             return out
         reserved = reservations(self.lists.values())
-        today = keeper.today()
+        today = keeper.calendar.today()
         lines = [
             allocate(line, keeper.index.fefo(line.gtin, today), self.recalled, reserved)
             for line in request.lines

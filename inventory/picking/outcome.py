@@ -18,6 +18,7 @@ class CueKind(StrEnum):
     REMIND = "remind"  # a pick list left untouched: take packs here
     MISTAKE = "mistake"  # the wrong pack was taken or scanned here
     LOCATE = "locate"  # the drug someone asked for is here
+    PUT = "put"  # put delivered packs here (the put-away's colour, packs still to put)
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,7 +92,7 @@ class ShelfEvents:
             out.commits.append(keeper.take(epc, reason="left the shelf"))
             out.booked_epcs.append(epc)
             return out
-        verdict = check_pack(stock, list(self._by_age()), keeper.today(), self.recalled)
+        verdict = check_pack(stock, list(self._by_age()), keeper.calendar.today(), self.recalled)
         if isinstance(verdict, Mistake):
             self._show(verdict, out, list(self._by_age()), epc=epc)
         else:
@@ -119,7 +119,7 @@ class ShelfEvents:
         return [p for p in self._by_age() if not p.scanner or p.scanner == scanner]
 
     def _judge(self, stock: StockLine, lists: list[PickList], how: str, out: Outcome) -> None:
-        verdict = check_pack(stock, lists, self._keeper.today(), self.recalled)
+        verdict = check_pack(stock, lists, self._keeper.calendar.today(), self.recalled)
         if isinstance(verdict, Mistake):
             self._show(verdict, out, lists)
         else:

@@ -12,7 +12,8 @@ from inventory.stock.slot_index import SlotIndex
 
 @dataclass(frozen=True, slots=True)
 class Product:
-    """A product the pharmacy stocks, with its replenishment policy."""
+    """A product the pharmacy stocks, with its replenishment policy and whether its packs
+    must carry a serial (serialized packs, as the EU's and other regulations require)."""
 
     gtin: str
     name: str
@@ -21,6 +22,9 @@ class Product:
     unit: str = "pack"
     auto_confirm: bool = True
     home_slots: tuple[str, ...] = ()
+    require_serial: bool = True
+    min_shelf_life_days: int = 0  # a delivered pack expiring sooner is refused at receiving
+    slot_capacity: int | None = None  # packs one slot takes; None: no limit
 
 
 def is_short(product: Product, on_hand: int) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from inventory.alarms.lifecycle import AlarmKind
@@ -18,7 +19,7 @@ from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.outbox import MessageKind, OutboxMessage
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
-from inventory.stocktake.epcis import cycle_count_event, slot_uri
+from inventory.stocktake.epcis import count_events
 from inventory.stocktake.sweep import Found, StocktakeReport, Sweep, reconcile
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ class StocktakeDesk:
             sweep.location_uris,
         )
         at = keeper.stamp()
+        report.counted_at = at
+        report.time_zone_offset = keeper.calendar.offset(datetime.fromisoformat(at))
         summary = report.summary()
         messages = [
             message(
@@ -81,18 +84,10 @@ class StocktakeDesk:
             *[
                 OutboxMessage(
                     MessageKind.EVENT,
-                    json.dumps(
-                        cycle_count_event(
-                            at,
-                            report.seen_by_slot.get(count.slot, []),
-                            slot_uri(count.slot, report.location_uris, self._site),
-                            report.stocktake_id,
-                        ),
-                        separators=(",", ":"),
-                    ),
+                    json.dumps(event, separators=(",", ":")),
                     key=report.stocktake_id,
                 )
-                for count in report.slots
+                for event in count_events(report, self._site)
             ],
         ]
         out = Outcome()

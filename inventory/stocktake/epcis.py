@@ -1,37 +1,63 @@
-"""EPCIS 2.0 events (JSON-LD) for what the gateway observed: a stocktake's counts per slot."""
+"""EPCIS 2.0 events (JSON-LD) for what a stocktake counted, one ObjectEvent per slot.
+
+The events are a function of the stored report alone, so the MQTT `events` stream and a later
+`rxedge stocktake report --epcis` give the same events: the count's time and the site's UTC
+offset then, the slot's SGLN (its shelf's GLN, the slot's number as extension) as read point
+and business location, the tagged packs seen there in `epcList`, the untagged packs the ledger
+counts there in `quantityList`, and as `eventID` the CBV 2.0 event hash. A slot with nothing
+in it gives no event.
+"""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
+from inventory.codes.identifiers import lgtin_uri
+from inventory.stocktake.event_hash import event_hash
+from inventory.stocktake.sweep import StocktakeReport
+
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
-# rxedge's own fields (the stocktake id) under a prefix of their own, as EPCIS 2.0 allows.
-CONTEXT: list[Any] = [EPCIS_CONTEXT, {"rxedge": "urn:rxedge:epcis:"}]
+# rxedge's own field (the stocktake id) under a namespace of its own, as EPCIS 2.0 allows.
+RXEDGE_NAMESPACE = "urn:rxedge:epcis:"
+CONTEXT: list[Any] = [EPCIS_CONTEXT, {"rxedge": RXEDGE_NAMESPACE}]
 
 
 def slot_uri(slot: str, location_uris: dict[str, str], site: str) -> str:
-    """The slot's identity: its location tag's SGLN URI when it was read, else a site-local URN."""
+    """The slot's identity: its SGLN URI, else (a shelf without a GLN, in a report kept from
+    before GLNs were required) a site-local URN."""
     return location_uris.get(slot) or f"urn:rxedge:slot:{site}:{slot}"
 
 
-def cycle_count_event(
-    event_time: str, epcs: list[str], location: str, stocktake_id: str
-) -> dict[str, Any]:
-    """An ObjectEvent (action OBSERVE, bizStep cycle_counting): these packs were seen here."""
-    return {
-        "@context": CONTEXT,
-        "type": "ObjectEvent",
-        "eventID": f"urn:uuid:{uuid.uuid4()}",
-        "eventTime": event_time,
-        "eventTimeZoneOffset": "+00:00",
-        "epcList": sorted(epcs),
-        "action": "OBSERVE",
-        "bizStep": "cycle_counting",
-        "readPoint": {"id": location},
-        "bizLocation": {"id": location},
-        "rxedge:stocktake": stocktake_id,
-    }
+def count_events(report: StocktakeReport, site: str) -> list[dict[str, Any]]:
+    """The report's counts as ObjectEvents (action OBSERVE, bizStep cycle_counting), one per
+    slot where a tagged pack was seen or the ledger counts untagged packs."""
+    events = []
+    for count in report.slots:
+        epcs = sorted(report.seen_by_slot.get(count.slot, []))
+        quantities = [
+            {"epcClass": lgtin_uri(gtin, batch), "quantity": quantity}
+            for gtin, batch, quantity in sorted(report.untagged_by_slot.get(count.slot, []))
+        ]
+        if not epcs and not quantities:
+            continue
+        location = slot_uri(count.slot, report.location_uris, site)
+        event: dict[str, Any] = {
+            "type": "ObjectEvent",
+            "eventTime": report.counted_at,
+            "eventTimeZoneOffset": report.time_zone_offset,
+            "action": "OBSERVE",
+            "bizStep": "cycle_counting",
+            "readPoint": {"id": location},
+            "bizLocation": {"id": location},
+            "rxedge:stocktake": report.stocktake_id,
+        }
+        if epcs:
+            event["epcList"] = epcs
+        if quantities:
+            event["quantityList"] = quantities
+        event["eventID"] = event_hash(event, {"rxedge": RXEDGE_NAMESPACE})
+        events.append({"@context": CONTEXT, **event})
+    return events
 
 
 def epcis_document(events: list[dict[str, Any]], created: str) -> dict[str, Any]:

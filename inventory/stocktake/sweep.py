@@ -29,13 +29,21 @@ class _Best:
 class Sweep:
     """What one handheld pass saw; fed from the reader's events, in order."""
 
-    def __init__(self, stocktake_id: str, shelf: str, slots: Sequence[str], by: str):
+    def __init__(
+        self,
+        stocktake_id: str,
+        shelf: str,
+        slots: Sequence[str],
+        by: str,
+        location_uris: dict[str, str] | None = None,
+    ):
         self.stocktake_id = stocktake_id
         self.shelf = shelf
         self.slots = list(slots)
         self.by = by
         self.here: str | None = None  # the slot the handheld is at
-        self.location_uris: dict[str, str] = {}  # slot -> its location tag's EPC URI
+        # slot -> its SGLN URI: from the shelf's GLN, else from its location tag when read
+        self.location_uris: dict[str, str] = dict(location_uris or {})
         self.packs: dict[str, PackId] = {}
         self._best: dict[str, _Best] = {}
         self._round_location: tuple[str, int] | None = None
@@ -106,6 +114,10 @@ class StocktakeReport:
     by_product: list[dict[str, Any]]
     location_uris: dict[str, str] = field(default_factory=dict)
     seen_by_slot: dict[str, list[str]] = field(default_factory=dict)
+    # slot -> [gtin, batch, quantity] of the untagged packs the ledger counts there
+    untagged_by_slot: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+    counted_at: str = ""  # UTC, when the sweep was reconciled
+    time_zone_offset: str = "+00:00"  # the site's UTC offset then
 
     @property
     def differences(self) -> int:
@@ -158,6 +170,9 @@ class StocktakeReport:
             "by_product": self.by_product,
             "location_uris": self.location_uris,
             "seen_by_slot": self.seen_by_slot,
+            "untagged_by_slot": {k: [list(t) for t in v] for k, v in self.untagged_by_slot.items()},
+            "counted_at": self.counted_at,
+            "time_zone_offset": self.time_zone_offset,
         }
 
     @classmethod
@@ -185,6 +200,12 @@ class StocktakeReport:
             raw["by_product"],
             raw["location_uris"],
             raw["seen_by_slot"],
+            {
+                slot: [(str(g), str(b), int(q)) for g, b, q in lines]
+                for slot, lines in raw.get("untagged_by_slot", {}).items()
+            },
+            raw.get("counted_at", ""),
+            raw.get("time_zone_offset", "+00:00"),
         )
 
 
@@ -250,9 +271,13 @@ def reconcile(
         counts[found[k]].misplaced_in.append(item)
         if booked[k] != nowhere:
             counts[booked[k]].misplaced_out.append(item)
+    untagged_here: dict[str, dict[tuple[str, str], int]] = {}
     for line in untagged:
         if line.slot in swept:
             counts[swept[line.slot]].untagged += line.quantity
+            batches = untagged_here.setdefault(line.slot, {})
+            key = (line.gtin, line.batch)
+            batches[key] = batches.get(key, 0) + line.quantity
     by_slot: dict[str, list[str]] = {}
     for epc, slot in seen.items():
         if slot in swept:
@@ -265,6 +290,10 @@ def reconcile(
         _by_product(epcs, lines, packs, booked, found),
         dict(location_uris or {}),
         by_slot,
+        {
+            slot: [(gtin, batch, n) for (gtin, batch), n in sorted(batches.items())]
+            for slot, batches in untagged_here.items()
+        },
     )
 
 

@@ -1,5 +1,6 @@
 """The configuration file the tests that run the daemon as a process give it: one reader on a
-pty link in the test's directory (antenna 1 watches A-01) and one 8-slot shelf controller."""
+pty link in the test's directory (antenna 1 watches A-01), one 8-slot shelf controller, and a
+new ledger created at the first start (create_database)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ def write_daemon_config(tmp_path: Path, broker_url: str, shelf_port: int, db: Pa
 site = "s1"
 gateway = "g1"
 database = "{db}"
+create_database = true
 [broker]
 url = "{broker_url}"
 [[readers]]

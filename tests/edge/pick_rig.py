@@ -99,10 +99,18 @@ class Rig:
                 },
             ],
             "scanners": [{"name": "desk", "port": self.scanner.port}],
-            "shelves": [{"name": "A", "host": "127.0.0.1", "port": self.shelf.port, "slots": 8}],
-            "products": [
-                {"gtin": AMOX, "name": "Amoxicillin 500 mg", "reorder_point": 1, "par": 8},
-                {"gtin": IBU, "name": "Ibuprofen 400 mg", "reorder_point": 1, "par": 8},
+            "shelves": [
+                {
+                    "name": "A",
+                    "host": "127.0.0.1",
+                    "port": self.shelf.port,
+                    "slots": 8,
+                    "gln": "4012345000016",
+                }
+            ],
+            "products": [  # counted packs: their codes carry no serial
+                {"gtin": g, "name": n, "reorder_point": 1, "par": 8, "require_serial": False}
+                for g, n in ((AMOX, "Amoxicillin 500 mg"), (IBU, "Ibuprofen 400 mg"))
             ],
             **overrides,
         }

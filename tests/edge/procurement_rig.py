@@ -75,6 +75,7 @@ def config(db: Path, broker_url: str, wanted: list[dict[str, Any]]) -> dict[str,
         "site": SITE,
         "gateway": GATEWAY,
         "database": str(db),
+        "create_database": True,
         "broker": {"url": broker_url},
         "products": wanted,
     }

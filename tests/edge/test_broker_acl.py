@@ -109,6 +109,7 @@ async def test_the_gateway_runs_over_tls_under_its_account_and_takes_the_centres
         "site": "s1",
         "gateway": "a",
         "database": str(tmp_path / "ledger.sqlite"),
+        "create_database": True,
         "broker": {
             "url": broker.tls_url,
             "ca_file": str(pki.ca.ca_file),

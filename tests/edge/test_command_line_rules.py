@@ -24,6 +24,7 @@ from edge.cli.shelf_commands import read_pick_list
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
 from inventory.replenishment.policy import Product
+from inventory.site_calendar import SiteCalendar
 
 ROOT = Path(__file__).resolve().parents[2]
 AMOX = Product("04012345123456", "Amoxicillin 500 mg", reorder_point=2, par=6, home_slots=("A-01",))
@@ -52,7 +53,11 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Four packs put away, three taken: a shortage alarm (with its detail) and a request."""
     path = tmp_path_factory.mktemp("ledger") / "ledger.sqlite"
     keeper = InventoryKeeper(
-        path, {AMOX.gtin: AMOX}, "s1", "g1", lambda: datetime(2026, 11, 26, 9, tzinfo=UTC)
+        path,
+        {AMOX.gtin: AMOX},
+        "s1",
+        "g1",
+        SiteCalendar(UTC, lambda: datetime(2026, 11, 26, 9, tzinfo=UTC)),
     )
     for serial in range(1, 5):
         keeper.put_away(PackId(EPC.format(serial), AMOX.gtin, str(serial)), "A-01")
@@ -292,7 +297,9 @@ def test_check_config_answers_in_one_object(
         {
             "config": str(config),
             "ok": True,
+            "warnings": [],
             "site": "s1",
+            "timezone": str(SiteCalendar().zone),  # none configured: the machine's
             "gateway": "g1",
             "readers": 0,
             "shelves": 0,

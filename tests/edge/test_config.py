@@ -70,6 +70,21 @@ def test_the_example_config_is_valid() -> None:
             "par (3) must be above reorder_point (5)",
         ),
         ({"gateway": None}, "gateway", ""),
+        ({"timezone": "Asia/Shangai"}, "timezone", "did you mean 'Asia/Shanghai'"),
+        ({"timezone": "UTC+8"}, "timezone", "not an IANA time zone name"),
+        (
+            {"shelves": [{"name": "A", "host": "h", "gln": "4012345000017"}]},
+            "shelves[0].gln",
+            "check digit (expected 6)",
+        ),
+        (
+            {
+                "readers": [{"name": "hh", "port": "/dev/ttyUSB0", "role": "handheld"}],
+                "shelves": [{"name": "A", "host": "h"}],
+            },
+            "shelves[0].gln",
+            "takes part in stocktakes",
+        ),
     ],
 )
 def test_each_mistake_names_its_key_and_what_is_right(
@@ -80,6 +95,19 @@ def test_each_mistake_names_its_key_and_what_is_right(
         del data["gateway"]
     problems = problems_of(data)
     assert any(p.startswith(f"{key}:") and words in p for p in problems), problems
+
+
+def test_the_site_calendar_and_the_serial_policy_have_their_defaults() -> None:
+    config = parse_config(
+        {
+            **MINIMAL,
+            "products": [{"gtin": "04012345123456", "name": "x", "reorder_point": 1, "par": 3}],
+        }
+    )
+    assert config.timezone == "" and config.products[0].require_serial is True
+    example = load_config(EXAMPLE)
+    assert example.timezone == "Europe/Berlin"
+    assert [p.require_serial for p in example.products] == [True, False]
 
 
 def test_a_product_gtin_of_13_digits_is_kept_as_its_gtin14() -> None:

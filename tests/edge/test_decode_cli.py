@@ -41,6 +41,16 @@ def test_barcode_decode_reads_a_pack_and_explains_a_refusal() -> None:
         "batch": "ABC",
         "serial": "XYZ",
     }
-    bad = rxedge("barcode", "decode", "]d20104012345123456" + "10ABC12317260131")
+    bad = rxedge("barcode", "decode", "]d20104012345123456" + "10ABCDEFGHIJKL21XYZ789012345")
     assert bad.returncode == 1
     assert "GS separator" in bad.stdout
+
+
+def test_barcode_decode_reads_a_valid_code_without_serial_as_gs1_says() -> None:
+    found = rxedge("barcode", "decode", "--json", "]d201040123451234561726123110L2103A")
+    assert found.returncode == 0, found.stdout
+    said = json.loads(found.stdout)
+    assert (said["batch"], said["serial"], said["expiry"]) == ("L2103A", "", "2026-12-31")
+    assert "no serial number" in said["note"]
+    plain = rxedge("barcode", "decode", "]d201040123451234561726123110L2103A")
+    assert plain.returncode == 0 and "batch=L2103A" in plain.stdout and "note=" in plain.stdout

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers.r2000.inventory import encode_error
 from edge.daemon.activity import Activity
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
@@ -28,7 +29,8 @@ PREFIX = "rxedge/v1/s1/g1"
 
 
 class Rig:
-    def __init__(self, tmp_path: Path, broker: LocalBroker):
+    def __init__(self, tmp_path: Path, broker: LocalBroker, down_alarm_seconds: float = 0.5):
+        self.down_alarm_seconds = down_alarm_seconds
         self.reader = R2000Simulator(link=tmp_path / "reader")
         self.scanner = ScannerSimulator(link=tmp_path / "scanner")
         self.shelf = ShelfControllerSimulator(slots=8)
@@ -42,9 +44,10 @@ class Rig:
             "site": "s1",
             "gateway": "g1",
             "database": str(self.db),
+            "create_database": True,
             "broker": {"url": self.broker.url},
             "presence": {"dwell_seconds": 0.5},
-            "devices": {"down_alarm_seconds": 0.5},
+            "devices": {"down_alarm_seconds": self.down_alarm_seconds},
             "readers": [
                 {"name": "r1", "port": self.reader.port, "antennas": {"1": "A-01", "2": "A-02"}}
             ],
@@ -66,9 +69,7 @@ class Rig:
         return [a.text for a in self.activity if a.kind == kind]
 
 
-@pytest.fixture
-async def rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[Rig]:
-    rig = Rig(tmp_path, broker)
+async def running(rig: Rig) -> AsyncIterator[Rig]:
     await rig.reader.start()
     await rig.scanner.start()
     await rig.shelf.start()
@@ -82,6 +83,19 @@ async def rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[Rig]:
     await rig.reader.stop()
     await rig.scanner.stop()
     await rig.shelf.stop()
+
+
+@pytest.fixture
+async def rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[Rig]:
+    async for running_rig in running(Rig(tmp_path, broker)):
+        yield running_rig
+
+
+@pytest.fixture
+async def patient_rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[Rig]:
+    """The rig with a device down alarm after 2 s."""
+    async for running_rig in running(Rig(tmp_path, broker, down_alarm_seconds=2.0)):
+        yield running_rig
 
 
 def retained(sub: Subscriber, alarm_id: str) -> list[bytes]:
@@ -114,12 +128,73 @@ async def test_short_outage_raises_no_alarm(rig: Rig) -> None:
     assert ("device_down-r1", "raised") not in rig.alarms()
 
 
-async def test_missing_antenna_raises_and_clears_its_alarm(rig: Rig) -> None:
+async def error_frames(rig: Rig, every: float = 0.03) -> None:
+    """Error replies to the inventory command (code 0x48) on the reader's line, unasked."""
+    while True:
+        rig.reader.line.send(encode_error(0x01, 0x48))
+        await asyncio.sleep(every)
+
+
+def antenna_alarm_rows(rig: Rig) -> list[tuple[str, str]]:
+    with sqlite3.connect(rig.db) as conn:
+        return conn.execute(
+            "SELECT key, payload FROM outbox WHERE kind = 'alarm' AND key LIKE '%antenna%' "
+            "ORDER BY id"
+        ).fetchall()
+
+
+async def test_error_frames_between_good_rounds_raise_no_antenna_alarm(
+    patient_rig: Rig, subscribe: Callable[..., Subscriber]
+) -> None:
+    rig = patient_rig
+    centre = subscribe(f"{PREFIX}/alarms/#")
+    flood = asyncio.create_task(error_frames(rig))
+    try:
+        faults = await eventually(
+            lambda: (n := sum(1 for t in rig.texts("device") if "works again" in t)) >= 20 and n,
+            what="antennas failing and working again many times",
+        )
+        await asyncio.sleep(rig.down_alarm_seconds)  # as long again as an alarm would take
+    finally:
+        flood.cancel()
+    assert faults >= 20
+    assert antenna_alarm_rows(rig) == [], "an antenna alarm flapped with good rounds between"
+    assert not [m for m in centre.drain() if "antenna" in m.topic]
+
+
+async def test_an_antenna_without_a_good_round_raises_one_alarm_after_the_down_time(
+    patient_rig: Rig, subscribe: Callable[..., Subscriber]
+) -> None:
+    rig = patient_rig
+    centre = subscribe(f"{PREFIX}/alarms/#")
+    await eventually(lambda: rig.reader.rounds > 4, what="rounds on both antennas")
+    started = asyncio.get_running_loop().time()
     rig.reader.missing_antennas.add(2)
-    alarm = ("device_down-r1-antenna-2", "raised")
-    await eventually(lambda: alarm in rig.alarms(), what="antenna alarm")
+    flood = asyncio.create_task(error_frames(rig))  # and error frames on top, for both
+    try:
+        await eventually(
+            lambda: ("device_down-r1-antenna-2", "raised") in rig.alarms(),
+            timeout=15,
+            what="the antenna alarm",
+        )
+        waited = asyncio.get_running_loop().time() - started
+        await asyncio.sleep(1.0)
+    finally:
+        flood.cancel()
+    assert waited >= rig.down_alarm_seconds
+    assert ("device_down-r1-antenna-1", "raised") not in rig.alarms(), "antenna 1 reads"
+    raised = await eventually(lambda: retained(centre, "device_down-r1-antenna-2"))
+    detail = json.loads(raised[0])["detail"]
+    assert detail == {"device": "r1", "antenna": 2, "reason": detail["reason"]}
     rig.reader.missing_antennas.clear()
     await eventually(lambda: ("device_down-r1-antenna-2", "cleared") in rig.alarms())
+    await eventually(lambda: b"" in retained(centre, "device_down-r1-antenna-2"))
+    await asyncio.sleep(0.5)
+    rows = antenna_alarm_rows(rig)
+    assert [(key, bool(payload)) for key, payload in rows] == [
+        ("device_down-r1-antenna-2", True),
+        ("device_down-r1-antenna-2", False),
+    ], "one raise, one clear"
 
 
 async def test_scans_are_read_or_refused_with_the_reason(rig: Rig) -> None:
@@ -127,10 +202,14 @@ async def test_scans_are_read_or_refused_with_the_reason(rig: Rig) -> None:
     await eventually(lambda: any("desk-scanner is up" in t for t in rig.texts("device")))
     rig.scanner.scan("0104012345123456" + "17260131" + "10ABC123" + GS + "21XYZ789")
     rig.scanner.scan("0104012345123456" + "10ABC12317260131")  # the GS was dropped
-    await eventually(lambda: len(rig.gateway.scans) == 2, what="two scans")  # type: ignore[union-attr]
-    good, bad = rig.gateway.scans
+    # Valid GS1 (batch L2103A, no serial), refused by the product's serial policy.
+    rig.scanner.scan("0104012345123456" + "17261231" + "10L2103A")
+    await eventually(lambda: len(rig.gateway.scans) == 3, what="three scans")  # type: ignore[union-attr]
+    good, bad, unserialized = rig.gateway.scans
     assert isinstance(good, PackScan) and good.batch == "ABC123"
     assert isinstance(bad, BarcodeError) and "GS separator" in str(bad)
+    assert isinstance(unserialized, BarcodeError)
+    assert "serialized product" in str(unserialized) and "'03A'" in str(unserialized)
     assert any("refused" in t for t in rig.texts("scan"))
 
 

@@ -76,6 +76,7 @@ async def daemon(
             "site": "s1",
             "gateway": "g1",
             "database": str(db),
+            "create_database": True,
             "broker": {"url": broker.url},
             "presence": {"dwell_seconds": 60},
             "readers": [{"name": "r1", "port": reader.port, "antennas": {"1": "A-01"}}],

@@ -1,6 +1,6 @@
 """Commands from a network the pharmacy does not control: each message carried out at most
 once (also across a restart), expired or far-future ones refused, floods dropped and counted,
-and every refusal answered without changing anything."""
+and every refusal (payloads beyond the parser's limits too) answered without changing anything."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from edge.demo.local_broker import LocalBroker
-from sync.commands import with_envelope
+from sync.commands import COMMANDS, with_envelope
 from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import AMOX, PREFIX, start_rig, statuses, stop_rig
 
@@ -78,3 +80,38 @@ async def test_a_flood_is_dropped_counted_and_answered_sparingly(
         assert 1 <= len([e for e in errors(centre) if "too many" in e]) <= 3
     finally:
         await stop_rig(rig)
+
+
+HOSTILE = [
+    (b"[" * 30_000 + b"]" * 30_000, "payload nests 30000 levels deep; at most 32"),
+    (b'{"pick_id": "rx-9", "x": ' + b"{" * 50 + b"}" * 50 + b"}", "nests 51 levels deep"),
+    (b'{"quantity": ' + b"7" * 5000 + b"}", "a number of 5000 characters; at most 100"),
+    (b'{"seconds": NaN}', "NaN is not a JSON value"),
+]
+
+
+@pytest.mark.parametrize("topic", [*(f"cmd/{name}" for name in COMMANDS), "procurement/status"])
+async def test_payloads_beyond_the_parser_limits_are_answered_on_every_topic(
+    topic: str,
+    tmp_path: Path,
+    broker: LocalBroker,
+    subscribe: Callable[..., Subscriber],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rig = await start_rig(tmp_path, broker)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        for payload, _ in HOSTILE:
+            centre.publish(f"{PREFIX}/{topic}", payload)
+        found = await eventually(
+            lambda: errors(centre) if len(errors(centre)) >= len(HOSTILE) else None,
+            what=f"an answer to each payload on {topic}",
+        )
+        for (_, reason), error in zip(HOSTILE, found, strict=True):
+            assert reason in error
+        answered = centre.payloads("/cmd-result")
+        assert {a["command"] for a in answered} == {topic.removeprefix("cmd/").replace("/", "-")}
+    finally:
+        await stop_rig(rig)
+    tracebacks = [r.getMessage() for r in caplog.records if r.exc_info or r.name == "asyncio"]
+    assert not tracebacks

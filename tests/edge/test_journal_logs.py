@@ -39,7 +39,7 @@ def run_daemon_logging_to(log: Path, config: Path, journal_stream: str) -> str:
     env["JOURNAL_STREAM"] = journal_stream
     with log.open("w") as stderr:
         daemon = subprocess.Popen(
-            [sys.executable, "-m", "edge.cli.main", "run", "--config", str(config)],
+            [sys.executable, "-m", "edge.cli.main", "run", "--init", "--config", str(config)],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=stderr,

@@ -22,6 +22,7 @@ from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.writer import LedgerWriter
 from inventory.replenishment.policy import Product
+from inventory.site_calendar import SiteCalendar
 
 ROOT = Path(__file__).resolve().parents[2]
 AMOX = Product("04012345123456", "Amoxicillin 500 mg", reorder_point=2, par=6, home_slots=("A-01",))
@@ -48,7 +49,7 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Packs put away an hour apart, then taken down to a shortage (an alarm, a request)."""
     path = tmp_path_factory.mktemp("export") / "ledger.sqlite"
     now = [START]
-    keeper = InventoryKeeper(path, {AMOX.gtin: AMOX}, "s1", "g1", lambda: now[0])
+    keeper = InventoryKeeper(path, {AMOX.gtin: AMOX}, "s1", "g1", SiteCalendar(UTC, lambda: now[0]))
     for serial in range(1, 5):
         keeper.put_away(pack(serial), "A-01")
         now[0] += timedelta(hours=1)

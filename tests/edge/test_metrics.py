@@ -45,6 +45,7 @@ class Rig:
             "site": "s1",
             "gateway": "g1",
             "database": str(self.tmp_path / "ledger.sqlite"),
+            "create_database": True,
             "broker": {"url": self.broker.url},
             "presence": {"dwell_seconds": 0.5},
             "devices": {"down_alarm_seconds": 0.5},
@@ -276,6 +277,7 @@ async def test_a_taken_port_leaves_the_gateway_running_without_metrics(
                 "site": "s1",
                 "gateway": "g1",
                 "database": str(tmp_path / "ledger.sqlite"),
+                "create_database": True,
                 "broker": {"url": broker.url},
                 "metrics": {"listen": f"127.0.0.1:{port}"},
             }

@@ -46,6 +46,7 @@ async def test_a_confirmed_request_is_answered_and_closed_by_the_delivery(
             "site": "s1",
             "gateway": "g1",
             "database": str(db),
+            "create_database": True,
             "broker": {"url": broker.url},
             "scanners": [
                 {"name": "desk", "port": scanner.port, "role": "receiving", "receive_to": "A-02"}

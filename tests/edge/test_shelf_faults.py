@@ -71,6 +71,7 @@ async def test_controller_killed_for_ten_seconds_raises_clears_and_gets_its_ligh
             "site": "s1",
             "gateway": "g1",
             "database": str(db),
+            "create_database": True,
             "broker": {"url": broker.url},
             "devices": {"down_alarm_seconds": 1.0},
             "shelves": [{"name": "A", "host": "127.0.0.1", "port": shelf.port, "slots": SLOTS}],

@@ -24,6 +24,7 @@ from inventory.codes.identifiers import EpcDecoder, PackId
 from inventory.keeper import InventoryKeeper
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
+from tests.epcis_schema import epcis_problems
 
 PREFIX = "rxedge/v1/s1/g1"
 GLN_PREFIX, GLN_REF = "4012345", "00001"  # GLN 4012345000016
@@ -58,7 +59,9 @@ async def daemon(
         {
             "site": "s1",
             "gateway": "g1",
+            "timezone": "Asia/Shanghai",
             "database": str(db),
+            "create_database": True,
             "broker": {"url": broker.url},
             "stocktake": {"idle_end_seconds": 30},
             "readers": [
@@ -118,8 +121,26 @@ async def test_a_sweep_finds_every_difference_and_confirmation_books_them(
     assert json.loads(raised[0].payload)["detail"]["stocktake_id"] == sid
     events = await eventually(lambda: centre.payloads("/events"), what="EPCIS events")
     assert {e["readPoint"]["id"] for e in events} == {
-        f"urn:epc:id:sgln:{GLN_PREFIX}.{GLN_REF}.{n}" for n in (1, 2, 3, 4)
+        f"urn:epc:id:sgln:{GLN_PREFIX}.{GLN_REF}.{n}"
+        for n in (1, 2, 3)  # A-04 held nothing
     }
+    assert {e["eventTimeZoneOffset"] for e in events} == {"+08:00"}
+    for event in events:
+        assert epcis_problems(event) == [], event
+
+    # The export, later, gives the very events the stream carried.
+    export = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "edge.cli.main", "stocktake", "report", sid, "--epcis"),
+        *("--db", str(db)),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    document = json.loads((await export.communicate())[0])
+    assert epcis_problems(document) == []
+    exported = document["epcisBody"]["eventList"]
+    assert sorted(exported, key=lambda e: e["eventID"]) == sorted(
+        ({k: v for k, v in e.items() if k != "@context"} for e in events),
+        key=lambda e: e["eventID"],
+    )
 
     report = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -180,7 +180,7 @@ def start_daemon(config_file: Path) -> subprocess.Popen[str]:
     """`rxedge run` as a process, its log beside its config file."""
     with config_file.with_suffix(".log").open("a") as log:
         return subprocess.Popen(
-            [*RXEDGE, "run", "--config", str(config_file)],
+            [*RXEDGE, "run", "--init", "--config", str(config_file)],
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -191,6 +191,7 @@ async def test_a_hung_pcsc_service_stalls_the_badge_loop_and_stops_the_pings_unt
 site = "s1"
 gateway = "g1"
 database = "{tmp_path / "ledger.sqlite"}"
+create_database = true
 [broker]
 url = "{broker.url}"
 [badges]

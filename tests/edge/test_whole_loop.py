@@ -39,6 +39,7 @@ class Shelf:
             "site": "site-1",
             "gateway": "gw-1",
             "database": str(self.db),
+            "create_database": True,
             "broker": {"url": self.broker.url},
             "presence": {"dwell_seconds": 0.6},
             "readers": [

@@ -16,6 +16,7 @@ from inventory.keeper import InventoryKeeper
 from inventory.ledger.book import StockError
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.replenishment.policy import Product
+from inventory.site_calendar import SiteCalendar
 from inventory.stock.expiry import expiry_sweep
 
 GTIN = "04012345123456"
@@ -29,7 +30,7 @@ def clock() -> datetime:
 
 @pytest.fixture
 def keeper(tmp_path: Path) -> InventoryKeeper:
-    k = InventoryKeeper(tmp_path / "l.sqlite", {GTIN: PRODUCT}, "s", "g", clock)
+    k = InventoryKeeper(tmp_path / "l.sqlite", {GTIN: PRODUCT}, "s", "g", SiteCalendar(UTC, clock))
     for slot, batch, expiry in (
         ("A-01", "OLD", "2026-11-20"),
         ("A-02", "SOON", "2026-12-10"),
@@ -79,7 +80,7 @@ def test_the_sweep_quarantines_expired_batches_and_warns_of_near_ones(
 
 
 def test_stock_out_is_raised_at_zero_and_cleared_by_stock(tmp_path: Path) -> None:
-    k = InventoryKeeper(tmp_path / "l.sqlite", {GTIN: PRODUCT}, "s", "g", clock)
+    k = InventoryKeeper(tmp_path / "l.sqlite", {GTIN: PRODUCT}, "s", "g", SiteCalendar(UTC, clock))
     pack = PackId("urn:epc:id:sgtin:4012345.012345.1", GTIN, "1")
     k.put_away(pack, "A-01")
     k.take(pack.epc)

@@ -16,6 +16,7 @@ from inventory.keeper import InventoryKeeper
 from inventory.ledger.book import StockError
 from inventory.ledger.movements import GENESIS_HASH, Movement, MovementKind, chain_hash
 from inventory.replenishment.policy import Product
+from inventory.site_calendar import SiteCalendar
 
 AMOX = Product("04012345123456", "Amoxicillin 500 mg", reorder_point=2, par=6, home_slots=("A-01",))
 
@@ -34,7 +35,7 @@ def db_path(tmp_path: Path) -> Path:
 
 
 def keeper_at(path: Path) -> InventoryKeeper:
-    return InventoryKeeper(path, {AMOX.gtin: AMOX}, "site-1", "gw-1", clock)
+    return InventoryKeeper(path, {AMOX.gtin: AMOX}, "site-1", "gw-1", SiteCalendar(UTC, clock))
 
 
 def stocked(path: Path, packs: int) -> InventoryKeeper:

@@ -19,6 +19,7 @@ from inventory.ledger.book import StockError
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.ledger.verify import verify
 from inventory.replenishment.policy import Product
+from inventory.site_calendar import SiteCalendar
 
 TODAY = date(2026, 11, 26)
 GTINS = ["04012345123456", "04012345987652", "05012345678900"]
@@ -53,7 +54,12 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _open(self) -> InventoryKeeper:
         return InventoryKeeper(
-            self.path, self.products, "s", "g", clock, integrity_check="quick_check"
+            self.path,
+            self.products,
+            "s",
+            "g",
+            SiteCalendar(UTC, clock),
+            integrity_check="quick_check",
         )
 
     def teardown(self) -> None:

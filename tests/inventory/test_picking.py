@@ -17,6 +17,7 @@ from inventory.picking.lists import PickLine, PickRequest
 from inventory.picking.outcome import CueKind
 from inventory.picking.results import PickTimes
 from inventory.replenishment.policy import Product
+from inventory.site_calendar import SiteCalendar
 
 AMOX = Product("04012345123456", "Amoxicillin 500 mg", reorder_point=1, par=8, home_slots=("A-01",))
 IBU = "04012345000016"
@@ -53,7 +54,14 @@ def clock() -> Clock:
 
 @pytest.fixture
 def keeper(tmp_path: Path, clock: Clock) -> InventoryKeeper:
-    k = InventoryKeeper(tmp_path / "l.sqlite", {AMOX.gtin: AMOX}, "s", "g", clock, pick_times=TIMES)
+    k = InventoryKeeper(
+        tmp_path / "l.sqlite",
+        {AMOX.gtin: AMOX},
+        "s",
+        "g",
+        SiteCalendar(UTC, clock),
+        pick_times=TIMES,
+    )
     put(k, "A-01", "LATE", "2027-12-31", 3)
     put(k, "A-02", "EARLY", "2027-01-31", 1)
     put(k, "A-03", "OLD", "2026-10-31", 5)  # expired
@@ -224,7 +232,12 @@ def test_open_lists_survive_a_restart(
     keeper.picks.button("A-02", 1)
     keeper.close()
     again = InventoryKeeper(
-        tmp_path / "l.sqlite", {AMOX.gtin: AMOX}, "s", "g", clock, pick_times=TIMES
+        tmp_path / "l.sqlite",
+        {AMOX.gtin: AMOX},
+        "s",
+        "g",
+        SiteCalendar(UTC, clock),
+        pick_times=TIMES,
     )
     assert {(c.slot, c.number) for c in again.picks.cues()} == {("A-01", 1)}
     assert (AMOX.gtin, "BAD") in again.picks.recalled

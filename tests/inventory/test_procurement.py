@@ -13,6 +13,7 @@ from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper, RequestError
 from inventory.replenishment.policy import Product
 from inventory.replenishment.requests import RequestStatus
+from inventory.site_calendar import SiteCalendar
 
 AUTO = Product("04012345123456", "Amoxicillin", reorder_point=2, par=6, home_slots=("A-01",))
 ASK = Product("05012345678900", "Ibuprofen", reorder_point=1, par=4, auto_confirm=False)
@@ -27,7 +28,9 @@ def clock() -> datetime:
 
 
 def keeper_at(path: Path) -> InventoryKeeper:
-    return InventoryKeeper(path, {AUTO.gtin: AUTO, ASK.gtin: ASK}, "s", "g", clock)
+    return InventoryKeeper(
+        path, {AUTO.gtin: AUTO, ASK.gtin: ASK}, "s", "g", SiteCalendar(UTC, clock)
+    )
 
 
 def sent(keeper: InventoryKeeper) -> list[dict[str, object]]:

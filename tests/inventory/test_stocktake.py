@@ -15,6 +15,7 @@ from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.verify import verify
+from inventory.site_calendar import SiteCalendar
 from inventory.stocktake.sweep import Sweep
 
 GTIN = "04012345123456"
@@ -34,7 +35,7 @@ def clock() -> datetime:
 
 
 def keeper_at(path: Path) -> InventoryKeeper:
-    return InventoryKeeper(path, {}, "s1", "g1", clock)
+    return InventoryKeeper(path, {}, "s1", "g1", SiteCalendar(UTC, clock))
 
 
 def sweep_of(physical: dict[int, str]) -> Sweep:

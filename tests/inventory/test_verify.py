@@ -13,6 +13,7 @@ import pytest
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.verify import verify
+from inventory.site_calendar import SiteCalendar
 
 ROOT = Path(__file__).resolve().parents[2]
 GTIN = "04012345123456"
@@ -21,7 +22,9 @@ GTIN = "04012345123456"
 @pytest.fixture
 def ledger(tmp_path: Path) -> Path:
     path = tmp_path / "ledger.sqlite"
-    keeper = InventoryKeeper(path, {}, "s", "g", lambda: datetime(2026, 11, 26, tzinfo=UTC))
+    keeper = InventoryKeeper(
+        path, {}, "s", "g", SiteCalendar(UTC, lambda: datetime(2026, 11, 26, tzinfo=UTC))
+    )
     keeper.commit(
         [
             Movement(

@@ -165,14 +165,14 @@ listen = "127.0.0.1:{ports["metrics"]}"
     text += f'[[shelves]]\nname = "A"\nhost = "127.0.0.1"\nport = {ports["A"]}\n'
     text += f'slots = {SHELF_A_SLOTS}\ngln = "{GLN}"\n'
     text += f'[[shelves]]\nname = "B"\nhost = "127.0.0.1"\nport = {ports["B"]}\n'
-    text += f"slots = {layout.readers * len(ANTENNAS)}\n"
+    text += f'slots = {layout.readers * len(ANTENNAS)}\ngln = "4012345000023"\n'
     packs = TAGS_PER_ANTENNA * len(ANTENNAS)
     for n in range(layout.readers):
         text += f'[[products]]\ngtin = "{layout.tagged_gtin(n)}"\nname = "Tagged {n + 1}"\n'
         text += f"reorder_point = {packs - 3}\npar = {packs}\n"
     for c in layout.counted:
         text += f'[[products]]\ngtin = "{c.gtin}"\nname = "Counted {c.number + 1}"\n'
-        text += f"reorder_point = {COUNTED_REORDER}\npar = {COUNTED_PAR}\n"
+        text += f"reorder_point = {COUNTED_REORDER}\npar = {COUNTED_PAR}\nrequire_serial = false\n"
         text += f'slots = ["{slot(c.first_slot)}", "{slot(c.receive_slot)}"]\n'
     path.write_text(text)
     return path

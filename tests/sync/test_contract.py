@@ -19,7 +19,8 @@ from edge.demo.local_broker import LocalBroker
 from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState
 from inventory.replenishment.policy import Product
 from inventory.replenishment.requests import Priority, ProcurementRequest
-from inventory.stocktake.epcis import cycle_count_event
+from inventory.stocktake.epcis import count_events
+from inventory.stocktake.sweep import SlotCount, StocktakeReport
 from sync import contract
 from sync.contract import CHANNELS, MESSAGES, check_topic, schema, schema_file, validate
 from tests.conftest import Subscriber, eventually
@@ -28,6 +29,24 @@ REPO = Path(__file__).resolve().parents[2]
 DOCUMENT = REPO / "docs" / "asyncapi.yaml"
 AMOX = "04012345123456"
 AT = "2026-11-26T16:04:17.120Z"
+
+
+def count_event(epcs: list[str], untagged: int = 0) -> dict[str, Any]:
+    """The EPCIS event of a one-slot count that saw `epcs` and has `untagged` counted packs."""
+    report = StocktakeReport(
+        "st-1",
+        "A",
+        "Ana",
+        [SlotCount("A-01")],
+        [],
+        {"A-01": "urn:epc:id:sgln:4012345.00001.1"},
+        {"A-01": epcs},
+        {"A-01": [("04012345123456", "B1", untagged)]} if untagged else {},
+        AT,
+        "+01:00",
+    )
+    (event,) = count_events(report, "s")
+    return event
 
 
 @pytest.fixture(scope="module")
@@ -158,10 +177,8 @@ def test_what_the_gateway_writes_conforms() -> None:
         assert check_topic(topic, alarm.payload()) == [], alarm
     cleared = Alarm(AlarmKind.SHORTAGE, AMOX, AlarmState.CLEARED, AT)
     assert check_topic(f"rxedge/v1/s/g/alarms/{cleared.id}", cleared.payload()) == []
-    event = cycle_count_event(
-        AT, ["urn:epc:id:sgtin:4012345.012345.7"], "urn:rxedge:slot:s:A-01", "st-1"
-    )
-    assert validate("epcis-event", event) == []
+    assert validate("epcis-event", count_event(["urn:epc:id:sgtin:4012345.012345.7"])) == []
+    assert validate("epcis-event", count_event([], untagged=3)) == []
 
 
 @pytest.mark.parametrize(
@@ -215,12 +232,12 @@ def test_what_the_gateway_writes_conforms() -> None:
         ),
         (
             "epcis-event",
-            {**cycle_count_event(AT, [], "urn:rxedge:slot:s:A", "st-1"), "@context": ["x"]},
+            {**count_event([], untagged=1), "@context": ["x"]},
             '@context: must contain "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"',
         ),
         (
             "epcis-event",
-            {**cycle_count_event(AT, ["urn:epc:id:sgtin:1.2.3"], "x", "s"), "extra": 1},
+            {**count_event(["urn:epc:id:sgtin:1.2.3"]), "extra": 1},
             "extra: unknown field",
         ),
     ],

@@ -1,0 +1,99 @@
+"""A configuration against the machine it is checked on. The file may be written for another
+box, so what only this machine lacks (a serial port, the ledger's folder, an address to listen
+on) is a warning; what cannot work anywhere (a directory as the ledger) is an error.
+
+The daemon checks `with_usable_ledger` before it opens its ledger: it never starts a new, empty
+ledger unless told to, so a typo in `database` cannot quietly begin a second inventory.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge.settings.config import GatewayConfig
+from inventory.ledger.store import StoreError
+
+CREATE_HINT = (
+    "`rxedge run --init --config FILE` creates a new ledger there "
+    "(or set create_database = true for the first start)"
+)
+
+
+@dataclass
+class HostFindings:
+    """Errors (exit 1) and warnings (the file may be for another machine)."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def ledger_refusal(path: Path, create: bool) -> str | None:
+    """Why the daemon must not open `path` as its ledger, or None. A missing file is refused
+    unless `create`: then it (and its folder) is created."""
+    if path.is_dir():
+        return (
+            f"database: {path} is a directory; name the ledger file in it, "
+            f'e.g. database = "{path / "ledger.sqlite"}"'
+        )
+    if path.exists() and not path.is_file():
+        return f"database: {path} is not a regular file; give the path of the ledger file"
+    if not create and not path.exists():
+        return (
+            f"database: no ledger at {path}; the daemon does not start a new, empty ledger "
+            f"unless told to: if this is a new gateway, {CREATE_HINT}; otherwise correct the path"
+        )
+    return None
+
+
+def with_usable_ledger(config: GatewayConfig) -> GatewayConfig:
+    """`config`, once its ledger may be opened; StoreError says why not (a directory, or no
+    ledger there while create_database is off)."""
+    refusal = ledger_refusal(config.database, config.create_database)
+    if refusal is not None:
+        raise StoreError(refusal)
+    return config
+
+
+def check_host(config: GatewayConfig) -> HostFindings:
+    """What this machine says about `config`."""
+    found = HostFindings()
+    database = config.database
+    if database.is_dir() or (database.exists() and not database.is_file()):
+        found.errors.append(str(ledger_refusal(database, create=True)))
+    elif not database.parent.is_dir():
+        found.warnings.append(
+            f"database: folder {database.parent} does not exist on this machine; {CREATE_HINT}"
+        )
+    elif not database.exists() and not config.create_database:
+        found.warnings.append(f"database: no ledger at {database} yet; {CREATE_HINT}")
+    ports = [(f"readers[{i}].port", r.port) for i, r in enumerate(config.readers)]
+    ports += [(f"scanners[{i}].port", s.port) for i, s in enumerate(config.scanners)]
+    ports += [
+        (f"shelves[{i}].serial_port", s.serial_port)
+        for i, s in enumerate(config.shelves)
+        if s.transport == "rtu" and s.serial_port
+    ]
+    for key, port in ports:
+        if "://" not in port and not Path(port).exists():
+            found.warnings.append(f"{key}: serial port {port} does not exist on this machine")
+    if config.metrics.listen and (problem := _cannot_listen(config.metrics.listen)):
+        found.warnings.append(f"metrics.listen: this machine {problem}")
+    return found
+
+
+def _cannot_listen(listen: str) -> str | None:
+    """Why this machine cannot listen on the host of `listen` (any port), or None."""
+    host = listen.rpartition(":")[0].strip("[]")
+    try:
+        infos = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return f"cannot find {host} ({exc.strerror or exc})"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return f"cannot listen on {host} ({exc.strerror or exc})"
+    return None

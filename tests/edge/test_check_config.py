@@ -1,0 +1,206 @@
+"""`rxedge check-config` finds what the run would choke on, without a traceback: a directory as
+the ledger, a file that cannot be read or is not UTF-8, integers SQLite cannot hold, listen
+addresses no socket can bind. What only this machine lacks (a serial port, the ledger's folder)
+is a warning, since the file may be meant for another box. And the daemon never starts a new,
+empty ledger unless told to."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from edge.cli.main import main
+from edge.daemon.gateway import Gateway
+from edge.settings.config import ConfigError, parse_config
+from inventory.ledger.store import StoreError
+
+HEAD = 'site = "s1"\ngateway = "g1"\n'
+
+
+def check(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["check-config", str(path)])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+def write(tmp_path: Path, text: str | bytes) -> Path:
+    path = tmp_path / "gateway.toml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def test_a_directory_as_the_ledger_is_an_error_for_check_and_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path, HEAD + f'database = "{tmp_path}"\n')
+    code, _, err = check(config, capsys)
+    assert code == 2
+    assert f"database: {tmp_path} is a directory" in err and "ledger.sqlite" in err
+    assert main(["run", "--init", "--config", str(config)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_utf8_is_named_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = check(write(tmp_path, b'site = "Farm\xe1cia"\n'), capsys)
+    assert code == 2
+    assert "is not UTF-8 text (byte 0xe1 at offset 12); save it as UTF-8" in err
+
+
+def test_a_directory_or_unreadable_file_is_named_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = check(tmp_path, capsys)
+    assert code == 2 and "is a directory; give the TOML file in it" in err
+    with socket.socket(socket.AF_UNIX) as sock:  # a path open() cannot read
+        sock.bind(str(tmp_path / "gateway.sock"))
+        code, _, err = check(tmp_path / "gateway.sock", capsys)
+    assert code == 2 and "cannot be read: No such device or address" in err
+    if os.geteuid() != 0:  # root reads any file
+        config = write(tmp_path, HEAD)
+        config.chmod(0)
+        code, _, err = check(config, capsys)
+        assert code == 2 and "cannot be read: permission denied" in err
+
+
+def test_what_this_machine_lacks_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(
+        tmp_path,
+        HEAD + f'database = "{tmp_path}/no/such/folder/ledger.sqlite"\n'
+        '[[readers]]\nname = "r1"\nport = "/dev/ttyNOSUCH7"\n'
+        '[[readers]]\nname = "r2"\nport = "socket://10.0.0.5:4001"\n'
+        '[[scanners]]\nname = "s1"\nport = "/dev/ttyACM9"\n',
+    )
+    code, out, err = check(config, capsys)
+    assert code == 0 and ": ok:" in out and "3 warning(s)" in out
+    lines = err.splitlines()
+    assert all(line.startswith("warning: ") for line in lines)
+    assert any(f"folder {tmp_path}/no/such/folder does not exist" in line for line in lines)
+    assert any("readers[0].port: serial port /dev/ttyNOSUCH7 does not exist" in x for x in lines)
+    assert any("scanners[0].port: serial port /dev/ttyACM9" in line for line in lines)
+    # A real error beside the warnings still fails.
+    config.write_text(config.read_text().replace("no/such/folder/ledger.sqlite", ""))
+    code, _, err = check(config, capsys)
+    assert code == 2 and "is a directory" in err and "warning: readers[0].port" in err
+    config.write_text(config.read_text() + "[devices]\ndown_alarm_seconds = -1\n")
+    code, _, err = check(config, capsys)
+    assert code == 2 and "devices.down_alarm_seconds: " in err
+
+
+def test_a_missing_ledger_in_an_existing_folder_is_a_warning_unless_it_will_be_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path, HEAD + f'database = "{tmp_path}/ledger.sqlite"\n')
+    code, _, err = check(config, capsys)
+    assert code == 0 and err.startswith("warning: database: no ledger at") and "--init" in err
+    config.write_text(config.read_text() + "create_database = true\n")
+    assert check(config, capsys)[2] == ""
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        (
+            '[[products]]\ngtin = "04012345123456"\nname = "x"\nreorder_point = 1\n'
+            "par = 9223372036854775808\n",
+            "products[0].par",
+        ),
+        ("[alarms]\nbacklog_messages = 99999999999999999999\n", "alarms.backlog_messages"),
+        ("[alarms]\nnear_expiry_days = -9223372036854775809\n", "alarms.near_expiry_days"),
+    ],
+)
+def test_integers_beyond_64_bits_are_refused_wherever_they_are(toml: str, key: str) -> None:
+    data: dict[str, object] = tomllib.loads(HEAD + toml)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    problem = caught.value.problems[0]
+    assert problem.startswith(f"{key}: ") and "does not fit a 64-bit integer" in problem
+    assert len([p for p in caught.value.problems if p.startswith(f"{key}:")]) == 1
+
+
+@pytest.mark.parametrize(
+    ("listen", "words"),
+    [
+        ("999.1.1.1:99999", "999.1.1.1 is not an IPv4 address"),
+        ("127.0.0.1:99999", "port '99999' is not a port number"),
+        ("127.0.0.1:http", "port 'http' is not a port number"),
+        ("::1:9464", "needs brackets"),
+        ("[::g]:9464", "[::g] is not an IPv6 address"),
+        ("bad host:9464", "'bad host' is not a host name or address"),
+        ("9464", "must be host:port"),
+    ],
+)
+def test_bad_listen_addresses_are_refused(listen: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"site": "s", "gateway": "g", "metrics": {"listen": listen}})
+    (problem,) = caught.value.problems
+    assert problem.startswith("metrics.listen: ") and words in problem
+
+
+@pytest.mark.parametrize("listen", ["", "127.0.0.1:9464", "[::1]:9464", "localhost:0", "0.0.0.0:1"])
+def test_good_listen_addresses_are_taken(listen: str) -> None:
+    assert parse_config({"site": "s", "gateway": "g", "metrics": {"listen": listen}})
+
+
+def test_a_broker_host_that_cannot_be_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"broker\.url: .*'bad_host!' is not a host name"):
+        parse_config({"site": "s", "gateway": "g", "broker": {"url": "mqtt://bad_host!:1883"}})
+
+
+def test_an_address_this_machine_does_not_have_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "ledger.sqlite"
+    db.touch()
+    config = write(tmp_path, HEAD + f'database = "{db}"\n[metrics]\nlisten = "192.0.2.7:9464"\n')
+    code, _, err = check(config, capsys)
+    assert code == 0
+    assert err.startswith("warning: metrics.listen: this machine cannot listen on 192.0.2.7")
+
+
+def test_the_daemon_refuses_a_missing_ledger_unless_told_to_create_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "typo" / "ledger.sqlite"
+    config = write(tmp_path, HEAD + f'database = "{db}"\n')
+    assert main(["run", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"no ledger at {db}" in err and "rxedge run --init" in err
+    assert not db.parent.exists(), "nothing was created"
+    gateway = Gateway(parse_config({"site": "s", "gateway": "g", "database": str(db)}))
+    with pytest.raises(StoreError, match="create_database = true"):
+        asyncio.run(gateway.run())
+    assert not db.parent.exists()
+
+
+def test_the_json_verdict_carries_the_warnings_and_the_errors_about_this_machine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path, HEAD + '[[readers]]\nname = "r1"\nport = "/dev/ttyNOSUCH7"\n')
+    config.write_text(config.read_text().replace(HEAD, HEAD + f'database = "{tmp_path}/l.db"\n'))
+    assert main(["check-config", str(config), "--json"]) == 0
+    out, err = capsys.readouterr()
+    verdict = json.loads(out)
+    assert verdict["ok"] is True and err == ""
+    assert [w.split(":")[0] for w in verdict["warnings"]] == ["database", "readers[0].port"]
+    config.write_text(config.read_text().replace(f"{tmp_path}/l.db", str(tmp_path)))
+    assert main(["check-config", str(config), "--json"]) == 2
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["ok"] is False and "is a directory" in verdict["problems"][0]
+    assert verdict["warnings"] == [f"readers[0].port: serial port /dev/ttyNOSUCH7 {MISSING}"]
+
+
+MISSING = "does not exist on this machine"

@@ -1,0 +1,80 @@
+"""`rxedge expiring --json` as a process under a fake clock: what is expired, and the days
+left, are judged on the site's date, in the zone of the configuration or of the machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inventory.keeper import InventoryKeeper
+from inventory.ledger.movements import Movement, MovementKind
+
+ROOT = Path(__file__).resolve().parents[2]
+GTIN = "04012345123456"
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Path:
+    db = tmp_path / "ledger.sqlite"
+    keeper = InventoryKeeper(db, {}, "s1", "g1")
+    keeper.commit(
+        [
+            Movement(
+                MovementKind.RECEIVE, GTIN, 2, batch="B1", expiry="2026-03-09", to_slot="A-01"
+            ),
+            Movement(
+                MovementKind.RECEIVE, GTIN, 1, batch="B2", expiry="2026-03-20", to_slot="A-02"
+            ),
+        ]
+    )
+    keeper.close()
+    return db
+
+
+def expiring_at(moment: str, machine_zone: str, *args: str) -> dict[str, dict[str, object]]:
+    """Run `rxedge expiring --json` with the clock at `moment` (the machine's local time) in
+    `machine_zone`; each batch's line."""
+    command = ["expiring", "--json", "--days", "30", *args]
+    done = subprocess.run(
+        ["faketime", "-f", f"@{moment}", sys.executable, "-m", "edge.cli.main", *command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "TZ": machine_zone},
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert all(isinstance(line, dict) for line in lines)
+    return {str(line["batch"]): line for line in lines}
+
+
+def test_at_utc_plus_8_just_after_midnight_yesterdays_expiry_is_expired(
+    ledger: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f'site = "s1"\ngateway = "g1"\ntimezone = "Asia/Shanghai"\ndatabase = "{ledger}"\n'
+    )
+    # 17:00 UTC on 9 March (the machine runs on UTC) is 01:00 on 10 March in Shanghai.
+    lines = expiring_at("2026-03-09 17:00:00", "UTC", "--config", str(config))
+    assert lines["B1"]["expired"] is True and lines["B1"]["days_left"] == -1
+    assert lines["B2"]["expired"] is False and lines["B2"]["days_left"] == 10
+    # 23:00 on 9 March there: the last good day.
+    lines = expiring_at("2026-03-09 15:00:00", "UTC", "--config", str(config))
+    assert lines["B1"]["expired"] is False and lines["B1"]["days_left"] == 0
+
+
+def test_at_utc_minus_5_in_the_evening_the_pack_is_still_good(ledger: Path) -> None:
+    # The machine's own zone (no configuration): 19:30 on 9 March in Bogota is already
+    # 10 March in UTC.
+    lines = expiring_at("2026-03-09 19:30:00", "America/Bogota", "--db", str(ledger))
+    assert lines["B1"]["expired"] is False and lines["B1"]["days_left"] == 0
+    lines = expiring_at("2026-03-10 00:30:00", "America/Bogota", "--db", str(ledger))
+    assert lines["B1"]["expired"] is True and lines["B1"]["days_left"] == -1
