@@ -11,6 +11,9 @@ BENCHMARKS: dict[str, float] = {
     "bench_write_path": 300,
     "bench_shelf_bus": 300,
     "bench_pick_latency": 300,
+    "bench_putaway_latency": 300,
     "bench_stocktake": 300,
     "bench_outbox": 900,
+    "bench_web_pages": 900,
+    "bench_web_live": 600,
 }

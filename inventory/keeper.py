@@ -29,6 +29,7 @@ from inventory.ledger.store import check_file, connect, damaged
 from inventory.picking.desk import PickDesk
 from inventory.picking.results import PickTimes
 from inventory.picking.shelf_events import ShelfEvents
+from inventory.putaway.desk import PutawayDesk
 from inventory.replenishment.orders import OrderBook
 from inventory.replenishment.policy import Product, ProductTable
 from inventory.replenishment.requests import ProcurementRequest, RequestStatus
@@ -42,7 +43,8 @@ __all__ = ["Clock", "Commit", "InventoryKeeper", "iso"]
 class InventoryKeeper:
     """Owns the ledger file, the slot index and the parts that keep what follows from stock:
     `alarms`, `orders` (procurement requests), `picks` (pick lists), `shelf` (packs taken,
-    scanned and put back at the shelf) and `stocktakes`. Not thread-safe: one writer calls it."""
+    scanned and put back at the shelf), `putaways` (deliveries guided to their slots) and
+    `stocktakes`. Not thread-safe: one writer calls it."""
 
     def __init__(
         self,
@@ -53,6 +55,7 @@ class InventoryKeeper:
         calendar: SiteCalendar | None = None,
         integrity_check: str = "quick_check",
         pick_times: PickTimes | None = None,
+        shelf_slots: Sequence[str] = (),
     ):
         self.db = connect(db_path, integrity_check=None)
         self.products = dict(products)
@@ -73,8 +76,15 @@ class InventoryKeeper:
                 self.index = SlotIndex()
                 self.alarms = AlarmBook(self.ledger, self.stamp, self.group)
                 self.orders = OrderBook(self.products, self.db, self, self.alarms)
-                self.picks = PickDesk(self, self.alarms, self.orders, pick_times or PickTimes())
+                self.picks = PickDesk(
+                    self,
+                    self.alarms,
+                    self.orders,
+                    pick_times or PickTimes(),
+                    held_colours=lambda: self.putaways.colours(),
+                )
                 self.shelf = ShelfEvents(self.picks, self)
+                self.putaways = PutawayDesk(self, shelf_slots)
                 self.stocktakes = StocktakeDesk(self, self.alarms, site)
                 self._load_state()
             except sqlite3.DatabaseError as exc:
@@ -289,3 +299,4 @@ class InventoryKeeper:
         self.alarms.load(self.db)
         self.orders.load()
         self.picks.load()
+        self.putaways.load()

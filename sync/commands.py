@@ -3,8 +3,8 @@
 Every payload is validated in full; a bad one becomes a `Refuse` with the reason in words,
 which the daemon answers on ``cmd-result`` and never executes. A command the ledger carries out
 is the inventory's change itself (`inventory.changes`: `StartPick`, `CancelPick`, `Locate`,
-`Recall`, `AckAlarm`, `ConfirmRequest`); the stocktake's commands are carried out on the
-daemon's loop and are its own.
+`Recall`, `AckAlarm`, `ConfirmRequest`, `AnnounceDelivery`, `EndPutaway`); the stocktake's
+commands are carried out on the daemon's loop and are its own.
 """
 
 from __future__ import annotations
@@ -16,14 +16,17 @@ from typing import Any
 
 from inventory.changes import (
     AckAlarm,
+    AnnounceDelivery,
     CancelPick,
     ConfirmRequest,
+    EndPutaway,
     Locate,
     Recall,
     Refuse,
     StartPick,
 )
 from inventory.picking.lists import PickLine, PickRequest
+from inventory.putaway.sessions import Notice, NoticeLine
 from sync.contract import COMMAND_NAMES, MAX_PAYLOAD, validate, with_defaults
 from sync.inbound_json import PayloadError, read_json
 
@@ -31,9 +34,11 @@ __all__ = [
     "COMMANDS",
     "MAX_PAYLOAD",
     "AckAlarm",
+    "AnnounceDelivery",
     "CancelPick",
     "Command",
     "ConfirmRequest",
+    "EndPutaway",
     "Locate",
     "Recall",
     "Received",
@@ -48,7 +53,16 @@ __all__ = [
 ]
 
 # Where each command carries the id its answers are filed under, in the order looked for.
-_ID_FIELDS = ("pick_id", "stocktake_id", "alarm_id", "request_id", "command_id", "shelf", "gtin")
+_ID_FIELDS = (
+    "delivery_id",
+    "pick_id",
+    "stocktake_id",
+    "alarm_id",
+    "request_id",
+    "command_id",
+    "shelf",
+    "gtin",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +92,8 @@ Command = (
     | StocktakeConfirm
     | AckAlarm
     | ConfirmRequest
+    | AnnounceDelivery
+    | EndPutaway
     | Refuse
 )
 COMMANDS = COMMAND_NAMES
@@ -166,6 +182,16 @@ def _build(name: str, body: dict[str, Any]) -> Command:
         return StocktakeEnd(body.get("stocktake_id"))
     if name == "stocktake-confirm":
         return StocktakeConfirm(body["stocktake_id"], body["by"])
+    if name == "putaway":
+        notice_lines = tuple(
+            NoticeLine(line["gtin"], int(line["quantity"]), line["batch"], line.get("expiry"))
+            for line in body["lines"]
+        )
+        return AnnounceDelivery(
+            Notice(body["delivery_id"], notice_lines, body["request_id"], body["scanner"])
+        )
+    if name == "putaway-end":
+        return EndPutaway(body["delivery_id"], body["by"])
     if name == "alarm-ack":
         return AckAlarm(body["alarm_id"], body["by"])
     quantity = body.get("quantity")

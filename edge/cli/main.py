@@ -34,6 +34,7 @@ from edge.cli.status import add_status_command
 from edge.daemon.log_limits import limit_repeats
 from edge.service.journal import configure_logging
 from edge.settings.config import ConfigError, load_config
+from edge.web.cli import add_web_commands
 from inventory.errors import StoreError
 from inventory.site_calendar import SiteCalendar
 from sync.broker_security import BrokerLink
@@ -97,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_check_config)
 
     add_status_command(commands)
+    add_web_commands(commands)
 
     demo = commands.add_parser("demo", help="the whole system on simulated hardware")
     demo.add_argument("--seconds", type=float, default=60.0, help="end after this long (60)")
@@ -105,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--broker", help="use this broker (mqtt://host:port) instead of a local one")
     demo.add_argument(
         "--plain", action="store_true", help="print lines as they happen, not a live screen"
+    )
+    demo.add_argument(
+        "--web", type=int, metavar="PORT", help="serve the web page beside it (0: a free port)"
     )
     demo.set_defaults(handler=_demo)
 
@@ -312,7 +317,9 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from edge.demo.run import run_demo
 
-    return asyncio.run(run_demo(args.seconds, args.forever, args.db, args.broker, args.plain))
+    return asyncio.run(
+        run_demo(args.seconds, args.forever, args.db, args.broker, args.plain, args.web)
+    )
 
 
 def _tag_decode(args: argparse.Namespace) -> int:

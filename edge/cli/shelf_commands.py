@@ -27,6 +27,8 @@ SUCCESS = frozenset({"done", "located", "recalled"})
 def describe_result(body: dict[str, object]) -> str:
     """One answer from `cmd-result` as a line for a person."""
     status, cid = str(body.get("status")), body.get("command_id")
+    if body.get("command") == "putaway" and status in _PUTAWAY:
+        return f"{cid}: " + _PUTAWAY[status].format_map(body)
     if status in ("accepted", "reminder", "done", "timed_out", "cancelled"):
         lines = body.get("lines")
         parts = [_line_text(line) for line in lines] if isinstance(lines, list) else []
@@ -53,6 +55,16 @@ def describe_result(body: dict[str, object]) -> str:
     if status == "duplicate":
         return f"{cid}: received before; it is {body.get('state')}"
     return f"{cid}: {status}: {body.get('error', '')}".rstrip(": ")
+
+
+_PUTAWAY = {
+    "expected": "delivery announced",
+    "lit": "GTIN {gtin} batch {batch} goes to {slot} ({waiting} to put there)",
+    "put": "GTIN {gtin} put in {slot} (by {confirmed_by}; {put} put so far)",
+    "refused": "REFUSED GTIN {gtin} batch {batch}: {reason} ({why})",
+    "wrong_slot": "WRONG SLOT {slot}: nothing was lit there (lit: {expected})",
+    "closed": "closed ({how}): {put} put, {refused} refused, {waiting} left waiting",
+}
 
 
 def _line_text(line: object) -> str:

@@ -31,10 +31,13 @@ def log_activity(activity: Activity) -> None:
     logging.getLogger(f"edge.daemon.activity.{activity.kind}").info("%s", activity.text)
 
 
-async def report_link(session: MqttSession, observe: Observer) -> None:
-    """Say when the link to the broker comes and goes."""
+async def report_link(
+    session: MqttSession, observe: Observer, connected: Callable[[], None]
+) -> None:
+    """Say when the link to the broker comes and goes (`connected` is called on each connect)."""
     while True:
         await session.connected.wait()
+        connected()
         observe(Activity("sync", f"connected to {session.broker.url}"))
         while session.connected.is_set():
             await asyncio.sleep(0.2)

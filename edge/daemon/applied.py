@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from drivers.modbus.lights import SlotLight
 from edge.daemon.activity import Activity
-from inventory.changes import Change, apply
+from inventory.apply import apply
+from inventory.changes import Change
 from inventory.keeper import InventoryKeeper
 from inventory.picking.outcome import Outcome
 from inventory.replenishment.policy import Product
@@ -34,7 +35,8 @@ def apply_change(
     outcome = apply(keeper, change)
     gtins = {m.gtin for commit in outcome.commits for m in commit.movements}
     on_hand = {g: keeper.on_hand(g) for g in gtins}
-    applied = Applied(outcome, on_hand, keeper.picks.active, keeper.picks.busy)
+    busy = keeper.picks.busy or keeper.putaways.busy
+    applied = Applied(outcome, on_hand, keeper.picks.active, busy)
     if outcome.lights_changed or any(c.alarms for c in outcome.commits):
         applied.plan = plan(keeper)
     return applied
@@ -55,7 +57,9 @@ def activities(applied: Applied, products: Mapping[str, Product]) -> list[Activi
     outcome = applied.outcome
     said = [Activity("pick", note) for note in outcome.notes]
     said += [Activity("refusal", note) for note in outcome.refusals]
+    said += [Activity("putaway", note) for note in outcome.putaway_notes]
     said += [Activity("mistake", mistake.said()) for mistake in outcome.mistakes]
+    said += [Activity("mistake", note) for note in outcome.putaway_mistakes]
     for commit in outcome.commits:
         for m in commit.movements:
             where = " -> ".join(s for s in (m.from_slot, m.to_slot) if s)

@@ -36,6 +36,7 @@ from inventory.changes import (
     ClearAlarm,
     ConfirmButton,
     HandheldRead,
+    PutawayScan,
     ReceivedScan,
     ScannedAtPick,
 )
@@ -94,9 +95,11 @@ class DeviceEvents:
         self.watched_slots = set(self._zones.values())  # slots a fixed reader watches
         self.unwatched: set[str] = set()  # slots whose reader is down
         self._handhelds = {r.name for r in config.readers if r.role == "handheld"}
-        self._receiving = {
+        self._receiving = {  # receiving scanner -> the slot it books packs into
             s.name: s.receive_to for s in config.scanners if s.role == "receiving" and s.receive_to
         }
+        # put-away scanner -> its station's slot ('' for none)
+        self._putaway = {s.name: s.receive_to or "" for s in config.scanners if s.role == "putaway"}
         self._handheld_reads: dict[str, float] = {}
 
     # Presence: what the fixed readers see, and what the ledger says is placed ----------------
@@ -208,7 +211,9 @@ class DeviceEvents:
     def _scanned(self, event: BarcodeScanned) -> None:
         try:
             scan = parse_pack_barcode(event.text)
-            check_serial(scan, self._require_serial.get(scan.gtin, True))
+            # A put-away scanner answers a product it does not know with its GTIN, to add.
+            strict = event.scanner not in self._putaway
+            check_serial(scan, self._require_serial.get(scan.gtin, strict))
         except BarcodeError as exc:
             self._counters["scans_refused"] += 1
             self.scans.append(exc)
@@ -225,13 +230,16 @@ class DeviceEvents:
                 f"expiry {scan.expiry} serial {scan.serial!r}",
             )
         )
-        scanner = event.scanner
+        scanner, actor = event.scanner, self._badges.first("system")
         slot = self._receiving.get(scanner)
         if slot is not None:
-            actor = self._badges.first("system")
             self._offer(
                 ReceivedScan(scan.gtin, scan.batch, scan.serial, scan.expiry, slot, actor, scanner)
             )
+            return
+        station = self._putaway.get(scanner)
+        if station is not None:
+            self._offer(PutawayScan(scan, scanner, station, actor))
             return
         self._offer(ScannedAtPick(scan.gtin, scan.batch, scan.serial, scanner))
 

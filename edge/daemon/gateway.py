@@ -21,10 +21,11 @@ from edge.daemon.badges import BadgeHolders
 from edge.daemon.device_events import DeviceEvents
 from edge.daemon.devices import Devices, build_devices
 from edge.daemon.ledger_link import LedgerLink, keeper_for
-from edge.daemon.shelf_lights import ShelfLights
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.daemon.storage_guard import StorageGuard
 from edge.inbound.commands import InboundCommands
+from edge.lights.lights_feed import LightsFeed
+from edge.lights.shelf_lights import ShelfLights
 from edge.service.heartbeat_sources import gateway_watchdog
 from edge.service.metrics import GatewayMetrics
 from edge.service.watchdog import Heartbeats
@@ -67,8 +68,9 @@ class Gateway:
         self.presence = PresenceTracker(config.presence.dwell_seconds)
         self.badges = BadgeHolders({p.uid: p.name for p in config.pharmacists})
         self.devices = Devices()
+        feed = LightsFeed(config.shelves, self.topics, lambda: self.session, self.clock.now)
         self.lights = ShelfLights(
-            config.picking.colours, lambda: self.devices.slot_lights, self._observe
+            config.picking.colours, lambda: self.devices.slot_lights, self._observe, feed
         )
         self.session: MqttSession | None = None
         self.publisher: OutboxPublisher | None = None
@@ -173,7 +175,7 @@ class Gateway:
             ),
             ("pick clock", self._pick_clock()),
             ("publisher", publisher.run()),
-            ("link", report_link(session, self._observe)),
+            ("link", report_link(session, self._observe, self.lights.feed.send_all)),
             ("watchdog", watchdog.run()),
             ("integrity check", ledger.check_integrity(config.database, self._observe)),
             ("metrics", self.metrics.run(ledger.ask)),

@@ -167,6 +167,7 @@ def keeper_for(
         config.gateway,
         calendar,
         integrity_check="quick_check",
+        shelf_slots=[slot for shelf in config.shelves for slot in shelf.slot_names()],
         pick_times=PickTimes(
             picking.remind_after_seconds,
             picking.timeout_seconds,

@@ -25,8 +25,8 @@ def commands_seen(keeper: InventoryKeeper) -> dict[str, str]:
 
 
 def picking(keeper: InventoryKeeper) -> tuple[bool, bool]:
-    """Whether pick lists are open, and whether the pick desk has timers running."""
-    return keeper.picks.active, keeper.picks.busy
+    """Whether pick lists are open, and whether the pick or put-away desk has timers running."""
+    return keeper.picks.active, keeper.picks.busy or keeper.putaways.busy
 
 
 def on_hand(gtin: str, keeper: InventoryKeeper) -> int:

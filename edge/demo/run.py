@@ -5,7 +5,9 @@ antennas 1-4, a GS1 scanner simulator sits on another pty, and a Modbus TCP shel
 simulator stands for shelf A's 24 LED slots. The real daemon runs on them. The centre sends two
 prescriptions over MQTT; a scripted pharmacist pair picks them by button, scan and tag, one
 mistake is caught (red, reported, nothing booked), both lists finish, and stock falling to a
-reorder point turns its slot amber and sends a procurement request to the centre.
+reorder point turns its slot amber and sends a procurement request to the centre. The delivery
+for that request is then scanned in at a put-away scanner: its slot lights, the packs go away
+(by tag and by button), an expired pack is refused, and the request is received.
 
 In a terminal the shelf is drawn live from the controller's registers; otherwise (or with
 --plain) every activity line is printed as it happens, with text pictures of the shelf.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import sys
 import tempfile
 import time
@@ -26,7 +29,8 @@ from edge.daemon.activity import Activity
 from edge.daemon.gateway import Gateway
 from edge.demo.centre import Answer, DemoCentre
 from edge.demo.local_broker import LocalBroker
-from edge.demo.script import Scenario, Stage, pick_movements
+from edge.demo.script import Scenario, pick_movements
+from edge.demo.stage import Stage
 from edge.demo.stock import (
     FOREIGN_TAG,
     GATEWAY,
@@ -41,6 +45,7 @@ from edge.demo.stock import (
 )
 from edge.demo.view import DemoView
 from edge.settings.config import parse_config
+from edge.web.demo_page import DEMO_USER, start_demo_page
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
@@ -56,7 +61,10 @@ class Demo:
         db: Path | None,
         broker_url: str | None,
         plain: bool = False,
+        web_port: int | None = None,
     ):
+        self.web_port = web_port
+        self.web_url = ""
         self.seconds = seconds
         self.forever = forever
         self.db = db
@@ -108,7 +116,8 @@ class Demo:
                 say("demo", f"broker: mosquitto at {broker_url}")
             reader = R2000Simulator(baudrate=115200)
             scanner = ScannerSimulator(baudrate=9600)
-            for device in (reader, scanner, self.shelf):
+            goods_in = ScannerSimulator(baudrate=9600)
+            for device in (reader, scanner, goods_in, self.shelf):
                 await device.start()
                 stack.push_async_callback(device.stop)
             for packs_on in TAGGED:
@@ -117,15 +126,17 @@ class Demo:
             reader.place(4, FOREIGN_TAG)
             say(
                 "demo",
-                f"simulators: R2000 reader (115200 baud) on {reader.port}, GS1 scanner on "
-                f"{scanner.port}, shelf controller (Modbus TCP, {SLOTS} slots) on port "
-                f"{self.shelf.port}",
+                f"simulators: R2000 reader (115200 baud) on {reader.port}, GS1 scanners on "
+                f"{scanner.port} and {goods_in.port} (goods-in), shelf controller (Modbus TCP, "
+                f"{SLOTS} slots) on port {self.shelf.port}",
             )
             centre = DemoCentre(broker_url, Topics(SITE, GATEWAY), self.on_answer, self.on_request)
             await centre.start()
             stack.push_async_callback(centre.stop)
             config = parse_config(
-                demo_config(db, broker_url, reader.port, scanner.port, self.shelf.port)
+                demo_config(
+                    db, broker_url, reader.port, scanner.port, self.shelf.port, goods_in.port
+                )
             )
             gateway = Gateway(config, observer=self.on_activity)
             daemon = asyncio.create_task(gateway.run())
@@ -133,6 +144,12 @@ class Demo:
             self.view.gateway = gateway
             await self.view.start()
             stack.push_async_callback(self.view.stop)  # the last frame, while the daemon runs
+            if self.web_port is not None:
+                await gateway.ready.wait()
+                page, password = await start_demo_page(config, workdir, self.web_port)
+                stack.push_async_callback(page.stop)
+                self.web_url = page.url
+                say("web", f"web page: {page.url} (log in as {DEMO_USER}, password {password})")
             stage = Stage(
                 gateway,
                 reader,
@@ -143,6 +160,7 @@ class Demo:
                 db,
                 today,
                 started + self.seconds,
+                goods_in=goods_in,
             )
             scenario = asyncio.create_task(Scenario(stage).run(), name="demo scenario")
             await asyncio.wait([scenario, daemon], return_when=asyncio.FIRST_COMPLETED)
@@ -185,15 +203,25 @@ class Demo:
         print(f"  scans:                {gateway.counters['scans']}")
         print(f"  movements recorded:   {gateway.counters['movements']}")
         print(f"  alarm changes:        {gateway.counters['alarm_changes']}")
-        print(f"  requests raised:      {gateway.counters['requests']}")
+        with contextlib.closing(sqlite3.connect(db)) as ledger:
+            raised = ledger.execute("SELECT count(*) FROM procurement_requests").fetchone()[0]
+        print(f"  requests raised:      {raised}")
         print(f"  messages published:   {gateway.publisher.sent if gateway.publisher else 0}")
         print(f"  requests received:    {len(self.requests)}")
         print(f"  run time:             {took:.1f} s")
         print(f"  ledger:               {db}")
+        if self.web_url:
+            print(f"  web page (ended):     {self.web_url}")
 
 
 async def run_demo(
-    seconds: float, forever: bool, db: Path | None, broker_url: str | None, plain: bool = False
+    seconds: float,
+    forever: bool,
+    db: Path | None,
+    broker_url: str | None,
+    plain: bool = False,
+    web_port: int | None = None,
 ) -> int:
-    """Run the demo; 0 when every step of the scenario was observed."""
-    return await Demo(seconds, forever, db, broker_url, plain).run()
+    """Run the demo (with the web page on `web_port`, 0 for a free one); 0 when every step of
+    the scenario was observed."""
+    return await Demo(seconds, forever, db, broker_url, plain, web_port).run()

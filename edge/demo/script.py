@@ -1,5 +1,6 @@
 """The demo's scenario: the centre sends two prescriptions, a scripted pharmacist pair picks
-them at the shelf, one mistake is caught, and stock falls to a reorder point.
+them at the shelf, one mistake is caught, stock falls to a reorder point, and the delivery that
+answers the request is put away by the lights (edge.demo.delivery).
 
 Every step waits for what it must cause, observed from outside the daemon where a person would
 see it: the LEDs in the shelf controller's registers, the answers the centre receives on
@@ -10,21 +11,15 @@ person watching.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import sqlite3
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from contextlib import closing
-from dataclasses import dataclass, field
-from datetime import date
 from functools import partial
 from pathlib import Path
 
-from drivers.modbus.lights import SlotLight
 from drivers.modbus.profile import Colour, Mode
-from edge.daemon.gateway import Gateway
-from edge.daemon.light_plan import HELD_LIGHT
-from edge.demo.centre import DemoCentre
+from edge.demo.delivery import put_away_delivery
+from edge.demo.stage import Acts, until
 from edge.demo.stock import (
     AMOXICILLIN,
     ANA,
@@ -41,44 +36,10 @@ from edge.demo.stock import (
     TAGGED,
     slot_index,
 )
-from edge.demo.view import DemoView
-from firmware_sim.r2000_sim import R2000Simulator
-from firmware_sim.scanner_sim import ScannerSimulator
-from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
+from edge.lights.light_plan import HELD_LIGHT
 from inventory.picking.lists import PickList
 
 PAUSE = 0.9  # seconds between the pharmacists' actions, for the person watching
-POLL = 0.05
-Condition = Callable[[], bool | Awaitable[bool]]
-
-
-@dataclass
-class Stage:
-    """What the scenario acts on and watches."""
-
-    gateway: Gateway
-    reader: R2000Simulator
-    scanner: ScannerSimulator
-    shelf: ShelfControllerSimulator
-    centre: DemoCentre
-    view: DemoView
-    db: Path
-    today: date
-    deadline: float  # time.monotonic()
-    checks: list[tuple[str, bool]] = field(default_factory=list)
-
-
-async def until(condition: Condition, deadline: float) -> bool:
-    """Poll `condition` until it holds (True) or `deadline` (monotonic) passes (False)."""
-    while True:
-        result = condition()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(POLL)
 
 
 def pick_movements(db: Path) -> list[tuple[str, str, str, str]]:
@@ -96,24 +57,8 @@ def movement_count(db: Path) -> int:
         return int(ledger.execute("SELECT count(*) FROM movements").fetchone()[0])
 
 
-class Scenario:
+class Scenario(Acts):
     """The scripted story; `run()` is True when every step was observed."""
-
-    def __init__(self, stage: Stage):
-        self.s = stage
-
-    async def check(self, what: str, condition: Condition) -> bool:
-        ok = await until(condition, self.s.deadline)
-        self.s.checks.append((what, ok))
-        self.s.view.say("check", f"{'ok' if ok else 'NOT OBSERVED'}: {what}")
-        return ok
-
-    def act(self, who: str, text: str) -> None:
-        self.s.view.step(f"{who} {text}")
-        self.s.view.say("pharmacist" if who in (ANA, BEN) else who, f"{who} {text}")
-
-    async def light(self, slot: str) -> SlotLight:
-        return await self.s.shelf.light(slot_index(slot))
 
     def progress(self, pick_id: str) -> int:
         return len(self.s.centre.of(pick_id, "progress"))
@@ -153,11 +98,12 @@ class Scenario:
             self._right_packs,
             self._shortage,
             self._ledger,
+            partial(put_away_delivery, self),
         )
         for step in steps:
             if not await step():
                 return False
-        s.view.step("both lists done; amoxicillin reordered")
+        s.view.step("both lists done; amoxicillin reordered, delivered and put away")
         await s.view.snapshot("the end")
         await asyncio.sleep(PAUSE)  # the last picture stays a moment on a live screen
         return True

@@ -155,6 +155,24 @@ PRESCRIPTIONS: tuple[dict[str, object], ...] = (
 # Packs each list takes: rx-1001 3 omeprazole + 2 amoxicillin, rx-1002 1 + 1.
 PACKS_PER_LIST = {FIRST_LIST: 5, SECOND_LIST: 2}
 
+# The delivery for the amoxicillin request, put away by the lights at the goods-in scanner,
+# whose station is A-24: a refused pack blinks red there.
+DELIVERY_ID = "DESADV-demo-2"
+STATION = "A-24"
+DELIVERED_BATCH = "AX2291"
+
+
+def pack_code(today: date, serial: int) -> str:
+    """The DataMatrix of a delivered amoxicillin pack (its serial is its tag's)."""
+    expiry = today + timedelta(days=730)
+    return f"01{AMOXICILLIN.gtin}17{expiry:%y%m%d}10{DELIVERED_BATCH}{GS}21{serial}"
+
+
+def expired_pack(today: date) -> str:
+    """A pack in the delivery that expired last month: it must not reach the shelf."""
+    expiry = today - timedelta(days=31)
+    return f"01{AMOXICILLIN.gtin}17{expiry:%y%m%d}10AX1907{GS}2199"
+
 
 def slot_index(slot: str) -> int:
     """0 for A-01."""
@@ -201,7 +219,12 @@ def book_delivery(db: Path, today: date) -> int:
 
 
 def demo_config(
-    db: Path, broker_url: str, reader_port: str, scanner_port: str, shelf_port: int
+    db: Path,
+    broker_url: str,
+    reader_port: str,
+    scanner_port: str,
+    shelf_port: int,
+    goods_in_port: str,
 ) -> dict[str, object]:
     """The configuration the demo daemon runs with."""
     return {
@@ -220,7 +243,16 @@ def demo_config(
                 "antennas": {str(t.antenna): t.slot for t in TAGGED},
             }
         ],
-        "scanners": [{"name": "desk-scanner", "port": scanner_port, "baudrate": 9600}],
+        "scanners": [
+            {"name": "desk-scanner", "port": scanner_port, "baudrate": 9600},
+            {
+                "name": "goods-in",
+                "port": goods_in_port,
+                "baudrate": 9600,
+                "role": "putaway",
+                "receive_to": STATION,
+            },
+        ],
         "shelves": [
             {
                 "name": SHELF,

@@ -26,6 +26,7 @@ from edge.settings.sections import (
     PickingConfig,
     StocktakeConfig,
 )
+from edge.settings.web import WebConfig
 from inventory.codes.identifiers import gln_problem, normalize_gtin
 from inventory.replenishment.policy import Product
 from inventory.site_calendar import zone_problem
@@ -104,8 +105,8 @@ class ScannerConfig(_Strict):
     name: Annotated[str, Field(pattern=_NAME)]
     port: Annotated[str, Field(min_length=1)]
     baudrate: Baudrate = 9600
-    # picking: scans confirm picks; receiving: each scan books one pack in, into receive_to.
-    role: Literal["picking", "receiving"] = "picking"
+    # picking: confirms picks; receiving: books into receive_to; putaway: lights the pack's slot
+    role: Literal["picking", "receiving", "putaway"] = "picking"
     receive_to: str | None = None
 
     @model_validator(mode="after")
@@ -179,6 +180,8 @@ class ProductConfig(_Strict):
     auto_confirm: bool = True
     # A scanned pack without a serial (AI 21) is refused: serialized packs are the rule.
     require_serial: bool = True
+    min_shelf_life_days: Annotated[int, Field(ge=0, le=3650)] = 0
+    slot_capacity: Annotated[int, Field(ge=1, le=65535)] | None = None
 
     @field_validator("gtin")
     @classmethod
@@ -196,6 +199,8 @@ class ProductConfig(_Strict):
             self.auto_confirm,
             tuple(self.slots),
             self.require_serial,
+            self.min_shelf_life_days,
+            self.slot_capacity,
         )
 
     @model_validator(mode="after")
@@ -225,6 +230,7 @@ class GatewayConfig(_Strict):
     commands: CommandsConfig = CommandsConfig()
     alarms: AlarmsConfig = AlarmsConfig()
     metrics: MetricsConfig = MetricsConfig()
+    web: WebConfig = WebConfig()
     readers: list[ReaderConfig] = Field(default_factory=list)
     scanners: list[ScannerConfig] = Field(default_factory=list)
     badges: BadgesConfig = BadgesConfig()

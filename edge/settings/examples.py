@@ -33,8 +33,12 @@ EXAMPLES = {
     "output_power_dbm": "output_power_dbm = 26  (0 to 33)",
     "down_alarm_seconds": "down_alarm_seconds = 30",
     "log_repeats_per_minute": "log_repeats_per_minute = 30",
-    "role": 'role = "fixed"  (or "handheld"); scanners: role = "picking"  (or "receiving")',
-    "receive_to": 'receive_to = "R-01"  (the slot a receiving scanner books packs into)',
+    "role": 'role = "fixed"  (or "handheld"); scanners: role = "picking"  (or "receiving", '
+    '"putaway")',
+    "receive_to": 'receive_to = "R-01"  (the slot a receiving scanner books packs into; for '
+    "putaway, the station's slot)",
+    "min_shelf_life_days": "min_shelf_life_days = 90  (a delivered pack expiring sooner: refused)",
+    "slot_capacity": "slot_capacity = 12  (packs of it one slot takes; leave out for no limit)",
     "remind_after_seconds": "remind_after_seconds = 120",
     "timeout_seconds": "timeout_seconds = 600",
     "mistake_seconds": "mistake_seconds = 30",

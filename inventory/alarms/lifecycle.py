@@ -20,6 +20,8 @@ class AlarmKind(StrEnum):
     DEVICE_DOWN = "device_down"
     SYNC_BACKLOG = "sync_backlog"
     STORAGE = "storage"  # the ledger file is damaged or cannot be written
+    REFUSED_PACK = "refused_pack"  # a delivered pack that must not reach a shelf
+    DUPLICATE_PACK = "duplicate_pack"  # a delivered pack whose serial is on a shelf already
 
 
 class AlarmState(StrEnum):

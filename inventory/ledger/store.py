@@ -143,6 +143,18 @@ CREATE TABLE commands_seen (
 CREATE INDEX commands_seen_expiry ON commands_seen (expires_at);
 """
 
+# Version 7: put-away sessions (their whole state as JSON, one row each).
+_V7_PUTAWAY = """
+CREATE TABLE putaway_sessions (
+    delivery_id TEXT PRIMARY KEY,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    body        TEXT NOT NULL
+);
+CREATE INDEX putaway_sessions_open ON putaway_sessions (state) WHERE state = 'open';
+"""
+
 # Index i holds the script that moves a file from version i to version i + 1.
 MIGRATIONS: tuple[str, ...] = (
     _SCHEMA_V1,
@@ -151,6 +163,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V4_STOCKTAKES,
     _V5_REQUEST_PROGRESS,
     _V6_COMMANDS_SEEN,
+    _V7_PUTAWAY,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -11,7 +11,7 @@ for live in memory only; lists and their progress are in the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from inventory.alarms.book import AlarmBook
 from inventory.alarms.lifecycle import AlarmKind
@@ -36,7 +36,16 @@ class PickDesk:
     mistakes shown at the shelf (`inventory.picking.shelf_events` judges what is taken there).
     """
 
-    def __init__(self, keeper: PickLedger, alarms: AlarmBook, orders: OrderBook, times: PickTimes):
+    def __init__(
+        self,
+        keeper: PickLedger,
+        alarms: AlarmBook,
+        orders: OrderBook,
+        times: PickTimes,
+        held_colours: Callable[[], set[int]] = set,
+    ):
+        """`held_colours`: the colour numbers others hold (put-aways), not free for a list."""
+        self._held_colours = held_colours
         self._keeper = keeper
         self._alarms = alarms
         self._orders = orders
@@ -81,9 +90,14 @@ class PickDesk:
             )
             out.notes.append(f"pick list {request.pick_id} was received before ({known})")
             return out
-        free = sorted(set(range(MAX_PICKERS)) - {p.picker_no for p in self.lists.values()})
+        taken = {p.picker_no for p in self.lists.values()} | self._held_colours()
+        free = sorted(set(range(MAX_PICKERS)) - taken)
         if not free:
-            error = f"{MAX_PICKERS} pick lists are open; finish or cancel one first"
+            held = len(self._held_colours())
+            busy = f"{MAX_PICKERS - held} pick lists are open" + (
+                f" and {held} put-away(s) hold a colour" if held else ""
+            )
+            error = f"{busy}; finish or cancel one first"
             out.commits.append(
                 keeper.send(
                     [message(self._keeper.stamp(), "pick", request.pick_id, "error", error=error)]

@@ -15,6 +15,7 @@ class CueKind(StrEnum):
     REMIND = "remind"  # a pick list left untouched: take packs here
     MISTAKE = "mistake"  # the wrong pack was taken or scanned here
     LOCATE = "locate"  # the drug someone asked for is here
+    PUT = "put"  # put delivered packs here (the put-away's colour, packs still to put)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,8 @@ class Outcome:
     commits: list[Commit] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)  # commands answered with an error
+    putaway_notes: list[str] = field(default_factory=list)  # what a put-away did
+    putaway_mistakes: list[str] = field(default_factory=list)  # a refused pack, a wrong slot
     mistakes: list[Mistake] = field(default_factory=list)
     booked_epcs: list[str] = field(default_factory=list)  # tagged packs no longer on a shelf
     placed: dict[str, str] = field(default_factory=dict)  # tagged packs now booked in a slot

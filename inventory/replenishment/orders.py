@@ -177,14 +177,17 @@ class OrderBook:
         return Commit(requests=(updated,))
 
     def receipts(self, movements: Iterable[Movement]) -> list[ProcurementRequest]:
-        """Open requests that packs being booked in fulfil (in part or whole), oldest first."""
-        arrived: dict[str, int] = {}
+        """Open requests that packs being booked in fulfil (in part or whole): the request a
+        movement references first (a delivery announced for it), then the oldest."""
+        arrived: dict[tuple[str, str], int] = {}
         for m in movements:
             if m.kind in RECEIVING and m.to_slot is not None:
-                arrived[m.gtin] = arrived.get(m.gtin, 0) + m.quantity
-        updated: list[ProcurementRequest] = []
-        for gtin, quantity in arrived.items():
-            for request in self.open_requests():
+                arrived[m.gtin, m.reference] = arrived.get((m.gtin, m.reference), 0) + m.quantity
+        updated: dict[str, ProcurementRequest] = {}
+        for (gtin, reference), quantity in arrived.items():
+            requests = [updated.get(r.request_id, r) for r in self.open_requests()]
+            requests.sort(key=lambda r: r.request_id != reference)  # stable: then oldest first
+            for request in requests:
                 if quantity <= 0:
                     break
                 if request.product.gtin != gtin or request.outstanding <= 0:
@@ -193,8 +196,8 @@ class OrderBook:
                 quantity -= take
                 received = request.received + take
                 status = RequestStatus.RECEIVED if received >= request.quantity else request.status
-                updated.append(replace(request, received=received, status=status))
-        return updated
+                updated[request.request_id] = replace(request, received=received, status=status)
+        return list(updated.values())
 
     def follow(self, requests: Iterable[ProcurementRequest]) -> None:
         """Follow requests written with a change."""

@@ -23,6 +23,8 @@ class Product:
     auto_confirm: bool = True
     home_slots: tuple[str, ...] = ()
     require_serial: bool = True
+    min_shelf_life_days: int = 0  # a delivered pack expiring sooner is refused at receiving
+    slot_capacity: int | None = None  # packs one slot takes; None: no limit
 
 
 def is_short(product: Product, on_hand: int) -> bool:

@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 RXEDGE = [sys.executable, "-m", "edge.cli.main"]
 
 
-def test_demo_picks_two_lists_catches_the_mistake_and_reorders(tmp_path: Path) -> None:
+def test_demo_picks_two_lists_catches_the_mistake_reorders_and_puts_the_delivery_away(
+    tmp_path: Path,
+) -> None:
     db = tmp_path / "kept.sqlite"
     result = subprocess.run(
         [*RXEDGE, "demo", "--seconds", "35", "--db", str(db)],
@@ -44,6 +46,9 @@ def test_demo_picks_two_lists_catches_the_mistake_and_reorders(tmp_path: Path) -
     caught = out.split("the mistake is caught")[1].split("---")[0]
     assert "A-11 R!!" in caught
     assert "led       slot A-01: amber steady" in out
+    # The delivery for the request, put away by the lights: the expired pack refused.
+    assert "cmd-result: DESADV-demo-2: REFUSED GTIN 04012345123456 batch AX1907: expired" in out
+    assert "cmd-result: DESADV-demo-2: closed (done): 6 put, 1 refused, 0 left waiting" in out
     for line in ("picks booked:         7", "mistakes caught:      1"):
         assert line in out
     raised = re.search(r"requests raised:\s+(\d+)", out)
@@ -58,6 +63,16 @@ def test_demo_picks_two_lists_catches_the_mistake_and_reorders(tmp_path: Path) -
             "SELECT kind FROM movements WHERE batch = 'OM3902' ORDER BY id"
         ).fetchall()
     assert dict(picks) == {"rx-1001": 5, "rx-1002": 2}
+    with sqlite3.connect(db) as ledger:
+        put = ledger.execute(
+            "SELECT batch, to_slot, count(*) FROM movements WHERE kind = 'receive'"
+            " AND batch LIKE 'AX%' GROUP BY 1, 2"
+        ).fetchall()
+        request = ledger.execute(
+            "SELECT status, received FROM procurement_requests WHERE gtin = '04012345123456'"
+        ).fetchall()
+    assert put == [("AX2291", "A-01", 6)], "the expired pack (AX1907) is never booked"
+    assert request == [("received", 6)]
     # Received, then held back by the expiry sweep at start; never picked.
     assert expired == [("receive",), ("quarantine",)], "the mistaken pack must not be booked"
 

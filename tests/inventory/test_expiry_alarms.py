@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from drivers.modbus.profile import Colour, Mode
-from edge.daemon.light_plan import plan_lights
+from edge.lights.light_plan import plan_lights
 from inventory.alarms.lifecycle import AlarmKind, AlarmState
 from inventory.codes.identifiers import PackId
 from inventory.errors import UnknownAlarm

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.daemon.light_plan import DISCREPANCY_LIGHT, plan_lights
+from edge.lights.light_plan import DISCREPANCY_LIGHT, plan_lights
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper

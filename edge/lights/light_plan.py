@@ -1,10 +1,11 @@
 """What every slot's LED should show, from the pick desk's cues and the live alarms.
 
-Precedence on one slot: a mistake (red, fast blink) over the pick lists (each picker's colour,
-steady with the quantity to take, slow blink once reminded; several lists on one slot take
-turns, a second each) over a located drug (white, fast blink, quantity held) over the alarms:
-an expired batch or a pack taken wrongly (red, slow blink), a stocktake discrepancy (blue, slow
-blink), a batch near expiry (amber, slow blink), a shortage or stock-out (amber, steady).
+Precedence on one slot: a mistake (red, fast blink) over the pick lists and put-aways
+(each picker's colour, steady with the quantity to take or to put, slow blink once
+reminded; several on one slot take turns, a second each) over a located drug (white, fast
+blink, quantity held) over the alarms: an expired batch or a pack taken wrongly (red, slow
+blink), a stocktake discrepancy (blue, slow blink), a batch near expiry (amber, slow blink), a
+shortage or stock-out (amber, steady).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ ALARM_LIGHTS = {
 # Which alarm light wins a slot several alarms want.
 _RANK = {SHORTAGE_LIGHT: 0, NEAR_EXPIRY_LIGHT: 1, DISCREPANCY_LIGHT: 2, HELD_LIGHT: 3}
 DEFAULT_PICKER_COLOURS = (Colour.GREEN, Colour.BLUE, Colour.WHITE, Colour.AMBER)
+# Cues in a picker's colour: pick lists and put-away sessions share the colours.
+_COLOURED = (CueKind.PICK, CueKind.REMIND, CueKind.PUT)
 TURN_SECONDS = 1.0  # how long each pick list shows on a slot that several want
 
 
@@ -70,9 +73,7 @@ def plan_lights(
 def _light_for(cues: list[Cue], now: float, colours: Sequence[Colour]) -> SlotLight:
     if any(c.kind is CueKind.MISTAKE for c in cues):
         return MISTAKE_LIGHT
-    picks = sorted(
-        (c for c in cues if c.kind in (CueKind.PICK, CueKind.REMIND)), key=lambda c: c.picker_no
-    )
+    picks = sorted((c for c in cues if c.kind in _COLOURED), key=lambda c: c.picker_no)
     if picks:
         # One light per pick list (its quantities summed), taking turns.
         numbers: dict[int, int] = {}

@@ -9,7 +9,8 @@ from drivers.modbus.lights import DARK, SlotLight
 from drivers.modbus.profile import Colour
 from drivers.modbus.shelf_bus import ShelfBus
 from edge.daemon.activity import Activity, Observer
-from edge.daemon.light_plan import describe_light, plan_lights
+from edge.lights.light_plan import describe_light, plan_lights
+from edge.lights.lights_feed import LightsFeed
 from inventory.keeper import InventoryKeeper
 
 LightTargets = Mapping[str, tuple[ShelfBus, str, int]]  # slot -> (bus, controller, index)
@@ -19,8 +20,13 @@ class ShelfLights:
     """What is lit, and the picker colours (on the event loop; `plan` runs on the writer)."""
 
     def __init__(
-        self, colour_names: Sequence[str], targets: Callable[[], LightTargets], observe: Observer
+        self,
+        colour_names: Sequence[str],
+        targets: Callable[[], LightTargets],
+        observe: Observer,
+        feed: LightsFeed,
     ):
+        self.feed = feed  # the lights on the wire, after the LED writes
         self.colours = [Colour[name.upper()] for name in colour_names]
         self.lit: dict[str, SlotLight] = {}
         self._targets = targets
@@ -29,7 +35,7 @@ class ShelfLights:
     def plan(self, keeper: InventoryKeeper) -> dict[str, SlotLight]:
         """On the writer: every slot's light now (lists sharing a slot take turns by the
         keeper's clock)."""
-        cues = keeper.picks.cues()
+        cues = keeper.picks.cues() + keeper.putaways.cues()
         return plan_lights(keeper.alarms.live(), keeper.index, cues, keeper.seconds(), self.colours)
 
     def show(self, plan: dict[str, SlotLight]) -> None:
@@ -43,6 +49,7 @@ class ShelfLights:
             bus, controller, index = target
             bus.set_light(controller, index, light)
             self._observe(Activity("led", f"slot {slot}: {describe_light(light)}"))
+        self.feed.show(self.lit, plan)
         self.lit = plan
 
     def shown_picker(self, slot: str) -> int | None:

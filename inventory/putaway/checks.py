@@ -1,0 +1,76 @@
+"""May this pack go on the shelves? The checks a pack scanned in at receiving must pass.
+
+A pack is refused (never booked) when no product knows its GTIN, when it has expired or expires
+within the product's `min_shelf_life_days`, when its batch is recalled, or when its serial is
+already on the shelves (two packs with one serial: one of them is not genuine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from inventory.codes.barcodes import PackScan
+from inventory.replenishment.policy import Product
+from inventory.stock.slot_index import SlotIndex
+
+
+class Reason(StrEnum):
+    UNKNOWN_PRODUCT = "unknown product"
+    EXPIRED = "expired"
+    SHORT_SHELF_LIFE = "short shelf life"
+    RECALLED = "recalled"
+    DUPLICATE_SERIAL = "duplicate serial"
+    ALREADY_SCANNED = "already scanned"
+    NO_ROOM = "no room"
+    NO_COLOUR = "no colour free"
+
+
+# Refusals that raise an alarm: stock that must not reach a shelf, and a counterfeit signal.
+REFUSED_PACK_REASONS = frozenset({Reason.EXPIRED, Reason.SHORT_SHELF_LIFE, Reason.RECALLED})
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    reason: Reason
+    why: str  # in words, for the pharmacist and the centre
+    slot: str | None = None  # where the serial already lies (duplicate serial)
+
+
+def refusal(
+    scan: PackScan,
+    products: Mapping[str, Product],
+    index: SlotIndex,
+    today: date,
+    recalled: Collection[tuple[str, str]],
+) -> Refusal | None:
+    """Why the scanned pack must not be put away, or None when it may."""
+    product = products.get(scan.gtin)
+    if product is None:
+        return Refusal(
+            Reason.UNKNOWN_PRODUCT,
+            f"no product has GTIN {scan.gtin}; add it to [[products]] to put it away",
+        )
+    if scan.expiry is not None:
+        days_left = (scan.expiry - today).days
+        if days_left < 0:
+            return Refusal(Reason.EXPIRED, f"expired on {scan.expiry.isoformat()}")
+        if days_left < product.min_shelf_life_days:
+            return Refusal(
+                Reason.SHORT_SHELF_LIFE,
+                f"expires on {scan.expiry.isoformat()}, in {days_left} day(s); "
+                f"{product.name} needs at least {product.min_shelf_life_days}",
+            )
+    if (scan.gtin, scan.batch) in recalled:
+        return Refusal(Reason.RECALLED, f"batch {scan.batch} is recalled")
+    if scan.serial:
+        for line in index.lines_of(scan.gtin):
+            if line.serial == scan.serial:
+                return Refusal(
+                    Reason.DUPLICATE_SERIAL,
+                    f"serial {scan.serial} is on the shelves already, in {line.slot}",
+                    line.slot,
+                )
+    return None

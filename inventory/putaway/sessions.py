@@ -1,0 +1,189 @@
+"""Put-away sessions: a delivery being put on the shelves at one scanner, in one colour.
+
+A session holds what its notice (`cmd/putaway`) said to expect, the packs scanned and waiting
+to be put (each with the slot chosen for it), and what was put, refused or not expected. Its
+whole state is one JSON document in the ledger file, written in the transaction that changes
+it, so a restart carries on where it stopped. Times are seconds since the epoch from the
+keeper's clock.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+
+class SessionState(StrEnum):
+    OPEN = "open"
+    DONE = "done"  # every line of the notice put, nothing waiting
+    ENDED = "ended"  # ended by a person (cmd/putaway-end)
+    TIMED_OUT = "timed_out"
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeLine:
+    """One line of an advance shipping notice: `batch` and `expiry` may be '' / None."""
+
+    gtin: str
+    quantity: int
+    batch: str = ""
+    expiry: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An advance shipping notice as received: the delivery, its lines, the request it
+    delivers (its packs count toward that request first) and the scanner it is worked at."""
+
+    delivery_id: str
+    lines: tuple[NoticeLine, ...]
+    request_id: str = ""
+    scanner: str = ""  # '' : the first put-away scanner that scans a pack of it
+
+
+@dataclass(slots=True)
+class ExpectedLine:
+    gtin: str
+    quantity: int
+    batch: str = ""
+    expiry: str | None = None
+    received: int = 0
+
+    def accepts(self, gtin: str, batch: str) -> bool:
+        return self.gtin == gtin and (not self.batch or self.batch == batch)
+
+    def report(self) -> dict[str, object]:
+        return {
+            "gtin": self.gtin,
+            "batch": self.batch or None,
+            "expiry": self.expiry,
+            "quantity": self.quantity,
+            "received": self.received,
+            "missing": max(self.quantity - self.received, 0),
+            "excess": max(self.received - self.quantity, 0),
+        }
+
+
+@dataclass(slots=True)
+class WaitingPack:
+    """A pack scanned and lit, not yet put: it goes to `slot`."""
+
+    gtin: str
+    batch: str
+    expiry: str | None
+    serial: str
+    slot: str
+    seen_epc: str = ""  # its tag, seen in a slot that was not lit for it
+
+
+@dataclass(slots=True)
+class Unexpected:
+    """Packs put that the notice did not announce (or more than a line said)."""
+
+    gtin: str
+    batch: str
+    quantity: int = 0
+
+
+@dataclass(slots=True)
+class PutawaySession:
+    """A delivery being put away; `number` (0-3, shared with pick lists) chooses its colour,
+    None until its first pack is scanned."""
+
+    delivery_id: str
+    created_at: float
+    touched_at: float
+    scanner: str = ""
+    station: str = ""  # the receiving station's slot: red there when a pack is refused
+    request_id: str = ""
+    actor: str = ""  # who scans its packs in (the badge holder), for the movements
+    number: int | None = None
+    announced: bool = False  # a notice said what to expect
+    lines: list[ExpectedLine] = field(default_factory=list)
+    waiting: list[WaitingPack] = field(default_factory=list)
+    unexpected: list[Unexpected] = field(default_factory=list)
+    put: int = 0
+    refused: int = 0
+    state: SessionState = SessionState.OPEN
+
+    @property
+    def reference(self) -> str:
+        """What the movements it books reference: the request it delivers, else itself."""
+        return self.request_id or self.delivery_id
+
+    @property
+    def at_work(self) -> bool:
+        """Packs of it are being scanned (a notice waits for its delivery until then)."""
+        return self.number is not None or not self.announced
+
+    @property
+    def complete(self) -> bool:
+        """A notice whose every line is put in full, with nothing waiting."""
+        return (
+            self.announced
+            and not self.waiting
+            and all(line.received >= line.quantity for line in self.lines)
+        )
+
+    def waiting_at(self, slot: str) -> list[WaitingPack]:
+        return [pack for pack in self.waiting if pack.slot == slot]
+
+    def count_put(self, gtin: str, batch: str) -> None:
+        """One pack put: counted on the first line of the notice with room for it, else the
+        first that accepts it (in excess), else as not announced."""
+        fitting = [line for line in self.lines if line.accepts(gtin, batch)]
+        line = next((ln for ln in fitting if ln.received < ln.quantity), None)
+        if line is None and fitting:
+            line = fitting[0]
+        if line is not None:
+            line.received += 1
+            return
+        extra = next((u for u in self.unexpected if (u.gtin, u.batch) == (gtin, batch)), None)
+        if extra is None:
+            extra = Unexpected(gtin, batch)
+            self.unexpected.append(extra)
+        extra.quantity += 1
+
+    def summary(self) -> dict[str, object]:
+        """The figures reported when the session ends."""
+        return {
+            "lines": [line.report() for line in self.lines],
+            "unexpected": [_fields(u) for u in self.unexpected],
+            "put": self.put,
+            "refused": self.refused,
+            "waiting": len(self.waiting),
+        }
+
+    def to_json(self) -> str:
+        # json's default hook walks the dataclasses: far cheaper than asdict's deep copies,
+        # and this is written with every pack scanned or put.
+        return json.dumps(self, default=_fields, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> PutawaySession:
+        raw: dict[str, Any] = json.loads(text)
+        raw["lines"] = [ExpectedLine(**line) for line in raw["lines"]]
+        raw["waiting"] = [WaitingPack(**pack) for pack in raw["waiting"]]
+        raw["unexpected"] = [Unexpected(**u) for u in raw["unexpected"]]
+        raw["state"] = SessionState(raw["state"])
+        return cls(**raw)
+
+    @classmethod
+    def from_notice(cls, notice: Notice, now: float) -> PutawaySession:
+        lines = [ExpectedLine(ln.gtin, ln.quantity, ln.batch, ln.expiry) for ln in notice.lines]
+        return cls(
+            notice.delivery_id,
+            now,
+            now,
+            scanner=notice.scanner,
+            request_id=notice.request_id,
+            announced=True,
+            lines=lines,
+        )
+
+
+def _fields(value: object) -> dict[str, object]:
+    """A dataclass's fields by name, one level deep (for json.dumps)."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}  # type: ignore[arg-type]

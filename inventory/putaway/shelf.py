@@ -1,0 +1,309 @@
+"""At the shelf while putting away: packs scanned in, puts confirmed, wrong slots caught.
+
+The base of the put-away desk (inventory.putaway.desk). A scanned pack that passes the checks
+is lit in its slot; a press of that slot's button (one pack each) or its tag seen on that
+slot's antenna books it: one `receive` movement into the slot with its batch, expiry and serial,
+written with the session's new state and its `cmd-result` report in one transaction. A press on
+a slot no one lit, or a tag seen in another slot than its own, books nothing and blinks red.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.codes.barcodes import PackScan
+from inventory.codes.identifiers import PackId
+from inventory.ledger.movements import Movement, MovementKind
+from inventory.picking.outcome import Outcome
+from inventory.picking.results import message
+from inventory.putaway.checks import REFUSED_PACK_REASONS, Reason, Refusal, refusal
+from inventory.putaway.ledger_access import PutawayLedger
+from inventory.putaway.places import choose_slot, shelf_of
+from inventory.putaway.sessions import PutawaySession, SessionState, WaitingPack
+from inventory.putaway.store import PutawayStore
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+
+class ShelfPuts:
+    """Scans, presses and tags; the put-away desk adds the sessions' lifecycle."""
+
+    _keeper: PutawayLedger
+    shelf_slots: tuple[str, ...]
+    store: PutawayStore
+    sessions: dict[str, PutawaySession]
+    _red: dict[str, float]
+    _red_tags: dict[str, str]  # a waiting pack's tag seen in a wrong slot -> that slot
+
+    if TYPE_CHECKING:
+
+        def _by_age(self) -> Iterable[PutawaySession]: ...
+
+        def _session_for(self, scanner: str, gtin: str) -> PutawaySession: ...
+
+        def _free_colour(self) -> int | None: ...
+
+        def _save(self, session: PutawaySession) -> None: ...
+
+        def _close(
+            self, session: PutawaySession, state: SessionState, out: Outcome, by: str = ...
+        ) -> None: ...
+
+    def scanned(self, scan: PackScan, scanner: str, station: str, actor: str) -> Outcome:
+        """A pack scanned at a put-away scanner: refused, or lit in the slot it belongs in."""
+        keeper, out = self._keeper, Outcome()
+        session = self._session_for(scanner, scan.gtin)
+        session.station, session.actor = station, actor
+        session.touched_at = keeper.seconds()
+        slot = self._place(session, scan, station)
+        if isinstance(slot, Refusal):
+            self._refuse(session, scan, slot, out)
+            return out
+        expiry = scan.expiry.isoformat() if scan.expiry else None
+        session.waiting.append(WaitingPack(scan.gtin, scan.batch, expiry, scan.serial, slot))
+        there = sum(1 for p in session.waiting if (p.slot, p.gtin) == (slot, scan.gtin))
+        with keeper.group():
+            lit = message(
+                keeper.stamp(),
+                "putaway",
+                session.delivery_id,
+                "lit",
+                **_pack(scan.gtin, scan.batch, expiry, scan.serial),
+                slot=slot,
+                waiting=there,
+                number=session.number,
+            )
+            out.commits.append(keeper.send([lit]))
+            self._save(session)
+        out.putaway_notes.append(f"put-away {session.delivery_id}: GTIN {scan.gtin} goes to {slot}")
+        out.lights_changed = True
+        return out
+
+    def button(self, slot: str, presses: int, shown: int | None) -> Outcome:
+        """The button of `slot` pressed `presses` times: one waiting pack put each (for the
+        session whose colour the slot showed, else the oldest waiting there). A slot a pick
+        list lights goes to the pick desk; a press on a slot nothing lit blinks red while
+        put-away is under way."""
+        keeper = self._keeper
+        picks = keeper.picks
+        wanting = [s for s in self._by_age() if s.waiting_at(slot)]
+        picking_here = [p for p in picks.lists.values() if p.wanted_at(slot)]
+        if picking_here and (not wanting or shown in {p.picker_no for p in picking_here}):
+            return keeper.shelf.button(slot, presses, shown)
+        if not wanting:
+            if any(s.number is not None for s in self.sessions.values()):
+                out = Outcome()
+                self._wrong_slot(slot, f"button at {slot}", out)
+                return out
+            return keeper.shelf.button(slot, presses, shown)
+        out = Outcome()
+        for _ in range(presses):
+            wanting = [s for s in self._by_age() if s.waiting_at(slot)]
+            if not wanting:
+                out.notes.append(f"button at {slot}: nothing more to put there")
+                break
+            owner = next((s for s in wanting if s.number == shown), wanting[0])
+            self._book(owner, owner.waiting_at(slot)[0], slot, "button", out)
+        return out
+
+    def tag_arrived(self, pack: PackId, slot: str) -> Outcome | None:
+        """A fixed reader sees a tag in `slot`: a waiting pack put (or put in the wrong
+        slot); None when no session waits for it."""
+        found = self._waiting_for(pack.gtin, pack.serial, slot)
+        if found is None:
+            return None
+        session, waiting = found
+        waiting.serial = waiting.serial or pack.serial
+        waiting.seen_epc = pack.epc
+        out = Outcome()
+        if waiting.slot != slot:
+            self._wrong_slot(slot, f"tag of GTIN {pack.gtin} serial {pack.serial}", out)
+            self._red_tags[pack.epc] = slot
+        else:
+            self._book(session, waiting, slot, "tag", out, epc=pack.epc)
+        return out
+
+    def tag_moved(self, epc: str, slot: str) -> Outcome | None:
+        """A tag seen before in a wrong slot is now seen in `slot`."""
+        for session in self._by_age():
+            for waiting in session.waiting:
+                if waiting.seen_epc == epc:
+                    return self.tag_arrived(PackId(epc, waiting.gtin, waiting.serial), slot)
+        return None
+
+    # Internals -------------------------------------------------------------------------------
+
+    def _place(self, session: PutawaySession, scan: PackScan, station: str) -> str | Refusal:
+        """The slot a scanned pack goes to, or why it must not go anywhere."""
+        keeper = self._keeper
+        waiting = [p for s in self.sessions.values() for p in s.waiting]
+        found = refusal(
+            scan, keeper.products, keeper.index, keeper.calendar.today(), keeper.picks.recalled
+        )
+        if found is not None:
+            return found
+        if scan.serial and any((p.gtin, p.serial) == (scan.gtin, scan.serial) for p in waiting):
+            return Refusal(Reason.ALREADY_SCANNED, f"serial {scan.serial} is waiting to be put")
+        if session.number is None:
+            session.number = self._free_colour()
+            if session.number is None:
+                return Refusal(Reason.NO_COLOUR, "every colour is in use; finish a list first")
+        by_slot: dict[str, list[WaitingPack]] = {}
+        for pack in waiting:
+            by_slot.setdefault(pack.slot, []).append(pack)
+        reserved = {home for p in keeper.products.values() for home in p.home_slots}
+        reserved |= {s.station for s in self.sessions.values()} | {station}
+        product = keeper.products[scan.gtin]
+        if not product.home_slots:
+            why = f"{product.name} has no home slot; give its [[products]] entry slots = [...]"
+            return Refusal(Reason.NO_ROOM, why)
+        slot = choose_slot(product, scan.batch, keeper.index, by_slot, self.shelf_slots, reserved)
+        if slot is None:
+            return Refusal(
+                Reason.NO_ROOM,
+                f"no slot on shelf {shelf_of(product.home_slots[0])} has room for {product.name}",
+            )
+        return slot
+
+    def _waiting_for(
+        self, gtin: str, serial: str, slot: str
+    ) -> tuple[PutawaySession, WaitingPack] | None:
+        """The waiting pack a tag is: by serial, else a counted one of its GTIN (lit in
+        `slot` first)."""
+        candidates = [(s, p) for s in self._by_age() for p in s.waiting if p.gtin == gtin]
+        exact = [(s, p) for s, p in candidates if p.serial == serial]
+        counted = [(s, p) for s, p in candidates if not p.serial]
+        counted.sort(key=lambda found: found[1].slot != slot)
+        return next(iter(exact or counted), None)
+
+    def _book(
+        self,
+        session: PutawaySession,
+        pack: WaitingPack,
+        slot: str,
+        how: str,
+        out: Outcome,
+        epc: str | None = None,
+    ) -> None:
+        """One pack put: its movement, the session's new state, the report."""
+        keeper = self._keeper
+        movement = Movement(
+            MovementKind.RECEIVE,
+            pack.gtin,
+            1,
+            pack.serial,
+            epc,
+            pack.batch,
+            pack.expiry,
+            to_slot=slot,
+            actor=session.actor or "system",
+            reason=f"put away from delivery {session.delivery_id}, confirmed by {how}",
+            reference=session.reference,
+        )
+        session.waiting.remove(pack)
+        session.put += 1
+        session.count_put(pack.gtin, pack.batch)
+        session.touched_at = keeper.seconds()
+        left = sum(1 for p in session.waiting if (p.slot, p.gtin) == (slot, pack.gtin))
+        report = message(
+            keeper.stamp(),
+            "putaway",
+            session.delivery_id,
+            "put",
+            **_pack(pack.gtin, pack.batch, pack.expiry, pack.serial),
+            slot=slot,
+            waiting=left,
+            put=session.put,
+            confirmed_by=how,
+        )
+        with keeper.group():
+            out.commits.append(keeper.commit([movement], messages=[report]))
+            self._save(session)
+            if session.complete:
+                self._close(session, SessionState.DONE, out)
+        self._red.pop(slot, None)
+        if epc:
+            out.placed[epc] = slot
+            # The pack that made another slot red is where it belongs now: that red ends too.
+            self._red.pop(self._red_tags.pop(epc, ""), None)
+        out.putaway_notes.append(
+            f"put-away {session.delivery_id}: GTIN {pack.gtin} put in {slot} ({how})"
+        )
+        out.lights_changed = True
+
+    def _refuse(
+        self, session: PutawaySession, scan: PackScan, found: Refusal, out: Outcome
+    ) -> None:
+        """A pack that must not be put away: reported, alarmed where it matters, red at the
+        receiving station; nothing booked."""
+        keeper = self._keeper
+        session.refused += 1
+        expiry = scan.expiry.isoformat() if scan.expiry else None
+        pack = _pack(scan.gtin, scan.batch, expiry, scan.serial)
+        detail = {
+            **pack,
+            "reason": str(found.reason),
+            "why": found.why,
+            "delivery_id": session.delivery_id,
+            "slot": session.station or None,
+        }
+        with keeper.group():
+            refused = message(
+                keeper.stamp(),
+                "putaway",
+                session.delivery_id,
+                "refused",
+                **pack,
+                reason=str(found.reason),
+                why=found.why,
+                slot=session.station or None,
+            )
+            out.commits.append(keeper.send([refused]))
+            self._save(session)
+            if found.reason in REFUSED_PACK_REASONS:
+                subject = f"{scan.gtin}/{scan.batch}"
+                out.commits.append(
+                    keeper.alarms.raise_alarm(AlarmKind.REFUSED_PACK, subject, detail)
+                )
+            elif found.reason is Reason.DUPLICATE_SERIAL:
+                subject = f"{scan.gtin}/{scan.serial}"
+                detail["slot"] = found.slot
+                out.commits.append(
+                    keeper.alarms.raise_alarm(AlarmKind.DUPLICATE_PACK, subject, detail)
+                )
+        if session.station:
+            self._red[session.station] = keeper.seconds() + keeper.picks.times.mistake_seconds
+        out.putaway_mistakes.append(
+            f"MISTAKE at {session.station or 'the scanner'}: refused, {found.why}"
+        )
+        out.lights_changed = True
+
+    def _wrong_slot(self, slot: str, what: str, out: Outcome) -> None:
+        """Something arrived where nothing was lit for it: red there, the sessions told."""
+        keeper = self._keeper
+        self._red[slot] = keeper.seconds() + keeper.picks.times.mistake_seconds
+        lit = sorted({p.slot for s in self.sessions.values() for p in s.waiting})
+        reports = [
+            message(
+                keeper.stamp(),
+                "putaway",
+                session.delivery_id,
+                "wrong_slot",
+                slot=slot,
+                expected=[p.slot for p in session.waiting],
+            )
+            for session in self._by_age()
+            if session.number is not None
+        ]
+        if reports:
+            out.commits.append(keeper.send(reports))
+        out.putaway_mistakes.append(
+            f"MISTAKE at {slot}: {what}, but nothing was lit there (lit: {lit})"
+        )
+        out.lights_changed = True
+
+
+def _pack(gtin: str, batch: str, expiry: str | None, serial: str) -> dict[str, object]:
+    return {"gtin": gtin, "batch": batch, "expiry": expiry, "serial": serial or None}

@@ -1,0 +1,200 @@
+"""Put-to-light on the running daemon with real peers: packs scanned in on pty scanners light
+the slot they belong in (read back from the Modbus simulator's registers), a button pressed in
+the simulator or a tag placed on the pty reader's antenna books them, a press where nothing was
+lit blinks red and books nothing, refused packs blink red at the receiving station and are
+reported over mosquitto, two scanners work in two colours, and a restart carries on."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from drivers.modbus.lights import DARK
+from drivers.modbus.profile import Colour
+from edge.demo.local_broker import LocalBroker
+from sync.commands import with_envelope
+from tests.conftest import Subscriber, eventually
+from tests.edge.putaway_rig import (
+    AMOX,
+    IBU,
+    PARA,
+    PREFIX,
+    RED,
+    STATION,
+    PutawayRig,
+    code,
+    lit,
+    para_tag,
+    start_putaway_rig,
+    stop_putaway_rig,
+)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[PutawayRig]:
+    made = await start_putaway_rig(tmp_path, broker)
+    yield made
+    await stop_putaway_rig(made)
+
+
+def answers(centre: Subscriber, status: str) -> list[dict[str, object]]:
+    return [
+        r
+        for r in centre.payloads("/cmd-result")
+        if r.get("command") == "putaway" and r["status"] == status
+    ]
+
+
+async def test_a_delivery_is_lit_slot_by_slot_booked_by_button_and_tag_and_closes_its_request(
+    rig: PutawayRig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result", f"{PREFIX}/procurement/request")
+    request_id = rig.request()[0]
+    notice = {
+        "delivery_id": "DESADV-1",
+        "request_id": request_id,
+        "lines": [{"gtin": AMOX, "quantity": 3, "batch": "B7"}, {"gtin": PARA, "quantity": 2}],
+    }
+    centre.publish(f"{PREFIX}/cmd/putaway", json.dumps(with_envelope(notice)))
+    await eventually(lambda: answers(centre, "expected"), what="the notice accepted")
+    for _ in range(3):
+        rig.scanner.scan(code(AMOX, "B7", 400))
+    rig.scanner.scan(code(PARA, "P1", 300, serial="41"))
+    green3 = lit(Colour.GREEN, 3)
+    await eventually(lambda: rig.shows("A-01", green3), what="A-01 green, 3 to put")
+    await eventually(lambda: rig.shows("A-03", lit(Colour.GREEN, 1)), what="A-03 green, 1")
+    assert rig.receipts() == [], "nothing is booked before it is put"
+    await rig.press("A-01", times=2)
+    await eventually(lambda: len(rig.receipts()) == 2, what="two presses, two packs")
+    await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 1)), what="count down")
+    rig.reader.place(1, para_tag(41))  # the tagged pack laid in A-03: its tag confirms it
+    await eventually(lambda: len(rig.receipts()) == 3, what="the tag books its pack")
+    assert rig.receipts()[2] == ("A-03", PARA, "P1", "41", request_id)
+    await eventually(lambda: rig.shows("A-03", DARK), what="A-03 dark once put")
+    await rig.press("A-01")
+    await eventually(lambda: rig.request()[1:] == ("received", 3), what="request received")
+    assert {r[4] for r in rig.receipts()} == {request_id}
+    assert all(r[:3] == ("A-01", AMOX, "B7") for r in rig.receipts() if r[1] == AMOX)
+    centre.publish(
+        f"{PREFIX}/cmd/putaway-end", json.dumps(with_envelope({"delivery_id": "DESADV-1"}))
+    )
+    [closed] = await eventually(lambda: answers(centre, "closed"), what="closed")
+    amox, para = closed["lines"]  # type: ignore[misc]
+    assert (amox["received"], amox["missing"], para["received"], para["missing"]) == (3, 0, 1, 1)
+    assert [a["confirmed_by"] for a in answers(centre, "put")] == ["button"] * 2 + ["tag", "button"]
+
+
+async def test_a_press_on_a_slot_that_was_not_lit_blinks_red_and_books_nothing(
+    rig: PutawayRig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    rig.scanner.scan(code(IBU, "I1", 400))
+    await eventually(lambda: rig.shows("A-05", lit(Colour.GREEN, 1)), what="A-05 lit")
+    before = rig.movement_count()
+    await rig.press("A-06")
+    await eventually(lambda: rig.shows("A-06", RED), what="A-06 red")
+    [wrong] = await eventually(lambda: answers(centre, "wrong_slot"), what="reported")
+    assert wrong["slot"] == "A-06" and wrong["expected"] == ["A-05"]
+    assert rig.movement_count() == before
+    assert await rig.shows("A-05", lit(Colour.GREEN, 1)), "the right slot stays lit"
+    await rig.press("A-05")
+    await eventually(lambda: [r[:4] for r in rig.receipts()] == [("A-05", IBU, "I1", "")])
+
+
+async def test_a_tag_seen_in_the_wrong_slot_blinks_red_there_and_books_once_moved(
+    rig: PutawayRig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    rig.scanner.scan(code(PARA, "P1", 300, serial="42"))
+    await eventually(lambda: rig.shows("A-03", lit(Colour.GREEN, 1)), what="A-03 lit")
+    rig.reader.place(2, para_tag(42))  # laid in A-04, next to its slot
+    await eventually(lambda: rig.shows("A-04", RED), what="A-04 red")
+    [wrong] = await eventually(lambda: answers(centre, "wrong_slot"), what="reported")
+    assert wrong["slot"] == "A-04" and rig.receipts() == []
+    rig.reader.remove(para_tag(42))
+    rig.reader.place(1, para_tag(42))  # moved to A-03, where it belongs
+    await eventually(lambda: len(rig.receipts()) == 1, what="booked once in its slot")
+    assert rig.receipts()[0][:4] == ("A-03", PARA, "P1", "42")
+    await eventually(lambda: rig.shows("A-03", DARK), what="A-03 dark")
+    await eventually(lambda: rig.shows("A-04", DARK), what="the red ends with the pack put")
+
+
+def alarms(centre: Subscriber) -> list[dict[str, object]]:
+    return [json.loads(m.payload) for m in centre.drain() if "/alarms/" in m.topic and m.payload]
+
+
+@pytest.mark.parametrize(
+    ("pack", "reason", "alarm"),
+    [
+        (code(AMOX, "B7", -2), "expired", "refused_pack"),
+        (code(AMOX, "B7", 30), "short shelf life", "refused_pack"),
+        (code(AMOX, "BAD", 400), "recalled", "refused_pack"),
+        (code("05012345678900", "X1", 400), "unknown product", None),
+        (code(AMOX, "B0", 400, serial="S1"), "duplicate serial", "duplicate_pack"),
+    ],
+)
+async def test_a_refused_pack_blinks_red_at_the_station_is_reported_and_never_booked(
+    rig: PutawayRig,
+    subscribe: Callable[..., Subscriber],
+    pack: str,
+    reason: str,
+    alarm: str | None,
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result", f"{PREFIX}/alarms/+")
+    before = rig.movement_count()
+    rig.scanner.scan(pack)
+    await eventually(lambda: rig.shows(STATION, RED), what=f"{reason}: red at the station")
+    [refused] = await eventually(lambda: answers(centre, "refused"), what="reported")
+    assert refused["reason"] == reason and refused["slot"] == STATION
+    if alarm is not None:
+        raised = await eventually(
+            lambda: [a for a in alarms(centre) if a["kind"] == alarm],
+            what=f"{alarm} alarm",
+        )
+        assert raised[0]["detail"]["reason"] == reason  # type: ignore[index]
+    else:
+        assert "05012345678900" in str(refused["why"]), "the GTIN to add is named"
+    assert rig.movement_count() == before
+
+
+async def test_two_scanners_put_away_at_once_in_their_own_colours(
+    rig: PutawayRig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    rig.scanner.scan(code(AMOX, "B7", 400))
+    await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 1)), what="first colour")
+    rig.scanner_2.scan(code(IBU, "I1", 400))
+    await eventually(lambda: rig.shows("A-05", lit(Colour.BLUE, 1)), what="next colour")
+    await eventually(lambda: sorted(a["number"] for a in answers(centre, "lit")) == [0, 1])
+    await rig.press("A-05")
+    await rig.press("A-01")
+    await eventually(lambda: len(rig.receipts()) == 2, what="both booked")
+    # Each scanner has a session of its own.
+    await eventually(lambda: len({a["command_id"] for a in answers(centre, "put")}) == 2)
+
+
+async def test_a_restart_mid_session_brings_the_lights_back_and_books_nothing_twice(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    rig = await start_putaway_rig(tmp_path, broker)
+    try:
+        for _ in range(3):
+            rig.scanner.scan(code(AMOX, "B7", 400))
+        await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 3)))
+        await rig.press("A-01")
+        await eventually(lambda: len(rig.receipts()) == 1)
+    finally:
+        await stop_putaway_rig(rig)
+    rig = await start_putaway_rig(tmp_path, broker)
+    try:
+        await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 2)), what="lit again")
+        assert len(rig.receipts()) == 1
+        await rig.press("A-01", times=3)  # one press more than waits
+        await eventually(lambda: rig.shows("A-01", DARK), what="all put")
+        await eventually(lambda: len(rig.receipts()) == 3)
+        assert rig.request()[1:] == ("received", 3)
+    finally:
+        await stop_putaway_rig(rig)

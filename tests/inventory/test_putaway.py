@@ -1,0 +1,227 @@
+"""The put-away desk on a real ledger file: where a delivered pack goes (same batch, home slot
+with room, a free slot on the shelf), what is refused and never booked, puts booked only when
+confirmed and counted toward the request the delivery fulfils, a notice's missing and excess
+lines, and sessions carried across a restart."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.codes.barcodes import PackScan
+from inventory.codes.identifiers import PackId
+from inventory.keeper import InventoryKeeper
+from inventory.ledger.movements import Movement, MovementKind
+from inventory.picking.lists import PickLine, PickRequest
+from inventory.picking.outcome import Cue, CueKind
+from inventory.picking.results import PickTimes
+from inventory.putaway.sessions import Notice, NoticeLine
+from inventory.replenishment.policy import Product
+from inventory.site_calendar import SiteCalendar
+
+AMOX = Product(
+    "04012345123456",
+    "Amoxicillin 500 mg",
+    reorder_point=2,
+    par=8,
+    home_slots=("A-01", "A-02"),
+    min_shelf_life_days=90,
+    slot_capacity=4,
+)
+IBU = Product("04012345000016", "Ibuprofen 400 mg", 1, 6, home_slots=("A-05",))
+SLOTS = [f"A-{n:02d}" for n in range(1, 9)]
+TODAY = date(2026, 11, 26)
+TIMES = PickTimes(remind_after_seconds=60, timeout_seconds=300, mistake_seconds=20)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def scan(batch: str = "B1", days: int = 400, serial: str = "", gtin: str = AMOX.gtin) -> PackScan:
+    return PackScan(gtin, TODAY + timedelta(days=days), batch, serial)
+
+
+def open_keeper(path: Path, clock: Clock) -> InventoryKeeper:
+    products = {AMOX.gtin: AMOX, IBU.gtin: IBU}
+    calendar = SiteCalendar(UTC, clock)
+    return InventoryKeeper(path, products, "s", "g", calendar, pick_times=TIMES, shelf_slots=SLOTS)
+
+
+@pytest.fixture
+def keeper(tmp_path: Path) -> InventoryKeeper:
+    k = open_keeper(tmp_path / "l.sqlite", Clock())
+    k.commit([Movement(MovementKind.PUT_AWAY, AMOX.gtin, 3, batch="B0", to_slot="A-01")])
+    return k
+
+
+def answers(keeper: InventoryKeeper, status: str) -> list[dict[str, object]]:
+    rows = keeper.pending_messages(10_000)
+    bodies = [json.loads(r.payload) for r in rows if r.kind == "command_result"]
+    return [b for b in bodies if b["status"] == status]
+
+
+def receipts(keeper: InventoryKeeper) -> list[tuple[str, str, str, str]]:
+    rows = keeper.db.execute(
+        "SELECT to_slot, batch, serial, reference FROM movements WHERE kind = 'receive'"
+    )
+    return [tuple(r) for r in rows]
+
+
+def test_a_pack_goes_to_its_batch_then_a_home_slot_with_room_then_a_free_slot(
+    keeper: InventoryKeeper,
+) -> None:
+    desk = keeper.putaways
+    desk.scanned(scan("B0"), "goods-in", "R-01", "Ana")  # A-01 holds B0 (3 of 4)
+    assert answers(keeper, "lit")[-1]["slot"] == "A-01"
+    desk.scanned(scan("B9"), "goods-in", "R-01", "Ana")  # A-01 is full now: next home slot
+    assert answers(keeper, "lit")[-1]["slot"] == "A-02"
+    for _ in range(4):
+        desk.scanned(scan("B9"), "goods-in", "R-01", "Ana")
+    lit = [a["slot"] for a in answers(keeper, "lit")]
+    # A-02 full at 4; A-05 is ibuprofen's home: the first free slot on shelf A is A-03.
+    assert lit[-4:] == ["A-02", "A-02", "A-02", "A-03"]
+    assert receipts(keeper) == [], "nothing is booked before it is put"
+    cues = desk.cues()
+    assert Cue("A-02", CueKind.PUT, 0, 4) in cues and Cue("A-01", CueKind.PUT, 0, 1) in cues
+
+
+def test_a_button_press_books_one_pack_into_its_slot_and_a_tag_books_its_own(
+    keeper: InventoryKeeper,
+) -> None:
+    desk = keeper.putaways
+    desk.scanned(scan("B0"), "goods-in", "R-01", "Ana")
+    desk.scanned(scan("B0", serial="77"), "goods-in", "R-01", "Ana")  # A-01 is full: A-02
+    desk.button("A-01", 1, shown=0)
+    assert receipts(keeper)[0][:3] == ("A-01", "B0", "")
+    epc = "urn:epc:id:sgtin:4012345.012345.77"
+    assert desk.tag_arrived(PackId(epc, AMOX.gtin, "77"), "A-02") is not None
+    assert receipts(keeper)[1][:3] == ("A-02", "B0", "77")
+    assert keeper.index.slot_of(epc) == "A-02"
+    assert [a["confirmed_by"] for a in answers(keeper, "put")] == ["button", "tag"]
+    assert desk.cues() == []
+
+
+def test_a_press_or_a_tag_where_nothing_was_lit_books_nothing_and_shows_red(
+    keeper: InventoryKeeper,
+) -> None:
+    desk = keeper.putaways
+    desk.scanned(scan("B0", serial="5"), "goods-in", "R-01", "Ana")
+    desk.button("A-07", 1, shown=None)
+    epc = "urn:epc:id:sgtin:4012345.012345.5"
+    desk.tag_arrived(PackId(epc, AMOX.gtin, "5"), "A-06")
+    assert receipts(keeper) == []
+    assert {c.slot for c in desk.cues() if c.kind is CueKind.MISTAKE} == {"A-06", "A-07"}
+    assert [a["slot"] for a in answers(keeper, "wrong_slot")] == ["A-07", "A-06"]
+    desk.tag_moved(epc, "A-01")  # then put where it was lit
+    assert receipts(keeper)[0][:3] == ("A-01", "B0", "5")
+
+
+@pytest.mark.parametrize(
+    ("pack", "reason", "alarm"),
+    [
+        (scan(days=-1), "expired", AlarmKind.REFUSED_PACK),
+        (scan(days=30), "short shelf life", AlarmKind.REFUSED_PACK),
+        (scan(gtin="05012345678900"), "unknown product", None),
+        (scan(serial="S1"), "duplicate serial", AlarmKind.DUPLICATE_PACK),
+    ],
+)
+def test_a_pack_that_must_not_reach_a_shelf_is_refused_with_red_at_the_station(
+    keeper: InventoryKeeper, pack: PackScan, reason: str, alarm: AlarmKind | None
+) -> None:
+    keeper.commit([Movement(MovementKind.PUT_AWAY, AMOX.gtin, 1, "S1", batch="B0", to_slot="A-01")])
+    before = keeper.db.execute("SELECT count(*) FROM movements").fetchone()[0]
+    keeper.putaways.scanned(pack, "goods-in", "R-01", "Ana")
+    [refused] = answers(keeper, "refused")
+    assert refused["reason"] == reason and refused["slot"] == "R-01"
+    assert refused["gtin"] == pack.gtin
+    assert keeper.db.execute("SELECT count(*) FROM movements").fetchone()[0] == before
+    assert Cue("R-01", CueKind.MISTAKE) in keeper.putaways.cues()
+    kinds = {a.kind for a in keeper.alarms.live()}
+    assert (alarm in kinds) if alarm else not kinds & {AlarmKind.REFUSED_PACK}
+
+
+def test_a_recalled_batch_is_refused(keeper: InventoryKeeper) -> None:
+    keeper.picks.recall(AMOX.gtin, "BAD", "supplier notice")
+    keeper.putaways.scanned(scan("BAD"), "goods-in", "R-01", "Ana")
+    assert answers(keeper, "refused")[0]["reason"] == "recalled"
+
+
+def test_a_notice_counts_toward_its_request_and_reports_missing_and_excess(
+    keeper: InventoryKeeper,
+) -> None:
+    for _ in range(3):  # stock falls to the reorder point: two requests, the second later
+        keeper.commit([Movement(MovementKind.PICK, AMOX.gtin, 1, batch="B0", from_slot="A-01")])
+    first = keeper.orders.open_requests()[0]
+    notice = Notice("D-1", (NoticeLine(AMOX.gtin, 2, "B1"), NoticeLine(IBU.gtin, 1)), "R-X")
+    keeper.putaways.notice(notice)
+    assert answers(keeper, "expected")[0]["lines"][0]["quantity"] == 2
+    for _ in range(3):
+        keeper.putaways.scanned(scan("B1"), "goods-in", "R-01", "Ana")
+    keeper.putaways.button("A-01", 3, shown=0)
+    assert {r[3] for r in receipts(keeper)} == {"R-X"}
+    assert keeper.orders.open_requests()[0].received == 3, first
+    keeper.putaways.end("D-1", "Ana")
+    [closed] = answers(keeper, "closed")
+    amox, ibu = closed["lines"]  # type: ignore[misc]
+    assert (amox["received"], amox["excess"], ibu["missing"]) == (3, 1, 1)
+    assert closed["how"] == "ended" and keeper.putaways.sessions == {}
+
+
+def test_a_complete_delivery_closes_by_itself_and_its_alarms_end(keeper: InventoryKeeper) -> None:
+    keeper.putaways.notice(Notice("D-2", (NoticeLine(AMOX.gtin, 1),)))
+    keeper.putaways.scanned(scan(days=-3), "goods-in", "R-01", "Ana")
+    assert any(a.kind is AlarmKind.REFUSED_PACK for a in keeper.alarms.live())
+    keeper.putaways.scanned(scan("B0"), "goods-in", "R-01", "Ana")
+    keeper.putaways.button("A-01", 1, shown=None)
+    [closed] = answers(keeper, "closed")
+    assert closed["how"] == "done" and closed["refused"] == 1
+    assert not any(a.kind is AlarmKind.REFUSED_PACK for a in keeper.alarms.live())
+
+
+def test_a_second_scanner_takes_the_next_colour_and_a_pick_list_the_one_after(
+    keeper: InventoryKeeper,
+) -> None:
+    keeper.putaways.scanned(scan("B0"), "goods-in", "R-01", "Ana")
+    keeper.putaways.scanned(scan("B0"), "desk-2", "R-02", "Ben")
+    assert [a["number"] for a in answers(keeper, "lit")] == [0, 1]
+    keeper.picks.start(PickRequest("rx-1", (PickLine(AMOX.gtin, 1, ""),)))
+    assert answers(keeper, "accepted")[0]["picker_no"] == 2
+
+
+def test_a_restart_keeps_the_waiting_packs_and_books_nothing_twice(tmp_path: Path) -> None:
+    path, clock = tmp_path / "l.sqlite", Clock()
+    keeper = open_keeper(path, clock)
+    keeper.putaways.scanned(scan("B1"), "goods-in", "R-01", "Ana")
+    keeper.putaways.scanned(scan("B1"), "goods-in", "R-01", "Ana")
+    keeper.putaways.button("A-01", 1, shown=0)
+    keeper.close()
+    again = open_keeper(path, clock)
+    assert again.putaways.cues() == [Cue("A-01", CueKind.PUT, 0, 1)]
+    again.putaways.button("A-01", 3, shown=0)
+    assert len(receipts(again)) == 2
+    assert again.on_hand(AMOX.gtin) == 2
+
+
+def test_a_press_on_a_slot_lit_for_a_pick_and_a_put_counts_for_the_colour_it_showed(
+    keeper: InventoryKeeper,
+) -> None:
+    keeper.putaways.scanned(scan("B0"), "goods-in", "R-01", "Ana")  # put-away colour 0
+    keeper.picks.start(PickRequest("rx-1", (PickLine(AMOX.gtin, 1, ""),)))  # picker 1, A-01
+    assert {c.kind for c in keeper.putaways.cues() + keeper.picks.cues()} == {
+        CueKind.PUT,
+        CueKind.PICK,
+    }
+    keeper.putaways.button("A-01", 1, shown=1)  # the slot showed the pick list's colour
+    picked = keeper.db.execute("SELECT count(*) FROM movements WHERE kind = 'pick'")
+    assert picked.fetchone()[0] == 1 and receipts(keeper) == []
+    keeper.putaways.button("A-01", 1, shown=0)  # then the put-away's
+    assert receipts(keeper)[0][:2] == ("A-01", "B0")
