@@ -42,7 +42,8 @@ from inventory.ledger.writer import LedgerWriter
 from inventory.replenishment.policy import Product
 from inventory.replenishment.requests import Priority, ProcurementRequest
 from sync.broker_url import BrokerAddress
-from sync.mqtt_session import SESSION_EXPIRY_SECONDS, MqttSession
+from sync.mqtt_client import SESSION_EXPIRY_SECONDS
+from sync.mqtt_session import MqttSession
 from sync.publisher import OutboxPublisher
 from sync.topics import Topics
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from sync.broker_refusal import MqttProtocol
 from sync.broker_url import BrokerAddress
 from sync.errors import SyncError
 
@@ -74,10 +75,21 @@ class BrokerSecurity:
 
 @dataclass(frozen=True, slots=True)
 class BrokerLink:
-    """A broker and the settings to reach it with."""
+    """A broker (and others to fail over to, in order) and the settings to reach it with."""
 
     address: BrokerAddress
     security: BrokerSecurity = field(default_factory=BrokerSecurity)
+    protocol: MqttProtocol = "5"
+    fallbacks: tuple[BrokerAddress, ...] = ()
+
+    @property
+    def addresses(self) -> list[BrokerAddress]:
+        return [self.address, *self.fallbacks]
+
+    @property
+    def urls(self) -> str:
+        """Every address, comma-separated, as `--broker` takes them."""
+        return ",".join(a.url for a in self.addresses)
 
     @classmethod
     def of(cls, broker: BrokerLink | str) -> BrokerLink:

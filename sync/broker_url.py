@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -34,3 +35,38 @@ class BrokerAddress:
     @property
     def url(self) -> str:
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+
+def parse_broker_list(text: str) -> list[BrokerAddress]:
+    """Comma-separated broker URLs (one is fine); ValueError names the bad one."""
+    urls = [part.strip() for part in text.split(",") if part.strip()]
+    if not urls:
+        raise ValueError("no broker URL given, e.g. mqtt://127.0.0.1:1883")
+    return [BrokerAddress.parse(url) for url in urls]
+
+
+class BrokerRotation:
+    """Brokers to try in the order given: after a failed attempt or a lost link, the next one,
+    round and round. All speak TLS or none does (one client carries one TLS setting)."""
+
+    def __init__(self, brokers: BrokerAddress | Sequence[BrokerAddress]):
+        self.brokers = [brokers] if isinstance(brokers, BrokerAddress) else list(brokers)
+        if not self.brokers:
+            raise ValueError("at least one broker is needed")
+        if len({b.tls for b in self.brokers}) > 1:
+            raise ValueError(
+                "the broker URLs mix mqtt:// and mqtts://: use one scheme for all of them"
+            )
+        self._at = 0
+
+    @property
+    def current(self) -> BrokerAddress:
+        return self.brokers[self._at]
+
+    def advance(self) -> BrokerAddress:
+        """Move to the next broker (the same one when there is only one) and return it."""
+        self._at = (self._at + 1) % len(self.brokers)
+        return self.current
+
+    def describe(self) -> str:
+        return ", ".join(b.url for b in self.brokers)

@@ -1,16 +1,14 @@
-"""An MQTT 5 session for asyncio, over paho's network thread.
+"""An MQTT session for asyncio, over paho's network thread; one class serves the daemon and
+the clerk's request consumer.
 
-The session is persistent (clean start off, with a session expiry) so the broker keeps what was
-in flight; paho reconnects by itself within about a second of the broker's return. ``publish``
-returns a future that completes when the broker's PUBACK arrives, or fails if the broker refused
-the message. ``publish_many`` sends a batch in order and returns one future for the whole batch
-(each message's answer in a list): the outbox drains through it, and one future per batch instead
-of one per message keeps the event loop's share of the work small.
-
-Inbound messages reach `on_message` (topic, payload), acknowledged by paho as they arrive; or,
-with `manual_ack`, reach `on_delivery` as a `Delivery` that is acknowledged to the broker only
-when the receiver calls `ack` (a consumer that dies half-way gets the message again). One
-session class serves the daemon and the clerk's request consumer.
+MQTT 5 by default, or 3.1.1 for brokers that speak only that. The session is persistent (clean
+start off with a session expiry; 3.1.1: clean session off) so the broker keeps what was in
+flight. Given several brokers, a failed attempt or a lost link moves on to the next in order,
+with paho's back-off (0.25 s doubling to 1 s); a lasting refusal (protocol, account, client id)
+sets `refusal` (sync.broker_refusal). ``publish`` returns a future completed by the PUBACK;
+``publish_many`` one future for a whole batch, which keeps the loop's share of the outbox small.
+Inbound messages reach `on_message`, or with manual acknowledgement `on_delivery`, acknowledged
+only when the receiver calls `ack`.
 """
 
 from __future__ import annotations
@@ -23,18 +21,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from sync.broker_refusal import (
+    BrokerRefusal,
+    BrokerRefused,
+    BrokerUnreachable,
+    MqttProtocol,
+    RefusalSettings,
+    classify,
+)
 from sync.broker_security import BrokerSecurity
-from sync.broker_url import BrokerAddress
+from sync.broker_url import BrokerAddress, BrokerRotation
 from sync.errors import Retryable
+from sync.mqtt_client import connect_async, fail_over, make_client
 
 log = logging.getLogger(__name__)
 
-SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
 # While more than ACK_GROUP messages wait for their PUBACKs (a backlog draining), paho's thread
 # hands PUBACKs to the event loop ACK_GROUP at a time and the loop collects the rest every
 # ACK_WAIT seconds, instead of being woken for every few PUBACKs (each wake-up is a hand-over of
@@ -97,7 +100,7 @@ class MqttSession:
 
     def __init__(
         self,
-        broker: BrokerAddress,
+        broker: BrokerAddress | Sequence[BrokerAddress],
         client_id: str,
         *,
         birth: Announcement | None = None,
@@ -108,11 +111,15 @@ class MqttSession:
         keepalive: int = 30,
         security: BrokerSecurity | None = None,
         on_delivery: DeliveryHandler | None = None,
+        protocol: MqttProtocol = "5",
     ):
-        """`security`: TLS files and the account (default: none; mqtts:// is checked against
-        the system's CAs). `on_delivery` (instead of `on_message`): messages are acknowledged
-        only by `ack`."""
-        self.broker = broker
+        """`broker`: one broker, or several tried in order; `security`: TLS files and the
+        account (default: none; mqtts:// is checked against the system's CAs). `on_delivery`
+        (instead of `on_message`): messages are acknowledged only by `ack`."""
+        self.brokers = BrokerRotation(broker)
+        self.protocol: MqttProtocol = protocol
+        self.refusal: BrokerRefusal | None = None  # the last lasting refusal, if any
+        self.refused = asyncio.Event()
         self.connected = asyncio.Event()
         self.subscribed = asyncio.Event()
         self._birth = birth
@@ -131,14 +138,10 @@ class MqttSession:
         self._busy = False  # more than ACK_GROUP messages wait for PUBACKs
         self._ack_timer: asyncio.TimerHandle | None = None
         self.connects = 0
+        self._stopping = False
         self._last_failure: str | None = None  # paho's thread: repeats are logged quietly
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            protocol=mqtt.MQTTv5,
-            manual_ack=on_delivery is not None,
-        )
-        (security or BrokerSecurity()).apply(client, broker)
+        client = make_client(client_id, protocol, persistent, manual_ack=on_delivery is not None)
+        (security or BrokerSecurity()).apply(client, self.brokers.current)
         if will is not None:
             client.will_set(will.topic, will.payload, qos=1, retain=True)
         # paho sleeps on these as floats; sub-second retries bring the link back within ~1 s.
@@ -151,19 +154,36 @@ class MqttSession:
         client.on_subscribe = self._on_subscribe
         self._client = client
 
+    @property
+    def broker(self) -> BrokerAddress:
+        """The broker connected to, or tried next."""
+        return self.brokers.current
+
     async def start(self) -> None:
         """Begin connecting in the background; `connected` is set once the broker accepts."""
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        if self._persistent:
-            properties.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
-        self._client.connect_async(
-            self.broker.host,
-            self.broker.port,
-            keepalive=self._keepalive,
-            clean_start=not self._persistent,
-            properties=properties,
+        connect_async(
+            self._client, self.brokers.current, self.protocol, self._persistent, self._keepalive
         )
         self._client.loop_start()
+
+    async def until_connected(self, timeout: float | None, settings: RefusalSettings) -> None:
+        """Wait until the broker accepts; BrokerRefused (its message spelling the fix as
+        `settings` do) or BrokerUnreachable when it will not within `timeout` seconds (None:
+        no limit)."""
+        waits = [asyncio.ensure_future(e.wait()) for e in (self.connected, self.refused)]
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if self.connected.is_set():
+            return
+        if self.refusal is not None:
+            raise BrokerRefused(self.refusal, settings)
+        raise BrokerUnreachable(
+            f"no broker answered within {timeout or 0:.0f} s at {self.brokers.describe()}"
+            + (f" (last attempt: {self._last_failure})" if self._last_failure else "")
+        )
 
     async def stop(self, farewell: Announcement | None = None, timeout: float = 2.0) -> None:
         """Say `farewell` (if connected) and disconnect; the broker then does not send the will."""
@@ -174,6 +194,7 @@ class MqttSession:
                 )
             except (TimeoutError, PublishRefused):
                 log.warning("could not publish %s before disconnecting", farewell.topic)
+        self._stopping = True
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
         self.connected.clear()
@@ -247,7 +268,14 @@ class MqttSession:
         _properties: object,
     ) -> None:
         if reason.is_failure:
-            self._failed(f"refused the connection: {reason}")
+            refusal = classify(self.broker.url, self.protocol, reason.value, str(reason))
+            if refusal is None:
+                self._failed(f"refused the connection: {reason}")
+                return
+            # Told once by the session's owner, in the words of its settings.
+            log.debug("broker %s refused the connection: %s", self.broker.url, reason)
+            self._last_failure = f"refused the connection: {reason}"
+            self._loop.call_soon_threadsafe(self._set_refused, refusal)
             return
         self._last_failure = None
         for topic in self._subscriptions:
@@ -259,6 +287,11 @@ class MqttSession:
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
         # paho calls this while it handles the error (a TLS check that failed, a refused port).
         self._failed(f"could not connect: {sys.exc_info()[1] or 'connection failed'}")
+        self._next_broker()
+
+    def _next_broker(self) -> None:
+        if not self._stopping:
+            fail_over(self._client, self.brokers, self.protocol, self._persistent, self._keepalive)
 
     def _failed(self, what: str) -> None:
         """Log a failed connection attempt: as a warning when it differs from the last one."""
@@ -275,6 +308,7 @@ class MqttSession:
         _properties: object,
     ) -> None:
         log.info("disconnected from %s: %s", self.broker.url, reason)
+        self._next_broker()
         self._loop.call_soon_threadsafe(self._set_connected, False)
 
     def _on_publish(
@@ -320,9 +354,15 @@ class MqttSession:
         assert self._on_delivery is not None
         self._on_delivery(Delivery(topic, payload, mid, qos, self._link))
 
+    def _set_refused(self, refusal: BrokerRefusal) -> None:
+        self.refusal = refusal
+        self.refused.set()
+
     def _set_connected(self, up: bool) -> None:
         self._link += 1
         if up:
+            self.refusal = None
+            self.refused.clear()
             self.connects += 1
             self.connected.set()
         else:

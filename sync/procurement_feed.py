@@ -13,13 +13,14 @@ import asyncio
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from sync.broker_refusal import BrokerRefusal, MqttProtocol
 from sync.broker_security import BrokerSecurity
-from sync.broker_url import BrokerAddress
+from sync.broker_url import BrokerAddress, BrokerRotation
 from sync.errors import SyncError
 from sync.inbound_json import PayloadError, read_json
 from sync.mqtt_session import Delivery, MqttSession
@@ -44,7 +45,8 @@ def request_subscription(
     site: str | None = None, gateway: str | None = None, group: str | None = None
 ) -> str:
     """The request topic of one gateway, one site or every gateway (the default); with a
-    `group`, as an MQTT 5 shared subscription: the group's members split the messages."""
+    `group`, as an MQTT 5 shared subscription: the group's members split the messages (MQTT
+    3.1.1 has no shared subscriptions: a group there is the engine's, see sync.jetstream_feed)."""
     topic = f"{ROOT}/{site or '+'}/{gateway or '+'}/procurement/request"
     return f"$share/{group}/{topic}" if group else topic
 
@@ -215,15 +217,17 @@ class RequestConsumer:
 
     def __init__(
         self,
-        broker: BrokerAddress,
+        broker: BrokerAddress | Sequence[BrokerAddress],
         client_id: str,
         subscription: str,
         handle: MessageWork,
         persistent: bool = False,
         keepalive: int = 30,
         security: BrokerSecurity | None = None,
+        protocol: MqttProtocol = "5",
     ):
-        self.broker = broker
+        if protocol == "3.1.1" and subscription.startswith("$share/"):
+            raise ValueError("MQTT 3.1.1 has no shared subscriptions: subscribe without a group")
         self.subscription = subscription
         self.deliveries = 0  # messages received, copies included
         self.failed: Exception | None = None  # what stopped the handling, if anything
@@ -239,9 +243,24 @@ class RequestConsumer:
             keepalive=keepalive,
             security=security,
             on_delivery=self._arrived,
+            protocol=protocol,
         )
         self.connected = self._session.connected
         self.subscribed = self._session.subscribed
+        self.refused = self._session.refused
+
+    @property
+    def brokers(self) -> BrokerRotation:
+        return self._session.brokers
+
+    @property
+    def broker(self) -> BrokerAddress:
+        return self._session.broker
+
+    @property
+    def refusal(self) -> BrokerRefusal | None:
+        """The broker's lasting refusal of the last attempt, if any."""
+        return self._session.refusal
 
     async def start(self) -> None:
         """Begin connecting in the background and handling what arrives."""

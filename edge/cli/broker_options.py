@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from edge.settings.broker import BrokerConfig
+from sync.broker_refusal import PROTOCOLS
 from sync.broker_security import (
     BrokerLink,
     BrokerSecurity,
@@ -24,11 +25,22 @@ from sync.broker_security import (
     plain_text_problem,
     read_password_file,
 )
-from sync.broker_url import BrokerAddress
+from sync.broker_url import BrokerRotation, parse_broker_list
+
+
+def add_protocol_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--mqtt-protocol."""
+    parser.add_argument(
+        "--mqtt-protocol",
+        choices=PROTOCOLS,
+        help="MQTT version the broker speaks (default: the config's broker.protocol, else 5)",
+    )
 
 
 def add_broker_options(parser: argparse.ArgumentParser) -> None:
-    """--ca-file, --cert-file, --key-file, --username, --password-file, --allow-insecure."""
+    """--mqtt-protocol, --ca-file, --cert-file, --key-file, --username, --password-file,
+    --allow-insecure."""
+    add_protocol_option(parser)
     group = parser.add_argument_group("broker security")
     group.add_argument(
         "--ca-file",
@@ -58,17 +70,21 @@ def add_broker_options(parser: argparse.ArgumentParser) -> None:
 def broker_link(
     args: argparse.Namespace, url: str, config: BrokerConfig | None = None
 ) -> BrokerLink:
-    """The broker at `url` with the options in `args` (the CA file falling back to `config`'s);
-    a message and exit status 2 when they cannot work."""
+    """The broker at `url` (or the brokers, comma-separated, tried in order) with the options
+    in `args` (the CA file and the protocol falling back to `config`'s); a message and exit
+    status 2 when they cannot work."""
     try:
-        address = BrokerAddress.parse(url)
+        addresses = parse_broker_list(url)
+        BrokerRotation(addresses)
     except ValueError as exc:
         _refuse(str(exc))
-    from_config = config is not None and config.url == url
+    address = addresses[0]
+    from_config = config is not None and config.urls_text == url
     insecure = args.allow_insecure or (from_config and config is not None and config.allow_insecure)
-    problem = plain_text_problem(address)
-    if problem is not None and not insecure:
-        _refuse(f"{problem}; use mqtts:// (TLS), or --allow-insecure to accept that")
+    for each in addresses:
+        problem = plain_text_problem(each)
+        if problem is not None and not insecure:
+            _refuse(f"{problem}; use mqtts:// (TLS), or --allow-insecure to accept that")
     ca_file = args.ca_file
     if ca_file is None and config is not None and address.tls:
         ca_file = config.ca_file
@@ -87,7 +103,8 @@ def broker_link(
     security = BrokerSecurity(ca_file, args.cert_file, args.key_file, args.username, password)
     if (found := security.problem_with(address)) is not None:
         _refuse(found)
-    return BrokerLink(address, security)
+    protocol = args.mqtt_protocol or (config.protocol if config is not None else "5")
+    return BrokerLink(address, security, protocol, tuple(addresses[1:]))
 
 
 def _refuse(problem: str) -> NoReturn:

@@ -13,7 +13,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from edge.cli.broker_options import add_broker_options, broker_link
+from edge.cli.broker_options import add_broker_options, add_protocol_option, broker_link
 from edge.cli.config_file import CONFIG_ENV, add_config_option, config_path
 from edge.cli.exit_statuses import describe_exit_statuses
 from edge.cli.gtin_input import gtin_argument
@@ -37,6 +37,7 @@ from edge.settings.config import ConfigError, load_config
 from edge.web.cli import add_web_commands
 from inventory.errors import StoreError
 from inventory.site_calendar import SiteCalendar
+from sync.broker_refusal import MqttProtocol
 from sync.broker_security import BrokerLink
 from sync.topics import Topics
 
@@ -104,7 +105,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, default=60.0, help="end after this long (60)")
     demo.add_argument("--forever", action="store_true", help="keep running after the scenario")
     demo.add_argument("--db", type=Path, help="keep the ledger in this file")
-    demo.add_argument("--broker", help="use this broker (mqtt://host:port) instead of a local one")
+    demo.add_argument(
+        "--broker",
+        help="use this broker (mqtt://host:port; several, comma-separated, are tried in order) "
+        "instead of a local one",
+    )
+    add_protocol_option(demo)
     demo.add_argument(
         "--plain", action="store_true", help="print lines as they happen, not a live screen"
     )
@@ -317,8 +323,9 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from edge.demo.run import run_demo
 
+    protocol: MqttProtocol = args.mqtt_protocol or "5"
     return asyncio.run(
-        run_demo(args.seconds, args.forever, args.db, args.broker, args.plain, args.web)
+        run_demo(args.seconds, args.forever, args.db, args.broker, args.plain, args.web, protocol)
     )
 
 

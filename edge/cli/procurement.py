@@ -12,16 +12,22 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge.cli.broker_options import add_broker_options, broker_link
 from edge.cli.config_file import add_config_option, config_path
 from edge.settings.config import load_config
-from sync.broker_security import BrokerLink
+from sync.broker_refusal import BrokerLinkError
+from sync.broker_security import BrokerLink, BrokerSecurity
 from sync.topics import Topics
+
+if TYPE_CHECKING:
+    from edge.cli.procurement_watch import WatchOptions
 
 Target = Callable[[argparse.Namespace], tuple[BrokerLink, Topics]]
 AddTarget = Callable[[argparse.ArgumentParser], None]
@@ -44,8 +50,34 @@ def add_clerk_commands(
     watcher.add_argument("--gateway", help="only this gateway")
     watcher.add_argument(
         "--group",
+        help="MQTT 5 share group: watchers in one group split the requests (default "
+        "procurement; '' for none; MQTT 3.1.1 has none: use --nats and --durable)",
+    )
+    centre = watcher.add_argument_group("the centre's NATS JetStream stream (instead of MQTT)")
+    centre.add_argument(
+        "--nats",
+        metavar="URL[,URL...]",
+        help="read requests from the stream, e.g. nats://10.0.0.1:4222,nats://10.0.0.2:4222",
+    )
+    centre.add_argument(
+        "--durable",
         default="procurement",
-        help="share group: watchers in one group split the requests (%(default)s; '' for none)",
+        metavar="NAME",
+        help="consumer group: processes with one name share the requests (%(default)s)",
+    )
+    centre.add_argument(
+        "--ack-wait",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="a request its taker did not finish goes to another after this long (%(default)s)",
+    )
+    centre.add_argument(
+        "--replicas",
+        type=int,
+        default=3,
+        choices=(1, 3, 5),
+        help="copies the cluster keeps of the stream it creates (%(default)s)",
     )
     watcher.add_argument("--client-id", help="keep a session under this id (catch up on return)")
     watcher.add_argument("--csv", type=Path, metavar="FILE", help="append each request to FILE")
@@ -95,30 +127,49 @@ def add_clerk_commands(
 def _watch(args: argparse.Namespace) -> int:
     from edge.cli.procurement_watch import WatchOptions, watch
 
-    if any(c in args.group for c in "/+#"):
+    if args.group and any(c in args.group for c in "/+#"):
         print(f"rxedge: --group {args.group!r}: one topic level, without + or #", file=sys.stderr)
         return 2
+    link: BrokerLink | None
     if args.broker is not None and args.config is None:
         link = broker_link(args, args.broker)
+    elif args.nats is not None and args.config is None:
+        link = None  # requests from the stream; no MQTT unless answers are sent
     else:
         broker = load_config(config_path(args)).broker
-        link = broker_link(args, args.broker or broker.url, broker)
+        link = broker_link(args, args.broker or broker.urls_text, broker)
+    protocol = "5" if link is None else link.protocol
+    group = args.group
+    if group is None:
+        group = "procurement" if protocol == "5" else ""
+    elif group and protocol == "3.1.1":
+        print(
+            "rxedge: --group needs MQTT 5 (shared subscriptions); with MQTT 3.1.1, clerks share "
+            "the requests through the centre's stream: --nats URL --durable NAME",
+            file=sys.stderr,
+        )
+        return 2
     options = WatchOptions(
-        broker_url=link.url,
+        broker_url=None if link is None else link.urls,
         as_json=args.json,
         site=args.site,
         gateway=args.gateway,
         client_id=args.client_id,
-        group=args.group,
+        group=group,
         count=args.count,
         seconds=args.seconds,
         csv=args.csv,
         seen=args.seen,
         accept=args.accept,
         by=args.by,
-        security=link.security,
+        security=BrokerSecurity() if link is None else link.security,
+        protocol=protocol,
+        nats=args.nats,
+        durable=args.durable,
+        ack_wait=args.ack_wait,
+        replicas=args.replicas,
     )
-    return asyncio.run(watch(options))
+    return asyncio.run(watch_group(options) if options.nats else watch(options))
 
 
 async def send_status(
@@ -136,6 +187,7 @@ async def send_status(
     not ("sent"), 1 when it did (the reason printed), 2 when the answer breaks the contract,
     3 when the broker did not take it. `as_json`: the outcome as one JSON object."""
     from edge.cli.procurement_watch import now_stamp
+    from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
     from sync.contract import check_topic
     from sync.mqtt_session import MqttSession, PublishRefused
 
@@ -167,14 +219,21 @@ async def send_status(
             refusals.put_nowait(str(answer.get("error", "")))
 
     session = MqttSession(
-        link.address,
+        link.addresses,
         f"rxedge-cli-{socket.gethostname()}-{os.getpid()}",
         subscriptions=[topics.command_result],
         on_message=on_answer,
         persistent=False,
         security=link.security,
+        protocol=link.protocol,
     )
     await session.start()
+    try:
+        await session.until_connected(10, OPTION_SETTINGS)
+    except BrokerLinkError as exc:
+        print(f"rxedge: {exc}", file=sys.stderr)
+        await session.stop()
+        return 3
     try:
         await asyncio.wait_for(session.subscribed.wait(), 10)
         await asyncio.wait_for(session.publish(topics.procurement_status, payload), 10)
@@ -195,3 +254,74 @@ async def send_status(
     else:
         print(f"request {request_id}: {state} refused by {topics.prefix}: {error}")
     return 1
+
+
+async def watch_group(options: WatchOptions) -> int:
+    """Take requests from the stream as a member of `options.durable` until `count` requests,
+    `seconds`, or a failure."""
+    from edge.cli.procurement_watch import Clerk, own_client_id, until_done
+    from sync.jetstream_feed import JetStreamRequests, NatsUnavailable, connect, request_subject
+
+    assert options.nats is not None
+    if options.accept and options.broker_url is None:
+        print(
+            "rxedge: --accept answers over MQTT: give --broker too (or --config)", file=sys.stderr
+        )
+        return 2
+    servers = [s.strip() for s in options.nats.split(",") if s.strip()]
+    member = options.client_id or own_client_id("watch")
+    clerk = Clerk(options, member, persistent=options.client_id is not None)
+    try:
+        nc = await connect(servers, member)
+    except NatsUnavailable as exc:
+        print(f"rxedge: {exc}; check --nats", file=sys.stderr)
+        await clerk.stop()
+        return 2
+    group = JetStreamRequests(
+        nc,
+        options.durable,
+        clerk.take,
+        member,
+        request_subject(options.site, options.gateway),
+        ack_wait=options.ack_wait,
+    )
+    loop = asyncio.get_running_loop()
+    deadline = None if options.seconds is None else loop.time() + options.seconds
+    handling: asyncio.Task[None] | None = None
+    try:
+        await clerk.start()
+        await group.start(options.replicas)
+        print(
+            f"watching {group.subject} in group {options.durable} on {options.nats}",
+            file=sys.stderr,
+            flush=True,
+        )
+        handling = asyncio.create_task(group.run(), name="consumer group")
+        ended = asyncio.Event()
+        handling.add_done_callback(lambda _: ended.set())
+        for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C ends it with its counts said
+            loop.add_signal_handler(signum, ended.set)
+        await until_done(clerk, ended, deadline)
+    except BrokerLinkError as exc:
+        print(f"rxedge: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        if handling is not None:
+            handling.cancel()
+            await asyncio.gather(handling, return_exceptions=True)
+        await nc.close()
+        await clerk.stop()
+    counts = group.counts
+    print(
+        f"{member}: {counts.applied} applied, {counts.finished} finished for a member that "
+        f"stopped, {counts.duplicates} duplicates dropped, {counts.deliveries} deliveries "
+        f"({counts.again} delivered again)",
+        file=sys.stderr,
+    )
+    failure = None if handling.cancelled() else handling.exception()
+    if failure is not None:
+        print(f"rxedge: watch stopped: {failure!r}", file=sys.stderr)
+        return 1
+    return clerk.outcome()

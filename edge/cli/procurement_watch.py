@@ -7,6 +7,9 @@ only then acknowledged to the broker. A watcher stopped anywhere in between gets
 again from its persistent session (`--client-id`) and finishes what was left: the answer is the
 same answer again (which changes nothing at the gateway), and a request already in the CSV file
 or the seen file is not written twice.
+
+With `--nats` the requests come from the centre's NATS JetStream stream instead, through a
+consumer group shared with the other clerks' processes (edge.cli.procurement.watch_group).
 """
 
 from __future__ import annotations
@@ -18,14 +21,21 @@ import json
 import os
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from sync.broker_refusal import (
+    OPTION_SETTINGS,
+    BrokerLinkError,
+    BrokerRefused,
+    BrokerUnreachable,
+    MqttProtocol,
+)
 from sync.broker_security import BrokerSecurity
-from sync.broker_url import BrokerAddress
+from sync.broker_url import BrokerAddress, parse_broker_list
 from sync.contract import check_topic
 from sync.mqtt_session import MqttSession
 from sync.procurement_feed import (
@@ -56,6 +66,11 @@ CSV_COLUMNS = (
 OnRequest = Callable[[ReceivedRequest], Awaitable[None] | None]
 
 
+def own_client_id(tool: str) -> str:
+    """A client id of this process's own, e.g. rxedge-watch-desk7-4211."""
+    return f"rxedge-{tool}-{socket.gethostname()}-{os.getpid()}"
+
+
 def now_stamp() -> str:
     """UTC now as the contract writes times, e.g. 2026-11-26T16:04:17.120Z."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -68,7 +83,7 @@ class ProcurementWatch:
 
     def __init__(
         self,
-        broker: BrokerAddress,
+        broker: BrokerAddress | Sequence[BrokerAddress],
         on_request: OnRequest,
         site: str | None = None,
         gateway: str | None = None,
@@ -76,10 +91,11 @@ class ProcurementWatch:
         group: str | None = None,
         seen: SeenRequests | None = None,
         security: BrokerSecurity | None = None,
+        protocol: MqttProtocol = "5",
     ):
         self._on_request = on_request
         self.feed = RequestDeduplicator(seen=seen)
-        self.client_id = client_id or f"rxedge-watch-{socket.gethostname()}-{os.getpid()}"
+        self.client_id = client_id or own_client_id("watch")
         # A named client keeps its session: requests sent while it was away arrive on return.
         self.session = RequestConsumer(
             broker,
@@ -88,10 +104,29 @@ class ProcurementWatch:
             self._handle,
             persistent=client_id is not None,
             security=security,
+            protocol=protocol,
         )
 
     async def start(self) -> None:
         await self.session.start()
+
+    async def until_subscribed(self, timeout: float) -> None:
+        """Wait for the subscription; BrokerRefused or BrokerUnreachable when it will not be
+        made within `timeout` seconds."""
+        session = self.session
+        waits = [asyncio.ensure_future(e.wait()) for e in (session.subscribed, session.refused)]
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if session.subscribed.is_set():
+            return
+        if session.refusal is not None:
+            raise BrokerRefused(session.refusal, OPTION_SETTINGS)
+        raise BrokerUnreachable(
+            f"could not subscribe within {timeout:.0f} s at {session.brokers.describe()}"
+        )
 
     async def stop(self) -> None:
         await self.session.stop()
@@ -150,7 +185,7 @@ class RequestCsv:
 class WatchOptions:
     """What `rxedge procurement watch` was asked for."""
 
-    broker_url: str
+    broker_url: str | None  # one URL or several, comma-separated (tried in order)
     as_json: bool = False
     site: str | None = None
     gateway: str | None = None
@@ -163,22 +198,27 @@ class WatchOptions:
     accept: bool = False
     by: str = "procurement"
     security: BrokerSecurity = field(default_factory=BrokerSecurity)  # TLS files, the account
+    protocol: MqttProtocol = "5"
+    nats: str | None = None  # NATS servers, comma-separated: read the centre's stream instead
+    durable: str = "procurement"  # the consumer group on the stream
+    ack_wait: float = 30.0  # seconds before a message not acknowledged is delivered again
+    replicas: int = 3  # copies of the stream and the register the cluster keeps
 
 
 class Accepter:
     """Answers requests with `accepted` on their gateway's `procurement/status`, each answer
     acknowledged by the broker before `accept` returns."""
 
-    def __init__(
-        self,
-        broker: BrokerAddress,
-        client_id: str,
-        persistent: bool,
-        by: str,
-        security: BrokerSecurity | None = None,
-    ):
-        self.session = MqttSession(broker, client_id, persistent=persistent, security=security)
-        self.by = by
+    def __init__(self, options: WatchOptions, client_id: str, persistent: bool):
+        assert options.broker_url is not None
+        self.session = MqttSession(
+            parse_broker_list(options.broker_url),
+            client_id,
+            persistent=persistent,
+            security=options.security,
+            protocol=options.protocol,
+        )
+        self.by = options.by
 
     async def accept(self, request: ReceivedRequest) -> bool:
         """Send the answer (False, with the reason on stderr, if the contract forbids it)."""
@@ -203,73 +243,98 @@ class Accepter:
         return True
 
 
+class Clerk:
+    """What the watch does with each new request: answer it (`--accept`), write it down
+    (`--csv`), print it; `enough` is set once `count` requests are taken."""
+
+    def __init__(self, options: WatchOptions, client_id: str, persistent: bool):
+        self.options = options
+        self.received = 0
+        self.enough = asyncio.Event()
+        self.table = RequestCsv(options.csv) if options.csv is not None else None
+        self.accepter = (
+            Accepter(options, f"{client_id}-answers", persistent) if options.accept else None
+        )
+
+    async def start(self) -> None:
+        if self.accepter is not None:
+            await self.accepter.session.start()
+            await self.accepter.session.until_connected(10, OPTION_SETTINGS)
+
+    async def stop(self) -> None:
+        if self.accepter is not None:
+            await self.accepter.session.stop()
+        if self.table is not None:
+            self.table.close()
+
+    async def take(self, request: ReceivedRequest) -> None:
+        if self.accepter is not None:
+            await self.accepter.accept(request)
+        if self.table is not None:
+            self.table.write(request, now_stamp())
+        options = self.options
+        print(json.dumps(request.body) if options.as_json else request.line(), flush=True)
+        self.received += 1
+        if options.count is not None and self.received >= options.count:
+            self.enough.set()
+
+    def outcome(self) -> int:
+        count = self.options.count
+        return 0 if count is None or self.received >= count else 1
+
+
+async def until_done(clerk: Clerk, ended: asyncio.Event, deadline: float | None) -> None:
+    """Wait for `count` requests, the end of the handling, or the deadline (loop time)."""
+    loop = asyncio.get_running_loop()
+    waits = [asyncio.ensure_future(e.wait()) for e in (clerk.enough, ended)]
+    try:
+        await asyncio.wait(
+            waits,
+            timeout=None if deadline is None else max(0.0, deadline - loop.time()),
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+    finally:
+        for wait in waits:
+            wait.cancel()
+
+
 async def watch(options: WatchOptions) -> int:
     """Print requests as they arrive; stop after `count` requests or `seconds`, if given."""
-    received = 0
-    enough = asyncio.Event()
-    broker = BrokerAddress.parse(options.broker_url)
+    assert options.broker_url is not None
+    brokers = parse_broker_list(options.broker_url)
     seen = SeenRequests(options.seen)
-    table = RequestCsv(options.csv) if options.csv is not None else None
-    if table is not None:
-        seen.know(table.request_ids())  # written down before: not again
-
-    async def take(request: ReceivedRequest) -> None:
-        nonlocal received
-        if accepter is not None:
-            await accepter.accept(request)
-        if table is not None:
-            table.write(request, now_stamp())
-        print(json.dumps(request.body) if options.as_json else request.line(), flush=True)
-        received += 1
-        if options.count is not None and received >= options.count:
-            enough.set()
-
+    client_id = options.client_id or own_client_id("watch")
+    clerk = Clerk(options, client_id, persistent=options.client_id is not None)
+    if clerk.table is not None:
+        seen.know(clerk.table.request_ids())  # written down before: not again
     watcher = ProcurementWatch(
-        broker,
-        take,
+        brokers,
+        clerk.take,
         options.site,
         options.gateway,
         options.client_id,
         options.group or None,
         seen,
         options.security,
-    )
-    persistent = options.client_id is not None
-    accepter = (
-        Accepter(broker, f"{watcher.client_id}-answers", persistent, options.by, options.security)
-        if options.accept
-        else None
+        options.protocol,
     )
     loop = asyncio.get_running_loop()
     deadline = None if options.seconds is None else loop.time() + options.seconds
-    if accepter is not None:
-        await accepter.session.start()
-    await watcher.start()
     try:
-        await asyncio.wait_for(watcher.session.subscribed.wait(), options.seconds)
+        await clerk.start()
+        await watcher.start()
+        await watcher.until_subscribed(10 if options.seconds is None else options.seconds)
         print(f"watching {watcher.session.subscription} on {options.broker_url}", file=sys.stderr)
         sys.stderr.flush()
-        ended = asyncio.create_task(watcher.session.stopped.wait())
-        counted = asyncio.create_task(enough.wait())
-        try:
-            await asyncio.wait(
-                [ended, counted],
-                timeout=None if deadline is None else max(0.0, deadline - loop.time()),
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            ended.cancel()
-            counted.cancel()
-    except TimeoutError:
-        pass
+        await until_done(clerk, watcher.session.stopped, deadline)
+    except BrokerLinkError as exc:
+        print(f"rxedge: {exc}", file=sys.stderr)
+        return 2
     finally:
         await watcher.stop()
-        if accepter is not None:
-            await accepter.session.stop()
+        await clerk.stop()
         seen.close()
-        if table is not None:
-            table.close()
     if watcher.session.failed is not None:
         print(f"rxedge: watch stopped: {watcher.session.failed}", file=sys.stderr)
         return 1
-    return 0 if options.count is None or received >= options.count else 1
+    return clerk.outcome()

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from inventory.codes.identifiers import normalize_gtin
+from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
 from sync.broker_security import BrokerLink
 from sync.commands import Refuse, parse_command, with_envelope
 from sync.mqtt_session import MqttSession, PublishRefused
@@ -113,16 +114,17 @@ async def send_command(
             answers.put_nowait(answer)
 
     session = MqttSession(
-        link.address,
+        link.addresses,
         f"rxedge-cli-{socket.gethostname()}-{os.getpid()}",
         subscriptions=[topics.command_result] if wait else [],
         on_message=on_message,
         persistent=False,
         security=link.security,
+        protocol=link.protocol,
     )
     await session.start()
     try:
-        await asyncio.wait_for(session.connected.wait(), 10)
+        await session.until_connected(10, OPTION_SETTINGS)
         if wait:
             await asyncio.wait_for(session.subscribed.wait(), 10)
         await asyncio.wait_for(session.publish(topics.command(name), json.dumps(body)), 10)
@@ -136,6 +138,9 @@ async def send_command(
             status = str(answer.get("status"))
             if status in FINAL:
                 return 0 if status in success else 1
+    except BrokerLinkError as exc:
+        print(f"rxedge: {exc}", file=sys.stderr)
+        return 3
     except TimeoutError:
         print(f"rxedge: no answer from {topics.prefix} on {link.url}", file=sys.stderr)
         return 3

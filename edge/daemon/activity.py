@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sync.broker_refusal import CONFIG_SETTINGS, BrokerRefused
 from sync.mqtt_session import MqttSession
 
 
@@ -34,9 +35,17 @@ def log_activity(activity: Activity) -> None:
 async def report_link(
     session: MqttSession, observe: Observer, connected: Callable[[], None]
 ) -> None:
-    """Say when the link to the broker comes and goes (`connected` is called on each connect)."""
+    """Tell each time the link to the broker comes and goes (`connected` is called on each
+    connect), and once (as an error too) that the broker refuses the gateway for a reason
+    retrying will not cure, naming the setting that fixes it. Retrying goes on all the same:
+    the broker's accounts may change."""
     while True:
-        await session.connected.wait()
+        try:
+            await session.until_connected(None, CONFIG_SETTINGS)
+        except BrokerRefused as refused:
+            logging.getLogger(__name__).error("%s", refused)
+            observe(Activity("sync", str(refused)))
+            await session.connected.wait()
         connected()
         observe(Activity("sync", f"connected to {session.broker.url}"))
         while session.connected.is_set():

@@ -37,7 +37,6 @@ from inventory.ledger.outbox import OutboxRow
 from inventory.picking.lists import PickList
 from inventory.site_calendar import SiteCalendar
 from inventory.stock.presence import PresenceTracker
-from sync.broker_url import BrokerAddress
 from sync.mqtt_session import Announcement, MqttSession
 from sync.publisher import OutboxPublisher
 from sync.topics import Topics
@@ -132,13 +131,14 @@ class Gateway:
             emit = self.metrics.counting(self.events.on_event)
             self.devices = build_devices(config, emit, self.clock)
             session = self.session = MqttSession(
-                BrokerAddress.parse(config.broker.url),
+                config.broker.addresses,
                 config.client_id,
                 birth=Announcement(self.topics.status, "online"),
                 will=Announcement(self.topics.status, "offline"),
                 subscriptions=[self.topics.commands, self.topics.procurement_status],
                 on_message=self.inbound.on_message,
                 security=config.broker.security(),
+                protocol=config.broker.protocol,
             )
             publishes = self.metrics.publishes
             self.publisher = OutboxPublisher(
@@ -186,7 +186,7 @@ class Gateway:
                 for name, coro in named:
                     group.create_task(coro, name=name)
                 self.ready.set()
-                where = f"ledger {config.database}, broker {config.broker.url}"
+                where = f"ledger {config.database}, broker {config.broker.urls_text}"
                 self._observe(
                     Activity("start", f"gateway {config.site}/{config.gateway} running; {where}")
                 )

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from edge.cli.procurement_watch import ProcurementWatch
-from sync.broker_url import BrokerAddress
+from sync.broker_refusal import OPTION_SETTINGS, MqttProtocol
+from sync.broker_url import parse_broker_list
 from sync.commands import with_envelope
 from sync.mqtt_session import MqttSession
 from sync.procurement_feed import ReceivedRequest
@@ -28,30 +29,34 @@ class DemoCentre:
         topics: Topics,
         on_answer: Callable[[Answer], None],
         on_request: Callable[[ReceivedRequest], None],
+        protocol: MqttProtocol = "5",
     ):
         self.topics = topics
         self.answers: list[Answer] = []
         self.requests: list[ReceivedRequest] = []
         self._on_answer = on_answer
         self._on_request = on_request
-        broker = BrokerAddress.parse(broker_url)
+        brokers = parse_broker_list(broker_url)
         self.session = MqttSession(
-            broker,
+            brokers,
             f"rxedge-demo-centre-{os.getpid()}",
             subscriptions=[topics.command_result],
             on_message=self._answer,
             persistent=False,
+            protocol=protocol,
         )
         self.watch = ProcurementWatch(
-            broker, self._request, site=topics.site, gateway=topics.gateway
+            brokers, self._request, site=topics.site, gateway=topics.gateway, protocol=protocol
         )
 
     async def start(self, timeout: float = 10.0) -> None:
-        """Connect both sessions and wait until they are subscribed."""
+        """Connect both sessions and wait until they are subscribed: BrokerRefused or
+        BrokerUnreachable (their messages name the fix) when they cannot be."""
         await self.session.start()
         await self.watch.start()
+        await self.session.until_connected(timeout, OPTION_SETTINGS)
         await asyncio.wait_for(self.session.subscribed.wait(), timeout)
-        await asyncio.wait_for(self.watch.session.subscribed.wait(), timeout)
+        await self.watch.until_subscribed(timeout)
 
     async def stop(self) -> None:
         await self.session.stop()

@@ -150,7 +150,7 @@ class LocalBroker:
             if self._process.poll() is not None:
                 error = self._process.stderr.read().decode() if self._process.stderr else ""
                 raise RuntimeError(f"mosquitto exited at start: {error.strip()}")
-            waiting = [port for port in self._ports() if not await _listens(port)]
+            waiting = [port for port in self._ports() if not await listens(port)]
             if not waiting:
                 return
             await asyncio.sleep(0.02)
@@ -181,7 +181,7 @@ class LocalBroker:
             self._process = None
 
 
-async def _listens(port: int) -> bool:
+async def listens(port: int) -> bool:
     try:
         _, writer = await asyncio.open_connection("127.0.0.1", port)
     except OSError:

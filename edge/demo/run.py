@@ -49,6 +49,7 @@ from edge.web.demo_page import DEMO_USER, start_demo_page
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
+from sync.broker_refusal import BrokerLinkError, MqttProtocol
 from sync.procurement_feed import ReceivedRequest
 from sync.topics import Topics
 
@@ -62,9 +63,11 @@ class Demo:
         broker_url: str | None,
         plain: bool = False,
         web_port: int | None = None,
+        protocol: MqttProtocol = "5",
     ):
         self.web_port = web_port
         self.web_url = ""
+        self.protocol: MqttProtocol = protocol
         self.seconds = seconds
         self.forever = forever
         self.db = db
@@ -130,12 +133,25 @@ class Demo:
                 f"{scanner.port} and {goods_in.port} (goods-in), shelf controller (Modbus TCP, "
                 f"{SLOTS} slots) on port {self.shelf.port}",
             )
-            centre = DemoCentre(broker_url, Topics(SITE, GATEWAY), self.on_answer, self.on_request)
-            await centre.start()
+            centre = DemoCentre(
+                broker_url, Topics(SITE, GATEWAY), self.on_answer, self.on_request, self.protocol
+            )
             stack.push_async_callback(centre.stop)
+            try:
+                await centre.start()
+            except BrokerLinkError as exc:
+                self.view.restore_terminal()
+                print(f"rxedge demo: {exc}", file=sys.stderr)
+                return 2
             config = parse_config(
                 demo_config(
-                    db, broker_url, reader.port, scanner.port, self.shelf.port, goods_in.port
+                    db,
+                    broker_url,
+                    reader.port,
+                    scanner.port,
+                    self.shelf.port,
+                    goods_in.port,
+                    self.protocol,
                 )
             )
             gateway = Gateway(config, observer=self.on_activity)
@@ -221,7 +237,9 @@ async def run_demo(
     broker_url: str | None,
     plain: bool = False,
     web_port: int | None = None,
+    protocol: MqttProtocol = "5",
 ) -> int:
     """Run the demo (with the web page on `web_port`, 0 for a free one); 0 when every step of
-    the scenario was observed."""
-    return await Demo(seconds, forever, db, broker_url, plain, web_port).run()
+    the scenario was observed. `broker_url`: a broker of one's own (several, comma-separated,
+    are tried in order) instead of a local mosquitto; `protocol`: the MQTT version it speaks."""
+    return await Demo(seconds, forever, db, broker_url, plain, web_port, protocol).run()

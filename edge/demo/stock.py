@@ -225,6 +225,7 @@ def demo_config(
     scanner_port: str,
     shelf_port: int,
     goods_in_port: str,
+    protocol: str = "5",
 ) -> dict[str, object]:
     """The configuration the demo daemon runs with."""
     return {
@@ -232,7 +233,7 @@ def demo_config(
         "gateway": GATEWAY,
         "database": str(db),
         "create_database": True,
-        "broker": {"url": broker_url},
+        "broker": {**_broker_urls(broker_url), "protocol": protocol},
         "presence": {"dwell_seconds": DWELL_SECONDS},
         "picking": {"mistake_seconds": MISTAKE_SECONDS},
         "readers": [
@@ -275,3 +276,9 @@ def demo_config(
             for p in PRODUCTS
         ],
     }
+
+
+def _broker_urls(text: str) -> dict[str, object]:
+    """`url` for one broker, `urls` for several (comma-separated, tried in order)."""
+    urls = [url.strip() for url in text.split(",") if url.strip()]
+    return {"url": urls[0]} if len(urls) == 1 else {"urls": urls}

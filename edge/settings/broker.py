@@ -11,7 +11,7 @@ private key open to others, a missing file, a plain-text broker that is not on t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -24,10 +24,15 @@ from sync.broker_security import (
     plain_text_problem,
     read_password_file,
 )
-from sync.broker_url import BrokerAddress
+from sync.broker_url import BrokerAddress, BrokerRotation
 
 BROKER_EXAMPLES = {
     "url": 'url = "mqtts://broker.example.net:8883"  (or mqtt://127.0.0.1:1883 on this machine)',
+    "urls": (
+        'urls = ["mqtts://node-1.example.net:8883", "mqtts://node-2.example.net:8883"]  '
+        "(tried in order; instead of url)"
+    ),
+    "broker.protocol": 'protocol = "5"  (or "3.1.1" for a broker that speaks only MQTT 3.1.1)',
     "client_id": 'client_id = "rxedge-pharmacy-0042-gw-1"',
     "ca_file": 'ca_file = "/etc/rxedge/broker-ca.pem"  (PEM; default: the system\'s CAs)',
     "cert_file": 'cert_file = "/etc/rxedge/gateway.crt"  (PEM client certificate)',
@@ -47,6 +52,8 @@ class BrokerConfig(BaseModel):
     # Declared before url: the url check reads it.
     allow_insecure: bool = False
     url: str = "mqtt://127.0.0.1:1883"
+    urls: Annotated[list[str], Field(min_length=1)] | None = None
+    protocol: Literal["5", "3.1.1"] = "5"
     client_id: str | None = None
     ca_file: Path | None = None
     cert_file: Path | None = None
@@ -57,15 +64,16 @@ class BrokerConfig(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str, info: ValidationInfo) -> str:
-        broker = BrokerAddress.parse(value)
-        if (bad_host := host_problem(broker.host)) is not None:
-            raise ValueError(f"broker URL {value!r}: {bad_host}")
-        problem = plain_text_problem(broker)
-        if problem is not None and info.data.get("allow_insecure") is False:
-            raise ValueError(
-                f"{problem}; use mqtts://{broker.host}:8883 (TLS), or set allow_insecure = true "
-                "to accept that"
-            )
+        _check_url(value, info.data.get("allow_insecure") is True)
+        return value
+
+    @field_validator("urls")
+    @classmethod
+    def _urls(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if value is not None:
+            for url in value:
+                _check_url(url, info.data.get("allow_insecure") is True)
+            BrokerRotation([BrokerAddress.parse(url) for url in value])  # one scheme for all
         return value
 
     @field_validator("ca_file", "cert_file")
@@ -89,12 +97,26 @@ class BrokerConfig(BaseModel):
             raise ValueError(problem)
         return value
 
+    @property
+    def addresses(self) -> list[BrokerAddress]:
+        """The brokers to connect to, in the order to try them."""
+        return [BrokerAddress.parse(url) for url in (self.urls or [self.url])]
+
+    @property
+    def urls_text(self) -> str:
+        return ", ".join(self.urls or [self.url])
+
     @model_validator(mode="after")
     def _together(self) -> BrokerConfig:
+        if self.urls is not None and "url" in self.model_fields_set:
+            raise ValueError(
+                "give url (one broker) or urls (several, tried in order), not both; e.g. "
+                'urls = ["mqtt://127.0.0.1:1883", "mqtt://127.0.0.1:1884"]'
+            )
         tls_files = [
             key for key in ("ca_file", "cert_file", "key_file") if getattr(self, key) is not None
         ]
-        if tls_files and not BrokerAddress.parse(self.url).tls:
+        if tls_files and not self.addresses[0].tls:
             raise ValueError(
                 f"{', '.join(tls_files)} apply to TLS only, but url is plain mqtt://; "
                 'e.g. url = "mqtts://broker.example.net:8883"'
@@ -129,4 +151,16 @@ class BrokerConfig(BaseModel):
             key_file=self.key_file,
             username=self.username,
             password=None if self.password_file is None else read_password_file(self.password_file),
+        )
+
+
+def _check_url(url: str, allow_insecure: bool) -> None:
+    broker = BrokerAddress.parse(url)
+    if (bad_host := host_problem(broker.host)) is not None:
+        raise ValueError(f"broker URL {url!r}: {bad_host}")
+    problem = plain_text_problem(broker)
+    if problem is not None and not allow_insecure:
+        raise ValueError(
+            f"{problem}; use mqtts://{broker.host}:8883 (TLS), or set allow_insecure = true "
+            "to accept that"
         )

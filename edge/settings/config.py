@@ -393,6 +393,6 @@ def _describe(error: object) -> str:
         message = "is required"
     elif "input" in error and error["type"] not in ("value_error",):
         message += f" (got {error['input']!r})"
-    example = EXAMPLES.get(leaf)
+    example = EXAMPLES.get(f"{loc[0]}.{leaf}") or EXAMPLES.get(leaf)
     text = f"{key or '(top level)'}: {message}"
     return f"{text}\n    e.g. {example}" if example and error["type"] != "extra_forbidden" else text

@@ -19,6 +19,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.demo.local_broker import LocalBroker, TlsListener, write_password_file
+from sync.broker_refusal import CONFIG_SETTINGS, Refused
 from sync.broker_security import (
     BrokerSecretError,
     BrokerSecurity,
@@ -179,9 +180,17 @@ async def test_a_refused_session_keeps_trying_and_says_why_once(
         for session in sessions:
             await session.stop()
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 2, warnings
-    assert any("refused the connection: Not authorized" in w for w in warnings)
-    assert any("could not connect" in w and "CERTIFICATE_VERIFY_FAILED" in w for w in warnings)
+    assert len(warnings) == 1, warnings
+    assert "could not connect" in warnings[0] and "CERTIFICATE_VERIFY_FAILED" in warnings[0]
+    # A lasting refusal is held for the session's owner to tell once, naming the fix.
+    refused = sessions[0].refusal
+    assert refused is not None and refused.what is Refused.CREDENTIALS
+    assert refused.message(CONFIG_SETTINGS) == (
+        f"broker {tls_broker.tls_url} refused the account (not authorized): check "
+        "broker.username and the password in broker.password_file (or the client certificate) "
+        "against the broker's accounts"
+    )
+    assert sessions[1].refusal is None  # a TLS failure is not the broker's answer
     assert len(caplog.records) > 2, "the repeats are logged, quietly"
 
 

@@ -1,0 +1,262 @@
+"""The centre on NATS JetStream: the gateways' messages kept in a replicated stream, and the
+procurement requests read from it by a consumer group that applies each request once.
+
+NATS's MQTT gateway turns a topic into a subject level by level (``rxedge/v1/s/g/events`` ->
+``rxedge.v1.s.g.events``). The stream `STREAM` captures the requests, the alarms and the
+events of every gateway, with three replicas, so it outlives the loss of any one node.
+
+Clerks' processes read it through one durable pull consumer: each takes what it fetches, and
+acknowledges a message only after handling it; a message its taker never acknowledged (the
+process died) is delivered again after `ack_wait`, to whichever member fetches next. Delivery is
+therefore at least once. Applying is once: the group keeps a register of requests in the
+cluster (a key-value bucket, three replicas), and a request is applied by creating its entry,
+which only one member can do. An entry left "taken" by a member that died before it finished is
+finished by the member that gets the request again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import nats
+from nats.aio.client import Client as Nats
+from nats.aio.msg import Msg
+from nats.errors import ConnectionClosedError, NoServersError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    KeyValueConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
+from nats.js.kv import KeyValue
+
+from sync.procurement_feed import MalformedRequest, ReceivedRequest, parse_request
+from sync.topics import ROOT
+
+log = logging.getLogger(__name__)
+
+STREAM = "RXEDGE"
+REGISTER = "rxedge-requests"
+SUBJECT_ROOT = ROOT.replace("/", ".")
+STREAM_SUBJECTS = [
+    f"{SUBJECT_ROOT}.*.*.procurement.request",
+    f"{SUBJECT_ROOT}.*.*.alarms.*",
+    f"{SUBJECT_ROOT}.*.*.events",
+]
+REPLICAS = 3
+KEEP_SECONDS = 30 * 24 * 3600  # what the stream keeps; the register keeps ids as long
+TAKEN, DONE = "taken", "done"
+
+
+class NatsUnavailable(Exception):
+    """No NATS server answered; the message names the servers tried."""
+
+
+def subject_of(topic: str) -> str:
+    """The NATS subject an MQTT topic arrives on through NATS's MQTT gateway."""
+    return topic.replace("/", ".")
+
+
+def topic_of(subject: str) -> str:
+    """The MQTT topic a subject came from."""
+    return subject.replace(".", "/")
+
+
+def request_subject(site: str | None = None, gateway: str | None = None) -> str:
+    """The requests of one gateway, one site or every gateway (the default)."""
+    return f"{SUBJECT_ROOT}.{site or '*'}.{gateway or '*'}.procurement.request"
+
+
+async def connect(servers: list[str], name: str, timeout: float = 10.0) -> Nats:
+    """A connection to any of `servers` that reconnects to the others by itself."""
+    try:
+        return await asyncio.wait_for(
+            nats.connect(
+                servers,
+                name=name,
+                connect_timeout=2,
+                reconnect_time_wait=0.5,
+                max_reconnect_attempts=-1,
+                allow_reconnect=True,
+                error_cb=_connection_trouble,
+                disconnected_cb=_disconnected,
+                reconnected_cb=_reconnected,
+            ),
+            timeout,
+        )
+    except (NoServersError, OSError, TimeoutError) as exc:
+        raise NatsUnavailable(
+            f"no NATS server answered at {', '.join(servers)} ({exc or type(exc).__name__})"
+        ) from None
+
+
+async def _connection_trouble(error: Exception) -> None:
+    # nats-py would print a traceback for each: a node going away is expected, and retried.
+    log.info("NATS: %r", error)
+
+
+async def _disconnected() -> None:
+    log.warning("NATS: disconnected; reconnecting to another server")
+
+
+async def _reconnected() -> None:
+    log.warning("NATS: reconnected")
+
+
+async def ensure_stream(js: JetStreamContext, replicas: int = REPLICAS) -> None:
+    """Create the stream (and the group's register) unless they are there already."""
+    try:
+        await js.stream_info(STREAM)
+    except NotFoundError:
+        await js.add_stream(
+            StreamConfig(
+                name=STREAM,
+                description="rxedge gateways: procurement requests, alarms and events",
+                subjects=STREAM_SUBJECTS,
+                retention=RetentionPolicy.LIMITS,
+                storage=StorageType.FILE,
+                num_replicas=replicas,
+                max_age=KEEP_SECONDS,
+            )
+        )
+    await js.create_key_value(
+        KeyValueConfig(
+            bucket=REGISTER,
+            description="procurement requests applied by the centre, by request_id",
+            replicas=replicas,
+            storage=StorageType.FILE,
+            ttl=KEEP_SECONDS,
+        )
+    )
+
+
+Apply = Callable[[ReceivedRequest], Awaitable[None]]
+
+
+@dataclass
+class GroupCounts:
+    """What one member of the group did."""
+
+    deliveries: int = 0
+    again: int = 0  # deliveries that were not a message's first (its taker did not ack it)
+    applied: int = 0  # entries this member created
+    finished: int = 0  # entries another member took and did not finish
+    duplicates: int = 0  # already done when delivered again
+    malformed: int = 0
+
+
+class JetStreamRequests:
+    """One member of the consumer group `durable`: fetches requests, hands each new one to
+    `apply`, records it in the register, and only then acknowledges it."""
+
+    def __init__(
+        self,
+        nc: Nats,
+        durable: str,
+        apply: Apply,
+        member: str,
+        subject: str = request_subject(),
+        ack_wait: float = 30.0,
+        batch: int = 20,
+    ):
+        self._nc = nc
+        self._js = nc.jetstream()
+        self.durable = durable
+        self.subject = subject
+        self.member = member
+        self.counts = GroupCounts()
+        self._apply = apply
+        self._ack_wait = ack_wait
+        self._batch = batch
+        self._register: KeyValue | None = None
+
+    async def start(self, replicas: int = REPLICAS) -> None:
+        await ensure_stream(self._js, replicas)
+        self._register = await self._js.key_value(REGISTER)
+        self._pull = await self._js.pull_subscribe(
+            self.subject,
+            durable=self.durable,
+            stream=STREAM,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self._ack_wait,
+                max_deliver=-1,
+                num_replicas=replicas,
+            ),
+        )
+
+    async def run(self) -> None:
+        """Fetch and handle until cancelled; a server lost in between is waited out."""
+        while True:
+            try:
+                messages = await self._pull.fetch(self._batch, timeout=1.0)
+            except (TimeoutError, NatsTimeout):
+                continue
+            except (ConnectionClosedError, OSError) as exc:
+                log.warning("fetching from %s: %s; trying again", STREAM, exc)
+                await asyncio.sleep(0.5)
+                continue
+            except nats.errors.Error as exc:  # a node going away mid-request
+                log.info("fetching from %s: %r; trying again", STREAM, exc)
+                await asyncio.sleep(0.2)
+                continue
+            for message in messages:
+                await self._handle(message)
+
+    async def _handle(self, message: Msg) -> None:
+        self.counts.deliveries += 1
+        if message.metadata.num_delivered > 1:
+            self.counts.again += 1
+        try:
+            request = parse_request(topic_of(message.subject), message.data)
+        except MalformedRequest as exc:
+            self.counts.malformed += 1
+            log.warning("ignored: %s", exc)
+            await message.ack()
+            return
+        if await self._take(request):
+            await self._apply(request)
+            await self._finish(request)
+        await message.ack()
+
+    async def _take(self, request: ReceivedRequest) -> bool:
+        """True when this member is to apply `request` (it created the entry, or found it
+        taken but not finished); False when it is done already."""
+        assert self._register is not None
+        entry = json.dumps({"state": TAKEN, "by": self.member, "at": _now()}).encode()
+        try:
+            await self._register.create(request.request_id, entry)
+        except KeyWrongLastSequenceError:
+            pass
+        else:
+            self.counts.applied += 1
+            return True
+        try:
+            held = await self._register.get(request.request_id)
+        except KeyNotFoundError:
+            return await self._take(request)  # removed in between (its time ran out)
+        state = json.loads(held.value or b"{}").get("state")
+        if state == DONE:
+            self.counts.duplicates += 1
+            return False
+        self.counts.finished += 1
+        return True
+
+    async def _finish(self, request: ReceivedRequest) -> None:
+        assert self._register is not None
+        entry = json.dumps({"state": DONE, "by": self.member, "at": _now()}).encode()
+        await self._register.put(request.request_id, entry)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

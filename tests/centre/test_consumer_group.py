@@ -1,0 +1,83 @@
+"""Clerks' processes sharing the centre's stream as one consumer group (`procurement watch
+--nats ... --durable NAME`), against a real 3-node cluster: the load is shared, a process killed
+with requests in hand leaves them to the others, and each request is applied once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections import Counter
+
+import pytest
+
+from edge.demo.nats_cluster import NatsCluster
+from tests.centre.conftest import publish_requests, unacknowledged
+from tests.conftest import eventually
+from tests.edge.procurement_rig import CliRun, request_message
+
+REQUESTS = 1500  # enough that the killed clerk is mid-batch, with work still waiting
+
+
+def applied_ids(watcher: CliRun) -> list[str]:
+    return [str(line["request_id"]) for line in watcher.json_lines()]
+
+
+async def start_watchers(cluster: NatsCluster, count: int) -> list[CliRun]:
+    nats = ",".join(cluster.urls)
+    watchers = [
+        await CliRun.start(
+            *("procurement", "watch", "--nats", nats, "--durable", "clerks", "--json"),
+            *("--ack-wait", "2"),
+        )
+        for _ in range(count)
+    ]
+    for watcher in watchers:
+        await watcher.watching()
+    return watchers
+
+
+def summary_counts(watcher: CliRun) -> dict[str, int]:
+    """The counts a watch prints on stderr as it ends."""
+    line = next(e for e in watcher.errors if " applied, " in e)
+    numbers = [int(part.split()[0]) for part in line.split(": ", 1)[1].split(", ")]
+    numbers.append(int(line.split("(")[1].split()[0]))
+    names = ("applied", "finished", "duplicates", "deliveries", "again")
+    return dict(zip(names, numbers, strict=True))
+
+
+@pytest.mark.timeout(120)
+async def test_clerks_share_the_requests_and_one_killed_mid_batch_loses_none(
+    cluster: NatsCluster,
+) -> None:
+    bodies = [request_message(site=f"s{n % 7}", gateway="g1", n=n) for n in range(REQUESTS)]
+    sent = {str(b["request_id"]) for b in bodies}
+    first = (await start_watchers(cluster, 1))[0]
+    await publish_requests(cluster, bodies)
+    await eventually(lambda: len(first.lines) >= 5, timeout=30, what="the first clerk busy")
+    # Freeze it while it holds requests it has not acknowledged, then kill it: they go to the
+    # others once the ack wait (2 s) runs out.
+    while True:
+        os.kill(first.process.pid, signal.SIGSTOP)
+        if await unacknowledged(cluster, "clerks"):
+            break
+        os.kill(first.process.pid, signal.SIGCONT)
+        await asyncio.sleep(0.005)
+    others = await start_watchers(cluster, 2)
+    await first.kill()
+    held = set(applied_ids(first))  # all it printed, read to the end of its output
+    await eventually(
+        lambda: sent <= held | {i for w in others for i in applied_ids(w)},
+        timeout=60,
+        what="every request applied by the clerks left",
+    )
+    for watcher in others:
+        await watcher.interrupt()
+    assert all(applied_ids(w) for w in [first, *others]), "the load is shared"
+    by_others = Counter(i for w in others for i in applied_ids(w))
+    assert max(by_others.values()) == 1, "no request applied twice by the clerks left"
+    counts = [summary_counts(w) for w in others]
+    # Printed by the killed clerk and again by another: only requests it had taken and not
+    # finished (no entry marked done in the register) may be, and the others say so.
+    assert len(set(by_others) & held) <= sum(c["finished"] for c in counts)
+    assert sum(c["again"] for c in counts) > 0, "what the killed clerk held came again"
