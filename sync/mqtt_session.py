@@ -8,8 +8,7 @@ with paho's back-off (0.25 s doubling to 1 s); a lasting refusal (protocol, acco
 sets `refusal` (sync.broker_refusal). ``publish`` returns a future completed by the PUBACK;
 ``publish_many`` one future for a whole batch, which keeps the loop's share of the outbox small.
 Inbound messages reach `on_message`, or with manual acknowledgement `on_delivery`, acknowledged
-only when the receiver calls `ack`.
-"""
+only when the receiver calls `ack`."""
 
 from __future__ import annotations
 
@@ -38,10 +37,8 @@ from sync.mqtt_client import connect_async, fail_over, make_client
 
 log = logging.getLogger(__name__)
 
-# While more than ACK_GROUP messages wait for their PUBACKs (a backlog draining), paho's thread
-# hands PUBACKs to the event loop ACK_GROUP at a time and the loop collects the rest every
-# ACK_WAIT seconds, instead of being woken for every few PUBACKs (each wake-up is a hand-over of
-# the GIL between the two threads). With few messages waiting, each PUBACK is handed over at once.
+# While more than ACK_GROUP messages wait for PUBACKs, paho's thread hands them to the loop in
+# groups and the loop collects the rest every ACK_WAIT s: each wake-up hands the GIL over.
 ACK_GROUP = 64
 ACK_WAIT = 0.005
 
