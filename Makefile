@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test lint bench fuzz soak fresh-check
+.PHONY: setup demo test lint bench scale-bench fuzz soak fresh-check
 setup:
 	@scripts/bootstrap.sh
 
@@ -19,6 +19,12 @@ lint: setup
 
 bench: setup
 	$(PY) -m bench
+
+# 1,000 simulated gateways against a 3-node NATS cluster (one node killed and started again) and
+# against one mosquitto, about 8 minutes (docs/scale.md); `$(PY) -m bench.bench_scale --quick`
+# runs a small load in under a minute.
+scale-bench: setup
+	$(PY) -m bench.bench_scale
 
 # Fuzz every input decoder for a bounded number of examples (FUZZ_EXAMPLES, default 20000 each),
 # and the command path over MQTT against the running daemon (FUZZ_MQTT_EXAMPLES, default 2000).

@@ -106,11 +106,11 @@ async def _connection_trouble(error: Exception) -> None:
 
 
 async def _disconnected() -> None:
-    log.warning("NATS: disconnected; reconnecting to another server")
+    log.info("NATS: disconnected")
 
 
 async def _reconnected() -> None:
-    log.warning("NATS: reconnected")
+    log.info("NATS: reconnected")
 
 
 async def ensure_stream(js: JetStreamContext, replicas: int = REPLICAS) -> None:

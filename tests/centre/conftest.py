@@ -11,6 +11,26 @@ import pytest
 
 from edge.demo.nats_cluster import NatsCluster
 from sync.jetstream_feed import STREAM, connect, request_subject
+from tests.edge.procurement_rig import CliRun
+
+
+@pytest.fixture(autouse=True)
+async def no_process_left(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    """Every `rxedge` process a test starts is killed at its end, passed or failed."""
+    started: list[CliRun] = []
+    start = CliRun.start.__func__  # type: ignore[attr-defined]
+
+    async def tracked(cls: type[CliRun], *args: str) -> CliRun:
+        run: CliRun = await start(cls, *args)
+        started.append(run)
+        return run
+
+    monkeypatch.setattr(CliRun, "start", classmethod(tracked))
+    yield
+    for run in started:
+        if run.process.returncode is None:
+            run.process.kill()
+            await run.process.wait()
 
 
 @pytest.fixture

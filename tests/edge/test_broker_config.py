@@ -180,3 +180,20 @@ def test_the_tools_refuse_what_the_daemon_refuses(
             main(argv)
         assert exited.value.code == 2
         assert words in capsys.readouterr().err
+
+
+def test_several_brokers_are_tried_in_the_order_given_and_checked_like_one() -> None:
+    urls = ["mqtt://127.0.0.1:1883", "mqtt://127.0.0.1:1884"]
+    config = parse_config({**SITE, "broker": {"urls": urls, "protocol": "3.1.1"}})
+    assert [a.url for a in config.broker.addresses] == urls
+    assert config.broker.protocol == "3.1.1"
+    assert "not both" in problems({"url": urls[0], "urls": urls})
+    assert "one scheme" in problems({"urls": [urls[0], "mqtts://127.0.0.1:8883"]})
+    beyond = problems({"urls": [urls[0], "mqtt://10.0.0.5:1883"]})
+    assert beyond.startswith("broker.urls: ") and "allow_insecure = true" in beyond
+
+
+def test_the_protocol_is_5_or_3_1_1_and_the_error_shows_the_key() -> None:
+    found = problems({"protocol": "3"})
+    assert found.startswith("broker.protocol: ")
+    assert 'protocol = "5"  (or "3.1.1"' in found

@@ -1,0 +1,247 @@
+"""Many pharmacies, one centre: 1,000 simulated gateways against a 3-node NATS cluster
+(JetStream, MQTT 3.1.1 gateway) with one node killed and started again mid-run, and the same
+load against one mosquitto for comparison. Loopback only, bounded in time and count.
+
+The gateways (bench.scale_gateways, spread over a few processes) each send a pharmacy's day,
+compressed into the run: procurement requests, alarm changes, a stocktake's burst of EPCIS
+events, `online` at every connect. Three `rxedge procurement watch` processes take the
+requests: on NATS as one consumer group on the stream (`--nats --durable`), on mosquitto as one
+MQTT 5 share group (`--group`). Counted from outside both: every request the broker acknowledged
+to a gateway must be applied by exactly one consumer (lost 0, applied twice 0); end to end is
+from a request's `created_at` at the gateway to its line read from a consumer's output.
+
+`python -m bench.bench_scale --quick` runs 40 gateways for 5 seconds instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bench.report import header, row
+from bench.scale_gateways import GatewaysSummary
+from edge.demo.local_broker import LocalBroker
+from edge.demo.nats_cluster import NatsCluster
+
+ROOT = Path(__file__).resolve().parents[1]
+CONSUMERS = 3
+KILLED = 1  # the node killed a third of the way in and started again at two thirds
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    gateways: int
+    processes: int
+    seconds: float
+    speedup: float  # a 10-hour day lasts 36,000 / speedup seconds
+    warmup: float  # for every gateway to connect before the day starts
+
+
+FULL = Load(gateways=1000, processes=4, seconds=120, speedup=90, warmup=30)
+QUICK = Load(gateways=40, processes=2, seconds=5, speedup=7200, warmup=4)
+
+
+class Consumer:
+    """One `rxedge procurement watch` process; each request line timed as it is read."""
+
+    def __init__(self, process: asyncio.subprocess.Process):
+        self.process = process
+        self.applied: list[tuple[str, float]] = []  # request id, seconds from created_at
+        self.errors: list[str] = []
+        assert process.stdout is not None and process.stderr is not None
+        self._readers = [
+            asyncio.create_task(self._read(process.stdout)),
+            asyncio.create_task(self._collect(process.stderr)),
+        ]
+
+    @classmethod
+    async def start(cls, *args: str) -> Consumer:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "edge.cli.main", "procurement", "watch", "--json", *args,
+            cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        return cls(process)
+
+    async def watching(self) -> None:
+        while not any("watching" in e for e in self.errors):
+            if self.process.returncode is not None:
+                raise RuntimeError("a consumer ended: " + "\n".join(self.errors))
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(self.process.wait(), 30)
+        await asyncio.gather(*self._readers)
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        async for line in stream:
+            now = time.time()
+            body = json.loads(line)
+            created = datetime.fromisoformat(body["created_at"].replace("Z", "+00:00"))
+            self.applied.append((body["request_id"], now - created.timestamp()))
+
+    async def _collect(self, stream: asyncio.StreamReader) -> None:
+        async for line in stream:
+            self.errors.append(line.decode().rstrip())
+
+
+@dataclass
+class Outcome:
+    acked_requests: int
+    lost: int
+    twice: int
+    p50_ms: float
+    p99_ms: float
+    messages_per_second: float
+    requests_per_second: float
+    messages: int
+    resent: int
+    failed_attempts: int
+    unacknowledged: int
+
+
+async def run_gateways(load: Load, brokers: str, start_at: float) -> list[GatewaysSummary]:
+    share = -(-load.gateways // load.processes)
+    workers = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.scale_gateways",
+            "--brokers",
+            brokers,
+            "--first",
+            str(first),
+            "--count",
+            str(min(share, load.gateways - first)),
+            "--seconds",
+            str(load.seconds),
+            "--speedup",
+            str(load.speedup),
+            "--start-at",
+            str(start_at),
+            "--seed",
+            str(first + 1),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for first in range(0, load.gateways, share)
+    ]
+    outputs = await asyncio.gather(*(w.communicate() for w in workers))
+    return [GatewaysSummary(**json.loads(out)) for out, _ in outputs]
+
+
+async def measure(load: Load, centre: str, work: Path) -> Outcome:
+    """The load against `centre` ("nats": the cluster, one node killed; "mosquitto")."""
+    cluster = NatsCluster(work / "nats") if centre == "nats" else None
+    mosquitto = LocalBroker(work / "mosquitto") if centre == "mosquitto" else None
+    if cluster is not None:
+        await cluster.start()
+        await cluster.prepare()
+        brokers = [u.removeprefix("mqtt://") for u in cluster.mqtt_urls]
+        take = ["--nats", ",".join(cluster.urls), "--durable", "scale"]
+        takers = [take] * CONSUMERS
+    else:
+        assert mosquitto is not None
+        await mosquitto.start()
+        brokers = [mosquitto.url.removeprefix("mqtt://")]
+        takers = [
+            ["--broker", mosquitto.url, "--group", "scale", "--client-id", f"scale-{i}"]
+            for i in range(CONSUMERS)
+        ]
+    consumers = [await Consumer.start(*args) for args in takers]
+    try:
+        for consumer in consumers:
+            await consumer.watching()
+        start_at = time.time() + load.warmup
+        outage = (
+            None if cluster is None else asyncio.create_task(node_outage(cluster, start_at, load))
+        )
+        summaries = await run_gateways(load, ",".join(brokers), start_at)
+        if outage is not None:
+            await outage
+        acked = {i for s in summaries for i in s.acked_requests}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not acked <= applied_ids(consumers):
+            await asyncio.sleep(0.2)
+    finally:
+        for consumer in consumers:
+            await consumer.stop()
+        if cluster is not None:
+            await cluster.stop()
+        if mosquitto is not None:
+            await mosquitto.stop()
+    counts = Counter(i for c in consumers for i, _ in c.applied)
+    delays = sorted(d for c in consumers for i, d in c.applied if i in acked)
+    messages = sum(sum(s.acked.values()) for s in summaries)
+    seconds = max(s.acked_seconds for s in summaries)
+    return Outcome(
+        acked_requests=len(acked),
+        lost=len(acked - set(counts)),
+        twice=sum(1 for n in counts.values() if n > 1),
+        p50_ms=1000 * statistics.median(delays) if delays else float("nan"),
+        p99_ms=1000 * delays[int(0.99 * (len(delays) - 1))] if delays else float("nan"),
+        messages_per_second=messages / seconds,
+        requests_per_second=len(acked) / seconds,
+        messages=messages,
+        resent=sum(s.resent for s in summaries),
+        failed_attempts=sum(s.failed_attempts for s in summaries),
+        unacknowledged=sum(s.unacknowledged for s in summaries),
+    )
+
+
+def applied_ids(consumers: list[Consumer]) -> set[str]:
+    return {i for c in consumers for i, _ in c.applied}
+
+
+async def node_outage(cluster: NatsCluster, start_at: float, load: Load) -> None:
+    await asyncio.sleep(max(0.0, start_at + load.seconds / 3 - time.time()))
+    cluster.kill(KILLED)
+    await asyncio.sleep(load.seconds / 3)
+    await cluster.start_node(KILLED)
+
+
+def report(name: str, outcome: Outcome) -> None:
+    row(f"{name}: requests acknowledged to gateways", outcome.acked_requests, "requests")
+    row(f"{name}: lost", outcome.lost, "requests", note="must be 0")
+    row(f"{name}: applied twice", outcome.twice, "requests", note="must be 0")
+    row(f"{name}: end to end p50", outcome.p50_ms, "ms")
+    row(f"{name}: end to end p99", outcome.p99_ms, "ms")
+    row(f"{name}: messages acknowledged", outcome.messages_per_second, "msgs/s",
+        note=f"{outcome.messages:,} in all, until the last PUBACK")  # fmt: skip
+    row(f"{name}: left unacknowledged at the end", outcome.unacknowledged, "msgs",
+        note="still in the gateways' outboxes")  # fmt: skip
+    row(f"{name}: requests", outcome.requests_per_second, "reqs/s")
+    row(f"{name}: sent again after a lost link", outcome.resent, "msgs",
+        note=f"{outcome.failed_attempts} failed connection attempts")  # fmt: skip
+
+
+async def run(load: Load) -> None:
+    header(
+        f"Scale: {load.gateways} gateways in {load.processes} processes, {CONSUMERS} consumers, "
+        f"a pharmacy day x{load.speedup:.0f} for {load.seconds:.0f} s"
+    )
+    with tempfile.TemporaryDirectory(prefix="rxedge-scale-") as work:
+        nats = await measure(load, "nats", Path(work))
+        report("3-node NATS, node 2 killed", nats)
+        single = await measure(load, "mosquitto", Path(work))
+        report("one mosquitto", single)
+    if nats.lost or nats.twice or single.lost or single.twice:
+        raise SystemExit("requests lost or applied twice")
+
+
+def main() -> None:
+    asyncio.run(run(QUICK if "--quick" in sys.argv[1:] else FULL))
+
+
+if __name__ == "__main__":
+    main()
