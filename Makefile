@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 setup:
 	@scripts/bootstrap.sh
 
+# The demo with its web page on a free port (the address and a login are printed).
 demo: setup
-	$(VENV)/bin/rxedge demo
+	$(VENV)/bin/rxedge demo --web 0
 
 test: setup
 	$(PY) -m pytest -q

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bench.report import header, median_of, row
+from bench.report import header, median_of, row, run_benchmark
 from drivers.chafon.codec import ChafonDecoder
 from drivers.chafon.inventory import Status, encode_inventory_answer, parse_inventory_answer
 from drivers.r2000.codec import R2000Decoder
@@ -19,20 +19,21 @@ from firmware_sim.lines import BITS_PER_BYTE
 from firmware_sim.tags import sgtin96
 
 FRAMES = 200_000
+QUICK_FRAMES = 5_000
 CHUNK = 4096
 BAUD = 115200
 
 EPCS = [sgtin96("4012345", "012345", n) for n in range(500)]
 
 
-def _rate(stream: bytes, decode: Callable[[bytes, float], int]) -> float:
+def _rate(stream: bytes, frames: int, decode: Callable[[bytes, float], int]) -> float:
     chunks = [stream[i : i + CHUNK] for i in range(0, len(stream), CHUNK)]
     count = 0
     started = time.process_time()
     for n, chunk in enumerate(chunks):
         count += decode(chunk, n * 0.001)
     elapsed = time.process_time() - started
-    assert count == FRAMES, count
+    assert count == frames, count
     return count / elapsed
 
 
@@ -63,27 +64,32 @@ def _chafon(parse: bool) -> Callable[[bytes, float], int]:
 
 
 def _report(
-    name: str, frames: list[bytes], make: Callable[[bool], Callable[[bytes, float], int]]
+    name: str,
+    frames: list[bytes],
+    make: Callable[[bool], Callable[[bytes, float], int]],
+    total: int,
+    runs: int,
 ) -> None:
-    stream = b"".join(frames) * (FRAMES // len(frames))
+    stream = b"".join(frames) * (total // len(frames))
     size = len(frames[0])
     wire = BAUD / BITS_PER_BYTE / size
     header(f"{name} frames decoded per core-second (one 96-bit EPC per frame)")
     row(f"baseline: one {BAUD}-baud line ({size}-byte frames)", wire, "frames/s", 1.0)
-    codec = median_of(5, lambda: _rate(stream, make(False)))
+    codec = median_of(runs, lambda: _rate(stream, total, make(False)))
     row("decoder (checksum verified)", codec, "frames/s", codec / wire, "goal >= 50x")
-    parsed = median_of(5, lambda: _rate(stream, make(True)))
+    parsed = median_of(runs, lambda: _rate(stream, total, make(True)))
     row(
         "decoder + inventory parse", parsed, "frames/s", parsed / wire, "lines one core could serve"
     )
 
 
-def main() -> None:
-    _report(
-        "R2000", [encode_tag_row(1, 1 + n % 4, epc, 0x50) for n, epc in enumerate(EPCS)], _r2000
-    )
-    _report("Chafon", [encode_inventory_answer(0, Status.MORE, [epc]) for epc in EPCS], _chafon)
+def main(quick: bool = False) -> None:
+    total, runs = (QUICK_FRAMES, 1) if quick else (FRAMES, 5)
+    r2000 = [encode_tag_row(1, 1 + n % 4, epc, 0x50) for n, epc in enumerate(EPCS)]
+    _report("R2000", r2000, _r2000, total, runs)
+    chafon = [encode_inventory_answer(0, Status.MORE, [epc]) for epc in EPCS]
+    _report("Chafon", chafon, _chafon, total, runs)
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main, __doc__)

@@ -13,19 +13,31 @@ import tempfile
 import threading
 import time
 from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
 
-from bench.ledger_fixture import PRODUCTS, gtin
-from bench.report import header, row
+from bench.ledger_fixture import MOVEMENTS, PRODUCTS, SLOTS, gtin
+from bench.report import header, row, run_benchmark
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.writer import LedgerWriter
 from inventory.replenishment.policy import Product, ProductTable
 
-GROUP_MOVEMENTS = 50_000
-SINGLE_MOVEMENTS = 3_000
+
+@dataclass(frozen=True)
+class Sizes:
+    group: int  # movements through the writer
+    single: int  # movements with one fsync each
+    movements: int  # in the large ledger
+    slots: int
+    products: int
+    lookups: int  # FEFO lookups timed
+
+
+FULL = Sizes(50_000, 3_000, MOVEMENTS, SLOTS, PRODUCTS, 50_000)
+QUICK = Sizes(1_000, 100, 3_000, 2_000, 200, 1_000)
 
 
 def _receive(n: int) -> Movement:
@@ -44,23 +56,23 @@ def _commit(movement: Movement, keeper: InventoryKeeper) -> None:
     keeper.commit([movement])
 
 
-def one_fsync_per_movement(path: Path) -> float:
+def one_fsync_per_movement(path: Path, count: int) -> float:
     keeper = InventoryKeeper(path, {}, "bench", "g1", integrity_check="quick_check")
-    movements = [_receive(n) for n in range(SINGLE_MOVEMENTS)]
+    movements = [_receive(n) for n in range(count)]
     started = time.perf_counter()
     for movement in movements:
         keeper.commit([movement])  # its own transaction: one fsync each
     elapsed = time.perf_counter() - started
     keeper.close()
-    return SINGLE_MOVEMENTS / elapsed
+    return count / elapsed
 
 
-def group_commit(path: Path) -> tuple[float, float]:
+def group_commit(path: Path, count: int) -> tuple[float, float]:
     writer = LedgerWriter(
         partial(InventoryKeeper, path, {}, "bench", "g1", integrity_check="quick_check")
     )
     writer.start()
-    calls = [partial(_commit, _receive(n)) for n in range(GROUP_MOVEMENTS)]
+    calls = [partial(_commit, _receive(n)) for n in range(count)]
     started = time.perf_counter()
     futures: list[Future[None]] = [writer.submit(call) for call in calls]
     for future in futures:
@@ -68,25 +80,25 @@ def group_commit(path: Path) -> tuple[float, float]:
     elapsed = time.perf_counter() - started
     groups = writer.groups
     writer.stop()
-    return GROUP_MOVEMENTS / elapsed, GROUP_MOVEMENTS / groups
+    return count / elapsed, count / groups
 
 
-def group_commit_backlog(path: Path) -> float:
-    """The writer's own rate: 50k changes queued while it is held, then released at once."""
+def group_commit_backlog(path: Path, count: int) -> float:
+    """The writer's own rate: `count` changes queued while it is held, then released at once."""
     writer = LedgerWriter(
         partial(InventoryKeeper, path, {}, "bench", "g1", integrity_check="quick_check")
     )
     writer.start()
     gate = threading.Event()
     writer.submit(lambda keeper: gate.wait())
-    futures = [writer.submit(partial(_commit, _receive(n))) for n in range(GROUP_MOVEMENTS)]
+    futures = [writer.submit(partial(_commit, _receive(n))) for n in range(count)]
     started = time.perf_counter()
     gate.set()
     for future in futures:
         future.result()
     elapsed = time.perf_counter() - started
     writer.stop()
-    return GROUP_MOVEMENTS / elapsed
+    return count / elapsed
 
 
 def cold_start(path: Path, check: str) -> dict[str, float]:
@@ -99,17 +111,18 @@ def cold_start(path: Path, check: str) -> dict[str, float]:
     return dict(json.loads(out.stdout))
 
 
-def fefo_latency(keeper: InventoryKeeper) -> tuple[float, float, float]:
+def fefo_latency(keeper: InventoryKeeper, sizes: Sizes) -> tuple[float, float, float]:
     rng = random.Random(3)
     today = date(2026, 11, 26)
     first: list[float] = []
-    for n in rng.sample(range(PRODUCTS), 2000):  # first lookup of a GTIN sorts its lines
+    # The first lookup of a GTIN sorts its lines.
+    for n in rng.sample(range(sizes.products), min(2000, sizes.products)):
         started = time.perf_counter_ns()
         keeper.index.fefo_slots(gtin(n), today)
         first.append((time.perf_counter_ns() - started) / 1000)
     again: list[float] = []
-    for _ in range(50_000):
-        n = rng.randrange(PRODUCTS)
+    for _ in range(sizes.lookups):
+        n = rng.randrange(sizes.products)
         started = time.perf_counter_ns()
         keeper.index.fefo_slots(gtin(n), today)
         again.append((time.perf_counter_ns() - started) / 1000)
@@ -117,10 +130,10 @@ def fefo_latency(keeper: InventoryKeeper) -> tuple[float, float, float]:
     return statistics.median(again), again[int(len(again) * 0.99)], statistics.median(first)
 
 
-def shortage_check(keeper: InventoryKeeper) -> tuple[float, float, int]:
-    products = [Product(gtin(n), f"P{n}", reorder_point=400, par=800) for n in range(PRODUCTS)]
+def shortage_check(keeper: InventoryKeeper, count: int) -> tuple[float, float, int]:
+    products = [Product(gtin(n), f"P{n}", reorder_point=400, par=800) for n in range(count)]
     table = ProductTable(products, keeper.index)
-    on_order = {gtin(n): 5 for n in range(0, PRODUCTS, 10)}
+    on_order = {gtin(n): 5 for n in range(0, count, 10)}
     lines = keeper.index.lines()  # a plain-Python baseline: the same data as Python objects
 
     def python_loop() -> list[Product]:
@@ -146,23 +159,24 @@ def shortage_check(keeper: InventoryKeeper) -> tuple[float, float, int]:
     return timed(lambda: table.shortages(on_order)), timed(python_loop), len(python_loop())
 
 
-def main() -> None:
+def main(quick: bool = False) -> None:
+    sizes = QUICK if quick else FULL
     with tempfile.TemporaryDirectory(prefix="rxedge-bench-") as tmp:
         work = Path(tmp)
         header("durable movements per second (synchronous=FULL, each acknowledged once on disk)")
-        single = one_fsync_per_movement(work / "single.sqlite")
+        single = one_fsync_per_movement(work / "single.sqlite", sizes.single)
         row("baseline: one transaction and fsync per movement", single, "moves/s", 1.0)
-        grouped, per_group = group_commit(work / "group.sqlite")
+        grouped, per_group = group_commit(work / "group.sqlite", sizes.group)
         row(
-            "group commit, 50k submitted while it writes",
+            f"group commit, {sizes.group:,} submitted while it writes",
             grouped,
             "moves/s",
             grouped / single,
             f"goal >= 20k/s and >= 5x; {per_group:.0f} movements per commit",
         )
-        backlog = group_commit_backlog(work / "backlog.sqlite")
+        backlog = group_commit_backlog(work / "backlog.sqlite", sizes.group)
         row(
-            "group commit, 50k waiting (the writer's own rate)",
+            f"group commit, {sizes.group:,} waiting (the writer's own rate)",
             backlog,
             "moves/s",
             backlog / single,
@@ -175,12 +189,15 @@ def main() -> None:
             [
                 sys.executable,
                 "-c",
-                f"from bench.ledger_fixture import build; "
-                f"from pathlib import Path; build(Path({str(big)!r}))",
+                f"from bench.ledger_fixture import build; from pathlib import Path; "
+                f"build(Path({str(big)!r}), {sizes.movements}, 1, {sizes.slots}, {sizes.products})",
             ],
             check=True,
         )
-        header("cold start: 1M movements, 100k slots, 10k products (fresh process)")
+        header(
+            f"cold start: {sizes.movements:,} movements, {sizes.slots:,} slots, "
+            f"{sizes.products:,} products (fresh process)"
+        )
         for check in ("quick_check", "integrity_check"):
             result = cold_start(big, check)
             row(
@@ -192,13 +209,13 @@ def main() -> None:
                 f"{result['stock_lines']:.0f} stock lines",
             )
         keeper = InventoryKeeper(big, {}, "bench", "g1", integrity_check="quick_check")
-        p50, p99, first = fefo_latency(keeper)
-        header("FEFO lookup (slots of a GTIN in pick order), 10k products")
+        p50, p99, first = fefo_latency(keeper, sizes)
+        header(f"FEFO lookup (slots of a GTIN in pick order), {sizes.products:,} products")
         row("p50", p50, "us")
         row("p99", p99, "us")
         row("first lookup of a GTIN (sorts its lines), median", first, "us")
-        vectorized, loop, found = shortage_check(keeper)
-        header(f"shortage check over {PRODUCTS} products and 100k slots")
+        vectorized, loop, found = shortage_check(keeper, sizes.products)
+        header(f"shortage check over {sizes.products:,} products and {sizes.slots:,} slots")
         row("baseline: plain Python loop over stock lines", loop, "ms", 1.0)
         row(
             "vectorized (numpy, per-product arrays)",
@@ -211,4 +228,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main, __doc__)

@@ -23,6 +23,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -32,10 +33,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from bench.report import header, row
+from bench.report import header, row, run_benchmark
+from edge.daemon import ledger_questions
 from edge.demo.local_broker import LocalBroker
 from inventory.keeper import InventoryKeeper
-from inventory.ledger.outbox import MessageKind, OutboxMessage
+from inventory.ledger.outbox import MessageKind, OutboxMessage, OutboxRow
 from inventory.ledger.writer import LedgerWriter
 from inventory.replenishment.policy import Product
 from inventory.replenishment.requests import Priority, ProcurementRequest
@@ -45,9 +47,15 @@ from sync.mqtt_session import MqttSession
 from sync.publisher import OutboxPublisher
 from sync.topics import Topics
 
-MESSAGES = 10_000
-DRAIN_RUNS = 7
-OUTAGE_RUNS = 3
+
+@dataclass(frozen=True)
+class Sizes:
+    messages: int
+    drain_runs: int
+    outage_runs: int
+
+
+FULL, QUICK = Sizes(10_000, 7, 3), Sizes(300, 1, 1)
 SITE, GATEWAY = "pharmacy-0042", "gw-bench"
 TOPICS = Topics(SITE, GATEWAY)
 PRODUCTS = [
@@ -73,6 +81,18 @@ def queue_requests(first: int, count: int, keeper: InventoryKeeper) -> None:
             keeper.ledger.write(at, requests=[request], messages=[message])
 
 
+def pending(limit: int, keeper: InventoryKeeper) -> list[OutboxRow]:
+    return keeper.pending_messages(limit)
+
+
+def mark_sent(ids: list[int], keeper: InventoryKeeper) -> None:
+    keeper.mark_sent(ids)
+
+
+def outbox_depth(keeper: InventoryKeeper) -> int:
+    return keeper.outbox.depth()
+
+
 class Daemon:
     """The ledger writer, session and publisher, wired as edge.daemon.gateway wires them."""
 
@@ -85,18 +105,16 @@ class Daemon:
         self.publisher = OutboxPublisher(
             self.session,
             TOPICS,
-            fetch_pending=lambda limit, after: self.on_writer(
-                lambda keeper: keeper.pending_messages(limit, after)
-            ),
+            fetch_pending=ledger_questions.pending_from(self.on_writer),
             mark_sent=self._mark_sent,
         )
         self._task: asyncio.Task[None] | None = None
 
     def on_writer(self, call: Callable[[InventoryKeeper], T]) -> Awaitable[T]:
-        return asyncio.wrap_future(self.writer.submit(call))
+        return self.writer.call(call)
 
     async def _mark_sent(self, ids: list[int]) -> None:
-        await self.on_writer(lambda keeper: keeper.mark_sent(ids))
+        await self.on_writer(partial(mark_sent, ids))
         self.marked += len(ids)  # counted once durable, as the gateway's call returns
         if self.marked >= self.target:
             self.all_marked.set()
@@ -112,7 +130,7 @@ class Daemon:
         self._task = asyncio.create_task(self.publisher.run())
 
     async def depth(self) -> int:
-        return await self.on_writer(lambda keeper: keeper.outbox.depth())
+        return await self.on_writer(outbox_depth)
 
     async def close(self) -> None:
         if self._task is not None:
@@ -168,16 +186,18 @@ async def quiet() -> None:
     await asyncio.sleep(0.5)
 
 
-async def drain_once(work: Path, broker: LocalBroker, run: int) -> tuple[float, float, int]:
+async def drain_once(
+    work: Path, broker: LocalBroker, run: int, messages: int
+) -> tuple[float, float, int]:
     """One run: (publisher msgs/s, baseline msgs/s, payload bytes). The two take turns going
     first, so that neither always meets the broker fresh."""
     daemon = Daemon(work / f"drain-{run}.sqlite", broker, f"rxedge-bench-drain-{run}")
     await daemon.open()
-    for first in range(0, MESSAGES, 1000):
-        await daemon.on_writer(partial(queue_requests, first, 1000))
-    rows = await daemon.on_writer(lambda keeper: keeper.pending_messages(MESSAGES + 1))
+    for first in range(0, messages, 1000):
+        await daemon.on_writer(partial(queue_requests, first, min(1000, messages - first)))
+    rows = await daemon.on_writer(partial(pending, messages + 1))
     payloads = [r.payload for r in rows]
-    assert len(payloads) == MESSAGES
+    assert len(payloads) == messages
 
     async def baseline() -> float:
         await quiet()
@@ -186,7 +206,7 @@ async def drain_once(work: Path, broker: LocalBroker, run: int) -> tuple[float, 
         )
 
     raw = await baseline() if run % 2 == 0 else 0.0
-    daemon.target = MESSAGES
+    daemon.target = messages
     await daemon.connect()
     await quiet()
     started = time.perf_counter()
@@ -198,7 +218,7 @@ async def drain_once(work: Path, broker: LocalBroker, run: int) -> tuple[float, 
     if left:
         raise AssertionError(f"{left} rows still pending after the drain")
     raw = raw or await baseline()
-    return MESSAGES / elapsed, raw, len(payloads[0].encode())
+    return messages / elapsed, raw, len(payloads[0].encode())
 
 
 async def when_set(event: asyncio.Event) -> float:
@@ -237,7 +257,7 @@ class Centre:
         self._client.loop_stop()
 
 
-async def outage_once(work: Path, run: int) -> dict[str, float]:
+async def outage_once(work: Path, run: int, messages: int) -> dict[str, float]:
     """One outage: seconds from broker start to listening, link back and outbox drained."""
     broker = LocalBroker(work / f"broker-outage-{run}")
     await broker.start()
@@ -250,15 +270,15 @@ async def outage_once(work: Path, run: int) -> dict[str, float]:
     while daemon.session.connected.is_set():
         await asyncio.sleep(0.01)
     # While the broker is away the daemon goes on: each request is its own change.
-    futures = [daemon.writer.submit(partial(queue_requests, n, 1)) for n in range(MESSAGES)]
+    futures = [daemon.writer.submit(partial(queue_requests, n, 1)) for n in range(messages)]
     await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
     daemon.publisher.notify()
     await asyncio.sleep(1.5)  # paho's reconnect back-off reaches its ceiling
     queued = await daemon.depth()
-    assert queued == MESSAGES, f"{MESSAGES - queued} rows marked sent while the broker was down"
-    rows = await daemon.on_writer(lambda keeper: keeper.pending_messages(queued))
+    assert queued == messages, f"{messages - queued} rows marked sent while the broker was down"
+    rows = await daemon.on_writer(partial(pending, queued))
     written = [json.loads(r.payload)["request_id"] for r in rows]
-    daemon.target = MESSAGES
+    daemon.target = messages
 
     link_back = asyncio.create_task(when_set(daemon.session.connected))
     all_marked = asyncio.create_task(when_set(daemon.all_marked))
@@ -268,7 +288,7 @@ async def outage_once(work: Path, run: int) -> dict[str, float]:
     link = await link_back - started
     drained = await asyncio.wait_for(all_marked, 120) - started
     deadline = time.perf_counter() + 30
-    while centre.distinct() < MESSAGES and time.perf_counter() < deadline:
+    while centre.distinct() < messages and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.5)  # let any duplicate arrive too
     left = await daemon.depth()
@@ -288,17 +308,18 @@ async def outage_once(work: Path, run: int) -> dict[str, float]:
     }
 
 
-async def measure() -> None:
+async def measure(sizes: Sizes) -> None:
+    messages = sizes.messages
     with tempfile.TemporaryDirectory(prefix="rxedge-bench-") as tmp:
         work = Path(tmp)
         broker = LocalBroker(work / "broker")
         await broker.start()
-        runs = [await drain_once(work, broker, run) for run in range(DRAIN_RUNS)]
+        runs = [await drain_once(work, broker, run, messages) for run in range(sizes.drain_runs)]
         await broker.stop()
         size = runs[0][2]
         header(
-            f"outbox drain to a local mosquitto, QoS 1: {MESSAGES:,} procurement requests "
-            f"({size} bytes each), median of {DRAIN_RUNS} runs; in-flight window 20 on both"
+            f"outbox drain to a local mosquitto, QoS 1: {messages:,} procurement requests "
+            f"({size} bytes each), median of {sizes.drain_runs} runs; in-flight window 20 on both"
         )
         for n, (publisher, baseline, _) in enumerate(runs, 1):
             row(
@@ -320,10 +341,10 @@ async def measure() -> None:
             f"{ratios:.2f}x, the median of the runs' ratios; goal >= 0.8x",
         )
 
-        outages = [await outage_once(work, run) for run in range(OUTAGE_RUNS)]
+        outages = [await outage_once(work, run, messages) for run in range(sizes.outage_runs)]
         header(
-            f"backlog after a broker outage: {MESSAGES:,} requests queued while it was down, "
-            f"a persistent QoS 1 subscriber counting them; median of {OUTAGE_RUNS} runs"
+            f"backlog after a broker outage: {messages:,} requests queued while it was down, "
+            f"a persistent QoS 1 subscriber counting them; median of {sizes.outage_runs} runs"
         )
         for key, name, note in (
             ("listening", "broker start -> accepting connections", ""),
@@ -333,7 +354,7 @@ async def measure() -> None:
             value = statistics.median(o[key] for o in outages) * 1000
             spread = ", ".join(f"{o[key] * 1000:.0f}" for o in outages)
             row(name, value, "ms", None, f"{note}{'; ' if note else ''}runs: {spread}")
-        rates = [MESSAGES / (o["drained"] - o["link"]) for o in outages]
+        rates = [messages / (o["drained"] - o["link"]) for o in outages]
         row(
             "drain rate once connected",
             statistics.median(rates),
@@ -342,7 +363,7 @@ async def measure() -> None:
             "with the subscriber",
         )
         for o in outages:
-            exact = o["distinct"] == MESSAGES and not (o["missing"] or o["unknown"])
+            exact = o["distinct"] == messages and not (o["missing"] or o["unknown"])
             verdict = "every request exactly once" if exact and not o["duplicates"] else "CHECK"
             row(
                 "centre: distinct request ids received",
@@ -354,9 +375,9 @@ async def measure() -> None:
             )
 
 
-def main() -> None:
-    asyncio.run(measure())
+def main(quick: bool = False) -> None:
+    asyncio.run(measure(QUICK if quick else FULL))
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main, __doc__)

@@ -95,8 +95,8 @@ async def measure(rounds: int) -> None:
         )
         watch = Stopwatch()
         gateway = Gateway(config, observer=lambda _a: None)
-        forward = gateway._on_driver_event
-        gateway._on_driver_event = watch.on_event(forward)  # type: ignore[method-assign]
+        forward = gateway.events.on_event
+        gateway.events.on_event = watch.on_event(forward)  # type: ignore[method-assign]
         daemon = asyncio.create_task(gateway.run())
         latencies: list[float] = []
         try:

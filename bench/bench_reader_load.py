@@ -16,19 +16,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.report import header, row
+from bench.report import header, row, run_benchmark
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
 from edge.settings.config import parse_config
 from firmware_sim.lines import BITS_PER_BYTE
 
-READERS = 8
-TAGS = 30
 BAUD = 115200
-WINDOW = 10.0
 
 
-async def measure() -> None:
+async def measure(readers: int, tags: int, window: float) -> None:
     with tempfile.TemporaryDirectory(prefix="rxedge-bench-") as tmp:
         work = Path(tmp)
         broker = LocalBroker(work / "broker")
@@ -41,11 +38,11 @@ async def measure() -> None:
                 "--links",
                 str(work),
                 "--readers",
-                str(READERS),
+                str(readers),
                 "--tags",
-                str(TAGS),
+                str(tags),
                 "--slots",
-                str(READERS * 4),
+                str(readers * 4),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -66,20 +63,20 @@ async def measure() -> None:
                         "port": str(work / f"r{n}"),
                         "antennas": {str(a): f"A-{n * 4 + a:02d}" for a in (1, 2, 3, 4)},
                     }
-                    for n in range(READERS)
+                    for n in range(readers)
                 ],
                 "shelves": [
-                    {"name": "A", "host": "127.0.0.1", "port": shelf_port, "slots": READERS * 4}
+                    {"name": "A", "host": "127.0.0.1", "port": shelf_port, "slots": readers * 4}
                 ],
             }
         )
         gateway = Gateway(config, observer=lambda _activity: None)
         task = asyncio.create_task(gateway.run())
-        packs = READERS * 4 * TAGS
+        packs = readers * 4 * tags
         while gateway.counters["movements"] < packs:
             await asyncio.sleep(0.2)
         reads0, cpu0, wall0 = gateway.counters["tag_reads"], time.process_time(), time.monotonic()
-        await asyncio.sleep(WINDOW)
+        await asyncio.sleep(window)
         reads1, cpu1, wall1 = gateway.counters["tag_reads"], time.process_time(), time.monotonic()
         farm.stdin.write("stop\n")
         farm.stdin.flush()
@@ -92,8 +89,8 @@ async def measure() -> None:
     wall = wall1 - wall0
     cpu_per_wire_second = (cpu1 - cpu0) / wall
     capacity = BAUD / BITS_PER_BYTE
-    utilisation = sum(carried["bytes"]) / carried["seconds"] / (READERS * capacity)
-    header(f"daemon CPU with {READERS} R2000 readers at {BAUD} baud ({packs} tagged packs)")
+    utilisation = sum(carried["bytes"]) / carried["seconds"] / (readers * capacity)
+    header(f"daemon CPU with {readers} R2000 readers at {BAUD} baud ({packs} tagged packs)")
     row("wire: line utilisation (bytes carried / capacity)", utilisation * 100, "%")
     row("tag reads handled", (reads1 - reads0) / wall, "reads/s")
     row(
@@ -103,19 +100,20 @@ async def measure() -> None:
         None,
         f"{cpu_per_wire_second * 100:.1f} % of one core",
     )
-    per_line = cpu_per_wire_second / (READERS * utilisation)
+    per_line = cpu_per_wire_second / (readers * utilisation)
     row(
         "lines at full rate one core could serve",
         1 / per_line,
         "lines",
-        1 / per_line / READERS,
-        f"ratio to the {READERS} measured",
+        1 / per_line / readers,
+        f"ratio to the {readers} measured",
     )
 
 
-def main() -> None:
-    asyncio.run(measure())
+def main(quick: bool = False) -> None:
+    # readers, tags per antenna, seconds measured
+    asyncio.run(measure(2, 2, 1.0) if quick else measure(8, 30, 10.0))
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main, __doc__)

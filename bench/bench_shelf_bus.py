@@ -14,7 +14,6 @@ measured too, to show what the driver itself costs.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import statistics
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 
 from pymodbus.client.base import ModbusBaseClient
 
-from bench.report import header, row
+from bench.report import header, row, run_benchmark
 from drivers.modbus.lights import DARK, Colour, Mode, SlotLight
 from drivers.modbus.profile import RXEDGE_PTL_V1
 from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client
@@ -34,9 +33,17 @@ from drivers.modbus.wire import FunctionCode, exchange_time
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 
 SLOTS = 24
-BAUDRATES = (19200, 115200)
-RUNS = 5
-SECONDS = 1.0  # per run
+
+
+@dataclass(frozen=True)
+class Sizes:
+    baudrates: tuple[int, ...]
+    runs: int
+    seconds: float  # per run
+
+
+FULL = Sizes((19200, 115200), 5, 1.0)
+QUICK = Sizes((115200,), 1, 0.2)
 WARM_UP = 3  # cycles before timing: the first writes the whole state
 
 Cycle = Callable[[int], Awaitable[None]]
@@ -98,23 +105,25 @@ def client_cycle(client: ModbusBaseClient, work: Workload) -> Cycle:
     return cycle
 
 
-async def rate(cycle: Cycle, work: Workload, start: int) -> float:
+async def rate(cycle: Cycle, work: Workload, start: int, seconds: float) -> float:
     """Updates per second over one timed run (cycles counted from `start`)."""
     for n in range(start, start + WARM_UP):
         await cycle(n)
     n = start + WARM_UP
     began = time.perf_counter()
-    while (elapsed := time.perf_counter() - began) < SECONDS:
+    while (elapsed := time.perf_counter() - began) < seconds:
         await cycle(n)
         n += 1
     return (n - start - WARM_UP) * work.slots_per_cycle / elapsed
 
 
-async def runs(cycle: Cycle, work: Workload) -> float:
-    return statistics.median([await rate(cycle, work, i * 10_000) for i in range(RUNS)])
+async def runs(cycle: Cycle, work: Workload, sizes: Sizes) -> float:
+    return statistics.median(
+        [await rate(cycle, work, i * 10_000, sizes.seconds) for i in range(sizes.runs)]
+    )
 
 
-async def measure_line(baudrate: int) -> None:
+async def measure_line(baudrate: int, sizes: Sizes) -> None:
     sim = subprocess.Popen(
         [sys.executable, "-m", "bench.bench_shelf_bus", "--simulate", str(baudrate)],
         stdin=subprocess.PIPE,
@@ -130,7 +139,7 @@ async def measure_line(baudrate: int) -> None:
             row("baseline: what the wire carries (computed)", wire, "updates/s", 1.0, f"{wire:.1f}")
             client = rtu_client(port, baudrate)
             await client.connect()
-            plain = await runs(client_cycle(client, work), work)
+            plain = await runs(client_cycle(client, work), work, sizes)
             client.close()
             row(
                 "pymodbus client, same requests",
@@ -145,7 +154,7 @@ async def measure_line(baudrate: int) -> None:
                 [ControllerSpec("A", 1, SLOTS, RXEDGE_PTL_V1)],
                 lambda _event: None,
             )
-            driven = await runs(bus_cycle(bus, work), work)
+            driven = await runs(bus_cycle(bus, work), work, sizes)
             bus.close()
             row(
                 "ShelfBus",
@@ -160,9 +169,9 @@ async def measure_line(baudrate: int) -> None:
         sim.wait(10)
 
 
-async def measure() -> None:
-    for baudrate in BAUDRATES:
-        await measure_line(baudrate)
+async def measure(sizes: Sizes) -> None:
+    for baudrate in sizes.baudrates:
+        await measure_line(baudrate, sizes)
 
 
 async def simulate(baudrate: int) -> None:
@@ -175,15 +184,12 @@ async def simulate(baudrate: int) -> None:
     await sim.stop()
 
 
-def main() -> None:
-    asyncio.run(measure())
+def main(quick: bool = False) -> None:
+    asyncio.run(measure(QUICK if quick else FULL))
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--simulate", type=int, metavar="BAUD", help=argparse.SUPPRESS)
-    simulated = parser.parse_args().simulate
-    if simulated:
-        asyncio.run(simulate(simulated))
+    if sys.argv[1:2] == ["--simulate"]:  # the controller's own process
+        asyncio.run(simulate(int(sys.argv[2])))
     else:
-        main()
+        run_benchmark(main, __doc__)

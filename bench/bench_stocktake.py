@@ -15,9 +15,10 @@ import random
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench.report import header, row
+from bench.report import header, row, run_benchmark
 from drivers.chafon.inventory import encode_inventory_answer
 from firmware_sim.chafon_sim import EPCS_PER_FRAME
 from firmware_sim.lines import BITS_PER_BYTE
@@ -28,24 +29,34 @@ from inventory.ledger.movements import Movement, MovementKind
 from inventory.stock.slot_index import StockLine
 from inventory.stocktake.sweep import Sweep, reconcile
 
-PACKS, SLOTS, RUNS, BAUD = 10_000, 500, 7, 57600
+BAUD = 57600
+
+
+@dataclass(frozen=True)
+class Sizes:
+    packs: int
+    slots: int
+    runs: int
+
+
+FULL, QUICK = Sizes(10_000, 500, 7), Sizes(500, 25, 1)
 
 
 def slot_name(n: int) -> str:
     return f"S{n // 24:03d}-{n % 24 + 1:02d}"
 
 
-def build(path: Path) -> tuple[InventoryKeeper, list[PackId], list[str]]:
+def build(path: Path, sizes: Sizes) -> tuple[InventoryKeeper, list[PackId], list[str]]:
     decoder = EpcDecoder()
     packs = []
-    for n in range(PACKS + 100):
+    for n in range(sizes.packs + 100):
         found = decoder.decode(sgtin96("4012345", f"{n % 50:06d}", n))
         assert isinstance(found, PackId)
         packs.append(found)
-    slots = [slot_name(n) for n in range(SLOTS)]
+    slots = [slot_name(n) for n in range(sizes.slots)]
     keeper = InventoryKeeper(path, {}, "bench", "g1")
     with keeper.group():
-        for n, pack in enumerate(packs[:PACKS]):
+        for n, pack in enumerate(packs[: sizes.packs]):
             keeper.commit(
                 [
                     Movement(
@@ -53,7 +64,7 @@ def build(path: Path) -> tuple[InventoryKeeper, list[PackId], list[str]]:
                         pack.gtin,
                         serial=pack.serial,
                         epc=pack.epc,
-                        to_slot=slots[n % SLOTS],
+                        to_slot=slots[n % len(slots)],
                     )
                 ]
             )
@@ -62,12 +73,13 @@ def build(path: Path) -> tuple[InventoryKeeper, list[PackId], list[str]]:
 
 def sweep_of(packs: list[PackId], slots: list[str], seed: int) -> Sweep:
     rng = random.Random(seed)
-    where = {p.epc: slots[n % SLOTS] for n, p in enumerate(packs[:PACKS])}
-    for p in rng.sample(packs[:PACKS], PACKS // 100):
+    booked = packs[:-100]  # the last 100 were never booked in
+    where = {p.epc: slots[n % len(slots)] for n, p in enumerate(booked)}
+    for p in rng.sample(booked, len(booked) // 100):
         del where[p.epc]  # gone
-    for p in rng.sample([p for p in packs[:PACKS] if p.epc in where], PACKS // 100):
+    for p in rng.sample([p for p in booked if p.epc in where], len(booked) // 100):
         where[p.epc] = rng.choice(slots)  # moved
-    for p in packs[PACKS:]:
+    for p in packs[-100:]:
         where[p.epc] = rng.choice(slots)  # never booked in
     by_slot: dict[str, list[PackId]] = {s: [] for s in slots}
     for p in packs:
@@ -101,13 +113,14 @@ def wire_seconds(reads: int) -> float:
     return frames * frame * BITS_PER_BYTE / BAUD
 
 
-def main() -> None:
+def main(quick: bool = False) -> None:
+    sizes = QUICK if quick else FULL
     with tempfile.TemporaryDirectory(prefix="rxedge-bench-") as tmp:
-        keeper, packs, slots = build(Path(tmp) / "ledger.sqlite")
+        keeper, packs, slots = build(Path(tmp) / "ledger.sqlite", sizes)
         lines = keeper.index.lines()
         pure, plain, whole = [], [], []
         summary: dict[str, int] = {}
-        for run in range(RUNS):
+        for run in range(sizes.runs):
             sweep = sweep_of(packs, slots, run)
             started = time.perf_counter()
             seen = sweep.seen()
@@ -125,8 +138,11 @@ def main() -> None:
             keeper.stocktakes.finish(sweep)
             whole.append(time.perf_counter() - started)
         keeper.close()
-    wire = wire_seconds(PACKS + 100 + SLOTS)
-    header(f"Stocktake reconciliation: {PACKS:,} packs, {SLOTS} slots, median of {RUNS} runs")
+    wire = wire_seconds(sizes.packs + 100 + sizes.slots)
+    header(
+        f"Stocktake reconciliation: {sizes.packs:,} packs, {sizes.slots} slots, "
+        f"median of {sizes.runs} runs"
+    )
     print(f"   found: {summary}")
     row("handheld line time for the reads (baseline)", wire * 1e3, "ms")
     row("plain Python loop, same differences", statistics.median(plain) * 1e3, "ms")
@@ -147,4 +163,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main, __doc__)

@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bench.bench_ledger import GROUP_MOVEMENTS, SINGLE_MOVEMENTS, _receive, group_commit
-from bench.report import header, row
+from bench.bench_ledger import FULL, QUICK, _receive, group_commit
+from bench.report import header, row, run_benchmark
 from inventory.ledger.book import chained_row
 from inventory.ledger.movements import GENESIS_HASH
 from inventory.ledger.store import connect
@@ -59,14 +59,15 @@ def sqlite_utils_one_by_one(path: Path, rows: list[dict[str, Any]]) -> float:
     return len(rows) / elapsed
 
 
-def main() -> None:
-    rows = movement_rows(GROUP_MOVEMENTS)
+def main(quick: bool = False) -> None:
+    sizes = QUICK if quick else FULL
+    rows = movement_rows(sizes.group)
     with tempfile.TemporaryDirectory(prefix="rxedge-bench-") as tmp:
         work = Path(tmp)
         header("the write path: group commit against sqlite-utils (synchronous=FULL)")
-        grouped, per_group = group_commit(work / "group.sqlite")
+        grouped, per_group = group_commit(work / "group.sqlite", sizes.group)
         row(
-            "baseline: group commit, 50k whole changes",
+            f"baseline: group commit, {sizes.group:,} whole changes",
             grouped,
             "moves/s",
             1.0,
@@ -80,7 +81,7 @@ def main() -> None:
             bulk / grouped,
             "movements rows only: no checks, no stock",
         )
-        single = sqlite_utils_one_by_one(work / "single.sqlite", rows[:SINGLE_MOVEMENTS])
+        single = sqlite_utils_one_by_one(work / "single.sqlite", rows[: sizes.single])
         row(
             "sqlite-utils insert, one row per transaction",
             single,
@@ -91,4 +92,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main, __doc__)

@@ -27,7 +27,13 @@ def slot(n: int) -> str:
     return f"S{n // 100:04d}-{n % 100 + 1:02d}"
 
 
-def build(path: Path, movements: int = MOVEMENTS, seed: int = 1) -> None:
+def build(
+    path: Path,
+    movements: int = MOVEMENTS,
+    seed: int = 1,
+    slots: int = SLOTS,
+    products: int = PRODUCTS,
+) -> None:
     """Receive a batch into every slot, then mix picks, receives and moves up to `movements`."""
     rng = random.Random(seed)
     db = connect(path, "quick_check")
@@ -47,8 +53,8 @@ def build(path: Path, movements: int = MOVEMENTS, seed: int = 1) -> None:
                 del stock[key]
 
     keys: list[tuple[str, str, str]] = []
-    for n in range(SLOTS):
-        product = gtin(n % PRODUCTS)
+    for n in range(slots):
+        product = gtin(n % products)
         batch = f"L{n % 7}"
         expiry_of[batch] = f"2027-{n % 7 + 1:02d}-28"
         add(
@@ -78,7 +84,7 @@ def build(path: Path, movements: int = MOVEMENTS, seed: int = 1) -> None:
                 )
             )
         elif have and roll < 0.7:
-            target = slot(rng.randrange(SLOTS))
+            target = slot(rng.randrange(slots))
             add(
                 Movement(
                     MovementKind.MOVE,

@@ -4,6 +4,7 @@ symbology identifier first (]d2 for GS1 DataMatrix), GS separators kept."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from drivers.events import BarcodeScanned, DriverEvent
@@ -19,8 +20,15 @@ MAX_LINE = 512
 class BarcodeScanner(SerialDevice):
     """Emits one BarcodeScanned per line (CR, LF or CRLF ended)."""
 
-    def __init__(self, name: str, url: str, baudrate: int, emit: Callable[[DriverEvent], None]):
-        super().__init__(name, url, baudrate, emit)
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        baudrate: int,
+        emit: Callable[[DriverEvent], None],
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        super().__init__(name, url, baudrate, emit, clock=clock)
         self._buf = bytearray()
         self.too_long = 0
         self.undecodable = 0

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import Protocol
 
 from drivers.backoff import Backoff
+from drivers.cancellation import raise_if_cancelling
 from drivers.events import DeviceDown, DeviceUp, DriverEvent
+from drivers.frames import DecoderStats
 from drivers.serial_link import SerialLink
 
 log = logging.getLogger(__name__)
@@ -18,8 +22,15 @@ log = logging.getLogger(__name__)
 SILENT_ROUNDS = 3
 
 
+class Decoder(Protocol):
+    stats: DecoderStats
+
+
 class SerialDevice(ABC):
-    """Subclasses speak the protocol in `_session` and receive bytes in `_data_received`."""
+    """Subclasses speak the protocol in `_session` and receive bytes in `_data_received`; a
+    device that sends frames has a `decoder`."""
+
+    decoder: Decoder | None = None
 
     def __init__(
         self,
@@ -28,7 +39,9 @@ class SerialDevice(ABC):
         baudrate: int,
         emit: Callable[[DriverEvent], None],
         reopen_cap: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
     ):
+        self._clock = clock  # monotonic seconds: the driver's timers
         self.name = name
         self.url = url
         self.baudrate = baudrate
@@ -83,6 +96,11 @@ class SerialDevice(ABC):
                 self._mark_down(f"no answer to {self._silent} rounds on {self.url}")
         return False
 
+    @property
+    def frames(self) -> int:
+        """Frames decoded from the device so far (0 for devices without frames)."""
+        return self.decoder.stats.frames if self.decoder is not None else 0
+
     @abstractmethod
     async def _session(self, link: SerialLink) -> None:
         """Talk to the device until `link.closed` completes."""
@@ -101,11 +119,3 @@ class SerialDevice(ABC):
             self.up = False
             self._emit(DeviceDown(self.name, reason))
             log.warning("%s is down: %s", self.name, reason)
-
-
-def raise_if_cancelling() -> None:
-    """Raise CancelledError if the current task was asked to stop: on Python 3.11,
-    `asyncio.wait_for` can swallow a cancel that arrives as the awaited result does."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError

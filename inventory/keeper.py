@@ -14,13 +14,13 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
-from inventory.alarms.keeping import AlarmKeeping
-from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState, alarm_id, live_alarms
+from inventory.alarms.book import AlarmBook
+from inventory.alarms.lifecycle import Alarm
 from inventory.codes.identifiers import PackId
-from inventory.ledger.book import Ledger, StockError, plan_stock
+from inventory.errors import StockError
+from inventory.ledger.book import Ledger, plan_stock
 from inventory.ledger.command_log import CommandLog
 from inventory.ledger.commit import Commit, iso
 from inventory.ledger.movements import Movement, MovementKind
@@ -28,19 +28,23 @@ from inventory.ledger.outbox import MessageKind, Outbox, OutboxMessage, OutboxRo
 from inventory.ledger.store import check_file, connect, damaged
 from inventory.picking.desk import PickDesk
 from inventory.picking.results import PickTimes
+from inventory.picking.shelf_events import ShelfEvents
 from inventory.putaway.desk import PutawayDesk
-from inventory.replenishment.orders import OrderKeeping, RequestError
-from inventory.replenishment.policy import Product, is_short
-from inventory.replenishment.requests import ProcurementRequest, RequestStatus, unfinished_requests
+from inventory.replenishment.orders import OrderBook
+from inventory.replenishment.policy import Product, ProductTable
+from inventory.replenishment.requests import ProcurementRequest, RequestStatus
 from inventory.site_calendar import Clock, SiteCalendar
 from inventory.stock.slot_index import SlotIndex, StockLine
 from inventory.stocktake.desk import StocktakeDesk
 
-__all__ = ["Clock", "Commit", "InventoryKeeper", "RequestError", "iso"]
+__all__ = ["Clock", "Commit", "InventoryKeeper", "iso"]
 
 
-class InventoryKeeper(AlarmKeeping, OrderKeeping):
-    """Owns the ledger file and the slot index. Not thread-safe: one writer calls it."""
+class InventoryKeeper:
+    """Owns the ledger file, the slot index and the parts that keep what follows from stock:
+    `alarms`, `orders` (procurement requests), `picks` (pick lists), `shelf` (packs taken,
+    scanned and put back at the shelf), `putaways` (deliveries guided to their slots) and
+    `stocktakes`. Not thread-safe: one writer calls it."""
 
     def __init__(
         self,
@@ -62,9 +66,6 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
         self._clock = self.calendar.clock
         self._in_group = False
         self._group_at: str | None = None
-        self.picks = PickDesk(self, pick_times or PickTimes())
-        self.stocktakes = StocktakeDesk(self, site)
-        self.putaways = PutawayDesk(self, shelf_slots)
         self.commands = CommandLog(self.db)
         # The check reads the file on its own connection while this thread builds the index.
         with ThreadPoolExecutor(1, thread_name_prefix="ledger-check") as pool:
@@ -73,8 +74,18 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
                 self.ledger = Ledger(self.db)
                 self.outbox = Outbox(self.db)
                 self.index = SlotIndex()
-                self._alarms: dict[str, Alarm] = {}
-                self._requests: dict[str, ProcurementRequest] = {}
+                self.alarms = AlarmBook(self.ledger, self.stamp, self.group)
+                self.orders = OrderBook(self.products, self.db, self, self.alarms)
+                self.picks = PickDesk(
+                    self,
+                    self.alarms,
+                    self.orders,
+                    pick_times or PickTimes(),
+                    held_colours=lambda: self.putaways.colours(),
+                )
+                self.shelf = ShelfEvents(self.picks, self)
+                self.putaways = PutawayDesk(self, shelf_slots)
+                self.stocktakes = StocktakeDesk(self, self.alarms, site)
                 self._load_state()
             except sqlite3.DatabaseError as exc:
                 self.db.close()
@@ -134,6 +145,12 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
         except StockError:
             return None
 
+    def shortages(self) -> list[Product]:
+        """Products whose stock on hand and on order is at or below their reorder point: one
+        vectorized pass over every product (the slot index keeps on-hand per GTIN in arrays)."""
+        table = ProductTable(list(self.products.values()), self.index)
+        return table.shortages(self.orders.on_order_by_gtin())
+
     def pending_messages(self, limit: int, after_id: int = 0) -> list[OutboxRow]:
         """Outbox messages not yet acknowledged by the broker, oldest first."""
         return self.outbox.pending(limit, after_id)
@@ -186,10 +203,11 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
         extra = list(messages)
         stock = plan_stock(movements, self.index.quantity_of, self.index.slot_of)
         at = self.stamp()
-        alarms, requests = self._consequences(movements, at)
+        on_hand = {m.gtin: self.index.on_hand(m.gtin) for m in movements}
+        alarms, requests = self.orders.after_movements(movements, on_hand, at)
         messages = self._publish(alarms, requests)
         messages += extra
-        requests += self._receipts(movements)
+        requests += self.orders.receipts(movements)
         if self._in_group:  # the usual case, on the writer: skip the context manager
             self._take(at, movements, stock, alarms, requests, messages)
         else:
@@ -197,30 +215,19 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
                 self._take(at, movements, stock, alarms, requests, messages)
         return Commit(movements, tuple(alarms), tuple(requests), len(messages))
 
-    def _consequences(
-        self, movements: tuple[Movement, ...], at: str
-    ) -> tuple[list[Alarm], list[ProcurementRequest]]:
-        """Shortage alarms raised or cleared, and requests called for, by these movements."""
-        alarms: list[Alarm] = []
-        requests: list[ProcurementRequest] = []
-        products = self.products
-        change: dict[str, int] = {}
-        for movement in movements:
-            if movement.gtin in products:
-                change[movement.gtin] = change.get(movement.gtin, 0) + movement.available_change()
-        for gtin, delta in change.items():
-            product = products[gtin]
-            on_hand = self.index.on_hand(gtin) + delta
-            # Only falling stock can start a shortage, only rising stock can end one: packs
-            # being put away one by one on a new shelf must not each raise a request.
-            for alarm in (
-                self._shortage_transition(product, on_hand, delta, at),
-                self._stock_out_transition(product, on_hand, at),
-            ):
-                if alarm is not None:
-                    alarms.append(alarm)
-            requests += self._requests_called_for(product, on_hand, delta, at)
-        return alarms, requests
+    def record(
+        self,
+        at: str,
+        alarms: Sequence[Alarm],
+        requests: Sequence[ProcurementRequest],
+        extra: Sequence[OutboxMessage] = (),
+    ) -> int:
+        """Write alarm transitions and requests (no movement) with the messages that publish
+        them and `extra`; how many messages that queued."""
+        messages = [*self._publish(alarms, requests), *extra]
+        with self.group():
+            self._take(at, (), {}, list(alarms), list(requests), messages)
+        return len(messages)
 
     def _take(
         self,
@@ -236,8 +243,8 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
         for movement in movements:
             self.index.apply(movement)
         for alarm in alarms:
-            self._remember(alarm)
-        self._follow_requests(requests)
+            self.alarms.remember(alarm)
+        self.orders.follow(requests)
 
     # Internals -------------------------------------------------------------------------------
 
@@ -270,33 +277,6 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
                 return line
         raise StockError(f"pack {epc} is indexed in slot {slot} but not in its contents")
 
-    def _stock_out_transition(self, product: Product, on_hand: int, at: str) -> Alarm | None:
-        existing = self._alarms.get(alarm_id(AlarmKind.STOCK_OUT, product.gtin))
-        if on_hand <= 0 and existing is None:
-            detail = {"gtin": product.gtin, "name": product.name, "slots": list(product.home_slots)}
-            return Alarm(AlarmKind.STOCK_OUT, product.gtin, AlarmState.RAISED, at, detail)
-        if on_hand > 0 and existing is not None:
-            return replace(existing, state=AlarmState.CLEARED, cleared_at=at)
-        return None
-
-    def _shortage_transition(
-        self, product: Product, on_hand: int, delta: int, at: str
-    ) -> Alarm | None:
-        existing = self._alarms.get(alarm_id(AlarmKind.SHORTAGE, product.gtin))
-        short = is_short(product, on_hand)
-        if short and existing is None and delta < 0:
-            detail = {
-                "gtin": product.gtin,
-                "name": product.name,
-                "on_hand": on_hand,
-                "reorder_point": product.reorder_point,
-                "slots": list(product.home_slots),
-            }
-            return Alarm(AlarmKind.SHORTAGE, product.gtin, AlarmState.RAISED, at, detail)
-        if not short and existing is not None and delta > 0:
-            return replace(existing, state=AlarmState.CLEARED, cleared_at=at)
-        return None
-
     def _publish(
         self, alarms: Iterable[Alarm], requests: Iterable[ProcurementRequest]
     ) -> list[OutboxMessage]:
@@ -316,7 +296,7 @@ class InventoryKeeper(AlarmKeeping, OrderKeeping):
         """Everything kept in memory, from the file."""
         self.ledger.reload()
         self.index = SlotIndex.load(self.db)
-        self._alarms = {a.id: a for a in live_alarms(self.db)}
-        self._requests = {r.request_id: r for r in unfinished_requests(self.db, self.products)}
+        self.alarms.load(self.db)
+        self.orders.load()
         self.picks.load()
         self.putaways.load()

@@ -18,11 +18,12 @@ import paho.mqtt.client as mqtt
 
 from sync.broker_refusal import MqttProtocol
 from sync.broker_url import BrokerAddress
+from sync.errors import SyncError
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost", "ip6-loopback"})
 
 
-class BrokerSecretError(ValueError):
+class BrokerSecretError(SyncError, ValueError):
     """A password file that must not be used (missing, unreadable, empty, or readable by others)."""
 
 
@@ -123,23 +124,18 @@ def plain_text_problem(broker: BrokerAddress) -> str | None:
 
 def password_file_problem(path: Path) -> str | None:
     """Why the password file at `path` must not be used, or None."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        return f"{path} does not exist"
-    except OSError as exc:
-        return f"{path} cannot be read: {exc.strerror or exc}"
-    if not stat.S_ISREG(info.st_mode):
-        return f"{path} is not a file"
-    mode = stat.S_IMODE(info.st_mode)
+    found = _regular_file(path)
+    if isinstance(found, str):
+        return found
+    content, mode = found
     if mode & 0o077:
         return (
             f"{path} is open to group or others (mode {mode:04o}): it must be readable by the "
             f"service user alone; fix: chmod 600 {path}"
         )
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
         return f"{path} cannot be read: {exc}"
     if not _first_line(text):
         return f"{path} is empty: write the password on its first line"
@@ -163,22 +159,30 @@ def _first_line(text: str) -> str:
 def pem_file_problem(path: Path, private: bool = False) -> str | None:
     """Why a CA, certificate or (`private`) key file at `path` cannot be used, or None. A
     private key must not be readable by others (a group of the service's may read it)."""
+    found = _regular_file(path)
+    if isinstance(found, str):
+        return found
+    content, mode = found
+    if b"-----BEGIN " not in content[: 1 << 16]:
+        return f"{path} is not a PEM file (no -----BEGIN line)"
+    if private and mode & 0o007:
+        return f"{path} is a private key open to others (mode {mode:04o}); fix: chmod 600 {path}"
+    return None
+
+
+def _regular_file(path: Path) -> tuple[bytes, int] | str:
+    """The content and permission bits of the regular file at `path`, or why it cannot be
+    read."""
     try:
         info = path.stat()
-        with path.open("rb") as pem:
-            head = pem.read(1 << 16)
+        if not stat.S_ISREG(info.st_mode):
+            return f"{path} is not a file"
+        content = path.read_bytes()
     except FileNotFoundError:
         return f"{path} does not exist"
     except OSError as exc:
         return f"{path} cannot be read: {exc.strerror or exc}"
-    if not stat.S_ISREG(info.st_mode):
-        return f"{path} is not a file"
-    if b"-----BEGIN " not in head:
-        return f"{path} is not a PEM file (no -----BEGIN line)"
-    mode = stat.S_IMODE(info.st_mode)
-    if private and mode & 0o007:
-        return f"{path} is a private key open to others (mode {mode:04o}); fix: chmod 600 {path}"
-    return None
+    return content, stat.S_IMODE(info.st_mode)
 
 
 def holds_private_key(path: Path) -> bool:

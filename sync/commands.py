@@ -1,7 +1,10 @@
 """Commands from the centre (``cmd/{name}``), checked before anything is done with them.
 
-Every payload is validated in full; a bad one becomes a `BadCommand` with the reason in words,
-which the daemon answers on ``cmd-result`` and never executes.
+Every payload is validated in full; a bad one becomes a `Refuse` with the reason in words,
+which the daemon answers on ``cmd-result`` and never executes. A command the ledger carries out
+is the inventory's change itself (`inventory.changes`: `StartPick`, `CancelPick`, `Locate`,
+`Recall`, `AckAlarm`, `ConfirmRequest`, `AnnounceDelivery`, `EndPutaway`); the stocktake's
+commands are carried out on the daemon's loop and are its own.
 """
 
 from __future__ import annotations
@@ -11,6 +14,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from inventory.changes import (
+    AckAlarm,
+    AnnounceDelivery,
+    CancelPick,
+    ConfirmRequest,
+    EndPutaway,
+    Locate,
+    Recall,
+    Refuse,
+    StartPick,
+)
 from inventory.picking.lists import PickLine, PickRequest
 from inventory.putaway.sessions import Notice, NoticeLine
 from sync.contract import COMMAND_NAMES, MAX_PAYLOAD, validate, with_defaults
@@ -19,17 +33,17 @@ from sync.inbound_json import PayloadError, read_json
 __all__ = [
     "COMMANDS",
     "MAX_PAYLOAD",
-    "AlarmAck",
-    "BadCommand",
-    "CancelCommand",
+    "AckAlarm",
+    "AnnounceDelivery",
+    "CancelPick",
     "Command",
-    "LocateCommand",
-    "PickCommand",
-    "ProcurementConfirm",
-    "PutawayCommand",
-    "PutawayEnd",
-    "RecallCommand",
+    "ConfirmRequest",
+    "EndPutaway",
+    "Locate",
+    "Recall",
     "Received",
+    "Refuse",
+    "StartPick",
     "StocktakeConfirm",
     "StocktakeEnd",
     "StocktakeStart",
@@ -52,32 +66,6 @@ _ID_FIELDS = (
 
 
 @dataclass(frozen=True, slots=True)
-class PickCommand:
-    request: PickRequest
-
-
-@dataclass(frozen=True, slots=True)
-class CancelCommand:
-    pick_id: str
-    by: str
-
-
-@dataclass(frozen=True, slots=True)
-class LocateCommand:
-    gtin: str
-    seconds: float | None
-    command_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class RecallCommand:
-    gtin: str
-    batch: str
-    note: str
-    by: str
-
-
-@dataclass(frozen=True, slots=True)
 class StocktakeStart:
     shelf: str
     by: str
@@ -94,52 +82,19 @@ class StocktakeConfirm:
     by: str
 
 
-@dataclass(frozen=True, slots=True)
-class AlarmAck:
-    alarm_id: str
-    by: str
-
-
-@dataclass(frozen=True, slots=True)
-class ProcurementConfirm:
-    request_id: str
-    by: str
-    quantity: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class PutawayCommand:
-    notice: Notice
-
-
-@dataclass(frozen=True, slots=True)
-class PutawayEnd:
-    delivery_id: str
-    by: str
-
-
-@dataclass(frozen=True, slots=True)
-class BadCommand:
-    """A command that will not be carried out, and why."""
-
-    command: str
-    command_id: str
-    error: str
-
-
 Command = (
-    PickCommand
-    | CancelCommand
-    | LocateCommand
-    | RecallCommand
+    StartPick
+    | CancelPick
+    | Locate
+    | Recall
     | StocktakeStart
     | StocktakeEnd
     | StocktakeConfirm
-    | AlarmAck
-    | ProcurementConfirm
-    | PutawayCommand
-    | PutawayEnd
-    | BadCommand
+    | AckAlarm
+    | ConfirmRequest
+    | AnnounceDelivery
+    | EndPutaway
+    | Refuse
 )
 COMMANDS = COMMAND_NAMES
 
@@ -164,11 +119,11 @@ def with_envelope(
     return {**body, "message_id": str(uuid.uuid4()), "expires_at": stamp}
 
 
-def parse_received(name: str, payload: bytes) -> Received | BadCommand:
+def parse_received(name: str, payload: bytes) -> Received | Refuse:
     """The command `name` (the last topic level) with its JSON payload and envelope, or why it
     is refused."""
     found = _parse(name, payload)
-    if isinstance(found, BadCommand):
+    if isinstance(found, Refuse):
         return found
     body, command = found
     expires = datetime.fromisoformat(str(body["expires_at"]).replace("Z", "+00:00"))
@@ -178,24 +133,22 @@ def parse_received(name: str, payload: bytes) -> Received | BadCommand:
 def parse_command(name: str, payload: bytes) -> Command:
     """The command `name` (the last topic level) with its JSON payload, or why it is refused."""
     found = _parse(name, payload)
-    return found if isinstance(found, BadCommand) else found[1]
+    return found if isinstance(found, Refuse) else found[1]
 
 
-def _parse(name: str, payload: bytes) -> tuple[dict[str, Any], Command] | BadCommand:
+def _parse(name: str, payload: bytes) -> tuple[dict[str, Any], Command] | Refuse:
     try:
         raw = read_json(payload, MAX_PAYLOAD)
     except PayloadError as exc:
-        return BadCommand(name, "", str(exc))
+        return Refuse(name, "", str(exc))
     if not isinstance(raw, dict):
-        return BadCommand(name, "", "payload must be a JSON object")
+        return Refuse(name, "", "payload must be a JSON object")
     command_id = _answer_id(raw)
     if name not in COMMANDS:
-        return BadCommand(
-            name, command_id, f"unknown command {name!r}; known: {', '.join(COMMANDS)}"
-        )
+        return Refuse(name, command_id, f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
     problems = validate(f"cmd-{name}", raw)
     if problems:
-        return BadCommand(name, command_id, "; ".join(problems))
+        return Refuse(name, command_id, "; ".join(problems))
     body = with_defaults(f"cmd-{name}", raw)
     return body, _build(name, body)
 
@@ -211,18 +164,18 @@ def _build(name: str, body: dict[str, Any]) -> Command:
         lines = tuple(
             PickLine(line["gtin"], int(line["quantity"]), line["batch"]) for line in body["lines"]
         )
-        return PickCommand(PickRequest(body["pick_id"], lines, body["picker"], body["scanner"]))
+        return StartPick(PickRequest(body["pick_id"], lines, body["picker"], body["scanner"]))
     if name == "pick-cancel":
-        return CancelCommand(body["pick_id"], body["by"])
+        return CancelPick(body["pick_id"], body["by"])
     if name == "locate":
         seconds = body.get("seconds")
-        return LocateCommand(
+        return Locate(
             body["gtin"],
             None if seconds is None else float(seconds),
             body.get("command_id") or body["gtin"],
         )
     if name == "recall":
-        return RecallCommand(body["gtin"], body["batch"], body["note"], body["by"])
+        return Recall(body["gtin"], body["batch"], body["note"], body["by"])
     if name == "stocktake-start":
         return StocktakeStart(body["shelf"], body["by"])
     if name == "stocktake-end":
@@ -234,14 +187,14 @@ def _build(name: str, body: dict[str, Any]) -> Command:
             NoticeLine(line["gtin"], int(line["quantity"]), line["batch"], line.get("expiry"))
             for line in body["lines"]
         )
-        return PutawayCommand(
+        return AnnounceDelivery(
             Notice(body["delivery_id"], notice_lines, body["request_id"], body["scanner"])
         )
     if name == "putaway-end":
-        return PutawayEnd(body["delivery_id"], body["by"])
+        return EndPutaway(body["delivery_id"], body["by"])
     if name == "alarm-ack":
-        return AlarmAck(body["alarm_id"], body["by"])
+        return AckAlarm(body["alarm_id"], body["by"])
     quantity = body.get("quantity")
-    return ProcurementConfirm(
+    return ConfirmRequest(
         body["request_id"], body["by"], None if quantity is None else int(quantity)
     )

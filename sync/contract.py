@@ -68,6 +68,7 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("alarms/{alarm_id}", GATEWAY, True, ("alarm", "alarm-cleared")),
     Channel("cmd-result", GATEWAY, False, ("cmd-result",)),
     Channel("events", GATEWAY, False, ("epcis-event",)),
+    Channel("lights/{shelf}", GATEWAY, True, ("lights",)),
     *(Channel(f"cmd/{name}", CENTRE, False, (f"cmd-{name}",)) for name in COMMAND_NAMES),
     Channel("procurement/status", CENTRE, False, ("procurement-status",)),
 )

@@ -1,17 +1,14 @@
-"""An MQTT session for asyncio, over paho's network thread.
+"""An MQTT session for asyncio, over paho's network thread; one class serves the daemon and
+the clerk's request consumer.
 
-MQTT 5 by default, or 3.1.1 (`protocol="3.1.1"`) for brokers that speak only that. The session
-is persistent (MQTT 5: clean start off, with a session expiry; 3.1.1: clean session off) so the
-broker keeps what was in flight; paho reconnects by itself within about a second of the broker's
-return. Given several brokers (the nodes of a cluster), a failed attempt or a lost link moves on
-to the next one in order, with paho's back-off (0.25 s doubling to 1 s) between attempts. A
-broker that refuses the protocol version, the account or the client id sets `refusal` (see
-sync.broker_refusal) instead of being retried quietly. ``publish``
-returns a future that completes when the broker's PUBACK arrives, or fails if the broker refused
-the message. ``publish_many`` sends a batch in order and returns one future for the whole batch
-(each message's answer in a list): the outbox drains through it, and one future per batch instead
-of one per message keeps the event loop's share of the work small.
-"""
+MQTT 5 by default, or 3.1.1 for brokers that speak only that. The session is persistent (clean
+start off with a session expiry; 3.1.1: clean session off) so the broker keeps what was in
+flight. Given several brokers, a failed attempt or a lost link moves on to the next in order,
+with paho's back-off (0.25 s doubling to 1 s); a lasting refusal (protocol, account, client id)
+sets `refusal` (sync.broker_refusal). ``publish`` returns a future completed by the PUBACK;
+``publish_many`` one future for a whole batch, which keeps the loop's share of the outbox small.
+Inbound messages reach `on_message`, or with manual acknowledgement `on_delivery`, acknowledged
+only when the receiver calls `ack`."""
 
 from __future__ import annotations
 
@@ -35,19 +32,18 @@ from sync.broker_refusal import (
 )
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress, BrokerRotation
+from sync.errors import Retryable
 from sync.mqtt_client import connect_async, fail_over, make_client
 
 log = logging.getLogger(__name__)
 
-# While more than ACK_GROUP messages wait for their PUBACKs (a backlog draining), paho's thread
-# hands PUBACKs to the event loop ACK_GROUP at a time and the loop collects the rest every
-# ACK_WAIT seconds, instead of being woken for every few PUBACKs (each wake-up is a hand-over of
-# the GIL between the two threads). With few messages waiting, each PUBACK is handed over at once.
+# While more than ACK_GROUP messages wait for PUBACKs, paho's thread hands them to the loop in
+# groups and the loop collects the rest every ACK_WAIT s: each wake-up hands the GIL over.
 ACK_GROUP = 64
 ACK_WAIT = 0.005
 
 
-class PublishRefused(Exception):
+class PublishRefused(Retryable):
     """The broker answered a publish with a failure reason code (e.g. not authorized)."""
 
 
@@ -59,7 +55,20 @@ class Announcement:
     payload: str
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A message received with manual acknowledgement; `link` says which connection it came
+    on (an acknowledgement on a later connection would be for another message)."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    link: int
+
+
 MessageHandler = Callable[[str, bytes], None]
+DeliveryHandler = Callable[[Delivery], None]
 # A message of a batch: topic, payload, retain.
 Outgoing = tuple[str, str | bytes, bool]
 # What the broker answered for each message of a batch: None (PUBACK) or the failure.
@@ -98,10 +107,12 @@ class MqttSession:
         persistent: bool = True,
         keepalive: int = 30,
         security: BrokerSecurity | None = None,
+        on_delivery: DeliveryHandler | None = None,
         protocol: MqttProtocol = "5",
     ):
         """`broker`: one broker, or several tried in order; `security`: TLS files and the
-        account (default: none; mqtts:// is checked against the system's CAs)."""
+        account (default: none; mqtts:// is checked against the system's CAs). `on_delivery`
+        (instead of `on_message`): messages are acknowledged only by `ack`."""
         self.brokers = BrokerRotation(broker)
         self.protocol: MqttProtocol = protocol
         self.refusal: BrokerRefusal | None = None  # the last lasting refusal, if any
@@ -111,6 +122,8 @@ class MqttSession:
         self._birth = birth
         self._subscriptions = list(subscriptions)
         self._on_message = on_message
+        self._on_delivery = on_delivery
+        self._link = 0  # counts connects and disconnects
         self._persistent = persistent
         self._keepalive = keepalive
         self._loop = asyncio.get_running_loop()
@@ -124,7 +137,7 @@ class MqttSession:
         self.connects = 0
         self._stopping = False
         self._last_failure: str | None = None  # paho's thread: repeats are logged quietly
-        client = make_client(client_id, protocol, persistent)
+        client = make_client(client_id, protocol, persistent, manual_ack=on_delivery is not None)
         (security or BrokerSecurity()).apply(client, self.brokers.current)
         if will is not None:
             client.will_set(will.topic, will.payload, qos=1, retain=True)
@@ -233,6 +246,14 @@ class MqttSession:
         self._count_waiting()
         return future
 
+    def ack(self, delivery: Delivery) -> bool:
+        """Acknowledge a delivery to the broker; False when the connection it came on is gone
+        (the broker sends it again on the new one)."""
+        if delivery.qos == 0 or delivery.link != self._link:
+            return False
+        self._client.ack(delivery.mid, delivery.qos)
+        return True
+
     # paho's thread -----------------------------------------------------------------------------
 
     def _on_connect(
@@ -318,16 +339,24 @@ class MqttSession:
     def _on_paho_message(
         self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage
     ) -> None:
-        if self._on_message is not None:
+        if self._on_delivery is not None:
+            arrived = (msg.topic, bytes(msg.payload), msg.mid, msg.qos)
+            self._loop.call_soon_threadsafe(self._delivered, *arrived)
+        elif self._on_message is not None:
             self._loop.call_soon_threadsafe(self._on_message, msg.topic, bytes(msg.payload))
 
     # the event loop ----------------------------------------------------------------------------
+
+    def _delivered(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
+        assert self._on_delivery is not None
+        self._on_delivery(Delivery(topic, payload, mid, qos, self._link))
 
     def _set_refused(self, refusal: BrokerRefusal) -> None:
         self.refusal = refusal
         self.refused.set()
 
     def _set_connected(self, up: bool) -> None:
+        self._link += 1
         if up:
             self.refusal = None
             self.refused.clear()

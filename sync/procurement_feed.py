@@ -18,14 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.reasoncodes import ReasonCode
-
-from sync.broker_refusal import BrokerRefusal, MqttProtocol, classify
+from sync.broker_refusal import BrokerRefusal, MqttProtocol
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress, BrokerRotation
+from sync.errors import SyncError
 from sync.inbound_json import PayloadError, read_json
-from sync.mqtt_client import connect_async, fail_over, make_client
+from sync.mqtt_session import Delivery, MqttSession
 from sync.topics import ROOT, Topics
 
 log = logging.getLogger(__name__)
@@ -83,7 +81,7 @@ class ReceivedRequest:
         )
 
 
-class MalformedRequest(ValueError):
+class MalformedRequest(SyncError, ValueError):
     """A message on a request topic that is not a valid request."""
 
 
@@ -230,140 +228,64 @@ class RequestConsumer:
     ):
         if protocol == "3.1.1" and subscription.startswith("$share/"):
             raise ValueError("MQTT 3.1.1 has no shared subscriptions: subscribe without a group")
-        self.brokers = BrokerRotation(broker)
-        self.protocol: MqttProtocol = protocol
-        self.refusal: BrokerRefusal | None = None
-        self.refused = asyncio.Event()
         self.subscription = subscription
-        self.connected = asyncio.Event()
-        self.subscribed = asyncio.Event()
         self.deliveries = 0  # messages received, copies included
-        self.failed: BaseException | None = None  # what stopped the handling, if anything
+        self.failed: Exception | None = None  # what stopped the handling, if anything
         self.stopped = asyncio.Event()
         self._handle = handle
-        self._persistent = persistent
-        self._keepalive = keepalive
-        self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[tuple[int, int, int, str, bytes]] = asyncio.Queue()
-        self._link = 0  # counts connects and disconnects: an ack belongs to its connection
+        self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
-        self._stopping = False
-        client = make_client(client_id, protocol, persistent, manual_ack=True)
-        (security or BrokerSecurity()).apply(client, self.brokers.current)
-        client.reconnect_delay_set(min_delay=0.25, max_delay=1.0)  # type: ignore[arg-type]
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_connect_fail = self._next_broker
-        client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
-        self._client = client
+        self._session = MqttSession(
+            broker,
+            client_id,
+            subscriptions=[subscription],
+            persistent=persistent,
+            keepalive=keepalive,
+            security=security,
+            on_delivery=self._arrived,
+            protocol=protocol,
+        )
+        self.connected = self._session.connected
+        self.subscribed = self._session.subscribed
+        self.refused = self._session.refused
+
+    @property
+    def brokers(self) -> BrokerRotation:
+        return self._session.brokers
 
     @property
     def broker(self) -> BrokerAddress:
-        return self.brokers.current
+        return self._session.broker
+
+    @property
+    def refusal(self) -> BrokerRefusal | None:
+        """The broker's lasting refusal of the last attempt, if any."""
+        return self._session.refusal
 
     async def start(self) -> None:
         """Begin connecting in the background and handling what arrives."""
         self._worker = asyncio.create_task(self._work(), name="request consumer")
-        connect_async(
-            self._client, self.brokers.current, self.protocol, self._persistent, self._keepalive
-        )
-        self._client.loop_start()
+        await self._session.start()
 
     async def stop(self) -> None:
         """Stop handling and disconnect; what was not acknowledged stays with the broker."""
         if self._worker is not None:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
-        self._stopping = True
-        self._client.disconnect()
-        await asyncio.to_thread(self._client.loop_stop)
-        self.connected.clear()
+        await self._session.stop()
 
     async def _work(self) -> None:
         try:
             while True:
-                link, mid, qos, topic, payload = await self._queue.get()
-                await self._handle(topic, payload)
-                if qos > 0 and link == self._link:
-                    # Otherwise the connection it came on is gone: the broker sends it again.
-                    self._client.ack(mid, qos)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:
+                delivery = await self._queue.get()
+                await self._handle(delivery.topic, delivery.payload)
+                self._session.ack(delivery)
+        except Exception as exc:
             self.failed = exc
             log.error("handling a message on %s failed: %r", self.subscription, exc)
         finally:
             self.stopped.set()
 
-    # paho's thread -----------------------------------------------------------------------------
-
-    def _on_connect(
-        self,
-        client: mqtt.Client,
-        _userdata: object,
-        _flags: object,
-        reason: ReasonCode,
-        _properties: object,
-    ) -> None:
-        if reason.is_failure:
-            refusal = classify(self.broker.url, self.protocol, reason.value, str(reason))
-            if refusal is None:
-                log.warning("broker %s refused the connection: %s", self.broker.url, reason)
-            else:  # told once by the consumer's owner, in the words of its settings
-                self._loop.call_soon_threadsafe(self._set_refused, refusal)
-            return
-        client.subscribe(self.subscription, qos=1)
-        self._loop.call_soon_threadsafe(self._linked, True)
-
-    def _on_disconnect(
-        self,
-        _client: mqtt.Client,
-        _userdata: object,
-        _flags: object,
-        reason: ReasonCode,
-        _properties: object,
-    ) -> None:
-        log.info("disconnected from %s: %s", self.broker.url, reason)
-        self._next_broker()
-        self._loop.call_soon_threadsafe(self._linked, False)
-
-    def _next_broker(self, *_: object) -> None:
-        """Point paho's next attempt at the next broker (also paho's on_connect_fail)."""
-        if not self._stopping:
-            fail_over(self._client, self.brokers, self.protocol, self._persistent, self._keepalive)
-
-    def _on_subscribe(
-        self,
-        _client: mqtt.Client,
-        _userdata: object,
-        _mid: int,
-        reasons: list[ReasonCode],
-        _properties: object,
-    ) -> None:
-        if any(reason.is_failure for reason in reasons):
-            log.error("broker %s refused %s: %s", self.broker.url, self.subscription, reasons)
-            return
-        self._loop.call_soon_threadsafe(self.subscribed.set)
-
-    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
-        self._loop.call_soon_threadsafe(
-            self._arrived, msg.mid, msg.qos, msg.topic, bytes(msg.payload)
-        )
-
-    # the event loop ----------------------------------------------------------------------------
-
-    def _set_refused(self, refusal: BrokerRefusal) -> None:
-        self.refusal = refusal
-        self.refused.set()
-
-    def _linked(self, up: bool) -> None:
-        self._link += 1
-        if up:
-            self.connected.set()
-        else:
-            self.connected.clear()
-
-    def _arrived(self, mid: int, qos: int, topic: str, payload: bytes) -> None:
+    def _arrived(self, delivery: Delivery) -> None:
         self.deliveries += 1
-        self._queue.put_nowait((self._link, mid, qos, topic, payload))
+        self._queue.put_nowait(delivery)

@@ -88,15 +88,14 @@ class OutboxPublisher:
                     self._in_flight.popleft()
                     continue
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                    # cancel that lands as the wake does.
+                    async with asyncio.timeout(1.0):
+                        await self._wake.wait()
                 except TimeoutError:
                     # Rows skipped after a refusal are retried from the start now and then
                     # (only with nothing in flight, or rows on the wire would be sent twice).
                     after_id = 0
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    # Python 3.11's wait_for can swallow a cancel that lands as the wake does.
-                    raise asyncio.CancelledError
         finally:
             for batch in self._in_flight:
                 batch.answers.cancel()

@@ -53,6 +53,10 @@ class Topics:
     def alarm(self, alarm_id: str) -> str:
         return f"{self.prefix}/alarms/{alarm_id}"
 
+    def lights(self, shelf: str) -> str:
+        """A shelf's lights (retained)."""
+        return f"{self.prefix}/lights/{shelf}"
+
     def route(self, row: OutboxRow) -> tuple[str, bool]:
         """Topic and retain flag for an outbox message."""
         if row.kind is MessageKind.ALARM:

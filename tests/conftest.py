@@ -1,6 +1,6 @@
 """Shared fixtures: a real mosquitto per test, an independent paho subscriber that holds every
-message the gateway sends to the MQTT contract, and waiting for conditions with timeouts instead
-of sleeping."""
+message the gateway sends to the MQTT contract, waiting for conditions with timeouts instead
+of sleeping, and a check that no test leaves asyncio tasks behind."""
 
 from __future__ import annotations
 
@@ -27,6 +27,33 @@ from edge.demo.local_broker import LocalBroker
 from sync.contract import CENTRE, channel_of, check_topic
 from sync.topics import ROOT
 from tests.processes import pids_named
+
+# How long a test's tasks get to finish after the test and its fixtures ended (a cancelled task
+# still runs its cleanup).
+TASKS_GRACE_SECONDS = 2.0
+
+
+@pytest.fixture(autouse=True)
+async def no_task_left_behind() -> AsyncIterator[None]:
+    """Fail a test that leaves asyncio tasks running once it and its fixtures are done (they
+    would run on into the next test, or be destroyed pending when the loop closes)."""
+    yield
+    me = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TASKS_GRACE_SECONDS
+    while left := [t for t in asyncio.all_tasks() if t is not me and not t.done()]:
+        if loop.time() > deadline:
+            for task in left:
+                task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+            names = ", ".join(sorted(f"{t.get_name()} ({_coroutine_of(t)})" for t in left))
+            pytest.fail(f"the test left {len(left)} asyncio task(s) running: {names}")
+        await asyncio.sleep(0.02)
+
+
+def _coroutine_of(task: asyncio.Task[Any]) -> str:
+    coro = task.get_coro()
+    return str(getattr(coro, "__qualname__", coro))
 
 
 @pytest.fixture

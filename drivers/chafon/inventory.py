@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from drivers.chafon.codec import CMD_INVENTORY, encode_frame
+from drivers.errors import DriverError
 from drivers.frames import Frame
 
 
@@ -39,7 +40,7 @@ class InventoryAnswer:
         return self.status != Status.MORE
 
 
-class MalformedAnswer(ValueError):
+class MalformedAnswer(DriverError, ValueError):
     """The EPC list inside a frame with a valid CRC does not add up."""
 
 

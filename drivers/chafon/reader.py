@@ -35,12 +35,13 @@ class ChafonReader(SerialDevice):
         address: int = BROADCAST,
         round_timeout: float = 3.0,
         pause: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ):
-        super().__init__(name, url, baudrate, emit)
+        super().__init__(name, url, baudrate, emit, clock=clock)
         self._address = address
         self._round_timeout = round_timeout
         self._pause = pause
-        self.decoder = ChafonDecoder()
+        self.decoder: ChafonDecoder = ChafonDecoder()
         self._round_done = asyncio.Event()
         self._gap_timer: asyncio.TimerHandle | None = None
         self._antenna_bad = False
@@ -58,7 +59,7 @@ class ChafonReader(SerialDevice):
                 await asyncio.sleep(self._pause)
 
     def _data_received(self, data: bytes) -> None:
-        now = time.monotonic()
+        now = self._clock()
         self._handle(self.decoder.feed(data, now))
         if self._gap_timer is not None:
             self._gap_timer.cancel()
@@ -70,7 +71,7 @@ class ChafonReader(SerialDevice):
 
     def _gap_expired(self) -> None:
         self._gap_timer = None
-        self._handle(self.decoder.expire(time.monotonic()))
+        self._handle(self.decoder.expire(self._clock()))
 
     def _handle(self, frames: list[Frame]) -> None:
         for frame in frames:

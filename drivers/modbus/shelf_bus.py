@@ -26,6 +26,8 @@ from pymodbus.client.base import ModbusBaseClient
 from pymodbus.exceptions import ModbusException
 from pymodbus.framer import FramerType
 
+from drivers.cancellation import raise_if_cancelling
+from drivers.errors import Retryable
 from drivers.events import ButtonPressed, DeviceDown, DeviceUp, DriverEvent
 from drivers.modbus.controller import ControllerSpec, ControllerState, ControllerStats
 from drivers.modbus.lights import DARK, SlotLight, changed_runs
@@ -44,7 +46,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class ModbusError(Exception):
+class ModbusError(Retryable):
     """A controller answered with an exception, or not in time."""
 
 
@@ -122,17 +124,13 @@ class ShelfBus:
 
     async def run(self) -> None:
         """Serve the bus until cancelled."""
-        task = asyncio.current_task()
         try:
             while True:
-                started = time.monotonic()
+                started = self._clock()
                 self._changed.clear()
                 await self.cycle()
-                if task is not None and task.cancelling():
-                    # On Python 3.11 the client's wait_for drops a cancel that lands as the
-                    # answer arrives; the request is still pending here, so honour it.
-                    raise asyncio.CancelledError
-                delay = self._poll_interval - (time.monotonic() - started)
+                raise_if_cancelling()  # the client's wait_for may have dropped one
+                delay = self._poll_interval - (self._clock() - started)
                 if delay > 0:
                     # A new desired state is written at once instead of waiting for the next poll.
                     with contextlib.suppress(TimeoutError):

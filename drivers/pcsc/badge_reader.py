@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from drivers.errors import Retryable
 from drivers.events import BadgePresented, BadgeRemoved, DeviceDown, DeviceUp, DriverEvent
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 GET_UID = [0xFF, 0xCA, 0x00, 0x00, 0x00]  # PC/SC part 3: UID of the card on the reader
 
 
-class PcscUnavailable(Exception):
+class PcscUnavailable(Retryable):
     """The PC/SC service or library cannot be used."""
 
 

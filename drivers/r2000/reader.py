@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 
+from drivers.cancellation import raise_if_cancelling
 from drivers.events import AntennaFault, DriverEvent, InventoryRoundDone, TagSeen
 from drivers.frames import Frame
 from drivers.r2000.codec import R2000Decoder, real_time_inventory
@@ -20,7 +22,7 @@ from drivers.r2000.settings import (
     set_work_antenna,
     status_of,
 )
-from drivers.serial_device import SerialDevice, raise_if_cancelling
+from drivers.serial_device import SerialDevice
 from drivers.serial_link import SerialLink
 
 log = logging.getLogger(__name__)
@@ -48,14 +50,15 @@ class R2000Reader(SerialDevice):
         output_power_dbm: int | None = None,
         round_timeout: float = 2.0,
         command_timeout: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
     ):
-        super().__init__(name, url, baudrate, emit)
+        super().__init__(name, url, baudrate, emit, clock=clock)
         self._address = address
         self._antennas = list(antennas) or [1]
         self._power = output_power_dbm
         self._round_timeout = round_timeout
         self._command_timeout = command_timeout
-        self.decoder = R2000Decoder()
+        self.decoder: R2000Decoder = R2000Decoder()
         self._round_done = asyncio.Event()
         self._replies: dict[int, asyncio.Future[int]] = {}
         self._stale: asyncio.TimerHandle | None = None

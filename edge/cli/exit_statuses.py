@@ -87,6 +87,20 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
         "0 every code was read",
         "1 at least one was refused (the reason is printed)",
     ),
+    "web": (
+        "0 stopped by SIGTERM or SIGINT",
+        "2 the configuration, a TLS file, the broker password file or the listen address cannot "
+        "be used, or a usage error (the message names the setting)",
+    ),
+    "web add-user": (
+        "0 the account was saved",
+        "2 a wrong user name, name or password, or a usage error",
+    ),
+    "web remove-user": ("0 the account was removed", "2 no such account, or a usage error"),
+    "web users": (
+        "0 the accounts were printed (none is fine)",
+        "2 the accounts file cannot be read, or a usage error",
+    ),
     "sim": GROUP,
     "sim r2000": SIMULATED,
     "sim chafon": SIMULATED,

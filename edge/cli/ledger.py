@@ -16,6 +16,7 @@ from sqlite_utils import Database
 from edge.cli.config_file import add_config_option, config_given, config_path
 from edge.cli.gtin_input import gtin_argument, gtin_or_other
 from edge.settings.config import load_config
+from inventory.errors import StoreError
 from inventory.ledger import questions
 from inventory.ledger.export import (
     TABLES,
@@ -25,7 +26,7 @@ from inventory.ledger.export import (
     open_export,
     since_stamp,
 )
-from inventory.ledger.store import StoreError, connect_readonly
+from inventory.ledger.store import connect_readonly
 from inventory.ledger.verify import verify
 from inventory.site_calendar import SiteCalendar
 

@@ -34,7 +34,8 @@ from edge.cli.status import add_status_command
 from edge.daemon.log_limits import limit_repeats
 from edge.service.journal import configure_logging
 from edge.settings.config import ConfigError, load_config
-from inventory.ledger.store import StoreError
+from edge.web.cli import add_web_commands
+from inventory.errors import StoreError
 from inventory.site_calendar import SiteCalendar
 from sync.broker_refusal import MqttProtocol
 from sync.broker_security import BrokerLink
@@ -98,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_check_config)
 
     add_status_command(commands)
+    add_web_commands(commands)
 
     demo = commands.add_parser("demo", help="the whole system on simulated hardware")
     demo.add_argument("--seconds", type=float, default=60.0, help="end after this long (60)")
@@ -111,6 +113,9 @@ def _parser() -> argparse.ArgumentParser:
     add_protocol_option(demo)
     demo.add_argument(
         "--plain", action="store_true", help="print lines as they happen, not a live screen"
+    )
+    demo.add_argument(
+        "--web", type=int, metavar="PORT", help="serve the web page beside it (0: a free port)"
     )
     demo.set_defaults(handler=_demo)
 
@@ -320,7 +325,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     protocol: MqttProtocol = args.mqtt_protocol or "5"
     return asyncio.run(
-        run_demo(args.seconds, args.forever, args.db, args.broker, args.plain, protocol)
+        run_demo(args.seconds, args.forever, args.db, args.broker, args.plain, args.web, protocol)
     )
 
 

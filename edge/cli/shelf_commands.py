@@ -16,7 +16,7 @@ from pathlib import Path
 from inventory.codes.identifiers import normalize_gtin
 from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
 from sync.broker_security import BrokerLink
-from sync.commands import BadCommand, parse_command, with_envelope
+from sync.commands import Refuse, parse_command, with_envelope
 from sync.mqtt_session import MqttSession, PublishRefused
 from sync.topics import Topics
 
@@ -99,7 +99,7 @@ async def send_command(
     link = BrokerLink.of(broker)
     body = with_envelope(body, ttl_seconds=120)
     command = parse_command(name, json.dumps(body).encode())
-    if isinstance(command, BadCommand):
+    if isinstance(command, Refuse):
         print(f"rxedge: {name} not sent: {command.error}", file=sys.stderr)
         return 2
     command_id = str(body.get("pick_id") or body.get("command_id") or body.get("gtin") or "")

@@ -14,7 +14,8 @@ from sync.mqtt_session import MqttSession
 @dataclass(frozen=True, slots=True)
 class Activity:
     """One thing that happened: `kind` for filtering ("movement", "alarm", "request", "device",
-    "led", "sync", "button"), `text` for people."""
+    "led", "sync", "button", "pick", "mistake", "refusal": a command answered with an error),
+    `text` for people."""
 
     kind: str
     text: str
@@ -31,10 +32,13 @@ def log_activity(activity: Activity) -> None:
     logging.getLogger(f"edge.daemon.activity.{activity.kind}").info("%s", activity.text)
 
 
-async def report_link(session: MqttSession, observe: Observer) -> None:
-    """Tell each time the link to the broker comes and goes, and once (as an error too) that
-    the broker refuses the gateway for a reason retrying will not cure, naming the setting that
-    fixes it. Retrying goes on all the same: the broker's accounts may change."""
+async def report_link(
+    session: MqttSession, observe: Observer, connected: Callable[[], None]
+) -> None:
+    """Tell each time the link to the broker comes and goes (`connected` is called on each
+    connect), and once (as an error too) that the broker refuses the gateway for a reason
+    retrying will not cure, naming the setting that fixes it. Retrying goes on all the same:
+    the broker's accounts may change."""
     while True:
         try:
             await session.until_connected(None, CONFIG_SETTINGS)
@@ -42,6 +46,7 @@ async def report_link(session: MqttSession, observe: Observer) -> None:
             logging.getLogger(__name__).error("%s", refused)
             observe(Activity("sync", str(refused)))
             await session.connected.wait()
+        connected()
         observe(Activity("sync", f"connected to {session.broker.url}"))
         while session.connected.is_set():
             await asyncio.sleep(0.2)

@@ -1,16 +1,15 @@
 """What the devices report, turned into changes for the ledger and lines for the activity log.
 
-The gateway's half that listens to the drivers: tags seen by fixed readers feed the presence
-tracker, handheld reads and scans go to the pick desk, buttons confirm picks, devices going
-down and up raise and clear alarms.
+Tags seen by fixed readers feed the presence tracker, handheld reads go to the stocktake or the
+pick lists, scans are booked in (receiving scanners) or checked against the pick lists, buttons
+confirm picks, badges name the pharmacist, devices going down and up raise and clear alarms.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter, deque
-from functools import partial
+from collections.abc import Awaitable, Callable
 
 from drivers.events import (
     AntennaFault,
@@ -24,14 +23,23 @@ from drivers.events import (
     InventoryRoundDone,
     TagSeen,
 )
-from drivers.modbus.lights import SlotLight
-from drivers.modbus.profile import Colour
+from edge.clock import Clock
 from edge.daemon.activity import Activity, Observer
-from edge.daemon.changes import Change
+from edge.daemon.badges import BadgeHolders
 from edge.daemon.device_health import DeviceHealth
 from edge.daemon.stocktake_flow import StocktakeFlow
+from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig, slot_name
 from inventory.alarms.lifecycle import AlarmKind
+from inventory.changes import (
+    Change,
+    ClearAlarm,
+    ConfirmButton,
+    HandheldRead,
+    PutawayScan,
+    ReceivedScan,
+    ScannedAtPick,
+)
 from inventory.codes.barcodes import (
     BarcodeError,
     PackScan,
@@ -40,84 +48,125 @@ from inventory.codes.barcodes import (
     readable,
 )
 from inventory.codes.identifiers import EpcDecoder, PackId
-from inventory.keeper import Commit, InventoryKeeper
-from inventory.ledger.movements import Movement, MovementKind
-from inventory.replenishment.policy import Product
+from inventory.picking.outcome import Outcome
 from inventory.stock.presence import PresenceTracker
 
+Submit = Callable[[Change], Awaitable[None]]
 HANDHELD_REPEAT_SECONDS = 2.0  # a handheld reads a tag many times: one check per this long
 
 
 class DeviceEvents:
-    """Driver events in, changes out (the gateway owns the state named here)."""
+    """Driver events in (`on_event`), changes out (`offer`)."""
 
-    _observe: Observer
-    _changes: asyncio.Queue[Change]
-    _zones: dict[tuple[str, int], str]
-    _reader_slots: dict[str, set[str]]
-    _unwatched: set[str]
-    _handhelds: set[str]
-    _handheld_reads: dict[str, float]
-    _picking: bool
-    _receiving: dict[str, str]  # receiving scanner -> the slot it books packs into
-    _putaway: dict[str, str]  # put-away scanner -> its station's slot ('' for none)
-    stocktake: StocktakeFlow
-    _lit: dict[str, SlotLight]
-    _colours: list[Colour]
-    counters: Counter[str]
-    scans: deque[PackScan | BarcodeError]
-    epcs: EpcDecoder
-    presence: PresenceTracker
-    health: DeviceHealth
-    pharmacists: dict[str, str]
-    products: dict[str, Product]
-    badge_holders: dict[str, str]
+    def __init__(
+        self,
+        config: GatewayConfig,
+        offer: Callable[[Change], None],
+        observe: Observer,
+        presence: PresenceTracker,
+        stocktake: StocktakeFlow,
+        badges: BadgeHolders,
+        picking: Callable[[], bool],
+        shown_picker: Callable[[str], int | None],
+        counters: Counter[str],
+        clock: Clock,
+    ):
+        self._require_serial = {p.gtin: p.require_serial for p in config.products}
+        self._offer = offer
+        self._observe = observe
+        self._presence = presence
+        self._stocktake = stocktake
+        self._badges = badges
+        self._picking = picking
+        self._shown_picker = shown_picker
+        self._counters = counters
+        self._clock = clock
+        self.epcs = EpcDecoder()
+        self.health = DeviceHealth(config.devices.down_alarm_seconds)
+        self.scans: deque[PackScan | BarcodeError] = deque(maxlen=100)
+        self._zones = {
+            (reader.name, antenna): slot
+            for reader in config.readers
+            for antenna, slot in reader.antennas.items()
+        }
+        self._reader_slots = {
+            reader.name: set(reader.antennas.values()) for reader in config.readers
+        }
+        self.watched_slots = set(self._zones.values())  # slots a fixed reader watches
+        self.unwatched: set[str] = set()  # slots whose reader is down
+        self._handhelds = {r.name for r in config.readers if r.role == "handheld"}
+        self._receiving = {  # receiving scanner -> the slot it books packs into
+            s.name: s.receive_to for s in config.scanners if s.role == "receiving" and s.receive_to
+        }
+        # put-away scanner -> its station's slot ('' for none)
+        self._putaway = {s.name: s.receive_to or "" for s in config.scanners if s.role == "putaway"}
+        self._handheld_reads: dict[str, float] = {}
 
-    def _on_driver_event(self, event: DriverEvent) -> None:
+    # Presence: what the fixed readers see, and what the ledger says is placed ----------------
+
+    def seed(self, placed: dict[str, str]) -> None:
+        """Start watching the tagged packs the ledger has in slots a fixed reader watches (only
+        those can be seen to leave)."""
+        here = {epc: slot for epc, slot in placed.items() if slot in self.watched_slots}
+        self._presence.seed(here, self._clock.monotonic())
+
+    async def watch_presence(self, submit: Submit, beats: Heartbeats) -> None:
+        """Packs not seen for the dwell time (in watched slots) have left: changes."""
+        period = max(0.05, min(1.0, self._presence.dwell / 5))
+        while True:
+            await asyncio.sleep(period)
+            beats.tick("presence")
+            for change in self._presence.overdue(self._clock.monotonic(), self.unwatched):
+                await submit(change)
+
+    def follow(self, outcome: Outcome) -> None:
+        """What the ledger booked out is no longer watched; what a count booked into a watched
+        slot is watched there."""
+        for epc in outcome.booked_epcs:
+            self._presence.forget(epc)  # booked out: the tracker must not see it leave again
+        for epc, slot in outcome.placed.items():
+            if slot in self.watched_slots:
+                self._presence.place(epc, slot, self._clock.monotonic())
+            else:
+                self._presence.forget(epc)
+
+    # Driver events ---------------------------------------------------------------------------
+
+    def on_event(self, event: DriverEvent) -> None:
         if isinstance(event, TagSeen):
             self._tag_seen(event)
         elif isinstance(event, InventoryRoundDone):
-            self.counters["rounds"] += 1
+            self._counters["rounds"] += 1
             if event.reader in self._handhelds:
-                self.stocktake.round_done()
+                self._stocktake.round_done()
         elif isinstance(event, BarcodeScanned):
             self._scanned(event)
         elif isinstance(event, BadgePresented):
-            name = self.pharmacists.get(event.uid)
+            name = self._badges.present(event.reader, event.uid)
             if name is None:
                 self._observe(Activity("badge", f"unknown badge {event.uid} on {event.reader}"))
             else:
-                self.badge_holders[event.reader] = name
                 self._observe(Activity("badge", f"{name} badged in on {event.reader}"))
-                if self.stocktake.badge(name):
+                if self._stocktake.badge(name):
                     self._observe(Activity("stocktake", f"{name} confirms the stocktake"))
         elif isinstance(event, BadgeRemoved):
-            name = self.badge_holders.pop(event.reader, None)
+            name = self._badges.removed(event.reader)
             self._observe(Activity("badge", f"{name or 'badge'} left {event.reader}"))
         elif isinstance(event, ButtonPressed):
             slot, presses = slot_name(event.controller, event.slot), event.presses
             self._observe(Activity("button", f"{slot} pressed {presses} time(s)"))
-            shown = self._shown_picker(slot)
-            # The put-away desk takes the presses on slots it lit and hands the others on.
-            self._changes.put_nowait(lambda keeper: keeper.putaways.button(slot, presses, shown))
+            self._offer(ConfirmButton(slot, presses, self._shown_picker(slot)))
         elif isinstance(event, AntennaFault):
             self._antenna_fault(event)
         elif isinstance(event, DeviceUp):
             self._observe(Activity("device", f"{event.device} is up"))
             self._set_watched(event.device, True)
             if self.health.up(event.device):
-                self._queue_alarm_clear(AlarmKind.DEVICE_DOWN, event.device)
+                self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, event.device))
         elif isinstance(event, DeviceDown):
             self._observe(Activity("device", f"{event.device} is down: {event.reason}"))
-            self.health.down(event.device, event.reason, time.monotonic())
+            self.health.down(event.device, event.reason, self._clock.monotonic())
             self._set_watched(event.device, False)
-
-    def _shown_picker(self, slot: str) -> int | None:
-        """Whose pick list the slot shows now (by its colour), when it shows one."""
-        light = self._lit.get(slot)
-        if light is None or not light.on or light.colour not in self._colours:
-            return None
-        return self._colours.index(light.colour)
 
     def _set_watched(self, device: str, watched: bool) -> None:
         """While a reader is down its slots are not watched: packs there are not judged gone."""
@@ -125,31 +174,30 @@ class DeviceEvents:
         if not slots:
             return
         if watched:
-            self._unwatched -= slots
-            self.presence.watched_again(slots, time.monotonic())
+            self.unwatched -= slots
+            self._presence.watched_again(slots, self._clock.monotonic())
         else:
-            self._unwatched |= slots
+            self.unwatched |= slots
 
     def _tag_seen(self, event: TagSeen) -> None:
-        self.counters["tag_reads"] += 1
+        self._counters["tag_reads"] += 1
         identity = self.epcs.decode(event.epc)
         if event.reader in self._handhelds:
-            holder = next(iter(self.badge_holders.values()), "")
-            if not self.stocktake.read(identity, event.rssi, holder):
+            if not self._stocktake.read(identity, event.rssi, self._badges.first()):
                 self._handheld_read(identity, event.reader)
             return
         slot = self._zones.get((event.reader, event.antenna))
         if slot is None or not isinstance(identity, PackId):
             return
-        change = self.presence.seen(identity, slot, time.monotonic())
+        change = self._presence.seen(identity, slot, self._clock.monotonic())
         if change is not None:
-            self._changes.put_nowait(change)
+            self._offer(change)
 
     def _handheld_read(self, identity: object, reader: str) -> None:
         """A pack read by a handheld while pick lists are open is checked like a scan."""
-        if not self._picking or not isinstance(identity, PackId):
+        if not self._picking() or not isinstance(identity, PackId):
             return
-        now = time.monotonic()
+        now = self._clock.monotonic()
         if now - self._handheld_reads.get(identity.epc, -HANDHELD_REPEAT_SECONDS) < (
             HANDHELD_REPEAT_SECONDS
         ):
@@ -158,24 +206,22 @@ class DeviceEvents:
             epc: t for epc, t in self._handheld_reads.items() if now - t < HANDHELD_REPEAT_SECONDS
         }
         self._handheld_reads[identity.epc] = now
-        epc = identity.epc
-        self._changes.put_nowait(lambda keeper: keeper.picks.tag_read(epc, reader))
+        self._offer(HandheldRead(identity.epc, reader))
 
     def _scanned(self, event: BarcodeScanned) -> None:
         try:
             scan = parse_pack_barcode(event.text)
-            product = self.products.get(scan.gtin)
             # A put-away scanner answers a product it does not know with its GTIN, to add.
             strict = event.scanner not in self._putaway
-            check_serial(scan, product.require_serial if product is not None else strict)
+            check_serial(scan, self._require_serial.get(scan.gtin, strict))
         except BarcodeError as exc:
-            self.counters["scans_refused"] += 1
+            self._counters["scans_refused"] += 1
             self.scans.append(exc)
             self._observe(
                 Activity("scan", f"{event.scanner} refused {readable(event.text)}: {exc}")
             )
             return
-        self.counters["scans"] += 1
+        self._counters["scans"] += 1
         self.scans.append(scan)
         self._observe(
             Activity(
@@ -184,21 +230,18 @@ class DeviceEvents:
                 f"expiry {scan.expiry} serial {scan.serial!r}",
             )
         )
-        scanner = event.scanner
-        actor = next(iter(self.badge_holders.values()), "system")
+        scanner, actor = event.scanner, self._badges.first("system")
         slot = self._receiving.get(scanner)
         if slot is not None:
-            self._changes.put_nowait(partial(_receive, scan, slot, actor, scanner))
+            self._offer(
+                ReceivedScan(scan.gtin, scan.batch, scan.serial, scan.expiry, slot, actor, scanner)
+            )
             return
         station = self._putaway.get(scanner)
         if station is not None:
-            self._changes.put_nowait(
-                lambda keeper: keeper.putaways.scanned(scan, scanner, station, actor)
-            )
+            self._offer(PutawayScan(scan, scanner, station, actor))
             return
-        self._changes.put_nowait(
-            lambda keeper: keeper.picks.scanned(scan.gtin, scan.batch, scan.serial, scanner)
-        )
+        self._offer(ScannedAtPick(scan.gtin, scan.batch, scan.serial, scanner))
 
     def _antenna_fault(self, event: AntennaFault) -> None:
         """Antennas are judged like devices: an alarm only once one has had no good round for
@@ -207,50 +250,8 @@ class DeviceEvents:
         if event.ok:
             self._observe(Activity("device", f"{subject} works again"))
             if self.health.up(subject):
-                self._queue_alarm_clear(AlarmKind.DEVICE_DOWN, subject)
+                self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, subject))
         else:
             self._observe(Activity("device", f"{subject}: {event.detail}"))
             about = {"device": event.reader, "antenna": event.antenna}
-            self.health.down(subject, event.detail, time.monotonic(), about)
-
-    def _queue_alarm(self, kind: AlarmKind, subject: str, detail: dict[str, object]) -> None:
-        self._changes.put_nowait(lambda keeper: keeper.raise_alarm(kind, subject, detail))
-
-    def _queue_alarm_clear(self, kind: AlarmKind, subject: str) -> None:
-        self._changes.put_nowait(lambda keeper: keeper.clear_alarm(kind, subject))
-
-    async def _watch_health(self) -> None:
-        while True:
-            await asyncio.sleep(min(1.0, max(self.health.alarm_after / 4, 0.05)))
-            for device, detail in self.health.due(time.monotonic()):
-                self._queue_alarm(AlarmKind.DEVICE_DOWN, device, detail)
-
-
-def scanner_roles(config: GatewayConfig) -> tuple[dict[str, str], dict[str, str]]:
-    """Receiving scanners -> the slot they book into; put-away scanners -> their station's
-    slot ('' for none)."""
-    receiving = {
-        s.name: s.receive_to for s in config.scanners if s.role == "receiving" and s.receive_to
-    }
-    putaway = {s.name: s.receive_to or "" for s in config.scanners if s.role == "putaway"}
-    return receiving, putaway
-
-
-def _receive(
-    scan: PackScan, slot: str, actor: str, scanner: str, keeper: InventoryKeeper
-) -> Commit:
-    """A pack scanned in at a receiving scanner: one pack booked in (closes what it delivers)."""
-    return keeper.commit(
-        [
-            Movement(
-                MovementKind.RECEIVE,
-                scan.gtin,
-                serial=scan.serial,
-                batch=scan.batch,
-                expiry=scan.expiry.isoformat() if scan.expiry else None,
-                to_slot=slot,
-                actor=actor,
-                reason=f"scanned in at {scanner}",
-            )
-        ]
-    )
+            self.health.down(subject, event.detail, self._clock.monotonic(), about)

@@ -14,6 +14,7 @@ from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client, tcp_c
 from drivers.pcsc.badge_reader import BadgeReaders
 from drivers.r2000.reader import R2000Reader
 from drivers.serial_device import SerialDevice
+from edge.clock import Clock
 from edge.settings.config import GatewayConfig, ShelfConfig
 
 Emit = Callable[[DriverEvent], None]
@@ -40,13 +41,14 @@ class Devices:
         return named
 
 
-def build_devices(config: GatewayConfig, emit: Emit) -> Devices:
-    """The drivers for `config`, not started yet."""
+def build_devices(config: GatewayConfig, emit: Emit, clock: Clock) -> Devices:
+    """The drivers for `config`, not started yet; their timers run on `clock`."""
     devices = Devices()
+    tick = clock.monotonic
     for r in config.readers:
         if r.protocol == "chafon":
             devices.readers.append(
-                ChafonReader(r.name, r.port, r.line_speed, emit, address=r.bus_address)
+                ChafonReader(r.name, r.port, r.line_speed, emit, address=r.bus_address, clock=tick)
             )
         else:
             devices.readers.append(
@@ -58,16 +60,21 @@ def build_devices(config: GatewayConfig, emit: Emit) -> Devices:
                     address=r.bus_address,
                     antennas=sorted(r.antennas) or [1],
                     output_power_dbm=r.output_power_dbm,
+                    clock=tick,
                 )
             )
-    devices.scanners = [BarcodeScanner(s.name, s.port, s.baudrate, emit) for s in config.scanners]
+    devices.scanners = [
+        BarcodeScanner(s.name, s.port, s.baudrate, emit, clock=tick) for s in config.scanners
+    ]
     if config.badges.enabled:
         devices.badges = BadgeReaders(emit, config.badges.reader)
-    _build_buses(config.shelves, emit, devices)
+    _build_buses(config.shelves, emit, devices, tick)
     return devices
 
 
-def _build_buses(shelves: list[ShelfConfig], emit: Emit, devices: Devices) -> None:
+def _build_buses(
+    shelves: list[ShelfConfig], emit: Emit, devices: Devices, clock: Callable[[], float]
+) -> None:
     """One bus per TCP controller, and one per RS-485 port shared by its controllers."""
     groups: dict[str, list[ShelfConfig]] = {}
     for shelf in shelves:
@@ -81,7 +88,7 @@ def _build_buses(shelves: list[ShelfConfig], emit: Emit, devices: Devices) -> No
             else rtu_client(str(first.serial_port), first.baudrate)
         )
         specs = [ControllerSpec(s.name, s.device_id, s.slots, PROFILES[s.profile]) for s in members]
-        bus = ShelfBus(key, client, specs, emit, poll_interval=1 / first.poll_hz)
+        bus = ShelfBus(key, client, specs, emit, poll_interval=1 / first.poll_hz, clock=clock)
         devices.buses.append(bus)
         for shelf in members:
             for index, slot in enumerate(shelf.slot_names()):

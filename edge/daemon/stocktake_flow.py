@@ -9,16 +9,19 @@ stocktake confirm`, or the pharmacist's badge on the reader.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 
+from edge.clock import Clock
 from edge.daemon.activity import Activity, Observer
-from edge.daemon.changes import Change
 from edge.settings.config import GatewayConfig
+from inventory.changes import (
+    Change,
+    ConfirmStocktake,
+    FinishStocktake,
+    Refuse,
+    StocktakeStarted,
+)
 from inventory.codes.identifiers import LocationId, PackId, sgln_uri
-from inventory.keeper import InventoryKeeper
-from inventory.picking.outcome import Outcome
-from inventory.picking.results import message
 from inventory.site_calendar import SiteCalendar
 from inventory.stocktake.sweep import Sweep
 
@@ -32,12 +35,14 @@ class StocktakeFlow:
         submit: Callable[[Change], None],
         observe: Observer,
         picking: Callable[[], bool],
+        clock: Clock,
         calendar: SiteCalendar,
     ):
+        self._clock = clock
+        self._calendar = calendar
         self._submit = submit
         self._observe = observe
         self._picking = picking
-        self._calendar = calendar
         self._idle_end = config.stocktake.idle_end_seconds
         self._shelves = {shelf.name: shelf.slot_names() for shelf in config.shelves}
         self._locations: dict[tuple[str, str], tuple[str, str]] = {}  # (gln, ext) -> shelf, slot
@@ -64,7 +69,7 @@ class StocktakeFlow:
             error = f"shelf {shelf!r} has no gln in the configuration: its slots have no SGLN"
         if error:
             if command:
-                self._submit(_refusal("stocktake-start", shelf, error))
+                self._submit(Refuse("stocktake-start", shelf, error))
             self._observe(Activity("stocktake", f"not started: {error}"))
             return
         # The id carries the site's local time: the day a person says the count was made.
@@ -76,8 +81,8 @@ class StocktakeFlow:
             by or "handheld",
             self._slot_uris[shelf],
         )
-        self.sweep, self._last_read = sweep, time.monotonic()
-        self._submit(lambda keeper: keeper.stocktakes.started(sweep))
+        self.sweep, self._last_read = sweep, self._clock.monotonic()
+        self._submit(StocktakeStarted(sweep))
 
     def end(self, stocktake_id: str | None = None) -> None:
         """Finish the running sweep (the one named, if a name is given) and reconcile it."""
@@ -88,16 +93,16 @@ class StocktakeFlow:
                 if sweep is None
                 else (f"the running stocktake is {sweep.stocktake_id}")
             )
-            self._submit(_refusal("stocktake-end", stocktake_id or "", error))
+            self._submit(Refuse("stocktake-end", stocktake_id or "", error))
             return
         self.sweep = None
         self.awaiting = sweep.stocktake_id
-        self._submit(lambda keeper: keeper.stocktakes.finish(sweep))
+        self._submit(FinishStocktake(sweep))
 
     def confirm(self, stocktake_id: str, by: str) -> None:
         if stocktake_id == self.awaiting:
             self.awaiting = None
-        self._submit(lambda keeper: keeper.stocktakes.confirm(stocktake_id, by))
+        self._submit(ConfirmStocktake(stocktake_id, by))
 
     def badge(self, name: str) -> bool:
         """A pharmacist badged in: confirms the report waiting, if one is."""
@@ -109,7 +114,7 @@ class StocktakeFlow:
     def read(self, identity: object, rssi: int, holder: str) -> bool:
         """A handheld read: True when the stocktake took it (a sweep runs, or this location tag
         starts one), False to leave it to picking."""
-        now = time.monotonic()
+        now = self._clock.monotonic()
         if isinstance(identity, LocationId):
             where = self._locations.get((identity.gln, identity.extension))
             if where is None:
@@ -135,13 +140,6 @@ class StocktakeFlow:
         """End a sweep the handheld has left quiet for the idle time."""
         while True:
             await asyncio.sleep(min(1.0, self._idle_end / 4))
-            if self.sweep is not None and time.monotonic() - self._last_read >= self._idle_end:
+            idle = self._clock.monotonic() - self._last_read
+            if self.sweep is not None and idle >= self._idle_end:
                 self.end()
-
-
-def _refusal(command: str, command_id: str, error: str) -> Change:
-    def answer(keeper: InventoryKeeper) -> Outcome:
-        reply = message(keeper.stamp(), command, command_id, "error", error=error)
-        return Outcome(commits=[keeper.send([reply])], notes=[f"{command} refused: {error}"])
-
-    return answer

@@ -12,48 +12,31 @@ before its commit, so nothing acknowledged is lost: the changes held are written
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime
 
+from edge.clock import Clock
 from edge.daemon.activity import Activity, Observer
 from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState
-from inventory.keeper import InventoryKeeper
+from inventory.changes import RecordOutage
 from inventory.ledger.commit import iso
-from inventory.picking.outcome import Outcome
 from sync.mqtt_session import MqttSession
 from sync.topics import Topics
 
 log = logging.getLogger(__name__)
-
-# SQLite result codes that mean "the file cannot be written now", not "the change is wrong".
-_STORAGE_CODES = {
-    5,  # SQLITE_BUSY: another process holds the file
-    8,  # SQLITE_READONLY
-    10,  # SQLITE_IOERR
-    13,  # SQLITE_FULL
-    14,  # SQLITE_CANTOPEN
-}
 FIRST_RETRY, LAST_RETRY = 0.5, 10.0
-
-
-def is_storage_error(exc: BaseException) -> bool:
-    """Whether `exc` says the ledger file cannot be written (rather than a refused change)."""
-    if isinstance(exc, sqlite3.OperationalError):
-        code = getattr(exc, "sqlite_errorcode", None)
-        if code is not None:
-            return (code & 0xFF) in _STORAGE_CODES
-        text = str(exc).lower()
-        return any(w in text for w in ("full", "readonly", "read-only", "disk i/o", "locked"))
-    return isinstance(exc, OSError)
 
 
 class StorageGuard:
     """Tracks whether the ledger can be written; raises and clears the `storage` alarm."""
 
     def __init__(
-        self, session: Callable[[], MqttSession | None], topics: Topics, observe: Observer
+        self,
+        session: Callable[[], MqttSession | None],
+        topics: Topics,
+        observe: Observer,
+        clock: Clock,
     ):
+        self._clock = clock
         self._session = session
         self._topics = topics
         self._observe = observe
@@ -69,7 +52,7 @@ class StorageGuard:
         """A write failed for storage reasons: alarm (once), and how long to wait to retry."""
         self.failures += 1
         if self.failing_since is None:
-            self.failing_since = iso(datetime.now(UTC))
+            self.failing_since = iso(self._clock.now())
             self.retry = FIRST_RETRY
             reason = f"the ledger cannot be written: {exc}"
             log.error("%s; holding changes and retrying", reason)
@@ -79,24 +62,17 @@ class StorageGuard:
             self.retry = min(self.retry * 2, LAST_RETRY)
         return self.retry
 
-    def recovered(self) -> Callable[[InventoryKeeper], Outcome] | None:
+    def recovered(self) -> RecordOutage | None:
         """Writing works again: the change that records the alarm's raise and clear."""
         if self.failing_since is None:
             return None
         alarm = self._alarm("the ledger could not be written")
         self.failing_since = None
         self._observe(Activity("ledger", "storage works again; held changes written"))
-
-        def record(keeper: InventoryKeeper) -> Outcome:
-            with keeper.group():
-                raised = keeper.raise_alarm(alarm.kind, alarm.subject, alarm.detail)
-                cleared = keeper.clear_alarm(alarm.kind, alarm.subject)
-            return Outcome(commits=[raised, cleared])
-
-        return record
+        return RecordOutage(alarm)
 
     def _alarm(self, reason: str) -> Alarm:
-        since = self.failing_since or iso(datetime.now(UTC))
+        since = self.failing_since or iso(self._clock.now())
         detail: dict[str, object] = {"reason": reason, "since": since}
         return Alarm(AlarmKind.STORAGE, "ledger", AlarmState.RAISED, since, detail)
 

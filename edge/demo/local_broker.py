@@ -15,10 +15,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.errors import EdgeError
+
 _CANDIDATES = ("mosquitto", "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
 
 
-class BrokerUnavailable(RuntimeError):
+class BrokerUnavailable(EdgeError, RuntimeError):
     """No mosquitto binary on this machine."""
 
 

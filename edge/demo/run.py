@@ -45,6 +45,7 @@ from edge.demo.stock import (
 )
 from edge.demo.view import DemoView
 from edge.settings.config import parse_config
+from edge.web.demo_page import DEMO_USER, start_demo_page
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
@@ -61,8 +62,11 @@ class Demo:
         db: Path | None,
         broker_url: str | None,
         plain: bool = False,
+        web_port: int | None = None,
         protocol: MqttProtocol = "5",
     ):
+        self.web_port = web_port
+        self.web_url = ""
         self.protocol: MqttProtocol = protocol
         self.seconds = seconds
         self.forever = forever
@@ -156,6 +160,12 @@ class Demo:
             self.view.gateway = gateway
             await self.view.start()
             stack.push_async_callback(self.view.stop)  # the last frame, while the daemon runs
+            if self.web_port is not None:
+                await gateway.ready.wait()
+                page, password = await start_demo_page(config, workdir, self.web_port)
+                stack.push_async_callback(page.stop)
+                self.web_url = page.url
+                say("web", f"web page: {page.url} (log in as {DEMO_USER}, password {password})")
             stage = Stage(
                 gateway,
                 reader,
@@ -205,7 +215,7 @@ class Demo:
         print(f"  picks booked:         {len(picks)}")
         print(f"  mistakes caught:      {gateway.counters['mistakes']}")
         print(f"  tag reads:            {gateway.counters['tag_reads']}")
-        print(f"  foreign tags ignored: {sum(gateway.epcs.ignored.values())}")
+        print(f"  foreign tags ignored: {sum(gateway.events.epcs.ignored.values())}")
         print(f"  scans:                {gateway.counters['scans']}")
         print(f"  movements recorded:   {gateway.counters['movements']}")
         print(f"  alarm changes:        {gateway.counters['alarm_changes']}")
@@ -216,6 +226,8 @@ class Demo:
         print(f"  requests received:    {len(self.requests)}")
         print(f"  run time:             {took:.1f} s")
         print(f"  ledger:               {db}")
+        if self.web_url:
+            print(f"  web page (ended):     {self.web_url}")
 
 
 async def run_demo(
@@ -224,9 +236,10 @@ async def run_demo(
     db: Path | None,
     broker_url: str | None,
     plain: bool = False,
+    web_port: int | None = None,
     protocol: MqttProtocol = "5",
 ) -> int:
-    """Run the demo; 0 when every step of the scenario was observed. `broker_url`: a broker
-    of one's own (several, comma-separated, are tried in order) instead of a local mosquitto;
-    `protocol`: the MQTT version it speaks."""
-    return await Demo(seconds, forever, db, broker_url, plain, protocol).run()
+    """Run the demo (with the web page on `web_port`, 0 for a free one); 0 when every step of
+    the scenario was observed. `broker_url`: a broker of one's own (several, comma-separated,
+    are tried in order) instead of a local mosquitto; `protocol`: the MQTT version it speaks."""
+    return await Demo(seconds, forever, db, broker_url, plain, web_port, protocol).run()

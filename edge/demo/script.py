@@ -18,7 +18,6 @@ from functools import partial
 from pathlib import Path
 
 from drivers.modbus.profile import Colour, Mode
-from edge.daemon.light_plan import HELD_LIGHT
 from edge.demo.delivery import put_away_delivery
 from edge.demo.stage import Acts, until
 from edge.demo.stock import (
@@ -37,6 +36,7 @@ from edge.demo.stock import (
     TAGGED,
     slot_index,
 )
+from edge.lights.light_plan import HELD_LIGHT
 from inventory.picking.lists import PickList
 
 PAUSE = 0.9  # seconds between the pharmacists' actions, for the person watching

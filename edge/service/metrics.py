@@ -14,6 +14,7 @@ import logging
 import socket
 import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from socketserver import ThreadingMixIn
 from typing import Any, TypeVar
@@ -24,8 +25,9 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from drivers.events import ButtonPressed, DriverEvent, TagSeen
+from edge.clock import Clock
 from edge.daemon.activity import Activity, Observer
-from edge.daemon.latency import PublishTimer
+from edge.service.latency import PublishTimer
 from edge.service.metrics_collector import GatewayCollector, LedgerFigures, Tallies, Watched
 from edge.settings.config import MetricsConfig
 from inventory.keeper import InventoryKeeper
@@ -55,26 +57,28 @@ def metrics_url(host: str, port: int) -> str:
 
 
 def read_ledger_figures(keeper: InventoryKeeper) -> LedgerFigures:
-    """On the ledger's writer: the outbox, live alarms by kind, open pick lists."""
+    """On the ledger's writer: the outbox, live alarms by kind, open pick lists, and the
+    products short (one vectorized pass over every product's stock)."""
     oldest = keeper.outbox.oldest()
     alarms: dict[str, int] = {}
-    for alarm in keeper.live_alarms():
+    for alarm in keeper.alarms.live():
         alarms[str(alarm.kind)] = alarms.get(str(alarm.kind), 0) + 1
     return LedgerFigures(
         outbox_depth=keeper.outbox.depth(),
         outbox_oldest=None if oldest is None else datetime.fromisoformat(oldest).timestamp(),
         alarms=alarms,
         pick_lists=len(keeper.picks.lists),
+        products_short=len(keeper.shortages()),
     )
 
 
 class GatewayMetrics:
     """One gateway's metrics; several gateways in one process each have their own registry."""
 
-    def __init__(self, gateway: Watched, config: MetricsConfig):
+    def __init__(self, gateway: Watched, config: MetricsConfig, clock: Clock):
         self.config = config
-        self.tallies = Tallies()
-        self.publishes = PublishTimer(self.tallies.publishes)
+        self.tallies = Tallies(clock)
+        self.publishes = PublishTimer(self.tallies.publishes, clock.monotonic)
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(GatewayCollector(gateway, self.tallies))
         ProcessCollector(registry=self.registry)
@@ -99,8 +103,7 @@ class GatewayMetrics:
         """`forward`, after counting the commands the gateway answers with a refusal."""
 
         def count_and_forward(activity: Activity) -> None:
-            # Every refusal answered on cmd-result is reported as "... refused: why".
-            if activity.kind != "scan" and "refused: " in activity.text:
+            if activity.kind == "refusal":  # answered with an error on cmd-result
                 self.tallies.commands_refused += 1
             forward(activity)
 
@@ -112,7 +115,9 @@ class GatewayMetrics:
         try:
             while True:
                 try:
-                    self.tallies.figures = await ask(read_ledger_figures)
+                    figures = await ask(read_ledger_figures)
+                    now = self.tallies.clock.monotonic()
+                    self.tallies.figures = replace(figures, read_at=now)
                 except Exception as exc:  # stale gauges, not a stopped gateway
                     log.warning("metrics: reading the ledger's figures failed: %s", exc)
                 await asyncio.sleep(self.config.refresh_seconds)

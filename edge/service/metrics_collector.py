@@ -3,12 +3,12 @@
 Everything here is cheap and runs on the scrape thread: the gateway's counters, the drivers'
 own statistics and flags, the MQTT session's state. Nothing here touches the ledger: the gauges
 that need it (outbox, live alarms, open pick lists) come from `LedgerFigures`, which a task of
-the gateway reads through the ledger's writer every few seconds.
+the gateway reads through the ledger's writer every few seconds. Times come from the gateway's
+clock.
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,8 +21,10 @@ from prometheus_client.registry import Collector
 
 from drivers.modbus.shelf_bus import ShelfBus
 from drivers.serial_device import SerialDevice
+from edge.clock import Clock
 from edge.daemon.devices import Devices
-from edge.daemon.latency import COMMIT_BUCKETS, PUBLISH_BUCKETS, LatencyHistogram
+from edge.daemon.ledger_link import LedgerLink
+from edge.service.latency import COMMIT_BUCKETS, PUBLISH_BUCKETS, LatencyHistogram
 from edge.settings.config import GatewayConfig
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.ledger.writer import LedgerWriter
@@ -63,7 +65,7 @@ class Watched(Protocol):
     devices: Devices
     session: MqttSession | None
     publisher: OutboxPublisher | None
-    writer: LedgerWriter | None
+    ledger: LedgerLink
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,20 +76,27 @@ class LedgerFigures:
     outbox_oldest: float | None  # Unix time the oldest waiting message was written
     alarms: dict[str, int]  # live alarms by kind
     pick_lists: int
-    read_at: float = field(default_factory=time.monotonic)
+    products_short: int  # products at or below their reorder point, counting what is on order
+    read_at: float = 0.0  # monotonic seconds, set by the reader
 
 
 @dataclass
 class Tallies:
     """What the gateway's metrics count themselves, on the event loop."""
 
+    clock: Clock
     tag_reads: Counter[str] = field(default_factory=Counter)  # by reader
     presses: Counter[str] = field(default_factory=Counter)  # by shelf controller
     commands_refused: int = 0
-    commits: LatencyHistogram = field(default_factory=lambda: LatencyHistogram(COMMIT_BUCKETS))
-    publishes: LatencyHistogram = field(default_factory=lambda: LatencyHistogram(PUBLISH_BUCKETS))
     figures: LedgerFigures | None = None
-    started_at: float = field(default_factory=time.time)
+    commits: LatencyHistogram = field(init=False)
+    publishes: LatencyHistogram = field(init=False)
+    started_at: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.commits = LatencyHistogram(COMMIT_BUCKETS, self.clock.monotonic)
+        self.publishes = LatencyHistogram(PUBLISH_BUCKETS, self.clock.monotonic)
+        self.started_at = self.clock.time()
 
 
 class GatewayCollector(Collector):
@@ -119,7 +128,7 @@ class GatewayCollector(Collector):
         yield from _shelves(_controllers(devices), tallies.presses)
         yield from _counters(dict(gateway.counters), tallies)
         yield from _sync(gateway.session, gateway.publisher)
-        yield from _ledger(gateway.writer, tallies.figures, config)
+        yield from _ledger(gateway.ledger.writer, tallies.figures, config, tallies.clock)
         yield tallies.commits.family(
             "rxedge_ledger_commit_duration_seconds",
             "From handing a change to the ledger's writer to its commit being durable "
@@ -289,7 +298,7 @@ def _sync(session: MqttSession | None, publisher: OutboxPublisher | None) -> Ite
 
 
 def _ledger(
-    writer: LedgerWriter | None, figures: LedgerFigures | None, config: GatewayConfig
+    writer: LedgerWriter | None, figures: LedgerFigures | None, config: GatewayConfig, clock: Clock
 ) -> Iterator[Metric]:
     yield CounterMetricFamily(
         "rxedge_ledger_commit_groups",
@@ -316,7 +325,7 @@ def _ledger(
     yield GaugeMetricFamily(
         "rxedge_ledger_figures_age_seconds",
         "How long ago the gauges read from the ledger (outbox, alarms, pick lists) were read.",
-        value=time.monotonic() - figures.read_at,
+        value=clock.monotonic() - figures.read_at,
     )
     yield GaugeMetricFamily(
         "rxedge_outbox_pending_messages",
@@ -325,7 +334,7 @@ def _ledger(
     )
     age = 0.0
     if figures.outbox_depth and figures.outbox_oldest is not None:
-        age = max(0.0, time.time() - figures.outbox_oldest)
+        age = max(0.0, clock.time() - figures.outbox_oldest)
     yield GaugeMetricFamily(
         "rxedge_outbox_oldest_age_seconds",
         "How long the oldest waiting outbox message has waited (0 when none waits).",
@@ -339,4 +348,9 @@ def _ledger(
     yield alarms
     yield GaugeMetricFamily(
         "rxedge_pick_lists_open", "Pick lists being worked on.", value=figures.pick_lists
+    )
+    yield GaugeMetricFamily(
+        "rxedge_products_short",
+        "Products whose stock on hand and on order is at or below their reorder point.",
+        value=figures.products_short,
     )

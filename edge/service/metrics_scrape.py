@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from edge.errors import EdgeError
+
 Labels = tuple[tuple[str, str], ...]
 
 
-class Unreachable(Exception):
+class Unreachable(EdgeError):
     """The endpoint did not answer with metrics."""
 
 

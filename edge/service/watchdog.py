@@ -7,12 +7,13 @@ A loop that waits for something outside its control (an empty queue, a device th
 broker that is down) *rests*: its heartbeat is cleared and no age is held against it. A loop
 that is busy must come round again within its allowance, or it is stalled.
 
-Where the heartbeats come from:
+Where the heartbeats come from (the watchdog is handed them; it knows nothing of the gateway):
 - the gateway's own loops call `beats.tick(name)` each round (and `beats.rest(name)` before
   waiting for work);
-- the drivers know nothing of this module: their progress is read from counters they keep
-  anyway (frames decoded by a reader, cycles of a shelf bus, polls of the badge readers),
-  sampled on every step of the watchdog's own loop;
+- loops seen from outside (`ObservedLoop`, built by `edge.service.heartbeat_sources`): the
+  drivers know nothing of this module, so their progress is read from counters they keep anyway
+  (frames decoded by a reader, cycles of a shelf bus, polls of the badge readers), sampled on
+  every step of the watchdog's own loop;
 - the ledger writer is a thread: a call that does nothing goes through it every second, and its
   answer is the heartbeat (a writer stuck in a commit answers nothing);
 - the publisher is judged by the acknowledgements it collects: with rows handed to a connected
@@ -32,21 +33,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from edge.service.sd_notify import Notifier, watchdog_seconds
-
-if TYPE_CHECKING:
-    from drivers.modbus.shelf_bus import ShelfBus
-    from drivers.pcsc.badge_reader import BadgeReaders
-    from drivers.serial_device import SerialDevice
-    from edge.daemon.gateway import Gateway
-    from inventory.keeper import InventoryKeeper
-    from sync.mqtt_session import MqttSession
-    from sync.publisher import OutboxPublisher
+from edge.service.sd_notify import Notifier
+from inventory.keeper import InventoryKeeper
 
 log = logging.getLogger(__name__)
 
@@ -57,20 +49,10 @@ LOOP_WITHIN = {
     "pick clock": 10.0,  # a round may wait for the writer (lights)
     "changes": 10.0,  # one change: a writer call and its report
 }
-# A reader round ends within its round timeout (2-3 s); three silent rounds mark it down.
-READER_WITHIN = 10.0
-BADGES_WITHIN = 5.0  # one poll of the PC/SC service takes milliseconds
-# A bus cycle polls every due controller; each can cost a couple of request deadlines.
-BUS_WITHIN = 10.0
-BUS_PER_CONTROLLER = 5.0
 WRITER = "ledger writer"
 WRITER_WITHIN = 5.0  # a call that does nothing must be answered within this
 WRITER_PROBE_SECONDS = 1.0
 OUTBOX_EVERY = 5  # probes between two counts of the outbox (for the status line)
-PUBLISHER = "publisher"
-# With rows in flight to a connected broker, PUBACKs keep coming; a broker that went silent is
-# noticed by the MQTT keepalive (30 s) within about a minute, and then the publisher rests.
-PUBLISHER_WITHIN = 90.0
 STEP_SECONDS = 1.0
 
 
@@ -117,7 +99,7 @@ class ObservedLoop:
     seen: object = None
 
 
-Ask = Callable[[Callable[["InventoryKeeper"], Any]], Awaitable[Any]]
+Ask = Callable[[Callable[[InventoryKeeper], Any]], Awaitable[Any]]
 
 
 class ServiceWatchdog:
@@ -175,6 +157,7 @@ class ServiceWatchdog:
                 await asyncio.sleep(self._step)
         finally:
             self.notifier.stopping()
+            self.notifier.close()
             if probe is not None:
                 probe.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -235,107 +218,3 @@ def _nothing(keeper: InventoryKeeper) -> None:
 
 def _outbox_depth(keeper: InventoryKeeper) -> int:
     return keeper.outbox.depth()
-
-
-# The gateway's loops ------------------------------------------------------------------------
-
-
-def gateway_watchdog(gateway: Gateway, notifier: Notifier | None = None) -> ServiceWatchdog:
-    """The watchdog of a started gateway (its writer, devices and session exist)."""
-    writer = gateway.writer
-
-    def ask(call: Callable[[InventoryKeeper], Any]) -> Awaitable[Any]:
-        assert writer is not None
-        return asyncio.wrap_future(writer.submit(call))
-
-    return ServiceWatchdog(
-        gateway.beats,
-        notifier or Notifier.from_environment(),
-        loops=gateway_loops(gateway),
-        ask_writer=ask if writer is not None else None,
-        describe=lambda outbox: describe_gateway(gateway, outbox),
-        timeout=watchdog_seconds(),
-    )
-
-
-def gateway_loops(gateway: Gateway) -> list[ObservedLoop]:
-    """The loops seen from outside: drivers (by their counters) and the publisher.
-
-    A barcode scanner has none: its task only waits for its port to close, and what it reads
-    arrives in callbacks on the event loop."""
-    devices = gateway.devices
-    loops = [_reader_loop(reader) for reader in devices.readers]
-    loops += [_bus_loop(bus, controllers) for bus, controllers in _controllers(gateway).items()]
-    if devices.badges is not None:
-        loops.append(_badges_loop(devices.badges))
-    if gateway.publisher is not None and gateway.session is not None:
-        loops.append(_publisher_loop(gateway.publisher, gateway.session))
-    return loops
-
-
-def _reader_loop(reader: SerialDevice) -> ObservedLoop:
-    decoder: Any = getattr(reader, "decoder", None)
-
-    def progress() -> object:
-        # Any frame counts: a reader whose antennas all fail still answers each command.
-        return reader.opens, decoder.stats.frames if decoder is not None else 0
-
-    def resting() -> bool:
-        return reader.up is not True  # down or not open yet: it retries with back-off
-
-    return ObservedLoop(f"reader {reader.name}", READER_WITHIN, progress, resting)
-
-
-def _bus_loop(bus: ShelfBus, controllers: int) -> ObservedLoop:
-    def progress() -> object:
-        return bus.cycles  # counted every cycle, with its controllers answering or not
-
-    return ObservedLoop(
-        f"shelf bus {bus.name}", BUS_WITHIN + BUS_PER_CONTROLLER * controllers, progress
-    )
-
-
-def _badges_loop(badges: BadgeReaders) -> ObservedLoop:
-    def progress() -> object:
-        return badges.polls
-
-    return ObservedLoop(f"badges {badges.name}", BADGES_WITHIN, progress)
-
-
-def _publisher_loop(publisher: OutboxPublisher, session: MqttSession) -> ObservedLoop:
-    def progress() -> object:
-        return publisher.sent, publisher.refused, session.connects
-
-    def resting() -> bool:
-        # With the broker gone, or nothing handed to it, the publisher waits (it comes round
-        # every second while idle); with rows in flight, PUBACKs must keep arriving.
-        return not session.connected.is_set() or not getattr(publisher, "in_flight", 0)
-
-    return ObservedLoop(PUBLISHER, PUBLISHER_WITHIN, progress, resting)
-
-
-def _controllers(gateway: Gateway) -> dict[ShelfBus, int]:
-    """Each shelf bus, with how many controllers it serves."""
-    pairs = {(bus, controller) for bus, controller, _ in gateway.devices.slot_lights.values()}
-    counts = Counter(bus for bus, _ in pairs)
-    return {bus: counts.get(bus, 0) for bus in gateway.devices.buses}
-
-
-def describe_gateway(gateway: Gateway, outbox: int | None) -> str:
-    """One line for `systemctl status`: devices up, the broker, the outbox."""
-    devices = gateway.devices
-    states = [reader.up is True for reader in devices.readers]
-    states += [scanner.up is True for scanner in devices.scanners]
-    if devices.badges is not None:
-        states.append(devices.badges.up is True)
-    states += [
-        bus.is_up(controller)
-        for bus, controller in {(b, c) for b, c, _ in devices.slot_lights.values()}
-    ]
-    parts = [f"{sum(states)} of {len(states)} devices up" if states else "no devices"]
-    session = gateway.session
-    connected = session is not None and session.connected.is_set()
-    parts.append("broker connected" if connected else "broker unreachable")
-    if outbox is not None:
-        parts.append(f"outbox {outbox}")
-    return "serving: " + ", ".join(parts)

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from drivers.modbus.profile import PROFILES
+from edge.errors import EdgeError
 from edge.settings.broker import BrokerConfig
 from edge.settings.examples import EXAMPLES, PATTERN_HINTS
 from edge.settings.limits import integer_problems
@@ -25,6 +26,7 @@ from edge.settings.sections import (
     PickingConfig,
     StocktakeConfig,
 )
+from edge.settings.web import WebConfig
 from inventory.codes.identifiers import gln_problem, normalize_gtin
 from inventory.replenishment.policy import Product
 from inventory.site_calendar import zone_problem
@@ -228,6 +230,7 @@ class GatewayConfig(_Strict):
     commands: CommandsConfig = CommandsConfig()
     alarms: AlarmsConfig = AlarmsConfig()
     metrics: MetricsConfig = MetricsConfig()
+    web: WebConfig = WebConfig()
     readers: list[ReaderConfig] = Field(default_factory=list)
     scanners: list[ScannerConfig] = Field(default_factory=list)
     badges: BadgesConfig = BadgesConfig()
@@ -246,18 +249,13 @@ class GatewayConfig(_Strict):
     def client_id(self) -> str:
         return self.broker.client_id or f"rxedge-{self.site}-{self.gateway}"
 
-    def slot_location(self, slot: str) -> tuple[str, int]:
-        """(shelf name, 0-based index) of a slot name."""
-        shelf, _, number = slot.rpartition("-")
-        return shelf, int(number) - 1
-
 
 def slot_name(shelf: str, index: int) -> str:
     """The name of slot `index` (0-based) of `shelf`: A-01 for index 0."""
     return f"{shelf}-{index + 1:02d}"
 
 
-class ConfigError(Exception):
+class ConfigError(EdgeError):
     """The configuration cannot be used; `problems` lists each with its key and a fix."""
 
     def __init__(self, source: str, problems: list[str]):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge.settings.config import GatewayConfig
-from inventory.ledger.store import StoreError
+from inventory.errors import StoreError
 
 CREATE_HINT = (
     "`rxedge run --init --config FILE` creates a new ledger there "

@@ -17,6 +17,8 @@ from datetime import date
 
 import biip
 
+from inventory.errors import Refused
+
 GS = "\x1d"
 _GS1_SYMBOLOGIES = ("]d2", "]C1", "]e0", "]Q3", "]J1")
 _NON_GS1 = re.compile(r"^\][A-Za-z]\d")
@@ -24,7 +26,7 @@ _NON_GS1 = re.compile(r"^\][A-Za-z]\d")
 _HIDDEN_EXPIRY = re.compile(r"17(\d{2})(0[1-9]|1[0-2])(\d{2})")
 
 
-class BarcodeError(ValueError):
+class BarcodeError(Refused, ValueError):
     """The scan cannot be used; the message says what is wrong and what to do."""
 
 

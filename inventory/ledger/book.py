@@ -13,15 +13,12 @@ import sqlite3
 from collections.abc import Callable, Sequence
 
 from inventory.alarms.lifecycle import Alarm
+from inventory.errors import StockError
 from inventory.ledger.movements import Movement, MovementError, canonical, next_hash
 from inventory.ledger.outbox import OutboxMessage
 from inventory.replenishment.requests import ProcurementRequest
 
 Key = tuple[str, str, str, str, str]  # slot, gtin, batch, serial, status
-
-
-class StockError(Exception):
-    """A change is impossible against the stock (or in itself); nothing of it was written."""
 
 
 def plan_stock(

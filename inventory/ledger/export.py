@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from inventory.errors import InventoryError
 from inventory.ledger.commit import iso
 from inventory.ledger.store import connect_readonly
 
@@ -44,7 +45,7 @@ TABLES: dict[str, Exported] = {
 }
 
 
-class ExportError(ValueError):
+class ExportError(InventoryError, ValueError):
     """An export that cannot be made as asked; the message says why."""
 
 

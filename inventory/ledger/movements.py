@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 
+from inventory.errors import StockError
+
 GENESIS_HASH = "0" * 64
 # One encoder for every row: json.dumps with options would build a new one per call.
 _CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -49,7 +51,7 @@ SIDES: dict[MovementKind, tuple[bool, bool]] = {
 }
 
 
-class MovementError(ValueError):
+class MovementError(StockError, ValueError):
     """A movement that cannot be right whatever the stock (the message says why)."""
 
 

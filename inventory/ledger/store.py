@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from inventory.errors import StoreError
+
 _SCHEMA_V1 = """
 CREATE TABLE movements (
     id          INTEGER PRIMARY KEY,
@@ -164,10 +166,6 @@ MIGRATIONS: tuple[str, ...] = (
     _V7_PUTAWAY,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-class StoreError(Exception):
-    """The ledger file cannot be used as it is; the message says why and what to do."""
 
 
 def connect(

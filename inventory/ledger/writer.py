@@ -6,18 +6,24 @@ raises without having written anything (a refused change is checked before any w
 exception and the group goes on; one that fails after writing takes the whole group back, and
 a failed commit fails every call of the group. While one group is being committed, new calls
 queue up for the next: the wait for a shared fsync is never longer than the commit before it.
+
+The queue is bounded (`max_queue` calls waiting): when it is full, `submit` blocks its thread
+and `call` (for the event loop) waits, without blocking the loop, until the writer has taken
+calls off the queue. A failure to write the file at all (disk full, read-only, I/O error) is
+raised as `LedgerUnavailable`, the retryable kind: the same call may succeed later.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from inventory.errors import LedgerUnavailable, is_storage_failure
 from inventory.keeper import InventoryKeeper
 
 log = logging.getLogger(__name__)
@@ -38,9 +44,9 @@ class LedgerWriter:
         self._open = open_keeper
         self._max_group = max_group
         # SimpleQueue (C, lock-free for the caller) is several times cheaper per call than
-        # queue.Queue; the bound is kept by `submit` waiting while the queue is full.
+        # queue.Queue; the bound is kept by a semaphore with one permit per waiting call.
         self._queue: queue.SimpleQueue[tuple[Call, Future[Any]] | object] = queue.SimpleQueue()
-        self._max_queue = max_queue
+        self._room = threading.Semaphore(max_queue)
         self._ready: Future[InventoryKeeper] = Future()
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self.groups = 0
@@ -53,10 +59,26 @@ class LedgerWriter:
 
     def submit(self, call: Callable[[InventoryKeeper], T]) -> Future[T]:
         """Run `call(keeper)` on the writer; the future completes once it is durable. Blocks
-        when `max_queue` calls are waiting (back-pressure instead of unbounded memory)."""
+        this thread while `max_queue` calls are waiting (back-pressure, not unbounded memory):
+        from the event loop, use `call`."""
+        self._room.acquire()
+        return self._put(call)
+
+    async def call(self, call: Callable[[InventoryKeeper], T]) -> T:
+        """Run `call(keeper)` on the writer and return its result once it is durable; while
+        the queue is full, wait for room without blocking the event loop."""
+        if not self._room.acquire(blocking=False):
+            waiting = asyncio.ensure_future(asyncio.to_thread(self._room.acquire))
+            try:
+                await asyncio.shield(waiting)
+            except asyncio.CancelledError:
+                # The thread still takes its place in the queue: give it back once it has.
+                waiting.add_done_callback(lambda _: self._room.release())
+                raise
+        return await asyncio.wrap_future(self._put(call))
+
+    def _put(self, call: Callable[[InventoryKeeper], T]) -> Future[T]:
         future: Future[T] = Future()
-        while self._queue.qsize() >= self._max_queue:
-            time.sleep(0.001)
         self._queue.put((call, future))
         return future
 
@@ -95,6 +117,8 @@ class LedgerWriter:
                 stopping = True
                 break
             batch.append(item)  # type: ignore[arg-type]
+        for _ in batch:
+            self._room.release()
         outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
         try:
             with keeper.group():
@@ -109,14 +133,8 @@ class LedgerWriter:
                             outcomes.append((future, None, exc))
                             raise  # it wrote part of itself: the whole group goes back
                         outcomes.append((future, None, exc))  # refused before writing
-        except Exception as exc:
-            log.error("ledger commit failed; %d changes not written: %s", len(outcomes), exc)
-            for future, _, error in outcomes:
-                future.set_exception(error or exc)
-            # Calls after the one that broke the group never ran: they fail with it.
-            for _, future in batch[len(outcomes) :]:
-                if future.set_running_or_notify_cancel():
-                    future.set_exception(exc)
+        except Exception as failure:
+            self._fail(batch, outcomes, _classified(failure))
             return not stopping
         self.groups += 1
         self.calls += len(outcomes)
@@ -124,5 +142,30 @@ class LedgerWriter:
             if error is None:
                 future.set_result(result)
             else:
-                future.set_exception(error)
+                future.set_exception(_classified(error))
         return not stopping
+
+    @staticmethod
+    def _fail(
+        batch: list[tuple[Call, Future[Any]]],
+        outcomes: list[tuple[Future[Any], Any, BaseException | None]],
+        failure: BaseException,
+    ) -> None:
+        """The group's commit failed: every call that ran gets its own error or the failure,
+        and the calls after the one that broke the group (never run) get the failure."""
+        log.error("ledger commit failed; %d changes not written: %s", len(outcomes), failure)
+        for future, _, error in outcomes:
+            future.set_exception(_classified(error) if error is not None else failure)
+        for _, future in batch[len(outcomes) :]:
+            if future.set_running_or_notify_cancel():
+                future.set_exception(failure)
+
+
+def _classified(exc: BaseException) -> BaseException:
+    """A storage failure as the retryable `LedgerUnavailable` (the cause chained); any other
+    exception as it is."""
+    if isinstance(exc, LedgerUnavailable) or not is_storage_failure(exc):
+        return exc
+    unavailable = LedgerUnavailable(f"the ledger cannot be written: {exc}")
+    unavailable.__cause__ = exc
+    return unavailable

@@ -25,6 +25,13 @@ class Mistake:
     seen: str
     slot: str | None
 
+    def said(self) -> str:
+        """The mistake in words, for the activity log."""
+        return (
+            f"MISTAKE at {self.slot or 'the scanner'}: {self.reason}; "
+            f"expected {self.expected}, seen {self.seen}"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Match:

@@ -11,9 +11,12 @@ for live in memory only; lists and their progress are in the file.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
 
+from inventory.alarms.book import AlarmBook
+from inventory.alarms.lifecycle import AlarmKind
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
+from inventory.picking.ledger_access import PickLedger
 from inventory.picking.lists import (
     MAX_PICKERS,
     PickList,
@@ -24,25 +27,35 @@ from inventory.picking.lists import (
 )
 from inventory.picking.outcome import Cue, CueKind, Outcome, Shown
 from inventory.picking.results import PickTimes, message
-from inventory.picking.shelf_events import ShelfEvents
 from inventory.picking.store import PickStore
-
-if TYPE_CHECKING:
-    from inventory.keeper import InventoryKeeper
+from inventory.replenishment.orders import OrderBook
 
 
-class PickDesk(ShelfEvents):
-    """Pick lists and what happens at the shelf while they are open."""
+class PickDesk:
+    """Pick lists: started, cancelled, reminded and timed out; recalls, located drugs, and the
+    mistakes shown at the shelf (`inventory.picking.shelf_events` judges what is taken there).
+    """
 
-    def __init__(self, keeper: InventoryKeeper, times: PickTimes):
+    def __init__(
+        self,
+        keeper: PickLedger,
+        alarms: AlarmBook,
+        orders: OrderBook,
+        times: PickTimes,
+        held_colours: Callable[[], set[int]] = set,
+    ):
+        """`held_colours`: the colour numbers others hold (put-aways), not free for a list."""
+        self._held_colours = held_colours
         self._keeper = keeper
+        self._alarms = alarms
+        self._orders = orders
         self.times = times
         self.store = PickStore(keeper.db)
         self.lists: dict[str, PickList] = {}
         self.recalled: set[tuple[str, str]] = set()
-        self._shown: list[Shown] = []
+        self.shown: list[Shown] = []
         self._located: dict[str, tuple[float, int]] = {}  # slot -> (until, quantity)
-        self._recent: dict[str, float] = {}  # packs just booked -> until (repeated reads)
+        self.recent: dict[str, float] = {}  # packs just booked -> until (repeated reads)
 
     def load(self) -> None:
         """Open lists and recalls from the file (at start, and after a failed commit)."""
@@ -57,7 +70,7 @@ class PickDesk(ShelfEvents):
     @property
     def busy(self) -> bool:
         """Something here runs against the clock: open lists, mistakes shown, drugs located."""
-        return bool(self.lists or self._shown or self._located)
+        return bool(self.lists or self.shown or self._located)
 
     def start(self, request: PickRequest) -> Outcome:
         """Allocate a new pick list (FEFO) and report it; short lines are reported at once and
@@ -77,10 +90,10 @@ class PickDesk(ShelfEvents):
             )
             out.notes.append(f"pick list {request.pick_id} was received before ({known})")
             return out
-        taken = {p.picker_no for p in self.lists.values()} | keeper.putaways.colours()
+        taken = {p.picker_no for p in self.lists.values()} | self._held_colours()
         free = sorted(set(range(MAX_PICKERS)) - taken)
         if not free:
-            held = len(keeper.putaways.colours())
+            held = len(self._held_colours())
             busy = f"{MAX_PICKERS - held} pick lists are open" + (
                 f" and {held} put-away(s) hold a colour" if held else ""
             )
@@ -90,7 +103,7 @@ class PickDesk(ShelfEvents):
                     [message(self._keeper.stamp(), "pick", request.pick_id, "error", error=error)]
                 )
             )
-            out.notes.append(f"pick list {request.pick_id} refused: {error}")
+            out.refusals.append(f"pick list {request.pick_id} refused: {error}")
             return out
         reserved = reservations(self.lists.values())
         today = keeper.calendar.today()
@@ -111,12 +124,14 @@ class PickDesk(ShelfEvents):
             out.commits.append(keeper.send([accepted]))
             for n, line in enumerate(lines):
                 if line.short:
-                    out.commits.append(keeper.report_short(line.gtin, line.short, pick.pick_id))
+                    out.commits.append(
+                        self._orders.report_short(line.gtin, line.short, pick.pick_id)
+                    )
                     out.notes.append(
                         f"pick list {pick.pick_id} line {n + 1}: short by {line.short} of "
                         f"{line.quantity} x GTIN {line.gtin}"
                     )
-            self._save(pick, out)
+            self.save(pick, out)
         out.notes.insert(0, f"pick list {pick.pick_id} started for picker {pick.picker_no + 1}")
         return out
 
@@ -132,9 +147,9 @@ class PickDesk(ShelfEvents):
                     [message(self._keeper.stamp(), "pick", pick_id, "error", error=error)]
                 )
             )
-            out.notes.append(f"cancel refused: {error}")
+            out.refusals.append(f"cancel refused: {error}")
             return out
-        self._end(pick, PickState.CANCELLED, out, by=actor)
+        self.end(pick, PickState.CANCELLED, out, by=actor)
         return out
 
     def locate(self, gtin: str, seconds: float, command_id: str = "") -> Outcome:
@@ -213,17 +228,17 @@ class PickDesk(ShelfEvents):
                 [message(self._keeper.stamp(), command, command_id, "error", error=error)]
             )
         )
-        out.notes.append(f"{command} {command_id or '(no id)'} refused: {error}")
+        out.refusals.append(f"{command} {command_id or '(no id)'} refused: {error}")
         return out
 
     def tick(self) -> Outcome:
         """Reminders, timeouts, and mistakes and located shelves that have run their time."""
         keeper, out = self._keeper, Outcome()
         now = keeper.seconds()
-        for pick in list(self._by_age()):
+        for pick in list(self.by_age()):
             idle = now - pick.touched_at
             if idle >= self.times.timeout_seconds:
-                self._end(pick, PickState.TIMED_OUT, out)
+                self.end(pick, PickState.TIMED_OUT, out)
             elif idle >= self.times.remind_after_seconds and not pick.reminded:
                 pick.reminded = True
                 with keeper.group():
@@ -236,23 +251,23 @@ class PickDesk(ShelfEvents):
                         lines=pick.summary(),
                     )
                     out.commits.append(keeper.send([reminder]))
-                    self._save(pick, out)
+                    self.save(pick, out)
                 out.notes.append(f"pick list {pick.pick_id} untouched for {idle:.0f} s")
-        for shown in [s for s in self._shown if s.until <= now]:
-            self._shown.remove(shown)
+        for shown in [s for s in self.shown if s.until <= now]:
+            self.shown.remove(shown)
             out.lights_changed = True
             if shown.epc is not None and keeper.line_of_epc(shown.epc) is not None:
                 self._unexpected_removal(shown, out)
         for slot in [s for s, (until, _) in self._located.items() if until <= now]:
             del self._located[slot]
             out.lights_changed = True
-        self._recent = {k: t for k, t in self._recent.items() if t > now}
+        self.recent = {k: t for k, t in self.recent.items() if t > now}
         return out
 
     def cues(self) -> list[Cue]:
         """What every slot should show now: mistakes, the lists' picks, located shelves."""
-        cues = [Cue(s.mistake.slot, CueKind.MISTAKE) for s in self._shown if s.mistake.slot]
-        for pick in self._by_age():
+        cues = [Cue(s.mistake.slot, CueKind.MISTAKE) for s in self.shown if s.mistake.slot]
+        for pick in self.by_age():
             kind = CueKind.REMIND if pick.reminded else CueKind.PICK
             for line in pick.lines:
                 for a in line.allocations:
@@ -260,3 +275,50 @@ class PickDesk(ShelfEvents):
                         cues.append(Cue(a.slot, kind, pick.picker_no, a.remaining))
         cues += [Cue(slot, CueKind.LOCATE, 0, q) for slot, (_, q) in self._located.items()]
         return cues
+
+    def by_age(self) -> Iterable[PickList]:
+        """Open lists, oldest first."""
+        return sorted(self.lists.values(), key=lambda p: p.created_at)
+
+    def save(self, pick: PickList, out: Outcome) -> None:
+        """Store a list's new state (inside the caller's transaction)."""
+        self.store.save(pick, self._keeper.stamp())
+        if pick.state is PickState.OPEN:
+            self.lists[pick.pick_id] = pick
+        out.lights_changed = True
+
+    def end(self, pick: PickList, state: PickState, out: Outcome, by: str = "system") -> None:
+        """A list is done, cancelled or timed out: reported, stored, its slots freed."""
+        keeper = self._keeper
+        pick.state = state
+        with keeper.group():
+            fields: dict[str, object] = {"lines": pick.summary()}
+            if state is PickState.CANCELLED:
+                fields["by"] = by
+            out.commits.append(
+                keeper.send([message(keeper.stamp(), "pick", pick.pick_id, str(state), **fields)])
+            )
+            self.save(pick, out)
+        self.lists.pop(pick.pick_id, None)
+        out.notes.append(f"pick list {pick.pick_id} {str(state).replace('_', ' ')}")
+        out.lights_changed = True
+
+    def _unexpected_removal(self, shown: Shown, out: Outcome) -> None:
+        keeper, epc = self._keeper, str(shown.epc)
+        with keeper.group():
+            out.commits.append(
+                keeper.take(
+                    epc,
+                    reason=f"taken at the shelf by mistake ({shown.mistake.reason})"
+                    " and not put back",
+                )
+            )
+            out.commits.append(
+                self._alarms.raise_alarm(
+                    AlarmKind.UNEXPECTED_REMOVAL,
+                    epc,
+                    {"epc": epc, "slot": shown.mistake.slot, "reason": shown.mistake.reason},
+                )
+            )
+        out.booked_epcs.append(epc)
+        out.notes.append(f"{epc} was not put back in {shown.mistake.slot}: unexpected removal")

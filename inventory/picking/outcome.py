@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
+from inventory.ledger.commit import Commit
 from inventory.picking.checks import Mistake
-
-if TYPE_CHECKING:
-    from inventory.keeper import Commit
 
 
 class CueKind(StrEnum):
@@ -37,6 +34,9 @@ class Outcome:
 
     commits: list[Commit] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)  # commands answered with an error
+    putaway_notes: list[str] = field(default_factory=list)  # what a put-away did
+    putaway_mistakes: list[str] = field(default_factory=list)  # a refused pack, a wrong slot
     mistakes: list[Mistake] = field(default_factory=list)
     booked_epcs: list[str] = field(default_factory=list)  # tagged packs no longer on a shelf
     placed: dict[str, str] = field(default_factory=dict)  # tagged packs now booked in a slot

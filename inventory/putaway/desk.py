@@ -13,24 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.picking.lists import MAX_PICKERS
 from inventory.picking.outcome import Cue, CueKind, Outcome
 from inventory.picking.results import message
+from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.sessions import Notice, PutawaySession, SessionState
 from inventory.putaway.shelf import ShelfPuts
 from inventory.putaway.store import PutawayStore
-
-if TYPE_CHECKING:
-    from inventory.keeper import InventoryKeeper
 
 
 class PutawayDesk(ShelfPuts):
     """Put-away sessions and what happens at the shelf while they are open."""
 
-    def __init__(self, keeper: InventoryKeeper, shelf_slots: Sequence[str] = ()):
+    def __init__(self, keeper: PutawayLedger, shelf_slots: Sequence[str] = ()):
         self._keeper = keeper
         self.shelf_slots = tuple(shelf_slots)
         self.store = PutawayStore(keeper.db)
@@ -72,7 +69,7 @@ class PutawayDesk(ShelfPuts):
             )
             out.commits.append(keeper.send([expected]))
             self._save(session)
-        out.notes.append(
+        out.putaway_notes.append(
             f"put-away {session.delivery_id}: {sum(ln.quantity for ln in notice.lines)} packs "
             f"announced in {len(notice.lines)} line(s)"
         )
@@ -162,17 +159,17 @@ class PutawayDesk(ShelfPuts):
             out.commits.append(keeper.send([closed]))
             self._save(session)
             # The refused packs leave with the delivery's paperwork: their alarms end with it.
-            for alarm in keeper.live_alarms():
+            for alarm in keeper.alarms.live():
                 if (
                     alarm.kind is AlarmKind.REFUSED_PACK
                     and alarm.detail.get("delivery_id") == session.delivery_id
                 ):
-                    out.commits.append(keeper.clear_alarm(alarm.kind, alarm.subject))
+                    out.commits.append(keeper.alarms.clear(alarm.kind, alarm.subject))
         self.sessions.pop(session.delivery_id, None)
         missing = sum(
             ln.quantity - ln.received for ln in session.lines if ln.received < ln.quantity
         )
-        out.notes.append(
+        out.putaway_notes.append(
             f"put-away {session.delivery_id} {str(state).replace('_', ' ')}: {session.put} put, "
             f"{session.refused} refused, {missing} missing, {len(session.waiting)} not put"
         )

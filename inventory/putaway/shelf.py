@@ -18,6 +18,7 @@ from inventory.ledger.movements import Movement, MovementKind
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
 from inventory.putaway.checks import REFUSED_PACK_REASONS, Reason, Refusal, refusal
+from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.places import choose_slot, shelf_of
 from inventory.putaway.sessions import PutawaySession, SessionState, WaitingPack
 from inventory.putaway.store import PutawayStore
@@ -25,13 +26,11 @@ from inventory.putaway.store import PutawayStore
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from inventory.keeper import InventoryKeeper
-
 
 class ShelfPuts:
     """Scans, presses and tags; the put-away desk adds the sessions' lifecycle."""
 
-    _keeper: InventoryKeeper
+    _keeper: PutawayLedger
     shelf_slots: tuple[str, ...]
     store: PutawayStore
     sessions: dict[str, PutawaySession]
@@ -78,7 +77,7 @@ class ShelfPuts:
             )
             out.commits.append(keeper.send([lit]))
             self._save(session)
-        out.notes.append(f"put-away {session.delivery_id}: GTIN {scan.gtin} goes to {slot}")
+        out.putaway_notes.append(f"put-away {session.delivery_id}: GTIN {scan.gtin} goes to {slot}")
         out.lights_changed = True
         return out
 
@@ -92,13 +91,13 @@ class ShelfPuts:
         wanting = [s for s in self._by_age() if s.waiting_at(slot)]
         picking_here = [p for p in picks.lists.values() if p.wanted_at(slot)]
         if picking_here and (not wanting or shown in {p.picker_no for p in picking_here}):
-            return picks.button(slot, presses, shown)
+            return keeper.shelf.button(slot, presses, shown)
         if not wanting:
             if any(s.number is not None for s in self.sessions.values()):
                 out = Outcome()
                 self._wrong_slot(slot, f"button at {slot}", out)
                 return out
-            return picks.button(slot, presses, shown)
+            return keeper.shelf.button(slot, presses, shown)
         out = Outcome()
         for _ in range(presses):
             wanting = [s for s in self._by_age() if s.waiting_at(slot)]
@@ -229,7 +228,9 @@ class ShelfPuts:
             out.placed[epc] = slot
             # The pack that made another slot red is where it belongs now: that red ends too.
             self._red.pop(self._red_tags.pop(epc, ""), None)
-        out.notes.append(f"put-away {session.delivery_id}: GTIN {pack.gtin} put in {slot} ({how})")
+        out.putaway_notes.append(
+            f"put-away {session.delivery_id}: GTIN {pack.gtin} put in {slot} ({how})"
+        )
         out.lights_changed = True
 
     def _refuse(
@@ -263,14 +264,20 @@ class ShelfPuts:
             self._save(session)
             if found.reason in REFUSED_PACK_REASONS:
                 subject = f"{scan.gtin}/{scan.batch}"
-                out.commits.append(keeper.raise_alarm(AlarmKind.REFUSED_PACK, subject, detail))
+                out.commits.append(
+                    keeper.alarms.raise_alarm(AlarmKind.REFUSED_PACK, subject, detail)
+                )
             elif found.reason is Reason.DUPLICATE_SERIAL:
                 subject = f"{scan.gtin}/{scan.serial}"
                 detail["slot"] = found.slot
-                out.commits.append(keeper.raise_alarm(AlarmKind.DUPLICATE_PACK, subject, detail))
+                out.commits.append(
+                    keeper.alarms.raise_alarm(AlarmKind.DUPLICATE_PACK, subject, detail)
+                )
         if session.station:
             self._red[session.station] = keeper.seconds() + keeper.picks.times.mistake_seconds
-        out.notes.append(f"MISTAKE at {session.station or 'the scanner'}: refused, {found.why}")
+        out.putaway_mistakes.append(
+            f"MISTAKE at {session.station or 'the scanner'}: refused, {found.why}"
+        )
         out.lights_changed = True
 
     def _wrong_slot(self, slot: str, what: str, out: Outcome) -> None:
@@ -292,7 +299,9 @@ class ShelfPuts:
         ]
         if reports:
             out.commits.append(keeper.send(reports))
-        out.notes.append(f"MISTAKE at {slot}: {what}, but nothing was lit there (lit: {lit})")
+        out.putaway_mistakes.append(
+            f"MISTAKE at {slot}: {what}, but nothing was lit there (lit: {lit})"
+        )
         out.lights_changed = True
 
 

@@ -1,6 +1,6 @@
-"""The keeper's procurement requests: proposed or sent when stock runs short, confirmed by a
-pharmacist where the product's policy asks for it, moved along by the centre's answers, and
-closed by the delivery being booked in.
+"""Procurement requests: proposed or sent when stock runs short (decided in
+`inventory.replenishment.shortage`), confirmed by a pharmacist where the product's policy asks
+for it, moved along by the centre's answers, and closed by the delivery being booked in.
 
 What is open (requested, accepted, ordered, shipped, less what has arrived) counts as on order,
 so a shortage covered by an open request asks for nothing more; a proposal waiting for its
@@ -10,62 +10,69 @@ confirmation also keeps a second one from being made.
 from __future__ import annotations
 
 import sqlite3
-import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState, alarm_id
+from inventory.alarms.book import AlarmBook
+from inventory.alarms.lifecycle import Alarm, AlarmKind
+from inventory.errors import RequestError
 from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.outbox import OutboxMessage
-from inventory.replenishment.policy import Product, needs_order, suggested_quantity
+from inventory.replenishment import shortage
+from inventory.replenishment.policy import Product
 from inventory.replenishment.requests import (
     NEXT_STATUSES,
     OPEN_STATUSES,
-    Priority,
     ProcurementRequest,
     RequestStatus,
+    unfinished_requests,
 )
 
 # Stock arriving by these closes open requests of its GTIN (the delivery being booked in).
 RECEIVING = (MovementKind.RECEIVE, MovementKind.PUT_AWAY)
 
 
-class RequestError(Exception):
-    """A request cannot be confirmed or moved to that status (the message says why)."""
+class OrderLedger(Protocol):
+    """What the order book needs of the keeper."""
+
+    def stamp(self) -> str: ...
+
+    def group(self) -> AbstractContextManager[None]: ...
+
+    def on_hand(self, gtin: str) -> int: ...
+
+    def record(
+        self,
+        at: str,
+        alarms: Sequence[Alarm],
+        requests: Sequence[ProcurementRequest],
+        extra: Sequence[OutboxMessage] = (),
+    ) -> int: ...
 
 
-class OrderKeeping:
-    """Part of the keeper (inventory.keeper.InventoryKeeper)."""
+class OrderBook:
+    """Requests proposed and open, in memory and kept in step with the file."""
 
-    products: dict[str, Product]
-    db: sqlite3.Connection
-    _alarms: dict[str, Alarm]
-    _requests: dict[str, ProcurementRequest]  # proposed and open, by id
+    def __init__(
+        self,
+        products: Mapping[str, Product],
+        db: sqlite3.Connection,
+        ledger: OrderLedger,
+        alarms: AlarmBook,
+    ):
+        self._products = products
+        self._db = db
+        self._ledger = ledger
+        self._alarms = alarms
+        self._requests: dict[str, ProcurementRequest] = {}  # proposed and open, by id
 
-    if TYPE_CHECKING:
-
-        def stamp(self) -> str: ...
-
-        def group(self) -> AbstractContextManager[None]: ...
-
-        def on_hand(self, gtin: str) -> int: ...
-
-        def _publish(
-            self, alarms: Iterable[Alarm], requests: Iterable[ProcurementRequest]
-        ) -> list[OutboxMessage]: ...
-
-        def _take(
-            self,
-            at: str,
-            movements: tuple[Movement, ...],
-            stock: dict[tuple[str, str, str, str, str], tuple[int, int]],
-            alarms: list[Alarm],
-            requests: list[ProcurementRequest],
-            messages: list[OutboxMessage],
-        ) -> None: ...
+    def load(self) -> None:
+        """Requests proposed and open, from the file."""
+        found = unfinished_requests(self._db, dict(self._products))
+        self._requests = {r.request_id: r for r in found}
 
     # Questions -------------------------------------------------------------------------------
 
@@ -73,41 +80,58 @@ class OrderKeeping:
         """Quantity of `gtin` requested and not yet received, cancelled or rejected."""
         return sum(r.outstanding for r in self._requests.values() if r.product.gtin == gtin)
 
+    def on_order_by_gtin(self) -> dict[str, int]:
+        """Every GTIN with something on order, and how much."""
+        found: dict[str, int] = {}
+        for r in self._requests.values():
+            found[r.product.gtin] = found.get(r.product.gtin, 0) + r.outstanding
+        return found
+
     def open_requests(self) -> list[ProcurementRequest]:
         """Requests proposed or open, oldest first."""
         return sorted(self._requests.values(), key=lambda r: (r.created_at, r.request_id))
 
+    def standing(self, gtin: str, on_hand: int) -> shortage.Standing:
+        """`gtin`'s figures for a shortage decision, with `on_hand` as it will be."""
+        return shortage.Standing(
+            on_hand,
+            self.on_order(gtin),
+            self._proposal(gtin) is not None,
+            self._alarms.get(AlarmKind.SHORTAGE, gtin),
+            self._alarms.get(AlarmKind.STOCK_OUT, gtin),
+        )
+
     # Changes ---------------------------------------------------------------------------------
 
-    def report_short(self, gtin: str, missing: int, reference: str) -> Commit:
-        """A pick list asked for `missing` more of `gtin` than the shelves can give: the
-        shortage alarm (unless live) and, for a product with too little on order, an urgent
-        request (proposed, where a pharmacist confirms the product's requests)."""
-        at = self.stamp()
-        product = self.products.get(gtin)
-        on_hand, on_order = self.on_hand(gtin), self.on_order(gtin)
+    def after_movements(
+        self, movements: Iterable[Movement], on_hand_now: Mapping[str, int], at: str
+    ) -> tuple[list[Alarm], list[ProcurementRequest]]:
+        """Shortage alarms raised or cleared, and requests called for, by these movements
+        (`on_hand_now`: each GTIN's available stock before them)."""
+        change: dict[str, int] = {}
+        for movement in movements:
+            if movement.gtin in self._products:
+                change[movement.gtin] = change.get(movement.gtin, 0) + movement.available_change()
         alarms: list[Alarm] = []
-        if alarm_id(AlarmKind.SHORTAGE, gtin) not in self._alarms:
-            detail = {
-                "gtin": gtin,
-                "name": product.name if product else gtin,
-                "on_hand": on_hand,
-                "short_by": missing,
-                "pick_id": reference,
-                "slots": list(product.home_slots) if product else [],
-            }
-            alarms.append(Alarm(AlarmKind.SHORTAGE, gtin, AlarmState.RAISED, at, detail))
         requests: list[ProcurementRequest] = []
-        if product is not None and on_order < missing and self._proposal(gtin) is None:
-            request = self._new_request(product, on_hand, on_order, at)
-            wanted = max(request.quantity, missing - on_order)
-            requests.append(replace(request, quantity=wanted, priority=Priority.URGENT))
-        with self.group():
-            self._take(at, (), {}, alarms, requests, self._publish(alarms, requests))
-        messages = len(alarms) + len(requests)
+        for gtin, delta in change.items():
+            standing = self.standing(gtin, on_hand_now[gtin] + delta)
+            raised, called = shortage.after_movements(self._products[gtin], standing, delta, at)
+            alarms += raised
+            requests += called
+        return alarms, requests
+
+    def report_short(self, gtin: str, missing: int, reference: str) -> Commit:
+        """Pick list `reference` asked for `missing` more of `gtin` than the shelves can give."""
+        at = self._ledger.stamp()
+        standing = self.standing(gtin, self._ledger.on_hand(gtin))
+        alarms, requests = shortage.after_short_pick(
+            gtin, self._products.get(gtin), standing, missing, reference, at
+        )
+        messages = self._ledger.record(at, alarms, requests)
         return Commit(alarms=tuple(alarms), requests=tuple(requests), messages=messages)
 
-    def confirm_request(
+    def confirm(
         self,
         request_id: str,
         by: str,
@@ -126,15 +150,13 @@ class OrderKeeping:
             status=RequestStatus.REQUESTED,
             confirmed_by=by,
             quantity=quantity or request.quantity,
-            on_hand=self.on_hand(gtin),
+            on_hand=self._ledger.on_hand(gtin),
             on_order=self.on_order(gtin),
         )
-        at = self.stamp()
-        with self.group():
-            self._take(at, (), {}, [], [sent], [*self._publish([], [sent]), *answer])
-        return Commit(requests=(sent,), messages=1 + len(answer))
+        messages = self._ledger.record(self._ledger.stamp(), [], [sent], answer)
+        return Commit(requests=(sent,), messages=messages)
 
-    def update_request(self, request_id: str, status: RequestStatus, note: str = "") -> Commit:
+    def update(self, request_id: str, status: RequestStatus, note: str = "") -> Commit:
         """The centre's answer about a request. The same answer twice changes nothing; one that
         cannot follow the request's state is refused (RequestError)."""
         request = self._requests.get(request_id)
@@ -145,28 +167,16 @@ class OrderKeeping:
             state = request.status if request else "not open here"
             raise RequestError(f"request {request_id} is {state}; it cannot become {status}")
         updated = replace(request, status=status)
-        with self.group():
-            self._take(self.stamp(), (), {}, [], [updated], [])
+        with self._ledger.group():
+            self._ledger.record(self._ledger.stamp(), [], [updated])
             if note:
-                self._note(request_id, note)
+                self._db.execute(
+                    "UPDATE procurement_requests SET note = ? WHERE request_id = ?",
+                    (note, request_id),
+                )
         return Commit(requests=(updated,))
 
-    # Internals -------------------------------------------------------------------------------
-
-    def _requests_called_for(
-        self, product: Product, on_hand: int, delta: int, at: str
-    ) -> list[ProcurementRequest]:
-        """A new request when falling stock leaves the product short of what is on order."""
-        on_order = self.on_order(product.gtin)
-        if (
-            delta < 0
-            and needs_order(product, on_hand, on_order)
-            and not self._proposal(product.gtin)
-        ):
-            return [self._new_request(product, on_hand, on_order, at)]
-        return []
-
-    def _receipts(self, movements: Iterable[Movement]) -> list[ProcurementRequest]:
+    def receipts(self, movements: Iterable[Movement]) -> list[ProcurementRequest]:
         """Open requests that packs being booked in fulfil (in part or whole): the request a
         movement references first (a delivery announced for it), then the oldest."""
         arrived: dict[tuple[str, str], int] = {}
@@ -189,7 +199,8 @@ class OrderKeeping:
                 updated[request.request_id] = replace(request, received=received, status=status)
         return list(updated.values())
 
-    def _follow_requests(self, requests: Iterable[ProcurementRequest]) -> None:
+    def follow(self, requests: Iterable[ProcurementRequest]) -> None:
+        """Follow requests written with a change."""
         for request in requests:
             if request.status is RequestStatus.PROPOSED or request.status in OPEN_STATUSES:
                 self._requests[request.request_id] = request
@@ -204,24 +215,4 @@ class OrderKeeping:
                 if r.product.gtin == gtin and r.status is RequestStatus.PROPOSED
             ),
             None,
-        )
-
-    def _new_request(
-        self, product: Product, on_hand: int, on_order: int, at: str
-    ) -> ProcurementRequest:
-        return ProcurementRequest(
-            request_id=str(uuid.uuid4()),
-            created_at=at,
-            product=product,
-            quantity=suggested_quantity(product, on_hand, on_order),
-            priority=Priority.URGENT if on_hand <= 0 else Priority.ROUTINE,
-            on_hand=on_hand,
-            on_order=on_order,
-            confirmed_by="auto" if product.auto_confirm else "",
-            status=RequestStatus.REQUESTED if product.auto_confirm else RequestStatus.PROPOSED,
-        )
-
-    def _note(self, request_id: str, note: str) -> None:
-        self.db.execute(
-            "UPDATE procurement_requests SET note = ? WHERE request_id = ?", (note, request_id)
         )

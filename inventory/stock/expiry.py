@@ -50,15 +50,17 @@ def expiry_sweep(keeper: InventoryKeeper, today: date, near_days: int) -> Outcom
                         f"batch {batch} of GTIN {gtin} expired on {expiry}: "
                         f"{sum(line.quantity for line in held)} pack(s) quarantined"
                     )
-                out.commits.append(keeper.raise_alarm(AlarmKind.EXPIRED, subject, detail))
+                out.commits.append(keeper.alarms.raise_alarm(AlarmKind.EXPIRED, subject, detail))
                 due.add((AlarmKind.EXPIRED, subject))
             else:
                 detail["days_left"] = (date.fromisoformat(expiry) - today).days
-                out.commits.append(keeper.raise_alarm(AlarmKind.NEAR_EXPIRY, subject, detail))
+                out.commits.append(
+                    keeper.alarms.raise_alarm(AlarmKind.NEAR_EXPIRY, subject, detail)
+                )
                 due.add((AlarmKind.NEAR_EXPIRY, subject))
-        for alarm in keeper.live_alarms():
+        for alarm in keeper.alarms.live():
             if alarm.kind in _KINDS and (alarm.kind, alarm.subject) not in due:
-                out.commits.append(keeper.clear_alarm(alarm.kind, alarm.subject))
+                out.commits.append(keeper.alarms.clear(alarm.kind, alarm.subject))
     out.lights_changed = any(c.alarms for c in out.commits)
     return out
 

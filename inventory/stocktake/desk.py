@@ -11,26 +11,50 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from inventory.alarms.book import AlarmBook
 from inventory.alarms.lifecycle import AlarmKind
+from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.outbox import MessageKind, OutboxMessage
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
+from inventory.site_calendar import SiteCalendar
+from inventory.stock.slot_index import SlotIndex, StockLine
 from inventory.stocktake.epcis import count_events
 from inventory.stocktake.sweep import Found, StocktakeReport, Sweep, reconcile
 
-if TYPE_CHECKING:
-    from inventory.keeper import InventoryKeeper
+
+class StocktakeLedger(Protocol):
+    """What the stocktake desk needs of the keeper."""
+
+    db: sqlite3.Connection
+    index: SlotIndex
+    calendar: SiteCalendar
+
+    def stamp(self) -> str: ...
+
+    def group(self) -> AbstractContextManager[None]: ...
+
+    def send(self, messages: Iterable[OutboxMessage]) -> Commit: ...
+
+    def commit(
+        self, movements: Iterable[Movement], messages: Iterable[OutboxMessage] = ()
+    ) -> Commit: ...
+
+    def line_of_epc(self, epc: str) -> StockLine | None: ...
 
 
 class StocktakeDesk:
     """Reconciles sweeps and books what a pharmacist confirms."""
 
-    def __init__(self, keeper: InventoryKeeper, site: str):
+    def __init__(self, keeper: StocktakeLedger, alarms: AlarmBook, site: str):
         self._keeper = keeper
+        self._alarms = alarms
         self._site = site
 
     def started(self, sweep: Sweep) -> Outcome:
@@ -103,9 +127,11 @@ class StocktakeDesk:
                         c.slot for c in report.slots if c.missing or c.unexpected or c.misplaced_in
                     ],
                 }
-                out.commits.append(keeper.raise_alarm(AlarmKind.DISCREPANCY, report.shelf, detail))
+                out.commits.append(
+                    self._alarms.raise_alarm(AlarmKind.DISCREPANCY, report.shelf, detail)
+                )
             else:
-                out.commits.append(keeper.clear_alarm(AlarmKind.DISCREPANCY, report.shelf))
+                out.commits.append(self._alarms.clear(AlarmKind.DISCREPANCY, report.shelf))
         out.notes.append(
             f"stocktake {report.stocktake_id} of shelf {report.shelf}: {summary['seen']} seen of "
             f"{summary['expected']} expected; missing {summary['missing']}, unexpected "
@@ -127,7 +153,7 @@ class StocktakeDesk:
                 keeper.stamp(), "stocktake-confirm", stocktake_id, "error", error=error
             )
             out.commits.append(keeper.send([refusal]))
-            out.notes.append(f"stocktake confirmation refused: {error}")
+            out.refusals.append(f"stocktake confirmation refused: {error}")
             return out
         report = found[1]
         movements = self._adjustments(report, by, out)
@@ -147,7 +173,7 @@ class StocktakeDesk:
                 " WHERE stocktake_id = ?",
                 (by, keeper.stamp(), stocktake_id),
             )
-            out.commits.append(keeper.clear_alarm(AlarmKind.DISCREPANCY, report.shelf))
+            out.commits.append(self._alarms.clear(AlarmKind.DISCREPANCY, report.shelf))
         out.notes.append(
             f"stocktake {stocktake_id} confirmed by {by}: {len(movements)} adjustment(s) booked"
         )

@@ -11,6 +11,7 @@ import pytest
 
 from edge.daemon.gateway import Gateway
 from edge.demo.nats_cluster import NatsCluster
+from inventory.changes import Book
 from tests.centre.conftest import stream_request_ids
 from tests.conftest import eventually
 from tests.edge.procurement_rig import (
@@ -33,10 +34,10 @@ async def raise_requests(gateway: Gateway, db: Path, gtins: list[str]) -> None:
     """Every product runs short once (a request each), then its delivery is booked."""
     before = set(requests(db))
     for gtin in gtins:
-        change(gateway, lambda keeper, g=gtin: keeper.commit([take_one(g)]))
+        change(gateway, Book((take_one(gtin),)))
     await eventually(lambda: len(set(requests(db)) - before) == len(gtins), what="shortages")
     for gtin in gtins:
-        change(gateway, lambda keeper, g=gtin: keeper.commit([put_back(g)]))
+        change(gateway, Book((put_back(gtin),)))
 
 
 @pytest.mark.timeout(180)

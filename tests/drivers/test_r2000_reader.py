@@ -150,8 +150,10 @@ async def test_reader_behind_a_tcp_converter_heals_when_the_converter_returns() 
 
 
 async def test_open_port_with_a_silent_reader_is_reported_down() -> None:
+    done = asyncio.Event()
+
     async def mute(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await asyncio.sleep(30)
+        await done.wait()  # says nothing until the test ends
         writer.close()
 
     server = await asyncio.start_server(mute, "127.0.0.1", 0)
@@ -173,7 +175,9 @@ async def test_open_port_with_a_silent_reader_is_reported_down() -> None:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        done.set()
         server.close()
+        await server.wait_closed()
 
 
 async def test_socat_relay_killed_and_restarted(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from drivers.modbus.lights import SlotLight
 from drivers.modbus.profile import Colour, Mode
+from edge.clock import Clock
 from edge.daemon.activity import Activity
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
@@ -140,14 +141,16 @@ class Rig:
             return int(db.execute("SELECT count(*) FROM movements").fetchone()[0])
 
 
-async def start_rig(tmp_path: Path, broker: LocalBroker, **overrides: Any) -> Rig:
+async def start_rig(
+    tmp_path: Path, broker: LocalBroker, clock: Clock | None = None, **overrides: Any
+) -> Rig:
     rig = Rig(tmp_path, broker)
     if not rig.db.exists():  # a second start in the same directory keeps its ledger
         stock(rig.db)
     for peer in (rig.reader, rig.handheld, rig.scanner, rig.shelf):
         await peer.start()
     config = parse_config(rig.config(**overrides))
-    rig.gateway = Gateway(config, observer=rig.activity.append)
+    rig.gateway = Gateway(config, observer=rig.activity.append, clock=clock)
     rig.task = asyncio.create_task(rig.gateway.run())
     await eventually(rig.gateway.ready.is_set)
     # The expiry sweep at start quarantines the expired batch: let it land before the test

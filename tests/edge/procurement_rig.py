@@ -9,14 +9,14 @@ import signal
 import sqlite3
 import sys
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from edge.daemon.gateway import Gateway
 from edge.settings.config import parse_config
+from inventory.changes import Change
 from inventory.codes.identifiers import gtin_check_digit
-from inventory.keeper import Commit, InventoryKeeper
+from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from tests.conftest import eventually
 
@@ -123,9 +123,9 @@ async def stop_gateway(gateway: Gateway, task: asyncio.Task[None]) -> None:
     await asyncio.wait_for(task, 15)
 
 
-def change(gateway: Gateway, call: Callable[[InventoryKeeper], Commit]) -> None:
-    """A keeper call through the gateway's queue of changes, as a device event would be."""
-    gateway._changes.put_nowait(call)
+def change(gateway: Gateway, change: Change) -> None:
+    """A change through the gateway's queue of changes, as a device event would be."""
+    gateway.ledger.offer(change)
 
 
 def request_message(site: str = SITE, gateway: str = GATEWAY, n: int = 1) -> dict[str, Any]:

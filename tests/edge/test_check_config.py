@@ -18,7 +18,7 @@ import pytest
 from edge.cli.main import main
 from edge.daemon.gateway import Gateway
 from edge.settings.config import ConfigError, parse_config
-from inventory.ledger.store import StoreError
+from inventory.errors import StoreError
 
 HEAD = 'site = "s1"\ngateway = "g1"\n'
 

@@ -5,12 +5,10 @@ back-off and device health run on the monotonic clock."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
-import pytest
-
 from edge.demo.local_broker import LocalBroker
+from tests.clocks import SteppedClock
 from tests.conftest import eventually
 from tests.edge.pick_rig import TAGGED, start_rig, stop_rig
 
@@ -18,15 +16,14 @@ from tests.edge.pick_rig import TAGGED, start_rig, stop_rig
 async def test_a_clock_step_breaks_no_timer(
     tmp_path: Path,
     broker: LocalBroker,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rig = await start_rig(tmp_path, broker, devices={"down_alarm_seconds": 1})
+    clock = SteppedClock()
+    rig = await start_rig(tmp_path, broker, clock=clock, devices={"down_alarm_seconds": 1})
     try:
         rig.reader.place(1, TAGGED)
         await eventually(lambda: any("put_away" in a.text for a in rig.activity))
         before = rig.movement_count()
-        real = time.time
-        monkeypatch.setattr(time, "time", lambda: real() + 3600.0)
+        clock.step(3600.0)
         assert rig.gateway is not None
         reads = rig.gateway.counters["tag_reads"]
         await eventually(lambda: rig.gateway.counters["tag_reads"] > reads + 50, what="reading")

@@ -39,6 +39,7 @@ WITHOUT_JSON = (
         if path.startswith("sim") or path in ("stocktake", "procurement")
     }
     | {"ledger", "tag", "barcode"}
+    | {"web", "web add-user", "web remove-user"}  # a service, and account changes it confirms
 )
 
 

@@ -204,8 +204,8 @@ async def test_scans_are_read_or_refused_with_the_reason(rig: Rig) -> None:
     rig.scanner.scan("0104012345123456" + "10ABC12317260131")  # the GS was dropped
     # Valid GS1 (batch L2103A, no serial), refused by the product's serial policy.
     rig.scanner.scan("0104012345123456" + "17261231" + "10L2103A")
-    await eventually(lambda: len(rig.gateway.scans) == 3, what="three scans")  # type: ignore[union-attr]
-    good, bad, unserialized = rig.gateway.scans
+    await eventually(lambda: len(rig.gateway.events.scans) == 3, what="three scans")  # type: ignore[union-attr]
+    good, bad, unserialized = rig.gateway.events.scans
     assert isinstance(good, PackScan) and good.batch == "ABC123"
     assert isinstance(bad, BarcodeError) and "GS separator" in str(bad)
     assert isinstance(unserialized, BarcodeError)
@@ -220,7 +220,7 @@ async def test_badge_names_the_pharmacist(rig: Rig) -> None:
     try:
         await eventually(lambda: any("Dr. Ana Ruiz badged in" in t for t in rig.texts("badge")))
         assert rig.gateway is not None
-        assert rig.gateway.badge_holders == {"Virtual PCD 00 00": "Dr. Ana Ruiz"}
+        assert rig.gateway.badges.holders == {"Virtual PCD 00 00": "Dr. Ana Ruiz"}
     finally:
         await badge.remove()
-    await eventually(lambda: rig.gateway is not None and rig.gateway.badge_holders == {})
+    await eventually(lambda: rig.gateway is not None and rig.gateway.badges.holders == {})

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from edge.daemon.gateway import Gateway
-from edge.daemon.storage_guard import is_storage_error
 from edge.demo.local_broker import LocalBroker
 from edge.settings.config import parse_config
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from firmware_sim.tags import sgtin96
+from inventory.errors import is_storage_failure
 from inventory.ledger.verify import verify
 from tests.conftest import Subscriber, eventually
 
@@ -135,12 +135,12 @@ def test_sqlite_storage_errors_are_told_from_refused_changes(tmp_path: Path) -> 
     read_only = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     with pytest.raises(sqlite3.OperationalError) as caught:
         read_only.execute("INSERT INTO t VALUES (1)")
-    assert is_storage_error(caught.value)
+    assert is_storage_failure(caught.value)
     writable = sqlite3.connect(db)
     writable.execute("INSERT INTO t VALUES (1)")
     with pytest.raises(sqlite3.IntegrityError) as duplicate:
         writable.execute("INSERT INTO t VALUES (1)")
-    assert not is_storage_error(duplicate.value)
+    assert not is_storage_failure(duplicate.value)
     with pytest.raises(sqlite3.OperationalError) as wrong:
         writable.execute("SELECT nothing FROM t")
-    assert not is_storage_error(wrong.value)
+    assert not is_storage_failure(wrong.value)

@@ -143,7 +143,7 @@ async def test_bad_commands_are_answered_and_never_run(
     )
     texts = " | ".join(str(e["error"]) for e in errors)
     assert "not JSON" in texts and "check digit" in texts and "unknown command" in texts
-    assert rig.picks() == [] and rig.gateway is not None and not rig.gateway._picking
+    assert rig.picks() == [] and rig.gateway is not None and not rig.gateway.picking
 
 
 async def test_locate_and_pick_from_the_command_line(

@@ -15,6 +15,7 @@ from edge.cli.procurement import ANSWER_STATES
 from edge.cli.procurement_watch import CSV_COLUMNS
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
+from inventory.changes import Book
 from sync.contract import schema
 from sync.procurement_feed import SeenRequests
 from tests.conftest import Subscriber, eventually
@@ -165,7 +166,7 @@ async def test_accept_moves_each_new_request_to_accepted_in_the_gateways_ledger(
     )
     try:
         await run.watching()
-        change(gateway, lambda keeper: keeper.commit([take_one(gtin)]))
+        change(gateway, Book((take_one(gtin),)))
         (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
         await eventually(
             lambda: requests(db)[rid] == "accepted", what="the request accepted at the gateway"
@@ -184,7 +185,7 @@ async def test_status_sends_the_answer_and_prints_the_gateways_refusal(
 ) -> None:
     gateway, db, gtin = short_product
     centre = subscribe(f"{PREFIX}/cmd-result")
-    change(gateway, lambda keeper: keeper.commit([take_one(gtin)]))
+    change(gateway, Book((take_one(gtin),)))
     (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
     target = ["--broker", broker.url, "--site", "s1", "--gateway", "g1"]
 

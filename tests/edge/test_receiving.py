@@ -37,7 +37,7 @@ async def test_a_confirmed_request_is_answered_and_closed_by_the_delivery(
     keeper = InventoryKeeper(db, {GTIN: PRODUCT}, "s1", "g1")
     keeper.commit([Movement(MovementKind.RECEIVE, GTIN, 3, batch="B1", to_slot="A-01")])
     keeper.commit([Movement(MovementKind.PICK, GTIN, 1, batch="B1", from_slot="A-01")])
-    [proposal] = keeper.open_requests()
+    [proposal] = keeper.orders.open_requests()
     keeper.close()
     scanner = ScannerSimulator(link=tmp_path / "desk")
     await scanner.start()

@@ -1,5 +1,6 @@
-"""systemd/rxedge.service: it parses, its exposure stays low, and the daemon runs under the
-restriction that most often breaks a Python program (no memory both writable and executable)."""
+"""systemd/rxedge.service and rxedge-web.service: they parse, their exposure stays low, and the
+daemon runs under the restriction that most often breaks a Python program (no memory both
+writable and executable)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from tests.edge.test_systemd_notify import ServiceManager, running
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "systemd" / "rxedge.service"
+UNITS = [UNIT, ROOT / "systemd" / "rxedge-web.service"]
 MOST_EXPOSURE = 2.0
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(
@@ -32,29 +34,33 @@ needs_analyze = pytest.mark.skipif(
 
 
 @needs_analyze
-def test_the_unit_scores_an_exposure_of_at_most_2() -> None:
+@pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
+def test_the_unit_scores_an_exposure_of_at_most_2(unit: Path) -> None:
     assert ANALYZE is not None
     result = subprocess.run(
-        [ANALYZE, "security", "--offline=yes", str(UNIT)],
+        [ANALYZE, "security", "--offline=yes", str(unit)],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    found = re.search(r"Overall exposure level for rxedge\.service: (\d+\.\d+)", result.stdout)
+    found = re.search(
+        rf"Overall exposure level for {re.escape(unit.name)}: (\d+\.\d+)", result.stdout
+    )
     assert found, result.stdout + result.stderr
     assert float(found.group(1)) <= MOST_EXPOSURE, result.stdout
 
 
 @needs_analyze
-def test_the_unit_verifies_without_a_warning(tmp_path: Path) -> None:
+@pytest.mark.parametrize("source", UNITS, ids=lambda u: u.name)
+def test_the_unit_verifies_without_a_warning(tmp_path: Path, source: Path) -> None:
     assert ANALYZE is not None
     # verify also checks that the programs exist: point them at this checkout's rxedge.
     rxedge = Path(sys.executable).parent / "rxedge"
     if not rxedge.exists():
         pytest.skip(f"no rxedge script beside {sys.executable}")
-    unit = tmp_path / "rxedge.service"
-    unit.write_text(UNIT.read_text().replace("/opt/rxedge/.venv/bin/rxedge", str(rxedge)))
+    unit = tmp_path / source.name
+    unit.write_text(source.read_text().replace("/opt/rxedge/.venv/bin/rxedge", str(rxedge)))
     result = subprocess.run(
         [ANALYZE, "verify", str(unit)], capture_output=True, text=True, timeout=60, check=False
     )

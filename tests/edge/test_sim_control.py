@@ -58,14 +58,20 @@ def start_sim(*args: str) -> Sim:
     return Sim(process, int(found.group(1)), lines)
 
 
+def stop_sim(sim: Sim) -> None:
+    sim.process.terminate()
+    sim.process.wait(10)
+    if sim.process.stdout is not None:
+        sim.process.stdout.close()
+
+
 @pytest.fixture
 def sims(tmp_path: Path) -> Iterator[tuple[Sim, Sim]]:
     reader = start_sim("r2000", "--link", str(tmp_path / "reader"), "--tags", "0")
     shelf = start_sim("shelf", "--port", "0", "--slots", "8")
     yield reader, shelf
     for sim in (reader, shelf):
-        sim.process.terminate()
-        sim.process.wait(10)
+        stop_sim(sim)
 
 
 @pytest.fixture
@@ -207,5 +213,4 @@ def test_the_scanner_control_scans_a_code_on_demand(tmp_path: Path) -> None:
             assert port.readline() == b"]d201040123451234561726013110ABC\x1d21XYZ\r\n"
         assert scanner.ask("scan").startswith("error usage: scan ELEMENT_STRING")
     finally:
-        scanner.process.terminate()
-        scanner.process.wait(10)
+        stop_sim(scanner)

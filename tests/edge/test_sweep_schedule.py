@@ -32,8 +32,11 @@ async def sweeps_between(zone: ZoneInfo, start: datetime, end: datetime) -> list
         if now[0] >= end:
             raise Ended
 
+    async def submit(_change: object) -> None:
+        asked.append(now[0])
+
     with pytest.raises(Ended):
-        await expiry_sweeps(lambda change: asked.append(now[0]), AlarmsConfig(), calendar, sleep)
+        await expiry_sweeps(submit, AlarmsConfig(), calendar, sleep)
     return asked
 
 

@@ -24,6 +24,7 @@ from edge.demo.local_broker import LocalBroker
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from firmware_sim.tags import sgtin96
+from inventory.changes import Book, ConfirmRequest
 from inventory.keeper import InventoryKeeper
 from inventory.replenishment.policy import Product
 from sync.broker_url import BrokerAddress
@@ -82,7 +83,7 @@ async def shortage_round(
     the broker when `centre` is given, else as a keeper call), then its delivery is booked."""
     before = set(requests(db))
     for gtin in gtins:
-        change(gateway, lambda keeper, g=gtin: keeper.commit([take_one(g)]))
+        change(gateway, Book((take_one(gtin),)))
     await eventually(lambda: len(set(requests(db)) - before) == len(gtins), what="shortages")
     for rid in proposals(db):
         if centre is not None:
@@ -96,10 +97,10 @@ async def shortage_round(
                 what=f"{rid} confirmed",
             )
         else:
-            change(gateway, lambda keeper, r=rid: keeper.confirm_request(r, "Ana Ruiz"))
+            change(gateway, ConfirmRequest(rid, "Ana Ruiz", None))
     await eventually(lambda: not proposals(db), what="proposals confirmed")
     for gtin in gtins:
-        change(gateway, lambda keeper, g=gtin: keeper.commit([put_back(g)]))
+        change(gateway, Book((put_back(gtin),)))
     await eventually(
         lambda: all(requests(db)[r] == "received" for r in set(requests(db)) - before),
         what="deliveries booked",

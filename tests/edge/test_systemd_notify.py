@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 
 from edge.demo.local_broker import LocalBroker
+from edge.service.heartbeat_sources import BADGES_WITHIN
 from edge.service.sd_notify import Notifier, socket_address, watchdog_seconds
-from edge.service.watchdog import BADGES_WITHIN, Heartbeats, ServiceWatchdog
+from edge.service.watchdog import Heartbeats, ServiceWatchdog
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from inventory.keeper import InventoryKeeper

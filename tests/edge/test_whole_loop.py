@@ -75,9 +75,10 @@ async def shelf(broker: LocalBroker, tmp_path: Path) -> AsyncIterator[Shelf]:
     for epc in PACKS:
         reader.place(1, epc)
     reader.place(2, OTHER)
-    yield Shelf(reader, controller, tmp_path / "ledger.sqlite", broker)
+    made = Shelf(reader, controller, tmp_path / "ledger.sqlite", broker)
+    yield made
     await reader.stop()
-    await controller.stop()
+    await made.controller.stop()  # a test may have replaced it
 
 
 async def start_gateway(shelf: Shelf) -> tuple[Gateway, asyncio.Task[None]]:

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edge.settings.config import ConfigError, load_config, parse_config
-from sync.commands import COMMANDS, BadCommand, Received, parse_received, with_envelope
+from sync.commands import COMMANDS, Received, Refuse, parse_received, with_envelope
 from sync.status_updates import StatusUpdate, parse_status_update
 
 JSON = st.recursive(
@@ -36,10 +36,10 @@ GOOD = {
 }
 
 
-def judged(name: str, payload: bytes) -> Received | BadCommand:
+def judged(name: str, payload: bytes) -> Received | Refuse:
     result = parse_received(name, payload)
-    assert isinstance(result, Received | BadCommand)
-    if isinstance(result, BadCommand):
+    assert isinstance(result, Received | Refuse)
+    if isinstance(result, Refuse):
         assert result.error, "a refusal says why"
     return result
 

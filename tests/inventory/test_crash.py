@@ -22,32 +22,32 @@ KILLS = 24
 
 def run_until_killed(db: Path, seconds: float) -> list[str]:
     """Start the worker, SIGKILL it after `seconds`, return the references it acknowledged."""
-    worker = subprocess.Popen(
+    acked: list[str] = []
+    ready = threading.Event()
+    with subprocess.Popen(
         [sys.executable, "-m", "tests.inventory.crash_worker", str(db)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    acked: list[str] = []
-    ready = threading.Event()
+    ) as worker:
 
-    def read() -> None:
-        assert worker.stdout is not None
-        for line in worker.stdout:
-            if line.startswith("ack "):
-                acked.append(line[4:].strip())
-            elif line.startswith("ready"):
-                ready.set()
+        def read() -> None:
+            assert worker.stdout is not None
+            for line in worker.stdout:
+                if line.startswith("ack "):
+                    acked.append(line[4:].strip())
+                elif line.startswith("ready"):
+                    ready.set()
 
-    reader = threading.Thread(target=read)
-    reader.start()
-    assert ready.wait(30), "the worker did not start"
-    time.sleep(seconds)  # then the power goes, mid-workload
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
-    reader.join()
-    assert worker.returncode == -signal.SIGKILL, worker.stderr.read() if worker.stderr else ""
+        reader = threading.Thread(target=read)
+        reader.start()
+        assert ready.wait(30), "the worker did not start"
+        time.sleep(seconds)  # then the power goes, mid-workload
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        reader.join()
+        assert worker.returncode == -signal.SIGKILL, worker.stderr.read() if worker.stderr else ""
     return acked
 
 

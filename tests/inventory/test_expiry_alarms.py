@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from drivers.modbus.profile import Colour, Mode
-from edge.daemon.light_plan import plan_lights
+from edge.lights.light_plan import plan_lights
 from inventory.alarms.lifecycle import AlarmKind, AlarmState
 from inventory.codes.identifiers import PackId
+from inventory.errors import UnknownAlarm
 from inventory.keeper import InventoryKeeper
-from inventory.ledger.book import StockError
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.replenishment.policy import Product
 from inventory.site_calendar import SiteCalendar
@@ -43,7 +43,7 @@ def keeper(tmp_path: Path) -> InventoryKeeper:
 
 
 def kinds(keeper: InventoryKeeper) -> dict[str, AlarmKind]:
-    return {a.subject: a.kind for a in keeper.live_alarms()}
+    return {a.subject: a.kind for a in keeper.alarms.live()}
 
 
 def test_the_sweep_quarantines_expired_batches_and_warns_of_near_ones(
@@ -58,7 +58,7 @@ def test_the_sweep_quarantines_expired_batches_and_warns_of_near_ones(
     assert keeper.on_hand(GTIN) == 4 and any("quarantined" in n for n in out.notes)
     again = expiry_sweep(keeper, TODAY, near_days=30)
     assert not any(c.movements or c.alarms for c in again.commits), "a second sweep changes nothing"
-    lights = plan_lights(keeper.live_alarms(), keeper.index)
+    lights = plan_lights(keeper.alarms.live(), keeper.index)
     assert (lights["A-01"].colour, lights["A-01"].mode) == (Colour.RED, Mode.SLOW_BLINK)
     assert (lights["A-02"].colour, lights["A-02"].mode) == (Colour.AMBER, Mode.SLOW_BLINK)
     # The expired packs are written off: the alarm ends with them.
@@ -84,17 +84,17 @@ def test_stock_out_is_raised_at_zero_and_cleared_by_stock(tmp_path: Path) -> Non
     pack = PackId("urn:epc:id:sgtin:4012345.012345.1", GTIN, "1")
     k.put_away(pack, "A-01")
     k.take(pack.epc)
-    assert AlarmKind.STOCK_OUT in {a.kind for a in k.live_alarms() if a.subject == GTIN}
+    assert AlarmKind.STOCK_OUT in {a.kind for a in k.alarms.live() if a.subject == GTIN}
     k.put_away(PackId("urn:epc:id:sgtin:4012345.012345.2", GTIN, "2"), "A-01")
-    assert AlarmKind.STOCK_OUT not in {a.kind for a in k.live_alarms()}
+    assert AlarmKind.STOCK_OUT not in {a.kind for a in k.alarms.live()}
 
 
 def test_an_alarm_is_acknowledged_once_by_whom(keeper: InventoryKeeper) -> None:
     expiry_sweep(keeper, TODAY, near_days=30)
     alarm_id = f"near_expiry-{GTIN}_SOON"
-    keeper.ack_alarm(alarm_id, "Dr. Ruiz")
-    keeper.ack_alarm(alarm_id, "someone else")
-    [acked] = [a for a in keeper.live_alarms() if a.id == alarm_id]
+    keeper.alarms.acknowledge(alarm_id, "Dr. Ruiz")
+    keeper.alarms.acknowledge(alarm_id, "someone else")
+    [acked] = [a for a in keeper.alarms.live() if a.id == alarm_id]
     assert (acked.state, acked.acknowledged_by) == (AlarmState.ACKNOWLEDGED, "Dr. Ruiz")
-    with pytest.raises(StockError, match="no live alarm"):
-        keeper.ack_alarm("shortage-nothing", "Dr. Ruiz")
+    with pytest.raises(UnknownAlarm, match="no live alarm"):
+        keeper.alarms.acknowledge("shortage-nothing", "Dr. Ruiz")

@@ -12,8 +12,8 @@ import pytest
 
 from inventory.alarms.lifecycle import AlarmKind, AlarmState
 from inventory.codes.identifiers import PackId
+from inventory.errors import StockError
 from inventory.keeper import InventoryKeeper
-from inventory.ledger.book import StockError
 from inventory.ledger.movements import GENESIS_HASH, Movement, MovementKind, chain_hash
 from inventory.replenishment.policy import Product
 from inventory.site_calendar import SiteCalendar
@@ -64,7 +64,7 @@ def test_put_away_and_take_follow_stock(db_path: Path) -> None:
 
 def test_putting_packs_away_raises_no_shortage(db_path: Path) -> None:
     keeper = stocked(db_path, 2)  # at the reorder point, but rising
-    assert keeper.live_alarms() == []
+    assert keeper.alarms.live() == []
     assert outbox(db_path) == []
 
 
@@ -97,7 +97,7 @@ def test_no_second_request_while_one_is_on_order(db_path: Path) -> None:
         keeper.take(pack(serial).epc)
     kinds = [r[0] for r in outbox(db_path)]
     assert kinds.count("procurement_request") == 1
-    assert keeper.on_order(AMOX.gtin) == 4
+    assert keeper.orders.on_order(AMOX.gtin) == 4
 
 
 def test_stock_out_makes_the_request_urgent(db_path: Path) -> None:
@@ -109,10 +109,10 @@ def test_stock_out_makes_the_request_urgent(db_path: Path) -> None:
 def test_restocking_above_the_reorder_point_clears_the_alarm(db_path: Path) -> None:
     keeper = stocked(db_path, 3)
     keeper.take(pack(1).epc)
-    assert [a.state for a in keeper.live_alarms()] == [AlarmState.RAISED]
+    assert [a.state for a in keeper.alarms.live()] == [AlarmState.RAISED]
     commit = keeper.put_away(pack(10), "A-01")
     assert [a.state for a in commit.alarms] == [AlarmState.CLEARED]
-    assert keeper.live_alarms() == []
+    assert keeper.alarms.live() == []
     kind, key, payload = outbox(db_path)[-1]
     assert (kind, key, payload) == ("alarm", f"shortage-{AMOX.gtin}", "")
 
@@ -154,8 +154,8 @@ def test_state_survives_a_restart(db_path: Path) -> None:
     keeper.close()
     again = keeper_at(db_path)
     assert sorted(again.index.lines(), key=lambda line: line.serial) == lines
-    assert again.on_order(AMOX.gtin) == 4
-    assert [a.kind for a in again.live_alarms()] == [AlarmKind.SHORTAGE]
+    assert again.orders.on_order(AMOX.gtin) == 4
+    assert [a.kind for a in again.alarms.live()] == [AlarmKind.SHORTAGE]
     # Still on order after the restart: no new request for the next pick.
     assert again.take(pack(3).epc).requests == ()
 

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from inventory.errors import StockError
 from inventory.keeper import InventoryKeeper
-from inventory.ledger.book import StockError
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.ledger.verify import verify
 from inventory.replenishment.policy import Product

@@ -113,7 +113,7 @@ def test_fefo_allocation_skips_expired_quarantined_and_recalled_and_reports_shor
         ("A-01", "LATE", 3),
     ]
     assert line["short"] == 1
-    live = {a.kind: a for a in keeper.live_alarms()}
+    live = {a.kind: a for a in keeper.alarms.live()}
     assert live[AlarmKind.SHORTAGE].detail["short_by"] == 1
     cues = {(c.slot, c.kind, c.number) for c in keeper.picks.cues()}
     assert cues == {("A-02", CueKind.PICK, 1), ("A-01", CueKind.PICK, 3)}
@@ -121,8 +121,8 @@ def test_fefo_allocation_skips_expired_quarantined_and_recalled_and_reports_shor
 
 def test_buttons_book_picks_against_the_list_until_done(keeper: InventoryKeeper) -> None:
     keeper.picks.start(PickRequest("rx-2", (PickLine(AMOX.gtin, 2),)))
-    keeper.picks.button("A-02", 1)
-    keeper.picks.button("A-01", 1)
+    keeper.shelf.button("A-02", 1)
+    keeper.shelf.button("A-01", 1)
     assert movements(keeper) == [
         ("pick", "A-02", "EARLY", 1, "rx-2"),
         ("pick", "A-01", "LATE", 1, "rx-2"),
@@ -130,7 +130,7 @@ def test_buttons_book_picks_against_the_list_until_done(keeper: InventoryKeeper)
     statuses = [r["status"] for r in results(keeper, "rx-2")]
     assert statuses == ["accepted", "progress", "progress", "done"]
     assert not keeper.picks.active and keeper.picks.cues() == []
-    assert keeper.picks.button("A-01", 1).notes == ["button at A-01: nothing to pick there"]
+    assert keeper.shelf.button("A-01", 1).notes == ["button at A-01: nothing to pick there"]
 
 
 def test_two_lists_never_share_a_pack_and_a_fifth_list_waits(keeper: InventoryKeeper) -> None:
@@ -162,7 +162,7 @@ def test_wrong_scans_are_caught_and_nothing_is_booked(
 ) -> None:
     keeper.picks.start(PickRequest("rx-3", (PickLine(AMOX.gtin, 1),)))
     before = keeper.ledger.count
-    out = keeper.picks.scanned(gtin, batch, "", "desk")
+    out = keeper.shelf.scanned(gtin, batch, "", "desk")
     assert [m.reason for m in out.mistakes] == [reason]
     assert keeper.ledger.count == before
     mistake = results(keeper, "rx-3")[-1]
@@ -176,10 +176,10 @@ def test_wrong_scans_are_caught_and_nothing_is_booked(
 
 def test_a_named_batch_refuses_another_batch(keeper: InventoryKeeper) -> None:
     keeper.picks.start(PickRequest("rx-4", (PickLine(AMOX.gtin, 1, batch="LATE"),)))
-    out = keeper.picks.scanned(AMOX.gtin, "EARLY", "", "desk")
+    out = keeper.shelf.scanned(AMOX.gtin, "EARLY", "", "desk")
     assert [m.reason for m in out.mistakes] == ["wrong batch"]
     assert movements(keeper) == []
-    keeper.picks.scanned(AMOX.gtin, "LATE", "", "desk")
+    keeper.shelf.scanned(AMOX.gtin, "LATE", "", "desk")
     assert movements(keeper) == [("pick", "A-01", "LATE", 1, "rx-4")]
     assert all(c.kind is not CueKind.MISTAKE or c.slot != "A-01" for c in keeper.picks.cues())
 
@@ -190,17 +190,17 @@ def test_a_tagged_pack_taken_wrongly_is_held_until_it_comes_back(
     keeper.put_away(tagged(7, IBU), "B-02")
     keeper.picks.start(PickRequest("rx-5", (PickLine(AMOX.gtin, 1),)))
     before = keeper.ledger.count
-    out = keeper.picks.removed(tagged(7, IBU).epc, "B-02")
+    out = keeper.shelf.removed(tagged(7, IBU).epc, "B-02")
     assert [m.slot for m in out.mistakes] == ["B-02"] and keeper.ledger.count == before
-    assert keeper.picks.holds(tagged(7, IBU).epc)
-    keeper.picks.returned(tagged(7, IBU).epc)
-    assert not keeper.picks.holds(tagged(7, IBU).epc)
+    assert keeper.shelf.holds(tagged(7, IBU).epc)
+    keeper.shelf.returned(tagged(7, IBU).epc)
+    assert not keeper.shelf.holds(tagged(7, IBU).epc)
     # Taken wrongly again and never put back: booked out, with an unexpected-removal alarm.
-    keeper.picks.removed(tagged(7, IBU).epc, "B-02")
+    keeper.shelf.removed(tagged(7, IBU).epc, "B-02")
     clock.advance(TIMES.mistake_seconds + 1)
     keeper.picks.tick()
     assert keeper.line_of_epc(tagged(7, IBU).epc) is None
-    assert AlarmKind.UNEXPECTED_REMOVAL in {a.kind for a in keeper.live_alarms()}
+    assert AlarmKind.UNEXPECTED_REMOVAL in {a.kind for a in keeper.alarms.live()}
 
 
 def test_reminder_then_timeout_releases_the_slots(keeper: InventoryKeeper, clock: Clock) -> None:
@@ -216,7 +216,7 @@ def test_reminder_then_timeout_releases_the_slots(keeper: InventoryKeeper, clock
 
 def test_cancel_and_duplicates(keeper: InventoryKeeper) -> None:
     keeper.picks.start(PickRequest("rx-7", (PickLine(AMOX.gtin, 2),)))
-    keeper.picks.button("A-02", 1)
+    keeper.shelf.button("A-02", 1)
     keeper.picks.cancel("rx-7", "Ana")
     keeper.picks.start(PickRequest("rx-7", (PickLine(AMOX.gtin, 2),)))
     keeper.picks.cancel("rx-7")
@@ -229,7 +229,7 @@ def test_open_lists_survive_a_restart(
     tmp_path: Path, keeper: InventoryKeeper, clock: Clock
 ) -> None:
     keeper.picks.start(PickRequest("rx-8", (PickLine(AMOX.gtin, 2),)))
-    keeper.picks.button("A-02", 1)
+    keeper.shelf.button("A-02", 1)
     keeper.close()
     again = InventoryKeeper(
         tmp_path / "l.sqlite",
@@ -241,7 +241,7 @@ def test_open_lists_survive_a_restart(
     )
     assert {(c.slot, c.number) for c in again.picks.cues()} == {("A-01", 1)}
     assert (AMOX.gtin, "BAD") in again.picks.recalled
-    again.picks.button("A-01", 1)
+    again.shelf.button("A-01", 1)
     assert [r["status"] for r in results(again, "rx-8")][-1] == "done"
 
 
@@ -262,15 +262,15 @@ def test_serialized_scan_books_that_exact_pack(keeper: InventoryKeeper) -> None:
     for serial in (1, 2):
         keeper.put_away(tagged(serial), "A-06")
     keeper.picks.start(PickRequest("rx-9", (PickLine(AMOX.gtin, 6),)))
-    keeper.picks.scanned(AMOX.gtin, "", "2", "desk")
+    keeper.shelf.scanned(AMOX.gtin, "", "2", "desk")
     assert keeper.line_of_epc(tagged(2).epc) is None and keeper.line_of_epc(tagged(1).epc)
-    again = keeper.picks.scanned(AMOX.gtin, "", "2", "desk")  # the same pack scanned twice
+    again = keeper.shelf.scanned(AMOX.gtin, "", "2", "desk")  # the same pack scanned twice
     assert again.mistakes == [] and len(movements(keeper)) == 1
 
 
 def test_a_press_counts_for_the_list_the_slot_was_showing(keeper: InventoryKeeper) -> None:
     keeper.picks.start(PickRequest("rx-a", (PickLine(AMOX.gtin, 3),)))
     keeper.picks.start(PickRequest("rx-b", (PickLine(AMOX.gtin, 1),)))  # A-01's last pack
-    keeper.picks.button("A-01", 1, shown=1)
-    keeper.picks.button("A-01", 1, shown=None)
+    keeper.shelf.button("A-01", 1, shown=1)
+    keeper.shelf.button("A-01", 1, shown=None)
     assert [m[4] for m in movements(keeper)] == ["rx-b", "rx-a"]

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from inventory.codes.identifiers import PackId
-from inventory.keeper import InventoryKeeper, RequestError
+from inventory.errors import RequestError
+from inventory.keeper import InventoryKeeper
 from inventory.replenishment.policy import Product
 from inventory.replenishment.requests import RequestStatus
 from inventory.site_calendar import SiteCalendar
@@ -65,40 +66,40 @@ def test_an_auto_request_is_sent_once_moved_along_and_closed_by_the_delivery(
     [request] = sent(keeper)
     assert request["quantity"] == 4 and request["confirmed_by"] == "auto"
     rid = str(request["request_id"])
-    assert keeper.on_order(AUTO.gtin) == 4
+    assert keeper.orders.on_order(AUTO.gtin) == 4
     keeper.take(pack(4, AUTO.gtin).epc)
     assert len(sent(keeper)) == 1, "on order covers the shortage: no second request"
     for status in (RequestStatus.ACCEPTED, RequestStatus.ORDERED, RequestStatus.ORDERED):
-        keeper.update_request(rid, status)
+        keeper.orders.update(rid, status)
     with pytest.raises(RequestError, match="cannot become accepted"):
-        keeper.update_request(rid, RequestStatus.ACCEPTED)
-    keeper.update_request(rid, RequestStatus.SHIPPED, note="DHL 123")
+        keeper.orders.update(rid, RequestStatus.ACCEPTED)
+    keeper.orders.update(rid, RequestStatus.SHIPPED, note="DHL 123")
     for n in (10, 11):
         keeper.put_away(pack(n, AUTO.gtin), "A-01")
-    assert status_of(keeper, rid) == ("shipped", 2) and keeper.on_order(AUTO.gtin) == 2
+    assert status_of(keeper, rid) == ("shipped", 2) and keeper.orders.on_order(AUTO.gtin) == 2
     for n in (12, 13):
         keeper.put_away(pack(n, AUTO.gtin), "A-01")
-    assert status_of(keeper, rid) == ("received", 4) and keeper.on_order(AUTO.gtin) == 0
+    assert status_of(keeper, rid) == ("received", 4) and keeper.orders.on_order(AUTO.gtin) == 0
     with pytest.raises(RequestError, match="not open here"):
-        keeper.update_request(rid, RequestStatus.CANCELLED)
+        keeper.orders.update(rid, RequestStatus.CANCELLED)
 
 
 def test_a_proposal_waits_for_a_pharmacist(tmp_path: Path, keeper: InventoryKeeper) -> None:
     keeper.take(pack(1, ASK.gtin).epc)
     keeper.take(pack(2, ASK.gtin).epc)  # 3 -> 1: short
-    assert sent(keeper) == [] and keeper.on_order(ASK.gtin) == 0
-    [proposal] = keeper.open_requests()
+    assert sent(keeper) == [] and keeper.orders.on_order(ASK.gtin) == 0
+    [proposal] = keeper.orders.open_requests()
     assert proposal.status is RequestStatus.PROPOSED and proposal.quantity == 3
     keeper.take(pack(3, ASK.gtin).epc)
-    assert len(keeper.open_requests()) == 1, "one proposal at a time"
+    assert len(keeper.orders.open_requests()) == 1, "one proposal at a time"
     keeper.close()
     keeper = keeper_at(tmp_path / "l.sqlite")  # it survives a restart
-    keeper.confirm_request(proposal.request_id, "Dr. Ruiz", quantity=5)
+    keeper.orders.confirm(proposal.request_id, "Dr. Ruiz", quantity=5)
     [request] = sent(keeper)
     assert request["confirmed_by"] == "Dr. Ruiz" and request["quantity"] == 5
-    assert keeper.on_order(ASK.gtin) == 5
+    assert keeper.orders.on_order(ASK.gtin) == 5
     with pytest.raises(RequestError, match="only a proposed one"):
-        keeper.confirm_request(proposal.request_id, "Dr. Ruiz")
+        keeper.orders.confirm(proposal.request_id, "Dr. Ruiz")
 
 
 def test_a_cancelled_request_no_longer_counts_and_shortage_asks_again(
@@ -107,7 +108,7 @@ def test_a_cancelled_request_no_longer_counts_and_shortage_asks_again(
     for n in (1, 2, 3):
         keeper.take(pack(n, AUTO.gtin).epc)
     rid = str(sent(keeper)[0]["request_id"])
-    keeper.update_request(rid, RequestStatus.CANCELLED)
-    assert keeper.on_order(AUTO.gtin) == 0
+    keeper.orders.update(rid, RequestStatus.CANCELLED)
+    assert keeper.orders.on_order(AUTO.gtin) == 0
     keeper.take(pack(4, AUTO.gtin).epc)
     assert len(sent(keeper)) == 2

@@ -145,7 +145,7 @@ def test_a_pack_that_must_not_reach_a_shelf_is_refused_with_red_at_the_station(
     assert refused["gtin"] == pack.gtin
     assert keeper.db.execute("SELECT count(*) FROM movements").fetchone()[0] == before
     assert Cue("R-01", CueKind.MISTAKE) in keeper.putaways.cues()
-    kinds = {a.kind for a in keeper.live_alarms()}
+    kinds = {a.kind for a in keeper.alarms.live()}
     assert (alarm in kinds) if alarm else not kinds & {AlarmKind.REFUSED_PACK}
 
 
@@ -160,7 +160,7 @@ def test_a_notice_counts_toward_its_request_and_reports_missing_and_excess(
 ) -> None:
     for _ in range(3):  # stock falls to the reorder point: two requests, the second later
         keeper.commit([Movement(MovementKind.PICK, AMOX.gtin, 1, batch="B0", from_slot="A-01")])
-    first = keeper.open_requests()[0]
+    first = keeper.orders.open_requests()[0]
     notice = Notice("D-1", (NoticeLine(AMOX.gtin, 2, "B1"), NoticeLine(IBU.gtin, 1)), "R-X")
     keeper.putaways.notice(notice)
     assert answers(keeper, "expected")[0]["lines"][0]["quantity"] == 2
@@ -168,7 +168,7 @@ def test_a_notice_counts_toward_its_request_and_reports_missing_and_excess(
         keeper.putaways.scanned(scan("B1"), "goods-in", "R-01", "Ana")
     keeper.putaways.button("A-01", 3, shown=0)
     assert {r[3] for r in receipts(keeper)} == {"R-X"}
-    assert keeper.open_requests()[0].received == 3, first
+    assert keeper.orders.open_requests()[0].received == 3, first
     keeper.putaways.end("D-1", "Ana")
     [closed] = answers(keeper, "closed")
     amox, ibu = closed["lines"]  # type: ignore[misc]
@@ -179,12 +179,12 @@ def test_a_notice_counts_toward_its_request_and_reports_missing_and_excess(
 def test_a_complete_delivery_closes_by_itself_and_its_alarms_end(keeper: InventoryKeeper) -> None:
     keeper.putaways.notice(Notice("D-2", (NoticeLine(AMOX.gtin, 1),)))
     keeper.putaways.scanned(scan(days=-3), "goods-in", "R-01", "Ana")
-    assert any(a.kind is AlarmKind.REFUSED_PACK for a in keeper.live_alarms())
+    assert any(a.kind is AlarmKind.REFUSED_PACK for a in keeper.alarms.live())
     keeper.putaways.scanned(scan("B0"), "goods-in", "R-01", "Ana")
     keeper.putaways.button("A-01", 1, shown=None)
     [closed] = answers(keeper, "closed")
     assert closed["how"] == "done" and closed["refused"] == 1
-    assert not any(a.kind is AlarmKind.REFUSED_PACK for a in keeper.live_alarms())
+    assert not any(a.kind is AlarmKind.REFUSED_PACK for a in keeper.alarms.live())
 
 
 def test_a_second_scanner_takes_the_next_colour_and_a_pick_list_the_one_after(

@@ -69,7 +69,7 @@ def test_expiry_is_judged_on_the_sites_date(
     # The sweep quarantines it or counts its days left.
     expiry_sweep(keeper, today, near_days=30)
     (after,) = keeper.index.lines()
-    alarms = {a.kind: a for a in keeper.live_alarms()}
+    alarms = {a.kind: a for a in keeper.alarms.live()}
     if expired:
         assert after.status is StockStatus.QUARANTINED and AlarmKind.EXPIRED in alarms
     else:

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.daemon.light_plan import DISCREPANCY_LIGHT, plan_lights
+from edge.lights.light_plan import DISCREPANCY_LIGHT, plan_lights
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
@@ -82,9 +82,9 @@ def test_differences_are_reported_exactly_and_confirmation_books_them(tmp_path: 
     assert {f["epc"] for f in by_slot["A-03"]["misplaced_in"]} == {pack(5).epc}
     assert (by_slot["A-01"]["expected"], by_slot["A-01"]["seen"]) == (2, 1)
     assert any("missing 1, unexpected 1, misplaced 2" in note for note in out.notes)
-    live = {a.kind: a for a in keeper.live_alarms()}
+    live = {a.kind: a for a in keeper.alarms.live()}
     assert live[AlarmKind.DISCREPANCY].detail["stocktake_id"] == "st-1"
-    lights = plan_lights(keeper.live_alarms(), keeper.index)
+    lights = plan_lights(keeper.alarms.live(), keeper.index)
     assert {slot for slot, light in lights.items() if light == DISCREPANCY_LIGHT} == set(SLOTS)
     events = [
         json.loads(r[0])
@@ -95,7 +95,7 @@ def test_differences_are_reported_exactly_and_confirmation_books_them(tmp_path: 
 
     confirmed = keeper.stocktakes.confirm("st-1", "Ana")
     assert keeper.index.placed_epcs() == {pack(n).epc: s for n, s in physical.items()}
-    assert AlarmKind.DISCREPANCY not in {a.kind for a in keeper.live_alarms()}
+    assert AlarmKind.DISCREPANCY not in {a.kind for a in keeper.alarms.live()}
     assert confirmed.booked_epcs == [pack(2).epc]
     kinds = keeper.db.execute(
         "SELECT kind, count(*) FROM movements WHERE reference = 'st-1' GROUP BY kind"
@@ -103,19 +103,19 @@ def test_differences_are_reported_exactly_and_confirmation_books_them(tmp_path: 
     assert dict((k, n) for k, n in kinds) == {"count_adjustment": 2, "move": 2}
     assert verify(keeper.db).ok
     again = keeper.stocktakes.confirm("st-1", "Ana")
-    assert "is confirmed" in again.notes[0]
+    assert "is confirmed" in again.refusals[0]
 
 
 def test_a_clean_sweep_clears_the_discrepancy(tmp_path: Path) -> None:
     keeper = keeper_at(tmp_path / "l.sqlite")
     keeper.put_away(pack(1), "A-01")
     keeper.stocktakes.finish(sweep_of({}))
-    assert AlarmKind.DISCREPANCY in {a.kind for a in keeper.live_alarms()}
+    assert AlarmKind.DISCREPANCY in {a.kind for a in keeper.alarms.live()}
     clean = Sweep("st-2", "A", SLOTS, "Ana")
     clean.location("A-01", loc("A-01"), -40)
     clean.pack(pack(1), -50)
     keeper.stocktakes.finish(clean)
-    assert AlarmKind.DISCREPANCY not in {a.kind for a in keeper.live_alarms()}
+    assert AlarmKind.DISCREPANCY not in {a.kind for a in keeper.alarms.live()}
 
 
 @settings(max_examples=40, deadline=None)

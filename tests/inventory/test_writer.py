@@ -3,6 +3,8 @@ and a refused change does not take the others down with it."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import threading
 from concurrent.futures import Future
 from functools import partial
@@ -10,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from inventory.errors import LedgerUnavailable, Retryable, StockError
 from inventory.keeper import InventoryKeeper
-from inventory.ledger.book import StockError
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.writer import LedgerWriter
 
@@ -113,3 +115,47 @@ def test_a_call_that_breaks_the_group_after_writing_fails_every_call_of_it(
         lambda keeper: (keeper.on_hand(GTIN), keeper.ledger.count)
     )
     assert state.result(5) == (0, 0)
+
+
+async def test_a_full_queue_makes_the_event_loop_wait_without_blocking_it(tmp_path: Path) -> None:
+    writer = LedgerWriter(
+        partial(InventoryKeeper, tmp_path / "l.sqlite", {}, "s", "g"), max_queue=2
+    )
+    await asyncio.to_thread(writer.start)
+    gate = threading.Event()
+    try:
+        held = writer.submit(lambda keeper: gate.wait(5))  # the writer takes it and waits
+        await asyncio.sleep(0.1)
+        queued = [writer.submit(partial(receive, n)) for n in range(2)]  # the queue is full
+        waiting = asyncio.create_task(writer.call(partial(receive, 7)))
+        ticks = 0
+        for _ in range(10):  # the loop goes on while the call waits for room
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 10 and not waiting.done()
+        gate.set()
+        assert await asyncio.wait_for(waiting, 5) == 7
+        assert held.result(5) and [f.result(5) for f in queued] == [0, 1]
+    finally:
+        gate.set()
+        await asyncio.to_thread(writer.stop)
+
+
+def test_a_ledger_that_cannot_be_written_fails_as_retryable(tmp_path: Path) -> None:
+    db = tmp_path / "l.sqlite"
+    writer = LedgerWriter(partial(InventoryKeeper, db, {}, "s", "g"))
+    writer.start()
+    other = sqlite3.connect(db, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")  # another process holds the file
+        with pytest.raises(LedgerUnavailable) as caught:
+            writer.submit(partial(receive, 1)).result(30)
+        assert isinstance(caught.value, Retryable)
+        assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+        other.execute("COMMIT")
+        assert writer.submit(partial(receive, 2)).result(5) == 2
+    finally:
+        if other.in_transaction:
+            other.execute("ROLLBACK")
+        other.close()
+        writer.stop()

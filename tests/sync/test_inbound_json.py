@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from sync.commands import COMMANDS, BadCommand, parse_received
+from sync.commands import COMMANDS, Refuse, parse_received
 from sync.contract import check_topic
 from sync.inbound_json import MAX_DEPTH, MAX_NUMBER_DIGITS, PayloadError, read_json
 from sync.procurement_feed import MalformedRequest, parse_request
@@ -52,11 +52,11 @@ def test_the_size_limit_is_checked_first() -> None:
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_command_refuses_deep_nesting_with_the_reason(name: str) -> None:
     found = parse_received(name, DEEP)
-    assert isinstance(found, BadCommand)
+    assert isinstance(found, Refuse)
     assert found.error == f"payload nests 30000 levels deep; at most {MAX_DEPTH}"
     inner = b'{"pick_id": "rx-1", "x": ' + b"[" * 100 + b"]" * 100 + b"}"
     found = parse_received(name, inner)
-    assert isinstance(found, BadCommand) and "levels deep" in found.error
+    assert isinstance(found, Refuse) and "levels deep" in found.error
 
 
 def test_status_answers_and_request_consumers_refuse_them_too() -> None:

@@ -13,13 +13,13 @@ from inventory.replenishment.requests import RequestStatus
 from sync.commands import (
     COMMANDS,
     MAX_PAYLOAD,
-    AlarmAck,
-    BadCommand,
-    CancelCommand,
-    LocateCommand,
-    PickCommand,
-    ProcurementConfirm,
-    RecallCommand,
+    AckAlarm,
+    CancelPick,
+    ConfirmRequest,
+    Locate,
+    Recall,
+    Refuse,
+    StartPick,
     StocktakeConfirm,
     StocktakeEnd,
     StocktakeStart,
@@ -49,7 +49,7 @@ def test_every_command_has_a_schema() -> None:
         (
             "pick",
             {"pick_id": "rx-1", "lines": [{"gtin": AMOX, "quantity": 2}]},
-            PickCommand(PickRequest("rx-1", (PickLine(AMOX, 2, ""),), "", "")),
+            StartPick(PickRequest("rx-1", (PickLine(AMOX, 2, ""),), "", "")),
         ),
         (
             "pick",
@@ -59,16 +59,16 @@ def test_every_command_has_a_schema() -> None:
                 "picker": "Ana",
                 "scanner": "desk",
             },
-            PickCommand(PickRequest("rx-2", (PickLine(AMOX, 1, "B1"),), "Ana", "desk")),
+            StartPick(PickRequest("rx-2", (PickLine(AMOX, 1, "B1"),), "Ana", "desk")),
         ),
-        ("pick-cancel", {"pick_id": "rx-1"}, CancelCommand("rx-1", "centre")),
-        ("locate", {"gtin": AMOX}, LocateCommand(AMOX, None, AMOX)),
+        ("pick-cancel", {"pick_id": "rx-1"}, CancelPick("rx-1", "centre")),
+        ("locate", {"gtin": AMOX}, Locate(AMOX, None, AMOX)),
         (
             "locate",
             {"gtin": AMOX, "seconds": 5, "command_id": "loc-1"},
-            LocateCommand(AMOX, 5.0, "loc-1"),
+            Locate(AMOX, 5.0, "loc-1"),
         ),
-        ("recall", {"gtin": AMOX, "batch": "B1"}, RecallCommand(AMOX, "B1", "", "centre")),
+        ("recall", {"gtin": AMOX, "batch": "B1"}, Recall(AMOX, "B1", "", "centre")),
         ("stocktake-start", {"shelf": "A"}, StocktakeStart("A", "")),
         ("stocktake-end", {}, StocktakeEnd(None)),
         ("stocktake-end", {"stocktake_id": "st-1"}, StocktakeEnd("st-1")),
@@ -77,16 +77,16 @@ def test_every_command_has_a_schema() -> None:
             {"stocktake_id": "st-1", "by": "Ana"},
             StocktakeConfirm("st-1", "Ana"),
         ),
-        ("alarm-ack", {"alarm_id": "shortage-x", "by": "Ana"}, AlarmAck("shortage-x", "Ana")),
+        ("alarm-ack", {"alarm_id": "shortage-x", "by": "Ana"}, AckAlarm("shortage-x", "Ana")),
         (
             "procurement-confirm",
             {"request_id": REQUEST, "by": "Ana"},
-            ProcurementConfirm(REQUEST, "Ana", None),
+            ConfirmRequest(REQUEST, "Ana", None),
         ),
         (
             "procurement-confirm",
             {"request_id": REQUEST, "by": "Ana", "quantity": 6},
-            ProcurementConfirm(REQUEST, "Ana", 6),
+            ConfirmRequest(REQUEST, "Ana", 6),
         ),
     ],
 )
@@ -132,7 +132,7 @@ def test_bad_commands_are_refused_in_words(
 ) -> None:
     raw = payload.encode() if isinstance(payload, str) else payload
     refused = parse_command(name, raw)
-    assert isinstance(refused, BadCommand)
+    assert isinstance(refused, Refuse)
     assert (refused.command, refused.command_id) == (name, command_id)
     assert said in refused.error, refused.error
 

@@ -1,33 +1,25 @@
 """Messages from the centre, on the daemon's loop: let in (rate, expiry, replay), checked
-against the contract, then handed to the stocktake flow or the ledger's writer. Whatever is
-refused is answered on `cmd-result` and changes nothing."""
+against the contract, then handed to the stocktake flow or, as changes, to the ledger's writer.
+Whatever is refused is answered on `cmd-result` and changes nothing."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
-from functools import partial
 
-from edge.daemon.admission import Admission
-from edge.daemon.changes import Change, command_change, status_change
+from edge.clock import Clock
 from edge.daemon.stocktake_flow import StocktakeFlow
+from edge.inbound.admission import Admission
 from edge.settings.config import GatewayConfig
-from inventory.keeper import InventoryKeeper
+from inventory.changes import Change, Refuse, RememberCommand, RequestAnswer
 from inventory.ledger.commit import iso
-from inventory.picking.outcome import Outcome
-from sync.commands import (
-    BadCommand,
-    StocktakeConfirm,
-    StocktakeEnd,
-    StocktakeStart,
-    parse_received,
-)
+from inventory.replenishment.requests import RequestStatus
+from sync.commands import StocktakeConfirm, StocktakeEnd, StocktakeStart, parse_received
 from sync.status_updates import parse_status_update
 from sync.topics import Topics
 
 
-class CommandIntake:
+class InboundCommands:
     """`on_message` is the MQTT session's handler for cmd/+ and procurement/status."""
 
     def __init__(
@@ -38,15 +30,18 @@ class CommandIntake:
         stocktake: StocktakeFlow,
         badge_holder: Callable[[], str],
         counters: Counter[str],
+        clock: Clock,
     ):
         limits = config.commands
-        self.admission = Admission(limits.rate_per_second, limits.burst, limits.max_expiry_seconds)
-        self._locate_seconds = config.picking.locate_seconds
+        self.admission = Admission(
+            limits.rate_per_second, limits.burst, limits.max_expiry_seconds, clock.monotonic
+        )
         self._topics = topics
         self._submit = submit
         self._stocktake = stocktake
         self._badge_holder = badge_holder
         self._counters = counters
+        self._clock = clock
 
     def on_message(self, topic: str, payload: bytes) -> None:
         self._counters["commands"] += 1
@@ -61,18 +56,18 @@ class CommandIntake:
             if isinstance(update, str):
                 self._refuse("procurement-status", "", update)
             else:
-                self._submit(status_change(update))
+                status = RequestStatus(update.status)
+                self._submit(RequestAnswer(update.request_id, status, update.note))
             return
         received = parse_received(name, payload)
-        if isinstance(received, BadCommand):
+        if isinstance(received, Refuse):
             self._refuse(received.command, received.command_id, received.error)
             return
-        now = datetime.now(UTC)
-        problem = self.admission.check(received.message_id, received.expires_at, now)
+        problem = self.admission.check(received.message_id, received.expires_at, self._clock.now())
         if problem is not None:
             self._refuse(name, received.answer_id, problem)
             return
-        self._submit(partial(_remember, received.message_id, name, iso(received.expires_at)))
+        self._submit(RememberCommand(received.message_id, name, iso(received.expires_at)))
         command = received.command
         if isinstance(command, StocktakeStart):
             self._stocktake.start(command.shelf, command.by or self._badge_holder())
@@ -81,16 +76,8 @@ class CommandIntake:
         elif isinstance(command, StocktakeConfirm):
             self._stocktake.confirm(command.stocktake_id, command.by)
         else:
-            self._submit(command_change(command, self._locate_seconds))
+            self._submit(command)  # a change the ledger carries out
 
     def _refuse(self, command: str, answer_id: str, error: str) -> None:
         self._counters["commands_refused"] += 1
-        self._submit(lambda keeper: keeper.picks.refuse(command, answer_id, error))
-
-
-def _remember(message_id: str, command: str, expires_at: str, keeper: InventoryKeeper) -> Outcome:
-    """Record a command message as received (before it runs, in order with it)."""
-    now = keeper.stamp()
-    keeper.commands.forget_expired(now)
-    keeper.commands.remember(message_id, command, now, expires_at)
-    return Outcome()
+        self._submit(Refuse(command, answer_id, error))

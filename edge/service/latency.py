@@ -9,10 +9,9 @@ marks them sent (after the PUBACKs of their batch).
 
 from __future__ import annotations
 
-import time
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from prometheus_client.core import HistogramMetricFamily
@@ -50,8 +49,9 @@ MOST_TIMED_ROWS = 100_000
 class LatencyHistogram:
     """Counts of durations per bucket (upper bounds in seconds), their sum, their count."""
 
-    def __init__(self, bounds: Sequence[float]):
+    def __init__(self, bounds: Sequence[float], clock: Callable[[], float]):
         self.bounds = tuple(sorted(bounds))
+        self._clock = clock  # monotonic seconds
         self._counts = [0] * (len(self.bounds) + 1)  # the last one: above every bound
         self._sum = 0.0
 
@@ -62,9 +62,9 @@ class LatencyHistogram:
 
     async def timed(self, awaitable: Awaitable[T]) -> T:
         """Await `awaitable` and count how long it took (only when it succeeds)."""
-        started = time.perf_counter()
+        started = self._clock()
         result = await awaitable
-        self.observe(time.perf_counter() - started)
+        self.observe(self._clock() - started)
         return result
 
     def family(self, name: str, documentation: str) -> HistogramMetricFamily:
@@ -82,8 +82,9 @@ class LatencyHistogram:
 class PublishTimer:
     """Wraps the publisher's outbox calls to time each row from fetch to acknowledgement."""
 
-    def __init__(self, histogram: LatencyHistogram):
+    def __init__(self, histogram: LatencyHistogram, clock: Callable[[], float]):
         self.histogram = histogram
+        self._clock = clock  # monotonic seconds
         self._fetched_at: dict[int, float] = {}
 
     def fetching(self, fetch: FetchPending) -> FetchPending:
@@ -94,9 +95,7 @@ class PublishTimer:
             if rows:
                 if len(self._fetched_at) > MOST_TIMED_ROWS:
                     self._fetched_at.clear()
-                self._fetched_at.update(
-                    dict.fromkeys((row.id for row in rows), time.perf_counter())
-                )
+                self._fetched_at.update(dict.fromkeys((row.id for row in rows), self._clock()))
             return rows
 
         return fetch_and_note
@@ -105,7 +104,7 @@ class PublishTimer:
         """`mark_sent`, counting how long each acknowledged row took since it was fetched."""
 
         async def note_and_mark(ids: list[int]) -> None:
-            now, fetched_at = time.perf_counter(), self._fetched_at
+            now, fetched_at = self._clock(), self._fetched_at
             started = Counter(fetched_at.pop(i, None) for i in ids)
             for at, rows in started.items():
                 if at is not None:

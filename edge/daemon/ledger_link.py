@@ -1,0 +1,177 @@
+"""The daemon's side of the ledger's writer: every change in one bounded queue, applied in order
+on the writer, held and retried while the ledger cannot be written; questions answered through
+the same writer.
+
+The queue holds at most `MAX_WAITING` changes. Loops of the daemon `await submit(change)` and
+wait for room; callbacks (driver events, MQTT messages) `offer(change)`, and a change offered to
+a full queue is dropped, counted (`changes_dropped`) and logged with its kind and content: only a
+writer stuck far longer than any commit takes lets the queue fill. A change the keeper refuses
+(`Refused`: nothing of it was written) is counted (`refused_changes`) and logged the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+
+from drivers.modbus.lights import SlotLight
+from edge.daemon.activity import Activity, Observer
+from edge.daemon.applied import Applied, apply_change
+from edge.daemon.storage_guard import StorageGuard
+from edge.service.latency import LatencyHistogram
+from edge.service.watchdog import Heartbeats
+from edge.settings.config import GatewayConfig
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.changes import Arrived, Change, RaiseAlarm
+from inventory.errors import Refused, Retryable
+from inventory.keeper import InventoryKeeper
+from inventory.ledger.store import check_file
+from inventory.ledger.writer import LedgerWriter
+from inventory.picking.results import PickTimes
+from inventory.replenishment.policy import Product
+from inventory.site_calendar import SiteCalendar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_WAITING = 10_000
+CHANGES = "changes"  # the apply loop's heartbeat
+
+
+class LedgerLink:
+    """Changes in, applied results out (to `took`); `ask` for questions. Start the writer with
+    `open`, run `apply_changes` as a task, `close` at the end."""
+
+    def __init__(
+        self,
+        open_keeper: Callable[[], InventoryKeeper],
+        storage: StorageGuard,
+        beats: Heartbeats,
+        counters: Counter[str],
+        commits: LatencyHistogram,
+        plan: Callable[[InventoryKeeper], dict[str, SlotLight]],
+        took: Callable[[Applied], Awaitable[None]],
+        forget: Callable[[str], None],
+        max_waiting: int = MAX_WAITING,
+    ):
+        self.writer = LedgerWriter(open_keeper)
+        self._changes: asyncio.Queue[Change] = asyncio.Queue(max_waiting)
+        self._storage = storage
+        self._beats = beats
+        self._counters = counters
+        self._commits = commits
+        self._plan = plan
+        self._took = took
+        self._forget = forget
+
+    async def open(self) -> None:
+        """Open the ledger on the writer's thread."""
+        await asyncio.to_thread(self.writer.start)
+
+    async def close(self) -> None:
+        """Write what is queued on the writer, close the ledger."""
+        await asyncio.to_thread(self.writer.stop)
+
+    async def submit(self, change: Change) -> None:
+        """Queue a change, waiting while the queue is full."""
+        await self._changes.put(change)
+
+    def offer(self, change: Change) -> None:
+        """Queue a change from a callback; dropped (counted, logged) when the queue is full."""
+        try:
+            self._changes.put_nowait(change)
+        except asyncio.QueueFull:
+            self._counters["changes_dropped"] += 1
+            waiting = self._changes.qsize()
+            log.error("%d changes wait for the ledger; dropped %r", waiting, change)
+
+    def ask(self, question: Callable[[InventoryKeeper], T]) -> Awaitable[T]:
+        """The answer of `question(keeper)`, run on the writer."""
+        return self.writer.call(question)
+
+    async def apply_changes(self) -> None:
+        """Apply queued changes in order until cancelled."""
+        while True:
+            self._beats.rest(CHANGES)  # waiting for work is no stall
+            change = await self._changes.get()
+            self._beats.tick(CHANGES)
+            try:
+                applied = await self._until_written(partial(self._apply, change), beat=CHANGES)
+            except Refused as exc:
+                self._counters["refused_changes"] += 1
+                log.warning("refused %r: %s", change, exc)
+                if isinstance(change, Arrived):
+                    # Not on the ledger's shelves, so the tracker must not watch it leave.
+                    self._forget(change.pack.epc)
+                continue
+            await self._took(applied)
+
+    async def _apply(self, change: Change) -> Applied:
+        return await self._commits.timed(self.ask(partial(apply_change, change, self._plan)))
+
+    async def check_integrity(self, database: Path, observe: Observer) -> None:
+        """The full integrity check, on a read-only connection of its own beside the daemon's
+        work: a failure raises the `storage` alarm."""
+        verdict = await asyncio.to_thread(check_file, database)
+        if verdict == "ok":
+            observe(Activity("ledger", "integrity check passed"))
+            return
+        observe(Activity("ledger", f"integrity check FAILED: {verdict}"))
+        await self.submit(RaiseAlarm(AlarmKind.STORAGE, "ledger", {"reason": verdict}))
+
+    async def mark_sent(self, ids: list[int]) -> None:
+        """The broker acknowledged these rows: recorded, held and retried while the ledger
+        cannot be written (they would only be sent again, never lost)."""
+        await self._until_written(partial(self.ask, partial(_mark_sent, ids)))
+
+    async def _until_written(
+        self, attempt: Callable[[], Awaitable[T]], beat: str | None = None
+    ) -> T:
+        """Run `attempt` until the ledger takes it: `Retryable` failures are waited out with
+        back-off (the loop's heartbeat `beat` kept fresh meanwhile), others raised. Once
+        writing works again, the storage alarm's raise and clear are queued to be written."""
+        while True:
+            try:
+                result = await attempt()
+            except Retryable as exc:
+                self._counters["storage_failures"] += 1
+                await asyncio.sleep(self._storage.failed(exc))
+                if beat is not None:
+                    self._beats.tick(beat)  # waiting for the disk is not a stalled loop
+                continue
+            if (record := self._storage.recovered()) is not None:
+                self.offer(record)
+            return result
+
+
+def _mark_sent(ids: list[int], keeper: InventoryKeeper) -> None:
+    keeper.mark_sent(ids)
+
+
+def keeper_for(
+    config: GatewayConfig, products: dict[str, Product], calendar: SiteCalendar
+) -> Callable[[], InventoryKeeper]:
+    """How the writer opens the gateway's ledger: the quick check at open keeps the start fast
+    (the full check runs beside the work), the keeper on the site's calendar (and through it
+    the gateway's clock)."""
+    picking = config.picking
+    return partial(
+        InventoryKeeper,
+        config.database,
+        products,
+        config.site,
+        config.gateway,
+        calendar,
+        integrity_check="quick_check",
+        shelf_slots=[slot for shelf in config.shelves for slot in shelf.slot_names()],
+        pick_times=PickTimes(
+            picking.remind_after_seconds,
+            picking.timeout_seconds,
+            picking.mistake_seconds,
+            picking.locate_seconds,
+        ),
+    )

@@ -1,0 +1,59 @@
+"""Questions the daemon asks the ledger's writer (each runs there, between changes)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from inventory.alarms.lifecycle import Alarm
+from inventory.keeper import InventoryKeeper
+from inventory.ledger.outbox import OutboxRow
+from inventory.picking.lists import PickList
+from sync.publisher import FetchPending
+
+Ask = Callable[[Callable[[InventoryKeeper], list[OutboxRow]]], Awaitable[list[OutboxRow]]]
+
+
+def placed_epcs(keeper: InventoryKeeper) -> dict[str, str]:
+    """Tagged packs on the shelves: EPC -> slot."""
+    return keeper.index.placed_epcs()
+
+
+def commands_seen(keeper: InventoryKeeper) -> dict[str, str]:
+    """Command message ids received and not expired: id -> expiry."""
+    return keeper.commands.live(keeper.stamp())
+
+
+def picking(keeper: InventoryKeeper) -> tuple[bool, bool]:
+    """Whether pick lists are open, and whether the pick or put-away desk has timers running."""
+    return keeper.picks.active, keeper.picks.busy or keeper.putaways.busy
+
+
+def on_hand(gtin: str, keeper: InventoryKeeper) -> int:
+    return keeper.on_hand(gtin)
+
+
+def open_pick_lists(keeper: InventoryKeeper) -> list[PickList]:
+    """Pick lists being worked on, oldest first (copies: safe to read on the loop)."""
+    return [PickList.from_json(p.to_json()) for p in keeper.picks.by_age()]
+
+
+def live_alarms(keeper: InventoryKeeper) -> list[Alarm]:
+    return keeper.alarms.live()
+
+
+def all_pending(keeper: InventoryKeeper) -> list[OutboxRow]:
+    return keeper.pending_messages(1_000_000)
+
+
+def pending(limit: int, after_id: int, keeper: InventoryKeeper) -> list[OutboxRow]:
+    return keeper.pending_messages(limit, after_id)
+
+
+def pending_from(ask: Ask) -> FetchPending:
+    """The publisher's fetch: pending outbox rows, through `ask`."""
+
+    async def fetch(limit: int, after_id: int) -> list[OutboxRow]:
+        return await ask(partial(pending, limit, after_id))
+
+    return fetch

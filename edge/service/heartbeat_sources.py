@@ -1,0 +1,128 @@
+"""The gateway's loops as the service watchdog sees them from outside: each driver by the
+counters it keeps anyway, the publisher by the acknowledgements it collects; and the one line
+`systemctl status` shows. Built from the parts (devices, session, publisher), never from the
+gateway itself."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from functools import partial
+
+from drivers.modbus.shelf_bus import ShelfBus
+from drivers.pcsc.badge_reader import BadgeReaders
+from drivers.serial_device import SerialDevice
+from edge.daemon.devices import Devices
+from edge.service.sd_notify import Notifier, watchdog_seconds
+from edge.service.watchdog import Ask, Heartbeats, ObservedLoop, ServiceWatchdog
+from sync.mqtt_session import MqttSession
+from sync.publisher import OutboxPublisher
+
+# A reader round ends within its round timeout (2-3 s); three silent rounds mark it down.
+READER_WITHIN = 10.0
+BADGES_WITHIN = 5.0  # one poll of the PC/SC service takes milliseconds
+# A bus cycle polls every due controller; each can cost a couple of request deadlines.
+BUS_WITHIN = 10.0
+BUS_PER_CONTROLLER = 5.0
+PUBLISHER = "publisher"
+# With rows in flight to a connected broker, PUBACKs keep coming; a broker that went silent is
+# noticed by the MQTT keepalive (30 s) within about a minute, and then the publisher rests.
+PUBLISHER_WITHIN = 90.0
+
+
+def gateway_watchdog(
+    beats: Heartbeats,
+    devices: Devices,
+    session: MqttSession,
+    publisher: OutboxPublisher,
+    ask_writer: Ask,
+    clock: Callable[[], float],
+) -> ServiceWatchdog:
+    """The service watchdog of a started gateway, handed its heartbeat sources."""
+    return ServiceWatchdog(
+        beats,
+        Notifier.from_environment(),
+        loops=observed_loops(devices, session, publisher),
+        ask_writer=ask_writer,
+        describe=partial(describe, devices, session),
+        timeout=watchdog_seconds(),
+        clock=clock,
+    )
+
+
+def observed_loops(
+    devices: Devices, session: MqttSession, publisher: OutboxPublisher
+) -> list[ObservedLoop]:
+    """The loops seen from outside: drivers (by their counters) and the publisher.
+
+    A barcode scanner has none: its task only waits for its port to close, and what it reads
+    arrives in callbacks on the event loop."""
+    loops = [_reader_loop(reader) for reader in devices.readers]
+    loops += [_bus_loop(bus, count) for bus, count in _controllers(devices).items()]
+    if devices.badges is not None:
+        loops.append(_badges_loop(devices.badges))
+    loops.append(_publisher_loop(publisher, session))
+    return loops
+
+
+def describe(devices: Devices, session: MqttSession, outbox: int | None) -> str:
+    """One line for `systemctl status`: devices up, the broker, the outbox."""
+    states = [reader.up is True for reader in devices.readers]
+    states += [scanner.up is True for scanner in devices.scanners]
+    if devices.badges is not None:
+        states.append(devices.badges.up is True)
+    states += [
+        bus.is_up(controller)
+        for bus, controller in {(b, c) for b, c, _ in devices.slot_lights.values()}
+    ]
+    parts = [f"{sum(states)} of {len(states)} devices up" if states else "no devices"]
+    parts.append("broker connected" if session.connected.is_set() else "broker unreachable")
+    if outbox is not None:
+        parts.append(f"outbox {outbox}")
+    return "serving: " + ", ".join(parts)
+
+
+def _reader_loop(reader: SerialDevice) -> ObservedLoop:
+    def progress() -> object:
+        # Any frame counts: a reader whose antennas all fail still answers each command.
+        return reader.opens, reader.frames
+
+    def resting() -> bool:
+        return reader.up is not True  # down or not open yet: it retries with back-off
+
+    return ObservedLoop(f"reader {reader.name}", READER_WITHIN, progress, resting)
+
+
+def _bus_loop(bus: ShelfBus, controllers: int) -> ObservedLoop:
+    def progress() -> object:
+        return bus.cycles  # counted every cycle, with its controllers answering or not
+
+    return ObservedLoop(
+        f"shelf bus {bus.name}", BUS_WITHIN + BUS_PER_CONTROLLER * controllers, progress
+    )
+
+
+def _badges_loop(badges: BadgeReaders) -> ObservedLoop:
+    def progress() -> object:
+        return badges.polls
+
+    return ObservedLoop(f"badges {badges.name}", BADGES_WITHIN, progress)
+
+
+def _publisher_loop(publisher: OutboxPublisher, session: MqttSession) -> ObservedLoop:
+    def progress() -> object:
+        return publisher.sent, publisher.refused, session.connects
+
+    def resting() -> bool:
+        # With the broker gone, or nothing handed to it, the publisher waits (it comes round
+        # every second while idle); with rows in flight, PUBACKs must keep arriving.
+        return not session.connected.is_set() or not publisher.in_flight
+
+    return ObservedLoop(PUBLISHER, PUBLISHER_WITHIN, progress, resting)
+
+
+def _controllers(devices: Devices) -> dict[ShelfBus, int]:
+    """Each shelf bus, with how many controllers it serves."""
+    pairs = {(bus, controller) for bus, controller, _ in devices.slot_lights.values()}
+    counts = Counter(bus for bus, _ in pairs)
+    return {bus: counts.get(bus, 0) for bus in devices.buses}

@@ -1,0 +1,126 @@
+"""The page's local accounts: a JSON file of user names, display names and argon2id hashes,
+written by `rxedge web add-user` / `remove-user` and read by the page (again whenever the file
+changes, so a removed account can act no more without a restart)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+USER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+MIN_PASSWORD = 10
+_HASHER = PasswordHasher()
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the user is unknown, so that a wrong name costs as long as a
+    wrong password (no telling which accounts exist by timing)."""
+    return _HASHER.hash("not a password of anyone's")
+
+
+class AccountError(Exception):
+    """An account cannot be added, removed or read; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    user: str  # what is typed to log in
+    name: str  # the person's name, written to the ledger as the actor
+
+
+class Accounts:
+    """The accounts file at `path` (it may not exist yet: then nobody can log in)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._seen: tuple[int, int] | None = None
+        self._users: dict[str, dict[str, str]] = {}
+
+    def _load(self) -> dict[str, dict[str, str]]:
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            self._seen, self._users = None, {}
+            return self._users
+        stamp = (info.st_mtime_ns, info.st_size)
+        if stamp != self._seen:
+            try:
+                body = json.loads(self.path.read_text(encoding="utf-8"))
+                users = body["users"]
+                assert isinstance(users, dict)
+            except (OSError, ValueError, KeyError, AssertionError) as exc:
+                raise AccountError(
+                    f"{self.path} is not an accounts file ({exc}); recreate it with "
+                    "`rxedge web add-user`"
+                ) from None
+            self._seen, self._users = stamp, users
+        return self._users
+
+    def account(self, user: str) -> Account | None:
+        """The account named `user`, if it exists now."""
+        found = self._load().get(user)
+        return None if found is None else Account(user, found["name"])
+
+    def check(self, user: str, password: str) -> Account | None:
+        """The account, when `password` is its password; None otherwise."""
+        found = self._load().get(user)
+        try:
+            _HASHER.verify(found["hash"] if found else _dummy_hash(), password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return None if found is None else Account(user, found["name"])
+
+    def users(self) -> list[Account]:
+        return [Account(u, v["name"]) for u, v in sorted(self._load().items())]
+
+    def add(self, user: str, name: str, password: str) -> None:
+        """Add `user` (or give it a new name and password)."""
+        if not USER_PATTERN.match(user):
+            raise AccountError(
+                f"user name {user!r}: 1-32 lower-case letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit (e.g. ana.ruiz)"
+            )
+        if not name.strip() or len(name) > 80:
+            raise AccountError("the person's name must be 1-80 characters (e.g. --name 'Ana Ruiz')")
+        if len(password) < MIN_PASSWORD:
+            raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+        users = dict(self._load())
+        users[user] = {"name": name.strip(), "hash": _HASHER.hash(password)}
+        self._write(users)
+
+    def remove(self, user: str) -> None:
+        users = dict(self._load())
+        if users.pop(user, None) is None:
+            known = ", ".join(sorted(users)) or "none"
+            raise AccountError(f"no account {user!r} in {self.path} (accounts: {known})")
+        self._write(users)
+
+    def _write(self, users: dict[str, dict[str, str]]) -> None:
+        """Atomically, readable by owner and group only (the page runs in the group)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".web-users-")
+        try:
+            os.fchmod(fd, 0o640)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"users": users}, out, indent=2, sort_keys=True)
+                out.flush()
+                os.fsync(out.fileno())
+            if self.path.exists():
+                info = self.path.stat()
+                with contextlib.suppress(PermissionError):  # keep the group the page reads with
+                    os.chown(temp, info.st_uid, info.st_gid)
+            os.replace(temp, self.path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        self._seen = None

@@ -1,0 +1,89 @@
+"""The page as an ASGI application: every view's routes, the event stream, the page's own
+script and style (served from the package, nothing from another host), and what runs beside
+it (the live feed, the periodic ledger check)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+from anyio import to_thread
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from edge.web.commands import CommandSender
+from edge.web.pages import SecurityHeaders, state_of
+from edge.web.state import WebState
+from edge.web.views import (
+    alarms,
+    expiring,
+    find,
+    health,
+    login,
+    picks,
+    procurement,
+    shelves,
+    stocktake,
+)
+from inventory.ledger.store import check_file
+
+LEDGER_CHECK_SECONDS = 3600.0
+
+
+async def events(request: Request) -> Response:
+    """Server-Sent Events: lights as they change, and nudges to fetch the page's live parts."""
+    return StreamingResponse(
+        state_of(request).live.stream(),
+        media_type="text/event-stream",
+        headers={"x-accel-buffering": "no"},  # a reverse proxy must not hold events back
+    )
+
+
+def build_app(state: WebState) -> Starlette:
+    """The page for `state` (its live feed starts and stops with the application)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await state.live.start()
+        assert state.live.session is not None
+        state.sender = CommandSender(state.live.session, state.live.topics.command)
+        state.live.on_result = state.sender.on_result
+        checking = asyncio.create_task(_check_ledger(state), name="ledger check")
+        try:
+            yield
+        finally:
+            checking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await checking
+            await state.live.stop()
+
+    routes = [
+        *shelves.routes,
+        *picks.routes,
+        *alarms.routes,
+        *find.routes,
+        *expiring.routes,
+        *stocktake.routes,
+        *procurement.routes,
+        *health.routes,
+        *login.routes,
+        Route("/events", events),
+        Mount("/static", StaticFiles(packages=[("edge.web", "static")]), name="static"),
+    ]
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)
+    app.state.web = state
+    return app
+
+
+async def _check_ledger(state: WebState) -> None:
+    """`PRAGMA quick_check` of the ledger on a connection of its own, now and then hourly."""
+    while True:
+        verdict = await to_thread.run_sync(lambda: check_file(state.reader.path, "quick_check"))
+        state.ledger_check.verdict, state.ledger_check.at = verdict, time.time()
+        await asyncio.sleep(LEDGER_CHECK_SECONDS)

@@ -1,0 +1,124 @@
+"""`rxedge web`: serve the page; `rxedge web add-user` / `remove-user` / `users`: its accounts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from edge.cli.config_file import add_config_option, config_path
+from edge.settings.config import load_config
+from edge.web.accounts import AccountError, Accounts
+
+
+def add_web_commands(commands: Any) -> None:
+    """The `web` command and its sub-commands (`commands`: the parser's subparsers)."""
+    web = commands.add_parser("web", help="the pharmacy's web page (and its accounts)")
+    _config_option(web)
+    web.add_argument("--listen", metavar="HOST:PORT", help="instead of the config's web.listen")
+    web.set_defaults(handler=run_web)
+    sub = web.add_subparsers(metavar="COMMAND")
+    add = sub.add_parser("add-user", help="add an account (or give it a new password)")
+    add.add_argument("user", help="what is typed to log in, e.g. ana.ruiz")
+    add.add_argument("--name", required=True, help="the person's name, as the ledger shows it")
+    add.add_argument(
+        "--password-file",
+        type=Path,
+        help="read the password from this file's first line (default: ask, or read stdin)",
+    )
+    _config_option(add)
+    add.set_defaults(handler=run_add_user)
+    remove = sub.add_parser("remove-user", help="remove an account")
+    remove.add_argument("user", help="the account to remove (its sessions end too)")
+    _config_option(remove)
+    remove.set_defaults(handler=run_remove_user)
+    users = sub.add_parser("users", help="list the accounts")
+    users.add_argument("--json", action="store_true", help="one JSON object per account")
+    _config_option(users)
+    users.set_defaults(handler=run_users)
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    add_config_option(parser, "its site, ledger, broker and [web] section")
+
+
+def run_web(args: argparse.Namespace) -> int:
+    from edge.web.server import WebSetupError, start_page
+
+    config = load_config(config_path(args))
+
+    async def serve() -> int:
+        try:
+            page = await start_page(config, args.listen)
+        except WebSetupError as exc:
+            print(f"rxedge web: {exc}", file=sys.stderr)
+            return 2
+        print(f"rxedge web: serving {config.site}/{config.gateway} at {page.url}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await asyncio.wait(
+            [asyncio.create_task(stop.wait()), page.task], return_when=asyncio.FIRST_COMPLETED
+        )
+        await page.stop()
+        return 0
+
+    return asyncio.run(serve())
+
+
+def _accounts(args: argparse.Namespace) -> Accounts:
+    return Accounts(load_config(config_path(args)).web.users_file)
+
+
+def run_add_user(args: argparse.Namespace) -> int:
+    accounts = _accounts(args)
+    try:
+        accounts.add(args.user, args.name, _password(args))
+    except (AccountError, OSError) as exc:
+        print(f"rxedge web add-user: {exc}", file=sys.stderr)
+        return 2
+    print(f"account {args.user} ({args.name}) saved in {accounts.path}")
+    return 0
+
+
+def run_remove_user(args: argparse.Namespace) -> int:
+    accounts = _accounts(args)
+    try:
+        accounts.remove(args.user)
+    except (AccountError, OSError) as exc:
+        print(f"rxedge web remove-user: {exc}", file=sys.stderr)
+        return 2
+    print(f"account {args.user} removed from {accounts.path}; its sessions end at their next click")
+    return 0
+
+
+def run_users(args: argparse.Namespace) -> int:
+    try:
+        found = _accounts(args).users()
+    except AccountError as exc:
+        print(f"rxedge web users: {exc}", file=sys.stderr)
+        return 2
+    for account in found:
+        if args.json:
+            print(json.dumps({"user": account.user, "name": account.name}))
+        else:
+            print(f"{account.user}\t{account.name}")
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_file is not None:
+        lines = args.password_file.read_text(encoding="utf-8").splitlines()
+        return lines[0] if lines else ""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise AccountError("the two passwords differ; nothing was saved")
+    return first

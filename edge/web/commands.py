@@ -1,0 +1,79 @@
+"""The page's actions: the same commands the centre and the CLI send (`cmd/{name}` with the
+envelope: a fresh message_id and an expiry), checked against the contract before they leave,
+and the gateway's answer on `cmd-result` awaited for the person who clicked."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sync.commands import Refuse, parse_command, with_envelope
+from sync.mqtt_session import MqttSession, PublishRefused
+
+COMMAND_TTL_SECONDS = 60.0  # a click is about now: a command delayed longer is refused
+ANSWER_SECONDS = 5.0
+
+
+class CommandRefused(Exception):
+    """Not sent, or refused by the broker or the gateway; the message says why."""
+
+
+class CommandSender:
+    """Sends commands on the page's MQTT session and matches answers by command id."""
+
+    def __init__(self, session: MqttSession, command_topic: Any):
+        self._session = session
+        self._topic = command_topic  # name -> topic
+        self._waiting: list[tuple[Callable[[dict[str, Any]], bool], asyncio.Future[Any]]] = []
+
+    def on_result(self, payload: bytes) -> None:
+        """A message on cmd-result (from the live feed)."""
+        try:
+            answer = json.loads(payload)
+        except ValueError:
+            return
+        if not isinstance(answer, dict):
+            return
+        for wanted, future in self._waiting:
+            if not future.done() and wanted(answer):
+                future.set_result(answer)
+
+    async def send(
+        self, name: str, body: dict[str, Any], answer_id: str | None = None
+    ) -> dict[str, Any]:
+        """Send `cmd/{name}` and return the gateway's first answer to it (filed under
+        `answer_id`; None: the next answer to a command of that name); CommandRefused when it
+        is not sent, refused, or not answered in time."""
+
+        def wanted(answer: dict[str, Any]) -> bool:
+            if answer.get("command") != name:
+                return False
+            return answer_id is None or answer.get("command_id") == answer_id
+
+        message = with_envelope(body, ttl_seconds=COMMAND_TTL_SECONDS)
+        payload = json.dumps(message)
+        checked = parse_command(name, payload.encode())
+        if isinstance(checked, Refuse):
+            raise CommandRefused(checked.error)
+        if not self._session.connected.is_set():
+            raise CommandRefused("the page is not connected to the gateway's broker; try again")
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        waiting = (wanted, future)
+        self._waiting.append(waiting)
+        try:
+            await asyncio.wait_for(self._session.publish(self._topic(name), payload), 5)
+            answer = await asyncio.wait_for(future, ANSWER_SECONDS)
+        except PublishRefused as exc:
+            raise CommandRefused(f"the broker refused {name}: {exc}") from None
+        except TimeoutError:
+            raise CommandRefused(
+                f"the gateway did not answer {name} within {ANSWER_SECONDS:.0f} s; it may be "
+                "down (see Health)"
+            ) from None
+        finally:
+            self._waiting.remove(waiting)
+        if answer.get("status") in ("error", "duplicate"):
+            raise CommandRefused(str(answer.get("error") or answer.get("status")))
+        return answer

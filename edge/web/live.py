@@ -1,0 +1,171 @@
+"""Live state for the page: the gateway's topics (lights, alarms, status, command answers)
+through one MQTT session, the ledger's commits noticed by `PRAGMA data_version`, and each
+browser's Server-Sent Events stream fed from them.
+
+Lights go to browsers as they arrive (a slot lit on the shelf is lit on the page within the
+broker's hop); everything else is a nudge (`ledger`, `alarm`, `result`) after which a page
+fetches the parts of itself that show it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from anyio import to_thread
+
+from edge.web.reading import LedgerReader, data_version
+from inventory.ledger.store import connect_readonly
+from sync.broker_security import BrokerLink
+from sync.mqtt_session import MqttSession
+from sync.topics import Topics
+
+log = logging.getLogger(__name__)
+QUEUE_EVENTS = 256  # a browser further behind than this is dropped (it reconnects and redraws)
+LEDGER_POLL_SECONDS = 0.25
+KEEPALIVE_SECONDS = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    name: str  # lights, alarm, result, status, ledger
+    data: str  # JSON
+
+    def encoded(self) -> bytes:
+        return f"event: {self.name}\ndata: {self.data}\n\n".encode()
+
+
+@dataclass(slots=True)
+class LiveState:
+    """What the gateway last said: each shelf's lights, live alarm ids, its status."""
+
+    lights: dict[str, dict[str, Any]] = field(default_factory=dict)  # shelf -> message
+    alarms: set[str] = field(default_factory=set)
+    gateway_status: str = "unknown"
+
+
+class LiveFeed:
+    """One MQTT session for the page; any number of browser streams."""
+
+    def __init__(self, broker: BrokerLink, topics: Topics, client_id: str, reader: LedgerReader):
+        self.topics = topics
+        self.state = LiveState()
+        self.reader = reader
+        self._broker = broker
+        self._client_id = client_id
+        self._streams: set[asyncio.Queue[Event | None]] = set()
+        self.session: MqttSession | None = None
+        self.on_result: Callable[[bytes], None] | None = None  # every cmd-result message
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def browsers(self) -> int:
+        return len(self._streams)
+
+    async def start(self) -> None:
+        prefix = self.topics.prefix
+        self.session = MqttSession(
+            self._broker.address,
+            self._client_id,
+            subscriptions=[
+                f"{prefix}/lights/+",
+                f"{prefix}/alarms/+",
+                self.topics.status,
+                self.topics.command_result,
+            ],
+            on_message=self._on_message,
+            persistent=False,
+            security=self._broker.security,
+        )
+        await self.session.start()
+        self._tasks.append(asyncio.create_task(self._watch_ledger(), name="ledger watch"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for stream in list(self._streams):
+            stream.put_nowait(None)
+        if self.session is not None:
+            await self.session.stop()
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        """On the loop (the session hands paho's messages over)."""
+        rest = topic.removeprefix(self.topics.prefix + "/")
+        if rest.startswith("lights/"):
+            try:
+                message = json.loads(payload)
+            except ValueError:
+                return
+            self.state.lights[rest.removeprefix("lights/")] = message
+            self._send(Event("lights", payload.decode()))
+        elif rest.startswith("alarms/"):
+            alarm_id = rest.removeprefix("alarms/")
+            if payload:
+                self.state.alarms.add(alarm_id)
+            else:
+                self.state.alarms.discard(alarm_id)
+            self._send(Event("alarm", json.dumps({"alarm_id": alarm_id, "live": bool(payload)})))
+        elif rest == "status":
+            self.state.gateway_status = payload.decode(errors="replace")
+            self._send(Event("status", json.dumps({"status": self.state.gateway_status})))
+        elif rest == "cmd-result":
+            if self.on_result is not None:
+                self.on_result(payload)
+            self._send(Event("result", payload.decode(errors="replace")))
+
+    async def _watch_ledger(self) -> None:
+        """A `ledger` nudge whenever the daemon committed (pick progress, stock, requests)."""
+        # A connection of its own: data_version compares within one connection only.
+        db = connect_readonly(self.reader.path)
+        try:
+            seen = await to_thread.run_sync(data_version, db)
+            while True:
+                await asyncio.sleep(LEDGER_POLL_SECONDS)
+                try:
+                    now = await to_thread.run_sync(data_version, db)
+                except sqlite3.Error as exc:  # a disk hiccup: try again
+                    log.warning("cannot read the ledger's version: %s", exc)
+                    continue
+                if now != seen:
+                    seen = now
+                    self._send(Event("ledger", "{}"))
+        finally:
+            db.close()
+
+    def _send(self, event: Event) -> None:
+        for stream in list(self._streams):
+            try:
+                stream.put_nowait(event)
+            except asyncio.QueueFull:
+                self._streams.discard(stream)
+                stream.get_nowait()
+                stream.put_nowait(None)  # this browser is too far behind: end its stream
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """One browser's events, starting with every shelf's lights as they stand."""
+        queue: asyncio.Queue[Event | None] = asyncio.Queue(QUEUE_EVENTS)
+        self._streams.add(queue)
+        try:
+            yield b"retry: 2000\n\n"
+            for message in list(self.state.lights.values()):
+                yield Event("lights", json.dumps(message)).encoded()
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield b": keepalive\n\n"
+                    continue
+                if event is None:
+                    return
+                yield event.encoded()
+        finally:
+            self._streams.discard(queue)

@@ -1,0 +1,164 @@
+"""How every view answers: its session (from the cookie, or a new one), the page rendered from
+its template (or only its `live` block, which the page's script fetches again when the gateway
+says something changed), security headers, and actions that need a login and the form's CSRF
+token before anything is sent."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from edge.web.accounts import Account
+from edge.web.commands import CommandRefused
+from edge.web.sessions import COOKIE, Session, csrf_ok
+from edge.web.state import WebState
+
+TEMPLATES = Environment(
+    loader=PackageLoader("edge.web", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+# Nothing from another host, no inline script; forms post to this page only; no framing.
+HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+]
+Action = Callable[[Request, dict[str, str], Account], Awaitable[str]]
+
+
+class SecurityHeaders:
+    """Adds HEADERS to every answer."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def state_of(request: Request) -> WebState:
+    found: WebState = request.app.state.web
+    return found
+
+
+def session_of(request: Request) -> Session:
+    """The request's session; a new one (its cookie set by `finish`) when it has none."""
+    found = getattr(request.state, "session", None)
+    if isinstance(found, Session):
+        return found
+    sessions = state_of(request).sessions
+    session = sessions.find(request.cookies.get(COOKIE))
+    if session is None:
+        session = sessions.new()
+    request.state.session = session
+    return session
+
+
+def account_of(request: Request) -> Account | None:
+    """Who is logged in (while their account still exists)."""
+    session = session_of(request)
+    if (
+        session.account is not None
+        and state_of(request).accounts.account(session.account.user) is None
+    ):
+        session.account = None  # removed meanwhile
+    return session.account
+
+
+def finish(request: Request, response: Response) -> Response:
+    """Set the session cookie when the browser does not hold this session's id yet."""
+    session = session_of(request)
+    if request.cookies.get(COOKIE) != session.sid:
+        response.set_cookie(
+            COOKIE,
+            session.sid,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+    return response
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    """The page (or, with ?part=live, its live block alone)."""
+    session = session_of(request)
+    state = state_of(request)
+    values = {
+        "request": request,
+        "account": account_of(request),
+        "csrf": session.csrf,
+        "site": state.config.site,
+        "gateway": state.config.gateway,
+        "names": state.names,
+        "path": request.url.path,
+        **context,
+    }
+    page = TEMPLATES.get_template(template)
+    if request.query_params.get("part") == "live" and "live" in page.blocks:
+        body = "".join(page.blocks["live"](page.new_context(values)))
+    else:
+        values["flash"], session.flash = session.flash, []
+        body = page.render(values)
+    return finish(request, HTMLResponse(body, status_code=status))
+
+
+def refuse(request: Request, status: int, reason: str) -> Response:
+    return render(request, "refused.html", status=status, reason=reason)
+
+
+def action(handler: Action) -> Callable[[Request], Awaitable[Response]]:
+    """A POST endpoint that changes something: refused (403, nothing sent) without a login or
+    without the session's CSRF token, or from a form of another site; otherwise `handler`
+    runs and its note (or the refusal) is shown on the page the form was on."""
+
+    async def endpoint(request: Request) -> Response:
+        origin = request.headers.get("origin")
+        if origin is not None and urlsplit(origin).netloc != request.url.netloc:
+            return refuse(request, 403, "this form was sent from another site")
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        session = session_of(request)
+        account = account_of(request)
+        if account is None:
+            return refuse(request, 403, "log in first: only staff with an account may act")
+        if not csrf_ok(session, form.get("csrf")):
+            return refuse(request, 403, "the form's security token is missing or old; reload")
+        try:
+            note = await handler(request, form, account)
+        except CommandRefused as exc:
+            note = f"Not done: {exc}"
+        session.flash.append(note)
+        return finish(request, RedirectResponse(back_to(request, form), status_code=303))
+
+    return endpoint
+
+
+def back_to(request: Request, form: dict[str, str]) -> str:
+    """Where to go after an action: the form's `next` path on this page, or its referrer's."""
+    for candidate in (form.get("next", ""), urlsplit(request.headers.get("referer", "")).path):
+        if candidate.startswith("/") and not candidate.startswith("//") and "\\" not in candidate:
+            return candidate
+    return "/"

@@ -1,0 +1,193 @@
+"""What the page reads from the ledger file: read-only connections, one per worker thread,
+and the questions each view asks (beside those `inventory.ledger.questions` answers for the
+CLI). Nothing here writes: the page acts only through the daemon's commands."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+from anyio import to_thread
+
+from inventory.ledger.store import connect_readonly
+from inventory.picking.lists import PickList
+from inventory.stocktake.sweep import StocktakeReport
+
+T = TypeVar("T")
+Rows = list[dict[str, Any]]
+PAGE_ROWS = 500  # the most rows a list shows (a ledger may hold far more)
+EXPIRING_ROWS = 200  # the expiring list: its earliest lines
+
+
+class LedgerReader:
+    """Questions to the ledger at `path`, each run on a worker thread with its own connection."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._local = threading.local()
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = connect_readonly(self.path)
+            self._local.db = db
+        return db
+
+    async def ask(self, question: Callable[[sqlite3.Connection], T]) -> T:
+        """`question(connection)`, off the event loop."""
+        return await to_thread.run_sync(lambda: question(self._db()))
+
+    def ask_now(self, question: Callable[[sqlite3.Connection], T]) -> T:
+        """`question(connection)` on this thread (for threads of the page's own)."""
+        return question(self._db())
+
+
+def _rows(cursor: sqlite3.Cursor) -> Rows:
+    return [dict(row) for row in cursor.fetchall()]
+
+
+def shelf_stock(db: sqlite3.Connection, shelf: str) -> dict[str, Rows]:
+    """Slot -> what it holds of each GTIN: available and quarantined packs."""
+    held: dict[str, Rows] = {}
+    rows = db.execute(
+        "SELECT slot, gtin, sum(CASE WHEN status = 'available' THEN quantity ELSE 0 END) AS"
+        " available, sum(CASE WHEN status != 'available' THEN quantity ELSE 0 END) AS held"
+        " FROM stock WHERE slot >= ? AND slot < ? GROUP BY slot, gtin ORDER BY slot, gtin",
+        (f"{shelf}-", f"{shelf}."),  # '.' follows '-': every slot named {shelf}-...
+    )
+    for row in rows:
+        held.setdefault(row["slot"], []).append(dict(row))
+    return held
+
+
+def slot_lines(db: sqlite3.Connection, slot: str) -> Rows:
+    """Every stock line of a slot, earliest expiry first."""
+    return _rows(
+        db.execute(
+            "SELECT gtin, batch, serial, epc, status, expiry, quantity FROM stock WHERE slot = ?"
+            " ORDER BY coalesce(expiry, '9999-12-31'), gtin, batch, serial",
+            (slot,),
+        )
+    )
+
+
+def pick_lists(db: sqlite3.Connection) -> tuple[list[PickList], Rows]:
+    """Open pick lists (oldest first) and the last ended ones (newest first)."""
+    open_lists = [
+        PickList.from_json(row[0])
+        for row in db.execute(
+            "SELECT body FROM pick_lists WHERE state = 'open' ORDER BY created_at"
+        )
+    ]
+    ended = _rows(
+        db.execute(
+            "SELECT pick_id, state, updated_at FROM pick_lists WHERE state != 'open'"
+            " ORDER BY updated_at DESC LIMIT 20"
+        )
+    )
+    return open_lists, ended
+
+
+def live_alarms(db: sqlite3.Connection) -> Rows:
+    """Alarms raised or acknowledged and not cleared, newest first (detail decoded)."""
+    rows = _rows(
+        db.execute(
+            "SELECT id, kind, subject, state, raised_at, detail, acknowledged_at,"
+            " acknowledged_by FROM alarms WHERE state != 'cleared' ORDER BY raised_at DESC"
+        )
+    )
+    for row in rows:
+        row["detail"] = json.loads(row["detail"])
+    return rows
+
+
+def requests(db: sqlite3.Connection) -> Rows:
+    return _rows(
+        db.execute(
+            "SELECT request_id, created_at, gtin, quantity, received, priority, status,"
+            " confirmed_by, updated_at, note FROM procurement_requests"
+            f" ORDER BY created_at DESC LIMIT {PAGE_ROWS}"
+        )
+    )
+
+
+def stocktakes(db: sqlite3.Connection) -> Rows:
+    return _rows(
+        db.execute(
+            "SELECT stocktake_id, shelf, by, ended_at, state, report, confirmed_by, confirmed_at"
+            " FROM stocktakes ORDER BY ended_at DESC LIMIT 50"
+        )
+    )
+
+
+def stocktake(db: sqlite3.Connection, stocktake_id: str) -> tuple[StocktakeReport, Rows] | None:
+    """A stocktake's report and its row (state, who confirmed), or None."""
+    rows = _rows(
+        db.execute(
+            "SELECT stocktake_id, shelf, by, ended_at, state, report, confirmed_by, confirmed_at"
+            " FROM stocktakes WHERE stocktake_id = ?",
+            (stocktake_id,),
+        )
+    )
+    if not rows:
+        return None
+    return StocktakeReport.from_dict(json.loads(rows[0]["report"])), rows
+
+
+def expiring(db: sqlite3.Connection, days: int, today: date) -> Rows:
+    """Stock expiring within `days` of `today`, expired stock, and quarantined stock, by expiry
+    (its first EXPIRING_ROWS lines, serialized packs of one batch in one line). One scan of the
+    stock table keeping only the earliest rows (SQLite's top-N sort), summed up here."""
+    cutoff = date.fromordinal(today.toordinal() + days).isoformat()
+    found = db.execute(
+        "SELECT expiry, gtin, batch, slot, status, quantity FROM stock"
+        " WHERE (expiry IS NOT NULL AND expiry <= ?) OR status != 'available'"
+        " ORDER BY coalesce(expiry, '9999-12-31'), gtin, slot, batch, status LIMIT ?",
+        (cutoff, EXPIRING_ROWS * 5),
+    )
+    lines: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for expiry, gtin, batch, slot, status, quantity in found:
+        key = (expiry, gtin, batch, slot, status)
+        line = lines.get(key)
+        if line is None:
+            if len(lines) == EXPIRING_ROWS:
+                break
+            lines[key] = {
+                "expiry": expiry,
+                "gtin": gtin,
+                "batch": batch,
+                "slot": slot,
+                "status": status,
+                "quantity": quantity,
+            }
+        else:
+            line["quantity"] += quantity
+    return list(lines.values())
+
+
+def days_left(expiry: str | None, today: date) -> int | None:
+    """Days from `today` to an ISO expiry date (negative: expired that long ago)."""
+    return None if not expiry else date.fromisoformat(expiry).toordinal() - today.toordinal()
+
+
+def ledger_figures(db: sqlite3.Connection) -> dict[str, Any]:
+    """Movements on the chain, and the outbox: messages waiting and since when."""
+    head = db.execute("SELECT movements, last_id FROM ledger_head").fetchone()
+    waiting = db.execute(
+        "SELECT count(*), min(created_at) FROM outbox WHERE sent_at IS NULL"
+    ).fetchone()
+    return {
+        "movements": head[0],
+        "outbox_waiting": waiting[0],
+        "outbox_oldest": waiting[1],
+    }
+
+
+def data_version(db: sqlite3.Connection) -> int:
+    """Changes whenever another connection (the daemon) commits."""
+    return int(db.execute("PRAGMA data_version").fetchone()[0])

@@ -1,0 +1,135 @@
+"""Serving the page: its socket (web.listen), TLS (web.cert_file/key_file), trusted proxy
+headers (web.behind_proxy), the accounts file and the broker account, checked at start with
+what to do about each problem."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import uvicorn
+
+from edge.service.metrics import split_listen
+from edge.settings.config import GatewayConfig
+from edge.web.accounts import Accounts
+from edge.web.app import build_app
+from edge.web.live import LiveFeed
+from edge.web.reading import LedgerReader
+from edge.web.state import WebState
+from sync.broker_security import (
+    BrokerLink,
+    BrokerSecurity,
+    password_file_problem,
+    pem_file_problem,
+    read_password_file,
+)
+from sync.broker_url import BrokerAddress
+from sync.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+class WebSetupError(Exception):
+    """The page cannot start; the message names the setting and the fix."""
+
+
+@dataclass(slots=True)
+class RunningPage:
+    """A page being served: its address and how to end it."""
+
+    url: str
+    state: WebState
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await asyncio.wait_for(self.task, 10)
+
+
+class _Server(uvicorn.Server):
+    """Signals belong to the caller (`rxedge web`, the demo): the page ends when told to."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def web_state(config: GatewayConfig) -> WebState:
+    """The page's state for a gateway's configuration (files checked now)."""
+    web = config.web
+    problems = []
+    for key in ("cert_file", "key_file"):
+        path = getattr(web, key)
+        if path is not None and (problem := pem_file_problem(path, key == "key_file")):
+            problems.append(f"web.{key}: {problem}")
+    secret = web.broker_password_file
+    if secret is not None and (problem := password_file_problem(secret)) is not None:
+        problems.append(f"web.broker_password_file: {problem}")
+    if not config.database.exists():
+        problems.append(
+            f"database: no ledger at {config.database} yet; start the daemon (rxedge run) first"
+        )
+    if problems:
+        raise WebSetupError("; ".join(problems))
+    security = BrokerSecurity(
+        ca_file=config.broker.ca_file,
+        username=web.broker_username,
+        password=None
+        if web.broker_password_file is None
+        else read_password_file(web.broker_password_file),
+    )
+    broker = BrokerLink(BrokerAddress.parse(config.broker.url), security)
+    reader = LedgerReader(config.database)
+    topics = Topics(config.site, config.gateway)
+    live = LiveFeed(broker, topics, f"rxedge-web-{config.site}-{config.gateway}", reader)
+    return WebState(config, Accounts(web.users_file), reader, live)
+
+
+def bind(listen: str) -> socket.socket:
+    """A listening socket for `host:port` (port 0: any free one)."""
+    host, port = split_listen(listen)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise WebSetupError(f"web.listen: cannot listen on {listen}: {exc.strerror}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+async def start_page(config: GatewayConfig, listen: str | None = None) -> RunningPage:
+    """Serve the page in this event loop (as a task); `listen` overrides web.listen."""
+    state = web_state(config)
+    web = config.web
+    sock = bind(listen or web.listen)
+    uvicorn_config = uvicorn.Config(
+        build_app(state),
+        ssl_certfile=None if web.cert_file is None else str(web.cert_file),
+        ssl_keyfile=None if web.key_file is None else str(web.key_file),
+        proxy_headers=web.behind_proxy,
+        forwarded_allow_ips="127.0.0.1,::1" if web.behind_proxy else None,
+        server_header=False,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=2,
+    )
+    server = _Server(uvicorn_config)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="web page")
+    while not server.started:
+        if task.done():
+            task.result()  # raises what stopped it
+            raise WebSetupError("the page stopped while starting")
+        await asyncio.sleep(0.02)
+    host, port = sock.getsockname()[:2]
+    scheme = "https" if web.cert_file else "http"
+    shown = f"[{host}]" if ":" in host else ("127.0.0.1" if host == "0.0.0.0" else host)
+    return RunningPage(f"{scheme}://{shown}:{port}", state, server, task)

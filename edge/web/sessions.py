@@ -1,0 +1,104 @@
+"""Browser sessions, kept in the page's memory: a random id in an HttpOnly cookie, a CSRF token
+per session for every form, the account once logged in, an idle timeout; and the limit on
+failed logins per account and per client address."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+from edge.web.accounts import Account
+
+COOKIE = "rxedge_session"
+MAX_SESSIONS = 10_000  # the oldest are forgotten beyond this (a flood of anonymous visits)
+
+
+@dataclass(slots=True)
+class Session:
+    sid: str
+    csrf: str
+    account: Account | None = None
+    seen: float = field(default_factory=time.monotonic)
+    flash: list[str] = field(default_factory=list)  # notes shown once, on the next page
+
+
+class Sessions:
+    """Session ids -> sessions; an id unused for `idle_seconds` is gone."""
+
+    def __init__(self, idle_seconds: float):
+        self.idle_seconds = idle_seconds
+        self._by_id: OrderedDict[str, Session] = OrderedDict()
+
+    def find(self, sid: str | None) -> Session | None:
+        """The live session with this id (its idle clock restarted), or None."""
+        if not sid:
+            return None
+        session = self._by_id.get(sid)
+        now = time.monotonic()
+        if session is None or now - session.seen > self.idle_seconds:
+            self._by_id.pop(sid, None)
+            return None
+        session.seen = now
+        self._by_id.move_to_end(sid)
+        return session
+
+    def new(self) -> Session:
+        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32))
+        self._by_id[session.sid] = session
+        while len(self._by_id) > MAX_SESSIONS:
+            self._by_id.popitem(last=False)
+        return session
+
+    def log_in(self, old: Session, account: Account) -> Session:
+        """A fresh session (new id and token: a planted id is worth nothing) for `account`."""
+        self._by_id.pop(old.sid, None)
+        session = self.new()
+        session.account = account
+        return session
+
+    def end(self, session: Session) -> None:
+        self._by_id.pop(session.sid, None)
+
+    def end_all_of(self, user: str) -> None:
+        for sid in [s.sid for s in self._by_id.values() if s.account and s.account.user == user]:
+            del self._by_id[sid]
+
+
+def csrf_ok(session: Session | None, token: str | None) -> bool:
+    """Whether a form's token is its session's."""
+    return session is not None and token is not None and hmac.compare_digest(session.csrf, token)
+
+
+class LoginLimiter:
+    """At most `failures` failed logins per account and per client address in `window` s."""
+
+    def __init__(self, failures: int, window: float):
+        self.failures = failures
+        self.window = window
+        self._failed: dict[str, deque[float]] = {}
+
+    def wait_seconds(self, *keys: str) -> float:
+        """0 when a login may be tried now; otherwise how long until one may."""
+        now = time.monotonic()
+        wait = 0.0
+        for key in keys:
+            seen = self._failed.get(key)
+            while seen and now - seen[0] > self.window:
+                seen.popleft()
+            if seen and len(seen) >= self.failures:
+                wait = max(wait, self.window - (now - seen[0]))
+        return wait
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        for key in keys:
+            self._failed.setdefault(key, deque()).append(now)
+        if len(self._failed) > MAX_SESSIONS:  # forget addresses that stopped trying
+            for key in [k for k, v in self._failed.items() if not v or now - v[-1] > self.window]:
+                del self._failed[key]
+
+    def succeeded(self, user_key: str) -> None:
+        self._failed.pop(user_key, None)

@@ -1,0 +1,61 @@
+"""Everything one running page holds: the gateway's config, the accounts and sessions, the
+ledger reader, the live feed and the command sender."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from edge.settings.config import GatewayConfig
+from edge.web.accounts import Accounts
+from edge.web.commands import CommandRefused, CommandSender
+from edge.web.live import LiveFeed
+from edge.web.reading import LedgerReader
+from edge.web.sessions import LoginLimiter, Sessions
+from inventory.site_calendar import SiteCalendar
+
+
+@dataclass(slots=True)
+class LedgerCheck:
+    """The page's last `quick_check` of the ledger file: its verdict and when (epoch s)."""
+
+    verdict: str = "not yet"
+    at: float | None = None
+
+
+@dataclass(slots=True)
+class WebState:
+    config: GatewayConfig
+    accounts: Accounts
+    reader: LedgerReader
+    live: LiveFeed
+    sender: CommandSender | None = None
+    sessions: Sessions = field(init=False)
+    limiter: LoginLimiter = field(init=False)
+    names: dict[str, str] = field(init=False)  # GTIN -> product name
+    slots: frozenset[str] = field(init=False)  # every slot of the configured shelves
+    calendar: SiteCalendar = field(init=False)
+    started: float = field(default_factory=time.time)
+    ledger_check: LedgerCheck = field(default_factory=LedgerCheck)
+
+    def __post_init__(self) -> None:
+        web = self.config.web
+        self.sessions = Sessions(web.session_minutes * 60.0)
+        self.limiter = LoginLimiter(web.login_failures, web.login_window_seconds)
+        self.names = {p.gtin: p.name for p in self.config.products}
+        self.calendar = SiteCalendar.named(self.config.timezone)
+        self.slots = frozenset(s for shelf in self.config.shelves for s in shelf.slot_names())
+
+    async def command(
+        self, name: str, body: dict[str, Any], answer_id: str | None = None
+    ) -> dict[str, Any]:
+        """Send a command to the gateway and return its answer (CommandRefused if none)."""
+        if self.sender is None:
+            raise CommandRefused("the page is still connecting to the gateway's broker")
+        return await self.sender.send(name, body, answer_id)
+
+    def today(self) -> date:
+        """The site's date (its `timezone`): expiry is judged by it, as the daemon does."""
+        return self.calendar.today()

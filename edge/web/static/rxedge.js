@@ -1,0 +1,98 @@
+// rxedge's page, live: one Server-Sent Events stream from the gateway. Shelf lights are drawn
+// as they arrive; any other event makes each part of the page that shows it (data-live names
+// the events, data-src where to fetch it) fetch itself again. Forms work without this script.
+"use strict";
+(function () {
+  const MODES = { steady: "steady", slow_blink: "blinking slowly", fast_blink: "blinking fast" };
+  const DEBOUNCE_MS = 150;
+
+  function words(light) {
+    if (!light.on) return "off";
+    const said = light.colour + ", " + (MODES[light.mode] || light.mode);
+    return light.number ? said + ", shows " + light.number : said;
+  }
+
+  function drawLights(message) {
+    for (const light of message.slots) {
+      const selector = '[data-slot="' + CSS.escape(light.slot) + '"]';
+      for (const el of document.querySelectorAll(selector)) {
+        const on = String(light.on);
+        if (el.dataset.on === on && el.dataset.colour === light.colour &&
+            el.dataset.mode === light.mode && el.dataset.number === String(light.number)) {
+          continue; // unchanged: leave its blinking in step
+        }
+        el.dataset.on = on;
+        el.dataset.colour = light.colour;
+        el.dataset.mode = light.mode;
+        el.dataset.number = String(light.number);
+        const number = el.querySelector(".number");
+        if (number) number.textContent = light.number ? String(light.number) : "";
+        const said = el.querySelector(".words");
+        if (said) said.textContent = words(light);
+      }
+    }
+  }
+
+  function refresh(part) {
+    if (part.contains(document.activeElement) && document.activeElement !== document.body) {
+      part.dataset.stale = "true"; // someone is typing here: fetch when they leave
+      return;
+    }
+    if (part.dataset.busy === "true") {
+      part.dataset.again = "true";
+      return;
+    }
+    part.dataset.busy = "true";
+    fetch(part.dataset.src, { credentials: "same-origin", cache: "no-store" })
+      .then((answer) => (answer.ok ? answer.text() : Promise.reject(answer.status)))
+      .then((html) => { part.innerHTML = html; })
+      .catch(() => { part.dataset.stale = "true"; })
+      .finally(() => {
+        part.dataset.busy = "false";
+        if (part.dataset.again === "true") {
+          part.dataset.again = "false";
+          schedule(part);
+        }
+      });
+  }
+
+  const timers = new Map();
+  function schedule(part) {
+    if (timers.has(part)) return;
+    timers.set(part, setTimeout(() => { timers.delete(part); refresh(part); }, DEBOUNCE_MS));
+  }
+
+  function nudge(kind) {
+    for (const part of document.querySelectorAll("[data-live]")) {
+      if (kind === "*" || part.dataset.live.split(" ").includes(kind)) schedule(part);
+    }
+  }
+
+  document.addEventListener("focusout", (event) => {
+    const part = event.target.closest && event.target.closest("[data-live]");
+    if (part && part.dataset.stale === "true") {
+      part.dataset.stale = "false";
+      schedule(part);
+    }
+  });
+
+  const link = document.getElementById("live-link");
+  function linkIs(state, text) {
+    if (!link) return;
+    link.dataset.state = state;
+    link.textContent = text;
+  }
+
+  let everOpen = false;
+  const source = new EventSource("/events");
+  source.addEventListener("open", () => {
+    linkIs("live", "live");
+    if (everOpen) nudge("*"); // back after a break: what changed meanwhile
+    everOpen = true;
+  });
+  source.addEventListener("error", () => linkIs("down", "reconnecting"));
+  source.addEventListener("lights", (event) => drawLights(JSON.parse(event.data)));
+  for (const kind of ["ledger", "alarm", "result", "status"]) {
+    source.addEventListener(kind, () => nudge(kind));
+  }
+})();

@@ -1,0 +1,61 @@
+"""Health: devices up or down, the broker link (the daemon's and the page's), the outbox's
+depth and age, and the last check of the ledger file; from the daemon's metrics endpoint, the
+gateway's status topic and the ledger itself."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from anyio import to_thread
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from edge.cli.status import summarise
+from edge.service.metrics import metrics_url, split_listen
+from edge.service.metrics_scrape import Unreachable, scrape
+from edge.web.pages import render, state_of
+from edge.web.reading import ledger_figures
+
+SCRAPE_SECONDS = 2.0
+
+
+async def health(request: Request) -> Response:
+    state = state_of(request)
+    daemon: dict[str, Any] | None = None
+    problem = ""
+    listen = state.config.metrics.listen
+    if listen:
+        url = metrics_url(*split_listen(listen))
+        try:
+            found = await to_thread.run_sync(lambda: scrape(url, SCRAPE_SECONDS))
+            daemon = summarise(found, None, url)
+        except Unreachable as exc:
+            problem = str(exc)
+    else:
+        problem = "the daemon's metrics are off ([metrics] listen), so devices cannot be shown"
+    figures = await state.reader.ask(ledger_figures)
+    oldest = figures["outbox_oldest"]
+    if oldest:
+        waited = time.time() - datetime.fromisoformat(oldest.replace("Z", "+00:00")).timestamp()
+        figures["outbox_age"] = max(0.0, waited)
+    session = state.live.session
+    check = state.ledger_check
+    return render(
+        request,
+        "health.html",
+        daemon=daemon,
+        problem=problem,
+        figures=figures,
+        gateway_status=state.live.state.gateway_status,
+        page_linked=session is not None and session.connected.is_set(),
+        broker=state.config.broker.url,
+        check=check,
+        checked_at=None if check.at is None else datetime.fromtimestamp(check.at, UTC),
+        browsers=state.live.browsers,
+    )
+
+
+routes = [Route("/health", health)]

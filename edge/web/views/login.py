@@ -1,0 +1,68 @@
+"""Logging in and out. Failed attempts are limited per account and per client address; a
+login gets a new session id (a planted one is worth nothing)."""
+
+from __future__ import annotations
+
+from anyio import to_thread
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from edge.web.pages import account_of, back_to, finish, refuse, render, session_of, state_of
+from edge.web.sessions import csrf_ok
+
+
+async def login_form(request: Request) -> Response:
+    return render(request, "login.html", next=request.query_params.get("next", "/"), problem="")
+
+
+async def login(request: Request) -> Response:
+    state = state_of(request)
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    session = session_of(request)
+    if not csrf_ok(session, form.get("csrf")):
+        return refuse(request, 403, "the form's security token is missing or old; reload")
+    user = form.get("user", "").strip().lower()
+    client = request.client.host if request.client else "?"
+    keys = (f"user:{user}", f"address:{client}")
+    wait = state.limiter.wait_seconds(*keys)
+    if wait > 0:
+        response = render(
+            request,
+            "login.html",
+            status=429,
+            next=form.get("next", "/"),
+            problem=f"Too many failed logins; try again in {wait:.0f} s.",
+        )
+        response.headers["retry-after"] = str(int(wait) + 1)
+        return response
+    account = await to_thread.run_sync(lambda: state.accounts.check(user, form.get("password", "")))
+    if account is None:
+        state.limiter.failed(*keys)
+        return render(
+            request,
+            "login.html",
+            status=401,
+            next=form.get("next", "/"),
+            problem="Wrong user name or password.",
+        )
+    state.limiter.succeeded(keys[0])
+    request.state.session = state.sessions.log_in(session, account)
+    request.state.session.flash.append(f"Logged in as {account.name}.")
+    return finish(request, RedirectResponse(back_to(request, form), status_code=303))
+
+
+async def logout(request: Request) -> Response:
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    session = session_of(request)
+    if account_of(request) is not None and csrf_ok(session, form.get("csrf")):
+        state_of(request).sessions.end(session)
+        request.state.session = state_of(request).sessions.new()
+    return finish(request, RedirectResponse("/shelves", status_code=303))
+
+
+routes = [
+    Route("/login", login_form),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+]

@@ -1,0 +1,44 @@
+"""Pick lists: the open ones with each line's progress (live), the last ended ones, and
+cancelling a list (logged-in staff; the cancel names them)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from edge.web.accounts import Account
+from edge.web.pages import action, render, state_of
+from edge.web.reading import pick_lists
+
+
+async def picks(request: Request) -> Response:
+    state = state_of(request)
+    open_lists, ended = await state.reader.ask(pick_lists)
+    colours = state.config.picking.colours
+    shown = [
+        {
+            "pick_id": p.pick_id,
+            "picker": p.picker,
+            "colour": colours[p.picker_no % len(colours)],
+            "lines": p.summary(),
+            "picked": sum(line.picked for line in p.lines),
+            "quantity": sum(line.quantity for line in p.lines),
+        }
+        for p in open_lists
+    ]
+    return render(request, "picks.html", lists=shown, ended=ended)
+
+
+async def cancel(request: Request, form: dict[str, str], account: Account) -> str:
+    pick_id = request.path_params["pick_id"]
+    await state_of(request).command(
+        "pick-cancel", {"pick_id": pick_id, "by": account.name}, pick_id
+    )
+    return f"Pick list {pick_id} cancelled by {account.name}."
+
+
+routes = [
+    Route("/picks", picks),
+    Route("/picks/{pick_id}/cancel", action(cancel), methods=["POST"]),
+]

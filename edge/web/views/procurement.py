@@ -1,0 +1,38 @@
+"""Procurement: requests and their states, and confirming a proposed one (optionally with
+another quantity)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from edge.web.accounts import Account
+from edge.web.commands import CommandRefused
+from edge.web.pages import action, render, state_of
+from edge.web.reading import requests
+
+
+async def procurement(request: Request) -> Response:
+    rows = await state_of(request).reader.ask(requests)
+    return render(request, "procurement.html", requests=rows)
+
+
+async def confirm(request: Request, form: dict[str, str], account: Account) -> str:
+    request_id = request.path_params["request_id"]
+    body: dict[str, object] = {"request_id": request_id, "by": account.name}
+    quantity = form.get("quantity", "").strip()
+    if quantity:
+        if not quantity.isdigit() or int(quantity) < 1:
+            raise CommandRefused(
+                f"quantity {quantity!r} must be a whole number of packs, 1 or more"
+            )
+        body["quantity"] = int(quantity)
+    answer = await state_of(request).command("procurement-confirm", body, request_id)
+    return f"Request {request_id} confirmed by {account.name} ({answer.get('quantity')} packs)."
+
+
+routes = [
+    Route("/procurement", procurement),
+    Route("/procurement/{request_id}/confirm", action(confirm), methods=["POST"]),
+]

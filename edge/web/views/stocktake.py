@@ -1,0 +1,83 @@
+"""Stocktake: start and end a sweep of a shelf, the reports (missing, unexpected, misplaced
+per slot), confirming one, and its EPCIS 2.0 document."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from edge.cli.stocktake_report import epcis_export
+from edge.web.accounts import Account
+from edge.web.pages import action, refuse, render, state_of
+from edge.web.reading import stocktake, stocktakes
+from inventory.stocktake.sweep import StocktakeReport
+
+
+async def overview(request: Request) -> Response:
+    state = state_of(request)
+    rows = await state.reader.ask(stocktakes)
+    for row in rows:
+        row["summary"] = StocktakeReport.from_dict(json.loads(row.pop("report"))).summary()
+    shelves = [s.name for s in state.config.shelves]
+    return render(request, "stocktake.html", stocktakes=rows, shelves=shelves)
+
+
+async def report(request: Request) -> Response:
+    state = state_of(request)
+    stocktake_id = request.path_params["stocktake_id"]
+    found = await state.reader.ask(lambda db: stocktake(db, stocktake_id))
+    if found is None:
+        return refuse(request, 404, f"no stocktake {stocktake_id!r} in the ledger")
+    body, rows = found
+    return render(
+        request, "stocktake_report.html", report=body, row=rows[0], summary=body.summary()
+    )
+
+
+async def epcis(request: Request) -> Response:
+    state = state_of(request)
+    stocktake_id = request.path_params["stocktake_id"]
+    found = await state.reader.ask(lambda db: stocktake(db, stocktake_id))
+    if found is None:
+        return refuse(request, 404, f"no stocktake {stocktake_id!r} in the ledger")
+    document = epcis_export(found[0], datetime.now(UTC), state.config.site)
+    return Response(
+        json.dumps(document, indent=2),
+        media_type="application/ld+json",
+        headers={"content-disposition": f'attachment; filename="stocktake-{stocktake_id}.jsonld"'},
+    )
+
+
+async def start(request: Request, form: dict[str, str], account: Account) -> str:
+    shelf = form.get("shelf", "")
+    answer = await state_of(request).command(
+        "stocktake-start", {"shelf": shelf, "by": account.name}
+    )
+    started = answer.get("stocktake_id")
+    return f"Stocktake {started} of shelf {shelf} started: sweep the handheld along it."
+
+
+async def end(request: Request, form: dict[str, str], account: Account) -> str:
+    answer = await state_of(request).command("stocktake-end", {})
+    return f"Stocktake {answer.get('command_id')} ended; its report is below."
+
+
+async def confirm(request: Request, form: dict[str, str], account: Account) -> str:
+    stocktake_id = request.path_params["stocktake_id"]
+    body = {"stocktake_id": stocktake_id, "by": account.name}
+    await state_of(request).command("stocktake-confirm", body, stocktake_id)
+    return f"Stocktake {stocktake_id} confirmed by {account.name}: its differences are booked."
+
+
+routes = [
+    Route("/stocktake", overview),
+    Route("/stocktake/start", action(start), methods=["POST"]),
+    Route("/stocktake/end", action(end), methods=["POST"]),
+    Route("/stocktake/{stocktake_id}", report),
+    Route("/stocktake/{stocktake_id}/epcis", epcis),
+    Route("/stocktake/{stocktake_id}/confirm", action(confirm), methods=["POST"]),
+]

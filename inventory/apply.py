@@ -1,0 +1,217 @@
+"""Carrying out a change on the ledger's writer: `apply` turns each kind of change
+(`inventory.changes`) into keeper calls, in one match, inside the keeper's transaction.
+
+A change the keeper refuses raises `Refused` (nothing written), except commands, whose refusal
+is answered on `cmd-result` instead.
+"""
+
+from __future__ import annotations
+
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.changes import (
+    AckAlarm,
+    AnnounceDelivery,
+    Arrived,
+    Book,
+    CancelPick,
+    Change,
+    ClearAlarm,
+    ConfirmButton,
+    ConfirmRequest,
+    ConfirmStocktake,
+    EndPutaway,
+    ExpirySweep,
+    FinishStocktake,
+    HandheldRead,
+    Left,
+    Locate,
+    Moved,
+    PickTick,
+    PutawayScan,
+    RaiseAlarm,
+    Recall,
+    ReceivedScan,
+    RecordOutage,
+    Refuse,
+    RememberCommand,
+    RequestAnswer,
+    ScannedAtPick,
+    StartPick,
+    StocktakeStarted,
+)
+from inventory.errors import RequestError, UnknownAlarm
+from inventory.keeper import InventoryKeeper
+from inventory.ledger.movements import Movement, MovementKind
+from inventory.picking.outcome import Outcome
+from inventory.picking.results import message
+from inventory.stock.expiry import expiry_sweep
+
+
+def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
+    """Carry out one change on the writer thread; what it did."""
+    by_tag = _put_by_tag(keeper, change)
+    if by_tag is not None:
+        return by_tag
+    match change:
+        case Arrived(pack, slot):
+            if keeper.shelf.holds(pack.epc):
+                return keeper.shelf.returned(pack.epc)
+            with keeper.group():
+                put = keeper.put_away(pack, slot, reason="seen on shelf")
+                # A pack taken by mistake and not put back in time is back after all.
+                back = keeper.alarms.clear(AlarmKind.UNEXPECTED_REMOVAL, pack.epc)
+            return Outcome(commits=[put, back], lights_changed=bool(back.alarms))
+        case Left(epc, slot):
+            return keeper.shelf.removed(epc, slot)
+        case Moved(epc, _, to_slot):
+            return Outcome([keeper.move(epc, to_slot, reason="seen in another slot")])
+        case ConfirmButton(slot, presses, shown):
+            # The put-away desk takes presses on slots it lit and hands the others on.
+            return keeper.putaways.button(slot, presses, shown)
+        case HandheldRead(epc, reader):
+            return keeper.shelf.tag_read(epc, reader)
+        case ScannedAtPick(gtin, batch, serial, scanner):
+            return keeper.shelf.scanned(gtin, batch, serial, scanner)
+        case ReceivedScan():
+            return Outcome([keeper.commit([_received(change)])])
+        case PutawayScan(scan, scanner, station, actor):
+            return keeper.putaways.scanned(scan, scanner, station, actor)
+        case PickTick():
+            return _tick(keeper)
+        case RaiseAlarm(kind, subject, detail):
+            return Outcome([keeper.alarms.raise_alarm(kind, subject, dict(detail))])
+        case ClearAlarm(kind, subject):
+            return Outcome([keeper.alarms.clear(kind, subject)])
+        case RecordOutage(alarm):
+            with keeper.group():
+                raised = keeper.alarms.raise_alarm(alarm.kind, alarm.subject, alarm.detail)
+                cleared = keeper.alarms.clear(alarm.kind, alarm.subject)
+            return Outcome([raised, cleared])
+        case ExpirySweep(near_days):
+            return expiry_sweep(keeper, keeper.calendar.today(), near_days)
+        case Book(movements):
+            return Outcome([keeper.commit(movements)])
+        case RememberCommand(message_id, command, expires_at):
+            now = keeper.stamp()
+            keeper.commands.forget_expired(now)
+            keeper.commands.remember(message_id, command, now, expires_at)
+            return Outcome()
+        case StartPick(request):
+            return keeper.picks.start(request)
+        case CancelPick(pick_id, by):
+            return keeper.picks.cancel(pick_id, by)
+        case Locate(gtin, seconds, command_id):
+            seconds = seconds or keeper.picks.times.locate_seconds
+            return keeper.picks.locate(gtin, seconds, command_id)
+        case Recall(gtin, batch, note, by):
+            return keeper.picks.recall(gtin, batch, note, by)
+        case AckAlarm():
+            return _acknowledge(keeper, change)
+        case ConfirmRequest():
+            return _confirm_request(keeper, change)
+        case RequestAnswer():
+            return _request_answer(keeper, change)
+        case AnnounceDelivery(notice):
+            return keeper.putaways.notice(notice)
+        case EndPutaway(delivery_id, by):
+            return keeper.putaways.end(delivery_id, by)
+        case Refuse(command, command_id, error):
+            return keeper.picks.refuse(command, command_id, error)
+        case StocktakeStarted(sweep):
+            return keeper.stocktakes.started(sweep)
+        case FinishStocktake(sweep):
+            return keeper.stocktakes.finish(sweep)
+        case ConfirmStocktake(stocktake_id, by):
+            return keeper.stocktakes.confirm(stocktake_id, by)
+
+
+def _put_by_tag(keeper: InventoryKeeper, change: Change) -> Outcome | None:
+    """A fixed reader saw a tag arrive (or move) that a put-away session waits for: the put
+    (or the wrong slot) it means; None when no session waits for it."""
+    if not keeper.putaways.sessions:
+        return None
+    if isinstance(change, Arrived):
+        return keeper.putaways.tag_arrived(change.pack, change.slot)
+    if isinstance(change, Moved) and keeper.line_of_epc(change.epc) is None:
+        return keeper.putaways.tag_moved(change.epc, change.to_slot)
+    return None
+
+
+def _tick(keeper: InventoryKeeper) -> Outcome:
+    """One beat of the clock for the pick and put-away desks."""
+    picks, puts = keeper.picks.tick(), keeper.putaways.tick()
+    picks.commits += puts.commits
+    picks.notes += puts.notes
+    picks.refusals += puts.refusals
+    picks.putaway_notes += puts.putaway_notes
+    picks.putaway_mistakes += puts.putaway_mistakes
+    picks.lights_changed = picks.lights_changed or puts.lights_changed
+    return picks
+
+
+def _received(scan: ReceivedScan) -> Movement:
+    """A pack scanned in at a receiving scanner (closes what it delivers)."""
+    return Movement(
+        MovementKind.RECEIVE,
+        scan.gtin,
+        serial=scan.serial,
+        batch=scan.batch,
+        expiry=scan.expiry.isoformat() if scan.expiry else None,
+        to_slot=scan.slot,
+        actor=scan.actor,
+        reason=f"scanned in at {scan.scanner}",
+    )
+
+
+def _acknowledge(keeper: InventoryKeeper, command: AckAlarm) -> Outcome:
+    try:
+        with keeper.group():
+            answer = message(
+                keeper.stamp(),
+                "alarm-ack",
+                command.alarm_id,
+                "acknowledged",
+                alarm_id=command.alarm_id,
+                by=command.by,
+            )
+            commits = [
+                keeper.alarms.acknowledge(command.alarm_id, command.by),
+                keeper.send([answer]),
+            ]
+    except UnknownAlarm as exc:
+        return keeper.picks.refuse("alarm-ack", command.alarm_id, str(exc))
+    note = f"alarm {command.alarm_id} acknowledged by {command.by}"
+    return Outcome(commits=commits, notes=[note], lights_changed=True)
+
+
+def _confirm_request(keeper: InventoryKeeper, command: ConfirmRequest) -> Outcome:
+    rid = command.request_id
+    proposed = next((r for r in keeper.orders.open_requests() if r.request_id == rid), None)
+    quantity = command.quantity or (proposed.quantity if proposed else 0)
+    answer = message(
+        keeper.stamp(),
+        "procurement-confirm",
+        rid,
+        "confirmed",
+        request_id=rid,
+        by=command.by,
+        quantity=quantity,
+    )
+    try:
+        commit = keeper.orders.confirm(rid, command.by, command.quantity, answer=[answer])
+    except RequestError as exc:
+        return keeper.picks.refuse("procurement-confirm", rid, str(exc))
+    return Outcome(
+        commits=[commit], notes=[f"request {rid} confirmed by {command.by} ({quantity})"]
+    )
+
+
+def _request_answer(keeper: InventoryKeeper, answer: RequestAnswer) -> Outcome:
+    try:
+        commit = keeper.orders.update(answer.request_id, answer.status, answer.note)
+    except RequestError as exc:
+        return keeper.picks.refuse("procurement-status", answer.request_id, str(exc))
+    said = f"request {answer.request_id}: {answer.status}" + (
+        f" ({answer.note})" if answer.note else ""
+    )
+    return Outcome(commits=[commit], notes=[said])

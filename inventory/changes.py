@@ -1,0 +1,281 @@
+"""The changes the daemon hands to the ledger's writer, as data (`inventory.apply` carries
+them out on the writer thread, in one match).
+
+Every change is a frozen dataclass naming what happened (a pack arrived, a button was pressed, a
+command came in); none carries code. What the presence tracker finds (`Arrived`, `Left`,
+`Moved`) is a change as it is. A change the keeper refuses raises `Refused` (nothing written),
+except commands, whose refusal is answered on `cmd-result` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from inventory.alarms.lifecycle import Alarm, AlarmKind
+from inventory.codes.barcodes import PackScan
+from inventory.ledger.movements import Movement
+from inventory.picking.lists import PickRequest
+from inventory.putaway.sessions import Notice
+from inventory.replenishment.requests import RequestStatus
+from inventory.stock.presence import Arrived, Left, Moved
+from inventory.stocktake.sweep import Sweep
+
+__all__ = [
+    "AckAlarm",
+    "AnnounceDelivery",
+    "Arrived",
+    "Book",
+    "CancelPick",
+    "Change",
+    "ClearAlarm",
+    "ConfirmButton",
+    "ConfirmRequest",
+    "ConfirmStocktake",
+    "EndPutaway",
+    "ExpirySweep",
+    "FinishStocktake",
+    "HandheldRead",
+    "Left",
+    "Locate",
+    "Moved",
+    "PickTick",
+    "PutawayScan",
+    "RaiseAlarm",
+    "Recall",
+    "ReceivedScan",
+    "RecordOutage",
+    "Refuse",
+    "RememberCommand",
+    "RequestAnswer",
+    "ScannedAtPick",
+    "StartPick",
+    "StocktakeStarted",
+]
+
+
+# At the shelf ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmButton:
+    """The confirm button of `slot` was pressed; `shown`: the picker whose colour it showed."""
+
+    slot: str
+    presses: int
+    shown: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class HandheldRead:
+    """A handheld read a pack's tag while pick lists were open."""
+
+    epc: str
+    reader: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedAtPick:
+    """A pack's barcode was scanned at a picking scanner."""
+
+    gtin: str
+    batch: str
+    serial: str
+    scanner: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedScan:
+    """A pack's barcode was scanned at a receiving scanner: one pack booked into `slot`."""
+
+    gtin: str
+    batch: str
+    serial: str
+    expiry: date | None
+    slot: str
+    actor: str
+    scanner: str
+
+
+@dataclass(frozen=True, slots=True)
+class PutawayScan:
+    """A pack's barcode was scanned at a put-away scanner (`station`: its station's slot)."""
+
+    scan: PackScan
+    scanner: str
+    station: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class PickTick:
+    """Time passed: reminders, timeouts, mistakes, red and located drugs ending (pick lists
+    and put-aways)."""
+
+
+# Alarms and time ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseAlarm:
+    kind: AlarmKind
+    subject: str
+    detail: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class ClearAlarm:
+    kind: AlarmKind
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutage:
+    """An alarm that was live while nothing could be written: its raise and clear, recorded."""
+
+    alarm: Alarm
+
+
+@dataclass(frozen=True, slots=True)
+class ExpirySweep:
+    near_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """Movements booked as they are (a correction, a delivery entered by hand)."""
+
+    movements: tuple[Movement, ...]
+
+
+# Commands from the centre ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RememberCommand:
+    """A command message received: its id kept until it expires (replays are refused)."""
+
+    message_id: str
+    command: str
+    expires_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartPick:
+    request: PickRequest
+
+
+@dataclass(frozen=True, slots=True)
+class CancelPick:
+    pick_id: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Locate:
+    """Light the slots holding `gtin` for `seconds` (None: the configured time)."""
+
+    gtin: str
+    seconds: float | None
+    command_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recall:
+    gtin: str
+    batch: str
+    note: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class AckAlarm:
+    alarm_id: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmRequest:
+    request_id: str
+    by: str
+    quantity: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestAnswer:
+    """The centre's answer about a request (procurement/status)."""
+
+    request_id: str
+    status: RequestStatus
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnnounceDelivery:
+    """An advance shipping notice: a put-away session expecting its lines."""
+
+    notice: Notice
+
+
+@dataclass(frozen=True, slots=True)
+class EndPutaway:
+    delivery_id: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refuse:
+    """A command that will not be carried out: answered with `error`, nothing done."""
+
+    command: str
+    command_id: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class StocktakeStarted:
+    sweep: Sweep
+
+
+@dataclass(frozen=True, slots=True)
+class FinishStocktake:
+    sweep: Sweep
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmStocktake:
+    stocktake_id: str
+    by: str
+
+
+Change = (
+    Arrived
+    | Left
+    | Moved
+    | ConfirmButton
+    | HandheldRead
+    | ScannedAtPick
+    | ReceivedScan
+    | PutawayScan
+    | PickTick
+    | RaiseAlarm
+    | ClearAlarm
+    | RecordOutage
+    | ExpirySweep
+    | Book
+    | RememberCommand
+    | StartPick
+    | CancelPick
+    | Locate
+    | Recall
+    | AckAlarm
+    | ConfirmRequest
+    | RequestAnswer
+    | AnnounceDelivery
+    | EndPutaway
+    | Refuse
+    | StocktakeStarted
+    | FinishStocktake
+    | ConfirmStocktake
+)

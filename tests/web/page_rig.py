@@ -1,0 +1,126 @@
+"""The web page's rig: the pick-to-light rig (daemon, mosquitto, simulated reader, scanner and
+shelf controller) with the page served beside it on a free port, an account, and a headless
+Chromium (Debian's, driven by Playwright; never a downloaded browser)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from edge.demo.local_broker import LocalBroker
+from edge.web.accounts import Accounts
+from edge.web.server import RunningPage, start_page
+from tests.edge.pick_rig import Rig, start_rig, stop_rig
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+USER, NAME, PASSWORD = "ana", "Ana Ruiz", "correct horse battery"
+TABLET = {"width": 1024, "height": 768}
+REPO = Path(__file__).resolve().parents[2]
+
+
+def artifacts() -> Path:
+    """Where screenshots go (not committed): RXEDGE_ARTIFACTS, or tmp/artifacts/web."""
+    where = Path(os.environ.get("RXEDGE_ARTIFACTS", REPO / "tmp" / "artifacts")) / "web"
+    where.mkdir(parents=True, exist_ok=True)
+    return where
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class PageRig:
+    rig: Rig
+    page: RunningPage
+    browser: Browser
+
+    @property
+    def url(self) -> str:
+        return self.page.url
+
+    async def tab(self) -> Page:
+        """A new browser window the size of the shelf's tablet."""
+        context = await self.browser.new_context(viewport=TABLET)
+        return await context.new_page()
+
+    async def logged_in_tab(self) -> Page:
+        tab = await self.tab()
+        await tab.goto(f"{self.url}/login")
+        await tab.fill("#user", USER)
+        await tab.fill("#password", PASSWORD)
+        await tab.click("form.login button")
+        await tab.wait_for_selector("#who")
+        return tab
+
+    async def post(
+        self, path: str, form: dict[str, str], cookie: str = "", origin: str | None = None
+    ) -> tuple[int, str]:
+        """A form POST outside the browser (status, body), as another site or a script would
+        (on a thread: the page is served by this test's event loop)."""
+        return await asyncio.to_thread(self._post, path, form, cookie, origin)
+
+    def _post(
+        self, path: str, form: dict[str, str], cookie: str, origin: str | None
+    ) -> tuple[int, str]:
+        headers = {"content-type": "application/x-www-form-urlencoded"}
+        if cookie:
+            headers["cookie"] = cookie
+        if origin is not None:
+            headers["origin"] = origin
+        request = urllib.request.Request(
+            self.url + path, urllib.parse.urlencode(form).encode(), headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+
+@asynccontextmanager
+async def page_rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[PageRig]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: run `make setup` (scripts/bootstrap.sh)")
+    users = tmp_path / "web-users.json"
+    Accounts(users).add(USER, NAME, PASSWORD)
+    rig = await start_rig(
+        tmp_path,
+        broker,
+        metrics={"listen": f"127.0.0.1:{free_port()}"},
+        web={"listen": "127.0.0.1:0", "users_file": str(users)},
+    )
+    assert rig.gateway is not None
+    page = await start_page(rig.gateway.config)
+    try:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                yield PageRig(rig, page, browser)
+            finally:
+                await browser.close()
+    finally:
+        await page.stop()
+        await stop_rig(rig)

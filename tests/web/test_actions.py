@@ -1,0 +1,126 @@
+"""Acting from the page: acknowledging an alarm in the browser reaches the gateway as the
+centre's command would, with the logged-in person's name on the ledger and on MQTT; an action
+without a login, without the form's CSRF token or from another site's form is refused and sends
+nothing; failed logins are limited."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.async_api import expect
+
+from edge.demo.local_broker import LocalBroker
+from tests.conftest import Subscriber, eventually
+from tests.edge.pick_rig import PREFIX
+from tests.web.page_rig import NAME, PASSWORD, USER, artifacts, page_rig
+
+EXPIRED = "expired-04012345123456_OLD"
+
+
+def alarm_state(db: Path, alarm_id: str) -> tuple[str, str | None]:
+    with sqlite3.connect(db) as ledger:
+        row = ledger.execute(
+            "SELECT state, acknowledged_by FROM alarms WHERE id = ?", (alarm_id,)
+        ).fetchone()
+    return row[0], row[1]
+
+
+async def test_acknowledging_an_alarm_in_the_browser_reaches_mqtt_with_the_persons_name(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    watcher = subscribe(f"{PREFIX}/alarms/+", f"{PREFIX}/cmd/+")
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.logged_in_tab()
+        await tab.goto(f"{web.url}/alarms")
+        row = tab.locator(f'tr[data-alarm="{EXPIRED}"]')
+        await expect(row.locator(".state")).to_have_text("raised")
+        await tab.screenshot(path=str(artifacts() / "alarms.png"), full_page=True)
+        await row.get_by_role("button", name="Acknowledge").click()
+        await expect(tab.locator(".flash")).to_contain_text(f"acknowledged by {NAME}")
+        await expect(row.locator(".state")).to_have_text(f"acknowledged by {NAME}")
+
+        def acknowledged() -> bool:
+            states = [
+                json.loads(m.payload)
+                for m in watcher.drain()
+                if m.topic.endswith(f"/alarms/{EXPIRED}") and m.payload
+            ]
+            return bool(states) and states[-1]["state"] == "acknowledged"
+
+        await eventually(acknowledged, what="the acknowledged alarm on MQTT")
+        last = [m for m in watcher.drain() if m.topic.endswith(f"/alarms/{EXPIRED}")][-1]
+        assert json.loads(last.payload)["acknowledged_by"] == NAME
+        assert alarm_state(web.rig.db, EXPIRED) == ("acknowledged", NAME)
+        sent = [json.loads(m.payload) for m in watcher.drain() if "/cmd/" in m.topic]
+        assert [s["alarm_id"] for s in sent] == [EXPIRED]
+        assert {"message_id", "expires_at"} <= set(sent[0]), "the command's envelope"
+
+
+async def test_actions_without_login_csrf_token_or_from_another_site_are_refused(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    commands = subscribe(f"{PREFIX}/cmd/+")
+    async with page_rig(tmp_path, broker) as web:
+        before = web.rig.movement_count()
+        path = f"/alarms/{EXPIRED}/ack"
+        status, body = await web.post(path, {"csrf": "x"})
+        assert status == 403 and "log in first" in body
+        tab = await web.logged_in_tab()
+        cookies = await tab.context.cookies()
+        session = next(c for c in cookies if c["name"] == "rxedge_session")
+        assert session["httpOnly"] and session["sameSite"] == "Strict"
+        cookie = f"rxedge_session={session['value']}"
+        status, body = await web.post(path, {}, cookie)
+        assert status == 403 and "security token" in body
+        status, body = await web.post(path, {"csrf": "not-the-token"}, cookie)
+        assert status == 403 and "security token" in body
+        await tab.goto(f"{web.url}/alarms")
+        token = await tab.locator('input[name="csrf"]').first.get_attribute("value")
+        assert token
+        status, body = await web.post(path, {"csrf": token}, cookie, origin="http://evil.example")
+        assert status == 403 and "another site" in body
+        for cancel in ("/picks/rx-1/cancel", "/find/locate", "/stocktake/start"):
+            answer = await web.post(cancel, {"gtin": "04012345123456", "shelf": "A"})
+            assert answer[0] == 403
+        # Nothing was sent and nothing changed; the browser's own form is still offered.
+        assert commands.drain() == []
+        assert alarm_state(web.rig.db, EXPIRED) == ("raised", None)
+        assert web.rig.movement_count() == before
+        await tab.goto(f"{web.url}/alarms")
+        assert await tab.get_by_role("button", name="Acknowledge").count() == 1
+
+
+async def test_failed_logins_are_limited_and_a_login_gets_a_new_session(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.tab()
+        await tab.goto(f"{web.url}/login")
+        before = next(c for c in await tab.context.cookies() if c["name"] == "rxedge_session")
+        for _ in range(5):
+            await tab.fill("#user", USER)
+            await tab.fill("#password", "wrong password")
+            await tab.click("form.login button")
+            await expect(tab.locator(".problem")).to_contain_text("Wrong user name or password")
+        await tab.fill("#user", USER)
+        await tab.fill("#password", PASSWORD)
+        await tab.click("form.login button")
+        await expect(tab.locator(".problem")).to_contain_text("Too many failed logins")
+        fresh = await web.tab()  # a new browser session is limited all the same
+        await fresh.goto(f"{web.url}/login")
+        await fresh.fill("#user", USER)
+        await fresh.fill("#password", PASSWORD)
+        await fresh.click("form.login button")
+        await expect(fresh.locator(".problem")).to_contain_text("Too many failed logins")
+        web.page.state.limiter.succeeded(f"user:{USER}")
+        web.page.state.limiter.succeeded("address:127.0.0.1")
+        await tab.goto(f"{web.url}/login")
+        await tab.fill("#user", USER)
+        await tab.fill("#password", PASSWORD)
+        await tab.click("form.login button")
+        await expect(tab.locator("#who")).to_have_text(NAME)
+        after = next(c for c in await tab.context.cookies() if c["name"] == "rxedge_session")
+        assert after["value"] != before["value"], "the session id changes at login"

@@ -1,0 +1,69 @@
+"""The page in a real headless Chromium against the daemon on simulated hardware: a pick sent
+on MQTT lights its slot on the page's shelf map in the list's colour (and in words), a button
+pressed on the shelf controller moves the pick list's progress, and the map returns to dark."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.async_api import Page, expect
+
+from edge.demo.local_broker import LocalBroker
+from sync.commands import with_envelope
+from tests.conftest import Subscriber
+from tests.edge.pick_rig import AMOX, PREFIX
+from tests.web.page_rig import artifacts, page_rig
+
+SECOND = 5_000  # ms: generous under load; the benchmark measures the real figure
+
+
+def slot(tab: Page, name: str):  # type: ignore[no-untyped-def]
+    return tab.locator(f'.slot[data-slot="{name}"]')
+
+
+async def test_a_pick_lights_its_slot_on_the_page_and_a_button_press_moves_the_list(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    async with page_rig(tmp_path, broker) as web:
+        shelves = await web.tab()
+        await shelves.goto(f"{web.url}/shelves")
+        await expect(shelves.locator("#live-link")).to_have_attribute("data-state", "live")
+        assert await shelves.locator(".slot").count() == 8
+        await expect(slot(shelves, "A-01")).to_contain_text("Amoxicillin 500 mg")
+        await expect(slot(shelves, "A-01").locator(".on-hand")).to_have_text("3")
+        # The expired batch the daemon holds is red and slow on the shelf, and so on the page.
+        await expect(slot(shelves, "A-03")).to_have_attribute("data-colour", "red")
+        await expect(slot(shelves, "A-03").locator(".words")).to_have_text("red, blinking slowly")
+        await expect(slot(shelves, "A-02")).to_have_attribute("data-on", "false")
+        picks = await web.tab()
+        await picks.goto(f"{web.url}/picks")
+        await expect(picks.locator("#live-link")).to_have_attribute("data-state", "live")
+
+        body = {"pick_id": "rx-100", "lines": [{"gtin": AMOX, "quantity": 2}], "picker": "Ana"}
+        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
+        a02 = slot(shelves, "A-02")
+        await expect(a02).to_have_attribute("data-on", "true", timeout=SECOND)
+        await expect(a02).to_have_attribute("data-colour", "green")
+        await expect(a02).to_have_attribute("data-mode", "steady")
+        await expect(a02.locator(".number")).to_have_text("1")
+        await expect(a02.locator(".words")).to_have_text("green, steady, shows 1")
+        await expect(slot(shelves, "A-01").locator(".words")).to_have_text("green, steady, shows 1")
+        await shelves.screenshot(path=str(artifacts() / "shelves-pick-lit.png"))
+
+        row = picks.locator('[data-pick="rx-100"] tr[data-line="1"]')
+        await expect(row.locator(".picked")).to_have_text("0", timeout=SECOND)
+        await expect(picks.locator('[data-pick="rx-100"] .chip')).to_have_text("green")
+        await web.rig.shelf.press(1)  # A-02: the earliest expiry first
+        await expect(row.locator(".picked")).to_have_text("1", timeout=SECOND)
+        await expect(picks.locator('[data-pick="rx-100"] .progress')).to_have_text("1 of 2 picked")
+        await expect(a02).to_have_attribute("data-on", "false", timeout=SECOND)
+        await expect(a02.locator(".holds")).to_have_text("empty", timeout=SECOND)
+        await picks.screenshot(path=str(artifacts() / "picks-progress.png"), full_page=True)
+
+        await web.rig.shelf.press(0)
+        await expect(picks.locator('[data-pick="rx-100"]')).to_have_count(0, timeout=SECOND)
+        await expect(picks.locator("table").last).to_contain_text("rx-100")
+        await expect(slot(shelves, "A-01")).to_have_attribute("data-on", "false", timeout=SECOND)

@@ -1,0 +1,101 @@
+"""Every view of the page renders in Chromium with what the ledger holds: a slot's stock lines
+and history, find by GTIN, by name and by a pasted DataMatrix (FEFO order, bad input named),
+expiring on the site's calendar, a stocktake started, ended and confirmed from the page, the
+procurement list and health. A screenshot of each is kept as a test artifact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.async_api import expect
+
+from edge.demo.local_broker import LocalBroker
+from tests.web.page_rig import NAME, artifacts, page_rig
+
+SECOND = 5_000
+
+
+async def test_every_view_shows_what_the_ledger_holds(tmp_path: Path, broker: LocalBroker) -> None:
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.logged_in_tab()
+
+        async def view(path: str, heading: str, shot: str) -> None:
+            await tab.goto(web.url + path)
+            await expect(tab.locator("h1")).to_contain_text(heading)
+            await tab.screenshot(path=str(artifacts() / f"{shot}.png"), full_page=True)
+
+        await view("/shelves", "Shelves", "view-shelves")
+        await tab.click('.slot[data-slot="A-04"]')
+        await expect(tab.locator("h1")).to_have_text("Slot A-04")
+        lines = tab.locator("table").first
+        await expect(lines).to_contain_text("HELD")
+        await expect(lines).to_contain_text("quarantined")
+        await expect(tab.locator("table").nth(1)).to_contain_text("quarantine")
+        await tab.screenshot(path=str(artifacts() / "view-slot.png"), full_page=True)
+
+        await view("/find?q=4012345123456", "Find", "view-find-gtin13")
+        answer = tab.locator('[data-gtin="04012345123456"]')
+        batches = await answer.locator("tbody tr td:nth-child(2)").all_inner_texts()
+        assert [b.split()[0] for b in batches] == ["OLD", "EARLY", "HELD", "BAD", "LATE"]
+        await expect(answer).to_contain_text("4 pack(s) usable")
+        await expect(answer.locator("tr.usable")).to_have_count(2)
+        await view("/find?q=ibupro", "Find", "view-find-name")
+        await expect(tab.locator('[data-gtin="04012345000016"] tr.usable')).to_have_count(2)
+        await tab.fill("#q", "0104012345000016" + "17300531" + "10I2")
+        await tab.click("form.search button")
+        await expect(tab.locator("tr.scanned")).to_contain_text("I2")
+        await tab.fill("#q", "04012345123457")
+        await tab.click("form.search button")
+        await expect(tab.locator(".problem")).to_contain_text("wrong check digit")
+        await tab.fill("#q", "ibuprofen")
+        await tab.click("form.search button")
+        await tab.get_by_role("button", name="Light the slots").click()
+        await expect(tab.locator(".flash")).to_contain_text("A-06", timeout=SECOND)
+
+        await view("/expiring?days=30", "Expiring", "view-expiring")
+        await expect(tab.locator("#expired + table")).to_contain_text("OLD")
+        await expect(tab.locator("#quarantined + table")).to_contain_text("HELD")
+        await expect(tab.locator("#soon + table")).to_contain_text("None.")
+        await view("/expiring?days=2000", "Expiring", "view-expiring-long")
+        await expect(tab.locator("#soon + table")).to_contain_text("EARLY")
+
+        await view("/stocktake", "Stocktake", "view-stocktake")
+        await tab.get_by_role("button", name="Start").click()
+        await expect(tab.locator(".flash")).to_contain_text("of shelf A started", timeout=SECOND)
+        await tab.get_by_role("button", name="End the running sweep").click()
+        await expect(tab.locator(".flash")).to_contain_text("ended", timeout=SECOND)
+        report = tab.locator("#stocktakes tbody tr").first
+        await expect(report).to_contain_text("to confirm", timeout=SECOND)
+        await report.locator("a").click()
+        await expect(tab.locator("h1")).to_contain_text(f"shelf A, by {NAME}")
+        await expect(tab.get_by_role("link", name="EPCIS 2.0 document")).to_be_visible()
+        await tab.screenshot(path=str(artifacts() / "view-stocktake-report.png"), full_page=True)
+        await tab.get_by_role("button", name="Confirm: book the differences").click()
+        await expect(tab.locator(".flash")).to_contain_text("confirmed by", timeout=SECOND)
+        await expect(tab.locator("main > p").first).to_contain_text(f"confirmed by {NAME}")
+
+        await view("/procurement", "Procurement", "view-procurement")
+        await view("/health", "Health", "view-health")
+        await expect(tab.locator(".facts")).to_contain_text("online")
+        await expect(tab.locator('tr[data-device="A"]')).to_contain_text("up")
+        await expect(tab.locator(".facts")).to_contain_text("last check passed")
+        await view("/picks", "Pick lists", "view-picks")
+        await view("/alarms", "Alarms", "view-alarms")
+        await tab.goto(f"{web.url}/slots/Z-99")
+        await expect(tab.locator(".problem")).to_contain_text("no slot 'Z-99'")
+
+
+async def test_the_page_loads_nothing_from_another_host(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.tab()
+        asked: list[str] = []
+        tab.on("request", lambda request: asked.append(request.url))
+        answer = await tab.goto(f"{web.url}/shelves")
+        assert answer is not None
+        headers = answer.headers
+        assert "default-src 'self'" in headers["content-security-policy"]
+        assert headers["x-frame-options"] == "DENY"
+        await expect(tab.locator("#live-link")).to_have_attribute("data-state", "live")
+        assert asked and all(url.startswith(web.url) for url in asked), asked
