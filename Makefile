@@ -20,9 +20,9 @@ lint: setup
 bench: setup
 	$(PY) -m bench
 
-# 1,000 simulated gateways against a 3-node NATS cluster (one node killed and started again) and
-# against one mosquitto, about 8 minutes (docs/scale.md); `$(PY) -m bench.bench_scale --quick`
-# runs a small load in under a minute.
+# The scale benchmark alone (also part of make bench): 1,000 simulated gateways against a 3-node
+# NATS cluster (one node killed and started again) and against one mosquitto, about 8 minutes
+# (docs/scale.md); `$(PY) -m bench.bench_scale --quick` runs a small load in under a minute.
 scale-bench: setup
 	$(PY) -m bench.bench_scale
 
