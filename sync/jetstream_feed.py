@@ -153,6 +153,7 @@ class GroupCounts:
     finished: int = 0  # entries another member took and did not finish
     duplicates: int = 0  # already done when delivered again
     malformed: int = 0
+    left: int = 0  # not finished for a fault of the cluster's: delivered again later
 
 
 class JetStreamRequests:
@@ -211,7 +212,15 @@ class JetStreamRequests:
                 await asyncio.sleep(0.2)
                 continue
             for message in messages:
-                await self._handle(message)
+                try:
+                    await self._handle(message)
+                except (nats.errors.Error, TimeoutError) as exc:  # the cluster, not the request
+                    self.counts.left += 1
+                    log.warning(
+                        "a request on %s left for now (%r): it comes again after the ack wait",
+                        message.subject,
+                        exc,
+                    )
 
     async def _handle(self, message: Msg) -> None:
         self.counts.deliveries += 1

@@ -317,7 +317,7 @@ async def watch_group(options: WatchOptions) -> int:
     print(
         f"{member}: {counts.applied} applied, {counts.finished} finished for a member that "
         f"stopped, {counts.duplicates} duplicates dropped, {counts.deliveries} deliveries "
-        f"({counts.again} delivered again)",
+        f"({counts.again} delivered again), {counts.left} left for later",
         file=sys.stderr,
     )
     failure = None if handling.cancelled() else handling.exception()

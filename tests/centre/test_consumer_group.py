@@ -42,7 +42,7 @@ def summary_counts(watcher: CliRun) -> dict[str, int]:
     line = next(e for e in watcher.errors if " applied, " in e)
     numbers = [int(part.split()[0]) for part in line.split(": ", 1)[1].split(", ")]
     numbers.append(int(line.split("(")[1].split()[0]))
-    names = ("applied", "finished", "duplicates", "deliveries", "again")
+    names = ("applied", "finished", "duplicates", "deliveries", "left", "again")
     return dict(zip(names, numbers, strict=True))
 
 
