@@ -16,4 +16,5 @@ BENCHMARKS: dict[str, float] = {
     "bench_outbox": 900,
     "bench_web_pages": 900,
     "bench_web_live": 600,
+    "bench_scale": 900,
 }
