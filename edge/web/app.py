@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 
 from anyio import to_thread
@@ -85,5 +84,5 @@ async def _check_ledger(state: WebState) -> None:
     """`PRAGMA quick_check` of the ledger on a connection of its own, now and then hourly."""
     while True:
         verdict = await to_thread.run_sync(lambda: check_file(state.reader.path, "quick_check"))
-        state.ledger_check.verdict, state.ledger_check.at = verdict, time.time()
+        state.ledger_check.verdict, state.ledger_check.at = verdict, state.clock.time()
         await asyncio.sleep(LEDGER_CHECK_SECONDS)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from edge.web.accounts import Account
@@ -21,15 +21,16 @@ class Session:
     sid: str
     csrf: str
     account: Account | None = None
-    seen: float = field(default_factory=time.monotonic)
+    seen: float = 0.0  # monotonic seconds, set by `Sessions`
     flash: list[str] = field(default_factory=list)  # notes shown once, on the next page
 
 
 class Sessions:
     """Session ids -> sessions; an id unused for `idle_seconds` is gone."""
 
-    def __init__(self, idle_seconds: float):
+    def __init__(self, idle_seconds: float, clock: Callable[[], float]):
         self.idle_seconds = idle_seconds
+        self._clock = clock  # monotonic seconds
         self._by_id: OrderedDict[str, Session] = OrderedDict()
 
     def find(self, sid: str | None) -> Session | None:
@@ -37,7 +38,7 @@ class Sessions:
         if not sid:
             return None
         session = self._by_id.get(sid)
-        now = time.monotonic()
+        now = self._clock()
         if session is None or now - session.seen > self.idle_seconds:
             self._by_id.pop(sid, None)
             return None
@@ -47,6 +48,7 @@ class Sessions:
 
     def new(self) -> Session:
         session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32))
+        session.seen = self._clock()
         self._by_id[session.sid] = session
         while len(self._by_id) > MAX_SESSIONS:
             self._by_id.popitem(last=False)
@@ -75,14 +77,15 @@ def csrf_ok(session: Session | None, token: str | None) -> bool:
 class LoginLimiter:
     """At most `failures` failed logins per account and per client address in `window` s."""
 
-    def __init__(self, failures: int, window: float):
+    def __init__(self, failures: int, window: float, clock: Callable[[], float]):
+        self._clock = clock  # monotonic seconds
         self.failures = failures
         self.window = window
         self._failed: dict[str, deque[float]] = {}
 
     def wait_seconds(self, *keys: str) -> float:
         """0 when a login may be tried now; otherwise how long until one may."""
-        now = time.monotonic()
+        now = self._clock()
         wait = 0.0
         for key in keys:
             seen = self._failed.get(key)
@@ -93,7 +96,7 @@ class LoginLimiter:
         return wait
 
     def failed(self, *keys: str) -> None:
-        now = time.monotonic()
+        now = self._clock()
         for key in keys:
             self._failed.setdefault(key, deque()).append(now)
         if len(self._failed) > MAX_SESSIONS:  # forget addresses that stopped trying

@@ -3,11 +3,11 @@ ledger reader, the live feed and the command sender."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from edge.clock import Clock
 from edge.settings.config import GatewayConfig
 from edge.web.accounts import Accounts
 from edge.web.commands import CommandRefused, CommandSender
@@ -32,20 +32,23 @@ class WebState:
     reader: LedgerReader
     live: LiveFeed
     sender: CommandSender | None = None
+    clock: Clock = field(default_factory=Clock)  # the page's one clock
     sessions: Sessions = field(init=False)
     limiter: LoginLimiter = field(init=False)
     names: dict[str, str] = field(init=False)  # GTIN -> product name
     slots: frozenset[str] = field(init=False)  # every slot of the configured shelves
     calendar: SiteCalendar = field(init=False)
-    started: float = field(default_factory=time.time)
+    started: float = field(init=False)
     ledger_check: LedgerCheck = field(default_factory=LedgerCheck)
 
     def __post_init__(self) -> None:
         web = self.config.web
-        self.sessions = Sessions(web.session_minutes * 60.0)
-        self.limiter = LoginLimiter(web.login_failures, web.login_window_seconds)
+        tick = self.clock.monotonic
+        self.sessions = Sessions(web.session_minutes * 60.0, tick)
+        self.limiter = LoginLimiter(web.login_failures, web.login_window_seconds, tick)
+        self.started = self.clock.time()
         self.names = {p.gtin: p.name for p in self.config.products}
-        self.calendar = SiteCalendar.named(self.config.timezone)
+        self.calendar = SiteCalendar.named(self.config.timezone, self.clock.now)
         self.slots = frozenset(s for shelf in self.config.shelves for s in shelf.slot_names())
 
     async def command(

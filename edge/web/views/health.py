@@ -4,7 +4,6 @@ gateway's status topic and the ledger itself."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +38,8 @@ async def health(request: Request) -> Response:
     figures = await state.reader.ask(ledger_figures)
     oldest = figures["outbox_oldest"]
     if oldest:
-        waited = time.time() - datetime.fromisoformat(oldest.replace("Z", "+00:00")).timestamp()
+        since = datetime.fromisoformat(oldest.replace("Z", "+00:00")).timestamp()
+        waited = state.clock.time() - since
         figures["outbox_age"] = max(0.0, waited)
     session = state.live.session
     check = state.ledger_check

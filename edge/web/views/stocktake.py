@@ -4,7 +4,6 @@ per slot), confirming one, and its EPCIS 2.0 document."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -44,7 +43,7 @@ async def epcis(request: Request) -> Response:
     found = await state.reader.ask(lambda db: stocktake(db, stocktake_id))
     if found is None:
         return refuse(request, 404, f"no stocktake {stocktake_id!r} in the ledger")
-    document = epcis_export(found[0], datetime.now(UTC), state.config.site)
+    document = epcis_export(found[0], state.clock.now(), state.config.site)
     return Response(
         json.dumps(document, indent=2),
         media_type="application/ld+json",
