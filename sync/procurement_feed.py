@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sync.broker_refusal import BrokerRefusal, MqttProtocol
+from sync.broker_refusal import BrokerRefusal, MqttProtocol, RefusalSettings
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress, BrokerRotation
 from sync.errors import SyncError
@@ -266,6 +266,10 @@ class RequestConsumer:
         """Begin connecting in the background and handling what arrives."""
         self._worker = asyncio.create_task(self._work(), name="request consumer")
         await self._session.start()
+
+    async def until_subscribed(self, timeout: float, settings: RefusalSettings) -> None:
+        """Wait for the subscription (see MqttSession.until_subscribed)."""
+        await self._session.until_subscribed(timeout, settings)
 
     async def stop(self) -> None:
         """Stop handling and disconnect; what was not acknowledged stays with the broker."""
