@@ -24,11 +24,11 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from sync.broker_refusal import (
     BrokerRefusal,
-    BrokerRefused,
     BrokerUnreachable,
     MqttProtocol,
     RefusalSettings,
     classify,
+    until_set_or_refused,
 )
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress, BrokerRotation
@@ -167,36 +167,11 @@ class MqttSession:
         """Wait until the broker accepts; BrokerRefused (its message spelling the fix as
         `settings` do) or BrokerUnreachable when it will not within `timeout` seconds (None:
         no limit)."""
-        if not await self._until(self.connected, timeout, settings):
+        if not await until_set_or_refused(self.connected, self, settings, timeout):
             raise BrokerUnreachable(
                 f"no broker answered within {timeout or 0:.0f} s at {self.brokers.describe()}"
                 + (f" (last attempt: {self._last_failure})" if self._last_failure else "")
             )
-
-    async def until_subscribed(self, timeout: float, settings: RefusalSettings) -> None:
-        """Wait until the broker has granted the subscriptions; BrokerRefused or
-        BrokerUnreachable (as `until_connected`) when it will not within `timeout` seconds."""
-        if not await self._until(self.subscribed, timeout, settings):
-            raise BrokerUnreachable(
-                f"could not subscribe within {timeout:.0f} s at {self.brokers.describe()}"
-            )
-
-    async def _until(
-        self, reached: asyncio.Event, timeout: float | None, settings: RefusalSettings
-    ) -> bool:
-        """Wait for `reached` or a lasting refusal (raised as BrokerRefused); whether `reached`
-        was set within `timeout` seconds."""
-        waits = [asyncio.ensure_future(e.wait()) for e in (reached, self.refused)]
-        try:
-            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
-        if reached.is_set():
-            return True
-        if self.refusal is not None:
-            raise BrokerRefused(self.refusal, settings)
-        return False
 
     async def stop(self, farewell: Announcement | None = None, timeout: float = 2.0) -> None:
         """Say `farewell` (if connected) and disconnect; the broker then does not send the will."""
