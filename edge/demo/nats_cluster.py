@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import nats.errors
 
-from edge.demo.local_broker import free_port, listens
+from edge.demo.local_broker import find_program, free_port, listens
 from sync.jetstream_feed import NatsUnavailable, connect, ensure_stream
 
 NODE_CONF = Path(__file__).resolve().parents[2] / "scripts" / "nats-cluster" / "node.conf"
@@ -27,10 +26,9 @@ class NatsUnavailableHere(RuntimeError):
 
 
 def find_nats_server() -> str:
-    for candidate in _CANDIDATES:
-        found = shutil.which(candidate)
-        if found:
-            return found
+    """Path of the nats-server binary, or NatsUnavailableHere saying how to get one."""
+    if found := find_program(_CANDIDATES):
+        return found
     raise NatsUnavailableHere(
         "nats-server is not installed: run `make setup` (it installs it), or "
         "`apt-get install nats-server`"
