@@ -10,11 +10,11 @@ clock.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -55,6 +55,26 @@ NAMED_COUNTERS = {
 }
 # Exported per reader instead (rxedge_tag_reads_total, rxedge_reader_rounds_total), or as scans.
 UNEXPORTED_COUNTERS = {"tag_reads", "rounds", "scans", "scans_refused"}
+
+Part = TypeVar("Part")
+# Counters a part of the gateway keeps itself: (metric, help, how to read it off the part).
+PartCounters = tuple[tuple[str, str, Callable[[Part], int]], ...]
+PUBLISHER_COUNTERS: PartCounters[OutboxPublisher] = (
+    ("rxedge_outbox_sent", "Outbox messages the broker acknowledged.", lambda p: p.sent),
+    (
+        "rxedge_outbox_refused",
+        "Outbox messages the broker refused (kept, and tried again later).",
+        lambda p: p.refused,
+    ),
+)
+WRITER_COUNTERS: PartCounters[LedgerWriter] = (
+    (
+        "rxedge_ledger_commit_groups",
+        "Transactions the ledger's writer committed (each shared by the calls waiting for it).",
+        lambda w: w.groups,
+    ),
+    ("rxedge_ledger_calls", "Calls the ledger's writer carried out.", lambda w: w.calls),
+)
 
 
 class Watched(Protocol):
@@ -285,31 +305,19 @@ def _sync(session: MqttSession | None, publisher: OutboxPublisher | None) -> Ite
         "Connections to the broker after the first one.",
         value=max(0, connects - 1),
     )
-    yield CounterMetricFamily(
-        "rxedge_outbox_sent",
-        "Outbox messages the broker acknowledged.",
-        value=publisher.sent if publisher is not None else 0,
-    )
-    yield CounterMetricFamily(
-        "rxedge_outbox_refused",
-        "Outbox messages the broker refused (kept, and tried again later).",
-        value=publisher.refused if publisher is not None else 0,
-    )
+    yield from _counted(publisher, PUBLISHER_COUNTERS)
+
+
+def _counted(part: Part | None, counters: PartCounters[Part]) -> Iterator[Metric]:
+    """The part's counters; 0 while the gateway runs without it (no broker, no ledger yet)."""
+    for name, documentation, read in counters:
+        yield CounterMetricFamily(name, documentation, value=read(part) if part is not None else 0)
 
 
 def _ledger(
     writer: LedgerWriter | None, figures: LedgerFigures | None, config: GatewayConfig, clock: Clock
 ) -> Iterator[Metric]:
-    yield CounterMetricFamily(
-        "rxedge_ledger_commit_groups",
-        "Transactions the ledger's writer committed (each shared by the calls waiting for it).",
-        value=writer.groups if writer is not None else 0,
-    )
-    yield CounterMetricFamily(
-        "rxedge_ledger_calls",
-        "Calls the ledger's writer carried out.",
-        value=writer.calls if writer is not None else 0,
-    )
+    yield from _counted(writer, WRITER_COUNTERS)
     yield GaugeMetricFamily(
         "rxedge_outbox_backlog_limit_messages",
         "Configured: more messages waiting than this is a sync backlog.",
