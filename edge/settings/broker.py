@@ -46,6 +46,13 @@ BROKER_EXAMPLES = {
 }
 
 
+# Settings of no use without another: (setting, the one it needs, what that one is, an example).
+_BELONGS_TO = (
+    ("key_file", "cert_file", "certificate", '"/etc/rxedge/gateway.crt"'),
+    ("password_file", "username", "username", '"pharmacy-0042/gw-1"'),
+)
+
+
 class BrokerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -121,11 +128,6 @@ class BrokerConfig(BaseModel):
                 f"{', '.join(tls_files)} apply to TLS only, but url is plain mqtt://; "
                 'e.g. url = "mqtts://broker.example.net:8883"'
             )
-        if self.key_file is not None and self.cert_file is None:
-            raise ValueError(
-                "key_file needs the certificate it belongs to; "
-                'e.g. cert_file = "/etc/rxedge/gateway.crt"'
-            )
         if (
             self.cert_file is not None
             and self.key_file is None
@@ -135,11 +137,9 @@ class BrokerConfig(BaseModel):
                 f"cert_file {self.cert_file} holds no private key; "
                 'e.g. key_file = "/etc/rxedge/gateway.key"'
             )
-        if self.password_file is not None and self.username is None:
-            raise ValueError(
-                "password_file needs the username it belongs to; "
-                'e.g. username = "pharmacy-0042/gw-1"'
-            )
+        for key, needed, what, example in _BELONGS_TO:
+            if getattr(self, key) is not None and getattr(self, needed) is None:
+                raise ValueError(f"{key} needs the {what} it belongs to; e.g. {needed} = {example}")
         return self
 
     def security(self) -> BrokerSecurity:
