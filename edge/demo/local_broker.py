@@ -25,18 +25,22 @@ class BrokerUnavailable(EdgeError, RuntimeError):
     """No mosquitto binary on this machine."""
 
 
-def find_program(candidates: Sequence[str]) -> str | None:
-    """The path of the first of `candidates` (names looked up on PATH, or paths) found here."""
-    return next((found for c in candidates if (found := shutil.which(c))), None)
+def find_program(candidates: Sequence[str], missing: Exception) -> str:
+    """The path of the first of `candidates` (names looked up on PATH, or paths) found here;
+    raises `missing` (saying how to get the program) when none is."""
+    if found := next((found for c in candidates if (found := shutil.which(c))), None):
+        return found
+    raise missing
 
 
 def find_mosquitto() -> str:
     """Path of the mosquitto binary, or BrokerUnavailable saying how to get one."""
-    if found := find_program(_CANDIDATES):
-        return found
-    raise BrokerUnavailable(
-        "mosquitto is not installed: run `make demo` (it installs it), "
-        "or `apt-get install mosquitto`, or pass --broker mqtt://HOST:PORT"
+    return find_program(
+        _CANDIDATES,
+        BrokerUnavailable(
+            "mosquitto is not installed: run `make demo` (it installs it), "
+            "or `apt-get install mosquitto`, or pass --broker mqtt://HOST:PORT"
+        ),
     )
 
 
@@ -168,12 +172,7 @@ class LocalBroker:
         process, self._process = self._process, None
         if process is None:
             return
-        process.terminate()
-        try:
-            await asyncio.to_thread(process.wait, 10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            await asyncio.to_thread(process.wait)
+        await stop_process(process)
         if process.stderr:
             process.stderr.close()
 
@@ -183,6 +182,16 @@ class LocalBroker:
             self._process.kill()
             self._process.wait()
             self._process = None
+
+
+async def stop_process(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """Ask `process` to end (it saves what it keeps first), killing it after `grace` s."""
+    process.terminate()
+    try:
+        await asyncio.to_thread(process.wait, grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        await asyncio.to_thread(process.wait)
 
 
 async def listens(port: int) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nats.errors
 
-from edge.demo.local_broker import find_program, free_port, listens
+from edge.demo.local_broker import find_program, free_port, listens, stop_process
 from sync.jetstream_feed import (
     MQTT_STORE,
     NatsUnavailable,
@@ -32,11 +32,12 @@ class NatsUnavailableHere(RuntimeError):
 
 def find_nats_server() -> str:
     """Path of the nats-server binary, or NatsUnavailableHere saying how to get one."""
-    if found := find_program(_CANDIDATES):
-        return found
-    raise NatsUnavailableHere(
-        "nats-server is not installed: run `make setup` (it installs it), or "
-        "`apt-get install nats-server`"
+    return find_program(
+        _CANDIDATES,
+        NatsUnavailableHere(
+            "nats-server is not installed: run `make setup` (it installs it), or "
+            "`apt-get install nats-server`"
+        ),
     )
 
 
@@ -120,12 +121,7 @@ class NatsCluster:
 
     async def stop(self) -> None:
         for name, process in list(self._processes.items()):
-            process.terminate()
-            try:
-                await asyncio.to_thread(process.wait, 10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                await asyncio.to_thread(process.wait)
+            await stop_process(process)
             del self._processes[name]
 
     def _spawn(self, node: NatsNode) -> None:
