@@ -7,8 +7,9 @@ import asyncio
 import contextlib
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from firmware_sim.chafon_sim import ChafonSimulator
 from firmware_sim.control import ControlServer
@@ -74,23 +75,38 @@ def run_sim_ctl(args: argparse.Namespace) -> int:
     return 0 if answer == "ok" or answer.startswith("ok ") else 1
 
 
-def _faults(args: argparse.Namespace) -> LineFaults:
-    return LineFaults(drop=args.drop, flip=args.flip, garbage=args.garbage)
+class _LineSimulator(Protocol):
+    @property
+    def port(self) -> str: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
-async def _until_interrupted(what: str, stop: object) -> int:
+_Sim = TypeVar("_Sim", bound=_LineSimulator)
+
+
+async def _on_line(simulator: Callable[..., _Sim], args: argparse.Namespace) -> _Sim:
+    """A simulator started on the line `add_line_options` describes, with its faults."""
+    faults = LineFaults(drop=args.drop, flip=args.flip, garbage=args.garbage)
+    sim = simulator(baudrate=args.baudrate, link=args.link, tcp=args.tcp, faults=faults)
+    await sim.start()
+    return sim
+
+
+async def _until_interrupted(what: str, stop: Callable[[], Awaitable[None]]) -> int:
     print(f"{what}; Ctrl-C to stop", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
-        await stop()  # type: ignore[operator]
+        await stop()
     return 0
 
 
 async def run_reader_sim(args: argparse.Namespace) -> int:
     """An R2000 reader with `--tags` packs on each of its 4 antennas."""
-    sim = R2000Simulator(baudrate=args.baudrate, link=args.link, tcp=args.tcp, faults=_faults(args))
-    await sim.start()
+    sim = await _on_line(R2000Simulator, args)
     for antenna in (1, 2, 3, 4):
         for n in range(args.tags):
             sim.place(antenna, sgtin96("4012345", "012345", antenna * 1000 + n))
@@ -102,10 +118,7 @@ async def run_reader_sim(args: argparse.Namespace) -> int:
 
 async def run_chafon_sim(args: argparse.Namespace) -> int:
     """A Chafon handheld with `--tags` packs in its field."""
-    sim = ChafonSimulator(
-        baudrate=args.baudrate, link=args.link, tcp=args.tcp, faults=_faults(args)
-    )
-    await sim.start()
+    sim = await _on_line(ChafonSimulator, args)
     sim.present([sgtin96("4012345", "012345", n) for n in range(args.tags)])
     return await _until_interrupted(
         f"Chafon reader at {args.baudrate} baud on {sim.port}", sim.stop
@@ -114,10 +127,7 @@ async def run_chafon_sim(args: argparse.Namespace) -> int:
 
 async def run_scanner_sim(args: argparse.Namespace) -> int:
     """A GS1 scanner that scans each code given, `--every` seconds apart, over and over."""
-    sim = ScannerSimulator(
-        baudrate=args.baudrate, link=args.link, tcp=args.tcp, faults=_faults(args)
-    )
-    await sim.start()
+    sim = await _on_line(ScannerSimulator, args)
     async with _controlled(args.control, scanner_commands(sim)):
         if not args.codes:
             return await _until_interrupted(f"GS1 scanner on {sim.port}", sim.stop)
