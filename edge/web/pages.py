@@ -162,3 +162,15 @@ def back_to(request: Request, form: dict[str, str]) -> str:
         if candidate.startswith("/") and not candidate.startswith("//") and "\\" not in candidate:
             return candidate
     return "/"
+
+
+def item_action(command: str, key: str, note: str) -> Callable[[Request], Awaitable[Response]]:
+    """An `action` sending `command` about the item the path names by `key` (an alarm, a pick
+    list), by the person logged in; `note` is shown after, with `{item}` and `{by}` filled."""
+
+    async def handler(request: Request, form: dict[str, str], account: Account) -> str:
+        item = request.path_params[key]
+        await state_of(request).command(command, {key: item, "by": account.name}, item)
+        return note.format(item=item, by=account.name)
+
+    return action(handler)

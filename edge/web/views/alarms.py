@@ -6,8 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from edge.web.accounts import Account
-from edge.web.pages import action, render, state_of
+from edge.web.pages import item_action, render, state_of
 from edge.web.reading import live_alarms
 
 
@@ -16,15 +15,11 @@ async def alarms(request: Request) -> Response:
     return render(request, "alarms.html", alarms=rows)
 
 
-async def acknowledge(request: Request, form: dict[str, str], account: Account) -> str:
-    alarm_id = request.path_params["alarm_id"]
-    await state_of(request).command(
-        "alarm-ack", {"alarm_id": alarm_id, "by": account.name}, alarm_id
-    )
-    return f"Alarm {alarm_id} acknowledged by {account.name}."
-
-
 routes = [
     Route("/alarms", alarms),
-    Route("/alarms/{alarm_id}/ack", action(acknowledge), methods=["POST"]),
+    Route(
+        "/alarms/{alarm_id}/ack",
+        item_action("alarm-ack", "alarm_id", "Alarm {item} acknowledged by {by}."),
+        methods=["POST"],
+    ),
 ]

@@ -7,8 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from edge.web.accounts import Account
-from edge.web.pages import action, render, state_of
+from edge.web.pages import item_action, render, state_of
 from edge.web.reading import pick_lists
 
 
@@ -30,15 +29,11 @@ async def picks(request: Request) -> Response:
     return render(request, "picks.html", lists=shown, ended=ended)
 
 
-async def cancel(request: Request, form: dict[str, str], account: Account) -> str:
-    pick_id = request.path_params["pick_id"]
-    await state_of(request).command(
-        "pick-cancel", {"pick_id": pick_id, "by": account.name}, pick_id
-    )
-    return f"Pick list {pick_id} cancelled by {account.name}."
-
-
 routes = [
     Route("/picks", picks),
-    Route("/picks/{pick_id}/cancel", action(cancel), methods=["POST"]),
+    Route(
+        "/picks/{pick_id}/cancel",
+        item_action("pick-cancel", "pick_id", "Pick list {item} cancelled by {by}."),
+        methods=["POST"],
+    ),
 ]

@@ -4,6 +4,7 @@ per slot), confirming one, and its EPCIS 2.0 document."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,8 +12,8 @@ from starlette.routing import Route
 
 from edge.cli.stocktake_report import epcis_export
 from edge.web.accounts import Account
-from edge.web.pages import action, refuse, render, state_of
-from edge.web.reading import stocktake, stocktakes
+from edge.web.pages import action, item_action, refuse, render, state_of
+from edge.web.reading import Rows, stocktake, stocktakes
 from inventory.stocktake.sweep import StocktakeReport
 
 
@@ -25,24 +26,35 @@ async def overview(request: Request) -> Response:
     return render(request, "stocktake.html", stocktakes=rows, shelves=shelves)
 
 
-async def report(request: Request) -> Response:
-    state = state_of(request)
-    stocktake_id = request.path_params["stocktake_id"]
-    found = await state.reader.ask(lambda db: stocktake(db, stocktake_id))
-    if found is None:
-        return refuse(request, 404, f"no stocktake {stocktake_id!r} in the ledger")
+Found = tuple[StocktakeReport, Rows]
+
+
+def _of_stocktake(
+    page: Callable[[Request, str, Found], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A page about the stocktake the path names: 404 when the ledger has none of that id."""
+
+    async def endpoint(request: Request) -> Response:
+        stocktake_id = request.path_params["stocktake_id"]
+        found = await state_of(request).reader.ask(lambda db: stocktake(db, stocktake_id))
+        if found is None:
+            return refuse(request, 404, f"no stocktake {stocktake_id!r} in the ledger")
+        return await page(request, stocktake_id, found)
+
+    return endpoint
+
+
+@_of_stocktake
+async def report(request: Request, stocktake_id: str, found: Found) -> Response:
     body, rows = found
     return render(
         request, "stocktake_report.html", report=body, row=rows[0], summary=body.summary()
     )
 
 
-async def epcis(request: Request) -> Response:
+@_of_stocktake
+async def epcis(request: Request, stocktake_id: str, found: Found) -> Response:
     state = state_of(request)
-    stocktake_id = request.path_params["stocktake_id"]
-    found = await state.reader.ask(lambda db: stocktake(db, stocktake_id))
-    if found is None:
-        return refuse(request, 404, f"no stocktake {stocktake_id!r} in the ledger")
     document = epcis_export(found[0], state.clock.now(), state.config.site)
     return Response(
         json.dumps(document, indent=2),
@@ -65,18 +77,19 @@ async def end(request: Request, form: dict[str, str], account: Account) -> str:
     return f"Stocktake {answer.get('command_id')} ended; its report is below."
 
 
-async def confirm(request: Request, form: dict[str, str], account: Account) -> str:
-    stocktake_id = request.path_params["stocktake_id"]
-    body = {"stocktake_id": stocktake_id, "by": account.name}
-    await state_of(request).command("stocktake-confirm", body, stocktake_id)
-    return f"Stocktake {stocktake_id} confirmed by {account.name}: its differences are booked."
-
-
 routes = [
     Route("/stocktake", overview),
     Route("/stocktake/start", action(start), methods=["POST"]),
     Route("/stocktake/end", action(end), methods=["POST"]),
     Route("/stocktake/{stocktake_id}", report),
     Route("/stocktake/{stocktake_id}/epcis", epcis),
-    Route("/stocktake/{stocktake_id}/confirm", action(confirm), methods=["POST"]),
+    Route(
+        "/stocktake/{stocktake_id}/confirm",
+        item_action(
+            "stocktake-confirm",
+            "stocktake_id",
+            "Stocktake {item} confirmed by {by}: its differences are booked.",
+        ),
+        methods=["POST"],
+    ),
 ]
