@@ -69,6 +69,10 @@ async def test_every_view_shows_what_the_ledger_holds(tmp_path: Path, broker: Lo
         await report.locator("a").click()
         await expect(tab.locator("h1")).to_contain_text(f"shelf A, by {NAME}")
         await expect(tab.get_by_role("link", name="EPCIS 2.0 document")).to_be_visible()
+        href = await tab.get_by_role("link", name="EPCIS 2.0 document").get_attribute("href")
+        document = await tab.request.get(f"{web.url}{href}")
+        assert document.headers["content-type"] == "application/ld+json"
+        assert (await document.json())["type"] == "EPCISDocument"
         await tab.screenshot(path=str(artifacts() / "view-stocktake-report.png"), full_page=True)
         await tab.get_by_role("button", name="Confirm: book the differences").click()
         await expect(tab.locator(".flash")).to_contain_text("confirmed by", timeout=SECOND)
@@ -83,6 +87,9 @@ async def test_every_view_shows_what_the_ledger_holds(tmp_path: Path, broker: Lo
         await view("/alarms", "Alarms", "view-alarms")
         await tab.goto(f"{web.url}/slots/Z-99")
         await expect(tab.locator(".problem")).to_contain_text("no slot 'Z-99'")
+        answer = await tab.goto(f"{web.url}/stocktake/st-none/epcis")
+        assert answer is not None and answer.status == 404
+        await expect(tab.locator(".problem")).to_contain_text("no stocktake 'st-none'")
 
 
 async def test_the_page_loads_nothing_from_another_host(
