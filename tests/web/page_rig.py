@@ -34,6 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 USER, NAME, PASSWORD = "ana", "Ana Ruiz", "correct horse battery"
+EXPIRED = "expired-04012345123456_OLD"  # the alarm raised at start: a pack past its expiry
 TABLET = {"width": 1024, "height": 768}
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,9 +15,7 @@ from playwright.async_api import expect
 from edge.demo.local_broker import LocalBroker
 from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import PREFIX
-from tests.web.page_rig import NAME, PASSWORD, USER, artifacts, page_rig
-
-EXPIRED = "expired-04012345123456_OLD"
+from tests.web.page_rig import EXPIRED, NAME, PASSWORD, USER, artifacts, page_rig
 
 
 def alarm_state(db: Path, alarm_id: str) -> tuple[str, str | None]:

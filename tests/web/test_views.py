@@ -10,7 +10,7 @@ from pathlib import Path
 from playwright.async_api import expect
 
 from edge.demo.local_broker import LocalBroker
-from tests.web.page_rig import NAME, artifacts, page_rig
+from tests.web.page_rig import EXPIRED, NAME, artifacts, page_rig
 
 SECOND = 5_000
 
@@ -90,6 +90,16 @@ async def test_every_view_shows_what_the_ledger_holds(tmp_path: Path, broker: Lo
         answer = await tab.goto(f"{web.url}/stocktake/st-none/epcis")
         assert answer is not None and answer.status == 404
         await expect(tab.locator(".problem")).to_contain_text("no stocktake 'st-none'")
+        # The live part alone (what a page fetches when its feeds change), for staff logged in:
+        # with their forms (acknowledge the raised alarm, cancel a list) and the shared tables.
+        for path in ("/alarms", "/procurement", "/stocktake", "/slots/A-04", "/picks", "/health"):
+            part = await tab.request.get(f"{web.url}{path}?part=live")
+            assert part.status == 200, path
+        for path in ("/expiring?days=2000", "/find?q=ibuprofen"):
+            part = await tab.request.get(f"{web.url}{path}&part=live")
+            assert part.status == 200, path
+        live_alarms = await (await tab.request.get(f"{web.url}/alarms?part=live")).text()
+        assert f'action="/alarms/{EXPIRED}/ack"' in live_alarms
 
 
 async def test_the_page_loads_nothing_from_another_host(
