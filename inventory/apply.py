@@ -166,17 +166,15 @@ def _received(scan: ReceivedScan) -> Movement:
 def _acknowledge(keeper: InventoryKeeper, command: AckAlarm) -> Outcome:
     try:
         with keeper.group():
-            answer = message(
-                keeper.stamp(),
-                "alarm-ack",
-                command.alarm_id,
-                "acknowledged",
-                alarm_id=command.alarm_id,
-                by=command.by,
-            )
             commits = [
                 keeper.alarms.acknowledge(command.alarm_id, command.by),
-                keeper.send([answer]),
+                keeper.send_result(
+                    "alarm-ack",
+                    command.alarm_id,
+                    "acknowledged",
+                    alarm_id=command.alarm_id,
+                    by=command.by,
+                ),
             ]
     except UnknownAlarm as exc:
         return keeper.picks.refuse("alarm-ack", command.alarm_id, str(exc))

@@ -27,7 +27,7 @@ from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.outbox import MessageKind, Outbox, OutboxMessage, OutboxRow
 from inventory.ledger.store import check_file, connect, damaged
 from inventory.picking.desk import PickDesk
-from inventory.picking.results import PickTimes
+from inventory.picking.results import PickTimes, message
 from inventory.picking.shelf_events import ShelfEvents
 from inventory.putaway.desk import PutawayDesk
 from inventory.replenishment.orders import OrderBook
@@ -193,6 +193,10 @@ class InventoryKeeper:
             self.ledger.write(self.stamp(), messages=messages)
         return Commit(messages=len(messages))
 
+    def send_result(self, command: str, command_id: str, status: str, **fields: object) -> Commit:
+        """Queue one `cmd-result` message: what became of a command, at the group's time."""
+        return self.send([message(self.stamp(), command, command_id, status, **fields)])
+
     def commit(
         self, movements: Iterable[Movement], messages: Iterable[OutboxMessage] = ()
     ) -> Commit:
@@ -252,21 +256,7 @@ class InventoryKeeper:
         self, kind: MovementKind, epc: str, to_slot: str | None, actor: str, reason: str
     ) -> Movement:
         """A tagged pack leaving its current line (for `to_slot`, or out of stock)."""
-        line = self._line_of(epc)
-        return Movement(
-            kind,
-            line.gtin,
-            serial=line.serial,
-            epc=epc,
-            batch=line.batch,
-            expiry=line.expiry,
-            from_slot=line.slot,
-            to_slot=to_slot,
-            actor=actor,
-            reason=reason,
-            from_status=line.status,
-            to_status=line.status,
-        )
+        return self._line_of(epc).leaving(kind, to_slot, actor, reason)
 
     def _line_of(self, epc: str) -> StockLine:
         slot = self.index.slot_of(epc)

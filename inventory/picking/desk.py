@@ -26,7 +26,7 @@ from inventory.picking.lists import (
     reservations,
 )
 from inventory.picking.outcome import Cue, CueKind, Outcome, Shown
-from inventory.picking.results import PickTimes, message
+from inventory.picking.results import PickTimes
 from inventory.picking.store import PickStore
 from inventory.replenishment.orders import OrderBook
 
@@ -80,13 +80,7 @@ class PickDesk:
         known = self.store.state_of(request.pick_id)
         if known is not None:
             out.commits.append(
-                keeper.send(
-                    [
-                        message(
-                            self._keeper.stamp(), "pick", request.pick_id, "duplicate", state=known
-                        )
-                    ]
-                )
+                keeper.send_result("pick", request.pick_id, "duplicate", state=known)
             )
             out.notes.append(f"pick list {request.pick_id} was received before ({known})")
             return out
@@ -98,11 +92,7 @@ class PickDesk:
                 f" and {held} put-away(s) hold a colour" if held else ""
             )
             error = f"{busy}; finish or cancel one first"
-            out.commits.append(
-                keeper.send(
-                    [message(self._keeper.stamp(), "pick", request.pick_id, "error", error=error)]
-                )
-            )
+            out.commits.append(keeper.send_result("pick", request.pick_id, "error", error=error))
             out.refusals.append(f"pick list {request.pick_id} refused: {error}")
             return out
         reserved = reservations(self.lists.values())
@@ -113,15 +103,11 @@ class PickDesk:
         ]
         pick = PickList(request.pick_id, free[0], lines, now, now, request.picker, request.scanner)
         with keeper.group():
-            accepted = message(
-                self._keeper.stamp(),
-                "pick",
-                pick.pick_id,
-                "accepted",
-                picker_no=pick.picker_no,
-                lines=pick.summary(),
+            out.commits.append(
+                keeper.send_result(
+                    "pick", pick.pick_id, "accepted", picker_no=pick.picker_no, lines=pick.summary()
+                )
             )
-            out.commits.append(keeper.send([accepted]))
             for n, line in enumerate(lines):
                 if line.short:
                     out.commits.append(
@@ -142,11 +128,7 @@ class PickDesk:
         if pick is None:
             state = self.store.state_of(pick_id)
             error = f"pick list {pick_id} is {state}" if state else f"no pick list {pick_id}"
-            out.commits.append(
-                self._keeper.send(
-                    [message(self._keeper.stamp(), "pick", pick_id, "error", error=error)]
-                )
-            )
+            out.commits.append(self._keeper.send_result("pick", pick_id, "error", error=error))
             out.refusals.append(f"cancel refused: {error}")
             return out
         self.end(pick, PickState.CANCELLED, out, by=actor)
@@ -162,16 +144,11 @@ class PickDesk:
         for slot, quantity in held.items():
             self._located[slot] = (until, quantity)
         slots = [{"slot": s, "quantity": q} for s, q in sorted(held.items())]
-        result = message(
-            self._keeper.stamp(),
-            "locate",
-            command_id or gtin,
-            "located",
-            gtin=gtin,
-            slots=slots,
-            seconds=seconds,
+        out.commits.append(
+            keeper.send_result(
+                "locate", command_id or gtin, "located", gtin=gtin, slots=slots, seconds=seconds
+            )
         )
-        out.commits.append(keeper.send([result]))
         where = ", ".join(f"{s} ({q})" for s, q in sorted(held.items())) or "nowhere"
         out.notes.append(f"GTIN {gtin} is in {where}")
         out.lights_changed = bool(held)
@@ -204,16 +181,8 @@ class PickDesk:
             self.store.add_recall(gtin, batch, keeper.stamp(), note)
             out.commits.append(keeper.commit(movements))
             out.commits.append(
-                keeper.send(
-                    [
-                        message(
-                            self._keeper.stamp(),
-                            "recall",
-                            f"{gtin}/{batch}",
-                            "recalled",
-                            quarantined=len(movements),
-                        )
-                    ]
+                keeper.send_result(
+                    "recall", f"{gtin}/{batch}", "recalled", quarantined=len(movements)
                 )
             )
         self.recalled.add((gtin, batch))
@@ -223,11 +192,7 @@ class PickDesk:
     def refuse(self, command: str, command_id: str, error: str) -> Outcome:
         """Answer a command that cannot be carried out; nothing of it is done."""
         out = Outcome()
-        out.commits.append(
-            self._keeper.send(
-                [message(self._keeper.stamp(), command, command_id, "error", error=error)]
-            )
-        )
+        out.commits.append(self._keeper.send_result(command, command_id, "error", error=error))
         out.refusals.append(f"{command} {command_id or '(no id)'} refused: {error}")
         return out
 
@@ -242,15 +207,15 @@ class PickDesk:
             elif idle >= self.times.remind_after_seconds and not pick.reminded:
                 pick.reminded = True
                 with keeper.group():
-                    reminder = message(
-                        self._keeper.stamp(),
-                        "pick",
-                        pick.pick_id,
-                        "reminder",
-                        idle_seconds=int(idle),
-                        lines=pick.summary(),
+                    out.commits.append(
+                        keeper.send_result(
+                            "pick",
+                            pick.pick_id,
+                            "reminder",
+                            idle_seconds=int(idle),
+                            lines=pick.summary(),
+                        )
                     )
-                    out.commits.append(keeper.send([reminder]))
                     self.save(pick, out)
                 out.notes.append(f"pick list {pick.pick_id} untouched for {idle:.0f} s")
         for shown in [s for s in self.shown if s.until <= now]:
@@ -295,9 +260,7 @@ class PickDesk:
             fields: dict[str, object] = {"lines": pick.summary()}
             if state is PickState.CANCELLED:
                 fields["by"] = by
-            out.commits.append(
-                keeper.send([message(keeper.stamp(), "pick", pick.pick_id, str(state), **fields)])
-            )
+            out.commits.append(keeper.send_result("pick", pick.pick_id, str(state), **fields))
             self.save(pick, out)
         self.lists.pop(pick.pick_id, None)
         out.notes.append(f"pick list {pick.pick_id} {str(state).replace('_', ' ')}")

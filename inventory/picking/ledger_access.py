@@ -1,6 +1,6 @@
-"""What the pick desk and the shelf events need of the keeper: its clock and the site's
-calendar, its transaction, the slot index, and booking movements and messages (a narrow view,
-not the whole keeper)."""
+"""What the desks need of the keeper (a narrow view, not the whole keeper): its transaction and
+the time of it, the site's calendar, the slot index, and booking movements and messages; the
+pick desk and the shelf events also its clock and picking a tagged pack."""
 
 from __future__ import annotations
 
@@ -16,23 +16,29 @@ from inventory.site_calendar import SiteCalendar
 from inventory.stock.slot_index import SlotIndex, StockLine
 
 
-class PickLedger(Protocol):
+class DeskLedger(Protocol):
     db: sqlite3.Connection
     index: SlotIndex
     calendar: SiteCalendar
 
     def stamp(self) -> str: ...
 
-    def seconds(self) -> float: ...
-
     def group(self) -> AbstractContextManager[None]: ...
 
     def send(self, messages: Iterable[OutboxMessage]) -> Commit: ...
+
+    def send_result(
+        self, command: str, command_id: str, status: str, **fields: object
+    ) -> Commit: ...
 
     def commit(
         self, movements: Iterable[Movement], messages: Iterable[OutboxMessage] = ()
     ) -> Commit: ...
 
-    def take(self, epc: str, actor: str = "system", reason: str = "") -> Commit: ...
-
     def line_of_epc(self, epc: str) -> StockLine | None: ...
+
+
+class PickLedger(DeskLedger, Protocol):
+    def seconds(self) -> float: ...
+
+    def take(self, epc: str, actor: str = "system", reason: str = "") -> Commit: ...

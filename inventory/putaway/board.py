@@ -5,7 +5,6 @@ memory only)."""
 from __future__ import annotations
 
 from inventory.picking.outcome import Outcome
-from inventory.picking.results import message
 from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.sessions import PutawaySession, SessionState
 from inventory.putaway.store import PutawayStore
@@ -41,8 +40,7 @@ class PutawayBoard:
         """Tell the centre `event` of `session` and save the session, in one transaction."""
         keeper = self._keeper
         with keeper.group():
-            sent = message(keeper.stamp(), "putaway", session.delivery_id, event, **fields)
-            out.commits.append(keeper.send([sent]))
+            out.commits.append(keeper.send_result("putaway", session.delivery_id, event, **fields))
             self.save(session)
 
     def save(self, session: PutawaySession) -> None:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from inventory.ledger.movements import Movement, StockStatus
+from inventory.ledger.movements import Movement, MovementKind, StockStatus
 
 StockKey = tuple[str, str, str, str, StockStatus]  # slot, gtin, batch, serial, status
 NO_EXPIRY = np.iinfo(np.int32).max
@@ -39,6 +39,28 @@ class StockLine:
     @property
     def key(self) -> StockKey:
         return (self.slot, self.gtin, self.batch, self.serial, self.status)
+
+    def leaving(
+        self, kind: MovementKind, to_slot: str | None, actor: str, reason: str, reference: str = ""
+    ) -> Movement:
+        """This line's tagged pack leaving its slot: for `to_slot` (its status kept), or out
+        of stock."""
+        return Movement(
+            kind,
+            self.gtin,
+            1,
+            self.serial,
+            self.epc,
+            self.batch,
+            self.expiry,
+            self.slot,
+            to_slot,
+            actor,
+            reason,
+            reference,
+            self.status,
+            self.status,
+        )
 
 
 def expiry_day(expiry: str | None) -> int:

@@ -11,57 +11,30 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
 
 from inventory.alarms.book import AlarmBook
 from inventory.alarms.lifecycle import AlarmKind
-from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.outbox import MessageKind, OutboxMessage
+from inventory.picking.ledger_access import DeskLedger
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
-from inventory.site_calendar import SiteCalendar
-from inventory.stock.slot_index import SlotIndex, StockLine
 from inventory.stocktake.epcis import count_events
 from inventory.stocktake.sweep import Found, StocktakeReport, Sweep, reconcile
-
-
-class StocktakeLedger(Protocol):
-    """What the stocktake desk needs of the keeper."""
-
-    db: sqlite3.Connection
-    index: SlotIndex
-    calendar: SiteCalendar
-
-    def stamp(self) -> str: ...
-
-    def group(self) -> AbstractContextManager[None]: ...
-
-    def send(self, messages: Iterable[OutboxMessage]) -> Commit: ...
-
-    def commit(
-        self, movements: Iterable[Movement], messages: Iterable[OutboxMessage] = ()
-    ) -> Commit: ...
-
-    def line_of_epc(self, epc: str) -> StockLine | None: ...
 
 
 class StocktakeDesk:
     """Reconciles sweeps and books what a pharmacist confirms."""
 
-    def __init__(self, keeper: StocktakeLedger, alarms: AlarmBook, site: str):
+    def __init__(self, keeper: DeskLedger, alarms: AlarmBook, site: str):
         self._keeper = keeper
         self._alarms = alarms
         self._site = site
 
     def started(self, sweep: Sweep) -> Outcome:
         """Report that a sweep began."""
-        keeper = self._keeper
-        answer = message(
-            keeper.stamp(),
+        started = self._keeper.send_result(
             "stocktake-start",
             sweep.stocktake_id,
             "started",
@@ -70,7 +43,7 @@ class StocktakeDesk:
             by=sweep.by,
         )
         return Outcome(
-            commits=[keeper.send([answer])],
+            commits=[started],
             notes=[f"stocktake {sweep.stocktake_id} of shelf {sweep.shelf} started ({sweep.by})"],
         )
 
@@ -149,10 +122,9 @@ class StocktakeDesk:
             error = (
                 f"stocktake {stocktake_id} is {state}" if state else f"no stocktake {stocktake_id}"
             )
-            refusal = message(
-                keeper.stamp(), "stocktake-confirm", stocktake_id, "error", error=error
+            out.commits.append(
+                keeper.send_result("stocktake-confirm", stocktake_id, "error", error=error)
             )
-            out.commits.append(keeper.send([refusal]))
             out.refusals.append(f"stocktake confirmation refused: {error}")
             return out
         report = found[1]
@@ -193,19 +165,8 @@ class StocktakeDesk:
                 if line is None or line.slot != item.ledger_slot:
                     continue  # booked out or moved since the sweep
                 movements.append(
-                    Movement(
-                        MovementKind.COUNT_ADJUSTMENT,
-                        line.gtin,
-                        1,
-                        line.serial,
-                        item.epc,
-                        line.batch,
-                        line.expiry,
-                        from_slot=line.slot,
-                        actor=by,
-                        reason="stocktake: not found",
-                        reference=sid,
-                        from_status=line.status,
+                    line.leaving(
+                        MovementKind.COUNT_ADJUSTMENT, None, by, "stocktake: not found", sid
                     )
                 )
                 out.booked_epcs.append(item.epc)
@@ -230,22 +191,10 @@ class StocktakeDesk:
                 line = keeper.line_of_epc(item.epc)
                 if line is None or line.slot != item.ledger_slot or item.seen_slot is None:
                     continue
+                found_in = item.seen_slot
                 movements.append(
-                    Movement(
-                        MovementKind.MOVE,
-                        line.gtin,
-                        1,
-                        line.serial,
-                        item.epc,
-                        line.batch,
-                        line.expiry,
-                        line.slot,
-                        item.seen_slot,
-                        by,
-                        f"stocktake: found in {item.seen_slot}",
-                        sid,
-                        line.status,
-                        line.status,
+                    line.leaving(
+                        MovementKind.MOVE, found_in, by, f"stocktake: found in {found_in}", sid
                     )
                 )
                 out.placed[item.epc] = item.seen_slot
