@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from edge.web.accounts import Account
-from edge.web.pages import action, render, state_of
+from edge.web.pages import action, render, shared_live_part, state_of
 from edge.web.reading import live_alarms
 
 
@@ -25,6 +25,6 @@ async def acknowledge(request: Request, form: dict[str, str], account: Account) 
 
 
 routes = [
-    Route("/alarms", alarms),
+    Route("/alarms", shared_live_part(alarms)),
     Route("/alarms/{alarm_id}/ack", action(acknowledge), methods=["POST"]),
 ]

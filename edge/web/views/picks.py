@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from edge.web.accounts import Account
-from edge.web.pages import action, render, state_of
+from edge.web.pages import action, render, shared_live_part, state_of
 from edge.web.reading import pick_lists
 
 
@@ -39,6 +39,6 @@ async def cancel(request: Request, form: dict[str, str], account: Account) -> st
 
 
 routes = [
-    Route("/picks", picks),
+    Route("/picks", shared_live_part(picks)),
     Route("/picks/{pick_id}/cancel", action(cancel), methods=["POST"]),
 ]

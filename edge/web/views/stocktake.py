@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from edge.cli.stocktake_report import epcis_export
 from edge.web.accounts import Account
-from edge.web.pages import action, refuse, render, state_of
+from edge.web.pages import action, refuse, render, shared_live_part, state_of
 from edge.web.reading import stocktake, stocktakes
 from inventory.stocktake.sweep import StocktakeReport
 
@@ -73,7 +73,7 @@ async def confirm(request: Request, form: dict[str, str], account: Account) -> s
 
 
 routes = [
-    Route("/stocktake", overview),
+    Route("/stocktake", shared_live_part(overview)),
     Route("/stocktake/start", action(start), methods=["POST"]),
     Route("/stocktake/end", action(end), methods=["POST"]),
     Route("/stocktake/{stocktake_id}", report),
