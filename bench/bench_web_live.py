@@ -6,8 +6,9 @@ connected: one headless Chromium window (Debian's chromium, driven by Playwright
 map, and 19 more as the gateway sees a browser (bench.web_clients: the event stream held, the
 view's live part fetched again after each nudge, as the page's script does). Rendering is the
 tablets' work, not the gateway's: 20 Chromium windows on this machine's two cores would time
-Chromium, not the gateway. The page runs at nice 10 as its unit has it (Nice=10), the 19
-clients that stand for tablets at nice 19, the one Chromium window at normal priority.
+Chromium, not the gateway. The page runs at nice 10 as its unit has it (Nice=10); the 19
+clients and the Chromium window stand for tablets, whose CPU is not the gateway's, and run at
+nice 19.
 
 Every LED write the daemon hands its shelf bus is stamped (wall clock); the Chromium window
 stamps (the same wall clock) the moment its shelf map shows that light. The daemon's scan -> LED
@@ -128,8 +129,11 @@ class Browsers:
             assert clients.stdout is not None
             await asyncio.wait_for(clients.stdout.readline(), 30)  # "ready"
             async with async_playwright() as playwright:
+                tablet = work / "chromium-tablet"  # Chromium at nice 19, as the clients
+                tablet.write_text(f'#!/bin/sh\nexec nice -n19 {CHROMIUM} "$@"\n')
+                tablet.chmod(0o755)
                 browser = await playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=CHROMIUM_ARGS
+                    executable_path=str(tablet), args=CHROMIUM_ARGS
                 )
                 context = await browser.new_context(viewport={"width": 1024, "height": 768})
                 await context.add_init_script(STAMP_DOM)

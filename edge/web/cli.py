@@ -27,6 +27,9 @@ def add_web_commands(commands: Any) -> None:
     add.add_argument("user", help="what is typed to log in, e.g. ana.ruiz")
     add.add_argument("--name", required=True, help="the person's name, as the ledger shows it")
     add.add_argument(
+        "--badge", metavar="UID", help="the UID of the person's badge (hex), to log in by a tap"
+    )
+    add.add_argument(
         "--password-file",
         type=Path,
         help="read the password from this file's first line (default: ask, or read stdin)",
@@ -79,11 +82,12 @@ def _accounts(args: argparse.Namespace) -> Accounts:
 def run_add_user(args: argparse.Namespace) -> int:
     accounts = _accounts(args)
     try:
-        accounts.add(args.user, args.name, _password(args))
+        accounts.add(args.user, args.name, _password(args), args.badge)
     except (AccountError, OSError) as exc:
         print(f"rxedge web add-user: {exc}", file=sys.stderr)
         return 2
-    print(f"account {args.user} ({args.name}) saved in {accounts.path}")
+    badge = f", badge {args.badge.upper()}" if args.badge else ""
+    print(f"account {args.user} ({args.name}{badge}) saved in {accounts.path}")
     return 0
 
 
@@ -100,15 +104,17 @@ def run_remove_user(args: argparse.Namespace) -> int:
 
 def run_users(args: argparse.Namespace) -> int:
     try:
-        found = _accounts(args).users()
+        accounts = _accounts(args)
+        found, badges = accounts.users(), accounts.badges()
     except AccountError as exc:
         print(f"rxedge web users: {exc}", file=sys.stderr)
         return 2
     for account in found:
+        badge = badges.get(account.user)
         if args.json:
-            print(json.dumps({"user": account.user, "name": account.name}))
+            print(json.dumps({"user": account.user, "name": account.name, "badge": badge}))
         else:
-            print(f"{account.user}\t{account.name}")
+            print(f"{account.user}\t{account.name}" + (f"\tbadge {badge}" if badge else ""))
     return 0
 
 
