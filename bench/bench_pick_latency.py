@@ -20,23 +20,16 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
-from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from bench.report import header, row
-from drivers.events import BarcodeScanned, DriverEvent
+from bench.scan_timing import NUMBER_BASE, fsync_seconds, run_scans, timed_daemon
 from drivers.modbus.profile import Mode
 from edge.daemon.gateway import Gateway
-from edge.demo.local_broker import LocalBroker
-from edge.settings.config import parse_config
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from sync.commands import with_envelope
@@ -44,7 +37,7 @@ from sync.commands import with_envelope
 GTIN = "04012345123456"
 SCANS = 300
 EXPIRED_SLOTS = 20  # mistakes rotate over these, so each red has ended before the next visit
-NUMBER_BASE, MODE_BASE = 3001, 2001  # rxedge-ptl-v1
+MODE_BASE = 2001  # rxedge-ptl-v1
 
 
 def code(batch: str, expiry: str) -> str:
@@ -81,66 +74,6 @@ def stock(db: Path) -> None:
     keeper.close()
 
 
-def fsync_seconds(directory: Path, runs: int = 200) -> float:
-    """Median time of one small write + fsync in `directory`."""
-    path = directory / "fsync-probe"
-    times = []
-    with open(path, "wb") as f:
-        for _ in range(runs):
-            started = time.perf_counter()
-            f.write(b"x" * 128)
-            f.flush()
-            os.fsync(f.fileno())
-            times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
-class Stopwatch:
-    """Scan events in, matching Modbus writes out."""
-
-    def __init__(self) -> None:
-        self.scanned_at: float | None = None
-        self.expect: tuple[int, int] | None = None  # (address, first value)
-        self.done = asyncio.Event()
-        self.latencies: list[float] = []
-
-    def on_event(self, forward: Callable[[DriverEvent], None]) -> Callable[[DriverEvent], None]:
-        def hook(event: DriverEvent) -> None:
-            if isinstance(event, BarcodeScanned) and self.scanned_at is None:
-                self.scanned_at = time.perf_counter()
-            forward(event)
-
-        return hook
-
-    def wrap_write(self, write: Callable[..., Any]) -> Callable[..., Any]:
-        def hooked(address: int, values: list[int], **kwargs: Any) -> Any:
-            expect, started = self.expect, self.scanned_at
-            if expect is not None and started is not None:
-                first, value = expect
-                if address <= first < address + len(values) and values[first - address] == value:
-                    self.latencies.append(time.perf_counter() - started)
-                    self.expect = self.scanned_at = None
-                    self.done.set()
-            return write(address, values, **kwargs)
-
-        return hooked
-
-
-async def run_scans(
-    watch: Stopwatch, peers: subprocess.Popen[str], plans: list[tuple[str, int, int]]
-) -> list[float]:
-    assert peers.stdin is not None
-    watch.latencies = []
-    for scan, address, value in plans:
-        watch.done.clear()
-        watch.scanned_at, watch.expect = None, (address, value)
-        peers.stdin.write(scan + "\n")
-        peers.stdin.flush()
-        await asyncio.wait_for(watch.done.wait(), 5)
-        await asyncio.sleep(0.025)
-    return list(watch.latencies)
-
-
 class Beside(Protocol):
     """Something run beside the daemon while the scans are timed (the web page's browsers)."""
 
@@ -157,57 +90,30 @@ async def scan_to_led(scans: int = SCANS, beside: Beside | None = None) -> Timin
         work = Path(tmp)
         db = work / "ledger.sqlite"
         stock(db)
-        broker = LocalBroker(work / "broker")
-        await broker.start()
-        peers = subprocess.Popen(
-            [sys.executable, "-m", "bench.scan_peers", "--link", str(work / "scanner")],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert peers.stdout is not None
-        ports = json.loads(peers.stdout.readline())
-        config = parse_config(
-            {
-                "site": "bench",
-                "gateway": "g1",
-                "database": str(db),
-                "create_database": True,
-                "broker": {"url": broker.url},
-                "metrics": {"listen": ""},
-                "picking": {
-                    "mistake_seconds": 0.2,  # ends before the next visit, not before it is written
-                    "remind_after_seconds": 3000,
-                    "timeout_seconds": 6000,
-                },
-                "scanners": [{"name": "s", "port": ports["scanner_port"], "baudrate": 115200}],
-                # Counted packs: their codes carry no serial.
-                "products": [
-                    {
-                        "gtin": GTIN,
-                        "name": "Bench drug",
-                        "reorder_point": 0,
-                        "par": 1,
-                        "require_serial": False,
-                    }
-                ],
-                "shelves": [
-                    {"name": "A", "host": "127.0.0.1", "port": ports["shelf_port"], "slots": 24}
-                ],
-            }
-        )
-        watch = Stopwatch()
-        gateway = Gateway(config, observer=lambda _a: None)
-        gateway.events.on_event = watch.on_event(gateway.events.on_event)  # type: ignore[method-assign]
-        daemon = asyncio.create_task(gateway.run())
-        around = contextlib.AsyncExitStack()
-        try:
-            await gateway.ready.wait()
+        settings = {
+            "picking": {
+                "mistake_seconds": 0.2,  # ends before the next visit, not before it is written
+                "remind_after_seconds": 3000,
+                "timeout_seconds": 6000,
+            },
+            # Counted packs: their codes carry no serial.
+            "products": [
+                {
+                    "gtin": GTIN,
+                    "name": "Bench drug",
+                    "reorder_point": 0,
+                    "par": 1,
+                    "require_serial": False,
+                }
+            ],
+        }
+        async with (
+            timed_daemon(work, settings, {"name": "s"}) as timed,
+            contextlib.AsyncExitStack() as around,
+        ):
+            gateway, watch = timed.gateway, timed.watch
             if beside is not None:
                 await around.enter_async_context(beside.running(gateway, work))
-            for bus in gateway.devices.buses:
-                client = bus._client  # the bench times the write leaving
-                client.write_registers = watch.wrap_write(client.write_registers)  # type: ignore[method-assign]
             await asyncio.sleep(1.0)  # the controller is up, the scanner line open
             body = {"pick_id": "bench", "lines": [{"gtin": GTIN, "quantity": scans + 1}]}
             assert gateway.session is not None
@@ -227,16 +133,8 @@ async def scan_to_led(scans: int = SCANS, beside: Beside | None = None) -> Timin
                 )
                 for n in range(scans)
             ]
-            right = await run_scans(watch, peers, confirm)
-            wrong = await run_scans(watch, peers, mistakes)
-        finally:
-            await around.aclose()
-            gateway.stop()
-            await daemon
-            assert peers.stdin is not None
-            peers.stdin.close()
-            peers.wait(10)
-            await broker.stop()
+            right = await run_scans(watch, timed.peers, confirm)
+            wrong = await run_scans(watch, timed.peers, mistakes)
         fsync = fsync_seconds(work)
     return right, wrong, fsync
 

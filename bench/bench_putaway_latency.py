@@ -18,19 +18,14 @@ for anything acknowledged durably. Budget (DESIGN.md): p99 <= 10 ms.
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench.bench_pick_latency import NUMBER_BASE, Stopwatch, fsync_seconds, run_scans
 from bench.report import header, row
+from bench.scan_timing import NUMBER_BASE, fsync_seconds, run_scans, timed_daemon
 from drivers.events import ButtonPressed
-from edge.daemon.gateway import Gateway
-from edge.demo.local_broker import LocalBroker
-from edge.settings.config import parse_config
 from inventory.codes.identifiers import gtin_check_digit
 
 PRODUCTS = 20
@@ -49,78 +44,33 @@ def code(n: int) -> str:
 async def measure(rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="rxedge-bench-") as tmp:
         work = Path(tmp)
-        broker = LocalBroker(work / "broker")
-        await broker.start()
-        peers = subprocess.Popen(
-            [sys.executable, "-m", "bench.scan_peers", "--link", str(work / "scanner")],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert peers.stdout is not None
-        ports = json.loads(peers.stdout.readline())
-        config = parse_config(
-            {
-                "site": "bench",
-                "gateway": "g1",
-                "database": str(work / "ledger.sqlite"),
-                "create_database": True,
-                "broker": {"url": broker.url},
-                "metrics": {"listen": ""},
-                "picking": {"remind_after_seconds": 3000, "timeout_seconds": 6000},
-                "scanners": [
-                    {
-                        "name": "goods-in",
-                        "port": ports["scanner_port"],
-                        "baudrate": 115200,
-                        "role": "putaway",
-                        "receive_to": "A-24",
-                    }
-                ],
-                "shelves": [
-                    {"name": "A", "host": "127.0.0.1", "port": ports["shelf_port"], "slots": 24}
-                ],
-                "products": [
-                    {
-                        "gtin": gtin(n),
-                        "name": f"product {n}",
-                        "reorder_point": 0,
-                        "par": 10,
-                        "slots": [f"A-{n + 1:02d}"],
-                        "require_serial": False,  # counted packs
-                    }
-                    for n in range(PRODUCTS)
-                ],
-            }
-        )
-        watch = Stopwatch()
-        gateway = Gateway(config, observer=lambda _a: None)
-        forward = gateway.events.on_event
-        gateway.events.on_event = watch.on_event(forward)  # type: ignore[method-assign]
-        daemon = asyncio.create_task(gateway.run())
+        settings = {
+            "picking": {"remind_after_seconds": 3000, "timeout_seconds": 6000},
+            "products": [
+                {
+                    "gtin": gtin(n),
+                    "name": f"product {n}",
+                    "reorder_point": 0,
+                    "par": 10,
+                    "slots": [f"A-{n + 1:02d}"],
+                    "require_serial": False,  # counted packs
+                }
+                for n in range(PRODUCTS)
+            ],
+        }
+        goods_in = {"name": "goods-in", "role": "putaway", "receive_to": "A-24"}
         latencies: list[float] = []
-        try:
-            await gateway.ready.wait()
-            for bus in gateway.devices.buses:
-                client = bus._client  # the bench times the write leaving
-                client.write_registers = watch.wrap_write(client.write_registers)  # type: ignore[method-assign]
+        async with timed_daemon(work, settings, goods_in) as timed:
             await asyncio.sleep(1.0)  # the controller is up, the scanner line open
             plans = [(code(n), NUMBER_BASE + n, 1) for n in range(PRODUCTS)]
             for n in range(rounds + 1):  # the first round warms up and is not counted
-                took = await run_scans(watch, peers, plans)
+                took = await run_scans(timed.watch, timed.peers, plans)
                 latencies += took if n else []
                 for slot in range(PRODUCTS):  # every pack put: the slots are empty again
-                    forward(ButtonPressed("A", slot, 1))
-                while await gateway.on_hand(gtin(PRODUCTS - 1)) < n + 1:
+                    timed.forward(ButtonPressed("A", slot, 1))
+                while await timed.gateway.on_hand(gtin(PRODUCTS - 1)) < n + 1:
                     await asyncio.sleep(0.02)
                 await asyncio.sleep(0.3)  # the puts' reports sent before the next round
-        finally:
-            gateway.stop()
-            await daemon
-            assert peers.stdin is not None
-            peers.stdin.close()
-            peers.wait(10)
-            await broker.stop()
         fsync = fsync_seconds(work)
     header(
         f"Put-away scan -> home slot lit, {len(latencies)} scans of {PRODUCTS} products, "

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from drivers.events import BarcodeScanned, DriverEvent
 from drivers.serial_device import SerialDevice
-from drivers.serial_link import SerialLink
+from drivers.serial_link import SerialLink, SerialPort
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +22,11 @@ class BarcodeScanner(SerialDevice):
 
     def __init__(
         self,
-        name: str,
-        url: str,
-        baudrate: int,
+        port: SerialPort,
         emit: Callable[[DriverEvent], None],
         clock: Callable[[], float] = time.monotonic,
     ):
-        super().__init__(name, url, baudrate, emit, clock=clock)
+        super().__init__(port, emit, clock=clock)
         self._buf = bytearray()
         self.too_long = 0
         self.undecodable = 0

@@ -14,7 +14,7 @@ from drivers.backoff import Backoff
 from drivers.cancellation import raise_if_cancelling
 from drivers.events import DeviceDown, DeviceUp, DriverEvent
 from drivers.frames import DecoderStats
-from drivers.serial_link import SerialLink
+from drivers.serial_link import SerialLink, SerialPort
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +34,15 @@ class SerialDevice(ABC):
 
     def __init__(
         self,
-        name: str,
-        url: str,
-        baudrate: int,
+        port: SerialPort,
         emit: Callable[[DriverEvent], None],
         reopen_cap: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ):
         self._clock = clock  # monotonic seconds: the driver's timers
-        self.name = name
-        self.url = url
-        self.baudrate = baudrate
+        self.name = port.name
+        self.url = port.url
+        self.baudrate = port.baudrate
         self._emit = emit
         self._reopen_cap = reopen_cap
         self.up: bool | None = None  # None until the first success or failure

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import serial_asyncio_fast
+
+
+@dataclass(frozen=True, slots=True)
+class SerialPort:
+    """Where a device is: its `name` (in events and logs), the port's `url` (a path or a
+    pyserial URL) and its `baudrate`."""
+
+    name: str
+    url: str
+    baudrate: int
 
 
 class _LinkProtocol(asyncio.Protocol):

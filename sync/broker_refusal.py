@@ -8,9 +8,10 @@ of the gateway's configuration (`CONFIG_SETTINGS`) or a command-line option (`OP
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from enum import Enum
-from typing import Literal
+from typing import Literal, Protocol
 
 MqttProtocol = Literal["5", "3.1.1"]
 PROTOCOLS: tuple[MqttProtocol, ...] = ("5", "3.1.1")
@@ -102,3 +103,29 @@ class BrokerRefused(BrokerLinkError):
 
 class BrokerUnreachable(BrokerLinkError):
     """No broker answered in time; the message says what the last attempt met."""
+
+
+class RefusingLink(Protocol):
+    """A connection that keeps the broker's lasting refusal (sync.mqtt_session.MqttSession)."""
+
+    refused: asyncio.Event
+    refusal: BrokerRefusal | None
+
+
+async def until_set_or_refused(
+    reached: asyncio.Event, link: RefusingLink, settings: RefusalSettings, timeout: float | None
+) -> bool:
+    """Wait until `reached` is set (True) or `timeout` seconds pass (False; None: no limit);
+    BrokerRefused, its message spelling the fix as `settings` do, when `link`'s broker refuses
+    for good first."""
+    waits = [asyncio.ensure_future(e.wait()) for e in (reached, link.refused)]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+    if reached.is_set():
+        return True
+    if link.refusal is not None:
+        raise BrokerRefused(link.refusal, settings)
+    return False

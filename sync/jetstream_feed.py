@@ -1,9 +1,14 @@
-"""The centre on NATS JetStream: the gateways' messages kept in a replicated stream, and the
-procurement requests read from it by a consumer group that applies each request once.
+"""The centre on NATS JetStream: the gateways' messages kept in replicated streams, and the
+procurement requests taken by a consumer group that applies each request once.
 
 NATS's MQTT gateway turns a topic into a subject level by level (``rxedge/v1/s/g/events`` ->
-``rxedge.v1.s.g.events``). The stream `STREAM` captures the requests, the alarms and the
-events of every gateway, with three replicas, so it outlives the loss of any one node.
+``rxedge.v1.s.g.events``). Before it acknowledges a QoS 1 message to its sender it writes it to
+its own replicated store (`MQTT_STORE`, under ``$MQTT.msgs.rxedge.v1.s.g.events``), which keeps
+a message as long as a consumer has yet to acknowledge it. The clerks' group is such a
+consumer, on the requests: a request acknowledged to a gateway stays in the cluster until the
+group has handled it. (A stream listening on the plain subject is written after the PUBACK: it
+missed hundreds of acknowledged requests under load when its leader's node was killed.) The
+stream `STREAM` keeps the record: requests, alarms and events, three replicas, 30 days.
 
 Clerks' processes read it through one durable pull consumer: each takes what it fetches, and
 acknowledges a message only after handling it; a message its taker never acknowledged (the
@@ -47,6 +52,8 @@ log = logging.getLogger(__name__)
 
 STREAM = "RXEDGE"
 REGISTER = "rxedge-requests"
+MQTT_STORE = "$MQTT_msgs"  # NATS's MQTT gateway keeps each QoS 1 message here before its PUBACK
+MQTT_PREFIX = "$MQTT.msgs."
 SUBJECT_ROOT = ROOT.replace("/", ".")
 STREAM_SUBJECTS = [
     f"{SUBJECT_ROOT}.*.*.procurement.request",
@@ -63,18 +70,19 @@ class NatsUnavailable(Exception):
 
 
 def subject_of(topic: str) -> str:
-    """The NATS subject an MQTT topic arrives on through NATS's MQTT gateway."""
-    return topic.replace("/", ".")
+    """The subject a QoS 1 message on MQTT `topic` is kept under in the MQTT gateway's store."""
+    return MQTT_PREFIX + topic.replace("/", ".")
 
 
 def topic_of(subject: str) -> str:
     """The MQTT topic a subject came from."""
-    return subject.replace(".", "/")
+    return subject.removeprefix(MQTT_PREFIX).replace(".", "/")
 
 
 def request_subject(site: str | None = None, gateway: str | None = None) -> str:
-    """The requests of one gateway, one site or every gateway (the default)."""
-    return f"{SUBJECT_ROOT}.{site or '*'}.{gateway or '*'}.procurement.request"
+    """The requests of one gateway, one site or every gateway (the default), as the MQTT
+    gateway's store holds them."""
+    return f"{MQTT_PREFIX}{SUBJECT_ROOT}.{site or '*'}.{gateway or '*'}.procurement.request"
 
 
 async def connect(servers: list[str], name: str, timeout: float = 10.0) -> Nats:
@@ -140,6 +148,29 @@ async def ensure_stream(js: JetStreamContext, replicas: int = REPLICAS) -> None:
     )
 
 
+async def until_store(js: JetStreamContext, timeout: float | None = None) -> None:
+    """Wait for the MQTT gateway's store, which NATS makes at the first MQTT connection to the
+    cluster; said once in the log if it is not there yet."""
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    said = False
+    while True:
+        try:
+            await js.stream_info(MQTT_STORE)
+            return
+        except NotFoundError:
+            if deadline is not None and loop.time() > deadline:
+                raise
+            if not said:
+                log.warning(
+                    "waiting for NATS's MQTT gateway to make its message store (%s): it does "
+                    "when the first MQTT client (a gateway) connects to the cluster",
+                    MQTT_STORE,
+                )
+                said = True
+            await asyncio.sleep(0.5)
+
+
 Apply = Callable[[ReceivedRequest], Awaitable[None]]
 
 
@@ -184,10 +215,11 @@ class JetStreamRequests:
     async def start(self, replicas: int = REPLICAS) -> None:
         await ensure_stream(self._js, replicas)
         self._register = await self._js.key_value(REGISTER)
+        await until_store(self._js)
         self._pull = await self._js.pull_subscribe(
             self.subject,
             durable=self.durable,
-            stream=STREAM,
+            stream=MQTT_STORE,
             config=ConsumerConfig(
                 ack_policy=AckPolicy.EXPLICIT,
                 ack_wait=self._ack_wait,
@@ -204,11 +236,11 @@ class JetStreamRequests:
             except (TimeoutError, NatsTimeout):
                 continue
             except (ConnectionClosedError, OSError) as exc:
-                log.warning("fetching from %s: %s; trying again", STREAM, exc)
+                log.warning("fetching from %s: %s; trying again", MQTT_STORE, exc)
                 await asyncio.sleep(0.5)
                 continue
             except nats.errors.Error as exc:  # a node going away mid-request
-                log.info("fetching from %s: %r; trying again", STREAM, exc)
+                log.info("fetching from %s: %r; trying again", MQTT_STORE, exc)
                 await asyncio.sleep(0.2)
                 continue
             for message in messages:

@@ -24,11 +24,11 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from sync.broker_refusal import (
     BrokerRefusal,
-    BrokerRefused,
     BrokerUnreachable,
     MqttProtocol,
     RefusalSettings,
     classify,
+    until_set_or_refused,
 )
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress, BrokerRotation
@@ -167,20 +167,11 @@ class MqttSession:
         """Wait until the broker accepts; BrokerRefused (its message spelling the fix as
         `settings` do) or BrokerUnreachable when it will not within `timeout` seconds (None:
         no limit)."""
-        waits = [asyncio.ensure_future(e.wait()) for e in (self.connected, self.refused)]
-        try:
-            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
-        if self.connected.is_set():
-            return
-        if self.refusal is not None:
-            raise BrokerRefused(self.refusal, settings)
-        raise BrokerUnreachable(
-            f"no broker answered within {timeout or 0:.0f} s at {self.brokers.describe()}"
-            + (f" (last attempt: {self._last_failure})" if self._last_failure else "")
-        )
+        if not await until_set_or_refused(self.connected, self, settings, timeout):
+            raise BrokerUnreachable(
+                f"no broker answered within {timeout or 0:.0f} s at {self.brokers.describe()}"
+                + (f" (last attempt: {self._last_failure})" if self._last_failure else "")
+            )
 
     async def stop(self, farewell: Announcement | None = None, timeout: float = 2.0) -> None:
         """Say `farewell` (if connected) and disconnect; the broker then does not send the will."""

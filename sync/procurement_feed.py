@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sync.broker_refusal import BrokerRefusal, MqttProtocol
+from sync.broker_refusal import (
+    BrokerRefusal,
+    BrokerUnreachable,
+    MqttProtocol,
+    RefusalSettings,
+    until_set_or_refused,
+)
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress, BrokerRotation
 from sync.errors import SyncError
@@ -266,6 +272,14 @@ class RequestConsumer:
         """Begin connecting in the background and handling what arrives."""
         self._worker = asyncio.create_task(self._work(), name="request consumer")
         await self._session.start()
+
+    async def until_subscribed(self, timeout: float, settings: RefusalSettings) -> None:
+        """Wait for the subscription; BrokerRefused (its message spelling the fix as `settings`
+        do) or BrokerUnreachable when it will not be made within `timeout` seconds."""
+        if not await until_set_or_refused(self.subscribed, self._session, settings, timeout):
+            raise BrokerUnreachable(
+                f"could not subscribe within {timeout:.0f} s at {self.brokers.describe()}"
+            )
 
     async def stop(self) -> None:
         """Stop handling and disconnect; what was not acknowledged stays with the broker."""

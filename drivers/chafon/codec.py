@@ -9,7 +9,7 @@ its second byte on.
 
 from __future__ import annotations
 
-from drivers.frames import DecoderStats, Frame
+from drivers.frames import DecoderStats, Frame, Framing
 
 CMD_INVENTORY = 0x01
 BROADCAST = 0xFF
@@ -37,6 +37,13 @@ def crc16_mcrf4xx(data: bytes | bytearray | memoryview) -> int:
     for byte in data:
         crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     return crc
+
+
+def _crc_matches(buf: bytearray, start: int, stop: int) -> bool:
+    return crc16_mcrf4xx(memoryview(buf)[start : stop - 2]) == buf[stop - 2] | buf[stop - 1] << 8
+
+
+_FRAMING = Framing(head=None, min_len=_MIN_LEN, check_len=2, intact=_crc_matches)
 
 
 def encode_frame(address: int, command: int, data: bytes = b"") -> bytes:
@@ -89,26 +96,4 @@ class ChafonDecoder:
         self._buf.clear()
 
     def _parse(self) -> list[Frame]:
-        buf, stats = self._buf, self.stats
-        frames: list[Frame] = []
-        pos, end = 0, len(buf)
-        while end - pos >= 1:
-            length = buf[pos]
-            if length < _MIN_LEN:
-                stats.garbage_bytes += 1
-                pos += 1
-                continue
-            stop = pos + 1 + length
-            if stop > end:
-                break
-            crc = buf[stop - 2] | buf[stop - 1] << 8
-            if crc16_mcrf4xx(memoryview(buf)[pos : stop - 2]) != crc:
-                stats.bad_checksums += 1
-                stats.garbage_bytes += 1
-                pos += 1
-                continue
-            frames.append(Frame(buf[pos + 1], buf[pos + 2], bytes(buf[pos + 3 : stop - 2])))
-            pos = stop
-        del buf[:pos]
-        stats.frames += len(frames)
-        return frames
+        return _FRAMING.take(self._buf, self.stats)

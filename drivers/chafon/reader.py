@@ -18,7 +18,7 @@ from drivers.chafon.inventory import (
 from drivers.events import AntennaFault, DriverEvent, InventoryRoundDone, TagSeen
 from drivers.frames import Frame
 from drivers.serial_device import SerialDevice
-from drivers.serial_link import SerialLink
+from drivers.serial_link import SerialLink, SerialPort
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +28,14 @@ class ChafonReader(SerialDevice):
 
     def __init__(
         self,
-        name: str,
-        url: str,
-        baudrate: int,
+        port: SerialPort,
         emit: Callable[[DriverEvent], None],
         address: int = BROADCAST,
         round_timeout: float = 3.0,
         pause: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ):
-        super().__init__(name, url, baudrate, emit, clock=clock)
+        super().__init__(port, emit, clock=clock)
         self._address = address
         self._round_timeout = round_timeout
         self._pause = pause

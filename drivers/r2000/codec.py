@@ -7,7 +7,7 @@ what it drops instead of raising.
 
 from __future__ import annotations
 
-from drivers.frames import DecoderStats, Frame
+from drivers.frames import DecoderStats, Frame, Framing
 
 HEAD = 0xA0
 CMD_REAL_TIME_INVENTORY = 0x89
@@ -18,6 +18,15 @@ _MIN_LEN = 3
 def checksum(data: bytes | bytearray | memoryview) -> int:
     """Two's complement of the byte sum, as the protocol defines Check."""
     return -sum(data) & 0xFF
+
+
+def _sum_matches(buf: bytearray, start: int, stop: int) -> bool:
+    return -sum(buf[start : stop - 1]) & 0xFF == buf[stop - 1]
+
+
+# After garbage or a damaged frame the scan goes on from the next 0xA0, even one inside the bad
+# span, so that a real frame starting there is still found.
+_FRAMING = Framing(head=HEAD, min_len=_MIN_LEN, check_len=1, intact=_sum_matches)
 
 
 def encode_frame(address: int, command: int, data: bytes = b"") -> bytes:
@@ -42,42 +51,8 @@ class R2000Decoder:
 
     def feed(self, data: bytes) -> list[Frame]:
         """Add received bytes; return every complete, valid frame they finish."""
-        buf = self._buf
-        buf += data
-        frames: list[Frame] = []
-        pos = 0
-        end = len(buf)
-        stats = self.stats
-        while True:
-            head = buf.find(HEAD, pos)
-            if head < 0:
-                stats.garbage_bytes += end - pos
-                pos = end
-                break
-            stats.garbage_bytes += head - pos
-            pos = head
-            if end - pos < 2:
-                break
-            length = buf[pos + 1]
-            if length < _MIN_LEN:
-                stats.garbage_bytes += 1
-                pos += 1
-                continue
-            stop = pos + 2 + length
-            if stop > end:
-                break
-            if -sum(buf[pos : stop - 1]) & 0xFF != buf[stop - 1]:
-                # Not a frame after all (or a damaged one): skip this head byte only, so that a
-                # real frame starting inside the bad span is still found.
-                stats.bad_checksums += 1
-                stats.garbage_bytes += 1
-                pos += 1
-                continue
-            frames.append(Frame(buf[pos + 2], buf[pos + 3], bytes(buf[pos + 4 : stop - 1])))
-            pos = stop
-        del buf[:pos]
-        stats.frames += len(frames)
-        return frames
+        self._buf += data
+        return _FRAMING.take(self._buf, self.stats)
 
     def resync(self) -> list[Frame]:
         """Give up on the partial frame held back (its length byte was probably garbage, and no

@@ -23,7 +23,7 @@ from drivers.r2000.settings import (
     status_of,
 )
 from drivers.serial_device import SerialDevice
-from drivers.serial_link import SerialLink
+from drivers.serial_link import SerialLink, SerialPort
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,7 @@ class R2000Reader(SerialDevice):
 
     def __init__(
         self,
-        name: str,
-        url: str,
-        baudrate: int,
+        port: SerialPort,
         emit: Callable[[DriverEvent], None],
         address: int = 0x01,
         antennas: Sequence[int] = (1,),
@@ -52,7 +50,7 @@ class R2000Reader(SerialDevice):
         command_timeout: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
     ):
-        super().__init__(name, url, baudrate, emit, clock=clock)
+        super().__init__(port, emit, clock=clock)
         self._address = address
         self._antennas = list(antennas) or [1]
         self._power = output_power_dbm

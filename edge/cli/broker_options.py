@@ -11,9 +11,12 @@ config/mosquitto-acl.example a gateway's account could not send commands anyway.
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from edge.settings.broker import BrokerConfig
 from sync.broker_refusal import PROTOCOLS
@@ -26,6 +29,9 @@ from sync.broker_security import (
     read_password_file,
 )
 from sync.broker_url import BrokerRotation, parse_broker_list
+
+if TYPE_CHECKING:
+    from sync.mqtt_session import MessageHandler, MqttSession
 
 
 def add_protocol_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -105,6 +111,28 @@ def broker_link(
         _refuse(found)
     protocol = args.mqtt_protocol or (config.protocol if config is not None else "5")
     return BrokerLink(address, security, protocol, tuple(addresses[1:]))
+
+
+def own_client_id(tool: str) -> str:
+    """A client id of this process's own, e.g. rxedge-watch-desk7-4211."""
+    return f"rxedge-{tool}-{socket.gethostname()}-{os.getpid()}"
+
+
+def command_session(
+    link: BrokerLink, subscriptions: Sequence[str], on_message: MessageHandler
+) -> MqttSession:
+    """The session of one command: a client id of its own, nothing kept at the broker after."""
+    from sync.mqtt_session import MqttSession  # paho loads only for the commands that use it
+
+    return MqttSession(
+        link.addresses,
+        own_client_id("cli"),
+        subscriptions=subscriptions,
+        on_message=on_message,
+        persistent=False,
+        security=link.security,
+        protocol=link.protocol,
+    )
 
 
 def _refuse(problem: str) -> NoReturn:

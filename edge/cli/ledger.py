@@ -104,6 +104,12 @@ def open_ledger(args: argparse.Namespace) -> sqlite3.Connection:
         raise SystemExit(2) from None
 
 
+def ledger_rows(args: argparse.Namespace, sql: str) -> list[dict[str, Any]]:
+    """What `sql` selects from the ledger, a dict a row."""
+    with open_ledger(args) as db:
+        return [dict(r) for r in db.execute(sql)]
+
+
 def run_ledger_export(args: argparse.Namespace) -> int:
     try:
         db = open_export(ledger_path(args))

@@ -321,12 +321,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from edge.demo.run import run_demo
+    from edge.demo.run import Demo
 
     protocol: MqttProtocol = args.mqtt_protocol or "5"
-    return asyncio.run(
-        run_demo(args.seconds, args.forever, args.db, args.broker, args.plain, args.web, protocol)
-    )
+    demo = Demo(args.seconds, args.forever, args.db, args.broker, args.plain, args.web, protocol)
+    return asyncio.run(demo.run())
 
 
 def _tag_decode(args: argparse.Namespace) -> int:

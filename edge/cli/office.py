@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edge.cli.config_file import config_given, config_path
-from edge.cli.ledger import add_database_options, open_ledger, show_rows
+from edge.cli.ledger import add_database_options, ledger_rows, open_ledger, show_rows
 from edge.cli.stocktake_report import epcis_export, report_table
 from edge.settings.config import load_config
 from inventory.stocktake.sweep import StocktakeReport
@@ -134,14 +134,11 @@ def run_report(args: argparse.Namespace) -> int:
 
 def run_alarms(args: argparse.Namespace) -> int:
     where = "" if args.all else "WHERE state != 'cleared'"
-    with open_ledger(args) as db:
-        rows = [
-            dict(r)
-            for r in db.execute(
-                "SELECT id, kind, subject, state, raised_at, acknowledged_by, cleared_at, detail"
-                f" FROM alarms {where} ORDER BY raised_at"
-            )
-        ]
+    rows = ledger_rows(
+        args,
+        "SELECT id, kind, subject, state, raised_at, acknowledged_by, cleared_at, detail"
+        f" FROM alarms {where} ORDER BY raised_at",
+    )
     for row in rows:
         row["detail"] = json.loads(row["detail"])
     if not args.json:
@@ -156,13 +153,9 @@ def run_requests(args: argparse.Namespace) -> int:
         if args.open
         else ""
     )
-    with open_ledger(args) as db:
-        rows = [
-            dict(r)
-            for r in db.execute(
-                "SELECT request_id, created_at, gtin, quantity, received, priority, status,"
-                f" confirmed_by, updated_at, note FROM procurement_requests {where}"
-                " ORDER BY created_at"
-            )
-        ]
+    rows = ledger_rows(
+        args,
+        "SELECT request_id, created_at, gtin, quantity, received, priority, status,"
+        f" confirmed_by, updated_at, note FROM procurement_requests {where} ORDER BY created_at",
+    )
     return show_rows(rows, args.json, "no requests")

@@ -11,15 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edge.cli.broker_options import add_broker_options, broker_link
+from edge.cli.broker_options import add_broker_options, broker_link, command_session
 from edge.cli.config_file import add_config_option, config_path
 from edge.settings.config import load_config
 from sync.broker_refusal import BrokerLinkError
@@ -189,7 +187,7 @@ async def send_status(
     from edge.cli.procurement_watch import now_stamp
     from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
     from sync.contract import check_topic
-    from sync.mqtt_session import MqttSession, PublishRefused
+    from sync.mqtt_session import PublishRefused
 
     link = BrokerLink.of(broker)
 
@@ -218,15 +216,7 @@ async def send_status(
         ):
             refusals.put_nowait(str(answer.get("error", "")))
 
-    session = MqttSession(
-        link.addresses,
-        f"rxedge-cli-{socket.gethostname()}-{os.getpid()}",
-        subscriptions=[topics.command_result],
-        on_message=on_answer,
-        persistent=False,
-        security=link.security,
-        protocol=link.protocol,
-    )
+    session = command_session(link, [topics.command_result], on_answer)
     await session.start()
     try:
         await session.until_connected(10, OPTION_SETTINGS)
@@ -259,7 +249,8 @@ async def send_status(
 async def watch_group(options: WatchOptions) -> int:
     """Take requests from the stream as a member of `options.durable` until `count` requests,
     `seconds`, or a failure."""
-    from edge.cli.procurement_watch import Clerk, own_client_id, until_done
+    from edge.cli.broker_options import own_client_id
+    from edge.cli.procurement_watch import Clerk, until_done
     from sync.jetstream_feed import JetStreamRequests, NatsUnavailable, connect, request_subject
 
     assert options.nats is not None

@@ -19,7 +19,6 @@ import csv
 import inspect
 import json
 import os
-import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,11 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from edge.cli.broker_options import own_client_id
 from sync.broker_refusal import (
     OPTION_SETTINGS,
     BrokerLinkError,
-    BrokerRefused,
-    BrokerUnreachable,
     MqttProtocol,
 )
 from sync.broker_security import BrokerSecurity
@@ -39,6 +37,7 @@ from sync.broker_url import BrokerAddress, parse_broker_list
 from sync.contract import check_topic
 from sync.mqtt_session import MqttSession
 from sync.procurement_feed import (
+    REQUIRED_FIELDS,
     ReceivedRequest,
     RequestConsumer,
     RequestDeduplicator,
@@ -46,29 +45,15 @@ from sync.procurement_feed import (
     request_subscription,
 )
 
+REASON_FIGURES = ("on_hand", "on_order", "reorder_point", "par")
+# A row: when and where the request came from, then its fields, the reason spread into its figures.
 CSV_COLUMNS = (
     "received_at",
     "site",
     "gateway",
-    "request_id",
-    "created_at",
-    "gtin",
-    "name",
-    "quantity",
-    "unit",
-    "priority",
-    "on_hand",
-    "on_order",
-    "reorder_point",
-    "par",
-    "confirmed_by",
+    *(f for name in REQUIRED_FIELDS for f in (REASON_FIGURES if name == "reason" else (name,))),
 )
 OnRequest = Callable[[ReceivedRequest], Awaitable[None] | None]
-
-
-def own_client_id(tool: str) -> str:
-    """A client id of this process's own, e.g. rxedge-watch-desk7-4211."""
-    return f"rxedge-{tool}-{socket.gethostname()}-{os.getpid()}"
 
 
 def now_stamp() -> str:
@@ -113,20 +98,7 @@ class ProcurementWatch:
     async def until_subscribed(self, timeout: float) -> None:
         """Wait for the subscription; BrokerRefused or BrokerUnreachable when it will not be
         made within `timeout` seconds."""
-        session = self.session
-        waits = [asyncio.ensure_future(e.wait()) for e in (session.subscribed, session.refused)]
-        try:
-            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
-        if session.subscribed.is_set():
-            return
-        if session.refusal is not None:
-            raise BrokerRefused(session.refusal, OPTION_SETTINGS)
-        raise BrokerUnreachable(
-            f"could not subscribe within {timeout:.0f} s at {session.brokers.describe()}"
-        )
+        await self.session.until_subscribed(timeout, OPTION_SETTINGS)
 
     async def stop(self) -> None:
         await self.session.stop()
@@ -165,7 +137,7 @@ class RequestCsv:
         reason: dict[str, object] = given if isinstance(given, dict) else {}
         values = {
             **{name: b.get(name) for name in CSV_COLUMNS},
-            **{name: reason.get(name) for name in ("on_hand", "on_order", "reorder_point", "par")},
+            **{name: reason.get(name) for name in REASON_FIGURES},
             "received_at": received_at,
             "site": topics.site,
             "gateway": topics.gateway,

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
 import sys
 from pathlib import Path
 
+from edge.cli.broker_options import command_session
 from inventory.codes.identifiers import normalize_gtin
 from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
 from sync.broker_security import BrokerLink
 from sync.commands import Refuse, parse_command, with_envelope
-from sync.mqtt_session import MqttSession, PublishRefused
+from sync.mqtt_session import PublishRefused
 from sync.topics import Topics
 
 # Statuses after which no more answers come for a command.
@@ -113,15 +112,7 @@ async def send_command(
         if isinstance(answer, dict) and answer.get("command_id") == command_id:
             answers.put_nowait(answer)
 
-    session = MqttSession(
-        link.addresses,
-        f"rxedge-cli-{socket.gethostname()}-{os.getpid()}",
-        subscriptions=[topics.command_result] if wait else [],
-        on_message=on_message,
-        persistent=False,
-        security=link.security,
-        protocol=link.protocol,
-    )
+    session = command_session(link, [topics.command_result] if wait else [], on_message)
     await session.start()
     try:
         await session.until_connected(10, OPTION_SETTINGS)

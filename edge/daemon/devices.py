@@ -14,6 +14,7 @@ from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client, tcp_c
 from drivers.pcsc.badge_reader import BadgeReaders
 from drivers.r2000.reader import R2000Reader
 from drivers.serial_device import SerialDevice
+from drivers.serial_link import SerialPort
 from edge.clock import Clock
 from edge.settings.config import GatewayConfig, ShelfConfig
 
@@ -48,14 +49,17 @@ def build_devices(config: GatewayConfig, emit: Emit, clock: Clock) -> Devices:
     for r in config.readers:
         if r.protocol == "chafon":
             devices.readers.append(
-                ChafonReader(r.name, r.port, r.line_speed, emit, address=r.bus_address, clock=tick)
+                ChafonReader(
+                    SerialPort(r.name, r.port, r.line_speed),
+                    emit,
+                    address=r.bus_address,
+                    clock=tick,
+                )
             )
         else:
             devices.readers.append(
                 R2000Reader(
-                    r.name,
-                    r.port,
-                    r.line_speed,
+                    SerialPort(r.name, r.port, r.line_speed),
                     emit,
                     address=r.bus_address,
                     antennas=sorted(r.antennas) or [1],
@@ -64,7 +68,8 @@ def build_devices(config: GatewayConfig, emit: Emit, clock: Clock) -> Devices:
                 )
             )
     devices.scanners = [
-        BarcodeScanner(s.name, s.port, s.baudrate, emit, clock=tick) for s in config.scanners
+        BarcodeScanner(SerialPort(s.name, s.port, s.baudrate), emit, clock=tick)
+        for s in config.scanners
     ]
     if config.badges.enabled:
         devices.badges = BadgeReaders(emit, config.badges.reader)

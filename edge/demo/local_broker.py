@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,12 +25,15 @@ class BrokerUnavailable(EdgeError, RuntimeError):
     """No mosquitto binary on this machine."""
 
 
+def find_program(candidates: Sequence[str]) -> str | None:
+    """The path of the first of `candidates` (names looked up on PATH, or paths) found here."""
+    return next((found for c in candidates if (found := shutil.which(c))), None)
+
+
 def find_mosquitto() -> str:
     """Path of the mosquitto binary, or BrokerUnavailable saying how to get one."""
-    for candidate in _CANDIDATES:
-        found = shutil.which(candidate)
-        if found:
-            return found
+    if found := find_program(_CANDIDATES):
+        return found
     raise BrokerUnavailable(
         "mosquitto is not installed: run `make demo` (it installs it), "
         "or `apt-get install mosquitto`, or pass --broker mqtt://HOST:PORT"

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import nats.errors
 
-from edge.demo.local_broker import free_port, listens
-from sync.jetstream_feed import NatsUnavailable, connect, ensure_stream
+from edge.demo.local_broker import find_program, free_port, listens
+from sync.jetstream_feed import (
+    MQTT_STORE,
+    NatsUnavailable,
+    connect,
+    ensure_stream,
+)
 
 NODE_CONF = Path(__file__).resolve().parents[2] / "scripts" / "nats-cluster" / "node.conf"
 _CANDIDATES = ("nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server")
@@ -27,10 +31,9 @@ class NatsUnavailableHere(RuntimeError):
 
 
 def find_nats_server() -> str:
-    for candidate in _CANDIDATES:
-        found = shutil.which(candidate)
-        if found:
-            return found
+    """Path of the nats-server binary, or NatsUnavailableHere saying how to get one."""
+    if found := find_program(_CANDIDATES):
+        return found
     raise NatsUnavailableHere(
         "nats-server is not installed: run `make setup` (it installs it), or "
         "`apt-get install nats-server`"
@@ -81,19 +84,23 @@ class NatsCluster:
             await self._until_serving(node, timeout)
 
     async def prepare(self, timeout: float = 30.0) -> None:
-        """Wait until JetStream answers (the nodes have elected a leader) and create the
-        centre's stream and register, as the first `procurement watch --nats` would."""
+        """Wait until JetStream answers (the nodes have elected a leader), have the MQTT
+        gateway make its store with a first MQTT connection, and create the centre's stream
+        and register as the first `procurement watch --nats` would."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             try:
+                await mqtt_hello(self.nodes[0].mqtt_port)
                 nc = await connect(self.urls, "rxedge-cluster-setup", timeout=5)
                 try:
-                    await ensure_stream(nc.jetstream(), len(self.nodes))
+                    js = nc.jetstream()
+                    await js.stream_info(MQTT_STORE)
+                    await ensure_stream(js, len(self.nodes))
                     return
                 finally:
                     await nc.close()
-            except (NatsUnavailable, nats.errors.Error, TimeoutError):
+            except (NatsUnavailable, nats.errors.Error, TimeoutError, OSError):
                 if loop.time() > deadline:
                     raise
                 await asyncio.sleep(0.5)
@@ -154,3 +161,22 @@ class NatsCluster:
                 return
             await asyncio.sleep(0.05)
         raise TimeoutError(f"nats-server {node.name} did not listen within {timeout} s")
+
+
+async def mqtt_hello(port: int, timeout: float = 5.0) -> None:
+    """One MQTT 3.1.1 CONNECT answered by a CONNACK: NATS's MQTT gateway makes its stores then."""
+    client_id = b"rxedge-cluster-setup"
+    body = b"\x00\x04MQTT\x04\x02\x00\x1e" + len(client_id).to_bytes(2, "big") + client_id
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), timeout)
+    try:
+        writer.write(bytes([0x10, len(body)]) + body)
+        try:
+            connack = await asyncio.wait_for(reader.readexactly(4), timeout)
+        except asyncio.IncompleteReadError:
+            raise OSError(f"the MQTT gateway on port {port} closed the connection") from None
+        if connack[0] != 0x20 or connack[3] != 0:
+            raise OSError(f"the MQTT gateway on port {port} refused a connection: {connack!r}")
+        writer.write(b"\xe0\x00")  # DISCONNECT
+        await writer.drain()
+    finally:
+        writer.close()

@@ -55,6 +55,11 @@ from sync.topics import Topics
 
 
 class Demo:
+    """The demo (with the web page on `web_port`, 0 for a free one); `run` gives 0 when every
+    step of the scenario was observed. `broker_url`: a broker of one's own (several,
+    comma-separated, are tried in order) instead of a local mosquitto; `protocol`: the MQTT
+    version it speaks."""
+
     def __init__(
         self,
         seconds: float,
@@ -228,18 +233,3 @@ class Demo:
         print(f"  ledger:               {db}")
         if self.web_url:
             print(f"  web page (ended):     {self.web_url}")
-
-
-async def run_demo(
-    seconds: float,
-    forever: bool,
-    db: Path | None,
-    broker_url: str | None,
-    plain: bool = False,
-    web_port: int | None = None,
-    protocol: MqttProtocol = "5",
-) -> int:
-    """Run the demo (with the web page on `web_port`, 0 for a free one); 0 when every step of
-    the scenario was observed. `broker_url`: a broker of one's own (several, comma-separated,
-    are tried in order) instead of a local mosquitto; `protocol`: the MQTT version it speaks."""
-    return await Demo(seconds, forever, db, broker_url, plain, web_port, protocol).run()

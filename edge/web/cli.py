@@ -8,6 +8,7 @@ import getpass
 import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,25 +81,41 @@ def _accounts(args: argparse.Namespace) -> Accounts:
 
 
 def run_add_user(args: argparse.Namespace) -> int:
-    accounts = _accounts(args)
-    try:
-        accounts.add(args.user, args.name, _password(args), args.badge)
-    except (AccountError, OSError) as exc:
-        print(f"rxedge web add-user: {exc}", file=sys.stderr)
-        return 2
     badge = f", badge {args.badge.upper()}" if args.badge else ""
-    print(f"account {args.user} ({args.name}{badge}) saved in {accounts.path}")
-    return 0
+    return _change_accounts(
+        args,
+        "add-user",
+        lambda accounts: accounts.add(args.user, args.name, _password(args), args.badge),
+        lambda path: f"account {args.user} ({args.name}{badge}) saved in {path}",
+    )
 
 
 def run_remove_user(args: argparse.Namespace) -> int:
+    return _change_accounts(
+        args,
+        "remove-user",
+        lambda accounts: accounts.remove(args.user),
+        lambda path: (
+            f"account {args.user} removed from {path}; its sessions end at their next click"
+        ),
+    )
+
+
+def _change_accounts(
+    args: argparse.Namespace,
+    command: str,
+    change: Callable[[Accounts], None],
+    done: Callable[[Path], str],
+) -> int:
+    """Make `change` to the accounts file and say what was `done` to it; a refused or failed
+    change is said on stderr, with exit status 2."""
     accounts = _accounts(args)
     try:
-        accounts.remove(args.user)
+        change(accounts)
     except (AccountError, OSError) as exc:
-        print(f"rxedge web remove-user: {exc}", file=sys.stderr)
+        print(f"rxedge web {command}: {exc}", file=sys.stderr)
         return 2
-    print(f"account {args.user} removed from {accounts.path}; its sessions end at their next click")
+    print(done(accounts.path))
     return 0
 
 

@@ -6,80 +6,94 @@ and lit there in its session's colour; it is booked (one `receive` movement into
 referencing the request the delivery fulfils) only when the slot's button is pressed or its tag
 is seen on that slot's antenna (inventory.putaway.shelf). Sessions, with the packs waiting in
 them, are kept in the ledger file in the transaction that changes them; the red shown for a
-refused pack or a wrong slot lives in memory only.
+refused pack or a wrong slot lives in memory only (inventory.putaway.board).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 
 from inventory.alarms.lifecycle import AlarmKind
-from inventory.picking.lists import MAX_PICKERS
+from inventory.codes.barcodes import PackScan
+from inventory.codes.identifiers import PackId
 from inventory.picking.outcome import Cue, CueKind, Outcome
-from inventory.picking.results import message
+from inventory.putaway.board import PutawayBoard
 from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.sessions import Notice, PutawaySession, SessionState
 from inventory.putaway.shelf import ShelfPuts
-from inventory.putaway.store import PutawayStore
 
 
-class PutawayDesk(ShelfPuts):
-    """Put-away sessions and what happens at the shelf while they are open."""
+class PutawayDesk:
+    """Put-away sessions from notice to close; what happens at the shelf while they are open
+    is its `shelf` part's."""
 
     def __init__(self, keeper: PutawayLedger, shelf_slots: Sequence[str] = ()):
         self._keeper = keeper
-        self.shelf_slots = tuple(shelf_slots)
-        self.store = PutawayStore(keeper.db)
-        self.sessions: dict[str, PutawaySession] = {}
-        self._red: dict[str, float] = {}  # slot -> until: a refused pack, a wrong slot
-        self._red_tags: dict[str, str] = {}
+        self.board = PutawayBoard(keeper)
+        self.shelf = ShelfPuts(keeper, self.board, tuple(shelf_slots), self._done)
+
+    @property
+    def sessions(self) -> dict[str, PutawaySession]:
+        """The open sessions by delivery id."""
+        return self.board.sessions
 
     def load(self) -> None:
         """Open sessions from the file (at start, and after a failed commit)."""
-        self.sessions = {s.delivery_id: s for s in self.store.open_sessions()}
+        self.board.load()
 
     @property
     def busy(self) -> bool:
         """Something here runs against the clock: sessions at work, red shown."""
-        return bool(self._red) or any(s.at_work for s in self.sessions.values())
+        return bool(self.board.red) or any(s.at_work for s in self.sessions.values())
 
     def colours(self) -> set[int]:
         """The colour numbers (shared with pick lists) the sessions hold."""
-        return {s.number for s in self.sessions.values() if s.number is not None}
+        return self.board.colours()
 
     def notice(self, notice: Notice) -> Outcome:
         """An advance shipping notice: a session that expects its lines (lit from its first
         scan). A delivery id seen before is refused."""
         keeper, out = self._keeper, Outcome()
-        known = self.store.state_of(notice.delivery_id)
+        known = self.board.store.state_of(notice.delivery_id)
         if known is not None:
             error = f"delivery {notice.delivery_id} was announced before ({known})"
             return keeper.picks.refuse("putaway", notice.delivery_id, error)
         session = PutawaySession.from_notice(notice, keeper.seconds())
-        with keeper.group():
-            expected = message(
-                keeper.stamp(),
-                "putaway",
-                session.delivery_id,
-                "expected",
-                request_id=session.request_id or None,
-                scanner=session.scanner or None,
-                lines=[line.report() for line in session.lines],
-            )
-            out.commits.append(keeper.send([expected]))
-            self._save(session)
+        self.board.report(
+            session,
+            "expected",
+            out,
+            request_id=session.request_id or None,
+            scanner=session.scanner or None,
+            lines=[line.report() for line in session.lines],
+        )
         out.putaway_notes.append(
             f"put-away {session.delivery_id}: {sum(ln.quantity for ln in notice.lines)} packs "
             f"announced in {len(notice.lines)} line(s)"
         )
         return out
 
+    def scanned(self, scan: PackScan, scanner: str, station: str, actor: str) -> Outcome:
+        """A pack scanned at a put-away scanner: refused, or lit in the slot it belongs in."""
+        return self.shelf.scanned(scan, scanner, station, actor)
+
+    def button(self, slot: str, presses: int, shown: int | None) -> Outcome:
+        """The button of `slot` pressed (see ShelfPuts.button)."""
+        return self.shelf.button(slot, presses, shown)
+
+    def tag_arrived(self, pack: PackId, slot: str) -> Outcome | None:
+        """A fixed reader sees a tag in `slot` (see ShelfPuts.tag_arrived)."""
+        return self.shelf.tag_arrived(pack, slot)
+
+    def tag_moved(self, epc: str, slot: str) -> Outcome | None:
+        """A tag seen before in a wrong slot is now seen in `slot`."""
+        return self.shelf.tag_moved(epc, slot)
+
     def end(self, delivery_id: str, by: str) -> Outcome:
         """A person ends a session: what was not put is reported missing."""
         session = self.sessions.get(delivery_id)
         if session is None:
-            state = self.store.state_of(delivery_id)
+            state = self.board.store.state_of(delivery_id)
             error = f"delivery {delivery_id} is {state}" if state else f"no delivery {delivery_id}"
             return self._keeper.picks.refuse("putaway-end", delivery_id, error)
         out = Outcome()
@@ -88,22 +102,22 @@ class PutawayDesk(ShelfPuts):
 
     def tick(self) -> Outcome:
         """Sessions left untouched past the timeout end; red that has run its time goes."""
-        keeper, out = self._keeper, Outcome()
+        keeper, board, out = self._keeper, self.board, Outcome()
         now = keeper.seconds()
         limit = keeper.picks.times.timeout_seconds
-        for session in list(self._by_age()):
+        for session in board.by_age():
             if session.at_work and now - session.touched_at >= limit:
                 self._close(session, SessionState.TIMED_OUT, out)
-        for slot in [slot for slot, until in self._red.items() if until <= now]:
-            del self._red[slot]
+        for slot in [slot for slot, until in board.red.items() if until <= now]:
+            del board.red[slot]
             out.lights_changed = True
-        self._red_tags = {epc: s for epc, s in self._red_tags.items() if s in self._red}
+        board.red_tags = {epc: s for epc, s in board.red_tags.items() if s in board.red}
         return out
 
     def cues(self) -> list[Cue]:
         """What every slot should show for put-away: packs to put, and red."""
-        cues = [Cue(slot, CueKind.MISTAKE) for slot in self._red]
-        for session in self._by_age():
+        cues = [Cue(slot, CueKind.MISTAKE) for slot in self.board.red]
+        for session in self.board.by_age():
             if session.number is None:
                 continue
             counts: dict[str, int] = {}
@@ -114,31 +128,8 @@ class PutawayDesk(ShelfPuts):
 
     # Internals -------------------------------------------------------------------------------
 
-    def _by_age(self) -> Iterable[PutawaySession]:
-        return sorted(self.sessions.values(), key=lambda s: s.created_at)
-
-    def _session_for(self, scanner: str, gtin: str) -> PutawaySession:
-        """The session a scan at `scanner` belongs to: the one at work there, else the oldest
-        notice not yet at a scanner that expects `gtin`, else a new one for the scanner."""
-        for session in self._by_age():
-            if session.scanner == scanner:
-                return session
-        for session in self._by_age():
-            if not session.scanner and any(line.gtin == gtin for line in session.lines):
-                session.scanner = scanner
-                return session
-        keeper = self._keeper
-        stamp = datetime.fromisoformat(keeper.stamp()).strftime("%Y%m%dT%H%M%S")
-        delivery_id, n = f"{scanner}-{stamp}", 1
-        while delivery_id in self.sessions or self.store.state_of(delivery_id) is not None:
-            n += 1
-            delivery_id = f"{scanner}-{stamp}-{n}"
-        now = keeper.seconds()
-        return PutawaySession(delivery_id, now, now, scanner=scanner)
-
-    def _free_colour(self) -> int | None:
-        taken = self.colours() | {p.picker_no for p in self._keeper.picks.lists.values()}
-        return next((n for n in range(MAX_PICKERS) if n not in taken), None)
+    def _done(self, session: PutawaySession, out: Outcome) -> None:
+        self._close(session, SessionState.DONE, out)
 
     def _close(
         self, session: PutawaySession, state: SessionState, out: Outcome, by: str = "system"
@@ -146,18 +137,15 @@ class PutawayDesk(ShelfPuts):
         keeper = self._keeper
         session.state = state
         with keeper.group():
-            closed = message(
-                keeper.stamp(),
-                "putaway",
-                session.delivery_id,
+            self.board.report(
+                session,
                 "closed",
+                out,
                 how=str(state),
                 by=by,
                 request_id=session.request_id or None,
                 **session.summary(),
             )
-            out.commits.append(keeper.send([closed]))
-            self._save(session)
             # The refused packs leave with the delivery's paperwork: their alarms end with it.
             for alarm in keeper.alarms.live():
                 if (
@@ -174,8 +162,3 @@ class PutawayDesk(ShelfPuts):
             f"{session.refused} refused, {missing} missing, {len(session.waiting)} not put"
         )
         out.lights_changed = True
-
-    def _save(self, session: PutawaySession) -> None:
-        self.store.save(session, self._keeper.stamp())
-        if session.state is SessionState.OPEN:
-            self.sessions[session.delivery_id] = session

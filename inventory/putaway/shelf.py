@@ -1,55 +1,49 @@
 """At the shelf while putting away: packs scanned in, puts confirmed, wrong slots caught.
 
-The base of the put-away desk (inventory.putaway.desk). A scanned pack that passes the checks
-is lit in its slot; a press of that slot's button (one pack each) or its tag seen on that
-slot's antenna books it: one `receive` movement into the slot with its batch, expiry and serial,
-written with the session's new state and its `cmd-result` report in one transaction. A press on
-a slot no one lit, or a tag seen in another slot than its own, books nothing and blinks red.
-"""
+The put-away desk's (inventory.putaway.desk) part at the shelves. A scanned pack that passes
+the checks is lit in its slot; a press of that slot's button (one pack each) or its tag seen on
+that slot's antenna books it: one `receive` movement into the slot with its batch, expiry and
+serial, written with the session's new state and its `cmd-result` report in one transaction. A
+press on a slot no one lit, or a tag seen in another slot than its own, books nothing and blinks
+red."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from datetime import datetime
 
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
 from inventory.ledger.movements import Movement, MovementKind
+from inventory.picking.lists import MAX_PICKERS
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
+from inventory.putaway.board import PutawayBoard
 from inventory.putaway.checks import REFUSED_PACK_REASONS, Reason, Refusal, refusal
 from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.places import choose_slot, shelf_of
-from inventory.putaway.sessions import PutawaySession, SessionState, WaitingPack
-from inventory.putaway.store import PutawayStore
+from inventory.putaway.sessions import PutawaySession, WaitingPack
 
-if TYPE_CHECKING:
-    from collections.abc import Iterable
+# Called when a session's last pack is put: the desk closes it (in the same transaction).
+SessionDone = Callable[[PutawaySession, Outcome], None]
 
 
 class ShelfPuts:
-    """Scans, presses and tags; the put-away desk adds the sessions' lifecycle."""
+    """Scans, presses and tags on the sessions of `board`; `done` closes a session whose
+    last pack is put. `shelf_slots`: the slots put-away may choose from (all, when empty)."""
 
-    _keeper: PutawayLedger
-    shelf_slots: tuple[str, ...]
-    store: PutawayStore
-    sessions: dict[str, PutawaySession]
-    _red: dict[str, float]
-    _red_tags: dict[str, str]  # a waiting pack's tag seen in a wrong slot -> that slot
-
-    if TYPE_CHECKING:
-
-        def _by_age(self) -> Iterable[PutawaySession]: ...
-
-        def _session_for(self, scanner: str, gtin: str) -> PutawaySession: ...
-
-        def _free_colour(self) -> int | None: ...
-
-        def _save(self, session: PutawaySession) -> None: ...
-
-        def _close(
-            self, session: PutawaySession, state: SessionState, out: Outcome, by: str = ...
-        ) -> None: ...
+    def __init__(
+        self,
+        keeper: PutawayLedger,
+        board: PutawayBoard,
+        shelf_slots: tuple[str, ...],
+        done: SessionDone,
+    ):
+        self._keeper = keeper
+        self._board = board
+        self.shelf_slots = shelf_slots
+        self._done = done
 
     def scanned(self, scan: PackScan, scanner: str, station: str, actor: str) -> Outcome:
         """A pack scanned at a put-away scanner: refused, or lit in the slot it belongs in."""
@@ -64,19 +58,15 @@ class ShelfPuts:
         expiry = scan.expiry.isoformat() if scan.expiry else None
         session.waiting.append(WaitingPack(scan.gtin, scan.batch, expiry, scan.serial, slot))
         there = sum(1 for p in session.waiting if (p.slot, p.gtin) == (slot, scan.gtin))
-        with keeper.group():
-            lit = message(
-                keeper.stamp(),
-                "putaway",
-                session.delivery_id,
-                "lit",
-                **_pack(scan.gtin, scan.batch, expiry, scan.serial),
-                slot=slot,
-                waiting=there,
-                number=session.number,
-            )
-            out.commits.append(keeper.send([lit]))
-            self._save(session)
+        self._board.report(
+            session,
+            "lit",
+            out,
+            **_pack(scan.gtin, scan.batch, expiry, scan.serial),
+            slot=slot,
+            waiting=there,
+            number=session.number,
+        )
         out.putaway_notes.append(f"put-away {session.delivery_id}: GTIN {scan.gtin} goes to {slot}")
         out.lights_changed = True
         return out
@@ -86,21 +76,21 @@ class ShelfPuts:
         session whose colour the slot showed, else the oldest waiting there). A slot a pick
         list lights goes to the pick desk; a press on a slot nothing lit blinks red while
         put-away is under way."""
-        keeper = self._keeper
+        keeper, board = self._keeper, self._board
         picks = keeper.picks
-        wanting = [s for s in self._by_age() if s.waiting_at(slot)]
+        wanting = [s for s in board.by_age() if s.waiting_at(slot)]
         picking_here = [p for p in picks.lists.values() if p.wanted_at(slot)]
         if picking_here and (not wanting or shown in {p.picker_no for p in picking_here}):
             return keeper.shelf.button(slot, presses, shown)
         if not wanting:
-            if any(s.number is not None for s in self.sessions.values()):
+            if any(s.number is not None for s in board.sessions.values()):
                 out = Outcome()
                 self._wrong_slot(slot, f"button at {slot}", out)
                 return out
             return keeper.shelf.button(slot, presses, shown)
         out = Outcome()
         for _ in range(presses):
-            wanting = [s for s in self._by_age() if s.waiting_at(slot)]
+            wanting = [s for s in board.by_age() if s.waiting_at(slot)]
             if not wanting:
                 out.notes.append(f"button at {slot}: nothing more to put there")
                 break
@@ -120,14 +110,14 @@ class ShelfPuts:
         out = Outcome()
         if waiting.slot != slot:
             self._wrong_slot(slot, f"tag of GTIN {pack.gtin} serial {pack.serial}", out)
-            self._red_tags[pack.epc] = slot
+            self._board.red_tags[pack.epc] = slot
         else:
             self._book(session, waiting, slot, "tag", out, epc=pack.epc)
         return out
 
     def tag_moved(self, epc: str, slot: str) -> Outcome | None:
         """A tag seen before in a wrong slot is now seen in `slot`."""
-        for session in self._by_age():
+        for session in self._board.by_age():
             for waiting in session.waiting:
                 if waiting.seen_epc == epc:
                     return self.tag_arrived(PackId(epc, waiting.gtin, waiting.serial), slot)
@@ -135,10 +125,34 @@ class ShelfPuts:
 
     # Internals -------------------------------------------------------------------------------
 
+    def _session_for(self, scanner: str, gtin: str) -> PutawaySession:
+        """The session a scan at `scanner` belongs to: the one at work there, else the oldest
+        notice not yet at a scanner that expects `gtin`, else a new one for the scanner."""
+        board = self._board
+        for session in board.by_age():
+            if session.scanner == scanner:
+                return session
+        for session in board.by_age():
+            if not session.scanner and any(line.gtin == gtin for line in session.lines):
+                session.scanner = scanner
+                return session
+        keeper = self._keeper
+        stamp = datetime.fromisoformat(keeper.stamp()).strftime("%Y%m%dT%H%M%S")
+        delivery_id, n = f"{scanner}-{stamp}", 1
+        while delivery_id in board.sessions or board.store.state_of(delivery_id) is not None:
+            n += 1
+            delivery_id = f"{scanner}-{stamp}-{n}"
+        now = keeper.seconds()
+        return PutawaySession(delivery_id, now, now, scanner=scanner)
+
+    def _free_colour(self) -> int | None:
+        taken = self._board.colours() | {p.picker_no for p in self._keeper.picks.lists.values()}
+        return next((n for n in range(MAX_PICKERS) if n not in taken), None)
+
     def _place(self, session: PutawaySession, scan: PackScan, station: str) -> str | Refusal:
         """The slot a scanned pack goes to, or why it must not go anywhere."""
-        keeper = self._keeper
-        waiting = [p for s in self.sessions.values() for p in s.waiting]
+        keeper, sessions = self._keeper, self._board.sessions
+        waiting = [p for s in sessions.values() for p in s.waiting]
         found = refusal(
             scan, keeper.products, keeper.index, keeper.calendar.today(), keeper.picks.recalled
         )
@@ -154,7 +168,7 @@ class ShelfPuts:
         for pack in waiting:
             by_slot.setdefault(pack.slot, []).append(pack)
         reserved = {home for p in keeper.products.values() for home in p.home_slots}
-        reserved |= {s.station for s in self.sessions.values()} | {station}
+        reserved |= {s.station for s in sessions.values()} | {station}
         product = keeper.products[scan.gtin]
         if not product.home_slots:
             why = f"{product.name} has no home slot; give its [[products]] entry slots = [...]"
@@ -172,7 +186,7 @@ class ShelfPuts:
     ) -> tuple[PutawaySession, WaitingPack] | None:
         """The waiting pack a tag is: by serial, else a counted one of its GTIN (lit in
         `slot` first)."""
-        candidates = [(s, p) for s in self._by_age() for p in s.waiting if p.gtin == gtin]
+        candidates = [(s, p) for s in self._board.by_age() for p in s.waiting if p.gtin == gtin]
         exact = [(s, p) for s, p in candidates if p.serial == serial]
         counted = [(s, p) for s, p in candidates if not p.serial]
         counted.sort(key=lambda found: found[1].slot != slot)
@@ -218,16 +232,17 @@ class ShelfPuts:
             put=session.put,
             confirmed_by=how,
         )
+        board = self._board
         with keeper.group():
             out.commits.append(keeper.commit([movement], messages=[report]))
-            self._save(session)
+            board.save(session)
             if session.complete:
-                self._close(session, SessionState.DONE, out)
-        self._red.pop(slot, None)
+                self._done(session, out)
+        board.red.pop(slot, None)
         if epc:
             out.placed[epc] = slot
             # The pack that made another slot red is where it belongs now: that red ends too.
-            self._red.pop(self._red_tags.pop(epc, ""), None)
+            board.red.pop(board.red_tags.pop(epc, ""), None)
         out.putaway_notes.append(
             f"put-away {session.delivery_id}: GTIN {pack.gtin} put in {slot} ({how})"
         )
@@ -250,18 +265,15 @@ class ShelfPuts:
             "slot": session.station or None,
         }
         with keeper.group():
-            refused = message(
-                keeper.stamp(),
-                "putaway",
-                session.delivery_id,
+            self._board.report(
+                session,
                 "refused",
+                out,
                 **pack,
                 reason=str(found.reason),
                 why=found.why,
                 slot=session.station or None,
             )
-            out.commits.append(keeper.send([refused]))
-            self._save(session)
             if found.reason in REFUSED_PACK_REASONS:
                 subject = f"{scan.gtin}/{scan.batch}"
                 out.commits.append(
@@ -274,7 +286,7 @@ class ShelfPuts:
                     keeper.alarms.raise_alarm(AlarmKind.DUPLICATE_PACK, subject, detail)
                 )
         if session.station:
-            self._red[session.station] = keeper.seconds() + keeper.picks.times.mistake_seconds
+            self._board.show_red(session.station)
         out.putaway_mistakes.append(
             f"MISTAKE at {session.station or 'the scanner'}: refused, {found.why}"
         )
@@ -282,9 +294,9 @@ class ShelfPuts:
 
     def _wrong_slot(self, slot: str, what: str, out: Outcome) -> None:
         """Something arrived where nothing was lit for it: red there, the sessions told."""
-        keeper = self._keeper
-        self._red[slot] = keeper.seconds() + keeper.picks.times.mistake_seconds
-        lit = sorted({p.slot for s in self.sessions.values() for p in s.waiting})
+        keeper, board = self._keeper, self._board
+        board.show_red(slot)
+        lit = sorted({p.slot for s in board.sessions.values() for p in s.waiting})
         reports = [
             message(
                 keeper.stamp(),
@@ -294,7 +306,7 @@ class ShelfPuts:
                 slot=slot,
                 expected=[p.slot for p in session.waiting],
             )
-            for session in self._by_age()
+            for session in board.by_age()
             if session.number is not None
         ]
         if reports:

@@ -7,10 +7,13 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import nats.errors
 import pytest
+from nats.js.api import AckPolicy, ConsumerConfig
 
 from edge.demo.nats_cluster import NatsCluster
-from sync.jetstream_feed import STREAM, connect, request_subject
+from sync.jetstream_feed import MQTT_STORE, connect, request_subject, subject_of
+from sync.topics import ROOT
 from tests.edge.procurement_rig import CliRun
 
 
@@ -44,35 +47,56 @@ async def cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
         await nodes.stop()
 
 
-async def stream_request_ids(cluster: NatsCluster) -> Counter[str]:
-    """Every request id the stream holds, with how often: read message by message, apart
-    from the consumer group's code."""
-    nc = await connect(cluster.urls, "test-reader")
-    try:
-        js = nc.jetstream()
-        state = (await js.stream_info(STREAM)).state
-        ids: Counter[str] = Counter()
-        for seq in range(state.first_seq, state.last_seq + 1):
-            message = await js.get_msg(STREAM, seq)
-            if (
-                message.subject is not None
-                and message.data
-                and message.subject.endswith("procurement.request")
-            ):
-                ids[json.loads(message.data)["request_id"]] += 1
-        return ids
-    finally:
-        await nc.close()
+class Tally:
+    """A durable consumer of its own on the MQTT gateway's store, apart from the consumer
+    group's code: made before the gateways publish, it keeps every request acknowledged to a
+    gateway in the store until it has counted it."""
+
+    def __init__(self, cluster: NatsCluster, durable: str = "tally"):
+        self.cluster = cluster
+        self.durable = durable
+        self.ids: Counter[str] = Counter()
+
+    async def open(self) -> None:
+        nc = await connect(self.cluster.urls, "test-tally")
+        try:
+            await nc.jetstream().add_consumer(
+                MQTT_STORE,
+                ConsumerConfig(
+                    durable_name=self.durable,
+                    filter_subject=request_subject(),
+                    ack_policy=AckPolicy.EXPLICIT,
+                ),
+            )
+        finally:
+            await nc.close()
+
+    async def count(self) -> Counter[str]:
+        """Every request id taken so far, with how often."""
+        nc = await connect(self.cluster.urls, "test-tally")
+        try:
+            pull = await nc.jetstream().pull_subscribe_bind(self.durable, MQTT_STORE)
+            while True:
+                try:
+                    messages = await pull.fetch(200, timeout=0.5)
+                except nats.errors.TimeoutError:
+                    return self.ids
+                for message in messages:
+                    self.ids[json.loads(message.data)["request_id"]] += 1
+                    await message.ack()
+        finally:
+            await nc.close()
 
 
 async def publish_requests(cluster: NatsCluster, bodies: list[dict[str, object]]) -> None:
-    """Requests into the stream, each acknowledged by it, as gateways' messages arrive."""
+    """Requests into the MQTT gateway's store, each acknowledged by it, as the gateway keeps a
+    QoS 1 message before its PUBACK; the stream draws them from there."""
     nc = await connect(cluster.urls, "test-gateways")
     try:
         js = nc.jetstream()
         for body in bodies:
-            subject = request_subject(str(body["site"]), str(body["gateway"]))
-            await js.publish(subject, json.dumps(body).encode(), stream=STREAM)
+            subject = subject_of(f"{ROOT}/{body['site']}/{body['gateway']}/procurement/request")
+            await js.publish(subject, json.dumps(body).encode(), stream=MQTT_STORE)
     finally:
         await nc.close()
 
@@ -81,7 +105,7 @@ async def unacknowledged(cluster: NatsCluster, durable: str) -> int:
     """Messages the consumer group's members hold without having acknowledged them."""
     nc = await connect(cluster.urls, "test-probe")
     try:
-        info = await nc.jetstream().consumer_info(STREAM, durable)
+        info = await nc.jetstream().consumer_info(MQTT_STORE, durable)
         return int(info.num_ack_pending or 0)
     finally:
         await nc.close()

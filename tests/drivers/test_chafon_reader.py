@@ -7,6 +7,7 @@ from pathlib import Path
 
 from drivers.chafon.reader import ChafonReader
 from drivers.events import AntennaFault, DeviceDown, DeviceUp, DriverEvent, TagSeen
+from drivers.serial_link import SerialPort
 from firmware_sim.chafon_sim import ChafonSimulator
 from firmware_sim.faults import LineFaults
 from firmware_sim.tags import sgtin96
@@ -17,7 +18,7 @@ EPCS = [sgtin96("4012345", "012345", n) for n in range(1, 21)]
 
 async def start_reader(port: str) -> tuple[ChafonReader, list[DriverEvent], asyncio.Task[None]]:
     events: list[DriverEvent] = []
-    reader = ChafonReader("handheld", port, 57600, events.append)
+    reader = ChafonReader(SerialPort("handheld", port, 57600), events.append)
     return reader, events, asyncio.create_task(reader.run())
 
 

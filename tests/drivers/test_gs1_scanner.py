@@ -7,6 +7,7 @@ from pathlib import Path
 
 from drivers.events import BarcodeScanned, DeviceDown, DeviceUp, DriverEvent
 from drivers.gs1_scanner import MAX_LINE, BarcodeScanner
+from drivers.serial_link import SerialPort
 from firmware_sim.scanner_sim import GS, ScannerSimulator
 from tests.conftest import eventually
 
@@ -17,7 +18,7 @@ async def test_each_scan_is_one_event_with_its_separators(tmp_path: Path) -> Non
     sim = ScannerSimulator(link=tmp_path / "scanner")
     await sim.start()
     events: list[DriverEvent] = []
-    scanner = BarcodeScanner("desk", sim.port, 9600, events.append)
+    scanner = BarcodeScanner(SerialPort("desk", sim.port, 9600), events.append)
     task = asyncio.create_task(scanner.run())
     try:
         await eventually(lambda: DeviceUp("desk") in events)
@@ -39,7 +40,7 @@ async def test_noise_without_line_ends_is_dropped_not_hoarded(tmp_path: Path) ->
     sim = ScannerSimulator(link=tmp_path / "scanner")
     await sim.start()
     events: list[DriverEvent] = []
-    scanner = BarcodeScanner("desk", sim.port, 115200, events.append)
+    scanner = BarcodeScanner(SerialPort("desk", sim.port, 115200), events.append)
     task = asyncio.create_task(scanner.run())
     try:
         await eventually(lambda: DeviceUp("desk") in events)
@@ -58,7 +59,7 @@ async def test_unplugged_scanner_is_reopened(tmp_path: Path) -> None:
     sim = ScannerSimulator(link=tmp_path / "scanner")
     await sim.start()
     events: list[DriverEvent] = []
-    scanner = BarcodeScanner("desk", str(tmp_path / "scanner"), 9600, events.append)
+    scanner = BarcodeScanner(SerialPort("desk", str(tmp_path / "scanner"), 9600), events.append)
     task = asyncio.create_task(scanner.run())
     try:
         await eventually(lambda: DeviceUp("desk") in events)

@@ -16,6 +16,7 @@ from drivers.events import (
     TagSeen,
 )
 from drivers.r2000.reader import R2000Reader
+from drivers.serial_link import SerialPort
 from firmware_sim.faults import LineFaults
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.tags import sgtin96
@@ -29,7 +30,7 @@ async def reading(
     sim: R2000Simulator, port: str | None = None, **options: object
 ) -> AsyncIterator[tuple[R2000Reader, list[DriverEvent]]]:
     events: list[DriverEvent] = []
-    reader = R2000Reader("r", port or sim.port, 115200, events.append, **options)  # type: ignore[arg-type]
+    reader = R2000Reader(SerialPort("r", port or sim.port, 115200), events.append, **options)  # type: ignore[arg-type]
     task = asyncio.create_task(reader.run())
     try:
         yield reader, events
@@ -160,9 +161,7 @@ async def test_open_port_with_a_silent_reader_is_reported_down() -> None:
     port = server.sockets[0].getsockname()[1]
     events: list[DriverEvent] = []
     reader = R2000Reader(
-        "r",
-        f"socket://127.0.0.1:{port}",
-        115200,
+        SerialPort("r", f"socket://127.0.0.1:{port}", 115200),
         events.append,
         round_timeout=0.1,
         command_timeout=0.05,

@@ -1,29 +1,25 @@
 """The pick-to-light rig: a stocked ledger, the daemon, and real peers (mosquitto, a pty R2000
-reader on slot A-08, a pty Chafon handheld, a pty GS1 scanner, a Modbus TCP shelf controller)."""
+reader on slot A-08, a pty Chafon handheld, a pty GS1 scanner, a Modbus TCP shelf controller);
+see tests.edge.shelf_rig."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from drivers.modbus.lights import SlotLight
 from drivers.modbus.profile import Colour, Mode
 from edge.clock import Clock
-from edge.daemon.activity import Activity
-from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
-from edge.settings.config import parse_config
 from firmware_sim.chafon_sim import ChafonSimulator
-from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import GS, ScannerSimulator
-from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from firmware_sim.tags import sgtin96
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from tests.conftest import Subscriber, eventually
+from tests.edge.shelf_rig import Peer, ShelfRig
 
 PREFIX = "rxedge/v1/s1/g1"
 AMOX = "04012345123456"
@@ -70,17 +66,17 @@ def stock(db: Path) -> None:
     keeper.close()
 
 
-class Rig:
+class Rig(ShelfRig):
     def __init__(self, tmp_path: Path, broker: LocalBroker):
-        self.reader = R2000Simulator(link=tmp_path / "reader")
+        super().__init__(tmp_path, broker)
         self.handheld = ChafonSimulator(link=tmp_path / "handheld")
         self.scanner = ScannerSimulator(link=tmp_path / "scanner")
-        self.shelf = ShelfControllerSimulator(slots=8)
-        self.db = tmp_path / "ledger.sqlite"
-        self.broker = broker
-        self.activity: list[Activity] = []
-        self.gateway: Gateway | None = None
-        self.task: asyncio.Task[None]
+
+    def stock(self) -> None:
+        stock(self.db)
+
+    def devices(self) -> Sequence[Peer]:
+        return (self.handheld, self.scanner)
 
     def config(self, **overrides: Any) -> dict[str, object]:
         return {
@@ -116,12 +112,6 @@ class Rig:
             **overrides,
         }
 
-    async def light(self, slot: str) -> SlotLight:
-        return await self.shelf.light(int(slot.split("-")[1]) - 1)
-
-    async def shows(self, slot: str, light: SlotLight) -> bool:
-        return await self.light(slot) == light
-
     def picks(self) -> list[tuple[str, str, str]]:
         with sqlite3.connect(self.db) as db:
             rows = db.execute(
@@ -136,23 +126,12 @@ class Rig:
             ).fetchone()
             return bool(row[0])
 
-    def movement_count(self) -> int:
-        with sqlite3.connect(self.db) as db:
-            return int(db.execute("SELECT count(*) FROM movements").fetchone()[0])
-
 
 async def start_rig(
     tmp_path: Path, broker: LocalBroker, clock: Clock | None = None, **overrides: Any
 ) -> Rig:
     rig = Rig(tmp_path, broker)
-    if not rig.db.exists():  # a second start in the same directory keeps its ledger
-        stock(rig.db)
-    for peer in (rig.reader, rig.handheld, rig.scanner, rig.shelf):
-        await peer.start()
-    config = parse_config(rig.config(**overrides))
-    rig.gateway = Gateway(config, observer=rig.activity.append, clock=clock)
-    rig.task = asyncio.create_task(rig.gateway.run())
-    await eventually(rig.gateway.ready.is_set)
+    await rig.start(clock, **overrides)
     # The expiry sweep at start quarantines the expired batch: let it land before the test
     # counts movements.
     await eventually(rig.expired_held, what="the expiry sweep at start")
@@ -160,11 +139,7 @@ async def start_rig(
 
 
 async def stop_rig(rig: Rig) -> None:
-    assert rig.gateway is not None
-    rig.gateway.stop()
-    await asyncio.wait_for(rig.task, 10)
-    for peer in (rig.reader, rig.handheld, rig.scanner, rig.shelf):
-        await peer.stop()
+    await rig.stop()
 
 
 def results(centre: Subscriber, command_id: str) -> list[dict[str, object]]:

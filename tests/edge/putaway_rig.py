@@ -1,28 +1,24 @@
 """The put-to-light rig: a ledger with an open procurement request, the daemon, and real peers
 (mosquitto, two pty GS1 scanners with role putaway, a pty R2000 reader whose antennas 1 and 2
-watch A-03 and A-04, a Modbus TCP shelf controller with 8 slots)."""
+watch A-03 and A-04, a Modbus TCP shelf controller with 8 slots); see tests.edge.shelf_rig."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from drivers.modbus.lights import SlotLight
 from drivers.modbus.profile import Colour, Mode
-from edge.daemon.activity import Activity
-from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
-from edge.settings.config import parse_config
-from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import GS, ScannerSimulator
-from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from firmware_sim.tags import sgtin96
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.replenishment.policy import Product
-from tests.conftest import eventually
+from tests.edge.shelf_rig import Peer, ShelfRig
 
 PREFIX = "rxedge/v1/s1/g1"
 AMOX = "04012345123456"  # home A-01, 4 packs a slot, 90 days of shelf life at least
@@ -97,19 +93,19 @@ def stock(db: Path) -> None:
     keeper.close()
 
 
-class PutawayRig:
+class PutawayRig(ShelfRig):
     def __init__(self, tmp_path: Path, broker: LocalBroker):
-        self.reader = R2000Simulator(link=tmp_path / "reader")
+        super().__init__(tmp_path, broker)
         self.scanner = ScannerSimulator(link=tmp_path / "goods-in")
         self.scanner_2 = ScannerSimulator(link=tmp_path / "desk-2")
-        self.shelf = ShelfControllerSimulator(slots=8)
-        self.db = tmp_path / "ledger.sqlite"
-        self.broker = broker
-        self.activity: list[Activity] = []
-        self.gateway: Gateway | None = None
-        self.task: asyncio.Task[None]
 
-    def config(self) -> dict[str, object]:
+    def stock(self) -> None:
+        stock(self.db)
+
+    def devices(self) -> Sequence[Peer]:
+        return (self.scanner, self.scanner_2)
+
+    def config(self, **overrides: Any) -> dict[str, object]:
         return {
             "site": "s1",
             "gateway": "g1",
@@ -136,16 +132,8 @@ class PutawayRig:
             ],
             "shelves": [{"name": "A", "host": "127.0.0.1", "port": self.shelf.port, "slots": 8}],
             "products": PRODUCTS,
+            **overrides,
         }
-
-    async def light(self, slot: str) -> SlotLight:
-        return await self.shelf.light(int(slot.split("-")[1]) - 1)
-
-    async def shows(self, slot: str, light: SlotLight) -> bool:
-        return await self.light(slot) == light
-
-    async def press(self, slot: str, times: int = 1) -> None:
-        await self.shelf.press(int(slot.split("-")[1]) - 1, times=times)
 
     def receipts(self) -> list[tuple[str, str, str, str, str]]:
         """(slot, gtin, batch, serial, reference) of every pack put away, in order."""
@@ -156,10 +144,6 @@ class PutawayRig:
             )
             return [tuple(r) for r in rows]
 
-    def movement_count(self) -> int:
-        with sqlite3.connect(self.db) as db:
-            return int(db.execute("SELECT count(*) FROM movements").fetchone()[0])
-
     def request(self) -> tuple[str, str, int]:
         with sqlite3.connect(self.db) as db:
             row = db.execute("SELECT request_id, status, received FROM procurement_requests")
@@ -168,19 +152,9 @@ class PutawayRig:
 
 async def start_putaway_rig(tmp_path: Path, broker: LocalBroker) -> PutawayRig:
     rig = PutawayRig(tmp_path, broker)
-    if not rig.db.exists():  # a second start in the same directory keeps its ledger
-        stock(rig.db)
-    for peer in (rig.reader, rig.scanner, rig.scanner_2, rig.shelf):
-        await peer.start()
-    rig.gateway = Gateway(parse_config(rig.config()), observer=rig.activity.append)
-    rig.task = asyncio.create_task(rig.gateway.run())
-    await eventually(rig.gateway.ready.is_set)
+    await rig.start()
     return rig
 
 
 async def stop_putaway_rig(rig: PutawayRig) -> None:
-    assert rig.gateway is not None
-    rig.gateway.stop()
-    await asyncio.wait_for(rig.task, 10)
-    for peer in (rig.reader, rig.scanner, rig.scanner_2, rig.shelf):
-        await peer.stop()
+    await rig.stop()

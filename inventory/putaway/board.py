@@ -1,0 +1,52 @@
+"""What the put-away desk and its shelf part share: the open sessions, kept in the ledger file
+in the transaction that changes them, and the red shown for a refused pack or a wrong slot (in
+memory only)."""
+
+from __future__ import annotations
+
+from inventory.picking.outcome import Outcome
+from inventory.picking.results import message
+from inventory.putaway.ledger_access import PutawayLedger
+from inventory.putaway.sessions import PutawaySession, SessionState
+from inventory.putaway.store import PutawayStore
+
+
+class PutawayBoard:
+    """The open sessions by delivery id, and the slots shown red until when."""
+
+    def __init__(self, keeper: PutawayLedger):
+        self._keeper = keeper
+        self.store = PutawayStore(keeper.db)
+        self.sessions: dict[str, PutawaySession] = {}
+        self.red: dict[str, float] = {}  # slot -> until: a refused pack, a wrong slot
+        self.red_tags: dict[str, str] = {}  # a waiting pack's tag seen in a wrong slot -> that slot
+
+    def load(self) -> None:
+        """Open sessions from the file (at start, and after a failed commit)."""
+        self.sessions = {s.delivery_id: s for s in self.store.open_sessions()}
+
+    def by_age(self) -> list[PutawaySession]:
+        return sorted(self.sessions.values(), key=lambda s: s.created_at)
+
+    def colours(self) -> set[int]:
+        """The colour numbers (shared with pick lists) the sessions hold."""
+        return {s.number for s in self.sessions.values() if s.number is not None}
+
+    def show_red(self, slot: str) -> None:
+        """Red at `slot` for the configured time of a mistake."""
+        keeper = self._keeper
+        self.red[slot] = keeper.seconds() + keeper.picks.times.mistake_seconds
+
+    def report(self, session: PutawaySession, event: str, out: Outcome, **fields: object) -> None:
+        """Tell the centre `event` of `session` and save the session, in one transaction."""
+        keeper = self._keeper
+        with keeper.group():
+            sent = message(keeper.stamp(), "putaway", session.delivery_id, event, **fields)
+            out.commits.append(keeper.send([sent]))
+            self.save(session)
+
+    def save(self, session: PutawaySession) -> None:
+        """Write `session` (in the enclosing transaction); an open one is on the board."""
+        self.store.save(session, self._keeper.stamp())
+        if session.state is SessionState.OPEN:
+            self.sessions[session.delivery_id] = session

@@ -1,0 +1,86 @@
+"""What the pick-to-light and put-to-light rigs share: a ledger, the daemon, and real peers
+(mosquitto, a pty R2000 reader, a Modbus TCP shelf controller with 8 slots, and what each rig
+adds), started and stopped in order."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from drivers.modbus.lights import SlotLight
+from edge.clock import Clock
+from edge.daemon.activity import Activity
+from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
+from edge.settings.config import parse_config
+from firmware_sim.r2000_sim import R2000Simulator
+from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
+from tests.conftest import eventually
+
+
+class Peer(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class ShelfRig:
+    """Subclasses say what the ledger holds before the daemon starts (`stock`), the daemon's
+    configuration (`config`) and the peers they add (`devices`)."""
+
+    def __init__(self, tmp_path: Path, broker: LocalBroker):
+        self.reader = R2000Simulator(link=tmp_path / "reader")
+        self.shelf = ShelfControllerSimulator(slots=8)
+        self.db = tmp_path / "ledger.sqlite"
+        self.broker = broker
+        self.activity: list[Activity] = []
+        self.gateway: Gateway | None = None
+        self.task: asyncio.Task[None]
+
+    def stock(self) -> None:
+        raise NotImplementedError
+
+    def config(self, **overrides: Any) -> dict[str, object]:
+        raise NotImplementedError
+
+    def devices(self) -> Sequence[Peer]:
+        """The peers between the reader and the shelf controller, in start order."""
+        return ()
+
+    async def start(self, clock: Clock | None = None, **overrides: Any) -> None:
+        """The peers, then the daemon (ready); a second start in the same directory keeps
+        its ledger."""
+        if not self.db.exists():
+            self.stock()
+        for peer in self._peers():
+            await peer.start()
+        config = parse_config(self.config(**overrides))
+        self.gateway = Gateway(config, observer=self.activity.append, clock=clock)
+        self.task = asyncio.create_task(self.gateway.run())
+        await eventually(self.gateway.ready.is_set)
+
+    async def stop(self) -> None:
+        assert self.gateway is not None
+        self.gateway.stop()
+        await asyncio.wait_for(self.task, 10)
+        for peer in self._peers():
+            await peer.stop()
+
+    async def light(self, slot: str) -> SlotLight:
+        return await self.shelf.light(int(slot.split("-")[1]) - 1)
+
+    async def shows(self, slot: str, light: SlotLight) -> bool:
+        return await self.light(slot) == light
+
+    async def press(self, slot: str, times: int = 1) -> None:
+        await self.shelf.press(int(slot.split("-")[1]) - 1, times=times)
+
+    def movement_count(self) -> int:
+        with sqlite3.connect(self.db) as db:
+            return int(db.execute("SELECT count(*) FROM movements").fetchone()[0])
+
+    def _peers(self) -> list[Peer]:
+        return [self.reader, *self.devices(), self.shelf]
