@@ -15,6 +15,6 @@ BENCHMARKS: dict[str, float] = {
     "bench_stocktake": 300,
     "bench_outbox": 900,
     "bench_web_pages": 900,
-    "bench_web_live": 600,
+    "bench_web_live": 900,
     "bench_scale": 900,
 }

@@ -83,9 +83,11 @@ class Beside(Protocol):
 Timings = tuple[list[float], list[float], float]  # right packs, wrong packs, one fsync (s)
 
 
-async def scan_to_led(scans: int = SCANS, beside: Beside | None = None) -> Timings:
+async def scan_to_led(
+    scans: int = SCANS, beside: Beside | None = None, gap: float = 0.025
+) -> Timings:
     """Time `scans` right and `scans` wrong packs from scan to LED write (with `beside` running
-    once the daemon is ready)."""
+    once the daemon is ready), a scan `gap` seconds after the last one's LED write."""
     with tempfile.TemporaryDirectory(prefix="rxedge-bench-") as tmp:
         work = Path(tmp)
         db = work / "ledger.sqlite"
@@ -133,8 +135,8 @@ async def scan_to_led(scans: int = SCANS, beside: Beside | None = None) -> Timin
                 )
                 for n in range(scans)
             ]
-            right = await run_scans(watch, timed.peers, confirm)
-            wrong = await run_scans(watch, timed.peers, mistakes)
+            right = await run_scans(watch, timed.peers, confirm, gap)
+            wrong = await run_scans(watch, timed.peers, mistakes, gap)
         fsync = fsync_seconds(work)
     return right, wrong, fsync
 

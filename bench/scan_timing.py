@@ -73,8 +73,13 @@ class Stopwatch:
 
 
 async def run_scans(
-    watch: Stopwatch, peers: subprocess.Popen[str], plans: list[tuple[str, int, int]]
+    watch: Stopwatch,
+    peers: subprocess.Popen[str],
+    plans: list[tuple[str, int, int]],
+    gap: float = 0.025,
 ) -> list[float]:
+    """Each scan in `plans` (its code, and the register and value its LED write sets), the next
+    `gap` seconds after the last one's LED write; the scans' latencies."""
     assert peers.stdin is not None
     watch.latencies = []
     for scan, address, value in plans:
@@ -83,7 +88,7 @@ async def run_scans(
         peers.stdin.write(scan + "\n")
         peers.stdin.flush()
         await asyncio.wait_for(watch.done.wait(), 5)
-        await asyncio.sleep(0.025)
+        await asyncio.sleep(gap)
     return list(watch.latencies)
 
 

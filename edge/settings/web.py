@@ -7,6 +7,7 @@ the same file and must not refuse to start for the page's sake.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +30,14 @@ class WebConfig(BaseModel):
     # Failed logins allowed per account and per client address within login_window_seconds.
     login_failures: Annotated[int, Field(ge=1, le=1000)] = 5
     login_window_seconds: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    # Logging in by a badge tap (where [badges] is enabled): how long after a browser asks for
+    # it the next tap counts, and which client addresses may ask (the screens beside the
+    # reader; a browser elsewhere could catch a tap meant for another screen).
+    badge_login_seconds: Annotated[float, Field(ge=5, le=120)] = 30.0
+    badge_login_from: list[IPv4Network | IPv6Network] = [
+        IPv4Network("127.0.0.0/8"),
+        IPv6Network("::1/128"),
+    ]
     broker_username: Annotated[str, Field(min_length=1)] | None = None
     broker_password_file: Path | None = None
 

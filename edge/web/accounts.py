@@ -1,6 +1,7 @@
-"""The page's local accounts: a JSON file of user names, display names and argon2id hashes,
-written by `rxedge web add-user` / `remove-user` and read by the page (again whenever the file
-changes, so a removed account can act no more without a restart)."""
+"""The page's local accounts: a JSON file of user names, display names, argon2id hashes and
+(optionally) the UID of each person's badge, written by `rxedge web add-user` / `remove-user`
+and read by the page (again whenever the file changes, so a removed account can act no more
+without a restart)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 USER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+BADGE_PATTERN = re.compile(r"^([0-9A-F]{2}){4,10}$")  # a card UID, 4 to 10 bytes in hex
 MIN_PASSWORD = 10
 _HASHER = PasswordHasher()
 
@@ -80,11 +82,18 @@ class Accounts:
             return None
         return None if found is None else Account(user, found["name"])
 
+    def for_badge(self, uid: str) -> Account | None:
+        """The account whose badge has this UID, if any."""
+        for user, found in self._load().items():
+            if found.get("badge") == uid.upper():
+                return Account(user, found["name"])
+        return None
+
     def users(self) -> list[Account]:
         return [Account(u, v["name"]) for u, v in sorted(self._load().items())]
 
-    def add(self, user: str, name: str, password: str) -> None:
-        """Add `user` (or give it a new name and password)."""
+    def add(self, user: str, name: str, password: str, badge: str | None = None) -> None:
+        """Add `user` (or give it a new name and password), with its badge's UID if given."""
         if not USER_PATTERN.match(user):
             raise AccountError(
                 f"user name {user!r}: 1-32 lower-case letters, digits, '.', '_' or '-', "
@@ -95,8 +104,17 @@ class Accounts:
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
         users = dict(self._load())
-        users[user] = {"name": name.strip(), "hash": _HASHER.hash(password)}
+        entry = {"name": name.strip(), "hash": _HASHER.hash(password)}
+        if badge is not None:
+            entry["badge"] = _badge(badge, user, users)
+        elif "badge" in users.get(user, {}):
+            entry["badge"] = users[user]["badge"]  # a new password keeps the badge
+        users[user] = entry
         self._write(users)
+
+    def badges(self) -> dict[str, str]:
+        """User -> badge UID, for the accounts that have one."""
+        return {u: v["badge"] for u, v in sorted(self._load().items()) if "badge" in v}
 
     def remove(self, user: str) -> None:
         users = dict(self._load())
@@ -124,3 +142,16 @@ class Accounts:
             Path(temp).unlink(missing_ok=True)
             raise
         self._seen = None
+
+
+def _badge(badge: str, user: str, users: dict[str, dict[str, str]]) -> str:
+    uid = badge.strip().upper()
+    if not BADGE_PATTERN.match(uid):
+        raise AccountError(
+            f"badge {badge!r}: the card's UID in hex, 4 to 10 bytes (e.g. --badge 04A1B2C3D4E5F6;"
+            " `rxedge sim badge` and the daemon's log show the UID of a badge put on the reader)"
+        )
+    for other, found in users.items():
+        if other != user and found.get("badge") == uid:
+            raise AccountError(f"badge {uid} is already {other}'s; one badge, one person")
+    return uid

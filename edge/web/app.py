@@ -16,11 +16,13 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from edge.web.badge_login import BadgeWatch
 from edge.web.commands import CommandSender
 from edge.web.pages import SecurityHeaders, state_of
 from edge.web.state import WebState
 from edge.web.views import (
     alarms,
+    badge,
     expiring,
     find,
     health,
@@ -54,9 +56,13 @@ def build_app(state: WebState) -> Starlette:
         state.sender = CommandSender(state.live.session, state.live.topics.command)
         state.live.on_result = state.sender.on_result
         checking = asyncio.create_task(_check_ledger(state), name="ledger check")
+        badges = BadgeWatch(state.badge_logins, state.config.badges.reader)
+        if state.config.badges.enabled:
+            badges.start()
         try:
             yield
         finally:
+            await badges.stop()
             checking.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await checking
@@ -72,6 +78,7 @@ def build_app(state: WebState) -> Starlette:
         *procurement.routes,
         *health.routes,
         *login.routes,
+        *badge.routes,
         Route("/events", events),
         Mount("/static", StaticFiles(packages=[("edge.web", "static")]), name="static"),
     ]

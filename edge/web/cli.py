@@ -28,6 +28,9 @@ def add_web_commands(commands: Any) -> None:
     add.add_argument("user", help="what is typed to log in, e.g. ana.ruiz")
     add.add_argument("--name", required=True, help="the person's name, as the ledger shows it")
     add.add_argument(
+        "--badge", metavar="UID", help="the UID of the person's badge (hex), to log in by a tap"
+    )
+    add.add_argument(
         "--password-file",
         type=Path,
         help="read the password from this file's first line (default: ask, or read stdin)",
@@ -78,11 +81,12 @@ def _accounts(args: argparse.Namespace) -> Accounts:
 
 
 def run_add_user(args: argparse.Namespace) -> int:
+    badge = f", badge {args.badge.upper()}" if args.badge else ""
     return _change_accounts(
         args,
         "add-user",
-        lambda accounts: accounts.add(args.user, args.name, _password(args)),
-        lambda path: f"account {args.user} ({args.name}) saved in {path}",
+        lambda accounts: accounts.add(args.user, args.name, _password(args), args.badge),
+        lambda path: f"account {args.user} ({args.name}{badge}) saved in {path}",
     )
 
 
@@ -117,15 +121,17 @@ def _change_accounts(
 
 def run_users(args: argparse.Namespace) -> int:
     try:
-        found = _accounts(args).users()
+        accounts = _accounts(args)
+        found, badges = accounts.users(), accounts.badges()
     except AccountError as exc:
         print(f"rxedge web users: {exc}", file=sys.stderr)
         return 2
     for account in found:
+        badge = badges.get(account.user)
         if args.json:
-            print(json.dumps({"user": account.user, "name": account.name}))
+            print(json.dumps({"user": account.user, "name": account.name, "badge": badge}))
         else:
-            print(f"{account.user}\t{account.name}")
+            print(f"{account.user}\t{account.name}" + (f"\tbadge {badge}" if badge else ""))
     return 0
 
 

@@ -5,6 +5,12 @@ browser's Server-Sent Events stream fed from them.
 Lights go to browsers as they arrive (a slot lit on the shelf is lit on the page within the
 broker's hop); everything else is a nudge (`ledger`, `alarm`, `result`) after which a page
 fetches the parts of itself that show it.
+
+Browsers cost the gateway little and the same however many are open: what arrives within
+FLUSH_SECONDS is gathered (a shelf's newer lights replace its older ones, a repeated nudge
+counts once), encoded once, and the same bytes go to every stream as one write. Each flush
+also moves `generation` on, which is what the shared live parts (edge.web.shared_parts) are
+kept by.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from sync.topics import Topics
 
 log = logging.getLogger(__name__)
 QUEUE_EVENTS = 256  # a browser further behind than this is dropped (it reconnects and redraws)
+FLUSH_SECONDS = 0.04  # events gathered for one write to every browser
 LEDGER_POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 15.0
 
@@ -59,7 +66,11 @@ class LiveFeed:
         self.reader = reader
         self._broker = broker
         self._client_id = client_id
-        self._streams: set[asyncio.Queue[Event | None]] = set()
+        self._streams: set[asyncio.Queue[bytes | None]] = set()
+        self._due: dict[tuple[str, str], bytes] = {}  # gathered for the next flush, in order
+        self._flush: asyncio.TimerHandle | None = None
+        self.generation = 0  # moves on with every flush of nudges: browsers fetch again
+        self.lights_generation = 0  # moves on with every flush of lights
         self.session: MqttSession | None = None
         self.on_result: Callable[[bytes], None] | None = None  # every cmd-result message
         self._tasks: list[asyncio.Task[None]] = []
@@ -92,6 +103,8 @@ class LiveFeed:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._flush is not None:
+            self._flush.cancel()
         for stream in list(self._streams):
             stream.put_nowait(None)
         if self.session is not None:
@@ -105,22 +118,26 @@ class LiveFeed:
                 message = json.loads(payload)
             except ValueError:
                 return
-            self.state.lights[rest.removeprefix("lights/")] = message
-            self._send(Event("lights", payload.decode()))
+            shelf = rest.removeprefix("lights/")
+            self.state.lights[shelf] = message
+            self._send(Event("lights", payload.decode()), shelf)
         elif rest.startswith("alarms/"):
             alarm_id = rest.removeprefix("alarms/")
             if payload:
                 self.state.alarms.add(alarm_id)
             else:
                 self.state.alarms.discard(alarm_id)
-            self._send(Event("alarm", json.dumps({"alarm_id": alarm_id, "live": bool(payload)})))
+            self._send(
+                Event("alarm", json.dumps({"alarm_id": alarm_id, "live": bool(payload)})), alarm_id
+            )
         elif rest == "status":
             self.state.gateway_status = payload.decode(errors="replace")
             self._send(Event("status", json.dumps({"status": self.state.gateway_status})))
         elif rest == "cmd-result":
             if self.on_result is not None:
                 self.on_result(payload)
-            self._send(Event("result", payload.decode(errors="replace")))
+            result = payload.decode(errors="replace")
+            self._send(Event("result", result), result)  # every answer is told
 
     async def _watch_ledger(self) -> None:
         """A `ledger` nudge whenever the daemon committed (pick progress, stock, requests)."""
@@ -141,10 +158,26 @@ class LiveFeed:
         finally:
             db.close()
 
-    def _send(self, event: Event) -> None:
+    def _send(self, event: Event, about: str = "") -> None:
+        """Gather `event` for the next flush; a newer event of its name `about` the same thing
+        (a shelf, an alarm) replaces it."""
+        key = (event.name, about)
+        self._due.pop(key, None)
+        self._due[key] = event.encoded()
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(FLUSH_SECONDS, self._flush_due)
+
+    def _flush_due(self) -> None:
+        """The gathered events, as one chunk, to every browser."""
+        self._flush = None
+        chunk, due, self._due = b"".join(self._due.values()), self._due, {}
+        if any(name != "lights" for name, _ in due):
+            self.generation += 1
+        if any(name == "lights" for name, _ in due):
+            self.lights_generation += 1
         for stream in list(self._streams):
             try:
-                stream.put_nowait(event)
+                stream.put_nowait(chunk)
             except asyncio.QueueFull:
                 self._streams.discard(stream)
                 stream.get_nowait()
@@ -152,20 +185,19 @@ class LiveFeed:
 
     async def stream(self) -> AsyncIterator[bytes]:
         """One browser's events, starting with every shelf's lights as they stand."""
-        queue: asyncio.Queue[Event | None] = asyncio.Queue(QUEUE_EVENTS)
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_EVENTS)
         self._streams.add(queue)
         try:
-            yield b"retry: 2000\n\n"
-            for message in list(self.state.lights.values()):
-                yield Event("lights", json.dumps(message)).encoded()
+            shown = (Event("lights", json.dumps(m)).encoded() for m in self.state.lights.values())
+            yield b"retry: 2000\n\n" + b"".join(shown)  # what stands as the queue starts
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                    chunk = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
                 except TimeoutError:
                     yield b": keepalive\n\n"
                     continue
-                if event is None:
+                if chunk is None:
                     return
-                yield event.encoded()
+                yield chunk
         finally:
             self._streams.discard(queue)

@@ -5,6 +5,7 @@ token before anything is sent."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +26,13 @@ TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# The macros for every template, so that a live block rendered alone has them too.
+_MACROS = TEMPLATES.get_template("macros.html").module
+TEMPLATES.globals.update(
+    csrf_field=_MACROS.csrf_field,  # type: ignore[attr-defined]
+    days_left=_MACROS.days_left,  # type: ignore[attr-defined]
+    table=_MACROS.table,  # type: ignore[attr-defined]
+)
 # Nothing from another host, no inline script; forms post to this page only; no framing.
 HEADERS = [
     (
@@ -38,6 +46,9 @@ HEADERS = [
     (b"cache-control", b"no-store"),
 ]
 Action = Callable[[Request, dict[str, str], Account], Awaitable[str]]
+View = Callable[[Request], Awaitable[Response]]
+# Stands for the session's CSRF token in a live part shared between browsers.
+CSRF_MARK = b"csrf-of-this-session-" + secrets.token_hex(8).encode()
 
 
 class SecurityHeaders:
@@ -107,10 +118,11 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     """The page (or, with ?part=live, its live block alone)."""
     session = session_of(request)
     state = state_of(request)
+    shared = getattr(request.state, "shared", False)
     values = {
         "request": request,
         "account": account_of(request),
-        "csrf": session.csrf,
+        "csrf": CSRF_MARK.decode() if shared else session.csrf,
         "site": state.config.site,
         "gateway": state.config.gateway,
         "names": state.names,
@@ -124,6 +136,31 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         values["flash"], session.flash = session.flash, []
         body = page.render(values)
     return finish(request, HTMLResponse(body, status_code=status))
+
+
+def shared_live_part(view: View, lights: bool = False) -> View:
+    """`view`, whose `?part=live` answers are shared between browsers (SharedParts) until the
+    gateway says something changed (or its lights did, for a view that draws them)."""
+
+    async def endpoint(request: Request) -> Response:
+        if request.query_params.get("part") != "live":
+            return await view(request)
+        state = state_of(request)
+        query = tuple(sorted(request.query_params.multi_items()))
+        key = (request.url.path, query, account_of(request) is not None, state.today())
+        live = state.live
+        generation = (live.generation, live.lights_generation if lights else 0)
+
+        async def render() -> tuple[int, bytes]:
+            request.state.shared = True  # render() writes CSRF_MARK for the token
+            response = await view(request)
+            return response.status_code, bytes(response.body)
+
+        status, body = await state.parts.get(key, generation, render)
+        token = session_of(request).csrf.encode()
+        return finish(request, HTMLResponse(body.replace(CSRF_MARK, token), status_code=status))
+
+    return endpoint
 
 
 def refuse(request: Request, status: int, reason: str) -> Response:

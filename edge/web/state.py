@@ -10,10 +10,12 @@ from typing import Any
 from edge.clock import Clock
 from edge.settings.config import GatewayConfig
 from edge.web.accounts import Accounts
+from edge.web.badge_login import BadgeLogins
 from edge.web.commands import CommandRefused, CommandSender
 from edge.web.live import LiveFeed
 from edge.web.reading import LedgerReader
 from edge.web.sessions import LoginLimiter, Sessions
+from edge.web.shared_parts import SharedParts
 from inventory.site_calendar import SiteCalendar
 
 
@@ -35,6 +37,8 @@ class WebState:
     clock: Clock = field(default_factory=Clock)  # the page's one clock
     sessions: Sessions = field(init=False)
     limiter: LoginLimiter = field(init=False)
+    parts: SharedParts = field(init=False)  # live parts rendered once per change
+    badge_logins: BadgeLogins = field(init=False)
     names: dict[str, str] = field(init=False)  # GTIN -> product name
     slots: frozenset[str] = field(init=False)  # every slot of the configured shelves
     calendar: SiteCalendar = field(init=False)
@@ -46,6 +50,8 @@ class WebState:
         tick = self.clock.monotonic
         self.sessions = Sessions(web.session_minutes * 60.0, tick)
         self.limiter = LoginLimiter(web.login_failures, web.login_window_seconds, tick)
+        self.parts = SharedParts()
+        self.badge_logins = BadgeLogins(self.accounts, web.badge_login_seconds, tick)
         self.started = self.clock.time()
         self.names = {p.gtin: p.name for p in self.config.products}
         self.calendar = SiteCalendar.named(self.config.timezone, self.clock.now)

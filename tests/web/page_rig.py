@@ -102,7 +102,10 @@ class PageRig:
 
 
 @asynccontextmanager
-async def page_rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[PageRig]:
+async def page_rig(
+    tmp_path: Path, broker: LocalBroker, web: dict[str, object] | None = None, **overrides: object
+) -> AsyncIterator[PageRig]:
+    """The rig and the page; `web` adds to the [web] section, `overrides` to the config."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed: run `make setup` (scripts/bootstrap.sh)")
     users = tmp_path / "web-users.json"
@@ -111,7 +114,8 @@ async def page_rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[PageRig
         tmp_path,
         broker,
         metrics={"listen": f"127.0.0.1:{free_port()}"},
-        web={"listen": "127.0.0.1:0", "users_file": str(users)},
+        web={"listen": "127.0.0.1:0", "users_file": str(users), **(web or {})},
+        **overrides,
     )
     assert rig.gateway is not None
     page = await start_page(rig.gateway.config)

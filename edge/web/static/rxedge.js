@@ -95,4 +95,24 @@
   for (const kind of ["ledger", "alarm", "result", "status"]) {
     source.addEventListener(kind, () => nudge(kind));
   }
+
+  // The badge login page: wait (one request) for the tap, then go on logged in, or say why not.
+  const badge = document.getElementById("badge-wait");
+  if (badge) {
+    const body = new URLSearchParams({ csrf: badge.dataset.csrf, next: badge.dataset.next });
+    fetch(badge.dataset.src, { method: "POST", body, credentials: "same-origin" })
+      .then((answer) => answer.json())
+      .then((said) => {
+        if (said.next) {
+          window.location.assign(said.next);
+          return;
+        }
+        badge.dataset.state = "refused";
+        badge.querySelector(".tap").textContent = said.problem;
+      })
+      .catch(() => {
+        badge.dataset.state = "refused";
+        badge.querySelector(".tap").textContent = "the page could not be reached; ask again";
+      });
+  }
 })();

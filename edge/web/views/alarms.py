@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from edge.web.pages import item_action, render, state_of
+from edge.web.pages import item_action, render, shared_live_part, state_of
 from edge.web.reading import live_alarms
 
 
@@ -16,7 +16,7 @@ async def alarms(request: Request) -> Response:
 
 
 routes = [
-    Route("/alarms", alarms),
+    Route("/alarms", shared_live_part(alarms)),
     Route(
         "/alarms/{alarm_id}/ack",
         item_action("alarm-ack", "alarm_id", "Alarm {item} acknowledged by {by}."),

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from edge.web.pages import render, state_of
+from edge.web.pages import render, shared_live_part, state_of
 from edge.web.reading import EXPIRING_ROWS, days_left, expiring
 
 DEFAULT_DAYS = 30
@@ -42,4 +42,4 @@ async def expiring_view(request: Request) -> Response:
     )
 
 
-routes = [Route("/expiring", expiring_view)]
+routes = [Route("/expiring", shared_live_part(expiring_view))]

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from edge.web.accounts import Account
-from edge.web.pages import action, render, state_of
+from edge.web.pages import action, render, shared_live_part, state_of
 from edge.web.reading import days_left
 from inventory.codes.barcodes import BarcodeError, from_typed, parse_pack_barcode
 from inventory.codes.identifiers import gtin_problem
@@ -87,6 +87,6 @@ def _stock(gtin: str, db: sqlite3.Connection) -> list[dict[str, Any]]:
 
 
 routes = [
-    Route("/find", find),
+    Route("/find", shared_live_part(find)),
     Route("/find/locate", action(locate), methods=["POST"]),
 ]

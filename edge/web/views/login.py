@@ -10,10 +10,19 @@ from starlette.routing import Route
 
 from edge.web.pages import account_of, back_to, finish, refuse, render, session_of, state_of
 from edge.web.sessions import csrf_ok
+from edge.web.views.badge import may_ask
+
+
+def login_page(request: Request, next_path: str, problem: str = "", status: int = 200) -> Response:
+    """The login form (with "Log in with your badge" where this screen may)."""
+    badges = may_ask(request) == ""
+    return render(
+        request, "login.html", status=status, next=next_path, problem=problem, badges=badges
+    )
 
 
 async def login_form(request: Request) -> Response:
-    return render(request, "login.html", next=request.query_params.get("next", "/"), problem="")
+    return login_page(request, request.query_params.get("next", "/"))
 
 
 async def login(request: Request) -> Response:
@@ -27,25 +36,18 @@ async def login(request: Request) -> Response:
     keys = (f"user:{user}", f"address:{client}")
     wait = state.limiter.wait_seconds(*keys)
     if wait > 0:
-        response = render(
+        response = login_page(
             request,
-            "login.html",
-            status=429,
-            next=form.get("next", "/"),
-            problem=f"Too many failed logins; try again in {wait:.0f} s.",
+            form.get("next", "/"),
+            f"Too many failed logins; try again in {wait:.0f} s.",
+            429,
         )
         response.headers["retry-after"] = str(int(wait) + 1)
         return response
     account = await to_thread.run_sync(lambda: state.accounts.check(user, form.get("password", "")))
     if account is None:
         state.limiter.failed(*keys)
-        return render(
-            request,
-            "login.html",
-            status=401,
-            next=form.get("next", "/"),
-            problem="Wrong user name or password.",
-        )
+        return login_page(request, form.get("next", "/"), "Wrong user name or password.", 401)
     state.limiter.succeeded(keys[0])
     request.state.session = state.sessions.log_in(session, account)
     request.state.session.flash.append(f"Logged in as {account.name}.")

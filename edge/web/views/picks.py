@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from edge.web.pages import item_action, render, state_of
+from edge.web.pages import item_action, render, shared_live_part, state_of
 from edge.web.reading import pick_lists
 
 
@@ -30,7 +30,7 @@ async def picks(request: Request) -> Response:
 
 
 routes = [
-    Route("/picks", picks),
+    Route("/picks", shared_live_part(picks)),
     Route(
         "/picks/{pick_id}/cancel",
         item_action("pick-cancel", "pick_id", "Pick list {item} cancelled by {by}."),

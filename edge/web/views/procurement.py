@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from edge.web.accounts import Account
 from edge.web.commands import CommandRefused
-from edge.web.pages import action, render, state_of
+from edge.web.pages import action, render, shared_live_part, state_of
 from edge.web.reading import requests
 
 
@@ -33,6 +33,6 @@ async def confirm(request: Request, form: dict[str, str], account: Account) -> s
 
 
 routes = [
-    Route("/procurement", procurement),
+    Route("/procurement", shared_live_part(procurement)),
     Route("/procurement/{request_id}/confirm", action(confirm), methods=["POST"]),
 ]

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from edge.web.pages import finish, refuse, render, state_of
+from edge.web.pages import finish, refuse, render, shared_live_part, state_of
 from edge.web.reading import days_left, shelf_stock, slot_lines
 from inventory.ledger.questions import history
 
@@ -95,6 +95,6 @@ def _stock_of(shelf: str, db: sqlite3.Connection) -> dict[str, list[dict[str, An
 
 routes = [
     Route("/", index),
-    Route("/shelves", shelves),
-    Route("/slots/{slot}", slot),
+    Route("/shelves", shared_live_part(shelves, lights=True)),
+    Route("/slots/{slot}", shared_live_part(slot, lights=True)),
 ]

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from edge.cli.stocktake_report import epcis_export
 from edge.web.accounts import Account
-from edge.web.pages import action, item_action, refuse, render, state_of
+from edge.web.pages import action, item_action, refuse, render, shared_live_part, state_of
 from edge.web.reading import Rows, stocktake, stocktakes
 from inventory.stocktake.sweep import StocktakeReport
 
@@ -78,7 +78,7 @@ async def end(request: Request, form: dict[str, str], account: Account) -> str:
 
 
 routes = [
-    Route("/stocktake", overview),
+    Route("/stocktake", shared_live_part(overview)),
     Route("/stocktake/start", action(start), methods=["POST"]),
     Route("/stocktake/end", action(end), methods=["POST"]),
     Route("/stocktake/{stocktake_id}", report),
