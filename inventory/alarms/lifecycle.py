@@ -34,8 +34,11 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def alarm_id(kind: AlarmKind, subject: str) -> str:
-    """The stable id of the alarm for `subject`: usable as an MQTT topic level."""
-    return f"{kind}-{_UNSAFE.sub('_', subject)}"
+    """The stable id of the alarm for `subject`: usable as an MQTT topic level, and as a NATS
+    subject token (no dot: NATS's MQTT gateway closes the connection of a client publishing
+    to a topic with one). Ledgers from before hold ids with dots: migration 8 renames them
+    by the same rule, each dot to `_`."""
+    return f"{kind}-{_UNSAFE.sub('_', subject).replace('.', '_')}"
 
 
 @dataclass(frozen=True, slots=True)

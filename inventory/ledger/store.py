@@ -155,6 +155,12 @@ CREATE TABLE putaway_sessions (
 CREATE INDEX putaway_sessions_open ON putaway_sessions (state) WHERE state = 'open';
 """
 
+# Version 8: alarm ids without dots (inventory.alarms.lifecycle.alarm_id): each dot becomes `_`,
+# as the id of the same subject is now made. Two ids that become one keep the later row.
+_V8_ALARM_IDS = """
+UPDATE OR REPLACE alarms SET id = replace(id, '.', '_') WHERE id LIKE '%.%';
+"""
+
 # Index i holds the script that moves a file from version i to version i + 1.
 MIGRATIONS: tuple[str, ...] = (
     _SCHEMA_V1,
@@ -164,6 +170,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V5_REQUEST_PROGRESS,
     _V6_COMMANDS_SEEN,
     _V7_PUTAWAY,
+    _V8_ALARM_IDS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from inventory.alarms.lifecycle import AlarmKind, alarm_id
 from inventory.keeper import InventoryKeeper
 from inventory.ledger import store
 from inventory.ledger.movements import Movement, MovementKind
@@ -25,12 +26,35 @@ def test_a_version_1_file_is_migrated_and_keeps_its_movements(tmp_path: Path) ->
     keeper.commit([Movement(MovementKind.RECEIVE, "04012345123456", 3, to_slot="A-01")])
     keeper.close()
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 7
+        assert db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 8
         indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"movements_gtin", "movements_epc", "movements_from_slot"} <= indexes
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"pick_lists", "recalls", "stocktakes"} <= tables
         assert verify(db).ok
+
+
+def test_alarm_ids_lose_their_dots_in_migration_as_new_ids_are_made(tmp_path: Path) -> None:
+    path = tmp_path / "v7.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    for script in store.MIGRATIONS[:7]:
+        for statement in script.split(";"):
+            if statement.strip():
+                db.execute(statement)
+    db.execute("PRAGMA user_version=7")
+    db.execute(
+        "INSERT INTO alarms (id, kind, subject, state, raised_at, detail) "
+        "VALUES ('discrepancy-A1.2', 'discrepancy', 'A1.2', 'raised', '2026-12-05T08:00:00Z', '{}')"
+    )
+    db.close()
+    keeper = InventoryKeeper(path, {}, "s", "g")
+    try:
+        (live,) = keeper.alarms.live()
+        assert live.id == alarm_id(AlarmKind.DISCREPANCY, "A1.2") == "discrepancy-A1_2"
+    finally:
+        keeper.close()
+    with sqlite3.connect(path) as db:
+        assert [r[0] for r in db.execute("SELECT id FROM alarms")] == ["discrepancy-A1_2"]
 
 
 def test_a_file_from_a_newer_release_is_refused(tmp_path: Path) -> None:
