@@ -154,23 +154,24 @@ class Browsers:
         try:
             assert clients.stdout is not None
             await asyncio.wait_for(clients.stdout.readline(), 30)  # "ready"
-            async with tablet_disk(), async_playwright() as playwright:
-                tablet = work / "chromium-tablet"  # Chromium at nice 19, as the clients
-                tablet.write_text(f'#!/bin/sh\nexec nice -n19 {CHROMIUM} "$@"\n')
-                tablet.chmod(0o755)
-                browser = await playwright.chromium.launch(
-                    executable_path=str(tablet), args=CHROMIUM_ARGS
-                )
-                context = await browser.new_context(viewport={"width": 1024, "height": 768})
-                await context.add_init_script(STAMP_DOM)
-                window = await context.new_page()
-                await window.goto(found.group(1) + "/shelves")
-                await window.wait_for_selector('#live-link[data-state="live"]')
-                yield
-                await asyncio.sleep(1.0)  # the last lights reach the window
-                stamps: list[Any] = await window.evaluate("window.__lights")
-                self.seen = [(tuple(s[:5]), s[5] / 1000) for s in stamps]
-                await browser.close()
+            with tablet_disk():
+                async with async_playwright() as playwright:
+                    tablet = work / "chromium-tablet"  # Chromium at nice 19, as the clients
+                    tablet.write_text(f'#!/bin/sh\nexec nice -n19 {CHROMIUM} "$@"\n')
+                    tablet.chmod(0o755)
+                    browser = await playwright.chromium.launch(
+                        executable_path=str(tablet), args=CHROMIUM_ARGS
+                    )
+                    context = await browser.new_context(viewport={"width": 1024, "height": 768})
+                    await context.add_init_script(STAMP_DOM)
+                    window = await context.new_page()
+                    await window.goto(found.group(1) + "/shelves")
+                    await window.wait_for_selector('#live-link[data-state="live"]')
+                    yield
+                    await asyncio.sleep(1.0)  # the last lights reach the window
+                    stamps: list[Any] = await window.evaluate("window.__lights")
+                    self.seen = [(tuple(s[:5]), s[5] / 1000) for s in stamps]
+                    await browser.close()
         finally:
             for process in (clients, page):
                 process.terminate()
