@@ -7,8 +7,9 @@ map, and 19 more as the gateway sees a browser (bench.web_clients: the event str
 view's live part fetched again after each nudge, as the page's script does). Rendering is the
 tablets' work, not the gateway's: 20 Chromium windows on this machine's two cores would time
 Chromium, not the gateway. The page runs at nice 10 as its unit has it (Nice=10); the 19
-clients and the Chromium window stand for tablets, whose CPU is not the gateway's, and run at
-nice 19.
+clients and the Chromium window stand for tablets, whose CPU is not the gateway's, and run under
+the idle scheduling policy (`chrt --idle`): on the CPU only when the gateway's processes leave
+it, as on a tablet of their own.
 
 Every LED write the daemon hands its shelf bus is stamped (wall clock); the Chromium window
 stamps (the same wall clock) the moment its shelf map shows that light. The daemon's scan -> LED
@@ -142,8 +143,9 @@ class Browsers:
         found = re.search(r"at (http://\S+)", line)
         assert found, line
         clients = await asyncio.create_subprocess_exec(
-            "nice",
-            "-n19",
+            "chrt",
+            "--idle",
+            "0",
             sys.executable,
             "-m",
             "bench.web_clients",
@@ -156,8 +158,8 @@ class Browsers:
             await asyncio.wait_for(clients.stdout.readline(), 30)  # "ready"
             with tablet_disk():
                 async with async_playwright() as playwright:
-                    tablet = work / "chromium-tablet"  # Chromium at nice 19, as the clients
-                    tablet.write_text(f'#!/bin/sh\nexec nice -n19 {CHROMIUM} "$@"\n')
+                    tablet = work / "chromium-tablet"  # Chromium idle-scheduled, as the clients
+                    tablet.write_text(f'#!/bin/sh\nexec chrt --idle 0 {CHROMIUM} "$@"\n')
                     tablet.chmod(0o755)
                     browser = await playwright.chromium.launch(
                         executable_path=str(tablet), args=CHROMIUM_ARGS
