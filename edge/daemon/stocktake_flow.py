@@ -115,6 +115,11 @@ class StocktakeFlow:
         """A handheld read: True when the stocktake took it (a sweep runs, or this location tag
         starts one), False to leave it to picking."""
         now = self._clock.monotonic()
+        if self.sweep is None and now - self._last_read < self._idle_end:
+            # The sweep just ended is still in the field (ended by command, or the reads of its
+            # last moments arrive late): a new one starts only after the handheld went quiet.
+            self._last_read = now
+            return False
         if isinstance(identity, LocationId):
             where = self._locations.get((identity.gln, identity.extension))
             if where is None:

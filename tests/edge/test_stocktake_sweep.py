@@ -197,3 +197,26 @@ async def test_the_handheld_reading_a_location_tag_starts_a_sweep_that_ends_when
     assert started["shelf"] == "A"
     [ended] = await eventually(lambda: answers(centre, "ended"), what="ended when quiet")
     assert ended["stocktake_id"] == started["stocktake_id"]
+
+
+async def test_a_sweep_ended_while_the_handheld_still_reads_does_not_start_another(
+    daemon: tuple[Gateway, ChafonSimulator, Path], subscribe: Callable[..., Subscriber]
+) -> None:
+    gateway, handheld, _ = daemon
+    gateway.stocktake._idle_end = 1.0
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    handheld.present([location(1), tag(1)])  # and left there: the reads go on
+    [started] = await eventually(lambda: answers(centre, "started"), what="started by the trigger")
+    sid = str(started["stocktake_id"])
+    centre.publish(f"{PREFIX}/cmd/stocktake-end", json.dumps(with_envelope({"stocktake_id": sid})))
+    await eventually(lambda: answers(centre, "ended"), what="ended by command")
+    flow = gateway.stocktake
+    ended_at = flow._last_read
+    # Reads after the end keep coming for longer than the quiet time, and start nothing.
+    await eventually(lambda: flow._last_read - ended_at > 2.5, timeout=10, what="reads after")
+    assert flow.sweep is None and len(answers(centre, "started")) == 1
+    handheld.present(())
+    stopped = flow._last_read
+    await eventually(lambda: gateway.clock.monotonic() - stopped > 1.2, what="a quiet field")
+    handheld.present([location(2)])  # the next pass along the shelf starts a new sweep
+    await eventually(lambda: len(answers(centre, "started")) == 2, what="a new sweep")
