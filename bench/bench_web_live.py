@@ -43,19 +43,10 @@ from bench.bench_pick_latency import scan_to_led
 from bench.report import header, row
 from drivers.modbus.lights import SlotLight
 from edge.daemon.gateway import Gateway
+from tests.web.page_rig import CHROMIUM, CHROMIUM_ARGS
 
 BROWSERS = 20  # one Chromium window, the others bench.web_clients
 PACE = 0.15  # seconds from one scan's LED write to the next scan: a quick hand
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # In every window: the wall-clock moment each slot's light changed on the page.
 STAMP_DOM = """
 window.__lights = [];
