@@ -16,10 +16,10 @@ import nats.errors
 
 from edge.demo.local_broker import find_program, free_port, listens, stop_process
 from sync.jetstream_feed import (
-    MQTT_STORE,
     NatsUnavailable,
     connect,
     ensure_stream,
+    until_store,
 )
 
 NODE_CONF = Path(__file__).resolve().parents[2] / "scripts" / "nats-cluster" / "node.conf"
@@ -96,7 +96,7 @@ class NatsCluster:
                 nc = await connect(self.urls, "rxedge-cluster-setup", timeout=5)
                 try:
                     js = nc.jetstream()
-                    await js.stream_info(MQTT_STORE)
+                    await until_store(js, timeout=5)
                     await ensure_stream(js, len(self.nodes))
                     return
                 finally:
