@@ -10,7 +10,6 @@ from __future__ import annotations
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.changes import (
     AckAlarm,
-    AnnounceDelivery,
     Arrived,
     Book,
     CancelPick,
@@ -36,14 +35,15 @@ from inventory.changes import (
     RememberCommand,
     RequestAnswer,
     ScannedAtPick,
-    StartPick,
     StocktakeStarted,
 )
 from inventory.errors import RequestError, UnknownAlarm
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
+from inventory.picking.lists import PickRequest
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
+from inventory.putaway.sessions import Notice
 from inventory.stock.expiry import expiry_sweep
 
 
@@ -70,8 +70,8 @@ def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
             return keeper.putaways.button(slot, presses, shown)
         case HandheldRead(epc, reader):
             return keeper.shelf.tag_read(epc, reader)
-        case ScannedAtPick(gtin, batch, serial, scanner):
-            return keeper.shelf.scanned(gtin, batch, serial, scanner)
+        case ScannedAtPick(scan, scanner):
+            return keeper.shelf.scanned(scan.gtin, scan.batch, scan.serial, scanner)
         case ReceivedScan():
             return Outcome([keeper.commit([_received(change)])])
         case PutawayScan(scan, scanner, station, actor):
@@ -96,8 +96,8 @@ def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
             keeper.commands.forget_expired(now)
             keeper.commands.remember(message_id, command, now, expires_at)
             return Outcome()
-        case StartPick(request):
-            return keeper.picks.start(request)
+        case PickRequest():
+            return keeper.picks.start(change)
         case CancelPick(pick_id, by):
             return keeper.picks.cancel(pick_id, by)
         case Locate(gtin, seconds, command_id):
@@ -111,8 +111,8 @@ def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
             return _confirm_request(keeper, change)
         case RequestAnswer():
             return _request_answer(keeper, change)
-        case AnnounceDelivery(notice):
-            return keeper.putaways.notice(notice)
+        case Notice():
+            return keeper.putaways.notice(change)
         case EndPutaway(delivery_id, by):
             return keeper.putaways.end(delivery_id, by)
         case Refuse(command, command_id, error):
@@ -151,12 +151,13 @@ def _tick(keeper: InventoryKeeper) -> Outcome:
 
 def _received(scan: ReceivedScan) -> Movement:
     """A pack scanned in at a receiving scanner (closes what it delivers)."""
+    pack = scan.scan
     return Movement(
         MovementKind.RECEIVE,
-        scan.gtin,
-        serial=scan.serial,
-        batch=scan.batch,
-        expiry=scan.expiry.isoformat() if scan.expiry else None,
+        pack.gtin,
+        serial=pack.serial,
+        batch=pack.batch,
+        expiry=pack.expiry.isoformat() if pack.expiry else None,
         to_slot=scan.slot,
         actor=scan.actor,
         reason=f"scanned in at {scan.scanner}",

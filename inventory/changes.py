@@ -3,7 +3,8 @@ them out on the writer thread, in one match).
 
 Every change is a frozen dataclass naming what happened (a pack arrived, a button was pressed, a
 command came in); none carries code. What the presence tracker finds (`Arrived`, `Left`,
-`Moved`) is a change as it is. A change the keeper refuses raises `Refused` (nothing written),
+`Moved`), a pick list (`PickRequest`) and a delivery's notice (`Notice`) are changes as they
+are. A change the keeper refuses raises `Refused` (nothing written),
 except commands, whose refusal is answered on `cmd-result` instead.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 
 from inventory.alarms.lifecycle import Alarm, AlarmKind
 from inventory.codes.barcodes import PackScan
@@ -24,7 +24,6 @@ from inventory.stocktake.sweep import Sweep
 
 __all__ = [
     "AckAlarm",
-    "AnnounceDelivery",
     "Arrived",
     "Book",
     "CancelPick",
@@ -50,7 +49,6 @@ __all__ = [
     "RememberCommand",
     "RequestAnswer",
     "ScannedAtPick",
-    "StartPick",
     "StocktakeStarted",
 ]
 
@@ -79,9 +77,7 @@ class HandheldRead:
 class ScannedAtPick:
     """A pack's barcode was scanned at a picking scanner."""
 
-    gtin: str
-    batch: str
-    serial: str
+    scan: PackScan
     scanner: str
 
 
@@ -89,10 +85,7 @@ class ScannedAtPick:
 class ReceivedScan:
     """A pack's barcode was scanned at a receiving scanner: one pack booked into `slot`."""
 
-    gtin: str
-    batch: str
-    serial: str
-    expiry: date | None
+    scan: PackScan
     slot: str
     actor: str
     scanner: str
@@ -162,11 +155,6 @@ class RememberCommand:
 
 
 @dataclass(frozen=True, slots=True)
-class StartPick:
-    request: PickRequest
-
-
-@dataclass(frozen=True, slots=True)
 class CancelPick:
     pick_id: str
     by: str
@@ -204,18 +192,14 @@ class ConfirmRequest:
 
 @dataclass(frozen=True, slots=True)
 class RequestAnswer:
-    """The centre's answer about a request (procurement/status)."""
+    """The centre's answer about a request (procurement/status): what became of `request_id`,
+    said by `by` (at `at`, when the centre said)."""
 
     request_id: str
     status: RequestStatus
     note: str
-
-
-@dataclass(frozen=True, slots=True)
-class AnnounceDelivery:
-    """An advance shipping notice: a put-away session expecting its lines."""
-
-    notice: Notice
+    by: str
+    at: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,14 +249,14 @@ Change = (
     | ExpirySweep
     | Book
     | RememberCommand
-    | StartPick
+    | PickRequest
     | CancelPick
     | Locate
     | Recall
     | AckAlarm
     | ConfirmRequest
     | RequestAnswer
-    | AnnounceDelivery
+    | Notice
     | EndPutaway
     | Refuse
     | StocktakeStarted

@@ -2,9 +2,10 @@
 
 Every payload is validated in full; a bad one becomes a `Refuse` with the reason in words,
 which the daemon answers on ``cmd-result`` and never executes. A command the ledger carries out
-is the inventory's change itself (`inventory.changes`: `StartPick`, `CancelPick`, `Locate`,
-`Recall`, `AckAlarm`, `ConfirmRequest`, `AnnounceDelivery`, `EndPutaway`); the stocktake's
-commands are carried out on the daemon's loop and are its own.
+is the inventory's change itself (`inventory.changes`: a `PickRequest`, `CancelPick`,
+`Locate`, `Recall`, `AckAlarm`, `ConfirmRequest`, a delivery's `Notice`, `EndPutaway`,
+`ConfirmStocktake`); starting and ending a stocktake are carried out on the daemon's loop and
+are commands of their own.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ from typing import Any
 
 from inventory.changes import (
     AckAlarm,
-    AnnounceDelivery,
     CancelPick,
     ConfirmRequest,
+    ConfirmStocktake,
     EndPutaway,
     Locate,
     Recall,
     Refuse,
-    StartPick,
 )
 from inventory.picking.lists import PickLine, PickRequest
 from inventory.putaway.sessions import Notice, NoticeLine
@@ -34,17 +34,15 @@ __all__ = [
     "COMMANDS",
     "MAX_PAYLOAD",
     "AckAlarm",
-    "AnnounceDelivery",
     "CancelPick",
     "Command",
     "ConfirmRequest",
+    "ConfirmStocktake",
     "EndPutaway",
     "Locate",
     "Recall",
     "Received",
     "Refuse",
-    "StartPick",
-    "StocktakeConfirm",
     "StocktakeEnd",
     "StocktakeStart",
     "parse_command",
@@ -76,23 +74,17 @@ class StocktakeEnd:
     stocktake_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class StocktakeConfirm:
-    stocktake_id: str
-    by: str
-
-
 Command = (
-    StartPick
+    PickRequest
     | CancelPick
     | Locate
     | Recall
     | StocktakeStart
     | StocktakeEnd
-    | StocktakeConfirm
+    | ConfirmStocktake
     | AckAlarm
     | ConfirmRequest
-    | AnnounceDelivery
+    | Notice
     | EndPutaway
     | Refuse
 )
@@ -164,7 +156,7 @@ def _build(name: str, body: dict[str, Any]) -> Command:
         lines = tuple(
             PickLine(line["gtin"], int(line["quantity"]), line["batch"]) for line in body["lines"]
         )
-        return StartPick(PickRequest(body["pick_id"], lines, body["picker"], body["scanner"]))
+        return PickRequest(body["pick_id"], lines, body["picker"], body["scanner"])
     if name == "pick-cancel":
         return CancelPick(body["pick_id"], body["by"])
     if name == "locate":
@@ -181,15 +173,13 @@ def _build(name: str, body: dict[str, Any]) -> Command:
     if name == "stocktake-end":
         return StocktakeEnd(body.get("stocktake_id"))
     if name == "stocktake-confirm":
-        return StocktakeConfirm(body["stocktake_id"], body["by"])
+        return ConfirmStocktake(body["stocktake_id"], body["by"])
     if name == "putaway":
         notice_lines = tuple(
             NoticeLine(line["gtin"], int(line["quantity"]), line["batch"], line.get("expiry"))
             for line in body["lines"]
         )
-        return AnnounceDelivery(
-            Notice(body["delivery_id"], notice_lines, body["request_id"], body["scanner"])
-        )
+        return Notice(body["delivery_id"], notice_lines, body["request_id"], body["scanner"])
     if name == "putaway-end":
         return EndPutaway(body["delivery_id"], body["by"])
     if name == "alarm-ack":

@@ -233,15 +233,13 @@ class DeviceEvents:
         scanner, actor = event.scanner, self._badges.first("system")
         slot = self._receiving.get(scanner)
         if slot is not None:
-            self._offer(
-                ReceivedScan(scan.gtin, scan.batch, scan.serial, scan.expiry, slot, actor, scanner)
-            )
+            self._offer(ReceivedScan(scan, slot, actor, scanner))
             return
         station = self._putaway.get(scanner)
         if station is not None:
             self._offer(PutawayScan(scan, scanner, station, actor))
             return
-        self._offer(ScannedAtPick(scan.gtin, scan.batch, scan.serial, scanner))
+        self._offer(ScannedAtPick(scan, scanner))
 
     def _antenna_fault(self, event: AntennaFault) -> None:
         """Antennas are judged like devices: an alarm only once one has had no good round for

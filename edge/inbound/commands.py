@@ -11,10 +11,9 @@ from edge.clock import Clock
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.inbound.admission import Admission
 from edge.settings.config import GatewayConfig
-from inventory.changes import Change, Refuse, RememberCommand, RequestAnswer
+from inventory.changes import Change, ConfirmStocktake, Refuse, RememberCommand
 from inventory.ledger.commit import iso
-from inventory.replenishment.requests import RequestStatus
-from sync.commands import StocktakeConfirm, StocktakeEnd, StocktakeStart, parse_received
+from sync.commands import StocktakeEnd, StocktakeStart, parse_received
 from sync.status_updates import parse_status_update
 from sync.topics import Topics
 
@@ -56,8 +55,7 @@ class InboundCommands:
             if isinstance(update, str):
                 self._refuse("procurement-status", "", update)
             else:
-                status = RequestStatus(update.status)
-                self._submit(RequestAnswer(update.request_id, status, update.note))
+                self._submit(update)
             return
         received = parse_received(name, payload)
         if isinstance(received, Refuse):
@@ -73,7 +71,7 @@ class InboundCommands:
             self._stocktake.start(command.shelf, command.by or self._badge_holder())
         elif isinstance(command, StocktakeEnd):
             self._stocktake.end(command.stocktake_id)
-        elif isinstance(command, StocktakeConfirm):
+        elif isinstance(command, ConfirmStocktake):
             self._stocktake.confirm(command.stocktake_id, command.by)
         else:
             self._submit(command)  # a change the ledger carries out

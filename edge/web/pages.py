@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.web.accounts import Account
@@ -201,13 +202,15 @@ def back_to(request: Request, form: dict[str, str]) -> str:
     return "/"
 
 
-def item_action(command: str, key: str, note: str) -> Callable[[Request], Awaitable[Response]]:
-    """An `action` sending `command` about the item the path names by `key` (an alarm, a pick
-    list), by the person logged in; `note` is shown after, with `{item}` and `{by}` filled."""
+def item_route(path: str, command: str, note: str) -> Route:
+    """A POST route sending `command` about the item `path` names (its one parameter: an alarm,
+    a pick list), by the person logged in; `note` is shown after, with `{item}` and `{by}`
+    filled."""
+    key = path[path.index("{") + 1 : path.index("}")]
 
     async def handler(request: Request, form: dict[str, str], account: Account) -> str:
         item = request.path_params[key]
         await state_of(request).command(command, {key: item, "by": account.name}, item)
         return note.format(item=item, by=account.name)
 
-    return action(handler)
+    return Route(path, action(handler), methods=["POST"])

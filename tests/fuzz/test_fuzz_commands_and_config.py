@@ -16,8 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edge.settings.config import ConfigError, load_config, parse_config
+from inventory.changes import RequestAnswer
 from sync.commands import COMMANDS, Received, Refuse, parse_received, with_envelope
-from sync.status_updates import StatusUpdate, parse_status_update
+from sync.status_updates import parse_status_update
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
@@ -72,7 +73,7 @@ def test_a_valid_command_with_a_field_changed_is_built_or_refused(
 @given(JSON)
 def test_status_answers_are_built_or_refused(body: Any) -> None:
     result = parse_status_update(json.dumps(body).encode())
-    assert isinstance(result, StatusUpdate | str)
+    assert isinstance(result, RequestAnswer | str)
 
 
 SECTION_KEYS = st.sampled_from(

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from inventory.changes import RequestAnswer
 from inventory.picking.lists import PickLine, PickRequest
 from inventory.replenishment.requests import RequestStatus
 from sync.commands import (
@@ -16,18 +17,17 @@ from sync.commands import (
     AckAlarm,
     CancelPick,
     ConfirmRequest,
+    ConfirmStocktake,
     Locate,
     Recall,
     Refuse,
-    StartPick,
-    StocktakeConfirm,
     StocktakeEnd,
     StocktakeStart,
     parse_command,
     with_envelope,
 )
 from sync.contract import COMMAND_NAMES, MESSAGES
-from sync.status_updates import StatusUpdate, parse_status_update
+from sync.status_updates import parse_status_update
 
 AMOX = "04012345123456"
 REQUEST = "4b7ab2ed-2487-490a-8e7c-ba86c3cbd7dd"
@@ -49,7 +49,7 @@ def test_every_command_has_a_schema() -> None:
         (
             "pick",
             {"pick_id": "rx-1", "lines": [{"gtin": AMOX, "quantity": 2}]},
-            StartPick(PickRequest("rx-1", (PickLine(AMOX, 2, ""),), "", "")),
+            PickRequest("rx-1", (PickLine(AMOX, 2, ""),), "", ""),
         ),
         (
             "pick",
@@ -59,7 +59,7 @@ def test_every_command_has_a_schema() -> None:
                 "picker": "Ana",
                 "scanner": "desk",
             },
-            StartPick(PickRequest("rx-2", (PickLine(AMOX, 1, "B1"),), "Ana", "desk")),
+            PickRequest("rx-2", (PickLine(AMOX, 1, "B1"),), "Ana", "desk"),
         ),
         ("pick-cancel", {"pick_id": "rx-1"}, CancelPick("rx-1", "centre")),
         ("locate", {"gtin": AMOX}, Locate(AMOX, None, AMOX)),
@@ -75,7 +75,7 @@ def test_every_command_has_a_schema() -> None:
         (
             "stocktake-confirm",
             {"stocktake_id": "st-1", "by": "Ana"},
-            StocktakeConfirm("st-1", "Ana"),
+            ConfirmStocktake("st-1", "Ana"),
         ),
         ("alarm-ack", {"alarm_id": "shortage-x", "by": "Ana"}, AckAlarm("shortage-x", "Ana")),
         (
@@ -140,9 +140,9 @@ def test_bad_commands_are_refused_in_words(
 def test_a_status_update_is_built_with_its_defaults() -> None:
     body = {"request_id": REQUEST, "status": "shipped"}
     update = parse_status_update(json.dumps(body).encode())
-    assert update == StatusUpdate(REQUEST, RequestStatus.SHIPPED, "", "centre", None)
+    assert update == RequestAnswer(REQUEST, RequestStatus.SHIPPED, "", "centre", None)
     full = {**body, "note": "truck 4", "by": "wholesaler", "at": "2026-11-26T10:00:00Z"}
-    assert parse_status_update(json.dumps(full).encode()) == StatusUpdate(
+    assert parse_status_update(json.dumps(full).encode()) == RequestAnswer(
         REQUEST, RequestStatus.SHIPPED, "truck 4", "wholesaler", "2026-11-26T10:00:00Z"
     )
 

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from edge.web.pages import item_action, render, shared_live_part, state_of
+from edge.web.pages import item_route, render, shared_live_part, state_of
 from edge.web.reading import live_alarms
 
 
@@ -17,9 +17,5 @@ async def alarms(request: Request) -> Response:
 
 routes = [
     Route("/alarms", shared_live_part(alarms)),
-    Route(
-        "/alarms/{alarm_id}/ack",
-        item_action("alarm-ack", "alarm_id", "Alarm {item} acknowledged by {by}."),
-        methods=["POST"],
-    ),
+    item_route("/alarms/{alarm_id}/ack", "alarm-ack", "Alarm {item} acknowledged by {by}."),
 ]

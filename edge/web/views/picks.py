@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from edge.web.pages import item_action, render, shared_live_part, state_of
+from edge.web.pages import item_route, render, shared_live_part, state_of
 from edge.web.reading import pick_lists
 
 
@@ -31,9 +31,5 @@ async def picks(request: Request) -> Response:
 
 routes = [
     Route("/picks", shared_live_part(picks)),
-    Route(
-        "/picks/{pick_id}/cancel",
-        item_action("pick-cancel", "pick_id", "Pick list {item} cancelled by {by}."),
-        methods=["POST"],
-    ),
+    item_route("/picks/{pick_id}/cancel", "pick-cancel", "Pick list {item} cancelled by {by}."),
 ]

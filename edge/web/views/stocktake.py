@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from edge.cli.stocktake_report import epcis_export
 from edge.web.accounts import Account
-from edge.web.pages import action, item_action, refuse, render, shared_live_part, state_of
+from edge.web.pages import action, item_route, refuse, render, shared_live_part, state_of
 from edge.web.reading import Rows, stocktake, stocktakes
 from inventory.stocktake.sweep import StocktakeReport
 
@@ -83,13 +83,9 @@ routes = [
     Route("/stocktake/end", action(end), methods=["POST"]),
     Route("/stocktake/{stocktake_id}", report),
     Route("/stocktake/{stocktake_id}/epcis", epcis),
-    Route(
+    item_route(
         "/stocktake/{stocktake_id}/confirm",
-        item_action(
-            "stocktake-confirm",
-            "stocktake_id",
-            "Stocktake {item} confirmed by {by}: its differences are booked.",
-        ),
-        methods=["POST"],
+        "stocktake-confirm",
+        "Stocktake {item} confirmed by {by}: its differences are booked.",
     ),
 ]
