@@ -32,7 +32,7 @@ from sync.broker_refusal import (
 )
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress, BrokerRotation
-from sync.errors import Retryable
+from sync.errors import PublishRefused
 from sync.mqtt_client import connect_async, fail_over, make_client
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,6 @@ log = logging.getLogger(__name__)
 # groups and the loop collects the rest every ACK_WAIT s: each wake-up hands the GIL over.
 ACK_GROUP = 64
 ACK_WAIT = 0.005
-
-
-class PublishRefused(Retryable):
-    """The broker answered a publish with a failure reason code (e.g. not authorized)."""
 
 
 @dataclass(frozen=True, slots=True)

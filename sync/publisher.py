@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from inventory.ledger.outbox import OutboxRow
-from sync.mqtt_session import Answers, MqttSession, PublishRefused
+from sync.errors import PublishRefused
+from sync.mqtt_session import Answers, MqttSession
 from sync.topics import Topics
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ import json
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -147,25 +148,16 @@ def _watch(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    given = {f.name: getattr(args, f.name) for f in fields(WatchOptions) if f.name in vars(args)}
     options = WatchOptions(
-        broker_url=None if link is None else link.urls,
-        as_json=args.json,
-        site=args.site,
-        gateway=args.gateway,
-        client_id=args.client_id,
-        group=group,
-        count=args.count,
-        seconds=args.seconds,
-        csv=args.csv,
-        seen=args.seen,
-        accept=args.accept,
-        by=args.by,
-        security=BrokerSecurity() if link is None else link.security,
-        protocol=protocol,
-        nats=args.nats,
-        durable=args.durable,
-        ack_wait=args.ack_wait,
-        replicas=args.replicas,
+        **{
+            **given,  # the options of the same names, as given
+            "broker_url": None if link is None else link.urls,
+            "as_json": args.json,
+            "group": group,
+            "security": BrokerSecurity() if link is None else link.security,
+            "protocol": protocol,
+        }
     )
     return asyncio.run(watch_group(options) if options.nats else watch(options))
 
@@ -187,7 +179,7 @@ async def send_status(
     from edge.cli.procurement_watch import now_stamp
     from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
     from sync.contract import check_topic
-    from sync.mqtt_session import PublishRefused
+    from sync.errors import PublishRefused
 
     link = BrokerLink.of(broker)
 

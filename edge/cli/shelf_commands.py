@@ -16,7 +16,7 @@ from inventory.codes.identifiers import normalize_gtin
 from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
 from sync.broker_security import BrokerLink
 from sync.commands import Refuse, parse_command, with_envelope
-from sync.mqtt_session import PublishRefused
+from sync.errors import PublishRefused
 from sync.topics import Topics
 
 # Statuses after which no more answers come for a command.

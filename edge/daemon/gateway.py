@@ -22,7 +22,7 @@ from edge.daemon.device_events import DeviceEvents
 from edge.daemon.devices import Devices, build_devices
 from edge.daemon.ledger_link import LedgerLink, keeper_for
 from edge.daemon.stocktake_flow import StocktakeFlow
-from edge.daemon.storage_guard import StorageGuard
+from edge.daemon.storage_guard import StorageGuard, straight_to_broker
 from edge.inbound.commands import InboundCommands
 from edge.lights.lights_feed import LightsFeed
 from edge.lights.shelf_lights import ShelfLights
@@ -77,7 +77,9 @@ class Gateway:
         self._pick_busy = False  # the pick desk has timers running
         self.ledger = LedgerLink(
             keeper_for(config, self.products, self.calendar),
-            StorageGuard(lambda: self.session, self.topics, self._observe, self.clock),
+            StorageGuard(
+                straight_to_broker(lambda: self.session, self.topics), self._observe, self.clock
+            ),
             self.beats,
             self.counters,
             self.metrics.tallies.commits,

@@ -26,20 +26,28 @@ log = logging.getLogger(__name__)
 FIRST_RETRY, LAST_RETRY = 0.5, 10.0
 
 
+SendAlarm = Callable[[Alarm], None]
+
+
+def straight_to_broker(session: Callable[[], MqttSession | None], topics: Topics) -> SendAlarm:
+    """Publish an alarm (retained) on the session of the moment, when it is connected; else
+    the broker hears of it through the outbox once writing works."""
+
+    def send(alarm: Alarm) -> None:
+        live = session()
+        if live is not None and live.connected.is_set():
+            live.publish(topics.alarm(alarm.id), alarm.payload(), retain=True)
+
+    return send
+
+
 class StorageGuard:
     """Tracks whether the ledger can be written; raises and clears the `storage` alarm."""
 
-    def __init__(
-        self,
-        session: Callable[[], MqttSession | None],
-        topics: Topics,
-        observe: Observer,
-        clock: Clock,
-    ):
-        self._clock = clock
-        self._session = session
-        self._topics = topics
+    def __init__(self, send: SendAlarm, observe: Observer, clock: Clock):
+        self._send = send
         self._observe = observe
+        self._clock = clock
         self.failing_since: str | None = None
         self.failures = 0
         self.retry = FIRST_RETRY
@@ -57,7 +65,7 @@ class StorageGuard:
             reason = f"the ledger cannot be written: {exc}"
             log.error("%s; holding changes and retrying", reason)
             self._observe(Activity("ledger", f"STORAGE: {reason}; holding changes, retrying"))
-            self._publish(self._alarm(reason).payload())
+            self._send(self._alarm(reason))
         else:
             self.retry = min(self.retry * 2, LAST_RETRY)
         return self.retry
@@ -75,10 +83,3 @@ class StorageGuard:
         since = self.failing_since or iso(self._clock.now())
         detail: dict[str, object] = {"reason": reason, "since": since}
         return Alarm(AlarmKind.STORAGE, "ledger", AlarmState.RAISED, since, detail)
-
-    def _publish(self, payload: str) -> None:
-        session = self._session()
-        if session is None or not session.connected.is_set():
-            return  # the broker will hear of it through the outbox once writing works
-        topic = self._topics.alarm(self._alarm("").id)
-        session.publish(topic, payload, retain=True)

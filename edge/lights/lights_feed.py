@@ -17,7 +17,8 @@ from datetime import datetime
 from drivers.modbus.lights import DARK, SlotLight
 from edge.settings.config import ShelfConfig
 from inventory.ledger.commit import iso
-from sync.mqtt_session import MqttSession, PublishRefused
+from sync.errors import PublishRefused
+from sync.mqtt_session import MqttSession
 from sync.topics import Topics
 
 log = logging.getLogger(__name__)

@@ -19,12 +19,17 @@ from edge.web.accounts import AccountError, Accounts
 
 def add_web_commands(commands: Any) -> None:
     """The `web` command and its sub-commands (`commands`: the parser's subparsers)."""
-    web = commands.add_parser("web", help="the pharmacy's web page (and its accounts)")
-    _config_option(web)
+    config = argparse.ArgumentParser(add_help=False)  # the option every one of them takes
+    add_config_option(config, "its site, ledger, broker and [web] section")
+    web = commands.add_parser(
+        "web", parents=[config], help="the pharmacy's web page (and its accounts)"
+    )
     web.add_argument("--listen", metavar="HOST:PORT", help="instead of the config's web.listen")
     web.set_defaults(handler=run_web)
     sub = web.add_subparsers(metavar="COMMAND")
-    add = sub.add_parser("add-user", help="add an account (or give it a new password)")
+    add = sub.add_parser(
+        "add-user", parents=[config], help="add an account (or give it a new password)"
+    )
     add.add_argument("user", help="what is typed to log in, e.g. ana.ruiz")
     add.add_argument("--name", required=True, help="the person's name, as the ledger shows it")
     add.add_argument(
@@ -35,20 +40,13 @@ def add_web_commands(commands: Any) -> None:
         type=Path,
         help="read the password from this file's first line (default: ask, or read stdin)",
     )
-    _config_option(add)
     add.set_defaults(handler=run_add_user)
-    remove = sub.add_parser("remove-user", help="remove an account")
+    remove = sub.add_parser("remove-user", parents=[config], help="remove an account")
     remove.add_argument("user", help="the account to remove (its sessions end too)")
-    _config_option(remove)
     remove.set_defaults(handler=run_remove_user)
-    users = sub.add_parser("users", help="list the accounts")
+    users = sub.add_parser("users", parents=[config], help="list the accounts")
     users.add_argument("--json", action="store_true", help="one JSON object per account")
-    _config_option(users)
     users.set_defaults(handler=run_users)
-
-
-def _config_option(parser: argparse.ArgumentParser) -> None:
-    add_config_option(parser, "its site, ledger, broker and [web] section")
 
 
 def run_web(args: argparse.Namespace) -> int:

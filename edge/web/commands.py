@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from sync.commands import Refuse, parse_command, with_envelope
-from sync.mqtt_session import MqttSession, PublishRefused
+from sync.errors import PublishRefused
+from sync.mqtt_session import MqttSession
 
 COMMAND_TTL_SECONDS = 60.0  # a click is about now: a command delayed longer is refused
 ANSWER_SECONDS = 5.0

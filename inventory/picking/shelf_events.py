@@ -7,6 +7,8 @@ one transaction. A pack that must not be picked is never booked.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.checks import Match, Mistake, check_pack, describe
 from inventory.picking.desk import PickDesk
@@ -165,19 +167,8 @@ class ShelfEvents:
         until = keeper.seconds() + self._desk.times.mistake_seconds
         self._desk.shown = [s for s in self._desk.shown if not (epc is not None and s.epc == epc)]
         self._desk.shown.append(Shown(mistake, until, epc))
-        report = [
-            message(
-                self._keeper.stamp(),
-                "pick",
-                p.pick_id,
-                "mistake",
-                reason=mistake.reason,
-                slot=mistake.slot,
-                expected=mistake.expected,
-                seen=mistake.seen,
-            )
-            for p in lists
-        ]
+        at, said = keeper.stamp(), asdict(mistake)  # reason, expected, seen, slot
+        report = [message(at, "pick", p.pick_id, "mistake", **said) for p in lists]
         if report:
             out.commits.append(keeper.send(report))
         out.mistakes.append(mistake)

@@ -21,7 +21,8 @@ from edge.demo.local_broker import LocalBroker, TlsListener, find_mosquitto, fre
 from edge.demo.local_broker import write_password_file as hashed_passwords
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress
-from sync.mqtt_session import MqttSession, PublishRefused
+from sync.errors import PublishRefused
+from sync.mqtt_session import MqttSession
 from tests.broker_pki import BrokerPki, make_pki
 from tests.conftest import eventually
 from tests.edge.procurement_rig import gtin_of, request_message, start_gateway, stop_gateway

@@ -23,7 +23,6 @@ from inventory.alarms.lifecycle import AlarmKind
 from inventory.changes import Book, ClearAlarm, ConfirmButton
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
-from sync.topics import Topics
 
 GTIN = "04012345123456"
 
@@ -49,7 +48,7 @@ async def made(tmp_path: Path, max_waiting: int = 100) -> Link:
 
     found.link = LedgerLink(
         lambda: InventoryKeeper(tmp_path / "l.sqlite", {}, "s", "g"),
-        StorageGuard(lambda: None, Topics("s", "g"), lambda _a: None, clock),
+        StorageGuard(lambda _alarm: None, lambda _a: None, clock),
         Heartbeats(clock.monotonic),
         counters,
         LatencyHistogram(COMMIT_BUCKETS, clock.monotonic),

@@ -13,13 +13,13 @@ from edge.demo.local_broker import LocalBroker
 from inventory.ledger.outbox import MessageKind, Outbox, OutboxRow
 from inventory.ledger.store import connect, transaction
 from sync.broker_url import BrokerAddress
+from sync.errors import PublishRefused
 from sync.mqtt_session import (
     ACK_GROUP,
     Announcement,
     Answers,
     MqttSession,
     Outgoing,
-    PublishRefused,
 )
 from sync.publisher import OutboxPublisher
 from sync.topics import Topics
