@@ -210,7 +210,6 @@ def _request_answer(keeper: InventoryKeeper, answer: RequestAnswer) -> Outcome:
         commit = keeper.orders.update(answer.request_id, answer.status, answer.note)
     except RequestError as exc:
         return keeper.picks.refuse("procurement-status", answer.request_id, str(exc))
-    said = f"request {answer.request_id}: {answer.status}" + (
-        f" ({answer.note})" if answer.note else ""
-    )
+    note = f" ({answer.note})" if answer.note else ""
+    said = f"request {answer.request_id}: {answer.status}{note}, said by {answer.by}"
     return Outcome(commits=[commit], notes=[said])

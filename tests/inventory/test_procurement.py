@@ -4,11 +4,14 @@ the centre's answers, counted as on order, and closed by the delivery booked in.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from inventory.apply import apply
+from inventory.changes import RequestAnswer
 from inventory.codes.identifiers import PackId
 from inventory.errors import RequestError
 from inventory.keeper import InventoryKeeper
@@ -82,6 +85,18 @@ def test_an_auto_request_is_sent_once_moved_along_and_closed_by_the_delivery(
     assert status_of(keeper, rid) == ("received", 4) and keeper.orders.on_order(AUTO.gtin) == 0
     with pytest.raises(RequestError, match="not open here"):
         keeper.orders.update(rid, RequestStatus.CANCELLED)
+
+
+def test_the_centres_answer_through_the_ledger_says_who_gave_it(keeper: InventoryKeeper) -> None:
+    for n in (1, 2, 3):
+        keeper.take(pack(n, AUTO.gtin).epc)
+    rid = str(sent(keeper)[0]["request_id"])
+    answer = RequestAnswer(rid, RequestStatus.ACCEPTED, "truck 4", "wholesaler", None)
+    outcome = apply(keeper, answer)
+    assert outcome.notes == [f"request {rid}: accepted (truck 4), said by wholesaler"]
+    assert status_of(keeper, rid)[0] == "accepted"
+    again = apply(keeper, replace(answer, status=RequestStatus.REQUESTED))  # cannot go back
+    assert again.refusals and status_of(keeper, rid)[0] == "accepted"
 
 
 def test_a_proposal_waits_for_a_pharmacist(tmp_path: Path, keeper: InventoryKeeper) -> None:
