@@ -149,18 +149,18 @@ def _tick(keeper: InventoryKeeper) -> Outcome:
     return picks
 
 
-def _received(scan: ReceivedScan) -> Movement:
+def _received(received: ReceivedScan) -> Movement:
     """A pack scanned in at a receiving scanner (closes what it delivers)."""
-    pack = scan.scan
+    pack = received.scan
     return Movement(
         MovementKind.RECEIVE,
         pack.gtin,
         serial=pack.serial,
         batch=pack.batch,
         expiry=pack.expiry.isoformat() if pack.expiry else None,
-        to_slot=scan.slot,
-        actor=scan.actor,
-        reason=f"scanned in at {scan.scanner}",
+        to_slot=received.slot,
+        actor=received.actor,
+        reason=f"scanned in at {received.scanner}",
     )
 
 

@@ -4,8 +4,8 @@ them out on the writer thread, in one match).
 Every change is a frozen dataclass naming what happened (a pack arrived, a button was pressed, a
 command came in); none carries code. What the presence tracker finds (`Arrived`, `Left`,
 `Moved`), a pick list (`PickRequest`) and a delivery's notice (`Notice`) are changes as they
-are. A change the keeper refuses raises `Refused` (nothing written),
-except commands, whose refusal is answered on `cmd-result` instead.
+are. A change the keeper refuses raises `Refused` (nothing written), except commands, whose
+refusal is answered on `cmd-result` instead.
 """
 
 from __future__ import annotations
