@@ -71,7 +71,7 @@ def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
         case HandheldRead(epc, reader):
             return keeper.shelf.tag_read(epc, reader)
         case ScannedAtPick(scan, scanner):
-            return keeper.shelf.scanned(scan.gtin, scan.batch, scan.serial, scanner)
+            return keeper.shelf.scanned(scan, scanner)
         case ReceivedScan():
             return Outcome([keeper.commit([_received(change)])])
         case PutawayScan(scan, scanner, station, actor):

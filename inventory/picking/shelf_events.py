@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from inventory.codes.barcodes import PackScan
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.checks import Match, Mistake, check_pack, describe
 from inventory.picking.desk import PickDesk
@@ -47,18 +48,19 @@ class ShelfEvents:
             self._book(Match(owner, n, line, allocation), stock, "button", out)
         return out
 
-    def scanned(self, gtin: str, batch: str, serial: str, scanner: str) -> Outcome:
+    def scanned(self, scan: PackScan, scanner: str) -> Outcome:
         """A GS1 barcode of a pack was scanned while picking."""
         out = Outcome()
         lists = self._lists_for(scanner)
         if not lists:
             return out
-        if serial and self._desk.recent.get(f"{gtin}/{serial}", 0.0) > self._keeper.seconds():
-            out.notes.append(f"GTIN {gtin} serial {serial} was booked a moment ago")
+        recent = self._desk.recent.get(f"{scan.gtin}/{scan.serial}", 0.0)
+        if scan.serial and recent > self._keeper.seconds():
+            out.notes.append(f"GTIN {scan.gtin} serial {scan.serial} was booked a moment ago")
             return out
-        stock = self._find(gtin, batch, serial)
+        stock = self._find(scan.gtin, scan.batch, scan.serial)
         if stock is None:
-            seen = describe(None, gtin, batch, serial)
+            seen = describe(None, scan.gtin, scan.batch, scan.serial)
             self._show(Mistake("unknown pack", "a pack the shelves hold", seen, None), out, lists)
             return out
         self._judge(stock, lists, f"scan ({scanner})", out)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from inventory.alarms.lifecycle import AlarmKind
+from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
@@ -162,7 +163,7 @@ def test_wrong_scans_are_caught_and_nothing_is_booked(
 ) -> None:
     keeper.picks.start(PickRequest("rx-3", (PickLine(AMOX.gtin, 1),)))
     before = keeper.ledger.count
-    out = keeper.shelf.scanned(gtin, batch, "", "desk")
+    out = keeper.shelf.scanned(PackScan(gtin, None, batch, ""), "desk")
     assert [m.reason for m in out.mistakes] == [reason]
     assert keeper.ledger.count == before
     mistake = results(keeper, "rx-3")[-1]
@@ -176,10 +177,10 @@ def test_wrong_scans_are_caught_and_nothing_is_booked(
 
 def test_a_named_batch_refuses_another_batch(keeper: InventoryKeeper) -> None:
     keeper.picks.start(PickRequest("rx-4", (PickLine(AMOX.gtin, 1, batch="LATE"),)))
-    out = keeper.shelf.scanned(AMOX.gtin, "EARLY", "", "desk")
+    out = keeper.shelf.scanned(PackScan(AMOX.gtin, None, "EARLY", ""), "desk")
     assert [m.reason for m in out.mistakes] == ["wrong batch"]
     assert movements(keeper) == []
-    keeper.shelf.scanned(AMOX.gtin, "LATE", "", "desk")
+    keeper.shelf.scanned(PackScan(AMOX.gtin, None, "LATE", ""), "desk")
     assert movements(keeper) == [("pick", "A-01", "LATE", 1, "rx-4")]
     assert all(c.kind is not CueKind.MISTAKE or c.slot != "A-01" for c in keeper.picks.cues())
 
@@ -262,9 +263,10 @@ def test_serialized_scan_books_that_exact_pack(keeper: InventoryKeeper) -> None:
     for serial in (1, 2):
         keeper.put_away(tagged(serial), "A-06")
     keeper.picks.start(PickRequest("rx-9", (PickLine(AMOX.gtin, 6),)))
-    keeper.shelf.scanned(AMOX.gtin, "", "2", "desk")
+    keeper.shelf.scanned(PackScan(AMOX.gtin, None, "", "2"), "desk")
     assert keeper.line_of_epc(tagged(2).epc) is None and keeper.line_of_epc(tagged(1).epc)
-    again = keeper.shelf.scanned(AMOX.gtin, "", "2", "desk")  # the same pack scanned twice
+    # the same pack scanned twice
+    again = keeper.shelf.scanned(PackScan(AMOX.gtin, None, "", "2"), "desk")
     assert again.mistakes == [] and len(movements(keeper)) == 1
 
 
