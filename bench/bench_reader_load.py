@@ -16,10 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.daemon_config import bench_config
 from bench.report import header, row, run_benchmark
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
-from edge.settings.config import parse_config
 from firmware_sim.lines import BITS_PER_BYTE
 
 BAUD = 115200
@@ -50,26 +50,16 @@ async def measure(readers: int, tags: int, window: float) -> None:
         )
         assert farm.stdout is not None and farm.stdin is not None
         shelf_port = json.loads(farm.stdout.readline())["shelf_port"]
-        config = parse_config(
+        antennas = (1, 2, 3, 4)
+        readers_config = [
             {
-                "site": "bench",
-                "gateway": "g1",
-                "database": str(work / "ledger.sqlite"),
-                "create_database": True,
-                "broker": {"url": broker.url},
-                "readers": [
-                    {
-                        "name": f"r{n}",
-                        "port": str(work / f"r{n}"),
-                        "antennas": {str(a): f"A-{n * 4 + a:02d}" for a in (1, 2, 3, 4)},
-                    }
-                    for n in range(readers)
-                ],
-                "shelves": [
-                    {"name": "A", "host": "127.0.0.1", "port": shelf_port, "slots": readers * 4}
-                ],
+                "name": f"r{n}",
+                "port": str(work / f"r{n}"),
+                "antennas": {str(a): f"A-{n * 4 + a:02d}" for a in antennas},
             }
-        )
+            for n in range(readers)
+        ]
+        config = bench_config(work, broker.url, shelf_port, readers * 4, readers=readers_config)
         gateway = Gateway(config, observer=lambda _activity: None)
         task = asyncio.create_task(gateway.run())
         packs = readers * 4 * tags

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.daemon_config import bench_config
 from drivers.events import BarcodeScanned, DriverEvent
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
-from edge.settings.config import parse_config
 
 NUMBER_BASE = 3001  # rxedge-ptl-v1: a slot's displayed number
 
@@ -119,20 +119,14 @@ async def timed_daemon(
     )
     assert peers.stdout is not None
     ports = json.loads(peers.stdout.readline())
-    config = parse_config(
-        {
-            "site": "bench",
-            "gateway": "g1",
-            "database": str(work / "ledger.sqlite"),
-            "create_database": True,
-            "broker": {"url": broker.url},
-            "metrics": {"listen": ""},
-            "scanners": [{"port": ports["scanner_port"], "baudrate": 115200, **scanner}],
-            "shelves": [
-                {"name": "A", "host": "127.0.0.1", "port": ports["shelf_port"], "slots": 24}
-            ],
-            **settings,
-        }
+    config = bench_config(
+        work,
+        broker.url,
+        ports["shelf_port"],
+        24,
+        metrics={"listen": ""},
+        scanners=[{"port": ports["scanner_port"], "baudrate": 115200, **scanner}],
+        **settings,
     )
     watch = Stopwatch()
     gateway = Gateway(config, observer=lambda _a: None)
