@@ -207,7 +207,7 @@ def _confirm_request(keeper: InventoryKeeper, command: ConfirmRequest) -> Outcom
 
 def _request_answer(keeper: InventoryKeeper, answer: RequestAnswer) -> Outcome:
     try:
-        commit = keeper.orders.update(answer.request_id, answer.status, answer.note)
+        commit = keeper.orders.update(answer)
     except RequestError as exc:
         return keeper.picks.refuse("procurement-status", answer.request_id, str(exc))
     note = f" ({answer.note})" if answer.note else ""

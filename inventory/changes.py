@@ -18,7 +18,7 @@ from inventory.codes.barcodes import PackScan
 from inventory.ledger.movements import Movement
 from inventory.picking.lists import PickRequest
 from inventory.putaway.sessions import Notice
-from inventory.replenishment.requests import RequestStatus
+from inventory.replenishment.requests import RequestAnswer
 from inventory.stock.presence import Arrived, Left, Moved
 from inventory.stocktake.sweep import Sweep
 
@@ -188,18 +188,6 @@ class ConfirmRequest:
     request_id: str
     by: str
     quantity: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class RequestAnswer:
-    """The centre's answer about a request (procurement/status): what became of `request_id`,
-    said by `by` (at `at`, when the centre said)."""
-
-    request_id: str
-    status: RequestStatus
-    note: str
-    by: str
-    at: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,6 +156,7 @@ def run_requests(args: argparse.Namespace) -> int:
     rows = ledger_rows(
         args,
         "SELECT request_id, created_at, gtin, quantity, received, priority, status,"
-        f" confirmed_by, updated_at, note FROM procurement_requests {where} ORDER BY created_at",
+        " confirmed_by, updated_at, note, answered_by, answered_at"
+        f" FROM procurement_requests {where} ORDER BY created_at",
     )
     return show_rows(rows, args.json, "no requests")

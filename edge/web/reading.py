@@ -110,7 +110,7 @@ def requests(db: sqlite3.Connection) -> Rows:
     return _rows(
         db.execute(
             "SELECT request_id, created_at, gtin, quantity, received, priority, status,"
-            " confirmed_by, updated_at, note FROM procurement_requests"
+            " confirmed_by, updated_at, note, answered_by, answered_at FROM procurement_requests"
             f" ORDER BY created_at DESC LIMIT {PAGE_ROWS}"
         )
     )

@@ -202,8 +202,14 @@ _ALARM_SQL = (
     "INSERT OR REPLACE INTO alarms (id, kind, subject, state, raised_at, detail,"
     " acknowledged_at, acknowledged_by, cleared_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# An upsert, not a replace: the columns the centre's answers fill (note, answered_by,
+# answered_at) stay as they are when the request is written again.
 _REQUEST_SQL = (
-    "INSERT OR REPLACE INTO procurement_requests (request_id, created_at, gtin, quantity,"
-    " status, confirmed_by, updated_at, priority, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO procurement_requests (request_id, created_at, gtin, quantity, status,"
+    " confirmed_by, updated_at, priority, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (request_id) DO UPDATE SET quantity = excluded.quantity,"
+    " status = excluded.status, confirmed_by = excluded.confirmed_by,"
+    " updated_at = excluded.updated_at, priority = excluded.priority,"
+    " received = excluded.received"
 )
 _OUTBOX_SQL = "INSERT INTO outbox (created_at, kind, key, payload) VALUES (?, ?, ?, ?)"

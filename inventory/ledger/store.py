@@ -161,6 +161,12 @@ _V8_ALARM_IDS = """
 UPDATE OR REPLACE alarms SET id = replace(id, '.', '_') WHERE id LIKE '%.%';
 """
 
+# Version 9: who gave the centre's last answer about a request, and when the centre said it.
+_V9_REQUEST_ANSWERS = """
+ALTER TABLE procurement_requests ADD COLUMN answered_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE procurement_requests ADD COLUMN answered_at TEXT;
+"""
+
 # Index i holds the script that moves a file from version i to version i + 1.
 MIGRATIONS: tuple[str, ...] = (
     _SCHEMA_V1,
@@ -171,6 +177,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V6_COMMANDS_SEEN,
     _V7_PUTAWAY,
     _V8_ALARM_IDS,
+    _V9_REQUEST_ANSWERS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

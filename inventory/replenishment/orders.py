@@ -27,6 +27,7 @@ from inventory.replenishment.requests import (
     NEXT_STATUSES,
     OPEN_STATUSES,
     ProcurementRequest,
+    RequestAnswer,
     RequestStatus,
     unfinished_requests,
 )
@@ -156,9 +157,12 @@ class OrderBook:
         messages = self._ledger.record(self._ledger.stamp(), [], [sent], answer)
         return Commit(requests=(sent,), messages=messages)
 
-    def update(self, request_id: str, status: RequestStatus, note: str = "") -> Commit:
-        """The centre's answer about a request. The same answer twice changes nothing; one that
-        cannot follow the request's state is refused (RequestError)."""
+    def update(self, answer: RequestAnswer) -> Commit:
+        """The centre's answer about a request: its status, with who gave it and when, and its
+        note (an empty one keeps the note before, e.g. the tracking number). The same status
+        twice changes nothing; one that cannot follow the request's state is refused
+        (RequestError)."""
+        request_id, status = answer.request_id, answer.status
         request = self._requests.get(request_id)
         if request is not None and request.status is status:
             return Commit()
@@ -169,11 +173,11 @@ class OrderBook:
         updated = replace(request, status=status)
         with self._ledger.group():
             self._ledger.record(self._ledger.stamp(), [], [updated])
-            if note:
-                self._db.execute(
-                    "UPDATE procurement_requests SET note = ? WHERE request_id = ?",
-                    (note, request_id),
-                )
+            self._db.execute(
+                "UPDATE procurement_requests SET answered_by = ?, answered_at = ?,"
+                " note = coalesce(nullif(?, ''), note) WHERE request_id = ?",
+                (answer.by, answer.at, answer.note, request_id),
+            )
         return Commit(requests=(updated,))
 
     def receipts(self, movements: Iterable[Movement]) -> list[ProcurementRequest]:

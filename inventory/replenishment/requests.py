@@ -27,6 +27,18 @@ OPEN_STATUSES = frozenset(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class RequestAnswer:
+    """The centre's answer about a request (procurement/status): what became of `request_id`,
+    said by `by` (at `at`, when the centre said it)."""
+
+    request_id: str
+    status: RequestStatus
+    note: str
+    by: str
+    at: str | None
+
+
 class Priority(StrEnum):
     ROUTINE = "routine"
     URGENT = "urgent"

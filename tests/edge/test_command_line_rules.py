@@ -21,9 +21,12 @@ from edge.cli.config_file import CONFIG_ENV, SYSTEM_CONFIG
 from edge.cli.exit_statuses import EXIT_STATUSES, commands_of
 from edge.cli.main import _parser, main
 from edge.cli.shelf_commands import read_pick_list
+from inventory.apply import apply
+from inventory.changes import RequestAnswer
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
 from inventory.replenishment.policy import Product
+from inventory.replenishment.requests import RequestStatus
 from inventory.site_calendar import SiteCalendar
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +55,11 @@ def command_id(value: object) -> str | None:
 def ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Four packs put away, three taken: a shortage alarm (with its detail) and a request."""
     path = tmp_path_factory.mktemp("ledger") / "ledger.sqlite"
+    short_of_amoxicillin(path).close()
+    return path
+
+
+def short_of_amoxicillin(path: Path) -> InventoryKeeper:
     keeper = InventoryKeeper(
         path,
         {AMOX.gtin: AMOX},
@@ -63,8 +71,7 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
         keeper.put_away(PackId(EPC.format(serial), AMOX.gtin, str(serial)), "A-01")
     for serial in range(1, 4):
         keeper.take(EPC.format(serial))
-    keeper.close()
-    return path
+    return keeper
 
 
 @pytest.fixture
@@ -253,6 +260,27 @@ def test_a_list_is_one_json_object_per_line(
     status, out, _ = run(capsys, *command, "--db", str(ledger), "--json")
     assert status == 0
     assert len(lines_of_objects(out)) == count
+
+
+def test_a_request_is_listed_with_the_centres_last_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "answered.sqlite"
+    keeper = short_of_amoxicillin(path)
+    [request] = keeper.orders.open_requests()
+    said = "2026-11-26T16:30:00.000Z"
+    rid = request.request_id
+    apply(keeper, RequestAnswer(rid, RequestStatus.ORDERED, "order 88123", "Purchasing", said))
+    apply(keeper, RequestAnswer(rid, RequestStatus.SHIPPED, "", "Wholesaler", None))
+    keeper.close()
+    _, out, _ = run(capsys, "procurement", "list", "--db", str(path), "--json")
+    (row,) = lines_of_objects(out)
+    assert (row["status"], row["note"], row["answered_by"], row["answered_at"]) == (
+        "shipped",
+        "order 88123",
+        "Wholesaler",
+        None,
+    )
 
 
 def test_an_alarms_detail_is_an_object(ledger: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -76,10 +76,10 @@ async def test_a_confirmed_request_is_answered_and_closed_by_the_delivery(
         )
         [request] = await eventually(lambda: centre.payloads("/procurement/request"))
         assert request["request_id"] == rid and request["confirmed_by"] == "Dr. Ruiz"
-        for answer in ("accepted", "shipped", "accepted"):  # the last one cannot follow
-            centre.publish(
-                f"{PREFIX}/procurement/status", json.dumps({"request_id": rid, "status": answer})
-            )
+        shipped = {"note": "DHL 123", "by": "Ana Ruiz", "at": "2026-12-05T10:02:00Z"}
+        for answer, said in (("accepted", {}), ("shipped", shipped), ("accepted", {})):
+            body = {"request_id": rid, "status": answer, **said}  # the last cannot follow
+            centre.publish(f"{PREFIX}/procurement/status", json.dumps(body))
         errors = await eventually(
             lambda: [r for r in centre.payloads("/cmd-result") if r["status"] == "error"]
         )
@@ -94,7 +94,11 @@ async def test_a_confirmed_request_is_answered_and_closed_by_the_delivery(
             received = conn.execute(
                 "SELECT count(*) FROM movements WHERE kind = 'receive' AND to_slot = 'A-02'"
             ).fetchone()[0]
+            kept = conn.execute(
+                "SELECT note, answered_by, answered_at FROM procurement_requests"
+            ).fetchone()
         assert received == 4
+        assert kept == ("DHL 123", "Ana Ruiz", "2026-12-05T10:02:00Z"), "the answer outlives it"
     finally:
         gateway.stop()
         await asyncio.wait_for(task, 10)

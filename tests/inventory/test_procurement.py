@@ -44,6 +44,20 @@ def sent(keeper: InventoryKeeper) -> list[dict[str, object]]:
     return [json.loads(r[0]) for r in rows]
 
 
+def said(rid: str, status: RequestStatus, note: str = "") -> RequestAnswer:
+    """The wholesaler's answer about `rid`, without a time of its own."""
+    return RequestAnswer(rid, status, note, "wholesaler", None)
+
+
+def answered(keeper: InventoryKeeper, request_id: str) -> tuple[str, str, str | None]:
+    """The request's note, who gave the last answer and when the centre said it."""
+    row = keeper.db.execute(
+        "SELECT note, answered_by, answered_at FROM procurement_requests WHERE request_id = ?",
+        (request_id,),
+    ).fetchone()
+    return str(row[0]), str(row[1]), row[2]
+
+
 def status_of(keeper: InventoryKeeper, request_id: str) -> tuple[str, int]:
     row = keeper.db.execute(
         "SELECT status, received FROM procurement_requests WHERE request_id = ?", (request_id,)
@@ -73,18 +87,19 @@ def test_an_auto_request_is_sent_once_moved_along_and_closed_by_the_delivery(
     keeper.take(pack(4, AUTO.gtin).epc)
     assert len(sent(keeper)) == 1, "on order covers the shortage: no second request"
     for status in (RequestStatus.ACCEPTED, RequestStatus.ORDERED, RequestStatus.ORDERED):
-        keeper.orders.update(rid, status)
+        keeper.orders.update(said(rid, status))
     with pytest.raises(RequestError, match="cannot become accepted"):
-        keeper.orders.update(rid, RequestStatus.ACCEPTED)
-    keeper.orders.update(rid, RequestStatus.SHIPPED, note="DHL 123")
+        keeper.orders.update(said(rid, RequestStatus.ACCEPTED))
+    keeper.orders.update(said(rid, RequestStatus.SHIPPED, note="DHL 123"))
     for n in (10, 11):
         keeper.put_away(pack(n, AUTO.gtin), "A-01")
     assert status_of(keeper, rid) == ("shipped", 2) and keeper.orders.on_order(AUTO.gtin) == 2
     for n in (12, 13):
         keeper.put_away(pack(n, AUTO.gtin), "A-01")
     assert status_of(keeper, rid) == ("received", 4) and keeper.orders.on_order(AUTO.gtin) == 0
+    assert answered(keeper, rid) == ("DHL 123", "wholesaler", None), "booking in keeps the note"
     with pytest.raises(RequestError, match="not open here"):
-        keeper.orders.update(rid, RequestStatus.CANCELLED)
+        keeper.orders.update(said(rid, RequestStatus.CANCELLED))
 
 
 def test_the_centres_answer_through_the_ledger_says_who_gave_it(keeper: InventoryKeeper) -> None:
@@ -97,6 +112,9 @@ def test_the_centres_answer_through_the_ledger_says_who_gave_it(keeper: Inventor
     assert status_of(keeper, rid)[0] == "accepted"
     again = apply(keeper, replace(answer, status=RequestStatus.REQUESTED))  # cannot go back
     assert again.refusals and status_of(keeper, rid)[0] == "accepted"
+    shipped = RequestAnswer(rid, RequestStatus.SHIPPED, "", "Ana Ruiz", "2026-11-26T10:02:00Z")
+    apply(keeper, shipped)
+    assert answered(keeper, rid) == ("truck 4", "Ana Ruiz", "2026-11-26T10:02:00Z")
 
 
 def test_a_proposal_waits_for_a_pharmacist(tmp_path: Path, keeper: InventoryKeeper) -> None:
@@ -123,7 +141,7 @@ def test_a_cancelled_request_no_longer_counts_and_shortage_asks_again(
     for n in (1, 2, 3):
         keeper.take(pack(n, AUTO.gtin).epc)
     rid = str(sent(keeper)[0]["request_id"])
-    keeper.orders.update(rid, RequestStatus.CANCELLED)
+    keeper.orders.update(said(rid, RequestStatus.CANCELLED))
     assert keeper.orders.on_order(AUTO.gtin) == 0
     keeper.take(pack(4, AUTO.gtin).epc)
     assert len(sent(keeper)) == 2

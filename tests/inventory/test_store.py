@@ -26,7 +26,7 @@ def test_a_version_1_file_is_migrated_and_keeps_its_movements(tmp_path: Path) ->
     keeper.commit([Movement(MovementKind.RECEIVE, "04012345123456", 3, to_slot="A-01")])
     keeper.close()
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 8
+        assert db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 9
         indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"movements_gtin", "movements_epc", "movements_from_slot"} <= indexes
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -55,6 +55,28 @@ def test_alarm_ids_lose_their_dots_in_migration_as_new_ids_are_made(tmp_path: Pa
         keeper.close()
     with sqlite3.connect(path) as db:
         assert [r[0] for r in db.execute("SELECT id FROM alarms")] == ["discrepancy-A1_2"]
+
+
+def test_requests_keep_their_note_and_gain_who_answered_in_migration(tmp_path: Path) -> None:
+    path = tmp_path / "v8.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    for script in store.MIGRATIONS[:8]:
+        for statement in script.split(";"):
+            if statement.strip():
+                db.execute(statement)
+    db.execute("PRAGMA user_version=8")
+    db.execute(
+        "INSERT INTO procurement_requests (request_id, created_at, gtin, quantity, status,"
+        " confirmed_by, updated_at, note) VALUES ('r1', '2026-12-05T08:00:00Z',"
+        " '04012345123456', 4, 'shipped', 'auto', '2026-12-05T09:00:00Z', 'DHL 123')"
+    )
+    db.close()
+    InventoryKeeper(path, {}, "s", "g").close()
+    with sqlite3.connect(path) as db:
+        row = db.execute(
+            "SELECT status, note, answered_by, answered_at FROM procurement_requests"
+        ).fetchone()
+        assert row == ("shipped", "DHL 123", "", None)
 
 
 def test_a_file_from_a_newer_release_is_refused(tmp_path: Path) -> None:
