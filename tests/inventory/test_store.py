@@ -14,14 +14,22 @@ from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.verify import verify
 
 
-def test_a_version_1_file_is_migrated_and_keeps_its_movements(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite"
+def file_at_version(path: Path, version: int, *rows: str) -> Path:
+    """A ledger file as the release of schema `version` left it, with `rows` inserted."""
     db = sqlite3.connect(path, isolation_level=None)
-    for statement in store.MIGRATIONS[0].split(";"):  # what the first release created
-        if statement.strip():
-            db.execute(statement)
-    db.execute("PRAGMA user_version=1")
+    for script in store.MIGRATIONS[:version]:
+        for statement in script.split(";"):
+            if statement.strip():
+                db.execute(statement)
+    db.execute(f"PRAGMA user_version={version}")
+    for row in rows:
+        db.execute(row)
     db.close()
+    return path
+
+
+def test_a_version_1_file_is_migrated_and_keeps_its_movements(tmp_path: Path) -> None:
+    path = file_at_version(tmp_path / "old.sqlite", 1)  # what the first release created
     keeper = InventoryKeeper(path, {}, "s", "g")
     keeper.commit([Movement(MovementKind.RECEIVE, "04012345123456", 3, to_slot="A-01")])
     keeper.close()
@@ -35,18 +43,12 @@ def test_a_version_1_file_is_migrated_and_keeps_its_movements(tmp_path: Path) ->
 
 
 def test_alarm_ids_lose_their_dots_in_migration_as_new_ids_are_made(tmp_path: Path) -> None:
-    path = tmp_path / "v7.sqlite"
-    db = sqlite3.connect(path, isolation_level=None)
-    for script in store.MIGRATIONS[:7]:
-        for statement in script.split(";"):
-            if statement.strip():
-                db.execute(statement)
-    db.execute("PRAGMA user_version=7")
-    db.execute(
-        "INSERT INTO alarms (id, kind, subject, state, raised_at, detail) "
-        "VALUES ('discrepancy-A1.2', 'discrepancy', 'A1.2', 'raised', '2026-12-05T08:00:00Z', '{}')"
+    path = file_at_version(
+        tmp_path / "v7.sqlite",
+        7,
+        "INSERT INTO alarms (id, kind, subject, state, raised_at, detail) VALUES"
+        " ('discrepancy-A1.2', 'discrepancy', 'A1.2', 'raised', '2026-12-05T08:00:00Z', '{}')",
     )
-    db.close()
     keeper = InventoryKeeper(path, {}, "s", "g")
     try:
         (live,) = keeper.alarms.live()
@@ -58,19 +60,13 @@ def test_alarm_ids_lose_their_dots_in_migration_as_new_ids_are_made(tmp_path: Pa
 
 
 def test_requests_keep_their_note_and_gain_who_answered_in_migration(tmp_path: Path) -> None:
-    path = tmp_path / "v8.sqlite"
-    db = sqlite3.connect(path, isolation_level=None)
-    for script in store.MIGRATIONS[:8]:
-        for statement in script.split(";"):
-            if statement.strip():
-                db.execute(statement)
-    db.execute("PRAGMA user_version=8")
-    db.execute(
+    path = file_at_version(
+        tmp_path / "v8.sqlite",
+        8,
         "INSERT INTO procurement_requests (request_id, created_at, gtin, quantity, status,"
         " confirmed_by, updated_at, note) VALUES ('r1', '2026-12-05T08:00:00Z',"
-        " '04012345123456', 4, 'shipped', 'auto', '2026-12-05T09:00:00Z', 'DHL 123')"
+        " '04012345123456', 4, 'shipped', 'auto', '2026-12-05T09:00:00Z', 'DHL 123')",
     )
-    db.close()
     InventoryKeeper(path, {}, "s", "g").close()
     with sqlite3.connect(path) as db:
         row = db.execute(
