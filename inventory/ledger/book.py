@@ -66,7 +66,8 @@ class Ledger:
         self.last_hash = ""
         self.count = 0
         self._movements: list[tuple[object, ...]] = []
-        self._stock: dict[Key, tuple[int, int, str | None, str | None]] = {}
+        # key -> (quantity before the flush, after, EPC, expiry, emptied and filled again)
+        self._stock: dict[Key, tuple[int, int, str | None, str | None, bool]] = {}
         self._rows: list[tuple[str, tuple[object, ...]]] = []
         self.taken = 0  # changes taken so far: a caller can tell whether a call wrote
         self.reload()
@@ -101,8 +102,11 @@ class Ledger:
             for key, (before, after) in stock.items():
                 first = self._stock.get(key)
                 epc, expiry = details[(key[1], key[2], key[3])]
-                # Within one flush only the first "before" and the last "after" matter.
-                self._stock[key] = (first[0] if first else before, after, epc, expiry)
+                # Within one flush only the first "before" and the last "after" matter, and
+                # whether the line was emptied on the way: it comes back as the slot index
+                # makes it again, with the EPC and expiry of the movement that refilled it.
+                renewed = first is not None and (first[4] or (first[1] == 0 and after > 0))
+                self._stock[key] = (first[0] if first else before, after, epc, expiry, renewed)
         for alarm in alarms:
             self._rows.append(
                 (
@@ -153,14 +157,16 @@ class Ledger:
                 (self.count, self.last_hash),
             )
         deletes, inserts, updates = [], [], []
-        for key, (before, after, epc, expiry) in self._stock.items():
-            if after == before:
-                continue
+        for key, (before, after, epc, expiry, renewed) in self._stock.items():
             if after == 0:
-                deletes.append(key)
+                if before:
+                    deletes.append(key)
             elif before == 0:
                 inserts.append((*key, epc, expiry, after))
-            else:
+            elif renewed:
+                deletes.append(key)
+                inserts.append((*key, epc, expiry, after))
+            elif after != before:
                 updates.append((after, *key))
         # Deletes first: a tagged pack leaving one line frees its EPC for the line it enters.
         db.executemany(

@@ -18,6 +18,7 @@ from inventory.ledger.movements import GENESIS_HASH, Movement, MovementKind, cha
 from inventory.replenishment.policy import Product
 from inventory.site_calendar import SiteCalendar
 
+OTHER_GTIN = "05012345678900"  # a product without a reorder policy
 AMOX = Product("04012345123456", "Amoxicillin 500 mg", reorder_point=2, par=6, home_slots=("A-01",))
 
 
@@ -158,6 +159,29 @@ def test_state_survives_a_restart(db_path: Path) -> None:
     assert [a.kind for a in again.alarms.live()] == [AlarmKind.SHORTAGE]
     # Still on order after the restart: no new request for the next pick.
     assert again.take(pack(3).epc).requests == ()
+
+
+def test_a_line_emptied_and_refilled_in_one_group_is_stored_as_refilled(db_path: Path) -> None:
+    keeper = keeper_at(db_path)
+    keeper.commit([Movement(MovementKind.RECEIVE, OTHER_GTIN, 1, batch="B", to_slot="A-01")])
+    with keeper.group():  # the pack picked, and a pack of its batch booked in with its expiry
+        keeper.commit([Movement(MovementKind.PICK, OTHER_GTIN, 1, batch="B", from_slot="A-01")])
+        keeper.commit(
+            [
+                Movement(
+                    MovementKind.RECEIVE,
+                    OTHER_GTIN,
+                    1,
+                    batch="B",
+                    expiry="2026-01-31",
+                    to_slot="A-01",
+                )
+            ]
+        )
+    [indexed] = keeper.index.lines()
+    keeper.close()
+    keeper = keeper_at(db_path)
+    assert keeper.index.lines() == [indexed] and indexed.expiry == "2026-01-31"
 
 
 def test_movements_form_a_hash_chain(db_path: Path) -> None:

@@ -230,14 +230,17 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def index_equals_store_and_model(self) -> None:
-        indexed = {line.key: line.quantity for line in self.keeper.index.lines()}
+        indexed = {
+            line.key: (line.quantity, line.epc, line.expiry) for line in self.keeper.index.lines()
+        }
         stored = {
-            (r[0], r[1], r[2], r[3], StockStatus(r[4])): r[5]
+            (r[0], r[1], r[2], r[3], StockStatus(r[4])): (r[5], r[6], r[7])
             for r in self.keeper.db.execute(
-                "SELECT slot, gtin, batch, serial, status, quantity FROM stock"
+                "SELECT slot, gtin, batch, serial, status, quantity, epc, expiry FROM stock"
             )
         }
-        assert indexed == stored == dict(self.model)
+        assert indexed == stored
+        assert {key: line[0] for key, line in indexed.items()} == dict(self.model)
 
     @invariant()
     def chain_verifies(self) -> None:
