@@ -127,10 +127,11 @@ def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
 
 def _put_by_tag(keeper: InventoryKeeper, change: Change) -> Outcome | None:
     """A fixed reader saw a tag arrive (or move) that a put-away session waits for: the put
-    (or the wrong slot) it means; None when no session waits for it."""
+    (or the wrong slot) it means; None when no session waits for it. A tag the ledger already
+    holds is a pack of the shelves, not of a delivery."""
     if not keeper.putaways.sessions:
         return None
-    if isinstance(change, Arrived):
+    if isinstance(change, Arrived) and keeper.line_of_epc(change.pack.epc) is None:
         return keeper.putaways.tag_arrived(change.pack, change.slot)
     if isinstance(change, Moved) and keeper.line_of_epc(change.epc) is None:
         return keeper.putaways.tag_moved(change.epc, change.to_slot)

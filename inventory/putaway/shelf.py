@@ -105,14 +105,14 @@ class ShelfPuts:
         if found is None:
             return None
         session, waiting = found
-        waiting.serial = waiting.serial or pack.serial
-        waiting.seen_epc = pack.epc
         out = Outcome()
         if waiting.slot != slot:
+            waiting.serial = waiting.serial or pack.serial
+            waiting.seen_epc = pack.epc
             self._wrong_slot(slot, f"tag of GTIN {pack.gtin} serial {pack.serial}", out)
             self._board.red_tags[pack.epc] = slot
         else:
-            self._book(session, waiting, slot, "tag", out, epc=pack.epc)
+            self._book(session, waiting, slot, "tag", out, tag=pack)
         return out
 
     def tag_moved(self, epc: str, slot: str) -> Outcome | None:
@@ -199,15 +199,18 @@ class ShelfPuts:
         slot: str,
         how: str,
         out: Outcome,
-        epc: str | None = None,
+        tag: PackId | None = None,
     ) -> None:
-        """One pack put: its movement, the session's new state, the report."""
+        """One pack put (`tag`: the tag that showed it): its movement, the session's new
+        state, the report. The session changes only once the ledger took the movement."""
         keeper = self._keeper
+        epc = tag.epc if tag else None
+        serial = pack.serial or (tag.serial if tag else "")
         movement = Movement(
             MovementKind.RECEIVE,
             pack.gtin,
             1,
-            pack.serial,
+            serial,
             epc,
             pack.batch,
             pack.expiry,
@@ -216,25 +219,25 @@ class ShelfPuts:
             reason=f"put away from delivery {session.delivery_id}, confirmed by {how}",
             reference=session.reference,
         )
-        session.waiting.remove(pack)
-        session.put += 1
-        session.count_put(pack.gtin, pack.batch)
-        session.touched_at = keeper.seconds()
-        left = sum(1 for p in session.waiting if (p.slot, p.gtin) == (slot, pack.gtin))
+        left = sum(1 for p in session.waiting if (p.slot, p.gtin) == (slot, pack.gtin)) - 1
         report = message(
             keeper.stamp(),
             "putaway",
             session.delivery_id,
             "put",
-            **_pack(pack.gtin, pack.batch, pack.expiry, pack.serial),
+            **_pack(pack.gtin, pack.batch, pack.expiry, serial),
             slot=slot,
             waiting=left,
-            put=session.put,
+            put=session.put + 1,
             confirmed_by=how,
         )
         board = self._board
         with keeper.group():
-            out.commits.append(keeper.commit([movement], messages=[report]))
+            out.commits.append(keeper.commit([movement], messages=[report]))  # StockError: as was
+            session.waiting.remove(pack)
+            session.put += 1
+            session.count_put(pack.gtin, pack.batch)
+            session.touched_at = keeper.seconds()
             board.save(session)
             if session.complete:
                 self._done(session, out)

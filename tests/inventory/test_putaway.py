@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from inventory.alarms.lifecycle import AlarmKind
+from inventory.apply import apply
 from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
+from inventory.errors import StockError
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.picking.lists import PickLine, PickRequest
@@ -22,6 +24,7 @@ from inventory.picking.results import PickTimes
 from inventory.putaway.sessions import Notice, NoticeLine
 from inventory.replenishment.policy import Product
 from inventory.site_calendar import SiteCalendar
+from inventory.stock.presence import Arrived
 
 AMOX = Product(
     "04012345123456",
@@ -123,6 +126,22 @@ def test_a_press_or_a_tag_where_nothing_was_lit_books_nothing_and_shows_red(
     assert [a["slot"] for a in answers(keeper, "wrong_slot")] == ["A-07", "A-06"]
     desk.tag_moved(epc, "A-01")  # then put where it was lit
     assert receipts(keeper)[0][:3] == ("A-01", "B0", "5")
+
+
+def test_a_tag_the_shelves_already_hold_puts_nothing_away(keeper: InventoryKeeper) -> None:
+    tagged = PackId("urn:epc:id:sgtin:4012345.012345.9", AMOX.gtin, "9")
+    keeper.put_away(tagged, "A-06")
+    desk = keeper.putaways
+    desk.scanned(scan("B0"), "goods-in", "R-01", "Ana")  # a counted pack lit in A-01
+    [session] = desk.sessions.values()
+    with pytest.raises(StockError, match="already in slot A-06"):  # refused as an arrival
+        apply(keeper, Arrived(tagged, "A-01"))  # a pack of the shelves put down there
+    with pytest.raises(StockError, match="already in slot A-06"):
+        desk.tag_arrived(tagged, "A-01")  # and were it taken for the delivery's: refused
+    assert (session.put, len(session.waiting), session.waiting[0].serial) == (0, 1, "")
+    desk.button("A-01", 1, shown=session.number)
+    assert receipts(keeper) == [("A-01", "B0", "", session.reference)]
+    assert [a["put"] for a in answers(keeper, "put")] == [1]
 
 
 @pytest.mark.parametrize(
