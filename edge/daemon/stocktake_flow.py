@@ -57,6 +57,7 @@ class StocktakeFlow:
         self.sweep: Sweep | None = None
         self.awaiting: str | None = None  # a finished report a badge may confirm
         self._last_read = 0.0
+        self._begun: tuple[str, set[str]] = ("", set())  # a second, and the ids begun in it
 
     def start(self, shelf: str, by: str, command: bool = True) -> None:
         """Begin a sweep of `shelf` (refused, with the reason, while another runs)."""
@@ -74,8 +75,15 @@ class StocktakeFlow:
             return
         # The id carries the site's local time: the day a person says the count was made.
         stamp = self._calendar.now().astimezone(self._calendar.zone).strftime("%Y%m%dT%H%M%S")
+        if self._begun[0] != stamp:
+            self._begun = (stamp, set())
+        stocktake_id, n = f"st-{shelf}-{stamp}", 1
+        while stocktake_id in self._begun[1]:  # begun in the same second: -2, -3, ...
+            n += 1
+            stocktake_id = f"st-{shelf}-{stamp}-{n}"
+        self._begun[1].add(stocktake_id)
         sweep = Sweep(
-            f"st-{shelf}-{stamp}",
+            stocktake_id,
             shelf,
             self._shelves[shelf],
             by or "handheld",

@@ -54,7 +54,7 @@ class StocktakeDesk:
         index = keeper.index
         lines = index.lines()
         report = reconcile(
-            sweep.stocktake_id,
+            _free_id(keeper.db, sweep.stocktake_id),
             sweep.shelf,
             sweep.by,
             sweep.slots,
@@ -201,9 +201,19 @@ class StocktakeDesk:
         return movements
 
 
+def _free_id(db: sqlite3.Connection, stocktake_id: str) -> str:
+    """`stocktake_id`, or with -2, -3, ... when a report already has it (the clock set back
+    to the second of an earlier sweep): a report is never written over another."""
+    free, n = stocktake_id, 1
+    while db.execute("SELECT 1 FROM stocktakes WHERE stocktake_id = ?", (free,)).fetchone():
+        n += 1
+        free = f"{stocktake_id}-{n}"
+    return free
+
+
 def _save(db: sqlite3.Connection, report: StocktakeReport, state: str, at: str) -> None:
     db.execute(
-        "INSERT OR REPLACE INTO stocktakes (stocktake_id, shelf, by, ended_at, state, report)"
+        "INSERT INTO stocktakes (stocktake_id, shelf, by, ended_at, state, report)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (
             report.stocktake_id,

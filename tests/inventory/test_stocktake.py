@@ -106,6 +106,20 @@ def test_differences_are_reported_exactly_and_confirmation_books_them(tmp_path: 
     assert "is confirmed" in again.refusals[0]
 
 
+def test_a_report_is_never_written_over_by_a_sweep_of_the_same_id(tmp_path: Path) -> None:
+    keeper = keeper_at(tmp_path / "l.sqlite")
+    keeper.put_away(pack(1), "A-01")
+    keeper.stocktakes.finish(sweep_of({}))  # st-1: pack 1 missing
+    keeper.stocktakes.confirm("st-1", "Bea")
+    keeper.stocktakes.finish(sweep_of({}))  # st-1 again (the clock set back to its second)
+    rows = keeper.db.execute(
+        "SELECT stocktake_id, state, confirmed_by FROM stocktakes ORDER BY rowid"
+    )
+    assert [tuple(r) for r in rows] == [("st-1", "confirmed", "Bea"), ("st-1-2", "ended", None)]
+    booked = keeper.db.execute("SELECT count(*) FROM movements WHERE reference = 'st-1'")
+    assert booked.fetchone()[0] == 1, "the confirmed count keeps the movement it booked"
+
+
 def test_a_clean_sweep_clears_the_discrepancy(tmp_path: Path) -> None:
     keeper = keeper_at(tmp_path / "l.sqlite")
     keeper.put_away(pack(1), "A-01")
