@@ -156,9 +156,18 @@ CREATE INDEX putaway_sessions_open ON putaway_sessions (state) WHERE state = 'op
 """
 
 # Version 8: alarm ids without dots (inventory.alarms.lifecycle.alarm_id): each dot becomes `_`,
-# as the id of the same subject is now made. Two ids that become one keep the later row.
+# as the id of the same subject is now made. Of rows whose ids become one, the live one is kept
+# (else the one raised last): a live alarm is never lost, and its retained message is cleared
+# when it ends.
 _V8_ALARM_IDS = """
-UPDATE OR REPLACE alarms SET id = replace(id, '.', '_') WHERE id LIKE '%.%';
+DELETE FROM alarms WHERE EXISTS (
+    SELECT 1 FROM alarms AS other
+    WHERE replace(other.id, '.', '_') = replace(alarms.id, '.', '_')
+        AND other.rowid != alarms.rowid
+        AND (other.state != 'cleared', other.raised_at, other.rowid)
+            > (alarms.state != 'cleared', alarms.raised_at, alarms.rowid)
+);
+UPDATE alarms SET id = replace(id, '.', '_') WHERE id LIKE '%.%';
 """
 
 # Version 9: who gave the centre's last answer about a request, and when the centre said it.

@@ -59,6 +59,32 @@ def test_alarm_ids_lose_their_dots_in_migration_as_new_ids_are_made(tmp_path: Pa
         assert [r[0] for r in db.execute("SELECT id FROM alarms")] == ["discrepancy-A1_2"]
 
 
+@pytest.mark.parametrize(
+    ("dotted", "plain", "kept"),
+    [
+        (("cleared", "2026-01-10"), ("raised", "2026-03-02"), ("rdr_1", "raised")),
+        (("raised", "2026-01-10"), ("cleared", "2026-03-02"), ("rdr.1", "raised")),
+        (("cleared", "2026-01-10"), ("cleared", "2026-03-02"), ("rdr_1", "cleared")),
+        (("cleared", "2026-03-02"), ("cleared", "2026-01-10"), ("rdr.1", "cleared")),
+    ],
+)
+def test_alarm_ids_that_become_one_keep_the_live_row_else_the_later(
+    tmp_path: Path, dotted: tuple[str, str], plain: tuple[str, str], kept: tuple[str, str]
+) -> None:
+    def row(subject: str, state: str, day: str) -> str:
+        return (
+            "INSERT INTO alarms (id, kind, subject, state, raised_at, detail) VALUES"
+            f" ('device_down-{subject}', 'device_down', '{subject}', '{state}',"
+            f" '{day}T08:00:00Z', '{{}}')"
+        )
+
+    path = file_at_version(tmp_path / "v7.sqlite", 7, row("rdr.1", *dotted), row("rdr_1", *plain))
+    InventoryKeeper(path, {}, "s", "g").close()
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT id, subject, state FROM alarms").fetchall()
+    assert rows == [("device_down-rdr_1", *kept)]
+
+
 def test_requests_keep_their_note_and_gain_who_answered_in_migration(tmp_path: Path) -> None:
     path = file_at_version(
         tmp_path / "v8.sqlite",
