@@ -67,7 +67,11 @@ class Outbox:
     def trim(self, max_pending: int) -> int:
         """Keep at most `max_pending` messages waiting by dropping the oldest of the kinds that
         matter least (event streams first, then command answers); procurement requests and
-        alarms are never dropped. How many were dropped (counted in `outbox_dropped`)."""
+        alarms are never dropped. How many were dropped (counted in `outbox_dropped`).
+
+        The newest row is never dropped: SQLite gives the next row the highest id plus one, so
+        dropping the highest would hand its id out again, to a message the publisher (already
+        past that id, or waiting for its acknowledgement) would skip or take as sent."""
         excess = self.depth() - max_pending
         dropped = 0
         for kind in DROPPABLE:
@@ -75,7 +79,7 @@ class Outbox:
                 break
             cursor = self._db.execute(
                 "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL"
-                " AND kind = ? ORDER BY id LIMIT ?)",
+                " AND kind = ? AND id < (SELECT max(id) FROM outbox) ORDER BY id LIMIT ?)",
                 (str(kind), excess - dropped),
             )
             dropped += cursor.rowcount

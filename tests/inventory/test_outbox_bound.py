@@ -30,3 +30,16 @@ def test_trim_drops_the_least_important_oldest_first(tmp_path: Path) -> None:
     with keeper.group():
         assert keeper.outbox.trim(1) == 2  # only requests and alarms left: never dropped
     assert keeper.outbox.depth() == 10
+
+
+def test_trim_never_hands_an_id_out_again(tmp_path: Path) -> None:
+    keeper = InventoryKeeper(tmp_path / "l.sqlite", {}, "s", "g")
+    keeper.send([OutboxMessage(MessageKind.ALARM, "{}", key="a")])
+    keeper.send([OutboxMessage(MessageKind.EVENT, f'{{"n":{n}}}') for n in range(3)])
+    [*_, newest] = keeper.pending_messages(100)
+    with keeper.group():
+        assert keeper.outbox.trim(1) == 2, "the newest event stays"
+    keeper.send([OutboxMessage(MessageKind.ALARM, "{}", key="b")])
+    after = keeper.pending_messages(100)
+    assert [row.id for row in after][-1] > newest.id
+    assert [row.key for row in after] == ["a", "", "b"]
