@@ -118,7 +118,8 @@ def parse_received(name: str, payload: bytes) -> Received | Refuse:
     if isinstance(found, Refuse):
         return found
     body, command = found
-    expires = datetime.fromisoformat(str(body["expires_at"]).replace("Z", "+00:00"))
+    # RFC 3339 lets `t` and `z` be lower case; the contract's check takes them, so must this.
+    expires = datetime.fromisoformat(str(body["expires_at"]).upper())
     return Received(command, str(body["message_id"]), expires, _answer_id(body))
 
 

@@ -4,6 +4,7 @@ schemas, built with the defaults the schemas write, refused in words."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,10 +21,12 @@ from sync.commands import (
     ConfirmStocktake,
     Locate,
     Recall,
+    Received,
     Refuse,
     StocktakeEnd,
     StocktakeStart,
     parse_command,
+    parse_received,
     with_envelope,
 )
 from sync.contract import COMMAND_NAMES, MESSAGES
@@ -163,3 +166,11 @@ def test_bad_status_updates_are_refused_in_words(body: dict[str, Any], said: str
     refused = parse_status_update(json.dumps(body).encode())
     assert isinstance(refused, str) and said in refused, refused
     assert "payload is not JSON" in str(parse_status_update(b"{"))
+
+
+@pytest.mark.parametrize("stamp", ["2026-12-05T10:00:00.000Z", "2026-12-05t10:00:00.000z"])
+def test_an_expiry_the_contract_takes_is_read_in_either_case(stamp: str) -> None:
+    body = {"pick_id": "rx-9", "message_id": "m-1", "expires_at": stamp}
+    received = parse_received("pick-cancel", json.dumps({**body, "by": "Ana"}).encode())
+    assert isinstance(received, Received)
+    assert received.expires_at == datetime(2026, 12, 5, 10, tzinfo=UTC)
