@@ -91,11 +91,13 @@ def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
             return expiry_sweep(keeper, keeper.calendar.today(), near_days)
         case Book(movements):
             return Outcome([keeper.commit(movements)])
-        case RememberCommand(message_id, command, expires_at):
-            now = keeper.stamp()
-            keeper.commands.forget_expired(now)
-            keeper.commands.remember(message_id, command, now, expires_at)
-            return Outcome()
+        case RememberCommand(message_id, command, expires_at, then):
+            with keeper.group():
+                done = Outcome() if then is None else apply(keeper, then)
+                now = keeper.stamp()
+                keeper.commands.forget_expired(now)
+                keeper.commands.remember(message_id, command, now, expires_at)
+            return done
         case PickRequest():
             return keeper.picks.start(change)
         case CancelPick(pick_id, by):

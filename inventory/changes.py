@@ -147,11 +147,14 @@ class Book:
 
 @dataclass(frozen=True, slots=True)
 class RememberCommand:
-    """A command message received: its id kept until it expires (replays are refused)."""
+    """A command message received: its id kept until it expires (replays are refused), in
+    one transaction with `then`, the change the command asks for (if the ledger carries it
+    out): a command is remembered exactly when it was carried out."""
 
     message_id: str
     command: str
     expires_at: str
+    then: Change | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,7 @@ class DeviceEvents:
     def __init__(
         self,
         config: GatewayConfig,
-        offer: Callable[[Change], None],
+        offer: Callable[[Change], object],
         observe: Observer,
         presence: PresenceTracker,
         stocktake: StocktakeFlow,

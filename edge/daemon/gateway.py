@@ -99,6 +99,8 @@ class Gateway:
             config,
             self.topics,
             self.ledger.offer,
+            self.ledger.when_written,
+            lambda delivery: self.session is not None and self.session.ack(delivery),
             self.stocktake,
             self.badges.first,
             self.counters,
@@ -138,7 +140,7 @@ class Gateway:
                 birth=Announcement(self.topics.status, "online"),
                 will=Announcement(self.topics.status, "offline"),
                 subscriptions=[self.topics.commands, self.topics.procurement_status],
-                on_message=self.inbound.on_message,
+                on_delivery=self.inbound.on_delivery,
                 security=config.broker.security(),
                 protocol=config.broker.protocol,
             )

@@ -7,13 +7,17 @@ wait for room; callbacks (driver events, MQTT messages) `offer(change)`, and a c
 a full queue is dropped, counted (`changes_dropped`) and logged with its kind and content: only a
 writer stuck far longer than any commit takes lets the queue fill. A change the keeper refuses
 (`Refused`: nothing of it was written) is counted (`refused_changes`) and logged the same way.
+
+`when_written(callback)` runs the callback once every change queued before it has been written
+(or refused): an MQTT message is acknowledged to the broker only then, so nothing acknowledged
+is lost to a crash or a full disk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
@@ -67,6 +71,9 @@ class LedgerLink:
         self._plan = plan
         self._took = took
         self._forget = forget
+        self._queued = 0  # changes queued so far
+        self._handled = 0  # of those, written or refused
+        self._waiting: deque[tuple[int, Callable[[], object]]] = deque()  # (queued then, callback)
 
     async def open(self) -> None:
         """Open the ledger on the writer's thread."""
@@ -79,15 +86,28 @@ class LedgerLink:
     async def submit(self, change: Change) -> None:
         """Queue a change, waiting while the queue is full."""
         await self._changes.put(change)
+        self._queued += 1
 
-    def offer(self, change: Change) -> None:
-        """Queue a change from a callback; dropped (counted, logged) when the queue is full."""
+    def offer(self, change: Change) -> bool:
+        """Queue a change from a callback; dropped (counted, logged; False) when the queue is
+        full."""
         try:
             self._changes.put_nowait(change)
         except asyncio.QueueFull:
             self._counters["changes_dropped"] += 1
             waiting = self._changes.qsize()
             log.error("%d changes wait for the ledger; dropped %r", waiting, change)
+            return False
+        self._queued += 1
+        return True
+
+    def when_written(self, callback: Callable[[], object]) -> None:
+        """Run `callback` (on the loop) once every change queued so far is written or refused;
+        at once when none is waiting."""
+        if self._handled >= self._queued:
+            callback()
+        else:
+            self._waiting.append((self._queued, callback))
 
     def ask(self, question: Callable[[InventoryKeeper], T]) -> Awaitable[T]:
         """The answer of `question(keeper)`, run on the writer."""
@@ -107,8 +127,15 @@ class LedgerLink:
                 if isinstance(change, Arrived):
                     # Not on the ledger's shelves, so the tracker must not watch it leave.
                     self._forget(change.pack.epc)
+                self._handled_one()
                 continue
+            self._handled_one()
             await self._took(applied)
+
+    def _handled_one(self) -> None:
+        self._handled += 1
+        while self._waiting and self._waiting[0][0] <= self._handled:
+            self._waiting.popleft()[1]()
 
     async def _apply(self, change: Change) -> Applied:
         return await self._commits.timed(self.ask(partial(apply_change, change, self._plan)))

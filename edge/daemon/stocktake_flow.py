@@ -32,7 +32,7 @@ class StocktakeFlow:
     def __init__(
         self,
         config: GatewayConfig,
-        submit: Callable[[Change], None],
+        submit: Callable[[Change], object],
         observe: Observer,
         picking: Callable[[], bool],
         clock: Clock,

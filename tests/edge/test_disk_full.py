@@ -1,7 +1,9 @@
 """The ledger's file system fills up under the running daemon (a real size-capped tmpfs the test
 mounts): the storage alarm reaches the centre, the readers and the shelf bus keep going, and
 once space returns every change held is written, nothing lost, and the alarm is cleared. A
-read-only ledger is the same path: SQLite's own read-only error is recognised as one."""
+command that arrives meanwhile is not acknowledged to the broker until it is written: a daemon
+stopped before then gets it again when it comes back. A read-only ledger is the same path:
+SQLite's own read-only error is recognised as one."""
 
 from __future__ import annotations
 
@@ -17,16 +19,18 @@ import pytest
 
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
-from edge.settings.config import parse_config
+from edge.settings.config import GatewayConfig, parse_config
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from firmware_sim.tags import sgtin96
 from inventory.errors import is_storage_failure
 from inventory.ledger.verify import verify
+from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 
 PREFIX = "rxedge/v1/s1/g1"
 STORAGE_ALARM = f"{PREFIX}/alarms/storage-ledger"
+GTIN = "04012345123456"
 
 
 @pytest.fixture
@@ -62,6 +66,26 @@ def put_aways(db: Path) -> int:
         )
 
 
+def recalls(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return [tuple(r) for r in conn.execute("SELECT gtin, batch FROM recalls")]
+
+
+def gateway_config(db: Path, broker: LocalBroker, reader: str, shelf: int) -> GatewayConfig:
+    return parse_config(
+        {
+            "site": "s1",
+            "gateway": "g1",
+            "database": str(db),
+            "create_database": True,
+            "broker": {"url": broker.url},
+            "presence": {"dwell_seconds": 60},
+            "readers": [{"name": "r1", "port": reader, "antennas": {"1": "A-01"}}],
+            "shelves": [{"name": "A", "host": "127.0.0.1", "port": shelf, "slots": 4}],
+        }
+    )
+
+
 @pytest.fixture
 async def daemon(
     tmp_path: Path, small_disk: Path, broker: LocalBroker
@@ -71,19 +95,7 @@ async def daemon(
     await reader.start()
     await shelf.start()
     db = small_disk / "ledger.sqlite"
-    config = parse_config(
-        {
-            "site": "s1",
-            "gateway": "g1",
-            "database": str(db),
-            "create_database": True,
-            "broker": {"url": broker.url},
-            "presence": {"dwell_seconds": 60},
-            "readers": [{"name": "r1", "port": reader.port, "antennas": {"1": "A-01"}}],
-            "shelves": [{"name": "A", "host": "127.0.0.1", "port": shelf.port, "slots": 4}],
-        }
-    )
-    gateway = Gateway(config)
+    gateway = Gateway(gateway_config(db, broker, reader.port, shelf.port))
     task = asyncio.create_task(gateway.run())
     await eventually(gateway.ready.is_set)
     yield gateway, reader, db
@@ -126,6 +138,46 @@ async def test_a_full_disk_holds_changes_and_loses_nothing(
 
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         assert verify(conn).ok
+
+
+async def test_a_command_is_acknowledged_only_once_written(
+    tmp_path: Path, small_disk: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    reader = R2000Simulator(link=tmp_path / "reader")
+    shelf = ShelfControllerSimulator(slots=4)
+    await reader.start()
+    await shelf.start()
+    db = small_disk / "ledger.sqlite"
+    config = gateway_config(db, broker, reader.port, shelf.port)
+    centre = subscribe(f"{PREFIX}/alarms/#", f"{PREFIX}/cmd-result")
+    try:
+        gateway = Gateway(config)
+        task = asyncio.create_task(gateway.run())
+        await eventually(gateway.ready.is_set)
+        filler = fill(small_disk)
+        reader.place(1, sgtin96("4012345", "012345", 1))  # a change the full disk holds back
+        await eventually(
+            lambda: any(m.topic == STORAGE_ALARM for m in centre.drain()), what="storage alarm"
+        )
+        recall = {"gtin": GTIN, "batch": "B7", "note": "supplier notice", "by": "QA"}
+        centre.publish(f"{PREFIX}/cmd/recall", json.dumps(with_envelope(recall)))
+        await eventually(lambda: gateway.counters["commands"] == 1, what="the command received")
+        gateway.stop()  # as a restart would, before the command could be written
+        await asyncio.wait_for(task, 15)
+        filler.unlink()
+        assert recalls(db) == [] and centre.payloads("/cmd-result") == []
+        again = Gateway(config)  # the same client id: the broker's session, kept
+        task = asyncio.create_task(again.run())
+        try:
+            await eventually(lambda: recalls(db) == [(GTIN, "B7")], timeout=20, what="recall")
+            answers = await eventually(lambda: centre.payloads("/cmd-result"))
+            assert [(a["command"], a["status"]) for a in answers] == [("recall", "recalled")]
+        finally:
+            again.stop()
+            await asyncio.wait_for(task, 15)
+    finally:
+        await reader.stop()
+        await shelf.stop()
 
 
 def test_sqlite_storage_errors_are_told_from_refused_changes(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from inventory.alarms.lifecycle import AlarmKind, AlarmState
+from inventory.apply import apply
+from inventory.changes import Book, Recall, RememberCommand
 from inventory.codes.identifiers import PackId
 from inventory.errors import StockError
 from inventory.keeper import InventoryKeeper
@@ -182,6 +184,19 @@ def test_a_line_emptied_and_refilled_in_one_group_is_stored_as_refilled(db_path:
     keeper.close()
     keeper = keeper_at(db_path)
     assert keeper.index.lines() == [indexed] and indexed.expiry == "2026-01-31"
+
+
+def test_a_command_is_remembered_exactly_when_it_was_carried_out(db_path: Path) -> None:
+    keeper = keeper_at(db_path)
+    later = "2026-11-26T10:00:00.000Z"
+    recall = Recall(AMOX.gtin, "B7", "supplier notice", "QA")
+    apply(keeper, RememberCommand("m-1", "recall", later, then=recall))
+    impossible = Movement(MovementKind.PICK, AMOX.gtin, 1, batch="B9", from_slot="A-01")
+    with pytest.raises(StockError):
+        apply(keeper, RememberCommand("m-2", "book", later, then=Book((impossible,))))
+    seen = [r[0] for r in keeper.db.execute("SELECT message_id FROM commands_seen")]
+    recalled = keeper.db.execute("SELECT gtin, batch FROM recalls").fetchall()
+    assert seen == ["m-1"] and [tuple(r) for r in recalled] == [(AMOX.gtin, "B7")]
 
 
 def test_movements_form_a_hash_chain(db_path: Path) -> None:
