@@ -164,7 +164,13 @@ class Gateway:
     async def _serve(self, session: MqttSession, publisher: OutboxPublisher) -> None:
         config, ledger, clock = self.config, self.ledger, self.clock
         watchdog = gateway_watchdog(
-            self.beats, self.devices, session, publisher, ledger.ask, clock.monotonic
+            self.beats,
+            self.devices,
+            session,
+            publisher,
+            ledger.writer.call,  # a probe of the writer: one try, no waiting out the disk
+            lambda: ledger.storage_failing,
+            clock.monotonic,
         )
         named = [
             *self.devices.tasks(),

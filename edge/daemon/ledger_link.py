@@ -110,8 +110,15 @@ class LedgerLink:
             self._waiting.append((self._queued, callback))
 
     def ask(self, question: Callable[[InventoryKeeper], T]) -> Awaitable[T]:
-        """The answer of `question(keeper)`, run on the writer."""
-        return self.writer.call(question)
+        """The answer of `question(keeper)`, run on the writer; asked again while the ledger
+        cannot be written (a question that shared a group with a failed commit fails with it,
+        and the daemon's loops must not end for that)."""
+        return self._until_written(partial(self.writer.call, question))
+
+    @property
+    def storage_failing(self) -> bool:
+        """The ledger cannot be written at the moment (changes are held)."""
+        return self._storage.failing
 
     async def apply_changes(self) -> None:
         """Apply queued changes in order until cancelled."""
@@ -138,7 +145,9 @@ class LedgerLink:
             self._waiting.popleft()[1]()
 
     async def _apply(self, change: Change) -> Applied:
-        return await self._commits.timed(self.ask(partial(apply_change, change, self._plan)))
+        return await self._commits.timed(
+            self.writer.call(partial(apply_change, change, self._plan))
+        )
 
     async def check_integrity(self, database: Path, observe: Observer) -> None:
         """The full integrity check, on a read-only connection of its own beside the daemon's
@@ -153,7 +162,7 @@ class LedgerLink:
     async def mark_sent(self, ids: list[int]) -> None:
         """The broker acknowledged these rows: recorded, held and retried while the ledger
         cannot be written (they would only be sent again, never lost)."""
-        await self._until_written(partial(self.ask, partial(_mark_sent, ids)))
+        await self._until_written(partial(self.writer.call, partial(_mark_sent, ids)))
 
     async def _until_written(
         self, attempt: Callable[[], Awaitable[T]], beat: str | None = None

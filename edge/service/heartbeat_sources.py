@@ -36,13 +36,14 @@ def gateway_watchdog(
     session: MqttSession,
     publisher: OutboxPublisher,
     ask_writer: Ask,
+    storage_failing: Callable[[], bool],
     clock: Callable[[], float],
 ) -> ServiceWatchdog:
     """The service watchdog of a started gateway, handed its heartbeat sources."""
     return ServiceWatchdog(
         beats,
         Notifier.from_environment(),
-        loops=observed_loops(devices, session, publisher),
+        loops=observed_loops(devices, session, publisher, storage_failing),
         ask_writer=ask_writer,
         describe=partial(describe, devices, session),
         timeout=watchdog_seconds(),
@@ -51,7 +52,10 @@ def gateway_watchdog(
 
 
 def observed_loops(
-    devices: Devices, session: MqttSession, publisher: OutboxPublisher
+    devices: Devices,
+    session: MqttSession,
+    publisher: OutboxPublisher,
+    storage_failing: Callable[[], bool] = lambda: False,
 ) -> list[ObservedLoop]:
     """The loops seen from outside: drivers (by their counters) and the publisher.
 
@@ -61,7 +65,7 @@ def observed_loops(
     loops += [_bus_loop(bus, count) for bus, count in _controllers(devices).items()]
     if devices.badges is not None:
         loops.append(_badges_loop(devices.badges))
-    loops.append(_publisher_loop(publisher, session))
+    loops.append(_publisher_loop(publisher, session, storage_failing))
     return loops
 
 
@@ -109,14 +113,17 @@ def _badges_loop(badges: BadgeReaders) -> ObservedLoop:
     return ObservedLoop(f"badges {badges.name}", BADGES_WITHIN, progress)
 
 
-def _publisher_loop(publisher: OutboxPublisher, session: MqttSession) -> ObservedLoop:
+def _publisher_loop(
+    publisher: OutboxPublisher, session: MqttSession, storage_failing: Callable[[], bool]
+) -> ObservedLoop:
     def progress() -> object:
         return publisher.sent, publisher.refused, session.connects
 
     def resting() -> bool:
         # With the broker gone, or nothing handed to it, the publisher waits (it comes round
-        # every second while idle); with rows in flight, PUBACKs must keep arriving.
-        return not session.connected.is_set() or not publisher.in_flight
+        # every second while idle); with rows in flight, PUBACKs must keep arriving. While the
+        # ledger cannot be written it waits for the disk to record what was acknowledged.
+        return not session.connected.is_set() or not publisher.in_flight or storage_failing()
 
     return ObservedLoop(PUBLISHER, PUBLISHER_WITHIN, progress, resting)
 

@@ -1,104 +1,88 @@
-"""The daemon's queue of changes to the ledger: bounded, typed, and every change it cannot take
-or the keeper refuses is counted and logged with its kind and content."""
+"""The daemon's side of the ledger through a failing disk: a question that shared a group with
+a failed commit is asked again instead of ending the loop that asked it, and the publisher,
+waiting for the disk to record what the broker acknowledged, is resting, not stalled."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import threading
+import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
-import pytest
-
-from drivers.modbus.lights import SlotLight
 from edge.clock import Clock
 from edge.daemon.applied import Applied
+from edge.daemon.devices import Devices
 from edge.daemon.ledger_link import LedgerLink
 from edge.daemon.storage_guard import StorageGuard
-from edge.service.latency import COMMIT_BUCKETS, LatencyHistogram
+from edge.service.heartbeat_sources import PUBLISHER, observed_loops
+from edge.service.latency import LatencyHistogram
 from edge.service.watchdog import Heartbeats
-from inventory.alarms.lifecycle import AlarmKind
-from inventory.changes import Book, ClearAlarm, ConfirmButton
 from inventory.keeper import InventoryKeeper
-from inventory.ledger.movements import Movement, MovementKind
-
-GTIN = "04012345123456"
-
-
-@dataclass
-class Link:
-    link: LedgerLink
-    counters: Counter[str]
-    applied: list[Applied] = field(default_factory=list)
+from sync.mqtt_session import MqttSession
+from sync.publisher import OutboxPublisher
 
 
-def no_lights(_keeper: InventoryKeeper) -> dict[str, SlotLight]:
-    return {}
+async def took(_applied: Applied) -> None:
+    return None
 
 
-async def made(tmp_path: Path, max_waiting: int = 100) -> Link:
-    counters: Counter[str] = Counter()
-    clock = Clock()
-    found = Link(None, counters)  # type: ignore[arg-type]
-
-    async def took(applied: Applied) -> None:
-        found.applied.append(applied)
-
-    found.link = LedgerLink(
-        lambda: InventoryKeeper(tmp_path / "l.sqlite", {}, "s", "g"),
-        StorageGuard(lambda _alarm: None, lambda _a: None, clock),
-        Heartbeats(clock.monotonic),
-        counters,
-        LatencyHistogram(COMMIT_BUCKETS, clock.monotonic),
-        no_lights,
+async def test_a_question_that_shared_a_failed_commit_is_asked_again(tmp_path: Path) -> None:
+    guard = StorageGuard(lambda _alarm: None, lambda _activity: None, Clock())
+    link = LedgerLink(
+        partial(InventoryKeeper, tmp_path / "l.sqlite", {}, "s", "g"),
+        guard,
+        Heartbeats(),
+        Counter(),
+        LatencyHistogram((1.0,), time.monotonic),
+        lambda _keeper: {},
         took,
         lambda _epc: None,
-        max_waiting=max_waiting,
     )
-    await found.link.open()
-    return found
-
-
-@pytest.fixture
-async def link(tmp_path: Path) -> AsyncIterator[Link]:
-    found = await made(tmp_path)
-    yield found
-    await found.link.close()
-
-
-async def test_a_refused_change_is_counted_and_logged_with_its_kind_and_content(
-    link: Link, caplog: pytest.LogCaptureFixture
-) -> None:
-    impossible = Book((Movement(MovementKind.PICK, GTIN, 5, batch="L1", from_slot="A-01"),))
-    applying = asyncio.create_task(link.link.apply_changes())
+    await link.open()
     try:
-        with caplog.at_level(logging.WARNING, logger="edge.daemon.ledger_link"):
-            await link.link.submit(impossible)
-            await link.link.submit(ClearAlarm(AlarmKind.SHORTAGE, GTIN))  # the next one goes on
-            async with asyncio.timeout(10):
-                while not link.applied:
-                    await asyncio.sleep(0.01)
+        gate = threading.Event()
+        link.writer.submit(lambda _keeper: gate.wait(5))  # the writer busy: the next two share
+        tries = Counter[str]()
+
+        def write(keeper: InventoryKeeper) -> None:
+            tries["write"] += 1
+            keeper.db.execute(
+                "INSERT INTO recalls (gtin, batch, recalled_at) VALUES ('g', 'b', 't')"
+            )
+            raise OSError(28, "No space left on device")
+
+        def question(keeper: InventoryKeeper) -> int:
+            tries["question"] += 1
+            return keeper.outbox.depth()
+
+        failed = link.writer.submit(write)
+        answer = asyncio.ensure_future(link.ask(question))
+        await asyncio.sleep(0)  # the question is queued behind the write
+        gate.set()
+        assert await asyncio.wait_for(answer, 10) == 0
+        # The write broke the group before the question ran: it failed with it, and was asked
+        # again once the disk's back-off had passed.
+        assert tries == {"write": 1, "question": 1} and guard.failures == 1
+        assert failed.exception() is not None and not link.storage_failing
     finally:
-        applying.cancel()
-        await asyncio.gather(applying, return_exceptions=True)
-    assert link.counters["refused_changes"] == 1
-    [line] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
-    assert line.startswith("refused Book(movements=(Movement(")
-    assert "from_slot='A-01'" in line and "would make stock negative" in line
+        await link.close()
 
 
-async def test_a_change_offered_to_a_full_queue_is_dropped_counted_and_logged(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    found = await made(tmp_path, max_waiting=2)
-    try:
-        with caplog.at_level(logging.ERROR, logger="edge.daemon.ledger_link"):
-            for n in range(3):  # nothing applies them: the third finds the queue full
-                found.link.offer(ConfirmButton(f"A-0{n + 1}", 1, None))
-        assert found.counters["changes_dropped"] == 1
-        [line] = [r.getMessage() for r in caplog.records]
-        assert "dropped ConfirmButton(slot='A-03', presses=1, shown=None)" in line
-    finally:
-        await found.link.close()
+def test_the_publisher_waiting_for_the_disk_is_resting_not_stalled() -> None:
+    connected = asyncio.Event()
+    connected.set()
+    session = cast(MqttSession, SimpleNamespace(connected=connected, connects=1))
+    publisher = cast(OutboxPublisher, SimpleNamespace(sent=5, refused=0, in_flight=3))
+    failing = {"now": False}
+    [loop] = [
+        loop
+        for loop in observed_loops(Devices(), session, publisher, lambda: failing["now"])
+        if loop.name == PUBLISHER
+    ]
+    assert not loop.resting(), "rows in flight to a connected broker: PUBACKs must come"
+    failing["now"] = True
+    assert loop.resting()
