@@ -74,6 +74,9 @@ class LedgerLink:
         self._queued = 0  # changes queued so far
         self._handled = 0  # of those, written or refused
         self._waiting: deque[tuple[int, Callable[[], object]]] = deque()  # (queued then, callback)
+        self._outages: deque[Change] = (
+            deque()
+        )  # records of an outage the full queue had no room for
 
     async def open(self) -> None:
         """Open the ledger on the writer's thread."""
@@ -123,21 +126,26 @@ class LedgerLink:
     async def apply_changes(self) -> None:
         """Apply queued changes in order until cancelled."""
         while True:
+            if self._outages:  # never dropped: the alarm at the broker would stay raised
+                await self._carry_out(self._outages.popleft())
+                continue
             self._beats.rest(CHANGES)  # waiting for work is no stall
             change = await self._changes.get()
             self._beats.tick(CHANGES)
-            try:
-                applied = await self._until_written(partial(self._apply, change), beat=CHANGES)
-            except Refused as exc:
-                self._counters["refused_changes"] += 1
-                log.warning("refused %r: %s", change, exc)
-                if isinstance(change, Arrived):
-                    # Not on the ledger's shelves, so the tracker must not watch it leave.
-                    self._forget(change.pack.epc)
-                self._handled_one()
-                continue
+            await self._carry_out(change)
             self._handled_one()
-            await self._took(applied)
+
+    async def _carry_out(self, change: Change) -> None:
+        try:
+            applied = await self._until_written(partial(self._apply, change), beat=CHANGES)
+        except Refused as exc:
+            self._counters["refused_changes"] += 1
+            log.warning("refused %r: %s", change, exc)
+            if isinstance(change, Arrived):
+                # Not on the ledger's shelves, so the tracker must not watch it leave.
+                self._forget(change.pack.epc)
+            return
+        await self._took(applied)
 
     def _handled_one(self) -> None:
         self._handled += 1
@@ -180,7 +188,11 @@ class LedgerLink:
                     self._beats.tick(beat)  # waiting for the disk is not a stalled loop
                 continue
             if (record := self._storage.recovered()) is not None:
-                self.offer(record)
+                try:
+                    self._changes.put_nowait(record)
+                    self._queued += 1
+                except asyncio.QueueFull:
+                    self._outages.append(record)  # the apply loop is busy: it takes it next
             return result
 
 

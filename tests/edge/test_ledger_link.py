@@ -5,6 +5,7 @@ waiting for the disk to record what the broker acknowledged, is resting, not sta
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -21,19 +22,20 @@ from edge.daemon.storage_guard import StorageGuard
 from edge.service.heartbeat_sources import PUBLISHER, observed_loops
 from edge.service.latency import LatencyHistogram
 from edge.service.watchdog import Heartbeats
+from inventory.changes import ExpirySweep
 from inventory.keeper import InventoryKeeper
 from sync.mqtt_session import MqttSession
 from sync.publisher import OutboxPublisher
+from tests.conftest import eventually
 
 
 async def took(_applied: Applied) -> None:
     return None
 
 
-async def test_a_question_that_shared_a_failed_commit_is_asked_again(tmp_path: Path) -> None:
-    guard = StorageGuard(lambda _alarm: None, lambda _activity: None, Clock())
-    link = LedgerLink(
-        partial(InventoryKeeper, tmp_path / "l.sqlite", {}, "s", "g"),
+def ledger_link(path: Path, guard: StorageGuard, max_waiting: int = 100) -> LedgerLink:
+    return LedgerLink(
+        partial(InventoryKeeper, path, {}, "s", "g"),
         guard,
         Heartbeats(),
         Counter(),
@@ -41,11 +43,23 @@ async def test_a_question_that_shared_a_failed_commit_is_asked_again(tmp_path: P
         lambda _keeper: {},
         took,
         lambda _epc: None,
+        max_waiting=max_waiting,
     )
+
+
+async def test_a_question_that_shared_a_failed_commit_is_asked_again(tmp_path: Path) -> None:
+    guard = StorageGuard(lambda _alarm: None, lambda _activity: None, Clock())
+    link = ledger_link(tmp_path / "l.sqlite", guard)
     await link.open()
     try:
-        gate = threading.Event()
-        link.writer.submit(lambda _keeper: gate.wait(5))  # the writer busy: the next two share
+        busy, gate = threading.Event(), threading.Event()
+
+        def hold(_keeper: InventoryKeeper) -> None:
+            busy.set()
+            gate.wait(5)
+
+        link.writer.submit(hold)  # the writer busy in a group: the next two share the next
+        assert await asyncio.to_thread(busy.wait, 5)
         tries = Counter[str]()
 
         def write(keeper: InventoryKeeper) -> None:
@@ -69,6 +83,33 @@ async def test_a_question_that_shared_a_failed_commit_is_asked_again(tmp_path: P
         assert tries == {"write": 1, "question": 1} and guard.failures == 1
         assert failed.exception() is not None and not link.storage_failing
     finally:
+        await link.close()
+
+
+async def test_the_record_of_an_outage_is_written_even_when_the_queue_is_full(
+    tmp_path: Path,
+) -> None:
+    guard = StorageGuard(lambda _alarm: None, lambda _activity: None, Clock())
+    link = ledger_link(tmp_path / "l.sqlite", guard, max_waiting=1)
+    await link.open()
+    guard.failed(OSError(28, "No space left on device"))  # as a failed write would
+    assert link.offer(ExpirySweep(30)) and not link.offer(ExpirySweep(30)), "queue full"
+    await link.ask(lambda keeper: keeper.outbox.depth())  # writing works again: recorded
+    applying = asyncio.create_task(link.apply_changes())
+    try:
+
+        def storage_alarm(keeper: InventoryKeeper) -> list[tuple[str, str]]:
+            rows = keeper.db.execute("SELECT id, state FROM alarms WHERE kind = 'storage'")
+            return [tuple(r) for r in rows]
+
+        async def recorded() -> bool:
+            return await link.ask(storage_alarm) == [("storage-ledger", "cleared")]
+
+        await eventually(recorded, what="the outage recorded")
+    finally:
+        applying.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await applying
         await link.close()
 
 
