@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.client.base import ModbusBaseClient
@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ModbusError(Retryable):
@@ -235,14 +236,14 @@ class ShelfBus:
             for start, n in _spans(spec.slots, code):
                 call = client.read_discrete_inputs(buttons.base + start, count=n, device_id=dev)
                 reply = await self._request(call, code, n)
-                now += [int(bit) for bit in reply.bits[:n]]
+                now += [int(bit) for bit in _exactly(n, reply.bits[:n])]
                 state.stats.polls += 1
         else:
             code = FunctionCode.READ_INPUT_REGISTERS
             for start, n in _spans(spec.slots, code):
                 call = client.read_input_registers(buttons.base + start, count=n, device_id=dev)
                 reply = await self._request(call, code, n)
-                now += list(reply.registers)
+                now += _exactly(n, reply.registers)
                 state.stats.polls += 1
         if state.buttons is not None:
             for slot, presses in buttons.presses(state.buttons, now):
@@ -263,6 +264,13 @@ class ShelfBus:
         if reply.isError():
             raise ModbusError(str(reply))
         return reply
+
+
+def _exactly(n: int, values: Sequence[T]) -> list[T]:
+    """The `n` values a read asked for; a reply with another number of them is a failure."""
+    if len(values) != n:
+        raise ModbusError(f"asked for {n} values, the reply held {len(values)}")
+    return list(values)
 
 
 def _write_code(plane: Plane) -> FunctionCode:

@@ -4,6 +4,9 @@ again it gets its whole desired state; the same when the whole line or its port 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import struct
 import time
 from pathlib import Path
 
@@ -11,9 +14,11 @@ import pytest
 
 from drivers.events import ButtonPressed, DeviceDown, DeviceUp, DriverEvent
 from drivers.modbus.lights import DARK, Colour, Mode, SlotLight
-from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client
+from drivers.modbus.profile import RXEDGE_PTL_V1
+from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client, tcp_client
 from drivers.modbus.wire import FunctionCode
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
+from tests.conftest import eventually
 from tests.drivers.conftest import CONTROLLERS, SETUPS, LineSetup, RtuRig, StepClock
 from tests.drivers.test_shelf_bus_rtu import poll_code
 
@@ -148,3 +153,45 @@ async def test_a_port_that_vanishes_and_returns(setup: LineSetup, tmp_path: Path
     finally:
         bus.close()
         await second.stop()
+
+
+async def test_a_reply_with_the_wrong_number_of_values_is_a_failure_not_the_end_of_the_bus() -> (
+    None
+):
+    """A controller (a raw Modbus TCP peer) whose third poll answer is one register short."""
+    polls = 0
+
+    async def controller(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal polls
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                tid, _, length, unit = struct.unpack(">HHHB", await reader.readexactly(7))
+                pdu = await reader.readexactly(length - 1)
+                if pdu[0] == FunctionCode.READ_INPUT_REGISTERS:
+                    polls += 1
+                    count = struct.unpack(">H", pdu[3:5])[0] - (1 if polls == 3 else 0)
+                    body = bytes([pdu[0], 2 * count]) + b"\x00\x01" * count
+                else:  # a write: echo its address and count
+                    body = pdu[:5]
+                writer.write(struct.pack(">HHHB", tid, 0, len(body) + 1, unit) + body)
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(controller, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    events: list[DriverEvent] = []
+    spec = ControllerSpec("A", 1, 8, RXEDGE_PTL_V1)
+    bus = ShelfBus("b", tcp_client("127.0.0.1", port), [spec], events.append, poll_interval=0.01)
+    task = asyncio.create_task(bus.run())
+    try:
+        await eventually(lambda: polls >= 6 or task.done(), what="polls past the short answer")
+        assert not task.done(), "the bus task ended"
+        assert bus.stats("A").failures == 1 and bus.is_up("A")
+        assert not [e for e in events if isinstance(e, ButtonPressed)], "no presses made up"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        server.close()
+        await eventually(lambda: not server.is_serving())
+        await server.wait_closed()
