@@ -54,6 +54,12 @@ class R2000Simulator:
         self.rounds = 0
         self.total_reads = 0
 
+    def restart(self) -> None:
+        """The module loses power and comes back: its settings at their power-on defaults
+        (work antenna 1, its own output power), the port (a converter) still open."""
+        self.work_antenna = 1
+        self.output_power = None
+
     @property
     def port(self) -> str:
         """What to give the daemon as the reader's port."""

@@ -67,18 +67,24 @@ class R2000Reader(SerialDevice):
 
     async def _session(self, link: SerialLink) -> None:
         self.decoder.reset()
-        if self._power is not None:
-            code = await self._command(
-                link, CMD_SET_OUTPUT_POWER, set_output_power(self._address, self._power)
-            )
-            if code not in (SUCCESS, None):
-                log.warning("%s: setting output power failed: %s", self.name, describe(code))
         command = real_time_inventory(self._address)
         turn = 0
+        # The reader's settings (output power, work antenna) are lost when it restarts, and a
+        # restart behind a port that stays open shows only as rounds without an answer: after
+        # one, they are sent again before the next round.
+        setup = True
         while not link.closed.done():
+            settled = True  # every setting sent this turn was answered
+            if setup and self._power is not None:
+                code = await self._command(
+                    link, CMD_SET_OUTPUT_POWER, set_output_power(self._address, self._power)
+                )
+                settled = code is not None
+                if code not in (SUCCESS, None):
+                    log.warning("%s: setting output power failed: %s", self.name, describe(code))
             antenna = self._antennas[turn % len(self._antennas)]
             turn += 1
-            if len(self._antennas) > 1 or turn == 1:
+            if len(self._antennas) > 1 or setup:
                 code = await self._command(
                     link, CMD_SET_WORK_ANTENNA, set_work_antenna(self._address, antenna)
                 )
@@ -86,8 +92,10 @@ class R2000Reader(SerialDevice):
                     self._antenna_fault(antenna, describe(code))
                     await asyncio.sleep(FAULT_PAUSE)
                     continue
+                settled = settled and code is not None
             self._antenna = antenna
-            await self._round(link, command, self._round_done, self._round_timeout)
+            answered = await self._round(link, command, self._round_done, self._round_timeout)
+            setup = not (answered and settled)
 
     async def _command(self, link: SerialLink, command: int, frame: bytes) -> int | None:
         """Send a settings command; its status code, or None if the reader did not answer."""

@@ -150,6 +150,29 @@ async def test_reader_behind_a_tcp_converter_heals_when_the_converter_returns() 
         await sim.stop()
 
 
+async def test_a_reader_restarted_behind_an_open_port_gets_its_settings_again(
+    tmp_path: Path,
+) -> None:
+    sim = R2000Simulator(link=tmp_path / "reader")
+    await sim.start()
+    sim.place(2, EPCS[0])
+    try:
+        async with reading(sim, antennas=(2,), output_power_dbm=25, round_timeout=0.2) as (
+            _reader,
+            events,
+        ):
+            await eventually(lambda: (2, EPCS[0]) in seen(events), what="a read on antenna 2")
+            sim.silent = True  # the module restarts: rounds go unanswered
+            await eventually(has(events, lambda e: isinstance(e, DeviceDown)), what="down")
+            sim.restart()
+            sim.silent = False
+            events.clear()
+            await eventually(lambda: (2, EPCS[0]) in seen(events), what="antenna 2 again")
+            assert (sim.work_antenna, sim.output_power) == (2, 25)
+    finally:
+        await sim.stop()
+
+
 async def test_open_port_with_a_silent_reader_is_reported_down() -> None:
     done = asyncio.Event()
 
