@@ -118,6 +118,8 @@ class PickDesk:
                         f"{line.quantity} x GTIN {line.gtin}"
                     )
             self.save(pick, out)
+            if pick.finished:  # nothing could be allocated: done at once, its colour free
+                self.end(pick, PickState.DONE, out)
         out.notes.insert(0, f"pick list {pick.pick_id} started for picker {pick.picker_no + 1}")
         return out
 

@@ -45,6 +45,13 @@ class ShelfEvents:
             if stock is None:
                 out.notes.append(f"button at {slot}: the ledger has no {line.gtin} left there")
                 break
+            # A pack allocated yesterday may have expired at midnight, or been recalled since:
+            # a press is judged like a scan or a tag.
+            keeper = self._keeper
+            verdict = check_pack(stock, [owner], keeper.calendar.today(), self._desk.recalled)
+            if isinstance(verdict, Mistake):
+                self._show(verdict, out, [owner])
+                break
             self._book(Match(owner, n, line, allocation), stock, "button", out)
         return out
 
@@ -136,14 +143,18 @@ class ShelfEvents:
             reference=pick.pick_id,
         )
         match.allocation.picked += 1
-        pick.touched_at = keeper.seconds()
-        pick.reminded = False
         report = progress(keeper.stamp(), pick, match, stock, how)
-        with keeper.group():
-            out.commits.append(keeper.commit([movement], messages=[report]))
-            self._desk.save(pick, out)
-            if pick.finished:
-                self._desk.end(pick, PickState.DONE, out)
+        try:
+            with keeper.group():
+                out.commits.append(keeper.commit([movement], messages=[report]))
+                pick.touched_at = keeper.seconds()
+                pick.reminded = False
+                self._desk.save(pick, out)
+                if pick.finished:
+                    self._desk.end(pick, PickState.DONE, out)
+        except Exception:
+            match.allocation.picked -= 1  # refused by the ledger: the list as it was
+            raise
         # A pack taken by mistake and then the right one: the slot is right again.
         self._desk.shown = [
             s for s in self._desk.shown if s.epc is not None or s.mistake.slot != stock.slot
@@ -194,8 +205,8 @@ class ShelfEvents:
             for line in self._keeper.index.lines_of(gtin)
             if (line.serial == serial if serial else line.batch == batch and not line.serial)
         ]
-        if serial:
-            lines = [line for line in lines if not batch or line.batch == batch]
+        if serial:  # a tag booked from a fixed reader has no batch ('') on the ledger
+            lines = [line for line in lines if not batch or line.batch in ("", batch)]
         wanted = {
             a.slot
             for p in self._desk.lists.values()

@@ -276,3 +276,29 @@ def test_a_press_counts_for_the_list_the_slot_was_showing(keeper: InventoryKeepe
     keeper.shelf.button("A-01", 1, shown=1)
     keeper.shelf.button("A-01", 1, shown=None)
     assert [m[4] for m in movements(keeper)] == ["rx-b", "rx-a"]
+
+
+def test_a_press_on_a_pack_that_expired_since_it_was_allocated_books_nothing(
+    keeper: InventoryKeeper, clock: Clock
+) -> None:
+    put(keeper, "A-06", "LAST", "2026-11-26", 1, gtin=IBU)  # good until the end of today
+    keeper.picks.start(PickRequest("rx-20", (PickLine(IBU, 1),)))
+    clock.advance(16 * 3600)  # past midnight: the pack has expired on the shelf
+    out = keeper.shelf.button("A-06", 1)
+    assert [m.reason for m in out.mistakes] == ["expired"] and movements(keeper) == []
+    assert results(keeper, "rx-20")[-1]["status"] == "mistake"
+
+
+def test_a_tag_booked_without_its_batch_is_picked_by_scanning_its_code(
+    keeper: InventoryKeeper,
+) -> None:
+    keeper.put_away(tagged(5), "A-07")  # from a fixed reader: the ledger has no batch for it
+    keeper.picks.start(PickRequest("rx-21", (PickLine(AMOX.gtin, 4),)))
+    out = keeper.shelf.scanned(PackScan(AMOX.gtin, None, "B1", "5"), "desk")
+    assert out.mistakes == [] and keeper.line_of_epc(tagged(5).epc) is None
+
+
+def test_a_list_with_nothing_to_allocate_is_done_at_once(keeper: InventoryKeeper) -> None:
+    keeper.picks.start(PickRequest("rx-22", (PickLine("04012345999998", 2),)))
+    assert [r["status"] for r in results(keeper, "rx-22")] == ["accepted", "done"]
+    assert "rx-22" not in keeper.picks.lists and keeper.picks.cues() == []
