@@ -33,7 +33,9 @@ class StocktakeDesk:
         self._site = site
 
     def started(self, sweep: Sweep) -> Outcome:
-        """Report that a sweep began."""
+        """Report that a sweep began, under an id no kept report has (the sweep takes it, so
+        its end, its report and a badge confirming it all name the same one)."""
+        sweep.stocktake_id = _free_id(self._keeper.db, sweep.stocktake_id)
         started = self._keeper.send_result(
             "stocktake-start",
             sweep.stocktake_id,
@@ -53,8 +55,9 @@ class StocktakeDesk:
         keeper = self._keeper
         index = keeper.index
         lines = index.lines()
+        sweep.stocktake_id = _free_id(keeper.db, sweep.stocktake_id)
         report = reconcile(
-            _free_id(keeper.db, sweep.stocktake_id),
+            sweep.stocktake_id,
             sweep.shelf,
             sweep.by,
             sweep.slots,

@@ -111,7 +111,10 @@ def test_a_report_is_never_written_over_by_a_sweep_of_the_same_id(tmp_path: Path
     keeper.put_away(pack(1), "A-01")
     keeper.stocktakes.finish(sweep_of({}))  # st-1: pack 1 missing
     keeper.stocktakes.confirm("st-1", "Bea")
-    keeper.stocktakes.finish(sweep_of({}))  # st-1 again (the clock set back to its second)
+    again = sweep_of({})  # st-1 again (the clock set back to its second)
+    keeper.stocktakes.started(again)
+    assert again.stocktake_id == "st-1-2", "the sweep takes the free id from its start"
+    keeper.stocktakes.finish(again)
     rows = keeper.db.execute(
         "SELECT stocktake_id, state, confirmed_by FROM stocktakes ORDER BY rowid"
     )
