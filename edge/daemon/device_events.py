@@ -94,6 +94,7 @@ class DeviceEvents:
         }
         self.watched_slots = set(self._zones.values())  # slots a fixed reader watches
         self.unwatched: set[str] = set()  # slots whose reader is down
+        self.read_at: dict[str, float] = {}  # slot -> when its antenna last finished a round
         self._handhelds = {r.name for r in config.readers if r.role == "handheld"}
         self._receiving = {  # receiving scanner -> the slot it books packs into
             s.name: s.receive_to for s in config.scanners if s.role == "receiving" and s.receive_to
@@ -116,7 +117,8 @@ class DeviceEvents:
         while True:
             await asyncio.sleep(period)
             beats.tick("presence")
-            for change in self._presence.overdue(self._clock.monotonic(), self.unwatched):
+            now = self._clock.monotonic()
+            for change in self._presence.overdue(now, self.unwatched, self.read_at):
                 await submit(change)
 
     def follow(self, outcome: Outcome) -> None:
@@ -139,6 +141,8 @@ class DeviceEvents:
             self._counters["rounds"] += 1
             if event.reader in self._handhelds:
                 self._stocktake.round_done()
+            elif (slot := self._zones.get((event.reader, event.antenna))) is not None:
+                self.read_at[slot] = self._clock.monotonic()
         elif isinstance(event, BarcodeScanned):
             self._scanned(event)
         elif isinstance(event, BadgePresented):

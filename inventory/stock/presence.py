@@ -7,7 +7,7 @@ seen that the shelf does not hold yet has arrived. Times are monotonic seconds f
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from inventory.codes.identifiers import PackId
@@ -67,13 +67,22 @@ class PresenceTracker:
             pack.last_elsewhere = now
         return None
 
-    def overdue(self, now: float, unwatched: Collection[str] = ()) -> list[PresenceChange]:
+    def overdue(
+        self,
+        now: float,
+        unwatched: Collection[str] = (),
+        read_at: Mapping[str, float] | None = None,
+    ) -> list[PresenceChange]:
         """Packs not seen in their slot for the dwell time: moved or left. Applies the change.
         Packs in `unwatched` slots (their reader is down) are not judged: not being seen there
-        says nothing."""
+        says nothing. With `read_at` (slot -> when its antenna last finished a round), neither
+        is a slot whose antenna has not gone on reading it for the dwell time since the pack
+        was last seen: a reader fallen silent, or an antenna failing, is not a pack taken."""
         changes: list[PresenceChange] = []
         for epc, pack in list(self._packs.items()):
             if now - pack.last_home < self.dwell or pack.slot in unwatched:
+                continue
+            if read_at is not None and read_at.get(pack.slot, 0.0) - pack.last_home < self.dwell:
                 continue
             if pack.elsewhere is not None and now - pack.last_elsewhere < self.dwell:
                 changes.append(Moved(epc, pack.slot, pack.elsewhere))

@@ -120,6 +120,20 @@ async def test_unplugged_reader_raises_device_down_and_clears_on_return(
     assert rig.kinds() == ["put_away", "put_away"], "the outage was taken for a pick"
 
 
+async def test_a_failing_antenna_or_a_silent_reader_is_not_taken_for_picks(rig: Rig) -> None:
+    rig.reader.place(2, PACKS[1])
+    await eventually(lambda: rig.kinds() == ["put_away", "put_away"], what="both packs booked")
+    rig.reader.missing_antennas.add(2)  # antenna 2 fails: its pack is no longer read
+    await eventually(lambda: any("r1-antenna-2:" in t for t in rig.texts("device")))
+    rig.reader.silent = True  # then the reader falls silent behind its open port
+    await eventually(lambda: ("device_down-r1", "raised") in rig.alarms(), timeout=15)
+    assert rig.kinds() == ["put_away", "put_away"], "packs not read were taken for picks"
+    rig.reader.silent = False
+    rig.reader.missing_antennas.clear()
+    await eventually(lambda: ("device_down-r1", "cleared") in rig.alarms(), timeout=10)
+    assert rig.kinds() == ["put_away", "put_away"]
+
+
 async def test_short_outage_raises_no_alarm(rig: Rig) -> None:
     await eventually(lambda: rig.gateway and rig.gateway.counters["movements"] == 1)
     await rig.reader.line.unplug(0.1)
