@@ -68,13 +68,17 @@ class ChafonDecoder:
         self.stats = DecoderStats()
 
     def feed(self, data: bytes, now: float) -> list[Frame]:
-        """Add bytes received at `now` (monotonic seconds); return the frames they complete."""
-        frames = self.expire(now)
-        if data:
-            self._last = now
-            self._buf += data
-            frames += self._parse()
-        return frames
+        """Add bytes read at `now` (monotonic seconds); return the frames they complete.
+
+        The gap rule is not applied to bytes as they come: `now` is when they were read, which
+        can be well after they arrived (a busy event loop, a USB adapter's latency timer, a
+        serial-to-Ethernet converter), so the two halves of one frame may be read far apart.
+        `expire`, called once the line has been quiet, applies it."""
+        if not data:
+            return self.expire(now)
+        self._last = now
+        self._buf += data
+        return self._parse()
 
     def expire(self, now: float) -> list[Frame]:
         """Apply the inter-byte gap rule: a partial frame that saw no byte for 15 ms will not
