@@ -132,9 +132,21 @@ class ShelfControllerSimulator:
         await server.async_setValues(dev, buttons.table, address, [True])
         self._spawn(self._lift_finger(dev, address))
 
-    async def power_cycle(self, device_id: int | None = None) -> None:
-        """The controller loses power and comes back: every light dark, counters at zero."""
+    async def heartbeat(self, device_id: int | None = None) -> int:
+        """The heartbeat counter (seconds since power-on, wrapping at 65536)."""
+        beat = self.profile.heartbeat
+        if beat is None:
+            raise ValueError(f"profile {self.profile.name} has no heartbeat")
         server, dev = self._require(), device_id or self.device_ids[0]
+        return int((await server.async_getValues(dev, beat.table, beat.address, 1))[0])
+
+    async def power_cycle(self, device_id: int | None = None) -> None:
+        """The controller loses power and comes back: every light dark, counters (and its
+        heartbeat) at zero."""
+        server, dev = self._require(), device_id or self.device_ids[0]
+        if self.profile.heartbeat is not None:
+            beat = self.profile.heartbeat
+            await server.async_setValues(dev, beat.table, beat.address, [0])
         tables = [(p.table, p.base) for p in self.profile.all_planes]
         for table, base in [*tables, (self.profile.buttons.table, self.profile.buttons.base)]:
             if table in (Table.COILS, Table.DISCRETE_INPUTS):
@@ -191,11 +203,13 @@ class ShelfControllerSimulator:
             await self._require().async_setValues(device_id, table, address, [False])
 
     async def _beat(self, address: int) -> None:
-        beats = 0
+        server = self._require()
         while True:
             await asyncio.sleep(1.0)
-            beats = (beats + 1) % COUNTER_WRAP
             for device_id in self.device_ids:
-                await self._require().async_setValues(
-                    device_id, Table.INPUT_REGISTERS, address, [beats]
+                beats = (
+                    await server.async_getValues(device_id, Table.INPUT_REGISTERS, address, 1)
+                )[0]
+                await server.async_setValues(
+                    device_id, Table.INPUT_REGISTERS, address, [(int(beats) + 1) % COUNTER_WRAP]
                 )

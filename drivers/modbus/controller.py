@@ -39,6 +39,8 @@ class ControllerStats:
     failures: int = 0  # requests refused, unanswered or answered too late
     probes: int = 0  # tries while the controller was marked down
     restores: int = 0  # passes that wrote the whole desired state (first contact, each return)
+    heartbeats: int = 0  # heartbeat reads answered (FC03 or FC04, once a second at most)
+    restarts: int = 0  # restarts seen by the heartbeat going back between two reads
 
 
 @dataclass(slots=True)
@@ -55,6 +57,7 @@ class ControllerState:
     failures: int = 0  # in a row
     up: bool | None = None  # None until the first answer or the first time it is marked down
     next_probe: float = 0.0
+    heartbeat: tuple[int, float] | None = None  # the heartbeat last read, and when
     stats: ControllerStats = field(default_factory=ControllerStats)
 
     @classmethod

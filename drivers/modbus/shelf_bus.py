@@ -45,6 +45,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+HEARTBEAT_EVERY = 1.0  # seconds between reads of a controller's heartbeat
+SLACK = 3.0  # seconds a heartbeat may run ahead of ours (its clock, rounding)
+COUNTER_WRAP = 65536
 
 
 class ModbusError(Retryable):
@@ -153,6 +156,7 @@ class ShelfBus:
         for state in due:
             try:
                 if state.up:
+                    await self._check_heartbeat(state)
                     await self._write_changes(state)
                     await self._poll_buttons(state)
                 else:  # one cheap read first: a silent controller costs one deadline only
@@ -227,6 +231,41 @@ class ShelfBus:
         await self._request(call, code, len(values))
         state.stats.writes += 1
 
+    async def _check_heartbeat(self, state: ControllerState) -> None:
+        """Once a second: a controller that restarted between two polls, every request
+        answered, shows it only in its heartbeat (counting from zero again)."""
+        beat = state.spec.profile.heartbeat
+        if beat is None or (
+            state.heartbeat and self._clock() - state.heartbeat[1] < HEARTBEAT_EVERY
+        ):
+            return
+        if await self._restarted(state) and state.buttons is not None:
+            state.buttons = [0] * len(state.buttons)  # its press counters are at zero too
+
+    async def _restarted(self, state: ControllerState) -> bool:
+        """Read the heartbeat: whether it went back since the last read (the controller
+        restarted: its lights are then written in full again)."""
+        beat, now = state.spec.profile.heartbeat, self._clock()
+        if beat is None:
+            return False
+        dev = state.spec.device_id
+        if beat.table is Table.HOLDING_REGISTERS:
+            code = FunctionCode.READ_HOLDING_REGISTERS
+            call = self._client.read_holding_registers(beat.address, count=1, device_id=dev)
+        else:
+            code = FunctionCode.READ_INPUT_REGISTERS
+            call = self._client.read_input_registers(beat.address, count=1, device_id=dev)
+        [value] = _exactly(1, (await self._request(call, code, 1)).registers)
+        state.stats.heartbeats += 1
+        before, state.heartbeat = state.heartbeat, (value, now)
+        # Counting on (it wraps at 65536), it runs no further than the seconds since.
+        if before is None or (value - before[0]) % COUNTER_WRAP <= now - before[1] + SLACK:
+            return False
+        state.stats.restarts += 1
+        log.warning("shelf controller %s restarted: its lights are written again", dev)
+        state.forget_written()
+        return True
+
     async def _poll_buttons(self, state: ControllerState) -> None:
         spec, buttons = state.spec, state.spec.profile.buttons
         client, dev = self._client, spec.device_id
@@ -245,6 +284,8 @@ class ShelfBus:
                 reply = await self._request(call, code, n)
                 now += _exactly(n, reply.registers)
                 state.stats.polls += 1
+        if state.buttons is not None and now != state.buttons and await self._restarted(state):
+            state.buttons = [0] * len(now)  # counted from zero since the restart
         if state.buttons is not None:
             for slot, presses in buttons.presses(state.buttons, now):
                 self._emit(ButtonPressed(spec.name, slot, presses))

@@ -23,6 +23,7 @@ from tests.drivers.conftest import CONTROLLERS, SETUPS, LineSetup, RtuRig, StepC
 from tests.drivers.test_shelf_bus_rtu import poll_code
 
 B = CONTROLLERS["B"]
+GREEN = SlotLight(True, Colour.GREEN, Mode.STEADY, 2)
 STEP = 0.25  # test-clock seconds per cycle: exact in binary, four to a probe interval
 
 
@@ -195,3 +196,38 @@ async def test_a_reply_with_the_wrong_number_of_values_is_a_failure_not_the_end_
         server.close()
         await eventually(lambda: not server.is_serving())
         await server.wait_closed()
+
+
+async def test_a_controller_that_restarted_between_two_polls_gets_its_lights_and_presses() -> None:
+    sim = ShelfControllerSimulator(slots=8)
+    await sim.start()
+    events: list[DriverEvent] = []
+    spec = ControllerSpec("A", 1, 8, RXEDGE_PTL_V1)
+    bus = ShelfBus(
+        "b", tcp_client("127.0.0.1", sim.port), [spec], events.append, poll_interval=0.05
+    )
+    task = asyncio.create_task(bus.run())
+
+    def presses() -> int:
+        return sum(e.presses for e in events if isinstance(e, ButtonPressed))
+
+    async def green() -> bool:
+        return await sim.light(0) == GREEN
+
+    try:
+        bus.set_light("A", 0, GREEN)
+        await eventually(green, what="slot 0 lit")
+        await eventually(sim.heartbeat, timeout=5, what="a heartbeat the bus has read")
+        await eventually(lambda: bus.stats("A").polls > 40, what="a second of polls")
+        await sim.press(3, times=4)
+        await eventually(lambda: presses() == 4, what="the presses before")
+        await sim.power_cycle()  # dark, counters and heartbeat at zero; no request fails
+        await sim.press(3, times=6)
+        await eventually(green, timeout=5, what="slot 0 lit again")
+        await eventually(lambda: presses() == 10, what="the six presses after the restart")
+        assert bus.stats("A").restarts == 1 and bus.stats("A").failures == 0
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await sim.stop()
