@@ -57,7 +57,10 @@ def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
             if keeper.shelf.holds(pack.epc):
                 return keeper.shelf.returned(pack.epc)
             with keeper.group():
-                put = keeper.put_away(pack, slot, reason="seen on shelf")
+                # A pack booked by its code (a press) whose tag is seen now is the same pack.
+                put = keeper.tag_found(pack, slot) or keeper.put_away(
+                    pack, slot, reason="seen on shelf"
+                )
                 # A pack taken by mistake and not put back in time is back after all.
                 back = keeper.alarms.clear(AlarmKind.UNEXPECTED_REMOVAL, pack.epc)
             return Outcome(commits=[put, back], lights_changed=bool(back.alarms))

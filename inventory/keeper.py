@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from inventory.alarms.book import AlarmBook
@@ -177,6 +178,19 @@ class InventoryKeeper:
                 )
             ]
         )
+
+    def tag_found(self, pack: PackId, slot: str) -> Commit | None:
+        """A tag seen in `slot` whose pack the ledger holds by its code alone (its GTIN and
+        serial booked from a scan, without the tag): that pack's line takes the tag (and
+        `slot`, if the pack was booked elsewhere). None when there is no such pack."""
+        if not pack.serial:
+            return None
+        for line in self.index.lines_of(pack.gtin):
+            if line.serial == pack.serial and line.epc is None:
+                found = replace(line.leaving(MovementKind.MOVE, slot, "system", ""), epc=pack.epc)
+                reason = f"its tag seen in {slot}: the pack booked by its code"
+                return self.commit([replace(found, reason=reason)])
+        return None
 
     def take(self, epc: str, actor: str = "system", reason: str = "") -> Commit:
         """A tagged pack left its slot (picked)."""

@@ -144,6 +144,20 @@ def test_a_tag_the_shelves_already_hold_puts_nothing_away(keeper: InventoryKeepe
     assert [a["put"] for a in answers(keeper, "put")] == [1]
 
 
+def test_a_pack_put_by_a_press_is_not_booked_again_when_its_tag_is_seen(
+    keeper: InventoryKeeper,
+) -> None:
+    desk = keeper.putaways
+    desk.scanned(scan("B0", serial="77"), "goods-in", "R-01", "Ana")  # with its batch, in A-01
+    desk.button("A-01", 1, shown=0)
+    tag = PackId("urn:epc:id:sgtin:4012345.012345.77", AMOX.gtin, "77")
+    apply(keeper, Arrived(tag, "A-01"))  # then a fixed reader sees the pack's tag
+    assert keeper.on_hand(AMOX.gtin) == 4, "one pack, booked once"
+    line = keeper.line_of_epc(tag.epc)
+    assert line is not None and (line.slot, line.batch, line.serial) == ("A-01", "B0", "77")
+    assert len(keeper.index.lines_of(AMOX.gtin)) == 2, "the tag joined the pack's own line"
+
+
 @pytest.mark.parametrize(
     ("pack", "reason", "alarm"),
     [
