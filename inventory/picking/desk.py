@@ -19,6 +19,7 @@ from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.ledger_access import PickLedger
 from inventory.picking.lists import (
     MAX_PICKERS,
+    PickLine,
     PickList,
     PickRequest,
     PickState,
@@ -187,9 +188,51 @@ class PickDesk:
                     "recall", f"{gtin}/{batch}", "recalled", quarantined=len(movements)
                 )
             )
-        self.recalled.add((gtin, batch))
+            self.recalled.add((gtin, batch))
+            self.held_back(gtin, batch, out)
         out.notes.append(f"batch {batch} of GTIN {gtin} recalled; {len(movements)} lines held")
         return out
+
+    def held_back(self, gtin: str, batch: str, out: Outcome) -> None:
+        """A batch is held back (recalled, or quarantined as expired): what open lists still
+        wanted of it is allocated again from what is left (FEFO), or reported short; its slots
+        are no longer lit for them (inside the caller's transaction)."""
+        keeper, today = self._keeper, self._keeper.calendar.today()
+        for pick in list(self.by_age()):
+            lines = [ln for ln in pick.lines if ln.gtin == gtin]
+            if not any(a.batch == batch and a.remaining for ln in lines for a in ln.allocations):
+                continue
+            for line in lines:
+                for a in [a for a in line.allocations if a.batch == batch and a.remaining]:
+                    a.quantity = a.picked  # what was picked of it stays picked
+                line.allocations = [a for a in line.allocations if a.quantity]
+                wanted = line.quantity - line.allocated
+                if wanted <= 0:
+                    continue
+                again = allocate(
+                    PickLine(gtin, wanted, line.batch),
+                    keeper.index.fefo(gtin, today),
+                    self.recalled,
+                    reservations(self.lists.values()),
+                )
+                for extra in again.allocations:  # one allocation per slot and batch
+                    same = [
+                        a
+                        for a in line.allocations
+                        if (a.slot, a.batch) == (extra.slot, extra.batch)
+                    ]
+                    if same:
+                        same[0].quantity += extra.quantity
+                    else:
+                        line.allocations.append(extra)
+                if again.short:
+                    out.notes.append(
+                        f"pick list {pick.pick_id}: {again.short} x GTIN {gtin} short, batch "
+                        f"{batch} held back"
+                    )
+            self.save(pick, out)
+            if pick.finished:
+                self.end(pick, PickState.DONE, out)
 
     def refuse(self, command: str, command_id: str, error: str) -> Outcome:
         """Answer a command that cannot be carried out; nothing of it is done."""

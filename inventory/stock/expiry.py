@@ -46,6 +46,7 @@ def expiry_sweep(keeper: InventoryKeeper, today: date, near_days: int) -> Outcom
                 held = [line for line in lines if line.status is StockStatus.AVAILABLE]
                 if held:
                     out.commits.append(keeper.commit([_quarantine(line) for line in held]))
+                    keeper.picks.held_back(gtin, batch, out)
                     out.notes.append(
                         f"batch {batch} of GTIN {gtin} expired on {expiry}: "
                         f"{sum(line.quantity for line in held)} pack(s) quarantined"

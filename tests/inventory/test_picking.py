@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from inventory.alarms.lifecycle import AlarmKind
+from inventory.apply import apply
+from inventory.changes import ExpirySweep
 from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
@@ -302,3 +304,27 @@ def test_a_list_with_nothing_to_allocate_is_done_at_once(keeper: InventoryKeeper
     keeper.picks.start(PickRequest("rx-22", (PickLine("04012345999998", 2),)))
     assert [r["status"] for r in results(keeper, "rx-22")] == ["accepted", "done"]
     assert "rx-22" not in keeper.picks.lists and keeper.picks.cues() == []
+
+
+def test_a_batch_recalled_while_a_list_is_open_is_no_longer_lit_for_it(
+    keeper: InventoryKeeper,
+) -> None:
+    keeper.picks.start(PickRequest("rx-23", (PickLine(AMOX.gtin, 2),)))
+    assert {c.slot for c in keeper.picks.cues() if c.kind is CueKind.PICK} == {"A-02", "A-01"}
+    keeper.picks.recall(AMOX.gtin, "EARLY", "supplier notice 18")
+    lit = {c.slot: c.number for c in keeper.picks.cues() if c.kind is CueKind.PICK}
+    assert lit == {"A-01": 2}, "the held batch's slot goes dark; LATE makes up the line"
+    keeper.shelf.button("A-01", 2)
+    assert movements(keeper) == [("pick", "A-01", "LATE", 1, "rx-23")] * 2
+    assert results(keeper, "rx-23")[-1]["status"] == "done"
+
+
+def test_a_batch_the_nightly_sweep_holds_back_is_allocated_again(
+    keeper: InventoryKeeper, clock: Clock
+) -> None:
+    put(keeper, "A-06", "LAST", "2026-11-26", 1, gtin=IBU)
+    keeper.picks.start(PickRequest("rx-24", (PickLine(IBU, 2),)))  # LAST, then I1 in B-01
+    clock.advance(17 * 3600)  # 02:00 the next day: the sweep quarantines LAST
+    apply(keeper, ExpirySweep(30))
+    lit = {c.slot: c.number for c in keeper.picks.cues() if c.kind is CueKind.PICK}
+    assert lit == {"B-01": 2}
