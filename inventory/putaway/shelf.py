@@ -126,15 +126,17 @@ class ShelfPuts:
     # Internals -------------------------------------------------------------------------------
 
     def _session_for(self, scanner: str, gtin: str) -> PutawaySession:
-        """The session a scan at `scanner` belongs to: the one at work there, else the oldest
-        notice not yet at a scanner that expects `gtin`, else a new one for the scanner."""
+        """The session a scan at `scanner` belongs to: a notice worked there (or at no scanner
+        yet) that expects `gtin`, oldest first; else the session at work there; else a new
+        one for the scanner."""
         board = self._board
         for session in board.by_age():
-            if session.scanner == scanner:
+            expects = any(line.gtin == gtin for line in session.lines)
+            if expects and session.scanner in (scanner, ""):
+                session.scanner = scanner
                 return session
         for session in board.by_age():
-            if not session.scanner and any(line.gtin == gtin for line in session.lines):
-                session.scanner = scanner
+            if session.scanner == scanner:
                 return session
         keeper = self._keeper
         stamp = datetime.fromisoformat(keeper.stamp()).strftime("%Y%m%dT%H%M%S")

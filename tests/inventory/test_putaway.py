@@ -182,6 +182,20 @@ def test_a_pack_that_must_not_reach_a_shelf_is_refused_with_red_at_the_station(
     assert (alarm in kinds) if alarm else not kinds & {AlarmKind.REFUSED_PACK}
 
 
+def test_a_notice_for_a_scanner_gets_its_packs_while_another_session_is_open_there(
+    keeper: InventoryKeeper,
+) -> None:
+    desk = keeper.putaways
+    desk.scanned(scan("I1", gtin=IBU.gtin), "goods-in", "R-01", "Ana")  # a session of its own
+    desk.notice(Notice("D-2", (NoticeLine(AMOX.gtin, 2, "B1"),), scanner="goods-in"))
+    desk.scanned(scan("B1"), "goods-in", "R-01", "Ana")
+    number = desk.sessions["D-2"].number
+    [lit] = [c.slot for c in desk.cues() if c.kind is CueKind.PUT and c.picker_no == number]
+    desk.button(lit, 1, shown=number)
+    assert [r[3] for r in receipts(keeper)] == [desk.sessions["D-2"].reference]
+    assert desk.sessions["D-2"].put == 1
+
+
 def test_a_recalled_batch_is_refused(keeper: InventoryKeeper) -> None:
     keeper.picks.recall(AMOX.gtin, "BAD", "supplier notice")
     keeper.putaways.scanned(scan("BAD"), "goods-in", "R-01", "Ana")
