@@ -10,7 +10,6 @@ red."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.barcodes import PackScan
@@ -139,7 +138,9 @@ class ShelfPuts:
             if session.scanner == scanner:
                 return session
         keeper = self._keeper
-        stamp = datetime.fromisoformat(keeper.stamp()).strftime("%Y%m%dT%H%M%S")
+        # Named by the site's local time, as people read it (and as stocktake ids are).
+        calendar = keeper.calendar
+        stamp = calendar.now().astimezone(calendar.zone).strftime("%Y%m%dT%H%M%S")
         delivery_id, n = f"{scanner}-{stamp}", 1
         while delivery_id in board.sessions or board.store.state_of(delivery_id) is not None:
             n += 1

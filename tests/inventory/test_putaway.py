@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -272,3 +273,13 @@ def test_a_press_on_a_slot_lit_for_a_pick_and_a_put_counts_for_the_colour_it_sho
     assert picked.fetchone()[0] == 1 and receipts(keeper) == []
     keeper.putaways.button("A-01", 1, shown=0)  # then the put-away's
     assert receipts(keeper)[0][:2] == ("A-01", "B0")
+
+
+def test_a_session_of_its_own_is_named_by_the_sites_local_time(tmp_path: Path) -> None:
+    clock = Clock()  # 09:00 UTC: 10:00 in Berlin
+    calendar = SiteCalendar(ZoneInfo("Europe/Berlin"), clock)
+    keeper = InventoryKeeper(
+        tmp_path / "l.sqlite", {AMOX.gtin: AMOX}, "s", "g", calendar, shelf_slots=SLOTS
+    )
+    keeper.putaways.scanned(scan("B1"), "goods-in", "R-01", "Ana")
+    assert list(keeper.putaways.sessions) == ["goods-in-20261126T100000"]
