@@ -148,7 +148,15 @@ class StocktakeDesk:
                 " WHERE stocktake_id = ?",
                 (by, keeper.stamp(), stocktake_id),
             )
-            out.commits.append(self._alarms.clear(AlarmKind.DISCREPANCY, report.shelf))
+            # A newer report of the shelf still waiting has differences of its own (a clean
+            # one would have cleared the alarm): the alarm stays for it.
+            newer = keeper.db.execute(
+                "SELECT 1 FROM stocktakes WHERE shelf = ? AND state = 'ended' AND stocktake_id != ?"
+                " AND ended_at >= (SELECT ended_at FROM stocktakes WHERE stocktake_id = ?)",
+                (report.shelf, stocktake_id, stocktake_id),
+            ).fetchone()
+            if newer is None:
+                out.commits.append(self._alarms.clear(AlarmKind.DISCREPANCY, report.shelf))
         out.notes.append(
             f"stocktake {stocktake_id} confirmed by {by}: {len(movements)} adjustment(s) booked"
         )
