@@ -39,6 +39,7 @@ from inventory.changes import (
 )
 from inventory.errors import RequestError, UnknownAlarm
 from inventory.keeper import InventoryKeeper
+from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.picking.lists import PickRequest
 from inventory.picking.outcome import Outcome
@@ -57,10 +58,17 @@ def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
             if keeper.shelf.holds(pack.epc):
                 return keeper.shelf.returned(pack.epc)
             with keeper.group():
-                # A pack booked by its code (a press) whose tag is seen now is the same pack.
-                put = keeper.tag_found(pack, slot) or keeper.put_away(
-                    pack, slot, reason="seen on shelf"
-                )
+                held = keeper.line_of_epc(pack.epc)
+                if held is not None:  # booked in a slot no reader watches: it moved here
+                    put = (
+                        keeper.move(pack.epc, slot, reason="seen in another slot")
+                        if held.slot != slot
+                        else Commit()
+                    )
+                else:  # a pack booked by its code (a press) whose tag is seen now is the same
+                    put = keeper.tag_found(pack, slot) or keeper.put_away(
+                        pack, slot, reason="seen on shelf"
+                    )
                 # A pack taken by mistake and not put back in time is back after all.
                 back = keeper.alarms.clear(AlarmKind.UNEXPECTED_REMOVAL, pack.epc)
             return Outcome(commits=[put, back], lights_changed=bool(back.alarms))
