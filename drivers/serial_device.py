@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 # Rounds in a row without an answer before an open port is reported down (device unpowered).
 SILENT_ROUNDS = 3
+STABLE_LINK = 10.0  # seconds a link must last for the reopen delays to start again from the first
 
 
 class Decoder(Protocol):
@@ -59,8 +60,8 @@ class SerialDevice(ABC):
                 self._mark_down(f"cannot open {self.url}: {exc}")
                 await asyncio.sleep(backoff.next_delay())
                 continue
-            backoff.reset()
             self.opens += 1
+            opened_at = self._clock()
             try:
                 await self._session(link)
                 raise_if_cancelling()
@@ -69,6 +70,10 @@ class SerialDevice(ABC):
             finally:
                 link.close()
             self._mark_down(f"{self.url} closed")
+            # A link that served for a while starts the retries afresh; one that closes as soon
+            # as it opens (a converter that takes the connection and drops it) backs off.
+            if self._clock() - opened_at >= STABLE_LINK:
+                backoff.reset()
             await asyncio.sleep(backoff.next_delay())
 
     async def _round(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -237,3 +238,28 @@ async def test_socat_relay_killed_and_restarted(tmp_path: Path) -> None:
             socat.kill()
             await socat.wait()
         await sim.stop()
+
+
+async def test_a_converter_that_drops_each_connection_at_once_is_retried_ever_more_slowly() -> None:
+    connects: list[float] = []
+
+    async def drop(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connects.append(asyncio.get_running_loop().time())
+        writer.close()
+
+    server = await asyncio.start_server(drop, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    events: list[DriverEvent] = []
+    reader = R2000Reader(SerialPort("r", f"socket://127.0.0.1:{port}", 115200), events.append)
+    task = asyncio.create_task(reader.run())
+    try:
+        await eventually(lambda: len(connects) >= 6, what="six connections")
+        gaps = [b - a for a, b in itertools.pairwise(connects)]
+        # Each try waits for its first command's answer (0.5 s), then the delay: the fifth
+        # delay is 0.8-1.6 s where one reset at every connection would keep it at 0.1-0.2 s.
+        assert gaps[4] > 1.1 and gaps[4] > gaps[0], f"the delays grow: {gaps}"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        server.close()
+        await server.wait_closed()
