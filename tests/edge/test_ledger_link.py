@@ -1,97 +1,160 @@
-"""The daemon's side of the ledger through a failing disk: a question that shared a group with
-a failed commit is asked again instead of ending the loop that asked it, and the publisher,
-waiting for the disk to record what the broker acknowledged, is resting, not stalled."""
+"""The daemon's queue of changes to the ledger: bounded, typed, and every change it cannot take
+or the keeper refuses is counted and logged with its kind and content. Through a failing disk:
+a question that shared a group with a failed commit is asked again instead of ending the loop
+that asked it, the record of the outage is never dropped, and the publisher, waiting for the
+disk to record what the broker acknowledged, is resting, not stalled."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
-import time
 from collections import Counter
-from functools import partial
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import cast
 
+import pytest
+
+from drivers.modbus.lights import SlotLight
 from edge.clock import Clock
 from edge.daemon.applied import Applied
 from edge.daemon.devices import Devices
 from edge.daemon.ledger_link import LedgerLink
 from edge.daemon.storage_guard import StorageGuard
 from edge.service.heartbeat_sources import PUBLISHER, observed_loops
-from edge.service.latency import LatencyHistogram
+from edge.service.latency import COMMIT_BUCKETS, LatencyHistogram
 from edge.service.watchdog import Heartbeats
-from inventory.changes import ExpirySweep
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.changes import Book, ClearAlarm, ConfirmButton, ExpirySweep
 from inventory.keeper import InventoryKeeper
+from inventory.ledger.movements import Movement, MovementKind
 from sync.mqtt_session import MqttSession
 from sync.publisher import OutboxPublisher
 from tests.conftest import eventually
 
-
-async def took(_applied: Applied) -> None:
-    return None
+GTIN = "04012345123456"
 
 
-def ledger_link(path: Path, guard: StorageGuard, max_waiting: int = 100) -> LedgerLink:
-    return LedgerLink(
-        partial(InventoryKeeper, path, {}, "s", "g"),
+@dataclass
+class Link:
+    link: LedgerLink
+    counters: Counter[str]
+    guard: StorageGuard
+    applied: list[Applied] = field(default_factory=list)
+
+
+def no_lights(_keeper: InventoryKeeper) -> dict[str, SlotLight]:
+    return {}
+
+
+async def made(tmp_path: Path, max_waiting: int = 100) -> Link:
+    counters: Counter[str] = Counter()
+    clock = Clock()
+    guard = StorageGuard(lambda _alarm: None, lambda _a: None, clock)
+    found = Link(None, counters, guard)  # type: ignore[arg-type]
+
+    async def took(applied: Applied) -> None:
+        found.applied.append(applied)
+
+    found.link = LedgerLink(
+        lambda: InventoryKeeper(tmp_path / "l.sqlite", {}, "s", "g"),
         guard,
-        Heartbeats(),
-        Counter(),
-        LatencyHistogram((1.0,), time.monotonic),
-        lambda _keeper: {},
+        Heartbeats(clock.monotonic),
+        counters,
+        LatencyHistogram(COMMIT_BUCKETS, clock.monotonic),
+        no_lights,
         took,
         lambda _epc: None,
         max_waiting=max_waiting,
     )
+    await found.link.open()
+    return found
 
 
-async def test_a_question_that_shared_a_failed_commit_is_asked_again(tmp_path: Path) -> None:
-    guard = StorageGuard(lambda _alarm: None, lambda _activity: None, Clock())
-    link = ledger_link(tmp_path / "l.sqlite", guard)
-    await link.open()
+@pytest.fixture
+async def link(tmp_path: Path) -> AsyncIterator[Link]:
+    found = await made(tmp_path)
+    yield found
+    await found.link.close()
+
+
+async def test_a_refused_change_is_counted_and_logged_with_its_kind_and_content(
+    link: Link, caplog: pytest.LogCaptureFixture
+) -> None:
+    impossible = Book((Movement(MovementKind.PICK, GTIN, 5, batch="L1", from_slot="A-01"),))
+    applying = asyncio.create_task(link.link.apply_changes())
     try:
-        busy, gate = threading.Event(), threading.Event()
-
-        def hold(_keeper: InventoryKeeper) -> None:
-            busy.set()
-            gate.wait(5)
-
-        link.writer.submit(hold)  # the writer busy in a group: the next two share the next
-        assert await asyncio.to_thread(busy.wait, 5)
-        tries = Counter[str]()
-
-        def write(keeper: InventoryKeeper) -> None:
-            tries["write"] += 1
-            keeper.db.execute(
-                "INSERT INTO recalls (gtin, batch, recalled_at) VALUES ('g', 'b', 't')"
-            )
-            raise OSError(28, "No space left on device")
-
-        def question(keeper: InventoryKeeper) -> int:
-            tries["question"] += 1
-            return keeper.outbox.depth()
-
-        failed = link.writer.submit(write)
-        answer = asyncio.ensure_future(link.ask(question))
-        await asyncio.sleep(0)  # the question is queued behind the write
-        gate.set()
-        assert await asyncio.wait_for(answer, 10) == 0
-        # The write broke the group before the question ran: it failed with it, and was asked
-        # again once the disk's back-off had passed.
-        assert tries == {"write": 1, "question": 1} and guard.failures == 1
-        assert failed.exception() is not None and not link.storage_failing
+        with caplog.at_level(logging.WARNING, logger="edge.daemon.ledger_link"):
+            await link.link.submit(impossible)
+            await link.link.submit(ClearAlarm(AlarmKind.SHORTAGE, GTIN))  # the next one goes on
+            async with asyncio.timeout(10):
+                while not link.applied:
+                    await asyncio.sleep(0.01)
     finally:
-        await link.close()
+        applying.cancel()
+        await asyncio.gather(applying, return_exceptions=True)
+    assert link.counters["refused_changes"] == 1
+    [line] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert line.startswith("refused Book(movements=(Movement(")
+    assert "from_slot='A-01'" in line and "would make stock negative" in line
+
+
+async def test_a_change_offered_to_a_full_queue_is_dropped_counted_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    found = await made(tmp_path, max_waiting=2)
+    try:
+        with caplog.at_level(logging.ERROR, logger="edge.daemon.ledger_link"):
+            for n in range(3):  # nothing applies them: the third finds the queue full
+                found.link.offer(ConfirmButton(f"A-0{n + 1}", 1, None))
+        assert found.counters["changes_dropped"] == 1
+        [line] = [r.getMessage() for r in caplog.records]
+        assert "dropped ConfirmButton(slot='A-03', presses=1, shown=None)" in line
+    finally:
+        await found.link.close()
+
+
+async def test_a_question_that_shared_a_failed_commit_is_asked_again(link: Link) -> None:
+    guard, ledger = link.guard, link.link
+    busy, gate = threading.Event(), threading.Event()
+
+    def hold(_keeper: InventoryKeeper) -> None:
+        busy.set()
+        gate.wait(5)
+
+    ledger.writer.submit(hold)  # the writer busy in a group: the next two share the next
+    assert await asyncio.to_thread(busy.wait, 5)
+    tries = Counter[str]()
+
+    def write(keeper: InventoryKeeper) -> None:
+        tries["write"] += 1
+        keeper.db.execute("INSERT INTO recalls (gtin, batch, recalled_at) VALUES ('g', 'b', 't')")
+        raise OSError(28, "No space left on device")
+
+    def question(keeper: InventoryKeeper) -> int:
+        tries["question"] += 1
+        return keeper.outbox.depth()
+
+    failed = ledger.writer.submit(write)
+    answer = asyncio.ensure_future(ledger.ask(question))
+    await asyncio.sleep(0)  # the question is queued behind the write
+    gate.set()
+    assert await asyncio.wait_for(answer, 10) == 0
+    # The write broke the group before the question ran: it failed with it, and was asked
+    # again once the disk's back-off had passed.
+    assert tries == {"write": 1, "question": 1} and guard.failures == 1
+    assert failed.exception() is not None and not ledger.storage_failing
 
 
 async def test_the_record_of_an_outage_is_written_even_when_the_queue_is_full(
     tmp_path: Path,
 ) -> None:
-    guard = StorageGuard(lambda _alarm: None, lambda _activity: None, Clock())
-    link = ledger_link(tmp_path / "l.sqlite", guard, max_waiting=1)
-    await link.open()
+    found = await made(tmp_path, max_waiting=1)
+    guard, link = found.guard, found.link
     guard.failed(OSError(28, "No space left on device"))  # as a failed write would
     assert link.offer(ExpirySweep(30)) and not link.offer(ExpirySweep(30)), "queue full"
     await link.ask(lambda keeper: keeper.outbox.depth())  # writing works again: recorded
