@@ -59,16 +59,14 @@ def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
                 return keeper.shelf.returned(pack.epc)
             with keeper.group():
                 held = keeper.line_of_epc(pack.epc)
-                if held is not None:  # booked in a slot no reader watches: it moved here
-                    put = (
-                        keeper.move(pack.epc, slot, reason="seen in another slot")
-                        if held.slot != slot
-                        else Commit()
-                    )
-                else:  # a pack booked by its code (a press) whose tag is seen now is the same
+                if held is None:  # a pack booked by its code (a press) and its tag are one
                     put = keeper.tag_found(pack, slot) or keeper.put_away(
                         pack, slot, reason="seen on shelf"
                     )
+                elif held.slot != slot:  # booked in a slot no reader watches: it moved here
+                    put = keeper.move(pack.epc, slot, reason="seen in another slot")
+                else:
+                    put = Commit()
                 # A pack taken by mistake and not put back in time is back after all.
                 back = keeper.alarms.clear(AlarmKind.UNEXPECTED_REMOVAL, pack.epc)
             return Outcome(commits=[put, back], lights_changed=bool(back.alarms))

@@ -187,9 +187,9 @@ class InventoryKeeper:
             return None
         for line in self.index.lines_of(pack.gtin):
             if line.serial == pack.serial and line.epc is None:
-                found = replace(line.leaving(MovementKind.MOVE, slot, "system", ""), epc=pack.epc)
                 reason = f"its tag seen in {slot}: the pack booked by its code"
-                return self.commit([replace(found, reason=reason)])
+                found = line.leaving(MovementKind.MOVE, slot, "system", reason)
+                return self.commit([replace(found, epc=pack.epc)])
         return None
 
     def take(self, epc: str, actor: str = "system", reason: str = "") -> Commit:

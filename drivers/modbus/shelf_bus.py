@@ -31,7 +31,7 @@ from drivers.errors import Retryable
 from drivers.events import ButtonPressed, DeviceDown, DeviceUp, DriverEvent
 from drivers.modbus.controller import ControllerSpec, ControllerState, ControllerStats
 from drivers.modbus.lights import DARK, SlotLight, changed_runs
-from drivers.modbus.profile import Plane, Table
+from drivers.modbus.profile import COUNTER_WRAP, Plane, Table
 from drivers.modbus.wire import MAX_COUNT, FunctionCode, exchange_time
 
 __all__ = [
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 HEARTBEAT_EVERY = 1.0  # seconds between reads of a controller's heartbeat
 SLACK = 3.0  # seconds a heartbeat may run ahead of ours (its clock, rounding)
-COUNTER_WRAP = 65536
 
 
 class ModbusError(Retryable):
@@ -234,10 +233,7 @@ class ShelfBus:
     async def _check_heartbeat(self, state: ControllerState) -> None:
         """Once a second: a controller that restarted between two polls, every request
         answered, shows it only in its heartbeat (counting from zero again)."""
-        beat = state.spec.profile.heartbeat
-        if beat is None or (
-            state.heartbeat and self._clock() - state.heartbeat[1] < HEARTBEAT_EVERY
-        ):
+        if state.heartbeat and self._clock() - state.heartbeat[1] < HEARTBEAT_EVERY:
             return
         if await self._restarted(state) and state.buttons is not None:
             state.buttons = [0] * len(state.buttons)  # its press counters are at zero too

@@ -19,6 +19,7 @@ from edge.cli.config_file import config_given, config_path
 from edge.cli.ledger import add_database_options, ledger_rows, open_ledger, show_rows
 from edge.cli.stocktake_report import epcis_export, report_table
 from edge.settings.config import load_config
+from inventory.replenishment.requests import SHOWN_COLUMNS
 from inventory.stocktake.sweep import StocktakeReport
 from sync.broker_security import BrokerLink
 from sync.topics import Topics
@@ -155,8 +156,6 @@ def run_requests(args: argparse.Namespace) -> int:
     )
     rows = ledger_rows(
         args,
-        "SELECT request_id, created_at, gtin, quantity, received, priority, status,"
-        " confirmed_by, updated_at, note, answered_by, answered_at"
-        f" FROM procurement_requests {where} ORDER BY created_at",
+        f"SELECT {SHOWN_COLUMNS} FROM procurement_requests {where} ORDER BY created_at",
     )
     return show_rows(rows, args.json, "no requests")

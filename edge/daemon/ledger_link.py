@@ -74,9 +74,8 @@ class LedgerLink:
         self._queued = 0  # changes queued so far
         self._handled = 0  # of those, written or refused
         self._waiting: deque[tuple[int, Callable[[], object]]] = deque()  # (queued then, callback)
-        self._outages: deque[Change] = (
-            deque()
-        )  # records of an outage the full queue had no room for
+        # Records of an outage the full queue had no room for: the apply loop takes them next.
+        self._outages: deque[Change] = deque()
 
     async def open(self) -> None:
         """Open the ledger on the writer's thread."""
@@ -94,12 +93,18 @@ class LedgerLink:
     def offer(self, change: Change) -> bool:
         """Queue a change from a callback; dropped (counted, logged; False) when the queue is
         full."""
+        if self._queue(change):
+            return True
+        self._counters["changes_dropped"] += 1
+        waiting = self._changes.qsize()
+        log.error("%d changes wait for the ledger; dropped %r", waiting, change)
+        return False
+
+    def _queue(self, change: Change) -> bool:
+        """Queue a change unless the queue is full."""
         try:
             self._changes.put_nowait(change)
         except asyncio.QueueFull:
-            self._counters["changes_dropped"] += 1
-            waiting = self._changes.qsize()
-            log.error("%d changes wait for the ledger; dropped %r", waiting, change)
             return False
         self._queued += 1
         return True
@@ -126,7 +131,7 @@ class LedgerLink:
     async def apply_changes(self) -> None:
         """Apply queued changes in order until cancelled."""
         while True:
-            if self._outages:  # never dropped: the alarm at the broker would stay raised
+            if self._outages:
                 await self._carry_out(self._outages.popleft())
                 continue
             self._beats.rest(CHANGES)  # waiting for work is no stall
@@ -187,12 +192,8 @@ class LedgerLink:
                 if beat is not None:
                     self._beats.tick(beat)  # waiting for the disk is not a stalled loop
                 continue
-            if (record := self._storage.recovered()) is not None:
-                try:
-                    self._changes.put_nowait(record)
-                    self._queued += 1
-                except asyncio.QueueFull:
-                    self._outages.append(record)  # the apply loop is busy: it takes it next
+            if (record := self._storage.recovered()) is not None and not self._queue(record):
+                self._outages.append(record)  # never dropped: the alarm would stay raised
             return result
 
 

@@ -22,6 +22,7 @@ from inventory.changes import (
     StocktakeStarted,
 )
 from inventory.codes.identifiers import LocationId, PackId, sgln_uri
+from inventory.ledger.free_ids import first_free
 from inventory.site_calendar import SiteCalendar
 from inventory.stocktake.sweep import Sweep
 
@@ -77,11 +78,9 @@ class StocktakeFlow:
         stamp = self._calendar.now().astimezone(self._calendar.zone).strftime("%Y%m%dT%H%M%S")
         if self._begun[0] != stamp:
             self._begun = (stamp, set())
-        stocktake_id, n = f"st-{shelf}-{stamp}", 1
-        while stocktake_id in self._begun[1]:  # begun in the same second: -2, -3, ...
-            n += 1
-            stocktake_id = f"st-{shelf}-{stamp}-{n}"
-        self._begun[1].add(stocktake_id)
+        begun = self._begun[1]  # a second sweep begun in the same second: -2, -3, ...
+        stocktake_id = first_free(f"st-{shelf}-{stamp}", begun.__contains__)
+        begun.add(stocktake_id)
         sweep = Sweep(
             stocktake_id,
             shelf,

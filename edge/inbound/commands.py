@@ -61,12 +61,12 @@ class InboundCommands:
         could not be queued (the ledger's queue full) is not acknowledged: the broker keeps
         it and hands it over again on the next connection."""
         self._kept = True
-        self.on_message(delivery.topic, delivery.payload)
+        self._handle(delivery.topic, delivery.payload)
         if self._kept:
             self._when_written(partial(self._ack, delivery))
 
-    def on_message(self, topic: str, payload: bytes) -> None:
-        """Handle a message (its changes queued for the ledger)."""
+    def _handle(self, topic: str, payload: bytes) -> None:
+        """Let a message in, check it, queue the changes it leads to."""
         self._counters["commands"] += 1
         name = topic.rsplit("/", 1)[-1]
         if self.admission.over_rate():

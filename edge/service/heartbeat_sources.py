@@ -55,7 +55,7 @@ def observed_loops(
     devices: Devices,
     session: MqttSession,
     publisher: OutboxPublisher,
-    storage_failing: Callable[[], bool] = lambda: False,
+    storage_failing: Callable[[], bool],
 ) -> list[ObservedLoop]:
     """The loops seen from outside: drivers (by their counters) and the publisher.
 

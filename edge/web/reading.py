@@ -16,6 +16,7 @@ from anyio import to_thread
 
 from inventory.ledger.store import connect_readonly
 from inventory.picking.lists import PickList
+from inventory.replenishment.requests import SHOWN_COLUMNS
 from inventory.stocktake.sweep import StocktakeReport
 
 T = TypeVar("T")
@@ -109,8 +110,7 @@ def live_alarms(db: sqlite3.Connection) -> Rows:
 def requests(db: sqlite3.Connection) -> Rows:
     return _rows(
         db.execute(
-            "SELECT request_id, created_at, gtin, quantity, received, priority, status,"
-            " confirmed_by, updated_at, note, answered_by, answered_at FROM procurement_requests"
+            f"SELECT {SHOWN_COLUMNS} FROM procurement_requests"
             f" ORDER BY created_at DESC LIMIT {PAGE_ROWS}"
         )
     )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
+from inventory.ledger.free_ids import first_free
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.picking.lists import MAX_PICKERS
 from inventory.picking.outcome import Outcome
@@ -141,10 +142,10 @@ class ShelfPuts:
         # Named by the site's local time, as people read it (and as stocktake ids are).
         calendar = keeper.calendar
         stamp = calendar.now().astimezone(calendar.zone).strftime("%Y%m%dT%H%M%S")
-        delivery_id, n = f"{scanner}-{stamp}", 1
-        while delivery_id in board.sessions or board.store.state_of(delivery_id) is not None:
-            n += 1
-            delivery_id = f"{scanner}-{stamp}-{n}"
+        delivery_id = first_free(
+            f"{scanner}-{stamp}",
+            lambda name: name in board.sessions or board.store.state_of(name) is not None,
+        )
         now = keeper.seconds()
         return PutawaySession(delivery_id, now, now, scanner=scanner)
 

@@ -27,6 +27,13 @@ OPEN_STATUSES = frozenset(
 )
 
 
+# What a person is shown of each request (`rxedge procurement list`, the page's procurement view).
+SHOWN_COLUMNS = (
+    "request_id, created_at, gtin, quantity, received, priority, status, confirmed_by,"
+    " updated_at, note, answered_by, answered_at"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class RequestAnswer:
     """The centre's answer about a request (procurement/status): what became of `request_id`,

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from inventory.alarms.book import AlarmBook
 from inventory.alarms.lifecycle import AlarmKind
+from inventory.ledger.free_ids import first_free
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.outbox import MessageKind, OutboxMessage
 from inventory.picking.ledger_access import DeskLedger
@@ -215,11 +216,12 @@ class StocktakeDesk:
 def _free_id(db: sqlite3.Connection, stocktake_id: str) -> str:
     """`stocktake_id`, or with -2, -3, ... when a report already has it (the clock set back
     to the second of an earlier sweep): a report is never written over another."""
-    free, n = stocktake_id, 1
-    while db.execute("SELECT 1 FROM stocktakes WHERE stocktake_id = ?", (free,)).fetchone():
-        n += 1
-        free = f"{stocktake_id}-{n}"
-    return free
+
+    def taken(name: str) -> bool:
+        found = db.execute("SELECT 1 FROM stocktakes WHERE stocktake_id = ?", (name,))
+        return found.fetchone() is not None
+
+    return first_free(stocktake_id, taken)
 
 
 def _save(db: sqlite3.Connection, report: StocktakeReport, state: str, at: str) -> None:
