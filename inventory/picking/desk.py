@@ -225,7 +225,8 @@ class PickDesk:
                         same[0].quantity += extra.quantity
                     else:
                         line.allocations.append(extra)
-                if again.short:
+                if again.short:  # as a list started short is: the shortage alarm, a request
+                    out.commits.append(self._orders.report_short(gtin, again.short, pick.pick_id))
                     out.notes.append(
                         f"pick list {pick.pick_id}: {again.short} x GTIN {gtin} short, batch "
                         f"{batch} held back"

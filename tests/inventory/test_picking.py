@@ -319,6 +319,18 @@ def test_a_batch_recalled_while_a_list_is_open_is_no_longer_lit_for_it(
     assert results(keeper, "rx-23")[-1]["status"] == "done"
 
 
+def test_a_batch_held_back_with_nothing_left_to_allocate_is_reported_short(
+    keeper: InventoryKeeper,
+) -> None:
+    keeper.picks.start(PickRequest("rx-25", (PickLine(AMOX.gtin, 3, batch="LATE"),)))
+    assert keeper.alarms.get(AlarmKind.SHORTAGE, AMOX.gtin) is None
+    keeper.picks.recall(AMOX.gtin, "LATE", "supplier notice 19")
+    assert [c for c in keeper.picks.cues() if c.kind is CueKind.PICK] == []
+    shortage = keeper.alarms.get(AlarmKind.SHORTAGE, AMOX.gtin)
+    assert shortage is not None and shortage.detail["pick_id"] == "rx-25"
+    assert shortage.detail["short_by"] == 3
+
+
 def test_a_batch_the_nightly_sweep_holds_back_is_allocated_again(
     keeper: InventoryKeeper, clock: Clock
 ) -> None:
