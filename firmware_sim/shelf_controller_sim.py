@@ -162,6 +162,10 @@ class ShelfControllerSimulator:
         """These controllers answer again, with whatever their registers hold."""
         self._rs485().unsilence(*(device_ids or self.device_ids))
 
+    def answer_late(self, device_id: int, by: float) -> None:
+        """The controller's next answer reaches the host `by` seconds late (RTU)."""
+        self._rs485().answer_late(device_id, by)
+
     def requests(self, device_id: int, function_code: int) -> int:
         """How many requests with this function code the host sent this device id (RTU)."""
         return self._rs485().requests[(device_id, function_code)]
