@@ -245,8 +245,14 @@ class ShelfBus:
         [value] = (await self._request(state, code, beat.address, 1)).registers
         state.stats.heartbeats += 1
         before, state.heartbeat = state.heartbeat, (value, now)
-        # Counting on (it wraps at 65536), it runs no further than the seconds since.
-        if before is None or (value - before[0]) % COUNTER_WRAP <= now - before[1] + SLACK:
+        if before is None:
+            return False
+        # Counting on (it wraps at 65536), it runs no further than the seconds since; counting
+        # again from zero after a restart, it is no older than them. Neither: not a restart but
+        # a stale answer or a clock that slipped, and a false restart would count every press
+        # counter from zero.
+        since = now - before[1] + SLACK
+        if (value - before[0]) % COUNTER_WRAP <= since or value > since:
             return False
         state.stats.restarts += 1
         log.warning("shelf controller %s restarted: its lights are written again", state.spec.name)
@@ -262,12 +268,16 @@ class ShelfBus:
             reply = await self._request(state, code, buttons.base + start, n)
             now += [int(bit) for bit in reply.bits[:n]] if bits else list(reply.registers)
             state.stats.polls += 1
-        if state.buttons is not None and now != state.buttons and await self._restarted(state):
-            state.buttons = [0] * len(now)  # counted from zero since the restart
-        if state.buttons is not None:
-            for slot, presses in buttons.presses(state.buttons, now):
+        before, kept = state.buttons, now
+        if before is not None and now != before:
+            if await self._restarted(state):
+                before = [0] * len(now)  # counted from zero since the restart
+            elif spec.profile.heartbeat is not None:  # known not to have restarted
+                kept = buttons.latest(before, now)
+        if before is not None:
+            for slot, presses in buttons.presses(before, now):
                 self._emit(ButtonPressed(spec.name, slot, presses))
-        state.buttons = now
+        state.buttons = kept
 
     async def _request(
         self,
