@@ -209,10 +209,10 @@ class PickDesk:
             self._after_change(pick, out)
 
     def overbooked(self, slot: str, gtin: str, out: Outcome) -> None:
-        """A pack of `gtin` left `slot` for a list that did not hold it there (a scanner's list
-        took another list's pack): lists holding more there than the slot still has give the
-        rest up and are allocated it again (FEFO), or reported short, oldest list kept first
-        (inside the caller's transaction)."""
+        """Packs of `gtin` left `slot` (picked for a list that did not hold them there, moved,
+        counted down): lists holding more there than the slot still has give the rest up and
+        are allocated it again (FEFO), or reported short, the oldest list served first (inside
+        the caller's transaction)."""
         have: dict[str, int] = {}
         for stock in self._keeper.index.contents(slot):
             if stock.gtin == gtin and stock.status is StockStatus.AVAILABLE:

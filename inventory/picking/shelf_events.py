@@ -153,8 +153,6 @@ class ShelfEvents:
                 self._desk.save(pick, out)
                 if pick.finished:
                     self._desk.end(pick, PickState.DONE, out)
-                if match.allocation.slot != stock.slot:
-                    self._desk.overbooked(stock.slot, stock.gtin, out)
         except Exception:
             match.allocation.picked -= 1  # refused by the ledger: the list as it was
             raise

@@ -11,7 +11,7 @@ import pytest
 
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.apply import apply
-from inventory.changes import ExpirySweep
+from inventory.changes import Book, ExpirySweep, Moved, ScannedAtPick
 from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
@@ -351,7 +351,7 @@ def test_a_scan_restricted_to_one_list_takes_its_own_slot_and_leaves_the_others_
     lit = {c.slot: c.number for c in keeper.picks.cues() if c.kind is CueKind.PICK}
     assert set(lit) == {"A-02", "A-06"}
     own = next(c.slot for c in keeper.picks.cues() if c.picker_no == 1)
-    keeper.shelf.scanned(PackScan(AMOX.gtin, None, "EARLY", ""), "s2")
+    apply(keeper, ScannedAtPick(PackScan(AMOX.gtin, None, "EARLY", ""), "s2"))
     assert movements(keeper) == [("pick", own, "EARLY", 1, "rx-b")]
     assert_every_lit_slot_holds_its_packs(keeper)
     other = next(c.slot for c in keeper.picks.cues() if c.kind is CueKind.PICK)
@@ -369,7 +369,7 @@ def test_a_tagged_pack_another_list_held_is_replaced_for_it_from_what_is_free(
     keeper.picks.start(PickRequest("rx-b", (PickLine(AMOX.gtin, 1),), scanner="s2"))
     assert {c.slot for c in keeper.picks.cues() if c.picker_no == 1} == {"A-07"}
     # picker 2 takes the tag in A-06, which rx-a held: a right pack for rx-b all the same
-    out = keeper.shelf.scanned(PackScan(AMOX.gtin, None, "", "1"), "s2")
+    out = apply(keeper, ScannedAtPick(PackScan(AMOX.gtin, None, "", "1"), "s2"))
     assert out.mistakes == [] and results(keeper, "rx-b")[-1]["status"] == "done"
     lit = {c.slot: c.number for c in keeper.picks.cues() if c.kind is CueKind.PICK}
     assert lit == {"A-02": 1, "A-01": 3, "A-07": 1}, "rx-a now takes the tag rx-b left in A-07"
@@ -377,6 +377,31 @@ def test_a_tagged_pack_another_list_held_is_replaced_for_it_from_what_is_free(
     keeper.shelf.scanned(PackScan(AMOX.gtin, None, "", "2"), "s1")
     assert keeper.line_of_epc(tagged(2).epc) is None
     assert results(keeper, "rx-a")[-1]["status"] == "progress"
+
+
+def test_packs_moved_or_counted_out_of_a_held_slot_are_made_good_for_the_list(
+    keeper: InventoryKeeper,
+) -> None:
+    keeper.put_away(tagged(1), "A-06")
+    keeper.put_away(tagged(2), "A-07")
+    keeper.picks.start(PickRequest("rx-31", (PickLine(AMOX.gtin, 5),)))  # EARLY, LATE x3, tag 1
+    apply(keeper, Moved(tagged(1).epc, "A-06", "A-08"))  # a reader sees it in another slot
+    lit = {c.slot: c.number for c in keeper.picks.cues() if c.kind is CueKind.PICK}
+    assert lit == {"A-02": 1, "A-01": 3, "A-07": 1}, "tag 2 is the first free tag now"
+    count = Movement(
+        MovementKind.COUNT_ADJUSTMENT,
+        AMOX.gtin,
+        2,
+        batch="LATE",
+        expiry="2027-12-31",
+        from_slot="A-01",
+    )
+    apply(keeper, Book((count,)))  # a count found two LATE packs fewer in A-01
+    lit = {c.slot: c.number for c in keeper.picks.cues() if c.kind is CueKind.PICK}
+    assert lit == {"A-02": 1, "A-01": 1, "A-07": 1, "A-08": 1}
+    assert_every_lit_slot_holds_its_packs(keeper)
+    shortage = keeper.alarms.get(AlarmKind.SHORTAGE, AMOX.gtin)  # one pack fewer than asked
+    assert shortage is not None and shortage.detail["pick_id"] == "rx-31"
 
 
 def test_a_pick_the_ledger_refuses_leaves_the_list_as_it_was(keeper: InventoryKeeper) -> None:
