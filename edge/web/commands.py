@@ -15,6 +15,9 @@ from sync.mqtt_session import MqttSession
 
 COMMAND_TTL_SECONDS = 60.0  # a click is about now: a command delayed longer is refused
 ANSWER_SECONDS = 5.0
+# Commands the gateway answers under another command's name (docs/asyncapi.yaml): a cancel is
+# told as the end of the list itself (`pick`, cancelled) or its error.
+ANSWERED_AS = {"pick-cancel": ("pick", frozenset({"cancelled", "error"}))}
 
 
 class CommandRefused(Exception):
@@ -48,8 +51,11 @@ class CommandSender:
         `answer_id`; None: the next answer to a command of that name); CommandRefused when it
         is not sent, refused, or not answered in time."""
 
+        other, statuses = ANSWERED_AS.get(name, (name, frozenset()))
+
         def wanted(answer: dict[str, Any]) -> bool:
-            if answer.get("command") != name:
+            command = answer.get("command")
+            if command != name and (command != other or answer.get("status") not in statuses):
                 return False
             return answer_id is None or answer.get("command_id") == answer_id
 

@@ -1,7 +1,7 @@
 """Acting from the page: acknowledging an alarm in the browser reaches the gateway as the
 centre's command would, with the logged-in person's name on the ledger and on MQTT; an action
 without a login, without the form's CSRF token or from another site's form is refused and sends
-nothing; failed logins are limited."""
+nothing; failed logins are limited; cancelling a pick list is told as done."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from pathlib import Path
 from playwright.async_api import expect
 
 from edge.demo.local_broker import LocalBroker
+from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
-from tests.edge.pick_rig import PREFIX
+from tests.edge.pick_rig import AMOX, PREFIX, statuses
 from tests.web.page_rig import EXPIRED, NAME, PASSWORD, USER, artifacts, page_rig
+
+SECOND = 5_000  # ms: generous under load
 
 
 def alarm_state(db: Path, alarm_id: str) -> tuple[str, str | None]:
@@ -122,3 +125,30 @@ async def test_failed_logins_are_limited_and_a_login_gets_a_new_session(
         await expect(tab.locator("#who")).to_have_text(NAME)
         after = next(c for c in await tab.context.cookies() if c["name"] == "rxedge_session")
         assert after["value"] != before["value"], "the session id changes at login"
+
+
+async def test_cancelling_a_pick_list_in_the_browser_says_it_was_cancelled(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """The gateway answers a cancel under the list's own command (`pick`, status cancelled):
+    the page must take that as the answer, not wait for one named pick-cancel and say no."""
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.logged_in_tab()
+        body = {"pick_id": "rx-100", "lines": [{"gtin": AMOX, "quantity": 2}], "picker": "Ana"}
+        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
+        await tab.goto(f"{web.url}/picks")
+        listed = tab.locator('[data-pick="rx-100"]')
+        await expect(listed).to_have_count(1, timeout=SECOND)
+        await listed.get_by_role("button", name="Cancel this list").click()
+        await expect(tab.locator(".flash")).to_have_text(
+            f"Pick list rx-100 cancelled by {NAME}.", timeout=SECOND
+        )
+        await expect(listed).to_have_count(0)
+        assert statuses(centre, "rx-100")[-1] == "cancelled"
+        # Cancelling it again is refused by the gateway, and the page says why.
+        token = await tab.locator('input[name="csrf"]').first.get_attribute("value")
+        again = await tab.request.post(
+            f"{web.url}/picks/rx-100/cancel", form={"csrf": token or "", "next": "/picks"}
+        )
+        assert "Not done: pick list rx-100 is cancelled" in await again.text()
