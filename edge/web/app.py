@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 
 from anyio import to_thread
@@ -18,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from edge.web.badge_login import BadgeWatch
 from edge.web.commands import CommandSender
-from edge.web.pages import SecurityHeaders, state_of
+from edge.web.pages import SecurityHeaders, refuse, state_of
 from edge.web.state import WebState
 from edge.web.views import (
     alarms,
@@ -32,6 +33,7 @@ from edge.web.views import (
     shelves,
     stocktake,
 )
+from inventory.errors import StoreError
 from inventory.ledger.store import check_file
 
 LEDGER_CHECK_SECONDS = 3600.0
@@ -43,6 +45,16 @@ async def events(request: Request) -> Response:
         state_of(request).live.stream(),
         media_type="text/event-stream",
         headers={"x-accel-buffering": "no"},  # a reverse proxy must not hold events back
+    )
+
+
+async def unreadable_ledger(request: Request, exc: Exception) -> Response:
+    """A view while the ledger cannot be read (moved aside, being restored, damaged)."""
+    return refuse(
+        request,
+        503,
+        f"the ledger cannot be read now ({exc}). If it is being restored or was moved aside, "
+        "start the daemon again (rxedge run): this page reads the new file by itself",
     )
 
 
@@ -82,7 +94,12 @@ def build_app(state: WebState) -> Starlette:
         Route("/events", events),
         Mount("/static", StaticFiles(packages=[("edge.web", "static")]), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={StoreError: unreadable_ledger, sqlite3.Error: unreadable_ledger},
+        lifespan=lifespan,
+    )
     app.state.web = state
     return app
 
@@ -90,6 +107,9 @@ def build_app(state: WebState) -> Starlette:
 async def _check_ledger(state: WebState) -> None:
     """`PRAGMA quick_check` of the ledger on a connection of its own, now and then hourly."""
     while True:
-        verdict = await to_thread.run_sync(lambda: check_file(state.reader.path, "quick_check"))
+        try:
+            verdict = await to_thread.run_sync(lambda: check_file(state.reader.path, "quick_check"))
+        except StoreError as exc:  # no file there now: said, and checked again in an hour
+            verdict = str(exc)
         state.ledger_check.verdict, state.ledger_check.at = verdict, state.clock.time()
         await asyncio.sleep(LEDGER_CHECK_SECONDS)

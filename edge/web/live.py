@@ -26,7 +26,8 @@ from typing import Any
 
 from anyio import to_thread
 
-from edge.web.reading import LedgerReader, data_version
+from edge.web.reading import FileId, LedgerReader, data_version, file_id
+from inventory.errors import StoreError
 from inventory.ledger.store import connect_readonly
 from sync.broker_security import BrokerLink
 from sync.mqtt_session import MqttSession
@@ -140,23 +141,39 @@ class LiveFeed:
             self._send(Event("result", result), result)  # every answer is told
 
     async def _watch_ledger(self) -> None:
-        """A `ledger` nudge whenever the daemon committed (pick progress, stock, requests)."""
+        """A `ledger` nudge whenever the daemon committed (pick progress, stock, requests), or
+        the path names another file (a ledger moved aside, a backup put in its place)."""
         # A connection of its own: data_version compares within one connection only.
-        db = connect_readonly(self.reader.path)
+        db: sqlite3.Connection | None = None
+        opened: FileId = None
+        seen: int | None = None
+        looked, problem = False, ""
         try:
-            seen = await to_thread.run_sync(data_version, db)
             while True:
-                await asyncio.sleep(LEDGER_POLL_SECONDS)
+                now = file_id(self.reader.path)
+                if now != opened:
+                    if db is not None:
+                        db.close()
+                        db = None
+                    if looked:
+                        self._send(Event("ledger", "{}"))  # another file: every view asks again
+                    opened, seen, looked = now, None, True
                 try:
-                    now = await to_thread.run_sync(data_version, db)
-                except sqlite3.Error as exc:  # a disk hiccup: try again
-                    log.warning("cannot read the ledger's version: %s", exc)
-                    continue
-                if now != seen:
-                    seen = now
-                    self._send(Event("ledger", "{}"))
+                    if db is None and now is not None:
+                        db = connect_readonly(self.reader.path)
+                    if db is not None:
+                        version = await to_thread.run_sync(data_version, db)
+                        if seen is not None and version != seen:
+                            self._send(Event("ledger", "{}"))
+                        seen, problem = version, ""
+                except (sqlite3.Error, StoreError) as exc:  # a disk hiccup: try again
+                    if str(exc) != problem:
+                        log.warning("cannot read the ledger's version: %s", exc)
+                    problem = str(exc)
+                await asyncio.sleep(LEDGER_POLL_SECONDS)
         finally:
-            db.close()
+            if db is not None:
+                db.close()
 
     def _send(self, event: Event, about: str = "") -> None:
         """Gather `event` for the next flush; a newer event of its name `about` the same thing

@@ -5,6 +5,7 @@ CLI). Nothing here writes: the page acts only through the daemon's commands."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -25,8 +26,23 @@ PAGE_ROWS = 500  # the most rows a list shows (a ledger may hold far more)
 EXPIRING_ROWS = 200  # the expiring list: its earliest lines
 
 
+FileId = tuple[int, int] | None  # a file's (device, inode); None: there is no file
+
+
+def file_id(path: Path) -> FileId:
+    """Which file `path` names now: a ledger moved aside and another (a backup) put in its place
+    is another file, although its name is the same."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 class LedgerReader:
-    """Questions to the ledger at `path`, each run on a worker thread with its own connection."""
+    """Questions to the ledger at `path`, each run on a worker thread with its own connection,
+    opened again when the path names another file than the one it reads (a connection stays
+    on the file it opened, even moved aside or deleted). No file: StoreError, saying so."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -34,9 +50,13 @@ class LedgerReader:
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        now = file_id(self.path)
+        if db is not None and self._local.file != now:
+            db.close()
+            db = None
         if db is None:
             db = connect_readonly(self.path)
-            self._local.db = db
+            self._local.db, self._local.file = db, now
         return db
 
     async def ask(self, question: Callable[[sqlite3.Connection], T]) -> T:

@@ -1,0 +1,89 @@
+"""The page follows the ledger file, not an old copy of it: when the file is moved aside and a
+backup put in its place (the daemon stopped meanwhile), every view and the live updates read
+the new file; while there is no file, the page says so and what to do, without a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.async_api import expect
+
+from edge.demo.local_broker import LocalBroker
+from inventory.keeper import InventoryKeeper
+from inventory.ledger.movements import Movement, MovementKind
+from sync.commands import with_envelope
+from tests.conftest import Subscriber
+from tests.edge.pick_rig import AMOX, PREFIX
+from tests.web.page_rig import page_rig
+
+SECOND = 5_000  # ms: generous under load
+
+RESTORED = 7  # packs the backup holds in A-01 beyond what the running ledger does
+
+
+def backup_with_more(db: Path, backup: Path) -> None:
+    """A backup of `db` (SQLite's backup API) that holds more packs in A-01."""
+    with sqlite3.connect(db) as source, sqlite3.connect(backup) as target:
+        source.backup(target)
+    keeper = InventoryKeeper(backup, {}, "s1", "g1")
+    keeper.commit(
+        [
+            Movement(
+                MovementKind.PUT_AWAY,
+                AMOX,
+                RESTORED,
+                batch="LATE",
+                expiry="2030-12-31",
+                to_slot="A-01",
+            )
+        ]
+    )
+    keeper.close()
+
+
+def move_aside(db: Path) -> None:
+    """The ledger and its WAL files moved out of the way, as an operator does."""
+    for suffix in ("", "-wal", "-shm"):
+        found = Path(f"{db}{suffix}")
+        if found.exists():
+            os.replace(found, Path(f"{db}.old{suffix}"))
+
+
+async def test_a_ledger_restored_from_a_backup_is_what_the_page_shows_and_follows(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.tab()
+        await tab.goto(f"{web.url}/shelves")
+        on_hand = tab.locator('.slot[data-slot="A-01"] .on-hand')
+        await expect(on_hand).to_have_text("3")
+        backup = tmp_path / "backup.sqlite"
+        backup_with_more(web.rig.db, backup)
+
+        await web.rig.stop()
+        move_aside(web.rig.db)
+        missing = await tab.request.get(f"{web.url}/find?q=amoxicillin")
+        assert missing.status == 503
+        text = await missing.text()
+        assert "no ledger at" in text and "rxedge run" in text and "Traceback" not in text
+        os.replace(backup, web.rig.db)
+        await web.rig.start()
+
+        # The open page draws the restored figures without a reload, and new work shows.
+        await expect(on_hand).to_have_text(str(3 + RESTORED), timeout=SECOND)
+        await tab.goto(f"{web.url}/find?q=amoxicillin")
+        await expect(tab.locator('[data-gtin="04012345123456"]')).to_contain_text(
+            f"{4 + RESTORED} pack(s) usable"
+        )
+        await tab.goto(f"{web.url}/shelves")
+        body = {"pick_id": "rx-200", "lines": [{"gtin": AMOX, "quantity": 1}], "picker": "Ana"}
+        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
+        early = tab.locator('.slot[data-slot="A-02"]')
+        await expect(early).to_have_attribute("data-on", "true", timeout=SECOND)
+        await web.rig.press("A-02")
+        await expect(early.locator(".holds")).to_have_text("empty", timeout=SECOND)
