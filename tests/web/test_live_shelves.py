@@ -1,6 +1,7 @@
 """The page in a real headless Chromium against the daemon on simulated hardware: a pick sent
 on MQTT lights its slot on the page's shelf map in the list's colour (and in words), a button
-pressed on the shelf controller moves the pick list's progress, and the map returns to dark."""
+pressed on the shelf controller moves the pick list's progress, and the map returns to dark;
+a stream a proxy answered with an error is opened again."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from edge.demo.local_broker import LocalBroker
 from sync.commands import with_envelope
@@ -67,3 +68,32 @@ async def test_a_pick_lights_its_slot_on_the_page_and_a_button_press_moves_the_l
         await expect(picks.locator('[data-pick="rx-100"]')).to_have_count(0, timeout=SECOND)
         await expect(picks.locator("table").last).to_contain_text("rx-100")
         await expect(slot(shelves, "A-01")).to_have_attribute("data-on", "false", timeout=SECOND)
+
+
+async def test_the_page_goes_live_again_after_a_proxy_answered_its_stream_with_an_error(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """Behind a reverse proxy, a restarting page is a 502 to the browser's stream, which the
+    browser does not retry by itself: the page's script must open the stream again."""
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    async with page_rig(tmp_path, broker) as web:
+        shelves = await web.tab()
+        refused: list[str] = []
+
+        async def proxy(route: Route) -> None:
+            if len(refused) < 2:  # the page is restarting behind the proxy
+                refused.append(route.request.url)
+                await route.fulfill(status=502, body="Bad Gateway")
+            else:
+                await route.continue_()
+
+        await shelves.route("**/events", proxy)
+        await shelves.goto(f"{web.url}/shelves")
+        await expect(shelves.locator("#live-link")).to_have_attribute("data-state", "down")
+        await expect(shelves.locator("#live-link")).to_have_attribute(
+            "data-state", "live", timeout=4 * SECOND
+        )
+        assert len(refused) == 2
+        body = {"pick_id": "rx-100", "lines": [{"gtin": AMOX, "quantity": 1}], "picker": "Ana"}
+        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
+        await expect(slot(shelves, "A-02")).to_have_attribute("data-on", "true", timeout=SECOND)

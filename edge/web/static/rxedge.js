@@ -83,18 +83,31 @@
     link.textContent = text;
   }
 
+  // The browser retries a stream that broke by itself, but not one answered with an error (a
+  // reverse proxy's 502 while the page restarts): that one is opened again here, ever later.
+  const RETRY_MS = [2000, 4000, 8000, 15000, 30000];
   let everOpen = false;
-  const source = new EventSource("/events");
-  source.addEventListener("open", () => {
-    linkIs("live", "live");
-    if (everOpen) nudge("*"); // back after a break: what changed meanwhile
-    everOpen = true;
-  });
-  source.addEventListener("error", () => linkIs("down", "reconnecting"));
-  source.addEventListener("lights", (event) => drawLights(JSON.parse(event.data)));
-  for (const kind of ["ledger", "alarm", "result", "status"]) {
-    source.addEventListener(kind, () => nudge(kind));
+  let failures = 0;
+  function listen() {
+    const source = new EventSource("/events");
+    source.addEventListener("open", () => {
+      linkIs("live", "live");
+      if (everOpen) nudge("*"); // back after a break: what changed meanwhile
+      everOpen = true;
+      failures = 0;
+    });
+    source.addEventListener("error", () => {
+      linkIs("down", "reconnecting");
+      if (source.readyState !== EventSource.CLOSED) return; // the browser tries again itself
+      setTimeout(listen, RETRY_MS[Math.min(failures, RETRY_MS.length - 1)]);
+      failures += 1;
+    });
+    source.addEventListener("lights", (event) => drawLights(JSON.parse(event.data)));
+    for (const kind of ["ledger", "alarm", "result", "status"]) {
+      source.addEventListener(kind, () => nudge(kind));
+    }
   }
+  listen();
 
   // The badge login page: wait (one request) for the tap, then go on logged in, or say why not.
   const badge = document.getElementById("badge-wait");
