@@ -77,12 +77,14 @@ def state_of(request: Request) -> WebState:
 
 
 def session_of(request: Request) -> Session:
-    """The request's session; a new one (its cookie set by `finish`) when it has none."""
+    """The request's session; a new one (its cookie set by `finish`) when it has none. A live
+    part fetched again by the page's script is not someone using it: the idle clock runs on."""
     found = getattr(request.state, "session", None)
     if isinstance(found, Session):
         return found
     sessions = state_of(request).sessions
-    session = sessions.find(request.cookies.get(COOKIE))
+    used = request.query_params.get("part") != "live"
+    session = sessions.find(request.cookies.get(COOKIE), used)
     if session is None:
         session = sessions.new()
     request.state.session = session

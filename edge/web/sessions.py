@@ -33,8 +33,9 @@ class Sessions:
         self._clock = clock  # monotonic seconds
         self._by_id: OrderedDict[str, Session] = OrderedDict()
 
-    def find(self, sid: str | None) -> Session | None:
-        """The live session with this id (its idle clock restarted), or None."""
+    def find(self, sid: str | None, used: bool = True) -> Session | None:
+        """The live session with this id, or None; `used` (someone at the screen, not the
+        page refreshing itself) restarts its idle clock."""
         if not sid:
             return None
         session = self._by_id.get(sid)
@@ -42,8 +43,9 @@ class Sessions:
         if session is None or now - session.seen > self.idle_seconds:
             self._by_id.pop(sid, None)
             return None
-        session.seen = now
-        self._by_id.move_to_end(sid)
+        if used:
+            session.seen = now
+            self._by_id.move_to_end(sid)
         return session
 
     def new(self) -> Session:

@@ -1,7 +1,8 @@
 """Acting from the page: acknowledging an alarm in the browser reaches the gateway as the
 centre's command would, with the logged-in person's name on the ledger and on MQTT; an action
 without a login, without the form's CSRF token or from another site's form is refused and sends
-nothing; failed logins are limited; cancelling a pick list is told as done."""
+nothing; failed logins are limited; a login ends when nobody uses it; cancelling a pick list is
+told as done."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from playwright.async_api import expect
 
 from edge.demo.local_broker import LocalBroker
+from edge.web.sessions import Sessions
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import AMOX, PREFIX, statuses
@@ -152,3 +154,26 @@ async def test_cancelling_a_pick_list_in_the_browser_says_it_was_cancelled(
             f"{web.url}/picks/rx-100/cancel", form={"csrf": token or "", "next": "/picks"}
         )
         assert "Not done: pick list rx-100 is cancelled" in await again.text()
+
+
+async def test_a_login_ends_when_idle_although_its_open_page_keeps_refreshing(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """A tablet left on a live view fetches its live part at every change: that is not the
+    person using it, so it must not keep their login (and their name on actions) alive."""
+    async with page_rig(tmp_path, broker) as web:
+        now = [0.0]
+        web.page.state.sessions = Sessions(60.0, lambda: now[0])
+        tab = await web.logged_in_tab()
+        await tab.goto(f"{web.url}/alarms")  # someone at the screen: that keeps the login
+        for _ in range(3):
+            now[0] += 50
+            await tab.goto(f"{web.url}/alarms")
+        await expect(tab.locator("#who")).to_have_text(NAME)
+        for _ in range(3):  # nobody at the screen; the open page refreshes its live part
+            now[0] += 50
+            part = await tab.request.get(f"{web.url}/alarms?part=live")
+            assert part.status == 200
+        await tab.goto(f"{web.url}/alarms")
+        await expect(tab.locator("#login-link")).to_be_visible()
+        assert await tab.get_by_role("button", name="Acknowledge").count() == 0
