@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,6 +17,9 @@ class MessageKind(StrEnum):
 
 # What may be dropped when the outbox is over its bound, least important first.
 DROPPABLE = (MessageKind.EVENT, MessageKind.COMMAND_RESULT)
+# Kinds whose message is the whole present state of its key (an alarm's), published retained:
+# once the broker has taken a newer one, an older one is worth nothing and would do harm.
+STATE_KINDS = frozenset({MessageKind.ALARM})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +57,29 @@ class Outbox:
         ).fetchall()
         return [OutboxRow(r[0], r[1], MessageKind(r[2]), r[3], r[4]) for r in rows]
 
-    def mark_sent(self, ids: list[int], at: str) -> None:
-        """Record that the broker acknowledged these messages (in the caller's transaction)."""
+    def mark_sent(self, ids: list[int], at: str) -> list[OutboxRow]:
+        """Record that the broker acknowledged these messages (in the caller's transaction),
+        and drop the waiting messages they supersede: those of a state kind, with the key of
+        one acknowledged here and an older id. The broker holds a newer state than theirs:
+        sent later (a retry after a refusal, or after a restart), they would put an older state
+        back. Returns the dropped messages, oldest first."""
         self._db.executemany("UPDATE outbox SET sent_at = ? WHERE id = ?", [(at, i) for i in ids])
+        kinds = sorted(STATE_KINDS)
+        newest = self._db.execute(
+            "SELECT kind, key, max(id) FROM outbox WHERE id IN (SELECT value FROM json_each(?))"
+            f" AND kind IN ({', '.join('?' * len(kinds))}) GROUP BY kind, key",
+            (json.dumps(ids), *kinds),
+        ).fetchall()
+        superseded = [
+            OutboxRow(r[0], r[1], MessageKind(r[2]), r[3], r[4])
+            for kind, key, newest_id in newest
+            for r in self._db.execute(
+                "DELETE FROM outbox WHERE sent_at IS NULL AND kind = ? AND key = ? AND id < ?"
+                " RETURNING id, created_at, kind, key, payload",
+                (kind, key, newest_id),
+            ).fetchall()
+        ]
+        return sorted(superseded, key=lambda row: row.id)
 
     def oldest(self) -> str | None:
         """When the oldest waiting message was written (ISO 8601), or None."""
