@@ -20,6 +20,23 @@ DROPPABLE = (MessageKind.EVENT, MessageKind.COMMAND_RESULT)
 # Kinds whose message is the whole present state of its key (an alarm's), published retained:
 # once the broker has taken a newer one, an older one is worth nothing and would do harm.
 STATE_KINDS = frozenset({MessageKind.ALARM})
+_STATE_KIND_NAMES = sorted(str(kind) for kind in STATE_KINDS)
+# The newest acknowledged message of each state key among the ids given (a JSON array), and the
+# waiting messages of those keys older than it. Waiting rows below the newest id acknowledged are
+# only those refused or left behind (batches are acknowledged in order), so few are looked at.
+_SUPERSEDE_SQL = f"""
+WITH acked (kind, key, newest) AS MATERIALIZED (
+    SELECT kind, key, max(id) FROM outbox
+    WHERE id IN (SELECT value FROM json_each(?)) AND kind IN ({", ".join("?" * len(STATE_KINDS))})
+    GROUP BY kind, key
+)
+DELETE FROM outbox
+WHERE sent_at IS NULL AND id < (SELECT max(newest) FROM acked) AND EXISTS (
+    SELECT 1 FROM acked
+    WHERE acked.kind = outbox.kind AND acked.key = outbox.key AND acked.newest > outbox.id
+)
+RETURNING id, created_at, kind, key, payload
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +57,10 @@ class OutboxRow:
     kind: MessageKind
     key: str
     payload: str
+
+
+def _id(row: OutboxRow) -> int:
+    return row.id
 
 
 class Outbox:
@@ -64,22 +85,8 @@ class Outbox:
         sent later (a retry after a refusal, or after a restart), they would put an older state
         back. Returns the dropped messages, oldest first."""
         self._db.executemany("UPDATE outbox SET sent_at = ? WHERE id = ?", [(at, i) for i in ids])
-        kinds = sorted(STATE_KINDS)
-        newest = self._db.execute(
-            "SELECT kind, key, max(id) FROM outbox WHERE id IN (SELECT value FROM json_each(?))"
-            f" AND kind IN ({', '.join('?' * len(kinds))}) GROUP BY kind, key",
-            (json.dumps(ids), *kinds),
-        ).fetchall()
-        superseded = [
-            OutboxRow(r[0], r[1], MessageKind(r[2]), r[3], r[4])
-            for kind, key, newest_id in newest
-            for r in self._db.execute(
-                "DELETE FROM outbox WHERE sent_at IS NULL AND kind = ? AND key = ? AND id < ?"
-                " RETURNING id, created_at, kind, key, payload",
-                (kind, key, newest_id),
-            ).fetchall()
-        ]
-        return sorted(superseded, key=lambda row: row.id)
+        rows = self._db.execute(_SUPERSEDE_SQL, (json.dumps(ids), *_STATE_KIND_NAMES)).fetchall()
+        return sorted((OutboxRow(r[0], r[1], MessageKind(r[2]), r[3], r[4]) for r in rows), key=_id)
 
     def oldest(self) -> str | None:
         """When the oldest waiting message was written (ISO 8601), or None."""
