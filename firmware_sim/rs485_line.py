@@ -7,7 +7,9 @@ every frame, and carries one frame at a time in either direction (RS-485 is half
 write is taken as one frame, as Modbus RTU masters and servers write them.
 
 A device id can be silenced: requests for it still use the line but never reach the devices, as
-when that controller has lost power.
+when that controller has lost power. Its next answer can be made late: it goes on the line that
+much later, and the host's requests after it wait behind it (the controller is still busy), as
+when a controller stalls writing its flash.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Rs485Line:
         self._host: PtyPort | None = None
         self._devices: PtyPort | None = None
         self._silenced: set[int] = set()
+        self._late: dict[int, float] = {}  # device id -> seconds its next answer is late
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._wake_r, self._wake_w = -1, -1
@@ -79,6 +82,10 @@ class Rs485Line:
         """These devices hear their requests again."""
         self._silenced.difference_update(device_ids)
 
+    def answer_late(self, device_id: int, by: float) -> None:
+        """The device's next answer goes on the line `by` seconds after it was given."""
+        self._late[device_id] = by
+
     def _relay(self) -> None:
         host, devices = self._require(self._host).master, self._require(self._devices).master
         pending: deque[tuple[float, int | None, bytes]] = deque()  # (due, to, frame)
@@ -101,7 +108,8 @@ class Rs485Line:
                         self.requests[(frame[0], frame[1])] += 1
                     pending.append((self._carry(frame, now), devices if heard else None, frame))
                 else:
-                    pending.append((self._carry(frame, now), host, frame))
+                    late = self._late.pop(frame[0], 0.0)
+                    pending.append((self._carry(frame, now + late), host, frame))
             now = time.monotonic()
             while pending and pending[0][0] <= now:
                 _, to, frame = pending.popleft()

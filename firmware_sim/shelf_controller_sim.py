@@ -19,7 +19,7 @@ from pymodbus.server.base import ModbusBaseServer
 from pymodbus.simulator import SimDevice
 
 from drivers.modbus.lights import SlotLight
-from drivers.modbus.profile import COUNTER_WRAP, RXEDGE_PTL_V1, ShelfProfile, Table
+from drivers.modbus.profile import COUNTER_WRAP, RXEDGE_PTL_V1, Setting, ShelfProfile, Table
 from firmware_sim.rs485_line import Rs485Line
 from firmware_sim.shelf_registers import controller_device
 
@@ -132,11 +132,24 @@ class ShelfControllerSimulator:
         await server.async_setValues(dev, buttons.table, address, [True])
         self._spawn(self._lift_finger(dev, address))
 
+    async def set_counter(self, slot: int, count: int, device_id: int | None = None) -> None:
+        """Put a press counter at `count` outright: what a stale answer shows the host."""
+        server, dev = self._require(), device_id or self.device_ids[0]
+        buttons = self.profile.buttons
+        if not buttons.counting:
+            raise ValueError(f"profile {self.profile.name} has no press counters")
+        await server.async_setValues(dev, buttons.table, buttons.base + slot, [count])
+
+    async def set_heartbeat(self, value: int, device_id: int | None = None) -> None:
+        """Put the heartbeat at `value` (a controller up for that many seconds, or a stale
+        answer); it counts on from there."""
+        beat = self._beat_setting()
+        server, dev = self._require(), device_id or self.device_ids[0]
+        await server.async_setValues(dev, beat.table, beat.address, [value])
+
     async def heartbeat(self, device_id: int | None = None) -> int:
         """The heartbeat counter (seconds since power-on, wrapping at 65536)."""
-        beat = self.profile.heartbeat
-        if beat is None:
-            raise ValueError(f"profile {self.profile.name} has no heartbeat")
+        beat = self._beat_setting()
         server, dev = self._require(), device_id or self.device_ids[0]
         return int((await server.async_getValues(dev, beat.table, beat.address, 1))[0])
 
@@ -162,6 +175,10 @@ class ShelfControllerSimulator:
         """These controllers answer again, with whatever their registers hold."""
         self._rs485().unsilence(*(device_ids or self.device_ids))
 
+    def answer_late(self, device_id: int, by: float) -> None:
+        """The controller's next answer reaches the host `by` seconds late (RTU)."""
+        self._rs485().answer_late(device_id, by)
+
     def requests(self, device_id: int, function_code: int) -> int:
         """How many requests with this function code the host sent this device id (RTU)."""
         return self._rs485().requests[(device_id, function_code)]
@@ -185,6 +202,11 @@ class ShelfControllerSimulator:
         if self._server is None:
             raise RuntimeError("shelf controller simulator not started")
         return self._server
+
+    def _beat_setting(self) -> Setting:
+        if self.profile.heartbeat is None:
+            raise ValueError(f"profile {self.profile.name} has no heartbeat")
+        return self.profile.heartbeat
 
     def _rs485(self) -> Rs485Line:
         if self._line is None:

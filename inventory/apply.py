@@ -49,7 +49,24 @@ from inventory.stock.expiry import expiry_sweep
 
 
 def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
-    """Carry out one change on the writer thread; what it did."""
+    """Carry out one change on the writer thread; what it did. Packs it took out of slots
+    where open pick lists hold packs are made good for those lists (`PickDesk.overbooked`):
+    no slot stays lit for packs it no longer holds."""
+    out = _carry_out(keeper, change)
+    if keeper.picks.active:
+        taken = {
+            (m.from_slot, m.gtin)
+            for commit in out.commits
+            for m in commit.movements
+            if m.from_slot is not None
+        }
+        with keeper.group():
+            for slot, gtin in sorted(taken):
+                keeper.picks.overbooked(slot, gtin, out)
+    return out
+
+
+def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
     by_tag = _put_by_tag(keeper, change)
     if by_tag is not None:
         return by_tag
@@ -102,7 +119,7 @@ def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
             return Outcome([keeper.commit(movements)])
         case RememberCommand(message_id, command, expires_at, then):
             with keeper.group():
-                done = Outcome() if then is None else apply(keeper, then)
+                done = Outcome() if then is None else _carry_out(keeper, then)
                 now = keeper.stamp()
                 keeper.commands.forget_expired(now)
                 keeper.commands.remember(message_id, command, now, expires_at)

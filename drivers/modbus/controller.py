@@ -41,6 +41,7 @@ class ControllerStats:
     restores: int = 0  # passes that wrote the whole desired state (first contact, each return)
     heartbeats: int = 0  # heartbeat reads answered (FC03 or FC04, once a second at most)
     restarts: int = 0  # restarts seen by the heartbeat going back between two reads
+    discarded: int = 0  # replies thrown away: late ones, or not answering the request out
 
 
 @dataclass(slots=True)

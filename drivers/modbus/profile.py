@@ -16,6 +16,7 @@ from drivers.modbus.lights import DARK, Colour, Mode, SlotLight
 __all__ = [
     "BANNER_PICK_IQ",
     "COUNTER_WRAP",
+    "MOST_PRESSES_PER_POLL",
     "PROFILES",
     "RXEDGE_PTL_V1",
     "Buttons",
@@ -71,6 +72,18 @@ class Buttons:
             if 0 < count <= MOST_PRESSES_PER_POLL:
                 found.append((slot, count))
         return found
+
+    def latest(self, before: Sequence[int], now: Sequence[int]) -> list[int]:
+        """What the next poll is counted from, for a controller known not to have restarted:
+        `now`, except that a counter up to MOST_PRESSES_PER_POLL behind the one read before
+        keeps that one. Such a counter went back by the arithmetic only: it was a stale answer,
+        and taking it would count again the presses between it and the newer count."""
+        if not self.counting:
+            return list(now)
+        return [
+            a if 0 < (a - b) % COUNTER_WRAP <= MOST_PRESSES_PER_POLL else b
+            for a, b in zip(before, now, strict=True)
+        ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,12 @@ as long as its exchange takes on the wire at the bus's baud rate plus `response_
 controller that fails `down_after` times in a row is reported down and from then on is tried
 once every `probe_interval` seconds (one button read) instead of every cycle; when it answers it
 gets the whole desired state written anew and is reported up.
+
+An RTU answer names no request, so one that comes after its deadline would be taken for the next
+request to that device. After a request goes unanswered the line is left alone until it has been
+silent for `response_allowance`, and what arrives meanwhile is thrown away; a reply whose
+function, quantity or address is not the request's is thrown away too (both are counted as
+`discarded` in the controller's stats).
 """
 
 from __future__ import annotations
@@ -19,12 +25,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
 
-from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.client.base import ModbusBaseClient
 from pymodbus.exceptions import ModbusException
-from pymodbus.framer import FramerType
+from pymodbus.pdu import ModbusPDU
 
 from drivers.cancellation import raise_if_cancelling
 from drivers.errors import Retryable
@@ -32,6 +37,8 @@ from drivers.events import ButtonPressed, DeviceDown, DeviceUp, DriverEvent
 from drivers.modbus.controller import ControllerSpec, ControllerState, ControllerStats
 from drivers.modbus.lights import DARK, SlotLight, changed_runs
 from drivers.modbus.profile import COUNTER_WRAP, Plane, Table
+from drivers.modbus.replies import mismatch
+from drivers.modbus.rtu_line import RtuClient
 from drivers.modbus.wire import MAX_COUNT, FunctionCode, exchange_time
 
 __all__ = [
@@ -44,7 +51,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 HEARTBEAT_EVERY = 1.0  # seconds between reads of a controller's heartbeat
 SLACK = 3.0  # seconds a heartbeat may run ahead of ours (its clock, rounding)
 
@@ -61,14 +67,7 @@ def tcp_client(host: str, port: int, timeout: float = 0.5) -> ModbusBaseClient:
 def rtu_client(url: str, baudrate: int, timeout: float = 2.0) -> ModbusBaseClient:
     """A Modbus RTU client on a serial port, 8N1. `timeout` is only a backstop: the bus gives
     each request a deadline sized to its exchange at this baud rate."""
-    return AsyncModbusSerialClient(
-        url,
-        framer=FramerType.RTU,
-        baudrate=baudrate,
-        timeout=timeout,
-        retries=0,
-        reconnect_delay=0,
-    )
+    return RtuClient(url, baudrate, timeout)
 
 
 class ShelfBus:
@@ -95,12 +94,9 @@ class ShelfBus:
         self._probe_interval = probe_interval
         self._allowance = response_allowance
         self._clock = clock
-        # Only a serial line has a wire time to size deadlines from; TCP uses the client timeout.
-        self._baudrate: int | None = (
-            int(client.comm_params.baudrate)
-            if isinstance(client, AsyncModbusSerialClient)
-            else None
-        )
+        # Only a serial line has a wire time to size deadlines from; TCP uses the client timeout
+        # (and its transaction ids match answers to requests).
+        self._line = client if isinstance(client, RtuClient) else None
         self._states = {c.name: ControllerState.dark(c) for c in controllers}
         self._changed = asyncio.Event()
         self.cycles = 0
@@ -119,7 +115,11 @@ class ShelfBus:
 
     def stats(self, controller: str) -> ControllerStats:
         """A copy of the controller's counters."""
-        return replace(self._states[controller].stats)
+        state = self._states[controller]
+        stats = replace(state.stats)
+        if self._line is not None:  # answers that came while none was awaited
+            stats.discarded += self._line.stray[state.spec.device_id]
+        return stats
 
     def close(self) -> None:
         """Close the port (`run` does it when cancelled)."""
@@ -220,14 +220,7 @@ class ShelfBus:
     async def _write(
         self, state: ControllerState, plane: Plane, first: int, values: list[int]
     ) -> None:
-        client, dev, address = self._client, state.spec.device_id, plane.base + first
-        code = _write_code(plane)
-        if code is FunctionCode.WRITE_COILS:
-            bits = [bool(v) for v in values]
-            call = client.write_coils(address, bits, device_id=dev)
-        else:
-            call = client.write_registers(address, values, device_id=dev)
-        await self._request(call, code, len(values))
+        await self._request(state, _write_code(plane), plane.base + first, len(values), values)
         state.stats.writes += 1
 
     async def _check_heartbeat(self, state: ControllerState) -> None:
@@ -244,70 +237,93 @@ class ShelfBus:
         beat, now = state.spec.profile.heartbeat, self._clock()
         if beat is None:
             return False
-        dev = state.spec.device_id
-        if beat.table is Table.HOLDING_REGISTERS:
-            code = FunctionCode.READ_HOLDING_REGISTERS
-            call = self._client.read_holding_registers(beat.address, count=1, device_id=dev)
-        else:
-            code = FunctionCode.READ_INPUT_REGISTERS
-            call = self._client.read_input_registers(beat.address, count=1, device_id=dev)
-        [value] = _exactly(1, (await self._request(call, code, 1)).registers)
+        code = (
+            FunctionCode.READ_HOLDING_REGISTERS
+            if beat.table is Table.HOLDING_REGISTERS
+            else FunctionCode.READ_INPUT_REGISTERS
+        )
+        [value] = (await self._request(state, code, beat.address, 1)).registers
         state.stats.heartbeats += 1
         before, state.heartbeat = state.heartbeat, (value, now)
-        # Counting on (it wraps at 65536), it runs no further than the seconds since.
-        if before is None or (value - before[0]) % COUNTER_WRAP <= now - before[1] + SLACK:
+        if before is None:
+            return False
+        # Counting on (it wraps at 65536), it runs no further than the seconds since; counting
+        # again from zero after a restart, it is no older than them. Neither: not a restart but
+        # a stale answer or a clock that slipped, and a false restart would count every press
+        # counter from zero.
+        since = now - before[1] + SLACK
+        if (value - before[0]) % COUNTER_WRAP <= since or value > since:
             return False
         state.stats.restarts += 1
-        log.warning("shelf controller %s restarted: its lights are written again", dev)
+        log.warning("shelf controller %s restarted: its lights are written again", state.spec.name)
         state.forget_written()
         return True
 
     async def _poll_buttons(self, state: ControllerState) -> None:
         spec, buttons = state.spec, state.spec.profile.buttons
-        client, dev = self._client, spec.device_id
         now: list[int] = []
-        if buttons.table is Table.DISCRETE_INPUTS:
-            code = FunctionCode.READ_DISCRETE_INPUTS
-            for start, n in _spans(spec.slots, code):
-                call = client.read_discrete_inputs(buttons.base + start, count=n, device_id=dev)
-                reply = await self._request(call, code, n)
-                now += [int(bit) for bit in _exactly(n, reply.bits[:n])]
-                state.stats.polls += 1
-        else:
-            code = FunctionCode.READ_INPUT_REGISTERS
-            for start, n in _spans(spec.slots, code):
-                call = client.read_input_registers(buttons.base + start, count=n, device_id=dev)
-                reply = await self._request(call, code, n)
-                now += _exactly(n, reply.registers)
-                state.stats.polls += 1
-        if state.buttons is not None and now != state.buttons and await self._restarted(state):
-            state.buttons = [0] * len(now)  # counted from zero since the restart
-        if state.buttons is not None:
-            for slot, presses in buttons.presses(state.buttons, now):
+        bits = buttons.table is Table.DISCRETE_INPUTS
+        code = FunctionCode.READ_DISCRETE_INPUTS if bits else FunctionCode.READ_INPUT_REGISTERS
+        for start, n in _spans(spec.slots, code):
+            reply = await self._request(state, code, buttons.base + start, n)
+            now += [int(bit) for bit in reply.bits[:n]] if bits else list(reply.registers)
+            state.stats.polls += 1
+        before, kept = state.buttons, now
+        if before is not None and now != before:
+            if await self._restarted(state):
+                before = [0] * len(now)  # counted from zero since the restart
+            elif spec.profile.heartbeat is not None:  # known not to have restarted
+                kept = buttons.latest(before, now)
+        if before is not None:
+            for slot, presses in buttons.presses(before, now):
                 self._emit(ButtonPressed(spec.name, slot, presses))
-        state.buttons = now
+        state.buttons = kept
 
-    async def _request(self, call: Awaitable[Any], code: FunctionCode, count: int) -> Any:
-        """The reply to one request, within the deadline its exchange allows."""
-        if self._baudrate is None:
-            reply = await call
+    async def _request(
+        self,
+        state: ControllerState,
+        code: FunctionCode,
+        address: int,
+        count: int,
+        values: Sequence[int] = (),
+    ) -> ModbusPDU:
+        """The reply to one request (a read of `count` values at `address`, or a write of
+        `values` there), within the deadline its exchange allows on a serial line."""
+        line, dev = self._line, state.spec.device_id
+        if line is None:
+            reply = await self._send(dev, code, address, count, values)
         else:
-            deadline = exchange_time(self._baudrate, code, count) + self._allowance
+            await line.quiet(self._allowance)  # after a missed answer, until it cannot come
+            deadline = exchange_time(line.baudrate, code, count) + self._allowance
             try:
                 async with asyncio.timeout(deadline):
-                    reply = await call
+                    reply = await self._send(dev, code, address, count, values)
             except TimeoutError:
+                line.unanswered()
                 raise ModbusError(f"no answer within {deadline * 1000:.0f} ms") from None
+        if (wrong := mismatch(reply, code, address, count)) is not None:
+            state.stats.discarded += 1
+            if line is not None:
+                line.unanswered()  # the answer of its own may still be on its way
+            raise ModbusError(f"{wrong}, discarded")
         if reply.isError():
             raise ModbusError(str(reply))
         return reply
 
-
-def _exactly(n: int, values: Sequence[T]) -> list[T]:
-    """The `n` values a read asked for; a reply with another number of them is a failure."""
-    if len(values) != n:
-        raise ModbusError(f"asked for {n} values, the reply held {len(values)}")
-    return list(values)
+    def _send(
+        self, dev: int, code: FunctionCode, address: int, count: int, values: Sequence[int]
+    ) -> Awaitable[ModbusPDU]:
+        client = self._client
+        if code is FunctionCode.WRITE_COILS:
+            return client.write_coils(address, [bool(v) for v in values], device_id=dev)
+        if code is FunctionCode.WRITE_REGISTERS:
+            return client.write_registers(address, list(values), device_id=dev)
+        read = {
+            FunctionCode.READ_DISCRETE_INPUTS: client.read_discrete_inputs,
+            FunctionCode.READ_HOLDING_REGISTERS: client.read_holding_registers,
+            FunctionCode.READ_INPUT_REGISTERS: client.read_input_registers,
+        }[code]
+        return read(address, count=count, device_id=dev)
 
 
 def _write_code(plane: Plane) -> FunctionCode:

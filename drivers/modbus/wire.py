@@ -11,6 +11,7 @@ from enum import IntEnum
 
 BITS_PER_CHAR = 10
 SILENCE_CHARS = 3.5
+LONGEST_FRAME = 256  # bytes in the largest RTU frame (Modbus over serial line, 1.02)
 
 
 class FunctionCode(IntEnum):

@@ -260,6 +260,11 @@ def _shelves(controllers: list[tuple[ShelfBus, str]], presses: Counter[str]) -> 
         "Times each controller had its whole LED state written (first contact, each return).",
         labels=labels,
     )
+    discarded = CounterMetricFamily(
+        "rxedge_shelf_replies_discarded",
+        "Replies from each controller thrown away: late, or not answering the request out.",
+        labels=labels,
+    )
     pressed = CounterMetricFamily(
         "rxedge_button_presses", "Slot button presses on each controller.", labels=labels
     )
@@ -269,8 +274,9 @@ def _shelves(controllers: list[tuple[ShelfBus, str]], presses: Counter[str]) -> 
         polls.add_metric([controller], stats.polls)
         failures.add_metric([controller], stats.failures)
         restores.add_metric([controller], stats.restores)
+        discarded.add_metric([controller], stats.discarded)
         pressed.add_metric([controller], presses.get(controller, 0))
-    yield from (writes, polls, failures, restores, pressed)
+    yield from (writes, polls, failures, restores, discarded, pressed)
 
 
 def _counters(counters: dict[str, int], tallies: Tallies) -> Iterator[Metric]:

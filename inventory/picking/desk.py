@@ -19,6 +19,7 @@ from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.ledger_access import PickLedger
 from inventory.picking.lists import (
     MAX_PICKERS,
+    ListLine,
     PickLine,
     PickList,
     PickRequest,
@@ -197,7 +198,6 @@ class PickDesk:
         """A batch is held back (recalled, or quarantined as expired): what open lists still
         wanted of it is allocated again from what is left (FEFO), or reported short; its slots
         are no longer lit for them (inside the caller's transaction)."""
-        keeper, today = self._keeper, self._keeper.calendar.today()
         for pick in list(self.by_age()):
             lines = [ln for ln in pick.lines if ln.gtin == gtin]
             if not any(a.batch == batch and a.remaining for ln in lines for a in ln.allocations):
@@ -205,35 +205,62 @@ class PickDesk:
             for line in lines:
                 for a in [a for a in line.allocations if a.batch == batch and a.remaining]:
                     a.quantity = a.picked  # what was picked of it stays picked
-                line.allocations = [a for a in line.allocations if a.quantity]
-                wanted = line.quantity - line.allocated
-                if wanted <= 0:
-                    continue
-                again = allocate(
-                    PickLine(gtin, wanted, line.batch),
-                    keeper.index.fefo(gtin, today),
-                    self.recalled,
-                    reservations(self.lists.values()),
-                )
-                for extra in again.allocations:  # one allocation per slot and batch
-                    same = [
-                        a
-                        for a in line.allocations
-                        if (a.slot, a.batch) == (extra.slot, extra.batch)
-                    ]
-                    if same:
-                        same[0].quantity += extra.quantity
-                    else:
-                        line.allocations.append(extra)
-                if again.short:  # as a list started short is: the shortage alarm, a request
-                    out.commits.append(self._orders.report_short(gtin, again.short, pick.pick_id))
-                    out.notes.append(
-                        f"pick list {pick.pick_id}: {again.short} x GTIN {gtin} short, batch "
-                        f"{batch} held back"
-                    )
-            self.save(pick, out)
-            if pick.finished:
-                self.end(pick, PickState.DONE, out)
+                self._allocate_again(pick, line, f"batch {batch} held back", out)
+            self._after_change(pick, out)
+
+    def overbooked(self, slot: str, gtin: str, out: Outcome) -> None:
+        """Packs of `gtin` left `slot` (picked for a list that did not hold them there, moved,
+        counted down): lists holding more there than the slot still has give the rest up and
+        are allocated it again (FEFO), or reported short, the oldest list served first (inside
+        the caller's transaction)."""
+        have: dict[str, int] = {}
+        for stock in self._keeper.index.contents(slot):
+            if stock.gtin == gtin and stock.status is StockStatus.AVAILABLE:
+                have[stock.batch] = have.get(stock.batch, 0) + stock.quantity
+        for pick in list(self.by_age()):
+            given_up = False
+            for line in [ln for ln in pick.lines if ln.gtin == gtin]:
+                for a in [a for a in line.allocations if a.slot == slot and a.remaining]:
+                    kept = min(a.remaining, have.get(a.batch, 0))
+                    have[a.batch] = have.get(a.batch, 0) - kept
+                    if kept < a.remaining:
+                        a.quantity = a.picked + kept
+                        self._allocate_again(pick, line, f"its packs in {slot} taken", out)
+                        given_up = True
+            if given_up:
+                self._after_change(pick, out)
+
+    def _allocate_again(self, pick: PickList, line: ListLine, why: str, out: Outcome) -> None:
+        """What `line` lost of its allocations, set aside again (FEFO) from what is free, one
+        allocation per slot and batch; what cannot be is reported short as a list started
+        short is (the shortage alarm, a request)."""
+        keeper = self._keeper
+        line.allocations = [a for a in line.allocations if a.quantity]
+        wanted = line.quantity - line.allocated
+        if wanted <= 0:
+            return
+        again = allocate(
+            PickLine(line.gtin, wanted, line.batch),
+            keeper.index.fefo(line.gtin, keeper.calendar.today()),
+            self.recalled,
+            reservations(self.lists.values()),
+        )
+        for extra in again.allocations:
+            same = [a for a in line.allocations if (a.slot, a.batch) == (extra.slot, extra.batch)]
+            if same:
+                same[0].quantity += extra.quantity
+            else:
+                line.allocations.append(extra)
+        if again.short:
+            out.commits.append(self._orders.report_short(line.gtin, again.short, pick.pick_id))
+            out.notes.append(
+                f"pick list {pick.pick_id}: {again.short} x GTIN {line.gtin} short, {why}"
+            )
+
+    def _after_change(self, pick: PickList, out: Outcome) -> None:
+        self.save(pick, out)
+        if pick.finished:
+            self.end(pick, PickState.DONE, out)
 
     def refuse(self, command: str, command_id: str, error: str) -> Outcome:
         """Answer a command that cannot be carried out; nothing of it is done."""

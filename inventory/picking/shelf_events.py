@@ -7,6 +7,7 @@ one transaction. A pack that must not be picked is never booked.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 
 from inventory.codes.barcodes import PackScan
@@ -65,7 +66,7 @@ class ShelfEvents:
         if scan.serial and recent > self._keeper.seconds():
             out.notes.append(f"GTIN {scan.gtin} serial {scan.serial} was booked a moment ago")
             return out
-        stock = self._find(scan.gtin, scan.batch, scan.serial)
+        stock = self._find(scan.gtin, scan.batch, scan.serial, lists)
         if stock is None:
             seen = describe(None, scan.gtin, scan.batch, scan.serial)
             self._show(Mistake("unknown pack", "a pack the shelves hold", seen, None), out, lists)
@@ -197,9 +198,9 @@ class ShelfEvents:
         lines.sort(key=lambda line: (line.serial != "", line.serial))
         return lines[0] if lines else None
 
-    def _find(self, gtin: str, batch: str, serial: str) -> StockLine | None:
-        """The stock line of a scanned pack: by serial, or a counted line of its batch (an
-        allocated slot first)."""
+    def _find(self, gtin: str, batch: str, serial: str, lists: list[PickList]) -> StockLine | None:
+        """The stock line of a scanned pack: by serial, or a counted line of its batch (a slot
+        allocated to `lists` first, then one no other list holds)."""
         lines = [
             line
             for line in self._keeper.index.lines_of(gtin)
@@ -207,12 +208,16 @@ class ShelfEvents:
         ]
         if serial:  # a tag booked from a fixed reader has no batch ('') on the ledger
             lines = [line for line in lines if not batch or line.batch in ("", batch)]
-        wanted = {
-            a.slot
-            for p in self._desk.lists.values()
-            for ln in p.lines
-            for a in ln.allocations
-            if ln.gtin == gtin and a.remaining > 0
-        }
-        lines.sort(key=lambda line: line.slot not in wanted)
+
+        def held_by(picks: Iterable[PickList]) -> set[str]:
+            return {
+                a.slot
+                for p in picks
+                for ln in p.lines
+                for a in ln.allocations
+                if ln.gtin == gtin and a.remaining > 0
+            }
+
+        own, others = held_by(lists), held_by(p for p in self._desk.by_age() if p not in lists)
+        lines.sort(key=lambda line: (line.slot not in own, line.slot in others))
         return lines[0] if lines else None

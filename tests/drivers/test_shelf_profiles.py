@@ -4,11 +4,15 @@ docs/modbus-profile.md), not by round trips through our own encoder alone."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from drivers.modbus.controller import ControllerSpec
 from drivers.modbus.lights import DARK, Colour, Mode, SlotLight, changed_runs
 from drivers.modbus.profile import (
     BANNER_PICK_IQ,
+    COUNTER_WRAP,
+    MOST_PRESSES_PER_POLL,
     PROFILES,
     RXEDGE_PTL_V1,
     Buttons,
@@ -75,6 +79,28 @@ def test_press_counters_wrap_and_a_restarted_counter_is_no_press() -> None:
     counter = RXEDGE_PTL_V1.buttons
     assert counter.presses([65535, 7, 5], [0, 10, 5]) == [(0, 1), (1, 3)]
     assert counter.presses([40], [0]) == [], "a counter back at zero is a reboot, not presses"
+
+
+counts = st.integers(0, COUNTER_WRAP - 1)
+
+
+@given(st.lists(st.tuples(counts, counts), min_size=1, max_size=8))
+def test_no_counter_change_is_ever_more_than_a_polls_worth_of_presses(
+    reads: list[tuple[int, int]],
+) -> None:
+    """Going back by one is 65535 presses to the arithmetic of a wrapping counter: never counted."""
+    before, now = [a for a, _ in reads], [b for _, b in reads]
+    for _slot, presses in RXEDGE_PTL_V1.buttons.presses(before, now):
+        assert 0 < presses <= MOST_PRESSES_PER_POLL
+
+
+def test_a_counter_read_behind_the_last_keeps_the_last() -> None:
+    counter = RXEDGE_PTL_V1.buttons
+    # Back by one (a stale answer), back across the wrap, forward, a jump (a new baseline).
+    assert counter.latest([10, 2, 10, 10], [9, 65535, 12, 5000]) == [10, 2, 12, 5000]
+    assert counter.presses([10], [9]) == [], "a counter gone back is no press"
+    touch = BANNER_PICK_IQ.buttons
+    assert touch.latest([1, 0], [0, 1]) == [0, 1], "touch inputs are as read"
 
 
 def test_touch_inputs_count_rising_edges() -> None:

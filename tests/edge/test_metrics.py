@@ -135,6 +135,7 @@ async def test_metrics_follow_reads_devices_buttons_and_commits(
     assert after.value("rxedge_mqtt_connected") == 1
     assert after.value("process_resident_memory_bytes")
     assert after.value("rxedge_shelf_led_writes_total", controller="A")  # the first dark state
+    assert after.value("rxedge_shelf_replies_discarded_total", controller="A") == 0
     documented = (ROOT / "docs" / "metrics.md").read_text()
     for name in after.samples:
         base = name.removesuffix("_bucket").removesuffix("_count").removesuffix("_sum")

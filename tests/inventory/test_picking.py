@@ -11,7 +11,7 @@ import pytest
 
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.apply import apply
-from inventory.changes import ExpirySweep
+from inventory.changes import Book, ExpirySweep, Moved, ScannedAtPick
 from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
@@ -340,3 +340,98 @@ def test_a_batch_the_nightly_sweep_holds_back_is_allocated_again(
     apply(keeper, ExpirySweep(30))
     lit = {c.slot: c.number for c in keeper.picks.cues() if c.kind is CueKind.PICK}
     assert lit == {"B-01": 2}
+
+
+def test_a_scan_restricted_to_one_list_takes_its_own_slot_and_leaves_the_others_lit_right(
+    keeper: InventoryKeeper,
+) -> None:
+    put(keeper, "A-06", "EARLY", "2027-01-31", 1)  # EARLY now in A-02 and A-06
+    keeper.picks.start(PickRequest("rx-a", (PickLine(AMOX.gtin, 1),), scanner="s1"))
+    keeper.picks.start(PickRequest("rx-b", (PickLine(AMOX.gtin, 1),), scanner="s2"))
+    lit = {c.slot: c.number for c in keeper.picks.cues() if c.kind is CueKind.PICK}
+    assert set(lit) == {"A-02", "A-06"}
+    own = next(c.slot for c in keeper.picks.cues() if c.picker_no == 1)
+    apply(keeper, ScannedAtPick(PackScan(AMOX.gtin, None, "EARLY", ""), "s2"))
+    assert movements(keeper) == [("pick", own, "EARLY", 1, "rx-b")]
+    assert_every_lit_slot_holds_its_packs(keeper)
+    other = next(c.slot for c in keeper.picks.cues() if c.kind is CueKind.PICK)
+    keeper.shelf.button(other, 1)
+    assert results(keeper, "rx-a")[-1]["status"] == "done"
+
+
+def test_a_tagged_pack_another_list_held_is_replaced_for_it_from_what_is_free(
+    keeper: InventoryKeeper,
+) -> None:
+    keeper.put_away(tagged(1), "A-06")
+    keeper.put_away(tagged(2), "A-07")
+    # FEFO: A-02 EARLY, A-01 LATE x3, then the tags (no expiry) in slot order
+    keeper.picks.start(PickRequest("rx-a", (PickLine(AMOX.gtin, 5),), scanner="s1"))
+    keeper.picks.start(PickRequest("rx-b", (PickLine(AMOX.gtin, 1),), scanner="s2"))
+    assert {c.slot for c in keeper.picks.cues() if c.picker_no == 1} == {"A-07"}
+    # picker 2 takes the tag in A-06, which rx-a held: a right pack for rx-b all the same
+    out = apply(keeper, ScannedAtPick(PackScan(AMOX.gtin, None, "", "1"), "s2"))
+    assert out.mistakes == [] and results(keeper, "rx-b")[-1]["status"] == "done"
+    lit = {c.slot: c.number for c in keeper.picks.cues() if c.kind is CueKind.PICK}
+    assert lit == {"A-02": 1, "A-01": 3, "A-07": 1}, "rx-a now takes the tag rx-b left in A-07"
+    assert_every_lit_slot_holds_its_packs(keeper)
+    keeper.shelf.scanned(PackScan(AMOX.gtin, None, "", "2"), "s1")
+    assert keeper.line_of_epc(tagged(2).epc) is None
+    assert results(keeper, "rx-a")[-1]["status"] == "progress"
+
+
+def test_packs_moved_or_counted_out_of_a_held_slot_are_made_good_for_the_list(
+    keeper: InventoryKeeper,
+) -> None:
+    keeper.put_away(tagged(1), "A-06")
+    keeper.put_away(tagged(2), "A-07")
+    keeper.picks.start(PickRequest("rx-31", (PickLine(AMOX.gtin, 5),)))  # EARLY, LATE x3, tag 1
+    apply(keeper, Moved(tagged(1).epc, "A-06", "A-08"))  # a reader sees it in another slot
+    lit = {c.slot: c.number for c in keeper.picks.cues() if c.kind is CueKind.PICK}
+    assert lit == {"A-02": 1, "A-01": 3, "A-07": 1}, "tag 2 is the first free tag now"
+    count = Movement(
+        MovementKind.COUNT_ADJUSTMENT,
+        AMOX.gtin,
+        2,
+        batch="LATE",
+        expiry="2027-12-31",
+        from_slot="A-01",
+    )
+    apply(keeper, Book((count,)))  # a count found two LATE packs fewer in A-01
+    lit = {c.slot: c.number for c in keeper.picks.cues() if c.kind is CueKind.PICK}
+    assert lit == {"A-02": 1, "A-01": 1, "A-07": 1, "A-08": 1}
+    assert_every_lit_slot_holds_its_packs(keeper)
+    shortage = keeper.alarms.get(AlarmKind.SHORTAGE, AMOX.gtin)  # one pack fewer than asked
+    assert shortage is not None and shortage.detail["pick_id"] == "rx-31"
+
+
+def test_a_pick_the_ledger_refuses_leaves_the_list_as_it_was(keeper: InventoryKeeper) -> None:
+    keeper.picks.start(PickRequest("rx-30", (PickLine(AMOX.gtin, 1),)))
+    on_hand = keeper.on_hand(AMOX.gtin)
+    keeper.db.execute(
+        "CREATE TEMP TRIGGER refuse BEFORE INSERT ON main.movements"
+        " BEGIN SELECT RAISE(ABORT, 'the disk is full'); END"
+    )
+    with pytest.raises(Exception, match="the disk is full"):
+        keeper.shelf.button("A-02", 1)
+    pick = keeper.picks.lists["rx-30"]
+    assert pick.lines[0].picked == 0 and not pick.finished
+    assert movements(keeper) == [] and keeper.on_hand(AMOX.gtin) == on_hand
+    keeper.db.execute("DROP TRIGGER refuse")
+    keeper.shelf.button("A-02", 1)
+    assert movements(keeper) == [("pick", "A-02", "EARLY", 1, "rx-30")]
+    assert [r["status"] for r in results(keeper, "rx-30")] == ["accepted", "progress", "done"]
+
+
+def assert_every_lit_slot_holds_its_packs(keeper: InventoryKeeper) -> None:
+    """No open list waits on a slot for packs the ledger no longer has there."""
+    wanted: dict[str, int] = {}
+    for cue in keeper.picks.cues():
+        if cue.kind is CueKind.PICK:
+            wanted[cue.slot] = wanted.get(cue.slot, 0) + cue.number
+    for slot, number in wanted.items():
+        held = sum(
+            line.quantity
+            for line in keeper.index.contents(slot)
+            if line.gtin == AMOX.gtin and line.status is StockStatus.AVAILABLE
+        )
+        assert held >= number, f"{slot} is lit for {number} but holds {held}"
