@@ -59,10 +59,6 @@ class OutboxRow:
     payload: str
 
 
-def _id(row: OutboxRow) -> int:
-    return row.id
-
-
 class Outbox:
     """Reads pending messages and marks them sent; only the publisher calls this."""
 
@@ -83,10 +79,12 @@ class Outbox:
         and drop the waiting messages they supersede: those of a state kind, with the key of
         one acknowledged here and an older id. The broker holds a newer state than theirs:
         sent later (a retry after a refusal, or after a restart), they would put an older state
-        back. Returns the dropped messages, oldest first."""
+        back. A dropped message always has a newer one, so its id is never handed out again
+        (see `trim`). Returns the dropped messages, oldest first."""
         self._db.executemany("UPDATE outbox SET sent_at = ? WHERE id = ?", [(at, i) for i in ids])
         rows = self._db.execute(_SUPERSEDE_SQL, (json.dumps(ids), *_STATE_KIND_NAMES)).fetchall()
-        return sorted((OutboxRow(r[0], r[1], MessageKind(r[2]), r[3], r[4]) for r in rows), key=_id)
+        dropped = [OutboxRow(r[0], r[1], MessageKind(r[2]), r[3], r[4]) for r in rows]
+        return sorted(dropped, key=lambda row: row.id)
 
     def oldest(self) -> str | None:
         """When the oldest waiting message was written (ISO 8601), or None."""

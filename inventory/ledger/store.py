@@ -176,9 +176,9 @@ ALTER TABLE procurement_requests ADD COLUMN answered_by TEXT NOT NULL DEFAULT ''
 ALTER TABLE procurement_requests ADD COLUMN answered_at TEXT;
 """
 
-# Version 10: waiting alarm messages that a newer one of the same alarm, already acknowledged,
-# superseded are dropped (Outbox.mark_sent now drops them as it marks the newer one). Releases
-# before sent them again later, which put an older state back over the newer one at the broker.
+# Version 10: waiting alarm messages are dropped where the broker already acknowledged a newer one
+# of the same alarm (Outbox.mark_sent now drops them as it marks the newer one). Earlier releases
+# sent them again later, which put an older state back over the newer one at the broker.
 _V10_SUPERSEDED_STATES = """
 DELETE FROM outbox WHERE sent_at IS NULL AND kind = 'alarm' AND id < (
     SELECT max(newer.id) FROM outbox AS newer
