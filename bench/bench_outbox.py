@@ -85,8 +85,8 @@ def pending(limit: int, keeper: InventoryKeeper) -> list[OutboxRow]:
     return keeper.pending_messages(limit)
 
 
-def mark_sent(ids: list[int], keeper: InventoryKeeper) -> None:
-    keeper.mark_sent(ids)
+def mark_sent(ids: list[int], keeper: InventoryKeeper) -> list[OutboxRow]:
+    return keeper.mark_sent(ids)
 
 
 def outbox_depth(keeper: InventoryKeeper) -> int:
@@ -113,11 +113,12 @@ class Daemon:
     def on_writer(self, call: Callable[[InventoryKeeper], T]) -> Awaitable[T]:
         return self.writer.call(call)
 
-    async def _mark_sent(self, ids: list[int]) -> None:
-        await self.on_writer(partial(mark_sent, ids))
+    async def _mark_sent(self, ids: list[int]) -> list[OutboxRow]:
+        superseded = await self.on_writer(partial(mark_sent, ids))
         self.marked += len(ids)  # counted once durable, as the gateway's call returns
         if self.marked >= self.target:
             self.all_marked.set()
+        return superseded
 
     async def open(self) -> None:
         await asyncio.to_thread(self.writer.start)

@@ -156,10 +156,11 @@ class InventoryKeeper:
         """Outbox messages not yet acknowledged by the broker, oldest first."""
         return self.outbox.pending(limit, after_id)
 
-    def mark_sent(self, ids: list[int]) -> None:
-        """The broker acknowledged these outbox messages."""
+    def mark_sent(self, ids: list[int]) -> list[OutboxRow]:
+        """The broker acknowledged these outbox messages; returns the older ones they
+        superseded, dropped unsent (`Outbox.mark_sent`)."""
         with self.group():
-            self.outbox.mark_sent(ids, self.stamp())
+            return self.outbox.mark_sent(ids, self.stamp())
 
     # Changes ---------------------------------------------------------------------------------
 

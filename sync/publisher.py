@@ -2,6 +2,11 @@
 crash, a dead link or a refused message leaves it to be sent again (at least once; consumers
 deduplicate by the ids inside the payloads).
 
+A retained topic (an alarm's state) never goes back to an older state: when the broker takes a
+message, the outbox drops the older ones of the same topic still waiting (refused before, or
+left waiting when the daemon stopped) instead of sending them later over it. They are logged and
+counted in `superseded`.
+
 Batches are pipelined: the next batch is fetched and handed to the session while the one before
 still waits for its PUBACKs, and a batch is marked sent while later ones are on the wire. The
 broker's in-flight window therefore never runs dry between batches; without this, every batch
@@ -24,7 +29,8 @@ from sync.topics import Topics
 log = logging.getLogger(__name__)
 
 FetchPending = Callable[[int, int], Awaitable[list[OutboxRow]]]
-MarkSent = Callable[[list[int]], Awaitable[None]]
+# Marks rows acknowledged; returns the waiting rows they superseded, dropped unsent.
+MarkSent = Callable[[list[int]], Awaitable[list[OutboxRow]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,7 @@ class OutboxPublisher:
         self._wake = asyncio.Event()
         self.sent = 0
         self.refused = 0
+        self.superseded = 0
 
     def notify(self) -> None:
         """New rows were committed (call on the event loop)."""
@@ -120,8 +127,17 @@ class OutboxPublisher:
         rows = batch.rows
         acked = [row.id for row, result in zip(rows, results, strict=True) if result is None]
         if acked:
-            await self._mark_sent(acked)
+            superseded = await self._mark_sent(acked)
             self.sent += len(acked)
+            self.superseded += len(superseded)
+            for row in superseded:
+                log.warning(
+                    "outbox message %d (%s %s) dropped unsent: the broker took a newer state of"
+                    " its topic",
+                    row.id,
+                    row.kind,
+                    row.key,
+                )
         failed = [(row, r) for row, r in zip(rows, results, strict=True) if r is not None]
         for row, error in failed:
             if isinstance(error, PublishRefused):

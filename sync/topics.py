@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from inventory.ledger.outbox import MessageKind, OutboxRow
+from inventory.ledger.outbox import STATE_KINDS, MessageKind, OutboxRow
 
 ROOT = "rxedge/v1"
 # Every gateway's requests, for the procurement side.
@@ -58,13 +58,18 @@ class Topics:
         return f"{self.prefix}/lights/{shelf}"
 
     def route(self, row: OutboxRow) -> tuple[str, bool]:
-        """Topic and retain flag for an outbox message."""
+        """Topic and retain flag for an outbox message: retained exactly for the kinds whose
+        message is its key's whole state (the outbox drops such a message unsent once a newer
+        one of its key is acknowledged)."""
+        return self._topic_of(row), row.kind in STATE_KINDS
+
+    def _topic_of(self, row: OutboxRow) -> str:
         if row.kind is MessageKind.ALARM:
-            return self.alarm(row.key), True
+            return self.alarm(row.key)
         if row.kind is MessageKind.PROCUREMENT_REQUEST:
-            return self.procurement_request, False
+            return self.procurement_request
         if row.kind is MessageKind.COMMAND_RESULT:
-            return self.command_result, False
+            return self.command_result
         if row.kind is MessageKind.EVENT:
-            return self.events, False
+            return self.events
         raise ValueError(f"no topic for outbox message kind {row.kind!r}")

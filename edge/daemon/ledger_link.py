@@ -34,6 +34,7 @@ from inventory.alarms.lifecycle import AlarmKind
 from inventory.changes import Arrived, Change, RaiseAlarm
 from inventory.errors import Refused, Retryable
 from inventory.keeper import InventoryKeeper
+from inventory.ledger.outbox import OutboxRow
 from inventory.ledger.store import check_file
 from inventory.ledger.writer import LedgerWriter
 from inventory.picking.results import PickTimes
@@ -172,10 +173,11 @@ class LedgerLink:
         observe(Activity("ledger", f"integrity check FAILED: {verdict}"))
         await self.submit(RaiseAlarm(AlarmKind.STORAGE, "ledger", {"reason": verdict}))
 
-    async def mark_sent(self, ids: list[int]) -> None:
+    async def mark_sent(self, ids: list[int]) -> list[OutboxRow]:
         """The broker acknowledged these rows: recorded, held and retried while the ledger
-        cannot be written (they would only be sent again, never lost)."""
-        await self._until_written(partial(self.writer.call, partial(_mark_sent, ids)))
+        cannot be written (they would only be sent again, never lost). Returns the older rows
+        they superseded, dropped unsent."""
+        return await self._until_written(partial(self.writer.call, partial(_mark_sent, ids)))
 
     async def _until_written(
         self, attempt: Callable[[], Awaitable[T]], beat: str | None = None
@@ -197,8 +199,8 @@ class LedgerLink:
             return result
 
 
-def _mark_sent(ids: list[int], keeper: InventoryKeeper) -> None:
-    keeper.mark_sent(ids)
+def _mark_sent(ids: list[int], keeper: InventoryKeeper) -> list[OutboxRow]:
+    return keeper.mark_sent(ids)
 
 
 def keeper_for(

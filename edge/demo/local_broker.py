@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 from collections.abc import Sequence
@@ -175,6 +176,13 @@ class LocalBroker:
         await stop_process(process)
         if process.stderr:
             process.stderr.close()
+
+    def reload(self) -> None:
+        """Make mosquitto read its password and ACL files again (SIGHUP), as an operator does
+        after editing them; it applies them a moment later, to messages that follow."""
+        if self._process is None:
+            raise RuntimeError("mosquitto is not running")
+        self._process.send_signal(signal.SIGHUP)
 
     def kill(self) -> None:
         """Kill mosquitto at once, as a crash or power cut would."""

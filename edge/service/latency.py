@@ -103,13 +103,13 @@ class PublishTimer:
     def marking(self, mark_sent: MarkSent) -> MarkSent:
         """`mark_sent`, counting how long each acknowledged row took since it was fetched."""
 
-        async def note_and_mark(ids: list[int]) -> None:
+        async def note_and_mark(ids: list[int]) -> list[OutboxRow]:
             now, fetched_at = self._clock(), self._fetched_at
             started = Counter(fetched_at.pop(i, None) for i in ids)
             for at, rows in started.items():
                 if at is not None:
                     self.histogram.observe(now - at, rows)
-            await mark_sent(ids)
+            return await mark_sent(ids)
 
         return note_and_mark
 

@@ -66,6 +66,11 @@ PUBLISHER_COUNTERS: PartCounters[OutboxPublisher] = (
         "Outbox messages the broker refused (kept, and tried again later).",
         lambda p: p.refused,
     ),
+    (
+        "rxedge_outbox_superseded",
+        "Alarm states dropped unsent: the broker took a newer state of the same alarm first.",
+        lambda p: p.superseded,
+    ),
 )
 WRITER_COUNTERS: PartCounters[LedgerWriter] = (
     (

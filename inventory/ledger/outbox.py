@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,6 +17,26 @@ class MessageKind(StrEnum):
 
 # What may be dropped when the outbox is over its bound, least important first.
 DROPPABLE = (MessageKind.EVENT, MessageKind.COMMAND_RESULT)
+# Kinds whose message is the whole present state of its key (an alarm's), published retained:
+# once the broker has taken a newer one, an older one is worth nothing and would do harm.
+STATE_KINDS = frozenset({MessageKind.ALARM})
+_STATE_KIND_NAMES = sorted(str(kind) for kind in STATE_KINDS)
+# The newest acknowledged message of each state key among the ids given (a JSON array), and the
+# waiting messages of those keys older than it. Waiting rows below the newest id acknowledged are
+# only those refused or left behind (batches are acknowledged in order), so few are looked at.
+_SUPERSEDE_SQL = f"""
+WITH acked (kind, key, newest) AS MATERIALIZED (
+    SELECT kind, key, max(id) FROM outbox
+    WHERE id IN (SELECT value FROM json_each(?)) AND kind IN ({", ".join("?" * len(STATE_KINDS))})
+    GROUP BY kind, key
+)
+DELETE FROM outbox
+WHERE sent_at IS NULL AND id < (SELECT max(newest) FROM acked) AND EXISTS (
+    SELECT 1 FROM acked
+    WHERE acked.kind = outbox.kind AND acked.key = outbox.key AND acked.newest > outbox.id
+)
+RETURNING id, created_at, kind, key, payload
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +74,17 @@ class Outbox:
         ).fetchall()
         return [OutboxRow(r[0], r[1], MessageKind(r[2]), r[3], r[4]) for r in rows]
 
-    def mark_sent(self, ids: list[int], at: str) -> None:
-        """Record that the broker acknowledged these messages (in the caller's transaction)."""
+    def mark_sent(self, ids: list[int], at: str) -> list[OutboxRow]:
+        """Record that the broker acknowledged these messages (in the caller's transaction),
+        and drop the waiting messages they supersede: those of a state kind, with the key of
+        one acknowledged here and an older id. The broker holds a newer state than theirs:
+        sent later (a retry after a refusal, or after a restart), they would put an older state
+        back. A dropped message always has a newer one, so its id is never handed out again
+        (see `trim`). Returns the dropped messages, oldest first."""
         self._db.executemany("UPDATE outbox SET sent_at = ? WHERE id = ?", [(at, i) for i in ids])
+        rows = self._db.execute(_SUPERSEDE_SQL, (json.dumps(ids), *_STATE_KIND_NAMES)).fetchall()
+        dropped = [OutboxRow(r[0], r[1], MessageKind(r[2]), r[3], r[4]) for r in rows]
+        return sorted(dropped, key=lambda row: row.id)
 
     def oldest(self) -> str | None:
         """When the oldest waiting message was written (ISO 8601), or None."""

@@ -176,6 +176,16 @@ ALTER TABLE procurement_requests ADD COLUMN answered_by TEXT NOT NULL DEFAULT ''
 ALTER TABLE procurement_requests ADD COLUMN answered_at TEXT;
 """
 
+# Version 10: waiting alarm messages are dropped where the broker already acknowledged a newer one
+# of the same alarm (Outbox.mark_sent now drops them as it marks the newer one). Earlier releases
+# sent them again later, which put an older state back over the newer one at the broker.
+_V10_SUPERSEDED_STATES = """
+DELETE FROM outbox WHERE sent_at IS NULL AND kind = 'alarm' AND id < (
+    SELECT max(newer.id) FROM outbox AS newer
+    WHERE newer.kind = 'alarm' AND newer.key = outbox.key AND newer.sent_at IS NOT NULL
+);
+"""
+
 # Index i holds the script that moves a file from version i to version i + 1.
 MIGRATIONS: tuple[str, ...] = (
     _SCHEMA_V1,
@@ -187,6 +197,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V7_PUTAWAY,
     _V8_ALARM_IDS,
     _V9_REQUEST_ANSWERS,
+    _V10_SUPERSEDED_STATES,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

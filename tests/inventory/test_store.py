@@ -34,7 +34,7 @@ def test_a_version_1_file_is_migrated_and_keeps_its_movements(tmp_path: Path) ->
     keeper.commit([Movement(MovementKind.RECEIVE, "04012345123456", 3, to_slot="A-01")])
     keeper.close()
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 9
+        assert db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 10
         indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"movements_gtin", "movements_epc", "movements_from_slot"} <= indexes
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -99,6 +99,33 @@ def test_requests_keep_their_note_and_gain_who_answered_in_migration(tmp_path: P
             "SELECT status, note, answered_by, answered_at FROM procurement_requests"
         ).fetchone()
         assert row == ("shipped", "DHL 123", "", None)
+
+
+def test_alarm_states_superseded_by_an_acknowledged_newer_one_are_dropped_in_migration(
+    tmp_path: Path,
+) -> None:
+    def row(n: int, key: str, sent: bool, kind: str = "alarm") -> str:
+        sent_at = "'2026-12-05T09:00:00Z'" if sent else "NULL"
+        return (
+            "INSERT INTO outbox (id, created_at, kind, key, payload, sent_at) VALUES"
+            f" ({n}, '2026-12-05T08:00:00Z', '{kind}', '{key}', '{{\"n\": {n}}}', {sent_at})"
+        )
+
+    path = file_at_version(
+        tmp_path / "v9.sqlite",
+        9,
+        row(1, "shortage-a", sent=False),  # refused, then overtaken by 3: dropped
+        row(2, "shortage-b", sent=False),  # nothing newer of its alarm: kept
+        row(3, "shortage-a", sent=True),
+        row(4, "shortage-a", sent=False),  # newer than what the broker took: kept
+        row(5, "r1", sent=False, kind="procurement_request"),
+        row(6, "r1", sent=True, kind="procurement_request"),
+    )
+    keeper = InventoryKeeper(path, {}, "s", "g")
+    try:
+        assert [row.id for row in keeper.pending_messages(10)] == [2, 4, 5]
+    finally:
+        keeper.close()
 
 
 def test_a_file_from_a_newer_release_is_refused(tmp_path: Path) -> None:

@@ -46,8 +46,8 @@ class OutboxOnDisk:
     async def pending(self, limit: int, after: int) -> list[OutboxRow]:
         return self.outbox.pending(limit, after)
 
-    async def mark_sent(self, ids: list[int]) -> None:
-        self.outbox.mark_sent(ids, "now")
+    async def mark_sent(self, ids: list[int]) -> list[OutboxRow]:
+        return self.outbox.mark_sent(ids, "now")
 
 
 def request_id(i: int) -> str:
@@ -182,8 +182,9 @@ class OutboxInMemory:
         sent = set(self.marked)
         return [r for r in self.rows if r.id > after and r.id not in sent][:limit]
 
-    async def mark_sent(self, ids: list[int]) -> None:
+    async def mark_sent(self, ids: list[int]) -> list[OutboxRow]:
         self.marked += ids
+        return []
 
 
 async def settle() -> None:
