@@ -1,6 +1,6 @@
-"""Find a drug: by GTIN (8-14 digits), by a fragment of its name, or by its scanned or pasted
-GS1 DataMatrix; where it lies in FEFO order (earliest expiry first), and a button that lights
-those slots (`locate`)."""
+"""Find a drug: by GTIN (8-14 digits, in groups as printed or not), by a fragment of its
+name, or by its scanned or pasted GS1 DataMatrix; where it lies in FEFO order (earliest expiry
+first), and a button that lights those slots (`locate`)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ def understand(query: str, names: dict[str, str]) -> tuple[list[str], str, str]:
     text = query.strip()
     if not text:
         return [], "", ""
-    if text.isdigit() and 8 <= len(text) <= 14:
-        gtin = text.zfill(14)
+    digits = "".join(text.split()).replace("-", "")  # as printed on a pack: "4 012345 123456"
+    if digits.isascii() and digits.isdigit() and 8 <= len(digits) <= 14:
+        gtin = digits.zfill(14)
         problem = gtin_problem(gtin)
         return ([], "", problem) if problem else ([gtin], "", "")
     if text.isdigit() or text.startswith("]") or _looks_like_a_code(text):
