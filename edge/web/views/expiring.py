@@ -14,11 +14,21 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 3650
 
 
+def days_asked(raw: str) -> tuple[int, str]:
+    """(the days to show, a problem in words) for the form's `days`."""
+    text = raw.strip()
+    if not text.isdecimal():  # what int() reads: 0-9, and the digits of other scripts
+        return DEFAULT_DAYS, (
+            f"days {raw!r} is not a whole number from 0 to {MAX_DAYS}; showing {DEFAULT_DAYS}"
+        )
+    if int(text) > MAX_DAYS:
+        return MAX_DAYS, f"{MAX_DAYS} days at most (ten years) are shown"
+    return int(text), ""
+
+
 async def expiring_view(request: Request) -> Response:
     state = state_of(request)
-    raw = request.query_params.get("days", str(DEFAULT_DAYS))
-    days = int(raw) if raw.isdigit() else DEFAULT_DAYS
-    days = min(days, MAX_DAYS)
+    days, problem = days_asked(request.query_params.get("days", str(DEFAULT_DAYS)))
     today = state.today()
     rows = await state.reader.ask(lambda db: expiring(db, days, today))
     expired, held, soon = [], [], []
@@ -34,6 +44,7 @@ async def expiring_view(request: Request) -> Response:
         request,
         "expiring.html",
         days=days,
+        problem=problem,
         today=today,
         expired=expired,
         held=held,

@@ -32,7 +32,7 @@ def understand(query: str, names: dict[str, str]) -> tuple[list[str], str, str]:
         gtin = digits.zfill(14)
         problem = gtin_problem(gtin)
         return ([], "", problem) if problem else ([gtin], "", "")
-    if text.isdigit() or text.startswith("]") or _looks_like_a_code(text):
+    if (text.isascii() and text.isdigit()) or text.startswith("]") or _looks_like_a_code(text):
         try:
             scan = parse_pack_barcode(from_typed(text))
         except BarcodeError as exc:
