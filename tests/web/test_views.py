@@ -1,7 +1,8 @@
 """Every view of the page renders in Chromium with what the ledger holds: a slot's stock lines
 and history, find by GTIN, by name and by a pasted DataMatrix (FEFO order, bad input named),
 expiring on the site's calendar, a stocktake started, ended and confirmed from the page, the
-procurement list and health. A screenshot of each is kept as a test artifact."""
+procurement list and health; on a phone, none wider than the screen. A screenshot of each is
+kept as a test artifact."""
 
 from __future__ import annotations
 
@@ -13,6 +14,19 @@ from edge.demo.local_broker import LocalBroker
 from tests.web.page_rig import EXPIRED, NAME, artifacts, page_rig
 
 SECOND = 5_000
+PHONE = {"width": 360, "height": 740}
+VIEWS = (
+    "/shelves",
+    "/slots/A-04",
+    "/picks",
+    "/alarms",
+    "/find?q=amoxicillin",
+    "/expiring?days=3000",
+    "/stocktake",
+    "/procurement",
+    "/health",
+    "/login",
+)
 
 
 async def test_every_view_shows_what_the_ledger_holds(tmp_path: Path, broker: LocalBroker) -> None:
@@ -116,3 +130,23 @@ async def test_the_page_loads_nothing_from_another_host(
         assert headers["x-frame-options"] == "DENY"
         await expect(tab.locator("#live-link")).to_have_attribute("data-state", "live")
         assert asked and all(url.startswith(web.url) for url in asked), asked
+
+
+async def test_on_a_phone_no_view_is_wider_than_the_screen(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """A phone shows every view without panning the whole page: a wide table scrolls in its
+    own box, and its buttons (acknowledge an alarm) are reached and work there."""
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.logged_in_tab()
+        await tab.set_viewport_size(PHONE)
+        for path in VIEWS:
+            await tab.goto(web.url + path)
+            wide = await tab.evaluate("document.documentElement.scrollWidth")
+            assert wide <= PHONE["width"], (
+                f"{path} is {wide} px wide on a {PHONE['width']} px phone"
+            )
+        await tab.goto(f"{web.url}/alarms")
+        await tab.screenshot(path=str(artifacts() / "phone-alarms.png"), full_page=True)
+        await tab.get_by_role("button", name="Acknowledge").click()
+        await expect(tab.locator(".flash")).to_contain_text(f"acknowledged by {NAME}")
