@@ -45,6 +45,7 @@ class StocktakeFlow:
         self._observe = observe
         self._picking = picking
         self._idle_end = config.stocktake.idle_end_seconds
+        self._badge_window = config.stocktake.badge_confirm_seconds
         self._shelves = {shelf.name: shelf.slot_names() for shelf in config.shelves}
         self._locations: dict[tuple[str, str], tuple[str, str]] = {}  # (gln, ext) -> shelf, slot
         self._slot_uris: dict[str, dict[str, str]] = {}  # shelf -> slot -> its SGLN URI
@@ -57,6 +58,7 @@ class StocktakeFlow:
                     uris[slot] = sgln_uri(shelf.gln, str(i + 1))
         self.sweep: Sweep | None = None
         self.awaiting: str | None = None  # a finished report a badge may confirm
+        self._ended_at = 0.0  # when the awaiting report's sweep ended (monotonic)
         self._last_read = 0.0
         self._begun: tuple[str, set[str]] = ("", set())  # a second, and the ids begun in it
 
@@ -104,6 +106,7 @@ class StocktakeFlow:
             return
         self.sweep = None
         self.awaiting = sweep.stocktake_id
+        self._ended_at = self._clock.monotonic()
         self._submit(FinishStocktake(sweep))
 
     def confirm(self, stocktake_id: str, by: str) -> None:
@@ -112,8 +115,20 @@ class StocktakeFlow:
         self._submit(ConfirmStocktake(stocktake_id, by))
 
     def badge(self, name: str) -> bool:
-        """A pharmacist badged in: confirms the report waiting, if one is."""
+        """A pharmacist badged in: confirms the report waiting, if its sweep ended at most
+        `stocktake.badge_confirm_seconds` ago (a tap at the shelf once the count is done);
+        later it only says how to confirm it."""
         if self.awaiting is None:
+            return False
+        if self._clock.monotonic() - self._ended_at > self._badge_window:
+            self._observe(
+                Activity(
+                    "stocktake",
+                    f"stocktake {self.awaiting} waits for confirmation: on the page, or "
+                    f"`rxedge stocktake confirm {self.awaiting} --by NAME` (a badge confirms it "
+                    f"only within {self._badge_window:g} s of the sweep's end)",
+                )
+            )
             return False
         self.confirm(self.awaiting, name)
         return True

@@ -49,6 +49,9 @@ class CommandsConfig(_Strict):
 
 class StocktakeConfig(_Strict):
     idle_end_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
+    # A badge confirms the report just finished only this long after its sweep ended (0: never),
+    # so that a badge tapped later for something else (logging in to the page) confirms nothing.
+    badge_confirm_seconds: Annotated[float, Field(ge=0, le=3600)] = 120.0
 
 
 class AlarmsConfig(_Strict):

@@ -6,6 +6,7 @@ then holds what the shelf holds."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import sys
@@ -20,6 +21,7 @@ from edge.demo.local_broker import LocalBroker
 from edge.settings.config import parse_config
 from firmware_sim.chafon_sim import ChafonSimulator
 from firmware_sim.tags import sgln96, sgtin96
+from firmware_sim.virtual_badge import VirtualBadge
 from inventory.codes.identifiers import EpcDecoder, PackId
 from inventory.keeper import InventoryKeeper
 from sync.commands import with_envelope
@@ -27,6 +29,7 @@ from tests.conftest import Subscriber, eventually
 from tests.epcis_schema import epcis_problems
 
 PREFIX = "rxedge/v1/s1/g1"
+BADGE = bytes.fromhex("04A1B2C3D4E5F6")
 GLN_PREFIX, GLN_REF = "4012345", "00001"  # GLN 4012345000016
 
 
@@ -47,6 +50,26 @@ def location(slot_number: int) -> bytes:
 @pytest.fixture
 async def daemon(
     tmp_path: Path, broker: LocalBroker
+) -> AsyncIterator[tuple[Gateway, ChafonSimulator, Path]]:
+    async with running_daemon(tmp_path, broker, {}) as started:
+        yield started
+
+
+@pytest.fixture
+async def badged_daemon(
+    tmp_path: Path, broker: LocalBroker, pcscd: None
+) -> AsyncIterator[tuple[Gateway, ChafonSimulator, Path]]:
+    badges = {
+        "badges": {"enabled": True, "reader": "Virtual PCD 00 00"},
+        "pharmacists": [{"name": "Dr. Ana Ruiz", "badge": BADGE.hex().upper()}],
+    }
+    async with running_daemon(tmp_path, broker, badges) as started:
+        yield started
+
+
+@contextlib.asynccontextmanager
+async def running_daemon(
+    tmp_path: Path, broker: LocalBroker, extra: dict[str, object]
 ) -> AsyncIterator[tuple[Gateway, ChafonSimulator, Path]]:
     db = tmp_path / "ledger.sqlite"
     keeper = InventoryKeeper(db, {}, "s1", "g1")
@@ -70,16 +93,19 @@ async def daemon(
             "shelves": [
                 {"name": "A", "host": "127.0.0.1", "port": 1, "slots": 4, "gln": "4012345000016"}
             ],
+            **extra,
         }
     )
     activity: list[Activity] = []
     gateway = Gateway(config, observer=activity.append)
     task = asyncio.create_task(gateway.run())
     await eventually(gateway.ready.is_set)
-    yield gateway, handheld, db
-    gateway.stop()
-    await asyncio.wait_for(task, 10)
-    await handheld.stop()
+    try:
+        yield gateway, handheld, db
+    finally:
+        gateway.stop()
+        await asyncio.wait_for(task, 10)
+        await handheld.stop()
 
 
 def answers(centre: Subscriber, status: str) -> list[dict[str, object]]:
@@ -220,3 +246,56 @@ async def test_a_sweep_ended_while_the_handheld_still_reads_does_not_start_anoth
     await eventually(lambda: gateway.clock.monotonic() - stopped > 1.2, what="a quiet field")
     handheld.present([location(2)])  # the next pass along the shelf starts a new sweep
     await eventually(lambda: len(answers(centre, "started")) == 2, what="a new sweep")
+
+
+async def test_a_badge_confirms_the_count_just_done_and_not_a_report_left_waiting(
+    badged_daemon: tuple[Gateway, ChafonSimulator, Path], subscribe: Callable[..., Subscriber]
+) -> None:
+    gateway, handheld, db = badged_daemon
+    centre = subscribe(f"{PREFIX}/cmd-result")
+
+    async def sweep_with_one_pack_missing() -> str:
+        centre.publish(
+            f"{PREFIX}/cmd/stocktake-start", json.dumps(with_envelope({"shelf": "A", "by": "Ana"}))
+        )
+        started = await eventually(lambda: answers(centre, "started"), what="started")
+        sid = str(started[-1]["stocktake_id"])
+        groups = [[location(1), tag(1)], [location(2), tag(3)], [location(3), tag(4)]]
+        await handheld.sweep(groups, dwell=0.3)
+        end = with_envelope({"stocktake_id": sid})
+        centre.publish(f"{PREFIX}/cmd/stocktake-end", json.dumps(end))
+        await eventually(
+            lambda: any(r["stocktake_id"] == sid for r in answers(centre, "ended")), what="report"
+        )
+        return sid
+
+    async def tap() -> None:
+        badge = VirtualBadge(BADGE)
+        await badge.insert()
+        try:
+            await eventually(lambda: "Dr. Ana Ruiz" in gateway.badges.holders.values())
+        finally:
+            await badge.remove()
+        await eventually(lambda: gateway.badges.holders == {})
+
+    # Left waiting past the window: the tap (to log in to the page, say) confirms nothing.
+    gateway.stocktake._badge_window = 0.5
+    waiting = await sweep_with_one_pack_missing()
+    ended = gateway.clock.monotonic()
+    await eventually(lambda: gateway.clock.monotonic() - ended > 0.6, what="the window gone")
+    await tap()
+    assert gateway.stocktake.awaiting == waiting and answers(centre, "confirmed") == []
+    with sqlite3.connect(db) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM movements WHERE reference = ?", (waiting,)
+        ).fetchone() == (0,)
+
+    # A tap at the shelf right after the count confirms it, in the pharmacist's name.
+    gateway.stocktake._badge_window = 120
+    sid = await sweep_with_one_pack_missing()
+    await tap()
+    [confirmed] = await eventually(lambda: answers(centre, "confirmed"), what="confirmed")
+    assert confirmed["stocktake_id"] == sid and confirmed["adjustments"] == 1
+    with sqlite3.connect(db) as conn:
+        actors = conn.execute("SELECT actor FROM movements WHERE reference = ?", (sid,)).fetchall()
+    assert actors == [("Dr. Ana Ruiz",)]
