@@ -109,7 +109,8 @@ async def test_payloads_beyond_the_parser_limits_are_answered_on_every_topic(
         )
         for (_, reason), error in zip(HOSTILE, found, strict=True):
             assert reason in error
-        answered = centre.payloads("/cmd-result")
+        # (The rig's stock was set up with a recall, whose answer may still be on its way.)
+        answered = [a for a in centre.payloads("/cmd-result") if a["status"] == "error"]
         assert {a["command"] for a in answered} == {topic.removeprefix("cmd/").replace("/", "-")}
     finally:
         await stop_rig(rig)
