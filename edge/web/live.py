@@ -4,7 +4,8 @@ browser's Server-Sent Events stream fed from them.
 
 Lights go to browsers as they arrive (a slot lit on the shelf is lit on the page within the
 broker's hop); everything else is a nudge (`ledger`, `alarm`, `result`) after which a page
-fetches the parts of itself that show it.
+fetches the parts of itself that show it. `day` (the site's midnight) makes every part fetch
+itself again, so expiry is judged on the new day.
 
 Browsers cost the gateway little and the same however many are open: what arrives within
 FLUSH_SECONDS is gathered (a shelf's newer lights replace its older ones, a repeated nudge
@@ -22,6 +23,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from anyio import to_thread
@@ -42,7 +44,7 @@ KEEPALIVE_SECONDS = 15.0
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    name: str  # lights, alarm, result, status, ledger
+    name: str  # lights, alarm, result, status, ledger, day
     data: str  # JSON
 
     def encoded(self) -> bytes:
@@ -74,6 +76,8 @@ class LiveFeed:
         self.lights_generation = 0  # moves on with every flush of lights
         self.session: MqttSession | None = None
         self.on_result: Callable[[bytes], None] | None = None  # every cmd-result message
+        self.today: Callable[[], date] | None = None  # the site's date, watched for its change
+        self._day: date | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -170,10 +174,21 @@ class LiveFeed:
                     if str(exc) != problem:
                         log.warning("cannot read the ledger's version: %s", exc)
                     problem = str(exc)
+                self._watch_day()
                 await asyncio.sleep(LEDGER_POLL_SECONDS)
         finally:
             if db is not None:
                 db.close()
+
+    def _watch_day(self) -> None:
+        """A `day` event when the site's date moves on (its midnight): pages left open show
+        expiry judged on the new day, not on the one they were drawn on."""
+        if self.today is None:
+            return
+        day = self.today()
+        if self._day is not None and day != self._day:
+            self._send(Event("day", json.dumps({"today": day.isoformat()})))
+        self._day = day
 
     def _send(self, event: Event, about: str = "") -> None:
         """Gather `event` for the next flush; a newer event of its name `about` the same thing

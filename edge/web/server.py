@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from edge.clock import Clock
 from edge.service.metrics import split_listen
 from edge.settings.config import GatewayConfig
 from edge.web.accounts import Accounts
@@ -59,8 +60,9 @@ class _Server(uvicorn.Server):
         yield
 
 
-def web_state(config: GatewayConfig) -> WebState:
-    """The page's state for a gateway's configuration (files checked now)."""
+def web_state(config: GatewayConfig, clock: Clock | None = None) -> WebState:
+    """The page's state for a gateway's configuration (files checked now); `clock`: the
+    page's one clock (the system's unless a test hands in its own)."""
     web = config.web
     problems = []
     for key in ("cert_file", "key_file"):
@@ -87,7 +89,7 @@ def web_state(config: GatewayConfig) -> WebState:
     reader = LedgerReader(config.database)
     topics = Topics(config.site, config.gateway)
     live = LiveFeed(broker, topics, f"rxedge-web-{config.site}-{config.gateway}", reader)
-    return WebState(config, Accounts(web.users_file), reader, live)
+    return WebState(config, Accounts(web.users_file), reader, live, clock=clock or Clock())
 
 
 def bind(listen: str) -> socket.socket:
@@ -106,9 +108,11 @@ def bind(listen: str) -> socket.socket:
     return sock
 
 
-async def start_page(config: GatewayConfig, listen: str | None = None) -> RunningPage:
+async def start_page(
+    config: GatewayConfig, listen: str | None = None, clock: Clock | None = None
+) -> RunningPage:
     """Serve the page in this event loop (as a task); `listen` overrides web.listen."""
-    state = web_state(config)
+    state = web_state(config, clock)
     web = config.web
     sock = bind(listen or web.listen)
     uvicorn_config = uvicorn.Config(

@@ -55,6 +55,7 @@ class WebState:
         self.started = self.clock.time()
         self.names = {p.gtin: p.name for p in self.config.products}
         self.calendar = SiteCalendar.named(self.config.timezone, self.clock.now)
+        self.live.today = self.today  # a new site day refreshes what every page shows
         self.slots = frozenset(s for shelf in self.config.shelves for s in shelf.slot_names())
 
     async def command(

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from edge.clock import Clock
 from edge.demo.local_broker import LocalBroker
 from edge.web.accounts import Accounts
 from edge.web.server import RunningPage, start_page
@@ -103,9 +104,14 @@ class PageRig:
 
 @asynccontextmanager
 async def page_rig(
-    tmp_path: Path, broker: LocalBroker, web: dict[str, object] | None = None, **overrides: object
+    tmp_path: Path,
+    broker: LocalBroker,
+    web: dict[str, object] | None = None,
+    page_clock: Clock | None = None,
+    **overrides: object,
 ) -> AsyncIterator[PageRig]:
-    """The rig and the page; `web` adds to the [web] section, `overrides` to the config."""
+    """The rig and the page; `web` adds to the [web] section, `overrides` to the config;
+    `page_clock`: the page's clock (the system's by default)."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed: run `make setup` (scripts/bootstrap.sh)")
     users = tmp_path / "web-users.json"
@@ -118,7 +124,7 @@ async def page_rig(
         **overrides,
     )
     assert rig.gateway is not None
-    page = await start_page(rig.gateway.config)
+    page = await start_page(rig.gateway.config, clock=page_clock)
     try:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

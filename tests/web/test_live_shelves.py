@@ -1,18 +1,21 @@
 """The page in a real headless Chromium against the daemon on simulated hardware: a pick sent
 on MQTT lights its slot on the page's shelf map in the list's colour (and in words), a button
 pressed on the shelf controller moves the pick list's progress, and the map returns to dark;
-a stream a proxy answered with an error is opened again."""
+a stream a proxy answered with an error is opened again; a page left open over the site's
+midnight judges expiry on the new day."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from playwright.async_api import Page, Route, expect
 
 from edge.demo.local_broker import LocalBroker
 from sync.commands import with_envelope
+from tests.clocks import SteppedClock
 from tests.conftest import Subscriber
 from tests.edge.pick_rig import AMOX, PREFIX
 from tests.web.page_rig import artifacts, page_rig
@@ -97,3 +100,20 @@ async def test_the_page_goes_live_again_after_a_proxy_answered_its_stream_with_a
         body = {"pick_id": "rx-100", "lines": [{"gtin": AMOX, "quantity": 1}], "picker": "Ana"}
         centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
         await expect(slot(shelves, "A-02")).to_have_attribute("data-on", "true", timeout=SECOND)
+
+
+async def test_a_page_left_open_judges_expiry_on_the_new_day_after_the_sites_midnight(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    clock = SteppedClock()  # the page's: a minute before the site's midnight (UTC+8)
+    clock.step((datetime(2030, 5, 30, 15, 59, tzinfo=UTC) - clock.now()).total_seconds())
+    async with page_rig(tmp_path, broker, page_clock=clock, timezone="Asia/Shanghai") as web:
+        tab = await web.tab()
+        await tab.goto(f"{web.url}/expiring?days=90")
+        await expect(tab.locator("#live-link")).to_have_attribute("data-state", "live")
+        row = tab.locator("#soon ~ table tr", has_text="I2")  # expires 2030-05-31
+        await expect(row).to_contain_text("1 d")
+        await expect(tab.locator("[data-today]")).to_have_text("2030-05-30")
+        clock.step(120)  # midnight passes; nothing else changes on the shelves
+        await expect(tab.locator("[data-today]")).to_have_text("2030-05-31")
+        await expect(row).to_contain_text("expires today")

@@ -106,6 +106,11 @@
     for (const kind of ["ledger", "alarm", "result", "status"]) {
       source.addEventListener(kind, () => nudge(kind));
     }
+    source.addEventListener("day", (event) => { // the site's midnight: judge on the new day
+      const today = JSON.parse(event.data).today;
+      for (const el of document.querySelectorAll("[data-today]")) el.textContent = today;
+      nudge("*");
+    });
   }
   listen();
 
