@@ -24,6 +24,10 @@ class CommandRefused(Exception):
     """Not sent, or refused by the broker or the gateway; the message says why."""
 
 
+class NoAnswerYet(Exception):
+    """Sent, and not answered in time: the gateway may still carry it out until it expires."""
+
+
 class CommandSender:
     """Sends commands on the page's MQTT session and matches answers by command id."""
 
@@ -49,7 +53,7 @@ class CommandSender:
     ) -> dict[str, Any]:
         """Send `cmd/{name}` and return the gateway's first answer to it (filed under
         `answer_id`; None: the next answer to a command of that name); CommandRefused when it
-        is not sent, refused, or not answered in time."""
+        is not sent or refused, NoAnswerYet when it is not answered in time."""
 
         other, statuses = ANSWERED_AS.get(name, (name, frozenset()))
 
@@ -75,9 +79,11 @@ class CommandSender:
         except PublishRefused as exc:
             raise CommandRefused(f"the broker refused {name}: {exc}") from None
         except TimeoutError:
-            raise CommandRefused(
-                f"the gateway did not answer {name} within {ANSWER_SECONDS:.0f} s; it may be "
-                "down (see Health)"
+            raise NoAnswerYet(
+                f"No answer yet: {name} was sent, and the gateway did not answer within "
+                f"{ANSWER_SECONDS:.0f} s. It may still carry it out in the next "
+                f"{COMMAND_TTL_SECONDS:.0f} s: look again before repeating it; if the gateway "
+                "is down, Health says so."
             ) from None
         finally:
             self._waiting.remove(waiting)

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.web.accounts import Account
-from edge.web.commands import CommandRefused
+from edge.web.commands import CommandRefused, NoAnswerYet
 from edge.web.sessions import COOKIE, Session, csrf_ok
 from edge.web.state import WebState
 
@@ -190,6 +190,8 @@ def action(handler: Action) -> Callable[[Request], Awaitable[Response]]:
             note = await handler(request, form, account)
         except CommandRefused as exc:
             note = f"Not done: {exc}"
+        except NoAnswerYet as exc:
+            note = str(exc)
         session.flash.append(note)
         return finish(request, RedirectResponse(back_to(request, form), status_code=303))
 

@@ -2,10 +2,11 @@
 centre's command would, with the logged-in person's name on the ledger and on MQTT; an action
 without a login, without the form's CSRF token or from another site's form is refused and sends
 nothing; failed logins are limited; a login ends when nobody uses it; cancelling a pick list is
-told as done."""
+told as done; a click is told the answer to itself, or that none came yet."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import Callable
@@ -177,3 +178,46 @@ async def test_a_login_ends_when_idle_although_its_open_page_keeps_refreshing(
         await tab.goto(f"{web.url}/alarms")
         await expect(tab.locator("#login-link")).to_be_visible()
         assert await tab.get_by_role("button", name="Acknowledge").count() == 0
+
+
+def located(command_id: str, slot: str, quantity: int) -> str:
+    """A gateway's answer to a locate, as the contract has it."""
+    return json.dumps(
+        {
+            "command": "locate",
+            "command_id": command_id,
+            "status": "located",
+            "at": "2026-12-06T03:00:00.000Z",
+            "gtin": "04012345000016",
+            "slots": [{"slot": slot, "quantity": quantity}],
+            "seconds": 30,
+        }
+    )
+
+
+async def test_a_click_is_told_the_answer_to_itself_or_that_none_came_yet(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.logged_in_tab()
+        rig = web.rig
+        assert rig.gateway is not None
+        rig.gateway.stop()  # this test answers in the gateway's place
+        await asyncio.wait_for(rig.task, 10)
+        gateway = subscribe(f"{PREFIX}/cmd/locate")
+        await tab.goto(f"{web.url}/find?q=ibuprofen")
+        click = asyncio.create_task(tab.get_by_role("button", name="Light the slots").click())
+        [sent] = await eventually(lambda: gateway.payloads("/cmd/locate"), what="the locate")
+        # Someone else's locate is answered first (another screen, the centre), then this one.
+        gateway.publish(f"{PREFIX}/cmd-result", located("web-04012345000016", "B-09", 7))
+        gateway.publish(f"{PREFIX}/cmd-result", located(sent["command_id"], "A-06", 4))
+        await click
+        await expect(tab.locator(".flash")).to_contain_text("A-06 (4)", timeout=SECOND)
+        await expect(tab.locator(".flash")).not_to_contain_text("B-09")
+
+        # Nobody answers: the person is told it was sent and may still happen, not "Not done".
+        await tab.get_by_role("button", name="Light the slots").click()
+        flash = tab.locator(".flash")
+        await expect(flash).to_contain_text("No answer yet", timeout=3 * SECOND)
+        await expect(flash).to_contain_text("look again before repeating it")
+        await expect(flash).not_to_contain_text("Not done")

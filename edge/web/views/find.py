@@ -4,6 +4,7 @@ first), and a button that lights those slots (`locate`)."""
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from functools import partial
 from typing import Any
@@ -77,7 +78,10 @@ async def find(request: Request) -> Response:
 
 async def locate(request: Request, form: dict[str, str], account: Account) -> str:
     gtin = form.get("gtin", "")
-    answer = await state_of(request).command("locate", {"gtin": gtin, "command_id": f"web-{gtin}"})
+    # An id of this click's own: the answer to it, not to someone else's locate just before.
+    command_id = f"web-{gtin}-{secrets.token_hex(4)}"
+    body = {"gtin": gtin, "command_id": command_id}
+    answer = await state_of(request).command("locate", body, command_id)
     slots = answer.get("slots") or []
     where = ", ".join(f"{s['slot']} ({s['quantity']})" for s in slots) or "no slot holds it"
     return f"Lit for {answer.get('seconds')} s: {where}."
