@@ -141,6 +141,15 @@ async def retained_on(subscribe: Callable[..., Subscriber], topic: str) -> bytes
     return bytes(first.payload)
 
 
+async def refused_then_newer_taken(broker: LocalBroker, gateway: Gateway, ledger: Ledger) -> None:
+    """The broker refuses the raise; then, allowed again, takes the acknowledgement."""
+    await eventually(lambda: gateway.publisher.refused >= 1, what="the raise refused")
+    await open_acl(broker)
+    acknowledged = ledger.add(ACKNOWLEDGED)
+    gateway.publisher.notify()
+    await eventually(lambda: not ledger.is_pending(acknowledged), what="the ack taken")
+
+
 async def test_a_refused_state_is_not_retried_once_a_newer_one_is_taken(
     broker: LocalBroker, subscribe: Callable[..., Subscriber], tmp_path: Path
 ) -> None:
@@ -150,11 +159,7 @@ async def test_a_refused_state_is_not_retried_once_a_newer_one_is_taken(
     gateway = Gateway(broker, ledger)
     await gateway.start()
     try:
-        await eventually(lambda: gateway.publisher.refused >= 1, what="the raise refused")
-        await open_acl(broker)
-        acknowledged = ledger.add(ACKNOWLEDGED)
-        gateway.publisher.notify()
-        await eventually(lambda: not ledger.is_pending(acknowledged), what="the ack taken")
+        await refused_then_newer_taken(broker, gateway, ledger)
         # Settled: nothing waits, nothing is on the wire (a retry would have had its time).
         await eventually(lambda: ledger.outbox.depth() == 0, what="the outbox settled")
         await eventually(lambda: gateway.publisher.in_flight == 0)
@@ -174,11 +179,7 @@ async def test_after_a_restart_the_refused_older_state_is_not_sent(
     gateway = Gateway(broker, ledger)
     await gateway.start()
     try:
-        await eventually(lambda: gateway.publisher.refused >= 1, what="the raise refused")
-        await open_acl(broker)
-        acknowledged = ledger.add(ACKNOWLEDGED)
-        gateway.publisher.notify()
-        await eventually(lambda: not ledger.is_pending(acknowledged), what="the ack taken")
+        await refused_then_newer_taken(broker, gateway, ledger)
     finally:
         await gateway.stop()  # before the publisher's next retry from the start
     ledger.db.close()
