@@ -8,6 +8,7 @@ full disk before that leaves it with the broker, which hands it over again."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -15,7 +16,7 @@ from functools import partial
 
 from edge.clock import Clock
 from edge.daemon.stocktake_flow import StocktakeFlow
-from edge.inbound.admission import Admission
+from edge.inbound.admission import Admission, TokenBucket
 from edge.settings.config import GatewayConfig
 from inventory.changes import Change, ConfirmStocktake, Refuse, RememberCommand
 from inventory.ledger.commit import iso
@@ -46,6 +47,10 @@ class InboundCommands:
         self.admission = Admission(
             limits.rate_per_second, limits.burst, limits.max_expiry_seconds, clock.monotonic
         )
+        # The centre's answers have a bucket of their own and wait for it: one dropped would
+        # leave its request in a state the centre has left (cancelled, yet still on order).
+        self._answer_rate = TokenBucket(limits.rate_per_second, limits.burst, clock.monotonic)
+        self._answers: asyncio.Queue[Delivery] = asyncio.Queue()
         self._topics = topics
         self._offer = offer
         self._when_written = when_written
@@ -59,27 +64,45 @@ class InboundCommands:
     def on_delivery(self, delivery: Delivery) -> None:
         """Handle a message; acknowledge it once what it led to is written. One whose change
         could not be queued (the ledger's queue full) is not acknowledged: the broker keeps
-        it and hands it over again on the next connection."""
+        it and hands it over again on the next connection. An answer on procurement/status
+        waits its turn (`answer_in_turn`)."""
+        if delivery.topic == self._topics.procurement_status:
+            self._answers.put_nowait(delivery)
+        else:
+            self._take(delivery, self._command)
+
+    async def answer_in_turn(self) -> None:
+        """Hand on the centre's answers in the order they came, at most at the command rate:
+        one over it waits (not yet acknowledged, so the broker keeps it if the gateway stops)
+        instead of being dropped, as a gateway back from an outage gets a day's answers at
+        once. The broker sends only so many messages not yet acknowledged."""
+        while True:
+            delivery = await self._answers.get()
+            while not self._answer_rate.take():
+                await asyncio.sleep(1 / self._answer_rate.rate)
+            self._take(delivery, self._answer)
+
+    def _take(self, delivery: Delivery, handle: Callable[[bytes, str], None]) -> None:
         self._kept = True
-        self._handle(delivery.topic, delivery.payload)
+        self._counters["commands"] += 1
+        handle(delivery.payload, delivery.topic.rsplit("/", 1)[-1])
         if self._kept:
             self._when_written(partial(self._ack, delivery))
 
-    def _handle(self, topic: str, payload: bytes) -> None:
-        """Let a message in, check it, queue the changes it leads to."""
-        self._counters["commands"] += 1
-        name = topic.rsplit("/", 1)[-1]
+    def _answer(self, payload: bytes, _name: str) -> None:
+        """Check an answer on procurement/status and queue it for the ledger."""
+        update = parse_status_update(payload)
+        if isinstance(update, str):
+            self._refuse("procurement-status", "", update)
+        else:
+            self._submit(update)
+
+    def _command(self, payload: bytes, name: str) -> None:
+        """Let a command in, check it, queue the changes it leads to."""
         if self.admission.over_rate():
             self._counters["commands_dropped"] += 1
             if self.admission.may_answer_refusal():
                 self._refuse(name, "", "too many commands; some were dropped, send fewer")
-            return
-        if topic == self._topics.procurement_status:
-            update = parse_status_update(payload)
-            if isinstance(update, str):
-                self._refuse("procurement-status", "", update)
-            else:
-                self._submit(update)
             return
         received = parse_received(name, payload)
         if isinstance(received, Refuse):
