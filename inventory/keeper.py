@@ -165,11 +165,14 @@ class InventoryKeeper:
     # Changes ---------------------------------------------------------------------------------
 
     def put_away(self, pack: PackId, slot: str, actor: str = "system", reason: str = "") -> Commit:
-        """A tagged pack appeared in `slot`."""
+        """A tagged pack appeared in `slot`: put away, or returned when the ledger moved it
+        before (taken off the shelf and brought back), which delivers nothing toward an open
+        request."""
+        held = self.ledger.held_before(pack.epc, pack.gtin, pack.serial)
         return self.commit(
             [
                 Movement(
-                    MovementKind.PUT_AWAY,
+                    MovementKind.RETURN if held else MovementKind.PUT_AWAY,
                     pack.gtin,
                     serial=pack.serial,
                     epc=pack.epc,

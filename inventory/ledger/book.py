@@ -146,6 +146,22 @@ class Ledger:
         self.last_hash = prev
         self.count += len(movements)
 
+    def held_before(self, epc: str, gtin: str, serial: str) -> bool:
+        """Whether a movement (written, or taken and not flushed yet) ever moved this pack:
+        by its tag, or by its GTIN and serial when it was booked from a scan."""
+        for row in self._movements:  # columns: at, kind, gtin, serial, epc, ...
+            if row[4] == epc or (serial and (row[2], row[3]) == (gtin, serial)):
+                return True
+        found = self.db.execute(
+            "SELECT 1 FROM movements WHERE epc = ? LIMIT 1", (epc,)
+        ).fetchone() or (
+            serial
+            and self.db.execute(
+                "SELECT 1 FROM movements WHERE gtin = ? AND serial = ? LIMIT 1", (gtin, serial)
+            ).fetchone()
+        )
+        return bool(found)
+
     def flush(self) -> None:
         """Write everything taken since the last flush into the current transaction."""
         db = self.db

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import itertools
 import json
 import signal
 import sqlite3
@@ -268,7 +269,7 @@ async def test_a_daemon_killed_right_after_confirming_sends_the_request_after_it
 async def test_the_daemon_and_the_watch_both_killed_mid_stream_lose_nothing(
     broker: LocalBroker, subscribe: Callable[..., Subscriber], tmp_path: Path
 ) -> None:
-    """Packs leave and come back on a reader's antennas, so requests keep being raised and
+    """Packs leave a reader's antennas and new ones arrive, so requests keep being raised and
     closed, while the daemon and the clerk's watch (writing a CSV file) are killed in turn."""
     reader = R2000Simulator(link=tmp_path / "ttyREADER0")
     shelf = ShelfControllerSimulator(slots=8)
@@ -294,13 +295,15 @@ async def test_the_daemon_and_the_watch_both_killed_mid_stream_lose_nothing(
     watch += ["--csv", str(table), "--seen", str(tmp_path / "seen.txt")]
 
     async def stream() -> None:
-        """One pack of each product off its antenna and back, over and over."""
-        while True:
+        """One pack of each product picked off its antenna and a new one delivered, over and
+        over (a pack put back would deliver nothing)."""
+        for serial in itertools.count(4):
             for n in packs:
-                reader.remove(packs[n][0])
+                reader.remove(packs[n].pop(0))
             await asyncio.sleep(0.7)
             for n in packs:
-                reader.place(n + 1, packs[n][0])
+                packs[n].append(sgtin96("4012345", f"0{20001 + n}", serial))
+                reader.place(n + 1, packs[n][-1])
             await asyncio.sleep(0.7)
 
     def in_csv() -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from inventory.apply import apply
-from inventory.changes import RequestAnswer
+from inventory.changes import Arrived, RequestAnswer
 from inventory.codes.identifiers import PackId
 from inventory.errors import RequestError
 from inventory.keeper import InventoryKeeper
@@ -145,3 +145,20 @@ def test_a_cancelled_request_no_longer_counts_and_shortage_asks_again(
     assert keeper.orders.on_order(AUTO.gtin) == 0
     keeper.take(pack(4, AUTO.gtin).epc)
     assert len(sent(keeper)) == 2
+
+
+def test_a_pack_taken_and_put_back_delivers_nothing(keeper: InventoryKeeper) -> None:
+    for n in (1, 2, 3):
+        keeper.take(pack(n, AUTO.gtin).epc)  # 5 -> 2: a request for 4
+    rid = str(sent(keeper)[0]["request_id"])
+    for _ in range(4):  # a pharmacist shows a pack at the counter and puts it back, four times
+        keeper.take(pack(4, AUTO.gtin).epc)
+        apply(keeper, Arrived(pack(4, AUTO.gtin), "A-01"))
+    assert status_of(keeper, rid) == ("requested", 0), "the request is still waited for"
+    assert keeper.orders.on_order(AUTO.gtin) == 4 and keeper.on_hand(AUTO.gtin) == 2
+    kinds = keeper.db.execute(
+        "SELECT kind FROM movements WHERE epc = ? ORDER BY id", (pack(4, AUTO.gtin).epc,)
+    ).fetchall()
+    assert [k[0] for k in kinds] == ["put_away"] + ["pick", "return"] * 4
+    apply(keeper, Arrived(pack(10, AUTO.gtin), "A-01"))  # a pack never seen here: delivered
+    assert status_of(keeper, rid) == ("requested", 1)

@@ -2,7 +2,8 @@
 round it is in (packs that left come back, a sweep is confirmed) before it stops:
 
 - packs leave the fixed readers' antennas and come back (a few of one product at a time, enough
-  for a shortage and its auto-confirmed request; the packs coming back are its delivery), and
+  for a shortage and its auto-confirmed request; the packs coming back are returns, on hand
+  again without delivering it), and
   packs move between antennas;
 - pick lists of counted products come from the centre (cmd/pick) and are confirmed by pressing
   the lit slots' buttons on the Modbus shelf controller, as many times as each slot shows;
