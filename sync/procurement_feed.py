@@ -108,6 +108,32 @@ def parse_request(topic: str, payload: bytes) -> ReceivedRequest:
     return ReceivedRequest(topic, body)
 
 
+def cut_torn_line(path: Path) -> None:
+    """Cut a last line left without its end (the writer stopped half-way through it: a full
+    disk, a power cut), so that the next line written starts a line of its own. What it was
+    writing was not acknowledged, so it comes again and is written whole."""
+    if not path.exists():
+        return
+    with path.open("rb+") as held:
+        size = held.seek(0, os.SEEK_END)
+        kept = size
+        while kept > 0:  # back to just after the last line end
+            start = max(kept - 65536, 0)
+            held.seek(start)
+            end = held.read(kept - start).rfind(b"\n")
+            if end >= 0:
+                kept = start + end + 1
+                break
+            kept = start
+        if kept == size:
+            return
+        held.seek(kept)
+        log.warning("%s: cut the unfinished last line %r", path, held.read(80))
+        held.truncate(kept)
+        held.flush()
+        os.fsync(held.fileno())
+
+
 class SeenRequests:
     """The request ids a consumer has finished with, the latest `memory` of them; kept in
     `path` too (one id a line, each written and synced as it is added) when given, so that a
@@ -120,6 +146,7 @@ class SeenRequests:
         self._file: IO[str] | None = None
         self._lines = 0
         if path is not None:
+            cut_torn_line(path)
             if path.exists():
                 for line in path.read_text().splitlines():
                     self._keep(line.strip())

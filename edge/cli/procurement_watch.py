@@ -42,6 +42,7 @@ from sync.procurement_feed import (
     RequestConsumer,
     RequestDeduplicator,
     SeenRequests,
+    cut_torn_line,
     request_subscription,
 )
 
@@ -119,6 +120,7 @@ class RequestCsv:
 
     def __init__(self, path: Path):
         self.path = path
+        cut_torn_line(path)  # a row half-written when the watch stopped comes again whole
         new = not path.exists() or path.stat().st_size == 0
         self._file: IO[str] = path.open("a", newline="", encoding="utf-8")
         self._rows = csv.writer(self._file)

@@ -245,3 +245,35 @@ async def test_the_watch_takes_its_broker_from_the_gateways_configuration(
     finally:
         await watch.kill()
     assert [line["request_id"] for line in watch.json_lines()] == [body["request_id"]]
+
+
+async def test_a_row_torn_by_a_crash_is_written_again_whole(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    table, seen = tmp_path / "requests.csv", tmp_path / "seen.txt"
+    first, torn, new = (request_message(n=n) for n in (1, 2, 3))
+    # The watch stopped (disk full, power cut) half-way through writing `torn` down, so it
+    # was never acknowledged; the seen file lost the end of its last id the same way.
+    header = ",".join(CSV_COLUMNS)
+    row = f"2026-11-26T09:00:01.000Z,s1,g1,{first['request_id']},2026-11-26T09:00:00.000Z"
+    table.write_text(f"{header}\r\n{row},x,Product 1,1,pack,routine,2,0,2,3,auto\r\n{row[:40]}")
+    seen.write_text(f"{first['request_id']}\n{torn['request_id'][:9]}")
+    centre = Subscriber(broker.port, ["nothing/at/all"], "centre")
+    run = await CliRun.start(
+        *("procurement", "watch", "--broker", broker.url, "--group", ""),
+        *("--csv", str(table), "--seen", str(seen), "--count", "2", "--seconds", "20"),
+    )
+    try:
+        await run.watching()
+        for body in (torn, new):  # the torn one again, as the broker hands it over
+            centre.publish(TOPIC, json.dumps(body))
+        assert await run.finish() == 0, run.errors
+    finally:
+        await run.kill()
+        centre.close()
+    with table.open(newline="") as held:
+        rows = list(csv.reader(held))
+    assert all(len(r) == len(CSV_COLUMNS) for r in rows), rows
+    ids = [b["request_id"] for b in (first, torn, new)]
+    assert [r[3] for r in rows[1:]] == ids
+    assert seen.read_text().split() == ids
