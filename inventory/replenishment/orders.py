@@ -26,6 +26,7 @@ from inventory.replenishment.policy import Product
 from inventory.replenishment.requests import (
     NEXT_STATUSES,
     OPEN_STATUSES,
+    Priority,
     ProcurementRequest,
     RequestAnswer,
     RequestStatus,
@@ -140,18 +141,21 @@ class OrderBook:
         answer: Sequence[OutboxMessage] = (),
     ) -> Commit:
         """A pharmacist confirms a proposed request (optionally for another quantity): it is
-        sent to the centre with its figures as they are now."""
+        sent to the centre with its figures and priority as they are now."""
         request = self._requests.get(request_id)
         if request is None or request.status is not RequestStatus.PROPOSED:
             state = request.status if request else "not open"
             raise RequestError(f"request {request_id} is {state}; only a proposed one is confirmed")
         gtin = request.product.gtin
+        on_hand = self._ledger.on_hand(gtin)
         sent = replace(
             request,
             status=RequestStatus.REQUESTED,
             confirmed_by=by,
             quantity=quantity or request.quantity,
-            on_hand=self._ledger.on_hand(gtin),
+            # Out of stock by now (it was not when proposed): urgent, as a new request would be.
+            priority=Priority.URGENT if on_hand <= 0 else request.priority,
+            on_hand=on_hand,
             on_order=self.on_order(gtin),
         )
         messages = self._ledger.record(self._ledger.stamp(), [], [sent], answer)

@@ -162,3 +162,16 @@ def test_a_pack_taken_and_put_back_delivers_nothing(keeper: InventoryKeeper) -> 
     assert [k[0] for k in kinds] == ["put_away"] + ["pick", "return"] * 4
     apply(keeper, Arrived(pack(10, AUTO.gtin), "A-01"))  # a pack never seen here: delivered
     assert status_of(keeper, rid) == ("requested", 1)
+
+
+def test_a_proposal_confirmed_after_the_shelf_emptied_goes_out_urgent(
+    keeper: InventoryKeeper,
+) -> None:
+    keeper.take(pack(1, ASK.gtin).epc)
+    keeper.take(pack(2, ASK.gtin).epc)  # 3 -> 1: a routine proposal
+    [proposal] = keeper.orders.open_requests()
+    keeper.take(pack(3, ASK.gtin).epc)  # none left while it waits
+    keeper.orders.confirm(proposal.request_id, "Dr. Ruiz")
+    [request] = sent(keeper)
+    assert request["reason"] == {"on_hand": 0, "on_order": 0, "reorder_point": 1, "par": 4}
+    assert request["priority"] == "urgent", "out of stock when sent"
