@@ -1,0 +1,49 @@
+"""Buses the configuration gives to more than one shelf. The shelves of one bus (an RS-485
+line, or one Modbus TCP address) are told apart by device_id alone: the daemon runs one task
+per bus, so a second shelf on a device already taken would not fail, it would drive the same
+LEDs and book the same buttons twice. Part of edge.settings.config."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+
+class BusShelf(Protocol):
+    """What a shelf controller's entry says about the bus it is on."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def transport(self) -> Literal["tcp", "rtu"]: ...
+    @property
+    def host(self) -> str | None: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def serial_port(self) -> str | None: ...
+    @property
+    def device_id(self) -> int: ...
+
+
+def bus_of(shelf: BusShelf) -> str:
+    """The bus a shelf controller is reached on: its serial port, or tcp://host:port."""
+    if shelf.transport == "tcp":
+        return f"tcp://{shelf.host}:{shelf.port}"
+    return str(shelf.serial_port)
+
+
+def shelf_bus_problems(shelves: Sequence[BusShelf]) -> list[str]:
+    """Shelves that claim a device another shelf on their bus already is."""
+    problems: list[str] = []
+    devices: dict[tuple[str, int], BusShelf] = {}
+    for i, shelf in enumerate(shelves):
+        bus = bus_of(shelf)
+        twin = devices.setdefault((bus, shelf.device_id), shelf)
+        if twin is not shelf:
+            problems.append(
+                f"shelves[{i}].device_id: shelf {shelf.name!r} is device {shelf.device_id} on "
+                f"{bus}, as shelf {twin.name!r} is; one controller cannot be two shelves: give "
+                "each controller on a bus its own device_id (as set on the controller)"
+            )
+    return problems

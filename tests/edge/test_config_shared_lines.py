@@ -1,0 +1,42 @@
+"""Configuration: a shelf controller serves one shelf. Two shelves on one Modbus device would
+start without complaint and then drive the same LEDs and book the same buttons twice: that is
+refused, naming the key and the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from edge.settings.config import ConfigError, parse_config
+
+HEAD = {"site": "s1", "gateway": "g1"}
+
+
+def problems_of(data: dict[str, object]) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({**HEAD, **data})
+    return caught.value.problems
+
+
+def tcp(name: str, device_id: int, **more: object) -> dict[str, object]:
+    return {"name": name, "host": "10.0.0.20", "port": 502, "device_id": device_id, **more}
+
+
+def rtu(name: str, device_id: int, **more: object) -> dict[str, object]:
+    line = {"transport": "rtu", "serial_port": "/dev/ttyUSB1"}
+    return {"name": name, **line, "device_id": device_id, **more}
+
+
+@pytest.mark.parametrize("shelf", [tcp, rtu])
+def test_two_shelves_on_one_modbus_device_are_refused(
+    shelf: Callable[..., dict[str, object]],
+) -> None:
+    (problem,) = problems_of({"shelves": [shelf("A", 1), shelf("B", 1)]})
+    assert problem.startswith("shelves[1].device_id: shelf 'B' is device 1 on ")
+    assert "as shelf 'A' is" in problem and "own device_id" in problem
+
+
+def test_shelves_on_one_bus_with_their_own_device_ids_are_taken() -> None:
+    config = parse_config({**HEAD, "shelves": [rtu("A", 1), rtu("B", 2), tcp("C", 1)]})
+    assert [s.device_id for s in config.shelves] == [1, 2, 1]
