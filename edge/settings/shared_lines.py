@@ -1,7 +1,9 @@
 """Buses the configuration gives to more than one shelf. The shelves of one bus (an RS-485
-line, or one Modbus TCP address) are told apart by device_id alone: the daemon runs one task
-per bus, so a second shelf on a device already taken would not fail, it would drive the same
-LEDs and book the same buttons twice. Part of edge.settings.config."""
+line, or one Modbus TCP address) are told apart by device_id alone and share the bus's speed
+and poll rate: the daemon runs one task per bus, so a second shelf on a device already taken
+would not fail, it would drive the same LEDs and book the same buttons twice, and a speed or
+poll rate of a shelf other than the bus's first would be quietly ignored. Part of
+edge.settings.config."""
 
 from __future__ import annotations
 
@@ -24,6 +26,10 @@ class BusShelf(Protocol):
     def serial_port(self) -> str | None: ...
     @property
     def device_id(self) -> int: ...
+    @property
+    def baudrate(self) -> int: ...
+    @property
+    def poll_hz(self) -> float: ...
 
 
 def bus_of(shelf: BusShelf) -> str:
@@ -34,11 +40,26 @@ def bus_of(shelf: BusShelf) -> str:
 
 
 def shelf_bus_problems(shelves: Sequence[BusShelf]) -> list[str]:
-    """Shelves that claim a device another shelf on their bus already is."""
+    """Shelves that claim a device another shelf on their bus already is, or set the bus's
+    speed or poll rate otherwise than its first shelf."""
     problems: list[str] = []
     devices: dict[tuple[str, int], BusShelf] = {}
+    firsts: dict[str, BusShelf] = {}
     for i, shelf in enumerate(shelves):
         bus = bus_of(shelf)
+        first = firsts.setdefault(bus, shelf)
+        shares = f"shelf {shelf.name!r} shares {bus} with shelf {first.name!r}"
+        if shelf.transport == "rtu" and shelf.baudrate != first.baudrate:
+            problems.append(
+                f"shelves[{i}].baudrate: {shares}, which runs at {first.baudrate}; one line has "
+                f"one speed: set baudrate = {first.baudrate} on both (and on the controllers)"
+            )
+        if shelf.poll_hz != first.poll_hz:
+            problems.append(
+                f"shelves[{i}].poll_hz: {shares}, which is polled {first.poll_hz:g} times a "
+                f"second; the shelves of one bus are polled together: set poll_hz = "
+                f"{first.poll_hz:g} on both"
+            )
         twin = devices.setdefault((bus, shelf.device_id), shelf)
         if twin is not shelf:
             problems.append(

@@ -1,6 +1,7 @@
-"""Configuration: a shelf controller serves one shelf. Two shelves on one Modbus device would
-start without complaint and then drive the same LEDs and book the same buttons twice: that is
-refused, naming the key and the fix."""
+"""Configuration: a shelf controller serves one shelf, and the shelves of one bus share its
+speed and poll rate. Two shelves on one Modbus device would start without complaint and then
+drive the same LEDs and book the same buttons twice; a second speed or poll rate on one bus
+would be quietly ignored. Each is refused, naming the key and the fix."""
 
 from __future__ import annotations
 
@@ -40,3 +41,20 @@ def test_two_shelves_on_one_modbus_device_are_refused(
 def test_shelves_on_one_bus_with_their_own_device_ids_are_taken() -> None:
     config = parse_config({**HEAD, "shelves": [rtu("A", 1), rtu("B", 2), tcp("C", 1)]})
     assert [s.device_id for s in config.shelves] == [1, 2, 1]
+
+
+def test_shelves_on_one_rs485_line_must_share_its_speed_and_poll_rate() -> None:
+    problems = problems_of(
+        {"shelves": [rtu("A", 1), rtu("B", 2, baudrate=9600, poll_hz=5), rtu("C", 3)]}
+    )
+    assert problems == [
+        "shelves[1].baudrate: shelf 'B' shares /dev/ttyUSB1 with shelf 'A', which runs at "
+        "19200; one line has one speed: set baudrate = 19200 on both (and on the controllers)",
+        "shelves[1].poll_hz: shelf 'B' shares /dev/ttyUSB1 with shelf 'A', which is polled 10 "
+        "times a second; the shelves of one bus are polled together: set poll_hz = 10 on both",
+    ]
+
+
+def test_shelves_behind_one_modbus_tcp_address_must_share_its_poll_rate() -> None:
+    (problem,) = problems_of({"shelves": [tcp("A", 1), tcp("B", 2, poll_hz=20, baudrate=9600)]})
+    assert problem.startswith("shelves[1].poll_hz: shelf 'B' shares tcp://10.0.0.20:502 with")
