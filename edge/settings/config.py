@@ -26,7 +26,7 @@ from edge.settings.sections import (
     PickingConfig,
     StocktakeConfig,
 )
-from edge.settings.shared_lines import shelf_bus_problems
+from edge.settings.shared_lines import shared_line_problems
 from edge.settings.web import WebConfig
 from inventory.codes.identifiers import gln_problem, normalize_gtin
 from inventory.replenishment.policy import Product
@@ -344,7 +344,7 @@ def _cross_reference_problems(config: GatewayConfig) -> list[str]:
                     "reader is configured), so it needs the GLN of its location tags: its EPCIS "
                     'events name the slots by it, e.g. gln = "4012345000016"'
                 )
-    problems += shelf_bus_problems(config.shelves)
+    problems += shared_line_problems(config.readers, config.scanners, config.shelves)
     glns = [s.gln for s in config.shelves if s.gln]
     for gln in sorted({g for g in glns if glns.count(g) > 1}):
         problems.append(f"shelves: gln {gln!r} is on more than one shelf; each needs its own")

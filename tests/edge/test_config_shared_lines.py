@@ -1,7 +1,8 @@
-"""Configuration: a shelf controller serves one shelf, and the shelves of one bus share its
-speed and poll rate. Two shelves on one Modbus device would start without complaint and then
-drive the same LEDs and book the same buttons twice; a second speed or poll rate on one bus
-would be quietly ignored. Each is refused, naming the key and the fix."""
+"""Configuration: a serial port serves one device, a shelf controller one shelf, and the shelves
+of one bus share its speed and poll rate. One port given to two devices, two shelves on one
+Modbus device, or a second speed or poll rate on one bus would start without complaint and then
+mix two devices' bytes, drive the same LEDs and book the same buttons twice, or quietly ignore a
+setting. Each is refused, naming the key and the fix."""
 
 from __future__ import annotations
 
@@ -58,3 +59,32 @@ def test_shelves_on_one_rs485_line_must_share_its_speed_and_poll_rate() -> None:
 def test_shelves_behind_one_modbus_tcp_address_must_share_its_poll_rate() -> None:
     (problem,) = problems_of({"shelves": [tcp("A", 1), tcp("B", 2, poll_hz=20, baudrate=9600)]})
     assert problem.startswith("shelves[1].poll_hz: shelf 'B' shares tcp://10.0.0.20:502 with")
+
+
+@pytest.mark.parametrize(
+    ("devices", "key", "other"),
+    [
+        (
+            {"scanners": [{"name": "s", "port": "/dev/ttyUSB0"}]},
+            "scanners[0].port",
+            "readers[0].port (reader 'r')",
+        ),
+        (
+            {"readers": [{"name": "r2", "port": "/dev/ttyUSB0"}]},
+            "readers[1].port",
+            "readers[0].port (reader 'r')",
+        ),
+        (
+            {"shelves": [rtu("A", 1, serial_port="/dev/ttyUSB0")]},
+            "shelves[0].serial_port",
+            "readers[0].port (reader 'r')",
+        ),
+    ],
+)
+def test_one_serial_port_given_to_two_devices_is_refused(
+    devices: dict[str, list[dict[str, object]]], key: str, other: str
+) -> None:
+    readers = [{"name": "r", "port": "/dev/ttyUSB0"}, *devices.get("readers", [])]
+    (problem,) = problems_of({**devices, "readers": readers})
+    assert problem.startswith(f"{key}: /dev/ttyUSB0 is also {other}")
+    assert "a serial port serves one device" in problem
