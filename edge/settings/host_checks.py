@@ -28,7 +28,7 @@ CREATE_HINT = (
 
 @dataclass
 class HostFindings:
-    """Errors (exit 1) and warnings (the file may be for another machine)."""
+    """Errors (exit 2) and warnings (the file may be for another machine)."""
 
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
