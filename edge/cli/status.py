@@ -19,6 +19,9 @@ from edge.settings.config import load_config
 from edge.settings.sections import MetricsConfig
 
 OK, ATTENTION, UNREACHABLE = 0, 1, 2
+# The ledger's figures are read every refresh_seconds through its writer; older than two rounds
+# and this, the writer has stopped answering (a commit waiting on a lock or a hanging disk).
+LEDGER_SLACK_SECONDS = 10.0
 DEFAULT_LISTEN = MetricsConfig().listen
 KIND_NAMES = {
     "reader": "reader",
@@ -123,6 +126,10 @@ def summarise(first: Scrape, second: Scrape | None, url: str) -> dict[str, Any]:
         for labels, value in now.series("rxedge_alarms_live")
         if value > 0
     }
+    ledger = {
+        "figures_age_seconds": now.value("rxedge_ledger_figures_age_seconds"),
+        "refresh_seconds": now.value("rxedge_ledger_figures_refresh_seconds"),
+    }
     picks = now.value("rxedge_pick_lists_open")
     report: dict[str, Any] = {
         "url": url,
@@ -133,6 +140,7 @@ def summarise(first: Scrape, second: Scrape | None, url: str) -> dict[str, Any]:
         "devices": devices,
         "readers": readers,
         "outbox": outbox,
+        "ledger": ledger,
         "alarms": alarms,
         "pick_lists_open": None if picks is None else int(picks),
         "mqtt": {
@@ -177,6 +185,12 @@ def problems(report: dict[str, Any]) -> list[str]:
     pending, most = outbox["pending"], outbox["limit_messages"]
     if pending is not None and most is not None and pending > most:
         found.append(f"outbox backlog: {pending} messages waiting (limit {int(most)})")
+    age, every = report["ledger"]["figures_age_seconds"], report["ledger"]["refresh_seconds"]
+    if age is not None and every is not None and age > 2 * every + LEDGER_SLACK_SECONDS:
+        found.append(
+            f"the ledger has not answered for {_duration(age)}: nothing is being booked "
+            "(journalctl -u rxedge -p warning says why)"
+        )
     if report["alarms"].get("storage"):
         found.append("storage alarm: the ledger file is damaged or cannot be written")
     return found

@@ -17,6 +17,7 @@ from drivers.serial_device import SerialDevice
 from drivers.serial_link import SerialPort
 from edge.clock import Clock
 from edge.settings.config import GatewayConfig, ShelfConfig
+from edge.settings.shared_lines import bus_of
 
 Emit = Callable[[DriverEvent], None]
 
@@ -83,8 +84,7 @@ def _build_buses(
     """One bus per TCP controller, and one per RS-485 port shared by its controllers."""
     groups: dict[str, list[ShelfConfig]] = {}
     for shelf in shelves:
-        key = f"tcp://{shelf.host}:{shelf.port}" if shelf.transport == "tcp" else shelf.serial_port
-        groups.setdefault(str(key), []).append(shelf)
+        groups.setdefault(bus_of(shelf), []).append(shelf)
     for key, members in groups.items():
         first = members[0]
         client = (

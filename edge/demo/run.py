@@ -109,7 +109,7 @@ class Demo:
     async def _run(self, workdir: Path) -> int:
         say = self.view.say
         started = time.monotonic()
-        db = self.db or workdir / "ledger.sqlite"
+        db = self.db.resolve() if self.db else workdir / "ledger.sqlite"
         today = datetime.now(UTC).date()
         packs = book_delivery(db, today)
         say("demo", f"ledger: {db}" + ("" if self.db else " (temporary; --db to keep)"))

@@ -339,6 +339,11 @@ def _ledger(
         "Configured: the oldest message waiting longer than this is a sync backlog.",
         value=config.alarms.backlog_age_seconds,
     )
+    yield GaugeMetricFamily(
+        "rxedge_ledger_figures_refresh_seconds",
+        "Configured: how often the gauges read from the ledger are read.",
+        value=config.metrics.refresh_seconds,
+    )
     if figures is None:
         return  # not read yet: absent rather than a made-up zero
     yield GaugeMetricFamily(

@@ -6,7 +6,6 @@ A-01 is the controller's slot 0 (coil 1 in profile rxedge-ptl-v1).
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -16,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from drivers.modbus.profile import PROFILES
 from edge.errors import EdgeError
 from edge.settings.broker import BrokerConfig
-from edge.settings.examples import EXAMPLES, PATTERN_HINTS
-from edge.settings.limits import integer_problems
+from edge.settings.examples import EXAMPLES, describe_error
+from edge.settings.limits import FullPath, integer_problems
 from edge.settings.sections import (
     AlarmsConfig,
     CommandsConfig,
@@ -26,6 +25,7 @@ from edge.settings.sections import (
     PickingConfig,
     StocktakeConfig,
 )
+from edge.settings.shared_lines import shared_line_problems
 from edge.settings.web import WebConfig
 from inventory.codes.identifiers import gln_problem, normalize_gtin
 from inventory.replenishment.policy import Product
@@ -219,7 +219,7 @@ class GatewayConfig(_Strict):
     # The site's IANA time zone: the dates people judge (expiry, counts, the nightly sweep).
     # "" = the machine's own zone.
     timezone: str = ""
-    database: Path = Path("/var/lib/rxedge/ledger.sqlite")
+    database: FullPath = Path("/var/lib/rxedge/ledger.sqlite")
     # A missing ledger file is refused unless this is set (or `rxedge run --init`).
     create_database: bool = False
     broker: BrokerConfig = BrokerConfig()
@@ -302,7 +302,7 @@ def parse_config(data: dict[str, object], source: str = "config") -> GatewayConf
         config = GatewayConfig.model_validate(data)
     except ValidationError as exc:
         said = {problem.partition(":")[0] for problem in too_big}
-        others = [_describe(error) for error in exc.errors()]
+        others = [describe_error(error) for error in exc.errors()]
         raise ConfigError(
             source, too_big + [p for p in others if p.partition(":")[0] not in said]
         ) from None
@@ -343,6 +343,7 @@ def _cross_reference_problems(config: GatewayConfig) -> list[str]:
                     "reader is configured), so it needs the GLN of its location tags: its EPCIS "
                     'events name the slots by it, e.g. gln = "4012345000016"'
                 )
+    problems += shared_line_problems(config.readers, config.scanners, config.shelves)
     glns = [s.gln for s in config.shelves if s.gln]
     for gln in sorted({g for g in glns if glns.count(g) > 1}):
         problems.append(f"shelves: gln {gln!r} is on more than one shelf; each needs its own")
@@ -374,25 +375,3 @@ def _cross_reference_problems(config: GatewayConfig) -> list[str]:
                     f"(known slots: {examples}, ...)"
                 )
     return problems
-
-
-def _describe(error: object) -> str:
-    assert isinstance(error, dict)
-    loc = [part for part in error["loc"] if not str(part).startswith(("function-after", "["))]
-    key = ""
-    for part in loc:
-        key += f"[{part}]" if isinstance(part, int) and key else (f".{part}" if key else str(part))
-    message = str(error["msg"]).removeprefix("Value error, ")
-    leaf = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
-    if error["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(leaf, EXAMPLES, n=1)
-        message = "is not a known key" + (f"; did you mean {close[0]!r}?" if close else "")
-    elif error["type"] == "string_pattern_mismatch":
-        message = PATTERN_HINTS.get(leaf, message) + f" (got {error.get('input')!r})"
-    elif error["type"] == "missing":
-        message = "is required"
-    elif "input" in error and error["type"] not in ("value_error",):
-        message += f" (got {error['input']!r})"
-    example = EXAMPLES.get(f"{loc[0]}.{leaf}") or EXAMPLES.get(leaf)
-    text = f"{key or '(top level)'}: {message}"
-    return f"{text}\n    e.g. {example}" if example and error["type"] != "extra_forbidden" else text

@@ -1,7 +1,10 @@
 """The example line shown with each configuration error, and what a pattern means in words,
-so that the fix is one copy away. Part of edge.settings.config."""
+so that the fix is one copy away, and a validation error said with them. Part of
+edge.settings.config."""
 
 from __future__ import annotations
+
+import difflib
 
 from edge.settings.broker import BROKER_EXAMPLES
 
@@ -71,3 +74,27 @@ PATTERN_HINTS = {
     "name": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
     "gtin": "must be 8, 12, 13 or 14 digits (GTIN-8, UPC-A, EAN-13 or GTIN-14)",
 }
+
+
+def describe_error(error: object) -> str:
+    """One of pydantic's validation errors as the person editing the file needs it: the key,
+    what is wrong, and an example line."""
+    assert isinstance(error, dict)
+    loc = [part for part in error["loc"] if not str(part).startswith(("function-after", "["))]
+    key = ""
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) and key else (f".{part}" if key else str(part))
+    message = str(error["msg"]).removeprefix("Value error, ")
+    leaf = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
+    if error["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(leaf, EXAMPLES, n=1)
+        message = "is not a known key" + (f"; did you mean {close[0]!r}?" if close else "")
+    elif error["type"] == "string_pattern_mismatch":
+        message = PATTERN_HINTS.get(leaf, message) + f" (got {error.get('input')!r})"
+    elif error["type"] == "missing":
+        message = "is required"
+    elif "input" in error and error["type"] not in ("value_error",):
+        message += f" (got {error['input']!r})"
+    example = EXAMPLES.get(f"{loc[0]}.{leaf}") or EXAMPLES.get(leaf)
+    text = f"{key or '(top level)'}: {message}"
+    return f"{text}\n    e.g. {example}" if example and error["type"] != "extra_forbidden" else text

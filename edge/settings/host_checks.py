@@ -3,11 +3,16 @@ box, so what only this machine lacks (a serial port, the ledger's folder, an add
 on) is a warning; what cannot work anywhere (a directory as the ledger) is an error.
 
 The daemon checks `with_usable_ledger` before it opens its ledger: it never starts a new, empty
-ledger unless told to, so a typo in `database` cannot quietly begin a second inventory.
+ledger unless told to, so a typo in `database` cannot quietly begin a second inventory; and a
+ledger (or its folder) that the daemon's user cannot write is named with the fix, not opened
+read-only and then taken for a damaged file.
 """
 
 from __future__ import annotations
 
+import grp
+import os
+import pwd
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +28,7 @@ CREATE_HINT = (
 
 @dataclass
 class HostFindings:
-    """Errors (exit 1) and warnings (the file may be for another machine)."""
+    """Errors (exit 2) and warnings (the file may be for another machine)."""
 
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -44,6 +49,36 @@ def ledger_refusal(path: Path, create: bool) -> str | None:
             f"database: no ledger at {path}; the daemon does not start a new, empty ledger "
             f"unless told to: if this is a new gateway, {CREATE_HINT}; otherwise correct the path"
         )
+    return _unwritable(path)
+
+
+def _unwritable(path: Path) -> str | None:
+    """What of the ledger at `path` (its folder, the file, its -wal and -shm files) this
+    process's user cannot write, with the fix, or None."""
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    owner = f"{user}:{grp.getgrgid(os.getegid()).gr_name}"
+    folder = path.parent
+    made = next(p for p in (folder, *folder.parents) if p.exists())
+    if made != folder and not os.access(made, os.W_OK | os.X_OK):
+        return (
+            f"database: folder {folder} does not exist and user {user} (the daemon's) cannot "
+            f"create it in {made}; create it: install -d -o {user} -g {owner.split(':')[1]} "
+            f"-m 0750 {folder}"
+        )
+    if made == folder and not os.access(folder, os.W_OK | os.X_OK):
+        return (
+            f"database: folder {folder} cannot be written by user {user}, who runs the daemon: "
+            f"the ledger keeps its -wal and -shm files beside it; if the folder holds nothing "
+            f"else, give it to {user}: chown {owner} {folder}; else keep the ledger in a folder "
+            "of its own, like /var/lib/rxedge (the unit makes it so)"
+        )
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and not os.access(file, os.R_OK | os.W_OK):
+            return (
+                f"database: {file} cannot be written by user {user}, who runs the daemon (it "
+                f"belongs to {file.owner()}); give the ledger's files back: chown {owner} "
+                f"{path}*"
+            )
     return None
 
 
@@ -66,8 +101,11 @@ def check_host(config: GatewayConfig) -> HostFindings:
         found.warnings.append(
             f"database: folder {database.parent} does not exist on this machine; {CREATE_HINT}"
         )
-    elif not database.exists() and not config.create_database:
-        found.warnings.append(f"database: no ledger at {database} yet; {CREATE_HINT}")
+    else:
+        if not database.exists() and not config.create_database:
+            found.warnings.append(f"database: no ledger at {database} yet; {CREATE_HINT}")
+        if (unwritable := _unwritable(database)) is not None:
+            found.warnings.append(unwritable)
     ports = [(f"readers[{i}].port", r.port) for i, r in enumerate(config.readers)]
     ports += [(f"scanners[{i}].port", s.port) for i, s in enumerate(config.scanners)]
     ports += [

@@ -1,10 +1,16 @@
 """Values a configuration may hold only within limits the run depends on: integers SQLite can
-store, and listen addresses a socket can bind. Part of edge.settings.config."""
+store, listen addresses a socket can bind, and full paths for the files the daemon writes (the
+service starts in /, a command wherever it is typed: a relative path would name two files).
+Part of edge.settings.config."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -74,3 +80,16 @@ def listen_problem(value: str) -> str | None:
     if not port.isdigit() or int(port) > 65535:
         return f"port {port!r} is not a port number (1 to 65535; 0 picks a free one)"
     return None
+
+
+def _full(path: Path) -> Path:
+    if not path.is_absolute():
+        raise ValueError(
+            f"give the full path, e.g. /var/lib/rxedge/{path.name or 'ledger.sqlite'}: a relative"
+            " path names one file for the service (which starts in /) and another for a command"
+            " typed elsewhere"
+        )
+    return path
+
+
+FullPath = Annotated[Path, AfterValidator(_full)]

@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from edge.settings.limits import FullPath
+
 LISTEN_PATTERN = r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):\d{1,5}$"
 
 
@@ -25,7 +27,7 @@ class WebConfig(BaseModel):
     key_file: Path | None = None  # ... and its private key
     # Behind a reverse proxy on this machine that terminates TLS: trust its X-Forwarded-* headers.
     behind_proxy: bool = False
-    users_file: Path = Path("/etc/rxedge/web-users.json")  # `rxedge web add-user` writes it
+    users_file: FullPath = Path("/etc/rxedge/web-users.json")  # `rxedge web add-user` writes it
     session_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 480
     # Failed logins allowed per account and per client address within login_window_seconds.
     login_failures: Annotated[int, Field(ge=1, le=1000)] = 5

@@ -70,6 +70,8 @@ def test_the_example_config_is_valid() -> None:
             "par (3) must be above reorder_point (5)",
         ),
         ({"gateway": None}, "gateway", ""),
+        ({"database": "ledger.sqlite"}, "database", "full path, e.g. /var/lib/rxedge/ledger"),
+        ({"web": {"users_file": "users.json"}}, "web.users_file", "full path"),
         ({"timezone": "Asia/Shangai"}, "timezone", "did you mean 'Asia/Shanghai'"),
         ({"timezone": "UTC+8"}, "timezone", "not an IANA time zone name"),
         (

@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import socket
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -244,6 +245,30 @@ async def test_status_command_reports_and_exits_by_health(rig: Rig, tmp_path: Pa
     code, out = await rxedge_status("--metrics", url, "--interval", "0")
     assert code == 2, out
     assert "cannot reach" in out
+
+
+async def test_status_needs_attention_while_the_ledger_does_not_answer(rig: Rig) -> None:
+    """A ledger held by another program (a long sqlite3 session, a stuck backup) books nothing:
+    the figures read from it stop, and status must not call that well."""
+    await eventually(lambda: all_up(rig), what="every device up")
+    code, out = await rxedge_status("--metrics", rig.url, "--interval", "0")
+    assert code == 0, out
+    holder = sqlite3.connect(rig.tmp_path / "ledger.sqlite", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        await eventually(lambda: rig.above(12, "rxedge_ledger_figures_age_seconds"), timeout=30)
+        code, out = await rxedge_status("--metrics", rig.url, "--interval", "0")
+        assert code == 1, out
+        assert "- the ledger has not answered for 1" in out and "journalctl -u rxedge" in out
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    await eventually(lambda: rxedge_status_code(rig.url, 0), timeout=20, what="well again")
+
+
+async def rxedge_status_code(url: str, expected: int) -> bool:
+    code, _ = await rxedge_status("--metrics", url, "--interval", "0")
+    return code == expected
 
 
 async def test_status_without_a_daemon_or_with_metrics_off(tmp_path: Path) -> None:

@@ -1,0 +1,87 @@
+"""A ledger the daemon's user cannot write (its folder, or a file left behind by root) stops the
+daemon with the user and the `chown` to run, and is a warning of check-config; never a
+traceback, and never "damaged: restore it from a backup" for a healthy file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# Root may write anything: the daemon is run as `nobody` to meet the permissions a service
+# user meets.
+AS_SERVICE_USER = (
+    ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if os.geteuid() == 0 else []
+)
+USER = "nobody" if os.geteuid() == 0 else None
+
+
+@pytest.fixture
+def place() -> Iterator[Path]:
+    """A folder every user may enter (pytest's own tmp_path is closed to others)."""
+    folder = Path(tempfile.mkdtemp(prefix="rxedge-access-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def rxedge(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*AS_SERVICE_USER, sys.executable, "-m", "edge.cli.main", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def configured(place: Path, db: Path) -> Path:
+    config = place / "gateway.toml"
+    config.write_text(f'site = "s1"\ngateway = "g1"\ndatabase = "{db}"\n[metrics]\nlisten = ""\n')
+    config.chmod(0o644)
+    return config
+
+
+def make_ledger(db: Path) -> None:
+    from inventory.ledger.store import connect
+
+    connect(db).close()
+
+
+def test_a_ledger_folder_the_daemon_cannot_write_is_named_with_the_fix(place: Path) -> None:
+    folder = place / "ledger"
+    folder.mkdir(mode=0o555)
+    config = configured(place, folder / "ledger.sqlite")
+    run = rxedge("run", "--init", "--config", str(config))
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert f"database: folder {folder} cannot be written by user" in run.stderr
+    assert f"chown nobody:nogroup {folder};" in run.stderr if USER else "chown" in run.stderr
+    assert "a folder of its own" in run.stderr
+    check = rxedge("check-config", str(config))
+    assert check.returncode == 0
+    assert f"warning: database: folder {folder} cannot be written" in check.stderr
+
+
+def test_a_ledger_file_the_daemon_cannot_write_is_not_called_damaged(place: Path) -> None:
+    folder = place / "ledger"
+    folder.mkdir()
+    db = folder / "ledger.sqlite"
+    make_ledger(db)
+    db.chmod(0o444)  # e.g. restored as root with cp
+    if USER is not None:
+        shutil.chown(folder, USER)
+    config = configured(place, db)
+    run = rxedge("run", "--config", str(config))
+    assert run.returncode == 2, run.stderr
+    assert "damaged" not in run.stderr and "Traceback" not in run.stderr
+    assert f"database: {db} cannot be written by user" in run.stderr
+    assert "chown" in run.stderr and f"{db}*" in run.stderr
