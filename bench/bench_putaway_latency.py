@@ -21,11 +21,13 @@ import asyncio
 import statistics
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from bench.report import header, row
 from bench.scan_timing import NUMBER_BASE, fsync_seconds, run_scans, timed_daemon
 from drivers.events import ButtonPressed
+from edge.daemon import ledger_questions as ask
 from inventory.codes.identifiers import gtin_check_digit
 
 PRODUCTS = 20
@@ -68,7 +70,8 @@ async def measure(rounds: int) -> None:
                 latencies += took if n else []
                 for slot in range(PRODUCTS):  # every pack put: the slots are empty again
                     timed.forward(ButtonPressed("A", slot, 1))
-                while await timed.gateway.on_hand(gtin(PRODUCTS - 1)) < n + 1:
+                last = partial(ask.on_hand, gtin(PRODUCTS - 1))
+                while await timed.gateway.ledger.ask(last) < n + 1:
                     await asyncio.sleep(0.02)
                 await asyncio.sleep(0.3)  # the puts' reports sent before the next round
         fsync = fsync_seconds(work)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from functools import partial
 
 from edge.clock import Clock
 from edge.daemon import ledger_questions as ask
@@ -31,10 +30,7 @@ from edge.service.metrics import GatewayMetrics
 from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig
 from edge.settings.host_checks import with_usable_ledger
-from inventory.alarms.lifecycle import Alarm
 from inventory.changes import PickTick
-from inventory.ledger.outbox import OutboxRow
-from inventory.picking.lists import PickList
 from inventory.site_calendar import SiteCalendar
 from inventory.stock.presence import PresenceTracker
 from sync.mqtt_session import Announcement, MqttSession
@@ -230,25 +226,3 @@ class Gateway:
             if self._pick_busy:
                 await self.ledger.submit(PickTick())
                 self.lights.show(await self.ledger.ask(self.lights.plan))  # lists take turns
-
-    # Questions (for the CLI, the demo and tests) ----------------------------------------------
-
-    async def tagged_packs(self) -> int:
-        """Tagged packs the ledger has on the shelves."""
-        return len(await self.ledger.ask(ask.placed_epcs))
-
-    async def on_hand(self, gtin: str) -> int:
-        """Available packs of `gtin` the ledger has on the shelves."""
-        return await self.ledger.ask(partial(ask.on_hand, gtin))
-
-    async def open_pick_lists(self) -> list[PickList]:
-        """Pick lists being worked on, oldest first (copies: safe to read on the loop)."""
-        return await self.ledger.ask(ask.open_pick_lists)
-
-    async def live_alarms(self) -> list[Alarm]:
-        """Alarms raised or acknowledged and not cleared."""
-        return await self.ledger.ask(ask.live_alarms)
-
-    async def outbox_rows(self) -> list[OutboxRow]:
-        """Messages not yet acknowledged by the broker."""
-        return await self.ledger.ask(ask.all_pending)

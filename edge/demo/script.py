@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from drivers.modbus.profile import Colour, Mode
+from edge.daemon import ledger_questions as ask
 from edge.demo.delivery import put_away_delivery
 from edge.demo.stage import Acts, until
 from edge.demo.stock import (
@@ -73,7 +74,7 @@ class Scenario(Acts):
     async def own_turn(self, who: str, slot: str, pick_id: str) -> bool:
         """Wait until `slot`, wanted by several lists, shows `who`'s colour: a press counts for
         the list whose colour the slot shows. A turn just begun leaves the most time to press."""
-        lists = {p.pick_id: p for p in await self.s.gateway.open_pick_lists()}
+        lists = {p.pick_id: p for p in await self.s.gateway.ledger.ask(ask.open_pick_lists)}
         names = self.s.gateway.config.picking.colours
         colour = Colour[names[lists[pick_id].picker_no % len(names)].upper()]
         others = any(p.wanted_at(slot) for i, p in lists.items() if i != pick_id)
@@ -115,7 +116,7 @@ class Scenario(Acts):
         s.view.step("the daemon puts away the tagged packs it sees")
         return await self.check(
             f"the daemon put away all {total} tagged packs on antennas 1-4 (A-01..A-04)",
-            lambda: _at_least(s.gateway.tagged_packs(), total),
+            lambda: _at_least(s.gateway.ledger.ask(ask.placed_epcs), total),
         )
 
     async def _lists_sent(self) -> bool:
@@ -131,7 +132,7 @@ class Scenario(Acts):
 
     async def _lists_lit(self) -> bool:
         s = self.s
-        lists = await s.gateway.open_pick_lists()
+        lists = await s.gateway.ledger.ask(ask.open_pick_lists)
         colours = [Colour[name.upper()] for name in s.gateway.config.picking.colours]
         wanted = _wanted(lists, colours)
         shown = ", ".join(f"{slot} {sorted(c.name.lower() for c in w)}" for slot, w in wanted)
@@ -295,5 +296,5 @@ def _wanted(lists: list[PickList], colours: list[Colour]) -> list[tuple[str, set
     return sorted(wanted.items(), key=lambda item: slot_index(item[0]))
 
 
-async def _at_least(count: Awaitable[int], minimum: int) -> bool:
-    return await count >= minimum
+async def _at_least(packs: Awaitable[dict[str, str]], minimum: int) -> bool:
+    return len(await packs) >= minimum

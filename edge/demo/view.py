@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 
+from edge.daemon import ledger_questions as ask
 from edge.daemon.gateway import Gateway
 from edge.demo.screen import Board, ansi_frame, panels, plain_grid
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
@@ -71,8 +72,8 @@ class DemoView:
             labels=self.labels,
             names=self.names,
             colours=list(colours),
-            lists=await gateway.open_pick_lists() if ready and gateway else [],
-            alarms=await gateway.live_alarms() if ready and gateway else [],
+            lists=await gateway.ledger.ask(ask.open_pick_lists) if ready and gateway else [],
+            alarms=await gateway.ledger.ask(ask.live_alarms) if ready and gateway else [],
             requests=list(self.requests),
             activity=list(self.activity),
         )

@@ -9,11 +9,13 @@ import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from drivers.modbus.profile import Colour
+from edge.daemon import ledger_questions as ask
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
 from edge.settings.config import parse_config
@@ -115,7 +117,7 @@ async def test_packs_leaving_the_shelf_end_in_a_procurement_request(
         await eventually(lambda: len(movements(shelf.db)) == 9, what="three picks")
         picks = [m for m in movements(shelf.db) if m[0] == "pick"]
         assert sorted(picks) == [("pick", str(n), "A-01") for n in (1, 2, 3)]
-        assert await gateway.on_hand(GTIN) == 2
+        assert await gateway.ledger.ask(partial(ask.on_hand, GTIN)) == 2
 
         (request,) = await eventually(lambda: centre.payloads("procurement/request"))
         assert uuid.UUID(request["request_id"])
@@ -154,7 +156,7 @@ async def test_packs_leaving_the_shelf_end_in_a_procurement_request(
 
         await eventually(slot_amber, what="slot A-01 amber")
         assert not (await shelf.controller.light(1)).on  # A-02 (not short) stays dark
-        await eventually(lambda: _empty(gateway.outbox_rows()), what="outbox drained")
+        await eventually(lambda: _empty(gateway.ledger.ask(ask.all_pending)), what="outbox drained")
         status = [m.payload for m in centre.drain() if m.topic.endswith("/status")]
         assert status[0] == b"online"
     finally:
@@ -180,7 +182,7 @@ async def test_after_a_restart_the_state_and_the_light_come_back_and_nothing_is_
 
     gateway, task = await start_gateway(shelf)
     try:
-        assert await gateway.on_hand(GTIN) == 2
+        assert await gateway.ledger.ask(partial(ask.on_hand, GTIN)) == 2
 
         async def slot_amber() -> bool:
             return (await shelf.controller.light(0)).colour is Colour.AMBER
@@ -201,4 +203,4 @@ async def _empty(rows: object) -> bool:
 
 
 async def _on_hand_is(gateway: Gateway, expected: int) -> bool:
-    return await gateway.on_hand(GTIN) == expected
+    return await gateway.ledger.ask(partial(ask.on_hand, GTIN)) == expected
