@@ -171,9 +171,22 @@ class OrderBook:
         if request is not None and request.status is status:
             return Commit()
         allowed = NEXT_STATUSES.get(request.status, frozenset()) if request else frozenset()
-        if request is None or status not in allowed:
-            state = request.status if request else "not open here"
-            raise RequestError(f"request {request_id} is {state}; it cannot become {status}")
+        if request is None:
+            row = self._db.execute(
+                "SELECT status FROM procurement_requests WHERE request_id = ?", (request_id,)
+            ).fetchone()
+            if row is None:
+                raise RequestError(
+                    f"no request {request_id} at this gateway; check the id and the gateway "
+                    "it was sent to"
+                )
+            raise RequestError(
+                f"request {request_id} is {row[0]}, closed here; it cannot become {status}"
+            )
+        if status not in allowed:
+            raise RequestError(
+                f"request {request_id} is {request.status}; it cannot become {status}"
+            )
         updated = replace(request, status=status)
         with self._ledger.group():
             self._ledger.record(self._ledger.stamp(), [], [updated])

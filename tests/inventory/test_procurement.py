@@ -98,8 +98,10 @@ def test_an_auto_request_is_sent_once_moved_along_and_closed_by_the_delivery(
         keeper.put_away(pack(n, AUTO.gtin), "A-01")
     assert status_of(keeper, rid) == ("received", 4) and keeper.orders.on_order(AUTO.gtin) == 0
     assert answered(keeper, rid) == ("DHL 123", "wholesaler", None), "booking in keeps the note"
-    with pytest.raises(RequestError, match="not open here"):
+    with pytest.raises(RequestError, match="is received, closed here; it cannot become cancel"):
         keeper.orders.update(said(rid, RequestStatus.CANCELLED))
+    with pytest.raises(RequestError, match="no request rq-nope at this gateway; check the id"):
+        keeper.orders.update(said("rq-nope", RequestStatus.CANCELLED))
 
 
 def test_the_centres_answer_through_the_ledger_says_who_gave_it(keeper: InventoryKeeper) -> None:
