@@ -155,3 +155,18 @@ async def test_the_daemon_serves_with_no_memory_both_writable_and_executable(
         manager.close()
         await reader.stop()
         await shelf.stop()
+
+
+# The driver that registers each USB serial device class (its major number) in /proc/devices.
+CLASS_DRIVERS = {"ttyUSB": "usbserial", "ttyACM": "cdc_acm"}
+
+
+def test_the_usb_serial_classes_the_unit_allows_have_their_drivers_loaded_at_boot() -> None:
+    allowed = re.findall(r"^DeviceAllow=char-(\w+) ", UNIT.read_text(), flags=re.MULTILINE)
+    modules = ROOT / "systemd" / "rxedge-serial.conf"
+    loaded = [
+        line for line in modules.read_text().splitlines() if line and not line.startswith("#")
+    ]
+    usb = [c for c in allowed if c.startswith(("ttyUSB", "ttyACM"))]
+    assert usb, "the unit allows USB serial ports"
+    assert sorted(CLASS_DRIVERS[c] for c in usb) == sorted(loaded)
