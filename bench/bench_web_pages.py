@@ -103,7 +103,10 @@ async def measure(movements: int, requests: int) -> None:
                 "gateway": "g1",
                 "database": str(db),
                 "products": products,
-                "shelves": [{"name": name, "host": "127.0.0.1", "slots": 100} for name in shelves],
+                "shelves": [  # one controller each (never reached: the page only reads)
+                    {"name": name, "host": "127.0.0.1", "port": 10000 + i, "slots": 100}
+                    for i, name in enumerate(shelves)
+                ],
             }
         )
         reader = LedgerReader(db)

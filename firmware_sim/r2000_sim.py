@@ -47,6 +47,7 @@ class R2000Simulator:
         self._tags: dict[int, dict[bytes, int]] = {a: {} for a in ANTENNAS}
         self.missing_antennas: set[int] = set()
         self.silent = False  # a hung reader: it answers nothing
+        self.ignored: set[int] = set()  # commands a firmware of its own does not answer
         self.work_antenna = 1
         self.output_power: int | None = None
         self._decoder = R2000Decoder()
@@ -94,6 +95,8 @@ class R2000Simulator:
         if self.silent:
             return
         for frame in frames:
+            if frame.command in self.ignored:
+                continue
             if frame.command == CMD_SET_WORK_ANTENNA and len(frame.data) == 1:
                 self.work_antenna = frame.data[0] + 1
                 self._reply(CMD_SET_WORK_ANTENNA, SUCCESS)

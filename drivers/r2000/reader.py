@@ -33,6 +33,9 @@ STALE_PARTIAL = 0.1
 # Pause after an antenna refuses to be selected, so a reader with every antenna missing is not
 # asked again in a tight loop.
 FAULT_PAUSE = 0.2
+# Power commands sent again while the reader answers the rest before a round runs regardless
+# (a reader that never answers that command still reads).
+POWER_TRIES = 3
 
 
 class R2000Reader(SerialDevice):
@@ -73,6 +76,7 @@ class R2000Reader(SerialDevice):
         # restart behind a port that stays open shows only as rounds without an answer: after
         # one, they are sent again before the next round.
         setup = True
+        unanswered_power = 0  # power commands in a row the reader let pass while it answered
         while not link.closed.done():
             settled = True  # every setting sent this turn was answered
             if setup and self._power is not None:
@@ -92,10 +96,17 @@ class R2000Reader(SerialDevice):
                     self._antenna_fault(antenna, describe(code))
                     await asyncio.sleep(FAULT_PAUSE)
                     continue
+                if code is not None and not settled and unanswered_power < POWER_TRIES:
+                    # Back after the power was sent (a restart ending): no round before it is
+                    # set, or the first would read at the reader's default power.
+                    unanswered_power += 1
+                    continue
                 settled = settled and code is not None
             self._antenna = antenna
             answered = await self._round(link, command, self._round_done, self._round_timeout)
             setup = not (answered and settled)
+            if settled:
+                unanswered_power = 0
 
     async def _command(self, link: SerialLink, command: int, frame: bytes) -> int | None:
         """Send a settings command; its status code, or None if the reader did not answer."""

@@ -17,6 +17,7 @@ from drivers.events import (
     TagSeen,
 )
 from drivers.r2000.reader import R2000Reader
+from drivers.r2000.settings import CMD_SET_OUTPUT_POWER
 from drivers.serial_link import SerialPort
 from firmware_sim.faults import LineFaults
 from firmware_sim.r2000_sim import R2000Simulator
@@ -169,7 +170,27 @@ async def test_a_reader_restarted_behind_an_open_port_gets_its_settings_again(
             sim.silent = False
             events.clear()
             await eventually(lambda: (2, EPCS[0]) in seen(events), what="antenna 2 again")
+            # A power command sent while it was still restarting goes unanswered: it is sent
+            # again before any round, so no read is made at the reader's default power.
             assert (sim.work_antenna, sim.output_power) == (2, 25)
+    finally:
+        await sim.stop()
+
+
+async def test_a_reader_that_never_answers_the_power_command_still_reads(
+    tmp_path: Path,
+) -> None:
+    sim = R2000Simulator(link=tmp_path / "reader")
+    sim.ignored.add(CMD_SET_OUTPUT_POWER)
+    await sim.start()
+    sim.place(2, EPCS[0])
+    try:
+        async with reading(sim, antennas=(2,), output_power_dbm=25, round_timeout=0.2) as (
+            _reader,
+            events,
+        ):
+            await eventually(lambda: (2, EPCS[0]) in seen(events), what="a read on antenna 2")
+            assert sim.output_power is None
     finally:
         await sim.stop()
 

@@ -283,9 +283,9 @@ async def test_status_without_a_daemon_or_with_metrics_off(tmp_path: Path) -> No
     assert code == 2 and "metrics are off" in out
 
 
-async def test_gateways_in_one_process_keep_their_own_metrics() -> None:
-    first = Gateway(parse_config({"site": "s1", "gateway": "g1", "database": "a"}))
-    second = Gateway(parse_config({"site": "s1", "gateway": "g2", "database": "b"}))
+async def test_gateways_in_one_process_keep_their_own_metrics(tmp_path: Path) -> None:
+    first = Gateway(parse_config({"site": "s1", "gateway": "g1", "database": str(tmp_path / "a")}))
+    second = Gateway(parse_config({"site": "s1", "gateway": "g2", "database": str(tmp_path / "b")}))
     texts = [generate_latest(g.metrics.registry).decode() for g in (first, second)]
     assert 'gateway="g1"' in texts[0] and 'gateway="g2"' not in texts[0]
     assert 'gateway="g2"' in texts[1] and 'gateway="g1"' not in texts[1]

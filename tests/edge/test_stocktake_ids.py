@@ -29,7 +29,13 @@ def test_sweeps_begun_in_one_second_get_ids_of_their_own(tmp_path: Path) -> None
             "timezone": "Europe/Berlin",
             "shelves": [
                 {"name": "A", "host": "127.0.0.1", "slots": 4, "gln": "4012345000016"},
-                {"name": "B", "host": "127.0.0.1", "slots": 4, "gln": "4012345000023"},
+                {
+                    "name": "B",
+                    "host": "127.0.0.1",
+                    "device_id": 2,
+                    "slots": 4,
+                    "gln": "4012345000023",
+                },
             ],
         }
     )
