@@ -23,12 +23,6 @@ OK, ATTENTION, UNREACHABLE = 0, 1, 2
 # and this, the writer has stopped answering (a commit waiting on a lock or a hanging disk).
 LEDGER_SLACK_SECONDS = 10.0
 DEFAULT_LISTEN = MetricsConfig().listen
-KIND_NAMES = {
-    "reader": "reader",
-    "scanner": "scanner",
-    "badge_reader": "badge reader",
-    "shelf_controller": "shelf controller",
-}
 
 
 def add_status_command(commands: Any) -> None:
@@ -169,7 +163,7 @@ def _latency(found: Scrape, histogram: str) -> dict[str, float | int | None]:
 def problems(report: dict[str, Any]) -> list[str]:
     """What needs someone's attention, in words (empty: all is well)."""
     found = [
-        f"{KIND_NAMES.get(d['kind'], d['kind'])} {d['device']} is down"
+        f"{_kind(d)} {d['device']} is down"
         for d in report["devices"]
         if not d["up"]
     ]
@@ -209,7 +203,7 @@ def render(report: dict[str, Any]) -> str:
     lines.append(f"devices: {len(devices) - len(down)} up, {len(down)} down")
     for d in devices:
         state = "up" if d["up"] else "DOWN"
-        lines.append(f"  {state:<5}{d['device']:<20}{KIND_NAMES.get(d['kind'], d['kind'])}")
+        lines.append(f"  {state:<5}{d['device']:<20}{_kind(d)}")
     for r in report["readers"]:
         per_second = r["reads_per_second"]
         speed = "?" if per_second is None else f"{per_second:.1f}"
@@ -266,3 +260,9 @@ def _duration(seconds: float) -> str:
     if seconds < 172800:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} days"
+
+
+def _kind(device: dict[str, Any]) -> str:
+    """A device's kind in words (badge_reader: badge reader)."""
+    return str(device["kind"]).replace("_", " ")
+
