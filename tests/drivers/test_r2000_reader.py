@@ -152,10 +152,9 @@ async def test_reader_behind_a_tcp_converter_heals_when_the_converter_returns() 
         await sim.stop()
 
 
-async def test_a_reader_restarted_behind_an_open_port_gets_its_settings_again(
-    tmp_path: Path,
-) -> None:
-    sim = R2000Simulator(link=tmp_path / "reader")
+@asynccontextmanager
+async def read_on_antenna_2(sim: R2000Simulator) -> AsyncIterator[list[DriverEvent]]:
+    """The reader set to antenna 2 at 25 dBm, once it has read the tag placed there."""
     await sim.start()
     sim.place(2, EPCS[0])
     try:
@@ -164,17 +163,25 @@ async def test_a_reader_restarted_behind_an_open_port_gets_its_settings_again(
             events,
         ):
             await eventually(lambda: (2, EPCS[0]) in seen(events), what="a read on antenna 2")
-            sim.silent = True  # the module restarts: rounds go unanswered
-            await eventually(has(events, lambda e: isinstance(e, DeviceDown)), what="down")
-            sim.restart()
-            sim.silent = False
-            events.clear()
-            await eventually(lambda: (2, EPCS[0]) in seen(events), what="antenna 2 again")
-            # A power command sent while it was still restarting goes unanswered: it is sent
-            # again before any round, so no read is made at the reader's default power.
-            assert (sim.work_antenna, sim.output_power) == (2, 25)
+            yield events
     finally:
         await sim.stop()
+
+
+async def test_a_reader_restarted_behind_an_open_port_gets_its_settings_again(
+    tmp_path: Path,
+) -> None:
+    sim = R2000Simulator(link=tmp_path / "reader")
+    async with read_on_antenna_2(sim) as events:
+        sim.silent = True  # the module restarts: rounds go unanswered
+        await eventually(has(events, lambda e: isinstance(e, DeviceDown)), what="down")
+        sim.restart()
+        sim.silent = False
+        events.clear()
+        await eventually(lambda: (2, EPCS[0]) in seen(events), what="antenna 2 again")
+        # A power command sent while it was still restarting goes unanswered: it is sent
+        # again before any round, so no read is made at the reader's default power.
+        assert (sim.work_antenna, sim.output_power) == (2, 25)
 
 
 async def test_a_reader_that_never_answers_the_power_command_still_reads(
@@ -182,17 +189,8 @@ async def test_a_reader_that_never_answers_the_power_command_still_reads(
 ) -> None:
     sim = R2000Simulator(link=tmp_path / "reader")
     sim.ignored.add(CMD_SET_OUTPUT_POWER)
-    await sim.start()
-    sim.place(2, EPCS[0])
-    try:
-        async with reading(sim, antennas=(2,), output_power_dbm=25, round_timeout=0.2) as (
-            _reader,
-            events,
-        ):
-            await eventually(lambda: (2, EPCS[0]) in seen(events), what="a read on antenna 2")
-            assert sim.output_power is None
-    finally:
-        await sim.stop()
+    async with read_on_antenna_2(sim):
+        assert sim.output_power is None
 
 
 async def test_open_port_with_a_silent_reader_is_reported_down() -> None:
