@@ -15,6 +15,7 @@ import asyncio
 import math
 import time
 from collections import Counter
+from collections.abc import Callable
 
 from pymodbus.client import AsyncModbusSerialClient
 from pymodbus.framer import FramerType
@@ -27,7 +28,13 @@ class RtuClient(AsyncModbusSerialClient):
     """A Modbus RTU client on a serial port, 8N1, that leaves retrying and reconnecting to the
     bus. `timeout` is only a backstop: the bus gives each request a deadline of its own."""
 
-    def __init__(self, url: str, baudrate: int, timeout: float = 2.0):
+    def __init__(
+        self,
+        url: str,
+        baudrate: int,
+        timeout: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         super().__init__(
             url,
             framer=FramerType.RTU,
@@ -39,8 +46,9 @@ class RtuClient(AsyncModbusSerialClient):
             trace_pdu=self._pdu,
         )
         self.baudrate = baudrate
+        self._clock = clock  # monotonic seconds
         self.stray: Counter[int] = Counter()  # device id -> answers that came unasked for
-        self._heard_at = -math.inf  # when bytes last arrived (time.monotonic)
+        self._heard_at = -math.inf  # when bytes last arrived (the clock's seconds)
         self._unanswered_at: float | None = None  # when the line stopped being trusted
         self._awaiting = False
 
@@ -48,7 +56,7 @@ class RtuClient(AsyncModbusSerialClient):
         """The request out got no answer of its own in time: whatever comes next on the line
         may still be that answer."""
         self._awaiting = False
-        self._unanswered_at = time.monotonic()
+        self._unanswered_at = self._clock()
 
     async def quiet(self, window: float) -> None:
         """If a request went unanswered since the last call, wait until the line has been silent
@@ -59,7 +67,7 @@ class RtuClient(AsyncModbusSerialClient):
         if since is None:
             return
         most = since + 2 * window + LONGEST_FRAME * char_time(self.baudrate)
-        while (now := time.monotonic()) < most:
+        while (now := self._clock()) < most:
             silent_from = max(since, self._heard_at)
             if now - silent_from >= window:
                 return
@@ -67,7 +75,7 @@ class RtuClient(AsyncModbusSerialClient):
 
     def _packet(self, sending: bool, data: bytes) -> bytes:
         if not sending:
-            self._heard_at = time.monotonic()
+            self._heard_at = self._clock()
         return data
 
     def _pdu(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU:

@@ -64,10 +64,13 @@ def tcp_client(host: str, port: int, timeout: float = 0.5) -> ModbusBaseClient:
     return AsyncModbusTcpClient(host, port=port, timeout=timeout, retries=0, reconnect_delay=0)
 
 
-def rtu_client(url: str, baudrate: int, timeout: float = 2.0) -> ModbusBaseClient:
+def rtu_client(
+    url: str, baudrate: int, timeout: float = 2.0, clock: Callable[[], float] = time.monotonic
+) -> ModbusBaseClient:
     """A Modbus RTU client on a serial port, 8N1. `timeout` is only a backstop: the bus gives
-    each request a deadline sized to its exchange at this baud rate."""
-    return RtuClient(url, baudrate, timeout)
+    each request a deadline sized to its exchange at this baud rate. `clock`: monotonic
+    seconds, for how long the line has been silent."""
+    return RtuClient(url, baudrate, timeout, clock)
 
 
 class ShelfBus:

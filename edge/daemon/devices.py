@@ -90,7 +90,7 @@ def _build_buses(
         client = (
             tcp_client(str(first.host), first.port)
             if first.transport == "tcp"
-            else rtu_client(str(first.serial_port), first.baudrate)
+            else rtu_client(str(first.serial_port), first.baudrate, clock=clock)
         )
         specs = [ControllerSpec(s.name, s.device_id, s.slots, PROFILES[s.profile]) for s in members]
         bus = ShelfBus(key, client, specs, emit, poll_interval=1 / first.poll_hz, clock=clock)
