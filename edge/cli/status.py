@@ -162,11 +162,7 @@ def _latency(found: Scrape, histogram: str) -> dict[str, float | int | None]:
 
 def problems(report: dict[str, Any]) -> list[str]:
     """What needs someone's attention, in words (empty: all is well)."""
-    found = [
-        f"{_kind(d)} {d['device']} is down"
-        for d in report["devices"]
-        if not d["up"]
-    ]
+    found = [f"{_kind(d)} {d['device']} is down" for d in report["devices"] if not d["up"]]
     if not report["mqtt"]["connected"]:
         found.append("not connected to the MQTT broker")
     outbox = report["outbox"]
@@ -265,4 +261,3 @@ def _duration(seconds: float) -> str:
 def _kind(device: dict[str, Any]) -> str:
     """A device's kind in words (badge_reader: badge reader)."""
     return str(device["kind"]).replace("_", " ")
-

@@ -56,13 +56,14 @@ def _unwritable(path: Path) -> str | None:
     """What of the ledger at `path` (its folder, the file, its -wal and -shm files) this
     process's user cannot write, with the fix, or None."""
     user = pwd.getpwuid(os.geteuid()).pw_name
-    owner = f"{user}:{grp.getgrgid(os.getegid()).gr_name}"
+    group = grp.getgrgid(os.getegid()).gr_name
+    owner = f"{user}:{group}"
     folder = path.parent
     made = next(p for p in (folder, *folder.parents) if p.exists())
     if made != folder and not os.access(made, os.W_OK | os.X_OK):
         return (
             f"database: folder {folder} does not exist and user {user} (the daemon's) cannot "
-            f"create it in {made}; create it: install -d -o {user} -g {owner.split(':')[1]} "
+            f"create it in {made}; create it: install -d -o {user} -g {group} "
             f"-m 0750 {folder}"
         )
     if made == folder and not os.access(folder, os.W_OK | os.X_OK):

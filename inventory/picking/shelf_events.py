@@ -218,6 +218,8 @@ class ShelfEvents:
                 if ln.gtin == gtin and a.remaining > 0
             }
 
-        own, others = held_by(lists), held_by(p for p in self._desk.by_age() if p not in lists)
+        mine = {p.pick_id for p in lists}
+        own = held_by(lists)
+        others = held_by(p for p in self._desk.by_age() if p.pick_id not in mine)
         lines.sort(key=lambda line: (line.slot not in own, line.slot in others))
         return lines[0] if lines else None
