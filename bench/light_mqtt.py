@@ -136,8 +136,11 @@ class LightClient:
         last_ping = time.monotonic()
         while True:
             if not self._queue or len(self._inflight) >= WINDOW:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+                # cancellation that comes as the wake-up does, and this task never ends.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), KEEPALIVE / 2)
+                    async with asyncio.timeout(KEEPALIVE / 2):
+                        await self._wake.wait()
             self._wake.clear()
             while self._queue and len(self._inflight) < WINDOW:
                 self._send(self._queue.popleft(), dup=False)
@@ -156,7 +159,8 @@ class LightClient:
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         while True:
-            first = await asyncio.wait_for(reader.readexactly(1), KEEPALIVE * 1.5)
+            async with asyncio.timeout(KEEPALIVE * 1.5):
+                first = await reader.readexactly(1)
             size, shift = 0, 0
             while True:
                 digit = (await reader.readexactly(1))[0]

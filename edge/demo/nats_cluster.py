@@ -86,13 +86,15 @@ class NatsCluster:
 
     async def prepare(self, timeout: float = 30.0) -> None:
         """Wait until JetStream answers (the nodes have elected a leader), have the MQTT
-        gateway make its store with a first MQTT connection, and create the centre's stream
-        and register as the first `procurement watch --nats` would."""
+        gateway of every node make its stores and consumers with a first MQTT connection (made
+        later, after a node is lost, it waits on the cluster's elections), and create the
+        centre's stream and register as the first `procurement watch --nats` would."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             try:
-                await mqtt_hello(self.nodes[0].mqtt_port)
+                for node in self.nodes:
+                    await mqtt_hello(node.mqtt_port)
                 nc = await connect(self.urls, "rxedge-cluster-setup", timeout=5)
                 try:
                     js = nc.jetstream()

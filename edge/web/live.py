@@ -223,8 +223,9 @@ class LiveFeed:
             shown = (Event("lights", json.dumps(m)).encoded() for m in self.state.lights.values())
             yield b"retry: 2000\n\n" + b"".join(shown)  # what stands as the queue starts
             while True:
-                try:
-                    chunk = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                try:  # not wait_for: on Python 3.11 it can swallow the stream's cancellation
+                    async with asyncio.timeout(KEEPALIVE_SECONDS):
+                        chunk = await queue.get()
                 except TimeoutError:
                     yield b": keepalive\n\n"
                     continue
