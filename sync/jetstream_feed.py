@@ -12,7 +12,9 @@ stream `STREAM` keeps the record: requests, alarms and events, three replicas, 3
 
 Clerks' processes read it through one durable pull consumer: each takes what it fetches, and
 acknowledges a message only after handling it; a message its taker never acknowledged (the
-process died) is delivered again after `ack_wait`, to whichever member fetches next. Delivery is
+process died) is delivered again after `ack_wait`, to whichever member fetches next; one it
+could not finish because the cluster did not answer it gives back, to come again a second
+later (RETRY_SECONDS). Delivery is
 therefore at least once. Applying is once: the group keeps a register of requests in the
 cluster (a key-value bucket, three replicas), and a request is applied by creating its entry,
 which only one member can do. An entry left "taken" by a member that died before it finished is
@@ -22,6 +24,7 @@ finished by the member that gets the request again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -63,6 +66,7 @@ STREAM_SUBJECTS = [
 REPLICAS = 3
 KEEP_SECONDS = 30 * 24 * 3600  # what the stream keeps; the register keeps ids as long
 TAKEN, DONE = "taken", "done"
+RETRY_SECONDS = 1.0  # a request left for a fault of the cluster's is offered again this soon
 
 
 class NatsUnavailable(Exception):
@@ -249,10 +253,19 @@ class JetStreamRequests:
                 except (nats.errors.Error, TimeoutError) as exc:  # the cluster, not the request
                     self.counts.left += 1
                     log.warning(
-                        "a request on %s left for now (%r): it comes again after the ack wait",
+                        "a request on %s left for now (%r): offered again in %.0f s",
                         message.subject,
                         exc,
+                        RETRY_SECONDS,
                     )
+                    await self._offer_again(message)
+
+    @staticmethod
+    async def _offer_again(message: Msg) -> None:
+        """Have the cluster deliver `message` again in RETRY_SECONDS rather than after the whole
+        ack wait; when the cluster cannot take even that, the ack wait still brings it back."""
+        with contextlib.suppress(nats.errors.Error, TimeoutError):
+            await message.nak(delay=RETRY_SECONDS)
 
     async def _handle(self, message: Msg) -> None:
         self.counts.deliveries += 1

@@ -12,6 +12,8 @@ from collections import Counter
 import pytest
 
 from edge.demo.nats_cluster import NatsCluster
+from sync.jetstream_feed import JetStreamRequests, connect
+from sync.procurement_feed import ReceivedRequest
 from tests.centre.conftest import publish_requests, unacknowledged
 from tests.conftest import eventually
 from tests.edge.procurement_rig import CliRun, request_message
@@ -81,3 +83,38 @@ async def test_clerks_share_the_requests_and_one_killed_mid_batch_loses_none(
     # finished (no entry marked done in the register) may be, and the others say so.
     assert len(set(by_others) & held) <= sum(c["finished"] for c in counts)
     assert sum(c["again"] for c in counts) > 0, "what the killed clerk held came again"
+
+
+@pytest.mark.timeout(120)
+async def test_a_request_left_for_a_fault_of_the_clusters_comes_again_in_seconds(
+    cluster: NatsCluster,
+) -> None:
+    """A member that cannot finish a request because the cluster did not answer gives it back
+    at once: it comes again within seconds, not after the whole ack wait (30 s here)."""
+    body = request_message(site="s1", gateway="g1", n=1)
+    tries: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def apply(request: ReceivedRequest) -> None:
+        tries.append(loop.time())
+        if len(tries) == 1:
+            raise TimeoutError("the register's leader did not answer")  # as nats-py says it
+
+    nc = await connect(cluster.urls, "test-clerk")
+    member = JetStreamRequests(nc, "desk", apply, member="m1", ack_wait=30.0)
+    await member.start()
+    running = asyncio.create_task(member.run())
+    try:
+        await publish_requests(cluster, [body])
+        await eventually(lambda: len(tries) == 2, timeout=20, what="the request a second time")
+        assert tries[1] - tries[0] < 10, "offered again long before the ack wait"
+        assert (member.counts.left, member.counts.again, member.counts.finished) == (1, 1, 1)
+
+        async def acknowledged() -> bool:
+            return await unacknowledged(cluster, "desk") == 0
+
+        await eventually(acknowledged, timeout=10, what="the request acknowledged")
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await nc.close()
