@@ -11,8 +11,9 @@ missed hundreds of acknowledged requests under load when its leader's node was k
 stream `STREAM` keeps the record: requests, alarms and events, three replicas, 30 days.
 
 Clerks' processes read it through one durable pull consumer: each takes what it fetches, and
-acknowledges a message only after handling it; a message its taker never acknowledged (the
-process died) is delivered again after `ack_wait`, to whichever member fetches next; one it
+acknowledges a message only after handling it, telling the cluster it is still at work on the
+rest of its batch meanwhile; a message its taker never acknowledged (the process died) is
+delivered again after `ack_wait`, to whichever member fetches next; one it
 could not finish because the cluster did not answer it gives back, to come again a second
 later (RETRY_SECONDS). Delivery is
 therefore at least once. Applying is once: the group keeps a register of requests in the
@@ -247,18 +248,38 @@ class JetStreamRequests:
                 log.info("fetching from %s: %r; trying again", MQTT_STORE, exc)
                 await asyncio.sleep(0.2)
                 continue
+            holding = asyncio.create_task(self._hold(messages))
+            try:
+                for message in messages:
+                    await self._handle_or_give_back(message)
+            finally:
+                holding.cancel()
+                await asyncio.gather(holding, return_exceptions=True)
+
+    async def _handle_or_give_back(self, message: Msg) -> None:
+        try:
+            await self._handle(message)
+        except (nats.errors.Error, TimeoutError) as exc:  # the cluster, not the request
+            self.counts.left += 1
+            log.warning(
+                "a request on %s left for now (%r): offered again in %.0f s",
+                message.subject,
+                exc,
+                RETRY_SECONDS,
+            )
+            await self._offer_again(message)
+
+    async def _hold(self, messages: list[Msg]) -> None:
+        """While a batch is handled, tell the cluster every third of the ack wait that its
+        requests not yet acknowledged are still being worked on: a slow clerk's request (an
+        answer waiting for its broker, a full disk) does not go to another member meanwhile,
+        to be applied twice."""
+        while True:
+            await asyncio.sleep(self._ack_wait / 3)
             for message in messages:
-                try:
-                    await self._handle(message)
-                except (nats.errors.Error, TimeoutError) as exc:  # the cluster, not the request
-                    self.counts.left += 1
-                    log.warning(
-                        "a request on %s left for now (%r): offered again in %.0f s",
-                        message.subject,
-                        exc,
-                        RETRY_SECONDS,
-                    )
-                    await self._offer_again(message)
+                if not message.is_acked:
+                    with contextlib.suppress(nats.errors.Error, TimeoutError):
+                        await message.in_progress()
 
     @staticmethod
     async def _offer_again(message: Msg) -> None:

@@ -10,6 +10,7 @@ import signal
 from collections import Counter
 
 import pytest
+from nats.aio.client import Client as Nats
 
 from edge.demo.nats_cluster import NatsCluster
 from sync.jetstream_feed import JetStreamRequests, connect
@@ -117,4 +118,47 @@ async def test_a_request_left_for_a_fault_of_the_clusters_comes_again_in_seconds
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
+        await nc.close()
+
+
+@pytest.mark.timeout(120)
+async def test_a_clerk_slower_than_the_ack_wait_keeps_its_batch_and_nothing_is_applied_twice(
+    cluster: NatsCluster,
+) -> None:
+    """A member whose first request takes 2.5 ack waits (its answer waiting for a broker, say)
+    keeps the whole batch it fetched: the other member gets none of it, each is applied once."""
+    bodies = [request_message(site="s2", gateway="g1", n=n) for n in range(3)]
+    applied: list[tuple[str, str]] = []
+
+    def member(name: str, nc: Nats) -> JetStreamRequests:
+        async def apply(request: ReceivedRequest) -> None:
+            applied.append((name, request.request_id))
+            if len(applied) == 1:
+                await asyncio.sleep(5.0)
+
+        return JetStreamRequests(nc, "slow", apply, member=name, ack_wait=2.0)
+
+    nc = await connect(cluster.urls, "test-clerks")
+    slow, other = member("slow", nc), member("other", nc)
+    await slow.start()
+    await publish_requests(cluster, bodies)  # all there before its first fetch: one batch
+    running = [asyncio.create_task(slow.run())]
+    try:
+        await eventually(lambda: applied, timeout=20, what="the slow clerk at work")
+        await other.start()
+        running.append(asyncio.create_task(other.run()))
+        sent = {str(b["request_id"]) for b in bodies}
+        await eventually(
+            lambda: {i for _, i in applied} == sent and slow.counts.deliveries == 3,
+            timeout=30,
+            what="every request handled",
+        )
+        await asyncio.sleep(2 * 2.0)  # two ack waits more: nothing comes again
+        assert sorted(i for _, i in applied) == sorted(sent), applied
+        assert {n for n, _ in applied} == {"slow"}
+        assert other.counts.deliveries == 0
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         await nc.close()
