@@ -30,7 +30,7 @@ from edge.daemon.device_health import DeviceHealth
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig, slot_name
-from inventory.alarms.lifecycle import AlarmKind
+from inventory.alarms.lifecycle import Alarm, AlarmKind
 from inventory.changes import (
     Change,
     ClearAlarm,
@@ -132,6 +132,12 @@ class DeviceEvents:
             else:
                 self._presence.forget(epc)
 
+    def alarmed_before(self, alarms: list[Alarm]) -> None:
+        """The device alarms live from before a restart: each clears once its device (or
+        antenna) shows it works, and stays while it does not."""
+        subjects = [a.subject for a in alarms if a.kind is AlarmKind.DEVICE_DOWN]
+        self.health.alarmed_before(subjects, self._clock.monotonic())
+
     # Driver events ---------------------------------------------------------------------------
 
     def on_event(self, event: DriverEvent) -> None:
@@ -139,6 +145,11 @@ class DeviceEvents:
             self._tag_seen(event)
         elif isinstance(event, InventoryRoundDone):
             self._counters["rounds"] += 1
+            # A round done is the antenna working: the sign of life that clears an antenna
+            # alarm raised before a restart (the driver reports recoveries only of its own).
+            antenna = f"{event.reader}-antenna-{event.antenna}"
+            if self.health.up(antenna):
+                self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, antenna))
             if event.reader in self._handhelds:
                 self._stocktake.round_done()
             elif (slot := self._zones.get((event.reader, event.antenna))) is not None:
