@@ -1,7 +1,8 @@
 """Stocktakes on the ledger's writer thread: a finished sweep reconciled and kept, its
 discrepancy alarm, its EPCIS events, and the count adjustments a pharmacist confirms.
 
-A report waits in `stocktakes` until confirmed. Confirming books, for each difference still
+A report waits in `stocktakes` until confirmed, or until the shelf is counted again (it is then
+superseded: the newer count is what the shelf holds). Confirming books, for each difference still
 true of the ledger, one movement referencing the stocktake: a missing pack a count adjustment
 out of its slot, a pack found that the ledger did not have one into the slot it was found in,
 a misplaced pack a move. What the ledger changed since the sweep (a pick meanwhile) is skipped.
@@ -93,6 +94,12 @@ class StocktakeDesk:
         ]
         out = Outcome()
         with keeper.group():
+            # The shelf counted again: a report still waiting is no longer what the shelf
+            # holds, and confirming it would book differences this count contradicts.
+            keeper.db.execute(
+                "UPDATE stocktakes SET state = 'superseded' WHERE shelf = ? AND state = 'ended'",
+                (report.shelf,),
+            )
             _save(keeper.db, report, "ended", at)
             out.commits.append(keeper.send(messages))
             if report.differences:
@@ -126,6 +133,11 @@ class StocktakeDesk:
             error = (
                 f"stocktake {stocktake_id} is {state}" if state else f"no stocktake {stocktake_id}"
             )
+            if found is not None and state == "superseded":
+                error += (
+                    f": shelf {found[1].shelf} was counted again since; confirm its latest "
+                    "count, or sweep again"
+                )
             out.commits.append(
                 keeper.send_result("stocktake-confirm", stocktake_id, "error", error=error)
             )
@@ -149,15 +161,7 @@ class StocktakeDesk:
                 " WHERE stocktake_id = ?",
                 (by, keeper.stamp(), stocktake_id),
             )
-            # A newer report of the shelf still waiting has differences of its own (a clean
-            # one would have cleared the alarm): the alarm stays for it.
-            newer = keeper.db.execute(
-                "SELECT 1 FROM stocktakes WHERE shelf = ? AND state = 'ended' AND stocktake_id != ?"
-                " AND ended_at >= (SELECT ended_at FROM stocktakes WHERE stocktake_id = ?)",
-                (report.shelf, stocktake_id, stocktake_id),
-            ).fetchone()
-            if newer is None:
-                out.commits.append(self._alarms.clear(AlarmKind.DISCREPANCY, report.shelf))
+            out.commits.append(self._alarms.clear(AlarmKind.DISCREPANCY, report.shelf))
         out.notes.append(
             f"stocktake {stocktake_id} confirmed by {by}: {len(movements)} adjustment(s) booked"
         )

@@ -1,0 +1,77 @@
+"""Counts at the shelf that must book what the shelf holds: a report counted again since is
+not confirmed over the newer count, and packs the ledger moved while the handheld passed are
+not judged by a count that could not see the move."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
+from firmware_sim.chafon_sim import ChafonSimulator
+from sync.commands import with_envelope
+from tests.conftest import Subscriber, eventually
+from tests.edge.test_stocktake_sweep import (
+    PREFIX,
+    answers,
+    location,
+    pack,
+    running_daemon,
+    tag,
+)
+
+Daemon = tuple[Gateway, ChafonSimulator, Path]
+
+
+@pytest.fixture
+async def daemon(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[Daemon]:
+    """Shelf A (slots A-01..A-04: packs 1 and 2 in A-01, 3 in A-02, 4 in A-03), a handheld."""
+    async with running_daemon(tmp_path, broker, {}) as started:
+        yield started
+
+
+async def sweep(centre: Subscriber, handheld: ChafonSimulator, groups: list[list[bytes]]) -> str:
+    """One sweep by command along `groups` (a slot's location tag and its packs each); its id."""
+    before = len(answers(centre, "started"))
+    start = with_envelope({"shelf": "A", "by": "Ana"})
+    centre.publish(f"{PREFIX}/cmd/stocktake-start", json.dumps(start))
+    started = await eventually(lambda: answers(centre, "started")[before:], what="started")
+    sid = str(started[0]["stocktake_id"])
+    await handheld.sweep(groups, dwell=0.3)
+    centre.publish(f"{PREFIX}/cmd/stocktake-end", json.dumps(with_envelope({"stocktake_id": sid})))
+    await eventually(
+        lambda: any(r["stocktake_id"] == sid for r in answers(centre, "ended")), what="report"
+    )
+    return sid
+
+
+async def test_a_report_counted_again_since_is_not_confirmed_over_the_newer_count(
+    daemon: Daemon, subscribe: Callable[..., Subscriber]
+) -> None:
+    _, handheld, db = daemon
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    # 8:00: pack 2 is at the counter while the shelf is swept: the count finds it missing.
+    first = await sweep(
+        centre, handheld, [[location(1), tag(1)], [location(2), tag(3)], [location(3), tag(4)]]
+    )
+    # 8:05: back on the shelf, the shelf swept again: all there.
+    await sweep(
+        centre,
+        handheld,
+        [[location(1), tag(1), tag(2)], [location(2), tag(3)], [location(3), tag(4)]],
+    )
+    confirm = with_envelope({"stocktake_id": first, "by": "Dr. Ruiz"})
+    centre.publish(f"{PREFIX}/cmd/stocktake-confirm", json.dumps(confirm))
+    [refused] = await eventually(lambda: answers(centre, "error"), what="the answer")
+    assert refused["command_id"] == first and "counted again" in str(refused["error"])
+    assert answers(centre, "confirmed") == []
+    with sqlite3.connect(db) as conn:
+        where = conn.execute("SELECT slot FROM stock WHERE epc = ?", (pack(2).epc,)).fetchall()
+        rows = dict(conn.execute("SELECT stocktake_id, state FROM stocktakes").fetchall())
+    assert where == [("A-01",)], "the pack on the shelf was booked out by the older count"
+    assert rows[first] == "superseded"
