@@ -37,7 +37,9 @@ class StocktakeDesk:
     def started(self, sweep: Sweep) -> Outcome:
         """Report that a sweep began, under an id no kept report has (the sweep takes it, so
         its end, its report and a badge confirming it all name the same one)."""
-        sweep.stocktake_id = _free_id(self._keeper.db, sweep.stocktake_id)
+        db = self._keeper.db
+        sweep.stocktake_id = _free_id(db, sweep.stocktake_id)
+        sweep.ledger_mark = db.execute("SELECT coalesce(max(id), 0) FROM movements").fetchone()[0]
         started = self._keeper.send_result(
             "stocktake-start",
             sweep.stocktake_id,
@@ -58,6 +60,7 @@ class StocktakeDesk:
         index = keeper.index
         lines = index.lines()
         sweep.stocktake_id = _free_id(keeper.db, sweep.stocktake_id)
+        moved = _moved_since(keeper.db, sweep.ledger_mark)
         report = reconcile(
             sweep.stocktake_id,
             sweep.shelf,
@@ -68,6 +71,7 @@ class StocktakeDesk:
             [line for line in lines if line.epc],
             [line for line in lines if not line.epc],
             sweep.location_uris,
+            moved,
         )
         at = keeper.stamp()
         report.counted_at = at
@@ -121,6 +125,11 @@ class StocktakeDesk:
             f"{summary['expected']} expected; missing {summary['missing']}, unexpected "
             f"{summary['unexpected']}, misplaced {summary['misplaced']}"
         )
+        if moved:
+            out.notes.append(
+                f"stocktake {report.stocktake_id}: {len(moved)} pack(s) the ledger moved during "
+                "the sweep are not judged by it"
+            )
         out.lights_changed = True
         return out
 
@@ -226,6 +235,16 @@ def _free_id(db: sqlite3.Connection, stocktake_id: str) -> str:
         return found.fetchone() is not None
 
     return first_free(stocktake_id, taken)
+
+
+def _moved_since(db: sqlite3.Connection, mark: int | None) -> frozenset[str]:
+    """Tagged packs with a movement after movement `mark` (none without a mark)."""
+    if mark is None:
+        return frozenset()
+    rows = db.execute(
+        "SELECT DISTINCT epc FROM movements WHERE id > ? AND epc IS NOT NULL", (mark,)
+    )
+    return frozenset(str(r[0]) for r in rows)
 
 
 def _save(db: sqlite3.Connection, report: StocktakeReport, state: str, at: str) -> None:
