@@ -176,12 +176,16 @@ class DeviceEvents:
         elif isinstance(event, DeviceUp):
             self._observe(Activity("device", f"{event.device} is up"))
             self._set_watched(event.device, True)
+            if event.device in self._handhelds:
+                self._stocktake.handheld(event.device, up=True)
             if self.health.up(event.device):
                 self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, event.device))
         elif isinstance(event, DeviceDown):
             self._observe(Activity("device", f"{event.device} is down: {event.reason}"))
             self.health.down(event.device, event.reason, self._clock.monotonic())
             self._set_watched(event.device, False)
+            if event.device in self._handhelds:
+                self._stocktake.handheld(event.device, up=False)
 
     def _set_watched(self, device: str, watched: bool) -> None:
         """While a reader is down its slots are not watched: packs there are not judged gone."""

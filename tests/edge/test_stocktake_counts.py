@@ -131,3 +131,25 @@ async def test_packs_the_ledger_moved_while_the_handheld_passed_are_not_judged_b
     assert confirmed["adjustments"] == 0
     assert pack(3).epc not in ledger, "the pack taken away was booked back onto the shelf"
     assert ledger[pack(6).epc] == "A-03", "the pack put away was booked out"
+
+
+async def test_a_sweep_waits_for_a_handheld_unplugged_mid_shelf_and_counts_on_after_it(
+    daemon: Daemon, subscribe: Callable[..., Subscriber]
+) -> None:
+    gateway, handheld, _ = daemon
+    gateway.stocktake._idle_end = 1.0
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    start = with_envelope({"shelf": "A", "by": "Ana"})
+    centre.publish(f"{PREFIX}/cmd/stocktake-start", json.dumps(start))
+    [started] = await eventually(lambda: answers(centre, "started"), what="started")
+    sid = str(started["stocktake_id"])
+    await handheld.sweep([[location(1), tag(1), tag(2)], [location(2), tag(3)]], dwell=0.3)
+    [reader] = gateway.devices.readers
+    await handheld.line.unplug(3.0)  # the cable out for longer than the quiet time
+    await eventually(lambda: reader.up is True, what="the handheld back")
+    await handheld.sweep([[location(3), tag(4)], [location(4)]], dwell=0.3)
+    centre.publish(f"{PREFIX}/cmd/stocktake-end", json.dumps(with_envelope({"stocktake_id": sid})))
+    [ended] = await eventually(lambda: answers(centre, "ended"), what="report")
+    assert ended["stocktake_id"] == sid, "the sweep ended while the handheld was unplugged"
+    assert ended["summary"]["missing"] == 0 and ended["summary"]["seen"] == 4
+    assert answers(centre, "error") == []
