@@ -48,7 +48,7 @@ class ShelfPuts:
     def scanned(self, scan: PackScan, scanner: str, station: str, actor: str) -> Outcome:
         """A pack scanned at a put-away scanner: refused, or lit in the slot it belongs in."""
         keeper, out = self._keeper, Outcome()
-        session = self._session_for(scanner, scan.gtin)
+        session = self._session_for(scanner, scan.gtin, scan.batch)
         session.station, session.actor = station, actor
         session.touched_at = keeper.seconds()
         slot = self._place(session, scan, station)
@@ -125,16 +125,27 @@ class ShelfPuts:
 
     # Internals -------------------------------------------------------------------------------
 
-    def _session_for(self, scanner: str, gtin: str) -> PutawaySession:
+    def _session_for(self, scanner: str, gtin: str, batch: str) -> PutawaySession:
         """The session a scan at `scanner` belongs to: a notice worked there (or at no scanner
-        yet) that expects `gtin`, oldest first; else the session at work there; else a new
-        one for the scanner."""
+        yet) that expects `gtin`, oldest first (one still awaiting a pack of this batch before
+        one whose lines for it are full or name another batch); else the session at work
+        there; else a new one for the scanner."""
         board = self._board
-        for session in board.by_age():
-            expects = any(line.gtin == gtin for line in session.lines)
-            if expects and session.scanner in (scanner, ""):
-                session.scanner = scanner
-                return session
+        notices = [
+            session
+            for session in board.by_age()
+            if session.scanner in (scanner, "") and any(ln.gtin == gtin for ln in session.lines)
+        ]
+        # A second delivery of the same product gets its own packs, not the first's excess.
+        notices.sort(
+            key=lambda s: (
+                s.still_expected(gtin, batch) == 0,
+                not any(line.accepts(gtin, batch) for line in s.lines),
+            )
+        )
+        if notices:
+            notices[0].scanner = scanner
+            return notices[0]
         for session in board.by_age():
             if session.scanner == scanner:
                 return session

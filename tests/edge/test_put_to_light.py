@@ -198,3 +198,35 @@ async def test_a_restart_mid_session_brings_the_lights_back_and_books_nothing_tw
         assert rig.request()[1:] == ("received", 3)
     finally:
         await stop_putaway_rig(rig)
+
+
+async def test_two_deliveries_at_one_scanner_each_get_the_packs_they_announced(
+    rig: PutawayRig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    request_id = rig.request()[0]
+    for delivery, batch, request in (("D-1", "B7", request_id), ("D-2", "B8", "")):
+        notice = {
+            "delivery_id": delivery,
+            "request_id": request,
+            "scanner": "goods-in",
+            "lines": [{"gtin": AMOX, "quantity": 1, "batch": batch}],
+        }
+        centre.publish(f"{PREFIX}/cmd/putaway", json.dumps(with_envelope(notice)))
+    await eventually(lambda: len(answers(centre, "expected")) == 2, what="both announced")
+    rig.scanner.scan(code(AMOX, "B8", 400))  # the second delivery's batch comes out first
+    rig.scanner.scan(code(AMOX, "B7", 400))
+    await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 1)), what="D-1's pack lit")
+    await eventually(lambda: len(answers(centre, "lit")) == 2, what="both lit")
+    assert {a["command_id"]: a["batch"] for a in answers(centre, "lit")} == {
+        "D-1": "B7",
+        "D-2": "B8",
+    }
+    await rig.press("A-01", times=2)
+    closed = await eventually(
+        lambda: len(answers(centre, "closed")) == 2 and answers(centre, "closed")
+    )
+    assert {c["command_id"]: c["how"] for c in closed} == {"D-1": "done", "D-2": "done"}
+    assert all(c["unexpected"] == [] for c in closed)
+    assert {r[2]: r[4] for r in rig.receipts()} == {"B7": request_id, "B8": "D-2"}
+
