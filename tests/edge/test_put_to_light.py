@@ -230,3 +230,22 @@ async def test_two_deliveries_at_one_scanner_each_get_the_packs_they_announced(
     assert all(c["unexpected"] == [] for c in closed)
     assert {r[2]: r[4] for r in rig.receipts()} == {"B7": request_id, "B8": "D-2"}
 
+
+async def test_a_pack_whose_batch_is_recalled_while_it_waits_is_not_booked_when_pressed(
+    rig: PutawayRig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    rig.scanner.scan(code(AMOX, "B7", 400))
+    await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 1)), what="A-01 lit")
+    recall = {"gtin": AMOX, "batch": "B7", "note": "supplier notice"}
+    centre.publish(f"{PREFIX}/cmd/recall", json.dumps(with_envelope(recall)))
+    await eventually(
+        lambda: [r for r in centre.payloads("/cmd-result") if r["status"] == "recalled"],
+        what="recalled",
+    )
+    before = rig.movement_count()
+    await rig.press("A-01")  # the pack was laid in its slot after all
+    [refused] = await eventually(lambda: answers(centre, "refused"), what="refused at the shelf")
+    assert (refused["reason"], refused["slot"]) == ("recalled", "A-01")
+    await eventually(lambda: rig.shows("A-01", RED), what="red: take it out again")
+    assert rig.receipts() == [] and rig.movement_count() == before
