@@ -249,3 +249,19 @@ async def test_a_pack_whose_batch_is_recalled_while_it_waits_is_not_booked_when_
     assert (refused["reason"], refused["slot"]) == ("recalled", "A-01")
     await eventually(lambda: rig.shows("A-01", RED), what="red: take it out again")
     assert rig.receipts() == [] and rig.movement_count() == before
+
+
+async def test_a_notice_for_a_scanner_that_does_not_put_away_is_refused_naming_the_ones_that_do(
+    rig: PutawayRig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    notice = {
+        "delivery_id": "D-9",
+        "scanner": "goods_in",  # a typo: its packs would never count toward it
+        "lines": [{"gtin": AMOX, "quantity": 1}],
+    }
+    centre.publish(f"{PREFIX}/cmd/putaway", json.dumps(with_envelope(notice)))
+    [error] = await eventually(lambda: answers(centre, "error"), what="refused")
+    assert error["command_id"] == "D-9"
+    assert "goods_in" in str(error["error"]) and "goods-in" in str(error["error"])
+    assert answers(centre, "expected") == []
