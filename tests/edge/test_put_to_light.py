@@ -22,6 +22,7 @@ from tests.edge.putaway_rig import (
     IBU,
     PARA,
     PREFIX,
+    PRODUCTS,
     RED,
     STATION,
     PutawayRig,
@@ -265,3 +266,30 @@ async def test_a_notice_for_a_scanner_that_does_not_put_away_is_refused_naming_t
     assert error["command_id"] == "D-9"
     assert "goods_in" in str(error["error"]) and "goods-in" in str(error["error"])
     assert answers(centre, "expected") == []
+
+
+async def test_a_station_without_a_delivery_at_work_is_never_given_as_a_free_slot(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """Amoxicillin's home A-01 full, every other slot of shelf A someone's home or a station:
+    desk-2's station A-07 stays out of it though desk-2 has nothing open; the pack is refused."""
+    fillers = [
+        {"gtin": gtin, "name": f"Filler {slot}", "reorder_point": 0, "par": 1, "slots": [slot]}
+        for gtin, slot in (
+            ("04012345000030", "A-02"),
+            ("04012345000047", "A-04"),
+            ("04012345000054", "A-06"),
+        )
+    ]
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start(products=[*PRODUCTS, *fillers])
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        for _ in range(4):  # A-01 holds 1 of 4: three fit
+            rig.scanner.scan(code(AMOX, "B7", 400))
+        [refused] = await eventually(lambda: answers(centre, "refused"), what="the fourth")
+        assert refused["reason"] == "no room", refused
+        assert [a["slot"] for a in answers(centre, "lit")] == ["A-01"] * 3
+        assert await rig.shows("A-07", DARK)
+    finally:
+        await rig.stop()
