@@ -218,7 +218,7 @@ def keeper_for(
         config.gateway,
         calendar,
         integrity_check="quick_check",
-        shelf_slots=[slot for shelf in config.shelves for slot in shelf.slot_names()],
+        shelf_slots=putaway_choices(config),
         pick_times=PickTimes(
             picking.remind_after_seconds,
             picking.timeout_seconds,
@@ -226,3 +226,11 @@ def keeper_for(
             picking.locate_seconds,
         ),
     )
+
+
+def putaway_choices(config: GatewayConfig) -> list[str]:
+    """The slots put-away may give a pack as a free one: every shelf's slots but the receiving
+    and put-away stations (`receive_to`), which are never stock places, whether or not a
+    delivery is worked there now."""
+    stations = {scanner.receive_to for scanner in config.scanners if scanner.receive_to}
+    return [slot for shelf in config.shelves for slot in shelf.slot_names() if slot not in stations]

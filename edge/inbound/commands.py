@@ -20,6 +20,7 @@ from edge.inbound.admission import Admission, TokenBucket
 from edge.settings.config import GatewayConfig
 from inventory.changes import Change, ConfirmStocktake, Refuse, RememberCommand
 from inventory.ledger.commit import iso
+from inventory.putaway.sessions import Notice
 from sync.commands import StocktakeEnd, StocktakeStart, parse_received
 from sync.mqtt_session import Delivery
 from sync.status_updates import parse_status_update
@@ -60,6 +61,7 @@ class InboundCommands:
         self._badge_holder = badge_holder
         self._counters = counters
         self._clock = clock
+        self._putaway_scanners = [s.name for s in config.scanners if s.role == "putaway"]
 
     def on_delivery(self, delivery: Delivery) -> None:
         """Handle a message; acknowledge it once what it led to is written. One whose change
@@ -114,6 +116,15 @@ class InboundCommands:
             return
         remember = RememberCommand(received.message_id, name, iso(received.expires_at))
         command = received.command
+        if isinstance(command, Notice) and command.scanner not in ("", *self._putaway_scanners):
+            # Worked nowhere, it would wait for ever while its packs went elsewhere.
+            known = ", ".join(repr(n) for n in self._putaway_scanners) or "none configured"
+            error = (
+                f"scanner {command.scanner!r} is not a put-away scanner; name one of {known}"
+                ' (a [[scanners]] entry with role = "putaway") or leave scanner out'
+            )
+            self._refuse(name, command.delivery_id, error)
+            return
         # The stocktake flow's work is its own: the id is remembered after it (a crash between
         # them: the broker hands the command over again and it is carried out again).
         if isinstance(command, StocktakeStart):

@@ -74,3 +74,13 @@ def refusal(
                     line.slot,
                 )
     return None
+
+
+def held_back(scan: PackScan, today: date, recalled: Collection[tuple[str, str]]) -> Refusal | None:
+    """Why a pack that passed the checks when scanned must not be booked now that it is put:
+    its batch was recalled, or it expired (midnight passed), while it waited."""
+    if (scan.gtin, scan.batch) in recalled:
+        return Refusal(Reason.RECALLED, f"batch {scan.batch} was recalled before the pack was put")
+    if scan.expiry is not None and scan.expiry < today:
+        return Refusal(Reason.EXPIRED, f"expired on {scan.expiry.isoformat()}")
+    return None

@@ -127,6 +127,14 @@ class PutawaySession:
             and all(line.received >= line.quantity for line in self.lines)
         )
 
+    def still_expected(self, gtin: str, batch: str) -> int:
+        """How many more packs of `gtin` and `batch` its lines await, beyond those put and
+        those waiting to be put (0 when none)."""
+        lines = [line for line in self.lines if line.accepts(gtin, batch)]
+        awaited = sum(max(line.quantity - line.received, 0) for line in lines)
+        waiting = sum(1 for p in self.waiting if any(ln.accepts(p.gtin, p.batch) for ln in lines))
+        return max(awaited - waiting, 0)
+
     def waiting_at(self, slot: str) -> list[WaitingPack]:
         return [pack for pack in self.waiting if pack.slot == slot]
 

@@ -10,6 +10,7 @@ red."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.barcodes import PackScan
@@ -20,7 +21,7 @@ from inventory.picking.lists import MAX_PICKERS
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
 from inventory.putaway.board import PutawayBoard
-from inventory.putaway.checks import REFUSED_PACK_REASONS, Reason, Refusal, refusal
+from inventory.putaway.checks import REFUSED_PACK_REASONS, Reason, Refusal, held_back, refusal
 from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.places import choose_slot, shelf_of
 from inventory.putaway.sessions import PutawaySession, WaitingPack
@@ -48,7 +49,7 @@ class ShelfPuts:
     def scanned(self, scan: PackScan, scanner: str, station: str, actor: str) -> Outcome:
         """A pack scanned at a put-away scanner: refused, or lit in the slot it belongs in."""
         keeper, out = self._keeper, Outcome()
-        session = self._session_for(scanner, scan.gtin)
+        session = self._session_for(scanner, scan.gtin, scan.batch)
         session.station, session.actor = station, actor
         session.touched_at = keeper.seconds()
         slot = self._place(session, scan, station)
@@ -125,16 +126,27 @@ class ShelfPuts:
 
     # Internals -------------------------------------------------------------------------------
 
-    def _session_for(self, scanner: str, gtin: str) -> PutawaySession:
+    def _session_for(self, scanner: str, gtin: str, batch: str) -> PutawaySession:
         """The session a scan at `scanner` belongs to: a notice worked there (or at no scanner
-        yet) that expects `gtin`, oldest first; else the session at work there; else a new
-        one for the scanner."""
+        yet) that expects `gtin`, oldest first (one still awaiting a pack of this batch before
+        one whose lines for it are full or name another batch); else the session at work
+        there; else a new one for the scanner."""
         board = self._board
-        for session in board.by_age():
-            expects = any(line.gtin == gtin for line in session.lines)
-            if expects and session.scanner in (scanner, ""):
-                session.scanner = scanner
-                return session
+        notices = [
+            session
+            for session in board.by_age()
+            if session.scanner in (scanner, "") and any(ln.gtin == gtin for ln in session.lines)
+        ]
+        # A second delivery of the same product gets its own packs, not the first's excess.
+        notices.sort(
+            key=lambda s: (
+                s.still_expected(gtin, batch) == 0,
+                not any(line.accepts(gtin, batch) for line in s.lines),
+            )
+        )
+        if notices:
+            notices[0].scanner = scanner
+            return notices[0]
         for session in board.by_age():
             if session.scanner == scanner:
                 return session
@@ -208,6 +220,13 @@ class ShelfPuts:
         """One pack put (`tag`: the tag that showed it): its movement, the session's new
         state, the report. The session changes only once the ledger took the movement."""
         keeper = self._keeper
+        expiry = date.fromisoformat(pack.expiry) if pack.expiry else None
+        scanned = PackScan(pack.gtin, expiry, pack.batch, pack.serial)
+        found = held_back(scanned, keeper.calendar.today(), keeper.picks.recalled)
+        if found is not None:  # take it out again: red where it was laid, nothing booked
+            session.waiting.remove(pack)
+            self._refuse(session, scanned, found, out, slot)
+            return
         epc = tag.epc if tag else None
         serial = pack.serial or (tag.serial if tag else "")
         movement = Movement(
@@ -256,11 +275,17 @@ class ShelfPuts:
         out.lights_changed = True
 
     def _refuse(
-        self, session: PutawaySession, scan: PackScan, found: Refusal, out: Outcome
+        self,
+        session: PutawaySession,
+        scan: PackScan,
+        found: Refusal,
+        out: Outcome,
+        slot: str = "",
     ) -> None:
         """A pack that must not be put away: reported, alarmed where it matters, red at the
-        receiving station; nothing booked."""
+        receiving station (or at `slot`, where it was laid); nothing booked."""
         keeper = self._keeper
+        where = slot or session.station
         session.refused += 1
         expiry = scan.expiry.isoformat() if scan.expiry else None
         pack = _pack(scan.gtin, scan.batch, expiry, scan.serial)
@@ -269,7 +294,7 @@ class ShelfPuts:
             "reason": str(found.reason),
             "why": found.why,
             "delivery_id": session.delivery_id,
-            "slot": session.station or None,
+            "slot": where or None,
         }
         with keeper.group():
             self._board.report(
@@ -279,7 +304,7 @@ class ShelfPuts:
                 **pack,
                 reason=str(found.reason),
                 why=found.why,
-                slot=session.station or None,
+                slot=where or None,
             )
             if found.reason in REFUSED_PACK_REASONS:
                 subject = f"{scan.gtin}/{scan.batch}"
@@ -292,11 +317,9 @@ class ShelfPuts:
                 out.commits.append(
                     keeper.alarms.raise_alarm(AlarmKind.DUPLICATE_PACK, subject, detail)
                 )
-        if session.station:
-            self._board.show_red(session.station)
-        out.putaway_mistakes.append(
-            f"MISTAKE at {session.station or 'the scanner'}: refused, {found.why}"
-        )
+        if where:
+            self._board.show_red(where)
+        out.putaway_mistakes.append(f"MISTAKE at {where or 'the scanner'}: refused, {found.why}")
         out.lights_changed = True
 
     def _wrong_slot(self, slot: str, what: str, out: Outcome) -> None:

@@ -22,6 +22,7 @@ from tests.edge.putaway_rig import (
     IBU,
     PARA,
     PREFIX,
+    PRODUCTS,
     RED,
     STATION,
     PutawayRig,
@@ -198,3 +199,97 @@ async def test_a_restart_mid_session_brings_the_lights_back_and_books_nothing_tw
         assert rig.request()[1:] == ("received", 3)
     finally:
         await stop_putaway_rig(rig)
+
+
+async def test_two_deliveries_at_one_scanner_each_get_the_packs_they_announced(
+    rig: PutawayRig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    request_id = rig.request()[0]
+    for delivery, batch, request in (("D-1", "B7", request_id), ("D-2", "B8", "")):
+        notice = {
+            "delivery_id": delivery,
+            "request_id": request,
+            "scanner": "goods-in",
+            "lines": [{"gtin": AMOX, "quantity": 1, "batch": batch}],
+        }
+        centre.publish(f"{PREFIX}/cmd/putaway", json.dumps(with_envelope(notice)))
+    await eventually(lambda: len(answers(centre, "expected")) == 2, what="both announced")
+    rig.scanner.scan(code(AMOX, "B8", 400))  # the second delivery's batch comes out first
+    rig.scanner.scan(code(AMOX, "B7", 400))
+    await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 1)), what="D-1's pack lit")
+    await eventually(lambda: len(answers(centre, "lit")) == 2, what="both lit")
+    assert {a["command_id"]: a["batch"] for a in answers(centre, "lit")} == {
+        "D-1": "B7",
+        "D-2": "B8",
+    }
+    await rig.press("A-01", times=2)
+    closed = await eventually(
+        lambda: len(answers(centre, "closed")) == 2 and answers(centre, "closed")
+    )
+    assert {c["command_id"]: c["how"] for c in closed} == {"D-1": "done", "D-2": "done"}
+    assert all(c["unexpected"] == [] for c in closed)
+    assert {r[2]: r[4] for r in rig.receipts()} == {"B7": request_id, "B8": "D-2"}
+
+
+async def test_a_pack_whose_batch_is_recalled_while_it_waits_is_not_booked_when_pressed(
+    rig: PutawayRig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    rig.scanner.scan(code(AMOX, "B7", 400))
+    await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 1)), what="A-01 lit")
+    recall = {"gtin": AMOX, "batch": "B7", "note": "supplier notice"}
+    centre.publish(f"{PREFIX}/cmd/recall", json.dumps(with_envelope(recall)))
+    await eventually(
+        lambda: [r for r in centre.payloads("/cmd-result") if r["status"] == "recalled"],
+        what="recalled",
+    )
+    before = rig.movement_count()
+    await rig.press("A-01")  # the pack was laid in its slot after all
+    [refused] = await eventually(lambda: answers(centre, "refused"), what="refused at the shelf")
+    assert (refused["reason"], refused["slot"]) == ("recalled", "A-01")
+    await eventually(lambda: rig.shows("A-01", RED), what="red: take it out again")
+    assert rig.receipts() == [] and rig.movement_count() == before
+
+
+async def test_a_notice_for_a_scanner_that_does_not_put_away_is_refused_naming_the_ones_that_do(
+    rig: PutawayRig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    notice = {
+        "delivery_id": "D-9",
+        "scanner": "goods_in",  # a typo: its packs would never count toward it
+        "lines": [{"gtin": AMOX, "quantity": 1}],
+    }
+    centre.publish(f"{PREFIX}/cmd/putaway", json.dumps(with_envelope(notice)))
+    [error] = await eventually(lambda: answers(centre, "error"), what="refused")
+    assert error["command_id"] == "D-9"
+    assert "goods_in" in str(error["error"]) and "goods-in" in str(error["error"])
+    assert answers(centre, "expected") == []
+
+
+async def test_a_station_without_a_delivery_at_work_is_never_given_as_a_free_slot(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """Amoxicillin's home A-01 full, every other slot of shelf A someone's home or a station:
+    desk-2's station A-07 stays out of it though desk-2 has nothing open; the pack is refused."""
+    fillers = [
+        {"gtin": gtin, "name": f"Filler {slot}", "reorder_point": 0, "par": 1, "slots": [slot]}
+        for gtin, slot in (
+            ("04012345000030", "A-02"),
+            ("04012345000047", "A-04"),
+            ("04012345000054", "A-06"),
+        )
+    ]
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start(products=[*PRODUCTS, *fillers])
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        for _ in range(4):  # A-01 holds 1 of 4: three fit
+            rig.scanner.scan(code(AMOX, "B7", 400))
+        [refused] = await eventually(lambda: answers(centre, "refused"), what="the fourth")
+        assert refused["reason"] == "no room", refused
+        assert [a["slot"] for a in answers(centre, "lit")] == ["A-01"] * 3
+        assert await rig.shows("A-07", DARK)
+    finally:
+        await rig.stop()

@@ -285,3 +285,25 @@ def test_a_session_of_its_own_is_named_by_the_sites_local_time(tmp_path: Path) -
     )
     keeper.putaways.scanned(scan("B1"), "goods-in", "R-01", "Ana")
     assert list(keeper.putaways.sessions) == ["goods-in-20261126T100000"]
+
+
+def test_a_pack_that_expires_at_midnight_while_it_waits_is_refused_at_its_slot(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    amox = Product(AMOX.gtin, AMOX.name, 2, 8, home_slots=("A-01",))  # no minimum shelf life
+    keeper = InventoryKeeper(
+        tmp_path / "l.sqlite",
+        {amox.gtin: amox},
+        "s",
+        "g",
+        SiteCalendar(UTC, clock),
+        pick_times=TIMES,
+        shelf_slots=SLOTS,
+    )
+    keeper.putaways.scanned(scan("B1", days=0), "goods-in", "R-01", "Ana")  # good today
+    clock.now += timedelta(hours=15)  # put after midnight: expired now
+    keeper.putaways.button("A-01", 1, shown=0)
+    assert receipts(keeper) == []
+    assert answers(keeper, "refused")[0]["reason"] == "expired"
+    assert Cue("A-01", CueKind.MISTAKE) in keeper.putaways.cues()
