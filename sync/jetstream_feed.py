@@ -328,9 +328,17 @@ class JetStreamRequests:
         return True
 
     async def _finish(self, request: ReceivedRequest) -> None:
+        """Mark `request` done. Once it is applied this is tried until the cluster takes it
+        (the batch held meanwhile): given back instead, it would be applied again."""
         assert self._register is not None
         entry = json.dumps({"state": DONE, "by": self.member, "at": _now()}).encode()
-        await self._register.put(request.request_id, entry)
+        while True:
+            try:
+                await self._register.put(request.request_id, entry)
+                return
+            except (nats.errors.Error, TimeoutError) as exc:
+                log.info("marking %s done: %r; trying again", request.request_id, exc)
+                await asyncio.sleep(RETRY_SECONDS / 2)
 
 
 def _now() -> str:

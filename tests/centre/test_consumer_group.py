@@ -11,6 +11,7 @@ from collections import Counter
 
 import pytest
 from nats.aio.client import Client as Nats
+from nats.js.errors import KeyNotFoundError
 
 from edge.demo.nats_cluster import NatsCluster
 from sync.jetstream_feed import JetStreamRequests, connect
@@ -161,4 +162,56 @@ async def test_a_clerk_slower_than_the_ack_wait_keeps_its_batch_and_nothing_is_a
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+        await nc.close()
+
+
+@pytest.mark.timeout(120)
+async def test_a_request_applied_whose_done_mark_fails_once_is_marked_again_not_applied_again(
+    cluster: NatsCluster,
+) -> None:
+    """The register's leader does not answer the mark "done" once (a node lost, say): the
+    member tries it again instead of giving the request back, so it is applied once."""
+    body = request_message(site="s3", gateway="g1", n=1)
+    applied: list[str] = []
+
+    async def apply(request: ReceivedRequest) -> None:
+        applied.append(request.request_id)
+
+    nc = await connect(cluster.urls, "test-clerk")
+    member = JetStreamRequests(nc, "marks", apply, member="m1", ack_wait=30.0)
+    await member.start()
+    register = member._register
+    assert register is not None
+    put, failed = register.put, []
+
+    async def put_failing_once(key: str, value: bytes) -> int:
+        if not failed:
+            failed.append(key)
+            raise TimeoutError("no answer from the register's leader")  # as nats-py says it
+        return await put(key, value)
+
+    register.put = put_failing_once  # type: ignore[method-assign]
+    running = asyncio.create_task(member.run())
+    try:
+        await publish_requests(cluster, [body])
+
+        async def done() -> bool:
+            try:
+                entry = await register.get(str(body["request_id"]))
+            except KeyNotFoundError:
+                return False
+            return b'"done"' in (entry.value or b"")
+
+        await eventually(done, timeout=20, what="the request marked done")
+        await eventually(lambda: member.counts.deliveries == 1 and failed, what="one delivery")
+
+        async def acknowledged() -> bool:
+            return await unacknowledged(cluster, "marks") == 0
+
+        await eventually(acknowledged, timeout=10, what="the request acknowledged")
+        assert applied == [body["request_id"]]
+        assert member.counts.left == 0
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
         await nc.close()
