@@ -1,0 +1,38 @@
+"""Radio noise on the shelf never books stock: a pack read once in passing, a pack missed for a
+moment after its antenna or reader comes back. The daemon runs against a simulated R2000 reader
+on a pty (antenna 1 watches A-01, antenna 2 A-02; dwell time 0.5 s)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from edge.demo.local_broker import LocalBroker
+from tests.conftest import eventually
+from tests.edge.test_device_faults import PACKS, Rig, running
+
+
+@pytest.fixture
+async def rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[Rig]:
+    async for running_rig in running(Rig(tmp_path, broker)):
+        yield running_rig
+
+
+async def test_a_pack_missed_just_after_its_antenna_is_plugged_back_is_not_taken(
+    rig: Rig,
+) -> None:
+    rig.reader.place(2, PACKS[1])
+    await eventually(lambda: rig.kinds() == ["put_away", "put_away"], what="both packs booked")
+    rig.reader.missing_antennas.add(2)  # the cable of antenna 2 is pulled
+    await eventually(lambda: any("r1-antenna-2:" in t for t in rig.texts("device")))
+    await asyncio.sleep(1.0)  # twice the dwell time without a round on antenna 2
+    rig.reader.remove(PACKS[1])  # plugged back, the pack is missed by the first rounds
+    rig.reader.missing_antennas.clear()
+    await eventually(lambda: any("r1-antenna-2 works again" in t for t in rig.texts("device")))
+    await asyncio.sleep(0.15)  # less than the dwell time
+    rig.reader.place(2, PACKS[1])
+    await asyncio.sleep(1.0)
+    assert rig.kinds() == ["put_away", "put_away"], "a pack missed for a moment was booked out"
