@@ -1,7 +1,8 @@
 """Which tagged packs are on the shelf, judged from what the fixed readers keep seeing.
 
 A pack is on the shelf in its slot while a reader sees it there. Not seen in its slot for the
-dwell time, it has left: moved if it was seen in another slot meanwhile, taken otherwise. A pack
+dwell time, it has left: moved if another slot has gone on seeing it for the dwell time and
+still does, taken otherwise (read for a moment elsewhere, it was carried past). A pack
 the shelf does not hold yet has arrived once a slot has gone on seeing it for the dwell time: a
 pack read in passing, or read for a moment by a neighbouring slot's antenna, has not. Times are
 monotonic seconds from the caller.
@@ -43,6 +44,7 @@ class _Sighting:
     last_home: float
     elsewhere: str | None = None
     last_elsewhere: float = 0.0
+    elsewhere_since: float = 0.0  # seen in `elsewhere` since, without a pause of the dwell time
 
 
 @dataclass(slots=True)
@@ -73,6 +75,8 @@ class PresenceTracker:
         if pack.slot == slot:
             pack.last_home = now
         else:
+            if pack.elsewhere != slot or now - pack.last_elsewhere >= self.dwell:
+                pack.elsewhere_since = now
             pack.elsewhere = slot
             pack.last_elsewhere = now
         return None
@@ -100,6 +104,8 @@ class PresenceTracker:
             if read_at is not None and read_at.get(pack.slot, 0.0) - pack.last_home < self.dwell:
                 continue
             if pack.elsewhere is not None and now - pack.last_elsewhere < self.dwell:
+                if pack.last_elsewhere - pack.elsewhere_since < self.dwell:
+                    continue  # seen there only a moment yet: moved there, or carried past?
                 changes.append(Moved(epc, pack.slot, pack.elsewhere))
                 self._packs[epc] = _Sighting(pack.elsewhere, pack.last_elsewhere)
             else:

@@ -70,3 +70,18 @@ async def test_a_new_pack_read_by_the_neighbouring_antenna_too_is_booked_where_i
     await asyncio.sleep(1.0)
     assert rig.kinds() == ["put_away", "put_away"]
     assert slots_of(rig, "%:4012345.012345.3") == ["A-02"]
+
+
+async def test_a_pack_taken_past_the_neighbouring_antenna_is_not_booked_as_moved(
+    rig: Rig,
+) -> None:
+    await eventually(lambda: rig.kinds() == ["put_away"], what="the first pack booked")
+    rig.reader.remove(PACKS[0])  # taken off A-01 and carried past A-02's antenna
+    rounds = rig.reader.rounds
+    rig.reader.place(2, PACKS[0])
+    await eventually(lambda: rig.reader.rounds >= rounds + 3, what="read by A-02's antenna")
+    rig.reader.remove(PACKS[0])
+    await eventually(lambda: len(rig.kinds()) >= 2, what="the pack booked out")
+    await asyncio.sleep(1.0)
+    assert rig.kinds() == ["put_away", "pick"]
+    assert slots_of(rig, "%:4012345.012345.1") == ["A-01", None]

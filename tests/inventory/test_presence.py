@@ -43,11 +43,21 @@ def test_pack_not_seen_for_the_dwell_time_has_left() -> None:
 def test_pack_seen_only_elsewhere_has_moved() -> None:
     tracker = PresenceTracker(dwell=5)
     tracker.seed({P1.epc: "A-01"}, now=0)
-    tracker.seen(P1, "A-02", now=3)
+    tracker.seen(P1, "A-02", now=1)
     tracker.seen(P1, "A-02", now=4.5)
-    assert tracker.overdue(now=5) == [Moved(P1.epc, "A-01", "A-02")]
+    assert tracker.overdue(now=5) == []  # A-02 has seen it for less than the dwell time yet
+    tracker.seen(P1, "A-02", now=6)
+    assert tracker.overdue(now=6) == [Moved(P1.epc, "A-01", "A-02")]
     assert tracker.slot_of(P1.epc) == "A-02"
-    assert tracker.overdue(now=9) == []
+    assert tracker.overdue(now=10) == []
+
+
+def test_pack_read_elsewhere_only_in_passing_has_left() -> None:
+    tracker = PresenceTracker(dwell=5)
+    tracker.seed({P1.epc: "A-01"}, now=0)
+    tracker.seen(P1, "A-02", now=4)  # carried past A-02's antenna
+    assert tracker.overdue(now=5) == []
+    assert tracker.overdue(now=9) == [Left(P1.epc, "A-01")]
 
 
 def test_pack_seen_in_two_zones_stays_where_it_is() -> None:
