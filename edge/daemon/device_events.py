@@ -30,7 +30,7 @@ from edge.daemon.device_health import DeviceHealth
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig, slot_name
-from inventory.alarms.lifecycle import AlarmKind
+from inventory.alarms.lifecycle import Alarm, AlarmKind
 from inventory.changes import (
     Change,
     ClearAlarm,
@@ -132,6 +132,12 @@ class DeviceEvents:
             else:
                 self._presence.forget(epc)
 
+    def alarmed_before(self, alarms: list[Alarm]) -> None:
+        """The device alarms live from before a restart: each clears once its device (or
+        antenna) shows it works, and stays while it does not."""
+        subjects = [a.subject for a in alarms if a.kind is AlarmKind.DEVICE_DOWN]
+        self.health.alarmed_before(subjects, self._clock.monotonic())
+
     # Driver events ---------------------------------------------------------------------------
 
     def on_event(self, event: DriverEvent) -> None:
@@ -139,6 +145,11 @@ class DeviceEvents:
             self._tag_seen(event)
         elif isinstance(event, InventoryRoundDone):
             self._counters["rounds"] += 1
+            # A round done is the antenna working: the sign of life that clears an antenna
+            # alarm raised before a restart (the driver reports recoveries only of its own).
+            antenna = f"{event.reader}-antenna-{event.antenna}"
+            if self.health.up(antenna):
+                self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, antenna))
             if event.reader in self._handhelds:
                 self._stocktake.round_done()
             elif (slot := self._zones.get((event.reader, event.antenna))) is not None:
@@ -165,12 +176,16 @@ class DeviceEvents:
         elif isinstance(event, DeviceUp):
             self._observe(Activity("device", f"{event.device} is up"))
             self._set_watched(event.device, True)
+            if event.device in self._handhelds:
+                self._stocktake.handheld(event.device, up=True)
             if self.health.up(event.device):
                 self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, event.device))
         elif isinstance(event, DeviceDown):
             self._observe(Activity("device", f"{event.device} is down: {event.reason}"))
             self.health.down(event.device, event.reason, self._clock.monotonic())
             self._set_watched(event.device, False)
+            if event.device in self._handhelds:
+                self._stocktake.handheld(event.device, up=False)
 
     def _set_watched(self, device: str, watched: bool) -> None:
         """While a reader is down its slots are not watched: packs there are not judged gone."""

@@ -4,7 +4,7 @@ not page anyone."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -25,6 +25,14 @@ class DeviceHealth:
         `about` names the part for the alarm (default: {"device": device})."""
         self._down_since.setdefault(device, now)
         self._details[device] = {**(about or {"device": device}), "reason": reason}
+
+    def alarmed_before(self, devices: Iterable[str], now: float) -> None:
+        """Devices whose alarm the ledger holds live from before a restart: down since `now`
+        and alarmed already, so their first sign of life clears the alarm."""
+        for device in devices:
+            self._down_since.setdefault(device, now)
+            self._details.setdefault(device, {"device": device, "reason": "down before a restart"})
+            self._alarmed.add(device)
 
     def up(self, device: str) -> bool:
         """Record a return; True when an alarm was raised for it and must now clear."""

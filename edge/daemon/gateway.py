@@ -127,6 +127,7 @@ class Gateway:
         await ledger.open()
         try:
             self.events.seed(await ledger.ask(ask.placed_epcs))
+            self.events.alarmed_before(await ledger.ask(ask.live_alarms))
             self.inbound.admission.load(await ledger.ask(ask.commands_seen))
             emit = self.metrics.counting(self.events.on_event)
             self.devices = build_devices(config, emit, self.clock)

@@ -60,6 +60,7 @@ class StocktakeFlow:
         self.awaiting: str | None = None  # a finished report a badge may confirm
         self._ended_at = 0.0  # when the awaiting report's sweep ended (monotonic)
         self._last_read = 0.0
+        self._handhelds_down: set[str] = set()
         self._begun: tuple[str, set[str]] = ("", set())  # a second, and the ids begun in it
 
     def start(self, shelf: str, by: str, command: bool = True) -> None:
@@ -159,14 +160,34 @@ class StocktakeFlow:
             return True
         return self.sweep is not None
 
+    def handheld(self, reader: str, up: bool) -> None:
+        """A handheld went down or came back. A sweep waits while it is down (an unplugged
+        cable is not the end of the count: the slots not passed yet would all be missing),
+        and its quiet time counts again from the return."""
+        if up:
+            was_down = reader in self._handhelds_down
+            self._handhelds_down.discard(reader)
+            if was_down and self.sweep is not None:
+                self._last_read = self._clock.monotonic()
+            return
+        self._handhelds_down.add(reader)
+        if self.sweep is not None:
+            self._observe(
+                Activity(
+                    "stocktake",
+                    f"stocktake {self.sweep.stocktake_id} waits for handheld {reader} to return "
+                    "(or `rxedge stocktake end`)",
+                )
+            )
+
     def round_done(self) -> None:
         if self.sweep is not None:
             self.sweep.round_done()
 
     async def watch(self) -> None:
-        """End a sweep the handheld has left quiet for the idle time."""
+        """End a sweep the handheld has left quiet for the idle time (not while it is down)."""
         while True:
             await asyncio.sleep(min(1.0, self._idle_end / 4))
             idle = self._clock.monotonic() - self._last_read
-            if self.sweep is not None and idle >= self._idle_end:
+            if self.sweep is not None and idle >= self._idle_end and not self._handhelds_down:
                 self.end()

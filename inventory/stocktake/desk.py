@@ -1,7 +1,8 @@
 """Stocktakes on the ledger's writer thread: a finished sweep reconciled and kept, its
 discrepancy alarm, its EPCIS events, and the count adjustments a pharmacist confirms.
 
-A report waits in `stocktakes` until confirmed. Confirming books, for each difference still
+A report waits in `stocktakes` until confirmed, or until the shelf is counted again (it is then
+superseded: the newer count is what the shelf holds). Confirming books, for each difference still
 true of the ledger, one movement referencing the stocktake: a missing pack a count adjustment
 out of its slot, a pack found that the ledger did not have one into the slot it was found in,
 a misplaced pack a move. What the ledger changed since the sweep (a pick meanwhile) is skipped.
@@ -36,7 +37,9 @@ class StocktakeDesk:
     def started(self, sweep: Sweep) -> Outcome:
         """Report that a sweep began, under an id no kept report has (the sweep takes it, so
         its end, its report and a badge confirming it all name the same one)."""
-        sweep.stocktake_id = _free_id(self._keeper.db, sweep.stocktake_id)
+        db = self._keeper.db
+        sweep.stocktake_id = _free_id(db, sweep.stocktake_id)
+        sweep.ledger_mark = db.execute("SELECT coalesce(max(id), 0) FROM movements").fetchone()[0]
         started = self._keeper.send_result(
             "stocktake-start",
             sweep.stocktake_id,
@@ -57,6 +60,7 @@ class StocktakeDesk:
         index = keeper.index
         lines = index.lines()
         sweep.stocktake_id = _free_id(keeper.db, sweep.stocktake_id)
+        moved = _moved_since(keeper.db, sweep.ledger_mark)
         report = reconcile(
             sweep.stocktake_id,
             sweep.shelf,
@@ -67,6 +71,7 @@ class StocktakeDesk:
             [line for line in lines if line.epc],
             [line for line in lines if not line.epc],
             sweep.location_uris,
+            moved,
         )
         at = keeper.stamp()
         report.counted_at = at
@@ -93,6 +98,12 @@ class StocktakeDesk:
         ]
         out = Outcome()
         with keeper.group():
+            # The shelf counted again: a report still waiting is no longer what the shelf
+            # holds, and confirming it would book differences this count contradicts.
+            keeper.db.execute(
+                "UPDATE stocktakes SET state = 'superseded' WHERE shelf = ? AND state = 'ended'",
+                (report.shelf,),
+            )
             _save(keeper.db, report, "ended", at)
             out.commits.append(keeper.send(messages))
             if report.differences:
@@ -114,6 +125,11 @@ class StocktakeDesk:
             f"{summary['expected']} expected; missing {summary['missing']}, unexpected "
             f"{summary['unexpected']}, misplaced {summary['misplaced']}"
         )
+        if moved:
+            out.notes.append(
+                f"stocktake {report.stocktake_id}: {len(moved)} pack(s) the ledger moved during "
+                "the sweep are not judged by it"
+            )
         out.lights_changed = True
         return out
 
@@ -126,6 +142,11 @@ class StocktakeDesk:
             error = (
                 f"stocktake {stocktake_id} is {state}" if state else f"no stocktake {stocktake_id}"
             )
+            if found is not None and state == "superseded":
+                error += (
+                    f": shelf {found[1].shelf} was counted again since; confirm its latest "
+                    "count, or sweep again"
+                )
             out.commits.append(
                 keeper.send_result("stocktake-confirm", stocktake_id, "error", error=error)
             )
@@ -149,15 +170,7 @@ class StocktakeDesk:
                 " WHERE stocktake_id = ?",
                 (by, keeper.stamp(), stocktake_id),
             )
-            # A newer report of the shelf still waiting has differences of its own (a clean
-            # one would have cleared the alarm): the alarm stays for it.
-            newer = keeper.db.execute(
-                "SELECT 1 FROM stocktakes WHERE shelf = ? AND state = 'ended' AND stocktake_id != ?"
-                " AND ended_at >= (SELECT ended_at FROM stocktakes WHERE stocktake_id = ?)",
-                (report.shelf, stocktake_id, stocktake_id),
-            ).fetchone()
-            if newer is None:
-                out.commits.append(self._alarms.clear(AlarmKind.DISCREPANCY, report.shelf))
+            out.commits.append(self._alarms.clear(AlarmKind.DISCREPANCY, report.shelf))
         out.notes.append(
             f"stocktake {stocktake_id} confirmed by {by}: {len(movements)} adjustment(s) booked"
         )
@@ -222,6 +235,16 @@ def _free_id(db: sqlite3.Connection, stocktake_id: str) -> str:
         return found.fetchone() is not None
 
     return first_free(stocktake_id, taken)
+
+
+def _moved_since(db: sqlite3.Connection, mark: int | None) -> frozenset[str]:
+    """Tagged packs with a movement after movement `mark` (none without a mark)."""
+    if mark is None:
+        return frozenset()
+    rows = db.execute(
+        "SELECT DISTINCT epc FROM movements WHERE id > ? AND epc IS NOT NULL", (mark,)
+    )
+    return frozenset(str(r[0]) for r in rows)
 
 
 def _save(db: sqlite3.Connection, report: StocktakeReport, state: str, at: str) -> None:

@@ -49,6 +49,9 @@ class Sweep:
         self._round_location: tuple[str, int] | None = None
         self._round_packs: list[tuple[str, int]] = []
         self.reads = 0
+        # The ledger's last movement when the sweep began (set as it starts on the ledger):
+        # packs the ledger moves after it may have moved behind the handheld.
+        self.ledger_mark: int | None = None
 
     def location(self, slot: str, uri: str, rssi: int) -> None:
         """A location tag read in the current round."""
@@ -219,9 +222,12 @@ def reconcile(
     tagged: Iterable[StockLine],
     untagged: Iterable[StockLine] = (),
     location_uris: dict[str, str] | None = None,
+    moved: frozenset[str] = frozenset(),
 ) -> StocktakeReport:
     """Compare the sweep (`seen`: EPC -> slot) with the ledger's tagged packs (`tagged`, every
-    tagged line of the ledger: a pack found here may be booked anywhere)."""
+    tagged line of the ledger: a pack found here may be booked anywhere). Packs in `moved`
+    (the ledger moved them during the sweep) are counted but never a difference: where the
+    handheld found them and where the ledger has them now may both be true."""
     swept = {slot: i for i, slot in enumerate(slots)}
     lines = {line.epc: line for line in tagged if line.epc}
     # Every pack once: the ledger's tagged packs, then those only the sweep saw.
@@ -237,9 +243,10 @@ def reconcile(
     found = np.array([swept.get(seen.get(epc, ""), nowhere) for epc in epcs], dtype=np.int64)
     known = np.arange(len(epcs)) < known_count  # on the ledger at all
     seen_any = found != nowhere
-    missing = np.nonzero((booked != nowhere) & ~seen_any)[0]
-    unexpected = np.nonzero(seen_any & ~known)[0]
-    misplaced = np.nonzero(seen_any & known & (booked != found))[0]
+    judged = np.array([epc not in moved for epc in epcs], dtype=bool)
+    missing = np.nonzero(judged & (booked != nowhere) & ~seen_any)[0]
+    unexpected = np.nonzero(judged & seen_any & ~known)[0]
+    misplaced = np.nonzero(judged & seen_any & known & (booked != found))[0]
 
     counts = [SlotCount(slot) for slot in slots]
     expected = np.bincount(booked[booked != nowhere], minlength=len(slots))

@@ -238,3 +238,46 @@ async def test_badge_names_the_pharmacist(rig: Rig) -> None:
     finally:
         await badge.remove()
     await eventually(lambda: rig.gateway is not None and rig.gateway.badges.holders == {})
+
+
+async def test_device_alarms_live_before_a_restart_clear_when_the_devices_work_after_it(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    rig = Rig(tmp_path, broker)
+    await rig.reader.start()
+    await rig.scanner.start()
+    await rig.shelf.start()
+    gateway = Gateway(parse_config(rig.config()), observer=rig.activity.append)
+    task = asyncio.create_task(gateway.run())
+    try:
+        await eventually(gateway.ready.is_set)
+        await eventually(lambda: rig.reader.rounds > 4, what="rounds on both antennas")
+        rig.reader.missing_antennas.add(2)
+        await eventually(lambda: ("device_down-r1-antenna-2", "raised") in rig.alarms())
+        rig.reader.silent = True
+        await eventually(lambda: ("device_down-r1", "raised") in rig.alarms(), timeout=15)
+        gateway.stop()  # the daemon restarts while both are down
+        await asyncio.wait_for(task, 10)
+
+        rig.reader.silent = False  # and both work again by the time it is back
+        rig.reader.missing_antennas.clear()
+        centre = subscribe(f"{PREFIX}/alarms/#")
+        gateway = Gateway(parse_config(rig.config()), observer=rig.activity.append)
+        task = asyncio.create_task(gateway.run())
+        await eventually(gateway.ready.is_set)
+        both = {("device_down-r1", "cleared"), ("device_down-r1-antenna-2", "cleared")}
+        await eventually(lambda: both <= set(rig.alarms()), what="both alarms cleared")
+        removed: set[str] = set()
+        await eventually(
+            lambda: (
+                removed.update(m.topic for m in centre.drain() if not m.payload)
+                or {f"{PREFIX}/alarms/{alarm}" for alarm, _ in both} <= removed
+            ),
+            what="both removed at the broker",
+        )
+    finally:
+        gateway.stop()
+        await asyncio.wait_for(task, 10)
+        await rig.reader.stop()
+        await rig.scanner.stop()
+        await rig.shelf.stop()

@@ -123,7 +123,9 @@ def test_a_report_is_never_written_over_by_a_sweep_of_the_same_id(tmp_path: Path
     assert booked.fetchone()[0] == 1, "the confirmed count keeps the movement it booked"
 
 
-def test_confirming_an_older_report_leaves_the_newer_ones_alarm(tmp_path: Path) -> None:
+def test_a_report_superseded_by_a_newer_count_is_refused_and_the_newer_ones_alarm_stays(
+    tmp_path: Path,
+) -> None:
     keeper = keeper_at(tmp_path / "l.sqlite")
     keeper.put_away(pack(1), "A-01")
     keeper.put_away(pack(2), "A-02")
@@ -133,10 +135,12 @@ def test_confirming_an_older_report_leaves_the_newer_ones_alarm(tmp_path: Path) 
         newer.location(slot, loc(slot), rssi=-40)
         newer.round_done()
     keeper.stocktakes.finish(newer)  # st-2: both missing, not confirmed yet
-    keeper.stocktakes.confirm("st-1", "Bea")
+    refused = keeper.stocktakes.confirm("st-1", "Bea")
+    assert "st-1 is superseded: shelf A was counted again since" in refused.refusals[0]
     assert AlarmKind.DISCREPANCY in {a.kind for a in keeper.alarms.live()}, "st-2 waits"
     keeper.stocktakes.confirm("st-2", "Bea")
     assert AlarmKind.DISCREPANCY not in {a.kind for a in keeper.alarms.live()}
+    assert set(keeper.index.placed_epcs()) == set(), "st-2 booked both out, once each"
 
 
 def test_a_clean_sweep_clears_the_discrepancy(tmp_path: Path) -> None:

@@ -1,0 +1,155 @@
+"""Counts at the shelf that must book what the shelf holds: a report counted again since is
+not confirmed over the newer count, and packs the ledger moved while the handheld passed are
+not judged by a count that could not see the move."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
+from firmware_sim.chafon_sim import ChafonSimulator
+from firmware_sim.r2000_sim import R2000Simulator
+from sync.commands import with_envelope
+from tests.conftest import Subscriber, eventually
+from tests.edge.test_stocktake_sweep import (
+    PREFIX,
+    answers,
+    location,
+    pack,
+    running_daemon,
+    tag,
+)
+
+Daemon = tuple[Gateway, ChafonSimulator, Path]
+
+
+@pytest.fixture
+async def daemon(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[Daemon]:
+    """Shelf A (slots A-01..A-04: packs 1 and 2 in A-01, 3 in A-02, 4 in A-03), a handheld."""
+    async with running_daemon(tmp_path, broker, {}) as started:
+        yield started
+
+
+async def sweep(centre: Subscriber, handheld: ChafonSimulator, groups: list[list[bytes]]) -> str:
+    """One sweep by command along `groups` (a slot's location tag and its packs each); its id."""
+    before = len(answers(centre, "started"))
+    start = with_envelope({"shelf": "A", "by": "Ana"})
+    centre.publish(f"{PREFIX}/cmd/stocktake-start", json.dumps(start))
+    started = await eventually(lambda: answers(centre, "started")[before:], what="started")
+    sid = str(started[0]["stocktake_id"])
+    await handheld.sweep(groups, dwell=0.3)
+    centre.publish(f"{PREFIX}/cmd/stocktake-end", json.dumps(with_envelope({"stocktake_id": sid})))
+    await eventually(
+        lambda: any(r["stocktake_id"] == sid for r in answers(centre, "ended")), what="report"
+    )
+    return sid
+
+
+async def test_a_report_counted_again_since_is_not_confirmed_over_the_newer_count(
+    daemon: Daemon, subscribe: Callable[..., Subscriber]
+) -> None:
+    _, handheld, db = daemon
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    # 8:00: pack 2 is at the counter while the shelf is swept: the count finds it missing.
+    first = await sweep(
+        centre, handheld, [[location(1), tag(1)], [location(2), tag(3)], [location(3), tag(4)]]
+    )
+    # 8:05: back on the shelf, the shelf swept again: all there.
+    await sweep(
+        centre,
+        handheld,
+        [[location(1), tag(1), tag(2)], [location(2), tag(3)], [location(3), tag(4)]],
+    )
+    confirm = with_envelope({"stocktake_id": first, "by": "Dr. Ruiz"})
+    centre.publish(f"{PREFIX}/cmd/stocktake-confirm", json.dumps(confirm))
+    [refused] = await eventually(lambda: answers(centre, "error"), what="the answer")
+    assert refused["command_id"] == first and "counted again" in str(refused["error"])
+    assert answers(centre, "confirmed") == []
+    with sqlite3.connect(db) as conn:
+        where = conn.execute("SELECT slot FROM stock WHERE epc = ?", (pack(2).epc,)).fetchall()
+        rows = dict(conn.execute("SELECT stocktake_id, state FROM stocktakes").fetchall())
+    assert where == [("A-01",)], "the pack on the shelf was booked out by the older count"
+    assert rows[first] == "superseded"
+
+
+async def test_packs_the_ledger_moved_while_the_handheld_passed_are_not_judged_by_the_count(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    fixed = R2000Simulator(link=tmp_path / "fixed")  # watches A-02 and A-03 from above
+    fixed.place(2, tag(3))
+    fixed.place(1, tag(4))
+    await fixed.start()
+    handheld = str(tmp_path / "handheld")  # the link running_daemon's handheld makes
+    watched = {
+        "presence": {"dwell_seconds": 0.5},
+        "readers": [
+            {"name": "hh", "protocol": "chafon", "role": "handheld", "port": handheld},
+            {"name": "fixed", "port": fixed.port, "antennas": {"1": "A-03", "2": "A-02"}},
+        ],
+    }
+    try:
+        async with running_daemon(tmp_path, broker, watched) as (_, sweeper, db):
+            centre = subscribe(f"{PREFIX}/cmd-result")
+
+            def booked() -> dict[str, str]:
+                with sqlite3.connect(db) as conn:
+                    rows = conn.execute("SELECT epc, slot FROM stock WHERE epc IS NOT NULL")
+                    return dict(rows.fetchall())
+
+            start = with_envelope({"shelf": "A", "by": "Ana"})
+            centre.publish(f"{PREFIX}/cmd/stocktake-start", json.dumps(start))
+            [started] = await eventually(lambda: answers(centre, "started"), what="started")
+            sid = str(started["stocktake_id"])
+            passed = [[location(1), tag(1), tag(2)], [location(2), tag(3)], [location(3), tag(4)]]
+            await sweeper.sweep(passed, dwell=0.3)
+            # Behind the pharmacist's back, once the handheld has passed: pack 3 is taken off
+            # A-02, and a new pack 6 is put on A-03; the shelf's own reader books both.
+            fixed.remove(tag(3))
+            fixed.place(1, tag(6))
+            await eventually(
+                lambda: pack(3).epc not in booked() and booked().get(pack(6).epc) == "A-03",
+                what="the ledger following the shelf",
+            )
+            await sweeper.sweep([[location(4)]], dwell=0.3)
+            end = with_envelope({"stocktake_id": sid})
+            centre.publish(f"{PREFIX}/cmd/stocktake-end", json.dumps(end))
+            [ended] = await eventually(lambda: answers(centre, "ended"), what="report")
+            confirm = with_envelope({"stocktake_id": sid, "by": "Dr. Ruiz"})
+            centre.publish(f"{PREFIX}/cmd/stocktake-confirm", json.dumps(confirm))
+            [confirmed] = await eventually(lambda: answers(centre, "confirmed"), what="confirmed")
+            ledger = booked()
+    finally:
+        await fixed.stop()
+    summary = ended["summary"]
+    assert (summary["missing"], summary["unexpected"], summary["misplaced"]) == (0, 0, 0)
+    assert confirmed["adjustments"] == 0
+    assert pack(3).epc not in ledger, "the pack taken away was booked back onto the shelf"
+    assert ledger[pack(6).epc] == "A-03", "the pack put away was booked out"
+
+
+async def test_a_sweep_waits_for_a_handheld_unplugged_mid_shelf_and_counts_on_after_it(
+    daemon: Daemon, subscribe: Callable[..., Subscriber]
+) -> None:
+    gateway, handheld, _ = daemon
+    gateway.stocktake._idle_end = 1.0
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    start = with_envelope({"shelf": "A", "by": "Ana"})
+    centre.publish(f"{PREFIX}/cmd/stocktake-start", json.dumps(start))
+    [started] = await eventually(lambda: answers(centre, "started"), what="started")
+    sid = str(started["stocktake_id"])
+    await handheld.sweep([[location(1), tag(1), tag(2)], [location(2), tag(3)]], dwell=0.3)
+    [reader] = gateway.devices.readers
+    await handheld.line.unplug(3.0)  # the cable out for longer than the quiet time
+    await eventually(lambda: reader.up is True, what="the handheld back")
+    await handheld.sweep([[location(3), tag(4)], [location(4)]], dwell=0.3)
+    centre.publish(f"{PREFIX}/cmd/stocktake-end", json.dumps(with_envelope({"stocktake_id": sid})))
+    [ended] = await eventually(lambda: answers(centre, "ended"), what="report")
+    assert ended["stocktake_id"] == sid, "the sweep ended while the handheld was unplugged"
+    assert ended["summary"]["missing"] == 0 and ended["summary"]["seen"] == 4
+    assert answers(centre, "error") == []
