@@ -153,7 +153,7 @@ class DeviceEvents:
             if event.reader in self._handhelds:
                 self._stocktake.round_done()
             elif (slot := self._zones.get((event.reader, event.antenna))) is not None:
-                self.read_at[slot] = self._clock.monotonic()
+                self._round_done(slot)
         elif isinstance(event, BarcodeScanned):
             self._scanned(event)
         elif isinstance(event, BadgePresented):
@@ -197,6 +197,15 @@ class DeviceEvents:
             self._presence.watched_again(slots, self._clock.monotonic())
         else:
             self.unwatched |= slots
+
+    def _round_done(self, slot: str) -> None:
+        """Rounds that resume after a pause (an antenna plugged back, a reader restarted, a
+        busy line) give the slot's packs a full dwell time of reading to be seen again: the
+        first rounds after it alone must not decide that a pack left."""
+        now = self._clock.monotonic()
+        if now - self.read_at.get(slot, now) > self._presence.dwell / 2:
+            self._presence.watched_again({slot}, now)
+        self.read_at[slot] = now
 
     def _tag_seen(self, event: TagSeen) -> None:
         self._counters["tag_reads"] += 1

@@ -79,7 +79,7 @@ def gateway_config(db: Path, broker: LocalBroker, reader: str, shelf: int) -> Ga
             "database": str(db),
             "create_database": True,
             "broker": {"url": broker.url},
-            "presence": {"dwell_seconds": 60},
+            "presence": {"dwell_seconds": 0.5},
             "readers": [{"name": "r1", "port": reader, "antennas": {"1": "A-01"}}],
             "shelves": [{"name": "A", "host": "127.0.0.1", "port": shelf, "slots": 4}],
         }

@@ -9,10 +9,24 @@ P1 = PackId("urn:epc:id:sgtin:4012345.012345.1", "04012345123456", "1")
 P2 = PackId("urn:epc:id:sgtin:4012345.012345.2", "04012345123456", "2")
 
 
-def test_unknown_pack_arrives_at_once() -> None:
+def test_unknown_pack_arrives_once_its_slot_has_seen_it_for_the_dwell_time() -> None:
     tracker = PresenceTracker(dwell=5)
-    assert tracker.seen(P1, "A-01", now=0) == Arrived(P1, "A-01")
-    assert tracker.seen(P1, "A-01", now=1) is None
+    assert tracker.seen(P1, "A-01", now=0) is None
+    assert tracker.seen(P1, "A-02", now=1) is None  # a neighbouring antenna, for a moment
+    assert tracker.seen(P1, "A-01", now=4.9) is None
+    assert tracker.seen(P1, "A-01", now=5) == Arrived(P1, "A-01")
+    assert tracker.seen(P1, "A-01", now=6) is None
+    assert tracker.seen(P1, "A-02", now=6) is None  # now a sighting elsewhere, not an arrival
+    assert tracker.slot_of(P1.epc) == "A-01"
+
+
+def test_a_pack_read_in_passing_never_arrives() -> None:
+    tracker = PresenceTracker(dwell=5)
+    assert tracker.seen(P1, "A-01", now=0) is None
+    assert tracker.overdue(now=5) == []
+    assert tracker.seen(P1, "A-01", now=6) is None  # seen again after a pause: starts anew
+    assert tracker.seen(P1, "A-01", now=10) is None
+    assert tracker.seen(P1, "A-01", now=11) == Arrived(P1, "A-01")
 
 
 def test_pack_not_seen_for_the_dwell_time_has_left() -> None:
@@ -29,11 +43,21 @@ def test_pack_not_seen_for_the_dwell_time_has_left() -> None:
 def test_pack_seen_only_elsewhere_has_moved() -> None:
     tracker = PresenceTracker(dwell=5)
     tracker.seed({P1.epc: "A-01"}, now=0)
-    tracker.seen(P1, "A-02", now=3)
+    tracker.seen(P1, "A-02", now=1)
     tracker.seen(P1, "A-02", now=4.5)
-    assert tracker.overdue(now=5) == [Moved(P1.epc, "A-01", "A-02")]
+    assert tracker.overdue(now=5) == []  # A-02 has seen it for less than the dwell time yet
+    tracker.seen(P1, "A-02", now=6)
+    assert tracker.overdue(now=6) == [Moved(P1.epc, "A-01", "A-02")]
     assert tracker.slot_of(P1.epc) == "A-02"
-    assert tracker.overdue(now=9) == []
+    assert tracker.overdue(now=10) == []
+
+
+def test_pack_read_elsewhere_only_in_passing_has_left() -> None:
+    tracker = PresenceTracker(dwell=5)
+    tracker.seed({P1.epc: "A-01"}, now=0)
+    tracker.seen(P1, "A-02", now=4)  # carried past A-02's antenna
+    assert tracker.overdue(now=5) == []
+    assert tracker.overdue(now=9) == [Left(P1.epc, "A-01")]
 
 
 def test_pack_seen_in_two_zones_stays_where_it_is() -> None:
