@@ -147,9 +147,9 @@ class DeviceEvents:
             self._counters["rounds"] += 1
             # A round done is the antenna working: the sign of life that clears an antenna
             # alarm raised before a restart (the driver reports recoveries only of its own).
-            antenna = f"{event.reader}-antenna-{event.antenna}"
-            if self.health.up(antenna):
-                self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, antenna))
+            # Looked at only while some device is down: every round passes here.
+            if self.health.any_down():
+                self._works(_antenna(event.reader, event.antenna))
             if event.reader in self._handhelds:
                 self._stocktake.round_done()
             elif (slot := self._zones.get((event.reader, event.antenna))) is not None:
@@ -178,8 +178,7 @@ class DeviceEvents:
             self._set_watched(event.device, True)
             if event.device in self._handhelds:
                 self._stocktake.handheld(event.device, up=True)
-            if self.health.up(event.device):
-                self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, event.device))
+            self._works(event.device)
         elif isinstance(event, DeviceDown):
             self._observe(Activity("device", f"{event.device} is down: {event.reason}"))
             self.health.down(event.device, event.reason, self._clock.monotonic())
@@ -269,15 +268,24 @@ class DeviceEvents:
             return
         self._offer(ScannedAtPick(scan, scanner))
 
+    def _works(self, device: str) -> None:
+        """`device` (or an antenna) shows it works: its alarm clears if one was raised."""
+        if self.health.up(device):
+            self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, device))
+
     def _antenna_fault(self, event: AntennaFault) -> None:
         """Antennas are judged like devices: an alarm only once one has had no good round for
         down_alarm_seconds, so error frames between good rounds do not make it flap."""
-        subject = f"{event.reader}-antenna-{event.antenna}"
+        subject = _antenna(event.reader, event.antenna)
         if event.ok:
             self._observe(Activity("device", f"{subject} works again"))
-            if self.health.up(subject):
-                self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, subject))
+            self._works(subject)
         else:
             self._observe(Activity("device", f"{subject}: {event.detail}"))
             about = {"device": event.reader, "antenna": event.antenna}
             self.health.down(subject, event.detail, self._clock.monotonic(), about)
+
+
+def _antenna(reader: str, antenna: int) -> str:
+    """The name an antenna's health and alarm go by: r1-antenna-2."""
+    return f"{reader}-antenna-{antenna}"

@@ -34,6 +34,10 @@ class DeviceHealth:
             self._details.setdefault(device, {"device": device, "reason": "down before a restart"})
             self._alarmed.add(device)
 
+    def any_down(self) -> bool:
+        """Whether any device is down or alarmed: else `up` has nothing to do."""
+        return bool(self._down_since or self._alarmed)
+
     def up(self, device: str) -> bool:
         """Record a return; True when an alarm was raised for it and must now clear."""
         self._down_since.pop(device, None)
