@@ -6,6 +6,7 @@ lines, and sessions carried across a restart."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -54,10 +55,12 @@ def scan(batch: str = "B1", days: int = 400, serial: str = "", gtin: str = AMOX.
     return PackScan(gtin, TODAY + timedelta(days=days), batch, serial)
 
 
-def open_keeper(path: Path, clock: Clock) -> InventoryKeeper:
-    products = {AMOX.gtin: AMOX, IBU.gtin: IBU}
+def open_keeper(
+    path: Path, clock: Clock, products: Sequence[Product] = (AMOX, IBU)
+) -> InventoryKeeper:
     calendar = SiteCalendar(UTC, clock)
-    return InventoryKeeper(path, products, "s", "g", calendar, pick_times=TIMES, shelf_slots=SLOTS)
+    by_gtin = {p.gtin: p for p in products}
+    return InventoryKeeper(path, by_gtin, "s", "g", calendar, pick_times=TIMES, shelf_slots=SLOTS)
 
 
 @pytest.fixture
@@ -292,15 +295,7 @@ def test_a_pack_that_expires_at_midnight_while_it_waits_is_refused_at_its_slot(
 ) -> None:
     clock = Clock()
     amox = Product(AMOX.gtin, AMOX.name, 2, 8, home_slots=("A-01",))  # no minimum shelf life
-    keeper = InventoryKeeper(
-        tmp_path / "l.sqlite",
-        {amox.gtin: amox},
-        "s",
-        "g",
-        SiteCalendar(UTC, clock),
-        pick_times=TIMES,
-        shelf_slots=SLOTS,
-    )
+    keeper = open_keeper(tmp_path / "l.sqlite", clock, [amox])
     keeper.putaways.scanned(scan("B1", days=0), "goods-in", "R-01", "Ana")  # good today
     clock.now += timedelta(hours=15)  # put after midnight: expired now
     keeper.putaways.button("A-01", 1, shown=0)
