@@ -68,6 +68,11 @@ async def test_a_confirmed_request_is_answered_and_closed_by_the_delivery(
     try:
         centre = subscribe(f"{PREFIX}/procurement/request", f"{PREFIX}/cmd-result")
         await eventually(gateway.ready.is_set)
+        # A command sent before the gateway has subscribed would reach no one.
+        await eventually(
+            lambda: gateway.session is not None and gateway.session.subscribed.is_set(),
+            what="the gateway subscribed to its commands",
+        )
         rid = proposal.request_id
         assert centre.payloads("/procurement/request") == [], "a proposal is not sent"
         centre.publish(
