@@ -119,6 +119,9 @@ NEXT_STATUSES: dict[RequestStatus, frozenset[RequestStatus]] = {
         }
     ),
     RequestStatus.ORDERED: frozenset({RequestStatus.SHIPPED, RequestStatus.CANCELLED}),
+    # A shipment that came short (or never came): the rest will not come, and what did arrive
+    # stays booked against the request.
+    RequestStatus.SHIPPED: frozenset({RequestStatus.CANCELLED}),
 }
 
 

@@ -4,6 +4,7 @@ applied or refused in words, however many arrive at once."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,10 +12,14 @@ from edge.demo.local_broker import LocalBroker
 from inventory.changes import Book
 from tests.conftest import Subscriber, eventually
 from tests.edge.procurement_rig import (
+    GATEWAY,
     PREFIX,
+    SITE,
+    CliRun,
     change,
     config,
     products,
+    put_back,
     requests,
     start_gateway,
     stock,
@@ -53,3 +58,47 @@ async def test_answers_queued_while_the_gateway_was_away_are_all_applied_on_its_
     finally:
         await stop_gateway(gateway, task)
     assert [r for r in centre.payloads("/cmd-result") if r["status"] == "error"] == []
+
+
+def received_of(db: Path, rid: str) -> int:
+    with sqlite3.connect(db) as conn:
+        row = conn.execute(
+            "SELECT received FROM procurement_requests WHERE request_id = ?", (rid,)
+        ).fetchone()
+    return int(row[0])
+
+
+async def test_a_shipment_that_came_short_is_cancelled_for_the_rest_and_no_longer_on_order(
+    broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    wanted = products(auto=1)
+    wanted[0]["par"] = 8  # one pack taken: a request for 6
+    gtin = wanted[0]["gtin"]
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    centre = subscribe(f"{PREFIX}/procurement/request")
+    target = ["--broker", broker.url, "--site", SITE, "--gateway", GATEWAY, "--wait", "2"]
+    gateway, task = await start_gateway(config(db, broker.url, wanted))
+    try:
+        change(gateway, Book((take_one(gtin),)))
+        (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
+        shipped = await CliRun.start("procurement", "status", rid, "shipped", *target)
+        assert await shipped.finish() == 0, shipped.errors
+        await eventually(lambda: requests(db)[rid] == "shipped", what="shipped at the gateway")
+        change(gateway, Book((put_back(gtin, 2),)))  # two of the six arrive
+        await eventually(lambda: received_of(db, rid) == 2, what="two booked in against it")
+        # The wholesaler will not send the other four: the clerk says so.
+        rest = ("--note", "4 not delivered, out of stock at the wholesaler")
+        cancelled = await CliRun.start("procurement", "status", rid, "cancelled", *rest, *target)
+        assert await cancelled.finish() == 0, cancelled.lines
+        assert cancelled.lines == ["sent"]
+        await eventually(lambda: requests(db)[rid] == "cancelled", what="cancelled at the gateway")
+        assert received_of(db, rid) == 2, "what arrived stays booked against it"
+        # Nothing is on order any more: the next fall to the reorder point asks again.
+        for _ in range(3):
+            change(gateway, Book((take_one(gtin),)))
+        await eventually(lambda: len(requests(db)) == 2, what="a new request once short again")
+    finally:
+        await stop_gateway(gateway, task)
+    new = [r for r in centre.payloads("/procurement/request") if r["request_id"] != rid]
+    assert [(r["quantity"], r["reason"]["on_order"]) for r in new] == [(6, 0)]
