@@ -1,5 +1,6 @@
 """The centre's answers on `procurement/status` reaching a running gateway: every answer is
-applied or refused in words, however many arrive at once."""
+applied or refused in words, however many arrive at once; and the pharmacist's confirmation of
+a proposal, answered in words too."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.edge.procurement_rig import (
     change,
     config,
     products,
+    proposals,
     put_back,
     requests,
     start_gateway,
@@ -102,3 +104,27 @@ async def test_a_shipment_that_came_short_is_cancelled_for_the_rest_and_no_longe
         await stop_gateway(gateway, task)
     new = [r for r in centre.payloads("/procurement/request") if r["request_id"] != rid]
     assert [(r["quantity"], r["reason"]["on_order"]) for r in new] == [(6, 0)]
+
+
+async def test_the_pharmacists_confirm_shows_the_gateways_answer_and_its_refusal(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    wanted = products(auto=0, ask=1)
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    target = ["--broker", broker.url, "--site", SITE, "--gateway", GATEWAY]
+    gateway, task = await start_gateway(config(db, broker.url, wanted))
+    try:
+        change(gateway, Book((take_one(wanted[0]["gtin"]),)))
+        (proposal,) = await eventually(lambda: proposals(db), what="a proposal waiting")
+        confirm = ("procurement", "confirm", proposal, "--by", "Dr. Ruiz", *target)
+        confirmed = await CliRun.start(*confirm, "--quantity", "4")
+        assert await confirmed.finish(timeout=20) == 0, confirmed.errors
+        assert requests(db)[proposal] == "requested"
+        (said,) = confirmed.lines
+        assert "confirmed" in said and proposal in said, said
+        again = await CliRun.start(*confirm)
+        assert await again.finish(timeout=20) == 1, again.errors
+        assert any("only a proposed one is confirmed" in line for line in again.lines)
+    finally:
+        await stop_gateway(gateway, task)
