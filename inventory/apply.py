@@ -45,6 +45,7 @@ from inventory.picking.lists import PickRequest
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
 from inventory.putaway.sessions import Notice
+from inventory.replenishment.requests import RequestStatus
 from inventory.stock.expiry import expiry_sweep
 
 
@@ -240,5 +241,11 @@ def _request_answer(keeper: InventoryKeeper, answer: RequestAnswer) -> Outcome:
     except RequestError as exc:
         return keeper.picks.refuse("procurement-status", answer.request_id, str(exc))
     note = f" ({answer.note})" if answer.note else ""
-    said = f"request {answer.request_id}: {answer.status}{note}, said by {answer.by}"
-    return Outcome(commits=[commit], notes=[said])
+    notes = [f"request {answer.request_id}: {answer.status}{note}, said by {answer.by}"]
+    notes += [
+        f"{r.product.gtin} is still short: proposal {r.request_id} for {r.quantity} waits for"
+        " a pharmacist"
+        for r in commit.requests
+        if r.status is RequestStatus.PROPOSED
+    ]
+    return Outcome(commits=[commit], notes=notes)

@@ -165,7 +165,8 @@ class OrderBook:
         """The centre's answer about a request: its status, with who gave it and when, and its
         note (an empty one keeps the note before, e.g. the tracking number). The same status
         twice changes nothing; one that cannot follow the request's state is refused
-        (RequestError)."""
+        (RequestError). A request cancelled or rejected while its product is still short
+        leaves a proposal for what is missing (`shortage.after_request_ended`)."""
         request_id, status = answer.request_id, answer.status
         request = self._requests.get(request_id)
         if request is not None and request.status is status:
@@ -189,13 +190,15 @@ class OrderBook:
             )
         updated = replace(request, status=status)
         with self._ledger.group():
-            self._ledger.record(self._ledger.stamp(), [], [updated])
+            at = self._ledger.stamp()
+            self._ledger.record(at, [], [updated])
             self._db.execute(
                 "UPDATE procurement_requests SET answered_by = ?, answered_at = ?,"
                 " note = coalesce(nullif(?, ''), note) WHERE request_id = ?",
                 (answer.by, answer.at, answer.note, request_id),
             )
-        return Commit(requests=(updated,))
+            proposed = self._after_ended(updated, at)
+        return Commit(requests=(updated, *proposed))
 
     def receipts(self, movements: Iterable[Movement]) -> list[ProcurementRequest]:
         """Open requests that packs being booked in fulfil (in part or whole): the request a
@@ -227,6 +230,19 @@ class OrderBook:
                 self._requests[request.request_id] = request
             else:
                 self._requests.pop(request.request_id, None)
+
+    def _after_ended(self, request: ProcurementRequest, at: str) -> list[ProcurementRequest]:
+        """A proposal to ask again for a product still short after `request` ended unfilled
+        (inside the caller's transaction)."""
+        gtin = request.product.gtin
+        product = self._products.get(gtin)
+        if request.status in OPEN_STATUSES or product is None:
+            return []
+        standing = self.standing(gtin, self._ledger.on_hand(gtin))
+        proposed = shortage.after_request_ended(product, standing, at)
+        if proposed:
+            self._ledger.record(at, [], proposed)
+        return proposed
 
     def _proposal(self, gtin: str) -> ProcurementRequest | None:
         return next(

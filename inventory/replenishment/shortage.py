@@ -10,6 +10,11 @@ shortage is found.
   (with what the list was short by) and an urgent request for at least what is missing, unless
   enough is on order already.
 
+- A request the centre cancels or rejects (`after_request_ended`): while what is on hand and on
+  order still does not cover the reorder point, a proposal for what is missing, whatever the
+  product's policy. A person decides whether to ask again: a shelf left empty by a refusal is
+  never forgotten, and a centre that refuses is not asked again and again by the gateway alone.
+
 A product whose requests a pharmacist confirms gets a proposal instead of a request; while one
 waits, no second is made.
 """
@@ -96,6 +101,15 @@ def after_short_pick(
         wanted = max(request.quantity, missing - standing.on_order)
         requests.append(replace(request, quantity=wanted, priority=Priority.URGENT))
     return alarms, requests
+
+
+def after_request_ended(product: Product, standing: Standing, at: str) -> list[ProcurementRequest]:
+    """A proposal for what is still missing, when a request of the product has just been
+    cancelled or rejected (`standing`: the figures without it) and the product is still short."""
+    if standing.proposal_waiting or not needs_order(product, standing.on_hand, standing.on_order):
+        return []
+    proposal = new_request(product, standing.on_hand, standing.on_order, at)
+    return [replace(proposal, status=RequestStatus.PROPOSED, confirmed_by="")]
 
 
 def new_request(product: Product, on_hand: int, on_order: int, at: str) -> ProcurementRequest:

@@ -128,3 +128,54 @@ async def test_the_pharmacists_confirm_shows_the_gateways_answer_and_its_refusal
         assert any("only a proposed one is confirmed" in line for line in again.lines)
     finally:
         await stop_gateway(gateway, task)
+
+
+async def reject(rid: str, note: str, target: list[str]) -> None:
+    """The clerk rejects a request with `rxedge procurement status`."""
+    run = await CliRun.start("procurement", "status", rid, "rejected", "--note", note, *target)
+    assert await run.finish() == 0, run.lines
+
+
+def movements(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT count(*) FROM movements").fetchone()[0])
+
+
+async def test_a_request_refused_while_the_shelf_is_empty_leaves_a_proposal_not_a_storm(
+    broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    wanted = products(auto=1)
+    wanted[0]["par"] = 8
+    gtin = wanted[0]["gtin"]
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    centre = subscribe(f"{PREFIX}/procurement/request")
+    target = ["--broker", broker.url, "--site", SITE, "--gateway", GATEWAY]
+    gateway, task = await start_gateway(config(db, broker.url, wanted))
+    try:
+        for _ in range(3):  # the shelf runs empty; one request covers it
+            change(gateway, Book((take_one(gtin),)))
+        (first,) = await eventually(lambda: list(requests(db)), what="the request raised")
+        await reject(first, "not listed at this wholesaler", target)
+        # Nothing on order, none on the shelf: a pharmacist is asked whether to ask again.
+        (proposal,) = await eventually(lambda: proposals(db), what="a proposal to ask again")
+        assert requests(db)[first] == "rejected"
+        confirm = ("procurement", "confirm", proposal, "--by", "Dr. Ruiz", *target)
+        confirmed = await CliRun.start(*confirm)
+        assert await confirmed.finish() == 0, confirmed.lines
+        await eventually(lambda: requests(db)[proposal] == "requested", what="asked again")
+        await reject(proposal, "still not listed", target)
+        await eventually(lambda: len(proposals(db)) == 1, what="one more proposal")
+        # The pharmacist leaves it; stock falls again meanwhile: nothing goes out by itself.
+        booked = movements(db) + 2
+        change(gateway, Book((put_back(gtin, 1),)))
+        change(gateway, Book((take_one(gtin),)))
+        await eventually(lambda: movements(db) == booked, what="the stock moved")
+    finally:
+        await stop_gateway(gateway, task)
+    sent = centre.payloads("/procurement/request")
+    assert [(r["quantity"], r["priority"], r["confirmed_by"]) for r in sent] == [
+        (6, "routine", "auto"),
+        (8, "urgent", "Dr. Ruiz"),
+    ], "asked again once, on the pharmacist's word; never by itself"
+    assert sorted(requests(db).values()) == ["proposed", "rejected", "rejected"]

@@ -141,12 +141,36 @@ def test_a_cancelled_request_no_longer_counts_and_shortage_asks_again(
     keeper: InventoryKeeper,
 ) -> None:
     for n in (1, 2, 3):
-        keeper.take(pack(n, AUTO.gtin).epc)
+        keeper.take(pack(n, AUTO.gtin).epc)  # 5 -> 2: a request for 4
     rid = str(sent(keeper)[0]["request_id"])
+    for n in (10, 11):
+        keeper.put_away(pack(n, AUTO.gtin), "A-01")  # 2 of the 4 came: no longer short
     keeper.orders.update(said(rid, RequestStatus.CANCELLED))
-    assert keeper.orders.on_order(AUTO.gtin) == 0
+    assert keeper.orders.on_order(AUTO.gtin) == 0 and keeper.orders.open_requests() == []
     keeper.take(pack(4, AUTO.gtin).epc)
+    keeper.take(pack(5, AUTO.gtin).epc)  # 4 -> 2: short again, asked again by itself
     assert len(sent(keeper)) == 2
+
+
+def test_a_request_refused_while_still_short_leaves_one_proposal_for_what_is_missing(
+    keeper: InventoryKeeper,
+) -> None:
+    for n in (1, 2, 3):
+        keeper.take(pack(n, AUTO.gtin).epc)  # 5 -> 2: a request for 4
+    rid = str(sent(keeper)[0]["request_id"])
+    keeper.take(pack(4, AUTO.gtin).epc)  # 1 left
+    keeper.put_away(pack(10, AUTO.gtin), "A-01")  # 1 of the 4 came: 2 on the shelf
+    outcome = apply(keeper, said(rid, RequestStatus.REJECTED, note="discontinued"))
+    [proposal] = keeper.orders.open_requests()
+    assert proposal.status is RequestStatus.PROPOSED and proposal.quantity == 4  # 6 - 2 - 0
+    assert outcome.notes[-1] == (
+        f"{AUTO.gtin} is still short: proposal {proposal.request_id} for 4 waits for a pharmacist"
+    )
+    assert len(sent(keeper)) == 1, "the centre is not asked again by the gateway alone"
+    keeper.take(pack(5, AUTO.gtin).epc)
+    assert len(sent(keeper)) == 1 and len(keeper.orders.open_requests()) == 1
+    keeper.orders.confirm(proposal.request_id, "Dr. Ruiz")
+    assert sent(keeper)[-1]["quantity"] == 4 and sent(keeper)[-1]["confirmed_by"] == "Dr. Ruiz"
 
 
 def test_a_pack_taken_and_put_back_delivers_nothing(keeper: InventoryKeeper) -> None:
