@@ -164,27 +164,27 @@ class OrderBook:
     def update(self, answer: RequestAnswer) -> Commit:
         """The centre's answer about a request: its status, with who gave it and when, and its
         note (an empty one keeps the note before, e.g. the tracking number). The same status
-        twice changes nothing; one that cannot follow the request's state is refused
-        (RequestError). A request cancelled or rejected while its product is still short
-        leaves a proposal for what is missing (`shortage.after_request_ended`)."""
+        again changes only that (a tracking number given later, also about a closed request);
+        one that cannot follow the request's state is refused (RequestError). A request
+        cancelled or rejected while its product is still short leaves a proposal for what is
+        missing (`shortage.after_request_ended`)."""
         request_id, status = answer.request_id, answer.status
         request = self._requests.get(request_id)
-        if request is not None and request.status is status:
-            return Commit()
-        allowed = NEXT_STATUSES.get(request.status, frozenset()) if request else frozenset()
-        if request is None:
-            row = self._db.execute(
-                "SELECT status FROM procurement_requests WHERE request_id = ?", (request_id,)
-            ).fetchone()
-            if row is None:
-                raise RequestError(
-                    f"no request {request_id} at this gateway; check the id and the gateway "
-                    "it was sent to"
-                )
+        now = request.status if request else self._status_in_file(request_id)
+        if now is None:
             raise RequestError(
-                f"request {request_id} is {row[0]}, closed here; it cannot become {status}"
+                f"no request {request_id} at this gateway; check the id and the gateway "
+                "it was sent to"
             )
-        if status not in allowed:
+        if now is status:
+            with self._ledger.group():
+                self._answered(answer)
+            return Commit()
+        if request is None:
+            raise RequestError(
+                f"request {request_id} is {now}, closed here; it cannot become {status}"
+            )
+        if status not in NEXT_STATUSES.get(request.status, frozenset()):
             raise RequestError(
                 f"request {request_id} is {request.status}; it cannot become {status}"
             )
@@ -192,11 +192,7 @@ class OrderBook:
         with self._ledger.group():
             at = self._ledger.stamp()
             self._ledger.record(at, [], [updated])
-            self._db.execute(
-                "UPDATE procurement_requests SET answered_by = ?, answered_at = ?,"
-                " note = coalesce(nullif(?, ''), note) WHERE request_id = ?",
-                (answer.by, answer.at, answer.note, request_id),
-            )
+            self._answered(answer)
             proposed = self._after_ended(updated, at)
         return Commit(requests=(updated, *proposed))
 
@@ -230,6 +226,20 @@ class OrderBook:
                 self._requests[request.request_id] = request
             else:
                 self._requests.pop(request.request_id, None)
+
+    def _answered(self, answer: RequestAnswer) -> None:
+        """Who gave the answer, when, and its note (inside the caller's transaction)."""
+        self._db.execute(
+            "UPDATE procurement_requests SET answered_by = ?, answered_at = ?,"
+            " note = coalesce(nullif(?, ''), note) WHERE request_id = ?",
+            (answer.by, answer.at, answer.note, answer.request_id),
+        )
+
+    def _status_in_file(self, request_id: str) -> RequestStatus | None:
+        row = self._db.execute(
+            "SELECT status FROM procurement_requests WHERE request_id = ?", (request_id,)
+        ).fetchone()
+        return None if row is None else RequestStatus(row[0])
 
     def _after_ended(self, request: ProcurementRequest, at: str) -> list[ProcurementRequest]:
         """A proposal to ask again for a product still short after `request` ended unfilled

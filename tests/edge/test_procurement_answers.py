@@ -62,6 +62,14 @@ async def test_answers_queued_while_the_gateway_was_away_are_all_applied_on_its_
     assert [r for r in centre.payloads("/cmd-result") if r["status"] == "error"] == []
 
 
+def note_of(db: Path, rid: str) -> str:
+    with sqlite3.connect(db) as conn:
+        row = conn.execute(
+            "SELECT note FROM procurement_requests WHERE request_id = ?", (rid,)
+        ).fetchone()
+    return str(row[0])
+
+
 def received_of(db: Path, rid: str) -> int:
     with sqlite3.connect(db) as conn:
         row = conn.execute(
@@ -179,3 +187,49 @@ async def test_a_request_refused_while_the_shelf_is_empty_leaves_a_proposal_not_
         (8, "urgent", "Dr. Ruiz"),
     ], "asked again once, on the pharmacist's word; never by itself"
     assert sorted(requests(db).values()) == ["proposed", "rejected", "rejected"]
+
+
+async def test_an_answer_repeated_with_a_new_note_is_kept_and_the_list_shows_it(
+    broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    wanted = products(auto=1)
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    target = ["--broker", broker.url, "--site", SITE, "--gateway", GATEWAY, "--wait", "1"]
+
+    async def answer(rid: str, *said: str) -> None:
+        run = await CliRun.start("procurement", "status", rid, *said, *target)
+        assert await run.finish() == 0, run.lines
+        assert run.lines == ["sent"]
+
+    async def listed(rid: str) -> dict[str, object]:
+        run = await CliRun.start("procurement", "list", "--db", str(db), "--json")
+        assert await run.finish() == 0, run.errors
+        return next(r for r in run.json_lines() if r["request_id"] == rid)
+
+    gateway, task = await start_gateway(config(db, broker.url, wanted))
+    try:
+        change(gateway, Book((take_one(wanted[0]["gtin"]),)))
+        (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
+        await answer(rid, "shipped", "--by", "Purchasing")
+        await eventually(lambda: requests(db)[rid] == "shipped", what="shipped at the gateway")
+        # The carrier's tracking number comes an hour later: the same status, with it.
+        await answer(rid, "shipped", "--note", "DHL 1Z999", "--by", "Ana at purchasing")
+        await eventually(lambda: note_of(db, rid) == "DHL 1Z999", what="the tracking number")
+        shown = await listed(rid)
+        assert (shown["status"], shown["note"], shown["answered_by"]) == (
+            "shipped",
+            "DHL 1Z999",
+            "Ana at purchasing",
+        )
+        # The rest is cancelled, said twice by mistake (no error), then the refund's number.
+        await answer(rid, "cancelled", "--note", "rest not coming")
+        await eventually(lambda: requests(db)[rid] == "cancelled", what="cancelled")
+        await answer(rid, "cancelled", "--note", "rest not coming")
+        await answer(rid, "cancelled", "--note", "refund 4471 issued")
+        await eventually(lambda: note_of(db, rid) == "refund 4471 issued", what="the refund")
+    finally:
+        await stop_gateway(gateway, task)
+    assert [r for r in centre.payloads("/cmd-result") if r["status"] == "error"] == []
+    assert (await listed(rid))["status"] == "cancelled"
