@@ -98,7 +98,7 @@ class OrderBook:
         return shortage.Standing(
             on_hand,
             self.on_order(gtin),
-            self._proposal(gtin) is not None,
+            self._proposal(gtin),
             self._alarms.get(AlarmKind.SHORTAGE, gtin),
             self._alarms.get(AlarmKind.STOCK_OUT, gtin),
         )

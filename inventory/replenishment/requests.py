@@ -19,6 +19,7 @@ class RequestStatus(StrEnum):
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     RECEIVED = "received"
+    WITHDRAWN = "withdrawn"  # a proposal the stock outgrew before anyone confirmed it; never sent
 
 
 # Requests in these states still count as "on order".

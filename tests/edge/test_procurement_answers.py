@@ -233,3 +233,32 @@ async def test_an_answer_repeated_with_a_new_note_is_kept_and_the_list_shows_it(
         await stop_gateway(gateway, task)
     assert [r for r in centre.payloads("/cmd-result") if r["status"] == "error"] == []
     assert (await listed(rid))["status"] == "cancelled"
+
+
+async def test_a_proposal_the_stock_outgrew_is_withdrawn_and_the_next_shortage_asks_afresh(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    wanted = products(auto=0, ask=1)
+    wanted[0]["par"] = 8
+    gtin = wanted[0]["gtin"]
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    gateway, task = await start_gateway(config(db, broker.url, wanted))
+    try:
+        change(gateway, Book((take_one(gtin),)))  # 3 -> 2: a proposal for 6
+        (stale,) = await eventually(lambda: proposals(db), what="a proposal waiting")
+        change(gateway, Book((put_back(gtin, 6),)))  # a transfer from a sister branch: 8
+        await eventually(lambda: requests(db)[stale] == "withdrawn", what="it withdrawn")
+        run = await CliRun.start("procurement", "list", "--open", "--db", str(db), "--json")
+        assert await run.finish() == 0 and run.json_lines() == [], run.lines
+        for _ in range(6):  # weeks later, down to 2 again
+            change(gateway, Book((take_one(gtin),)))
+        (fresh,) = await eventually(lambda: proposals(db), what="a new proposal")
+    finally:
+        await stop_gateway(gateway, task)
+    assert fresh != stale
+    with sqlite3.connect(db) as conn:
+        (quantity,) = conn.execute(
+            "SELECT quantity FROM procurement_requests WHERE request_id = ?", (fresh,)
+        ).fetchone()
+    assert quantity == 6, "what is missing now"

@@ -173,6 +173,22 @@ def test_a_request_refused_while_still_short_leaves_one_proposal_for_what_is_mis
     assert sent(keeper)[-1]["quantity"] == 4 and sent(keeper)[-1]["confirmed_by"] == "Dr. Ruiz"
 
 
+def test_a_proposal_left_by_a_refusal_is_withdrawn_once_stock_covers_the_need(
+    keeper: InventoryKeeper,
+) -> None:
+    for n in (1, 2, 3):
+        keeper.take(pack(n, AUTO.gtin).epc)  # 5 -> 2: a request for 4
+    keeper.orders.update(said(str(sent(keeper)[0]["request_id"]), RequestStatus.REJECTED))
+    [proposal] = keeper.orders.open_requests()
+    for n in (10, 11):  # packs from elsewhere: 4 on the shelf, above the reorder point
+        keeper.put_away(pack(n, AUTO.gtin), "A-01")
+    assert keeper.orders.open_requests() == []
+    assert status_of(keeper, proposal.request_id) == ("withdrawn", 0)
+    for n in (4, 5):  # 4 -> 2: short again, and this product's requests go out by themselves
+        keeper.take(pack(n, AUTO.gtin).epc)
+    assert len(sent(keeper)) == 2 and sent(keeper)[-1]["confirmed_by"] == "auto"
+
+
 def test_a_pack_taken_and_put_back_delivers_nothing(keeper: InventoryKeeper) -> None:
     for n in (1, 2, 3):
         keeper.take(pack(n, AUTO.gtin).epc)  # 5 -> 2: a request for 4
