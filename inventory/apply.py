@@ -41,11 +41,12 @@ from inventory.errors import RequestError, UnknownAlarm
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind
+from inventory.ledger.outbox import OutboxMessage
 from inventory.picking.lists import PickRequest
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
 from inventory.putaway.sessions import Notice
-from inventory.replenishment.requests import RequestStatus
+from inventory.replenishment.requests import ProcurementRequest, RequestStatus
 from inventory.stock.expiry import expiry_sweep
 
 
@@ -217,23 +218,27 @@ def _acknowledge(keeper: InventoryKeeper, command: AckAlarm) -> Outcome:
 
 def _confirm_request(keeper: InventoryKeeper, command: ConfirmRequest) -> Outcome:
     rid = command.request_id
-    proposed = next((r for r in keeper.orders.open_requests() if r.request_id == rid), None)
-    quantity = command.quantity or (proposed.quantity if proposed else 0)
-    answer = message(
-        keeper.stamp(),
-        "procurement-confirm",
-        rid,
-        "confirmed",
-        request_id=rid,
-        by=command.by,
-        quantity=quantity,
-    )
+
+    def answer(sent: ProcurementRequest) -> list[OutboxMessage]:
+        return [
+            message(
+                keeper.stamp(),
+                "procurement-confirm",
+                rid,
+                "confirmed",
+                request_id=rid,
+                by=command.by,
+                quantity=sent.quantity,
+            )
+        ]
+
     try:
-        commit = keeper.orders.confirm(rid, command.by, command.quantity, answer=[answer])
+        commit = keeper.orders.confirm(rid, command.by, command.quantity, answer)
     except RequestError as exc:
         return keeper.picks.refuse("procurement-confirm", rid, str(exc))
+    (sent,) = commit.requests
     return Outcome(
-        commits=[commit], notes=[f"request {rid} confirmed by {command.by} ({quantity})"]
+        commits=[commit], notes=[f"request {rid} confirmed by {command.by} ({sent.quantity})"]
     )
 
 

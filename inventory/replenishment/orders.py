@@ -10,7 +10,7 @@ confirmation also keeps a second one from being made.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Protocol
@@ -22,7 +22,7 @@ from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.outbox import OutboxMessage
 from inventory.replenishment import shortage
-from inventory.replenishment.policy import Product
+from inventory.replenishment.policy import Product, suggested_quantity
 from inventory.replenishment.requests import (
     NEXT_STATUSES,
     OPEN_STATUSES,
@@ -138,27 +138,30 @@ class OrderBook:
         request_id: str,
         by: str,
         quantity: int | None = None,
-        answer: Sequence[OutboxMessage] = (),
+        answer: Callable[[ProcurementRequest], Sequence[OutboxMessage]] = lambda _: (),
     ) -> Commit:
-        """A pharmacist confirms a proposed request (optionally for another quantity): it is
-        sent to the centre with its figures and priority as they are now."""
+        """A pharmacist confirms a proposed request: it is sent to the centre with its figures
+        and priority as they are now, for `quantity` or else what is missing now (never less
+        than was proposed: a pick list that came short may have asked for more), with the
+        messages `answer` makes of it."""
         request = self._requests.get(request_id)
         if request is None or request.status is not RequestStatus.PROPOSED:
             state = request.status if request else "not open"
             raise RequestError(f"request {request_id} is {state}; only a proposed one is confirmed")
         gtin = request.product.gtin
-        on_hand = self._ledger.on_hand(gtin)
+        on_hand, on_order = self._ledger.on_hand(gtin), self.on_order(gtin)
+        missing = suggested_quantity(request.product, on_hand, on_order)
         sent = replace(
             request,
             status=RequestStatus.REQUESTED,
             confirmed_by=by,
-            quantity=quantity or request.quantity,
+            quantity=quantity or max(request.quantity, missing),
             # Out of stock by now (it was not when proposed): urgent, as a new request would be.
             priority=Priority.URGENT if on_hand <= 0 else request.priority,
             on_hand=on_hand,
-            on_order=self.on_order(gtin),
+            on_order=on_order,
         )
-        messages = self._ledger.record(self._ledger.stamp(), [], [sent], answer)
+        messages = self._ledger.record(self._ledger.stamp(), [], [sent], answer(sent))
         return Commit(requests=(sent,), messages=messages)
 
     def update(self, answer: RequestAnswer) -> Commit:

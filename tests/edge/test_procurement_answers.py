@@ -262,3 +262,38 @@ async def test_a_proposal_the_stock_outgrew_is_withdrawn_and_the_next_shortage_a
             "SELECT quantity FROM procurement_requests WHERE request_id = ?", (fresh,)
         ).fetchone()
     assert quantity == 6, "what is missing now"
+
+
+async def test_a_proposal_confirmed_after_the_shelf_emptied_asks_for_what_is_missing_then(
+    broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    wanted = products(auto=0, ask=1)
+    wanted[0]["par"] = 8
+    gtin = wanted[0]["gtin"]
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    centre = subscribe(f"{PREFIX}/procurement/request")
+    target = ["--broker", broker.url, "--site", SITE, "--gateway", GATEWAY, "--json"]
+    gateway, task = await start_gateway(config(db, broker.url, wanted))
+    try:
+        change(gateway, Book((take_one(gtin),)))  # 3 -> 2: a proposal for 6
+        (proposal,) = await eventually(lambda: proposals(db), what="a proposal waiting")
+        booked = movements(db) + 2
+        for _ in range(2):  # the shelf empties while it waits
+            change(gateway, Book((take_one(gtin),)))
+        await eventually(lambda: movements(db) == booked, what="the shelf emptied")
+        confirm = ("procurement", "confirm", proposal, "--by", "Dr. Ruiz", *target)
+        confirmed = await CliRun.start(*confirm)
+        assert await confirmed.finish(timeout=20) == 0, confirmed.errors
+        (request,) = await eventually(
+            lambda: centre.payloads("/procurement/request"), what="the request sent"
+        )
+    finally:
+        await stop_gateway(gateway, task)
+    assert (request["quantity"], request["priority"], request["reason"]["on_hand"]) == (
+        8,
+        "urgent",
+        0,
+    ), "par 8, none on the shelf, none on order: 8"
+    (said,) = confirmed.json_lines()
+    assert said["quantity"] == 8, "the pharmacist is told what was sent"

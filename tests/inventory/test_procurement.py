@@ -167,10 +167,10 @@ def test_a_request_refused_while_still_short_leaves_one_proposal_for_what_is_mis
         f"{AUTO.gtin} is still short: proposal {proposal.request_id} for 4 waits for a pharmacist"
     )
     assert len(sent(keeper)) == 1, "the centre is not asked again by the gateway alone"
-    keeper.take(pack(5, AUTO.gtin).epc)
+    keeper.take(pack(5, AUTO.gtin).epc)  # 1 left
     assert len(sent(keeper)) == 1 and len(keeper.orders.open_requests()) == 1
     keeper.orders.confirm(proposal.request_id, "Dr. Ruiz")
-    assert sent(keeper)[-1]["quantity"] == 4 and sent(keeper)[-1]["confirmed_by"] == "Dr. Ruiz"
+    assert sent(keeper)[-1]["quantity"] == 5 and sent(keeper)[-1]["confirmed_by"] == "Dr. Ruiz"
 
 
 def test_a_proposal_left_by_a_refusal_is_withdrawn_once_stock_covers_the_need(
@@ -217,3 +217,4 @@ def test_a_proposal_confirmed_after_the_shelf_emptied_goes_out_urgent(
     [request] = sent(keeper)
     assert request["reason"] == {"on_hand": 0, "on_order": 0, "reorder_point": 1, "par": 4}
     assert request["priority"] == "urgent", "out of stock when sent"
+    assert request["quantity"] == 4, "what is missing when sent, not when proposed (3)"
