@@ -129,6 +129,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         "site": state.config.site,
         "gateway": state.config.gateway,
         "names": state.names,
+        "when": lambda stamp: state.calendar.clock_time(stamp) if stamp else "",
         "path": request.url.path,
         **context,
     }
