@@ -177,8 +177,7 @@ def action(handler: Action) -> Callable[[Request], Awaitable[Response]]:
     runs and its note (or the refusal) is shown on the page the form was on."""
 
     async def endpoint(request: Request) -> Response:
-        origin = request.headers.get("origin")
-        if origin is not None and urlsplit(origin).netloc != request.url.netloc:
+        if from_another_site(request):
             return refuse(request, 403, "this form was sent from another site")
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         session = session_of(request)
@@ -197,6 +196,12 @@ def action(handler: Action) -> Callable[[Request], Awaitable[Response]]:
         return finish(request, RedirectResponse(back_to(request, form), status_code=303))
 
     return endpoint
+
+
+def from_another_site(request: Request) -> bool:
+    """Whether a form was sent by a page of another site (its `Origin` says so)."""
+    origin = request.headers.get("origin")
+    return origin is not None and urlsplit(origin).netloc != request.url.netloc
 
 
 def back_to(request: Request, form: dict[str, str]) -> str:
