@@ -92,13 +92,10 @@ def session_of(request: Request) -> Session:
 
 
 def account_of(request: Request) -> Account | None:
-    """Who is logged in (while their account still exists)."""
+    """Who is logged in (while their account stands as it was at login)."""
     session = session_of(request)
-    if (
-        session.account is not None
-        and state_of(request).accounts.account(session.account.user) is None
-    ):
-        session.account = None  # removed meanwhile
+    if session.account is not None and not state_of(request).accounts.holds(session.account):
+        session.account = None  # removed, or given a new password or badge, meanwhile
     return session.account
 
 
