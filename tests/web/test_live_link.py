@@ -58,7 +58,6 @@ async def test_the_page_says_it_is_not_live_while_the_broker_or_the_gateway_is_a
         rig.task = asyncio.create_task(rig.gateway.run())
         await eventually(rig.gateway.ready.is_set)
         await expect(link).to_have_attribute("data-state", "live", timeout=3 * SECOND)
-        centre.publish(
-            f"{PREFIX}/cmd/pick-cancel", json.dumps(with_envelope({"pick_id": "rx-1", "by": "Ana"}))
-        )
+        await rig.press("A-02")  # the list kept through the restart: its pack is taken
         await expect(a02).to_have_attribute("data-on", "false", timeout=SECOND)
+        await expect(a02.locator(".holds")).to_have_text("empty", timeout=SECOND)
