@@ -198,21 +198,24 @@ def _received(received: ReceivedScan) -> Movement:
 
 
 def _acknowledge(keeper: InventoryKeeper, command: AckAlarm) -> Outcome:
+    """The answer names who acknowledged the alarm: the first to, when it is acknowledged
+    again (the ledger keeps the first), so nobody is told it was them when it was not."""
     try:
         with keeper.group():
+            acknowledged = keeper.alarms.acknowledge(command.alarm_id, command.by)
+            alarm = keeper.alarms.find(command.alarm_id)
+            by = (alarm.acknowledged_by if alarm else None) or command.by
             commits = [
-                keeper.alarms.acknowledge(command.alarm_id, command.by),
+                acknowledged,
                 keeper.send_result(
-                    "alarm-ack",
-                    command.alarm_id,
-                    "acknowledged",
-                    alarm_id=command.alarm_id,
-                    by=command.by,
+                    "alarm-ack", command.alarm_id, "acknowledged", alarm_id=command.alarm_id, by=by
                 ),
             ]
     except UnknownAlarm as exc:
         return keeper.picks.refuse("alarm-ack", command.alarm_id, str(exc))
-    note = f"alarm {command.alarm_id} acknowledged by {command.by}"
+    note = f"alarm {command.alarm_id} acknowledged by {by}"
+    if not acknowledged.alarms:
+        note = f"alarm {command.alarm_id} was already acknowledged by {by} ({command.by} again)"
     return Outcome(commits=commits, notes=[note], lights_changed=True)
 
 

@@ -42,6 +42,10 @@ class AlarmBook:
         """The live alarm of `kind` for `subject`, if there is one."""
         return self._live.get(alarm_id(kind, subject))
 
+    def find(self, alarm: str) -> Alarm | None:
+        """The live alarm with the id `alarm`, if there is one."""
+        return self._live.get(alarm)
+
     def raise_alarm(self, kind: AlarmKind, subject: str, detail: dict[str, object]) -> Commit:
         """Raise the alarm for `subject` unless it is live already; published with the commit."""
         if alarm_id(kind, subject) in self._live:
