@@ -31,15 +31,23 @@ class ShelfEvents:
 
     def button(self, slot: str, presses: int, shown: int | None = None) -> Outcome:
         """The confirm button of `slot` was pressed `presses` times: one pack picked each, for
-        the list whose light the slot showed (picker number `shown`), else the oldest there."""
+        the list whose light the slot showed (picker number `shown`), else the oldest there.
+        Presses beyond what that list wants there are not packs another list wants: a button
+        does not say who pressed it, so they book nothing."""
         out = Outcome()
+        wanting = [p for p in self._desk.by_age() if p.wanted_at(slot)]
+        owner = next((p for p in wanting if p.picker_no == shown), None) or next(
+            iter(wanting), None
+        )
         for _ in range(presses):
-            wanting = [p for p in self._desk.by_age() if p.wanted_at(slot)]
-            owner = next((p for p in wanting if p.picker_no == shown), None) or next(
-                iter(wanting), None
-            )
             if owner is None:
                 out.notes.append(f"button at {slot}: nothing to pick there")
+                break
+            if not owner.wanted_at(slot):
+                out.notes.append(
+                    f"button at {slot}: pressed more often than pick list {owner.pick_id}"
+                    " wanted packs there"
+                )
                 break
             n, line, allocation = owner.wanted_at(slot)[0]
             stock = self._stock_for(slot, line.gtin, allocation.batch)

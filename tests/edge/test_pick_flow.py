@@ -151,3 +151,29 @@ async def test_cancel_from_the_command_line_frees_the_slots(
         assert statuses(centre, "rx-c") == ["accepted", "cancelled"]
     finally:
         await stop_rig(rig)
+
+
+async def test_pressing_a_shared_slot_too_often_books_nothing_for_the_other_picker(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    rig = await start_rig(tmp_path, broker)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        send(centre, "pick", {"pick_id": "rx-g", "lines": [{"gtin": AMOX, "quantity": 3}]})
+        await eventually(lambda: statuses(centre, "rx-g") == ["accepted"])
+        send(centre, "pick", {"pick_id": "rx-b", "lines": [{"gtin": AMOX, "quantity": 1}]})
+        await eventually(lambda: statuses(centre, "rx-b") == ["accepted"])
+        # A-01 shows green 2 (rx-g) and blue 1 (rx-b) in turn. Green's turn has just begun when
+        # its picker takes the two packs and presses three times.
+        green = SlotLight(True, Colour.GREEN, Mode.STEADY, 2)
+        blue = SlotLight(True, Colour.BLUE, Mode.STEADY, 1)
+        await eventually(lambda: rig.shows("A-01", blue), interval=0.01, what="blue's turn")
+        await eventually(lambda: rig.shows("A-01", green), interval=0.01, what="green's turn")
+        await rig.press("A-01", times=3)
+        await eventually(lambda: len(rig.picks()) >= 2, what="green's two packs booked")
+        # The extra press is not a pack taken for the blue list: its light stays.
+        await eventually(lambda: rig.shows("A-01", blue), what="blue still lit for its pack")
+        assert rig.picks() == [("A-01", "LATE", "rx-g"), ("A-01", "LATE", "rx-g")]
+        assert "progress" not in statuses(centre, "rx-b")
+    finally:
+        await stop_rig(rig)
