@@ -57,15 +57,23 @@ class ShelfRig:
             self.stock()
         for peer in self._peers():
             await peer.start()
+        await self.start_daemon(clock, **overrides)
+
+    async def start_daemon(self, clock: Clock | None = None, **overrides: Any) -> None:
+        """The daemon alone (ready), with the peers as they are."""
         config = parse_config(self.config(**overrides))
         self.gateway = Gateway(config, observer=self.activity.append, clock=clock)
         self.task = asyncio.create_task(self.gateway.run())
         await eventually(self.gateway.ready.is_set)
 
-    async def stop(self) -> None:
+    async def stop_daemon(self) -> None:
+        """The daemon alone; the peers go on as they were."""
         assert self.gateway is not None
         self.gateway.stop()
         await asyncio.wait_for(self.task, 10)
+
+    async def stop(self) -> None:
+        await self.stop_daemon()
         for peer in self._peers():
             await peer.stop()
 

@@ -177,3 +177,33 @@ async def test_pressing_a_shared_slot_too_often_books_nothing_for_the_other_pick
         assert "progress" not in statuses(centre, "rx-b")
     finally:
         await stop_rig(rig)
+
+
+async def test_a_daemon_restart_mid_list_lights_what_is_left_and_books_nothing_twice(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    rig = await start_rig(tmp_path, broker)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        send(centre, "pick", {"pick_id": "rx-r", "lines": [{"gtin": AMOX, "quantity": 3}]})
+        await eventually(lambda: rig.shows("A-02", SlotLight(True, Colour.GREEN, Mode.STEADY, 1)))
+        await rig.press("A-02")
+        await eventually(lambda: rig.shows("A-02", DARK), what="A-02 picked")
+        await rig.stop_daemon()  # the shelf controller and the readers go on
+        await rig.start_daemon()
+        # Presses before the new daemon's first poll are its starting count, not presses.
+        await eventually(
+            lambda: [a.text for a in rig.activity].count("A is up") == 2, what="polled again"
+        )
+        two = SlotLight(True, Colour.GREEN, Mode.STEADY, 2)
+        await eventually(lambda: rig.shows("A-01", two), what="A-01 still lit after the restart")
+        assert await rig.light("A-02") == DARK and rig.picks() == [("A-02", "EARLY", "rx-r")]
+        await rig.press("A-01", times=2)
+        await eventually(lambda: "done" in statuses(centre, "rx-r"), what="done after restart")
+        # The shelf is down to its reorder point: the list's green gives way to the shortage.
+        shortage = SlotLight(True, Colour.AMBER, Mode.STEADY, 0)
+        await eventually(lambda: rig.shows("A-01", shortage), what="no longer lit for the list")
+        assert [slot for slot, _, _ in rig.picks()] == ["A-02", "A-01", "A-01"]
+        assert statuses(centre, "rx-r").count("progress") == 3
+    finally:
+        await stop_rig(rig)
