@@ -270,9 +270,11 @@ class PickDesk:
         return out
 
     def tick(self) -> Outcome:
-        """Reminders, timeouts, and mistakes and located shelves that have run their time."""
+        """Reminders, timeouts, batches that expired under open lists, and mistakes and
+        located shelves that have run their time."""
         keeper, out = self._keeper, Outcome()
         now = keeper.seconds()
+        self._expired_under_lists(out)
         for pick in list(self.by_age()):
             idle = now - pick.touched_at
             if idle >= self.times.timeout_seconds:
@@ -301,6 +303,25 @@ class PickDesk:
             out.lights_changed = True
         self.recent = {k: t for k, t in self.recent.items() if t > now}
         return out
+
+    def _expired_under_lists(self, out: Outcome) -> None:
+        """The site's midnight passed while lists were open: a batch they still want that
+        expired is held back for them at once (allocated again, or reported short), not lit
+        until the nightly sweep quarantines it."""
+        today = self._keeper.calendar.today().isoformat()
+        expired = {
+            (line.gtin, a.batch)
+            for pick in self.lists.values()
+            for line in pick.lines
+            for a in line.allocations
+            if a.remaining and a.expiry is not None and a.expiry < today
+        }
+        if not expired:
+            return
+        with self._keeper.group():
+            for gtin, batch in sorted(expired):
+                self.held_back(gtin, batch, out)
+                out.notes.append(f"batch {batch} of GTIN {gtin} expired under open pick lists")
 
     def cues(self) -> list[Cue]:
         """What every slot should show now: mistakes, the lists' picks, located shelves."""
