@@ -93,9 +93,9 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
             return keeper.shelf.removed(epc, slot)
         case Moved(epc, _, to_slot):
             return Outcome([keeper.move(epc, to_slot, reason="seen in another slot")])
-        case ConfirmButton(slot, presses, shown):
+        case ConfirmButton(slot, presses, shown, least_seen):
             # The put-away desk takes presses on slots it lit and hands the others on.
-            return keeper.putaways.button(slot, presses, shown)
+            return keeper.putaways.button(slot, presses, shown, least_seen)
         case HandheldRead(epc, reader):
             return keeper.shelf.tag_read(epc, reader)
         case ScannedAtPick(scan, scanner):

@@ -58,11 +58,14 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class ConfirmButton:
-    """The confirm button of `slot` was pressed; `shown`: the picker whose colour it showed."""
+    """The confirm button of `slot` was pressed; `shown`: the picker whose colour it showed;
+    `least_seen`: the tagged packs a fixed reader watches in the slot, the one it has not seen
+    for longest first (the pack just taken, when one was)."""
 
     slot: str
     presses: int
     shown: int | None
+    least_seen: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,7 +170,9 @@ class DeviceEvents:
         elif isinstance(event, ButtonPressed):
             slot, presses = slot_name(event.controller, event.slot), event.presses
             self._observe(Activity("button", f"{slot} pressed {presses} time(s)"))
-            self._offer(ConfirmButton(slot, presses, self._shown_picker(slot)))
+            # Of tagged packs a fixed reader watches there, the one it stopped seeing was taken.
+            least_seen = self._presence.least_seen(slot) if slot in self.watched_slots else ()
+            self._offer(ConfirmButton(slot, presses, self._shown_picker(slot), least_seen))
         elif isinstance(event, AntennaFault):
             self._antenna_fault(event)
         elif isinstance(event, DeviceUp):

@@ -29,11 +29,14 @@ class ShelfEvents:
         self._desk = desk
         self._keeper = keeper
 
-    def button(self, slot: str, presses: int, shown: int | None = None) -> Outcome:
+    def button(
+        self, slot: str, presses: int, shown: int | None = None, least_seen: tuple[str, ...] = ()
+    ) -> Outcome:
         """The confirm button of `slot` was pressed `presses` times: one pack picked each, for
         the list whose light the slot showed (picker number `shown`), else the oldest there.
         Presses beyond what that list wants there are not packs another list wants: a button
-        does not say who pressed it, so they book nothing."""
+        does not say who pressed it, so they book nothing. Of tagged packs, the one booked is
+        the first of `least_seen` (the pack a fixed reader stopped seeing), else by serial."""
         out = Outcome()
         wanting = [p for p in self._desk.by_age() if p.wanted_at(slot)]
         owner = next((p for p in wanting if p.picker_no == shown), None) or next(
@@ -50,7 +53,7 @@ class ShelfEvents:
                 )
                 break
             n, line, allocation = owner.wanted_at(slot)[0]
-            stock = self._stock_for(slot, line.gtin, allocation.batch)
+            stock = self._stock_for(slot, line.gtin, allocation.batch, least_seen)
             if stock is None:
                 out.notes.append(f"button at {slot}: the ledger has no {line.gtin} left there")
                 break
@@ -196,14 +199,22 @@ class ShelfEvents:
         out.mistakes.append(mistake)
         out.lights_changed = True
 
-    def _stock_for(self, slot: str, gtin: str, batch: str) -> StockLine | None:
-        """The pack a button press at `slot` takes: a counted line first, else the first tag."""
+    def _stock_for(
+        self, slot: str, gtin: str, batch: str, least_seen: tuple[str, ...]
+    ) -> StockLine | None:
+        """The pack a button press at `slot` takes: a counted line first, else the tag a fixed
+        reader has not seen for longest (the one taken), else the first tag by serial."""
         lines = [
             line
             for line in self._keeper.index.contents(slot)
             if line.gtin == gtin and line.batch == batch and line.status is StockStatus.AVAILABLE
         ]
-        lines.sort(key=lambda line: (line.serial != "", line.serial))
+        unseen = {epc: n for n, epc in enumerate(least_seen)}
+
+        def order(line: StockLine) -> tuple[bool, int, str]:
+            return (line.serial != "", unseen.get(line.epc or "", len(unseen)), line.serial)
+
+        lines.sort(key=order)
         return lines[0] if lines else None
 
     def _find(self, gtin: str, batch: str, serial: str, lists: list[PickList]) -> StockLine | None:

@@ -77,9 +77,11 @@ class PutawayDesk:
         """A pack scanned at a put-away scanner: refused, or lit in the slot it belongs in."""
         return self.shelf.scanned(scan, scanner, station, actor)
 
-    def button(self, slot: str, presses: int, shown: int | None) -> Outcome:
+    def button(
+        self, slot: str, presses: int, shown: int | None, least_seen: tuple[str, ...] = ()
+    ) -> Outcome:
         """The button of `slot` pressed (see ShelfPuts.button)."""
-        return self.shelf.button(slot, presses, shown)
+        return self.shelf.button(slot, presses, shown, least_seen)
 
     def tag_arrived(self, pack: PackId, slot: str) -> Outcome | None:
         """A fixed reader sees a tag in `slot` (see ShelfPuts.tag_arrived)."""

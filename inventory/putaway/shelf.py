@@ -72,7 +72,9 @@ class ShelfPuts:
         out.lights_changed = True
         return out
 
-    def button(self, slot: str, presses: int, shown: int | None) -> Outcome:
+    def button(
+        self, slot: str, presses: int, shown: int | None, least_seen: tuple[str, ...] = ()
+    ) -> Outcome:
         """The button of `slot` pressed `presses` times: one waiting pack put each (for the
         session whose colour the slot showed, else the oldest waiting there). A slot a pick
         list lights goes to the pick desk; a press on a slot nothing lit blinks red while
@@ -82,13 +84,13 @@ class ShelfPuts:
         wanting = [s for s in board.by_age() if s.waiting_at(slot)]
         picking_here = [p for p in picks.lists.values() if p.wanted_at(slot)]
         if picking_here and (not wanting or shown in {p.picker_no for p in picking_here}):
-            return keeper.shelf.button(slot, presses, shown)
+            return keeper.shelf.button(slot, presses, shown, least_seen)
         if not wanting:
             if any(s.number is not None for s in board.sessions.values()):
                 out = Outcome()
                 self._wrong_slot(slot, f"button at {slot}", out)
                 return out
-            return keeper.shelf.button(slot, presses, shown)
+            return keeper.shelf.button(slot, presses, shown, least_seen)
         out = Outcome()
         for _ in range(presses):
             wanting = [s for s in board.by_age() if s.waiting_at(slot)]

@@ -144,6 +144,11 @@ class PresenceTracker:
         self._packs[seen.epc] = _Sighting(slot, now)
         return Arrived(seen, slot)
 
+    def least_seen(self, slot: str) -> tuple[str, ...]:
+        """The packs tracked in `slot`, the one not seen there for longest first."""
+        here = [(pack.last_home, epc) for epc, pack in self._packs.items() if pack.slot == slot]
+        return tuple(epc for _, epc in sorted(here))
+
     def slot_of(self, epc: str) -> str | None:
         """Where the tracker believes the pack is."""
         pack = self._packs.get(epc)

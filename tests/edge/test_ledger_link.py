@@ -113,7 +113,7 @@ async def test_a_change_offered_to_a_full_queue_is_dropped_counted_and_logged(
                 found.link.offer(ConfirmButton(f"A-0{n + 1}", 1, None))
         assert found.counters["changes_dropped"] == 1
         [line] = [r.getMessage() for r in caplog.records]
-        assert "dropped ConfirmButton(slot='A-03', presses=1, shown=None)" in line
+        assert "dropped ConfirmButton(slot='A-03', presses=1, shown=None, least_seen=())" in line
     finally:
         await found.link.close()
 

@@ -1,0 +1,76 @@
+"""A press on a slot of tagged packs that a fixed reader watches books the pack the picker
+took: the one the reader stopped seeing, not the first of the slot by serial."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from drivers.modbus.lights import DARK, SlotLight
+from drivers.modbus.profile import Colour, Mode
+from edge.demo.local_broker import LocalBroker
+from firmware_sim.tags import sgtin96
+from inventory.codes.identifiers import EpcDecoder, PackId
+from sync.commands import with_envelope
+from tests.conftest import Subscriber, eventually
+from tests.edge.pick_rig import AMOX, PREFIX, RED, TAGGED, results, start_rig, stop_rig
+
+OTHER = sgtin96("4012345", "000002", 10)  # the same product, its serial first by sorting
+
+
+def _urn(hex_epc: str) -> str:
+    pack = EpcDecoder().decode(hex_epc)
+    assert isinstance(pack, PackId)
+    return pack.epc
+
+
+async def test_a_press_books_the_tagged_pack_the_reader_no_longer_sees(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    rig = await start_rig(tmp_path, broker)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        rig.reader.place(1, TAGGED)
+        rig.reader.place(1, OTHER)
+        await eventually(lambda: len(_on_shelf(rig.db)) == 2, what="both packs put away")
+        pack = EpcDecoder().decode(TAGGED)
+        assert isinstance(pack, PackId)
+        for body in (
+            {"pick_id": "rx-p", "lines": [{"gtin": pack.gtin, "quantity": 1}]},
+            {"pick_id": "rx-o", "lines": [{"gtin": AMOX, "quantity": 1}]},  # another picker
+        ):
+            centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
+        green = SlotLight(True, Colour.GREEN, Mode.STEADY, 1)
+        await eventually(lambda: rig.shows("A-08", green), what="A-08 lit for rx-p")
+        assert rig.gateway is not None
+        counters = rig.gateway.counters
+        rig.reader.remove(TAGGED)  # the picker takes serial 9 and presses the button
+        rounds = counters["rounds"]
+        await eventually(lambda: counters["rounds"] >= rounds + 3, what="rounds without it")
+        await rig.press("A-08")
+        await eventually(lambda: "done" in _statuses(centre, "rx-p"), what="rx-p done")
+        await eventually(lambda: rig.shows("A-08", DARK))
+        assert _picked(rig.db) == [_urn(TAGGED)], "the press booked a pack still on the shelf"
+        assert _on_shelf(rig.db) == [_urn(OTHER)]
+        assert await rig.light("A-08") != RED
+        assert not [r for r in results(centre, "rx-o") if r["status"] == "mistake"]
+    finally:
+        await stop_rig(rig)
+
+
+def _statuses(centre: Subscriber, pick_id: str) -> list[object]:
+    return [r["status"] for r in results(centre, pick_id)]
+
+
+def _picked(db: Path) -> list[str]:
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT epc FROM movements WHERE kind = 'pick' ORDER BY id")
+        return [str(r[0]) for r in rows]
+
+
+def _on_shelf(db: Path) -> list[str]:
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT epc FROM stock WHERE epc IS NOT NULL AND quantity > 0")
+        return sorted(str(r[0]) for r in rows)
