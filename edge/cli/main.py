@@ -204,7 +204,7 @@ def _target(args: argparse.Namespace) -> tuple[BrokerLink, Topics]:
         return broker_link(args, args.broker), Topics(args.site, args.gateway)
     config = load_config(config_path(args))
     return (
-        broker_link(args, args.broker or config.broker.url, config.broker),
+        broker_link(args, args.broker or config.broker.urls_text, config.broker),
         Topics(args.site or config.site, args.gateway or config.gateway),
     )
 
@@ -286,7 +286,7 @@ def _check_config(args: argparse.Namespace) -> int:
                     "shelves": len(config.shelves),
                     "slots": slots,
                     "products": len(config.products),
-                    "broker": config.broker.url,
+                    "broker": config.broker.urls_text,
                 }
             )
         )
@@ -294,7 +294,7 @@ def _check_config(args: argparse.Namespace) -> int:
     print(
         f"{path}: ok: site {config.site} (time zone {zone}), gateway {config.gateway}, "
         f"{len(config.readers)} reader(s), {len(config.shelves)} shelf controller(s) with "
-        f"{slots} slots, {len(config.products)} product(s), broker {config.broker.url}"
+        f"{slots} slots, {len(config.products)} product(s), broker {config.broker.urls_text}"
         + (f"; {len(found.warnings)} warning(s) about this machine" if found.warnings else "")
     )
     return 0

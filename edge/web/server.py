@@ -28,7 +28,6 @@ from sync.broker_security import (
     pem_file_problem,
     read_password_file,
 )
-from sync.broker_url import BrokerAddress
 from sync.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -85,7 +84,9 @@ def web_state(config: GatewayConfig, clock: Clock | None = None) -> WebState:
         if web.broker_password_file is None
         else read_password_file(web.broker_password_file),
     )
-    broker = BrokerLink(BrokerAddress.parse(config.broker.url), security)
+    # The daemon's brokers, in its order: `url` alone is only the default when `urls` is set.
+    first, *others = config.broker.addresses
+    broker = BrokerLink(first, security, config.broker.protocol, tuple(others))
     reader = LedgerReader(config.database)
     topics = Topics(config.site, config.gateway)
     live = LiveFeed(broker, topics, f"rxedge-web-{config.site}-{config.gateway}", reader)
