@@ -225,3 +225,34 @@ def test_a_certificate_file_holding_its_key_is_refused_when_others_can_read_it(
         {**SITE, "broker": {"url": "mqtts://broker.example.net:8883", "cert_file": str(both)}}
     )
     assert config.broker.security().cert_file == both
+
+
+def test_a_password_in_the_broker_url_is_refused_without_being_repeated(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A password written into the URL would be sent nowhere (and, on a command line, shown to
+    every user by `ps`): it is refused, naming the settings that carry one, and the error (for
+    the journal, the terminal) does not repeat it."""
+    for url in (
+        "mqtt://gw-a:hunter2-pw@127.0.0.1:1883",
+        "mqtt://gw-a:hunter2-pw@127.0.0.1:18x3",
+        "mqtp://gw-a:hunter2-pw@127.0.0.1",
+    ):
+        found = problems({"url": url})
+        assert found.startswith("broker.url: ") and "password_file" in found, found
+        assert "hunter2" not in found
+    with pytest.raises(SystemExit):
+        main(
+            [
+                "locate",
+                "04012345123456",
+                "--site",
+                "s1",
+                "--gateway",
+                "a",
+                "--broker",
+                "mqtt://gw:hunter2-pw@127.0.0.1:1883",
+            ]
+        )
+    err = capsys.readouterr().err
+    assert "--password-file" in err and "hunter2" not in err
