@@ -6,6 +6,8 @@ forward inside a transaction, so a file from any older release opens.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -209,7 +211,8 @@ def connect(
     `quick_check`, or None when the caller checks it beside other work: `check_file`), and
     migrate it to the current schema."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
+    _create_closed(path)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
     try:
@@ -230,6 +233,13 @@ def connect(
         db.close()
         raise damaged(path, verdict)
     return db
+
+
+def _create_closed(path: Path) -> None:
+    """Create a new ledger file readable by its owner and group only, whatever the umask of
+    whoever starts the daemon; SQLite gives its -wal and -shm files the same mode."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640))
 
 
 def damaged(path: Path | str, what: str) -> StoreError:
