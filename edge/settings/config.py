@@ -100,6 +100,11 @@ class ReaderConfig(_Strict):
     def bus_address(self) -> int:
         return DEFAULT_ADDRESS[self.protocol] if self.address is None else self.address
 
+    @property
+    def antenna_numbers(self) -> list[int]:
+        """The antennas the reader reads: those given slots, else its first."""
+        return sorted(self.antennas) or [1]
+
 
 class ScannerConfig(_Strict):
     name: Annotated[str, Field(pattern=_NAME)]
