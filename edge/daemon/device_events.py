@@ -32,6 +32,7 @@ from edge.daemon.device_health import DeviceHealth
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig, slot_name
+from edge.settings.device_names import antenna_name
 from inventory.alarms.lifecycle import Alarm, AlarmKind
 from inventory.changes import (
     Change,
@@ -161,7 +162,7 @@ class DeviceEvents:
             # alarm raised before a restart (the driver reports recoveries only of its own).
             # Looked at only while some device is down: every round passes here.
             if self.health.any_down():
-                self._works(_antenna(event.reader, event.antenna))
+                self._works(antenna_name(event.reader, event.antenna))
             if event.reader in self._handhelds:
                 self._stocktake.round_done()
             elif (slot := self._zones.get((event.reader, event.antenna))) is not None:
@@ -288,7 +289,7 @@ class DeviceEvents:
     def _antenna_fault(self, event: AntennaFault) -> None:
         """Antennas are judged like devices: an alarm only once one has had no good round for
         down_alarm_seconds, so error frames between good rounds do not make it flap."""
-        subject = _antenna(event.reader, event.antenna)
+        subject = antenna_name(event.reader, event.antenna)
         if event.ok:
             self._observe(Activity("device", f"{subject} works again"))
             self._works(subject)
@@ -302,12 +303,7 @@ def _device_names(config: GatewayConfig) -> set[str]:
     """The names the configured devices and readers' antennas go by (health and alarms)."""
     names = {r.name for r in config.readers} | {s.name for s in config.scanners}
     names |= {shelf.name for shelf in config.shelves}
-    names |= {_antenna(r.name, a) for r in config.readers for a in r.antenna_numbers}
+    names |= {antenna_name(r.name, a) for r in config.readers for a in r.antenna_numbers}
     if config.badges.enabled:
         names.add(BADGE_SERVICE)
     return names
-
-
-def _antenna(reader: str, antenna: int) -> str:
-    """The name an antenna's health and alarm go by: r1-antenna-2."""
-    return f"{reader}-antenna-{antenna}"
