@@ -147,8 +147,10 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
             return keeper.picks.refuse(command, command_id, error)
         case StocktakeStarted(sweep):
             return keeper.stocktakes.started(sweep)
-        case FinishStocktake(sweep):
+        case FinishStocktake(sweep, ""):
             return keeper.stocktakes.finish(sweep)
+        case FinishStocktake(sweep, why):
+            return keeper.stocktakes.abandon(sweep, why)
         case ConfirmStocktake(stocktake_id, by):
             return keeper.stocktakes.confirm(stocktake_id, by)
 

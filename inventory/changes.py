@@ -215,7 +215,10 @@ class StocktakeStarted:
 
 @dataclass(frozen=True, slots=True)
 class FinishStocktake:
+    """A sweep ended: reconciled, or when `abandoned` says why, kept unjudged."""
+
     sweep: Sweep
+    abandoned: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ class StocktakeFlow:
         self._picking = picking
         self._idle_end = config.stocktake.idle_end_seconds
         self._badge_window = config.stocktake.badge_confirm_seconds
+        self._handheld_wait = config.stocktake.handheld_wait_seconds
         self._shelves = {shelf.name: shelf.slot_names() for shelf in config.shelves}
         self._locations: dict[tuple[str, str], tuple[str, str]] = {}  # (gln, ext) -> shelf, slot
         self._slot_uris: dict[str, dict[str, str]] = {}  # shelf -> slot -> its SGLN URI
@@ -60,7 +61,7 @@ class StocktakeFlow:
         self.awaiting: str | None = None  # a finished report a badge may confirm
         self._ended_at = 0.0  # when the awaiting report's sweep ended (monotonic)
         self._last_read = 0.0
-        self._handhelds_down: set[str] = set()
+        self._handhelds_down: dict[str, float] = {}  # reader -> since when (monotonic)
         self._begun: tuple[str, set[str]] = ("", set())  # a second, and the ids begun in it
 
     def start(self, shelf: str, by: str, command: bool = True) -> None:
@@ -92,10 +93,13 @@ class StocktakeFlow:
             self._slot_uris[shelf],
         )
         self.sweep, self._last_read = sweep, self._clock.monotonic()
+        for reader in self._handhelds_down:  # a handheld down already: the wait starts now
+            self._handhelds_down[reader] = self._last_read
         self._submit(StocktakeStarted(sweep))
 
-    def end(self, stocktake_id: str | None = None) -> None:
-        """Finish the running sweep (the one named, if a name is given) and reconcile it."""
+    def end(self, stocktake_id: str | None = None, abandoned: str = "") -> None:
+        """Finish the running sweep (the one named, if a name is given) and reconcile it; with
+        `abandoned`, the reason it cannot be: it is kept unjudged."""
         sweep = self.sweep
         if sweep is None or (stocktake_id and stocktake_id != sweep.stocktake_id):
             error = (
@@ -106,9 +110,10 @@ class StocktakeFlow:
             self._submit(Refuse("stocktake-end", stocktake_id or "", error))
             return
         self.sweep = None
-        self.awaiting = sweep.stocktake_id
-        self._ended_at = self._clock.monotonic()
-        self._submit(FinishStocktake(sweep))
+        if not abandoned:
+            self.awaiting = sweep.stocktake_id
+            self._ended_at = self._clock.monotonic()
+        self._submit(FinishStocktake(sweep, abandoned))
 
     def confirm(self, stocktake_id: str, by: str) -> None:
         if stocktake_id == self.awaiting:
@@ -163,20 +168,20 @@ class StocktakeFlow:
     def handheld(self, reader: str, up: bool) -> None:
         """A handheld went down or came back. A sweep waits while it is down (an unplugged
         cable is not the end of the count: the slots not passed yet would all be missing),
-        and its quiet time counts again from the return."""
+        and its quiet time counts again from the return. Down longer than
+        `stocktake.handheld_wait_seconds`, the sweep is abandoned (see `watch`)."""
         if up:
-            was_down = reader in self._handhelds_down
-            self._handhelds_down.discard(reader)
+            was_down = self._handhelds_down.pop(reader, None) is not None
             if was_down and self.sweep is not None:
                 self._last_read = self._clock.monotonic()
             return
-        self._handhelds_down.add(reader)
+        self._handhelds_down.setdefault(reader, self._clock.monotonic())
         if self.sweep is not None:
             self._observe(
                 Activity(
                     "stocktake",
                     f"stocktake {self.sweep.stocktake_id} waits for handheld {reader} to return "
-                    "(or `rxedge stocktake end`)",
+                    f"(at most {self._handheld_wait:g} s; or `rxedge stocktake end`)",
                 )
             )
 
@@ -185,9 +190,20 @@ class StocktakeFlow:
             self.sweep.round_done()
 
     async def watch(self) -> None:
-        """End a sweep the handheld has left quiet for the idle time (not while it is down)."""
+        """End a sweep the handheld has left quiet for the idle time (not while it is down);
+        abandon one whose handheld has been down for the longest wait."""
         while True:
-            await asyncio.sleep(min(1.0, self._idle_end / 4))
-            idle = self._clock.monotonic() - self._last_read
-            if self.sweep is not None and idle >= self._idle_end and not self._handhelds_down:
+            await asyncio.sleep(min(1.0, self._idle_end / 4, self._handheld_wait / 4))
+            if self.sweep is None:
+                continue
+            now = self._clock.monotonic()
+            gone = [
+                r for r, since in self._handhelds_down.items() if now - since >= self._handheld_wait
+            ]
+            if gone:
+                self.end(
+                    abandoned=f"handheld {gone[0]} down for more than "
+                    f"{self._handheld_wait:g} s; sweep the shelf again"
+                )
+            elif now - self._last_read >= self._idle_end and not self._handhelds_down:
                 self.end()

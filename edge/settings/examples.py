@@ -50,6 +50,7 @@ EXAMPLES = {
     "gln": 'gln = "4012345000016"  (13 digits: the GLN on the shelf\'s location tags)',
     "idle_end_seconds": "idle_end_seconds = 10",
     "badge_confirm_seconds": "badge_confirm_seconds = 120  (0: a badge never confirms a report)",
+    "handheld_wait_seconds": "handheld_wait_seconds = 900  (a sweep waits for its handheld)",
     "rate_per_second": "rate_per_second = 10  (commands from the network, on average)",
     "burst": "burst = 30  (commands accepted at once before the rate applies)",
     "max_expiry_seconds": "max_expiry_seconds = 86400  (how far ahead a command may expire)",

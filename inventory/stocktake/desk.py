@@ -133,6 +133,29 @@ class StocktakeDesk:
         out.lights_changed = True
         return out
 
+    def abandon(self, sweep: Sweep, why: str) -> Outcome:
+        """Keep a sweep that cannot be finished (its handheld gone too long: what it read is
+        no longer what the shelf holds) as abandoned: nothing judged, no alarm, nothing to
+        confirm; the shelf is to be swept again."""
+        keeper = self._keeper
+        sweep.stocktake_id = _free_id(keeper.db, sweep.stocktake_id)
+        report = StocktakeReport(sweep.stocktake_id, sweep.shelf, sweep.by, [], [])
+        report.counted_at = keeper.stamp()
+        with keeper.group():
+            _save(keeper.db, report, "abandoned", report.counted_at)
+            commit = keeper.send_result(
+                "stocktake-end",
+                report.stocktake_id,
+                "abandoned",
+                stocktake_id=report.stocktake_id,
+                shelf=report.shelf,
+                reason=why,
+            )
+        return Outcome(
+            commits=[commit],
+            notes=[f"stocktake {report.stocktake_id} of shelf {report.shelf} abandoned: {why}"],
+        )
+
     def confirm(self, stocktake_id: str, by: str) -> Outcome:
         """Book a report's differences as count adjustments and moves, by `by`."""
         keeper, out = self._keeper, Outcome()

@@ -4,6 +4,7 @@ not judged by a count that could not see the move."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -153,3 +154,37 @@ async def test_a_sweep_waits_for_a_handheld_unplugged_mid_shelf_and_counts_on_af
     assert ended["stocktake_id"] == sid, "the sweep ended while the handheld was unplugged"
     assert ended["summary"]["missing"] == 0 and ended["summary"]["seen"] == 4
     assert answers(centre, "error") == []
+
+
+async def test_a_sweep_whose_handheld_stays_away_is_abandoned_unjudged_and_the_shelf_freed(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    stocktake = {"idle_end_seconds": 1, "handheld_wait_seconds": 2}
+    async with running_daemon(tmp_path, broker, {"stocktake": stocktake}) as (gateway, hh, db):
+        centre = subscribe(f"{PREFIX}/cmd-result", f"{PREFIX}/alarms/#")
+        start = with_envelope({"shelf": "A", "by": "Ana"})
+        centre.publish(f"{PREFIX}/cmd/stocktake-start", json.dumps(start))
+        [started] = await eventually(lambda: answers(centre, "started"), what="started")
+        sid = str(started["stocktake_id"])
+        await hh.sweep([[location(1), tag(1), tag(2)]], dwell=0.3)  # one slot of four
+        [reader] = gateway.devices.readers
+        unplugged = asyncio.create_task(hh.line.unplug(8.0))  # the battery flat
+        [gone] = await eventually(lambda: answers(centre, "abandoned"), what="abandoned")
+        assert reader.up is False, "abandoned before the handheld had been away its wait"
+        assert (gone["stocktake_id"], gone["shelf"]) == (sid, "A")
+        assert "handheld hh down" in gone["reason"] and "sweep the shelf again" in gone["reason"]
+        await unplugged
+        await eventually(lambda: reader.up is True, what="the handheld back")
+        # Nothing was judged: no report, no discrepancy alarm, nothing a badge could confirm.
+        assert answers(centre, "ended") == []
+        assert not [m.topic for m in centre.drain() if "discrepancy" in m.topic]
+        with sqlite3.connect(db) as ledger:
+            row = ledger.execute("SELECT state FROM stocktakes WHERE stocktake_id = ?", (sid,))
+            assert row.fetchone() == ("abandoned",)
+        assert gateway.stocktake.awaiting is None
+        # The shelf is free: the handheld's next pass starts and finishes a new count.
+        shelf = [[location(1), tag(1), tag(2)], [location(2), tag(3)], [location(3), tag(4)]]
+        await hh.sweep([*shelf, [location(4)]], dwell=0.3)
+        [ended] = await eventually(lambda: answers(centre, "ended"), what="the new count")
+        assert ended["stocktake_id"] != sid
+        assert (ended["summary"]["seen"], ended["summary"]["missing"]) == (4, 0)
