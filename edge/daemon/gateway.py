@@ -29,7 +29,7 @@ from edge.service.heartbeat_sources import gateway_watchdog
 from edge.service.metrics import GatewayMetrics
 from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig
-from edge.settings.host_checks import with_usable_ledger
+from edge.settings.host_checks import stock_outside, with_usable_ledger
 from inventory.changes import PickTick
 from inventory.site_calendar import SiteCalendar
 from inventory.stock.presence import PresenceTracker
@@ -126,6 +126,8 @@ class Gateway:
         config, ledger = with_usable_ledger(self.config), self.ledger  # no new ledger untold
         await ledger.open()
         try:
+            if outside := stock_outside(config, await ledger.ask(ask.stock_by_slot)):
+                log.warning("%s", outside)
             self.events.seed(await ledger.ask(ask.placed_epcs))
             self.events.alarmed_before(await ledger.ask(ask.live_alarms))
             self.inbound.admission.load(await ledger.ask(ask.commands_seen))

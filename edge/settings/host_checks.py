@@ -14,11 +14,15 @@ import grp
 import os
 import pwd
 import socket
+import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge.settings.config import GatewayConfig
 from inventory.errors import StoreError
+from inventory.ledger.questions import stock_by_slot
+from inventory.ledger.store import connect_readonly
 
 CREATE_HINT = (
     "`rxedge run --init --config FILE` creates a new ledger there "
@@ -107,6 +111,8 @@ def check_host(config: GatewayConfig) -> HostFindings:
             found.warnings.append(f"database: no ledger at {database} yet; {CREATE_HINT}")
         if (unwritable := _unwritable(database)) is not None:
             found.warnings.append(unwritable)
+        if database.is_file() and (outside := stock_outside(config, _held(database))):
+            found.warnings.append(outside)
     ports = [(f"readers[{i}].port", r.port) for i, r in enumerate(config.readers)]
     ports += [(f"scanners[{i}].port", s.port) for i, s in enumerate(config.scanners)]
     ports += [
@@ -120,6 +126,39 @@ def check_host(config: GatewayConfig) -> HostFindings:
     if config.metrics.listen and (problem := _cannot_listen(config.metrics.listen)):
         found.warnings.append(f"metrics.listen: this machine {problem}")
     return found
+
+
+def stock_outside(config: GatewayConfig, held: Mapping[str, int]) -> str | None:
+    """What to say of the slots holding stock (`held`: slot -> packs) that no shelf of `config`
+    has (a shelf removed, renamed or made smaller since the stock was booked), or None."""
+    known = {slot for shelf in config.shelves for slot in shelf.slot_names()}
+    outside = [(slot, packs) for slot, packs in sorted(held.items()) if slot not in known]
+    if not outside:
+        return None
+    listed = ", ".join(f"{slot} ({packs})" for slot, packs in outside[:10])
+    more = ", ..." if len(outside) > 10 else ""
+    return (
+        f"shelves: the ledger holds stock in {len(outside)} slot(s) no shelf has: {listed}{more}; "
+        "it stays booked there, unwatched and unlit, and picks may still be sent there. A "
+        "shelf renamed keeps its stock under its old name: give it its name back; a shelf "
+        "removed: configure it again until its packs are picked or counted elsewhere "
+        f"(rxedge history {outside[0][0]} lists them)"
+    )
+
+
+def _held(database: Path) -> dict[str, int]:
+    """Packs by slot in the ledger at `database`; empty if this user cannot read it (said
+    apart)."""
+    try:
+        db = connect_readonly(database)
+    except (StoreError, sqlite3.Error):
+        return {}
+    try:
+        return stock_by_slot(db)
+    except sqlite3.Error:
+        return {}
+    finally:
+        db.close()
 
 
 def _cannot_listen(listen: str) -> str | None:
