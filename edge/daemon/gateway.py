@@ -20,6 +20,7 @@ from edge.daemon.badges import BadgeHolders
 from edge.daemon.device_events import DeviceEvents
 from edge.daemon.devices import Devices, build_devices
 from edge.daemon.ledger_link import LedgerLink, keeper_for
+from edge.daemon.ledger_lock import sole_writer
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.daemon.storage_guard import StorageGuard, straight_to_broker
 from edge.inbound.commands import InboundCommands
@@ -123,7 +124,12 @@ class Gateway:
 
     async def run(self) -> None:
         """Run until `stop()`; a task that fails ends the gateway with its error."""
-        config, ledger = with_usable_ledger(self.config), self.ledger  # no new ledger untold
+        config = with_usable_ledger(self.config)  # no new ledger untold
+        with sole_writer(config.database):  # and no second daemon on it
+            await self._run(config)
+
+    async def _run(self, config: GatewayConfig) -> None:
+        ledger = self.ledger
         await ledger.open()
         try:
             if outside := stock_outside(config, await ledger.ask(ask.stock_by_slot)):
