@@ -225,11 +225,23 @@ def connect(
             migrate(db, path)
     except sqlite3.DatabaseError as exc:
         db.close()
+        if _busy(exc):
+            raise StoreError(
+                f"ledger {path} is locked by another program (an open sqlite3 session, a copy "
+                "being written?) and could not be opened within 5 s; the file is not damaged: "
+                "close that program and start again"
+            ) from None
         raise damaged(path, str(exc)) from None
     if verdict != "ok":
         db.close()
         raise damaged(path, verdict)
     return db
+
+
+def _busy(exc: sqlite3.DatabaseError) -> bool:
+    """Whether `exc` is another connection's lock (SQLITE_BUSY or SQLITE_LOCKED)."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def damaged(path: Path | str, what: str) -> StoreError:
