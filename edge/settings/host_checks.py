@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edge.daemon.ledger_lock import lock_path
 from edge.settings.config import GatewayConfig
 from inventory.errors import StoreError
 from inventory.ledger.questions import stock_by_slot
@@ -77,7 +78,8 @@ def _unwritable(path: Path) -> str | None:
             f"else, give it to {user}: chown {owner} {folder}; else keep the ledger in a folder "
             "of its own, like /var/lib/rxedge (the unit makes it so)"
         )
-    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+    beside = [path.with_name(path.name + end) for end in ("-wal", "-shm")]
+    for file in (path, *beside, lock_path(path)):
         if file.exists() and not os.access(file, os.R_OK | os.W_OK):
             return (
                 f"database: {file} cannot be written by user {user}, who runs the daemon (it "

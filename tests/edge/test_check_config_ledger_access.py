@@ -85,3 +85,28 @@ def test_a_ledger_file_the_daemon_cannot_write_is_not_called_damaged(place: Path
     assert "damaged" not in run.stderr and "Traceback" not in run.stderr
     assert f"database: {db} cannot be written by user" in run.stderr
     assert "chown" in run.stderr and f"{db}*" in run.stderr
+
+
+@pytest.mark.skipif(USER is None, reason="needs root to leave a file another user cannot write")
+def test_a_lock_file_left_by_root_is_named_with_the_fix(place: Path) -> None:
+    """`rxedge run --init` run as root (not as the service user) leaves the ledger's lock file
+    root's: the service's start names it and the chown, and check-config warns."""
+    folder = place / "ledger"
+    folder.mkdir()
+    db = folder / "ledger.sqlite"
+    make_ledger(db)
+    shutil.chown(folder, USER)
+    for file in folder.iterdir():
+        shutil.chown(file, USER)
+    lock = folder / "ledger.sqlite.lock"
+    lock.write_text("1\n")
+    lock.chmod(0o640)  # root's, as a run by root leaves it
+    config = configured(place, db)
+    run = rxedge("run", "--config", str(config))
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert f"database: {lock} cannot be written by user nobody" in run.stderr
+    assert f"chown nobody:nogroup {db}*" in run.stderr
+    check = rxedge("check-config", str(config))
+    assert check.returncode == 0
+    assert f"warning: database: {lock} cannot be written" in check.stderr
