@@ -65,6 +65,14 @@ def _unwritable(path: Path) -> str | None:
     owner = f"{user}:{group}"
     folder = path.parent
     made = next(p for p in (folder, *folder.parents) if p.exists())
+    if os.statvfs(made).f_flag & os.ST_RDONLY:
+        return (
+            f"database: {made} is on a file system mounted read-only: nothing can be written "
+            "there, whoever owns it. Under the service only /var/lib/rxedge is writable: keep "
+            "database there. Else the storage itself was remounted read-only, as a failing SD "
+            f"card or disk is (dmesg and findmnt {made} say which): fix or replace it, then "
+            "remount it read-write"
+        )
     if made != folder and not os.access(made, os.W_OK | os.X_OK):
         return (
             f"database: folder {folder} does not exist and user {user} (the daemon's) cannot "

@@ -110,3 +110,45 @@ def test_a_lock_file_left_by_root_is_named_with_the_fix(place: Path) -> None:
     check = rxedge("check-config", str(config))
     assert check.returncode == 0
     assert f"warning: database: {lock} cannot be written" in check.stderr
+
+
+def _private_mounts() -> bool:
+    """Whether this process may mount file systems in a mount namespace of its own."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _private_mounts(), reason="needs root and unshare to mount read-only")
+def test_a_ledger_on_a_read_only_file_system_is_named_as_such_not_as_ownership(
+    place: Path,
+) -> None:
+    """An SD card remounted read-only after errors (or a path the service's sandbox keeps
+    read-only): chown cannot help, so the message must not offer it."""
+    mount = place / "card"
+    mount.mkdir()
+    db = mount / "ledger.sqlite"
+    config = configured(place, db)
+    rxedge_cli = f"{sys.executable} -m edge.cli.main"
+    script = (
+        f"mount -t tmpfs -o size=4m tmpfs {mount} && "
+        f'{sys.executable} -c "from inventory.ledger.store import connect; '
+        f"connect('{db}').close()\" && "
+        f"mount -o remount,ro {mount} && "
+        f"{rxedge_cli} check-config {config}; "
+        f"echo check=$?; {rxedge_cli} run --config {config}; echo run=$?"
+    )
+    found = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    said = found.stderr
+    assert "check=0" in found.stdout and "run=2" in found.stdout, found.stdout + said
+    assert "Traceback" not in said and "chown" not in said, said
+    assert f"database: {mount} is on a file system mounted read-only" in said
+    assert "dmesg" in said and "/var/lib/rxedge" in said
