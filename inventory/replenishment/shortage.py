@@ -9,6 +9,7 @@ shortage is found.
 - A pick list asking for more than the shelves hold (`after_short_pick`): the shortage alarm
   (with what the list was short by) and an urgent request for at least what is missing, unless
   enough is on order already.
+- A GTIN with no product policy (`after_unmanaged`): its live alarms clear once stock returns.
 
 A product whose requests a pharmacist confirms gets a proposal instead of a request; while one
 waits, no second is made.
@@ -67,6 +68,17 @@ def after_movements(
     ):
         requests.append(new_request(product, on_hand, standing.on_order, at))
     return alarms, requests
+
+
+def after_unmanaged(standing: Standing, delta: int, at: str) -> list[Alarm]:
+    """The live alarms of a GTIN without a product policy (raised by a short pick, or before
+    its product was taken out of the configuration), cleared once its stock rises above none:
+    without a reorder point, stock back is the only sign they are over. Nothing is raised or
+    requested for it."""
+    if delta <= 0 or standing.on_hand <= 0:
+        return []
+    live = (a for a in (standing.shortage, standing.stock_out) if a is not None)
+    return [replace(alarm, state=AlarmState.CLEARED, cleared_at=at) for alarm in live]
 
 
 def after_short_pick(
