@@ -39,8 +39,18 @@ def sole_writer(database: Path) -> Iterator[None]:
                 "rxedge, or Ctrl-C where it was started by hand), or give this one a database "
                 "of its own"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        _note_holder(fd)
         yield
     finally:
         os.close(fd)
+
+
+def _note_holder(fd: int) -> None:
+    """Write this process's pid into the lock file, for the message a second daemon gets. Only
+    a note: on a full disk the lock holds all the same, and the daemon goes on to say what the
+    full disk stops."""
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError:
+        pass

@@ -152,3 +152,42 @@ def test_a_ledger_on_a_read_only_file_system_is_named_as_such_not_as_ownership(
     assert "Traceback" not in said and "chown" not in said, said
     assert f"database: {mount} is on a file system mounted read-only" in said
     assert "dmesg" in said and "/var/lib/rxedge" in said
+
+
+@pytest.mark.skipif(not _private_mounts(), reason="needs root and unshare to fill a file system")
+@pytest.mark.parametrize("version", [9, None], ids=["to migrate", "current"])
+def test_a_ledger_on_a_full_file_system_is_named_as_such_not_as_damaged(
+    place: Path, version: int | None
+) -> None:
+    """A full disk at start (a migration to write, or only the shared-memory file to make):
+    the ledger is whole, so the message says the disk is full, never to restore a backup."""
+    mount = place / "card"
+    mount.mkdir()
+    db = mount / "ledger.sqlite"
+    config = configured(place, db)
+    make = (
+        f"from tests.inventory.test_store import file_at_version; file_at_version(Path('{db}'), "
+        f"{version})"
+        if version
+        else f"from inventory.ledger.store import connect; connect('{db}').close()"
+    )
+    script = (
+        f"mount -t tmpfs -o size=1m tmpfs {mount} && "
+        f"{sys.executable} -c \"from pathlib import Path; {make}\" && "
+        f"(dd if=/dev/zero of={mount}/filler bs=4k 2>/dev/null; true) && "
+        f"{sys.executable} -m edge.cli.main run --config {config}; echo run=$?"
+    )
+    found = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    said = found.stderr
+    assert "run=2" in found.stdout, found.stdout + said
+    assert "Traceback" not in said and "restore it from a backup" not in said, said
+    assert f"ledger {db} cannot be opened: the file system holding it is full" in said
+    assert "the file is not damaged" in said
+    assert f"df -h {mount}" in said
