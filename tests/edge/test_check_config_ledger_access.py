@@ -173,7 +173,7 @@ def test_a_ledger_on_a_full_file_system_is_named_as_such_not_as_damaged(
     )
     script = (
         f"mount -t tmpfs -o size=1m tmpfs {mount} && "
-        f"{sys.executable} -c \"from pathlib import Path; {make}\" && "
+        f'{sys.executable} -c "from pathlib import Path; {make}" && '
         f"(dd if=/dev/zero of={mount}/filler bs=4k 2>/dev/null; true) && "
         f"{sys.executable} -m edge.cli.main run --config {config}; echo run=$?"
     )
