@@ -41,10 +41,12 @@ from inventory.errors import RequestError, UnknownAlarm
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind
+from inventory.ledger.outbox import OutboxMessage
 from inventory.picking.lists import PickRequest
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
 from inventory.putaway.sessions import Notice
+from inventory.replenishment.requests import ProcurementRequest, RequestStatus
 from inventory.stock.expiry import expiry_sweep
 
 
@@ -196,43 +198,50 @@ def _received(received: ReceivedScan) -> Movement:
 
 
 def _acknowledge(keeper: InventoryKeeper, command: AckAlarm) -> Outcome:
+    """The answer names who acknowledged the alarm: the first to, when it is acknowledged
+    again (the ledger keeps the first), so nobody is told it was them when it was not."""
     try:
         with keeper.group():
+            acknowledged = keeper.alarms.acknowledge(command.alarm_id, command.by)
+            alarm = keeper.alarms.find(command.alarm_id)
+            by = (alarm.acknowledged_by if alarm else None) or command.by
             commits = [
-                keeper.alarms.acknowledge(command.alarm_id, command.by),
+                acknowledged,
                 keeper.send_result(
-                    "alarm-ack",
-                    command.alarm_id,
-                    "acknowledged",
-                    alarm_id=command.alarm_id,
-                    by=command.by,
+                    "alarm-ack", command.alarm_id, "acknowledged", alarm_id=command.alarm_id, by=by
                 ),
             ]
     except UnknownAlarm as exc:
         return keeper.picks.refuse("alarm-ack", command.alarm_id, str(exc))
-    note = f"alarm {command.alarm_id} acknowledged by {command.by}"
+    note = f"alarm {command.alarm_id} acknowledged by {by}"
+    if not acknowledged.alarms:
+        note = f"alarm {command.alarm_id} was already acknowledged by {by} ({command.by} again)"
     return Outcome(commits=commits, notes=[note], lights_changed=True)
 
 
 def _confirm_request(keeper: InventoryKeeper, command: ConfirmRequest) -> Outcome:
     rid = command.request_id
-    proposed = next((r for r in keeper.orders.open_requests() if r.request_id == rid), None)
-    quantity = command.quantity or (proposed.quantity if proposed else 0)
-    answer = message(
-        keeper.stamp(),
-        "procurement-confirm",
-        rid,
-        "confirmed",
-        request_id=rid,
-        by=command.by,
-        quantity=quantity,
-    )
+
+    def answer(sent: ProcurementRequest) -> list[OutboxMessage]:
+        return [
+            message(
+                keeper.stamp(),
+                "procurement-confirm",
+                rid,
+                "confirmed",
+                request_id=rid,
+                by=command.by,
+                quantity=sent.quantity,
+            )
+        ]
+
     try:
-        commit = keeper.orders.confirm(rid, command.by, command.quantity, answer=[answer])
+        commit = keeper.orders.confirm(rid, command.by, command.quantity, answer)
     except RequestError as exc:
         return keeper.picks.refuse("procurement-confirm", rid, str(exc))
+    (sent,) = commit.requests
     return Outcome(
-        commits=[commit], notes=[f"request {rid} confirmed by {command.by} ({quantity})"]
+        commits=[commit], notes=[f"request {rid} confirmed by {command.by} ({sent.quantity})"]
     )
 
 
@@ -242,5 +251,11 @@ def _request_answer(keeper: InventoryKeeper, answer: RequestAnswer) -> Outcome:
     except RequestError as exc:
         return keeper.picks.refuse("procurement-status", answer.request_id, str(exc))
     note = f" ({answer.note})" if answer.note else ""
-    said = f"request {answer.request_id}: {answer.status}{note}, said by {answer.by}"
-    return Outcome(commits=[commit], notes=[said])
+    notes = [f"request {answer.request_id}: {answer.status}{note}, said by {answer.by}"]
+    notes += [
+        f"{r.product.gtin} is still short: proposal {r.request_id} for {r.quantity} waits for"
+        " a pharmacist"
+        for r in commit.requests
+        if r.status is RequestStatus.PROPOSED
+    ]
+    return Outcome(commits=[commit], notes=notes)

@@ -11,7 +11,7 @@ the commit itself fails, that state is read back from the file.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
@@ -57,6 +57,7 @@ class InventoryKeeper:
         integrity_check: str = "quick_check",
         pick_times: PickTimes | None = None,
         shelf_slots: Sequence[str] = (),
+        seconds: Callable[[], float] | None = None,
     ):
         self.db = connect(db_path, integrity_check=None)
         self.products = dict(products)
@@ -65,6 +66,8 @@ class InventoryKeeper:
         # Dates people judge (expiry, counts) are the site's; stamps stay UTC.
         self.calendar = calendar or SiteCalendar()
         self._clock = self.calendar.clock
+        # Idle times and deadlines: a clock that no NTP step moves, when the daemon gives one.
+        self._seconds = seconds or (lambda: self._clock().timestamp())
         self._in_group = False
         self._group_at: str | None = None
         self.commands = CommandLog(self.db)
@@ -123,8 +126,9 @@ class InventoryKeeper:
             self._in_group = False
 
     def seconds(self) -> float:
-        """Now, as seconds since the epoch, from the keeper's clock."""
-        return self._clock().timestamp()
+        """Now, as seconds since the epoch, for idle times and deadlines (pick lists, put-away
+        sessions, mistakes shown): the daemon's steady clock, else the keeper's clock."""
+        return self._seconds()
 
     def stamp(self) -> str:
         """The time of the change: every change of a group is durable at the same commit, so

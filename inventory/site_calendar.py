@@ -91,6 +91,13 @@ class SiteCalendar:
         minutes = abs(int(delta.total_seconds())) // 60
         return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
+    def clock_time(self, instant: str | datetime) -> str:
+        """An instant (aware, or ISO 8601 as the ledger keeps it) as the site's clocks showed
+        it, with their UTC offset: "2026-12-06 21:28 +14:00". RFC 3339 lets `t` and `z` be
+        lower case (a centre's answer may write them so)."""
+        moment = datetime.fromisoformat(instant.upper()) if isinstance(instant, str) else instant
+        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M ") + self.offset(moment)
+
     def at(self, day: date, clock_time: time) -> datetime:
         """The UTC instant of `clock_time` on site date `day`. A time the clocks skip (a spring
         DST night) falls at the end of the gap; a time that happens twice (autumn) is its first."""

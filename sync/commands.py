@@ -45,6 +45,7 @@ __all__ = [
     "Refuse",
     "StocktakeEnd",
     "StocktakeStart",
+    "answer_id",
     "parse_command",
     "parse_received",
     "with_envelope",
@@ -120,7 +121,7 @@ def parse_received(name: str, payload: bytes) -> Received | Refuse:
     body, command = found
     # RFC 3339 lets `t` and `z` be lower case; the contract's check takes them, so must this.
     expires = datetime.fromisoformat(str(body["expires_at"]).upper())
-    return Received(command, str(body["message_id"]), expires, _answer_id(body))
+    return Received(command, str(body["message_id"]), expires, answer_id(body))
 
 
 def parse_command(name: str, payload: bytes) -> Command:
@@ -136,7 +137,7 @@ def _parse(name: str, payload: bytes) -> tuple[dict[str, Any], Command] | Refuse
         return Refuse(name, "", str(exc))
     if not isinstance(raw, dict):
         return Refuse(name, "", "payload must be a JSON object")
-    command_id = _answer_id(raw)
+    command_id = answer_id(raw)
     if name not in COMMANDS:
         return Refuse(name, command_id, f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
     problems = validate(f"cmd-{name}", raw)
@@ -146,7 +147,8 @@ def _parse(name: str, payload: bytes) -> tuple[dict[str, Any], Command] | Refuse
     return body, _build(name, body)
 
 
-def _answer_id(raw: dict[str, Any]) -> str:
+def answer_id(raw: dict[str, Any]) -> str:
+    """The id a command's answers on `cmd-result` are filed under (`command_id`)."""
     found = next((raw[k] for k in _ID_FIELDS if raw.get(k)), "")
     return found if isinstance(found, str) else ""
 

@@ -24,3 +24,14 @@ def parse_status_update(payload: bytes) -> RequestAnswer | str:
     return RequestAnswer(
         body["request_id"], RequestStatus(body["status"]), body["note"], body["by"], body.get("at")
     )
+
+
+def named_request(payload: bytes) -> str:
+    """The request id an update names, even one refused (its refusal is filed under it), or ''
+    when it names none as text."""
+    try:
+        raw = read_json(payload, MAX_PAYLOAD)
+    except PayloadError:
+        return ""
+    found = raw.get("request_id") if isinstance(raw, dict) else None
+    return found if isinstance(found, str) else ""

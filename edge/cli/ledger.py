@@ -117,7 +117,8 @@ def run_ledger_export(args: argparse.Namespace) -> int:
         print(f"rxedge: {exc}", file=sys.stderr)
         return 2
     try:
-        write_export(db, args.table, args.format, args.since)
+        since = None if args.since is None else since_stamp(args.since, site_calendar(args).zone)
+        write_export(db, args.table, args.format, since)
     except ExportError as exc:
         print(f"rxedge ledger export: {exc}", file=sys.stderr)
         return 2
@@ -228,17 +229,18 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--since",
         metavar="ISO-TIME",
-        help="only rows changed at or after this time (UTC unless it carries an offset), "
-        "e.g. 2026-11-26T08:00:00Z; not for stock, which is the state now",
+        help="only rows changed at or after this time (the site's time unless it carries an "
+        "offset; a date alone: from the start of that site day), e.g. 2026-11-26, "
+        "2026-11-26T08:00 or 2026-11-26T08:00:00Z; not for stock, which is the state now",
     )
 
 
 def write_export(
     db: Database, table: str, form: str, since: str | None, out: TextIO = sys.stdout
 ) -> None:
-    """Write the table to `out`; ExportError for what cannot be done."""
-    stamp = None if since is None else since_stamp(since)
-    rows = export_rows(db, table, stamp, decode_documents=form != "csv")
+    """Write the table to `out` (only rows changed at or after `since`, a ledger timestamp);
+    ExportError for what cannot be done."""
+    rows = export_rows(db, table, since, decode_documents=form != "csv")
     if form == "csv":
         writer = csv.DictWriter(out, fieldnames=columns(db, table), lineterminator="\n")
         writer.writeheader()

@@ -15,7 +15,7 @@ from edge.cli.broker_options import command_session
 from inventory.codes.identifiers import normalize_gtin
 from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
 from sync.broker_security import BrokerLink
-from sync.commands import Refuse, parse_command, with_envelope
+from sync.commands import Refuse, answer_id, parse_command, with_envelope
 from sync.errors import PublishRefused
 from sync.topics import Topics
 
@@ -94,14 +94,15 @@ async def send_command(
 ) -> int:
     """Send `cmd/{name}` and print its answers until the final one (or `timeout`), each as a
     line for a person or (`as_json`) as it came, one JSON object a line: 0 when the final one
-    is a `success` status, 1 otherwise, 3 when no answer came or the broker refused it."""
+    is a `success` status (which is final too), 1 otherwise, 3 when no answer came or the
+    broker refused it. Answers are matched by the id the gateway files them under."""
     link = BrokerLink.of(broker)
     body = with_envelope(body, ttl_seconds=120)
     command = parse_command(name, json.dumps(body).encode())
     if isinstance(command, Refuse):
         print(f"rxedge: {name} not sent: {command.error}", file=sys.stderr)
         return 2
-    command_id = str(body.get("pick_id") or body.get("command_id") or body.get("gtin") or "")
+    command_id = answer_id(body)  # the gateway files its answers under it
     answers: asyncio.Queue[dict[str, object]] = asyncio.Queue()
 
     def on_message(_topic: str, payload: bytes) -> None:
@@ -127,7 +128,7 @@ async def send_command(
             answer = await asyncio.wait_for(answers.get(), timeout)
             print(json.dumps(answer) if as_json else describe_result(answer), flush=True)
             status = str(answer.get("status"))
-            if status in FINAL:
+            if status in FINAL or status in success:  # success ends it too
                 return 0 if status in success else 1
     except BrokerLinkError as exc:
         print(f"rxedge: {exc}", file=sys.stderr)

@@ -73,7 +73,7 @@ class Gateway:
         self.picking = False  # pick lists are open (as last told by the writer)
         self._pick_busy = False  # the pick desk has timers running
         self.ledger = LedgerLink(
-            keeper_for(config, self.products, self.calendar),
+            keeper_for(config, self.products, self.calendar, self.clock),
             StorageGuard(
                 straight_to_broker(lambda: self.session, self.topics), self._observe, self.clock
             ),

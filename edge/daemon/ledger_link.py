@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from drivers.modbus.lights import SlotLight
+from edge.clock import Clock
 from edge.daemon.activity import Activity, Observer
 from edge.daemon.applied import Applied, apply_change
 from edge.daemon.storage_guard import StorageGuard
@@ -204,11 +205,11 @@ def _mark_sent(ids: list[int], keeper: InventoryKeeper) -> list[OutboxRow]:
 
 
 def keeper_for(
-    config: GatewayConfig, products: dict[str, Product], calendar: SiteCalendar
+    config: GatewayConfig, products: dict[str, Product], calendar: SiteCalendar, clock: Clock
 ) -> Callable[[], InventoryKeeper]:
     """How the writer opens the gateway's ledger: the quick check at open keeps the start fast
     (the full check runs beside the work), the keeper on the site's calendar (and through it
-    the gateway's clock)."""
+    the gateway's clock), its idle times and deadlines on the clock's steady time."""
     picking = config.picking
     return partial(
         InventoryKeeper,
@@ -225,6 +226,7 @@ def keeper_for(
             picking.mistake_seconds,
             picking.locate_seconds,
         ),
+        seconds=clock.steady,
     )
 
 

@@ -23,7 +23,7 @@ from inventory.ledger.commit import iso
 from inventory.putaway.sessions import Notice
 from sync.commands import StocktakeEnd, StocktakeStart, parse_received
 from sync.mqtt_session import Delivery
-from sync.status_updates import parse_status_update
+from sync.status_updates import named_request, parse_status_update
 from sync.topics import Topics
 
 
@@ -95,7 +95,7 @@ class InboundCommands:
         """Check an answer on procurement/status and queue it for the ledger."""
         update = parse_status_update(payload)
         if isinstance(update, str):
-            self._refuse("procurement-status", "", update)
+            self._refuse("procurement-status", named_request(payload), update)
         else:
             self._submit(update)
 

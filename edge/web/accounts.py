@@ -10,7 +10,7 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -38,6 +38,9 @@ class AccountError(Exception):
 class Account:
     user: str  # what is typed to log in
     name: str  # the person's name, written to the ledger as the actor
+    # The account's entry as it was at login (its password's hash, new at every add-user):
+    # a login holds while the entry stands, so a new badge or password ends it.
+    proof: str = field(default="", repr=False)
 
 
 class Accounts:
@@ -68,10 +71,11 @@ class Accounts:
             self._seen, self._users = stamp, users
         return self._users
 
-    def account(self, user: str) -> Account | None:
-        """The account named `user`, if it exists now."""
-        found = self._load().get(user)
-        return None if found is None else Account(user, found["name"])
+    def holds(self, account: Account) -> bool:
+        """Whether a login as `account` still holds: the account exists and was not written
+        again since (no new password or badge: a lost badge given up ends its logins)."""
+        found = self._load().get(account.user)
+        return found is not None and found["hash"] == account.proof
 
     def check(self, user: str, password: str) -> Account | None:
         """The account, when `password` is its password; None otherwise."""
@@ -80,13 +84,13 @@ class Accounts:
             _HASHER.verify(found["hash"] if found else _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
-        return None if found is None else Account(user, found["name"])
+        return None if found is None else Account(user, found["name"], found["hash"])
 
     def for_badge(self, uid: str) -> Account | None:
         """The account whose badge has this UID, if any."""
         for user, found in self._load().items():
             if found.get("badge") == uid.upper():
-                return Account(user, found["name"])
+                return Account(user, found["name"], found["hash"])
         return None
 
     def users(self) -> list[Account]:

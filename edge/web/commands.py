@@ -28,13 +28,28 @@ class NoAnswerYet(Exception):
     """Sent, and not answered in time: the gateway may still carry it out until it expires."""
 
 
+class _Turn:
+    """Clicks about one thing (a command's name and the id its answers are filed under) that
+    are waiting to be sent or answered."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.clicks = 0
+
+
 class CommandSender:
-    """Sends commands on the page's MQTT session and matches answers by command id."""
+    """Sends commands on the page's MQTT session and matches answers by command id.
+
+    Answers name the thing acted on (the alarm, the report), not the message: two screens
+    confirming one report at once would both take the first answer, and the one whose own
+    command was refused would be told it was done. So clicks about one thing take turns: the
+    next is sent once the one before was answered, and is told the answer to itself."""
 
     def __init__(self, session: MqttSession, command_topic: Any):
         self._session = session
         self._topic = command_topic  # name -> topic
         self._waiting: list[tuple[Callable[[dict[str, Any]], bool], asyncio.Future[Any]]] = []
+        self._turns: dict[tuple[str, str | None], _Turn] = {}
 
     def on_result(self, payload: bytes) -> None:
         """A message on cmd-result (from the live feed)."""
@@ -52,9 +67,21 @@ class CommandSender:
         self, name: str, body: dict[str, Any], answer_id: str | None = None
     ) -> dict[str, Any]:
         """Send `cmd/{name}` and return the gateway's first answer to it (filed under
-        `answer_id`; None: the next answer to a command of that name); CommandRefused when it
-        is not sent or refused, NoAnswerYet when it is not answered in time."""
+        `answer_id`; None: the next answer to a command of that name), after any other click
+        about the same thing was answered; CommandRefused when it is not sent or refused,
+        NoAnswerYet when it is not answered in time."""
+        key = (name, answer_id)
+        turn = self._turns.setdefault(key, _Turn())
+        turn.clicks += 1
+        try:
+            async with turn.lock:
+                return await self._send(name, body, answer_id)
+        finally:
+            turn.clicks -= 1
+            if turn.clicks == 0:
+                del self._turns[key]
 
+    async def _send(self, name: str, body: dict[str, Any], answer_id: str | None) -> dict[str, Any]:
         other, statuses = ANSWERED_AS.get(name, (name, frozenset()))
 
         def wanted(answer: dict[str, Any]) -> bool:

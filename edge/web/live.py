@@ -5,7 +5,9 @@ browser's Server-Sent Events stream fed from them.
 Lights go to browsers as they arrive (a slot lit on the shelf is lit on the page within the
 broker's hop); everything else is a nudge (`ledger`, `alarm`, `result`) after which a page
 fetches the parts of itself that show it. `day` (the site's midnight) makes every part fetch
-itself again, so expiry is judged on the new day.
+itself again, so expiry is judged on the new day. `link` says whether what a page shows is
+live: the page's own broker link up and the gateway online (each browser's stream starts
+with it, and it is sent again whenever either changes).
 
 Browsers cost the gateway little and the same however many are open: what arrives within
 FLUSH_SECONDS is gathered (a shelf's newer lights replace its older ones, a repeated nudge
@@ -44,7 +46,7 @@ KEEPALIVE_SECONDS = 15.0
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    name: str  # lights, alarm, result, status, ledger, day
+    name: str  # lights, alarm, result, status, ledger, day, link
     data: str  # JSON
 
     def encoded(self) -> bytes:
@@ -58,6 +60,7 @@ class LiveState:
     lights: dict[str, dict[str, Any]] = field(default_factory=dict)  # shelf -> message
     alarms: set[str] = field(default_factory=set)
     gateway_status: str = "unknown"
+    broker_linked: bool = False  # the page's own link to the broker
 
 
 class LiveFeed:
@@ -138,6 +141,7 @@ class LiveFeed:
         elif rest == "status":
             self.state.gateway_status = payload.decode(errors="replace")
             self._send(Event("status", json.dumps({"status": self.state.gateway_status})))
+            self._send(self._link())
         elif rest == "cmd-result":
             if self.on_result is not None:
                 self.on_result(payload)
@@ -175,6 +179,7 @@ class LiveFeed:
                         log.warning("cannot read the ledger's version: %s", exc)
                     problem = str(exc)
                 self._watch_day()
+                self._watch_link()
                 await asyncio.sleep(LEDGER_POLL_SECONDS)
         finally:
             if db is not None:
@@ -189,6 +194,19 @@ class LiveFeed:
         if self._day is not None and day != self._day:
             self._send(Event("day", json.dumps({"today": day.isoformat()})))
         self._day = day
+
+    def _watch_link(self) -> None:
+        """A `link` event when the page's broker link went down or came back: while it is
+        down, nothing the gateway says reaches the page, and its browsers must say so."""
+        linked = self.session is not None and self.session.connected.is_set()
+        if linked != self.state.broker_linked:
+            self.state.broker_linked = linked
+            self._send(self._link())
+
+    def _link(self) -> Event:
+        """Whether the page is live: its broker link, and the gateway's status."""
+        said = {"broker": self.state.broker_linked, "gateway": self.state.gateway_status}
+        return Event("link", json.dumps(said))
 
     def _send(self, event: Event, about: str = "") -> None:
         """Gather `event` for the next flush; a newer event of its name `about` the same thing
@@ -221,7 +239,8 @@ class LiveFeed:
         self._streams.add(queue)
         try:
             shown = (Event("lights", json.dumps(m)).encoded() for m in self.state.lights.values())
-            yield b"retry: 2000\n\n" + b"".join(shown)  # what stands as the queue starts
+            # What stands as the queue starts: whether it is live, and every shelf's lights.
+            yield b"retry: 2000\n\n" + self._link().encoded() + b"".join(shown)
             while True:
                 try:  # not wait_for: on Python 3.11 it can swallow the stream's cancellation
                     async with asyncio.timeout(KEEPALIVE_SECONDS):

@@ -92,13 +92,10 @@ def session_of(request: Request) -> Session:
 
 
 def account_of(request: Request) -> Account | None:
-    """Who is logged in (while their account still exists)."""
+    """Who is logged in (while their account stands as it was at login)."""
     session = session_of(request)
-    if (
-        session.account is not None
-        and state_of(request).accounts.account(session.account.user) is None
-    ):
-        session.account = None  # removed meanwhile
+    if session.account is not None and not state_of(request).accounts.holds(session.account):
+        session.account = None  # removed, or given a new password or badge, meanwhile
     return session.account
 
 
@@ -129,6 +126,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         "site": state.config.site,
         "gateway": state.config.gateway,
         "names": state.names,
+        "when": lambda stamp: state.calendar.clock_time(stamp) if stamp else "",
         "path": request.url.path,
         **context,
     }
@@ -176,8 +174,7 @@ def action(handler: Action) -> Callable[[Request], Awaitable[Response]]:
     runs and its note (or the refusal) is shown on the page the form was on."""
 
     async def endpoint(request: Request) -> Response:
-        origin = request.headers.get("origin")
-        if origin is not None and urlsplit(origin).netloc != request.url.netloc:
+        if from_another_site(request):
             return refuse(request, 403, "this form was sent from another site")
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         session = session_of(request)
@@ -196,6 +193,12 @@ def action(handler: Action) -> Callable[[Request], Awaitable[Response]]:
         return finish(request, RedirectResponse(back_to(request, form), status_code=303))
 
     return endpoint
+
+
+def from_another_site(request: Request) -> bool:
+    """Whether a form was sent by a page of another site (its `Origin` says so)."""
+    origin = request.headers.get("origin")
+    return origin is not None and urlsplit(origin).netloc != request.url.netloc
 
 
 def back_to(request: Request, form: dict[str, str]) -> str:

@@ -42,12 +42,27 @@ class AlarmBook:
         """The live alarm of `kind` for `subject`, if there is one."""
         return self._live.get(alarm_id(kind, subject))
 
+    def find(self, alarm: str) -> Alarm | None:
+        """The live alarm with the id `alarm`, if there is one."""
+        return self._live.get(alarm)
+
     def raise_alarm(self, kind: AlarmKind, subject: str, detail: dict[str, object]) -> Commit:
         """Raise the alarm for `subject` unless it is live already; published with the commit."""
         if alarm_id(kind, subject) in self._live:
             return Commit()
         at = self._stamp()
         return self._write(Alarm(kind, subject, AlarmState.RAISED, at, dict(detail)), at)
+
+    def keep_raised(self, kind: AlarmKind, subject: str, detail: dict[str, object]) -> Commit:
+        """Raise the alarm for `subject`, or bring a live one's detail up to date (a batch's
+        days left, a count that changed): published again only when its detail changed, with
+        its state, raise time and acknowledgement kept (a new count is not a new alarm)."""
+        live = self._live.get(alarm_id(kind, subject))
+        if live is None:
+            return self.raise_alarm(kind, subject, detail)
+        if live.detail == detail:
+            return Commit()
+        return self._write(replace(live, detail=dict(detail)), self._stamp())
 
     def clear(self, kind: AlarmKind, subject: str) -> Commit:
         """Clear the alarm for `subject` if it is live."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +49,10 @@ class ExportError(InventoryError, ValueError):
     """An export that cannot be made as asked; the message says why."""
 
 
-def since_stamp(text: str) -> str:
+def since_stamp(text: str, zone: tzinfo) -> str:
     """An ISO 8601 time (or date) as the ledger writes times (UTC, milliseconds, Z); one
-    without an offset is taken as UTC."""
+    without an offset is the site's time in `zone` (a date: the start of that site day), as
+    the person typing it means it."""
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -59,8 +60,8 @@ def since_stamp(text: str) -> str:
             f"--since {text!r} is not an ISO 8601 time: e.g. 2026-11-26T08:00:00Z or 2026-11-26"
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return iso(moment)
+        moment = moment.replace(tzinfo=zone)
+    return iso(moment.astimezone(UTC))
 
 
 def open_export(path: Path | str) -> Database:

@@ -10,7 +10,7 @@ confirmation also keeps a second one from being made.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Protocol
@@ -22,7 +22,7 @@ from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.outbox import OutboxMessage
 from inventory.replenishment import shortage
-from inventory.replenishment.policy import Product
+from inventory.replenishment.policy import Product, suggested_quantity
 from inventory.replenishment.requests import (
     NEXT_STATUSES,
     OPEN_STATUSES,
@@ -98,7 +98,7 @@ class OrderBook:
         return shortage.Standing(
             on_hand,
             self.on_order(gtin),
-            self._proposal(gtin) is not None,
+            self._proposal(gtin),
             self._alarms.get(AlarmKind.SHORTAGE, gtin),
             self._alarms.get(AlarmKind.STOCK_OUT, gtin),
         )
@@ -145,64 +145,66 @@ class OrderBook:
         request_id: str,
         by: str,
         quantity: int | None = None,
-        answer: Sequence[OutboxMessage] = (),
+        answer: Callable[[ProcurementRequest], Sequence[OutboxMessage]] = lambda _: (),
     ) -> Commit:
-        """A pharmacist confirms a proposed request (optionally for another quantity): it is
-        sent to the centre with its figures and priority as they are now."""
+        """A pharmacist confirms a proposed request: it is sent to the centre with its figures
+        and priority as they are now, for `quantity` or else what is missing now (never less
+        than was proposed: a pick list that came short may have asked for more), with the
+        messages `answer` makes of it."""
         request = self._requests.get(request_id)
         if request is None or request.status is not RequestStatus.PROPOSED:
             state = request.status if request else "not open"
             raise RequestError(f"request {request_id} is {state}; only a proposed one is confirmed")
         gtin = request.product.gtin
-        on_hand = self._ledger.on_hand(gtin)
+        on_hand, on_order = self._ledger.on_hand(gtin), self.on_order(gtin)
+        missing = suggested_quantity(request.product, on_hand, on_order)
         sent = replace(
             request,
             status=RequestStatus.REQUESTED,
             confirmed_by=by,
-            quantity=quantity or request.quantity,
+            quantity=quantity or max(request.quantity, missing),
             # Out of stock by now (it was not when proposed): urgent, as a new request would be.
             priority=Priority.URGENT if on_hand <= 0 else request.priority,
             on_hand=on_hand,
-            on_order=self.on_order(gtin),
+            on_order=on_order,
         )
-        messages = self._ledger.record(self._ledger.stamp(), [], [sent], answer)
+        messages = self._ledger.record(self._ledger.stamp(), [], [sent], answer(sent))
         return Commit(requests=(sent,), messages=messages)
 
     def update(self, answer: RequestAnswer) -> Commit:
         """The centre's answer about a request: its status, with who gave it and when, and its
         note (an empty one keeps the note before, e.g. the tracking number). The same status
-        twice changes nothing; one that cannot follow the request's state is refused
-        (RequestError)."""
+        again changes only that (a tracking number given later, also about a closed request);
+        one that cannot follow the request's state is refused (RequestError). A request
+        cancelled or rejected while its product is still short leaves a proposal for what is
+        missing (`shortage.after_request_ended`)."""
         request_id, status = answer.request_id, answer.status
         request = self._requests.get(request_id)
-        if request is not None and request.status is status:
-            return Commit()
-        allowed = NEXT_STATUSES.get(request.status, frozenset()) if request else frozenset()
-        if request is None:
-            row = self._db.execute(
-                "SELECT status FROM procurement_requests WHERE request_id = ?", (request_id,)
-            ).fetchone()
-            if row is None:
-                raise RequestError(
-                    f"no request {request_id} at this gateway; check the id and the gateway "
-                    "it was sent to"
-                )
+        now = request.status if request else self._status_in_file(request_id)
+        if now is None:
             raise RequestError(
-                f"request {request_id} is {row[0]}, closed here; it cannot become {status}"
+                f"no request {request_id} at this gateway; check the id and the gateway "
+                "it was sent to"
             )
-        if status not in allowed:
+        if now is status:
+            with self._ledger.group():
+                self._answered(answer)
+            return Commit()
+        if request is None:
+            raise RequestError(
+                f"request {request_id} is {now}, closed here; it cannot become {status}"
+            )
+        if status not in NEXT_STATUSES.get(request.status, frozenset()):
             raise RequestError(
                 f"request {request_id} is {request.status}; it cannot become {status}"
             )
         updated = replace(request, status=status)
         with self._ledger.group():
-            self._ledger.record(self._ledger.stamp(), [], [updated])
-            self._db.execute(
-                "UPDATE procurement_requests SET answered_by = ?, answered_at = ?,"
-                " note = coalesce(nullif(?, ''), note) WHERE request_id = ?",
-                (answer.by, answer.at, answer.note, request_id),
-            )
-        return Commit(requests=(updated,))
+            at = self._ledger.stamp()
+            self._ledger.record(at, [], [updated])
+            self._answered(answer)
+            proposed = self._after_ended(updated, at)
+        return Commit(requests=(updated, *proposed))
 
     def receipts(self, movements: Iterable[Movement]) -> list[ProcurementRequest]:
         """Open requests that packs being booked in fulfil (in part or whole): the request a
@@ -234,6 +236,33 @@ class OrderBook:
                 self._requests[request.request_id] = request
             else:
                 self._requests.pop(request.request_id, None)
+
+    def _answered(self, answer: RequestAnswer) -> None:
+        """Who gave the answer, when, and its note (inside the caller's transaction)."""
+        self._db.execute(
+            "UPDATE procurement_requests SET answered_by = ?, answered_at = ?,"
+            " note = coalesce(nullif(?, ''), note) WHERE request_id = ?",
+            (answer.by, answer.at, answer.note, answer.request_id),
+        )
+
+    def _status_in_file(self, request_id: str) -> RequestStatus | None:
+        row = self._db.execute(
+            "SELECT status FROM procurement_requests WHERE request_id = ?", (request_id,)
+        ).fetchone()
+        return None if row is None else RequestStatus(row[0])
+
+    def _after_ended(self, request: ProcurementRequest, at: str) -> list[ProcurementRequest]:
+        """A proposal to ask again for a product still short after `request` ended unfilled
+        (inside the caller's transaction)."""
+        gtin = request.product.gtin
+        product = self._products.get(gtin)
+        if request.status in OPEN_STATUSES or product is None:
+            return []
+        standing = self.standing(gtin, self._ledger.on_hand(gtin))
+        proposed = shortage.after_request_ended(product, standing, at)
+        if proposed:
+            self._ledger.record(at, [], proposed)
+        return proposed
 
     def _proposal(self, gtin: str) -> ProcurementRequest | None:
         return next(

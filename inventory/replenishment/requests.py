@@ -19,6 +19,7 @@ class RequestStatus(StrEnum):
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     RECEIVED = "received"
+    WITHDRAWN = "withdrawn"  # a proposal the stock outgrew before anyone confirmed it; never sent
 
 
 # Requests in these states still count as "on order".
@@ -119,6 +120,9 @@ NEXT_STATUSES: dict[RequestStatus, frozenset[RequestStatus]] = {
         }
     ),
     RequestStatus.ORDERED: frozenset({RequestStatus.SHIPPED, RequestStatus.CANCELLED}),
+    # A shipment that came short (or never came): the rest will not come, and what did arrive
+    # stays booked against the request.
+    RequestStatus.SHIPPED: frozenset({RequestStatus.CANCELLED}),
 }
 
 

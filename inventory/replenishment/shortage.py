@@ -11,8 +11,14 @@ shortage is found.
   enough is on order already.
 - A GTIN with no product policy (`after_unmanaged`): its live alarms clear once stock returns.
 
+- A request the centre cancels or rejects (`after_request_ended`): while what is on hand and on
+  order still does not cover the reorder point, a proposal for what is missing, whatever the
+  product's policy. A person decides whether to ask again: a shelf left empty by a refusal is
+  never forgotten, and a centre that refuses is not asked again and again by the gateway alone.
+
 A product whose requests a pharmacist confirms gets a proposal instead of a request; while one
-waits, no second is made.
+waits, no second is made. Stock rising until nothing more is needed withdraws it, so the next
+shortage proposes afresh, for what is missing then.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ class Standing:
 
     on_hand: int
     on_order: int
-    proposal_waiting: bool
+    proposal: ProcurementRequest | None  # waiting for a pharmacist's confirmation
     shortage: Alarm | None = None
     stock_out: Alarm | None = None
 
@@ -61,12 +67,11 @@ def after_movements(
     elif on_hand > 0 and standing.stock_out is not None:
         alarms.append(replace(standing.stock_out, state=AlarmState.CLEARED, cleared_at=at))
     requests: list[ProcurementRequest] = []
-    if (
-        delta < 0
-        and needs_order(product, on_hand, standing.on_order)
-        and not standing.proposal_waiting
-    ):
+    needed = needs_order(product, on_hand, standing.on_order)
+    if delta < 0 and needed and standing.proposal is None:
         requests.append(new_request(product, on_hand, standing.on_order, at))
+    elif delta > 0 and not needed and standing.proposal is not None:
+        requests.append(replace(standing.proposal, status=RequestStatus.WITHDRAWN))
     return alarms, requests
 
 
@@ -103,11 +108,22 @@ def after_short_pick(
         }
         alarms.append(Alarm(AlarmKind.SHORTAGE, gtin, AlarmState.RAISED, at, detail))
     requests: list[ProcurementRequest] = []
-    if product is not None and standing.on_order < missing and not standing.proposal_waiting:
+    if product is not None and standing.on_order < missing and standing.proposal is None:
         request = new_request(product, standing.on_hand, standing.on_order, at)
         wanted = max(request.quantity, missing - standing.on_order)
         requests.append(replace(request, quantity=wanted, priority=Priority.URGENT))
     return alarms, requests
+
+
+def after_request_ended(product: Product, standing: Standing, at: str) -> list[ProcurementRequest]:
+    """A proposal for what is still missing, when a request of the product has just been
+    cancelled or rejected (`standing`: the figures without it) and the product is still short."""
+    if standing.proposal is not None or not needs_order(
+        product, standing.on_hand, standing.on_order
+    ):
+        return []
+    proposal = new_request(product, standing.on_hand, standing.on_order, at)
+    return [replace(proposal, status=RequestStatus.PROPOSED, confirmed_by="")]
 
 
 def new_request(product: Product, on_hand: int, on_order: int, at: str) -> ProcurementRequest:

@@ -1,6 +1,8 @@
 """The expiry sweep (daily, and at start): batches close to expiry raise a near-expiry alarm;
 expired batches are quarantined where they lie (never offered to a pick list again) and raise
-an expired alarm. Alarms of batches no longer on the shelves are cleared."""
+an expired alarm. Alarms of batches no longer on the shelves are cleared. A live alarm is
+brought up to date each site day: its days left (counted from the sweep's site date, `as_of`),
+its slots and quantity."""
 
 from __future__ import annotations
 
@@ -51,12 +53,13 @@ def expiry_sweep(keeper: InventoryKeeper, today: date, near_days: int) -> Outcom
                         f"batch {batch} of GTIN {gtin} expired on {expiry}: "
                         f"{sum(line.quantity for line in held)} pack(s) quarantined"
                     )
-                out.commits.append(keeper.alarms.raise_alarm(AlarmKind.EXPIRED, subject, detail))
+                out.commits.append(keeper.alarms.keep_raised(AlarmKind.EXPIRED, subject, detail))
                 due.add((AlarmKind.EXPIRED, subject))
             else:
                 detail["days_left"] = (date.fromisoformat(expiry) - today).days
+                detail["as_of"] = today.isoformat()
                 out.commits.append(
-                    keeper.alarms.raise_alarm(AlarmKind.NEAR_EXPIRY, subject, detail)
+                    keeper.alarms.keep_raised(AlarmKind.NEAR_EXPIRY, subject, detail)
                 )
                 due.add((AlarmKind.NEAR_EXPIRY, subject))
         for alarm in keeper.alarms.live():

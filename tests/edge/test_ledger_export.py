@@ -8,6 +8,7 @@ import hashlib
 import io
 import itertools
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -33,7 +34,8 @@ def pack(serial: int) -> PackId:
     return PackId(f"urn:epc:id:sgtin:4012345.012345.{serial}", AMOX.gtin, str(serial))
 
 
-def export(db: Path, *options: str) -> subprocess.CompletedProcess[str]:
+def export(db: Path, *options: str, zone: str = "UTC") -> subprocess.CompletedProcess[str]:
+    """The export, on a machine in `zone` (a bare --db: the site's zone is the machine's)."""
     return subprocess.run(
         [sys.executable, "-m", "edge.cli.main", "ledger", "export", "--db", str(db), *options],
         capture_output=True,
@@ -41,6 +43,7 @@ def export(db: Path, *options: str) -> subprocess.CompletedProcess[str]:
         cwd=ROOT,
         timeout=60,
         check=False,
+        env={**os.environ, "TZ": zone},
     )
 
 
@@ -98,6 +101,36 @@ def test_since_keeps_the_rows_changed_from_then_on(ledger: Path) -> None:
         ledger, "--table", "movements", "--format", "ndjson", "--since", "2026-11-26T12:00+01:00"
     )
     assert offset.stdout == done.stdout
+
+
+def test_since_without_an_offset_is_the_sites_time(ledger: Path) -> None:
+    """At a site in Honolulu (UTC-10) "since 26 November" starts at its midnight, 10:00 UTC:
+    the put-away at 09:00 UTC was on the 25th there."""
+    rows = export(
+        ledger,
+        "--table",
+        "movements",
+        "--format",
+        "json",
+        "--since",
+        "2026-11-26",
+        zone="Pacific/Honolulu",
+    )
+    assert [row["at"] for row in json.loads(rows.stdout)][:2] == [
+        "2026-11-26T10:00:00.000Z",
+        "2026-11-26T11:00:00.000Z",
+    ]
+    at_one = export(
+        ledger,
+        "--table",
+        "movements",
+        "--format",
+        "json",
+        "--since",
+        "2026-11-26T01:00",
+        zone="Pacific/Honolulu",
+    )
+    assert json.loads(at_one.stdout)[0]["at"] == "2026-11-26T11:00:00.000Z"
 
 
 @pytest.mark.parametrize(

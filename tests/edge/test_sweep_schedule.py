@@ -68,3 +68,31 @@ async def test_the_sweep_follows_the_sites_zone_not_utc() -> None:
     start = datetime(2026, 3, 9, 12, tzinfo=UTC)  # 20:00 in Shanghai
     asked = await sweeps_between(shanghai, start, start + timedelta(hours=12))
     assert asked[1:] == [datetime(2026, 3, 9, 18, 0, tzinfo=UTC)]  # 02:00 on 10 March there
+
+
+@pytest.mark.parametrize(
+    ("zone", "night", "first"),
+    [
+        # New York springs forward at 02:00 EST: the sweep runs at 03:00 EDT (07:00 UTC).
+        ("America/New_York", date(2026, 3, 8), datetime(2026, 3, 8, 7, 0, tzinfo=UTC)),
+        # ... and falls back at 02:00 EDT: 01:00-02:00 twice, 02:00 once (EST, 07:00 UTC).
+        ("America/New_York", date(2026, 11, 1), datetime(2026, 11, 1, 7, 0, tzinfo=UTC)),
+        # Lord Howe Island moves its clocks by half an hour: 02:00 -> 02:30 on 4 October.
+        ("Australia/Lord_Howe", date(2026, 10, 4), datetime(2026, 10, 3, 15, 30, tzinfo=UTC)),
+        # ... and back, 02:00 -> 01:30 on 5 April: 02:00 comes once (+10:30).
+        ("Australia/Lord_Howe", date(2026, 4, 5), datetime(2026, 4, 4, 15, 30, tzinfo=UTC)),
+        # India is UTC+05:30 all year.
+        ("Asia/Kolkata", date(2026, 3, 29), datetime(2026, 3, 28, 20, 30, tzinfo=UTC)),
+    ],
+)
+async def test_the_sweep_runs_once_a_site_day_in_zones_that_shift_oddly(
+    zone: str, night: date, first: datetime
+) -> None:
+    site = ZoneInfo(zone)
+    start = datetime.combine(night - timedelta(days=1), datetime.min.time(), site).replace(hour=12)
+    asked = await sweeps_between(site, start.astimezone(UTC), (start + timedelta(days=3)))
+    nightly = asked[1:]
+    assert [moment.astimezone(site).date() for moment in nightly] == [
+        night + timedelta(days=n) for n in range(3)
+    ]
+    assert nightly[0] == first

@@ -3,7 +3,9 @@ stock-out; their lifecycle raised -> acknowledged -> cleared; and how the slots 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import json
+import sqlite3
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from inventory.ledger.movements import Movement, MovementKind
 from inventory.replenishment.policy import Product
 from inventory.site_calendar import SiteCalendar
 from inventory.stock.expiry import expiry_sweep
+from sync.contract import check_topic
 
 GTIN = "04012345123456"
 PRODUCT = Product(GTIN, "Amoxicillin", reorder_point=0, par=4, home_slots=("A-01",))
@@ -98,3 +101,50 @@ def test_an_alarm_is_acknowledged_once_by_whom(keeper: InventoryKeeper) -> None:
     assert (acked.state, acked.acknowledged_by) == (AlarmState.ACKNOWLEDGED, "Dr. Ruiz")
     with pytest.raises(UnknownAlarm, match="no live alarm"):
         keeper.alarms.acknowledge("shortage-nothing", "Dr. Ruiz")
+
+
+def test_a_near_expiry_alarm_counts_its_days_down_each_site_day(tmp_path: Path) -> None:
+    """A batch 14 days from expiry says 14 on the day it is raised and 7 a week later, to the
+    pharmacist and (retained) to the centre; the alarm is the same one, still acknowledged."""
+    now = [datetime(2026, 11, 26, 9, 0, tzinfo=UTC)]
+    k = InventoryKeeper(
+        tmp_path / "l.sqlite", {GTIN: PRODUCT}, "s", "g", SiteCalendar(UTC, lambda: now[0])
+    )
+    k.commit(
+        [
+            Movement(
+                MovementKind.PUT_AWAY, GTIN, 3, batch="SOON", expiry="2026-12-10", to_slot="A-02"
+            )
+        ]
+    )
+    expiry_sweep(k, k.calendar.today(), near_days=30)
+    [raised] = k.alarms.live()
+    assert (raised.detail["days_left"], raised.detail["as_of"]) == (14, "2026-11-26")
+    k.alarms.acknowledge(raised.id, "Dr. Ruiz")
+    now[0] += timedelta(days=7)
+    out = expiry_sweep(k, k.calendar.today(), near_days=30)
+    [alarm] = k.alarms.live()
+    assert (alarm.detail["days_left"], alarm.detail["as_of"]) == (7, "2026-12-03")
+    assert (alarm.state, alarm.acknowledged_by) == (AlarmState.ACKNOWLEDGED, "Dr. Ruiz")
+    assert alarm.raised_at == raised.raised_at, "a new count is not a new alarm"
+    assert [a.id for c in out.commits for a in c.alarms] == [alarm.id]
+    with sqlite3.connect(tmp_path / "l.sqlite") as db:
+        stored, sent = db.execute(
+            "SELECT a.detail, o.payload FROM alarms a, outbox o WHERE o.key = a.id"
+            " ORDER BY o.id DESC LIMIT 1"
+        ).fetchone()
+    assert json.loads(stored)["days_left"] == json.loads(sent)["detail"]["days_left"] == 7
+    assert check_topic(f"rxedge/v1/s/g/alarms/{alarm.id}", sent) == []
+    # Later the same day the sweep finds nothing new to say.
+    assert not any(c.alarms for c in expiry_sweep(k, k.calendar.today(), 30).commits)
+    k.close()
+
+
+def test_an_expiry_alarm_follows_the_packs_of_its_batch(keeper: InventoryKeeper) -> None:
+    expiry_sweep(keeper, TODAY, near_days=30)
+    keeper.commit(
+        [Movement(MovementKind.PICK, GTIN, 1, batch="SOON", expiry="2026-12-10", from_slot="A-02")]
+    )
+    expiry_sweep(keeper, TODAY, near_days=30)
+    near = keeper.alarms.get(AlarmKind.NEAR_EXPIRY, f"{GTIN}/SOON")
+    assert near is not None and near.detail["quantity"] == 1

@@ -141,12 +141,52 @@ def test_a_cancelled_request_no_longer_counts_and_shortage_asks_again(
     keeper: InventoryKeeper,
 ) -> None:
     for n in (1, 2, 3):
-        keeper.take(pack(n, AUTO.gtin).epc)
+        keeper.take(pack(n, AUTO.gtin).epc)  # 5 -> 2: a request for 4
     rid = str(sent(keeper)[0]["request_id"])
+    for n in (10, 11):
+        keeper.put_away(pack(n, AUTO.gtin), "A-01")  # 2 of the 4 came: no longer short
     keeper.orders.update(said(rid, RequestStatus.CANCELLED))
-    assert keeper.orders.on_order(AUTO.gtin) == 0
+    assert keeper.orders.on_order(AUTO.gtin) == 0 and keeper.orders.open_requests() == []
     keeper.take(pack(4, AUTO.gtin).epc)
+    keeper.take(pack(5, AUTO.gtin).epc)  # 4 -> 2: short again, asked again by itself
     assert len(sent(keeper)) == 2
+
+
+def test_a_request_refused_while_still_short_leaves_one_proposal_for_what_is_missing(
+    keeper: InventoryKeeper,
+) -> None:
+    for n in (1, 2, 3):
+        keeper.take(pack(n, AUTO.gtin).epc)  # 5 -> 2: a request for 4
+    rid = str(sent(keeper)[0]["request_id"])
+    keeper.take(pack(4, AUTO.gtin).epc)  # 1 left
+    keeper.put_away(pack(10, AUTO.gtin), "A-01")  # 1 of the 4 came: 2 on the shelf
+    outcome = apply(keeper, said(rid, RequestStatus.REJECTED, note="discontinued"))
+    [proposal] = keeper.orders.open_requests()
+    assert proposal.status is RequestStatus.PROPOSED and proposal.quantity == 4  # 6 - 2 - 0
+    assert outcome.notes[-1] == (
+        f"{AUTO.gtin} is still short: proposal {proposal.request_id} for 4 waits for a pharmacist"
+    )
+    assert len(sent(keeper)) == 1, "the centre is not asked again by the gateway alone"
+    keeper.take(pack(5, AUTO.gtin).epc)  # 1 left
+    assert len(sent(keeper)) == 1 and len(keeper.orders.open_requests()) == 1
+    keeper.orders.confirm(proposal.request_id, "Dr. Ruiz")
+    assert sent(keeper)[-1]["quantity"] == 5 and sent(keeper)[-1]["confirmed_by"] == "Dr. Ruiz"
+
+
+def test_a_proposal_left_by_a_refusal_is_withdrawn_once_stock_covers_the_need(
+    keeper: InventoryKeeper,
+) -> None:
+    for n in (1, 2, 3):
+        keeper.take(pack(n, AUTO.gtin).epc)  # 5 -> 2: a request for 4
+    keeper.orders.update(said(str(sent(keeper)[0]["request_id"]), RequestStatus.REJECTED))
+    [proposal] = keeper.orders.open_requests()
+    for n in (10, 11):  # packs from elsewhere: 4 on the shelf, above the reorder point
+        keeper.put_away(pack(n, AUTO.gtin), "A-01")
+    assert keeper.orders.open_requests() == []
+    assert status_of(keeper, proposal.request_id) == ("withdrawn", 0)
+    for n in (4, 5):  # 4 -> 2: short again, and this product's requests go out by themselves
+        keeper.take(pack(n, AUTO.gtin).epc)
+    assert len(sent(keeper)) == 2 and sent(keeper)[-1]["confirmed_by"] == "auto"
 
 
 def test_a_pack_taken_and_put_back_delivers_nothing(keeper: InventoryKeeper) -> None:
@@ -177,6 +217,7 @@ def test_a_proposal_confirmed_after_the_shelf_emptied_goes_out_urgent(
     [request] = sent(keeper)
     assert request["reason"] == {"on_hand": 0, "on_order": 0, "reorder_point": 1, "par": 4}
     assert request["priority"] == "urgent", "out of stock when sent"
+    assert request["quantity"] == 4, "what is missing when sent, not when proposed (3)"
 
 
 def live_kinds(keeper: InventoryKeeper, gtin: str) -> set[str]:

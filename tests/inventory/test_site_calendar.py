@@ -96,6 +96,15 @@ def test_the_offset_is_the_sites_at_that_instant() -> None:
     assert SiteCalendar(BOGOTA).offset(datetime(2026, 7, 15, tzinfo=UTC)) == "-05:00"
 
 
+def test_a_stored_instant_is_shown_on_the_sites_clock_with_its_offset() -> None:
+    berlin = SiteCalendar(ZoneInfo("Europe/Berlin"))
+    assert berlin.clock_time("2026-07-15T22:30:00.000Z") == "2026-07-16 00:30 +02:00"
+    assert berlin.clock_time("2026-01-15t22:30:00z") == "2026-01-15 23:30 +01:00"
+    assert SiteCalendar(BOGOTA).clock_time(datetime(2026, 7, 15, 3, tzinfo=UTC)) == (
+        "2026-07-14 22:00 -05:00"
+    )
+
+
 def test_the_daily_time_across_european_dst_nights() -> None:
     berlin = SiteCalendar(ZoneInfo("Europe/Berlin"))
     two = time(2, 0)

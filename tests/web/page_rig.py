@@ -35,6 +35,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 USER, NAME, PASSWORD = "ana", "Ana Ruiz", "correct horse battery"
+USER2, NAME2 = "bea", "Bea Lind"  # a second pharmacist, same password
 EXPIRED = "expired-04012345123456_OLD"  # the alarm raised at start: a pack past its expiry
 TABLET = {"width": 1024, "height": 768}
 REPO = Path(__file__).resolve().parents[2]
@@ -63,15 +64,16 @@ class PageRig:
     def url(self) -> str:
         return self.page.url
 
-    async def tab(self) -> Page:
-        """A new browser window the size of the shelf's tablet."""
-        context = await self.browser.new_context(viewport=TABLET)
+    async def tab(self, script: bool = True) -> Page:
+        """A new browser window the size of the shelf's tablet (`script`: False for a browser
+        that runs no script, where the page's forms work all the same)."""
+        context = await self.browser.new_context(viewport=TABLET, java_script_enabled=script)
         return await context.new_page()
 
-    async def logged_in_tab(self) -> Page:
-        tab = await self.tab()
+    async def logged_in_tab(self, user: str = USER, script: bool = True) -> Page:
+        tab = await self.tab(script)
         await tab.goto(f"{self.url}/login")
-        await tab.fill("#user", USER)
+        await tab.fill("#user", user)
         await tab.fill("#password", PASSWORD)
         await tab.click("form.login button")
         await tab.wait_for_selector("#who")
@@ -116,6 +118,7 @@ async def page_rig(
         pytest.fail("Debian's chromium is not installed: run `make setup` (scripts/bootstrap.sh)")
     users = tmp_path / "web-users.json"
     Accounts(users).add(USER, NAME, PASSWORD)
+    Accounts(users).add(USER2, NAME2, PASSWORD)
     rig = await start_rig(
         tmp_path,
         broker,

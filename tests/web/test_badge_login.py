@@ -72,3 +72,31 @@ async def test_a_screen_not_beside_the_reader_cannot_ask(
         cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
         status, body = await web.post("/login/badge", {"csrf": csrf or ""}, cookie)
         assert status == 403 and "web.badge_login_from" in body
+
+
+@pytest.mark.usefixtures("pcscd")
+async def test_giving_an_account_another_badge_ends_its_logins(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """A lost badge given up (`add-user --badge` with the new one) logs out the screen it
+    logged in, as a new password would: every login of the account ends when it is written
+    again."""
+    async with page_rig(tmp_path, broker, badges=BADGES) as web:
+        accounts = Accounts(tmp_path / "web-users.json")
+        accounts.add(USER, NAME, PASSWORD, badge=UID)
+        by_badge, by_password = await web.tab(), await web.logged_in_tab()
+        await ask_for_badge(by_badge, web.url)
+        badge = VirtualBadge(bytes.fromhex(UID))
+        try:
+            await badge.insert()
+            await expect(by_badge.locator("#who")).to_contain_text(NAME)
+        finally:
+            await badge.remove()
+        await by_badge.goto(f"{web.url}/alarms")
+        await expect(by_badge.get_by_role("button", name="Acknowledge")).to_have_count(1)
+
+        accounts.add(USER, NAME, PASSWORD, badge="04FFFFFFFFFFFF")
+        for tab in (by_badge, by_password):
+            await tab.goto(f"{web.url}/alarms")
+            await expect(tab.locator("#login-link")).to_be_visible()
+            assert await tab.get_by_role("button", name="Acknowledge").count() == 0

@@ -39,8 +39,12 @@ async def test_a_burst_reaches_every_browser_as_one_write_with_each_shelfs_newes
 ) -> None:
     live = feed(tmp_path)
     browsers = [live.stream() for _ in range(3)]
-    for stream in browsers:
-        assert await anext(stream) == b"retry: 2000\n\n"
+    for stream in browsers:  # each starts with whether it is live (no broker link here)
+        first = await anext(stream)
+        assert (
+            first
+            == b'retry: 2000\n\nevent: link\ndata: {"broker": false, "gateway": "unknown"}\n\n'
+        )
     before = live.generation, live.lights_generation
     for number in range(1, 6):
         live._on_message(f"{TOPICS.prefix}/lights/A", lights("A", number))

@@ -76,9 +76,19 @@
     }
   });
 
+  // Live only while the stream is open, the page's broker link is up and the gateway online:
+  // otherwise what the page shows is frozen, and it says so.
   const link = document.getElementById("live-link");
-  function linkIs(state, text) {
+  let streamOpen = false;
+  let said = { broker: true, gateway: "online" }; // the stream's first event says how it is
+  function showLink() {
     if (!link) return;
+    let state = "down";
+    let text = "live";
+    if (!streamOpen) text = "reconnecting";
+    else if (!said.broker) text = "not live: the page's broker link is down";
+    else if (said.gateway !== "online") text = "not live: gateway " + said.gateway;
+    else state = "live";
     link.dataset.state = state;
     link.textContent = text;
   }
@@ -91,18 +101,26 @@
   function listen() {
     const source = new EventSource("/events");
     source.addEventListener("open", () => {
-      linkIs("live", "live");
+      streamOpen = true;
+      showLink();
       if (everOpen) nudge("*"); // back after a break: what changed meanwhile
       everOpen = true;
       failures = 0;
     });
     source.addEventListener("error", () => {
-      linkIs("down", "reconnecting");
+      streamOpen = false;
+      showLink();
       if (source.readyState !== EventSource.CLOSED) return; // the browser tries again itself
       setTimeout(listen, RETRY_MS[Math.min(failures, RETRY_MS.length - 1)]);
       failures += 1;
     });
     source.addEventListener("lights", (event) => drawLights(JSON.parse(event.data)));
+    source.addEventListener("link", (event) => {
+      const was = said;
+      said = JSON.parse(event.data);
+      showLink();
+      if (said.broker && !was.broker) nudge("*"); // back after a break: what changed meanwhile
+    });
     for (const kind of ["ledger", "alarm", "result", "status"]) {
       source.addEventListener(kind, () => nudge(kind));
     }

@@ -6,7 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from edge.web.pages import item_route, render, shared_live_part, state_of
+from edge.web.accounts import Account
+from edge.web.pages import action, render, shared_live_part, state_of
 from edge.web.reading import live_alarms
 
 
@@ -15,7 +16,19 @@ async def alarms(request: Request) -> Response:
     return render(request, "alarms.html", alarms=rows)
 
 
+async def acknowledge(request: Request, form: dict[str, str], account: Account) -> str:
+    """Said as the ledger has it: an alarm someone acknowledged first (a screen not redrawn
+    yet) keeps their name, and the person is told so."""
+    alarm_id = request.path_params["alarm_id"]
+    body = {"alarm_id": alarm_id, "by": account.name}
+    answer = await state_of(request).command("alarm-ack", body, alarm_id)
+    by = answer.get("by") or account.name
+    if by != account.name:
+        return f"Alarm {alarm_id} was already acknowledged by {by}; nothing changed."
+    return f"Alarm {alarm_id} acknowledged by {by}."
+
+
 routes = [
     Route("/alarms", shared_live_part(alarms)),
-    item_route("/alarms/{alarm_id}/ack", "alarm-ack", "Alarm {item} acknowledged by {by}."),
+    Route("/alarms/{alarm_id}/ack", action(acknowledge), methods=["POST"]),
 ]

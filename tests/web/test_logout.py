@@ -1,0 +1,42 @@
+"""Logging out ends the login, whichever of the browser's windows it is clicked in: a window
+drawn before the person logged in again (its form carries an older token) logs out all the
+same, and says so, instead of leaving the login open behind a page that looks logged out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.async_api import expect
+
+from edge.demo.local_broker import LocalBroker
+from tests.web.page_rig import PASSWORD, USER, page_rig
+
+
+async def test_log_out_in_a_window_drawn_before_logging_in_again_ends_the_login(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    async with page_rig(tmp_path, broker) as web:
+        first = await web.logged_in_tab()
+        await first.goto(f"{web.url}/alarms")
+        second = await first.context.new_page()  # another window of the same browser
+        await second.goto(f"{web.url}/login")
+        await second.fill("#user", USER)
+        await second.fill("#password", PASSWORD)
+        await second.click("form.login button")
+        await expect(second.locator("#who")).to_be_visible()
+
+        cookies = await first.context.cookies()
+        cookie = "rxedge_session=" + next(
+            c["value"] for c in cookies if c["name"] == "rxedge_session"
+        )
+        status, body = await web.post("/logout", {}, cookie, origin="http://evil.example")
+        assert status == 403 and "another site" in body, "another site cannot log anyone out"
+        await second.reload()
+        await expect(second.locator("#who")).to_be_visible()
+
+        await first.get_by_role("button", name="Log out").click()
+        await expect(first.locator("#login-link")).to_be_visible()
+        await expect(first.locator(".flash")).to_contain_text("Logged out")
+        await second.goto(f"{web.url}/alarms")
+        await expect(second.locator("#login-link")).to_be_visible()
+        assert await second.get_by_role("button", name="Acknowledge").count() == 0

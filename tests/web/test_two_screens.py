@@ -1,0 +1,83 @@
+"""Two people, two screens, one thing to act on: each is told what the ledger holds of their
+own click. A screen that had not redrawn yet (no script, or not fetched again) acknowledging
+an alarm someone already acknowledged is told who did, not that it was them; two screens
+confirming one stocktake report at the same moment are not both told that they booked it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from playwright.async_api import Page, expect
+
+from edge.demo.local_broker import LocalBroker
+from tests.web.page_rig import EXPIRED, NAME, NAME2, USER2, page_rig
+
+SECOND = 5_000  # ms: generous under load
+
+
+def acknowledged_by(db: Path, alarm_id: str) -> str | None:
+    with sqlite3.connect(db) as ledger:
+        row = ledger.execute("SELECT acknowledged_by FROM alarms WHERE id = ?", (alarm_id,))
+        return row.fetchone()[0]  # type: ignore[no-any-return]
+
+
+def confirmed_by(db: Path, stocktake_id: str) -> str | None:
+    with sqlite3.connect(db) as ledger:
+        row = ledger.execute(
+            "SELECT confirmed_by FROM stocktakes WHERE stocktake_id = ?", (stocktake_id,)
+        )
+        return row.fetchone()[0]  # type: ignore[no-any-return]
+
+
+async def test_acknowledging_an_alarm_already_acknowledged_names_who_did(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    async with page_rig(tmp_path, broker) as web:
+        ana = await web.logged_in_tab()
+        bea = await web.logged_in_tab(USER2, script=False)  # her page does not redraw itself
+        for tab in (ana, bea):
+            await tab.goto(f"{web.url}/alarms")
+        await ana.locator(f'tr[data-alarm="{EXPIRED}"]').get_by_role("button").click()
+        await expect(ana.locator(".flash")).to_contain_text(f"acknowledged by {NAME}")
+
+        await bea.locator(f'tr[data-alarm="{EXPIRED}"]').get_by_role("button").click()
+        flash = bea.locator(".flash")
+        await expect(flash).to_contain_text(f"already acknowledged by {NAME}", timeout=SECOND)
+        await expect(flash).not_to_contain_text(f"acknowledged by {NAME2}")
+        assert acknowledged_by(web.rig.db, EXPIRED) == NAME
+
+
+async def test_two_screens_confirming_one_report_at_once_are_each_told_their_own_answer(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    async with page_rig(tmp_path, broker) as web:
+        ana = await web.logged_in_tab()
+        bea = await web.logged_in_tab(USER2)
+        await ana.goto(f"{web.url}/stocktake")
+        await ana.get_by_role("button", name="Start").click()
+        await expect(ana.locator(".flash")).to_contain_text("started", timeout=SECOND)
+        await ana.get_by_role("button", name="End the running sweep").click()
+        await expect(ana.locator(".flash")).to_contain_text("ended", timeout=SECOND)
+        link = ana.locator("#stocktakes tbody tr a").first
+        stocktake_id = await link.inner_text()
+
+        async def confirm(tab: Page) -> str:
+            button = tab.get_by_role("button", name="Confirm: book the differences")
+            await button.click()
+            await expect(tab.locator(".flash")).to_be_visible(timeout=3 * SECOND)
+            return await tab.locator(".flash").inner_text()
+
+        for tab in (ana, bea):
+            await tab.goto(f"{web.url}/stocktake/{stocktake_id}")
+        answers = await asyncio.gather(confirm(ana), confirm(bea))
+        said = dict(zip((NAME, NAME2), answers, strict=True))
+        booked = confirmed_by(web.rig.db, stocktake_id)
+        assert booked in said
+        assert said[booked] == f"Stocktake {stocktake_id} confirmed by {booked}: " + (
+            "its differences are booked."
+        )
+        other = NAME2 if booked == NAME else NAME
+        assert said[other].startswith("Not done:"), said
+        assert "is confirmed" in said[other]
