@@ -82,6 +82,21 @@ def _line_text(line: object) -> str:
     return text + (f"; SHORT by {line['short']}" if line.get("short") else "")
 
 
+def _answers(
+    answer: dict[str, object], name: str, body: dict[str, object], command_id: str
+) -> bool:
+    """Whether `answer` answers this command: filed under its id, or, for a sweep's start (and
+    its end when no id is given), under the id the gateway gave the sweep: matched then by the
+    shelf it names (the start) or by the command alone (the end of the one sweep running)."""
+    if answer.get("command_id") == command_id:
+        return True
+    if answer.get("command") != name:
+        return False
+    if name == "stocktake-start":
+        return answer.get("shelf") == body.get("shelf")
+    return name == "stocktake-end" and not command_id
+
+
 async def send_command(
     broker: BrokerLink | str,
     topics: Topics,
@@ -110,7 +125,7 @@ async def send_command(
             answer = json.loads(payload)
         except ValueError:
             return
-        if isinstance(answer, dict) and answer.get("command_id") == command_id:
+        if isinstance(answer, dict) and _answers(answer, name, body, command_id):
             answers.put_nowait(answer)
 
     session = command_session(link, [topics.command_result] if wait else [], on_message)

@@ -18,6 +18,7 @@ from firmware_sim.chafon_sim import ChafonSimulator
 from firmware_sim.r2000_sim import R2000Simulator
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
+from tests.edge.procurement_rig import CliRun
 from tests.edge.test_stocktake_sweep import (
     PREFIX,
     answers,
@@ -188,3 +189,28 @@ async def test_a_sweep_whose_handheld_stays_away_is_abandoned_unjudged_and_the_s
         [ended] = await eventually(lambda: answers(centre, "ended"), what="the new count")
         assert ended["stocktake_id"] != sid
         assert (ended["summary"]["seen"], ended["summary"]["missing"]) == (4, 0)
+
+
+async def test_the_stocktake_commands_print_the_gateways_answers(
+    daemon: Daemon, broker: LocalBroker
+) -> None:
+    """`rxedge stocktake start`, `end` and `confirm`: each ends on the gateway's answer (the
+    start and the end are answered under the id the gateway gives the sweep)."""
+    _, handheld, _ = daemon
+    target = ["--broker", broker.url, "--site", "s1", "--gateway", "g1"]
+    started = await CliRun.start("stocktake", "start", "A", "--by", "Ana", "--json", *target)
+    assert await started.finish(timeout=20) == 0, started.errors
+    [answer] = started.json_lines()
+    assert answer["status"] == "started" and answer["shelf"] == "A"
+    sid = str(answer["stocktake_id"])
+    await handheld.sweep([[location(1), tag(1)], [location(2), tag(3)]], dwell=0.3)
+    ended = await CliRun.start("stocktake", "end", *target)
+    assert await ended.finish(timeout=20) == 0, ended.errors
+    assert any(sid in line and "ended" in line for line in ended.lines), ended.lines
+    confirmed = await CliRun.start("stocktake", "confirm", sid, "--by", "Ana", *target)
+    assert await confirmed.finish(timeout=20) == 0, confirmed.errors
+    assert any("confirmed" in line for line in confirmed.lines), confirmed.lines
+    # An end with no sweep running is answered with the refusal, and says so.
+    again = await CliRun.start("stocktake", "end", *target)
+    assert await again.finish(timeout=20) == 1, again.errors
+    assert any("no stocktake is running" in line for line in again.lines), again.lines
