@@ -1,0 +1,86 @@
+"""The demo and the simulators stopped with SIGTERM (a `timeout`, a service manager, `kill`) tidy
+up as they do on Ctrl-C: nothing of theirs runs on, nothing of theirs is left on disk."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RXEDGE = [sys.executable, "-m", "edge.cli.main"]
+
+
+def _start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*RXEDGE, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        start_new_session=True,  # its own session: what it started can be found by session id
+    )
+
+
+def _read_until(process: subprocess.Popen[str], marker: str, timeout: float = 30.0) -> str:
+    assert process.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while marker not in seen:
+        line = process.stdout.readline()
+        assert line and time.monotonic() < deadline, f"no {marker!r} in:\n{seen}"
+        seen += line
+    return seen
+
+
+def _end_session(process: subprocess.Popen[str]) -> None:
+    """Whatever is left of a failed run, ended so that it does not outlive the test."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _in_session(session: int) -> list[str]:
+    listed = subprocess.run(
+        ["ps", "-o", "args=", "-s", str(session)], capture_output=True, text=True, check=False
+    )
+    return listed.stdout.splitlines()
+
+
+def test_demo_stopped_by_sigterm_stops_its_broker_and_leaves_no_files(tmp_path: Path) -> None:
+    demo = _start("demo", "--plain", "--seconds", "60")
+    try:
+        _read_until(demo, "sync      connected")
+        broker = [p for p in _in_session(demo.pid) if "mosquitto" in p]
+        assert broker, _in_session(demo.pid)
+        conf = re.search(r"-c (\S+)/broker/mosquitto\.conf", broker[0])
+        assert conf, broker
+        workdir = Path(conf[1])
+        assert workdir.is_dir()
+        demo.send_signal(signal.SIGTERM)
+        out, _ = demo.communicate(timeout=30)
+        assert _in_session(demo.pid) == [], "the demo's mosquitto outlived it"
+    finally:
+        _end_session(demo)
+    assert demo.returncode == 128 + signal.SIGTERM, out
+    assert not workdir.exists(), "the demo's temporary ledger and broker files were left behind"
+    assert "Traceback" not in out
+
+
+def test_simulator_stopped_by_sigterm_removes_its_link(tmp_path: Path) -> None:
+    link = tmp_path / "reader0"
+    sim = _start("sim", "r2000", "--link", str(link), "--tags", "0")
+    try:
+        _read_until(sim, "Ctrl-C to stop")
+        assert link.is_symlink()
+        sim.send_signal(signal.SIGTERM)
+        out, _ = sim.communicate(timeout=20)
+    finally:
+        _end_session(sim)
+    assert sim.returncode == 128 + signal.SIGTERM, out
+    assert not link.is_symlink(), "a link to a pty nobody serves any more was left behind"
