@@ -213,8 +213,9 @@ class Demo:
         failed = [what for what, passed in stage.checks if not passed]
         print("\nsummary")
         print(f"  result:               {'scenario complete' if ok else 'scenario NOT complete'}")
-        if failed:
-            print(f"  not observed:         {'; '.join(failed)}")
+        if failed:  # a check fails only when the deadline passes without what it waits for
+            print(f"  not observed within --seconds {self.seconds:g}: {'; '.join(failed)}")
+            print("  (a longer --seconds gives a slow or busy machine more time)")
         print(f"  checks observed:      {sum(p for _, p in stage.checks)} of {len(stage.checks)}")
         print(f"  pick lists done:      {len(done)} ({', '.join(done) or 'none'})")
         print(f"  picks booked:         {len(picks)}")
@@ -230,6 +231,9 @@ class Demo:
         print(f"  messages published:   {gateway.publisher.sent if gateway.publisher else 0}")
         print(f"  requests received:    {len(self.requests)}")
         print(f"  run time:             {took:.1f} s")
-        print(f"  ledger:               {db}")
+        kept = (
+            f"{db}" if self.db else "removed with the demo's temporary files (--db FILE keeps it)"
+        )
+        print(f"  ledger:               {kept}")
         if self.web_url:
             print(f"  web page (ended):     {self.web_url}")

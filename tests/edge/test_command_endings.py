@@ -84,3 +84,22 @@ def test_simulator_stopped_by_sigterm_removes_its_link(tmp_path: Path) -> None:
         _end_session(sim)
     assert sim.returncode == 128 + signal.SIGTERM, out
     assert not link.is_symlink(), "a link to a pty nobody serves any more was left behind"
+
+
+def test_demo_out_of_time_says_so_and_names_no_removed_ledger() -> None:
+    result = subprocess.run(
+        [*RXEDGE, "demo", "--plain", "--seconds", "3"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    summary = result.stdout.split("\nsummary\n")[1]
+    assert "scenario NOT complete" in summary
+    assert "not observed within --seconds 3:" in summary, summary
+    assert "longer --seconds" in summary, "the newcomer is told what to try"
+    ledger = re.search(r"ledger:\s+(.*)", summary)
+    assert ledger and "--db" in ledger[1], summary
+    assert not re.search(r"/\S+\.sqlite", ledger[1]), "it names a ledger that is gone"
