@@ -46,6 +46,7 @@ from edge.demo.stock import (
 from edge.demo.view import DemoView
 from edge.settings.config import parse_config
 from edge.web.demo_page import DEMO_USER, start_demo_page
+from edge.web.server import WebSetupError, bind
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
@@ -100,11 +101,28 @@ class Demo:
                 file=sys.stderr,
             )
             return 2
+        if problem := self._web_port_problem():
+            print(f"rxedge demo: {problem}", file=sys.stderr)
+            return 2
         try:
             with tempfile.TemporaryDirectory(prefix="rxedge-demo-") as workdir:
                 return await self._run(Path(workdir))
         finally:
             self.view.restore_terminal()
+
+    def _web_port_problem(self) -> str | None:
+        """Why the page cannot have the port `--web` asks for, said before anything starts."""
+        if not self.web_port:
+            return None
+        try:
+            bind(f"127.0.0.1:{self.web_port}").close()
+        except WebSetupError as exc:
+            reason = str(exc).rpartition(": ")[2]
+            return (
+                f"--web {self.web_port}: cannot listen on 127.0.0.1:{self.web_port}: {reason}; "
+                "give another port, or --web 0 for a free one"
+            )
+        return None
 
     async def _run(self, workdir: Path) -> int:
         say = self.view.say

@@ -7,6 +7,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -103,3 +104,20 @@ def test_demo_out_of_time_says_so_and_names_no_removed_ledger() -> None:
     ledger = re.search(r"ledger:\s+(.*)", summary)
     assert ledger and "--db" in ledger[1], summary
     assert not re.search(r"/\S+\.sqlite", ledger[1]), "it names a ledger that is gone"
+
+
+def test_demo_web_port_taken_says_what_to_do(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        demo = _start("demo", "--plain", "--web", str(port), "--db", str(tmp_path / "l.sqlite"))
+        try:
+            out, _ = demo.communicate(timeout=30)
+            assert _in_session(demo.pid) == [], "the demo's mosquitto outlived it"
+        finally:
+            _end_session(demo)
+    assert demo.returncode == 2, out
+    assert "Traceback" not in out
+    assert f"--web {port}: cannot listen on 127.0.0.1:{port}" in out, out
+    assert "--web 0" in out, "the way out: a free port"
