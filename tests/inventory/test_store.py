@@ -159,3 +159,25 @@ def test_a_damaged_file_is_refused_with_what_to_do(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(store.StoreError, match="restore it from a backup"):
         store.connect(path)
+
+
+def test_a_ledger_locked_by_another_program_at_migration_is_not_called_damaged(
+    tmp_path: Path,
+) -> None:
+    """A file that needs migrating while another program holds a write lock on it (an open
+    sqlite3 session) is whole: the error says it is locked and what to do, never to restore a
+    backup or to move the ledger aside."""
+    path = file_at_version(tmp_path / "v9.sqlite", 9)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=WAL")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(store.StoreError) as refused:
+            store.connect(path, integrity_check=None)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    said = str(refused.value)
+    assert f"ledger {path} is locked by another program" in said, said
+    assert "backup" not in said and "move it aside" not in said
+    store.connect(path).close()  # and once let go, it migrates
