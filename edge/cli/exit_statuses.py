@@ -17,7 +17,7 @@ SENT = (
 )
 GROUP = ("2 no COMMAND given (this help is printed), or a usage error",)
 SIMULATED = (
-    "1 the device could not start (the traceback says why)",
+    "1 the device could not start (the message, or the traceback, says why)",
     "130 stopped with Ctrl-C",
     "143 stopped with SIGTERM",
 )

@@ -121,3 +121,22 @@ def test_demo_web_port_taken_says_what_to_do(tmp_path: Path) -> None:
     assert "Traceback" not in out
     assert f"--web {port}: cannot listen on 127.0.0.1:{port}" in out, out
     assert "--web 0" in out, "the way out: a free port"
+
+
+def test_shelf_simulator_on_a_taken_port_names_it() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*RXEDGE, "sim", "shelf", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr, result.stderr
+    assert "another --port" in result.stderr
