@@ -33,6 +33,7 @@ from edge.cli.sim import (
 from edge.cli.status import add_status_command
 from edge.daemon.log_limits import limit_repeats
 from edge.service.journal import configure_logging
+from edge.service.stopping import run_stoppable
 from edge.settings.config import ConfigError, load_config
 from edge.web.cli import add_web_commands
 from inventory.errors import StoreError
@@ -325,7 +326,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     protocol: MqttProtocol = args.mqtt_protocol or "5"
     demo = Demo(args.seconds, args.forever, args.db, args.broker, args.plain, args.web, protocol)
-    return asyncio.run(demo.run())
+    return run_stoppable(demo.run())
 
 
 def _tag_decode(args: argparse.Namespace) -> int:
@@ -341,7 +342,7 @@ def _barcode_decode(args: argparse.Namespace) -> int:
 
 
 def _sim(runner: Callable[[argparse.Namespace], Coroutine[Any, Any, int]]) -> Handler:
-    return lambda args: asyncio.run(runner(args))
+    return lambda args: run_stoppable(runner(args))
 
 
 if __name__ == "__main__":
