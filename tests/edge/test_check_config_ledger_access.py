@@ -139,14 +139,7 @@ def test_a_ledger_on_a_read_only_file_system_is_named_as_such_not_as_ownership(
         f"{rxedge_cli} check-config {config}; "
         f"echo check=$?; {rxedge_cli} run --config {config}; echo run=$?"
     )
-    found = subprocess.run(
-        ["unshare", "-m", "sh", "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    found = in_private_mounts(script)
     said = found.stderr
     assert "check=0" in found.stdout and "run=2" in found.stdout, found.stdout + said
     assert "Traceback" not in said and "chown" not in said, said
@@ -177,7 +170,18 @@ def test_a_ledger_on_a_full_file_system_is_named_as_such_not_as_damaged(
         f"(dd if=/dev/zero of={mount}/filler bs=4k 2>/dev/null; true) && "
         f"{sys.executable} -m edge.cli.main run --config {config}; echo run=$?"
     )
-    found = subprocess.run(
+    found = in_private_mounts(script)
+    said = found.stderr
+    assert "run=2" in found.stdout, found.stdout + said
+    assert "Traceback" not in said and "restore it from a backup" not in said, said
+    assert f"ledger {db} cannot be opened: the file system holding it is full" in said
+    assert "the file is not damaged" in said
+    assert f"df -h {mount}" in said
+
+
+def in_private_mounts(script: str) -> subprocess.CompletedProcess[str]:
+    """Run a shell script in a mount namespace of its own (its mounts vanish with it)."""
+    return subprocess.run(
         ["unshare", "-m", "sh", "-c", script],
         cwd=ROOT,
         capture_output=True,
@@ -185,9 +189,3 @@ def test_a_ledger_on_a_full_file_system_is_named_as_such_not_as_damaged(
         timeout=60,
         check=False,
     )
-    said = found.stderr
-    assert "run=2" in found.stdout, found.stdout + said
-    assert "Traceback" not in said and "restore it from a backup" not in said, said
-    assert f"ledger {db} cannot be opened: the file system holding it is full" in said
-    assert "the file is not damaged" in said
-    assert f"df -h {mount}" in said
