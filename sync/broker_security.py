@@ -158,14 +158,15 @@ def _first_line(text: str) -> str:
 
 def pem_file_problem(path: Path, private: bool = False) -> str | None:
     """Why a CA, certificate or (`private`) key file at `path` cannot be used, or None. A
-    private key must not be readable by others (a group of the service's may read it)."""
+    private key must not be readable by others (a group of the service's may read it),
+    whether in a key file or beside a certificate in one file."""
     found = _regular_file(path)
     if isinstance(found, str):
         return found
     content, mode = found
     if b"-----BEGIN " not in content[: 1 << 16]:
         return f"{path} is not a PEM file (no -----BEGIN line)"
-    if private and mode & 0o007:
+    if (private or b"PRIVATE KEY-----" in content) and mode & 0o007:
         return f"{path} is a private key open to others (mode {mode:04o}); fix: chmod 600 {path}"
     return None
 

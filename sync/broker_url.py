@@ -19,6 +19,12 @@ class BrokerAddress:
     def parse(cls, url: str) -> BrokerAddress:
         """Parse a broker URL; ValueError names what is wrong and shows a right one."""
         parts = urlsplit(url)
+        if "@" in parts.netloc:  # said without the URL: it may hold a password
+            raise ValueError(
+                f"broker URL for {parts.netloc.rpartition('@')[2]!r} holds a user name or "
+                "password, which rxedge never sends from there (and `ps` or a log would show): "
+                "remove it and give username and password_file (--username, --password-file)"
+            )
         if parts.scheme not in _DEFAULT_PORTS:
             raise ValueError(
                 f"broker URL {url!r} must start with mqtt:// or mqtts://, "

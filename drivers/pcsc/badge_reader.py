@@ -18,6 +18,7 @@ from drivers.events import BadgePresented, BadgeRemoved, DeviceDown, DeviceUp, D
 log = logging.getLogger(__name__)
 
 GET_UID = [0xFF, 0xCA, 0x00, 0x00, 0x00]  # PC/SC part 3: UID of the card on the reader
+BADGE_SERVICE = "pcsc"  # the device name the badge service goes by (status, alarms)
 
 
 class PcscUnavailable(Retryable):
@@ -59,7 +60,7 @@ class BadgeReaders:
         emit: Callable[[DriverEvent], None],
         name_filter: str = "",
         poll_interval: float = 0.25,
-        device_name: str = "pcsc",
+        device_name: str = BADGE_SERVICE,
     ):
         self._emit = emit
         self._filter = name_filter

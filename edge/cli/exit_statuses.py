@@ -16,7 +16,11 @@ SENT = (
     "3 no answer from the gateway, or the broker refused the command",
 )
 GROUP = ("2 no COMMAND given (this help is printed), or a usage error",)
-SIMULATED = ("1 the device could not start (the traceback says why)", "130 stopped with Ctrl-C")
+SIMULATED = (
+    "1 the device could not start (the message, or the traceback, says why)",
+    "130 stopped with Ctrl-C",
+    "143 stopped with SIGTERM",
+)
 
 EXIT_STATUSES: dict[str, tuple[str, ...]] = {
     "": (
@@ -43,7 +47,8 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
     "demo": (
         "0 every step of the scenario was observed",
         "1 a step was not observed in time",
-        "2 a wrong option (e.g. --db names a file that exists)",
+        "2 a wrong option (--db names a file that exists, --web a port in use)",
+        "130 stopped with Ctrl-C, 143 with SIGTERM (its broker and temporary files gone)",
     ),
     "pick": ("0 the list is done (with --cancel: cancelled; with --no-wait: sent)", *SENT),
     "locate": ("0 located (lit, or no slot holds it)", *SENT),

@@ -33,6 +33,7 @@ from edge.cli.sim import (
 from edge.cli.status import add_status_command
 from edge.daemon.log_limits import limit_repeats
 from edge.service.journal import configure_logging
+from edge.service.stopping import run_stoppable
 from edge.settings.config import ConfigError, load_config
 from edge.web.cli import add_web_commands
 from inventory.errors import StoreError
@@ -204,7 +205,7 @@ def _target(args: argparse.Namespace) -> tuple[BrokerLink, Topics]:
         return broker_link(args, args.broker), Topics(args.site, args.gateway)
     config = load_config(config_path(args))
     return (
-        broker_link(args, args.broker or config.broker.url, config.broker),
+        broker_link(args, args.broker or config.broker.urls_text, config.broker),
         Topics(args.site or config.site, args.gateway or config.gateway),
     )
 
@@ -286,7 +287,7 @@ def _check_config(args: argparse.Namespace) -> int:
                     "shelves": len(config.shelves),
                     "slots": slots,
                     "products": len(config.products),
-                    "broker": config.broker.url,
+                    "broker": config.broker.urls_text,
                 }
             )
         )
@@ -294,7 +295,7 @@ def _check_config(args: argparse.Namespace) -> int:
     print(
         f"{path}: ok: site {config.site} (time zone {zone}), gateway {config.gateway}, "
         f"{len(config.readers)} reader(s), {len(config.shelves)} shelf controller(s) with "
-        f"{slots} slots, {len(config.products)} product(s), broker {config.broker.url}"
+        f"{slots} slots, {len(config.products)} product(s), broker {config.broker.urls_text}"
         + (f"; {len(found.warnings)} warning(s) about this machine" if found.warnings else "")
     )
     return 0
@@ -325,7 +326,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     protocol: MqttProtocol = args.mqtt_protocol or "5"
     demo = Demo(args.seconds, args.forever, args.db, args.broker, args.plain, args.web, protocol)
-    return asyncio.run(demo.run())
+    return run_stoppable(demo.run())
 
 
 def _tag_decode(args: argparse.Namespace) -> int:
@@ -341,7 +342,7 @@ def _barcode_decode(args: argparse.Namespace) -> int:
 
 
 def _sim(runner: Callable[[argparse.Namespace], Coroutine[Any, Any, int]]) -> Handler:
-    return lambda args: asyncio.run(runner(args))
+    return lambda args: run_stoppable(runner(args))
 
 
 if __name__ == "__main__":

@@ -151,7 +151,15 @@ async def run_badge_sim(args: argparse.Namespace) -> int:
 async def run_shelf_sim(args: argparse.Namespace) -> int:
     """A shelf controller (profile rxedge-ptl-v1) on Modbus TCP."""
     sim = ShelfControllerSimulator(slots=args.slots, port=args.port)
-    await sim.start()
+    try:
+        await sim.start()
+    except RuntimeError:  # pymodbus says only "Could not start listen"
+        print(
+            f"rxedge sim shelf: cannot listen on 127.0.0.1:{args.port}: another program holds "
+            "it (or it is below 1024 and this is not root); give another --port",
+            file=sys.stderr,
+        )
+        return 1
     async with _controlled(args.control, shelf_commands(sim)):
         return await _until_interrupted(
             f"shelf controller, {args.slots} slots, Modbus TCP on 127.0.0.1:{sim.port}", sim.stop

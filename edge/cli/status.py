@@ -93,6 +93,11 @@ def summarise(first: Scrape, second: Scrape | None, url: str) -> dict[str, Any]:
         {"device": labels["device"], "kind": labels["kind"], "up": value == 1}
         for labels, value in now.series("rxedge_device_up")
     ]
+    antennas = [
+        {"reader": labels["reader"], "antenna": int(labels["antenna"]), "slot": labels["slot"]}
+        for labels, value in now.series("rxedge_antenna_up")
+        if value == 0
+    ]
     readers = []
     for labels, reads in now.series("rxedge_tag_reads_total"):
         name = labels["reader"]
@@ -132,6 +137,7 @@ def summarise(first: Scrape, second: Scrape | None, url: str) -> dict[str, Any]:
         "version": info.get("version"),
         "uptime_seconds": uptime,
         "devices": devices,
+        "antennas_down": antennas,
         "readers": readers,
         "outbox": outbox,
         "ledger": ledger,
@@ -163,6 +169,11 @@ def _latency(found: Scrape, histogram: str) -> dict[str, float | int | None]:
 def problems(report: dict[str, Any]) -> list[str]:
     """What needs someone's attention, in words (empty: all is well)."""
     found = [f"{_kind(d)} {d['device']} is down" for d in report["devices"] if not d["up"]]
+    found += [
+        f"antenna {a['antenna']} of reader {a['reader']} has had no good round: "
+        f"slot {a['slot']} is not watched"
+        for a in report["antennas_down"]
+    ]
     if not report["mqtt"]["connected"]:
         found.append("not connected to the MQTT broker")
     outbox = report["outbox"]
@@ -200,6 +211,8 @@ def render(report: dict[str, Any]) -> str:
     for d in devices:
         state = "up" if d["up"] else "DOWN"
         lines.append(f"  {state:<5}{d['device']:<20}{_kind(d)}")
+    for a in report["antennas_down"]:
+        lines.append(f"  DOWN {a['reader'] + ' antenna ' + str(a['antenna']):<20}slot {a['slot']}")
     for r in report["readers"]:
         per_second = r["reads_per_second"]
         speed = "?" if per_second is None else f"{per_second:.1f}"

@@ -8,6 +8,7 @@ confirm picks, badges name the pharmacist, devices going down and up raise and c
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 
@@ -23,6 +24,7 @@ from drivers.events import (
     InventoryRoundDone,
     TagSeen,
 )
+from drivers.pcsc.badge_reader import BADGE_SERVICE
 from edge.clock import Clock
 from edge.daemon.activity import Activity, Observer
 from edge.daemon.badges import BadgeHolders
@@ -30,6 +32,7 @@ from edge.daemon.device_health import DeviceHealth
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig, slot_name
+from edge.settings.device_names import antenna_name
 from inventory.alarms.lifecycle import Alarm, AlarmKind
 from inventory.changes import (
     Change,
@@ -51,6 +54,7 @@ from inventory.codes.identifiers import EpcDecoder, PackId
 from inventory.picking.outcome import Outcome
 from inventory.stock.presence import PresenceTracker
 
+log = logging.getLogger(__name__)
 Submit = Callable[[Change], Awaitable[None]]
 HANDHELD_REPEAT_SECONDS = 2.0  # a handheld reads a tag many times: one check per this long
 
@@ -102,6 +106,7 @@ class DeviceEvents:
         # put-away scanner -> its station's slot ('' for none)
         self._putaway = {s.name: s.receive_to or "" for s in config.scanners if s.role == "putaway"}
         self._handheld_reads: dict[str, float] = {}
+        self._configured = _device_names(config)
 
     # Presence: what the fixed readers see, and what the ledger says is placed ----------------
 
@@ -134,9 +139,17 @@ class DeviceEvents:
 
     def alarmed_before(self, alarms: list[Alarm]) -> None:
         """The device alarms live from before a restart: each clears once its device (or
-        antenna) shows it works, and stays while it does not."""
+        antenna) shows it works, and stays while it does not. The alarm of a device (or
+        antenna) no longer in the configuration clears now, saying so: nothing will ever show
+        that it works."""
         subjects = [a.subject for a in alarms if a.kind is AlarmKind.DEVICE_DOWN]
-        self.health.alarmed_before(subjects, self._clock.monotonic())
+        for gone in [s for s in subjects if s not in self._configured]:
+            text = f"{gone} is no longer in the configuration: its device_down alarm clears"
+            log.warning("%s", text)
+            self._observe(Activity("device", text))
+            self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, gone))
+        kept = [s for s in subjects if s in self._configured]
+        self.health.alarmed_before(kept, self._clock.monotonic())
 
     # Driver events ---------------------------------------------------------------------------
 
@@ -149,7 +162,7 @@ class DeviceEvents:
             # alarm raised before a restart (the driver reports recoveries only of its own).
             # Looked at only while some device is down: every round passes here.
             if self.health.any_down():
-                self._works(_antenna(event.reader, event.antenna))
+                self._works(antenna_name(event.reader, event.antenna))
             if event.reader in self._handhelds:
                 self._stocktake.round_done()
             elif (slot := self._zones.get((event.reader, event.antenna))) is not None:
@@ -278,7 +291,7 @@ class DeviceEvents:
     def _antenna_fault(self, event: AntennaFault) -> None:
         """Antennas are judged like devices: an alarm only once one has had no good round for
         down_alarm_seconds, so error frames between good rounds do not make it flap."""
-        subject = _antenna(event.reader, event.antenna)
+        subject = antenna_name(event.reader, event.antenna)
         if event.ok:
             self._observe(Activity("device", f"{subject} works again"))
             self._works(subject)
@@ -288,6 +301,11 @@ class DeviceEvents:
             self.health.down(subject, event.detail, self._clock.monotonic(), about)
 
 
-def _antenna(reader: str, antenna: int) -> str:
-    """The name an antenna's health and alarm go by: r1-antenna-2."""
-    return f"{reader}-antenna-{antenna}"
+def _device_names(config: GatewayConfig) -> set[str]:
+    """The names the configured devices and readers' antennas go by (health and alarms)."""
+    names = {r.name for r in config.readers} | {s.name for s in config.scanners}
+    names |= {shelf.name for shelf in config.shelves}
+    names |= {antenna_name(r.name, a) for r in config.readers for a in r.antenna_numbers}
+    if config.badges.enabled:
+        names.add(BADGE_SERVICE)
+    return names

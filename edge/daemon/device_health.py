@@ -38,6 +38,10 @@ class DeviceHealth:
         """Whether any device is down or alarmed: else `up` has nothing to do."""
         return bool(self._down_since or self._alarmed)
 
+    def alarmed(self, device: str) -> bool:
+        """Whether `device` has its device_down alarm raised (and not yet cleared)."""
+        return device in self._alarmed
+
     def up(self, device: str) -> bool:
         """Record a return; True when an alarm was raised for it and must now clear."""
         self._down_since.pop(device, None)

@@ -63,7 +63,7 @@ def build_devices(config: GatewayConfig, emit: Emit, clock: Clock) -> Devices:
                     SerialPort(r.name, r.port, r.line_speed),
                     emit,
                     address=r.bus_address,
-                    antennas=sorted(r.antennas) or [1],
+                    antennas=r.antenna_numbers,
                     output_power_dbm=r.output_power_dbm,
                     clock=tick,
                 )

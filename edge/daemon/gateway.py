@@ -20,6 +20,7 @@ from edge.daemon.badges import BadgeHolders
 from edge.daemon.device_events import DeviceEvents
 from edge.daemon.devices import Devices, build_devices
 from edge.daemon.ledger_link import LedgerLink, keeper_for
+from edge.daemon.ledger_lock import sole_writer
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.daemon.storage_guard import StorageGuard, straight_to_broker
 from edge.inbound.commands import InboundCommands
@@ -29,7 +30,7 @@ from edge.service.heartbeat_sources import gateway_watchdog
 from edge.service.metrics import GatewayMetrics
 from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig
-from edge.settings.host_checks import with_usable_ledger
+from edge.settings.host_checks import stock_outside, with_usable_ledger
 from inventory.changes import PickTick
 from inventory.site_calendar import SiteCalendar
 from inventory.stock.presence import PresenceTracker
@@ -123,9 +124,16 @@ class Gateway:
 
     async def run(self) -> None:
         """Run until `stop()`; a task that fails ends the gateway with its error."""
-        config, ledger = with_usable_ledger(self.config), self.ledger  # no new ledger untold
+        config = with_usable_ledger(self.config)  # no new ledger untold
+        with sole_writer(config.database):  # and no second daemon on it
+            await self._run(config)
+
+    async def _run(self, config: GatewayConfig) -> None:
+        ledger = self.ledger
         await ledger.open()
         try:
+            if outside := stock_outside(config, await ledger.ask(ask.stock_by_slot)):
+                log.warning("%s", outside)
             self.events.seed(await ledger.ask(ask.placed_epcs))
             self.events.alarmed_before(await ledger.ask(ask.live_alarms))
             self.inbound.admission.load(await ledger.ask(ask.commands_seen))

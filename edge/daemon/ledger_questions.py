@@ -7,6 +7,7 @@ from functools import partial
 
 from inventory.alarms.lifecycle import Alarm
 from inventory.keeper import InventoryKeeper
+from inventory.ledger import questions
 from inventory.ledger.outbox import OutboxRow
 from inventory.picking.lists import PickList
 from sync.publisher import FetchPending
@@ -36,6 +37,11 @@ def on_hand(gtin: str, keeper: InventoryKeeper) -> int:
 def open_pick_lists(keeper: InventoryKeeper) -> list[PickList]:
     """Pick lists being worked on, oldest first (copies: safe to read on the loop)."""
     return [PickList.from_json(p.to_json()) for p in keeper.picks.by_age()]
+
+
+def stock_by_slot(keeper: InventoryKeeper) -> dict[str, int]:
+    """Packs on the ledger by slot."""
+    return questions.stock_by_slot(keeper.db)
 
 
 def live_alarms(keeper: InventoryKeeper) -> list[Alarm]:

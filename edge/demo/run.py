@@ -46,6 +46,7 @@ from edge.demo.stock import (
 from edge.demo.view import DemoView
 from edge.settings.config import parse_config
 from edge.web.demo_page import DEMO_USER, start_demo_page
+from edge.web.server import WebSetupError, bind
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
@@ -100,11 +101,28 @@ class Demo:
                 file=sys.stderr,
             )
             return 2
+        if problem := self._web_port_problem():
+            print(f"rxedge demo: {problem}", file=sys.stderr)
+            return 2
         try:
             with tempfile.TemporaryDirectory(prefix="rxedge-demo-") as workdir:
                 return await self._run(Path(workdir))
         finally:
             self.view.restore_terminal()
+
+    def _web_port_problem(self) -> str | None:
+        """Why the page cannot have the port `--web` asks for, said before anything starts."""
+        if not self.web_port:
+            return None
+        try:
+            bind(f"127.0.0.1:{self.web_port}").close()
+        except WebSetupError as exc:
+            reason = str(exc).rpartition(": ")[2]
+            return (
+                f"--web {self.web_port}: cannot listen on 127.0.0.1:{self.web_port}: {reason}; "
+                "give another port, or --web 0 for a free one"
+            )
+        return None
 
     async def _run(self, workdir: Path) -> int:
         say = self.view.say
@@ -213,8 +231,9 @@ class Demo:
         failed = [what for what, passed in stage.checks if not passed]
         print("\nsummary")
         print(f"  result:               {'scenario complete' if ok else 'scenario NOT complete'}")
-        if failed:
-            print(f"  not observed:         {'; '.join(failed)}")
+        if failed:  # a check fails only when the deadline passes without what it waits for
+            print(f"  not observed within --seconds {self.seconds:g}: {'; '.join(failed)}")
+            print("  (a longer --seconds gives a slow or busy machine more time)")
         print(f"  checks observed:      {sum(p for _, p in stage.checks)} of {len(stage.checks)}")
         print(f"  pick lists done:      {len(done)} ({', '.join(done) or 'none'})")
         print(f"  picks booked:         {len(picks)}")
@@ -230,6 +249,9 @@ class Demo:
         print(f"  messages published:   {gateway.publisher.sent if gateway.publisher else 0}")
         print(f"  requests received:    {len(self.requests)}")
         print(f"  run time:             {took:.1f} s")
-        print(f"  ledger:               {db}")
+        kept = (
+            f"{db}" if self.db else "removed with the demo's temporary files (--db FILE keeps it)"
+        )
+        print(f"  ledger:               {kept}")
         if self.web_url:
             print(f"  web page (ended):     {self.web_url}")

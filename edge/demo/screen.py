@@ -17,7 +17,6 @@ from inventory.picking.lists import PickList
 from sync.procurement_feed import ReceivedRequest
 
 ROW_LENGTH = 8
-CELL_WIDTH = 9
 RESET = "\x1b[0m"
 # 256-colour backgrounds with a readable foreground; DARK is an unlit LED.
 STYLE = {
@@ -36,6 +35,7 @@ LETTER = {
     Colour.BLUE: "B",
     Colour.WHITE: "W",
 }
+MARKS = "  ~ slow blink   !! fast blink   number: packs to take"
 LEGEND = (
     "  G green  B blue  R red  A amber  W white  . dark",
     "  ~ slow blink (1 Hz)  !! fast blink (4 Hz)  number: what the slot's display shows",
@@ -84,8 +84,8 @@ def ansi_grid(board: Board, frame: int, now: float) -> list[str]:
             number = str(light.number) if light.number else ""
             mark = MARK[light.mode] if light.on else ""
             label = board.labels.get(slot, "")
-            top.append(f"\x1b[{style}m {slot} {number:>3}{RESET}")
-            bottom.append(f"\x1b[{style}m {label:<5.5}{mark:>3}{RESET}")
+            top.append(f"\x1b[{style}m {slot} {number:>2}{RESET}")
+            bottom.append(f"\x1b[{style}m {label:<5.5}{mark:>2}{RESET}")
         lines += ["  " + " ".join(top), "  " + " ".join(bottom), ""]
     return lines
 
@@ -173,18 +173,19 @@ def panels(board: Board) -> list[str]:
 
 def ansi_frame(board: Board, header: str, frame: int, now: float, width: int, height: int) -> str:
     """A whole screen: cursor home, every line cleared to its end, the rest of the screen
-    cleared, so that nothing flickers and nothing stale stays."""
+    cleared, so that nothing flickers and nothing stale stays. The shelf's rows (73 columns)
+    and legend fit an 80-column terminal; the other lines are cut to `width`."""
     legend = (
         f"  \x1b[{STYLE[Colour.GREEN]}m picker 1 {RESET} \x1b[{STYLE[Colour.BLUE]}m picker 2 "
         f"{RESET} \x1b[{STYLE[Colour.RED]}m mistake {RESET} \x1b[{STYLE[Colour.AMBER]}m "
-        f"shortage {RESET}   ~ slow blink   !! fast blink   number: packs to take"
+        f"shortage {RESET}"
     )
     head = [
         _fit(header, width),
         "  shelf A, as its controller's registers show it",
         "",
     ]
-    body = [*ansi_grid(board, frame, now), legend, ""]
+    body = [*ansi_grid(board, frame, now), legend, MARKS, ""]
     body += [_fit(line, width) for line in panels(board)]
     room = max(3, height - len(head) - len(body) - 3)
     recent = [_fit("  " + line, width) for line in board.activity[-min(room, 10) :]]

@@ -5,16 +5,24 @@ journald stamps each line with its own time and reads a leading `<N>` as the lin
 priority, so `journalctl -u rxedge -p warning` finds the warnings: there each line starts with
 its priority and carries no timestamp. Anywhere else (a terminal, a file, a pipe that only
 inherited the variable) lines stay for people: a timestamp, the level, the logger.
+
+A message is one line either way: line breaks and other control characters in it (a name
+sent in a command, text a device sent) are written as escapes, so text from the network cannot
+start a line, and with it a forged entry, of its own. A traceback keeps its lines.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Mapping
 
 HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+# Characters that end a line or hide text on a terminal: C0, DEL, C1, Unicode line separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 # syslog priorities (RFC 5424): what journald files a line under.
 ERROR, WARNING, INFO, DEBUG = 3, 4, 6, 7
@@ -31,7 +39,20 @@ def syslog_priority(levelno: int) -> int:
     return DEBUG
 
 
-class JournalFormatter(logging.Formatter):
+def one_line(text: str) -> str:
+    """`text` with its control characters escaped (a line break as \\n)."""
+    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
+
+
+class OneLineFormatter(logging.Formatter):
+    """A formatter whose messages stay on one line (see the module's docstring)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = one_line(record.message)
+        return super().formatMessage(record)
+
+
+class JournalFormatter(OneLineFormatter):
     """`<priority>logger: message`, every line of it prefixed (a traceback's lines too: journald
     takes each line as an entry of its own)."""
 
@@ -60,7 +81,7 @@ def configure_logging(level: int) -> None:
     """Log to stderr at `level`, in the journal's format when stderr is the journal."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        JournalFormatter() if stderr_is_journal() else logging.Formatter(HUMAN_FORMAT)
+        JournalFormatter() if stderr_is_journal() else OneLineFormatter(HUMAN_FORMAT)
     )
     root = logging.getLogger()
     for old in root.handlers[:]:

@@ -22,10 +22,13 @@ from prometheus_client.registry import Collector
 from drivers.modbus.shelf_bus import ShelfBus
 from drivers.serial_device import SerialDevice
 from edge.clock import Clock
+from edge.daemon.device_events import DeviceEvents
+from edge.daemon.device_health import DeviceHealth
 from edge.daemon.devices import Devices
 from edge.daemon.ledger_link import LedgerLink
 from edge.service.latency import COMMIT_BUCKETS, PUBLISH_BUCKETS, LatencyHistogram
 from edge.settings.config import GatewayConfig
+from edge.settings.device_names import antenna_name
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.ledger.writer import LedgerWriter
 from sync.mqtt_session import MqttSession
@@ -88,6 +91,7 @@ class Watched(Protocol):
     config: GatewayConfig
     counters: Counter[str]
     devices: Devices
+    events: DeviceEvents
     session: MqttSession | None
     publisher: OutboxPublisher | None
     ledger: LedgerLink
@@ -148,6 +152,7 @@ class GatewayCollector(Collector):
         )
         devices = gateway.devices
         yield from _devices_up(devices)
+        yield from _antennas_up(config, gateway.events.health)
         yield from _readers(list(devices.readers), tallies.tag_reads)
         yield from _serial_opens([*devices.readers, *devices.scanners])
         yield from _shelves(_controllers(devices), tallies.presses)
@@ -192,6 +197,20 @@ def _devices_up(devices: Devices) -> Iterator[Metric]:
         up.add_metric([devices.badges.name, "badge_reader"], float(devices.badges.up is True))
     for bus, controller in _controllers(devices):
         up.add_metric([controller, "shelf_controller"], float(bus.is_up(controller)))
+    yield up
+
+
+def _antennas_up(config: GatewayConfig, health: DeviceHealth) -> Iterator[Metric]:
+    up = GaugeMetricFamily(
+        "rxedge_antenna_up",
+        "0 while the antenna's device_down alarm is live (no good round for "
+        "devices.down_alarm_seconds: its slot is not watched), else 1.",
+        labels=["reader", "antenna", "slot"],
+    )
+    for reader in config.readers:
+        for antenna, slot in sorted(reader.antennas.items()):
+            alarmed = health.alarmed(antenna_name(reader.name, antenna))
+            up.add_metric([reader.name, str(antenna), slot], float(not alarmed))
     yield up
 
 

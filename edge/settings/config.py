@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from drivers.modbus.profile import PROFILES
 from edge.errors import EdgeError
 from edge.settings.broker import BrokerConfig
+from edge.settings.device_names import device_name_problems
 from edge.settings.examples import EXAMPLES, describe_error
 from edge.settings.limits import FullPath, integer_problems
 from edge.settings.sections import (
@@ -99,6 +100,11 @@ class ReaderConfig(_Strict):
     @property
     def bus_address(self) -> int:
         return DEFAULT_ADDRESS[self.protocol] if self.address is None else self.address
+
+    @property
+    def antenna_numbers(self) -> list[int]:
+        """The antennas the reader reads: those given slots, else its first."""
+        return sorted(self.antennas) or [1]
 
 
 class ScannerConfig(_Strict):
@@ -319,11 +325,10 @@ def _cross_reference_problems(config: GatewayConfig) -> list[str]:
     problems: list[str] = []
     known = {slot for shelf in config.shelves for slot in shelf.slot_names()}
     examples = ", ".join(sorted(known)[:3]) or "none: add a [[shelves]] entry"
-    devices = [r.name for r in config.readers] + [s.name for s in config.scanners]
+    devices = (("readers", config.readers), ("scanners", config.scanners))
+    problems += device_name_problems((*devices, ("shelves", config.shelves)), config.badges.enabled)
     for kind, names in (
-        ("readers and scanners", devices),
         ("pharmacists' badges", [p.uid for p in config.pharmacists]),
-        ("shelves", [s.name for s in config.shelves]),
         ("products", [p.gtin for p in config.products]),
     ):
         for name in sorted({n for n in names if names.count(n) > 1}):

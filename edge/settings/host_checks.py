@@ -14,11 +14,16 @@ import grp
 import os
 import pwd
 import socket
+import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edge.daemon.ledger_lock import lock_path
 from edge.settings.config import GatewayConfig
 from inventory.errors import StoreError
+from inventory.ledger.questions import stock_by_slot
+from inventory.ledger.store import connect_readonly
 
 CREATE_HINT = (
     "`rxedge run --init --config FILE` creates a new ledger there "
@@ -60,6 +65,14 @@ def _unwritable(path: Path) -> str | None:
     owner = f"{user}:{group}"
     folder = path.parent
     made = next(p for p in (folder, *folder.parents) if p.exists())
+    if os.statvfs(made).f_flag & os.ST_RDONLY:
+        return (
+            f"database: {made} is on a file system mounted read-only: nothing can be written "
+            "there, whoever owns it. Under the service only /var/lib/rxedge is writable: keep "
+            "database there. Else the storage itself was remounted read-only, as a failing SD "
+            f"card or disk is (dmesg and findmnt {made} say which): fix or replace it, then "
+            "remount it read-write"
+        )
     if made != folder and not os.access(made, os.W_OK | os.X_OK):
         return (
             f"database: folder {folder} does not exist and user {user} (the daemon's) cannot "
@@ -73,7 +86,8 @@ def _unwritable(path: Path) -> str | None:
             f"else, give it to {user}: chown {owner} {folder}; else keep the ledger in a folder "
             "of its own, like /var/lib/rxedge (the unit makes it so)"
         )
-    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+    beside = [path.with_name(path.name + end) for end in ("-wal", "-shm")]
+    for file in (path, *beside, lock_path(path)):
         if file.exists() and not os.access(file, os.R_OK | os.W_OK):
             return (
                 f"database: {file} cannot be written by user {user}, who runs the daemon (it "
@@ -107,6 +121,8 @@ def check_host(config: GatewayConfig) -> HostFindings:
             found.warnings.append(f"database: no ledger at {database} yet; {CREATE_HINT}")
         if (unwritable := _unwritable(database)) is not None:
             found.warnings.append(unwritable)
+        if database.is_file() and (outside := stock_outside(config, _held(database))):
+            found.warnings.append(outside)
     ports = [(f"readers[{i}].port", r.port) for i, r in enumerate(config.readers)]
     ports += [(f"scanners[{i}].port", s.port) for i, s in enumerate(config.scanners)]
     ports += [
@@ -120,6 +136,39 @@ def check_host(config: GatewayConfig) -> HostFindings:
     if config.metrics.listen and (problem := _cannot_listen(config.metrics.listen)):
         found.warnings.append(f"metrics.listen: this machine {problem}")
     return found
+
+
+def stock_outside(config: GatewayConfig, held: Mapping[str, int]) -> str | None:
+    """What to say of the slots holding stock (`held`: slot -> packs) that no shelf of `config`
+    has (a shelf removed, renamed or made smaller since the stock was booked), or None."""
+    known = {slot for shelf in config.shelves for slot in shelf.slot_names()}
+    outside = [(slot, packs) for slot, packs in sorted(held.items()) if slot not in known]
+    if not outside:
+        return None
+    listed = ", ".join(f"{slot} ({packs})" for slot, packs in outside[:10])
+    more = ", ..." if len(outside) > 10 else ""
+    return (
+        f"shelves: the ledger holds stock in {len(outside)} slot(s) no shelf has: {listed}{more}; "
+        "it stays booked there, unwatched and unlit, and picks may still be sent there. A "
+        "shelf renamed keeps its stock under its old name: give it its name back; a shelf "
+        "removed: configure it again until its packs are picked or counted elsewhere "
+        f"(rxedge history {outside[0][0]} lists them)"
+    )
+
+
+def _held(database: Path) -> dict[str, int]:
+    """Packs by slot in the ledger at `database`; empty if this user cannot read it (said
+    apart)."""
+    try:
+        db = connect_readonly(database)
+    except (StoreError, sqlite3.Error):
+        return {}
+    try:
+        return stock_by_slot(db)
+    except sqlite3.Error:
+        return {}
+    finally:
+        db.close()
 
 
 def _cannot_listen(listen: str) -> str | None:

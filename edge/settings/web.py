@@ -27,6 +27,8 @@ class WebConfig(BaseModel):
     key_file: Path | None = None  # ... and its private key
     # Behind a reverse proxy on this machine that terminates TLS: trust its X-Forwarded-* headers.
     behind_proxy: bool = False
+    # true: serve plain HTTP beyond this machine (passwords and session ids readable on the way).
+    allow_insecure: bool = False
     users_file: FullPath = Path("/etc/rxedge/web-users.json")  # `rxedge web add-user` writes it
     session_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 480
     # Failed logins allowed per account and per client address within login_window_seconds.

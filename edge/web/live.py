@@ -90,7 +90,7 @@ class LiveFeed:
     async def start(self) -> None:
         prefix = self.topics.prefix
         self.session = MqttSession(
-            self._broker.address,
+            self._broker.addresses,
             self._client_id,
             subscriptions=[
                 f"{prefix}/lights/+",
@@ -101,6 +101,7 @@ class LiveFeed:
             on_message=self._on_message,
             persistent=False,
             security=self._broker.security,
+            protocol=self._broker.protocol,
         )
         await self.session.start()
         self._tasks.append(asyncio.create_task(self._watch_ledger(), name="ledger watch"))

@@ -16,6 +16,7 @@ import uvicorn
 from edge.clock import Clock
 from edge.service.metrics import split_listen
 from edge.settings.config import GatewayConfig
+from edge.settings.web import WebConfig
 from edge.web.accounts import Accounts
 from edge.web.app import build_app
 from edge.web.live import LiveFeed
@@ -24,11 +25,11 @@ from edge.web.state import WebState
 from sync.broker_security import (
     BrokerLink,
     BrokerSecurity,
+    is_loopback,
     password_file_problem,
     pem_file_problem,
     read_password_file,
 )
-from sync.broker_url import BrokerAddress
 from sync.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,9 @@ def web_state(config: GatewayConfig, clock: Clock | None = None) -> WebState:
         if web.broker_password_file is None
         else read_password_file(web.broker_password_file),
     )
-    broker = BrokerLink(BrokerAddress.parse(config.broker.url), security)
+    # The daemon's brokers, in its order: `url` alone is only the default when `urls` is set.
+    first, *others = config.broker.addresses
+    broker = BrokerLink(first, security, config.broker.protocol, tuple(others))
     reader = LedgerReader(config.database)
     topics = Topics(config.site, config.gateway)
     live = LiveFeed(broker, topics, f"rxedge-web-{config.site}-{config.gateway}", reader)
@@ -108,13 +111,31 @@ def bind(listen: str) -> socket.socket:
     return sock
 
 
+def plain_text_problem(listen: str, web: WebConfig) -> str | None:
+    """Why the page must not listen on `listen`, or None: plain HTTP on a host that is not
+    this machine carries every login's password and session id readable by the network."""
+    host, _ = split_listen(listen)
+    if web.cert_file is not None or web.allow_insecure or is_loopback(host):
+        return None
+    return (
+        f"web.listen: {listen} is plain HTTP beyond this machine: anyone on the pharmacy's "
+        "network could read the passwords and session ids on the way. Give the page TLS "
+        "(web.cert_file and web.key_file), or keep it on 127.0.0.1 behind a reverse proxy on "
+        "this machine that speaks TLS (behind_proxy = true), or set allow_insecure = true in "
+        "[web] to accept that"
+    )
+
+
 async def start_page(
     config: GatewayConfig, listen: str | None = None, clock: Clock | None = None
 ) -> RunningPage:
     """Serve the page in this event loop (as a task); `listen` overrides web.listen."""
-    state = web_state(config, clock)
     web = config.web
-    sock = bind(listen or web.listen)
+    listen = listen or web.listen
+    if (problem := plain_text_problem(listen, web)) is not None:
+        raise WebSetupError(problem)
+    state = web_state(config, clock)
+    sock = bind(listen)
     uvicorn_config = uvicorn.Config(
         build_app(state),
         ssl_certfile=None if web.cert_file is None else str(web.cert_file),

@@ -85,8 +85,10 @@ class LoginLimiter:
         self.window = window
         self._failed: dict[str, deque[float]] = {}
 
-    def wait_seconds(self, *keys: str) -> float:
-        """0 when a login may be tried now; otherwise how long until one may."""
+    def attempt(self, *keys: str) -> float:
+        """0 when a login may be tried now: the attempt is then counted as failed at once,
+        until `succeeded` takes it back, so that guesses sent together cannot all pass before
+        the first of them has failed. Otherwise how long until one may (nothing counted)."""
         now = self._clock()
         wait = 0.0
         for key in keys:
@@ -95,15 +97,22 @@ class LoginLimiter:
                 seen.popleft()
             if seen and len(seen) >= self.failures:
                 wait = max(wait, self.window - (now - seen[0]))
+        if wait == 0:
+            for key in keys:
+                self._failed.setdefault(key, deque()).append(now)
+            if len(self._failed) > MAX_SESSIONS:
+                self._forget_idle(now)
         return wait
 
-    def failed(self, *keys: str) -> None:
-        now = self._clock()
-        for key in keys:
-            self._failed.setdefault(key, deque()).append(now)
-        if len(self._failed) > MAX_SESSIONS:  # forget addresses that stopped trying
-            for key in [k for k, v in self._failed.items() if not v or now - v[-1] > self.window]:
-                del self._failed[key]
-
-    def succeeded(self, user_key: str) -> None:
+    def succeeded(self, user_key: str, address_key: str | None = None) -> None:
+        """The attempt was a login: the account's failures are forgotten, and the address
+        is charged for its failures only."""
         self._failed.pop(user_key, None)
+        seen = self._failed.get(address_key) if address_key is not None else None
+        if seen:
+            seen.pop()
+
+    def _forget_idle(self, now: float) -> None:
+        """Forget the accounts and addresses that stopped trying."""
+        for key in [k for k, v in self._failed.items() if not v or now - v[-1] > self.window]:
+            del self._failed[key]

@@ -29,6 +29,12 @@ def stock_of(db: sqlite3.Connection, gtin: str) -> list[dict[str, Any]]:
     )
 
 
+def stock_by_slot(db: sqlite3.Connection) -> dict[str, int]:
+    """How many packs each slot holds (every status)."""
+    rows = db.execute("SELECT slot, sum(quantity) FROM stock GROUP BY slot ORDER BY slot")
+    return {str(slot): int(quantity) for slot, quantity in rows}
+
+
 def where_is(db: sqlite3.Connection, epc: str) -> dict[str, Any] | None:
     """Where a tagged pack is now, or where it was last seen leaving; None if never booked."""
     rows = _rows(

@@ -6,6 +6,8 @@ forward inside a transaction, so a file from any older release opens.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -200,6 +202,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V10_SUPERSEDED_STATES,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+NEAR_FULL_BYTES = 1 << 20  # less room than this, and an I/O error at open is the full disk
 
 
 def connect(
@@ -209,7 +212,8 @@ def connect(
     `quick_check`, or None when the caller checks it beside other work: `check_file`), and
     migrate it to the current schema."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
+    _create_closed(path)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
     try:
@@ -225,11 +229,47 @@ def connect(
             migrate(db, path)
     except sqlite3.DatabaseError as exc:
         db.close()
-        raise damaged(path, str(exc)) from None
+        raise _cannot_open(path, exc) from None
     if verdict != "ok":
         db.close()
         raise damaged(path, verdict)
     return db
+
+
+def _create_closed(path: Path) -> None:
+    """Create a new ledger file readable by its owner and group only, whatever the umask of
+    whoever starts the daemon; SQLite gives its -wal and -shm files the same mode."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640))
+
+
+def _cannot_open(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    """Why the ledger at `path` could not be opened: locked by another program, no room on
+    its file system (both leave the file whole), or damaged."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreError(
+            f"ledger {path} is locked by another program (an open sqlite3 session, a copy "
+            "being written?) and could not be opened within 5 s; the file is not damaged: "
+            "close that program and start again"
+        )
+    if code == sqlite3.SQLITE_FULL or (code == sqlite3.SQLITE_IOERR and _full(path.parent)):
+        return StoreError(
+            f"ledger {path} cannot be opened: the file system holding it is full (df -h "
+            f"{path.parent}); the file is not damaged: make room (old logs, backups kept on "
+            "the box) and start again"
+        )
+    return damaged(path, str(exc))
+
+
+def _full(folder: Path) -> bool:
+    """Whether the file system holding `folder` has (next to) no room left: SQLite reports a
+    shared-memory file it cannot grow as an I/O error, not as a full disk."""
+    try:
+        room = os.statvfs(folder)
+    except OSError:
+        return False
+    return room.f_bavail * room.f_frsize < NEAR_FULL_BYTES
 
 
 def damaged(path: Path | str, what: str) -> StoreError:

@@ -112,16 +112,23 @@ class OrderBook:
         (`on_hand_now`: each GTIN's available stock before them)."""
         change: dict[str, int] = {}
         for movement in movements:
-            if movement.gtin in self._products:
+            if movement.gtin in self._products or self._alarmed(movement.gtin):
                 change[movement.gtin] = change.get(movement.gtin, 0) + movement.available_change()
         alarms: list[Alarm] = []
         requests: list[ProcurementRequest] = []
         for gtin, delta in change.items():
             standing = self.standing(gtin, on_hand_now[gtin] + delta)
-            raised, called = shortage.after_movements(self._products[gtin], standing, delta, at)
+            if (product := self._products.get(gtin)) is None:
+                alarms += shortage.after_unmanaged(standing, delta, at)
+                continue
+            raised, called = shortage.after_movements(product, standing, delta, at)
             alarms += raised
             requests += called
         return alarms, requests
+
+    def _alarmed(self, gtin: str) -> bool:
+        """Whether `gtin` has a live shortage or stock-out alarm."""
+        return any(self._alarms.get(k, gtin) for k in (AlarmKind.SHORTAGE, AlarmKind.STOCK_OUT))
 
     def report_short(self, gtin: str, missing: int, reference: str) -> Commit:
         """Pick list `reference` asked for `missing` more of `gtin` than the shelves can give."""

@@ -9,6 +9,7 @@ shortage is found.
 - A pick list asking for more than the shelves hold (`after_short_pick`): the shortage alarm
   (with what the list was short by) and an urgent request for at least what is missing, unless
   enough is on order already.
+- A GTIN with no product policy (`after_unmanaged`): its live alarms clear once stock returns.
 
 - A request the centre cancels or rejects (`after_request_ended`): while what is on hand and on
   order still does not cover the reorder point, a proposal for what is missing, whatever the
@@ -72,6 +73,17 @@ def after_movements(
     elif delta > 0 and not needed and standing.proposal is not None:
         requests.append(replace(standing.proposal, status=RequestStatus.WITHDRAWN))
     return alarms, requests
+
+
+def after_unmanaged(standing: Standing, delta: int, at: str) -> list[Alarm]:
+    """The live alarms of a GTIN without a product policy (raised by a short pick, or before
+    its product was taken out of the configuration), cleared once its stock rises above none:
+    without a reorder point, stock back is the only sign they are over. Nothing is raised or
+    requested for it."""
+    if delta <= 0 or standing.on_hand <= 0:
+        return []
+    live = (a for a in (standing.shortage, standing.stock_out) if a is not None)
+    return [replace(alarm, state=AlarmState.CLEARED, cleared_at=at) for alarm in live]
 
 
 def after_short_pick(

@@ -78,15 +78,7 @@ class StocktakeDesk:
         report.time_zone_offset = keeper.calendar.offset(datetime.fromisoformat(at))
         summary = report.summary()
         messages = [
-            message(
-                at,
-                "stocktake-end",
-                report.stocktake_id,
-                "ended",
-                stocktake_id=report.stocktake_id,
-                shelf=report.shelf,
-                summary=summary,
-            ),
+            _end_answer(at, report, "ended", summary=summary),
             *[
                 OutboxMessage(
                     MessageKind.EVENT,
@@ -143,14 +135,7 @@ class StocktakeDesk:
         report.counted_at = keeper.stamp()
         with keeper.group():
             _save(keeper.db, report, "abandoned", report.counted_at)
-            commit = keeper.send_result(
-                "stocktake-end",
-                report.stocktake_id,
-                "abandoned",
-                stocktake_id=report.stocktake_id,
-                shelf=report.shelf,
-                reason=why,
-            )
+            commit = keeper.send([_end_answer(report.counted_at, report, "abandoned", reason=why)])
         return Outcome(
             commits=[commit],
             notes=[f"stocktake {report.stocktake_id} of shelf {report.shelf} abandoned: {why}"],
@@ -247,6 +232,19 @@ class StocktakeDesk:
                 )
                 out.placed[item.epc] = item.seen_slot
         return movements
+
+
+def _end_answer(at: str, report: StocktakeReport, status: str, **fields: object) -> OutboxMessage:
+    """The `stocktake-end` answer for a sweep's report: `ended` or `abandoned`."""
+    return message(
+        at,
+        "stocktake-end",
+        report.stocktake_id,
+        status,
+        stocktake_id=report.stocktake_id,
+        shelf=report.shelf,
+        **fields,
+    )
 
 
 def _free_id(db: sqlite3.Connection, stocktake_id: str) -> str:

@@ -11,6 +11,7 @@ import pytest
 
 from edge.cli.main import main
 from edge.settings.config import ConfigError, parse_config
+from edge.web.server import WebSetupError, web_state
 from tests.broker_pki import BrokerPki, make_pki
 
 SITE = {"site": "s1", "gateway": "a"}
@@ -197,3 +198,61 @@ def test_the_protocol_is_5_or_3_1_1_and_the_error_shows_the_key() -> None:
     found = problems({"protocol": "3"})
     assert found.startswith("broker.protocol: ")
     assert 'protocol = "5"  (or "3.1.1"' in found
+
+
+def test_a_certificate_file_holding_its_key_is_refused_when_others_can_read_it(
+    tmp_path: Path, pki: BrokerPki
+) -> None:
+    """A client certificate and its key in one file (no key_file): the key is as secret there
+    as in a file of its own, for the broker's certificate and for the web page's."""
+    both = tmp_path / "gateway.pem"
+    both.write_bytes(pki.gateway_a.cert_file.read_bytes() + pki.gateway_a.key_file.read_bytes())
+    both.chmod(0o644)
+    found = problems({"url": "mqtts://broker.example.net:8883", "cert_file": str(both)})
+    assert found.startswith("broker.cert_file: ") and f"chmod 600 {both}" in found
+    config = parse_config(
+        {
+            **SITE,
+            "database": str(tmp_path / "ledger.sqlite"),
+            "web": {"cert_file": str(both), "key_file": str(both)},
+        }
+    )
+    with pytest.raises(WebSetupError) as refused:
+        web_state(config)
+    assert f"web.cert_file: {both} is a private key open to others" in str(refused.value)
+    both.chmod(0o640)
+    config = parse_config(
+        {**SITE, "broker": {"url": "mqtts://broker.example.net:8883", "cert_file": str(both)}}
+    )
+    assert config.broker.security().cert_file == both
+
+
+def test_a_password_in_the_broker_url_is_refused_without_being_repeated(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A password written into the URL would be sent nowhere (and, on a command line, shown to
+    every user by `ps`): it is refused, naming the settings that carry one, and the error (for
+    the journal, the terminal) does not repeat it."""
+    for url in (
+        "mqtt://gw-a:hunter2-pw@127.0.0.1:1883",
+        "mqtt://gw-a:hunter2-pw@127.0.0.1:18x3",
+        "mqtp://gw-a:hunter2-pw@127.0.0.1",
+    ):
+        found = problems({"url": url})
+        assert found.startswith("broker.url: ") and "password_file" in found, found
+        assert "hunter2" not in found
+    with pytest.raises(SystemExit):
+        main(
+            [
+                "locate",
+                "04012345123456",
+                "--site",
+                "s1",
+                "--gateway",
+                "a",
+                "--broker",
+                "mqtt://gw:hunter2-pw@127.0.0.1:1883",
+            ]
+        )
+    err = capsys.readouterr().err
+    assert "--password-file" in err and "hunter2" not in err

@@ -85,3 +85,107 @@ def test_a_ledger_file_the_daemon_cannot_write_is_not_called_damaged(place: Path
     assert "damaged" not in run.stderr and "Traceback" not in run.stderr
     assert f"database: {db} cannot be written by user" in run.stderr
     assert "chown" in run.stderr and f"{db}*" in run.stderr
+
+
+@pytest.mark.skipif(USER is None, reason="needs root to leave a file another user cannot write")
+def test_a_lock_file_left_by_root_is_named_with_the_fix(place: Path) -> None:
+    """`rxedge run --init` run as root (not as the service user) leaves the ledger's lock file
+    root's: the service's start names it and the chown, and check-config warns."""
+    folder = place / "ledger"
+    folder.mkdir()
+    db = folder / "ledger.sqlite"
+    make_ledger(db)
+    shutil.chown(folder, USER)
+    for file in folder.iterdir():
+        shutil.chown(file, USER)
+    lock = folder / "ledger.sqlite.lock"
+    lock.write_text("1\n")
+    lock.chmod(0o640)  # root's, as a run by root leaves it
+    config = configured(place, db)
+    run = rxedge("run", "--config", str(config))
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert f"database: {lock} cannot be written by user nobody" in run.stderr
+    assert f"chown nobody:nogroup {db}*" in run.stderr
+    check = rxedge("check-config", str(config))
+    assert check.returncode == 0
+    assert f"warning: database: {lock} cannot be written" in check.stderr
+
+
+def _private_mounts() -> bool:
+    """Whether this process may mount file systems in a mount namespace of its own."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _private_mounts(), reason="needs root and unshare to mount read-only")
+def test_a_ledger_on_a_read_only_file_system_is_named_as_such_not_as_ownership(
+    place: Path,
+) -> None:
+    """An SD card remounted read-only after errors (or a path the service's sandbox keeps
+    read-only): chown cannot help, so the message must not offer it."""
+    mount = place / "card"
+    mount.mkdir()
+    db = mount / "ledger.sqlite"
+    config = configured(place, db)
+    rxedge_cli = f"{sys.executable} -m edge.cli.main"
+    script = (
+        f"mount -t tmpfs -o size=4m tmpfs {mount} && "
+        f'{sys.executable} -c "from inventory.ledger.store import connect; '
+        f"connect('{db}').close()\" && "
+        f"mount -o remount,ro {mount} && "
+        f"{rxedge_cli} check-config {config}; "
+        f"echo check=$?; {rxedge_cli} run --config {config}; echo run=$?"
+    )
+    found = in_private_mounts(script)
+    said = found.stderr
+    assert "check=0" in found.stdout and "run=2" in found.stdout, found.stdout + said
+    assert "Traceback" not in said and "chown" not in said, said
+    assert f"database: {mount} is on a file system mounted read-only" in said
+    assert "dmesg" in said and "/var/lib/rxedge" in said
+
+
+@pytest.mark.skipif(not _private_mounts(), reason="needs root and unshare to fill a file system")
+@pytest.mark.parametrize("version", [9, None], ids=["to migrate", "current"])
+def test_a_ledger_on_a_full_file_system_is_named_as_such_not_as_damaged(
+    place: Path, version: int | None
+) -> None:
+    """A full disk at start (a migration to write, or only the shared-memory file to make):
+    the ledger is whole, so the message says the disk is full, never to restore a backup."""
+    mount = place / "card"
+    mount.mkdir()
+    db = mount / "ledger.sqlite"
+    config = configured(place, db)
+    make = (
+        f"from tests.inventory.test_store import file_at_version; file_at_version(Path('{db}'), "
+        f"{version})"
+        if version
+        else f"from inventory.ledger.store import connect; connect('{db}').close()"
+    )
+    script = (
+        f"mount -t tmpfs -o size=1m tmpfs {mount} && "
+        f'{sys.executable} -c "from pathlib import Path; {make}" && '
+        f"(dd if=/dev/zero of={mount}/filler bs=4k 2>/dev/null; true) && "
+        f"{sys.executable} -m edge.cli.main run --config {config}; echo run=$?"
+    )
+    found = in_private_mounts(script)
+    said = found.stderr
+    assert "run=2" in found.stdout, found.stdout + said
+    assert "Traceback" not in said and "restore it from a backup" not in said, said
+    assert f"ledger {db} cannot be opened: the file system holding it is full" in said
+    assert "the file is not damaged" in said
+    assert f"df -h {mount}" in said
+
+
+def in_private_mounts(script: str) -> subprocess.CompletedProcess[str]:
+    """Run a shell script in a mount namespace of its own (its mounts vanish with it)."""
+    return subprocess.run(
+        ["unshare", "-m", "sh", "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -87,6 +87,21 @@ def test_the_example_config_is_valid() -> None:
             "shelves[0].gln",
             "takes part in stocktakes",
         ),
+        (  # a device's status and alarm go by its name: two devices cannot share one
+            {"readers": [{"name": "A", "port": "/dev/ttyUSB0"}]},
+            "shelves[0].name",
+            "'A' is already the name of readers[0]",
+        ),
+        (
+            {"scanners": [{"name": "r1", "port": "/dev/ttyACM0"}, {"name": "r1", "port": "x"}]},
+            "scanners[1].name",
+            "'r1' is already the name of scanners[0]",
+        ),
+        (
+            {"scanners": [{"name": "pcsc", "port": "/dev/ttyACM0"}], "badges": {"enabled": True}},
+            "scanners[0].name",
+            "the badge service's name",
+        ),
     ],
 )
 def test_each_mistake_names_its_key_and_what_is_right(

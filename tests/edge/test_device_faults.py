@@ -281,3 +281,56 @@ async def test_device_alarms_live_before_a_restart_clear_when_the_devices_work_a
         await rig.reader.stop()
         await rig.scanner.stop()
         await rig.shelf.stop()
+
+
+async def test_device_alarms_of_devices_gone_from_the_configuration_clear_at_start(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """A device removed or renamed in the configuration will never show that it works: its
+    alarm clears at start, saying why, instead of staying live for ever."""
+    rig = Rig(tmp_path, broker)
+    await rig.reader.start()
+    await rig.scanner.start()
+    await rig.shelf.start()
+    gateway = Gateway(parse_config(rig.config()), observer=rig.activity.append)
+    task = asyncio.create_task(gateway.run())
+    try:
+        await eventually(gateway.ready.is_set)
+        await eventually(lambda: rig.reader.rounds > 4, what="rounds on both antennas")
+        rig.reader.missing_antennas.add(2)
+        await rig.shelf.stop()
+        gone = {"device_down-r1-antenna-2", "device_down-A"}
+        await eventually(lambda: {(a, "raised") for a in gone} <= set(rig.alarms()))
+        gateway.stop()
+        await asyncio.wait_for(task, 10)
+
+        # The second antenna taken out of the layout, shelf A renamed B (it works again).
+        await rig.shelf.start()
+        config = rig.config()
+        config["readers"] = [{"name": "r1", "port": rig.reader.port, "antennas": {"1": "B-01"}}]
+        config["shelves"] = [{"name": "B", "host": "127.0.0.1", "port": rig.shelf.port, "slots": 8}]
+        centre = subscribe(f"{PREFIX}/alarms/#")
+        gateway = Gateway(parse_config(config), observer=rig.activity.append)
+        task = asyncio.create_task(gateway.run())
+        await eventually(gateway.ready.is_set)
+        await eventually(
+            lambda: {(a, "cleared") for a in gone} <= set(rig.alarms()), what="both cleared"
+        )
+        removed: set[str] = set()
+        await eventually(
+            lambda: (
+                removed.update(m.topic for m in centre.drain() if not m.payload)
+                or {f"{PREFIX}/alarms/{alarm}" for alarm in gone} <= removed
+            ),
+            what="both removed at the broker",
+        )
+        said = " ".join(rig.texts("device"))
+        assert "r1-antenna-2 is no longer in the configuration" in said
+        assert "A is no longer in the configuration" in said
+        assert ("device_down-B", "raised") not in rig.alarms()
+    finally:
+        gateway.stop()
+        await asyncio.wait_for(task, 10)
+        await rig.reader.stop()
+        await rig.scanner.stop()
+        await rig.shelf.stop()

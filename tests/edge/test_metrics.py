@@ -51,7 +51,9 @@ class Rig:
             "presence": {"dwell_seconds": 0.5},
             "devices": {"down_alarm_seconds": 0.5},
             "metrics": {"listen": "127.0.0.1:0", "refresh_seconds": 0.1},
-            "readers": [{"name": "r1", "port": self.reader.port, "antennas": {"1": "A-01"}}],
+            "readers": [
+                {"name": "r1", "port": self.reader.port, "antennas": {"1": "A-01", "2": "A-02"}}
+            ],
             "scanners": [{"name": "desk", "port": self.scanner.port}],
             "shelves": [{"name": "A", "host": "127.0.0.1", "port": self.shelf.port, "slots": 8}],
         }
@@ -245,6 +247,25 @@ async def test_status_command_reports_and_exits_by_health(rig: Rig, tmp_path: Pa
     code, out = await rxedge_status("--metrics", url, "--interval", "0")
     assert code == 2, out
     assert "cannot reach" in out
+
+
+async def test_status_needs_attention_while_an_antenna_has_no_good_round(rig: Rig) -> None:
+    """A reader that answers but one of whose antennas fails every round leaves that slot
+    unwatched: the device_down alarm is raised, and status must not call that well."""
+    await eventually(lambda: all_up(rig), what="every device up")
+    await eventually(
+        lambda: rig.equals(1, "rxedge_antenna_up", reader="r1", antenna="2", slot="A-02")
+    )
+    rig.reader.missing_antennas.add(2)
+    await eventually(
+        lambda: rig.equals(0, "rxedge_antenna_up", reader="r1", antenna="2", slot="A-02")
+    )
+    assert await rig.equals(1, "rxedge_antenna_up", reader="r1", antenna="1", slot="A-01")
+    code, out = await rxedge_status("--metrics", rig.url, "--interval", "0")
+    assert code == 1, out
+    assert "antenna 2 of reader r1 has had no good round: slot A-02 is not watched" in out
+    rig.reader.missing_antennas.clear()
+    await eventually(lambda: rxedge_status_code(rig.url, 0), timeout=20, what="well again")
 
 
 async def test_status_needs_attention_while_the_ledger_does_not_answer(rig: Rig) -> None:

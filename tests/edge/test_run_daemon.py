@@ -77,3 +77,45 @@ def test_a_damaged_ledger_stops_the_daemon_with_what_to_do(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "restore it from a backup" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_a_second_daemon_on_the_same_ledger_is_refused_naming_the_first(
+    broker: LocalBroker, subscribe: Callable[..., Subscriber], tmp_path: Path
+) -> None:
+    """Two daemons on one ledger would each chain movements from their own idea of the last
+    one (breaking `ledger verify`) and book the same shelves twice: the second one started (by
+    hand, beside the service) is refused and the first goes on."""
+    reader = R2000Simulator(link=tmp_path / "ttyREADER0")
+    shelf = ShelfControllerSimulator(slots=8)
+    await reader.start()
+    await shelf.start()
+    reader.place(1, sgtin96("4012345", "012345", 1))
+    db = tmp_path / "state" / "ledger.sqlite"
+    config = write_daemon_config(tmp_path, broker.url, shelf.port, db)
+    status = subscribe("rxedge/v1/s1/g1/status")
+    command = [sys.executable, "-m", "edge.cli.main", "run", "--config", str(config)]
+    first = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    second = None
+    try:
+        await eventually(lambda: b"online" in [m.payload for m in status.drain()], what="online")
+        await eventually(lambda: put_aways(db) == 1, what="the pack booked in")
+        second = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        await eventually(lambda: second.poll() is not None, timeout=30, what="second refused")
+        error = second.communicate()[1]
+        assert second.returncode == 2, error
+        assert f"ledger {db} is in use by another rxedge daemon (pid {first.pid})" in error
+        assert "systemctl stop rxedge" in error and "Traceback" not in error
+        assert first.poll() is None, "the first daemon stopped"
+        reader.place(1, sgtin96("4012345", "012345", 2))
+        await eventually(lambda: put_aways(db) == 2, what="the first still books")
+        first.send_signal(signal.SIGTERM)
+        output, _ = first.communicate(timeout=15)
+        assert first.returncode == 0, output
+    finally:
+        first.kill()
+        if second is not None:
+            second.kill()
+        await reader.stop()
+        await shelf.stop()

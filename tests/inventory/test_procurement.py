@@ -218,3 +218,30 @@ def test_a_proposal_confirmed_after_the_shelf_emptied_goes_out_urgent(
     assert request["reason"] == {"on_hand": 0, "on_order": 0, "reorder_point": 1, "par": 4}
     assert request["priority"] == "urgent", "out of stock when sent"
     assert request["quantity"] == 4, "what is missing when sent, not when proposed (3)"
+
+
+def live_kinds(keeper: InventoryKeeper, gtin: str) -> set[str]:
+    return {str(a.kind) for a in keeper.alarms.live() if a.subject == gtin}
+
+
+def test_alarms_of_a_product_taken_out_of_the_configuration_clear_when_stock_returns(
+    tmp_path: Path,
+) -> None:
+    """A product removed from the configuration while its shortage and stock-out alarms were
+    live has no policy left to judge it by: once its stock comes back they clear, instead of
+    staying live for ever. Nothing new is raised or requested for it."""
+    path = tmp_path / "l.sqlite"
+    keeper = keeper_at(path)
+    keeper.put_away(pack(1, AUTO.gtin), "A-01")
+    keeper.take(pack(1, AUTO.gtin).epc)
+    assert live_kinds(keeper, AUTO.gtin) == {"shortage", "stock_out"}
+    keeper.close()
+    keeper = InventoryKeeper(path, {ASK.gtin: ASK}, "s", "g", SiteCalendar(UTC, clock))
+    try:
+        requests = len(sent(keeper))
+        keeper.put_away(pack(2, AUTO.gtin), "A-01")
+        assert live_kinds(keeper, AUTO.gtin) == set()
+        keeper.take(pack(2, AUTO.gtin).epc)
+        assert live_kinds(keeper, AUTO.gtin) == set() and len(sent(keeper)) == requests
+    finally:
+        keeper.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -159,3 +161,43 @@ def test_a_damaged_file_is_refused_with_what_to_do(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(store.StoreError, match="restore it from a backup"):
         store.connect(path)
+
+
+def test_a_new_ledger_and_its_companions_are_closed_to_other_users(tmp_path: Path) -> None:
+    """Created from a shell (`sudo -u rxedge rxedge run --init`, umask 022) as under systemd:
+    the stock of a controlled-goods store is no one else's to read."""
+    path = tmp_path / "state" / "ledger.sqlite"
+    before = os.umask(0o022)
+    try:
+        keeper = InventoryKeeper(path, {}, "s", "g")
+        keeper.commit([Movement(MovementKind.RECEIVE, "04012345123456", 3, to_slot="A-01")])
+        modes = {
+            p.name: stat.S_IMODE(p.stat().st_mode) for p in [path.parent, *path.parent.iterdir()]
+        }
+        keeper.close()
+    finally:
+        os.umask(before)
+    assert {"ledger.sqlite", "ledger.sqlite-wal", "ledger.sqlite-shm"} <= modes.keys()
+    assert all(mode & 0o007 == 0 for mode in modes.values()), modes
+
+
+def test_a_ledger_locked_by_another_program_at_migration_is_not_called_damaged(
+    tmp_path: Path,
+) -> None:
+    """A file that needs migrating while another program holds a write lock on it (an open
+    sqlite3 session) is whole: the error says it is locked and what to do, never to restore a
+    backup or to move the ledger aside."""
+    path = file_at_version(tmp_path / "v9.sqlite", 9)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=WAL")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(store.StoreError) as refused:
+            store.connect(path, integrity_check=None)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    said = str(refused.value)
+    assert f"ledger {path} is locked by another program" in said, said
+    assert "backup" not in said and "move it aside" not in said
+    store.connect(path).close()  # and once let go, it migrates

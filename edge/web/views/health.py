@@ -51,7 +51,7 @@ async def health(request: Request) -> Response:
         figures=figures,
         gateway_status=state.live.state.gateway_status,
         page_linked=session is not None and session.connected.is_set(),
-        broker=state.config.broker.url,
+        broker=state.config.broker.urls_text,
         check=check,
         checked_at=None if check.at is None else datetime.fromtimestamp(check.at, UTC),
         browsers=state.live.browsers,

@@ -43,7 +43,7 @@ async def login(request: Request) -> Response:
     user = form.get("user", "").strip().lower()
     client = request.client.host if request.client else "?"
     keys = (f"user:{user}", f"address:{client}")
-    wait = state.limiter.wait_seconds(*keys)
+    wait = state.limiter.attempt(*keys)  # counted as failed until it succeeds
     if wait > 0:
         response = login_page(
             request,
@@ -55,9 +55,8 @@ async def login(request: Request) -> Response:
         return response
     account = await to_thread.run_sync(lambda: state.accounts.check(user, form.get("password", "")))
     if account is None:
-        state.limiter.failed(*keys)
         return login_page(request, form.get("next", "/"), "Wrong user name or password.", 401)
-    state.limiter.succeeded(keys[0])
+    state.limiter.succeeded(*keys)
     request.state.session = state.sessions.log_in(session, account)
     request.state.session.flash.append(f"Logged in as {account.name}.")
     return finish(request, RedirectResponse(back_to(request, form), status_code=303))

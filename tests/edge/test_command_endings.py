@@ -1,0 +1,142 @@
+"""The demo and the simulators stopped with SIGTERM (a `timeout`, a service manager, `kill`) tidy
+up as they do on Ctrl-C: nothing of theirs runs on, nothing of theirs is left on disk."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RXEDGE = [sys.executable, "-m", "edge.cli.main"]
+
+
+def _start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*RXEDGE, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        start_new_session=True,  # its own session: what it started can be found by session id
+    )
+
+
+def _read_until(process: subprocess.Popen[str], marker: str, timeout: float = 30.0) -> str:
+    assert process.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while marker not in seen:
+        line = process.stdout.readline()
+        assert line and time.monotonic() < deadline, f"no {marker!r} in:\n{seen}"
+        seen += line
+    return seen
+
+
+def _end_session(process: subprocess.Popen[str]) -> None:
+    """Whatever is left of a failed run, ended so that it does not outlive the test."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _in_session(session: int) -> list[str]:
+    listed = subprocess.run(
+        ["ps", "-o", "args=", "-s", str(session)], capture_output=True, text=True, check=False
+    )
+    return listed.stdout.splitlines()
+
+
+def test_demo_stopped_by_sigterm_stops_its_broker_and_leaves_no_files(tmp_path: Path) -> None:
+    demo = _start("demo", "--plain", "--seconds", "60")
+    try:
+        _read_until(demo, "sync      connected")
+        broker = [p for p in _in_session(demo.pid) if "mosquitto" in p]
+        assert broker, _in_session(demo.pid)
+        conf = re.search(r"-c (\S+)/broker/mosquitto\.conf", broker[0])
+        assert conf, broker
+        workdir = Path(conf[1])
+        assert workdir.is_dir()
+        demo.send_signal(signal.SIGTERM)
+        out, _ = demo.communicate(timeout=30)
+        assert _in_session(demo.pid) == [], "the demo's mosquitto outlived it"
+    finally:
+        _end_session(demo)
+    assert demo.returncode == 128 + signal.SIGTERM, out
+    assert not workdir.exists(), "the demo's temporary ledger and broker files were left behind"
+    assert "Traceback" not in out
+
+
+def test_simulator_stopped_by_sigterm_removes_its_link(tmp_path: Path) -> None:
+    link = tmp_path / "reader0"
+    sim = _start("sim", "r2000", "--link", str(link), "--tags", "0")
+    try:
+        _read_until(sim, "Ctrl-C to stop")
+        assert link.is_symlink()
+        sim.send_signal(signal.SIGTERM)
+        out, _ = sim.communicate(timeout=20)
+    finally:
+        _end_session(sim)
+    assert sim.returncode == 128 + signal.SIGTERM, out
+    assert not link.is_symlink(), "a link to a pty nobody serves any more was left behind"
+
+
+def test_demo_out_of_time_says_so_and_names_no_removed_ledger() -> None:
+    result = subprocess.run(
+        [*RXEDGE, "demo", "--plain", "--seconds", "3"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    summary = result.stdout.split("\nsummary\n")[1]
+    assert "scenario NOT complete" in summary
+    assert "not observed within --seconds 3:" in summary, summary
+    assert "longer --seconds" in summary, "the newcomer is told what to try"
+    ledger = re.search(r"ledger:\s+(.*)", summary)
+    assert ledger and "--db" in ledger[1], summary
+    assert not re.search(r"/\S+\.sqlite", ledger[1]), "it names a ledger that is gone"
+
+
+def test_demo_web_port_taken_says_what_to_do(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        demo = _start("demo", "--plain", "--web", str(port), "--db", str(tmp_path / "l.sqlite"))
+        try:
+            out, _ = demo.communicate(timeout=30)
+            assert _in_session(demo.pid) == [], "the demo's mosquitto outlived it"
+        finally:
+            _end_session(demo)
+    assert demo.returncode == 2, out
+    assert "Traceback" not in out
+    assert f"--web {port}: cannot listen on 127.0.0.1:{port}" in out, out
+    assert "--web 0" in out, "the way out: a free port"
+
+
+def test_shelf_simulator_on_a_taken_port_names_it() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*RXEDGE, "sim", "shelf", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr, result.stderr
+    assert "another --port" in result.stderr

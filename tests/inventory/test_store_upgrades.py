@@ -1,0 +1,102 @@
+"""A ledger left by a release of every older schema version, holding stock, movements, alarms,
+procurement requests and waiting messages, opens in this release with all of them intact."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from inventory.keeper import InventoryKeeper
+from inventory.ledger import store
+from inventory.ledger.movements import Movement, MovementKind
+from inventory.ledger.verify import verify
+from inventory.replenishment.policy import Product
+from tests.inventory.test_store import file_at_version
+
+GTIN = "04012345123456"
+PRODUCTS = {GTIN: Product(GTIN, "Amoxicillin 500 mg x21", reorder_point=4, par=10)}
+EPCS = [f"urn:epc:id:sgtin:4012345.012345.{n}" for n in range(1, 4)]
+
+
+def busy_ledger(path: Path) -> Path:
+    """A ledger that has seen some work: packs in, one picked (a shortage: its alarm and
+    request), messages waiting for the broker."""
+    keeper = InventoryKeeper(path, PRODUCTS, "s1", "g1")
+    try:
+        keeper.commit(
+            [
+                Movement(MovementKind.RECEIVE, GTIN, serial=str(n), epc=epc, to_slot="A-01")
+                for n, epc in enumerate(EPCS, 1)
+            ]
+            + [Movement(MovementKind.RECEIVE, GTIN, 2, batch="B7", to_slot="A-02")]
+        )
+        keeper.commit(
+            [Movement(MovementKind.PICK, GTIN, serial="1", epc=EPCS[0], from_slot="A-01")]
+        )
+    finally:
+        keeper.close()
+    return path
+
+
+def contents(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """What must survive: rows of the tables every version has, in the columns version 1 had."""
+    with sqlite3.connect(path) as db:
+        return {
+            "movements": db.execute("SELECT * FROM movements ORDER BY id").fetchall(),
+            "stock": db.execute("SELECT * FROM stock ORDER BY slot, serial").fetchall(),
+            "alarms": db.execute("SELECT id, state, detail FROM alarms ORDER BY id").fetchall(),
+            "outbox": db.execute(
+                "SELECT id, kind, payload FROM outbox WHERE sent_at IS NULL"
+            ).fetchall(),
+            "requests": db.execute(
+                "SELECT request_id, gtin, quantity, status FROM procurement_requests"
+            ).fetchall(),
+        }
+
+
+def copy_into(old: Path, current: Path) -> None:
+    """Every row of `current` into the older file `old`, in the columns its schema has."""
+    db = sqlite3.connect(old, isolation_level=None)
+    try:
+        db.execute("ATTACH DATABASE ? AS current", (str(current),))
+        db.execute("DELETE FROM ledger_head")
+        tables = [
+            r[0] for r in db.execute("SELECT name FROM main.sqlite_master WHERE type='table'")
+        ]
+        for table in tables:
+            columns = ", ".join(r[1] for r in db.execute(f"PRAGMA main.table_info({table})"))
+            db.execute(
+                f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM current.{table}"
+            )
+        db.execute("DETACH DATABASE current")
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("version", range(1, store.SCHEMA_VERSION))
+def test_a_busy_ledger_of_each_older_version_opens_with_its_work_intact(
+    tmp_path: Path, version: int
+) -> None:
+    current = busy_ledger(tmp_path / "current.sqlite")
+    expected = contents(current)
+    assert expected["alarms"] and expected["outbox"] and expected["requests"]
+    old = file_at_version(tmp_path / f"v{version}.sqlite", version)
+    copy_into(old, current)
+
+    keeper = InventoryKeeper(old, PRODUCTS, "s1", "g1")
+    try:
+        assert keeper.on_hand(GTIN) == 4
+        assert keeper.index.placed_epcs() == {EPCS[1]: "A-01", EPCS[2]: "A-01"}
+        assert [a.id for a in keeper.alarms.live()] == [row[0] for row in expected["alarms"]]
+        keeper.commit([Movement(MovementKind.PICK, GTIN, 1, batch="B7", from_slot="A-02")])
+    finally:
+        keeper.close()
+    with sqlite3.connect(old) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+        assert verify(db).ok
+    found = contents(old)
+    assert found["movements"][: len(expected["movements"])] == expected["movements"]
+    assert found["requests"] == expected["requests"]
+    assert found["outbox"][: len(expected["outbox"])] == expected["outbox"]
