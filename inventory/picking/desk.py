@@ -57,7 +57,8 @@ class PickDesk:
         self.recalled: set[tuple[str, str]] = set()
         self.shown: list[Shown] = []
         self._located: dict[str, tuple[float, int]] = {}  # slot -> (until, quantity)
-        self.recent: dict[str, float] = {}  # packs just booked -> until (repeated reads)
+        # packs just booked, or read by a handheld and shown wrong -> until (repeated reads)
+        self.recent: dict[str, float] = {}
 
     def load(self) -> None:
         """Open lists and recalls from the file (at start, and after a failed commit)."""

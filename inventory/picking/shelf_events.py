@@ -94,6 +94,9 @@ class ShelfEvents:
         stock = self._keeper.line_of_epc(epc)
         if stock is not None:
             self._judge(stock, lists, f"tag ({scanner})", out)
+            if out.mistakes:  # a handheld reads on: one mistake while it is shown, not many
+                until = self._keeper.seconds() + self._desk.times.mistake_seconds
+                self._desk.recent[epc] = until
         return out
 
     def removed(self, epc: str, slot: str) -> Outcome:

@@ -209,3 +209,32 @@ async def test_a_daemon_restart_mid_list_lights_what_is_left_and_books_nothing_t
         assert sorted({int(str(r["picked"])) for r in progress}) == [1, 2, 3]
     finally:
         await stop_rig(rig)
+
+
+async def test_a_wrong_pack_held_to_the_handheld_is_reported_once(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    rig = await start_rig(tmp_path, broker)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        rig.reader.place(1, TAGGED)
+        await eventually(lambda: any("put_away" in a.text for a in rig.activity))
+        send(centre, "pick", {"pick_id": "rx-w", "lines": [{"gtin": AMOX, "quantity": 1}]})
+        await eventually(lambda: statuses(centre, "rx-w") == ["accepted"])
+        rig.handheld.present([TAGGED])  # not on the list; the handheld goes on reading it
+        await eventually(lambda: "mistake" in statuses(centre, "rx-w"), what="caught")
+        assert rig.gateway is not None
+        reads = rig.gateway.counters["tag_reads"]
+        started = asyncio.get_running_loop().time()
+        # Past the handheld's repeat time (2 s), reading on all the while.
+        await eventually(
+            lambda: (
+                asyncio.get_running_loop().time() - started > 2.5
+                and rig.gateway is not None
+                and rig.gateway.counters["tag_reads"] > reads + 10
+            ),
+            what="the handheld reading on",
+        )
+        assert statuses(centre, "rx-w") == ["accepted", "mistake"], "one mistake, one report"
+    finally:
+        await stop_rig(rig)
