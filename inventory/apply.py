@@ -76,6 +76,9 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
         case Arrived(pack, slot):
             if keeper.shelf.holds(pack.epc):
                 return keeper.shelf.returned(pack.epc)
+            put_back = keeper.shelf.put_back(pack.epc, slot)
+            if put_back is not None:  # picked for a list still open, and put back
+                return put_back
             with keeper.group():
                 held = keeper.line_of_epc(pack.epc)
                 if held is None:  # a pack booked by its code (a press) and its tag are one

@@ -16,7 +16,7 @@ from inventory.picking.checks import Match, Mistake, check_pack, describe
 from inventory.picking.desk import PickDesk
 from inventory.picking.ledger_access import PickLedger
 from inventory.picking.lists import PickList, PickState
-from inventory.picking.outcome import Outcome, Shown
+from inventory.picking.outcome import Outcome, PickedTag, Shown
 from inventory.picking.results import message, progress
 from inventory.stock.slot_index import StockLine
 
@@ -127,6 +127,54 @@ class ShelfEvents:
             out.lights_changed = True
         return out
 
+    def put_back(self, epc: str, slot: str) -> Outcome | None:
+        """A tagged pack picked for a list still open is seen again in the slot it was taken
+        from: put back, not picked. It is booked back as it was (a `return` referencing the
+        list) and the list wants it again; None when the pack was not picked so."""
+        picked = self._desk.picked_tags.get(epc)
+        pick = None if picked is None else self._desk.lists.get(picked.pick_id)
+        if picked is None or pick is None or picked.stock.slot != slot:
+            return None
+        keeper, stock, line = self._keeper, picked.stock, pick.lines[picked.line_no]
+        allocation = next(
+            (a for a in line.allocations if (a.slot, a.batch) == picked.place and a.picked),
+            None,
+        )
+        if allocation is None:  # given up since (a recall, a count): a pack seen on the shelf
+            return None
+        movement = Movement(
+            MovementKind.RETURN,
+            stock.gtin,
+            1,
+            stock.serial,
+            stock.epc,
+            stock.batch,
+            stock.expiry,
+            to_slot=slot,
+            actor=pick.picker or f"picker {pick.picker_no + 1}",
+            reason=f"put back while pick list line {picked.line_no + 1} was open",
+            reference=pick.pick_id,
+        )
+        allocation.picked -= 1
+        match = Match(pick, picked.line_no, line, allocation)
+        out = Outcome()
+        try:
+            with keeper.group():
+                report = progress(keeper.stamp(), pick, match, stock, "put back")
+                out.commits.append(keeper.commit([movement], messages=[report]))
+                pick.touched_at = keeper.seconds()
+                self._desk.save(pick, out)
+        except Exception:
+            allocation.picked += 1  # refused by the ledger: the list as it was
+            raise
+        del self._desk.picked_tags[epc]
+        self._desk.recent.pop(epc, None)
+        out.notes.append(
+            f"pick list {pick.pick_id} line {picked.line_no + 1}: "
+            f"{describe(stock, stock.gtin, stock.batch, stock.serial)} put back in {slot}"
+        )
+        return out
+
     def holds(self, epc: str) -> bool:
         """Whether a wrongly taken pack is being held as on the shelf."""
         return any(s.epc == epc for s in self._desk.shown)
@@ -180,6 +228,11 @@ class ShelfEvents:
         if stock.epc:
             out.booked_epcs.append(stock.epc)
             self._desk.recent[stock.epc] = recent_until
+            if pick.state is PickState.OPEN:
+                place = (match.allocation.slot, match.allocation.batch)
+                self._desk.picked_tags[stock.epc] = PickedTag(
+                    pick.pick_id, match.line_no, place, stock
+                )
         what = describe(stock, stock.gtin, stock.batch, stock.serial)
         out.notes.append(
             f"pick list {pick.pick_id} line {match.line_no + 1}: {what} from {stock.slot} "

@@ -74,3 +74,37 @@ def _on_shelf(db: Path) -> list[str]:
     with sqlite3.connect(db) as con:
         rows = con.execute("SELECT epc FROM stock WHERE epc IS NOT NULL AND quantity > 0")
         return sorted(str(r[0]) for r in rows)
+
+
+async def test_a_tagged_pack_put_back_while_its_list_is_open_is_wanted_again(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    rig = await start_rig(tmp_path, broker)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        rig.reader.place(1, TAGGED)
+        rig.reader.place(1, OTHER)
+        await eventually(lambda: len(_on_shelf(rig.db)) == 2, what="both packs put away")
+        pack = EpcDecoder().decode(TAGGED)
+        assert isinstance(pack, PackId)
+        body = {"pick_id": "rx-back", "lines": [{"gtin": pack.gtin, "quantity": 2}]}
+        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
+        two = SlotLight(True, Colour.GREEN, Mode.STEADY, 2)
+        await eventually(lambda: rig.shows("A-08", two), what="A-08 lit for two")
+        rig.reader.remove(TAGGED)
+        await eventually(lambda: _picked(rig.db) == [pack.epc], what="taken: booked picked")
+        await eventually(lambda: rig.shows("A-08", SlotLight(True, Colour.GREEN, Mode.STEADY, 1)))
+        rig.reader.place(1, TAGGED)  # put back: the picker took it by mistake
+        await eventually(lambda: rig.shows("A-08", two), what="both wanted again")
+        progress = await eventually(
+            lambda: [r for r in results(centre, "rx-back") if r["status"] == "progress"][1:],
+            what="the put-back reported",
+        )
+        assert progress[0]["picked"] == 0 and progress[0]["confirmed_by"] == "put back"
+        assert _on_shelf(rig.db) == sorted([pack.epc, _urn(OTHER)])
+        rig.reader.remove(TAGGED)
+        rig.reader.remove(OTHER)
+        await eventually(lambda: "done" in _statuses(centre, "rx-back"), what="done")
+        assert _on_shelf(rig.db) == []
+    finally:
+        await stop_rig(rig)
