@@ -44,7 +44,7 @@ class ShelfEvents:
         )
         for _ in range(presses):
             if owner is None:
-                out.notes.append(f"button at {slot}: nothing to pick there")
+                self._unlit(slot, out)
                 break
             if not owner.wanted_at(slot):
                 out.notes.append(
@@ -66,6 +66,22 @@ class ShelfEvents:
                 break
             self._book(Match(owner, n, line, allocation), stock, "button", out)
         return out
+
+    def _unlit(self, slot: str, out: Outcome) -> None:
+        """A press on a slot no open list wants packs from. When every pack it holds of a
+        product the lists want is wrong (a batch recalled, expired or held back under the
+        picker, who took it when it was lit), that is shown; otherwise the press books
+        nothing and says so."""
+        lists = list(self._desk.by_age())
+        wanted = {line.gtin for pick in lists for line in pick.lines if line.remaining}
+        here = [line for line in self._keeper.index.contents(slot) if line.gtin in wanted]
+        today = self._keeper.calendar.today()
+        verdicts = [check_pack(line, lists, today, self._desk.recalled) for line in here]
+        mistakes = [v for v in verdicts if isinstance(v, Mistake)]
+        if mistakes and len(mistakes) == len(verdicts):
+            self._show(mistakes[0], out, lists)
+        else:
+            out.notes.append(f"button at {slot}: nothing to pick there")
 
     def scanned(self, scan: PackScan, scanner: str) -> Outcome:
         """A GS1 barcode of a pack was scanned while picking."""
