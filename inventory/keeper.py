@@ -171,8 +171,9 @@ class InventoryKeeper:
     def put_away(self, pack: PackId, slot: str, actor: str = "system", reason: str = "") -> Commit:
         """A tagged pack appeared in `slot`: put away, or returned when the ledger moved it
         before (taken off the shelf and brought back), which delivers nothing toward an open
-        request."""
+        request; a pack returned keeps the batch and expiry the ledger knew it by."""
         held = self.ledger.held_before(pack.epc, pack.gtin, pack.serial)
+        batch, expiry = held or ("", None)
         return self.commit(
             [
                 Movement(
@@ -180,6 +181,8 @@ class InventoryKeeper:
                     pack.gtin,
                     serial=pack.serial,
                     epc=pack.epc,
+                    batch=batch,
+                    expiry=expiry,
                     to_slot=slot,
                     actor=actor,
                     reason=reason,

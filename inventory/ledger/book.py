@@ -146,21 +146,24 @@ class Ledger:
         self.last_hash = prev
         self.count += len(movements)
 
-    def held_before(self, epc: str, gtin: str, serial: str) -> bool:
-        """Whether a movement (written, or taken and not flushed yet) ever moved this pack:
-        by its tag, or by its GTIN and serial when it was booked from a scan."""
-        for row in self._movements:  # columns: at, kind, gtin, serial, epc, ...
-            if row[4] == epc or (serial and (row[2], row[3]) == (gtin, serial)):
-                return True
+    def held_before(self, epc: str, gtin: str, serial: str) -> tuple[str, str | None] | None:
+        """The batch and expiry of the last movement (written, or taken and not flushed yet)
+        that moved this pack, by its tag or by its GTIN and serial when it was booked from a
+        scan; None when none ever did."""
+        for row in reversed(self._movements):  # columns: at, kind, gtin, serial, epc, batch,
+            if row[4] == epc or (serial and (row[2], row[3]) == (gtin, serial)):  # expiry, ...
+                return str(row[5]), None if row[6] is None else str(row[6])
         found = self.db.execute(
-            "SELECT 1 FROM movements WHERE epc = ? LIMIT 1", (epc,)
+            "SELECT batch, expiry FROM movements WHERE epc = ? ORDER BY id DESC LIMIT 1", (epc,)
         ).fetchone() or (
             serial
             and self.db.execute(
-                "SELECT 1 FROM movements WHERE gtin = ? AND serial = ? LIMIT 1", (gtin, serial)
+                "SELECT batch, expiry FROM movements WHERE gtin = ? AND serial = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (gtin, serial),
             ).fetchone()
         )
-        return bool(found)
+        return (str(found[0]), found[1]) if found else None
 
     def flush(self) -> None:
         """Write everything taken since the last flush into the current transaction."""

@@ -13,9 +13,11 @@ from drivers.modbus.profile import Colour, Mode
 from edge.demo.local_broker import LocalBroker
 from firmware_sim.tags import sgtin96
 from inventory.codes.identifiers import EpcDecoder, PackId
+from inventory.keeper import InventoryKeeper
+from inventory.ledger.movements import Movement, MovementKind
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
-from tests.edge.pick_rig import AMOX, PREFIX, RED, TAGGED, results, start_rig, stop_rig
+from tests.edge.pick_rig import AMOX, PREFIX, RED, TAGGED, results, start_rig, stock, stop_rig
 
 OTHER = sgtin96("4012345", "000002", 10)  # the same product, its serial first by sorting
 
@@ -106,5 +108,44 @@ async def test_a_tagged_pack_put_back_while_its_list_is_open_is_wanted_again(
         rig.reader.remove(OTHER)
         await eventually(lambda: "done" in _statuses(centre, "rx-back"), what="done")
         assert _on_shelf(rig.db) == []
+    finally:
+        await stop_rig(rig)
+
+
+async def test_a_tagged_pack_put_back_after_its_list_ended_keeps_its_batch_and_expiry(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    stock(rig_db := tmp_path / "ledger.sqlite")
+    pack = EpcDecoder().decode(TAGGED)
+    assert isinstance(pack, PackId)
+    keeper = InventoryKeeper(rig_db, {}, "s1", "g1")
+    keeper.commit(
+        [
+            Movement(
+                MovementKind.PUT_AWAY,
+                pack.gtin,
+                serial=pack.serial,
+                epc=pack.epc,
+                batch="P7",
+                expiry="2031-05-31",
+                to_slot="A-08",
+            )
+        ]
+    )
+    keeper.close()
+    rig = await start_rig(tmp_path, broker)
+    try:
+        rig.reader.place(1, TAGGED)
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        body = {"pick_id": "rx-x", "lines": [{"gtin": pack.gtin, "quantity": 1}]}
+        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
+        await eventually(lambda: "accepted" in _statuses(centre, "rx-x"))
+        rig.reader.remove(TAGGED)
+        await eventually(lambda: _picked(rig.db) == [pack.epc], what="taken: booked picked")
+        rig.reader.place(1, TAGGED)  # the patient did not need it after all: back on the shelf
+        await eventually(lambda: _on_shelf(rig.db) == [pack.epc], what="booked back")
+        with sqlite3.connect(rig.db) as con:
+            row = con.execute("SELECT batch, expiry FROM stock WHERE epc = ?", (pack.epc,))
+            assert row.fetchone() == ("P7", "2031-05-31"), "its batch and expiry were lost"
     finally:
         await stop_rig(rig)
