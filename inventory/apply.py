@@ -69,6 +69,11 @@ def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
 
 
 def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
+    # A pack picked for a list still open and put back is that, before a delivery's pack.
+    if isinstance(change, Arrived):
+        put_back = keeper.shelf.put_back(change.pack.epc, change.slot)
+        if put_back is not None:
+            return put_back
     by_tag = _put_by_tag(keeper, change)
     if by_tag is not None:
         return by_tag
@@ -76,9 +81,6 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
         case Arrived(pack, slot):
             if keeper.shelf.holds(pack.epc):
                 return keeper.shelf.returned(pack.epc)
-            put_back = keeper.shelf.put_back(pack.epc, slot)
-            if put_back is not None:  # picked for a list still open, and put back
-                return put_back
             with keeper.group():
                 held = keeper.line_of_epc(pack.epc)
                 if held is None:  # a pack booked by its code (a press) and its tag are one
