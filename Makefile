@@ -10,8 +10,9 @@ setup:
 demo: setup
 	$(VENV)/bin/rxedge demo --web 0
 
+# Two workers: most tests wait on real peers (brokers, serial lines, timeouts), not the CPU.
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 lint: setup
 	$(VENV)/bin/ruff check .

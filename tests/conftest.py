@@ -28,6 +28,16 @@ from sync.contract import CENTRE, channel_of, check_topic
 from sync.topics import ROOT
 from tests.processes import pids_named
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests run on two workers (`make test`: pytest-xdist, `--dist loadgroup`); those using the
+    PC/SC service share one worker: there is one pcscd and one virtual card reader per machine,
+    and one of them stalls the service on purpose."""
+    for item in items:
+        if "pcscd" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("pcsc"))
+
+
 # How long a test's tasks get to finish after the test and its fixtures ended (a cancelled task
 # still runs its cleanup).
 TASKS_GRACE_SECONDS = 2.0

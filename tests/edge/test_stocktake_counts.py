@@ -160,7 +160,7 @@ async def test_a_sweep_waits_for_a_handheld_unplugged_mid_shelf_and_counts_on_af
 async def test_a_sweep_whose_handheld_stays_away_is_abandoned_unjudged_and_the_shelf_freed(
     tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
 ) -> None:
-    stocktake = {"idle_end_seconds": 1, "handheld_wait_seconds": 2}
+    stocktake = {"idle_end_seconds": 1, "handheld_wait_seconds": 1}
     async with running_daemon(tmp_path, broker, {"stocktake": stocktake}) as (gateway, hh, db):
         centre = subscribe(f"{PREFIX}/cmd-result", f"{PREFIX}/alarms/#")
         start = with_envelope({"shelf": "A", "by": "Ana"})
@@ -169,7 +169,7 @@ async def test_a_sweep_whose_handheld_stays_away_is_abandoned_unjudged_and_the_s
         sid = str(started["stocktake_id"])
         await hh.sweep([[location(1), tag(1), tag(2)]], dwell=0.3)  # one slot of four
         [reader] = gateway.devices.readers
-        unplugged = asyncio.create_task(hh.line.unplug(8.0))  # the battery flat
+        unplugged = asyncio.create_task(hh.line.unplug(4.0))  # the battery flat
         [gone] = await eventually(lambda: answers(centre, "abandoned"), what="abandoned")
         assert reader.up is False, "abandoned before the handheld had been away its wait"
         assert (gone["stocktake_id"], gone["shelf"]) == (sid, "A")
