@@ -302,3 +302,18 @@ def test_a_pack_that_expires_at_midnight_while_it_waits_is_refused_at_its_slot(
     assert receipts(keeper) == []
     assert answers(keeper, "refused")[0]["reason"] == "expired"
     assert Cue("A-01", CueKind.MISTAKE) in keeper.putaways.cues()
+
+
+def test_presses_beyond_what_the_shown_colour_waits_for_book_nothing_for_another_session(
+    keeper: InventoryKeeper,
+) -> None:
+    desk = keeper.putaways
+    desk.scanned(scan("I1", gtin=IBU.gtin), "goods-in", "R-01", "Ana")
+    desk.scanned(scan("I1", gtin=IBU.gtin), "desk-2", "R-02", "Ben")
+    [ana, ben] = sorted(desk.sessions.values(), key=lambda s: s.number or 0)
+    [slot] = {p.slot for s in (ana, ben) for p in s.waiting}  # one batch: one slot for both
+    desk.button(slot, 2, shown=ana.number)  # Ana presses once too often
+    assert (ana.put, ben.put) == (1, 0), "Ben's pack booked by Ana's extra press"
+    assert [p.slot for p in ben.waiting] == [slot]
+    desk.button(slot, 1, shown=ben.number)
+    assert (ana.put, ben.put) == (1, 1)
