@@ -166,6 +166,10 @@ class ShelfBus:
                     await self._write_changes(state)
             except (TimeoutError, ModbusException, ModbusError, OSError) as exc:
                 self._failed(state, f"{state.spec.name}: {exc}")
+                if state.up is not False:
+                    # Not down (yet): an answer lost on the line is asked again at once, not a
+                    # poll later; a controller that keeps failing is down after `down_after`.
+                    self._changed.set()
                 continue
             state.failures = 0
             if not state.up:

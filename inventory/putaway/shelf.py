@@ -92,13 +92,15 @@ class ShelfPuts:
                 return out
             return keeper.shelf.button(slot, presses, shown, least_seen)
         out = Outcome()
-        # The presses of one poll are the person's whose colour the slot showed: presses beyond
-        # what that session waits for there put nothing of another session's.
+        # The presses of one poll are the clerk's whose colour the slot showed: presses beyond
+        # what that session waits for there go to the clerk's other deliveries (at the same
+        # scanner), never to another clerk's.
         shown_for = next((s for s in wanting if s.number == shown), None)
         for _ in range(presses):
             wanting = [s for s in board.by_age() if s.waiting_at(slot)]
             if shown_for is not None:
-                wanting = [s for s in wanting if s is shown_for]
+                wanting = [s for s in wanting if s.scanner == shown_for.scanner]
+                wanting.sort(key=lambda s: s is not shown_for)
             if not wanting:
                 out.notes.append(f"button at {slot}: nothing more to put there")
                 break
