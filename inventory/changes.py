@@ -218,10 +218,8 @@ class StocktakeStarted:
 
 @dataclass(frozen=True, slots=True)
 class FinishStocktake:
-    """A sweep ended: reconciled, or when `abandoned` says why, kept unjudged."""
-
     sweep: Sweep
-    abandoned: str = ""
+    abandoned: str = ""  # why it cannot be reconciled (kept unjudged); '': reconcile it
 
 
 @dataclass(frozen=True, slots=True)
