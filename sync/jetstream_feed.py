@@ -109,8 +109,15 @@ async def connect(servers: list[str], name: str, timeout: float = 10.0) -> Nats:
         )
     except (NoServersError, OSError, TimeoutError) as exc:
         raise NatsUnavailable(
-            f"no NATS server answered at {', '.join(servers)} ({exc or type(exc).__name__})"
+            f"no NATS server answered at {', '.join(map(_shown, servers))} "
+            f"({exc or type(exc).__name__})"
         ) from None
+
+
+def _shown(url: str) -> str:
+    """A server's URL as said in a message: without the user and password it may carry."""
+    scheme, sep, rest = url.rpartition("://")
+    return f"{scheme}{sep}{rest.rpartition('@')[2]}"
 
 
 async def _connection_trouble(error: Exception) -> None:

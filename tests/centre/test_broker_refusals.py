@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import uuid
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker, write_password_file
 from edge.demo.nats_cluster import NatsCluster
 from edge.settings.config import parse_config
+from sync.jetstream_feed import NatsUnavailable, connect
 from tests.conftest import eventually
 from tests.edge.procurement_rig import CliRun, config, products
 
@@ -98,3 +100,15 @@ async def test_a_tool_with_a_wrong_password_is_told_which_options_to_check(
         f"rxedge: broker {broker.url} refused the account (not authorized): check "
         "--username and --password-file (or --cert-file) against the broker's accounts"
     )
+
+
+async def test_a_nats_server_that_does_not_answer_is_named_without_its_password() -> None:
+    """The clerks' tools take NATS credentials in the server URL, as NATS does: a server that
+    does not answer is named in the error without them (it reaches a terminal or a journal)."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(NatsUnavailable) as refused:
+        await connect([f"nats://clerk:s3cret-pass@127.0.0.1:{port}"], "test", timeout=3)
+    assert f"nats://127.0.0.1:{port}" in str(refused.value)
+    assert "s3cret-pass" not in str(refused.value) and "clerk" not in str(refused.value)
