@@ -225,7 +225,7 @@ class DeviceEvents:
         self._counters["tag_reads"] += 1
         identity = self.epcs.decode(event.epc)
         if event.reader in self._handhelds:
-            if not self._stocktake.read(identity, event.rssi, self._badges.first()):
+            if not self._stocktake.read(identity, event.rssi, self._badges.first(), event.reader):
                 self._handheld_read(identity, event.reader)
             return
         slot = self._zones.get((event.reader, event.antenna))

@@ -62,6 +62,7 @@ class StocktakeFlow:
         self._ended_at = 0.0  # when the awaiting report's sweep ended (monotonic)
         self._last_read = 0.0
         self._handhelds_down: dict[str, float] = {}  # reader -> since when (monotonic)
+        self._sweeper = ""  # the handheld whose reads the running sweep took last ('': none yet)
         self._begun: tuple[str, set[str]] = ("", set())  # a second, and the ids begun in it
 
     def start(self, shelf: str, by: str, command: bool = True) -> None:
@@ -92,7 +93,7 @@ class StocktakeFlow:
             by or "handheld",
             self._slot_uris[shelf],
         )
-        self.sweep, self._last_read = sweep, self._clock.monotonic()
+        self.sweep, self._last_read, self._sweeper = sweep, self._clock.monotonic(), ""
         for reader in self._handhelds_down:  # a handheld down already: the wait starts now
             self._handhelds_down[reader] = self._last_read
         self._submit(StocktakeStarted(sweep))
@@ -139,9 +140,15 @@ class StocktakeFlow:
         self.confirm(self.awaiting, name)
         return True
 
-    def read(self, identity: object, rssi: int, holder: str) -> bool:
-        """A handheld read: True when the stocktake took it (a sweep runs, or this location tag
-        starts one), False to leave it to picking."""
+    def read(self, identity: object, rssi: int, holder: str, reader: str = "") -> bool:
+        """A handheld read (by `reader`): True when the stocktake took it (a sweep runs, or this
+        location tag starts one), False to leave it to picking."""
+        taken = self._read(identity, rssi, holder)
+        if taken and self.sweep is not None and reader:
+            self._sweeper = reader
+        return taken
+
+    def _read(self, identity: object, rssi: int, holder: str) -> bool:
         now = self._clock.monotonic()
         if self.sweep is None and now - self._last_read < self._idle_end:
             # The sweep just ended is still in the field (ended by command, or the reads of its
@@ -176,7 +183,7 @@ class StocktakeFlow:
                 self._last_read = self._clock.monotonic()
             return
         self._handhelds_down.setdefault(reader, self._clock.monotonic())
-        if self.sweep is not None:
+        if self.sweep is not None and self._sweeper in ("", reader):
             self._observe(
                 Activity(
                     "stocktake",
@@ -190,20 +197,24 @@ class StocktakeFlow:
             self.sweep.round_done()
 
     async def watch(self) -> None:
-        """End a sweep the handheld has left quiet for the idle time (not while it is down);
-        abandon one whose handheld has been down for the longest wait."""
+        """End a sweep its handheld has left quiet for the idle time (not while it is down);
+        abandon one whose handheld has been down for the longest wait. The sweep's handheld
+        is the one whose reads it took; before any, every handheld (one may be about to start)."""
         while True:
             await asyncio.sleep(min(1.0, self._idle_end / 4, self._handheld_wait / 4))
             if self.sweep is None:
                 continue
             now = self._clock.monotonic()
-            gone = [
-                r for r, since in self._handhelds_down.items() if now - since >= self._handheld_wait
-            ]
+            down = {
+                reader: since
+                for reader, since in self._handhelds_down.items()
+                if self._sweeper in ("", reader)
+            }
+            gone = [reader for reader, since in down.items() if now - since >= self._handheld_wait]
             if gone:
                 self.end(
                     abandoned=f"handheld {gone[0]} down for more than "
                     f"{self._handheld_wait:g} s; sweep the shelf again"
                 )
-            elif now - self._last_read >= self._idle_end and not self._handhelds_down:
+            elif now - self._last_read >= self._idle_end and not down:
                 self.end()
