@@ -61,6 +61,7 @@ if ! command -v debootstrap >/dev/null; then
 fi
 
 root=$(mktemp -d "$FRESH_DIR/rxedge-fresh.XXXXXX")
+chmod 0755 "$root"  # a stock root's /: mktemp's 0700 would shut the service user out of it
 case "$root" in
     "$REPO"/*) echo "fresh-check: the root must not be inside the checkout" >&2; exit 1 ;;
 esac

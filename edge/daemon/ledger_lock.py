@@ -26,7 +26,7 @@ def sole_writer(database: Path) -> Iterator[None]:
     """Hold the ledger's lock for the block; StoreError, naming the holder, when another
     process holds it."""
     path = lock_path(database)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)  # as the ledger's own folder
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
     try:
         try:
