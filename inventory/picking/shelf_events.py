@@ -156,7 +156,12 @@ class ShelfEvents:
             (a for a in line.allocations if (a.slot, a.batch) == picked.place and a.picked),
             None,
         )
-        if allocation is None:  # given up since (a recall, a count): a pack seen on the shelf
+        today = keeper.calendar.today().isoformat()
+        if (
+            allocation is None  # given up since (a count): a pack seen on the shelf
+            or (stock.gtin, stock.batch) in self._desk.recalled
+            or (stock.expiry is not None and stock.expiry < today)
+        ):  # a batch held back since (kept allocated for what was picked): not wanted again
             return None
         movement = Movement(
             MovementKind.RETURN,

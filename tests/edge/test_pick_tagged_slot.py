@@ -17,7 +17,17 @@ from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
-from tests.edge.pick_rig import AMOX, PREFIX, RED, TAGGED, results, start_rig, stock, stop_rig
+from tests.edge.pick_rig import (
+    AMOX,
+    IBU,
+    PREFIX,
+    RED,
+    TAGGED,
+    results,
+    start_rig,
+    stock,
+    stop_rig,
+)
 
 OTHER = sgtin96("4012345", "000002", 10)  # the same product, its serial first by sorting
 
@@ -147,5 +157,48 @@ async def test_a_tagged_pack_put_back_after_its_list_ended_keeps_its_batch_and_e
         with sqlite3.connect(rig.db) as con:
             row = con.execute("SELECT batch, expiry FROM stock WHERE epc = ?", (pack.epc,))
             assert row.fetchone() == ("P7", "2031-05-31"), "its batch and expiry were lost"
+    finally:
+        await stop_rig(rig)
+
+
+async def test_a_pack_put_back_after_its_batch_was_recalled_is_not_wanted_again(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    stock(rig_db := tmp_path / "ledger.sqlite")
+    pack = EpcDecoder().decode(TAGGED)
+    assert isinstance(pack, PackId)
+    keeper = InventoryKeeper(rig_db, {}, "s1", "g1")
+    keeper.commit(
+        [
+            Movement(
+                MovementKind.PUT_AWAY,
+                pack.gtin,
+                serial=pack.serial,
+                epc=pack.epc,
+                batch="P7",
+                expiry="2031-05-31",
+                to_slot="A-08",
+            )
+        ]
+    )
+    keeper.close()
+    rig = await start_rig(tmp_path, broker)
+    try:
+        rig.reader.place(1, TAGGED)
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        lines = [{"gtin": pack.gtin, "quantity": 1}, {"gtin": IBU, "quantity": 1}]
+        body = {"pick_id": "rx-r", "lines": lines}  # open until its second line is picked
+        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
+        await eventually(lambda: "accepted" in _statuses(centre, "rx-r"))
+        rig.reader.remove(TAGGED)
+        await eventually(lambda: _picked(rig.db) == [pack.epc], what="taken: booked picked")
+        recall = {"gtin": pack.gtin, "batch": "P7", "note": "supplier notice"}
+        centre.publish(f"{PREFIX}/cmd/recall", json.dumps(with_envelope(recall)))
+        await eventually(lambda: "recalled" in _statuses(centre, f"{pack.gtin}/P7"))
+        rig.reader.place(1, TAGGED)  # put back: a recalled pack the list must not want again
+        await eventually(lambda: _on_shelf(rig.db) == [pack.epc], what="booked back")
+        with sqlite3.connect(rig.db) as con:
+            [(reference,)] = con.execute("SELECT reference FROM movements WHERE kind = 'return'")
+        assert reference != "rx-r", "booked back to the list: its recalled batch wanted again"
     finally:
         await stop_rig(rig)
