@@ -93,7 +93,10 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
                     put = Commit()
                 # A pack taken by mistake and not put back in time is back after all.
                 back = keeper.alarms.clear(AlarmKind.UNEXPECTED_REMOVAL, pack.epc)
-            return Outcome(commits=[put, back], lights_changed=bool(back.alarms))
+                # Off the shelf when its batch was recalled: held where it lies now.
+                hold = keeper.picks.hold_if_recalled(pack.epc)
+            commits = [put, back] if hold is None else [put, back, hold]
+            return Outcome(commits=commits, lights_changed=bool(back.alarms))
         case Left(epc, slot):
             return keeper.shelf.removed(epc, slot)
         case Moved(epc, _, to_slot):

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 
 from inventory.alarms.book import AlarmBook
 from inventory.alarms.lifecycle import AlarmKind
+from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.ledger_access import PickLedger
 from inventory.picking.lists import (
@@ -31,6 +32,7 @@ from inventory.picking.outcome import Cue, CueKind, Outcome, PickedTag, Shown
 from inventory.picking.results import PickTimes
 from inventory.picking.store import PickStore
 from inventory.replenishment.orders import OrderBook
+from inventory.stock.slot_index import StockLine
 
 
 class PickDesk:
@@ -165,21 +167,7 @@ class PickDesk:
         never offered to a pick list again."""
         keeper, out = self._keeper, Outcome()
         movements = [
-            Movement(
-                MovementKind.QUARANTINE,
-                gtin,
-                line.quantity,
-                line.serial,
-                line.epc,
-                batch,
-                line.expiry,
-                line.slot,
-                line.slot,
-                actor,
-                f"recall: {note}".strip(": "),
-                from_status=StockStatus.AVAILABLE,
-                to_status=StockStatus.QUARANTINED,
-            )
+            _recall_hold(line, actor, f"recall: {note}".strip(": "))
             for line in keeper.index.lines_of(gtin)
             if line.batch == batch and line.status is StockStatus.AVAILABLE
         ]
@@ -195,6 +183,15 @@ class PickDesk:
             self.held_back(gtin, batch, out)
         out.notes.append(f"batch {batch} of GTIN {gtin} recalled; {len(movements)} lines held")
         return out
+
+    def hold_if_recalled(self, epc: str) -> Commit | None:
+        """A tagged pack back on a shelf, off it when its batch was recalled: held there too."""
+        line = self._keeper.line_of_epc(epc)
+        if line is None or line.status is not StockStatus.AVAILABLE:
+            return None
+        if (line.gtin, line.batch) not in self.recalled:
+            return None
+        return self._keeper.commit([_recall_hold(line, "system", "recall: back on the shelf")])
 
     def held_back(self, gtin: str, batch: str, out: Outcome) -> None:
         """A batch is held back (recalled, or quarantined as expired): what open lists still
@@ -382,3 +379,22 @@ class PickDesk:
             )
         out.booked_epcs.append(epc)
         out.notes.append(f"{epc} was not put back in {shown.mistake.slot}: unexpected removal")
+
+
+def _recall_hold(line: StockLine, actor: str, reason: str) -> Movement:
+    """The movement quarantining a line of a recalled batch where it lies."""
+    return Movement(
+        MovementKind.QUARANTINE,
+        line.gtin,
+        line.quantity,
+        line.serial,
+        line.epc,
+        line.batch,
+        line.expiry,
+        line.slot,
+        line.slot,
+        actor,
+        reason,
+        from_status=StockStatus.AVAILABLE,
+        to_status=StockStatus.QUARANTINED,
+    )

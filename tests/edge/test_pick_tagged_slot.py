@@ -200,5 +200,8 @@ async def test_a_pack_put_back_after_its_batch_was_recalled_is_not_wanted_again(
         with sqlite3.connect(rig.db) as con:
             [(reference,)] = con.execute("SELECT reference FROM movements WHERE kind = 'return'")
         assert reference != "rx-r", "booked back to the list: its recalled batch wanted again"
+        with sqlite3.connect(rig.db) as con:
+            row = con.execute("SELECT status FROM stock WHERE epc = ?", (pack.epc,)).fetchone()
+        assert row == ("quarantined",), "a pack of a recalled batch back on the shelf as available"
     finally:
         await stop_rig(rig)
