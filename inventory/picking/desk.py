@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from inventory.alarms.book import AlarmBook
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.ledger.commit import Commit
-from inventory.ledger.movements import Movement, MovementKind, StockStatus
+from inventory.ledger.movements import StockStatus
 from inventory.picking.ledger_access import PickLedger
 from inventory.picking.lists import (
     MAX_PICKERS,
@@ -32,7 +32,6 @@ from inventory.picking.outcome import Cue, CueKind, Outcome, PickedTag, Shown
 from inventory.picking.results import PickTimes
 from inventory.picking.store import PickStore
 from inventory.replenishment.orders import OrderBook
-from inventory.stock.slot_index import StockLine
 
 
 class PickDesk:
@@ -167,7 +166,7 @@ class PickDesk:
         never offered to a pick list again."""
         keeper, out = self._keeper, Outcome()
         movements = [
-            _recall_hold(line, actor, f"recall: {note}".strip(": "))
+            line.held(actor, f"recall: {note}".strip(": "))
             for line in keeper.index.lines_of(gtin)
             if line.batch == batch and line.status is StockStatus.AVAILABLE
         ]
@@ -191,7 +190,7 @@ class PickDesk:
             return None
         if (line.gtin, line.batch) not in self.recalled:
             return None
-        return self._keeper.commit([_recall_hold(line, "system", "recall: back on the shelf")])
+        return self._keeper.commit([line.held("system", "recall: back on the shelf")])
 
     def held_back(self, gtin: str, batch: str, out: Outcome) -> None:
         """A batch is held back (recalled, or quarantined as expired): what open lists still
@@ -379,22 +378,3 @@ class PickDesk:
             )
         out.booked_epcs.append(epc)
         out.notes.append(f"{epc} was not put back in {shown.mistake.slot}: unexpected removal")
-
-
-def _recall_hold(line: StockLine, actor: str, reason: str) -> Movement:
-    """The movement quarantining a line of a recalled batch where it lies."""
-    return Movement(
-        MovementKind.QUARANTINE,
-        line.gtin,
-        line.quantity,
-        line.serial,
-        line.epc,
-        line.batch,
-        line.expiry,
-        line.slot,
-        line.slot,
-        actor,
-        reason,
-        from_status=StockStatus.AVAILABLE,
-        to_status=StockStatus.QUARANTINED,
-    )

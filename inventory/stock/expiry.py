@@ -11,7 +11,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from inventory.alarms.lifecycle import AlarmKind
-from inventory.ledger.movements import Movement, MovementKind, StockStatus
+from inventory.ledger.movements import StockStatus
 from inventory.picking.outcome import Outcome
 from inventory.stock.slot_index import StockLine
 
@@ -47,7 +47,9 @@ def expiry_sweep(keeper: InventoryKeeper, today: date, near_days: int) -> Outcom
             if expiry < today.isoformat():
                 held = [line for line in lines if line.status is StockStatus.AVAILABLE]
                 if held:
-                    out.commits.append(keeper.commit([_quarantine(line) for line in held]))
+                    out.commits.append(
+                        keeper.commit([line.held("system", "expired") for line in held])
+                    )
                     keeper.picks.held_back(gtin, batch, out)
                     out.notes.append(
                         f"batch {batch} of GTIN {gtin} expired on {expiry}: "
@@ -67,20 +69,3 @@ def expiry_sweep(keeper: InventoryKeeper, today: date, near_days: int) -> Outcom
                 out.commits.append(keeper.alarms.clear(alarm.kind, alarm.subject))
     out.lights_changed = any(c.alarms for c in out.commits)
     return out
-
-
-def _quarantine(line: StockLine) -> Movement:
-    return Movement(
-        MovementKind.QUARANTINE,
-        line.gtin,
-        line.quantity,
-        line.serial,
-        line.epc,
-        line.batch,
-        line.expiry,
-        from_slot=line.slot,
-        to_slot=line.slot,
-        reason="expired",
-        from_status=StockStatus.AVAILABLE,
-        to_status=StockStatus.QUARANTINED,
-    )

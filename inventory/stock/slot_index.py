@@ -62,6 +62,24 @@ class StockLine:
             self.status,
         )
 
+    def held(self, actor: str, reason: str) -> Movement:
+        """This whole line quarantined where it lies (expired, recalled)."""
+        return Movement(
+            MovementKind.QUARANTINE,
+            self.gtin,
+            self.quantity,
+            self.serial,
+            self.epc,
+            self.batch,
+            self.expiry,
+            self.slot,
+            self.slot,
+            actor,
+            reason,
+            from_status=StockStatus.AVAILABLE,
+            to_status=StockStatus.QUARANTINED,
+        )
+
 
 def expiry_day(expiry: str | None) -> int:
     """Days since 1970-01-01 of an ISO date; NO_EXPIRY for none."""
