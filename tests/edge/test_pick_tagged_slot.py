@@ -72,6 +72,26 @@ async def test_a_press_books_the_tagged_pack_the_reader_no_longer_sees(
         await stop_rig(rig)
 
 
+def _tagged_pack_of_batch_p7(db: Path) -> PackId:
+    """The rig's stock, and the tagged pack booked into A-08 with its batch (P7) and expiry."""
+    stock(db)
+    pack = EpcDecoder().decode(TAGGED)
+    assert isinstance(pack, PackId)
+    keeper = InventoryKeeper(db, {}, "s1", "g1")
+    put = Movement(
+        MovementKind.PUT_AWAY,
+        pack.gtin,
+        serial=pack.serial,
+        epc=pack.epc,
+        batch="P7",
+        expiry="2031-05-31",
+        to_slot="A-08",
+    )
+    keeper.commit([put])
+    keeper.close()
+    return pack
+
+
 def _statuses(centre: Subscriber, pick_id: str) -> list[object]:
     return [r["status"] for r in results(centre, pick_id)]
 
@@ -125,24 +145,7 @@ async def test_a_tagged_pack_put_back_while_its_list_is_open_is_wanted_again(
 async def test_a_tagged_pack_put_back_after_its_list_ended_keeps_its_batch_and_expiry(
     tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
 ) -> None:
-    stock(rig_db := tmp_path / "ledger.sqlite")
-    pack = EpcDecoder().decode(TAGGED)
-    assert isinstance(pack, PackId)
-    keeper = InventoryKeeper(rig_db, {}, "s1", "g1")
-    keeper.commit(
-        [
-            Movement(
-                MovementKind.PUT_AWAY,
-                pack.gtin,
-                serial=pack.serial,
-                epc=pack.epc,
-                batch="P7",
-                expiry="2031-05-31",
-                to_slot="A-08",
-            )
-        ]
-    )
-    keeper.close()
+    pack = _tagged_pack_of_batch_p7(tmp_path / "ledger.sqlite")
     rig = await start_rig(tmp_path, broker)
     try:
         rig.reader.place(1, TAGGED)
@@ -164,24 +167,7 @@ async def test_a_tagged_pack_put_back_after_its_list_ended_keeps_its_batch_and_e
 async def test_a_pack_put_back_after_its_batch_was_recalled_is_not_wanted_again(
     tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
 ) -> None:
-    stock(rig_db := tmp_path / "ledger.sqlite")
-    pack = EpcDecoder().decode(TAGGED)
-    assert isinstance(pack, PackId)
-    keeper = InventoryKeeper(rig_db, {}, "s1", "g1")
-    keeper.commit(
-        [
-            Movement(
-                MovementKind.PUT_AWAY,
-                pack.gtin,
-                serial=pack.serial,
-                epc=pack.epc,
-                batch="P7",
-                expiry="2031-05-31",
-                to_slot="A-08",
-            )
-        ]
-    )
-    keeper.close()
+    pack = _tagged_pack_of_batch_p7(tmp_path / "ledger.sqlite")
     rig = await start_rig(tmp_path, broker)
     try:
         rig.reader.place(1, TAGGED)
