@@ -98,6 +98,10 @@ def summarise(first: Scrape, second: Scrape | None, url: str) -> dict[str, Any]:
         for labels, value in now.series("rxedge_antenna_up")
         if value == 0
     ]
+    stalled = [
+        {"loop": labels["loop"], "seconds": value}
+        for labels, value in now.series("rxedge_loop_stalled_seconds")
+    ]
     readers = []
     for labels, reads in now.series("rxedge_tag_reads_total"):
         name = labels["reader"]
@@ -138,6 +142,7 @@ def summarise(first: Scrape, second: Scrape | None, url: str) -> dict[str, Any]:
         "uptime_seconds": uptime,
         "devices": devices,
         "antennas_down": antennas,
+        "loops_stalled": stalled,
         "readers": readers,
         "outbox": outbox,
         "ledger": ledger,
@@ -173,6 +178,11 @@ def problems(report: dict[str, Any]) -> list[str]:
         f"antenna {a['antenna']} of reader {a['reader']} has had no good round: "
         f"slot {a['slot']} is not watched"
         for a in report["antennas_down"]
+    ]
+    found += [
+        f"{s['loop']} has made no progress for {_duration(s['seconds'])}: systemd "
+        "restarts the service if it stays so (journalctl -u rxedge -p warning says more)"
+        for s in report["loops_stalled"]
     ]
     if not report["mqtt"]["connected"]:
         found.append("not connected to the MQTT broker")

@@ -268,6 +268,21 @@ async def test_status_needs_attention_while_an_antenna_has_no_good_round(rig: Ri
     await eventually(lambda: rxedge_status_code(rig.url, 0), timeout=20, what="well again")
 
 
+async def test_status_needs_attention_while_a_loop_is_stalled(rig: Rig) -> None:
+    """A loop stuck on something (a hung PC/SC service under the badge loop, a driver that
+    never comes round) stops the watchdog's pings; status must say so before systemd acts."""
+    await eventually(lambda: all_up(rig), what="every device up")
+    assert rig.gateway is not None
+    beats = rig.gateway.beats
+    beats.expect("test loop", 0.2)  # busy, and never coming round from here
+    await eventually(lambda: rig.above(0.2, "rxedge_loop_stalled_seconds", loop="test loop"))
+    code, out = await rxedge_status("--metrics", rig.url, "--interval", "0")
+    assert code == 1, out
+    assert "test loop has made no progress for" in out and "journalctl" in out
+    beats.rest("test loop")  # waits for work: not a stall
+    await eventually(lambda: rxedge_status_code(rig.url, 0), timeout=20, what="well again")
+
+
 async def test_status_needs_attention_while_the_ledger_does_not_answer(rig: Rig) -> None:
     """A ledger held by another program (a long sqlite3 session, a stuck backup) books nothing:
     the figures read from it stop, and status must not call that well."""

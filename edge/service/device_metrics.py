@@ -1,0 +1,138 @@
+"""The device side of the gateway's metrics: devices and antennas up, readers' reads and bad
+frames, serial ports opened, shelf controllers' writes, polls and presses."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from drivers.modbus.shelf_bus import ShelfBus
+from drivers.serial_device import SerialDevice
+from edge.daemon.device_health import DeviceHealth
+from edge.daemon.devices import Devices
+from edge.settings.config import GatewayConfig
+from edge.settings.device_names import antenna_name
+
+
+def shelf_controllers(devices: Devices) -> list[tuple[ShelfBus, str]]:
+    """Every shelf controller with the bus it is on, in configuration order."""
+    return list(dict.fromkeys((bus, name) for bus, name, _ in list(devices.slot_lights.values())))
+
+
+def devices_up(devices: Devices) -> Iterator[Metric]:
+    up = GaugeMetricFamily(
+        "rxedge_device_up",
+        "1 while the device answers, 0 while it is down or not yet reached.",
+        labels=["device", "kind"],
+    )
+    for reader in list(devices.readers):
+        up.add_metric([reader.name, "reader"], float(reader.up is True))
+    for scanner in list(devices.scanners):
+        up.add_metric([scanner.name, "scanner"], float(scanner.up is True))
+    if devices.badges is not None:
+        up.add_metric([devices.badges.name, "badge_reader"], float(devices.badges.up is True))
+    for bus, controller in shelf_controllers(devices):
+        up.add_metric([controller, "shelf_controller"], float(bus.is_up(controller)))
+    yield up
+
+
+def antennas_up(config: GatewayConfig, health: DeviceHealth) -> Iterator[Metric]:
+    up = GaugeMetricFamily(
+        "rxedge_antenna_up",
+        "0 while the antenna's device_down alarm is live (no good round for "
+        "devices.down_alarm_seconds: its slot is not watched), else 1.",
+        labels=["reader", "antenna", "slot"],
+    )
+    for reader in config.readers:
+        for antenna, slot in sorted(reader.antennas.items()):
+            alarmed = health.alarmed(antenna_name(reader.name, antenna))
+            up.add_metric([reader.name, str(antenna), slot], float(not alarmed))
+    yield up
+
+
+def reader_counts(readers: list[SerialDevice], tag_reads: Counter[str]) -> Iterator[Metric]:
+    reads = CounterMetricFamily(
+        "rxedge_tag_reads", "Tag reads reported by each reader.", labels=["reader"]
+    )
+    rounds = CounterMetricFamily(
+        "rxedge_reader_rounds", "Inventory rounds each reader completed.", labels=["reader"]
+    )
+    frames = CounterMetricFamily(
+        "rxedge_reader_frames", "Frames with a good checksum from each reader.", labels=["reader"]
+    )
+    bad = CounterMetricFamily(
+        "rxedge_reader_bad_frames",
+        "Frames dropped: checksum (bad checksum or CRC), gap (given up after a pause inside "
+        "the frame), malformed (a good frame whose answer made no sense).",
+        labels=["reader", "kind"],
+    )
+    garbage = CounterMetricFamily(
+        "rxedge_reader_garbage_bytes",
+        "Bytes from each reader that were not part of a good frame.",
+        labels=["reader"],
+    )
+    for reader in readers:
+        name = reader.name
+        reads.add_metric([name], tag_reads.get(name, 0))
+        rounds.add_metric([name], getattr(reader, "rounds", 0))
+        decoder = getattr(reader, "decoder", None)
+        if decoder is not None:
+            stats = decoder.stats
+            frames.add_metric([name], stats.frames)
+            bad.add_metric([name, "checksum"], stats.bad_checksums)
+            bad.add_metric([name, "gap"], stats.gap_discards)
+            garbage.add_metric([name], stats.garbage_bytes)
+        bad.add_metric([name, "malformed"], getattr(reader, "malformed", 0))
+    yield from (reads, rounds, frames, bad, garbage)
+
+
+def serial_opens(devices: list[SerialDevice]) -> Iterator[Metric]:
+    opens = CounterMetricFamily(
+        "rxedge_serial_port_opens",
+        "Times each serial device's port was opened (the first time and after every loss).",
+        labels=["device"],
+    )
+    for device in devices:
+        opens.add_metric([device.name], device.opens)
+    yield opens
+
+
+def shelf_counts(
+    controllers: list[tuple[ShelfBus, str]], presses: Counter[str]
+) -> Iterator[Metric]:
+    labels = ["controller"]
+    writes = CounterMetricFamily(
+        "rxedge_shelf_led_writes", "LED write requests each controller answered.", labels=labels
+    )
+    polls = CounterMetricFamily(
+        "rxedge_shelf_button_polls", "Button reads each controller answered.", labels=labels
+    )
+    failures = CounterMetricFamily(
+        "rxedge_shelf_request_failures",
+        "Requests to each controller refused, unanswered or answered too late.",
+        labels=labels,
+    )
+    restores = CounterMetricFamily(
+        "rxedge_shelf_restores",
+        "Times each controller had its whole LED state written (first contact, each return).",
+        labels=labels,
+    )
+    discarded = CounterMetricFamily(
+        "rxedge_shelf_replies_discarded",
+        "Replies from each controller thrown away: late, or not answering the request out.",
+        labels=labels,
+    )
+    pressed = CounterMetricFamily(
+        "rxedge_button_presses", "Slot button presses on each controller.", labels=labels
+    )
+    for bus, controller in controllers:
+        stats = bus.stats(controller)
+        writes.add_metric([controller], stats.writes)
+        polls.add_metric([controller], stats.polls)
+        failures.add_metric([controller], stats.failures)
+        restores.add_metric([controller], stats.restores)
+        discarded.add_metric([controller], stats.discarded)
+        pressed.add_metric([controller], presses.get(controller, 0))
+    yield from (writes, polls, failures, restores, discarded, pressed)
