@@ -7,6 +7,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from drivers.modbus.lights import DARK, SlotLight
 from drivers.modbus.profile import Colour, Mode
@@ -23,6 +24,7 @@ from tests.edge.pick_rig import (
     PREFIX,
     RED,
     TAGGED,
+    Rig,
     results,
     start_rig,
     stock,
@@ -70,6 +72,15 @@ async def test_a_press_books_the_tagged_pack_the_reader_no_longer_sees(
         assert not [r for r in results(centre, "rx-o") if r["status"] == "mistake"]
     finally:
         await stop_rig(rig)
+
+
+async def _taken_for(rig: Rig, centre: Subscriber, pick_id: str, lines: list[Any]) -> None:
+    """Open pick list `pick_id` for `lines`, and take the tagged pack off A-08 for it."""
+    body = {"pick_id": pick_id, "lines": lines}
+    centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
+    await eventually(lambda: "accepted" in _statuses(centre, pick_id))
+    rig.reader.remove(TAGGED)
+    await eventually(lambda: _picked(rig.db) == [_urn(TAGGED)], what="taken: booked picked")
 
 
 def _tagged_pack_of_batch_p7(db: Path) -> PackId:
@@ -150,11 +161,7 @@ async def test_a_tagged_pack_put_back_after_its_list_ended_keeps_its_batch_and_e
     try:
         rig.reader.place(1, TAGGED)
         centre = subscribe(f"{PREFIX}/cmd-result")
-        body = {"pick_id": "rx-x", "lines": [{"gtin": pack.gtin, "quantity": 1}]}
-        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
-        await eventually(lambda: "accepted" in _statuses(centre, "rx-x"))
-        rig.reader.remove(TAGGED)
-        await eventually(lambda: _picked(rig.db) == [pack.epc], what="taken: booked picked")
+        await _taken_for(rig, centre, "rx-x", [{"gtin": pack.gtin, "quantity": 1}])
         rig.reader.place(1, TAGGED)  # the patient did not need it after all: back on the shelf
         await eventually(lambda: _on_shelf(rig.db) == [pack.epc], what="booked back")
         with sqlite3.connect(rig.db) as con:
@@ -173,11 +180,7 @@ async def test_a_pack_put_back_after_its_batch_was_recalled_is_not_wanted_again(
         rig.reader.place(1, TAGGED)
         centre = subscribe(f"{PREFIX}/cmd-result")
         lines = [{"gtin": pack.gtin, "quantity": 1}, {"gtin": IBU, "quantity": 1}]
-        body = {"pick_id": "rx-r", "lines": lines}  # open until its second line is picked
-        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
-        await eventually(lambda: "accepted" in _statuses(centre, "rx-r"))
-        rig.reader.remove(TAGGED)
-        await eventually(lambda: _picked(rig.db) == [pack.epc], what="taken: booked picked")
+        await _taken_for(rig, centre, "rx-r", lines)  # open until its second line is picked
         recall = {"gtin": pack.gtin, "batch": "P7", "note": "supplier notice"}
         centre.publish(f"{PREFIX}/cmd/recall", json.dumps(with_envelope(recall)))
         await eventually(lambda: "recalled" in _statuses(centre, f"{pack.gtin}/P7"))
@@ -185,9 +188,8 @@ async def test_a_pack_put_back_after_its_batch_was_recalled_is_not_wanted_again(
         await eventually(lambda: _on_shelf(rig.db) == [pack.epc], what="booked back")
         with sqlite3.connect(rig.db) as con:
             [(reference,)] = con.execute("SELECT reference FROM movements WHERE kind = 'return'")
-        assert reference != "rx-r", "booked back to the list: its recalled batch wanted again"
-        with sqlite3.connect(rig.db) as con:
             row = con.execute("SELECT status FROM stock WHERE epc = ?", (pack.epc,)).fetchone()
+        assert reference != "rx-r", "booked back to the list: its recalled batch wanted again"
         assert row == ("quarantined",), "a pack of a recalled batch back on the shelf as available"
     finally:
         await stop_rig(rig)
