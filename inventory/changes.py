@@ -204,11 +204,14 @@ class EndPutaway:
 
 @dataclass(frozen=True, slots=True)
 class Refuse:
-    """A command that will not be carried out: answered with `error`, nothing done."""
+    """A command that will not be carried out: answered with `error`, nothing done;
+    `message_id`, when given, is given back in the answer (a centre's answer on
+    procurement/status that carried one)."""
 
     command: str
     command_id: str
     error: str
+    message_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

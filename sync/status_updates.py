@@ -22,16 +22,26 @@ def parse_status_update(payload: bytes) -> RequestAnswer | str:
         return "; ".join(problems)
     body = with_defaults(MESSAGE, raw)
     return RequestAnswer(
-        body["request_id"], RequestStatus(body["status"]), body["note"], body["by"], body.get("at")
+        body["request_id"],
+        RequestStatus(body["status"]),
+        body["note"],
+        body["by"],
+        body.get("at"),
+        body.get("message_id", ""),
     )
 
 
-def named_request(payload: bytes) -> str:
-    """The request id an update names, even one refused (its refusal is filed under it), or ''
-    when it names none as text."""
+def named_ids(payload: bytes) -> tuple[str, str]:
+    """The request id and the message id an update names, even one refused (its refusal is
+    filed under the request and gives the message id back); '' for each it names not as
+    text."""
     try:
         raw = read_json(payload, MAX_PAYLOAD)
     except PayloadError:
-        return ""
-    found = raw.get("request_id") if isinstance(raw, dict) else None
-    return found if isinstance(found, str) else ""
+        return "", ""
+    named = raw if isinstance(raw, dict) else {}
+    request_id, message_id = named.get("request_id"), named.get("message_id")
+    return (
+        request_id if isinstance(request_id, str) else "",
+        message_id if isinstance(message_id, str) else "",
+    )

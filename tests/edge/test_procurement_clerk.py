@@ -191,10 +191,10 @@ async def test_status_sends_the_answer_and_prints_the_gateways_refusal(
 
     ordered = await CliRun.start(
         *("procurement", "status", rid, "ordered", "--note", "wholesaler order 88123"),
-        *(*target, "--wait", "1"),
+        *target,
     )
     assert await ordered.finish() == 0, ordered.errors
-    assert ordered.lines == ["sent"]
+    assert ordered.lines == [f"applied: request {rid} is now ordered"]
     await eventually(lambda: requests(db)[rid] == "ordered", what="ordered at the gateway")
 
     backwards = await CliRun.start("procurement", "status", rid, "accepted", *target)
