@@ -255,9 +255,10 @@ def _confirm_request(keeper: InventoryKeeper, command: ConfirmRequest) -> Outcom
 
 def _request_answer(keeper: InventoryKeeper, answer: RequestAnswer) -> Outcome:
     """The centre's answer applied and answered on `cmd-result` (`applied`, or `duplicate`
-    when the request had that status already), in one transaction; or refused."""
+    when the request had that status already), in one transaction; or refused. The answer
+    names the message (`reply_to`) when it carried a message_id."""
     rid, given = answer.request_id, answer.status
-    echo = {"message_id": answer.message_id} if answer.message_id else {}
+    echo = {"reply_to": answer.message_id} if answer.message_id else {}
 
     def reply(state: RequestStatus, changed: bool) -> list[OutboxMessage]:
         taken = "duplicate" if state is given and not changed else "applied"

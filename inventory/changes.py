@@ -204,9 +204,8 @@ class EndPutaway:
 
 @dataclass(frozen=True, slots=True)
 class Refuse:
-    """A command that will not be carried out: answered with `error`, nothing done;
-    `message_id`, when given, is given back in the answer (a centre's answer on
-    procurement/status that carried one)."""
+    """A command that will not be carried out: answered with `error`, nothing done. Its
+    answer names the refused message by `message_id` (`reply_to`) when it could be read."""
 
     command: str
     command_id: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from inventory.changes import RequestAnswer
 from inventory.replenishment.requests import RequestStatus
-from sync.contract import MAX_PAYLOAD, validate, with_defaults
+from sync.contract import MAX_PAYLOAD, is_id, validate, with_defaults
 from sync.inbound_json import PayloadError, read_json
 
 MESSAGE = "procurement-status"
@@ -33,8 +33,8 @@ def parse_status_update(payload: bytes) -> RequestAnswer | str:
 
 def named_ids(payload: bytes) -> tuple[str, str]:
     """The request id and the message id an update names, even one refused (its refusal is
-    filed under the request and gives the message id back); '' for each it names not as
-    text."""
+    filed under the request and names the message in `reply_to`); '' for a request id that is
+    not text and for a message id the contract would not take."""
     try:
         raw = read_json(payload, MAX_PAYLOAD)
     except PayloadError:
@@ -43,5 +43,5 @@ def named_ids(payload: bytes) -> tuple[str, str]:
     request_id, message_id = named.get("request_id"), named.get("message_id")
     return (
         request_id if isinstance(request_id, str) else "",
-        message_id if isinstance(message_id, str) else "",
+        message_id if is_id(message_id) else "",
     )

@@ -261,10 +261,10 @@ class PickDesk:
             self.end(pick, PickState.DONE, out)
 
     def refuse(self, command: str, command_id: str, error: str, message_id: str = "") -> Outcome:
-        """Answer a command that cannot be carried out; nothing of it is done. A `message_id`
-        is given back in the answer."""
+        """Answer a command that cannot be carried out; nothing of it is done. The answer
+        names the refused message (`reply_to`) by its `message_id`, when given."""
         out = Outcome()
-        echo = {"message_id": message_id} if message_id else {}
+        echo = {"reply_to": message_id} if message_id else {}
         out.commits.append(
             self._keeper.send_result(command, command_id, "error", error=error, **echo)
         )

@@ -39,7 +39,7 @@ SHOWN_COLUMNS = (
 class RequestAnswer:
     """The centre's answer about a request (procurement/status): what became of `request_id`,
     said by `by` (at `at`, when the centre said it); `message_id`, when the message carried
-    one, is given back with the gateway's answer to it."""
+    one, is named (`reply_to`) in the gateway's answer to it."""
 
     request_id: str
     status: RequestStatus

@@ -75,8 +75,8 @@ async def test_the_clerk_is_told_the_answer_was_applied_and_a_repeat_is_a_duplic
         ("applied", "ordered", "ordered"),
         ("duplicate", "ordered", "ordered"),
     ]
-    assert answers[0]["message_id"] == said["message_id"], "the answer names the clerk's message"
-    assert answers[1]["message_id"] != said["message_id"]
+    assert answers[0]["reply_to"] == said["message_id"], "the answer names the clerk's message"
+    assert answers[1]["reply_to"] != said["message_id"]
 
 
 async def test_an_answer_the_gateway_is_away_for_is_sent_but_not_yet_confirmed(
@@ -139,7 +139,7 @@ async def test_a_refusal_of_another_message_about_the_request_is_not_taken_for_t
         await stop_gateway(gateway, task)
     assert ordered.lines == [f"applied: request {rid} is now ordered"]
     answers = centre.payloads("/cmd-result")
-    assert [(a["status"], "message_id" in a) for a in answers] == [
+    assert [(a["status"], "reply_to" in a) for a in answers] == [
         ("error", False),
         ("applied", True),
     ], "the other's refusal came first, to the same request, and was not the clerk's"

@@ -252,7 +252,7 @@ def results(keeper: InventoryKeeper) -> list[dict[str, object]]:
     return [json.loads(r[0]) for r in rows]
 
 
-def test_every_answer_is_answered_with_its_message_id_and_a_late_shipped_is_kept(
+def test_every_answer_is_answered_naming_its_message_and_a_late_shipped_is_kept(
     keeper: InventoryKeeper,
 ) -> None:
     for n in (1, 2, 3):
@@ -271,10 +271,10 @@ def test_every_answer_is_answered_with_its_message_id_and_a_late_shipped_is_kept
         "request_id": rid,
         "given": "ordered",
         "state": "ordered",
-        "message_id": "m1",
+        "reply_to": "m1",
     }
     again = answer(RequestStatus.ORDERED, "m2", note="order 88123")
-    assert (again["status"], again["state"], again["message_id"]) == ("duplicate", "ordered", "m2")
+    assert (again["status"], again["state"], again["reply_to"]) == ("duplicate", "ordered", "m2")
     for n in (10, 11, 12, 13):  # the delivery comes before the wholesaler's word that it shipped
         keeper.put_away(pack(n, AUTO.gtin), "A-01")
     assert status_of(keeper, rid) == ("received", 4)
@@ -283,5 +283,5 @@ def test_every_answer_is_answered_with_its_message_id_and_a_late_shipped_is_kept
     assert status_of(keeper, rid) == ("received", 4), "it stays received"
     assert answered(keeper, rid) == ("DHL 1Z999", "wholesaler", None), "the answer is kept"
     refused = answer(RequestStatus.CANCELLED, "m4")
-    assert (refused["status"], refused["message_id"]) == ("error", "m4")
+    assert (refused["status"], refused["reply_to"]) == ("error", "m4")
     assert "is received, closed here; it cannot become cancelled" in str(refused["error"])

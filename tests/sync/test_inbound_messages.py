@@ -159,6 +159,8 @@ def test_a_refused_status_update_still_names_its_request_and_message() -> None:
     assert isinstance(parse_status_update(json.dumps(bad).encode()), str)
     assert named_ids(json.dumps(bad).encode()) == (REQUEST, "m-18")
     assert named_ids(json.dumps({"request_id": 7, "message_id": ["x"]}).encode()) == ("", "")
+    not_an_id = {"request_id": REQUEST, "message_id": "two words"}
+    assert named_ids(json.dumps(not_an_id).encode()) == (REQUEST, ""), "never named back"
     assert named_ids(b"[1, 2]") == ("", "")
     assert named_ids(b"{not json") == ("", "")
 

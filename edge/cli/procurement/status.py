@@ -1,8 +1,8 @@
 """`rxedge procurement status`: the centre's answer about one request, sent to its gateway, and
 the gateway's word on it awaited.
 
-The answer carries a message id of its own; the gateway gives it back with what it made of
-that very message on `cmd-result` (applied, duplicate, or refused with the reason), so the
+The answer carries a message id of its own; the gateway names it (`reply_to`) in what it made
+of that very message on `cmd-result` (applied, duplicate, or refused with the reason), so the
 clerk learns that their answer was taken, not merely that nobody objected in time.
 """
 
@@ -57,7 +57,7 @@ async def send_status(
     when it took it (applied or duplicate), 1 when it refused it (the reason printed), 2 when
     the answer breaks the contract, 3 when the broker did not take it, 4 (`UNCONFIRMED`) when
     the gateway said nothing in time. `as_json`: the outcome as one JSON object."""
-    from edge.cli.procurement_watch import now_stamp
+    from edge.cli.procurement.watch import now_stamp
 
     link = BrokerLink.of(broker)
     message_id = str(uuid.uuid4())
@@ -83,7 +83,7 @@ async def send_status(
             isinstance(answer, dict)
             and answer.get("command") == STATUS_COMMAND
             and answer.get("command_id") == request_id
-            and answer.get("message_id") == message_id  # to this very message, no other
+            and answer.get("reply_to") == message_id  # to this very message, no other
         ):
             answers.put_nowait(answer)
 

@@ -3,7 +3,7 @@
 `watch` takes the requests of every gateway (or one site, or one gateway) as they arrive, in a
 share group with the other clerks and services watching (each request goes to one of them),
 and writes them down, answers them, or both. `status` sends the centre's answer about one
-request to its gateway and shows what the gateway made of it (`edge.cli.procurement_status`).
+request to its gateway and shows what the gateway made of it (`edge.cli.procurement.status`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sync.broker_security import BrokerLink, BrokerSecurity
 from sync.topics import Topics
 
 if TYPE_CHECKING:
-    from edge.cli.procurement_watch import WatchOptions
+    from edge.cli.procurement.watch import WatchOptions
 
 Target = Callable[[argparse.Namespace], tuple[BrokerLink, Topics]]
 AddTarget = Callable[[argparse.ArgumentParser], None]
@@ -104,7 +104,7 @@ def add_clerk_commands(
     add_target(status)
 
     def run_status(args: argparse.Namespace) -> int:
-        from edge.cli.procurement_status import send_status
+        from edge.cli.procurement.status import send_status
 
         broker, topics = target(args)
         return asyncio.run(
@@ -124,7 +124,7 @@ def add_clerk_commands(
 
 
 def _watch(args: argparse.Namespace) -> int:
-    from edge.cli.procurement_watch import WatchOptions, watch
+    from edge.cli.procurement.watch import WatchOptions, watch
 
     if args.group and any(c in args.group for c in "/+#"):
         print(f"rxedge: --group {args.group!r}: one topic level, without + or #", file=sys.stderr)
@@ -166,7 +166,7 @@ async def watch_group(options: WatchOptions) -> int:
     """Take requests from the stream as a member of `options.durable` until `count` requests,
     `seconds`, or a failure."""
     from edge.cli.broker_options import own_client_id
-    from edge.cli.procurement_watch import Clerk, until_done
+    from edge.cli.procurement.watch import Clerk, until_done
     from sync.jetstream_feed import JetStreamRequests, NatsUnavailable, connect, request_subject
 
     assert options.nats is not None
