@@ -40,7 +40,6 @@ from inventory.changes import (
 from inventory.errors import RequestError, UnknownAlarm
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.commit import Commit
-from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.outbox import OutboxMessage
 from inventory.picking.lists import PickRequest
 from inventory.picking.outcome import Outcome
@@ -108,8 +107,8 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
             return keeper.shelf.tag_read(epc, reader)
         case ScannedAtPick(scan, scanner):
             return keeper.shelf.scanned(scan, scanner)
-        case ReceivedScan():
-            return Outcome([keeper.commit([_received(change)])])
+        case ReceivedScan(scan, slot, actor, scanner):
+            return keeper.putaways.received(scan, slot, actor, scanner)
         case PutawayScan(scan, scanner, station, actor):
             return keeper.putaways.scanned(scan, scanner, station, actor)
         case PickTick():
@@ -188,21 +187,6 @@ def _tick(keeper: InventoryKeeper) -> Outcome:
     picks.putaway_mistakes += puts.putaway_mistakes
     picks.lights_changed = picks.lights_changed or puts.lights_changed
     return picks
-
-
-def _received(received: ReceivedScan) -> Movement:
-    """A pack scanned in at a receiving scanner (closes what it delivers)."""
-    pack = received.scan
-    return Movement(
-        MovementKind.RECEIVE,
-        pack.gtin,
-        serial=pack.serial,
-        batch=pack.batch,
-        expiry=pack.expiry.isoformat() if pack.expiry else None,
-        to_slot=received.slot,
-        actor=received.actor,
-        reason=f"scanned in at {received.scanner}",
-    )
 
 
 def _acknowledge(keeper: InventoryKeeper, command: AckAlarm) -> Outcome:

@@ -4,7 +4,11 @@ memory only)."""
 
 from __future__ import annotations
 
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.codes.barcodes import PackScan
+from inventory.ledger.commit import Commit
 from inventory.picking.outcome import Outcome
+from inventory.putaway.checks import REFUSED_PACK_REASONS, Reason, Refusal
 from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.sessions import PutawaySession, SessionState
 from inventory.putaway.store import PutawayStore
@@ -48,3 +52,16 @@ class PutawayBoard:
         self.store.save(session, self._keeper.stamp())
         if session.state is SessionState.OPEN:
             self.sessions[session.delivery_id] = session
+
+    def alarm(self, scan: PackScan, found: Refusal, detail: dict[str, object]) -> list[Commit]:
+        """The alarm a refused pack raises, if its reason calls for one: `refused_pack` for a
+        pack that must not reach a shelf, `duplicate_pack` for a serial on a shelf already
+        (its `detail` then names the slot that holds it)."""
+        alarms = self._keeper.alarms
+        if found.reason in REFUSED_PACK_REASONS:
+            return [alarms.raise_alarm(AlarmKind.REFUSED_PACK, f"{scan.gtin}/{scan.batch}", detail)]
+        if found.reason is Reason.DUPLICATE_SERIAL:
+            where = {**detail, "slot": found.slot}
+            subject = f"{scan.gtin}/{scan.serial}"
+            return [alarms.raise_alarm(AlarmKind.DUPLICATE_PACK, subject, where)]
+        return []

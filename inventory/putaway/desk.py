@@ -19,6 +19,7 @@ from inventory.codes.identifiers import PackId
 from inventory.picking.outcome import Cue, CueKind, Outcome
 from inventory.putaway.board import PutawayBoard
 from inventory.putaway.ledger_access import PutawayLedger
+from inventory.putaway.receiving import receive
 from inventory.putaway.sessions import Notice, PutawaySession, SessionState
 from inventory.putaway.shelf import ShelfPuts
 
@@ -76,6 +77,11 @@ class PutawayDesk:
     def scanned(self, scan: PackScan, scanner: str, station: str, actor: str) -> Outcome:
         """A pack scanned at a put-away scanner: refused, or lit in the slot it belongs in."""
         return self.shelf.scanned(scan, scanner, station, actor)
+
+    def received(self, scan: PackScan, slot: str, actor: str, scanner: str) -> Outcome:
+        """A pack scanned at a receiving scanner: booked into `slot` at once, or refused
+        (see inventory.putaway.receiving)."""
+        return receive(self._keeper, self.board, scan, slot, actor, scanner)
 
     def button(
         self, slot: str, presses: int, shown: int | None, least_seen: tuple[str, ...] = ()

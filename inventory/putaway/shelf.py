@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
 from inventory.ledger.free_ids import first_free
@@ -21,7 +20,7 @@ from inventory.picking.lists import MAX_PICKERS
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
 from inventory.putaway.board import PutawayBoard
-from inventory.putaway.checks import REFUSED_PACK_REASONS, Reason, Refusal, held_back, refusal
+from inventory.putaway.checks import Reason, Refusal, held_back, refusal
 from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.places import choose_slot, shelf_of
 from inventory.putaway.sessions import PutawaySession, WaitingPack
@@ -302,6 +301,7 @@ class ShelfPuts:
             **pack,
             "reason": str(found.reason),
             "why": found.why,
+            "scanner": session.scanner,
             "delivery_id": session.delivery_id,
             "slot": where or None,
         }
@@ -315,17 +315,7 @@ class ShelfPuts:
                 why=found.why,
                 slot=where or None,
             )
-            if found.reason in REFUSED_PACK_REASONS:
-                subject = f"{scan.gtin}/{scan.batch}"
-                out.commits.append(
-                    keeper.alarms.raise_alarm(AlarmKind.REFUSED_PACK, subject, detail)
-                )
-            elif found.reason is Reason.DUPLICATE_SERIAL:
-                subject = f"{scan.gtin}/{scan.serial}"
-                detail["slot"] = found.slot
-                out.commits.append(
-                    keeper.alarms.raise_alarm(AlarmKind.DUPLICATE_PACK, subject, detail)
-                )
+            out.commits += self._board.alarm(scan, found, detail)
         if where:
             self._board.show_red(where)
         out.putaway_mistakes.append(f"MISTAKE at {where or 'the scanner'}: refused, {found.why}")

@@ -1,0 +1,70 @@
+"""The receiving desk on the running daemon with real peers (mosquitto, a pty GS1 scanner with
+role receiving, a Modbus TCP shelf controller): a pack that must not reach the shelves is not
+booked in, its slot blinks red and the pharmacist is alarmed, as at a put-away scanner; a code
+the scanner's checks refuse blinks red too, so the clerk knows to scan again."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from drivers.modbus.lights import DARK
+from edge.demo.local_broker import LocalBroker
+from tests.conftest import Subscriber, eventually
+from tests.edge.putaway_rig import AMOX, PREFIX, RED, STATION, PutawayRig, code
+
+GOOD = code(AMOX, "B7", 400)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[PutawayRig]:
+    made = PutawayRig(tmp_path, broker)
+    desk = {"name": "goods-in", "port": made.scanner.port, "role": "receiving"}
+    await made.start(scanners=[{**desk, "receive_to": STATION}])
+    yield made
+    await made.stop()
+
+
+def alarms(centre: Subscriber) -> list[dict[str, object]]:
+    return [json.loads(m.payload) for m in centre.drain() if "/alarms/" in m.topic and m.payload]
+
+
+@pytest.mark.parametrize(
+    ("pack", "reason", "alarm"),
+    [
+        (code(AMOX, "B7", -2), "expired", "refused_pack"),
+        (code(AMOX, "B7", 30), "short shelf life", "refused_pack"),
+        (code(AMOX, "BAD", 400), "recalled", "refused_pack"),
+        (code(AMOX, "B0", 400, serial="S1"), "duplicate serial", "duplicate_pack"),
+        (code("05012345678900", "X1", 400, serial="9"), "unknown product", None),
+    ],
+)
+async def test_a_pack_that_must_not_reach_the_shelves_is_not_booked_in_at_receiving(
+    rig: PutawayRig,
+    subscribe: Callable[..., Subscriber],
+    pack: str,
+    reason: str,
+    alarm: str | None,
+) -> None:
+    centre = subscribe(f"{PREFIX}/alarms/+")
+    before = rig.movement_count()
+    rig.scanner.scan(pack)
+    await eventually(lambda: rig.shows(STATION, RED), what=f"{reason}: red at the desk's slot")
+    if alarm is not None:
+        raised = await eventually(
+            lambda: [a for a in alarms(centre) if a["kind"] == alarm], what=f"{alarm} alarm"
+        )
+        detail = raised[0]["detail"]
+        assert (detail["reason"], detail["scanner"]) == (reason, "goods-in")  # type: ignore[index]
+    assert rig.movement_count() == before, "nothing booked"
+    rig.scanner.scan(GOOD)  # the next, good pack is booked as before
+    await eventually(lambda: [r[:3] for r in rig.receipts()] == [(STATION, AMOX, "B7")])
+
+
+async def test_a_good_pack_is_booked_in_without_a_light(rig: PutawayRig) -> None:
+    rig.scanner.scan(GOOD)
+    await eventually(lambda: len(rig.receipts()) == 1, what="booked into the desk's slot")
+    assert await rig.shows(STATION, DARK)
