@@ -36,6 +36,7 @@ from inventory.changes import (
     RequestAnswer,
     ScannedAtPick,
     StocktakeStarted,
+    UnreadCode,
 )
 from inventory.errors import RequestError, UnknownAlarm
 from inventory.keeper import InventoryKeeper
@@ -111,6 +112,8 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
             return keeper.putaways.received(scan, slot, actor, scanner)
         case PutawayScan(scan, scanner, station, actor):
             return keeper.putaways.scanned(scan, scanner, station, actor)
+        case UnreadCode(scanner, slot, why):
+            return keeper.putaways.unread(scanner, slot, why)
         case PickTick():
             return _tick(keeper)
         case RaiseAlarm(kind, subject, detail):

@@ -50,6 +50,7 @@ __all__ = [
     "RequestAnswer",
     "ScannedAtPick",
     "StocktakeStarted",
+    "UnreadCode",
 ]
 
 
@@ -102,6 +103,15 @@ class PutawayScan:
     scanner: str
     station: str
     actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadCode:
+    """A receiving or put-away scanner could not take a code (`why`): red at its desk's slot."""
+
+    scanner: str
+    slot: str
+    why: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +249,7 @@ Change = (
     | ScannedAtPick
     | ReceivedScan
     | PutawayScan
+    | UnreadCode
     | PickTick
     | RaiseAlarm
     | ClearAlarm

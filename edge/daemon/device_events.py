@@ -42,6 +42,7 @@ from inventory.changes import (
     PutawayScan,
     ReceivedScan,
     ScannedAtPick,
+    UnreadCode,
 )
 from inventory.codes.barcodes import (
     BarcodeError,
@@ -262,6 +263,10 @@ class DeviceEvents:
             self._observe(
                 Activity("scan", f"{event.scanner} refused {readable(event.text)}: {exc}")
             )
+            # At the goods-in desks the clerk is watching the lights, not a screen.
+            desk = self._receiving.get(event.scanner) or self._putaway.get(event.scanner)
+            if desk:
+                self._offer(UnreadCode(event.scanner, desk, str(exc)))
             return
         self._counters["scans"] += 1
         self.scans.append(scan)

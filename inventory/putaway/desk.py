@@ -83,6 +83,14 @@ class PutawayDesk:
         (see inventory.putaway.receiving)."""
         return receive(self._keeper, self.board, scan, slot, actor, scanner)
 
+    def unread(self, scanner: str, slot: str, why: str) -> Outcome:
+        """A code `scanner` could not take (not a pack's GS1 DataMatrix, a serial missing):
+        nothing to book or refuse, but the clerk must see that it was not taken, so its desk's
+        `slot` blinks red as for a refused pack."""
+        self.board.show_red(slot)
+        mistake = f"MISTAKE at {slot}: {scanner} could not take the code: {why}"
+        return Outcome(putaway_mistakes=[mistake], lights_changed=True)
+
     def button(
         self, slot: str, presses: int, shown: int | None, least_seen: tuple[str, ...] = ()
     ) -> Outcome:

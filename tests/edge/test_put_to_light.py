@@ -161,6 +161,18 @@ async def test_a_refused_pack_blinks_red_at_the_station_is_reported_and_never_bo
     assert rig.movement_count() == before
 
 
+async def test_a_code_the_scan_check_refuses_blinks_red_at_the_station(
+    rig: PutawayRig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    rig.scanner.scan(code(PARA, "P1", 300))  # paracetamol requires a serial: this one has none
+    await eventually(lambda: rig.shows(STATION, RED), what="red: scan it again, or set it aside")
+    assert any("serial" in a.text for a in rig.activity if a.kind == "mistake")
+    rig.scanner.scan(code(PARA, "P1", 300, serial="43"))  # the pack's own code, read in full
+    await eventually(lambda: rig.shows("A-03", lit(Colour.GREEN, 1)), what="lit at A-03")
+    assert answers(centre, "refused") == [], "no pack was refused: the code was not read"
+
+
 async def test_two_scanners_put_away_at_once_in_their_own_colours(
     rig: PutawayRig, subscribe: Callable[..., Subscriber]
 ) -> None:

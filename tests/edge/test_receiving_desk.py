@@ -68,3 +68,12 @@ async def test_a_good_pack_is_booked_in_without_a_light(rig: PutawayRig) -> None
     rig.scanner.scan(GOOD)
     await eventually(lambda: len(rig.receipts()) == 1, what="booked into the desk's slot")
     assert await rig.shows(STATION, DARK)
+
+
+async def test_a_code_the_scanner_cannot_take_blinks_red_so_the_clerk_scans_again(
+    rig: PutawayRig,
+) -> None:
+    rig.scanner.scan("4012345123456", symbology="]E0")  # the pack's EAN-13, not its DataMatrix
+    await eventually(lambda: rig.shows(STATION, RED), what="red at the desk's slot")
+    assert rig.receipts() == []
+    assert any("DataMatrix" in a.text for a in rig.activity if a.kind == "mistake")
