@@ -78,6 +78,20 @@ class WaitingPack:
     seen_epc: str = ""  # its tag, seen in a slot that was not lit for it
 
 
+@dataclass(frozen=True, slots=True)
+class RefusedPack:
+    """A pack refused (it goes back with the delivery's paperwork, or waits for room)."""
+
+    gtin: str
+    batch: str
+    expiry: str | None
+    serial: str
+    reason: str
+
+    def report(self) -> dict[str, object]:
+        return {**_fields(self), "serial": self.serial or None}
+
+
 @dataclass(slots=True)
 class Unexpected:
     """Packs put that the notice did not announce (or more than a line said)."""
@@ -106,6 +120,7 @@ class PutawaySession:
     unexpected: list[Unexpected] = field(default_factory=list)
     put: int = 0
     refused: int = 0
+    refusals: list[RefusedPack] = field(default_factory=list)
     state: SessionState = SessionState.OPEN
 
     @property
@@ -154,14 +169,35 @@ class PutawaySession:
             self.unexpected.append(extra)
         extra.quantity += 1
 
+    def refuse(self, pack: RefusedPack) -> None:
+        """A pack refused: counted once (a serialized pack scanned again is the same pack)."""
+        if pack.serial and any(
+            (r.gtin, r.serial) == (pack.gtin, pack.serial) for r in self.refusals
+        ):
+            return
+        self.refused += 1
+        self.refusals.append(pack)
+
     def summary(self) -> dict[str, object]:
-        """The figures reported when the session ends."""
+        """The figures reported when the session ends, with the packs refused and those left
+        waiting (lit, never confirmed: in their slot, or still in the tote)."""
         return {
             "lines": [line.report() for line in self.lines],
             "unexpected": [_fields(u) for u in self.unexpected],
             "put": self.put,
             "refused": self.refused,
             "waiting": len(self.waiting),
+            "refused_packs": [r.report() for r in self.refusals],
+            "left_waiting": [
+                {
+                    "gtin": p.gtin,
+                    "batch": p.batch,
+                    "expiry": p.expiry,
+                    "serial": p.serial or None,
+                    "slot": p.slot,
+                }
+                for p in self.waiting
+            ],
         }
 
     def to_json(self) -> str:
@@ -175,6 +211,7 @@ class PutawaySession:
         raw["lines"] = [ExpectedLine(**line) for line in raw["lines"]]
         raw["waiting"] = [WaitingPack(**pack) for pack in raw["waiting"]]
         raw["unexpected"] = [Unexpected(**u) for u in raw["unexpected"]]
+        raw["refusals"] = [RefusedPack(**r) for r in raw.get("refusals", ())]  # none in older rows
         raw["state"] = SessionState(raw["state"])
         return cls(**raw)
 

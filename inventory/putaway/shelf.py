@@ -23,7 +23,7 @@ from inventory.putaway.board import PutawayBoard
 from inventory.putaway.checks import Reason, Refusal, held_back, refusal
 from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.places import choose_slot, shelf_of
-from inventory.putaway.sessions import PutawaySession, WaitingPack
+from inventory.putaway.sessions import PutawaySession, RefusedPack, WaitingPack
 
 # Called when a session's last pack is put: the desk closes it (in the same transaction).
 SessionDone = Callable[[PutawaySession, Outcome], None]
@@ -294,8 +294,10 @@ class ShelfPuts:
         receiving station (or at `slot`, where it was laid); nothing booked."""
         keeper = self._keeper
         where = slot or session.station
-        session.refused += 1
         expiry = scan.expiry.isoformat() if scan.expiry else None
+        if found.reason is not Reason.ALREADY_SCANNED:  # that pack waits to be put: not refused
+            refused = RefusedPack(scan.gtin, scan.batch, expiry, scan.serial, str(found.reason))
+            session.refuse(refused)
         pack = _pack(scan.gtin, scan.batch, expiry, scan.serial)
         detail = {
             **pack,

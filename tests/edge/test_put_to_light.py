@@ -88,6 +88,33 @@ async def test_a_delivery_is_lit_slot_by_slot_booked_by_button_and_tag_and_close
     assert [a["confirmed_by"] for a in answers(centre, "put")] == ["button"] * 2 + ["tag", "button"]
 
 
+async def test_the_closing_report_names_the_packs_refused_and_those_left_waiting_in_their_slots(
+    rig: PutawayRig, subscribe: Callable[..., Subscriber]
+) -> None:
+    """What the pharmacist checks the delivery by: which packs go back (and why), which slots
+    hold packs lit but never confirmed; a pack scanned twice is one pack, not a refused one."""
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    notice = {"delivery_id": "D-5", "lines": [{"gtin": AMOX, "quantity": 3, "batch": "B7"}]}
+    centre.publish(f"{PREFIX}/cmd/putaway", json.dumps(with_envelope(notice)))
+    await eventually(lambda: answers(centre, "expected"), what="the notice accepted")
+    rig.scanner.scan(code(AMOX, "B7", 400, serial="S7"))
+    rig.scanner.scan(code(AMOX, "B7", 400, serial="S7"))  # the same pack, scanned again
+    rig.scanner.scan(code(AMOX, "B7", -1, serial="S8"))  # expired yesterday
+    rig.scanner.scan(code(AMOX, "B7", -1, serial="S8"))  # and put back in the tote, and again
+    await eventually(lambda: len(answers(centre, "refused")) == 3, what="three refusals")
+    assert await rig.shows("A-01", lit(Colour.GREEN, 1)), "one pack to put"
+    end = {"delivery_id": "D-5", "by": "Dr. Ruiz"}
+    centre.publish(f"{PREFIX}/cmd/putaway-end", json.dumps(with_envelope(end)))
+    [closed] = await eventually(lambda: answers(centre, "closed"), what="closed")
+    expiry = code(AMOX, "B7", -1)[18:24]
+    assert (closed["refused"], closed["waiting"]) == (1, 1)
+    [refused] = closed["refused_packs"]  # type: ignore[misc]
+    assert (refused["serial"], refused["reason"]) == ("S8", "expired")
+    assert refused["expiry"].replace("-", "")[2:] == expiry
+    [left] = closed["left_waiting"]  # type: ignore[misc]
+    assert (left["gtin"], left["batch"], left["serial"], left["slot"]) == (AMOX, "B7", "S7", "A-01")
+
+
 async def test_a_press_on_a_slot_that_was_not_lit_blinks_red_and_books_nothing(
     rig: PutawayRig, subscribe: Callable[..., Subscriber]
 ) -> None:
