@@ -23,6 +23,7 @@ class PutawayBoard:
         self.sessions: dict[str, PutawaySession] = {}
         self.red: dict[str, float] = {}  # slot -> until: a refused pack, a wrong slot
         self.red_tags: dict[str, str] = {}  # a waiting pack's tag seen in a wrong slot -> that slot
+        self.reminded: set[str] = set()  # sessions left untouched: their slots blink slowly
 
     def load(self) -> None:
         """Open sessions from the file (at start, and after a failed commit)."""

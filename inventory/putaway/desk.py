@@ -117,13 +117,23 @@ class PutawayDesk:
         return out
 
     def tick(self) -> Outcome:
-        """Sessions left untouched past the timeout end; red that has run its time goes."""
+        """Sessions left untouched past the timeout end, and those untouched past
+        `remind_after_seconds` blink slowly until then; red that has run its time goes."""
         keeper, board, out = self._keeper, self.board, Outcome()
         now = keeper.seconds()
         limit = keeper.picks.times.timeout_seconds
         for session in board.by_age():
             if session.at_work and now - session.touched_at >= limit:
                 self._close(session, SessionState.TIMED_OUT, out)
+        idle = self._idle(now)
+        for delivery_id in sorted(idle - board.reminded):
+            out.putaway_notes.append(
+                f"put-away {delivery_id}: untouched for {self._remind_after:g} s, its slots "
+                f"blink slowly; it times out after {limit:g} s"
+            )
+        if idle != board.reminded:
+            board.reminded = idle
+            out.lights_changed = True
         for slot in [slot for slot, until in board.red.items() if until <= now]:
             del board.red[slot]
             out.lights_changed = True
@@ -131,18 +141,35 @@ class PutawayDesk:
         return out
 
     def cues(self) -> list[Cue]:
-        """What every slot should show for put-away: packs to put, and red."""
+        """What every slot should show for put-away: packs to put (blinking slowly while their
+        session is left untouched), and red."""
         cues = [Cue(slot, CueKind.MISTAKE) for slot in self.board.red]
+        idle = self._idle(self._keeper.seconds())
         for session in self.board.by_age():
             if session.number is None:
                 continue
             counts: dict[str, int] = {}
             for pack in session.waiting:
                 counts[pack.slot] = counts.get(pack.slot, 0) + 1
-            cues += [Cue(s, CueKind.PUT, session.number, n) for s, n in counts.items()]
+            # Left untouched, its slots blink slowly, as a pick list's do.
+            kind = CueKind.REMIND if session.delivery_id in idle else CueKind.PUT
+            cues += [Cue(s, kind, session.number, n) for s, n in counts.items()]
         return cues
 
     # Internals -------------------------------------------------------------------------------
+
+    @property
+    def _remind_after(self) -> float:
+        return self._keeper.picks.times.remind_after_seconds
+
+    def _idle(self, now: float) -> set[str]:
+        """The sessions (by delivery id) with packs lit and nothing scanned or put for
+        `remind_after_seconds`."""
+        return {
+            s.delivery_id
+            for s in self.sessions.values()
+            if s.waiting and s.number is not None and now - s.touched_at >= self._remind_after
+        }
 
     def _done(self, session: PutawaySession, out: Outcome) -> None:
         self._close(session, SessionState.DONE, out)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from drivers.modbus.lights import DARK
-from drivers.modbus.profile import Colour
+from drivers.modbus.lights import DARK, SlotLight
+from drivers.modbus.profile import Colour, Mode
 from edge.demo.local_broker import LocalBroker
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
@@ -198,6 +198,29 @@ async def test_a_code_the_scan_check_refuses_blinks_red_at_the_station(
     rig.scanner.scan(code(PARA, "P1", 300, serial="43"))  # the pack's own code, read in full
     await eventually(lambda: rig.shows("A-03", lit(Colour.GREEN, 1)), what="lit at A-03")
     assert answers(centre, "refused") == [], "no pack was refused: the code was not read"
+
+
+async def test_a_session_left_untouched_blinks_slowly_before_it_times_out_and_goes_dark(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """The clerk walked away: the slots still waiting blink slowly, as a pick list's do, and
+    a press brings them back steady; left longer, the session times out and they go dark."""
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start(picking={"remind_after_seconds": 1.0, "timeout_seconds": 3.0})
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        rig.scanner.scan(code(IBU, "I1", 400))
+        rig.scanner.scan(code(IBU, "I1", 400))
+        await eventually(lambda: rig.shows("A-05", lit(Colour.GREEN, 2)), what="lit steady")
+        slow = SlotLight(True, Colour.GREEN, Mode.SLOW_BLINK, 2)
+        await eventually(lambda: rig.shows("A-05", slow), what="slow blink: still waiting")
+        await rig.press("A-05")
+        await eventually(lambda: rig.shows("A-05", lit(Colour.GREEN, 1)), what="steady again")
+        await eventually(lambda: rig.shows("A-05", DARK), what="dark at the timeout")
+        [closed] = await eventually(lambda: answers(centre, "closed"), what="timed out")
+        assert closed["how"] == "timed_out" and closed["waiting"] == 1
+    finally:
+        await rig.stop()
 
 
 async def test_two_scanners_put_away_at_once_in_their_own_colours(
