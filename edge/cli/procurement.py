@@ -176,18 +176,13 @@ async def send_status(
     first) and wait `wait` seconds for the gateway to refuse it on `cmd-result`: 0 when it did
     not ("sent"), 1 when it did (the reason printed), 2 when the answer breaks the contract,
     3 when the broker did not take it. `as_json`: the outcome as one JSON object."""
-    from edge.cli.procurement_watch import now_stamp
+    from edge.cli.procurement_watch import status_answer
     from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
     from sync.contract import check_topic
     from sync.errors import PublishRefused
 
     link = BrokerLink.of(broker)
-
-    body: dict[str, object] = {"request_id": request_id, "status": state, "at": now_stamp()}
-    if note:
-        body["note"] = note
-    if by is not None:
-        body["by"] = by
+    body = status_answer(request_id, state, note, by)
     payload = json.dumps(body)
     problems = check_topic(topics.procurement_status, payload)
     if problems:

@@ -29,6 +29,8 @@ def describe_result(body: dict[str, object]) -> str:
     status, cid = str(body.get("status")), body.get("command_id")
     if body.get("command") == "putaway" and status in _PUTAWAY:
         return f"{cid}: " + _PUTAWAY[status].format_map(body)
+    if str(body.get("command")).startswith("stocktake-") and status in _STOCKTAKE:
+        return _STOCKTAKE[status].format_map(body)
     if status in ("accepted", "reminder", "done", "timed_out", "cancelled"):
         lines = body.get("lines")
         parts = [_line_text(line) for line in lines] if isinstance(lines, list) else []
@@ -64,6 +66,15 @@ _PUTAWAY = {
     "refused": "REFUSED GTIN {gtin} batch {batch}: {reason} ({why})",
     "wrong_slot": "WRONG SLOT {slot}: nothing was lit there (lit: {expected})",
     "closed": "closed ({how}): {put} put, {refused} refused, {waiting} left waiting",
+}
+
+_STOCKTAKE = {
+    "started": "stocktake {stocktake_id} of shelf {shelf} started (by {by})",
+    "ended": "stocktake {stocktake_id} of shelf {shelf} ended: {summary[seen]} of "
+    "{summary[expected]} tagged packs seen; {summary[missing]} missing, {summary[unexpected]} "
+    "unexpected, {summary[misplaced]} misplaced",
+    "abandoned": "stocktake {stocktake_id} of shelf {shelf} abandoned: {reason}",
+    "confirmed": "stocktake {stocktake_id} confirmed by {by}: {adjustments} adjustment(s) booked",
 }
 
 
