@@ -272,8 +272,8 @@ class Demo:
                 f"  stocktake:            {count.stocktake_id} of shelf {count.shelf}, {standing}"
             )
             print(
-                f"{'':24}{c['seen']} of {c['expected']} tagged packs seen: {c['missing']} "
-                f"missing, {c['unexpected']} unexpected, {c['misplaced']} misplaced"
+                f"{'':24}{c['seen']} of {c['expected']} packs seen: {c['missing']} "
+                f"missing, {c['unexpected']} extra, {c['misplaced']} misplaced"
             )
         print(f"  run time:             {took:.1f} s")
         kept = f"{db}" if self.db else "removed with the demo's temporary files (--db keeps it)"
