@@ -70,7 +70,11 @@ class Acts:
         self.s = stage
 
     async def check(self, what: str, condition: Condition) -> bool:
-        ok = await until(condition, self.s.deadline)
+        return self.seen(what, await until(condition, self.s.deadline))
+
+    def seen(self, what: str, ok: bool) -> bool:
+        """Record a check whose answer is known now (what a command printed, or that it
+        failed): nothing to wait for."""
         self.s.checks.append((what, ok))
         self.s.view.say("check", f"{'ok' if ok else 'NOT OBSERVED'}: {what}")
         return ok
