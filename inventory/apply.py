@@ -153,8 +153,8 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
             return keeper.putaways.notice(change)
         case EndPutaway(delivery_id, by):
             return keeper.putaways.end(delivery_id, by)
-        case Refuse(command, command_id, error):
-            return keeper.picks.refuse(command, command_id, error)
+        case Refuse(command, command_id, error, message_id):
+            return keeper.picks.refuse(command, command_id, error, message_id)
         case StocktakeStarted(sweep):
             return keeper.stocktakes.started(sweep)
         case FinishStocktake(sweep, ""):
@@ -254,12 +254,23 @@ def _confirm_request(keeper: InventoryKeeper, command: ConfirmRequest) -> Outcom
 
 
 def _request_answer(keeper: InventoryKeeper, answer: RequestAnswer) -> Outcome:
+    """The centre's answer applied and answered on `cmd-result` (`applied`, or `duplicate`
+    when the request had that status already), in one transaction; or refused. The answer
+    names the message (`reply_to`) when it carried a message_id."""
+    rid, given = answer.request_id, answer.status
+    echo = {"reply_to": answer.message_id} if answer.message_id else {}
+
+    def reply(state: RequestStatus, changed: bool) -> list[OutboxMessage]:
+        taken = "duplicate" if state is given and not changed else "applied"
+        fields = {"request_id": rid, "given": str(given), "state": str(state), **echo}
+        return [message(keeper.stamp(), "procurement-status", rid, taken, **fields)]
+
     try:
-        commit = keeper.orders.update(answer)
+        commit = keeper.orders.update(answer, reply)
     except RequestError as exc:
-        return keeper.picks.refuse("procurement-status", answer.request_id, str(exc))
+        return keeper.picks.refuse("procurement-status", rid, str(exc), answer.message_id)
     note = f" ({answer.note})" if answer.note else ""
-    notes = [f"request {answer.request_id}: {answer.status}{note}, said by {answer.by}"]
+    notes = [f"request {rid}: {given}{note}, said by {answer.by}"]
     notes += [
         f"{r.product.gtin} is still short: proposal {r.request_id} for {r.quantity} waits for"
         " a pharmacist"

@@ -204,11 +204,13 @@ class EndPutaway:
 
 @dataclass(frozen=True, slots=True)
 class Refuse:
-    """A command that will not be carried out: answered with `error`, nothing done."""
+    """A command that will not be carried out: answered with `error`, nothing done. Its
+    answer names the refused message by `message_id` (`reply_to`) when it could be read."""
 
     command: str
     command_id: str
     error: str
+    message_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from inventory.changes import RequestAnswer
 from inventory.replenishment.requests import RequestStatus
-from sync.contract import MAX_PAYLOAD, validate, with_defaults
+from sync.contract import MAX_PAYLOAD, is_id, validate, with_defaults
 from sync.inbound_json import PayloadError, read_json
 
 MESSAGE = "procurement-status"
@@ -22,16 +22,26 @@ def parse_status_update(payload: bytes) -> RequestAnswer | str:
         return "; ".join(problems)
     body = with_defaults(MESSAGE, raw)
     return RequestAnswer(
-        body["request_id"], RequestStatus(body["status"]), body["note"], body["by"], body.get("at")
+        body["request_id"],
+        RequestStatus(body["status"]),
+        body["note"],
+        body["by"],
+        body.get("at"),
+        body.get("message_id", ""),
     )
 
 
-def named_request(payload: bytes) -> str:
-    """The request id an update names, even one refused (its refusal is filed under it), or ''
-    when it names none as text."""
+def named_ids(payload: bytes) -> tuple[str, str]:
+    """The request id and the message id an update names, even one refused (its refusal is
+    filed under the request and names the message in `reply_to`); '' for a request id that is
+    not text and for a message id the contract would not take."""
     try:
         raw = read_json(payload, MAX_PAYLOAD)
     except PayloadError:
-        return ""
-    found = raw.get("request_id") if isinstance(raw, dict) else None
-    return found if isinstance(found, str) else ""
+        return "", ""
+    named = raw if isinstance(raw, dict) else {}
+    request_id, message_id = named.get("request_id"), named.get("message_id")
+    return (
+        request_id if isinstance(request_id, str) else "",
+        message_id if is_id(message_id) else "",
+    )

@@ -69,10 +69,13 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
         "130 stopped with Ctrl-C",
     ),
     "procurement status": (
-        "0 sent, and the gateway did not refuse it within --wait seconds",
+        "0 the gateway took it: applied (also to a request its delivery closed first), or "
+        "duplicate (the request had that status already)",
         "1 the gateway refused it (the reason is printed)",
         "2 not sent: the answer breaks the contract, or an option is wrong",
         "3 the broker did not take it",
+        "4 sent, but not yet confirmed: the gateway did not answer within --wait seconds (the "
+        "broker keeps the answer for it; send it again later to see the gateway's word)",
     ),
     "ledger": GROUP,
     "ledger verify": (

@@ -19,7 +19,7 @@ from edge.cli.exit_statuses import describe_exit_statuses
 from edge.cli.gtin_input import gtin_argument
 from edge.cli.ledger import add_ledger_commands
 from edge.cli.office import add_office_commands
-from edge.cli.procurement import add_clerk_commands
+from edge.cli.procurement.commands import add_clerk_commands
 from edge.cli.sim import (
     add_control_option,
     add_line_options,

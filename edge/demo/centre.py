@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from edge.cli.procurement_watch import ProcurementWatch, status_answer
+from edge.cli.procurement.watch import ProcurementWatch, status_answer
 from sync.broker_refusal import OPTION_SETTINGS, MqttProtocol
 from sync.broker_url import parse_broker_list
 from sync.commands import with_envelope

@@ -27,6 +27,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edge.cli.procurement.status import STATUS_COMMAND, TAKEN, describe_taken
 from edge.cli.shelf_commands import describe_result
 from edge.daemon.activity import Activity
 from edge.daemon.gateway import Gateway
@@ -93,7 +94,9 @@ class Demo:
         self.view.say(activity.kind, activity.text)
 
     def on_answer(self, answer: Answer) -> None:
-        self.view.say("centre", "cmd-result: " + describe_result(answer))
+        taken = answer.get("command") == STATUS_COMMAND and answer.get("status") in TAKEN
+        said = describe_taken(answer) if taken else describe_result(answer)
+        self.view.say("centre", "cmd-result: " + said)
 
     def on_request(self, request: ReceivedRequest) -> None:
         self.requests.append(request)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from drivers.modbus.lights import SlotLight
 from drivers.modbus.profile import Colour, Mode
-from edge.cli.procurement import ANSWER_STATES
+from edge.cli.procurement.commands import ANSWER_STATES
 from edge.demo.ledger_file import Count, RequestState
 from inventory.alarms.lifecycle import Alarm
 from inventory.picking.lists import PickList

@@ -23,7 +23,7 @@ from inventory.ledger.commit import iso
 from inventory.putaway.sessions import Notice
 from sync.commands import StocktakeEnd, StocktakeStart, parse_received
 from sync.mqtt_session import Delivery
-from sync.status_updates import named_request, parse_status_update
+from sync.status_updates import named_ids, parse_status_update
 from sync.topics import Topics
 
 
@@ -95,7 +95,8 @@ class InboundCommands:
         """Check an answer on procurement/status and queue it for the ledger."""
         update = parse_status_update(payload)
         if isinstance(update, str):
-            self._refuse("procurement-status", named_request(payload), update)
+            request_id, message_id = named_ids(payload)
+            self._refuse("procurement-status", request_id, update, message_id)
         else:
             self._submit(update)
 
@@ -140,6 +141,6 @@ class InboundCommands:
     def _submit(self, change: Change) -> None:
         self._kept = self._offer(change) and self._kept
 
-    def _refuse(self, command: str, answer_id: str, error: str) -> None:
+    def _refuse(self, command: str, answer_id: str, error: str, message_id: str = "") -> None:
         self._counters["commands_refused"] += 1
-        self._submit(Refuse(command, answer_id, error))
+        self._submit(Refuse(command, answer_id, error, message_id))

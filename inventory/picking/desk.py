@@ -259,10 +259,14 @@ class PickDesk:
         if pick.finished:
             self.end(pick, PickState.DONE, out)
 
-    def refuse(self, command: str, command_id: str, error: str) -> Outcome:
-        """Answer a command that cannot be carried out; nothing of it is done."""
+    def refuse(self, command: str, command_id: str, error: str, message_id: str = "") -> Outcome:
+        """Answer a command that cannot be carried out; nothing of it is done. The answer
+        names the refused message (`reply_to`) by its `message_id`, when given."""
         out = Outcome()
-        out.commits.append(self._keeper.send_result(command, command_id, "error", error=error))
+        echo = {"reply_to": message_id} if message_id else {}
+        out.commits.append(
+            self._keeper.send_result(command, command_id, "error", error=error, **echo)
+        )
         out.refusals.append(f"{command} {command_id or '(no id)'} refused: {error}")
         return out
 

@@ -26,12 +26,17 @@ from inventory.replenishment.policy import Product, suggested_quantity
 from inventory.replenishment.requests import (
     NEXT_STATUSES,
     OPEN_STATUSES,
+    OVERTAKEN_BY_DELIVERY,
     Priority,
     ProcurementRequest,
     RequestAnswer,
     RequestStatus,
     unfinished_requests,
 )
+
+# The messages that answer the centre's answer, written with it: made of the request's state
+# after it and whether it changed that state.
+Reply = Callable[[RequestStatus, bool], Sequence[OutboxMessage]]
 
 # Stock arriving by these closes open requests of its GTIN (the delivery being booked in).
 RECEIVING = (MovementKind.RECEIVE, MovementKind.PUT_AWAY)
@@ -171,13 +176,16 @@ class OrderBook:
         messages = self._ledger.record(self._ledger.stamp(), [], [sent], answer(sent))
         return Commit(requests=(sent,), messages=messages)
 
-    def update(self, answer: RequestAnswer) -> Commit:
+    def update(self, answer: RequestAnswer, reply: Reply = lambda *_: ()) -> Commit:
         """The centre's answer about a request: its status, with who gave it and when, and its
         note (an empty one keeps the note before, e.g. the tracking number). The same status
         again changes only that (a tracking number given later, also about a closed request);
-        one that cannot follow the request's state is refused (RequestError). A request
-        cancelled or rejected while its product is still short leaves a proposal for what is
-        missing (`shortage.after_request_ended`)."""
+        so does a step the delivery overtook (`OVERTAKEN_BY_DELIVERY`: shipped said about a
+        request received meanwhile). One that cannot follow the request's state is refused
+        (RequestError). A request cancelled or rejected while its product is still short
+        leaves a proposal for what is missing (`shortage.after_request_ended`). The messages
+        `reply` makes (given the request's state after the answer and whether the answer
+        changed it) are written with it."""
         request_id, status = answer.request_id, answer.status
         request = self._requests.get(request_id)
         now = request.status if request else self._status_in_file(request_id)
@@ -186,10 +194,12 @@ class OrderBook:
                 f"no request {request_id} at this gateway; check the id and the gateway "
                 "it was sent to"
             )
-        if now is status:
+        overtaken = now is RequestStatus.RECEIVED and status in OVERTAKEN_BY_DELIVERY
+        if now is status or overtaken:
             with self._ledger.group():
                 self._answered(answer)
-            return Commit()
+                messages = self._ledger.record(self._ledger.stamp(), [], [], reply(now, False))
+            return Commit(messages=messages)
         if request is None:
             raise RequestError(
                 f"request {request_id} is {now}, closed here; it cannot become {status}"
@@ -201,10 +211,10 @@ class OrderBook:
         updated = replace(request, status=status)
         with self._ledger.group():
             at = self._ledger.stamp()
-            self._ledger.record(at, [], [updated])
+            messages = self._ledger.record(at, [], [updated], reply(status, True))
             self._answered(answer)
             proposed = self._after_ended(updated, at)
-        return Commit(requests=(updated, *proposed))
+        return Commit(requests=(updated, *proposed), messages=messages)
 
     def receipts(self, movements: Iterable[Movement]) -> list[ProcurementRequest]:
         """Open requests that packs being booked in fulfil (in part or whole): the request a

@@ -38,13 +38,15 @@ SHOWN_COLUMNS = (
 @dataclass(frozen=True, slots=True)
 class RequestAnswer:
     """The centre's answer about a request (procurement/status): what became of `request_id`,
-    said by `by` (at `at`, when the centre said it)."""
+    said by `by` (at `at`, when the centre said it); `message_id`, when the message carried
+    one, is named (`reply_to`) in the gateway's answer to it."""
 
     request_id: str
     status: RequestStatus
     note: str
     by: str
     at: str | None
+    message_id: str = ""
 
 
 class Priority(StrEnum):
@@ -124,6 +126,13 @@ NEXT_STATUSES: dict[RequestStatus, frozenset[RequestStatus]] = {
     # stays booked against the request.
     RequestStatus.SHIPPED: frozenset({RequestStatus.CANCELLED}),
 }
+
+# What the centre may still answer about a request its delivery closed (received): steps the
+# delivery overtook (the wholesaler's confirmation coming after the packs). They are taken and
+# kept as said (note, who, when); the request stays received.
+OVERTAKEN_BY_DELIVERY = frozenset(
+    {RequestStatus.ACCEPTED, RequestStatus.ORDERED, RequestStatus.SHIPPED}
+)
 
 
 def unfinished_requests(

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from edge.cli.main import main
-from edge.cli.procurement_watch import WatchOptions, watch
+from edge.cli.procurement.watch import WatchOptions, watch
 from edge.demo.local_broker import LocalBroker, TlsListener, find_mosquitto, free_port
 from edge.demo.local_broker import write_password_file as hashed_passwords
 from sync.broker_security import BrokerSecurity

@@ -58,6 +58,7 @@ def test_demo_picks_reorders_counts_the_shelf_and_puts_the_delivery_away(
     assert "Omeprazole 20 mg capsules x28: ordered" in summary
     assert "Amoxicillin 500 mg capsules x21: received (6 of 6 packs)" in summary
     assert "shipped (DESADV-demo-2 on its way), said by purchasing" in out
+    assert re.search(r"centre    cmd-result: applied: request \S+ is now shipped", out)
     assert out.index("is shipped at the gateway") < out.index("announces delivery DESADV-demo-2")
     # The stocktake, by the command line: started, swept, ended, the report read, confirmed.
     started = re.search(r"rxedge    stocktake (st-A-\S+) of shelf A started \(by Ana\)", out)

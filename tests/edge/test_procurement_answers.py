@@ -87,7 +87,7 @@ async def test_a_shipment_that_came_short_is_cancelled_for_the_rest_and_no_longe
     db = tmp_path / "ledger.sqlite"
     stock(db, wanted)
     centre = subscribe(f"{PREFIX}/procurement/request")
-    target = ["--broker", broker.url, "--site", SITE, "--gateway", GATEWAY, "--wait", "2"]
+    target = ["--broker", broker.url, "--site", SITE, "--gateway", GATEWAY]
     gateway, task = await start_gateway(config(db, broker.url, wanted))
     try:
         change(gateway, Book((take_one(gtin),)))
@@ -101,7 +101,7 @@ async def test_a_shipment_that_came_short_is_cancelled_for_the_rest_and_no_longe
         rest = ("--note", "4 not delivered, out of stock at the wholesaler")
         cancelled = await CliRun.start("procurement", "status", rid, "cancelled", *rest, *target)
         assert await cancelled.finish() == 0, cancelled.lines
-        assert cancelled.lines == ["sent"]
+        assert cancelled.lines == [f"applied: request {rid} is now cancelled"]
         await eventually(lambda: requests(db)[rid] == "cancelled", what="cancelled at the gateway")
         assert received_of(db, rid) == 2, "what arrived stays booked against it"
         # Nothing is on order any more: the next fall to the reorder point asks again.
@@ -196,12 +196,12 @@ async def test_an_answer_repeated_with_a_new_note_is_kept_and_the_list_shows_it(
     db = tmp_path / "ledger.sqlite"
     stock(db, wanted)
     centre = subscribe(f"{PREFIX}/cmd-result")
-    target = ["--broker", broker.url, "--site", SITE, "--gateway", GATEWAY, "--wait", "1"]
+    target = ["--broker", broker.url, "--site", SITE, "--gateway", GATEWAY]
 
-    async def answer(rid: str, *said: str) -> None:
+    async def answer(taken: str, rid: str, *said: str) -> None:
         run = await CliRun.start("procurement", "status", rid, *said, *target)
         assert await run.finish() == 0, run.lines
-        assert run.lines == ["sent"]
+        assert run.lines[0].startswith(f"{taken}: request {rid} "), run.lines
 
     async def listed(rid: str) -> dict[str, object]:
         run = await CliRun.start("procurement", "list", "--db", str(db), "--json")
@@ -212,10 +212,12 @@ async def test_an_answer_repeated_with_a_new_note_is_kept_and_the_list_shows_it(
     try:
         change(gateway, Book((take_one(wanted[0]["gtin"]),)))
         (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
-        await answer(rid, "shipped", "--by", "Purchasing")
+        await answer("applied", rid, "shipped", "--by", "Purchasing")
         await eventually(lambda: requests(db)[rid] == "shipped", what="shipped at the gateway")
         # The carrier's tracking number comes an hour later: the same status, with it.
-        await answer(rid, "shipped", "--note", "DHL 1Z999", "--by", "Ana at purchasing")
+        await answer(
+            "duplicate", rid, "shipped", "--note", "DHL 1Z999", "--by", "Ana at purchasing"
+        )
         await eventually(lambda: note_of(db, rid) == "DHL 1Z999", what="the tracking number")
         shown = await listed(rid)
         assert (shown["status"], shown["note"], shown["answered_by"]) == (
@@ -224,10 +226,10 @@ async def test_an_answer_repeated_with_a_new_note_is_kept_and_the_list_shows_it(
             "Ana at purchasing",
         )
         # The rest is cancelled, said twice by mistake (no error), then the refund's number.
-        await answer(rid, "cancelled", "--note", "rest not coming")
+        await answer("applied", rid, "cancelled", "--note", "rest not coming")
         await eventually(lambda: requests(db)[rid] == "cancelled", what="cancelled")
-        await answer(rid, "cancelled", "--note", "rest not coming")
-        await answer(rid, "cancelled", "--note", "refund 4471 issued")
+        await answer("duplicate", rid, "cancelled", "--note", "rest not coming")
+        await answer("duplicate", rid, "cancelled", "--note", "refund 4471 issued")
         await eventually(lambda: note_of(db, rid) == "refund 4471 issued", what="the refund")
     finally:
         await stop_gateway(gateway, task)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from edge.cli.procurement_watch import ProcurementWatch
+from edge.cli.procurement.watch import ProcurementWatch
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
 from firmware_sim.r2000_sim import R2000Simulator

@@ -245,3 +245,43 @@ def test_alarms_of_a_product_taken_out_of_the_configuration_clear_when_stock_ret
         assert live_kinds(keeper, AUTO.gtin) == set() and len(sent(keeper)) == requests
     finally:
         keeper.close()
+
+
+def results(keeper: InventoryKeeper) -> list[dict[str, object]]:
+    rows = keeper.db.execute("SELECT payload FROM outbox WHERE kind = 'command_result' ORDER BY id")
+    return [json.loads(r[0]) for r in rows]
+
+
+def test_every_answer_is_answered_naming_its_message_and_a_late_shipped_is_kept(
+    keeper: InventoryKeeper,
+) -> None:
+    for n in (1, 2, 3):
+        keeper.take(pack(n, AUTO.gtin).epc)
+    rid = str(sent(keeper)[0]["request_id"])  # for 4
+
+    def answer(status: RequestStatus, message_id: str, note: str = "") -> dict[str, object]:
+        apply(keeper, replace(said(rid, status, note), message_id=message_id))
+        return results(keeper)[-1]
+
+    assert answer(RequestStatus.ORDERED, "m1") == {
+        "command": "procurement-status",
+        "command_id": rid,
+        "status": "applied",
+        "at": "2026-11-26T09:00:00.000Z",
+        "request_id": rid,
+        "given": "ordered",
+        "state": "ordered",
+        "reply_to": "m1",
+    }
+    again = answer(RequestStatus.ORDERED, "m2", note="order 88123")
+    assert (again["status"], again["state"], again["reply_to"]) == ("duplicate", "ordered", "m2")
+    for n in (10, 11, 12, 13):  # the delivery comes before the wholesaler's word that it shipped
+        keeper.put_away(pack(n, AUTO.gtin), "A-01")
+    assert status_of(keeper, rid) == ("received", 4)
+    late = answer(RequestStatus.SHIPPED, "m3", note="DHL 1Z999")
+    assert (late["status"], late["given"], late["state"]) == ("applied", "shipped", "received")
+    assert status_of(keeper, rid) == ("received", 4), "it stays received"
+    assert answered(keeper, rid) == ("DHL 1Z999", "wholesaler", None), "the answer is kept"
+    refused = answer(RequestStatus.CANCELLED, "m4")
+    assert (refused["status"], refused["reply_to"]) == ("error", "m4")
+    assert "is received, closed here; it cannot become cancelled" in str(refused["error"])

@@ -231,6 +231,29 @@ def test_what_the_gateway_writes_conforms() -> None:
             'command: must be "recall", not "locate"',
         ),
         (
+            "cmd-result",
+            {"command": "pick", "command_id": "rx-1", "status": "duplicate", "at": AT},
+            "state: missing (required)",
+        ),
+        (
+            "cmd-result",
+            {
+                "command": "procurement-status",
+                "command_id": "4b7ab2ed-2487-490a-8e7c-ba86c3cbd7dd",
+                "status": "applied",
+                "at": AT,
+                "request_id": "4b7ab2ed-2487-490a-8e7c-ba86c3cbd7dd",
+                "given": "received",
+                "state": "received",
+            },
+            'given: "received" is not one of "accepted"',
+        ),
+        (
+            "cmd-result",
+            {"command": "pick", "command_id": "rx-1", "status": "applied", "at": AT},
+            'command: must be "procurement-status", not "pick"',
+        ),
+        (
             "epcis-event",
             {**count_event([], untagged=1), "@context": ["x"]},
             '@context: must contain "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"',

@@ -30,7 +30,7 @@ from sync.commands import (
     with_envelope,
 )
 from sync.contract import COMMAND_NAMES, MESSAGES
-from sync.status_updates import parse_status_update
+from sync.status_updates import named_ids, parse_status_update
 
 AMOX = "04012345123456"
 REQUEST = "4b7ab2ed-2487-490a-8e7c-ba86c3cbd7dd"
@@ -148,6 +148,21 @@ def test_a_status_update_is_built_with_its_defaults() -> None:
     assert parse_status_update(json.dumps(full).encode()) == RequestAnswer(
         REQUEST, RequestStatus.SHIPPED, "truck 4", "wholesaler", "2026-11-26T10:00:00Z"
     )
+    tagged = {**body, "message_id": "m-17"}
+    assert parse_status_update(json.dumps(tagged).encode()) == RequestAnswer(
+        REQUEST, RequestStatus.SHIPPED, "", "centre", None, "m-17"
+    )
+
+
+def test_a_refused_status_update_still_names_its_request_and_message() -> None:
+    bad = {"request_id": REQUEST, "status": "delivered", "message_id": "m-18"}
+    assert isinstance(parse_status_update(json.dumps(bad).encode()), str)
+    assert named_ids(json.dumps(bad).encode()) == (REQUEST, "m-18")
+    assert named_ids(json.dumps({"request_id": 7, "message_id": ["x"]}).encode()) == ("", "")
+    not_an_id = {"request_id": REQUEST, "message_id": "two words"}
+    assert named_ids(json.dumps(not_an_id).encode()) == (REQUEST, ""), "never named back"
+    assert named_ids(b"[1, 2]") == ("", "")
+    assert named_ids(b"{not json") == ("", "")
 
 
 @pytest.mark.parametrize(

@@ -3,14 +3,13 @@
 `watch` takes the requests of every gateway (or one site, or one gateway) as they arrive, in a
 share group with the other clerks and services watching (each request goes to one of them),
 and writes them down, answers them, or both. `status` sends the centre's answer about one
-request to its gateway and shows the gateway's refusal, if it refuses.
+request to its gateway and shows what the gateway made of it (`edge.cli.procurement.status`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import signal
 import sys
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edge.cli.broker_options import add_broker_options, broker_link, command_session
+from edge.cli.broker_options import add_broker_options, broker_link
 from edge.cli.config_file import add_config_option, config_path
 from edge.settings.config import load_config
 from sync.broker_refusal import BrokerLinkError
@@ -26,11 +25,10 @@ from sync.broker_security import BrokerLink, BrokerSecurity
 from sync.topics import Topics
 
 if TYPE_CHECKING:
-    from edge.cli.procurement_watch import WatchOptions
+    from edge.cli.procurement.watch import WatchOptions
 
 Target = Callable[[argparse.Namespace], tuple[BrokerLink, Topics]]
 AddTarget = Callable[[argparse.ArgumentParser], None]
-STATUS_COMMAND = "procurement-status"  # what the gateway names in its answers on cmd-result
 # The states the centre may answer with (the contract's list: sync/schemas/procurement-status.json).
 ANSWER_STATES = ("accepted", "ordered", "shipped", "cancelled", "rejected")
 
@@ -100,12 +98,14 @@ def add_clerk_commands(
     status.add_argument(
         "--wait",
         type=float,
-        default=3.0,
-        help="seconds to wait for the gateway's refusal (%(default)s)",
+        default=10.0,
+        help="seconds to wait for the gateway's answer: applied, or refused and why (%(default)s)",
     )
     add_target(status)
 
     def run_status(args: argparse.Namespace) -> int:
+        from edge.cli.procurement.status import send_status
+
         broker, topics = target(args)
         return asyncio.run(
             send_status(
@@ -124,7 +124,7 @@ def add_clerk_commands(
 
 
 def _watch(args: argparse.Namespace) -> int:
-    from edge.cli.procurement_watch import WatchOptions, watch
+    from edge.cli.procurement.watch import WatchOptions, watch
 
     if args.group and any(c in args.group for c in "/+#"):
         print(f"rxedge: --group {args.group!r}: one topic level, without + or #", file=sys.stderr)
@@ -173,82 +173,11 @@ def _watch(args: argparse.Namespace) -> int:
     return asyncio.run(watch_group(options) if options.nats else watch(options))
 
 
-async def send_status(
-    broker: BrokerLink | str,
-    topics: Topics,
-    request_id: str,
-    state: str,
-    note: str = "",
-    by: str | None = None,
-    wait: float = 3.0,
-    as_json: bool = False,
-) -> int:
-    """Publish the answer on the gateway's `procurement/status` (checked against the contract
-    first) and wait `wait` seconds for the gateway to refuse it on `cmd-result`: 0 when it did
-    not ("sent"), 1 when it did (the reason printed), 2 when the answer breaks the contract,
-    3 when the broker did not take it. `as_json`: the outcome as one JSON object."""
-    from edge.cli.procurement_watch import status_answer
-    from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
-    from sync.contract import check_topic
-    from sync.errors import PublishRefused
-
-    link = BrokerLink.of(broker)
-    body = status_answer(request_id, state, note, by)
-    payload = json.dumps(body)
-    problems = check_topic(topics.procurement_status, payload)
-    if problems:
-        print(f"rxedge: status not sent: {'; '.join(problems)}", file=sys.stderr)
-        return 2
-    refusals: asyncio.Queue[str] = asyncio.Queue()
-
-    def on_answer(_topic: str, raw: bytes) -> None:
-        try:
-            answer = json.loads(raw)
-        except ValueError:
-            return
-        if (
-            isinstance(answer, dict)
-            and answer.get("command") == STATUS_COMMAND
-            and answer.get("command_id") == request_id
-            and answer.get("status") == "error"
-        ):
-            refusals.put_nowait(str(answer.get("error", "")))
-
-    session = command_session(link, [topics.command_result], on_answer)
-    await session.start()
-    try:
-        await session.until_connected(10, OPTION_SETTINGS)
-    except BrokerLinkError as exc:
-        print(f"rxedge: {exc}", file=sys.stderr)
-        await session.stop()
-        return 3
-    try:
-        await asyncio.wait_for(session.subscribed.wait(), 10)
-        await asyncio.wait_for(session.publish(topics.procurement_status, payload), 10)
-    except (TimeoutError, PublishRefused) as failed:
-        why = f": {failed}" if isinstance(failed, PublishRefused) else ""
-        print(f"rxedge: the broker at {link.url} did not take the status{why}", file=sys.stderr)
-        await session.stop()
-        return 3
-    try:
-        error = await asyncio.wait_for(refusals.get(), wait)
-    except TimeoutError:
-        print(json.dumps({**body, "outcome": "sent"}) if as_json else "sent")
-        return 0
-    finally:
-        await session.stop()
-    if as_json:
-        print(json.dumps({**body, "outcome": "refused", "error": error}))
-    else:
-        print(f"request {request_id}: {state} refused by {topics.prefix}: {error}")
-    return 1
-
-
 async def watch_group(options: WatchOptions) -> int:
     """Take requests from the stream as a member of `options.durable` until `count` requests,
     `seconds`, or a failure."""
     from edge.cli.broker_options import own_client_id
-    from edge.cli.procurement_watch import Clerk, until_done
+    from edge.cli.procurement.watch import Clerk, until_done
     from sync.jetstream_feed import JetStreamRequests, NatsUnavailable, connect, request_subject
 
     assert options.nats is not None

@@ -9,7 +9,7 @@ same answer again (which changes nothing at the gateway), and a request already 
 or the seen file is not written twice.
 
 With `--nats` the requests come from the centre's NATS JetStream stream instead, through a
-consumer group shared with the other clerks' processes (edge.cli.procurement.watch_group).
+consumer group shared with the other clerks' processes (edge.cli.procurement.commands.watch_group).
 """
 
 from __future__ import annotations

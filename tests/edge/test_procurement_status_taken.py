@@ -1,0 +1,175 @@
+"""`rxedge procurement status` tells the clerk what the gateway made of their very answer:
+applied, a duplicate, refused, or not yet confirmed when the gateway is away; and a status the
+delivery overtook is taken, not refused."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from edge.demo.local_broker import LocalBroker
+from inventory.changes import Book
+from tests.conftest import Subscriber, eventually
+from tests.edge.procurement_rig import (
+    GATEWAY,
+    PREFIX,
+    SITE,
+    CliRun,
+    change,
+    config,
+    products,
+    put_back,
+    requests,
+    start_gateway,
+    stock,
+    stop_gateway,
+    take_one,
+)
+
+
+def status_of(db: Path, rid: str) -> tuple[str, str, str]:
+    """The request's state, note and who gave the last answer, as the ledger has them."""
+    with sqlite3.connect(db) as conn:
+        row = conn.execute(
+            "SELECT status, note, answered_by FROM procurement_requests WHERE request_id = ?",
+            (rid,),
+        ).fetchone()
+    return str(row[0]), str(row[1]), str(row[2])
+
+
+async def clerk(broker: LocalBroker, rid: str, *said: str) -> CliRun:
+    """The clerk's `rxedge procurement status` about `rid`, started."""
+    target = ("--broker", broker.url, "--site", SITE, "--gateway", GATEWAY)
+    return await CliRun.start("procurement", "status", rid, *said, *target)
+
+
+async def test_the_clerk_is_told_the_answer_was_applied_and_a_repeat_is_a_duplicate(
+    broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    wanted = products(auto=1)
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    gateway, task = await start_gateway(config(db, broker.url, wanted))
+    try:
+        change(gateway, Book((take_one(wanted[0]["gtin"]),)))
+        (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
+        ordered = await clerk(broker, rid, "ordered", "--note", "order 88123", "--json")
+        assert await ordered.finish() == 0, ordered.errors
+        (said,) = ordered.json_lines()
+        assert (said["outcome"], said["state"]) == ("applied", "ordered")
+        assert status_of(db, rid)[0] == "ordered", "taken means written"
+        again = await clerk(broker, rid, "ordered", "--by", "Ana at purchasing")
+        assert await again.finish() == 0, again.errors
+    finally:
+        await stop_gateway(gateway, task)
+    assert again.lines == [
+        f"duplicate: request {rid} was already ordered; who said it (and the note, if one was "
+        "given) is kept"
+    ]
+    assert status_of(db, rid) == ("ordered", "order 88123", "Ana at purchasing")
+    answers = centre.payloads("/cmd-result")
+    assert [(a["status"], a["given"], a["state"]) for a in answers] == [
+        ("applied", "ordered", "ordered"),
+        ("duplicate", "ordered", "ordered"),
+    ]
+    assert answers[0]["reply_to"] == said["message_id"], "the answer names the clerk's message"
+    assert answers[1]["reply_to"] != said["message_id"]
+
+
+async def test_an_answer_the_gateway_is_away_for_is_sent_but_not_yet_confirmed(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    wanted = products(auto=1)
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    settings = config(db, broker.url, wanted)
+    gateway, task = await start_gateway(settings)
+    try:
+        change(gateway, Book((take_one(wanted[0]["gtin"]),)))
+        (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
+    finally:
+        await stop_gateway(gateway, task)
+    away = await clerk(broker, rid, "shipped", "--wait", "1")
+    assert await away.finish() == 4, away.errors
+    (said,) = away.lines
+    assert said.startswith(f"sent, not yet confirmed: {PREFIX} did not answer within 1 s"), said
+    unconfirmed = await clerk(broker, rid, "shipped", "--wait", "1", "--json")
+    assert await unconfirmed.finish() == 4, unconfirmed.errors
+    assert unconfirmed.json_lines()[0]["outcome"] == "unconfirmed"
+    gateway, task = await start_gateway(settings)  # back: the broker kept both for it
+    try:
+        await eventually(lambda: requests(db)[rid] == "shipped", what="applied on its return")
+        later = await clerk(broker, rid, "shipped")  # the clerk asks again, as told
+        assert await later.finish() == 0, later.errors
+    finally:
+        await stop_gateway(gateway, task)
+    assert later.lines[0].startswith(f"duplicate: request {rid} was already shipped")
+
+
+async def test_a_refusal_of_another_message_about_the_request_is_not_taken_for_the_clerks(
+    broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    wanted = products(auto=1)
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    settings = config(db, broker.url, wanted)
+    gateway, task = await start_gateway(settings)
+    try:
+        change(gateway, Book((take_one(wanted[0]["gtin"]),)))
+        (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
+    finally:
+        await stop_gateway(gateway, task)
+    centre = subscribe(f"{PREFIX}/procurement/status", f"{PREFIX}/cmd-result")
+    # Another system's answer about the same request, one the gateway will refuse, comes first.
+    other = {"request_id": rid, "status": "delivered"}
+    centre.publish(f"{PREFIX}/procurement/status", json.dumps(other))
+    ordered = await clerk(broker, rid, "ordered", "--wait", "30")
+    # The clerk's answer is out, so its sender listens for the gateway's answers by now.
+    await eventually(
+        lambda: [s for s in centre.payloads("/procurement/status") if s["status"] == "ordered"],
+        what="the clerk's answer published",
+    )
+    gateway, task = await start_gateway(settings)
+    try:
+        assert await ordered.finish() == 0, (ordered.lines, ordered.errors)
+    finally:
+        await stop_gateway(gateway, task)
+    assert ordered.lines == [f"applied: request {rid} is now ordered"]
+    answers = centre.payloads("/cmd-result")
+    assert [(a["status"], "reply_to" in a) for a in answers] == [
+        ("error", False),
+        ("applied", True),
+    ], "the other's refusal came first, to the same request, and was not the clerk's"
+
+
+async def test_shipped_said_after_the_delivery_closed_the_request_is_taken_and_kept(
+    broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    wanted = products(auto=1)
+    gtin = wanted[0]["gtin"]
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    gateway, task = await start_gateway(config(db, broker.url, wanted))
+    try:
+        change(gateway, Book((take_one(gtin),)))  # 3 -> 2: a request for 1
+        (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
+        change(gateway, Book((put_back(gtin, 1),)))  # the packs come before the word
+        await eventually(lambda: requests(db)[rid] == "received", what="closed by the delivery")
+        shipped = await clerk(broker, rid, "shipped", "--note", "DHL 1Z999", "--by", "Ana")
+        assert await shipped.finish() == 0, (shipped.lines, shipped.errors)
+        cancelled = await clerk(broker, rid, "cancelled")
+        assert await cancelled.finish() == 1, cancelled.errors
+    finally:
+        await stop_gateway(gateway, task)
+    assert shipped.lines == [
+        f"applied: request {rid} was already received (its delivery was booked in first); "
+        "shipped is kept as said"
+    ]
+    assert status_of(db, rid) == ("received", "DHL 1Z999", "Ana")
+    (said,) = cancelled.lines
+    assert "is received, closed here; it cannot become cancelled" in said, said
+    assert [a["status"] for a in centre.payloads("/cmd-result")] == ["applied", "error"]
