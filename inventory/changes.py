@@ -24,6 +24,7 @@ from inventory.stocktake.sweep import Sweep
 
 __all__ = [
     "AckAlarm",
+    "Answering",
     "Arrived",
     "Book",
     "CancelPick",
@@ -161,6 +162,18 @@ class RememberCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class Answering:
+    """`change`, carried out for the command message `message_id` (`command`, its answers
+    filed under `answer_id`): the answers it writes on `cmd-result` name that message
+    (`reply_to`), so its sender can tell them from answers to its earlier messages."""
+
+    message_id: str
+    command: str
+    answer_id: str
+    change: Change
+
+
+@dataclass(frozen=True, slots=True)
 class CancelPick:
     pick_id: str
     by: str
@@ -204,11 +217,13 @@ class EndPutaway:
 
 @dataclass(frozen=True, slots=True)
 class Refuse:
-    """A command that will not be carried out: answered with `error`, nothing done."""
+    """A command that will not be carried out: answered with `error`, nothing done. Its
+    answer names the refused message by `message_id` (`reply_to`) when it could be read."""
 
     command: str
     command_id: str
     error: str
+    message_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +259,7 @@ Change = (
     | ExpirySweep
     | Book
     | RememberCommand
+    | Answering
     | PickRequest
     | CancelPick
     | Locate

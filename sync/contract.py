@@ -18,7 +18,7 @@ from datetime import date, datetime
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import Any, TypeGuard
 
 from jsonschema import Draft7Validator, FormatChecker
 from referencing import Registry, Resource
@@ -122,6 +122,11 @@ def validate(message: str, payload: Payload) -> list[str]:
     return problems(validator.iter_errors(instance))
 
 
+def is_id(value: object) -> TypeGuard[str]:
+    """Whether `value` is an identifier as a sender writes one (common.json `id`)."""
+    return isinstance(value, str) and _id_pattern().fullmatch(value) is not None
+
+
 def with_defaults(message: str, body: Mapping[str, Any]) -> dict[str, Any]:
     """`body` (valid) with the defaults its schema writes for absent fields, at any depth the
     schema spells out inline (defaults behind a $ref are not looked up)."""
@@ -206,6 +211,11 @@ def _schemas_dir() -> Traversable:
 def _loaded() -> dict[str, dict[str, Any]]:
     names = [*MESSAGES, _SHARED.removesuffix(".json")]
     return {name: json.loads(schema_file(name).read_text(encoding="utf-8")) for name in names}
+
+
+@cache
+def _id_pattern() -> re.Pattern[str]:
+    return re.compile(schema(_SHARED.removesuffix(".json"))["definitions"]["id"]["pattern"])
 
 
 @cache
