@@ -222,6 +222,17 @@ class InventoryKeeper:
         """A tagged pack went from its slot to `to_slot`."""
         return self.commit([self._pack_movement(MovementKind.MOVE, epc, to_slot, actor, reason)])
 
+    def move_slot(self, from_slot: str, to_slot: str, actor: str, reason: str) -> Commit:
+        """Every pack booked in `from_slot` moved to `to_slot` as it is (batch, expiry, status),
+        in one commit: a shelf renamed or rebuilt. StockError when `from_slot` holds nothing."""
+        lines = list(self.index.contents(from_slot))
+        if not lines:
+            raise StockError(f"slot {from_slot} holds no stock")
+        return self.commit(
+            line.leaving(MovementKind.MOVE, to_slot, actor, reason, quantity=line.quantity)
+            for line in lines
+        )
+
     def send(self, messages: Iterable[OutboxMessage]) -> Commit:
         """Queue messages in the outbox (with the enclosing group's changes)."""
         messages = self._answers(messages)

@@ -31,6 +31,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import nats
 from nats.aio.client import Client as Nats
@@ -49,6 +50,7 @@ from nats.js.api import (
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
 from nats.js.kv import KeyValue
 
+from sync.broker_security import is_loopback
 from sync.procurement_feed import MalformedRequest, ReceivedRequest, parse_request
 from sync.topics import ROOT
 
@@ -112,6 +114,19 @@ async def connect(servers: list[str], name: str, timeout: float = 10.0) -> Nats:
             f"no NATS server answered at {', '.join(map(_shown, servers))} "
             f"({exc or type(exc).__name__})"
         ) from None
+
+
+def plain_text_problem(url: str) -> str | None:
+    """Why plain NATS to `url` is not safe without an explicit choice, or None: `nats://` (the
+    default scheme) to a host that is not this machine carries the requests, the answers and
+    any password readable and changeable on the way."""
+    split = urlsplit(url if "://" in url else f"nats://{url}")
+    if split.scheme != "nats" or is_loopback(split.hostname or ""):
+        return None
+    return (
+        f"{_shown(url)} is plain NATS to a host that is not this machine: anyone on the way can "
+        "read and change the requests, the answers and the password"
+    )
 
 
 def _shown(url: str) -> str:

@@ -81,6 +81,11 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
         LEDGER,
     ),
     "ledger export": ("0 the table was written", LEDGER),
+    "ledger move-slot": (
+        "0 the slot's packs were booked into the other",
+        "1 the slot holds no stock",
+        "2 the slot is not configured, or the ledger is in use by the daemon or cannot be read",
+    ),
     "stock": ("0 the stock was printed (none is fine)", LEDGER),
     "where": ("0 found", "1 the pack was never booked in", LEDGER),
     "history": ("0 the movements were printed (none is fine)", LEDGER),

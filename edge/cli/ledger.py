@@ -1,5 +1,6 @@
 """`rxedge ledger verify|export`, `rxedge stock`, `where`, `history`, `expiring`: the ledger's
-answers for people and other systems, from the file (safe while the daemon runs)."""
+answers for people and other systems, from the file (safe while the daemon runs); and
+`rxedge ledger move-slot`, the one that writes, with the daemon stopped."""
 
 from __future__ import annotations
 
@@ -44,6 +45,17 @@ def add_ledger_commands(commands: argparse._SubParsersAction) -> None:  # type: 
     add_database_options(export, with_json=False)
     add_export_options(export)
     export.set_defaults(handler=run_ledger_export)
+
+    move = ledger_commands.add_parser(
+        "move-slot",
+        help="book every pack of a slot into another (a shelf renamed; the daemon stopped)",
+    )
+    move.add_argument("from_slot", metavar="FROM", help="the slot the ledger holds stock in")
+    move.add_argument("to_slot", metavar="TO", help="a slot of a configured shelf")
+    move.add_argument("--by", required=True, help="who moves them (the ledger's actor)")
+    move.add_argument("--json", action="store_true", help="the result as one JSON object")
+    add_config_option(move, "its database and shelves")
+    move.set_defaults(handler=run_move_slot)
 
     stock = commands.add_parser("stock", help="on hand of a GTIN by slot and batch")
     stock.add_argument("gtin", type=gtin_argument, help="GTIN-14, or its 8, 12 or 13 digits")
@@ -149,6 +161,47 @@ def run_verify(args: argparse.Namespace) -> int:
     else:
         print(f"LEDGER DAMAGED: {verdict.problems[0]}")
     return 0 if verdict.ok else 1
+
+
+def run_move_slot(args: argparse.Namespace) -> int:
+    """Book what the ledger holds in FROM into TO, with the daemon stopped (it holds the
+    ledger's lock while it runs and keeps the stock in memory)."""
+    from edge.clock import Clock
+    from edge.daemon.ledger_link import keeper_for
+    from edge.daemon.ledger_lock import sole_writer
+    from inventory.errors import StockError
+
+    config = load_config(config_path(args))
+    slots = {slot for shelf in config.shelves for slot in shelf.slot_names()}
+    if args.to_slot not in slots:
+        print(f"rxedge: {args.to_slot} is not a slot of any configured shelf", file=sys.stderr)
+        return 2
+    if args.from_slot == args.to_slot:
+        print("rxedge: FROM and TO are the same slot", file=sys.stderr)
+        return 2
+    products = {p.gtin: p.policy() for p in config.products}
+    clock = Clock()
+    calendar = SiteCalendar.named(config.timezone, clock.now)
+    reason = f"slot {args.from_slot} moved to {args.to_slot}"
+    try:
+        with sole_writer(config.database):
+            keeper = keeper_for(config, products, calendar, clock)()
+            try:
+                done = keeper.move_slot(args.from_slot, args.to_slot, args.by, reason)
+            finally:
+                keeper.close()
+    except (StoreError, StockError) as exc:
+        print(f"rxedge: {exc}", file=sys.stderr)
+        return 1 if isinstance(exc, StockError) else 2
+    packs = sum(m.quantity for m in done.movements)
+    lines = len(done.movements)
+    if args.json:
+        print(
+            json.dumps({"from": args.from_slot, "to": args.to_slot, "packs": packs, "lines": lines})
+        )
+    else:
+        print(f"{packs} pack(s) in {lines} line(s) moved from {args.from_slot} to {args.to_slot}")
+    return 0
 
 
 def run_stock(args: argparse.Namespace) -> int:

@@ -129,6 +129,17 @@ def _watch(args: argparse.Namespace) -> int:
     if args.group and any(c in args.group for c in "/+#"):
         print(f"rxedge: --group {args.group!r}: one topic level, without + or #", file=sys.stderr)
         return 2
+    if args.nats is not None and not args.allow_insecure:
+        from sync.jetstream_feed import plain_text_problem
+
+        for server in args.nats.split(","):
+            if (problem := plain_text_problem(server.strip())) is not None:
+                print(
+                    f"rxedge: --nats: {problem}; use tls:// (a NATS server that requires TLS), "
+                    "or --allow-insecure to accept that",
+                    file=sys.stderr,
+                )
+                return 2
     link: BrokerLink | None
     if args.broker is not None and args.config is None:
         link = broker_link(args, args.broker)

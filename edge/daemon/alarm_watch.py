@@ -1,8 +1,8 @@
 """Alarms that come from time passing rather than from a change: the expiry sweep (at start and
 daily at `alarms.expiry_sweep_at`, site time: once each site day, DST nights included), the
 sync backlog (messages waiting in the
-outbox beyond `alarms.backlog_messages`, or older than `alarms.backlog_age_seconds`), and
-devices that stayed down (`devices.down_alarm_seconds`)."""
+outbox beyond `alarms.backlog_messages`, or older than `alarms.backlog_age_seconds`, an age
+measured on the monotonic clock), and devices that stayed down (`devices.down_alarm_seconds`)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from inventory.site_calendar import SiteCalendar
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Submit = Callable[[Change], Awaitable[None]]
-BACKLOG_CHECK_SECONDS = 10.0
+BACKLOG_CHECK_SECONDS = 10.0  # at most; a quarter of `backlog_age_seconds` when shorter
 # The sweep's wait looks at the wall clock at least this often: a clock set forward or back
 # (NTP after a cold boot) moves the sweep with it.
 SWEEP_WAKE_SECONDS = 60.0
@@ -51,6 +51,38 @@ async def expiry_sweeps(
             await sleep(min(left, SWEEP_WAKE_SECONDS))
 
 
+class WaitingAge:
+    """How long the oldest waiting message has waited, measured so that a step of the wall
+    clock (NTP after a cold boot) neither raises a false backlog alarm nor hides a real one.
+
+    A message written while the daemon runs is dated by the check that first saw its id (ids
+    only grow), on the monotonic clock: at most one check late. One written before this run
+    started is dated by its stamp against the wall clock read once, at the first check."""
+
+    def __init__(self, clock: Clock):
+        self._clock = clock
+        self._seen: list[tuple[int, float]] = []  # (newest id, monotonic time it was seen)
+        self._start: tuple[int, datetime, float] | None = None  # newest id, wall, monotonic
+
+    def age(self, oldest: tuple[int, str] | None, newest_id: int) -> float:
+        """Seconds the oldest waiting message (its id and stamp; None: none) has waited."""
+        now = self._clock.monotonic()
+        if self._start is None:
+            self._start = (newest_id, self._clock.now(), now)
+        if newest_id > (self._seen[-1][0] if self._seen else self._start[0]):
+            self._seen.append((newest_id, now))
+        if oldest is None:
+            return 0.0
+        oldest_id, stamp = oldest
+        while self._seen and self._seen[0][0] < oldest_id:
+            self._seen.pop(0)  # every message those checks first saw has gone
+        start_id, start_wall, start_mono = self._start
+        if oldest_id <= start_id:
+            waited = (start_wall - datetime.fromisoformat(stamp)).total_seconds()
+            return max(0.0, waited) + now - start_mono
+        return now - self._seen[0][1] if self._seen else 0.0
+
+
 async def backlog_watch(
     ask: Ask,
     submit: Submit,
@@ -61,6 +93,8 @@ async def backlog_watch(
     """Raise the sync backlog alarm while the outbox holds too much or too old, clear it after."""
     raised: bool | None = None  # unknown at start: a raised alarm may be live from before
     bound = config.outbox_max_messages
+    waiting_age = WaitingAge(clock)
+    every = min(BACKLOG_CHECK_SECONDS, config.backlog_age_seconds / 4)
     while True:
         dropped = await ask(partial(_trim, bound))
         if dropped:
@@ -68,10 +102,8 @@ async def backlog_watch(
                 "outbox over %d messages: %d event or answer messages dropped", bound, dropped
             )
             counters["outbox_dropped"] += dropped
-        depth, oldest = await ask(_outbox_backlog)
-        age = 0.0
-        if oldest is not None:
-            age = (clock.now() - datetime.fromisoformat(oldest)).total_seconds()
+        depth, oldest, newest_id = await ask(_outbox_backlog)
+        age = waiting_age.age(oldest, newest_id)
         behind = depth > config.backlog_messages or age > config.backlog_age_seconds
         if behind and raised is not True:
             detail: dict[str, object] = {"waiting": depth, "oldest_seconds": round(age)}
@@ -79,7 +111,8 @@ async def backlog_watch(
         elif not behind and raised is not False:
             await submit(ClearAlarm(AlarmKind.SYNC_BACKLOG, "outbox"))
         raised = behind
-        await asyncio.sleep(BACKLOG_CHECK_SECONDS)
+        counters["backlog_checks"] += 1
+        await asyncio.sleep(every)
 
 
 async def device_alarms(health: DeviceHealth, submit: Submit, clock: Clock) -> None:
@@ -95,5 +128,6 @@ def _trim(bound: int, keeper: InventoryKeeper) -> int:
         return keeper.outbox.trim(bound)
 
 
-def _outbox_backlog(keeper: InventoryKeeper) -> tuple[int, str | None]:
-    return keeper.outbox.depth(), keeper.outbox.oldest()
+def _outbox_backlog(keeper: InventoryKeeper) -> tuple[int, tuple[int, str] | None, int]:
+    outbox = keeper.outbox
+    return outbox.depth(), outbox.waiting_since(), outbox.newest_id()

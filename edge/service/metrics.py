@@ -10,6 +10,7 @@ as one of its tasks. Metric names and meanings: docs/metrics.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import threading
@@ -39,6 +40,12 @@ Ask = Callable[[Callable[[InventoryKeeper], T]], Awaitable[T]]
 # How often the server's thread looks for a request to stop: the longest a gateway's shutdown
 # waits for it.
 SERVER_POLL_SECONDS = 0.1
+# Scrapes served at once, each on its own thread; a connection beyond them is answered 503 at
+# once. A connection that sends nothing is closed after SCRAPE_IDLE_SECONDS, so idle or slow
+# clients cannot hold the threads.
+MAX_SCRAPES = 8
+SCRAPE_IDLE_SECONDS = 10.0
+_BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 def split_listen(listen: str) -> tuple[str, int]:
@@ -145,6 +152,8 @@ class GatewayMetrics:
 
 
 class _QuietHandler(WSGIRequestHandler):
+    timeout = SCRAPE_IDLE_SECONDS
+
     def log_message(self, format: str, *args: Any) -> None:  # a scrape is not news
         pass
 
@@ -152,13 +161,36 @@ class _QuietHandler(WSGIRequestHandler):
 class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
+    def server_activate(self) -> None:
+        self.scrapes = threading.BoundedSemaphore(MAX_SCRAPES)
+        super().server_activate()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.scrapes.acquire(blocking=False):
+            with contextlib.suppress(OSError):
+                request.sendall(_BUSY)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self.scrapes.release()  # its thread never started
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.scrapes.release()
+
 
 class _Server6(_Server):
     address_family = socket.AF_INET6
 
 
 def serve_metrics(host: str, port: int, registry: CollectorRegistry) -> WSGIServer:
-    """An HTTP server for `registry` on its own thread (a thread per scrape)."""
+    """An HTTP server for `registry` on its own thread (a thread per scrape, at most
+    MAX_SCRAPES at once)."""
     server_class = _Server6 if ":" in host else _Server
     server = make_server(
         host, port, make_wsgi_app(registry), server_class, handler_class=_QuietHandler

@@ -149,10 +149,11 @@ def stock_outside(config: GatewayConfig, held: Mapping[str, int]) -> str | None:
     more = ", ..." if len(outside) > 10 else ""
     return (
         f"shelves: the ledger holds stock in {len(outside)} slot(s) no shelf has: {listed}{more}; "
-        "it stays booked there, unwatched and unlit, and picks may still be sent there. A "
-        "shelf renamed keeps its stock under its old name: give it its name back; a shelf "
-        "removed: configure it again until its packs are picked or counted elsewhere "
-        f"(rxedge history {outside[0][0]} lists them)"
+        "it stays booked there, unwatched and unlit, and picks may still be sent there. "
+        "Where the packs now lie in a configured slot (a shelf renamed or rebuilt), book them "
+        f"there with the daemon stopped: rxedge ledger move-slot {outside[0][0]} NEW-SLOT --by "
+        "NAME; a shelf removed: configure it again until its packs are picked or counted "
+        f"elsewhere (rxedge history {outside[0][0]} lists them)"
     )
 
 

@@ -62,7 +62,7 @@ class AlarmsConfig(_Strict):
     # Beyond this many messages waiting, event streams and then command answers are dropped
     # (oldest first, counted); procurement requests and alarms never are.
     outbox_max_messages: Annotated[int, Field(ge=1000)] = 100_000
-    expiry_sweep_at: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "02:00"
+    expiry_sweep_at: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "00:00"
     backlog_messages: Annotated[int, Field(ge=1)] = 1000
     backlog_age_seconds: Annotated[float, Field(gt=0)] = 900.0
 

@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from edge.web.badge_login import BadgeWatch
 from edge.web.commands import CommandSender
-from edge.web.pages import SecurityHeaders, refuse, state_of
+from edge.web.pages import SecurityHeaders, UntrustedProxy, refuse, state_of
 from edge.web.state import WebState
 from edge.web.views import (
     alarms,
@@ -96,7 +96,10 @@ def build_app(state: WebState) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            *([] if state.config.web.behind_proxy else [Middleware(UntrustedProxy, state=state)]),
+        ],
         exception_handlers={StoreError: unreadable_ledger, sqlite3.Error: unreadable_ledger},
         lifespan=lifespan,
     )

@@ -5,6 +5,7 @@ token before anything is sent."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,6 +22,7 @@ from edge.web.commands import CommandRefused, NoAnswerYet
 from edge.web.sessions import COOKIE, Session, csrf_ok
 from edge.web.state import WebState
 
+log = logging.getLogger(__name__)
 TEMPLATES = Environment(
     loader=PackageLoader("edge.web", "templates"),
     autoescape=select_autoescape(["html"]),
@@ -46,6 +48,12 @@ HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 ]
+FORWARDED = frozenset({b"x-forwarded-for", b"forwarded"})  # a reverse proxy's headers
+PROXY_PROBLEM = (
+    "requests arrive through a reverse proxy (they carry X-Forwarded-For) but web.behind_proxy "
+    "is false: every browser looks like the proxy, so one person's failed logins lock everyone "
+    "out. Set behind_proxy = true in [web] and restart the page"
+)
 Action = Callable[[Request, dict[str, str], Account], Awaitable[str]]
 View = Callable[[Request], Awaitable[Response]]
 # Stands for the session's CSRF token in a live part shared between browsers.
@@ -69,6 +77,23 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class UntrustedProxy:
+    """Notices requests that came through a reverse proxy while `web.behind_proxy` is false:
+    every browser then has the proxy's address, so one person's failed logins hold back
+    everyone's, and a login's address in the log is the proxy's. Logged once; Health says so."""
+
+    def __init__(self, app: ASGIApp, state: WebState):
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        noticed = self.state.untrusted_proxy or scope["type"] != "http"
+        if not noticed and any(name in FORWARDED for name, _ in scope["headers"]):
+            self.state.untrusted_proxy = True
+            log.warning("web: %s", PROXY_PROBLEM)
+        await self.app(scope, receive, send)
 
 
 def state_of(request: Request) -> WebState:

@@ -44,6 +44,7 @@ class WebState:
     calendar: SiteCalendar = field(init=False)
     started: float = field(init=False)
     ledger_check: LedgerCheck = field(default_factory=LedgerCheck)
+    untrusted_proxy: bool = False  # a request came through a proxy web.behind_proxy ignores
 
     def __post_init__(self) -> None:
         web = self.config.web

@@ -93,6 +93,18 @@ class Outbox:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def waiting_since(self) -> tuple[int, str] | None:
+        """The oldest waiting message's id and when it was written (ISO 8601), or None."""
+        row = self._db.execute(
+            "SELECT id, created_at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 1"
+        ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def newest_id(self) -> int:
+        """The highest id written so far (0 for none): ids only grow, sent rows are kept."""
+        row = self._db.execute("SELECT max(id) FROM outbox").fetchone()
+        return int(row[0] or 0)
+
     def trim(self, max_pending: int) -> int:
         """Keep at most `max_pending` messages waiting by dropping the oldest of the kinds that
         matter least (event streams first, then command answers); procurement requests and

@@ -28,7 +28,7 @@ from inventory.picking.lists import (
     allocate,
     reservations,
 )
-from inventory.picking.outcome import Cue, CueKind, Outcome, PickedTag, Shown
+from inventory.picking.outcome import Cue, CueKind, Outcome, Shown
 from inventory.picking.results import PickTimes
 from inventory.picking.store import PickStore
 from inventory.replenishment.orders import OrderBook
@@ -60,7 +60,6 @@ class PickDesk:
         self._located: dict[str, tuple[float, int]] = {}  # slot -> (until, quantity)
         # packs just booked, or read by a handheld and shown wrong -> until (repeated reads)
         self.recent: dict[str, float] = {}
-        self.picked_tags: dict[str, PickedTag] = {}  # EPC -> what it was picked for (open lists)
 
     def load(self) -> None:
         """Open lists and recalls from the file (at start, and after a failed commit)."""
@@ -348,6 +347,7 @@ class PickDesk:
         """A list is done, cancelled or timed out: reported, stored, its slots freed."""
         keeper = self._keeper
         pick.state = state
+        pick.taken.clear()  # put back now, a pack is only back on the shelf
         with keeper.group():
             fields: dict[str, object] = {"lines": pick.summary()}
             if state is PickState.CANCELLED:
@@ -355,7 +355,6 @@ class PickDesk:
             out.commits.append(keeper.send_result("pick", pick.pick_id, str(state), **fields))
             self.save(pick, out)
         self.lists.pop(pick.pick_id, None)
-        self.picked_tags = {e: t for e, t in self.picked_tags.items() if t.pick_id in self.lists}
         out.notes.append(f"pick list {pick.pick_id} {str(state).replace('_', ' ')}")
         out.lights_changed = True
 

@@ -3,7 +3,8 @@
 A pick list has lines (a GTIN, optionally one named batch, a quantity). Each line is allocated
 at once over the slots holding available, unexpired, unrecalled stock, earliest expiry first;
 what cannot be allocated is reported short. The list is done when every allocated pack has been
-picked. Times are seconds since the epoch from the keeper's clock, so a list survives a restart.
+picked. Times are seconds since the epoch from the keeper's clock, so a list survives a restart,
+and so do the tagged packs picked for it (`taken`), which it wants again when they are put back.
 """
 
 from __future__ import annotations
@@ -86,6 +87,37 @@ class ListLine:
     def accepts(self, batch: str) -> bool:
         return not self.batch or self.batch == batch
 
+    def count_pick(self, given: Allocation, slot: str, batch: str, expiry: str | None) -> None:
+        """One pack of this line picked from `slot` (of `batch`), counted against `given` (an
+        allocation with packs remaining). Taken from elsewhere
+        than `given`'s slot and batch, `given` gives one pack up and the pack counts where it
+        was taken: the allocations say where the packs came from, so a pack put back is wanted
+        again where it lies, and what `given` held is free for others at once."""
+        if (given.slot, given.batch) == (slot, batch):
+            given.picked += 1
+            return
+        given.quantity -= 1
+        if not given.quantity:
+            self.allocations.remove(given)
+        here = next((a for a in self.allocations if (a.slot, a.batch) == (slot, batch)), None)
+        if here is None:
+            here = Allocation(slot, batch, expiry, 0)
+            self.allocations.append(here)
+        here.quantity += 1
+        here.picked += 1
+
+
+@dataclass(frozen=True, slots=True)
+class TakenTag:
+    """A tagged pack picked for an open list: the line it counted for, and the pack as it was on
+    the shelf (so that, put back, it is booked back as it was and counted back where it lies)."""
+
+    line: int  # index into the list's lines
+    slot: str
+    batch: str
+    serial: str
+    expiry: str | None
+
 
 @dataclass(slots=True)
 class PickList:
@@ -100,6 +132,7 @@ class PickList:
     scanner: str = ""
     state: PickState = PickState.OPEN
     reminded: bool = False
+    taken: dict[str, TakenTag] = field(default_factory=dict)  # EPC -> the tagged pack picked
 
     @property
     def finished(self) -> bool:
@@ -130,7 +163,8 @@ class PickList:
             for line in raw.pop("lines")
         ]
         state = PickState(raw.pop("state"))
-        return cls(lines=lines, state=state, **raw)
+        taken = {epc: TakenTag(**tag) for epc, tag in raw.pop("taken", {}).items()}
+        return cls(lines=lines, state=state, taken=taken, **raw)
 
     def summary(self) -> list[dict[str, object]]:
         """Each line's figures, as reported on `cmd-result`."""

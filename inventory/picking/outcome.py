@@ -8,7 +8,6 @@ from enum import StrEnum
 
 from inventory.ledger.commit import Commit
 from inventory.picking.checks import Mistake
-from inventory.stock.slot_index import StockLine
 
 
 class CueKind(StrEnum):
@@ -42,17 +41,6 @@ class Outcome:
     booked_epcs: list[str] = field(default_factory=list)  # tagged packs no longer on a shelf
     placed: dict[str, str] = field(default_factory=dict)  # tagged packs now booked in a slot
     lights_changed: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class PickedTag:
-    """A tagged pack picked for an open list: which line and allocation it counted for, and
-    its stock line as it was on the shelf (so that a pack put back is booked back as it was)."""
-
-    pick_id: str
-    line_no: int
-    place: tuple[str, str]  # the allocation's slot and batch
-    stock: StockLine
 
 
 @dataclass(slots=True)

@@ -8,15 +8,15 @@ one transaction. A pack that must not be picked is never booked.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from inventory.codes.barcodes import PackScan
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.checks import Match, Mistake, check_pack, describe
 from inventory.picking.desk import PickDesk
 from inventory.picking.ledger_access import PickLedger
-from inventory.picking.lists import PickList, PickState
-from inventory.picking.outcome import Outcome, PickedTag, Shown
+from inventory.picking.lists import PickList, PickState, TakenTag
+from inventory.picking.outcome import Outcome, Shown
 from inventory.picking.results import message, progress
 from inventory.stock.slot_index import StockLine
 
@@ -146,19 +146,23 @@ class ShelfEvents:
     def put_back(self, epc: str, slot: str) -> Outcome | None:
         """A tagged pack picked for a list still open is seen again in the slot it was taken
         from: put back, not picked. It is booked back as it was (a `return` referencing the
-        list) and the list wants it again; None when the pack was not picked so."""
-        picked = self._desk.picked_tags.get(epc)
-        pick = None if picked is None else self._desk.lists.get(picked.pick_id)
-        if picked is None or pick is None or picked.stock.slot != slot:
+        list) and the list wants it again there; None when the pack was not picked so. What
+        the lists took is in the file with them, so this holds across a restart."""
+        pick = next((p for p in self._desk.by_age() if epc in p.taken), None)
+        if pick is None or pick.taken[epc].slot != slot:
             return None
-        keeper, stock, line = self._keeper, picked.stock, pick.lines[picked.line_no]
+        keeper, taken = self._keeper, pick.taken[epc]
+        line = pick.lines[taken.line]
+        stock = StockLine(
+            slot, line.gtin, taken.batch, taken.serial, StockStatus.AVAILABLE, epc, taken.expiry, 1
+        )
         allocation = next(
-            (a for a in line.allocations if (a.slot, a.batch) == picked.place and a.picked),
+            (a for a in line.allocations if (a.slot, a.batch) == (slot, taken.batch) and a.picked),
             None,
         )
         today = keeper.calendar.today().isoformat()
         if (
-            allocation is None  # given up since (a count): a pack seen on the shelf
+            allocation is None
             or (stock.gtin, stock.batch) in self._desk.recalled
             or (stock.expiry is not None and stock.expiry < today)
         ):  # a batch held back since (kept allocated for what was picked): not wanted again
@@ -168,16 +172,17 @@ class ShelfEvents:
             stock.gtin,
             1,
             stock.serial,
-            stock.epc,
+            epc,
             stock.batch,
             stock.expiry,
             to_slot=slot,
             actor=pick.picker or f"picker {pick.picker_no + 1}",
-            reason=f"put back while pick list line {picked.line_no + 1} was open",
+            reason=f"put back while pick list line {taken.line + 1} was open",
             reference=pick.pick_id,
         )
         allocation.picked -= 1
-        match = Match(pick, picked.line_no, line, allocation)
+        del pick.taken[epc]
+        match = Match(pick, taken.line, line, allocation)
         out = Outcome()
         try:
             with keeper.group():
@@ -187,11 +192,11 @@ class ShelfEvents:
                 self._desk.save(pick, out)
         except Exception:
             allocation.picked += 1  # refused by the ledger: the list as it was
+            pick.taken[epc] = taken
             raise
-        del self._desk.picked_tags[epc]
         self._desk.recent.pop(epc, None)
         out.notes.append(
-            f"pick list {pick.pick_id} line {picked.line_no + 1}: "
+            f"pick list {pick.pick_id} line {taken.line + 1}: "
             f"{describe(stock, stock.gtin, stock.batch, stock.serial)} put back in {slot}"
         )
         return out
@@ -226,7 +231,12 @@ class ShelfEvents:
             reason=f"pick list line {match.line_no + 1}, confirmed by {how}",
             reference=pick.pick_id,
         )
-        match.allocation.picked += 1
+        before = [replace(a) for a in match.line.allocations]
+        match.line.count_pick(match.allocation, stock.slot, stock.batch, stock.expiry)
+        if stock.epc:  # wanted again when put back while the list is open
+            pick.taken[stock.epc] = TakenTag(
+                match.line_no, stock.slot, stock.batch, stock.serial, stock.expiry
+            )
         report = progress(keeper.stamp(), pick, match, stock, how)
         try:
             with keeper.group():
@@ -237,7 +247,8 @@ class ShelfEvents:
                 if pick.finished:
                     self._desk.end(pick, PickState.DONE, out)
         except Exception:
-            match.allocation.picked -= 1  # refused by the ledger: the list as it was
+            match.line.allocations = before  # refused by the ledger: the list as it was
+            pick.taken.pop(stock.epc or "", None)
             raise
         # A pack taken by mistake and then the right one: the slot is right again.
         self._desk.shown = [
@@ -249,11 +260,6 @@ class ShelfEvents:
         if stock.epc:
             out.booked_epcs.append(stock.epc)
             self._desk.recent[stock.epc] = recent_until
-            if pick.state is PickState.OPEN:
-                place = (match.allocation.slot, match.allocation.batch)
-                self._desk.picked_tags[stock.epc] = PickedTag(
-                    pick.pick_id, match.line_no, place, stock
-                )
         what = describe(stock, stock.gtin, stock.batch, stock.serial)
         out.notes.append(
             f"pick list {pick.pick_id} line {match.line_no + 1}: {what} from {stock.slot} "

@@ -41,14 +41,20 @@ class StockLine:
         return (self.slot, self.gtin, self.batch, self.serial, self.status)
 
     def leaving(
-        self, kind: MovementKind, to_slot: str | None, actor: str, reason: str, reference: str = ""
+        self,
+        kind: MovementKind,
+        to_slot: str | None,
+        actor: str,
+        reason: str,
+        reference: str = "",
+        quantity: int = 1,
     ) -> Movement:
-        """This line's tagged pack leaving its slot: for `to_slot` (its status kept), or out
-        of stock."""
+        """`quantity` of this line's packs (a tagged line: its one pack) leaving its slot: for
+        `to_slot` (their status kept), or out of stock."""
         return Movement(
             kind,
             self.gtin,
-            1,
+            quantity,
             self.serial,
             self.epc,
             self.batch,

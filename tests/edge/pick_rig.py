@@ -19,6 +19,7 @@ from edge.demo.local_broker import LocalBroker
 from firmware_sim.chafon_sim import ChafonSimulator
 from firmware_sim.scanner_sim import GS, ScannerSimulator
 from firmware_sim.tags import sgtin96
+from inventory.codes.identifiers import EpcDecoder, PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from tests.conftest import Subscriber, eventually
@@ -28,6 +29,7 @@ PREFIX = "rxedge/v1/s1/g1"
 AMOX = "04012345123456"
 IBU = "04012345000016"
 TAGGED = sgtin96("4012345", "000002", 9)  # a paracetamol pack on antenna 1 (slot A-08)
+OTHER_PACK = sgtin96("4012345", "000002", 10)  # the same product, its serial first by sorting
 RED = SlotLight(True, Colour.RED, Mode.FAST_BLINK, 0)
 
 
@@ -171,6 +173,29 @@ def results(centre: Subscriber, command_id: str) -> list[dict[str, object]]:
 
 def statuses(centre: Subscriber, command_id: str) -> list[object]:
     return [r["status"] for r in results(centre, command_id)]
+
+
+def tagged_pack(hex_epc: str) -> PackId:
+    """The pack a tag of the rig names (its pure-identity URI, GTIN and serial)."""
+    pack = EpcDecoder().decode(hex_epc)
+    assert isinstance(pack, PackId)
+    return pack
+
+
+def picked_epcs(db: Path) -> list[str]:
+    """The tagged packs booked picked, in order."""
+    with sqlite3.connect(db) as con:
+        rows = con.execute(
+            "SELECT epc FROM movements WHERE kind = 'pick' AND epc IS NOT NULL ORDER BY id"
+        )
+        return [str(r[0]) for r in rows]
+
+
+def epcs_on_shelf(db: Path) -> list[str]:
+    """The tagged packs the ledger has on a shelf, sorted."""
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT epc FROM stock WHERE epc IS NOT NULL AND quantity > 0")
+        return sorted(str(r[0]) for r in rows)
 
 
 async def rig_fixture(tmp_path: Path, broker: LocalBroker, **overrides: Any) -> AsyncIterator[Rig]:

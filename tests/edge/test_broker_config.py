@@ -183,6 +183,16 @@ def test_the_tools_refuse_what_the_daemon_refuses(
         assert words in capsys.readouterr().err
 
 
+def test_the_watch_refuses_plain_nats_beyond_this_machine(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    servers = "nats://127.0.0.1:4222,10.0.0.5:4222"
+    assert main(["procurement", "watch", "--nats", servers, "--durable", "desk"]) == 2
+    said = capsys.readouterr().err
+    assert "--nats: 10.0.0.5:4222 is plain NATS to a host that is not this machine" in said
+    assert "use tls://" in said and "--allow-insecure" in said
+
+
 def test_several_brokers_are_tried_in_the_order_given_and_checked_like_one() -> None:
     urls = ["mqtt://127.0.0.1:1883", "mqtt://127.0.0.1:1884"]
     config = parse_config({**SITE, "broker": {"urls": urls, "protocol": "3.1.1"}})

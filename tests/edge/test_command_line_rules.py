@@ -172,6 +172,7 @@ def test_every_command_that_prints_a_result_has_json() -> None:
         ["procurement", "watch"],
         ["ledger", "verify"],
         ["ledger", "export", "--table", "movements"],
+        ["ledger", "move-slot", "B-02", "A-02", "--by", "Ana"],
         ["stock", "04012345123456"],
         ["where", EPC.format(1)],
         ["history", "A-01"],

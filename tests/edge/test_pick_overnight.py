@@ -21,14 +21,16 @@ async def test_a_batch_expiring_at_midnight_is_replaced_for_an_open_list(
     tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
 ) -> None:
     clock = SteppedClock()
-    rig = await start_rig(tmp_path, broker, clock=clock, timezone="UTC")
+    rig = await start_rig(
+        tmp_path, broker, clock=clock, timezone="UTC", alarms={"expiry_sweep_at": "02:00"}
+    )
     try:
         centre = subscribe(f"{PREFIX}/cmd-result")
         body = {"pick_id": "rx-night", "lines": [{"gtin": AMOX, "quantity": 2}]}
         centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
         one = SlotLight(True, Colour.GREEN, Mode.STEADY, 1)
         await eventually(lambda: rig.shows("A-02", one), what="batch EARLY lit first (FEFO)")
-        # Half past midnight the day after EARLY's expiry; the nightly sweep comes at 02:00.
+        # Half past midnight the day after EARLY's expiry, before the nightly sweep at 02:00.
         night = datetime(2029, 2, 1, 0, 30, tzinfo=UTC)
         clock.step((night - clock.now()).total_seconds())
         two = SlotLight(True, Colour.GREEN, Mode.STEADY, 2)

@@ -1,5 +1,6 @@
-"""The daemon's nightly expiry sweep runs at 02:00 site time, once each site day: on a European
-DST night with no 02:00 and on one with two of them, it runs exactly once."""
+"""The daemon's nightly expiry sweep runs at its set site time (02:00 here; midnight by
+default), once each site day: on a European DST night with no 02:00 and on one with two of
+them, it runs exactly once."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ class Ended(Exception):
     """The simulated days are over."""
 
 
-async def sweeps_between(zone: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
+async def sweeps_between(
+    zone: ZoneInfo, start: datetime, end: datetime, at: str = "02:00"
+) -> list[datetime]:
     """Run the daemon's sweep loop on an injected clock from `start` to `end`: the instants
     (UTC) at which it asked for a sweep."""
     now = [start]
@@ -36,7 +39,7 @@ async def sweeps_between(zone: ZoneInfo, start: datetime, end: datetime) -> list
         asked.append(now[0])
 
     with pytest.raises(Ended):
-        await expiry_sweeps(submit, AlarmsConfig(), calendar, sleep)
+        await expiry_sweeps(submit, AlarmsConfig(expiry_sweep_at=at), calendar, sleep)
     return asked
 
 
@@ -96,3 +99,27 @@ async def test_the_sweep_runs_once_a_site_day_in_zones_that_shift_oddly(
         night + timedelta(days=n) for n in range(3)
     ]
     assert nightly[0] == first
+
+
+@pytest.mark.parametrize(
+    ("night", "first"),
+    [
+        # Santiago springs forward at midnight: 00:00 does not exist, 01:00 -03 (04:00 UTC).
+        (date(2026, 9, 6), datetime(2026, 9, 6, 4, 0, tzinfo=UTC)),
+        # ... and falls back at midnight to 23:00 the day before: 00:00 comes once (-04).
+        (date(2026, 4, 5), datetime(2026, 4, 5, 4, 0, tzinfo=UTC)),
+    ],
+)
+async def test_by_default_the_sweep_runs_as_the_site_day_begins(
+    night: date, first: datetime
+) -> None:
+    site = ZoneInfo("America/Santiago")
+    start = datetime.combine(night - timedelta(days=1), datetime.min.time(), site).replace(hour=12)
+    end = start + timedelta(days=3)
+    default = AlarmsConfig().expiry_sweep_at
+    nightly = (await sweeps_between(site, start.astimezone(UTC), end, default))[1:]
+    assert [moment.astimezone(site).date() for moment in nightly] == [
+        night + timedelta(days=n) for n in range(3)
+    ]
+    assert nightly[0] == first
+    assert [moment.astimezone(site).hour for moment in nightly[1:]] == [0, 0]

@@ -3,8 +3,6 @@ ledger untouched, reminders, timeouts, cancel, restart, and the reports on `cmd-
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,41 +11,23 @@ from inventory.alarms.lifecycle import AlarmKind
 from inventory.apply import apply
 from inventory.changes import Book, ExpirySweep, Moved, ScannedAtPick
 from inventory.codes.barcodes import PackScan
-from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
-from inventory.ledger.movements import Movement, MovementKind, StockStatus
+from inventory.ledger.movements import Movement, MovementKind
 from inventory.picking.lists import PickLine, PickRequest
 from inventory.picking.outcome import CueKind
-from inventory.picking.results import PickTimes
-from inventory.replenishment.policy import Product
-from inventory.site_calendar import SiteCalendar
-
-AMOX = Product("04012345123456", "Amoxicillin 500 mg", reorder_point=1, par=8, home_slots=("A-01",))
-IBU = "04012345000016"
-TIMES = PickTimes(remind_after_seconds=60, timeout_seconds=300, mistake_seconds=20)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-def put(
-    keeper: InventoryKeeper, slot: str, batch: str, expiry: str, qty: int, gtin: str = AMOX.gtin
-) -> None:
-    keeper.commit(
-        [Movement(MovementKind.PUT_AWAY, gtin, qty, batch=batch, expiry=expiry, to_slot=slot)]
-    )
-
-
-def tagged(serial: int, gtin: str = AMOX.gtin) -> PackId:
-    return PackId(f"urn:epc:id:sgtin:4012345.012345.{serial}", gtin, str(serial))
+from tests.inventory.pick_shelves import (
+    AMOX,
+    IBU,
+    TIMES,
+    Clock,
+    assert_every_lit_slot_holds_its_packs,
+    movements,
+    open_keeper,
+    put,
+    results,
+    stocked_keeper,
+    tagged,
+)
 
 
 @pytest.fixture
@@ -57,51 +37,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def keeper(tmp_path: Path, clock: Clock) -> InventoryKeeper:
-    k = InventoryKeeper(
-        tmp_path / "l.sqlite",
-        {AMOX.gtin: AMOX},
-        "s",
-        "g",
-        SiteCalendar(UTC, clock),
-        pick_times=TIMES,
-    )
-    put(k, "A-01", "LATE", "2027-12-31", 3)
-    put(k, "A-02", "EARLY", "2027-01-31", 1)
-    put(k, "A-03", "OLD", "2026-10-31", 5)  # expired
-    put(k, "A-04", "HELD", "2027-02-28", 2)
-    k.commit(
-        [
-            Movement(
-                MovementKind.QUARANTINE,
-                AMOX.gtin,
-                2,
-                batch="HELD",
-                expiry="2027-02-28",
-                from_slot="A-04",
-                to_slot="A-04",
-                to_status=StockStatus.QUARANTINED,
-            )
-        ]
-    )
-    put(k, "A-05", "BAD", "2027-03-31", 2)
-    k.picks.recall(AMOX.gtin, "BAD", "supplier notice 17")
-    put(k, "B-01", "I1", "2028-01-31", 4, gtin=IBU)
-    return k
-
-
-def movements(keeper: InventoryKeeper) -> list[tuple[str, str, str, int, str]]:
-    rows = keeper.db.execute(
-        "SELECT kind, from_slot, batch, quantity, reference FROM movements WHERE kind = 'pick'"
-    )
-    return [tuple(r) for r in rows]
-
-
-def results(keeper: InventoryKeeper, pick_id: str) -> list[dict[str, object]]:
-    rows = keeper.db.execute(
-        "SELECT payload FROM outbox WHERE kind = 'command_result' AND key = ? ORDER BY id",
-        (pick_id,),
-    )
-    return [json.loads(r[0]) for r in rows]
+    return stocked_keeper(tmp_path / "l.sqlite", clock)
 
 
 def test_fefo_allocation_skips_expired_quarantined_and_recalled_and_reports_short(
@@ -234,14 +170,7 @@ def test_open_lists_survive_a_restart(
     keeper.picks.start(PickRequest("rx-8", (PickLine(AMOX.gtin, 2),)))
     keeper.shelf.button("A-02", 1)
     keeper.close()
-    again = InventoryKeeper(
-        tmp_path / "l.sqlite",
-        {AMOX.gtin: AMOX},
-        "s",
-        "g",
-        SiteCalendar(UTC, clock),
-        pick_times=TIMES,
-    )
+    again = open_keeper(tmp_path / "l.sqlite", clock)
     assert {(c.slot, c.number) for c in again.picks.cues()} == {("A-01", 1)}
     assert (AMOX.gtin, "BAD") in again.picks.recalled
     again.shelf.button("A-01", 1)
@@ -420,18 +349,3 @@ def test_a_pick_the_ledger_refuses_leaves_the_list_as_it_was(keeper: InventoryKe
     keeper.shelf.button("A-02", 1)
     assert movements(keeper) == [("pick", "A-02", "EARLY", 1, "rx-30")]
     assert [r["status"] for r in results(keeper, "rx-30")] == ["accepted", "progress", "done"]
-
-
-def assert_every_lit_slot_holds_its_packs(keeper: InventoryKeeper) -> None:
-    """No open list waits on a slot for packs the ledger no longer has there."""
-    wanted: dict[str, int] = {}
-    for cue in keeper.picks.cues():
-        if cue.kind is CueKind.PICK:
-            wanted[cue.slot] = wanted.get(cue.slot, 0) + cue.number
-    for slot, number in wanted.items():
-        held = sum(
-            line.quantity
-            for line in keeper.index.contents(slot)
-            if line.gtin == AMOX.gtin and line.status is StockStatus.AVAILABLE
-        )
-        assert held >= number, f"{slot} is lit for {number} but holds {held}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import urllib.error
 import urllib.parse
@@ -79,17 +80,39 @@ class PageRig:
         await tab.wait_for_selector("#who")
         return tab
 
+    async def login_form(self) -> tuple[str, str]:
+        """The login page fetched outside the browser: its session cookie and CSRF token."""
+
+        def fetch() -> tuple[str, str]:
+            with urllib.request.urlopen(f"{self.url}/login", timeout=10) as answer:
+                cookie = answer.headers["set-cookie"].split(";")[0]
+                found = re.search(r'name="csrf" value="([^"]+)"', answer.read().decode())
+            assert found is not None
+            return cookie, found.group(1)
+
+        return await asyncio.to_thread(fetch)
+
     async def post(
-        self, path: str, form: dict[str, str], cookie: str = "", origin: str | None = None
+        self,
+        path: str,
+        form: dict[str, str],
+        cookie: str = "",
+        origin: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, str]:
         """A form POST outside the browser (status, body), as another site or a script would
-        (on a thread: the page is served by this test's event loop)."""
-        return await asyncio.to_thread(self._post, path, form, cookie, origin)
+        (on a thread: the page is served by this test's event loop); `headers` added."""
+        return await asyncio.to_thread(self._post, path, form, cookie, origin, headers or {})
 
     def _post(
-        self, path: str, form: dict[str, str], cookie: str, origin: str | None
+        self,
+        path: str,
+        form: dict[str, str],
+        cookie: str,
+        origin: str | None,
+        extra: dict[str, str],
     ) -> tuple[int, str]:
-        headers = {"content-type": "application/x-www-form-urlencoded"}
+        headers = {"content-type": "application/x-www-form-urlencoded", **extra}
         if cookie:
             headers["cookie"] = cookie
         if origin is not None:

@@ -4,8 +4,6 @@ wrong logins sent at once are limited like the same sent one after another."""
 from __future__ import annotations
 
 import asyncio
-import re
-import urllib.request
 from pathlib import Path
 
 from edge.demo.local_broker import LocalBroker
@@ -18,15 +16,7 @@ async def test_wrong_logins_sent_at_once_are_limited_like_ones_sent_in_turn(
     tmp_path: Path, broker: LocalBroker
 ) -> None:
     async with page_rig(tmp_path, broker, web={"login_failures": 3}) as web:
-
-        def login_form() -> tuple[str, str]:
-            with urllib.request.urlopen(f"{web.url}/login", timeout=10) as answer:
-                cookie = answer.headers["set-cookie"].split(";")[0]
-                found = re.search(r'name="csrf" value="([^"]+)"', answer.read().decode())
-            assert found is not None
-            return cookie, found.group(1)
-
-        cookie, csrf = await asyncio.to_thread(login_form)
+        cookie, csrf = await web.login_form()
         form = {"csrf": csrf, "user": USER, "next": "/"}
         answers = await asyncio.gather(
             *(

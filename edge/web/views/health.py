@@ -15,7 +15,7 @@ from starlette.routing import Route
 from edge.cli.status import summarise
 from edge.service.metrics import metrics_url, split_listen
 from edge.service.metrics_scrape import Unreachable, scrape
-from edge.web.pages import render, state_of
+from edge.web.pages import PROXY_PROBLEM, render, state_of
 from edge.web.reading import ledger_figures
 
 SCRAPE_SECONDS = 2.0
@@ -55,6 +55,7 @@ async def health(request: Request) -> Response:
         check=check,
         checked_at=None if check.at is None else datetime.fromtimestamp(check.at, UTC),
         browsers=state.live.browsers,
+        proxy_problem=PROXY_PROBLEM if state.untrusted_proxy else "",
     )
 
 
