@@ -317,3 +317,21 @@ def test_presses_beyond_what_the_shown_colour_waits_for_book_nothing_for_another
     assert [p.slot for p in ben.waiting] == [slot]
     desk.button(slot, 1, shown=ben.number)
     assert (ana.put, ben.put) == (1, 1)
+
+
+def test_a_session_saved_before_refused_packs_were_named_still_loads(tmp_path: Path) -> None:
+    """A gateway upgraded mid-delivery carries on: the session's refused packs, from before
+    they were kept, are counted and not named."""
+    keeper = open_keeper(tmp_path / "l.sqlite", Clock())
+    keeper.putaways.scanned(scan("B1"), "goods-in", "R-01", "Ana")
+    keeper.putaways.scanned(scan("B1", days=-1), "goods-in", "R-01", "Ana")
+    [delivery_id] = keeper.putaways.sessions
+    body = json.loads(keeper.putaways.board.store.open_sessions()[0].to_json())
+    assert len(body.pop("refusals")) == 1
+    with keeper.db:
+        keeper.db.execute("UPDATE putaway_sessions SET body = ?", (json.dumps(body),))
+    keeper.close()
+    keeper = open_keeper(tmp_path / "l.sqlite", Clock())
+    keeper.putaways.end(delivery_id, "Ana")
+    [closed] = answers(keeper, "closed")
+    assert (closed["refused"], closed["refused_packs"], closed["waiting"]) == (1, [], 1)
