@@ -10,6 +10,7 @@ from __future__ import annotations
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.changes import (
     AckAlarm,
+    Answering,
     Arrived,
     Book,
     CancelPick,
@@ -44,7 +45,7 @@ from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.outbox import OutboxMessage
 from inventory.picking.lists import PickRequest
 from inventory.picking.outcome import Outcome
-from inventory.picking.results import message
+from inventory.picking.results import Reply, message
 from inventory.putaway.sessions import Notice
 from inventory.replenishment.requests import ProcurementRequest, RequestStatus
 from inventory.stock.expiry import expiry_sweep
@@ -134,6 +135,9 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
                 keeper.commands.forget_expired(now)
                 keeper.commands.remember(message_id, command, now, expires_at)
             return done
+        case Answering(message_id, command, answer_id, then):
+            with keeper.answering(Reply(message_id, command, answer_id)):
+                return _carry_out(keeper, then)
         case PickRequest():
             return keeper.picks.start(change)
         case CancelPick(pick_id, by):
@@ -153,8 +157,11 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
             return keeper.putaways.notice(change)
         case EndPutaway(delivery_id, by):
             return keeper.putaways.end(delivery_id, by)
+        case Refuse(command, command_id, error, ""):
+            return keeper.picks.refuse(command, command_id, error)
         case Refuse(command, command_id, error, message_id):
-            return keeper.picks.refuse(command, command_id, error, message_id)
+            with keeper.answering(Reply(message_id, command, command_id)):
+                return keeper.picks.refuse(command, command_id, error)
         case StocktakeStarted(sweep):
             return keeper.stocktakes.started(sweep)
         case FinishStocktake(sweep, ""):

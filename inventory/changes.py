@@ -24,6 +24,7 @@ from inventory.stocktake.sweep import Sweep
 
 __all__ = [
     "AckAlarm",
+    "Answering",
     "Arrived",
     "Book",
     "CancelPick",
@@ -161,6 +162,18 @@ class RememberCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class Answering:
+    """`change`, carried out for the command message `message_id` (`command`, its answers
+    filed under `answer_id`): the answers it writes on `cmd-result` name that message
+    (`reply_to`), so its sender can tell them from answers to its earlier messages."""
+
+    message_id: str
+    command: str
+    answer_id: str
+    change: Change
+
+
+@dataclass(frozen=True, slots=True)
 class CancelPick:
     pick_id: str
     by: str
@@ -246,6 +259,7 @@ Change = (
     | ExpirySweep
     | Book
     | RememberCommand
+    | Answering
     | PickRequest
     | CancelPick
     | Locate

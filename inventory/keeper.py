@@ -28,7 +28,7 @@ from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.outbox import MessageKind, Outbox, OutboxMessage, OutboxRow
 from inventory.ledger.store import check_file, connect, damaged
 from inventory.picking.desk import PickDesk
-from inventory.picking.results import PickTimes, message
+from inventory.picking.results import PickTimes, Reply, message
 from inventory.picking.shelf_events import ShelfEvents
 from inventory.putaway.desk import PutawayDesk
 from inventory.replenishment.orders import OrderBook
@@ -70,6 +70,7 @@ class InventoryKeeper:
         self._seconds = seconds or (lambda: self._clock().timestamp())
         self._in_group = False
         self._group_at: str | None = None
+        self._reply: Reply | None = None  # the command message being carried out
         self.commands = CommandLog(self.db)
         # The check reads the file on its own connection while this thread builds the index.
         with ThreadPoolExecutor(1, thread_name_prefix="ledger-check") as pool:
@@ -124,6 +125,16 @@ class InventoryKeeper:
             raise
         finally:
             self._in_group = False
+
+    @contextmanager
+    def answering(self, reply: Reply) -> Iterator[None]:
+        """Inside: what is carried out answers the command message `reply` names, and its
+        answers on `cmd-result` say so (`Reply.mark`)."""
+        outer, self._reply = self._reply, reply
+        try:
+            yield
+        finally:
+            self._reply = outer
 
     def seconds(self) -> float:
         """Now, as seconds since the epoch, for idle times and deadlines (pick lists, put-away
@@ -224,7 +235,7 @@ class InventoryKeeper:
 
     def send(self, messages: Iterable[OutboxMessage]) -> Commit:
         """Queue messages in the outbox (with the enclosing group's changes)."""
-        messages = list(messages)
+        messages = self._answers(messages)
         with self.group():
             self.ledger.write(self.stamp(), messages=messages)
         return Commit(messages=len(messages))
@@ -279,7 +290,7 @@ class InventoryKeeper:
         messages: list[OutboxMessage],
     ) -> None:
         """Hand a checked change to the ledger and follow it in memory (inside a group)."""
-        self.ledger.write(at, movements, stock, alarms, requests, messages)
+        self.ledger.write(at, movements, stock, alarms, requests, self._answers(messages))
         for movement in movements:
             self.index.apply(movement)
         for alarm in alarms:
@@ -302,6 +313,11 @@ class InventoryKeeper:
             if line.epc == epc:
                 return line
         raise StockError(f"pack {epc} is indexed in slot {slot} but not in its contents")
+
+    def _answers(self, messages: Iterable[OutboxMessage]) -> list[OutboxMessage]:
+        """`messages`, those answering the command message being carried out naming it."""
+        reply = self._reply
+        return list(messages) if reply is None else [reply.mark(m) for m in messages]
 
     def _publish(
         self, alarms: Iterable[Alarm], requests: Iterable[ProcurementRequest]

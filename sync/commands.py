@@ -27,7 +27,7 @@ from inventory.changes import (
 )
 from inventory.picking.lists import PickLine, PickRequest
 from inventory.putaway.sessions import Notice, NoticeLine
-from sync.contract import COMMAND_NAMES, MAX_PAYLOAD, validate, with_defaults
+from sync.contract import COMMAND_NAMES, MAX_PAYLOAD, is_id, validate, with_defaults
 from sync.inbound_json import PayloadError, read_json
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "StocktakeEnd",
     "StocktakeStart",
     "answer_id",
+    "message_id_of",
     "parse_command",
     "parse_received",
     "with_envelope",
@@ -137,14 +138,30 @@ def _parse(name: str, payload: bytes) -> tuple[dict[str, Any], Command] | Refuse
         return Refuse(name, "", str(exc))
     if not isinstance(raw, dict):
         return Refuse(name, "", "payload must be a JSON object")
-    command_id = answer_id(raw)
+    command_id, message_id = answer_id(raw), _envelope_id(raw)
     if name not in COMMANDS:
-        return Refuse(name, command_id, f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
+        known = ", ".join(COMMANDS)
+        return Refuse(name, command_id, f"unknown command {name!r}; known: {known}", message_id)
     problems = validate(f"cmd-{name}", raw)
     if problems:
-        return Refuse(name, command_id, "; ".join(problems))
+        return Refuse(name, command_id, "; ".join(problems), message_id)
     body = with_defaults(f"cmd-{name}", raw)
     return body, _build(name, body)
+
+
+def message_id_of(payload: bytes) -> str:
+    """The message's own id (`message_id`) as far as it can be read from `payload`; '' when
+    it cannot (not JSON, not an object, no id, an id the contract would not take)."""
+    try:
+        raw = read_json(payload, MAX_PAYLOAD)
+    except PayloadError:
+        return ""
+    return _envelope_id(raw) if isinstance(raw, dict) else ""
+
+
+def _envelope_id(raw: dict[str, Any]) -> str:
+    found = raw.get("message_id")
+    return found if is_id(found) else ""
 
 
 def answer_id(raw: dict[str, Any]) -> str:

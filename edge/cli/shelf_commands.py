@@ -29,6 +29,8 @@ def describe_result(body: dict[str, object]) -> str:
     status, cid = str(body.get("status")), body.get("command_id")
     if body.get("command") == "putaway" and status in _PUTAWAY:
         return f"{cid}: " + _PUTAWAY[status].format_map(body)
+    if str(body.get("command")).startswith("stocktake-") and status in _STOCKTAKE:
+        return _STOCKTAKE[status].format_map(body)
     if status in ("accepted", "reminder", "done", "timed_out", "cancelled"):
         lines = body.get("lines")
         parts = [_line_text(line) for line in lines] if isinstance(lines, list) else []
@@ -66,6 +68,15 @@ _PUTAWAY = {
     "closed": "closed ({how}): {put} put, {refused} refused, {waiting} left waiting",
 }
 
+_STOCKTAKE = {
+    "started": "stocktake {stocktake_id} of shelf {shelf} started (by {by})",
+    "ended": "stocktake {stocktake_id} of shelf {shelf} ended: {summary[seen]} of "
+    "{summary[expected]} tagged packs seen; {summary[missing]} missing, {summary[unexpected]} "
+    "unexpected, {summary[misplaced]} misplaced",
+    "abandoned": "stocktake {stocktake_id} of shelf {shelf} abandoned: {reason}",
+    "confirmed": "stocktake {stocktake_id} confirmed by {by}: {adjustments} adjustment(s) booked",
+}
+
 
 def _line_text(line: object) -> str:
     if not isinstance(line, dict):
@@ -82,12 +93,27 @@ def _line_text(line: object) -> str:
     return text + (f"; SHORT by {line['short']}" if line.get("short") else "")
 
 
-def _answers(
-    answer: dict[str, object], name: str, body: dict[str, object], command_id: str
-) -> bool:
-    """Whether `answer` answers this command: filed under its id, or, for a sweep's start (and
-    its end when no id is given), under the id the gateway gave the sweep: matched then by the
-    shelf it names (the start) or by the command alone (the end of the one sweep running)."""
+def _answers(answer: dict[str, object], name: str, body: dict[str, object], told: bool) -> bool:
+    """Whether `answer` belongs to this command: the gateway's answer naming its message
+    (`reply_to`), and, once that came (`told`), what is said later about the thing it acted
+    on (a list's progress and its end, whoever ended it). An answer naming another message
+    before that is a late answer to an earlier command about the same thing: not this one's.
+    An answer naming no message (a later report, or a gateway from before `reply_to`) is
+    matched by what it is about (`_about`)."""
+    reply_to = answer.get("reply_to")
+    if reply_to == body["message_id"]:
+        return True
+    if reply_to is not None and not told:
+        return False
+    return _about(answer, name, body)
+
+
+def _about(answer: dict[str, object], name: str, body: dict[str, object]) -> bool:
+    """Whether `answer` is about what this command acted on: filed under its id, or, for a
+    sweep's start (and its end when no id is given), under the id the gateway gave the sweep:
+    matched then by the shelf it names (the start) or by the command alone (the end of the one
+    sweep running)."""
+    command_id = answer_id(body)
     if answer.get("command_id") == command_id:
         return True
     if answer.get("command") != name:
@@ -110,7 +136,7 @@ async def send_command(
     """Send `cmd/{name}` and print its answers until the final one (or `timeout`), each as a
     line for a person or (`as_json`) as it came, one JSON object a line: 0 when the final one
     is a `success` status (which is final too), 1 otherwise, 3 when no answer came or the
-    broker refused it. Answers are matched by the id the gateway files them under."""
+    broker refused it. Answers are matched by the message they name (`_answers`)."""
     link = BrokerLink.of(broker)
     body = with_envelope(body, ttl_seconds=120)
     command = parse_command(name, json.dumps(body).encode())
@@ -119,13 +145,16 @@ async def send_command(
         return 2
     command_id = answer_id(body)  # the gateway files its answers under it
     answers: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+    told = False  # the answer naming this message came
 
     def on_message(_topic: str, payload: bytes) -> None:
+        nonlocal told
         try:
             answer = json.loads(payload)
         except ValueError:
             return
-        if isinstance(answer, dict) and _answers(answer, name, body, command_id):
+        if isinstance(answer, dict) and _answers(answer, name, body, told):
+            told = told or answer.get("reply_to") == body["message_id"]
             answers.put_nowait(answer)
 
     session = command_session(link, [topics.command_result] if wait else [], on_message)

@@ -55,7 +55,7 @@ def count(applied: Applied, counters: Counter[str]) -> None:
 def activities(applied: Applied, products: Mapping[str, Product]) -> list[Activity]:
     """What a person watching the daemon should read about an applied change."""
     outcome = applied.outcome
-    said = [Activity("pick", note) for note in outcome.notes]
+    said = [Activity("note", note) for note in outcome.notes]  # picks, stocktakes, requests
     said += [Activity("refusal", note) for note in outcome.refusals]
     said += [Activity("putaway", note) for note in outcome.putaway_notes]
     said += [Activity("mistake", mistake.said()) for mistake in outcome.mistakes]

@@ -15,6 +15,7 @@ from edge.clock import Clock
 from edge.daemon.activity import Activity, Observer
 from edge.settings.config import GatewayConfig
 from inventory.changes import (
+    Answering,
     Change,
     ConfirmStocktake,
     FinishStocktake,
@@ -65,8 +66,9 @@ class StocktakeFlow:
         self._sweeper = ""  # the handheld whose reads the running sweep took last ('': none yet)
         self._begun: tuple[str, set[str]] = ("", set())  # a second, and the ids begun in it
 
-    def start(self, shelf: str, by: str, command: bool = True) -> None:
-        """Begin a sweep of `shelf` (refused, with the reason, while another runs)."""
+    def start(self, shelf: str, by: str, command: bool = True, message_id: str = "") -> None:
+        """Begin a sweep of `shelf` (refused, with the reason, while another runs); as the
+        answer to the command message `message_id`, when a command asked."""
         error = ""
         if self.sweep is not None:
             error = f"stocktake {self.sweep.stocktake_id} of shelf {self.sweep.shelf} is running"
@@ -76,7 +78,7 @@ class StocktakeFlow:
             error = f"shelf {shelf!r} has no gln in the configuration: its slots have no SGLN"
         if error:
             if command:
-                self._submit(Refuse("stocktake-start", shelf, error))
+                self._submit(Refuse("stocktake-start", shelf, error, message_id))
             self._observe(Activity("stocktake", f"not started: {error}"))
             return
         # The id carries the site's local time: the day a person says the count was made.
@@ -96,11 +98,14 @@ class StocktakeFlow:
         self.sweep, self._last_read, self._sweeper = sweep, self._clock.monotonic(), ""
         for reader in self._handhelds_down:  # a handheld down already: the wait starts now
             self._handhelds_down[reader] = self._last_read
-        self._submit(StocktakeStarted(sweep))
+        self._answer(StocktakeStarted(sweep), "stocktake-start", shelf, message_id)
 
-    def end(self, stocktake_id: str | None = None, abandoned: str = "") -> None:
+    def end(
+        self, stocktake_id: str | None = None, abandoned: str = "", message_id: str = ""
+    ) -> None:
         """Finish the running sweep (the one named, if a name is given) and reconcile it; with
-        `abandoned`, the reason it cannot be: it is kept unjudged."""
+        `abandoned`, the reason it cannot be: it is kept unjudged. `message_id`: the command
+        message that asked, if one did."""
         sweep = self.sweep
         if sweep is None or (stocktake_id and stocktake_id != sweep.stocktake_id):
             error = (
@@ -108,18 +113,24 @@ class StocktakeFlow:
                 if sweep is None
                 else (f"the running stocktake is {sweep.stocktake_id}")
             )
-            self._submit(Refuse("stocktake-end", stocktake_id or "", error))
+            self._submit(Refuse("stocktake-end", stocktake_id or "", error, message_id))
             return
         self.sweep = None
         if not abandoned:
             self.awaiting = sweep.stocktake_id
             self._ended_at = self._clock.monotonic()
-        self._submit(FinishStocktake(sweep, abandoned))
+        finish = FinishStocktake(sweep, abandoned)
+        self._answer(finish, "stocktake-end", stocktake_id or "", message_id)
 
-    def confirm(self, stocktake_id: str, by: str) -> None:
+    def confirm(self, stocktake_id: str, by: str, message_id: str = "") -> None:
         if stocktake_id == self.awaiting:
             self.awaiting = None
-        self._submit(ConfirmStocktake(stocktake_id, by))
+        confirm = ConfirmStocktake(stocktake_id, by)
+        self._answer(confirm, "stocktake-confirm", stocktake_id, message_id)
+
+    def _answer(self, change: Change, command: str, answer_id: str, message_id: str) -> None:
+        """Hand `change` on, as the answer to the command message `message_id` if one asked."""
+        self._submit(Answering(message_id, command, answer_id, change) if message_id else change)
 
     def badge(self, name: str) -> bool:
         """A pharmacist badged in: confirms the report waiting, if its sweep ended at most

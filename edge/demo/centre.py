@@ -1,5 +1,6 @@
 """The central office, as the demo needs it: it sends pick lists on ``cmd/pick`` as the real
-centre would, hears every answer on ``cmd-result``, and receives procurement requests."""
+centre would, hears every answer on ``cmd-result``, receives procurement requests, and its
+procurement clerk answers them on ``procurement/status``."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from edge.cli.procurement.watch import ProcurementWatch
+from edge.cli.procurement.watch import ProcurementWatch, status_answer
 from sync.broker_refusal import OPTION_SETTINGS, MqttProtocol
 from sync.broker_url import parse_broker_list
 from sync.commands import with_envelope
+from sync.contract import check_topic
 from sync.mqtt_session import MqttSession
 from sync.procurement_feed import ReceivedRequest
 from sync.topics import Topics
@@ -68,6 +70,18 @@ class DemoCentre:
             self.session.publish(self.topics.command(name), json.dumps(with_envelope(body))),
             timeout,
         )
+
+    async def answer(
+        self, request_id: str, state: str, note: str, by: str, timeout: float = 10.0
+    ) -> None:
+        """The clerk's answer about a request, checked against the contract, published (QoS 1)
+        on the gateway's ``procurement/status``."""
+        topic = self.topics.procurement_status
+        payload = json.dumps(status_answer(request_id, state, note, by))
+        problems = check_topic(topic, payload)
+        if problems:
+            raise ValueError(f"the clerk's answer breaks the contract: {'; '.join(problems)}")
+        await asyncio.wait_for(self.session.publish(topic, payload), timeout)
 
     def of(self, command_id: str, status: str | None = None) -> list[Answer]:
         """Answers about `command_id` (with `status`, if given)."""

@@ -1,35 +1,23 @@
 """The demo's last act: the delivery for the request the demo raised is put away by the lights.
 
-The centre announces it (cmd/putaway, naming the request); the goods-in scanner scans its
-amoxicillin packs and one expired pack; the expired pack is refused (red at the station, an
-alarm); the others light A-01, their home slot, with the count to put; three are laid in the
-slot and their tags seen on antenna 1, the rest confirmed by the slot's button; the request
-becomes `received` and the delivery closes itself, complete.
+The clerk answers that the request has shipped; the centre announces the delivery
+(cmd/putaway, naming the request); the goods-in scanner scans its amoxicillin packs and one
+expired pack; the expired pack is refused (red at the station, an alarm); the others light
+A-01, their home slot, with the count to put; three are laid in the slot and their tags seen on
+antenna 1, the rest confirmed by the slot's button; the request becomes `received` and the
+delivery closes itself, complete.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from contextlib import closing
-from pathlib import Path
 
 from drivers.modbus.profile import Colour, Mode
+from edge.demo.clerk import is_now, ship
 from edge.demo.stage import Acts
 from edge.demo.stock import AMOXICILLIN, ANA, DELIVERY_ID, STATION, TAGGED, expired_pack, pack_code
 
 TAGGED_PUTS = 3  # packs confirmed by their tag on the antenna; the rest by the button
-
-
-def request_state(db: Path, gtin: str) -> tuple[str, int] | None:
-    """(status, packs received) of the newest request for `gtin` in the ledger file."""
-    with closing(sqlite3.connect(db)) as ledger:
-        row = ledger.execute(
-            "SELECT status, received FROM procurement_requests WHERE gtin = ?"
-            " ORDER BY created_at DESC LIMIT 1",
-            (gtin,),
-        ).fetchone()
-    return None if row is None else (str(row[0]), int(row[1]))
 
 
 async def put_away_delivery(scenario: Acts) -> bool:
@@ -39,6 +27,8 @@ async def put_away_delivery(scenario: Acts) -> bool:
     [request] = [r for r in s.centre.requests if r.body.get("gtin") == AMOXICILLIN.gtin][:1]
     quantity = int(request.body["quantity"])
     serials = range(home.count + 1, home.count + 1 + quantity)
+    if not await ship(scenario, request):
+        return False
     await asyncio.sleep(0.5)
     scenario.act(
         "centre",
@@ -88,7 +78,7 @@ async def put_away_delivery(scenario: Acts) -> bool:
     await s.shelf.press(int(home.slot.split("-")[1]) - 1, times=rest)
     if not await scenario.check(
         f"request {request.request_id[:8]} received in full ({quantity} packs)",
-        lambda: request_state(s.db, AMOXICILLIN.gtin) == ("received", quantity),
+        lambda: is_now(s.db, request.request_id, "received", quantity),
     ):
         return False
     return await scenario.check(

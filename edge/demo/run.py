@@ -7,7 +7,10 @@ prescriptions over MQTT; a scripted pharmacist pair picks them by button, scan a
 mistake is caught (red, reported, nothing booked), both lists finish, and stock falling to a
 reorder point turns its slot amber and sends a procurement request to the centre. The delivery
 for that request is then scanned in at a put-away scanner: its slot lights, the packs go away
-(by tag and by button), an expired pack is refused, and the request is received.
+(by tag and by button), an expired pack is refused, and the request is received. Before it
+comes, the centre's clerk answers the requests (accepted, ordered, then shipped), and a
+pharmacist counts shelf A with a Chafon handheld simulator, started and ended with `rxedge
+stocktake`: the pack missing from A-06 is found, and the report is read and confirmed.
 
 In a terminal the shelf is drawn live from the controller's registers; otherwise (or with
 --plain) every activity line is printed as it happens, with text pictures of the shelf.
@@ -17,17 +20,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edge.cli.procurement.status import STATUS_COMMAND, TAKEN, describe_taken
 from edge.cli.shelf_commands import describe_result
 from edge.daemon.activity import Activity
 from edge.daemon.gateway import Gateway
 from edge.demo.centre import Answer, DemoCentre
+from edge.demo.clerk import CLERK
+from edge.demo.gateway_config import DemoPorts, demo_config
+from edge.demo.ledger_file import latest_count, request_states
 from edge.demo.local_broker import LocalBroker
 from edge.demo.script import Scenario, pick_movements
 from edge.demo.stage import Stage
@@ -39,7 +46,6 @@ from edge.demo.stock import (
     SLOTS,
     TAGGED,
     book_delivery,
-    demo_config,
     product_names,
     slot_labels,
 )
@@ -47,6 +53,7 @@ from edge.demo.view import DemoView
 from edge.settings.config import parse_config
 from edge.web.demo_page import DEMO_USER, start_demo_page
 from edge.web.server import WebSetupError, bind
+from firmware_sim.chafon_sim import ChafonSimulator
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
@@ -87,7 +94,9 @@ class Demo:
         self.view.say(activity.kind, activity.text)
 
     def on_answer(self, answer: Answer) -> None:
-        self.view.say("centre", "cmd-result: " + describe_result(answer))
+        taken = answer.get("command") == STATUS_COMMAND and answer.get("status") in TAKEN
+        said = describe_taken(answer) if taken else describe_result(answer)
+        self.view.say("centre", "cmd-result: " + said)
 
     def on_request(self, request: ReceivedRequest) -> None:
         self.requests.append(request)
@@ -130,8 +139,9 @@ class Demo:
         db = self.db.resolve() if self.db else workdir / "ledger.sqlite"
         today = datetime.now(UTC).date()
         packs = book_delivery(db, today)
+        self.view.db = db
         say("demo", f"ledger: {db}" + ("" if self.db else " (temporary; --db to keep)"))
-        say("goods-in", f"delivery booked in before the daemon starts: {packs} counted packs")
+        say("goods-in", f"delivery booked in before the daemon starts: {packs} packs")
         async with contextlib.AsyncExitStack() as stack:
             broker_url = self.broker_url
             if broker_url is None:
@@ -143,7 +153,8 @@ class Demo:
             reader = R2000Simulator(baudrate=115200)
             scanner = ScannerSimulator(baudrate=9600)
             goods_in = ScannerSimulator(baudrate=9600)
-            for device in (reader, scanner, goods_in, self.shelf):
+            handheld = ChafonSimulator()
+            for device in (reader, scanner, goods_in, handheld, self.shelf):
                 await device.start()
                 stack.push_async_callback(device.stop)
             for packs_on in TAGGED:
@@ -153,8 +164,9 @@ class Demo:
             say(
                 "demo",
                 f"simulators: R2000 reader (115200 baud) on {reader.port}, GS1 scanners on "
-                f"{scanner.port} and {goods_in.port} (goods-in), shelf controller (Modbus TCP, "
-                f"{SLOTS} slots) on port {self.shelf.port}",
+                f"{scanner.port} and {goods_in.port} (goods-in), Chafon handheld on "
+                f"{handheld.port}, shelf controller (Modbus TCP, {SLOTS} slots) on port "
+                f"{self.shelf.port}",
             )
             centre = DemoCentre(
                 broker_url, Topics(SITE, GATEWAY), self.on_answer, self.on_request, self.protocol
@@ -166,17 +178,10 @@ class Demo:
                 self.view.restore_terminal()
                 print(f"rxedge demo: {exc}", file=sys.stderr)
                 return 2
-            config = parse_config(
-                demo_config(
-                    db,
-                    broker_url,
-                    reader.port,
-                    scanner.port,
-                    self.shelf.port,
-                    goods_in.port,
-                    self.protocol,
-                )
+            ports = DemoPorts(
+                reader.port, scanner.port, goods_in.port, handheld.port, self.shelf.port
             )
+            config = parse_config(demo_config(db, broker_url, ports, self.protocol))
             gateway = Gateway(config, observer=self.on_activity)
             daemon = asyncio.create_task(gateway.run())
             stack.push_async_callback(self._stop_daemon, gateway, daemon)
@@ -200,6 +205,11 @@ class Demo:
                 today,
                 started + self.seconds,
                 goods_in=goods_in,
+                handheld=handheld,
+                target=(
+                    *("--broker", broker_url, "--mqtt-protocol", self.protocol),
+                    *("--site", SITE, "--gateway", GATEWAY),
+                ),
             )
             scenario = asyncio.create_task(Scenario(stage).run(), name="demo scenario")
             await asyncio.wait([scenario, daemon], return_when=asyncio.FIRST_COMPLETED)
@@ -243,15 +253,33 @@ class Demo:
         print(f"  scans:                {gateway.counters['scans']}")
         print(f"  movements recorded:   {gateway.counters['movements']}")
         print(f"  alarm changes:        {gateway.counters['alarm_changes']}")
-        with contextlib.closing(sqlite3.connect(db)) as ledger:
-            raised = ledger.execute("SELECT count(*) FROM procurement_requests").fetchone()[0]
-        print(f"  requests raised:      {raised}")
+        states = request_states(db)
+        print(f"  requests raised:      {len(states)}")
         print(f"  messages published:   {gateway.publisher.sent if gateway.publisher else 0}")
         print(f"  requests received:    {len(self.requests)}")
+        answers = Counter(stage.answers)
+        said = ", ".join(f"{state} {n}" for state, n in answers.items())
+        print(f"  clerk's answers:      {len(stage.answers)} ({said or 'none'}) by {CLERK}")
+        names = product_names()
+        for n, state in enumerate(states.values()):
+            name = names.get(state.gtin, state.gtin)
+            got = f" ({state.received} of {state.quantity} packs)" if state.received else ""
+            print(f"  {'requests now:' if n == 0 else '':22}{name}: {state.status}{got}")
+        count = latest_count(db)
+        if count is None or count.report is None:
+            print("  stocktake:            none")
+        else:
+            c = count.report.summary()
+            standing = f"confirmed by {count.confirmed_by}" if count.confirmed_by else count.state
+            print(
+                f"  stocktake:            {count.stocktake_id} of shelf {count.shelf}, {standing}"
+            )
+            print(
+                f"{'':24}{c['seen']} of {c['expected']} packs seen: {c['missing']} "
+                f"missing, {c['unexpected']} extra, {c['misplaced']} misplaced"
+            )
         print(f"  run time:             {took:.1f} s")
-        kept = (
-            f"{db}" if self.db else "removed with the demo's temporary files (--db FILE keeps it)"
-        )
+        kept = f"{db}" if self.db else "removed with the demo's temporary files (--db keeps it)"
         print(f"  ledger:               {kept}")
         if self.web_url:
             print(f"  web page (ended):     {self.web_url}")

@@ -1,6 +1,8 @@
 """The demo's scenario: the centre sends two prescriptions, a scripted pharmacist pair picks
-them at the shelf, one mistake is caught, stock falls to a reorder point, and the delivery that
-answers the request is put away by the lights (edge.demo.delivery).
+them at the shelf, one mistake is caught, stock falls to reorder points and the centre's clerk
+answers the requests (edge.demo.clerk), the shelf is counted with the handheld
+(edge.demo.sweep), and the delivery that answers the amoxicillin request is put away by the
+lights (edge.demo.delivery).
 
 Every step waits for what it must cause, observed from outside the daemon where a person would
 see it: the LEDs in the shelf controller's registers, the answers the centre receives on
@@ -12,15 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Awaitable
 from contextlib import closing
 from functools import partial
 from pathlib import Path
 
 from drivers.modbus.profile import Colour, Mode
 from edge.daemon import ledger_questions as ask
+from edge.demo.clerk import order_requests
 from edge.demo.delivery import put_away_delivery
-from edge.demo.stage import Acts, until
+from edge.demo.stage import PAUSE, Acts, until
 from edge.demo.stock import (
     AMOXICILLIN,
     ANA,
@@ -37,10 +39,9 @@ from edge.demo.stock import (
     TAGGED,
     slot_index,
 )
+from edge.demo.sweep import count_shelf
 from edge.lights.light_plan import HELD_LIGHT
 from inventory.picking.lists import PickList
-
-PAUSE = 0.9  # seconds between the pharmacists' actions, for the person watching
 
 
 def pick_movements(db: Path) -> list[tuple[str, str, str, str]]:
@@ -99,12 +100,14 @@ class Scenario(Acts):
             self._right_packs,
             self._shortage,
             self._ledger,
+            partial(order_requests, self),
+            partial(count_shelf, self),
             partial(put_away_delivery, self),
         )
         for step in steps:
             if not await step():
                 return False
-        s.view.step("both lists done; amoxicillin reordered, delivered and put away")
+        s.view.step("lists done, shelf counted, amoxicillin reordered, delivered, put away")
         await s.view.snapshot("the end")
         await asyncio.sleep(PAUSE)  # the last picture stays a moment on a live screen
         return True
@@ -114,9 +117,14 @@ class Scenario(Acts):
         await until(s.gateway.ready.is_set, s.deadline)
         total = sum(t.count for t in TAGGED)
         s.view.step("the daemon puts away the tagged packs it sees")
+        watched = {t.slot for t in TAGGED}
+
+        async def put_away() -> bool:
+            placed = await s.gateway.ledger.ask(ask.placed_epcs)
+            return sum(slot in watched for slot in placed.values()) >= total
+
         return await self.check(
-            f"the daemon put away all {total} tagged packs on antennas 1-4 (A-01..A-04)",
-            lambda: _at_least(s.gateway.ledger.ask(ask.placed_epcs), total),
+            f"the daemon put away all {total} tagged packs on antennas 1-4 (A-01..A-04)", put_away
         )
 
     async def _lists_sent(self) -> bool:
@@ -294,7 +302,3 @@ def _wanted(lists: list[PickList], colours: list[Colour]) -> list[tuple[str, set
                 if a.remaining > 0:
                     wanted.setdefault(a.slot, set()).add(colours[pick.picker_no % len(colours)])
     return sorted(wanted.items(), key=lambda item: slot_index(item[0]))
-
-
-async def _at_least(packs: Awaitable[dict[str, str]], minimum: int) -> bool:
-    return len(await packs) >= minimum

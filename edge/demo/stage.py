@@ -19,11 +19,13 @@ from edge.daemon.gateway import Gateway
 from edge.demo.centre import DemoCentre
 from edge.demo.stock import ANA, BEN, slot_index
 from edge.demo.view import DemoView
+from firmware_sim.chafon_sim import ChafonSimulator
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 
 POLL = 0.05
+PAUSE = 0.9  # seconds between the people's actions, for the person watching
 Condition = Callable[[], bool | Awaitable[bool]]
 
 
@@ -42,6 +44,10 @@ class Stage:
     deadline: float  # time.monotonic()
     checks: list[tuple[str, bool]] = field(default_factory=list)
     goods_in: ScannerSimulator | None = None  # the put-away scanner
+    handheld: ChafonSimulator | None = None  # the stocktake's handheld reader
+    # What points `rxedge` commands at the demo's gateway: --broker, --site, --gateway, ...
+    target: tuple[str, ...] = ()
+    answers: list[str] = field(default_factory=list)  # the clerk's answers, in order
 
 
 async def until(condition: Condition, deadline: float) -> bool:
@@ -64,7 +70,11 @@ class Acts:
         self.s = stage
 
     async def check(self, what: str, condition: Condition) -> bool:
-        ok = await until(condition, self.s.deadline)
+        return self.seen(what, await until(condition, self.s.deadline))
+
+    def seen(self, what: str, ok: bool) -> bool:
+        """Record a check whose answer is known now (what a command printed, or that it
+        failed): nothing to wait for."""
         self.s.checks.append((what, ok))
         self.s.view.say("check", f"{'ok' if ok else 'NOT OBSERVED'}: {what}")
         return ok

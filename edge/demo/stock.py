@@ -5,7 +5,9 @@ daemon's configuration (the same schema as a real gateway's).
 Shelf A has 24 slots in three rows of eight. A-01..A-04 are watched by the reader's antennas
 1-4 (tagged packs, put away by the daemon itself); the other stock is counted, with batches and
 expiry dates: omeprazole lies in three slots, an early batch (A-09), a late one (A-10) and an
-expired one (A-11) that no pick list must be offered.
+expired one (A-11) that no pick list must be offered. Tagged levothyroxine in A-06, where no
+antenna reaches, is known only from its delivery: the handheld's stocktake sweep finds one of its
+packs gone.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from firmware_sim.scanner_sim import GS
-from firmware_sim.tags import sgtin96
+from firmware_sim.tags import sgln96, sgtin96
+from inventory.codes.identifiers import EpcDecoder, PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 
@@ -26,6 +29,9 @@ SLOTS = 24
 DWELL_SECONDS = 1.0
 MISTAKE_SECONDS = 3.0  # how long a caught mistake blinks red
 FOREIGN_TAG = bytes.fromhex("E2801160600002054B3A1B1C")  # a TID: counted and ignored
+# Shelf A's GLN: each slot's location tag is this GLN with the slot's number as extension.
+GLN_PREFIX, GLN_REFERENCE = "4012345", "00001"
+SHELF_GLN = "4012345000016"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,9 @@ ATORVASTATIN = DemoProduct(
     "04012345555035", "Atorvastatin 20 mg tablets x28", "Atorv", 1, 6, ("A-13",)
 )
 LISINOPRIL = DemoProduct("04012345555042", "Lisinopril 10 mg tablets x28", "Lisin", 1, 6, ("A-20",))
+LEVOTHYROXINE = DemoProduct(
+    "04012345555073", "Levothyroxine 50 ug tablets x28", "Levot", 1, 4, ("A-06",)
+)
 PRODUCTS = (
     AMOXICILLIN,
     PARACETAMOL,
@@ -67,6 +76,7 @@ PRODUCTS = (
     METFORMIN,
     ATORVASTATIN,
     LISINOPRIL,
+    LEVOTHYROXINE,
 )
 
 
@@ -128,6 +138,23 @@ DELIVERY = (
     Batch(LISINOPRIL, "A-20", "LI5521", 200, 3),
 )
 
+
+@dataclass(frozen=True, slots=True)
+class UnwatchedPacks:
+    """Tagged packs of one batch (serials 1..quantity) in a slot no antenna reaches: booked in
+    by their tags with the delivery, seen only by the handheld."""
+
+    batch: Batch
+    company_prefix: str
+    item_reference: str
+
+    def epc(self, serial: int) -> bytes:
+        return sgtin96(self.company_prefix, self.item_reference, serial)
+
+
+UNWATCHED = UnwatchedPacks(Batch(LEVOTHYROXINE, "A-06", "LT0921", 400, 3), "4012345", "055507")
+GONE_SERIAL = 2  # left the shelf without being booked out: the stocktake finds it missing
+
 # Two prescriptions sent at once, as the centre sends them on cmd/pick. Both want omeprazole:
 # FEFO gives the first list A-09's two early packs and one from A-10, the second list another
 # from A-10, so A-10 is lit for both pickers, taking turns.
@@ -182,8 +209,13 @@ def slot_index(slot: str) -> int:
 def slot_labels() -> dict[str, str]:
     """Slot -> the short name of what it holds, for the shelf grid."""
     labels = {t.slot: t.product.label for t in TAGGED}
-    labels.update({b.slot: b.product.label for b in DELIVERY})
+    labels.update({b.slot: b.product.label for b in (*DELIVERY, UNWATCHED.batch)})
     return labels
+
+
+def location_tag(slot: str) -> bytes:
+    """The SGLN-96 location tag on `slot` of shelf A."""
+    return sgln96(GLN_PREFIX, GLN_REFERENCE, slot_index(slot) + 1)
 
 
 def product_names() -> dict[str, str]:
@@ -193,92 +225,35 @@ def product_names() -> dict[str, str]:
 
 def book_delivery(db: Path, today: date) -> int:
     """Book the delivery into a new ledger before the daemon starts: one `receive` movement per
-    batch, into its slot. Returns the packs booked."""
+    counted batch, and one per tagged pack out of the antennas' reach, into its slot. Returns
+    the packs booked."""
+    decoder = EpcDecoder()
+    tagged = UNWATCHED.batch
     keeper = InventoryKeeper(db, {}, SITE, GATEWAY)
     try:
         with keeper.group():
             for batch in DELIVERY:
-                keeper.commit(
-                    [
-                        Movement(
-                            MovementKind.RECEIVE,
-                            batch.product.gtin,
-                            batch.quantity,
-                            batch=batch.batch,
-                            expiry=batch.expiry(today).isoformat(),
-                            to_slot=batch.slot,
-                            actor="goods-in",
-                            reason="delivery booked in",
-                            reference="delivery-demo-1",
-                        )
-                    ]
-                )
+                keeper.commit([_received(batch, today, batch.quantity)])
+            for serial in range(1, tagged.quantity + 1):
+                pack = decoder.decode(UNWATCHED.epc(serial))
+                assert isinstance(pack, PackId)
+                keeper.commit([_received(tagged, today, 1, pack)])
     finally:
         keeper.close()
-    return sum(batch.quantity for batch in DELIVERY)
+    return sum(batch.quantity for batch in (*DELIVERY, tagged))
 
 
-def demo_config(
-    db: Path,
-    broker_url: str,
-    reader_port: str,
-    scanner_port: str,
-    shelf_port: int,
-    goods_in_port: str,
-    protocol: str = "5",
-) -> dict[str, object]:
-    """The configuration the demo daemon runs with."""
-    return {
-        "site": SITE,
-        "gateway": GATEWAY,
-        "database": str(db),
-        "create_database": True,
-        "broker": {**_broker_urls(broker_url), "protocol": protocol},
-        "presence": {"dwell_seconds": DWELL_SECONDS},
-        "picking": {"mistake_seconds": MISTAKE_SECONDS},
-        "readers": [
-            {
-                "name": "shelf-A-reader",
-                "port": reader_port,
-                "baudrate": 115200,
-                "antennas": {str(t.antenna): t.slot for t in TAGGED},
-            }
-        ],
-        "scanners": [
-            {"name": "desk-scanner", "port": scanner_port, "baudrate": 9600},
-            {
-                "name": "goods-in",
-                "port": goods_in_port,
-                "baudrate": 9600,
-                "role": "putaway",
-                "receive_to": STATION,
-            },
-        ],
-        "shelves": [
-            {
-                "name": SHELF,
-                "transport": "tcp",
-                "host": "127.0.0.1",
-                "port": shelf_port,
-                "slots": 24,
-            }
-        ],
-        "products": [
-            {
-                "gtin": p.gtin,
-                "name": p.name,
-                "reorder_point": p.reorder_point,
-                "par": p.par,
-                "slots": list(p.slots),
-                # Counted packs (booked by batch) carry no serial in their codes.
-                "require_serial": p.gtin not in {batch.product.gtin for batch in DELIVERY},
-            }
-            for p in PRODUCTS
-        ],
-    }
-
-
-def _broker_urls(text: str) -> dict[str, object]:
-    """`url` for one broker, `urls` for several (comma-separated, tried in order)."""
-    urls = [url.strip() for url in text.split(",") if url.strip()]
-    return {"url": urls[0]} if len(urls) == 1 else {"urls": urls}
+def _received(batch: Batch, today: date, quantity: int, pack: PackId | None = None) -> Movement:
+    return Movement(
+        MovementKind.RECEIVE,
+        batch.product.gtin,
+        quantity,
+        serial=pack.serial if pack else "",
+        epc=pack.epc if pack else None,
+        batch=batch.batch,
+        expiry=batch.expiry(today).isoformat(),
+        to_slot=batch.slot,
+        actor="goods-in",
+        reason="delivery booked in",
+        reference="delivery-demo-1",
+    )

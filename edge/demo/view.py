@@ -2,8 +2,9 @@
 
 Live: the screen is redrawn about four times a second from what the shelf controller's
 registers hold (the simulator's `lights()`, i.e. what the shelf really shows), the daemon's open
-pick lists and live alarms, and what the centre received. Plain: every activity line is printed
-as it happens, and a text picture of the shelf at the moments that matter.
+pick lists, live alarms and running stocktake, what the centre received, and what the ledger
+file says of the requests and the last stocktake. Plain: every activity line is printed as it
+happens, and a text picture of the shelf at the moments that matter.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import sys
 import time
 from collections import deque
 from collections.abc import Sequence
+from pathlib import Path
 
 from edge.daemon import ledger_questions as ask
 from edge.daemon.gateway import Gateway
+from edge.demo.ledger_file import Count, latest_count, request_states
 from edge.demo.screen import Board, ansi_frame, panels, plain_grid
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from sync.procurement_feed import ReceivedRequest
@@ -40,6 +43,7 @@ class DemoView:
         self.live = live
         self.shelf = shelf
         self.gateway: Gateway | None = None
+        self.db: Path | None = None  # the ledger file, once booked
         self.labels = labels
         self.names = names
         self.requests = requests
@@ -67,6 +71,10 @@ class DemoView:
         gateway = self.gateway
         ready = gateway is not None and gateway.ready.is_set()
         colours = gateway.config.picking.colours if gateway is not None else ["green", "blue"]
+        sweep = gateway.stocktake.sweep if ready and gateway else None
+        count = latest_count(self.db) if self.db else None
+        if sweep is not None:
+            count = Count(sweep.stocktake_id, sweep.shelf, "sweeping", packs_read=len(sweep.packs))
         return Board(
             lights=await self.shelf.lights(),
             labels=self.labels,
@@ -75,6 +83,8 @@ class DemoView:
             lists=await gateway.ledger.ask(ask.open_pick_lists) if ready and gateway else [],
             alarms=await gateway.ledger.ask(ask.live_alarms) if ready and gateway else [],
             requests=list(self.requests),
+            states=request_states(self.db) if self.db else {},
+            count=count,
             activity=list(self.activity),
         )
 
@@ -126,7 +136,7 @@ class DemoView:
         board = await self.board()
         size = shutil.get_terminal_size((100, 40))
         elapsed = time.monotonic() - self.started
-        header = f"{self.header}   [{elapsed:5.1f}s]"
+        header = f"[{elapsed:5.1f}s] {self.header}"
         frame = ansi_frame(board, header, self._frames, time.time(), size.columns, size.lines)
         self._frames += 1
         sys.stdout.write(frame)

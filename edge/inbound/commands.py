@@ -18,10 +18,10 @@ from edge.clock import Clock
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.inbound.admission import Admission, TokenBucket
 from edge.settings.config import GatewayConfig
-from inventory.changes import Change, ConfirmStocktake, Refuse, RememberCommand
+from inventory.changes import Answering, Change, ConfirmStocktake, Refuse, RememberCommand
 from inventory.ledger.commit import iso
 from inventory.putaway.sessions import Notice
-from sync.commands import StocktakeEnd, StocktakeStart, parse_received
+from sync.commands import StocktakeEnd, StocktakeStart, message_id_of, parse_received
 from sync.mqtt_session import Delivery
 from sync.status_updates import named_ids, parse_status_update
 from sync.topics import Topics
@@ -101,21 +101,25 @@ class InboundCommands:
             self._submit(update)
 
     def _command(self, payload: bytes, name: str) -> None:
-        """Let a command in, check it, queue the changes it leads to."""
+        """Let a command in, check it, queue the changes it leads to. Every answer to it names
+        the message (its `message_id`) whenever that could be read."""
         if self.admission.over_rate():
             self._counters["commands_dropped"] += 1
             if self.admission.may_answer_refusal():
-                self._refuse(name, "", "too many commands; some were dropped, send fewer")
+                error = "too many commands; some were dropped, send fewer"
+                self._refuse(name, "", error, message_id_of(payload))
             return
         received = parse_received(name, payload)
         if isinstance(received, Refuse):
-            self._refuse(received.command, received.command_id, received.error)
+            self._counters["commands_refused"] += 1
+            self._submit(received)
             return
-        problem = self.admission.check(received.message_id, received.expires_at, self._clock.now())
+        message_id = received.message_id
+        problem = self.admission.check(message_id, received.expires_at, self._clock.now())
         if problem is not None:
-            self._refuse(name, received.answer_id, problem)
+            self._refuse(name, received.answer_id, problem, message_id)
             return
-        remember = RememberCommand(received.message_id, name, iso(received.expires_at))
+        remember = RememberCommand(message_id, name, iso(received.expires_at))
         command = received.command
         if isinstance(command, Notice) and command.scanner not in ("", *self._putaway_scanners):
             # Worked nowhere, it would wait for ever while its packs went elsewhere.
@@ -124,19 +128,20 @@ class InboundCommands:
                 f"scanner {command.scanner!r} is not a put-away scanner; name one of {known}"
                 ' (a [[scanners]] entry with role = "putaway") or leave scanner out'
             )
-            self._refuse(name, command.delivery_id, error)
+            self._refuse(name, command.delivery_id, error, message_id)
             return
         # The stocktake flow's work is its own: the id is remembered after it (a crash between
         # them: the broker hands the command over again and it is carried out again).
         if isinstance(command, StocktakeStart):
-            self._stocktake.start(command.shelf, command.by or self._badge_holder())
+            by = command.by or self._badge_holder()
+            self._stocktake.start(command.shelf, by, message_id=message_id)
         elif isinstance(command, StocktakeEnd):
-            self._stocktake.end(command.stocktake_id)
+            self._stocktake.end(command.stocktake_id, message_id=message_id)
         elif isinstance(command, ConfirmStocktake):
-            self._stocktake.confirm(command.stocktake_id, command.by)
+            self._stocktake.confirm(command.stocktake_id, command.by, message_id)
         else:
             remember = replace(remember, then=command)  # a change the ledger carries out
-        self._submit(remember)
+        self._submit(Answering(message_id, name, received.answer_id, remember))
 
     def _submit(self, change: Change) -> None:
         self._kept = self._offer(change) and self._kept

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sync.commands import Refuse, parse_command, with_envelope
@@ -28,28 +29,18 @@ class NoAnswerYet(Exception):
     """Sent, and not answered in time: the gateway may still carry it out until it expires."""
 
 
-class _Turn:
-    """Clicks about one thing (a command's name and the id its answers are filed under) that
-    are waiting to be sent or answered."""
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.clicks = 0
-
-
 class CommandSender:
-    """Sends commands on the page's MQTT session and matches answers by command id.
-
-    Answers name the thing acted on (the alarm, the report), not the message: two screens
-    confirming one report at once would both take the first answer, and the one whose own
-    command was refused would be told it was done. So clicks about one thing take turns: the
-    next is sent once the one before was answered, and is told the answer to itself."""
+    """Sends commands on the page's MQTT session and hands each click the gateway's answer to
+    its own message: the one naming it (`reply_to`, the message_id of the click's command).
+    A late answer to an earlier click about the same thing names that click's message, so it
+    is never taken for this one; two screens confirming one report at once are each told
+    their own answer. An answer naming no message (a gateway from before `reply_to`) is
+    matched as before, by command and the id it is filed under."""
 
     def __init__(self, session: MqttSession, command_topic: Any):
         self._session = session
         self._topic = command_topic  # name -> topic
         self._waiting: list[tuple[Callable[[dict[str, Any]], bool], asyncio.Future[Any]]] = []
-        self._turns: dict[tuple[str, str | None], _Turn] = {}
 
     def on_result(self, payload: bytes) -> None:
         """A message on cmd-result (from the live feed)."""
@@ -66,31 +57,12 @@ class CommandSender:
     async def send(
         self, name: str, body: dict[str, Any], answer_id: str | None = None
     ) -> dict[str, Any]:
-        """Send `cmd/{name}` and return the gateway's first answer to it (filed under
-        `answer_id`; None: the next answer to a command of that name), after any other click
-        about the same thing was answered; CommandRefused when it is not sent or refused,
-        NoAnswerYet when it is not answered in time."""
-        key = (name, answer_id)
-        turn = self._turns.setdefault(key, _Turn())
-        turn.clicks += 1
-        try:
-            async with turn.lock:
-                return await self._send(name, body, answer_id)
-        finally:
-            turn.clicks -= 1
-            if turn.clicks == 0:
-                del self._turns[key]
-
-    async def _send(self, name: str, body: dict[str, Any], answer_id: str | None) -> dict[str, Any]:
-        other, statuses = ANSWERED_AS.get(name, (name, frozenset()))
-
-        def wanted(answer: dict[str, Any]) -> bool:
-            command = answer.get("command")
-            if command != name and (command != other or answer.get("status") not in statuses):
-                return False
-            return answer_id is None or answer.get("command_id") == answer_id
-
+        """Send `cmd/{name}` and return the gateway's first answer to it (from a gateway that
+        names no message: the first filed under `answer_id`; None: the first to a command of
+        that name); CommandRefused when it is not sent or refused, NoAnswerYet when it is not
+        answered in time."""
         message = with_envelope(body, ttl_seconds=COMMAND_TTL_SECONDS)
+        wanted = partial(_answers, name, answer_id, message["message_id"])
         payload = json.dumps(message)
         checked = parse_command(name, payload.encode())
         if isinstance(checked, Refuse):
@@ -117,3 +89,15 @@ class CommandSender:
         if answer.get("status") in ("error", "duplicate"):
             raise CommandRefused(str(answer.get("error") or answer.get("status")))
         return answer
+
+
+def _answers(name: str, answer_id: str | None, message_id: str, answer: dict[str, Any]) -> bool:
+    """Whether `answer` answers the message `message_id` (`cmd/{name}`, its answers filed
+    under `answer_id`)."""
+    if "reply_to" in answer:
+        return bool(answer["reply_to"] == message_id)
+    command = answer.get("command")
+    other, statuses = ANSWERED_AS.get(name, (name, frozenset()))
+    if command != name and (command != other or answer.get("status") not in statuses):
+        return False
+    return answer_id is None or answer.get("command_id") == answer_id

@@ -48,6 +48,7 @@ HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 ]
+LOGIN_HEADER = "x-rxedge-login"
 FORWARDED = frozenset({b"x-forwarded-for", b"forwarded"})  # a reverse proxy's headers
 PROXY_PROBLEM = (
     "requests arrive through a reverse proxy (they carry X-Forwarded-For) but web.behind_proxy "
@@ -125,8 +126,11 @@ def account_of(request: Request) -> Account | None:
 
 
 def finish(request: Request, response: Response) -> Response:
-    """Set the session cookie when the browser does not hold this session's id yet."""
+    """Set the session cookie when the browser does not hold this session's id yet, and say
+    whether the session is logged in (LOGIN_HEADER): a page whose login ended meanwhile (idle,
+    or the account changed) learns it at its next live refresh and stops showing the name."""
     session = session_of(request)
+    response.headers[LOGIN_HEADER] = "1" if account_of(request) is not None else "0"
     if request.cookies.get(COOKIE) != session.sid:
         response.set_cookie(
             COOKIE,
@@ -153,6 +157,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         "names": state.names,
         "when": lambda stamp: state.calendar.clock_time(stamp) if stamp else "",
         "path": request.url.path,
+        "idle_seconds": round(state.sessions.idle_seconds),
         **context,
     }
     page = TEMPLATES.get_template(template)

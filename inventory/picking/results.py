@@ -30,6 +30,36 @@ def message(at: str, command: str, command_id: str, status: str, **fields: objec
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The command message being carried out: its id, the command's name, and the id its
+    answers are filed under."""
+
+    message_id: str
+    command: str
+    answer_id: str
+
+    def mark(self, out: OutboxMessage) -> OutboxMessage:
+        """`out`, naming this message (`reply_to`) when it answers it: a `cmd-result` of this
+        command, or filed under its id (a cancel is answered as the list's end). What else
+        the command leads to (another list ended by a recall) is left as it is: it answers
+        no message."""
+        if out.kind is not MessageKind.COMMAND_RESULT:
+            return out
+        body = json.loads(out.payload)
+        if body.get("command") != self.command and not (
+            self.answer_id and out.key == self.answer_id
+        ):
+            return out
+        named = {
+            "command": body["command"],
+            "command_id": body["command_id"],
+            "reply_to": self.message_id,
+            **body,
+        }
+        return OutboxMessage(out.kind, json.dumps(named, separators=(",", ":")), out.key)
+
+
 def progress(at: str, pick: PickList, match: Match, stock: StockLine, how: str) -> OutboxMessage:
     """The report of one pack picked."""
     line = match.line

@@ -4,8 +4,11 @@ see tests.edge.shelf_rig."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +145,26 @@ async def start_rig(
 
 async def stop_rig(rig: Rig) -> None:
     await rig.stop()
+
+
+@asynccontextmanager
+async def writer_held(rig: Rig) -> AsyncIterator[None]:
+    """The ledger's writer kept busy until the block ends, as by a commit that takes long:
+    commands are taken in and wait their turn, and their answers come late."""
+    assert rig.gateway is not None
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(_keeper: object) -> None:
+        entered.set()
+        release.wait(30)
+
+    held = asyncio.ensure_future(rig.gateway.ledger.ask(hold))
+    try:
+        await eventually(entered.is_set, what="the writer to be held")
+        yield
+    finally:
+        release.set()
+        await held
 
 
 def results(centre: Subscriber, command_id: str) -> list[dict[str, object]]:

@@ -118,6 +118,23 @@ async def start_gateway(settings: dict[str, object]) -> tuple[Gateway, asyncio.T
     return gateway, task
 
 
+async def one_request(
+    broker_url: str, tmp_path: Path
+) -> tuple[Path, dict[str, object], Gateway, asyncio.Task[None], str]:
+    """The gateway in-process with one product that ran short: its ledger, its settings, the
+    gateway still running, and the id of the request it raised."""
+    from inventory.changes import Book
+
+    wanted = products(auto=1)
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    settings = config(db, broker_url, wanted)
+    gateway, task = await start_gateway(settings)
+    change(gateway, Book((take_one(wanted[0]["gtin"]),)))
+    (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
+    return db, settings, gateway, task, rid
+
+
 async def stop_gateway(gateway: Gateway, task: asyncio.Task[None]) -> None:
     gateway.stop()
     await asyncio.wait_for(task, 15)

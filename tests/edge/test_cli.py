@@ -18,16 +18,16 @@ ROOT = Path(__file__).resolve().parents[2]
 RXEDGE = [sys.executable, "-m", "edge.cli.main"]
 
 
-def test_demo_picks_two_lists_catches_the_mistake_reorders_and_puts_the_delivery_away(
+def test_demo_picks_reorders_counts_the_shelf_and_puts_the_delivery_away(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "kept.sqlite"
     result = subprocess.run(
-        [*RXEDGE, "demo", "--seconds", "35", "--db", str(db)],
+        [*RXEDGE, "demo", "--seconds", "60", "--db", str(db)],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=60,
+        timeout=100,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -51,6 +51,25 @@ def test_demo_picks_two_lists_catches_the_mistake_reorders_and_puts_the_delivery
     assert "cmd-result: DESADV-demo-2: closed (done): 6 put, 1 refused, 0 left waiting" in out
     for line in ("picks booked:         7", "mistakes caught:      1"):
         assert line in out
+    # The centre's clerk answered: both requests accepted and ordered, amoxicillin shipped
+    # before its delivery came, and the gateway took each answer.
+    summary = out.split("\nsummary\n")[1]
+    assert "clerk's answers:      5 (accepted 2, ordered 2, shipped 1) by purchasing" in summary
+    assert "Omeprazole 20 mg capsules x28: ordered" in summary
+    assert "Amoxicillin 500 mg capsules x21: received (6 of 6 packs)" in summary
+    assert "shipped (DESADV-demo-2 on its way), said by purchasing" in out
+    assert re.search(r"centre    cmd-result: applied: request \S+ is now shipped", out)
+    assert out.index("is shipped at the gateway") < out.index("announces delivery DESADV-demo-2")
+    # The stocktake, by the command line: started, swept, ended, the report read, confirmed.
+    started = re.search(r"rxedge    stocktake (st-A-\S+) of shelf A started \(by Ana\)", out)
+    assert started, out
+    sid = started[1]
+    assert "$ rxedge stocktake end --broker" in out
+    assert f"stocktake {sid} of shelf A ended: 18 of 19 tagged packs seen; 1 missing, 0 " in out
+    assert re.search(r"rxedge    A-06 +3 +2 ! missing 04012345555073/2", out), "the report"
+    assert f"rxedge    stocktake {sid} confirmed by Ana: 1 adjustment(s) booked" in out
+    assert f"stocktake:            {sid} of shelf A, confirmed by Ana" in summary
+    assert "18 of 19 packs seen: 1 missing, 0 extra, 0 misplaced" in summary
     raised = re.search(r"requests raised:\s+(\d+)", out)
     received = re.search(r"requests received:\s+(\d+)", out)
     assert raised and received and int(received[1]) == int(raised[1]) >= 1
@@ -71,8 +90,24 @@ def test_demo_picks_two_lists_catches_the_mistake_reorders_and_puts_the_delivery
         request = ledger.execute(
             "SELECT status, received FROM procurement_requests WHERE gtin = '04012345123456'"
         ).fetchall()
+        answered = ledger.execute(
+            "SELECT gtin, status, answered_by FROM procurement_requests"
+        ).fetchall()
+        counted = ledger.execute(
+            "SELECT kind, epc, from_slot, actor FROM movements WHERE reference = ?", (sid,)
+        ).fetchall()
+        stocktake = ledger.execute(
+            "SELECT state, confirmed_by FROM stocktakes WHERE stocktake_id = ?", (sid,)
+        ).fetchall()
     assert put == [("AX2291", "A-01", 6)], "the expired pack (AX1907) is never booked"
     assert request == [("received", 6)]
+    assert sorted(answered) == [
+        ("04012345123456", "received", "purchasing"),
+        ("04012345555011", "ordered", "purchasing"),
+    ]
+    # The pack the sweep missed is booked out of A-06 in Ana's name, under the stocktake's id.
+    assert counted == [("count_adjustment", "urn:epc:id:sgtin:4012345.055507.2", "A-06", "Ana")]
+    assert stocktake == [("confirmed", "Ana")]
     # Received, then held back by the expiry sweep at start; never picked.
     assert expired == [("receive",), ("quarantine",)], "the mistaken pack must not be booked"
 

@@ -8,32 +8,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edge.demo.local_broker import LocalBroker
-from inventory.changes import Book
 from tests.conftest import Subscriber, eventually
 from tests.edge.procurement_rig import (
     PREFIX,
-    change,
-    config,
-    products,
+    one_request,
     requests,
-    start_gateway,
-    stock,
     stop_gateway,
-    take_one,
 )
 
 
 async def test_a_status_the_contract_does_not_know_is_refused_under_its_request(
     broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
 ) -> None:
-    wanted = products(auto=1)
-    db = tmp_path / "ledger.sqlite"
-    stock(db, wanted)
     centre = subscribe(f"{PREFIX}/cmd-result")
-    gateway, task = await start_gateway(config(db, broker.url, wanted))
+    db, _, gateway, task, rid = await one_request(broker.url, tmp_path)
     try:
-        change(gateway, Book((take_one(wanted[0]["gtin"]),)))
-        (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
         body = {"request_id": rid, "status": "delivered", "note": "left at the back door"}
         centre.publish(f"{PREFIX}/procurement/status", json.dumps(body))
         (refusal,) = await eventually(lambda: centre.payloads("/cmd-result"), what="the refusal")

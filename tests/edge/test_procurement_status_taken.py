@@ -18,14 +18,12 @@ from tests.edge.procurement_rig import (
     SITE,
     CliRun,
     change,
-    config,
+    one_request,
     products,
     put_back,
     requests,
     start_gateway,
-    stock,
     stop_gateway,
-    take_one,
 )
 
 
@@ -48,14 +46,9 @@ async def clerk(broker: LocalBroker, rid: str, *said: str) -> CliRun:
 async def test_the_clerk_is_told_the_answer_was_applied_and_a_repeat_is_a_duplicate(
     broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
 ) -> None:
-    wanted = products(auto=1)
-    db = tmp_path / "ledger.sqlite"
-    stock(db, wanted)
     centre = subscribe(f"{PREFIX}/cmd-result")
-    gateway, task = await start_gateway(config(db, broker.url, wanted))
+    db, _, gateway, task, rid = await one_request(broker.url, tmp_path)
     try:
-        change(gateway, Book((take_one(wanted[0]["gtin"]),)))
-        (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
         ordered = await clerk(broker, rid, "ordered", "--note", "order 88123", "--json")
         assert await ordered.finish() == 0, ordered.errors
         (said,) = ordered.json_lines()
@@ -82,16 +75,8 @@ async def test_the_clerk_is_told_the_answer_was_applied_and_a_repeat_is_a_duplic
 async def test_an_answer_the_gateway_is_away_for_is_sent_but_not_yet_confirmed(
     broker: LocalBroker, tmp_path: Path
 ) -> None:
-    wanted = products(auto=1)
-    db = tmp_path / "ledger.sqlite"
-    stock(db, wanted)
-    settings = config(db, broker.url, wanted)
-    gateway, task = await start_gateway(settings)
-    try:
-        change(gateway, Book((take_one(wanted[0]["gtin"]),)))
-        (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
-    finally:
-        await stop_gateway(gateway, task)
+    db, settings, gateway, task, rid = await one_request(broker.url, tmp_path)
+    await stop_gateway(gateway, task)
     away = await clerk(broker, rid, "shipped", "--wait", "1")
     assert await away.finish() == 4, away.errors
     (said,) = away.lines
@@ -112,16 +97,8 @@ async def test_an_answer_the_gateway_is_away_for_is_sent_but_not_yet_confirmed(
 async def test_a_refusal_of_another_message_about_the_request_is_not_taken_for_the_clerks(
     broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
 ) -> None:
-    wanted = products(auto=1)
-    db = tmp_path / "ledger.sqlite"
-    stock(db, wanted)
-    settings = config(db, broker.url, wanted)
-    gateway, task = await start_gateway(settings)
-    try:
-        change(gateway, Book((take_one(wanted[0]["gtin"]),)))
-        (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
-    finally:
-        await stop_gateway(gateway, task)
+    _, settings, gateway, task, rid = await one_request(broker.url, tmp_path)
+    await stop_gateway(gateway, task)
     centre = subscribe(f"{PREFIX}/procurement/status", f"{PREFIX}/cmd-result")
     # Another system's answer about the same request, one the gateway will refuse, comes first.
     other = {"request_id": rid, "status": "delivered"}
@@ -148,15 +125,10 @@ async def test_a_refusal_of_another_message_about_the_request_is_not_taken_for_t
 async def test_shipped_said_after_the_delivery_closed_the_request_is_taken_and_kept(
     broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
 ) -> None:
-    wanted = products(auto=1)
-    gtin = wanted[0]["gtin"]
-    db = tmp_path / "ledger.sqlite"
-    stock(db, wanted)
     centre = subscribe(f"{PREFIX}/cmd-result")
-    gateway, task = await start_gateway(config(db, broker.url, wanted))
+    db, _, gateway, task, rid = await one_request(broker.url, tmp_path)  # 3 -> 2
     try:
-        change(gateway, Book((take_one(gtin),)))  # 3 -> 2: a request for 1
-        (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
+        gtin = products(auto=1)[0]["gtin"]  # the one product
         change(gateway, Book((put_back(gtin, 1),)))  # the packs come before the word
         await eventually(lambda: requests(db)[rid] == "received", what="closed by the delivery")
         shipped = await clerk(broker, rid, "shipped", "--note", "DHL 1Z999", "--by", "Ana")

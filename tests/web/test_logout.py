@@ -9,6 +9,7 @@ from pathlib import Path
 from playwright.async_api import expect
 
 from edge.demo.local_broker import LocalBroker
+from edge.web.sessions import Sessions
 from tests.web.page_rig import PASSWORD, USER, page_rig
 
 
@@ -40,3 +41,23 @@ async def test_log_out_in_a_window_drawn_before_logging_in_again_ends_the_login(
         await second.goto(f"{web.url}/alarms")
         await expect(second.locator("#login-link")).to_be_visible()
         assert await second.get_by_role("button", name="Acknowledge").count() == 0
+
+
+async def test_an_open_page_stops_showing_the_name_once_its_login_ended_idle(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    async with page_rig(tmp_path, broker) as web:
+        now = [0.0]
+        web.page.state.sessions = Sessions(2.0, lambda: now[0])  # idle logins end after 2 s
+        tab = await web.logged_in_tab()
+        await tab.goto(f"{web.url}/alarms")
+        await expect(tab.locator("#who")).to_be_visible()
+        await tab.evaluate("window.drawnOnce = true")
+        now[0] += 10  # nobody at the screen
+        # The page looks again just after the idle time, by itself: the name gives way to
+        # Log in, on the same page (not loaded again: what it shows stays).
+        await expect(tab.locator("#login-link")).to_be_visible(timeout=10_000)
+        assert await tab.locator("#who").count() == 0
+        assert await tab.evaluate("window.drawnOnce") is True
+        href = await tab.locator("#login-link").get_attribute("href")
+        assert href == "/login?next=%2Falarms"

@@ -57,16 +57,11 @@ async def send_status(
     when it took it (applied or duplicate), 1 when it refused it (the reason printed), 2 when
     the answer breaks the contract, 3 when the broker did not take it, 4 (`UNCONFIRMED`) when
     the gateway said nothing in time. `as_json`: the outcome as one JSON object."""
-    from edge.cli.procurement.watch import now_stamp
+    from edge.cli.procurement.watch import status_answer
 
     link = BrokerLink.of(broker)
     message_id = str(uuid.uuid4())
-    body: dict[str, object] = {"request_id": request_id, "status": state, "at": now_stamp()}
-    if note:
-        body["note"] = note
-    if by is not None:
-        body["by"] = by
-    body["message_id"] = message_id
+    body = {**status_answer(request_id, state, note, by), "message_id": message_id}
     payload = json.dumps(body)
     problems = check_topic(topics.procurement_status, payload)
     if problems:

@@ -62,6 +62,18 @@ def now_stamp() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def status_answer(
+    request_id: str, state: str, note: str = "", by: str | None = None
+) -> dict[str, object]:
+    """The centre's answer about a request, as `procurement/status` carries it, said now."""
+    body: dict[str, object] = {"request_id": request_id, "status": state, "at": now_stamp()}
+    if note:
+        body["note"] = note
+    if by is not None:
+        body["by"] = by
+    return body
+
+
 class ProcurementWatch:
     """Subscribes to procurement requests and hands each one (once) to `on_request`, which may
     be a coroutine function: the request counts as done, and is acknowledged to the broker,
@@ -197,14 +209,7 @@ class Accepter:
     async def accept(self, request: ReceivedRequest) -> bool:
         """Send the answer (False, with the reason on stderr, if the contract forbids it)."""
         topic = request.topics.procurement_status
-        body = json.dumps(
-            {
-                "request_id": request.request_id,
-                "status": "accepted",
-                "by": self.by,
-                "at": now_stamp(),
-            }
-        )
+        body = json.dumps(status_answer(request.request_id, "accepted", by=self.by))
         problems = check_topic(topic, body)
         if problems:
             print(

@@ -44,7 +44,10 @@
     }
     part.dataset.busy = "true";
     fetch(part.dataset.src, { credentials: "same-origin", cache: "no-store" })
-      .then((answer) => (answer.ok ? answer.text() : Promise.reject(answer.status)))
+      .then((answer) => {
+        if (answer.headers.get("x-rxedge-login") === "0") loggedOut();
+        return answer.ok ? answer.text() : Promise.reject(answer.status);
+      })
       .then((html) => { part.innerHTML = html; })
       .catch(() => { part.dataset.stale = "true"; })
       .finally(() => {
@@ -54,6 +57,24 @@
           schedule(part);
         }
       });
+  }
+
+  // The login ended on the server (idle, or the account changed): the name and its Log out
+  // give way to Log in, as a page loaded now would show.
+  function loggedOut() {
+    const who = document.getElementById("who");
+    if (!who) return;
+    const login = document.createElement("a");
+    login.id = "login-link";
+    login.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+    login.textContent = "Log in";
+    who.parentElement.replaceChildren(login);
+  }
+  // An idle login ends after data-idle-seconds without use (a refresh of the live parts is not
+  // use): look again just after that, when nothing else has.
+  const who = document.getElementById("who");
+  if (who && who.dataset.idleSeconds) {
+    setTimeout(() => nudge("*"), (Number(who.dataset.idleSeconds) + 1) * 1000);
   }
 
   const timers = new Map();
