@@ -3,9 +3,20 @@
 What differs between the two is kept here: MQTT 5 asks at connect for a session that outlives
 the connection (clean start off, a session expiry); 3.1.1 fixes it when the client is made
 (clean session off) and has no expiry to ask for.
+
+A broker can keep a connection up (it answers pings) and still acknowledge nothing: its
+storage or its back end hangs. Messages waiting for a PUBACK that none has answered for a whole
+keepalive make the session drop that link: paho sends them again (DUP) on the next one, to the
+same broker or the next in order, so the outbox never waits on a mute broker for ever.
 """
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -15,6 +26,7 @@ from paho.mqtt.properties import Properties
 from sync.broker_refusal import MqttProtocol
 from sync.broker_url import BrokerAddress, BrokerRotation
 
+log = logging.getLogger(__name__)
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
 
 
@@ -74,3 +86,64 @@ def fail_over(
     next attempt at the next broker; paho's back-off still spaces the attempts."""
     if len(brokers.brokers) > 1:
         connect_async(client, brokers.advance(), protocol, persistent, keepalive)
+
+
+class PubackWatch:
+    """Closes the socket of the moment (`link()`, paho's) when messages wait (`waiting()` > 0)
+    on a connected link (`connected()`) and no PUBACK came for `patience` seconds. Closed under
+    paho's thread, the socket is a lost link to it: paho reconnects on its own (to the next
+    broker, if several), where `disconnect()` would end its loop. Checked on the event loop."""
+
+    def __init__(
+        self,
+        patience: float,
+        waiting: Callable[[], int],
+        connected: Callable[[], bool],
+        link: Callable[[], object],
+    ):
+        self._patience = patience
+        self._waiting = waiting
+        self._connected = connected
+        self._link = link
+        self._loop = asyncio.get_running_loop()
+        self._answered_at = self._loop.time()
+        self._timer: asyncio.TimerHandle | None = None
+        self.mute_links = 0  # links dropped because the broker acknowledged nothing
+
+    def start(self) -> None:
+        self._timer = self._loop.call_later(self._patience / 4, self._check)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def answered(self) -> None:
+        """A PUBACK arrived, or a link came up: the broker's time to answer starts again."""
+        self._answered_at = self._loop.time()
+
+    def before_waiting(self) -> None:
+        """A message is about to wait for its PUBACK: with none waiting before it, the
+        broker's time to answer starts now."""
+        if not self._waiting():
+            self.answered()
+
+    def _check(self) -> None:
+        self.start()
+        silent = self._loop.time() - self._answered_at
+        if silent < self._patience or not self._connected() or not self._waiting():
+            return
+        self.mute_links += 1
+        self.answered()  # the next link gets a whole keepalive of its own
+        link = self._link()
+        if not isinstance(link, socket.socket):  # TLS sockets are ones too
+            return
+        with contextlib.suppress(OSError):
+            log.warning(
+                "broker at %s:%d acknowledged none of %d messages in %.0f s; reconnecting to"
+                " send them again",
+                *link.getpeername()[:2],
+                self._waiting(),
+                silent,
+            )
+            link.shutdown(socket.SHUT_RDWR)

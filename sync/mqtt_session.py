@@ -8,7 +8,7 @@ with paho's back-off (0.25 s doubling to 1 s); a lasting refusal (protocol, acco
 sets `refusal` (sync.broker_refusal). ``publish`` returns a future completed by the PUBACK;
 ``publish_many`` one future for a whole batch, which keeps the loop's share of the outbox small.
 Inbound messages reach `on_message`, or with manual acknowledgement `on_delivery`, acknowledged
-only when the receiver calls `ack`."""
+only when the receiver calls `ack`. A mute broker's link is dropped (sync.mqtt_client)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from sync.broker_refusal import (
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress, BrokerRotation
 from sync.errors import PublishRefused
-from sync.mqtt_client import connect_async, fail_over, make_client
+from sync.mqtt_client import PubackWatch, connect_async, fail_over, make_client
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,7 @@ class MqttSession:
         client.on_message = self._on_paho_message
         client.on_subscribe = self._on_subscribe
         self._client = client
+        self.pubacks = PubackWatch(keepalive, self._waiting, self.connected.is_set, client.socket)
 
     @property
     def broker(self) -> BrokerAddress:
@@ -158,6 +159,7 @@ class MqttSession:
             self._client, self.brokers.current, self.protocol, self._persistent, self._keepalive
         )
         self._client.loop_start()
+        self.pubacks.start()
 
     async def until_connected(self, timeout: float | None, settings: RefusalSettings) -> None:
         """Wait until the broker accepts; BrokerRefused (its message spelling the fix as
@@ -179,6 +181,7 @@ class MqttSession:
             except (TimeoutError, PublishRefused):
                 log.warning("could not publish %s before disconnecting", farewell.topic)
         self._stopping = True
+        self.pubacks.stop()
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
         self.connected.clear()
@@ -205,6 +208,7 @@ class MqttSession:
                 future.set_exception(PublishRefused(mqtt.error_string(info.rc)))
             return future
         # The PUBACK is handled on the loop after this returns, so registering now is in time.
+        self.pubacks.before_waiting()
         self._pending[info.mid] = future
         return future
 
@@ -217,6 +221,7 @@ class MqttSession:
             future.set_result([])
             return future
         batch = _Batch(future, len(messages))
+        self.pubacks.before_waiting()
         publish, pending = self._client.publish, self._pending_in_batches
         for index, (topic, payload, retain) in enumerate(messages):
             try:
@@ -345,6 +350,7 @@ class MqttSession:
     def _set_connected(self, up: bool) -> None:
         self._link += 1
         if up:
+            self.pubacks.answered()
             self.refusal = None
             self.refused.clear()
             self.connects += 1
@@ -357,6 +363,8 @@ class MqttSession:
         with self._acks_lock:
             acks, self._acks = self._acks, []
             self._drain_scheduled = False
+        if acks:
+            self.pubacks.answered()
         pending, in_batches = self._pending, self._pending_in_batches
         for mid, reason in acks:
             waiting = in_batches.pop(mid, None)
@@ -375,7 +383,7 @@ class MqttSession:
 
     def _count_waiting(self) -> None:
         """Decide how PUBACKs are handed over, from how many messages wait for one."""
-        busy = len(self._pending) + len(self._pending_in_batches) > ACK_GROUP
+        busy = self._waiting() > ACK_GROUP
         with self._acks_lock:
             self._busy = busy
         if busy and self._ack_timer is None:
@@ -384,3 +392,7 @@ class MqttSession:
     def _collect_acks(self) -> None:
         self._ack_timer = None
         self._drain_acks()
+
+    def _waiting(self) -> int:
+        """Messages handed to paho and not yet answered."""
+        return len(self._pending) + len(self._pending_in_batches)

@@ -26,7 +26,9 @@ BUS_WITHIN = 10.0
 BUS_PER_CONTROLLER = 5.0
 PUBLISHER = "publisher"
 # With rows in flight to a connected broker, PUBACKs keep coming; a broker that went silent is
-# noticed by the MQTT keepalive (30 s) within about a minute, and then the publisher rests.
+# noticed by the MQTT keepalive (30 s) within about a minute, and then the publisher rests; one
+# that answers pings but acknowledges nothing loses its link after a keepalive without a PUBACK
+# (sync.mqtt_client.PubackWatch), and the reconnect counts as progress.
 PUBLISHER_WITHIN = 90.0
 
 

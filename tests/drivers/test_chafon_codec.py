@@ -31,6 +31,17 @@ def test_crc_is_crc16_mcrf4xx_by_its_catalogue_check_value() -> None:
     assert crc16_mcrf4xx(b"123456789") == 0x6F91
 
 
+@given(st.binary(max_size=300))
+def test_crc_is_the_bitwise_definition_of_the_readers_manual(data: bytes) -> None:
+    # The manual's routine, bit by bit: reflected polynomial 0x8408, initial value 0xFFFF.
+    crc = 0xFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+    assert crc16_mcrf4xx(data) == crc
+
+
 def test_inventory_command_is_the_documented_bytes() -> None:
     assert inventory() == bytes.fromhex("04FF011BB4")
 

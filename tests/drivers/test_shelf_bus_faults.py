@@ -231,3 +231,58 @@ async def test_a_controller_that_restarted_between_two_polls_gets_its_lights_and
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await sim.stop()
+
+
+async def test_writes_answered_with_an_exception_are_not_taken_as_done() -> None:
+    """A controller (a raw Modbus TCP peer) that answers its first light writes with exception
+    0x06 (server device busy): they count as failures, are written again, and the lights end up
+    as wanted; the bus task goes on."""
+    busy = 2
+    registers: dict[int, int] = {}
+    coils: dict[int, int] = {}
+
+    async def controller(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal busy
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                tid, _, length, unit = struct.unpack(">HHHB", await reader.readexactly(7))
+                pdu = await reader.readexactly(length - 1)
+                code, address, count = pdu[0], *struct.unpack(">HH", pdu[1:5])
+                if code in (FunctionCode.WRITE_COILS, FunctionCode.WRITE_REGISTERS) and busy:
+                    busy -= 1
+                    body = bytes([code | 0x80, 0x06])
+                elif code == FunctionCode.WRITE_REGISTERS:
+                    values = struct.unpack(f">{count}H", pdu[6 : 6 + 2 * count])
+                    registers.update(zip(range(address, address + count), values, strict=True))
+                    body = pdu[:5]
+                elif code == FunctionCode.WRITE_COILS:
+                    bits = int.from_bytes(pdu[6:], "little")
+                    coils.update({address + i: bits >> i & 1 for i in range(count)})
+                    body = pdu[:5]
+                else:  # a read: every value zero
+                    body = bytes([code, 2 * count]) + b"\x00\x00" * count
+                writer.write(struct.pack(">HHHB", tid, 0, len(body) + 1, unit) + body)
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(controller, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    events: list[DriverEvent] = []
+    spec = ControllerSpec("A", 1, 8, RXEDGE_PTL_V1)
+    bus = ShelfBus("b", tcp_client("127.0.0.1", port), [spec], events.append, poll_interval=0.01)
+    task = asyncio.create_task(bus.run())
+    try:
+        bus.set_light("A", 2, GREEN)
+        await eventually(lambda: 3003 in registers and 3 in coils, what="written at last")
+        assert busy == 0 and bus.stats("A").failures == 2
+        # Slot 2 of rxedge-ptl-v1: coil 1 + 2 on, colour 1001 + 2 green, mode steady, number 2.
+        assert (coils[3], registers[1003], registers[2003], registers[3003]) == (1, 1, 0, 2)
+        assert not task.done(), "the bus task ended"
+        assert bus.is_up("A") and downs(events) == []
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        server.close()
+        await eventually(lambda: not server.is_serving())
+        await server.wait_closed()

@@ -1,0 +1,80 @@
+"""A broker that keeps the connection up (answers pings) but never acknowledges a publish: the
+session gives up on that link after a keepalive without a PUBACK and sends what waits again, on
+a new link or to the next broker, so the outbox does not stall behind it for ever."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from edge.demo.local_broker import LocalBroker
+from sync.broker_url import BrokerAddress
+from sync.mqtt_session import MqttSession
+from sync.publisher import OutboxPublisher
+from tests.conftest import Subscriber, eventually
+from tests.sync.mute_broker import MuteBroker
+from tests.sync.test_publisher import TOPICS, OutboxOnDisk, request, request_id
+
+KEEPALIVE = 1  # seconds; the gateway's is 30
+
+
+@pytest.fixture
+async def mute() -> AsyncIterator[MuteBroker]:
+    broker = MuteBroker()
+    await broker.start()
+    yield broker
+    await broker.stop()
+
+
+async def test_messages_a_broker_never_acknowledges_are_sent_again_on_a_new_link(
+    mute: MuteBroker,
+) -> None:
+    session = MqttSession(BrokerAddress.parse(mute.url), "gw-mute", keepalive=KEEPALIVE)
+    await session.start()
+    try:
+        await eventually(session.connected.is_set, what="connected")
+        answered = session.publish_many([(TOPICS.procurement_request, request(1), False)])
+        await eventually(lambda: mute.received, what="the message at the broker")
+        mute.acknowledge = True  # from now on: too late for the message already taken
+        answers = await asyncio.wait_for(answered, 10 * KEEPALIVE)
+        assert answers == [None]
+        again = [m for m in mute.received if m.connection == 2]
+        assert [(m.payload, m.dup) for m in again] == [(request(1).encode(), True)]
+        assert session.connects == 2
+    finally:
+        await session.stop()
+
+
+async def test_the_outbox_moves_on_from_a_mute_broker_to_the_next(
+    mute: MuteBroker,
+    broker: LocalBroker,
+    subscribe: Callable[..., Subscriber],
+    tmp_path: Path,
+) -> None:
+    centre = subscribe(TOPICS.procurement_request)
+    store = OutboxOnDisk(tmp_path / "ledger.sqlite")
+    store.add(5)
+    brokers = [BrokerAddress.parse(mute.url), BrokerAddress.parse(broker.url)]
+    session = MqttSession(brokers, "gw-mute", keepalive=KEEPALIVE)
+    publisher = OutboxPublisher(session, TOPICS, store.pending, store.mark_sent)
+    await session.start()
+    task = asyncio.create_task(publisher.run())
+    try:
+        await eventually(lambda: len(mute.received) >= 5, what="sent to the mute broker first")
+        await eventually(
+            lambda: (
+                [p["request_id"] for p in centre.payloads("procurement/request")]
+                == [request_id(i) for i in range(5)]
+            ),
+            timeout=10 * KEEPALIVE,
+            what="every request at the next broker",
+        )
+        await eventually(lambda: store.outbox.pending(10, 0) == [], what="all marked sent")
+        assert publisher.sent == 5
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await session.stop()
