@@ -213,6 +213,8 @@ def _acknowledge(keeper: InventoryKeeper, command: AckAlarm) -> Outcome:
                     "alarm-ack", command.alarm_id, "acknowledged", alarm_id=command.alarm_id, by=by
                 ),
             ]
+            if alarm is not None and alarm.ends_when_acknowledged:
+                commits.append(keeper.alarms.clear(alarm.kind, alarm.subject))
     except UnknownAlarm as exc:
         return keeper.picks.refuse("alarm-ack", command.alarm_id, str(exc))
     note = f"alarm {command.alarm_id} acknowledged by {by}"

@@ -62,6 +62,15 @@ class Alarm:
     def live(self) -> bool:
         return self.state is not AlarmState.CLEARED
 
+    @property
+    def ends_when_acknowledged(self) -> bool:
+        """A notice of one event that nothing later clears: a duplicate serial, or a pack
+        refused at a receiving scanner (no put-away session ends for it). Acknowledged, it has
+        been dealt with, and it clears."""
+        if self.kind is AlarmKind.DUPLICATE_PACK:
+            return True
+        return self.kind is AlarmKind.REFUSED_PACK and self.detail.get("delivery_id") is None
+
     def payload(self) -> str:
         """Retained state on ``alarms/{id}``; empty once cleared, which removes it at the broker."""
         if not self.live:

@@ -6,6 +6,7 @@ the scanner's checks refuse blinks red too, so the clerk knows to scan again."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from drivers.modbus.lights import DARK
 from edge.demo.local_broker import LocalBroker
+from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 from tests.edge.putaway_rig import AMOX, PREFIX, RED, STATION, PutawayRig, code
 
@@ -77,3 +79,38 @@ async def test_a_code_the_scanner_cannot_take_blinks_red_so_the_clerk_scans_agai
     await eventually(lambda: rig.shows(STATION, RED), what="red at the desk's slot")
     assert rig.receipts() == []
     assert any("DataMatrix" in a.text for a in rig.activity if a.kind == "mistake")
+
+
+async def test_a_receiving_desk_alarm_clears_once_a_pharmacist_acknowledged_it(
+    rig: PutawayRig, subscribe: Callable[..., Subscriber]
+) -> None:
+    """No session ends for a pack refused at a receiving scanner: looked at, it is dealt with."""
+    centre = subscribe(f"{PREFIX}/alarms/+")
+
+    def refused() -> list[dict[str, object]]:
+        return [a for a in alarms(centre) if a["kind"] == "refused_pack"]
+
+    rig.scanner.scan(code(AMOX, "B7", -2))
+    raised = (await eventually(refused, what="the refused_pack alarm"))[0]
+    ack = {"alarm_id": raised["alarm_id"], "by": "Ana Ruiz"}
+    centre.publish(f"{PREFIX}/cmd/alarm-ack", json.dumps(with_envelope(ack)))
+
+    def state() -> tuple[str, str | None]:
+        with sqlite3.connect(rig.db) as db:
+            row = db.execute(
+                "SELECT state, acknowledged_by FROM alarms WHERE id = ?", (raised["alarm_id"],)
+            ).fetchone()
+        return row[0], row[1]
+
+    await eventually(lambda: state() == ("cleared", "Ana Ruiz"), what="cleared, who kept")
+    topic = f"{PREFIX}/alarms/{raised['alarm_id']}"
+
+    def states() -> list[str]:
+        return [
+            json.loads(m.payload)["state"] if m.payload else ""
+            for m in centre.drain()
+            if m.topic == topic
+        ]
+
+    await eventually(lambda: states()[-1:] == [""], what="gone at the broker")
+    assert states() == ["raised", "acknowledged", ""], "the centre sees who looked, then it goes"
