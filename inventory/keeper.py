@@ -92,6 +92,7 @@ class InventoryKeeper:
                 self.putaways = PutawayDesk(self, shelf_slots)
                 self.stocktakes = StocktakeDesk(self, self.alarms, site)
                 self._load_state()
+                self.stocktakes.recover()  # at open only, never on a reload
             except sqlite3.DatabaseError as exc:
                 self.db.close()
                 raise damaged(db_path, str(exc)) from None

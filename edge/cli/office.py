@@ -116,7 +116,8 @@ def run_report(args: argparse.Namespace) -> int:
             ).fetchone()
         else:
             row = db.execute(
-                "SELECT report, state FROM stocktakes ORDER BY ended_at DESC LIMIT 1"
+                "SELECT report, state FROM stocktakes WHERE state != 'running'"
+                " ORDER BY ended_at DESC LIMIT 1"
             ).fetchone()
     if row is None:
         print(f"no stocktake {args.stocktake_id or 'yet'}")

@@ -52,7 +52,7 @@ def latest_count(db: Path) -> Count | None:
     with closing(sqlite3.connect(db)) as ledger:
         row = ledger.execute(
             "SELECT stocktake_id, shelf, state, report, coalesce(confirmed_by, '')"
-            " FROM stocktakes ORDER BY ended_at DESC LIMIT 1"
+            " FROM stocktakes WHERE state != 'running' ORDER BY ended_at DESC LIMIT 1"
         ).fetchone()
     if row is None:
         return None

@@ -37,17 +37,21 @@ class StocktakeDesk:
     def started(self, sweep: Sweep) -> Outcome:
         """Report that a sweep began, under an id no kept report has (the sweep takes it, so
         its end, its report and a badge confirming it all name the same one)."""
-        db = self._keeper.db
+        keeper = self._keeper
+        db = keeper.db
         sweep.stocktake_id = _free_id(db, sweep.stocktake_id)
         sweep.ledger_mark = db.execute("SELECT coalesce(max(id), 0) FROM movements").fetchone()[0]
-        started = self._keeper.send_result(
-            "stocktake-start",
-            sweep.stocktake_id,
-            "started",
-            stocktake_id=sweep.stocktake_id,
-            shelf=sweep.shelf,
-            by=sweep.by,
-        )
+        with keeper.group():  # kept as running: a power cut before its end is told (recover)
+            report = StocktakeReport(sweep.stocktake_id, sweep.shelf, sweep.by, [], [])
+            _save(db, report, "running", keeper.stamp())
+            started = keeper.send_result(
+                "stocktake-start",
+                sweep.stocktake_id,
+                "started",
+                stocktake_id=sweep.stocktake_id,
+                shelf=sweep.shelf,
+                by=sweep.by,
+            )
         return Outcome(
             commits=[started],
             notes=[f"stocktake {sweep.stocktake_id} of shelf {sweep.shelf} started ({sweep.by})"],
@@ -59,7 +63,7 @@ class StocktakeDesk:
         keeper = self._keeper
         index = keeper.index
         lines = index.lines()
-        sweep.stocktake_id = _free_id(keeper.db, sweep.stocktake_id)
+        sweep.stocktake_id = _own_id(keeper.db, sweep.stocktake_id)
         moved = _moved_since(keeper.db, sweep.ledger_mark)
         report = reconcile(
             sweep.stocktake_id,
@@ -130,7 +134,7 @@ class StocktakeDesk:
         no longer what the shelf holds) as abandoned: nothing judged, no alarm, nothing to
         confirm; the shelf is to be swept again."""
         keeper = self._keeper
-        sweep.stocktake_id = _free_id(keeper.db, sweep.stocktake_id)
+        sweep.stocktake_id = _own_id(keeper.db, sweep.stocktake_id)
         report = StocktakeReport(sweep.stocktake_id, sweep.shelf, sweep.by, [], [])
         report.counted_at = keeper.stamp()
         with keeper.group():
@@ -140,6 +144,26 @@ class StocktakeDesk:
             commits=[commit],
             notes=[f"stocktake {report.stocktake_id} of shelf {report.shelf} abandoned: {why}"],
         )
+
+    def recover(self) -> None:
+        """At start: a sweep still running in the file was cut short by a stop or a power cut
+        (its reads were in memory only). It is kept as abandoned and the centre told so, as
+        for a handheld that never came back: the shelf is to be swept again."""
+        keeper = self._keeper
+        rows = keeper.db.execute(
+            "SELECT stocktake_id, shelf, by FROM stocktakes WHERE state = 'running'"
+        ).fetchall()
+        why = "the gateway stopped during the sweep (what it read was lost): sweep the shelf again"
+        for stocktake_id, shelf, by in rows:
+            report = StocktakeReport(stocktake_id, shelf, by, [], [])
+            at = keeper.stamp()
+            with keeper.group():
+                keeper.db.execute(
+                    "UPDATE stocktakes SET state = 'abandoned', ended_at = ?"
+                    " WHERE stocktake_id = ?",
+                    (at, stocktake_id),
+                )
+                keeper.send([_end_answer(at, report, "abandoned", reason=why)])
 
     def confirm(self, stocktake_id: str, by: str) -> Outcome:
         """Book a report's differences as count adjustments and moves, by `by`."""
@@ -258,6 +282,16 @@ def _free_id(db: sqlite3.Connection, stocktake_id: str) -> str:
     return first_free(stocktake_id, taken)
 
 
+def _own_id(db: sqlite3.Connection, stocktake_id: str) -> str:
+    """The id a sweep took at its start (its running row), or a free one for a sweep that has
+    no row."""
+    row = db.execute("SELECT state FROM stocktakes WHERE stocktake_id = ?", (stocktake_id,))
+    found = row.fetchone()
+    return (
+        stocktake_id if found is not None and found[0] == "running" else _free_id(db, stocktake_id)
+    )
+
+
 def _moved_since(db: sqlite3.Connection, mark: int | None) -> frozenset[str]:
     """Tagged packs with a movement after movement `mark` (none without a mark)."""
     if mark is None:
@@ -269,6 +303,11 @@ def _moved_since(db: sqlite3.Connection, mark: int | None) -> frozenset[str]:
 
 
 def _save(db: sqlite3.Connection, report: StocktakeReport, state: str, at: str) -> None:
+    """Keep the report in `state`, in place of its sweep's running row."""
+    db.execute(
+        "DELETE FROM stocktakes WHERE stocktake_id = ? AND state = 'running'",
+        (report.stocktake_id,),
+    )
     db.execute(
         "INSERT INTO stocktakes (stocktake_id, shelf, by, ended_at, state, report)"
         " VALUES (?, ?, ?, ?, ?, ?)",
