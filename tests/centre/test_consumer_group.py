@@ -108,9 +108,15 @@ async def test_a_request_left_for_a_fault_of_the_clusters_comes_again_in_seconds
     running = asyncio.create_task(member.run())
     try:
         await publish_requests(cluster, [body])
-        await eventually(lambda: len(tries) == 2, timeout=20, what="the request a second time")
-        assert tries[1] - tries[0] < 10, "offered again long before the ack wait"
-        assert (member.counts.left, member.counts.again, member.counts.finished) == (1, 1, 1)
+        # Counted by deliveries, not by tries: under load the MQTT publish may be sent twice
+        # (at least once), a second message of the same request that is tried as a first.
+        await eventually(
+            lambda: member.counts.again == 1 and member.counts.finished == 1,
+            timeout=20,
+            what="the request given back, delivered again and finished",
+        )
+        assert tries[-1] - tries[0] < 10, "offered again long before the ack wait"
+        assert member.counts.left == 1
 
         async def acknowledged() -> bool:
             return await unacknowledged(cluster, "desk") == 0
