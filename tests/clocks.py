@@ -20,3 +20,21 @@ class SteppedClock(Clock):
 
     def now(self) -> datetime:
         return super().now() + self.offset
+
+
+class PassingClock(SteppedClock):
+    """The system's clocks, with time that can be made to pass at once: the wall clock and
+    the steady clock the ledger keeps idle times by move together (a break taken), while
+    monotonic time, which the drivers' timers run on, is untouched."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passed = 0.0
+
+    def pass_time(self, seconds: float) -> None:
+        """`seconds` go by for everything the ledger times (sessions left untouched)."""
+        self.step(seconds)
+        self.passed += seconds
+
+    def steady(self) -> float:
+        return super().steady() + self.passed

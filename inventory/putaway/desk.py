@@ -117,13 +117,18 @@ class PutawayDesk:
         return out
 
     def tick(self) -> Outcome:
-        """Sessions left untouched past the timeout end, and those untouched past
+        """Sessions left untouched past the timeout end (or, with packs of their notice still
+        to come, pause: a clerk's break must not split the delivery), and those untouched past
         `remind_after_seconds` blink slowly until then; red that has run its time goes."""
         keeper, board, out = self._keeper, self.board, Outcome()
         now = keeper.seconds()
         limit = keeper.picks.times.timeout_seconds
         for session in board.by_age():
-            if session.at_work and now - session.touched_at >= limit:
+            if not session.at_work or now - session.touched_at < limit:
+                continue
+            if session.still_to_come:
+                self._pause(session, out)
+            else:
                 self._close(session, SessionState.TIMED_OUT, out)
         idle = self._idle(now)
         for delivery_id in sorted(idle - board.reminded):
@@ -170,6 +175,24 @@ class PutawayDesk:
             for s in self.sessions.values()
             if s.waiting and s.number is not None and now - s.touched_at >= self._remind_after
         }
+
+    def _pause(self, session: PutawaySession, out: Outcome) -> None:
+        """A notice left untouched with packs still to come: its lit packs are reported (their
+        slots may hold packs never confirmed), its slots go dark, its colour is freed, and it
+        waits for the next scan of one of its packs at its scanner."""
+        figures = session.summary()
+        session.pause()
+        self.board.report(
+            session, "paused", out, request_id=session.request_id or None, **figures
+        )
+        missing = sum(max(ln.quantity - ln.received, 0) for ln in session.lines)
+        out.putaway_notes.append(
+            f"put-away {session.delivery_id} paused: untouched for "
+            f"{self._keeper.picks.times.timeout_seconds:g} s with {missing} pack(s) still to "
+            f"come; {session.put} put, {figures['waiting']} lit and not put (their slots go "
+            f"dark); the next scan of one of its packs at {session.scanner} resumes it"
+        )
+        out.lights_changed = True
 
     def _done(self, session: PutawaySession, out: Outcome) -> None:
         self._close(session, SessionState.DONE, out)

@@ -115,6 +115,7 @@ class PutawaySession:
     actor: str = ""  # who scans its packs in (the badge holder), for the movements
     number: int | None = None
     announced: bool = False  # a notice said what to expect
+    paused: bool = False  # timed out with packs still to come: waits for them again
     lines: list[ExpectedLine] = field(default_factory=list)
     waiting: list[WaitingPack] = field(default_factory=list)
     unexpected: list[Unexpected] = field(default_factory=list)
@@ -132,6 +133,17 @@ class PutawaySession:
     def at_work(self) -> bool:
         """Packs of it are being scanned (a notice waits for its delivery until then)."""
         return self.number is not None or not self.announced
+
+    @property
+    def still_to_come(self) -> bool:
+        """A notice with a line not yet received in full (packs put; waiting ones not counted)."""
+        return self.announced and any(line.received < line.quantity for line in self.lines)
+
+    def pause(self) -> None:
+        """A break past the timeout with packs still to come: the packs lit and never confirmed
+        are let go (reported by the caller first), the colour is freed, and the session waits
+        for its packs as it did before its first scan; what was put stays counted."""
+        self.waiting, self.number, self.paused = [], None, True
 
     @property
     def complete(self) -> bool:

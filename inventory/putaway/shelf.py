@@ -49,6 +49,9 @@ class ShelfPuts:
         """A pack scanned at a put-away scanner: refused, or lit in the slot it belongs in."""
         keeper, out = self._keeper, Outcome()
         session = self._session_for(scanner, scan.gtin, scan.batch)
+        if session.paused:  # the clerk is back from a break: the same delivery carries on
+            session.paused = False
+            out.putaway_notes.append(f"put-away {session.delivery_id} resumed at {scanner}")
         session.station, session.actor = station, actor
         session.touched_at = keeper.seconds()
         slot = self._place(session, scan, station)
