@@ -30,6 +30,7 @@ class PassingClock(SteppedClock):
     def __init__(self) -> None:
         super().__init__()
         self.passed = 0.0
+        self.steady()  # anchored before any time passes, so none is counted twice
 
     def pass_time(self, seconds: float) -> None:
         """`seconds` go by for everything the ledger times (sessions left untouched)."""

@@ -1,0 +1,152 @@
+"""A clerk's break in the middle of an announced delivery, on the running daemon with real
+peers (mosquitto, pty scanners, the Modbus shelf simulator): the delivery pauses rather than
+closing short, its slots go dark, and the rest of its packs, scanned after the break (or after
+a restart), carry on the same delivery toward its request. Time passes through the daemon's
+clock, never by waiting for the 600 s timeout."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from drivers.modbus.lights import DARK
+from drivers.modbus.profile import Colour
+from edge.demo.local_broker import LocalBroker
+from sync.commands import with_envelope
+from sync.contract import validate
+from tests.clocks import PassingClock
+from tests.conftest import Subscriber, eventually
+from tests.edge.putaway_rig import AMOX, IBU, PREFIX, PutawayRig, code, lit
+
+DEFAULT_TIMES = {"remind_after_seconds": 120, "timeout_seconds": 600}
+BREAK = 900  # longer than the timeout
+
+
+def answers(centre: Subscriber, status: str) -> list[dict[str, object]]:
+    return [
+        r
+        for r in centre.payloads("/cmd-result")
+        if r.get("command") == "putaway" and r["status"] == status
+    ]
+
+
+def announce(centre: Subscriber, delivery_id: str, quantity: int, request_id: str = "") -> None:
+    notice = {
+        "delivery_id": delivery_id,
+        "request_id": request_id,
+        "scanner": "goods-in",
+        "lines": [{"gtin": AMOX, "quantity": quantity, "batch": "B7"}],
+    }
+    centre.publish(f"{PREFIX}/cmd/putaway", json.dumps(with_envelope(notice)))
+
+
+async def paused_after_a_break(centre: Subscriber, clock: PassingClock) -> dict[str, object]:
+    clock.pass_time(BREAK)
+    [paused] = await eventually(lambda: answers(centre, "paused"), what="paused, not closed")
+    assert validate("cmd-result", paused) == [], paused
+    return paused
+
+
+async def test_a_break_pauses_the_delivery_and_the_rest_scanned_after_it_completes_it(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    clock = PassingClock()
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start(clock, picking=DEFAULT_TIMES)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        request_id, status_before, _ = rig.request()
+        announce(centre, "DESADV-7", 3, request_id)
+        await eventually(lambda: answers(centre, "expected"), what="the notice accepted")
+        rig.scanner.scan(code(AMOX, "B7", 400))
+        rig.scanner.scan(code(AMOX, "B7", 400))
+        await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 2)), what="two to put")
+        await rig.press("A-01")
+        await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 1)), what="one put")
+
+        paused = await paused_after_a_break(centre, clock)
+        [line] = paused["lines"]  # type: ignore[misc]
+        assert (paused["put"], line["received"], line["missing"]) == (1, 1, 2)
+        [left] = paused["left_waiting"]  # type: ignore[misc]
+        assert left["slot"] == "A-01", "the slot that may hold a pack never confirmed"
+        await eventually(lambda: rig.shows("A-01", DARK), what="dark during the break")
+        assert answers(centre, "closed") == [], "nothing reported missing"
+        assert rig.request()[1:] == (status_before, 1), "the request is not told of a shortfall"
+
+        for _ in range(2):  # back from the break: the pack laid in A-01, and the last one
+            rig.scanner.scan(code(AMOX, "B7", 400))
+        await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 2)), what="lit again")
+        await rig.press("A-01", times=2)
+        [closed] = await eventually(lambda: answers(centre, "closed"), what="done")
+        [line] = closed["lines"]  # type: ignore[misc]
+        assert (closed["how"], closed["put"], line["received"], line["missing"]) == (
+            "done",
+            3,
+            3,
+            0,
+        )
+        assert closed["unexpected"] == []
+        assert rig.request()[1:] == ("received", 3)
+        assert {r[4] for r in rig.receipts()} == {request_id}
+        said = [r for r in centre.payloads("/cmd-result") if r.get("command") == "putaway"]
+        assert {r["command_id"] for r in said} == {"DESADV-7"}, "one delivery, not two"
+    finally:
+        await rig.stop()
+
+
+async def test_a_paused_delivery_stays_paused_across_a_restart_and_resumes_after_it(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    clock = PassingClock()
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start(clock, picking=DEFAULT_TIMES)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        announce(centre, "D-8", 3)
+        await eventually(lambda: answers(centre, "expected"), what="the notice accepted")
+        rig.scanner.scan(code(AMOX, "B7", 400))
+        rig.scanner.scan(code(AMOX, "B7", 400))
+        await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 2)), what="two to put")
+        await rig.press("A-01")
+        await eventually(lambda: len(rig.receipts()) == 1, what="one put")
+        await paused_after_a_break(centre, clock)
+        await rig.stop_daemon()
+        with sqlite3.connect(rig.db) as db:
+            state, body = db.execute(
+                "SELECT state, body FROM putaway_sessions WHERE delivery_id = 'D-8'"
+            ).fetchone()
+        assert (state, json.loads(body)["paused"]) == ("open", True)
+
+        await rig.start_daemon(clock, picking=DEFAULT_TIMES)
+        assert await rig.shows("A-01", DARK), "a paused delivery lights nothing at start"
+        clock.pass_time(BREAK)  # a paused delivery waits for its packs, as a new notice does
+        for _ in range(2):  # the pack let go at the break (not waiting any more), and the last
+            rig.scanner.scan(code(AMOX, "B7", 400))
+        await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 2)), what="resumed")
+        await rig.press("A-01", times=2)
+        [closed] = await eventually(lambda: answers(centre, "closed"), what="done")
+        assert (closed["command_id"], closed["how"], closed["put"]) == ("D-8", "done", 3)
+        assert len(answers(centre, "paused")) == 1
+    finally:
+        await rig.stop()
+
+
+async def test_a_session_without_a_notice_still_times_out_and_goes_dark(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    clock = PassingClock()
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start(clock, picking=DEFAULT_TIMES)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        rig.scanner.scan(code(IBU, "I1", 400))
+        await eventually(lambda: rig.shows("A-05", lit(Colour.GREEN, 1)), what="lit")
+        clock.pass_time(BREAK)
+        [closed] = await eventually(lambda: answers(centre, "closed"), what="timed out")
+        assert (closed["how"], closed["waiting"]) == ("timed_out", 1)
+        await eventually(lambda: rig.shows("A-05", DARK), what="dark at the timeout")
+        assert answers(centre, "paused") == []
+    finally:
+        await rig.stop()
