@@ -65,6 +65,8 @@ _PUTAWAY = {
     "put": "GTIN {gtin} put in {slot} (by {confirmed_by}; {put} put so far)",
     "refused": "REFUSED GTIN {gtin} batch {batch}: {reason} ({why})",
     "wrong_slot": "WRONG SLOT {slot}: nothing was lit there (lit: {expected})",
+    "paused": "paused, left untouched: {put} put, {waiting} lit and not put (their slots go "
+    "dark); the next scan of its packs resumes it",
     "closed": "closed ({how}): {put} put, {refused} refused, {waiting} left waiting",
 }
 

@@ -182,9 +182,7 @@ class PutawayDesk:
         waits for the next scan of one of its packs at its scanner."""
         figures = session.summary()
         session.pause()
-        self.board.report(
-            session, "paused", out, request_id=session.request_id or None, **figures
-        )
+        self.board.report(session, "paused", out, request_id=session.request_id or None, **figures)
         missing = sum(max(ln.quantity - ln.received, 0) for ln in session.lines)
         out.putaway_notes.append(
             f"put-away {session.delivery_id} paused: untouched for "
