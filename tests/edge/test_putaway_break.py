@@ -13,6 +13,7 @@ from pathlib import Path
 
 from drivers.modbus.lights import DARK
 from drivers.modbus.profile import Colour
+from edge.cli.shelf_commands import describe_result
 from edge.demo.local_broker import LocalBroker
 from sync.commands import with_envelope
 from sync.contract import validate
@@ -71,6 +72,7 @@ async def test_a_break_pauses_the_delivery_and_the_rest_scanned_after_it_complet
         assert (paused["put"], line["received"], line["missing"]) == (1, 1, 2)
         [left] = paused["left_waiting"]  # type: ignore[misc]
         assert left["slot"] == "A-01", "the slot that may hold a pack never confirmed"
+        assert describe_result(paused).startswith("DESADV-7: paused, left untouched: 1 put, 1 lit")
         await eventually(lambda: rig.shows("A-01", DARK), what="dark during the break")
         assert answers(centre, "closed") == [], "nothing reported missing"
         assert rig.request()[1:] == (status_before, 1), "the request is not told of a shortfall"
