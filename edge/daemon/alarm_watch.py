@@ -89,8 +89,10 @@ async def backlog_watch(
     config: AlarmsConfig,
     counters: Counter[str],
     clock: Clock,
+    measured: Callable[[float], None] = lambda _age: None,
 ) -> None:
-    """Raise the sync backlog alarm while the outbox holds too much or too old, clear it after."""
+    """Raise the sync backlog alarm while the outbox holds too much or too old, clear it after;
+    each check's age of the oldest waiting message is handed to `measured` (the metrics)."""
     raised: bool | None = None  # unknown at start: a raised alarm may be live from before
     bound = config.outbox_max_messages
     waiting_age = WaitingAge(clock)
@@ -104,6 +106,7 @@ async def backlog_watch(
             counters["outbox_dropped"] += dropped
         depth, oldest, newest_id = await ask(_outbox_backlog)
         age = waiting_age.age(oldest, newest_id)
+        measured(age)
         behind = depth > config.backlog_messages or age > config.backlog_age_seconds
         if behind and raised is not True:
             detail: dict[str, object] = {"waiting": depth, "oldest_seconds": round(age)}

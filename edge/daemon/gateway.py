@@ -187,7 +187,14 @@ class Gateway:
             ("expiry sweeps", expiry_sweeps(ledger.submit, config.alarms, self.calendar)),
             (
                 "sync backlog",
-                backlog_watch(ledger.ask, ledger.submit, config.alarms, self.counters, clock),
+                backlog_watch(
+                    ledger.ask,
+                    ledger.submit,
+                    config.alarms,
+                    self.counters,
+                    clock,
+                    self.metrics.tallies.outbox_waited_for,
+                ),
             ),
             ("pick clock", self._pick_clock()),
             ("publisher", publisher.run()),

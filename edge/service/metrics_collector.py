@@ -124,9 +124,16 @@ class Tallies:
     presses: Counter[str] = field(default_factory=Counter)  # by shelf controller
     commands_refused: int = 0
     figures: LedgerFigures | None = None
+    # The oldest waiting message's wait as the sync-backlog alarm measured it at its last
+    # check (monotonic: an NTP step moves neither), or None before its first check.
+    outbox_waited: float | None = None
     commits: LatencyHistogram = field(init=False)
     publishes: LatencyHistogram = field(init=False)
     started_at: float = field(init=False)
+
+    def outbox_waited_for(self, seconds: float) -> None:
+        """The sync backlog alarm's latest measure of the oldest waiting message's wait."""
+        self.outbox_waited = seconds
 
     def __post_init__(self) -> None:
         self.commits = LatencyHistogram(COMMIT_BUCKETS, self.clock.monotonic)
@@ -164,7 +171,7 @@ class GatewayCollector(Collector):
         yield from shelf_counts(shelf_controllers(devices), tallies.presses)
         yield from _counters(dict(gateway.counters), tallies)
         yield from _sync(gateway.session, gateway.publisher)
-        yield from _ledger(gateway.ledger.writer, tallies.figures, config, tallies.clock)
+        yield from _ledger(gateway.ledger.writer, tallies, config)
         stalled = GaugeMetricFamily(
             "rxedge_loop_stalled_seconds",
             "Loops busy and past their allowance without going round (the watchdog then stops "
@@ -240,8 +247,9 @@ def _counted(part: Part | None, counters: PartCounters[Part]) -> Iterator[Metric
 
 
 def _ledger(
-    writer: LedgerWriter | None, figures: LedgerFigures | None, config: GatewayConfig, clock: Clock
+    writer: LedgerWriter | None, tallies: Tallies, config: GatewayConfig
 ) -> Iterator[Metric]:
+    figures, clock = tallies.figures, tallies.clock
     yield from _counted(writer, WRITER_COUNTERS)
     yield GaugeMetricFamily(
         "rxedge_outbox_backlog_limit_messages",
@@ -271,11 +279,14 @@ def _ledger(
         value=figures.outbox_depth,
     )
     age = 0.0
-    if figures.outbox_depth and figures.outbox_oldest is not None:
+    if figures.outbox_depth and tallies.outbox_waited is not None:
+        age = tallies.outbox_waited
+    elif figures.outbox_depth and figures.outbox_oldest is not None:  # before the first check
         age = max(0.0, clock.time() - figures.outbox_oldest)
     yield GaugeMetricFamily(
         "rxedge_outbox_oldest_age_seconds",
-        "How long the oldest waiting outbox message has waited (0 when none waits).",
+        "How long the oldest waiting outbox message has waited (0 when none waits), as the "
+        "sync backlog alarm measures it (at most 10 s old).",
         value=age,
     )
     alarms = GaugeMetricFamily(

@@ -9,6 +9,8 @@ import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from prometheus_client import generate_latest
+
 from edge.daemon.alarm_watch import WaitingAge
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
@@ -102,6 +104,10 @@ async def test_a_wall_clock_stepped_forward_raises_no_backlog_alarm(
             lambda: gateway.counters["backlog_checks"] >= checked + 2, timeout=40, what="checks"
         )
         assert backlog_alarm(rig.db) is None
+        # The metric `rxedge status` judges a backlog by measures it the same way.
+        scraped = generate_latest(gateway.metrics.registry).decode()
+        (line,) = [x for x in scraped.splitlines() if x.startswith("rxedge_outbox_oldest_age")]
+        assert 0 < float(line.split()[-1]) < 60, line
 
 
 def test_waiting_age_counts_on_the_monotonic_clock_from_the_first_check_that_saw_a_message() -> (
