@@ -47,7 +47,8 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
     "demo": (
         "0 every step of the scenario was observed",
         "1 a step was not observed in time",
-        "2 a wrong option (--db names a file that exists, --web a port in use)",
+        "2 a wrong option (--db names a file that exists, --web a port in use), or the broker"
+        " given with --broker refused it (the message names the option to use)",
         "130 stopped with Ctrl-C, 143 with SIGTERM (its broker and temporary files gone)",
     ),
     "pick": ("0 the list is done (with --cancel: cancelled; with --no-wait: sent)", *SENT),
