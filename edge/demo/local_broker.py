@@ -53,13 +53,16 @@ def free_port() -> int:
 
 
 def write_password_file(path: Path, users: dict[str, str]) -> Path:
-    """Write a mosquitto password file (hashed by mosquitto_passwd) for `users` (name: password)."""
+    """Write a mosquitto password file for `users` (name: password), hashed by mosquitto_passwd
+    from a plain file only its owner can read (`-U`): no password is ever on a command line,
+    where `ps` would show it to every user of the machine."""
     tool = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
-    for number, (user, password) in enumerate(users.items()):
-        create = ["-c"] if number == 0 else []
-        subprocess.run([tool, *create, "-b", str(path), user, password], check=True)
+    plain = "".join(f"{user}:{password}\n" for user, password in users.items())
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(plain)
+    subprocess.run([tool, "-U", str(path)], check=True)
     return path
 
 

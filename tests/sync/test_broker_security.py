@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
+import shutil
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -286,3 +288,23 @@ def test_plain_text_is_safe_only_to_this_machine(url: str, safe: bool) -> None:
     assert (plain_text_problem(address) is None) is safe
     if not address.tls:
         assert is_loopback(address.host) is safe
+
+
+def test_the_password_file_is_written_without_a_password_on_any_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ps` shows every user of the machine each process's arguments: mosquitto_passwd is run
+    with the file's name only (its `-U` hashes a plain file only its owner could read)."""
+    calls = tmp_path / "calls"
+    wrapper = tmp_path / "mosquitto_passwd"
+    real = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    written = write_password_file(tmp_path / "passwd", {USER: PASSWORD, "other": "s3cret-2"})
+    said = calls.read_text()
+    assert said and PASSWORD not in said and "s3cret-2" not in said, said
+    lines = written.read_text().splitlines()
+    assert [line.split(":")[0] for line in lines] == [USER, "other"]
+    assert all(line.split(":", 1)[1].startswith("$") for line in lines), "hashed"
+    assert written.stat().st_mode & 0o077 == 0
