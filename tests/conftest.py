@@ -92,6 +92,17 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
+async def subscribed(gateway: Any, timeout: float = 10.0) -> None:
+    """Wait until `gateway` has subscribed to its commands: its `ready` comes before its MQTT
+    session is up, and a command published before the first subscription of a new session is
+    not kept for it by the broker (a session of its own kept across restarts is)."""
+    await eventually(
+        lambda: gateway.session is not None and gateway.session.subscribed.is_set(),
+        timeout=timeout,
+        what="the gateway subscribed to its commands",
+    )
+
+
 class Subscriber:
     """A plain paho client in its own thread, independent of rxedge's MQTT code. Every message
     it receives from the gateway (any rxedge/v1/... topic but those the centre sends on) is

@@ -125,15 +125,15 @@ class Tallies:
     commands_refused: int = 0
     figures: LedgerFigures | None = None
     # The oldest waiting message's wait as the sync-backlog alarm measured it at its last
-    # check (monotonic: an NTP step moves neither), or None before its first check.
-    outbox_waited: float | None = None
+    # check, and when (monotonic: an NTP step moves neither); None before its first check.
+    outbox_waited: tuple[float, float] | None = None
     commits: LatencyHistogram = field(init=False)
     publishes: LatencyHistogram = field(init=False)
     started_at: float = field(init=False)
 
     def outbox_waited_for(self, seconds: float) -> None:
         """The sync backlog alarm's latest measure of the oldest waiting message's wait."""
-        self.outbox_waited = seconds
+        self.outbox_waited = (seconds, self.clock.monotonic())
 
     def __post_init__(self) -> None:
         self.commits = LatencyHistogram(COMMIT_BUCKETS, self.clock.monotonic)
@@ -278,15 +278,15 @@ def _ledger(
         "Messages in the outbox waiting for the broker.",
         value=figures.outbox_depth,
     )
-    age = 0.0
-    if figures.outbox_depth and tallies.outbox_waited is not None:
-        age = tallies.outbox_waited
-    elif figures.outbox_depth and figures.outbox_oldest is not None:  # before the first check
+    age, waited = 0.0, tallies.outbox_waited
+    if figures.outbox_depth and waited is not None and waited[0] > 0:
+        age = waited[0] + clock.monotonic() - waited[1]  # carried on from the alarm's check
+    elif figures.outbox_depth and figures.outbox_oldest is not None:  # written since it
         age = max(0.0, clock.time() - figures.outbox_oldest)
     yield GaugeMetricFamily(
         "rxedge_outbox_oldest_age_seconds",
         "How long the oldest waiting outbox message has waited (0 when none waits), as the "
-        "sync backlog alarm measures it (at most 10 s old).",
+        "sync backlog alarm measures it, carried on since its last check.",
         value=age,
     )
     alarms = GaugeMetricFamily(

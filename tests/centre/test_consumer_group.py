@@ -69,6 +69,9 @@ async def test_clerks_share_the_requests_and_one_killed_mid_batch_loses_none(
         await asyncio.sleep(0.005)
     others = await start_watchers(cluster, 2)
     await first.kill()
+    # An acknowledgement it wrote just before it froze may still have reached the cluster:
+    # what it holds is read again once it is dead.
+    still_held = await unacknowledged(cluster, "clerks")
     held = set(applied_ids(first))  # all it printed, read to the end of its output
     await eventually(
         lambda: sent <= held | {i for w in others for i in applied_ids(w)},
@@ -84,7 +87,8 @@ async def test_clerks_share_the_requests_and_one_killed_mid_batch_loses_none(
     # Printed by the killed clerk and again by another: only requests it had taken and not
     # finished (no entry marked done in the register) may be, and the others say so.
     assert len(set(by_others) & held) <= sum(c["finished"] for c in counts)
-    assert sum(c["again"] for c in counts) > 0, "what the killed clerk held came again"
+    if still_held:
+        assert sum(c["again"] for c in counts) > 0, "what the killed clerk held came again"
 
 
 @pytest.mark.timeout(120)

@@ -18,7 +18,7 @@ from inventory.changes import Change
 from inventory.codes.identifiers import gtin_check_digit
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
-from tests.conftest import eventually
+from tests.conftest import eventually, subscribed
 
 ROOT = Path(__file__).resolve().parents[2]
 RXEDGE = [sys.executable, "-m", "edge.cli.main"]
@@ -115,6 +115,7 @@ async def start_gateway(settings: dict[str, object]) -> tuple[Gateway, asyncio.T
     gateway = Gateway(parse_config(settings))
     task = asyncio.create_task(gateway.run())
     await eventually(gateway.ready.is_set, what="gateway ready")
+    await subscribed(gateway)
     return gateway, task
 
 

@@ -18,7 +18,7 @@ from edge.demo.local_broker import LocalBroker
 from edge.settings.config import parse_config
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
-from tests.conftest import eventually
+from tests.conftest import eventually, subscribed
 
 
 class Peer(Protocol):
@@ -65,6 +65,7 @@ class ShelfRig:
         self.gateway = Gateway(config, observer=self.activity.append, clock=clock)
         self.task = asyncio.create_task(self.gateway.run())
         await eventually(self.gateway.ready.is_set)
+        await subscribed(self.gateway)
 
     async def stop_daemon(self) -> None:
         """The daemon alone; the peers go on as they were."""

@@ -18,7 +18,7 @@ from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.replenishment.policy import Product
 from sync.commands import with_envelope
-from tests.conftest import Subscriber, eventually
+from tests.conftest import Subscriber, eventually, subscribed
 
 PREFIX = "rxedge/v1/s1/g1"
 GTIN = "05012345678900"
@@ -68,11 +68,7 @@ async def test_a_confirmed_request_is_answered_and_closed_by_the_delivery(
     try:
         centre = subscribe(f"{PREFIX}/procurement/request", f"{PREFIX}/cmd-result")
         await eventually(gateway.ready.is_set)
-        # A command sent before the gateway has subscribed would reach no one.
-        await eventually(
-            lambda: gateway.session is not None and gateway.session.subscribed.is_set(),
-            what="the gateway subscribed to its commands",
-        )
+        await subscribed(gateway)  # a command sent before would reach no one
         rid = proposal.request_id
         assert centre.payloads("/procurement/request") == [], "a proposal is not sent"
         centre.publish(
