@@ -76,6 +76,11 @@ async def test_every_view_shows_what_the_ledger_holds(tmp_path: Path, broker: Lo
         await view("/stocktake", "Stocktake", "view-stocktake")
         await tab.get_by_role("button", name="Start").click()
         await expect(tab.locator(".flash")).to_contain_text("of shelf A started", timeout=SECOND)
+        running = tab.locator("#stocktakes tbody tr").first
+        await expect(running).to_contain_text("sweep in progress since", timeout=SECOND)
+        await running.locator("a").click()
+        await expect(tab.locator("[data-sweep-running]")).to_be_visible()
+        await view("/stocktake", "Stocktake", "view-stocktake-running")
         await tab.get_by_role("button", name="End the running sweep").click()
         await expect(tab.locator(".flash")).to_contain_text("ended", timeout=SECOND)
         report = tab.locator("#stocktakes tbody tr").first
