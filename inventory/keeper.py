@@ -20,7 +20,7 @@ from pathlib import Path
 from inventory.alarms.book import AlarmBook
 from inventory.alarms.lifecycle import Alarm
 from inventory.codes.identifiers import PackId
-from inventory.errors import StockError
+from inventory.errors import StockError, is_storage_failure
 from inventory.ledger.book import Ledger, plan_stock
 from inventory.ledger.command_log import CommandLog
 from inventory.ledger.commit import Commit, iso
@@ -92,13 +92,24 @@ class InventoryKeeper:
                 self.putaways = PutawayDesk(self, shelf_slots)
                 self.stocktakes = StocktakeDesk(self, self.alarms, site)
                 self._load_state()
-                self.stocktakes.recover()  # at open only, never on a reload
             except sqlite3.DatabaseError as exc:
                 self.db.close()
                 raise damaged(db_path, str(exc)) from None
             if (found := verdict.result()) != "ok":
                 self.db.close()
                 raise damaged(db_path, found)
+        self._recover(db_path)
+
+    def _recover(self, db_path: Path | str) -> None:
+        """At open only (never on a reload): sweeps a stop cut short are kept abandoned. A file
+        that cannot be written now (full, locked) is not damaged: they wait for the next open."""
+        try:
+            self.stocktakes.recover()
+        except sqlite3.Error as exc:
+            if is_storage_failure(exc):
+                return
+            self.db.close()
+            raise damaged(db_path, str(exc)) from None
 
     def close(self) -> None:
         """Close the ledger file."""

@@ -115,9 +115,12 @@ class InboundCommands:
             self._submit(received)
             return
         message_id = received.message_id
+        again = message_id in self.admission.seen
         problem = self.admission.check(message_id, received.expires_at, self._clock.now())
         if problem is not None:
-            self._refuse(name, received.answer_id, problem, message_id)
+            # A copy of a message already let in (the broker delivering it again) is refused
+            # naming no message: its sender has, or will have, the answer to the message itself.
+            self._refuse(name, received.answer_id, problem, "" if again else message_id)
             return
         remember = RememberCommand(message_id, name, iso(received.expires_at))
         command = received.command

@@ -12,7 +12,7 @@ from inventory.codes.barcodes import PackScan
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.picking.outcome import Outcome
 from inventory.putaway.board import PutawayBoard
-from inventory.putaway.checks import refusal
+from inventory.putaway.checks import Reason, refusal
 from inventory.putaway.ledger_access import PutawayLedger
 
 
@@ -36,6 +36,11 @@ def receive(
             reason=f"scanned in at {scanner}",
         )
         return Outcome([keeper.commit([movement])])
+    if found.reason is Reason.DUPLICATE_SERIAL and found.slot == slot:
+        # Booked in here a moment ago and scanned again (a clerk's second try, a double read):
+        # nothing to book, nothing to suspect.
+        again = f"{scanner}: GTIN {scan.gtin} serial {scan.serial} is booked in {slot} already"
+        return Outcome(notes=[again])
     detail: dict[str, object] = {
         "gtin": scan.gtin,
         "batch": scan.batch,

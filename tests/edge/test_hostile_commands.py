@@ -43,6 +43,18 @@ async def test_replayed_expired_and_far_future_commands_are_refused(
         assert "replay" in text and "expired" in text and "ahead" in text
         assert "message_id" in text and "expires_at" in text
         assert statuses(centre, "where-1") == ["located", "error"]
+        # The copy's refusal names no message: the sender already has the answer to its own.
+        answers = {
+            str(r["status"]): r
+            for r in centre.payloads("/cmd-result")
+            if r["command_id"] == "where-1"
+        }
+        assert answers["located"]["reply_to"] == locate["message_id"]
+        assert "reply_to" not in answers["error"]
+        [stale_refusal] = [
+            r for r in centre.payloads("/cmd-result") if r["command_id"] == "where-2"
+        ]
+        assert stale_refusal["reply_to"] == stale["message_id"], "an expired message is told"
         assert statuses(centre, "where-2") == ["error"] and statuses(centre, "where-3") == ["error"]
     finally:
         await stop_rig(rig)

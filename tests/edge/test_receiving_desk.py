@@ -114,3 +114,19 @@ async def test_a_receiving_desk_alarm_clears_once_a_pharmacist_acknowledged_it(
 
     await eventually(lambda: states()[-1:] == [""], what="gone at the broker")
     assert states() == ["raised", "acknowledged", ""], "the centre sees who looked, then it goes"
+
+
+async def test_a_pack_scanned_twice_at_the_desk_is_booked_once_and_suspected_of_nothing(
+    rig: PutawayRig, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/alarms/+")
+    serialized = code(AMOX, "B7", 400, serial="S9")
+    rig.scanner.scan(serialized)
+    await eventually(lambda: len(rig.receipts()) == 1, what="booked into the desk's slot")
+    rig.scanner.scan(serialized)  # the clerk was not sure it beeped
+    await eventually(
+        lambda: any(f"booked in {STATION} already" in a.text for a in rig.activity), what="told"
+    )
+    assert len(rig.receipts()) == 1
+    assert [a for a in alarms(centre) if a["kind"] == "duplicate_pack"] == []
+    assert await rig.shows(STATION, DARK), "no red: nothing went wrong"
