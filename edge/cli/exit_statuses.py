@@ -87,7 +87,7 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
     "ledger export": ("0 the table was written", LEDGER),
     "ledger move-slot": (
         "0 the slot's packs were booked into the other",
-        "1 the slot holds no stock",
+        "1 the slot holds no stock, or open pick lists or put-aways count on packs there",
         "2 the slot is not configured, or the ledger is in use by the daemon or cannot be read",
     ),
     "stock": ("0 the stock was printed (none is fine)", LEDGER),

@@ -20,6 +20,7 @@ from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
+from inventory.picking.lists import PickLine, PickRequest
 from tests.conftest import eventually
 
 GTIN = "04012345123456"
@@ -98,6 +99,14 @@ def test_move_slot_books_a_renamed_shelf_s_stock_into_its_new_slots_with_the_dae
         '[[shelves]]\nname = "C"\nhost = "127.0.0.2"\nslots = 4\n'
     )
     move = ["ledger", "move-slot", "B-02", "C-02", "--by", "ops", "--config", str(config)]
+    keeper = InventoryKeeper(db, {}, "s1", "g1")
+    keeper.picks.start(PickRequest("rx-9", (PickLine(GTIN, 5),)))  # sets B-02's packs aside too
+    keeper.close()
+    assert main(move) == 1
+    assert "pick list rx-9 still count on slot B-02" in capsys.readouterr().err
+    keeper = InventoryKeeper(db, {}, "s1", "g1")
+    keeper.picks.cancel("rx-9", "ops")
+    keeper.close()
     with sole_writer(db):  # the daemon running: it holds the ledger
         assert main(move) == 2
     assert "in use by another rxedge daemon" in capsys.readouterr().err
