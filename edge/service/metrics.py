@@ -66,13 +66,13 @@ def metrics_url(host: str, port: int) -> str:
 def read_ledger_figures(keeper: InventoryKeeper) -> LedgerFigures:
     """On the ledger's writer: the outbox, live alarms by kind, open pick lists, and the
     products short (one vectorized pass over every product's stock)."""
-    oldest = keeper.outbox.oldest()
+    oldest = keeper.outbox.waiting_since()
     alarms: dict[str, int] = {}
     for alarm in keeper.alarms.live():
         alarms[str(alarm.kind)] = alarms.get(str(alarm.kind), 0) + 1
     return LedgerFigures(
         outbox_depth=keeper.outbox.depth(),
-        outbox_oldest=None if oldest is None else datetime.fromisoformat(oldest).timestamp(),
+        outbox_oldest=None if oldest is None else datetime.fromisoformat(oldest[1]).timestamp(),
         alarms=alarms,
         pick_lists=len(keeper.picks.lists),
         products_short=len(keeper.shortages()),

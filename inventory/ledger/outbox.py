@@ -86,13 +86,6 @@ class Outbox:
         dropped = [OutboxRow(r[0], r[1], MessageKind(r[2]), r[3], r[4]) for r in rows]
         return sorted(dropped, key=lambda row: row.id)
 
-    def oldest(self) -> str | None:
-        """When the oldest waiting message was written (ISO 8601), or None."""
-        row = self._db.execute(
-            "SELECT created_at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 1"
-        ).fetchone()
-        return None if row is None else str(row[0])
-
     def waiting_since(self) -> tuple[int, str] | None:
         """The oldest waiting message's id and when it was written (ISO 8601), or None."""
         row = self._db.execute(
