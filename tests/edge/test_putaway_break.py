@@ -43,6 +43,18 @@ def announce(centre: Subscriber, delivery_id: str, quantity: int, request_id: st
     centre.publish(f"{PREFIX}/cmd/putaway", json.dumps(with_envelope(notice)))
 
 
+async def one_of_three_put(
+    rig: PutawayRig, centre: Subscriber, delivery_id: str, request_id: str = ""
+) -> None:
+    """Three packs announced, two scanned and lit in A-01, one of them put (pressed)."""
+    announce(centre, delivery_id, 3, request_id)
+    await eventually(lambda: answers(centre, "expected"), what="the notice accepted")
+    rig.scanner.scan(code(AMOX, "B7", 400))
+    rig.scanner.scan(code(AMOX, "B7", 400))
+    await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 2)), what="two to put")
+    await rig.press("A-01")
+
+
 async def paused_after_a_break(centre: Subscriber, clock: PassingClock) -> dict[str, object]:
     clock.pass_time(BREAK)
     [paused] = await eventually(lambda: answers(centre, "paused"), what="paused, not closed")
@@ -59,12 +71,7 @@ async def test_a_break_pauses_the_delivery_and_the_rest_scanned_after_it_complet
     try:
         centre = subscribe(f"{PREFIX}/cmd-result")
         request_id, status_before, _ = rig.request()
-        announce(centre, "DESADV-7", 3, request_id)
-        await eventually(lambda: answers(centre, "expected"), what="the notice accepted")
-        rig.scanner.scan(code(AMOX, "B7", 400))
-        rig.scanner.scan(code(AMOX, "B7", 400))
-        await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 2)), what="two to put")
-        await rig.press("A-01")
+        await one_of_three_put(rig, centre, "DESADV-7", request_id)
         await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 1)), what="one put")
 
         paused = await paused_after_a_break(centre, clock)
@@ -106,12 +113,7 @@ async def test_a_paused_delivery_stays_paused_across_a_restart_and_resumes_after
     await rig.start(clock, picking=DEFAULT_TIMES)
     try:
         centre = subscribe(f"{PREFIX}/cmd-result")
-        announce(centre, "D-8", 3)
-        await eventually(lambda: answers(centre, "expected"), what="the notice accepted")
-        rig.scanner.scan(code(AMOX, "B7", 400))
-        rig.scanner.scan(code(AMOX, "B7", 400))
-        await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 2)), what="two to put")
-        await rig.press("A-01")
+        await one_of_three_put(rig, centre, "D-8")
         await eventually(lambda: len(rig.receipts()) == 1, what="one put")
         await paused_after_a_break(centre, clock)
         await rig.stop_daemon()
