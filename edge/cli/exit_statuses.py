@@ -74,7 +74,7 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
         "duplicate (the request had that status already)",
         "1 the gateway refused it (the reason is printed)",
         "2 not sent: the answer breaks the contract, or an option is wrong",
-        "3 the broker did not take it",
+        "3 the broker refused it, or could not be reached",
         "4 sent, but not yet confirmed: the gateway did not answer within --wait seconds (the "
         "broker keeps the answer for it; send it again later to see the gateway's word)",
     ),

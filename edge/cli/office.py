@@ -28,6 +28,16 @@ Target = Callable[[argparse.Namespace], tuple[BrokerLink, Topics]]
 AddTarget = Callable[[argparse.ArgumentParser], None]
 
 
+def _add_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds to wait for the gateway's answer (%(default)s)",
+    )
+
+
 def add_office_commands(
     commands: argparse._SubParsersAction,  # type: ignore[type-arg]
     add_target: AddTarget,
@@ -42,7 +52,7 @@ def add_office_commands(
             broker, topics = target(args)
             ok = frozenset({"started", "ended", "confirmed", "acknowledged"})
             return asyncio.run(
-                send_command(broker, topics, name, body(args), True, 30, ok, as_json=args.json)
+                send_command(broker, topics, name, body(args), True, args.wait, ok, args.json)
             )
 
         return run
@@ -53,14 +63,17 @@ def add_office_commands(
     start.add_argument("shelf", help="the shelf (controller) to sweep, e.g. A")
     start.add_argument("--by", default="", help="who sweeps (default: who is badged in)")
     add_target(start)
+    _add_wait(start)
     start.set_defaults(handler=send("stocktake-start", lambda a: {"shelf": a.shelf, "by": a.by}))
     end = sub.add_parser("end", help="end the running sweep and reconcile it")
     add_target(end)
+    _add_wait(end)
     end.set_defaults(handler=send("stocktake-end", lambda a: {}))
     confirm = sub.add_parser("confirm", help="book a report's differences")
     confirm.add_argument("stocktake_id", help="the report to book (rxedge stocktake report)")
     confirm.add_argument("--by", required=True, help="the pharmacist confirming")
     add_target(confirm)
+    _add_wait(confirm)
     confirm.set_defaults(
         handler=send("stocktake-confirm", lambda a: {"stocktake_id": a.stocktake_id, "by": a.by})
     )
@@ -79,6 +92,7 @@ def add_office_commands(
     ack.add_argument("alarm_id", help="e.g. shortage-04012345123456 (rxedge alarms)")
     ack.add_argument("--by", required=True, help="who takes care of it")
     add_target(ack)
+    _add_wait(ack)
     ack.set_defaults(handler=send("alarm-ack", lambda a: {"alarm_id": a.alarm_id, "by": a.by}))
 
     procurement = commands.add_parser("procurement", help="procurement requests")
@@ -96,6 +110,7 @@ def add_office_commands(
     confirm_request.add_argument("--by", required=True, help="the pharmacist confirming")
     confirm_request.add_argument("--quantity", type=int, help="another quantity")
     add_target(confirm_request)
+    _add_wait(confirm_request)
 
     def confirm_body(a: argparse.Namespace) -> dict[str, object]:
         body: dict[str, object] = {"request_id": a.request_id, "by": a.by}

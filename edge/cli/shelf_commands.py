@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from edge.cli.broker_options import command_session
+from edge.cli.broker_options import command_session, next_answer
 from inventory.codes.identifiers import normalize_gtin
 from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
 from sync.broker_security import BrokerLink
@@ -165,13 +165,14 @@ async def send_command(
         await session.until_connected(10, OPTION_SETTINGS)
         if wait:
             await asyncio.wait_for(session.subscribed.wait(), 10)
-        await asyncio.wait_for(session.publish(topics.command(name), json.dumps(body)), 10)
+        published = session.publish(topics.command(name), json.dumps(body))
         if not wait:
+            await asyncio.wait_for(published, 10)
             sent = {"command": name, "command_id": command_id, "status": "sent"}
             print(json.dumps(sent) if as_json else f"{name} {command_id} sent to {topics.prefix}")
             return 0
         while True:
-            answer = await asyncio.wait_for(answers.get(), timeout)
+            answer = await next_answer(answers, published, timeout)
             print(json.dumps(answer) if as_json else describe_result(answer), flush=True)
             status = str(answer.get("status"))
             if status in FINAL or status in success:  # success ends it too
@@ -180,7 +181,11 @@ async def send_command(
         print(f"rxedge: {exc}", file=sys.stderr)
         return 3
     except TimeoutError:
-        print(f"rxedge: no answer from {topics.prefix} on {link.url}", file=sys.stderr)
+        print(
+            f"rxedge: no answer from {topics.prefix} on {link.url} within {timeout:.0f} s (a slow"
+            " broker or gateway may still carry it out: look before sending it again)",
+            file=sys.stderr,
+        )
         return 3
     except PublishRefused as refused:
         print(

@@ -3,6 +3,7 @@ the simulators' ports."""
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from edge.demo.stock import (
     STATION,
     TAGGED,
 )
+from edge.service.metrics import split_listen
+from edge.settings.sections import MetricsConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +35,25 @@ class DemoPorts:
     shelf: int  # the shelf controller's Modbus TCP port
 
 
+def free_metrics_listen() -> str:
+    """The default metrics address when nothing listens there yet, else "" (no endpoint): a
+    gateway or another demo on this machine keeps its own."""
+    listen = MetricsConfig().listen
+    host, port = split_listen(listen)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the endpoint's server
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return ""
+    return listen
+
+
 def demo_config(
-    db: Path, broker_url: str, ports: DemoPorts, protocol: str = "5"
+    db: Path, broker_url: str, ports: DemoPorts, protocol: str = "5", metrics: str = ""
 ) -> dict[str, object]:
-    """The daemon's configuration, as parse_config takes it."""
+    """The daemon's configuration, as parse_config takes it; `metrics`, where its Prometheus
+    endpoint listens ("" for none)."""
     return {
         "site": SITE,
         "gateway": GATEWAY,
@@ -43,6 +61,7 @@ def demo_config(
         "create_database": True,
         "broker": {**_broker_urls(broker_url), "protocol": protocol},
         "presence": {"dwell_seconds": DWELL_SECONDS},
+        "metrics": {"listen": metrics},
         "picking": {"mistake_seconds": MISTAKE_SECONDS},
         "readers": [
             {

@@ -33,7 +33,7 @@ from edge.daemon.activity import Activity
 from edge.daemon.gateway import Gateway
 from edge.demo.centre import Answer, DemoCentre
 from edge.demo.clerk import CLERK
-from edge.demo.gateway_config import DemoPorts, demo_config
+from edge.demo.gateway_config import DemoPorts, demo_config, free_metrics_listen
 from edge.demo.ledger_file import latest_count, request_states
 from edge.demo.local_broker import LocalBroker
 from edge.demo.script import Scenario, pick_movements
@@ -50,6 +50,7 @@ from edge.demo.stock import (
     slot_labels,
 )
 from edge.demo.view import DemoView
+from edge.service.metrics import metrics_url, split_listen
 from edge.settings.config import parse_config
 from edge.web.demo_page import DEMO_USER, start_demo_page
 from edge.web.server import WebSetupError, bind
@@ -181,7 +182,12 @@ class Demo:
             ports = DemoPorts(
                 reader.port, scanner.port, goods_in.port, handheld.port, self.shelf.port
             )
-            config = parse_config(demo_config(db, broker_url, ports, self.protocol))
+            metrics = free_metrics_listen()
+            if metrics:
+                say("demo", f"metrics: {metrics_url(*split_listen(metrics))} (rxedge status)")
+            else:
+                say("demo", "metrics: off (the default address is taken: a gateway, a demo?)")
+            config = parse_config(demo_config(db, broker_url, ports, self.protocol, metrics))
             gateway = Gateway(config, observer=self.on_activity)
             daemon = asyncio.create_task(gateway.run())
             stack.push_async_callback(self._stop_daemon, gateway, daemon)

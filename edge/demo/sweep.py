@@ -42,7 +42,8 @@ async def rxedge(scenario: Acts, *args: str, on_ledger: bool = False) -> list[st
     """Run `rxedge ARGS` against the demo's gateway (its broker, or with `on_ledger` its ledger
     file) as a person would, and show what it prints: its lines, or None when it failed."""
     s = scenario.s
-    target = ("--db", str(s.db)) if on_ledger else s.target
+    # Over a broker: a minute for the answer, as a broker cluster electing a leader may need.
+    target = ("--db", str(s.db)) if on_ledger else (*s.target, "--wait", "60")
     scenario.s.view.say("command", "$ " + " ".join(("rxedge", *args, *target)))
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "edge.cli.main", *args, *target),

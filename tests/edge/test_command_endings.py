@@ -106,6 +106,27 @@ def test_demo_out_of_time_says_so_and_names_no_removed_ledger() -> None:
     assert not re.search(r"/\S+\.sqlite", ledger[1]), "it names a ledger that is gone"
 
 
+def test_demo_with_the_metrics_address_taken_runs_without_its_endpoint_quietly() -> None:
+    """A gateway on this machine (or another demo) holds 127.0.0.1:9464: the demo says it
+    runs without metrics, instead of an ERROR line from its daemon."""
+    with contextlib.ExitStack() as stack:
+        taken = stack.enter_context(socket.socket())
+        with contextlib.suppress(OSError):  # held already by someone else: taken all the same
+            taken.bind(("127.0.0.1", 9464))
+            taken.listen()
+        result = subprocess.run(
+            [*RXEDGE, "demo", "--plain", "--seconds", "3"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+        )
+    out = result.stdout + result.stderr
+    assert "metrics: off (the default address is taken" in out, out
+    assert "cannot listen" not in out and " ERROR " not in out, out
+
+
 def test_demo_web_port_taken_says_what_to_do(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

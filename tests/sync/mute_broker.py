@@ -30,6 +30,7 @@ class MuteBroker:
     received: list[Received] = field(default_factory=list)
     _server: asyncio.Server | None = None
     _links: set[asyncio.StreamWriter] = field(default_factory=set)
+    _subscribers: dict[asyncio.StreamWriter, int] = field(default_factory=dict)  # -> version
 
     @property
     def url(self) -> str:
@@ -45,6 +46,15 @@ class MuteBroker:
         for link in list(self._links):
             link.close()
         await self._server.wait_closed()
+
+    def send(self, topic: str, payload: bytes) -> None:
+        """Deliver a message (QoS 0) on every link that subscribed: the broker's network side
+        still carries what others publish."""
+        for writer, version in self._subscribers.items():
+            name = topic.encode()
+            body = len(name).to_bytes(2, "big") + name + (b"\x00" if version == 5 else b"")
+            body += payload
+            writer.write(bytes((0x30,)) + _length(len(body)) + body)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -62,12 +72,14 @@ class MuteBroker:
                     self._publish(connection, version, flags, body, writer)
                 elif kind == SUBSCRIBE:
                     writer.write(_suback(version, body))
+                    self._subscribers[writer] = version
                 elif kind == PINGREQ:
                     writer.write(b"\xd0\x00")
                 elif kind == DISCONNECT:
                     break
                 await writer.drain()
         self._links.discard(writer)
+        self._subscribers.pop(writer, None)
         writer.close()
 
     def _publish(
@@ -98,6 +110,16 @@ def _suback(version: int, body: bytes) -> bytes:
         filters += 1
     answer = body[:2] + (b"\x00" if version == 5 else b"") + b"\x01" * filters
     return bytes((0x90, len(answer))) + answer
+
+
+def _length(value: int) -> bytes:
+    """A remaining length, as a variable byte integer."""
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
 
 
 async def _remaining_length(reader: asyncio.StreamReader) -> int:

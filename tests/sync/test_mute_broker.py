@@ -1,10 +1,13 @@
 """A broker that keeps the connection up (answers pings) but never acknowledges a publish: the
 session gives up on that link after a keepalive without a PUBACK and sends what waits again, on
-a new link or to the next broker, so the outbox does not stall behind it for ever."""
+a new link or to the next broker, so the outbox does not stall behind it for ever. A command
+line tool takes the gateway's answer without waiting apart for the PUBACK, and with neither it
+says what it knows: sent, not confirmed."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from sync.broker_url import BrokerAddress
 from sync.mqtt_session import MqttSession
 from sync.publisher import OutboxPublisher
 from tests.conftest import Subscriber, eventually
+from tests.edge.procurement_rig import CliRun
 from tests.sync.mute_broker import MuteBroker
 from tests.sync.test_publisher import TOPICS, OutboxOnDisk, request, request_id
 
@@ -78,3 +82,49 @@ async def test_the_outbox_moves_on_from_a_mute_broker_to_the_next(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await session.stop()
+
+
+async def test_a_command_answered_before_the_broker_acknowledges_it_is_answered(
+    mute: MuteBroker,
+) -> None:
+    """A broker slow to acknowledge (a cluster electing a leader) while the gateway already
+    answers: `rxedge stocktake start` takes the answer, and does not give up on the missing
+    PUBACK."""
+    cli = await CliRun.start(
+        *("stocktake", "start", "A", "--by", "Ana", "--broker", mute.url),
+        *("--site", "s1", "--gateway", "g1", "--wait", "20"),
+    )
+    try:
+        sent = await eventually(
+            lambda: [m for m in mute.received if m.topic.endswith("/cmd/stocktake-start")],
+            timeout=20,
+            what="the command at the broker",
+        )
+        message_id = json.loads(sent[0].payload)["message_id"]
+        answer = {"command": "stocktake-start", "command_id": "A", "status": "started"}
+        answer |= {"reply_to": message_id, "stocktake_id": "st-A-1", "shelf": "A", "by": "Ana"}
+        mute.send(
+            sent[0].topic.replace("/cmd/stocktake-start", "/cmd-result"),
+            json.dumps(answer).encode(),
+        )
+        assert await cli.finish(timeout=20) == 0, cli.errors
+        assert cli.lines == ["stocktake st-A-1 of shelf A started (by Ana)"]
+    finally:
+        await cli.kill()
+
+
+async def test_a_status_the_broker_never_acknowledges_is_told_unconfirmed(
+    mute: MuteBroker,
+) -> None:
+    """Neither a PUBACK nor the gateway's word within --wait: the clerk is told the answer is
+    sent but not confirmed (exit 4, send it again later), not that the broker refused it."""
+    cli = await CliRun.start(
+        *("procurement", "status", "0b7e1c1e-5d0a-4c35-9a5e-6f1f2f9d7a11", "accepted"),
+        *("--broker", mute.url, "--site", "s1", "--gateway", "g1", "--wait", "2"),
+    )
+    try:
+        assert await cli.finish(timeout=30) == 4, cli.errors
+        assert mute.received and mute.received[0].topic.endswith("/procurement/status")
+        assert any("sent, not yet confirmed" in line for line in cli.lines), cli.lines
+    finally:
+        await cli.kill()

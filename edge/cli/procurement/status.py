@@ -14,7 +14,7 @@ import sys
 import uuid
 from typing import Any
 
-from edge.cli.broker_options import command_session
+from edge.cli.broker_options import command_session, next_answer
 from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
 from sync.broker_security import BrokerLink
 from sync.contract import check_topic
@@ -92,14 +92,22 @@ async def send_status(
         return 3
     try:
         await asyncio.wait_for(session.subscribed.wait(), 10)
-        await asyncio.wait_for(session.publish(topics.procurement_status, payload), 10)
-    except (TimeoutError, PublishRefused) as failed:
-        why = f": {failed}" if isinstance(failed, PublishRefused) else ""
-        print(f"rxedge: the broker at {link.url} did not take the status{why}", file=sys.stderr)
+    except TimeoutError:
+        print(
+            f"rxedge: the broker at {link.url} did not confirm the subscription to "
+            f"{topics.command_result} within 10 s; the status was not sent",
+            file=sys.stderr,
+        )
         await session.stop()
         return 3
     try:
-        answer = await asyncio.wait_for(answers.get(), wait)
+        published = session.publish(topics.procurement_status, payload)
+        answer = await next_answer(answers, published, wait)
+    except PublishRefused as refused:
+        print(
+            f"rxedge: the broker at {link.url} did not take the status: {refused}", file=sys.stderr
+        )
+        return 3
     except TimeoutError:
         if as_json:
             print(json.dumps({**body, "outcome": "unconfirmed"}))
