@@ -159,8 +159,8 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
             return keeper.putaways.notice(change)
         case EndPutaway(delivery_id, by):
             return keeper.putaways.end(delivery_id, by)
-        case Refuse(command, command_id, error, ""):
-            return keeper.picks.refuse(command, command_id, error)
+        case Refuse(command, command_id, error, "", replay_of):
+            return keeper.picks.refuse(command, command_id, error, replay_of=replay_of)
         case Refuse(command, command_id, error, message_id):
             with keeper.answering(Reply(message_id, command, command_id)):
                 return keeper.picks.refuse(command, command_id, error)

@@ -228,12 +228,15 @@ class EndPutaway:
 @dataclass(frozen=True, slots=True)
 class Refuse:
     """A command that will not be carried out: answered with `error`, nothing done. Its
-    answer names the refused message by `message_id` (`reply_to`) when it could be read."""
+    answer names the refused message by `message_id` (`reply_to`) when it could be read; a
+    copy of a message let in before names it by `replay_of` instead: its sender's answer is
+    the one the message drew when it first came."""
 
     command: str
     command_id: str
     error: str
     message_id: str = ""
+    replay_of: str = ""
 
 
 @dataclass(frozen=True, slots=True)

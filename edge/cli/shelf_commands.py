@@ -80,6 +80,16 @@ _STOCKTAKE = {
 }
 
 
+# The gateway refused a copy of the message after carrying out (or refusing) the message itself:
+# the link broke before the broker acknowledged it, the client sent it again, and the answer
+# came while the link was down.
+_LOST = (
+    "rxedge: the gateway had this command already (the link broke after it was sent, and it was"
+    " sent again): it was carried out or refused then, and that answer was lost with the link;"
+    " look before sending it again"
+)
+
+
 def _line_text(line: object) -> str:
     if not isinstance(line, dict):
         return f"  {line}"
@@ -100,11 +110,15 @@ def _answers(answer: dict[str, object], name: str, body: dict[str, object], told
     (`reply_to`), and, once that came (`told`), what is said later about the thing it acted
     on (a list's progress and its end, whoever ended it). An answer naming another message
     before that is a late answer to an earlier command about the same thing: not this one's.
+    The refusal of a copy of this message (`replay_of`, the client having sent it again over
+    a new link) is this one's too, before the answer came: that answer was lost with the link.
     An answer naming no message (a later report, or a gateway from before `reply_to`) is
     matched by what it is about (`_about`)."""
     reply_to = answer.get("reply_to")
     if reply_to == body["message_id"]:
         return True
+    if "replay_of" in answer:  # a copy's refusal: this one's, if it names this message
+        return answer["replay_of"] == body["message_id"] and not told
     if reply_to is not None and not told:
         return False
     return _about(answer, name, body)
@@ -173,6 +187,9 @@ async def send_command(
             return 0
         while True:
             answer = await next_answer(answers, published, timeout)
+            if "replay_of" in answer:
+                print(_LOST, file=sys.stderr)
+                return 3
             print(json.dumps(answer) if as_json else describe_result(answer), flush=True)
             status = str(answer.get("status"))
             if status in FINAL or status in success:  # success ends it too

@@ -118,9 +118,11 @@ class InboundCommands:
         again = message_id in self.admission.seen
         problem = self.admission.check(message_id, received.expires_at, self._clock.now())
         if problem is not None:
-            # A copy of a message already let in (the broker delivering it again) is refused
-            # naming no message: its sender has, or will have, the answer to the message itself.
-            self._refuse(name, received.answer_id, problem, "" if again else message_id)
+            # A copy of a message already let in (the broker delivering it again, a sender's
+            # link broken before its PUBACK) is refused naming it by `replay_of`, not
+            # `reply_to`: its sender has, or had, the answer to the message itself.
+            copy = {"replay_of": message_id} if again else {"message_id": message_id}
+            self._refuse(name, received.answer_id, problem, **copy)
             return
         remember = RememberCommand(message_id, name, iso(received.expires_at))
         command = received.command
@@ -149,6 +151,8 @@ class InboundCommands:
     def _submit(self, change: Change) -> None:
         self._kept = self._offer(change) and self._kept
 
-    def _refuse(self, command: str, answer_id: str, error: str, message_id: str = "") -> None:
+    def _refuse(
+        self, command: str, answer_id: str, error: str, message_id: str = "", replay_of: str = ""
+    ) -> None:
         self._counters["commands_refused"] += 1
-        self._submit(Refuse(command, answer_id, error, message_id))
+        self._submit(Refuse(command, answer_id, error, message_id, replay_of))

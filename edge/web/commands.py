@@ -93,7 +93,10 @@ class CommandSender:
 
 def _answers(name: str, answer_id: str | None, message_id: str, answer: dict[str, Any]) -> bool:
     """Whether `answer` answers the message `message_id` (`cmd/{name}`, its answers filed
-    under `answer_id`)."""
+    under `answer_id`). The refusal of a copy (`replay_of`) answers no click: the message
+    itself drew its answer when it first came."""
+    if "replay_of" in answer:
+        return False
     if "reply_to" in answer:
         return bool(answer["reply_to"] == message_id)
     command = answer.get("command")

@@ -259,11 +259,16 @@ class PickDesk:
         if pick.finished:
             self.end(pick, PickState.DONE, out)
 
-    def refuse(self, command: str, command_id: str, error: str, message_id: str = "") -> Outcome:
+    def refuse(
+        self, command: str, command_id: str, error: str, message_id: str = "", replay_of: str = ""
+    ) -> Outcome:
         """Answer a command that cannot be carried out; nothing of it is done. The answer
-        names the refused message (`reply_to`) by its `message_id`, when given."""
+        names the refused message (`reply_to`) by its `message_id`, when given, or the message
+        it is a copy of (`replay_of`)."""
         out = Outcome()
         echo = {"reply_to": message_id} if message_id else {}
+        if replay_of:
+            echo["replay_of"] = replay_of
         out.commits.append(
             self._keeper.send_result(command, command_id, "error", error=error, **echo)
         )

@@ -14,9 +14,10 @@ from typing import Any
 
 from edge.demo.local_broker import LocalBroker
 from sync.commands import with_envelope
-from tests.conftest import Subscriber, eventually
+from tests.conftest import Subscriber, eventually, subscribed
 from tests.edge.pick_rig import AMOX, PREFIX, results, start_rig, stop_rig, writer_held
 from tests.edge.procurement_rig import CliRun
+from tests.sync.breaking_proxy import BreakingProxy
 
 
 def send(centre: Subscriber, name: str, body: dict[str, Any]) -> str:
@@ -119,4 +120,32 @@ async def test_the_command_line_is_not_told_a_late_answer_to_an_earlier_command(
         assert (await answer_to(centre, earlier))["status"] == "cancelled"
         assert answer["reply_to"] != earlier
     finally:
+        await stop_rig(rig)
+
+
+async def test_a_command_sent_again_over_a_new_link_is_not_told_as_refused(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """`rxedge stocktake start` through a link that breaks as the command reaches the broker:
+    the sweep starts, its answer is lost with the link, the client sends the command again on
+    its next link and the gateway refuses that copy (`replay_of`). The tool says the answer
+    was lost (exit 3, look before sending again), not that the sweep was refused."""
+    rig = await start_rig(tmp_path, broker)
+    proxy = BreakingProxy(broker.url, "/cmd/stocktake-start")
+    await proxy.start()
+    try:
+        assert rig.gateway is not None
+        await subscribed(rig.gateway)
+        cli = await CliRun.start(
+            *("stocktake", "start", "A", "--by", "Ana", "--broker", proxy.url),
+            *("--site", "s1", "--gateway", "g1", "--wait", "20"),
+        )
+        code = await cli.finish(timeout=40)
+        assert proxy.broken and proxy.links >= 2
+        assert code == 3, cli.lines + cli.errors
+        assert any("that answer was lost with the link" in e for e in cli.errors), cli.errors
+        sweep = rig.gateway.stocktake.sweep
+        assert sweep is not None and sweep.shelf == "A" and sweep.by == "Ana", "carried out once"
+    finally:
+        await proxy.stop()
         await stop_rig(rig)

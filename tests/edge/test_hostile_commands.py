@@ -43,7 +43,8 @@ async def test_replayed_expired_and_far_future_commands_are_refused(
         assert "replay" in text and "expired" in text and "ahead" in text
         assert "message_id" in text and "expires_at" in text
         assert statuses(centre, "where-1") == ["located", "error"]
-        # The copy's refusal names no message: the sender already has the answer to its own.
+        # The copy's refusal names the message as a copy's (replay_of), not as its answer:
+        # the sender has the answer to its own message already.
         answers = {
             str(r["status"]): r
             for r in centre.payloads("/cmd-result")
@@ -51,6 +52,7 @@ async def test_replayed_expired_and_far_future_commands_are_refused(
         }
         assert answers["located"]["reply_to"] == locate["message_id"]
         assert "reply_to" not in answers["error"]
+        assert answers["error"]["replay_of"] == locate["message_id"]
         [stale_refusal] = [
             r for r in centre.payloads("/cmd-result") if r["command_id"] == "where-2"
         ]

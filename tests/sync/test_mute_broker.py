@@ -113,6 +113,34 @@ async def test_a_command_answered_before_the_broker_acknowledges_it_is_answered(
         await cli.kill()
 
 
+async def test_a_command_whose_answer_was_lost_with_the_link_says_so(mute: MuteBroker) -> None:
+    """The link broke before the PUBACK, the client sent the command again, and the gateway
+    refused the copy (`replay_of`): the first answer was lost with the link. The tool says so
+    (exit 3, look before sending again), not that the command was refused."""
+    cli = await CliRun.start(
+        *("stocktake", "start", "A", "--by", "Ana", "--broker", mute.url),
+        *("--site", "s1", "--gateway", "g1", "--wait", "20"),
+    )
+    try:
+        sent = await eventually(
+            lambda: [m for m in mute.received if m.topic.endswith("/cmd/stocktake-start")],
+            timeout=20,
+            what="the command at the broker",
+        )
+        message_id = json.loads(sent[0].payload)["message_id"]
+        error = f"message {message_id} was received before; a replay is not carried out"
+        copy = {"command": "stocktake-start", "command_id": "", "status": "error"}
+        copy |= {"error": error, "replay_of": message_id}
+        mute.send(
+            sent[0].topic.replace("/cmd/stocktake-start", "/cmd-result"), json.dumps(copy).encode()
+        )
+        assert await cli.finish(timeout=20) == 3, cli.errors
+        assert cli.lines == []
+        assert any("that answer was lost with the link" in e for e in cli.errors), cli.errors
+    finally:
+        await cli.kill()
+
+
 async def test_a_status_the_broker_never_acknowledges_is_told_unconfirmed(
     mute: MuteBroker,
 ) -> None:
