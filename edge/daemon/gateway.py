@@ -84,6 +84,7 @@ class Gateway:
             self._took,
             self.presence.forget,
         )
+        self.ledger.on_held = self.lights.held  # a press answered at the shelf meanwhile
         self.stocktake = StocktakeFlow(
             config,
             self.ledger.offer,

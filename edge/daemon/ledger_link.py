@@ -44,6 +44,9 @@ from inventory.site_calendar import SiteCalendar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Ends what a held change started, once it is written or refused; with True, shows the lights
+# again (False: the applied change's own light plan follows).
+Release = Callable[[bool], object]
 MAX_WAITING = 10_000
 CHANGES = "changes"  # the apply loop's heartbeat
 
@@ -78,6 +81,11 @@ class LedgerLink:
         self._waiting: deque[tuple[int, Callable[[], object]]] = deque()  # (queued then, callback)
         # Records of an outage the full queue had no room for: the apply loop takes them next.
         self._outages: deque[Change] = deque()
+        # Told of each change held while the ledger cannot be written (queued then, or failing
+        # to be written): what to call once it is written or refused (e.g. to end the light
+        # that answered a press as if booked), or None.
+        self.on_held: Callable[[Change], Release | None] = lambda _change: None
+        self._held: dict[int, Release] = {}  # id of a change held -> its release
 
     async def open(self) -> None:
         """Open the ledger on the writer's thread."""
@@ -96,6 +104,8 @@ class LedgerLink:
         """Queue a change from a callback; dropped (counted, logged; False) when the queue is
         full."""
         if self._queue(change):
+            if self._storage.failing:
+                self._hold(change)
             return True
         self._counters["changes_dropped"] += 1
         waiting = self._changes.qsize()
@@ -123,7 +133,7 @@ class LedgerLink:
         """The answer of `question(keeper)`, run on the writer; asked again while the ledger
         cannot be written (a question that shared a group with a failed commit fails with it,
         and the daemon's loops must not end for that)."""
-        return self._until_written(partial(self.writer.call, question))
+        return self._until_written(partial(self.writer.call, question), writes=False)
 
     @property
     def storage_failing(self) -> bool:
@@ -144,15 +154,28 @@ class LedgerLink:
 
     async def _carry_out(self, change: Change) -> None:
         try:
-            applied = await self._until_written(partial(self._apply, change), beat=CHANGES)
+            applied = await self._until_written(
+                partial(self._apply, change), CHANGES, partial(self._hold, change)
+            )
         except Refused as exc:
+            self._released(change, show=True)
             self._counters["refused_changes"] += 1
             log.warning("refused %r: %s", change, exc)
             if isinstance(change, Arrived):
                 # Not on the ledger's shelves, so the tracker must not watch it leave.
                 self._forget(change.pack.epc)
             return
+        self._released(change, show=applied.plan is None)  # else its own plan shows it
         await self._took(applied)
+
+    def _released(self, change: Change, show: bool) -> None:
+        if (release := self._held.pop(id(change), None)) is not None:
+            release(show)
+
+    def _hold(self, change: Change) -> None:
+        """`change` waits for the ledger to be writable again: `on_held` is told, once."""
+        if id(change) not in self._held and (then := self.on_held(change)) is not None:
+            self._held[id(change)] = then
 
     def _handled_one(self) -> None:
         self._handled += 1
@@ -181,20 +204,30 @@ class LedgerLink:
         return await self._until_written(partial(self.writer.call, partial(_mark_sent, ids)))
 
     async def _until_written(
-        self, attempt: Callable[[], Awaitable[T]], beat: str | None = None
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        beat: str | None = None,
+        failed: Callable[[], None] | None = None,
+        writes: bool = True,
     ) -> T:
         """Run `attempt` until the ledger takes it: `Retryable` failures are waited out with
-        back-off (the loop's heartbeat `beat` kept fresh meanwhile), others raised. Once
-        writing works again, the storage alarm's raise and clear are queued to be written."""
+        back-off (the loop's heartbeat `beat` kept fresh meanwhile; `failed` called at each),
+        others raised. Once an attempt that `writes` succeeds, writing works again: the
+        storage alarm's raise and clear are queued to be written (a question answered from a
+        full disk says nothing of that)."""
         while True:
             try:
                 result = await attempt()
             except Retryable as exc:
                 self._counters["storage_failures"] += 1
+                if failed is not None:
+                    failed()
                 await asyncio.sleep(self._storage.failed(exc))
                 if beat is not None:
                     self._beats.tick(beat)  # waiting for the disk is not a stalled loop
                 continue
+            if not writes:
+                return result
             if (record := self._storage.recovered()) is not None and not self._queue(record):
                 self._outages.append(record)  # never dropped: the alarm would stay raised
             return result

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from drivers.modbus.lights import DARK, SlotLight
+from drivers.modbus.profile import Colour, Mode
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
 from edge.settings.config import GatewayConfig, parse_config
@@ -26,7 +28,8 @@ from firmware_sim.tags import sgtin96
 from inventory.errors import is_storage_failure
 from inventory.ledger.verify import verify
 from sync.commands import with_envelope
-from tests.conftest import Subscriber, eventually
+from tests.conftest import Subscriber, eventually, subscribed
+from tests.edge.pick_rig import AMOX, start_rig, stop_rig
 
 PREFIX = "rxedge/v1/s1/g1"
 STORAGE_ALARM = f"{PREFIX}/alarms/storage-ledger"
@@ -196,3 +199,58 @@ def test_sqlite_storage_errors_are_told_from_refused_changes(tmp_path: Path) -> 
     with pytest.raises(sqlite3.OperationalError) as wrong:
         writable.execute("SELECT nothing FROM t")
     assert not is_storage_failure(wrong.value)
+
+
+async def test_a_press_while_the_disk_is_full_is_answered_at_once_and_booked_once(
+    small_disk: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """A picker presses while the ledger cannot be written: the slot's number goes down at
+    once, as if booked (dark at none left), so nobody presses again; once space returns each
+    press is booked once and the lights follow the ledger."""
+    rig = await start_rig(small_disk, broker)
+    try:
+        centre = subscribe(f"{PREFIX}/alarms/#")
+        assert rig.gateway is not None
+        await subscribed(rig.gateway)
+        pick = {"pick_id": "rx-1", "lines": [{"gtin": AMOX, "quantity": 3}], "picker": "Ana"}
+        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(pick)))
+        # First expiry first: A-02's one pack, then two of A-01's.
+        await eventually(lambda: rig.shows("A-01", green(2)), what="A-01 lit for 2")
+        await eventually(lambda: rig.shows("A-02", green(1)), what="A-02 lit for 1")
+        filler = fill(small_disk)
+        await rig.press("A-01")  # the press that finds the disk full
+        await eventually(lambda: rig.shows("A-01", green(1)), what="answered as if booked")
+
+        def storage_alarm() -> list[bytes]:  # its messages at the centre
+            return [m.payload for m in centre.drain() if m.topic == STORAGE_ALARM]
+
+        await eventually(storage_alarm, what="storage alarm")
+        await rig.press("A-01")
+        await eventually(lambda: rig.shows("A-01", DARK), what="none left there: dark")
+        assert await rig.shows("A-02", green(1)), "a slot not pressed shows what it did"
+        # The lights' questions answered meanwhile (lists take turns) are no sign of recovery.
+        await eventually(
+            lambda: rig.gateway and rig.gateway.counters["storage_failures"] >= 4,
+            timeout=20,
+            what="writes retried a while",
+        )
+        assert rig.picks() == [], "nothing written while the disk is full"
+        assert len(storage_alarm()) == 1, "raised once, not again at every question answered"
+        filler.unlink()
+        await eventually(lambda: len(rig.picks()) == 2, timeout=20, what="both presses booked")
+        assert [slot for slot, _batch, _list in rig.picks()] == ["A-01", "A-01"]
+        await eventually(lambda: rig.shows("A-02", green(1)), what="the list goes on")
+        assert await rig.shows("A-01", DARK), "each press booked once: A-01 is done"
+        await eventually(lambda: b"" in storage_alarm(), what="the alarm cleared")
+        # Raised straight to the broker once; then its record written, with its clear.
+        assert [json.loads(m)["state"] if m else "" for m in storage_alarm()] == [
+            "raised",
+            "raised",
+            "",
+        ]
+    finally:
+        await stop_rig(rig)
+
+
+def green(number: int) -> SlotLight:
+    return SlotLight(True, Colour.GREEN, Mode.STEADY, number)
