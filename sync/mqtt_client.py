@@ -16,7 +16,8 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -28,6 +29,7 @@ from sync.broker_url import BrokerAddress, BrokerRotation
 
 log = logging.getLogger(__name__)
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
+T = TypeVar("T")
 
 
 def make_client(
@@ -147,3 +149,28 @@ class PubackWatch:
                 silent,
             )
             link.shutdown(socket.SHUT_RDWR)
+
+
+async def answer_to(published: asyncio.Future[None], answer: Awaitable[T], timeout: float) -> T:
+    """`answer` (an answer to the message `published`) within `timeout` seconds, TimeoutError
+    otherwise. The broker's PUBACK is not waited for apart: an answer shows the message
+    arrived, and a broker slow to acknowledge (a cluster electing a leader) has the whole
+    wait. A broker refusing the message raises PublishRefused."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    answered = asyncio.ensure_future(answer)
+    waiting: set[asyncio.Future[Any]] = {answered, published}
+    try:
+        while True:
+            done, _ = await asyncio.wait(
+                waiting, timeout=max(0.0, deadline - loop.time()), return_when="FIRST_COMPLETED"
+            )
+            if published in done:
+                published.result()  # PublishRefused, if the broker refused it
+                waiting.discard(published)
+            if answered in done:
+                return answered.result()
+            if not done:
+                raise TimeoutError
+    finally:
+        answered.cancel()

@@ -11,13 +11,12 @@ config/mosquitto-acl.example a gateway's account could not send commands anyway.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from edge.settings.broker import BrokerConfig
 from sync.broker_refusal import PROTOCOLS
@@ -139,30 +138,3 @@ def command_session(
 def _refuse(problem: str) -> NoReturn:
     print(f"rxedge: {problem}", file=sys.stderr)
     raise SystemExit(2)
-
-
-async def next_answer(
-    answers: asyncio.Queue[dict[str, Any]], published: asyncio.Future[None], timeout: float
-) -> dict[str, Any]:
-    """The next answer within `timeout` seconds (TimeoutError otherwise). The broker's PUBACK
-    is not waited for apart: an answer shows the command arrived, and a broker slow to
-    acknowledge (a cluster electing a leader) has the whole wait. A broker refusing the
-    command raises PublishRefused."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    getter = asyncio.ensure_future(answers.get())
-    waiting: set[asyncio.Future[Any]] = {getter, published}
-    try:
-        while True:
-            done, _ = await asyncio.wait(
-                waiting, timeout=max(0.0, deadline - loop.time()), return_when="FIRST_COMPLETED"
-            )
-            if published in done:
-                published.result()  # PublishRefused, if the broker refused it
-                waiting.discard(published)
-            if getter in done:
-                return getter.result()
-            if not done:
-                raise TimeoutError
-    finally:
-        getter.cancel()

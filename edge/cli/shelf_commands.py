@@ -11,12 +11,13 @@ import json
 import sys
 from pathlib import Path
 
-from edge.cli.broker_options import command_session, next_answer
+from edge.cli.broker_options import command_session
 from inventory.codes.identifiers import normalize_gtin
 from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
 from sync.broker_security import BrokerLink
 from sync.commands import Refuse, answer_id, parse_command, with_envelope
 from sync.errors import PublishRefused
+from sync.mqtt_client import answer_to
 from sync.topics import Topics
 
 # Statuses after which no more answers come for a command.
@@ -186,7 +187,7 @@ async def send_command(
             print(json.dumps(sent) if as_json else f"{name} {command_id} sent to {topics.prefix}")
             return 0
         while True:
-            answer = await next_answer(answers, published, timeout)
+            answer = await answer_to(published, answers.get(), timeout)
             if "replay_of" in answer:
                 print(_LOST, file=sys.stderr)
                 return 3

@@ -12,6 +12,7 @@ from typing import Any
 
 from sync.commands import Refuse, parse_command, with_envelope
 from sync.errors import PublishRefused
+from sync.mqtt_client import answer_to
 from sync.mqtt_session import MqttSession
 
 COMMAND_TTL_SECONDS = 60.0  # a click is about now: a command delayed longer is refused
@@ -73,8 +74,8 @@ class CommandSender:
         waiting = (wanted, future)
         self._waiting.append(waiting)
         try:
-            await asyncio.wait_for(self._session.publish(self._topic(name), payload), 5)
-            answer = await asyncio.wait_for(future, ANSWER_SECONDS)
+            published = self._session.publish(self._topic(name), payload)
+            answer = await answer_to(published, future, ANSWER_SECONDS)
         except PublishRefused as exc:
             raise CommandRefused(f"the broker refused {name}: {exc}") from None
         except TimeoutError:

@@ -14,11 +14,12 @@ import sys
 import uuid
 from typing import Any
 
-from edge.cli.broker_options import command_session, next_answer
+from edge.cli.broker_options import command_session
 from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
 from sync.broker_security import BrokerLink
 from sync.contract import check_topic
 from sync.errors import PublishRefused
+from sync.mqtt_client import answer_to
 from sync.topics import Topics
 
 STATUS_COMMAND = "procurement-status"  # what the gateway names in its answers on cmd-result
@@ -102,7 +103,7 @@ async def send_status(
         return 3
     try:
         published = session.publish(topics.procurement_status, payload)
-        answer = await next_answer(answers, published, wait)
+        answer = await answer_to(published, answers.get(), wait)
     except PublishRefused as refused:
         print(
             f"rxedge: the broker at {link.url} did not take the status: {refused}", file=sys.stderr
