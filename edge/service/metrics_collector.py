@@ -171,7 +171,7 @@ class GatewayCollector(Collector):
         yield from shelf_counts(shelf_controllers(devices), tallies.presses)
         yield from _counters(dict(gateway.counters), tallies)
         yield from _sync(gateway.session, gateway.publisher)
-        yield from _ledger(gateway.ledger.writer, tallies, config)
+        yield from _ledger(gateway.ledger, tallies, config)
         stalled = GaugeMetricFamily(
             "rxedge_loop_stalled_seconds",
             "Loops busy and past their allowance without going round (the watchdog then stops "
@@ -246,11 +246,9 @@ def _counted(part: Part | None, counters: PartCounters[Part]) -> Iterator[Metric
         yield CounterMetricFamily(name, documentation, value=read(part) if part is not None else 0)
 
 
-def _ledger(
-    writer: LedgerWriter | None, tallies: Tallies, config: GatewayConfig
-) -> Iterator[Metric]:
+def _ledger(ledger: LedgerLink, tallies: Tallies, config: GatewayConfig) -> Iterator[Metric]:
     figures, clock = tallies.figures, tallies.clock
-    yield from _counted(writer, WRITER_COUNTERS)
+    yield from _counted(ledger.writer, WRITER_COUNTERS)
     yield GaugeMetricFamily(
         "rxedge_outbox_backlog_limit_messages",
         "Configured: more messages waiting than this is a sync backlog.",
@@ -292,8 +290,11 @@ def _ledger(
     alarms = GaugeMetricFamily(
         "rxedge_alarms_live", "Alarms raised or acknowledged and not cleared.", labels=["kind"]
     )
+    live = dict(figures.alarms)
+    if ledger.storage_failing:  # raised at the broker; written once the ledger can be
+        live[str(AlarmKind.STORAGE)] = max(live.get(str(AlarmKind.STORAGE), 0), 1)
     for kind in AlarmKind:
-        alarms.add_metric([str(kind)], figures.alarms.get(str(kind), 0))
+        alarms.add_metric([str(kind)], live.get(str(kind), 0))
     yield alarms
     yield GaugeMetricFamily(
         "rxedge_pick_lists_open", "Pick lists being worked on.", value=figures.pick_lists

@@ -19,8 +19,10 @@ import pytest
 
 from drivers.modbus.lights import DARK, SlotLight
 from drivers.modbus.profile import Colour, Mode
+from edge.cli.status import problems, summarise
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
+from edge.service.metrics_scrape import scrape
 from edge.settings.config import GatewayConfig, parse_config
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
@@ -206,8 +208,10 @@ async def test_a_press_while_the_disk_is_full_is_answered_at_once_and_booked_onc
 ) -> None:
     """A picker presses while the ledger cannot be written: the slot's number goes down at
     once, as if booked (dark at none left), so nobody presses again; once space returns each
-    press is booked once and the lights follow the ledger."""
-    rig = await start_rig(small_disk, broker)
+    press is booked once and the lights follow the ledger. Meanwhile `rxedge status` (and the
+    page's Health) tells of the storage alarm, which the ledger cannot hold yet."""
+    metrics = {"listen": "127.0.0.1:0", "refresh_seconds": 0.1}
+    rig = await start_rig(small_disk, broker, metrics=metrics)
     try:
         centre = subscribe(f"{PREFIX}/alarms/#")
         assert rig.gateway is not None
@@ -236,6 +240,10 @@ async def test_a_press_while_the_disk_is_full_is_answered_at_once_and_booked_onc
         )
         assert rig.picks() == [], "nothing written while the disk is full"
         assert len(storage_alarm()) == 1, "raised once, not again at every question answered"
+        url = rig.gateway.metrics.url
+        assert url is not None
+        report = summarise(await asyncio.to_thread(scrape, url), None, url)
+        assert "storage alarm: the ledger file is damaged or cannot be written" in problems(report)
         filler.unlink()
         await eventually(lambda: len(rig.picks()) == 2, timeout=20, what="both presses booked")
         assert [slot for slot, _batch, _list in rig.picks()] == ["A-01", "A-01"]
