@@ -188,7 +188,7 @@ class PutawayDesk:
             f"put-away {session.delivery_id} paused: untouched for "
             f"{self._keeper.picks.times.timeout_seconds:g} s with {missing} pack(s) still to "
             f"come; {session.put} put, {figures['waiting']} lit and not put (their slots go "
-            f"dark); the next scan of one of its packs at {session.scanner} resumes it"
+            f"dark); the next scan of one of its packs at a put-away scanner resumes it"
         )
         out.lights_changed = True
 

@@ -154,3 +154,29 @@ async def test_a_session_without_a_notice_still_times_out_and_goes_dark(
         assert answers(centre, "paused") == []
     finally:
         await rig.stop()
+
+
+async def test_a_clerk_back_at_another_scanner_resumes_the_paused_delivery(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """Back from the break, the clerk works at the other put-away desk: the same delivery
+    carries on there, not a new session of unexpected packs."""
+    clock = PassingClock()
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start(clock, picking=DEFAULT_TIMES)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        await one_of_three_put(rig, centre, "D-9")
+        await eventually(lambda: len(rig.receipts()) == 1, what="one put")
+        await paused_after_a_break(centre, clock)
+        for _ in range(2):
+            rig.scanner_2.scan(code(AMOX, "B7", 400))
+        await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 2)), what="resumed there")
+        await rig.press("A-01", times=2)
+        [closed] = await eventually(lambda: answers(centre, "closed"), what="done")
+        assert (closed["command_id"], closed["how"], closed["put"]) == ("D-9", "done", 3)
+        assert closed["unexpected"] == []
+        said = [r for r in centre.payloads("/cmd-result") if r.get("command") == "putaway"]
+        assert {r["command_id"] for r in said} == {"D-9"}, "one delivery, not two"
+    finally:
+        await rig.stop()
