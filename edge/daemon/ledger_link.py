@@ -86,6 +86,7 @@ class LedgerLink:
         # that answered a press as if booked), or None.
         self.on_held: Callable[[Change], Release | None] = lambda _change: None
         self._held: dict[int, Release] = {}  # id of a change held -> its release
+        self._write_failed = False  # a write failed since the ledger last worked
 
     async def open(self) -> None:
         """Open the ledger on the writer's thread."""
@@ -212,13 +213,15 @@ class LedgerLink:
     ) -> T:
         """Run `attempt` until the ledger takes it: `Retryable` failures are waited out with
         back-off (the loop's heartbeat `beat` kept fresh meanwhile; `failed` called at each),
-        others raised. Once an attempt that `writes` succeeds, writing works again: the
-        storage alarm's raise and clear are queued to be written (a question answered from a
-        full disk says nothing of that)."""
+        others raised. Once an attempt succeeds, the ledger works again (a question answered
+        while a write fails, from a full disk, says nothing of writing: it counts only when
+        questions alone failed, a ledger locked by another program): the storage alarm's raise
+        and clear are queued to be written."""
         while True:
             try:
                 result = await attempt()
             except Retryable as exc:
+                self._write_failed = self._write_failed or writes
                 self._counters["storage_failures"] += 1
                 if failed is not None:
                     failed()
@@ -226,8 +229,9 @@ class LedgerLink:
                 if beat is not None:
                     self._beats.tick(beat)  # waiting for the disk is not a stalled loop
                 continue
-            if not writes:
+            if not writes and self._write_failed:
                 return result
+            self._write_failed = False
             if (record := self._storage.recovered()) is not None and not self._queue(record):
                 self._outages.append(record)  # never dropped: the alarm would stay raised
             return result
