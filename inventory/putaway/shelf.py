@@ -142,8 +142,7 @@ class ShelfPuts:
         yet, or paused (its clerk back from a break at whichever scanner) that expects `gtin`,
         oldest first (one still awaiting a pack of this batch before one whose lines for it
         are full or name another batch; one worked here before one paused elsewhere); else
-        the session at work there; else the one notice no scanner has begun (the pack came
-        in its boxes unannounced: one delivery, one colour); else a new one for the scanner."""
+        the session at work there; else a new one for the scanner."""
         board = self._board
         notices = [
             session
@@ -165,10 +164,6 @@ class ShelfPuts:
         for session in board.by_age():
             if session.scanner == scanner:
                 return session
-        unbegun = [s for s in board.by_age() if s.scanner == "" and s.lines]
-        if len(unbegun) == 1:  # with several, which one it came with cannot be told
-            unbegun[0].scanner = scanner
-            return unbegun[0]
         keeper = self._keeper
         # Named by the site's local time, as people read it (and as stocktake ids are).
         calendar = keeper.calendar

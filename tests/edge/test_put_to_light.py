@@ -355,29 +355,3 @@ async def test_a_station_without_a_delivery_at_work_is_never_given_as_a_free_slo
         assert await rig.shows("A-07", DARK)
     finally:
         await rig.stop()
-
-
-async def test_an_unannounced_pack_scanned_first_joins_the_one_delivery_being_unpacked(
-    rig: PutawayRig, subscribe: Callable[..., Subscriber]
-) -> None:
-    """The clerk opens the one announced delivery and its first pack is one the notice does
-    not list: it goes with that delivery (reported unexpected), in its colour, not to a second
-    session in a second colour at the same scanner."""
-    centre = subscribe(f"{PREFIX}/cmd-result")
-    notice = {"delivery_id": "DESADV-4", "lines": [{"gtin": AMOX, "quantity": 1, "batch": "B7"}]}
-    centre.publish(f"{PREFIX}/cmd/putaway", json.dumps(with_envelope(notice)))
-    await eventually(lambda: answers(centre, "expected"), what="the notice accepted")
-    rig.scanner.scan(code(PARA, "P1", 300, serial="42"))  # not announced
-    rig.scanner.scan(code(AMOX, "B7", 400))
-    await eventually(lambda: rig.shows("A-03", lit(Colour.GREEN, 1)), what="A-03 lit, green")
-    await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 1)), what="A-01 lit, green")
-    await rig.press("A-03")
-    await rig.press("A-01")
-    [closed] = await eventually(lambda: answers(centre, "closed"), what="the delivery done")
-    assert closed["command_id"] == "DESADV-4" and closed["how"] == "done", closed
-    [extra] = closed["unexpected"]  # type: ignore[misc]
-    assert extra["gtin"] == PARA, extra
-    said = {
-        r["command_id"] for r in centre.payloads("/cmd-result") if r.get("command") == "putaway"
-    }
-    assert said == {"DESADV-4"}, "one delivery, not two"
