@@ -138,24 +138,26 @@ class ShelfPuts:
     # Internals -------------------------------------------------------------------------------
 
     def _session_for(self, scanner: str, gtin: str, batch: str) -> PutawaySession:
-        """The session a scan at `scanner` belongs to: a notice worked there, at no scanner
-        yet, or paused (its clerk back from a break at whichever scanner) that expects `gtin`,
-        oldest first (one still awaiting a pack of this batch before one whose lines for it
-        are full or name another batch; one worked here before one paused elsewhere); else
-        the session at work there; else a new one for the scanner."""
+        """The session a scan at `scanner` belongs to: a notice worked there (or at no scanner
+        yet) that expects `gtin`, oldest first (one still awaiting a pack of this batch before
+        one whose lines for it are full or name another batch); else, while nothing else is at
+        work there, a delivery paused elsewhere that expects it (its clerk back from a break at
+        another desk); else the session at work there; else a new one for the scanner."""
         board = self._board
+        at_work = any(s.scanner == scanner and not s.paused for s in board.sessions.values())
         notices = [
             session
             for session in board.by_age()
-            if (session.scanner in (scanner, "") or session.paused)
+            if (session.scanner in (scanner, "") or (session.paused and not at_work))
             and any(ln.gtin == gtin for ln in session.lines)
         ]
-        # A second delivery of the same product gets its own packs, not the first's excess.
+        # A second delivery of the same product gets its own packs, not the first's excess;
+        # a delivery of this desk before one paused at another.
         notices.sort(
             key=lambda s: (
+                s.scanner not in (scanner, ""),
                 s.still_expected(gtin, batch) == 0,
                 not any(line.accepts(gtin, batch) for line in s.lines),
-                s.scanner not in (scanner, ""),
             )
         )
         if notices:

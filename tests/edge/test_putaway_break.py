@@ -180,3 +180,38 @@ async def test_a_clerk_back_at_another_scanner_resumes_the_paused_delivery(
         assert {r["command_id"] for r in said} == {"D-9"}, "one delivery, not two"
     finally:
         await rig.stop()
+
+
+async def test_a_paused_delivery_takes_no_pack_from_a_clerk_at_work_at_another_desk(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """While a delivery is paused, another clerk at work at the other desk scans the same
+    product: the pack stays with that clerk's session; the paused delivery resumes when its
+    own clerk comes back to the first desk."""
+    clock = PassingClock()
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start(clock, picking=DEFAULT_TIMES)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        await one_of_three_put(rig, centre, "D-10")
+        await eventually(lambda: len(rig.receipts()) == 1, what="one put")
+        await paused_after_a_break(centre, clock)
+        rig.scanner_2.scan(code(IBU, "I9", 400))  # another clerk begins at desk-2
+        first = await eventually(
+            lambda: [a for a in answers(centre, "lit") if a["command_id"] != "D-10"],
+            what="desk-2 at work",
+        )
+        desk_2 = first[0]["command_id"]
+        rig.scanner_2.scan(code(AMOX, "B7", 400))
+        await eventually(
+            lambda: [a for a in answers(centre, "lit") if a.get("gtin") == AMOX][2:],
+            what="the amoxicillin pack lit at desk-2",
+        )
+        lit_now = [a for a in answers(centre, "lit") if a.get("gtin") == AMOX][2]
+        assert lit_now["command_id"] == desk_2, lit_now
+        rig.scanner.scan(code(AMOX, "B7", 400))  # D-10's clerk back at goods-in
+        await eventually(
+            lambda: answers(centre, "lit")[-1]["command_id"] == "D-10", what="D-10 resumed"
+        )
+    finally:
+        await rig.stop()
