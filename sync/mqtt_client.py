@@ -174,3 +174,10 @@ async def answer_to(published: asyncio.Future[None], answer: Awaitable[T], timeo
                 raise TimeoutError
     finally:
         answered.cancel()
+        if not published.done():  # a refusal coming later is read, not left unretrieved
+            published.add_done_callback(_read)
+
+
+def _read(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -33,7 +33,8 @@ class ShelfLights:
         self.colours = [Colour[name.upper()] for name in colour_names]
         self.lit: dict[str, SlotLight] = {}
         self._planned: dict[str, SlotLight] = {}  # the last plan from the ledger
-        self._held: Counter[str] = Counter()  # slot -> presses the ledger cannot book yet
+        # (slot, picker whose colour it showed) -> presses the ledger cannot book yet
+        self._held: Counter[tuple[str, int | None]] = Counter()
         self._targets = targets
         self._observe = observe
 
@@ -66,31 +67,34 @@ class ShelfLights:
         True, showing the lights again; False: the change's own plan is shown next)."""
         if not isinstance(change, ConfirmButton):
             return None
-        slot, presses = change.slot, change.presses
-        self._held[slot] += presses
+        key, presses = (change.slot, change.shown), change.presses
+        self._held[key] += presses
         self.show(self._planned)
 
         def booked(show: bool) -> None:
-            self._held[slot] -= presses
-            if self._held[slot] <= 0:
-                del self._held[slot]
+            self._held[key] -= presses
+            if self._held[key] <= 0:
+                del self._held[key]
             if show:
                 self.show(self._planned)
 
         return booked
 
     def _with_held(self, plan: dict[str, SlotLight]) -> dict[str, SlotLight]:
-        """`plan` with each held press taken off the number its slot shows in a picker's
-        colour (a pick list's or a put-away's count); other lights are left to the ledger."""
+        """`plan` with each held press taken off the number its slot shows in the colour of
+        the picker it was pressed for (a pick list's or a put-away's count; lists sharing a
+        slot take turns, and another's count is not touched); other lights are left to the
+        ledger."""
         if not self._held:
             return plan
         shown = dict(plan)
-        for slot, presses in self._held.items():
+        for (slot, picker), presses in self._held.items():
             light = plan.get(slot)
             if (
                 light is None
+                or picker is None
                 or not light.number
-                or light.colour not in self.colours
+                or light.colour != self.colours[picker % len(self.colours)]
                 or light.mode is Mode.FAST_BLINK  # a located drug, white
             ):
                 continue
@@ -102,7 +106,8 @@ class ShelfLights:
 
     def shown_picker(self, slot: str) -> int | None:
         """Whose pick list the slot shows now (by its colour), when it shows one."""
-        light = self.lit.get(slot)
+        # A slot a held press darkened shows the ledger's plan's colour still.
+        light = self.lit.get(slot, self._planned.get(slot))
         if light is None or not light.on or light.colour not in self.colours:
             return None
         return self.colours.index(light.colour)

@@ -113,10 +113,14 @@ async def send_status(
         if as_json:
             print(json.dumps({**body, "outcome": "unconfirmed"}))
         else:
+            kept = (
+                "the broker keeps the answer for the gateway while it is away"
+                if published.done()
+                else "nor did the broker acknowledge it: it may not have it"
+            )
             print(
                 f"sent, not yet confirmed: {topics.prefix} did not answer within {wait:g} s "
-                "(the broker keeps the answer for the gateway while it is away); send the "
-                "same answer again later to see the gateway's word on it"
+                f"({kept}); send the same answer again later to see the gateway's word on it"
             )
         return UNCONFIRMED
     finally:
