@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -156,7 +156,7 @@ class LedgerLink:
     async def _carry_out(self, change: Change) -> None:
         try:
             applied = await self._until_written(
-                partial(self._apply, change), CHANGES, partial(self._hold, change)
+                partial(self._apply, change), CHANGES, partial(self._hold_from, change)
             )
         except Refused as exc:
             self._released(change, show=True)
@@ -172,6 +172,13 @@ class LedgerLink:
     def _released(self, change: Change, show: bool) -> None:
         if (release := self._held.pop(id(change), None)) is not None:
             release(show)
+
+    def _hold_from(self, change: Change) -> None:
+        """`change` failed to be written: it and every change queued behind it wait."""
+        self._hold(change)
+        queued: Iterable[Change] = getattr(self._changes, "_queue", ())  # asyncio.Queue's deque
+        for behind in list(queued):
+            self._hold(behind)
 
     def _hold(self, change: Change) -> None:
         """`change` waits for the ledger to be writable again: `on_held` is told, once."""

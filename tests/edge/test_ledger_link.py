@@ -30,6 +30,7 @@ from edge.service.latency import COMMIT_BUCKETS, LatencyHistogram
 from edge.service.watchdog import Heartbeats
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.changes import Book, ClearAlarm, ConfirmButton, ExpirySweep
+from inventory.errors import LedgerUnavailable
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from sync.mqtt_session import MqttSession
@@ -190,3 +191,42 @@ def test_the_publisher_waiting_for_the_disk_is_resting_not_stalled() -> None:
     assert not loop.resting(), "rows in flight to a connected broker: PUBACKs must come"
     failing["now"] = True
     assert loop.resting()
+
+
+async def test_presses_queued_when_the_disk_fills_are_all_held_at_once(
+    link: Link, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first write to fail holds every change queued behind it too: each press waiting
+    is answered at the shelf then, not only when its own turn to fail comes."""
+    held: list[ConfirmButton] = []
+    released: list[bool] = []
+
+    def on_held(change: object) -> object:
+        if not isinstance(change, ConfirmButton):
+            return None
+        held.append(change)
+        return released.append
+
+    link.link.on_held = on_held  # type: ignore[assignment]
+    real_apply = link.link._apply
+    full = {"disk": True}
+
+    async def apply(change: object) -> Applied:
+        if full["disk"]:
+            raise LedgerUnavailable("database or disk is full")
+        return await real_apply(change)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(link.link, "_apply", apply)
+    presses = [ConfirmButton(f"A-0{n}", 1, 0) for n in (1, 2, 3)]
+    for press in presses:
+        assert link.link.offer(press)
+    applying = asyncio.create_task(link.link.apply_changes())
+    try:
+        await eventually(lambda: len(held) == 3, what="every press held at the first failure")
+        assert held == presses and released == []
+        full["disk"] = False
+        await eventually(lambda: len(released) == 3, timeout=15, what="each released once")
+    finally:
+        applying.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await applying
