@@ -84,6 +84,19 @@ async def test_the_outbox_moves_on_from_a_mute_broker_to_the_next(
         await session.stop()
 
 
+RESULTS = "rxedge/v1/s1/g1/cmd-result"
+
+
+async def command_sent(mute: MuteBroker) -> str:
+    """The message_id of `rxedge stocktake start` once it reached the broker."""
+    sent = await eventually(
+        lambda: [m for m in mute.received if m.topic.endswith("/cmd/stocktake-start")],
+        timeout=20,
+        what="the command at the broker",
+    )
+    return str(json.loads(sent[0].payload)["message_id"])
+
+
 async def test_a_command_answered_before_the_broker_acknowledges_it_is_answered(
     mute: MuteBroker,
 ) -> None:
@@ -95,18 +108,10 @@ async def test_a_command_answered_before_the_broker_acknowledges_it_is_answered(
         *("--site", "s1", "--gateway", "g1", "--wait", "20"),
     )
     try:
-        sent = await eventually(
-            lambda: [m for m in mute.received if m.topic.endswith("/cmd/stocktake-start")],
-            timeout=20,
-            what="the command at the broker",
-        )
-        message_id = json.loads(sent[0].payload)["message_id"]
+        message_id = await command_sent(mute)
         answer = {"command": "stocktake-start", "command_id": "A", "status": "started"}
         answer |= {"reply_to": message_id, "stocktake_id": "st-A-1", "shelf": "A", "by": "Ana"}
-        mute.send(
-            sent[0].topic.replace("/cmd/stocktake-start", "/cmd-result"),
-            json.dumps(answer).encode(),
-        )
+        mute.send(RESULTS, json.dumps(answer).encode())
         assert await cli.finish(timeout=20) == 0, cli.errors
         assert cli.lines == ["stocktake st-A-1 of shelf A started (by Ana)"]
     finally:
@@ -122,18 +127,11 @@ async def test_a_command_whose_answer_was_lost_with_the_link_says_so(mute: MuteB
         *("--site", "s1", "--gateway", "g1", "--wait", "20"),
     )
     try:
-        sent = await eventually(
-            lambda: [m for m in mute.received if m.topic.endswith("/cmd/stocktake-start")],
-            timeout=20,
-            what="the command at the broker",
-        )
-        message_id = json.loads(sent[0].payload)["message_id"]
+        message_id = await command_sent(mute)
         error = f"message {message_id} was received before; a replay is not carried out"
         copy = {"command": "stocktake-start", "command_id": "", "status": "error"}
         copy |= {"error": error, "replay_of": message_id}
-        mute.send(
-            sent[0].topic.replace("/cmd/stocktake-start", "/cmd-result"), json.dumps(copy).encode()
-        )
+        mute.send(RESULTS, json.dumps(copy).encode())
         assert await cli.finish(timeout=20) == 3, cli.errors
         assert cli.lines == []
         assert any("that answer was lost with the link" in e for e in cli.errors), cli.errors
