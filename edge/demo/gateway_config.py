@@ -3,7 +3,6 @@ the simulators' ports."""
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +19,8 @@ from edge.demo.stock import (
     STATION,
     TAGGED,
 )
-from edge.service.metrics import split_listen
 from edge.settings.sections import MetricsConfig
+from edge.web.server import WebSetupError, bind
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +36,12 @@ class DemoPorts:
 
 def free_metrics_listen() -> str:
     """The default metrics address when nothing listens there yet, else "" (no endpoint): a
-    gateway or another demo on this machine keeps its own."""
+    gateway or another demo on this machine keeps its own. Probed as `--web PORT` is."""
     listen = MetricsConfig().listen
-    host, port = split_listen(listen)
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the endpoint's server
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return ""
+    try:
+        bind(listen).close()
+    except WebSetupError:
+        return ""
     return listen
 
 
