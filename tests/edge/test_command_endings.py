@@ -87,8 +87,9 @@ def test_simulator_stopped_by_sigterm_removes_its_link(tmp_path: Path) -> None:
     assert not link.is_symlink(), "a link to a pty nobody serves any more was left behind"
 
 
-def test_demo_out_of_time_says_so_and_names_no_removed_ledger() -> None:
-    result = subprocess.run(
+def _demo_for_3_seconds() -> subprocess.CompletedProcess[str]:
+    """`rxedge demo --plain` given too little time to finish."""
+    return subprocess.run(
         [*RXEDGE, "demo", "--plain", "--seconds", "3"],
         capture_output=True,
         text=True,
@@ -96,6 +97,10 @@ def test_demo_out_of_time_says_so_and_names_no_removed_ledger() -> None:
         timeout=60,
         check=False,
     )
+
+
+def test_demo_out_of_time_says_so_and_names_no_removed_ledger() -> None:
+    result = _demo_for_3_seconds()
     assert result.returncode == 1, result.stdout + result.stderr
     summary = result.stdout.split("\nsummary\n")[1]
     assert "scenario NOT complete" in summary
@@ -109,19 +114,11 @@ def test_demo_out_of_time_says_so_and_names_no_removed_ledger() -> None:
 def test_demo_with_the_metrics_address_taken_runs_without_its_endpoint_quietly() -> None:
     """A gateway on this machine (or another demo) holds 127.0.0.1:9464: the demo says it
     runs without metrics, instead of an ERROR line from its daemon."""
-    with contextlib.ExitStack() as stack:
-        taken = stack.enter_context(socket.socket())
+    with socket.socket() as taken:
         with contextlib.suppress(OSError):  # held already by someone else: taken all the same
             taken.bind(("127.0.0.1", 9464))
             taken.listen()
-        result = subprocess.run(
-            [*RXEDGE, "demo", "--plain", "--seconds", "3"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-            check=False,
-        )
+        result = _demo_for_3_seconds()
     out = result.stdout + result.stderr
     assert "metrics: off (the default address is taken" in out, out
     assert "cannot listen" not in out and " ERROR " not in out, out

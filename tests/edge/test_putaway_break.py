@@ -62,6 +62,15 @@ async def paused_after_a_break(centre: Subscriber, clock: PassingClock) -> dict[
     return paused
 
 
+async def paused_with_one_put(
+    rig: PutawayRig, centre: Subscriber, clock: PassingClock, delivery_id: str
+) -> None:
+    """Three packs announced, one put, then a break: the delivery paused."""
+    await one_of_three_put(rig, centre, delivery_id)
+    await eventually(lambda: len(rig.receipts()) == 1, what="one put")
+    await paused_after_a_break(centre, clock)
+
+
 async def test_a_break_pauses_the_delivery_and_the_rest_scanned_after_it_completes_it(
     tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
 ) -> None:
@@ -113,9 +122,7 @@ async def test_a_paused_delivery_stays_paused_across_a_restart_and_resumes_after
     await rig.start(clock, picking=DEFAULT_TIMES)
     try:
         centre = subscribe(f"{PREFIX}/cmd-result")
-        await one_of_three_put(rig, centre, "D-8")
-        await eventually(lambda: len(rig.receipts()) == 1, what="one put")
-        await paused_after_a_break(centre, clock)
+        await paused_with_one_put(rig, centre, clock, "D-8")
         await rig.stop_daemon()
         with sqlite3.connect(rig.db) as db:
             state, body = db.execute(
@@ -166,9 +173,7 @@ async def test_a_clerk_back_at_another_scanner_resumes_the_paused_delivery(
     await rig.start(clock, picking=DEFAULT_TIMES)
     try:
         centre = subscribe(f"{PREFIX}/cmd-result")
-        await one_of_three_put(rig, centre, "D-9")
-        await eventually(lambda: len(rig.receipts()) == 1, what="one put")
-        await paused_after_a_break(centre, clock)
+        await paused_with_one_put(rig, centre, clock, "D-9")
         for _ in range(2):
             rig.scanner_2.scan(code(AMOX, "B7", 400))
         await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 2)), what="resumed there")
@@ -193,9 +198,7 @@ async def test_a_paused_delivery_takes_no_pack_from_a_clerk_at_work_at_another_d
     await rig.start(clock, picking=DEFAULT_TIMES)
     try:
         centre = subscribe(f"{PREFIX}/cmd-result")
-        await one_of_three_put(rig, centre, "D-10")
-        await eventually(lambda: len(rig.receipts()) == 1, what="one put")
-        await paused_after_a_break(centre, clock)
+        await paused_with_one_put(rig, centre, clock, "D-10")
         rig.scanner_2.scan(code(IBU, "I9", 400))  # another clerk begins at desk-2
         first = await eventually(
             lambda: [a for a in answers(centre, "lit") if a["command_id"] != "D-10"],
