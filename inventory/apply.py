@@ -132,11 +132,11 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
             return Outcome([keeper.commit(movements)])
         case RememberCommand(message_id, command, expires_at, then):
             with keeper.group():
-                done = Outcome() if then is None else _carry_out(keeper, then)
                 now = keeper.stamp()
                 keeper.commands.forget_expired(now)
-                keeper.commands.remember(message_id, command, now, expires_at)
-            return done
+                if not keeper.commands.remember(message_id, command, now, expires_at):
+                    return Outcome()  # carried out before (a press kept through a stop)
+                return Outcome() if then is None else _carry_out(keeper, then)
         case Answering(message_id, command, answer_id, then):
             with keeper.answering(Reply(message_id, command, answer_id)):
                 return _carry_out(keeper, then)

@@ -163,7 +163,8 @@ class Book:
 class RememberCommand:
     """A command message received: its id kept until it expires (replays are refused), in
     one transaction with `then`, the change the command asks for (if the ledger carries it
-    out): a command is remembered exactly when it was carried out."""
+    out): a command is remembered exactly when it was carried out, and one remembered before
+    is not carried out again (a press kept on disk through a power cut, carried out again)."""
 
     message_id: str
     command: str

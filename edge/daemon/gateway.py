@@ -13,6 +13,7 @@ from collections import Counter
 
 from edge.clock import Clock
 from edge.daemon import ledger_questions as ask
+from edge.daemon.action_journal import ActionJournal, journal_path
 from edge.daemon.activity import Activity, Observer, log_activity, report_link
 from edge.daemon.alarm_watch import backlog_watch, device_alarms, expiry_sweeps
 from edge.daemon.applied import Applied, activities, count
@@ -85,6 +86,7 @@ class Gateway:
             self.presence.forget,
         )
         self.ledger.on_held = self.lights.held  # a press answered at the shelf meanwhile
+        self.ledger.actions = ActionJournal(journal_path(config.database), self.clock)
         self.stocktake = StocktakeFlow(
             config,
             self.ledger.offer,

@@ -10,7 +10,8 @@ writer stuck far longer than any commit takes lets the queue fill. A change the 
 
 `when_written(callback)` runs the callback once every change queued before it has been written
 (or refused): an MQTT message is acknowledged to the broker only then, so nothing acknowledged
-is lost to a crash or a full disk.
+is lost to a crash or a full disk. What people do at the shelf while held (presses, scans) is
+kept on disk till written (`edge.daemon.action_journal`): a power cut does not lose it either.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 from drivers.modbus.lights import SlotLight
 from edge.clock import Clock
+from edge.daemon.action_journal import ActionJournal, kept_kind
 from edge.daemon.activity import Activity, Observer
 from edge.daemon.applied import Applied, apply_change
 from edge.daemon.storage_guard import StorageGuard
@@ -32,7 +34,7 @@ from edge.service.latency import LatencyHistogram
 from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig
 from inventory.alarms.lifecycle import AlarmKind
-from inventory.changes import Arrived, Change, RaiseAlarm
+from inventory.changes import Arrived, Change, RaiseAlarm, RememberCommand
 from inventory.errors import Refused, Retryable
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.outbox import OutboxRow
@@ -68,7 +70,7 @@ class LedgerLink:
         max_waiting: int = MAX_WAITING,
     ):
         self.writer = LedgerWriter(open_keeper)
-        self._changes: asyncio.Queue[Change] = asyncio.Queue(max_waiting)
+        self._changes = ChangeQueue(max_waiting)
         self._storage = storage
         self._beats = beats
         self._counters = counters
@@ -86,15 +88,25 @@ class LedgerLink:
         # that answered a press as if booked), or None.
         self.on_held: Callable[[Change], Release | None] = lambda _change: None
         self._held: dict[int, Release] = {}  # id of a change held -> its release
+        # What people do at the shelf while held is kept on disk (None: in memory only).
+        self.actions: ActionJournal | None = None
+        self._kept: dict[int, RememberCommand] = {}  # id of a kept action -> it, under its key
         self._write_failed = False  # a write failed since the ledger last worked
 
     async def open(self) -> None:
-        """Open the ledger on the writer's thread."""
+        """Open the ledger on the writer's thread; actions a previous run kept on disk (stopped
+        while the ledger could not be written) are queued first."""
         await asyncio.to_thread(self.writer.start)
+        if self.actions is not None:
+            for kept in self.actions.open():
+                self._kept[id(kept)] = kept
+                self._queue(kept)
 
     async def close(self) -> None:
         """Write what is queued on the writer, close the ledger."""
         await asyncio.to_thread(self.writer.stop)
+        if self.actions is not None:
+            self.actions.close()
 
     async def submit(self, change: Change) -> None:
         """Queue a change, waiting while the queue is full."""
@@ -109,15 +121,13 @@ class LedgerLink:
                 self._hold(change)
             return True
         self._counters["changes_dropped"] += 1
-        waiting = self._changes.qsize()
+        waiting = len(self._changes)
         log.error("%d changes wait for the ledger; dropped %r", waiting, change)
         return False
 
     def _queue(self, change: Change) -> bool:
         """Queue a change unless the queue is full."""
-        try:
-            self._changes.put_nowait(change)
-        except asyncio.QueueFull:
+        if not self._changes.put_nowait(change):
             return False
         self._queued += 1
         return True
@@ -156,7 +166,9 @@ class LedgerLink:
     async def _carry_out(self, change: Change) -> None:
         try:
             applied = await self._until_written(
-                partial(self._apply, change), CHANGES, partial(self._hold_from, change)
+                partial(self._apply, self._kept.get(id(change), change)),
+                CHANGES,
+                partial(self._hold_from, change),
             )
         except Refused as exc:
             self._released(change, show=True)
@@ -170,20 +182,36 @@ class LedgerLink:
         await self._took(applied)
 
     def _released(self, change: Change, show: bool) -> None:
+        if (kept := self._kept.pop(id(change), None)) is not None and self.actions is not None:
+            self.actions.done(kept.message_id)
         if (release := self._held.pop(id(change), None)) is not None:
             release(show)
 
     def _hold_from(self, change: Change) -> None:
         """`change` failed to be written: it and every change queued behind it wait."""
         self._hold(change)
-        queued: Iterable[Change] = getattr(self._changes, "_queue", ())  # asyncio.Queue's deque
-        for behind in list(queued):
+        for behind in self._changes.waiting():
             self._hold(behind)
 
     def _hold(self, change: Change) -> None:
-        """`change` waits for the ledger to be writable again: `on_held` is told, once."""
-        if id(change) not in self._held and (then := self.on_held(change)) is not None:
+        """`change` waits for the ledger to be writable again: `on_held` is told, once (of a
+        kept action, of the action). A press or scan is kept on disk before the shelf answers
+        it."""
+        if id(change) in self._held:
+            return
+        kept = self._kept.get(id(change))
+        if kept is None and kept_kind(change):
+            kept = self._keep(change)
+        action = kept.then if kept is not None and kept.then is not None else change
+        if (then := self.on_held(action)) is not None:
             self._held[id(change)] = then
+
+    def _keep(self, action: Change) -> RememberCommand | None:
+        """Keep `action` on disk; what carries it out once, or None (held in memory only)."""
+        kept = self.actions.keep(action) if self.actions is not None else None
+        if kept is not None:
+            self._kept[id(action)] = kept
+        return kept
 
     def _handled_one(self) -> None:
         self._handled += 1
@@ -242,6 +270,46 @@ class LedgerLink:
             if (record := self._storage.recovered()) is not None and not self._queue(record):
                 self._outages.append(record)  # never dropped: the alarm would stay raised
             return result
+
+
+class ChangeQueue:
+    """Changes waiting for the writer, in order, at most `size` of them."""
+
+    def __init__(self, size: int):
+        self._changes: deque[Change] = deque()
+        self._size = size
+        self._some = asyncio.Event()  # set while a change waits
+        self._room = asyncio.Event()  # set while there is room for one more
+        self._room.set()
+
+    def __len__(self) -> int:
+        return len(self._changes)
+
+    def put_nowait(self, change: Change) -> bool:
+        """Queue `change`; False (not queued) when the queue is full."""
+        if len(self._changes) >= self._size:
+            self._room.clear()
+            return False
+        self._changes.append(change)
+        self._some.set()
+        return True
+
+    async def put(self, change: Change) -> None:
+        """Queue `change`, waiting for room."""
+        while not self.put_nowait(change):
+            await self._room.wait()
+
+    async def get(self) -> Change:
+        """The oldest change, waiting for one."""
+        while not self._changes:
+            self._some.clear()
+            await self._some.wait()
+        self._room.set()
+        return self._changes.popleft()
+
+    def waiting(self) -> tuple[Change, ...]:
+        """The changes queued, oldest first."""
+        return tuple(self._changes)
 
 
 def _mark_sent(ids: list[int], keeper: InventoryKeeper) -> list[OutboxRow]:

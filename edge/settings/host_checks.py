@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edge.daemon.action_journal import journal_path
 from edge.daemon.ledger_lock import lock_path
 from edge.settings.config import GatewayConfig
 from inventory.errors import StoreError
@@ -58,8 +59,8 @@ def ledger_refusal(path: Path, create: bool) -> str | None:
 
 
 def _unwritable(path: Path) -> str | None:
-    """What of the ledger at `path` (its folder, the file, its -wal and -shm files) this
-    process's user cannot write, with the fix, or None."""
+    """What of the ledger at `path` (its folder, the file, the files SQLite and the daemon
+    keep beside it) this process's user cannot write, with the fix, or None."""
     user = pwd.getpwuid(os.geteuid()).pw_name
     group = grp.getgrgid(os.getegid()).gr_name
     owner = f"{user}:{group}"
@@ -87,7 +88,7 @@ def _unwritable(path: Path) -> str | None:
             "of its own, like /var/lib/rxedge (the unit makes it so)"
         )
     beside = [path.with_name(path.name + end) for end in ("-wal", "-shm")]
-    for file in (path, *beside, lock_path(path)):
+    for file in (path, *beside, lock_path(path), journal_path(path)):
         if file.exists() and not os.access(file, os.R_OK | os.W_OK):
             return (
                 f"database: {file} cannot be written by user {user}, who runs the daemon (it "

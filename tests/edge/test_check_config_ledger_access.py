@@ -106,9 +106,13 @@ def test_a_ledger_file_the_daemon_cannot_write_is_not_called_damaged(place: Path
 
 @as_service_user
 @pytest.mark.skipif(USER is None, reason="needs root to leave a file another user cannot write")
-def test_a_lock_file_left_by_root_is_named_with_the_fix(place: Path) -> None:
+@pytest.mark.parametrize("left", ["ledger.sqlite.lock", "ledger.sqlite.actions"])
+def test_a_file_left_by_root_beside_the_ledger_is_named_with_the_fix(
+    place: Path, left: str
+) -> None:
     """`rxedge run --init` run as root (not as the service user) leaves the ledger's lock file
-    root's: the service's start names it and the chown, and check-config warns."""
+    and its file of held actions root's: the service's start names them and the chown, and
+    check-config warns."""
     folder = place / "ledger"
     folder.mkdir()
     db = folder / "ledger.sqlite"
@@ -116,7 +120,7 @@ def test_a_lock_file_left_by_root_is_named_with_the_fix(place: Path) -> None:
     shutil.chown(folder, USER)
     for file in folder.iterdir():
         shutil.chown(file, USER)
-    lock = folder / "ledger.sqlite.lock"
+    lock = folder / left
     lock.write_text("1\n")
     lock.chmod(0o640)  # root's, as a run by root leaves it
     config = configured(place, db)

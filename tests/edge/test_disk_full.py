@@ -20,11 +20,13 @@ import pytest
 from drivers.modbus.lights import DARK, SlotLight
 from drivers.modbus.profile import Colour, Mode
 from edge.cli.status import problems, summarise
+from edge.daemon.action_journal import journal_path
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
 from edge.service.metrics_scrape import scrape
 from edge.settings.config import GatewayConfig, parse_config
 from firmware_sim.r2000_sim import R2000Simulator
+from firmware_sim.scanner_sim import GS, ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from firmware_sim.tags import sgtin96
 from inventory.errors import is_storage_failure
@@ -76,7 +78,9 @@ def recalls(db: Path) -> list[tuple[str, str]]:
         return [tuple(r) for r in conn.execute("SELECT gtin, batch FROM recalls")]
 
 
-def gateway_config(db: Path, broker: LocalBroker, reader: str, shelf: int) -> GatewayConfig:
+def gateway_config(
+    db: Path, broker: LocalBroker, reader: str, shelf: int, **more: object
+) -> GatewayConfig:
     return parse_config(
         {
             "site": "s1",
@@ -87,6 +91,7 @@ def gateway_config(db: Path, broker: LocalBroker, reader: str, shelf: int) -> Ga
             "presence": {"dwell_seconds": 0.5},
             "readers": [{"name": "r1", "port": reader, "antennas": {"1": "A-01"}}],
             "shelves": [{"name": "A", "host": "127.0.0.1", "port": shelf, "slots": 4}],
+            **more,
         }
     )
 
@@ -262,3 +267,96 @@ async def test_a_press_while_the_disk_is_full_is_answered_at_once_and_booked_onc
 
 def green(number: int) -> SlotLight:
     return SlotLight(True, Colour.GREEN, Mode.STEADY, number)
+
+
+async def test_a_press_held_through_a_restart_is_booked_once(
+    small_disk: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """The daemon stops (restarted by the operator, or a power cut) while the disk is full and
+    a press the shelf answered is held: the press, kept on disk in the room reserved for it, is
+    booked at the next start. A start that finds a kept press the ledger had booked already (a
+    stop between the booking and the emptying of the file) does not book it again."""
+    rig = await start_rig(small_disk, broker)
+    try:
+        centre = subscribe(f"{PREFIX}/alarms/#")
+        assert rig.gateway is not None
+        pick = {"pick_id": "rx-1", "lines": [{"gtin": AMOX, "quantity": 3}], "picker": "Ana"}
+        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(pick)))
+        await eventually(lambda: rig.shows("A-01", green(2)), what="A-01 lit for 2")
+        filler = fill(small_disk)
+        await rig.press("A-01")
+        await eventually(lambda: rig.shows("A-01", green(1)), what="answered as if booked")
+        actions = journal_path(rig.db)
+        kept = actions.read_bytes().rstrip(b"\0")
+        assert json.loads(kept)["slot"] == "A-01", "kept on the full disk"
+        await rig.stop_daemon()
+        assert rig.picks() == [], "not written before the stop"
+        filler.unlink()
+
+        await rig.start_daemon()
+        await eventually(lambda: len(rig.picks()) == 1, timeout=20, what="the kept press booked")
+        await eventually(lambda: rig.shows("A-01", green(1)), what="the shelf as it was left")
+        await eventually(lambda: not actions.read_bytes().strip(b"\0"), what="the file emptied")
+
+        await rig.stop_daemon()
+        actions.write_bytes(kept)  # as a stop just after the booking would leave it
+        await rig.start_daemon()
+        await eventually(lambda: not actions.read_bytes().strip(b"\0"), what="the file emptied")
+        assert len(rig.picks()) == 1, "booked once"
+        assert await rig.shows("A-01", green(1))
+    finally:
+        await stop_rig(rig)
+
+
+async def test_a_scan_held_through_a_restart_is_booked_once(
+    tmp_path: Path, small_disk: Path, broker: LocalBroker
+) -> None:
+    """A pack scanned in at the receiving desk while the disk is full, and the daemon stopped
+    before the disk had room: the scan, kept on disk, books the pack at the next start."""
+    reader = R2000Simulator(link=tmp_path / "reader")
+    shelf = ShelfControllerSimulator(slots=4)
+    scanner = ScannerSimulator(link=tmp_path / "desk")
+    for peer in (reader, shelf, scanner):
+        await peer.start()
+    db = small_disk / "ledger.sqlite"
+    desk = {"name": "desk", "port": scanner.port, "role": "receiving", "receive_to": "A-02"}
+    product = {"gtin": GTIN, "name": "Amoxicillin 500 mg", "reorder_point": 1, "par": 5}
+    config = gateway_config(
+        db, broker, reader.port, shelf.port, scanners=[desk], products=[product]
+    )
+    filler: Path | None = None
+    try:
+        async with running(Gateway(config)) as gateway:
+            filler = fill(small_disk)
+            scanner.scan(f"01{GTIN}17271231" + "10B7" + GS + "21SN1")
+            await eventually(lambda: gateway.counters["storage_failures"], what="the scan held")
+            assert b'"kind":"receive-scan"' in journal_path(db).read_bytes()
+        filler.unlink()
+        assert received(db) == []
+        async with running(Gateway(config)):
+            await eventually(lambda: received(db) == [(GTIN, "B7", "SN1", "A-02")], timeout=20)
+            await eventually(lambda: not journal_path(db).read_bytes().strip(b"\0"))
+    finally:
+        if filler is not None:
+            filler.unlink(missing_ok=True)
+        for peer in (reader, shelf, scanner):
+            await peer.stop()
+
+
+@contextlib.asynccontextmanager
+async def running(gateway: Gateway) -> AsyncIterator[Gateway]:
+    task = asyncio.create_task(gateway.run())
+    try:
+        await eventually(gateway.ready.is_set)
+        yield gateway
+    finally:
+        gateway.stop()
+        await asyncio.wait_for(task, 15)
+
+
+def received(db: Path) -> list[tuple[str, str, str, str]]:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        rows = conn.execute(
+            "SELECT gtin, batch, serial, to_slot FROM movements WHERE kind = 'receive'"
+        )
+        return [tuple(r) for r in rows]

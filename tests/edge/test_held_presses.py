@@ -1,14 +1,19 @@
 """A press held while the ledger cannot be written is shown at once on the shelf, for the
-picker it was pressed for only (a unit test of ShelfLights; the whole path against a full
-disk is tests/edge/test_disk_full.py)."""
+picker it was pressed for only, and kept on disk until written (unit tests of ShelfLights and
+ActionJournal; the whole path against a full disk is tests/edge/test_disk_full.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, cast
+
+import pytest
 
 from drivers.modbus.lights import SlotLight
 from drivers.modbus.profile import Colour, Mode
+from edge.clock import Clock
+from edge.daemon.action_journal import RESERVED, ActionJournal
 from edge.lights.shelf_lights import ShelfLights
 from inventory.changes import ConfirmButton, PickTick
 
@@ -52,3 +57,44 @@ def test_a_slot_a_held_press_darkened_still_says_whose_it_was() -> None:
 
 def test_only_presses_are_held_at_the_shelf() -> None:
     assert lights().held(PickTick()) is None
+
+
+def test_a_kept_press_comes_back_until_it_is_done(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite.presses"
+    first = ActionJournal(path, Clock())
+    assert first.open() == []
+    assert path.stat().st_blocks * 512 >= RESERVED, "its room reserved at the start"
+    press = ConfirmButton("A-01", 2, 1, ("urn:epc:id:sgtin:4012345.012345.7",))
+    kept = first.keep(press)
+    assert kept is not None and kept.then == press
+    first.close()  # a stop before the ledger took it
+
+    second = ActionJournal(path, Clock())
+    assert second.open() == [kept], "carried out again, under the same key"
+    second.done(kept.message_id)
+    second.close()
+    assert not path.read_bytes().strip(b"\0"), "emptied once done"
+    assert ActionJournal(path, Clock()).open() == []
+
+
+def test_a_press_torn_by_a_power_cut_is_passed_over(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "presses"
+    journal = ActionJournal(path, Clock())
+    journal.open()
+    kept = journal.keep(ConfirmButton("A-01", 1, 0))
+    journal.close()
+    whole = path.read_bytes().rstrip(b"\0")
+    with open(path, "r+b") as f:
+        f.seek(len(whole))
+        f.write(whole[: len(whole) // 2])  # a second record, cut off
+    assert ActionJournal(path, Clock()).open() == [kept]
+    assert "cannot be read" in caplog.text
+
+
+def test_presses_beyond_the_room_are_held_in_memory_only(tmp_path: Path) -> None:
+    journal = ActionJournal(tmp_path / "presses", Clock(), size=200)
+    journal.open()
+    assert journal.keep(ConfirmButton("A-01", 1, 0)) is not None
+    assert journal.keep(ConfirmButton("A-02", 1, 0)) is None
