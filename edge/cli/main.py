@@ -32,7 +32,7 @@ from edge.cli.sim import (
 )
 from edge.cli.status import add_status_command
 from edge.daemon.log_limits import limit_repeats
-from edge.service.journal import configure_logging
+from edge.service.journal import WARNING, configure_logging, tell
 from edge.service.stopping import run_stoppable
 from edge.settings.config import ConfigError, load_config
 from edge.web.cli import add_web_commands
@@ -57,18 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except ConfigError as exc:
-        print(
-            f"rxedge: configuration {exc.source} has {len(exc.problems)} problem(s):",
-            file=sys.stderr,
-        )
+        tell(f"rxedge: configuration {exc.source} has {len(exc.problems)} problem(s):")
         for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+            tell(f"  {problem}")
         missing = any("file not found" in problem for problem in exc.problems)
         if missing and getattr(args, "config", None) is None:
-            print(f"  (another file: --config FILE, or ${CONFIG_ENV})", file=sys.stderr)
+            tell(f"  (another file: --config FILE, or ${CONFIG_ENV})")
         return 2
     except StoreError as exc:
-        print(f"rxedge: {exc}", file=sys.stderr)
+        tell(f"rxedge: {exc}")
         return 2
     except KeyboardInterrupt:
         return 130
@@ -264,7 +261,7 @@ def _check_config(args: argparse.Namespace) -> int:
     found = check_host(config)
     if not args.json:
         for warning in found.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            tell(f"warning: {warning}", WARNING)
     if found.errors:
         if not args.json:
             raise ConfigError(str(path), found.errors)

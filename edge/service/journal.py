@@ -77,6 +77,15 @@ def stderr_is_journal(environ: Mapping[str, str] = os.environ, fd: int | None = 
     return (found.st_dev, found.st_ino) == (int(device), int(inode))
 
 
+def tell(text: str, priority: int = ERROR) -> None:
+    """Print `text` to stderr for the person who reads it there: under journald each line
+    starts with its syslog `priority`, so `journalctl -p warning` shows why a service did not
+    start (a configuration mistake, a ledger refused); elsewhere it is printed as it is."""
+    prefix = f"<{priority}>" if stderr_is_journal() else ""
+    for line in text.splitlines() or [""]:
+        print(prefix + line, file=sys.stderr)
+
+
 def configure_logging(level: int) -> None:
     """Log to stderr at `level`, in the journal's format when stderr is the journal."""
     handler = logging.StreamHandler(sys.stderr)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.cli.config_file import add_config_option, config_path
+from edge.service.journal import tell
 from edge.settings.config import load_config
 from edge.web.accounts import AccountError, Accounts
 
@@ -58,7 +59,7 @@ def run_web(args: argparse.Namespace) -> int:
         try:
             page = await start_page(config, args.listen)
         except WebSetupError as exc:
-            print(f"rxedge web: {exc}", file=sys.stderr)
+            tell(f"rxedge web: {exc}")
             return 2
         print(f"rxedge web: serving {config.site}/{config.gateway} at {page.url}", flush=True)
         stop = asyncio.Event()

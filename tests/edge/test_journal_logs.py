@@ -121,3 +121,27 @@ def test_journal_stream_must_name_the_very_file_stderr_is(tmp_path: Path) -> Non
         assert not stderr_is_journal({"JOURNAL_STREAM": f"{found.st_dev}:1"}, handle.fileno())
         assert not stderr_is_journal({"JOURNAL_STREAM": "garbage"}, handle.fileno())
         assert not stderr_is_journal({}, handle.fileno())
+
+
+def test_why_the_service_did_not_start_is_an_error_in_the_journal(tmp_path: Path) -> None:
+    """The reasons `rxedge run` exits 2 at the start (no ledger there, a mistake in the file)
+    reach `journalctl -p warning` as errors, not as plain lines journald files as info."""
+    no_ledger = config_with_unreachable_broker(tmp_path)
+    mistaken = tmp_path / "mistaken.toml"
+    mistaken.write_text(no_ledger.read_text().replace("[metrics]", "[metric]"))
+    for config, said in ((no_ledger, "no ledger at"), (mistaken, "metric: ")):
+        log = tmp_path / "stderr"
+        with log.open("w") as stderr:
+            env = {**os.environ, "JOURNAL_STREAM": stream_of(log)}
+            done = subprocess.run(
+                [sys.executable, "-m", "edge.cli.main", "run", "--config", str(config)],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                env=env,
+                timeout=60,
+                check=False,
+            )
+        lines = log.read_text().splitlines()
+        assert done.returncode == 2 and any(said in line for line in lines), lines
+        assert all(line.startswith("<3>") for line in lines), lines
