@@ -23,13 +23,13 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.platform_collector import PlatformCollector
-from prometheus_client.process_collector import ProcessCollector
 
 from drivers.events import ButtonPressed, DriverEvent, TagSeen
 from edge.clock import Clock
 from edge.daemon.activity import Activity, Observer
 from edge.service.latency import PublishTimer
 from edge.service.metrics_collector import GatewayCollector, LedgerFigures, Tallies, Watched
+from edge.service.process_figures import ProcessFigures
 from edge.settings.config import MetricsConfig
 from inventory.keeper import InventoryKeeper
 
@@ -88,7 +88,7 @@ class GatewayMetrics:
         self.publishes = PublishTimer(self.tallies.publishes, clock.monotonic)
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(GatewayCollector(gateway, self.tallies))
-        ProcessCollector(registry=self.registry)
+        self.registry.register(ProcessFigures())  # what ProcSubset=pid leaves to read
         PlatformCollector(registry=self.registry)
         self.url: str | None = None  # where the endpoint listens, once it does
         self._server: WSGIServer | None = None
