@@ -119,6 +119,11 @@ class ScannerConfig(_Strict):
     def _receiving(self) -> ScannerConfig:
         if self.role == "receiving" and not self.receive_to:
             raise ValueError('a receiving scanner needs receive_to, e.g. receive_to = "R-01"')
+        if self.role == "putaway" and not self.receive_to:
+            raise ValueError(
+                "a putaway scanner needs receive_to, the station's slot that turns red when a "
+                'pack is refused, e.g. receive_to = "R-01"'
+            )
         return self
 
 
@@ -274,7 +279,8 @@ def load_config(path: Path | str) -> GatewayConfig:
     """Read and validate a configuration file."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: the byte order mark some Windows editors put first is not TOML.
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(
             str(path), ["file not found; start from config/gateway.example.toml"]
@@ -308,7 +314,7 @@ def parse_config(data: dict[str, object], source: str = "config") -> GatewayConf
         config = GatewayConfig.model_validate(data)
     except ValidationError as exc:
         said = {problem.partition(":")[0] for problem in too_big}
-        others = [describe_error(error) for error in exc.errors()]
+        others = [describe_error(error, GatewayConfig) for error in exc.errors()]
         raise ConfigError(
             source, too_big + [p for p in others if p.partition(":")[0] not in said]
         ) from None

@@ -5,6 +5,10 @@ edge.settings.config."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
+from typing import get_args
+
+from pydantic import BaseModel
 
 from edge.settings.broker import BROKER_EXAMPLES
 
@@ -60,6 +64,9 @@ EXAMPLES = {
     "outbox_max_messages": "outbox_max_messages = 100000  (at least 1000)",
     "backlog_age_seconds": "backlog_age_seconds = 900",
     "listen": 'listen = "127.0.0.1:9464"  (host:port of /metrics; "" = off)',
+    "web.listen": 'listen = "127.0.0.1:8080"  (host:port of the page; beyond this machine: TLS)',
+    "web.badge_login_from": 'badge_login_from = ["127.0.0.1", "::1", "10.0.0.20"]  (the '
+    "screens beside the badge reader: addresses, or networks such as 10.0.0.0/24)",
     "refresh_seconds": "refresh_seconds = 5",
     "require_serial": "require_serial = true  (false: packs of this product may lack a serial)",
     "auto_confirm": "auto_confirm = true  (false: a pharmacist confirms each request)",
@@ -77,9 +84,9 @@ PATTERN_HINTS = {
 }
 
 
-def describe_error(error: object) -> str:
-    """One of pydantic's validation errors as the person editing the file needs it: the key,
-    what is wrong, and an example line."""
+def describe_error(error: object, model: type[BaseModel]) -> str:
+    """One of pydantic's validation errors (from validating `model`) as the person editing the
+    file needs it: the key, what is wrong, and an example line."""
     assert isinstance(error, dict)
     loc = [part for part in error["loc"] if not str(part).startswith(("function-after", "["))]
     key = ""
@@ -88,7 +95,7 @@ def describe_error(error: object) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     leaf = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
     if error["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(leaf, EXAMPLES, n=1)
+        close = difflib.get_close_matches(leaf, _keys_at(model, loc[:-1]), n=1)
         message = "is not a known key" + (f"; did you mean {close[0]!r}?" if close else "")
     elif error["type"] == "string_pattern_mismatch":
         message = PATTERN_HINTS.get(leaf, message) + f" (got {error.get('input')!r})"
@@ -99,3 +106,20 @@ def describe_error(error: object) -> str:
     example = EXAMPLES.get(f"{loc[0]}.{leaf}") or EXAMPLES.get(leaf)
     text = f"{key or '(top level)'}: {message}"
     return f"{text}\n    e.g. {example}" if example and error["type"] != "extra_forbidden" else text
+
+
+def _keys_at(model: type[BaseModel], path: Sequence[object]) -> list[str]:
+    """The keys the table at `path` in `model` takes (an entry's index in a list skipped)."""
+    found: type[BaseModel] | None = model
+    for part in path:
+        if isinstance(part, str) and found is not None:
+            field = found.model_fields.get(part)
+            found = None if field is None else _model_in(field.annotation)
+    return [] if found is None else list(found.model_fields)
+
+
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    """The model a field holds (itself, or in a list or an optional), or None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next(filter(None, map(_model_in, get_args(annotation))), None)

@@ -1,6 +1,8 @@
 """A configuration against the machine it is checked on. The file may be written for another
 box, so what only this machine lacks (a serial port, the ledger's folder, an address to listen
-on) is a warning; what cannot work anywhere (a directory as the ledger) is an error.
+on) is a warning; what cannot work anywhere (a directory as the ledger) is an error, and so is,
+where the file sets up the web page ([web]), what `rxedge web` would refuse to start on. A
+create_database left on after the first start is a warning: it undoes the typo guard below.
 
 The daemon checks `with_usable_ledger` before it opens its ledger: it never starts a new, empty
 ledger unless told to, so a typo in `database` cannot quietly begin a second inventory; and a
@@ -11,6 +13,7 @@ read-only and then taken for a damaged file.
 from __future__ import annotations
 
 import grp
+import logging
 import os
 import pwd
 import socket
@@ -22,9 +25,12 @@ from pathlib import Path
 from edge.daemon.action_journal import journal_path
 from edge.daemon.ledger_lock import lock_path
 from edge.settings.config import GatewayConfig
+from edge.settings.web import page_problems
 from inventory.errors import StoreError
 from inventory.ledger.questions import stock_by_slot
 from inventory.ledger.store import connect_readonly
+
+log = logging.getLogger(__name__)
 
 CREATE_HINT = (
     "`rxedge run --init --config FILE` creates a new ledger there "
@@ -104,7 +110,22 @@ def with_usable_ledger(config: GatewayConfig) -> GatewayConfig:
     refusal = ledger_refusal(config.database, config.create_database)
     if refusal is not None:
         raise StoreError(refusal)
+    if not config.database.exists():  # said in the journal, should the path be a typo
+        log.info(
+            "database: no ledger at %s: starting a new, empty ledger there, as create_database "
+            "(or --init) says; if this gateway had a ledger, stop the daemon and correct the "
+            "path",
+            config.database,
+        )
     return config
+
+
+def _creating(path: Path) -> str:
+    return (
+        f"create_database: no ledger at {path}: the daemon will start a new, empty ledger "
+        "there. On a new gateway that is meant (remove create_database after its first "
+        "start); if this gateway has a ledger, correct database instead"
+    )
 
 
 def check_host(config: GatewayConfig) -> HostFindings:
@@ -115,11 +136,23 @@ def check_host(config: GatewayConfig) -> HostFindings:
         found.errors.append(str(ledger_refusal(database, create=True)))
     elif not database.parent.is_dir():
         found.warnings.append(
-            f"database: folder {database.parent} does not exist on this machine; {CREATE_HINT}"
+            _creating(database)
+            if config.create_database
+            else f"database: folder {database.parent} does not exist on this machine; {CREATE_HINT}"
         )
     else:
-        if not database.exists() and not config.create_database:
-            found.warnings.append(f"database: no ledger at {database} yet; {CREATE_HINT}")
+        if not database.exists():
+            found.warnings.append(
+                _creating(database)
+                if config.create_database
+                else f"database: no ledger at {database} yet; {CREATE_HINT}"
+            )
+        elif config.create_database:
+            found.warnings.append(
+                f"create_database: a ledger exists at {database}; remove create_database: left "
+                "on, a mistyped database path would start a new, empty ledger instead of being "
+                "refused"
+            )
         if (unwritable := _unwritable(database)) is not None:
             found.warnings.append(unwritable)
         if database.is_file() and (outside := stock_outside(config, _held(database))):
@@ -136,6 +169,10 @@ def check_host(config: GatewayConfig) -> HostFindings:
             found.warnings.append(f"{key}: serial port {port} does not exist on this machine")
     if config.metrics.listen and (problem := _cannot_listen(config.metrics.listen)):
         found.warnings.append(f"metrics.listen: this machine {problem}")
+    if "web" in config.model_fields_set:  # the page is set up: what `rxedge web` refuses
+        found.errors += page_problems(config.web, config.metrics.listen)
+        if problem := _cannot_listen(config.web.listen):
+            found.warnings.append(f"web.listen: this machine {problem}")
     return found
 
 

@@ -73,7 +73,7 @@ def listen_problem(value: str) -> str | None:
     if not colon or not host:
         return f"must be host:port (got {value!r})"
     if ":" in host and not host.startswith("["):
-        return f"{value!r}: an IPv6 address needs brackets, e.g. [::1]:9464"
+        return f"{value!r}: an IPv6 address needs brackets, e.g. [{host}]:{port}"
     problem = host_problem(host)
     if problem is not None:
         return problem

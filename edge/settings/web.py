@@ -1,28 +1,29 @@
 """The ``[web]`` section: where the pharmacy's web page listens, its TLS files, its accounts
 file and sessions, and the broker account it sends commands with. Part of edge.settings.config.
 
-Files are checked by `rxedge web` when it starts (naming the key), not here: the daemon reads
-the same file and must not refuse to start for the page's sake.
+Its files are not read while the file is validated: the daemon reads the same file and must
+not refuse to start for the page's sake. `page_problems` says what `rxedge web` refuses to
+start on (it checks them at its start, and `rxedge check-config` where a [web] section is
+given), each naming its key.
 """
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from edge.settings.limits import FullPath
-
-LISTEN_PATTERN = r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):\d{1,5}$"
+from edge.settings.limits import FullPath, listen_problem
+from sync.broker_security import is_loopback, password_file_problem, pem_file_problem
 
 
 class WebConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # host:port; anything but loopback lets the pharmacy's network reach the page.
-    listen: Annotated[str, Field(pattern=LISTEN_PATTERN)] = "127.0.0.1:8080"
+    listen: str = "127.0.0.1:8080"
     cert_file: Path | None = None  # TLS: the page's certificate (PEM) ...
     key_file: Path | None = None  # ... and its private key
     # Behind a reverse proxy on this machine that terminates TLS: trust its X-Forwarded-* headers.
@@ -45,6 +46,24 @@ class WebConfig(BaseModel):
     broker_username: Annotated[str, Field(min_length=1)] | None = None
     broker_password_file: Path | None = None
 
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        problem = listen_problem(value) if value else "is empty; the page needs host:port"
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("badge_login_from", mode="before")
+    @classmethod
+    def _screens(cls, value: object) -> object:
+        if not isinstance(value, list):
+            return value
+        said = [why for entry in value if (why := _screen_problem(entry)) is not None]
+        if said:
+            raise ValueError("; ".join(said))  # the example line follows
+        return [ip_network(entry) for entry in value]
+
     @model_validator(mode="after")
     def _together(self) -> WebConfig:
         if (self.cert_file is None) != (self.key_file is None):
@@ -58,3 +77,71 @@ class WebConfig(BaseModel):
                 '"pharmacy-0042-web"'
             )
         return self
+
+
+def _screen_problem(entry: object) -> str | None:
+    """What is wrong with one badge_login_from entry, or None."""
+    if isinstance(entry, IPv4Network | IPv6Network):
+        return None
+    if not isinstance(entry, str):
+        return f"{entry!r} is not an address in quotes"
+    try:
+        ip_network(entry)
+    except ValueError:
+        pass
+    else:
+        return None
+    try:
+        network = ip_network(entry, strict=False)
+    except ValueError:
+        return (
+            f"{entry!r} is not an IP address or network: give each screen's address (a name "
+            "is not taken) or a network such as 10.0.0.0/24"
+        )
+    return (
+        f"{entry!r} mixes an address and a network size: write the screen's address alone "
+        f'("{entry.partition("/")[0]}") or the network it is in ("{network}")'
+    )
+
+
+def plain_text_problem(listen: str, web: WebConfig) -> str | None:
+    """Why the page must not listen on `listen`, or None: plain HTTP on a host that is not
+    this machine carries every login's password and session id readable by the network."""
+    host = listen.rpartition(":")[0]
+    if web.cert_file is not None or web.allow_insecure or is_loopback(host):
+        return None
+    return (
+        f"web.listen: {listen} is plain HTTP beyond this machine: anyone on the pharmacy's "
+        "network could read the passwords and session ids on the way. Give the page TLS "
+        "(web.cert_file and web.key_file), or keep it on 127.0.0.1 behind a reverse proxy on "
+        "this machine that speaks TLS (behind_proxy = true), or set allow_insecure = true in "
+        "[web] to accept that"
+    )
+
+
+def file_problems(web: WebConfig) -> list[str]:
+    """What is wrong with the files [web] names (TLS certificate and key, the broker password),
+    each with its key."""
+    problems = []
+    for key in ("cert_file", "key_file"):
+        path = getattr(web, key)
+        if path is not None and (problem := pem_file_problem(path, key == "key_file")):
+            problems.append(f"web.{key}: {problem}")
+    secret = web.broker_password_file
+    if secret is not None and (problem := password_file_problem(secret)) is not None:
+        problems.append(f"web.broker_password_file: {problem}")
+    return problems
+
+
+def page_problems(web: WebConfig, metrics_listen: str) -> list[str]:
+    """Everything in `web` that keeps the page from starting beside the daemon, whose /metrics
+    listens on `metrics_listen`: what `rxedge web` refuses, and a port the two would share."""
+    plain = plain_text_problem(web.listen, web)
+    problems = ([] if plain is None else [plain]) + file_problems(web)
+    port = int(web.listen.rpartition(":")[2])
+    if metrics_listen and port != 0 and int(metrics_listen.rpartition(":")[2]) == port:
+        problems.append(
+            f"web.listen: port {port} is metrics.listen's too ({metrics_listen}): the page and "
+            '/metrics need a port each; e.g. listen = "127.0.0.1:8080" in [web]'
+        )
+    return problems

@@ -16,7 +16,8 @@ import uvicorn
 from edge.clock import Clock
 from edge.service.metrics import split_listen
 from edge.settings.config import GatewayConfig
-from edge.settings.web import WebConfig
+from edge.settings.limits import listen_problem
+from edge.settings.web import file_problems, plain_text_problem
 from edge.web.accounts import Accounts
 from edge.web.app import build_app
 from edge.web.live import LiveFeed
@@ -25,9 +26,6 @@ from edge.web.state import WebState
 from sync.broker_security import (
     BrokerLink,
     BrokerSecurity,
-    is_loopback,
-    password_file_problem,
-    pem_file_problem,
     read_password_file,
 )
 from sync.topics import Topics
@@ -65,14 +63,7 @@ def web_state(config: GatewayConfig, clock: Clock | None = None) -> WebState:
     """The page's state for a gateway's configuration (files checked now); `clock`: the
     page's one clock (the system's unless a test hands in its own)."""
     web = config.web
-    problems = []
-    for key in ("cert_file", "key_file"):
-        path = getattr(web, key)
-        if path is not None and (problem := pem_file_problem(path, key == "key_file")):
-            problems.append(f"web.{key}: {problem}")
-    secret = web.broker_password_file
-    if secret is not None and (problem := password_file_problem(secret)) is not None:
-        problems.append(f"web.broker_password_file: {problem}")
+    problems = file_problems(web)
     if not config.database.exists():
         problems.append(
             f"database: no ledger at {config.database} yet; start the daemon (rxedge run) first"
@@ -111,26 +102,13 @@ def bind(listen: str) -> socket.socket:
     return sock
 
 
-def plain_text_problem(listen: str, web: WebConfig) -> str | None:
-    """Why the page must not listen on `listen`, or None: plain HTTP on a host that is not
-    this machine carries every login's password and session id readable by the network."""
-    host, _ = split_listen(listen)
-    if web.cert_file is not None or web.allow_insecure or is_loopback(host):
-        return None
-    return (
-        f"web.listen: {listen} is plain HTTP beyond this machine: anyone on the pharmacy's "
-        "network could read the passwords and session ids on the way. Give the page TLS "
-        "(web.cert_file and web.key_file), or keep it on 127.0.0.1 behind a reverse proxy on "
-        "this machine that speaks TLS (behind_proxy = true), or set allow_insecure = true in "
-        "[web] to accept that"
-    )
-
-
 async def start_page(
     config: GatewayConfig, listen: str | None = None, clock: Clock | None = None
 ) -> RunningPage:
     """Serve the page in this event loop (as a task); `listen` overrides web.listen."""
     web = config.web
+    if listen and (wrong := listen_problem(listen)) is not None:
+        raise WebSetupError(f"cannot listen on {listen}: {wrong}")
     listen = listen or web.listen
     if (problem := plain_text_problem(listen, web)) is not None:
         raise WebSetupError(problem)

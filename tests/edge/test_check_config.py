@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import socket
 import tomllib
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 
 from edge.cli.main import main
 from edge.daemon.gateway import Gateway
 from edge.settings.config import ConfigError, parse_config
+from edge.settings.host_checks import with_usable_ledger
 from inventory.errors import StoreError
 
 HEAD = 'site = "s1"\ngateway = "g1"\n'
@@ -100,14 +103,55 @@ def test_what_this_machine_lacks_is_a_warning(
     assert code == 2 and "devices.down_alarm_seconds: " in err
 
 
-def test_a_missing_ledger_in_an_existing_folder_is_a_warning_unless_it_will_be_created(
+def test_a_missing_ledger_in_an_existing_folder_is_a_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write(tmp_path, HEAD + f'database = "{tmp_path}/ledger.sqlite"\n')
     code, _, err = check(config, capsys)
     assert code == 0 and err.startswith("warning: database: no ledger at") and "--init" in err
+
+
+def test_create_database_left_on_is_a_warning_and_a_new_ledger_is_said_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "ledger.sqlite").touch()
+    config = write(tmp_path, HEAD + f'database = "{tmp_path}/ledger.sqlite"\n')
+    assert check(config, capsys) == (0, ANY, "")
     config.write_text(config.read_text() + "create_database = true\n")
-    assert check(config, capsys)[2] == ""
+    code, _, err = check(config, capsys)
+    assert code == 0
+    assert err == (
+        f"warning: create_database: a ledger exists at {tmp_path}/ledger.sqlite; remove "
+        "create_database: left on, a mistyped database path would start a new, empty ledger "
+        "instead of being refused\n"
+    )
+    for typo in (tmp_path / "ledgr.sqlite", tmp_path / "lib" / "ledger.sqlite"):
+        config.write_text(config.read_text().replace(f"{tmp_path}/ledger.sqlite", str(typo)))
+        code, _, err = check(config, capsys)
+        assert code == 0
+        assert (
+            err.startswith(
+                f"warning: create_database: no ledger at {typo}: the daemon will start a new, "
+                "empty ledger there"
+            )
+            and "correct database" in err
+        )
+        config.write_text(config.read_text().replace(str(typo), f"{tmp_path}/ledger.sqlite"))
+
+
+def test_the_daemon_says_in_its_journal_when_it_starts_a_new_ledger(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "ledger.sqlite").touch()
+    typo = tmp_path / "ledgr.sqlite"
+    data = {"site": "s", "gateway": "g", "database": str(typo), "create_database": True}
+    with caplog.at_level(logging.INFO, logger="edge.settings.host_checks"):
+        with_usable_ledger(parse_config(data))
+    assert f"no ledger at {typo}: starting a new, empty ledger there" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="edge.settings.host_checks"):
+        with_usable_ledger(parse_config({**data, "database": f"{tmp_path}/ledger.sqlite"}))
+    assert caplog.text == ""
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,21 @@ def test_the_example_config_is_valid() -> None:
             "products[0]",
             "par (3) must be above reorder_point (5)",
         ),
+        (  # its refused packs light the station: without one, nothing shows at the desk
+            {"scanners": [{"name": "goods-in", "port": "/dev/ttyACM1", "role": "putaway"}]},
+            "scanners[0]",
+            "a putaway scanner needs receive_to, the station's slot that turns red when a pack "
+            'is refused, e.g. receive_to = "R-01"',
+        ),
+        ({"shelf": [{"name": "B", "host": "h"}]}, "shelf", "did you mean 'shelves'?"),
+        ({"brokers": {"url": "mqtt://127.0.0.1"}}, "brokers", "did you mean 'broker'?"),
+        ({"metric": {"listen": ""}}, "metric", "did you mean 'metrics'?"),
+        ({"web": {"session_minute": 60}}, "web.session_minute", "did you mean 'session_minutes'?"),
+        (
+            {"readers": [{"name": "r", "port": "/dev/ttyUSB0", "antenas": {}}]},
+            "readers[0].antenas",
+            "did you mean 'antennas'?",
+        ),
         ({"gateway": None}, "gateway", ""),
         ({"database": "ledger.sqlite"}, "database", "full path, e.g. /var/lib/rxedge/ledger"),
         ({"web": {"users_file": "users.json"}}, "web.users_file", "full path"),
@@ -112,6 +127,33 @@ def test_each_mistake_names_its_key_and_what_is_right(
         del data["gateway"]
     problems = problems_of(data)
     assert any(p.startswith(f"{key}:") and words in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("entry", "words"),
+    [
+        (
+            "10.0.0.20/24",
+            'write the screen\'s address alone ("10.0.0.20") or the network it is in '
+            '("10.0.0.0/24")',
+        ),
+        (
+            "tablet.local",
+            "'tablet.local' is not an IP address or network: give each screen's "
+            "address (a name is not taken)",
+        ),
+    ],
+)
+def test_a_wrong_badge_screen_address_is_one_clear_line_with_an_example(
+    entry: str, words: str
+) -> None:
+    (problem,) = problems_of({**MINIMAL, "web": {"badge_login_from": ["127.0.0.1", entry]}})
+    said, example = problem.split("\n")
+    assert said.startswith("web.badge_login_from: ") and words in said, said
+    assert example.strip().startswith('e.g. badge_login_from = ["127.0.0.1", "::1", "10.0.0.20"]')
+    screens = {**MINIMAL, "web": {"badge_login_from": ["10.0.0.20", "10.0.1.0/24", "::1"]}}
+    taken = parse_config(screens).web.badge_login_from
+    assert [str(n) for n in taken] == ["10.0.0.20/32", "10.0.1.0/24", "::1/128"]
 
 
 def test_the_site_calendar_and_the_serial_policy_have_their_defaults() -> None:
@@ -166,3 +208,9 @@ def test_not_toml_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text("site = \n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad)
+
+
+def test_a_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    marked = tmp_path / "gateway.toml"
+    marked.write_bytes(b'\xef\xbb\xbfsite = "s1"\ngateway = "g1"\n')
+    assert load_config(marked).site == "s1"
