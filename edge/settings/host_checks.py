@@ -1,8 +1,9 @@
 """A configuration against the machine it is checked on. The file may be written for another
 box, so what only this machine lacks (a serial port, the ledger's folder, an address to listen
-on) is a warning; what cannot work anywhere (a directory as the ledger) is an error, and so is,
-where the file sets up the web page ([web]), what `rxedge web` would refuse to start on. A
-create_database left on after the first start is a warning: it undoes the typo guard below.
+on, the web page's certificate or password file) is a warning; what cannot work anywhere (a
+directory as the ledger; where the file sets up the web page ([web]), plain HTTP beyond this
+machine or the page on the port of /metrics) is an error. A create_database left on after the
+first start is a warning: it undoes the typo guard below.
 
 The daemon checks `with_usable_ledger` before it opens its ledger: it never starts a new, empty
 ledger unless told to, so a typo in `database` cannot quietly begin a second inventory; and a
@@ -25,7 +26,7 @@ from pathlib import Path
 from edge.daemon.action_journal import journal_path
 from edge.daemon.ledger_lock import lock_path
 from edge.settings.config import GatewayConfig
-from edge.settings.web import page_problems
+from edge.settings.web import file_problems, page_problems
 from inventory.errors import StoreError
 from inventory.ledger.questions import stock_by_slot
 from inventory.ledger.store import connect_readonly
@@ -171,6 +172,7 @@ def check_host(config: GatewayConfig) -> HostFindings:
         found.warnings.append(f"metrics.listen: this machine {problem}")
     if "web" in config.model_fields_set:  # the page is set up: what `rxedge web` refuses
         found.errors += page_problems(config.web, config.metrics.listen)
+        found.warnings += file_problems(config.web)  # files this machine lacks (yet)
         if problem := _cannot_listen(config.web.listen):
             found.warnings.append(f"web.listen: this machine {problem}")
     return found

@@ -134,10 +134,11 @@ def file_problems(web: WebConfig) -> list[str]:
 
 
 def page_problems(web: WebConfig, metrics_listen: str) -> list[str]:
-    """Everything in `web` that keeps the page from starting beside the daemon, whose /metrics
-    listens on `metrics_listen`: what `rxedge web` refuses, and a port the two would share."""
+    """What in `web` keeps the page from starting beside the daemon, whose /metrics listens on
+    `metrics_listen`, on any machine (its files are this machine's: `file_problems`): plain
+    HTTP beyond this machine, and a port the two would share."""
     plain = plain_text_problem(web.listen, web)
-    problems = ([] if plain is None else [plain]) + file_problems(web)
+    problems = [] if plain is None else [plain]
     port = int(web.listen.rpartition(":")[2])
     if metrics_listen and port != 0 and int(metrics_listen.rpartition(":")[2]) == port:
         problems.append(
