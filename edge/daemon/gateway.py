@@ -185,7 +185,7 @@ class Gateway:
             ("presence", self.events.watch_presence(ledger.submit, self.beats)),
             ("device health", device_alarms(self.events.health, ledger.submit, clock)),
             ("changes", ledger.apply_changes()),
-            ("procurement answers", self.inbound.answer_in_turn()),
+            ("messages from the centre", self.inbound.take_in_turn()),
             ("stocktake", self.stocktake.watch()),
             ("expiry sweeps", expiry_sweeps(ledger.submit, config.alarms, self.calendar)),
             (

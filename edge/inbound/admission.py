@@ -1,10 +1,10 @@
-"""Which commands from the network are let in: not too many, not expired, not expiring too far
+"""Which commands from the network are let in: not too fast, not expired, not expiring too far
 ahead, and each message at most once.
 
-The rate is a token bucket (`commands.rate_per_second`, `commands.burst`); what is over it is
-dropped and counted, and answered with at most one error a second, so a flood cannot fill the
-outbox with refusals. Message ids are checked against the ids seen and not yet expired (kept in
-the ledger, loaded at start) and remembered through the ledger's writer before the command runs.
+The rate is a token bucket (`commands.rate_per_second`, `commands.burst`): a message over it
+waits its turn (edge.inbound.commands). Message ids are checked against the ids seen and not yet
+expired (kept in the ledger, loaded at start) and remembered through the ledger's writer before
+the command runs.
 """
 
 from __future__ import annotations
@@ -51,28 +51,10 @@ class Admission:
         self.bucket = TokenBucket(rate, burst, clock)
         self.max_ahead = timedelta(seconds=max_ahead)
         self.seen: dict[str, datetime] = {}
-        self.dropped = 0
-        self._clock = clock
-        self._last_refusal = -1e9
 
     def load(self, seen: dict[str, str]) -> None:
         """The message ids the ledger remembers (id -> expiry, ISO 8601)."""
         self.seen = {mid: _parse(at) for mid, at in seen.items()}
-
-    def over_rate(self) -> bool:
-        """True when this message is over the rate (dropped and counted)."""
-        if self.bucket.take():
-            return False
-        self.dropped += 1
-        return True
-
-    def may_answer_refusal(self) -> bool:
-        """At most one refusal of rate a second goes out."""
-        now = self._clock()
-        if now - self._last_refusal >= 1.0:
-            self._last_refusal = now
-            return True
-        return False
 
     def check(self, message_id: str, expires_at: datetime, now: datetime) -> str | None:
         """Why the message may not run (expired, expiring too far ahead, seen before), or None;

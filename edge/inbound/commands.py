@@ -4,7 +4,14 @@ Whatever is refused is answered on `cmd-result` and changes nothing.
 
 A message is acknowledged to the broker only once everything it led to is written (its
 answer, the command and its id, remembered in the same transaction): a crash, a restart or a
-full disk before that leaves it with the broker, which hands it over again."""
+full disk before that leaves it with the broker, which hands it over again.
+
+Messages are taken in the order they came, at most at the command rate (`commands`
+`rate_per_second`, `burst`; commands and the centre's answers each have a bucket): one over it
+waits its turn, not yet acknowledged, instead of being dropped. A gateway back from an outage
+gets the commands and answers sent meanwhile at once, and each is carried out or answered; a
+flood is slowed to the rate, and the broker holds back what it has sent and not yet had
+acknowledged, so the flood waits at the broker, not here."""
 
 from __future__ import annotations
 
@@ -21,7 +28,7 @@ from edge.settings.config import GatewayConfig
 from inventory.changes import Answering, Change, ConfirmStocktake, Refuse, RememberCommand
 from inventory.ledger.commit import iso
 from inventory.putaway.sessions import Notice
-from sync.commands import StocktakeEnd, StocktakeStart, message_id_of, parse_received
+from sync.commands import StocktakeEnd, StocktakeStart, parse_received
 from sync.mqtt_session import Delivery
 from sync.status_updates import named_ids, parse_status_update
 from sync.topics import Topics
@@ -48,10 +55,10 @@ class InboundCommands:
         self.admission = Admission(
             limits.rate_per_second, limits.burst, limits.max_expiry_seconds, clock.monotonic
         )
-        # The centre's answers have a bucket of their own and wait for it: one dropped would
-        # leave its request in a state the centre has left (cancelled, yet still on order).
+        # The centre's answers have a bucket of their own: a flood of commands does not hold
+        # up the answers that move requests along, nor the other way round.
         self._answer_rate = TokenBucket(limits.rate_per_second, limits.burst, clock.monotonic)
-        self._answers: asyncio.Queue[Delivery] = asyncio.Queue()
+        self._in_turn: asyncio.Queue[Delivery] = asyncio.Queue()
         self._topics = topics
         self._offer = offer
         self._when_written = when_written
@@ -64,25 +71,22 @@ class InboundCommands:
         self._putaway_scanners = [s.name for s in config.scanners if s.role == "putaway"]
 
     def on_delivery(self, delivery: Delivery) -> None:
-        """Handle a message; acknowledge it once what it led to is written. One whose change
-        could not be queued (the ledger's queue full) is not acknowledged: the broker keeps
-        it and hands it over again on the next connection. An answer on procurement/status
-        waits its turn (`answer_in_turn`)."""
-        if delivery.topic == self._topics.procurement_status:
-            self._answers.put_nowait(delivery)
-        else:
-            self._take(delivery, self._command)
+        """Take a message in: it waits its turn (`take_in_turn`)."""
+        self._in_turn.put_nowait(delivery)
 
-    async def answer_in_turn(self) -> None:
-        """Hand on the centre's answers in the order they came, at most at the command rate:
-        one over it waits (not yet acknowledged, so the broker keeps it if the gateway stops)
-        instead of being dropped, as a gateway back from an outage gets a day's answers at
-        once. The broker sends only so many messages not yet acknowledged."""
+    async def take_in_turn(self) -> None:
+        """Handle the messages in the order they came, each once its bucket allows (not yet
+        acknowledged while it waits, so the broker keeps it should the gateway stop), and
+        acknowledge each once what it led to is written. One whose change could not be queued
+        (the ledger's queue full) is not acknowledged: the broker hands it over again on the
+        next connection."""
         while True:
-            delivery = await self._answers.get()
-            while not self._answer_rate.take():
-                await asyncio.sleep(1 / self._answer_rate.rate)
-            self._take(delivery, self._answer)
+            delivery = await self._in_turn.get()
+            answer = delivery.topic == self._topics.procurement_status
+            bucket = self._answer_rate if answer else self.admission.bucket
+            while not bucket.take():
+                await asyncio.sleep(1 / bucket.rate)
+            self._take(delivery, self._answer if answer else self._command)
 
     def _take(self, delivery: Delivery, handle: Callable[[bytes, str], None]) -> None:
         self._kept = True
@@ -103,12 +107,6 @@ class InboundCommands:
     def _command(self, payload: bytes, name: str) -> None:
         """Let a command in, check it, queue the changes it leads to. Every answer to it names
         the message (its `message_id`) whenever that could be read."""
-        if self.admission.over_rate():
-            self._counters["commands_dropped"] += 1
-            if self.admission.may_answer_refusal():
-                error = "too many commands; some were dropped, send fewer"
-                self._refuse(name, "", error, message_id_of(payload))
-            return
         received = parse_received(name, payload)
         if isinstance(received, Refuse):
             self._counters["commands_refused"] += 1
@@ -147,6 +145,8 @@ class InboundCommands:
         else:
             remember = replace(remember, then=command)  # a change the ledger carries out
         self._submit(Answering(message_id, name, received.answer_id, remember))
+        if not self._kept:  # not queued: when the broker hands it over again, it is no replay
+            self.admission.seen.pop(message_id, None)
 
     def _submit(self, change: Change) -> None:
         self._kept = self._offer(change) and self._kept
