@@ -159,35 +159,26 @@ def stocktake(db: sqlite3.Connection, stocktake_id: str) -> tuple[StocktakeRepor
     return StocktakeReport.from_dict(json.loads(rows[0]["report"])), rows
 
 
-def expiring(db: sqlite3.Connection, days: int, today: date) -> Rows:
-    """Stock expiring within `days` of `today`, expired stock, and quarantined stock, by expiry
-    (its first EXPIRING_ROWS lines, serialized packs of one batch in one line). One scan of the
-    stock table keeping only the earliest rows (SQLite's top-N sort), summed up here."""
+def expiring(db: sqlite3.Connection, days: int, today: date) -> tuple[Rows, int]:
+    """Stock expiring within `days` of `today`, expired stock, and quarantined stock, by expiry:
+    its first EXPIRING_ROWS lines (one line per expiry, product, batch, slot and status: the
+    serialized packs of one batch in one slot are one line, their packs summed whatever their
+    number), and how many lines there are in all."""
     cutoff = date.fromordinal(today.toordinal() + days).isoformat()
-    found = db.execute(
-        "SELECT expiry, gtin, batch, slot, status, quantity FROM stock"
-        " WHERE (expiry IS NOT NULL AND expiry <= ?) OR status != 'available'"
-        " ORDER BY coalesce(expiry, '9999-12-31'), gtin, slot, batch, status LIMIT ?",
-        (cutoff, EXPIRING_ROWS * 5),
+    found = _rows(
+        db.execute(
+            "SELECT expiry, gtin, batch, slot, status, sum(quantity) AS quantity,"
+            " count(*) OVER () AS lines FROM stock"
+            " WHERE (expiry IS NOT NULL AND expiry <= ?) OR status != 'available'"
+            " GROUP BY expiry, gtin, batch, slot, status"
+            " ORDER BY coalesce(expiry, '9999-12-31'), gtin, slot, batch, status LIMIT ?",
+            (cutoff, EXPIRING_ROWS),
+        )
     )
-    lines: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for expiry, gtin, batch, slot, status, quantity in found:
-        key = (expiry, gtin, batch, slot, status)
-        line = lines.get(key)
-        if line is None:
-            if len(lines) == EXPIRING_ROWS:
-                break
-            lines[key] = {
-                "expiry": expiry,
-                "gtin": gtin,
-                "batch": batch,
-                "slot": slot,
-                "status": status,
-                "quantity": quantity,
-            }
-        else:
-            line["quantity"] += quantity
-    return list(lines.values())
+    lines = found[0].pop("lines") if found else 0
+    for row in found[1:]:
+        del row["lines"]
+    return found, lines
 
 
 def days_left(expiry: str | None, today: date) -> int | None:

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from edge.web.pages import render, shared_live_part, state_of
-from edge.web.reading import EXPIRING_ROWS, days_left, expiring
+from edge.web.reading import days_left, expiring
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 3650
@@ -30,7 +30,7 @@ async def expiring_view(request: Request) -> Response:
     state = state_of(request)
     days, problem = days_asked(request.query_params.get("days", str(DEFAULT_DAYS)))
     today = state.today()
-    rows = await state.reader.ask(lambda db: expiring(db, days, today))
+    rows, lines = await state.reader.ask(lambda db: expiring(db, days, today))
     expired, held, soon = [], [], []
     for row in rows:
         row["days_left"] = left = days_left(row["expiry"], today)
@@ -49,7 +49,8 @@ async def expiring_view(request: Request) -> Response:
         expired=expired,
         held=held,
         soon=soon,
-        more=len(rows) == EXPIRING_ROWS,
+        shown=len(rows),
+        lines=lines,
     )
 
 
