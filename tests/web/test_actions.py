@@ -11,7 +11,9 @@ import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
+import pytest
 from playwright.async_api import expect
 
 from edge.demo.local_broker import LocalBroker
@@ -130,31 +132,59 @@ async def test_failed_logins_are_limited_and_a_login_gets_a_new_session(
         assert after["value"] != before["value"], "the session id changes at login"
 
 
+@pytest.mark.parametrize("pick_id", ["rx-100", "rx/2026/000123"])
 async def test_cancelling_a_pick_list_in_the_browser_says_it_was_cancelled(
-    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber], pick_id: str
 ) -> None:
     """The gateway answers a cancel under the list's own command (`pick`, status cancelled):
-    the page must take that as the answer, not wait for one named pick-cancel and say no."""
+    the page must take that as the answer, not wait for one named pick-cancel and say no. A
+    list's id may hold "/", as the contract allows."""
     centre = subscribe(f"{PREFIX}/cmd-result")
     async with page_rig(tmp_path, broker) as web:
         tab = await web.logged_in_tab()
-        body = {"pick_id": "rx-100", "lines": [{"gtin": AMOX, "quantity": 2}], "picker": "Ana"}
+        body = {"pick_id": pick_id, "lines": [{"gtin": AMOX, "quantity": 2}], "picker": "Ana"}
         centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
         await tab.goto(f"{web.url}/picks")
-        listed = tab.locator('[data-pick="rx-100"]')
+        listed = tab.locator(f'[data-pick="{pick_id}"]')
         await expect(listed).to_have_count(1, timeout=SECOND)
         await listed.get_by_role("button", name="Cancel this list").click()
         await expect(tab.locator(".flash")).to_have_text(
-            f"Pick list rx-100 cancelled by {NAME}.", timeout=SECOND
+            f"Pick list {pick_id} cancelled by {NAME}.", timeout=SECOND
         )
         await expect(listed).to_have_count(0)
-        assert statuses(centre, "rx-100")[-1] == "cancelled"
+        assert statuses(centre, pick_id)[-1] == "cancelled"
         # Cancelling it again is refused by the gateway, and the page says why.
         token = await tab.locator('input[name="csrf"]').first.get_attribute("value")
         again = await tab.request.post(
-            f"{web.url}/picks/rx-100/cancel", form={"csrf": token or "", "next": "/picks"}
+            f"{web.url}/picks/{quote(pick_id, safe='')}/cancel",
+            form={"csrf": token or "", "next": "/picks"},
         )
-        assert "Not done: pick list rx-100 is cancelled" in await again.text()
+        assert f"Not done: pick list {pick_id} is cancelled" in await again.text()
+
+
+async def test_ids_holding_a_slash_reach_their_pages_and_actions(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """Every page and action about an id takes the id whole, "/" and all: the gateway's
+    answer (or the ledger's) about that id, never the page's "Not Found"."""
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.logged_in_tab()
+        for path in ("/stocktake/st%2Fnone", "/stocktake/st/none/epcis"):
+            answer = await tab.request.get(web.url + path)
+            assert answer.status == 404, path
+            assert "no stocktake &#39;st/none&#39; in the ledger" in await answer.text(), path
+        await tab.goto(f"{web.url}/alarms")
+        token = await tab.locator('input[name="csrf"]').first.get_attribute("value")
+        for path, said in (
+            ("/alarms/a%2Fb/ack", "a/b"),
+            ("/stocktake/st/none/confirm", "st/none"),
+            ("/procurement/req%2F1/confirm", "req/1"),
+        ):
+            answer = await tab.request.post(
+                web.url + path, form={"csrf": token or "", "next": "/alarms"}
+            )
+            assert answer.status == 200, path
+            assert "Not done:" in (text := await answer.text()) and said in text, path
 
 
 async def test_a_login_ends_when_idle_although_its_open_page_keeps_refreshing(

@@ -30,5 +30,5 @@ async def acknowledge(request: Request, form: dict[str, str], account: Account) 
 
 routes = [
     Route("/alarms", shared_live_part(alarms)),
-    Route("/alarms/{alarm_id}/ack", action(acknowledge), methods=["POST"]),
+    Route("/alarms/{alarm_id:path}/ack", action(acknowledge), methods=["POST"]),
 ]

@@ -31,5 +31,7 @@ async def picks(request: Request) -> Response:
 
 routes = [
     Route("/picks", shared_live_part(picks)),
-    item_route("/picks/{pick_id}/cancel", "pick-cancel", "Pick list {item} cancelled by {by}."),
+    item_route(
+        "/picks/{pick_id:path}/cancel", "pick-cancel", "Pick list {item} cancelled by {by}."
+    ),
 ]

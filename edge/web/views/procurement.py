@@ -34,5 +34,5 @@ async def confirm(request: Request, form: dict[str, str], account: Account) -> s
 
 routes = [
     Route("/procurement", shared_live_part(procurement)),
-    Route("/procurement/{request_id}/confirm", action(confirm), methods=["POST"]),
+    Route("/procurement/{request_id:path}/confirm", action(confirm), methods=["POST"]),
 ]

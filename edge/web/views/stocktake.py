@@ -81,11 +81,12 @@ routes = [
     Route("/stocktake", shared_live_part(overview)),
     Route("/stocktake/start", action(start), methods=["POST"]),
     Route("/stocktake/end", action(end), methods=["POST"]),
-    Route("/stocktake/{stocktake_id}", report),
-    Route("/stocktake/{stocktake_id}/epcis", epcis),
+    # An id may hold "/": the routes ending in a word of their own come before the report's.
+    Route("/stocktake/{stocktake_id:path}/epcis", epcis),
     item_route(
-        "/stocktake/{stocktake_id}/confirm",
+        "/stocktake/{stocktake_id:path}/confirm",
         "stocktake-confirm",
         "Stocktake {item} confirmed by {by}: its differences are booked.",
     ),
+    Route("/stocktake/{stocktake_id:path}", report),
 ]
