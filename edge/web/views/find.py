@@ -1,4 +1,4 @@
-"""Find a drug: by GTIN (8-14 digits, in groups as printed or not), by a fragment of its
+"""Find a drug: by GTIN (8, 12, 13 or 14 digits, in groups as printed or not), by a fragment of its
 name, or by its scanned or pasted GS1 DataMatrix; where it lies in FEFO order (earliest expiry
 first), and a button that lights those slots (`locate`)."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -17,46 +18,70 @@ from edge.web.accounts import Account
 from edge.web.pages import action, render, shared_live_part, state_of
 from edge.web.reading import days_left
 from inventory.codes.barcodes import BarcodeError, from_typed, parse_pack_barcode
-from inventory.codes.identifiers import gtin_problem
+from inventory.codes.identifiers import normalize_gtin
 from inventory.ledger.questions import stock_of
 
 MAX_MATCHES = 20
+GTIN_DIGITS = range(8, 15)  # read as a GTIN; a length no GTIN has (9-11) is named as such
 
 
-def understand(query: str, names: dict[str, str]) -> tuple[list[str], str, str]:
-    """(GTINs asked for, the batch a scanned code names, a problem in words) for a query."""
+@dataclass(frozen=True, slots=True)
+class Understood:
+    """What a query asks for: GTINs (at most MAX_MATCHES), the batch a scanned code names,
+    how many products' names matched (beyond those shown), a problem in words."""
+
+    gtins: list[str] = field(default_factory=list)
+    batch: str = ""
+    matched: int = 0
+    problem: str = ""
+
+
+def understand(query: str, names: dict[str, str]) -> Understood:
+    """A query as a GTIN (8, 12, 13 or 14 digits with a right check digit, in groups as
+    printed or not), a scanned GS1 element string, or a fragment of products' names. Digits
+    that cannot be a code ("500" of "Amoxicillin 500 mg") are looked for in the names; a code
+    that is wrong is named, unless names hold what was typed."""
     text = query.strip()
     if not text:
-        return [], "", ""
+        return Understood()
     digits = "".join(text.split()).replace("-", "")  # as printed on a pack: "4 012345 123456"
-    if digits.isascii() and digits.isdigit() and 8 <= len(digits) <= 14:
-        gtin = digits.zfill(14)
-        problem = gtin_problem(gtin)
-        return ([], "", problem) if problem else ([gtin], "", "")
-    if (text.isascii() and text.isdigit()) or text.startswith("]") or _looks_like_a_code(text):
+    problem = ""
+    if digits.isascii() and digits.isdigit() and len(digits) in GTIN_DIGITS:
+        try:
+            return Understood([normalize_gtin(digits)])
+        except ValueError as exc:
+            problem = str(exc)
+    elif _looks_like_a_code(text):
         try:
             scan = parse_pack_barcode(from_typed(text))
         except BarcodeError as exc:
-            return [], "", str(exc)
-        return [scan.gtin], scan.batch, ""
+            problem = str(exc)
+        else:
+            return Understood([scan.gtin], scan.batch)
     fragment = text.casefold()
     found = [
         g for g, name in sorted(names.items(), key=lambda i: i[1]) if fragment in name.casefold()
     ]
-    if not found:
-        return [], "", f"no product's name holds {text!r}; try a GTIN or scan the pack"
-    return found[:MAX_MATCHES], "", ""
+    if found:
+        return Understood(found[:MAX_MATCHES], matched=len(found))
+    return Understood(
+        problem=problem or f"no product's name holds {text!r}; try a GTIN or scan the pack"
+    )
 
 
 def _looks_like_a_code(text: str) -> bool:
-    """An element string as a scanner types it: starts with AI 01 and a GTIN, GS as <GS> or |."""
+    """An element string as a scanner types it: with its symbology identifier (]d2), digits
+    only and longer than a GTIN, or AI 01 and a GTIN then more (GS typed as <GS> or |)."""
+    if text.startswith("]") or (text.isascii() and text.isdigit() and len(text) > 14):
+        return True
     return text.startswith("01") and len(text) > 16 and text[2:16].isdigit()
 
 
 async def find(request: Request) -> Response:
     state = state_of(request)
     query = request.query_params.get("q", "")
-    gtins, batch, problem = understand(query, state.names)
+    understood = understand(query, state.names)
+    gtins, batch = understood.gtins, understood.batch
     today = state.today()
     answers: list[dict[str, Any]] = []
     for gtin in gtins:
@@ -73,7 +98,15 @@ async def find(request: Request) -> Response:
                 "on_hand": sum(r["quantity"] for r in rows if r["usable"]),
             }
         )
-    return render(request, "find.html", query=query, answers=answers, problem=problem, batch=batch)
+    return render(
+        request,
+        "find.html",
+        query=query,
+        answers=answers,
+        problem=understood.problem,
+        matched=understood.matched,
+        batch=batch,
+    )
 
 
 async def locate(request: Request, form: dict[str, str], account: Account) -> str:
