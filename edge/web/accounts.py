@@ -60,15 +60,14 @@ class Accounts:
         stamp = (info.st_mtime_ns, info.st_size)
         if stamp != self._seen:
             try:
-                body = json.loads(self.path.read_text(encoding="utf-8"))
-                users = body["users"]
-                assert isinstance(users, dict)
-            except (OSError, ValueError, KeyError, AssertionError) as exc:
+                text = self.path.read_text(encoding="utf-8")
+            except OSError as exc:
                 raise AccountError(
-                    f"{self.path} is not an accounts file ({exc}); recreate it with "
-                    "`rxedge web add-user`"
+                    f"the accounts file {self.path} cannot be read ({exc.strerror or exc}): "
+                    "the page reads it as its user and group (rxedge in its systemd unit); give "
+                    f"it that group, mode 0640 (chgrp rxedge {self.path}; chmod 0640 {self.path})"
                 ) from None
-            self._seen, self._users = stamp, users
+            self._seen, self._users = stamp, _users_in(text, self.path)
         return self._users
 
     def holds(self, account: Account) -> bool:
@@ -146,6 +145,27 @@ class Accounts:
             Path(temp).unlink(missing_ok=True)
             raise
         self._seen = None
+
+
+def _users_in(text: str, path: Path) -> dict[str, dict[str, str]]:
+    """The accounts an accounts file holds; AccountError naming what is wrong and the fix."""
+    fix = "mend it, or move it aside and add the accounts again with `rxedge web add-user`"
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        raise AccountError(f"the accounts file {path} is not JSON ({exc}): {fix}") from None
+    users = body.get("users") if isinstance(body, dict) else None
+    if not isinstance(users, dict):
+        raise AccountError(f'the accounts file {path} has no "users" object: {fix}')
+    for user, entry in users.items():
+        if not isinstance(entry, dict) or not all(
+            isinstance(entry.get(key), str) for key in ("name", "hash")
+        ):
+            raise AccountError(
+                f'the accounts file {path}: account {user!r} needs "name" and "hash" '
+                f"(text, as `rxedge web add-user` writes them): {fix}"
+            )
+    return users
 
 
 def _badge(badge: str, user: str, users: dict[str, dict[str, str]]) -> str:

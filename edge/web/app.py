@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 
@@ -17,6 +18,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from edge.web.accounts import AccountError
 from edge.web.badge_login import BadgeWatch
 from edge.web.commands import CommandSender
 from edge.web.pages import SecurityHeaders, UntrustedProxy, refuse, state_of
@@ -36,6 +38,7 @@ from edge.web.views import (
 from inventory.errors import StoreError
 from inventory.ledger.store import check_file
 
+log = logging.getLogger(__name__)
 LEDGER_CHECK_SECONDS = 3600.0
 
 
@@ -56,6 +59,17 @@ async def unreadable_ledger(request: Request, exc: Exception) -> Response:
         f"the ledger cannot be read now ({exc}). If it is being restored or was moved aside, "
         "start the daemon again (rxedge run): this page reads the new file by itself",
     )
+
+
+async def unreadable_accounts(request: Request, exc: Exception) -> Response:
+    """A view of a logged-in browser, or a login, while the accounts file cannot be read (edited
+    by hand and left wrong, or not readable to the page): which file, and the fix; logged once."""
+    state = state_of(request)
+    if state.accounts_problem != str(exc):
+        state.accounts_problem = str(exc)
+        log.error("web: %s", exc)
+    request.state.accounts_unreadable = True  # the refusal itself asks no more of the file
+    return refuse(request, 503, f"nobody can log in or act now: {exc}")
 
 
 def build_app(state: WebState) -> Starlette:
@@ -100,7 +114,11 @@ def build_app(state: WebState) -> Starlette:
             Middleware(SecurityHeaders),
             *([] if state.config.web.behind_proxy else [Middleware(UntrustedProxy, state=state)]),
         ],
-        exception_handlers={StoreError: unreadable_ledger, sqlite3.Error: unreadable_ledger},
+        exception_handlers={
+            StoreError: unreadable_ledger,
+            sqlite3.Error: unreadable_ledger,
+            AccountError: unreadable_accounts,
+        },
         lifespan=lifespan,
     )
     app.state.web = state

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from drivers.events import BadgePresented, DriverEvent
 from drivers.pcsc.badge_reader import BadgeReaders
-from edge.web.accounts import Account, Accounts
+from edge.web.accounts import Account, AccountError, Accounts
 
 log = logging.getLogger(__name__)
 AMBIGUOUS = (
@@ -88,7 +88,12 @@ class BadgeLogins:
                 self._end(waiting, AMBIGUOUS)
             return
         for waiting in pending.values():
-            account = self._accounts.for_badge(uid)
+            try:
+                account = self._accounts.for_badge(uid)
+            except AccountError as exc:
+                log.error("a badge tapped on %s logged in nobody: %s", reader, exc)
+                self._end(waiting, f"nobody can log in now: {exc}")
+                continue
             if account is None:
                 log.warning("an unknown badge %s was tapped on %s to log in", uid, reader)
                 self._end(waiting, UNKNOWN)

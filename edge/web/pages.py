@@ -121,8 +121,11 @@ def session_of(request: Request) -> Session:
 
 
 def account_of(request: Request) -> Account | None:
-    """Who is logged in (while their account stands as it was at login)."""
+    """Who is logged in (while their account stands as it was at login). AccountError when
+    the accounts file cannot be read; nobody, on the page that says so."""
     session = session_of(request)
+    if getattr(request.state, "accounts_unreadable", False):
+        return None
     if session.account is not None and not state_of(request).accounts.holds(session.account):
         session.account = None  # removed, or given a new password or badge, meanwhile
     return session.account

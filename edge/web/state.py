@@ -45,6 +45,7 @@ class WebState:
     started: float = field(init=False)
     ledger_check: LedgerCheck = field(default_factory=LedgerCheck)
     untrusted_proxy: bool = False  # a request came through a proxy web.behind_proxy ignores
+    accounts_problem: str = ""  # why the accounts file could not be read, as last logged
 
     def __post_init__(self) -> None:
         web = self.config.web

@@ -81,6 +81,17 @@ async def test_a_badge_nobody_holds_is_refused_and_says_how_to_add_it(accounts: 
     assert "add-user" in UNKNOWN
 
 
+async def test_a_tap_while_the_accounts_file_is_broken_tells_the_screen_why(
+    accounts: Accounts,
+) -> None:
+    logins = BadgeLogins(accounts, 30, Ticks())
+    logins.ask("screen")
+    accounts.path.write_text('{"users": {"ana": ', encoding="utf-8")  # an edit left half done
+    logins.tapped(UID, READER)
+    with pytest.raises(BadgeLoginRefused, match=f"accounts file {accounts.path} is not JSON"):
+        await logins.wait("screen")
+
+
 def test_badges_in_the_accounts_file(accounts: Accounts) -> None:
     assert accounts.badges() == {"ana": UID}
     found = accounts.for_badge(UID.lower())

@@ -46,9 +46,11 @@
     fetch(part.dataset.src, { credentials: "same-origin", cache: "no-store" })
       .then((answer) => {
         if (answer.headers.get("x-rxedge-login") === "0") loggedOut();
-        return answer.ok ? answer.text() : Promise.reject(answer.status);
+        return answer.text().then((html) => {
+          if (answer.ok) part.innerHTML = html;
+          else notRefreshed(part, answer.status, html);
+        });
       })
-      .then((html) => { part.innerHTML = html; })
       .catch(() => { part.dataset.stale = "true"; })
       .finally(() => {
         part.dataset.busy = "false";
@@ -57,6 +59,21 @@
           schedule(part);
         }
       });
+  }
+
+  // The page answered with a problem (the ledger or the accounts file cannot be read): what it
+  // said goes above the part, which stays as it was drawn, so nobody takes it for live.
+  function notRefreshed(part, status, html) {
+    part.dataset.stale = "true";
+    const said = new DOMParser().parseFromString(html, "text/html").querySelector(".problem");
+    let note = part.querySelector(":scope > .not-refreshed");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "problem not-refreshed";
+      note.setAttribute("role", "alert");
+      part.prepend(note);
+    }
+    note.textContent = "Not up to date: " + (said ? said.textContent : "the page answered " + status);
   }
 
   // The login ended on the server (idle, or the account changed): the name and its Log out
