@@ -1,7 +1,8 @@
 """Two people, two screens, one thing to act on: each is told what the ledger holds of their
 own click. A screen that had not redrawn yet (no script, or not fetched again) acknowledging
 an alarm someone already acknowledged is told who did, not that it was them; two screens
-confirming one stocktake report at the same moment are not both told that they booked it."""
+confirming one stocktake report at the same moment are not both told that they booked it; a
+report left open shows its count once the sweep ends, and who confirmed it elsewhere."""
 
 from __future__ import annotations
 
@@ -81,3 +82,31 @@ async def test_two_screens_confirming_one_report_at_once_are_each_told_their_own
         other = NAME2 if booked == NAME else NAME
         assert said[other].startswith("Not done:"), said
         assert "is confirmed" in said[other]
+
+
+async def test_a_report_left_open_shows_its_count_and_who_confirmed_it_elsewhere(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    async with page_rig(tmp_path, broker) as web:
+        ana = await web.logged_in_tab()
+        bea = await web.logged_in_tab(USER2)
+        await bea.goto(f"{web.url}/stocktake")
+        await bea.get_by_role("button", name="Start").click()
+        await expect(bea.locator(".flash")).to_contain_text("started", timeout=SECOND)
+        link = bea.locator("#stocktakes tbody tr a").first
+        await ana.goto(web.url + (await link.get_attribute("href") or ""))
+        await expect(ana.locator("[data-sweep-running]")).to_be_visible()
+        confirm = ana.get_by_role("button", name="Confirm: book the differences")
+        await expect(confirm).to_have_count(0)
+
+        await bea.get_by_role("button", name="End the running sweep").click()
+        await expect(bea.locator(".flash")).to_contain_text("ended", timeout=SECOND)
+        said = ana.locator("#report > p").first
+        await expect(said).to_contain_text("packs seen of", timeout=SECOND)
+        await expect(confirm).to_have_count(1)
+
+        await bea.goto(web.url + (await link.get_attribute("href") or ""))
+        await bea.get_by_role("button", name="Confirm: book the differences").click()
+        await expect(bea.locator(".flash")).to_contain_text(f"confirmed by {NAME2}")
+        await expect(said).to_contain_text(f"confirmed by {NAME2}", timeout=SECOND)
+        await expect(confirm).to_have_count(0)

@@ -78,6 +78,7 @@ async def test_every_view_shows_what_the_ledger_holds(tmp_path: Path, broker: Lo
         await expect(tab.locator(".flash")).to_contain_text("of shelf A started", timeout=SECOND)
         running = tab.locator("#stocktakes tbody tr").first
         await expect(running).to_contain_text("sweep in progress since", timeout=SECOND)
+        await expect(running.locator("td").nth(3)).to_have_text("not yet")  # Ended
         await running.locator("a").click()
         await expect(tab.locator("[data-sweep-running]")).to_be_visible()
         await view("/stocktake", "Stocktake", "view-stocktake-running")
@@ -95,7 +96,7 @@ async def test_every_view_shows_what_the_ledger_holds(tmp_path: Path, broker: Lo
         await tab.screenshot(path=str(artifacts() / "view-stocktake-report.png"), full_page=True)
         await tab.get_by_role("button", name="Confirm: book the differences").click()
         await expect(tab.locator(".flash")).to_contain_text("confirmed by", timeout=SECOND)
-        await expect(tab.locator("main > p").first).to_contain_text(f"confirmed by {NAME}")
+        await expect(tab.locator("#report > p").first).to_contain_text(f"confirmed by {NAME}")
 
         await view("/procurement", "Procurement", "view-procurement")
         await view("/health", "Health", "view-health")

@@ -88,5 +88,5 @@ routes = [
         "stocktake-confirm",
         "Stocktake {item} confirmed by {by}: its differences are booked.",
     ),
-    Route("/stocktake/{stocktake_id:path}", report),
+    Route("/stocktake/{stocktake_id:path}", shared_live_part(report)),
 ]
