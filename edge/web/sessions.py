@@ -14,6 +14,8 @@ from edge.web.accounts import Account
 
 COOKIE = "rxedge_session"
 MAX_SESSIONS = 10_000  # the oldest are forgotten beyond this (a flood of anonymous visits)
+# A login form sent again within this (tapped twice, the first answer not in yet) is the same.
+REPEATED_LOGIN_SECONDS = 30.0
 
 
 @dataclass(slots=True)
@@ -23,6 +25,8 @@ class Session:
     account: Account | None = None
     seen: float = 0.0  # monotonic seconds, set by `Sessions`
     flash: list[str] = field(default_factory=list)  # notes shown once, on the next page
+    # The login form's token this session was logged in by, and when (monotonic seconds).
+    login_form: tuple[str, float] | None = None
 
 
 class Sessions:
@@ -32,6 +36,8 @@ class Sessions:
         self.idle_seconds = idle_seconds
         self._clock = clock  # monotonic seconds
         self._by_id: OrderedDict[str, Session] = OrderedDict()
+        # Sessions a login replaced lately: id -> (their login form's token, when).
+        self._replaced: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     def find(self, sid: str | None, used: bool = True) -> Session | None:
         """The live session with this id, or None; `used` (someone at the screen, not the
@@ -59,9 +65,31 @@ class Sessions:
     def log_in(self, old: Session, account: Account) -> Session:
         """A fresh session (new id and token: a planted id is worth nothing) for `account`."""
         self._by_id.pop(old.sid, None)
+        form = (old.csrf, self._clock())  # the login form's token, and when it logged in
+        self._replaced[old.sid] = form
+        while len(self._replaced) > MAX_SESSIONS or (
+            form[1] - next(iter(self._replaced.values()))[1] > REPEATED_LOGIN_SECONDS
+        ):
+            self._replaced.popitem(last=False)
         session = self.new()
-        session.account = account
+        session.account, session.login_form = account, form
         return session
+
+    def login_sent_again(self, session: Session, sid: str | None, token: str | None) -> bool:
+        """Whether a login form is one that logged in within REPEATED_LOGIN_SECONDS, sent again
+        (tapped twice): by a browser still holding the session that form was drawn in (`sid`,
+        which the login replaced: the first answer had not arrived), or one already holding
+        the login (`session`). Its token must be that form's, so no other page can send it."""
+        now = self._clock()
+        drawn = self._replaced.get(sid) if sid else None
+        for form in (drawn, session.login_form):
+            if (
+                form is not None
+                and now - form[1] <= REPEATED_LOGIN_SECONDS
+                and csrf_ok(form[0], token)
+            ):
+                return True
+        return False
 
     def end(self, session: Session) -> None:
         self._by_id.pop(session.sid, None)
@@ -71,9 +99,10 @@ class Sessions:
             del self._by_id[sid]
 
 
-def csrf_ok(session: Session | None, token: str | None) -> bool:
-    """Whether a form's token is its session's."""
-    return session is not None and token is not None and hmac.compare_digest(session.csrf, token)
+def csrf_ok(session: Session | str | None, token: str | None) -> bool:
+    """Whether a form's token is its session's (or the token given)."""
+    expected = session.csrf if isinstance(session, Session) else session
+    return expected is not None and token is not None and hmac.compare_digest(expected, token)
 
 
 class LoginLimiter:

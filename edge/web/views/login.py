@@ -1,5 +1,6 @@
 """Logging in and out. Failed attempts are limited per account and per client address; a
-login gets a new session id (a planted one is worth nothing)."""
+login gets a new session id (a planted one is worth nothing); its form sent again at once
+("Log in" tapped twice) does not undo it."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from edge.web.pages import (
     session_of,
     state_of,
 )
-from edge.web.sessions import csrf_ok
+from edge.web.sessions import COOKIE, csrf_ok
 from edge.web.views.badge import may_ask
 
 
@@ -38,9 +39,16 @@ async def login(request: Request) -> Response:
     state = state_of(request)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     session = session_of(request)
-    if not csrf_ok(session, form.get("csrf")):
-        return refuse(request, 403, "the form's security token is missing or old; reload")
     user = form.get("user", "").strip().lower()
+    token = form.get("csrf")
+    if not csrf_ok(session, token):
+        # "Log in" tapped twice: the second sending must not undo what the first did.
+        again = state.sessions.login_sent_again(session, request.cookies.get(COOKIE), token)
+        account = account_of(request)
+        if again and account is not None and account.user == user:
+            return finish(request, RedirectResponse(back_to(request, form), status_code=303))
+        if not again or account is not None:
+            return refuse(request, 403, "the form's security token is missing or old; reload")
     client = request.client.host if request.client else "?"
     keys = (f"user:{user}", f"address:{client}")
     wait = state.limiter.attempt(*keys)  # counted as failed until it succeeds
