@@ -4,10 +4,11 @@ browser's Server-Sent Events stream fed from them.
 
 Lights go to browsers as they arrive (a slot lit on the shelf is lit on the page within the
 broker's hop); everything else is a nudge (`ledger`, `alarm`, `result`) after which a page
-fetches the parts of itself that show it. `day` (the site's midnight) makes every part fetch
-itself again, so expiry is judged on the new day. `link` says whether what a page shows is
-live: the page's own broker link up and the gateway online (each browser's stream starts
-with it, and it is sent again whenever either changes).
+fetches the parts of itself that show it. `day` (the site's date: at each stream's start, and
+at its midnight) makes a page drawn on another day fetch every part again, so expiry is judged
+on the new day, also by a tablet that slept through midnight. `link` says whether what a page
+shows is live: the page's own broker link up and the gateway online (each browser's stream
+starts with it, and it is sent again whenever either changes).
 
 Browsers cost the gateway little and the same however many are open: what arrives within
 FLUSH_SECONDS is gathered (a shelf's newer lights replace its older ones, a repeated nudge
@@ -239,9 +240,13 @@ class LiveFeed:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_EVENTS)
         self._streams.add(queue)
         try:
-            shown = (Event("lights", json.dumps(m)).encoded() for m in self.state.lights.values())
-            # What stands as the queue starts: whether it is live, and every shelf's lights.
-            yield b"retry: 2000\n\n" + self._link().encoded() + b"".join(shown)
+            # What stands as the queue starts: whether it is live, the site's day (a browser
+            # back from sleep may have missed its midnight) and every shelf's lights.
+            standing = [self._link()]
+            if self.today is not None:
+                standing.append(Event("day", json.dumps({"today": self.today().isoformat()})))
+            standing += [Event("lights", json.dumps(m)) for m in self.state.lights.values()]
+            yield b"retry: 2000\n\n" + b"".join(event.encoded() for event in standing)
             while True:
                 try:  # not wait_for: on Python 3.11 it can swallow the stream's cancellation
                     async with asyncio.timeout(KEEPALIVE_SECONDS):

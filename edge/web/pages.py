@@ -164,6 +164,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         "when": lambda stamp: state.calendar.clock_time(stamp) if stamp else "",
         "path": request.url.path,
         "idle_seconds": round(state.sessions.idle_seconds),
+        "site_day": state.today().isoformat(),  # the day the page is drawn on
         **context,
     }
     page = TEMPLATES.get_template(template)

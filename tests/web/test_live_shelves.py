@@ -2,7 +2,7 @@
 on MQTT lights its slot on the page's shelf map in the list's colour (and in words), a button
 pressed on the shelf controller moves the pick list's progress, and the map returns to dark;
 a stream a proxy answered with an error is opened again; a page left open over the site's
-midnight judges expiry on the new day."""
+midnight judges expiry on the new day, also when its stream was away then (a tablet asleep)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from playwright.async_api import Page, Route, expect
 from edge.demo.local_broker import LocalBroker
 from sync.commands import with_envelope
 from tests.clocks import SteppedClock
-from tests.conftest import Subscriber
+from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import AMOX, PREFIX
 from tests.web.page_rig import artifacts, page_rig
 
@@ -115,5 +115,36 @@ async def test_a_page_left_open_judges_expiry_on_the_new_day_after_the_sites_mid
         await expect(row).to_contain_text("1 d")
         await expect(tab.locator("[data-today]")).to_have_text("2030-05-30")
         clock.step(120)  # midnight passes; nothing else changes on the shelves
+        await expect(tab.locator("[data-today]")).to_have_text("2030-05-31")
+        await expect(row).to_contain_text("expires today")
+
+
+async def test_a_tablet_that_slept_through_midnight_shows_the_new_day_once_back(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    clock = SteppedClock()  # the page's: a minute before the site's midnight (UTC+8)
+    clock.step((datetime(2030, 5, 30, 15, 59, tzinfo=UTC) - clock.now()).total_seconds())
+    async with page_rig(tmp_path, broker, page_clock=clock, timezone="Asia/Shanghai") as web:
+        tab = await web.tab()
+        await tab.goto(f"{web.url}/expiring?days=90")
+        link = tab.locator("#live-link")
+        await expect(link).to_have_attribute("data-state", "live")
+        row = tab.locator("#soon ~ table tr", has_text="I2")  # expires 2030-05-31
+        asleep = True
+
+        async def network(route: Route) -> None:
+            await (route.abort() if asleep else route.continue_())
+
+        await tab.route("**/events", network)
+        await tab.evaluate("window.stop()")  # asleep: its stream is gone, and stays away
+        await expect(link).to_have_text("reconnecting", timeout=SECOND)
+        live = web.page.state.live
+        told = live.generation
+        clock.step(120)  # midnight passes while it sleeps: the page's `day` reaches nobody
+        await eventually(lambda: live.generation != told, what="the day event sent")
+        await expect(tab.locator("[data-today]")).to_have_text("2030-05-30")
+
+        asleep = False  # awake: the stream comes back as the browser tries again
+        await expect(link).to_have_attribute("data-state", "live", timeout=10 * SECOND)
         await expect(tab.locator("[data-today]")).to_have_text("2030-05-31")
         await expect(row).to_contain_text("expires today")

@@ -162,8 +162,12 @@
     for (const kind of ["ledger", "alarm", "result", "status"]) {
       source.addEventListener(kind, () => nudge(kind));
     }
-    source.addEventListener("day", (event) => { // the site's midnight: judge on the new day
+    // The site's day, at every (re)connection and at its midnight: a page drawn on another
+    // (left open overnight, or a tablet woken after midnight) judges on the new day.
+    source.addEventListener("day", (event) => {
       const today = JSON.parse(event.data).today;
+      if (document.body.dataset.siteDay === today) return;
+      document.body.dataset.siteDay = today;
       for (const el of document.querySelectorAll("[data-today]")) el.textContent = today;
       nudge("*");
     });
