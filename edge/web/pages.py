@@ -233,9 +233,18 @@ def action(handler: Action) -> Callable[[Request], Awaitable[Response]]:
 
 
 def from_another_site(request: Request) -> bool:
-    """Whether a form was sent by a page of another site (its `Origin` says so)."""
+    """Whether a form was sent by a page of another site: its `Origin` names another host than
+    the one the browser asked for, `Host` or, behind a reverse proxy (web.behind_proxy), the
+    `X-Forwarded-Host` the proxy passes on (nginx sends its upstream's address as `Host`
+    unless told otherwise). A page of another site cannot set that header on a form it sends."""
     origin = request.headers.get("origin")
-    return origin is not None and urlsplit(origin).netloc != request.url.netloc
+    if origin is None:
+        return False
+    asked = {request.url.netloc}
+    forwarded = request.headers.get("x-forwarded-host")
+    if forwarded and state_of(request).config.web.behind_proxy:
+        asked.add(forwarded.split(",")[0].strip())
+    return urlsplit(origin).netloc not in asked
 
 
 def back_to(request: Request, form: dict[str, str]) -> str:

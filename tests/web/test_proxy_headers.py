@@ -48,3 +48,42 @@ async def test_a_proxy_the_page_was_not_told_of_is_logged_once_and_shown_on_heal
         await tab.goto(f"{web.url}/health")
         said = await tab.locator("[data-proxy-problem]").inner_text()
         assert "X-Forwarded-For" in said and "behind_proxy = true" in said
+
+
+async def test_behind_a_proxy_that_names_the_host_asked_for_actions_are_taken(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """nginx sends its upstream's address as `Host` (127.0.0.1:port): the browser's `Origin`
+    is checked against the `X-Forwarded-Host` it passes on, and another site's still fails."""
+    async with page_rig(tmp_path, broker, web={"behind_proxy": True}) as web:
+        tab = await web.logged_in_tab()
+        await tab.goto(f"{web.url}/alarms")
+        token = await tab.locator('input[name="csrf"]').first.get_attribute("value")
+        session = next(c for c in await tab.context.cookies() if c["name"] == "rxedge_session")
+        cookie = f"rxedge_session={session['value']}"
+        proxied = {"x-forwarded-host": "gw.pharmacy.lan:8443", "x-forwarded-proto": "https"}
+        evil = await web.post(
+            "/logout", {"csrf": str(token)}, cookie, "https://evil.example", proxied
+        )
+        assert evil[0] == 403 and "another site" in evil[1]
+        status, body = await web.post(
+            "/logout", {"csrf": str(token)}, cookie, "https://gw.pharmacy.lan:8443", proxied
+        )
+        assert status in (200, 303) and "another site" not in body
+
+
+async def test_without_behind_proxy_a_forwarded_host_is_not_taken(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.logged_in_tab()
+        session = next(c for c in await tab.context.cookies() if c["name"] == "rxedge_session")
+        cookie = f"rxedge_session={session['value']}"
+        status, body = await web.post(
+            "/logout",
+            {},
+            cookie,
+            "https://gw.pharmacy.lan",
+            {"x-forwarded-host": "gw.pharmacy.lan"},
+        )
+        assert status == 403 and "another site" in body
