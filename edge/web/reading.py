@@ -159,26 +159,35 @@ def stocktake(db: sqlite3.Connection, stocktake_id: str) -> tuple[StocktakeRepor
     return StocktakeReport.from_dict(json.loads(rows[0]["report"])), rows
 
 
-def expiring(db: sqlite3.Connection, days: int, today: date) -> tuple[Rows, int]:
+def expiring(db: sqlite3.Connection, days: int, today: date) -> tuple[Rows, bool]:
     """Stock expiring within `days` of `today`, expired stock, and quarantined stock, by expiry:
     its first EXPIRING_ROWS lines (one line per expiry, product, batch, slot and status: the
     serialized packs of one batch in one slot are one line, their packs summed whatever their
-    number), and how many lines there are in all."""
+    number), and whether more lines are due than that.
+
+    The stock rows are read in line order, as few as show the first lines whole: SQLite keeps
+    only the earliest rows of its sort (a top-N sort), far cheaper than grouping every row due
+    (most of the stock, for a long window). Rows enough for EXPIRING_ROWS lines and the start
+    of one more show those lines whole; fewer lines than that, read again with more rows."""
     cutoff = date.fromordinal(today.toordinal() + days).isoformat()
-    found = _rows(
-        db.execute(
-            "SELECT expiry, gtin, batch, slot, status, sum(quantity) AS quantity,"
-            " count(*) OVER () AS lines FROM stock"
+    fetch = 4 * EXPIRING_ROWS
+    while True:
+        rows = db.execute(
+            "SELECT expiry, gtin, batch, slot, status, quantity FROM stock"
             " WHERE (expiry IS NOT NULL AND expiry <= ?) OR status != 'available'"
-            " GROUP BY expiry, gtin, batch, slot, status"
             " ORDER BY coalesce(expiry, '9999-12-31'), gtin, slot, batch, status LIMIT ?",
-            (cutoff, EXPIRING_ROWS),
-        )
-    )
-    lines = found[0].pop("lines") if found else 0
-    for row in found[1:]:
-        del row["lines"]
-    return found, lines
+            (cutoff, fetch),
+        ).fetchall()
+        lines: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for row in rows:
+            key = (row["expiry"], row["gtin"], row["batch"], row["slot"], row["status"])
+            if key in lines:
+                lines[key]["quantity"] += row["quantity"]
+            else:
+                lines[key] = dict(row)
+        if len(rows) < fetch or len(lines) > EXPIRING_ROWS:
+            return list(lines.values())[:EXPIRING_ROWS], len(lines) > EXPIRING_ROWS
+        fetch *= 4
 
 
 def days_left(expiry: str | None, today: date) -> int | None:

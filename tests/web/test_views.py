@@ -211,9 +211,8 @@ async def test_every_serialized_pack_is_counted_and_lines_left_out_are_said(
             [pack(IBU, f"B{n:03d}", "2032-01-31", "A-06") for n in range(MORE_BATCHES)],
         )
         await tab.reload()
-        lines = before + 2 + MORE_BATCHES
         await expect(rows).to_have_count(200)
         await expect(tab.locator("#left-out")).to_contain_text(
-            f"Only the earliest 200 of {lines} lines are shown: {lines - 200} later line(s)"
+            "Only the earliest 200 lines are shown: more are due than that"
         )
         await expect(tab.locator("#left-out")).to_contain_text("Ask for fewer days")

@@ -30,7 +30,7 @@ async def expiring_view(request: Request) -> Response:
     state = state_of(request)
     days, problem = days_asked(request.query_params.get("days", str(DEFAULT_DAYS)))
     today = state.today()
-    rows, lines = await state.reader.ask(lambda db: expiring(db, days, today))
+    rows, more = await state.reader.ask(lambda db: expiring(db, days, today))
     expired, held, soon = [], [], []
     for row in rows:
         row["days_left"] = left = days_left(row["expiry"], today)
@@ -50,7 +50,7 @@ async def expiring_view(request: Request) -> Response:
         held=held,
         soon=soon,
         shown=len(rows),
-        lines=lines,
+        more=more,
     )
 
 
