@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from inventory.alarms.book import AlarmBook
-from inventory.alarms.lifecycle import Alarm
+from inventory.alarms.lifecycle import Alarm, AlarmKind, batch_subject
 from inventory.codes.identifiers import PackId
 from inventory.errors import StockError, is_storage_failure
 from inventory.ledger.book import Ledger, plan_stock
@@ -189,6 +189,10 @@ class InventoryKeeper:
         with self.group():
             return self.outbox.mark_sent(ids, self.stamp())
 
+    def known_dates(self, epc: str, gtin: str, serial: str) -> tuple[str, str | None]:
+        """The batch and expiry the ledger last knew a pack by ('' and None: never booked)."""
+        return self.ledger.held_before(epc, gtin, serial) or ("", None)
+
     # Changes ---------------------------------------------------------------------------------
 
     def put_away(self, pack: PackId, slot: str, actor: str = "system", reason: str = "") -> Commit:
@@ -290,10 +294,12 @@ class InventoryKeeper:
         requests += self.orders.receipts(movements)
         if self._in_group:  # the usual case, on the writer: skip the context manager
             self._take(at, movements, stock, alarms, requests, messages)
+            cleared = self._expiry_alarms_gone(movements)
         else:
             with self.group():
                 self._take(at, movements, stock, alarms, requests, messages)
-        return Commit(movements, tuple(alarms), tuple(requests), len(messages))
+                cleared = self._expiry_alarms_gone(movements)
+        return Commit(movements, (*alarms, *cleared), tuple(requests), len(messages) + len(cleared))
 
     def record(
         self,
@@ -327,6 +333,19 @@ class InventoryKeeper:
         self.orders.follow(requests)
 
     # Internals -------------------------------------------------------------------------------
+
+    def _expiry_alarms_gone(self, movements: tuple[Movement, ...]) -> list[Alarm]:
+        """Clear the expiry alarms of each batch whose last pack these movements took off the
+        shelves (written off, picked), inside the group: its slots stop blinking at once, not
+        at the next expiry sweep. What was cleared."""
+        cleared: list[Alarm] = []
+        for gtin, batch in {(m.gtin, m.batch) for m in movements if m.to_slot is None}:
+            if any(line.batch == batch for line in self.index.lines_of(gtin)):
+                continue
+            subject = batch_subject(gtin, batch)
+            for kind in (AlarmKind.NEAR_EXPIRY, AlarmKind.EXPIRED):
+                cleared += self.alarms.clear(kind, subject).alarms
+        return cleared
 
     def _pack_movement(
         self, kind: MovementKind, epc: str, to_slot: str | None, actor: str, reason: str

@@ -166,9 +166,7 @@ class LedgerLink:
     async def _carry_out(self, change: Change) -> None:
         try:
             applied = await self._until_written(
-                partial(self._apply, self._kept.get(id(change), change)),
-                CHANGES,
-                partial(self._hold_from, change),
+                partial(self._apply_once, change), CHANGES, partial(self._hold_from, change)
             )
         except Refused as exc:
             self._released(change, show=True)
@@ -217,6 +215,10 @@ class LedgerLink:
         self._handled += 1
         while self._waiting and self._waiting[0][0] <= self._handled:
             self._waiting.popleft()[1]()
+
+    async def _apply_once(self, change: Change) -> Applied:
+        """Apply `change`; once it is kept on disk (held at a failed attempt), under its key."""
+        return await self._apply(self._kept.get(id(change), change))
 
     async def _apply(self, change: Change) -> Applied:
         return await self._commits.timed(

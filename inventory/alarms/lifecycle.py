@@ -33,6 +33,11 @@ class AlarmState(StrEnum):
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
+def batch_subject(gtin: str, batch: str) -> str:
+    """The subject of a batch's expiry alarms (near_expiry, expired)."""
+    return f"{gtin}/{batch or '-'}"
+
+
 def alarm_id(kind: AlarmKind, subject: str) -> str:
     """The stable id of the alarm for `subject`: usable as an MQTT topic level, and as a NATS
     subject token (no dot: NATS's MQTT gateway closes the connection of a client publishing

@@ -102,12 +102,16 @@ def sgln_uri(gln: str, extension: str) -> str:
 
 
 def lgtin_uri(gtin: str, batch: str) -> str:
-    """An EPC class URI for a batch of a GTIN-14 (urn:epc:class:lgtin:...); the GS1 Digital
-    Link URI where GS1's table has no company prefix length for the GTIN."""
+    """An EPC class URI for a batch of a GTIN-14 (urn:epc:class:lgtin:...), or, for packs of no
+    known batch (scanned without AI 10), for the GTIN (urn:epc:idpat:sgtin:...*); the GS1
+    Digital Link URI where GS1's table has no company prefix length for the GTIN."""
     prefix = company_prefix(gtin[1:])
     if prefix is None:
-        return f"https://id.gs1.org/01/{gtin}/10/{quote(batch, safe='')}"
+        lot = f"/10/{quote(batch, safe='')}" if batch else ""
+        return f"https://id.gs1.org/01/{gtin}{lot}"
     item = gtin[0] + gtin[1 + len(prefix) : 13]
+    if not batch:
+        return f"urn:epc:idpat:sgtin:{prefix}.{item}.*"
     return f"urn:epc:class:lgtin:{prefix}.{item}.{_epc_escape(batch)}"
 
 

@@ -111,6 +111,9 @@ class StocktakeDesk:
                         c.slot for c in report.slots if c.missing or c.unexpected or c.misplaced_in
                     ],
                 }
+                # A count before still waiting is superseded: its alarm (its slots lit, its
+                # report named for confirming, its acknowledgement) gives way to this count's.
+                out.commits.append(self._alarms.clear(AlarmKind.DISCREPANCY, report.shelf))
                 out.commits.append(
                     self._alarms.raise_alarm(AlarmKind.DISCREPANCY, report.shelf, detail)
                 )
@@ -230,6 +233,9 @@ class StocktakeDesk:
             for item in count.unexpected:
                 if current(item) is not None or item.seen_slot is None or not item.gtin:
                     continue
+                # A pack the ledger knew (taken, then put back unseen) keeps its batch and
+                # expiry: the expiry sweep, a recall of its batch and picking still know it.
+                batch, expiry = keeper.known_dates(item.epc, item.gtin, item.serial)
                 movements.append(
                     Movement(
                         MovementKind.COUNT_ADJUSTMENT,
@@ -237,6 +243,8 @@ class StocktakeDesk:
                         1,
                         item.serial,
                         item.epc,
+                        batch=batch,
+                        expiry=expiry,
                         to_slot=item.seen_slot,
                         actor=by,
                         reason="stocktake: found, not on the ledger",

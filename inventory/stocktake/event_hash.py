@@ -178,6 +178,12 @@ def _lgtin(parts: list[str]) -> str:
     return f"https://id.gs1.org/01/{_key(item[0], prefix, item[1:])}/10/{_dl(lot)}"
 
 
+def _gtin_class(parts: list[str]) -> str:
+    """urn:epc:idpat:sgtin:{prefix}.{item}.* (every pack of a GTIN, no batch known)."""
+    prefix, item = parts[0], parts[1]
+    return f"https://id.gs1.org/01/{_key(item[0], prefix, item[1:])}"
+
+
 def _sgln(parts: list[str]) -> str:
     prefix, location, extension = parts[0], parts[1], ".".join(parts[2:])
     gln = _key("", prefix, location)
@@ -187,5 +193,6 @@ def _sgln(parts: list[str]) -> str:
 _DIGITAL_LINK = {
     "urn:epc:id:sgtin:": _sgtin,
     "urn:epc:class:lgtin:": _lgtin,
+    "urn:epc:idpat:sgtin:": _gtin_class,
     "urn:epc:id:sgln:": _sgln,
 }

@@ -21,6 +21,7 @@ import pytest
 
 from drivers.modbus.lights import SlotLight
 from edge.clock import Clock
+from edge.daemon.action_journal import ActionJournal
 from edge.daemon.applied import Applied
 from edge.daemon.devices import Devices
 from edge.daemon.ledger_link import LedgerLink
@@ -29,7 +30,7 @@ from edge.service.heartbeat_sources import PUBLISHER, observed_loops
 from edge.service.latency import COMMIT_BUCKETS, LatencyHistogram
 from edge.service.watchdog import Heartbeats
 from inventory.alarms.lifecycle import AlarmKind
-from inventory.changes import Book, ClearAlarm, ConfirmButton, ExpirySweep
+from inventory.changes import Book, ClearAlarm, ConfirmButton, ExpirySweep, RememberCommand
 from inventory.errors import LedgerUnavailable
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
@@ -230,3 +231,42 @@ async def test_presses_queued_when_the_disk_fills_are_all_held_at_once(
         applying.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await applying
+
+
+async def test_a_press_kept_at_its_first_failed_write_is_written_under_its_key(
+    link: Link, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The press that finds the disk full is kept on disk at that failure; every later attempt
+    writes it under its key (remembered with it), never bare: a stop before the file is emptied
+    must not book it again at the next start."""
+    journal = ActionJournal(tmp_path / "l.sqlite.actions", Clock())
+    journal.open()
+    link.link.actions = journal
+    link.link.on_held = lambda change: lambda _show: None  # type: ignore[assignment,return-value]
+    real_apply = link.link._apply
+    attempts: list[object] = []
+    full = {"disk": True}
+
+    async def apply(change: object) -> Applied:
+        attempts.append(change)
+        if full["disk"]:
+            raise LedgerUnavailable("database or disk is full")
+        return await real_apply(change)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(link.link, "_apply", apply)
+    press = ConfirmButton("A-01", 1, 0)
+    assert link.link.offer(press)
+    applying = asyncio.create_task(link.link.apply_changes())
+    try:
+        await eventually(lambda: len(attempts) >= 2, timeout=15, what="a retry")
+        full["disk"] = False
+        await eventually(lambda: link.applied, timeout=15, what="written")
+    finally:
+        applying.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await applying
+        journal.close()
+    first, *retries = attempts
+    assert first is press, "not kept before its first attempt: the disk was not known full"
+    assert all(a is not press for a in retries), "never written bare after it was kept"
+    assert any(isinstance(a, RememberCommand) and a.then is press for a in retries)

@@ -78,8 +78,26 @@ def test_the_sweep_quarantines_expired_batches_and_warns_of_near_ones(
             )
         ]
     )
+    assert kinds(keeper) == {f"{GTIN}/SOON": AlarmKind.NEAR_EXPIRY}, "cleared with its packs"
+    lights = plan_lights(keeper.alarms.live(), keeper.index)
+    assert "A-01" not in lights, "its slot dark at once, not at the next sweep"
     expiry_sweep(keeper, TODAY, near_days=30)
     assert kinds(keeper) == {f"{GTIN}/SOON": AlarmKind.NEAR_EXPIRY}
+
+
+def test_packs_of_no_batch_are_each_judged_by_their_own_expiry(tmp_path: Path) -> None:
+    """Packs scanned without a batch (no AI 10) share the batch '': one of them expired
+    quarantines it alone, not the others with weeks left."""
+    k = InventoryKeeper(tmp_path / "l.sqlite", {GTIN: PRODUCT}, "s", "g", SiteCalendar(UTC, clock))
+    for slot, expiry in (("A-01", "2026-11-20"), ("A-02", "2027-01-10"), ("A-03", "2026-12-10")):
+        k.commit([Movement(MovementKind.PUT_AWAY, GTIN, 1, expiry=expiry, to_slot=slot)])
+    expiry_sweep(k, TODAY, near_days=30)
+    assert [line.slot for line in k.index.fefo(GTIN, TODAY)] == ["A-03", "A-02"]
+    expired = k.alarms.get(AlarmKind.EXPIRED, f"{GTIN}/-")
+    near = k.alarms.get(AlarmKind.NEAR_EXPIRY, f"{GTIN}/-")
+    assert expired is not None and expired.detail["slots"] == ["A-01"]
+    assert near is not None and near.detail["slots"] == ["A-03"]
+    assert near.detail["expiry"] == "2026-12-10" and near.detail["days_left"] == 14
 
 
 def test_stock_out_is_raised_at_zero_and_cleared_by_stock(tmp_path: Path) -> None:
