@@ -8,7 +8,7 @@ one transaction. A pack that must not be picked is never booked.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 
 from inventory.codes.barcodes import PackScan
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
@@ -21,6 +21,17 @@ from inventory.picking.results import message, progress
 from inventory.stock.slot_index import StockLine
 
 
+@dataclass(frozen=True, slots=True)
+class _ReaderPick:
+    """A tagged pack a fixed reader booked picked when it left `slot`, which no press there
+    has confirmed yet; a press until `until` confirms it."""
+
+    slot: str
+    pick_id: str
+    what: str
+    until: float
+
+
 class ShelfEvents:
     """Packs confirmed at the shelf by button, scan or tag leaving, and the wrong ones caught,
     for the pick desk's open lists."""
@@ -28,6 +39,7 @@ class ShelfEvents:
     def __init__(self, desk: PickDesk, keeper: PickLedger):
         self._desk = desk
         self._keeper = keeper
+        self._unpressed: dict[str, _ReaderPick] = {}  # EPC -> its pick, booked by a reader
 
     def button(
         self, slot: str, presses: int, shown: int | None = None, least_seen: tuple[str, ...] = ()
@@ -36,13 +48,17 @@ class ShelfEvents:
         the list whose light the slot showed (picker number `shown`), else the oldest there.
         Presses beyond what that list wants there are not packs another list wants: a button
         does not say who pressed it, so they book nothing. Of tagged packs, the one booked is
-        the first of `least_seen` (the pack a fixed reader stopped seeing), else by serial."""
+        the first of `least_seen` (the pack a fixed reader stopped seeing), else by serial.
+        A press soon after a fixed reader booked a pack taken from `slot` confirms that pick
+        first, and books nothing more (`_confirms_reader`)."""
         out = Outcome()
         wanting = [p for p in self._desk.by_age() if p.wanted_at(slot)]
         owner = next((p for p in wanting if p.picker_no == shown), None) or next(
             iter(wanting), None
         )
         for _ in range(presses):
+            if self._confirms_reader(slot, owner, out):
+                continue
             if owner is None:
                 self._unlit(slot, out)
                 break
@@ -66,6 +82,29 @@ class ShelfEvents:
                 break
             self._book(Match(owner, n, line, allocation), stock, "button", out)
         return out
+
+    def awaits_press(self, slot: str) -> bool:
+        """Whether a press at `slot` would confirm a pick a fixed reader booked there."""
+        return any(p.slot == slot for p in self._reader_picks().values())
+
+    def _confirms_reader(self, slot: str, owner: PickList | None, out: Outcome) -> bool:
+        """Whether a press at `slot` confirms a pick a fixed reader booked there (the pack
+        left the shelf for the dwell time before the picker pressed for it): one booked
+        within `mistake_seconds` before, that no press has confirmed yet, `owner`'s first. It
+        books nothing more: the picker's press is for the pack in hand, not another one. A
+        reader does not say who took a pack, nor a button who pressed it, so any list's pick
+        there counts; a tagged pack taken later is booked when it leaves all the same."""
+        here = [(e, p) for e, p in self._reader_picks().items() if p.slot == slot]
+        if not here:
+            return False
+        mine = owner.pick_id if owner is not None else None
+        epc, pick = min(here, key=lambda found: (found[1].pick_id != mine, found[1].until))
+        del self._unpressed[epc]
+        out.notes.append(
+            f"button at {slot}: confirms {pick.what}, booked for pick list {pick.pick_id} "
+            "when the reader saw it leave; nothing more booked"
+        )
+        return True
 
     def _unlit(self, slot: str, out: Outcome) -> None:
         """A press on a slot no open list wants packs from. When every pack it holds of a
@@ -132,7 +171,16 @@ class ShelfEvents:
             self._show(verdict, out, list(self._desk.by_age()), epc=epc)
         else:
             self._book(verdict, stock, "tag left the shelf", out)
+            until = keeper.seconds() + self._desk.times.mistake_seconds
+            what = describe(stock, stock.gtin, stock.batch, stock.serial)
+            self._reader_picks()[epc] = _ReaderPick(stock.slot, verdict.pick.pick_id, what, until)
         return out
+
+    def _reader_picks(self) -> dict[str, _ReaderPick]:
+        """The picks fixed readers booked that a press may still confirm (by EPC)."""
+        now = self._keeper.seconds()
+        self._unpressed = {e: p for e, p in self._unpressed.items() if p.until > now}
+        return self._unpressed
 
     def returned(self, epc: str) -> Outcome:
         """A tagged pack held after a wrong removal is seen on the shelf again."""
@@ -195,6 +243,7 @@ class ShelfEvents:
             pick.taken[epc] = taken
             raise
         self._desk.recent.pop(epc, None)
+        self._unpressed.pop(epc, None)  # not picked after all: a press books anew
         out.notes.append(
             f"pick list {pick.pick_id} line {taken.line + 1}: "
             f"{describe(stock, stock.gtin, stock.batch, stock.serial)} put back in {slot}"

@@ -79,8 +79,9 @@ class ShelfPuts:
     ) -> Outcome:
         """The button of `slot` pressed `presses` times: one waiting pack put each (for the
         session whose colour the slot showed, else the oldest waiting there). A slot a pick
-        list lights goes to the pick desk; a press on a slot nothing lit blinks red while
-        put-away is under way."""
+        list lights, or whose pack a fixed reader just booked picked (the press confirms
+        it), goes to the pick desk; a press on a slot nothing lit blinks red while put-away
+        is under way."""
         keeper, board = self._keeper, self._board
         picks = keeper.picks
         wanting = [s for s in board.by_age() if s.waiting_at(slot)]
@@ -88,7 +89,8 @@ class ShelfPuts:
         if picking_here and (not wanting or shown in {p.picker_no for p in picking_here}):
             return keeper.shelf.button(slot, presses, shown, least_seen)
         if not wanting:
-            if any(s.number is not None for s in board.sessions.values()):
+            at_work = any(s.number is not None for s in board.sessions.values())
+            if at_work and not keeper.shelf.awaits_press(slot):
                 out = Outcome()
                 self._wrong_slot(slot, f"button at {slot}", out)
                 return out
