@@ -144,7 +144,9 @@ class ShelfPuts:
         yet) that expects `gtin`, oldest first (one still awaiting a pack of this batch before
         one whose lines for it are full or name another batch); else, while nothing else is at
         work there, a delivery paused elsewhere that expects it (its clerk back from a break at
-        another desk); else the session at work there; else a new one for the scanner."""
+        another desk); else the session at work there; else a new one for the scanner. A
+        paused delivery is resumed only by a pack it expects: another product scanned at its
+        desk is not its."""
         board = self._board
         at_work = any(s.scanner == scanner and not s.paused for s in board.sessions.values())
         notices = [
@@ -166,7 +168,7 @@ class ShelfPuts:
             notices[0].scanner = scanner
             return notices[0]
         for session in board.by_age():
-            if session.scanner == scanner:
+            if session.scanner == scanner and not session.paused:
                 return session
         keeper = self._keeper
         # Named by the site's local time, as people read it (and as stocktake ids are).

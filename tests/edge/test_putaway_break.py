@@ -218,3 +218,35 @@ async def test_a_paused_delivery_takes_no_pack_from_a_clerk_at_work_at_another_d
         )
     finally:
         await rig.stop()
+
+
+async def test_a_paused_delivery_is_resumed_only_by_a_pack_it_expects(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """After the break, a product the paused delivery does not expect is scanned at its desk
+    (an unannounced delivery, the next day say): it opens a session of its own and is booked
+    under that, not under the paused delivery; a pack the delivery expects still resumes it."""
+    clock = PassingClock()
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start(clock, picking=DEFAULT_TIMES)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        await paused_with_one_put(rig, centre, clock, "D-11")
+        rig.scanner.scan(code(IBU, "I9", 400))
+        [lit_ibu] = await eventually(
+            lambda: [a for a in answers(centre, "lit") if a.get("gtin") == IBU],
+            what="the ibuprofen pack lit",
+        )
+        own = str(lit_ibu["command_id"])
+        assert own.startswith("goods-in-"), "taken by the paused delivery"
+        await eventually(lambda: rig.shows("A-05", lit(Colour.GREEN, 1)), what="A-05 lit")
+        await rig.press("A-05")
+        await eventually(lambda: len(rig.receipts()) == 2, what="the ibuprofen pack put")
+        assert [r[4] for r in rig.receipts()] == ["D-11", own]
+
+        rig.scanner.scan(code(AMOX, "B7", 400))  # D-11's own product: it carries on
+        await eventually(
+            lambda: answers(centre, "lit")[-1]["command_id"] == "D-11", what="D-11 resumed"
+        )
+    finally:
+        await rig.stop()
