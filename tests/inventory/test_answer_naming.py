@@ -1,6 +1,7 @@
-"""The answers a command message draws name it (`reply_to`), and only those: what the command
-leads to for other things (a list a recall leaves with nothing to pick, ended) answers no
-message, so nobody waiting for the answer to their own command about that list takes it."""
+"""The answers a command message draws name it (`reply_to`), and only those: a list of which
+nothing could be allocated is done at once, an answer to its message; what the command leads
+to for other things (a list a recall leaves with nothing to pick, ended) answers no message,
+so nobody waiting for the answer to their own command about that list takes it."""
 
 from __future__ import annotations
 
@@ -41,4 +42,17 @@ def test_a_recall_names_its_message_on_its_answer_and_not_on_the_list_it_ends(
         ("recall", f"{AMOX}/LATE", "recalled", "msg-recall-1"),
         ("pick", "rx-1", "done", None),  # nothing left to pick: ended by the recall
     ]
+    keeper.close()
+
+
+def test_a_list_done_at_once_names_its_message_on_its_done_as_on_its_accepted(
+    tmp_path: Path,
+) -> None:
+    """Nothing of it could be allocated: the list ends while its message is carried out, so
+    `done` is an answer the message drew (docs/mqtt.md), like `accepted`."""
+    keeper = InventoryKeeper(tmp_path / "l.sqlite", {}, "s", "g")
+    request = PickRequest("rx-0", (PickLine(AMOX, 2),))  # the shelves hold none
+    apply(keeper, Answering("msg-pick-0", "pick", "rx-0", request))
+    said = [(a["status"], a.get("reply_to")) for a in answers(keeper)]
+    assert said == [("accepted", "msg-pick-0"), ("done", "msg-pick-0")]
     keeper.close()
