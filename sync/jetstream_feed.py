@@ -216,7 +216,9 @@ class GroupCounts:
 
 class JetStreamRequests:
     """One member of the consumer group `durable`: fetches requests, hands each new one to
-    `apply`, records it in the register, and only then acknowledges it."""
+    `apply`, records it in the register, and only then acknowledges it. `wanted` is asked
+    before each request: once it says no, what the member fetched and did not take is given
+    back to the group at once and `run` returns."""
 
     def __init__(
         self,
@@ -227,6 +229,7 @@ class JetStreamRequests:
         subject: str = request_subject(),
         ack_wait: float = 30.0,
         batch: int = 20,
+        wanted: Callable[[], bool] = lambda: True,
     ):
         self._nc = nc
         self._js = nc.jetstream()
@@ -237,6 +240,7 @@ class JetStreamRequests:
         self._apply = apply
         self._ack_wait = ack_wait
         self._batch = batch
+        self._wanted = wanted
         self._register: KeyValue | None = None
 
     async def start(self, replicas: int = REPLICAS) -> None:
@@ -256,8 +260,9 @@ class JetStreamRequests:
         )
 
     async def run(self) -> None:
-        """Fetch and handle until cancelled; a server lost in between is waited out."""
-        while True:
+        """Fetch and handle until cancelled or no more is wanted; a server lost in between is
+        waited out."""
+        while self._wanted():
             try:
                 messages = await self._pull.fetch(self._batch, timeout=1.0)
             except (TimeoutError, NatsTimeout):
@@ -272,7 +277,11 @@ class JetStreamRequests:
                 continue
             holding = asyncio.create_task(self._hold(messages))
             try:
-                for message in messages:
+                for at, message in enumerate(messages):
+                    if not self._wanted():
+                        for left in messages[at:]:
+                            await self._offer_again(left, delay=0)
+                        return
                     await self._handle_or_give_back(message)
             finally:
                 holding.cancel()
@@ -304,11 +313,12 @@ class JetStreamRequests:
                         await message.in_progress()
 
     @staticmethod
-    async def _offer_again(message: Msg) -> None:
-        """Have the cluster deliver `message` again in RETRY_SECONDS rather than after the whole
-        ack wait; when the cluster cannot take even that, the ack wait still brings it back."""
+    async def _offer_again(message: Msg, delay: float = RETRY_SECONDS) -> None:
+        """Have the cluster deliver `message` again in `delay` seconds rather than after the
+        whole ack wait; when the cluster cannot take even that, the ack wait still brings it
+        back."""
         with contextlib.suppress(nats.errors.Error, TimeoutError):
-            await message.nak(delay=RETRY_SECONDS)
+            await message.nak(delay=delay)
 
     async def _handle(self, message: Msg) -> None:
         self.counts.deliveries += 1
@@ -318,7 +328,7 @@ class JetStreamRequests:
             request = parse_request(topic_of(message.subject), message.data)
         except MalformedRequest as exc:
             self.counts.malformed += 1
-            log.warning("ignored: %s", exc)
+            log.warning("dropped a malformed request, not acted on: %s", exc)
             await message.ack()
             return
         if await self._take(request):

@@ -27,24 +27,13 @@ from sync.broker_refusal import (
 )
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress, BrokerRotation
+from sync.contract import check_topic
 from sync.errors import SyncError
-from sync.inbound_json import PayloadError, read_json
+from sync.inbound_json import read_json
 from sync.mqtt_session import Delivery, MqttSession
 from sync.topics import ROOT, Topics
 
 log = logging.getLogger(__name__)
-
-REQUIRED_FIELDS = (
-    "request_id",
-    "created_at",
-    "gtin",
-    "name",
-    "quantity",
-    "unit",
-    "priority",
-    "reason",
-    "confirmed_by",
-)
 
 
 def request_subscription(
@@ -92,20 +81,16 @@ class MalformedRequest(SyncError, ValueError):
 
 
 def parse_request(topic: str, payload: bytes) -> ReceivedRequest:
-    """Decode and check one request message."""
+    """Decode one request message and check it in full against the contract (its schema, and
+    its site and gateway against the topic's) before anything is done with it; MalformedRequest
+    says everything that is wrong."""
     levels = topic.split("/")
     if len(levels) != 6 or "/".join(levels[:2]) != ROOT or levels[4:] != ["procurement", "request"]:
         raise MalformedRequest(f"{topic}: not a procurement request topic")
-    try:
-        body = read_json(payload)
-    except PayloadError as exc:
-        raise MalformedRequest(f"{topic}: {exc}") from None
-    if not isinstance(body, dict):
-        raise MalformedRequest(f"{topic}: payload is not a JSON object")
-    missing = [name for name in REQUIRED_FIELDS if name not in body]
-    if missing:
-        raise MalformedRequest(f"{topic}: request lacks {', '.join(missing)}")
-    return ReceivedRequest(topic, body)
+    problems = check_topic(topic, payload)
+    if problems:
+        raise MalformedRequest(f"{topic}: {'; '.join(problems)}")
+    return ReceivedRequest(topic, read_json(payload))
 
 
 def cut_torn_line(path: Path) -> None:
@@ -228,7 +213,7 @@ class RequestDeduplicator:
             request = parse_request(topic, payload)
         except MalformedRequest as exc:
             self.malformed += 1
-            log.warning("ignored: %s", exc)
+            log.warning("dropped a malformed request, not acted on: %s", exc)
             return None
         if request.request_id in self.seen:
             self.duplicates += 1
@@ -246,7 +231,9 @@ MessageWork = Callable[[str, bytes], Awaitable[None]]
 class RequestConsumer:
     """A subscription whose messages are acknowledged only once `handle` has finished with
     each, one at a time in arrival order. `persistent` keeps the session (and the messages
-    not yet acknowledged) at the broker while the consumer is away."""
+    not yet acknowledged) at the broker while the consumer is away. `wanted` is asked before
+    each message: once it says no, the consumer stops taking messages (`stopped` is set) and
+    leaves that one and the rest unacknowledged, for the session's next time."""
 
     def __init__(
         self,
@@ -258,6 +245,7 @@ class RequestConsumer:
         keepalive: int = 30,
         security: BrokerSecurity | None = None,
         protocol: MqttProtocol = "5",
+        wanted: Callable[[], bool] = lambda: True,
     ):
         if protocol == "3.1.1" and subscription.startswith("$share/"):
             raise ValueError("MQTT 3.1.1 has no shared subscriptions: subscribe without a group")
@@ -266,6 +254,7 @@ class RequestConsumer:
         self.failed: Exception | None = None  # what stopped the handling, if anything
         self.stopped = asyncio.Event()
         self._handle = handle
+        self._wanted = wanted
         self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._session = MqttSession(
@@ -319,6 +308,8 @@ class RequestConsumer:
         try:
             while True:
                 delivery = await self._queue.get()
+                if not self._wanted():
+                    return
                 await self._handle(delivery.topic, delivery.payload)
                 self._session.ack(delivery)
         except Exception as exc:

@@ -68,6 +68,7 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
         "1 --seconds ran out first, or a request could not be written down",
         "2 a wrong option, or the broker settings cannot be used",
         "130 stopped with Ctrl-C",
+        "143 stopped with SIGTERM",
     ),
     "procurement status": (
         "0 the gateway took it: applied (also to a request its delivery closed first), or "

@@ -109,3 +109,12 @@ async def unacknowledged(cluster: NatsCluster, durable: str) -> int:
         return int(info.num_ack_pending or 0)
     finally:
         await nc.close()
+
+
+def summary_counts(watcher: CliRun) -> dict[str, int]:
+    """The counts a watch prints on stderr as it ends."""
+    line = next(e for e in watcher.errors if " applied, " in e)
+    numbers = [int(part.split()[0]) for part in line.split(": ", 1)[1].split(", ")]
+    numbers.append(int(line.split("(")[1].split()[0]))
+    names = ("applied", "finished", "duplicates", "deliveries", "left", "malformed", "again")
+    return dict(zip(names, numbers, strict=True))

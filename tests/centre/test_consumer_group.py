@@ -16,7 +16,7 @@ from nats.js.errors import KeyNotFoundError
 from edge.demo.nats_cluster import NatsCluster
 from sync.jetstream_feed import JetStreamRequests, connect
 from sync.procurement_feed import ReceivedRequest
-from tests.centre.conftest import publish_requests, unacknowledged
+from tests.centre.conftest import publish_requests, summary_counts, unacknowledged
 from tests.conftest import eventually
 from tests.edge.procurement_rig import CliRun, request_message
 
@@ -41,20 +41,11 @@ async def start_watchers(cluster: NatsCluster, count: int) -> list[CliRun]:
     return watchers
 
 
-def summary_counts(watcher: CliRun) -> dict[str, int]:
-    """The counts a watch prints on stderr as it ends."""
-    line = next(e for e in watcher.errors if " applied, " in e)
-    numbers = [int(part.split()[0]) for part in line.split(": ", 1)[1].split(", ")]
-    numbers.append(int(line.split("(")[1].split()[0]))
-    names = ("applied", "finished", "duplicates", "deliveries", "left", "again")
-    return dict(zip(names, numbers, strict=True))
-
-
 @pytest.mark.timeout(120)
 async def test_clerks_share_the_requests_and_one_killed_mid_batch_loses_none(
     cluster: NatsCluster,
 ) -> None:
-    bodies = [request_message(site=f"s{n % 7}", gateway="g1", n=n) for n in range(REQUESTS)]
+    bodies = [request_message(site=f"s{n % 7}", gateway="g1", n=n) for n in range(1, REQUESTS + 1)]
     sent = {str(b["request_id"]) for b in bodies}
     first = (await start_watchers(cluster, 1))[0]
     await publish_requests(cluster, bodies)
@@ -138,7 +129,7 @@ async def test_a_clerk_slower_than_the_ack_wait_keeps_its_batch_and_nothing_is_a
 ) -> None:
     """A member whose first request takes 2.5 ack waits (its answer waiting for a broker, say)
     keeps the whole batch it fetched: the other member gets none of it, each is applied once."""
-    bodies = [request_message(site="s2", gateway="g1", n=n) for n in range(3)]
+    bodies = [request_message(site="s2", gateway="g1", n=n) for n in range(1, 4)]
     applied: list[tuple[str, str]] = []
 
     def member(name: str, nc: Nats) -> JetStreamRequests:

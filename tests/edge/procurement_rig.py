@@ -147,7 +147,8 @@ def change(gateway: Gateway, change: Change) -> None:
 
 
 def request_message(site: str = SITE, gateway: str = GATEWAY, n: int = 1) -> dict[str, Any]:
-    """A request as a gateway sends it (the contract's shape)."""
+    """A request as a gateway sends it (the contract's shape), for `n` (1 or more) packs of
+    product `n`."""
     return {
         "request_id": str(uuid.uuid4()),
         "created_at": "2026-11-26T09:00:00.000Z",

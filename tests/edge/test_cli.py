@@ -136,13 +136,16 @@ async def test_watch_prints_each_request_once_and_skips_malformed(broker: LocalB
         assert "watching" in watch.stderr.readline()  # subscribed: safe to publish now
         request = {
             "request_id": "0b7e5f4e-8a0f-4a43-9d43-2f3c1b1b0a01",
-            "created_at": "2026-11-26T09:00Z",
+            "created_at": "2026-11-26T09:00:00.000Z",
+            "site": "s1",
+            "gateway": "g1",
             "gtin": "04012345123456",
             "name": "Amoxicillin",
+            "batch_hint": None,
             "quantity": 4,
             "unit": "pack",
             "priority": "routine",
-            "reason": {"on_hand": 2},
+            "reason": {"on_hand": 2, "on_order": 0, "reorder_point": 2, "par": 6},
             "confirmed_by": "auto",
         }
         second = {**request, "request_id": "0b7e5f4e-8a0f-4a43-9d43-2f3c1b1b0a02"}

@@ -202,10 +202,18 @@ async def watch_group(options: WatchOptions) -> int:
         member,
         request_subject(options.site, options.gateway),
         ack_wait=options.ack_wait,
+        wanted=clerk.wants_more,
     )
     loop = asyncio.get_running_loop()
     deadline = None if options.seconds is None else loop.time() + options.seconds
     handling: asyncio.Task[None] | None = None
+    signalled: list[int] = []
+    ended = asyncio.Event()
+
+    def stop_on(signum: int) -> None:
+        signalled.append(signum)
+        ended.set()
+
     try:
         await clerk.start()
         await group.start(options.replicas)
@@ -215,11 +223,14 @@ async def watch_group(options: WatchOptions) -> int:
             flush=True,
         )
         handling = asyncio.create_task(group.run(), name="consumer group")
-        ended = asyncio.Event()
         handling.add_done_callback(lambda _: ended.set())
         for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C ends it with its counts said
-            loop.add_signal_handler(signum, ended.set)
+            loop.add_signal_handler(signum, stop_on, signum)
         await until_done(clerk, ended, deadline)
+        if clerk.enough.is_set():
+            # The last request taken is marked done and acknowledged, the rest given back,
+            # before the group's run ends by itself: cut short, it would be applied again.
+            await ended.wait()
     except BrokerLinkError as exc:
         print(f"rxedge: {exc}", file=sys.stderr)
         return 2
@@ -235,11 +246,14 @@ async def watch_group(options: WatchOptions) -> int:
     print(
         f"{member}: {counts.applied} applied, {counts.finished} finished for a member that "
         f"stopped, {counts.duplicates} duplicates dropped, {counts.deliveries} deliveries "
-        f"({counts.again} delivered again), {counts.left} left for later",
+        f"({counts.again} delivered again), {counts.left} left for later, {counts.malformed} "
+        "malformed dropped",
         file=sys.stderr,
     )
     failure = None if handling.cancelled() else handling.exception()
     if failure is not None:
         print(f"rxedge: watch stopped: {failure!r}", file=sys.stderr)
         return 1
+    if signalled:
+        return 128 + signalled[0]  # as a shell reports a process the signal ended: 130, 143
     return clerk.outcome()

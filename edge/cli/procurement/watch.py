@@ -37,7 +37,6 @@ from sync.broker_url import BrokerAddress, parse_broker_list
 from sync.contract import check_topic
 from sync.mqtt_session import MqttSession
 from sync.procurement_feed import (
-    REQUIRED_FIELDS,
     ReceivedRequest,
     RequestConsumer,
     RequestDeduplicator,
@@ -46,13 +45,24 @@ from sync.procurement_feed import (
     request_subscription,
 )
 
+REQUEST_FIELDS = (
+    "request_id",
+    "created_at",
+    "gtin",
+    "name",
+    "quantity",
+    "unit",
+    "priority",
+    "reason",
+    "confirmed_by",
+)
 REASON_FIGURES = ("on_hand", "on_order", "reorder_point", "par")
 # A row: when and where the request came from, then its fields, the reason spread into its figures.
 CSV_COLUMNS = (
     "received_at",
     "site",
     "gateway",
-    *(f for name in REQUIRED_FIELDS for f in (REASON_FIGURES if name == "reason" else (name,))),
+    *(f for name in REQUEST_FIELDS for f in (REASON_FIGURES if name == "reason" else (name,))),
 )
 OnRequest = Callable[[ReceivedRequest], Awaitable[None] | None]
 
@@ -77,7 +87,7 @@ def status_answer(
 class ProcurementWatch:
     """Subscribes to procurement requests and hands each one (once) to `on_request`, which may
     be a coroutine function: the request counts as done, and is acknowledged to the broker,
-    when it returns."""
+    when it returns. Once `wanted` says no, no further message is taken (nor acknowledged)."""
 
     def __init__(
         self,
@@ -90,6 +100,7 @@ class ProcurementWatch:
         seen: SeenRequests | None = None,
         security: BrokerSecurity | None = None,
         protocol: MqttProtocol = "5",
+        wanted: Callable[[], bool] = lambda: True,
     ):
         self._on_request = on_request
         self.feed = RequestDeduplicator(seen=seen)
@@ -103,6 +114,7 @@ class ProcurementWatch:
             persistent=client_id is not None,
             security=security,
             protocol=protocol,
+            wanted=wanted,
         )
 
     async def start(self) -> None:
@@ -224,7 +236,8 @@ class Accepter:
 
 class Clerk:
     """What the watch does with each new request: answer it (`--accept`), write it down
-    (`--csv`), print it; `enough` is set once `count` requests are taken."""
+    (`--csv`), print it; `enough` is set once `count` requests are taken, and from then on
+    `wants_more` says no, so that the feed stops before taking another."""
 
     def __init__(self, options: WatchOptions, client_id: str, persistent: bool):
         self.options = options
@@ -256,6 +269,9 @@ class Clerk:
         self.received += 1
         if options.count is not None and self.received >= options.count:
             self.enough.set()
+
+    def wants_more(self) -> bool:
+        return not self.enough.is_set()
 
     def outcome(self) -> int:
         count = self.options.count
@@ -296,6 +312,7 @@ async def watch(options: WatchOptions) -> int:
         seen,
         options.security,
         options.protocol,
+        clerk.wants_more,
     )
     loop = asyncio.get_running_loop()
     deadline = None if options.seconds is None else loop.time() + options.seconds

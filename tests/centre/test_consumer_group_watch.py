@@ -1,0 +1,85 @@
+"""`rxedge procurement watch --nats` as a clerk runs it, against a real 3-node cluster: a
+malformed request is dropped (acknowledged, counted, never applied), `--count N` takes N and
+gives the rest back to the group at once, and Ctrl-C or SIGTERM end it with their own status."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from edge.demo.nats_cluster import NatsCluster
+from tests.centre.conftest import publish_requests, summary_counts, unacknowledged
+from tests.conftest import eventually
+from tests.edge.procurement_rig import CliRun, request_message
+
+
+async def clerk(cluster: NatsCluster, durable: str, *more: str) -> CliRun:
+    """A watch in group `durable`, subscribed."""
+    run = await CliRun.start(
+        *("procurement", "watch", "--nats", ",".join(cluster.urls), "--durable", durable),
+        *more,
+    )
+    await run.watching()
+    return run
+
+
+@pytest.mark.timeout(120)
+async def test_a_malformed_request_is_acknowledged_counted_and_dropped_by_the_group(
+    cluster: NatsCluster,
+) -> None:
+    wrong = [
+        {**request_message(site="s1", gateway="g1", n=1), "priority": None},
+        {**request_message(site="s1", gateway="g1", n=2), "reason": None},
+    ]
+    good = request_message(site="s1", gateway="g1", n=3)
+    run = await clerk(cluster, "strict", "--count", "1", "--seconds", "60")  # printed as lines
+    await publish_requests(cluster, [*wrong, good])
+    assert await run.finish(timeout=60) == 0, run.errors
+    (line,) = run.lines
+    assert line.endswith(f"[{good['request_id']}]")
+    dropped = [e for e in run.errors if "dropped a malformed request" in e]
+    assert len(dropped) == 2, run.errors
+    assert "priority: null is not one of" in dropped[0]
+    assert "reason: must be an object, not null" in dropped[1]
+    counts = summary_counts(run)
+    assert (counts["malformed"], counts["applied"]) == (2, 1)
+    assert await unacknowledged(cluster, "strict") == 0, "dropped, not left to come again"
+
+
+@pytest.mark.timeout(120)
+async def test_count_takes_n_and_gives_the_rest_back_to_the_group_at_once(
+    cluster: NatsCluster,
+) -> None:
+    bodies = [request_message(site="s2", gateway="g1", n=n) for n in range(1, 6)]
+    ids = [str(b["request_id"]) for b in bodies]
+    opening = await clerk(cluster, "counted", "--seconds", "0.5")  # the group, made first
+    assert await opening.finish() == 0, opening.errors
+    await publish_requests(cluster, bodies)
+    # With the default ack wait (30 s), what the first fetched and did not take would wait
+    # that long unless it is given back.
+    one = await clerk(cluster, "counted", "--json", "--count", "1", "--seconds", "60")
+    assert await one.finish(timeout=60) == 0, one.errors
+    assert [line["request_id"] for line in one.json_lines()] == ids[:1]
+    assert summary_counts(one)["applied"] == 1
+    rest = await clerk(cluster, "counted", "--json", "--count", "4", "--seconds", "15")
+    assert await rest.finish(timeout=30) == 0, rest.errors
+    assert sorted(line["request_id"] for line in rest.json_lines()) == sorted(ids[1:])
+
+
+@pytest.mark.timeout(120)
+async def test_ctrl_c_and_sigterm_end_the_watch_with_their_statuses_and_its_counts(
+    cluster: NatsCluster,
+) -> None:
+    first = await clerk(cluster, "desk", "--json")
+    second = await clerk(cluster, "desk", "--json")
+    body = request_message(site="s3", gateway="g1", n=1)
+    await publish_requests(cluster, [body])
+    await eventually(
+        lambda: first.json_lines() or second.json_lines(), timeout=20, what="the request applied"
+    )
+    assert await first.interrupt() == 130, first.errors
+    second.process.send_signal(signal.SIGTERM)
+    assert await second.finish() == 143, second.errors
+    applied = [summary_counts(run)["applied"] for run in (first, second)]
+    assert sorted(applied) == [0, 1], "each said its counts as it ended"

@@ -1,0 +1,116 @@
+"""What `rxedge procurement watch` takes from its broker (a real mosquitto): with `--count N`
+exactly N requests, the rest left unacknowledged for the session's next time; and a malformed
+request logged, acknowledged and dropped, never printed, written down or accepted."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from edge.demo.local_broker import LocalBroker
+from tests.conftest import Subscriber, eventually
+from tests.edge.procurement_rig import PREFIX, CliRun, request_message
+
+TOPIC = f"{PREFIX}/procurement/request"
+
+
+def csv_ids(table: Path) -> list[str]:
+    with table.open(newline="") as held:
+        return [row["request_id"] for row in csv.DictReader(held)]
+
+
+async def test_count_takes_exactly_n_of_the_requests_waiting_and_the_rest_come_next_time(
+    broker: LocalBroker, subscribe: Callable[..., Subscriber], tmp_path: Path
+) -> None:
+    table = tmp_path / "requests.csv"
+    watch = ["procurement", "watch", "--broker", broker.url, "--client-id", "clerk-count"]
+    watch += ["--csv", str(table), "--json"]
+    opening = await CliRun.start(*watch)  # the session the requests will wait in
+    try:
+        await opening.watching()
+        assert await opening.interrupt() == 130
+    finally:
+        await opening.kill()
+    waiting = [request_message(n=n) for n in range(1, 6)]
+    centre = subscribe("nothing/at/all")
+    for body in waiting:  # sent while the clerk is away: all five wait at the broker
+        centre.publish(TOPIC, json.dumps(body))
+    ids = [str(b["request_id"]) for b in waiting]
+
+    one = await CliRun.start(*watch, "--count", "1", "--seconds", "20")
+    try:
+        assert await one.finish() == 0, one.errors
+    finally:
+        await one.kill()
+    assert [line["request_id"] for line in one.json_lines()] == ids[:1], "exactly one taken"
+    assert csv_ids(table) == ids[:1], "exactly one written down"
+
+    rest = await CliRun.start(*watch, "--count", "4", "--seconds", "20")
+    try:
+        assert await rest.finish() == 0, rest.errors
+    finally:
+        await rest.kill()
+    assert [line["request_id"] for line in rest.json_lines()] == ids[1:], (
+        "the four not acknowledged came again, in order"
+    )
+    assert csv_ids(table) == ids
+
+
+def bad(n: int, **wrong: Any) -> dict[str, Any]:
+    """A request (the contract's shape) with some fields wrong."""
+    return {**request_message(n=n), **wrong}
+
+
+async def test_a_malformed_request_is_logged_acknowledged_and_dropped_and_the_watch_goes_on(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    table = tmp_path / "requests.csv"
+    watch = ["procurement", "watch", "--broker", broker.url, "--client-id", "clerk-strict"]
+    watch += ["--csv", str(table), "--accept"]  # printed as lines, their fields read
+    # Not the contract-checking `subscribe`: these requests break the contract on purpose.
+    centre = Subscriber(broker.port, [f"{PREFIX}/procurement/status"], "centre")
+    wrong = [bad(1, priority=None), bad(2, priority=2), bad(3, reason=None), bad(4, quantity=0)]
+    good, later = request_message(n=5), request_message(n=6)
+    run = await CliRun.start(*watch)
+    try:
+        await run.watching()
+        for body in [*wrong, good]:
+            centre.publish(TOPIC, json.dumps(body))
+        await eventually(lambda: run.lines, what="the good request printed")
+        assert await run.interrupt() == 130, run.errors
+    finally:
+        await run.kill()
+    (line,) = run.lines
+    assert line.endswith(f"[{good['request_id']}]") and "ROUTINE" in line
+    dropped = [e for e in run.errors if "dropped a malformed request" in e]
+    assert len(dropped) == len(wrong), run.errors
+    assert "priority: null is not one of" in dropped[0]
+    assert "priority: 2 is not one of" in dropped[1]
+    assert "reason: must be an object, not null" in dropped[2]
+    assert "quantity" in dropped[3]
+    assert not any("watch stopped" in e for e in run.errors)
+
+    # Acknowledged, not kept: the next watch of the same session gets only what is new.
+    again = await CliRun.start(*watch, "--count", "1", "--seconds", "20")
+    try:
+        await again.watching()
+        centre.publish(TOPIC, json.dumps(later))
+        assert await again.finish() == 0, again.errors
+        await eventually(
+            lambda: len(centre.payloads("/procurement/status")) >= 2, what="two answers sent"
+        )
+    finally:
+        await again.kill()
+        centre.close()
+    (line,) = again.lines
+    assert line.endswith(f"[{later['request_id']}]")
+    assert not any("malformed" in e for e in again.errors), again.errors
+    assert csv_ids(table) == [good["request_id"], later["request_id"]]
+    accepted = centre.payloads("/procurement/status")
+    assert [(a["request_id"], a["status"]) for a in accepted] == [
+        (good["request_id"], "accepted"),
+        (later["request_id"], "accepted"),
+    ], "a malformed request is never accepted"
