@@ -25,6 +25,7 @@ from tests.edge.procurement_rig import (
     start_gateway,
     stop_gateway,
 )
+from tests.sync.mute_broker import MuteBroker
 
 
 def status_of(db: Path, rid: str) -> tuple[str, str, str]:
@@ -83,7 +84,8 @@ async def test_an_answer_the_gateway_is_away_for_is_sent_but_not_yet_confirmed(
     assert said.startswith(f"sent, not yet confirmed: {PREFIX} did not answer within 1 s"), said
     unconfirmed = await clerk(broker, rid, "shipped", "--wait", "1", "--json")
     assert await unconfirmed.finish() == 4, unconfirmed.errors
-    assert unconfirmed.json_lines()[0]["outcome"] == "unconfirmed"
+    (said,) = unconfirmed.json_lines()
+    assert (said["outcome"], said["broker_acknowledged"]) == ("unconfirmed", True)
     gateway, task = await start_gateway(settings)  # back: the broker kept both for it
     try:
         await eventually(lambda: requests(db)[rid] == "shipped", what="applied on its return")
@@ -92,6 +94,27 @@ async def test_an_answer_the_gateway_is_away_for_is_sent_but_not_yet_confirmed(
     finally:
         await stop_gateway(gateway, task)
     assert later.lines[0].startswith(f"duplicate: request {rid} was already shipped")
+
+
+async def test_an_answer_the_broker_did_not_acknowledge_is_told_apart_in_json_too() -> None:
+    """A broker that takes the connection and the answer but never acknowledges it (its
+    storage hung): unconfirmed, as when the gateway is away, but the clerk is told the broker
+    may not have it, in the JSON as in the line."""
+    mute = MuteBroker()
+    await mute.start()
+    try:
+        rid = "4b7ab2ed-2487-490a-8e7c-ba86c3cbd7dd"
+        target = ("--broker", mute.url, "--site", SITE, "--gateway", GATEWAY, "--wait", "1")
+        said = await CliRun.start("procurement", "status", rid, "shipped", *target, "--json")
+        assert await said.finish() == 4, said.errors
+        told = await CliRun.start("procurement", "status", rid, "shipped", *target)
+        assert await told.finish() == 4, told.errors
+    finally:
+        await mute.stop()
+    (answer,) = said.json_lines()
+    assert (answer["outcome"], answer["broker_acknowledged"]) == ("unconfirmed", False)
+    assert "nor did the broker acknowledge it" in told.lines[0], told.lines
+    assert [m.topic for m in mute.received] == [f"{PREFIX}/procurement/status"] * 2
 
 
 async def test_a_refusal_of_another_message_about_the_request_is_not_taken_for_the_clerks(

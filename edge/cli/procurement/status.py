@@ -110,12 +110,16 @@ async def send_status(
         )
         return 3
     except TimeoutError:
+        # A PUBACK came (a refusal would have been raised): the broker keeps it for the gateway.
+        acknowledged = published.done()
         if as_json:
-            print(json.dumps({**body, "outcome": "unconfirmed"}))
+            print(
+                json.dumps({**body, "outcome": "unconfirmed", "broker_acknowledged": acknowledged})
+            )
         else:
             kept = (
                 "the broker keeps the answer for the gateway while it is away"
-                if published.done()
+                if acknowledged
                 else "nor did the broker acknowledge it: it may not have it"
             )
             print(
