@@ -125,6 +125,7 @@ async def send_status(
             print(
                 f"sent, not yet confirmed: {topics.prefix} did not answer within {wait:g} s "
                 f"({kept}); send the same answer again later to see the gateway's word on it"
+                " (once a later answer is applied, this one is refused as going backwards)"
             )
         return UNCONFIRMED
     finally:
