@@ -54,6 +54,11 @@ def report_table(report: StocktakeReport, state: str) -> str:
         lines.append(
             f"{count.slot:8} {count.expected:>8} {count.seen:>5}{flag:>2} " + "; ".join(notes)
         )
+    if report.unplaced:
+        lines.append(
+            "found before any location tag was read, slot unknown (nothing booked for them): "
+            + _packs(report.unplaced, "ledger")
+        )
     lines += ["", f"{'GTIN':14} {'batch':12} {'expected':>8} {'seen':>5} {'diff':>5}"]
     for row in report.by_product:
         lines.append(

@@ -1,6 +1,8 @@
 """Stocktake sweeps on the daemon's loop: started by command or by the handheld reading a
-shelf's location tag, fed by the handheld's reads, ended by command or when the handheld has
-been quiet for `stocktake.idle_end_seconds`, then reconciled on the ledger's writer.
+shelf's location tag, fed by the handheld's reads, ended by command, when the handheld has
+been quiet for `stocktake.idle_end_seconds` after reading, or when its rounds say it has moved
+on to another shelf (whose sweep then begins), then reconciled on the ledger's writer. A sweep
+that read nothing is abandoned: there is nothing to judge.
 
 A report that found differences waits for a pharmacist: `cmd/stocktake-confirm`, `rxedge
 stocktake confirm`, or the pharmacist's badge on the reader.
@@ -25,6 +27,7 @@ from inventory.changes import (
 from inventory.codes.identifiers import LocationId, PackId, sgln_uri
 from inventory.ledger.free_ids import first_free
 from inventory.site_calendar import SiteCalendar
+from inventory.stocktake.rounds import Round, moved_to
 from inventory.stocktake.sweep import Sweep
 
 
@@ -50,6 +53,7 @@ class StocktakeFlow:
         self._handheld_wait = config.stocktake.handheld_wait_seconds
         self._shelves = {shelf.name: shelf.slot_names() for shelf in config.shelves}
         self._locations: dict[tuple[str, str], tuple[str, str]] = {}  # (gln, ext) -> shelf, slot
+        self._slot_shelves = {slot: name for name, slots in self._shelves.items() for slot in slots}
         self._slot_uris: dict[str, dict[str, str]] = {}  # shelf -> slot -> its SGLN URI
         for shelf in config.shelves:
             if shelf.gln:
@@ -60,8 +64,11 @@ class StocktakeFlow:
                     uris[slot] = sgln_uri(shelf.gln, str(i + 1))
         self.sweep: Sweep | None = None
         self.awaiting: str | None = None  # a finished report a badge may confirm
+        self._awaiting_shelf = ""
         self._ended_at = 0.0  # when the awaiting report's sweep ended (monotonic)
         self._last_read = 0.0
+        self._started_at = 0.0  # when the running sweep began (monotonic)
+        self._heard = False  # the running sweep has taken a read of the handheld
         self._handhelds_down: dict[str, float] = {}  # reader -> since when (monotonic)
         self._sweeper = ""  # the handheld whose reads the running sweep took last ('': none yet)
         self._begun: tuple[str, set[str]] = ("", set())  # a second, and the ids begun in it
@@ -96,6 +103,7 @@ class StocktakeFlow:
             self._slot_uris[shelf],
         )
         self.sweep, self._last_read, self._sweeper = sweep, self._clock.monotonic(), ""
+        self._started_at, self._heard = self._last_read, False
         for reader in self._handhelds_down:  # a handheld down already: the wait starts now
             self._handhelds_down[reader] = self._last_read
         self._answer(StocktakeStarted(sweep), "stocktake-start", shelf, message_id)
@@ -104,8 +112,8 @@ class StocktakeFlow:
         self, stocktake_id: str | None = None, abandoned: str = "", message_id: str = ""
     ) -> None:
         """Finish the running sweep (the one named, if a name is given) and reconcile it; with
-        `abandoned`, the reason it cannot be: it is kept unjudged. `message_id`: the command
-        message that asked, if one did."""
+        `abandoned`, the reason it cannot be: it is kept unjudged, as is a sweep that read
+        nothing. `message_id`: the command message that asked, if one did."""
         sweep = self.sweep
         if sweep is None or (stocktake_id and stocktake_id != sweep.stocktake_id):
             error = (
@@ -116,8 +124,11 @@ class StocktakeFlow:
             self._submit(Refuse("stocktake-end", stocktake_id or "", error, message_id))
             return
         self.sweep = None
+        sweep.settle()
+        if not abandoned and not sweep.reads:
+            abandoned = "the handheld read nothing of the shelf: sweep it again"
         if not abandoned:
-            self.awaiting = sweep.stocktake_id
+            self.awaiting, self._awaiting_shelf = sweep.stocktake_id, sweep.shelf
             self._ended_at = self._clock.monotonic()
         finish = FinishStocktake(sweep, abandoned)
         self._answer(finish, "stocktake-end", stocktake_id or "", message_id)
@@ -135,8 +146,19 @@ class StocktakeFlow:
     def badge(self, name: str) -> bool:
         """A pharmacist badged in: confirms the report waiting, if its sweep ended at most
         `stocktake.badge_confirm_seconds` ago (a tap at the shelf once the count is done);
-        later it only says how to confirm it."""
+        later it only says how to confirm it. Never while the shelf is swept again: that count
+        replaces the report (the tap credits nothing to it either)."""
         if self.awaiting is None:
+            return False
+        if self.sweep is not None and self.sweep.shelf == self._awaiting_shelf:
+            self._observe(
+                Activity(
+                    "stocktake",
+                    f"{name}'s badge confirms nothing: shelf {self.sweep.shelf} is being swept "
+                    f"again ({self.sweep.stocktake_id}), and that count replaces "
+                    f"stocktake {self.awaiting}",
+                )
+            )
             return False
         if self._clock.monotonic() - self._ended_at > self._badge_window:
             self._observe(
@@ -172,14 +194,14 @@ class StocktakeFlow:
                 return self.sweep is not None
             if self.sweep is None and not self._picking():
                 self.start(where[0], holder, command=False)  # the handheld's trigger
-            if self.sweep is not None:
+            if self.sweep is not None:  # of its shelf or another: its rounds say where it is
                 self.sweep.location(where[1], identity.epc, rssi)
-                self._last_read = now
+                self._last_read, self._heard = now, True
                 return True
             return False
         if self.sweep is not None and isinstance(identity, PackId):
             self.sweep.pack(identity, rssi)
-            self._last_read = now
+            self._last_read, self._heard = now, True
             return True
         return self.sweep is not None
 
@@ -203,14 +225,31 @@ class StocktakeFlow:
                 )
             )
 
-    def round_done(self) -> None:
-        if self.sweep is not None:
-            self.sweep.round_done()
+    def round_done(self, holder: str = "") -> None:
+        """The handheld's round ended. Once its rounds say it has moved on to another shelf,
+        the sweep ends there, judged on what it read, and a sweep of that shelf begins with
+        the rounds read at it (credited to `holder`, the pharmacist badged in, else to whom
+        the ended sweep was), unless a pick list is open."""
+        moved_on = self.sweep.round_done() if self.sweep is not None else []
+        while moved_on and self.sweep is not None:
+            moved_on = self._moved_on(moved_on, holder or self.sweep.by)
+
+    def _moved_on(self, rounds: list[Round], by: str) -> list[Round]:
+        slot = moved_to(rounds)
+        self.end()
+        if slot is None or self._picking():
+            return []
+        self.start(self._slot_shelves[slot], by, command=False)
+        if self.sweep is None:
+            return []
+        self._heard = True
+        return self.sweep.replay(rounds)
 
     async def watch(self) -> None:
-        """End a sweep its handheld has left quiet for the idle time (not while it is down);
-        abandon one whose handheld has been down for the longest wait. The sweep's handheld
-        is the one whose reads it took; before any, every handheld (one may be about to start)."""
+        """End a sweep its handheld has left quiet for the idle time after reading (not while
+        it is down); abandon one whose handheld has been down, or has read nothing since its
+        start, for the longest wait. The sweep's handheld is the one whose reads it took;
+        before any, every handheld (one may be about to start)."""
         while True:
             await asyncio.sleep(min(1.0, self._idle_end / 4, self._handheld_wait / 4))
             if self.sweep is None:
@@ -227,5 +266,12 @@ class StocktakeFlow:
                     abandoned=f"handheld {gone[0]} down for more than "
                     f"{self._handheld_wait:g} s; sweep the shelf again"
                 )
-            elif now - self._last_read >= self._idle_end and not down:
+            elif down:
+                continue
+            elif self._heard and now - self._last_read >= self._idle_end:
                 self.end()
+            elif not self._heard and now - self._started_at >= self._handheld_wait:
+                self.end(
+                    abandoned=f"no handheld read anything in the {self._handheld_wait:g} s "
+                    "since it started; start it again at the shelf"
+                )

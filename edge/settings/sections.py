@@ -52,8 +52,10 @@ class StocktakeConfig(_Strict):
     # A badge confirms the report just finished only this long after its sweep ended (0: never),
     # so that a badge tapped later for something else (logging in to the page) confirms nothing.
     badge_confirm_seconds: Annotated[float, Field(ge=0, le=3600)] = 120.0
-    # A sweep waits this long for its handheld to come back (a loose cable, a battery
-    # changed); longer, what it read is no longer what the shelf holds: it is abandoned.
+    # A sweep waits this long for its handheld: for its first read, once started by command
+    # (the pharmacist on the way to the shelf), and for its return when it goes down (a loose
+    # cable, a battery changed); longer, it is abandoned: nothing read, or what it read is no
+    # longer what the shelf holds.
     handheld_wait_seconds: Annotated[float, Field(gt=0, le=86400)] = 900.0
 
 

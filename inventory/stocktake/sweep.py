@@ -1,11 +1,14 @@
 """Stocktake by sweep: a handheld passed along a shelf, and what it found against the ledger.
 
 Each slot carries a location tag. The handheld reports inventory rounds; in a round, the
-strongest location tag is where the handheld is (with none, it is still where it was). A pack
-belongs to the location current at its strongest read (a later read wins a tie), so a pack read
-faintly from the neighbouring slot does not move it. Reconciliation compares what was seen in
-every slot of the shelf (a sweep counts the whole shelf: a slot not passed counts as empty)
-with what the ledger holds there: missing, unexpected, misplaced.
+strongest location tag of the shelf is where the handheld is (with none, it is still where it
+was; rounds that read only other shelves' location tags: `rounds`). A pack belongs to the
+location current at its strongest read (a later read wins a tie), so a pack read faintly from
+the neighbouring slot does not move it. A pack whose strongest read came before any location
+tag was read is on the shelf, its slot unknown (`UNPLACED`): counted in its ledger slot if the
+ledger has it on this shelf, else reported as found without a slot. Reconciliation compares
+what was seen in every slot of the shelf (a sweep counts the whole shelf: a slot not passed
+counts as empty) with what the ledger holds there: missing, unexpected, misplaced.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ import numpy as np
 
 from inventory.codes.identifiers import PackId
 from inventory.stock.slot_index import StockLine
+from inventory.stocktake.rounds import Round, ShelfRounds
+
+UNPLACED = ""  # in `Sweep.seen()`: read before any location tag, on the shelf, slot unknown
 
 
 @dataclass(slots=True)
@@ -46,40 +52,64 @@ class Sweep:
         self.location_uris: dict[str, str] = dict(location_uris or {})
         self.packs: dict[str, PackId] = {}
         self._best: dict[str, _Best] = {}
-        self._round_location: tuple[str, int] | None = None
-        self._round_packs: list[tuple[str, int]] = []
-        self.reads = 0
+        self._round = Round()
+        self._rounds = ShelfRounds(self.slots)
+        self.reads = 0  # location tags of the shelf and packs counted
         # The ledger's last movement when the sweep began (set as it starts on the ledger):
         # packs the ledger moves after it may have moved behind the handheld.
         self.ledger_mark: int | None = None
 
     def location(self, slot: str, uri: str, rssi: int) -> None:
-        """A location tag read in the current round."""
-        self.reads += 1
-        self.location_uris.setdefault(slot, uri)
-        if self._round_location is None or rssi > self._round_location[1]:
-            self._round_location = (slot, rssi)
+        """A location tag read in the current round: of a slot of this shelf or another's."""
+        self._round.locations.append((slot, uri, rssi))
 
     def pack(self, pack: PackId, rssi: int) -> None:
         """A pack's tag read in the current round."""
-        self.reads += 1
-        self.packs[pack.epc] = pack
-        self._round_packs.append((pack.epc, rssi))
+        self._round.packs.append((pack, rssi))
 
-    def round_done(self) -> None:
-        """The round ended: its packs belong to its strongest location (or the last one)."""
-        if self._round_location is not None:
-            self.here = self._round_location[0]
-        if self.here is not None:
-            for epc, rssi in self._round_packs:
-                best = self._best.get(epc)
-                if best is None or rssi >= best.rssi:
-                    self._best[epc] = _Best(self.here, rssi)
-        self._round_location, self._round_packs = None, []
+    def round_done(self) -> list[Round]:
+        """The round ended: its packs belong to its strongest location (or the last one).
+        Returns the rounds read at another shelf once they say the handheld moved on there
+        (`rounds.SHELF_CHANGE_ROUNDS`): they are that shelf's, not this one's."""
+        done, self._round = self._round, Round()
+        here, moved_on = self._rounds.take(done)
+        for counted in here:
+            self._count(counted)
+        return moved_on
+
+    def replay(self, rounds: Sequence[Round]) -> list[Round]:
+        """Take `rounds` (read at this shelf by a sweep of another) as if read now; like
+        `round_done`, the rounds from where the handheld moved on to, if it did again."""
+        for n, read in enumerate(rounds):
+            self._round = Round(list(read.locations), list(read.packs))
+            moved_on = self.round_done()
+            if moved_on:
+                return [*moved_on, *rounds[n + 1 :]]
+        return []
+
+    def settle(self) -> None:
+        """The sweep ends: a round not done is counted as done; rounds held because they read
+        only another shelf's location tags are left out (the handheld was leaving)."""
+        done, self._round = self._round, Round()
+        for counted in self._rounds.take(done)[0]:
+            self._count(counted)
+        self._rounds.forget()
+
+    def _count(self, read: Round) -> None:
+        self.reads += len(read.locations) + len(read.packs)
+        for slot, uri, _ in read.locations:
+            self.location_uris.setdefault(slot, uri)
+        self.here = read.strongest() or self.here
+        where = UNPLACED if self.here is None else self.here
+        for pack, rssi in read.packs:
+            self.packs[pack.epc] = pack
+            best = self._best.get(pack.epc)
+            if best is None or rssi >= best.rssi:
+                self._best[pack.epc] = _Best(where, rssi)
 
     def seen(self) -> dict[str, str]:
-        """EPC -> the slot each pack was found in."""
-        self.round_done()
+        """EPC -> the slot each pack was found in (`UNPLACED`: read before any location)."""
+        self.settle()
         return {epc: best.slot for epc, best in self._best.items()}
 
 
@@ -121,19 +151,28 @@ class StocktakeReport:
     untagged_by_slot: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
     counted_at: str = ""  # UTC, when the sweep was reconciled
     time_zone_offset: str = "+00:00"  # the site's UTC offset then
+    # Found on the shelf before any location tag was read, and not booked on it: no slot to
+    # count them in (the ledger's, if it has them elsewhere, in `ledger_slot`).
+    unplaced: list[Found] = field(default_factory=list)
 
     @property
     def differences(self) -> int:
-        return sum(len(s.missing) + len(s.unexpected) + len(s.misplaced_in) for s in self.slots)
+        in_slots = sum(len(s.missing) + len(s.unexpected) + len(s.misplaced_in) for s in self.slots)
+        return in_slots + len(self.unplaced)
 
     def summary(self) -> dict[str, int]:
+        """The counts; a pack found without a slot is seen, and unexpected (not on the ledger)
+        or misplaced (booked elsewhere)."""
+        elsewhere = sum(1 for f in self.unplaced if f.ledger_slot is not None)
         return {
             "slots": len(self.slots),
             "expected": sum(s.expected for s in self.slots),
-            "seen": sum(s.seen for s in self.slots),
+            "seen": sum(s.seen for s in self.slots) + len(self.unplaced),
             "missing": sum(len(s.missing) for s in self.slots),
-            "unexpected": sum(len(s.unexpected) for s in self.slots),
-            "misplaced": sum(len(s.misplaced_in) for s in self.slots),
+            "unexpected": sum(len(s.unexpected) for s in self.slots)
+            + len(self.unplaced)
+            - elsewhere,
+            "misplaced": sum(len(s.misplaced_in) for s in self.slots) + elsewhere,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -176,6 +215,7 @@ class StocktakeReport:
             "untagged_by_slot": {k: [list(t) for t in v] for k, v in self.untagged_by_slot.items()},
             "counted_at": self.counted_at,
             "time_zone_offset": self.time_zone_offset,
+            "unplaced": found(self.unplaced),
         }
 
     @classmethod
@@ -209,6 +249,7 @@ class StocktakeReport:
             },
             raw.get("counted_at", ""),
             raw.get("time_zone_offset", "+00:00"),
+            [Found(**f) for f in raw.get("unplaced", [])],
         )
 
 
@@ -225,11 +266,14 @@ def reconcile(
     moved: frozenset[str] = frozenset(),
 ) -> StocktakeReport:
     """Compare the sweep (`seen`: EPC -> slot) with the ledger's tagged packs (`tagged`, every
-    tagged line of the ledger: a pack found here may be booked anywhere). Packs in `moved`
-    (the ledger moved them during the sweep) are counted but never a difference: where the
-    handheld found them and where the ledger has them now may both be true."""
+    tagged line of the ledger: a pack found here may be booked anywhere). A pack seen
+    `UNPLACED` counts in its ledger slot when that is on this shelf, else it is listed found
+    without a slot. Packs in `moved` (the ledger moved them during the sweep) are counted but
+    never a difference: where the handheld found them and where the ledger has them now may
+    both be true."""
     swept = {slot: i for i, slot in enumerate(slots)}
     lines = {line.epc: line for line in tagged if line.epc}
+    seen = {epc: _placed(slot, lines.get(epc), swept) for epc, slot in seen.items()}
     # Every pack once: the ledger's tagged packs, then those only the sweep saw.
     epcs = [*lines, *(epc for epc in seen if epc not in lines)]
     nowhere = -1
@@ -240,7 +284,7 @@ def reconcile(
         + [nowhere] * (len(epcs) - known_count),
         dtype=np.int64,
     )
-    found = np.array([swept.get(seen.get(epc, ""), nowhere) for epc in epcs], dtype=np.int64)
+    found = np.array([swept.get(seen.get(epc, UNPLACED), nowhere) for epc in epcs], dtype=np.int64)
     known = np.arange(len(epcs)) < known_count  # on the ledger at all
     seen_any = found != nowhere
     judged = np.array([epc not in moved for epc in epcs], dtype=bool)
@@ -285,6 +329,9 @@ def reconcile(
             batches = untagged_here.setdefault(line.slot, {})
             key = (line.gtin, line.batch)
             batches[key] = batches.get(key, 0) + line.quantity
+    unplaced = [
+        entry(k) for k, epc in enumerate(epcs) if seen.get(epc) == UNPLACED and epc not in moved
+    ]
     by_slot: dict[str, list[str]] = {}
     for epc, slot in seen.items():
         if slot in swept:
@@ -301,7 +348,16 @@ def reconcile(
             slot: [(gtin, batch, n) for (gtin, batch), n in sorted(batches.items())]
             for slot, batches in untagged_here.items()
         },
+        unplaced=unplaced,
     )
+
+
+def _placed(slot: str, line: StockLine | None, swept: dict[str, int]) -> str:
+    """The slot a pack seen counts in: one read before any location tag (`UNPLACED`) counts
+    in its ledger slot when that is on the shelf swept."""
+    if slot == UNPLACED and line is not None and line.slot in swept:
+        return line.slot
+    return slot
 
 
 def _by_product(

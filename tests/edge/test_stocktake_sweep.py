@@ -69,11 +69,16 @@ async def badged_daemon(
 
 @contextlib.asynccontextmanager
 async def running_daemon(
-    tmp_path: Path, broker: LocalBroker, extra: dict[str, object]
+    tmp_path: Path,
+    broker: LocalBroker,
+    extra: dict[str, object],
+    stock: dict[int, str] | None = None,
 ) -> AsyncIterator[tuple[Gateway, ChafonSimulator, Path]]:
+    """The daemon with shelf A (unless `extra` names the shelves) and a handheld; the ledger
+    holds packs 1 and 2 in A-01, 3 in A-02, 4 in A-03, and `stock` (pack number -> slot)."""
     db = tmp_path / "ledger.sqlite"
     keeper = InventoryKeeper(db, {}, "s1", "g1")
-    for n, slot in {1: "A-01", 2: "A-01", 3: "A-02", 4: "A-03"}.items():
+    for n, slot in {1: "A-01", 2: "A-01", 3: "A-02", 4: "A-03", **(stock or {})}.items():
         keeper.put_away(pack(n), slot)
     keeper.close()
     handheld = ChafonSimulator(link=tmp_path / "handheld", scan_time=0.01)

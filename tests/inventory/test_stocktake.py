@@ -10,13 +10,14 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edge.cli.stocktake_report import report_table
 from edge.lights.light_plan import DISCREPANCY_LIGHT, plan_lights
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.verify import verify
 from inventory.site_calendar import SiteCalendar
-from inventory.stocktake.sweep import Sweep
+from inventory.stocktake.sweep import StocktakeReport, Sweep
 
 GTIN = "04012345123456"
 SLOTS = ["A-01", "A-02", "A-03", "A-04"]
@@ -177,3 +178,87 @@ def test_after_confirmation_the_ledger_holds_what_the_sweep_saw(
     }
     assert verify(keeper.db).ok
     keeper.close()
+
+
+def test_packs_read_before_any_location_tag_are_seen_and_never_missing(tmp_path: Path) -> None:
+    keeper = keeper_at(tmp_path / "l.sqlite")
+    for n, slot in {1: "A-01", 2: "A-01", 3: "A-02", 5: "B-01"}.items():
+        keeper.put_away(pack(n), slot)
+    # A-01's location tag unreadable: its packs (and 5 of shelf B, 9 nobody booked in) are
+    # read before any location tag; 1 again, fainter, from A-02.
+    sweep = Sweep("st-1", "A", SLOTS, "Ana")
+    for n in (1, 2, 5, 9):
+        sweep.pack(pack(n), rssi=-45)
+    sweep.round_done()
+    sweep.location("A-02", loc("A-02"), rssi=-40)
+    sweep.pack(pack(3), rssi=-45)
+    sweep.pack(pack(1), rssi=-75)
+    sweep.round_done()
+    keeper.stocktakes.finish(sweep)
+    row = keeper.db.execute("SELECT report FROM stocktakes").fetchone()
+    report = StocktakeReport.from_dict(json.loads(row[0]))
+    by_slot = {s.slot: s for s in report.slots}
+    assert (by_slot["A-01"].expected, by_slot["A-01"].seen) == (2, 2)
+    assert sorted(report.seen_by_slot["A-01"]) == sorted([pack(1).epc, pack(2).epc])
+    assert {(f.epc, f.ledger_slot, f.seen_slot) for f in report.unplaced} == {
+        (pack(5).epc, "B-01", None),
+        (pack(9).epc, None, None),
+    }
+    assert report.summary() == {
+        "slots": 4,
+        "expected": 3,
+        "seen": 5,
+        "missing": 0,
+        "unexpected": 1,
+        "misplaced": 1,
+    }
+    table = report_table(report, "ended")
+    assert f"slot unknown (nothing booked for them): {GTIN}/5 (ledger B-01), {GTIN}/9" in table
+    confirmed = keeper.stocktakes.confirm("st-1", "Ana")
+    assert confirmed.booked_epcs == [], "a pack the handheld read was booked out"
+    placed = keeper.index.placed_epcs()
+    assert placed == {
+        pack(1).epc: "A-01",
+        pack(2).epc: "A-01",
+        pack(3).epc: "A-02",
+        pack(5).epc: "B-01",
+    }, "a pack found without a slot was booked into one"
+
+
+def test_a_round_that_reads_only_another_shelfs_tag_does_not_move_the_handheld() -> None:
+    sweep = Sweep("st-1", "A", SLOTS, "Ana")
+    sweep.location("A-02", loc("A-02"), rssi=-40)
+    sweep.pack(pack(2), rssi=-60)
+    assert sweep.round_done() == []
+    sweep.location("B-02", "urn:epc:id:sgln:4012345.00002.2", rssi=-30)  # across the aisle
+    sweep.pack(pack(3), rssi=-50)
+    assert sweep.round_done() == [], "one stray round is not the handheld moving on"
+    sweep.location("A-02", loc("A-02"), rssi=-40)  # A-02's own tag again: it never left
+    assert sweep.round_done() == []
+    assert sweep.seen() == {pack(2).epc: "A-02", pack(3).epc: "A-02"}
+    assert "B-02" not in sweep.location_uris
+
+
+def test_rounds_read_at_another_shelf_are_handed_on_or_left_out_when_the_sweep_ends() -> None:
+    sweep = Sweep("st-1", "A", SLOTS, "Ana")
+    sweep.location("A-04", loc("A-04"), rssi=-40)
+    sweep.round_done()
+    for n in (7, 8):  # two rounds at shelf B, then the sweep ends
+        sweep.location("B-01", "urn:epc:id:sgln:4012345.00002.1", rssi=-40)
+        sweep.pack(pack(n), rssi=-40)
+        assert sweep.round_done() == []
+    assert sweep.seen() == {}, "packs read at the next shelf were counted on this one"
+
+    sweep = Sweep("st-2", "A", SLOTS, "Ana")
+    sweep.location("A-04", loc("A-04"), rssi=-40)
+    sweep.round_done()
+    moved_on = []
+    for n in (7, 8, 9):
+        sweep.location("B-01", "urn:epc:id:sgln:4012345.00002.1", rssi=-40)
+        sweep.pack(pack(n), rssi=-40)
+        moved_on = sweep.round_done()
+    assert [r.packs[0][0] for r in moved_on] == [pack(7), pack(8), pack(9)]
+    assert sweep.seen() == {}
+    shelf_b = Sweep("st-3", "B", ["B-01", "B-02"], "Ana")
+    assert shelf_b.replay(moved_on) == []
+    assert shelf_b.seen() == {pack(n).epc: "B-01" for n in (7, 8, 9)}

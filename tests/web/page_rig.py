@@ -23,6 +23,8 @@ from edge.clock import Clock
 from edge.demo.local_broker import LocalBroker
 from edge.web.accounts import Accounts
 from edge.web.server import RunningPage, start_page
+from firmware_sim.tags import sgln96
+from tests.conftest import eventually
 from tests.edge.pick_rig import Rig, start_rig, stop_rig
 
 CHROMIUM = "/usr/bin/chromium"
@@ -79,6 +81,18 @@ class PageRig:
         await tab.click("form.login button")
         await tab.wait_for_selector("#who")
         return tab
+
+    async def handheld_reads_the_shelf(self) -> None:
+        """The handheld reads slot A-01's location tag until the running sweep has counted it
+        (a sweep that read nothing has nothing to judge: it is abandoned when it ends)."""
+        gateway = self.rig.gateway
+        assert gateway is not None
+        self.rig.handheld.present([sgln96("4012345", "00001", 1)])
+        await eventually(
+            lambda: (sweep := gateway.stocktake.sweep) is not None and sweep.reads > 0,
+            what="the sweep's first read",
+        )
+        self.rig.handheld.present(())
 
     async def login_form(self) -> tuple[str, str]:
         """The login page fetched outside the browser: its session cookie and CSRF token."""

@@ -48,6 +48,7 @@ async def test_times_are_shown_on_the_sites_clock_not_in_utc(
         await tab.goto(f"{web.url}/stocktake")
         await tab.get_by_role("button", name="Start").click()
         await expect(tab.locator(".flash")).to_contain_text("started", timeout=5_000)
+        await web.handheld_reads_the_shelf()
         await tab.get_by_role("button", name="End the running sweep").click()
         report = tab.locator("#stocktakes tbody tr").first
         await expect(report).to_contain_text("to confirm", timeout=5_000)

@@ -59,6 +59,7 @@ async def test_two_screens_confirming_one_report_at_once_are_each_told_their_own
         await ana.goto(f"{web.url}/stocktake")
         await ana.get_by_role("button", name="Start").click()
         await expect(ana.locator(".flash")).to_contain_text("started", timeout=SECOND)
+        await web.handheld_reads_the_shelf()
         await ana.get_by_role("button", name="End the running sweep").click()
         await expect(ana.locator(".flash")).to_contain_text("ended", timeout=SECOND)
         link = ana.locator("#stocktakes tbody tr a").first
@@ -99,6 +100,7 @@ async def test_a_report_left_open_shows_its_count_and_who_confirmed_it_elsewhere
         confirm = ana.get_by_role("button", name="Confirm: book the differences")
         await expect(confirm).to_have_count(0)
 
+        await web.handheld_reads_the_shelf()
         await bea.get_by_role("button", name="End the running sweep").click()
         await expect(bea.locator(".flash")).to_contain_text("ended", timeout=SECOND)
         said = ana.locator("#report > p").first

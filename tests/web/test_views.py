@@ -88,6 +88,7 @@ async def test_every_view_shows_what_the_ledger_holds(tmp_path: Path, broker: Lo
         await running.locator("a").click()
         await expect(tab.locator("[data-sweep-running]")).to_be_visible()
         await view("/stocktake", "Stocktake", "view-stocktake-running")
+        await web.handheld_reads_the_shelf()
         await tab.get_by_role("button", name="End the running sweep").click()
         await expect(tab.locator(".flash")).to_contain_text("ended", timeout=SECOND)
         report = tab.locator("#stocktakes tbody tr").first

@@ -74,6 +74,8 @@ async def start(request: Request, form: dict[str, str], account: Account) -> str
 
 async def end(request: Request, form: dict[str, str], account: Account) -> str:
     answer = await state_of(request).command("stocktake-end", {})
+    if answer.get("status") == "abandoned":  # nothing to judge: no report
+        return f"Stocktake {answer.get('command_id')} abandoned: {answer.get('reason')}."
     return f"Stocktake {answer.get('command_id')} ended; its report is below."
 
 
