@@ -260,10 +260,13 @@ async def test_a_badge_confirms_the_count_just_done_and_not_a_report_left_waitin
     centre = subscribe(f"{PREFIX}/cmd-result")
 
     async def sweep_with_one_pack_missing() -> str:
+        before = len(answers(centre, "started"))
         centre.publish(
             f"{PREFIX}/cmd/stocktake-start", json.dumps(with_envelope({"shelf": "A", "by": "Ana"}))
         )
-        started = await eventually(lambda: answers(centre, "started"), what="started")
+        started = await eventually(
+            lambda: answers(centre, "started")[before:], what="this sweep started"
+        )
         sid = str(started[-1]["stocktake_id"])
         groups = [[location(1), tag(1)], [location(2), tag(3)], [location(3), tag(4)]]
         await handheld.sweep(groups, dwell=0.3)
