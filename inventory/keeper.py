@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from inventory.alarms.book import AlarmBook
-from inventory.alarms.lifecycle import Alarm, AlarmKind, batch_subject
+from inventory.alarms.lifecycle import EXPIRY_KINDS, Alarm, batch_subject
 from inventory.codes.identifiers import PackId
 from inventory.errors import StockError, is_storage_failure
 from inventory.ledger.book import Ledger, plan_stock
@@ -340,10 +340,12 @@ class InventoryKeeper:
         at the next expiry sweep. What was cleared."""
         cleared: list[Alarm] = []
         for gtin, batch in {(m.gtin, m.batch) for m in movements if m.to_slot is None}:
-            if any(line.batch == batch for line in self.index.lines_of(gtin)):
-                continue
             subject = batch_subject(gtin, batch)
-            for kind in (AlarmKind.NEAR_EXPIRY, AlarmKind.EXPIRED):
+            live = [k for k in EXPIRY_KINDS if self.alarms.get(k, subject) is not None]
+            # A pick is the hot path: the batch's lines are looked at only under a live alarm.
+            if not live or any(line.batch == batch for line in self.index.lines_of(gtin)):
+                continue
+            for kind in live:
                 cleared += self.alarms.clear(kind, subject).alarms
         return cleared
 

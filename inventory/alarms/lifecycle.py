@@ -38,6 +38,10 @@ def batch_subject(gtin: str, batch: str) -> str:
     return f"{gtin}/{batch or '-'}"
 
 
+# The alarms a batch's expiry raises, on subjects `batch_subject` names.
+EXPIRY_KINDS = (AlarmKind.NEAR_EXPIRY, AlarmKind.EXPIRED)
+
+
 def alarm_id(kind: AlarmKind, subject: str) -> str:
     """The stable id of the alarm for `subject`: usable as an MQTT topic level, and as a NATS
     subject token (no dot: NATS's MQTT gateway closes the connection of a client publishing

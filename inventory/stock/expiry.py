@@ -13,15 +13,13 @@ from collections import defaultdict
 from datetime import date
 from typing import TYPE_CHECKING
 
-from inventory.alarms.lifecycle import AlarmKind, batch_subject
+from inventory.alarms.lifecycle import EXPIRY_KINDS, AlarmKind, batch_subject
 from inventory.ledger.movements import StockStatus
 from inventory.picking.outcome import Outcome
 from inventory.stock.slot_index import StockLine
 
 if TYPE_CHECKING:
     from inventory.keeper import InventoryKeeper
-
-_KINDS = (AlarmKind.NEAR_EXPIRY, AlarmKind.EXPIRED)
 
 
 def expiry_sweep(keeper: InventoryKeeper, today: date, near_days: int) -> Outcome:
@@ -31,11 +29,12 @@ def expiry_sweep(keeper: InventoryKeeper, today: date, near_days: int) -> Outcom
         batches[(line.gtin, line.batch)].append(line)
     out = Outcome()
     due: set[tuple[AlarmKind, str]] = set()
+    day = today.isoformat()
     with keeper.group():
         for (gtin, batch), lines in batches.items():
             subject = batch_subject(gtin, batch)
-            expired = [line for line in lines if str(line.expiry) < today.isoformat()]
-            near = [line for line in lines if str(line.expiry) >= today.isoformat()]
+            expired = [line for line in lines if str(line.expiry) < day]
+            near = [line for line in lines if str(line.expiry) >= day]
             if expired:
                 detail = _detail(gtin, batch, expired)
                 held = [line for line in expired if line.status is StockStatus.AVAILABLE]
@@ -59,7 +58,7 @@ def expiry_sweep(keeper: InventoryKeeper, today: date, near_days: int) -> Outcom
                 )
                 due.add((AlarmKind.NEAR_EXPIRY, subject))
         for alarm in keeper.alarms.live():
-            if alarm.kind in _KINDS and (alarm.kind, alarm.subject) not in due:
+            if alarm.kind in EXPIRY_KINDS and (alarm.kind, alarm.subject) not in due:
                 out.commits.append(keeper.alarms.clear(alarm.kind, alarm.subject))
     out.lights_changed = any(c.alarms for c in out.commits)
     return out
