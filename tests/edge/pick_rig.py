@@ -167,6 +167,13 @@ async def writer_held(rig: Rig) -> AsyncIterator[None]:
         await held
 
 
+async def two_tagged_packs_put_away(rig: Rig) -> None:
+    """TAGGED and OTHER_PACK placed on the reader's slot (A-08), and booked there."""
+    rig.reader.place(1, TAGGED)
+    rig.reader.place(1, OTHER_PACK)
+    await eventually(lambda: len(epcs_on_shelf(rig.db)) == 2, what="both packs put away")
+
+
 def results(centre: Subscriber, command_id: str) -> list[dict[str, object]]:
     return [r for r in centre.payloads("/cmd-result") if r.get("command_id") == command_id]
 

@@ -26,6 +26,7 @@ from tests.edge.pick_rig import (
     statuses,
     stop_rig,
     tagged_pack,
+    two_tagged_packs_put_away,
 )
 
 
@@ -35,9 +36,7 @@ async def test_a_press_books_the_tagged_pack_the_reader_no_longer_sees(
     rig = await start_rig(tmp_path, broker)
     try:
         centre = subscribe(f"{PREFIX}/cmd-result")
-        rig.reader.place(1, TAGGED)
-        rig.reader.place(1, OTHER_PACK)
-        await eventually(lambda: len(epcs_on_shelf(rig.db)) == 2, what="both packs put away")
+        await two_tagged_packs_put_away(rig)
         pack = tagged_pack(TAGGED)
         for body in (
             {"pick_id": "rx-p", "lines": [{"gtin": pack.gtin, "quantity": 1}]},
@@ -71,9 +70,7 @@ async def test_a_press_after_the_reader_booked_the_pack_confirms_it_and_books_no
     rig = await start_rig(tmp_path, broker)
     try:
         centre = subscribe(f"{PREFIX}/cmd-result")
-        rig.reader.place(1, TAGGED)
-        rig.reader.place(1, OTHER_PACK)
-        await eventually(lambda: len(epcs_on_shelf(rig.db)) == 2, what="both packs put away")
+        await two_tagged_packs_put_away(rig)
         pack, other = tagged_pack(TAGGED), tagged_pack(OTHER_PACK)
         body = {"pick_id": "rx-2", "lines": [{"gtin": pack.gtin, "quantity": 2}]}
         centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))

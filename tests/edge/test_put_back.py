@@ -34,6 +34,7 @@ from tests.edge.pick_rig import (
     stock,
     stop_rig,
     tagged_pack,
+    two_tagged_packs_put_away,
 )
 
 GREEN_1 = SlotLight(True, Colour.GREEN, Mode.STEADY, 1)
@@ -101,9 +102,7 @@ async def test_a_tagged_pack_put_back_while_its_list_is_open_is_wanted_again(
     rig = await start_rig(tmp_path, broker)
     try:
         centre = subscribe(f"{PREFIX}/cmd-result")
-        rig.reader.place(1, TAGGED)
-        rig.reader.place(1, OTHER_PACK)
-        await eventually(lambda: len(epcs_on_shelf(rig.db)) == 2, what="both packs put away")
+        await two_tagged_packs_put_away(rig)
         pack = tagged_pack(TAGGED)
         _send_pick(centre, "rx-back", [{"gtin": pack.gtin, "quantity": 2}])
         two = SlotLight(True, Colour.GREEN, Mode.STEADY, 2)

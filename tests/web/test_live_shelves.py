@@ -102,11 +102,17 @@ async def test_the_page_goes_live_again_after_a_proxy_answered_its_stream_with_a
         await expect(slot(shelves, "A-02")).to_have_attribute("data-on", "true", timeout=SECOND)
 
 
+def a_minute_before_midnight_in_shanghai() -> SteppedClock:
+    """The page's clock, a minute before the site's midnight (UTC+8) of 2030-05-30."""
+    clock = SteppedClock()
+    clock.step((datetime(2030, 5, 30, 15, 59, tzinfo=UTC) - clock.now()).total_seconds())
+    return clock
+
+
 async def test_a_page_left_open_judges_expiry_on_the_new_day_after_the_sites_midnight(
     tmp_path: Path, broker: LocalBroker
 ) -> None:
-    clock = SteppedClock()  # the page's: a minute before the site's midnight (UTC+8)
-    clock.step((datetime(2030, 5, 30, 15, 59, tzinfo=UTC) - clock.now()).total_seconds())
+    clock = a_minute_before_midnight_in_shanghai()
     async with page_rig(tmp_path, broker, page_clock=clock, timezone="Asia/Shanghai") as web:
         tab = await web.tab()
         await tab.goto(f"{web.url}/expiring?days=90")
@@ -122,8 +128,7 @@ async def test_a_page_left_open_judges_expiry_on_the_new_day_after_the_sites_mid
 async def test_a_tablet_that_slept_through_midnight_shows_the_new_day_once_back(
     tmp_path: Path, broker: LocalBroker
 ) -> None:
-    clock = SteppedClock()  # the page's: a minute before the site's midnight (UTC+8)
-    clock.step((datetime(2030, 5, 30, 15, 59, tzinfo=UTC) - clock.now()).total_seconds())
+    clock = a_minute_before_midnight_in_shanghai()
     async with page_rig(tmp_path, broker, page_clock=clock, timezone="Asia/Shanghai") as web:
         tab = await web.tab()
         await tab.goto(f"{web.url}/expiring?days=90")
