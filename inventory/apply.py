@@ -82,6 +82,12 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
         case Arrived(pack, slot):
             if keeper.shelf.holds(pack.epc):
                 return keeper.shelf.returned(pack.epc)
+            if keeper.line_of_epc(pack.epc) is None:
+                # A pack a delivery let go of, or refused, laid there all the same: not a pack
+                # of unknown batch and expiry.
+                laid = keeper.putaways.laid_anyway(pack, slot)
+                if laid is not None:
+                    return laid
             with keeper.group():
                 held = keeper.line_of_epc(pack.epc)
                 if held is None:  # a pack booked by its code (a press) and its tag are one

@@ -3,9 +3,9 @@
 Precedence on one slot: a mistake (red, fast blink) over the pick lists and put-aways
 (each picker's colour, steady with the quantity to take or to put, slow blink once
 reminded; several on one slot take turns, a second each) over a located drug (white, fast
-blink, quantity held) over the alarms: an expired batch or a pack taken wrongly (red, slow
-blink), a stocktake discrepancy (blue, slow blink), a batch near expiry (amber, slow blink), a
-shortage or stock-out (amber, steady).
+blink, quantity held) over the alarms: an expired batch, a pack taken wrongly or a refused
+pack laid on a shelf all the same (red, slow blink), a stocktake discrepancy (blue, slow
+blink), a batch near expiry (amber, slow blink), a shortage or stock-out (amber, steady).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ ALARM_LIGHTS = {
     AlarmKind.DISCREPANCY: DISCREPANCY_LIGHT,
     AlarmKind.EXPIRED: HELD_LIGHT,
     AlarmKind.UNEXPECTED_REMOVAL: HELD_LIGHT,
+    AlarmKind.REFUSED_PACK: HELD_LIGHT,  # only where one lies on a shelf (`on_shelf`)
 }
 # Which alarm light wins a slot several alarms want.
 _RANK = {SHORTAGE_LIGHT: 0, NEAR_EXPIRY_LIGHT: 1, DISCREPANCY_LIGHT: 2, HELD_LIGHT: 3}
@@ -52,6 +53,8 @@ def plan_lights(
         light = ALARM_LIGHTS.get(alarm.kind)
         if light is None or not alarm.live:
             continue
+        if alarm.kind is AlarmKind.REFUSED_PACK and alarm.detail.get("on_shelf") is not True:
+            continue  # refused at a desk: the desk's red says so for a while, nothing lies here
         listed = alarm.detail.get("slots")
         slots = {str(s) for s in listed} if isinstance(listed, list) else set()
         if isinstance(alarm.detail.get("slot"), str):

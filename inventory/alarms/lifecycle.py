@@ -73,12 +73,14 @@ class Alarm:
 
     @property
     def ends_when_acknowledged(self) -> bool:
-        """A notice of one event that nothing later clears: a duplicate serial, or a pack
-        refused at a receiving scanner (no put-away session ends for it). Acknowledged, it has
-        been dealt with, and it clears."""
+        """A notice of one event that nothing later clears: a duplicate serial, a pack refused
+        at a receiving scanner (no put-away session ends for it), or a refused pack laid on a
+        shelf all the same. Acknowledged, it has been dealt with, and it clears."""
         if self.kind is AlarmKind.DUPLICATE_PACK:
             return True
-        return self.kind is AlarmKind.REFUSED_PACK and self.detail.get("delivery_id") is None
+        return self.kind is AlarmKind.REFUSED_PACK and (
+            self.detail.get("delivery_id") is None or self.detail.get("on_shelf") is True
+        )
 
     def payload(self) -> str:
         """Retained state on ``alarms/{id}``; empty once cleared, which removes it at the broker."""

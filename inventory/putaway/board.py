@@ -24,6 +24,9 @@ class PutawayBoard:
         self.red: dict[str, float] = {}  # slot -> until: a refused pack, a wrong slot
         self.red_tags: dict[str, str] = {}  # a waiting pack's tag seen in a wrong slot -> that slot
         self.reminded: set[str] = set()  # sessions left untouched: their slots blink slowly
+        # Slots where a session that closed left a pack waiting -> (its delivery, until when a
+        # press there is told so).
+        self.unbooked: dict[str, tuple[str, float]] = {}
 
     def load(self) -> None:
         """Open sessions from the file (at start, and after a failed commit)."""

@@ -105,6 +105,11 @@ class PutawayDesk:
         """A tag seen before in a wrong slot is now seen in `slot`."""
         return self.shelf.tag_moved(epc, slot)
 
+    def laid_anyway(self, tag: PackId, slot: str) -> Outcome | None:
+        """A tag the ledger does not hold seen in `slot`: a pack a delivery let go of or
+        refused (see inventory.putaway.laid); None when it is none of those."""
+        return self.shelf.finds.tag_seen(tag, slot)
+
     def end(self, delivery_id: str, by: str) -> Outcome:
         """A person ends a session: what was not put is reported missing."""
         session = self.sessions.get(delivery_id)
@@ -143,6 +148,7 @@ class PutawayDesk:
             del board.red[slot]
             out.lights_changed = True
         board.red_tags = {epc: s for epc, s in board.red_tags.items() if s in board.red}
+        board.unbooked = {s: left for s, left in board.unbooked.items() if left[1] > now}
         return out
 
     def cues(self) -> list[Cue]:
@@ -211,13 +217,19 @@ class PutawayDesk:
                 **session.summary(),
             )
             # The refused packs leave with the delivery's paperwork: their alarms end with it.
+            # Not so the alarm of one laid on a shelf all the same: it stays until looked at.
             for alarm in keeper.alarms.live():
                 if (
                     alarm.kind is AlarmKind.REFUSED_PACK
                     and alarm.detail.get("delivery_id") == session.delivery_id
+                    and not alarm.detail.get("on_shelf")
                 ):
                     out.commits.append(keeper.alarms.clear(alarm.kind, alarm.subject))
         self.sessions.pop(session.delivery_id, None)
+        # A press where one of its packs was lit is told that the pack is not booked.
+        until = keeper.seconds() + keeper.picks.times.timeout_seconds
+        for pack in (*session.waiting, *session.let_go):
+            self.board.unbooked[pack.slot] = (session.delivery_id, until)
         missing = sum(
             ln.quantity - ln.received for ln in session.lines if ln.received < ln.quantity
         )

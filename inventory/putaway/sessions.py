@@ -118,6 +118,9 @@ class PutawaySession:
     paused: bool = False  # timed out with packs still to come: waits for them again
     lines: list[ExpectedLine] = field(default_factory=list)
     waiting: list[WaitingPack] = field(default_factory=list)
+    # Lit and never confirmed when it paused: each may lie in its slot unbooked.
+    let_go: list[WaitingPack] = field(default_factory=list)
+    put_serials: list[str] = field(default_factory=list)  # serialized packs put (`pack_key`)
     unexpected: list[Unexpected] = field(default_factory=list)
     put: int = 0
     refused: int = 0
@@ -142,8 +145,23 @@ class PutawaySession:
     def pause(self) -> None:
         """A break past the timeout with packs still to come: the packs lit and never confirmed
         are let go (reported by the caller first), the colour is freed, and the session waits
-        for its packs as it did before its first scan; what was put stays counted."""
+        for its packs as it did before its first scan; what was put stays counted. The packs
+        let go of are kept (`let_go`): one seen on a shelf by its tag is still its own."""
+        self.let_go += self.waiting
         self.waiting, self.number, self.paused = [], None, True
+
+    def scanned_again(self, gtin: str, batch: str, serial: str) -> None:
+        """A pack it let go of is scanned again: it waits to be put like any other."""
+        for pack in self.let_go:
+            if (pack.gtin, pack.serial) == (gtin, serial) and (serial or pack.batch == batch):
+                self.let_go.remove(pack)
+                return
+
+    def knows(self, gtin: str, serial: str) -> bool:
+        """Whether this serialized pack was scanned for it and put, or lit and let go of."""
+        return pack_key(gtin, serial) in self.put_serials or any(
+            (p.gtin, p.serial) == (gtin, serial) for p in (*self.waiting, *self.let_go)
+        )
 
     @property
     def complete(self) -> bool:
@@ -161,6 +179,14 @@ class PutawaySession:
         awaited = sum(max(line.quantity - line.received, 0) for line in lines)
         waiting = sum(1 for p in self.waiting if any(ln.accepts(p.gtin, p.batch) for ln in lines))
         return max(awaited - waiting, 0)
+
+    def drop(self, pack: WaitingPack) -> None:
+        """`pack` (this very one, waiting or let go of) is no longer to be put."""
+        for packs in (self.waiting, self.let_go):
+            for i, held in enumerate(packs):
+                if held is pack:
+                    del packs[i]
+                    return
 
     def waiting_at(self, slot: str) -> list[WaitingPack]:
         return [pack for pack in self.waiting if pack.slot == slot]
@@ -222,6 +248,7 @@ class PutawaySession:
         raw: dict[str, Any] = json.loads(text)
         raw["lines"] = [ExpectedLine(**line) for line in raw["lines"]]
         raw["waiting"] = [WaitingPack(**pack) for pack in raw["waiting"]]
+        raw["let_go"] = [WaitingPack(**pack) for pack in raw.get("let_go", ())]  # older rows
         raw["unexpected"] = [Unexpected(**u) for u in raw["unexpected"]]
         raw["refusals"] = [RefusedPack(**r) for r in raw.get("refusals", ())]  # none in older rows
         raw["state"] = SessionState(raw["state"])
@@ -239,6 +266,11 @@ class PutawaySession:
             announced=True,
             lines=lines,
         )
+
+
+def pack_key(gtin: str, serial: str) -> str:
+    """How a serialized pack is named in `put_serials`."""
+    return f"{gtin}/{serial}"
 
 
 def _fields(value: object) -> dict[str, object]:

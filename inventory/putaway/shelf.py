@@ -21,9 +21,10 @@ from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
 from inventory.putaway.board import PutawayBoard
 from inventory.putaway.checks import Reason, Refusal, held_back, refusal
+from inventory.putaway.laid import ShelfFinds
 from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.places import choose_slot, shelf_of
-from inventory.putaway.sessions import PutawaySession, RefusedPack, WaitingPack
+from inventory.putaway.sessions import PutawaySession, RefusedPack, WaitingPack, pack_key
 
 # Called when a session's last pack is put: the desk closes it (in the same transaction).
 SessionDone = Callable[[PutawaySession, Outcome], None]
@@ -44,6 +45,7 @@ class ShelfPuts:
         self._board = board
         self.shelf_slots = shelf_slots
         self._done = done
+        self.finds = ShelfFinds(keeper, board, self._book)
 
     def scanned(self, scan: PackScan, scanner: str, station: str, actor: str) -> Outcome:
         """A pack scanned at a put-away scanner: refused, or lit in the slot it belongs in."""
@@ -56,8 +58,12 @@ class ShelfPuts:
         session.touched_at = keeper.seconds()
         slot = self._place(session, scan, station)
         if isinstance(slot, Refusal):
+            again = self.finds.rescanned(scan) if slot.reason is Reason.DUPLICATE_SERIAL else None
+            if again is not None:  # the pack put a moment ago, scanned again: not a second one
+                return again
             self._refuse(session, scan, slot, out)
             return out
+        session.scanned_again(scan.gtin, scan.batch, scan.serial)
         expiry = scan.expiry.isoformat() if scan.expiry else None
         session.waiting.append(WaitingPack(scan.gtin, scan.batch, expiry, scan.serial, slot))
         there = sum(1 for p in session.waiting if (p.slot, p.gtin) == (slot, scan.gtin))
@@ -89,8 +95,12 @@ class ShelfPuts:
         if picking_here and (not wanting or shown in {p.picker_no for p in picking_here}):
             return keeper.shelf.button(slot, presses, shown, least_seen)
         if not wanting:
+            awaited = keeper.shelf.awaits_press(slot)
+            lying = None if awaited else self.finds.pressed(slot)
+            if lying is not None:  # a pack let go of lies there unbooked
+                return lying
             at_work = any(s.number is not None for s in board.sessions.values())
-            if at_work and not keeper.shelf.awaits_press(slot):
+            if at_work and not awaited:
                 out = Outcome()
                 self._wrong_slot(slot, f"button at {slot}", out)
                 return out
@@ -244,8 +254,14 @@ class ShelfPuts:
         scanned = PackScan(pack.gtin, expiry, pack.batch, pack.serial)
         found = held_back(scanned, keeper.calendar.today(), keeper.picks.recalled)
         if found is not None:  # take it out again: red where it was laid, nothing booked
-            session.waiting.remove(pack)
+            session.drop(pack)
             self._refuse(session, scanned, found, out, slot)
+            if tag is not None:  # it lies there: held, with its batch and expiry
+                reason = str(found.reason)
+                refused = RefusedPack(pack.gtin, pack.batch, pack.expiry, tag.serial, reason)
+                held = self.finds.hold(session, refused, tag, slot)
+                out.commits += held.commits
+                out.placed.update(held.placed)
             return
         epc = tag.epc if tag else None
         serial = pack.serial or (tag.serial if tag else "")
@@ -262,7 +278,9 @@ class ShelfPuts:
             reason=f"put away from delivery {session.delivery_id}, confirmed by {how}",
             reference=session.reference,
         )
-        left = sum(1 for p in session.waiting if (p.slot, p.gtin) == (slot, pack.gtin)) - 1
+        left = sum(
+            1 for p in session.waiting if p is not pack and (p.slot, p.gtin) == (slot, pack.gtin)
+        )
         report = message(
             keeper.stamp(),
             "putaway",
@@ -277,7 +295,9 @@ class ShelfPuts:
         board = self._board
         with keeper.group():
             out.commits.append(keeper.commit([movement], messages=[report]))  # StockError: as was
-            session.waiting.remove(pack)
+            session.drop(pack)
+            if serial:
+                session.put_serials.append(pack_key(pack.gtin, serial))
             session.put += 1
             session.count_put(pack.gtin, pack.batch)
             session.touched_at = keeper.seconds()

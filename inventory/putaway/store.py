@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from inventory.putaway.sessions import PutawaySession, SessionState
 
@@ -17,6 +18,17 @@ class PutawayStore:
         rows = self._db.execute(
             "SELECT body FROM putaway_sessions WHERE state = ? ORDER BY created_at",
             (str(SessionState.OPEN),),
+        )
+        return [PutawaySession.from_json(row[0]) for row in rows]
+
+    def closed_naming(self, needles: Sequence[str], since: str = "") -> list[PutawaySession]:
+        """Sessions no longer open whose saved state holds one of `needles` (as written in
+        their JSON), last changed at `since` or later, the latest first."""
+        holds = " OR ".join(["instr(body, ?) > 0"] * len(needles))
+        rows = self._db.execute(
+            "SELECT body FROM putaway_sessions WHERE state != ? AND updated_at >= ?"
+            f" AND ({holds}) ORDER BY updated_at DESC",
+            (str(SessionState.OPEN), since, *needles),
         )
         return [PutawaySession.from_json(row[0]) for row in rows]
 

@@ -19,7 +19,7 @@ from inventory.alarms.book import AlarmBook
 from inventory.alarms.lifecycle import Alarm, AlarmKind
 from inventory.errors import RequestError
 from inventory.ledger.commit import Commit
-from inventory.ledger.movements import Movement, MovementKind
+from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.ledger.outbox import OutboxMessage
 from inventory.replenishment import shortage
 from inventory.replenishment.policy import Product, suggested_quantity
@@ -38,7 +38,8 @@ from inventory.replenishment.requests import (
 # after it and whether it changed that state.
 Reply = Callable[[RequestStatus, bool], Sequence[OutboxMessage]]
 
-# Stock arriving by these closes open requests of its GTIN (the delivery being booked in).
+# Stock arriving by these closes open requests of its GTIN (the delivery being booked in),
+# unless it arrives quarantined (a refused pack found on a shelf: it was not delivered).
 RECEIVING = (MovementKind.RECEIVE, MovementKind.PUT_AWAY)
 
 
@@ -221,7 +222,8 @@ class OrderBook:
         movement references first (a delivery announced for it), then the oldest."""
         arrived: dict[tuple[str, str], int] = {}
         for m in movements:
-            if m.kind in RECEIVING and m.to_slot is not None:
+            delivered = m.kind in RECEIVING and m.to_status is StockStatus.AVAILABLE
+            if delivered and m.to_slot is not None:
                 arrived[m.gtin, m.reference] = arrived.get((m.gtin, m.reference), 0) + m.quantity
         updated: dict[str, ProcurementRequest] = {}
         for (gtin, reference), quantity in arrived.items():

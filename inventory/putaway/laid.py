@@ -1,0 +1,230 @@
+"""Packs on a shelf that no put confirmed, and packs of a delivery scanned again once put.
+
+A pack its delivery let go of (lit when the session paused, or still waiting when it ended or
+timed out) may be laid in a slot all the same, and so may a pack refused at the desk. Its tag
+seen on a shelf tells which it was, by GTIN and serial:
+
+- a pack let go of is booked with the batch and expiry scanned at the desk: a put of its
+  delivery while that is open (paused), else a `receive` referencing what the delivery
+  referenced (its request);
+- a refused pack (expired, short-dated, recalled), or one let go of that has expired or been
+  recalled since, is booked quarantined where it lies, with its batch and expiry: never
+  pickable, seen by the expiry sweep and the stocktake, red there and a `refused_pack` alarm
+  (`on_shelf`) until a pharmacist has looked at it.
+
+A press where a pack let go of lies blinks red: nothing was lit there and the pack is not
+booked; scanned again, it is lit again. A pack of a delivery scanned again once it is on the
+shelves (while the delivery is open, or closed less than `picking.timeout_seconds` ago) is
+the same pack, not a second one with its serial: nothing is booked or suspected.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.codes.barcodes import PackScan
+from inventory.codes.identifiers import PackId
+from inventory.ledger.commit import iso
+from inventory.ledger.movements import Movement, MovementKind, StockStatus
+from inventory.picking.outcome import Outcome
+from inventory.putaway.board import PutawayBoard
+from inventory.putaway.checks import REFUSED_PACK_REASONS, held_back
+from inventory.putaway.ledger_access import PutawayLedger
+from inventory.putaway.sessions import (
+    PutawaySession,
+    RefusedPack,
+    SessionState,
+    WaitingPack,
+    pack_key,
+)
+
+# Books one waiting (or let go) pack of an open session as put: (session, pack, slot, how,
+# outcome, tag).
+Book = Callable[[PutawaySession, WaitingPack, str, str, Outcome, PackId | None], None]
+_Found = tuple[PutawaySession, WaitingPack | RefusedPack]
+
+
+class ShelfFinds:
+    """What the shelf part of the put-away desk does with a pack no put confirmed."""
+
+    def __init__(self, keeper: PutawayLedger, board: PutawayBoard, book: Book):
+        self._keeper = keeper
+        self._board = board
+        self._book = book
+
+    def tag_seen(self, tag: PackId, slot: str) -> Outcome | None:
+        """A tag the ledger does not hold, seen in `slot`: booked as the pack a delivery let
+        go of or refused (see the module); None when no delivery knows it so (or the ledger
+        holds its serial, booked by its code: the tag joins that pack)."""
+        keeper = self._keeper
+        if any(line.serial == tag.serial for line in keeper.index.lines_of(tag.gtin)):
+            return None
+        found = self._open(tag, slot) or self._closed(tag)
+        if found is None:
+            return None
+        session, pack = found
+        if isinstance(pack, WaitingPack):
+            if keeper.known_dates(tag.epc, tag.gtin, tag.serial) != ("", None):
+                return None  # booked before and taken off the shelf: back, not delivered
+            expiry = date.fromisoformat(pack.expiry) if pack.expiry else None
+            scanned = PackScan(pack.gtin, expiry, pack.batch, tag.serial)
+            held = held_back(scanned, keeper.calendar.today(), keeper.picks.recalled)
+            if held is None:
+                return self._put(session, pack, tag, slot)
+            pack = RefusedPack(pack.gtin, pack.batch, pack.expiry, tag.serial, str(held.reason))
+        return self.hold(session, pack, tag, slot)
+
+    def pressed(self, slot: str) -> Outcome | None:
+        """A press on `slot`, where nothing is lit: red when a pack a delivery let go of lies
+        there (it is not booked); None otherwise."""
+        board = self._board
+        lying = [(s.delivery_id, p) for s in board.by_age() for p in s.let_go if p.slot == slot]
+        left = board.unbooked.get(slot)
+        if not lying and (left is None or left[1] <= self._keeper.seconds()):
+            return None
+        delivery_id = lying[0][0] if lying else left[0] if left else ""
+        board.show_red(slot)
+        why = (
+            f"MISTAKE at {slot}: button pressed where nothing is lit; a pack of delivery "
+            f"{delivery_id} was lit there and never confirmed: it is not booked, scan it again"
+        )
+        return Outcome(putaway_mistakes=[why], lights_changed=True)
+
+    def rescanned(self, scan: PackScan) -> Outcome | None:
+        """A serial on the shelves scanned at a put-away scanner: the same pack scanned again
+        when a delivery open, or closed within `picking.timeout_seconds`, put it there (or
+        let it go of and its tag booked it); None when no such delivery knows it."""
+        keeper = self._keeper
+        line = next((x for x in keeper.index.lines_of(scan.gtin) if x.serial == scan.serial), None)
+        if line is None or not scan.serial:
+            return None
+        knew = [s for s in self._board.by_age() if s.knows(scan.gtin, scan.serial)]
+        if not knew:
+            window = timedelta(seconds=keeper.picks.times.timeout_seconds)
+            since = iso(keeper.calendar.now() - window)
+            needles = (_serial_needle(scan.serial), json.dumps(pack_key(scan.gtin, scan.serial)))
+            closed = self._board.store.closed_naming(needles, since)
+            knew = [s for s in closed if s.knows(scan.gtin, scan.serial)]
+        if not knew:
+            return None
+        note = (
+            f"put-away {knew[0].delivery_id}: GTIN {scan.gtin} serial {scan.serial} scanned "
+            f"again; it is on the shelves already, in {line.slot}: nothing to do"
+        )
+        return Outcome(putaway_notes=[note])
+
+    # Internals -------------------------------------------------------------------------------
+
+    def _open(self, tag: PackId, slot: str) -> _Found | None:
+        """The open session that let go of this pack (by serial, else a counted one of its
+        GTIN, laid in `slot` first) or refused it."""
+        sessions = self._board.by_age()
+        for session in sessions:
+            for pack in session.let_go:
+                if (pack.gtin, pack.serial) == (tag.gtin, tag.serial):
+                    return session, pack
+            refused = _refused(session, tag)
+            if refused is not None:
+                return session, refused
+        counted = [
+            (s, p) for s in sessions for p in s.let_go if (p.gtin, p.serial) == (tag.gtin, "")
+        ]
+        counted.sort(key=lambda found: found[1].slot != slot)
+        return next(iter(counted), None)
+
+    def _closed(self, tag: PackId) -> _Found | None:
+        """The latest session no longer open that left this pack waiting or refused it."""
+        for session in self._board.store.closed_naming((_serial_needle(tag.serial),)):
+            for pack in (*session.waiting, *session.let_go):
+                if (pack.gtin, pack.serial) == (tag.gtin, tag.serial):
+                    return session, pack
+            refused = _refused(session, tag)
+            if refused is not None:
+                return session, refused
+        return None
+
+    def _put(self, session: PutawaySession, pack: WaitingPack, tag: PackId, slot: str) -> Outcome:
+        """A pack let go of, seen in `slot`: a put of its delivery while that is open, else
+        booked in with what the desk scanned, toward what the delivery referenced."""
+        out = Outcome()
+        if session.state is SessionState.OPEN:
+            self._book(session, pack, slot, "tag", out, tag)
+            return out
+        keeper = self._keeper
+        movement = Movement(
+            MovementKind.RECEIVE,
+            pack.gtin,
+            1,
+            tag.serial,
+            tag.epc,
+            pack.batch,
+            pack.expiry,
+            to_slot=slot,
+            actor=session.actor or "system",
+            reason=f"left waiting by delivery {session.delivery_id} ({session.state}), "
+            f"its tag seen in {slot}",
+            reference=session.reference,
+        )
+        out.commits.append(keeper.commit([movement]))
+        out.placed[tag.epc] = slot
+        out.putaway_notes.append(
+            f"put-away {session.delivery_id} ({session.state}): GTIN {pack.gtin} serial "
+            f"{tag.serial}, left waiting, seen in {slot}: booked in with batch {pack.batch}"
+        )
+        return out
+
+    def hold(self, session: PutawaySession, pack: RefusedPack, tag: PackId, slot: str) -> Outcome:
+        """A pack that must not reach a shelf, seen in `slot`: booked there quarantined, red
+        there, and an alarm that says so."""
+        keeper = self._keeper
+        what = f"refused ({pack.reason}) in delivery {session.delivery_id}"
+        movement = Movement(
+            MovementKind.PUT_AWAY,
+            pack.gtin,
+            1,
+            tag.serial,
+            tag.epc,
+            pack.batch,
+            pack.expiry,
+            to_slot=slot,
+            reason=f"{what}, laid in {slot} all the same: held there",
+            reference=session.delivery_id,
+            to_status=StockStatus.QUARANTINED,
+        )
+        detail: dict[str, object] = {
+            **pack.report(),
+            "why": f"{what}, yet laid in {slot}: held there, take it out",
+            "scanner": session.scanner,
+            "delivery_id": session.delivery_id,
+            "slot": slot,
+            "on_shelf": True,
+        }
+        subject = pack_key(pack.gtin, tag.serial)
+        with keeper.group():
+            held = keeper.commit([movement])
+            alarm = keeper.alarms.raise_alarm(AlarmKind.REFUSED_PACK, subject, detail)
+        self._board.show_red(slot)
+        mistake = f"MISTAKE at {slot}: GTIN {pack.gtin} serial {tag.serial} was {what}"
+        out = Outcome([held, alarm], putaway_mistakes=[mistake], lights_changed=True)
+        out.placed[tag.epc] = slot
+        return out
+
+
+def _refused(session: PutawaySession, tag: PackId) -> RefusedPack | None:
+    """The pack `session` refused as one that must not reach a shelf, if `tag` is it."""
+    return next(
+        (
+            r
+            for r in session.refusals
+            if (r.gtin, r.serial) == (tag.gtin, tag.serial) and r.reason in REFUSED_PACK_REASONS
+        ),
+        None,
+    )
+
+
+def _serial_needle(serial: str) -> str:
+    """How a pack's serial is written in a saved session."""
+    return f'"serial":{json.dumps(serial)}'

@@ -1,0 +1,182 @@
+"""Packs laid on a shelf that no put confirmed, at the keeper: one the desk refused is held
+where it lies with its batch and expiry (red there, an alarm that stays), one a delivery let
+go of keeps what the desk scanned and counts toward its delivery; scanned again, neither is
+taken for a second pack with its serial."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from edge.lights.light_plan import HELD_LIGHT, plan_lights
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.apply import apply
+from inventory.changes import PickTick
+from inventory.codes.identifiers import PackId
+from inventory.keeper import InventoryKeeper
+from inventory.ledger.movements import Movement, MovementKind, StockStatus
+from inventory.picking.outcome import Cue, CueKind
+from inventory.putaway.sessions import Notice, NoticeLine
+from inventory.stock.presence import Arrived
+from sync.contract import validate
+from tests.inventory.test_putaway import (
+    AMOX,
+    TIMES,
+    Clock,
+    answers,
+    open_keeper,
+    receipts,
+    scan,
+)
+
+
+def tag(serial: str) -> PackId:
+    return PackId(f"urn:epc:id:sgtin:4012345.012345.{serial}", AMOX.gtin, serial)
+
+
+def booked(keeper: InventoryKeeper, serial: str) -> list[tuple[object, ...]]:
+    rows = keeper.db.execute(
+        "SELECT kind, to_slot, batch, expiry, to_status, reference FROM movements"
+        " WHERE serial = ? ORDER BY id",
+        (serial,),
+    )
+    return [tuple(r) for r in rows]
+
+
+def live(keeper: InventoryKeeper, kind: AlarmKind) -> list[dict[str, object]]:
+    return [a.detail for a in keeper.alarms.live() if a.kind is kind]
+
+
+def test_a_refused_pack_laid_on_a_shelf_all_the_same_is_held_there_and_alarmed(
+    tmp_path: Path,
+) -> None:
+    """The expired pack's tag seen in A-02: booked quarantined with the batch and expiry
+    scanned at the desk (never pickable, not counted toward the request), red at A-02 and a
+    refused_pack alarm naming A-02 that outlives the delivery; scanned again it is refused
+    as expired again, not suspected as a copy."""
+    keeper = open_keeper(tmp_path / "l.sqlite", Clock())
+    keeper.commit([Movement(MovementKind.PUT_AWAY, AMOX.gtin, 1, batch="B0", to_slot="A-01")])
+    desk = keeper.putaways
+    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 2, "B1"),), scanner="goods-in"))
+    expired = scan("B1", days=-5, serial="99")
+    desk.scanned(expired, "goods-in", "R-01", "Ana")
+    apply(keeper, Arrived(tag("99"), "A-02"))
+    assert booked(keeper, "99") == [
+        ("put_away", "A-02", "B1", expired.expiry.isoformat(), "quarantined", "D-1")  # type: ignore[union-attr]
+    ]
+    assert keeper.on_hand(AMOX.gtin) == 1, "not pickable"
+    assert Cue("A-02", CueKind.MISTAKE) in desk.cues()
+    desk.end("D-1", "Centre")
+    [alarm] = [a for a in keeper.alarms.live() if a.kind is AlarmKind.REFUSED_PACK]
+    assert validate("alarm", alarm.payload()) == []
+    detail = alarm.detail
+    assert (detail["slot"], detail["on_shelf"], detail["reason"]) == ("A-02", True, "expired")
+    assert plan_lights(keeper.alarms.live(), keeper.index) == {"A-02": HELD_LIGHT}
+    desk.scanned(expired, "goods-in", "R-01", "Ana")  # scanned again, as the docs advise
+    assert answers(keeper, "refused")[-1]["reason"] == "expired"
+    assert live(keeper, AlarmKind.DUPLICATE_PACK) == []
+
+
+def test_a_pack_let_go_at_a_pause_and_seen_on_its_shelf_is_put_for_its_delivery(
+    tmp_path: Path,
+) -> None:
+    """Lit, then the clerk's break: its tag seen in A-01 afterwards books it with its batch and
+    expiry as a put of the paused delivery (which is complete then); the clerk, as the docs
+    advise, scans it again: nothing is refused or suspected."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    desk = keeper.putaways
+    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 2, "B1"),), "R-X", "goods-in"))
+    pack = scan("B1", days=200, serial="78")
+    desk.scanned(scan("B1", days=200, serial="77"), "goods-in", "R-01", "Ana")
+    desk.scanned(pack, "goods-in", "R-01", "Ana")
+    desk.button("A-01", 1, shown=0)
+    clock.now += timedelta(seconds=TIMES.timeout_seconds)
+    apply(keeper, PickTick())
+    assert [p["serial"] for p in answers(keeper, "paused")[0]["left_waiting"]] == ["78"]  # type: ignore[index]
+    apply(keeper, Arrived(tag("78"), "A-01"))
+    expiry = pack.expiry.isoformat()  # type: ignore[union-attr]
+    assert booked(keeper, "78") == [("receive", "A-01", "B1", expiry, "available", "R-X")]
+    assert answers(keeper, "put")[-1]["confirmed_by"] == "tag"
+    [closed] = answers(keeper, "closed")
+    assert (closed["how"], closed["put"], closed["waiting"]) == ("done", 2, 0)
+    desk.scanned(pack, "goods-in", "R-01", "Ana")
+    assert answers(keeper, "refused") == []
+    assert live(keeper, AlarmKind.DUPLICATE_PACK) == []
+    assert len(booked(keeper, "78")) == 1
+
+
+def test_a_pack_left_waiting_when_its_delivery_was_ended_keeps_its_batch_on_a_shelf(
+    tmp_path: Path,
+) -> None:
+    """The centre ends the delivery while a pack waits in A-01; the clerk lays it there all
+    the same: its tag books it with the batch and expiry scanned, toward the request; a press
+    where another such pack lies blinks red."""
+    keeper = open_keeper(tmp_path / "l.sqlite", Clock())
+    desk = keeper.putaways
+    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 2, "B1"),), "R-X", "goods-in"))
+    pack = scan("B1", days=200, serial="77")
+    desk.scanned(pack, "goods-in", "R-01", "Ana")
+    desk.end("D-1", "Centre")
+    out = apply(keeper, Arrived(tag("77"), "A-01"))
+    expiry = pack.expiry.isoformat()  # type: ignore[union-attr]
+    assert booked(keeper, "77") == [("receive", "A-01", "B1", expiry, "available", "R-X")]
+    assert out.placed == {tag("77").epc: "A-01"}
+    desk.scanned(pack, "goods-in", "R-01", "Ana")  # scanned again
+    assert live(keeper, AlarmKind.DUPLICATE_PACK) == [] and answers(keeper, "refused") == []
+
+    desk.notice(Notice("D-3", (NoticeLine(AMOX.gtin, 2, "B1"),), "R-X", "goods-in"))
+    desk.scanned(scan("B1", serial="79"), "goods-in", "R-01", "Ana")
+    desk.end("D-3", "Centre")
+    out = desk.button("A-01", 1, shown=None)
+    assert out.putaway_mistakes and Cue("A-01", CueKind.MISTAKE) in desk.cues()
+    assert receipts(keeper) == [("A-01", "B1", "77", "R-X")]
+
+
+def test_a_pack_recalled_while_it_waits_and_seen_in_its_slot_is_held_there(
+    tmp_path: Path,
+) -> None:
+    keeper = open_keeper(tmp_path / "l.sqlite", Clock())
+    desk = keeper.putaways
+    desk.scanned(scan("B1", serial="80"), "goods-in", "R-01", "Ana")
+    keeper.picks.recall(AMOX.gtin, "B1", "supplier notice")
+    apply(keeper, Arrived(tag("80"), "A-01"))
+    assert [row[4] for row in booked(keeper, "80")] == [str(StockStatus.QUARANTINED)]
+    assert answers(keeper, "refused")[-1]["reason"] == "recalled"
+    assert [a["slot"] for a in live(keeper, AlarmKind.REFUSED_PACK) if a.get("on_shelf")] == [
+        "A-01"
+    ]
+
+
+def test_a_pack_scanned_again_just_after_it_was_put_is_not_taken_for_a_copy(
+    tmp_path: Path,
+) -> None:
+    keeper = open_keeper(tmp_path / "l.sqlite", Clock())
+    desk = keeper.putaways
+    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 2, "B1"),), "R-X", "goods-in"))
+    desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")
+    desk.button("A-01", 1, shown=0)
+    out = desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")  # the same pack
+    assert out.putaway_mistakes == [] and "A-01" in out.putaway_notes[0]
+    assert answers(keeper, "refused") == [] and live(keeper, AlarmKind.DUPLICATE_PACK) == []
+    desk.scanned(scan("B1", serial="S2"), "goods-in", "R-01", "Ana")
+    desk.button("A-01", 1, shown=0)
+    [closed] = answers(keeper, "closed")
+    assert (closed["put"], closed["refused"], closed["refused_packs"]) == (2, 0, [])
+
+
+def test_a_serial_on_the_shelves_from_an_older_delivery_is_still_suspected(
+    tmp_path: Path,
+) -> None:
+    """Only a delivery at hand (or just closed) knows its packs: a pack with the serial of
+    one put away long ago is a copy until a pharmacist has looked."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    desk = keeper.putaways
+    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 1, "B1"),), "R-X", "goods-in"))
+    desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")
+    desk.button("A-01", 1, shown=0)
+    clock.now += timedelta(days=3)
+    desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")
+    assert answers(keeper, "refused")[-1]["reason"] == "duplicate serial"
+    assert len(live(keeper, AlarmKind.DUPLICATE_PACK)) == 1
