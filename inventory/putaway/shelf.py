@@ -24,6 +24,7 @@ from inventory.putaway.checks import Reason, Refusal, held_back, refusal
 from inventory.putaway.laid import ShelfFinds
 from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.places import choose_slot, shelf_of
+from inventory.putaway.routing import session_for
 from inventory.putaway.sessions import PutawaySession, RefusedPack, WaitingPack, pack_key
 
 # Called when a session's last pack is put: the desk closes it (in the same transaction).
@@ -50,19 +51,22 @@ class ShelfPuts:
     def scanned(self, scan: PackScan, scanner: str, station: str, actor: str) -> Outcome:
         """A pack scanned at a put-away scanner: refused, or lit in the slot it belongs in."""
         keeper, out = self._keeper, Outcome()
-        session = self._session_for(scanner, scan.gtin, scan.batch)
-        if session.paused:  # the clerk is back from a break: the same delivery carries on
-            session.paused = False
-            out.putaway_notes.append(f"put-away {session.delivery_id} resumed at {scanner}")
-        session.station, session.actor = station, actor
+        found = session_for(self._board.by_age(), scanner, scan.gtin, scan.batch)
+        session = found or self._new_session(scanner)
+        session.scanner, session.station, session.actor = scanner, station, actor
         session.touched_at = keeper.seconds()
         slot = self._place(session, scan, station)
         if isinstance(slot, Refusal):
             again = self.finds.rescanned(scan) if slot.reason is Reason.DUPLICATE_SERIAL else None
             if again is not None:  # the pack put a moment ago, scanned again: not a second one
                 return again
+            if session.paused:  # a pack refused does not bring the clerk back
+                session.number = None
             self._refuse(session, scan, slot, out)
             return out
+        if session.paused:  # the clerk is back from a break: the same delivery carries on
+            session.paused = False
+            out.putaway_notes.append(f"put-away {session.delivery_id} resumed at {scanner}")
         session.scanned_again(scan.gtin, scan.batch, scan.serial)
         expiry = scan.expiry.isoformat() if scan.expiry else None
         session.waiting.append(WaitingPack(scan.gtin, scan.batch, expiry, scan.serial, slot))
@@ -149,39 +153,10 @@ class ShelfPuts:
 
     # Internals -------------------------------------------------------------------------------
 
-    def _session_for(self, scanner: str, gtin: str, batch: str) -> PutawaySession:
-        """The session a scan at `scanner` belongs to: a notice worked there (or at no scanner
-        yet) that expects `gtin`, oldest first (one still awaiting a pack of this batch before
-        one whose lines for it are full or name another batch); else, while nothing else is at
-        work there, a delivery paused elsewhere that expects it (its clerk back from a break at
-        another desk); else the session at work there; else a new one for the scanner. A
-        paused delivery is resumed only by a pack it expects: another product scanned at its
-        desk is not its."""
-        board = self._board
-        at_work = any(s.scanner == scanner and not s.paused for s in board.sessions.values())
-        notices = [
-            session
-            for session in board.by_age()
-            if (session.scanner in (scanner, "") or (session.paused and not at_work))
-            and any(ln.gtin == gtin for ln in session.lines)
-        ]
-        # A second delivery of the same product gets its own packs, not the first's excess;
-        # a delivery of this desk before one paused at another.
-        notices.sort(
-            key=lambda s: (
-                s.scanner not in (scanner, ""),
-                s.still_expected(gtin, batch) == 0,
-                not any(line.accepts(gtin, batch) for line in s.lines),
-            )
-        )
-        if notices:
-            notices[0].scanner = scanner
-            return notices[0]
-        for session in board.by_age():
-            if session.scanner == scanner and not session.paused:
-                return session
-        keeper = self._keeper
-        # Named by the site's local time, as people read it (and as stocktake ids are).
+    def _new_session(self, scanner: str) -> PutawaySession:
+        """A session of its own for `scanner`, named by the site's local time, as people read
+        it (and as stocktake ids are)."""
+        keeper, board = self._keeper, self._board
         calendar = keeper.calendar
         stamp = calendar.now().astimezone(calendar.zone).strftime("%Y%m%dT%H%M%S")
         delivery_id = first_free(

@@ -1,0 +1,42 @@
+"""Which put-away session a pack scanned at a desk belongs to: what its clerk is doing.
+
+A clerk at a desk works one delivery at a time: the pack belongs to the delivery at work
+there while that still awaits it, then to the next delivery announced for that desk, then to
+one announced for no desk (unless the clerk's own delivery of that product is at work: the
+pack is its extra, and another desk may be about to begin the other). A paused delivery (its
+clerk on a break) takes only a pack it still awaits, and only when no delivery at work or
+announced awaits it: it does not take a newer delivery's packs. Extra packs of a product are
+the excess of the clerk's own delivery of it; another product goes to the session at work
+there. A notice that has not begun takes only packs it announced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from inventory.putaway.sessions import PutawaySession
+
+
+def session_for(
+    sessions: Sequence[PutawaySession], scanner: str, gtin: str, batch: str
+) -> PutawaySession | None:
+    """The open session (of `sessions`, oldest first) a pack of `gtin` and `batch` scanned at
+    `scanner` belongs to; None when it begins a session of its own there."""
+    working = [s for s in sessions if s.scanner == scanner and s.at_work and not s.paused]
+    unbegun = [s for s in sessions if s.announced and not s.at_work and not s.paused]
+    # Its own delivery of this product, in excess: its batch's line first.
+    excess = [s for s in working if any(line.gtin == gtin for line in s.lines)]
+    excess.sort(key=lambda s: not any(line.accepts(gtin, batch) for line in s.lines))
+    paused = [s for s in sessions if s.paused and (s.scanner == scanner or not working)]
+    paused.sort(key=lambda s: s.scanner != scanner)  # back at its own desk first
+    ranks = (
+        working,
+        [s for s in unbegun if s.scanner == scanner],
+        [] if excess else [s for s in unbegun if not s.scanner],
+        paused,
+    )
+    for rank in ranks:
+        awaiting = [s for s in rank if s.still_expected(gtin, batch) > 0]
+        if awaiting:
+            return awaiting[0]
+    return next(iter(excess or working), None)

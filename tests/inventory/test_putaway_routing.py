@@ -1,0 +1,104 @@
+"""Which delivery a scanned pack counts toward, at the keeper: the one its clerk works at that
+desk, then the next announced there; a paused delivery takes only what it still awaits and
+nobody newer awaits; one clerk's extra pack stays with that clerk's delivery; a notice not
+begun takes only what it announced, and a refused pack brings no paused delivery back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from inventory.apply import apply
+from inventory.changes import PickTick
+from inventory.keeper import InventoryKeeper
+from inventory.putaway.sessions import Notice, NoticeLine
+from tests.inventory.test_putaway import (
+    AMOX,
+    IBU,
+    TIMES,
+    Clock,
+    answers,
+    open_keeper,
+    receipts,
+    scan,
+)
+
+
+def scan_and_put(keeper: InventoryKeeper, serial: str, scanner: str = "goods-in") -> str:
+    """A pack scanned and its slot pressed at once: the delivery it went to."""
+    desk = keeper.putaways
+    desk.scanned(scan("B1", serial=serial), scanner, "R-01", "Ana")
+    lit = answers(keeper, "lit")[-1]
+    desk.button(str(lit["slot"]), 1, shown=desk.sessions[str(lit["command_id"])].number)
+    return str(lit["command_id"])
+
+
+def test_a_delivery_paused_short_takes_none_of_the_next_deliverys_packs(tmp_path: Path) -> None:
+    """D-1 came one short and paused; the next day's D-2 gets both its packs and closes done;
+    D-1's missing pack, come later, is still D-1's."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    desk = keeper.putaways
+    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 3),), "R-X", "goods-in"))
+    assert [scan_and_put(keeper, s) for s in ("a1", "a2")] == ["D-1", "D-1"]
+    clock.now += timedelta(seconds=TIMES.timeout_seconds)
+    apply(keeper, PickTick())
+    clock.now += timedelta(days=1)
+    desk.notice(Notice("D-2", (NoticeLine(AMOX.gtin, 2),), "R-Y", "goods-in"))
+    assert [scan_and_put(keeper, s) for s in ("n1", "n2")] == ["D-2", "D-2"]
+    clock.now += timedelta(seconds=TIMES.timeout_seconds)
+    apply(keeper, PickTick())
+    [closed] = answers(keeper, "closed")
+    assert (closed["command_id"], closed["how"], closed["put"]) == ("D-2", "done", 2)
+    assert desk.sessions["D-1"].paused and desk.sessions["D-1"].lines[0].received == 2
+    assert scan_and_put(keeper, "a3") == "D-1"
+    assert [r[3] for r in receipts(keeper)] == ["R-X", "R-X", "R-Y", "R-Y", "R-X"]
+
+
+def test_one_clerks_extra_pack_is_their_deliverys_excess_not_another_desks(
+    tmp_path: Path,
+) -> None:
+    """Two notices for no desk: Ana's box holds one pack more than D-1 announced; it is D-1's
+    excess, and Ben at desk-2 gets D-2 with its two packs."""
+    keeper = open_keeper(tmp_path / "l.sqlite", Clock())
+    desk = keeper.putaways
+    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 2),)))
+    desk.notice(Notice("D-2", (NoticeLine(AMOX.gtin, 2),)))
+    for serial in ("a1", "a2", "a3"):
+        desk.scanned(scan("B1", serial=serial), "goods-in", "R-01", "Ana")
+    for serial in ("b1", "b2"):
+        desk.scanned(scan("B2", serial=serial), "desk-2", "R-02", "Ben")
+    lit = [(a["command_id"], a["serial"]) for a in answers(keeper, "lit")]
+    assert lit == [("D-1", "a1"), ("D-1", "a2"), ("D-1", "a3"), ("D-2", "b1"), ("D-2", "b2")]
+    assert (desk.sessions["D-1"].scanner, desk.sessions["D-2"].scanner) == ("goods-in", "desk-2")
+
+
+def test_a_notice_not_begun_takes_no_product_it_did_not_announce(tmp_path: Path) -> None:
+    """D-1 (amoxicillin) waits for its truck at goods-in; a wholesaler's ibuprofen scanned
+    there meanwhile opens a session of its own."""
+    keeper = open_keeper(tmp_path / "l.sqlite", Clock())
+    keeper.putaways.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 2, "B1"),), "R-X", "goods-in"))
+    keeper.putaways.scanned(scan("I1", serial="I-1", gtin=IBU.gtin), "goods-in", "R-01", "Ana")
+    [lit] = answers(keeper, "lit")
+    assert str(lit["command_id"]).startswith("goods-in-")
+    d1 = keeper.putaways.sessions["D-1"]
+    assert (d1.number, d1.unexpected) == (None, [])
+
+
+def test_a_refused_pack_does_not_bring_a_paused_delivery_back(tmp_path: Path) -> None:
+    """An expired pack of the paused delivery's product is refused for it, and it stays
+    paused: the next day's unannounced ibuprofen is not taken into it."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    desk = keeper.putaways
+    desk.notice(Notice("D-2", (NoticeLine(AMOX.gtin, 2, "B1"),), "R-X", "goods-in"))
+    scan_and_put(keeper, "S1")
+    clock.now += timedelta(seconds=TIMES.timeout_seconds)
+    apply(keeper, PickTick())
+    clock.now += timedelta(hours=20)
+    desk.scanned(scan("B1", days=-1, serial="S9"), "goods-in", "R-01", "Ana")
+    assert answers(keeper, "refused")[-1]["command_id"] == "D-2"
+    assert desk.sessions["D-2"].paused and desk.sessions["D-2"].number is None
+    desk.scanned(scan("I1", serial="I-7", gtin=IBU.gtin), "goods-in", "R-01", "Ben")
+    assert answers(keeper, "lit")[-1]["command_id"] != "D-2"
+    assert desk.sessions["D-2"].unexpected == [] and desk.colours() == {0}
