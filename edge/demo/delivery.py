@@ -5,7 +5,7 @@ The clerk answers that the request has shipped; the centre announces the deliver
 expired pack; the expired pack is refused (red at the station, an alarm); the others light
 A-01, their home slot, with the count to put; three are laid in the slot and their tags seen on
 antenna 1, the rest confirmed by the slot's button; the request becomes `received` and the
-delivery closes itself, complete.
+delivery closes itself, complete, once nothing more of it was scanned for a moment.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from edge.demo.stock import (
     DELIVERY,
     DWELL_SECONDS,
     GATEWAY,
+    IDLE_SECONDS,
     MISTAKE_SECONDS,
     PRODUCTS,
     SHELF,
@@ -58,7 +59,7 @@ def demo_config(
         "broker": {**_broker_urls(broker_url), "protocol": protocol},
         "presence": {"dwell_seconds": DWELL_SECONDS},
         "metrics": {"listen": metrics},
-        "picking": {"mistake_seconds": MISTAKE_SECONDS},
+        "picking": {"mistake_seconds": MISTAKE_SECONDS, "remind_after_seconds": IDLE_SECONDS},
         "readers": [
             {
                 "name": "shelf-A-reader",

@@ -28,6 +28,9 @@ SHELF = "A"
 SLOTS = 24
 DWELL_SECONDS = 1.0
 MISTAKE_SECONDS = 3.0  # how long a caught mistake blinks red
+# How long a list or a delivery may rest untouched: a list then blinks slowly, a delivery put
+# in full closes done (its clerk had the time to scan a pack more of it). Short: a demo is.
+IDLE_SECONDS = 5.0
 FOREIGN_TAG = bytes.fromhex("E2801160600002054B3A1B1C")  # a TID: counted and ignored
 # Shelf A's GLN: each slot's location tag is this GLN with the slot's number as extension.
 GLN_PREFIX, GLN_REFERENCE = "4012345", "00001"

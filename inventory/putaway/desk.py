@@ -124,12 +124,19 @@ class PutawayDesk:
     def tick(self) -> Outcome:
         """Sessions left untouched past the timeout end (or, with packs of their notice still
         to come, pause: a clerk's break must not split the delivery), and those untouched past
-        `remind_after_seconds` blink slowly until then; red that has run its time goes."""
+        `remind_after_seconds` blink slowly until then; a notice put in full closes done once
+        nothing more of it was scanned or put for `remind_after_seconds` (an extra pack
+        scanned meanwhile is its excess); red that has run its time goes."""
         keeper, board, out = self._keeper, self.board, Outcome()
         now = keeper.seconds()
         limit = keeper.picks.times.timeout_seconds
         for session in board.by_age():
-            if not session.at_work or now - session.touched_at < limit:
+            untouched = now - session.touched_at
+            if session.complete:  # its clerk had the time to scan a pack more of it (excess)
+                if untouched >= self._remind_after:
+                    self._close(session, SessionState.DONE, out)
+                continue
+            if not session.at_work or untouched < limit:
                 continue
             if session.still_to_come:
                 self._pause(session, out)

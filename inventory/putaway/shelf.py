@@ -27,13 +27,15 @@ from inventory.putaway.places import choose_slot, shelf_of
 from inventory.putaway.routing import session_for
 from inventory.putaway.sessions import PutawaySession, RefusedPack, WaitingPack, pack_key
 
-# Called when a session's last pack is put: the desk closes it (in the same transaction).
+# Called when a paused session's last pack is put (its tag seen on a shelf): the desk closes
+# it (in the same transaction).
 SessionDone = Callable[[PutawaySession, Outcome], None]
 
 
 class ShelfPuts:
-    """Scans, presses and tags on the sessions of `board`; `done` closes a session whose
-    last pack is put. `shelf_slots`: the slots put-away may choose from (all, when empty)."""
+    """Scans, presses and tags on the sessions of `board`; `done` closes a paused session
+    whose last pack is put (one at work closes at the desk's tick, once its clerk had time to
+    scan an extra pack). `shelf_slots`: the slots put-away may choose from (all, when empty)."""
 
     def __init__(
         self,
@@ -277,7 +279,7 @@ class ShelfPuts:
             session.count_put(pack.gtin, pack.batch)
             session.touched_at = keeper.seconds()
             board.save(session)
-            if session.complete:
+            if session.complete and session.paused:  # nobody at its desk to bring more
                 self._done(session, out)
         board.red.pop(slot, None)
         if epc:
@@ -287,6 +289,12 @@ class ShelfPuts:
         out.putaway_notes.append(
             f"put-away {session.delivery_id}: GTIN {pack.gtin} put in {slot} ({how})"
         )
+        if session.complete and not session.paused:
+            grace = keeper.picks.times.remind_after_seconds
+            out.putaway_notes.append(
+                f"put-away {session.delivery_id}: every announced pack put; it closes done "
+                f"when nothing more of it is scanned for {grace:g} s"
+            )
         out.lights_changed = True
 
     def _refuse(

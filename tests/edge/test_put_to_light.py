@@ -16,6 +16,7 @@ from drivers.modbus.lights import DARK, SlotLight
 from drivers.modbus.profile import Colour, Mode
 from edge.demo.local_broker import LocalBroker
 from sync.commands import with_envelope
+from tests.clocks import PassingClock
 from tests.conftest import Subscriber, eventually
 from tests.edge.putaway_rig import (
     AMOX,
@@ -264,9 +265,18 @@ async def test_a_restart_mid_session_brings_the_lights_back_and_books_nothing_tw
 
 
 async def test_two_deliveries_at_one_scanner_each_get_the_packs_they_announced(
-    rig: PutawayRig, subscribe: Callable[..., Subscriber]
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
 ) -> None:
-    centre = subscribe(f"{PREFIX}/cmd-result")
+    clock = PassingClock()
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start(clock)
+    try:
+        await both_deliveries_put(rig, clock, subscribe(f"{PREFIX}/cmd-result"))
+    finally:
+        await rig.stop()
+
+
+async def both_deliveries_put(rig: PutawayRig, clock: PassingClock, centre: Subscriber) -> None:
     request_id = rig.request()[0]
     for delivery, batch, request in (("D-1", "B7", request_id), ("D-2", "B8", "")):
         notice = {
@@ -286,6 +296,8 @@ async def test_two_deliveries_at_one_scanner_each_get_the_packs_they_announced(
         "D-2": "B8",
     }
     await rig.press("A-01", times=2)
+    await eventually(lambda: len(rig.receipts()) == 2, what="both put")
+    clock.pass_time(60)  # remind_after_seconds: nothing more of either scanned meanwhile
     closed = await eventually(
         lambda: len(answers(centre, "closed")) == 2 and answers(centre, "closed")
     )

@@ -62,6 +62,18 @@ async def paused_after_a_break(centre: Subscriber, clock: PassingClock) -> dict[
     return paused
 
 
+async def closed_once_all_put(
+    rig: PutawayRig, centre: Subscriber, clock: PassingClock, put: int
+) -> dict[str, object]:
+    """The delivery's last pack put: it closes done once nothing more of it was scanned for
+    `remind_after_seconds` (an extra pack scanned meanwhile would be its excess)."""
+    await eventually(lambda: len(rig.receipts()) == put, what="every pack put")
+    assert answers(centre, "closed") == [], "closed before its clerk could scan an extra pack"
+    clock.pass_time(DEFAULT_TIMES["remind_after_seconds"])
+    [closed] = await eventually(lambda: answers(centre, "closed"), what="done")
+    return closed
+
+
 async def paused_with_one_put(
     rig: PutawayRig, centre: Subscriber, clock: PassingClock, delivery_id: str
 ) -> None:
@@ -97,7 +109,7 @@ async def test_a_break_pauses_the_delivery_and_the_rest_scanned_after_it_complet
             rig.scanner.scan(code(AMOX, "B7", 400))
         await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 2)), what="lit again")
         await rig.press("A-01", times=2)
-        [closed] = await eventually(lambda: answers(centre, "closed"), what="done")
+        closed = await closed_once_all_put(rig, centre, clock, 3)
         [line] = closed["lines"]  # type: ignore[misc]
         assert (closed["how"], closed["put"], line["received"], line["missing"]) == (
             "done",
@@ -137,7 +149,7 @@ async def test_a_paused_delivery_stays_paused_across_a_restart_and_resumes_after
             rig.scanner.scan(code(AMOX, "B7", 400))
         await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 2)), what="resumed")
         await rig.press("A-01", times=2)
-        [closed] = await eventually(lambda: answers(centre, "closed"), what="done")
+        closed = await closed_once_all_put(rig, centre, clock, 3)
         assert (closed["command_id"], closed["how"], closed["put"]) == ("D-8", "done", 3)
         # Paused once: an answer whose PUBACK the stop cut off is sent again (at least once),
         # the same message, not a second pause.
@@ -181,7 +193,7 @@ async def test_a_clerk_back_at_another_scanner_resumes_the_paused_delivery(
             rig.scanner_2.scan(code(AMOX, "B7", 400))
         await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 2)), what="resumed there")
         await rig.press("A-01", times=2)
-        [closed] = await eventually(lambda: answers(centre, "closed"), what="done")
+        closed = await closed_once_all_put(rig, centre, clock, 3)
         assert (closed["command_id"], closed["how"], closed["put"]) == ("D-9", "done", 3)
         assert closed["unexpected"] == []
         said = [r for r in centre.payloads("/cmd-result") if r.get("command") == "putaway"]

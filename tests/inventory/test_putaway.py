@@ -15,6 +15,7 @@ import pytest
 
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.apply import apply
+from inventory.changes import PickTick
 from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
 from inventory.errors import StockError
@@ -230,11 +231,19 @@ def test_a_notice_counts_toward_its_request_and_reports_missing_and_excess(
 
 
 def test_a_complete_delivery_closes_by_itself_and_its_alarms_end(keeper: InventoryKeeper) -> None:
+    """Once its clerk had the time to scan a pack more of it (`remind_after_seconds`)."""
     keeper.putaways.notice(Notice("D-2", (NoticeLine(AMOX.gtin, 1),)))
     keeper.putaways.scanned(scan(days=-3), "goods-in", "R-01", "Ana")
     assert any(a.kind is AlarmKind.REFUSED_PACK for a in keeper.alarms.live())
     keeper.putaways.scanned(scan("B0"), "goods-in", "R-01", "Ana")
     keeper.putaways.button("A-01", 1, shown=None)
+    clock = keeper.calendar.clock
+    assert isinstance(clock, Clock)
+    clock.now += timedelta(seconds=TIMES.remind_after_seconds - 1)
+    apply(keeper, PickTick())
+    assert answers(keeper, "closed") == []
+    clock.now += timedelta(seconds=1)
+    apply(keeper, PickTick())
     [closed] = answers(keeper, "closed")
     assert closed["how"] == "done" and closed["refused"] == 1
     assert not any(a.kind is AlarmKind.REFUSED_PACK for a in keeper.alarms.live())

@@ -151,7 +151,8 @@ def test_a_pack_recalled_while_it_waits_and_seen_in_its_slot_is_held_there(
 def test_a_pack_scanned_again_just_after_it_was_put_is_not_taken_for_a_copy(
     tmp_path: Path,
 ) -> None:
-    keeper = open_keeper(tmp_path / "l.sqlite", Clock())
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
     desk = keeper.putaways
     desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 2, "B1"),), "R-X", "goods-in"))
     desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")
@@ -161,6 +162,8 @@ def test_a_pack_scanned_again_just_after_it_was_put_is_not_taken_for_a_copy(
     assert answers(keeper, "refused") == [] and live(keeper, AlarmKind.DUPLICATE_PACK) == []
     desk.scanned(scan("B1", serial="S2"), "goods-in", "R-01", "Ana")
     desk.button("A-01", 1, shown=0)
+    clock.now += timedelta(seconds=TIMES.remind_after_seconds)
+    apply(keeper, PickTick())
     [closed] = answers(keeper, "closed")
     assert (closed["put"], closed["refused"], closed["refused_packs"]) == (2, 0, [])
 
@@ -176,6 +179,9 @@ def test_a_serial_on_the_shelves_from_an_older_delivery_is_still_suspected(
     desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 1, "B1"),), "R-X", "goods-in"))
     desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")
     desk.button("A-01", 1, shown=0)
+    clock.now += timedelta(seconds=TIMES.remind_after_seconds)
+    apply(keeper, PickTick())
+    assert answers(keeper, "closed")[0]["how"] == "done"
     clock.now += timedelta(days=3)
     desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")
     assert answers(keeper, "refused")[-1]["reason"] == "duplicate serial"

@@ -46,6 +46,8 @@ def test_a_notice_left_past_the_timeout_with_packs_to_come_pauses_and_resumes_as
     assert list(desk.sessions) == ["D-1"] and not desk.sessions["D-1"].paused
     assert desk.cues() == [Cue("A-01", CueKind.PUT, 0, 2)]
     desk.button("A-01", 2, shown=0)
+    clock.now += timedelta(seconds=TIMES.remind_after_seconds)
+    apply(keeper, PickTick())
     [closed] = answers(keeper, "closed")
     assert (closed["how"], closed["put"], closed["lines"][0]["missing"]) == ("done", 3, 0)  # type: ignore[index]
 

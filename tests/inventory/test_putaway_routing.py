@@ -102,3 +102,28 @@ def test_a_refused_pack_does_not_bring_a_paused_delivery_back(tmp_path: Path) ->
     desk.scanned(scan("I1", serial="I-7", gtin=IBU.gtin), "goods-in", "R-01", "Ben")
     assert answers(keeper, "lit")[-1]["command_id"] != "D-2"
     assert desk.sessions["D-2"].unexpected == [] and desk.colours() == {0}
+
+
+def test_a_pack_more_than_announced_scanned_after_the_last_put_is_the_deliverys_excess(
+    tmp_path: Path,
+) -> None:
+    """Scanned and put one at a time: the third pack of a notice of two comes after the
+    second is put; it is the delivery's excess, booked toward its request, and the delivery
+    closes done once nothing more of it was scanned for `remind_after_seconds`."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    keeper.putaways.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 2, "B1"),), "R-X", "goods-in"))
+    assert [scan_and_put(keeper, s) for s in ("S1", "S2", "S3")] == ["D-1"] * 3
+    assert answers(keeper, "closed") == []
+    clock.now += timedelta(seconds=TIMES.remind_after_seconds)
+    apply(keeper, PickTick())
+    [closed] = answers(keeper, "closed")
+    [line] = closed["lines"]  # type: ignore[misc]
+    assert (closed["how"], line["received"], line["excess"], closed["unexpected"]) == (
+        "done",
+        3,
+        1,
+        [],
+    )
+    assert [r[3] for r in receipts(keeper)] == ["R-X"] * 3
+    assert keeper.putaways.sessions == {} and keeper.putaways.colours() == set()
