@@ -30,6 +30,8 @@ class Reason(StrEnum):
 
 # Refusals that raise an alarm: stock that must not reach a shelf, and a counterfeit signal.
 REFUSED_PACK_REASONS = frozenset({Reason.EXPIRED, Reason.SHORT_SHELF_LIFE, Reason.RECALLED})
+# Refusals that may not hold for the same pack a moment later: it may be put after all.
+PASSING_REASONS = frozenset({Reason.NO_COLOUR, Reason.NO_ROOM, Reason.UNKNOWN_PRODUCT})
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
+from inventory.putaway.checks import PASSING_REASONS
+
 
 class SessionState(StrEnum):
     OPEN = "open"
@@ -215,6 +217,21 @@ class PutawaySession:
             return
         self.refused += 1
         self.refusals.append(pack)
+
+    def put_after_all(self, gtin: str, batch: str, serial: str) -> None:
+        """A pack put that was refused before for a reason that passes (no colour free, no
+        room, a product added since): it is not a refused pack any more. A serialized pack by
+        its serial; a counted one, one such refusal of its batch."""
+        for i, pack in enumerate(self.refusals):
+            same = (
+                pack.serial == serial
+                if serial
+                else (not pack.serial and pack.batch == batch and pack.reason in PASSING_REASONS)
+            )
+            if pack.gtin == gtin and same:
+                del self.refusals[i]
+                self.refused -= 1
+                return
 
     def summary(self) -> dict[str, object]:
         """The figures reported when the session ends, with the packs refused and those left

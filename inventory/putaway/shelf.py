@@ -277,6 +277,7 @@ class ShelfPuts:
                 session.put_serials.append(pack_key(pack.gtin, serial))
             session.put += 1
             session.count_put(pack.gtin, pack.batch)
+            session.put_after_all(pack.gtin, pack.batch, serial)
             session.touched_at = keeper.seconds()
             board.save(session)
             if session.complete and session.paused:  # nobody at its desk to bring more

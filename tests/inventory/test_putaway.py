@@ -344,3 +344,28 @@ def test_a_session_saved_before_refused_packs_were_named_still_loads(tmp_path: P
     keeper.putaways.end(delivery_id, "Ana")
     [closed] = answers(keeper, "closed")
     assert (closed["refused"], closed["refused_packs"], closed["waiting"]) == (1, [], 1)
+
+
+def test_a_pack_refused_for_a_reason_that_passed_and_put_after_all_is_not_a_refused_pack(
+    keeper: InventoryKeeper,
+) -> None:
+    """Every colour held by pick lists: two packs refused `no colour free`; once the lists
+    are done they are scanned again and put: the delivery's answer names no refused pack."""
+    keeper.commit([Movement(MovementKind.PUT_AWAY, IBU.gtin, 8, batch="I0", to_slot="A-05")])
+    for n in range(4):
+        keeper.picks.start(PickRequest(f"rx-{n}", (PickLine(IBU.gtin, 1, ""),)))
+    desk = keeper.putaways
+    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 2, "B1"),), scanner="goods-in"))
+    packs = (scan("B1", serial="S1"), scan("B1"))  # one serialized, one counted
+    for pack in packs:
+        desk.scanned(pack, "goods-in", "R-01", "Ana")
+    assert [a["reason"] for a in answers(keeper, "refused")] == ["no colour free"] * 2
+    for n in range(4):
+        keeper.picks.cancel(f"rx-{n}", "Ana")
+    for pack in packs:
+        desk.scanned(pack, "goods-in", "R-01", "Ana")
+    for lit in answers(keeper, "lit"):
+        desk.button(str(lit["slot"]), 1, shown=desk.sessions["D-1"].number)
+    desk.end("D-1", "Ana")
+    [closed] = answers(keeper, "closed")
+    assert (closed["put"], closed["refused"], closed["refused_packs"]) == (2, 0, [])
