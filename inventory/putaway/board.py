@@ -59,11 +59,16 @@ class PutawayBoard:
 
     def alarm(self, scan: PackScan, found: Refusal, detail: dict[str, object]) -> list[Commit]:
         """The alarm a refused pack raises, if its reason calls for one: `refused_pack` for a
-        pack that must not reach a shelf, `duplicate_pack` for a serial on a shelf already
-        (its `detail` then names the slot that holds it)."""
+        pack that must not reach a shelf (one per delivery and batch: each delivery's refused
+        packs go back with its own paperwork; at a receiving scanner, one per batch),
+        `duplicate_pack` for a serial on a shelf already (its `detail` then names the slot
+        that holds it)."""
         alarms = self._keeper.alarms
         if found.reason in REFUSED_PACK_REASONS:
-            return [alarms.raise_alarm(AlarmKind.REFUSED_PACK, f"{scan.gtin}/{scan.batch}", detail)]
+            delivery = detail.get("delivery_id")
+            subject = f"{scan.gtin}/{scan.batch}"
+            subject = f"{delivery}/{subject}" if delivery else subject
+            return [alarms.raise_alarm(AlarmKind.REFUSED_PACK, subject, detail)]
         if found.reason is Reason.DUPLICATE_SERIAL:
             where = {**detail, "slot": found.slot}
             subject = f"{scan.gtin}/{scan.serial}"

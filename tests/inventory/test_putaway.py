@@ -369,3 +369,19 @@ def test_a_pack_refused_for_a_reason_that_passed_and_put_after_all_is_not_a_refu
     desk.end("D-1", "Ana")
     [closed] = answers(keeper, "closed")
     assert (closed["put"], closed["refused"], closed["refused_packs"]) == (2, 0, [])
+
+
+def test_each_delivery_refusing_a_batch_has_an_alarm_of_its_own(keeper: InventoryKeeper) -> None:
+    """Two deliveries and a receiving desk refuse packs of one short-dated batch: three
+    alarms, and the end of one delivery clears only its own."""
+    desk = keeper.putaways
+    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 2),), scanner="goods-in"))
+    desk.notice(Notice("D-2", (NoticeLine(AMOX.gtin, 2),), scanner="desk-2"))
+    desk.scanned(scan("K1", days=30, serial="s1"), "goods-in", "R-01", "Ana")
+    desk.scanned(scan("K1", days=30, serial="s2"), "desk-2", "R-02", "Ben")
+    desk.received(scan("K1", days=30, serial="s3"), "R-09", "Cleo", "recv-desk")
+    refused = [a for a in keeper.alarms.live() if a.kind is AlarmKind.REFUSED_PACK]
+    assert sorted(str(a.detail["serial"]) for a in refused) == ["s1", "s2", "s3"]
+    desk.end("D-1", "Centre")
+    left = [a.detail["serial"] for a in keeper.alarms.live() if a.kind is AlarmKind.REFUSED_PACK]
+    assert sorted(str(s) for s in left) == ["s2", "s3"]
