@@ -52,9 +52,17 @@ class ExpectedLine:
     batch: str = ""
     expiry: str | None = None
     received: int = 0
+    # The expiry dates of packs counted on it that differ from the one announced, each once.
+    other_expiries: list[str] = field(default_factory=list)
 
     def accepts(self, gtin: str, batch: str) -> bool:
         return self.gtin == gtin and (not self.batch or self.batch == batch)
+
+    def count(self, expiry: str | None) -> None:
+        """One pack put on this line, expiring on `expiry` (as scanned)."""
+        self.received += 1
+        if self.expiry and expiry and expiry != self.expiry and expiry not in self.other_expiries:
+            self.other_expiries.append(expiry)
 
     def report(self) -> dict[str, object]:
         return {
@@ -65,6 +73,7 @@ class ExpectedLine:
             "received": self.received,
             "missing": max(self.quantity - self.received, 0),
             "excess": max(self.received - self.quantity, 0),
+            "other_expiries": list(self.other_expiries),
         }
 
 
@@ -182,6 +191,12 @@ class PutawaySession:
         waiting = sum(1 for p in self.waiting if any(ln.accepts(p.gtin, p.batch) for ln in lines))
         return max(awaited - waiting, 0)
 
+    def announced_otherwise(self, gtin: str, batch: str, expiry: str | None) -> str | None:
+        """The expiry its notice announced for this pack, when that is not `expiry` (as
+        scanned): None when a line that takes the pack announced `expiry`, or none a date."""
+        dates = {ln.expiry for ln in self.lines if ln.accepts(gtin, batch) and ln.expiry}
+        return None if not dates or expiry is None or expiry in dates else min(dates)
+
     def drop(self, pack: WaitingPack) -> None:
         """`pack` (this very one, waiting or let go of) is no longer to be put."""
         for packs in (self.waiting, self.let_go):
@@ -193,7 +208,7 @@ class PutawaySession:
     def waiting_at(self, slot: str) -> list[WaitingPack]:
         return [pack for pack in self.waiting if pack.slot == slot]
 
-    def count_put(self, gtin: str, batch: str) -> None:
+    def count_put(self, gtin: str, batch: str, expiry: str | None) -> None:
         """One pack put: counted on the first line of the notice with room for it, else the
         first that accepts it (in excess), else as not announced."""
         fitting = [line for line in self.lines if line.accepts(gtin, batch)]
@@ -201,7 +216,7 @@ class PutawaySession:
         if line is None and fitting:
             line = fitting[0]
         if line is not None:
-            line.received += 1
+            line.count(expiry)
             return
         extra = next((u for u in self.unexpected if (u.gtin, u.batch) == (gtin, batch)), None)
         if extra is None:

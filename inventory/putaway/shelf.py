@@ -83,6 +83,12 @@ class ShelfPuts:
             number=session.number,
         )
         out.putaway_notes.append(f"put-away {session.delivery_id}: GTIN {scan.gtin} goes to {slot}")
+        announced = session.announced_otherwise(scan.gtin, scan.batch, expiry)
+        if announced is not None:
+            out.putaway_notes.append(
+                f"put-away {session.delivery_id}: GTIN {scan.gtin} batch {scan.batch} expires "
+                f"on {expiry}; its notice announced {announced}"
+            )
         out.lights_changed = True
         return out
 
@@ -276,7 +282,7 @@ class ShelfPuts:
             if serial:
                 session.put_serials.append(pack_key(pack.gtin, serial))
             session.put += 1
-            session.count_put(pack.gtin, pack.batch)
+            session.count_put(pack.gtin, pack.batch, pack.expiry)
             session.put_after_all(pack.gtin, pack.batch, serial)
             session.touched_at = keeper.seconds()
             board.save(session)
