@@ -170,6 +170,8 @@ class ShelfFinds:
         )
         out.commits.append(keeper.commit([movement]))
         out.placed[tag.epc] = slot
+        if self._board.unbooked.get(pack.slot, ("",))[0] == session.delivery_id:
+            del self._board.unbooked[pack.slot]  # what was lit there is booked now
         out.putaway_notes.append(
             f"put-away {session.delivery_id} ({session.state}): GTIN {pack.gtin} serial "
             f"{tag.serial}, left waiting, seen in {slot}: booked in with batch {pack.batch}"

@@ -122,6 +122,7 @@ def test_a_pack_left_waiting_when_its_delivery_was_ended_keeps_its_batch_on_a_sh
     expiry = pack.expiry.isoformat()  # type: ignore[union-attr]
     assert booked(keeper, "77") == [("receive", "A-01", "B1", expiry, "available", "R-X")]
     assert out.placed == {tag("77").epc: "A-01"}
+    assert desk.button("A-01", 1, shown=None).putaway_mistakes == [], "booked: not red"
     desk.scanned(pack, "goods-in", "R-01", "Ana")  # scanned again
     assert live(keeper, AlarmKind.DUPLICATE_PACK) == [] and answers(keeper, "refused") == []
 
