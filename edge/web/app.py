@@ -26,6 +26,7 @@ from edge.web.state import WebState
 from edge.web.views import (
     alarms,
     badge,
+    deliveries,
     expiring,
     find,
     health,
@@ -97,6 +98,7 @@ def build_app(state: WebState) -> Starlette:
     routes = [
         *shelves.routes,
         *picks.routes,
+        *deliveries.routes,
         *alarms.routes,
         *find.routes,
         *expiring.routes,

@@ -18,8 +18,12 @@ from sync.mqtt_session import MqttSession
 COMMAND_TTL_SECONDS = 60.0  # a click is about now: a command delayed longer is refused
 ANSWER_SECONDS = 5.0
 # Commands the gateway answers under another command's name (docs/asyncapi.yaml): a cancel is
-# told as the end of the list itself (`pick`, cancelled) or its error.
-ANSWERED_AS = {"pick-cancel": ("pick", frozenset({"cancelled", "error"}))}
+# told as the end of the list itself (`pick`, cancelled) or its error; the end of a delivery's
+# put-away as the delivery closed (`putaway`, closed).
+ANSWERED_AS = {
+    "pick-cancel": ("pick", frozenset({"cancelled", "error"})),
+    "putaway-end": ("putaway", frozenset({"closed", "error"})),
+}
 
 
 class CommandRefused(Exception):

@@ -17,6 +17,7 @@ from anyio import to_thread
 
 from inventory.ledger.store import connect_readonly
 from inventory.picking.lists import PickList
+from inventory.putaway.sessions import PutawaySession
 from inventory.replenishment.requests import SHOWN_COLUMNS
 from inventory.stocktake.sweep import StocktakeReport
 
@@ -112,6 +113,21 @@ def pick_lists(db: sqlite3.Connection) -> tuple[list[PickList], Rows]:
         )
     )
     return open_lists, ended
+
+
+def deliveries(db: sqlite3.Connection) -> tuple[list[PutawaySession], Rows]:
+    """Deliveries being put away (oldest first), and the last ended ones (newest first: each
+    its `session` and when it ended, `updated_at`)."""
+    rows = db.execute(
+        "SELECT body FROM putaway_sessions WHERE state = 'open' ORDER BY created_at"
+    ).fetchall()
+    ended = db.execute(
+        "SELECT body, updated_at FROM putaway_sessions WHERE state != 'open'"
+        " ORDER BY updated_at DESC LIMIT 20"
+    ).fetchall()
+    return [PutawaySession.from_json(r[0]) for r in rows], [
+        {"session": PutawaySession.from_json(r[0]), "updated_at": r[1]} for r in ended
+    ]
 
 
 def live_alarms(db: sqlite3.Connection) -> Rows:

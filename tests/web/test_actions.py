@@ -88,7 +88,12 @@ async def test_actions_without_login_csrf_token_or_from_another_site_are_refused
         assert token
         status, body = await web.post(path, {"csrf": token}, cookie, origin="http://evil.example")
         assert status == 403 and "another site" in body
-        for cancel in ("/picks/rx-1/cancel", "/find/locate", "/stocktake/start"):
+        for cancel in (
+            "/picks/rx-1/cancel",
+            "/deliveries/D-1/end",
+            "/find/locate",
+            "/stocktake/start",
+        ):
             answer = await web.post(cancel, {"gtin": "04012345123456", "shelf": "A"})
             assert answer[0] == 403
         # Nothing was sent and nothing changed; the browser's own form is still offered.

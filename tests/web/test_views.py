@@ -23,6 +23,7 @@ VIEWS = (
     "/shelves",
     "/slots/A-04",
     "/picks",
+    "/deliveries",
     "/alarms",
     "/find?q=amoxicillin",
     "/expiring?days=3000",

@@ -1,0 +1,93 @@
+"""The Deliveries view: a delivery being put away as the clerk at the desk needs it (its colour,
+what was announced and put, the pack lit and where, the pack refused and what to do with it),
+kept live as packs are put, and ended from the page; real daemon, mosquitto, pty scanner,
+Modbus shelf controller and Chromium."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+from playwright.async_api import expect
+
+from edge.demo.local_broker import LocalBroker
+from firmware_sim.scanner_sim import GS
+from sync.commands import with_envelope
+from tests.conftest import Subscriber, eventually
+from tests.edge.pick_rig import AMOX, IBU, PREFIX, statuses
+from tests.web.page_rig import NAME, artifacts, page_rig
+
+SECOND = 5_000
+
+
+def code(gtin: str, batch: str, days: int) -> str:
+    """A pack's DataMatrix, expiring `days` from today."""
+    return f"01{gtin}17{date.today() + timedelta(days=days):%y%m%d}10{batch}{GS}"
+
+
+def putaway_desk(tmp_path: Path) -> dict[str, object]:
+    """The rig's scanner as a put-away desk (its station A-08), and homes for both products."""
+    products = [
+        {"gtin": gtin, "name": name, "reorder_point": 1, "par": 8, "require_serial": False}
+        | {"slots": [home], "slot_capacity": 8}
+        for gtin, name, home in (
+            (AMOX, "Amoxicillin 500 mg", "A-01"),
+            (IBU, "Ibuprofen 400 mg", "A-06"),
+        )
+    ]
+    desk = {"name": "desk", "port": str(tmp_path / "scanner"), "role": "putaway"}
+    return {"scanners": [desk | {"receive_to": "A-08"}], "products": products}
+
+
+async def test_a_delivery_shows_its_lines_the_pack_lit_and_the_pack_refused_and_ends_from_the_page(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    async with page_rig(tmp_path, broker, **putaway_desk(tmp_path)) as web:
+        rig = web.rig
+        tab = await web.logged_in_tab()
+        await tab.goto(f"{web.url}/deliveries")
+        await expect(tab.locator("#deliveries")).to_contain_text("No delivery is being put away")
+        notice = {"delivery_id": "DESADV-7", "lines": [{"gtin": IBU, "quantity": 2}]}
+        centre.publish(f"{PREFIX}/cmd/putaway", json.dumps(with_envelope(notice)))
+        delivery = tab.locator('article[data-delivery="DESADV-7"]')
+        await expect(delivery.locator(".standing")).to_have_text(
+            "announced: waits for its first pack", timeout=SECOND
+        )
+        line = delivery.locator(f'table.lines tr[data-gtin="{IBU}"]')
+        await expect(line).to_contain_text("Ibuprofen 400 mg")
+
+        rig.scanner.scan(code(IBU, "I9", 400))
+        rig.scanner.scan(code(IBU, "I9", -1))  # expired yesterday: refused, never booked
+        await expect(delivery.locator(".standing")).to_have_text(
+            "being put away at desk", timeout=SECOND
+        )
+        await expect(delivery.locator(".chip")).to_have_text("green")
+        waiting = delivery.locator("table.waiting tbody tr")
+        await expect(waiting).to_have_count(1, timeout=SECOND)
+        await expect(waiting).to_contain_text("A-06")
+        refused = delivery.locator('table.refused tr[data-reason="expired"]')
+        await expect(refused.locator(".to-do")).to_have_text(
+            "Expired: set it aside with the delivery note; it goes back.", timeout=SECOND
+        )
+        await tab.screenshot(path=artifacts() / "deliveries.png", full_page=True)
+
+        await rig.press("A-06")  # the lit pack put: the view follows without a reload
+        await expect(waiting).to_have_count(0, timeout=SECOND)
+        await expect(line.locator(".put")).to_have_text("1")
+        await expect(delivery.locator(".progress")).to_have_text("1 put, 1 still to come")
+
+        await delivery.get_by_role("button", name="End this delivery").click()
+        await expect(tab.locator(".flash")).to_contain_text(
+            f"Delivery DESADV-7 ended by {NAME}", timeout=SECOND
+        )
+        await expect(delivery).to_have_count(0)
+        ended = tab.locator('table.ended tr[data-delivery="DESADV-7"]')
+        await expect(ended).to_contain_text("ended")
+        cells = ended.locator("td.num")
+        await expect(cells).to_have_text(["1", "1", "0", "1"])  # put, missing, extra, refused
+        await eventually(
+            lambda: "closed" in statuses(centre, "DESADV-7"), what="the centre told it closed"
+        )
