@@ -50,7 +50,9 @@ async def test_a_delivery_shows_its_lines_the_pack_lit_and_the_pack_refused_and_
         tab = await web.logged_in_tab()
         await tab.goto(f"{web.url}/deliveries")
         await expect(tab.locator("#deliveries")).to_contain_text("No delivery is being put away")
-        notice = {"delivery_id": "DESADV-7", "lines": [{"gtin": IBU, "quantity": 2}]}
+        announced = f"{date.today() + timedelta(days=500):%Y-%m-%d}"
+        announced_line = {"gtin": IBU, "quantity": 2, "expiry": announced}
+        notice = {"delivery_id": "DESADV-7", "lines": [announced_line]}
         centre.publish(f"{PREFIX}/cmd/putaway", json.dumps(with_envelope(notice)))
         delivery = tab.locator('article[data-delivery="DESADV-7"]')
         await expect(delivery.locator(".standing")).to_have_text(
@@ -77,6 +79,8 @@ async def test_a_delivery_shows_its_lines_the_pack_lit_and_the_pack_refused_and_
         await rig.press("A-06")  # the lit pack put: the view follows without a reload
         await expect(waiting).to_have_count(0, timeout=SECOND)
         await expect(line.locator(".put")).to_have_text("1")
+        scanned = f"{date.today() + timedelta(days=400):%Y-%m-%d}"
+        await expect(line).to_contain_text(f"{announced} packs expire {scanned}")
         await expect(delivery.locator(".progress")).to_have_text("1 put, 1 still to come")
 
         await delivery.get_by_role("button", name="End this delivery").click()

@@ -59,6 +59,7 @@ def shown(session: PutawaySession, colours: Sequence[str]) -> dict[str, Any]:
         "excess": sum(int(str(line["excess"])) for line in lines)
         + sum(u.quantity for u in session.unexpected),
         "waiting": session.waiting,
+        "let_go": session.let_go,
         "unexpected": session.unexpected,
         "refused": [{"pack": r, "to_do": to_do(r.reason)} for r in session.refusals],
     }
