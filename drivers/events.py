@@ -44,6 +44,15 @@ class BarcodeScanned:
 
 
 @dataclass(frozen=True, slots=True)
+class ScanUnreadable:
+    """A barcode scanner sent something that cannot be a code (too long, bytes beyond ASCII);
+    reason says what, and what to check."""
+
+    scanner: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class BadgePresented:
     """A card was put on a PC/SC reader; uid is its hexadecimal UID."""
 
@@ -87,6 +96,7 @@ DriverEvent = (
     | InventoryRoundDone
     | AntennaFault
     | BarcodeScanned
+    | ScanUnreadable
     | BadgePresented
     | BadgeRemoved
     | DeviceUp

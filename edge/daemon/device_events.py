@@ -22,6 +22,7 @@ from drivers.events import (
     DeviceUp,
     DriverEvent,
     InventoryRoundDone,
+    ScanUnreadable,
     TagSeen,
 )
 from drivers.pcsc.badge_reader import BADGE_SERVICE
@@ -170,6 +171,8 @@ class DeviceEvents:
                 self._round_done(slot)
         elif isinstance(event, BarcodeScanned):
             self._scanned(event)
+        elif isinstance(event, ScanUnreadable):
+            self._refused(event.scanner, "an unreadable scan", BarcodeError(event.reason))
         elif isinstance(event, BadgePresented):
             name = self._badges.present(event.reader, event.uid)
             if name is None:
@@ -258,15 +261,7 @@ class DeviceEvents:
             strict = event.scanner not in self._putaway
             check_serial(scan, self._require_serial.get(scan.gtin, strict))
         except BarcodeError as exc:
-            self._counters["scans_refused"] += 1
-            self.scans.append(exc)
-            self._observe(
-                Activity("scan", f"{event.scanner} refused {readable(event.text)}: {exc}")
-            )
-            # At the goods-in desks the clerk is watching the lights, not a screen.
-            desk = self._receiving.get(event.scanner) or self._putaway.get(event.scanner)
-            if desk:
-                self._offer(UnreadCode(event.scanner, desk, str(exc)))
+            self._refused(event.scanner, readable(event.text), exc)
             return
         self._counters["scans"] += 1
         self.scans.append(scan)
@@ -287,6 +282,16 @@ class DeviceEvents:
             self._offer(PutawayScan(scan, scanner, station, actor))
             return
         self._offer(ScannedAtPick(scan, scanner))
+
+    def _refused(self, scanner: str, what: str, why: BarcodeError) -> None:
+        """A scan that cannot be booked: counted, logged, and red at a goods-in desk."""
+        self._counters["scans_refused"] += 1
+        self.scans.append(why)
+        self._observe(Activity("scan", f"{scanner} refused {what}: {why}"))
+        # At the goods-in desks the clerk is watching the lights, not a screen.
+        desk = self._receiving.get(scanner) or self._putaway.get(scanner)
+        if desk:
+            self._offer(UnreadCode(scanner, desk, str(why)))
 
     def _works(self, device: str) -> None:
         """`device` (or an antenna) shows it works: its alarm clears if one was raised."""

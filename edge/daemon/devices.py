@@ -69,7 +69,9 @@ def build_devices(config: GatewayConfig, emit: Emit, clock: Clock) -> Devices:
                 )
             )
     devices.scanners = [
-        BarcodeScanner(SerialPort(s.name, s.port, s.baudrate), emit, clock=tick)
+        BarcodeScanner(
+            SerialPort(s.name, s.port, s.baudrate), emit, clock=tick, quiet=s.quiet_ms / 1000
+        )
         for s in config.scanners
     ]
     if config.badges.enabled:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from drivers.gs1_scanner import BarcodeScanner
 from drivers.modbus.shelf_bus import ShelfBus
 from drivers.serial_device import SerialDevice
 from edge.daemon.device_health import DeviceHealth
@@ -97,6 +98,19 @@ def serial_opens(devices: list[SerialDevice]) -> Iterator[Metric]:
     for device in devices:
         opens.add_metric([device.name], device.opens)
     yield opens
+
+
+def scanner_counts(scanners: list[BarcodeScanner]) -> Iterator[Metric]:
+    unreadable = CounterMetricFamily(
+        "rxedge_scanner_unreadable_scans",
+        "Scans that could not be a code, by what was wrong: too_long, or undecodable (bytes "
+        "beyond ASCII: a scanner sending 7 data bits with parity). Each is also a refused scan.",
+        labels=["scanner", "reason"],
+    )
+    for scanner in scanners:
+        unreadable.add_metric([scanner.name, "too_long"], scanner.too_long)
+        unreadable.add_metric([scanner.name, "undecodable"], scanner.undecodable)
+    yield unreadable
 
 
 def shelf_counts(

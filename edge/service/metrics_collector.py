@@ -27,6 +27,7 @@ from edge.service.device_metrics import (
     antennas_up,
     devices_up,
     reader_counts,
+    scanner_counts,
     serial_opens,
     shelf_controllers,
     shelf_counts,
@@ -168,6 +169,7 @@ class GatewayCollector(Collector):
         yield from antennas_up(config, gateway.events.health)
         yield from reader_counts(list(devices.readers), tallies.tag_reads)
         yield from serial_opens([*devices.readers, *devices.scanners])
+        yield from scanner_counts(list(devices.scanners))
         yield from shelf_counts(shelf_controllers(devices), tallies.presses)
         yield from _counters(dict(gateway.counters), tallies)
         yield from _sync(gateway.session, gateway.publisher)

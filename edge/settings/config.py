@@ -114,6 +114,8 @@ class ScannerConfig(_Strict):
     # picking: confirms picks; receiving: books into receive_to; putaway: lights the pack's slot
     role: Literal["picking", "receiving", "putaway"] = "picking"
     receive_to: str | None = None
+    # A scan ends at CR or LF, or after this many milliseconds without a byte (no suffix).
+    quiet_ms: Annotated[int, Field(ge=10, le=2000)] = 80
 
     @model_validator(mode="after")
     def _receiving(self) -> ScannerConfig:

@@ -44,6 +44,7 @@ EXAMPLES = {
     '"putaway")',
     "receive_to": 'receive_to = "R-01"  (the slot a receiving scanner books packs into; for '
     "putaway, the station's slot)",
+    "quiet_ms": "quiet_ms = 80  (10 to 2000: a scan without CR or LF ends after this quiet)",
     "min_shelf_life_days": "min_shelf_life_days = 90  (a delivered pack expiring sooner: refused)",
     "slot_capacity": "slot_capacity = 12  (packs of it one slot takes; leave out for no limit)",
     "remind_after_seconds": "remind_after_seconds = 120",

@@ -3,15 +3,52 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from drivers.events import BarcodeScanned, DeviceDown, DeviceUp, DriverEvent
+import pytest
+
+from drivers.events import BarcodeScanned, DeviceDown, DeviceUp, DriverEvent, ScanUnreadable
 from drivers.gs1_scanner import MAX_LINE, BarcodeScanner
 from drivers.serial_link import SerialPort
 from firmware_sim.scanner_sim import GS, ScannerSimulator
 from tests.conftest import eventually
 
 CODE = "0104012345123456" + "17260131" + "10ABC123" + GS + "21XYZ789"
+
+
+@dataclass
+class Desk:
+    sim: ScannerSimulator
+    scanner: BarcodeScanner
+    events: list[DriverEvent]
+
+    def scans(self) -> list[str]:
+        return [e.text for e in self.events if isinstance(e, BarcodeScanned)]
+
+    def scanned(self, count: int) -> Callable[[], bool]:
+        """Whether `count` scans have arrived."""
+        return lambda: len(self.scans()) >= count
+
+    def unreadable(self) -> list[ScanUnreadable]:
+        return [e for e in self.events if isinstance(e, ScanUnreadable)]
+
+
+@pytest.fixture
+async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
+    """A scanner driver reading the simulated scanner over a pty at 9600 baud."""
+    sim = ScannerSimulator(link=tmp_path / "scanner")
+    await sim.start()
+    events: list[DriverEvent] = []
+    scanner = BarcodeScanner(SerialPort("desk", sim.port, 9600), events.append)
+    task = asyncio.create_task(scanner.run())
+    await eventually(lambda: DeviceUp("desk") in events)
+    yield Desk(sim, scanner, events)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await sim.stop()
 
 
 async def test_each_scan_is_one_event_with_its_separators(tmp_path: Path) -> None:
@@ -36,23 +73,53 @@ async def test_each_scan_is_one_event_with_its_separators(tmp_path: Path) -> Non
         await sim.stop()
 
 
-async def test_noise_without_line_ends_is_dropped_not_hoarded(tmp_path: Path) -> None:
-    sim = ScannerSimulator(link=tmp_path / "scanner")
-    await sim.start()
-    events: list[DriverEvent] = []
-    scanner = BarcodeScanner(SerialPort("desk", sim.port, 115200), events.append)
-    task = asyncio.create_task(scanner.run())
-    try:
-        await eventually(lambda: DeviceUp("desk") in events)
-        sim.line.send(b"x" * (MAX_LINE + 10))
-        await eventually(lambda: scanner.too_long == 1)
-        sim.scan(CODE)
-        await eventually(lambda: any(isinstance(e, BarcodeScanned) for e in events))
-        assert [e.text for e in events if isinstance(e, BarcodeScanned)] == ["]d2" + CODE]
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await sim.stop()
+async def test_a_scan_without_a_line_end_ends_when_the_scanner_goes_quiet(desk: Desk) -> None:
+    desk.sim.suffix = ""  # a scanner set to send no suffix
+    for n in range(1, 4):
+        desk.sim.scan(CODE)
+        await eventually(desk.scanned(n), what=f"scan {n} on its own")
+    assert desk.scans() == ["]d2" + CODE] * 3
+    assert desk.unreadable() == []
+
+
+async def test_control_bytes_ahead_of_a_scan_are_dropped_and_its_separators_kept(
+    desk: Desk,
+) -> None:
+    desk.sim.line.send(b"\x00")  # what a cable being plugged in sends
+    await asyncio.sleep(0.2)  # past the quiet time: a scan of its own, if it were one
+    desk.sim.line.send(b"\x00\x00" + ("]d2" + CODE + "\r\n").encode())
+    # A scanner sending FNC1 as a leading GS (no symbology identifier) keeps it.
+    desk.sim.line.send(b"\x00" + (GS + CODE + "\r").encode())
+    await eventually(lambda: len(desk.scans()) == 2, what="both scans")
+    assert desk.scans() == ["]d2" + CODE, GS + CODE]
+    assert desk.unreadable() == []
+    assert desk.scanner.stray_bytes == 4
+
+
+async def test_noise_without_line_ends_is_reported_once_not_hoarded(desk: Desk) -> None:
+    desk.sim.line.send(b"x" * (MAX_LINE * 2 + 10))
+    await eventually(lambda: desk.scanner.too_long == 1)
+    await asyncio.sleep(0.3)  # the tail of the noise, and the quiet after it: nothing more
+    assert [e.scanner for e in desk.unreadable()] == ["desk"]
+    assert desk.scanner.too_long == 1
+    desk.sim.scan(CODE)
+    await eventually(lambda: desk.scans() == ["]d2" + CODE])
+    assert len(desk.unreadable()) == 1
+
+
+async def test_a_scanner_sending_7_data_bits_with_parity_is_unreadable_and_says_so(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 7E1 scanner read as 8N1: the parity bit arrives as each byte's high bit."""
+    sent = ("]d2" + CODE + "\r").encode()
+    even = bytes(b | 0x80 if bin(b).count("1") % 2 else b for b in sent)
+    with caplog.at_level(logging.WARNING):
+        desk.sim.line.send(even)
+        await eventually(lambda: desk.unreadable(), what="an unreadable scan")
+    [unreadable] = desk.unreadable()
+    assert "7 data bits with parity" in unreadable.reason
+    assert desk.scanner.undecodable == 1 and desk.scans() == []
+    assert any("7 data bits" in r.getMessage() and "desk" in r.getMessage() for r in caplog.records)
 
 
 async def test_unplugged_scanner_is_reopened(tmp_path: Path) -> None:

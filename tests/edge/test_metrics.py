@@ -158,6 +158,14 @@ async def test_metrics_follow_reads_devices_buttons_and_commits(
         lambda: rig.equals(1, "rxedge_barcode_scans_total", result="refused"),
         what="the refused scan",
     )
+    rig.scanner.line.send(b"]d2\xb0\xb1\x30\r")  # 7 data bits with odd parity, read as 8
+    await eventually(
+        lambda: rig.equals(2, "rxedge_barcode_scans_total", result="refused"),
+        what="the unreadable scan refused",
+    )
+    assert await rig.equals(
+        1, "rxedge_scanner_unreadable_scans_total", scanner="desk", reason="undecodable"
+    )
 
     centre = subscribe(f"{PREFIX}/cmd-result")
     centre.publish(f"{PREFIX}/cmd/pick", b"{not json")

@@ -81,6 +81,25 @@ async def test_a_code_the_scanner_cannot_take_blinks_red_so_the_clerk_scans_agai
     assert any("DataMatrix" in a.text for a in rig.activity if a.kind == "mistake")
 
 
+@pytest.mark.parametrize(
+    ("sent", "said"),
+    [
+        # A scanner sending 7 data bits with even parity, read as 8 data bits: high bits set.
+        (bytes(b | 0x80 if bin(b).count("1") % 2 else b for b in GOOD.encode()), "7 data bits"),
+        (b"5" * 600, "longer than 512 bytes"),
+    ],
+    ids=["7E1 scanner", "over-long"],
+)
+async def test_a_scan_that_cannot_be_a_code_blinks_red_and_counts_as_refused(
+    rig: PutawayRig, sent: bytes, said: str
+) -> None:
+    rig.scanner.line.send(b"]d2" + sent + b"\r\n")
+    await eventually(lambda: rig.shows(STATION, RED), what="red at the desk's slot")
+    assert rig.receipts() == []
+    assert any(said in a.text for a in rig.activity if a.kind == "mistake")
+    assert rig.gateway is not None and rig.gateway.counters["scans_refused"] == 1
+
+
 async def test_a_receiving_desk_alarm_clears_once_a_pharmacist_acknowledged_it(
     rig: PutawayRig, subscribe: Callable[..., Subscriber]
 ) -> None:
