@@ -8,7 +8,9 @@ A silent controller must not starve the others on a shared line. On RTU every re
 as long as its exchange takes on the wire at the bus's baud rate plus `response_allowance`. A
 controller that fails `down_after` times in a row is reported down and from then on is tried
 once every `probe_interval` seconds (one button read) instead of every cycle; when it answers it
-gets the whole desired state written anew and is reported up.
+gets the whole desired state written anew and is reported up. Presses made while it was down are
+counted then, from the counters read before it went down, or from zero when its heartbeat shows
+that it restarted meanwhile.
 
 An RTU answer names no request, so one that comes after its deadline would be taken for the next
 request to that device. After a request goes unanswered the line is left alone until it has been
@@ -192,7 +194,10 @@ class ShelfBus:
         state.forget_written()
         if state.up is not False and state.failures >= self._down_after:
             state.up = False
-            state.buttons = None
+            # Presses made while it is down are counted on its return from the counters read
+            # before, unless it restarted meanwhile, which only a heartbeat can show.
+            if state.spec.profile.heartbeat is None:
+                state.buttons = None
             state.next_probe = self._clock() + self._probe_interval
             self._emit(DeviceDown(state.spec.name, reason))
             log.warning("shelf controller down: %s", reason)
@@ -266,6 +271,12 @@ class ShelfBus:
         state.forget_written()
         return True
 
+    def _restart_shows(self, state: ControllerState) -> bool:
+        """Whether the heartbeat can still show a restart since it was last read (it wraps
+        at 65536 seconds)."""
+        beat = state.heartbeat
+        return beat is not None and self._clock() - beat[1] + SLACK < COUNTER_WRAP
+
     async def _poll_buttons(self, state: ControllerState) -> None:
         spec, buttons = state.spec, state.spec.profile.buttons
         now: list[int] = []
@@ -276,6 +287,8 @@ class ShelfBus:
             now += [int(bit) for bit in reply.bits[:n]] if bits else list(reply.registers)
             state.stats.polls += 1
         before, kept = state.buttons, now
+        if before is not None and state.up is False and not self._restart_shows(state):
+            before = None  # back after too long to tell a restart: counted from here
         if before is not None and now != before:
             if await self._restarted(state):
                 before = [0] * len(now)  # counted from zero since the restart

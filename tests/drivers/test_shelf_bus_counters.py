@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.events import ButtonPressed
+from drivers.events import ButtonPressed, DeviceDown
 from tests.drivers.conftest import CONTROLLERS, SETUPS, RtuRig
 
 pytestmark = pytest.mark.parametrize("rig", [SETUPS[0]], indirect=True)  # press counters
@@ -44,3 +44,41 @@ async def test_a_heartbeat_read_behind_the_last_is_not_a_restart(rig: RtuRig) ->
     await rig.cycles(5, STEP)  # read again once, and polls on
     assert presses(rig) == [], "a stale heartbeat counted every press counter from zero"
     assert rig.bus.stats("B").restarts == 0
+
+
+async def test_presses_made_while_a_controller_was_down_are_counted_on_its_return(
+    rig: RtuRig,
+) -> None:
+    """A cut stub of the bus: the controller kept running, so its counters kept the presses."""
+    await rig.sim.set_heartbeat(5000, device_id=B)
+    await rig.sim.press(1, times=4, device_id=B)
+    await rig.cycles(6, STEP)  # the counters and the heartbeat read as they are
+    rig.sim.silence(B)
+    await rig.cycles(3, STEP)
+    assert DeviceDown in {type(e) for e in rig.events}, "B marked down"
+    await rig.sim.press(1, times=2, device_id=B)  # confirmed while the gateway has it down
+    await rig.sim.press(5, device_id=B)
+    await rig.cycles(8, STEP)
+    rig.sim.unsilence(B)
+    await rig.cycles(4, STEP)
+    assert rig.bus.is_up("B")
+    assert presses(rig) == [ButtonPressed("B", 1, 2), ButtonPressed("B", 5, 1)]
+    assert rig.bus.stats("B").restarts == 0
+
+
+async def test_a_controller_that_restarted_while_down_counts_its_presses_from_zero(
+    rig: RtuRig,
+) -> None:
+    await rig.sim.set_heartbeat(5000, device_id=B)
+    await rig.sim.press(1, times=40, device_id=B)
+    await rig.cycles(6, STEP)
+    rig.sim.silence(B)
+    await rig.cycles(3, STEP)
+    await rig.sim.power_cycle(B)  # back blank: counters and heartbeat at zero
+    await rig.sim.press(1, times=3, device_id=B)
+    await rig.cycles(8, STEP)
+    rig.sim.unsilence(B)
+    await rig.cycles(4, STEP)
+    assert rig.bus.is_up("B")
+    assert presses(rig) == [ButtonPressed("B", 1, 3)], "the 3 presses since the restart only"
+    assert rig.bus.stats("B").restarts == 1
