@@ -2,7 +2,9 @@
 
 Len counts the bytes from Addr to Check; Check is the two's complement of the sum of every byte
 before it. The decoder is incremental, resynchronises on the next 0xA0 after garbage, and counts
-what it drops instead of raising.
+what it drops instead of raising. A frame is taken only when the next frame's 0xA0 follows it
+(see `Framing.take`): a frame that lost a byte would otherwise pass its one-byte checksum with
+the next frame's start byte as its own checksum.
 """
 
 from __future__ import annotations
@@ -55,10 +57,14 @@ class R2000Decoder:
         return _FRAMING.take(self._buf, self.stats)
 
     def resync(self) -> list[Frame]:
-        """Give up on the partial frame held back (its length byte was probably garbage, and no
-        more bytes are coming): drop its first byte and decode what follows it."""
+        """No more bytes are coming for now: take a complete frame that was held back only for
+        want of the byte after it; otherwise give up on the partial frame held back (its length
+        byte was probably garbage): drop its first byte and decode what follows it."""
         if not self._buf:
             return []
+        frames = _FRAMING.take(self._buf, self.stats, last=True)
+        if frames or not self._buf:
+            return frames
         del self._buf[0]
         self.stats.garbage_bytes += 1
         return self.feed(b"")

@@ -65,8 +65,9 @@ def reader_counts(readers: list[SerialDevice], tag_reads: Counter[str]) -> Itera
     )
     bad = CounterMetricFamily(
         "rxedge_reader_bad_frames",
-        "Frames dropped: checksum (bad checksum or CRC), gap (given up after a pause inside "
-        "the frame), malformed (a good frame whose answer made no sense).",
+        "Frames dropped: checksum (bad checksum or CRC), misframed (checksum right, but not "
+        "followed by the next frame's start: bytes lost inside it), gap (given up after a pause "
+        "inside the frame), malformed (a good frame whose answer made no sense).",
         labels=["reader", "kind"],
     )
     garbage = CounterMetricFamily(
@@ -83,6 +84,7 @@ def reader_counts(readers: list[SerialDevice], tag_reads: Counter[str]) -> Itera
             stats = decoder.stats
             frames.add_metric([name], stats.frames)
             bad.add_metric([name, "checksum"], stats.bad_checksums)
+            bad.add_metric([name, "misframed"], stats.misframed)
             bad.add_metric([name, "gap"], stats.gap_discards)
             garbage.add_metric([name], stats.garbage_bytes)
         bad.add_metric([name, "malformed"], getattr(reader, "malformed", 0))

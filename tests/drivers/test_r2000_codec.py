@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.frames import Frame
@@ -88,12 +88,83 @@ def test_antenna_missing_error() -> None:
     assert parse_inventory_reply(parsed) == ErrorReply(0x22)
 
 
-def test_garbage_before_between_and_after_frames_is_skipped_and_counted() -> None:
+def drain(decoder: R2000Decoder) -> list[Frame]:
+    """What the decoder gives up once no more bytes come (the reader's pause rule)."""
+    frames: list[Frame] = []
+    while decoder.pending():
+        frames += decoder.resync()
+    return frames
+
+
+def test_garbage_before_and_between_frames_is_skipped_and_counted() -> None:
     decoder = R2000Decoder()
-    stream = b"\x00\x13\xff" + GOLDEN_TAG_ROW + b"\xa0\x01" + GOLDEN_TAG_ROW + b"\x55"
+    stream = b"\x00\x13\xff" + GOLDEN_TAG_ROW + b"\xa0\x01" + GOLDEN_TAG_ROW + GOLDEN_TAG_ROW
     frames = decoder.feed(stream)
-    assert len(frames) == 2
-    assert decoder.stats.garbage_bytes == 3 + 2 + 1
+    assert len(frames) == 3
+    assert decoder.stats.garbage_bytes == 3 + 2
+
+
+def test_a_frame_that_garbage_follows_is_dropped_and_counted() -> None:
+    """A frame that lost a byte looks like one that garbage follows: both are misframed."""
+    decoder = R2000Decoder()
+    frames = decoder.feed(GOLDEN_TAG_ROW + b"\x55" + GOLDEN_TAG_ROW)
+    assert frames == R2000Decoder().feed(GOLDEN_TAG_ROW)
+    assert decoder.stats.misframed == 1
+
+
+# Two tag rows as a reader sends them: the first's EPC holds A0 (its 16th byte), the start byte.
+ON_SHELF = [bytes.fromhex("3034257BF7194E40FBA015A7"), bytes.fromhex("3034257BF7194E406D2B1BE1")]
+
+
+def test_a_frame_that_lost_a_byte_is_not_read_into_the_next_one() -> None:
+    """With the first row's A0 lost, its last 20 bytes and the next row's start byte make a
+    frame whose one-byte checksum matches: a tag that is not there, and the next row lost."""
+    first, second = (encode_tag_row(1, 1, epc, 0x45) for epc in ON_SHELF)
+    lost = first[:16] + first[17:]
+    decoder = R2000Decoder()
+    frames = decoder.feed(lost + second) + drain(decoder)
+    assert [parse_inventory_reply(f) for f in frames] == [
+        TagRow(antenna=1, frequency=0, pc=0x3000, epc=ON_SHELF[1], rssi=0x45)
+    ]
+    assert decoder.stats.misframed == 1
+
+
+# EPC bytes, often the start byte: a lost A0 inside a row is what makes a one-byte checksum
+# match across into the next row.
+EPC_BYTES = st.one_of(st.just(0xA0), st.integers(0, 255))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    epcs=st.lists(st.lists(EPC_BYTES, min_size=12, max_size=12).map(bytes), min_size=2, max_size=6),
+    rssi=st.integers(0x20, 0x60),
+    where=st.data(),
+)
+def test_one_byte_lost_on_the_line_never_yields_a_tag_that_was_not_read(
+    epcs: list[bytes], rssi: int, where: st.DataObject
+) -> None:
+    stream = b"".join(encode_tag_row(1, 1, epc, rssi) for epc in epcs)
+    lost = where.draw(st.integers(0, len(stream) - 1), label="lost byte")
+    cut = where.draw(st.integers(0, len(stream) - 1), label="read in two at")
+    damaged = stream[:lost] + stream[lost + 1 :]
+    decoder = R2000Decoder()
+    frames = decoder.feed(damaged[:cut]) + decoder.feed(damaged[cut:]) + drain(decoder)
+    read = [r.epc for r in map(parse_inventory_reply, frames) if isinstance(r, TagRow)]
+    assert set(read) <= set(epcs)
+
+
+def test_a_frame_holding_a_start_byte_waits_for_what_follows_it() -> None:
+    """At the end of what was read, a frame with A0 inside may be one that lost a byte: it is
+    taken once the next frame's start arrives, or once nothing more comes."""
+    row = encode_tag_row(1, 1, ON_SHELF[0], 0x45)
+    tag = TagRow(antenna=1, frequency=0, pc=0x3000, epc=ON_SHELF[0], rssi=0x45)
+    decoder = R2000Decoder()
+    assert decoder.feed(row) == []
+    assert [parse_inventory_reply(f) for f in decoder.feed(row[:1])] == [tag]  # the next start
+    decoder = R2000Decoder()
+    assert decoder.feed(row) == []
+    assert [parse_inventory_reply(f) for f in drain(decoder)] == [tag]
+    assert decoder.stats.garbage_bytes == 0
 
 
 def test_bad_checksum_is_counted_and_dropped() -> None:
@@ -116,9 +187,11 @@ def test_frame_split_across_reads_is_reassembled() -> None:
     data=st.binary(max_size=200),
 )
 def test_any_frame_round_trips(address: int, command: int, data: bytes) -> None:
-    assert R2000Decoder().feed(encode_frame(address, command, data)) == [
-        Frame(address, command, data)
-    ]
+    frame = encode_frame(address, command, data)
+    # Followed by the next frame's start it is taken at once; alone, once no more bytes come.
+    assert R2000Decoder().feed(frame + frame[:1]) == [Frame(address, command, data)]
+    decoder = R2000Decoder()
+    assert decoder.feed(frame) + drain(decoder) == [Frame(address, command, data)]
 
 
 @given(st.lists(st.binary(max_size=64), max_size=20))
@@ -134,9 +207,6 @@ def test_resync_recovers_a_frame_hidden_behind_a_false_length() -> None:
     decoder = R2000Decoder()
     # A stray A0 whose "length" (0xA0) would swallow the real frame behind it.
     assert decoder.feed(b"\xa0" + GOLDEN_TAG_ROW) == []
-    frames: list[Frame] = []
-    while decoder.pending():
-        frames += decoder.resync()
-    assert [parse_inventory_reply(f) for f in frames] == [
+    assert [parse_inventory_reply(f) for f in drain(decoder)] == [
         TagRow(antenna=1, frequency=0, pc=0x3000, epc=EPC, rssi=0x4E)
     ]

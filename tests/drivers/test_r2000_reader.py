@@ -16,6 +16,7 @@ from drivers.events import (
     InventoryRoundDone,
     TagSeen,
 )
+from drivers.r2000.inventory import encode_tag_row
 from drivers.r2000.reader import R2000Reader
 from drivers.r2000.settings import CMD_SET_OUTPUT_POWER
 from drivers.serial_link import SerialPort
@@ -113,6 +114,30 @@ async def test_a_faulty_line_loses_reads_but_never_yields_a_wrong_tag(tmp_path: 
             reported = {e.epc for e in events if isinstance(e, TagSeen)}
             assert reported <= set(EPCS), "a damaged EPC got through the checksum"
             assert len(reported) >= 6
+    finally:
+        await sim.stop()
+
+
+async def test_a_row_that_lost_a_byte_on_the_line_yields_no_tag_and_the_next_row_is_read(
+    tmp_path: Path,
+) -> None:
+    """The first row's EPC holds A0; with it lost, the row runs on into the next one, whose
+    start byte is then the checksum the rest sums to."""
+    on_shelf = [
+        bytes.fromhex("3034257BF7194E40FBA015A7"),
+        bytes.fromhex("3034257BF7194E406D2B1BE1"),
+    ]
+    first, second = (encode_tag_row(1, 1, epc, 0x45) for epc in on_shelf)
+    sim = R2000Simulator(link=tmp_path / "reader")
+    await sim.start()
+    try:
+        async with reading(sim) as (reader, events):
+            await eventually(lambda: reader.rounds >= 2, what="rounds")
+            sim.line.send(first[:16] + first[17:] + second)
+            await eventually(lambda: seen(events), what="the second row")
+            await eventually(lambda: reader.rounds >= 4, what="rounds after it")
+            assert seen(events) == {(1, on_shelf[1])}
+            assert reader.decoder.stats.misframed == 1
     finally:
         await sim.stop()
 

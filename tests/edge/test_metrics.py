@@ -181,7 +181,7 @@ async def test_metrics_follow_reads_devices_buttons_and_commits(
     )
     rig.reader.line.faults.garbage = 0.0
     bad = (await rig.scrape()).series("rxedge_reader_bad_frames_total")
-    assert {labels["kind"] for labels, _ in bad} == {"checksum", "gap", "malformed"}
+    assert {labels["kind"] for labels, _ in bad} == {"checksum", "misframed", "gap", "malformed"}
 
 
 async def test_outage_shows_in_alarms_outbox_and_link(rig: Rig) -> None:
