@@ -41,6 +41,7 @@ class SerialDevice(ABC):
         clock: Callable[[], float] = time.monotonic,
     ):
         self._clock = clock  # monotonic seconds: the driver's timers
+        self.port = port
         self.name = port.name
         self.url = port.url
         self.baudrate = port.baudrate
@@ -55,7 +56,7 @@ class SerialDevice(ABC):
         backoff = Backoff(initial=0.2, cap=self._reopen_cap)
         while True:
             try:
-                link = await SerialLink.open(self.url, self.baudrate, self._data_received)
+                link = await SerialLink.open(self.port, self._data_received)
             except (OSError, ValueError) as exc:
                 self._mark_down(f"cannot open {self.url}: {exc}")
                 await asyncio.sleep(backoff.next_delay())
@@ -96,7 +97,13 @@ class SerialDevice(ABC):
         if not link.closed.done():
             self._silent += 1
             if self._silent >= SILENT_ROUNDS:
-                self._mark_down(f"no answer to {self._silent} rounds on {self.url}")
+                reason = f"no answer to {self._silent} rounds on {self.url}"
+                if self.up is None:  # never answered: most often the line's settings
+                    reason += (
+                        f"; it never answered: check that the device is set to "
+                        f"{self.port.settings} (baudrate, parity, stopbits in its entry)"
+                    )
+                self._mark_down(reason)
         return False
 
     @property

@@ -3,20 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import termios
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import serial_asyncio_fast
+
+Parity = Literal["N", "E", "O"]  # none, even, odd
 
 
 @dataclass(frozen=True, slots=True)
 class SerialPort:
     """Where a device is: its `name` (in events and logs), the port's `url` (a path or a
-    pyserial URL) and its `baudrate`."""
+    pyserial URL), its `baudrate`, and the framing of its 8-bit characters: `parity` and
+    `stopbits` (8N1 unless the device is set otherwise)."""
 
     name: str
     url: str
     baudrate: int
+    parity: Parity = "N"
+    stopbits: int = 1
+
+    @property
+    def settings(self) -> str:
+        """The line settings as a device's manual writes them: 115200 8N1."""
+        return line_settings(self.baudrate, self.parity, self.stopbits)
+
+
+def line_settings(baudrate: int, parity: str, stopbits: int) -> str:
+    """Speed and framing as a device's manual writes them: 115200 8N1."""
+    return f"{baudrate} 8{parity}{stopbits}"
 
 
 class _LinkProtocol(asyncio.Protocol):
@@ -40,17 +57,31 @@ class SerialLink:
         self.closed = closed
 
     @classmethod
-    async def open(cls, url: str, baudrate: int, on_data: Callable[[bytes], None]) -> SerialLink:
-        """Open `url` (a device path or pyserial URL) at `baudrate`, 8N1, exclusively."""
+    async def open(cls, port: SerialPort, on_data: Callable[[bytes], None]) -> SerialLink:
+        """Open `port` (a device path or pyserial URL) at its baud rate and framing,
+        exclusively."""
         loop = asyncio.get_running_loop()
         closed: asyncio.Future[None] = loop.create_future()
-        kwargs: dict[str, object] = {"baudrate": baudrate}
-        if "://" not in url:
+        kwargs: dict[str, object] = {
+            "baudrate": port.baudrate,
+            "parity": port.parity,
+            "stopbits": port.stopbits,
+        }
+        if "://" not in port.url:
             kwargs["exclusive"] = True
-        transport, _ = await serial_asyncio_fast.create_serial_connection(
-            loop, lambda: _LinkProtocol(on_data, closed), url, **kwargs
-        )
+        try:
+            transport, _ = await serial_asyncio_fast.create_serial_connection(
+                loop, lambda: _LinkProtocol(on_data, closed), port.url, **kwargs
+            )
+        except termios.error as exc:  # a setting the port cannot take (a pty has no parity)
+            raise OSError(f"the port does not take {port.settings}: {exc}") from exc
         return cls(transport, closed)
+
+    @property
+    def framing(self) -> str:
+        """The framing the port was opened with: 8N1, 8E1, ..."""
+        line = self._transport.serial  # type: ignore[attr-defined]
+        return f"{line.bytesize}{line.parity}{line.stopbits:g}"
 
     def write(self, data: bytes) -> None:
         """Queue bytes for sending; never blocks."""

@@ -21,12 +21,14 @@ from pymodbus.client import AsyncModbusSerialClient
 from pymodbus.framer import FramerType
 from pymodbus.pdu import ModbusPDU
 
-from drivers.modbus.wire import LONGEST_FRAME, char_time
+from drivers.modbus.wire import LONGEST_FRAME, char_bits, char_time
+from drivers.serial_link import Parity, line_settings
 
 
 class RtuClient(AsyncModbusSerialClient):
-    """A Modbus RTU client on a serial port, 8N1, that leaves retrying and reconnecting to the
-    bus. `timeout` is only a backstop: the bus gives each request a deadline of its own."""
+    """A Modbus RTU client on a serial port (8 data bits, `parity` and `stopbits` as the line
+    is set: 8N1 by default) that leaves retrying and reconnecting to the bus. `timeout` is only
+    a backstop: the bus gives each request a deadline of its own."""
 
     def __init__(
         self,
@@ -34,11 +36,15 @@ class RtuClient(AsyncModbusSerialClient):
         baudrate: int,
         timeout: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        parity: Parity = "N",
+        stopbits: int = 1,
     ):
         super().__init__(
             url,
             framer=FramerType.RTU,
             baudrate=baudrate,
+            parity=parity,
+            stopbits=stopbits,
             timeout=timeout,
             retries=0,
             reconnect_delay=0,
@@ -46,6 +52,8 @@ class RtuClient(AsyncModbusSerialClient):
             trace_pdu=self._pdu,
         )
         self.baudrate = baudrate
+        self.settings = line_settings(baudrate, parity, stopbits)
+        self.char_bits = char_bits(parity, stopbits)
         self._clock = clock  # monotonic seconds
         self.stray: Counter[int] = Counter()  # device id -> answers that came unasked for
         self._heard_at = -math.inf  # when bytes last arrived (the clock's seconds)
@@ -66,7 +74,7 @@ class RtuClient(AsyncModbusSerialClient):
         since, self._unanswered_at = self._unanswered_at, None
         if since is None:
             return
-        most = since + 2 * window + LONGEST_FRAME * char_time(self.baudrate)
+        most = since + 2 * window + LONGEST_FRAME * char_time(self.baudrate, self.char_bits)
         while (now := self._clock()) < most:
             silent_from = max(since, self._heard_at)
             if now - silent_from >= window:

@@ -42,6 +42,7 @@ from drivers.modbus.profile import COUNTER_WRAP, Plane, Table
 from drivers.modbus.replies import mismatch
 from drivers.modbus.rtu_line import RtuClient
 from drivers.modbus.wire import MAX_COUNT, FunctionCode, exchange_time
+from drivers.serial_link import Parity
 
 __all__ = [
     "ControllerSpec",
@@ -67,12 +68,18 @@ def tcp_client(host: str, port: int, timeout: float = 0.5) -> ModbusBaseClient:
 
 
 def rtu_client(
-    url: str, baudrate: int, timeout: float = 2.0, clock: Callable[[], float] = time.monotonic
+    url: str,
+    baudrate: int,
+    timeout: float = 2.0,
+    clock: Callable[[], float] = time.monotonic,
+    parity: Parity = "N",
+    stopbits: int = 1,
 ) -> ModbusBaseClient:
-    """A Modbus RTU client on a serial port, 8N1. `timeout` is only a backstop: the bus gives
-    each request a deadline sized to its exchange at this baud rate. `clock`: monotonic
-    seconds, for how long the line has been silent."""
-    return RtuClient(url, baudrate, timeout, clock)
+    """A Modbus RTU client on a serial port, 8 data bits with `parity` and `stopbits` (8N1 by
+    default). `timeout` is only a backstop: the bus gives each request a deadline sized to its
+    exchange at this baud rate. `clock`: monotonic seconds, for how long the line has been
+    silent."""
+    return RtuClient(url, baudrate, timeout, clock, parity, stopbits)
 
 
 class ShelfBus:
@@ -193,6 +200,11 @@ class ShelfBus:
         state.stats.failures += 1
         state.forget_written()
         if state.up is not False and state.failures >= self._down_after:
+            if state.up is None and self._line is not None and self._client.connected:
+                reason += (  # the port opened, but it never answered
+                    f"; it never answered: check its device_id, and that it is set to "
+                    f"{self._line.settings} as the line is (baudrate, parity, stopbits)"
+                )
             state.up = False
             # Presses made while it is down are counted on its return from the counters read
             # before, unless it restarted meanwhile, which only a heartbeat can show.
@@ -314,7 +326,7 @@ class ShelfBus:
             reply = await self._send(dev, code, address, count, values)
         else:
             await line.quiet(self._allowance)  # after a missed answer, until it cannot come
-            deadline = exchange_time(line.baudrate, code, count) + self._allowance
+            deadline = exchange_time(line.baudrate, code, count, line.char_bits) + self._allowance
             try:
                 async with asyncio.timeout(deadline):
                     reply = await self._send(dev, code, address, count, values)

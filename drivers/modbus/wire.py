@@ -1,8 +1,9 @@
 """Modbus RTU on the wire: how big each request and its response are, the most one request may
 carry, and how long an exchange keeps the line busy at a given baud rate.
 
-Characters are 8N1 (10 bits). Every frame is followed by 3.5 characters of silence, which is how
-RTU marks the end of a frame, so one exchange is request + silence + response + silence.
+Characters are 8 data bits: 10 bits on the wire at 8N1, 11 with a parity bit or a second stop
+bit, 12 with both. Every frame is followed by 3.5 characters of silence, which is how RTU marks
+the end of a frame, so one exchange is request + silence + response + silence.
 """
 
 from __future__ import annotations
@@ -57,17 +58,22 @@ def response_size(fc: FunctionCode, count: int) -> int:
     return 5 + _data_bytes(fc, count)
 
 
-def char_time(baudrate: int) -> float:
-    """Seconds one character takes on the line."""
-    return BITS_PER_CHAR / baudrate
+def char_bits(parity: str = "N", stopbits: int = 1) -> int:
+    """Bits one 8-bit character takes on the wire: start, data, parity, stop."""
+    return 1 + 8 + (parity != "N") + stopbits
 
 
-def silence(baudrate: int) -> float:
+def char_time(baudrate: int, bits: int = BITS_PER_CHAR) -> float:
+    """Seconds one character of `bits` bits takes on the line."""
+    return bits / baudrate
+
+
+def silence(baudrate: int, bits: int = BITS_PER_CHAR) -> float:
     """The silence that ends a frame, in seconds."""
-    return SILENCE_CHARS * char_time(baudrate)
+    return SILENCE_CHARS * char_time(baudrate, bits)
 
 
-def exchange_time(baudrate: int, fc: FunctionCode, count: int) -> float:
+def exchange_time(baudrate: int, fc: FunctionCode, count: int, bits: int = BITS_PER_CHAR) -> float:
     """Seconds the line is busy for one request carrying `count` values and its answer."""
     chars = request_size(fc, count) + response_size(fc, count)
-    return chars * char_time(baudrate) + 2 * silence(baudrate)
+    return chars * char_time(baudrate, bits) + 2 * silence(baudrate, bits)

@@ -17,6 +17,7 @@ from drivers.serial_device import SerialDevice
 from drivers.serial_link import SerialPort
 from edge.clock import Clock
 from edge.settings.config import GatewayConfig, ShelfConfig
+from edge.settings.serial_framing import SerialFraming
 from edge.settings.shared_lines import bus_of
 
 Emit = Callable[[DriverEvent], None]
@@ -51,7 +52,7 @@ def build_devices(config: GatewayConfig, emit: Emit, clock: Clock) -> Devices:
         if r.protocol == "chafon":
             devices.readers.append(
                 ChafonReader(
-                    SerialPort(r.name, r.port, r.line_speed),
+                    _port(r.name, r.port, r.line_speed, r),
                     emit,
                     address=r.bus_address,
                     clock=tick,
@@ -60,7 +61,7 @@ def build_devices(config: GatewayConfig, emit: Emit, clock: Clock) -> Devices:
         else:
             devices.readers.append(
                 R2000Reader(
-                    SerialPort(r.name, r.port, r.line_speed),
+                    _port(r.name, r.port, r.line_speed, r),
                     emit,
                     address=r.bus_address,
                     antennas=r.antenna_numbers,
@@ -70,7 +71,7 @@ def build_devices(config: GatewayConfig, emit: Emit, clock: Clock) -> Devices:
             )
     devices.scanners = [
         BarcodeScanner(
-            SerialPort(s.name, s.port, s.baudrate), emit, clock=tick, quiet=s.quiet_ms / 1000
+            _port(s.name, s.port, s.baudrate, s), emit, clock=tick, quiet=s.quiet_ms / 1000
         )
         for s in config.scanners
     ]
@@ -92,7 +93,13 @@ def _build_buses(
         client = (
             tcp_client(str(first.host), first.port)
             if first.transport == "tcp"
-            else rtu_client(str(first.serial_port), first.baudrate, clock=clock)
+            else rtu_client(
+                str(first.serial_port),
+                first.baudrate,
+                clock=clock,
+                parity=first.line_parity,
+                stopbits=first.line_stopbits,
+            )
         )
         specs = [ControllerSpec(s.name, s.device_id, s.slots, PROFILES[s.profile]) for s in members]
         bus = ShelfBus(key, client, specs, emit, poll_interval=1 / first.poll_hz, clock=clock)
@@ -100,3 +107,7 @@ def _build_buses(
         for shelf in members:
             for index, slot in enumerate(shelf.slot_names()):
                 devices.slot_lights[slot] = (bus, shelf.name, index)
+
+
+def _port(name: str, url: str, baudrate: int, framing: SerialFraming) -> SerialPort:
+    return SerialPort(name, url, baudrate, framing.line_parity, framing.line_stopbits)

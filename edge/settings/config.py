@@ -26,6 +26,7 @@ from edge.settings.sections import (
     PickingConfig,
     StocktakeConfig,
 )
+from edge.settings.serial_framing import SerialFraming
 from edge.settings.shared_lines import shared_line_problems
 from edge.settings.web import WebConfig
 from inventory.codes.identifiers import gln_problem, normalize_gtin
@@ -66,7 +67,7 @@ DEFAULT_BAUDRATE = {"r2000": 115200, "chafon": 57600}
 DEFAULT_ADDRESS = {"r2000": 0x01, "chafon": 0xFF}
 
 
-class ReaderConfig(_Strict):
+class ReaderConfig(SerialFraming):
     name: Annotated[str, Field(pattern=_NAME)]
     protocol: Literal["r2000", "chafon"] = "r2000"
     # fixed: antennas watch slots; handheld: a reader carried to the pack (confirms picks).
@@ -107,7 +108,7 @@ class ReaderConfig(_Strict):
         return sorted(self.antennas) or [1]
 
 
-class ScannerConfig(_Strict):
+class ScannerConfig(SerialFraming):
     name: Annotated[str, Field(pattern=_NAME)]
     port: Annotated[str, Field(min_length=1)]
     baudrate: Baudrate = 9600
@@ -143,7 +144,7 @@ class PharmacistConfig(_Strict):
         return self.badge.upper()
 
 
-class ShelfConfig(_Strict):
+class ShelfConfig(SerialFraming):
     name: Annotated[str, Field(pattern=_NAME)]
     transport: Literal["tcp", "rtu"] = "tcp"
     host: str | None = None
@@ -177,6 +178,8 @@ class ShelfConfig(_Strict):
             raise ValueError('a tcp shelf needs host (and port), e.g. host = "10.0.0.20"')
         if self.transport == "rtu" and not self.serial_port:
             raise ValueError('an rtu shelf needs serial_port, e.g. serial_port = "/dev/ttyUSB1"')
+        if self.transport == "tcp" and (problem := self.framing_unused("rtu shelves")):
+            raise ValueError(problem)
         return self
 
     def slot_names(self) -> list[str]:

@@ -24,6 +24,8 @@ EXAMPLES = {
     "protocol": 'protocol = "r2000"  (or "chafon")',
     "port": 'port = "/dev/ttyUSB0"  (reader) or port = 502 (shelf, TCP)',
     "baudrate": "baudrate = 115200  (one of 9600, 19200, 38400, 57600, 115200)",
+    "parity": 'parity = "E"  (as the device is set: "N" none, "E" even, "O" odd; default "N")',
+    "stopbits": "stopbits = 1  (or 2, as the device is set; default 1)",
     "address": "address = 1  (r2000: 0-254; chafon: 0-254, 255 = broadcast)",
     "antennas": '[readers.antennas]\n    1 = "A-01"',
     "transport": 'transport = "tcp"  (or "rtu")',

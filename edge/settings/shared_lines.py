@@ -1,9 +1,9 @@
 """Serial ports and buses the configuration gives to more than one device. A serial port serves
 one reader or scanner, or one RS-485 line of shelves: two tasks reading one port would each get
-part of the other's bytes. The shelves of one bus (an RS-485
-line, or one Modbus TCP address) are told apart by device_id alone and share the bus's speed
-and poll rate: the daemon runs one task per bus, so a second shelf on a device already taken
-would not fail, it would drive the same LEDs and book the same buttons twice, and a speed or
+part of the other's bytes. The shelves of one bus (an RS-485 line, or one Modbus TCP address)
+are told apart by device_id alone and share the bus's speed, framing (parity, stop bits) and
+poll rate: the daemon runs one task per bus, so a second shelf on a device already taken would
+not fail, it would drive the same LEDs and book the same buttons twice, and a speed, framing or
 poll rate of a shelf other than the bus's first would be quietly ignored. Part of
 edge.settings.config."""
 
@@ -41,6 +41,10 @@ class BusShelf(Protocol):
     def baudrate(self) -> int: ...
     @property
     def poll_hz(self) -> float: ...
+    @property
+    def line_parity(self) -> str: ...
+    @property
+    def line_stopbits(self) -> int: ...
 
 
 def bus_of(shelf: BusShelf) -> str:
@@ -74,6 +78,15 @@ def _shelf_bus_problems(shelves: Sequence[BusShelf]) -> list[str]:
                 f"shelves[{i}].baudrate: {shares}, which runs at {first.baudrate}; one line has "
                 f"one speed: set baudrate = {first.baudrate} on both (and on the controllers)"
             )
+        for key, mine, its in (
+            ("parity", shelf.line_parity, first.line_parity),
+            ("stopbits", shelf.line_stopbits, first.line_stopbits),
+        ):
+            if shelf.transport == "rtu" and mine != its:
+                problems.append(
+                    f"shelves[{i}].{key}: {shares}, which has {key} = {its!r}; one line has one "
+                    f"framing: set {key} = {its!r} on both (and on the controllers)"
+                )
         if shelf.poll_hz != first.poll_hz:
             problems.append(
                 f"shelves[{i}].poll_hz: {shares}, which is polled {first.poll_hz:g} times a "

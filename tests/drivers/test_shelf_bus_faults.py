@@ -69,6 +69,23 @@ async def test_a_silent_controller_is_marked_down_and_the_others_keep_their_poll
         assert rig.bus.stats(name).polls == polls[name] + 11, f"{name} missed polls"
 
 
+async def test_a_controller_that_never_answered_is_down_with_the_line_settings_to_check(
+    rig: RtuRig,
+) -> None:
+    """One set to another speed or parity than the line never answers; one that answered before
+    and falls silent has lost power or its cable, and its reason says only that."""
+    rig.sim.silence(B)
+    await rig.cycles(3, STEP)
+    rig.sim.silence(CONTROLLERS["C"])
+    await rig.cycles(3, STEP)
+    reasons = {e.device: e.reason for e in rig.events if isinstance(e, DeviceDown)}
+    assert sorted(reasons) == ["B", "C"]
+    assert "never answered" in reasons["B"]
+    assert f"set to {rig.setup.baudrate} 8N1 as the line is" in reasons["B"]
+    assert "device_id" in reasons["B"] and "parity" in reasons["B"]
+    assert "never answered" not in reasons["C"]
+
+
 async def test_a_controller_that_answers_again_gets_its_whole_state(rig: RtuRig) -> None:
     wanted = desired_lights(rig.setup.slots)
     for slot, light in enumerate(wanted):

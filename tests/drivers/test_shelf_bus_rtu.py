@@ -6,12 +6,16 @@ cycle and writes only what changed, in runs."""
 from __future__ import annotations
 
 import asyncio
+import os
+import termios
+
+import pytest
 
 from drivers.events import ButtonPressed, DeviceUp, DriverEvent
 from drivers.modbus.lights import DARK, Colour, Mode, SlotLight
 from drivers.modbus.profile import Table
 from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client
-from drivers.modbus.wire import FunctionCode
+from drivers.modbus.wire import FunctionCode, char_bits, exchange_time
 from tests.conftest import eventually
 from tests.drivers.conftest import CONTROLLERS, RtuRig
 
@@ -125,3 +129,27 @@ async def test_run_writes_a_new_light_without_waiting_for_the_poll(rig: RtuRig) 
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_line_set_to_two_stop_bits_is_driven_so(rig: RtuRig) -> None:
+    """A pty keeps the stop bits the host sets (not the parity, which pymodbus is handed)."""
+    client = rtu_client(rig.sim.serial_port, rig.setup.baudrate, stopbits=2)
+    specs = [ControllerSpec("A", CONTROLLERS["A"], rig.setup.slots, rig.profile)]
+    bus = ShelfBus("rs485", client, specs, lambda _event: None)
+    try:
+        bus.set_light("A", 0, PICK)
+        await bus.cycle()
+        assert await rig.sim.light(0, CONTROLLERS["A"]) == rig.profile.shown(PICK)
+        host = os.open(rig.sim.serial_port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        try:
+            assert termios.tcgetattr(host)[2] & termios.CSTOPB
+        finally:
+            os.close(host)
+    finally:
+        bus.close()
+    even = rtu_client("/dev/ttyUSB1", 19200, parity="E")
+    assert (even.comm_params.parity, even.comm_params.stopbits) == ("E", 1)
+    # 11 bits a character instead of 10: each request's deadline is sized to match.
+    assert exchange_time(19200, FunctionCode.READ_INPUT_REGISTERS, 24, char_bits("E", 1)) == (
+        pytest.approx(1.1 * exchange_time(19200, FunctionCode.READ_INPUT_REGISTERS, 24))
+    )

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from drivers.modbus.rtu_line import RtuClient
+from edge.clock import Clock
+from edge.daemon.devices import build_devices
 from edge.settings.config import ConfigError, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,6 +120,26 @@ def test_the_example_config_is_valid() -> None:
             "scanners[0].name",
             "the badge service's name",
         ),
+        (
+            {"shelves": [{"name": "A", "transport": "rtu", "serial_port": "/x", "parity": "M"}]},
+            "shelves[0].parity",
+            "'N', 'E' or 'O' (got 'M')\n    e.g. parity = \"E\"",
+        ),
+        (
+            {"readers": [{"name": "r", "port": "/dev/ttyUSB0", "stopbits": 1.5}]},
+            "readers[0].stopbits",
+            "1 or 2",
+        ),
+        (
+            {"shelves": [{"name": "A", "host": "10.0.0.20", "parity": "E", "stopbits": 2}]},
+            "shelves[0]",
+            "parity and stopbits apply to rtu shelves only; remove them",
+        ),
+        (
+            {"scanners": [{"name": "desk", "port": "/dev/ttyACM0", "quiet_ms": 5}]},
+            "scanners[0].quiet_ms",
+            "greater than or equal to 10",
+        ),
     ],
 )
 def test_each_mistake_names_its_key_and_what_is_right(
@@ -214,3 +237,22 @@ def test_a_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
     marked = tmp_path / "gateway.toml"
     marked.write_bytes(b'\xef\xbb\xbfsite = "s1"\ngateway = "g1"\n')
     assert load_config(marked).site == "s1"
+
+
+async def test_the_line_framing_set_in_the_file_reaches_each_driver() -> None:
+    config = parse_config(
+        {
+            "site": "s1",
+            "gateway": "g1",
+            "readers": [{"name": "r", "port": "/dev/ttyUSB0", "parity": "even"}],
+            "scanners": [{"name": "desk", "port": "/dev/ttyACM0", "stopbits": 2}],
+            "shelves": [
+                {"name": "A", "transport": "rtu", "serial_port": "/dev/ttyUSB1", "parity": "O"}
+            ],
+        }
+    )
+    devices = build_devices(config, lambda _event: None, Clock())
+    assert devices.readers[0].port.settings == "115200 8E1"
+    assert devices.scanners[0].port.settings == "9600 8N2"
+    client = devices.buses[0]._client  # the bus's own port
+    assert isinstance(client, RtuClient) and client.settings == "19200 8O1"

@@ -56,6 +56,18 @@ def test_shelves_on_one_rs485_line_must_share_its_speed_and_poll_rate() -> None:
     ]
 
 
+def test_shelves_on_one_rs485_line_must_share_its_framing() -> None:
+    problems = problems_of(
+        {"shelves": [rtu("A", 1, parity="even"), rtu("B", 2, stopbits=2), rtu("C", 3, parity="E")]}
+    )
+    assert problems == [
+        "shelves[1].parity: shelf 'B' shares /dev/ttyUSB1 with shelf 'A', which has parity = "
+        "'E'; one line has one framing: set parity = 'E' on both (and on the controllers)",
+        "shelves[1].stopbits: shelf 'B' shares /dev/ttyUSB1 with shelf 'A', which has stopbits "
+        "= 1; one line has one framing: set stopbits = 1 on both (and on the controllers)",
+    ]
+
+
 def test_shelves_behind_one_modbus_tcp_address_must_share_its_poll_rate() -> None:
     (problem,) = problems_of({"shelves": [tcp("A", 1), tcp("B", 2, poll_hz=20, baudrate=9600)]})
     assert problem.startswith("shelves[1].poll_hz: shelf 'B' shares tcp://10.0.0.20:502 with")

@@ -1,0 +1,105 @@
+"""Serial links: each port is opened with the parity and stop bits its device is set to (over a
+real pty, which keeps the stop bits but has no parity, and over a socket:// link as behind a
+serial-to-Ethernet converter), and a device that never answers is reported down with the line
+settings to check."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import termios
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from drivers.events import DeviceDown, DriverEvent
+from drivers.r2000.reader import R2000Reader
+from drivers.serial_link import SerialLink, SerialPort
+from firmware_sim.pty_port import PtyPort
+from tests.conftest import eventually
+
+
+@pytest.fixture
+def pty() -> Iterator[PtyPort]:
+    port = PtyPort()
+    yield port
+    port.close()
+
+
+@pytest.fixture
+async def converter() -> AsyncIterator[tuple[str, asyncio.Queue[bytes]]]:
+    """A serial-to-Ethernet converter's TCP port: what it receives goes in the queue."""
+    received: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(100):
+            received.put_nowait(data)
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    yield f"socket://127.0.0.1:{port}", received
+    server.close()
+    await server.wait_closed()
+
+
+def two_stop_bits(pty: PtyPort) -> bool:
+    """What the host side set on the line."""
+    return bool(termios.tcgetattr(pty.master)[2] & termios.CSTOPB)
+
+
+async def test_a_port_is_opened_with_the_stop_bits_of_its_device(pty: PtyPort) -> None:
+    got: list[bytes] = []
+    link = await SerialLink.open(SerialPort("desk", pty.name, 9600, "N", 2), got.append)
+    try:
+        assert link.framing == "8N2" and two_stop_bits(pty)
+        os.write(pty.master, b"]d2010")
+        await eventually(lambda: b"".join(got) == b"]d2010")
+    finally:
+        link.close()
+
+
+async def test_a_port_left_at_its_defaults_is_8n1(pty: PtyPort) -> None:
+    link = await SerialLink.open(SerialPort("desk", pty.name, 9600), lambda _data: None)
+    try:
+        assert link.framing == "8N1" and not two_stop_bits(pty)
+    finally:
+        link.close()
+
+
+async def test_a_port_is_opened_with_the_parity_of_its_device(
+    converter: tuple[str, asyncio.Queue[bytes]],
+) -> None:
+    url, received = converter
+    link = await SerialLink.open(SerialPort("r", url, 115200, "E"), lambda _data: None)
+    try:
+        assert link.framing == "8E1"
+        link.write(b"\xa0\x04\x01\x89\xff\xd3")
+        assert await asyncio.wait_for(received.get(), 5) == b"\xa0\x04\x01\x89\xff\xd3"
+    finally:
+        link.close()
+
+
+async def test_a_port_that_cannot_take_the_parity_is_an_error_naming_the_settings(
+    pty: PtyPort,
+) -> None:
+    with pytest.raises(OSError, match="does not take 9600 8O1"):
+        await SerialLink.open(SerialPort("desk", pty.name, 9600, "O"), lambda _data: None)
+
+
+async def test_a_reader_that_never_answers_is_down_with_the_line_settings_to_check(
+    pty: PtyPort,
+) -> None:
+    """Nothing on the other end answers, as with a reader set to another speed or parity."""
+    events: list[DriverEvent] = []
+    port = SerialPort("r", pty.name, 115200, "N", 2)
+    reader = R2000Reader(port, events.append, round_timeout=0.1, command_timeout=0.05)
+    task = asyncio.create_task(reader.run())
+    try:
+        await eventually(lambda: any(isinstance(e, DeviceDown) for e in events), what="down")
+        [down] = [e for e in events if isinstance(e, DeviceDown)]
+        assert "never answered" in down.reason and "115200 8N2" in down.reason
+        assert "baudrate, parity, stopbits" in down.reason
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
