@@ -58,7 +58,12 @@ class BarcodeScanner(SerialDevice):
         self._buf.clear()
         self._skipping = False
         self._mark_up()
-        await link.closed
+        try:
+            await link.closed
+        finally:  # what was half received when the port went is no scan
+            if self._quiet_timer is not None:
+                self._quiet_timer.cancel()
+                self._quiet_timer = None
 
     def _data_received(self, data: bytes) -> None:
         if self._quiet_timer is not None:
