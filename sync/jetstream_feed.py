@@ -17,9 +17,12 @@ delivered again after `ack_wait`, to whichever member fetches next; one it
 could not finish because the cluster did not answer it gives back, to come again a second
 later (RETRY_SECONDS). Delivery is
 therefore at least once. Applying is once: the group keeps a register of requests in the
-cluster (a key-value bucket, three replicas), and a request is applied by creating its entry,
-which only one member can do. An entry left "taken" by a member that died before it finished is
-finished by the member that gets the request again.
+cluster (a key-value bucket, three replicas), and a request is applied by creating its entry
+"taken", naming the message that took it, which only one member can do. That message is
+acknowledged only once the request is done: an entry left taken by a member that died before
+it finished is finished by the member that gets that message again. A copy of the request in
+another message (the gateway sent it twice) is dropped meanwhile, whether the member applying
+it is at work or gone.
 """
 
 from __future__ import annotations
@@ -331,18 +334,20 @@ class JetStreamRequests:
             log.warning("dropped a malformed request, not acted on: %s", exc)
             await message.ack()
             return
-        if await self._take(request):
+        if await self._take(request, message.metadata.sequence.stream):
             await self._apply(request)
             await self._finish(request)
         await message.ack()
 
-    async def _take(self, request: ReceivedRequest) -> bool:
-        """True when this member is to apply `request` (it created the entry, or found it
-        taken but not finished); False when it is done already."""
+    async def _take(self, request: ReceivedRequest, sequence: int) -> bool:
+        """True when this member is to apply `request`, in the message at stream `sequence`:
+        it created the entry, or found it taken by this very message, delivered again because
+        its taker did not finish. False when it is done already, or taken by another message:
+        that one comes again until it is done (a copy applied now could be applied twice)."""
         assert self._register is not None
-        entry = json.dumps({"state": TAKEN, "by": self.member, "at": _now()}).encode()
+        entry = {"state": TAKEN, "by": self.member, "at": _now(), "message": sequence}
         try:
-            await self._register.create(request.request_id, entry)
+            await self._register.create(request.request_id, json.dumps(entry).encode())
         except KeyWrongLastSequenceError:
             pass
         else:
@@ -351,9 +356,9 @@ class JetStreamRequests:
         try:
             held = await self._register.get(request.request_id)
         except KeyNotFoundError:
-            return await self._take(request)  # removed in between (its time ran out)
-        state = json.loads(held.value or b"{}").get("state")
-        if state == DONE:
+            return await self._take(request, sequence)  # removed in between (its time ran out)
+        found = json.loads(held.value or b"{}")
+        if found.get("state") == DONE or found.get("message", sequence) != sequence:
             self.counts.duplicates += 1
             return False
         self.counts.finished += 1

@@ -216,3 +216,52 @@ async def test_a_request_applied_whose_done_mark_fails_once_is_marked_again_not_
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         await nc.close()
+
+
+@pytest.mark.timeout(120)
+async def test_a_copy_fetched_by_another_member_while_the_first_applies_it_is_applied_once(
+    cluster: NatsCluster,
+) -> None:
+    """The gateway sent a request twice (its PUBACK lost). One member takes the first message
+    and applies it slowly, for three ack waits (an answer waiting for its broker); another
+    fetches the copy meanwhile. The register says the request is taken by the other message,
+    which is not acknowledged until it is done: the copy is dropped, not applied again."""
+    body = request_message(site="s4", gateway="g1", n=1)
+    applied: list[str] = []
+
+    def member(name: str, nc: Nats) -> JetStreamRequests:
+        async def apply(request: ReceivedRequest) -> None:
+            applied.append(name)
+            if name == "first":
+                await asyncio.sleep(6.0)
+
+        return JetStreamRequests(nc, "copies", apply, member=name, ack_wait=2.0)
+
+    nc = await connect(cluster.urls, "test-clerks")
+    first, second = member("first", nc), member("second", nc)
+    await first.start()
+    running = [asyncio.create_task(first.run())]
+    try:
+        await publish_requests(cluster, [body])
+        await eventually(lambda: applied, timeout=20, what="the first member at work")
+        await second.start()
+        running.append(asyncio.create_task(second.run()))
+        await publish_requests(cluster, [body])  # the copy: the first member is busy
+        await eventually(
+            lambda: second.counts.duplicates + second.counts.finished,
+            timeout=30,
+            what="the copy resolved at the second member",
+        )
+        assert applied == ["first"], "applied once, by the member that took it"
+        assert (second.counts.duplicates, second.counts.finished) == (1, 0), second.counts
+        assert first.counts.applied == 1
+
+        async def acknowledged() -> bool:
+            return await unacknowledged(cluster, "copies") == 0
+
+        await eventually(acknowledged, timeout=10, what="both messages acknowledged")
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        await nc.close()
