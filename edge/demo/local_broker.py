@@ -47,9 +47,19 @@ def find_mosquitto() -> str:
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct TCP ports on 127.0.0.1 that nothing listens on right now: each held
+    until all are chosen (one chosen and let go may be handed out again at once)."""
+    with contextlib.ExitStack() as held:
+        ports = []
+        for _ in range(count):
+            sock = held.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
 
 
 def write_password_file(path: Path, users: dict[str, str]) -> Path:
@@ -96,9 +106,10 @@ class LocalBroker:
         acl_file: Path | None = None,
     ):
         self.workdir = workdir
-        self.port = port or free_port()
+        chosen = free_ports(2)
+        self.port = port or chosen[0]
         self.tls = tls
-        self.tls_port = free_port() if tls is not None else None
+        self.tls_port = chosen[1] if tls is not None else None
         self.password_file = password_file
         self.acl_file = acl_file
         self._process: subprocess.Popen[bytes] | None = None

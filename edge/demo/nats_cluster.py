@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nats.errors
 
-from edge.demo.local_broker import find_program, free_port, listens, stop_process
+from edge.demo.local_broker import find_program, free_ports, listens, stop_process
 from sync.jetstream_feed import (
     NatsUnavailable,
     connect,
@@ -64,8 +64,9 @@ class NatsCluster:
 
     def __init__(self, workdir: Path, size: int = 3):
         self.workdir = workdir
+        ports = iter(free_ports(3 * size))  # client, MQTT and cluster port of each node
         self.nodes = [
-            NatsNode(f"n{i}", free_port(), free_port(), free_port(), workdir / f"n{i}")
+            NatsNode(f"n{i}", next(ports), next(ports), next(ports), workdir / f"n{i}")
             for i in range(1, size + 1)
         ]
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -79,10 +80,15 @@ class NatsCluster:
         return [node.mqtt_url for node in self.nodes]
 
     async def start(self, timeout: float = 20.0) -> None:
-        for node in self.nodes:
-            self._spawn(node)
-        for node in self.nodes:
-            await self._until_serving(node, timeout)
+        """Start every node; when one does not come up, stop those that did."""
+        try:
+            for node in self.nodes:
+                self._spawn(node)
+            for node in self.nodes:
+                await self._until_serving(node, timeout)
+        except BaseException:
+            await self.stop()
+            raise
 
     async def prepare(self, timeout: float = 30.0) -> None:
         """Wait until JetStream answers (the nodes have elected a leader), have the MQTT
