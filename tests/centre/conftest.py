@@ -79,7 +79,7 @@ class Tally:
             while True:
                 try:
                     messages = await pull.fetch(200, timeout=0.5)
-                except nats.errors.TimeoutError:
+                except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
                     return self.ids
                 for message in messages:
                     self.ids[json.loads(message.data)["request_id"]] += 1
