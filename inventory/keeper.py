@@ -92,6 +92,8 @@ class InventoryKeeper:
                 self.putaways = PutawayDesk(self, shelf_slots)
                 self.stocktakes = StocktakeDesk(self, self.alarms, site)
                 self._load_state()
+                # Before this run writes: a wall clock behind it is plainly wrong.
+                self.newest_stamp = self.ledger.newest_stamp()
             except sqlite3.DatabaseError as exc:
                 self.db.close()
                 raise damaged(db_path, str(exc)) from None

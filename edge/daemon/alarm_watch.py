@@ -1,6 +1,7 @@
 """Alarms that come from time passing rather than from a change: the expiry sweep (at start and
-daily at `alarms.expiry_sweep_at`, site time: once each site day, DST nights included), the
-sync backlog (messages waiting in the
+daily at `alarms.expiry_sweep_at`, site time: once each site day, DST nights included; never
+while the wall clock reads earlier than the ledger's newest stamp, `clock_behind`), the sync
+backlog (messages waiting in the
 outbox beyond `alarms.backlog_messages`, or older than `alarms.backlog_age_seconds`, an age
 measured on the monotonic clock), and devices that stayed down (`devices.down_alarm_seconds`)."""
 
@@ -16,10 +17,12 @@ from typing import Protocol, TypeVar
 
 from edge.clock import Clock
 from edge.daemon.device_health import DeviceHealth
+from edge.daemon.ledger_questions import newest_stamp
 from edge.settings.config import AlarmsConfig
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.changes import Change, ClearAlarm, ExpirySweep, RaiseAlarm
 from inventory.keeper import InventoryKeeper
+from inventory.ledger.commit import iso
 from inventory.site_calendar import SiteCalendar
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,7 @@ BACKLOG_CHECK_SECONDS = 10.0  # at most; a quarter of `backlog_age_seconds` when
 # The sweep's wait looks at the wall clock at least this often: a clock set forward or back
 # (NTP after a cold boot) moves the sweep with it.
 SWEEP_WAKE_SECONDS = 60.0
+CLOCK_SUBJECT = "wall_clock"  # the subject of the clock_behind alarm
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -39,16 +43,46 @@ class Ask(Protocol):
 
 
 async def expiry_sweeps(
-    submit: Submit, config: AlarmsConfig, calendar: SiteCalendar, sleep: Sleep = asyncio.sleep
+    submit: Submit,
+    config: AlarmsConfig,
+    calendar: SiteCalendar,
+    ask: Ask,
+    sleep: Sleep = asyncio.sleep,
 ) -> None:
-    """The sweep at start, then once each site day at `expiry_sweep_at` site time."""
+    """The sweep at start, once the wall clock is not behind the ledger (`clock_set`), then
+    once each site day at `expiry_sweep_at` site time."""
     hour, minute = (int(part) for part in config.expiry_sweep_at.split(":"))
     at = time(hour, minute)
+    await clock_set(submit, calendar, await ask(newest_stamp), sleep)
     while True:
         await submit(ExpirySweep(config.near_expiry_days))
         due = calendar.next_daily(at, calendar.now())
         while (left := (due - calendar.now()).total_seconds()) > 0:
             await sleep(min(left, SWEEP_WAKE_SECONDS))
+
+
+async def clock_set(
+    submit: Submit, calendar: SiteCalendar, newest: datetime | None, sleep: Sleep
+) -> None:
+    """Return once the wall clock reads `newest` (the ledger's newest stamp when it was
+    opened) or later. A clock behind it is plainly wrong: a box without a real-time clock
+    that started at its last shutdown's time, before NTP set it. A sweep then would judge
+    expiry on a wrong date (clear an expired alarm, its acknowledgement lost, and let expired
+    packs be picked), so meanwhile the `clock_behind` alarm is live, and no sweep runs."""
+    now = calendar.now()
+    if newest is not None and now < newest:
+        log.warning(
+            "the clock reads %s, earlier than the newest stamp in the ledger (%s): it is wrong; "
+            "the expiry sweep waits until it has passed that stamp (is NTP reachable?)",
+            iso(now),
+            iso(newest),
+        )
+        detail: dict[str, object] = {"clock": iso(now), "newest_stamp": iso(newest)}
+        await submit(RaiseAlarm(AlarmKind.CLOCK_BEHIND, CLOCK_SUBJECT, detail))
+        while (left := (newest - calendar.now()).total_seconds()) > 0:
+            await sleep(min(left, SWEEP_WAKE_SECONDS))
+        log.info("the clock now reads %s, past the ledger's newest stamp", iso(calendar.now()))
+    await submit(ClearAlarm(AlarmKind.CLOCK_BEHIND, CLOCK_SUBJECT))  # live from a run before
 
 
 class WaitingAge:

@@ -187,7 +187,10 @@ class Gateway:
             ("changes", ledger.apply_changes()),
             ("messages from the centre", self.inbound.take_in_turn()),
             ("stocktake", self.stocktake.watch()),
-            ("expiry sweeps", expiry_sweeps(ledger.submit, config.alarms, self.calendar)),
+            (
+                "expiry sweeps",
+                expiry_sweeps(ledger.submit, config.alarms, self.calendar, ledger.ask),
+            ),
             (
                 "sync backlog",
                 backlog_watch(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from functools import partial
 
 from inventory.alarms.lifecycle import Alarm
@@ -42,6 +43,11 @@ def open_pick_lists(keeper: InventoryKeeper) -> list[PickList]:
 def stock_by_slot(keeper: InventoryKeeper) -> dict[str, int]:
     """Packs on the ledger by slot."""
     return questions.stock_by_slot(keeper.db)
+
+
+def newest_stamp(keeper: InventoryKeeper) -> datetime | None:
+    """The newest stamp the ledger held when it was opened (None: an empty ledger)."""
+    return keeper.newest_stamp
 
 
 def live_alarms(keeper: InventoryKeeper) -> list[Alarm]:

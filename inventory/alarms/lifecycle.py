@@ -22,6 +22,7 @@ class AlarmKind(StrEnum):
     STORAGE = "storage"  # the ledger file is damaged or cannot be written
     REFUSED_PACK = "refused_pack"  # a delivered pack that must not reach a shelf
     DUPLICATE_PACK = "duplicate_pack"  # a delivered pack whose serial is on a shelf already
+    CLOCK_BEHIND = "clock_behind"  # the wall clock reads before the ledger's newest stamp
 
 
 class AlarmState(StrEnum):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from inventory.alarms.lifecycle import Alarm
 from inventory.errors import StockError
@@ -145,6 +146,19 @@ class Ledger:
             self._rows.append((_OUTBOX_SQL, (at, str(message.kind), message.key, message.payload)))
         self.last_hash = prev
         self.count += len(movements)
+
+    def newest_stamp(self) -> datetime | None:
+        """The newest stamp written (of the last movement and the last outbox message, whose
+        stamps follow the clock they were written by); None for an empty ledger."""
+        stamps = [
+            row[0]
+            for sql in (
+                "SELECT at FROM movements ORDER BY id DESC LIMIT 1",
+                "SELECT created_at FROM outbox ORDER BY id DESC LIMIT 1",
+            )
+            if (row := self.db.execute(sql).fetchone()) is not None
+        ]
+        return max((datetime.fromisoformat(str(s)) for s in stamps), default=None)
 
     def held_before(self, epc: str, gtin: str, serial: str) -> tuple[str, str | None] | None:
         """The batch and expiry of the last movement (written, or taken and not flushed yet)

@@ -1,9 +1,11 @@
 """The daemon's nightly expiry sweep runs at its set site time (02:00 here; midnight by
 default), once each site day: on a European DST night with no 02:00 and on one with two of
-them, it runs exactly once."""
+them, it runs exactly once. A wall clock set back or forward moves the sweep with it: no site
+day is skipped, none swept twice."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,6 +13,7 @@ import pytest
 
 from edge.daemon.alarm_watch import expiry_sweeps
 from edge.settings.config import AlarmsConfig
+from inventory.changes import ExpirySweep
 from inventory.site_calendar import SiteCalendar
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -18,6 +21,16 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 class Ended(Exception):
     """The simulated days are over."""
+
+
+class NewLedger:
+    """A ledger with nothing stamped yet: no clock is behind it."""
+
+    newest_stamp = None
+
+
+async def ask(question: Callable[[NewLedger], object]) -> object:
+    return question(NewLedger())
 
 
 async def sweeps_between(
@@ -35,11 +48,12 @@ async def sweeps_between(
         if now[0] >= end:
             raise Ended
 
-    async def submit(_change: object) -> None:
-        asked.append(now[0])
+    async def submit(change: object) -> None:
+        if isinstance(change, ExpirySweep):
+            asked.append(now[0])
 
     with pytest.raises(Ended):
-        await expiry_sweeps(submit, AlarmsConfig(expiry_sweep_at=at), calendar, sleep)
+        await expiry_sweeps(submit, AlarmsConfig(expiry_sweep_at=at), calendar, ask, sleep)
     return asked
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from inventory.alarms.lifecycle import AlarmKind, AlarmState
 from inventory.codes.identifiers import PackId
 from inventory.errors import UnknownAlarm
 from inventory.keeper import InventoryKeeper
-from inventory.ledger.movements import Movement, MovementKind
+from inventory.ledger.movements import Movement, MovementKind, StockStatus
+from inventory.ledger.verify import verify
 from inventory.replenishment.policy import Product
 from inventory.site_calendar import SiteCalendar
 from inventory.stock.expiry import expiry_sweep
@@ -166,3 +168,46 @@ def test_an_expiry_alarm_follows_the_packs_of_its_batch(keeper: InventoryKeeper)
     expiry_sweep(keeper, TODAY, near_days=30)
     near = keeper.alarms.get(AlarmKind.NEAR_EXPIRY, f"{GTIN}/SOON")
     assert near is not None and near.detail["quantity"] == 1
+
+
+def test_a_batch_held_as_expired_on_a_wrong_date_is_released_at_the_next_sweep(
+    tmp_path: Path,
+) -> None:
+    """A sweep ran with the clock a week ahead and held back batches that had days left. At
+    the next sweep on the right date the ones it held are released, each with a movement
+    saying why, and offered again; a recalled batch and one a person quarantined stay held."""
+    now = [datetime(2026, 12, 13, 9, 0, tzinfo=UTC)]  # a week ahead
+    k = InventoryKeeper(
+        tmp_path / "l.sqlite", {GTIN: PRODUCT}, "s", "g", SiteCalendar(UTC, lambda: now[0])
+    )
+    for slot, batch in (("A-01", "GOOD"), ("A-02", "RECALLED"), ("A-03", "HELD")):
+        put = Movement(MovementKind.PUT_AWAY, GTIN, 2, batch=batch, expiry="2026-12-10")
+        k.commit([replace(put, to_slot=slot)])
+    [held_by_hand] = k.index.contents("A-03")
+    k.commit([held_by_hand.held("Dr. Ruiz", "damaged box")])
+    expiry_sweep(k, k.calendar.today(), near_days=30)
+    k.picks.recall(GTIN, "RECALLED", "supplier notice", "centre")
+    assert all(line.status is StockStatus.QUARANTINED for line in k.index.lines())
+
+    now[0] = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)  # NTP set the clock right
+    out = expiry_sweep(k, k.calendar.today(), near_days=30)
+    status = {line.batch: line.status for line in k.index.lines()}
+    assert status == {
+        "GOOD": StockStatus.AVAILABLE,
+        "RECALLED": StockStatus.QUARANTINED,
+        "HELD": StockStatus.QUARANTINED,
+    }
+    assert [line.batch for line in k.index.fefo(GTIN, k.calendar.today())] == ["GOOD"]
+    [release] = [m for c in out.commits for m in c.movements]
+    assert (release.kind, release.actor, release.quantity) == (MovementKind.RELEASE, "system", 2)
+    assert "wrong date" in release.reason and "2026-12-10" in release.reason
+    assert any("released" in note and "GOOD" in note for note in out.notes)
+    assert kinds(k) == {
+        f"{GTIN}/GOOD": AlarmKind.NEAR_EXPIRY,
+        f"{GTIN}/RECALLED": AlarmKind.NEAR_EXPIRY,
+        f"{GTIN}/HELD": AlarmKind.NEAR_EXPIRY,
+    }
+    again = expiry_sweep(k, k.calendar.today(), near_days=30)
+    assert not any(c.movements for c in again.commits), "released once"
+    assert verify(k.db).ok
+    k.close()

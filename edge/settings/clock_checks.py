@@ -1,0 +1,45 @@
+"""The machine's clock, as `rxedge check-config` looks at it: whether systemd holds the daemon
+back until NTP has set the time. The unit starts after time-sync.target, which waits for the
+clock only where systemd-time-wait-sync.service (or chrony's chrony-wait.service) is enabled;
+without it a box with no real-time clock (a Raspberry Pi) starts the daemon at its last
+shutdown's time, and the expiry sweep waits with a `clock_behind` alarm until NTP sets it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+SYSTEMD_BOOTED = Path("/run/systemd/system")  # there only on a machine booted with systemd
+TIME_WAIT_UNITS = ("systemd-time-wait-sync.service", "chrony-wait.service")
+ENABLED = ("enabled", "enabled-runtime")
+
+
+def time_sync_problem(booted: Path = SYSTEMD_BOOTED, systemctl: str = "systemctl") -> str | None:
+    """Why the daemon may start before NTP has set the clock, or None (also where systemd does
+    not run this machine, or cannot be asked)."""
+    if not booted.is_dir():
+        return None
+    states = []
+    for unit in TIME_WAIT_UNITS:
+        try:
+            asked = subprocess.run(
+                [systemctl, "is-enabled", unit],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        state = asked.stdout.strip() or "not installed"
+        if state in ENABLED:
+            return None
+        states.append(state)
+    return (
+        f"clock: systemd-time-wait-sync.service is {states[0]}, so the daemon may start before "
+        "NTP has set the clock (its unit waits for time-sync.target, which waits for the time "
+        "only with that service): a box without a real-time clock, as a Raspberry Pi, would "
+        "start at its last shutdown's time, its expiry sweep held back (clock_behind alarm). "
+        "Enable it: systemctl enable systemd-time-wait-sync (with chrony instead of "
+        "systemd-timesyncd: systemctl enable chrony-wait)"
+    )
