@@ -104,13 +104,11 @@ class SiteCalendar:
         local = datetime.combine(day, clock_time, tzinfo=self.zone).replace(fold=0)
         return local.astimezone(UTC)
 
-    def next_daily(self, clock_time: time, after: datetime) -> datetime:
-        """The first instant after `after` when the site's clocks show `clock_time` (each site
-        day once)."""
-        day = self.date_of(after) - timedelta(days=1)
-        while (instant := self.at(day, clock_time)) <= after:
-            day += timedelta(days=1)
-        return instant
+    def next_daily(self, clock_time: time, done: date) -> datetime:
+        """When the site's clocks show `clock_time` on the day after `done` (the site day
+        whose daily work is done): once each site day. It may have passed (the clock was set
+        forward): the work is then due at once."""
+        return self.at(done + timedelta(days=1), clock_time)
 
     def expired(self, expiry: str | date | None, on: date | None = None) -> bool:
         """A pack with this expiry date is expired on site date `on` (today): good through the

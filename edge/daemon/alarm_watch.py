@@ -50,14 +50,21 @@ async def expiry_sweeps(
     sleep: Sleep = asyncio.sleep,
 ) -> None:
     """The sweep at start, once the wall clock is not behind the ledger (`clock_set`), then
-    once each site day at `expiry_sweep_at` site time."""
+    once each site day at `expiry_sweep_at` site time, the start's day counting as swept.
+    The next sweep's time is worked out again at every wake, so a clock set forward or back
+    moves it: set back before the day last swept (it was ahead), that day counts as not swept
+    yet, and the sweep runs on each day the clock reads from then on, none skipped."""
     hour, minute = (int(part) for part in config.expiry_sweep_at.split(":"))
     at = time(hour, minute)
     await clock_set(submit, calendar, await ask(newest_stamp), sleep)
     while True:
+        swept = calendar.today()
         await submit(ExpirySweep(config.near_expiry_days))
-        due = calendar.next_daily(at, calendar.now())
-        while (left := (due - calendar.now()).total_seconds()) > 0:
+        while True:
+            swept = min(swept, calendar.today())
+            left = (calendar.next_daily(at, swept) - calendar.now()).total_seconds()
+            if left <= 0:
+                break
             await sleep(min(left, SWEEP_WAKE_SECONDS))
 
 

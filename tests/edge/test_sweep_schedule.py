@@ -34,17 +34,26 @@ async def ask(question: Callable[[NewLedger], object]) -> object:
 
 
 async def sweeps_between(
-    zone: ZoneInfo, start: datetime, end: datetime, at: str = "02:00"
+    zone: ZoneInfo,
+    start: datetime,
+    end: datetime,
+    at: str = "02:00",
+    step: tuple[datetime, timedelta] | None = None,
 ) -> list[datetime]:
-    """Run the daemon's sweep loop on an injected clock from `start` to `end`: the instants
-    (UTC) at which it asked for a sweep."""
+    """Run the daemon's sweep loop on an injected clock from `start` until it reads `end`:
+    the instants (UTC, as the clock read them) at which it asked for a sweep. `step`: once
+    the clock reads that instant, it is set by that much (as NTP sets it)."""
     now = [start]
     calendar = SiteCalendar(zone, lambda: now[0])
     asked: list[datetime] = []
 
     async def sleep(seconds: float) -> None:
+        nonlocal step
         assert 0 < seconds <= 60.0
         now[0] += timedelta(seconds=seconds)
+        if step is not None and now[0] >= step[0]:
+            now[0] += step[1]
+            step = None
         if now[0] >= end:
             raise Ended
 
@@ -137,3 +146,34 @@ async def test_by_default_the_sweep_runs_as_the_site_day_begins(
     ]
     assert nightly[0] == first
     assert [moment.astimezone(site).hour for moment in nightly[1:]] == [0, 0]
+
+
+def berlin(day: int, hour: int, minute: int = 0) -> datetime:
+    """An instant of December 2026 as Berlin's clocks show it (+01:00), in UTC."""
+    return datetime(2026, 12, day, hour, minute, tzinfo=BERLIN).astimezone(UTC)
+
+
+async def test_a_clock_set_back_days_skips_no_nightly_sweep() -> None:
+    """The box started with its clock three days ahead and swept at once; an hour later NTP
+    set it right: every night after is swept, none waits for the day the wrong clock read."""
+    asked = await sweeps_between(
+        BERLIN, berlin(9, 12), berlin(10, 12), "02:30", step=(berlin(9, 13), -timedelta(days=3))
+    )
+    assert asked == [berlin(9, 12), *(berlin(day, 2, 30) for day in (7, 8, 9, 10))]
+
+
+async def test_a_clock_set_back_an_hour_after_the_sweep_does_not_sweep_that_day_again() -> None:
+    asked = await sweeps_between(
+        BERLIN, berlin(6, 12), berlin(9, 12), "02:30", step=(berlin(7, 2, 31), -timedelta(hours=1))
+    )
+    assert asked == [berlin(6, 12), *(berlin(day, 2, 30) for day in (7, 8, 9))]
+
+
+async def test_a_clock_set_forward_days_sweeps_at_once() -> None:
+    """The box started with its clock behind (no stamp in its ledger to tell); NTP sets it
+    three days forward: the sweep runs then, on the right day, not at the next 02:30."""
+    asked = await sweeps_between(
+        BERLIN, berlin(6, 12), berlin(11, 12), "02:30", step=(berlin(6, 13), timedelta(days=3))
+    )
+    assert asked[:2] == [berlin(6, 12), berlin(9, 13)]
+    assert asked[2:] == [berlin(10, 2, 30), berlin(11, 2, 30)]

@@ -109,12 +109,12 @@ def test_the_daily_time_across_european_dst_nights() -> None:
     berlin = SiteCalendar(ZoneInfo("Europe/Berlin"))
     two = time(2, 0)
     # Spring: 02:00 does not exist on 29 March 2026; the sweep runs when the clocks jump.
-    spring = berlin.next_daily(two, datetime(2026, 3, 28, 12, tzinfo=UTC))
+    spring = berlin.next_daily(two, date(2026, 3, 28))
     assert spring == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)  # 03:00 CEST
     # Autumn: 02:00 happens twice on 25 October 2026; only the first counts.
-    autumn = berlin.next_daily(two, datetime(2026, 10, 24, 12, tzinfo=UTC))
+    autumn = berlin.next_daily(two, date(2026, 10, 24))
     assert autumn == datetime(2026, 10, 25, 0, 0, tzinfo=UTC)  # 02:00 CEST
-    again = berlin.next_daily(two, autumn)
+    again = berlin.next_daily(two, berlin.date_of(autumn))
     assert again == datetime(2026, 10, 26, 1, 0, tzinfo=UTC)  # the next day's, not 02:00 CET
 
 
