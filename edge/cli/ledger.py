@@ -29,7 +29,7 @@ from inventory.ledger.export import (
 )
 from inventory.ledger.store import connect_readonly
 from inventory.ledger.verify import verify
-from inventory.site_calendar import SiteCalendar
+from inventory.site_calendar import SiteCalendar, zone_problem
 
 
 def add_ledger_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -43,6 +43,7 @@ def add_ledger_commands(commands: argparse._SubParsersAction) -> None:  # type: 
         "export", help="a table as CSV or JSON (read-only; safe while the daemon runs)"
     )
     add_database_options(export, with_json=False)
+    add_zone_option(export)
     add_export_options(export)
     export.set_defaults(handler=run_ledger_export)
 
@@ -85,7 +86,20 @@ def add_ledger_commands(commands: argparse._SubParsersAction) -> None:  # type: 
         "--days", type=int, default=90, help="expiring within this many days (%(default)s)"
     )
     add_database_options(expiring)
+    add_zone_option(expiring)
     expiring.set_defaults(handler=run_expiring)
+
+
+def add_zone_option(parser: argparse.ArgumentParser) -> None:
+    """--timezone: the zone a command judges dates in, for a ledger read without its
+    configuration (--db FILE)."""
+    parser.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="the site's IANA time zone, e.g. Europe/Berlin: dates are judged in it "
+        "(default: the configuration's `timezone`; with --db alone, this machine's zone, "
+        "named on stderr)",
+    )
 
 
 def add_database_options(parser: argparse.ArgumentParser, with_json: bool = True) -> None:
@@ -232,11 +246,23 @@ def run_history(args: argparse.Namespace) -> int:
 
 
 def site_calendar(args: argparse.Namespace) -> SiteCalendar:
-    """The site's calendar: the configuration's `timezone` when a configuration is read (for its
-    database, or named), else (a bare --db FILE) the machine's zone."""
+    """The site's calendar: --timezone; else the configuration's `timezone` when a
+    configuration is read (for its database, or named); else (a bare --db FILE) the machine's
+    zone, which is then named on stderr: it may not be the site's."""
+    if args.timezone:
+        if (problem := zone_problem(args.timezone)) is not None:
+            print(f"rxedge: --timezone: {problem}", file=sys.stderr)
+            raise SystemExit(2)
+        return SiteCalendar.named(args.timezone)
     if args.db is None or config_given(args):
         return SiteCalendar.named(load_config(config_path(args)).timezone)
-    return SiteCalendar()
+    calendar = SiteCalendar()
+    print(
+        f"rxedge: dates judged in this machine's time zone, {calendar.zone}, as no "
+        "configuration was read: give the site's with --timezone ZONE (or --config FILE)",
+        file=sys.stderr,
+    )
+    return calendar
 
 
 def run_expiring(args: argparse.Namespace) -> int:

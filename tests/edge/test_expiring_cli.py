@@ -1,5 +1,6 @@
 """`rxedge expiring --json` as a process under a fake clock: what is expired, and the days
-left, are judged on the site's date, in the zone of the configuration or of the machine."""
+left, are judged on the site's date, in the zone given, of the configuration or of the machine
+(which it then names)."""
 
 from __future__ import annotations
 
@@ -36,11 +37,11 @@ def ledger(tmp_path: Path) -> Path:
     return db
 
 
-def expiring_at(moment: str, machine_zone: str, *args: str) -> dict[str, dict[str, object]]:
-    """Run `rxedge expiring --json` with the clock at `moment` (the machine's local time) in
-    `machine_zone`; each batch's line."""
+def run_expiring(moment: str, machine_zone: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`rxedge expiring --json --days 30 ARGS` with the clock at `moment` (the machine's local
+    time) in `machine_zone`."""
     command = ["expiring", "--json", "--days", "30", *args]
-    done = subprocess.run(
+    return subprocess.run(
         ["faketime", "-f", f"@{moment}", sys.executable, "-m", "edge.cli.main", *command],
         capture_output=True,
         text=True,
@@ -49,6 +50,11 @@ def expiring_at(moment: str, machine_zone: str, *args: str) -> dict[str, dict[st
         check=False,
         timeout=60,
     )
+
+
+def expiring_at(moment: str, machine_zone: str, *args: str) -> dict[str, dict[str, object]]:
+    """Each batch's line of `run_expiring`."""
+    done = run_expiring(moment, machine_zone, *args)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert all(isinstance(line, dict) for line in lines)
@@ -78,3 +84,26 @@ def test_at_utc_minus_5_in_the_evening_the_pack_is_still_good(ledger: Path) -> N
     assert lines["B1"]["expired"] is False and lines["B1"]["days_left"] == 0
     lines = expiring_at("2026-03-10 00:30:00", "America/Bogota", "--db", str(ledger))
     assert lines["B1"]["expired"] is True and lines["B1"]["days_left"] == -1
+
+
+def test_a_bare_ledger_file_is_judged_in_the_zone_given(ledger: Path) -> None:
+    """A ledger copied to a laptop in UTC, read for a site in Shanghai: 17:00 UTC on 9 March
+    is 10 March there, and B1 (good through the 9th) is expired."""
+    lines = expiring_at(
+        "2026-03-09 17:00:00", "UTC", "--db", str(ledger), "--timezone", "Asia/Shanghai"
+    )
+    assert lines["B1"]["expired"] is True and lines["B1"]["days_left"] == -1
+
+
+def test_a_bare_ledger_file_names_the_machines_zone_it_judges_in(ledger: Path) -> None:
+    done = run_expiring("2026-03-09 17:00:00", "America/Bogota", "--db", str(ledger))
+    assert done.returncode == 0, done.stderr
+    assert "dates judged in this machine's time zone, America/Bogota" in done.stderr
+    assert "--timezone ZONE" in done.stderr
+    assert all(json.loads(line) for line in done.stdout.splitlines()), "stdout stays JSON"
+
+
+def test_a_wrong_zone_is_refused_by_name(ledger: Path) -> None:
+    done = run_expiring("2026-03-09 17:00:00", "UTC", "--db", str(ledger), "--timezone", "Asia/X")
+    assert done.returncode == 2
+    assert "--timezone: 'Asia/X' is not an IANA time zone name" in done.stderr

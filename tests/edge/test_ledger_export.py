@@ -133,6 +133,18 @@ def test_since_without_an_offset_is_the_sites_time(ledger: Path) -> None:
     assert json.loads(at_one.stdout)[0]["at"] == "2026-11-26T11:00:00.000Z"
 
 
+def test_since_is_judged_in_the_zone_given_on_a_machine_elsewhere(ledger: Path) -> None:
+    """The same Honolulu export from a machine in UTC: --timezone names the site's zone; without
+    it the machine's is used, and said."""
+    options = ("--table", "movements", "--format", "json", "--since", "2026-11-26")
+    given = export(ledger, *options, "--timezone", "Pacific/Honolulu", zone="UTC")
+    assert json.loads(given.stdout)[0]["at"] == "2026-11-26T10:00:00.000Z"
+    assert given.stderr == ""
+    machine = export(ledger, *options, zone="UTC")
+    assert json.loads(machine.stdout)[0]["at"] == "2026-11-26T09:00:00.000Z"
+    assert "dates judged in this machine's time zone, UTC" in machine.stderr
+
+
 @pytest.mark.parametrize(
     ("options", "said"),
     [
