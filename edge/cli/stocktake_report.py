@@ -19,7 +19,7 @@ def _packs(found: list[Found], where: str = "") -> str:
 
 
 def _site_time(report: StocktakeReport) -> str:
-    """When the count ended, in the site's time as it was then."""
+    """When the count ended (or was abandoned), in the site's time as it was then."""
     moment = datetime.fromisoformat(report.counted_at)
     sign = -1 if report.time_zone_offset.startswith("-") else 1
     hours, minutes = report.time_zone_offset[1:].split(":")
@@ -30,9 +30,10 @@ def _site_time(report: StocktakeReport) -> str:
 def report_table(report: StocktakeReport, state: str) -> str:
     """Per slot: expected, seen, and each difference named; then the counts per product."""
     s = report.summary()
+    ended = "abandoned" if state == "abandoned" else "counted"  # an abandoned sweep counts none
     lines = [
         f"stocktake {report.stocktake_id} of shelf {report.shelf} by {report.by or '-'} ({state})"
-        + (f", counted {_site_time(report)}" if report.counted_at else ""),
+        + (f", {ended} {_site_time(report)}" if report.counted_at else ""),
         f"{s['seen']} packs seen of {s['expected']} expected in {s['slots']} slots: "
         f"{s['missing']} missing, {s['unexpected']} unexpected, {s['misplaced']} misplaced",
         "",

@@ -140,6 +140,7 @@ class StocktakeDesk:
         sweep.stocktake_id = _own_id(keeper.db, sweep.stocktake_id)
         report = StocktakeReport(sweep.stocktake_id, sweep.shelf, sweep.by, [], [])
         report.counted_at = keeper.stamp()
+        report.time_zone_offset = keeper.calendar.offset(datetime.fromisoformat(report.counted_at))
         with keeper.group():
             _save(keeper.db, report, "abandoned", report.counted_at)
             commit = keeper.send([_end_answer(report.counted_at, report, "abandoned", reason=why)])

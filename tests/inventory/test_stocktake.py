@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -262,3 +263,22 @@ def test_rounds_read_at_another_shelf_are_handed_on_or_left_out_when_the_sweep_e
     shelf_b = Sweep("st-3", "B", ["B-01", "B-02"], "Ana")
     assert shelf_b.replay(moved_on) == []
     assert shelf_b.seen() == {pack(n).epc: "B-01" for n in (7, 8, 9)}
+
+
+def test_an_abandoned_sweep_is_reported_as_abandoned_on_the_sites_clock(tmp_path: Path) -> None:
+    """A sweep abandoned at 19:37 UTC at a site in Shanghai: its report says when, as the
+    site's clocks showed it (03:37 the next day, +08:00), and that it was abandoned, not
+    counted."""
+    at = datetime(2026, 12, 6, 19, 37, tzinfo=UTC)
+    keeper = InventoryKeeper(
+        tmp_path / "l.sqlite", {}, "s1", "g1", SiteCalendar(ZoneInfo("Asia/Shanghai"), lambda: at)
+    )
+    keeper.stocktakes.abandon(Sweep("st-1", "A", SLOTS, "Ana"), "handheld hh-1 down for 900 s")
+    report_text, state = keeper.db.execute("SELECT report, state FROM stocktakes").fetchone()
+    report = StocktakeReport.from_dict(json.loads(report_text))
+    assert report.time_zone_offset == "+08:00"
+    header = report_table(report, state).splitlines()[0]
+    assert (
+        header == "stocktake st-1 of shelf A by Ana (abandoned), abandoned 2026-12-07 03:37 +08:00"
+    )
+    keeper.close()
