@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from inventory.ledger.commit import iso
+
 
 @dataclass(slots=True)
 class TokenBucket:
@@ -61,12 +63,20 @@ class Admission:
         a message let in is remembered."""
         if len(self.seen) > 10_000:  # expired ids need not be remembered
             self.seen = {mid: at for mid, at in self.seen.items() if at > now}
+        # Judged by this gateway's clock, which may be the one that is wrong (a box started
+        # without a real-time clock, before NTP): both refusals say what it reads.
+        gateway_time = f"this gateway's clock reads {iso(now)} (UTC)"
         if expires_at <= now:
-            return f"command expired at {expires_at.isoformat()}; not carried out"
+            return (
+                f"command expired at {expires_at.isoformat()}; not carried out: {gateway_time}. "
+                "If it was sent just now, the gateway's clock may be wrong (ahead)"
+            )
         if expires_at - now > self.max_ahead:
             return (
                 f"command expires {expires_at.isoformat()}, more than "
-                f"{self.max_ahead.total_seconds():.0f} s ahead; send a nearer expires_at"
+                f"{self.max_ahead.total_seconds():.0f} s ahead; send a nearer expires_at: "
+                f"{gateway_time}. If expires_at is near, the gateway's clock may be wrong "
+                "(behind)"
             )
         if message_id in self.seen:
             return f"message {message_id} was received before; a replay is not carried out"

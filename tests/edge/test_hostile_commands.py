@@ -13,12 +13,42 @@ import pytest
 
 from edge.demo.local_broker import LocalBroker
 from sync.commands import COMMANDS, with_envelope
+from tests.clocks import SteppedClock
 from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import AMOX, PREFIX, start_rig, statuses, stop_rig
 
 
 def errors(centre: Subscriber) -> list[str]:
     return [str(r["error"]) for r in centre.payloads("/cmd-result") if r["status"] == "error"]
+
+
+@pytest.mark.parametrize(("step", "wrong"), [(-2 * 86400, "behind"), (600, "ahead")])
+async def test_a_command_refused_by_a_wrong_gateway_clock_says_what_that_clock_reads(
+    tmp_path: Path,
+    broker: LocalBroker,
+    subscribe: Callable[..., Subscriber],
+    step: float,
+    wrong: str,
+) -> None:
+    """The centre sends a command that expires in five minutes, by the right time. A gateway
+    whose clock is two days slow finds it too far ahead, one ten minutes fast finds it expired:
+    either refusal gives the gateway's own time and says its clock may be the wrong one, so the
+    sender is not left to look for a fault of its own."""
+    clock = SteppedClock()
+    rig = await start_rig(tmp_path, broker, clock=clock)
+    try:
+        clock.step(step)
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        locate = with_envelope({"gtin": AMOX, "seconds": 1, "command_id": "where-1"})
+        sent = clock.now()
+        centre.publish(f"{PREFIX}/cmd/locate", json.dumps(locate))
+        [error] = await eventually(lambda: errors(centre), what="refused")
+        read = {f"{t.astimezone(UTC):%Y-%m-%dT%H:%M}" for t in (sent, clock.now())}
+        assert any(f"this gateway's clock reads {t}" in error for t in read), error
+        assert "(UTC)" in error
+        assert f"the gateway's clock may be wrong ({wrong})" in error
+    finally:
+        await stop_rig(rig)
 
 
 async def test_replayed_expired_and_far_future_commands_are_refused(
