@@ -36,11 +36,12 @@ async def health(request: Request) -> Response:
     else:
         problem = "the daemon's metrics are off ([metrics] listen), so devices cannot be shown"
     figures = await state.reader.ask(ledger_figures)
-    oldest = figures["outbox_oldest"]
-    if oldest:
-        since = datetime.fromisoformat(oldest.replace("Z", "+00:00")).timestamp()
-        waited = state.clock.time() - since
-        figures["outbox_age"] = max(0.0, waited)
+    # How long the oldest message has waited is the daemon's measure (its backlog alarm's,
+    # `rxedge status`'s), which a step of the wall clock does not move; without the daemon's
+    # metrics the page says when it was written instead of guessing from its stamp.
+    outbox = daemon["outbox"] if daemon else {}
+    figures["outbox_age"] = outbox.get("oldest_age_seconds")
+    figures["outbox_age_limit"] = outbox.get("limit_age_seconds")
     session = state.live.session
     check = state.ledger_check
     return render(
