@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 Clock = Callable[[], datetime]
+LOCALTIME = Path("/etc/localtime")
+NO_ZONE_DATA = (
+    "this machine has no time zone data (neither the tzdata package nor /usr/share/zoneinfo); "
+    "install tzdata (pip install tzdata in the daemon's environment, or apt install tzdata)"
+)
 
 
 def system_clock() -> datetime:
@@ -22,35 +27,67 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def local_zone() -> ZoneInfo:
-    """The machine's own time zone: $TZ, else the zone /etc/localtime points to (UTC if none)."""
-    named = os.environ.get("TZ", "").lstrip(":")
+def local_zone(environ: Mapping[str, str] = os.environ, localtime: Path = LOCALTIME) -> tzinfo:
+    """The machine's own time zone: $TZ, else the zone /etc/localtime names; UTC if neither
+    gives one (`machine_zone_problems` then says why)."""
+    return _machine_zone(environ, localtime)[0]
+
+
+def machine_zone_problems(
+    environ: Mapping[str, str] = os.environ, localtime: Path = LOCALTIME
+) -> list[str]:
+    """What makes the machine's own zone (used where `timezone` is left empty) not what it
+    seems: a $TZ that cannot be looked up, or no zone found at all, so that UTC is used. Each
+    says the key to set."""
+    return _machine_zone(environ, localtime)[1]
+
+
+def _machine_zone(environ: Mapping[str, str], localtime: Path) -> tuple[tzinfo, list[str]]:
+    named = environ.get("TZ", "").lstrip(":")
+    unread = ""
     if named:
-        try:
-            return ZoneInfo(named)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    localtime = Path("/etc/localtime")
+        from_tz = _zone_file(Path(named)) if named.startswith("/") else _zone_named(named)
+        if from_tz is not None:
+            return from_tz, []
+        if not available_timezones():
+            unread = f"$TZ is {named!r}, which cannot be looked up: {NO_ZONE_DATA}"
     target = str(localtime.resolve()) if localtime.is_symlink() else ""
-    if "zoneinfo/" in target:
-        try:
-            return ZoneInfo(target.split("zoneinfo/", 1)[1])
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    if localtime.is_file():
-        with localtime.open("rb") as data:
-            return ZoneInfo.from_file(data, key="localtime")
-    return ZoneInfo("UTC")
+    linked = _zone_named(target.split("zoneinfo/", 1)[1]) if "zoneinfo/" in target else None
+    zone: tzinfo | None = linked or _zone_file(localtime)
+    found = f"{zone} (the zone {localtime} names)"
+    if zone is None:
+        zone, found = UTC, "UTC"
+        unread = unread or f"this machine names no time zone (no $TZ, no {localtime})"
+    if not unread:
+        return zone, []
+    fix = 'set timezone = "Region/City", the site\'s IANA zone name (e.g. "Asia/Shanghai")'
+    return zone, [f"timezone: {unread}: dates are judged in {found} instead; {fix}"]
+
+
+def _zone_named(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _zone_file(path: Path) -> ZoneInfo | None:
+    """The zone in a TZif file (/etc/localtime, or one $TZ names by its path)."""
+    try:
+        with path.open("rb") as data:
+            return ZoneInfo.from_file(data, key=path.name)
+    except (OSError, ValueError):
+        return None
 
 
 def zone_problem(name: str) -> str | None:
-    """Why `name` is not an IANA time zone (with the nearest names), or None."""
-    try:
-        ZoneInfo(name)
+    """Why `name` is not an IANA time zone (with the nearest names), or None. With no zone
+    data on this machine no name can be found: that is said instead."""
+    if _zone_named(name) is not None:
         return None
-    except (ZoneInfoNotFoundError, ValueError):
-        pass
     known = available_timezones()
+    if not known:
+        return f"{name!r} cannot be looked up: {NO_ZONE_DATA}"
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     if not close:  # "shanghai" for Asia/Shanghai: match the city alone too
         cities = {zone.rsplit("/", 1)[-1].lower(): zone for zone in known}

@@ -33,7 +33,7 @@ from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig
 from edge.settings.host_checks import stock_outside, with_usable_ledger
 from inventory.changes import PickTick
-from inventory.site_calendar import SiteCalendar
+from inventory.site_calendar import SiteCalendar, machine_zone_problems
 from inventory.stock.presence import PresenceTracker
 from sync.mqtt_session import Announcement, MqttSession
 from sync.publisher import OutboxPublisher
@@ -60,6 +60,8 @@ class Gateway:
         self.topics = Topics(config.site, config.gateway)
         self.products = {p.gtin: p.policy() for p in config.products}
         self.calendar = SiteCalendar.named(config.timezone, self.clock.now)  # dates people judge
+        for problem in [] if config.timezone else machine_zone_problems():
+            log.warning("%s", problem)
         self.counters: Counter[str] = Counter()
         self.beats = Heartbeats(self.clock.monotonic)  # loop -> its last round, for the watchdog
         self.presence = PresenceTracker(config.presence.dwell_seconds)

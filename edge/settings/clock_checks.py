@@ -1,17 +1,31 @@
-"""The machine's clock, as `rxedge check-config` looks at it: whether systemd holds the daemon
-back until NTP has set the time. The unit starts after time-sync.target, which waits for the
-clock only where systemd-time-wait-sync.service (or chrony's chrony-wait.service) is enabled;
-without it a box with no real-time clock (a Raspberry Pi) starts the daemon at its last
-shutdown's time, and the expiry sweep waits with a `clock_behind` alarm until NTP sets it."""
+"""The machine's clock and zone, as `rxedge check-config` looks at them: whether systemd holds
+the daemon back until NTP has set the time, and, where `timezone` is left empty, whether the
+machine's own zone is one (`machine_zone_problems`).
+
+The unit starts after time-sync.target, which waits for the clock only where
+systemd-time-wait-sync.service (or chrony's chrony-wait.service) is enabled; without it a box
+with no real-time clock (a Raspberry Pi) starts the daemon at its last shutdown's time, and the
+expiry sweep waits with a `clock_behind` alarm until NTP sets it."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
+from edge.settings.config import GatewayConfig
+from inventory.site_calendar import machine_zone_problems
+
 SYSTEMD_BOOTED = Path("/run/systemd/system")  # there only on a machine booted with systemd
 TIME_WAIT_UNITS = ("systemd-time-wait-sync.service", "chrony-wait.service")
 ENABLED = ("enabled", "enabled-runtime")
+
+
+def clock_warnings(config: GatewayConfig) -> list[str]:
+    """What this machine's clock and zone say about running `config` (warnings)."""
+    found = [] if config.timezone else machine_zone_problems()
+    if (unsynced := time_sync_problem()) is not None:
+        found.append(unsynced)
+    return found
 
 
 def time_sync_problem(booted: Path = SYSTEMD_BOOTED, systemctl: str = "systemctl") -> str | None:

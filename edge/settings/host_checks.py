@@ -3,8 +3,8 @@ box, so what only this machine lacks (a serial port, the ledger's folder, an add
 on, the web page's certificate or password file) is a warning; what cannot work anywhere (a
 directory as the ledger; where the file sets up the web page ([web]), plain HTTP beyond this
 machine or the page on the port of /metrics) is an error. A create_database left on after the
-first start is a warning (it undoes the typo guard below), as is a systemd that may start the
-daemon before NTP has set the clock (`clock_checks`).
+first start is a warning (it undoes the typo guard below), as are a systemd that may start the
+daemon before NTP has set the clock and a machine zone that is not one (`clock_checks`).
 
 The daemon checks `with_usable_ledger` before it opens its ledger: it never starts a new, empty
 ledger unless told to, so a typo in `database` cannot quietly begin a second inventory; and a
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from edge.daemon.action_journal import journal_path
 from edge.daemon.ledger_lock import lock_path
-from edge.settings.clock_checks import time_sync_problem
+from edge.settings.clock_checks import clock_warnings
 from edge.settings.config import GatewayConfig
 from edge.settings.web import file_problems, page_problems
 from inventory.errors import StoreError
@@ -172,8 +172,7 @@ def check_host(config: GatewayConfig) -> HostFindings:
             found.warnings.append(f"{key}: serial port {port} does not exist on this machine")
     if config.metrics.listen and (problem := _cannot_listen(config.metrics.listen)):
         found.warnings.append(f"metrics.listen: this machine {problem}")
-    if (unsynced := time_sync_problem()) is not None:
-        found.warnings.append(unsynced)
+    found.warnings += clock_warnings(config)
     if "web" in config.model_fields_set:  # the page is set up: what `rxedge web` refuses
         found.errors += page_problems(config.web, config.metrics.listen)
         found.warnings += file_problems(config.web)  # files this machine lacks (yet)
