@@ -37,8 +37,8 @@ def machine_zone_problems(
     environ: Mapping[str, str] = os.environ, localtime: Path = LOCALTIME
 ) -> list[str]:
     """What makes the machine's own zone (used where `timezone` is left empty) not what it
-    seems: a $TZ that cannot be looked up, or no zone found at all, so that UTC is used. Each
-    says the key to set."""
+    seems: a $TZ that names no IANA zone (a POSIX rule such as "CST-8" is not read), or no
+    zone found at all, so that UTC is used. Each says the key to set."""
     return _machine_zone(environ, localtime)[1]
 
 
@@ -49,8 +49,11 @@ def _machine_zone(environ: Mapping[str, str], localtime: Path) -> tuple[tzinfo, 
         from_tz = _zone_file(Path(named)) if named.startswith("/") else _zone_named(named)
         if from_tz is not None:
             return from_tz, []
-        if not available_timezones():
-            unread = f"$TZ is {named!r}, which cannot be looked up: {NO_ZONE_DATA}"
+        unread = (
+            f"$TZ is {named!r}, which cannot be looked up: {NO_ZONE_DATA}"
+            if not available_timezones()
+            else f"$TZ is {named!r}, not an IANA zone name (a POSIX TZ rule is not read)"
+        )
     target = str(localtime.resolve()) if localtime.is_symlink() else ""
     linked = _zone_named(target.split("zoneinfo/", 1)[1]) if "zoneinfo/" in target else None
     zone: tzinfo | None = linked or _zone_file(localtime)

@@ -1,15 +1,24 @@
 """`rxedge check-config` warns when systemd may start the daemon before NTP has set the clock
 (systemd-time-wait-sync.service, or chrony's chrony-wait.service, not enabled): a Raspberry Pi
 would start at its last shutdown's time. Where systemd does not run the machine, or cannot be
-asked, it says nothing."""
+asked, it says nothing. With `timezone` left empty, a $TZ that is a POSIX rule (not read) is
+warned of by check-config and by the daemon at start, naming the key to set."""
 
 from __future__ import annotations
 
+import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from edge.daemon.gateway import Gateway
 from edge.settings.clock_checks import time_sync_problem
+from edge.settings.config import parse_config
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def fake_systemctl(tmp_path: Path, states: dict[str, str]) -> str:
@@ -64,3 +73,35 @@ def test_without_systemd_nothing_is_said(tmp_path: Path, systemd: Path) -> None:
     systemctl = fake_systemctl(tmp_path, {"systemd-time-wait-sync.service": "disabled"})
     assert time_sync_problem(tmp_path / "no-such-dir", systemctl) is None
     assert time_sync_problem(systemd, str(tmp_path / "no-systemctl")) is None
+
+
+def check_config(tmp_path: Path, zone_line: str, tz: str) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "gateway.toml"
+    config.write_text(f'site = "s1"\ngateway = "g1"\n{zone_line}database = "{tmp_path}/l.db"\n')
+    return subprocess.run(
+        [sys.executable, "-m", "edge.cli.main", "check-config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "TZ": tz},
+        check=False,
+        timeout=60,
+    )
+
+
+def test_check_config_warns_of_a_posix_tz_rule_and_names_the_key(tmp_path: Path) -> None:
+    done = check_config(tmp_path, "", "CST-8")
+    assert done.returncode == 0, done.stderr
+    assert "warning: timezone: $TZ is 'CST-8', not an IANA zone name" in done.stderr
+    assert 'set timezone = "Region/City"' in done.stderr
+    named = check_config(tmp_path, 'timezone = "Asia/Shanghai"\n', "CST-8")
+    assert named.returncode == 0 and "$TZ" not in named.stderr, "the configured zone is used"
+
+
+def test_the_daemon_warns_of_a_posix_tz_rule_at_start(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TZ", "CST-8")
+    with caplog.at_level(logging.WARNING):
+        Gateway(parse_config({"site": "s", "gateway": "g", "database": str(tmp_path / "l")}))
+    assert any("timezone: $TZ is 'CST-8'" in r.getMessage() for r in caplog.records)

@@ -20,7 +20,8 @@ from inventory.site_calendar import local_zone, machine_zone_problems, zone_prob
 @pytest.fixture
 def no_zone_data(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A machine with no IANA zone data: no zoneinfo folder, no tzdata package."""
-    monkeypatch.setitem(sys.modules, "tzdata", None)  # type: ignore[arg-type]
+    for name in ["tzdata", *(m for m in sys.modules if m.startswith("tzdata."))]:
+        monkeypatch.setitem(sys.modules, name, None)  # type: ignore[arg-type]
     zoneinfo.reset_tzpath(to=[])
     ZoneInfo.clear_cache()
     try:
@@ -56,3 +57,18 @@ def test_a_machine_zone_that_is_one_raises_nothing(tmp_path: Path) -> None:
     link.symlink_to("/usr/share/zoneinfo/America/Bogota")
     assert local_zone({}, link) == ZoneInfo("America/Bogota")
     assert machine_zone_problems({}, link) == []
+
+
+def test_a_posix_tz_rule_is_not_read_and_said_so(tmp_path: Path) -> None:
+    """TZ="CST-8" (China Standard Time as a POSIX rule) is no IANA name: the machine's zone
+    from /etc/localtime (or UTC) is used instead, and the warning names `timezone` as the fix."""
+    link = tmp_path / "localtime"
+    link.symlink_to("/usr/share/zoneinfo/Etc/UTC")
+    posix = {"TZ": "CST-8"}
+    assert local_zone(posix, link) == ZoneInfo("Etc/UTC")
+    [problem] = machine_zone_problems(posix, link)
+    assert problem.startswith("timezone: $TZ is 'CST-8', not an IANA zone name")
+    assert "POSIX TZ rule is not read" in problem and "judged in Etc/UTC" in problem
+    assert 'set timezone = "Region/City"' in problem
+    [nowhere] = machine_zone_problems(posix, tmp_path / "none")
+    assert "judged in UTC instead" in nowhere
