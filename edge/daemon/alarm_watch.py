@@ -1,7 +1,7 @@
 """Alarms that come from time passing rather than from a change: the expiry sweep (at start and
 daily at `alarms.expiry_sweep_at`, site time: once each site day, DST nights included; never
-while the wall clock reads earlier than the ledger's newest stamp, `clock_behind`), the sync
-backlog (messages waiting in the
+while the wall clock reads earlier than the ledger's newest stamp, `clock_behind`, unless a
+person has acknowledged that alarm), the sync backlog (messages waiting in the
 outbox beyond `alarms.backlog_messages`, or older than `alarms.backlog_age_seconds`, an age
 measured on the monotonic clock), and devices that stayed down (`devices.down_alarm_seconds`)."""
 
@@ -32,6 +32,9 @@ BACKLOG_CHECK_SECONDS = 10.0  # at most; a quarter of `backlog_age_seconds` when
 # The sweep's wait looks at the wall clock at least this often: a clock set forward or back
 # (NTP after a cold boot) moves the sweep with it.
 SWEEP_WAKE_SECONDS = 60.0
+# The wait for the clock to pass the ledger's newest stamp looks this often whether a person
+# has acknowledged `clock_behind` meanwhile (the clock is right, they say).
+CLOCK_WAKE_SECONDS = 5.0
 CLOCK_SUBJECT = "wall_clock"  # the subject of the clock_behind alarm
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -56,7 +59,7 @@ async def expiry_sweeps(
     yet, and the sweep runs on each day the clock reads from then on, none skipped."""
     hour, minute = (int(part) for part in config.expiry_sweep_at.split(":"))
     at = time(hour, minute)
-    await clock_set(submit, calendar, await ask(newest_stamp), sleep)
+    await clock_set(submit, ask, calendar, await ask(newest_stamp), sleep)
     while True:
         swept = calendar.today()
         await submit(ExpirySweep(config.near_expiry_days))
@@ -69,27 +72,48 @@ async def expiry_sweeps(
 
 
 async def clock_set(
-    submit: Submit, calendar: SiteCalendar, newest: datetime | None, sleep: Sleep
+    submit: Submit, ask: Ask, calendar: SiteCalendar, newest: datetime | None, sleep: Sleep
 ) -> None:
     """Return once the wall clock reads `newest` (the ledger's newest stamp when it was
-    opened) or later. A clock behind it is plainly wrong: a box without a real-time clock
-    that started at its last shutdown's time, before NTP set it. A sweep then would judge
-    expiry on a wrong date (clear an expired alarm, its acknowledgement lost, and let expired
-    packs be picked), so meanwhile the `clock_behind` alarm is live, and no sweep runs."""
+    opened) or later, or once a person has acknowledged the `clock_behind` alarm. A clock
+    behind that stamp is wrong, or the stamp is: a box without a real-time clock that started
+    at its last shutdown's time, before NTP set it; or a run whose clock was ahead (by days,
+    weeks) wrote stamps in the future. A sweep on a wrong date would clear an expired alarm
+    (its acknowledgement lost) and let expired packs be picked, so meanwhile the alarm is
+    live and no sweep runs. Whoever has checked the clock (`date`, `timedatectl`) ends the
+    wait by acknowledging the alarm: the clock is taken as right, and the sweep runs."""
     now = calendar.now()
     if newest is not None and now < newest:
         log.warning(
-            "the clock reads %s, earlier than the newest stamp in the ledger (%s): it is wrong; "
-            "the expiry sweep waits until it has passed that stamp (is NTP reachable?)",
+            "the clock reads %s, earlier than the newest stamp in the ledger (%s): one of them "
+            "is wrong; the expiry sweep waits until the clock has passed that stamp (is NTP "
+            "reachable?), or until the clock_behind alarm is acknowledged (the clock is right)",
             iso(now),
             iso(newest),
         )
         detail: dict[str, object] = {"clock": iso(now), "newest_stamp": iso(newest)}
         await submit(RaiseAlarm(AlarmKind.CLOCK_BEHIND, CLOCK_SUBJECT, detail))
         while (left := (newest - calendar.now()).total_seconds()) > 0:
-            await sleep(min(left, SWEEP_WAKE_SECONDS))
-        log.info("the clock now reads %s, past the ledger's newest stamp", iso(calendar.now()))
+            if (by := await ask(_clock_vouched_by)) is not None:
+                log.warning(
+                    "%s acknowledged clock_behind: the clock, reading %s, is taken as right "
+                    "(the ledger's newest stamp, %s, as written by a clock that was ahead); "
+                    "the expiry sweep runs",
+                    by,
+                    iso(calendar.now()),
+                    iso(newest),
+                )
+                break
+            await sleep(min(left, CLOCK_WAKE_SECONDS))
+        else:
+            log.info("the clock now reads %s, past the ledger's newest stamp", iso(calendar.now()))
     await submit(ClearAlarm(AlarmKind.CLOCK_BEHIND, CLOCK_SUBJECT))  # live from a run before
+
+
+def _clock_vouched_by(keeper: InventoryKeeper) -> str | None:
+    """Who acknowledged the live `clock_behind` alarm, or None."""
+    alarm = keeper.alarms.get(AlarmKind.CLOCK_BEHIND, CLOCK_SUBJECT)
+    return alarm.acknowledged_by if alarm is not None else None
 
 
 class WaitingAge:

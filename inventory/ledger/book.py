@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from inventory.alarms.lifecycle import Alarm
+from inventory.alarms.lifecycle import Alarm, AlarmKind
 from inventory.errors import StockError
 from inventory.ledger.movements import Movement, MovementError, canonical, next_hash
 from inventory.ledger.outbox import OutboxMessage
@@ -149,16 +149,30 @@ class Ledger:
 
     def newest_stamp(self) -> datetime | None:
         """The newest stamp written (of the last movement and the last outbox message, whose
-        stamps follow the clock they were written by); None for an empty ledger."""
-        stamps = [
-            row[0]
-            for sql in (
-                "SELECT at FROM movements ORDER BY id DESC LIMIT 1",
-                "SELECT created_at FROM outbox ORDER BY id DESC LIMIT 1",
+        stamps follow the clock they were written by); None for an empty ledger. Movements
+        stamped no later than a `clock_behind` alarm's newest stamp, once a person has
+        acknowledged that alarm (the clock was right, they said), were written by a clock that
+        was ahead: the acknowledgement's stamp stands in for them, so that the alarm does not
+        come back at every start until the clock has caught up with them."""
+        movement, message = (
+            datetime.fromisoformat(str(row[0])) if row is not None else None
+            for row in (
+                self.db.execute("SELECT at FROM movements ORDER BY id DESC LIMIT 1").fetchone(),
+                self.db.execute(
+                    "SELECT created_at FROM outbox ORDER BY id DESC LIMIT 1"
+                ).fetchone(),
             )
-            if (row := self.db.execute(sql).fetchone()) is not None
-        ]
-        return max((datetime.fromisoformat(str(s)) for s in stamps), default=None)
+        )
+        vouched = self.db.execute(
+            "SELECT detail, acknowledged_at FROM alarms"
+            " WHERE kind = ? AND acknowledged_at IS NOT NULL",
+            (str(AlarmKind.CLOCK_BEHIND),),
+        ).fetchone()
+        if movement is not None and vouched is not None:
+            ahead = datetime.fromisoformat(str(json.loads(vouched[0])["newest_stamp"]))
+            if movement <= ahead:
+                movement = datetime.fromisoformat(str(vouched[1]))
+        return max((s for s in (movement, message) if s is not None), default=None)
 
     def held_before(self, epc: str, gtin: str, serial: str) -> tuple[str, str | None] | None:
         """The batch and expiry of the last movement (written, or taken and not flushed yet)

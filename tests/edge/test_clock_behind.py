@@ -2,7 +2,9 @@
 starts at its last shutdown's time, NTP not reached yet) does not sweep on that wrong date: an
 expired batch's alarm is not cleared (its acknowledgement lost) and its packs stay held back.
 It raises the `clock_behind` alarm instead, and sweeps once the clock has passed the ledger's
-newest stamp."""
+newest stamp, or once a person has acknowledged the alarm (the clock is right): stamps written
+by a clock that was ahead then hold no later start back (tests/edge/test_clock_behind_ack.py:
+the acknowledgement sent as a command to the running daemon)."""
 
 from __future__ import annotations
 
@@ -136,5 +138,57 @@ async def test_a_clock_past_the_ledger_sweeps_at_once(tmp_path: Path) -> None:
         with pytest.raises(Swept):
             await expiry_sweeps(submit, AlarmsConfig(), calendar, ask, sleep)
         assert not any(a.kind is AlarmKind.CLOCK_BEHIND for a in keeper.alarms.live())
+    finally:
+        keeper.close()
+
+
+async def test_stamps_a_person_let_go_do_not_hold_the_sweep_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    """The clock was five weeks ahead when the last movement was stamped; the sweep after the
+    acknowledgement moves nothing (nothing has expired), so that movement stays the newest."""
+    now = [LAST_RUN]
+    calendar = SiteCalendar(ZoneInfo("Europe/Berlin"), lambda: now[0])
+    db = tmp_path / "ledger.sqlite"
+    keeper = InventoryKeeper(db, {}, "s", "g", calendar)
+    keeper.commit(
+        [Movement(MovementKind.RECEIVE, GTIN, 1, batch="B", expiry="2030-01-31", to_slot="A-01")]
+    )
+    keeper.close()
+    now[0] = BOOTED  # the right time, NTP has set it
+    keeper = InventoryKeeper(db, {}, "s", "g", calendar)
+    sleeps: list[float] = []
+
+    async def submit(change: Change) -> None:
+        apply(keeper, change)
+        if isinstance(change, ExpirySweep):
+            raise Swept
+
+    async def ask(question: Callable[[InventoryKeeper], object]) -> object:
+        return question(keeper)
+
+    async def acknowledged_meanwhile(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += timedelta(seconds=seconds)
+        if len(sleeps) == 3:
+            apply(keeper, AckAlarm(CLOCK, "Ana Ruiz"))
+
+    async def never(_seconds: float) -> None:
+        raise AssertionError("waited for a clock a person has vouched for")
+
+    try:
+        with pytest.raises(Swept):
+            await expiry_sweeps(submit, AlarmsConfig(), calendar, ask, acknowledged_meanwhile)
+        assert len(sleeps) == 3, "the acknowledgement ends the wait at the next wake"
+        assert alarm_rows(db)[CLOCK][0] == "cleared"
+        with sqlite3.connect(db) as ledger:
+            [movement_at] = ledger.execute("SELECT at FROM movements").fetchone()
+        assert movement_at == iso(LAST_RUN), "the newest movement is still the one from ahead"
+        keeper.close()
+        now[0] += timedelta(minutes=10)
+        keeper = InventoryKeeper(db, {}, "s", "g", calendar)
+        with pytest.raises(Swept):
+            await expiry_sweeps(submit, AlarmsConfig(), calendar, ask, never)
+        assert CLOCK not in {a.id for a in keeper.alarms.live()}
     finally:
         keeper.close()
