@@ -24,6 +24,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge.demo.local_broker import LocalBroker
+from edge.settings import clock_checks
 from sync.contract import CENTRE, channel_of, check_topic
 from sync.topics import ROOT
 from tests.processes import pids_named
@@ -36,6 +37,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "pcscd" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("pcsc"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def a_machine_without_systemd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """check-config asks systemd whether it holds the daemon back until NTP has set the clock:
+    on a host booted with systemd without that service (as CI machines may be), every test
+    counting check-config's warnings would find one more. In-process, check-config sees a
+    machine not booted with systemd; tests/edge/test_check_config_clock.py gives it others."""
+    nowhere = tmp_path_factory.mktemp("machine")
+    host = clock_checks.Systemd(nowhere / "run-systemd-system", str(nowhere / "systemctl"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(clock_checks, "HOST", host)
+        yield
 
 
 # How long a test's tasks get to finish after the test and its fixtures ended (a cancelled task

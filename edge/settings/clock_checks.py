@@ -10,34 +10,47 @@ expiry sweep waits with a `clock_behind` alarm until NTP sets it."""
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from edge.settings.config import GatewayConfig
 from inventory.site_calendar import machine_zone_problems
 
-SYSTEMD_BOOTED = Path("/run/systemd/system")  # there only on a machine booted with systemd
 TIME_WAIT_UNITS = ("systemd-time-wait-sync.service", "chrony-wait.service")
 ENABLED = ("enabled", "enabled-runtime")
+
+
+@dataclass(frozen=True, slots=True)
+class Systemd:
+    """Where to ask systemd about this machine: the directory that exists only on a machine
+    booted with systemd, and the `systemctl` to run."""
+
+    booted: Path = Path("/run/systemd/system")
+    systemctl: str = "systemctl"
+
+
+# The machine check-config looks at (the test suite points it at a machine of its own).
+HOST = Systemd()
 
 
 def clock_warnings(config: GatewayConfig) -> list[str]:
     """What this machine's clock and zone say about running `config` (warnings)."""
     found = [] if config.timezone else machine_zone_problems()
-    if (unsynced := time_sync_problem()) is not None:
+    if (unsynced := time_sync_problem(HOST)) is not None:
         found.append(unsynced)
     return found
 
 
-def time_sync_problem(booted: Path = SYSTEMD_BOOTED, systemctl: str = "systemctl") -> str | None:
+def time_sync_problem(systemd: Systemd) -> str | None:
     """Why the daemon may start before NTP has set the clock, or None (also where systemd does
     not run this machine, or cannot be asked)."""
-    if not booted.is_dir():
+    if not systemd.booted.is_dir():
         return None
     states = []
     for unit in TIME_WAIT_UNITS:
         try:
             asked = subprocess.run(
-                [systemctl, "is-enabled", unit],
+                [systemd.systemctl, "is-enabled", unit],
                 capture_output=True,
                 text=True,
                 timeout=10,

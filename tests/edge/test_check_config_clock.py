@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from edge.cli.main import main
 from edge.daemon.gateway import Gateway
-from edge.settings.clock_checks import time_sync_problem
+from edge.settings import clock_checks
+from edge.settings.clock_checks import Systemd, time_sync_problem
 from edge.settings.config import parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +52,7 @@ def test_a_systemd_box_without_the_time_wait_service_is_warned(
     tmp_path: Path, systemd: Path
 ) -> None:
     systemctl = fake_systemctl(tmp_path, {"systemd-time-wait-sync.service": "disabled"})
-    problem = time_sync_problem(systemd, systemctl)
+    problem = time_sync_problem(Systemd(systemd, systemctl))
     assert problem is not None
     assert problem.startswith("clock: systemd-time-wait-sync.service is disabled")
     assert "systemctl enable systemd-time-wait-sync" in problem
@@ -66,13 +68,36 @@ def test_a_systemd_box_without_the_time_wait_service_is_warned(
 def test_a_box_that_waits_for_ntp_is_not_warned(
     tmp_path: Path, systemd: Path, states: dict[str, str]
 ) -> None:
-    assert time_sync_problem(systemd, fake_systemctl(tmp_path, states)) is None
+    assert time_sync_problem(Systemd(systemd, fake_systemctl(tmp_path, states))) is None
 
 
 def test_without_systemd_nothing_is_said(tmp_path: Path, systemd: Path) -> None:
     systemctl = fake_systemctl(tmp_path, {"systemd-time-wait-sync.service": "disabled"})
-    assert time_sync_problem(tmp_path / "no-such-dir", systemctl) is None
-    assert time_sync_problem(systemd, str(tmp_path / "no-systemctl")) is None
+    assert time_sync_problem(Systemd(tmp_path / "no-such-dir", systemctl)) is None
+    assert time_sync_problem(Systemd(systemd, str(tmp_path / "no-systemctl"))) is None
+
+
+def test_check_config_asks_the_machine_it_runs_on(
+    tmp_path: Path,
+    systemd: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The suite's machine is one without systemd (tests/conftest.py), whatever the host is;
+    made one with systemd and without the service, check-config warns."""
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f'site = "s1"\ngateway = "g1"\ntimezone = "UTC"\ndatabase = "{tmp_path}/l.db"\n'
+    )
+    (tmp_path / "l.db").touch()
+    assert main(["check-config", str(config)]) == 0
+    assert capsys.readouterr().err == ""
+    systemctl = fake_systemctl(tmp_path, {"systemd-time-wait-sync.service": "disabled"})
+    monkeypatch.setattr(clock_checks, "HOST", Systemd(systemd, systemctl))
+    assert main(["check-config", str(config)]) == 0
+    out, err = capsys.readouterr()
+    assert "1 warning(s)" in out
+    assert err.startswith("warning: clock: systemd-time-wait-sync.service is disabled")
 
 
 def check_config(tmp_path: Path, zone_line: str, tz: str) -> subprocess.CompletedProcess[str]:
