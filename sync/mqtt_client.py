@@ -8,6 +8,10 @@ A broker can keep a connection up (it answers pings) and still acknowledge nothi
 storage or its back end hangs. Messages waiting for a PUBACK that none has answered for a whole
 keepalive make the session drop that link: paho sends them again (DUP) on the next one, to the
 same broker or the next in order, so the outbox never waits on a mute broker for ever.
+
+What the broker holds retained under a topic filter is read back by a subscription made for the
+read and dropped after it (`RetainedReads`): the broker sends those messages right after its
+SUBACK, back to back, so the read ends once none has come for a moment.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import paho.mqtt.client as mqtt
@@ -29,7 +33,12 @@ from sync.broker_url import BrokerAddress, BrokerRotation
 
 log = logging.getLogger(__name__)
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
+# A read of retained messages ends READ_QUIET s after the last one came, READ_MOST s at most.
+READ_QUIET = 0.5
+READ_MOST = 5.0
 T = TypeVar("T")
+# What the broker answered for each message of a batch: None (PUBACK) or the failure.
+Answers = list[BaseException | None]
 
 
 def make_client(
@@ -88,6 +97,23 @@ def fail_over(
     next attempt at the next broker; paho's back-off still spaces the attempts."""
     if len(brokers.brokers) > 1:
         connect_async(client, brokers.advance(), protocol, persistent, keepalive)
+
+
+class BatchAnswers:
+    """The answers of one batch of messages published together, filled in as PUBACKs arrive."""
+
+    __slots__ = ("answers", "future", "left")
+
+    def __init__(self, future: asyncio.Future[Answers], size: int):
+        self.future = future
+        self.answers: Answers = [None] * size
+        self.left = size
+
+    def answer(self, index: int, error: BaseException | None) -> None:
+        self.answers[index] = error
+        self.left -= 1
+        if self.left == 0 and not self.future.done():
+            self.future.set_result(self.answers)
 
 
 class PubackWatch:
@@ -149,6 +175,80 @@ class PubackWatch:
                 silent,
             )
             link.shutdown(socket.SHUT_RDWR)
+
+
+class RetainedReads:
+    """Reads of what the broker holds retained under the topic filters given (`filters`), one
+    read of a filter at a time, each through a QoS 0 subscription made for it and dropped after
+    it. A message on one of these filters is a read's (`claims`), never handed to the session's
+    receivers: one that comes outside a read (late, or through a subscription that a stop in
+    the middle of a read left in a persistent session) is dropped."""
+
+    def __init__(self, filters: Sequence[str]):
+        self.filters = tuple(filters)
+        self._loop = asyncio.get_running_loop()
+        self._held: dict[str, dict[str, bytes]] = {}  # filter being read -> topic -> payload
+        self._arrived = asyncio.Event()
+        self._granted: dict[int, asyncio.Future[bool]] = {}  # subscription's mid -> SUBACK
+
+    def claims(self, topic: str, payload: bytes) -> bool:
+        """Whether a message that arrived (in paho's thread) is on one of the filters: then it
+        goes to the read of that filter under way, if any."""
+        if not any(mqtt.topic_matches_sub(f, topic) for f in self.filters):
+            return False
+        self._loop.call_soon_threadsafe(self._arrive, topic, payload)
+        return True
+
+    def answered(self, mid: int, granted: bool) -> bool:
+        """A SUBACK arrived (on the event loop): whether it was a read's."""
+        future = self._granted.pop(mid, None)
+        if future is None:
+            return False
+        if not future.done():
+            future.set_result(granted)
+        return True
+
+    async def read(
+        self,
+        client: mqtt.Client,
+        topic_filter: str,
+        quiet: float = READ_QUIET,
+        most: float = READ_MOST,
+    ) -> dict[str, bytes] | None:
+        """Topic -> payload of each retained message under `topic_filter` (an empty payload is
+        none), gathered until none came for `quiet` s (at most `most` s: what came by then).
+        None when the broker refused the subscription, or did not answer it in time."""
+        if topic_filter not in self.filters:
+            raise ValueError(f"{topic_filter} is not among the filters to read: {self.filters}")
+        result, mid = client.subscribe(topic_filter, qos=0)
+        if result != mqtt.MQTT_ERR_SUCCESS or mid is None:
+            return None
+        # The SUBACK is handled on the loop after this returns, so registering now is in time.
+        granted = self._granted[mid] = self._loop.create_future()
+        held = self._held[topic_filter] = {}
+        try:
+            async with asyncio.timeout(most):
+                if not await granted:
+                    return None
+                while True:
+                    self._arrived.clear()
+                    try:
+                        async with asyncio.timeout(quiet):
+                            await self._arrived.wait()
+                    except TimeoutError:
+                        return held
+        except TimeoutError:
+            return held if granted.done() and granted.result() else None
+        finally:
+            del self._held[topic_filter]
+            self._granted.pop(mid, None)
+            client.unsubscribe(topic_filter)
+
+    def _arrive(self, topic: str, payload: bytes) -> None:
+        for topic_filter, held in self._held.items():
+            if mqtt.topic_matches_sub(topic_filter, topic):
+                held[topic] = payload
+                self._arrived.set()
 
 
 async def answer_to(published: asyncio.Future[None], answer: Awaitable[T], timeout: float) -> T:

@@ -33,7 +33,15 @@ from sync.broker_refusal import (
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress, BrokerRotation
 from sync.errors import PublishRefused
-from sync.mqtt_client import PubackWatch, connect_async, fail_over, make_client
+from sync.mqtt_client import (
+    Answers,
+    BatchAnswers,
+    PubackWatch,
+    RetainedReads,
+    connect_async,
+    fail_over,
+    make_client,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,25 +75,6 @@ MessageHandler = Callable[[str, bytes], None]
 DeliveryHandler = Callable[[Delivery], None]
 # A message of a batch: topic, payload, retain.
 Outgoing = tuple[str, str | bytes, bool]
-# What the broker answered for each message of a batch: None (PUBACK) or the failure.
-Answers = list[BaseException | None]
-
-
-class _Batch:
-    """The answers of one `publish_many` call, filled in as PUBACKs arrive."""
-
-    __slots__ = ("answers", "future", "left")
-
-    def __init__(self, future: asyncio.Future[Answers], size: int):
-        self.future = future
-        self.answers: Answers = [None] * size
-        self.left = size
-
-    def answer(self, index: int, error: BaseException | None) -> None:
-        self.answers[index] = error
-        self.left -= 1
-        if self.left == 0 and not self.future.done():
-            self.future.set_result(self.answers)
 
 
 class MqttSession:
@@ -105,10 +94,12 @@ class MqttSession:
         security: BrokerSecurity | None = None,
         on_delivery: DeliveryHandler | None = None,
         protocol: MqttProtocol = "5",
+        reads: Sequence[str] = (),
     ):
         """`broker`: one broker, or several tried in order; `security`: TLS files and the
         account (default: none; mqtts:// is checked against the system's CAs). `on_delivery`
-        (instead of `on_message`): messages are acknowledged only by `ack`."""
+        (instead of `on_message`): messages are acknowledged only by `ack`. `reads`: the topic
+        filters `retained` may read; messages on them reach neither receiver."""
         self.brokers = BrokerRotation(broker)
         self.protocol: MqttProtocol = protocol
         self.refusal: BrokerRefusal | None = None  # the last lasting refusal, if any
@@ -119,12 +110,13 @@ class MqttSession:
         self._subscriptions = list(subscriptions)
         self._on_message = on_message
         self._on_delivery = on_delivery
+        self._reads = RetainedReads(reads)
         self._link = 0  # counts connects and disconnects
         self._persistent = persistent
         self._keepalive = keepalive
         self._loop = asyncio.get_running_loop()
         self._pending: dict[int, asyncio.Future[None]] = {}
-        self._pending_in_batches: dict[int, tuple[_Batch, int]] = {}
+        self._pending_in_batches: dict[int, tuple[BatchAnswers, int]] = {}
         self._acks: list[tuple[int, ReasonCode]] = []
         self._acks_lock = threading.Lock()
         self._drain_scheduled = False
@@ -220,7 +212,7 @@ class MqttSession:
         if not messages:
             future.set_result([])
             return future
-        batch = _Batch(future, len(messages))
+        batch = BatchAnswers(future, len(messages))
         self.pubacks.before_waiting()
         publish, pending = self._client.publish, self._pending_in_batches
         for index, (topic, payload, retain) in enumerate(messages):
@@ -237,6 +229,11 @@ class MqttSession:
                 batch.answer(index, PublishRefused(mqtt.error_string(info.rc)))
         self._count_waiting()
         return future
+
+    async def retained(self, topic_filter: str) -> dict[str, bytes] | None:
+        """What the broker holds retained under `topic_filter` (one of `reads`), topic ->
+        payload, or None: sync.mqtt_client.RetainedReads.read."""
+        return await self._reads.read(self._client, topic_filter)
 
     def ack(self, delivery: Delivery) -> bool:
         """Acknowledge a delivery to the broker; False when the connection it came on is gone
@@ -319,18 +316,19 @@ class MqttSession:
         self,
         _client: mqtt.Client,
         _userdata: object,
-        _mid: int,
+        mid: int,
         reasons: list[ReasonCode],
         _properties: object,
     ) -> None:
-        if any(reason.is_failure for reason in reasons):
+        if refused := any(reason.is_failure for reason in reasons):
             log.error("broker %s refused a subscription: %s", self.broker.url, reasons)
-            return
-        self._loop.call_soon_threadsafe(self.subscribed.set)
+        self._loop.call_soon_threadsafe(self._subscription_answered, mid, not refused)
 
     def _on_paho_message(
         self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage
     ) -> None:
+        if self._reads.claims(msg.topic, bytes(msg.payload)):
+            return
         if self._on_delivery is not None:
             arrived = (msg.topic, bytes(msg.payload), msg.mid, msg.qos)
             self._loop.call_soon_threadsafe(self._delivered, *arrived)
@@ -338,6 +336,10 @@ class MqttSession:
             self._loop.call_soon_threadsafe(self._on_message, msg.topic, bytes(msg.payload))
 
     # the event loop ----------------------------------------------------------------------------
+
+    def _subscription_answered(self, mid: int, granted: bool) -> None:
+        if not self._reads.answered(mid, granted) and granted:
+            self.subscribed.set()
 
     def _delivered(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
         assert self._on_delivery is not None

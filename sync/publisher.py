@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 from inventory.ledger.outbox import OutboxRow
 from sync.errors import PublishRefused
-from sync.mqtt_session import Answers, MqttSession
+from sync.mqtt_client import Answers
+from sync.mqtt_session import MqttSession
 from sync.topics import Topics
 
 log = logging.getLogger(__name__)

@@ -53,6 +53,11 @@ class Topics:
     def alarm(self, alarm_id: str) -> str:
         return f"{self.prefix}/alarms/{alarm_id}"
 
+    @property
+    def alarms(self) -> str:
+        """Every alarm of this gateway (a subscription filter)."""
+        return self.alarm("+")
+
     def lights(self, shelf: str) -> str:
         """A shelf's lights (retained)."""
         return f"{self.prefix}/lights/{shelf}"

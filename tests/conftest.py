@@ -13,6 +13,7 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,35 @@ class Subscriber:
     def close(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
+
+
+def retained_at(port: int, topic_filter: str, timeout: float = 10.0) -> dict[str, bytes]:
+    """What the broker holds retained under `topic_filter`: topic -> payload. A probe message
+    sent after subscribing comes back after every retained message (the broker sends them in
+    order on one connection), so no waiting is guessed."""
+    probe = f"test/probe/{uuid.uuid4()}"
+    held: dict[str, bytes] = {}
+    done = threading.Event()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+
+    def arrived(msg: mqtt.MQTTMessage) -> None:
+        if msg.topic == probe:
+            done.set()
+        elif msg.retain:
+            held[msg.topic] = msg.payload
+
+    client.on_connect = lambda c, *_: c.subscribe([(topic_filter, 1), (probe, 1)])
+    client.on_subscribe = lambda c, *_: c.publish(probe, b"", qos=1)
+    client.on_message = lambda _c, _u, msg: arrived(msg)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        if not done.wait(timeout):
+            raise TimeoutError(f"no answer from the broker on port {port}")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return held
 
 
 @pytest.fixture

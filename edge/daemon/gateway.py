@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections import Counter
 
+from edge.alarms.retained_alarms import RetainedAlarms
 from edge.clock import Clock
 from edge.daemon import ledger_questions as ask
 from edge.daemon.action_journal import ActionJournal, journal_path
@@ -75,11 +76,12 @@ class Gateway:
         self.publisher: OutboxPublisher | None = None
         self.picking = False  # pick lists are open (as last told by the writer)
         self._pick_busy = False  # the pick desk has timers running
+        storage = StorageGuard(
+            straight_to_broker(lambda: self.session, self.topics), self._observe, self.clock
+        )
         self.ledger = LedgerLink(
             keeper_for(config, self.products, self.calendar, self.clock),
-            StorageGuard(
-                straight_to_broker(lambda: self.session, self.topics), self._observe, self.clock
-            ),
+            storage,
             self.beats,
             self.counters,
             self.metrics.tallies.commits,
@@ -89,6 +91,14 @@ class Gateway:
         )
         self.ledger.on_held = self.lights.held  # a press answered at the shelf meanwhile
         self.ledger.actions = ActionJournal(journal_path(config.database), self.clock)
+        self.alarms_at_broker = RetainedAlarms(
+            self.topics,
+            lambda: self.session,
+            self.ledger.ask,
+            storage,
+            self.ledger.submit,
+            self._observe,
+        )
         self.stocktake = StocktakeFlow(
             config,
             self.ledger.offer,
@@ -153,6 +163,7 @@ class Gateway:
                 on_delivery=self.inbound.on_delivery,
                 security=config.broker.security(),
                 protocol=config.broker.protocol,
+                reads=[self.topics.alarms],
             )
             publishes = self.metrics.publishes
             self.publisher = OutboxPublisher(
@@ -206,7 +217,8 @@ class Gateway:
             ),
             ("pick clock", self._pick_clock()),
             ("publisher", publisher.run()),
-            ("link", report_link(session, self._observe, self.lights.feed.send_all)),
+            ("link", report_link(session, self._observe, self._connected)),
+            ("alarms at the broker", self.alarms_at_broker.run()),
             ("watchdog", watchdog.run()),
             ("integrity check", ledger.check_integrity(config.database, self._observe)),
             ("metrics", self.metrics.run(ledger.ask)),
@@ -225,6 +237,11 @@ class Gateway:
             failures = [e for e in ended.exceptions if not isinstance(e, _Stopped)]
             if failures:
                 raise failures[0] from None
+
+    def _connected(self) -> None:
+        """On every connect: the broker may have lost what it held retained (a crash)."""
+        self.lights.feed.send_all()
+        self.alarms_at_broker.due()
 
     async def _until_stopped(self) -> None:
         await self._stop.wait()

@@ -7,16 +7,21 @@ published straight to the broker (retained) and shown in the activity log; once 
 again the alarm's raise and clear are written to the ledger like any other, and the clear
 (an empty retained message) reaches the broker through the outbox. Nothing is acknowledged
 before its commit, so nothing acknowledged is lost: the changes held are written on recovery.
+
+A daemon stopped while the disk is full leaves the alarm at the broker with no record of it in
+the ledger: the next run finds it there when it connects (edge.alarms.retained_alarms) and
+writes that outage's record (`told_before`), whose clear goes out once the ledger takes it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 
 from edge.clock import Clock
 from edge.daemon.activity import Activity, Observer
-from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState
+from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState, alarm_id
 from inventory.changes import RecordOutage
 from inventory.ledger.commit import iso
 from sync.mqtt_session import MqttSession
@@ -24,6 +29,8 @@ from sync.topics import Topics
 
 log = logging.getLogger(__name__)
 FIRST_RETRY, LAST_RETRY = 0.5, 10.0
+SUBJECT = "ledger"
+STORAGE_ALARM = alarm_id(AlarmKind.STORAGE, SUBJECT)
 
 
 SendAlarm = Callable[[Alarm], None]
@@ -49,6 +56,7 @@ class StorageGuard:
         self._observe = observe
         self._clock = clock
         self.failing_since: str | None = None
+        self.raised: Alarm | None = None  # the alarm as sent to the broker, while failing
         self.failures = 0
         self.retry = FIRST_RETRY
 
@@ -65,7 +73,8 @@ class StorageGuard:
             reason = f"the ledger cannot be written: {exc}"
             log.error("%s; holding changes and retrying", reason)
             self._observe(Activity("ledger", f"STORAGE: {reason}; holding changes, retrying"))
-            self._send(self._alarm(reason))
+            self.raised = self._alarm(reason)
+            self._send(self.raised)
         else:
             self.retry = min(self.retry * 2, LAST_RETRY)
         return self.retry
@@ -75,11 +84,22 @@ class StorageGuard:
         if self.failing_since is None:
             return None
         alarm = self._alarm("the ledger could not be written")
-        self.failing_since = None
+        self.failing_since = self.raised = None
         self._observe(Activity("ledger", "storage works again; held changes written"))
         return RecordOutage(alarm)
+
+    def told_before(self, payload: bytes) -> RecordOutage:
+        """The record of an outage an earlier run told the broker of (`payload`, the alarm it
+        holds retained): its raise, as told, and its clear."""
+        try:
+            told = json.loads(payload)
+            at, detail = str(told["raised_at"]), dict(told["detail"])
+        except (ValueError, TypeError, KeyError):
+            at = iso(self._clock.now())
+            detail = {"reason": "the ledger could not be written", "since": at}
+        return RecordOutage(Alarm(AlarmKind.STORAGE, SUBJECT, AlarmState.RAISED, at, detail))
 
     def _alarm(self, reason: str) -> Alarm:
         since = self.failing_since or iso(self._clock.now())
         detail: dict[str, object] = {"reason": reason, "since": since}
-        return Alarm(AlarmKind.STORAGE, "ledger", AlarmState.RAISED, since, detail)
+        return Alarm(AlarmKind.STORAGE, SUBJECT, AlarmState.RAISED, since, detail)

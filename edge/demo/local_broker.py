@@ -200,10 +200,12 @@ class LocalBroker:
 
     def kill(self) -> None:
         """Kill mosquitto at once, as a crash or power cut would."""
-        if self._process is not None:
-            self._process.kill()
-            self._process.wait()
-            self._process = None
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.wait()
+            if process.stderr:
+                process.stderr.close()
 
 
 async def stop_process(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:

@@ -119,6 +119,14 @@ class Outbox:
             dropped += cursor.rowcount
         return dropped
 
+    def waiting_keys(self, kind: MessageKind) -> set[str]:
+        """The keys of `kind` with a message waiting (for a state kind: its newest state is
+        still to be sent)."""
+        rows = self._db.execute(
+            "SELECT DISTINCT key FROM outbox WHERE sent_at IS NULL AND kind = ?", (str(kind),)
+        )
+        return {str(r[0]) for r in rows}
+
     def depth(self) -> int:
         """How many messages are waiting."""
         row = self._db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()

@@ -179,6 +179,30 @@ async def test_gateway_a_receives_neither_b_commands_nor_b_answers(
     assert b.topics() == [f"{B}/cmd/locate"]
 
 
+async def test_a_gateway_reads_back_its_own_retained_alarms_and_no_other_gateways(
+    broker: LocalBroker, pki: BrokerPki
+) -> None:
+    """What a gateway puts right after a broker crash it must first read (docs/mqtt.md)."""
+    state = '{"state":"raised"}'
+    async with Client(broker.tls_url, account(pki, "s1/b")) as b:
+        await asyncio.wait_for(b.session.publish(f"{B}/alarms/x", state, retain=True), 5)
+    a = MqttSession(
+        BrokerAddress.parse(broker.tls_url),
+        "test-reads-a",
+        security=account(pki, "s1/a"),
+        persistent=False,
+        reads=[f"{A}/alarms/+", f"{B}/alarms/+"],
+    )
+    await a.start()
+    try:
+        await asyncio.wait_for(a.connected.wait(), 5)
+        await asyncio.wait_for(a.publish(f"{A}/alarms/x", state, retain=True), 5)
+        assert await a.retained(f"{A}/alarms/+") == {f"{A}/alarms/x": state.encode()}
+        assert await a.retained(f"{B}/alarms/+") == {}, "granted, and nothing delivered"
+    finally:
+        await a.stop()
+
+
 async def test_procurement_takes_every_gateways_requests_in_its_share_group_and_answers_each(
     broker: LocalBroker, pki: BrokerPki, capsys: pytest.CaptureFixture[str]
 ) -> None:
