@@ -32,7 +32,7 @@ from firmware_sim.tags import sgtin96
 from inventory.errors import is_storage_failure
 from inventory.ledger.verify import verify
 from sync.commands import with_envelope
-from tests.conftest import Subscriber, eventually, subscribed
+from tests.conftest import Subscriber, eventually, retained_at, subscribed
 from tests.edge.pick_rig import AMOX, start_rig, stop_rig
 
 PREFIX = "rxedge/v1/s1/g1"
@@ -188,6 +188,43 @@ async def test_a_command_is_acknowledged_only_once_written(
     finally:
         await reader.stop()
         await shelf.stop()
+
+
+async def test_a_storage_alarm_left_by_a_stop_while_the_disk_was_full_clears_at_the_next_start(
+    tmp_path: Path, small_disk: Path, broker: LocalBroker
+) -> None:
+    """Never written, only told the broker: the next run records it (raised, cleared)."""
+    reader, shelf = R2000Simulator(link=tmp_path / "reader"), ShelfControllerSimulator(slots=4)
+    await reader.start()
+    await shelf.start()
+    db = small_disk / "ledger.sqlite"
+    config = gateway_config(db, broker, reader.port, shelf.port)
+    try:
+        async with running(Gateway(config)) as gateway:
+            await subscribed(gateway)
+            filler = fill(small_disk)
+            reader.place(1, sgtin96("4012345", "012345", 1))  # a change the full disk holds
+            await eventually(lambda: STORAGE_ALARM in held(broker), what="raised at the broker")
+        filler.unlink()  # the disk has room again, the daemon stopped meanwhile
+        assert storage_alarms(db) == [], "the outage was never written"
+        async with running(Gateway(config)):
+            await eventually(lambda: STORAGE_ALARM not in held(broker), timeout=20, what="clear")
+        assert storage_alarms(db) == [("raised", "cleared")]
+    finally:
+        await reader.stop()
+        await shelf.stop()
+
+
+def held(broker: LocalBroker) -> dict[str, bytes]:
+    return retained_at(broker.port, f"{PREFIX}/alarms/+")
+
+
+def storage_alarms(db: Path) -> list[tuple[str, str]]:
+    """The storage alarm's states in the ledger: as raised (its outbox message), and now."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        now = conn.execute("SELECT state FROM alarms WHERE id = 'storage-ledger'").fetchall()
+        told = conn.execute("SELECT payload FROM outbox WHERE key = 'storage-ledger'").fetchall()
+    return [(json.loads(t[0])["state"], n[0]) for t, n in zip(told[:1], now, strict=True)]
 
 
 def test_sqlite_storage_errors_are_told_from_refused_changes(tmp_path: Path) -> None:
