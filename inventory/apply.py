@@ -128,6 +128,10 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
         case ClearAlarm(kind, subject):
             return Outcome([keeper.alarms.clear(kind, subject)])
         case RecordOutage(alarm):
+            if keeper.alarms.get(alarm.kind, alarm.subject) is not None:
+                # Live for another reason (a damaged ledger, found by the integrity check): it
+                # stays, and its state goes out again over the outage's, sent straight.
+                return Outcome([keeper.alarms.send_again(alarm.id)])
             with keeper.group():
                 raised = keeper.alarms.raise_alarm(alarm.kind, alarm.subject, alarm.detail)
                 cleared = keeper.alarms.clear(alarm.kind, alarm.subject)

@@ -139,7 +139,8 @@ class ClearAlarm:
 
 @dataclass(frozen=True, slots=True)
 class RecordOutage:
-    """An alarm that was live while nothing could be written: its raise and clear, recorded."""
+    """An alarm that was live while nothing could be written: its raise and clear, recorded;
+    when an alarm of its id is live already (raised for another reason), that one stays."""
 
     alarm: Alarm
 

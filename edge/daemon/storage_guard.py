@@ -5,7 +5,9 @@ it in order, retries with back-off, and says so.
 The `storage` alarm cannot go through the outbox while nothing can be written, so it is
 published straight to the broker (retained) and shown in the activity log; once writing works
 again the alarm's raise and clear are written to the ledger like any other, and the clear
-(an empty retained message) reaches the broker through the outbox. Nothing is acknowledged
+(an empty retained message) reaches the broker through the outbox; an alarm of the same id
+live for another reason (a damaged ledger, which stays raised) is kept, and its state goes out
+again over the outage's (inventory.apply, RecordOutage). Nothing is acknowledged
 before its commit, so nothing acknowledged is lost: the changes held are written on recovery.
 
 A daemon stopped while the disk is full leaves the alarm at the broker with no record of it in

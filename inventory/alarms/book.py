@@ -86,6 +86,14 @@ class AlarmBook:
         )
         return self._write(acknowledged, at)
 
+    def send_again(self, alarm: str) -> Commit:
+        """Publish the live alarm `alarm` (its id) again as it is, e.g. over a state of its id
+        sent to the broker from outside the ledger. UnknownAlarm if there is none."""
+        live = self._live.get(alarm)
+        if live is None:
+            raise UnknownAlarm(f"no live alarm {alarm}")
+        return self._write(live, self._stamp())
+
     def remember(self, alarm: Alarm) -> None:
         """Follow a transition written with a change."""
         if alarm.live:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 from collections import Counter
@@ -30,7 +31,14 @@ from edge.service.heartbeat_sources import PUBLISHER, observed_loops
 from edge.service.latency import COMMIT_BUCKETS, LatencyHistogram
 from edge.service.watchdog import Heartbeats
 from inventory.alarms.lifecycle import AlarmKind
-from inventory.changes import Book, ClearAlarm, ConfirmButton, ExpirySweep, RememberCommand
+from inventory.changes import (
+    Book,
+    ClearAlarm,
+    ConfirmButton,
+    ExpirySweep,
+    RaiseAlarm,
+    RememberCommand,
+)
 from inventory.errors import LedgerUnavailable
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
@@ -176,6 +184,35 @@ async def test_the_record_of_an_outage_is_written_even_when_the_queue_is_full(
         with contextlib.suppress(asyncio.CancelledError):
             await applying
         await link.close()
+
+
+async def test_the_end_of_a_write_outage_leaves_a_damaged_ledgers_alarm_live(link: Link) -> None:
+    """The integrity check's alarm and a write outage's have one id (storage-ledger). Kept when
+    the outage ends: the damaged ledger's alarm, live, with its own reason, published again over
+    the outage's (which went straight to the broker); the outage is not recorded apart."""
+    guard, ledger = link.guard, link.link
+    damaged = {"reason": "*** in database main *** Page 17: btreeInitPage() returns error 11"}
+    applying = asyncio.create_task(ledger.apply_changes())
+    try:
+        await ledger.submit(RaiseAlarm(AlarmKind.STORAGE, "ledger", damaged))
+        await eventually(lambda: len(link.applied) == 1, what="the integrity check's alarm")
+        guard.failed(OSError(28, "No space left on device"))  # as a failed write would
+        await ledger.ask(lambda keeper: keeper.outbox.depth())  # writing works again
+        await eventually(lambda: len(link.applied) == 2, what="the outage's end applied")
+    finally:
+        applying.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await applying
+
+    def storage(keeper: InventoryKeeper) -> tuple[list[tuple[str, str]], list[str]]:
+        rows = keeper.db.execute("SELECT state, detail FROM alarms WHERE kind = 'storage'")
+        sent = keeper.db.execute("SELECT payload FROM outbox WHERE key = 'storage-ledger'")
+        return [tuple(r) for r in rows], [r[0] for r in sent]
+
+    alarms, messages = await ledger.ask(storage)
+    assert [(state, json.loads(detail)) for state, detail in alarms] == [("raised", damaged)]
+    assert len(messages) == 2 and "" not in messages, "raised, and its state again: no clear"
+    assert all(json.loads(m)["detail"] == damaged for m in messages)
 
 
 def test_the_publisher_waiting_for_the_disk_is_resting_not_stalled() -> None:
