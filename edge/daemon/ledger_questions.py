@@ -22,8 +22,8 @@ def placed_epcs(keeper: InventoryKeeper) -> dict[str, str]:
 
 
 def commands_seen(keeper: InventoryKeeper) -> dict[str, str]:
-    """Command message ids received and not expired: id -> expiry."""
-    return keeper.commands.live(keeper.stamp())
+    """Command message ids remembered (inventory.ledger.command_log): id -> expiry."""
+    return keeper.commands.remembered(keeper.stamp())
 
 
 def picking(keeper: InventoryKeeper) -> tuple[bool, bool]:

@@ -1,10 +1,12 @@
-"""Which commands from the network are let in: not too fast, not expired, not expiring too far
-ahead, and each message at most once.
+"""Which commands from the network are let in: each message at most once, not too fast, not
+expired, not expiring too far ahead.
 
 The rate is a token bucket (`commands.rate_per_second`, `commands.burst`): a message over it
-waits its turn (edge.inbound.commands). Message ids are checked against the ids seen and not yet
-expired (kept in the ledger, loaded at start) and remembered through the ledger's writer before
-the command runs.
+waits its turn (edge.inbound.commands). Message ids are checked against the ids seen (kept in
+the ledger a week past their expiry, loaded at start: inventory.ledger.command_log) and
+remembered through the ledger's writer before the command runs. A copy is told as one before
+its expiry is looked at: the broker may hand a message over again after its expiry, and it was
+carried out.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from inventory.ledger.command_log import forgotten_before
 from inventory.ledger.commit import iso
+
+PRUNE_FROM = 10_000  # ids remembered in memory before those past remembering are dropped
 
 
 @dataclass(slots=True)
@@ -53,16 +58,21 @@ class Admission:
         self.bucket = TokenBucket(rate, burst, clock)
         self.max_ahead = timedelta(seconds=max_ahead)
         self.seen: dict[str, datetime] = {}
+        self._prune_at = PRUNE_FROM
 
     def load(self, seen: dict[str, str]) -> None:
         """The message ids the ledger remembers (id -> expiry, ISO 8601)."""
         self.seen = {mid: _parse(at) for mid, at in seen.items()}
 
     def check(self, message_id: str, expires_at: datetime, now: datetime) -> str | None:
-        """Why the message may not run (expired, expiring too far ahead, seen before), or None;
+        """Why the message may not run (seen before, expired, expiring too far ahead), or None;
         a message let in is remembered."""
-        if len(self.seen) > 10_000:  # expired ids need not be remembered
-            self.seen = {mid: at for mid, at in self.seen.items() if at > now}
+        if len(self.seen) > self._prune_at:
+            after = forgotten_before(now)
+            self.seen = {mid: at for mid, at in self.seen.items() if at > after}
+            self._prune_at = max(PRUNE_FROM, 2 * len(self.seen))
+        if message_id in self.seen:
+            return f"message {message_id} was received before; a replay is not carried out"
         # Judged by this gateway's clock, which may be the one that is wrong (a box started
         # without a real-time clock, before NTP): both refusals say what it reads.
         gateway_time = f"this gateway's clock reads {iso(now)} (UTC)"
@@ -78,8 +88,6 @@ class Admission:
                 f"{gateway_time}. If expires_at is near, the gateway's clock may be wrong "
                 "(behind)"
             )
-        if message_id in self.seen:
-            return f"message {message_id} was received before; a replay is not carried out"
         self.seen[message_id] = expires_at
         return None
 

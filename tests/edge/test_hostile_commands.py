@@ -5,6 +5,7 @@ and every refusal (payloads beyond the parser's limits too) answered without cha
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,8 +15,8 @@ import pytest
 from edge.demo.local_broker import LocalBroker
 from sync.commands import COMMANDS, with_envelope
 from tests.clocks import SteppedClock
-from tests.conftest import Subscriber, eventually
-from tests.edge.pick_rig import AMOX, PREFIX, start_rig, statuses, stop_rig
+from tests.conftest import Subscriber, eventually, subscribed
+from tests.edge.pick_rig import AMOX, IBU, PREFIX, start_rig, statuses, stop_rig
 
 
 def errors(centre: Subscriber) -> list[str]:
@@ -97,6 +98,38 @@ async def test_replayed_expired_and_far_future_commands_are_refused(
         centre.publish(f"{PREFIX}/cmd/locate", json.dumps(locate))
         await eventually(lambda: any("replay" in e for e in errors(centre)), what="replay refused")
         assert "located" not in statuses(centre, "where-1")
+    finally:
+        await stop_rig(rig)
+
+
+async def test_a_copy_handed_over_again_after_its_expiry_is_a_replay_not_an_expired_command(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """Carried out and written, its PUBACK lost to the stop (a power cut between the two), the
+    command comes again from the broker when the daemon is back, by then past its expiry: it
+    is answered as the copy it is (replay_of), not refused as expired as if never carried out."""
+    rig = await start_rig(tmp_path, broker)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        assert rig.gateway is not None and rig.gateway.session is not None
+        await subscribed(rig.gateway)
+        rig.gateway.session.ack = lambda _delivery: False  # the stop lands before the PUBACK
+        recall = with_envelope({"gtin": IBU, "batch": "I9", "note": "n", "by": "QA"}, 3)
+        mid = recall["message_id"]
+        centre.publish(f"{PREFIX}/cmd/recall", json.dumps(recall))
+        await eventually(lambda: statuses(centre, f"{IBU}/I9") == ["recalled"], what="done")
+        await rig.stop_daemon()
+        expired = datetime.fromisoformat(str(recall["expires_at"]))
+        await eventually(lambda: datetime.now(UTC) > expired, what="its expiry passed")
+        await rig.start_daemon()
+        [copy] = await eventually(
+            lambda: [r for r in centre.payloads("/cmd-result") if r["status"] == "error"],
+            what="the copy answered",
+        )
+        assert copy["replay_of"] == mid and "reply_to" not in copy, copy
+        assert "received before; a replay is not carried out" in str(copy["error"])
+        with sqlite3.connect(rig.db) as db:
+            assert db.execute("SELECT count(*) FROM recalls WHERE batch = 'I9'").fetchone()[0] == 1
     finally:
         await stop_rig(rig)
 

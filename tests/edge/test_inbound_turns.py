@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 from edge.clock import Clock
 from edge.daemon.stocktake_flow import StocktakeFlow
+from edge.inbound.admission import Admission
 from edge.inbound.commands import InboundCommands
 from edge.settings.config import parse_config
 from inventory.changes import Answering, Change, Refuse
@@ -72,3 +74,15 @@ async def test_a_command_the_full_queue_refused_is_no_replay_when_handed_over_ag
     finally:
         turns.cancel()
         await asyncio.gather(turns, return_exceptions=True)
+
+
+def test_a_copy_is_told_as_a_replay_before_its_expiry_is_looked_at() -> None:
+    admission = Admission(rate=10, burst=10, max_ahead=3600)
+    now = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)
+    an_hour_ago = now - timedelta(hours=1)
+    admission.load({"carried-out": "2026-11-26T15:00:00.000Z"})  # from the ledger, at start
+    assert admission.check("carried-out", an_hour_ago, now) == (
+        "message carried-out was received before; a replay is not carried out"
+    )
+    never_seen = admission.check("never-seen", an_hour_ago, now)
+    assert never_seen == "command expired at 2026-11-26T15:00:00+00:00; not carried out"

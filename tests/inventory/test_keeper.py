@@ -199,6 +199,17 @@ def test_a_command_is_remembered_exactly_when_it_was_carried_out(db_path: Path) 
     assert seen == ["m-1"] and [tuple(r) for r in recalled] == [(AMOX.gtin, "B7")]
 
 
+def test_a_command_id_is_remembered_for_a_week_past_its_expiry(db_path: Path) -> None:
+    """A copy the broker hands over after the command expired is still known as one."""
+    keeper = keeper_at(db_path)  # its clock: 2026-11-26 09:00 UTC
+    apply(keeper, RememberCommand("week-old", "locate", "2026-11-19T08:59:59.000Z"))
+    apply(keeper, RememberCommand("hour-old", "locate", "2026-11-26T08:00:00.000Z"))
+    apply(keeper, RememberCommand("new", "locate", "2026-11-26T09:05:00.000Z"))
+    assert set(keeper.commands.remembered(keeper.stamp())) == {"hour-old", "new"}
+    kept = [r[0] for r in keeper.db.execute("SELECT message_id FROM commands_seen")]
+    assert sorted(kept) == ["hour-old", "new"], "the one expired over a week ago forgotten"
+
+
 def test_movements_form_a_hash_chain(db_path: Path) -> None:
     keeper = stocked(db_path, 2)
     keeper.take(pack(1).epc)
