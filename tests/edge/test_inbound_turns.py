@@ -85,4 +85,5 @@ def test_a_copy_is_told_as_a_replay_before_its_expiry_is_looked_at() -> None:
         "message carried-out was received before; a replay is not carried out"
     )
     never_seen = admission.check("never-seen", an_hour_ago, now)
-    assert never_seen == "command expired at 2026-11-26T15:00:00+00:00; not carried out"
+    assert never_seen is not None
+    assert never_seen.startswith("command expired at 2026-11-26T15:00:00+00:00; not carried out")
