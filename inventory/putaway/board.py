@@ -4,11 +4,14 @@ memory only)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.barcodes import PackScan
-from inventory.ledger.commit import Commit
+from inventory.ledger.commit import Commit, iso
 from inventory.picking.outcome import Outcome
 from inventory.putaway.checks import REFUSED_PACK_REASONS, Reason, Refusal
+from inventory.putaway.known_packs import RecentPuts
 from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.sessions import PutawaySession, SessionState
 from inventory.putaway.store import PutawayStore
@@ -27,10 +30,16 @@ class PutawayBoard:
         # Slots where a session that closed left a pack waiting -> (its delivery, until when a
         # press there is told so).
         self.unbooked: dict[str, tuple[str, float]] = {}
+        self.recent = RecentPuts()  # serialized packs put lately, open sessions' or not
 
     def load(self) -> None:
-        """Open sessions from the file (at start, and after a failed commit)."""
+        """Open sessions from the file, and the packs put lately (at start, and after a
+        failed commit)."""
+        keeper = self._keeper
         self.sessions = {s.delivery_id: s for s in self.store.open_sessions()}
+        window = keeper.picks.times.timeout_seconds
+        closed = self.store.closed_since(iso(keeper.calendar.now() - timedelta(seconds=window)))
+        self.recent.load([*self.sessions.values(), *closed], keeper.seconds() - window)
 
     def by_age(self) -> list[PutawaySession]:
         return sorted(self.sessions.values(), key=lambda s: s.created_at)

@@ -14,20 +14,19 @@ seen on a shelf tells which it was, by GTIN and serial:
 
 A press where a pack let go of lies blinks red: nothing was lit there and the pack is not
 booked; scanned again, it is lit again. A pack of a delivery scanned again once it is on the
-shelves (while the delivery is open, or closed less than `picking.timeout_seconds` ago) is
-the same pack, not a second one with its serial: nothing is booked or suspected.
+shelves, at the desk it was scanned in at and less than `picking.timeout_seconds` after its
+put, is the same pack, not a second one with its serial: nothing is booked or suspected.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
-from inventory.ledger.commit import iso
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.outcome import Outcome
 from inventory.putaway.board import PutawayBoard
@@ -93,26 +92,22 @@ class ShelfFinds:
         )
         return Outcome(putaway_mistakes=[why], lights_changed=True)
 
-    def rescanned(self, scan: PackScan) -> Outcome | None:
-        """A serial on the shelves scanned at a put-away scanner: the same pack scanned again
-        when a delivery open, or closed within `picking.timeout_seconds`, put it there (or
-        let it go of and its tag booked it); None when no such delivery knows it."""
+    def rescanned(self, scan: PackScan, scanner: str) -> Outcome | None:
+        """A serialized pack on the shelves scanned at `scanner`, where the delivery that put
+        it had it scanned in, less than `picking.timeout_seconds` after that put: the same
+        pack scanned again (nothing to do); None otherwise (elsewhere, or later, a pack with
+        its serial is judged as any other: a copy until a pharmacist has looked)."""
         keeper = self._keeper
-        line = next((x for x in keeper.index.lines_of(scan.gtin) if x.serial == scan.serial), None)
-        if line is None or not scan.serial:
+        since = keeper.seconds() - keeper.picks.times.timeout_seconds
+        put = self._board.recent.since(scan.gtin, scan.serial, since)
+        if put is None or put.desk != scanner:
             return None
-        knew = [s for s in self._board.by_age() if s.knows(scan.gtin, scan.serial)]
-        if not knew:
-            window = timedelta(seconds=keeper.picks.times.timeout_seconds)
-            since = iso(keeper.calendar.now() - window)
-            needles = (_serial_needle(scan.serial), json.dumps(pack_key(scan.gtin, scan.serial)))
-            closed = self._board.store.closed_naming(needles, since)
-            knew = [s for s in closed if s.knows(scan.gtin, scan.serial)]
-        if not knew:
+        line = next((x for x in keeper.index.lines_of(scan.gtin) if x.serial == scan.serial), None)
+        if line is None:
             return None
         note = (
-            f"put-away {knew[0].delivery_id}: GTIN {scan.gtin} serial {scan.serial} scanned "
-            f"again; it is on the shelves already, in {line.slot}: nothing to do"
+            f"put-away {put.delivery_id}: GTIN {scan.gtin} serial {scan.serial} scanned again "
+            f"at {scanner}; it is on the shelves already, in {line.slot}: nothing to do"
         )
         return Outcome(putaway_notes=[note])
 
@@ -170,6 +165,7 @@ class ShelfFinds:
         )
         out.commits.append(keeper.commit([movement]))
         out.placed[tag.epc] = slot
+        self._board.recent.record(pack.gtin, tag.serial, session, keeper.seconds())
         if self._board.unbooked.get(pack.slot, ("",))[0] == session.delivery_id:
             del self._board.unbooked[pack.slot]  # what was lit there is booked now
         out.putaway_notes.append(

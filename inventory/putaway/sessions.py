@@ -131,7 +131,9 @@ class PutawaySession:
     waiting: list[WaitingPack] = field(default_factory=list)
     # Lit and never confirmed when it paused: each may lie in its slot unbooked.
     let_go: list[WaitingPack] = field(default_factory=list)
-    put_serials: list[str] = field(default_factory=list)  # serialized packs put (`pack_key`)
+    # Serialized packs put (`pack_key`) -> when (seconds): scanned again at its desk a moment
+    # later, such a pack is the same one, not a copy.
+    put_serials: dict[str, float] = field(default_factory=dict)
     unexpected: list[Unexpected] = field(default_factory=list)
     put: int = 0
     refused: int = 0
@@ -167,12 +169,6 @@ class PutawaySession:
             if (pack.gtin, pack.serial) == (gtin, serial) and (serial or pack.batch == batch):
                 self.let_go.remove(pack)
                 return
-
-    def knows(self, gtin: str, serial: str) -> bool:
-        """Whether this serialized pack was scanned for it and put, or lit and let go of."""
-        return pack_key(gtin, serial) in self.put_serials or any(
-            (p.gtin, p.serial) == (gtin, serial) for p in (*self.waiting, *self.let_go)
-        )
 
     @property
     def complete(self) -> bool:
@@ -283,6 +279,9 @@ class PutawaySession:
         raw["let_go"] = [WaitingPack(**pack) for pack in raw.get("let_go", ())]  # older rows
         raw["unexpected"] = [Unexpected(**u) for u in raw["unexpected"]]
         raw["refusals"] = [RefusedPack(**r) for r in raw.get("refusals", ())]  # none in older rows
+        put = raw.get("put_serials", {})
+        if isinstance(put, list):  # older rows named the packs put, not when: long ago
+            raw["put_serials"] = dict.fromkeys(put, 0.0)
         raw["state"] = SessionState(raw["state"])
         return cls(**raw)
 
@@ -301,7 +300,7 @@ class PutawaySession:
 
 
 def pack_key(gtin: str, serial: str) -> str:
-    """How a serialized pack is named in `put_serials`."""
+    """How a serialized pack is named (in `put_serials`, in alarm subjects)."""
     return f"{gtin}/{serial}"
 
 

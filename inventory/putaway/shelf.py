@@ -52,6 +52,9 @@ class ShelfPuts:
 
     def scanned(self, scan: PackScan, scanner: str, station: str, actor: str) -> Outcome:
         """A pack scanned at a put-away scanner: refused, or lit in the slot it belongs in."""
+        again = self.finds.rescanned(scan, scanner)
+        if again is not None:  # the pack put a moment ago, scanned again: not a second one
+            return again
         keeper, out = self._keeper, Outcome()
         found = session_for(self._board.by_age(), scanner, scan.gtin, scan.batch)
         session = found or self._new_session(scanner)
@@ -59,9 +62,6 @@ class ShelfPuts:
         session.touched_at = keeper.seconds()
         slot = self._place(session, scan, station)
         if isinstance(slot, Refusal):
-            again = self.finds.rescanned(scan) if slot.reason is Reason.DUPLICATE_SERIAL else None
-            if again is not None:  # the pack put a moment ago, scanned again: not a second one
-                return again
             if session.paused:  # a pack refused does not bring the clerk back
                 session.number = None
             self._refuse(session, scan, slot, out)
@@ -280,7 +280,8 @@ class ShelfPuts:
             out.commits.append(keeper.commit([movement], messages=[report]))  # StockError: as was
             session.drop(pack)
             if serial:
-                session.put_serials.append(pack_key(pack.gtin, serial))
+                session.put_serials[pack_key(pack.gtin, serial)] = keeper.seconds()
+                board.recent.record(pack.gtin, serial, session, keeper.seconds())
             session.put += 1
             session.count_put(pack.gtin, pack.batch, pack.expiry)
             session.put_after_all(pack.gtin, pack.batch, serial)

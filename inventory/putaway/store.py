@@ -32,6 +32,15 @@ class PutawayStore:
         )
         return [PutawaySession.from_json(row[0]) for row in rows]
 
+    def closed_since(self, since: str) -> list[PutawaySession]:
+        """Sessions no longer open, last changed at `since` or later, the oldest first."""
+        rows = self._db.execute(
+            "SELECT body FROM putaway_sessions WHERE state != ? AND updated_at >= ?"
+            " ORDER BY updated_at",
+            (str(SessionState.OPEN), since),
+        )
+        return [PutawaySession.from_json(row[0]) for row in rows]
+
     def state_of(self, delivery_id: str) -> str | None:
         row = self._db.execute(
             "SELECT state FROM putaway_sessions WHERE delivery_id = ?", (delivery_id,)

@@ -187,3 +187,56 @@ def test_a_serial_on_the_shelves_from_an_older_delivery_is_still_suspected(
     desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")
     assert answers(keeper, "refused")[-1]["reason"] == "duplicate serial"
     assert len(live(keeper, AlarmKind.DUPLICATE_PACK)) == 1
+
+
+def test_a_serial_a_paused_delivery_put_days_ago_is_suspected_at_another_desk(
+    tmp_path: Path,
+) -> None:
+    """P put S1 at goods-in and paused, four packs short; five days later delivery Q at desk-2
+    brings a pack with the same serial: one of the two is not genuine."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    desk = keeper.putaways
+    desk.notice(Notice("P", (NoticeLine(AMOX.gtin, 5, "B1"),), "R-P", "goods-in"))
+    desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")
+    desk.button("A-01", 1, shown=0)
+    clock.now += timedelta(seconds=TIMES.timeout_seconds)
+    apply(keeper, PickTick())
+    clock.now += timedelta(days=5)
+    desk.notice(Notice("Q", (NoticeLine(AMOX.gtin, 1, "B1"),), "R-Q", "desk-2"))
+    out = desk.scanned(scan("B1", serial="S1"), "desk-2", "R-02", "Bo")
+    assert out.putaway_mistakes
+    [refused] = answers(keeper, "refused")
+    assert (refused["command_id"], refused["reason"]) == ("Q", "duplicate serial")
+    [alarm] = live(keeper, AlarmKind.DUPLICATE_PACK)
+    assert (alarm["slot"], alarm["scanner"]) == ("A-01", "desk-2")
+
+
+def test_a_pack_is_taken_for_the_one_just_put_only_at_its_desk_and_only_shortly_after(
+    tmp_path: Path,
+) -> None:
+    """S1 put at goods-in: scanned again there a moment later (after a restart too) it is the
+    same pack; scanned at desk-2 a moment later, or at goods-in once `timeout_seconds` have
+    passed since its put while the delivery is still open, it is a copy."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    desk = keeper.putaways
+    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 5, "B1"),), "R-X", "goods-in"))
+    desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")
+    desk.button("A-01", 1, shown=0)
+    keeper.close()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    desk = keeper.putaways
+    clock.now += timedelta(seconds=30)
+    assert desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana").putaway_mistakes == []
+    desk.scanned(scan("B1", serial="S1"), "desk-2", "R-02", "Bo")
+    assert [a["serial"] for a in live(keeper, AlarmKind.DUPLICATE_PACK)] == ["S1"]
+    keeper.alarms.clear(AlarmKind.DUPLICATE_PACK, f"{AMOX.gtin}/S1")
+    for serial in ("S2", "S3"):  # the delivery goes on, never left untouched for long
+        clock.now += timedelta(seconds=TIMES.timeout_seconds / 2)
+        desk.scanned(scan("B1", serial=serial), "goods-in", "R-01", "Ana")
+        desk.button("A-01", 1, shown=0)
+    assert "D-1" in desk.sessions
+    desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")
+    assert [r["reason"] for r in answers(keeper, "refused")] == ["duplicate serial"] * 2
+    assert [a["serial"] for a in live(keeper, AlarmKind.DUPLICATE_PACK)] == ["S1"]
