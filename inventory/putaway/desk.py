@@ -124,9 +124,10 @@ class PutawayDesk:
     def tick(self) -> Outcome:
         """Sessions left untouched past the timeout end (or, with packs of their notice still
         to come, pause: a clerk's break must not split the delivery), and those untouched past
-        `remind_after_seconds` blink slowly until then; a notice put in full closes done once
-        nothing more of it was scanned or put for `remind_after_seconds` (an extra pack
-        scanned meanwhile is its excess); red that has run its time goes."""
+        `remind_after_seconds` blink slowly until then; a notice put in full (its colour
+        free) closes done once nothing more of it was scanned or put for
+        `remind_after_seconds` (a pack more of it scanned meanwhile, that no other notice
+        awaits, is its excess); red that has run its time goes."""
         keeper, board, out = self._keeper, self.board, Outcome()
         now = keeper.seconds()
         limit = keeper.picks.times.timeout_seconds

@@ -6,8 +6,9 @@ one announced for no desk (unless the clerk's own delivery of that product is at
 pack is its extra, and another desk may be about to begin the other). A paused delivery (its
 clerk on a break) takes only a pack it still awaits, and only when no delivery at work or
 announced awaits it: it does not take a newer delivery's packs. Extra packs of a product are
-the excess of the clerk's own delivery of it; another product goes to the session at work
-there. A notice that has not begun takes only packs it announced.
+the excess of the clerk's own delivery of it, or of the one just put in full there (when no
+notice awaits the product); another product goes to the session at work there, never to one
+put in full. A notice that has not begun takes only packs it announced.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ def session_for(
 ) -> PutawaySession | None:
     """The open session (of `sessions`, oldest first) a pack of `gtin` and `batch` scanned at
     `scanner` belongs to; None when it begins a session of its own there."""
-    working = [s for s in sessions if s.scanner == scanner and s.at_work and not s.paused]
+    here = [s for s in sessions if s.scanner == scanner and s.at_work and not s.paused]
+    working = [s for s in here if not s.finishing]
     unbegun = [s for s in sessions if s.announced and not s.at_work and not s.paused]
+    paused = [s for s in sessions if s.paused and (s.scanner == scanner or not here)]
+    paused.sort(key=lambda s: s.scanner != scanner)  # back at its own desk first
     # Its own delivery of this product, in excess: its batch's line first.
     excess = [s for s in working if any(line.gtin == gtin for line in s.lines)]
-    excess.sort(key=lambda s: not any(line.accepts(gtin, batch) for line in s.lines))
-    paused = [s for s in sessions if s.paused and (s.scanner == scanner or not working)]
-    paused.sort(key=lambda s: s.scanner != scanner)  # back at its own desk first
     ranks = (
         working,
         [s for s in unbegun if s.scanner == scanner],
@@ -39,4 +40,7 @@ def session_for(
         awaiting = [s for s in rank if s.still_expected(gtin, batch) > 0]
         if awaiting:
             return awaiting[0]
+    # Nobody awaits it: a pack more of the delivery at work, else of the one put in full.
+    excess = excess or [s for s in here if s.finishing and any(ln.gtin == gtin for ln in s.lines)]
+    excess.sort(key=lambda s: not any(line.accepts(gtin, batch) for line in s.lines))
     return next(iter(excess or working), None)

@@ -147,8 +147,21 @@ class PutawaySession:
 
     @property
     def at_work(self) -> bool:
-        """Packs of it are being scanned (a notice waits for its delivery until then)."""
-        return self.number is not None or not self.announced
+        """Packs of it are being scanned (a notice waits for its delivery until then), or it
+        was put in full a moment ago (`finishing`)."""
+        return self.number is not None or not self.announced or self.finishing
+
+    @property
+    def finishing(self) -> bool:
+        """A notice put in full at its desk, nothing of it lit: it closes done unless a pack
+        more of a product it announced is scanned there first (its excess)."""
+        return self.complete and not self.paused
+
+    def rest(self) -> None:
+        """Put in full, nothing of it lit: it holds no colour while it waits for a pack more
+        (one scanned takes a free colour again)."""
+        if self.finishing:
+            self.number = None
 
     @property
     def still_to_come(self) -> bool:

@@ -238,6 +238,7 @@ class ShelfPuts:
         found = held_back(scanned, keeper.calendar.today(), keeper.picks.recalled)
         if found is not None:  # take it out again: red where it was laid, nothing booked
             session.drop(pack)
+            session.rest()
             self._refuse(session, scanned, found, out, slot)
             if tag is not None:  # it lies there: held, with its batch and expiry
                 reason = str(found.reason)
@@ -286,6 +287,7 @@ class ShelfPuts:
             session.count_put(pack.gtin, pack.batch, pack.expiry)
             session.put_after_all(pack.gtin, pack.batch, serial)
             session.touched_at = keeper.seconds()
+            session.rest()
             board.save(session)
             if session.complete and session.paused:  # nobody at its desk to bring more
                 self._done(session, out)
@@ -297,11 +299,11 @@ class ShelfPuts:
         out.putaway_notes.append(
             f"put-away {session.delivery_id}: GTIN {pack.gtin} put in {slot} ({how})"
         )
-        if session.complete and not session.paused:
+        if session.finishing:
             grace = keeper.picks.times.remind_after_seconds
             out.putaway_notes.append(
-                f"put-away {session.delivery_id}: every announced pack put; it closes done "
-                f"when nothing more of it is scanned for {grace:g} s"
+                f"put-away {session.delivery_id}: every announced pack put, its colour free; "
+                f"it closes done when nothing more of it is scanned for {grace:g} s"
             )
         out.lights_changed = True
 

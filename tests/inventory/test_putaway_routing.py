@@ -8,9 +8,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from edge.web.views.deliveries import standing
 from inventory.apply import apply
 from inventory.changes import PickTick
 from inventory.keeper import InventoryKeeper
+from inventory.ledger.movements import Movement, MovementKind
+from inventory.picking.lists import PickLine, PickRequest
 from inventory.putaway.sessions import Notice, NoticeLine
 from tests.inventory.test_putaway import (
     AMOX,
@@ -127,3 +130,59 @@ def test_a_pack_more_than_announced_scanned_after_the_last_put_is_the_deliverys_
     )
     assert [r[3] for r in receipts(keeper)] == ["R-X"] * 3
     assert keeper.putaways.sessions == {} and keeper.putaways.colours() == set()
+
+
+def test_a_pack_scanned_after_a_delivery_is_put_in_full_goes_to_the_next_notice_awaiting_it(
+    tmp_path: Path,
+) -> None:
+    """D-1 and D-2 each announce two packs for no desk; scanned and put one at a time, 20 s
+    apart, the third and fourth are D-2's, not D-1's excess, and both close done."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    desk = keeper.putaways
+    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 2),), "R-1"))
+    desk.notice(Notice("D-2", (NoticeLine(AMOX.gtin, 2),), "R-2"))
+    went = []
+    for serial in ("1", "2", "3", "4"):
+        clock.now += timedelta(seconds=20)
+        went.append(scan_and_put(keeper, serial))
+        apply(keeper, PickTick())
+    assert went == ["D-1", "D-1", "D-2", "D-2"]
+    clock.now += timedelta(seconds=TIMES.remind_after_seconds)
+    apply(keeper, PickTick())
+    closed = {str(c["command_id"]): c for c in answers(keeper, "closed")}
+    assert sorted(closed) == ["D-1", "D-2"] and desk.sessions == {}
+    for delivery_id, c in closed.items():
+        [line] = c["lines"]  # type: ignore[misc]
+        assert (c["how"], line["received"], line["excess"]) == ("done", 2, 0), delivery_id
+    assert [r[3] for r in receipts(keeper)] == ["R-1", "R-1", "R-2", "R-2"]
+
+
+def test_a_delivery_put_in_full_frees_its_colour_and_takes_no_other_product(
+    tmp_path: Path,
+) -> None:
+    """Three pick lists and D-1 hold the four colours; D-1's last pack put, a fourth list
+    starts at once. The ibuprofen the clerk scans next is a session of its own, and D-1
+    closes done with nothing unexpected."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    keeper.commit([Movement(MovementKind.PUT_AWAY, IBU.gtin, 6, batch="I0", to_slot="A-05")])
+    desk = keeper.putaways
+    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 1, "B1"),), "R-X", "goods-in"))
+    desk.scanned(scan("B1", serial="1"), "goods-in", "R-01", "Ana")
+    for n in range(3):
+        apply(keeper, PickRequest(f"P{n}", (PickLine(IBU.gtin, 1),)))
+    desk.button("A-01", 1, shown=0)
+    assert desk.colours() == set() and "D-1" in desk.sessions
+    assert standing(desk.sessions["D-1"]).startswith("put in full")
+    out = apply(keeper, PickRequest("P3", (PickLine(IBU.gtin, 1),)))
+    assert out.refusals == [] and keeper.picks.lists["P3"].picker_no == 0
+    clock.now += timedelta(seconds=10)
+    keeper.picks.cancel("P3", "Ana")
+    desk.scanned(scan("I7", serial="i1", gtin=IBU.gtin), "goods-in", "R-01", "Ana")
+    assert not str(answers(keeper, "lit")[-1]["command_id"]).startswith("D-")
+    clock.now += timedelta(seconds=TIMES.remind_after_seconds)
+    apply(keeper, PickTick())
+    [closed] = answers(keeper, "closed")
+    assert (closed["command_id"], closed["how"], closed["put"]) == ("D-1", "done", 1)
+    assert closed["unexpected"] == [] and "D-1" not in desk.sessions

@@ -40,6 +40,8 @@ def standing(session: PutawaySession) -> str:
     """Where an open delivery stands, in words."""
     if session.paused:
         return "paused: waits for the rest of its packs"
+    if session.finishing:
+        return "put in full: ends done unless a pack more of it is scanned"
     if not session.at_work:
         return "announced: waits for its first pack"
     return f"being put away at {session.scanner}" if session.scanner else "being put away"
