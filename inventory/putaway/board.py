@@ -66,6 +66,15 @@ class PutawayBoard:
         if session.state is SessionState.OPEN:
             self.sessions[session.delivery_id] = session
 
+    def booked(self, gtin: str, serial: str) -> None:
+        """This serialized pack is booked: no session has it let go of any more (in the
+        enclosing transaction)."""
+        for session in self.by_age():
+            gone = [p for p in session.let_go if (p.gtin, p.serial) == (gtin, serial)]
+            if gone:
+                session.let_go = [p for p in session.let_go if p not in gone]
+                self.save(session)
+
     def alarm(self, scan: PackScan, found: Refusal, detail: dict[str, object]) -> list[Commit]:
         """The alarm a refused pack raises, if its reason calls for one: `refused_pack` for a
         pack that must not reach a shelf (one per delivery and batch: each delivery's refused

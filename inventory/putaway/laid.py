@@ -163,7 +163,9 @@ class ShelfFinds:
             f"its tag seen in {slot}",
             reference=session.reference,
         )
-        out.commits.append(keeper.commit([movement]))
+        with keeper.group():
+            out.commits.append(keeper.commit([movement]))
+            self._board.booked(pack.gtin, tag.serial)
         out.placed[tag.epc] = slot
         self._board.recent.record(pack.gtin, tag.serial, session, keeper.seconds())
         if self._board.unbooked.get(pack.slot, ("",))[0] == session.delivery_id:

@@ -56,7 +56,7 @@ class ShelfPuts:
         if again is not None:  # the pack put a moment ago, scanned again: not a second one
             return again
         keeper, out = self._keeper, Outcome()
-        found = session_for(self._board.by_age(), scanner, scan.gtin, scan.batch)
+        found = session_for(self._board.by_age(), scanner, scan.gtin, scan.batch, scan.serial)
         session = found or self._new_session(scanner)
         session.scanner, session.station, session.actor = scanner, station, actor
         session.touched_at = keeper.seconds()
@@ -283,6 +283,7 @@ class ShelfPuts:
             if serial:
                 session.put_serials[pack_key(pack.gtin, serial)] = keeper.seconds()
                 board.recent.record(pack.gtin, serial, session, keeper.seconds())
+                board.booked(pack.gtin, serial)
             session.put += 1
             session.count_put(pack.gtin, pack.batch, pack.expiry)
             session.put_after_all(pack.gtin, pack.batch, serial)

@@ -15,6 +15,7 @@ from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.picking.lists import PickLine, PickRequest
 from inventory.putaway.sessions import Notice, NoticeLine
+from inventory.stock.presence import Arrived
 from tests.inventory.test_putaway import (
     AMOX,
     IBU,
@@ -25,6 +26,7 @@ from tests.inventory.test_putaway import (
     receipts,
     scan,
 )
+from tests.inventory.test_putaway_laid import tag
 
 
 def scan_and_put(keeper: InventoryKeeper, serial: str, scanner: str = "goods-in") -> str:
@@ -186,3 +188,31 @@ def test_a_delivery_put_in_full_frees_its_colour_and_takes_no_other_product(
     [closed] = answers(keeper, "closed")
     assert (closed["command_id"], closed["how"], closed["put"]) == ("D-1", "done", 1)
     assert closed["unexpected"] == [] and "D-1" not in desk.sessions
+
+
+def test_a_pack_let_go_at_a_pause_goes_back_to_its_delivery_and_is_let_go_no_more_once_booked(
+    tmp_path: Path,
+) -> None:
+    """P paused with S2 lit and never confirmed; D-2 is announced meanwhile for no desk. S2
+    scanned again is P's (P resumes), not D-2's, and P lists it let go no more. S3, let go of
+    too, booked by its tag for another session's pack, is let go no more either."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    desk = keeper.putaways
+    desk.notice(Notice("P", (NoticeLine(AMOX.gtin, 4, "B1"),), "R-P", "goods-in"))
+    for serial in ("S1", "S2", "S3"):
+        desk.scanned(scan("B1", serial=serial), "goods-in", "R-01", "Ana")
+    desk.button("A-01", 1, shown=0)
+    clock.now += timedelta(seconds=TIMES.timeout_seconds)
+    apply(keeper, PickTick())
+    desk.notice(Notice("D-2", (NoticeLine(AMOX.gtin, 2),), "R-2"))
+    p = desk.sessions["P"]
+    assert [x.serial for x in p.let_go] == ["S2", "S3"]
+    assert scan_and_put(keeper, "S2") == "P"
+    assert not p.paused and [x.serial for x in p.let_go] == ["S3"]
+    assert desk.sessions["D-2"].number is None and receipts(keeper)[-1][2:] == ("S2", "R-P")
+    # Another clerk's pack of another batch lit in A-01, where S3 was: S3's tag books it.
+    desk.scanned(scan("B7"), "desk-2", "R-02", "Bo")
+    assert answers(keeper, "lit")[-1]["slot"] == "A-01"
+    apply(keeper, Arrived(tag("S3"), "A-01"))
+    assert receipts(keeper)[-1][2] == "S3" and p.let_go == []
