@@ -11,7 +11,7 @@ from inventory.codes.barcodes import PackScan
 from inventory.ledger.commit import Commit, iso
 from inventory.picking.outcome import Outcome
 from inventory.putaway.checks import REFUSED_PACK_REASONS, Reason, Refusal
-from inventory.putaway.known_packs import RecentPuts
+from inventory.putaway.known_packs import LAID_DAYS, ClosedPacks, RecentPuts
 from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.sessions import PutawaySession, SessionState
 from inventory.putaway.store import PutawayStore
@@ -31,15 +31,17 @@ class PutawayBoard:
         # press there is told so).
         self.unbooked: dict[str, tuple[str, float]] = {}
         self.recent = RecentPuts()  # serialized packs put lately, open sessions' or not
+        self.closed = ClosedPacks()  # serialized packs closed sessions left waiting or refused
 
     def load(self) -> None:
-        """Open sessions from the file, and the packs put lately (at start, and after a
-        failed commit)."""
+        """Open sessions from the file, the packs put lately and those closed sessions left
+        waiting or refused (at start, and after a failed commit)."""
         keeper = self._keeper
         self.sessions = {s.delivery_id: s for s in self.store.open_sessions()}
-        window = keeper.picks.times.timeout_seconds
-        closed = self.store.closed_since(iso(keeper.calendar.now() - timedelta(seconds=window)))
-        self.recent.load([*self.sessions.values(), *closed], keeper.seconds() - window)
+        window, now = keeper.picks.times.timeout_seconds, keeper.calendar.now()
+        lately = self.store.closed_since(iso(now - timedelta(seconds=window)))
+        self.recent.load([*self.sessions.values(), *lately], keeper.seconds() - window)
+        self.closed.load(self.store.left_since(iso(now - timedelta(days=LAID_DAYS))))
 
     def by_age(self) -> list[PutawaySession]:
         return sorted(self.sessions.values(), key=lambda s: s.created_at)

@@ -235,6 +235,7 @@ class PutawayDesk:
                 ):
                     out.commits.append(keeper.alarms.clear(alarm.kind, alarm.subject))
         self.sessions.pop(session.delivery_id, None)
+        self.board.closed.closed(session, keeper.seconds())
         # A press where one of its packs was lit is told that the pack is not booked.
         until = keeper.seconds() + keeper.picks.times.timeout_seconds
         for pack in (*session.waiting, *session.let_go):

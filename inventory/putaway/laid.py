@@ -20,7 +20,6 @@ put, is the same pack, not a second one with its serial: nothing is booked or su
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date
 
@@ -31,6 +30,7 @@ from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.outcome import Outcome
 from inventory.putaway.board import PutawayBoard
 from inventory.putaway.checks import REFUSED_PACK_REASONS, held_back
+from inventory.putaway.known_packs import LAID_DAYS
 from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.sessions import (
     PutawaySession,
@@ -131,15 +131,18 @@ class ShelfFinds:
         return next(iter(counted), None)
 
     def _closed(self, tag: PackId) -> _Found | None:
-        """The latest session no longer open that left this pack waiting or refused it."""
-        for session in self._board.store.closed_naming((_serial_needle(tag.serial),)):
-            for pack in (*session.waiting, *session.let_go):
-                if (pack.gtin, pack.serial) == (tag.gtin, tag.serial):
-                    return session, pack
-            refused = _refused(session, tag)
-            if refused is not None:
-                return session, refused
-        return None
+        """The latest session no longer open, closed in the last `LAID_DAYS` days, that left
+        this pack waiting or refused it."""
+        since = self._keeper.seconds() - LAID_DAYS * 86400
+        delivery_id = self._board.closed.delivery_of(tag.gtin, tag.serial, since)
+        session = None if delivery_id is None else self._board.store.session(delivery_id)
+        if session is None:
+            return None
+        for pack in (*session.waiting, *session.let_go):
+            if (pack.gtin, pack.serial) == (tag.gtin, tag.serial):
+                return session, pack
+        refused = _refused(session, tag)
+        return None if refused is None else (session, refused)
 
     def _put(self, session: PutawaySession, pack: WaitingPack, tag: PackId, slot: str) -> Outcome:
         """A pack let go of, seen in `slot`: a put of its delivery while that is open, else
@@ -223,8 +226,3 @@ def _refused(session: PutawaySession, tag: PackId) -> RefusedPack | None:
         ),
         None,
     )
-
-
-def _serial_needle(serial: str) -> str:
-    """How a pack's serial is written in a saved session."""
-    return f'"serial":{json.dumps(serial)}'

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from inventory.putaway.sessions import PutawaySession, SessionState
+
+
+@dataclass(frozen=True, slots=True)
+class LeftPacks:
+    """The packs a closed session left waiting or let go of (`left`) and those it refused
+    (`refused`), as saved, and when it closed (seconds)."""
+
+    delivery_id: str
+    closed_at: float
+    left: list[dict[str, Any]]
+    refused: list[dict[str, Any]]
 
 
 class PutawayStore:
@@ -21,25 +35,43 @@ class PutawayStore:
         )
         return [PutawaySession.from_json(row[0]) for row in rows]
 
-    def closed_naming(self, needles: Sequence[str], since: str = "") -> list[PutawaySession]:
-        """Sessions no longer open whose saved state holds one of `needles` (as written in
-        their JSON), last changed at `since` or later, the latest first."""
-        holds = " OR ".join(["instr(body, ?) > 0"] * len(needles))
-        rows = self._db.execute(
-            "SELECT body FROM putaway_sessions WHERE state != ? AND updated_at >= ?"
-            f" AND ({holds}) ORDER BY updated_at DESC",
-            (str(SessionState.OPEN), since, *needles),
-        )
-        return [PutawaySession.from_json(row[0]) for row in rows]
-
     def closed_since(self, since: str) -> list[PutawaySession]:
-        """Sessions no longer open, last changed at `since` or later, the oldest first."""
+        """Sessions no longer open, last changed (closed) at `since` or later."""
         rows = self._db.execute(
-            "SELECT body FROM putaway_sessions WHERE state != ? AND updated_at >= ?"
-            " ORDER BY updated_at",
+            "SELECT body FROM putaway_sessions WHERE state != ? AND updated_at >= ?",
             (str(SessionState.OPEN), since),
         )
         return [PutawaySession.from_json(row[0]) for row in rows]
+
+    def left_since(self, since: str) -> list[LeftPacks]:
+        """What each session closed at `since` or later, the oldest first, left waiting, let
+        go of or refused (as saved), with when it closed (seconds); only the sessions that
+        did, and without reading the rest of their state."""
+        # As a saved session (compact JSON) writes each list when it is empty.
+        none = ('"waiting":[]', '"let_go":[]', '"refusals":[]')
+        rows = self._db.execute(
+            "SELECT delivery_id, updated_at, json_extract(body, '$.waiting'),"
+            " json_extract(body, '$.let_go'), json_extract(body, '$.refusals')"
+            " FROM putaway_sessions WHERE state != ? AND updated_at >= ?"
+            " AND (instr(body, ?) = 0 OR instr(body, ?) = 0 OR instr(body, ?) = 0)"
+            " ORDER BY updated_at",
+            (str(SessionState.OPEN), since, *none),
+        )
+        return [
+            LeftPacks(
+                delivery_id,
+                datetime.fromisoformat(at).timestamp(),
+                [*json.loads(waiting or "[]"), *json.loads(let_go or "[]")],
+                json.loads(refusals or "[]"),
+            )
+            for delivery_id, at, waiting, let_go, refusals in rows
+        ]
+
+    def session(self, delivery_id: str) -> PutawaySession | None:
+        row = self._db.execute(
+            "SELECT body FROM putaway_sessions WHERE delivery_id = ?", (delivery_id,)
+        ).fetchone()
+        return None if row is None else PutawaySession.from_json(row[0])
 
     def state_of(self, delivery_id: str) -> str | None:
         row = self._db.execute(

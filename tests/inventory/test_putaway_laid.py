@@ -240,3 +240,45 @@ def test_a_pack_is_taken_for_the_one_just_put_only_at_its_desk_and_only_shortly_
     desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")
     assert [r["reason"] for r in answers(keeper, "refused")] == ["duplicate serial"] * 2
     assert [a["serial"] for a in live(keeper, AlarmKind.DUPLICATE_PACK)] == ["S1"]
+
+
+def test_a_tag_no_delivery_knows_is_booked_without_reading_a_put_away_session(
+    tmp_path: Path,
+) -> None:
+    """Tags seen on the shelves are the writer's busiest work: one no open delivery waits for
+    is looked up in memory, however many deliveries closed before."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    desk = keeper.putaways
+    for n in range(3):
+        desk.notice(Notice(f"D-{n}", (NoticeLine(AMOX.gtin, 2, "B1"),), "R-X", "goods-in"))
+        desk.scanned(scan("B1", serial=f"W{n}"), "goods-in", "R-01", "Ana")
+        desk.end(f"D-{n}", "Centre")
+    statements: list[str] = []
+    keeper.db.set_trace_callback(statements.append)
+    apply(keeper, Arrived(tag("500"), "A-03"))
+    keeper.db.set_trace_callback(None)
+    assert booked(keeper, "500") == [("put_away", "A-03", "", None, "available", "")]
+    assert [s for s in statements if "putaway_sessions" in s] == []
+
+
+def test_a_pack_a_closed_delivery_left_waiting_is_known_by_its_tag_for_30_days(
+    tmp_path: Path,
+) -> None:
+    """77 left waiting by D-1, ended 29 days ago, is booked with its batch when its tag is
+    seen (after a restart too); 78, left by D-0 ended 31 days ago, is a tag like any other."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    desk = keeper.putaways
+    for delivery_id, serial in (("D-0", "78"), ("D-1", "77")):
+        desk.notice(Notice(delivery_id, (NoticeLine(AMOX.gtin, 2, "B1"),), "R-X", "goods-in"))
+        desk.scanned(scan("B1", serial=serial), "goods-in", "R-01", "Ana")
+        desk.end(delivery_id, "Centre")
+        clock.now += timedelta(days=2)
+    keeper.close()
+    clock.now += timedelta(days=27)
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    apply(keeper, Arrived(tag("77"), "A-02"))
+    apply(keeper, Arrived(tag("78"), "A-02"))
+    assert [row[2:4] for row in booked(keeper, "77")] == [("B1", scan().expiry.isoformat())]  # type: ignore[union-attr]
+    assert [row[2:4] for row in booked(keeper, "78")] == [("", None)]
