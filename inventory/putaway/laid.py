@@ -10,7 +10,8 @@ seen on a shelf tells which it was, by GTIN and serial:
 - a refused pack (expired, short-dated, recalled), or one let go of that has expired or been
   recalled since, is booked quarantined where it lies, with its batch and expiry: never
   pickable, seen by the expiry sweep and the stocktake, red there and a `refused_pack` alarm
-  (`on_shelf`) until a pharmacist has looked at it.
+  (`on_shelf`) until a pharmacist has looked at it. Its delivery, while open, counts it as
+  refused (let go of no more) and notes where it is held (`held_in`).
 
 A press where a pack let go of lies blinks red: nothing was lit there and the pack is not
 booked; scanned again, it is lit again. A pack of a delivery scanned again once it is on the
@@ -68,11 +69,15 @@ class ShelfFinds:
         if isinstance(pack, WaitingPack):
             if keeper.known_dates(tag.epc, tag.gtin, tag.serial) != ("", None):
                 return None  # booked before and taken off the shelf: back, not delivered
+            if session.state is SessionState.OPEN:  # put, or held there and refused in it
+                out = Outcome()
+                self._book(session, pack, slot, "tag", out, tag)
+                return out
             expiry = date.fromisoformat(pack.expiry) if pack.expiry else None
             scanned = PackScan(pack.gtin, expiry, pack.batch, tag.serial)
             held = held_back(scanned, keeper.calendar.today(), keeper.picks.recalled)
             if held is None:
-                return self._put(session, pack, tag, slot)
+                return self._receive(session, pack, tag, slot)
             pack = RefusedPack(pack.gtin, pack.batch, pack.expiry, tag.serial, str(held.reason))
         return self.hold(session, pack, tag, slot)
 
@@ -144,14 +149,12 @@ class ShelfFinds:
         refused = _refused(session, tag)
         return None if refused is None else (session, refused)
 
-    def _put(self, session: PutawaySession, pack: WaitingPack, tag: PackId, slot: str) -> Outcome:
-        """A pack let go of, seen in `slot`: a put of its delivery while that is open, else
-        booked in with what the desk scanned, toward what the delivery referenced."""
-        out = Outcome()
-        if session.state is SessionState.OPEN:
-            self._book(session, pack, slot, "tag", out, tag)
-            return out
-        keeper = self._keeper
+    def _receive(
+        self, session: PutawaySession, pack: WaitingPack, tag: PackId, slot: str
+    ) -> Outcome:
+        """A pack a delivery no longer open left waiting, seen in `slot`: booked in with what
+        the desk scanned, toward what the delivery referenced."""
+        out, keeper = Outcome(), self._keeper
         movement = Movement(
             MovementKind.RECEIVE,
             pack.gtin,
@@ -198,7 +201,11 @@ class ShelfFinds:
             to_status=StockStatus.QUARANTINED,
         )
         detail: dict[str, object] = {
-            **pack.report(),
+            "gtin": pack.gtin,
+            "batch": pack.batch,
+            "expiry": pack.expiry,
+            "serial": tag.serial,
+            "reason": pack.reason,
             "why": f"{what}, yet laid in {slot}: held there, take it out",
             "scanner": session.scanner,
             "delivery_id": session.delivery_id,
@@ -209,6 +216,10 @@ class ShelfFinds:
         with keeper.group():
             held = keeper.commit([movement])
             alarm = keeper.alarms.raise_alarm(AlarmKind.REFUSED_PACK, subject, detail)
+            self._board.booked(pack.gtin, tag.serial)
+            if session.state is SessionState.OPEN:  # its refused pack is held, not sent back
+                session.held(pack.gtin, tag.serial, slot)
+                self._board.save(session)
         self._board.show_red(slot)
         mistake = f"MISTAKE at {slot}: GTIN {pack.gtin} serial {tag.serial} was {what}"
         out = Outcome([held, alarm], putaway_mistakes=[mistake], lights_changed=True)

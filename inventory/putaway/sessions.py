@@ -10,7 +10,7 @@ keeper's clock.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
@@ -91,16 +91,18 @@ class WaitingPack:
 
 @dataclass(frozen=True, slots=True)
 class RefusedPack:
-    """A pack refused (it goes back with the delivery's paperwork, or waits for room)."""
+    """A pack refused (it goes back with the delivery's paperwork, or waits for room);
+    `held_in`: the slot it was laid in all the same, booked there quarantined."""
 
     gtin: str
     batch: str
     expiry: str | None
     serial: str
     reason: str
+    held_in: str = ""
 
     def report(self) -> dict[str, object]:
-        return {**_fields(self), "serial": self.serial or None}
+        return {**_fields(self), "serial": self.serial or None, "held_in": self.held_in or None}
 
 
 @dataclass(slots=True)
@@ -241,6 +243,12 @@ class PutawaySession:
             return
         self.refused += 1
         self.refusals.append(pack)
+
+    def held(self, gtin: str, serial: str, slot: str) -> None:
+        """A pack it refused lies in `slot`, booked there quarantined."""
+        for i, pack in enumerate(self.refusals):
+            if (pack.gtin, pack.serial) == (gtin, serial):
+                self.refusals[i] = replace(pack, held_in=slot)
 
     def put_after_all(self, gtin: str, batch: str, serial: str) -> None:
         """A pack put that was refused before for a reason that passes (no colour free, no

@@ -234,7 +234,8 @@ class ShelfPuts:
         state, the report. The session changes only once the ledger took the movement."""
         keeper = self._keeper
         expiry = date.fromisoformat(pack.expiry) if pack.expiry else None
-        scanned = PackScan(pack.gtin, expiry, pack.batch, pack.serial)
+        serial = pack.serial or (tag.serial if tag else "")
+        scanned = PackScan(pack.gtin, expiry, pack.batch, serial)
         found = held_back(scanned, keeper.calendar.today(), keeper.picks.recalled)
         if found is not None:  # take it out again: red where it was laid, nothing booked
             session.drop(pack)
@@ -248,7 +249,6 @@ class ShelfPuts:
                 out.placed.update(held.placed)
             return
         epc = tag.epc if tag else None
-        serial = pack.serial or (tag.serial if tag else "")
         movement = Movement(
             MovementKind.RECEIVE,
             pack.gtin,

@@ -282,3 +282,32 @@ def test_a_pack_a_closed_delivery_left_waiting_is_known_by_its_tag_for_30_days(
     apply(keeper, Arrived(tag("78"), "A-02"))
     assert [row[2:4] for row in booked(keeper, "77")] == [("B1", scan().expiry.isoformat())]  # type: ignore[union-attr]
     assert [row[2:4] for row in booked(keeper, "78")] == [("", None)]
+
+
+def test_a_pack_let_go_and_recalled_held_on_its_shelf_is_its_deliverys_refused_pack(
+    tmp_path: Path,
+) -> None:
+    """7 let go at P's pause, its batch recalled, its tag seen in A-01: held there, counted as
+    P's refused pack with the slot it is held in (no longer named let go of, no red for an
+    unbooked pack at a press there), and P's answers say where it is held."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    desk = keeper.putaways
+    desk.notice(Notice("P", (NoticeLine(AMOX.gtin, 3, "B1"),), "R-P", "goods-in"))
+    desk.scanned(scan("B1", serial="7"), "goods-in", "R-01", "Ana")
+    clock.now += timedelta(seconds=TIMES.timeout_seconds)
+    apply(keeper, PickTick())
+    keeper.picks.recall(AMOX.gtin, "B1", "supplier notice")
+    apply(keeper, Arrived(tag("7"), "A-01"))
+    assert [row[4] for row in booked(keeper, "7")] == [str(StockStatus.QUARANTINED)]
+    p = desk.sessions["P"]
+    assert (p.let_go, p.refused, [r.held_in for r in p.refusals]) == ([], 1, ["A-01"])
+    assert answers(keeper, "refused")[-1]["reason"] == "recalled"
+    clock.now += timedelta(seconds=TIMES.mistake_seconds)
+    apply(keeper, PickTick())
+    assert not any("not booked" in m for m in desk.button("A-01", 1, None).putaway_mistakes)
+    desk.end("P", "Centre")
+    [closed] = answers(keeper, "closed")
+    assert validate("cmd-result", closed) == []
+    [held] = closed["refused_packs"]  # type: ignore[misc]
+    assert (held["serial"], held["reason"], held["held_in"]) == ("7", "recalled", "A-01")

@@ -14,6 +14,7 @@ from playwright.async_api import expect
 
 from edge.demo.local_broker import LocalBroker
 from firmware_sim.scanner_sim import GS
+from firmware_sim.tags import sgtin96
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import AMOX, IBU, PREFIX, statuses
@@ -22,9 +23,10 @@ from tests.web.page_rig import NAME, artifacts, page_rig
 SECOND = 5_000
 
 
-def code(gtin: str, batch: str, days: int) -> str:
+def code(gtin: str, batch: str, days: int, serial: str = "") -> str:
     """A pack's DataMatrix, expiring `days` from today."""
-    return f"01{gtin}17{date.today() + timedelta(days=days):%y%m%d}10{batch}{GS}"
+    expiry = date.today() + timedelta(days=days)
+    return f"01{gtin}17{expiry:%y%m%d}10{batch}{GS}" + (f"21{serial}" if serial else "")
 
 
 def putaway_desk(tmp_path: Path) -> dict[str, object]:
@@ -95,3 +97,32 @@ async def test_a_delivery_shows_its_lines_the_pack_lit_and_the_pack_refused_and_
         await eventually(
             lambda: "closed" in statuses(centre, "DESADV-7"), what="the centre told it closed"
         )
+
+
+async def test_a_refused_pack_laid_on_a_shelf_all_the_same_shows_where_it_is_held(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """The expired ibuprofen is refused at the desk (station A-07), then laid in A-08 all the
+    same: its tag seen there, the view no longer says it goes back with the delivery note but
+    where it is held, for a pharmacist to take off."""
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    setup = putaway_desk(tmp_path)
+    setup["scanners"] = [{**setup["scanners"][0], "receive_to": "A-07"}]  # type: ignore[index]
+    async with page_rig(tmp_path, broker, **setup) as web:
+        rig = web.rig
+        tab = await web.logged_in_tab()
+        await tab.goto(f"{web.url}/deliveries")
+        notice = {"delivery_id": "DESADV-8", "lines": [{"gtin": IBU, "quantity": 2}]}
+        centre.publish(f"{PREFIX}/cmd/putaway", json.dumps(with_envelope(notice)))
+        delivery = tab.locator('article[data-delivery="DESADV-8"]')
+        await expect(delivery).to_have_count(1, timeout=SECOND)
+        rig.scanner.scan(code(IBU, "I9", -1, serial="41"))  # expired yesterday: refused
+        refused = delivery.locator('table.refused tr[data-reason="expired"]')
+        await expect(refused.locator(".to-do")).to_have_text(
+            "Expired: set it aside with the delivery note; it goes back.", timeout=SECOND
+        )
+        rig.reader.place(1, sgtin96("4012345", "000001", 41))  # laid in A-08 all the same
+        await expect(refused.locator(".to-do")).to_have_text(
+            "Held quarantined in A-08: a pharmacist takes it off.", timeout=SECOND
+        )
+        await expect(refused).to_have_attribute("data-held-in", "A-08")

@@ -1,6 +1,7 @@
 """Deliveries being put away: each open one in its colour, what its notice announced and what
 was put, the packs waiting to be put (and the slot lit for each), the packs refused with what
-the clerk is to do with them; the last ended ones; ending a delivery (logged-in staff)."""
+the clerk is to do with them (or where one laid on a shelf all the same is held); the last
+ended ones; ending a delivery (logged-in staff)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from starlette.routing import Route
 
 from edge.web.pages import item_route, render, shared_live_part, state_of
 from edge.web.reading import deliveries as read_deliveries
-from inventory.putaway.sessions import PutawaySession
+from inventory.putaway.sessions import PutawaySession, RefusedPack
 
 # What the clerk at the desk does with a pack refused for each reason (the gateway's reason
 # names, docs/putaway.md); a reason not named here is shown as the gateway gave it.
@@ -31,8 +32,12 @@ TO_DO = {
 }
 
 
-def to_do(reason: str) -> str:
-    """What to do with a pack refused for `reason`, in the clerk's words."""
+def to_do(pack: RefusedPack) -> str:
+    """What to do with a refused pack, in the clerk's words: as its reason says, unless it was
+    laid on a shelf all the same and is held there."""
+    if pack.held_in:
+        return f"Held quarantined in {pack.held_in}: a pharmacist takes it off."
+    reason = pack.reason
     return TO_DO.get(reason, f"Refused ({reason}): set it aside and tell the pharmacist.")
 
 
@@ -63,7 +68,7 @@ def shown(session: PutawaySession, colours: Sequence[str]) -> dict[str, Any]:
         "waiting": session.waiting,
         "let_go": session.let_go,
         "unexpected": session.unexpected,
-        "refused": [{"pack": r, "to_do": to_do(r.reason)} for r in session.refusals],
+        "refused": [{"pack": r, "to_do": to_do(r)} for r in session.refusals],
     }
 
 
