@@ -28,7 +28,8 @@ from pymodbus.client.base import ModbusBaseClient
 from bench.report import header, row, run_benchmark
 from drivers.modbus.lights import DARK, Colour, Mode, SlotLight
 from drivers.modbus.profile import RXEDGE_PTL_V1
-from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client
+from drivers.modbus.rtu_line import RtuClient
+from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus
 from drivers.modbus.wire import FunctionCode, exchange_time
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 
@@ -137,7 +138,7 @@ async def measure_line(baudrate: int, sizes: Sizes) -> None:
             header(f"Shelf bus, {baudrate} baud RTU, {work.name}: LED updates per second")
             wire = work.wire_rate(baudrate)
             row("baseline: what the wire carries (computed)", wire, "updates/s", 1.0, f"{wire:.1f}")
-            client = rtu_client(port, baudrate)
+            client = RtuClient(port, baudrate)
             await client.connect()
             plain = await runs(client_cycle(client, work), work, sizes)
             client.close()
@@ -150,7 +151,7 @@ async def measure_line(baudrate: int, sizes: Sizes) -> None:
             )
             bus = ShelfBus(
                 "bench",
-                rtu_client(port, baudrate),
+                RtuClient(port, baudrate),
                 [ControllerSpec("A", 1, SLOTS, RXEDGE_PTL_V1)],
                 lambda _event: None,
             )

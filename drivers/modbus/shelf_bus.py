@@ -42,14 +42,12 @@ from drivers.modbus.profile import COUNTER_WRAP, Plane, Table
 from drivers.modbus.replies import mismatch
 from drivers.modbus.rtu_line import RtuClient
 from drivers.modbus.wire import MAX_COUNT, FunctionCode, exchange_time
-from drivers.serial_link import Parity
 
 __all__ = [
     "ControllerSpec",
     "ControllerStats",
     "ModbusError",
     "ShelfBus",
-    "rtu_client",
     "tcp_client",
 ]
 
@@ -65,21 +63,6 @@ class ModbusError(Retryable):
 def tcp_client(host: str, port: int, timeout: float = 0.5) -> ModbusBaseClient:
     """A Modbus TCP client that leaves reconnecting to the bus loop."""
     return AsyncModbusTcpClient(host, port=port, timeout=timeout, retries=0, reconnect_delay=0)
-
-
-def rtu_client(
-    url: str,
-    baudrate: int,
-    timeout: float = 2.0,
-    clock: Callable[[], float] = time.monotonic,
-    parity: Parity = "N",
-    stopbits: int = 1,
-) -> ModbusBaseClient:
-    """A Modbus RTU client on a serial port, 8 data bits with `parity` and `stopbits` (8N1 by
-    default). `timeout` is only a backstop: the bus gives each request a deadline sized to its
-    exchange at this baud rate. `clock`: monotonic seconds, for how long the line has been
-    silent."""
-    return RtuClient(url, baudrate, timeout, clock, parity, stopbits)
 
 
 class ShelfBus:

@@ -10,7 +10,8 @@ from drivers.chafon.reader import ChafonReader
 from drivers.events import DriverEvent
 from drivers.gs1_scanner import BarcodeScanner
 from drivers.modbus.profile import PROFILES
-from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client, tcp_client
+from drivers.modbus.rtu_line import RtuClient
+from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, tcp_client
 from drivers.pcsc.badge_reader import BadgeReaders
 from drivers.r2000.reader import R2000Reader
 from drivers.serial_device import SerialDevice
@@ -93,7 +94,7 @@ def _build_buses(
         client = (
             tcp_client(str(first.host), first.port)
             if first.transport == "tcp"
-            else rtu_client(
+            else RtuClient(
                 str(first.serial_port),
                 first.baudrate,
                 clock=clock,

@@ -155,15 +155,11 @@ class ShelfFinds:
         """A pack a delivery no longer open left waiting, seen in `slot`: booked in with what
         the desk scanned, toward what the delivery referenced."""
         out, keeper = Outcome(), self._keeper
-        movement = Movement(
+        movement = _laid(
             MovementKind.RECEIVE,
-            pack.gtin,
-            1,
-            tag.serial,
-            tag.epc,
-            pack.batch,
-            pack.expiry,
-            to_slot=slot,
+            pack,
+            tag,
+            slot,
             actor=session.actor or "system",
             reason=f"left waiting by delivery {session.delivery_id} ({session.state}), "
             f"its tag seen in {slot}",
@@ -187,15 +183,11 @@ class ShelfFinds:
         there, and an alarm that says so."""
         keeper = self._keeper
         what = f"refused ({pack.reason}) in delivery {session.delivery_id}"
-        movement = Movement(
+        movement = _laid(
             MovementKind.PUT_AWAY,
-            pack.gtin,
-            1,
-            tag.serial,
-            tag.epc,
-            pack.batch,
-            pack.expiry,
-            to_slot=slot,
+            pack,
+            tag,
+            slot,
             reason=f"{what}, laid in {slot} all the same: held there",
             reference=session.delivery_id,
             to_status=StockStatus.QUARANTINED,
@@ -236,4 +228,32 @@ def _refused(session: PutawaySession, tag: PackId) -> RefusedPack | None:
             if (r.gtin, r.serial) == (tag.gtin, tag.serial) and r.reason in REFUSED_PACK_REASONS
         ),
         None,
+    )
+
+
+def _laid(
+    kind: MovementKind,
+    pack: WaitingPack | RefusedPack,
+    tag: PackId,
+    slot: str,
+    reason: str,
+    reference: str,
+    actor: str = "system",
+    to_status: StockStatus = StockStatus.AVAILABLE,
+) -> Movement:
+    """One pack laid in `slot`: as the desk scanned it (GTIN, batch, expiry), its serial and
+    EPC as its tag showed them."""
+    return Movement(
+        kind,
+        pack.gtin,
+        1,
+        tag.serial,
+        tag.epc,
+        pack.batch,
+        pack.expiry,
+        to_slot=slot,
+        actor=actor,
+        reason=reason,
+        reference=reference,
+        to_status=to_status,
     )

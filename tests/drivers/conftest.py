@@ -11,7 +11,8 @@ import pytest
 
 from drivers.events import DriverEvent
 from drivers.modbus.profile import BANNER_PICK_IQ, RXEDGE_PTL_V1, ShelfProfile
-from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client
+from drivers.modbus.rtu_line import RtuClient
+from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 
 CONTROLLERS = {"A": 1, "B": 2, "C": 3}
@@ -74,7 +75,7 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[RtuRig]:
     events: list[DriverEvent] = []
     specs = [ControllerSpec(n, d, setup.slots, setup.profile) for n, d in CONTROLLERS.items()]
     bus = ShelfBus(
-        "rs485", rtu_client(sim.serial_port, setup.baudrate), specs, events.append, clock=clock
+        "rs485", RtuClient(sim.serial_port, setup.baudrate), specs, events.append, clock=clock
     )
     yield RtuRig(setup, sim, bus, clock, events)
     bus.close()

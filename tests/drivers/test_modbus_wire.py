@@ -20,7 +20,8 @@ from pymodbus.pdu.register_message import (
 )
 
 from drivers.modbus.profile import RXEDGE_PTL_V1
-from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client
+from drivers.modbus.rtu_line import RtuClient
+from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus
 from drivers.modbus.wire import (
     FunctionCode,
     exchange_time,
@@ -60,7 +61,7 @@ async def test_the_bytes_on_the_line_are_the_computed_frames() -> None:
     await sim.start()
     bus = ShelfBus(
         "rs485",
-        rtu_client(sim.serial_port, 115200),
+        RtuClient(sim.serial_port, 115200),
         [ControllerSpec("A", 1, 8, RXEDGE_PTL_V1)],
         lambda _event: None,
     )

@@ -15,7 +15,8 @@ import pytest
 from drivers.events import ButtonPressed, DeviceDown, DeviceUp, DriverEvent
 from drivers.modbus.lights import DARK, Colour, Mode, SlotLight
 from drivers.modbus.profile import RXEDGE_PTL_V1
-from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client, tcp_client
+from drivers.modbus.rtu_line import RtuClient
+from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, tcp_client
 from drivers.modbus.wire import FunctionCode
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from tests.conftest import eventually
@@ -148,7 +149,7 @@ async def test_a_port_that_vanishes_and_returns(setup: LineSetup, tmp_path: Path
     events: list[DriverEvent] = []
     clock = StepClock()
     specs = [ControllerSpec(n, d, setup.slots, setup.profile) for n, d in CONTROLLERS.items()]
-    client = rtu_client(str(link), setup.baudrate)
+    client = RtuClient(str(link), setup.baudrate)
     bus = ShelfBus("rs485", client, specs, events.append, clock=clock)
     wanted = desired_lights(setup.slots)
     for slot, light in enumerate(wanted):

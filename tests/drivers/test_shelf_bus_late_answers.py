@@ -14,7 +14,8 @@ import pytest
 
 from drivers.events import ButtonPressed, DeviceDown, DriverEvent
 from drivers.modbus.lights import DARK, Colour, Mode, SlotLight
-from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client
+from drivers.modbus.rtu_line import RtuClient
+from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from tests.drivers.conftest import SETUPS, LineSetup, StepClock
 
@@ -54,7 +55,7 @@ async def lone(request: pytest.FixtureRequest) -> AsyncIterator[LoneController]:
     clock = StepClock()
     events: list[DriverEvent] = []
     spec = ControllerSpec("A", DEVICE, setup.slots, setup.profile)
-    client = rtu_client(sim.serial_port, setup.baudrate)
+    client = RtuClient(sim.serial_port, setup.baudrate)
     bus = ShelfBus(
         "rs485", client, [spec], events.append, clock=clock, response_allowance=ALLOWANCE
     )

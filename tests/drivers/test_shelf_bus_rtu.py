@@ -14,7 +14,8 @@ import pytest
 from drivers.events import ButtonPressed, DeviceUp, DriverEvent
 from drivers.modbus.lights import DARK, Colour, Mode, SlotLight
 from drivers.modbus.profile import Table
-from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus, rtu_client
+from drivers.modbus.rtu_line import RtuClient
+from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus
 from drivers.modbus.wire import FunctionCode, char_bits, exchange_time
 from tests.conftest import eventually
 from tests.drivers.conftest import CONTROLLERS, RtuRig
@@ -114,7 +115,7 @@ async def test_only_what_changed_is_written_in_runs(rig: RtuRig) -> None:
 async def test_run_writes_a_new_light_without_waiting_for_the_poll(rig: RtuRig) -> None:
     events: list[DriverEvent] = []
     specs = [ControllerSpec(n, d, rig.setup.slots, rig.profile) for n, d in CONTROLLERS.items()]
-    client = rtu_client(rig.sim.serial_port, rig.setup.baudrate)
+    client = RtuClient(rig.sim.serial_port, rig.setup.baudrate)
     # Polling every 30 s: only the new light can start a cycle before the test ends.
     bus = ShelfBus("rs485", client, specs, events.append, poll_interval=30.0)
     task = asyncio.create_task(bus.run())
@@ -133,7 +134,7 @@ async def test_run_writes_a_new_light_without_waiting_for_the_poll(rig: RtuRig) 
 
 async def test_a_line_set_to_two_stop_bits_is_driven_so(rig: RtuRig) -> None:
     """A pty keeps the stop bits the host sets (not the parity, which pymodbus is handed)."""
-    client = rtu_client(rig.sim.serial_port, rig.setup.baudrate, stopbits=2)
+    client = RtuClient(rig.sim.serial_port, rig.setup.baudrate, stopbits=2)
     specs = [ControllerSpec("A", CONTROLLERS["A"], rig.setup.slots, rig.profile)]
     bus = ShelfBus("rs485", client, specs, lambda _event: None)
     try:
@@ -147,7 +148,7 @@ async def test_a_line_set_to_two_stop_bits_is_driven_so(rig: RtuRig) -> None:
             os.close(host)
     finally:
         bus.close()
-    even = rtu_client("/dev/ttyUSB1", 19200, parity="E")
+    even = RtuClient("/dev/ttyUSB1", 19200, parity="E")
     assert (even.comm_params.parity, even.comm_params.stopbits) == ("E", 1)
     # 11 bits a character instead of 10: each request's deadline is sized to match.
     assert exchange_time(19200, FunctionCode.READ_INPUT_REGISTERS, 24, char_bits("E", 1)) == (
