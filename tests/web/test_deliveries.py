@@ -126,3 +126,43 @@ async def test_a_refused_pack_laid_on_a_shelf_all_the_same_shows_where_it_is_hel
             "Held quarantined in A-08: a pharmacist takes it off.", timeout=SECOND
         )
         await expect(refused).to_have_attribute("data-held-in", "A-08")
+
+
+async def test_packs_left_lit_at_a_break_are_listed_to_scan_again_and_leave_the_list_when_put(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """The clerk scans two packs of a delivery of three, puts one, and leaves: past the
+    timeout the delivery pauses and the pack lit and never confirmed is let go. The view says
+    so and asks for it to be scanned again; scanned again and put, it leaves that list."""
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    short = {"picking": {"remind_after_seconds": 1, "timeout_seconds": 2, "mistake_seconds": 1}}
+    async with page_rig(tmp_path, broker, **putaway_desk(tmp_path), **short) as web:
+        rig = web.rig
+        tab = await web.tab()
+        await tab.goto(f"{web.url}/deliveries")
+        notice = {"delivery_id": "DESADV-9", "lines": [{"gtin": IBU, "quantity": 3}]}
+        centre.publish(f"{PREFIX}/cmd/putaway", json.dumps(with_envelope(notice)))
+        delivery = tab.locator('article[data-delivery="DESADV-9"]')
+        await expect(delivery).to_have_count(1, timeout=SECOND)
+        rig.scanner.scan(code(IBU, "I9", 400, serial="L1"))
+        rig.scanner.scan(code(IBU, "I9", 400, serial="L2"))
+        await expect(delivery.locator("table.waiting tbody tr")).to_have_count(2, timeout=SECOND)
+        await rig.press("A-06")  # one of the two put; the other stays lit, never confirmed
+        await expect(delivery.locator(".standing")).to_have_text(
+            "paused: waits for the rest of its packs", timeout=3 * SECOND
+        )
+        let_go = delivery.locator("table.let-go tbody tr")
+        await expect(let_go).to_have_count(1)
+        await expect(let_go).to_contain_text("A-06")
+        await expect(delivery.locator(".progress")).to_have_text("1 put, 2 still to come")
+        serial = (await let_go.locator("td").nth(2).text_content() or "").strip()
+        assert serial in ("L1", "L2")
+        rig.scanner.scan(code(IBU, "I9", 400, serial=serial))  # scanned again, as asked
+        await expect(let_go).to_have_count(0, timeout=SECOND)
+        await rig.press("A-06")
+        await expect(delivery.locator(".progress")).to_have_text(
+            "2 put, 1 still to come", timeout=SECOND
+        )
+        await eventually(
+            lambda: "paused" in statuses(centre, "DESADV-9"), what="the centre told of the break"
+        )
