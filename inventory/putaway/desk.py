@@ -198,12 +198,11 @@ class PutawayDesk:
         figures = session.summary()
         session.pause()
         self.board.report(session, "paused", out, request_id=session.request_id or None, **figures)
-        missing = sum(max(ln.quantity - ln.received, 0) for ln in session.lines)
         out.putaway_notes.append(
             f"put-away {session.delivery_id} paused: untouched for "
-            f"{self._keeper.picks.times.timeout_seconds:g} s with {missing} pack(s) still to "
-            f"come; {session.put} put, {figures['waiting']} lit and not put (their slots go "
-            f"dark); the next scan of one of its packs at a put-away scanner resumes it"
+            f"{self._keeper.picks.times.timeout_seconds:g} s with {session.missing} pack(s) "
+            f"still to come; {session.put} put, {figures['waiting']} lit and not put (their "
+            f"slots go dark); the next scan of one of its packs at a put-away scanner resumes it"
         )
         out.lights_changed = True
 
@@ -240,11 +239,8 @@ class PutawayDesk:
         until = keeper.seconds() + keeper.picks.times.timeout_seconds
         for pack in (*session.waiting, *session.let_go):
             self.board.unbooked[pack.slot] = (session.delivery_id, until)
-        missing = sum(
-            ln.quantity - ln.received for ln in session.lines if ln.received < ln.quantity
-        )
         out.putaway_notes.append(
             f"put-away {session.delivery_id} {str(state).replace('_', ' ')}: {session.put} put, "
-            f"{session.refused} refused, {missing} missing, {len(session.waiting)} not put"
+            f"{session.refused} refused, {session.missing} missing, {len(session.waiting)} not put"
         )
         out.lights_changed = True

@@ -64,6 +64,16 @@ class ExpectedLine:
         if self.expiry and expiry and expiry != self.expiry and expiry not in self.other_expiries:
             self.other_expiries.append(expiry)
 
+    @property
+    def missing(self) -> int:
+        """Packs announced and not received."""
+        return max(self.quantity - self.received, 0)
+
+    @property
+    def excess(self) -> int:
+        """Packs received beyond those announced."""
+        return max(self.received - self.quantity, 0)
+
     def report(self) -> dict[str, object]:
         return {
             "gtin": self.gtin,
@@ -71,8 +81,8 @@ class ExpectedLine:
             "expiry": self.expiry,
             "quantity": self.quantity,
             "received": self.received,
-            "missing": max(self.quantity - self.received, 0),
-            "excess": max(self.received - self.quantity, 0),
+            "missing": self.missing,
+            "excess": self.excess,
             "other_expiries": list(self.other_expiries),
         }
 
@@ -166,6 +176,11 @@ class PutawaySession:
             self.number = None
 
     @property
+    def missing(self) -> int:
+        """Packs its lines announced and not received (put)."""
+        return sum(line.missing for line in self.lines)
+
+    @property
     def still_to_come(self) -> bool:
         """A notice with a line not yet received in full (packs put; waiting ones not counted)."""
         return self.announced and any(line.received < line.quantity for line in self.lines)
@@ -198,7 +213,7 @@ class PutawaySession:
         """How many more packs of `gtin` and `batch` its lines await, beyond those put and
         those waiting to be put (0 when none)."""
         lines = [line for line in self.lines if line.accepts(gtin, batch)]
-        awaited = sum(max(line.quantity - line.received, 0) for line in lines)
+        awaited = sum(line.missing for line in lines)
         waiting = sum(1 for p in self.waiting if any(ln.accepts(p.gtin, p.batch) for ln in lines))
         return max(awaited - waiting, 0)
 

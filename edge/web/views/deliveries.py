@@ -53,17 +53,16 @@ def standing(session: PutawaySession) -> str:
 
 
 def shown(session: PutawaySession, colours: Sequence[str]) -> dict[str, Any]:
-    lines = [line.report() for line in session.lines]
     return {
         "delivery_id": session.delivery_id,
         "request_id": session.request_id,
         "colour": None if session.number is None else colours[session.number % len(colours)],
         "standing": standing(session),
         "state": str(session.state).replace("_", " "),
-        "lines": lines,
+        "lines": [line.report() for line in session.lines],
         "put": session.put,
-        "missing": sum(int(str(line["missing"])) for line in lines),
-        "excess": sum(int(str(line["excess"])) for line in lines)
+        "missing": session.missing,
+        "excess": sum(line.excess for line in session.lines)
         + sum(u.quantity for u in session.unexpected),
         "waiting": session.waiting,
         "let_go": session.let_go,
