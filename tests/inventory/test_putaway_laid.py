@@ -16,6 +16,7 @@ from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.outcome import Cue, CueKind
+from inventory.putaway.desk import PutawayDesk
 from inventory.putaway.sessions import Notice, NoticeLine
 from inventory.stock.presence import Arrived
 from sync.contract import validate
@@ -28,6 +29,17 @@ from tests.inventory.test_putaway import (
     receipts,
     scan,
 )
+
+
+def announce(
+    desk: PutawayDesk,
+    delivery_id: str,
+    quantity: int,
+    request_id: str = "R-X",
+    scanner: str = "goods-in",
+) -> None:
+    """A notice for `quantity` packs of amoxicillin batch B1, delivering `request_id`."""
+    desk.notice(Notice(delivery_id, (NoticeLine(AMOX.gtin, quantity, "B1"),), request_id, scanner))
 
 
 def tag(serial: str) -> PackId:
@@ -57,7 +69,7 @@ def test_a_refused_pack_laid_on_a_shelf_all_the_same_is_held_there_and_alarmed(
     keeper = open_keeper(tmp_path / "l.sqlite", Clock())
     keeper.commit([Movement(MovementKind.PUT_AWAY, AMOX.gtin, 1, batch="B0", to_slot="A-01")])
     desk = keeper.putaways
-    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 2, "B1"),), scanner="goods-in"))
+    announce(desk, "D-1", 2, request_id="")
     expired = scan("B1", days=-5, serial="99")
     desk.scanned(expired, "goods-in", "R-01", "Ana")
     apply(keeper, Arrived(tag("99"), "A-02"))
@@ -86,7 +98,7 @@ def test_a_pack_let_go_at_a_pause_and_seen_on_its_shelf_is_put_for_its_delivery(
     clock = Clock()
     keeper = open_keeper(tmp_path / "l.sqlite", clock)
     desk = keeper.putaways
-    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 2, "B1"),), "R-X", "goods-in"))
+    announce(desk, "D-1", 2)
     pack = scan("B1", days=200, serial="78")
     desk.scanned(scan("B1", days=200, serial="77"), "goods-in", "R-01", "Ana")
     desk.scanned(pack, "goods-in", "R-01", "Ana")
@@ -114,7 +126,7 @@ def test_a_pack_left_waiting_when_its_delivery_was_ended_keeps_its_batch_on_a_sh
     where another such pack lies blinks red."""
     keeper = open_keeper(tmp_path / "l.sqlite", Clock())
     desk = keeper.putaways
-    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 2, "B1"),), "R-X", "goods-in"))
+    announce(desk, "D-1", 2)
     pack = scan("B1", days=200, serial="77")
     desk.scanned(pack, "goods-in", "R-01", "Ana")
     desk.end("D-1", "Centre")
@@ -126,7 +138,7 @@ def test_a_pack_left_waiting_when_its_delivery_was_ended_keeps_its_batch_on_a_sh
     desk.scanned(pack, "goods-in", "R-01", "Ana")  # scanned again
     assert live(keeper, AlarmKind.DUPLICATE_PACK) == [] and answers(keeper, "refused") == []
 
-    desk.notice(Notice("D-3", (NoticeLine(AMOX.gtin, 2, "B1"),), "R-X", "goods-in"))
+    announce(desk, "D-3", 2)
     desk.scanned(scan("B1", serial="79"), "goods-in", "R-01", "Ana")
     desk.end("D-3", "Centre")
     out = desk.button("A-01", 1, shown=None)
@@ -155,7 +167,7 @@ def test_a_pack_scanned_again_just_after_it_was_put_is_not_taken_for_a_copy(
     clock = Clock()
     keeper = open_keeper(tmp_path / "l.sqlite", clock)
     desk = keeper.putaways
-    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 2, "B1"),), "R-X", "goods-in"))
+    announce(desk, "D-1", 2)
     desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")
     desk.button("A-01", 1, shown=0)
     out = desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")  # the same pack
@@ -177,7 +189,7 @@ def test_a_serial_on_the_shelves_from_an_older_delivery_is_still_suspected(
     clock = Clock()
     keeper = open_keeper(tmp_path / "l.sqlite", clock)
     desk = keeper.putaways
-    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 1, "B1"),), "R-X", "goods-in"))
+    announce(desk, "D-1", 1)
     desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")
     desk.button("A-01", 1, shown=0)
     clock.now += timedelta(seconds=TIMES.remind_after_seconds)
@@ -197,13 +209,13 @@ def test_a_serial_a_paused_delivery_put_days_ago_is_suspected_at_another_desk(
     clock = Clock()
     keeper = open_keeper(tmp_path / "l.sqlite", clock)
     desk = keeper.putaways
-    desk.notice(Notice("P", (NoticeLine(AMOX.gtin, 5, "B1"),), "R-P", "goods-in"))
+    announce(desk, "P", 5, "R-P")
     desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")
     desk.button("A-01", 1, shown=0)
     clock.now += timedelta(seconds=TIMES.timeout_seconds)
     apply(keeper, PickTick())
     clock.now += timedelta(days=5)
-    desk.notice(Notice("Q", (NoticeLine(AMOX.gtin, 1, "B1"),), "R-Q", "desk-2"))
+    announce(desk, "Q", 1, "R-Q", "desk-2")
     out = desk.scanned(scan("B1", serial="S1"), "desk-2", "R-02", "Bo")
     assert out.putaway_mistakes
     [refused] = answers(keeper, "refused")
@@ -221,7 +233,7 @@ def test_a_pack_is_taken_for_the_one_just_put_only_at_its_desk_and_only_shortly_
     clock = Clock()
     keeper = open_keeper(tmp_path / "l.sqlite", clock)
     desk = keeper.putaways
-    desk.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 5, "B1"),), "R-X", "goods-in"))
+    announce(desk, "D-1", 5)
     desk.scanned(scan("B1", serial="S1"), "goods-in", "R-01", "Ana")
     desk.button("A-01", 1, shown=0)
     keeper.close()
@@ -251,7 +263,7 @@ def test_a_tag_no_delivery_knows_is_booked_without_reading_a_put_away_session(
     keeper = open_keeper(tmp_path / "l.sqlite", clock)
     desk = keeper.putaways
     for n in range(3):
-        desk.notice(Notice(f"D-{n}", (NoticeLine(AMOX.gtin, 2, "B1"),), "R-X", "goods-in"))
+        announce(desk, f"D-{n}", 2)
         desk.scanned(scan("B1", serial=f"W{n}"), "goods-in", "R-01", "Ana")
         desk.end(f"D-{n}", "Centre")
     statements: list[str] = []
@@ -271,7 +283,7 @@ def test_a_pack_a_closed_delivery_left_waiting_is_known_by_its_tag_for_30_days(
     keeper = open_keeper(tmp_path / "l.sqlite", clock)
     desk = keeper.putaways
     for delivery_id, serial in (("D-0", "78"), ("D-1", "77")):
-        desk.notice(Notice(delivery_id, (NoticeLine(AMOX.gtin, 2, "B1"),), "R-X", "goods-in"))
+        announce(desk, delivery_id, 2)
         desk.scanned(scan("B1", serial=serial), "goods-in", "R-01", "Ana")
         desk.end(delivery_id, "Centre")
         clock.now += timedelta(days=2)
@@ -293,7 +305,7 @@ def test_a_pack_let_go_and_recalled_held_on_its_shelf_is_its_deliverys_refused_p
     clock = Clock()
     keeper = open_keeper(tmp_path / "l.sqlite", clock)
     desk = keeper.putaways
-    desk.notice(Notice("P", (NoticeLine(AMOX.gtin, 3, "B1"),), "R-P", "goods-in"))
+    announce(desk, "P", 3, "R-P")
     desk.scanned(scan("B1", serial="7"), "goods-in", "R-01", "Ana")
     clock.now += timedelta(seconds=TIMES.timeout_seconds)
     apply(keeper, PickTick())
