@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from edge.settings.limits import host_problem
+from edge.settings.limits import SettingsFilePath, host_problem
 from sync.broker_security import (
     BrokerSecurity,
     holds_private_key,
@@ -36,7 +36,10 @@ BROKER_EXAMPLES = {
     "client_id": 'client_id = "rxedge-pharmacy-0042-gw-1"',
     "ca_file": 'ca_file = "/etc/rxedge/broker-ca.pem"  (PEM; default: the system\'s CAs)',
     "cert_file": 'cert_file = "/etc/rxedge/gateway.crt"  (PEM client certificate)',
-    "key_file": 'key_file = "/etc/rxedge/gateway.key"  (PEM; chmod 600)',
+    "key_file": (
+        'key_file = "/etc/rxedge/gateway.key"  (PEM, readable by the service user and no '
+        "other: chown rxedge and chmod 600, or root:rxedge and chmod 640)"
+    ),
     "username": 'username = "pharmacy-0042/gw-1"  ({site}/{gateway} with the ACL example)',
     "password_file": (
         'password_file = "/etc/rxedge/mqtt-password"  (the password alone; chmod 600, owned by '
@@ -62,11 +65,11 @@ class BrokerConfig(BaseModel):
     urls: Annotated[list[str], Field(min_length=1)] | None = None
     protocol: Literal["5", "3.1.1"] = "5"
     client_id: str | None = None
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
+    ca_file: SettingsFilePath | None = None
+    cert_file: SettingsFilePath | None = None
+    key_file: SettingsFilePath | None = None
     username: Annotated[str, Field(min_length=1)] | None = None
-    password_file: Path | None = None
+    password_file: SettingsFilePath | None = None
 
     @field_validator("url")
     @classmethod

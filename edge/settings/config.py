@@ -18,6 +18,7 @@ from edge.settings.broker import BrokerConfig
 from edge.settings.device_names import device_name_problems
 from edge.settings.examples import EXAMPLES, describe_error
 from edge.settings.limits import FullPath, integer_problems
+from edge.settings.repeated_entries import BADGE_ONCE, PRODUCT_ONCE, repeated_problems
 from edge.settings.sections import (
     AlarmsConfig,
     CommandsConfig,
@@ -27,6 +28,7 @@ from edge.settings.sections import (
     StocktakeConfig,
 )
 from edge.settings.serial_framing import SerialFraming
+from edge.settings.service_user import unreadable_problem
 from edge.settings.shared_lines import shared_line_problems
 from edge.settings.web import WebConfig
 from inventory.codes.identifiers import gln_problem, normalize_gtin
@@ -293,10 +295,7 @@ def load_config(path: Path | str) -> GatewayConfig:
     except IsADirectoryError:
         raise ConfigError(str(path), ["is a directory; give the TOML file in it"]) from None
     except PermissionError:
-        raise ConfigError(
-            str(path),
-            ["cannot be read: permission denied; check it as the user the daemon runs as"],
-        ) from None
+        raise ConfigError(str(path), [unreadable_problem(path)]) from None
     except OSError as exc:
         raise ConfigError(str(path), [f"cannot be read: {exc.strerror or exc}"]) from None
     except UnicodeDecodeError as exc:
@@ -338,12 +337,12 @@ def _cross_reference_problems(config: GatewayConfig) -> list[str]:
     examples = ", ".join(sorted(known)[:3]) or "none: add a [[shelves]] entry"
     devices = (("readers", config.readers), ("scanners", config.scanners))
     problems += device_name_problems((*devices, ("shelves", config.shelves)), config.badges.enabled)
-    for kind, names in (
-        ("pharmacists' badges", [p.uid for p in config.pharmacists]),
-        ("products", [p.gtin for p in config.products]),
-    ):
-        for name in sorted({n for n in names if names.count(n) > 1}):
-            problems.append(f"{kind}: {name!r} appears more than once; names must be unique")
+    problems += repeated_problems(
+        "pharmacists", "badge", [p.uid for p in config.pharmacists], BADGE_ONCE
+    )
+    problems += repeated_problems(
+        "products", "gtin", [p.gtin for p in config.products], PRODUCT_ONCE
+    )
     for i, reader in enumerate(config.readers):
         for antenna, slot in reader.antennas.items():
             if slot not in known:

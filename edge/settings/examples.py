@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from typing import get_args
+from typing import get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -22,7 +22,9 @@ EXAMPLES = {
     "dwell_seconds": "dwell_seconds = 5.0",
     "name": 'name = "A"  (letters, digits, - _ .)',
     "protocol": 'protocol = "r2000"  (or "chafon")',
-    "port": 'port = "/dev/ttyUSB0"  (reader) or port = 502 (shelf, TCP)',
+    "port": 'port = "/dev/ttyUSB0"  (the serial port, or a URL such as "socket://10.0.0.5:4001")',
+    "shelves.port": "port = 502  (the Modbus TCP port, beside host); an rtu shelf's serial device "
+    'goes in serial_port: serial_port = "/dev/ttyUSB1" with transport = "rtu"',
     "baudrate": "baudrate = 115200  (one of 9600, 19200, 38400, 57600, 115200)",
     "parity": 'parity = "E"  (as the device is set: "N" none, "E" even, "O" odd; default "N")',
     "stopbits": "stopbits = 1  (or 2, as the device is set; default 1)",
@@ -68,6 +70,15 @@ EXAMPLES = {
     "backlog_age_seconds": "backlog_age_seconds = 900",
     "listen": 'listen = "127.0.0.1:9464"  (host:port of /metrics; "" = off)',
     "web.listen": 'listen = "127.0.0.1:8080"  (host:port of the page; beyond this machine: TLS)',
+    "web.cert_file": 'cert_file = "/etc/rxedge/web.crt"  (PEM: the page\'s certificate)',
+    "web.key_file": (
+        'key_file = "/etc/rxedge/web.key"  (PEM, readable by the service user and no other: '
+        "chown rxedge and chmod 600, or root:rxedge and chmod 640)"
+    ),
+    "web.users_file": 'users_file = "/etc/rxedge/web-users.json"',
+    "web.broker_password_file": (
+        'broker_password_file = "/etc/rxedge/web-mqtt-password"  (the page\'s own account)'
+    ),
     "web.badge_login_from": 'badge_login_from = ["127.0.0.1", "::1", "10.0.0.20"]  (the '
     "screens beside the badge reader: addresses, or networks such as 10.0.0.0/24)",
     "refresh_seconds": "refresh_seconds = 5",
@@ -100,6 +111,11 @@ def describe_error(error: object, model: type[BaseModel]) -> str:
     if error["type"] == "extra_forbidden":
         close = difflib.get_close_matches(leaf, _keys_at(model, loc[:-1]), n=1)
         message = "is not a known key" + (f"; did you mean {close[0]!r}?" if close else "")
+        if (home := _elsewhere(leaf, loc[:-1], model)) is not None:
+            typo = f"did you mean {close[0]!r}? Else: " if close else ""
+            message = f"is not a key of {_header(loc[:-1])}; {typo}{home}"
+    elif (mixup := _table_mixup(error, loc)) is not None:
+        message = mixup
     elif error["type"] == "string_pattern_mismatch":
         message = PATTERN_HINTS.get(leaf, message) + f" (got {error.get('input')!r})"
     elif error["type"] == "missing":
@@ -109,6 +125,62 @@ def describe_error(error: object, model: type[BaseModel]) -> str:
     example = EXAMPLES.get(f"{loc[0]}.{leaf}") or EXAMPLES.get(leaf)
     text = f"{key or '(top level)'}: {message}"
     return f"{text}\n    e.g. {example}" if example and error["type"] != "extra_forbidden" else text
+
+
+# What one entry of each list of tables is, for "write [[readers]] (one per reader)".
+_ENTRY = {
+    "readers": "reader",
+    "scanners": "scanner",
+    "shelves": "shelf controller",
+    "pharmacists": "pharmacist",
+    "products": "product",
+}
+
+
+def _header(path: Sequence[object]) -> str:
+    """The TOML line that opens the table at `path`: [broker], [[products]], [readers.antennas]."""
+    name = ".".join(str(part) for part in path if isinstance(part, str))
+    return f"[[{name}]]" if path and isinstance(path[-1], int) else f"[{name}]"
+
+
+def _elsewhere(leaf: str, table: Sequence[object], model: type[BaseModel]) -> str | None:
+    """Where a key found in the wrong table belongs, or None: TOML puts every key written
+    after a [table] line into that table, so a top-level key appended at the end of the file
+    lands in the last table."""
+    if not table:
+        return None
+    field = model.model_fields.get(leaf)
+    if field is not None and _model_in(field.annotation) is None:
+        return (
+            f"{leaf} is a top-level key: write it above the first [table] line of the file "
+            "(every key after a [table] line belongs to that table)"
+        )
+    homes = [
+        _header([name, 0] if get_origin(table_field.annotation) is list else [name])
+        for name, table_field in model.model_fields.items()
+        if (held := _model_in(table_field.annotation)) is not None and leaf in held.model_fields
+    ]
+    if len(homes) == 1 and homes[0] != _header(table):
+        return f"{leaf} is a key of {homes[0]}: move it there"
+    return None
+
+
+def _table_mixup(error: dict[str, object], loc: Sequence[object]) -> str | None:
+    """What to write instead when one table was given for a list of them ([readers] for
+    [[readers]]) or a list for one table ([[broker]] for [broker]), or None."""
+    name = ".".join(str(part) for part in loc if isinstance(part, str))
+    given = error.get("input")
+    if error["type"] == "list_type" and isinstance(given, dict):
+        entry = _ENTRY.get(name, "entry")
+        return (
+            f"is one table [{name}] in the file, but {name} is a list of them: write "
+            f"[[{name}]] (one per {entry}) above each {entry}'s keys"
+        )
+    if error["type"] in ("model_type", "dict_type") and isinstance(given, list):
+        return (
+            f"is a list of tables [[{name}]] in the file, but {name} is one table: write [{name}]"
+        )
+    return None
 
 
 def _keys_at(model: type[BaseModel], path: Sequence[object]) -> list[str]:

@@ -14,10 +14,8 @@ read-only and then taken for a damaged file.
 
 from __future__ import annotations
 
-import grp
 import logging
 import os
-import pwd
 import socket
 import sqlite3
 from collections.abc import Mapping
@@ -28,6 +26,7 @@ from edge.daemon.action_journal import journal_path
 from edge.daemon.ledger_lock import lock_path
 from edge.settings.clock_checks import clock_warnings
 from edge.settings.config import GatewayConfig
+from edge.settings.service_user import process_user
 from edge.settings.web import file_problems, page_problems
 from inventory.errors import StoreError
 from inventory.ledger.questions import stock_by_slot
@@ -70,8 +69,7 @@ def ledger_refusal(path: Path, create: bool) -> str | None:
 def _unwritable(path: Path) -> str | None:
     """What of the ledger at `path` (its folder, the file, the files SQLite and the daemon
     keep beside it) this process's user cannot write, with the fix, or None."""
-    user = pwd.getpwuid(os.geteuid()).pw_name
-    group = grp.getgrgid(os.getegid()).gr_name
+    user, group = process_user()
     owner = f"{user}:{group}"
     folder = path.parent
     made = next(p for p in (folder, *folder.parents) if p.exists())

@@ -1,7 +1,7 @@
 """Values a configuration may hold only within limits the run depends on: integers SQLite can
-store, listen addresses a socket can bind, and full paths for the files the daemon writes (the
-service starts in /, a command wherever it is typed: a relative path would name two files).
-Part of edge.settings.config."""
+store, listen addresses a socket can bind, and full paths for the files the daemon reads and
+writes (the service starts in /, a command wherever it is typed: a relative path would name
+two files). Part of edge.settings.config."""
 
 from __future__ import annotations
 
@@ -82,14 +82,22 @@ def listen_problem(value: str) -> str | None:
     return None
 
 
-def _full(path: Path) -> Path:
-    if not path.is_absolute():
-        raise ValueError(
-            f"give the full path, e.g. /var/lib/rxedge/{path.name or 'ledger.sqlite'}: a relative"
-            " path names one file for the service (which starts in /) and another for a command"
-            " typed elsewhere"
-        )
-    return path
+def _full_path(folder: str, example: str) -> AfterValidator:
+    """Refuses a relative path, showing the file's name in `folder` (or `example`) instead."""
+
+    def full(path: Path) -> Path:
+        if not path.is_absolute():
+            raise ValueError(
+                f"give the full path, e.g. {folder}/{path.name or example}: a relative path "
+                "names one file for the service (which starts in /) and another for a command "
+                "typed elsewhere; it is not read from the configuration file's folder either"
+            )
+        return path
+
+    return AfterValidator(full)
 
 
-FullPath = Annotated[Path, AfterValidator(_full)]
+# Files the daemon keeps (the ledger) and files set up beside the configuration (passwords,
+# certificates, the page's accounts).
+FullPath = Annotated[Path, _full_path("/var/lib/rxedge", "ledger.sqlite")]
+SettingsFilePath = Annotated[Path, _full_path("/etc/rxedge", "FILE")]

@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from edge.settings.limits import FullPath, listen_problem
+from edge.settings.limits import SettingsFilePath, listen_problem
 from sync.broker_security import is_loopback, password_file_problem, pem_file_problem
 
 
@@ -24,13 +24,15 @@ class WebConfig(BaseModel):
 
     # host:port; anything but loopback lets the pharmacy's network reach the page.
     listen: str = "127.0.0.1:8080"
-    cert_file: Path | None = None  # TLS: the page's certificate (PEM) ...
-    key_file: Path | None = None  # ... and its private key
+    cert_file: SettingsFilePath | None = None  # TLS: the page's certificate (PEM) ...
+    key_file: SettingsFilePath | None = None  # ... and its private key
     # Behind a reverse proxy on this machine that terminates TLS: trust its X-Forwarded-* headers.
     behind_proxy: bool = False
     # true: serve plain HTTP beyond this machine (passwords and session ids readable on the way).
     allow_insecure: bool = False
-    users_file: FullPath = Path("/etc/rxedge/web-users.json")  # `rxedge web add-user` writes it
+    users_file: SettingsFilePath = Path(
+        "/etc/rxedge/web-users.json"
+    )  # `rxedge web add-user` writes it
     session_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 480
     # Failed logins allowed per account and per client address within login_window_seconds.
     login_failures: Annotated[int, Field(ge=1, le=1000)] = 5
@@ -44,7 +46,7 @@ class WebConfig(BaseModel):
         IPv6Network("::1/128"),
     ]
     broker_username: Annotated[str, Field(min_length=1)] | None = None
-    broker_password_file: Path | None = None
+    broker_password_file: SettingsFilePath | None = None
 
     @field_validator("listen")
     @classmethod

@@ -74,7 +74,7 @@ def test_a_directory_or_unreadable_file_is_named_as_such(
         config = write(tmp_path, HEAD)
         config.chmod(0)
         code, _, err = check(config, capsys)
-        assert code == 2 and "cannot be read: permission denied" in err
+        assert code == 2 and "(permission denied)" in err and f"chmod 0640 {config}" in err
 
 
 def test_what_this_machine_lacks_is_a_warning(

@@ -1,6 +1,7 @@
 """A ledger the daemon's user cannot write (its folder, or a file left behind by root) stops the
 daemon with the user and the `chown` to run, and is a warning of check-config; never a
-traceback, and never "damaged: restore it from a backup" for a healthy file."""
+traceback, and never "damaged: restore it from a backup" for a healthy file. A configuration
+file it cannot read is named with the `chgrp` and `chmod` that let it."""
 
 from __future__ import annotations
 
@@ -132,6 +133,25 @@ def test_a_file_left_by_root_beside_the_ledger_is_named_with_the_fix(
     check = rxedge("check-config", str(config))
     assert check.returncode == 0
     assert f"warning: database: {lock} cannot be written" in check.stderr
+
+
+@as_service_user
+@pytest.mark.skipif(USER is None, reason="needs root to keep a file from another user")
+def test_a_configuration_the_daemon_cannot_read_is_named_with_the_group_to_give_it(
+    place: Path,
+) -> None:
+    """Installed by root with its default mode (0600) instead of root:rxedge 0640."""
+    config = configured(place, place / "ledger.sqlite")
+    config.chmod(0o600)
+    for command in (["check-config", str(config)], ["run", "--config", str(config)]):
+        result = rxedge(*command)
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr
+        assert (
+            "cannot be read by user nobody (permission denied); if nobody runs the "
+            f"daemon, let its group read the file, as root: chgrp nogroup {config}; chmod 0640 "
+            f"{config}"
+        ) in result.stderr
 
 
 def _private_mounts() -> bool:
