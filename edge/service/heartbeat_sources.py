@@ -15,6 +15,7 @@ from drivers.serial_device import SerialDevice
 from edge.daemon.devices import Devices
 from edge.service.sd_notify import Notifier, watchdog_seconds
 from edge.service.watchdog import Ask, Heartbeats, ObservedLoop, ServiceWatchdog
+from sync.broker_refusal import Refused
 from sync.mqtt_session import MqttSession
 from sync.publisher import OutboxPublisher
 
@@ -72,7 +73,8 @@ def observed_loops(
 
 
 def describe(devices: Devices, session: MqttSession, outbox: int | None) -> str:
-    """One line for `systemctl status`: devices up, the broker, the outbox."""
+    """One line for `systemctl status`: devices up, the broker (connected, refusing us, or
+    unreachable), the outbox."""
     states = [reader.up is True for reader in devices.readers]
     states += [scanner.up is True for scanner in devices.scanners]
     if devices.badges is not None:
@@ -82,10 +84,23 @@ def describe(devices: Devices, session: MqttSession, outbox: int | None) -> str:
         for bus, controller in {(b, c) for b, c, _ in devices.slot_lights.values()}
     ]
     parts = [f"{sum(states)} of {len(states)} devices up" if states else "no devices"]
-    parts.append("broker connected" if session.connected.is_set() else "broker unreachable")
+    parts.append(_broker_state(session))
     if outbox is not None:
         parts.append(f"outbox {outbox}")
     return "serving: " + ", ".join(parts)
+
+
+def _broker_state(session: MqttSession) -> str:
+    """Connected, refused (what the broker refused, as it said it), or unreachable."""
+    if session.connected.is_set():
+        return "broker connected"
+    refusal = session.refusal
+    if refusal is None:
+        return "broker unreachable"
+    if refusal.what is Refused.PROTOCOL:
+        return f"broker refused MQTT {refusal.protocol} ({refusal.said.lower()})"
+    what = "the client id" if refusal.what is Refused.CLIENT_ID else "the account"
+    return f"broker refused {what} ({refusal.said.lower()})"
 
 
 def _reader_loop(reader: SerialDevice) -> ObservedLoop:
