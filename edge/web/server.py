@@ -16,6 +16,7 @@ import uvicorn
 from edge.clock import Clock
 from edge.service.metrics import split_listen
 from edge.settings.config import GatewayConfig
+from edge.settings.host_checks import CREATE_HINT
 from edge.settings.limits import listen_problem
 from edge.settings.web import file_problems, plain_text_problem
 from edge.web.accounts import Accounts
@@ -66,7 +67,8 @@ def web_state(config: GatewayConfig, clock: Clock | None = None) -> WebState:
     problems = file_problems(web)
     if not config.database.exists():
         problems.append(
-            f"database: no ledger at {config.database} yet; start the daemon (rxedge run) first"
+            f"database: no ledger at {config.database} yet: the page shows the daemon's "
+            f"ledger; if this is a new gateway, {CREATE_HINT}; otherwise correct the path"
         )
     if problems:
         raise WebSetupError("; ".join(problems))

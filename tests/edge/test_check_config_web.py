@@ -101,3 +101,15 @@ def test_the_page_and_metrics_on_one_port_is_an_error_naming_both(tmp_path: Path
     checked = rxedge("check-config", str(config))
     assert checked.returncode == 2
     assert "web.listen: port 9464 is metrics.listen's too (127.0.0.1:9464)" in checked.stderr
+
+
+def test_the_page_without_a_ledger_yet_names_the_command_that_creates_it(tmp_path: Path) -> None:
+    """Plain `rxedge run` refuses a missing ledger: the page names what creates one."""
+    db = tmp_path / "ledger.sqlite"
+    config = tmp_path / "gateway.toml"
+    config.write_text(f'site = "s1"\ngateway = "g1"\ndatabase = "{db}"\n')
+    served = rxedge("web", "--config", str(config))
+    assert served.returncode == 2, served.stderr
+    assert f"database: no ledger at {db} yet" in served.stderr
+    assert "rxedge run --init --config FILE" in served.stderr
+    assert "otherwise correct the path" in served.stderr
