@@ -14,7 +14,7 @@ from drivers.backoff import Backoff
 from drivers.cancellation import raise_if_cancelling
 from drivers.events import DeviceDown, DeviceUp, DriverEvent
 from drivers.frames import DecoderStats
-from drivers.serial_link import SerialLink, SerialPort
+from drivers.serial_link import SerialLink, SerialPort, permission_problem
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class SerialDevice(ABC):
             try:
                 link = await SerialLink.open(self.port, self._data_received)
             except (OSError, ValueError) as exc:
-                self._mark_down(f"cannot open {self.url}: {exc}")
+                self._mark_down(f"cannot open {self.url}: {permission_problem(self.url) or exc}")
                 await asyncio.sleep(backoff.next_delay())
                 continue
             self.opens += 1

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import grp
+import os
+import pwd
 import termios
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +37,32 @@ class SerialPort:
 def line_settings(baudrate: int, parity: str, stopbits: int) -> str:
     """Speed and framing as a device's manual writes them: 115200 8N1."""
     return f"{baudrate} 8{parity}{stopbits}"
+
+
+def permission_problem(url: str) -> str | None:
+    """Why this process may not open the local port `url` when only the group owning it lets a
+    user in (as dialout does for /dev/ttyUSB*), naming that group and how the daemon gets it;
+    None for a pyserial URL, a port that is missing, or one it may open."""
+    try:
+        info = None if "://" in url else os.stat(url)
+    except OSError:
+        return None
+    if info is None or os.access(url, os.R_OK | os.W_OK) or info.st_mode & 0o060 != 0o060:
+        return None
+    group = _group_name(info.st_gid)
+    user, own = pwd.getpwuid(os.geteuid()).pw_name, _group_name(os.getegid())
+    return (
+        f"permission denied: {url} belongs to group {group}, which user {user} is not in; run "
+        f"the daemon with that group (the service's unit gives it: SupplementaryGroups={group}; "
+        f"by hand: runuser -u {user} -g {own} -G {group} -- rxedge run ...)"
+    )
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
 
 
 class _LinkProtocol(asyncio.Protocol):

@@ -51,6 +51,7 @@ class RtuClient(AsyncModbusSerialClient):
             trace_packet=self._packet,
             trace_pdu=self._pdu,
         )
+        self.url = url
         self.baudrate = baudrate
         self.settings = line_settings(baudrate, parity, stopbits)
         self.char_bits = char_bits(parity, stopbits)

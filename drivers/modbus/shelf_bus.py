@@ -42,6 +42,7 @@ from drivers.modbus.profile import COUNTER_WRAP, Plane, Table
 from drivers.modbus.replies import mismatch
 from drivers.modbus.rtu_line import RtuClient
 from drivers.modbus.wire import MAX_COUNT, FunctionCode, exchange_time
+from drivers.serial_link import permission_problem
 
 __all__ = [
     "ControllerSpec",
@@ -144,8 +145,11 @@ class ShelfBus:
         if not due:
             return
         if not self._client.connected and not await self._client.connect():
+            url = None if self._line is None else self._line.url
+            denied = None if url is None else permission_problem(url)
+            reason = "port not reachable" if denied is None else f"cannot open {url}: {denied}"
             for state in due:
-                self._failed(state, f"{self.name}: port not reachable")
+                self._failed(state, f"{self.name}: {reason}")
             return
         for state in due:
             try:

@@ -1,14 +1,19 @@
 """Serial links: each port is opened with the parity and stop bits its device is set to (over a
 real pty, which keeps the stop bits but has no parity, and over a socket:// link as behind a
-serial-to-Ethernet converter), and a device that never answers is reported down with the line
-settings to check."""
+serial-to-Ethernet converter), a device that never answers is reported down with the line
+settings to check, and a port the user may not open is reported down naming the group it
+lacks."""
 
 from __future__ import annotations
 
 import asyncio
+import grp
 import os
+import subprocess
+import sys
 import termios
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +108,83 @@ async def test_a_reader_that_never_answers_is_down_with_the_line_settings_to_che
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+# Run as `nobody` (without dialout): a reader and an RTU shelf bus on ports that only group
+# dialout may open, as /dev/ttyUSB* are; prints each device's down reason.
+OPEN_AS_ANOTHER_USER = """
+import asyncio, sys
+from drivers.events import DeviceDown
+from drivers.modbus.controller import ControllerSpec
+from drivers.modbus.profile import RXEDGE_PTL_V1
+from drivers.modbus.rtu_line import RtuClient
+from drivers.modbus.shelf_bus import ShelfBus
+from drivers.r2000.reader import R2000Reader
+from drivers.serial_link import SerialPort
+
+async def main():
+    events = []
+    reader = R2000Reader(SerialPort("r1", sys.argv[1], 115200), events.append)
+    task = asyncio.create_task(reader.run())
+    shelf = [ControllerSpec("A", 1, 4, RXEDGE_PTL_V1)]
+    bus = ShelfBus("rs485", RtuClient(sys.argv[2], 19200), shelf, events.append)
+    for _ in range(3):  # a controller is down after three failed cycles
+        await bus.cycle()
+    async with asyncio.timeout(10):
+        while not any(isinstance(e, DeviceDown) and e.device == "r1" for e in events):
+            await asyncio.sleep(0.01)
+    task.cancel()
+    for event in events:
+        if isinstance(event, DeviceDown):
+            print(event.device, event.reason, sep="\\t")
+
+asyncio.run(main())
+"""
+
+
+def _has_group(name: str) -> bool:
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not _has_group("dialout"),
+    reason="needs root (to give a port to group dialout and run as nobody) and group dialout",
+)
+def test_a_port_only_its_group_may_open_is_down_naming_the_group_and_how_to_get_it() -> None:
+    """A daemon started by hand as the service user lacks dialout, which only the unit adds:
+    every serial device is down, and the reason says why and what gives the group."""
+    root = Path(__file__).resolve().parents[2]
+    as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    probe = [*as_nobody, sys.executable, "-c", "import drivers.serial_link"]
+    if subprocess.run(probe, cwd=root, capture_output=True, check=False).returncode != 0:
+        pytest.skip("nobody cannot read this checkout: clone it where others may")
+    ports = [PtyPort(), PtyPort()]
+    try:
+        for port in ports:
+            os.chown(port.path, 0, grp.getgrnam("dialout").gr_gid)
+            os.chmod(port.path, 0o660)
+        run = subprocess.run(
+            [*as_nobody, sys.executable, "-c", OPEN_AS_ANOTHER_USER, *(p.path for p in ports)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        for port in ports:
+            port.close()
+    assert run.returncode == 0, run.stderr
+    down = dict(line.split("\t", 1) for line in run.stdout.splitlines())
+    for device, port in (("r1", ports[0]), ("A", ports[1])):
+        reason = down[device]
+        assert (
+            f"cannot open {port.path}: permission denied: {port.path} belongs to group dialout, "
+            "which user nobody is not in" in reason
+        ), reason
+        assert "SupplementaryGroups=dialout" in reason
+        assert "runuser -u nobody -g nogroup -G dialout -- rxedge run" in reason
