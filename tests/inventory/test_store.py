@@ -164,7 +164,7 @@ def test_a_damaged_file_is_refused_with_what_to_do(tmp_path: Path) -> None:
 
 
 def test_a_new_ledger_and_its_companions_are_closed_to_other_users(tmp_path: Path) -> None:
-    """Created from a shell (`sudo -u rxedge rxedge run --init`, umask 022) as under systemd:
+    """Created from a shell (`runuser -u rxedge -- rxedge run --init`, umask 022) as under systemd:
     the stock of a controlled-goods store is no one else's to read."""
     path = tmp_path / "state" / "ledger.sqlite"
     before = os.umask(0o022)
