@@ -27,7 +27,8 @@ from inventory.codes.identifiers import EpcDecoder, PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.stock.slot_index import StockLine
-from inventory.stocktake.sweep import Sweep, reconcile
+from inventory.stocktake.reconcile import reconcile
+from inventory.stocktake.sweep import Sweep
 
 BAUD = 57600
 

@@ -90,7 +90,9 @@ class InventoryKeeper:
                 )
                 self.shelf = ShelfEvents(self.picks, self)
                 self.putaways = PutawayDesk(self, shelf_slots)
-                self.stocktakes = StocktakeDesk(self, self.alarms, site)
+                self.stocktakes = StocktakeDesk(
+                    self, self.alarms, site, lambda: self.picks.recalled
+                )
                 self._load_state()
                 # Before this run writes: a wall clock behind it is plainly wrong.
                 self.newest_stamp = self.ledger.newest_stamp()

@@ -45,8 +45,15 @@ def report_table(report: StocktakeReport, state: str) -> str:
             notes.append("missing " + _packs(count.missing))
         if count.unexpected:
             notes.append("not on the ledger " + _packs(count.unexpected))
-        if count.misplaced_in:
-            notes.append("belongs elsewhere " + _packs(count.misplaced_in, "ledger"))
+        here = [f for f in count.misplaced_in if not report.other_shelf(f)]
+        if here:
+            notes.append("belongs elsewhere " + _packs(here, "ledger"))
+        if len(here) < len(count.misplaced_in):
+            apart = [f for f in count.misplaced_in if report.other_shelf(f)]
+            notes.append(
+                "booked on another shelf, maybe read through from there (look before "
+                "confirming: it would be moved here) " + _packs(apart, "ledger")
+            )
         if count.misplaced_out:
             notes.append("found elsewhere " + _packs(count.misplaced_out, "seen"))
         if count.untagged:
@@ -59,6 +66,16 @@ def report_table(report: StocktakeReport, state: str) -> str:
         lines.append(
             "found before any location tag was read, slot unknown (nothing booked for them): "
             + _packs(report.unplaced, "ledger")
+        )
+    if report.read_through:
+        lines.append(
+            "read through from other shelves, where their fixed readers still see them (not "
+            "differences): " + _packs(report.read_through, "ledger")
+        )
+    if report.tags_found:
+        lines.append(
+            "booked by their code, found where booked (confirming gives them their tags): "
+            + _packs(report.tags_found)
         )
     lines += ["", f"{'GTIN':14} {'batch':12} {'expected':>8} {'seen':>5} {'diff':>5}"]
     for row in report.by_product:

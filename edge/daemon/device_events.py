@@ -166,7 +166,7 @@ class DeviceEvents:
             if self.health.any_down():
                 self._works(antenna_name(event.reader, event.antenna))
             if event.reader in self._handhelds:
-                self._stocktake.round_done(self._badges.first())
+                self._stocktake.round_done(self._badges.first(), event.reader)
             elif (slot := self._zones.get((event.reader, event.antenna))) is not None:
                 self._round_done(slot)
         elif isinstance(event, BarcodeScanned):

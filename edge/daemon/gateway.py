@@ -106,6 +106,7 @@ class Gateway:
             lambda: self.picking,
             self.clock,
             self.calendar,
+            lambda: self.presence.still_seen(self.clock.monotonic()),
         )
         self.inbound = InboundCommands(
             config,

@@ -4,6 +4,11 @@ been quiet for `stocktake.idle_end_seconds` after reading, or when its rounds sa
 on to another shelf (whose sweep then begins), then reconciled on the ledger's writer. A sweep
 that read nothing is abandoned: there is nothing to judge.
 
+A sweep is one handheld's: the one whose location tag began it, or, begun by command, the first
+to read for it. Other handhelds' reads and rounds never reach it (they go to picking). While
+pick lists are open, a handheld whose pack reads went to them is picking: a sweep begun by
+command does not take it, and is refused when no other handheld could do the count.
+
 A report that found differences waits for a pharmacist: `cmd/stocktake-confirm`, `rxedge
 stocktake confirm`, or the pharmacist's badge on the reader.
 """
@@ -11,7 +16,7 @@ stocktake confirm`, or the pharmacist's badge on the reader.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from edge.clock import Clock
 from edge.daemon.activity import Activity, Observer
@@ -32,7 +37,7 @@ from inventory.stocktake.sweep import Sweep
 
 
 class StocktakeFlow:
-    """At most one sweep at a time; the handheld's reads go to it while it runs."""
+    """At most one sweep at a time; its handheld's reads go to it while it runs."""
 
     def __init__(
         self,
@@ -42,12 +47,16 @@ class StocktakeFlow:
         picking: Callable[[], bool],
         clock: Clock,
         calendar: SiteCalendar,
+        watched: Callable[[], Mapping[str, str]] = dict,
     ):
         self._clock = clock
         self._calendar = calendar
         self._submit = submit
         self._observe = observe
         self._picking = picking
+        # EPC -> the slot a fixed reader sees the pack in now (the presence tracker's view)
+        self._watched = watched
+        self._handheld_names = sorted(r.name for r in config.readers if r.role == "handheld")
         self._idle_end = config.stocktake.idle_end_seconds
         self._badge_window = config.stocktake.badge_confirm_seconds
         self._handheld_wait = config.stocktake.handheld_wait_seconds
@@ -70,12 +79,23 @@ class StocktakeFlow:
         self._started_at = 0.0  # when the running sweep began (monotonic)
         self._heard = False  # the running sweep has taken a read of the handheld
         self._handhelds_down: dict[str, float] = {}  # reader -> since when (monotonic)
-        self._sweeper = ""  # the handheld whose reads the running sweep took last ('': none yet)
+        # The running (else the last) sweep's handheld ('': a sweep begun by command, no read
+        # yet): only its reads and rounds reach the sweep.
+        self._sweeper = ""
+        self._pickers: set[str] = set()  # handhelds whose pack reads went to open pick lists
         self._begun: tuple[str, set[str]] = ("", set())  # a second, and the ids begun in it
 
-    def start(self, shelf: str, by: str, command: bool = True, message_id: str = "") -> None:
-        """Begin a sweep of `shelf` (refused, with the reason, while another runs); as the
-        answer to the command message `message_id`, when a command asked."""
+    def start(
+        self,
+        shelf: str,
+        by: str,
+        command: bool = True,
+        message_id: str = "",
+        handheld: str = "",
+    ) -> None:
+        """Begin a sweep of `shelf` (refused, with the reason, while another runs), by
+        `handheld` if known; as the answer to the command message `message_id`, when a
+        command asked."""
         error = ""
         if self.sweep is not None:
             error = f"stocktake {self.sweep.stocktake_id} of shelf {self.sweep.shelf} is running"
@@ -83,6 +103,12 @@ class StocktakeFlow:
             error = f"no shelf {shelf!r}; shelves: {', '.join(sorted(self._shelves))}"
         elif shelf not in self._slot_uris:
             error = f"shelf {shelf!r} has no gln in the configuration: its slots have no SGLN"
+        elif command and self._handheld_names and self._all_picking():
+            error = (
+                f"no handheld to count with: {', '.join(self._handheld_names)} read for the "
+                "open pick lists, and a handheld counts or picks, not both; finish or cancel "
+                "the pick lists, then start the count"
+            )
         if error:
             if command:
                 self._submit(Refuse("stocktake-start", shelf, error, message_id))
@@ -102,7 +128,7 @@ class StocktakeFlow:
             by or "handheld",
             self._slot_uris[shelf],
         )
-        self.sweep, self._last_read, self._sweeper = sweep, self._clock.monotonic(), ""
+        self.sweep, self._last_read, self._sweeper = sweep, self._clock.monotonic(), handheld
         self._started_at, self._heard = self._last_read, False
         for reader in self._handhelds_down:  # a handheld down already: the wait starts now
             self._handhelds_down[reader] = self._last_read
@@ -125,6 +151,8 @@ class StocktakeFlow:
             return
         self.sweep = None
         sweep.settle()
+        watched = self._watched()
+        sweep.watched = {epc: watched[epc] for epc in sweep.packs if epc in watched}
         if not abandoned and not sweep.reads:
             abandoned = "the handheld read nothing of the shelf: sweep it again"
         if not abandoned:
@@ -174,26 +202,48 @@ class StocktakeFlow:
         return True
 
     def read(self, identity: object, rssi: int, holder: str, reader: str = "") -> bool:
-        """A handheld read (by `reader`): True when the stocktake took it (a sweep runs, or this
-        location tag starts one), False to leave it to picking."""
-        taken = self._read(identity, rssi, holder)
-        if taken and self.sweep is not None and reader:
-            self._sweeper = reader
-        return taken
-
-    def _read(self, identity: object, rssi: int, holder: str) -> bool:
+        """A handheld read (by `reader`): True when the stocktake took it (its sweep runs, or
+        this location tag starts one), False to leave it to picking."""
+        if not self._picking():
+            self._pickers.clear()
         now = self._clock.monotonic()
-        if self.sweep is None and now - self._last_read < self._idle_end:
+        if (
+            self.sweep is None
+            and reader == self._sweeper
+            and now - self._last_read < self._idle_end
+        ):
             # The sweep just ended is still in the field (ended by command, or the reads of its
-            # last moments arrive late): a new one starts only after the handheld went quiet.
+            # last moments arrive late): a new one starts only after its handheld went quiet.
             self._last_read = now
             return False
+        if self.sweep is not None and not self._sweeps(reader):
+            taken = False
+        else:
+            taken = self._read(identity, rssi, holder, reader, now)
+            if taken and self.sweep is not None and not self._sweeper:
+                self._sweeper = reader  # begun by command: this handheld does the count
+        if not taken and isinstance(identity, PackId) and self._picking():
+            self._pickers.add(reader)
+        return taken
+
+    def _sweeps(self, reader: str) -> bool:
+        """Whether the running sweep takes `reader`'s reads: its own handheld's; before it has
+        one, any handheld's but one picking."""
+        return reader == self._sweeper if self._sweeper else reader not in self._pickers
+
+    def _all_picking(self) -> bool:
+        """Whether every handheld is picking for the open pick lists."""
+        if not self._picking():
+            self._pickers.clear()
+        return all(name in self._pickers for name in self._handheld_names)
+
+    def _read(self, identity: object, rssi: int, holder: str, reader: str, now: float) -> bool:
         if isinstance(identity, LocationId):
             where = self._locations.get((identity.gln, identity.extension))
             if where is None:
                 return self.sweep is not None
             if self.sweep is None and not self._picking():
-                self.start(where[0], holder, command=False)  # the handheld's trigger
+                self.start(where[0], holder, command=False, handheld=reader)  # its trigger
             if self.sweep is not None:  # of its shelf or another: its rounds say where it is
                 self.sweep.location(where[1], identity.epc, rssi)
                 self._last_read, self._heard = now, True
@@ -225,12 +275,15 @@ class StocktakeFlow:
                 )
             )
 
-    def round_done(self, holder: str = "") -> None:
-        """The handheld's round ended. Once its rounds say it has moved on to another shelf,
-        the sweep ends there, judged on what it read, and a sweep of that shelf begins with
-        the rounds read at it (credited to `holder`, the pharmacist badged in, else to whom
-        the ended sweep was), unless a pick list is open."""
-        moved_on = self.sweep.round_done() if self.sweep is not None else []
+    def round_done(self, holder: str = "", reader: str = "") -> None:
+        """A handheld's round ended (`reader`'s: another handheld's rounds are not the
+        sweep's). Once its rounds say it has moved on to another shelf, the sweep ends there,
+        judged on what it read, and a sweep of that shelf begins with the rounds read at it
+        (credited to `holder`, the pharmacist badged in, else to whom the ended sweep was),
+        unless a pick list is open."""
+        if self.sweep is None or reader != self._sweeper:
+            return
+        moved_on = self.sweep.round_done()
         while moved_on and self.sweep is not None:
             moved_on = self._moved_on(moved_on, holder or self.sweep.by)
 
@@ -239,7 +292,7 @@ class StocktakeFlow:
         self.end()
         if slot is None or self._picking():
             return []
-        self.start(self._slot_shelves[slot], by, command=False)
+        self.start(self._slot_shelves[slot], by, command=False, handheld=self._sweeper)
         if self.sweep is None:
             return []
         self._heard = True

@@ -203,7 +203,7 @@ class Ledger:
                 " movements), last_hash = ?",
                 (self.count, self.last_hash),
             )
-        deletes, inserts, updates = [], [], []
+        deletes, inserts, updates, tags = [], [], [], []
         for key, (before, after, epc, expiry, renewed) in self._stock.items():
             if after == 0:
                 if before:
@@ -215,6 +215,8 @@ class Ledger:
                 inserts.append((*key, epc, expiry, after))
             elif after != before:
                 updates.append((after, *key))
+            elif epc is not None:  # a pack booked by its code, moved in place with its tag
+                tags.append((epc, *key))
         # Deletes first: a tagged pack leaving one line frees its EPC for the line it enters.
         db.executemany(
             "DELETE FROM stock WHERE slot = ? AND gtin = ? AND batch = ?"
@@ -225,6 +227,11 @@ class Ledger:
             "UPDATE stock SET quantity = ? WHERE slot = ? AND gtin = ? AND batch = ?"
             " AND serial = ? AND status = ?",
             updates,
+        )
+        db.executemany(
+            "UPDATE stock SET epc = ? WHERE slot = ? AND gtin = ? AND batch = ?"
+            " AND serial = ? AND status = ?",
+            tags,
         )
         db.executemany(
             "INSERT INTO stock (slot, gtin, batch, serial, status, epc, expiry,"

@@ -41,10 +41,11 @@ PresenceChange = Arrived | Left | Moved
 @dataclass(slots=True)
 class _Sighting:
     slot: str
-    last_home: float
+    last_home: float  # seen in `slot` (or given a dwell time's grace: seeded, watched again)
     elsewhere: str | None = None
     last_elsewhere: float = 0.0
     elsewhere_since: float = 0.0  # seen in `elsewhere` since, without a pause of the dwell time
+    read_home: float = float("-inf")  # last read in `slot` by its reader
 
 
 @dataclass(slots=True)
@@ -73,7 +74,7 @@ class PresenceTracker:
         if pack is None:
             return self._candidate(seen, slot, now)
         if pack.slot == slot:
-            pack.last_home = now
+            pack.last_home = pack.read_home = now
         else:
             if pack.elsewhere != slot or now - pack.last_elsewhere >= self.dwell:
                 pack.elsewhere_since = now
@@ -107,7 +108,8 @@ class PresenceTracker:
                 if pack.last_elsewhere - pack.elsewhere_since < self.dwell:
                     continue  # seen there only a moment yet: moved there, or carried past?
                 changes.append(Moved(epc, pack.slot, pack.elsewhere))
-                self._packs[epc] = _Sighting(pack.elsewhere, pack.last_elsewhere)
+                last = pack.last_elsewhere
+                self._packs[epc] = _Sighting(pack.elsewhere, last, read_home=last)
             else:
                 changes.append(Left(epc, pack.slot))
                 del self._packs[epc]
@@ -141,13 +143,20 @@ class PresenceTracker:
         if now - span.first < self.dwell:
             return None
         del self._new[seen.epc]
-        self._packs[seen.epc] = _Sighting(slot, now)
+        self._packs[seen.epc] = _Sighting(slot, now, read_home=now)
         return Arrived(seen, slot)
 
     def least_seen(self, slot: str) -> tuple[str, ...]:
         """The packs tracked in `slot`, the one not seen there for longest first."""
         here = [(pack.last_home, epc) for epc, pack in self._packs.items() if pack.slot == slot]
         return tuple(epc for _, epc in sorted(here))
+
+    def still_seen(self, now: float) -> dict[str, str]:
+        """EPC -> slot of the packs a reader has read where they are tracked within the dwell
+        time: they are there now, whatever another reader (a handheld) reads of them."""
+        return {
+            epc: pack.slot for epc, pack in self._packs.items() if now - pack.read_home < self.dwell
+        }
 
     def slot_of(self, epc: str) -> str | None:
         """Where the tracker believes the pack is."""

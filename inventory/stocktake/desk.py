@@ -2,37 +2,44 @@
 discrepancy alarm, its EPCIS events, and the count adjustments a pharmacist confirms.
 
 A report waits in `stocktakes` until confirmed, or until the shelf is counted again (it is then
-superseded: the newer count is what the shelf holds). Confirming books, for each difference still
-true of the ledger, one movement referencing the stocktake: a missing pack a count adjustment
-out of its slot, a pack found that the ledger did not have one into the slot it was found in,
-a misplaced pack a move. What the ledger changed since the sweep (a pick meanwhile) is skipped.
+superseded: the newer count is what the shelf holds). Confirming books each difference still
+true of the ledger (`adjustments`); what the ledger changed since the count is skipped.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from inventory.alarms.book import AlarmBook
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.ledger.free_ids import first_free
-from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.outbox import MessageKind, OutboxMessage
 from inventory.picking.ledger_access import DeskLedger
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
+from inventory.stocktake.adjustments import adjustments, last_movement, touched_since
 from inventory.stocktake.epcis import count_events
-from inventory.stocktake.sweep import Found, StocktakeReport, Sweep, reconcile
+from inventory.stocktake.reconcile import reconcile
+from inventory.stocktake.sweep import StocktakeReport, Sweep
 
 
 class StocktakeDesk:
     """Reconciles sweeps and books what a pharmacist confirms."""
 
-    def __init__(self, keeper: DeskLedger, alarms: AlarmBook, site: str):
+    def __init__(
+        self,
+        keeper: DeskLedger,
+        alarms: AlarmBook,
+        site: str,
+        recalled: Callable[[], Collection[tuple[str, str]]],
+    ):
         self._keeper = keeper
         self._alarms = alarms
         self._site = site
+        self._recalled = recalled  # (GTIN, batch) of the recalled batches
 
     def started(self, sweep: Sweep) -> Outcome:
         """Report that a sweep began, under an id no kept report has (the sweep takes it, so
@@ -40,7 +47,7 @@ class StocktakeDesk:
         keeper = self._keeper
         db = keeper.db
         sweep.stocktake_id = _free_id(db, sweep.stocktake_id)
-        sweep.ledger_mark = db.execute("SELECT coalesce(max(id), 0) FROM movements").fetchone()[0]
+        sweep.ledger_mark = last_movement(db)
         with keeper.group():  # kept as running: a power cut before its end is told (recover)
             report = StocktakeReport(sweep.stocktake_id, sweep.shelf, sweep.by, [], [])
             _save(db, report, "running", keeper.stamp())
@@ -64,19 +71,30 @@ class StocktakeDesk:
         index = keeper.index
         lines = index.lines()
         sweep.stocktake_id = _own_id(keeper.db, sweep.stocktake_id)
-        moved = _moved_since(keeper.db, sweep.ledger_mark)
+        touched = touched_since(keeper.db, sweep.ledger_mark)
+        moved = touched.epcs | {
+            epc for epc, p in sweep.packs.items() if touched.of(epc, p.gtin, p.serial)
+        }
+        by_code = {(x.gtin, x.serial): x.slot for x in lines if x.serial and not x.epc}
+        booked = {
+            epc: slot
+            for epc, p in sweep.packs.items()
+            if (slot := index.slot_of(epc) or by_code.get((p.gtin, p.serial)))
+        }
         report = reconcile(
             sweep.stocktake_id,
             sweep.shelf,
             sweep.by,
             sweep.slots,
-            sweep.seen(),
+            sweep.seen(booked),
             sweep.packs,
             [line for line in lines if line.epc],
             [line for line in lines if not line.epc],
             sweep.location_uris,
-            moved,
+            frozenset(moved),
+            sweep.watched,
         )
+        report.ledger_mark = last_movement(keeper.db)
         at = keeper.stamp()
         report.counted_at = at
         report.time_zone_offset = keeper.calendar.offset(datetime.fromisoformat(at))
@@ -128,6 +146,11 @@ class StocktakeDesk:
             out.notes.append(
                 f"stocktake {report.stocktake_id}: {len(moved)} pack(s) the ledger moved during "
                 "the sweep are not judged by it"
+            )
+        if report.read_through:
+            out.notes.append(
+                f"stocktake {report.stocktake_id}: {len(report.read_through)} pack(s) of other "
+                "shelves read through, where their fixed readers still see them: not judged"
             )
         out.lights_changed = True
         return out
@@ -189,7 +212,7 @@ class StocktakeDesk:
             out.refusals.append(f"stocktake confirmation refused: {error}")
             return out
         report = found[1]
-        movements = self._adjustments(report, by, out)
+        movements = adjustments(keeper, report, by, out, self._recalled())
         with keeper.group():
             answer = message(
                 keeper.stamp(),
@@ -212,59 +235,6 @@ class StocktakeDesk:
         )
         out.lights_changed = True
         return out
-
-    def _adjustments(self, report: StocktakeReport, by: str, out: Outcome) -> list[Movement]:
-        keeper, sid = self._keeper, report.stocktake_id
-        movements: list[Movement] = []
-
-        def current(item: Found) -> str | None:
-            return keeper.index.slot_of(item.epc)
-
-        for count in report.slots:
-            for item in count.missing:
-                line = keeper.line_of_epc(item.epc)
-                if line is None or line.slot != item.ledger_slot:
-                    continue  # booked out or moved since the sweep
-                movements.append(
-                    line.leaving(
-                        MovementKind.COUNT_ADJUSTMENT, None, by, "stocktake: not found", sid
-                    )
-                )
-                out.booked_epcs.append(item.epc)
-            for item in count.unexpected:
-                if current(item) is not None or item.seen_slot is None or not item.gtin:
-                    continue
-                # A pack the ledger knew (taken, then put back unseen) keeps its batch and
-                # expiry: the expiry sweep, a recall of its batch and picking still know it.
-                batch, expiry = keeper.known_dates(item.epc, item.gtin, item.serial)
-                movements.append(
-                    Movement(
-                        MovementKind.COUNT_ADJUSTMENT,
-                        item.gtin,
-                        1,
-                        item.serial,
-                        item.epc,
-                        batch=batch,
-                        expiry=expiry,
-                        to_slot=item.seen_slot,
-                        actor=by,
-                        reason="stocktake: found, not on the ledger",
-                        reference=sid,
-                    )
-                )
-                out.placed[item.epc] = item.seen_slot
-            for item in count.misplaced_in:
-                line = keeper.line_of_epc(item.epc)
-                if line is None or line.slot != item.ledger_slot or item.seen_slot is None:
-                    continue
-                found_in = item.seen_slot
-                movements.append(
-                    line.leaving(
-                        MovementKind.MOVE, found_in, by, f"stocktake: found in {found_in}", sid
-                    )
-                )
-                out.placed[item.epc] = item.seen_slot
-        return movements
 
 
 def _end_answer(at: str, report: StocktakeReport, status: str, **fields: object) -> OutboxMessage:
@@ -299,16 +269,6 @@ def _own_id(db: sqlite3.Connection, stocktake_id: str) -> str:
     return (
         stocktake_id if found is not None and found[0] == "running" else _free_id(db, stocktake_id)
     )
-
-
-def _moved_since(db: sqlite3.Connection, mark: int | None) -> frozenset[str]:
-    """Tagged packs with a movement after movement `mark` (none without a mark)."""
-    if mark is None:
-        return frozenset()
-    rows = db.execute(
-        "SELECT DISTINCT epc FROM movements WHERE id > ? AND epc IS NOT NULL", (mark,)
-    )
-    return frozenset(str(r[0]) for r in rows)
 
 
 def _save(db: sqlite3.Connection, report: StocktakeReport, state: str, at: str) -> None:

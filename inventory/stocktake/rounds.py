@@ -27,13 +27,12 @@ class Round:
     locations: list[tuple[str, str, int]] = field(default_factory=list)
     packs: list[tuple[PackId, int]] = field(default_factory=list)
 
-    def strongest(self) -> str | None:
-        """The slot of the round's strongest location tag (of equals, the first read)."""
-        best: tuple[str, int] | None = None
-        for slot, _, rssi in self.locations:
-            if best is None or rssi > best[1]:
-                best = (slot, rssi)
-        return best[0] if best else None
+    def strongest(self) -> list[str]:
+        """The slots of the round's strongest location tags, in the order read: more than one
+        when several were read equally strongly (a handheld that reports no signal strength
+        reports the same for every tag)."""
+        top = max((rssi for _, _, rssi in self.locations), default=None)
+        return list(dict.fromkeys(slot for slot, _, rssi in self.locations if rssi == top))
 
     def on(self, slots: Collection[str]) -> Round:
         """The round with only the location tags of `slots`."""
@@ -41,11 +40,12 @@ class Round:
 
 
 def moved_to(rounds: Sequence[Round]) -> str | None:
-    """The slot the handheld moved on to, from rounds `ShelfRounds.take` handed on (maybe
-    with rounds read after them): the strongest location of the round that made it so."""
+    """A slot of the shelf the handheld moved on to, from rounds `ShelfRounds.take` handed on
+    (maybe with rounds read after them): the strongest location of the round that made it so
+    (only its shelf matters: the sweep begun there places the handheld by its own rounds)."""
     located = [r for r in rounds if r.locations]
     return (
-        located[SHELF_CHANGE_ROUNDS - 1].strongest()
+        located[SHELF_CHANGE_ROUNDS - 1].strongest()[0]
         if len(located) >= SHELF_CHANGE_ROUNDS
         else None
     )

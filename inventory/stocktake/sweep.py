@@ -2,34 +2,39 @@
 
 Each slot carries a location tag. The handheld reports inventory rounds; in a round, the
 strongest location tag of the shelf is where the handheld is (with none, it is still where it
-was; rounds that read only other shelves' location tags: `rounds`). A pack belongs to the
-location current at its strongest read (a later read wins a tie), so a pack read faintly from
-the neighbouring slot does not move it. A pack whose strongest read came before any location
-tag was read is on the shelf, its slot unknown (`UNPLACED`): counted in its ledger slot if the
-ledger has it on this shelf, else reported as found without a slot. Reconciliation compares
-what was seen in every slot of the shelf (a sweep counts the whole shelf: a slot not passed
-counts as empty) with what the ledger holds there: missing, unexpected, misplaced.
+was; rounds that read only other shelves' location tags: `rounds`). Several read equally
+strongly (a handheld that reports no signal strength reports the same for every tag): it is
+still where it was if that is among them, else at the one nearest to where it was; with no way
+to tell (none read before, or two equally near), it has not moved.
+
+A pack belongs to the location current at its strongest read, so a pack read faintly from the
+neighbouring slot does not move it. Where its strongest reads were as strong in several slots
+(or the handheld reports no strength), the slot it was read in most rounds wins; a tie still
+keeps it where the ledger has it, if that is one of them, else the later read wins. A pack whose
+winning read came before any location tag was read is on the shelf, its slot unknown
+(`UNPLACED`): counted in its ledger slot if the ledger has it on this shelf, else reported as
+found without a slot. `reconcile` compares what was seen with the ledger.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from inventory.codes.identifiers import PackId
-from inventory.stock.slot_index import StockLine
 from inventory.stocktake.rounds import Round, ShelfRounds
 
 UNPLACED = ""  # in `Sweep.seen()`: read before any location tag, on the shelf, slot unknown
 
 
 @dataclass(slots=True)
-class _Best:
-    slot: str
+class _Reads:
+    """A pack's reads in one slot: the strongest, in how many rounds, and the last round."""
+
     rssi: int
+    rounds: int
+    last: int
 
 
 class Sweep:
@@ -51,13 +56,18 @@ class Sweep:
         # slot -> its SGLN URI: from the shelf's GLN, else from its location tag when read
         self.location_uris: dict[str, str] = dict(location_uris or {})
         self.packs: dict[str, PackId] = {}
-        self._best: dict[str, _Best] = {}
+        self._reads: dict[str, dict[str, _Reads]] = {}  # EPC -> slot -> its reads there
+        self._order = {slot: i for i, slot in enumerate(self.slots)}
+        self._counted = 0  # rounds counted
         self._round = Round()
         self._rounds = ShelfRounds(self.slots)
         self.reads = 0  # location tags of the shelf and packs counted
         # The ledger's last movement when the sweep began (set as it starts on the ledger):
         # packs the ledger moves after it may have moved behind the handheld.
         self.ledger_mark: int | None = None
+        # EPC -> the slot a fixed reader still saw the pack in as the sweep ended (set then):
+        # where that is not where the handheld read it, the handheld read through.
+        self.watched: dict[str, str] = {}
 
     def location(self, slot: str, uri: str, rssi: int) -> None:
         """A location tag read in the current round: of a slot of this shelf or another's."""
@@ -97,20 +107,54 @@ class Sweep:
 
     def _count(self, read: Round) -> None:
         self.reads += len(read.locations) + len(read.packs)
+        self._counted += 1
         for slot, uri, _ in read.locations:
             self.location_uris.setdefault(slot, uri)
-        self.here = read.strongest() or self.here
+        self.here = self._located(read.strongest())
         where = UNPLACED if self.here is None else self.here
         for pack, rssi in read.packs:
             self.packs[pack.epc] = pack
-            best = self._best.get(pack.epc)
-            if best is None or rssi >= best.rssi:
-                self._best[pack.epc] = _Best(where, rssi)
+            reads = self._reads.setdefault(pack.epc, {})
+            here = reads.get(where)
+            if here is None:
+                reads[where] = _Reads(rssi, 1, self._counted)
+            else:
+                here.rssi = max(here.rssi, rssi)
+                here.rounds += here.last != self._counted
+                here.last = self._counted
 
-    def seen(self) -> dict[str, str]:
-        """EPC -> the slot each pack was found in (`UNPLACED`: read before any location)."""
+    def _located(self, strongest: list[str]) -> str | None:
+        """Where the handheld is after a round whose strongest location tags of the shelf were
+        `strongest`: of several, where it was, else the nearest to it; unsure, where it was."""
+        if len(strongest) <= 1 or self.here in strongest:
+            return strongest[0] if len(strongest) == 1 else self.here
+        if self.here is None:
+            return None
+        was = self._order[self.here]
+        near = min(abs(self._order[slot] - was) for slot in strongest)
+        nearest = [slot for slot in strongest if abs(self._order[slot] - was) == near]
+        return nearest[0] if len(nearest) == 1 else self.here
+
+    def seen(self, booked: Mapping[str, str] | None = None) -> dict[str, str]:
+        """EPC -> the slot each pack was found in (`UNPLACED`: read before any location).
+        `booked` (EPC -> the ledger's slot) settles a tie the reads leave."""
         self.settle()
-        return {epc: best.slot for epc, best in self._best.items()}
+        booked = booked or {}
+        return {epc: _found_in(reads, booked.get(epc)) for epc, reads in self._reads.items()}
+
+
+def _found_in(reads: dict[str, _Reads], booked: str | None) -> str:
+    """The slot of a pack's strongest read; of equals, the slot read in most rounds; of those,
+    `booked` (where the ledger has it), else the one read last."""
+    if len(reads) == 1:  # read in one slot only: most packs
+        return next(iter(reads))
+    top = max(r.rssi for r in reads.values())
+    strongest = {slot: r for slot, r in reads.items() if r.rssi == top}
+    most = max(r.rounds for r in strongest.values())
+    likely = [slot for slot, r in strongest.items() if r.rounds == most]
+    if booked in likely and len(likely) > 1:
+        return booked
+    return max(likely, key=lambda slot: strongest[slot].last)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +198,19 @@ class StocktakeReport:
     # Found on the shelf before any location tag was read, and not booked on it: no slot to
     # count them in (the ledger's, if it has them elsewhere, in `ledger_slot`).
     unplaced: list[Found] = field(default_factory=list)
+    # Read by the handheld here, booked in another shelf's slot where a fixed reader still saw
+    # them: read through from there, not a difference (`seen_slot`: where the handheld was).
+    read_through: list[Found] = field(default_factory=list)
+    # Packs the ledger holds by their code alone (no tag), found where it has them: confirming
+    # gives their lines the tags read (a pack found elsewhere is misplaced, and moves with it).
+    tags_found: list[Found] = field(default_factory=list)
+    ledger_mark: int | None = None  # the ledger's last movement when counted
+
+    def other_shelf(self, found: Found) -> bool:
+        """Whether the ledger has `found` in a slot of another shelf than the one counted."""
+        return found.ledger_slot is not None and all(
+            found.ledger_slot != count.slot for count in self.slots
+        )
 
     @property
     def differences(self) -> int:
@@ -216,6 +273,9 @@ class StocktakeReport:
             "counted_at": self.counted_at,
             "time_zone_offset": self.time_zone_offset,
             "unplaced": found(self.unplaced),
+            "read_through": found(self.read_through),
+            "tags_found": found(self.tags_found),
+            "ledger_mark": self.ledger_mark,
         }
 
     @classmethod
@@ -250,135 +310,7 @@ class StocktakeReport:
             raw.get("counted_at", ""),
             raw.get("time_zone_offset", "+00:00"),
             [Found(**f) for f in raw.get("unplaced", [])],
+            [Found(**f) for f in raw.get("read_through", [])],
+            [Found(**f) for f in raw.get("tags_found", [])],
+            raw.get("ledger_mark"),
         )
-
-
-def reconcile(
-    sweep_id: str,
-    shelf: str,
-    by: str,
-    slots: Sequence[str],
-    seen: dict[str, str],
-    packs: dict[str, PackId],
-    tagged: Iterable[StockLine],
-    untagged: Iterable[StockLine] = (),
-    location_uris: dict[str, str] | None = None,
-    moved: frozenset[str] = frozenset(),
-) -> StocktakeReport:
-    """Compare the sweep (`seen`: EPC -> slot) with the ledger's tagged packs (`tagged`, every
-    tagged line of the ledger: a pack found here may be booked anywhere). A pack seen
-    `UNPLACED` counts in its ledger slot when that is on this shelf, else it is listed found
-    without a slot. Packs in `moved` (the ledger moved them during the sweep) are counted but
-    never a difference: where the handheld found them and where the ledger has them now may
-    both be true."""
-    swept = {slot: i for i, slot in enumerate(slots)}
-    lines = {line.epc: line for line in tagged if line.epc}
-    seen = {epc: _placed(slot, lines.get(epc), swept) for epc, slot in seen.items()}
-    # Every pack once: the ledger's tagged packs, then those only the sweep saw.
-    epcs = [*lines, *(epc for epc in seen if epc not in lines)]
-    nowhere = -1
-    known_count = len(lines)
-    # Ledger slot and sweep slot of each pack, as indexes into `slots` (-1: elsewhere or none).
-    booked = np.array(
-        [swept.get(line.slot, nowhere) for line in lines.values()]
-        + [nowhere] * (len(epcs) - known_count),
-        dtype=np.int64,
-    )
-    found = np.array([swept.get(seen.get(epc, UNPLACED), nowhere) for epc in epcs], dtype=np.int64)
-    known = np.arange(len(epcs)) < known_count  # on the ledger at all
-    seen_any = found != nowhere
-    judged = np.array([epc not in moved for epc in epcs], dtype=bool)
-    missing = np.nonzero(judged & (booked != nowhere) & ~seen_any)[0]
-    unexpected = np.nonzero(judged & seen_any & ~known)[0]
-    misplaced = np.nonzero(judged & seen_any & known & (booked != found))[0]
-
-    counts = [SlotCount(slot) for slot in slots]
-    expected = np.bincount(booked[booked != nowhere], minlength=len(slots))
-    seen_n = np.bincount(found[seen_any], minlength=len(slots))
-    for i, count in enumerate(counts):
-        count.expected, count.seen = int(expected[i]), int(seen_n[i])
-
-    def entry(i: int) -> Found:
-        epc = epcs[i]
-        line = lines.get(epc)
-        pack = packs.get(epc)
-        slot = seen.get(epc)
-        return Found(
-            epc,
-            line.gtin if line else pack.gtin if pack else "",
-            line.serial if line else pack.serial if pack else "",
-            line.batch if line else "",
-            line.expiry if line else None,
-            line.slot if line else None,
-            slot if slot in swept else None,
-        )
-
-    for k in missing.tolist():
-        counts[booked[k]].missing.append(entry(k))
-    for k in unexpected.tolist():
-        counts[found[k]].unexpected.append(entry(k))
-    for k in misplaced.tolist():
-        item = entry(k)
-        counts[found[k]].misplaced_in.append(item)
-        if booked[k] != nowhere:
-            counts[booked[k]].misplaced_out.append(item)
-    untagged_here: dict[str, dict[tuple[str, str], int]] = {}
-    for line in untagged:
-        if line.slot in swept:
-            counts[swept[line.slot]].untagged += line.quantity
-            batches = untagged_here.setdefault(line.slot, {})
-            key = (line.gtin, line.batch)
-            batches[key] = batches.get(key, 0) + line.quantity
-    unplaced = [
-        entry(k) for k, epc in enumerate(epcs) if seen.get(epc) == UNPLACED and epc not in moved
-    ]
-    by_slot: dict[str, list[str]] = {}
-    for epc, slot in seen.items():
-        if slot in swept:
-            by_slot.setdefault(slot, []).append(epc)
-    return StocktakeReport(
-        sweep_id,
-        shelf,
-        by,
-        counts,
-        _by_product(epcs, lines, packs, booked, found),
-        dict(location_uris or {}),
-        by_slot,
-        {
-            slot: [(gtin, batch, n) for (gtin, batch), n in sorted(batches.items())]
-            for slot, batches in untagged_here.items()
-        },
-        unplaced=unplaced,
-    )
-
-
-def _placed(slot: str, line: StockLine | None, swept: dict[str, int]) -> str:
-    """The slot a pack seen counts in: one read before any location tag (`UNPLACED`) counts
-    in its ledger slot when that is on the shelf swept."""
-    if slot == UNPLACED and line is not None and line.slot in swept:
-        return line.slot
-    return slot
-
-
-def _by_product(
-    epcs: list[str],
-    lines: dict[str, StockLine],
-    packs: dict[str, PackId],
-    booked: np.ndarray[Any, Any],
-    found: np.ndarray[Any, Any],
-) -> list[dict[str, Any]]:
-    """Expected and seen per GTIN and batch over the shelf's slots (one bincount each)."""
-    keys: dict[tuple[str, str], int] = {}
-    codes = []
-    for epc in epcs:
-        line = lines.get(epc)
-        key = (line.gtin, line.batch) if line else (packs[epc].gtin if epc in packs else "", "")
-        codes.append(keys.setdefault(key, len(keys)))
-    product = np.array(codes, dtype=np.int64)
-    expected = np.bincount(product[booked != -1], minlength=len(keys))
-    seen = np.bincount(product[found != -1], minlength=len(keys))
-    return [
-        {"gtin": g, "batch": b, "expected": int(e), "seen": int(n), "difference": int(n - e)}
-        for (g, b), e, n in sorted(zip(keys, expected, seen, strict=True))
-        if e or n
-    ]

@@ -1,6 +1,7 @@
 """Counts at the shelf that must book what the shelf holds: a report counted again since is
-not confirmed over the newer count, and packs the ledger moved while the handheld passed are
-not judged by a count that could not see the move."""
+not confirmed over the newer count, packs the ledger moved while the handheld passed are not
+judged by a count that could not see the move, and a pack of another shelf read through the gap,
+where that shelf's fixed reader still sees it, is not moved."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
 from firmware_sim.chafon_sim import ChafonSimulator
 from firmware_sim.r2000_sim import R2000Simulator
+from inventory.stocktake.sweep import StocktakeReport
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 from tests.edge.procurement_rig import CliRun
+from tests.edge.test_stocktake_shelf_change import SHELVES
 from tests.edge.test_stocktake_sweep import (
     PREFIX,
     answers,
@@ -236,3 +239,56 @@ async def test_the_stocktake_commands_print_the_gateways_answers(
     again = await CliRun.start("stocktake", "end", *target)
     assert await again.finish(timeout=20) == 1, again.errors
     assert any("no stocktake is running" in line for line in again.lines), again.lines
+
+
+async def test_a_pack_its_fixed_reader_still_sees_on_another_shelf_is_read_through_not_moved(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    fixed = R2000Simulator(link=tmp_path / "fixed")  # watches B-01, where pack 5 lies
+    fixed.place(1, tag(5))
+    await fixed.start()
+    watched = {
+        "presence": {"dwell_seconds": 0.5},
+        "readers": [
+            {
+                "name": "hh",
+                "protocol": "chafon",
+                "role": "handheld",
+                "port": str(tmp_path / "handheld"),
+            },
+            {"name": "fixed", "port": fixed.port, "antennas": {"1": "B-01"}},
+        ],
+        **SHELVES,
+    }
+    try:
+        async with running_daemon(tmp_path, broker, watched, {5: "B-01"}) as (_, hh, db):
+            centre = subscribe(f"{PREFIX}/cmd-result")
+            start = with_envelope({"shelf": "A", "by": "Ana"})
+            centre.publish(f"{PREFIX}/cmd/stocktake-start", json.dumps(start))
+            [started] = await eventually(lambda: answers(centre, "started"), what="started")
+            sid = str(started["stocktake_id"])
+            shelf_a = [
+                [location(1), tag(1), tag(2)],
+                [location(2), tag(3)],
+                [location(3), tag(4)],
+                [location(4), tag(5)],  # B-01's pack, through the gap
+            ]
+            await hh.sweep(shelf_a, dwell=0.3)
+            end = with_envelope({"stocktake_id": sid})
+            centre.publish(f"{PREFIX}/cmd/stocktake-end", json.dumps(end))
+            [ended] = await eventually(lambda: answers(centre, "ended"), what="report")
+            confirm = with_envelope({"stocktake_id": sid, "by": "Dr. Ruiz"})
+            centre.publish(f"{PREFIX}/cmd/stocktake-confirm", json.dumps(confirm))
+            await eventually(lambda: answers(centre, "confirmed"), what="confirmed")
+            with sqlite3.connect(db) as conn:
+                slot = conn.execute("SELECT slot FROM stock WHERE epc = ?", (pack(5).epc,))
+                booked = slot.fetchone()
+                row = conn.execute("SELECT report FROM stocktakes WHERE stocktake_id = ?", (sid,))
+                report = StocktakeReport.from_dict(json.loads(row.fetchone()[0]))
+    finally:
+        await fixed.stop()
+    assert ended["summary"]["misplaced"] == 0
+    assert [(f.epc, f.ledger_slot, f.seen_slot) for f in report.read_through] == [
+        (pack(5).epc, "B-01", "A-04")
+    ]
+    assert booked == ("B-01",), "the pack its reader sees in B-01 was moved to A-04"

@@ -1,34 +1,51 @@
-"""A sweep waits for its own handheld only: another handheld down (on its charger, unplugged)
-neither holds the sweep open nor abandons it."""
+"""A sweep is its own handheld's: another handheld down (on its charger, unplugged) neither
+holds the sweep open nor abandons it; another handheld's reads and rounds (a clerk picking at
+the next shelf) never reach it; a handheld picking for open pick lists is not taken by a sweep
+begun by command, which is refused when no handheld is free to count."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 from edge.clock import Clock
 from edge.daemon.stocktake_flow import StocktakeFlow
+from edge.demo.local_broker import LocalBroker
 from edge.settings.config import parse_config
-from inventory.changes import Change, FinishStocktake
+from firmware_sim.chafon_sim import ChafonSimulator
+from inventory.changes import Change, FinishStocktake, Refuse, StocktakeStarted
 from inventory.codes.identifiers import EpcDecoder
 from inventory.site_calendar import SiteCalendar
-from tests.conftest import eventually
-from tests.edge.test_stocktake_sweep import location, tag
+from sync.commands import with_envelope
+from tests.conftest import Subscriber, eventually
+from tests.edge.test_stocktake_shelf_change import SHELVES, b_location
+from tests.edge.test_stocktake_sweep import PREFIX, answers, location, running_daemon, tag
 
 
-def flow(tmp_path: Path, changes: list[Change]) -> StocktakeFlow:
+def flow(
+    tmp_path: Path,
+    changes: list[Change],
+    picking: Callable[[], bool] = lambda: False,
+    handhelds: tuple[str, ...] = (),
+) -> StocktakeFlow:
     config = parse_config(
         {
             "site": "s1",
             "gateway": "g1",
             "database": str(tmp_path / "ledger.sqlite"),
             "stocktake": {"idle_end_seconds": 0.3, "handheld_wait_seconds": 0.6},
+            "readers": [
+                {"name": name, "protocol": "chafon", "role": "handheld", "port": name}
+                for name in handhelds
+            ],
             "shelves": [{"name": "A", "host": "127.0.0.1", "slots": 4, "gln": "4012345000016"}],
         }
     )
     clock = Clock()
     return StocktakeFlow(
-        config, changes.append, lambda _: None, lambda: False, clock, SiteCalendar(None, clock.now)
+        config, changes.append, lambda _: None, picking, clock, SiteCalendar(None, clock.now)
     )
 
 
@@ -60,3 +77,87 @@ async def test_a_sweep_is_not_held_or_abandoned_by_another_handheld_that_is_down
     finally:
         watching.cancel()
         await asyncio.gather(watching, return_exceptions=True)
+
+
+def test_a_sweep_by_command_leaves_a_picking_handheld_to_its_pick_lists(tmp_path: Path) -> None:
+    changes: list[Change] = []
+    picking = [True]  # a pick list is open
+    sweeps = flow(tmp_path, changes, lambda: picking[0], ("hh-1", "hh-2"))
+    decode = EpcDecoder().decode
+    assert not sweeps.read(decode(tag(9)), 0, "", "hh-1"), "a pick read, for the pick list"
+    sweeps.start("A", "Ana")
+    assert [type(c) for c in changes] == [StocktakeStarted]
+    for read in (location(1), tag(9)):  # the picker reads on: for the pick list still
+        assert not sweeps.read(decode(read), 0, "", "hh-1")
+    assert sweeps.read(decode(location(1)), 0, "Ana", "hh-2"), "the free handheld counts"
+    assert not sweeps.read(decode(tag(1)), 0, "", "hh-1")
+    sweeps.end()
+    [ended] = [c for c in changes if isinstance(c, FinishStocktake)]
+    assert ended.sweep.packs == {}, "the picker's reads were counted"
+
+
+def test_a_sweep_by_command_is_refused_while_the_only_handheld_picks(tmp_path: Path) -> None:
+    changes: list[Change] = []
+    picking = [True]
+    sweeps = flow(tmp_path, changes, lambda: picking[0], ("hh",))
+    decode = EpcDecoder().decode
+    assert not sweeps.read(decode(tag(9)), 0, "", "hh"), "a pick read, for the pick list"
+    sweeps.start("A", "Ana")
+    [refused] = changes
+    assert isinstance(refused, Refuse) and sweeps.sweep is None
+    assert refused.error == (
+        "no handheld to count with: hh read for the open pick lists, and a handheld counts or "
+        "picks, not both; finish or cancel the pick lists, then start the count"
+    )
+    picking[0] = False  # the pick lists done
+    sweeps.start("A", "Ana")
+    assert isinstance(changes[-1], StocktakeStarted)
+    assert sweeps.read(decode(location(1)), 0, "Ana", "hh")
+
+
+async def test_another_handhelds_rounds_at_the_next_shelf_neither_end_nor_feed_the_sweep(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    other = ChafonSimulator(link=tmp_path / "other", scan_time=0.01)
+    await other.start()
+    handhelds = {
+        "readers": [
+            {
+                "name": "hh",
+                "protocol": "chafon",
+                "role": "handheld",
+                "port": str(tmp_path / "handheld"),
+            },
+            {"name": "hh-2", "protocol": "chafon", "role": "handheld", "port": other.port},
+        ],
+        **SHELVES,
+    }
+    try:
+        async with running_daemon(tmp_path, broker, handhelds, {8: "B-02"}) as (_, hh, _):
+            centre = subscribe(f"{PREFIX}/cmd-result")
+            start = with_envelope({"shelf": "A", "by": "Ana"})
+            centre.publish(f"{PREFIX}/cmd/stocktake-start", json.dumps(start))
+            [started] = await eventually(lambda: answers(centre, "started"), what="started")
+            await hh.sweep([[location(1), tag(1), tag(2)], [location(2), tag(3)]], dwell=0.3)
+            # A clerk at shelf B with the other handheld, round after round, while Ana walks on.
+            other.present([b_location(2), tag(8)])
+            await eventually(lambda: other.inventories > 20, what="the other handheld's rounds")
+            await hh.sweep([[location(3), tag(4)], [location(4)]], dwell=0.3)
+            other.present(())  # the clerk done (else their reads would begin a sweep of B)
+            rounds = other.inventories
+            await eventually(lambda: other.inventories > rounds + 2, what="an empty field")
+            end = with_envelope({"stocktake_id": started["stocktake_id"]})
+            centre.publish(f"{PREFIX}/cmd/stocktake-end", json.dumps(end))
+            [ended] = await eventually(lambda: answers(centre, "ended"), what="the count")
+    finally:
+        await other.stop()
+    assert len(answers(centre, "started")) == 1, "shelf B's sweep begun from the other's reads"
+    assert ended["stocktake_id"] == started["stocktake_id"]
+    assert ended["summary"] == {
+        "slots": 4,
+        "expected": 4,
+        "seen": 4,
+        "missing": 0,
+        "unexpected": 0,
+        "misplaced": 0,
+    }

@@ -76,3 +76,13 @@ def test_packs_in_unwatched_slots_are_not_judged_gone() -> None:
     tracker.watched_again({"A-01"}, now=10)  # the reader is back: a full dwell to be seen
     assert tracker.overdue(now=14) == []
     assert tracker.overdue(now=15) == [Left(P1.epc, "A-01")]
+
+
+def test_a_pack_is_still_seen_only_while_its_reader_reads_it_where_it_is_tracked() -> None:
+    tracker = PresenceTracker(dwell=5)
+    tracker.seed({P1.epc: "A-01", P2.epc: "A-02"}, now=0)
+    assert tracker.still_seen(now=1) == {}, "booked there is not seen there"
+    tracker.seen(P1, "A-01", now=2)
+    tracker.seen(P2, "A-03", now=2)  # elsewhere, for a moment: not where it is tracked
+    assert tracker.still_seen(now=6.9) == {P1.epc: "A-01"}
+    assert tracker.still_seen(now=7) == {}
