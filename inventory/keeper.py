@@ -26,6 +26,7 @@ from inventory.ledger.command_log import CommandLog
 from inventory.ledger.commit import Commit, iso
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.outbox import MessageKind, Outbox, OutboxMessage, OutboxRow
+from inventory.ledger.rollback import RollbackLog
 from inventory.ledger.store import check_file, connect, damaged
 from inventory.picking.desk import PickDesk
 from inventory.picking.results import PickTimes, Reply, message
@@ -70,6 +71,7 @@ class InventoryKeeper:
         self._seconds = seconds or (lambda: self._clock().timestamp())
         self._in_group = False
         self._group_at: str | None = None
+        self.rollback = RollbackLog()  # memory-only changes a failed transaction takes back
         self._reply: Reply | None = None  # the command message being carried out
         self.commands = CommandLog(self.db)
         # The check reads the file on its own connection while this thread builds the index.
@@ -128,8 +130,8 @@ class InventoryKeeper:
             yield
             return
         self.db.execute("BEGIN IMMEDIATE")
-        self._in_group = True
-        self._group_at = None
+        self._in_group, self._group_at = True, None
+        self.rollback.begin()
         try:
             yield
             self.ledger.flush()
@@ -138,6 +140,7 @@ class InventoryKeeper:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             self._load_state()  # the in-memory state ran ahead of what is on disk
+            self.rollback.failed()
             raise
         finally:
             self._in_group = False

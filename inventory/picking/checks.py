@@ -8,9 +8,10 @@ slot allocation, when the pack comes from an allocated slot) it fulfils.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
+from inventory.codes.barcodes import PackScan
 from inventory.ledger.movements import StockStatus
 from inventory.picking.lists import Allocation, ListLine, PickList
 from inventory.stock.slot_index import StockLine
@@ -66,6 +67,13 @@ def wanted(lists: Iterable[PickList], gtin: str | None = None) -> str:
         if line.remaining > 0 and (gtin is None or line.gtin == gtin)
     ]
     return "; ".join(wants) or "nothing"
+
+
+def as_scanned(line: StockLine, scan: PackScan) -> StockLine:
+    """A scanned pack's stock line, with the batch and expiry its code gives where the ledger
+    has none (a tag booked from a fixed reader's first sight): the pack is judged by them."""
+    expiry = scan.expiry.isoformat() if scan.expiry else None
+    return replace(line, batch=line.batch or scan.batch, expiry=line.expiry or expiry)
 
 
 def check_pack(

@@ -12,6 +12,7 @@ for live in memory only; lists and their progress are in the file.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from inventory.alarms.book import AlarmBook
 from inventory.alarms.lifecycle import AlarmKind
@@ -26,8 +27,10 @@ from inventory.picking.lists import (
     PickRequest,
     PickState,
     allocate,
+    allocate_lines,
     reservations,
 )
+from inventory.picking.marks import RecentPacks
 from inventory.picking.outcome import Cue, CueKind, Outcome, Shown
 from inventory.picking.results import PickTimes
 from inventory.picking.store import PickStore
@@ -58,13 +61,20 @@ class PickDesk:
         self.recalled: set[tuple[str, str]] = set()
         self.shown: list[Shown] = []
         self._located: dict[str, tuple[float, int]] = {}  # slot -> (until, quantity)
-        # packs just booked, or read by a handheld and shown wrong -> until (repeated reads)
-        self.recent: dict[str, float] = {}
+        # packs just booked, or read by a handheld and shown wrong (repeated reads)
+        self.recent = RecentPacks(keeper.rollback)
+        self._started = False
 
     def load(self) -> None:
-        """Open lists and recalls from the file (at start, and after a failed commit)."""
+        """Open lists and recalls from the file (at start, and after a failed commit). At
+        start each list counts as touched then: the time the daemon was not running (a
+        restart, a power cut) is no picker's idle time."""
         self.lists = {p.pick_id: p for p in self.store.open_lists()}
         self.recalled = self.store.recalls()
+        if not self._started:
+            self._started = True
+            for pick in self.lists.values():
+                pick.touched_at, pick.reminded = self._keeper.seconds(), False
 
     @property
     def active(self) -> bool:
@@ -101,10 +111,8 @@ class PickDesk:
             return out
         reserved = reservations(self.lists.values())
         today = keeper.calendar.today()
-        lines = [
-            allocate(line, keeper.index.fefo(line.gtin, today), self.recalled, reserved)
-            for line in request.lines
-        ]
+        fefo_of = partial(keeper.index.fefo, today=today)
+        lines = allocate_lines(request.lines, fefo_of, self.recalled, reserved)
         pick = PickList(request.pick_id, free[0], lines, now, now, request.picker, request.scanner)
         with keeper.group():
             out.commits.append(
@@ -307,7 +315,7 @@ class PickDesk:
         for slot in [s for s, (until, _) in self._located.items() if until <= now]:
             del self._located[slot]
             out.lights_changed = True
-        self.recent = {k: t for k, t in self.recent.items() if t > now}
+        self.recent.expire(now)
         return out
 
     def _expired_under_lists(self, out: Outcome) -> None:
@@ -384,5 +392,6 @@ class PickDesk:
                     {"epc": epc, "slot": shown.mistake.slot, "reason": shown.mistake.reason},
                 )
             )
+        keeper.rollback.add(lambda: self.shown.append(shown))  # not written: still waited for
         out.booked_epcs.append(epc)
         out.notes.append(f"{epc} was not put back in {shown.mistake.slot}: unexpected removal")

@@ -1,6 +1,7 @@
 """What the desks need of the keeper (a narrow view, not the whole keeper): its transaction and
 the time of it, the site's calendar, the slot index, and booking movements and messages; the
-pick desk and the shelf events also its clock and picking a tagged pack."""
+pick desk and the shelf events also its clock, picking a tagged pack, and what a failed
+transaction takes back of what they keep in memory only."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Protocol
 from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement
 from inventory.ledger.outbox import OutboxMessage
+from inventory.ledger.rollback import RollbackLog
 from inventory.site_calendar import SiteCalendar
 from inventory.stock.slot_index import SlotIndex, StockLine
 
@@ -41,6 +43,8 @@ class DeskLedger(Protocol):
 
 
 class PickLedger(DeskLedger, Protocol):
+    rollback: RollbackLog
+
     def seconds(self) -> float: ...
 
     def take(self, epc: str, actor: str = "system", reason: str = "") -> Commit: ...

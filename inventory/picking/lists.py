@@ -1,16 +1,17 @@
 """Pick lists: what is asked for, where it was allocated (FEFO), and what has been picked.
 
 A pick list has lines (a GTIN, optionally one named batch, a quantity). Each line is allocated
-at once over the slots holding available, unexpired, unrecalled stock, earliest expiry first;
-what cannot be allocated is reported short. The list is done when every allocated pack has been
-picked. Times are seconds since the epoch from the keeper's clock, so a list survives a restart,
-and so do the tagged packs picked for it (`taken`), which it wants again when they are put back.
+at once over the slots holding available, unexpired, unrecalled stock, earliest expiry first
+(the lines naming a batch before those taking any); what cannot be allocated is reported
+short. The list is done when every allocated pack has been picked. Times are seconds since the
+epoch from the keeper's clock, so a list survives a restart, and so do the tagged packs picked
+for it (`taken`), which it wants again when they are put back.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -220,6 +221,21 @@ def allocate(
         reserved[key] = reserved.get(key, 0) + take
         need -= take
     return result
+
+
+def allocate_lines(
+    lines: Sequence[PickLine],
+    fefo_of: Callable[[str], Iterable[StockLine]],
+    recalled: Collection[tuple[str, str]],
+    reserved: dict[tuple[str, str, str], int],
+) -> list[ListLine]:
+    """Allocate a list's lines (`allocate`; `fefo_of` a GTIN's stock in FEFO order), returned
+    in their order. Lines naming a batch go first: a line taking any batch, earliest expiry
+    first, must not take the only pack of the batch another line of the list asks for."""
+    allocated: dict[int, ListLine] = {}
+    for n in sorted(range(len(lines)), key=lambda n: not lines[n].batch):
+        allocated[n] = allocate(lines[n], fefo_of(lines[n].gtin), recalled, reserved)
+    return [allocated[n] for n in range(len(lines))]
 
 
 def reservations(lists: Iterable[PickList]) -> dict[tuple[str, str, str], int]:

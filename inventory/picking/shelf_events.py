@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, replace
 
 from inventory.codes.barcodes import PackScan
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
-from inventory.picking.checks import Match, Mistake, check_pack, describe
+from inventory.picking.checks import Match, Mistake, as_scanned, check_pack, describe
 from inventory.picking.desk import PickDesk
 from inventory.picking.ledger_access import PickLedger
 from inventory.picking.lists import PickList, PickState, TakenTag
@@ -128,8 +128,8 @@ class ShelfEvents:
         lists = self._lists_for(scanner)
         if not lists:
             return out
-        recent = self._desk.recent.get(f"{scan.gtin}/{scan.serial}", 0.0)
-        if scan.serial and recent > self._keeper.seconds():
+        recent = self._desk.recent.within(f"{scan.gtin}/{scan.serial}", self._keeper.seconds())
+        if scan.serial and recent:
             out.notes.append(f"GTIN {scan.gtin} serial {scan.serial} was booked a moment ago")
             return out
         stock = self._find(scan.gtin, scan.batch, scan.serial, lists)
@@ -137,21 +137,21 @@ class ShelfEvents:
             seen = describe(None, scan.gtin, scan.batch, scan.serial)
             self._show(Mistake("unknown pack", "a pack the shelves hold", seen, None), out, lists)
             return out
-        self._judge(stock, lists, f"scan ({scanner})", out)
+        self._judge(stock, lists, f"scan ({scanner})", out, as_scanned(stock, scan))
         return out
 
     def tag_read(self, epc: str, scanner: str) -> Outcome:
         """A handheld reader read a pack's tag while picking."""
         out = Outcome()
         lists = self._lists_for(scanner)
-        if not lists or self._desk.recent.get(epc, 0.0) > self._keeper.seconds():
+        if not lists or self._desk.recent.within(epc, self._keeper.seconds()):
             return out
         stock = self._keeper.line_of_epc(epc)
         if stock is not None:
             self._judge(stock, lists, f"tag ({scanner})", out)
             if out.mistakes:  # a handheld reads on: one mistake while it is shown, not many
                 until = self._keeper.seconds() + self._desk.times.mistake_seconds
-                self._desk.recent[epc] = until
+                self._desk.recent.mark(epc, until)
         return out
 
     def removed(self, epc: str, slot: str) -> Outcome:
@@ -174,6 +174,7 @@ class ShelfEvents:
             until = keeper.seconds() + self._desk.times.mistake_seconds
             what = describe(stock, stock.gtin, stock.batch, stock.serial)
             self._reader_picks()[epc] = _ReaderPick(stock.slot, verdict.pick.pick_id, what, until)
+            keeper.rollback.add(lambda: self._unpressed.pop(epc, None))  # not booked after all
         return out
 
     def _reader_picks(self) -> dict[str, _ReaderPick]:
@@ -242,7 +243,7 @@ class ShelfEvents:
             allocation.picked += 1  # refused by the ledger: the list as it was
             pick.taken[epc] = taken
             raise
-        self._desk.recent.pop(epc, None)
+        self._desk.recent.forget(epc)
         self._unpressed.pop(epc, None)  # not picked after all: a press books anew
         out.notes.append(
             f"pick list {pick.pick_id} line {taken.line + 1}: "
@@ -257,27 +258,41 @@ class ShelfEvents:
     def _lists_for(self, scanner: str) -> list[PickList]:
         return [p for p in self._desk.by_age() if not p.scanner or p.scanner == scanner]
 
-    def _judge(self, stock: StockLine, lists: list[PickList], how: str, out: Outcome) -> None:
-        verdict = check_pack(stock, lists, self._keeper.calendar.today(), self._desk.recalled)
+    def _judge(
+        self,
+        stock: StockLine,
+        lists: list[PickList],
+        how: str,
+        out: Outcome,
+        seen: StockLine | None = None,
+    ) -> None:
+        """Judge a pack (`seen`: as its code says, where the ledger's `stock` does not)."""
+        seen = seen or stock
+        verdict = check_pack(seen, lists, self._keeper.calendar.today(), self._desk.recalled)
         if isinstance(verdict, Mistake):
             self._show(verdict, out, lists)
         else:
-            self._book(verdict, stock, how, out)
+            self._book(verdict, seen, how, out, held=stock)
 
-    def _book(self, match: Match, stock: StockLine, how: str, out: Outcome) -> None:
-        """One pack picked for `match`: the movement, the list's progress, its report."""
+    def _book(
+        self, match: Match, stock: StockLine, how: str, out: Outcome, held: StockLine | None = None
+    ) -> None:
+        """One pack picked for `match`: the movement, the list's progress, its report. `held`:
+        the pack's line as the ledger holds it, when `stock` adds a batch its code gave."""
         keeper, pick = self._keeper, match.pick
+        held = held or stock
+        scanned = f" (batch {stock.batch} as scanned)" if stock.batch != held.batch else ""
         movement = Movement(
             MovementKind.PICK,
             stock.gtin,
             1,
             stock.serial,
             stock.epc,
-            stock.batch,
+            held.batch,  # the line it leaves; its expiry, known now, goes with it
             stock.expiry,
             from_slot=stock.slot,
             actor=pick.picker or f"picker {pick.picker_no + 1}",
-            reason=f"pick list line {match.line_no + 1}, confirmed by {how}",
+            reason=f"pick list line {match.line_no + 1}, confirmed by {how}{scanned}",
             reference=pick.pick_id,
         )
         before = [replace(a) for a in match.line.allocations]
@@ -305,10 +320,10 @@ class ShelfEvents:
         ]
         recent_until = keeper.seconds() + self._desk.times.mistake_seconds
         if stock.serial:
-            self._desk.recent[f"{stock.gtin}/{stock.serial}"] = recent_until
+            self._desk.recent.mark(f"{stock.gtin}/{stock.serial}", recent_until)
         if stock.epc:
             out.booked_epcs.append(stock.epc)
-            self._desk.recent[stock.epc] = recent_until
+            self._desk.recent.mark(stock.epc, recent_until)
         what = describe(stock, stock.gtin, stock.batch, stock.serial)
         out.notes.append(
             f"pick list {pick.pick_id} line {match.line_no + 1}: {what} from {stock.slot} "
