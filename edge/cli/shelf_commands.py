@@ -23,6 +23,8 @@ from sync.topics import Topics
 # Statuses after which no more answers come for a command.
 FINAL = {"done", "cancelled", "timed_out", "error", "duplicate", "located", "recalled"}
 SUCCESS = frozenset({"done", "located", "recalled"})
+# What another message may draw about a list this command follows: its end (a cancel).
+ENDED_BY_OTHERS = frozenset({"done", "cancelled", "timed_out"})
 
 
 def describe_result(body: dict[str, object]) -> str:
@@ -109,8 +111,10 @@ def _line_text(line: object) -> str:
 def _answers(answer: dict[str, object], name: str, body: dict[str, object], told: bool) -> bool:
     """Whether `answer` belongs to this command: the gateway's answer naming its message
     (`reply_to`), and, once that came (`told`), what is said later about the thing it acted
-    on (a list's progress and its end, whoever ended it). An answer naming another message
-    before that is a late answer to an earlier command about the same thing: not this one's.
+    on (a list's progress and its end, whoever ended it). Any other answer naming another
+    message is that message's: before `told`, a late answer to an earlier command about the
+    same thing; after it, one to a command sent meanwhile (the same list sent again is
+    `duplicate`, a cancel refused is `error`), this one's only when it ends the thing.
     The refusal of a copy of this message (`replay_of`, the client having sent it again over
     a new link) is this one's too, before the answer came: that answer was lost with the link.
     An answer naming no message (a later report, or a gateway from before `reply_to`) is
@@ -120,7 +124,7 @@ def _answers(answer: dict[str, object], name: str, body: dict[str, object], told
         return True
     if "replay_of" in answer:  # a copy's refusal: this one's, if it names this message
         return answer["replay_of"] == body["message_id"] and not told
-    if reply_to is not None and not told:
+    if reply_to is not None and not (told and answer.get("status") in ENDED_BY_OTHERS):
         return False
     return _about(answer, name, body)
 

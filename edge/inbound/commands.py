@@ -27,6 +27,7 @@ from edge.inbound.admission import Admission, TokenBucket
 from edge.settings.config import GatewayConfig
 from inventory.changes import Answering, Change, ConfirmStocktake, Refuse, RememberCommand
 from inventory.ledger.commit import iso
+from inventory.picking.lists import PickRequest
 from inventory.putaway.sessions import Notice
 from sync.commands import StocktakeEnd, StocktakeStart, parse_received
 from sync.mqtt_session import Delivery
@@ -69,6 +70,10 @@ class InboundCommands:
         self._counters = counters
         self._clock = clock
         self._putaway_scanners = [s.name for s in config.scanners if s.role == "putaway"]
+        # What confirms picks: a picking scanner, or a handheld reader.
+        self._pick_scanners = [s.name for s in config.scanners if s.role == "picking"] + [
+            r.name for r in config.readers if r.role == "handheld"
+        ]
 
     def on_delivery(self, delivery: Delivery) -> None:
         """Take a message in: it waits its turn (`take_in_turn`)."""
@@ -132,6 +137,16 @@ class InboundCommands:
                 ' (a [[scanners]] entry with role = "putaway") or leave scanner out'
             )
             self._refuse(name, command.delivery_id, error, message_id)
+            return
+        if isinstance(command, PickRequest) and command.scanner not in ("", *self._pick_scanners):
+            # Its scans would go to no list, or put packs away: the list would never be picked.
+            known = ", ".join(repr(n) for n in self._pick_scanners) or "none configured"
+            error = (
+                f"scanner {command.scanner!r} does not confirm picks; name one of {known} (a "
+                '[[scanners]] entry with role = "picking", or a [[readers]] entry with role = '
+                '"handheld") or leave scanner out'
+            )
+            self._refuse(name, command.pick_id, error, message_id)
             return
         # The stocktake flow's work is its own: the id is remembered after it (a crash between
         # them: the broker hands the command over again and it is carried out again).

@@ -3,7 +3,8 @@ a list accepted, a cancel told as the list's end, a sweep started and ended on t
 loop, and refusals (by the contract, the ledger, the stocktake flow) whose id could be read. A
 payload whose id cannot be read is answered without one, and what is said later (a pack
 picked, the list done) answers no message. `rxedge pick --cancel` takes the answer to its own
-message, not a late answer to an earlier cancel of the same list."""
+message, not a late answer to an earlier cancel of the same list, and `rxedge pick` follows its
+list to its end, whatever answers others draw about the same list meanwhile."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from edge.demo.local_broker import LocalBroker
 from sync.commands import with_envelope
@@ -120,6 +123,43 @@ async def test_the_command_line_is_not_told_a_late_answer_to_an_earlier_command(
         assert code == 1, cli.errors
         assert (await answer_to(centre, earlier))["status"] == "cancelled"
         assert answer["reply_to"] != earlier
+    finally:
+        await stop_rig(rig)
+
+
+@pytest.mark.parametrize("ending", ["picked", "cancelled by the centre"])
+async def test_the_command_line_follows_its_list_past_answers_to_others_about_it(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber], ending: str
+) -> None:
+    """`rxedge pick` has its list accepted; the centre sends the same list again (answered
+    `duplicate`, naming the centre's message). The command line is not told that answer: it
+    follows its list to its end, `done` (exit 0) or cancelled by the centre (that cancel's
+    answer is the list's end: exit 1)."""
+    rig = await start_rig(tmp_path, broker)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        body = {"pick_id": "rx-f", "lines": [{"gtin": AMOX, "quantity": 1}], "picker": "Ana"}
+        listed = tmp_path / "rx-f.json"
+        listed.write_text(json.dumps(body))
+        target = ["--broker", broker.url, "--site", "s1", "--gateway", "g1", "--json"]
+        cli = await CliRun.start("pick", str(listed), *target)
+        await eventually(
+            lambda: [a["status"] for a in cli.json_lines()] == ["accepted"],
+            timeout=20,
+            what="the command line's list accepted",
+        )
+        again = send(centre, "pick", body)
+        assert (await answer_to(centre, again))["status"] == "duplicate"
+        if ending == "picked":
+            await rig.press("A-02")
+            code = await cli.finish(timeout=30)
+            assert [a["status"] for a in cli.json_lines()] == ["accepted", "progress", "done"]
+            assert code == 0, cli.lines + cli.errors
+        else:
+            send(centre, "pick-cancel", {"pick_id": "rx-f", "by": "the centre"})
+            code = await cli.finish(timeout=30)
+            assert [a["status"] for a in cli.json_lines()] == ["accepted", "cancelled"]
+            assert code == 1, cli.lines + cli.errors
     finally:
         await stop_rig(rig)
 
