@@ -7,6 +7,8 @@ is answered on `cmd-result` instead.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.changes import (
     AckAlarm,
@@ -36,6 +38,8 @@ from inventory.changes import (
     RememberCommand,
     RequestAnswer,
     ScannedAtPick,
+    SendRequestsAgain,
+    ShortageCheck,
     StocktakeStarted,
     UnreadCode,
 )
@@ -138,6 +142,11 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
             return Outcome([raised, cleared])
         case ExpirySweep(near_days):
             return expiry_sweep(keeper, keeper.calendar.today(), near_days)
+        case ShortageCheck():
+            return Outcome([keeper.orders.at_start(keeper.on_hand)])
+        case SendRequestsAgain(after_seconds):
+            commit, notes = keeper.orders.send_again(timedelta(seconds=after_seconds))
+            return Outcome([commit], notes)
         case Book(movements):
             return Outcome([keeper.commit(movements)])
         case RememberCommand(message_id, command, expires_at, then):

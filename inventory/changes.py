@@ -50,6 +50,8 @@ __all__ = [
     "RememberCommand",
     "RequestAnswer",
     "ScannedAtPick",
+    "SendRequestsAgain",
+    "ShortageCheck",
     "StocktakeStarted",
     "UnreadCode",
 ]
@@ -148,6 +150,19 @@ class RecordOutage:
 @dataclass(frozen=True, slots=True)
 class ExpirySweep:
     near_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShortageCheck:
+    """The gateway started: every product's stock judged as if it had just fallen there."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequestsAgain:
+    """Time passed: requests the centre has not answered `after_seconds` after the broker took
+    their last copy are sent again."""
+
+    after_seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +288,8 @@ Change = (
     | ClearAlarm
     | RecordOutage
     | ExpirySweep
+    | ShortageCheck
+    | SendRequestsAgain
     | Book
     | RememberCommand
     | Answering

@@ -295,10 +295,12 @@ class InventoryKeeper:
         stock = plan_stock(movements, self.index.quantity_of, self.index.slot_of)
         at = self.stamp()
         on_hand = {m.gtin: self.index.on_hand(m.gtin) for m in movements}
-        alarms, requests = self.orders.after_movements(movements, on_hand, at)
-        messages = self._publish(alarms, requests)
-        messages += extra
-        requests += self.orders.receipts(movements)
+        # Decided with the requests the delivery fulfils closed: its packs count once.
+        received = self.orders.receipts(movements)
+        alarms, requests = self.orders.after_movements(movements, on_hand, at, received)
+        messages = self._publish(alarms, requests) + extra
+        decided = {r.request_id for r in requests}
+        requests += [r for r in received if r.request_id not in decided]
         if self._in_group:  # the usual case, on the writer: skip the context manager
             self._take(at, movements, stock, alarms, requests, messages)
             cleared = self._expiry_alarms_gone(movements)
@@ -379,7 +381,8 @@ class InventoryKeeper:
     def _publish(
         self, alarms: Iterable[Alarm], requests: Iterable[ProcurementRequest]
     ) -> list[OutboxMessage]:
-        """The outbox messages that publish alarm changes and requests sent to the centre."""
+        """The outbox messages that publish alarm changes and requests sent to the centre (once:
+        a request written again while open, made urgent, is not sent again)."""
         messages = [OutboxMessage(MessageKind.ALARM, a.payload(), key=a.id) for a in alarms]
         return messages + [
             OutboxMessage(
@@ -388,7 +391,7 @@ class InventoryKeeper:
                 key=r.request_id,
             )
             for r in requests
-            if r.status is RequestStatus.REQUESTED
+            if r.status is RequestStatus.REQUESTED and not self.orders.sent(r.request_id)
         ]
 
     def _load_state(self) -> None:

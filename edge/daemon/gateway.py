@@ -33,7 +33,7 @@ from edge.service.metrics import GatewayMetrics
 from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig
 from edge.settings.host_checks import stock_outside, with_usable_ledger
-from inventory.changes import PickTick
+from inventory.changes import PickTick, SendRequestsAgain, ShortageCheck
 from inventory.site_calendar import SiteCalendar, machine_zone_problems
 from inventory.stock.presence import PresenceTracker
 from sync.mqtt_session import Announcement, MqttSession
@@ -42,6 +42,9 @@ from sync.topics import Topics
 
 log = logging.getLogger(__name__)
 PICK_CLOCK_SECONDS = 0.25  # reminders, timeouts, mistakes ending, lists taking turns on a slot
+# How often requests the centre has not answered are looked at, at most (a tenth of
+# `procurement.resend_after_hours` when shorter): when one is due is the ledger's to say.
+RESEND_CHECK_SECONDS = 60.0
 
 
 class _Stopped(Exception):
@@ -150,6 +153,10 @@ class Gateway:
         try:
             if outside := stock_outside(config, await ledger.ask(ask.stock_by_slot)):
                 log.warning("%s", outside)
+            # Shelves found short or empty; not on a new ledger, whose shelves are still to be
+            # read in (every product would be asked for before the first read).
+            if await ledger.ask(ask.has_movements):
+                await ledger.submit(ShortageCheck())
             self.events.seed(await ledger.ask(ask.placed_epcs))
             self.events.alarmed_before(await ledger.ask(ask.live_alarms))
             self.inbound.admission.load(await ledger.ask(ask.commands_seen))
@@ -217,6 +224,7 @@ class Gateway:
                 ),
             ),
             ("pick clock", self._pick_clock()),
+            ("requests sent again", self._send_requests_again()),
             ("publisher", publisher.run()),
             ("link", report_link(session, self._observe, self._connected)),
             ("alarms at the broker", self.alarms_at_broker.run()),
@@ -260,6 +268,14 @@ class Gateway:
             self._observe(activity)
         if any(c.messages for c in outcome.commits) and self.publisher is not None:
             self.publisher.notify()
+
+    async def _send_requests_again(self) -> None:
+        """Requests the centre has not answered, sent again when due (inventory.replenishment
+        .resend): looked at now and then, due by the ledger's record and the gateway's clock."""
+        after = self.config.procurement.resend_after_hours * 3600
+        while True:
+            await self.ledger.submit(SendRequestsAgain(after))
+            await asyncio.sleep(min(RESEND_CHECK_SECONDS, after / 10))
 
     async def _pick_clock(self) -> None:
         while True:

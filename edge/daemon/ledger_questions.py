@@ -50,6 +50,11 @@ def newest_stamp(keeper: InventoryKeeper) -> datetime | None:
     return keeper.newest_stamp
 
 
+def has_movements(keeper: InventoryKeeper) -> bool:
+    """Whether the ledger has booked anything yet (False: a new one, its shelves not read in)."""
+    return keeper.ledger.count > 0
+
+
 def live_alarms(keeper: InventoryKeeper) -> list[Alarm]:
     return keeper.alarms.live()
 

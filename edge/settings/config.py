@@ -25,6 +25,7 @@ from edge.settings.sections import (
     DevicesConfig,
     MetricsConfig,
     PickingConfig,
+    ProcurementConfig,
     StocktakeConfig,
 )
 from edge.settings.serial_framing import SerialFraming
@@ -247,6 +248,7 @@ class GatewayConfig(_Strict):
     stocktake: StocktakeConfig = StocktakeConfig()
     commands: CommandsConfig = CommandsConfig()
     alarms: AlarmsConfig = AlarmsConfig()
+    procurement: ProcurementConfig = ProcurementConfig()
     metrics: MetricsConfig = MetricsConfig()
     web: WebConfig = WebConfig()
     readers: list[ReaderConfig] = Field(default_factory=list)

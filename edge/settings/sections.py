@@ -1,5 +1,6 @@
 """Configuration sections for behaviour rather than hardware: picking, stocktake, alarms,
-commands from the network, devices' health, metrics. Part of edge.settings.config."""
+procurement, commands from the network, devices' health, metrics. Part of
+edge.settings.config."""
 
 from __future__ import annotations
 
@@ -67,6 +68,12 @@ class AlarmsConfig(_Strict):
     expiry_sweep_at: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "00:00"
     backlog_messages: Annotated[int, Field(ge=1)] = 1000
     backlog_age_seconds: Annotated[float, Field(gt=0)] = 900.0
+
+
+class ProcurementConfig(_Strict):
+    # A request the centre has not answered this long after the broker took it is sent again
+    # (the same message, the same request_id), and again each time this long passes.
+    resend_after_hours: Annotated[float, Field(gt=0, le=30 * 24)] = 4.0
 
 
 class DevicesConfig(_Strict):

@@ -18,7 +18,7 @@ from anyio import to_thread
 from inventory.ledger.store import connect_readonly
 from inventory.picking.lists import PickList
 from inventory.putaway.sessions import PutawaySession
-from inventory.replenishment.requests import SHOWN_COLUMNS
+from inventory.replenishment.requests import OPEN_STATUSES, SHOWN_COLUMNS, RequestStatus
 from inventory.stocktake.sweep import StocktakeReport
 
 T = TypeVar("T")
@@ -144,10 +144,17 @@ def live_alarms(db: sqlite3.Connection) -> Rows:
 
 
 def requests(db: sqlite3.Connection) -> Rows:
+    """Requests newest first: the newest PAGE_ROWS, and every one still proposed (its Confirm
+    button is here) or open, however many newer ones came after it."""
+    unfinished = [str(RequestStatus.PROPOSED), *(str(s) for s in OPEN_STATUSES)]
     return _rows(
         db.execute(
             f"SELECT {SHOWN_COLUMNS} FROM procurement_requests"
-            f" ORDER BY created_at DESC LIMIT {PAGE_ROWS}"
+            f" WHERE status IN ({', '.join('?' * len(unfinished))}) OR request_id IN"
+            " (SELECT request_id FROM procurement_requests"
+            f" ORDER BY created_at DESC LIMIT {PAGE_ROWS})"
+            " ORDER BY created_at DESC",
+            unfinished,
         )
     )
 

@@ -188,6 +188,13 @@ DELETE FROM outbox WHERE sent_at IS NULL AND kind = 'alarm' AND id < (
 );
 """
 
+# Version 11: the request messages of each request, found by its id (the request's key): how many
+# times it was sent and when the broker took the last copy, for sending again the requests the
+# centre has not answered (inventory.replenishment.resend).
+_V11_REQUEST_MESSAGES = """
+CREATE INDEX outbox_requests ON outbox (key, id) WHERE kind = 'procurement_request';
+"""
+
 # Index i holds the script that moves a file from version i to version i + 1.
 MIGRATIONS: tuple[str, ...] = (
     _SCHEMA_V1,
@@ -200,6 +207,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V8_ALARM_IDS,
     _V9_REQUEST_ANSWERS,
     _V10_SUPERSEDED_STATES,
+    _V11_REQUEST_MESSAGES,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 NEAR_FULL_BYTES = 1 << 20  # less room than this, and an I/O error at open is the full disk

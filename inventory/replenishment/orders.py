@@ -4,7 +4,8 @@ for it, moved along by the centre's answers, and closed by the delivery being bo
 
 What is open (requested, accepted, ordered, shipped, less what has arrived) counts as on order,
 so a shortage covered by an open request asks for nothing more; a proposal waiting for its
-confirmation also keeps a second one from being made.
+confirmation also keeps a second one from being made. A request the centre has not answered is
+sent again after a while (`inventory.replenishment.resend`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from inventory.alarms.book import AlarmBook
@@ -20,9 +22,9 @@ from inventory.alarms.lifecycle import Alarm, AlarmKind
 from inventory.errors import RequestError
 from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
-from inventory.ledger.outbox import OutboxMessage
+from inventory.ledger.outbox import MessageKind, OutboxMessage
 from inventory.replenishment import shortage
-from inventory.replenishment.policy import Product, suggested_quantity
+from inventory.replenishment.policy import Product, is_short, suggested_quantity
 from inventory.replenishment.requests import (
     NEXT_STATUSES,
     OPEN_STATUSES,
@@ -33,6 +35,7 @@ from inventory.replenishment.requests import (
     RequestStatus,
     unfinished_requests,
 )
+from inventory.replenishment.resend import resent_note, sendings
 
 # The messages that answer the centre's answer, written with it: made of the request's state
 # after it and whether it changed that state.
@@ -99,23 +102,44 @@ class OrderBook:
         """Requests proposed or open, oldest first."""
         return sorted(self._requests.values(), key=lambda r: (r.created_at, r.request_id))
 
-    def standing(self, gtin: str, on_hand: int) -> shortage.Standing:
-        """`gtin`'s figures for a shortage decision, with `on_hand` as it will be."""
+    def standing(
+        self, gtin: str, on_hand: int, changed: Mapping[str, ProcurementRequest] | None = None
+    ) -> shortage.Standing:
+        """`gtin`'s figures for a shortage decision, with `on_hand` as it will be, and its
+        requests as `changed` (by id) leaves them: a delivery booked in the same change."""
+        changed = changed or {}
+        mine = [
+            changed.get(r.request_id, r) for r in self._requests.values() if r.product.gtin == gtin
+        ]
         return shortage.Standing(
             on_hand,
-            self.on_order(gtin),
-            self._proposal(gtin),
+            sum(r.outstanding for r in mine),
+            next((r for r in mine if r.status is RequestStatus.PROPOSED), None),
             self._alarms.get(AlarmKind.SHORTAGE, gtin),
             self._alarms.get(AlarmKind.STOCK_OUT, gtin),
+            tuple(r for r in mine if r.status in OPEN_STATUSES),
         )
+
+    def sent(self, request_id: str) -> bool:
+        """Whether the request has gone to the centre and is open: written again (made urgent,
+        packs of it received), it is not a request to send."""
+        request = self._requests.get(request_id)
+        return request is not None and request.status in OPEN_STATUSES
 
     # Changes ---------------------------------------------------------------------------------
 
     def after_movements(
-        self, movements: Iterable[Movement], on_hand_now: Mapping[str, int], at: str
+        self,
+        movements: Iterable[Movement],
+        on_hand_now: Mapping[str, int],
+        at: str,
+        received: Iterable[ProcurementRequest] = (),
     ) -> tuple[list[Alarm], list[ProcurementRequest]]:
         """Shortage alarms raised or cleared, and requests called for, by these movements
-        (`on_hand_now`: each GTIN's available stock before them)."""
+        (`on_hand_now`: each GTIN's available stock before them; `received`: the requests the
+        packs they book in fulfil, `receipts`, which no longer count as on order for what
+        has arrived)."""
+        closed = {r.request_id: r for r in received}
         change: dict[str, int] = {}
         for movement in movements:
             if movement.gtin in self._products or self._alarmed(movement.gtin):
@@ -123,7 +147,7 @@ class OrderBook:
         alarms: list[Alarm] = []
         requests: list[ProcurementRequest] = []
         for gtin, delta in change.items():
-            standing = self.standing(gtin, on_hand_now[gtin] + delta)
+            standing = self.standing(gtin, on_hand_now[gtin] + delta, closed)
             if (product := self._products.get(gtin)) is None:
                 alarms += shortage.after_unmanaged(standing, delta, at)
                 continue
@@ -131,6 +155,55 @@ class OrderBook:
             alarms += raised
             requests += called
         return alarms, requests
+
+    def at_start(self, on_hand: Callable[[str], int]) -> Commit:
+        """The shortage check of every product at start, with its stock as found (`on_hand`):
+        alarms raised and requests called for as stock falling there would; none raised or
+        asked for again where an alarm is live, a request open or a proposal waiting. Only
+        products at or below their reorder point can call for anything (or a live stock-out
+        alarm: stock back meanwhile clears it)."""
+        at = self._ledger.stamp()
+        alarms: list[Alarm] = []
+        requests: list[ProcurementRequest] = []
+        for gtin, product in self._products.items():
+            found = on_hand(gtin)
+            if not is_short(product, found) and not self._alarms.get(AlarmKind.STOCK_OUT, gtin):
+                continue
+            raised, called = shortage.at_start(product, self.standing(gtin, found), at)
+            alarms += raised
+            requests += called
+        if not alarms and not requests:
+            return Commit()
+        messages = self._ledger.record(at, alarms, requests)
+        return Commit(alarms=tuple(alarms), requests=tuple(requests), messages=messages)
+
+    def send_again(self, after: timedelta) -> tuple[Commit, list[str]]:
+        """Every request the centre has not answered (still `requested`, nothing of it booked
+        in) whose last copy the broker took `after` ago or longer, published again as it was,
+        with what the activity log says of each (`inventory.replenishment.resend`)."""
+        waiting = [
+            r
+            for r in self.open_requests()
+            if r.status is RequestStatus.REQUESTED and r.received == 0
+        ]
+        if not waiting:
+            return Commit(), []
+        at = self._ledger.stamp()
+        now = datetime.fromisoformat(at)
+        found = sendings(self._db, waiting)
+        copies: list[OutboxMessage] = []
+        notes: list[str] = []
+        for request in waiting:
+            sending = found.get(request.request_id)
+            if sending is None or not sending.due(now, after):
+                continue
+            copies.append(
+                OutboxMessage(MessageKind.PROCUREMENT_REQUEST, sending.payload, request.request_id)
+            )
+            notes.append(resent_note(request, sending))
+        if not copies:
+            return Commit(), []
+        return Commit(messages=self._ledger.record(at, [], [], copies)), notes
 
     def _alarmed(self, gtin: str) -> bool:
         """Whether `gtin` has a live shortage or stock-out alarm."""
@@ -275,13 +348,3 @@ class OrderBook:
         if proposed:
             self._ledger.record(at, [], proposed)
         return proposed
-
-    def _proposal(self, gtin: str) -> ProcurementRequest | None:
-        return next(
-            (
-                r
-                for r in self._requests.values()
-                if r.product.gtin == gtin and r.status is RequestStatus.PROPOSED
-            ),
-            None,
-        )

@@ -28,10 +28,14 @@ OPEN_STATUSES = frozenset(
 )
 
 
-# What a person is shown of each request (`rxedge procurement list`, the page's procurement view).
+# What a person is shown of each request (`rxedge procurement list`, the page's procurement view),
+# with how many times it was sent again for want of an answer (its copies in the outbox, found
+# through the index on request messages: inventory.replenishment.resend).
 SHOWN_COLUMNS = (
     "request_id, created_at, gtin, quantity, received, priority, status, confirmed_by,"
-    " updated_at, note, answered_by, answered_at"
+    " updated_at, note, answered_by, answered_at,"
+    " max((SELECT count(*) FROM outbox WHERE kind = 'procurement_request'"
+    " AND key = procurement_requests.request_id) - 1, 0) AS sent_again"
 )
 
 

@@ -1,4 +1,4 @@
-"""Where a shortage becomes a procurement request: the one place that decides, for both ways a
+"""Where a shortage becomes a procurement request: the one place that decides, for every way a
 shortage is found.
 
 - Stock falling through movements (`after_movements`): the shortage alarm is raised when the
@@ -7,8 +7,12 @@ shortage is found.
   stock starts a shortage and only rising stock ends one: packs put away one by one on a new
   shelf must not each raise a request.
 - A pick list asking for more than the shelves hold (`after_short_pick`): the shortage alarm
-  (with what the list was short by) and an urgent request for at least what is missing, unless
-  enough is on order already.
+  (with what the list was short by and its id, added to the alarm when it is live already), the
+  product's open requests made urgent, and, for what they do not cover, the waiting proposal
+  enlarged or else an urgent request for at least what is missing.
+- The gateway starting (`at_start`): every product is judged as a falling stock would judge it,
+  so a shelf found short or empty gets its alarms and request; what is live or open already is
+  not raised or asked for again.
 - A GTIN with no product policy (`after_unmanaged`): its live alarms clear once stock returns.
 
 - A request the centre cancels or rejects (`after_request_ended`): while what is on hand and on
@@ -19,16 +23,27 @@ shortage is found.
 A product whose requests a pharmacist confirms gets a proposal instead of a request; while one
 waits, no second is made. Stock rising until nothing more is needed withdraws it, so the next
 shortage proposes afresh, for what is missing then.
+
+A stock-out, like a short pick, makes the product's open routine requests urgent. The contract
+carries a request once (the centre applies each request_id once), so the change cannot go out
+as the request again: the alarm that caused it names the requests now urgent
+(`urgent_requests` in its detail), and the request stays urgent in the ledger and on the page.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState
 from inventory.replenishment.policy import Product, is_short, needs_order, suggested_quantity
 from inventory.replenishment.requests import Priority, ProcurementRequest, RequestStatus
+
+# Stock found at start is judged as stock that fell to where it is: alarms raised and requests
+# called for, no shortage cleared nor proposal withdrawn (a stock-out alarm with stock back is
+# cleared, as after any movement).
+FOUND_AT_START = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +55,7 @@ class Standing:
     proposal: ProcurementRequest | None  # waiting for a pharmacist's confirmation
     shortage: Alarm | None = None
     stock_out: Alarm | None = None
+    open: tuple[ProcurementRequest, ...] = ()  # sent to the centre and not yet ended
 
 
 def after_movements(
@@ -61,12 +77,18 @@ def after_movements(
         alarms.append(Alarm(AlarmKind.SHORTAGE, product.gtin, AlarmState.RAISED, at, detail))
     elif not short and standing.shortage is not None and delta > 0:
         alarms.append(replace(standing.shortage, state=AlarmState.CLEARED, cleared_at=at))
+    requests: list[ProcurementRequest] = []
     if on_hand <= 0 and standing.stock_out is None:
+        # None left: what is on its way is wanted now, and so is a proposal when confirmed.
+        waiting = (
+            standing.open if standing.proposal is None else (*standing.open, standing.proposal)
+        )
+        requests += made_urgent(waiting)
         detail = {"gtin": product.gtin, "name": product.name, "slots": list(product.home_slots)}
+        detail |= _naming_urgent(standing.open)
         alarms.append(Alarm(AlarmKind.STOCK_OUT, product.gtin, AlarmState.RAISED, at, detail))
     elif on_hand > 0 and standing.stock_out is not None:
         alarms.append(replace(standing.stock_out, state=AlarmState.CLEARED, cleared_at=at))
-    requests: list[ProcurementRequest] = []
     needed = needs_order(product, on_hand, standing.on_order)
     if delta < 0 and needed and standing.proposal is None:
         requests.append(new_request(product, on_hand, standing.on_order, at))
@@ -94,25 +116,65 @@ def after_short_pick(
     pick_id: str,
     at: str,
 ) -> tuple[list[Alarm], list[ProcurementRequest]]:
-    """The shortage alarm (unless live) and, for a known product with too little on order, an
-    urgent request for at least `missing`, when pick list `pick_id` was short by `missing`."""
-    alarms: list[Alarm] = []
-    if standing.shortage is None:
-        detail: dict[str, object] = {
-            "gtin": gtin,
-            "name": product.name if product else gtin,
-            "on_hand": standing.on_hand,
-            "short_by": missing,
-            "pick_id": pick_id,
-            "slots": list(product.home_slots) if product else [],
-        }
-        alarms.append(Alarm(AlarmKind.SHORTAGE, gtin, AlarmState.RAISED, at, detail))
+    """What pick list `pick_id`, short by `missing` of `gtin`, calls for. For a known product:
+    its open routine requests made urgent (a patient waits for what they bring), and for what
+    they do not cover (`missing` beyond what is on order) the waiting proposal enlarged to it
+    and made urgent, or else an urgent request for at least that much. The shortage alarm is
+    raised with what the list was short by and its id, or, live already (stock fell to the
+    reorder point before), given them; either way it names the open requests, all urgent now."""
     requests: list[ProcurementRequest] = []
-    if product is not None and standing.on_order < missing and standing.proposal is None:
-        request = new_request(product, standing.on_hand, standing.on_order, at)
-        wanted = max(request.quantity, missing - standing.on_order)
-        requests.append(replace(request, quantity=wanted, priority=Priority.URGENT))
+    sent: tuple[ProcurementRequest, ...] = ()
+    if product is not None:
+        requests += made_urgent(standing.open)
+        sent = standing.open
+        shortfall = missing - standing.on_order
+        if shortfall > 0 and standing.proposal is not None:
+            proposal = standing.proposal
+            quantity = max(proposal.quantity, shortfall)
+            requests.append(replace(proposal, quantity=quantity, priority=Priority.URGENT))
+        elif shortfall > 0:
+            request = new_request(product, standing.on_hand, standing.on_order, at)
+            wanted = max(request.quantity, shortfall)
+            requests.append(replace(request, quantity=wanted, priority=Priority.URGENT))
+            if request.status is RequestStatus.REQUESTED:
+                sent = (*sent, requests[-1])
+    detail: dict[str, object] = {
+        "gtin": gtin,
+        "name": product.name if product else gtin,
+        "on_hand": standing.on_hand,
+        "short_by": missing,
+        "pick_id": pick_id,
+        "slots": list(product.home_slots) if product else [],
+    }
+    detail |= _naming_urgent(sent)
+    live = standing.shortage
+    if live is None:
+        alarms = [Alarm(AlarmKind.SHORTAGE, gtin, AlarmState.RAISED, at, detail)]
+    else:  # the same alarm (state, raise time, acknowledgement kept), told of the pick list
+        told = {k: v for k, v in live.detail.items() if k != "urgent_requests"} | detail
+        alarms = [] if told == live.detail else [replace(live, detail=told)]
     return alarms, requests
+
+
+def at_start(
+    product: Product, standing: Standing, at: str
+) -> tuple[list[Alarm], list[ProcurementRequest]]:
+    """What the product's stock as found at start calls for: what stock falling to it would
+    (alarms not live yet raised, a request or proposal unless one is open or waiting)."""
+    return after_movements(product, standing, FOUND_AT_START, at)
+
+
+def made_urgent(requests: Iterable[ProcurementRequest]) -> list[ProcurementRequest]:
+    """The routine ones of `requests`, made urgent."""
+    return [
+        replace(r, priority=Priority.URGENT) for r in requests if r.priority is Priority.ROUTINE
+    ]
+
+
+def _naming_urgent(sent: Iterable[ProcurementRequest]) -> dict[str, object]:
+    """The alarm detail naming the requests the centre has that are urgent now (none: nothing)."""
+    ids = [r.request_id for r in sent]
+    return {"urgent_requests": ids} if ids else {}
 
 
 def after_request_ended(product: Product, standing: Standing, at: str) -> list[ProcurementRequest]:

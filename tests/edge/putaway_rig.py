@@ -67,7 +67,9 @@ PRODUCTS = [
 
 def stock(db: Path) -> None:
     """Amoxicillin at its reorder point (so a request for 3 is open), a serialized pack of it
-    on the shelf (serial S1) and a recalled batch."""
+    on the shelf (serial S1) and a recalled batch; paracetamol and ibuprofen above theirs, two
+    packs each in the back room (R-01, on no shelf): their home slots start empty, and the
+    gateway's start finds nothing short to light or ask for."""
     products = {
         p.gtin: p for p in (Product(AMOX, "Amoxicillin 500 mg", 1, 4, home_slots=("A-01",)),)
     }
@@ -90,6 +92,14 @@ def stock(db: Path) -> None:
     )
     keeper.commit([Movement(MovementKind.PICK, AMOX, 2, batch="B0", from_slot="A-01")])
     keeper.picks.recall(AMOX, "BAD", "supplier notice")
+    for gtin in (PARA, IBU):
+        keeper.commit(
+            [
+                Movement(
+                    MovementKind.PUT_AWAY, gtin, 2, batch="R0", expiry="2031-01-31", to_slot="R-01"
+                )
+            ]
+        )
     keeper.close()
 
 

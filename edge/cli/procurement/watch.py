@@ -65,6 +65,11 @@ CSV_COLUMNS = (
     *(f for name in REQUEST_FIELDS for f in (REASON_FIGURES if name == "reason" else (name,))),
 )
 OnRequest = Callable[[ReceivedRequest], Awaitable[None] | None]
+# Said once a watch without a session of its own is subscribed: the broker keeps nothing for it.
+NO_SESSION_WARNING = (
+    "rxedge: warning: no --client-id, so no session: requests published while this watch is "
+    "not running are not kept for it (give --client-id NAME to catch up on return)"
+)
 
 
 def now_stamp() -> str:
@@ -321,6 +326,8 @@ async def watch(options: WatchOptions) -> int:
         await watcher.start()
         await watcher.until_subscribed(10 if options.seconds is None else options.seconds)
         print(f"watching {watcher.session.subscription} on {options.broker_url}", file=sys.stderr)
+        if options.client_id is None:
+            print(NO_SESSION_WARNING, file=sys.stderr)
         sys.stderr.flush()
         await until_done(clerk, watcher.session.stopped, deadline)
     except BrokerLinkError as exc:

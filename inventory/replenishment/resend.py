@@ -1,0 +1,67 @@
+"""Requests the centre has not answered, sent again.
+
+A request can be lost on its way to the centre after the broker took it: a broker that crashed
+before saving it, a clerk's watch that kept no session while it was away. Its sender cannot
+tell: the broker acknowledged it. So a request still `requested` (no answer from the centre) a
+while after the broker took its last copy is published again: the same message, with the same
+request_id, which a centre that has it already applies once (and drops as a copy). Again each
+such while, until the centre answers (or packs of it are booked in: it has it). What was sent
+and when is the outbox's: every copy is a row there (kind `procurement_request`, key the
+request's id), so the count of copies and the time of the last survive a restart, and a copy
+still waiting for the broker is not joined by another.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from inventory.replenishment.requests import ProcurementRequest
+
+# The newest message of each request among those given, and how many there are; `kind` is
+# written out so that the index on request messages (schema version 11) serves it.
+_SENDINGS_SQL = """
+SELECT key, count(*), max(id) FROM outbox
+WHERE kind = 'procurement_request' AND key IN (SELECT value FROM json_each(?))
+GROUP BY key
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Sending:
+    """How a request has gone out: `copies` messages so far (the first, then each sent again),
+    the newest one's `payload`, and when the broker took it (`taken_at`; None: waiting)."""
+
+    copies: int
+    payload: str
+    taken_at: str | None
+
+    def due(self, now: datetime, after: timedelta) -> bool:
+        """Whether the request is to be sent again at `now`: its newest copy taken by the broker
+        at least `after` ago."""
+        return self.taken_at is not None and datetime.fromisoformat(self.taken_at) + after <= now
+
+
+def sendings(db: sqlite3.Connection, requests: Sequence[ProcurementRequest]) -> dict[str, Sending]:
+    """How each of `requests` has gone out, by request id (one never published: absent)."""
+    ids = json.dumps([r.request_id for r in requests])
+    found: dict[str, Sending] = {}
+    for key, copies, newest in db.execute(_SENDINGS_SQL, (ids,)).fetchall():
+        payload, taken_at = db.execute(
+            "SELECT payload, sent_at FROM outbox WHERE id = ?", (newest,)
+        ).fetchone()
+        found[str(key)] = Sending(int(copies), str(payload), taken_at)
+    return found
+
+
+def resent_note(request: ProcurementRequest, sending: Sending) -> str:
+    """What the activity log says of a request sent again (`sending`: before this copy)."""
+    times = sending.copies
+    return (
+        f"request {request.request_id} ({request.quantity} x {request.product.name}) sent again "
+        f"({times} time{'s' if times > 1 else ''} so far): no answer from the centre since the "
+        f"broker took it at {sending.taken_at}"
+    )

@@ -1,0 +1,152 @@
+"""A request the centre never answers is sent again over a real mosquitto: the same message,
+with the same request_id, each `procurement.resend_after_hours` on the gateway's clock (across
+a restart too), until the centre answers; the clerk's watch takes it once. The watch says when
+it keeps no session; the setting refuses a bad value by its key."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from edge.daemon.activity import Activity
+from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
+from edge.settings.config import ConfigError, parse_config
+from inventory.changes import Book, SendRequestsAgain
+from tests.clocks import SteppedClock
+from tests.conftest import Subscriber, eventually, subscribed
+from tests.edge.procurement_rig import (
+    PREFIX,
+    CliRun,
+    change,
+    config,
+    products,
+    request_message,
+    requests,
+    stock,
+    stop_gateway,
+    take_one,
+    unsent_requests,
+)
+
+HOURS = 0.01  # 36 s on the gateway's clock, stepped by the test: looked at every 3.6 s
+PERIOD = HOURS * 3600
+
+
+async def gateway_on(
+    settings: dict[str, object], clock: SteppedClock, said: list[Activity]
+) -> tuple[Gateway, asyncio.Task[None]]:
+    gateway = Gateway(parse_config(settings), said.append, clock)
+    task = asyncio.create_task(gateway.run())
+    await eventually(gateway.ready.is_set, what="gateway ready")
+    await subscribed(gateway)
+    return gateway, task
+
+
+async def written(gateway: Gateway) -> None:
+    """Until every change queued so far is written."""
+    done = asyncio.get_running_loop().create_future()
+    gateway.ledger.when_written(lambda: done.done() or done.set_result(None))
+    await asyncio.wait_for(done, 10)
+
+
+async def test_an_unanswered_request_goes_out_again_until_answered_and_the_watch_takes_it_once(
+    broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    wanted = products(auto=1)
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    settings = {**config(db, broker.url, wanted), "procurement": {"resend_after_hours": HOURS}}
+    wire = subscribe(f"{PREFIX}/procurement/request")  # every copy the broker hands on
+    watch = await CliRun.start(
+        *("procurement", "watch", "--broker", broker.url, "--json", "--client-id", "clerk-1")
+    )
+    clock, said = SteppedClock(), []
+    try:
+        await watch.watching()
+        gateway, task = await gateway_on(settings, clock, said)
+        try:
+            change(gateway, Book((take_one(wanted[0]["gtin"]),)))
+            (rid,) = await eventually(lambda: list(requests(db)), what="the request raised")
+            await eventually(lambda: unsent_requests(db) == 0, what="the broker took it")
+            clock.step(PERIOD)  # no answer for resend_after_hours
+            await eventually(lambda: len(wire.payloads("/request")) == 2, what="sent again")
+            await eventually(lambda: unsent_requests(db) == 0, what="the broker took the copy")
+        finally:
+            await stop_gateway(gateway, task)
+        gateway, task = await gateway_on(settings, clock, said)  # restarted: it carries on
+        try:
+            clock.step(PERIOD)
+            await eventually(lambda: len(wire.payloads("/request")) == 3, what="sent again")
+            target = ["--broker", broker.url, "--site", "s1", "--gateway", "g1"]
+            answer = await CliRun.start("procurement", "status", rid, "accepted", *target)
+            assert await answer.finish() == 0, answer.errors
+            await eventually(lambda: requests(db)[rid] == "accepted", what="the answer taken")
+            clock.step(10 * PERIOD)
+            await gateway.ledger.submit(SendRequestsAgain(PERIOD))
+            await written(gateway)
+            assert len(wire.payloads("/request")) == 3, "answered: never sent again"
+        finally:
+            await stop_gateway(gateway, task)
+        listed = await CliRun.start("procurement", "list", "--db", str(db), "--json")
+        assert await listed.finish() == 0, listed.errors
+        (row,) = listed.json_lines()
+        assert (row["request_id"], row["sent_again"]) == (rid, 2)
+        # A request published after the copies reaches the watch after them: it has seen all.
+        marker = request_message(n=2)
+        wire.publish(f"{PREFIX}/procurement/request", json.dumps(marker))
+        await eventually(
+            lambda: any(line["request_id"] == marker["request_id"] for line in watch.json_lines()),
+            what="the request after the copies",
+        )
+        assert await watch.interrupt() == 130
+    finally:
+        await watch.kill()
+    copies = wire.payloads("/request")[:3]
+    assert [c["request_id"] for c in copies] == [rid] * 3 and copies[0] == copies[1] == copies[2]
+    taken = [line["request_id"] for line in watch.json_lines()]
+    assert taken == [rid, marker["request_id"]], "the clerk's watch took the request once"
+    notes = [a.text for a in said if "sent again" in a.text]
+    assert [n.split(" sent again ")[1].split(":")[0] for n in notes] == [
+        "(1 time so far)",
+        "(2 times so far)",
+    ]
+    assert all(rid in n for n in notes)
+
+
+async def test_a_watch_without_a_client_id_says_it_keeps_nothing_while_away(
+    broker: LocalBroker,
+) -> None:
+    runs = {
+        "none": await CliRun.start("procurement", "watch", "--broker", broker.url),
+        "kept": await CliRun.start(
+            "procurement", "watch", "--broker", broker.url, "--client-id", "clerk-2"
+        ),
+    }
+    try:
+        for run in runs.values():
+            await run.watching()
+            assert await run.interrupt() == 130
+    finally:
+        for run in runs.values():
+            await run.kill()
+    warned = [e for e in runs["none"].errors if "--client-id" in e]
+    assert warned == [
+        "rxedge: warning: no --client-id, so no session: requests published while this watch "
+        "is not running are not kept for it (give --client-id NAME to catch up on return)"
+    ]
+    assert not any("--client-id" in e for e in runs["kept"].errors)
+
+
+@pytest.mark.parametrize("hours", [0, -1, 721, "soon"])
+def test_the_resend_setting_refuses_a_bad_value_by_its_key(hours: object) -> None:
+    settings = {"site": "s1", "gateway": "g1", "procurement": {"resend_after_hours": hours}}
+    with pytest.raises(ConfigError) as refused:
+        parse_config(settings)
+    (problem,) = refused.value.problems
+    assert problem.startswith("procurement.resend_after_hours: ")
+    assert "e.g. resend_after_hours = 4" in problem

@@ -1,0 +1,68 @@
+"""The Procurement view in Chromium: a proposal keeps its row and its Confirm button however many
+requests came after it (the list shows the newest 500 and every one still proposed or open),
+and a request sent again for want of an answer says how many times."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from playwright.async_api import expect
+
+from edge.demo.local_broker import LocalBroker
+from inventory.keeper import InventoryKeeper
+from inventory.ledger.outbox import MessageKind, OutboxMessage
+from inventory.replenishment.policy import Product
+from inventory.replenishment.requests import Priority, ProcurementRequest, RequestStatus
+from tests.edge.pick_rig import IBU
+from tests.web.page_rig import page_rig
+
+NEWER = 501  # finished requests made after the proposal: more than the list's 500 newest
+
+
+def request(n: int, status: RequestStatus, created_at: str) -> ProcurementRequest:
+    product = Product(IBU, "Ibuprofen 400 mg", reorder_point=1, par=8)
+    return ProcurementRequest(
+        f"00000000-0000-4000-8000-{n:012d}",
+        created_at,
+        product,
+        2,
+        Priority.ROUTINE,
+        0,
+        0,
+        "auto",
+        status,
+    )
+
+
+async def test_an_old_proposal_keeps_its_confirm_button_and_copies_sent_are_counted(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.logged_in_tab()
+        await web.rig.stop_daemon()  # the ledger's one writer: the test writes now
+        keeper = InventoryKeeper(web.rig.db, {}, "s1", "g1")
+        try:
+            at = keeper.stamp()
+            proposal = replace(
+                request(0, RequestStatus.PROPOSED, "2026-01-05T09:00:00.000Z"), confirmed_by=""
+            )
+            unanswered = request(1, RequestStatus.REQUESTED, "2026-01-06T09:00:00.000Z")
+            newer = [
+                request(2 + n, RequestStatus.RECEIVED, f"2026-02-01T09:{n // 60:02d}:{n % 60:02d}Z")
+                for n in range(NEWER)
+            ]
+            keeper.record(at, [], [proposal, unanswered, *newer])
+            copy = keeper.db.execute(
+                "SELECT payload FROM outbox WHERE key = ?", (unanswered.request_id,)
+            ).fetchone()[0]
+            again = OutboxMessage(MessageKind.PROCUREMENT_REQUEST, copy, unanswered.request_id)
+            keeper.send([again, again])
+        finally:
+            keeper.close()
+        await tab.goto(f"{web.url}/procurement")
+        row = tab.locator(f'tr[data-request="{proposal.request_id}"]')
+        await expect(row.get_by_role("button", name="Confirm")).to_be_visible()
+        sent = tab.locator(f'tr[data-request="{unanswered.request_id}"] [data-sent-again]')
+        await expect(sent).to_have_text("sent again 2 times: no answer from the centre yet")
+        await expect(tab.locator("tr[data-request]")).to_have_count(NEWER + 1)
