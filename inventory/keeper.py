@@ -245,34 +245,6 @@ class InventoryKeeper:
         """A tagged pack went from its slot to `to_slot`."""
         return self.commit([self._pack_movement(MovementKind.MOVE, epc, to_slot, actor, reason)])
 
-    def move_slot(self, from_slot: str, to_slot: str, actor: str, reason: str) -> Commit:
-        """Every pack booked in `from_slot` moved to `to_slot` as it is (batch, expiry, status),
-        in one commit: a shelf renamed or rebuilt. StockError when `from_slot` holds nothing, or
-        when open pick lists or put-aways count on packs there."""
-        lines = list(self.index.contents(from_slot))
-        if not lines:
-            raise StockError(f"slot {from_slot} holds no stock")
-        lists = sorted(
-            pick.pick_id
-            for pick in self.picks.lists.values()
-            if any(a.slot == from_slot for line in pick.lines for a in line.allocations)
-        )
-        deliveries = sorted(
-            session.delivery_id
-            for session in self.putaways.sessions.values()
-            if any(p.slot == from_slot for p in session.waiting)
-        )
-        if lists or deliveries:
-            open_work = ", ".join([*(f"pick list {i}" for i in lists), *deliveries])
-            raise StockError(
-                f"{open_work} still count on slot {from_slot}: cancel or finish them first "
-                "(their packs would be looked for where they no longer are)"
-            )
-        return self.commit(
-            line.leaving(MovementKind.MOVE, to_slot, actor, reason, quantity=line.quantity)
-            for line in lines
-        )
-
     def send(self, messages: Iterable[OutboxMessage]) -> Commit:
         """Queue messages in the outbox (with the enclosing group's changes)."""
         messages = self._answers(messages)

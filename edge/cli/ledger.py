@@ -184,6 +184,7 @@ def run_move_slot(args: argparse.Namespace) -> int:
     from edge.daemon.ledger_link import keeper_for
     from edge.daemon.ledger_lock import sole_writer
     from inventory.errors import StockError
+    from inventory.slot_move import move_slot
 
     config = load_config(config_path(args))
     slots = {slot for shelf in config.shelves for slot in shelf.slot_names()}
@@ -201,7 +202,7 @@ def run_move_slot(args: argparse.Namespace) -> int:
         with sole_writer(config.database):
             keeper = keeper_for(config, products, calendar, clock)()
             try:
-                done = keeper.move_slot(args.from_slot, args.to_slot, args.by, reason)
+                done = move_slot(keeper, args.from_slot, args.to_slot, args.by, reason)
             finally:
                 keeper.close()
     except (StoreError, StockError) as exc:
