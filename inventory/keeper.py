@@ -139,8 +139,10 @@ class InventoryKeeper:
         except BaseException:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
-            self._load_state()  # the in-memory state ran ahead of what is on disk
-            self.rollback.failed()
+            try:
+                self._load_state()  # the in-memory state ran ahead of what is on disk
+            finally:
+                self.rollback.failed()
             raise
         finally:
             self._in_group = False

@@ -63,7 +63,7 @@ class PickDesk:
         self._located: dict[str, tuple[float, int]] = {}  # slot -> (until, quantity)
         # packs just booked, or read by a handheld and shown wrong (repeated reads)
         self.recent = RecentPacks(keeper.rollback)
-        self._started = False
+        self._started_at: float | None = None  # when this run first loaded the lists
 
     def load(self) -> None:
         """Open lists and recalls from the file (at start, and after a failed commit). At
@@ -71,10 +71,11 @@ class PickDesk:
         restart, a power cut) is no picker's idle time."""
         self.lists = {p.pick_id: p for p in self.store.open_lists()}
         self.recalled = self.store.recalls()
-        if not self._started:
-            self._started = True
-            for pick in self.lists.values():
-                pick.touched_at, pick.reminded = self._keeper.seconds(), False
+        if self._started_at is None:
+            self._started_at = self._keeper.seconds()
+        for pick in self.lists.values():  # a reload keeps that: the file has the old time
+            if pick.touched_at < self._started_at:
+                pick.touched_at, pick.reminded = self._started_at, False
 
     @property
     def active(self) -> bool:

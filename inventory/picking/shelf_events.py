@@ -100,6 +100,7 @@ class ShelfEvents:
         mine = owner.pick_id if owner is not None else None
         epc, pick = min(here, key=lambda found: (found[1].pick_id != mine, found[1].until))
         del self._unpressed[epc]
+        self._keeper.rollback.add(lambda: self._unpressed.setdefault(epc, pick))  # unconfirmed
         out.notes.append(
             f"button at {slot}: confirms {pick.what}, booked for pick list {pick.pick_id} "
             "when the reader saw it leave; nothing more booked"

@@ -14,7 +14,15 @@ import pytest
 
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.apply import apply
-from inventory.changes import Change, HandheldRead, Left, PickTick, ScannedAtPick
+from inventory.changes import (
+    Change,
+    ConfirmButton,
+    HandheldRead,
+    Left,
+    PickTick,
+    RememberCommand,
+    ScannedAtPick,
+)
 from inventory.codes.barcodes import PackScan
 from inventory.keeper import InventoryKeeper
 from inventory.picking.lists import PickLine, PickRequest
@@ -25,6 +33,7 @@ from tests.inventory.pick_shelves import (
     TIMES,
     Clock,
     movements,
+    open_keeper,
     results,
     stocked_keeper,
     tagged,
@@ -104,3 +113,38 @@ def test_a_pack_taken_wrongly_is_booked_out_once_the_ledger_takes_it(
     assert keeper.line_of_epc(pack.epc) is None, "booked out as taken and not put back"
     assert keeper.alarms.get(AlarmKind.UNEXPECTED_REMOVAL, pack.epc) is not None
     assert not keeper.shelf.holds(pack.epc)
+
+
+def test_a_press_confirming_a_readers_pick_whose_commit_failed_confirms_it_again(
+    keeper: InventoryKeeper, clock: Clock
+) -> None:
+    for serial in (2, 3):
+        keeper.put_away(tagged(serial), "A-06")
+    keeper.picks.start(PickRequest("rx-1", (PickLine(AMOX.gtin, 6),)))
+    applied(keeper, Left(tagged(2).epc, "A-06"))  # the reader books the pick; the press confirms
+    press = RememberCommand(
+        "press:run1:1", "press", "2026-11-27T09:00:00.000Z", ConfirmButton("A-06", 1, 0, ())
+    )
+    with disk_full_at_commit(keeper), pytest.raises(sqlite3.OperationalError):
+        applied(keeper, press)
+    clock.advance(2)
+    applied(keeper, press)
+    assert movements(keeper) == [("pick", "A-06", "", 1, "rx-1")], "the press books no 2nd pack"
+    assert keeper.line_of_epc(tagged(3).epc) is not None
+
+
+def test_the_time_a_restart_did_not_count_as_idle_stays_uncounted_after_a_failed_commit(
+    tmp_path: Path, clock: Clock
+) -> None:
+    path = tmp_path / "l.sqlite"
+    keeper = stocked_keeper(path, clock)
+    keeper.picks.start(PickRequest("rx-1", (PickLine(AMOX.gtin, 1),)))
+    keeper.close()
+    clock.advance(TIMES.timeout_seconds * 6)  # a long power cut
+    keeper = open_keeper(path, clock)
+    with disk_full_at_commit(keeper), pytest.raises(sqlite3.OperationalError), keeper.group():
+        keeper.put_away(tagged(9), "A-06")  # any change whose commit fails reloads the lists
+    clock.advance(1)
+    applied(keeper, PickTick())
+    assert [r["status"] for r in results(keeper, "rx-1")] == ["accepted"], "neither late nor over"
+    assert "rx-1" in keeper.picks.lists
