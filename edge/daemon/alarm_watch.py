@@ -184,11 +184,15 @@ async def backlog_watch(
 
 
 async def device_alarms(health: DeviceHealth, submit: Submit, clock: Clock) -> None:
-    """Raise `device_down` for each device that stayed down for the configured time."""
+    """Raise `device_down` for each device that stayed down for the configured time, or kept
+    dropping; clear it for each that has stayed up long enough after its drops."""
     while True:
         await asyncio.sleep(min(1.0, max(health.alarm_after / 4, 0.05)))
-        for device, detail in health.due(clock.monotonic()):
+        now = clock.monotonic()
+        for device, detail in health.due(now):
             await submit(RaiseAlarm(AlarmKind.DEVICE_DOWN, device, detail))
+        for device in health.settled(now):
+            await submit(ClearAlarm(AlarmKind.DEVICE_DOWN, device))
 
 
 def _trim(bound: int, keeper: InventoryKeeper) -> int:

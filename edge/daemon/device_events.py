@@ -88,7 +88,10 @@ class DeviceEvents:
         self._counters = counters
         self._clock = clock
         self.epcs = EpcDecoder()
-        self.health = DeviceHealth(config.devices.down_alarm_seconds)
+        devices = config.devices
+        self.health = DeviceHealth(
+            devices.down_alarm_seconds, devices.flap_drops, devices.flap_window_seconds
+        )
         self.scans: deque[PackScan | BarcodeError] = deque(maxlen=100)
         self._zones = {
             (reader.name, antenna): slot
@@ -295,7 +298,7 @@ class DeviceEvents:
 
     def _works(self, device: str) -> None:
         """`device` (or an antenna) shows it works: its alarm clears if one was raised."""
-        if self.health.up(device):
+        if self.health.up(device, self._clock.monotonic()):
             self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, device))
 
     def _antenna_fault(self, event: AntennaFault) -> None:
@@ -308,7 +311,7 @@ class DeviceEvents:
         else:
             self._observe(Activity("device", f"{subject}: {event.detail}"))
             about = {"device": event.reader, "antenna": event.antenna}
-            self.health.down(subject, event.detail, self._clock.monotonic(), about)
+            self.health.down(subject, event.detail, self._clock.monotonic(), about, drops=False)
 
 
 def _device_names(config: GatewayConfig) -> set[str]:

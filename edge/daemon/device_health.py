@@ -1,30 +1,55 @@
-"""When a device that went down deserves an alarm: only after it stayed down for a while, so a
+"""When a device that went down deserves an alarm: after it stayed down for a while, so a
 reopened port, a controller's reboot or an antenna that fails one round and reads the next does
-not page anyone."""
+not page anyone; or when it keeps dropping, down `flap_drops` times within `flap_seconds`
+however short each drop, since a link that comes and goes every few seconds loses presses,
+scans and reads all the same. A device alarmed for its drops clears only once it has stayed up
+for `flap_seconds`; one alarmed for staying down clears when it answers again. An antenna is
+judged by its rounds alone: one whose rounds fail between good ones raises no alarm."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+FLAP_DROPS = 5  # drops within FLAP_SECONDS that raise the alarm
+FLAP_SECONDS = 600.0
 
 
 @dataclass
 class DeviceHealth:
-    """Tracks devices (and readers' antennas) down since when; times are monotonic seconds
-    from the caller."""
+    """Tracks devices (and readers' antennas) down since when, and when each dropped lately;
+    times are monotonic seconds from the caller."""
 
     alarm_after: float
+    flap_drops: int = FLAP_DROPS
+    flap_seconds: float = FLAP_SECONDS
     _down_since: dict[str, float] = field(default_factory=dict)
     _alarmed: set[str] = field(default_factory=set)
     _details: dict[str, dict[str, object]] = field(default_factory=dict)
+    _drops: dict[str, deque[float]] = field(default_factory=dict)  # within flap_seconds
+    _flapping: dict[str, float | None] = field(default_factory=dict)  # alarmed -> up since
 
     def down(
-        self, device: str, reason: str, now: float, about: Mapping[str, object] | None = None
+        self,
+        device: str,
+        reason: str,
+        now: float,
+        about: Mapping[str, object] | None = None,
+        drops: bool = True,
     ) -> None:
         """`device` failed (again): down since its first failure after it last worked.
-        `about` names the part for the alarm (default: {"device": device})."""
+        `about` names the part for the alarm (default: {"device": device}); `drops`: False for
+        a part whose drops do not count (an antenna)."""
+        if drops and device not in self._down_since:
+            recent = self._drops.setdefault(device, deque())
+            recent.append(now)
+            while recent[0] <= now - self.flap_seconds:
+                recent.popleft()
         self._down_since.setdefault(device, now)
         self._details[device] = {**(about or {"device": device}), "reason": reason}
+        if device in self._flapping:
+            self._flapping[device] = None
 
     def alarmed_before(self, devices: Iterable[str], now: float) -> None:
         """Devices whose alarm the ledger holds live from before a restart: down since `now`
@@ -42,22 +67,59 @@ class DeviceHealth:
         """Whether `device` has its device_down alarm raised (and not yet cleared)."""
         return device in self._alarmed
 
-    def up(self, device: str) -> bool:
-        """Record a return; True when an alarm was raised for it and must now clear."""
+    def up(self, device: str, now: float = 0.0) -> bool:
+        """Record a return at `now`; True when an alarm was raised for it and must now clear.
+        One raised for its drops clears later (`settled`), once it has stayed up."""
         self._down_since.pop(device, None)
-        self._details.pop(device, None)
+        if device in self._flapping:
+            if self._flapping[device] is None:
+                self._flapping[device] = now
+            return False
         if device in self._alarmed:
             self._alarmed.discard(device)
             return True
         return False
 
     def due(self, now: float) -> list[tuple[str, dict[str, object]]]:
-        """Devices down for `alarm_after` seconds and not alarmed yet (marked alarmed now), each
-        with the alarm's detail: what is down and the latest reason."""
+        """Devices down for `alarm_after` seconds, or down `flap_drops` times within
+        `flap_seconds`, and not alarmed yet (marked alarmed now), each with the alarm's detail:
+        what is down and why (the latest reason; for drops, how many in how long)."""
+        found = []
+        for device, since in self._down_since.items():
+            if now - since >= self.alarm_after and device not in self._alarmed:
+                found.append((device, dict(self._details[device])))
+        for device, recent in self._drops.items():
+            while recent and recent[0] <= now - self.flap_seconds:
+                recent.popleft()
+            if len(recent) < self.flap_drops or device in self._alarmed:
+                continue
+            detail = dict(self._details[device])
+            detail["reason"] = (
+                f"down {len(recent)} times in {_span(self.flap_seconds)} "
+                f"(the latest: {detail['reason']})"
+            )
+            found.append((device, detail))
+            self._flapping[device] = None if device in self._down_since else now
+        self._alarmed.update(device for device, _ in found)
+        self._drops = {device: recent for device, recent in self._drops.items() if recent}
+        return found
+
+    def settled(self, now: float) -> list[str]:
+        """Devices alarmed for their drops that have stayed up for `flap_seconds` since: no
+        longer alarmed (their alarm must now clear)."""
         found = [
             device
-            for device, since in self._down_since.items()
-            if now - since >= self.alarm_after and device not in self._alarmed
+            for device, up_since in self._flapping.items()
+            if up_since is not None and now - up_since >= self.flap_seconds
         ]
-        self._alarmed.update(found)
-        return [(device, dict(self._details[device])) for device in found]
+        for device in found:
+            del self._flapping[device]
+            self._alarmed.discard(device)
+        return found
+
+
+def _span(seconds: float) -> str:
+    """A window in words: "10 min", "45 s"."""
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:g} s"

@@ -43,6 +43,8 @@ EXAMPLES = {
     "unit": 'unit = "pack"',
     "output_power_dbm": "output_power_dbm = 26  (0 to 33)",
     "down_alarm_seconds": "down_alarm_seconds = 30",
+    "flap_drops": "flap_drops = 5  (2 to 1000: drops within flap_window_seconds that alarm)",
+    "flap_window_seconds": "flap_window_seconds = 600",
     "log_repeats_per_minute": "log_repeats_per_minute = 30",
     "role": 'role = "fixed"  (or "handheld"); scanners: role = "picking"  (or "receiving", '
     '"putaway")',

@@ -29,8 +29,15 @@ PREFIX = "rxedge/v1/s1/g1"
 
 
 class Rig:
-    def __init__(self, tmp_path: Path, broker: LocalBroker, down_alarm_seconds: float = 0.5):
+    def __init__(
+        self,
+        tmp_path: Path,
+        broker: LocalBroker,
+        down_alarm_seconds: float = 0.5,
+        **devices: float,
+    ):
         self.down_alarm_seconds = down_alarm_seconds
+        self.devices = devices  # more of [devices]
         self.reader = R2000Simulator(link=tmp_path / "reader")
         self.scanner = ScannerSimulator(link=tmp_path / "scanner")
         self.shelf = ShelfControllerSimulator(slots=8)
@@ -47,7 +54,7 @@ class Rig:
             "create_database": True,
             "broker": {"url": self.broker.url},
             "presence": {"dwell_seconds": 0.5},
-            "devices": {"down_alarm_seconds": self.down_alarm_seconds},
+            "devices": {"down_alarm_seconds": self.down_alarm_seconds, **self.devices},
             "readers": [
                 {"name": "r1", "port": self.reader.port, "antennas": {"1": "A-01", "2": "A-02"}}
             ],
@@ -140,6 +147,43 @@ async def test_short_outage_raises_no_alarm(rig: Rig) -> None:
     await eventually(lambda: any("r1 is up" in t for t in rig.texts("device")[1:]), timeout=5)
     await asyncio.sleep(0.6)
     assert ("device_down-r1", "raised") not in rig.alarms()
+
+
+@pytest.fixture
+async def flap_rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[Rig]:
+    """The rig with a device down alarm after 5 s, or after 3 drops within 8 s."""
+    made = Rig(tmp_path, broker, 5.0, flap_drops=3, flap_window_seconds=8.0)
+    async for running_rig in running(made):
+        yield running_rig
+
+
+async def test_a_reader_dropping_again_and_again_raises_device_down_and_clears_once_it_stays_up(
+    flap_rig: Rig, subscribe: Callable[..., Subscriber]
+) -> None:
+    """Each drop far shorter than the down time, yet the link keeps going: the third drop
+    within the window raises the alarm, saying so; it clears once the reader stayed up for
+    the window, not at its first return."""
+    rig = flap_rig
+    centre = subscribe(f"{PREFIX}/alarms/#")
+    await eventually(lambda: rig.gateway and rig.gateway.counters["movements"] == 1)
+    for drop in (1, 2, 3):
+        await rig.reader.line.unplug(0.1)
+        await eventually(
+            lambda drop=drop: sum("r1 is up" in t for t in rig.texts("device")) >= drop + 1,
+            what=f"the reader back after drop {drop}",
+        )
+    await eventually(lambda: ("device_down-r1", "raised") in rig.alarms(), what="alarm raised")
+    up_at = asyncio.get_running_loop().time()
+    raised = await eventually(lambda: retained(centre, "device_down-r1"), what="published")
+    reason = json.loads(raised[0])["detail"]["reason"]
+    assert reason.startswith("down 3 times in 8 s (the latest: "), reason
+    await asyncio.sleep(2.0)
+    assert ("device_down-r1", "raised") in rig.alarms(), "cleared at its first return"
+    await eventually(
+        lambda: ("device_down-r1", "cleared") in rig.alarms(), timeout=15, what="cleared"
+    )
+    assert asyncio.get_running_loop().time() - up_at >= 8.0 - 2.0  # up since the third drop
+    await eventually(lambda: b"" in retained(centre, "device_down-r1"), what="cleared message")
 
 
 async def error_frames(rig: Rig, every: float = 0.03) -> None:
