@@ -34,7 +34,7 @@ from edge.service.latency import LatencyHistogram
 from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig
 from inventory.alarms.lifecycle import AlarmKind
-from inventory.changes import Arrived, Change, RaiseAlarm, RememberCommand
+from inventory.changes import Arrived, Change, ClearAlarm, RaiseAlarm, RememberCommand
 from inventory.errors import Refused, Retryable
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.outbox import OutboxRow
@@ -227,10 +227,14 @@ class LedgerLink:
 
     async def check_integrity(self, database: Path, observe: Observer) -> None:
         """The full integrity check, on a read-only connection of its own beside the daemon's
-        work: a failure raises the `storage` alarm."""
+        work: a failure raises the `storage` alarm; a pass clears the alarm a check before
+        raised (the file repaired since)."""
         verdict = await asyncio.to_thread(check_file, database)
         if verdict == "ok":
             observe(Activity("ledger", "integrity check passed"))
+            if await self.ask(_damaged_before):
+                observe(Activity("ledger", "the storage alarm of an earlier check clears"))
+                await self.submit(ClearAlarm(AlarmKind.STORAGE, "ledger"))
             return
         observe(Activity("ledger", f"integrity check FAILED: {verdict}"))
         await self.submit(RaiseAlarm(AlarmKind.STORAGE, "ledger", {"reason": verdict}))
@@ -312,6 +316,12 @@ class ChangeQueue:
     def waiting(self) -> tuple[Change, ...]:
         """The changes queued, oldest first."""
         return tuple(self._changes)
+
+
+def _damaged_before(keeper: InventoryKeeper) -> bool:
+    """Whether the ledger holds a live `storage` alarm: only an integrity check's stays live
+    in it (an outage's is written raised and cleared at once, `RecordOutage`)."""
+    return keeper.alarms.get(AlarmKind.STORAGE, "ledger") is not None
 
 
 def _mark_sent(ids: list[int], keeper: InventoryKeeper) -> list[OutboxRow]:

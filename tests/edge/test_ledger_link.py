@@ -23,6 +23,7 @@ import pytest
 from drivers.modbus.lights import SlotLight
 from edge.clock import Clock
 from edge.daemon.action_journal import ActionJournal
+from edge.daemon.activity import Activity
 from edge.daemon.applied import Applied
 from edge.daemon.devices import Devices
 from edge.daemon.ledger_link import LedgerLink
@@ -213,6 +214,40 @@ async def test_the_end_of_a_write_outage_leaves_a_damaged_ledgers_alarm_live(lin
     assert [(state, json.loads(detail)) for state, detail in alarms] == [("raised", damaged)]
     assert len(messages) == 2 and "" not in messages, "raised, and its state again: no clear"
     assert all(json.loads(m)["detail"] == damaged for m in messages)
+
+
+async def test_a_later_integrity_check_that_passes_clears_the_damaged_ledgers_alarm(
+    link: Link, tmp_path: Path
+) -> None:
+    """The file was repaired and the daemon started again: the full check passes on the real
+    file, and the alarm an earlier check raised clears (an empty retained state goes out). A
+    check passing with no such alarm live changes nothing."""
+    ledger, said = link.link, list[Activity]()
+    damaged = {"reason": "*** in database main *** row 12 missing from index idx_stock_slot"}
+    applying = asyncio.create_task(ledger.apply_changes())
+    try:
+        await ledger.check_integrity(tmp_path / "l.sqlite", said.append)
+        await ledger.submit(RaiseAlarm(AlarmKind.STORAGE, "ledger", damaged))
+        await eventually(lambda: len(link.applied) == 1, what="the earlier check's alarm")
+        await ledger.check_integrity(tmp_path / "l.sqlite", said.append)
+        await eventually(lambda: len(link.applied) == 2, what="the alarm cleared")
+    finally:
+        applying.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await applying
+
+    def storage(keeper: InventoryKeeper) -> tuple[list[str], list[str]]:
+        rows = keeper.db.execute("SELECT state FROM alarms WHERE kind = 'storage'")
+        sent = keeper.db.execute("SELECT payload FROM outbox WHERE key = 'storage-ledger'")
+        return [r[0] for r in rows], [r[0] for r in sent]
+
+    states, messages = await ledger.ask(storage)
+    assert states == ["cleared"] and len(messages) == 2 and messages[-1] == ""
+    assert [a.text for a in said] == [
+        "integrity check passed",
+        "integrity check passed",
+        "the storage alarm of an earlier check clears",
+    ]
 
 
 def test_the_publisher_waiting_for_the_disk_is_resting_not_stalled() -> None:
