@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from inventory.alarms.book import AlarmBook
-from inventory.alarms.lifecycle import EXPIRY_KINDS, Alarm, batch_subject
+from inventory.alarms.lifecycle import Alarm
 from inventory.codes.identifiers import PackId
 from inventory.errors import StockError, is_storage_failure
 from inventory.ledger.book import Ledger, plan_stock
@@ -36,6 +36,7 @@ from inventory.replenishment.orders import OrderBook
 from inventory.replenishment.policy import Product, ProductTable
 from inventory.replenishment.requests import ProcurementRequest, RequestStatus
 from inventory.site_calendar import Clock, SiteCalendar
+from inventory.stock.expiry_alarms import follow_batches
 from inventory.stock.slot_index import SlotIndex, StockLine
 from inventory.stocktake.desk import StocktakeDesk
 
@@ -73,6 +74,8 @@ class InventoryKeeper:
         self._group_at: str | None = None
         self.rollback = RollbackLog()  # memory-only changes a failed transaction takes back
         self._reply: Reply | None = None  # the command message being carried out
+        # The latest expiry sweep's warning days: near-expiry alarms follow packs by them.
+        self.near_days: int | None = None
         self.commands = CommandLog(self.db)
         # The check reads the file on its own connection while this thread builds the index.
         with ThreadPoolExecutor(1, thread_name_prefix="ledger-check") as pool:
@@ -277,12 +280,14 @@ class InventoryKeeper:
         requests += [r for r in received if r.request_id not in decided]
         if self._in_group:  # the usual case, on the writer: skip the context manager
             self._take(at, movements, stock, alarms, requests, messages)
-            cleared = self._expiry_alarms_gone(movements)
+            followed = self._follow_batches(movements)
         else:
             with self.group():
                 self._take(at, movements, stock, alarms, requests, messages)
-                cleared = self._expiry_alarms_gone(movements)
-        return Commit(movements, (*alarms, *cleared), tuple(requests), len(messages) + len(cleared))
+                followed = self._follow_batches(movements)
+        return Commit(
+            movements, (*alarms, *followed), tuple(requests), len(messages) + len(followed)
+        )
 
     def record(
         self,
@@ -317,20 +322,11 @@ class InventoryKeeper:
 
     # Internals -------------------------------------------------------------------------------
 
-    def _expiry_alarms_gone(self, movements: tuple[Movement, ...]) -> list[Alarm]:
-        """Clear the expiry alarms of each batch whose last pack these movements took off the
-        shelves (written off, picked), inside the group: its slots stop blinking at once, not
-        at the next expiry sweep. What was cleared."""
-        cleared: list[Alarm] = []
-        for gtin, batch in {(m.gtin, m.batch) for m in movements if m.to_slot is None}:
-            subject = batch_subject(gtin, batch)
-            live = [k for k in EXPIRY_KINDS if self.alarms.get(k, subject) is not None]
-            # A pick is the hot path: the batch's lines are looked at only under a live alarm.
-            if not live or any(line.batch == batch for line in self.index.lines_of(gtin)):
-                continue
-            for kind in live:
-                cleared += self.alarms.clear(kind, subject).alarms
-        return cleared
+    def _follow_batches(self, movements: tuple[Movement, ...]) -> list[Alarm]:
+        """The live expiry alarms of the batches moved, kept with their packs (inside the
+        group): their slots stop blinking at once, not at the next expiry sweep."""
+        today, near_days = self.calendar.today, self.near_days
+        return follow_batches(self.alarms, self.index, today, near_days, movements)
 
     def _pack_movement(
         self, kind: MovementKind, epc: str, to_slot: str | None, actor: str, reason: str

@@ -1,8 +1,11 @@
 """The expiry sweep (daily, and at start): batches close to expiry raise a near-expiry alarm;
 expired batches are quarantined where they lie (never offered to a pick list again) and raise
-an expired alarm. Alarms of batches no longer on the shelves are cleared (the keeper also clears
-them as soon as a batch's last pack leaves). A live alarm is brought up to date each site day:
-its days left (counted from the sweep's site date, `as_of`), its slots and quantity.
+an expired alarm. Alarms of batches no longer on the shelves are cleared. A live alarm is
+brought up to date each site day: its days left (counted from the sweep's site date, `as_of`),
+its slots and quantity.
+
+Between sweeps a live alarm follows its packs (`inventory.stock.expiry_alarms`, with every
+commit that moves them).
 
 Each stock line is judged by its own expiry: packs scanned without a batch (no AI 10) share one
 batch, '', whatever their dates, and one of them expired must not quarantine the others.
@@ -21,12 +24,12 @@ from typing import TYPE_CHECKING
 from inventory.alarms.lifecycle import EXPIRY_KINDS, AlarmKind, batch_subject
 from inventory.ledger.movements import MovementKind, StockStatus
 from inventory.picking.outcome import Outcome
+from inventory.stock.expiry_alarms import HELD_BY, expiry_detail
 from inventory.stock.slot_index import StockLine
 
 if TYPE_CHECKING:
     from inventory.keeper import InventoryKeeper
 
-HELD_BY = ("system", "expired")  # the actor and reason of the sweep's own quarantines
 # Quarantined lines not expired on a day (the parameter) that only the sweep ever held: each
 # movement into them was its quarantine as expired.
 _HELD_TOO_SOON = """
@@ -46,6 +49,7 @@ def expiry_sweep(keeper: InventoryKeeper, today: date, near_days: int) -> Outcom
     out = Outcome()
     due: set[tuple[AlarmKind, str]] = set()
     day = today.isoformat()
+    keeper.near_days = near_days  # the window its near-expiry alarms follow packs by
     with keeper.group():
         _release_held_too_soon(keeper, today, out)
         batches: dict[tuple[str, str], list[StockLine]] = defaultdict(list)
@@ -56,7 +60,7 @@ def expiry_sweep(keeper: InventoryKeeper, today: date, near_days: int) -> Outcom
             expired = [line for line in lines if str(line.expiry) < day]
             near = [line for line in lines if str(line.expiry) >= day]
             if expired:
-                detail = _detail(gtin, batch, expired)
+                detail = expiry_detail(gtin, batch, expired)
                 held = [line for line in expired if line.status is StockStatus.AVAILABLE]
                 if held:
                     out.commits.append(keeper.commit([line.held(*HELD_BY) for line in held]))
@@ -68,7 +72,7 @@ def expiry_sweep(keeper: InventoryKeeper, today: date, near_days: int) -> Outcom
                 out.commits.append(keeper.alarms.keep_raised(AlarmKind.EXPIRED, subject, detail))
                 due.add((AlarmKind.EXPIRED, subject))
             if near:
-                detail = _detail(gtin, batch, near)
+                detail = expiry_detail(gtin, batch, near)
                 detail["days_left"] = (date.fromisoformat(str(detail["expiry"])) - today).days
                 detail["as_of"] = today.isoformat()
                 out.commits.append(
@@ -80,17 +84,6 @@ def expiry_sweep(keeper: InventoryKeeper, today: date, near_days: int) -> Outcom
                 out.commits.append(keeper.alarms.clear(alarm.kind, alarm.subject))
     out.lights_changed = any(c.alarms for c in out.commits)
     return out
-
-
-def _detail(gtin: str, batch: str, lines: list[StockLine]) -> dict[str, object]:
-    """An expiry alarm's detail for `lines` of one batch: the earliest expiry among them."""
-    return {
-        "gtin": gtin,
-        "batch": batch,
-        "expiry": min(str(line.expiry) for line in lines),
-        "slots": sorted({line.slot for line in lines}),
-        "quantity": sum(line.quantity for line in lines),
-    }
 
 
 def _release_held_too_soon(keeper: InventoryKeeper, today: date, out: Outcome) -> None:

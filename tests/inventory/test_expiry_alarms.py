@@ -170,6 +170,48 @@ def test_an_expiry_alarm_follows_the_packs_of_its_batch(keeper: InventoryKeeper)
     assert near is not None and near.detail["quantity"] == 1
 
 
+def test_a_live_expiry_alarm_follows_its_packs_between_sweeps(keeper: InventoryKeeper) -> None:
+    """No sweep in between: a slot emptied of the expired batch stops blinking at once (also
+    refilled with fresh stock), the slot its packs are moved to starts, the centre is told each
+    new state (raise time and acknowledgement kept); a near-expiry batch moved likewise."""
+    keeper.commit(
+        [Movement(MovementKind.PUT_AWAY, GTIN, 2, batch="OLD", expiry="2026-11-20", to_slot="A-04")]
+    )
+    expiry_sweep(keeper, TODAY, near_days=30)
+    subject = f"{GTIN}/OLD"
+    raised = keeper.alarms.get(AlarmKind.EXPIRED, subject)
+    assert raised is not None and raised.detail["slots"] == ["A-01", "A-04"]
+    keeper.alarms.acknowledge(raised.id, "Dr. Ruiz")
+
+    [held] = keeper.index.contents("A-01")
+    keeper.commit([held.leaving(MovementKind.WRITE_OFF, None, "Dr. Ruiz", "destroyed", "", 2)])
+    keeper.commit(
+        [Movement(MovementKind.PUT_AWAY, GTIN, 3, batch="NEW", expiry="2028-06-30", to_slot="A-01")]
+    )
+    [there] = keeper.index.contents("A-04")
+    keeper.commit([there.leaving(MovementKind.MOVE, "A-05", "Dr. Ruiz", "shelf rebuilt", "", 2)])
+
+    alarm = keeper.alarms.get(AlarmKind.EXPIRED, subject)
+    assert alarm is not None
+    assert (alarm.detail["slots"], alarm.detail["quantity"]) == (["A-05"], 2)
+    assert (alarm.state, alarm.raised_at) == (AlarmState.ACKNOWLEDGED, raised.raised_at)
+    lights = plan_lights(keeper.alarms.live(), keeper.index)
+    assert "A-01" not in lights and "A-04" not in lights
+    assert (lights["A-05"].colour, lights["A-05"].mode) == (Colour.RED, Mode.SLOW_BLINK)
+    sent = keeper.db.execute(
+        "SELECT payload FROM outbox WHERE key = ? ORDER BY id DESC LIMIT 1", (alarm.id,)
+    ).fetchone()[0]
+    assert json.loads(sent)["detail"]["slots"] == ["A-05"]
+    assert check_topic(f"rxedge/v1/s/g/alarms/{alarm.id}", sent) == []
+
+    [soon] = keeper.index.contents("A-02")
+    keeper.commit([soon.leaving(MovementKind.MOVE, "A-06", "Dr. Ruiz", "", "", 1)])
+    near = keeper.alarms.get(AlarmKind.NEAR_EXPIRY, f"{GTIN}/SOON")
+    assert near is not None and near.detail["slots"] == ["A-02", "A-06"]
+    assert (near.detail["quantity"], near.detail["days_left"]) == (2, 14)
+    assert not any(c.alarms for c in expiry_sweep(keeper, TODAY, 30).commits), "up to date"
+
+
 def test_a_batch_held_as_expired_on_a_wrong_date_is_released_at_the_next_sweep(
     tmp_path: Path,
 ) -> None:
