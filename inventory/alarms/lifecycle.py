@@ -74,10 +74,12 @@ class Alarm:
 
     @property
     def ends_when_acknowledged(self) -> bool:
-        """A notice of one event that nothing later clears: a duplicate serial, a pack refused
-        at a receiving scanner (no put-away session ends for it), or a refused pack laid on a
-        shelf all the same. Acknowledged, it has been dealt with, and it clears."""
-        if self.kind is AlarmKind.DUPLICATE_PACK:
+        """A notice of one event that nothing later may clear: a duplicate serial, a pack
+        refused at a receiving scanner (no put-away session ends for it), a refused pack laid
+        on a shelf all the same, or a pack taken by mistake and not put back (handed out or
+        destroyed, it never comes back to a shelf). Acknowledged, someone has dealt with it,
+        and it clears."""
+        if self.kind in (AlarmKind.DUPLICATE_PACK, AlarmKind.UNEXPECTED_REMOVAL):
             return True
         return self.kind is AlarmKind.REFUSED_PACK and (
             self.detail.get("delivery_id") is None or self.detail.get("on_shelf") is True

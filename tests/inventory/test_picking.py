@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from edge.lights.light_plan import plan_lights
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.apply import apply
-from inventory.changes import Book, ExpirySweep, Moved, ScannedAtPick
+from inventory.changes import AckAlarm, Book, ExpirySweep, Moved, ScannedAtPick
 from inventory.codes.barcodes import PackScan
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
@@ -140,6 +141,29 @@ def test_a_tagged_pack_taken_wrongly_is_held_until_it_comes_back(
     keeper.picks.tick()
     assert keeper.line_of_epc(tagged(7, IBU).epc) is None
     assert AlarmKind.UNEXPECTED_REMOVAL in {a.kind for a in keeper.alarms.live()}
+
+
+def test_an_unexpected_removal_ends_when_acknowledged_and_its_slot_goes_dark(
+    keeper: InventoryKeeper, clock: Clock
+) -> None:
+    """The pack was handed out or destroyed: it never comes back to a shelf. Someone who saw
+    where it went acknowledges the alarm, and that ends it."""
+    pack = tagged(8, IBU)
+    keeper.put_away(pack, "B-02")
+    keeper.picks.start(PickRequest("rx-11", (PickLine(AMOX.gtin, 1),)))
+    keeper.shelf.removed(pack.epc, "B-02")
+    clock.advance(TIMES.mistake_seconds + 1)
+    keeper.picks.tick()
+    alarm = keeper.alarms.get(AlarmKind.UNEXPECTED_REMOVAL, pack.epc)
+    assert alarm is not None and "B-02" in plan_lights(keeper.alarms.live(), keeper.index)
+
+    out = apply(keeper, AckAlarm(alarm.id, "Ana Ruiz"))
+
+    assert keeper.alarms.get(AlarmKind.UNEXPECTED_REMOVAL, pack.epc) is None
+    assert "B-02" not in plan_lights(keeper.alarms.live(), keeper.index)
+    assert out.lights_changed and out.notes == [f"alarm {alarm.id} acknowledged by Ana Ruiz"]
+    [state] = keeper.db.execute("SELECT state FROM alarms WHERE id = ?", (alarm.id,)).fetchone()
+    assert state == "cleared"
 
 
 def test_reminder_then_timeout_releases_the_slots(keeper: InventoryKeeper, clock: Clock) -> None:
