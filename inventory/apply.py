@@ -42,6 +42,7 @@ from inventory.changes import (
     ShortageCheck,
     StocktakeStarted,
     UnreadCode,
+    WriteOff,
 )
 from inventory.errors import RequestError, UnknownAlarm
 from inventory.keeper import InventoryKeeper
@@ -53,6 +54,8 @@ from inventory.picking.results import Reply, message
 from inventory.putaway.sessions import Notice
 from inventory.replenishment.requests import ProcurementRequest, RequestStatus
 from inventory.stock.expiry import expiry_sweep
+from inventory.stock.held_packs import hold_again
+from inventory.stock.write_off import write_off
 
 
 def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
@@ -104,10 +107,9 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
                     put = Commit()
                 # A pack taken by mistake and not put back in time is back after all.
                 back = keeper.alarms.clear(AlarmKind.UNEXPECTED_REMOVAL, pack.epc)
-                # Off the shelf when its batch was recalled: held where it lies now.
-                hold = keeper.picks.hold_if_recalled(pack.epc)
-            commits = [put, back] if hold is None else [put, back, hold]
-            return Outcome(commits=commits, lights_changed=bool(back.alarms))
+                # Off the shelf when its batch was recalled, or expired: held where it lies now.
+                holds = hold_again(keeper, keeper.alarms, keeper.picks.recalled, pack.epc)
+            return Outcome(commits=[put, back, *holds], lights_changed=bool(back.alarms))
         case Left(epc, slot):
             return keeper.shelf.removed(epc, slot)
         case Moved(epc, _, to_slot):
@@ -168,6 +170,8 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
             return keeper.picks.locate(gtin, seconds, command_id)
         case Recall(gtin, batch, note, by):
             return keeper.picks.recall(gtin, batch, note, by)
+        case WriteOff():
+            return write_off(keeper, change)
         case AckAlarm():
             return _acknowledge(keeper, change)
         case ConfirmRequest():

@@ -54,6 +54,7 @@ __all__ = [
     "ShortageCheck",
     "StocktakeStarted",
     "UnreadCode",
+    "WriteOff",
 ]
 
 
@@ -224,6 +225,19 @@ class Recall:
 
 
 @dataclass(frozen=True, slots=True)
+class WriteOff:
+    """Quarantined packs of a batch taken off the shelf in `slot` by a person, to destroy or
+    send back: `quantity` of them (None: every one held there)."""
+
+    gtin: str
+    batch: str
+    slot: str
+    quantity: int | None
+    by: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class AckAlarm:
     alarm_id: str
     by: str
@@ -297,6 +311,7 @@ Change = (
     | CancelPick
     | Locate
     | Recall
+    | WriteOff
     | AckAlarm
     | ConfirmRequest
     | RequestAnswer

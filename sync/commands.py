@@ -3,7 +3,7 @@
 Every payload is validated in full; a bad one becomes a `Refuse` with the reason in words,
 which the daemon answers on ``cmd-result`` and never executes. A command the ledger carries out
 is the inventory's change itself (`inventory.changes`: a `PickRequest`, `CancelPick`,
-`Locate`, `Recall`, `AckAlarm`, `ConfirmRequest`, a delivery's `Notice`, `EndPutaway`,
+`Locate`, `Recall`, `WriteOff`, `AckAlarm`, `ConfirmRequest`, a delivery's `Notice`, `EndPutaway`,
 `ConfirmStocktake`); starting and ending a stocktake are carried out on the daemon's loop and
 are commands of their own.
 """
@@ -24,6 +24,7 @@ from inventory.changes import (
     Locate,
     Recall,
     Refuse,
+    WriteOff,
 )
 from inventory.picking.lists import PickLine, PickRequest
 from inventory.putaway.sessions import Notice, NoticeLine
@@ -45,6 +46,7 @@ __all__ = [
     "Refuse",
     "StocktakeEnd",
     "StocktakeStart",
+    "WriteOff",
     "answer_id",
     "message_id_of",
     "parse_command",
@@ -81,6 +83,7 @@ Command = (
     | CancelPick
     | Locate
     | Recall
+    | WriteOff
     | StocktakeStart
     | StocktakeEnd
     | ConfirmStocktake
@@ -188,6 +191,16 @@ def _build(name: str, body: dict[str, Any]) -> Command:
         )
     if name == "recall":
         return Recall(body["gtin"], body["batch"], body["note"], body["by"])
+    if name == "write-off":
+        quantity = body.get("quantity")
+        return WriteOff(
+            body["gtin"],
+            body["batch"],
+            body["slot"],
+            None if quantity is None else int(quantity),
+            body["by"],
+            body["note"],
+        )
     if name == "stocktake-start":
         return StocktakeStart(body["shelf"], body["by"])
     if name == "stocktake-end":

@@ -36,6 +36,7 @@ COMMAND_NAMES = (
     "pick-cancel",
     "locate",
     "recall",
+    "write-off",
     "stocktake-start",
     "stocktake-end",
     "stocktake-confirm",

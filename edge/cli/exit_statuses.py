@@ -60,6 +60,7 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
     "stocktake report": ("0 the report was printed", "1 no such stocktake (or none yet)", LEDGER),
     "alarms": ("0 the alarms were printed (none is fine)", LEDGER),
     "alarms ack": ("0 acknowledged", *SENT),
+    "write-off": ("0 written off", *SENT),
     "procurement": GROUP,
     "procurement list": ("0 the requests were printed (none is fine)", LEDGER),
     "procurement confirm": ("0 confirmed and sent to the centre", *SENT),

@@ -1,5 +1,5 @@
-"""`rxedge stocktake ...`, `rxedge alarms ...`, `rxedge procurement list|confirm|status`: the
-pharmacy's everyday questions and confirmations.
+"""`rxedge stocktake ...`, `rxedge alarms ...`, `rxedge write-off`, `rxedge procurement
+list|confirm|status`: the pharmacy's everyday questions and confirmations.
 
 Questions are answered from the ledger file (safe while the daemon runs). What changes the
 ledger goes to the daemon as a command through its broker, as the centre's would, and the
@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edge.cli.config_file import config_given, config_path
+from edge.cli.gtin_input import gtin_argument
 from edge.cli.ledger import add_database_options, ledger_rows, open_ledger, show_rows
 from edge.cli.stocktake_report import epcis_export, report_table
 from edge.settings.config import load_config
@@ -50,7 +51,7 @@ def add_office_commands(
             from edge.cli.shelf_commands import send_command
 
             broker, topics = target(args)
-            ok = frozenset({"started", "ended", "confirmed", "acknowledged"})
+            ok = frozenset({"started", "ended", "confirmed", "acknowledged", "written_off"})
             return asyncio.run(
                 send_command(broker, topics, name, body(args), True, args.wait, ok, args.json)
             )
@@ -95,6 +96,21 @@ def add_office_commands(
     _add_wait(ack)
     ack.set_defaults(handler=send("alarm-ack", lambda a: {"alarm_id": a.alarm_id, "by": a.by}))
 
+    write_off = commands.add_parser(
+        "write-off", help="write off quarantined packs taken off the shelf (expired, recalled)"
+    )
+    write_off.add_argument("gtin", type=gtin_argument, help="GTIN-14, or its 8, 12 or 13 digits")
+    write_off.add_argument("batch", help='the batch ("-" for packs scanned without one)')
+    write_off.add_argument("slot", help="the slot they were taken from, e.g. A-03")
+    write_off.add_argument(
+        "--quantity", type=int, help="how many (default: every quarantined pack of it there)"
+    )
+    write_off.add_argument("--by", required=True, help="who took them off the shelf")
+    write_off.add_argument("--note", default="", help="e.g. destroyed, back to the supplier")
+    add_target(write_off)
+    _add_wait(write_off)
+    write_off.set_defaults(handler=send("write-off", write_off_body))
+
     procurement = commands.add_parser("procurement", help="procurement requests")
     procurement_commands: argparse._SubParsersAction = procurement.add_subparsers(  # type: ignore[type-arg]
         metavar="COMMAND"
@@ -120,6 +136,20 @@ def add_office_commands(
 
     confirm_request.set_defaults(handler=send("procurement-confirm", confirm_body))
     return procurement_commands
+
+
+def write_off_body(args: argparse.Namespace) -> dict[str, object]:
+    """`cmd/write-off` from `rxedge write-off`'s arguments."""
+    body: dict[str, object] = {
+        "gtin": args.gtin,
+        "batch": "" if args.batch == "-" else args.batch,
+        "slot": args.slot,
+        "by": args.by,
+        "note": args.note,
+    }
+    if args.quantity is not None:
+        body["quantity"] = args.quantity
+    return body
 
 
 def run_report(args: argparse.Namespace) -> int:

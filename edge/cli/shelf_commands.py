@@ -21,8 +21,17 @@ from sync.mqtt_client import answer_to
 from sync.topics import Topics
 
 # Statuses after which no more answers come for a command.
-FINAL = {"done", "cancelled", "timed_out", "error", "duplicate", "located", "recalled"}
-SUCCESS = frozenset({"done", "located", "recalled"})
+FINAL = {
+    "done",
+    "cancelled",
+    "timed_out",
+    "error",
+    "duplicate",
+    "located",
+    "recalled",
+    "written_off",
+}
+SUCCESS = frozenset({"done", "located", "recalled", "written_off"})
 # What another message may draw about a list this command follows: its end (a cancel).
 ENDED_BY_OTHERS = frozenset({"done", "cancelled", "timed_out"})
 
@@ -57,6 +66,12 @@ def describe_result(body: dict[str, object]) -> str:
         held = slots if isinstance(slots, list) else []
         where = ", ".join(f"{s['slot']} ({s['quantity']})" for s in held)
         return f"GTIN {body['gtin']}: {where or 'not on any shelf'}; lit for {body['seconds']} s"
+    if status == "written_off":
+        return (
+            f"{body['quantity']} pack(s) of GTIN {body['gtin']} batch {body['batch'] or '-'} "
+            f"({body['why']}) written off from {body['slot']} by {body['by']}; "
+            f"{body['left']} held there still"
+        )
     if status == "duplicate":
         return f"{cid}: received before; it is {body.get('state')}"
     return f"{cid}: {status}: {body.get('error', '')}".rstrip(": ")

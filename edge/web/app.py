@@ -35,6 +35,7 @@ from edge.web.views import (
     procurement,
     shelves,
     stocktake,
+    write_off,
 )
 from inventory.errors import StoreError
 from inventory.ledger.store import check_file
@@ -102,6 +103,7 @@ def build_app(state: WebState) -> Starlette:
         *alarms.routes,
         *find.routes,
         *expiring.routes,
+        *write_off.routes,
         *stocktake.routes,
         *procurement.routes,
         *health.routes,

@@ -35,6 +35,7 @@ TEMPLATES.globals.update(
     csrf_field=_MACROS.csrf_field,  # type: ignore[attr-defined]
     days_left=_MACROS.days_left,  # type: ignore[attr-defined]
     table=_MACROS.table,  # type: ignore[attr-defined]
+    write_off_form=_MACROS.write_off_form,  # type: ignore[attr-defined]
 )
 # An id as one part of a path: ids from the centre may hold "/" (the contract allows it), and
 # its routes take it whole (`{name:path}`).

@@ -8,13 +8,14 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 from anyio import to_thread
 
+from inventory.alarms.lifecycle import batch_subject
 from inventory.ledger.store import connect_readonly
 from inventory.picking.lists import PickList
 from inventory.putaway.sessions import PutawaySession
@@ -141,6 +142,21 @@ def live_alarms(db: sqlite3.Connection) -> Rows:
     for row in rows:
         row["detail"] = json.loads(row["detail"])
     return rows
+
+
+def held_packs(batches: Iterable[tuple[str, str]], db: sqlite3.Connection) -> dict[str, Rows]:
+    """Where the quarantined packs of each batch (GTIN, batch) lie: per `batch_subject`, one
+    row per slot (slot, quantity), in slot order."""
+    held: dict[str, Rows] = {}
+    for gtin, batch in sorted(set(batches)):
+        held[batch_subject(gtin, batch)] = _rows(
+            db.execute(
+                "SELECT slot, sum(quantity) AS quantity FROM stock WHERE gtin = ? AND batch = ?"
+                " AND status = 'quarantined' AND quantity > 0 GROUP BY slot ORDER BY slot",
+                (gtin, batch),
+            )
+        )
+    return held
 
 
 def requests(db: sqlite3.Connection) -> Rows:

@@ -16,7 +16,7 @@ from functools import partial
 
 from inventory.alarms.book import AlarmBook
 from inventory.alarms.lifecycle import AlarmKind
-from inventory.ledger.commit import Commit
+from inventory.errors import Refused
 from inventory.ledger.movements import StockStatus
 from inventory.picking.ledger_access import PickLedger
 from inventory.picking.lists import (
@@ -35,6 +35,8 @@ from inventory.picking.outcome import Cue, CueKind, Outcome, Shown
 from inventory.picking.results import PickTimes
 from inventory.picking.store import PickStore
 from inventory.replenishment.orders import OrderBook
+from inventory.stock.held_packs import off_the_shelf
+from inventory.stock.slot_index import StockLine
 
 
 class PickDesk:
@@ -191,15 +193,6 @@ class PickDesk:
         out.notes.append(f"batch {batch} of GTIN {gtin} recalled; {len(movements)} lines held")
         return out
 
-    def hold_if_recalled(self, epc: str) -> Commit | None:
-        """A tagged pack back on a shelf, off it when its batch was recalled: held there too."""
-        line = self._keeper.line_of_epc(epc)
-        if line is None or line.status is not StockStatus.AVAILABLE:
-            return None
-        if (line.gtin, line.batch) not in self.recalled:
-            return None
-        return self._keeper.commit([line.held("system", "recall: back on the shelf")])
-
     def held_back(self, gtin: str, batch: str, out: Outcome) -> None:
         """A batch is held back (recalled, or quarantined as expired): what open lists still
         wanted of it is allocated again from what is left (FEFO), or reported short; its slots
@@ -311,8 +304,13 @@ class PickDesk:
         for shown in [s for s in self.shown if s.until <= now]:
             self.shown.remove(shown)
             out.lights_changed = True
-            if shown.epc is not None and keeper.line_of_epc(shown.epc) is not None:
-                self._unexpected_removal(shown, out)
+            line = None if shown.epc is None else keeper.line_of_epc(shown.epc)
+            if line is None:
+                continue
+            try:
+                self._unexpected_removal(shown, line, out)
+            except Refused as exc:  # nothing of it written: the rest of the beat goes on
+                out.refusals.append(f"{shown.epc} not put back in {line.slot}, not booked: {exc}")
         for slot in [s for s, (until, _) in self._located.items() if until <= now]:
             del self._located[slot]
             out.lights_changed = True
@@ -376,21 +374,26 @@ class PickDesk:
         out.notes.append(f"pick list {pick.pick_id} {str(state).replace('_', ' ')}")
         out.lights_changed = True
 
-    def _unexpected_removal(self, shown: Shown, out: Outcome) -> None:
+    def _unexpected_removal(self, shown: Shown, line: StockLine, out: Outcome) -> None:
+        """A pack taken wrongly and not put back in time: booked out (picked, or written off
+        when it was quarantined), with the alarm that someone must see where it went."""
         keeper, epc = self._keeper, str(shown.epc)
+        how = f"taken at the shelf by mistake ({shown.mistake.reason}) and not put back"
+        gone = off_the_shelf(line, how, keeper.calendar.today(), self.recalled)
         with keeper.group():
-            out.commits.append(
-                keeper.take(
-                    epc,
-                    reason=f"taken at the shelf by mistake ({shown.mistake.reason})"
-                    " and not put back",
-                )
-            )
+            out.commits.append(keeper.commit([gone]))
             out.commits.append(
                 self._alarms.raise_alarm(
                     AlarmKind.UNEXPECTED_REMOVAL,
                     epc,
-                    {"epc": epc, "slot": shown.mistake.slot, "reason": shown.mistake.reason},
+                    {
+                        "epc": epc,
+                        "slot": shown.mistake.slot,
+                        "reason": shown.mistake.reason,
+                        "gtin": line.gtin,
+                        "batch": line.batch,
+                        "expiry": line.expiry,
+                    },
                 )
             )
         keeper.rollback.add(lambda: self.shown.append(shown))  # not written: still waited for

@@ -18,6 +18,7 @@ from inventory.picking.ledger_access import PickLedger
 from inventory.picking.lists import PickList, PickState, TakenTag
 from inventory.picking.outcome import Outcome, Shown
 from inventory.picking.results import message, progress
+from inventory.stock.held_packs import off_the_shelf
 from inventory.stock.slot_index import StockLine
 
 
@@ -156,13 +157,17 @@ class ShelfEvents:
         return out
 
     def removed(self, epc: str, slot: str) -> Outcome:
-        """A fixed reader stopped seeing a tagged pack in `slot`: picked, or a mistake."""
+        """A fixed reader stopped seeing a tagged pack in `slot`: picked, or a mistake. With
+        no pick list open, a quarantined pack (expired, recalled) is written off: it was taken
+        off the shelf to be destroyed or sent back, never handed out."""
         keeper, out = self._keeper, Outcome()
         stock = keeper.line_of_epc(epc)
         if stock is None:
             return out
         if not self._desk.lists:
-            out.commits.append(keeper.take(epc, reason="left the shelf"))
+            today, recalled = keeper.calendar.today(), self._desk.recalled
+            gone = off_the_shelf(stock, f"its tag left {slot}", today, recalled)
+            out.commits.append(keeper.commit([gone]))
             out.booked_epcs.append(epc)
             return out
         verdict = check_pack(

@@ -93,6 +93,7 @@ async def test_actions_without_login_csrf_token_or_from_another_site_are_refused
             "/deliveries/D-1/end",
             "/find/locate",
             "/stocktake/start",
+            "/write-off",
         ):
             answer = await web.post(cancel, {"gtin": "04012345123456", "shelf": "A"})
             assert answer[0] == 403
