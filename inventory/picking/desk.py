@@ -41,8 +41,7 @@ from inventory.stock.slot_index import StockLine
 
 class PickDesk:
     """Pick lists: started, cancelled, reminded and timed out; recalls, located drugs, and the
-    mistakes shown at the shelf (`inventory.picking.shelf_events` judges what is taken there).
-    """
+    mistakes shown at the shelf (`shelf_events` judges what is taken there)."""
 
     def __init__(
         self,
