@@ -25,6 +25,7 @@ class Applied:
     on_hand: dict[str, int] = field(default_factory=dict)
     picking: bool = False
     busy: bool = False
+    open_lists: frozenset[str] = frozenset()  # the ids of the pick lists open
     plan: dict[str, SlotLight] | None = None  # every slot's light, when the change moved one
 
 
@@ -36,7 +37,7 @@ def apply_change(
     gtins = {m.gtin for commit in outcome.commits for m in commit.movements}
     on_hand = {g: keeper.on_hand(g) for g in gtins}
     busy = keeper.picks.busy or keeper.putaways.busy
-    applied = Applied(outcome, on_hand, keeper.picks.active, busy)
+    applied = Applied(outcome, on_hand, keeper.picks.active, busy, frozenset(keeper.picks.lists))
     if outcome.lights_changed or any(c.alarms for c in outcome.commits):
         applied.plan = plan(keeper)
     return applied

@@ -78,6 +78,7 @@ class Gateway:
         self.session: MqttSession | None = None
         self.publisher: OutboxPublisher | None = None
         self.picking = False  # pick lists are open (as last told by the writer)
+        self.open_lists: frozenset[str] = frozenset()  # their ids
         self._pick_busy = False  # the pick desk has timers running
         storage = StorageGuard(
             straight_to_broker(lambda: self.session, self.topics), self._observe, self.clock
@@ -106,7 +107,7 @@ class Gateway:
             config,
             self.ledger.offer,
             self._observe,
-            lambda: self.picking,
+            lambda: self.open_lists,
             self.clock,
             self.calendar,
             lambda: self.presence.still_seen(self.clock.monotonic()),
@@ -183,6 +184,7 @@ class Gateway:
             await session.start()
             try:
                 self.picking, self._pick_busy = await ledger.ask(ask.picking)
+                self.open_lists = await ledger.ask(ask.open_list_ids)
                 self.lights.show(await ledger.ask(self.lights.plan))
                 await self._serve(session, self.publisher)
             finally:
@@ -260,6 +262,7 @@ class Gateway:
         """Report an applied change, send what it queued and show it on the shelves."""
         outcome = applied.outcome
         self.picking, self._pick_busy = applied.picking, applied.busy
+        self.open_lists = applied.open_lists
         if applied.plan is not None:  # the lights first: a pharmacist is waiting for them
             self.lights.show(applied.plan)
         count(applied, self.counters)

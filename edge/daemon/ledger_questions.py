@@ -31,6 +31,11 @@ def picking(keeper: InventoryKeeper) -> tuple[bool, bool]:
     return keeper.picks.active, keeper.picks.busy or keeper.putaways.busy
 
 
+def open_list_ids(keeper: InventoryKeeper) -> frozenset[str]:
+    """The ids of the pick lists open."""
+    return frozenset(keeper.picks.lists)
+
+
 def on_hand(gtin: str, keeper: InventoryKeeper) -> int:
     return keeper.on_hand(gtin)
 

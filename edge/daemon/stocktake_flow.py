@@ -4,10 +4,14 @@ been quiet for `stocktake.idle_end_seconds` after reading, or when its rounds sa
 on to another shelf (whose sweep then begins), then reconciled on the ledger's writer. A sweep
 that read nothing is abandoned: there is nothing to judge.
 
-A sweep is one handheld's: the one whose location tag began it, or, begun by command, the first
-to read for it. Other handhelds' reads and rounds never reach it (they go to picking). While
-pick lists are open, a handheld whose pack reads went to them is picking: a sweep begun by
-command does not take it, and is refused when no other handheld could do the count.
+A sweep is one handheld's: the one whose location tag began it, or, begun by command, the
+first to read a location tag of the shelf counted (a stray tag, another shelf's location tag or
+a pack claims nothing: the packs a handheld reads before it, in its last `HELD_ROUNDS` rounds
+since it last read another shelf's location tag, are held for the sweep and counted, their
+slot unknown, if it claims it). Other handhelds' reads and rounds never reach it (they go to
+picking). A handheld whose pack reads went to pick lists is picking while one of them is open:
+a sweep begun by command does not take it, and is refused, naming them, when every handheld is
+picking or down.
 
 A report that found differences waits for a pharmacist: `cmd/stocktake-confirm`, `rxedge
 stocktake confirm`, or the pharmacist's badge on the reader.
@@ -16,7 +20,8 @@ stocktake confirm`, or the pharmacist's badge on the reader.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Collection, Mapping
 
 from edge.clock import Clock
 from edge.daemon.activity import Activity, Observer
@@ -35,6 +40,8 @@ from inventory.site_calendar import SiteCalendar
 from inventory.stocktake.rounds import Round, moved_to
 from inventory.stocktake.sweep import Sweep
 
+HELD_ROUNDS = 100  # a handheld's last rounds held for a sweep begun by command it may claim
+
 
 class StocktakeFlow:
     """At most one sweep at a time; its handheld's reads go to it while it runs."""
@@ -44,7 +51,7 @@ class StocktakeFlow:
         config: GatewayConfig,
         submit: Callable[[Change], object],
         observe: Observer,
-        picking: Callable[[], bool],
+        open_lists: Callable[[], Collection[str]],
         clock: Clock,
         calendar: SiteCalendar,
         watched: Callable[[], Mapping[str, str]] = dict,
@@ -53,7 +60,7 @@ class StocktakeFlow:
         self._calendar = calendar
         self._submit = submit
         self._observe = observe
-        self._picking = picking
+        self._open_lists = open_lists  # the ids of the pick lists open
         # EPC -> the slot a fixed reader sees the pack in now (the presence tracker's view)
         self._watched = watched
         self._handheld_names = sorted(r.name for r in config.readers if r.role == "handheld")
@@ -82,7 +89,10 @@ class StocktakeFlow:
         # The running (else the last) sweep's handheld ('': a sweep begun by command, no read
         # yet): only its reads and rounds reach the sweep.
         self._sweeper = ""
-        self._pickers: set[str] = set()  # handhelds whose pack reads went to open pick lists
+        # handheld -> the pick lists open when its pack reads went to picking (those still open)
+        self._picked_for: dict[str, set[str]] = {}
+        # handheld -> its rounds' packs read before it claimed the sweep (the last one open)
+        self._held: dict[str, deque[list[tuple[PackId, int]]]] = {}
         self._begun: tuple[str, set[str]] = ("", set())  # a second, and the ids begun in it
 
     def start(
@@ -103,12 +113,8 @@ class StocktakeFlow:
             error = f"no shelf {shelf!r}; shelves: {', '.join(sorted(self._shelves))}"
         elif shelf not in self._slot_uris:
             error = f"shelf {shelf!r} has no gln in the configuration: its slots have no SGLN"
-        elif command and self._handheld_names and self._all_picking():
-            error = (
-                f"no handheld to count with: {', '.join(self._handheld_names)} read for the "
-                "open pick lists, and a handheld counts or picks, not both; finish or cancel "
-                "the pick lists, then start the count"
-            )
+        elif command and self._handheld_names:
+            error = self._no_handheld()
         if error:
             if command:
                 self._submit(Refuse("stocktake-start", shelf, error, message_id))
@@ -129,6 +135,7 @@ class StocktakeFlow:
             self._slot_uris[shelf],
         )
         self.sweep, self._last_read, self._sweeper = sweep, self._clock.monotonic(), handheld
+        self._held.clear()
         self._started_at, self._heard = self._last_read, False
         for reader in self._handhelds_down:  # a handheld down already: the wait starts now
             self._handhelds_down[reader] = self._last_read
@@ -201,11 +208,38 @@ class StocktakeFlow:
         self.confirm(self.awaiting, name)
         return True
 
+    def _no_handheld(self) -> str:
+        """Why no handheld can count (every one picking or down), else ''."""
+        picking = [name for name in self._handheld_names if self._picks(name)]
+        down = [n for n in self._handheld_names if n in self._handhelds_down and n not in picking]
+        if len(picking) + len(down) < len(self._handheld_names):
+            return ""
+        why, fix = [], []
+        if picking:
+            why.append(
+                f"{', '.join(picking)} read for the open pick lists, and a handheld counts or "
+                "picks, not both"
+            )
+            fix.append("finish or cancel the pick lists")
+        if down:
+            why.append(f"{', '.join(down)} {'is' if len(down) == 1 else 'are'} down")
+            fix.append("bring " + ("it" if len(down) == 1 else "one") + " back")
+        return (
+            f"no handheld to count with: {'; '.join(why)}; {' or '.join(fix)}, then start the count"
+        )
+
+    def _picks(self, reader: str) -> bool:
+        """Whether `reader` is picking: a pick list its pack reads went to is still open."""
+        lists = self._picked_for.get(reader)
+        if lists:
+            lists &= set(self._open_lists())
+        if not lists:
+            self._picked_for.pop(reader, None)
+        return bool(lists)
+
     def read(self, identity: object, rssi: int, holder: str, reader: str = "") -> bool:
         """A handheld read (by `reader`): True when the stocktake took it (its sweep runs, or
         this location tag starts one), False to leave it to picking."""
-        if not self._picking():
-            self._pickers.clear()
         now = self._clock.monotonic()
         if (
             self.sweep is None
@@ -216,33 +250,50 @@ class StocktakeFlow:
             # last moments arrive late): a new one starts only after its handheld went quiet.
             self._last_read = now
             return False
-        if self.sweep is not None and not self._sweeps(reader):
+        if self.sweep is not None and not self._sweeper:
+            taken = self._claim(identity, rssi, holder, reader, now)
+        elif self.sweep is not None and reader != self._sweeper:
             taken = False
         else:
             taken = self._read(identity, rssi, holder, reader, now)
-            if taken and self.sweep is not None and not self._sweeper:
-                self._sweeper = reader  # begun by command: this handheld does the count
-        if not taken and isinstance(identity, PackId) and self._picking():
-            self._pickers.add(reader)
+        lists = self._open_lists()
+        if not taken and isinstance(identity, PackId) and lists:
+            self._picked_for.setdefault(reader, set()).update(lists)
         return taken
 
-    def _sweeps(self, reader: str) -> bool:
-        """Whether the running sweep takes `reader`'s reads: its own handheld's; before it has
-        one, any handheld's but one picking."""
-        return reader == self._sweeper if self._sweeper else reader not in self._pickers
-
-    def _all_picking(self) -> bool:
-        """Whether every handheld is picking for the open pick lists."""
-        if not self._picking():
-            self._pickers.clear()
-        return all(name in self._pickers for name in self._handheld_names)
+    def _claim(self, identity: object, rssi: int, holder: str, reader: str, now: float) -> bool:
+        """A read for the sweep begun by command with no handheld yet: one not picking claims
+        it with a location tag of the shelf counted; its packs read in the round so far are
+        held until then (and dropped when its round ends unclaimed)."""
+        if self.sweep is None or self._picks(reader):
+            return False
+        if isinstance(identity, PackId):
+            held = self._held.setdefault(reader, deque([[]], maxlen=HELD_ROUNDS))
+            held[-1].append((identity, rssi))
+            return True
+        if not isinstance(identity, LocationId):
+            return False
+        where = self._locations.get((identity.gln, identity.extension))
+        if where is not None and where[0] != self.sweep.shelf:
+            self._held.pop(reader, None)  # at another shelf: what it read is not this one's
+        if where is None or where[0] != self.sweep.shelf:
+            return False
+        self._sweeper = reader  # this handheld does the count
+        held = self._held.pop(reader, deque([[]]))
+        for packs in held:  # its rounds before: read before any location tag of the shelf
+            for pack, pack_rssi in packs:
+                self.sweep.pack(pack, pack_rssi)
+            if packs is not held[-1]:
+                self.sweep.round_done()
+        self._held.clear()
+        return self._read(identity, rssi, holder, reader, now)
 
     def _read(self, identity: object, rssi: int, holder: str, reader: str, now: float) -> bool:
         if isinstance(identity, LocationId):
             where = self._locations.get((identity.gln, identity.extension))
             if where is None:
                 return self.sweep is not None
-            if self.sweep is None and not self._picking():
+            if self.sweep is None and not self._open_lists():
                 self.start(where[0], holder, command=False, handheld=reader)  # its trigger
             if self.sweep is not None:  # of its shelf or another: its rounds say where it is
                 self.sweep.location(where[1], identity.epc, rssi)
@@ -281,6 +332,9 @@ class StocktakeFlow:
         judged on what it read, and a sweep of that shelf begins with the rounds read at it
         (credited to `holder`, the pharmacist badged in, else to whom the ended sweep was),
         unless a pick list is open."""
+        held = self._held.get(reader)
+        if held is not None and held[-1]:
+            held.append([])  # a sweep without a handheld yet: the next round's packs
         if self.sweep is None or reader != self._sweeper:
             return
         moved_on = self.sweep.round_done()
@@ -290,7 +344,7 @@ class StocktakeFlow:
     def _moved_on(self, rounds: list[Round], by: str) -> list[Round]:
         slot = moved_to(rounds)
         self.end()
-        if slot is None or self._picking():
+        if slot is None or self._open_lists():
             return []
         self.start(self._slot_shelves[slot], by, command=False, handheld=self._sweeper)
         if self.sweep is None:

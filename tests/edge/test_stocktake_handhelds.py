@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from edge.clock import Clock
@@ -27,7 +27,7 @@ from tests.edge.test_stocktake_sweep import PREFIX, answers, location, running_d
 def flow(
     tmp_path: Path,
     changes: list[Change],
-    picking: Callable[[], bool] = lambda: False,
+    open_lists: Callable[[], Collection[str]] = frozenset,
     handhelds: tuple[str, ...] = (),
 ) -> StocktakeFlow:
     config = parse_config(
@@ -45,7 +45,7 @@ def flow(
     )
     clock = Clock()
     return StocktakeFlow(
-        config, changes.append, lambda _: None, picking, clock, SiteCalendar(None, clock.now)
+        config, changes.append, lambda _: None, open_lists, clock, SiteCalendar(None, clock.now)
     )
 
 
@@ -81,8 +81,7 @@ async def test_a_sweep_is_not_held_or_abandoned_by_another_handheld_that_is_down
 
 def test_a_sweep_by_command_leaves_a_picking_handheld_to_its_pick_lists(tmp_path: Path) -> None:
     changes: list[Change] = []
-    picking = [True]  # a pick list is open
-    sweeps = flow(tmp_path, changes, lambda: picking[0], ("hh-1", "hh-2"))
+    sweeps = flow(tmp_path, changes, lambda: {"p-1"}, ("hh-1", "hh-2"))  # a pick list open
     decode = EpcDecoder().decode
     assert not sweeps.read(decode(tag(9)), 0, "", "hh-1"), "a pick read, for the pick list"
     sweeps.start("A", "Ana")
@@ -98,8 +97,8 @@ def test_a_sweep_by_command_leaves_a_picking_handheld_to_its_pick_lists(tmp_path
 
 def test_a_sweep_by_command_is_refused_while_the_only_handheld_picks(tmp_path: Path) -> None:
     changes: list[Change] = []
-    picking = [True]
-    sweeps = flow(tmp_path, changes, lambda: picking[0], ("hh",))
+    lists = {"p-1"}
+    sweeps = flow(tmp_path, changes, lambda: lists, ("hh",))
     decode = EpcDecoder().decode
     assert not sweeps.read(decode(tag(9)), 0, "", "hh"), "a pick read, for the pick list"
     sweeps.start("A", "Ana")
@@ -109,7 +108,7 @@ def test_a_sweep_by_command_is_refused_while_the_only_handheld_picks(tmp_path: P
         "no handheld to count with: hh read for the open pick lists, and a handheld counts or "
         "picks, not both; finish or cancel the pick lists, then start the count"
     )
-    picking[0] = False  # the pick lists done
+    lists = set()  # the pick lists done
     sweeps.start("A", "Ana")
     assert isinstance(changes[-1], StocktakeStarted)
     assert sweeps.read(decode(location(1)), 0, "Ana", "hh")

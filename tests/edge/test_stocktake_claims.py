@@ -1,0 +1,67 @@
+"""Which handheld a sweep begun by command takes: the first, not picking, to read a location
+tag of the shelf counted; a handheld is picking while a pick list its reads went to is open;
+one down is not there to count with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inventory.changes import Change, FinishStocktake, Refuse, StocktakeStarted
+from inventory.codes.identifiers import EpcDecoder
+from tests.edge.test_stocktake_handhelds import flow
+from tests.edge.test_stocktake_shelf_change import b_location
+from tests.edge.test_stocktake_sweep import location, tag
+
+STRAY = bytes.fromhex("E2801160600002085A5B1234")  # a tag's factory code: no pack, no place
+
+
+def test_stray_tags_foreign_locations_and_packs_do_not_claim_a_sweep(tmp_path: Path) -> None:
+    changes: list[Change] = []
+    sweeps = flow(tmp_path, changes, handhelds=("hh-1", "hh-2"))
+    decode = EpcDecoder().decode
+    sweeps.start("A", "Ana")
+    # The spare handheld, lying by the goods-in desk: tags that are not shelf A's places.
+    for read in (STRAY, b_location(2), tag(8)):
+        sweeps.read(decode(read), -60, "", "hh-2")
+    sweeps.round_done("", "hh-2")
+    # Ana's handheld at shelf A: its round's packs read before the location tag count too.
+    for read in (tag(1), location(1), tag(2)):
+        assert sweeps.read(decode(read), -50, "Ana", "hh-1"), "Ana's handheld left out"
+    sweeps.round_done("Ana", "hh-1")
+    assert not sweeps.read(decode(tag(8)), -50, "", "hh-2"), "the spare's read counted"
+    sweeps.end()
+    [ended] = [c for c in changes if isinstance(c, FinishStocktake)]
+    assert ended.abandoned == ""
+    assert sorted(ended.sweep.seen().values()) == ["A-01", "A-01"]
+    assert len(ended.sweep.packs) == 2, "the spare's pack counted"
+
+
+def test_a_handheld_picks_only_while_a_list_it_read_for_is_open(tmp_path: Path) -> None:
+    changes: list[Change] = []
+    lists = {"morning"}
+    sweeps = flow(tmp_path, changes, lambda: lists, ("hh",))
+    decode = EpcDecoder().decode
+    assert not sweeps.read(decode(tag(9)), 0, "", "hh"), "a pick read, for the pick list"
+    lists = {"afternoon"}  # the morning list done, another picked by button since
+    sweeps.start("A", "Ana")
+    assert [type(c) for c in changes] == [StocktakeStarted]
+    assert sweeps.read(decode(location(1)), 0, "Ana", "hh"), "the free handheld counts"
+
+
+def test_a_count_is_refused_up_front_when_the_free_handheld_is_down(tmp_path: Path) -> None:
+    changes: list[Change] = []
+    sweeps = flow(tmp_path, changes, lambda: {"p-1"}, ("hh-1", "hh-2"))
+    decode = EpcDecoder().decode
+    sweeps.handheld("hh-2", up=False)  # on its charger
+    assert not sweeps.read(decode(tag(9)), 0, "", "hh-1"), "a pick read, for the pick list"
+    sweeps.start("A", "Ana")
+    [refused] = changes
+    assert isinstance(refused, Refuse) and sweeps.sweep is None
+    assert refused.error == (
+        "no handheld to count with: hh-1 read for the open pick lists, and a handheld counts "
+        "or picks, not both; hh-2 is down; finish or cancel the pick lists or bring it back, "
+        "then start the count"
+    )
+    sweeps.handheld("hh-2", up=True)
+    sweeps.start("A", "Ana")
+    assert isinstance(changes[-1], StocktakeStarted)
