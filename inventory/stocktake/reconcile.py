@@ -145,7 +145,8 @@ def _tags_of_coded(
             lines[epc] = replace(line, epc=epc)
             joined.append(line)
             linked.add(epc)
-    return [line for line in untagged if not any(line is j for j in joined)], linked
+    gone = {id(line) for line in joined}  # the lines themselves: equal lines may be two
+    return [line for line in untagged if id(line) not in gone], linked
 
 
 def _read_through(
