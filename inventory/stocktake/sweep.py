@@ -3,9 +3,11 @@
 Each slot carries a location tag. The handheld reports inventory rounds; in a round, the
 strongest location tag of the shelf is where the handheld is (with none, it is still where it
 was; rounds that read only other shelves' location tags: `rounds`). Several read equally
-strongly (a handheld that reports no signal strength reports the same for every tag): it is
-still where it was if that is among them, else at the one nearest to where it was; with no way
-to tell (none read before, or two equally near), it has not moved.
+strongly (a handheld that reports no signal strength reports the same for every tag): it is at
+the one not read in the round before (it moved towards it); with several new or none, at the
+one read most often in the round; still tied, where it was if that is among them, else the
+nearest to it, else (no location read before) the first in shelf order: a sweep walks the
+shelf in order.
 
 A pack belongs to the location current at its strongest read, so a pack read faintly from the
 neighbouring slot does not move it. Where its strongest reads were as strong in several slots
@@ -59,6 +61,7 @@ class Sweep:
         self._reads: dict[str, dict[str, _Reads]] = {}  # EPC -> slot -> its reads there
         self._order = {slot: i for i, slot in enumerate(self.slots)}
         self._counted = 0  # rounds counted
+        self._before: set[str] = set()  # the location tags the round counted before read
         self._round = Round()
         self._rounds = ShelfRounds(self.slots)
         self.reads = 0  # location tags of the shelf and packs counted
@@ -110,7 +113,8 @@ class Sweep:
         self._counted += 1
         for slot, uri, _ in read.locations:
             self.location_uris.setdefault(slot, uri)
-        self.here = self._located(read.strongest())
+        self.here = self._located(read)
+        self._before = {slot for slot, _, _ in read.locations}
         where = UNPLACED if self.here is None else self.here
         for pack, rssi in read.packs:
             self.packs[pack.epc] = pack
@@ -123,13 +127,28 @@ class Sweep:
                 here.rounds += here.last != self._counted
                 here.last = self._counted
 
-    def _located(self, strongest: list[str]) -> str | None:
-        """Where the handheld is after a round whose strongest location tags of the shelf were
-        `strongest`: of several, where it was, else the nearest to it; unsure, where it was."""
-        if len(strongest) <= 1 or self.here in strongest:
+    def _located(self, read: Round) -> str | None:
+        """Where the handheld is after `read`: at its strongest location tag of the shelf. Of
+        several: the one new since the round before (the handheld moved towards it); of several
+        new or none, the one read most often in the round; still tied, where it was, else the
+        nearest to it, else (the first round) the first in shelf order."""
+        strongest = read.strongest()
+        if len(strongest) <= 1:
+            return strongest[0] if strongest else self.here
+        new = [slot for slot in strongest if slot not in self._before]
+        if len(new) == 1:
+            return new[0]
+        tied = new or strongest
+        times = {slot: 0 for slot in tied}
+        for slot, _, _ in read.locations:
+            if slot in times:
+                times[slot] += 1
+        most = max(times.values())
+        strongest = [slot for slot in tied if times[slot] == most]
+        if len(strongest) == 1 or self.here in strongest:
             return strongest[0] if len(strongest) == 1 else self.here
         if self.here is None:
-            return None
+            return min(strongest, key=self._order.__getitem__)
         was = self._order[self.here]
         near = min(abs(self._order[slot] - was) for slot in strongest)
         nearest = [slot for slot in strongest if abs(self._order[slot] - was) == near]

@@ -50,27 +50,27 @@ def test_without_signal_strength_the_slot_a_pack_was_read_in_most_rounds_wins() 
     assert tie.seen() == {pack(5).epc: "A-03"}
 
 
-def test_location_tags_read_alike_in_one_round_leave_the_handheld_where_it_was_or_nearest() -> None:
+def test_location_tags_read_alike_in_one_round_place_the_handheld_at_the_new_one() -> None:
     sweep = Sweep("st-1", "A", SLOTS, "Ana")
     sweep.location("A-02", loc("A-02"), NO_RSSI)
     sweep.round_done()
-    sweep.location("A-03", loc("A-03"), NO_RSSI)  # listed first: it used to win
     sweep.location("A-02", loc("A-02"), NO_RSSI)
-    sweep.pack(pack(2), NO_RSSI)
-    sweep.round_done()
-    assert sweep.here == "A-02", "the handheld is still among them: it has not moved"
-    sweep.location("A-04", loc("A-04"), NO_RSSI)
     sweep.location("A-03", loc("A-03"), NO_RSSI)
     sweep.pack(pack(3), NO_RSSI)
     sweep.round_done()
-    assert sweep.here == "A-03", "the nearest to where it was"
-    assert sweep.seen() == {pack(2).epc: "A-02", pack(3).epc: "A-03"}
-    first = Sweep("st-2", "A", SLOTS, "Ana")  # nothing read before: no way to tell
+    assert sweep.here == "A-03", "the handheld moved towards the tag new in the round"
+    sweep.location("A-03", loc("A-03"), NO_RSSI)
+    sweep.location("A-02", loc("A-02"), NO_RSSI)
+    sweep.pack(pack(3), NO_RSSI)
+    sweep.round_done()
+    assert sweep.here == "A-03", "no tag new: still where it was"
+    assert sweep.seen() == {pack(3).epc: "A-03"}
+    first = Sweep("st-2", "A", SLOTS, "Ana")  # nothing read before: the first in shelf order
     first.location("A-03", loc("A-03"), NO_RSSI)
     first.location("A-02", loc("A-02"), NO_RSSI)
-    first.pack(pack(3), NO_RSSI)
+    first.pack(pack(2), NO_RSSI)
     first.round_done()
-    assert first.here is None and first.seen() == {pack(3).epc: ""}
+    assert first.here == "A-02" and first.seen() == {pack(2).epc: "A-02"}
 
 
 def test_a_pack_read_through_from_another_shelfs_watched_slot_is_not_moved(
