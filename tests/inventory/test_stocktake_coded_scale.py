@@ -1,9 +1,7 @@
-"""Packs the ledger holds by their code, read by their tags in a large sweep: joined to their
-lines in time linear in the lines (the reconciliation runs on the ledger's writer)."""
+"""Packs the ledger holds by their code, read by their tags in a large sweep: each joined to its
+own line, none counted twice (the time it takes: bench/bench_stocktake.py)."""
 
 from __future__ import annotations
-
-import time
 
 from inventory.codes.identifiers import PackId
 from inventory.ledger.movements import StockStatus
@@ -24,8 +22,5 @@ def test_thousands_of_packs_booked_by_code_reconcile_at_once() -> None:
             packs[epc] = PackId(epc, GTIN, serial)
             seen[epc] = slot
     slots = [f"S-{n:02d}" for n in range(1, 101)]
-    started = time.perf_counter()
     report = reconcile("st-1", "S", "Ana", slots, seen, packs, [], untagged)
-    took = time.perf_counter() - started
     assert report.summary()["seen"] == 10_000 and report.summary()["unexpected"] == 0
-    assert took < 1.0, f"{took:.2f} s on the ledger's writer for 20,000 lines"
