@@ -63,11 +63,26 @@ class ReceivedRequest:
         levels = self.topic.split("/")
         return Topics(levels[2], levels[3])
 
+    @property
+    def repeat(self) -> str | None:
+        """What to tell the clerk of a copy sent again for want of an answer (`sent_again`),
+        which this consumer had not seen (a watch restarted without its seen ids, another
+        member of a share group): the request may have been ordered already. None for a
+        request sent once."""
+        times = self.body.get("sent_again")
+        if not isinstance(times, int) or times < 1:
+            return None
+        return (
+            f"sent again ({times}): not answered yet \u2014 it may have been ordered already; "
+            f"answer it with rxedge procurement status {self.request_id} STATE"
+        )
+
     def line(self) -> str:
-        """One readable line for a clerk."""
+        """One readable line for a clerk (a copy sent again says so first)."""
         b = self.body
         reason = b.get("reason", {})
-        return (
+        repeat = self.repeat
+        return ("" if repeat is None else f"{repeat}  ") + (
             f"{b['created_at']}  {b.get('site', '?')}/{b.get('gateway', '?')}  "
             f"{b['priority'].upper():7}  {b['quantity']} x {b['unit']}  {b['name']} "
             f"(GTIN {b['gtin']})  on hand {reason.get('on_hand')}, on order "

@@ -72,7 +72,7 @@ class AlarmsConfig(_Strict):
 
 class ProcurementConfig(_Strict):
     # A request the centre has not answered this long after the broker took it is sent again
-    # (the same message, the same request_id), and again each time this long passes.
+    # (the same request_id, its priority now, `sent_again`), and again each time this long passes.
     resend_after_hours: Annotated[float, Field(gt=0, le=30 * 24)] = 4.0
 
 

@@ -35,7 +35,7 @@ from inventory.replenishment.requests import (
     RequestStatus,
     unfinished_requests,
 )
-from inventory.replenishment.resend import resent_note, sendings
+from inventory.replenishment.resend import again_payload, resent_note, sendings
 
 # The messages that answer the centre's answer, written with it: made of the request's state
 # after it and whether it changed that state.
@@ -179,8 +179,9 @@ class OrderBook:
 
     def send_again(self, after: timedelta) -> tuple[Commit, list[str]]:
         """Every request the centre has not answered (still `requested`, nothing of it booked
-        in) whose last copy the broker took `after` ago or longer, published again as it was,
-        with what the activity log says of each (`inventory.replenishment.resend`)."""
+        in) whose last copy the broker took `after` ago or longer, published again as it stands
+        now (`resend.again_payload`: its priority now, `sent_again`), with what the activity log
+        says of each (`inventory.replenishment.resend`)."""
         waiting = [
             r
             for r in self.open_requests()
@@ -198,7 +199,11 @@ class OrderBook:
             if sending is None or not sending.due(now, after):
                 continue
             copies.append(
-                OutboxMessage(MessageKind.PROCUREMENT_REQUEST, sending.payload, request.request_id)
+                OutboxMessage(
+                    MessageKind.PROCUREMENT_REQUEST,
+                    again_payload(request, sending),
+                    request.request_id,
+                )
             )
             notes.append(resent_note(request, sending))
         if not copies:

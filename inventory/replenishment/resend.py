@@ -3,8 +3,10 @@
 A request can be lost on its way to the centre after the broker took it: a broker that crashed
 before saving it, a clerk's watch that kept no session while it was away. Its sender cannot
 tell: the broker acknowledged it. So a request still `requested` (no answer from the centre) a
-while after the broker took its last copy is published again: the same message, with the same
-request_id, which a centre that has it already applies once (and drops as a copy). Again each
+while after the broker took its last copy is published again, as it stands now: the same
+request_id, quantity and created_at, its priority as it is now (made urgent since, it says
+urgent), and `sent_again`, how many times it went out before. A centre that has it already
+applies it once (and drops it as a copy); one that may have it shows it as a repeat. Again each
 such while, until the centre answers (or packs of it are booked in: it has it). What was sent
 and when is the outbox's: every copy is a row there (kind `procurement_request`, key the
 request's id), so the count of copies and the time of the last survive a restart, and a copy
@@ -55,6 +57,15 @@ def sendings(db: sqlite3.Connection, requests: Sequence[ProcurementRequest]) -> 
         ).fetchone()
         found[str(key)] = Sending(int(copies), str(payload), taken_at)
     return found
+
+
+def again_payload(request: ProcurementRequest, sending: Sending) -> str:
+    """The copy sent again: the last one with the request's priority as it is now and
+    `sent_again`, the number of copies gone out before it."""
+    body = json.loads(sending.payload)
+    body["priority"] = str(request.priority)
+    body["sent_again"] = sending.copies
+    return json.dumps(body, separators=(",", ":"))
 
 
 def resent_note(request: ProcurementRequest, sending: Sending) -> str:

@@ -107,7 +107,9 @@ async def test_an_unanswered_request_goes_out_again_until_answered_and_the_watch
     finally:
         await watch.kill()
     copies = wire.payloads("/request")[:3]
-    assert [c["request_id"] for c in copies] == [rid] * 3 and copies[0] == copies[1] == copies[2]
+    assert [c["request_id"] for c in copies] == [rid] * 3
+    assert [c.pop("sent_again", 0) for c in copies] == [0, 1, 2]
+    assert copies[0] == copies[1] == copies[2], "the same request, marked a copy"
     taken = [line["request_id"] for line in watch.json_lines()]
     assert taken == [rid, marker["request_id"]], "the clerk's watch took the request once"
     notes = [a.text for a in said if "sent again" in a.text]
@@ -116,6 +118,40 @@ async def test_an_unanswered_request_goes_out_again_until_answered_and_the_watch
         "(2 times so far)",
     ]
     assert all(rid in n for n in notes)
+
+
+async def test_a_copy_sent_again_that_the_watch_never_saw_is_shown_as_a_repeat(
+    broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """A watch restarted without its seen ids, or another member of the share group, gets a
+    copy as new: it says plainly that the request may have been ordered already."""
+    gateway_side = subscribe("nothing/at/all")
+    first, other = request_message(n=1), request_message(n=2)
+    copy = {**other, "priority": "urgent", "sent_again": 2}
+    runs = []
+    for as_json in ([], ["--json"]):
+        run = await CliRun.start(
+            "procurement", "watch", "--broker", broker.url, "--group", "", *as_json
+        )
+        runs.append(run)
+        await run.watching()
+    try:
+        for body in (first, {**first, "sent_again": 1}, copy):  # the first's copy: seen
+            gateway_side.publish(f"{PREFIX}/procurement/request", json.dumps(body))
+        for run in runs:
+            await eventually(lambda run=run: len(run.lines) >= 2, what="both requests shown")
+            assert await run.interrupt() == 130
+    finally:
+        for run in runs:
+            await run.kill()
+    text, as_json = runs
+    repeat = (
+        "sent again (2): not answered yet \u2014 it may have been ordered already; answer it "
+        f"with rxedge procurement status {other['request_id']} STATE"
+    )
+    assert len(text.lines) == 2 and not text.lines[0].startswith("sent again")
+    assert text.lines[1].startswith(repeat + "  ") and "URGENT" in text.lines[1]
+    assert as_json.json_lines() == [first, {**copy, "repeat": repeat}]
 
 
 async def test_a_watch_without_a_client_id_says_it_keeps_nothing_while_away(

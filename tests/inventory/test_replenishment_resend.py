@@ -70,7 +70,7 @@ def one_request(path: Path, clock: Clock) -> tuple[InventoryKeeper, str]:
     return keeper, rid
 
 
-def test_an_unanswered_request_goes_out_again_as_it_was_each_period_until_answered(
+def test_an_unanswered_request_goes_out_again_marked_a_copy_each_period_until_answered(
     tmp_path: Path,
 ) -> None:
     clock = Clock()
@@ -81,7 +81,9 @@ def test_an_unanswered_request_goes_out_again_as_it_was_each_period_until_answer
     assert out.notes == [] and len(request_messages(keeper)) == 1, "not due yet"
     clock.advance(1)
     out = apply(keeper, SendRequestsAgain(HOURS))
-    assert request_messages(keeper) == [(rid, first), (rid, first)], "the same message again"
+    assert request_messages(keeper)[0] == (rid, first)
+    (_, copy) = request_messages(keeper)[1]
+    assert json.loads(copy) == {**json.loads(first), "sent_again": 1}, "the same, marked a copy"
     assert out.notes == [
         f"request {rid} (4 x Amoxicillin) sent again (1 time so far): no answer from the centre "
         "since the broker took it at 2026-11-26T09:00:00.000Z"
@@ -98,6 +100,7 @@ def test_an_unanswered_request_goes_out_again_as_it_was_each_period_until_answer
     clock.advance(1)
     out = apply(keeper, SendRequestsAgain(HOURS))
     assert len(request_messages(keeper)) == 3 and "(2 times so far)" in out.notes[0]
+    assert json.loads(request_messages(keeper)[-1][1])["sent_again"] == 2
     assert sent_again(keeper, rid) == 2
     broker_takes_everything(keeper)
     # The centre answers: nothing more goes out, however long the wait.
@@ -165,3 +168,22 @@ def test_a_request_packs_of_which_were_booked_in_is_not_sent_again(tmp_path: Pat
     clock.advance(10 * HOURS)
     assert apply(keeper, SendRequestsAgain(HOURS)).notes == []
     assert len(request_messages(keeper)) == 1
+
+
+def test_a_request_made_urgent_since_goes_out_again_urgent_with_its_first_figures(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    keeper, rid = one_request(tmp_path / "l.sqlite", clock)
+    ((_, first),) = request_messages(keeper)
+    assert json.loads(first)["priority"] == "routine"
+    keeper.take(pack(4).epc)
+    keeper.take(pack(5).epc)  # out of stock: the open request is made urgent
+    assert [r.priority for r in keeper.orders.open_requests()] == ["urgent"]
+    broker_takes_everything(keeper)
+    clock.advance(HOURS)
+    apply(keeper, SendRequestsAgain(HOURS))
+    copy = json.loads(request_messages(keeper)[-1][1])
+    assert copy["request_id"] == rid and copy["priority"] == "urgent" and copy["sent_again"] == 1
+    kept = ("quantity", "created_at", "reason", "confirmed_by", "gtin")
+    assert {k: copy[k] for k in kept} == {k: json.loads(first)[k] for k in kept}

@@ -270,10 +270,18 @@ class Clerk:
         if self.table is not None:
             self.table.write(request, now_stamp())
         options = self.options
-        print(json.dumps(request.body) if options.as_json else request.line(), flush=True)
+        print(self.shown(request), flush=True)
         self.received += 1
         if options.count is not None and self.received >= options.count:
             self.enough.set()
+
+    def shown(self, request: ReceivedRequest) -> str:
+        """The request as printed: a line, or its JSON (with `repeat`, what the line says of a
+        copy sent again, when it is one)."""
+        if not self.options.as_json:
+            return request.line()
+        repeat = request.repeat
+        return json.dumps(request.body if repeat is None else {**request.body, "repeat": repeat})
 
     def wants_more(self) -> bool:
         return not self.enough.is_set()
