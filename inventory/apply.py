@@ -145,7 +145,8 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
         case ExpirySweep(near_days):
             return expiry_sweep(keeper, keeper.calendar.today(), near_days)
         case ShortageCheck():
-            return Outcome([keeper.orders.at_start(keeper.on_hand)])
+            coming = keeper.putaways.still_announced(keeper.orders.sent)
+            return Outcome([keeper.orders.at_start(keeper.on_hand, coming)])
         case SendRequestsAgain(after_seconds):
             commit, notes = keeper.orders.send_again(timedelta(seconds=after_seconds))
             return Outcome([commit], notes)

@@ -11,7 +11,7 @@ refused pack or a wrong slot lives in memory only (inventory.putaway.board).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.barcodes import PackScan
@@ -46,6 +46,19 @@ class PutawayDesk:
     def busy(self) -> bool:
         """Something here runs against the clock: sessions at work, red shown."""
         return bool(self.board.red) or any(s.at_work for s in self.sessions.values())
+
+    def still_announced(self, ordered: Callable[[str], bool]) -> dict[str, int]:
+        """What the open delivery notices announce and has not been put away yet, by GTIN:
+        stock on its way. A notice delivering a request still open (`ordered`, given its
+        request_id) is left out: that request counts it as on order already."""
+        coming: dict[str, int] = {}
+        for session in self.sessions.values():
+            if not session.announced or (session.request_id and ordered(session.request_id)):
+                continue
+            for line in session.lines:
+                if line.missing:
+                    coming[line.gtin] = coming.get(line.gtin, 0) + line.missing
+        return coming
 
     def colours(self) -> set[int]:
         """The colour numbers (shared with pick lists) the sessions hold."""

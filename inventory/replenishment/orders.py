@@ -156,12 +156,14 @@ class OrderBook:
             requests += called
         return alarms, requests
 
-    def at_start(self, on_hand: Callable[[str], int]) -> Commit:
+    def at_start(self, on_hand: Callable[[str], int], coming: Mapping[str, int] = {}) -> Commit:
         """The shortage check of every product at start, with its stock as found (`on_hand`):
         alarms raised and requests called for as stock falling there would; none raised or
-        asked for again where an alarm is live, a request open or a proposal waiting. Only
-        products at or below their reorder point can call for anything (or a live stock-out
-        alarm: stock back meanwhile clears it)."""
+        asked for again where an alarm is live, a request open or a proposal waiting. What
+        open delivery notices still announce (`coming`, by GTIN; not from an open request)
+        counts as on order: a delivery on its way is not asked for again. Only products at
+        or below their reorder point can call for anything (or a live stock-out alarm: stock
+        back meanwhile clears it)."""
         at = self._ledger.stamp()
         alarms: list[Alarm] = []
         requests: list[ProcurementRequest] = []
@@ -169,7 +171,9 @@ class OrderBook:
             found = on_hand(gtin)
             if not is_short(product, found) and not self._alarms.get(AlarmKind.STOCK_OUT, gtin):
                 continue
-            raised, called = shortage.at_start(product, self.standing(gtin, found), at)
+            standing = self.standing(gtin, found)
+            standing = replace(standing, on_order=standing.on_order + coming.get(gtin, 0))
+            raised, called = shortage.at_start(product, standing, at)
             alarms += raised
             requests += called
         if not alarms and not requests:

@@ -13,6 +13,7 @@ from inventory.apply import apply
 from inventory.changes import RequestAnswer, ShortageCheck
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
+from inventory.putaway.sessions import Notice, NoticeLine
 from inventory.replenishment.policy import Product
 from inventory.replenishment.requests import RequestStatus
 from inventory.site_calendar import SiteCalendar
@@ -119,6 +120,40 @@ def test_a_product_above_its_reorder_point_at_start_calls_for_nothing(tmp_path: 
     keeper = stocked(tmp_path / "l.sqlite", 4)
     apply(keeper, ShortageCheck())
     assert sent(keeper) == [] and live(keeper) == set() and requests(keeper) == []
+
+
+def test_a_delivery_announced_and_not_yet_put_away_counts_as_coming_at_start(
+    tmp_path: Path,
+) -> None:
+    """Paracetamol new to the configuration, its shelf empty, its first deliveries announced
+    (4 packs in two notices, no request of ours): nothing is asked for again."""
+    path = tmp_path / "l.sqlite"
+    keeper = stocked(path, 5)
+    keeper.putaways.notice(Notice("D-1", (NoticeLine(PARA.gtin, 3),)))
+    keeper.putaways.notice(Notice("D-2", (NoticeLine(PARA.gtin, 1),)))
+    keeper.close()
+    keeper = keeper_at(path, AMOX, PARA)
+    try:
+        apply(keeper, ShortageCheck())
+        assert requests(keeper) == [], "its par (4) is on its way"
+        assert live(keeper) == {f"shortage-{PARA.gtin}", f"stock_out-{PARA.gtin}"}, "shelf empty"
+    finally:
+        keeper.close()
+
+
+def test_a_delivery_announced_for_less_than_is_missing_leaves_the_rest_to_ask(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "l.sqlite"
+    keeper = stocked(path, 5)
+    keeper.putaways.notice(Notice("D-1", (NoticeLine(PARA.gtin, 1),)))
+    keeper.close()
+    keeper = keeper_at(path, AMOX, PARA)
+    try:
+        apply(keeper, ShortageCheck())
+        assert requests(keeper) == [(PARA.gtin, 3, "requested", "urgent")], "par 4, 1 coming"
+    finally:
+        keeper.close()
 
 
 # Urgent ------------------------------------------------------------------------------------
