@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from functools import partial
 
 from edge.alarms.retained_alarms import RetainedAlarms
 from edge.clock import Clock
@@ -274,10 +275,16 @@ class Gateway:
 
     async def _send_requests_again(self) -> None:
         """Requests the centre has not answered, sent again when due (inventory.replenishment
-        .resend): looked at now and then, due by the ledger's record and the gateway's clock."""
+        .resend): looked at now and then, due by the ledger's record and the gateway's clock.
+        The next look is queued only once the last is carried out: while the ledger cannot be
+        written they do not pile up in the queue of changes, crowding out the shelf's events."""
         after = self.config.procurement.resend_after_hours * 3600
+        loop = asyncio.get_running_loop()
         while True:
             await self.ledger.submit(SendRequestsAgain(after))
+            done = loop.create_future()
+            self.ledger.when_written(partial(_finish, done))
+            await done
             await asyncio.sleep(min(RESEND_CHECK_SECONDS, after / 10))
 
     async def _pick_clock(self) -> None:
@@ -287,3 +294,9 @@ class Gateway:
             if self._pick_busy:
                 await self.ledger.submit(PickTick())
                 self.lights.show(await self.ledger.ask(self.lights.plan))  # lists take turns
+
+
+def _finish(done: asyncio.Future[None]) -> None:
+    """Set `done` (once)."""
+    if not done.done():
+        done.set_result(None)

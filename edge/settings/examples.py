@@ -71,7 +71,7 @@ EXAMPLES = {
     "outbox_max_messages": "outbox_max_messages = 100000  (at least 1000)",
     "backlog_age_seconds": "backlog_age_seconds = 900",
     "resend_after_hours": "resend_after_hours = 4  (a request the centre has not answered this "
-    "long is sent again; up to 720)",
+    "long is sent again; from 0.25 to 720)",
     "listen": 'listen = "127.0.0.1:9464"  (host:port of /metrics; "" = off)',
     "web.listen": 'listen = "127.0.0.1:8080"  (host:port of the page; beyond this machine: TLS)',
     "web.cert_file": 'cert_file = "/etc/rxedge/web.crt"  (PEM: the page\'s certificate)',

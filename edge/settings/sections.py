@@ -73,7 +73,7 @@ class AlarmsConfig(_Strict):
 class ProcurementConfig(_Strict):
     # A request the centre has not answered this long after the broker took it is sent again
     # (the same request_id, its priority now, `sent_again`), and again each time this long passes.
-    resend_after_hours: Annotated[float, Field(gt=0, le=30 * 24)] = 4.0
+    resend_after_hours: Annotated[float, Field(ge=0.25, le=30 * 24)] = 4.0
 
 
 class DevicesConfig(_Strict):

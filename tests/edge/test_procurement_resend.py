@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,9 +15,10 @@ import pytest
 
 from edge.daemon.activity import Activity
 from edge.daemon.gateway import Gateway
+from edge.daemon.ledger_link import LedgerLink
 from edge.demo.local_broker import LocalBroker
 from edge.settings.config import ConfigError, parse_config
-from inventory.changes import Book, SendRequestsAgain
+from inventory.changes import Book, Change, SendRequestsAgain
 from tests.clocks import SteppedClock
 from tests.conftest import Subscriber, eventually, subscribed
 from tests.edge.procurement_rig import (
@@ -33,8 +35,14 @@ from tests.edge.procurement_rig import (
     unsent_requests,
 )
 
-HOURS = 0.01  # 36 s on the gateway's clock, stepped by the test: looked at every 3.6 s
+HOURS = 0.25  # the least allowed: 15 minutes on the gateway's clock, stepped by the test
 PERIOD = HOURS * 3600
+LOOK_EVERY = 0.5  # seconds (the daemon's 60 s, shortened for the test)
+
+
+@pytest.fixture(autouse=True)
+def looking_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("edge.daemon.gateway.RESEND_CHECK_SECONDS", LOOK_EVERY)
 
 
 async def gateway_on(
@@ -178,7 +186,43 @@ async def test_a_watch_without_a_client_id_says_it_keeps_nothing_while_away(
     assert not any("--client-id" in e for e in runs["kept"].errors)
 
 
-@pytest.mark.parametrize("hours", [0, -1, 721, "soon"])
+async def test_a_stuck_ledger_gets_one_look_for_requests_to_send_again_not_a_pile(
+    broker: LocalBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the ledger cannot be written the next look waits for the last to be carried out:
+    the queue of changes keeps its room for the shelf's events."""
+    looks: list[SendRequestsAgain] = []
+    submit = LedgerLink.submit
+
+    async def counted(link: LedgerLink, change: Change) -> None:
+        if isinstance(change, SendRequestsAgain):
+            looks.append(change)
+        await submit(link, change)
+
+    monkeypatch.setattr(LedgerLink, "submit", counted)
+    monkeypatch.setattr("edge.daemon.gateway.RESEND_CHECK_SECONDS", 0.01)
+    wanted = products(auto=1)
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    settings = {**config(db, broker.url, wanted), "procurement": {"resend_after_hours": HOURS}}
+    gateway, task = await gateway_on(settings, SteppedClock(), [])
+    stuck, inside = threading.Event(), threading.Event()
+    try:
+        await eventually(lambda: len(looks) >= 3, what="the looks going on")
+        held = asyncio.ensure_future(gateway.ledger.ask(lambda _: (inside.set(), stuck.wait(10))))
+        await eventually(inside.is_set, what="the writer stuck")
+        before = len(looks)
+        await asyncio.sleep(1.0)  # 100 looks at the old pace
+        assert len(looks) <= before + 1, "one look waits for the writer, no pile behind it"
+        stuck.set()
+        await held
+        await eventually(lambda: len(looks) > before + 3, what="the looks going on again")
+    finally:
+        stuck.set()
+        await stop_gateway(gateway, task)
+
+
+@pytest.mark.parametrize("hours", [0, -1, 0.2, 721, "soon"])
 def test_the_resend_setting_refuses_a_bad_value_by_its_key(hours: object) -> None:
     settings = {"site": "s1", "gateway": "g1", "procurement": {"resend_after_hours": hours}}
     with pytest.raises(ConfigError) as refused:
