@@ -20,7 +20,7 @@ from edge.cli.gtin_input import gtin_argument
 from edge.cli.ledger import add_database_options, ledger_rows, open_ledger, show_rows
 from edge.cli.stocktake_report import epcis_export, report_table
 from edge.settings.config import load_config
-from inventory.replenishment.requests import SHOWN_COLUMNS
+from inventory.replenishment.requests import shown_columns
 from inventory.stocktake.sweep import StocktakeReport
 from sync.broker_security import BrokerLink
 from sync.topics import Topics
@@ -200,8 +200,7 @@ def run_requests(args: argparse.Namespace) -> int:
         if args.open
         else ""
     )
-    rows = ledger_rows(
-        args,
-        f"SELECT {SHOWN_COLUMNS} FROM procurement_requests {where} ORDER BY created_at",
-    )
+    with open_ledger(args) as db:
+        sql = f"SELECT {shown_columns(db)} FROM procurement_requests {where} ORDER BY created_at"
+        rows = [dict(r) for r in db.execute(sql)]
     return show_rows(rows, args.json, "no requests")

@@ -19,7 +19,7 @@ from inventory.alarms.lifecycle import batch_subject
 from inventory.ledger.store import connect_readonly
 from inventory.picking.lists import PickList
 from inventory.putaway.sessions import PutawaySession
-from inventory.replenishment.requests import OPEN_STATUSES, SHOWN_COLUMNS, RequestStatus
+from inventory.replenishment.requests import OPEN_STATUSES, RequestStatus, shown_columns
 from inventory.stocktake.sweep import StocktakeReport
 
 T = TypeVar("T")
@@ -165,7 +165,7 @@ def requests(db: sqlite3.Connection) -> Rows:
     unfinished = [str(RequestStatus.PROPOSED), *(str(s) for s in OPEN_STATUSES)]
     return _rows(
         db.execute(
-            f"SELECT {SHOWN_COLUMNS} FROM procurement_requests"
+            f"SELECT {shown_columns(db)} FROM procurement_requests"
             f" WHERE status IN ({', '.join('?' * len(unfinished))}) OR request_id IN"
             " (SELECT request_id FROM procurement_requests"
             f" ORDER BY created_at DESC LIMIT {PAGE_ROWS})"

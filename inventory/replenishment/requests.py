@@ -37,6 +37,18 @@ SHOWN_COLUMNS = (
     " max((SELECT count(*) FROM outbox WHERE kind = 'procurement_request'"
     " AND key = procurement_requests.request_id) - 1, 0) AS sent_again"
 )
+# The schema version whose index on request messages makes that count cheap.
+REQUEST_MESSAGES_INDEXED = 11
+
+
+def shown_columns(db: sqlite3.Connection) -> str:
+    """SHOWN_COLUMNS for this file. A ledger not yet upgraded to the index on request messages
+    (opened read-only before the daemon's next start upgrades it) would count through the
+    whole outbox for every request: `sent_again` is unknown (null) there instead."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version >= REQUEST_MESSAGES_INDEXED:
+        return SHOWN_COLUMNS
+    return SHOWN_COLUMNS[: SHOWN_COLUMNS.index(" max((SELECT")] + " NULL AS sent_again"
 
 
 @dataclass(frozen=True, slots=True)

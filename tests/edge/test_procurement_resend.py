@@ -19,6 +19,8 @@ from edge.daemon.ledger_link import LedgerLink
 from edge.demo.local_broker import LocalBroker
 from edge.settings.config import ConfigError, parse_config
 from inventory.changes import Book, Change, SendRequestsAgain
+from inventory.ledger.store import connect_readonly
+from inventory.replenishment.requests import shown_columns
 from tests.clocks import SteppedClock
 from tests.conftest import Subscriber, eventually, subscribed
 from tests.edge.procurement_rig import (
@@ -34,6 +36,7 @@ from tests.edge.procurement_rig import (
     take_one,
     unsent_requests,
 )
+from tests.inventory.test_store import file_at_version
 
 HOURS = 0.25  # the least allowed: 15 minutes on the gateway's clock, stepped by the test
 PERIOD = HOURS * 3600
@@ -220,6 +223,42 @@ async def test_a_stuck_ledger_gets_one_look_for_requests_to_send_again_not_a_pil
     finally:
         stuck.set()
         await stop_gateway(gateway, task)
+
+
+async def test_a_ledger_not_yet_upgraded_lists_its_requests_without_counting_the_outbox(
+    tmp_path: Path,
+) -> None:
+    """A version 10 file (no index on request messages) read before the daemon upgrades it:
+    `procurement list` and the page do not count copies through the whole outbox per request;
+    sent_again is unknown (null) there."""
+    rows = [
+        "INSERT INTO procurement_requests (request_id, created_at, gtin, quantity, status,"
+        f" confirmed_by, updated_at) VALUES ('r{n}', '2026-11-26T09:00:0{n}.000Z',"
+        " '04012345123456', 4, 'requested', 'auto', '2026-11-26T09:00:00.000Z')"
+        for n in range(3)
+    ]
+    rows += [
+        "INSERT INTO outbox (created_at, kind, key, payload, sent_at) VALUES"
+        f" ('2026-11-26T09:00:00.000Z', 'procurement_request', 'r{n}', '{{}}', 'x')"
+        for n in (0, 0, 1)
+    ]
+    db = file_at_version(tmp_path / "v10.sqlite", 10, *rows)
+    listed = await CliRun.start("procurement", "list", "--db", str(db), "--json")
+    assert await listed.finish() == 0, listed.errors
+    assert [(r["request_id"], r["sent_again"]) for r in listed.json_lines()] == [
+        ("r0", None),
+        ("r1", None),
+        ("r2", None),
+    ]
+    ledger = connect_readonly(db)
+    try:
+        plan = ledger.execute(
+            f"EXPLAIN QUERY PLAN SELECT {shown_columns(ledger)} FROM procurement_requests"
+        ).fetchall()
+        assert not any("outbox" in str(step[-1]) for step in plan), "no scan of the outbox"
+        assert ledger.execute("PRAGMA user_version").fetchone()[0] == 10, "left as it was"
+    finally:
+        ledger.close()
 
 
 @pytest.mark.parametrize("hours", [0, -1, 0.2, 721, "soon"])
