@@ -79,6 +79,7 @@ def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
 def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
     # A pack picked for a list still open and put back is that, before a delivery's pack.
     if isinstance(change, Arrived):
+        keeper.shelf.gone.back(change.pack.epc)  # a held pack missed a moment: not written off
         put_back = keeper.shelf.put_back(change.pack.epc, change.slot)
         if put_back is not None:
             return put_back
@@ -212,11 +213,12 @@ def _put_by_tag(keeper: InventoryKeeper, change: Change) -> Outcome | None:
 
 
 def _tick(keeper: InventoryKeeper) -> Outcome:
-    """One beat of the clock for the pick and put-away desks."""
-    picks, puts = keeper.picks.tick(), keeper.putaways.tick()
-    picks.commits += puts.commits
-    picks.notes += puts.notes
-    picks.refusals += puts.refusals
+    """One beat of the clock for the pick and put-away desks, and held packs gone a while."""
+    picks, puts, gone = keeper.picks.tick(), keeper.putaways.tick(), keeper.shelf.gone.tick()
+    picks.commits += puts.commits + gone.commits
+    picks.notes += puts.notes + gone.notes
+    picks.refusals += puts.refusals + gone.refusals
+    picks.booked_epcs += gone.booked_epcs
     picks.putaway_notes += puts.putaway_notes
     picks.putaway_mistakes += puts.putaway_mistakes
     picks.lights_changed = picks.lights_changed or puts.lights_changed

@@ -24,7 +24,7 @@ from inventory.errors import StockError, is_storage_failure
 from inventory.ledger.book import Ledger, plan_stock
 from inventory.ledger.command_log import CommandLog
 from inventory.ledger.commit import Commit, iso
-from inventory.ledger.movements import Movement, MovementKind
+from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.ledger.outbox import MessageKind, Outbox, OutboxMessage, OutboxRow
 from inventory.ledger.rollback import RollbackLog
 from inventory.ledger.store import check_file, connect, damaged
@@ -204,6 +204,12 @@ class InventoryKeeper:
     def known_dates(self, epc: str, gtin: str, serial: str) -> tuple[str, str | None]:
         """The batch and expiry the ledger last knew a pack by ('' and None: never booked)."""
         return self.ledger.held_before(epc, gtin, serial) or ("", None)
+
+    def written_off_held(self, epc: str) -> bool:
+        """Whether the last movement that took this tagged pack off the shelves wrote it off
+        while it was quarantined."""
+        left = self.ledger.last_left(epc)
+        return left == (str(MovementKind.WRITE_OFF), str(StockStatus.QUARANTINED))
 
     # Changes ---------------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ def apply_change(
     outcome = apply(keeper, change)
     gtins = {m.gtin for commit in outcome.commits for m in commit.movements}
     on_hand = {g: keeper.on_hand(g) for g in gtins}
-    busy = keeper.picks.busy or keeper.putaways.busy
+    busy = keeper.picks.busy or keeper.putaways.busy or keeper.shelf.gone.waiting
     applied = Applied(outcome, on_hand, keeper.picks.active, busy, frozenset(keeper.picks.lists))
     if outcome.lights_changed or any(c.alarms for c in outcome.commits):
         applied.plan = plan(keeper)

@@ -28,7 +28,10 @@ def commands_seen(keeper: InventoryKeeper) -> dict[str, str]:
 
 def picking(keeper: InventoryKeeper) -> tuple[bool, bool]:
     """Whether pick lists are open, and whether the pick or put-away desk has timers running."""
-    return keeper.picks.active, keeper.picks.busy or keeper.putaways.busy
+    return (
+        keeper.picks.active,
+        keeper.picks.busy or keeper.putaways.busy or keeper.shelf.gone.waiting,
+    )
 
 
 def open_list_ids(keeper: InventoryKeeper) -> frozenset[str]:

@@ -193,6 +193,19 @@ class Ledger:
         )
         return (str(found[0]), found[1]) if found else None
 
+    def last_left(self, epc: str) -> tuple[str, str | None] | None:
+        """The kind and from-status of the last movement (written, or taken and not flushed
+        yet) that took this tagged pack off the shelves; None when none ever did."""
+        for row in reversed(self._movements):  # columns in `_MOVEMENT_SQL` order
+            if row[4] == epc and row[8] is not None and row[10] is None:
+                return str(row[1]), None if row[9] is None else str(row[9])
+        found = self.db.execute(
+            "SELECT kind, from_status FROM movements WHERE epc = ? AND from_slot IS NOT NULL"
+            " AND to_slot IS NULL ORDER BY id DESC LIMIT 1",
+            (epc,),
+        ).fetchone()
+        return (str(found[0]), found[1]) if found else None
+
     def flush(self) -> None:
         """Write everything taken since the last flush into the current transaction."""
         db = self.db

@@ -41,6 +41,8 @@ class DeskLedger(Protocol):
 
     def known_dates(self, epc: str, gtin: str, serial: str) -> tuple[str, str | None]: ...
 
+    def written_off_held(self, epc: str) -> bool: ...
+
 
 class PickLedger(DeskLedger, Protocol):
     rollback: RollbackLog

@@ -18,7 +18,7 @@ from inventory.picking.ledger_access import PickLedger
 from inventory.picking.lists import PickList, PickState, TakenTag
 from inventory.picking.outcome import Outcome, Shown
 from inventory.picking.results import message, progress
-from inventory.stock.held_packs import off_the_shelf
+from inventory.stock.held_packs import GoneHeld
 from inventory.stock.slot_index import StockLine
 
 
@@ -41,6 +41,9 @@ class ShelfEvents:
         self._desk = desk
         self._keeper = keeper
         self._unpressed: dict[str, _ReaderPick] = {}  # EPC -> its pick, booked by a reader
+        self.gone = GoneHeld(  # held packs no reader sees, written off once gone a while
+            keeper, lambda: desk.recalled, lambda: desk.times.mistake_seconds
+        )
 
     def button(
         self, slot: str, presses: int, shown: int | None = None, least_seen: tuple[str, ...] = ()
@@ -158,18 +161,14 @@ class ShelfEvents:
 
     def removed(self, epc: str, slot: str) -> Outcome:
         """A fixed reader stopped seeing a tagged pack in `slot`: picked, or a mistake. With
-        no pick list open, a quarantined pack (expired, recalled) is written off: it was taken
-        off the shelf to be destroyed or sent back, never handed out."""
+        no pick list open, a quarantined pack (expired, recalled) is written off once it has
+        stayed gone (`GoneHeld`): taken off the shelf to be destroyed or sent back."""
         keeper, out = self._keeper, Outcome()
         stock = keeper.line_of_epc(epc)
         if stock is None:
             return out
         if not self._desk.lists:
-            today, recalled = keeper.calendar.today(), self._desk.recalled
-            gone = off_the_shelf(stock, f"its tag left {slot}", today, recalled)
-            out.commits.append(keeper.commit([gone]))
-            out.booked_epcs.append(epc)
-            return out
+            return self.gone.left(stock, slot)
         verdict = check_pack(
             stock, list(self._desk.by_age()), keeper.calendar.today(), self._desk.recalled
         )

@@ -1,9 +1,10 @@
 """An expiry alarm's detail (the batch, its earliest expiry, where its packs lie and how many),
 and a live one following its packs between sweeps: with every commit that moves them, cleared
-as soon as the batch's last pack leaves the shelves, else its slots and quantity those of the
-packs it counts still there, so a slot emptied of the batch stops blinking (also when refilled
-with fresh stock) and a slot its packs were moved to starts, at once. The daily sweep
-(`inventory.stock.expiry`) raises them and brings their days left up to date.
+as soon as the last pack of the batch it counts leaves the shelves, else its slots and
+quantity those of the packs it counts still there, so a slot emptied of the batch stops
+blinking (also when refilled with fresh stock) and a slot its packs were moved to starts, at
+once. The daily sweep (`inventory.stock.expiry`) raises them and brings their days left up to
+date.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def follow_batch(
     none is left on the shelves; else their slots and quantity those of the packs each alarm
     counts (the expired ones; the ones due within `near_days` of its `as_of`, None: the
     window its last sweep set is unknown, only those as early as its expiry), republished
-    when that changed. An alarm none of the packs left is its is left for the next sweep.
+    when that changed; cleared too when none of the packs left is one it counts (packs
+    scanned without a batch, or a batch of mixed expiries, whose others are not due).
     `raise_expired`: raise the expired alarm too if it is not live (an expired pack held
     again). What changed."""
     subject = batch_subject(gtin, batch)
@@ -69,6 +71,8 @@ def follow_batch(
         detail = _followed(alarm, gtin, batch, lines, day, near_days)
         if detail is not None:
             changed += alarms.keep_raised(kind, subject, detail).alarms
+        elif alarm is not None:  # other packs of the batch are left, none of this alarm's
+            changed += alarms.clear(kind, subject).alarms
     return changed
 
 

@@ -1,22 +1,29 @@
 """Held (quarantined) packs leaving the shelf and coming back: why a line is held, the
 `write_off` movement that takes one off the shelf (never a pick: a held pack is not handed
-out), and a tagged pack held again when it is back on a shelf after its batch was recalled or
-expired.
+out), a tagged one written off only once it has stayed gone a while (`GoneHeld`: a read
+dropped for a moment books nothing), and a tagged pack held again when it is back on a shelf
+after it was written off while held, or its batch was recalled or expired.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import date
 
 from inventory.alarms.book import AlarmBook
+from inventory.errors import Refused
 from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
-from inventory.picking.ledger_access import DeskLedger
+from inventory.picking.ledger_access import DeskLedger, PickLedger
+from inventory.picking.outcome import Outcome
 from inventory.stock.expiry_alarms import HELD_BY, follow_batch
 from inventory.stock.slot_index import StockLine
 
 Recalled = Collection[tuple[str, str]]  # (GTIN, batch) of every recalled batch
+WRITTEN_OFF_HELD = (
+    "written off while quarantined, back on the shelf: held until a pharmacist releases it"
+)
 
 
 def held_why(line: StockLine, today: date, recalled: Recalled) -> str:
@@ -44,19 +51,93 @@ def off_the_shelf(line: StockLine, how: str, today: date, recalled: Recalled) ->
     return taken_off(line, held_why(line, today, recalled), "system", how)
 
 
+@dataclass(frozen=True, slots=True)
+class _Gone:
+    slot: str
+    until: float  # written off when not seen back by then (the keeper's seconds)
+
+
+class GoneHeld:
+    """Tagged packs a fixed reader stopped seeing with no pick list open: an available one is
+    picked at once; a quarantined one is written off once it has stayed gone `wait()` seconds
+    (the pick desk's `mistake_seconds`), by `tick`. Seen back in a slot before then (`back`),
+    nothing is booked: a read that dropped for a moment is not a pack taken off the shelf.
+    Kept in memory: after a restart the reader misses the pack again and it waits anew."""
+
+    def __init__(
+        self, keeper: PickLedger, recalled: Callable[[], Recalled], wait: Callable[[], float]
+    ):
+        self._keeper = keeper
+        self._recalled = recalled
+        self._wait = wait
+        self._gone: dict[str, _Gone] = {}  # EPC -> where it left from, and until when
+
+    def left(self, line: StockLine, slot: str) -> Outcome:
+        """The tagged pack of `line` is no longer seen in `slot`."""
+        keeper, out, epc = self._keeper, Outcome(), str(line.epc)
+        if line.status is StockStatus.AVAILABLE:
+            today = keeper.calendar.today()
+            gone = off_the_shelf(line, f"its tag left {slot}", today, self._recalled())
+            out.commits.append(keeper.commit([gone]))
+            out.booked_epcs.append(epc)
+            return out
+        wait = self._wait()
+        self._gone[epc] = _Gone(slot, keeper.seconds() + wait)
+        out.notes.append(
+            f"held pack {epc} is gone from {slot}: written off unless seen back within {wait:g} s"
+        )
+        return out
+
+    @property
+    def waiting(self) -> bool:
+        """Held packs are gone and not written off yet: the clock must beat for them."""
+        return bool(self._gone)
+
+    def back(self, epc: str) -> bool:
+        """A tagged pack is seen on a shelf again: not written off (whether it was waited
+        for)."""
+        return self._gone.pop(epc, None) is not None
+
+    def tick(self) -> Outcome:
+        """Write off the held packs gone for their whole wait."""
+        keeper, out = self._keeper, Outcome()
+        now = keeper.seconds()
+        for epc, gone in [(e, g) for e, g in self._gone.items() if g.until <= now]:
+            del self._gone[epc]
+            line = keeper.line_of_epc(epc)
+            if line is None or line.slot != gone.slot:  # booked out or moved meanwhile
+                continue
+            how = f"its tag left {gone.slot}"
+            try:
+                with keeper.group():
+                    today = keeper.calendar.today()
+                    out.commits.append(
+                        keeper.commit([off_the_shelf(line, how, today, self._recalled())])
+                    )
+            except Refused as exc:  # nothing of it written: the rest of the beat goes on
+                out.refusals.append(f"{epc} gone from {gone.slot}, not written off: {exc}")
+                continue
+            out.booked_epcs.append(epc)
+            out.notes.append(f"held pack {epc} did not come back to {gone.slot}: written off")
+        return out
+
+
 def hold_again(keeper: DeskLedger, alarms: AlarmBook, recalled: Recalled, epc: str) -> list[Commit]:
-    """A tagged pack back on a shelf (booked back available) whose batch was recalled, or
-    that has expired (off the shelf then, or written off as it left): held where it lies now,
-    and an expired one raises (or joins) its batch's expired alarm. Nothing for any other."""
+    """A tagged pack back on a shelf (booked back available) whose batch was recalled, that
+    has expired (off the shelf then, or written off as it left), or that was written off while
+    quarantined (for whatever reason: a pharmacist releases it): held where it lies now, and
+    an expired one raises (or joins) its batch's expired alarm. Nothing for any other."""
     line = keeper.line_of_epc(epc)
     if line is None or line.status is not StockStatus.AVAILABLE:
         return []
     if (line.gtin, line.batch) in recalled:
         return [keeper.commit([line.held("system", "recall: back on the shelf")])]
     today = keeper.calendar.today
-    if line.expiry is None or line.expiry >= today().isoformat():
-        return []
-    with keeper.group():
-        held = keeper.commit([line.held(*HELD_BY)])
-        raised = follow_batch(alarms, keeper.index, line.gtin, line.batch, today, None, True)
-    return [held, Commit(alarms=tuple(raised), messages=len(raised))]
+    if line.expiry is not None and line.expiry < today().isoformat():
+        with keeper.group():
+            held = keeper.commit([line.held(*HELD_BY)])
+            raised = follow_batch(alarms, keeper.index, line.gtin, line.batch, today, None, True)
+        return [held, Commit(alarms=tuple(raised), messages=len(raised))]
+    if keeper.written_off_held(epc):
+        return [keeper.commit([line.held("system", WRITTEN_OFF_HELD)])]
+    return []

@@ -87,4 +87,5 @@ def write_off(keeper: InventoryKeeper, command: WriteOff) -> Outcome:
         f"{wanted} pack(s) of {what} ({said}) taken off the shelf in {slot} and written off "
         f"by {command.by}; {there - wanted} held there still"
     )
-    return Outcome(commits=[commit, answer], notes=[note], lights_changed=True)
+    booked = [m.epc for m in movements if m.epc]  # no reader is to see these leave again
+    return Outcome(commits=[commit, answer], notes=[note], booked_epcs=booked, lights_changed=True)

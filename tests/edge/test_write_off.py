@@ -96,7 +96,10 @@ async def test_an_expired_tagged_pack_taken_off_a_watched_slot_is_written_off(
     tmp_path: Path, broker: LocalBroker
 ) -> None:
     rig = ExpiredTagRig(tmp_path, broker)
-    await rig.start()
+    # Gone for the mistake's time, not a read dropped for a moment: written off.
+    await rig.start(
+        picking={"remind_after_seconds": 30, "timeout_seconds": 60, "mistake_seconds": 1}
+    )
     try:
         assert rig.gateway is not None
         rig.reader.place(1, EXPIRED_TAG)

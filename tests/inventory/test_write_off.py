@@ -1,8 +1,9 @@
 """Held packs taken off the shelf are written off, never picked: a quarantined tagged pack
-leaving a watched slot (with no pick list open, or taken by mistake during one and not put
-back), and packs a person says they took away (`WriteOff`, for untagged packs and slots no
-reader watches). The batch's expired alarm follows them and ends with its last pack; a pack
-written off and brought back is held again."""
+leaving a watched slot (with no pick list open and not seen back in time, or taken by mistake
+during one and not put back), and packs a person says they took away (`WriteOff`, for
+untagged packs and slots no reader watches). The batch's expired alarm follows them and ends
+with its last pack; a pack written off and brought back is held again.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from inventory.errors import StockError
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.picking.lists import PickLine, PickRequest
+from inventory.picking.outcome import Outcome
 from sync.contract import validate
 from tests.inventory.pick_shelves import (
     AMOX,
@@ -67,14 +69,25 @@ def written_off(keeper: InventoryKeeper) -> list[tuple[str, int, str, str, str]]
     return [tuple(r) for r in rows]
 
 
+def gone_for_good(keeper: InventoryKeeper, clock: Clock, epc: str, slot: str) -> Outcome:
+    """A fixed reader stops seeing a pack and it stays gone for the mistake's time."""
+    apply(keeper, Left(epc, slot))
+    clock.advance(TIMES.mistake_seconds)
+    return apply(keeper, PickTick())
+
+
 def test_a_quarantined_tagged_pack_leaving_a_watched_slot_is_written_off(
-    keeper: InventoryKeeper,
+    keeper: InventoryKeeper, clock: Clock
 ) -> None:
     gone = f"{AMOX.gtin}/GONE"
     assert keeper.alarms.get(AlarmKind.EXPIRED, gone) is not None
     assert "B-05" in plan_lights(keeper.alarms.live(), keeper.index)
 
-    out = apply(keeper, Left(tagged(77).epc, "B-05"))
+    apply(keeper, Left(tagged(77).epc, "B-05"))
+    clock.advance(TIMES.mistake_seconds - 1)
+    assert apply(keeper, PickTick()).commits == [] and written_off(keeper) == []
+    clock.advance(1)
+    out = apply(keeper, PickTick())
 
     assert written_off(keeper) == [
         (
@@ -90,12 +103,14 @@ def test_a_quarantined_tagged_pack_leaving_a_watched_slot_is_written_off(
     assert "B-05" not in plan_lights(keeper.alarms.live(), keeper.index)
 
 
-def test_a_recalled_tagged_pack_leaving_says_it_was_recalled(keeper: InventoryKeeper) -> None:
+def test_a_recalled_tagged_pack_leaving_says_it_was_recalled(
+    keeper: InventoryKeeper, clock: Clock
+) -> None:
     pack = tagged(78)
     keeper.put_away(pack, "B-06")
     keeper.commit([keeper.index.contents("B-06")[0].held("system", "recall: test")])
     keeper.picks.recalled.add((AMOX.gtin, ""))
-    apply(keeper, Left(pack.epc, "B-06"))
+    gone_for_good(keeper, clock, pack.epc, "B-06")
     [(_, _, _, _, reason)] = written_off(keeper)
     assert reason == "taken off the shelf while quarantined (recalled): its tag left B-06"
 
@@ -203,9 +218,9 @@ def test_packs_written_off_by_hand_are_only_quarantined_ones(keeper: InventoryKe
 
 
 def test_a_pack_written_off_and_brought_back_is_held_again_and_blinks(
-    keeper: InventoryKeeper,
+    keeper: InventoryKeeper, clock: Clock
 ) -> None:
-    apply(keeper, Left(tagged(77).epc, "B-05"))
+    gone_for_good(keeper, clock, tagged(77).epc, "B-05")
     assert keeper.alarms.get(AlarmKind.EXPIRED, f"{AMOX.gtin}/GONE") is None
 
     out = apply(keeper, Arrived(tagged(77), "B-05"))
