@@ -144,7 +144,8 @@ class DeviceEvents:
 
     def alarmed_before(self, alarms: list[Alarm]) -> None:
         """The device alarms live from before a restart: each clears once its device (or
-        antenna) shows it works, and stays while it does not. The alarm of a device (or
+        antenna) shows it works (one raised for its drops: once it has stayed up for the flap
+        window), and stays while it does not. The alarm of a device (or
         antenna) no longer in the configuration clears now, saying so: nothing will ever show
         that it works."""
         subjects = [a.subject for a in alarms if a.kind is AlarmKind.DEVICE_DOWN]
@@ -154,7 +155,8 @@ class DeviceEvents:
             self._observe(Activity("device", text))
             self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, gone))
         kept = [s for s in subjects if s in self._configured]
-        self.health.alarmed_before(kept, self._clock.monotonic())
+        drops = {a.subject for a in alarms if "drops" in a.detail}  # raised for its drops
+        self.health.alarmed_before(kept, self._clock.monotonic(), drops)
 
     # Driver events ---------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ judged by its rounds alone: one whose rounds fail between good ones raises no al
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 FLAP_DROPS = 5  # drops within FLAP_SECONDS that raise the alarm
@@ -51,13 +51,19 @@ class DeviceHealth:
         if device in self._flapping:
             self._flapping[device] = None
 
-    def alarmed_before(self, devices: Iterable[str], now: float) -> None:
+    def alarmed_before(
+        self, devices: Iterable[str], now: float, for_drops: Collection[str] = ()
+    ) -> None:
         """Devices whose alarm the ledger holds live from before a restart: down since `now`
-        and alarmed already, so their first sign of life clears the alarm."""
+        and alarmed already, so their first sign of life clears the alarm; those of
+        `for_drops` (alarmed for their drops) clear once they have stayed up for
+        `flap_seconds` (`settled`)."""
         for device in devices:
             self._down_since.setdefault(device, now)
             self._details.setdefault(device, {"device": device, "reason": "down before a restart"})
             self._alarmed.add(device)
+            if device in for_drops:
+                self._flapping[device] = None
 
     def any_down(self) -> bool:
         """Whether any device is down or alarmed: else `up` has nothing to do."""
@@ -88,16 +94,18 @@ class DeviceHealth:
         for device, since in self._down_since.items():
             if now - since >= self.alarm_after and device not in self._alarmed:
                 found.append((device, dict(self._details[device])))
+        raised = {device for device, _ in found}  # one alarm a device, whatever raised it
         for device, recent in self._drops.items():
             while recent and recent[0] <= now - self.flap_seconds:
                 recent.popleft()
-            if len(recent) < self.flap_drops or device in self._alarmed:
+            if len(recent) < self.flap_drops or device in self._alarmed or device in raised:
                 continue
             detail = dict(self._details[device])
             detail["reason"] = (
                 f"down {len(recent)} times in {_span(self.flap_seconds)} "
                 f"(the latest: {detail['reason']})"
             )
+            detail["drops"] = len(recent)  # how it is known for one after a restart
             found.append((device, detail))
             self._flapping[device] = None if device in self._down_since else now
         self._alarmed.update(device for device, _ in found)

@@ -26,7 +26,11 @@ def test_a_device_down_every_second_raises_its_alarm_and_clears_once_it_stayed_u
     [(device, detail)] = health.due(now)
     assert (device, detail) == (
         "r1",
-        {"device": "r1", "reason": "down 5 times in 10 min (the latest: port closed)"},
+        {
+            "device": "r1",
+            "reason": "down 5 times in 10 min (the latest: port closed)",
+            "drops": 5,
+        },
     )
     assert health.alarmed("r1") and health.due(now + 1) == []
     assert not health.up("r1", now + 0.5), "its first return does not clear it"
@@ -61,3 +65,19 @@ def test_a_device_staying_down_alarms_after_the_down_time_and_clears_on_return()
     assert health.due(40.0) == [("r1", {"device": "r1", "reason": "port closed"})]
     assert health.up("r1", 41.0), "cleared at its return"
     assert not health.alarmed("r1")
+
+
+def test_a_drops_alarm_from_before_a_restart_clears_only_once_the_device_stayed_up() -> None:
+    health = DeviceHealth(30.0, flap_drops=5, flap_seconds=600.0)
+    health.alarmed_before(["r1", "r2"], 0.0, for_drops={"r1"})
+    assert not health.up("r1", 1.0), "its first sign of life does not clear it"
+    assert health.up("r2", 1.0), "one alarmed for staying down clears on return"
+    assert health.settled(600.0) == []
+    assert health.settled(601.0) == ["r1"] and not health.alarmed("r1")
+
+
+def test_one_check_raises_one_alarm_when_down_time_and_drops_are_both_reached() -> None:
+    health = DeviceHealth(0.9, flap_drops=5, flap_seconds=600.0)
+    now = flapping(health, "r1", 0.0, 4)
+    health.down("r1", "port closed", now)
+    assert [device for device, _ in health.due(now + 1.0)] == ["r1"]
