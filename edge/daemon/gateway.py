@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from functools import partial
 
 from edge.alarms.retained_alarms import RetainedAlarms
 from edge.clock import Clock
@@ -46,6 +45,9 @@ PICK_CLOCK_SECONDS = 0.25  # reminders, timeouts, mistakes ending, lists taking 
 # How often requests the centre has not answered are looked at, at most (a tenth of
 # `procurement.resend_after_hours` when shorter): when one is due is the ledger's to say.
 RESEND_CHECK_SECONDS = 60.0
+# After the presence dwell time, how long the readers get to book what lies on the shelves
+# before the start's shortage check judges them.
+SHELVES_READ_IN_SECONDS = 5.0
 
 
 class _Stopped(Exception):
@@ -138,6 +140,8 @@ class Gateway:
         )
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
+        self.shortages_checked = asyncio.Event()
+        self._check_shortages = False
 
     def stop(self) -> None:
         """Ask the gateway to shut down cleanly."""
@@ -157,8 +161,7 @@ class Gateway:
                 log.warning("%s", outside)
             # Shelves found short or empty; not on a new ledger, whose shelves are still to be
             # read in (every product would be asked for before the first read).
-            if await ledger.ask(ask.has_movements):
-                await ledger.submit(ShortageCheck())
+            self._check_shortages = await ledger.ask(ask.has_movements)
             self.events.seed(await ledger.ask(ask.placed_epcs))
             self.events.alarmed_before(await ledger.ask(ask.live_alarms))
             self.inbound.admission.load(await ledger.ask(ask.commands_seen))
@@ -228,6 +231,7 @@ class Gateway:
             ),
             ("pick clock", self._pick_clock()),
             ("requests sent again", self._send_requests_again()),
+            ("shortages at start", self._shortages_at_start()),
             ("publisher", publisher.run()),
             ("link", report_link(session, self._observe, self._connected)),
             ("alarms at the broker", self.alarms_at_broker.run()),
@@ -273,18 +277,24 @@ class Gateway:
         if any(c.messages for c in outcome.commits) and self.publisher is not None:
             self.publisher.notify()
 
+    async def _shortages_at_start(self) -> None:
+        """Shelves found short or empty at start, judged once (not on a new ledger) when the
+        readers have had time to book what lies on the shelves: packs laid there while the
+        daemon was off are booked after the dwell time, and a shelf is not short for want of a
+        first read. `shortages_checked` is set once the check is carried out."""
+        if self._check_shortages:
+            await asyncio.sleep(self.config.presence.dwell_seconds + SHELVES_READ_IN_SECONDS)
+            await self.ledger.carried_out(ShortageCheck())
+        self.shortages_checked.set()
+
     async def _send_requests_again(self) -> None:
         """Requests the centre has not answered, sent again when due (inventory.replenishment
         .resend): looked at now and then, due by the ledger's record and the gateway's clock.
         The next look is queued only once the last is carried out: while the ledger cannot be
         written they do not pile up in the queue of changes, crowding out the shelf's events."""
         after = self.config.procurement.resend_after_hours * 3600
-        loop = asyncio.get_running_loop()
         while True:
-            await self.ledger.submit(SendRequestsAgain(after))
-            done = loop.create_future()
-            self.ledger.when_written(partial(_finish, done))
-            await done
+            await self.ledger.carried_out(SendRequestsAgain(after))
             await asyncio.sleep(min(RESEND_CHECK_SECONDS, after / 10))
 
     async def _pick_clock(self) -> None:
@@ -294,9 +304,3 @@ class Gateway:
             if self._pick_busy:
                 await self.ledger.submit(PickTick())
                 self.lights.show(await self.ledger.ask(self.lights.plan))  # lists take turns
-
-
-def _finish(done: asyncio.Future[None]) -> None:
-    """Set `done` (once)."""
-    if not done.done():
-        done.set_result(None)

@@ -132,6 +132,13 @@ class LedgerLink:
         self._queued += 1
         return True
 
+    async def carried_out(self, change: Change) -> None:
+        """Queue `change` and wait until it is written or refused (with all queued before)."""
+        await self.submit(change)
+        done = asyncio.Event()
+        self.when_written(done.set)
+        await done.wait()
+
     def when_written(self, callback: Callable[[], object]) -> None:
         """Run `callback` (on the loop) once every change queued so far is written or refused;
         at once when none is waiting."""

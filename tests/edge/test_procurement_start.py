@@ -24,10 +24,8 @@ from tests.edge.procurement_rig import (
 
 
 async def written(gateway: Gateway) -> None:
-    """Until every change queued so far (the start's check first) is written."""
-    done = asyncio.get_running_loop().create_future()
-    gateway.ledger.when_written(lambda: done.done() or done.set_result(None))
-    await asyncio.wait_for(done, 10)
+    """Until the start's check (after the readers' time to book the shelves) is carried out."""
+    await asyncio.wait_for(gateway.shortages_checked.wait(), 30)
 
 
 def request_messages(db: Path) -> int:
@@ -47,6 +45,7 @@ async def test_a_shelf_found_empty_at_start_is_alarmed_and_requested_once(
     centre = subscribe(f"{PREFIX}/procurement/request", f"{PREFIX}/alarms/+")
     gateway, task = await start_gateway(settings)
     try:
+        await written(gateway)  # judged once the shelves have been read in, not before
         (request,) = await eventually(
             lambda: centre.payloads("/procurement/request"), what="the empty shelf requested"
         )

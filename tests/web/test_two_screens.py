@@ -40,10 +40,18 @@ async def test_acknowledging_an_alarm_already_acknowledged_names_who_did(
         bea = await web.logged_in_tab(USER2, script=False)  # her page does not redraw itself
         for tab in (ana, bea):
             await tab.goto(f"{web.url}/alarms")
-        await ana.locator(f'tr[data-alarm="{EXPIRED}"]').get_by_role("button").click()
+        await (
+            ana.locator(f'tr[data-alarm="{EXPIRED}"]')
+            .get_by_role("button", name="Acknowledge")
+            .click()
+        )
         await expect(ana.locator(".flash")).to_contain_text(f"acknowledged by {NAME}")
 
-        await bea.locator(f'tr[data-alarm="{EXPIRED}"]').get_by_role("button").click()
+        await (
+            bea.locator(f'tr[data-alarm="{EXPIRED}"]')
+            .get_by_role("button", name="Acknowledge")
+            .click()
+        )
         flash = bea.locator(".flash")
         await expect(flash).to_contain_text(f"already acknowledged by {NAME}", timeout=SECOND)
         await expect(flash).not_to_contain_text(f"acknowledged by {NAME2}")
