@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 from inventory.alarms.book import AlarmBook
 from inventory.errors import Refused
@@ -98,6 +99,17 @@ class GoneHeld:
         for)."""
         return self._gone.pop(epc, None) is not None
 
+    def __contains__(self, epc: object) -> bool:
+        """The tagged pack is gone and waited for (the one a person most likely took)."""
+        return epc in self._gone
+
+    def taken(self, epc: str) -> None:
+        """The pack waited for was written off otherwise (by hand): no longer waited for,
+        unless the transaction that did so fails."""
+        gone = self._gone.pop(epc, None)
+        if gone is not None:
+            self._keeper.rollback.add(partial(self._gone.setdefault, epc, gone))
+
     def tick(self) -> Outcome:
         """Write off the held packs gone for their whole wait."""
         keeper, out = self._keeper, Outcome()
@@ -110,6 +122,7 @@ class GoneHeld:
             how = f"its tag left {gone.slot}"
             try:
                 with keeper.group():
+                    keeper.rollback.add(partial(self._gone.setdefault, epc, gone))  # not written
                     today = keeper.calendar.today()
                     out.commits.append(
                         keeper.commit([off_the_shelf(line, how, today, self._recalled())])

@@ -23,16 +23,17 @@ COMMAND = "write-off"
 
 def write_off(keeper: InventoryKeeper, command: WriteOff) -> Outcome:
     """Packs of a batch a person took off the shelf in a slot, written off by them and
-    answered `written_off` (or refused, with what to do instead): only quarantined ones,
-    counted packs before tagged ones (by serial)."""
+    answered `written_off` (or refused, with what to do instead): only quarantined ones; the
+    tagged ones a reader saw leave first, then counted packs, then tagged ones by serial."""
     gtin, batch, slot = command.gtin, command.batch, command.slot
     answer_id, what = batch_subject(gtin, batch), f"GTIN {gtin} batch {batch or '-'}"
     lines = [
         line for line in keeper.index.contents(slot) if (line.gtin, line.batch) == (gtin, batch)
     ]
+    gone = keeper.shelf.gone  # tagged packs a reader saw leave: the ones taken, first
     held = sorted(
         (line for line in lines if line.status is StockStatus.QUARANTINED),
-        key=lambda line: (line.serial != "", line.serial),
+        key=lambda line: (line.epc not in gone, line.serial != "", line.serial),
     )
     there = sum(line.quantity for line in held)
     wanted = there if command.quantity is None else command.quantity
@@ -66,6 +67,8 @@ def write_off(keeper: InventoryKeeper, command: WriteOff) -> Outcome:
             break
         why, taken = held_why(line, today, recalled), min(left, line.quantity)
         movements.append(taken_off(line, why, command.by, how, taken))
+        if line.epc is not None:
+            gone.taken(line.epc)
         whys.add(why)
         left -= taken
     said = ", ".join(sorted(whys))

@@ -6,6 +6,7 @@ other packs of the batch are."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -135,3 +136,40 @@ def test_an_expired_alarm_clears_when_its_packs_are_gone_and_others_of_the_batch
 
     assert keeper.alarms.get(AlarmKind.EXPIRED, subject) is None
     assert "A-01" not in plan_lights(keeper.alarms.live(), keeper.index)
+
+
+def test_a_write_off_by_hand_while_a_pack_taken_is_waited_for_books_that_pack(
+    keeper: InventoryKeeper, clock: Clock
+) -> None:
+    for serial in (71, 72, 73):
+        shelve(keeper, serial, "GONE", "2026-11-01")
+    apply(keeper, ExpirySweep(30))
+    apply(keeper, Left(tagged(73).epc, "B-05"))  # taken off; the page still shows three
+    clock.advance(10)
+    out = apply(keeper, WriteOff(AMOX.gtin, "GONE", "B-05", 1, "Ana"))
+    assert out.booked_epcs == [tagged(73).epc], "the pack a reader saw leave, not another"
+    clock.advance(TIMES.mistake_seconds)
+    assert apply(keeper, PickTick()).booked_epcs == []
+    assert kinds(keeper, tagged(73).epc)[-1] == "write_off"
+    assert [kinds(keeper, tagged(s).epc)[-1] for s in (71, 72)] == ["quarantine", "quarantine"]
+
+
+def test_a_held_pack_whose_write_off_failed_to_commit_is_written_off_when_tried_again(
+    keeper: InventoryKeeper, clock: Clock
+) -> None:
+    shelve(keeper, 77, "GONE", "2026-11-01")
+    apply(keeper, ExpirySweep(30))
+    apply(keeper, Left(tagged(77).epc, "B-05"))
+    clock.advance(TIMES.mistake_seconds + 1)
+    flush = keeper.ledger.flush
+
+    def full() -> None:
+        flush()
+        raise sqlite3.OperationalError("database or disk is full")
+
+    keeper.ledger.flush = full  # type: ignore[method-assign]
+    with pytest.raises(sqlite3.OperationalError):
+        apply(keeper, PickTick())
+    keeper.ledger.flush = flush  # type: ignore[method-assign]
+    assert apply(keeper, PickTick()).booked_epcs == [tagged(77).epc]  # the writer's retry
+    assert kinds(keeper, tagged(77).epc)[-1] == "write_off"
