@@ -2,12 +2,13 @@
 
 Each slot carries a location tag. The handheld reports inventory rounds; in a round, the
 strongest location tag of the shelf is where the handheld is (with none, it is still where it
-was; rounds that read only other shelves' location tags: `rounds`). Several read equally
-strongly (a handheld that reports no signal strength reports the same for every tag): it is at
-the one not read in the round before (it moved towards it); with several new or none, at the
-one read most often in the round; still tied, where it was if that is among them, else the
-nearest to it, else (no location read before) the first in shelf order: a sweep walks the
-shelf in order.
+was; rounds that read only other shelves' location tags: `rounds`). Several read alike (as
+strongly, and as often in the round: a handheld that reports no signal strength reports the
+same for every tag): the field reaches as far either side, so the handheld is midway between
+the outer two in shelf order (a tag missed between them does not move it). Of two slots
+midway: the one the tags read moved towards since the last round that read any (`_towards`),
+else the nearer to where it was, else (no location read before) the first in shelf order: a
+sweep walks the shelf in order.
 
 A pack belongs to the location current at its strongest read, so a pack read faintly from the
 neighbouring slot does not move it. Where its strongest reads were as strong in several slots
@@ -61,7 +62,8 @@ class Sweep:
         self._reads: dict[str, dict[str, _Reads]] = {}  # EPC -> slot -> its reads there
         self._order = {slot: i for i, slot in enumerate(self.slots)}
         self._counted = 0  # rounds counted
-        self._before: set[str] = set()  # the location tags the round counted before read
+        # the first and last place, in shelf order, of the last round's alike location tags
+        self._span: tuple[int, int] | None = None
         self._round = Round()
         self._rounds = ShelfRounds(self.slots)
         self.reads = 0  # location tags of the shelf and packs counted
@@ -114,7 +116,6 @@ class Sweep:
         for slot, uri, _ in read.locations:
             self.location_uris.setdefault(slot, uri)
         self.here = self._located(read)
-        self._before = {slot for slot, _, _ in read.locations}
         where = UNPLACED if self.here is None else self.here
         for pack, rssi in read.packs:
             self.packs[pack.epc] = pack
@@ -129,30 +130,35 @@ class Sweep:
 
     def _located(self, read: Round) -> str | None:
         """Where the handheld is after `read`: at its strongest location tag of the shelf. Of
-        several: the one new since the round before (the handheld moved towards it); of several
-        new or none, the one read most often in the round; still tied, where it was, else the
-        nearest to it, else (the first round) the first in shelf order."""
+        several read alike (as strongly and as often): midway between the outer two in shelf
+        order; of two slots midway, the one the tags moved towards, else the nearer to where it
+        was, else (the first round) the first in shelf order."""
         strongest = read.strongest()
         if len(strongest) <= 1:
+            if strongest:
+                place = self._order[strongest[0]]
+                self._span = (place, place)
             return strongest[0] if strongest else self.here
-        new = [slot for slot in strongest if slot not in self._before]
-        if len(new) == 1:
-            return new[0]
-        tied = new or strongest
-        times = {slot: 0 for slot in tied}
+        times = dict.fromkeys(strongest, 0)
         for slot, _, _ in read.locations:
             if slot in times:
                 times[slot] += 1
         most = max(times.values())
-        strongest = [slot for slot in tied if times[slot] == most]
-        if len(strongest) == 1 or self.here in strongest:
-            return strongest[0] if len(strongest) == 1 else self.here
-        if self.here is None:
-            return min(strongest, key=self._order.__getitem__)
+        alike = sorted(
+            (slot for slot in strongest if times[slot] == most), key=self._order.__getitem__
+        )
+        before, self._span = self._span, (self._order[alike[0]], self._order[alike[-1]])
+        middle, half = divmod(sum(self._span), 2)  # the place midway between the outer two
+        if not half:
+            return self.slots[middle]
+        low, high = self.slots[middle], self.slots[middle + 1]
+        if before is None or self.here is None:
+            return low
+        towards = _towards(before, self._span, len(self.slots) - 1)
+        if towards:
+            return high if towards > 0 else low
         was = self._order[self.here]
-        near = min(abs(self._order[slot] - was) for slot in strongest)
-        nearest = [slot for slot in strongest if abs(self._order[slot] - was) == near]
-        return nearest[0] if len(nearest) == 1 else self.here
+        return low if abs(was - middle) < abs(was - middle - 1) else high
 
     def seen(self, booked: Mapping[str, str] | None = None) -> dict[str, str]:
         """EPC -> the slot each pack was found in (`UNPLACED`: read before any location).
@@ -160,6 +166,19 @@ class Sweep:
         self.settle()
         booked = booked or {}
         return {epc: _found_in(reads, booked.get(epc)) for epc, reads in self._reads.items()}
+
+
+def _towards(before: tuple[int, int], now: tuple[int, int], last: int) -> int:
+    """Which way (+1 along the shelf, -1 back, 0 not known) the handheld moved, from the first
+    and last place of the location tags read alike the round before and now: the tags reach
+    further one way and no less the other; or, at the shelf's end, they left a tag behind at
+    the other (the field stops at the end). A tag missed at one side alone says nothing."""
+    (low_was, high_was), (low, high) = before, now
+    if (high > high_was and low >= low_was) or (high == high_was == last and low > low_was):
+        return 1
+    if (low < low_was and high <= high_was) or (low == low_was == 0 and high < high_was):
+        return -1
+    return 0
 
 
 def _found_in(reads: dict[str, _Reads], booked: str | None) -> str:

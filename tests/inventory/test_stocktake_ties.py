@@ -1,6 +1,6 @@
 """Where a handheld that reports no signal strength is, when a round reads several location
-tags: the one new since the round before, else the one read most, else (the first round) the
-first in shelf order."""
+tags: the middle one in shelf order of those read most; of two, the one the tags moved
+towards, else the nearer to where it was, else (the first round) the first in shelf order."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from inventory.codes.identifiers import PackId
 from inventory.stocktake.sweep import Sweep
 
 SLOTS = ["A-01", "A-02", "A-03", "A-04"]
+SIX = [f"A-0{n}" for n in range(1, 7)]
 
 
 def pack(n: int) -> PackId:
@@ -49,3 +50,30 @@ def test_of_two_new_tags_the_one_read_most_in_the_round_wins() -> None:
     sweep.pack(pack(3), 0)
     sweep.round_done()
     assert sweep.seen() == {pack(3).epc: "A-03"}
+
+
+def test_a_field_reading_both_neighbours_alike_places_each_pack_in_its_own_slot() -> None:
+    ledger = {pack(n).epc: slot for n, slot in enumerate(SIX)}
+    for neighbours_packs in (False, True):
+        for rounds in (1, 3):
+            sweep = Sweep("st-1", "A", SIX, "Ana")
+            for at in range(len(SIX)):
+                for _ in range(rounds):
+                    for n in (at - 1, at, at + 1):  # the field reaches a slot either side
+                        if 0 <= n < len(SIX):
+                            sweep.location(SIX[n], "", 0)
+                            if neighbours_packs or n == at:
+                                sweep.pack(pack(n), 0)
+                    sweep.round_done()
+                assert sweep.here == SIX[at], (neighbours_packs, rounds)
+            assert sweep.seen(ledger) == ledger, (neighbours_packs, rounds)
+
+
+def test_a_tag_missed_at_one_side_does_not_move_the_handheld() -> None:
+    sweep = Sweep("st-1", "A", SIX, "Ana")
+    full = ["A-02", "A-03", "A-04"]
+    for slots in (full, ["A-03", "A-04"], full, ["A-02", "A-03"], ["A-02", "A-04"]):
+        for slot in slots:
+            sweep.location(slot, "", 0)
+        sweep.round_done()
+        assert sweep.here == "A-03", slots
