@@ -11,7 +11,8 @@ since it last read another shelf's location tag, are held for the sweep and coun
 slot unknown, if it claims it). Other handhelds' reads and rounds never reach it (they go to
 picking). A handheld whose pack reads went to pick lists is picking while one of them is open:
 a sweep begun by command does not take it, and is refused, naming them, when every handheld is
-picking or down.
+picking or down. While such a sweep has no handheld yet, a pack read with a pick list open is
+a pick read (its handheld is picking), never held for the count.
 
 A report that found differences waits for a pharmacist: `cmd/stocktake-confirm`, `rxedge
 stocktake confirm`, or the pharmacist's badge on the reader.
@@ -263,9 +264,12 @@ class StocktakeFlow:
 
     def _claim(self, identity: object, rssi: int, holder: str, reader: str, now: float) -> bool:
         """A read for the sweep begun by command with no handheld yet: one not picking claims
-        it with a location tag of the shelf counted; its packs read in the round so far are
-        held until then (and dropped when its round ends unclaimed)."""
+        it with a location tag of the shelf counted; its packs read before are held until then
+        (`HELD_ROUNDS`), unless pick lists are open: those are pick reads (it is picking)."""
         if self.sweep is None or self._picks(reader):
+            return False
+        if isinstance(identity, PackId) and self._open_lists():
+            self._held.pop(reader, None)
             return False
         if isinstance(identity, PackId):
             held = self._held.setdefault(reader, deque([[]], maxlen=HELD_ROUNDS))

@@ -65,3 +65,24 @@ def test_a_count_is_refused_up_front_when_the_free_handheld_is_down(tmp_path: Pa
     sweeps.handheld("hh-2", up=True)
     sweeps.start("A", "Ana")
     assert isinstance(changes[-1], StocktakeStarted)
+
+
+def test_pick_reads_while_a_count_waits_for_its_handheld_go_to_the_pick_list(
+    tmp_path: Path,
+) -> None:
+    changes: list[Change] = []
+    lists: set[str] = set()
+    sweeps = flow(tmp_path, changes, lambda: lists, ("hh-1", "hh-2"))
+    decode = EpcDecoder().decode
+    sweeps.start("A", "Ana")  # Ana walks to shelf A with hh-1
+    lists = {"p-1"}  # a clerk opens a pick list and picks with hh-2 meanwhile
+    for n in (7, 8):
+        assert not sweeps.read(decode(tag(n)), 0, "", "hh-2"), "a pick read held for the count"
+    sweeps.round_done("", "hh-2")
+    assert not sweeps.read(decode(location(2)), 0, "", "hh-2"), "a picking handheld counts"
+    for read in (location(1), tag(1)):
+        assert sweeps.read(decode(read), 0, "Ana", "hh-1")
+    sweeps.round_done("Ana", "hh-1")
+    sweeps.end()
+    [ended] = [c for c in changes if isinstance(c, FinishStocktake)]
+    assert ended.abandoned == "" and list(ended.sweep.seen().values()) == ["A-01"]
