@@ -25,7 +25,8 @@ class Applied:
     on_hand: dict[str, int] = field(default_factory=dict)
     picking: bool = False
     busy: bool = False
-    open_lists: frozenset[str] = frozenset()  # the ids of the pick lists open
+    # the pick lists open: id -> the scanner or handheld it takes ('': every one)
+    open_lists: dict[str, str] = field(default_factory=dict)
     plan: dict[str, SlotLight] | None = None  # every slot's light, when the change moved one
 
 
@@ -37,7 +38,8 @@ def apply_change(
     gtins = {m.gtin for commit in outcome.commits for m in commit.movements}
     on_hand = {g: keeper.on_hand(g) for g in gtins}
     busy = keeper.picks.busy or keeper.putaways.busy or keeper.shelf.gone.waiting
-    applied = Applied(outcome, on_hand, keeper.picks.active, busy, frozenset(keeper.picks.lists))
+    lists = {p.pick_id: p.scanner for p in keeper.picks.lists.values()}
+    applied = Applied(outcome, on_hand, keeper.picks.active, busy, lists)
     if outcome.lights_changed or any(c.alarms for c in outcome.commits):
         applied.plan = plan(keeper)
     return applied

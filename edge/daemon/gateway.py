@@ -81,7 +81,7 @@ class Gateway:
         self.session: MqttSession | None = None
         self.publisher: OutboxPublisher | None = None
         self.picking = False  # pick lists are open (as last told by the writer)
-        self.open_lists: frozenset[str] = frozenset()  # their ids
+        self.open_lists: dict[str, str] = {}  # their ids -> the scanner each takes ('': any)
         self._pick_busy = False  # the pick desk has timers running
         storage = StorageGuard(
             straight_to_broker(lambda: self.session, self.topics), self._observe, self.clock

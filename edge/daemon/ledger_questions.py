@@ -34,9 +34,9 @@ def picking(keeper: InventoryKeeper) -> tuple[bool, bool]:
     )
 
 
-def open_list_ids(keeper: InventoryKeeper) -> frozenset[str]:
-    """The ids of the pick lists open."""
-    return frozenset(keeper.picks.lists)
+def open_list_ids(keeper: InventoryKeeper) -> dict[str, str]:
+    """The pick lists open: id -> the scanner or handheld it takes ('': every one)."""
+    return {p.pick_id: p.scanner for p in keeper.picks.lists.values()}
 
 
 def on_hand(gtin: str, keeper: InventoryKeeper) -> int:

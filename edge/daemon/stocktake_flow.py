@@ -9,10 +9,11 @@ first to read a location tag of the shelf counted (a stray tag, another shelf's 
 a pack claims nothing: the packs a handheld reads before it, in its last `HELD_ROUNDS` rounds
 since it last read another shelf's location tag, are held for the sweep and counted, their
 slot unknown, if it claims it). Other handhelds' reads and rounds never reach it (they go to
-picking). A handheld whose pack reads went to pick lists is picking while one of them is open:
-a sweep begun by command does not take it, and is refused, naming them, when every handheld is
-picking or down. While such a sweep has no handheld yet, a pack read with a pick list open is
-a pick read (its handheld is picking), never held for the count.
+picking). A handheld whose pack reads went to pick lists (open ones tied to no scanner or to
+it: those its reads go to) is picking while one of them is open: a sweep begun by command does
+not take it, and is refused, naming them, when every handheld is picking or down. While such a
+sweep has no handheld yet, a pack read while such a list is open is a pick read (its handheld
+is picking), never held for the count.
 
 A report that found differences waits for a pharmacist: `cmd/stocktake-confirm`, `rxedge
 stocktake confirm`, or the pharmacist's badge on the reader.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 
 from edge.clock import Clock
 from edge.daemon.activity import Activity, Observer
@@ -52,7 +53,7 @@ class StocktakeFlow:
         config: GatewayConfig,
         submit: Callable[[Change], object],
         observe: Observer,
-        open_lists: Callable[[], Collection[str]],
+        open_lists: Callable[[], Mapping[str, str]],
         clock: Clock,
         calendar: SiteCalendar,
         watched: Callable[[], Mapping[str, str]] = dict,
@@ -61,7 +62,8 @@ class StocktakeFlow:
         self._calendar = calendar
         self._submit = submit
         self._observe = observe
-        self._open_lists = open_lists  # the ids of the pick lists open
+        # the pick lists open: id -> the scanner or handheld it takes ('': every one)
+        self._open_lists = open_lists
         # EPC -> the slot a fixed reader sees the pack in now (the presence tracker's view)
         self._watched = watched
         self._handheld_names = sorted(r.name for r in config.readers if r.role == "handheld")
@@ -90,7 +92,8 @@ class StocktakeFlow:
         # The running (else the last) sweep's handheld ('': a sweep begun by command, no read
         # yet): only its reads and rounds reach the sweep.
         self._sweeper = ""
-        # handheld -> the pick lists open when its pack reads went to picking (those still open)
+        # handheld -> the pick lists open for it when its pack reads went to picking (those
+        # still open)
         self._picked_for: dict[str, set[str]] = {}
         # handheld -> its rounds' packs read before it claimed the sweep (the last one open)
         self._held: dict[str, deque[list[tuple[PackId, int]]]] = {}
@@ -233,7 +236,7 @@ class StocktakeFlow:
         """Whether `reader` is picking: a pick list its pack reads went to is still open."""
         lists = self._picked_for.get(reader)
         if lists:
-            lists &= set(self._open_lists())
+            lists &= self._open_lists().keys()
         if not lists:
             self._picked_for.pop(reader, None)
         return bool(lists)
@@ -257,10 +260,14 @@ class StocktakeFlow:
             taken = False
         else:
             taken = self._read(identity, rssi, holder, reader, now)
-        lists = self._open_lists()
+        lists = self._lists_for(reader)
         if not taken and isinstance(identity, PackId) and lists:
             self._picked_for.setdefault(reader, set()).update(lists)
         return taken
+
+    def _lists_for(self, reader: str) -> set[str]:
+        """The open pick lists `reader`'s pack reads go to: those tied to no scanner or to it."""
+        return {pick_id for pick_id, only in self._open_lists().items() if only in ("", reader)}
 
     def _claim(self, identity: object, rssi: int, holder: str, reader: str, now: float) -> bool:
         """A read for the sweep begun by command with no handheld yet: one not picking claims
@@ -268,7 +275,7 @@ class StocktakeFlow:
         (`HELD_ROUNDS`), unless pick lists are open: those are pick reads (it is picking)."""
         if self.sweep is None or self._picks(reader):
             return False
-        if isinstance(identity, PackId) and self._open_lists():
+        if isinstance(identity, PackId) and self._lists_for(reader):
             self._held.pop(reader, None)
             return False
         if isinstance(identity, PackId):

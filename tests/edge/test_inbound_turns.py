@@ -45,7 +45,7 @@ async def test_a_command_the_full_queue_refused_is_no_replay_when_handed_over_ag
 
     acked: list[Delivery] = []
     counters: Counter[str] = Counter()
-    stocktake = StocktakeFlow(config, offer, lambda _a: None, frozenset, clock, SiteCalendar())
+    stocktake = StocktakeFlow(config, offer, lambda _a: None, dict, clock, SiteCalendar())
     inbound = InboundCommands(
         config,
         Topics("s1", "g1"),

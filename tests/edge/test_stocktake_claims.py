@@ -86,3 +86,19 @@ def test_pick_reads_while_a_count_waits_for_its_handheld_go_to_the_pick_list(
     sweeps.end()
     [ended] = [c for c in changes if isinstance(c, FinishStocktake)]
     assert ended.abandoned == "" and list(ended.sweep.seen().values()) == ["A-01"]
+
+
+def test_a_list_tied_to_another_scanner_does_not_make_a_handheld_picking(tmp_path: Path) -> None:
+    changes: list[Change] = []
+    lists = {"p-1": "", "p-2": "desk-scanner"}
+    sweeps = flow(tmp_path, changes, lambda: lists, ("hh-1",))
+    decode = EpcDecoder().decode
+    assert not sweeps.read(decode(tag(9)), 0, "", "hh-1"), "a pick read, for p-1"
+    lists = {"p-2": "desk-scanner"}  # p-1 done; p-2, picked at the desk scanner, still open
+    sweeps.start("A", "Ana")
+    assert [type(c) for c in changes] == [StocktakeStarted]
+    assert sweeps.read(decode(tag(1)), 0, "Ana", "hh-1"), "held for the count, not a pick read"
+    assert sweeps.read(decode(location(1)), 0, "Ana", "hh-1"), "the free handheld counts"
+    sweeps.end()
+    [ended] = [c for c in changes if isinstance(c, FinishStocktake)]
+    assert list(ended.sweep.seen().values()) == ["A-01"]

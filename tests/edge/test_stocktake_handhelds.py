@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 from edge.clock import Clock
@@ -44,8 +44,13 @@ def flow(
         }
     )
     clock = Clock()
+
+    def lists() -> Mapping[str, str]:  # id -> the scanner it takes; ids alone: any scanner
+        found = open_lists()
+        return found if isinstance(found, Mapping) else dict.fromkeys(found, "")
+
     return StocktakeFlow(
-        config, changes.append, lambda _: None, open_lists, clock, SiteCalendar(None, clock.now)
+        config, changes.append, lambda _: None, lists, clock, SiteCalendar(None, clock.now)
     )
 
 

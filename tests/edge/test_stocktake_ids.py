@@ -45,7 +45,7 @@ def test_sweeps_begun_in_one_second_get_ids_of_their_own(tmp_path: Path) -> None
         config,
         changes.append,
         lambda _activity: None,
-        frozenset,
+        dict,
         clock,
         SiteCalendar.named("Europe/Berlin", clock.now),
     )

@@ -108,7 +108,7 @@ def test_a_badge_confirms_nothing_while_the_shelf_is_swept_again(tmp_path: Path)
     clock = SteppedClock()
     changes: list[Change] = []
     flow = StocktakeFlow(
-        config, changes.append, lambda _: None, frozenset, clock, SiteCalendar(None, clock.now)
+        config, changes.append, lambda _: None, dict, clock, SiteCalendar(None, clock.now)
     )
     decode = EpcDecoder().decode
     flow.start("A", "Ana")
