@@ -97,6 +97,7 @@ class StocktakeFlow:
         self._picked_for: dict[str, set[str]] = {}
         # handheld -> its rounds' packs read before it claimed the sweep (the last one open)
         self._held: dict[str, deque[list[tuple[PackId, int]]]] = {}
+        self._unclaimed_reads = 0  # pack reads held for the running sweep before it was claimed
         self._begun: tuple[str, set[str]] = ("", set())  # a second, and the ids begun in it
 
     def start(
@@ -140,7 +141,7 @@ class StocktakeFlow:
         )
         self.sweep, self._last_read, self._sweeper = sweep, self._clock.monotonic(), handheld
         self._held.clear()
-        self._started_at, self._heard = self._last_read, False
+        self._started_at, self._heard, self._unclaimed_reads = self._last_read, False, 0
         for reader in self._handhelds_down:  # a handheld down already: the wait starts now
             self._handhelds_down[reader] = self._last_read
         self._answer(StocktakeStarted(sweep), "stocktake-start", shelf, message_id)
@@ -164,7 +165,9 @@ class StocktakeFlow:
         sweep.settle()
         watched = self._watched()
         sweep.watched = {epc: watched[epc] for epc in sweep.packs if epc in watched}
-        if not abandoned and not sweep.reads:
+        if not abandoned and not self._sweeper:
+            abandoned = self._unclaimed(sweep.shelf)
+        elif not abandoned and not sweep.reads:
             abandoned = "the handheld read nothing of the shelf: sweep it again"
         if not abandoned:
             self.awaiting, self._awaiting_shelf = sweep.stocktake_id, sweep.shelf
@@ -281,6 +284,7 @@ class StocktakeFlow:
         if isinstance(identity, PackId):
             held = self._held.setdefault(reader, deque([[]], maxlen=HELD_ROUNDS))
             held[-1].append((identity, rssi))
+            self._unclaimed_reads += 1
             return True
         if not isinstance(identity, LocationId):
             return False
@@ -328,7 +332,7 @@ class StocktakeFlow:
                 self._last_read = self._clock.monotonic()
             return
         self._handhelds_down.setdefault(reader, self._clock.monotonic())
-        if self.sweep is not None and self._sweeper in ("", reader):
+        if self.sweep is not None and self._sweeper == reader:
             self._observe(
                 Activity(
                     "stocktake",
@@ -365,31 +369,31 @@ class StocktakeFlow:
 
     async def watch(self) -> None:
         """End a sweep its handheld has left quiet for the idle time after reading (not while
-        it is down); abandon one whose handheld has been down, or has read nothing since its
-        start, for the longest wait. The sweep's handheld is the one whose reads it took;
-        before any, every handheld (one may be about to start)."""
+        it is down); abandon one whose handheld has been down for the longest wait, or one
+        begun by command no handheld claimed within it (one down then is not to blame)."""
         while True:
             await asyncio.sleep(min(1.0, self._idle_end / 4, self._handheld_wait / 4))
             if self.sweep is None:
                 continue
             now = self._clock.monotonic()
-            down = {
-                reader: since
-                for reader, since in self._handhelds_down.items()
-                if self._sweeper in ("", reader)
-            }
-            gone = [reader for reader, since in down.items() if now - since >= self._handheld_wait]
-            if gone:
-                self.end(
-                    abandoned=f"handheld {gone[0]} down for more than "
-                    f"{self._handheld_wait:g} s; sweep the shelf again"
-                )
-            elif down:
-                continue
+            down = self._handhelds_down.get(self._sweeper)  # only its handheld's: none yet, ''
+            if down is not None:
+                if now - down >= self._handheld_wait:
+                    self.end(
+                        abandoned=f"handheld {self._sweeper} down for more than "
+                        f"{self._handheld_wait:g} s; sweep the shelf again"
+                    )
             elif self._heard and now - self._last_read >= self._idle_end:
                 self.end()
             elif not self._heard and now - self._started_at >= self._handheld_wait:
-                self.end(
-                    abandoned=f"no handheld read anything in the {self._handheld_wait:g} s "
-                    "since it started; start it again at the shelf"
-                )
+                self.end(abandoned=self._unclaimed(self.sweep.shelf, self._handheld_wait))
+
+    def _unclaimed(self, shelf: str, waited: float | None = None) -> str:
+        """Why a sweep begun by command ends unclaimed (after `waited` seconds, if it did)."""
+        within = "" if waited is None else f" in the {waited:g} s since it started"
+        reads = self._unclaimed_reads
+        seen = f"{reads} pack read{'s' * (reads != 1)} meanwhile, not counted" if reads else ""
+        return (
+            f"no location tag of shelf {shelf} was read{within}, and a count needs them: check "
+            f"they are on the shelf and read ({seen or 'no pack read meanwhile either'})"
+        )

@@ -4,10 +4,12 @@ one down is not there to count with."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from inventory.changes import Change, FinishStocktake, Refuse, StocktakeStarted
 from inventory.codes.identifiers import EpcDecoder
+from tests.conftest import eventually
 from tests.edge.test_stocktake_handhelds import flow
 from tests.edge.test_stocktake_shelf_change import b_location
 from tests.edge.test_stocktake_sweep import location, tag
@@ -102,3 +104,40 @@ def test_a_list_tied_to_another_scanner_does_not_make_a_handheld_picking(tmp_pat
     sweeps.end()
     [ended] = [c for c in changes if isinstance(c, FinishStocktake)]
     assert list(ended.sweep.seen().values()) == ["A-01"]
+
+
+def test_a_count_no_location_tag_claimed_says_so_and_what_was_read(tmp_path: Path) -> None:
+    changes: list[Change] = []
+    sweeps = flow(tmp_path, changes, handhelds=("hh-1",))
+    decode = EpcDecoder().decode
+    sweeps.start("A", "Ana")  # shelf A's location tags are not stuck on
+    for n in (1, 2, 3):
+        assert sweeps.read(decode(tag(n)), 0, "Ana", "hh-1")
+    sweeps.round_done("Ana", "hh-1")
+    sweeps.end()
+    [ended] = [c for c in changes if isinstance(c, FinishStocktake)]
+    assert ended.abandoned == (
+        "no location tag of shelf A was read, and a count needs them: check they are on the "
+        "shelf and read (3 pack reads meanwhile, not counted)"
+    )
+
+
+async def test_a_count_no_handheld_claimed_does_not_blame_a_spare_that_is_down(
+    tmp_path: Path,
+) -> None:
+    changes: list[Change] = []
+    sweeps = flow(tmp_path, changes, handhelds=("hh-1", "hh-2"))
+    sweeps.handheld("hh-2", up=False)  # the spare, on its charger
+    sweeps.start("A", "Ana")  # hh-1 is free: the count is offered to it
+    watching = asyncio.create_task(sweeps.watch())
+    try:
+        [ended] = await eventually(
+            lambda: [c for c in changes if isinstance(c, FinishStocktake)], timeout=5
+        )
+    finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
+    assert ended.abandoned == (
+        "no location tag of shelf A was read in the 0.6 s since it started, and a count needs "
+        "them: check they are on the shelf and read (no pack read meanwhile either)"
+    )
