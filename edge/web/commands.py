@@ -6,17 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from sync.commands import Refuse, parse_command, with_envelope
+from sync.contract import is_id
 from sync.errors import PublishRefused
 from sync.mqtt_client import answer_to
 from sync.mqtt_session import MqttSession
 
 COMMAND_TTL_SECONDS = 60.0  # a click is about now: a command delayed longer is refused
 ANSWER_SECONDS = 5.0
+SENT_REMEMBERED = 1000  # message ids this page sent, to tell a form sent again
+ALREADY_SENT = (
+    "Already done: this form was sent once already (a second tap, or the page sent again), "
+    "so it is not carried out twice. The note from the first time says how it went; reload "
+    "the page to act again."
+)
 # Commands the gateway answers under another command's name (docs/asyncapi.yaml): a cancel is
 # told as the end of the list itself (`pick`, cancelled) or its error; the end of a delivery's
 # put-away as the delivery closed (`putaway`, closed).
@@ -28,6 +36,11 @@ ANSWERED_AS = {
 
 class CommandRefused(Exception):
     """Not sent, or refused by the broker or the gateway; the message says why."""
+
+
+class AlreadySent(CommandRefused):
+    """The same form was sent before (a second tap, a page sent again): the gateway answered
+    this copy as a replay and did not carry it out again."""
 
 
 class NoAnswerYet(Exception):
@@ -46,6 +59,7 @@ class CommandSender:
         self._session = session
         self._topic = command_topic  # name -> topic
         self._waiting: list[tuple[Callable[[dict[str, Any]], bool], asyncio.Future[Any]]] = []
+        self._sent: OrderedDict[str, None] = OrderedDict()  # the newest SENT_REMEMBERED
 
     def on_result(self, payload: bytes) -> None:
         """A message on cmd-result (from the live feed)."""
@@ -60,14 +74,27 @@ class CommandSender:
                 future.set_result(answer)
 
     async def send(
-        self, name: str, body: dict[str, Any], answer_id: str | None = None
+        self,
+        name: str,
+        body: dict[str, Any],
+        answer_id: str | None = None,
+        message_id: str | None = None,
     ) -> dict[str, Any]:
-        """Send `cmd/{name}` and return the gateway's first answer to it (from a gateway that
-        names no message: the first filed under `answer_id`; None: the first to a command of
-        that name); CommandRefused when it is not sent or refused, NoAnswerYet when it is not
-        answered in time."""
+        """Send `cmd/{name}` (as message `message_id`, a fresh one when None) and return the
+        gateway's first answer to it (from a gateway that names no message: the first filed
+        under `answer_id`; None: the first to a command of that name); AlreadySent when this
+        message was sent before, CommandRefused when it is not sent or refused, NoAnswerYet
+        when it is not answered in time."""
         message = with_envelope(body, ttl_seconds=COMMAND_TTL_SECONDS)
-        wanted = partial(_answers, name, answer_id, message["message_id"])
+        if message_id is not None:
+            if not is_id(message_id):
+                raise CommandRefused(f"the form's id {message_id!r} is not one; reload the page")
+            message["message_id"] = message_id
+        message_id = str(message["message_id"])
+        # Sent again: only the gateway's refusal of the copy answers it (the message's own
+        # answer is the first sending's), even while the first still waits for it.
+        again = message_id in self._sent
+        wanted = partial(_answers, name, answer_id, message_id, again)
         payload = json.dumps(message)
         checked = parse_command(name, payload.encode())
         if isinstance(checked, Refuse):
@@ -77,10 +104,13 @@ class CommandSender:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         waiting = (wanted, future)
         self._waiting.append(waiting)
+        self._remember(message_id)
         try:
             published = self._session.publish(self._topic(name), payload)
             answer = await answer_to(published, future, ANSWER_SECONDS)
         except PublishRefused as exc:
+            if not again:  # it never left: sending it again is no copy
+                self._sent.pop(message_id, None)
             raise CommandRefused(f"the broker refused {name}: {exc}") from None
         except TimeoutError:
             raise NoAnswerYet(
@@ -91,16 +121,28 @@ class CommandSender:
             ) from None
         finally:
             self._waiting.remove(waiting)
+        if "replay_of" in answer:
+            raise AlreadySent(ALREADY_SENT)
         if answer.get("status") in ("error", "duplicate"):
             raise CommandRefused(str(answer.get("error") or answer.get("status")))
         return answer
 
+    def _remember(self, message_id: str) -> None:
+        self._sent[message_id] = None
+        self._sent.move_to_end(message_id)
+        if len(self._sent) > SENT_REMEMBERED:
+            self._sent.popitem(last=False)
 
-def _answers(name: str, answer_id: str | None, message_id: str, answer: dict[str, Any]) -> bool:
+
+def _answers(
+    name: str, answer_id: str | None, message_id: str, again: bool, answer: dict[str, Any]
+) -> bool:
     """Whether `answer` answers the message `message_id` (`cmd/{name}`, its answers filed
-    under `answer_id`). The refusal of a copy (`replay_of`) answers no click: the message
-    itself drew its answer when it first came."""
+    under `answer_id`). The refusal of a copy (`replay_of`) answers the copy: the message
+    itself drew its answer when it first came, and a copy (`again`) wants only that refusal."""
     if "replay_of" in answer:
+        return bool(answer["replay_of"] == message_id)
+    if again:
         return False
     if "reply_to" in answer:
         return bool(answer["reply_to"] == message_id)

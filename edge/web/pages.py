@@ -6,7 +6,9 @@ token before anything is sent."""
 from __future__ import annotations
 
 import logging
+import re
 import secrets
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -18,7 +20,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.web.accounts import Account
-from edge.web.commands import CommandRefused, NoAnswerYet
+from edge.web.commands import AlreadySent, CommandRefused, NoAnswerYet
 from edge.web.sessions import COOKIE, Session, csrf_ok
 from edge.web.state import WebState
 
@@ -29,6 +31,10 @@ TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# Stands for each form's one-time id until the page is sent: every form of every answer gets
+# its own, also in a live part shared between browsers.
+FORM_ID_MARK = "form-id-" + secrets.token_hex(8)
+TEMPLATES.globals["form_id_mark"] = FORM_ID_MARK
 # The macros for every template, so that a live block rendered alone has them too.
 _MACROS = TEMPLATES.get_template("macros.html").module
 TEMPLATES.globals.update(
@@ -174,7 +180,14 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     else:
         values["flash"], session.flash = session.flash, []
         body = page.render(values)
+    if not shared:
+        body = with_form_ids(body)
     return finish(request, HTMLResponse(body, status_code=status))
+
+
+def with_form_ids(body: str) -> str:
+    """`body` with a fresh one-time id in each form (FORM_ID_MARK)."""
+    return re.sub(FORM_ID_MARK, lambda _: str(uuid.uuid4()), body)
 
 
 def shared_live_part(view: View, lights: bool = False) -> View:
@@ -197,7 +210,8 @@ def shared_live_part(view: View, lights: bool = False) -> View:
 
         status, body = await state.parts.get(key, generation, render)
         token = session_of(request).csrf.encode()
-        return finish(request, HTMLResponse(body.replace(CSRF_MARK, token), status_code=status))
+        page = with_form_ids(body.replace(CSRF_MARK, token).decode())
+        return finish(request, HTMLResponse(page, status_code=status))
 
     return endpoint
 
@@ -223,6 +237,8 @@ def action(handler: Action) -> Callable[[Request], Awaitable[Response]]:
             return refuse(request, 403, "the form's security token is missing or old; reload")
         try:
             note = await handler(request, form, account)
+        except AlreadySent as exc:
+            note = str(exc)
         except CommandRefused as exc:
             note = f"Not done: {exc}"
         except NoAnswerYet as exc:
@@ -264,7 +280,8 @@ def item_route(path: str, command: str, note: str) -> Route:
 
     async def handler(request: Request, form: dict[str, str], account: Account) -> str:
         item = request.path_params[key]
-        await state_of(request).command(command, {key: item, "by": account.name}, item)
+        body = {key: item, "by": account.name}
+        await state_of(request).command(command, body, item, form.get("form_id"))
         return note.format(item=item, by=account.name)
 
     return Route(path, action(handler), methods=["POST"])

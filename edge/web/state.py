@@ -61,12 +61,17 @@ class WebState:
         self.slots = frozenset(s for shelf in self.config.shelves for s in shelf.slot_names())
 
     async def command(
-        self, name: str, body: dict[str, Any], answer_id: str | None = None
+        self,
+        name: str,
+        body: dict[str, Any],
+        answer_id: str | None = None,
+        message_id: str | None = None,
     ) -> dict[str, Any]:
-        """Send a command to the gateway and return its answer (CommandRefused if none)."""
+        """Send a command to the gateway (as message `message_id`: the form's one-time id,
+        when it has one) and return its answer (CommandRefused if none)."""
         if self.sender is None:
             raise CommandRefused("the page is still connecting to the gateway's broker")
-        return await self.sender.send(name, body, answer_id)
+        return await self.sender.send(name, body, answer_id, message_id)
 
     def today(self) -> date:
         """The site's date (its `timezone`): expiry is judged by it, as the daemon does."""

@@ -7,6 +7,7 @@ anything but quarantined stock, and the page says why."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from pathlib import Path
@@ -130,3 +131,34 @@ async def test_held_packs_taken_off_the_shelf_are_written_off_from_the_page(
         assert "are available, not quarantined" in await answer.text()
         assert rig.movement_count() == before
         await tab.screenshot(path=str(artifacts() / "expiring-write-off.png"), full_page=True)
+
+
+async def test_a_write_off_form_sent_twice_writes_off_once(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """A double tap, or a page sent again: the form's one-time id is the command's message_id,
+    so the gateway carries the copy out no more and the page says it was already done; the
+    button is disabled once the form is sent."""
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.logged_in_tab()
+        await tab.goto(f"{web.url}/alarms")
+        form = tab.locator(f'tr[data-alarm="{EXPIRED}"] form.write-off[data-slot="A-03"]')
+        await form.locator('input[name="quantity"]').fill("2")
+        fields = await form.evaluate("f => Object.fromEntries(new FormData(f))")
+        assert fields["form_id"], "each form carries its one-time id"
+        first, second = await asyncio.gather(
+            tab.request.post(f"{web.url}/write-off", form=fields),
+            tab.request.post(f"{web.url}/write-off", form=fields),
+        )
+        said = await first.text() + await second.text()
+        assert "Already done: this form was sent once already" in said
+        assert written_off(web.rig.db) == [("A-03", "OLD", 2, NAME)]
+
+        # In the browser: the button is disabled as soon as the form is sent (here the
+        # answer is cut to "204 No Content", so the page stays to be looked at).
+        await tab.route("**/write-off", lambda route: route.fulfill(status=204))
+        await tab.goto(f"{web.url}/alarms")
+        button = form.get_by_role("button", name="Write off")
+        await button.click()
+        await expect(button).to_be_disabled()
+        assert written_off(web.rig.db) == [("A-03", "OLD", 2, NAME)]

@@ -174,6 +174,36 @@
   }
   listen();
 
+  // A form sent is not sent again by a second tap: its button stays disabled while the answer
+  // comes, for SENT_MS at most (a sending that failed may be tried again; each form carries a
+  // one-time id too, so the gateway carries a copy out only once).
+  const SENT_MS = 10000;
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.dataset.sent === "true") {
+      event.preventDefault();
+      return;
+    }
+    if (event.defaultPrevented || form.method.toLowerCase() !== "post") return;
+    form.dataset.sent = "true";
+    // After the browser has read the form: a disabled button's name and value are not sent.
+    const buttons = form.querySelectorAll("button[type=submit], button:not([type])");
+    setTimeout(() => { for (const button of buttons) button.disabled = true; }, 0);
+    setTimeout(() => {
+      delete form.dataset.sent;
+      for (const button of buttons) button.disabled = false;
+    }, SENT_MS);
+  });
+  // Back to a page kept in the browser's memory: its forms may be sent again (new ids come
+  // with the next refresh; until then the gateway refuses a copy).
+  window.addEventListener("pageshow", (event) => {
+    if (!event.persisted) return;
+    for (const form of document.querySelectorAll("form[data-sent]")) {
+      delete form.dataset.sent;
+      for (const button of form.querySelectorAll("button")) button.disabled = false;
+    }
+  });
+
   // The badge login page: wait (one request) for the tap, then go on logged in, or say why not.
   const badge = document.getElementById("badge-wait");
   if (badge) {

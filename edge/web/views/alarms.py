@@ -94,7 +94,7 @@ async def acknowledge(request: Request, form: dict[str, str], account: Account) 
     yet) keeps their name, and the person is told so."""
     alarm_id = request.path_params["alarm_id"]
     body = {"alarm_id": alarm_id, "by": account.name}
-    answer = await state_of(request).command("alarm-ack", body, alarm_id)
+    answer = await state_of(request).command("alarm-ack", body, alarm_id, form.get("form_id"))
     by = answer.get("by") or account.name
     if by != account.name:
         return f"Alarm {alarm_id} was already acknowledged by {by}; nothing changed."

@@ -114,7 +114,7 @@ async def locate(request: Request, form: dict[str, str], account: Account) -> st
     # An id of this click's own: the answer to it, not to someone else's locate just before.
     command_id = f"web-{gtin}-{secrets.token_hex(4)}"
     body = {"gtin": gtin, "command_id": command_id}
-    answer = await state_of(request).command("locate", body, command_id)
+    answer = await state_of(request).command("locate", body, command_id, form.get("form_id"))
     slots = answer.get("slots") or []
     where = ", ".join(f"{s['slot']} ({s['quantity']})" for s in slots) or "no slot holds it"
     return f"Lit for {answer.get('seconds')} s: {where}."

@@ -28,7 +28,9 @@ async def confirm(request: Request, form: dict[str, str], account: Account) -> s
                 f"quantity {quantity!r} must be a whole number of packs, 1 or more"
             )
         body["quantity"] = int(quantity)
-    answer = await state_of(request).command("procurement-confirm", body, request_id)
+    answer = await state_of(request).command(
+        "procurement-confirm", body, request_id, form.get("form_id")
+    )
     return f"Request {request_id} confirmed by {account.name} ({answer.get('quantity')} packs)."
 
 

@@ -26,7 +26,8 @@ async def write_off(request: Request, form: dict[str, str], account: Account) ->
                 "every held pack there)"
             )
         body["quantity"] = int(quantity)
-    answer = await state.command("write-off", body, batch_subject(gtin, batch))
+    subject = batch_subject(gtin, batch)
+    answer = await state.command("write-off", body, subject, form.get("form_id"))
     name = state.names.get(gtin, f"GTIN {gtin}")
     return (
         f"{answer['quantity']} pack(s) of {name} batch {batch or '-'} ({answer['why']}) taken "
