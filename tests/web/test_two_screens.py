@@ -2,7 +2,8 @@
 own click. A screen that had not redrawn yet (no script, or not fetched again) acknowledging
 an alarm someone already acknowledged is told who did, not that it was them; two screens
 confirming one stocktake report at the same moment are not both told that they booked it; a
-report left open shows its count once the sweep ends, and who confirmed it elsewhere."""
+report left open shows its count once the sweep ends, and who confirmed it elsewhere; a sweep
+ended from a screen that still shows an earlier one is not the newer one."""
 
 from __future__ import annotations
 
@@ -120,3 +121,38 @@ async def test_a_report_left_open_shows_its_count_and_who_confirmed_it_elsewhere
         await expect(bea.locator(".flash")).to_contain_text(f"confirmed by {NAME2}")
         await expect(said).to_contain_text(f"confirmed by {NAME2}", timeout=SECOND)
         await expect(confirm).to_have_count(0)
+
+
+async def test_ending_a_sweep_from_a_screen_not_redrawn_ends_that_sweep_not_a_newer_one(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """The End button is offered while a sweep runs (following it live) and names the sweep
+    the screen shows: a sweep started since elsewhere is not ended by it."""
+    async with page_rig(tmp_path, broker) as web:
+        ana = await web.logged_in_tab()
+        bea = await web.logged_in_tab(USER2)
+        await ana.goto(f"{web.url}/stocktake")
+        end = ana.get_by_role("button", name="End the running sweep")
+        await expect(end).to_have_count(0)
+        await bea.goto(f"{web.url}/stocktake")
+        await bea.get_by_role("button", name="Start").click()
+        await expect(bea.locator(".flash")).to_contain_text("started", timeout=SECOND)
+        await expect(end).to_have_count(1, timeout=SECOND)  # ana's screen follows
+        form = ana.locator("form.end-sweep")
+        shown = await form.evaluate("f => Object.fromEntries(new FormData(f))")
+        first = shown["stocktake_id"]
+
+        await bea.get_by_role("button", name="End the running sweep").click()
+        await expect(bea.locator(".flash")).to_contain_text("abandoned", timeout=SECOND)
+        await expect(end).to_have_count(0, timeout=SECOND)
+        await bea.get_by_role("button", name="Start").click()
+        await expect(bea.locator(".flash")).to_contain_text("started", timeout=SECOND)
+        gateway = web.rig.gateway
+        assert gateway is not None
+        sweep = gateway.stocktake.sweep
+        assert sweep is not None and sweep.stocktake_id != first
+
+        # Ana's form, sent as drawn before the second sweep began: refused, the second runs on.
+        answer = await ana.request.post(f"{web.url}/stocktake/end", form=shown)
+        assert f"Not done: the running stocktake is {sweep.stocktake_id}" in await answer.text()
+        assert gateway.stocktake.sweep is sweep

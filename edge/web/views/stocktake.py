@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from edge.cli.stocktake_report import epcis_export
 from edge.web.accounts import Account
+from edge.web.commands import CommandRefused
 from edge.web.pages import action, item_route, refuse, render, shared_live_part, state_of
 from edge.web.reading import Rows, stocktake, stocktakes
 from inventory.stocktake.sweep import StocktakeReport
@@ -66,14 +67,21 @@ async def epcis(request: Request, stocktake_id: str, found: Found) -> Response:
 async def start(request: Request, form: dict[str, str], account: Account) -> str:
     shelf = form.get("shelf", "")
     answer = await state_of(request).command(
-        "stocktake-start", {"shelf": shelf, "by": account.name}
+        "stocktake-start", {"shelf": shelf, "by": account.name}, None, form.get("form_id")
     )
     started = answer.get("stocktake_id")
     return f"Stocktake {started} of shelf {shelf} started: sweep the handheld along it."
 
 
 async def end(request: Request, form: dict[str, str], account: Account) -> str:
-    answer = await state_of(request).command("stocktake-end", {})
+    """Ends the sweep the page showed (the gateway refuses when another one runs)."""
+    stocktake_id = form.get("stocktake_id", "")
+    if not stocktake_id:
+        raise CommandRefused("the form names no sweep (stocktake_id); reload the page")
+    body = {"stocktake_id": stocktake_id}
+    answer = await state_of(request).command(
+        "stocktake-end", body, stocktake_id, form.get("form_id")
+    )
     if answer.get("status") == "abandoned":  # nothing to judge: no report
         return f"Stocktake {answer.get('command_id')} abandoned: {answer.get('reason')}."
     return f"Stocktake {answer.get('command_id')} ended; its report is below."
