@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from anyio import to_thread
 
 from inventory.alarms.lifecycle import batch_subject
+from inventory.ledger.movements import StockStatus
 from inventory.ledger.store import connect_readonly
 from inventory.picking.lists import PickList
 from inventory.putaway.sessions import PutawaySession
@@ -173,6 +174,30 @@ def requests(db: sqlite3.Connection) -> Rows:
             unfinished,
         )
     )
+
+
+def stock_and_on_order(db: sqlite3.Connection, gtins: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Each of `gtins` with its packs available on the shelves and its packs requested and
+    still to come (the figures a proposal is confirmed on)."""
+    wanted = sorted(set(gtins))
+    marks = ", ".join("?" * len(wanted))
+    on_hand = dict(
+        db.execute(
+            f"SELECT gtin, sum(quantity) FROM stock WHERE status = ? AND gtin IN ({marks})"
+            " GROUP BY gtin",
+            [str(StockStatus.AVAILABLE), *wanted],
+        ).fetchall()
+    )
+    open_statuses = [str(s) for s in OPEN_STATUSES]
+    on_order = dict(
+        db.execute(
+            "SELECT gtin, sum(quantity - received) FROM procurement_requests"
+            f" WHERE status IN ({', '.join('?' * len(open_statuses))}) AND gtin IN ({marks})"
+            " GROUP BY gtin",
+            [*open_statuses, *wanted],
+        ).fetchall()
+    )
+    return {g: (int(on_hand.get(g) or 0), int(on_order.get(g) or 0)) for g in wanted}
 
 
 def stocktakes(db: sqlite3.Connection) -> Rows:

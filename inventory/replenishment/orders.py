@@ -64,6 +64,18 @@ class OrderLedger(Protocol):
     ) -> int: ...
 
 
+def confirming(
+    product: Product, proposed: int, priority: Priority, on_hand: int, on_order: int
+) -> tuple[int, Priority]:
+    """What confirming a proposal of `proposed` packs at `priority` orders, no other quantity
+    given, with `on_hand` packs available and `on_order` still to come: what is missing now,
+    never less than was proposed (a pick list that came short may have asked for more), and
+    urgent once the product is out of stock (it was not when proposed), as a new request
+    would be."""
+    missing = suggested_quantity(product, on_hand, on_order)
+    return max(proposed, missing), Priority.URGENT if on_hand <= 0 else priority
+
+
 class OrderBook:
     """Requests proposed and open, in memory and kept in step with the file."""
 
@@ -245,14 +257,15 @@ class OrderBook:
             raise RequestError(f"request {request_id} is {state}; only a proposed one is confirmed")
         gtin = request.product.gtin
         on_hand, on_order = self._ledger.on_hand(gtin), self.on_order(gtin)
-        missing = suggested_quantity(request.product, on_hand, on_order)
+        ordered, priority = confirming(
+            request.product, request.quantity, request.priority, on_hand, on_order
+        )
         sent = replace(
             request,
             status=RequestStatus.REQUESTED,
             confirmed_by=by,
-            quantity=quantity or max(request.quantity, missing),
-            # Out of stock by now (it was not when proposed): urgent, as a new request would be.
-            priority=Priority.URGENT if on_hand <= 0 else request.priority,
+            quantity=quantity or ordered,
+            priority=priority,
             on_hand=on_hand,
             on_order=on_order,
         )

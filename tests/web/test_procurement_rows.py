@@ -1,6 +1,7 @@
 """The Procurement view in Chromium: a proposal keeps its row and its Confirm button however many
 requests came after it (the list shows the newest 500 and every one still proposed or open),
-and a request sent again for want of an answer says how many times."""
+and a request sent again for want of an answer says how many times; a proposal says what
+confirming it now orders."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from inventory.ledger.outbox import MessageKind, OutboxMessage
 from inventory.replenishment.policy import Product
 from inventory.replenishment.requests import Priority, ProcurementRequest, RequestStatus
 from tests.edge.pick_rig import IBU
-from tests.web.page_rig import page_rig
+from tests.web.page_rig import NAME, page_rig
 
 NEWER = 501  # finished requests made after the proposal: more than the list's 500 newest
 
@@ -66,3 +67,35 @@ async def test_an_old_proposal_keeps_its_confirm_button_and_copies_sent_are_coun
         sent = tab.locator(f'tr[data-request="{unanswered.request_id}"] [data-sent-again]')
         await expect(sent).to_have_text("sent again 2 times: no answer from the centre yet")
         await expect(tab.locator("tr[data-request]")).to_have_count(NEWER + 1)
+
+
+async def test_a_proposal_says_what_confirming_it_now_orders(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """Proposed for 2 packs while some were on the shelf; since then every pack is held back:
+    Confirm with the box left empty orders what is missing now, urgent, and the row says so
+    before the click (what the gateway's order book then orders)."""
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.logged_in_tab()
+        await web.rig.stop_daemon()  # the ledger's one writer: the test writes now
+        products = {IBU: Product(IBU, "Ibuprofen 400 mg", reorder_point=1, par=8)}
+        keeper = InventoryKeeper(web.rig.db, products, "s1", "g1")
+        try:
+            proposal = replace(
+                request(0, RequestStatus.PROPOSED, "2026-01-05T09:00:00.000Z"), confirmed_by=""
+            )
+            keeper.record(keeper.stamp(), [], [proposal])
+            for batch in ("I1", "I2"):  # the rig's Ibuprofen, all of it
+                keeper.picks.recall(IBU, batch, "supplier notice")
+            await tab.goto(f"{web.url}/procurement")
+            row = tab.locator(f'tr[data-request="{proposal.request_id}"]')
+            said = row.locator("[data-if-confirmed]")
+            now = "left empty, orders 8 packs, urgent: what is missing now"
+            await expect(said).to_have_text(now)
+            await expect(row.locator('input[name="quantity"]')).to_have_attribute(
+                "placeholder", "8"
+            )
+            [sent] = keeper.orders.confirm(proposal.request_id, NAME).requests
+            assert (sent.quantity, sent.priority) == (8, Priority.URGENT)
+        finally:
+            keeper.close()

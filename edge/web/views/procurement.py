@@ -10,11 +10,28 @@ from starlette.routing import Route
 from edge.web.accounts import Account
 from edge.web.commands import CommandRefused
 from edge.web.pages import action, render, shared_live_part, state_of
-from edge.web.reading import requests
+from edge.web.reading import requests, stock_and_on_order
+from inventory.replenishment.orders import confirming
+from inventory.replenishment.requests import Priority, RequestStatus
 
 
 async def procurement(request: Request) -> Response:
-    rows = await state_of(request).reader.ask(requests)
+    state = state_of(request)
+    rows = await state.reader.ask(requests)
+    products = {p.gtin: p.policy() for p in state.config.products}
+    proposed = [r for r in rows if r["status"] == RequestStatus.PROPOSED and r["gtin"] in products]
+    if proposed:
+        gtins = [r["gtin"] for r in proposed]
+        figures = await state.reader.ask(lambda db: stock_and_on_order(db, gtins))
+        for row in proposed:
+            # What Confirm with the box left empty orders now, as the gateway reckons it.
+            quantity, priority = confirming(
+                products[row["gtin"]],
+                row["quantity"],
+                Priority(row["priority"]),
+                *figures[row["gtin"]],
+            )
+            row["if_confirmed"] = {"quantity": quantity, "urgent": priority is Priority.URGENT}
     return render(request, "procurement.html", requests=rows)
 
 
