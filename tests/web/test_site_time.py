@@ -1,5 +1,6 @@
 """Times on the page are the site's: when an alarm was raised, when a pack moved, when a list
-ended, when a request was made, a count ended or confirmed, the ledger last checked. The
+ended, when a request was made, a count ended or confirmed, the ledger last checked, what a
+clock alarm says the clock read. The
 ledger keeps UTC; a night-shift technician reads the clock on the wall, not UTC."""
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from zoneinfo import ZoneInfo
 from playwright.async_api import expect
 
 from edge.demo.local_broker import LocalBroker
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.changes import RaiseAlarm
 from tests.web.page_rig import EXPIRED, page_rig
 
 ZONE = "Pacific/Kiritimati"  # UTC+14: a UTC time there is never the site's time
@@ -59,3 +62,21 @@ async def test_times_are_shown_on_the_sites_clock_not_in_utc(
         await expect(tab.locator(".facts")).to_contain_text("last check passed")
         await expect(tab.locator(".facts")).to_contain_text("+14:00")
         await expect(tab.locator(".facts")).not_to_contain_text("UTC")
+
+
+async def test_a_clock_behind_alarm_gives_both_times_on_the_sites_clock(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    async with page_rig(tmp_path, broker, timezone=ZONE) as web:
+        gateway = web.rig.gateway
+        assert gateway is not None
+        detail = {"clock": "2026-12-06T20:28:00.123Z", "newest_stamp": "2026-12-07T03:10:42.500Z"}
+        await gateway.ledger.submit(RaiseAlarm(AlarmKind.CLOCK_BEHIND, "wall_clock", detail))
+        tab = await web.tab()
+        await tab.goto(f"{web.url}/alarms")
+        about = tab.locator('tr[data-alarm="clock_behind-wall_clock"] td.about')
+        await expect(about).to_contain_text(
+            "the clock read 2026-12-07 10:28:00 +14:00, the ledger's newest is "
+            "2026-12-07 17:10:42 +14:00"
+        )
+        await expect(about).not_to_contain_text("Z")

@@ -5,6 +5,7 @@ held packs off the shelf slot by slot (`edge.web.views.write_off`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -17,6 +18,7 @@ from edge.web.accounts import Account
 from edge.web.pages import action, render, shared_live_part, state_of
 from edge.web.reading import held_packs, live_alarms
 from inventory.alarms.lifecycle import batch_subject
+from inventory.site_calendar import SiteCalendar
 
 
 async def alarms(request: Request) -> Response:
@@ -29,15 +31,17 @@ async def alarms(request: Request) -> Response:
     ]
     held = await state.reader.ask(partial(held_packs, expired)) if expired else {}
     for row in rows:
-        row["about"], row["said"] = described(row, state.names)
+        row["about"], row["said"] = described(row, state.names, state.calendar)
         row["held"] = held.get(batch_subject(*_batch_of(row["detail"])), [])
     return render(request, "alarms.html", alarms=rows)
 
 
-def described(alarm: Mapping[str, Any], names: Mapping[str, str]) -> tuple[str, list[str]]:
+def described(
+    alarm: Mapping[str, Any], names: Mapping[str, str], calendar: SiteCalendar
+) -> tuple[str, list[str]]:
     """What an alarm is about (a product's name, a device, else its subject) and the details
     people need to act on it, each a short line: where (slots, a slot, an antenna), which
-    batch and expiry, how many, why (its reason), the pack's EPC."""
+    batch and expiry, how many, why (its reason), the pack's EPC; times on the site's clock."""
     detail: Mapping[str, Any] = alarm["detail"]
     gtin = str(detail.get("gtin") or _gtin_of(detail.get("epc")) or "")
     about = str(detail.get("name") or names.get(gtin) or detail.get("device") or alarm["subject"])
@@ -62,9 +66,8 @@ def described(alarm: Mapping[str, Any], names: Mapping[str, str]) -> tuple[str, 
     if "waiting" in detail:
         said.append(f"{detail['waiting']} waiting, the oldest {detail['oldest_seconds']} s")
     if "newest_stamp" in detail:
-        said.append(
-            f"the clock read {detail['clock']}, the ledger's newest is {detail['newest_stamp']}"
-        )
+        clock, newest = (_site_time(calendar, detail.get(k)) for k in ("clock", "newest_stamp"))
+        said.append(f"the clock read {clock}, the ledger's newest is {newest}")
     why = detail.get("why") or detail.get("reason")
     if why and alarm["kind"] == "unexpected_removal":
         why = f"taken at the shelf by mistake ({why}) and not put back"
@@ -73,6 +76,20 @@ def described(alarm: Mapping[str, Any], names: Mapping[str, str]) -> tuple[str, 
     if detail.get("epc"):
         said.append(str(detail["epc"]))
     return about, said
+
+
+def _site_time(calendar: SiteCalendar, stamp: object) -> str:
+    """A stamp of an alarm's detail (UTC, as the ledger keeps it) on the site's clock with its
+    offset, to the second (a clock behind by seconds reads so); as written when it is no
+    time with a zone."""
+    try:
+        moment = datetime.fromisoformat(str(stamp).upper())
+    except ValueError:
+        return str(stamp)
+    if moment.tzinfo is None:
+        return str(stamp)
+    local = moment.astimezone(calendar.zone).strftime("%Y-%m-%d %H:%M:%S ")
+    return local + calendar.offset(moment)
 
 
 def _gtin_of(epc: object) -> str | None:
