@@ -2,7 +2,8 @@
 on MQTT lights its slot on the page's shelf map in the list's colour (and in words), a button
 pressed on the shelf controller moves the pick list's progress, and the map returns to dark;
 a stream a proxy answered with an error is opened again; a page left open over the site's
-midnight judges expiry on the new day, also when its stream was away then (a tablet asleep)."""
+midnight judges expiry on the new day, also when its stream was away then (a tablet asleep);
+a live part is not redrawn under a finger pressing a button in it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from pathlib import Path
 from playwright.async_api import Page, Route, expect
 
 from edge.demo.local_broker import LocalBroker
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.changes import RaiseAlarm
 from sync.commands import with_envelope
 from tests.clocks import SteppedClock
 from tests.conftest import Subscriber, eventually
@@ -153,3 +156,33 @@ async def test_a_tablet_that_slept_through_midnight_shows_the_new_day_once_back(
         await expect(link).to_have_attribute("data-state", "live", timeout=10 * SECOND)
         await expect(tab.locator("[data-today]")).to_have_text("2030-05-31")
         await expect(row).to_contain_text("expires today")
+
+
+async def test_a_live_part_is_not_redrawn_under_a_finger(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """A change while someone presses a button in a live part: the part waits (data-waiting)
+    until the pointer is lifted, then draws the newest."""
+    async with page_rig(tmp_path, broker) as web:
+        gateway = web.rig.gateway
+        assert gateway is not None
+        tab = await web.logged_in_tab()
+        await tab.goto(f"{web.url}/alarms")
+        await expect(tab.locator("#live-link")).to_have_attribute("data-state", "live")
+        part = tab.locator("#alarms")
+        await tab.evaluate(
+            "() => { window.pressed = document.querySelector('#alarms button');"
+            " window.pressed.dispatchEvent(new PointerEvent('pointerdown', {bubbles: true})); }"
+        )
+        detail = {"device": "r1", "reason": "/dev/ttyUSB0 closed"}
+        await gateway.ledger.submit(RaiseAlarm(AlarmKind.DEVICE_DOWN, "r1", detail))
+        await expect(part).to_have_attribute("data-waiting", "true", timeout=SECOND)
+        assert await tab.evaluate("() => document.contains(window.pressed)")
+        await expect(part.locator('tr[data-alarm="device_down-r1"]')).to_have_count(0)
+
+        await tab.evaluate(
+            "() => window.pressed.dispatchEvent(new PointerEvent('pointerup', {bubbles: true}))"
+        )
+        await expect(part.locator('tr[data-alarm="device_down-r1"]')).to_have_count(1)
+        await expect(part).not_to_have_attribute("data-waiting", "true")
+        assert not await tab.evaluate("() => document.contains(window.pressed)")

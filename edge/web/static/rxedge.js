@@ -47,7 +47,7 @@
       .then((answer) => {
         if (answer.headers.get("x-rxedge-login") === "0") loggedOut();
         return answer.text().then((html) => {
-          if (answer.ok) part.innerHTML = html;
+          if (answer.ok) place(part, html);
           else notRefreshed(part, answer.status, html);
         });
       })
@@ -59,6 +59,46 @@
           schedule(part);
         }
       });
+  }
+
+  // A part is not redrawn under a finger: while a pointer is down in it, and for HOLD_MS after
+  // it went down, a redraw could put another row's button where the tap lands. The newest
+  // answer waits (data-waiting) and is drawn once the tap is over.
+  const HOLD_MS = 700;
+  const waiting = new Map();
+  function place(part, html) {
+    waiting.set(part, html);
+    part.dataset.waiting = "true";
+    if (part.dataset.pointerDown === "true") return; // drawn when it is lifted
+    const left = Number(part.dataset.heldUntil || 0) - Date.now();
+    if (left > 0) {
+      setTimeout(() => placeWaiting(part), left);
+      return;
+    }
+    waiting.delete(part);
+    delete part.dataset.waiting;
+    part.innerHTML = html;
+  }
+  function placeWaiting(part) {
+    if (waiting.has(part)) place(part, waiting.get(part));
+  }
+  function pressed(event) {
+    const part = event.target.closest && event.target.closest("[data-live]");
+    if (!part) return;
+    part.dataset.pointerDown = "true";
+    part.dataset.heldUntil = String(Date.now() + HOLD_MS);
+  }
+  function lifted() {
+    for (const part of document.querySelectorAll('[data-live][data-pointer-down="true"]')) {
+      delete part.dataset.pointerDown;
+      setTimeout(() => placeWaiting(part), 0); // after the click this tap makes
+    }
+  }
+  for (const kind of ["pointerdown", "touchstart"]) {
+    document.addEventListener(kind, pressed, { capture: true, passive: true });
+  }
+  for (const kind of ["pointerup", "pointercancel", "touchend", "touchcancel"]) {
+    window.addEventListener(kind, lifted, { capture: true, passive: true });
   }
 
   // The page answered with a problem (the ledger or the accounts file cannot be read): what it
