@@ -132,17 +132,23 @@ def deliveries(db: sqlite3.Connection) -> tuple[list[PutawaySession], Rows]:
     ]
 
 
-def live_alarms(db: sqlite3.Connection) -> Rows:
-    """Alarms raised or acknowledged and not cleared, newest first (detail decoded)."""
+def live_alarms(db: sqlite3.Connection) -> tuple[Rows, int]:
+    """Alarms raised or acknowledged and not cleared, the newest PAGE_ROWS first (detail
+    decoded), and how many more there are."""
     rows = _rows(
         db.execute(
             "SELECT id, kind, subject, state, raised_at, detail, acknowledged_at,"
             " acknowledged_by FROM alarms WHERE state != 'cleared' ORDER BY raised_at DESC"
+            f" LIMIT {PAGE_ROWS}"
         )
     )
     for row in rows:
         row["detail"] = json.loads(row["detail"])
-    return rows
+    more = 0
+    if len(rows) == PAGE_ROWS:
+        total = db.execute("SELECT count(*) FROM alarms WHERE state != 'cleared'").fetchone()[0]
+        more = int(total) - PAGE_ROWS
+    return rows, more
 
 
 def held_packs(batches: Iterable[tuple[str, str]], db: sqlite3.Connection) -> dict[str, Rows]:

@@ -162,3 +162,29 @@ async def test_a_write_off_form_sent_twice_writes_off_once(
         await button.click()
         await expect(button).to_be_disabled()
         assert written_off(web.rig.db) == [("A-03", "OLD", 2, NAME)]
+
+
+async def test_the_alarms_view_shows_the_newest_500_and_says_how_many_more(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    async with page_rig(tmp_path, broker) as web:
+        await web.rig.stop_daemon()  # the ledger's one writer: the test writes now
+        with sqlite3.connect(web.rig.db) as ledger:
+            live = ledger.execute("SELECT count(*) FROM alarms WHERE state != 'cleared'")
+            before = int(live.fetchone()[0])
+            ledger.executemany(
+                "INSERT INTO alarms (id, kind, subject, state, raised_at, detail)"
+                " VALUES (?, 'device_down', ?, 'raised', ?, '{}')",
+                [
+                    (f"device_down-r{n}", f"r{n}", f"2030-01-01T00:{n // 60:02d}:{n % 60:02d}Z")
+                    for n in range(600)
+                ],
+            )
+        tab = await web.tab()
+        await tab.goto(f"{web.url}/alarms")
+        await expect(tab.locator("tr[data-alarm]")).to_have_count(500)
+        await expect(tab.locator('tr[data-alarm="device_down-r599"]')).to_have_count(1)
+        await expect(tab.locator("#more-alarms")).to_have_text(
+            f"Only the newest 500 live alarms are shown; {before + 100} more are live. "
+            "rxedge alarms on the gateway lists them all."
+        )

@@ -23,7 +23,7 @@ from inventory.site_calendar import SiteCalendar
 
 async def alarms(request: Request) -> Response:
     state = state_of(request)
-    rows = await state.reader.ask(live_alarms)
+    rows, more = await state.reader.ask(live_alarms)
     expired = [
         (str(a["detail"]["gtin"]), str(a["detail"]["batch"]))
         for a in rows
@@ -33,7 +33,7 @@ async def alarms(request: Request) -> Response:
     for row in rows:
         row["about"], row["said"] = described(row, state.names, state.calendar)
         row["held"] = held.get(batch_subject(*_batch_of(row["detail"])), [])
-    return render(request, "alarms.html", alarms=rows)
+    return render(request, "alarms.html", alarms=rows, more=more)
 
 
 def described(
