@@ -265,11 +265,24 @@ def from_another_site(request: Request) -> bool:
 
 
 def back_to(request: Request, form: dict[str, str]) -> str:
-    """Where to go after an action: the form's `next` path on this page, or its referrer's."""
+    """Where to go after an action: the form's `next` path on this page, or its referrer's;
+    "/" when neither is one."""
     for candidate in (form.get("next", ""), urlsplit(request.headers.get("referer", "")).path):
-        if candidate.startswith("/") and not candidate.startswith("//") and "\\" not in candidate:
+        if is_own_path(candidate):
             return candidate
     return "/"
+
+
+def is_own_path(path: str) -> bool:
+    """Whether `path` is a path on this page: one "/" and then anything but another "/" or a
+    backslash, and no backslash or control character anywhere (browsers drop tabs and line
+    breaks from a URL and read a backslash as "/": "/", a tab, "/evil.example" is read as
+    "//evil.example", another host)."""
+    if path == "/":
+        return True
+    if len(path) < 2 or path[0] != "/" or path[1] in "/\\" or "\\" in path:
+        return False
+    return not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in path)
 
 
 def item_route(path: str, command: str, note: str) -> Route:

@@ -1,6 +1,7 @@
 """Logging out ends the login, whichever of the browser's windows it is clicked in: a window
 drawn before the person logged in again (its form carries an older token) logs out all the
-same, and says so, instead of leaving the login open behind a page that looks logged out."""
+same, and says so, instead of leaving the login open behind a page that looks logged out. A
+login goes on only to a path of the page itself."""
 
 from __future__ import annotations
 
@@ -61,3 +62,27 @@ async def test_an_open_page_stops_showing_the_name_once_its_login_ended_idle(
         assert await tab.evaluate("window.drawnOnce") is True
         href = await tab.locator("#login-link").get_attribute("href")
         assert href == "/login?next=%2Falarms"
+
+
+async def test_after_logging_in_the_page_goes_only_to_a_path_of_its_own(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """A `next` a browser would read as another host (a tab or line break it drops, a
+    backslash it reads as "/") sends the person to the page's start instead."""
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.tab()
+        for wanted, went in (
+            ("/find?q=amox", "/find?q=amox"),
+            ("/\t/evil.example", "/"),
+            ("/\n/evil.example", "/"),
+            ("/\\evil.example", "/"),
+            ("/alarms\\..\\..", "/"),
+            ("//evil.example", "/"),
+            ("https://evil.example/", "/"),
+        ):
+            await tab.goto(f"{web.url}/login")
+            token = await tab.locator('form.login input[name="csrf"]').get_attribute("value")
+            form = {"csrf": token or "", "user": USER, "password": PASSWORD, "next": wanted}
+            answer = await tab.request.post(f"{web.url}/login", form=form, max_redirects=0)
+            assert answer.status == 303, wanted
+            assert answer.headers["location"] == went, wanted
