@@ -120,7 +120,7 @@ async def test_a_page_left_open_judges_expiry_on_the_new_day_after_the_sites_mid
         tab = await web.tab()
         await tab.goto(f"{web.url}/expiring?days=90")
         await expect(tab.locator("#live-link")).to_have_attribute("data-state", "live")
-        row = tab.locator("#soon ~ table tr", has_text="I2")  # expires 2030-05-31
+        row = tab.locator("#soon ~ .table-box tr", has_text="I2")  # expires 2030-05-31
         await expect(row).to_contain_text("1 d")
         await expect(tab.locator("[data-today]")).to_have_text("2030-05-30")
         clock.step(120)  # midnight passes; nothing else changes on the shelves
@@ -137,7 +137,7 @@ async def test_a_tablet_that_slept_through_midnight_shows_the_new_day_once_back(
         await tab.goto(f"{web.url}/expiring?days=90")
         link = tab.locator("#live-link")
         await expect(link).to_have_attribute("data-state", "live")
-        row = tab.locator("#soon ~ table tr", has_text="I2")  # expires 2030-05-31
+        row = tab.locator("#soon ~ .table-box tr", has_text="I2")  # expires 2030-05-31
         asleep = True
 
         async def network(route: Route) -> None:

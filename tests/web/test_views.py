@@ -19,6 +19,11 @@ from tests.web.page_rig import EXPIRED, NAME, artifacts, page_rig
 
 SECOND = 5_000
 PHONE = {"width": 360, "height": 740}
+SMALL_TABLET = {"width": 768, "height": 1024}
+# The menu's links, Log in/Log out and every button shown, each under 44 px tall.
+SHORT_TARGETS = """[...document.querySelectorAll("nav a, #login-link, button")]
+  .filter((el) => el.offsetParent !== null && el.getBoundingClientRect().height < 44)
+  .map((el) => el.textContent.trim() + " " + el.getBoundingClientRect().height)"""
 VIEWS = (
     "/shelves",
     "/slots/A-04",
@@ -74,11 +79,11 @@ async def test_every_view_shows_what_the_ledger_holds(tmp_path: Path, broker: Lo
         await expect(tab.locator(".flash")).to_contain_text("A-06", timeout=SECOND)
 
         await view("/expiring?days=30", "Expiring", "view-expiring")
-        await expect(tab.locator("#expired + table")).to_contain_text("OLD")
-        await expect(tab.locator("#quarantined + table")).to_contain_text("HELD")
-        await expect(tab.locator("#soon + table")).to_contain_text("None.")
+        await expect(tab.locator("#expired + .table-box")).to_contain_text("OLD")
+        await expect(tab.locator("#quarantined + .table-box")).to_contain_text("HELD")
+        await expect(tab.locator("#soon + .table-box")).to_contain_text("None.")
         await view("/expiring?days=2000", "Expiring", "view-expiring-long")
-        await expect(tab.locator("#soon + table")).to_contain_text("EARLY")
+        await expect(tab.locator("#soon + .table-box")).to_contain_text("EARLY")
 
         await view("/stocktake", "Stocktake", "view-stocktake")
         await tab.get_by_role("button", name="Start").click()
@@ -149,17 +154,21 @@ async def test_the_page_loads_nothing_from_another_host(
 async def test_on_a_phone_no_view_is_wider_than_the_screen(
     tmp_path: Path, broker: LocalBroker
 ) -> None:
-    """A phone shows every view without panning the whole page: a wide table scrolls in its
-    own box, and its buttons (acknowledge an alarm) are reached and work there."""
+    """A phone or a small tablet shows every view without panning the whole page: a wide
+    table scrolls in its own box, and its buttons (acknowledge an alarm) are reached and work
+    there; every link of the menu and every button is at least 44 px tall, for a finger."""
     async with page_rig(tmp_path, broker) as web:
         tab = await web.logged_in_tab()
-        await tab.set_viewport_size(PHONE)
-        for path in VIEWS:
-            await tab.goto(web.url + path)
-            wide = await tab.evaluate("document.documentElement.scrollWidth")
-            assert wide <= PHONE["width"], (
-                f"{path} is {wide} px wide on a {PHONE['width']} px phone"
-            )
+        for screen in (SMALL_TABLET, PHONE):
+            await tab.set_viewport_size(screen)
+            for path in VIEWS:
+                await tab.goto(web.url + path)
+                wide = await tab.evaluate("document.documentElement.scrollWidth")
+                assert wide <= screen["width"], (
+                    f"{path} is {wide} px wide on a {screen['width']} px screen"
+                )
+                short = await tab.evaluate(SHORT_TARGETS)
+                assert short == [], f"{path}: touch targets under 44 px tall: {short}"
         await tab.goto(f"{web.url}/alarms")
         await tab.screenshot(path=str(artifacts() / "phone-alarms.png"), full_page=True)
         await tab.get_by_role("button", name="Acknowledge").click()
