@@ -3,7 +3,8 @@ pack taken by mistake and its slot, where a refused pack lies, why a device is d
 ledger check found), and held packs taken off the shelf are written off from the page by the
 person logged in: an expired batch slot by slot on the Alarms view (its alarm and its slot's
 red end with its last pack), a recalled line on the Expiring view; the gateway refuses
-anything but quarantined stock, and the page says why."""
+anything but quarantined stock, and the page says why. A form sent twice writes off once;
+the view shows the newest 500 live alarms and says how many more there are."""
 
 from __future__ import annotations
 
