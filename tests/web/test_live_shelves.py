@@ -186,3 +186,40 @@ async def test_a_live_part_is_not_redrawn_under_a_finger(
         await expect(part.locator('tr[data-alarm="device_down-r1"]')).to_have_count(1)
         await expect(part).not_to_have_attribute("data-waiting", "true")
         assert not await tab.evaluate("() => document.contains(window.pressed)")
+
+
+async def test_a_part_with_a_form_being_sent_waits_and_a_table_keeps_its_sideways_place(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """While a form in a live part is being sent, a change waits (its button would come back
+    enabled, with a new id); once drawn, a table scrolled sideways in its box is where it was."""
+    async with page_rig(tmp_path, broker) as web:
+        gateway = web.rig.gateway
+        assert gateway is not None
+        tab = await web.logged_in_tab()
+        await tab.set_viewport_size({"width": 320, "height": 700})
+        await tab.goto(f"{web.url}/alarms")
+        await expect(tab.locator("#live-link")).to_have_attribute("data-state", "live")
+        part = tab.locator("#alarms")
+        scrolled = await tab.evaluate(
+            "() => { const box = document.querySelector('#alarms .table-box');"
+            " box.scrollLeft = 40; return box.scrollLeft; }"
+        )
+        assert scrolled > 0, "the alarms table is wider than a 320 px screen"
+        await tab.evaluate(
+            "() => { document.querySelector('#alarms form').dataset.sent = 'true'; }"
+        )
+        detail = {"device": "r1", "reason": "/dev/ttyUSB0 closed"}
+        await gateway.ledger.submit(RaiseAlarm(AlarmKind.DEVICE_DOWN, "r1", detail))
+        await expect(part).to_have_attribute("data-waiting", "true", timeout=SECOND)
+        await expect(part.locator('tr[data-alarm="device_down-r1"]')).to_have_count(0)
+
+        await tab.evaluate(  # the sending over (its time ran out), then a tap elsewhere in it
+            "() => { const form = document.querySelector('#alarms form');"
+            " delete form.dataset.sent;"
+            " form.dispatchEvent(new PointerEvent('pointerdown', {bubbles: true}));"
+            " window.dispatchEvent(new PointerEvent('pointerup', {bubbles: true})); }"
+        )
+        await expect(part.locator('tr[data-alarm="device_down-r1"]')).to_have_count(1)
+        after = await tab.evaluate("() => document.querySelector('#alarms .table-box').scrollLeft")
+        assert after == scrolled

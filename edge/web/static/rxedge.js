@@ -62,14 +62,17 @@
   }
 
   // A part is not redrawn under a finger: while a pointer is down in it, and for HOLD_MS after
-  // it went down, a redraw could put another row's button where the tap lands. The newest
-  // answer waits (data-waiting) and is drawn once the tap is over.
+  // it went down, a redraw could put another row's button where the tap lands; nor while a
+  // form in it is being sent (its button would come back enabled, with a new id). The newest
+  // answer waits (data-waiting) and is drawn once the tap or the sending is over. A table
+  // scrolled sideways in its box keeps its place.
   const HOLD_MS = 700;
   const waiting = new Map();
   function place(part, html) {
     waiting.set(part, html);
     part.dataset.waiting = "true";
     if (part.dataset.pointerDown === "true") return; // drawn when it is lifted
+    if (part.querySelector("form[data-sent]")) return; // drawn when the sending is over
     const left = Number(part.dataset.heldUntil || 0) - Date.now();
     if (left > 0) {
       setTimeout(() => placeWaiting(part), left);
@@ -77,7 +80,11 @@
     }
     waiting.delete(part);
     delete part.dataset.waiting;
+    const scrolled = [...part.querySelectorAll(".table-box")].map((box) => box.scrollLeft);
     part.innerHTML = html;
+    part.querySelectorAll(".table-box").forEach((box, at) => {
+      if (scrolled[at]) box.scrollLeft = scrolled[at];
+    });
   }
   function placeWaiting(part) {
     if (waiting.has(part)) place(part, waiting.get(part));
@@ -97,7 +104,8 @@
   for (const kind of ["pointerdown", "touchstart"]) {
     document.addEventListener(kind, pressed, { capture: true, passive: true });
   }
-  for (const kind of ["pointerup", "pointercancel", "touchend", "touchcancel"]) {
+  // Not pointercancel: a browser sends it when a finger starts to swipe, still on the glass.
+  for (const kind of ["pointerup", "touchend", "touchcancel"]) {
     window.addEventListener(kind, lifted, { capture: true, passive: true });
   }
 
@@ -232,6 +240,8 @@
     setTimeout(() => {
       delete form.dataset.sent;
       for (const button of buttons) button.disabled = false;
+      const part = form.closest("[data-live]");
+      if (part) placeWaiting(part);
     }, SENT_MS);
   });
   // Back to a page kept in the browser's memory: its forms may be sent again (new ids come
