@@ -201,25 +201,6 @@ def test_open_lists_survive_a_restart(
     assert [r["status"] for r in results(again, "rx-8")][-1] == "done"
 
 
-def test_the_time_the_daemon_was_down_is_no_lists_idle_time(
-    tmp_path: Path, keeper: InventoryKeeper, clock: Clock
-) -> None:
-    keeper.picks.start(PickRequest("rx-8", (PickLine(AMOX.gtin, 2),)))
-    keeper.shelf.button("A-02", 1)
-    clock.advance(TIMES.remind_after_seconds - 10)  # untouched a while before the power cut
-    keeper.close()
-    clock.advance(TIMES.timeout_seconds + 100)  # off for longer than the timeout
-    again = open_keeper(tmp_path / "l.sqlite", clock)
-    again.picks.tick()
-    assert [r["status"] for r in results(again, "rx-8")] == ["accepted", "progress"]
-    assert {(c.slot, c.kind, c.number) for c in again.picks.cues()} == {("A-01", CueKind.PICK, 1)}
-    clock.advance(TIMES.remind_after_seconds)  # idle since the start: reminded, then timed out
-    again.picks.tick()
-    clock.advance(TIMES.timeout_seconds - TIMES.remind_after_seconds)
-    again.picks.tick()
-    assert [r["status"] for r in results(again, "rx-8")][2:] == ["reminder", "timed_out"]
-
-
 def test_a_line_naming_a_batch_is_allocated_before_a_line_taking_any(
     keeper: InventoryKeeper,
 ) -> None:
