@@ -70,7 +70,9 @@ class ReceivedRequest:
         member of a share group): the request may have been ordered already. None for a
         request sent once."""
         times = self.body.get("sent_again")
-        if not isinstance(times, int) or times < 1:
+        if isinstance(times, float) and times.is_integer():
+            times = int(times)  # JSON has one kind of number: 2.0 is 2
+        if not isinstance(times, int) or isinstance(times, bool) or times < 1:
             return None
         return (
             f"sent again ({times}): not answered yet \u2014 it may have been ordered already; "
@@ -78,17 +80,29 @@ class ReceivedRequest:
         )
 
     def line(self) -> str:
-        """One readable line for a clerk (a copy sent again says so first)."""
+        """One readable line for a clerk (a copy sent again says so first); control characters
+        a sender put in its text are shown escaped, never acted on by the terminal."""
         b = self.body
         reason = b.get("reason", {})
         repeat = self.repeat
-        return ("" if repeat is None else f"{repeat}  ") + (
-            f"{b['created_at']}  {b.get('site', '?')}/{b.get('gateway', '?')}  "
-            f"{b['priority'].upper():7}  {b['quantity']} x {b['unit']}  {b['name']} "
-            f"(GTIN {b['gtin']})  on hand {reason.get('on_hand')}, on order "
-            f"{reason.get('on_order')}, reorder point {reason.get('reorder_point')}, "
-            f"par {reason.get('par')}  [{b['request_id']}]"
+        return _printable(
+            ("" if repeat is None else f"{repeat}  ")
+            + (
+                f"{b['created_at']}  {b.get('site', '?')}/{b.get('gateway', '?')}  "
+                f"{b['priority'].upper():7}  {b['quantity']} x {b['unit']}  {b['name']} "
+                f"(GTIN {b['gtin']})  on hand {reason.get('on_hand')}, on order "
+                f"{reason.get('on_order')}, reorder point {reason.get('reorder_point')}, "
+                f"par {reason.get('par')}  [{b['request_id']}]"
+            )
         )
+
+
+def _printable(text: str) -> str:
+    """`text` with its control characters (C0, DEL, C1) written as escapes."""
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
 
 
 class MalformedRequest(SyncError, ValueError):

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from sync.commands import Refuse, parse_command, with_envelope
-from sync.contract import is_id
 from sync.errors import PublishRefused
 from sync.mqtt_client import answer_to
 from sync.mqtt_session import MqttSession
@@ -87,7 +87,9 @@ class CommandSender:
         when it is not answered in time."""
         message = with_envelope(body, ttl_seconds=COMMAND_TTL_SECONDS)
         if message_id is not None:
-            if not is_id(message_id):
+            # Only an id as the page draws it (a UUID): a chosen one could take an id the centre
+            # is about to send, and the gateway would refuse the centre's command as a replay.
+            if not is_form_id(message_id):
                 raise CommandRefused(f"the form's id {message_id!r} is not one; reload the page")
             message["message_id"] = message_id
         message_id = str(message["message_id"])
@@ -151,3 +153,12 @@ def _answers(
     if command != name and (command != other or answer.get("status") not in statuses):
         return False
     return answer_id is None or answer.get("command_id") == answer_id
+
+
+def is_form_id(value: str) -> bool:
+    """Whether `value` is a form's one-time id as the page draws it: a UUID, written as
+    `uuid.uuid4()` writes one."""
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False

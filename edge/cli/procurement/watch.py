@@ -173,7 +173,7 @@ class RequestCsv:
             "site": topics.site,
             "gateway": topics.gateway,
         }
-        self._rows.writerow(["" if values[c] is None else values[c] for c in CSV_COLUMNS])
+        self._rows.writerow([_cell(values[c]) for c in CSV_COLUMNS])
         self._sync()
 
     def close(self) -> None:
@@ -349,3 +349,13 @@ async def watch(options: WatchOptions) -> int:
         print(f"rxedge: watch stopped: {watcher.session.failed}", file=sys.stderr)
         return 1
     return clerk.outcome()
+
+
+def _cell(value: object) -> object:
+    """A CSV cell: text a spreadsheet would take for a formula (a sender's product name
+    starting with = + - @, a tab or a carriage return) is written with a leading quote."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -17,7 +17,9 @@ MAX_DAYS = 3650
 def days_asked(raw: str) -> tuple[int, str]:
     """(the days to show, a problem in words) for the form's `days`."""
     text = raw.strip()
-    if not text.isdecimal():  # what int() reads: 0-9, and the digits of other scripts
+    # What int() reads (0-9, and the digits of other scripts), and short: int() refuses a
+    # number of thousands of digits with an error the page would answer with a 500.
+    if not text.isdecimal() or len(text) > 9:
         return DEFAULT_DAYS, (
             f"days {raw!r} is not a whole number from 0 to {MAX_DAYS}; showing {DEFAULT_DAYS}"
         )

@@ -40,7 +40,7 @@ async def confirm(request: Request, form: dict[str, str], account: Account) -> s
     body: dict[str, object] = {"request_id": request_id, "by": account.name}
     quantity = form.get("quantity", "").strip()
     if quantity:
-        if not quantity.isdecimal() or int(quantity) < 1:
+        if not quantity.isdecimal() or len(quantity) > 9 or int(quantity) < 1:
             raise CommandRefused(
                 f"quantity {quantity!r} must be a whole number of packs, 1 or more"
             )

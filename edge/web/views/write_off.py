@@ -20,7 +20,7 @@ async def write_off(request: Request, form: dict[str, str], account: Account) ->
     body: dict[str, object] = {"gtin": gtin, "batch": batch, "slot": slot, "by": account.name}
     quantity = form.get("quantity", "").strip()
     if quantity:
-        if not quantity.isdecimal() or int(quantity) < 1:
+        if not quantity.isdecimal() or len(quantity) > 9 or int(quantity) < 1:
             raise CommandRefused(
                 f"packs {quantity!r} must be a whole number, 1 or more (leave it empty for "
                 "every held pack there)"

