@@ -149,7 +149,8 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
             coming = keeper.putaways.still_announced(keeper.orders.sent)
             return Outcome([keeper.orders.at_start(keeper.on_hand, coming)])
         case SendRequestsAgain(after_seconds):
-            commit, notes = keeper.orders.send_again(timedelta(seconds=after_seconds))
+            on_the_way = keeper.putaways.on_the_way()
+            commit, notes = keeper.orders.send_again(timedelta(seconds=after_seconds), *on_the_way)
             return Outcome([commit], notes)
         case Book(movements):
             return Outcome([keeper.commit(movements)])

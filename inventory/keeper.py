@@ -93,7 +93,7 @@ class InventoryKeeper:
                     pick_times or PickTimes(),
                     held_colours=lambda: self.putaways.colours(),
                 )
-                self.shelf = ShelfEvents(self.picks, self)
+                self.shelf = ShelfEvents(self.picks, self, self.alarms)
                 self.putaways = PutawayDesk(self, shelf_slots)
                 self.stocktakes = StocktakeDesk(
                     self, self.alarms, site, lambda: self.picks.recalled

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 
+from inventory.alarms.book import AlarmBook
 from inventory.codes.barcodes import PackScan
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.checks import Match, Mistake, as_scanned, check_pack, describe
@@ -37,12 +38,12 @@ class ShelfEvents:
     """Packs confirmed at the shelf by button, scan or tag leaving, and the wrong ones caught,
     for the pick desk's open lists."""
 
-    def __init__(self, desk: PickDesk, keeper: PickLedger):
+    def __init__(self, desk: PickDesk, keeper: PickLedger, alarms: AlarmBook):
         self._desk = desk
         self._keeper = keeper
         self._unpressed: dict[str, _ReaderPick] = {}  # EPC -> its pick, booked by a reader
         self.gone = GoneHeld(  # held packs no reader sees, written off once gone a while
-            keeper, lambda: desk.recalled, lambda: desk.times.mistake_seconds
+            keeper, alarms, lambda: desk.recalled, lambda: desk.times.mistake_seconds
         )
 
     def button(

@@ -60,6 +60,20 @@ class PutawayDesk:
                     coming[line.gtin] = coming.get(line.gtin, 0) + line.missing
         return coming
 
+    def on_the_way(self) -> tuple[set[str], set[str]]:
+        """What open delivery notices say is coming: the request ids they name, and the GTINs
+        of notices naming none (such a delivery fills the oldest open request of its GTIN)."""
+        named: set[str] = set()
+        unnamed: set[str] = set()
+        for session in self.sessions.values():
+            if not session.announced:
+                continue
+            if session.request_id:
+                named.add(session.request_id)
+            else:
+                unnamed |= {line.gtin for line in session.lines}
+        return named, unnamed
+
     def colours(self) -> set[int]:
         """The colour numbers (shared with pick lists) the sessions hold."""
         return self.board.colours()

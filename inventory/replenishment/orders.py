@@ -11,7 +11,7 @@ sent again after a while (`inventory.replenishment.resend`).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -193,16 +193,28 @@ class OrderBook:
         messages = self._ledger.record(at, alarms, requests)
         return Commit(alarms=tuple(alarms), requests=tuple(requests), messages=messages)
 
-    def send_again(self, after: timedelta) -> tuple[Commit, list[str]]:
+    def send_again(
+        self, after: timedelta, named: Set[str] = frozenset(), unnamed: Set[str] = frozenset()
+    ) -> tuple[Commit, list[str]]:
         """Every request the centre has not answered (still `requested`, nothing of it booked
-        in) whose last copy the broker took `after` ago or longer, published again as it stands
-        now (`resend.again_payload`: its priority now, `sent_again`), with what the activity log
-        says of each (`inventory.replenishment.resend`)."""
+        in, no delivery notice on its way for it: one naming it (`named`), or naming none for
+        its GTIN (`unnamed`), which fills the oldest) whose last copy the broker took `after`
+        ago or longer, published again as it stands now (`resend.again_payload`: its priority
+        now, `sent_again`), with what the activity log says of each
+        (`inventory.replenishment.resend`)."""
         waiting = [
             r
-            for r in self.open_requests()
+            for r in self.open_requests()  # oldest first
             if r.status is RequestStatus.REQUESTED and r.received == 0
         ]
+        filled: set[str] = set()  # GTINs whose oldest request an unnamed notice fills
+        for r in list(waiting):
+            gtin = r.product.gtin
+            if r.request_id in named:
+                waiting.remove(r)
+            elif gtin in unnamed and gtin not in filled:
+                filled.add(gtin)
+                waiting.remove(r)
         if not waiting:
             return Commit(), []
         at = self._ledger.stamp()

@@ -13,6 +13,7 @@ from datetime import date
 from functools import partial
 
 from inventory.alarms.book import AlarmBook
+from inventory.alarms.lifecycle import AlarmKind
 from inventory.errors import Refused
 from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
@@ -66,9 +67,14 @@ class GoneHeld:
     Kept in memory: after a restart the reader misses the pack again and it waits anew."""
 
     def __init__(
-        self, keeper: PickLedger, recalled: Callable[[], Recalled], wait: Callable[[], float]
+        self,
+        keeper: PickLedger,
+        alarms: AlarmBook,
+        recalled: Callable[[], Recalled],
+        wait: Callable[[], float],
     ):
         self._keeper = keeper
+        self._alarms = alarms
         self._recalled = recalled
         self._wait = wait
         self._gone: dict[str, _Gone] = {}  # EPC -> where it left from, and until when
@@ -127,12 +133,24 @@ class GoneHeld:
                     out.commits.append(
                         keeper.commit([off_the_shelf(line, how, today, self._recalled())])
                     )
+                    out.commits.append(refused_pack_gone(self._alarms, line))
             except Refused as exc:  # nothing of it written: the rest of the beat goes on
                 out.refusals.append(f"{epc} gone from {gone.slot}, not written off: {exc}")
                 continue
             out.booked_epcs.append(epc)
             out.notes.append(f"held pack {epc} did not come back to {gone.slot}: written off")
         return out
+
+
+def refused_pack_gone(alarms: AlarmBook, line: StockLine) -> Commit:
+    """A pack refused at delivery but laid on a shelf (held there, its `refused_pack` alarm
+    `on_shelf` asking to take it out), now taken off: that alarm ends; the pack goes back with
+    its delivery note."""
+    subject = f"{line.gtin}/{line.serial}"  # as the put-away desk names a pack
+    alarm = alarms.get(AlarmKind.REFUSED_PACK, subject)
+    if not line.serial or alarm is None or alarm.detail.get("on_shelf") is not True:
+        return Commit()
+    return alarms.clear(AlarmKind.REFUSED_PACK, subject)
 
 
 def hold_again(keeper: DeskLedger, alarms: AlarmBook, recalled: Recalled, epc: str) -> list[Commit]:

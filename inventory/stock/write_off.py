@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from inventory.alarms.lifecycle import batch_subject
 from inventory.ledger.movements import Movement, StockStatus
 from inventory.picking.outcome import Outcome
-from inventory.stock.held_packs import held_why, taken_off
+from inventory.stock.held_packs import held_why, refused_pack_gone, taken_off
+from inventory.stock.slot_index import StockLine
 
 if TYPE_CHECKING:
     from inventory.changes import WriteOff
@@ -60,6 +61,7 @@ def write_off(keeper: InventoryKeeper, command: WriteOff) -> Outcome:
     today, recalled = keeper.calendar.today(), keeper.picks.recalled
     how = "by hand" + (f" ({command.note})" if command.note else "")
     movements: list[Movement] = []
+    taken_lines: list[StockLine] = []
     whys: set[str] = set()
     left = wanted
     for line in held:
@@ -67,6 +69,7 @@ def write_off(keeper: InventoryKeeper, command: WriteOff) -> Outcome:
             break
         why, taken = held_why(line, today, recalled), min(left, line.quantity)
         movements.append(taken_off(line, why, command.by, how, taken))
+        taken_lines.append(line)
         if line.epc is not None:
             gone.taken(line.epc)
         whys.add(why)
@@ -74,6 +77,7 @@ def write_off(keeper: InventoryKeeper, command: WriteOff) -> Outcome:
     said = ", ".join(sorted(whys))
     with keeper.group():
         commit = keeper.commit(movements)
+        ended = [refused_pack_gone(keeper.alarms, line) for line in taken_lines]
         answer = keeper.send_result(
             COMMAND,
             answer_id,
@@ -91,4 +95,5 @@ def write_off(keeper: InventoryKeeper, command: WriteOff) -> Outcome:
         f"by {command.by}; {there - wanted} held there still"
     )
     booked = [m.epc for m in movements if m.epc]  # no reader is to see these leave again
-    return Outcome(commits=[commit, answer], notes=[note], booked_epcs=booked, lights_changed=True)
+    commits = [commit, *ended, answer]
+    return Outcome(commits=commits, notes=[note], booked_epcs=booked, lights_changed=True)

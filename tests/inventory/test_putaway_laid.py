@@ -11,7 +11,7 @@ from pathlib import Path
 from edge.lights.light_plan import HELD_LIGHT, plan_lights
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.apply import apply
-from inventory.changes import PickTick
+from inventory.changes import Left, PickTick
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
@@ -323,3 +323,27 @@ def test_a_pack_let_go_and_recalled_held_on_its_shelf_is_its_deliverys_refused_p
     assert validate("cmd-result", closed) == []
     [held] = closed["refused_packs"]  # type: ignore[misc]
     assert (held["serial"], held["reason"], held["held_in"]) == ("7", "recalled", "A-01")
+
+
+def test_a_refused_pack_taken_back_off_its_shelf_ends_its_alarm_and_goes_dark(
+    tmp_path: Path,
+) -> None:
+    """The clerk takes the expired pack back off A-02 (it goes back with its delivery note):
+    once it has stayed gone, it is written off and its refused_pack alarm ends, A-02 dark."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    keeper.commit([Movement(MovementKind.PUT_AWAY, AMOX.gtin, 1, batch="B0", to_slot="A-01")])
+    desk = keeper.putaways
+    announce(desk, "D-1", 2, request_id="")
+    desk.scanned(scan("B1", days=-5, serial="99"), "goods-in", "R-01", "Ana")
+    apply(keeper, Arrived(tag("99"), "A-02"))
+    def on_shelf() -> list[dict[str, object]]:
+        return [d for d in live(keeper, AlarmKind.REFUSED_PACK) if d.get("on_shelf")]
+
+    assert len(on_shelf()) == 1
+    apply(keeper, Left(tag("99").epc, "A-02"))
+    clock.now += timedelta(seconds=TIMES.mistake_seconds + 1)
+    apply(keeper, PickTick())
+    assert [row[0] for row in booked(keeper, "99")] == ["put_away", "write_off"]
+    assert on_shelf() == []
+    assert plan_lights(keeper.alarms.live(), keeper.index) == {}

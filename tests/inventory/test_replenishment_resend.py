@@ -12,6 +12,7 @@ from inventory.apply import apply
 from inventory.changes import RequestAnswer, SendRequestsAgain
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
+from inventory.putaway.sessions import Notice, NoticeLine
 from inventory.replenishment.policy import Product
 from inventory.replenishment.requests import SHOWN_COLUMNS, RequestStatus
 from inventory.site_calendar import SiteCalendar
@@ -187,3 +188,20 @@ def test_a_request_made_urgent_since_goes_out_again_urgent_with_its_first_figure
     assert copy["request_id"] == rid and copy["priority"] == "urgent" and copy["sent_again"] == 1
     kept = ("quantity", "created_at", "reason", "confirmed_by", "gtin")
     assert {k: copy[k] for k in kept} == {k: json.loads(first)[k] for k in kept}
+
+
+def test_a_request_a_delivery_notice_is_on_its_way_for_is_not_sent_again(
+    tmp_path: Path,
+) -> None:
+    """The centre announced the delivery (naming the request, or naming none for its GTIN):
+    it has the request, whatever it said; nothing is sent again while the notice is open."""
+    clock = Clock()
+    keeper, rid = one_request(tmp_path / "l.sqlite", clock)
+    for delivery, named in (("D-9", rid), ("D-10", "")):
+        line = NoticeLine(AMOX.gtin, 4, "B1")
+        keeper.putaways.notice(Notice(delivery, (line,), named, "goods-in"))
+        clock.advance(HOURS)
+        assert apply(keeper, SendRequestsAgain(HOURS)).notes == [], delivery
+        keeper.putaways.end(delivery, "Centre")  # closed with nothing put
+    clock.advance(HOURS)
+    assert len(apply(keeper, SendRequestsAgain(HOURS)).notes) == 1, "no notice: sent again"
