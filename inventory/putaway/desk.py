@@ -18,6 +18,7 @@ from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
 from inventory.picking.outcome import Cue, CueKind, Outcome
 from inventory.putaway.board import PutawayBoard
+from inventory.putaway.checks import REFUSED_PACK_REASONS
 from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.receiving import receive
 from inventory.putaway.sessions import Notice, PutawaySession, SessionState
@@ -48,16 +49,23 @@ class PutawayDesk:
         return bool(self.board.red) or any(s.at_work for s in self.sessions.values())
 
     def still_announced(self, ordered: Callable[[str], bool]) -> dict[str, int]:
-        """What the open delivery notices announce and has not been put away yet, by GTIN:
-        stock on its way. A notice delivering a request still open (`ordered`, given its
-        request_id) is left out: that request counts it as on order already."""
+        """What the open delivery notices announce and has not been put away (nor refused, to
+        go back with the paperwork) yet, by GTIN: stock on its way. A notice delivering a
+        request still open (`ordered`, given its request_id) is left out: that request counts
+        it as on order already."""
         coming: dict[str, int] = {}
         for session in self.sessions.values():
             if not session.announced or (session.request_id and ordered(session.request_id)):
                 continue
+            sent_back: dict[str, int] = {}  # refused packs go back with the paperwork
+            for refused in session.refusals:
+                if refused.reason in REFUSED_PACK_REASONS:
+                    sent_back[refused.gtin] = sent_back.get(refused.gtin, 0) + 1
             for line in session.lines:
-                if line.missing:
-                    coming[line.gtin] = coming.get(line.gtin, 0) + line.missing
+                still = line.missing - sent_back.get(line.gtin, 0)
+                sent_back[line.gtin] = max(0, sent_back.get(line.gtin, 0) - line.missing)
+                if still > 0:
+                    coming[line.gtin] = coming.get(line.gtin, 0) + still
         return coming
 
     def on_the_way(self) -> tuple[set[str], set[str]]:

@@ -337,6 +337,7 @@ def test_a_refused_pack_taken_back_off_its_shelf_ends_its_alarm_and_goes_dark(
     announce(desk, "D-1", 2, request_id="")
     desk.scanned(scan("B1", days=-5, serial="99"), "goods-in", "R-01", "Ana")
     apply(keeper, Arrived(tag("99"), "A-02"))
+
     def on_shelf() -> list[dict[str, object]]:
         return [d for d in live(keeper, AlarmKind.REFUSED_PACK) if d.get("on_shelf")]
 
@@ -347,3 +348,12 @@ def test_a_refused_pack_taken_back_off_its_shelf_ends_its_alarm_and_goes_dark(
     assert [row[0] for row in booked(keeper, "99")] == ["put_away", "write_off"]
     assert on_shelf() == []
     assert plan_lights(keeper.alarms.live(), keeper.index) == {}
+
+
+def test_a_refused_pack_is_not_counted_as_still_on_its_way(tmp_path: Path) -> None:
+    """Two announced, one refused as expired (it goes back): one is still to come."""
+    keeper = open_keeper(tmp_path / "l.sqlite", Clock())
+    desk = keeper.putaways
+    announce(desk, "D-1", 2, request_id="")
+    desk.scanned(scan("B1", days=-5, serial="99"), "goods-in", "R-01", "Ana")
+    assert desk.still_announced(lambda _request: False) == {AMOX.gtin: 1}
