@@ -11,6 +11,7 @@ refused pack or a wrong slot lives in memory only (inventory.putaway.board).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 from inventory.alarms.lifecycle import AlarmKind
@@ -57,15 +58,15 @@ class PutawayDesk:
         for session in self.sessions.values():
             if not session.announced or (session.request_id and ordered(session.request_id)):
                 continue
-            sent_back: dict[str, int] = {}  # refused packs go back with the paperwork
-            for refused in session.refusals:
-                if refused.reason in REFUSED_PACK_REASONS:
-                    sent_back[refused.gtin] = sent_back.get(refused.gtin, 0) + 1
+            still = Counter[str]()
             for line in session.lines:
-                still = line.missing - sent_back.get(line.gtin, 0)
-                sent_back[line.gtin] = max(0, sent_back.get(line.gtin, 0) - line.missing)
-                if still > 0:
-                    coming[line.gtin] = coming.get(line.gtin, 0) + still
+                still[line.gtin] += line.missing
+            for refused in session.refusals:  # they go back with the paperwork
+                if refused.reason in REFUSED_PACK_REASONS:
+                    still[refused.gtin] -= 1
+            for gtin, packs in still.items():
+                if packs > 0:
+                    coming[gtin] = coming.get(gtin, 0) + packs
         return coming
 
     def on_the_way(self) -> tuple[set[str], set[str]]:

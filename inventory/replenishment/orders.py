@@ -202,19 +202,15 @@ class OrderBook:
         ago or longer, published again as it stands now (`resend.again_payload`: its priority
         now, `sent_again`), with what the activity log says of each
         (`inventory.replenishment.resend`)."""
-        waiting = [
-            r
-            for r in self.open_requests()  # oldest first
-            if r.status is RequestStatus.REQUESTED and r.received == 0
-        ]
+        waiting: list[ProcurementRequest] = []
         filled: set[str] = set()  # GTINs whose oldest request an unnamed notice fills
-        for r in list(waiting):
-            gtin = r.product.gtin
-            if r.request_id in named:
-                waiting.remove(r)
-            elif gtin in unnamed and gtin not in filled:
-                filled.add(gtin)
-                waiting.remove(r)
+        for r in self.open_requests():  # oldest first
+            if r.status is not RequestStatus.REQUESTED or r.received or r.request_id in named:
+                continue
+            if r.product.gtin in unnamed and r.product.gtin not in filled:
+                filled.add(r.product.gtin)
+                continue
+            waiting.append(r)
         if not waiting:
             return Commit(), []
         at = self._ledger.stamp()

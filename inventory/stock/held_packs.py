@@ -19,6 +19,7 @@ from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.ledger_access import DeskLedger, PickLedger
 from inventory.picking.outcome import Outcome
+from inventory.putaway.sessions import pack_key
 from inventory.stock.expiry_alarms import HELD_BY, follow_batch
 from inventory.stock.slot_index import StockLine
 
@@ -146,7 +147,7 @@ def refused_pack_gone(alarms: AlarmBook, line: StockLine) -> Commit:
     """A pack refused at delivery but laid on a shelf (held there, its `refused_pack` alarm
     `on_shelf` asking to take it out), now taken off: that alarm ends; the pack goes back with
     its delivery note."""
-    subject = f"{line.gtin}/{line.serial}"  # as the put-away desk names a pack
+    subject = pack_key(line.gtin, line.serial)
     alarm = alarms.get(AlarmKind.REFUSED_PACK, subject)
     if not line.serial or alarm is None or alarm.detail.get("on_shelf") is not True:
         return Commit()
