@@ -132,6 +132,21 @@ def deliveries(db: sqlite3.Connection) -> tuple[list[PutawaySession], Rows]:
     ]
 
 
+def lying(db: sqlite3.Connection, sessions: Iterable[PutawaySession]) -> dict[tuple[str, str], str]:
+    """Where each refused pack laid on a shelf all the same lies now, by (GTIN, serial): the
+    slot that holds it, or "" once it is off the shelves (taken off and written off)."""
+    found: dict[tuple[str, str], str] = {}
+    for session in sessions:
+        for pack in session.refusals:
+            if pack.held_in and pack.serial:
+                row = db.execute(
+                    "SELECT slot FROM stock WHERE gtin = ? AND serial = ? LIMIT 1",
+                    (pack.gtin, pack.serial),
+                ).fetchone()
+                found[(pack.gtin, pack.serial)] = row[0] if row else ""
+    return found
+
+
 def live_alarms(db: sqlite3.Connection) -> tuple[Rows, int]:
     """Alarms raised or acknowledged and not cleared, the newest PAGE_ROWS first (detail
     decoded), and how many more there are."""

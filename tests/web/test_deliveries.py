@@ -104,10 +104,12 @@ async def test_a_refused_pack_laid_on_a_shelf_all_the_same_shows_where_it_is_hel
 ) -> None:
     """The expired ibuprofen is refused at the desk (station A-07), then laid in A-08 all the
     same: its tag seen there, the view no longer says it goes back with the delivery note but
-    where it is held, for a pharmacist to take off."""
+    where it is held, for a pharmacist to take off; once taken off (written off as its reader
+    sees it leave), the view says so and what the clerk does with it again."""
     centre = subscribe(f"{PREFIX}/cmd-result")
     setup = putaway_desk(tmp_path)
     setup["scanners"] = [{**setup["scanners"][0], "receive_to": "A-07"}]  # type: ignore[index]
+    setup["picking"] = {"remind_after_seconds": 30, "timeout_seconds": 60, "mistake_seconds": 1}
     async with page_rig(tmp_path, broker, **setup) as web:
         rig = web.rig
         tab = await web.logged_in_tab()
@@ -126,6 +128,14 @@ async def test_a_refused_pack_laid_on_a_shelf_all_the_same_shows_where_it_is_hel
             "Held quarantined in A-08: a pharmacist takes it off.", timeout=SECOND
         )
         await expect(refused).to_have_attribute("data-held-in", "A-08")
+
+        rig.reader.remove(sgtin96("4012345", "000001", 41))  # the pharmacist takes it off
+        await expect(refused.locator(".to-do")).to_have_text(
+            "Taken off A-08 and written off. Expired: set it aside with the delivery note;"
+            " it goes back.",
+            timeout=3 * SECOND,
+        )
+        assert await refused.get_attribute("data-held-in") is None
 
 
 async def test_packs_left_lit_at_a_break_are_listed_to_scan_again_and_leave_the_list_when_put(

@@ -5,7 +5,8 @@ ended ones; ending a delivery (logged-in staff)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -13,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from edge.web.pages import item_route, render, shared_live_part, state_of
+from edge.web.reading import Rows, lying
 from edge.web.reading import deliveries as read_deliveries
 from inventory.putaway.sessions import PutawaySession, RefusedPack
 
@@ -32,13 +34,18 @@ TO_DO = {
 }
 
 
-def to_do(pack: RefusedPack) -> str:
+def to_do(pack: RefusedPack, lies_in: str | None = None) -> str:
     """What to do with a refused pack, in the clerk's words: as its reason says, unless it was
-    laid on a shelf all the same and is held there."""
-    if pack.held_in:
-        return f"Held quarantined in {pack.held_in}: a pharmacist takes it off."
+    laid on a shelf all the same and is held there (`lies_in`: the slot it lies in now, "" once
+    it is off the shelves again; None: where it was laid)."""
     reason = pack.reason
-    return TO_DO.get(reason, f"Refused ({reason}): set it aside and tell the pharmacist.")
+    said = TO_DO.get(reason, f"Refused ({reason}): set it aside and tell the pharmacist.")
+    if not pack.held_in:
+        return said
+    where = pack.held_in if lies_in is None else lies_in
+    if where:
+        return f"Held quarantined in {where}: a pharmacist takes it off."
+    return f"Taken off {pack.held_in} and written off. {said}"
 
 
 def standing(session: PutawaySession) -> str:
@@ -52,7 +59,14 @@ def standing(session: PutawaySession) -> str:
     return f"being put away at {session.scanner}" if session.scanner else "being put away"
 
 
-def shown(session: PutawaySession, colours: Sequence[str]) -> dict[str, Any]:
+def shown(
+    session: PutawaySession,
+    colours: Sequence[str],
+    lies: Mapping[tuple[str, str], str] | None = None,
+) -> dict[str, Any]:
+    """What the view shows of a delivery; `lies`: where refused packs laid on a shelf all the
+    same lie now (`reading.lying`)."""
+    lies = lies or {}
     return {
         "delivery_id": session.delivery_id,
         "request_id": session.request_id,
@@ -67,18 +81,28 @@ def shown(session: PutawaySession, colours: Sequence[str]) -> dict[str, Any]:
         "waiting": session.waiting,
         "let_go": session.let_go,
         "unexpected": session.unexpected,
-        "refused": [{"pack": r, "to_do": to_do(r)} for r in session.refusals],
+        "refused": [refused(r, lies.get((r.gtin, r.serial))) for r in session.refusals],
     }
+
+
+def refused(pack: RefusedPack, lies_in: str | None) -> dict[str, Any]:
+    held_in = pack.held_in if lies_in is None else lies_in
+    return {"pack": pack, "held_in": held_in, "to_do": to_do(pack, lies_in)}
+
+
+def _read(db: sqlite3.Connection) -> tuple[list[PutawaySession], Rows, dict[tuple[str, str], str]]:
+    open_ones, ended = read_deliveries(db)
+    return open_ones, ended, lying(db, open_ones)
 
 
 async def deliveries(request: Request) -> Response:
     state = state_of(request)
-    open_ones, ended = await state.reader.ask(read_deliveries)
+    open_ones, ended, lies = await state.reader.ask(_read)
     colours = state.config.picking.colours
     return render(
         request,
         "deliveries.html",
-        deliveries=[shown(s, colours) for s in open_ones],
+        deliveries=[shown(s, colours, lies) for s in open_ones],
         ended=[{**shown(e["session"], colours), "updated_at": e["updated_at"]} for e in ended],
     )
 
