@@ -33,6 +33,7 @@ from inventory.picking.lists import (
 from inventory.picking.marks import RecentPacks
 from inventory.picking.outcome import Cue, CueKind, Outcome, Shown
 from inventory.picking.results import PickTimes
+from inventory.picking.run_start import RunStart
 from inventory.picking.store import PickStore
 from inventory.replenishment.orders import OrderBook
 from inventory.stock.held_packs import off_the_shelf
@@ -64,19 +65,16 @@ class PickDesk:
         self._located: dict[str, tuple[float, int]] = {}  # slot -> (until, quantity)
         # packs just booked, or read by a handheld and shown wrong (repeated reads)
         self.recent = RecentPacks(keeper.rollback)
-        self._started_at: float | None = None  # when this run first loaded the lists
+        self._run_start = RunStart(keeper.seconds)
 
     def load(self) -> None:
         """Open lists and recalls from the file (at start, and after a failed commit). At
-        start each list counts as touched then: the time the daemon was not running (a
-        restart, a power cut) is no picker's idle time."""
+        start each list counts as touched then (`RunStart`): the time the daemon was not
+        running (a restart, a power cut) is no picker's idle time."""
         self.lists = {p.pick_id: p for p in self.store.open_lists()}
         self.recalled = self.store.recalls()
-        if self._started_at is None:
-            self._started_at = self._keeper.seconds()
-        for pick in self.lists.values():  # a reload keeps that: the file has the old time
-            if pick.touched_at < self._started_at:
-                pick.touched_at, pick.reminded = self._started_at, False
+        for pick in self._run_start.carry_over(self.lists):
+            pick.reminded = False
 
     @property
     def active(self) -> bool:

@@ -10,6 +10,7 @@ from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.barcodes import PackScan
 from inventory.ledger.commit import Commit, iso
 from inventory.picking.outcome import Outcome
+from inventory.picking.run_start import RunStart
 from inventory.putaway.checks import REFUSED_PACK_REASONS, Reason, Refusal
 from inventory.putaway.known_packs import LAID_DAYS, ClosedPacks, RecentPuts
 from inventory.putaway.ledger_access import PutawayLedger
@@ -32,12 +33,16 @@ class PutawayBoard:
         self.unbooked: dict[str, tuple[str, float]] = {}
         self.recent = RecentPuts()  # serialized packs put lately, open sessions' or not
         self.closed = ClosedPacks()  # serialized packs closed sessions left waiting or refused
+        self._run_start = RunStart(keeper.seconds)
 
     def load(self) -> None:
         """Open sessions from the file, the packs put lately and those closed sessions left
-        waiting or refused (at start, and after a failed commit)."""
+        waiting or refused (at start, and after a failed commit). At start each session counts
+        as touched then (`RunStart`), as a pick list does: the time the daemon was not running
+        is no clerk's idle time."""
         keeper = self._keeper
         self.sessions = {s.delivery_id: s for s in self.store.open_sessions()}
+        self._run_start.carry_over(self.sessions)
         window, now = keeper.picks.times.timeout_seconds, keeper.calendar.now()
         lately = self.store.closed_since(iso(now - timedelta(seconds=window)))
         self.recent.load([*self.sessions.values(), *lately], keeper.seconds() - window)
