@@ -146,7 +146,7 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
         case ExpirySweep(near_days):
             return expiry_sweep(keeper, keeper.calendar.today(), near_days)
         case ShortageCheck():
-            coming = keeper.putaways.still_announced(keeper.orders.sent)
+            coming = keeper.putaways.still_announced(keeper.orders.open_gtin)
             return Outcome([keeper.orders.at_start(keeper.on_hand, coming)])
         case SendRequestsAgain(after_seconds):
             on_the_way = keeper.putaways.on_the_way()

@@ -49,15 +49,17 @@ class PutawayDesk:
         """Something here runs against the clock: sessions at work, red shown."""
         return bool(self.board.red) or any(s.at_work for s in self.sessions.values())
 
-    def still_announced(self, ordered: Callable[[str], bool]) -> dict[str, int]:
+    def still_announced(self, ordered: Callable[[str], str | None]) -> dict[str, int]:
         """What the open delivery notices announce and has not been put away (nor refused, to
-        go back with the paperwork) yet, by GTIN: stock on its way. A notice delivering a
-        request still open (`ordered`, given its request_id) is left out: that request counts
-        it as on order already."""
+        go back with the paperwork) yet, by GTIN: stock on its way. The lines of a notice
+        delivering a request still open (`ordered`, given its request_id: the request's GTIN,
+        None when it is not open) are left out for that GTIN only: the request counts them as
+        on order already, and covers no other product the notice brings."""
         coming: dict[str, int] = {}
         for session in self.sessions.values():
-            if not session.announced or (session.request_id and ordered(session.request_id)):
+            if not session.announced:
                 continue
+            covered = ordered(session.request_id) if session.request_id else None
             still = Counter[str]()
             for line in session.lines:
                 still[line.gtin] += line.missing
@@ -65,7 +67,7 @@ class PutawayDesk:
                 if refused.reason in REFUSED_PACK_REASONS:
                     still[refused.gtin] -= 1
             for gtin, packs in still.items():
-                if packs > 0:
+                if packs > 0 and gtin != covered:
                     coming[gtin] = coming.get(gtin, 0) + packs
         return coming
 

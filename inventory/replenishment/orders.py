@@ -135,8 +135,15 @@ class OrderBook:
     def sent(self, request_id: str) -> bool:
         """Whether the request has gone to the centre and is open: written again (made urgent,
         packs of it received), it is not a request to send."""
+        return self.open_gtin(request_id) is not None
+
+    def open_gtin(self, request_id: str) -> str | None:
+        """The GTIN the request asks for, when it has gone to the centre and is open; None
+        when it is not (proposed, ended, unknown)."""
         request = self._requests.get(request_id)
-        return request is not None and request.status in OPEN_STATUSES
+        if request is None or request.status not in OPEN_STATUSES:
+            return None
+        return request.product.gtin
 
     # Changes ---------------------------------------------------------------------------------
 
@@ -172,10 +179,10 @@ class OrderBook:
         """The shortage check of every product at start, with its stock as found (`on_hand`):
         alarms raised and requests called for as stock falling there would; none raised or
         asked for again where an alarm is live, a request open or a proposal waiting. What
-        open delivery notices still announce (`coming`, by GTIN; not from an open request)
-        counts as on order: a delivery on its way is not asked for again. Only products at
-        or below their reorder point can call for anything (or a live stock-out alarm: stock
-        back meanwhile clears it)."""
+        open delivery notices still announce (`coming`, by GTIN; not what an open request
+        they deliver counts already) counts as on order: a delivery on its way is not asked
+        for again. Only products at or below their reorder point can call for anything (or a
+        live stock-out alarm: stock back meanwhile clears it)."""
         at = self._ledger.stamp()
         alarms: list[Alarm] = []
         requests: list[ProcurementRequest] = []

@@ -156,6 +156,27 @@ def test_a_delivery_announced_for_less_than_is_missing_leaves_the_rest_to_ask(
         keeper.close()
 
 
+def test_a_notice_delivering_a_request_counts_its_other_products_as_coming_at_start(
+    tmp_path: Path,
+) -> None:
+    """The notice delivers the open amoxicillin request and brings paracetamol too (new to
+    the configuration, its shelf empty): the request counts only its own product, so the
+    4 paracetamol announced are on their way and not asked for again."""
+    path = tmp_path / "l.sqlite"
+    keeper = stocked(path, 4)
+    keeper.take(pack(1, AMOX.gtin).epc)  # 3: a request for 5 is open
+    (request,) = keeper.orders.open_requests()
+    lines = (NoticeLine(AMOX.gtin, 5), NoticeLine(PARA.gtin, 4))
+    keeper.putaways.notice(Notice("D-1", lines, request.request_id))
+    keeper.close()
+    keeper = keeper_at(path, AMOX, PARA)
+    try:
+        apply(keeper, ShortageCheck())
+        assert requests(keeper) == [(AMOX.gtin, 5, "requested", "routine")], "its par is coming"
+    finally:
+        keeper.close()
+
+
 # Urgent ------------------------------------------------------------------------------------
 
 
