@@ -281,14 +281,16 @@ class PutawaySession:
                 return
 
     def summary(self) -> dict[str, object]:
-        """The figures reported when the session ends, with the packs refused and those left
-        waiting (lit, never confirmed: in their slot, or still in the tote)."""
+        """The figures reported when the session pauses or ends, with the packs refused and
+        those left waiting (lit, never confirmed: in their slot, or still in the tote), the
+        ones let go of at a pause included: each may still lie unbooked in its slot."""
+        left = [*self.waiting, *self.let_go]
         return {
             "lines": [line.report() for line in self.lines],
             "unexpected": [_fields(u) for u in self.unexpected],
             "put": self.put,
             "refused": self.refused,
-            "waiting": len(self.waiting),
+            "waiting": len(left),
             "refused_packs": [r.report() for r in self.refusals],
             "left_waiting": [
                 {
@@ -298,7 +300,7 @@ class PutawaySession:
                     "serial": p.serial or None,
                     "slot": p.slot,
                 }
-                for p in self.waiting
+                for p in left
             ],
         }
 

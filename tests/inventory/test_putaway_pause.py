@@ -68,13 +68,18 @@ def test_a_notice_with_nothing_more_to_come_times_out_as_before(tmp_path: Path) 
 
 
 def test_a_paused_delivery_ended_by_a_person_reports_what_never_came(tmp_path: Path) -> None:
+    """And the pack lit when it paused, never confirmed: the centre is told which slot may
+    hold it unbooked, as the pause said."""
     clock = Clock()
     keeper = open_keeper(tmp_path / "l.sqlite", clock)
     keeper.putaways.notice(Notice("D-4", (NoticeLine(AMOX.gtin, 2),)))
-    keeper.putaways.scanned(scan("B1"), "goods-in", "R-01", "Ana")
+    keeper.putaways.scanned(scan("B1", serial="S2"), "goods-in", "R-01", "Ana")
     clock.now += timedelta(seconds=TIMES.timeout_seconds)
     apply(keeper, PickTick())
     keeper.putaways.end("D-4", "Ana")
+    [paused] = answers(keeper, "paused")
     [closed] = answers(keeper, "closed")
-    assert (closed["how"], closed["put"], closed["waiting"]) == ("ended", 0, 0)
+    assert (closed["how"], closed["put"], closed["waiting"]) == ("ended", 0, 1)
     assert closed["lines"][0]["missing"] == 2  # type: ignore[index]
+    assert closed["left_waiting"] == paused["left_waiting"]
+    assert [(p["serial"], p["slot"]) for p in closed["left_waiting"]] == [("S2", "A-01")]  # type: ignore[attr-defined]
