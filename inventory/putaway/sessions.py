@@ -211,11 +211,14 @@ class PutawaySession:
 
     def still_expected(self, gtin: str, batch: str) -> int:
         """How many more packs of `gtin` and `batch` its lines await, beyond those put and
-        those waiting to be put (0 when none)."""
-        lines = [line for line in self.lines if line.accepts(gtin, batch)]
-        awaited = sum(line.missing for line in lines)
-        waiting = sum(1 for p in self.waiting if any(ln.accepts(p.gtin, p.batch) for ln in lines))
-        return max(awaited - waiting, 0)
+        those waiting to be put (0 when none); each waiting pack taken by the line it will be
+        counted on when put (`count_put`)."""
+        room = [line.missing for line in self.lines]
+        for pack in self.waiting:
+            taken = next((i for i in self._taking(pack.gtin, pack.batch) if room[i] > 0), None)
+            if taken is not None:
+                room[taken] -= 1
+        return sum(room[i] for i in self._taking(gtin, batch))
 
     def announced_otherwise(self, gtin: str, batch: str, expiry: str | None) -> str | None:
         """The expiry its notice announced for this pack, when that is not `expiry` (as
@@ -235,12 +238,14 @@ class PutawaySession:
         return [pack for pack in self.waiting if pack.slot == slot]
 
     def count_put(self, gtin: str, batch: str, expiry: str | None) -> None:
-        """One pack put: counted on the first line of the notice with room for it, else the
-        first that accepts it (in excess), else as not announced."""
-        fitting = [line for line in self.lines if line.accepts(gtin, batch)]
-        line = next((ln for ln in fitting if ln.received < ln.quantity), None)
-        if line is None and fitting:
-            line = fitting[0]
+        """One pack put: counted on the first line of the notice with room for it, those
+        naming its batch before those for any batch (a line for any batch must not fill with
+        packs a line of their own awaits), else the first that takes it (in excess), else as
+        not announced."""
+        taking = [self.lines[i] for i in self._taking(gtin, batch)]
+        line = next((ln for ln in taking if ln.received < ln.quantity), None)
+        if line is None and taking:
+            line = taking[0]
         if line is not None:
             line.count(expiry)
             return
@@ -249,6 +254,12 @@ class PutawaySession:
             extra = Unexpected(gtin, batch)
             self.unexpected.append(extra)
         extra.quantity += 1
+
+    def _taking(self, gtin: str, batch: str) -> list[int]:
+        """The lines (by index) that take a pack of `gtin` and `batch`, in the order a pack is
+        counted on them: those naming its batch first, then those for any batch."""
+        taking = [i for i, line in enumerate(self.lines) if line.accepts(gtin, batch)]
+        return sorted(taking, key=lambda i: not self.lines[i].batch)
 
     def refuse(self, pack: RefusedPack) -> None:
         """A pack refused: counted once (a serialized pack scanned again is the same pack)."""

@@ -1,8 +1,9 @@
 """A clerk's break in the middle of an announced delivery, on the running daemon with real
 peers (mosquitto, pty scanners, the Modbus shelf simulator): the delivery pauses rather than
 closing short, its slots go dark, and the rest of its packs, scanned after the break (or after
-a restart), carry on the same delivery toward its request. Time passes through the daemon's
-clock, never by waiting for the 600 s timeout."""
+a restart), carry on the same delivery toward its request; a delivery put in full is done,
+not paused, whichever order its notice lists a batch's line and a line for any batch. Time
+passes through the daemon's clock, never by waiting for the 600 s timeout."""
 
 from __future__ import annotations
 
@@ -155,6 +156,40 @@ async def test_a_paused_delivery_stays_paused_across_a_restart_and_resumes_after
         # the same message, not a second pause.
         paused = {json.dumps(a, sort_keys=True) for a in answers(centre, "paused")}
         assert len(paused) == 1, paused
+    finally:
+        await rig.stop()
+
+
+async def scanned_and_put(rig: PutawayRig, centre: Subscriber, batch: str) -> None:
+    """A pack of `batch` scanned at goods-in and put in the slot lit for it."""
+    put = len(rig.receipts())
+    rig.scanner.scan(code(AMOX, batch, 400))
+    lit_now = await eventually(lambda: answers(centre, "lit")[put:], what=f"{batch} lit")
+    await rig.press(str(lit_now[0]["slot"]))
+    await eventually(lambda: len(rig.receipts()) == put + 1, what=f"the {batch} pack put")
+
+
+async def test_a_delivery_put_in_full_closes_done_with_each_batch_on_its_own_line(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """The notice lists two of any batch before two of batch AX; two AX and two BX packs come
+    and are put: nothing is still to come, so it closes done instead of pausing."""
+    clock = PassingClock()
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start(clock, picking=DEFAULT_TIMES)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        lines = [{"gtin": AMOX, "quantity": 2}, {"gtin": AMOX, "quantity": 2, "batch": "AX"}]
+        notice = {"delivery_id": "D-12", "scanner": "goods-in", "lines": lines}
+        centre.publish(f"{PREFIX}/cmd/putaway", json.dumps(with_envelope(notice)))
+        await eventually(lambda: answers(centre, "expected"), what="the notice accepted")
+        for batch in ("AX", "AX", "BX", "BX"):
+            await scanned_and_put(rig, centre, batch)
+        closed = await closed_once_all_put(rig, centre, clock, 4)
+        assert validate("cmd-result", closed) == [], closed
+        got = [(ln["batch"], ln["received"], ln["missing"]) for ln in closed["lines"]]  # type: ignore[attr-defined]
+        assert (closed["how"], got) == ("done", [(None, 2, 0), ("AX", 2, 0)])
+        assert answers(centre, "paused") == []
     finally:
         await rig.stop()
 
