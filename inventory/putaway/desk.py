@@ -279,6 +279,7 @@ class PutawayDesk:
             self.board.unbooked[pack.slot] = (session.delivery_id, until)
         out.putaway_notes.append(
             f"put-away {session.delivery_id} {str(state).replace('_', ' ')}: {session.put} put, "
-            f"{session.refused} refused, {session.missing} missing, {len(session.waiting)} not put"
+            f"{session.refused} refused, {session.missing} missing,"
+            f" {len(session.waiting) + len(session.let_go)} not put"
         )
         out.lights_changed = True

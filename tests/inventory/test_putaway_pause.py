@@ -76,7 +76,8 @@ def test_a_paused_delivery_ended_by_a_person_reports_what_never_came(tmp_path: P
     keeper.putaways.scanned(scan("B1", serial="S2"), "goods-in", "R-01", "Ana")
     clock.now += timedelta(seconds=TIMES.timeout_seconds)
     apply(keeper, PickTick())
-    keeper.putaways.end("D-4", "Ana")
+    out = keeper.putaways.end("D-4", "Ana")
+    assert out.putaway_notes[-1].endswith("2 missing, 1 not put"), out.putaway_notes
     [paused] = answers(keeper, "paused")
     [closed] = answers(keeper, "closed")
     assert (closed["how"], closed["put"], closed["waiting"]) == ("ended", 0, 1)
