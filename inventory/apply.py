@@ -44,6 +44,7 @@ from inventory.changes import (
     UnreadCode,
     WriteOff,
 )
+from inventory.codes.identifiers import pack_of
 from inventory.errors import RequestError, UnknownAlarm
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.commit import Commit
@@ -114,6 +115,11 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
         case Left(epc, slot):
             return keeper.shelf.removed(epc, slot)
         case Moved(epc, _, to_slot):
+            unbooked = pack_of(epc) if keeper.line_of_epc(epc) is None else None
+            if unbooked is not None:
+                # Seen where nothing was booked (a slot not lit for it, its delivery ended or
+                # paused since): for the ledger, it arrives where it went.
+                return _carry_out(keeper, Arrived(unbooked, to_slot))
             return Outcome([keeper.move(epc, to_slot, reason="seen in another slot")])
         case ConfirmButton(slot, presses, shown, least_seen):
             # The put-away desk takes presses on slots it lit and hands the others on.
@@ -201,15 +207,13 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
 
 
 def _put_by_tag(keeper: InventoryKeeper, change: Change) -> Outcome | None:
-    """A fixed reader saw a tag arrive (or move) that a put-away session waits for: the put
-    (or the wrong slot) it means; None when no session waits for it. A tag the ledger already
-    holds is a pack of the shelves, not of a delivery."""
+    """A fixed reader saw a tag arrive that a put-away session waits for: the put (or the
+    wrong slot) it means; None when no session waits for it. A tag the ledger already holds
+    is a pack of the shelves, not of a delivery."""
     if not keeper.putaways.sessions:
         return None
     if isinstance(change, Arrived) and keeper.line_of_epc(change.pack.epc) is None:
         return keeper.putaways.tag_arrived(change.pack, change.slot)
-    if isinstance(change, Moved) and keeper.line_of_epc(change.epc) is None:
-        return keeper.putaways.tag_moved(change.epc, change.to_slot)
     return None
 
 
@@ -219,7 +223,7 @@ def _tick(keeper: InventoryKeeper) -> Outcome:
     picks.commits += puts.commits + gone.commits
     picks.notes += puts.notes + gone.notes
     picks.refusals += puts.refusals + gone.refusals
-    picks.booked_epcs += gone.booked_epcs
+    picks.booked_epcs += puts.booked_epcs + gone.booked_epcs
     picks.putaway_notes += puts.putaway_notes
     picks.putaway_mistakes += puts.putaway_mistakes
     picks.lights_changed = picks.lights_changed or puts.lights_changed

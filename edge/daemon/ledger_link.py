@@ -34,7 +34,7 @@ from edge.service.latency import LatencyHistogram
 from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig
 from inventory.alarms.lifecycle import AlarmKind
-from inventory.changes import Arrived, Change, ClearAlarm, RaiseAlarm, RememberCommand
+from inventory.changes import Arrived, Change, ClearAlarm, Moved, RaiseAlarm, RememberCommand
 from inventory.errors import Refused, Retryable
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.outbox import OutboxRow
@@ -179,9 +179,12 @@ class LedgerLink:
             self._released(change, show=True)
             self._counters["refused_changes"] += 1
             log.warning("refused %r: %s", change, exc)
+            # Not on the ledger's shelves (where it arrived, or moved), so the tracker must not
+            # watch it there: seen again, it is judged anew (an arrival).
             if isinstance(change, Arrived):
-                # Not on the ledger's shelves, so the tracker must not watch it leave.
                 self._forget(change.pack.epc)
+            elif isinstance(change, Moved):
+                self._forget(change.epc)
             return
         self._released(change, show=applied.plan is None)  # else its own plan shows it
         await self._took(applied)

@@ -10,6 +10,7 @@ from urllib.parse import quote, unquote
 from biip.gs1_prefixes import GS1CompanyPrefix
 from epcpy.epc_schemes.sgln import SGLN
 from epcpy.epc_schemes.sgtin import SGTIN
+from epcpy.utils.common import ConvertException
 from epcpy.utils.parsers import hex_to_tag_encodable
 
 
@@ -99,6 +100,15 @@ def sgln_uri(gln: str, extension: str) -> str:
     if prefix is None:
         raise ValueError(gln_problem(gln) or f"GLN {gln} has no known company prefix")
     return f"urn:epc:id:sgln:{prefix}.{gln[len(prefix) : 12]}.{_epc_escape(extension)}"
+
+
+def pack_of(epc: str) -> PackId | None:
+    """The pack an EPC pure-identity URI (urn:epc:id:sgtin:...) names; None for any other."""
+    try:
+        gtin = SGTIN(epc).gtin()
+    except ConvertException:
+        return None
+    return PackId(epc, gtin, unquote(epc.rsplit(".", 1)[1]))
 
 
 def lgtin_uri(gtin: str, batch: str) -> str:

@@ -25,7 +25,8 @@ class MovementKind(StrEnum):
     PICK = "pick"  # taken for a prescription or order
     DISPENSE = "dispense"  # handed out to a patient
     MOVE = "move"  # from one slot to another
-    COUNT_ADJUSTMENT = "count_adjustment"  # a stocktake found more or fewer
+    # A count found more or fewer: a stocktake, or a counted pack found to be a tagged one.
+    COUNT_ADJUSTMENT = "count_adjustment"
     QUARANTINE = "quarantine"  # held back, no longer pickable
     RELEASE = "release"  # back from quarantine
     RETURN = "return"  # back into stock (a patient's or a ward's return)

@@ -38,7 +38,9 @@ class Outcome:
     putaway_notes: list[str] = field(default_factory=list)  # what a put-away did
     putaway_mistakes: list[str] = field(default_factory=list)  # a refused pack, a wrong slot
     mistakes: list[Mistake] = field(default_factory=list)
-    booked_epcs: list[str] = field(default_factory=list)  # tagged packs no longer on a shelf
+    # Tagged packs on no shelf of the ledger's (booked out, or seen and never booked): the
+    # presence tracker stops watching them.
+    booked_epcs: list[str] = field(default_factory=list)
     placed: dict[str, str] = field(default_factory=dict)  # tagged packs now booked in a slot
     lights_changed: bool = False
 

@@ -14,7 +14,7 @@ from inventory.picking.run_start import RunStart
 from inventory.putaway.checks import REFUSED_PACK_REASONS, Reason, Refusal
 from inventory.putaway.known_packs import LAID_DAYS, ClosedPacks, RecentPuts
 from inventory.putaway.ledger_access import PutawayLedger
-from inventory.putaway.sessions import PutawaySession, SessionState
+from inventory.putaway.sessions import PutawaySession, SessionState, WaitingPack
 from inventory.putaway.store import PutawayStore
 
 
@@ -50,6 +50,15 @@ class PutawayBoard:
 
     def by_age(self) -> list[PutawaySession]:
         return sorted(self.sessions.values(), key=lambda s: s.created_at)
+
+    def waiting_with(self, gtin: str, serial: str) -> tuple[PutawaySession, WaitingPack] | None:
+        """The waiting pack of `gtin` with `serial` (a counted one, with serial ''), the
+        oldest session's first."""
+        for session in self.by_age():
+            for pack in session.waiting:
+                if (pack.gtin, pack.serial) == (gtin, serial):
+                    return session, pack
+        return None
 
     def colours(self) -> set[int]:
         """The colour numbers (shared with pick lists) the sessions hold."""

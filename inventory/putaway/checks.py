@@ -67,6 +67,12 @@ def refusal(
             )
     if (scan.gtin, scan.batch) in recalled:
         return Refusal(Reason.RECALLED, f"batch {scan.batch} is recalled")
+    return on_the_shelves(scan, index)
+
+
+def on_the_shelves(scan: PackScan, index: SlotIndex) -> Refusal | None:
+    """`duplicate serial` when a pack with the scanned pack's serial is on the shelves already;
+    None otherwise (a counted pack never is)."""
     if scan.serial:
         for line in index.lines_of(scan.gtin):
             if line.serial == scan.serial:

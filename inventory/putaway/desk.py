@@ -139,10 +139,6 @@ class PutawayDesk:
         """A fixed reader sees a tag in `slot` (see ShelfPuts.tag_arrived)."""
         return self.shelf.tag_arrived(pack, slot)
 
-    def tag_moved(self, epc: str, slot: str) -> Outcome | None:
-        """A tag seen before in a wrong slot is now seen in `slot`."""
-        return self.shelf.tag_moved(epc, slot)
-
     def laid_anyway(self, tag: PackId, slot: str) -> Outcome | None:
         """A tag the ledger does not hold seen in `slot`: a pack a delivery let go of or
         refused (see inventory.putaway.laid); None when it is none of those."""
@@ -234,6 +230,7 @@ class PutawayDesk:
         slots may hold packs never confirmed), its slots go dark, its colour is freed, and it
         waits for the next scan of one of its packs at its scanner."""
         figures = session.summary()
+        _seen_astray(session, out)
         session.pause()
         self.board.report(session, "paused", out, request_id=session.request_id or None, **figures)
         out.putaway_notes.append(
@@ -273,6 +270,7 @@ class PutawayDesk:
                     out.commits.append(keeper.alarms.clear(alarm.kind, alarm.subject))
         self.sessions.pop(session.delivery_id, None)
         self.board.closed.closed(session, keeper.seconds())
+        _seen_astray(session, out)
         # A press where one of its packs was lit is told that the pack is not booked.
         until = keeper.seconds() + keeper.picks.times.timeout_seconds
         for pack in (*session.waiting, *session.let_go):
@@ -283,3 +281,10 @@ class PutawayDesk:
             f" {len(session.waiting) + len(session.let_go)} not put"
         )
         out.lights_changed = True
+
+
+def _seen_astray(session: PutawaySession, out: Outcome) -> None:
+    """The tags of `session`'s lit packs seen in a slot not lit for them, now let go of: the
+    tracker watches them anew, so that one lying there is seen arrive and booked as laid on a
+    shelf all the same (inventory.putaway.laid)."""
+    out.booked_epcs += [p.seen_epc for p in (*session.waiting, *session.let_go) if p.seen_epc]

@@ -13,6 +13,12 @@ seen on a shelf tells which it was, by GTIN and serial:
   (`on_shelf`) until a pharmacist has looked at it. Its delivery, while open, counts it as
   refused (let go of no more) and notes where it is held (`held_in`).
 
+A counted pack (scanned without a serial) put by its button has its tag, if it carries one,
+seen in its slot afterwards: that tag is its own, not another pack's. One of the slot's counted
+packs of its batch becomes the tagged one (a count adjustment out, one in with the serial and
+EPC), nothing more is booked. What a tag's serial names (a pack booked, refused or let go of)
+goes before such a counted pack, and both go before a counted pack still waiting to be put.
+
 A press where a pack let go of lies blinks red: nothing was lit there and the pack is not
 booked; scanned again, it is lit again. A pack of a delivery scanned again once it is on the
 shelves, at the desk it was scanned in at and less than `picking.timeout_seconds` after its
@@ -22,6 +28,7 @@ put, is the same pack, not a second one with its serial: nothing is booked or su
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
 from inventory.alarms.lifecycle import AlarmKind
@@ -40,6 +47,7 @@ from inventory.putaway.sessions import (
     WaitingPack,
     pack_key,
 )
+from inventory.stock.slot_index import StockLine
 
 # Books one waiting (or let go) pack of an open session as put: (session, pack, slot, how,
 # outcome, tag).
@@ -55,17 +63,35 @@ class ShelfFinds:
         self._board = board
         self._book = book
 
+    def accounts_for(self, tag: PackId, slot: str) -> bool:
+        """Whether a tag the ledger does not hold, seen in `slot`, is a pack booked (by its
+        code, or a counted one put by button in `slot`), refused or let go of by its serial:
+        then it is not a waiting counted pack."""
+        return (
+            self._booked_by_code(tag)
+            or self._known(tag) is not None
+            or self._pressed(tag, slot) is not None
+        )
+
     def tag_seen(self, tag: PackId, slot: str) -> Outcome | None:
         """A tag the ledger does not hold, seen in `slot`: booked as the pack a delivery let
-        go of or refused (see the module); None when no delivery knows it so (or the ledger
-        holds its serial, booked by its code: the tag joins that pack)."""
+        go of or refused (see the module), or the tag of a counted pack put there by button;
+        None when no delivery knows it so (or the ledger holds its serial, booked by its
+        code: the tag joins that pack)."""
         keeper = self._keeper
-        if any(line.serial == tag.serial for line in keeper.index.lines_of(tag.gtin)):
+        if self._booked_by_code(tag):
             return None
-        found = self._open(tag, slot) or self._closed(tag)
+        found = self._known(tag)
+        if found is None:
+            pressed = self._pressed(tag, slot)
+            if pressed is not None:
+                return self._tag_of(*pressed, tag)
+            found = self._counted_let_go(tag, slot)
         if found is None:
             return None
         session, pack = found
+        if isinstance(pack, RefusedPack) and pack.reason not in REFUSED_PACK_REASONS:
+            return None  # refused for a reason that passes (no room): a tag like any other
         if isinstance(pack, WaitingPack):
             if keeper.known_dates(tag.epc, tag.gtin, tag.serial) != ("", None):
                 return None  # booked before and taken off the shelf: back, not delivered
@@ -118,22 +144,85 @@ class ShelfFinds:
 
     # Internals -------------------------------------------------------------------------------
 
-    def _open(self, tag: PackId, slot: str) -> _Found | None:
-        """The open session that let go of this pack (by serial, else a counted one of its
-        GTIN, laid in `slot` first) or refused it."""
-        sessions = self._board.by_age()
-        for session in sessions:
+    def _booked_by_code(self, tag: PackId) -> bool:
+        """The ledger holds a pack with the tag's serial (booked by its code)."""
+        return any(line.serial == tag.serial for line in self._keeper.index.lines_of(tag.gtin))
+
+    def _known(self, tag: PackId) -> _Found | None:
+        """The session that let go of this pack or refused it, by its serial: an open one,
+        else one closed lately."""
+        return self._open(tag) or self._closed(tag)
+
+    def _open(self, tag: PackId) -> _Found | None:
+        """The open session that let go of this pack (by serial) or refused it."""
+        for session in self._board.by_age():
             for pack in session.let_go:
                 if (pack.gtin, pack.serial) == (tag.gtin, tag.serial):
                     return session, pack
             refused = _refused(session, tag)
             if refused is not None:
                 return session, refused
+        return None
+
+    def _counted_let_go(self, tag: PackId, slot: str) -> _Found | None:
+        """A counted pack of the tag's GTIN an open session let go of (laid in `slot`
+        first)."""
         counted = [
-            (s, p) for s in sessions for p in s.let_go if (p.gtin, p.serial) == (tag.gtin, "")
+            (s, p)
+            for s in self._board.by_age()
+            for p in s.let_go
+            if (p.gtin, p.serial) == (tag.gtin, "")
         ]
         counted.sort(key=lambda found: found[1].slot != slot)
         return next(iter(counted), None)
+
+    def _pressed(
+        self, tag: PackId, slot: str
+    ) -> tuple[PutawaySession, WaitingPack, StockLine] | None:
+        """A counted pack of the tag's GTIN an open session put in `slot` by button, whose
+        tag was not seen yet, with the ledger's line of its batch there."""
+        for session in self._board.by_age():
+            for pack in session.untagged:
+                if (pack.gtin, pack.slot) != (tag.gtin, slot):
+                    continue
+                for line in self._keeper.index.lines_of(tag.gtin):
+                    if (line.slot, line.batch, line.serial) == (slot, pack.batch, ""):
+                        return session, pack, line
+        return None
+
+    def _tag_of(
+        self, session: PutawaySession, pack: WaitingPack, line: StockLine, tag: PackId
+    ) -> Outcome:
+        """The tag of a counted pack put by button, seen in its slot: one of the line's
+        counted packs is this tagged one (a count adjustment out of the line, one in with
+        the tag's serial and EPC), not a second pack."""
+        keeper, slot = self._keeper, line.slot
+        reason = (
+            f"its tag seen in {slot}: the counted pack of delivery {session.delivery_id} "
+            f"put there by button is serial {tag.serial}"
+        )
+        counted = line.leaving(
+            MovementKind.COUNT_ADJUSTMENT, None, "system", reason, session.delivery_id
+        )
+        tagged = replace(
+            counted,
+            serial=tag.serial,
+            epc=tag.epc,
+            from_slot=None,
+            to_slot=slot,
+            to_status=line.status,
+        )
+        out = Outcome()
+        with keeper.group():
+            out.commits.append(keeper.commit([counted, tagged]))
+            session.untagged.remove(pack)
+            self._board.save(session)
+        out.placed[tag.epc] = slot
+        out.putaway_notes.append(
+            f"put-away {session.delivery_id}: GTIN {tag.gtin} serial {tag.serial} seen in "
+            f"{slot}: the counted pack put there by button, its tag now booked with it"
+        )
+        return out
 
     def _closed(self, tag: PackId) -> _Found | None:
         """The latest session no longer open, closed in the last `LAID_DAYS` days, that left
@@ -220,15 +309,8 @@ class ShelfFinds:
 
 
 def _refused(session: PutawaySession, tag: PackId) -> RefusedPack | None:
-    """The pack `session` refused as one that must not reach a shelf, if `tag` is it."""
-    return next(
-        (
-            r
-            for r in session.refusals
-            if (r.gtin, r.serial) == (tag.gtin, tag.serial) and r.reason in REFUSED_PACK_REASONS
-        ),
-        None,
-    )
+    """The pack `session` refused, if `tag` is it."""
+    return next((r for r in session.refusals if (r.gtin, r.serial) == (tag.gtin, tag.serial)), None)
 
 
 def _laid(

@@ -4,7 +4,8 @@ checks a pack scanned in for put-away passes (inventory.putaway.checks). A pack 
 reach the shelves (an unknown product, expired or too short-dated, recalled, a serial on a
 shelf already) is not booked: the desk's slot blinks red and the pharmacist is alarmed, as at
 a put-away scanner. There is no session to end here, so those alarms stay until a pharmacist
-has looked at them."""
+has looked at them. Nor is a pack lit at a put-away desk, waiting to be put (it is booked where
+it is lit, once put): red, without an alarm."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from inventory.codes.barcodes import PackScan
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.picking.outcome import Outcome
 from inventory.putaway.board import PutawayBoard
-from inventory.putaway.checks import Reason, refusal
+from inventory.putaway.checks import Reason, Refusal, refusal
 from inventory.putaway.ledger_access import PutawayLedger
 
 
@@ -22,7 +23,7 @@ def receive(
     """A pack scanned at `scanner`: booked into `slot`, or refused with red there."""
     found = refusal(
         scan, keeper.products, keeper.index, keeper.calendar.today(), keeper.picks.recalled
-    )
+    ) or _lit(board, scan)
     expiry = scan.expiry.isoformat() if scan.expiry else None
     if found is None:
         movement = Movement(
@@ -58,3 +59,17 @@ def receive(
     out.putaway_mistakes.append(f"MISTAKE at {slot}: {refused}")
     out.lights_changed = True
     return out
+
+
+def _lit(board: PutawayBoard, scan: PackScan) -> Refusal | None:
+    """`already scanned` when the pack, by its serial, waits to be put at a put-away desk: it
+    is booked where it is lit, once put there."""
+    found = board.waiting_with(scan.gtin, scan.serial) if scan.serial else None
+    if found is None:
+        return None
+    session, pack = found
+    return Refusal(
+        Reason.ALREADY_SCANNED,
+        f"serial {scan.serial} is waiting to be put away in {pack.slot} (delivery "
+        f"{session.delivery_id} at {session.scanner}): lay it there and confirm it",
+    )

@@ -143,6 +143,9 @@ class PutawaySession:
     waiting: list[WaitingPack] = field(default_factory=list)
     # Lit and never confirmed when it paused: each may lie in its slot unbooked.
     let_go: list[WaitingPack] = field(default_factory=list)
+    # Counted packs put by button whose tag (if they carry one) has not been seen yet: a tag of
+    # their GTIN seen in their slot is theirs, not another pack's.
+    untagged: list[WaitingPack] = field(default_factory=list)
     # Serialized packs put (`pack_key`) -> when (seconds): scanned again at its desk a moment
     # later, such a pack is the same one, not a copy.
     put_serials: dict[str, float] = field(default_factory=dict)
@@ -326,6 +329,7 @@ class PutawaySession:
         raw["lines"] = [ExpectedLine(**line) for line in raw["lines"]]
         raw["waiting"] = [WaitingPack(**pack) for pack in raw["waiting"]]
         raw["let_go"] = [WaitingPack(**pack) for pack in raw.get("let_go", ())]  # older rows
+        raw["untagged"] = [WaitingPack(**pack) for pack in raw.get("untagged", ())]
         raw["unexpected"] = [Unexpected(**u) for u in raw["unexpected"]]
         raw["refusals"] = [RefusedPack(**r) for r in raw.get("refusals", ())]  # none in older rows
         put = raw.get("put_serials", {})

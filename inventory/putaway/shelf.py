@@ -20,7 +20,7 @@ from inventory.picking.lists import MAX_PICKERS
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
 from inventory.putaway.board import PutawayBoard
-from inventory.putaway.checks import Reason, Refusal, held_back, refusal
+from inventory.putaway.checks import Reason, Refusal, held_back, on_the_shelves, refusal
 from inventory.putaway.laid import ShelfFinds
 from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.places import choose_slot, shelf_of
@@ -136,8 +136,11 @@ class ShelfPuts:
 
     def tag_arrived(self, pack: PackId, slot: str) -> Outcome | None:
         """A fixed reader sees a tag in `slot`: a waiting pack put (or put in the wrong
-        slot); None when no session waits for it."""
-        found = self._waiting_for(pack.gtin, pack.serial, slot)
+        slot); None when no session waits for it. A tag a waiting pack's serial does not name
+        is a counted waiting pack's only when no pack booked, refused or let go of is it."""
+        found = self._board.waiting_with(pack.gtin, pack.serial) if pack.serial else None
+        if found is None and not self.finds.accounts_for(pack, slot):
+            found = self._counted_waiting(pack.gtin, slot)
         if found is None:
             return None
         session, waiting = found
@@ -150,14 +153,6 @@ class ShelfPuts:
         else:
             self._book(session, waiting, slot, "tag", out, tag=pack)
         return out
-
-    def tag_moved(self, epc: str, slot: str) -> Outcome | None:
-        """A tag seen before in a wrong slot is now seen in `slot`."""
-        for session in self._board.by_age():
-            for waiting in session.waiting:
-                if waiting.seen_epc == epc:
-                    return self.tag_arrived(PackId(epc, waiting.gtin, waiting.serial), slot)
-        return None
 
     # Internals -------------------------------------------------------------------------------
 
@@ -187,7 +182,7 @@ class ShelfPuts:
         )
         if found is not None:
             return found
-        if scan.serial and any((p.gtin, p.serial) == (scan.gtin, scan.serial) for p in waiting):
+        if scan.serial and self._board.waiting_with(scan.gtin, scan.serial) is not None:
             return Refusal(Reason.ALREADY_SCANNED, f"serial {scan.serial} is waiting to be put")
         if session.number is None:
             session.number = self._free_colour()
@@ -210,16 +205,16 @@ class ShelfPuts:
             )
         return slot
 
-    def _waiting_for(
-        self, gtin: str, serial: str, slot: str
-    ) -> tuple[PutawaySession, WaitingPack] | None:
-        """The waiting pack a tag is: by serial, else a counted one of its GTIN (lit in
-        `slot` first)."""
-        candidates = [(s, p) for s in self._board.by_age() for p in s.waiting if p.gtin == gtin]
-        exact = [(s, p) for s, p in candidates if p.serial == serial]
-        counted = [(s, p) for s, p in candidates if not p.serial]
+    def _counted_waiting(self, gtin: str, slot: str) -> tuple[PutawaySession, WaitingPack] | None:
+        """A waiting counted pack of `gtin` (lit in `slot` first): the one a tag may be."""
+        counted = [
+            (s, p)
+            for s in self._board.by_age()
+            for p in s.waiting
+            if (p.gtin, p.serial) == (gtin, "")
+        ]
         counted.sort(key=lambda found: found[1].slot != slot)
-        return next(iter(exact or counted), None)
+        return next(iter(counted), None)
 
     def _book(
         self,
@@ -236,12 +231,16 @@ class ShelfPuts:
         expiry = date.fromisoformat(pack.expiry) if pack.expiry else None
         serial = pack.serial or (tag.serial if tag else "")
         scanned = PackScan(pack.gtin, expiry, pack.batch, serial)
+        # Judged again: recalled or expired while it waited, or its serial booked meanwhile
+        # (by its code, at a receiving desk): never booked (a second time).
         found = held_back(scanned, keeper.calendar.today(), keeper.picks.recalled)
+        found = found or on_the_shelves(scanned, keeper.index)
         if found is not None:  # take it out again: red where it was laid, nothing booked
             session.drop(pack)
             session.rest()
             self._refuse(session, scanned, found, out, slot)
-            if tag is not None:  # it lies there: held, with its batch and expiry
+            if tag is not None and found.reason is not Reason.DUPLICATE_SERIAL:
+                # It lies there: held, with its batch and expiry.
                 reason = str(found.reason)
                 refused = RefusedPack(pack.gtin, pack.batch, pack.expiry, tag.serial, reason)
                 held = self.finds.hold(session, refused, tag, slot)
@@ -284,6 +283,8 @@ class ShelfPuts:
                 session.put_serials[pack_key(pack.gtin, serial)] = keeper.seconds()
                 board.recent.record(pack.gtin, serial, session, keeper.seconds())
                 board.booked(pack.gtin, serial)
+            elif how == "button":  # its tag, seen there, is its own (see ShelfFinds)
+                session.untagged.append(pack)
             session.put += 1
             session.count_put(pack.gtin, pack.batch, pack.expiry)
             session.put_after_all(pack.gtin, pack.batch, serial)

@@ -37,6 +37,8 @@ from inventory.changes import (
     ClearAlarm,
     ConfirmButton,
     ExpirySweep,
+    Left,
+    Moved,
     RaiseAlarm,
     RememberCommand,
 )
@@ -56,6 +58,7 @@ class Link:
     counters: Counter[str]
     guard: StorageGuard
     applied: list[Applied] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)  # EPCs the tracker is told to forget
 
 
 def no_lights(_keeper: InventoryKeeper) -> dict[str, SlotLight]:
@@ -79,7 +82,7 @@ async def made(tmp_path: Path, max_waiting: int = 100) -> Link:
         LatencyHistogram(COMMIT_BUCKETS, clock.monotonic),
         no_lights,
         took,
-        lambda _epc: None,
+        found.forgotten.append,
         max_waiting=max_waiting,
     )
     await found.link.open()
@@ -112,6 +115,20 @@ async def test_a_refused_change_is_counted_and_logged_with_its_kind_and_content(
     [line] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert line.startswith("refused Book(movements=(Movement(")
     assert "from_slot='A-01'" in line and "would make stock negative" in line
+
+
+async def test_a_refused_move_or_arrival_of_a_tag_makes_the_tracker_forget_it(link: Link) -> None:
+    """Not on the ledger's shelves where the tracker has it: seen again, it is judged anew."""
+    unknown = "urn:epc:id:sgtin:not-a-pack"
+    applying = asyncio.create_task(link.link.apply_changes())
+    try:
+        await link.link.carried_out(Moved(unknown, "A-01", "A-02"))
+        await link.link.carried_out(Left(unknown, "A-02"))  # not refused: nothing to forget
+    finally:
+        applying.cancel()
+        await asyncio.gather(applying, return_exceptions=True)
+    assert link.counters["refused_changes"] == 1
+    assert link.forgotten == [unknown]
 
 
 async def test_a_change_offered_to_a_full_queue_is_dropped_counted_and_logged(

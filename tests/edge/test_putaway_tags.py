@@ -1,0 +1,125 @@
+"""Which pack a tag is, on the running daemon with real peers (mosquitto, pty GS1 scanners, the
+pty R2000 reader whose antennas 1 and 2 watch A-03 and A-04, the Modbus shelf simulator): the
+tag of a counted pack put by its button joins that pack instead of booking a second one, and a
+pack laid in a slot not lit for it is booked once its delivery has timed out, where it lies or
+where it is moved to."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from drivers.modbus.profile import Colour
+from edge.demo.local_broker import LocalBroker
+from firmware_sim.tags import sgtin96
+from tests.clocks import PassingClock
+from tests.conftest import Subscriber, eventually
+from tests.edge.putaway_rig import (
+    IBU,
+    PARA,
+    PREFIX,
+    PRODUCTS,
+    RED,
+    PutawayRig,
+    code,
+    lit,
+    para_tag,
+)
+
+TIMEOUT = 120  # the rig's picking.timeout_seconds
+
+
+def stock(rig: PutawayRig, gtin: str) -> list[tuple[str, str, str, str | None, int]]:
+    """(slot, batch, serial, EPC, quantity) of each stock line of `gtin`."""
+    with sqlite3.connect(rig.db) as db:
+        rows = db.execute(
+            "SELECT slot, batch, serial, epc, quantity FROM stock WHERE gtin = ? ORDER BY slot",
+            (gtin,),
+        )
+        return [tuple(r) for r in rows]
+
+
+def closed(centre: Subscriber) -> list[dict[str, object]]:
+    return [
+        r
+        for r in centre.payloads("/cmd-result")
+        if r.get("command") == "putaway" and r["status"] == "closed"
+    ]
+
+
+async def test_the_tag_of_a_counted_pack_put_by_its_button_joins_it_not_a_second_pack(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """Ibuprofen's code carries no serial but its packs are tagged; its home is A-04, on the
+    reader's antenna 2: pressed for, then seen there, it is one pack with its tag."""
+    rig = PutawayRig(tmp_path, broker)
+    products = [{**p, "slots": ["A-04"]} if p["gtin"] == IBU else p for p in PRODUCTS]
+    await rig.start(products=products)
+    try:
+        rig.scanner.scan(code(IBU, "I1", 400))
+        await eventually(lambda: rig.shows("A-04", lit(Colour.GREEN, 1)), what="A-04 lit")
+        await rig.press("A-04")
+        await eventually(lambda: len(rig.receipts()) == 1, what="booked by the press")
+        tag = sgtin96("4012345", "000001", 901)
+        rig.reader.place(2, tag)  # the pack's tag, seen where it was laid
+        epc = "urn:epc:id:sgtin:4012345.000001.901"
+        await eventually(
+            lambda: any(line[3] == epc for line in stock(rig, IBU)), what="its tag booked"
+        )
+        assert stock(rig, IBU) == [("A-04", "I1", "901", epc, 1), ("R-01", "R0", "", None, 2)]
+        assert len(rig.receipts()) == 1
+    finally:
+        await rig.stop()
+
+
+async def test_a_pack_laid_in_a_slot_not_lit_for_it_is_booked_there_once_its_delivery_timed_out(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """Lit in A-03, laid in A-04 (its red missed) and left there: once the delivery timed out,
+    the pack is booked where it lies with the batch and expiry scanned."""
+    clock = PassingClock()
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start(clock)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        rig.scanner.scan(code(PARA, "P1", 300, serial="44"))
+        await eventually(lambda: rig.shows("A-03", lit(Colour.GREEN, 1)), what="A-03 lit")
+        rig.reader.place(2, para_tag(44))
+        await eventually(lambda: rig.shows("A-04", RED), what="A-04 red: not lit for it")
+        clock.pass_time(TIMEOUT)
+        [timed_out] = await eventually(lambda: closed(centre), what="timed out")
+        assert timed_out["how"] == "timed_out"
+        epc = "urn:epc:id:sgtin:4012345.000002.44"
+        await eventually(lambda: stock(rig, PARA)[0][0] == "A-04", what="booked where it lies")
+        assert stock(rig, PARA)[0] == ("A-04", "P1", "44", epc, 1)
+        [(kind, reason)] = sqlite3.connect(rig.db).execute(
+            "SELECT kind, reason FROM movements WHERE serial = '44'"
+        )
+        assert kind == "receive" and "left waiting" in reason
+    finally:
+        await rig.stop()
+
+
+async def test_a_pack_pressed_for_while_its_tag_lay_elsewhere_takes_its_tag_once_moved_there(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """Laid in A-04 (red missed), its slot A-03 pressed: booked by its code there. Moved to
+    A-03, where the ledger has it, its tag joins it."""
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start()
+    try:
+        rig.scanner.scan(code(PARA, "P1", 300, serial="45"))
+        await eventually(lambda: rig.shows("A-03", lit(Colour.GREEN, 1)), what="A-03 lit")
+        rig.reader.place(2, para_tag(45))
+        await eventually(lambda: rig.shows("A-04", RED), what="A-04 red: not lit for it")
+        await rig.press("A-03")
+        await eventually(lambda: len(rig.receipts()) == 1, what="booked by the press")
+        rig.reader.remove(para_tag(45))
+        rig.reader.place(1, para_tag(45))
+        epc = "urn:epc:id:sgtin:4012345.000002.45"
+        await eventually(lambda: stock(rig, PARA)[0][3] == epc, what="its tag joins it")
+        assert stock(rig, PARA)[0] == ("A-03", "P1", "45", epc, 1)
+        assert len(rig.receipts()) == 1
+    finally:
+        await rig.stop()
