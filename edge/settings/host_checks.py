@@ -4,7 +4,8 @@ on, the web page's certificate or password file) is a warning; what cannot work 
 directory as the ledger; where the file sets up the web page ([web]), plain HTTP beyond this
 machine or the page on the port of /metrics) is an error. A create_database left on after the
 first start is a warning (it undoes the typo guard below), as are a systemd that may start the
-daemon before NTP has set the clock and a machine zone that is not one (`clock_checks`).
+daemon before NTP has set the clock, a machine zone that is not one (`clock_checks`), and a
+serial port named by the number a USB adapter got (/dev/ttyUSB0), not by the adapter itself.
 
 The daemon checks `with_usable_ledger` before it opens its ledger: it never starts a new, empty
 ledger unless told to, so a typo in `database` cannot quietly begin a second inventory; and a
@@ -14,8 +15,10 @@ read-only and then taken for a damaged file.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
 import socket
 import sqlite3
 from collections.abc import Mapping
@@ -34,6 +37,9 @@ from inventory.ledger.store import connect_readonly
 
 log = logging.getLogger(__name__)
 
+# USB serial adapters numbered as found; udev also names each by its adapter, for good.
+NUMBERED_PORT = re.compile(r"/dev/tty(USB|ACM)[0-9]+")
+SERIAL_BY_ID = Path("/dev/serial/by-id")
 CREATE_HINT = (
     "`rxedge run --init --config FILE` creates a new ledger there "
     "(or set create_database = true for the first start)"
@@ -129,8 +135,9 @@ def _creating(path: Path) -> str:
     )
 
 
-def check_host(config: GatewayConfig) -> HostFindings:
-    """What this machine says about `config`."""
+def check_host(config: GatewayConfig, serial_names: Path = SERIAL_BY_ID) -> HostFindings:
+    """What this machine says about `config` (its serial ports' stable names in
+    `serial_names`)."""
     found = HostFindings()
     database = config.database
     if database.is_dir() or (database.exists() and not database.is_file()):
@@ -168,6 +175,8 @@ def check_host(config: GatewayConfig) -> HostFindings:
     for key, port in ports:
         if "://" not in port and not Path(port).exists():
             found.warnings.append(f"{key}: serial port {port} does not exist on this machine")
+        if NUMBERED_PORT.fullmatch(port):
+            found.warnings.append(_renumbered(key, port, serial_names))
     if config.metrics.listen and (problem := _cannot_listen(config.metrics.listen)):
         found.warnings.append(f"metrics.listen: this machine {problem}")
     found.warnings += clock_warnings(config)
@@ -177,6 +186,24 @@ def check_host(config: GatewayConfig) -> HostFindings:
         if problem := _cannot_listen(config.web.listen):
             found.warnings.append(f"web.listen: this machine {problem}")
     return found
+
+
+def _renumbered(key: str, port: str, serial_names: Path) -> str:
+    """The warning for a serial port named by its number, with the stable name to use."""
+    target = os.path.realpath(port)
+    stable: list[Path] = []
+    with contextlib.suppress(OSError):  # no such folder: a machine without udev's names
+        stable = sorted(n for n in serial_names.iterdir() if os.path.realpath(n) == target)
+    instead = (
+        f'"{stable[0]}"'
+        if stable  # else not plugged in here (or not yet)
+        else f"its name in {serial_names} (ls -l {serial_names} shows which is which)"
+    )
+    return (
+        f"{key}: {port} is numbered in the order the adapters were found, which a replug or "
+        "a reboot can change: the port would then be another device's, or none. Name the "
+        f"adapter instead: {instead}"
+    )
 
 
 def stock_outside(config: GatewayConfig, held: Mapping[str, int]) -> str | None:

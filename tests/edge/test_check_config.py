@@ -20,7 +20,7 @@ import pytest
 from edge.cli.main import main
 from edge.daemon.gateway import Gateway
 from edge.settings.config import ConfigError, parse_config
-from edge.settings.host_checks import with_usable_ledger
+from edge.settings.host_checks import check_host, with_usable_ledger
 from inventory.errors import StoreError
 
 HEAD = 'site = "s1"\ngateway = "g1"\n'
@@ -88,12 +88,13 @@ def test_what_this_machine_lacks_is_a_warning(
         '[[scanners]]\nname = "s1"\nport = "/dev/ttyACM9"\n',
     )
     code, out, err = check(config, capsys)
-    assert code == 0 and ": ok:" in out and "3 warning(s)" in out
+    assert code == 0 and ": ok:" in out and "4 warning(s)" in out
     lines = err.splitlines()
     assert all(line.startswith("warning: ") for line in lines)
     assert any(f"folder {tmp_path}/no/such/folder does not exist" in line for line in lines)
     assert any("readers[0].port: serial port /dev/ttyNOSUCH7 does not exist" in x for x in lines)
     assert any("scanners[0].port: serial port /dev/ttyACM9" in line for line in lines)
+    assert any("scanners[0].port: /dev/ttyACM9 is numbered in the order" in x for x in lines)
     # A real error beside the warnings still fails.
     config.write_text(config.read_text().replace("no/such/folder/ledger.sqlite", ""))
     code, _, err = check(config, capsys)
@@ -101,6 +102,39 @@ def test_what_this_machine_lacks_is_a_warning(
     config.write_text(config.read_text() + "[devices]\ndown_alarm_seconds = -1\n")
     code, _, err = check(config, capsys)
     assert code == 2 and "devices.down_alarm_seconds: " in err
+
+
+def test_a_serial_port_named_by_its_number_is_a_warning_naming_the_adapters_own_name(
+    tmp_path: Path,
+) -> None:
+    """ttyUSB0 and ttyACM0 are numbered as the adapters are found: after a replug, or a reboot
+    finding them in another order, a reader's port may be the scanner's. udev's names in
+    /dev/serial/by-id stay with the adapter (a folder of the test's own stands in for it)."""
+    by_id = tmp_path / "by-id"
+    by_id.mkdir()
+    ftdi = by_id / "usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0"
+    ftdi.symlink_to("/dev/ttyUSB3")
+    (by_id / "usb-1a86_USB_Serial-if00-port0").symlink_to("/dev/ttyUSB4")
+    config = parse_config(
+        {
+            "site": "s1",
+            "gateway": "g1",
+            "readers": [
+                {"name": "r1", "port": "/dev/ttyUSB3"},
+                {"name": "r2", "port": str(ftdi)},
+                {"name": "r3", "port": "socket://10.0.0.5:4001"},
+                {"name": "r4", "port": "/dev/ttyS0"},
+            ],
+            "scanners": [{"name": "s1", "port": "/dev/ttyACM0"}],
+        }
+    )
+    found = check_host(config, by_id)
+    renumbered = [w for w in found.warnings if "is numbered in the order" in w]
+    assert [w.split(":")[0] for w in renumbered] == ["readers[0].port", "scanners[0].port"]
+    assert renumbered[0].endswith(f'Name the adapter instead: "{ftdi}"'), renumbered[0]
+    assert "a replug or a reboot can change" in renumbered[0]
+    assert f"its name in {by_id} (ls -l {by_id} shows which is which)" in renumbered[1]
+    assert not found.errors
 
 
 def test_a_missing_ledger_in_an_existing_folder_is_a_warning(
