@@ -85,8 +85,17 @@ class ActionJournal:
         except OSError as exc:
             log.error("actions held through a full disk cannot be kept in %s: %s", self.path, exc)
             return []
-        used = os.pread(self._fd, self._size, 0)
-        self._end = len(used.split(b"\0", 1)[0])
+        used = os.pread(self._fd, self._size, 0).split(b"\0", 1)[0]
+        # Whole records end their line; what follows the last line end is a record whose write
+        # the stop cut off. The next record goes where it began, on a line of its own.
+        self._end = used.rfind(b"\n") + 1
+        if torn := used[self._end :]:
+            log.error(
+                "a kept action in %s cannot be read (its write was cut off by the stop): %r",
+                self.path,
+                torn[:200],
+            )
+            self._blank(self._end, len(torn))
         try:
             os.posix_fallocate(self._fd, 0, self._size)
             self._room = True
@@ -102,7 +111,7 @@ class ActionJournal:
         if kept:
             log.warning("%d actions kept through a stop are carried out again", len(kept))
         elif self._end:
-            self._empty()  # what a write torn by the stop left
+            self._empty()  # records none of which can be read
         return kept
 
     def close(self) -> None:
@@ -144,16 +153,21 @@ class ActionJournal:
             self._empty()
 
     def _empty(self) -> None:
+        if self._blank(0, self._end):  # else kept actions carried out again are skipped by key
+            self._end = 0
+            self._told_full = False
+
+    def _blank(self, start: int, length: int) -> bool:
+        """Zero `length` bytes from `start` (the file's room stays); whether that was done."""
         if self._fd is None:
-            return
+            return False
         try:
-            os.pwrite(self._fd, bytes(self._end), 0)
+            os.pwrite(self._fd, bytes(length), start)
             os.fdatasync(self._fd)
-        except OSError as exc:  # kept actions carried out again are skipped by their keys
+        except OSError as exc:
             log.error("%s could not be emptied: %s", self.path, exc)
-            return
-        self._end = 0
-        self._told_full = False
+            return False
+        return True
 
     def _read(self, line: bytes) -> RememberCommand | None:
         try:

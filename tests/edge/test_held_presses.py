@@ -93,6 +93,34 @@ def test_a_press_torn_by_a_power_cut_is_passed_over(
     assert "cannot be read" in caplog.text
 
 
+def test_a_press_kept_after_a_torn_one_comes_back_after_the_next_stop(tmp_path: Path) -> None:
+    """The record the power cut tore (a long one) is not the start of the next record's line:
+    the press kept after the restart, answered at the shelf as booked, survives the next."""
+    path = tmp_path / "presses"
+    journal = ActionJournal(path, Clock())
+    journal.open()
+    first = journal.keep(ConfirmButton("A-01", 1, 0))
+    journal.close()
+    whole = path.read_bytes().rstrip(b"\0")
+    epcs = tuple(f"urn:epc:id:sgtin:4012345.012345.{n}" for n in range(8))
+    torn = ActionJournal(tmp_path / "other", Clock())
+    torn.open()
+    torn.keep(ConfirmButton("A-02", 8, 0, epcs))
+    torn.close()
+    long_record = (tmp_path / "other").read_bytes().rstrip(b"\0")
+    with open(path, "r+b") as f:
+        f.seek(len(whole))
+        f.write(long_record[:-2])  # the second record, cut off before its end
+    after_cut = ActionJournal(path, Clock())
+    assert after_cut.open() == [first]
+    later = after_cut.keep(ConfirmButton("A-05", 3, 0))
+    assert later is not None
+    after_cut.close()
+    assert ActionJournal(path, Clock()).open() == [first, later]
+    lines = path.read_bytes().rstrip(b"\0")
+    assert b"\0" not in lines and lines.endswith(b"\n") and lines.count(b"\n") == 2
+
+
 def test_presses_beyond_the_room_are_held_in_memory_only(tmp_path: Path) -> None:
     journal = ActionJournal(tmp_path / "presses", Clock(), size=200)
     journal.open()
