@@ -5,6 +5,7 @@ gateway, and `rxedge procurement status` answering a request (and showing a refu
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from edge.cli.procurement.commands import ANSWER_STATES
-from edge.cli.procurement.watch import CSV_COLUMNS
+from edge.cli.procurement.request_csv import CSV_COLUMNS
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
 from inventory.changes import Book
@@ -278,3 +279,40 @@ async def test_a_row_torn_by_a_crash_is_written_again_whole(
     ids = [b["request_id"] for b in (first, torn, new)]
     assert [r[3] for r in rows[1:]] == ids
     assert seen.read_text().split() == ids
+
+
+async def test_a_row_torn_inside_a_cell_with_a_line_break_is_written_again_whole(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    """Cut off after the line break of a two-line `confirmed_by`: the file's last line end is
+    inside that cell, so the row is not whole there; its request is not taken for one written
+    down, and the next row does not start inside its open quote."""
+    table = tmp_path / "requests.csv"
+    first, torn, new = (request_message(n=n) for n in (1, 2, 3))
+    torn["confirmed_by"] = "Ana Ruiz\n(night shift)"
+    rows = io.StringIO(newline="")
+    writer = csv.writer(rows)
+    writer.writerow(CSV_COLUMNS)
+    for body in (first, torn):
+        reason = body["reason"]
+        cells = {**body, **reason, "received_at": "2026-11-26T09:00:01.000Z"}
+        writer.writerow([cells[c] for c in CSV_COLUMNS])
+    written = rows.getvalue()
+    table.write_text(written[: written.rindex("\n(night") + 4], newline="")  # "...\n(ni"
+    centre = Subscriber(broker.port, ["nothing/at/all"], "centre")
+    run = await CliRun.start(
+        *("procurement", "watch", "--broker", broker.url, "--group", ""),
+        *("--csv", str(table), "--count", "2", "--seconds", "20"),
+    )
+    try:
+        await run.watching()
+        for body in (torn, new):  # the torn one again, as the broker hands it over
+            centre.publish(TOPIC, json.dumps(body))
+        assert await run.finish() == 0, run.errors
+    finally:
+        await run.kill()
+        centre.close()
+    with table.open(newline="") as held:
+        found = list(csv.DictReader(held))
+    assert [r["request_id"] for r in found] == [b["request_id"] for b in (first, torn, new)]
+    assert [r["confirmed_by"] for r in found] == ["auto", "Ana Ruiz\n(night shift)", "auto"]

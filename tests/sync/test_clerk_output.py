@@ -10,7 +10,7 @@ import json
 import uuid
 from pathlib import Path
 
-from edge.cli.procurement.watch import RequestCsv
+from edge.cli.procurement.request_csv import RequestCsv
 from edge.web.commands import is_form_id
 from edge.web.views.expiring import DEFAULT_DAYS, days_asked
 from sync.procurement_feed import parse_request

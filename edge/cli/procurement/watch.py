@@ -15,18 +15,16 @@ consumer group shared with the other clerks' processes (edge.cli.procurement.com
 from __future__ import annotations
 
 import asyncio
-import csv
 import inspect
 import json
-import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 
 from edge.cli.broker_options import own_client_id
+from edge.cli.procurement.request_csv import RequestCsv
 from sync.broker_refusal import (
     OPTION_SETTINGS,
     BrokerLinkError,
@@ -41,29 +39,9 @@ from sync.procurement_feed import (
     RequestConsumer,
     RequestDeduplicator,
     SeenRequests,
-    cut_torn_line,
     request_subscription,
 )
 
-REQUEST_FIELDS = (
-    "request_id",
-    "created_at",
-    "gtin",
-    "name",
-    "quantity",
-    "unit",
-    "priority",
-    "reason",
-    "confirmed_by",
-)
-REASON_FIGURES = ("on_hand", "on_order", "reorder_point", "par")
-# A row: when and where the request came from, then its fields, the reason spread into its figures.
-CSV_COLUMNS = (
-    "received_at",
-    "site",
-    "gateway",
-    *(f for name in REQUEST_FIELDS for f in (REASON_FIGURES if name == "reason" else (name,))),
-)
 OnRequest = Callable[[ReceivedRequest], Awaitable[None] | None]
 # Said once a watch without a session of its own is subscribed: the broker keeps nothing for it.
 NO_SESSION_WARNING = (
@@ -141,47 +119,6 @@ class ProcurementWatch:
         if inspect.isawaitable(result):
             await result
         self.feed.done(request)
-
-
-class RequestCsv:
-    """Requests appended to a CSV file, one row each (the header once, in a new file), each row
-    flushed and synced before `write` returns."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        cut_torn_line(path)  # a row half-written when the watch stopped comes again whole
-        new = not path.exists() or path.stat().st_size == 0
-        self._file: IO[str] = path.open("a", newline="", encoding="utf-8")
-        self._rows = csv.writer(self._file)
-        if new:
-            self._rows.writerow(CSV_COLUMNS)
-            self._sync()
-
-    def request_ids(self) -> list[str]:
-        """The request ids the file holds already."""
-        with self.path.open(newline="", encoding="utf-8") as held:
-            return [row["request_id"] for row in csv.DictReader(held) if row.get("request_id")]
-
-    def write(self, request: ReceivedRequest, received_at: str) -> None:
-        b, topics = request.body, request.topics
-        given = b.get("reason")
-        reason: dict[str, object] = given if isinstance(given, dict) else {}
-        values = {
-            **{name: b.get(name) for name in CSV_COLUMNS},
-            **{name: reason.get(name) for name in REASON_FIGURES},
-            "received_at": received_at,
-            "site": topics.site,
-            "gateway": topics.gateway,
-        }
-        self._rows.writerow([_cell(values[c]) for c in CSV_COLUMNS])
-        self._sync()
-
-    def close(self) -> None:
-        self._file.close()
-
-    def _sync(self) -> None:
-        self._file.flush()
-        os.fsync(self._file.fileno())
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,13 +286,3 @@ async def watch(options: WatchOptions) -> int:
         print(f"rxedge: watch stopped: {watcher.session.failed}", file=sys.stderr)
         return 1
     return clerk.outcome()
-
-
-def _cell(value: object) -> object:
-    """A CSV cell: text a spreadsheet would take for a formula (a sender's product name
-    starting with = + - @, a tab or a carriage return) is written with a leading quote."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

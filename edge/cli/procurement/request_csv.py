@@ -1,0 +1,132 @@
+"""The clerk's CSV file of requests (`rxedge procurement watch --csv`): one row a request,
+appended and synced as it arrives, read back at the next start for the requests written down."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from sync.procurement_feed import ReceivedRequest
+
+log = logging.getLogger(__name__)
+REQUEST_FIELDS = (
+    "request_id",
+    "created_at",
+    "gtin",
+    "name",
+    "quantity",
+    "unit",
+    "priority",
+    "reason",
+    "confirmed_by",
+)
+REASON_FIGURES = ("on_hand", "on_order", "reorder_point", "par")
+# A row: when and where the request came from, then its fields, the reason spread into its figures.
+CSV_COLUMNS = (
+    "received_at",
+    "site",
+    "gateway",
+    *(f for name in REQUEST_FIELDS for f in (REASON_FIGURES if name == "reason" else (name,))),
+)
+
+
+class RequestCsv:
+    """Requests appended to a CSV file, one row each (the header once, in a new file), each row
+    flushed and synced before `write` returns."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        cut_torn_row(path)  # a row half-written when the watch stopped comes again whole
+        new = not path.exists() or path.stat().st_size == 0
+        self._file: IO[str] = path.open("a", newline="", encoding="utf-8")
+        self._rows = csv.writer(self._file)
+        if new:
+            self._rows.writerow(CSV_COLUMNS)
+            self._sync()
+
+    def request_ids(self) -> list[str]:
+        """The request ids the file holds already."""
+        with self.path.open(newline="", encoding="utf-8") as held:
+            return [row["request_id"] for row in csv.DictReader(held) if row.get("request_id")]
+
+    def write(self, request: ReceivedRequest, received_at: str) -> None:
+        b, topics = request.body, request.topics
+        given = b.get("reason")
+        reason: dict[str, object] = given if isinstance(given, dict) else {}
+        values = {
+            **{name: b.get(name) for name in CSV_COLUMNS},
+            **{name: reason.get(name) for name in REASON_FIGURES},
+            "received_at": received_at,
+            "site": topics.site,
+            "gateway": topics.gateway,
+        }
+        self._rows.writerow([_cell(values[c]) for c in CSV_COLUMNS])
+        self._sync()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def _sync(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+
+def cut_torn_row(path: Path) -> None:
+    """Cut what follows the last whole row of the CSV file at `path`: a row the watch stopped
+    writing half-way (a full disk, a power cut), cut off anywhere, inside a quoted cell holding
+    a line break too. Its request was not acknowledged, so it comes again and is written whole,
+    as a row of its own (and is not taken for one written down before)."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    kept = _whole_rows_length(data)
+    if kept == len(data):
+        return
+    log.warning("%s: cut the unfinished last row %r", path, data[kept : kept + 80])
+    with path.open("rb+") as held:
+        held.truncate(kept)
+        held.flush()
+        os.fsync(held.fileno())
+
+
+def _whole_rows_length(data: bytes) -> int:
+    """How many bytes of CSV `data` its whole rows take: each ends with a line end outside
+    quotes. A row the reader refuses (a cell past its size limit) is passed over, not cut."""
+    lines = data.splitlines(keepends=True)
+    taken = 0  # bytes of the lines the reader has taken so far
+    ran_out = False  # the reader asked for more than there is
+
+    def fed() -> Iterator[str]:
+        nonlocal taken, ran_out
+        for line in lines:
+            taken += len(line)
+            yield line.decode("utf-8", "surrogateescape")
+        ran_out = True
+
+    rows = csv.reader(fed())
+    whole = 0
+    while True:
+        try:
+            next(rows)
+        except StopIteration:
+            return whole
+        except csv.Error:
+            continue
+        if ran_out:  # ended by the end of the data, inside a quoted cell
+            return whole
+        if data[taken - 1 : taken] in (b"\n", b"\r"):
+            whole = taken
+
+
+def _cell(value: object) -> object:
+    """A CSV cell: text a spreadsheet would take for a formula (a sender's product name
+    starting with = + - @, a tab or a carriage return) is written with a leading quote."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
