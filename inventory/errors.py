@@ -5,7 +5,8 @@
 - `Retryable`: the ledger cannot be written now (disk full, read-only, I/O error, locked by
   another process). The change itself is fine: hold it and try again later.
 - `StoreError`: the ledger file cannot be used as it is (damaged, too new); the message says
-  what to do.
+  what to do. Its `StoreUnavailable`: the file is whole but cannot be opened now (its file
+  system is full, another program holds it locked): the same start may succeed later.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ class LedgerUnavailable(Retryable):
 
 class StoreError(InventoryError):
     """The ledger file cannot be used as it is."""
+
+
+class StoreUnavailable(StoreError):
+    """The ledger file is whole but cannot be opened now (no room on its file system, locked
+    by another program): opening it again may succeed once that has passed."""
 
 
 # SQLite result codes that mean "the file cannot be written now", not "the change is wrong".

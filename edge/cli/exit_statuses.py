@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 
 USAGE = "2 a usage error (the message says which)"
+# sysexits' EX_TEMPFAIL: the unit restarts on it, as it does not on 2.
+NOT_NOW = 75
 LEDGER = "2 the ledger or configuration cannot be read, or a usage error (the message says which)"
 SENT = (
     "1 the gateway answered with a failure (refused, cancelled, timed out)",
@@ -34,6 +36,8 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
         "1 an unexpected failure (the traceback is logged)",
         "2 the configuration or the ledger cannot be used, or a usage error (the message says "
         "what to do)",
+        f"{NOT_NOW} the ledger cannot be opened now: its file system is full, or another program "
+        "holds it locked (the message says what to do; a service is started again by itself)",
     ),
     "check-config": (
         "0 the configuration is valid (lines starting 'warning:' name what this machine lacks)",

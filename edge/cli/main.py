@@ -15,7 +15,7 @@ from typing import Any
 
 from edge.cli.broker_options import add_broker_options, add_protocol_option, broker_link
 from edge.cli.config_file import CONFIG_ENV, add_config_option, config_path
-from edge.cli.exit_statuses import describe_exit_statuses
+from edge.cli.exit_statuses import NOT_NOW, describe_exit_statuses
 from edge.cli.gtin_input import gtin_argument
 from edge.cli.ledger import add_ledger_commands
 from edge.cli.office import add_office_commands
@@ -36,7 +36,7 @@ from edge.service.journal import WARNING, configure_logging, tell
 from edge.service.stopping import run_stoppable
 from edge.settings.config import ConfigError, load_config
 from edge.web.cli import add_web_commands
-from inventory.errors import StoreError
+from inventory.errors import StoreError, StoreUnavailable
 from inventory.site_calendar import SiteCalendar
 from sync.broker_refusal import MqttProtocol
 from sync.broker_security import BrokerLink
@@ -314,7 +314,16 @@ def _run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, gateway.stop)
         await gateway.run()
 
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    except StoreUnavailable as exc:
+        tell(f"rxedge: {exc}")
+        tell(
+            f"rxedge: not started (exit status {NOT_NOW}), though the ledger and the "
+            "configuration are fine: the service is started again by itself; by hand, start "
+            "it again once that is done"
+        )
+        return NOT_NOW
     return 0
 
 

@@ -8,6 +8,7 @@ one that fails ends the gateway (its error raised from `run`); `stop()` ends it 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 
@@ -30,10 +31,12 @@ from edge.lights.lights_feed import LightsFeed
 from edge.lights.shelf_lights import ShelfLights
 from edge.service.heartbeat_sources import gateway_watchdog
 from edge.service.metrics import GatewayMetrics
+from edge.service.sd_notify import Notifier
 from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig
 from edge.settings.host_checks import stock_outside, with_usable_ledger
 from inventory.changes import PickTick, SendRequestsAgain, ShortageCheck
+from inventory.errors import StoreUnavailable
 from inventory.site_calendar import SiteCalendar, machine_zone_problems
 from inventory.stock.presence import PresenceTracker
 from sync.mqtt_session import Announcement, MqttSession
@@ -48,6 +51,12 @@ RESEND_CHECK_SECONDS = 60.0
 # After the presence dwell time, how long the readers get to book what lies on the shelves
 # before the start's shortage check judges them.
 SHELVES_READ_IN_SECONDS = 5.0
+# Under a service manager, a ledger that cannot be opened now (a full disk, locked by another
+# program) is tried again this often, for this long, before the start ends with exit status 75
+# and systemd starts the daemon again: within the unit's TimeoutStartSec=120, and long enough
+# that five such starts never fall within StartLimitIntervalSec=240 (StartLimitBurst=5).
+OPEN_AGAIN_SECONDS = 5.0
+OPEN_WAIT_SECONDS = 60.0
 
 
 class _Stopped(Exception):
@@ -155,7 +164,7 @@ class Gateway:
 
     async def _run(self, config: GatewayConfig) -> None:
         ledger = self.ledger
-        await ledger.open()
+        await self._open_ledger()
         try:
             if outside := stock_outside(config, await ledger.ask(ask.stock_by_slot)):
                 log.warning("%s", outside)
@@ -195,6 +204,34 @@ class Gateway:
                 await session.stop(farewell=Announcement(self.topics.status, "offline"))
         finally:
             await ledger.close()
+
+    async def _open_ledger(self) -> None:
+        """Open the ledger. One that cannot be opened now (StoreUnavailable) ends the start at
+        once when run by hand (the person reads why); under a service manager it is tried again
+        every OPEN_AGAIN_SECONDS for OPEN_WAIT_SECONDS, the reason in the service's status, so
+        that the shelves come back as soon as there is room."""
+        manager = Notifier.from_environment()
+        failed_at: float | None = None
+        try:
+            while True:
+                try:
+                    await self.ledger.open()
+                    break
+                except StoreUnavailable as exc:
+                    now = self.clock.monotonic()
+                    if failed_at is None and manager.enabled:
+                        log.error("%s; trying again every %.0f s", exc, OPEN_AGAIN_SECONDS)
+                    failed_at = now if failed_at is None else failed_at
+                    waited = now - failed_at
+                    if not manager.enabled or self._stop.is_set() or waited >= OPEN_WAIT_SECONDS:
+                        raise
+                    manager.status(f"waiting for the ledger: {exc}")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), OPEN_AGAIN_SECONDS)
+        finally:
+            manager.close()
+        if failed_at is not None:
+            log.info("ledger %s opened: there is room or the lock is gone", self.config.database)
 
     async def _serve(self, session: MqttSession, publisher: OutboxPublisher) -> None:
         config, ledger, clock = self.config, self.ledger, self.clock

@@ -69,6 +69,7 @@ class LedgerLink:
         forget: Callable[[str], None],
         max_waiting: int = MAX_WAITING,
     ):
+        self._open_keeper = open_keeper
         self.writer = LedgerWriter(open_keeper)
         self._changes = ChangeQueue(max_waiting)
         self._storage = storage
@@ -95,8 +96,13 @@ class LedgerLink:
 
     async def open(self) -> None:
         """Open the ledger on the writer's thread; actions a previous run kept on disk (stopped
-        while the ledger could not be written) are queued first."""
-        await asyncio.to_thread(self.writer.start)
+        while the ledger could not be written) are queued first. A ledger that cannot be opened
+        raises its StoreError, and `open` may be called again."""
+        try:
+            await asyncio.to_thread(self.writer.start)
+        except Exception:
+            self.writer = LedgerWriter(self._open_keeper)  # its thread has ended: a new one
+            raise
         if self.actions is not None:
             for kept in self.actions.open():
                 self._kept[id(kept)] = kept

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from inventory.errors import StoreError
+from inventory.errors import StoreError, StoreUnavailable
 
 _SCHEMA_V1 = """
 CREATE TABLE movements (
@@ -256,16 +256,16 @@ def _cannot_open(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
     its file system (both leave the file whole), or damaged."""
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return StoreError(
+        return StoreUnavailable(
             f"ledger {path} is locked by another program (an open sqlite3 session, a copy "
             "being written?) and could not be opened within 5 s; the file is not damaged: "
-            "close that program and start again"
+            "close that program"
         )
     if code == sqlite3.SQLITE_FULL or (code == sqlite3.SQLITE_IOERR and _full(path.parent)):
-        return StoreError(
+        return StoreUnavailable(
             f"ledger {path} cannot be opened: the file system holding it is full (df -h "
             f"{path.parent}); the file is not damaged: make room (old logs, backups kept on "
-            "the box) and start again"
+            "the box)"
         )
     return damaged(path, str(exc))
 

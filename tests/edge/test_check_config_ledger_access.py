@@ -191,11 +191,12 @@ def test_a_ledger_on_a_read_only_file_system_is_named_as_such_not_as_ownership(
 
 @pytest.mark.skipif(not _private_mounts(), reason="needs root and unshare to fill a file system")
 @pytest.mark.parametrize("version", [9, None], ids=["to migrate", "current"])
-def test_a_ledger_on_a_full_file_system_is_named_as_such_not_as_damaged(
+def test_a_ledger_on_a_full_file_system_is_named_as_such_and_its_start_is_retried(
     place: Path, version: int | None
 ) -> None:
     """A full disk at start (a migration to write, or only the shared-memory file to make):
-    the ledger is whole, so the message says the disk is full, never to restore a backup."""
+    the ledger is whole, so the message says the disk is full, never to restore a backup, and
+    the daemon exits 75, which the unit restarts (2 it would leave failed for good)."""
     mount = place / "card"
     mount.mkdir()
     db = mount / "ledger.sqlite"
@@ -214,11 +215,12 @@ def test_a_ledger_on_a_full_file_system_is_named_as_such_not_as_damaged(
     )
     found = in_private_mounts(script)
     said = found.stderr
-    assert "run=2" in found.stdout, found.stdout + said
+    assert "run=75" in found.stdout, found.stdout + said
     assert "Traceback" not in said and "restore it from a backup" not in said, said
     assert f"ledger {db} cannot be opened: the file system holding it is full" in said
-    assert "the file is not damaged" in said
+    assert "the file is not damaged: make room" in said
     assert f"df -h {mount}" in said
+    assert "the service is started again by itself" in said
 
 
 def in_private_mounts(script: str) -> subprocess.CompletedProcess[str]:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from edge.cli.exit_statuses import NOT_NOW
+from edge.daemon.gateway import OPEN_AGAIN_SECONDS, OPEN_WAIT_SECONDS
 from edge.demo.local_broker import LocalBroker
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
@@ -87,6 +89,26 @@ def test_the_unit_is_a_notify_service_with_a_watchdog_and_its_own_user() -> None
     assert unit["SupplementaryGroups"] == ["dialout"]
     assert unit["StateDirectory"] == ["rxedge"]
     assert unit["MemoryDenyWriteExecute"] == ["yes"]
+
+
+def test_the_unit_restarts_a_start_the_ledger_put_off_until_it_opens() -> None:
+    """Exit status 2 (a wrong configuration, a damaged ledger) is left failed; 75 (the
+    ledger's disk full, or locked by another program) is restarted like any failure. The
+    start limit must never end those restarts: systemd counts starts in windows of
+    StartLimitIntervalSec from the first, refusing one more than StartLimitBurst, and each
+    such start waits for the ledger before it exits, so even with one other start in the
+    window the burst is never reached. The wait ends within TimeoutStartSec, with room left
+    for the last try (SQLite waits up to 5 s on a lock) and the rest of the start."""
+    unit = _unit_settings()
+    assert unit["Restart"] == ["on-failure"]
+    assert unit["RestartPreventExitStatus"] == ["2"] and NOT_NOW == 75
+    restart = float(unit["RestartSec"][0].removesuffix("s"))
+    window = float(unit["StartLimitIntervalSec"][0])
+    burst = int(unit["StartLimitBurst"][0])
+    assert (burst - 1) * (OPEN_WAIT_SECONDS + restart) > window
+    last_try, rest_of_start = 5, 30
+    start_timeout = float(unit["TimeoutStartSec"][0])
+    assert start_timeout >= OPEN_WAIT_SECONDS + OPEN_AGAIN_SECONDS + last_try + rest_of_start
 
 
 PR_SET_MDWE = 65

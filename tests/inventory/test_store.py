@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from inventory.alarms.lifecycle import AlarmKind, alarm_id
+from inventory.errors import StoreUnavailable
 from inventory.keeper import InventoryKeeper
 from inventory.ledger import store
 from inventory.ledger.movements import Movement, MovementKind
@@ -159,8 +160,9 @@ def test_a_damaged_file_is_refused_with_what_to_do(tmp_path: Path) -> None:
     for offset in range(8192, len(data), 4096):  # scribble over every page but the first two
         data[offset + 100 : offset + 140] = b"\xff" * 40
     path.write_bytes(bytes(data))
-    with pytest.raises(store.StoreError, match="restore it from a backup"):
+    with pytest.raises(store.StoreError, match="restore it from a backup") as refused:
         store.connect(path)
+    assert not isinstance(refused.value, StoreUnavailable), "no start again would mend it"
 
 
 def test_a_new_ledger_and_its_companions_are_closed_to_other_users(tmp_path: Path) -> None:
@@ -186,13 +188,13 @@ def test_a_ledger_locked_by_another_program_at_migration_is_not_called_damaged(
 ) -> None:
     """A file that needs migrating while another program holds a write lock on it (an open
     sqlite3 session) is whole: the error says it is locked and what to do, never to restore a
-    backup or to move the ledger aside."""
+    backup or to move the ledger aside, and it is one that may pass (the daemon tries again)."""
     path = file_at_version(tmp_path / "v9.sqlite", 9)
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("PRAGMA journal_mode=WAL")
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        with pytest.raises(store.StoreError) as refused:
+        with pytest.raises(StoreUnavailable) as refused:
             store.connect(path, integrity_check=None)
     finally:
         holder.execute("ROLLBACK")
