@@ -205,6 +205,11 @@ class InventoryKeeper:
         """The batch and expiry the ledger last knew a pack by ('' and None: never booked)."""
         return self.ledger.held_before(epc, gtin, serial) or ("", None)
 
+    def held_before(self, epc: str, gtin: str, serial: str) -> bool:
+        """Whether the ledger ever booked this pack (by its tag, or by its GTIN and serial),
+        of a known batch or not."""
+        return self.ledger.held_before(epc, gtin, serial) is not None
+
     def written_off_held(self, epc: str) -> bool:
         """Whether the last movement that took this tagged pack off the shelves wrote it off
         while it was quarantined."""

@@ -365,6 +365,7 @@ def keeper_for(
             picking.timeout_seconds,
             picking.mistake_seconds,
             picking.locate_seconds,
+            config.presence.dwell_seconds,
         ),
         seconds=clock.steady,
     )

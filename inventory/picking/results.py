@@ -14,12 +14,14 @@ from inventory.stock.slot_index import StockLine
 @dataclass(frozen=True, slots=True)
 class PickTimes:
     """How long a list may sit untouched before its reminder and its timeout, how long a
-    mistake is shown (and a wrongly taken tagged pack is waited for), and a locate's default."""
+    mistake is shown (and a wrongly taken tagged pack is waited for), a locate's default, and
+    how long a fixed reader sees a tag before it counts as arrived (`presence.dwell_seconds`)."""
 
     remind_after_seconds: float = 120.0
     timeout_seconds: float = 600.0
     mistake_seconds: float = 30.0
     locate_seconds: float = 30.0
+    dwell_seconds: float = 5.0
 
 
 def message(at: str, command: str, command_id: str, status: str, **fields: object) -> OutboxMessage:

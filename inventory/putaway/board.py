@@ -4,6 +4,7 @@ memory only)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from inventory.alarms.lifecycle import AlarmKind
@@ -42,7 +43,10 @@ class PutawayBoard:
         is no clerk's idle time."""
         keeper = self._keeper
         self.sessions = {s.delivery_id: s for s in self.store.open_sessions()}
-        self._run_start.carry_over(self.sessions)
+        for session in self._run_start.carry_over(self.sessions):
+            # Nor is it time for a reader to see the tag of a pack pressed for just before
+            # the stop: it is read once the shelves are read in again.
+            session.untagged = [replace(p, at=session.touched_at) for p in session.untagged]
         window, now = keeper.picks.times.timeout_seconds, keeper.calendar.now()
         lately = self.store.closed_since(iso(now - timedelta(seconds=window)))
         self.recent.load([*self.sessions.values(), *lately], keeper.seconds() - window)
@@ -59,6 +63,34 @@ class PutawayBoard:
                 if (pack.gtin, pack.serial) == (gtin, serial):
                     return session, pack
         return None
+
+    def counted_waiting(self, gtin: str, slot: str) -> tuple[PutawaySession, WaitingPack] | None:
+        """A waiting counted pack of `gtin` (lit in `slot` first): the one a tag may be."""
+        counted = [
+            (s, p) for s in self.by_age() for p in s.waiting if (p.gtin, p.serial) == (gtin, "")
+        ]
+        counted.sort(key=lambda found: found[1].slot != slot)
+        return next(iter(counted), None)
+
+    @property
+    def untagged_since(self) -> float:
+        """Counted packs put by button at this time (seconds) or before count as untagged for
+        good: a pack's tag is read within the dwell time (`presence.dwell_seconds`) of its
+        laying, and a press comes within a mistake's time (`picking.mistake_seconds`) of it."""
+        times = self._keeper.picks.times
+        return self._keeper.seconds() - times.dwell_seconds - times.mistake_seconds
+
+    def forget_untagged(self) -> None:
+        """Counted packs put by button that count as untagged for good are forgotten (their
+        sessions saved, in a transaction of their own when there are any)."""
+        since = self.untagged_since
+        stale = [s for s in self.by_age() if any(p.at <= since for p in s.untagged)]
+        if not stale:
+            return
+        with self._keeper.group():
+            for session in stale:
+                session.untagged = [p for p in session.untagged if p.at > since]
+                self.save(session)
 
     def colours(self) -> set[int]:
         """The colour numbers (shared with pick lists) the sessions hold."""

@@ -192,6 +192,7 @@ class PutawayDesk:
         board.red_tags = {epc: s for epc, s in board.red_tags.items() if s in board.red}
         board.unbooked = {s: left for s, left in board.unbooked.items() if left[1] > now}
         board.recent.forget_before(now - limit)
+        board.forget_untagged()
         return out
 
     def cues(self) -> list[Cue]:

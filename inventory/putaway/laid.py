@@ -14,10 +14,12 @@ seen on a shelf tells which it was, by GTIN and serial:
   refused (let go of no more) and notes where it is held (`held_in`).
 
 A counted pack (scanned without a serial) put by its button has its tag, if it carries one,
-seen in its slot afterwards: that tag is its own, not another pack's. One of the slot's counted
-packs of its batch becomes the tagged one (a count adjustment out, one in with the serial and
-EPC), nothing more is booked. What a tag's serial names (a pack booked, refused or let go of)
-goes before such a counted pack, and both go before a counted pack still waiting to be put.
+read in its slot soon after: that tag is its own, not another pack's (inventory.putaway
+.pressed). A tag the ledger held before (booked, then taken off a shelf) is a pack coming back,
+booked as returned: never a counted pack of a delivery, pressed for or lit. What a tag's serial
+names (a pack booked, refused or let go of) goes before such a counted pack, and both go before
+a counted pack still waiting to be put, but for one lit only in other slots: a tag read where a
+counted pack was just pressed for is then that lit pack, laid astray (red there).
 
 A press where a pack let go of lies blinks red: nothing was lit there and the pack is not
 booked; scanned again, it is lit again. A pack of a delivery scanned again once it is on the
@@ -28,7 +30,6 @@ put, is the same pack, not a second one with its serial: nothing is booked or su
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date
 
 from inventory.alarms.lifecycle import AlarmKind
@@ -40,6 +41,7 @@ from inventory.putaway.board import PutawayBoard
 from inventory.putaway.checks import REFUSED_PACK_REASONS, held_back
 from inventory.putaway.known_packs import LAID_DAYS
 from inventory.putaway.ledger_access import PutawayLedger
+from inventory.putaway.pressed import PressedPacks
 from inventory.putaway.sessions import (
     PutawaySession,
     RefusedPack,
@@ -47,7 +49,6 @@ from inventory.putaway.sessions import (
     WaitingPack,
     pack_key,
 )
-from inventory.stock.slot_index import StockLine
 
 # Books one waiting (or let go) pack of an open session as put: (session, pack, slot, how,
 # outcome, tag).
@@ -62,30 +63,31 @@ class ShelfFinds:
         self._keeper = keeper
         self._board = board
         self._book = book
+        self._pressed = PressedPacks(keeper, board)
 
-    def accounts_for(self, tag: PackId, slot: str) -> bool:
-        """Whether a tag the ledger does not hold, seen in `slot`, is a pack booked (by its
-        code, or a counted one put by button in `slot`), refused or let go of by its serial:
-        then it is not a waiting counted pack."""
-        return (
-            self._booked_by_code(tag)
-            or self._known(tag) is not None
-            or self._pressed(tag, slot) is not None
-        )
+    def accounts_for(self, tag: PackId, slot: str, lit_in: str) -> bool:
+        """Whether a tag the ledger does not hold, seen in `slot`, is another pack than the
+        waiting counted pack of its GTIN lit in `lit_in`: one the ledger held before, one
+        booked by its code, refused or let go of by its serial, or, that pack being lit in
+        `slot`, a counted pack just put there by button. Lit only elsewhere, that pack is the
+        tag's, laid astray: the press in `slot` booked the pack pressed for already."""
+        if self._booked_by_code(tag) or self._known(tag) is not None or self._back(tag):
+            return True
+        return lit_in == slot and bool(self._pressed.in_slot(tag.gtin, slot))
 
     def tag_seen(self, tag: PackId, slot: str) -> Outcome | None:
         """A tag the ledger does not hold, seen in `slot`: booked as the pack a delivery let
-        go of or refused (see the module), or the tag of a counted pack put there by button;
-        None when no delivery knows it so (or the ledger holds its serial, booked by its
-        code: the tag joins that pack)."""
+        go of or refused (see the module), or the tag of a counted pack just put there by
+        button; None when no delivery knows it so (or the ledger holds its serial, booked by
+        its code: the tag joins that pack; or held it before: a pack coming back)."""
         keeper = self._keeper
         if self._booked_by_code(tag):
             return None
         found = self._known(tag)
         if found is None:
-            pressed = self._pressed(tag, slot)
-            if pressed is not None:
-                return self._tag_of(*pressed, tag)
+            pressed = self._pressed.in_slot(tag.gtin, slot)
+            if pressed and not self._back(tag):
+                return self._pressed.tag_of(pressed, tag)
             found = self._counted_let_go(tag, slot)
         if found is None:
             return None
@@ -93,7 +95,7 @@ class ShelfFinds:
         if isinstance(pack, RefusedPack) and pack.reason not in REFUSED_PACK_REASONS:
             return None  # refused for a reason that passes (no room): a tag like any other
         if isinstance(pack, WaitingPack):
-            if keeper.known_dates(tag.epc, tag.gtin, tag.serial) != ("", None):
+            if self._back(tag):
                 return None  # booked before and taken off the shelf: back, not delivered
             if session.state is SessionState.OPEN:  # put, or held there and refused in it
                 out = Outcome()
@@ -144,6 +146,12 @@ class ShelfFinds:
 
     # Internals -------------------------------------------------------------------------------
 
+    def _back(self, tag: PackId) -> bool:
+        """The ledger held this tag's pack before (booked, then taken off a shelf): a pack
+        coming back (booked as returned, with what the ledger knew of it), never a pack of a
+        delivery."""
+        return self._keeper.held_before(tag.epc, tag.gtin, tag.serial)
+
     def _booked_by_code(self, tag: PackId) -> bool:
         """The ledger holds a pack with the tag's serial (booked by its code)."""
         return any(line.serial == tag.serial for line in self._keeper.index.lines_of(tag.gtin))
@@ -175,54 +183,6 @@ class ShelfFinds:
         ]
         counted.sort(key=lambda found: found[1].slot != slot)
         return next(iter(counted), None)
-
-    def _pressed(
-        self, tag: PackId, slot: str
-    ) -> tuple[PutawaySession, WaitingPack, StockLine] | None:
-        """A counted pack of the tag's GTIN an open session put in `slot` by button, whose
-        tag was not seen yet, with the ledger's line of its batch there."""
-        for session in self._board.by_age():
-            for pack in session.untagged:
-                if (pack.gtin, pack.slot) != (tag.gtin, slot):
-                    continue
-                for line in self._keeper.index.lines_of(tag.gtin):
-                    if (line.slot, line.batch, line.serial) == (slot, pack.batch, ""):
-                        return session, pack, line
-        return None
-
-    def _tag_of(
-        self, session: PutawaySession, pack: WaitingPack, line: StockLine, tag: PackId
-    ) -> Outcome:
-        """The tag of a counted pack put by button, seen in its slot: one of the line's
-        counted packs is this tagged one (a count adjustment out of the line, one in with
-        the tag's serial and EPC), not a second pack."""
-        keeper, slot = self._keeper, line.slot
-        reason = (
-            f"its tag seen in {slot}: the counted pack of delivery {session.delivery_id} "
-            f"put there by button is serial {tag.serial}"
-        )
-        counted = line.leaving(
-            MovementKind.COUNT_ADJUSTMENT, None, "system", reason, session.delivery_id
-        )
-        tagged = replace(
-            counted,
-            serial=tag.serial,
-            epc=tag.epc,
-            from_slot=None,
-            to_slot=slot,
-            to_status=line.status,
-        )
-        out = Outcome()
-        with keeper.group():
-            out.commits.append(keeper.commit([counted, tagged]))
-            session.untagged.remove(pack)
-            self._board.save(session)
-        out.placed[tag.epc] = slot
-        out.putaway_notes.append(
-            f"put-away {session.delivery_id}: GTIN {tag.gtin} serial {tag.serial} seen in "
-            f"{slot}: the counted pack put there by button, its tag now booked with it"
-        )
-        return out
 
     def _closed(self, tag: PackId) -> _Found | None:
         """The latest session no longer open, closed in the last `LAID_DAYS` days, that left

@@ -1,6 +1,6 @@
 """What the put-away desk needs of the keeper: what the pick desk needs, the products, the
-live alarms, and the pick desk and shelf events it shares the shelves with (a narrow view, not
-the whole keeper)."""
+live alarms, the pick desk and shelf events it shares the shelves with, and whether the ledger
+ever held a pack (a narrow view, not the whole keeper)."""
 
 from __future__ import annotations
 
@@ -18,3 +18,5 @@ class PutawayLedger(PickLedger, Protocol):
     alarms: AlarmBook
     picks: PickDesk
     shelf: ShelfEvents
+
+    def held_before(self, epc: str, gtin: str, serial: str) -> bool: ...

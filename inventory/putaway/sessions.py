@@ -100,6 +100,17 @@ class WaitingPack:
 
 
 @dataclass(frozen=True, slots=True)
+class PressedPack:
+    """A counted pack put into `slot` by its button at `at` (seconds): a tag of its GTIN read
+    there soon after may be its own (inventory.putaway.laid)."""
+
+    gtin: str
+    batch: str
+    slot: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class RefusedPack:
     """A pack refused (it goes back with the delivery's paperwork, or waits for room);
     `held_in`: the slot it was laid in all the same, booked there quarantined."""
@@ -143,9 +154,9 @@ class PutawaySession:
     waiting: list[WaitingPack] = field(default_factory=list)
     # Lit and never confirmed when it paused: each may lie in its slot unbooked.
     let_go: list[WaitingPack] = field(default_factory=list)
-    # Counted packs put by button whose tag (if they carry one) has not been seen yet: a tag of
-    # their GTIN seen in their slot is theirs, not another pack's.
-    untagged: list[WaitingPack] = field(default_factory=list)
+    # Counted packs put by button a moment ago whose tag (if they carry one) has not been seen
+    # yet: a tag of their GTIN read in their slot soon after is theirs, not another pack's.
+    untagged: list[PressedPack] = field(default_factory=list)
     # Serialized packs put (`pack_key`) -> when (seconds): scanned again at its desk a moment
     # later, such a pack is the same one, not a copy.
     put_serials: dict[str, float] = field(default_factory=dict)
@@ -329,7 +340,8 @@ class PutawaySession:
         raw["lines"] = [ExpectedLine(**line) for line in raw["lines"]]
         raw["waiting"] = [WaitingPack(**pack) for pack in raw["waiting"]]
         raw["let_go"] = [WaitingPack(**pack) for pack in raw.get("let_go", ())]  # older rows
-        raw["untagged"] = [WaitingPack(**pack) for pack in raw.get("untagged", ())]
+        # Rows of an older kind named no time of the press: long past, untagged for good.
+        raw["untagged"] = [PressedPack(**p) for p in raw.get("untagged", ()) if "at" in p]
         raw["unexpected"] = [Unexpected(**u) for u in raw["unexpected"]]
         raw["refusals"] = [RefusedPack(**r) for r in raw.get("refusals", ())]  # none in older rows
         put = raw.get("put_serials", {})

@@ -25,7 +25,13 @@ from inventory.putaway.laid import ShelfFinds
 from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.places import choose_slot, shelf_of
 from inventory.putaway.routing import session_for
-from inventory.putaway.sessions import PutawaySession, RefusedPack, WaitingPack, pack_key
+from inventory.putaway.sessions import (
+    PressedPack,
+    PutawaySession,
+    RefusedPack,
+    WaitingPack,
+    pack_key,
+)
 
 # Called when a paused session's last pack is put (its tag seen on a shelf): the desk closes
 # it (in the same transaction).
@@ -137,19 +143,24 @@ class ShelfPuts:
     def tag_arrived(self, pack: PackId, slot: str) -> Outcome | None:
         """A fixed reader sees a tag in `slot`: a waiting pack put (or put in the wrong
         slot); None when no session waits for it. A tag a waiting pack's serial does not name
-        is a counted waiting pack's only when no pack booked, refused or let go of is it."""
-        found = self._board.waiting_with(pack.gtin, pack.serial) if pack.serial else None
-        if found is None and not self.finds.accounts_for(pack, slot):
-            found = self._counted_waiting(pack.gtin, slot)
+        is a counted waiting pack's only when no other pack accounts for it (ShelfFinds)."""
+        board = self._board
+        found = board.waiting_with(pack.gtin, pack.serial) if pack.serial else None
+        if found is None:
+            lit = board.counted_waiting(pack.gtin, slot)
+            if lit is not None and not self.finds.accounts_for(pack, slot, lit[1].slot):
+                found = lit
         if found is None:
             return None
         session, waiting = found
         out = Outcome()
         if waiting.slot != slot:
             waiting.serial = waiting.serial or pack.serial
-            waiting.seen_epc = pack.epc
-            self._wrong_slot(slot, f"tag of GTIN {pack.gtin} serial {pack.serial}", out)
-            self._board.red_tags[pack.epc] = slot
+            waiting.seen_epc = pack.epc  # seen astray: watched anew once it is let go of
+            with self._keeper.group():
+                self._wrong_slot(slot, f"tag of GTIN {pack.gtin} serial {pack.serial}", out)
+                board.save(session)
+            board.red_tags[pack.epc] = slot
         else:
             self._book(session, waiting, slot, "tag", out, tag=pack)
         return out
@@ -204,17 +215,6 @@ class ShelfPuts:
                 f"no slot on shelf {shelf_of(product.home_slots[0])} has room for {product.name}",
             )
         return slot
-
-    def _counted_waiting(self, gtin: str, slot: str) -> tuple[PutawaySession, WaitingPack] | None:
-        """A waiting counted pack of `gtin` (lit in `slot` first): the one a tag may be."""
-        counted = [
-            (s, p)
-            for s in self._board.by_age()
-            for p in s.waiting
-            if (p.gtin, p.serial) == (gtin, "")
-        ]
-        counted.sort(key=lambda found: found[1].slot != slot)
-        return next(iter(counted), None)
 
     def _book(
         self,
@@ -283,8 +283,8 @@ class ShelfPuts:
                 session.put_serials[pack_key(pack.gtin, serial)] = keeper.seconds()
                 board.recent.record(pack.gtin, serial, session, keeper.seconds())
                 board.booked(pack.gtin, serial)
-            elif how == "button":  # its tag, seen there, is its own (see ShelfFinds)
-                session.untagged.append(pack)
+            elif how == "button":  # its tag, seen there soon, is its own (see ShelfFinds)
+                session.untagged.append(PressedPack(pack.gtin, pack.batch, slot, keeper.seconds()))
             session.put += 1
             session.count_put(pack.gtin, pack.batch, pack.expiry)
             session.put_after_all(pack.gtin, pack.batch, serial)

@@ -1,6 +1,7 @@
 """Which pack a tag is, on the running daemon with real peers (mosquitto, pty GS1 scanners, the
 pty R2000 reader whose antennas 1 and 2 watch A-03 and A-04, the Modbus shelf simulator): the
-tag of a counted pack put by its button joins that pack instead of booking a second one, and a
+tag of a counted pack put by its button joins that pack instead of booking a second one, but a
+pack of the shelf lifted and put back there meanwhile is returned, not taken for it; and a
 pack laid in a slot not lit for it is booked once its delivery has timed out, where it lies or
 where it is moved to."""
 
@@ -13,6 +14,9 @@ from pathlib import Path
 from drivers.modbus.profile import Colour
 from edge.demo.local_broker import LocalBroker
 from firmware_sim.tags import sgtin96
+from inventory.keeper import InventoryKeeper
+from inventory.ledger.movements import Movement, MovementKind
+from inventory.replenishment.policy import Product
 from tests.clocks import PassingClock
 from tests.conftest import Subscriber, eventually
 from tests.edge.putaway_rig import (
@@ -69,6 +73,45 @@ async def test_the_tag_of_a_counted_pack_put_by_its_button_joins_it_not_a_second
         )
         assert stock(rig, IBU) == [("A-04", "I1", "901", epc, 1), ("R-01", "R0", "", None, 2)]
         assert len(rig.receipts()) == 1
+    finally:
+        await rig.stop()
+
+
+async def test_a_pack_of_the_shelf_put_back_where_a_counted_pack_was_pressed_for_is_returned(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """A tagged ibuprofen pack of batch I0 lies in A-04. A counted pack without a tag is
+    scanned, laid there and pressed for; the I0 pack is lifted and put back: it is returned
+    with its batch, and the counted pack stays what it was. Two packs lie there, two are
+    booked there."""
+    rig = PutawayRig(tmp_path, broker)
+    products = [{**p, "slots": ["A-04"]} if p["gtin"] == IBU else p for p in PRODUCTS]
+    rig.stock()
+    keeper = InventoryKeeper(rig.db, {IBU: Product(IBU, "Ibuprofen 400 mg", 1, 6)}, "s1", "g1")
+    epc = "urn:epc:id:sgtin:4012345.000001.905"
+    shelved = Movement(MovementKind.RECEIVE, IBU, 1, "905", epc, "I0", "2031-01-31", to_slot="A-04")
+    keeper.commit([shelved])
+    keeper.close()
+    tag = sgtin96("4012345", "000001", 905)
+    rig.reader.place(2, tag)
+    await rig.start(products=products)
+    try:
+        rig.scanner.scan(code(IBU, "I1", 400))
+        await eventually(lambda: rig.shows("A-04", lit(Colour.GREEN, 1)), what="A-04 lit")
+        await rig.press("A-04")
+        await eventually(lambda: len(rig.receipts()) == 2, what="booked by the press")
+        rig.reader.remove(tag)
+        await eventually(lambda: all(x[3] != epc for x in stock(rig, IBU)), what="it is lifted")
+        rig.reader.place(2, tag)
+        await eventually(lambda: any(x[3] == epc for x in stock(rig, IBU)), what="put back")
+        assert sorted(stock(rig, IBU)) == [
+            ("A-04", "I0", "905", epc, 1),
+            ("A-04", "I1", "", None, 1),
+            ("R-01", "R0", "", None, 2),
+        ]
+        with sqlite3.connect(rig.db) as db:
+            [(kind,)] = db.execute("SELECT kind FROM movements ORDER BY id DESC LIMIT 1")
+        assert kind == "return"
     finally:
         await rig.stop()
 

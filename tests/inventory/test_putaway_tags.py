@@ -1,24 +1,30 @@
 """Which pack a tag seen on a shelf is, at the keeper: a counted pack put by its button owns the
-tag seen in its slot next (a restart between changes nothing), a refused pack's tag is that
-refused pack, and only a tag no pack booked, refused or let go of accounts for confirms a
-waiting counted pack; a pack seen in a slot not lit for it and moved on once its delivery
-timed out or paused is booked where it went."""
+tag seen in its slot soon after (a restart between changes nothing; later, it is untagged for
+good), but never a tag the ledger held before (a pack coming back), nor one of two batches
+pressed for there; a tag where a counted pack was pressed for, while the one lit for it is
+elsewhere, is that one laid astray; a refused pack's tag is that refused pack, and only a tag
+no pack booked, refused or let go of accounts for confirms a waiting counted pack; a pack seen
+in a slot not lit for it and moved on once its delivery timed out or paused is booked where
+it went, even when a failed commit came between."""
 
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.apply import apply
-from inventory.changes import Book, PickTick
+from inventory.changes import Book, PickTick, Recall
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.outcome import Cue, CueKind
 from inventory.putaway.sessions import Notice, NoticeLine
-from inventory.stock.presence import Arrived, Moved
+from inventory.stock.presence import Arrived, Left, Moved
 from tests.inventory.test_putaway import AMOX, IBU, TIMES, Clock, answers, open_keeper, scan
 
 # Packs scanned without a serial (its code carries none), yet tagged: 4012345.000001.n
@@ -169,3 +175,188 @@ def test_a_press_for_a_pack_whose_serial_was_booked_meanwhile_books_nothing_and_
     assert answers(keeper, "refused")[-1]["reason"] == "duplicate serial"
     assert [a.kind for a in keeper.alarms.live()] == [AlarmKind.DUPLICATE_PACK]
     assert desk.cues() == [Cue("A-01", CueKind.MISTAKE)], "nothing waits there any more"
+
+
+def kinds(keeper: InventoryKeeper) -> list[str]:
+    return [r[0] for r in keeper.db.execute("SELECT kind FROM movements ORDER BY id")]
+
+
+def shelved(
+    keeper: InventoryKeeper,
+    serial: str,
+    expiry: str | None,
+    status: StockStatus,
+    batch: str = "OLD",
+) -> None:
+    """A tagged pack of OTC on the shelf in A-05 before any delivery."""
+    pack = Movement(
+        MovementKind.RECEIVE,
+        OTC.gtin,
+        serial=serial,
+        epc=otc_tag(serial).epc,
+        batch=batch,
+        expiry=expiry,
+        to_slot="A-05",
+        to_status=status,
+    )
+    apply(keeper, Book((pack,)))
+
+
+@pytest.mark.parametrize("batch", ["OLD", ""])  # "": a tag booked as seen, of no known batch
+def test_a_tagged_pack_lifted_and_put_back_where_a_counted_pack_was_pressed_is_returned(
+    tmp_path: Path, batch: str
+) -> None:
+    """A pack of the product on the shelf, lifted and put back while a counted pack (no tag)
+    was just pressed for in its slot: a `return` of that pack, with its own batch; the
+    counted pack stays counted. Two packs lie there, two are booked."""
+    keeper = open_keeper(tmp_path / "l.sqlite", Clock(), products=(AMOX, OTC))
+    shelved(keeper, "5", "2027-01-31" if batch else None, StockStatus.AVAILABLE, batch)
+    keeper.putaways.scanned(scan("C1", gtin=OTC.gtin), "goods-in", "R-01", "Ana")
+    keeper.putaways.button("A-05", 1, shown=0)
+    apply(keeper, Left(otc_tag("5").epc, "A-05"))
+    apply(keeper, Arrived(otc_tag("5"), "A-05"))
+    assert keeper.on_hand(OTC.gtin) == 2
+    assert sorted(lines(keeper, OTC.gtin), key=lambda x: x[2]) == [
+        ("A-05", "C1", "", None, 1),
+        ("A-05", batch, "5", otc_tag("5").epc, 1),
+    ]
+    assert kinds(keeper)[-1] == "return"
+
+
+def test_an_expired_pack_written_off_and_laid_back_where_a_counted_pack_was_pressed_is_held(
+    tmp_path: Path,
+) -> None:
+    """An expired pack held in A-05, taken off (written off) and laid back there after a
+    counted pack was pressed for: back quarantined with its own dates, the alarm raised
+    again; not the counted pack, available with a fresh expiry."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock, products=(AMOX, OTC))
+    shelved(keeper, "5", "2026-10-31", StockStatus.QUARANTINED)
+    keeper.putaways.scanned(scan("C1", gtin=OTC.gtin), "goods-in", "R-01", "Ana")
+    keeper.putaways.button("A-05", 1, shown=0)
+    apply(keeper, Left(otc_tag("5").epc, "A-05"))
+    clock.now += timedelta(seconds=TIMES.mistake_seconds + 1)
+    apply(keeper, PickTick())  # not back in time: written off
+    apply(keeper, Arrived(otc_tag("5"), "A-05"))
+    [counted, back] = sorted(keeper.index.lines_of(OTC.gtin), key=lambda x: x.serial)
+    assert (counted.batch, counted.serial, counted.status) == ("C1", "", StockStatus.AVAILABLE)
+    assert (back.batch, back.expiry, back.status) == ("OLD", "2026-10-31", StockStatus.QUARANTINED)
+    assert keeper.on_hand(OTC.gtin) == 1
+    assert (AlarmKind.EXPIRED, f"{OTC.gtin}/OLD") in [
+        (a.kind, a.subject) for a in keeper.alarms.live()
+    ]
+
+
+def test_a_tagged_pack_put_back_where_a_counted_pack_is_lit_does_not_put_that_pack(
+    tmp_path: Path,
+) -> None:
+    keeper = open_keeper(tmp_path / "l.sqlite", Clock(), products=(AMOX, OTC))
+    shelved(keeper, "5", "2027-01-31", StockStatus.AVAILABLE)
+    keeper.putaways.scanned(scan("C1", gtin=OTC.gtin), "goods-in", "R-01", "Ana")
+    apply(keeper, Left(otc_tag("5").epc, "A-05"))
+    apply(keeper, Arrived(otc_tag("5"), "A-05"))
+    assert lines(keeper, OTC.gtin) == [("A-05", "OLD", "5", otc_tag("5").epc, 1)]
+    assert kinds(keeper)[-1] == "return"
+    assert keeper.putaways.cues() == [Cue("A-05", CueKind.PUT, 0, 1)], "still to put"
+    assert answers(keeper, "put") == []
+
+
+def test_a_pressed_pack_takes_a_tag_read_soon_after_and_a_restart_takes_no_time_off_that(
+    tmp_path: Path,
+) -> None:
+    """Two counted packs of one batch lit in A-05. The first pressed for, the gateway off a
+    minute: its tag read after the start is its own. The second pressed for, no tag read
+    within the dwell time and a mistake's time: untagged for good, so a tag read there later
+    is a pack of its own (of unknown batch), not that one."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock, products=(AMOX, OTC))
+    for _ in range(2):
+        keeper.putaways.scanned(scan("C1", gtin=OTC.gtin), "goods-in", "R-01", "Ana")
+    keeper.putaways.button("A-05", 1, shown=0)
+    keeper.close()
+    clock.now += timedelta(seconds=60)
+    keeper = open_keeper(tmp_path / "l.sqlite", clock, products=(AMOX, OTC))
+    apply(keeper, Arrived(otc_tag("901"), "A-05"))
+    assert lines(keeper, OTC.gtin) == [("A-05", "C1", "901", otc_tag("901").epc, 1)]
+    keeper.putaways.button("A-05", 1, shown=0)
+    clock.now += timedelta(seconds=5 + TIMES.mistake_seconds)  # the default dwell, a mistake
+    apply(keeper, PickTick())
+    [session] = keeper.putaways.sessions.values()
+    assert session.untagged == []
+    apply(keeper, Arrived(otc_tag("902"), "A-05"))
+    assert keeper.on_hand(OTC.gtin) == 3
+    assert lines(keeper, OTC.gtin) == [
+        ("A-05", "", "902", otc_tag("902").epc, 1),
+        ("A-05", "C1", "", None, 1),
+        ("A-05", "C1", "901", otc_tag("901").epc, 1),
+    ]
+
+
+def test_a_tag_where_a_counted_pack_was_pressed_for_is_the_pack_lit_elsewhere_laid_astray(
+    tmp_path: Path,
+) -> None:
+    """Two counted packs lit in A-01 and A-02; the first (no tag) laid in A-01 and pressed
+    for, the second (tagged) laid in A-01 too: red there and the sessions told, A-02 still
+    lit, nothing booked for it; moved to A-02, its tag puts it."""
+    product = dataclasses.replace(AMOX, require_serial=False, slot_capacity=1)
+    keeper = open_keeper(tmp_path / "l.sqlite", Clock(), products=(product, IBU))
+    for _ in range(2):
+        keeper.putaways.scanned(scan("C1"), "goods-in", "R-01", "Ana")
+    keeper.putaways.button("A-01", 1, shown=0)
+    out = apply(keeper, Arrived(amox_tag("902"), "A-01"))
+    assert out.putaway_mistakes and out.putaway_mistakes[0].startswith("MISTAKE at A-01")
+    assert keeper.putaways.cues() == [Cue("A-01", CueKind.MISTAKE), Cue("A-02", CueKind.PUT, 0, 1)]
+    assert [a["slot"] for a in answers(keeper, "wrong_slot")] == ["A-01"]
+    assert lines(keeper, AMOX.gtin) == [("A-01", "C1", "", None, 1)]
+    apply(keeper, Moved(amox_tag("902").epc, "A-01", "A-02"))
+    assert lines(keeper, AMOX.gtin) == [
+        ("A-01", "C1", "", None, 1),
+        ("A-02", "C1", "902", amox_tag("902").epc, 1),
+    ]
+
+
+def test_a_tag_where_counted_packs_of_two_batches_were_pressed_for_joins_neither(
+    tmp_path: Path,
+) -> None:
+    """Batches C1 and C2 pressed for in A-05, a tag read there: a tag names no batch, so it
+    is booked as a pack of unknown batch, and each counted pack keeps its batch and expiry:
+    a recall of C1 holds the C1 pack, not the tagged one."""
+    keeper = open_keeper(tmp_path / "l.sqlite", Clock(), products=(AMOX, OTC))
+    keeper.putaways.scanned(scan("C1", days=40, gtin=OTC.gtin), "goods-in", "R-01", "Ana")
+    keeper.putaways.scanned(scan("C2", days=400, gtin=OTC.gtin), "goods-in", "R-01", "Ana")
+    keeper.putaways.button("A-05", 2, shown=0)
+    out = apply(keeper, Arrived(otc_tag("902"), "A-05"))
+    assert "cannot be told" in out.putaway_notes[0]
+    assert lines(keeper, OTC.gtin) == [
+        ("A-05", "", "902", otc_tag("902").epc, 1),
+        ("A-05", "C1", "", None, 1),
+        ("A-05", "C2", "", None, 1),
+    ]
+    apply(keeper, Recall(OTC.gtin, "C1", "supplier notice", "Ana"))
+    held = [x for x in keeper.index.lines_of(OTC.gtin) if x.status is StockStatus.QUARANTINED]
+    assert [(x.batch, x.serial) for x in held] == [("C1", "")]
+
+
+def test_a_pack_seen_astray_is_booked_where_it_lies_after_a_failed_commit_between(
+    tmp_path: Path,
+) -> None:
+    """Its tag seen in A-06 (not lit for it), then a commit fails and the desk reads its
+    sessions again from the file: when the delivery times out, the reader is still told to
+    watch the pack anew."""
+    clock = Clock()
+    keeper = open_keeper(tmp_path / "l.sqlite", clock)
+    keeper.putaways.scanned(scan("B0", serial="77"), "goods-in", "R-01", "Ana")
+    assert apply(keeper, Arrived(amox_tag("77"), "A-06")).putaway_mistakes
+    flush = keeper.ledger.flush
+
+    def full() -> None:
+        flush()
+        raise sqlite3.OperationalError("database or disk is full")
+
+    keeper.ledger.flush = full  # type: ignore[method-assign]
+    other = Movement(MovementKind.RECEIVE, IBU.gtin, 1, batch="X", to_slot="A-05")
+    with pytest.raises(sqlite3.OperationalError):
+        apply(keeper, Book((other,)))
+    keeper.ledger.flush = flush  # type: ignore[method-assign]
+    clock.now += timedelta(seconds=TIMES.timeout_seconds)
+    assert apply(keeper, PickTick()).booked_epcs == [amox_tag("77").epc]
