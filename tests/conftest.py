@@ -180,14 +180,17 @@ class Subscriber:
         self._client.loop_stop()
 
 
-def retained_at(port: int, topic_filter: str, timeout: float = 10.0) -> dict[str, bytes]:
+def retained_at(
+    port: int, topic_filter: str, timeout: float = 10.0, protocol: int = mqtt.MQTTv5
+) -> dict[str, bytes]:
     """What the broker holds retained under `topic_filter`: topic -> payload. A probe message
     sent after subscribing comes back after every retained message (the broker sends them in
-    order on one connection), so no waiting is guessed."""
+    order on one connection), so no waiting is guessed. `protocol`: mqtt.MQTTv311 for a broker
+    that speaks only 3.1.1 (NATS's MQTT gateway)."""
     probe = f"test/probe/{uuid.uuid4()}"
     held: dict[str, bytes] = {}
     done = threading.Event()
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=protocol)
 
     def arrived(msg: mqtt.MQTTMessage) -> None:
         if msg.topic == probe:

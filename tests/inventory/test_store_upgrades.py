@@ -100,3 +100,44 @@ def test_a_busy_ledger_of_each_older_version_opens_with_its_work_intact(
     assert found["movements"][: len(expected["movements"])] == expected["movements"]
     assert found["requests"] == expected["requests"]
     assert found["outbox"][: len(expected["outbox"])] == expected["outbox"]
+
+
+@pytest.mark.parametrize("version", [7, 11])
+def test_alarm_messages_waiting_under_an_id_with_dots_are_dropped_and_the_rest_kept(
+    tmp_path: Path, version: int
+) -> None:
+    """Written before alarm ids lost their dots and never sent: published, the topic would make
+    NATS's MQTT gateway close the connection, again at every try. The gateway publishes each
+    live alarm's state under its new id on connect instead (edge.alarms.retained_alarms)."""
+    alarm_id = "discrepancy-A1.2" if version < 8 else "discrepancy-A1_2"
+
+    def message(n: int, kind: str, key: str, payload: str, sent: bool = False) -> str:
+        sent_at = "'2026-12-05T08:00:01Z'" if sent else "NULL"
+        return (
+            "INSERT INTO outbox (id, created_at, kind, key, payload, sent_at) VALUES"
+            f" ({n}, '2026-12-05T08:00:00Z', '{kind}', '{key}', '{payload}', {sent_at})"
+        )
+
+    old = file_at_version(
+        tmp_path / f"v{version}.sqlite",
+        version,
+        "INSERT INTO alarms (id, kind, subject, state, raised_at, detail) VALUES"
+        f" ('{alarm_id}', 'discrepancy', 'A1.2', 'raised', '2026-12-05T08:00:00Z', '{{}}')",
+        message(1, "alarm", "device_down-rdr.1", '{"alarm_id": "device_down-rdr.1"}', sent=True),
+        message(2, "alarm", "device_down-rdr.1", ""),  # its clear
+        message(3, "alarm", "discrepancy-A1.2", '{"alarm_id": "discrepancy-A1.2"}'),
+        message(4, "command_result", "c1", '{"ok": true}'),
+        message(5, "alarm", "shortage-04012345123456", '{"alarm_id": "shortage-04012345123456"}'),
+    )
+    keeper = InventoryKeeper(old, PRODUCTS, "s1", "g1")
+    try:
+        assert [a.id for a in keeper.alarms.live()] == ["discrepancy-A1_2"]
+        assert [(row.id, row.key) for row in keeper.pending_messages(10)] == [
+            (4, "c1"),
+            (5, "shortage-04012345123456"),
+        ]
+    finally:
+        keeper.close()
+    with sqlite3.connect(old) as db:
+        sent = db.execute("SELECT id FROM outbox WHERE sent_at IS NOT NULL").fetchall()
+    assert sent == [(1,)], "what was sent stays on record"
