@@ -87,8 +87,10 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
     "ledger": GROUP,
     "ledger verify": (
         "0 the ledger is untouched",
-        "1 it is damaged (the first problem is named)",
-        LEDGER,
+        "1 it is damaged: SQLite's integrity check fails, the chain or the stock does not hold, "
+        "or the file is not a ledger or cannot be read (the first problem is named)",
+        "2 no file there, another program holds it locked, the configuration cannot be read, or "
+        "a usage error (the message says which)",
     ),
     "ledger export": ("0 the table was written", LEDGER),
     "ledger move-slot": (

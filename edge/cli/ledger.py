@@ -9,6 +9,8 @@ import csv
 import json
 import sqlite3
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,7 +29,7 @@ from inventory.ledger.export import (
     open_export,
     since_stamp,
 )
-from inventory.ledger.store import connect_readonly
+from inventory.ledger.store import connect_readonly, unreadable
 from inventory.ledger.verify import verify
 from inventory.site_calendar import SiteCalendar, zone_problem
 
@@ -122,12 +124,23 @@ def ledger_path(args: argparse.Namespace) -> Path:
     return given if given is not None else load_config(config_path(args)).database
 
 
-def open_ledger(args: argparse.Namespace) -> sqlite3.Connection:
+@contextmanager
+def open_ledger(args: argparse.Namespace) -> Iterator[sqlite3.Connection]:
+    """The ledger, read-only, for one command's questions (closed after). A file that is not a
+    ledger or cannot be read ends the command with one line saying so (exit status 2)."""
+    path = ledger_path(args)
     try:
-        return connect_readonly(ledger_path(args))
+        db = connect_readonly(path)
     except StoreError as exc:
         print(f"rxedge: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    try:
+        yield db
+    except sqlite3.DatabaseError as exc:
+        print(f"rxedge: {unreadable(path, exc)}", file=sys.stderr)
+        raise SystemExit(2) from None
+    finally:
+        db.close()
 
 
 def ledger_rows(args: argparse.Namespace, sql: str) -> list[dict[str, Any]]:
@@ -147,6 +160,9 @@ def run_ledger_export(args: argparse.Namespace) -> int:
         write_export(db, args.table, args.format, since)
     except ExportError as exc:
         print(f"rxedge ledger export: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:
+        print(f"rxedge: {unreadable(ledger_path(args), exc)}", file=sys.stderr)
         return 2
     finally:
         db.conn.close()
@@ -173,7 +189,10 @@ def run_verify(args: argparse.Namespace) -> int:
             "lines equal to their sum"
         )
     else:
-        print(f"LEDGER DAMAGED: {verdict.problems[0]}")
+        line = f"LEDGER DAMAGED: {verdict.problems[0]}"
+        if more := len(verdict.problems) - 1:
+            line += f" ({more} more: --json)"
+        print(line)
     return 0 if verdict.ok else 1
 
 
@@ -320,9 +339,10 @@ def write_export(
 ) -> None:
     """Write the table to `out` (only rows changed at or after `since`, a ledger timestamp);
     ExportError for what cannot be done."""
+    names = columns(db, table)  # first: a file without the table writes nothing
     rows = export_rows(db, table, since, decode_documents=form != "csv")
     if form == "csv":
-        writer = csv.DictWriter(out, fieldnames=columns(db, table), lineterminator="\n")
+        writer = csv.DictWriter(out, fieldnames=names, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     elif form == "ndjson":

@@ -70,8 +70,15 @@ def open_export(path: Path | str) -> Database:
 
 
 def columns(db: Database, table: str) -> list[str]:
-    """The columns of `table`, in the file's order."""
-    return [column.name for column in db.table(_known(table)).columns]
+    """The columns of `table`, in the file's order; ExportError when the file has no such
+    table (it is not a ledger, or an older release's)."""
+    found = [column.name for column in db.table(_known(table)).columns]
+    if not found:
+        raise ExportError(
+            f"the file has no table {table}: it is not a ledger, or one an older rxedge left "
+            "that the daemon has not opened since; give the gateway's database file"
+        )
+    return found
 
 
 def export_rows(

@@ -271,7 +271,7 @@ def _cannot_open(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
     """Why the ledger at `path` could not be opened: locked by another program, no room on
     its file system (both leave the file whole), or damaged."""
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+    if locked(exc):
         return StoreUnavailable(
             f"ledger {path} is locked by another program (an open sqlite3 session, a copy "
             "being written?) and could not be opened within 5 s; the file is not damaged: "
@@ -284,6 +284,23 @@ def _cannot_open(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
             "the box)"
         )
     return damaged(path, str(exc))
+
+
+def locked(exc: sqlite3.DatabaseError) -> bool:
+    """Whether `exc` says another program holds the file (it is not damaged)."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def unreadable(path: Path | str, exc: sqlite3.DatabaseError) -> StoreError:
+    """Why a question to the file at `path` (a read-only command) failed: another program holds
+    it, it holds no ledger (a table the question needs is missing), or it is damaged."""
+    if str(exc).startswith("no such table"):
+        return StoreError(
+            f"{path} is not a ledger, or one an older rxedge left that the daemon has not "
+            f"opened since ({exc}): give the gateway's database file"
+        )
+    return _cannot_open(Path(path), exc)
 
 
 def _full(folder: Path) -> bool:

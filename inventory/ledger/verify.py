@@ -1,5 +1,5 @@
-"""Proof that a ledger file is untouched: the hash chain holds from the first movement to the
-head, and `stock` is exactly what replaying every movement gives."""
+"""Proof that a ledger file is untouched: SQLite finds its pages sound, the hash chain holds from
+the first movement to the head, and `stock` is exactly what replaying every movement gives."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inventory.ledger.movements import GENESIS_HASH, Movement, MovementKind, StockStatus, chain_hash
+from inventory.ledger.store import locked
 from inventory.stock.slot_index import SlotIndex
 
 _COLUMNS = (
     "id, at, kind, gtin, serial, epc, batch, expiry, quantity, from_slot, from_status, to_slot,"
     " to_status, actor, reason, reference, prev_hash, hash"
 )
+_TABLES = ("movements", "ledger_head", "stock")  # what `verify` reads
 
 
 @dataclass
@@ -52,8 +54,44 @@ def movement_of(row: Sequence[Any]) -> Movement:
 
 
 def verify(db: sqlite3.Connection) -> Verdict:
-    """Check the chain, the head, stock against the replay, and the index built from stock."""
+    """Check the file's pages (SQLite's integrity check: a page damaged in a copy may hold no
+    movement and no stock, only an index), then the chain, the head, stock against the replay,
+    and the index built from stock. A file that is not a ledger or cannot be read (empty, not
+    SQLite, cut short) is a verdict with that problem; only a file another program holds locked
+    raises its sqlite3.OperationalError: it is not damaged."""
     verdict = Verdict()
+    try:
+        if _sound_ledger_file(db, verdict):
+            _check_chain(db, verdict)
+    except sqlite3.DatabaseError as exc:
+        if locked(exc):
+            raise
+        verdict.problems.append(f"the file cannot be read as a ledger: {exc}")
+    return verdict
+
+
+def _sound_ledger_file(db: sqlite3.Connection, verdict: Verdict) -> bool:
+    """SQLite's integrity check passes and the tables of a ledger are there."""
+    found = [
+        line
+        for row in db.execute("PRAGMA integrity_check(20)")
+        for line in str(row[0]).splitlines()
+        if not line.startswith("*** in database")  # a heading, not a problem
+    ]
+    if found != ["ok"]:
+        verdict.problems += [f"SQLite's integrity check: {problem}" for problem in found]
+        return False
+    tables = {str(row[0]) for row in db.execute("SELECT name FROM sqlite_master")}
+    if missing := [table for table in _TABLES if table not in tables]:
+        verdict.problems.append(
+            f"the file has no table {', '.join(missing)}: it is not a ledger (an empty or "
+            "unfinished copy?)"
+        )
+        return False
+    return True
+
+
+def _check_chain(db: sqlite3.Connection, verdict: Verdict) -> None:
     expected: Counter[tuple[str, str, str, str, str]] = Counter()
     prev, last_id = GENESIS_HASH, 0
     for row in db.execute(f"SELECT {_COLUMNS} FROM movements ORDER BY id"):
@@ -64,13 +102,13 @@ def verify(db: sqlite3.Connection) -> Verdict:
                 f"movement {row_id}: prev_hash does not match movement {last_id or 'start'} "
                 "(a movement before it was deleted or changed)"
             )
-            return verdict
+            return
         movement = movement_of(row)
         if chain_hash(prev, row[1], movement) != row[17]:
             verdict.problems.append(
                 f"movement {row_id}: content does not match its hash (the row was edited)"
             )
-            return verdict
+            return
         for slot, status, delta in movement.stock_effects():
             expected[(slot, movement.gtin, movement.batch, movement.serial, str(status))] += delta
         prev, last_id = row[17], row_id
@@ -82,9 +120,8 @@ def verify(db: sqlite3.Connection) -> Verdict:
             f"the chain ends at movement {last_id} ({verdict.movements} movements) but the head "
             f"records movement {head_id} ({count}): movements at the end were deleted"
         )
-        return verdict
+        return
     _compare_stock(db, +expected, verdict)
-    return verdict
 
 
 def _compare_stock(

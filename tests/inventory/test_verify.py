@@ -132,3 +132,94 @@ def test_a_deleted_stock_row_is_caught(ledger: Path) -> None:
     tamper(ledger, "DELETE FROM stock WHERE slot = 'A-02'")
     (problem,) = check(ledger)
     assert "slot A-02" in problem and "is 0, the movements add up to 2" in problem
+
+
+def rot_index_page(path: Path, index: str) -> None:
+    """Change a digit of every GTIN on `index`'s page, as a bad block in a copy would: the file
+    still reads, and nothing `verify` walks (movements, stock) reads that page."""
+    with sqlite3.connect(path) as db:
+        (page,) = db.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = ?", (index,)
+        ).fetchone()
+        (size,) = db.execute("PRAGMA page_size").fetchone()
+    db.close()
+    data = bytearray(path.read_bytes())
+    start = (page - 1) * size
+    rotten = data[start : start + size].replace(GTIN.encode(), GTIN[:-1].encode() + b"7")
+    data[start : start + size] = rotten
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_page_sqlite_finds_is_caught(ledger: Path) -> None:
+    rot_index_page(ledger, "movements_gtin")
+    (first, *_) = check(ledger)
+    assert first.startswith("SQLite's integrity check: "), first
+    result = rxedge_verify(ledger)
+    assert result.returncode == 1, result
+    assert result.stdout.startswith("LEDGER DAMAGED: SQLite's integrity check: "), result.stdout
+    assert result.stdout.count("\n") == 1 and not result.stderr
+
+
+def unreadable_copy(ledger: Path, kind: str) -> Path:
+    """A backup that went wrong: empty, not SQLite at all, or cut short."""
+    copy = ledger.with_name(f"{kind}.sqlite")
+    data = ledger.read_bytes()
+    copy.write_bytes({"empty": b"", "text": b"hello\n", "truncated": data[: len(data) // 3]}[kind])
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("empty", "the file has no table movements, ledger_head, stock: it is not a ledger"),
+        ("text", "the file cannot be read as a ledger: file is not a database"),
+        ("truncated", "the file cannot be read as a ledger: database disk image is malformed"),
+    ],
+)
+def test_a_backup_that_cannot_be_read_is_damaged_not_a_traceback(
+    ledger: Path, kind: str, said: str
+) -> None:
+    copy = unreadable_copy(ledger, kind)
+    result = rxedge_verify(copy)
+    assert (result.returncode, result.stderr) == (1, ""), result
+    assert result.stdout.startswith(f"LEDGER DAMAGED: {said}"), result.stdout
+
+
+@pytest.mark.parametrize("kind", ["empty", "text", "truncated"])
+@pytest.mark.parametrize(
+    "command", [["stock", GTIN], ["ledger", "export", "--table", "stock", "--format", "json"]]
+)
+def test_the_other_commands_say_in_one_line_that_a_file_is_no_ledger(
+    ledger: Path, kind: str, command: list[str]
+) -> None:
+    copy = unreadable_copy(ledger, kind)
+    result = subprocess.run(
+        [sys.executable, "-m", "edge.cli.main", *command, "--db", str(copy)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout) == (2, ""), result
+    (line,) = result.stderr.splitlines()
+    assert str(copy) in line or "the file has no table stock" in line, line
+    assert "not a ledger" in line or "damaged or unreadable" in line, line
+
+
+def test_a_ledger_another_program_holds_locked_is_not_called_damaged(ledger: Path) -> None:
+    with sqlite3.connect(ledger) as db:
+        db.execute(
+            "PRAGMA journal_mode=DELETE"
+        )  # as a copy may be: a writer then shuts readers out
+    db.close()
+    holder = sqlite3.connect(ledger, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = rxedge_verify(ledger)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert (result.returncode, result.stdout) == (2, ""), result
+    assert f"ledger {ledger} is locked by another program" in result.stderr, result.stderr
+    assert rxedge_verify(ledger).returncode == 0
