@@ -117,15 +117,21 @@ async def until_set_or_refused(
 ) -> bool:
     """Wait until `reached` is set (True) or `timeout` seconds pass (False; None: no limit);
     BrokerRefused, its message spelling the fix as `settings` do, when `link`'s broker refuses
-    for good first."""
-    waits = [asyncio.ensure_future(e.wait()) for e in (reached, link.refused)]
-    try:
-        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for wait in waits:
-            wait.cancel()
-    if reached.is_set():
-        return True
-    if link.refusal is not None:
-        raise BrokerRefused(link.refusal, settings)
-    return False
+    for good first. A `reached` set and cleared again before this wakes (a broker that drops the
+    link as soon as it took it) is waited for again."""
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    while True:
+        left = None if deadline is None else max(deadline - loop.time(), 0.0)
+        waits = [asyncio.ensure_future(e.wait()) for e in (reached, link.refused)]
+        try:
+            await asyncio.wait(waits, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if reached.is_set():
+            return True
+        if link.refusal is not None:
+            raise BrokerRefused(link.refusal, settings)
+        if deadline is not None and loop.time() >= deadline:
+            return False
