@@ -180,12 +180,31 @@ def check_host(config: GatewayConfig, serial_names: Path = SERIAL_BY_ID) -> Host
     if config.metrics.listen and (problem := _cannot_listen(config.metrics.listen)):
         found.warnings.append(f"metrics.listen: this machine {problem}")
     found.warnings += clock_warnings(config)
+    found.warnings += dotted_levels(config)
     if "web" in config.model_fields_set:  # the page is set up: what `rxedge web` refuses
         found.errors += page_problems(config.web, config.metrics.listen)
         found.warnings += file_problems(config.web)  # files this machine lacks (yet)
         if problem := _cannot_listen(config.web.listen):
             found.warnings.append(f"web.listen: this machine {problem}")
     return found
+
+
+def dotted_levels(config: GatewayConfig) -> list[str]:
+    """Names that become topic levels and hold a dot, when the broker is set to MQTT 3.1.1: a
+    NATS centre (its MQTT gateway speaks only 3.1.1) drops the link of a client publishing to
+    such a topic, and nothing the gateway sends gets through (docs/scale.md)."""
+    if config.broker.protocol != "3.1.1":
+        return []
+    names = [("site", config.site), ("gateway", config.gateway)]
+    names += [(f"shelves[{i}].name", shelf.name) for i, shelf in enumerate(config.shelves)]
+    return [
+        f"{key}: {name!r} holds a dot, and it is a level of the gateway's MQTT topics: a NATS "
+        "centre drops the link of a client that publishes to a topic with a dot, so nothing "
+        f"would get through; if the centre is NATS, name it without one (e.g. "
+        f"{name.replace('.', '-')!r}) before the first start (docs/scale.md)"
+        for key, name in names
+        if "." in name
+    ]
 
 
 def _renumbered(key: str, port: str, serial_names: Path) -> str:

@@ -137,6 +137,22 @@ def test_a_serial_port_named_by_its_number_is_a_warning_naming_the_adapters_own_
     assert not found.errors
 
 
+def test_names_with_a_dot_are_a_warning_when_the_broker_speaks_mqtt_3_1_1(tmp_path: Path) -> None:
+    """A NATS centre (MQTT 3.1.1 only) drops the link of a client that publishes to a topic
+    with a dot; site, gateway and shelf names are topic levels. With MQTT 5 (not NATS) the
+    same names are fine."""
+    settings: dict[str, object] = {
+        "site": "berlin.mitte",
+        "gateway": "g1",
+        "shelves": [{"name": "A.1", "host": "127.0.0.1", "slots": 4}],
+    }
+    nats = check_host(parse_config({**settings, "broker": {"protocol": "3.1.1"}}), tmp_path)
+    dotted = [w for w in nats.warnings if "holds a dot" in w]
+    assert [w.split(":")[0] for w in dotted] == ["site", "shelves[0].name"]
+    assert "'berlin-mitte'" in dotted[0] and "NATS" in dotted[0]
+    assert not [w for w in check_host(parse_config(settings), tmp_path).warnings if "dot" in w]
+
+
 def test_a_missing_ledger_in_an_existing_folder_is_a_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
