@@ -108,7 +108,13 @@ def pack_of(epc: str) -> PackId | None:
         gtin = SGTIN(epc).gtin()
     except ConvertException:
         return None
-    return PackId(epc, gtin, unquote(epc.rsplit(".", 1)[1]))
+    return PackId(epc, gtin, _serial_of(epc))
+
+
+def _serial_of(sgtin_uri: str) -> str:
+    """The serial of urn:epc:id:sgtin:CompanyPrefix.ItemRef.Serial: all after the second dot,
+    unescaped, for a serial may hold dots (and colons) itself."""
+    return unquote(sgtin_uri.split(":", 4)[4].split(".", 2)[2])
 
 
 def lgtin_uri(gtin: str, batch: str) -> str:
@@ -163,7 +169,7 @@ class EpcDecoder:
             return None
         if isinstance(tag, SGTIN):
             uri = tag.epc_uri
-            return PackId(epc=uri, gtin=tag.gtin(), serial=unquote(uri.rsplit(".", 1)[1]))
+            return PackId(epc=uri, gtin=tag.gtin(), serial=_serial_of(uri))
         if isinstance(tag, SGLN):
             # The element string reads (414)GLN(254)extension.
             match = _SGLN_ELEMENTS.fullmatch(tag.gs1_element_string())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inventory.codes.identifiers import EpcDecoder, LocationId, PackId, normalize_gtin
+from inventory.codes.identifiers import EpcDecoder, LocationId, PackId, normalize_gtin, pack_of
 
 
 def test_sgtin96_vectors_from_the_design() -> None:
@@ -22,6 +22,24 @@ def test_sgtin198_carries_an_alphanumeric_serial() -> None:
     pack = EpcDecoder().decode(epc)
     assert isinstance(pack, PackId)
     assert (pack.gtin, pack.serial) == ("04012345123456", "AB/c-42")
+
+
+@pytest.mark.parametrize(
+    ("epc", "serial"),
+    [
+        # urn:epc:id:sgtin:0614141.712345.<serial>, bits laid out by hand: header 0x36, filter 1,
+        # partition 5, company prefix (24 bits), item reference (20), serial 7 bits a character.
+        ("3634257BF6B7A658B25CCDA00000000000000000000000000000", "12.34"),
+        ("3634257BF6B7A660AE8400000000000000000000000000000000", "A.B"),
+    ],
+)
+def test_a_serial_holding_dots_is_the_whole_serial(epc: str, serial: str) -> None:
+    pack = EpcDecoder().decode(bytes.fromhex(epc))
+    assert pack == PackId(f"urn:epc:id:sgtin:0614141.712345.{serial}", "70614141123451", serial)
+    assert pack_of(pack.epc) == pack
+    assert pack_of("urn:epc:id:sgtin:0614141.712345.1.2%2F3") == PackId(
+        "urn:epc:id:sgtin:0614141.712345.1.2%2F3", "70614141123451", "1.2/3"
+    )
 
 
 def test_sgln96_is_a_location() -> None:

@@ -10,6 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from inventory.alarms.lifecycle import AlarmKind, AlarmState, alarm_id
+from inventory.codes.barcodes import GS, parse_pack_barcode
+from inventory.codes.identifiers import EpcDecoder, PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.ledger.verify import verify
@@ -119,6 +121,28 @@ def test_a_pack_booked_by_its_code_found_in_another_slot_moves_there_with_its_ta
     keeper.stocktakes.confirm("st-1", "Bea")
     line = keeper.line_of_epc(pack(7).epc)
     assert line is not None and (line.slot, line.serial, line.batch) == ("A-03", "7", "B1")
+    assert keeper.on_hand(GTIN) == 1
+
+
+def test_a_pack_booked_by_a_code_whose_serial_holds_a_dot_is_its_tag_read(tmp_path: Path) -> None:
+    keeper = keeper_at(tmp_path / "l.sqlite")
+    scan = parse_pack_barcode(f"]d201{GTIN}17280131" + f"10B1{GS}2112.34")
+    movement = Movement(MovementKind.RECEIVE, GTIN, 1, scan.serial, None, "B1", "2028-01-31")
+    keeper.commit([replace(movement, to_slot="A-01")])
+    # Its SGTIN-198 tag, urn:epc:id:sgtin:4012345.012345.12.34.
+    tag = EpcDecoder().decode(bytes.fromhex("3634F4E4E40C0E58B25CCDA" + "0" * 29))
+    assert isinstance(tag, PackId)
+    sweep = Sweep("st-1", "A", SLOTS, "Ana")
+    for slot in SLOTS:
+        sweep.location(slot, loc(slot), rssi=-40)
+        if slot == "A-01":
+            sweep.pack(tag, rssi=-50)
+        sweep.round_done()
+    out = keeper.stocktakes.finish(sweep)
+    assert "1 seen of 1 expected; missing 0, unexpected 0, misplaced 0" in out.notes[0]
+    keeper.stocktakes.confirm("st-1", "Bea")
+    line = keeper.line_of_epc(tag.epc)
+    assert line is not None and (line.slot, line.serial) == ("A-01", "12.34")
     assert keeper.on_hand(GTIN) == 1
 
 
