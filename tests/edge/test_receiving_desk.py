@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from drivers.modbus.lights import DARK
 from edge.demo.local_broker import LocalBroker
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
-from tests.edge.putaway_rig import AMOX, PREFIX, RED, STATION, PutawayRig, code
+from tests.edge.putaway_rig import AMOX, PARA, PREFIX, RED, STATION, PutawayRig, code
 
 GOOD = code(AMOX, "B7", 400)
 
@@ -79,6 +80,32 @@ async def test_a_code_the_scanner_cannot_take_blinks_red_so_the_clerk_scans_agai
     await eventually(lambda: rig.shows(STATION, RED), what="red at the desk's slot")
     assert rig.receipts() == []
     assert any("DataMatrix" in a.text for a in rig.activity if a.kind == "mistake")
+
+
+LATER = f"{date.today() + timedelta(days=400):%y%m%d}"
+GONE = f"{date.today() - timedelta(days=2):%y%m%d}"
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        f"01{AMOX}17{LATER}" + "21ABCDEFGH1234" + "10BAD",
+        f"01{PARA}" + "21ABCDEFGH1234" + f"17{GONE}" + "10B7",
+        f"01{AMOX}17{LATER}" + "10B7" + "21K4T9Q2M7X1",
+    ],
+    ids=["recalled batch in the serial", "past expiry in the serial", "serial in the batch"],
+)
+async def test_a_scan_whose_fields_ran_together_is_not_booked_and_names_the_setting(
+    rig: PutawayRig, sent: str
+) -> None:
+    """A scanner that drops the GS between fields: the code reads as a serial that swallowed
+    the batch or the expiry, or as a batch that swallowed the serial."""
+    rig.scanner.scan(sent)
+    await eventually(lambda: rig.shows(STATION, RED), what="red at the desk's slot")
+    assert rig.receipts() == []
+    assert any("FNC1 as GS" in a.text for a in rig.activity if a.kind == "mistake")
+    rig.scanner.scan(GOOD)  # the scanner set right, the next pack is booked as before
+    await eventually(lambda: [r[:3] for r in rig.receipts()] == [(STATION, AMOX, "B7")])
 
 
 @pytest.mark.parametrize(

@@ -70,12 +70,6 @@ def test_a_valid_code_without_serial_is_read_as_gs1_says() -> None:
     assert "no serial number" in note and "GS separator" in note
 
 
-def test_a_valid_code_whose_batch_holds_a_date_is_read_as_gs1_says() -> None:
-    scan = parse_pack_barcode(f"]d201{GTIN}10ABC12317260131")
-    assert (scan.batch, scan.expiry, scan.serial) == ("ABC12317260131", None, "")
-    assert any("(17)260131" in note for note in scan.notes())
-
-
 def test_a_serialized_product_refuses_a_pack_without_serial_with_the_likely_setting() -> None:
     scan = parse_pack_barcode("]d201040123451234561726123110L2103A")
     with pytest.raises(BarcodeError, match="serialized product") as refused:
@@ -103,3 +97,54 @@ def test_a_batch_that_only_looks_like_a_date_is_fine_when_the_expiry_is_there() 
 def test_typed_separators() -> None:
     assert from_typed("10A<GS>21B") == f"10A{GS}21B"
     assert from_typed("10A|21B") == from_typed("10A\\x1d21B") == f"10A{GS}21B"
+
+
+SCANNER_FORMS = [
+    # A scanner set to send the human-readable form, as printed under the code.
+    "(01)04012345123456(17)261231(10)ABC(21)XYZ",
+    "]d2(01)04012345123456(17)261231(10)ABC(21)XYZ",
+    # A GS1 Digital Link URI, as a QR code carries it, with or without its symbology identifier.
+    "https://id.gs1.org/01/04012345123456/10/ABC/21/XYZ?17=261231",
+    "]Q1https://id.gs1.org/01/04012345123456/10/ABC/21/XYZ?17=261231",
+    "https://pharma.example.com/01/04012345123456/10/ABC/21/XYZ?17=261231",
+]
+
+
+@pytest.mark.parametrize("code", SCANNER_FORMS)
+def test_the_human_readable_form_and_a_digital_link_read_as_the_element_string(
+    code: str,
+) -> None:
+    assert parse_pack_barcode(code) == PackScan(GTIN, date(2026, 12, 31), "ABC", "XYZ")
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("(01)04012345123456(17)260231(10)ABC", "not a real date"),
+        ("(01)04012345123457(17)261231(10)ABC", "check digit"),
+        ("(01)04012345123456(10)A(10)B", "AI \\(10\\) twice"),
+        ("https://id.gs1.org/01/04012345123456/10/ABC?17=261331", "not a real date"),
+        ("https://id.gs1.org/01/04012345123457/10/ABC?17=261231", "check digit"),
+        ("https://id.gs1.org/01/04012345123456/10/ABC?10=DEF", "AI \\(10\\) twice"),
+        ("https://example.com/about-us", "could not be read as GS1"),
+    ],
+)
+def test_the_other_forms_are_checked_as_a_datamatrix_is(code: str, words: str) -> None:
+    with pytest.raises(BarcodeError, match=words):
+        parse_pack_barcode(code)
+
+
+def test_a_code_the_reader_cannot_take_apart_is_not_blamed_on_its_expiry() -> None:
+    # biip repeats what it could not read in its message: "(17)" there is not a wrong date.
+    with pytest.raises(BarcodeError) as refused:
+        parse_pack_barcode(f"]d201{GTIN}(17)261231(10)ABC")
+    assert "not a real date" not in str(refused.value)
+
+
+def test_an_expiry_date_and_time_gives_the_expiry_when_the_code_has_no_17() -> None:
+    code = f"]d201{GTIN}7003261231120010ABC{GS}21XYZ"
+    assert parse_pack_barcode(code) == PackScan(GTIN, date(2026, 12, 31), "ABC", "XYZ")
+    both = f"]d201{GTIN}17261130" + f"7003261231120010ABC{GS}21XYZ"
+    assert parse_pack_barcode(both).expiry == date(2026, 11, 30), "17 is the expiry"
+    with pytest.raises(BarcodeError, match="not a real date"):
+        parse_pack_barcode(f"]d201{GTIN}7003260231120010ABC")
