@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from edge.web.accounts import AccountError
 from edge.web.badge_login import BadgeWatch
 from edge.web.commands import CommandSender
-from edge.web.pages import SecurityHeaders, UntrustedProxy, refuse, state_of
+from edge.web.pages import DrawnAfter, SecurityHeaders, UntrustedProxy, refuse, state_of
 from edge.web.state import WebState
 from edge.web.views import (
     alarms,
@@ -116,6 +116,7 @@ def build_app(state: WebState) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),
+            Middleware(DrawnAfter, state=state),
             *([] if state.config.web.behind_proxy else [Middleware(UntrustedProxy, state=state)]),
         ],
         exception_handlers={

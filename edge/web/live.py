@@ -8,7 +8,10 @@ fetches the parts of itself that show it. `day` (the site's date: at each stream
 at its midnight) makes a page drawn on another day fetch every part again, so expiry is judged
 on the new day, also by a tablet that slept through midnight. `link` says whether what a page
 shows is live: the page's own broker link up and the gateway online (each browser's stream
-starts with it, and it is sent again whenever either changes).
+starts with it, and it is sent again whenever either changes). `generation` (at each stream's
+start) names the flushes sent so far (`stamp`): a page drawn under another stamp missed a nudge
+between its drawing and its stream's start (a change as the page opened, or while its stream
+was broken), and fetches every part again.
 
 Browsers cost the gateway little and the same however many are open: what arrives within
 FLUSH_SECONDS is gathered (a shelf's newer lights replace its older ones, a repeated nudge
@@ -23,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -47,7 +51,7 @@ KEEPALIVE_SECONDS = 15.0
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    name: str  # lights, alarm, result, status, ledger, day, link
+    name: str  # lights, alarm, result, status, ledger, day, link, generation
     data: str  # JSON
 
     def encoded(self) -> bytes:
@@ -77,6 +81,7 @@ class LiveFeed:
         self._due: dict[tuple[str, str], bytes] = {}  # gathered for the next flush, in order
         self._flush: asyncio.TimerHandle | None = None
         self.generation = 0  # moves on with every flush of nudges: browsers fetch again
+        self._run = secrets.token_hex(4)  # a page drawn before a restart is never current
         self.lights_generation = 0  # moves on with every flush of lights
         self.session: MqttSession | None = None
         self.on_result: Callable[[bytes], None] | None = None  # every cmd-result message
@@ -87,6 +92,12 @@ class LiveFeed:
     @property
     def browsers(self) -> int:
         return len(self._streams)
+
+    @property
+    def stamp(self) -> str:
+        """The nudges sent so far, as a page drawn now says it was drawn after them: a stream
+        that starts under another stamp tells its page that it missed some."""
+        return f"{self._run}-{self.generation}"
 
     async def start(self) -> None:
         prefix = self.topics.prefix
@@ -240,9 +251,10 @@ class LiveFeed:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_EVENTS)
         self._streams.add(queue)
         try:
-            # What stands as the queue starts: whether it is live, the site's day (a browser
-            # back from sleep may have missed its midnight) and every shelf's lights.
-            standing = [self._link()]
+            # What stands as the queue starts: whether it is live, the nudges sent before it
+            # (a page drawn before one of them missed it), the site's day (a browser back from
+            # sleep may have missed its midnight) and every shelf's lights.
+            standing = [self._link(), Event("generation", json.dumps({"stamp": self.stamp}))]
             if self.today is not None:
                 standing.append(Event("day", json.dumps({"today": self.today().isoformat()})))
             standing += [Event("lights", json.dumps(m)) for m in self.state.lights.values()]

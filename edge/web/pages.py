@@ -107,6 +107,22 @@ class UntrustedProxy:
         await self.app(scope, receive, send)
 
 
+class DrawnAfter:
+    """Notes, as each request starts (before its view reads the ledger), the nudges the live
+    feed had sent by then (`LiveFeed.stamp`): the page drawn says it, and its stream, starting
+    under another stamp, makes it fetch its live parts again, so that a change between the
+    reading and the stream's start is shown, not missed until the next one."""
+
+    def __init__(self, app: ASGIApp, state: WebState):
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})["drawn_after"] = self.state.live.stamp
+        await self.app(scope, receive, send)
+
+
 def state_of(request: Request) -> WebState:
     found: WebState = request.app.state.web
     return found
@@ -172,6 +188,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         "path": request.url.path,
         "idle_seconds": round(state.sessions.idle_seconds),
         "site_day": state.today().isoformat(),  # the day the page is drawn on
+        "drawn_after": getattr(request.state, "drawn_after", ""),  # the nudges it saw
         **context,
     }
     page = TEMPLATES.get_template(template)

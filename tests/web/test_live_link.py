@@ -1,7 +1,8 @@
 """The page says when what it shows is not live: while its own link to the broker is down
 (the lights and alarms it shows are frozen) and while the gateway is offline (nothing on the
 shelves changes the page). Once both are back it says live again and follows the shelves, the
-daemon restarted or not."""
+daemon restarted or not. A change that came as the page was opening, before its stream started,
+is shown once the stream starts."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
+from inventory.keeper import InventoryKeeper
+from inventory.ledger.movements import Movement, MovementKind
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import AMOX, PREFIX
@@ -61,3 +64,46 @@ async def test_the_page_says_it_is_not_live_while_the_broker_or_the_gateway_is_a
         await rig.press("A-02")  # the list kept through the restart: its pack is taken
         await expect(a02).to_have_attribute("data-on", "false", timeout=SECOND)
         await expect(a02.locator(".holds")).to_have_text("empty", timeout=SECOND)
+
+
+async def test_a_change_between_the_page_drawn_and_its_stream_started_is_shown(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """The ledger changes after the page was drawn and before its event stream started (a
+    slow tablet, a busy gateway: the change's nudge went out to the streams open then): the
+    stream's start tells the page so, and it shows the change at once, not what it was drawn
+    with until the next change."""
+    async with page_rig(tmp_path, broker) as web:
+        live = web.page.state.live
+        # Nothing but this test's own commit changes the ledger from here: no later nudge
+        # makes up for the one the page missed.
+        await web.rig.stop_daemon()
+        await eventually(lambda: live.state.gateway_status == "offline", what="gateway offline")
+        tab = await web.tab()
+        asked, opened = asyncio.Event(), asyncio.Event()
+
+        async def held(route: Route) -> None:
+            asked.set()
+            await opened.wait()
+            await route.continue_()
+
+        await tab.route("**/events", held)
+        await tab.goto(f"{web.url}/shelves")
+        on_hand = tab.locator('.slot[data-slot="A-01"] .on-hand')
+        await expect(on_hand).to_have_text("3")
+        await asyncio.wait_for(asked.wait(), 10)  # the page drawn, its stream not started
+
+        watching = live.stream()  # the streams open meanwhile: the change's nudge reaches them
+        await anext(watching)
+        keeper = InventoryKeeper(web.rig.db, {}, "s1", "g1")
+        put = Movement(
+            MovementKind.PUT_AWAY, AMOX, 7, batch="L", expiry="2030-12-31", to_slot="A-01"
+        )
+        keeper.commit([put])
+        keeper.close()
+        while b"event: ledger" not in await asyncio.wait_for(anext(watching), 10):
+            pass
+        await watching.aclose()
+
+        opened.set()
+        await expect(on_hand).to_have_text("10", timeout=SECOND)

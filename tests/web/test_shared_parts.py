@@ -40,10 +40,10 @@ async def test_a_burst_reaches_every_browser_as_one_write_with_each_shelfs_newes
     live = feed(tmp_path)
     browsers = [live.stream() for _ in range(3)]
     for stream in browsers:  # each starts with whether it is live (no broker link here)
-        first = await anext(stream)
-        assert (
-            first
-            == b'retry: 2000\n\nevent: link\ndata: {"broker": false, "gateway": "unknown"}\n\n'
+        first = await anext(stream)  # and the nudges sent before it (none yet)
+        assert first == (
+            b'retry: 2000\n\nevent: link\ndata: {"broker": false, "gateway": "unknown"}\n\n'
+            b'event: generation\ndata: {"stamp": "' + live.stamp.encode() + b'"}\n\n'
         )
     before = live.generation, live.lights_generation
     for number in range(1, 6):

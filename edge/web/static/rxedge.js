@@ -182,15 +182,12 @@
   // The browser retries a stream that broke by itself, but not one answered with an error (a
   // reverse proxy's 502 while the page restarts): that one is opened again here, ever later.
   const RETRY_MS = [2000, 4000, 8000, 15000, 30000];
-  let everOpen = false;
   let failures = 0;
   function listen() {
     const source = new EventSource("/events");
     source.addEventListener("open", () => {
       streamOpen = true;
       showLink();
-      if (everOpen) nudge("*"); // back after a break: what changed meanwhile
-      everOpen = true;
       failures = 0;
     });
     source.addEventListener("error", () => {
@@ -210,6 +207,11 @@
     for (const kind of ["ledger", "alarm", "result", "status"]) {
       source.addEventListener(kind, () => nudge(kind));
     }
+    // The nudges sent before this stream started, at every (re)connection: a page drawn before
+    // one of them (a change as it opened, or while the stream was broken) missed it.
+    source.addEventListener("generation", (event) => {
+      if (JSON.parse(event.data).stamp !== document.body.dataset.drawnAfter) nudge("*");
+    });
     // The site's day, at every (re)connection and at its midnight: a page drawn on another
     // (left open overnight, or a tablet woken after midnight) judges on the new day.
     source.addEventListener("day", (event) => {
