@@ -84,6 +84,18 @@ class ShelfRig:
     async def shows(self, slot: str, light: SlotLight) -> bool:
         return await self.light(slot) == light
 
+    async def lights_written(self) -> None:
+        """Wait until the daemon has written its whole light state to every shelf controller
+        (its first pass after a start): until then a slot shows what the daemon before it left
+        there, a write cut short by its stop included."""
+        assert self.gateway is not None
+        devices = self.gateway.devices
+        controllers = {(bus, name) for bus, name, _ in devices.slot_lights.values()}
+        await eventually(
+            lambda: all(bus.stats(name).restores for bus, name in controllers),
+            what="the lights written at start",
+        )
+
     async def press(self, slot: str, times: int = 1) -> None:
         await self.shelf.press(int(slot.split("-")[1]) - 1, times=times)
 

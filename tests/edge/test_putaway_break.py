@@ -144,6 +144,7 @@ async def test_a_paused_delivery_stays_paused_across_a_restart_and_resumes_after
         assert (state, json.loads(body)["paused"]) == ("open", True)
 
         await rig.start_daemon(clock, picking=DEFAULT_TIMES)
+        await rig.lights_written()
         assert await rig.shows("A-01", DARK), "a paused delivery lights nothing at start"
         clock.pass_time(BREAK)  # a paused delivery waits for its packs, as a new notice does
         for _ in range(2):  # the pack let go at the break (not waiting any more), and the last
