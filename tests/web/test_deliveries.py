@@ -16,11 +16,13 @@ from edge.demo.local_broker import LocalBroker
 from firmware_sim.scanner_sim import GS
 from firmware_sim.tags import sgtin96
 from sync.commands import with_envelope
+from tests.clocks import PassingClock
 from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import AMOX, IBU, PREFIX, statuses
 from tests.web.page_rig import NAME, artifacts, page_rig
 
 SECOND = 5_000
+BREAK = 90  # seconds: longer than the rig's put-away timeout (60)
 
 
 def code(gtin: str, batch: str, days: int, serial: str = "") -> str:
@@ -143,10 +145,12 @@ async def test_packs_left_lit_at_a_break_are_listed_to_scan_again_and_leave_the_
 ) -> None:
     """The clerk scans two packs of a delivery of three, puts one, and leaves: past the
     timeout the delivery pauses and the pack lit and never confirmed is let go. The view says
-    so and asks for it to be scanned again; scanned again and put, it leaves that list."""
+    so and asks for it to be scanned again; scanned again and put, it leaves that list. The
+    break passes on the daemon's clock: however long the page takes to follow, the clerk
+    takes no break before it."""
     centre = subscribe(f"{PREFIX}/cmd-result")
-    short = {"picking": {"remind_after_seconds": 1, "timeout_seconds": 2, "mistake_seconds": 1}}
-    async with page_rig(tmp_path, broker, **putaway_desk(tmp_path), **short) as web:
+    clock = PassingClock()
+    async with page_rig(tmp_path, broker, clock=clock, **putaway_desk(tmp_path)) as web:
         rig = web.rig
         tab = await web.tab()
         await tab.goto(f"{web.url}/deliveries")
@@ -158,21 +162,22 @@ async def test_packs_left_lit_at_a_break_are_listed_to_scan_again_and_leave_the_
         rig.scanner.scan(code(IBU, "I9", 400, serial="L2"))
         await expect(delivery.locator("table.waiting tbody tr")).to_have_count(2, timeout=SECOND)
         await rig.press("A-06")  # one of the two put; the other stays lit, never confirmed
+        progress = delivery.locator(".progress")
+        await expect(progress).to_have_text("1 put, 1 lit, 2 still to come", timeout=SECOND)
+        clock.pass_time(BREAK)
         await expect(delivery.locator(".standing")).to_have_text(
-            "paused: waits for the rest of its packs", timeout=3 * SECOND
+            "paused: waits for the rest of its packs", timeout=SECOND
         )
         let_go = delivery.locator("table.let-go tbody tr")
         await expect(let_go).to_have_count(1)
         await expect(let_go).to_contain_text("A-06")
-        await expect(delivery.locator(".progress")).to_have_text("1 put, 2 still to come")
+        await expect(progress).to_have_text("1 put, 2 still to come")
         serial = (await let_go.locator("td").nth(2).text_content() or "").strip()
         assert serial in ("L1", "L2")
         rig.scanner.scan(code(IBU, "I9", 400, serial=serial))  # scanned again, as asked
         await expect(let_go).to_have_count(0, timeout=SECOND)
         await rig.press("A-06")
-        await expect(delivery.locator(".progress")).to_have_text(
-            "2 put, 1 still to come", timeout=SECOND
-        )
+        await expect(progress).to_have_text("2 put, 1 still to come", timeout=SECOND)
         await eventually(
             lambda: "paused" in statuses(centre, "DESADV-9"), what="the centre told of the break"
         )
