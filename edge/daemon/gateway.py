@@ -164,7 +164,8 @@ class Gateway:
 
     async def _run(self, config: GatewayConfig) -> None:
         ledger = self.ledger
-        await self._open_ledger()
+        if not await self._open_ledger():
+            return  # stopped while it waited for the ledger: nothing was started
         try:
             if outside := stock_outside(config, await ledger.ask(ask.stock_by_slot)):
                 log.warning("%s", outside)
@@ -205,11 +206,12 @@ class Gateway:
         finally:
             await ledger.close()
 
-    async def _open_ledger(self) -> None:
-        """Open the ledger. One that cannot be opened now (StoreUnavailable) ends the start at
-        once when run by hand (the person reads why); under a service manager it is tried again
-        every OPEN_AGAIN_SECONDS for OPEN_WAIT_SECONDS, the reason in the service's status, so
-        that the shelves come back as soon as there is room."""
+    async def _open_ledger(self) -> bool:
+        """Open the ledger (True). One that cannot be opened now (StoreUnavailable) ends the
+        start at once when run by hand (the person reads why); under a service manager it is
+        tried again every OPEN_AGAIN_SECONDS for OPEN_WAIT_SECONDS, the reason in the service's
+        status, so that the shelves come back as soon as there is room. A stop asked for while
+        it waits ends the wait at once (False): a clean stop, not a start to retry."""
         manager = Notifier.from_environment()
         failed_at: float | None = None
         try:
@@ -223,15 +225,19 @@ class Gateway:
                         log.error("%s; trying again every %.0f s", exc, OPEN_AGAIN_SECONDS)
                     failed_at = now if failed_at is None else failed_at
                     waited = now - failed_at
-                    if not manager.enabled or self._stop.is_set() or waited >= OPEN_WAIT_SECONDS:
+                    if not manager.enabled or waited >= OPEN_WAIT_SECONDS:
                         raise
                     manager.status(f"waiting for the ledger: {exc}")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), OPEN_AGAIN_SECONDS)
+                if self._stop.is_set():
+                    log.info("stopped while waiting for the ledger %s", self.config.database)
+                    return False
         finally:
             manager.close()
         if failed_at is not None:
             log.info("ledger %s opened: there is room or the lock is gone", self.config.database)
+        return True
 
     async def _serve(self, session: MqttSession, publisher: OutboxPublisher) -> None:
         config, ledger, clock = self.config, self.ledger, self.clock

@@ -75,6 +75,32 @@ async def test_under_the_service_manager_a_full_disk_at_start_is_waited_out(
         manager.close()
 
 
+async def test_a_stop_while_it_waits_for_room_is_a_clean_stop(
+    tmp_path: Path,
+    small_disk: Path,  # noqa: F811
+    broker: LocalBroker,
+) -> None:
+    """`systemctl stop` (or a shutdown) during the wait: exit 0 at once, as any stop, not 75
+    (which would leave the unit failed and say it is started again by itself)."""
+    config = stopped_cleanly_then_filled(small_disk, broker, tmp_path)
+    manager = ServiceManager(f"@rxedge-full-{uuid.uuid4().hex}")
+    log = tmp_path / "daemon.log"
+    process = daemon(config, manager.name, log, 30_000_000)
+    try:
+        await eventually(
+            running(process, log, lambda: waiting_status(manager)),
+            timeout=30,
+            what="the reason in the service's status",
+        )
+        await stop(process, log)  # exit 0, within a wait between two tries
+        said = log.read_text()
+        assert "stopped while waiting for the ledger" in said and "again by itself" not in said
+        assert manager.first("READY=1") is None
+    finally:
+        process.kill()
+        manager.close()
+
+
 async def test_past_its_wait_the_start_ends_as_one_to_retry(
     tmp_path: Path,
     small_disk: Path,  # noqa: F811
