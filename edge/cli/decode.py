@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from inventory.codes.barcodes import BarcodeError, from_typed, parse_pack_barcode, readable
+from inventory.codes.barcodes import BarcodeError, from_typed, read_code, readable
 from inventory.codes.identifiers import EpcDecoder, LocationId, PackId
 
 
@@ -53,7 +53,7 @@ def decode_barcode(text: str) -> dict[str, Any]:
     """What a scanned element string says; "error" explains a refusal."""
     typed = from_typed(text)
     try:
-        return {"input": readable(typed), **parse_pack_barcode(typed).as_dict()}
+        return {"input": readable(typed), **read_code(typed).as_dict()}
     except BarcodeError as exc:
         return {"input": readable(typed), "error": str(exc)}
 

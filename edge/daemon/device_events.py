@@ -45,14 +45,9 @@ from inventory.changes import (
     ScannedAtPick,
     UnreadCode,
 )
-from inventory.codes.barcodes import (
-    BarcodeError,
-    PackScan,
-    check_serial,
-    parse_pack_barcode,
-    readable,
-)
+from inventory.codes.barcodes import BarcodeError, PackScan, readable
 from inventory.codes.identifiers import EpcDecoder, PackId
+from inventory.codes.product_codes import Carried, read_scanned_pack
 from inventory.picking.outcome import Outcome
 from inventory.stock.presence import PresenceTracker
 
@@ -77,7 +72,9 @@ class DeviceEvents:
         counters: Counter[str],
         clock: Clock,
     ):
-        self._require_serial = {p.gtin: p.require_serial for p in config.products}
+        self._carried = {
+            p.gtin: Carried(p.require_serial, p.batch_and_expiry) for p in config.products
+        }
         self._offer = offer
         self._observe = observe
         self._presence = presence
@@ -261,10 +258,10 @@ class DeviceEvents:
 
     def _scanned(self, event: BarcodeScanned) -> None:
         try:
-            scan = parse_pack_barcode(event.text)
             # A put-away scanner answers a product it does not know with its GTIN, to add.
             strict = event.scanner not in self._putaway
-            check_serial(scan, self._require_serial.get(scan.gtin, strict))
+            unknown = Carried(serial=strict, batch_and_expiry=strict)
+            scan = read_scanned_pack(event.text, lambda gtin: self._carried.get(gtin, unknown))
         except BarcodeError as exc:
             self._refused(event.scanner, readable(event.text), exc)
             return

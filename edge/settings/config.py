@@ -199,6 +199,9 @@ class ProductConfig(_Strict):
     auto_confirm: bool = True
     # A scanned pack without a serial (AI 21) is refused: serialized packs are the rule.
     require_serial: bool = True
+    # Its codes carry a batch (AI 10) and an expiry (AI 17), as a medicine's do: a code without
+    # GS whose last field hides the one it lacks ran together (inventory.codes.run_together).
+    batch_and_expiry: bool = True
     min_shelf_life_days: Annotated[int, Field(ge=0, le=3650)] = 0
     slot_capacity: Annotated[int, Field(ge=1, le=65535)] | None = None
 

@@ -54,3 +54,12 @@ def test_barcode_decode_reads_a_valid_code_without_serial_as_gs1_says() -> None:
     assert "no serial number" in said["note"]
     plain = rxedge("barcode", "decode", "]d201040123451234561726123110L2103A")
     assert plain.returncode == 0 and "batch=L2103A" in plain.stdout and "note=" in plain.stdout
+
+
+def test_barcode_decode_reads_a_code_valid_as_read_noting_what_its_last_field_may_hide() -> None:
+    """A serial last and no batch: a device's code is so; a medicine's, run together."""
+    found = rxedge("barcode", "decode", "--json", "]d20104012345123456172612312112345610BAD")
+    assert found.returncode == 0, found.stdout
+    said = json.loads(found.stdout)
+    assert (said["batch"], said["serial"]) == ("", "12345610BAD")
+    assert "holds (10)BAD" in said["note"] and "batch and an expiry" in said["note"]

@@ -17,7 +17,17 @@ from drivers.modbus.lights import DARK
 from edge.demo.local_broker import LocalBroker
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
-from tests.edge.putaway_rig import AMOX, PARA, PREFIX, RED, STATION, PutawayRig, code
+from tests.edge.putaway_rig import (
+    AMOX,
+    IBU,
+    PARA,
+    PREFIX,
+    PRODUCTS,
+    RED,
+    STATION,
+    PutawayRig,
+    code,
+)
 
 GOOD = code(AMOX, "B7", 400)
 
@@ -91,7 +101,7 @@ GONE = f"{date.today() - timedelta(days=2):%y%m%d}"
     [
         f"01{AMOX}17{LATER}" + "21ABCDEFGH1234" + "10BAD",
         f"01{PARA}" + "21ABCDEFGH1234" + f"17{GONE}" + "10B7",
-        f"01{AMOX}17{LATER}" + "10B7" + "21K4T9Q2M7X1",
+        f"01{PARA}17{LATER}" + "10B7" + "21K4T9Q2M7X1",
     ],
     ids=["recalled batch in the serial", "past expiry in the serial", "serial in the batch"],
 )
@@ -99,13 +109,36 @@ async def test_a_scan_whose_fields_ran_together_is_not_booked_and_names_the_sett
     rig: PutawayRig, sent: str
 ) -> None:
     """A scanner that drops the GS between fields: the code reads as a serial that swallowed
-    the batch or the expiry, or as a batch that swallowed the serial."""
+    the batch (a medicine's code carries one) or the expiry, or as a batch that swallowed the
+    serial of a product that requires one. (Amoxicillin takes packs without serial: for it,
+    a batch holding "21" and more is a batch, as a real one may be: L2105123456.)"""
     rig.scanner.scan(sent)
     await eventually(lambda: rig.shows(STATION, RED), what="red at the desk's slot")
     assert rig.receipts() == []
     assert any("FNC1 as GS" in a.text for a in rig.activity if a.kind == "mistake")
     rig.scanner.scan(GOOD)  # the scanner set right, the next pack is booked as before
     await eventually(lambda: [r[:3] for r in rig.receipts()] == [(STATION, AMOX, "B7")])
+
+
+async def test_a_device_code_whose_serial_holds_10_is_booked_and_a_product_link_is_not(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """A medical device's code: a serial and no batch, the serial last, so no GS at all; the
+    gateway is told its codes may lack a batch. A QR code's Digital Link with the GTIN alone
+    names the product, not the pack: the DataMatrix is asked for."""
+    made = PutawayRig(tmp_path, broker)
+    desk = {"name": "goods-in", "port": made.scanner.port, "role": "receiving"}
+    device = {**PRODUCTS[2], "name": "Glucose meter", "batch_and_expiry": False}
+    await made.start(scanners=[{**desk, "receive_to": STATION}], products=[*PRODUCTS[:2], device])
+    try:
+        made.scanner.scan(f"https://id.gs1.org/01/{IBU}", symbology="]Q1")
+        await eventually(lambda: made.shows(STATION, RED), what="red at the desk's slot")
+        assert any("DataMatrix" in a.text for a in made.activity if a.kind == "mistake")
+        made.scanner.scan(f"01{IBU}11230515" + "211234510678")
+        booked = (STATION, IBU, "", "1234510678")
+        await eventually(lambda: [r[:4] for r in made.receipts()] == [booked])
+    finally:
+        await made.stop()
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,11 @@
 """Find a drug: by GTIN (8, 12, 13 or 14 digits, in groups as printed or not), by a fragment of its
-name, or by its scanned or pasted GS1 DataMatrix; where it lies in FEFO order (earliest expiry
+name, or by its scanned or pasted GS1 code (a DataMatrix's element string, the human-readable
+form "(01)...(10)...", a GS1 Digital Link); where it lies in FEFO order (earliest expiry
 first), and a button that lights those slots (`locate`)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import sqlite3
 from dataclasses import dataclass, field
@@ -18,11 +20,13 @@ from edge.web.accounts import Account
 from edge.web.pages import action, render, shared_live_part, state_of
 from edge.web.reading import days_left
 from inventory.codes.barcodes import BarcodeError, from_typed, parse_pack_barcode
+from inventory.codes.digital_link import is_web_address
 from inventory.codes.identifiers import normalize_gtin
 from inventory.ledger.questions import stock_of
 
 MAX_MATCHES = 20
 GTIN_DIGITS = range(8, 15)  # read as a GTIN; a length no GTIN has (9-11) is named as such
+_HUMAN_READABLE = re.compile(r"\(\s*\d{2,4}\s*\)")  # "(01)", "( 01 )": an AI in brackets
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +42,7 @@ class Understood:
 
 def understand(query: str, names: dict[str, str]) -> Understood:
     """A query as a GTIN (8, 12, 13 or 14 digits with a right check digit, in groups as
-    printed or not), a scanned GS1 element string, or a fragment of products' names. Digits
+    printed or not), a scanned or pasted GS1 code, or a fragment of products' names. Digits
     that cannot be a code ("500" of "Amoxicillin 500 mg") are looked for in the names; a code
     that is wrong is named, unless names hold what was typed."""
     text = query.strip()
@@ -71,8 +75,12 @@ def understand(query: str, names: dict[str, str]) -> Understood:
 
 def _looks_like_a_code(text: str) -> bool:
     """An element string as a scanner types it: with its symbology identifier (]d2), digits
-    only and longer than a GTIN, or AI 01 and a GTIN then more (GS typed as <GS> or |)."""
+    only and longer than a GTIN, or AI 01 and a GTIN then more (GS typed as <GS> or |); the
+    human-readable form as printed under the code ("(01)..."); a web address (a GS1 Digital
+    Link, or a code that is none, to be named as such)."""
     if text.startswith("]") or (text.isascii() and text.isdigit() and len(text) > 14):
+        return True
+    if _HUMAN_READABLE.match(text) or is_web_address(text):
         return True
     return text.startswith("01") and len(text) > 16 and text[2:16].isdigit()
 
