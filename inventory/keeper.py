@@ -11,7 +11,7 @@ the commit itself fails, that state is read back from the file.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
@@ -60,6 +60,7 @@ class InventoryKeeper:
         pick_times: PickTimes | None = None,
         shelf_slots: Sequence[str] = (),
         seconds: Callable[[], float] | None = None,
+        watched_slots: Collection[str] | None = None,
     ):
         self.db = connect(db_path, integrity_check=None)
         self.products = dict(products)
@@ -94,7 +95,7 @@ class InventoryKeeper:
                     held_colours=lambda: self.putaways.colours(),
                 )
                 self.shelf = ShelfEvents(self.picks, self, self.alarms)
-                self.putaways = PutawayDesk(self, shelf_slots)
+                self.putaways = PutawayDesk(self, shelf_slots, watched_slots)
                 self.stocktakes = StocktakeDesk(
                     self, self.alarms, site, lambda: self.picks.recalled
                 )

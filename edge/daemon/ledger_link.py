@@ -368,6 +368,9 @@ def keeper_for(
             config.presence.dwell_seconds,
         ),
         seconds=clock.steady,
+        watched_slots=[
+            slot for r in config.readers if r.role == "fixed" for slot in r.antennas.values()
+        ],
     )
 
 

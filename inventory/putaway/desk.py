@@ -12,7 +12,7 @@ refused pack or a wrong slot lives in memory only (inventory.putaway.board).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.barcodes import PackScan
@@ -30,10 +30,17 @@ class PutawayDesk:
     """Put-away sessions from notice to close; what happens at the shelf while they are open
     is its `shelf` part's."""
 
-    def __init__(self, keeper: PutawayLedger, shelf_slots: Sequence[str] = ()):
+    def __init__(
+        self,
+        keeper: PutawayLedger,
+        shelf_slots: Sequence[str] = (),
+        watched_slots: Collection[str] | None = None,
+    ):
+        """`watched_slots`: the slots a fixed reader watches (None: every slot may be)."""
         self._keeper = keeper
         self.board = PutawayBoard(keeper)
-        self.shelf = ShelfPuts(keeper, self.board, tuple(shelf_slots), self._done)
+        watched = None if watched_slots is None else frozenset(watched_slots)
+        self.shelf = ShelfPuts(keeper, self.board, tuple(shelf_slots), self._done, watched)
 
     @property
     def sessions(self) -> dict[str, PutawaySession]:

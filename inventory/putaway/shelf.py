@@ -49,8 +49,10 @@ class ShelfPuts:
         board: PutawayBoard,
         shelf_slots: tuple[str, ...],
         done: SessionDone,
+        watched: frozenset[str] | None = None,
     ):
         self._keeper = keeper
+        self._watched = watched  # slots a fixed reader watches (None: any may be)
         self._board = board
         self.shelf_slots = shelf_slots
         self._done = done
@@ -283,7 +285,9 @@ class ShelfPuts:
                 session.put_serials[pack_key(pack.gtin, serial)] = keeper.seconds()
                 board.recent.record(pack.gtin, serial, session, keeper.seconds())
                 board.booked(pack.gtin, serial)
-            elif how == "button":  # its tag, seen there soon, is its own (see ShelfFinds)
+            elif how == "button" and (self._watched is None or slot in self._watched):
+                # its tag, seen there soon, is its own (see ShelfFinds); no tag is ever seen
+                # in a slot no reader watches
                 session.untagged.append(PressedPack(pack.gtin, pack.batch, slot, keeper.seconds()))
             session.put += 1
             session.count_put(pack.gtin, pack.batch, pack.expiry)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,8 +24,18 @@ from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.outcome import Cue, CueKind
 from inventory.putaway.sessions import Notice, NoticeLine
+from inventory.site_calendar import SiteCalendar
 from inventory.stock.presence import Arrived, Left, Moved
-from tests.inventory.test_putaway import AMOX, IBU, TIMES, Clock, answers, open_keeper, scan
+from tests.inventory.test_putaway import (
+    AMOX,
+    IBU,
+    SLOTS,
+    TIMES,
+    Clock,
+    answers,
+    open_keeper,
+    scan,
+)
 
 # Packs scanned without a serial (its code carries none), yet tagged: 4012345.000001.n
 OTC = dataclasses.replace(IBU, require_serial=False)
@@ -59,6 +69,29 @@ def test_a_counted_pack_put_by_its_button_takes_its_tag_seen_there_and_is_not_bo
     kinds = [r[0] for r in keeper.db.execute("SELECT kind FROM movements ORDER BY id")]
     assert kinds == ["receive", "count_adjustment", "count_adjustment"]
     assert [a["confirmed_by"] for a in answers(keeper, "put")] == ["button"]
+
+
+def test_a_counted_pack_pressed_in_a_slot_no_reader_watches_waits_for_no_tag(
+    tmp_path: Path,
+) -> None:
+    """No tag is ever seen there: the pack is not kept for one (a busy delivery's session, and
+    every commit writing it, grew by each pack put)."""
+    products = {p.gtin: p for p in (AMOX, OTC)}
+    keeper = InventoryKeeper(
+        tmp_path / "l.sqlite",
+        products,
+        "s",
+        "g",
+        SiteCalendar(UTC, Clock()),
+        pick_times=TIMES,
+        shelf_slots=SLOTS,
+        watched_slots=["A-01"],
+    )
+    keeper.putaways.scanned(scan("C1", gtin=OTC.gtin), "goods-in", "R-01", "Ana")
+    keeper.putaways.button("A-05", 1, shown=0)
+    assert keeper.on_hand(OTC.gtin) == 1
+    [session] = keeper.putaways.sessions.values()
+    assert session.untagged == []
 
 
 def test_the_tag_seen_after_a_press_is_the_pressed_packs_not_the_next_one_lit_there(
