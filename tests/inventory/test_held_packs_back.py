@@ -25,11 +25,6 @@ GONE = f"{AMOX.gtin}/GONE"
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def keeper(tmp_path: Path, clock: Clock) -> InventoryKeeper:
     return open_keeper(tmp_path / "l.sqlite", clock)
 

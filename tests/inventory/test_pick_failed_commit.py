@@ -40,16 +40,6 @@ from tests.inventory.pick_shelves import (
 )
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def keeper(tmp_path: Path, clock: Clock) -> InventoryKeeper:
-    return stocked_keeper(tmp_path / "l.sqlite", clock)
-
-
 @contextmanager
 def disk_full_at_commit(keeper: InventoryKeeper) -> Iterator[None]:
     """The ledger's writes fail as the transaction is made durable."""

@@ -21,11 +21,6 @@ PACKS = [tagged(n, gtin=PARA) for n in (101, 102, 103)]
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def keeper(tmp_path: Path, clock: Clock) -> InventoryKeeper:
     k = stocked_keeper(tmp_path / "l.sqlite", clock)
     for pack in PACKS:

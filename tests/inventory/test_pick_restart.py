@@ -18,20 +18,9 @@ from tests.inventory.pick_shelves import (
     Clock,
     open_keeper,
     results,
-    stocked_keeper,
     tagged,
 )
 from tests.inventory.test_pick_failed_commit import disk_full_at_commit
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def keeper(tmp_path: Path, clock: Clock) -> InventoryKeeper:
-    return stocked_keeper(tmp_path / "l.sqlite", clock)
 
 
 def test_the_time_the_daemon_was_down_is_no_lists_idle_time(

@@ -27,11 +27,6 @@ from tests.inventory.pick_shelves import (
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def keeper(tmp_path: Path, clock: Clock) -> InventoryKeeper:
     k = stocked_keeper(tmp_path / "l.sqlite", clock)
     k.put_away(tagged(5), "A-07", reason="seen on shelf")  # a fixed reader's first sight

@@ -26,19 +26,8 @@ from tests.inventory.pick_shelves import (
     open_keeper,
     put,
     results,
-    stocked_keeper,
     tagged,
 )
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def keeper(tmp_path: Path, clock: Clock) -> InventoryKeeper:
-    return stocked_keeper(tmp_path / "l.sqlite", clock)
 
 
 def test_fefo_allocation_skips_expired_quarantined_and_recalled_and_reports_short(

@@ -25,11 +25,6 @@ from tests.inventory.pick_shelves import (
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def keeper(tmp_path: Path, clock: Clock) -> InventoryKeeper:
     k = stocked_keeper(tmp_path / "l.sqlite", clock)
     k.put_away(tagged(1), "A-06")  # no expiry: last under FEFO, after A-02 EARLY and A-01 LATE

@@ -36,11 +36,6 @@ OLD = f"{AMOX.gtin}/OLD"  # the expired batch in A-03 (5 counted packs)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def keeper(tmp_path: Path, clock: Clock) -> InventoryKeeper:
     k = stocked_keeper(tmp_path / "l.sqlite", clock)
     pack = tagged(77)
