@@ -9,6 +9,7 @@ import io
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -249,6 +250,27 @@ async def test_the_watch_takes_its_broker_from_the_gateways_configuration(
     assert [line["request_id"] for line in watch.json_lines()] == [body["request_id"]]
 
 
+async def watch_torn_and_new(
+    broker: LocalBroker, torn: dict[str, Any], new: dict[str, Any], *files: str
+) -> None:
+    """A watch started again on `files` after a stop half-way through writing `torn` down: the
+    broker hands `torn` over again (it was never acknowledged), then `new`; the watch ends
+    with both taken."""
+    centre = Subscriber(broker.port, ["nothing/at/all"], "centre")
+    run = await CliRun.start(
+        *("procurement", "watch", "--broker", broker.url, "--group", ""),
+        *(*files, "--count", "2", "--seconds", "20"),
+    )
+    try:
+        await run.watching()
+        for body in (torn, new):
+            centre.publish(TOPIC, json.dumps(body))
+        assert await run.finish() == 0, run.errors
+    finally:
+        await run.kill()
+        centre.close()
+
+
 async def test_a_row_torn_by_a_crash_is_written_again_whole(
     broker: LocalBroker, tmp_path: Path
 ) -> None:
@@ -260,19 +282,7 @@ async def test_a_row_torn_by_a_crash_is_written_again_whole(
     row = f"2026-11-26T09:00:01.000Z,s1,g1,{first['request_id']},2026-11-26T09:00:00.000Z"
     table.write_text(f"{header}\r\n{row},x,Product 1,1,pack,routine,2,0,2,3,auto\r\n{row[:40]}")
     seen.write_text(f"{first['request_id']}\n{torn['request_id'][:9]}")
-    centre = Subscriber(broker.port, ["nothing/at/all"], "centre")
-    run = await CliRun.start(
-        *("procurement", "watch", "--broker", broker.url, "--group", ""),
-        *("--csv", str(table), "--seen", str(seen), "--count", "2", "--seconds", "20"),
-    )
-    try:
-        await run.watching()
-        for body in (torn, new):  # the torn one again, as the broker hands it over
-            centre.publish(TOPIC, json.dumps(body))
-        assert await run.finish() == 0, run.errors
-    finally:
-        await run.kill()
-        centre.close()
+    await watch_torn_and_new(broker, torn, new, "--csv", str(table), "--seen", str(seen))
     with table.open(newline="") as held:
         rows = list(csv.reader(held))
     assert all(len(r) == len(CSV_COLUMNS) for r in rows), rows
@@ -299,19 +309,7 @@ async def test_a_row_torn_inside_a_cell_with_a_line_break_is_written_again_whole
         writer.writerow([cells[c] for c in CSV_COLUMNS])
     written = rows.getvalue()
     table.write_text(written[: written.rindex("\n(night") + 4], newline="")  # "...\n(ni"
-    centre = Subscriber(broker.port, ["nothing/at/all"], "centre")
-    run = await CliRun.start(
-        *("procurement", "watch", "--broker", broker.url, "--group", ""),
-        *("--csv", str(table), "--count", "2", "--seconds", "20"),
-    )
-    try:
-        await run.watching()
-        for body in (torn, new):  # the torn one again, as the broker hands it over
-            centre.publish(TOPIC, json.dumps(body))
-        assert await run.finish() == 0, run.errors
-    finally:
-        await run.kill()
-        centre.close()
+    await watch_torn_and_new(broker, torn, new, "--csv", str(table))
     with table.open(newline="") as held:
         found = list(csv.DictReader(held))
     assert [r["request_id"] for r in found] == [b["request_id"] for b in (first, torn, new)]
