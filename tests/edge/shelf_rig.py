@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ from edge.demo.local_broker import LocalBroker
 from edge.settings.config import parse_config
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
+from tests.clocks import SteppedClock
 from tests.conftest import eventually, subscribed
 
 
@@ -77,6 +79,32 @@ class ShelfRig:
         await self.stop_daemon()
         for peer in self._peers():
             await peer.stop()
+
+    async def after_power_cut(self, seconds: float, shelf: str = "A") -> None:
+        """The daemon stopped and started again with the wall clock `seconds` on (a power cut
+        that long), ready once `shelf` answered its polls again and a whole round of its pick
+        clock ran."""
+        ups = [a.text for a in self.activity].count(f"{shelf} is up")
+        await self.stop_daemon()
+        back = SteppedClock()
+        back.step(seconds)
+        await self.start_daemon(back)
+        await eventually(
+            lambda: [a.text for a in self.activity].count(f"{shelf} is up") == ups + 1,
+            what=f"{shelf} polled again",
+        )
+        await self.pick_clock_round()
+
+    async def pick_clock_round(self) -> None:
+        """A whole round of the daemon's pick clock, from its start: its tick was applied."""
+        assert self.gateway is not None
+        beats = self.gateway.beats.last
+        for _ in range(2):
+            last = beats.get("pick clock")
+            await eventually(
+                partial(lambda before: beats.get("pick clock") != before, last),
+                what="a round of the pick clock",
+            )
 
     async def light(self, slot: str) -> SlotLight:
         return await self.shelf.light(int(slot.split("-")[1]) - 1)

@@ -10,10 +10,8 @@ from pathlib import Path
 
 from drivers.modbus.profile import Colour
 from edge.demo.local_broker import LocalBroker
-from tests.clocks import SteppedClock
 from tests.conftest import Subscriber, eventually
 from tests.edge.putaway_rig import AMOX, PREFIX, PutawayRig, code, lit
-from tests.edge.test_pick_flow import pick_clock_round
 
 
 def answers(centre: Subscriber, status: str) -> list[dict[str, object]]:
@@ -37,15 +35,7 @@ async def test_a_session_carries_on_after_a_power_cut_longer_than_its_timeout(
         await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 2)), what="two to put")
         await rig.press("A-01")
         await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 1)), what="one put")
-        await rig.stop_daemon()
-        back = SteppedClock()
-        back.step(300.0)  # the wall clock five minutes on when the power comes back
-        await rig.start_daemon(back)
-        await eventually(
-            lambda: [a.text for a in rig.activity].count("A is up") == 2, what="polled again"
-        )
-        assert rig.gateway is not None
-        await pick_clock_round(rig.gateway)
+        await rig.after_power_cut(300.0)  # the wall clock five minutes on when it comes back
         assert await rig.shows("A-01", lit(Colour.GREEN, 1)), "lit steady, not reminded"
         assert answers(centre, "closed") == []
         await rig.press("A-01")
