@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from inventory.alarms.lifecycle import AlarmKind
 from inventory.changes import (
     AckAlarm,
     Answering,
@@ -107,11 +106,11 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
                     put = keeper.move(pack.epc, slot, reason="seen in another slot")
                 else:
                     put = Commit()
-                # A pack taken by mistake and not put back in time is back after all.
-                back = keeper.alarms.clear(AlarmKind.UNEXPECTED_REMOVAL, pack.epc)
-                # Off the shelf when its batch was recalled, or expired: held where it lies now.
-                holds = hold_again(keeper, keeper.alarms, keeper.picks.recalled, pack.epc)
-            return Outcome(commits=[put, back, *holds], lights_changed=bool(back.alarms))
+                # Off the shelf when its batch was recalled, or expired: held where it lies now;
+                # taken by mistake and not put back in time: back after all.
+                back = hold_again(keeper, keeper.alarms, keeper.picks.recalled, pack.epc)
+            lit = any(commit.alarms for commit in back)
+            return Outcome(commits=[put, *back], lights_changed=lit)
         case Left(epc, slot):
             return keeper.shelf.removed(epc, slot)
         case Moved(epc, _, to_slot):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from edge.cli.broker_options import command_session
 from inventory.codes.identifiers import normalize_gtin
+from inventory.stocktake.adjustments import not_booked
 from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
 from sync.broker_security import BrokerLink
 from sync.commands import Refuse, answer_id, parse_command, with_envelope
@@ -42,7 +43,8 @@ def describe_result(body: dict[str, object]) -> str:
     if body.get("command") == "putaway" and status in _PUTAWAY:
         return f"{cid}: " + _PUTAWAY[status].format_map(body)
     if str(body.get("command")).startswith("stocktake-") and status in _STOCKTAKE:
-        return _STOCKTAKE[status].format_map(body)
+        left = not_booked(body.get("skipped"))  # a confirmation's differences it left
+        return _STOCKTAKE[status].format_map(body) + (f"; {left}" if left else "")
     if status in ("accepted", "reminder", "done", "timed_out", "cancelled"):
         lines = body.get("lines")
         parts = [_line_text(line) for line in lines] if isinstance(lines, list) else []

@@ -1,8 +1,9 @@
 """Held (quarantined) packs leaving the shelf and coming back: why a line is held, the
 `write_off` movement that takes one off the shelf (never a pick: a held pack is not handed
 out), a tagged one written off only once it has stayed gone a while (`GoneHeld`: a read
-dropped for a moment books nothing), and a tagged pack held again when it is back on a shelf
-after it was written off while held, or its batch was recalled or expired.
+dropped for a moment books nothing), and a tagged pack back on a shelf (seen by a fixed reader,
+found by a count): held again when it was written off while held, or its batch was recalled or
+expired (`held_on_return`, one rule for both), and the alarm its absence raised ended.
 """
 
 from __future__ import annotations
@@ -154,22 +155,56 @@ def refused_pack_gone(alarms: AlarmBook, line: StockLine) -> Commit:
     return alarms.clear(AlarmKind.REFUSED_PACK, subject)
 
 
-def hold_again(keeper: DeskLedger, alarms: AlarmBook, recalled: Recalled, epc: str) -> list[Commit]:
-    """A tagged pack back on a shelf (booked back available) whose batch was recalled, that
-    has expired (off the shelf then, or written off as it left), or that was written off while
-    quarantined (for whatever reason: a pharmacist releases it): held where it lies now, and
-    an expired one raises (or joins) its batch's expired alarm. Nothing for any other."""
-    line = keeper.line_of_epc(epc)
-    if line is None or line.status is not StockStatus.AVAILABLE:
-        return []
-    if (line.gtin, line.batch) in recalled:
-        return [keeper.commit([line.held("system", "recall: back on the shelf")])]
-    today = keeper.calendar.today
-    if line.expiry is not None and line.expiry < today().isoformat():
-        with keeper.group():
-            held = keeper.commit([line.held(*HELD_BY)])
-            raised = follow_batch(alarms, keeper.index, line.gtin, line.batch, today, None, True)
-        return [held, Commit(alarms=tuple(raised), messages=len(raised))]
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Why a tagged pack back on a shelf is held where it lies: its quarantine's actor and
+    reason; `expired`: its batch's expired alarm is raised (or joined)."""
+
+    actor: str
+    reason: str
+    expired: bool = False
+
+
+def held_on_return(
+    keeper: DeskLedger, recalled: Recalled, epc: str, gtin: str, batch: str, expiry: str | None
+) -> Hold | None:
+    """Whether a tagged pack booked back on a shelf (of `gtin`, `batch`, `expiry`) is held
+    there: its batch recalled; expired (off the shelf then, or written off as it left); or
+    written off while quarantined (for whatever reason: a pharmacist releases it). None: it
+    is available. Decided before it is booked back, or after (its last leaving is the same)."""
+    if (gtin, batch) in recalled:
+        return Hold("system", "recall: back on the shelf")
+    if expiry is not None and expiry < keeper.calendar.today().isoformat():
+        return Hold(*HELD_BY, expired=True)
     if keeper.written_off_held(epc):
-        return [keeper.commit([line.held("system", WRITTEN_OFF_HELD)])]
-    return []
+        return Hold("system", WRITTEN_OFF_HELD)
+    return None
+
+
+def back_alarms(
+    keeper: DeskLedger, alarms: AlarmBook, epc: str, gtin: str, batch: str, hold: Hold | None
+) -> list[Commit]:
+    """The alarms of a tagged pack booked on a shelf again (seen by a fixed reader, found by a
+    count), held as `hold` says: taken by mistake and not put back in time, it is back after
+    all (its `unexpected_removal` alarm ends); held as expired, it raises (or joins) its
+    batch's expired alarm."""
+    commits = [alarms.clear(AlarmKind.UNEXPECTED_REMOVAL, epc)]
+    if hold is not None and hold.expired:
+        today = keeper.calendar.today
+        raised = follow_batch(alarms, keeper.index, gtin, batch, today, None, True)
+        commits.append(Commit(alarms=tuple(raised), messages=len(raised)))
+    return commits
+
+
+def hold_again(keeper: DeskLedger, alarms: AlarmBook, recalled: Recalled, epc: str) -> list[Commit]:
+    """A tagged pack back on a shelf, booked there available: held where it lies when
+    `held_on_return` says so, and its alarms as `back_alarms` leaves them."""
+    line = keeper.line_of_epc(epc)
+    if line is None:
+        return back_alarms(keeper, alarms, epc, "", "", None)
+    hold = None
+    if line.status is StockStatus.AVAILABLE:
+        hold = held_on_return(keeper, recalled, epc, line.gtin, line.batch, line.expiry)
+    with keeper.group():
+        held = [] if hold is None else [keeper.commit([line.held(hold.actor, hold.reason)])]
+        return held + back_alarms(keeper, alarms, epc, line.gtin, line.batch, hold)

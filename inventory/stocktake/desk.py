@@ -3,7 +3,8 @@ discrepancy alarm, its EPCIS events, and the count adjustments a pharmacist conf
 
 A report waits in `stocktakes` until confirmed, or until the shelf is counted again (it is then
 superseded: the newer count is what the shelf holds). Confirming books each difference still
-true of the ledger (`adjustments`); what the ledger changed since the count is skipped.
+true of the ledger (`adjustments`); what the ledger moved since the count is skipped, and the
+answer says which and why.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from inventory.ledger.outbox import MessageKind, OutboxMessage
 from inventory.picking.ledger_access import DeskLedger
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import message
-from inventory.stocktake.adjustments import adjustments, last_movement, touched_since
+from inventory.stock.held_packs import back_alarms
+from inventory.stocktake.adjustments import (
+    adjustments,
+    last_movement,
+    not_booked,
+    touched_since,
+)
 from inventory.stocktake.epcis import count_events
 from inventory.stocktake.reconcile import reconcile
 from inventory.stocktake.sweep import StocktakeReport, Sweep
@@ -212,7 +219,9 @@ class StocktakeDesk:
             out.refusals.append(f"stocktake confirmation refused: {error}")
             return out
         report = found[1]
-        movements = adjustments(keeper, report, by, out, self._recalled())
+        booking = adjustments(keeper, report, by, out, self._recalled())
+        movements = booking.movements
+        skipped = [s.to_dict() for s in booking.skipped]
         with keeper.group():
             answer = message(
                 keeper.stamp(),
@@ -222,16 +231,22 @@ class StocktakeDesk:
                 stocktake_id=stocktake_id,
                 by=by,
                 adjustments=len(movements),
+                skipped=skipped,
             )
             out.commits.append(keeper.commit(movements, messages=[answer]))
+            for pack, hold in booking.found:  # what its absence raised ends, as for a reader
+                epc = str(pack.epc)
+                out.commits += back_alarms(keeper, self._alarms, epc, pack.gtin, pack.batch, hold)
             keeper.db.execute(
                 "UPDATE stocktakes SET state = 'confirmed', confirmed_by = ?, confirmed_at = ?"
                 " WHERE stocktake_id = ?",
                 (by, keeper.stamp(), stocktake_id),
             )
             out.commits.append(self._alarms.clear(AlarmKind.DISCREPANCY, report.shelf))
+        left = not_booked(skipped)
         out.notes.append(
             f"stocktake {stocktake_id} confirmed by {by}: {len(movements)} adjustment(s) booked"
+            + (f"; {left}" if left else "")
         )
         out.lights_changed = True
         return out

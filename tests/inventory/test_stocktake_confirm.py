@@ -162,8 +162,10 @@ def test_a_pack_of_a_recalled_batch_or_expired_found_by_the_count_is_held_where_
         line = keeper.line_of_epc(pack(n).epc)
         assert line is not None and (line.slot, line.status) == ("A-02", StockStatus.QUARANTINED)
     assert keeper.on_hand(GTIN) == 0, "a recalled or expired pack counted as on hand"
-    assert any("batch R9 recalled: held there" in note for note in confirmed.notes)
-    assert any("expired on 2026-10-31: held there" in note for note in confirmed.notes)
+    assert any("/8 in A-02: held there (recall: back on the shelf)" in n for n in confirmed.notes)
+    assert any("/9 in A-02: held there (expired)" in note for note in confirmed.notes)
+    expired = keeper.alarms.get(AlarmKind.EXPIRED, f"{GTIN}/B2")
+    assert expired is not None and expired.detail["slots"] == ["A-02"]
 
 
 def test_a_missing_pack_picked_and_put_back_before_the_confirmation_is_left_alone(

@@ -13,8 +13,9 @@ from starlette.routing import Route
 from edge.cli.stocktake_report import epcis_export
 from edge.web.accounts import Account
 from edge.web.commands import CommandRefused
-from edge.web.pages import action, item_route, refuse, render, shared_live_part, state_of
+from edge.web.pages import action, refuse, render, shared_live_part, state_of
 from edge.web.reading import Rows, stocktake, stocktakes
+from inventory.stocktake.adjustments import not_booked
 from inventory.stocktake.sweep import StocktakeReport
 
 
@@ -87,16 +88,27 @@ async def end(request: Request, form: dict[str, str], account: Account) -> str:
     return f"Stocktake {answer.get('command_id')} ended; its report is below."
 
 
+async def confirm(request: Request, form: dict[str, str], account: Account) -> str:
+    """Books the report's differences; says which the gateway left, and why (moved since the
+    count, found without a slot)."""
+    stocktake_id = request.path_params["stocktake_id"]
+    body = {"stocktake_id": stocktake_id, "by": account.name}
+    answer = await state_of(request).command(
+        "stocktake-confirm", body, stocktake_id, form.get("form_id")
+    )
+    done = f"Stocktake {stocktake_id} confirmed by {account.name}: "
+    left = not_booked(answer.get("skipped"))
+    if not left:
+        return done + "its differences are booked."
+    return done + f"{answer.get('adjustments')} difference(s) booked; {left}."
+
+
 routes = [
     Route("/stocktake", shared_live_part(overview)),
     Route("/stocktake/start", action(start), methods=["POST"]),
     Route("/stocktake/end", action(end), methods=["POST"]),
     # An id may hold "/": the routes ending in a word of their own come before the report's.
     Route("/stocktake/{stocktake_id:path}/epcis", epcis),
-    item_route(
-        "/stocktake/{stocktake_id:path}/confirm",
-        "stocktake-confirm",
-        "Stocktake {item} confirmed by {by}: its differences are booked.",
-    ),
+    Route("/stocktake/{stocktake_id:path}/confirm", action(confirm), methods=["POST"]),
     Route("/stocktake/{stocktake_id:path}", shared_live_part(report)),
 ]
