@@ -209,7 +209,7 @@ class CancelPick:
 
 @dataclass(frozen=True, slots=True)
 class Locate:
-    """Light the slots holding `gtin` for `seconds` (None: the configured time)."""
+    """Light the slots holding usable packs of `gtin` for `seconds` (None: configured)."""
 
     gtin: str
     seconds: float | None

@@ -56,7 +56,7 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
         "130 stopped with Ctrl-C, 143 with SIGTERM (its broker and temporary files gone)",
     ),
     "pick": ("0 the list is done (with --cancel: cancelled; with --no-wait: sent)", *SENT),
-    "locate": ("0 located (lit, or no slot holds it)", *SENT),
+    "locate": ("0 located (its usable packs lit, or none usable: nothing lit)", *SENT),
     "stocktake": GROUP,
     "stocktake start": ("0 the sweep started", *SENT),
     "stocktake end": ("0 the sweep ended and was reconciled", *SENT),

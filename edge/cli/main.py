@@ -124,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_target_options(pick)
     pick.set_defaults(handler=_pick)
 
-    locate = commands.add_parser("locate", help="light every slot holding a drug")
+    locate = commands.add_parser("locate", help="light every slot holding usable packs of a drug")
     locate.add_argument("gtin", type=gtin_argument, help="GTIN-14, or its 8, 12 or 13 digits")
     locate.add_argument("--seconds", type=float, help="how long (default: the gateway's, 30 s)")
     _add_target_options(locate)

@@ -67,7 +67,9 @@ def describe_result(body: dict[str, object]) -> str:
         slots = body.get("slots")
         held = slots if isinstance(slots, list) else []
         where = ", ".join(f"{s['slot']} ({s['quantity']})" for s in held)
-        return f"GTIN {body['gtin']}: {where or 'not on any shelf'}; lit for {body['seconds']} s"
+        if not where:
+            return f"GTIN {body['gtin']}: no usable pack on the shelves; nothing lit"
+        return f"GTIN {body['gtin']}: usable in {where}; lit for {body['seconds']} s"
     if status == "written_off":
         return (
             f"{body['quantity']} pack(s) of GTIN {body['gtin']} batch {body['batch'] or '-'} "

@@ -3,9 +3,9 @@
 Precedence on one slot: a mistake (red, fast blink) over the pick lists and put-aways
 (each picker's colour, steady with the quantity to take or to put, slow blink once
 reminded; several on one slot take turns, a second each) over a located drug (white, fast
-blink, quantity held) over the alarms: an expired batch, a pack taken wrongly or a refused
-pack laid on a shelf all the same (red, slow blink), a stocktake discrepancy (blue, slow
-blink), a batch near expiry (amber, slow blink), a shortage or stock-out (amber, steady).
+blink, its usable packs there) over the alarms: an expired batch, a pack taken wrongly or a
+refused pack laid on a shelf all the same (red, slow blink), a stocktake discrepancy (blue,
+slow blink), a batch near expiry (amber, slow blink), a shortage or stock-out (amber, steady).
 """
 
 from __future__ import annotations

@@ -149,23 +149,23 @@ class PickDesk:
         return out
 
     def locate(self, gtin: str, seconds: float, command_id: str = "") -> Outcome:
-        """Light every slot holding `gtin` for `seconds`."""
-        keeper, out = self._keeper, Outcome()
+        """Light for `seconds` the slots holding usable packs of `gtin` (available, unexpired, of
+        no recalled batch), showing how many, earliest expiry first. Held packs are never lit."""
+        keeper, out, usable = self._keeper, Outcome(), dict[str, int]()
         until = keeper.seconds() + seconds
-        held: dict[str, int] = {}
-        for line in keeper.index.lines_of(gtin):
-            held[line.slot] = held.get(line.slot, 0) + line.quantity
-        for slot, quantity in held.items():
-            self._located[slot] = (until, quantity)
-        slots = [{"slot": s, "quantity": q} for s, q in sorted(held.items())]
+        for line in keeper.index.fefo(gtin, keeper.calendar.today()):
+            if (gtin, line.batch) not in self.recalled:
+                usable[line.slot] = usable.get(line.slot, 0) + line.quantity
+                self._located[line.slot] = (until, usable[line.slot])
+        slots = [{"slot": s, "quantity": q} for s, q in usable.items()]
         out.commits.append(
             keeper.send_result(
                 "locate", command_id or gtin, "located", gtin=gtin, slots=slots, seconds=seconds
             )
         )
-        where = ", ".join(f"{s} ({q})" for s, q in sorted(held.items())) or "nowhere"
+        where = ", ".join(f"{s} ({q})" for s, q in usable.items()) or "no slot: none usable"
         out.notes.append(f"GTIN {gtin} is in {where}")
-        out.lights_changed = bool(held)
+        out.lights_changed = bool(usable)
         return out
 
     def recall(self, gtin: str, batch: str, note: str, actor: str = "system") -> Outcome:

@@ -129,7 +129,7 @@ async def test_the_gateway_runs_over_tls_under_its_account_and_takes_the_centres
             as_clerk = [*locate, "--username", "procurement"]
             as_clerk += ["--password-file", str(secret(tmp_path, "procurement"))]
             assert await asyncio.to_thread(main, as_clerk) == 0
-            assert "not on any shelf" in capsys.readouterr().out
+            assert "no usable pack on the shelves" in capsys.readouterr().out
             # The gateway's own account may not send it commands.
             as_gateway = [*locate, "--username", "s1/a"]
             as_gateway += ["--password-file", str(secret(tmp_path, "s1/a"))]

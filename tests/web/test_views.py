@@ -1,9 +1,10 @@
 """Every view of the page renders in Chromium with what the ledger holds: a slot's stock lines
-and history, find by GTIN, by name and by a pasted DataMatrix (FEFO order, bad input named),
-expiring on the site's calendar, a stocktake started, ended and confirmed from the page, the
-procurement list and health; on a phone, none wider than the screen. A screenshot of each is
-kept as a test artifact. The Expiring list counts every pack, however many serialized packs a
-batch has, and says how many lines it leaves out when there are more than it shows."""
+and history, find by GTIN, by name and by a pasted DataMatrix (usable packs first, in FEFO
+order; bad input named), expiring on the site's calendar, a stocktake started, ended and
+confirmed from the page, the procurement list and health; on a phone, none wider than the
+screen. A screenshot of each is kept as a test artifact. The Expiring list counts every pack,
+however many serialized packs a batch has, and says how many lines it leaves out when there are
+more than it shows."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ async def test_every_view_shows_what_the_ledger_holds(tmp_path: Path, broker: Lo
         await view("/find?q=4012345123456", "Find", "view-find-gtin13")
         answer = tab.locator('[data-gtin="04012345123456"]')
         batches = await answer.locator("tbody tr td:nth-child(2)").all_inner_texts()
-        assert [b.split()[0] for b in batches] == ["OLD", "EARLY", "HELD", "BAD", "LATE"]
+        assert [b.split()[0] for b in batches] == ["EARLY", "LATE", "OLD", "HELD", "BAD"]
         await expect(answer).to_contain_text("4 pack(s) usable")
         await expect(answer.locator("tr.usable")).to_have_count(2)
         await view("/find?q=ibupro", "Find", "view-find-name")

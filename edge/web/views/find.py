@@ -1,7 +1,8 @@
 """Find a drug: by GTIN (8, 12, 13 or 14 digits, in groups as printed or not), by a fragment of its
 name, or by its scanned or pasted GS1 code (a DataMatrix's element string, the human-readable
-form "(01)...(10)...", a GS1 Digital Link); where it lies in FEFO order (earliest expiry
-first), and a button that lights those slots (`locate`)."""
+form "(01)...(10)...", a GS1 Digital Link); where it lies: the usable packs in FEFO order
+(earliest expiry first), then the held ones (not available, expired, of a recalled batch),
+marked not to be taken; and a button that lights the slots of the usable ones (`locate`)."""
 
 from __future__ import annotations
 
@@ -93,11 +94,13 @@ async def find(request: Request) -> Response:
     today = state.today()
     answers: list[dict[str, Any]] = []
     for gtin in gtins:
-        rows = await state.reader.ask(partial(_stock, gtin))
+        rows, recalled = await state.reader.ask(partial(_stock, gtin))
         for row in rows:
             row["days_left"] = days_left(row["expiry"], today)
-            row["usable"] = row["status"] == "available" and (row["days_left"] or 0) >= 0
+            row["held"] = _held(row, recalled)
+            row["usable"] = not row["held"]
             row["scanned"] = bool(batch) and row["batch"] == batch
+        rows.sort(key=lambda r: not r["usable"])  # the held after the usable, each FEFO
         answers.append(
             {
                 "gtin": gtin,
@@ -124,12 +127,26 @@ async def locate(request: Request, form: dict[str, str], account: Account) -> st
     body = {"gtin": gtin, "command_id": command_id}
     answer = await state_of(request).command("locate", body, command_id, form.get("form_id"))
     slots = answer.get("slots") or []
-    where = ", ".join(f"{s['slot']} ({s['quantity']})" for s in slots) or "no slot holds it"
-    return f"Lit for {answer.get('seconds')} s: {where}."
+    where = ", ".join(f"{s['slot']} ({s['quantity']})" for s in slots)
+    if not where:
+        return f"No usable pack of GTIN {gtin} on the shelves: nothing lit."
+    return f"Lit for {answer.get('seconds')} s, the usable packs only: {where}."
 
 
-def _stock(gtin: str, db: sqlite3.Connection) -> list[dict[str, Any]]:
-    return stock_of(db, gtin)
+def _held(row: dict[str, Any], recalled: set[str]) -> str:
+    """Why a stock line must not be taken, in words (as the gateway judges it: not available,
+    expired on the site's calendar, of a recalled batch); empty when it is usable."""
+    why = [] if row["status"] == "available" else [str(row["status"])]
+    if (row["days_left"] or 0) < 0:
+        why.append("expired")
+    if row["batch"] in recalled:
+        why.append("recalled")
+    return ", ".join(why)
+
+
+def _stock(gtin: str, db: sqlite3.Connection) -> tuple[list[dict[str, Any]], set[str]]:
+    recalled = db.execute("SELECT batch FROM recalls WHERE gtin = ?", (gtin,))
+    return stock_of(db, gtin), {str(batch) for (batch,) in recalled}
 
 
 routes = [
