@@ -43,8 +43,12 @@ def describe_result(body: dict[str, object]) -> str:
     if body.get("command") == "putaway" and status in _PUTAWAY:
         return f"{cid}: " + _PUTAWAY[status].format_map(body)
     if str(body.get("command")).startswith("stocktake-") and status in _STOCKTAKE:
+        text = _STOCKTAKE[status].format_map(body)
+        passed_by = body.get("not_counted")  # the slots a sweep did not pass
+        if status == "ended" and isinstance(passed_by, list) and passed_by:
+            text += f"; not counted: {', '.join(map(str, passed_by))}"
         left = not_booked(body.get("skipped"))  # a confirmation's differences it left
-        return _STOCKTAKE[status].format_map(body) + (f"; {left}" if left else "")
+        return text + (f"; {left}" if left else "")
     if status in ("accepted", "reminder", "done", "timed_out", "cancelled"):
         lines = body.get("lines")
         parts = [_line_text(line) for line in lines] if isinstance(lines, list) else []

@@ -35,12 +35,22 @@ def report_table(report: StocktakeReport, state: str) -> str:
         f"stocktake {report.stocktake_id} of shelf {report.shelf} by {report.by or '-'} ({state})"
         + (f", {ended} {_site_time(report)}" if report.counted_at else ""),
         f"{s['seen']} packs seen of {s['expected']} expected in {s['slots']} slots: "
-        f"{s['missing']} missing, {s['unexpected']} unexpected, {s['misplaced']} misplaced",
+        f"{s['missing']} missing, {s['unexpected']} unexpected, {s['misplaced']} misplaced"
+        + (
+            f"; not counted (the sweep did not pass them): {', '.join(report.not_counted)}"
+            if report.not_counted
+            else ""
+        ),
         "",
         f"{'slot':8} {'expected':>8} {'seen':>5}  differences",
     ]
+    differing = report.differing_slots()
     for count in report.slots:
         notes = []
+        if count.slot in report.not_counted:
+            notes.append("not counted: its location tag was not read")
+        elif count.slot in report.recounted:
+            notes.append(f"counted again by {report.recounted[count.slot]}, which books it")
         if count.missing:
             notes.append("missing " + _packs(count.missing))
         if count.unexpected:
@@ -58,7 +68,7 @@ def report_table(report: StocktakeReport, state: str) -> str:
             notes.append("found elsewhere " + _packs(count.misplaced_out, "seen"))
         if count.untagged:
             notes.append(f"{count.untagged} untagged pack(s) not counted")
-        flag = "" if not (count.missing or count.unexpected or count.misplaced_in) else "!"
+        flag = "!" if count.slot in differing else ""
         lines.append(
             f"{count.slot:8} {count.expected:>8} {count.seen:>5}{flag:>2} " + "; ".join(notes)
         )

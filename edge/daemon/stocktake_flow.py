@@ -16,7 +16,7 @@ sweep has no handheld yet, a pack read while such a list is open is a pick read 
 is picking), never held for the count.
 
 A report that found differences waits for a pharmacist: `cmd/stocktake-confirm`, `rxedge
-stocktake confirm`, or the pharmacist's badge on the reader.
+stocktake confirm`, or the pharmacist's badge on the reader (`badge_tap`).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from inventory.changes import (
 from inventory.codes.identifiers import LocationId, PackId, sgln_uri
 from inventory.ledger.free_ids import first_free
 from inventory.site_calendar import SiteCalendar
+from inventory.stocktake.badge_tap import BadgeTaps
 from inventory.stocktake.rounds import Round, moved_to
 from inventory.stocktake.sweep import Sweep
 
@@ -68,7 +69,6 @@ class StocktakeFlow:
         self._watched = watched
         self._handheld_names = sorted(r.name for r in config.readers if r.role == "handheld")
         self._idle_end = config.stocktake.idle_end_seconds
-        self._badge_window = config.stocktake.badge_confirm_seconds
         self._handheld_wait = config.stocktake.handheld_wait_seconds
         self._shelves = {shelf.name: shelf.slot_names() for shelf in config.shelves}
         self._locations: dict[tuple[str, str], tuple[str, str]] = {}  # (gln, ext) -> shelf, slot
@@ -82,10 +82,11 @@ class StocktakeFlow:
                     self._locations[(shelf.gln, slot)] = (shelf.name, slot)
                     uris[slot] = sgln_uri(shelf.gln, str(i + 1))
         self.sweep: Sweep | None = None
-        self.awaiting: str | None = None  # a finished report a badge may confirm
-        self._awaiting_shelf = ""
-        self._ended_at = 0.0  # when the awaiting report's sweep ended (monotonic)
+        self._taps = BadgeTaps(config.stocktake.badge_confirm_seconds)  # counts ended lately
         self._last_read = 0.0
+        # How long the running sweep's handheld may stay quiet before the sweep ends: the idle
+        # time, or, back from being down, the wait for its return (the pharmacist walks back).
+        self._quiet = self._idle_end
         self._started_at = 0.0  # when the running sweep began (monotonic)
         self._heard = False  # the running sweep has taken a read of the handheld
         self._handhelds_down: dict[str, float] = {}  # reader -> since when (monotonic)
@@ -142,6 +143,7 @@ class StocktakeFlow:
         self.sweep, self._last_read, self._sweeper = sweep, self._clock.monotonic(), handheld
         self._held.clear()
         self._started_at, self._heard, self._unclaimed_reads = self._last_read, False, 0
+        self._quiet = self._idle_end
         for reader in self._handhelds_down:  # a handheld down already: the wait starts now
             self._handhelds_down[reader] = self._last_read
         self._answer(StocktakeStarted(sweep), "stocktake-start", shelf, message_id)
@@ -170,14 +172,18 @@ class StocktakeFlow:
         elif not abandoned and not sweep.reads:
             abandoned = "the handheld read nothing of the shelf: sweep it again"
         if not abandoned:
-            self.awaiting, self._awaiting_shelf = sweep.stocktake_id, sweep.shelf
-            self._ended_at = self._clock.monotonic()
+            now = self._clock.monotonic()
+            self._taps.ended(sweep.stocktake_id, sweep.shelf, sweep.passed, now)
         finish = FinishStocktake(sweep, abandoned)
         self._answer(finish, "stocktake-end", stocktake_id or "", message_id)
 
+    @property
+    def awaiting(self) -> str | None:
+        """The report ended last and not confirmed, if one waits."""
+        return self._taps.latest
+
     def confirm(self, stocktake_id: str, by: str, message_id: str = "") -> None:
-        if stocktake_id == self.awaiting:
-            self.awaiting = None
+        self._taps.confirmed(stocktake_id)
         confirm = ConfirmStocktake(stocktake_id, by)
         self._answer(confirm, "stocktake-confirm", stocktake_id, message_id)
 
@@ -186,34 +192,15 @@ class StocktakeFlow:
         self._submit(Answering(message_id, command, answer_id, change) if message_id else change)
 
     def badge(self, name: str) -> bool:
-        """A pharmacist badged in: confirms the report waiting, if its sweep ended at most
-        `stocktake.badge_confirm_seconds` ago (a tap at the shelf once the count is done);
-        later it only says how to confirm it. Never while the shelf is swept again: that count
-        replaces the report (the tap credits nothing to it either)."""
-        if self.awaiting is None:
-            return False
-        if self.sweep is not None and self.sweep.shelf == self._awaiting_shelf:
-            self._observe(
-                Activity(
-                    "stocktake",
-                    f"{name}'s badge confirms nothing: shelf {self.sweep.shelf} is being swept "
-                    f"again ({self.sweep.stocktake_id}), and that count replaces "
-                    f"stocktake {self.awaiting}",
-                )
-            )
-            return False
-        if self._clock.monotonic() - self._ended_at > self._badge_window:
-            self._observe(
-                Activity(
-                    "stocktake",
-                    f"stocktake {self.awaiting} waits for confirmation: on the page, or "
-                    f"`rxedge stocktake confirm {self.awaiting} --by NAME` (a badge confirms it "
-                    f"only within {self._badge_window:g} s of the sweep's end)",
-                )
-            )
-            return False
-        self.confirm(self.awaiting, name)
-        return True
+        """A pharmacist badged in: confirms the count just made, if it is the one count that
+        ended within `stocktake.badge_confirm_seconds` (a tap at the shelf once the count is
+        done); else it says why not and how to confirm (`badge_tap`)."""
+        chosen, why = self._taps.tapped(name, self._clock.monotonic(), self.sweep)
+        if why:
+            self._observe(Activity("stocktake", why))
+        if chosen is not None:
+            self.confirm(chosen, name)
+        return chosen is not None
 
     def _no_handheld(self) -> str:
         """Why no handheld can count (every one picking or down), else ''."""
@@ -312,24 +299,28 @@ class StocktakeFlow:
                 self.start(where[0], holder, command=False, handheld=reader)  # its trigger
             if self.sweep is not None:  # of its shelf or another: its rounds say where it is
                 self.sweep.location(where[1], identity.epc, rssi)
-                self._last_read, self._heard = now, True
+                self._heard_at(now)
                 return True
             return False
         if self.sweep is not None and isinstance(identity, PackId):
             self.sweep.pack(identity, rssi)
-            self._last_read, self._heard = now, True
+            self._heard_at(now)
             return True
         return self.sweep is not None
 
+    def _heard_at(self, now: float) -> None:
+        """The running sweep's handheld read for it: its quiet time counts from now."""
+        self._last_read, self._heard, self._quiet = now, True, self._idle_end
+
     def handheld(self, reader: str, up: bool) -> None:
         """A handheld went down or came back. A sweep waits while it is down (an unplugged
-        cable is not the end of the count: the slots not passed yet would all be missing),
-        and its quiet time counts again from the return. Down longer than
-        `stocktake.handheld_wait_seconds`, the sweep is abandoned (see `watch`)."""
+        cable is not the end of the count), and back, for its next read as long as for its
+        return (the pharmacist walks back to the shelf): then its quiet time counts again.
+        Down longer than `stocktake.handheld_wait_seconds`, the sweep is abandoned (`watch`)."""
         if up:
             was_down = self._handhelds_down.pop(reader, None) is not None
-            if was_down and self.sweep is not None:
-                self._last_read = self._clock.monotonic()
+            if was_down and self.sweep is not None and reader == self._sweeper:
+                self._last_read, self._quiet = self._clock.monotonic(), self._handheld_wait
             return
         self._handhelds_down.setdefault(reader, self._clock.monotonic())
         if self.sweep is not None and self._sweeper == reader:
@@ -383,7 +374,7 @@ class StocktakeFlow:
                         abandoned=f"handheld {self._sweeper} down for more than "
                         f"{self._handheld_wait:g} s; sweep the shelf again"
                     )
-            elif self._heard and now - self._last_read >= self._idle_end:
+            elif self._heard and now - self._last_read >= self._quiet:
                 self.end()
             elif not self._heard and now - self._started_at >= self._handheld_wait:
                 self.end(abandoned=self._unclaimed(self.sweep.shelf, self._handheld_wait))

@@ -1,9 +1,10 @@
 """Stocktakes on the ledger's writer thread: a finished sweep reconciled and kept, its
 discrepancy alarm, its EPCIS events, and the count adjustments a pharmacist confirms.
 
-A report waits in `stocktakes` until confirmed, or until the shelf is counted again (it is then
-superseded: the newer count is what the shelf holds). Confirming books each difference still
-true of the ledger (`adjustments`); what the ledger moved since the count is skipped, and the
+A report judges only the slots its sweep passed. It waits in `stocktakes` until confirmed, or
+until every slot it judges is counted again (it is then superseded: the newer counts are what
+the shelf holds; `waiting`). Confirming books each difference still true of the ledger in the
+slots it judges (`adjustments`); what the ledger moved since the count is skipped, and the
 answer says which and why.
 """
 
@@ -16,6 +17,7 @@ from datetime import datetime
 
 from inventory.alarms.book import AlarmBook
 from inventory.alarms.lifecycle import AlarmKind
+from inventory.ledger.commit import Commit
 from inventory.ledger.free_ids import first_free
 from inventory.ledger.outbox import MessageKind, OutboxMessage
 from inventory.picking.ledger_access import DeskLedger
@@ -31,6 +33,7 @@ from inventory.stocktake.adjustments import (
 from inventory.stocktake.epcis import count_events
 from inventory.stocktake.reconcile import reconcile
 from inventory.stocktake.sweep import StocktakeReport, Sweep
+from inventory.stocktake.waiting import discrepancy, take_over, to_book, waiting
 
 
 class StocktakeDesk:
@@ -100,6 +103,7 @@ class StocktakeDesk:
             sweep.location_uris,
             frozenset(moved),
             sweep.watched,
+            sweep.passed,
         )
         report.ledger_mark = last_movement(keeper.db)
         at = keeper.stamp()
@@ -107,7 +111,7 @@ class StocktakeDesk:
         report.time_zone_offset = keeper.calendar.offset(datetime.fromisoformat(at))
         summary = report.summary()
         messages = [
-            _end_answer(at, report, "ended", summary=summary),
+            _end_answer(at, report, "ended", summary=summary, not_counted=report.not_counted),
             *[
                 OutboxMessage(
                     MessageKind.EVENT,
@@ -119,35 +123,21 @@ class StocktakeDesk:
         ]
         out = Outcome()
         with keeper.group():
-            # The shelf counted again: a report still waiting is no longer what the shelf
-            # holds, and confirming it would book differences this count contradicts.
-            keeper.db.execute(
-                "UPDATE stocktakes SET state = 'superseded' WHERE shelf = ? AND state = 'ended'",
-                (report.shelf,),
-            )
+            # The slots counted again: a report still waiting no longer judges them, and
+            # confirming it there would book differences this count contradicts.
+            take_over(keeper.db, report)
             _save(keeper.db, report, "ended", at)
             out.commits.append(keeper.send(messages))
             if report.differences:
-                detail: dict[str, object] = {
-                    "shelf": report.shelf,
-                    "stocktake_id": report.stocktake_id,
-                    "counts": summary,
-                    "slots": [
-                        c.slot for c in report.slots if c.missing or c.unexpected or c.misplaced_in
-                    ],
-                }
-                # A count before still waiting is superseded: its alarm (its slots lit, its
-                # report named for confirming, its acknowledgement) gives way to this count's.
+                # The alarm raised afresh (its acknowledgement gone), naming this count.
                 out.commits.append(self._alarms.clear(AlarmKind.DISCREPANCY, report.shelf))
-                out.commits.append(
-                    self._alarms.raise_alarm(AlarmKind.DISCREPANCY, report.shelf, detail)
-                )
-            else:
-                out.commits.append(self._alarms.clear(AlarmKind.DISCREPANCY, report.shelf))
+            out.commits.append(self._shelf_alarm(report.shelf))
+        skipped = ", ".join(report.not_counted)
         out.notes.append(
             f"stocktake {report.stocktake_id} of shelf {report.shelf}: {summary['seen']} seen of "
             f"{summary['expected']} expected; missing {summary['missing']}, unexpected "
             f"{summary['unexpected']}, misplaced {summary['misplaced']}"
+            + (f"; not counted (the sweep did not pass them): {skipped}" if skipped else "")
         )
         if moved:
             out.notes.append(
@@ -219,9 +209,16 @@ class StocktakeDesk:
             out.refusals.append(f"stocktake confirmation refused: {error}")
             return out
         report = found[1]
-        booking = adjustments(keeper, report, by, out, self._recalled())
+        others = [r for r in waiting(keeper.db, report.shelf) if r.stocktake_id != stocktake_id]
+        judged, spared = to_book(report, others)
+        booking = adjustments(keeper, judged, by, out, self._recalled())
         movements = booking.movements
         skipped = [s.to_dict() for s in booking.skipped]
+        if spared:
+            out.notes.append(
+                f"stocktake {stocktake_id}: {', '.join(f'{f.gtin}/{f.serial}' for f in spared)} "
+                "not booked out: another count of the shelf still waiting saw it; confirm that one"
+            )
         with keeper.group():
             answer = message(
                 keeper.stamp(),
@@ -242,7 +239,7 @@ class StocktakeDesk:
                 " WHERE stocktake_id = ?",
                 (by, keeper.stamp(), stocktake_id),
             )
-            out.commits.append(self._alarms.clear(AlarmKind.DISCREPANCY, report.shelf))
+            out.commits.append(self._shelf_alarm(report.shelf))
         left = not_booked(skipped)
         out.notes.append(
             f"stocktake {stocktake_id} confirmed by {by}: {len(movements)} adjustment(s) booked"
@@ -250,6 +247,14 @@ class StocktakeDesk:
         )
         out.lights_changed = True
         return out
+
+    def _shelf_alarm(self, shelf: str) -> Commit:
+        """The shelf's discrepancy alarm as its waiting counts say: raised (or brought up to
+        date) while one has a difference in a slot it judges, else cleared."""
+        detail = discrepancy(waiting(self._keeper.db, shelf))
+        if detail is None:
+            return self._alarms.clear(AlarmKind.DISCREPANCY, shelf)
+        return self._alarms.keep_raised(AlarmKind.DISCREPANCY, shelf, detail)
 
 
 def _end_answer(at: str, report: StocktakeReport, status: str, **fields: object) -> OutboxMessage:

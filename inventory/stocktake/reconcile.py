@@ -1,6 +1,6 @@
-"""A finished sweep against the ledger: what was seen in every slot of the shelf (a sweep counts
-the whole shelf: a slot not passed counts as empty) compared with what the ledger holds there:
-missing, unexpected, misplaced.
+"""A finished sweep against the ledger: what was seen in each slot the sweep passed compared
+with what the ledger holds there: missing, unexpected, misplaced. A slot it did not pass was not
+counted: nothing there is missing (its packs may still be found in a slot passed: misplaced).
 
 A tag read of a pack the ledger holds by its code alone (its GTIN and serial booked from a
 scan or a button press, without the tag) is that pack, as when a fixed reader sees it: found
@@ -11,7 +11,7 @@ where the ledger says, whatever slot the handheld was at.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -34,6 +34,7 @@ def reconcile(
     location_uris: dict[str, str] | None = None,
     moved: frozenset[str] = frozenset(),
     watched: Mapping[str, str] | None = None,
+    passed: Collection[str] | None = None,
 ) -> StocktakeReport:
     """Compare the sweep (`seen`: EPC -> slot) with the ledger's tagged packs (`tagged`, every
     tagged line of the ledger: a pack found here may be booked anywhere) and its untagged
@@ -41,8 +42,11 @@ def reconcile(
     `UNPLACED` counts in its ledger slot when that is on this shelf, else it is listed found
     without a slot. Packs in `moved` (the ledger moved them during the sweep) are counted but
     never a difference: where the handheld found them and where the ledger has them now may
-    both be true. `watched`: EPC -> the slot a fixed reader still sees the pack in."""
+    both be true. `watched`: EPC -> the slot a fixed reader still sees the pack in. `passed`:
+    the slots the sweep counted (None: every one); the others are listed `not_counted`."""
     swept = {slot: i for i, slot in enumerate(slots)}
+    # Per slot (and last, for "elsewhere or none"): whether the sweep counted it.
+    counted = np.array([passed is None or slot in passed for slot in slots] + [False])
     lines = {line.epc: line for line in tagged if line.epc}
     untagged, linked = _tags_of_coded(seen, packs, lines, list(untagged))
     seen = {epc: _placed(slot, lines.get(epc), swept) for epc, slot in seen.items()}
@@ -61,9 +65,12 @@ def reconcile(
     known = np.arange(len(epcs)) < known_count  # on the ledger at all
     seen_any = found != nowhere
     judged = np.array([epc not in moved for epc in epcs], dtype=bool)
-    missing = np.nonzero(judged & (booked != nowhere) & ~seen_any)[0]
-    unexpected = np.nonzero(judged & seen_any & ~known)[0]
-    misplaced = np.nonzero(judged & seen_any & known & (booked != found))[0]
+    # Ledger slot and sweep slot within the slots counted (-1: not counted, elsewhere, none).
+    booked_here = np.where(counted[booked], booked, nowhere)
+    found_here = np.where(counted[found], found, nowhere)
+    missing = np.nonzero(judged & (booked_here != nowhere) & ~seen_any)[0]
+    unexpected = np.nonzero(judged & (found_here != nowhere) & ~known)[0]
+    misplaced = np.nonzero(judged & (found_here != nowhere) & known & (booked != found))[0]
 
     counts = [SlotCount(slot) for slot in slots]
     expected = np.bincount(booked[booked != nowhere], minlength=len(slots))
@@ -85,8 +92,8 @@ def reconcile(
         if booked[k] != nowhere:
             counts[booked[k]].misplaced_out.append(item)
     untagged_here: dict[str, dict[tuple[str, str], int]] = {}
-    for line in untagged:
-        if line.slot in swept:
+    for line in untagged:  # the ledger's counted packs: in the slots counted
+        if line.slot in swept and counted[swept[line.slot]]:
             counts[swept[line.slot]].untagged += line.quantity
             batches = untagged_here.setdefault(line.slot, {})
             key = (line.gtin, line.batch)
@@ -103,7 +110,7 @@ def reconcile(
         shelf,
         by,
         counts,
-        _by_product(epcs, lines, packs, booked, found),
+        _by_product(epcs, lines, packs, booked_here, found_here),
         dict(location_uris or {}),
         by_slot,
         {
@@ -111,6 +118,7 @@ def reconcile(
             for slot, batches in untagged_here.items()
         },
         unplaced=unplaced,
+        not_counted=[slot for i, slot in enumerate(slots) if not counted[i]],
     )
     report.read_through = [
         _found(epc, lines[epc], packs.get(epc), slot, swept) for epc, slot in through.items()
@@ -202,7 +210,7 @@ def _by_product(
     booked: np.ndarray[Any, Any],
     found: np.ndarray[Any, Any],
 ) -> list[dict[str, Any]]:
-    """Expected and seen per GTIN and batch over the shelf's slots (one bincount each)."""
+    """Expected and seen per GTIN and batch over the slots counted (one bincount each)."""
     keys: dict[tuple[str, str], int] = {}
     codes = []
     for epc in epcs:

@@ -17,6 +17,10 @@ keeps it where the ledger has it, if that is one of them, else the later read wi
 winning read came before any location tag was read is on the shelf, its slot unknown
 (`UNPLACED`): counted in its ledger slot if the ledger has it on this shelf, else reported as
 found without a slot. `reconcile` compares what was seen with the ledger.
+
+A sweep counts only the slots it passed (`Sweep.passed`): those whose location tag it read, and
+any its reads placed it at (midway between two read alike). A slot not passed was not counted:
+a sweep cut short (the handheld lowered, a restart) judges nothing there.
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ class Sweep:
         self.here: str | None = None  # the slot the handheld is at
         # slot -> its SGLN URI: from the shelf's GLN, else from its location tag when read
         self.location_uris: dict[str, str] = dict(location_uris or {})
+        # the slots the sweep passed (their location tag read, or placed at): the ones it counts
+        self.passed: set[str] = set()
         self.packs: dict[str, PackId] = {}
         self._reads: dict[str, dict[str, _Reads]] = {}  # EPC -> slot -> its reads there
         self._order = {slot: i for i, slot in enumerate(self.slots)}
@@ -115,7 +121,10 @@ class Sweep:
         self._counted += 1
         for slot, uri, _ in read.locations:
             self.location_uris.setdefault(slot, uri)
+            self.passed.add(slot)
         self.here = self._located(read)
+        if self.here is not None:
+            self.passed.add(self.here)
         where = UNPLACED if self.here is None else self.here
         for pack, rssi in read.packs:
             self.packs[pack.epc] = pack
@@ -243,6 +252,17 @@ class StocktakeReport:
     # gives their lines the tags read (a pack found elsewhere is misplaced, and moves with it).
     tags_found: list[Found] = field(default_factory=list)
     ledger_mark: int | None = None  # the ledger's last movement when counted
+    # Slots of the shelf the sweep did not pass: not counted, nothing judged there (a report
+    # kept from before this was recorded counted every slot).
+    not_counted: list[str] = field(default_factory=list)
+    # Slot -> the later count of the shelf that counted it again while this report waited: its
+    # differences there are that count's to confirm, no longer this one's.
+    recounted: dict[str, str] = field(default_factory=dict)
+
+    def judges(self, slot: str) -> bool:
+        """Whether confirming this report books differences in `slot`: the sweep counted it,
+        and no later count of the shelf counted it again while this one waited."""
+        return slot not in self.not_counted and slot not in self.recounted
 
     def other_shelf(self, found: Found) -> bool:
         """Whether the ledger has `found` in a slot of another shelf than the one counted."""
@@ -255,19 +275,26 @@ class StocktakeReport:
         in_slots = sum(len(s.missing) + len(s.unexpected) + len(s.misplaced_in) for s in self.slots)
         return in_slots + len(self.unplaced)
 
+    def differing_slots(self) -> list[str]:
+        """The slots this report still judges where something differed."""
+        return [
+            c.slot
+            for c in self.slots
+            if self.judges(c.slot) and (c.missing or c.unexpected or c.misplaced_in)
+        ]
+
     def summary(self) -> dict[str, int]:
-        """The counts; a pack found without a slot is seen, and unexpected (not on the ledger)
-        or misplaced (booked elsewhere)."""
+        """The counts over the slots counted; a pack found without a slot is seen, and
+        unexpected (not on the ledger) or misplaced (booked elsewhere)."""
+        counted = [s for s in self.slots if s.slot not in self.not_counted]
         elsewhere = sum(1 for f in self.unplaced if f.ledger_slot is not None)
         return {
-            "slots": len(self.slots),
-            "expected": sum(s.expected for s in self.slots),
-            "seen": sum(s.seen for s in self.slots) + len(self.unplaced),
-            "missing": sum(len(s.missing) for s in self.slots),
-            "unexpected": sum(len(s.unexpected) for s in self.slots)
-            + len(self.unplaced)
-            - elsewhere,
-            "misplaced": sum(len(s.misplaced_in) for s in self.slots) + elsewhere,
+            "slots": len(counted),
+            "expected": sum(s.expected for s in counted),
+            "seen": sum(s.seen for s in counted) + len(self.unplaced),
+            "missing": sum(len(s.missing) for s in counted),
+            "unexpected": sum(len(s.unexpected) for s in counted) + len(self.unplaced) - elsewhere,
+            "misplaced": sum(len(s.misplaced_in) for s in counted) + elsewhere,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -314,6 +341,8 @@ class StocktakeReport:
             "read_through": found(self.read_through),
             "tags_found": found(self.tags_found),
             "ledger_mark": self.ledger_mark,
+            "not_counted": self.not_counted,
+            "recounted": self.recounted,
         }
 
     @classmethod
@@ -351,4 +380,6 @@ class StocktakeReport:
             [Found(**f) for f in raw.get("read_through", [])],
             [Found(**f) for f in raw.get("tags_found", [])],
             raw.get("ledger_mark"),
+            list(raw.get("not_counted", [])),
+            dict(raw.get("recounted", {})),
         )

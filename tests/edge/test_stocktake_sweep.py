@@ -287,7 +287,7 @@ async def test_a_badge_confirms_the_count_just_done_and_not_a_report_left_waitin
         await eventually(lambda: gateway.badges.holders == {})
 
     # Left waiting past the window: the tap (to log in to the page, say) confirms nothing.
-    gateway.stocktake._badge_window = 0.5
+    gateway.stocktake._taps.window = 0.5
     waiting = await sweep_with_one_pack_missing()
     ended = gateway.clock.monotonic()
     await eventually(lambda: gateway.clock.monotonic() - ended > 0.6, what="the window gone")
@@ -299,7 +299,7 @@ async def test_a_badge_confirms_the_count_just_done_and_not_a_report_left_waitin
         ).fetchone() == (0,)
 
     # A tap at the shelf right after the count confirms it, in the pharmacist's name.
-    gateway.stocktake._badge_window = 120
+    gateway.stocktake._taps.window = 120
     sid = await sweep_with_one_pack_missing()
     await tap()
     [confirmed] = await eventually(lambda: answers(centre, "confirmed"), what="confirmed")

@@ -102,6 +102,10 @@ async def test_every_view_shows_what_the_ledger_holds(tmp_path: Path, broker: Lo
         await expect(report).to_contain_text("to confirm", timeout=SECOND)
         await report.locator("a").click()
         await expect(tab.locator("h1")).to_contain_text(f"shelf A, by {NAME}")
+        # The handheld read A-01's location tag alone: the other slots were not counted.
+        await expect(tab.locator("[data-not-counted]")).to_contain_text("A-02, A-03, A-04")
+        await expect(tab.locator("tr.not-counted", has_text="A-02")).to_have_count(1)
+        await expect(tab.locator("tr.not-counted", has_text="A-01")).to_have_count(0)
         await expect(tab.get_by_role("link", name="EPCIS 2.0 document")).to_be_visible()
         href = await tab.get_by_role("link", name="EPCIS 2.0 document").get_attribute("href")
         document = await tab.request.get(f"{web.url}{href}")

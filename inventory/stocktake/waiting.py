@@ -1,0 +1,94 @@
+"""A shelf's counts waiting for a pharmacist's confirmation, and what confirming one books.
+
+A shelf may have several: a sweep cut short (the handheld lowered for the quiet time, the
+gateway restarted) judges only the slots it passed, and the sweep that counts the rest is a
+count of its own. A later count takes over from a waiting one only the slots it counted again
+(`StocktakeReport.recounted`); one left with no slot of its own is superseded. Confirming a
+count books its differences in the slots it still judges, never a pack as missing that another
+waiting count of the shelf saw in a slot that count judges (that count says where it is). The
+shelf's discrepancy alarm names every slot where a waiting count found a difference.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import replace
+
+from inventory.stocktake.sweep import Found, SlotCount, StocktakeReport
+
+
+def waiting(db: sqlite3.Connection, shelf: str) -> list[StocktakeReport]:
+    """The shelf's counts ended and not confirmed nor superseded, oldest first."""
+    rows = db.execute(
+        "SELECT report FROM stocktakes WHERE shelf = ? AND state = 'ended' ORDER BY rowid",
+        (shelf,),
+    ).fetchall()
+    return [StocktakeReport.from_dict(json.loads(row[0])) for row in rows]
+
+
+def take_over(db: sqlite3.Connection, report: StocktakeReport) -> None:
+    """`report`, just counted, takes over the slots it counted from the shelf's waiting counts:
+    one left with no slot of its own is superseded."""
+    counted = [c.slot for c in report.slots if c.slot not in report.not_counted]
+    for earlier in waiting(db, report.shelf):
+        again = [slot for slot in counted if earlier.judges(slot)]
+        if not again:
+            continue
+        earlier.recounted.update(dict.fromkeys(again, report.stocktake_id))
+        state = "ended" if any(earlier.judges(c.slot) for c in earlier.slots) else "superseded"
+        db.execute(
+            "UPDATE stocktakes SET state = ?, report = ? WHERE stocktake_id = ?",
+            (
+                state,
+                json.dumps(earlier.to_dict(), separators=(",", ":")),
+                earlier.stocktake_id,
+            ),
+        )
+
+
+def to_book(
+    report: StocktakeReport, others: list[StocktakeReport]
+) -> tuple[StocktakeReport, list[Found]]:
+    """The part of `report` confirming it books: the slots it still judges, less the packs
+    missing there that one of `others` (the shelf's other waiting counts) saw in a slot it
+    judges; and those packs."""
+    seen = {
+        epc
+        for other in others
+        for slot, epcs in other.seen_by_slot.items()
+        if other.judges(slot)
+        for epc in epcs
+    }
+    spared: list[Found] = []
+
+    def judged(count: SlotCount) -> SlotCount:
+        if not report.judges(count.slot):
+            return SlotCount(count.slot, count.expected, count.seen)
+        spared.extend(f for f in count.missing if f.epc in seen)
+        return replace(count, missing=[f for f in count.missing if f.epc not in seen])
+
+    booked = replace(
+        report,
+        slots=[judged(count) for count in report.slots],
+        tags_found=[f for f in report.tags_found if f.ledger_slot and report.judges(f.ledger_slot)],
+    )
+    return booked, spared
+
+
+def discrepancy(reports: list[StocktakeReport]) -> dict[str, object] | None:
+    """The shelf's discrepancy alarm detail for its waiting counts `reports` (oldest first):
+    the latest with differences named, with its counts; every slot that differs in any; None
+    when none differs."""
+    differing = [r for r in reports if r.differing_slots() or r.unplaced]
+    if not differing:
+        return None
+    latest = differing[-1]
+    slots = {slot for r in differing for slot in r.differing_slots()}
+    return {
+        "shelf": latest.shelf,
+        "stocktake_id": latest.stocktake_id,
+        "counts": latest.summary(),
+        "slots": [c.slot for c in latest.slots if c.slot in slots],
+        "waiting": [r.stocktake_id for r in differing],
+    }
