@@ -127,5 +127,4 @@ class SerialDevice(ABC):
     def _mark_down(self, reason: str) -> None:
         if self.up is not False:
             self.up = False
-            self._emit(DeviceDown(self.name, reason))
-            log.warning("%s is down: %s", self.name, reason)
+            self._emit(DeviceDown(self.name, reason))  # the gateway logs it, with the reason

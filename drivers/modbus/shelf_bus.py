@@ -198,8 +198,7 @@ class ShelfBus:
             if state.spec.profile.heartbeat is None:
                 state.buttons = None
             state.next_probe = self._clock() + self._probe_interval
-            self._emit(DeviceDown(state.spec.name, reason))
-            log.warning("shelf controller down: %s", reason)
+            self._emit(DeviceDown(state.spec.name, reason))  # the gateway logs it
 
     async def _write_changes(self, state: ControllerState) -> None:
         if not state.dirty and state.written is not None:

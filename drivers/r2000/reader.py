@@ -174,5 +174,4 @@ class R2000Reader(SerialDevice):
     def _antenna_fault(self, antenna: int, detail: str) -> None:
         if antenna not in self._faulty:
             self._faulty.add(antenna)
-            log.warning("%s antenna %d: %s", self.name, antenna, detail)
             self._emit(AntennaFault(self.name, antenna, ok=False, detail=detail))

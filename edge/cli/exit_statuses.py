@@ -59,7 +59,12 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
     "locate": ("0 located (its usable packs lit, or none usable: nothing lit)", *SENT),
     "stocktake": GROUP,
     "stocktake start": ("0 the sweep started", *SENT),
-    "stocktake end": ("0 the sweep ended and was reconciled", *SENT),
+    "stocktake end": (
+        "0 the sweep ended and was reconciled",
+        "1 the gateway refused it, or abandoned the sweep with nothing to judge (the reason is "
+        "printed; sweep the shelf again)",
+        *SENT[1:],
+    ),
     "stocktake confirm": ("0 the differences were booked", *SENT),
     "stocktake report": ("0 the report was printed", "1 no such stocktake (or none yet)", LEDGER),
     "alarms": ("0 the alarms were printed (none is fine)", LEDGER),

@@ -213,17 +213,8 @@ def _pick(args: argparse.Namespace) -> int:
     broker, topics = _target(args)
     if args.cancel:
         body: dict[str, object] = {"pick_id": args.cancel, "by": "command line"}
-        cancelled = frozenset({"cancelled"})
         return asyncio.run(
-            send_command(
-                broker,
-                topics,
-                "pick-cancel",
-                body,
-                not args.no_wait,
-                success=cancelled,
-                as_json=args.json,
-            )
+            send_command(broker, topics, "pick-cancel", body, not args.no_wait, as_json=args.json)
         )
     if args.file is None:
         print("rxedge pick: give a pick list file (or --cancel PICK_ID)", file=sys.stderr)

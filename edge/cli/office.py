@@ -51,9 +51,8 @@ def add_office_commands(
             from edge.cli.shelf_commands import send_command
 
             broker, topics = target(args)
-            ok = frozenset({"started", "ended", "confirmed", "acknowledged", "written_off"})
             return asyncio.run(
-                send_command(broker, topics, name, body(args), True, args.wait, ok, args.json)
+                send_command(broker, topics, name, body(args), True, args.wait, as_json=args.json)
             )
 
         return run

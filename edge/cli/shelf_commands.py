@@ -21,18 +21,22 @@ from sync.errors import PublishRefused
 from sync.mqtt_client import answer_to
 from sync.topics import Topics
 
-# Statuses after which no more answers come for a command.
-FINAL = {
-    "done",
-    "cancelled",
-    "timed_out",
-    "error",
-    "duplicate",
-    "located",
-    "recalled",
-    "written_off",
+# How the gateway ends its answers to each command the command line sends (docs/mqtt.md,
+# docs/picking.md): the statuses that end it well (exit 0), and those that end it otherwise
+# (exit 1) besides `error`, which ends any. A pick's answers go on (accepted, progress,
+# mistake, reminder) until its list ends; a cancel is told as the list's end, or refused.
+ENDINGS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "pick": (frozenset({"done"}), frozenset({"cancelled", "timed_out", "duplicate"})),
+    "pick-cancel": (frozenset({"cancelled"}), frozenset({"done", "timed_out"})),
+    "locate": (frozenset({"located"}), frozenset()),
+    "stocktake-start": (frozenset({"started"}), frozenset()),
+    # A sweep that read nothing (or whose handheld stayed away) is abandoned: nothing judged.
+    "stocktake-end": (frozenset({"ended"}), frozenset({"abandoned"})),
+    "stocktake-confirm": (frozenset({"confirmed"}), frozenset()),
+    "alarm-ack": (frozenset({"acknowledged"}), frozenset()),
+    "write-off": (frozenset({"written_off"}), frozenset()),
+    "procurement-confirm": (frozenset({"confirmed"}), frozenset()),
 }
-SUCCESS = frozenset({"done", "located", "recalled", "written_off"})
 # What another message may draw about a list this command follows: its end (a cancel).
 ENDED_BY_OTHERS = frozenset({"done", "cancelled", "timed_out"})
 
@@ -174,13 +178,13 @@ async def send_command(
     body: dict[str, object],
     wait: bool = True,
     timeout: float = 900.0,
-    success: frozenset[str] = SUCCESS,
     as_json: bool = False,
 ) -> int:
     """Send `cmd/{name}` and print its answers until the final one (or `timeout`), each as a
     line for a person or (`as_json`) as it came, one JSON object a line: 0 when the final one
-    is a `success` status (which is final too), 1 otherwise, 3 when no answer came or the
-    broker refused it. Answers are matched by the message they name (`_answers`)."""
+    ends it well, 1 when it ends it otherwise (`ENDINGS`), 3 when no answer came or the broker
+    refused it. Answers are matched by the message they name (`_answers`)."""
+    success, failure = ENDINGS[name]
     link = BrokerLink.of(broker)
     body = with_envelope(body, ttl_seconds=120)
     command = parse_command(name, json.dumps(body).encode())
@@ -220,8 +224,10 @@ async def send_command(
                 return 3
             print(json.dumps(answer) if as_json else describe_result(answer), flush=True)
             status = str(answer.get("status"))
-            if status in FINAL or status in success:  # success ends it too
-                return 0 if status in success else 1
+            if status in success:
+                return 0
+            if status in failure or status == "error":
+                return 1
     except BrokerLinkError as exc:
         print(f"rxedge: {exc}", file=sys.stderr)
         return 3

@@ -15,10 +15,11 @@ from sync.mqtt_session import MqttSession
 class Activity:
     """One thing that happened: `kind` for filtering ("movement", "alarm", "request", "device",
     "led", "sync", "button", "pick", "mistake", "refusal": a command answered with an error),
-    `text` for people."""
+    `text` for people, `level` how it is logged (a device down is a warning)."""
 
     kind: str
     text: str
+    level: int = logging.INFO
 
 
 Observer = Callable[[Activity], None]
@@ -29,7 +30,9 @@ def log_activity(activity: Activity) -> None:
     (edge.daemon.activity.movement, edge.daemon.activity.sync, ...), so that the repeat limit
     of the logs bounds each kind on its own: a busy shelf's movements never hide the broker's
     return."""
-    logging.getLogger(f"edge.daemon.activity.{activity.kind}").info("%s", activity.text)
+    logging.getLogger(f"edge.daemon.activity.{activity.kind}").log(
+        activity.level, "%s", activity.text
+    )
 
 
 async def report_link(

@@ -63,15 +63,21 @@ def activities(applied: Applied, products: Mapping[str, Product]) -> list[Activi
     said += [Activity("putaway", note) for note in outcome.putaway_notes]
     said += [Activity("mistake", mistake.said()) for mistake in outcome.mistakes]
     said += [Activity("mistake", note) for note in outcome.putaway_mistakes]
+    # Each movement's line gives the on-hand after it: the change's total (read once it was
+    # applied) less what the movements after it in the same change added or took.
+    on_hand = dict(applied.on_hand)
     for commit in outcome.commits:
         for m in commit.movements:
+            on_hand[m.gtin] -= m.available_change()
+    for commit in outcome.commits:
+        for m in commit.movements:
+            on_hand[m.gtin] += m.available_change()
             where = " -> ".join(s for s in (m.from_slot, m.to_slot) if s)
             name = products[m.gtin].name if m.gtin in products else m.gtin
             what = f"serial {m.serial}" if m.serial else f"{m.quantity} of batch {m.batch!r}"
             said.append(
                 Activity(
-                    "movement",
-                    f"{m.kind} {name} {what} at {where}; on hand now {applied.on_hand[m.gtin]}",
+                    "movement", f"{m.kind} {name} {what} at {where}; on hand now {on_hand[m.gtin]}"
                 )
             )
         for alarm in commit.alarms:

@@ -51,7 +51,6 @@ from inventory.codes.product_codes import Carried, read_scanned_pack
 from inventory.picking.outcome import Outcome
 from inventory.stock.presence import PresenceTracker
 
-log = logging.getLogger(__name__)
 Submit = Callable[[Change], Awaitable[None]]
 HANDHELD_REPEAT_SECONDS = 2.0  # a handheld reads a tag many times: one check per this long
 
@@ -148,8 +147,7 @@ class DeviceEvents:
         subjects = [a.subject for a in alarms if a.kind is AlarmKind.DEVICE_DOWN]
         for gone in [s for s in subjects if s not in self._configured]:
             text = f"{gone} is no longer in the configuration: its device_down alarm clears"
-            log.warning("%s", text)
-            self._observe(Activity("device", text))
+            self._observe(Activity("device", text, logging.WARNING))
             self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, gone))
         kept = [s for s in subjects if s in self._configured]
         drops = {a.subject for a in alarms if "drops" in a.detail}  # raised for its drops
@@ -201,7 +199,9 @@ class DeviceEvents:
                 self._stocktake.handheld(event.device, up=True)
             self._works(event.device)
         elif isinstance(event, DeviceDown):
-            self._observe(Activity("device", f"{event.device} is down: {event.reason}"))
+            # The one line about it (the drivers report it by this event, not in the log).
+            down = f"{event.device} is down: {event.reason}"
+            self._observe(Activity("device", down, logging.WARNING))
             self.health.down(event.device, event.reason, self._clock.monotonic())
             self._set_watched(event.device, False)
             if event.device in self._handhelds:
@@ -308,7 +308,7 @@ class DeviceEvents:
             self._observe(Activity("device", f"{subject} works again"))
             self._works(subject)
         else:
-            self._observe(Activity("device", f"{subject}: {event.detail}"))
+            self._observe(Activity("device", f"{subject}: {event.detail}", logging.WARNING))
             about = {"device": event.reader, "antenna": event.antenna}
             self.health.down(subject, event.detail, self._clock.monotonic(), about, drops=False)
 

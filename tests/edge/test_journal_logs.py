@@ -33,8 +33,11 @@ listen = ""
     return config
 
 
-def run_daemon_logging_to(log: Path, config: Path, journal_stream: str) -> str:
-    """Run the daemon with stderr to `log` until it has warned about the broker; its log."""
+def run_daemon_logging_to(
+    log: Path, config: Path, journal_stream: str, until: tuple[str, ...] = ("could not connect",)
+) -> str:
+    """Run the daemon with stderr to `log` until it has logged each of `until` (by default:
+    warned about the broker); its log."""
     env = {k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"}
     env["JOURNAL_STREAM"] = journal_stream
     with log.open("w") as stderr:
@@ -47,9 +50,9 @@ def run_daemon_logging_to(log: Path, config: Path, journal_stream: str) -> str:
         )
     try:
         deadline = time.monotonic() + 30
-        while "could not connect" not in log.read_text():
+        while not all(said in log.read_text() for said in until):
             assert daemon.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, f"no warning about the broker: {log.read_text()}"
+            assert time.monotonic() < deadline, f"not all of {until} in: {log.read_text()}"
             time.sleep(0.05)
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(15) == 0, log.read_text()
@@ -90,6 +93,24 @@ def test_a_journal_stream_that_is_not_stderr_leaves_the_lines_for_people(tmp_pat
     warning = next(line for line in text.splitlines() if "could not connect" in line)
     assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING sync.mqtt_session: ", warning)
     assert not any(PRIORITY.match(line) for line in text.splitlines()), text
+
+
+def test_a_device_going_down_is_one_warning_naming_it_and_why(tmp_path: Path) -> None:
+    """A reader whose port is not there and a shelf controller nobody answers for: each is
+    said once, as a warning with the device's name and the reason, not again by its driver."""
+    config = config_with_unreachable_broker(tmp_path)
+    missing = tmp_path / "no-reader-here"
+    config.write_text(
+        config.read_text()
+        + f'[[readers]]\nname = "r1"\nport = "{missing}"\n'
+        + '[[shelves]]\nname = "A"\nhost = "127.0.0.1"\nport = 1\nslots = 4\n'
+    )
+    log = tmp_path / "stderr"
+    text = run_daemon_logging_to(log, config, "", until=("r1 is down", "A is down"))
+    for device, why in (("r1", f"cannot open {missing}"), ("A", "port not reachable")):
+        said = [line for line in text.splitlines() if why in line]
+        assert len(said) == 1, f"{device} down said {len(said)} times:\n" + "\n".join(said)
+        assert f" WARNING edge.daemon.activity.device: {device} is down: " in said[0], said
 
 
 def test_each_level_maps_to_its_syslog_priority_and_every_line_of_a_traceback_is_prefixed() -> None:

@@ -243,6 +243,25 @@ async def test_the_stocktake_commands_print_the_gateways_answers(
     assert any("no stocktake is running" in line for line in again.lines), again.lines
 
 
+async def test_an_end_answered_abandoned_ends_the_command_at_once_as_a_failure(
+    daemon: Daemon, broker: LocalBroker
+) -> None:
+    """A sweep ended before the handheld read anything is abandoned (nothing to judge): that
+    answer is the end's last word, so the command stops on it with 1, not after --wait."""
+    target = ["--broker", broker.url, "--site", "s1", "--gateway", "g1"]
+    started = await CliRun.start("stocktake", "start", "A", "--by", "Ana", *target)
+    assert await started.finish(timeout=20) == 0, started.errors
+    ended = await CliRun.start("stocktake", "end", "--wait", "60", "--json", *target)
+    try:
+        code = await ended.finish(timeout=20)
+    finally:
+        await ended.kill()
+    assert code == 1, ended.errors
+    [answer] = ended.json_lines()
+    assert answer["status"] == "abandoned" and "no location tag" in str(answer["reason"]), answer
+    assert ended.errors == [], "an answer came: no 'no answer' message"
+
+
 async def test_a_pack_its_fixed_reader_still_sees_on_another_shelf_is_read_through_not_moved(
     tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
 ) -> None:
