@@ -17,12 +17,13 @@ delivered again after `ack_wait`, to whichever member fetches next; one it
 could not finish because the cluster did not answer it gives back, to come again a second
 later (RETRY_SECONDS). Delivery is
 therefore at least once. Applying is once: the group keeps a register of requests in the
-cluster (a key-value bucket, three replicas), and a request is applied by creating its entry
-"taken", naming the message that took it, which only one member can do. That message is
-acknowledged only once the request is done: an entry left taken by a member that died before
-it finished is finished by the member that gets that message again. A copy of the request in
-another message (the gateway sent it twice) is dropped meanwhile, whether the member applying
-it is at work or gone.
+cluster (a key-value bucket, three replicas; an entry a request, by its site, gateway and id),
+and a request is applied by creating its entry "taken", naming the message that took it, which
+only one member can do. That message is acknowledged only once the request is done: an entry
+left taken by a member that died before it finished is finished by the member that gets that
+message again. A copy of the request in another message (the gateway sent it twice) is dropped
+meanwhile, whether the member applying it is at work or gone; one its gateway sent again for
+want of an answer goes to `repeat`.
 """
 
 from __future__ import annotations
@@ -219,9 +220,10 @@ class GroupCounts:
 
 class JetStreamRequests:
     """One member of the consumer group `durable`: fetches requests, hands each new one to
-    `apply`, records it in the register, and only then acknowledges it. `wanted` is asked
-    before each request: once it says no, what the member fetched and did not take is given
-    back to the group at once and `run` returns."""
+    `apply`, records it in the register, and only then acknowledges it. A copy of a request
+    applied before, sent again by its gateway for want of an answer, goes to `repeat`. `wanted`
+    is asked before each request: once it says no, what the member fetched and did not take is
+    given back to the group at once and `run` returns."""
 
     def __init__(
         self,
@@ -233,6 +235,7 @@ class JetStreamRequests:
         ack_wait: float = 30.0,
         batch: int = 20,
         wanted: Callable[[], bool] = lambda: True,
+        repeat: Callable[[ReceivedRequest], None] | None = None,
     ):
         self._nc = nc
         self._js = nc.jetstream()
@@ -244,6 +247,7 @@ class JetStreamRequests:
         self._ack_wait = ack_wait
         self._batch = batch
         self._wanted = wanted
+        self._repeat = repeat
         self._register: KeyValue | None = None
 
     async def start(self, replicas: int = REPLICAS) -> None:
@@ -337,6 +341,8 @@ class JetStreamRequests:
         if await self._take(request, message.metadata.sequence.stream):
             await self._apply(request)
             await self._finish(request)
+        elif request.sent_again and self._repeat is not None:
+            self._repeat(request)
         await message.ack()
 
     async def _take(self, request: ReceivedRequest, sequence: int) -> bool:
@@ -345,16 +351,22 @@ class JetStreamRequests:
         its taker did not finish. False when it is done already, or taken by another message:
         that one comes again until it is done (a copy applied now could be applied twice)."""
         assert self._register is not None
+        if request.sent_again:  # a copy of one applied when entries were by id alone
+            with contextlib.suppress(KeyNotFoundError):
+                await self._register.get(request.request_id)
+                self.counts.duplicates += 1
+                return False
+        key = request.key.dotted()
         entry = {"state": TAKEN, "by": self.member, "at": _now(), "message": sequence}
         try:
-            await self._register.create(request.request_id, json.dumps(entry).encode())
+            await self._register.create(key, json.dumps(entry).encode())
         except KeyWrongLastSequenceError:
             pass
         else:
             self.counts.applied += 1
             return True
         try:
-            held = await self._register.get(request.request_id)
+            held = await self._register.get(key)
         except KeyNotFoundError:
             return await self._take(request, sequence)  # removed in between (its time ran out)
         found = json.loads(held.value or b"{}")
@@ -371,7 +383,7 @@ class JetStreamRequests:
         entry = json.dumps({"state": DONE, "by": self.member, "at": _now()}).encode()
         while True:
             try:
-                await self._register.put(request.request_id, entry)
+                await self._register.put(request.key.dotted(), entry)
                 return
             except (nats.errors.Error, TimeoutError) as exc:
                 log.info("marking %s done: %r; trying again", request.request_id, exc)

@@ -1,10 +1,10 @@
 """The procurement side of the contract: receiving requests from every gateway, once each.
 
-Delivery is at least once. `RequestDeduplicator` makes the consumer's effect once per
-request_id, across restarts too when its `SeenRequests` keeps a file. `RequestConsumer` is the
-subscription itself: a message is acknowledged to the broker (PUBACK) only after the handler
-has finished with it, so a consumer that dies half-way gets the message again on its return
-(with a persistent session) instead of losing it.
+Delivery is at least once. `RequestDeduplicator` makes the consumer's effect once per request
+(its gateway and request_id: `RequestKey`), across restarts too when its `SeenRequests` keeps a
+file. `RequestConsumer` is the subscription itself: a message is acknowledged to the broker
+(PUBACK) only after the handler has finished with it, so a consumer that dies half-way gets the
+message again on its return (with a persistent session) instead of losing it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from sync.broker_refusal import (
     BrokerRefusal,
@@ -34,6 +34,8 @@ from sync.mqtt_session import Delivery, MqttSession
 from sync.topics import ROOT, Topics
 
 log = logging.getLogger(__name__)
+# What a NATS key-value key may hold of a name (besides the dots between the key's levels).
+KEY_SAFE = frozenset(b"-_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
 def request_subscription(
@@ -44,6 +46,36 @@ def request_subscription(
     3.1.1 has no shared subscriptions: a group there is the engine's, see sync.jetstream_feed)."""
     topic = f"{ROOT}/{site or '+'}/{gateway or '+'}/procurement/request"
     return f"$share/{group}/{topic}" if group else topic
+
+
+class RequestKey(NamedTuple):
+    """A request as the centre tells requests apart: the gateway that sent it and its id (the
+    same id from another gateway, a ledger copied to it, is another request). Site and gateway
+    are empty for an id kept before keys named them (a seen file of an older watch): it stands
+    for that id from any gateway."""
+
+    site: str
+    gateway: str
+    request_id: str
+
+    @classmethod
+    def read(cls, line: str) -> RequestKey:
+        """The key a line of a seen file holds: `site/gateway/request_id`, or an id alone."""
+        levels = line.split("/")
+        return cls(*levels) if len(levels) == 3 else cls("", "", line)
+
+    def written(self) -> str:
+        """The key as a seen file's line holds it (no level holds a slash: a topic's levels)."""
+        return "/".join(self) if self.site or self.gateway else self.request_id
+
+    def dotted(self) -> str:
+        """The key as a NATS key-value store takes it, `site.gateway.request_id`: each byte of
+        a name such a key may not hold is written =XX."""
+        names = (self.site, self.gateway)
+        safe = (
+            "".join(chr(b) if b in KEY_SAFE else f"={b:02X}" for b in n.encode()) for n in names
+        )
+        return ".".join([*safe, self.request_id])
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,45 +96,20 @@ class ReceivedRequest:
         return Topics(levels[2], levels[3])
 
     @property
-    def repeat(self) -> str | None:
-        """What to tell the clerk of a copy sent again for want of an answer (`sent_again`),
-        which this consumer had not seen (a watch restarted without its seen ids, another
-        member of a share group): the request may have been ordered already. None for a
-        request sent once."""
+    def key(self) -> RequestKey:
+        topics = self.topics
+        return RequestKey(topics.site, topics.gateway, self.request_id)
+
+    @property
+    def sent_again(self) -> int:
+        """How many times the gateway sent the request before this copy, for want of an
+        answer (`sent_again`); 0 for its first message."""
         times = self.body.get("sent_again")
         if isinstance(times, float) and times.is_integer():
             times = int(times)  # JSON has one kind of number: 2.0 is 2
         if not isinstance(times, int) or isinstance(times, bool) or times < 1:
-            return None
-        return (
-            f"sent again ({times}): not answered yet \u2014 it may have been ordered already; "
-            f"answer it with rxedge procurement status {self.request_id} STATE"
-        )
-
-    def line(self) -> str:
-        """One readable line for a clerk (a copy sent again says so first); control characters
-        a sender put in its text are shown escaped, never acted on by the terminal."""
-        b = self.body
-        reason = b.get("reason", {})
-        repeat = self.repeat
-        return _printable(
-            ("" if repeat is None else f"{repeat}  ")
-            + (
-                f"{b['created_at']}  {b.get('site', '?')}/{b.get('gateway', '?')}  "
-                f"{b['priority'].upper():7}  {b['quantity']} x {b['unit']}  {b['name']} "
-                f"(GTIN {b['gtin']})  on hand {reason.get('on_hand')}, on order "
-                f"{reason.get('on_order')}, reorder point {reason.get('reorder_point')}, "
-                f"par {reason.get('par')}  [{b['request_id']}]"
-            )
-        )
-
-
-def _printable(text: str) -> str:
-    """`text` with its control characters (C0, DEL, C1) written as escapes."""
-    return "".join(
-        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
-        for c in text
-    )
+            return 0
+        return times
 
 
 class MalformedRequest(SyncError, ValueError):
@@ -148,82 +155,95 @@ def cut_torn_line(path: Path) -> None:
         os.fsync(held.fileno())
 
 
+def read_seen(path: Path) -> list[RequestKey]:
+    """The requests a seen file holds, oldest first (an older watch's lines: ids alone)."""
+    if not path.exists():
+        return []
+    return [RequestKey.read(line.strip()) for line in path.read_text().splitlines()]
+
+
 class SeenRequests:
-    """The request ids a consumer has finished with, the latest `memory` of them; kept in
-    `path` too (one id a line, each written and synced as it is added) when given, so that a
-    restarted consumer still knows them."""
+    """The requests a consumer has finished with, the latest `memory` of them; kept in `path`
+    too (one a line, `site/gateway/request_id`, each written and synced as it is added) when
+    given, so that a restarted consumer still knows them."""
 
     def __init__(self, path: Path | None = None, memory: int = 100_000):
-        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._keys: OrderedDict[RequestKey, None] = OrderedDict()
         self._memory = memory
         self._path = path
         self._file: IO[str] | None = None
         self._lines = 0
         if path is not None:
             cut_torn_line(path)
-            if path.exists():
-                for line in path.read_text().splitlines():
-                    self._keep(line.strip())
-                    self._lines += 1
+            for key in read_seen(path):
+                self._keep(key)
+                self._lines += 1
             if self._lines > 2 * memory:
                 self._compact(path)
             self._file = path.open("a")
 
-    def __contains__(self, request_id: object) -> bool:
-        return request_id in self._ids
+    def __contains__(self, key: object) -> bool:
+        """True for a request finished with, or its id kept alone (from an older file)."""
+        if not isinstance(key, RequestKey):
+            return False
+        return key in self._keys or RequestKey("", "", key.request_id) in self._keys
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._keys)
 
-    def add(self, request_id: str) -> None:
-        """Remember `request_id` (on disk before this returns, when there is a file)."""
-        if request_id in self._ids:
+    def add(self, key: RequestKey) -> None:
+        """Remember `key` (on disk before this returns, when there is a file)."""
+        if key in self._keys:
             return
-        self._keep(request_id)
+        self._keep(key)
         if self._file is not None:
-            self._file.write(request_id + "\n")
+            self._file.write(key.written() + "\n")
             self._file.flush()
             os.fsync(self._file.fileno())
 
-    def know(self, request_ids: Iterable[str]) -> None:
-        """Remember ids that are kept elsewhere (not written to the file)."""
-        for request_id in request_ids:
-            self._keep(request_id)
+    def know(self, keys: Iterable[RequestKey]) -> None:
+        """Remember requests that are kept elsewhere (not written to the file)."""
+        for key in keys:
+            self._keep(key)
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
 
-    def _keep(self, request_id: str) -> None:
-        if not request_id:
+    def _keep(self, key: RequestKey) -> None:
+        if not key.request_id:
             return
-        self._ids[request_id] = None
-        self._ids.move_to_end(request_id)
-        if len(self._ids) > self._memory:
-            self._ids.popitem(last=False)
+        self._keys[key] = None
+        self._keys.move_to_end(key)
+        if len(self._keys) > self._memory:
+            self._keys.popitem(last=False)
 
     def _compact(self, path: Path) -> None:
         spare = path.with_name(path.name + ".new")
-        spare.write_text("".join(f"{rid}\n" for rid in self._ids))
+        spare.write_text("".join(f"{key.written()}\n" for key in self._keys))
         os.replace(spare, path)
-        self._lines = len(self._ids)
+        self._lines = len(self._keys)
 
 
 class RequestDeduplicator:
-    """Delivery is at least once; this makes the clerk see each request_id once.
+    """Delivery is at least once; this makes the clerk take each request once.
 
     Called with a message, it hands a new request to `on_request` and remembers it. A consumer
     that must finish more work first (write it down, answer it) uses `new` and, once done,
-    `done`, so that a request it dropped half-way is taken again when it is delivered again."""
+    `done`, so that a request it dropped half-way is taken again when it is delivered again.
+    A copy of a request taken before that its gateway sent again for want of an answer goes to
+    `on_repeat` (the clerk must hear that the gateway has none), not to be taken again."""
 
     def __init__(
         self,
         on_request: Callable[[ReceivedRequest], None] | None = None,
         memory: int = 100_000,
         seen: SeenRequests | None = None,
+        on_repeat: Callable[[ReceivedRequest], None] | None = None,
     ):
         self._on_request = on_request
+        self._on_repeat = on_repeat
         self.seen = seen if seen is not None else SeenRequests(memory=memory)
         self.duplicates = 0
         self.malformed = 0
@@ -237,21 +257,24 @@ class RequestDeduplicator:
         self.done(request)
 
     def new(self, topic: str, payload: bytes) -> ReceivedRequest | None:
-        """The request in this message, or None when it is malformed or already done."""
+        """The request in this message, or None when it is malformed or already done (a copy
+        sent again handed to `on_repeat` first)."""
         try:
             request = parse_request(topic, payload)
         except MalformedRequest as exc:
             self.malformed += 1
             log.warning("dropped a malformed request, not acted on: %s", exc)
             return None
-        if request.request_id in self.seen:
+        if request.key in self.seen:
             self.duplicates += 1
+            if request.sent_again and self._on_repeat is not None:
+                self._on_repeat(request)
             return None
         return request
 
     def done(self, request: ReceivedRequest) -> None:
         """The consumer has finished with `request`: later copies are duplicates."""
-        self.seen.add(request.request_id)
+        self.seen.add(request.key)
 
 
 MessageWork = Callable[[str, bytes], Awaitable[None]]

@@ -27,6 +27,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edge.cli.procurement.request_lines import request_line
 from edge.cli.procurement.status import STATUS_COMMAND, TAKEN, describe_taken
 from edge.cli.shelf_commands import describe_result
 from edge.daemon.activity import Activity
@@ -101,7 +102,7 @@ class Demo:
 
     def on_request(self, request: ReceivedRequest) -> None:
         self.requests.append(request)
-        self.view.say("centre", "procurement received: " + request.line())
+        self.view.say("centre", "procurement received: " + request_line(request))
 
     async def run(self) -> int:
         if self.db is not None and self.db.exists():

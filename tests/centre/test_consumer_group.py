@@ -198,7 +198,7 @@ async def test_a_request_applied_whose_done_mark_fails_once_is_marked_again_not_
 
         async def done() -> bool:
             try:
-                entry = await register.get(str(body["request_id"]))
+                entry = await register.get(f"s3.g1.{body['request_id']}")
             except KeyNotFoundError:
                 return False
             return b'"done"' in (entry.value or b"")

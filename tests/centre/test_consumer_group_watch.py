@@ -37,7 +37,8 @@ async def test_a_malformed_request_is_acknowledged_counted_and_dropped_by_the_gr
     await publish_requests(cluster, [*wrong, good])
     assert await run.finish(timeout=60) == 0, run.errors
     (line,) = run.lines
-    assert line.endswith(f"[{good['request_id']}]")
+    assert f"[{good['request_id']}]  answer: rxedge procurement status" in line
+    assert line.endswith("STATE --site s1 --gateway g1"), "the request's own gateway"
     dropped = [e for e in run.errors if "dropped a malformed request" in e]
     assert len(dropped) == 2, run.errors
     assert "priority: null is not one of" in dropped[0]

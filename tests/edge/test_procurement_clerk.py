@@ -19,7 +19,7 @@ from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
 from inventory.changes import Book
 from sync.contract import schema
-from sync.procurement_feed import SeenRequests
+from sync.procurement_feed import RequestKey, SeenRequests
 from tests.conftest import Subscriber, eventually
 from tests.edge.procurement_rig import (
     PREFIX,
@@ -139,7 +139,9 @@ async def test_the_csv_file_gets_each_request_once_across_restarts_of_the_watch(
         "confirmed_by": "auto",
     }
     assert body[1]["received_at"].endswith("Z")
-    assert seen.read_text().split() == [b["request_id"] for b in (one, two, three, four)]
+    assert seen.read_text().split() == [
+        f"{r['site']}/{r['gateway']}/{r['request_id']}" for r in body
+    ], "each by its gateway and id"
     centre.close()
 
 
@@ -223,13 +225,14 @@ def test_seen_ids_survive_a_restart_and_their_file_stays_small(tmp_path: Path) -
     path = tmp_path / "seen.txt"
     seen = SeenRequests(path, memory=3)
     for n in range(8):
-        seen.add(f"id-{n}")
-    seen.add("id-7")  # known: not written again
+        seen.add(RequestKey("s1", "g1", f"id-{n}"))
+    seen.add(RequestKey("s1", "g1", "id-7"))  # known: not written again
     seen.close()
-    assert path.read_text().split() == [f"id-{n}" for n in range(8)]
+    assert path.read_text().split() == [f"s1/g1/id-{n}" for n in range(8)]
     again = SeenRequests(path, memory=3)
-    assert "id-7" in again and "id-5" in again and "id-4" not in again
-    assert path.read_text().split() == ["id-5", "id-6", "id-7"], "compacted on opening"
+    assert RequestKey("s1", "g1", "id-7") in again and RequestKey("s1", "g1", "id-5") in again
+    assert RequestKey("s1", "g1", "id-4") not in again
+    assert path.read_text().split() == ["s1/g1/id-5", "s1/g1/id-6", "s1/g1/id-7"], "compacted"
     again.close()
 
 
@@ -288,7 +291,8 @@ async def test_a_row_torn_by_a_crash_is_written_again_whole(
     assert all(len(r) == len(CSV_COLUMNS) for r in rows), rows
     ids = [b["request_id"] for b in (first, torn, new)]
     assert [r[3] for r in rows[1:]] == ids
-    assert seen.read_text().split() == ids
+    kept = [ids[0], *(f"s1/g1/{rid}" for rid in ids[1:])]  # the older line read, the new added
+    assert seen.read_text().split() == kept
 
 
 async def test_a_row_torn_inside_a_cell_with_a_line_break_is_written_again_whole(

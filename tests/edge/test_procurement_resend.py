@@ -1,7 +1,8 @@
 """A request the centre never answers is sent again over a real mosquitto: the same message,
 with the same request_id, each `procurement.resend_after_hours` on the gateway's clock (across
-a restart too), until the centre answers; the clerk's watch takes it once. The watch says when
-it keeps no session; the setting refuses a bad value by its key."""
+a restart too), until the centre answers; the clerk's watch takes it once and shows each copy
+as a repeat. The watch says when it keeps no session; the setting refuses a bad value by its
+key."""
 
 from __future__ import annotations
 
@@ -121,8 +122,13 @@ async def test_an_unanswered_request_goes_out_again_until_answered_and_the_watch
     assert [c["request_id"] for c in copies] == [rid] * 3
     assert [c.pop("sent_again", 0) for c in copies] == [0, 1, 2]
     assert copies[0] == copies[1] == copies[2], "the same request, marked a copy"
-    taken = [line["request_id"] for line in watch.json_lines()]
+    taken = [line["request_id"] for line in watch.json_lines() if "repeat" not in line]
     assert taken == [rid, marker["request_id"]], "the clerk's watch took the request once"
+    shown = [line for line in watch.json_lines() if "repeat" in line]
+    assert [(c["request_id"], c["sent_again"], c["taken_before"]) for c in shown] == [
+        (rid, 1, True),
+        (rid, 2, True),
+    ], "and showed each copy: the gateway has no answer"
     notes = [a.text for a in said if "sent again" in a.text]
     assert [n.split(" sent again ")[1].split(":")[0] for n in notes] == [
         "(1 time so far)",
@@ -135,7 +141,8 @@ async def test_a_copy_sent_again_that_the_watch_never_saw_is_shown_as_a_repeat(
     broker: LocalBroker, subscribe: Callable[..., Subscriber]
 ) -> None:
     """A watch restarted without its seen ids, or another member of the share group, gets a
-    copy as new: it says plainly that the request may have been ordered already."""
+    copy as new: it says plainly that the request may have been ordered already. A copy of one
+    it took is shown too, as taken before: an answer sent may not have reached the gateway."""
     gateway_side = subscribe("nothing/at/all")
     first, other = request_message(n=1), request_message(n=2)
     copy = {**other, "priority": "urgent", "sent_again": 2}
@@ -150,19 +157,33 @@ async def test_a_copy_sent_again_that_the_watch_never_saw_is_shown_as_a_repeat(
         for body in (first, {**first, "sent_again": 1}, copy):  # the first's copy: seen
             gateway_side.publish(f"{PREFIX}/procurement/request", json.dumps(body))
         for run in runs:
-            await eventually(lambda run=run: len(run.lines) >= 2, what="both requests shown")
+            await eventually(lambda run=run: len(run.lines) >= 3, what="every message shown")
             assert await run.interrupt() == 130
     finally:
         for run in runs:
             await run.kill()
     text, as_json = runs
+    reach = f"STATE --site s1 --gateway g1 --broker {broker.url}"
     repeat = (
-        "sent again (2): not answered yet \u2014 it may have been ordered already; answer it "
-        f"with rxedge procurement status {other['request_id']} STATE"
+        "sent again (2): the gateway has no answer yet \u2014 it may have been ordered already; "
+        f"answer it with rxedge procurement status {other['request_id']} {reach}"
     )
-    assert len(text.lines) == 2 and not text.lines[0].startswith("sent again")
-    assert text.lines[1].startswith(repeat + "  ") and "URGENT" in text.lines[1]
-    assert as_json.json_lines() == [first, {**copy, "repeat": repeat}]
+    again = (
+        "sent again (1): the gateway has no answer yet \u2014 taken here before; an answer sent "
+        "may have gone to another gateway or been lost; answer it with rxedge procurement "
+        f"status {first['request_id']} {reach}"
+    )
+    assert len(text.lines) == 3 and not text.lines[0].startswith("sent again")
+    assert text.lines[0].endswith(
+        f"  answer: rxedge procurement status {first['request_id']} {reach}"
+    )
+    assert text.lines[1].startswith(again + "  ")
+    assert text.lines[2].startswith(repeat + "  ") and "URGENT" in text.lines[2]
+    assert as_json.json_lines() == [
+        first,
+        {**first, "sent_again": 1, "repeat": again, "taken_before": True},
+        {**copy, "repeat": repeat},
+    ]
 
 
 async def test_a_watch_without_a_client_id_says_it_keeps_nothing_while_away(

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 from edge.cli.procurement.request_csv import RequestCsv
+from edge.cli.procurement.request_lines import repeat_note, request_line
 from edge.web.commands import is_form_id
 from edge.web.views.expiring import DEFAULT_DAYS, days_asked
 from sync.procurement_feed import parse_request
@@ -49,13 +50,13 @@ def test_a_product_name_a_spreadsheet_would_run_is_written_as_text(tmp_path: Pat
 
 
 def test_control_characters_cannot_hide_the_repeat_warning_on_a_terminal() -> None:
-    line = parse_request(TOPIC, request(unit="pack\r\x1b[2K", sent_again=3)).line()
-    assert line.startswith("sent again (3): not answered yet")
+    line = request_line(parse_request(TOPIC, request(unit="pack\r\x1b[2K", sent_again=3)))
+    assert line.startswith("sent again (3): the gateway has no answer yet")
     assert "\r" not in line and "\x1b" not in line and "\\r\\x1b[2K" in line
 
 
 def test_a_repeat_sent_as_2_0_is_still_a_repeat() -> None:
-    assert parse_request(TOPIC, request(sent_again=2.0)).repeat is not None
+    assert repeat_note(parse_request(TOPIC, request(sent_again=2.0))) is not None
 
 
 def test_a_form_id_is_only_one_the_page_draws() -> None:

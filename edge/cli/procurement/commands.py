@@ -3,7 +3,8 @@
 `watch` takes the requests of every gateway (or one site, or one gateway) as they arrive, in a
 share group with the other clerks and services watching (each request goes to one of them),
 and writes them down, answers them, or both. `status` sends the centre's answer about one
-request to its gateway and shows what the gateway made of it (`edge.cli.procurement.status`).
+request to its gateway (the one it came from: `edge.cli.procurement.origin`) and shows what the
+gateway made of it (`edge.cli.procurement.status`).
 """
 
 from __future__ import annotations
@@ -102,11 +103,22 @@ def add_clerk_commands(
         help="seconds to wait for the gateway's answer: applied, or refused and why (%(default)s)",
     )
     add_target(status)
+    known = status.add_argument_group(
+        "where the request came from, as the watch wrote it down (its site and gateway are "
+        "taken from there; --site/--gateway naming another gateway are refused)"
+    )
+    known.add_argument("--csv", type=Path, metavar="FILE", help="the watch's --csv file")
+    known.add_argument("--seen", type=Path, metavar="FILE", help="the watch's --seen file")
 
     def run_status(args: argparse.Namespace) -> int:
+        from edge.cli.procurement.origin import OriginUnknown, answer_target
         from edge.cli.procurement.status import send_status
 
-        broker, topics = target(args)
+        try:
+            broker, topics = answer_target(args, target)
+        except OriginUnknown as exc:
+            print(f"rxedge: {exc}", file=sys.stderr)
+            return 2
         return asyncio.run(
             send_status(
                 broker,
@@ -168,9 +180,21 @@ def _watch(args: argparse.Namespace) -> int:
             "group": group,
             "security": BrokerSecurity() if link is None else link.security,
             "protocol": protocol,
+            "reach": _reach(args),
         }
     )
     return asyncio.run(watch_group(options) if options.nats else watch(options))
+
+
+def _reach(args: argparse.Namespace) -> tuple[str, ...]:
+    """The options the watch was given to find its broker, as `rxedge procurement status`
+    takes them: the command a request's line shows reaches the same broker."""
+    given = (
+        ("--config", args.config),
+        ("--broker", args.broker),
+        ("--mqtt-protocol", args.mqtt_protocol),
+    )
+    return tuple(word for option, value in given if value for word in (option, str(value)))
 
 
 async def watch_group(options: WatchOptions) -> int:
@@ -203,6 +227,7 @@ async def watch_group(options: WatchOptions) -> int:
         request_subject(options.site, options.gateway),
         ack_wait=options.ack_wait,
         wanted=clerk.wants_more,
+        repeat=clerk.repeat,
     )
     loop = asyncio.get_running_loop()
     deadline = None if options.seconds is None else loop.time() + options.seconds

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from sync.procurement_feed import ReceivedRequest
+from sync.procurement_feed import ReceivedRequest, RequestKey
 
 log = logging.getLogger(__name__)
 REQUEST_FIELDS = (
@@ -48,10 +48,9 @@ class RequestCsv:
             self._rows.writerow(CSV_COLUMNS)
             self._sync()
 
-    def request_ids(self) -> list[str]:
-        """The request ids the file holds already."""
-        with self.path.open(newline="", encoding="utf-8") as held:
-            return [row["request_id"] for row in csv.DictReader(held) if row.get("request_id")]
+    def request_keys(self) -> list[RequestKey]:
+        """The requests the file holds already."""
+        return written_requests(self.path)
 
     def write(self, request: ReceivedRequest, received_at: str) -> None:
         b, topics = request.body, request.topics
@@ -73,6 +72,17 @@ class RequestCsv:
     def _sync(self) -> None:
         self._file.flush()
         os.fsync(self._file.fileno())
+
+
+def written_requests(path: Path) -> list[RequestKey]:
+    """The requests the CSV file at `path` holds, each by its site, gateway and id (a file
+    without site and gateway columns gives the ids alone: from any gateway)."""
+    with path.open(newline="", encoding="utf-8") as held:
+        return [
+            RequestKey(row.get("site") or "", row.get("gateway") or "", row["request_id"])
+            for row in csv.DictReader(held)
+            if row.get("request_id")
+        ]
 
 
 def cut_torn_row(path: Path) -> None:

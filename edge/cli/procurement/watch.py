@@ -6,7 +6,9 @@ Each new request is, in this order: answered `accepted` on its gateway's `procur
 only then acknowledged to the broker. A watcher stopped anywhere in between gets the request
 again from its persistent session (`--client-id`) and finishes what was left: the answer is the
 same answer again (which changes nothing at the gateway), and a request already in the CSV file
-or the seen file is not written twice.
+or the seen file is not written twice. A request is told apart by its gateway and its id. A copy
+of one taken before that its gateway sent again for want of an answer is not taken again, but
+printed as a repeat: the gateway has no answer, so the clerk's may have gone astray.
 
 With `--nats` the requests come from the centre's NATS JetStream stream instead, through a
 consumer group shared with the other clerks' processes (edge.cli.procurement.commands.watch_group).
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from edge.cli.broker_options import own_client_id
 from edge.cli.procurement.request_csv import RequestCsv
+from edge.cli.procurement.request_lines import repeat_note, request_line
 from sync.broker_refusal import (
     OPTION_SETTINGS,
     BrokerLinkError,
@@ -43,6 +46,7 @@ from sync.procurement_feed import (
 )
 
 OnRequest = Callable[[ReceivedRequest], Awaitable[None] | None]
+OnRepeat = Callable[[ReceivedRequest], None]
 # Said once a watch without a session of its own is subscribed: the broker keeps nothing for it.
 NO_SESSION_WARNING = (
     "rxedge: warning: no --client-id, so no session: requests published while this watch is "
@@ -70,7 +74,8 @@ def status_answer(
 class ProcurementWatch:
     """Subscribes to procurement requests and hands each one (once) to `on_request`, which may
     be a coroutine function: the request counts as done, and is acknowledged to the broker,
-    when it returns. Once `wanted` says no, no further message is taken (nor acknowledged)."""
+    when it returns. A copy of one done that its gateway sent again goes to `on_repeat`. Once
+    `wanted` says no, no further message is taken (nor acknowledged)."""
 
     def __init__(
         self,
@@ -84,9 +89,10 @@ class ProcurementWatch:
         security: BrokerSecurity | None = None,
         protocol: MqttProtocol = "5",
         wanted: Callable[[], bool] = lambda: True,
+        on_repeat: OnRepeat | None = None,
     ):
         self._on_request = on_request
-        self.feed = RequestDeduplicator(seen=seen)
+        self.feed = RequestDeduplicator(seen=seen, on_repeat=on_repeat)
         self.client_id = client_id or own_client_id("watch")
         # A named client keeps its session: requests sent while it was away arrive on return.
         self.session = RequestConsumer(
@@ -143,6 +149,7 @@ class WatchOptions:
     durable: str = "procurement"  # the consumer group on the stream
     ack_wait: float = 30.0  # seconds before a message not acknowledged is delivered again
     replicas: int = 3  # copies of the stream and the register the cluster keeps
+    reach: tuple[str, ...] = ()  # the options that found the broker, for `status` to find it
 
 
 class Accepter:
@@ -179,7 +186,8 @@ class Accepter:
 class Clerk:
     """What the watch does with each new request: answer it (`--accept`), write it down
     (`--csv`), print it; `enough` is set once `count` requests are taken, and from then on
-    `wants_more` says no, so that the feed stops before taking another."""
+    `wants_more` says no, so that the feed stops before taking another. A copy of a request
+    taken before, sent again by its gateway, is printed (`repeat`), nothing more."""
 
     def __init__(self, options: WatchOptions, client_id: str, persistent: bool):
         self.options = options
@@ -212,13 +220,20 @@ class Clerk:
         if options.count is not None and self.received >= options.count:
             self.enough.set()
 
-    def shown(self, request: ReceivedRequest) -> str:
+    def repeat(self, request: ReceivedRequest) -> None:
+        print(self.shown(request, taken_before=True), flush=True)
+
+    def shown(self, request: ReceivedRequest, taken_before: bool = False) -> str:
         """The request as printed: a line, or its JSON (with `repeat`, what the line says of a
-        copy sent again, when it is one)."""
+        copy sent again, when it is one, and `taken_before` for a copy of one taken here)."""
+        reach = self.options.reach
         if not self.options.as_json:
-            return request.line()
-        repeat = request.repeat
-        return json.dumps(request.body if repeat is None else {**request.body, "repeat": repeat})
+            return request_line(request, reach, taken_before)
+        repeat = repeat_note(request, reach, taken_before)
+        if repeat is None:
+            return json.dumps(request.body)
+        taken = {"taken_before": True} if taken_before else {}
+        return json.dumps({**request.body, "repeat": repeat, **taken})
 
     def wants_more(self) -> bool:
         return not self.enough.is_set()
@@ -251,7 +266,7 @@ async def watch(options: WatchOptions) -> int:
     client_id = options.client_id or own_client_id("watch")
     clerk = Clerk(options, client_id, persistent=options.client_id is not None)
     if clerk.table is not None:
-        seen.know(clerk.table.request_ids())  # written down before: not again
+        seen.know(clerk.table.request_keys())  # written down before: not again
     watcher = ProcurementWatch(
         brokers,
         clerk.take,
@@ -263,6 +278,7 @@ async def watch(options: WatchOptions) -> int:
         options.security,
         options.protocol,
         clerk.wants_more,
+        on_repeat=clerk.repeat,
     )
     loop = asyncio.get_running_loop()
     deadline = None if options.seconds is None else loop.time() + options.seconds
