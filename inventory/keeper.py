@@ -24,7 +24,7 @@ from inventory.errors import StockError, is_storage_failure
 from inventory.ledger.book import Ledger, plan_stock
 from inventory.ledger.command_log import CommandLog
 from inventory.ledger.commit import Commit, iso
-from inventory.ledger.movements import Movement, MovementKind, StockStatus
+from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.outbox import MessageKind, Outbox, OutboxMessage, OutboxRow
 from inventory.ledger.rollback import RollbackLog
 from inventory.ledger.store import check_file, connect, damaged
@@ -32,6 +32,7 @@ from inventory.picking.desk import PickDesk
 from inventory.picking.results import PickTimes, Reply, message
 from inventory.picking.shelf_events import ShelfEvents
 from inventory.putaway.desk import PutawayDesk
+from inventory.putaway.sessions import RefusedPack
 from inventory.replenishment.orders import OrderBook
 from inventory.replenishment.policy import Product, ProductTable
 from inventory.replenishment.requests import ProcurementRequest, RequestStatus
@@ -211,11 +212,19 @@ class InventoryKeeper:
         of a known batch or not."""
         return self.ledger.held_before(epc, gtin, serial) is not None
 
-    def written_off_held(self, epc: str) -> bool:
-        """Whether the last movement that took this tagged pack off the shelves wrote it off
-        while it was quarantined."""
-        left = self.ledger.last_left(epc)
-        return left == (str(MovementKind.WRITE_OFF), str(StockStatus.QUARANTINED))
+    def left_held(self, epc: str) -> bool:
+        """Whether this tagged pack last left the shelves while it was quarantined (written
+        off, booked out by a count), not released since (`Ledger.left_held`)."""
+        return self.ledger.left_held(epc)
+
+    def refused_pack(self, pack: PackId) -> RefusedPack | None:
+        """What a delivery refusing this pack as one that must not reach a shelf scanned of
+        it, and why; None when none did lately (`PutawayDesk.refused`)."""
+        return self.putaways.refused(pack)
+
+    def refused_held(self, line: StockLine) -> Commit:
+        """The alarm of a refused pack booked quarantined in `line` (`PutawayDesk`)."""
+        return self.putaways.refused_held(line)
 
     # Changes ---------------------------------------------------------------------------------
 

@@ -15,11 +15,19 @@ from datetime import datetime
 
 from inventory.alarms.lifecycle import Alarm, AlarmKind
 from inventory.errors import StockError
-from inventory.ledger.movements import Movement, MovementError, canonical, next_hash
+from inventory.ledger.movements import (
+    Movement,
+    MovementError,
+    MovementKind,
+    StockStatus,
+    canonical,
+    next_hash,
+)
 from inventory.ledger.outbox import OutboxMessage
 from inventory.replenishment.requests import ProcurementRequest
 
 Key = tuple[str, str, str, str, str]  # slot, gtin, batch, serial, status
+_RELEASE, _QUARANTINED = str(MovementKind.RELEASE), str(StockStatus.QUARANTINED)
 
 
 def plan_stock(
@@ -193,18 +201,20 @@ class Ledger:
         )
         return (str(found[0]), found[1]) if found else None
 
-    def last_left(self, epc: str) -> tuple[str, str | None] | None:
-        """The kind and from-status of the last movement (written, or taken and not flushed
-        yet) that took this tagged pack off the shelves; None when none ever did."""
+    def left_held(self, epc: str) -> bool:
+        """Whether the last movement (written, or taken and not flushed yet) that took this
+        tagged pack off the shelves, or released it from quarantine, took it off while it was
+        quarantined: by whatever kind (written off, booked out by a count); never released
+        since. False when none ever took it off."""
         for row in reversed(self._movements):  # columns in `_MOVEMENT_SQL` order
-            if row[4] == epc and row[8] is not None and row[10] is None:
-                return str(row[1]), None if row[9] is None else str(row[9])
+            if row[4] == epc and (row[1] == _RELEASE or (row[8] is not None and row[10] is None)):
+                return row[1] != _RELEASE and row[9] == _QUARANTINED
         found = self.db.execute(
-            "SELECT kind, from_status FROM movements WHERE epc = ? AND from_slot IS NOT NULL"
-            " AND to_slot IS NULL ORDER BY id DESC LIMIT 1",
-            (epc,),
+            "SELECT kind, from_status FROM movements WHERE epc = ? AND (kind = ?"
+            " OR (from_slot IS NOT NULL AND to_slot IS NULL)) ORDER BY id DESC LIMIT 1",
+            (epc, _RELEASE),
         ).fetchone()
-        return (str(found[0]), found[1]) if found else None
+        return found is not None and found[0] != _RELEASE and found[1] == _QUARANTINED
 
     def flush(self) -> None:
         """Write everything taken since the last flush into the current transaction."""

@@ -1,7 +1,8 @@
 """What the desks need of the keeper (a narrow view, not the whole keeper): its transaction and
-the time of it, the site's calendar, the slot index, and booking movements and messages; the
-pick desk and the shelf events also its clock, picking a tagged pack, and what a failed
-transaction takes back of what they keep in memory only."""
+the time of it, the site's calendar, the slot index, booking movements and messages, and what
+the ledger and the put-away desk know of a pack back on a shelf; the pick desk and the shelf
+events also its clock, picking a tagged pack, and what a failed transaction takes back of what
+they keep in memory only."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+from inventory.codes.identifiers import PackId
 from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement
 from inventory.ledger.outbox import OutboxMessage
 from inventory.ledger.rollback import RollbackLog
+from inventory.putaway.sessions import RefusedPack
 from inventory.site_calendar import SiteCalendar
 from inventory.stock.slot_index import SlotIndex, StockLine
 
@@ -41,7 +44,11 @@ class DeskLedger(Protocol):
 
     def known_dates(self, epc: str, gtin: str, serial: str) -> tuple[str, str | None]: ...
 
-    def written_off_held(self, epc: str) -> bool: ...
+    def left_held(self, epc: str) -> bool: ...
+
+    def refused_pack(self, pack: PackId) -> RefusedPack | None: ...
+
+    def refused_held(self, line: StockLine) -> Commit: ...
 
 
 class PickLedger(DeskLedger, Protocol):

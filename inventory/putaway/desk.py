@@ -17,13 +17,15 @@ from collections.abc import Callable, Collection, Sequence
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
+from inventory.ledger.commit import Commit
 from inventory.picking.outcome import Cue, CueKind, Outcome
 from inventory.putaway.board import PutawayBoard
 from inventory.putaway.checks import REFUSED_PACK_REASONS
 from inventory.putaway.ledger_access import PutawayLedger
 from inventory.putaway.receiving import receive
-from inventory.putaway.sessions import Notice, PutawaySession, SessionState
+from inventory.putaway.sessions import Notice, PutawaySession, RefusedPack, SessionState
 from inventory.putaway.shelf import ShelfPuts
+from inventory.stock.slot_index import StockLine
 
 
 class PutawayDesk:
@@ -150,6 +152,16 @@ class PutawayDesk:
         """A tag the ledger does not hold seen in `slot`: a pack a delivery let go of or
         refused (see inventory.putaway.laid); None when it is none of those."""
         return self.shelf.finds.tag_seen(tag, slot)
+
+    def refused(self, tag: PackId) -> RefusedPack | None:
+        """What a delivery refusing this pack as one that must not reach a shelf scanned of
+        it, and why; None when none did lately (see inventory.putaway.laid)."""
+        return self.shelf.finds.refused(tag)
+
+    def refused_held(self, line: StockLine) -> Commit:
+        """The refused pack of `line`, booked there quarantined by a count: its alarm, and
+        its delivery told where it lies (see inventory.putaway.laid)."""
+        return self.shelf.finds.refused_held(line)
 
     def end(self, delivery_id: str, by: str) -> Outcome:
         """A person ends a session: what was not put is reported missing."""

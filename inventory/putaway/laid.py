@@ -11,7 +11,9 @@ seen on a shelf tells which it was, by GTIN and serial:
   recalled since, is booked quarantined where it lies, with its batch and expiry: never
   pickable, seen by the expiry sweep and the stocktake, red there and a `refused_pack` alarm
   (`on_shelf`) until a pharmacist has looked at it. Its delivery, while open, counts it as
-  refused (let go of no more) and notes where it is held (`held_in`).
+  refused (let go of no more) and notes where it is held (`held_in`). A refused pack found by
+  a count instead is held the same way (`refused`, `refused_held`: the rule of a pack back on
+  a shelf, inventory.stock.held_packs).
 
 A counted pack (scanned without a serial) put by its button has its tag, if it carries one,
 read in its slot soon after: that tag is its own, not another pack's (inventory.putaway
@@ -35,6 +37,7 @@ from datetime import date
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
+from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.outcome import Outcome
 from inventory.putaway.board import PutawayBoard
@@ -49,6 +52,7 @@ from inventory.putaway.sessions import (
     WaitingPack,
     pack_key,
 )
+from inventory.stock.slot_index import StockLine
 
 # Books one waiting (or let go) pack of an open session as put: (session, pack, slot, how,
 # outcome, tag).
@@ -230,8 +234,7 @@ class ShelfFinds:
     def hold(self, session: PutawaySession, pack: RefusedPack, tag: PackId, slot: str) -> Outcome:
         """A pack that must not reach a shelf, seen in `slot`: booked there quarantined, red
         there, and an alarm that says so."""
-        keeper = self._keeper
-        what = f"refused ({pack.reason}) in delivery {session.delivery_id}"
+        keeper, what = self._keeper, _what(session, pack)
         movement = _laid(
             MovementKind.PUT_AWAY,
             pack,
@@ -241,31 +244,72 @@ class ShelfFinds:
             reference=session.delivery_id,
             to_status=StockStatus.QUARANTINED,
         )
-        detail: dict[str, object] = {
-            "gtin": pack.gtin,
-            "batch": pack.batch,
-            "expiry": pack.expiry,
-            "serial": tag.serial,
-            "reason": pack.reason,
-            "why": f"{what}, yet laid in {slot}: held there, take it out",
-            "scanner": session.scanner,
-            "delivery_id": session.delivery_id,
-            "slot": slot,
-            "on_shelf": True,
-        }
-        subject = pack_key(pack.gtin, tag.serial)
         with keeper.group():
             held = keeper.commit([movement])
-            alarm = keeper.alarms.raise_alarm(AlarmKind.REFUSED_PACK, subject, detail)
-            self._board.booked(pack.gtin, tag.serial)
-            if session.state is SessionState.OPEN:  # its refused pack is held, not sent back
-                session.held(pack.gtin, tag.serial, slot)
-                self._board.save(session)
+            alarm = self._held_there(session, pack, tag.serial, slot)
         self._board.show_red(slot)
         mistake = f"MISTAKE at {slot}: GTIN {pack.gtin} serial {tag.serial} was {what}"
         out = Outcome([held, alarm], putaway_mistakes=[mistake], lights_changed=True)
         out.placed[tag.epc] = slot
         return out
+
+    def refused(self, tag: PackId) -> RefusedPack | None:
+        """The pack a delivery refused as one that must not reach a shelf (expired, short
+        shelf life, recalled), by the tag's serial: what its desk scanned and why; None when
+        no delivery open, or closed in the last `LAID_DAYS` days, refused it so."""
+        found = self._refusal(tag)
+        return None if found is None else found[1]
+
+    def refused_held(self, line: StockLine) -> Commit:
+        """A pack a delivery refused, booked quarantined in `line` by another way than its tag
+        seen by a fixed reader (found by a count): its `refused_pack` alarm naming the slot,
+        and its delivery, while open, notes where it is held; as `hold` does."""
+        found = (
+            None if line.epc is None else self._refusal(PackId(line.epc, line.gtin, line.serial))
+        )
+        return Commit() if found is None else self._held_there(*found, line.serial, line.slot)
+
+    def _refusal(self, tag: PackId) -> tuple[PutawaySession, RefusedPack] | None:
+        """The delivery that refused this pack as one that must not reach a shelf, and the
+        pack as it refused it (see `refused`)."""
+        found = self._known(tag)
+        if found is None:
+            return None
+        session, pack = found
+        if isinstance(pack, RefusedPack) and pack.reason in REFUSED_PACK_REASONS:
+            return session, pack
+        return None
+
+    def _held_there(
+        self, session: PutawaySession, pack: RefusedPack, serial: str, slot: str
+    ) -> Commit:
+        """The `refused_pack` alarm of a refused pack booked in `slot`, in the enclosing
+        transaction; its delivery, while open, counts it as held there (not sent back)."""
+        detail: dict[str, object] = {
+            "gtin": pack.gtin,
+            "batch": pack.batch,
+            "expiry": pack.expiry,
+            "serial": serial,
+            "reason": pack.reason,
+            "why": f"{_what(session, pack)}, yet laid in {slot}: held there, take it out",
+            "scanner": session.scanner,
+            "delivery_id": session.delivery_id,
+            "slot": slot,
+            "on_shelf": True,
+        }
+        alarm = self._keeper.alarms.raise_alarm(
+            AlarmKind.REFUSED_PACK, pack_key(pack.gtin, serial), detail
+        )
+        self._board.booked(pack.gtin, serial)
+        if session.state is SessionState.OPEN:  # its refused pack is held, not sent back
+            session.held(pack.gtin, serial, slot)
+            self._board.save(session)
+        return alarm
+
+
+def _what(session: PutawaySession, pack: RefusedPack) -> str:
+    """Why a refused pack must not be on a shelf, in words."""
+    return f"refused ({pack.reason}) in delivery {session.delivery_id}"
 
 
 def _refused(session: PutawaySession, tag: PackId) -> RefusedPack | None:

@@ -2,8 +2,10 @@
 `write_off` movement that takes one off the shelf (never a pick: a held pack is not handed
 out), a tagged one written off only once it has stayed gone a while (`GoneHeld`: a read
 dropped for a moment books nothing), and a tagged pack back on a shelf (seen by a fixed reader,
-found by a count): held again when it was written off while held, or its batch was recalled or
-expired (`held_on_return`, one rule for both), and the alarm its absence raised ended.
+found by a count): held again when it was refused at delivery, when it left the shelves while
+held (written off, booked out by a count that missed it) and was not released since, or when
+its batch was recalled or expired (`held_on_return`, one rule for both), and the alarms its
+absence raised ended, or its coming back raises.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from functools import partial
 
 from inventory.alarms.book import AlarmBook
 from inventory.alarms.lifecycle import AlarmKind
+from inventory.codes.identifiers import PackId
 from inventory.errors import Refused
 from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
@@ -25,8 +28,8 @@ from inventory.stock.expiry_alarms import HELD_BY, follow_batch
 from inventory.stock.slot_index import StockLine
 
 Recalled = Collection[tuple[str, str]]  # (GTIN, batch) of every recalled batch
-WRITTEN_OFF_HELD = (
-    "written off while quarantined, back on the shelf: held until a pharmacist releases it"
+LEFT_HELD = (
+    "off the shelves while quarantined, back on the shelf: held until a pharmacist releases it"
 )
 
 
@@ -158,26 +161,42 @@ def refused_pack_gone(alarms: AlarmBook, line: StockLine) -> Commit:
 @dataclass(frozen=True, slots=True)
 class Hold:
     """Why a tagged pack back on a shelf is held where it lies: its quarantine's actor and
-    reason; `expired`: its batch's expired alarm is raised (or joined)."""
+    reason; `expired`: its batch's expired alarm is raised (or joined); `refused`: a delivery
+    refused it, its `refused_pack` alarm is raised where it lies."""
 
     actor: str
     reason: str
     expired: bool = False
+    refused: bool = False
+
+
+def back_dates(keeper: DeskLedger, pack: PackId) -> tuple[str, str | None]:
+    """The batch and expiry of a tagged pack back on a shelf: as the ledger last knew it; one
+    the ledger never held, as the desk that refused it scanned it ('' and None: unknown)."""
+    known = keeper.known_dates(pack.epc, pack.gtin, pack.serial)
+    refused = keeper.refused_pack(pack) if known == ("", None) else None
+    return known if refused is None else (refused.batch, refused.expiry)
 
 
 def held_on_return(
-    keeper: DeskLedger, recalled: Recalled, epc: str, gtin: str, batch: str, expiry: str | None
+    keeper: DeskLedger, recalled: Recalled, pack: PackId, batch: str, expiry: str | None
 ) -> Hold | None:
-    """Whether a tagged pack booked back on a shelf (of `gtin`, `batch`, `expiry`) is held
-    there: its batch recalled; expired (off the shelf then, or written off as it left); or
-    written off while quarantined (for whatever reason: a pharmacist releases it). None: it
-    is available. Decided before it is booked back, or after (its last leaving is the same)."""
-    if (gtin, batch) in recalled:
+    """Whether a tagged pack booked back on a shelf (of `batch`, `expiry`) is held there: a
+    delivery refused it as one that must not reach a shelf (wherever it turns up); its batch
+    recalled; expired (off the shelf then, or written off as it left); or it left the shelves
+    while quarantined, by whatever way (written off, booked out by a count that missed it), for
+    whatever reason, and was not released since: a pharmacist releases it. None: it is
+    available. Decided before it is booked back, or after (its last leaving is the same)."""
+    refused = keeper.refused_pack(pack)
+    if refused is not None:
+        why = f"refused at delivery ({refused.reason}): held until a pharmacist has looked at it"
+        return Hold("system", why, refused=True)
+    if (pack.gtin, batch) in recalled:
         return Hold("system", "recall: back on the shelf")
     if expiry is not None and expiry < keeper.calendar.today().isoformat():
         return Hold(*HELD_BY, expired=True)
-    if keeper.written_off_held(epc):
-        return Hold("system", WRITTEN_OFF_HELD)
+    if keeper.left_held(pack.epc):
+        return Hold("system", LEFT_HELD)
     return None
 
 
@@ -187,12 +206,15 @@ def back_alarms(
     """The alarms of a tagged pack booked on a shelf again (seen by a fixed reader, found by a
     count), held as `hold` says: taken by mistake and not put back in time, it is back after
     all (its `unexpected_removal` alarm ends); held as expired, it raises (or joins) its
-    batch's expired alarm."""
+    batch's expired alarm; refused at delivery, its `refused_pack` alarm names where it lies."""
     commits = [alarms.clear(AlarmKind.UNEXPECTED_REMOVAL, epc)]
     if hold is not None and hold.expired:
         today = keeper.calendar.today
         raised = follow_batch(alarms, keeper.index, gtin, batch, today, None, True)
         commits.append(Commit(alarms=tuple(raised), messages=len(raised)))
+    line = keeper.line_of_epc(epc) if hold is not None and hold.refused else None
+    if line is not None:
+        commits.append(keeper.refused_held(line))
     return commits
 
 
@@ -204,7 +226,8 @@ def hold_again(keeper: DeskLedger, alarms: AlarmBook, recalled: Recalled, epc: s
         return back_alarms(keeper, alarms, epc, "", "", None)
     hold = None
     if line.status is StockStatus.AVAILABLE:
-        hold = held_on_return(keeper, recalled, epc, line.gtin, line.batch, line.expiry)
+        pack = PackId(epc, line.gtin, line.serial)
+        hold = held_on_return(keeper, recalled, pack, line.batch, line.expiry)
     with keeper.group():
         held = [] if hold is None else [keeper.commit([line.held(hold.actor, hold.reason)])]
         return held + back_alarms(keeper, alarms, epc, line.gtin, line.batch, hold)

@@ -3,9 +3,11 @@ referencing the stocktake, by the pharmacist who confirmed it.
 
 - a missing pack: a count adjustment out of its slot (with the status it has there now);
 - a pack found that the ledger did not have: a count adjustment into the slot it was found in,
-  with the batch and expiry the ledger last knew it by; held there (quarantined) by the same
-  rules as a pack a fixed reader sees back on a shelf (`held_on_return`: its batch recalled,
-  expired, or written off while quarantined), and what its absence raised ends;
+  with the batch and expiry the ledger last knew it by (one it never held: as the desk that
+  refused it at delivery scanned it); held there (quarantined) by the same rule as a pack a
+  fixed reader sees back on a shelf (`held_on_return`: refused at delivery, its batch
+  recalled, expired, or it left the shelves while quarantined, by a write-off or a count),
+  what its absence raised ends, and a refused pack's `refused_pack` alarm names where it lies;
 - a misplaced pack: a move to where it was found (its status kept);
 - a pack the ledger holds by its code alone, found: its line takes the tag read (moved with
   it, if found elsewhere).
@@ -23,10 +25,11 @@ import sqlite3
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 
+from inventory.codes.identifiers import PackId
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.ledger_access import DeskLedger
 from inventory.picking.outcome import Outcome
-from inventory.stock.held_packs import Hold, held_on_return
+from inventory.stock.held_packs import Hold, back_dates, held_on_return
 from inventory.stock.slot_index import StockLine
 from inventory.stocktake.sweep import Found, StocktakeReport
 
@@ -239,10 +242,12 @@ def _found_here(
 ) -> tuple[Movement, Hold | None]:
     """A pack found that the ledger did not have, booked into `slot`, and how it is held
     there. One the ledger knew (taken, then put back unseen) keeps its batch and expiry: the
-    expiry sweep, a recall of its batch and picking still know it; it is held as a pack a
-    fixed reader sees back on a shelf is (`held_on_return`)."""
-    batch, expiry = keeper.known_dates(item.epc, item.gtin, item.serial)
-    hold = held_on_return(keeper, recalled, item.epc, item.gtin, batch, expiry)
+    expiry sweep, a recall of its batch and picking still know it; one refused at delivery
+    takes what its desk scanned; it is held as a pack a fixed reader sees back on a shelf is
+    (`held_on_return`)."""
+    pack = PackId(item.epc, item.gtin, item.serial)
+    batch, expiry = back_dates(keeper, pack)
+    hold = held_on_return(keeper, recalled, pack, batch, expiry)
     reason = "stocktake: found, not on the ledger"
     found = Movement(
         MovementKind.COUNT_ADJUSTMENT,

@@ -18,7 +18,7 @@ from inventory.apply import apply
 from inventory.changes import AckAlarm, Arrived, ExpirySweep, Left, PickTick, WriteOff
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
-from inventory.stock.held_packs import WRITTEN_OFF_HELD
+from inventory.stock.held_packs import LEFT_HELD
 from tests.inventory.pick_shelves import AMOX, TIMES, Clock, open_keeper, put, tagged
 
 GONE = f"{AMOX.gtin}/GONE"
@@ -99,7 +99,7 @@ def test_a_pack_written_off_while_held_back_comes_back_held(
     reason = keeper.db.execute(
         "SELECT reason FROM movements WHERE kind = 'quarantine' ORDER BY id DESC LIMIT 1"
     ).fetchone()[0]
-    assert reason == WRITTEN_OFF_HELD
+    assert reason == LEFT_HELD
 
 
 def test_a_tagged_pack_written_off_by_hand_is_no_longer_watched_and_comes_back_held(

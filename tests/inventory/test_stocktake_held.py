@@ -22,7 +22,7 @@ from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.site_calendar import SiteCalendar
 from inventory.stock.expiry import expiry_sweep
-from inventory.stock.held_packs import WRITTEN_OFF_HELD
+from inventory.stock.held_packs import LEFT_HELD
 from inventory.stocktake.sweep import Sweep
 from tests.inventory.test_stocktake import GTIN, SLOTS, loc, pack, sweep_of
 
@@ -171,7 +171,7 @@ def test_packs_found_by_a_count_are_held_and_cleared_as_a_fixed_reader_seeing_th
     )
     assert counted.on_hand(GTIN) == 2, "the pack written off while held is offered again"
     assert live(counted) == live(seen) == set(), "the slot still blinks for a pack back"
-    assert any(f"held there ({WRITTEN_OFF_HELD})" in note for note in confirmed.notes)
+    assert any(f"held there ({LEFT_HELD})" in note for note in confirmed.notes)
 
 
 def test_what_confirming_leaves_unbooked_the_answer_says_with_why(tmp_path: Path) -> None:
