@@ -1,20 +1,46 @@
-"""Why a broker would not take us, told so that a person can fix it.
+"""Why a broker would not take us, or keep us, told so that a person can fix it.
 
 A broker that refuses the protocol version, the account or the client id will refuse it again
 on every retry: the refusal is kept (`BrokerRefusal`) and reported once, naming the broker, what
 it said, and the setting that fixes it. The setting is named the way the reader sets it: a key
 of the gateway's configuration (`CONFIG_SETTINGS`) or a command-line option (`OPTION_SETTINGS`).
+
+A broker keeps one session per client id: another client connecting with ours takes the
+session over, and the broker closes our link for it. Both clients reconnect at once and throw
+each other off, several times a second, for as long as both run, and they share what the
+broker keeps for the session: its subscriptions (each gets messages meant for the other) and
+the messages waiting (one not acknowledged on a link that was closed goes to the other).
+`SessionTakeover` tells it from the links the broker closes and says so, at a bounded rate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from enum import Enum
 from typing import Literal, Protocol
 
 MqttProtocol = Literal["5", "3.1.1"]
 PROTOCOLS: tuple[MqttProtocol, ...] = ("5", "3.1.1")
+log = logging.getLogger(__name__)
+TAKEN_OVER = 0x8E  # DISCONNECT reason code 142 (MQTT 5): session taken over
+# MQTT 3.1.1 gives no reason for a closed link, nor do some MQTT 5 brokers (mosquitto 2.0.11
+# closes the old link without a word): a link the broker closes within SHORT_LINK_SECONDS of
+# taking it, SHORT_LINKS times in a row, is read as a takeover too. The clients of a takeover
+# reconnect within a second or so (ours after 0.25 s), and a broker that merely restarts or
+# drops a link does not do it three times in a row within seconds of each connect.
+SHORT_LINK_SECONDS = 5.0
+SHORT_LINKS = 3
+# After a takeover, a link that stays up this long: the session is ours again.
+HOLD_SECONDS = 10.0
+# A takeover that goes on is told again at most this often, with how many times it happened.
+TELL_AGAIN_SECONDS = 60.0
+# What the session's own warning says to do: the session serves the daemon and the tools alike.
+GIVE_OWN_ID = (
+    "give each client its own client id (broker.client_id in a gateway's configuration, "
+    "--client-id for the clerk's watch)"
+)
 
 
 class Refused(Enum):
@@ -42,6 +68,7 @@ class RefusalSettings:
     protocol: str
     client_id: str
     credentials: str
+    taken_over: str
 
 
 CONFIG_SETTINGS = RefusalSettings(
@@ -50,6 +77,9 @@ CONFIG_SETTINGS = RefusalSettings(
     "23 for a strict MQTT 3.1.1 broker)",
     credentials="check broker.username and the password in broker.password_file (or the "
     "client certificate) against the broker's accounts",
+    taken_over="give each gateway its own broker.client_id (the default, rxedge-{site}-{gateway}, "
+    "is the same for names that differ only by where a '-' falls: site north-ward, gateway 1 "
+    "and site north, gateway ward-1)",
 )
 OPTION_SETTINGS = RefusalSettings(
     protocol="use --mqtt-protocol {protocol}",
@@ -57,6 +87,7 @@ OPTION_SETTINGS = RefusalSettings(
     "a strict MQTT 3.1.1 broker)",
     credentials="check --username and --password-file (or --cert-file) against the broker's "
     "accounts",
+    taken_over="stop the other client, or give each its own --client-id",
 )
 
 
@@ -135,3 +166,99 @@ async def until_set_or_refused(
             raise BrokerRefused(link.refusal, settings)
         if deadline is not None and loop.time() >= deadline:
             return False
+
+
+class SessionTakeover:
+    """Tells, from the links the broker closes, whether another client with our client id
+    takes the session over: the broker's reason (MQTT 5: 142, session taken over), or links
+    closed right after they were taken (SHORT_LINKS in a row). `taken_over` is set from the
+    first sign on, until `held`: set while the link of the moment has stayed up for
+    HOLD_SECONDS (no other client took the session over meanwhile), cleared when it goes. The
+    first sign is logged as a warning naming the client id and the fix, the signs after it at
+    most every TELL_AGAIN_SECONDS. Fed on the event loop by the session (`link_up`,
+    `link_down`)."""
+
+    def __init__(self, client_id: str):
+        self.client_id = client_id
+        self.taken_over = asyncio.Event()
+        self.held = asyncio.Event()
+        self.signs = 0  # takeovers seen, in all
+        self.broker_url = ""  # of the latest sign
+        self._sure = False  # the latest sign was the broker's reason, not short links
+        self._loop = asyncio.get_running_loop()
+        self._up_at: float | None = None
+        self._short = 0  # links in a row the broker closed right after taking them
+        self._told: tuple[float, int] | None = None  # when the last warning was, at what count
+        self._timer: asyncio.TimerHandle | None = None
+
+    def message(self, settings: RefusalSettings | None = None) -> str:
+        """What happens, and the fix in `settings`' words (None: the session's own)."""
+        if self._sure:
+            how = f"broker {self.broker_url} closed the link: session taken over by another "
+            how += f"client with client id {self.client_id!r}"
+        else:
+            how = (
+                f"broker {self.broker_url} closed the link within {SHORT_LINK_SECONDS:.0f} s of "
+                f"taking it, {SHORT_LINKS} times in a row: most likely another client connects "
+                f"with client id {self.client_id!r} and takes the session over"
+            )
+        fix = GIVE_OWN_ID if settings is None else settings.taken_over
+        return (
+            f"{how}; the two throw each other off and share what the broker keeps for the "
+            f"session (its subscriptions, the messages waiting): {fix}"
+        )
+
+    def link_up(self) -> None:
+        self._up_at = self._loop.time()
+        self._stop_timer()
+        self._timer = self._loop.call_later(HOLD_SECONDS, self._holds)
+
+    def link_down(self, broker_url: str, reason: int) -> bool:
+        """The link to `broker_url` is gone, closed by the broker with `reason` (its reason
+        code, or paho's for a lost connection): whether that was a sign of a takeover."""
+        now = self._loop.time()
+        short = self._up_at is not None and now - self._up_at < SHORT_LINK_SECONDS
+        self._up_at = None
+        self._stop_timer()
+        self.held.clear()
+        self._short = self._short + 1 if short else 0
+        if reason != TAKEN_OVER and self._short < SHORT_LINKS:
+            return False
+        self.signs += 1
+        self.broker_url, self._sure = broker_url, reason == TAKEN_OVER
+        self.taken_over.set()
+        if self._told is None:
+            log.warning("%s", self.message())
+        elif now - self._told[0] >= TELL_AGAIN_SECONDS:
+            log.warning(
+                "%s (taken over %d times in the last %.0f s)",
+                self.message(),
+                self.signs - self._told[1],
+                now - self._told[0],
+            )
+        else:
+            return True
+        self._told = (now, self.signs)
+        return True
+
+    def stop(self) -> None:
+        self._stop_timer()
+
+    def _holds(self) -> None:
+        self._timer = None
+        if self.taken_over.is_set():
+            log.info(
+                "broker %s: the session of client id %r has held for %.0f s; no other client "
+                "took it over since",
+                self.broker_url,
+                self.client_id,
+                HOLD_SECONDS,
+            )
+        self.taken_over.clear()
+        self._told = None
+        self.held.set()
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None

@@ -1,4 +1,5 @@
-"""paho clients for MQTT 5 or 3.1.1, made and connected the same way by every session.
+"""paho clients for MQTT 5 or 3.1.1, made and connected the same way by every session, and the
+messages a session speaks in (`Announcement`, `Delivery`).
 
 What differs between the two is kept here: MQTT 5 asks at connect for a session that outlives
 the connection (clean start off, a session expiry); 3.1.1 fixes it when the client is made
@@ -21,6 +22,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import paho.mqtt.client as mqtt
@@ -39,6 +41,32 @@ READ_MOST = 5.0
 T = TypeVar("T")
 # What the broker answered for each message of a batch: None (PUBACK) or the failure.
 Answers = list[BaseException | None]
+# A message of a batch: topic, payload, retain.
+Outgoing = tuple[str, str | bytes, bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """A retained message: sent on every connect (birth) or left by the broker (will)."""
+
+    topic: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A message received with manual acknowledgement; `link` says which connection it came
+    on (an acknowledgement on a later connection would be for another message)."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    link: int
+
+
+MessageHandler = Callable[[str, bytes], None]
+DeliveryHandler = Callable[[Delivery], None]
 
 
 def make_client(

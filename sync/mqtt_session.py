@@ -8,7 +8,9 @@ with paho's back-off (0.25 s doubling to 1 s); a lasting refusal (protocol, acco
 sets `refusal` (sync.broker_refusal). ``publish`` returns a future completed by the PUBACK;
 ``publish_many`` one future for a whole batch, which keeps the loop's share of the outbox small.
 Inbound messages reach `on_message`, or with manual acknowledgement `on_delivery`, acknowledged
-only when the receiver calls `ack`. A mute broker's link is dropped (sync.mqtt_client)."""
+only when the receiver calls `ack`. A mute broker's link is dropped (sync.mqtt_client); another
+client taking the session over is told (`takeover`, sync.broker_refusal). The messages it speaks
+in (`Announcement`, `Delivery`, `MessageHandler`) are sync.mqtt_client's, importable from here."""
 
 from __future__ import annotations
 
@@ -16,8 +18,7 @@ import asyncio
 import logging
 import sys
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
@@ -27,21 +28,27 @@ from sync.broker_refusal import (
     BrokerUnreachable,
     MqttProtocol,
     RefusalSettings,
+    SessionTakeover,
     classify,
     until_set_or_refused,
 )
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress, BrokerRotation
 from sync.errors import PublishRefused
+from sync.mqtt_client import Announcement as Announcement
 from sync.mqtt_client import (
     Answers,
     BatchAnswers,
+    DeliveryHandler,
+    Outgoing,
     PubackWatch,
     RetainedReads,
     connect_async,
     fail_over,
     make_client,
 )
+from sync.mqtt_client import Delivery as Delivery
+from sync.mqtt_client import MessageHandler as MessageHandler
 
 log = logging.getLogger(__name__)
 
@@ -49,32 +56,6 @@ log = logging.getLogger(__name__)
 # groups and the loop collects the rest every ACK_WAIT s: each wake-up hands the GIL over.
 ACK_GROUP = 64
 ACK_WAIT = 0.005
-
-
-@dataclass(frozen=True, slots=True)
-class Announcement:
-    """A retained message: sent on every connect (birth) or left by the broker (will)."""
-
-    topic: str
-    payload: str
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """A message received with manual acknowledgement; `link` says which connection it came
-    on (an acknowledgement on a later connection would be for another message)."""
-
-    topic: str
-    payload: bytes
-    mid: int
-    qos: int
-    link: int
-
-
-MessageHandler = Callable[[str, bytes], None]
-DeliveryHandler = Callable[[Delivery], None]
-# A message of a batch: topic, payload, retain.
-Outgoing = tuple[str, str | bytes, bool]
 
 
 class MqttSession:
@@ -123,6 +104,7 @@ class MqttSession:
         self._busy = False  # more than ACK_GROUP messages wait for PUBACKs
         self._ack_timer: asyncio.TimerHandle | None = None
         self.connects = 0
+        self.takeover = SessionTakeover(client_id)
         self._stopping = False
         self._last_failure: str | None = None  # paho's thread: repeats are logged quietly
         client = make_client(client_id, protocol, persistent, manual_ack=on_delivery is not None)
@@ -174,6 +156,7 @@ class MqttSession:
                 log.warning("could not publish %s before disconnecting", farewell.topic)
         self._stopping = True
         self.pubacks.stop()
+        self.takeover.stop()
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
         self.connected.clear()
@@ -230,15 +213,23 @@ class MqttSession:
         self._count_waiting()
         return future
 
+    def unsubscribe(self, topic_filter: str) -> None:
+        """Drop a subscription from the session (one left there by another client)."""
+        self._client.unsubscribe(topic_filter)
+
     async def retained(self, topic_filter: str) -> dict[str, bytes] | None:
         """What the broker holds retained under `topic_filter` (one of `reads`), topic ->
         payload, or None: sync.mqtt_client.RetainedReads.read."""
         return await self._reads.read(self._client, topic_filter)
 
+    def current(self, delivery: Delivery) -> bool:
+        """Whether `delivery` came on the connection of the moment (else `ack` cannot)."""
+        return delivery.link == self._link
+
     def ack(self, delivery: Delivery) -> bool:
         """Acknowledge a delivery to the broker; False when the connection it came on is gone
         (the broker sends it again on the new one)."""
-        if delivery.qos == 0 or delivery.link != self._link:
+        if delivery.qos == 0 or not self.current(delivery):
             return False
         self._client.ack(delivery.mid, delivery.qos)
         return True
@@ -293,9 +284,9 @@ class MqttSession:
         reason: ReasonCode,
         _properties: object,
     ) -> None:
-        log.info("disconnected from %s: %s", self.broker.url, reason)
+        lost = (self.broker.url, reason.value, str(reason))
         self._next_broker()
-        self._loop.call_soon_threadsafe(self._set_connected, False)
+        self._loop.call_soon_threadsafe(self._lost, *lost)
 
     def _on_publish(
         self,
@@ -349,9 +340,17 @@ class MqttSession:
         self.refusal = refusal
         self.refused.set()
 
+    def _lost(self, broker_url: str, reason: int, said: str) -> None:
+        if self._stopping or not self.takeover.link_down(broker_url, reason):
+            # While the session is taken over, no line for each throw.
+            level = logging.DEBUG if self.takeover.taken_over.is_set() else logging.INFO
+            log.log(level, "disconnected from %s: %s", broker_url, said)
+        self._set_connected(False)
+
     def _set_connected(self, up: bool) -> None:
         self._link += 1
         if up:
+            self.takeover.link_up()
             self.pubacks.answered()
             self.refusal = None
             self.refused.clear()

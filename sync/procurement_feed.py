@@ -307,6 +307,7 @@ class RequestConsumer:
         self.stopped = asyncio.Event()
         self._handle = handle
         self._wanted = wanted
+        self._persistent = persistent
         self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._session = MqttSession(
@@ -322,6 +323,7 @@ class RequestConsumer:
         self.connected = self._session.connected
         self.subscribed = self._session.subscribed
         self.refused = self._session.refused
+        self.takeover = self._session.takeover
 
     @property
     def brokers(self) -> BrokerRotation:
@@ -360,8 +362,11 @@ class RequestConsumer:
         try:
             while True:
                 delivery = await self._queue.get()
+                await asyncio.sleep(0)  # a lost link, told meanwhile by paho's thread, first
                 if not self._wanted():
                     return
+                if self._persistent and not self._session.current(delivery):
+                    continue  # its link is gone: it comes again on the session's next one
                 await self._handle(delivery.topic, delivery.payload)
                 self._session.ack(delivery)
         except Exception as exc:

@@ -62,6 +62,14 @@ class Topics:
         """A shelf's lights (retained)."""
         return f"{self.prefix}/lights/{shelf}"
 
+    @classmethod
+    def of(cls, topic: str) -> Topics | None:
+        """The topics of the gateway whose topic `topic` is, or None (not a gateway's)."""
+        parts = topic.split("/")
+        if len(parts) < 5 or "/".join(parts[:2]) != ROOT or not all(parts[2:4]):
+            return None
+        return cls(parts[2], parts[3])
+
     def route(self, row: OutboxRow) -> tuple[str, bool]:
         """Topic and retain flag for an outbox message: retained exactly for the kinds whose
         message is its key's whole state (the outbox drops such a message unsent once a newer

@@ -39,9 +39,10 @@ async def report_link(
     session: MqttSession, observe: Observer, connected: Callable[[], None]
 ) -> None:
     """Tell each time the link to the broker comes and goes (`connected` is called on each
-    connect), and once (as an error too) that the broker refuses the gateway for a reason
-    retrying will not cure, naming the setting that fixes it. Retrying goes on all the same:
-    the broker's accounts may change."""
+    connect; not told while another client takes the session over, which the session and the
+    broker link's alarm tell), and once (as an error too) that the broker refuses the gateway
+    for a reason retrying will not cure, naming the setting that fixes it. Retrying goes on all
+    the same: the broker's accounts may change."""
     while True:
         try:
             await session.until_connected(None, CONFIG_SETTINGS)
@@ -50,7 +51,10 @@ async def report_link(
             observe(Activity("sync", str(refused)))
             await session.connected.wait()
         connected()
-        observe(Activity("sync", f"connected to {session.broker.url}"))
+        told = not session.takeover.taken_over.is_set()
+        if told:
+            observe(Activity("sync", f"connected to {session.broker.url}"))
         while session.connected.is_set():
             await asyncio.sleep(0.2)
-        observe(Activity("sync", f"lost {session.broker.url}; retrying"))
+        if told:
+            observe(Activity("sync", f"lost {session.broker.url}; retrying"))

@@ -3,7 +3,8 @@ daily at `alarms.expiry_sweep_at`, site time: once each site day, DST nights inc
 while the wall clock reads earlier than the ledger's newest stamp, `clock_behind`, unless a
 person has acknowledged that alarm), the sync backlog (messages waiting in the
 outbox beyond `alarms.backlog_messages`, or older than `alarms.backlog_age_seconds`, an age
-measured on the monotonic clock), and devices that stayed down (`devices.down_alarm_seconds`)."""
+measured on the monotonic clock), devices that stayed down (`devices.down_alarm_seconds`), and
+the link to the broker while another client takes the gateway's session over."""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ from edge.clock import Clock
 from edge.daemon.device_health import DeviceHealth
 from edge.daemon.ledger_questions import newest_stamp
 from edge.settings.config import AlarmsConfig
+from edge.settings.device_names import BROKER_LINK
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.changes import Change, ClearAlarm, ExpirySweep, RaiseAlarm
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.commit import iso
 from inventory.site_calendar import SiteCalendar
+from sync.broker_refusal import CONFIG_SETTINGS, SessionTakeover
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,6 +39,7 @@ SWEEP_WAKE_SECONDS = 60.0
 # has acknowledged `clock_behind` meanwhile (the clock is right, they say).
 CLOCK_WAKE_SECONDS = 5.0
 CLOCK_SUBJECT = "wall_clock"  # the subject of the clock_behind alarm
+HELD_CHECK_SECONDS = 1.0  # how often a link that held is looked at, whether it is gone
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -203,3 +207,42 @@ def _trim(bound: int, keeper: InventoryKeeper) -> int:
 def _outbox_backlog(keeper: InventoryKeeper) -> tuple[int, tuple[int, str] | None, int]:
     outbox = keeper.outbox
     return outbox.depth(), outbox.waiting_since(), outbox.newest_id()
+
+
+async def broker_link_alarms(
+    takeover: SessionTakeover, submit: Submit, alarmed: bool, held: Callable[[], None]
+) -> None:
+    """Raise `device_down` for the link to the broker (device BROKER_LINK) while another client
+    takes the gateway's session over, its reason naming the client id and the fix; clear it
+    once the session has held again. `alarmed`: the ledger holds it live from before a start.
+    `held` is called each time a link has held as the gateway's alone, the first after the
+    start included."""
+    while True:
+        await _either(takeover.taken_over, takeover.held)
+        if takeover.taken_over.is_set():
+            if not alarmed:
+                detail: dict[str, object] = {
+                    "device": BROKER_LINK,
+                    "reason": takeover.message(CONFIG_SETTINGS),
+                    "client_id": takeover.client_id,
+                }
+                await submit(RaiseAlarm(AlarmKind.DEVICE_DOWN, BROKER_LINK, detail))
+                alarmed = True
+            await takeover.held.wait()
+            continue
+        if alarmed:
+            await submit(ClearAlarm(AlarmKind.DEVICE_DOWN, BROKER_LINK))
+            alarmed = False
+        held()
+        while takeover.held.is_set():  # until this link goes
+            await asyncio.sleep(HELD_CHECK_SECONDS)
+
+
+async def _either(*events: asyncio.Event) -> None:
+    """Return once one of `events` is set."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()

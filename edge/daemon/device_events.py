@@ -33,7 +33,7 @@ from edge.daemon.device_health import DeviceHealth
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig, slot_name
-from edge.settings.device_names import antenna_name
+from edge.settings.device_names import BROKER_LINK, antenna_name
 from inventory.alarms.lifecycle import Alarm, AlarmKind
 from inventory.changes import (
     Change,
@@ -141,10 +141,14 @@ class DeviceEvents:
     def alarmed_before(self, alarms: list[Alarm]) -> None:
         """The device alarms live from before a restart: each clears once its device (or
         antenna) shows it works (one raised for its drops: once it has stayed up for the flap
-        window), and stays while it does not. The alarm of a device (or
-        antenna) no longer in the configuration clears now, saying so: nothing will ever show
-        that it works."""
-        subjects = [a.subject for a in alarms if a.kind is AlarmKind.DEVICE_DOWN]
+        window), and stays while it does not. The alarm of a device (or antenna) no longer in
+        the configuration clears now, saying so: nothing will ever show that it works. The
+        broker link's is left to its own watch (alarm_watch.broker_link_alarms)."""
+        subjects = [
+            a.subject
+            for a in alarms
+            if a.kind is AlarmKind.DEVICE_DOWN and a.subject != BROKER_LINK
+        ]
         for gone in [s for s in subjects if s not in self._configured]:
             text = f"{gone} is no longer in the configuration: its device_down alarm clears"
             self._observe(Activity("device", text, logging.WARNING))

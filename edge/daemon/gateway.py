@@ -17,7 +17,12 @@ from edge.clock import Clock
 from edge.daemon import ledger_questions as ask
 from edge.daemon.action_journal import ActionJournal, journal_path
 from edge.daemon.activity import Activity, Observer, log_activity, report_link
-from edge.daemon.alarm_watch import backlog_watch, device_alarms, expiry_sweeps
+from edge.daemon.alarm_watch import (
+    backlog_watch,
+    broker_link_alarms,
+    device_alarms,
+    expiry_sweeps,
+)
 from edge.daemon.applied import Applied, activities, count
 from edge.daemon.badges import BadgeHolders
 from edge.daemon.device_events import DeviceEvents
@@ -34,7 +39,9 @@ from edge.service.metrics import GatewayMetrics
 from edge.service.sd_notify import Notifier
 from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig
+from edge.settings.device_names import BROKER_LINK
 from edge.settings.host_checks import stock_outside, with_usable_ledger
+from inventory.alarms.lifecycle import AlarmKind
 from inventory.changes import PickTick, SendRequestsAgain, ShortageCheck
 from inventory.errors import StoreUnavailable
 from inventory.site_calendar import SiteCalendar, machine_zone_problems
@@ -134,6 +141,8 @@ class Gateway:
             self.badges.first,
             self.counters,
             self.clock,
+            alone=lambda: self.session is not None and self.session.takeover.held.is_set(),
+            unsubscribe=self._drop_subscription,
         )
         self.events = DeviceEvents(
             config,
@@ -151,6 +160,7 @@ class Gateway:
         self.ready = asyncio.Event()
         self.shortages_checked = asyncio.Event()
         self._check_shortages = False
+        self._broker_alarmed = False  # its device_down alarm live from before the start
 
     def stop(self) -> None:
         """Ask the gateway to shut down cleanly."""
@@ -173,7 +183,11 @@ class Gateway:
             # read in (every product would be asked for before the first read).
             self._check_shortages = await ledger.ask(ask.has_movements)
             self.events.seed(await ledger.ask(ask.placed_epcs))
-            self.events.alarmed_before(await ledger.ask(ask.live_alarms))
+            live = await ledger.ask(ask.live_alarms)
+            self.events.alarmed_before(live)
+            self._broker_alarmed = any(
+                a.kind is AlarmKind.DEVICE_DOWN and a.subject == BROKER_LINK for a in live
+            )
             self.inbound.admission.load(await ledger.ask(ask.commands_seen))
             emit = self.metrics.counting(self.events.on_event)
             self.devices = build_devices(config, emit, self.clock)
@@ -277,6 +291,12 @@ class Gateway:
             ("shortages at start", self._shortages_at_start()),
             ("publisher", publisher.run()),
             ("link", report_link(session, self._observe, self._connected)),
+            (
+                "broker link",
+                broker_link_alarms(
+                    session.takeover, ledger.submit, self._broker_alarmed, self.inbound.session_held
+                ),
+            ),
             ("alarms at the broker", self.alarms_at_broker.run()),
             ("watchdog", watchdog.run()),
             ("integrity check", ledger.check_integrity(config.database, self._observe)),
@@ -301,6 +321,11 @@ class Gateway:
         """On every connect: the broker may have lost what it held retained (a crash)."""
         self.lights.feed.send_all()
         self.alarms_at_broker.due()
+
+    def _drop_subscription(self, topic_filter: str) -> None:
+        """One another client left in the gateway's session (edge.inbound.commands)."""
+        if self.session is not None:
+            self.session.unsubscribe(topic_filter)
 
     async def _until_stopped(self) -> None:
         await self._stop.wait()

@@ -11,11 +11,22 @@ Messages are taken in the order they came, at most at the command rate (`command
 waits its turn, not yet acknowledged, instead of being dropped. A gateway back from an outage
 gets the commands and answers sent meanwhile at once, and each is carried out or answered; a
 flood is slowed to the rate, and the broker holds back what it has sent and not yet had
-acknowledged, so the flood waits at the broker, not here."""
+acknowledged, so the flood waits at the broker, not here.
+
+Only this gateway's own topics are taken: `cmd/{name}` and `procurement/status` under its prefix.
+A message on another gateway's topic reaches this one only through a session shared with that
+gateway (both connect with one client id: sync.broker_refusal.SessionTakeover), whose
+subscriptions the broker keeps together. It is never carried out nor answered. Until the
+session has held as this gateway's alone (a takeover goes on, or none is ruled out yet) it is
+left unacknowledged: the broker hands it over again on the session's next link, which may be
+that gateway's. Then it is acknowledged and dropped, and the subscriptions the other left in
+the session are removed: left unacknowledged, such messages would hold up this gateway's own
+at the broker."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -34,11 +45,15 @@ from sync.mqtt_session import Delivery
 from sync.status_updates import named_ids, parse_status_update
 from sync.topics import Topics
 
+log = logging.getLogger(__name__)
+
 
 class InboundCommands:
     """`on_delivery` is the MQTT session's handler for cmd/+ and procurement/status. `offer`
     queues a change for the ledger (False: the queue is full, it was dropped); `when_written`
-    runs a callback once all that is queued is written; `ack` acknowledges a delivery."""
+    runs a callback once all that is queued is written; `ack` acknowledges a delivery (true
+    when it could); `alone` says whether the session has held as this gateway's alone (no
+    other client takes it over); `unsubscribe` drops a subscription from the session."""
 
     def __init__(
         self,
@@ -51,6 +66,8 @@ class InboundCommands:
         badge_holder: Callable[[], str],
         counters: Counter[str],
         clock: Clock,
+        alone: Callable[[], bool] = lambda: True,
+        unsubscribe: Callable[[str], object] = lambda _filter: None,
     ):
         limits = config.commands
         self.admission = Admission(
@@ -64,6 +81,10 @@ class InboundCommands:
         self._offer = offer
         self._when_written = when_written
         self._ack = ack
+        self._alone = alone
+        self._unsubscribe = unsubscribe
+        self._client_id = config.client_id
+        self._not_ours: list[Delivery] = []  # left unacknowledged until the session holds
         self._kept = True  # every change of the message at hand was queued
         self._stocktake = stocktake
         self._badge_holder = badge_holder
@@ -76,8 +97,47 @@ class InboundCommands:
         ]
 
     def on_delivery(self, delivery: Delivery) -> None:
-        """Take a message in: it waits its turn (`take_in_turn`)."""
-        self._in_turn.put_nowait(delivery)
+        """Take a message in: it waits its turn (`take_in_turn`). One on another gateway's
+        topic is not taken (see the module's text)."""
+        topics, topic = self._topics, delivery.topic
+        if topic == topics.procurement_status or topic.rpartition("/")[0] == f"{topics.prefix}/cmd":
+            self._in_turn.put_nowait(delivery)
+        elif not self._alone():
+            log.warning(
+                "not carried out: a message on %s, another gateway's topic, reached this gateway"
+                " through its MQTT session, shared with another client using client id %s; left"
+                " unacknowledged, for the broker to hand over on the session's next link",
+                topic,
+                self._client_id,
+            )
+            # Only those of the latest link can be acknowledged; the others come again.
+            self._not_ours = [d for d in self._not_ours if d.link == delivery.link]
+            self._not_ours.append(delivery)
+        else:
+            self._drop(delivery)
+
+    def session_held(self) -> None:
+        """The session has held as this gateway's alone: what was left unacknowledged for
+        another gateway is dropped now (that gateway has a session of its own, or is gone)."""
+        left, self._not_ours = self._not_ours, []
+        for delivery in left:
+            self._drop(delivery)
+
+    def _drop(self, delivery: Delivery) -> None:
+        """Remove the subscriptions to another gateway's topics left in the session, and
+        acknowledge the message that came through one (unless its link is gone: it comes
+        again)."""
+        other = Topics.of(delivery.topic)
+        for topic_filter in () if other is None else (other.commands, other.procurement_status):
+            self._unsubscribe(topic_filter)
+        if self._ack(delivery):
+            log.warning(
+                "not carried out: a message on %s, another gateway's topic, came through a"
+                " subscription that a client using this gateway's client id (%s) left in its"
+                " MQTT session; dropped, and that gateway's subscriptions removed",
+                delivery.topic,
+                self._client_id,
+            )
 
     async def take_in_turn(self) -> None:
         """Handle the messages in the order they came, each once its bucket allows (not yet

@@ -73,8 +73,8 @@ def observed_loops(
 
 
 def describe(devices: Devices, session: MqttSession, outbox: int | None) -> str:
-    """One line for `systemctl status`: devices up, the broker (connected, refusing us, or
-    unreachable), the outbox."""
+    """One line for `systemctl status`: devices up, the broker (connected, refusing us,
+    unreachable, or our session taken over by another client), the outbox."""
     states = [reader.up is True for reader in devices.readers]
     states += [scanner.up is True for scanner in devices.scanners]
     if devices.badges is not None:
@@ -91,7 +91,10 @@ def describe(devices: Devices, session: MqttSession, outbox: int | None) -> str:
 
 
 def _broker_state(session: MqttSession) -> str:
-    """Connected, refused (what the broker refused, as it said it), or unreachable."""
+    """Taken over by another client, connected, refused (what the broker refused, as it said
+    it), or unreachable."""
+    if session.takeover.taken_over.is_set():
+        return f"broker session taken over (client id {session.takeover.client_id} used twice)"
     if session.connected.is_set():
         return "broker connected"
     refusal = session.refusal

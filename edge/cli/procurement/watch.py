@@ -10,6 +10,12 @@ or the seen file is not written twice. A request is told apart by its gateway an
 of one taken before that its gateway sent again for want of an answer is not taken again, but
 printed as a repeat: the gateway has no answer, so the clerk's may have gone astray.
 
+Two watches with one `--client-id` share one session and throw each other off: a request taken
+by one and not yet acknowledged when it is thrown off goes to the other, which writes it down
+too. A watch whose session another client takes over (sync.broker_refusal.SessionTakeover)
+takes no further request and stops with TAKEN_OVER; what it wrote down had been written before
+it was acknowledged, and what it had not acknowledged stays with the session.
+
 With `--nats` the requests come from the centre's NATS JetStream stream instead, through a
 consumer group shared with the other clerks' processes (edge.cli.procurement.commands.watch_group).
 """
@@ -47,6 +53,7 @@ from sync.procurement_feed import (
 
 OnRequest = Callable[[ReceivedRequest], Awaitable[None] | None]
 OnRepeat = Callable[[ReceivedRequest], None]
+TAKEN_OVER = 3  # the exit status of a watch whose session another client took over
 # Said once a watch without a session of its own is subscribed: the broker keeps nothing for it.
 NO_SESSION_WARNING = (
     "rxedge: warning: no --client-id, so no session: requests published while this watch is "
@@ -103,7 +110,7 @@ class ProcurementWatch:
             persistent=client_id is not None,
             security=security,
             protocol=protocol,
-            wanted=wanted,
+            wanted=lambda: wanted() and not self.session.takeover.taken_over.is_set(),
         )
 
     async def start(self) -> None:
@@ -243,10 +250,17 @@ class Clerk:
         return 0 if count is None or self.received >= count else 1
 
 
-async def until_done(clerk: Clerk, ended: asyncio.Event, deadline: float | None) -> None:
-    """Wait for `count` requests, the end of the handling, or the deadline (loop time)."""
+async def until_done(
+    clerk: Clerk,
+    ended: asyncio.Event,
+    deadline: float | None,
+    taken_over: asyncio.Event | None = None,
+) -> None:
+    """Wait for `count` requests, the end of the handling, the deadline (loop time), or the
+    session `taken_over` by another client."""
     loop = asyncio.get_running_loop()
-    waits = [asyncio.ensure_future(e.wait()) for e in (clerk.enough, ended)]
+    events = (clerk.enough, ended) if taken_over is None else (clerk.enough, ended, taken_over)
+    waits = [asyncio.ensure_future(e.wait()) for e in events]
     try:
         await asyncio.wait(
             waits,
@@ -280,6 +294,7 @@ async def watch(options: WatchOptions) -> int:
         clerk.wants_more,
         on_repeat=clerk.repeat,
     )
+    takeover = watcher.session.takeover
     loop = asyncio.get_running_loop()
     deadline = None if options.seconds is None else loop.time() + options.seconds
     try:
@@ -290,7 +305,7 @@ async def watch(options: WatchOptions) -> int:
         if options.client_id is None:
             print(NO_SESSION_WARNING, file=sys.stderr)
         sys.stderr.flush()
-        await until_done(clerk, watcher.session.stopped, deadline)
+        await until_done(clerk, watcher.session.stopped, deadline, takeover.taken_over)
     except BrokerLinkError as exc:
         print(f"rxedge: {exc}", file=sys.stderr)
         return 2
@@ -301,4 +316,12 @@ async def watch(options: WatchOptions) -> int:
     if watcher.session.failed is not None:
         print(f"rxedge: watch stopped: {watcher.session.failed}", file=sys.stderr)
         return 1
+    if takeover.taken_over.is_set():
+        print(
+            f"rxedge: watch stopped: {takeover.message(OPTION_SETTINGS)}; two watches with one"
+            " --client-id would write down the same requests. The requests this watch wrote"
+            " down are in its output; those it had not acknowledged stay with the session",
+            file=sys.stderr,
+        )
+        return TAKEN_OVER
     return clerk.outcome()

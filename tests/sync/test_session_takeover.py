@@ -1,0 +1,121 @@
+"""Two clients with one client id share one session at the broker and throw each other off,
+several times a second, for as long as both run. Each session tells it once (a warning naming
+the client id and the fix), not a line per throw, and knows when the session holds again.
+Against a real mosquitto, over MQTT 5 (mosquitto 2.0.11 closes the old link without a
+reason code) and 3.1.1 (which has none to give); the broker's reason code 142 alone is enough."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from edge.demo.local_broker import LocalBroker
+from sync import broker_refusal
+from sync.broker_refusal import (
+    CONFIG_SETTINGS,
+    OPTION_SETTINGS,
+    TAKEN_OVER,
+    MqttProtocol,
+    SessionTakeover,
+)
+from sync.broker_url import BrokerAddress
+from sync.mqtt_session import MqttSession
+from tests.conftest import eventually
+
+URL = "mqtt://127.0.0.1:1883"
+UNSPECIFIED = 0x80  # what paho reports for a link the broker closed without a word
+
+
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and r.name == "sync.broker_refusal"
+    ]
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_two_sessions_with_one_client_id_are_told_once_and_hold_once_one_is_gone(
+    broker: LocalBroker,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    protocol: MqttProtocol,
+) -> None:
+    monkeypatch.setattr(broker_refusal, "HOLD_SECONDS", 1.0)
+    caplog.set_level(logging.INFO)
+    address = BrokerAddress.parse(broker.url)
+    first = MqttSession(address, "rxedge-north-ward-1", protocol=protocol)
+    second = MqttSession(address, "rxedge-north-ward-1", protocol=protocol)
+    await first.start()
+    await first.connected.wait()
+    await second.start()
+    try:
+        await eventually(
+            lambda: first.takeover.taken_over.is_set() and second.takeover.taken_over.is_set(),
+            what="both sessions told the session is taken over",
+        )
+        throws = first.takeover.signs + second.takeover.signs
+        await eventually(
+            lambda: first.takeover.signs + second.takeover.signs >= throws + 8,
+            what="the two throwing each other off on",
+        )
+        told = warnings(caplog)
+        assert len(told) == 2, "once by each session, not once a throw"
+        for line in told:
+            assert "another client" in line and "'rxedge-north-ward-1'" in line
+            assert "broker.client_id" in line and "--client-id" in line
+        quiet = [
+            r
+            for r in caplog.records
+            if r.levelno >= logging.INFO and "disconnected from" in r.getMessage()
+        ]
+        assert len(quiet) < 2 * broker_refusal.SHORT_LINKS + 2, "no INFO line for each throw"
+        await second.stop()
+        await eventually(first.takeover.held.is_set, what="the session held again")
+        assert not first.takeover.taken_over.is_set()
+        assert first.connected.is_set()
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def test_the_brokers_reason_alone_is_a_takeover() -> None:
+    takeover = SessionTakeover("clerk-1")
+    takeover.link_up()
+    assert takeover.link_down(URL, TAKEN_OVER) is True
+    assert takeover.taken_over.is_set() and not takeover.held.is_set()
+    said = takeover.message(OPTION_SETTINGS)
+    assert said.startswith(
+        f"broker {URL} closed the link: session taken over by another client with client id "
+        "'clerk-1'"
+    )
+    assert said.endswith("stop the other client, or give each its own --client-id")
+    assert "broker.client_id" in takeover.message(CONFIG_SETTINGS)
+    takeover.stop()
+
+
+async def test_a_link_dropped_once_or_twice_or_after_a_while_is_no_takeover(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A broker restarting, a lost network: the link goes, but not right after each connect,
+    three times in a row."""
+    monkeypatch.setattr(broker_refusal, "SHORT_LINK_SECONDS", 0.2)
+    takeover = SessionTakeover("rxedge-s1-g1")
+    for _ in range(broker_refusal.SHORT_LINKS - 1):
+        takeover.link_up()
+        assert takeover.link_down(URL, UNSPECIFIED) is False
+    takeover.link_up()
+    await asyncio.sleep(0.3)  # a link that held a while ends the run of short ones
+    assert takeover.link_down(URL, UNSPECIFIED) is False
+    for _ in range(broker_refusal.SHORT_LINKS - 1):
+        takeover.link_up()
+        assert takeover.link_down(URL, UNSPECIFIED) is False
+    assert not takeover.taken_over.is_set()
+    takeover.link_up()
+    assert takeover.link_down(URL, UNSPECIFIED) is True
+    assert "most likely another client connects with client id 'rxedge-s1-g1'" in (
+        takeover.message()
+    )
+    takeover.stop()
