@@ -42,8 +42,9 @@ def request_subscription(
     site: str | None = None, gateway: str | None = None, group: str | None = None
 ) -> str:
     """The request topic of one gateway, one site or every gateway (the default); with a
-    `group`, as an MQTT 5 shared subscription: the group's members split the messages (MQTT
-    3.1.1 has no shared subscriptions: a group there is the engine's, see sync.jetstream_feed)."""
+    `group`, as an MQTT 5 shared subscription: the members of the group on this same topic
+    split its messages (a broker tells shared subscriptions apart by group and topic); MQTT
+    3.1.1 has none: a group there is the engine's, see sync.jetstream."""
     topic = f"{ROOT}/{site or '+'}/{gateway or '+'}/procurement/request"
     return f"$share/{group}/{topic}" if group else topic
 

@@ -76,7 +76,8 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
     "procurement watch": (
         "0 ended after --count requests, or --seconds ran out (without --count)",
         "1 --seconds ran out first, or a request could not be written down",
-        "2 a wrong option, or the broker settings cannot be used",
+        "2 a wrong option (--site or --gateway in the default share group, or other than"
+        " the --durable group takes), or the broker settings cannot be used",
         "3 another client took the watch's session over (the same --client-id): stopped, so "
         "that two watches do not write down the same requests",
         "130 stopped with Ctrl-C",

@@ -15,12 +15,8 @@ from pathlib import Path
 import nats.errors
 
 from edge.demo.local_broker import find_program, free_ports, listens, stop_process
-from sync.jetstream_feed import (
-    NatsUnavailable,
-    connect,
-    ensure_stream,
-    until_store,
-)
+from sync.jetstream.consumer_group import ensure_stream, until_store
+from sync.jetstream.link import NatsUnavailable, connect
 
 NODE_CONF = Path(__file__).resolve().parents[2] / "scripts" / "nats-cluster" / "node.conf"
 _CANDIDATES = ("nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server")

@@ -12,7 +12,8 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from edge.demo.nats_cluster import NatsCluster
-from sync.jetstream_feed import MQTT_STORE, connect, request_subject, subject_of
+from sync.jetstream.link import connect
+from sync.jetstream.subjects import MQTT_STORE, request_subject, subject_of
 from sync.topics import ROOT
 from tests.edge.procurement_rig import CliRun
 

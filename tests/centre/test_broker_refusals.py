@@ -17,7 +17,7 @@ from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker, write_password_file
 from edge.demo.nats_cluster import NatsCluster
 from edge.settings.config import parse_config
-from sync.jetstream_feed import NatsUnavailable, connect
+from sync.jetstream.link import NatsUnavailable, connect
 from tests.conftest import eventually
 from tests.edge.procurement_rig import CliRun, config, products
 

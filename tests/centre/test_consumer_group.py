@@ -14,7 +14,8 @@ from nats.aio.client import Client as Nats
 from nats.js.errors import KeyNotFoundError
 
 from edge.demo.nats_cluster import NatsCluster
-from sync.jetstream_feed import JetStreamRequests, connect
+from sync.jetstream.consumer_group import JetStreamRequests
+from sync.jetstream.link import connect
 from sync.procurement_feed import ReceivedRequest
 from tests.centre.conftest import publish_requests, summary_counts, unacknowledged
 from tests.conftest import eventually

@@ -11,7 +11,8 @@ import json
 import pytest
 
 from edge.demo.nats_cluster import NatsCluster
-from sync.jetstream_feed import REGISTER, connect
+from sync.jetstream.consumer_group import REGISTER
+from sync.jetstream.link import connect
 from tests.centre.conftest import publish_requests, summary_counts
 from tests.edge.procurement_rig import CliRun, request_message
 

@@ -27,6 +27,7 @@ from sync.topics import Topics
 
 if TYPE_CHECKING:
     from edge.cli.procurement.watch import WatchOptions
+    from sync.jetstream.consumer_group import GroupRefused
 
 Target = Callable[[argparse.Namespace], tuple[BrokerLink, Topics]]
 AddTarget = Callable[[argparse.ArgumentParser], None]
@@ -48,8 +49,9 @@ def add_clerk_commands(
     watcher.add_argument("--gateway", help="only this gateway")
     watcher.add_argument(
         "--group",
-        help="MQTT 5 share group: watchers in one group split the requests (default "
-        "procurement; '' for none; MQTT 3.1.1 has none: use --nats and --durable)",
+        help="MQTT 5 share group: watches in one group, of one --site/--gateway, split the "
+        "requests (default procurement, for watches of every gateway: with --site or --gateway "
+        "give one; '' for none; MQTT 3.1.1 has none: use --nats and --durable)",
     )
     centre = watcher.add_argument_group("the centre's NATS JetStream stream (instead of MQTT)")
     centre.add_argument(
@@ -142,7 +144,7 @@ def _watch(args: argparse.Namespace) -> int:
         print(f"rxedge: --group {args.group!r}: one topic level, without + or #", file=sys.stderr)
         return 2
     if args.nats is not None and not args.allow_insecure:
-        from sync.jetstream_feed import plain_text_problem
+        from sync.jetstream.link import plain_text_problem
 
         for server in args.nats.split(","):
             if (problem := plain_text_problem(server.strip())) is not None:
@@ -164,6 +166,9 @@ def _watch(args: argparse.Namespace) -> int:
     group = args.group
     if group is None:
         group = "procurement" if protocol == "5" else ""
+        if group and args.nats is None and (args.site or args.gateway):
+            print(f"rxedge: {_default_group_problem(args.site, args.gateway)}", file=sys.stderr)
+            return 2
     elif group and protocol == "3.1.1":
         print(
             "rxedge: --group needs MQTT 5 (shared subscriptions); with MQTT 3.1.1, clerks share "
@@ -202,7 +207,9 @@ async def watch_group(options: WatchOptions) -> int:
     `seconds`, or a failure."""
     from edge.cli.broker_options import own_client_id
     from edge.cli.procurement.watch import Clerk, until_done
-    from sync.jetstream_feed import JetStreamRequests, NatsUnavailable, connect, request_subject
+    from sync.jetstream.consumer_group import GroupRefused, JetStreamRequests
+    from sync.jetstream.link import NatsUnavailable, connect
+    from sync.jetstream.subjects import request_subject
 
     assert options.nats is not None
     if options.accept and options.broker_url is None:
@@ -259,6 +266,9 @@ async def watch_group(options: WatchOptions) -> int:
     except BrokerLinkError as exc:
         print(f"rxedge: {exc}", file=sys.stderr)
         return 2
+    except GroupRefused as exc:
+        print(_group_refusal(exc), file=sys.stderr)
+        return 2
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
@@ -276,9 +286,54 @@ async def watch_group(options: WatchOptions) -> int:
         file=sys.stderr,
     )
     failure = None if handling.cancelled() else handling.exception()
+    if isinstance(failure, GroupRefused):  # its filter changed by a member made at the same time
+        print(_group_refusal(failure), file=sys.stderr)
+        return 2
     if failure is not None:
         print(f"rxedge: watch stopped: {failure!r}", file=sys.stderr)
         return 1
     if signalled:
         return 128 + signalled[0]  # as a shell reports a process the signal ended: 130, 143
     return clerk.outcome()
+
+
+def _default_group_problem(site: str | None, gateway: str | None) -> str:
+    """Why a watch of one site or gateway is not put in the default share group: the broker
+    tells shared subscriptions apart by group and topic, so the group's watches of every
+    gateway would get the same requests, each its own share."""
+    name = "-".join(v for v in ("procurement", site, gateway) if v)
+    return (
+        f"{_filter_options(site, gateway)} in the share group procurement (the default): the "
+        "broker splits a group's requests only among its watches of the same --site and "
+        "--gateway, so the group's watches of every gateway would get these requests as well, "
+        "and two clerks could order the same one. Give the watches of this filter a group of "
+        f"their own, the same on each (--group {name}), or take them alone (--group '')"
+    )
+
+
+def _group_refusal(refused: GroupRefused) -> str:
+    """The refusal as said to the clerk, with what the watch can do, in its options: join with
+    the group's own filter, or take another group; a group not made (its filter would lose
+    requests) is made once a group of every gateway's requests is there."""
+    from sync.jetstream.subjects import request_filter
+
+    found = [request_filter(subject) for subject in refused.held]
+    if not found:
+        way = (
+            "start a group of every gateway's requests first, and keep it (a watch with "
+            "--durable NAME, without --site or --gateway), or leave them out here"
+        )
+    elif len(found) != 1 or found[0] is None:
+        way = "give this watch a group of another name (--durable NAME)"
+    else:
+        way = (
+            f"join it with its filter ({_filter_options(*found[0])}), or give this watch a "
+            "group of another name (--durable NAME)"
+        )
+    return f"rxedge: {refused}; {way}"
+
+
+def _filter_options(site: str | None, gateway: str | None) -> str:
+    """A watch's filter as its options say it."""
+    given = " ".join(f"--{o} {v}" for o, v in (("site", site), ("gateway", gateway)) if v)
+    return given or "without --site or --gateway"

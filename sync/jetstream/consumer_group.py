@@ -24,6 +24,11 @@ left taken by a member that died before it finished is finished by the member th
 message again. A copy of the request in another message (the gateway sent it twice) is dropped
 meanwhile, whether the member applying it is at work or gone; one its gateway sent again for
 want of an answer goes to `repeat`.
+
+A group has one filter (every gateway's requests, one site's or one gateway's), the one it was
+made with: a member asking for another is refused (GroupRefused), never joined with its filter
+ignored; and a group of some gateways' requests is made only beside a consumer of every
+gateway's, as the store deletes at once what no consumer takes.
 """
 
 from __future__ import annotations
@@ -35,36 +40,45 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 import nats
 from nats.aio.client import Client as Nats
 from nats.aio.msg import Msg
-from nats.errors import ConnectionClosedError, NoServersError
+from nats.errors import ConnectionClosedError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
+    ConsumerInfo,
     KeyValueConfig,
     RetentionPolicy,
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
+from nats.js.errors import (
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+    NotFoundError,
+)
 from nats.js.kv import KeyValue
 
-from sync.broker_security import is_loopback
+from sync.errors import SyncError
+from sync.jetstream.subjects import (
+    MQTT_STORE,
+    SUBJECT_ROOT,
+    filters_of,
+    request_subject,
+    requests_named,
+    takes,
+    topic_of,
+)
 from sync.procurement_feed import MalformedRequest, ReceivedRequest, parse_request
-from sync.topics import ROOT
 
 log = logging.getLogger(__name__)
 
 STREAM = "RXEDGE"
 REGISTER = "rxedge-requests"
-MQTT_STORE = "$MQTT_msgs"  # NATS's MQTT gateway keeps each QoS 1 message here before its PUBACK
-MQTT_PREFIX = "$MQTT.msgs."
-SUBJECT_ROOT = ROOT.replace("/", ".")
 STREAM_SUBJECTS = [
     f"{SUBJECT_ROOT}.*.*.procurement.request",
     f"{SUBJECT_ROOT}.*.*.alarms.*",
@@ -76,80 +90,13 @@ TAKEN, DONE = "taken", "done"
 RETRY_SECONDS = 1.0  # a request left for a fault of the cluster's is offered again this soon
 
 
-class NatsUnavailable(Exception):
-    """No NATS server answered; the message names the servers tried."""
+class GroupRefused(SyncError):
+    """A member cannot join its consumer group as asked; `held` is what the group takes (its
+    filter subjects), empty when the group is not made."""
 
-
-def subject_of(topic: str) -> str:
-    """The subject a QoS 1 message on MQTT `topic` is kept under in the MQTT gateway's store."""
-    return MQTT_PREFIX + topic.replace("/", ".")
-
-
-def topic_of(subject: str) -> str:
-    """The MQTT topic a subject came from."""
-    return subject.removeprefix(MQTT_PREFIX).replace(".", "/")
-
-
-def request_subject(site: str | None = None, gateway: str | None = None) -> str:
-    """The requests of one gateway, one site or every gateway (the default), as the MQTT
-    gateway's store holds them."""
-    return f"{MQTT_PREFIX}{SUBJECT_ROOT}.{site or '*'}.{gateway or '*'}.procurement.request"
-
-
-async def connect(servers: list[str], name: str, timeout: float = 10.0) -> Nats:
-    """A connection to any of `servers` that reconnects to the others by itself."""
-    try:
-        return await asyncio.wait_for(
-            nats.connect(
-                servers,
-                name=name,
-                connect_timeout=2,
-                reconnect_time_wait=0.5,
-                max_reconnect_attempts=-1,
-                allow_reconnect=True,
-                error_cb=_connection_trouble,
-                disconnected_cb=_disconnected,
-                reconnected_cb=_reconnected,
-            ),
-            timeout,
-        )
-    except (NoServersError, OSError, TimeoutError) as exc:
-        raise NatsUnavailable(
-            f"no NATS server answered at {', '.join(map(_shown, servers))} "
-            f"({exc or type(exc).__name__})"
-        ) from None
-
-
-def plain_text_problem(url: str) -> str | None:
-    """Why plain NATS to `url` is not safe without an explicit choice, or None: `nats://` (the
-    default scheme) to a host that is not this machine carries the requests, the answers and
-    any password readable and changeable on the way."""
-    split = urlsplit(url if "://" in url else f"nats://{url}")
-    if split.scheme != "nats" or is_loopback(split.hostname or ""):
-        return None
-    return (
-        f"{_shown(url)} is plain NATS to a host that is not this machine: anyone on the way can "
-        "read and change the requests, the answers and the password"
-    )
-
-
-def _shown(url: str) -> str:
-    """A server's URL as said in a message: without the user and password it may carry."""
-    scheme, sep, rest = url.rpartition("://")
-    return f"{scheme}{sep}{rest.rpartition('@')[2]}"
-
-
-async def _connection_trouble(error: Exception) -> None:
-    # nats-py would print a traceback for each: a node going away is expected, and retried.
-    log.info("NATS: %r", error)
-
-
-async def _disconnected() -> None:
-    log.info("NATS: disconnected")
-
-
-async def _reconnected() -> None:
-    log.info("NATS: reconnected")
+    def __init__(self, message: str, held: list[str]):
+        super().__init__(message)
+        self.held = held
 
 
 async def ensure_stream(js: JetStreamContext, replicas: int = REPLICAS) -> None:
@@ -254,16 +201,62 @@ class JetStreamRequests:
         await ensure_stream(self._js, replicas)
         self._register = await self._js.key_value(REGISTER)
         await until_store(self._js)
-        self._pull = await self._js.pull_subscribe(
-            self.subject,
-            durable=self.durable,
-            stream=MQTT_STORE,
-            config=ConsumerConfig(
+        self._pull = await self._join(replicas)
+
+    async def _join(self, replicas: int) -> JetStreamContext.PullSubscription:
+        """Bind to the group, made first with this member's filter if it is not there yet.
+        GroupRefused when the group takes other requests than this member asks for (its
+        members split what it takes: joined, this member's filter would be ignored), or when
+        a new group's filter would leave requests that no consumer of the store takes."""
+        try:
+            info = await self._js.consumer_info(MQTT_STORE, self.durable)
+        except NotFoundError:
+            await self._refuse_a_filter_that_loses()
+            config = ConsumerConfig(
+                name=self.durable,
+                durable_name=self.durable,
+                filter_subject=self.subject,
                 ack_policy=AckPolicy.EXPLICIT,
                 ack_wait=self._ack_wait,
                 max_deliver=-1,
                 num_replicas=replicas,
-            ),
+            )
+            # A member making it at the same time with another filter changes the group's
+            # filter instead (NATS 2.9): what comes outside this member's is judged in `run`.
+            info = await self._js.add_consumer(MQTT_STORE, config)
+        self._judge(info)
+        return await self._js.pull_subscribe_bind(self.durable, MQTT_STORE)
+
+    def _judge(self, info: ConsumerInfo) -> None:
+        """GroupRefused unless the group `info` describes takes what this member asks for."""
+        held = filters_of(info.config)
+        if held != [self.subject]:
+            raise GroupRefused(
+                f"group {self.durable} takes {' and '.join(map(requests_named, held))}, not "
+                f"{requests_named(self.subject)}: its members split what it takes, so a member "
+                "cannot take other requests in it",
+                held,
+            )
+
+    async def _refuse_a_filter_that_loses(self) -> None:
+        """The store keeps a request only while a consumer of it is to take it: a group of
+        some gateways' requests is made only beside a consumer of every gateway's (another
+        group, or an MQTT session of the centre's), looked for page by page (the gateways'
+        own MQTT sessions are consumers of the store too)."""
+        every = request_subject()
+        if takes(self.subject, every):
+            return
+        seen = 0
+        while page := await self._js.consumers_info(MQTT_STORE, offset=seen):
+            if any(takes(f, every) for info in page for f in filters_of(info.config)):
+                return
+            seen += len(page)
+        raise GroupRefused(
+            f"group {self.durable} would take only {requests_named(self.subject)}, and no "
+            "consumer of the MQTT gateway's store takes every gateway's: the store keeps a "
+            "request only for a consumer that takes it, so the other requests would be "
+            "deleted as they arrive (acknowledged to their gateways, then lost)",
+            [],
         )
 
     async def run(self) -> None:
@@ -285,10 +278,13 @@ class JetStreamRequests:
             holding = asyncio.create_task(self._hold(messages))
             try:
                 for at, message in enumerate(messages):
-                    if not self._wanted():
+                    outside = not takes(self.subject, message.subject)
+                    if outside or not self._wanted():
                         for left in messages[at:]:
                             await self._offer_again(left, delay=0)
-                        return
+                        if outside:  # the group's filter was changed since this member joined
+                            self._judge(await self._js.consumer_info(MQTT_STORE, self.durable))
+                        break
                     await self._handle_or_give_back(message)
             finally:
                 holding.cancel()
