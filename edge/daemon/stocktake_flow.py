@@ -84,9 +84,6 @@ class StocktakeFlow:
         self.sweep: Sweep | None = None
         self._taps = BadgeTaps(config.stocktake.badge_confirm_seconds)  # counts ended lately
         self._last_read = 0.0
-        # How long the running sweep's handheld may stay quiet before the sweep ends: the idle
-        # time, or, back from being down, the wait for its return (the pharmacist walks back).
-        self._quiet = self._idle_end
         self._started_at = 0.0  # when the running sweep began (monotonic)
         self._heard = False  # the running sweep has taken a read of the handheld
         self._handhelds_down: dict[str, float] = {}  # reader -> since when (monotonic)
@@ -143,7 +140,6 @@ class StocktakeFlow:
         self.sweep, self._last_read, self._sweeper = sweep, self._clock.monotonic(), handheld
         self._held.clear()
         self._started_at, self._heard, self._unclaimed_reads = self._last_read, False, 0
-        self._quiet = self._idle_end
         for reader in self._handhelds_down:  # a handheld down already: the wait starts now
             self._handhelds_down[reader] = self._last_read
         self._answer(StocktakeStarted(sweep), "stocktake-start", shelf, message_id)
@@ -310,17 +306,18 @@ class StocktakeFlow:
 
     def _heard_at(self, now: float) -> None:
         """The running sweep's handheld read for it: its quiet time counts from now."""
-        self._last_read, self._heard, self._quiet = now, True, self._idle_end
+        self._last_read, self._heard = now, True
 
     def handheld(self, reader: str, up: bool) -> None:
         """A handheld went down or came back. A sweep waits while it is down (an unplugged
-        cable is not the end of the count), and back, for its next read as long as for its
-        return (the pharmacist walks back to the shelf): then its quiet time counts again.
-        Down longer than `stocktake.handheld_wait_seconds`, the sweep is abandoned (`watch`)."""
+        cable is not the end of the count), and its quiet time counts again from the return:
+        left quiet, the sweep ends there, judging the slots it passed (the rest of the shelf,
+        swept later, is a count of its own). Down longer than
+        `stocktake.handheld_wait_seconds`, the sweep is abandoned (`watch`)."""
         if up:
             was_down = self._handhelds_down.pop(reader, None) is not None
             if was_down and self.sweep is not None and reader == self._sweeper:
-                self._last_read, self._quiet = self._clock.monotonic(), self._handheld_wait
+                self._last_read = self._clock.monotonic()
             return
         self._handhelds_down.setdefault(reader, self._clock.monotonic())
         if self.sweep is not None and self._sweeper == reader:
@@ -374,7 +371,7 @@ class StocktakeFlow:
                         abandoned=f"handheld {self._sweeper} down for more than "
                         f"{self._handheld_wait:g} s; sweep the shelf again"
                     )
-            elif self._heard and now - self._last_read >= self._quiet:
+            elif self._heard and now - self._last_read >= self._idle_end:
                 self.end()
             elif not self._heard and now - self._started_at >= self._handheld_wait:
                 self.end(abandoned=self._unclaimed(self.sweep.shelf, self._handheld_wait))

@@ -4,8 +4,8 @@ discrepancy alarm, its EPCIS events, and the count adjustments a pharmacist conf
 A report judges only the slots its sweep passed. It waits in `stocktakes` until confirmed, or
 until every slot it judges is counted again (it is then superseded: the newer counts are what
 the shelf holds; `waiting`). Confirming books each difference still true of the ledger in the
-slots it judges (`adjustments`); what the ledger moved since the count is skipped, and the
-answer says which and why.
+slots it judges (`adjustments`); what the ledger moved since the count, and what another count
+of the shelf saw elsewhere (`waiting.to_book`), is skipped, and the answer says which and why.
 """
 
 from __future__ import annotations
@@ -33,7 +33,13 @@ from inventory.stocktake.adjustments import (
 from inventory.stocktake.epcis import count_events
 from inventory.stocktake.reconcile import reconcile
 from inventory.stocktake.sweep import StocktakeReport, Sweep
-from inventory.stocktake.waiting import discrepancy, take_over, to_book, waiting
+from inventory.stocktake.waiting import (
+    confirmed_after,
+    discrepancy,
+    take_over,
+    to_book,
+    waiting,
+)
 
 
 class StocktakeDesk:
@@ -210,15 +216,10 @@ class StocktakeDesk:
             return out
         report = found[1]
         others = [r for r in waiting(keeper.db, report.shelf) if r.stocktake_id != stocktake_id]
-        judged, spared = to_book(report, others)
+        judged, held = to_book(report, others, confirmed_after(keeper.db, report))
         booking = adjustments(keeper, judged, by, out, self._recalled())
         movements = booking.movements
-        skipped = [s.to_dict() for s in booking.skipped]
-        if spared:
-            out.notes.append(
-                f"stocktake {stocktake_id}: {', '.join(f'{f.gtin}/{f.serial}' for f in spared)} "
-                "not booked out: another count of the shelf still waiting saw it; confirm that one"
-            )
+        skipped = [s.to_dict() for s in (*held, *booking.skipped)]
         with keeper.group():
             answer = message(
                 keeper.stamp(),

@@ -18,9 +18,11 @@ winning read came before any location tag was read is on the shelf, its slot unk
 (`UNPLACED`): counted in its ledger slot if the ledger has it on this shelf, else reported as
 found without a slot. `reconcile` compares what was seen with the ledger.
 
-A sweep counts only the slots it passed (`Sweep.passed`): those whose location tag it read, and
-any its reads placed it at (midway between two read alike). A slot not passed was not counted:
-a sweep cut short (the handheld lowered, a restart) judges nothing there.
+A sweep counts only the slots it passed (`Sweep.passed`): those its reads placed it at (at
+their location tag, or midway between two read alike). A location tag read only faintly (the
+field reaching the next slot's tag) passes nothing: the handheld was not there, and may never
+have read that slot's packs. A slot not passed was not counted: a sweep cut short (the handheld
+lowered, a restart) judges nothing there.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class Sweep:
         self.here: str | None = None  # the slot the handheld is at
         # slot -> its SGLN URI: from the shelf's GLN, else from its location tag when read
         self.location_uris: dict[str, str] = dict(location_uris or {})
-        # the slots the sweep passed (their location tag read, or placed at): the ones it counts
+        # the slots the sweep placed the handheld at: the ones it counts
         self.passed: set[str] = set()
         self.packs: dict[str, PackId] = {}
         self._reads: dict[str, dict[str, _Reads]] = {}  # EPC -> slot -> its reads there
@@ -121,7 +123,6 @@ class Sweep:
         self._counted += 1
         for slot, uri, _ in read.locations:
             self.location_uris.setdefault(slot, uri)
-            self.passed.add(slot)
         self.here = self._located(read)
         if self.here is not None:
             self.passed.add(self.here)
@@ -284,9 +285,10 @@ class StocktakeReport:
         ]
 
     def summary(self) -> dict[str, int]:
-        """The counts over the slots counted; a pack found without a slot is seen, and
-        unexpected (not on the ledger) or misplaced (booked elsewhere)."""
-        counted = [s for s in self.slots if s.slot not in self.not_counted]
+        """The counts over the slots this report still judges (not those it did not count, nor
+        those a later count took over: what confirming it books); a pack found without a slot
+        is seen, and unexpected (not on the ledger) or misplaced (booked elsewhere)."""
+        counted = [s for s in self.slots if self.judges(s.slot)]
         elsewhere = sum(1 for f in self.unplaced if f.ledger_slot is not None)
         return {
             "slots": len(counted),

@@ -4,9 +4,13 @@ A shelf may have several: a sweep cut short (the handheld lowered for the quiet 
 gateway restarted) judges only the slots it passed, and the sweep that counts the rest is a
 count of its own. A later count takes over from a waiting one only the slots it counted again
 (`StocktakeReport.recounted`); one left with no slot of its own is superseded. Confirming a
-count books its differences in the slots it still judges, never a pack as missing that another
-waiting count of the shelf saw in a slot that count judges (that count says where it is). The
-shelf's discrepancy alarm names every slot where a waiting count found a difference.
+count books its differences in the slots it still judges, but none of a pack that another count
+of the shelf saw elsewhere, in a slot that count judges: one still waiting (the two disagree:
+confirming that one books what it saw), or one that ended later and is confirmed (what it saw
+is newer, and booked). So a pack read faintly from the next slot as a sweep was cut short is
+neither written off nor moved there when the sweep of the rest saw it in its own slot. Those
+packs are left, each with why. The shelf's discrepancy alarm names every slot where a waiting
+count found a difference.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import sqlite3
 from dataclasses import replace
 
+from inventory.stocktake.adjustments import Skipped
 from inventory.stocktake.sweep import Found, SlotCount, StocktakeReport
 
 
@@ -23,6 +28,16 @@ def waiting(db: sqlite3.Connection, shelf: str) -> list[StocktakeReport]:
     rows = db.execute(
         "SELECT report FROM stocktakes WHERE shelf = ? AND state = 'ended' ORDER BY rowid",
         (shelf,),
+    ).fetchall()
+    return [StocktakeReport.from_dict(json.loads(row[0])) for row in rows]
+
+
+def confirmed_after(db: sqlite3.Connection, report: StocktakeReport) -> list[StocktakeReport]:
+    """The shelf's counts confirmed that ended after `report` did: what they saw is newer."""
+    rows = db.execute(
+        "SELECT report FROM stocktakes WHERE shelf = ? AND state = 'confirmed' AND rowid >"
+        " (SELECT rowid FROM stocktakes WHERE stocktake_id = ?) ORDER BY rowid",
+        (report.shelf, report.stocktake_id),
     ).fetchall()
     return [StocktakeReport.from_dict(json.loads(row[0])) for row in rows]
 
@@ -48,32 +63,53 @@ def take_over(db: sqlite3.Connection, report: StocktakeReport) -> None:
 
 
 def to_book(
-    report: StocktakeReport, others: list[StocktakeReport]
-) -> tuple[StocktakeReport, list[Found]]:
+    report: StocktakeReport, others: list[StocktakeReport], later: list[StocktakeReport]
+) -> tuple[StocktakeReport, list[Skipped]]:
     """The part of `report` confirming it books: the slots it still judges, less the packs
-    missing there that one of `others` (the shelf's other waiting counts) saw in a slot it
-    judges; and those packs."""
-    seen = {
-        epc
-        for other in others
-        for slot, epcs in other.seen_by_slot.items()
-        if other.judges(slot)
-        for epc in epcs
-    }
-    spared: list[Found] = []
+    there that one of `others` (the shelf's other waiting counts) or of `later` (its counts
+    confirmed that ended later) saw elsewhere, in a slot it judges; and those packs, each
+    with why it is left."""
+    seen: dict[str, tuple[str, str]] = {}  # EPC -> where another count saw it, and why left
+    for counts, said in (
+        (later, "a later count, confirmed"),
+        (others, "still waiting: confirm it"),
+    ):
+        for other in counts:
+            for slot, epcs in other.seen_by_slot.items():
+                if other.judges(slot):
+                    why = f"seen in {slot} by {other.stocktake_id}, {said}"
+                    seen.update(dict.fromkeys(epcs, (slot, why)))
+    held: list[Skipped] = []
 
     def judged(count: SlotCount) -> SlotCount:
         if not report.judges(count.slot):
             return SlotCount(count.slot, count.expected, count.seen)
-        spared.extend(f for f in count.missing if f.epc in seen)
-        return replace(count, missing=[f for f in count.missing if f.epc not in seen])
+
+        def kept(found: list[Found], here: str | None) -> list[Found]:
+            """`found` less the packs another count saw elsewhere than `here` (this count's
+            word: None, not on the shelf)."""
+            left = []
+            for item in found:
+                other = seen.get(item.epc)
+                if other is None or other[0] == here:
+                    left.append(item)
+                else:
+                    held.append(Skipped(item, count.slot, other[1]))
+            return left
+
+        return replace(
+            count,
+            missing=kept(count.missing, None),
+            unexpected=kept(count.unexpected, count.slot),
+            misplaced_in=kept(count.misplaced_in, count.slot),
+        )
 
     booked = replace(
         report,
         slots=[judged(count) for count in report.slots],
         tags_found=[f for f in report.tags_found if f.ledger_slot and report.judges(f.ledger_slot)],
     )
-    return booked, spared
+    return booked, held
 
 
 def discrepancy(reports: list[StocktakeReport]) -> dict[str, object] | None:

@@ -13,6 +13,7 @@ from inventory.alarms.lifecycle import AlarmKind
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.stocktake.sweep import StocktakeReport, Sweep
+from sync.contract import validate
 from tests.inventory.test_stocktake import GTIN, SLOTS, keeper_at, loc, pack
 
 ON_SHELF = {1: "A-01", 2: "A-01", 3: "A-02", 4: "A-03", 5: "A-04"}
@@ -41,6 +42,16 @@ def stored(keeper: InventoryKeeper, stocktake_id: str) -> tuple[str, StocktakeRe
         "SELECT state, report FROM stocktakes WHERE stocktake_id = ?", (stocktake_id,)
     ).fetchone()
     return state, StocktakeReport.from_dict(json.loads(body))
+
+
+def confirm_answer(keeper: InventoryKeeper, stocktake_id: str) -> dict[str, object]:
+    """The gateway's answer to confirming `stocktake_id` (as the contract has it)."""
+    for (payload,) in keeper.db.execute("SELECT payload FROM outbox ORDER BY id"):
+        body = json.loads(payload) if payload else {}
+        if body.get("command") == "stocktake-confirm" and body["command_id"] == stocktake_id:
+            assert validate("cmd-result", payload) == []
+            return dict(body)
+    raise AssertionError(f"no answer to confirming {stocktake_id}")
 
 
 def discrepancy(keeper: InventoryKeeper) -> dict[str, object] | None:
@@ -106,7 +117,12 @@ def test_confirming_a_count_never_writes_off_a_pack_another_waiting_count_saw(
     assert alarm["waiting"] == ["st-1", "st-2"]
     second = keeper.stocktakes.confirm("st-2", "Bea")
     assert second.booked_epcs == [], "a pack a waiting count saw on the shelf was written off"
-    assert any("another count of the shelf still waiting saw it" in n for n in second.notes)
+    # The answer (and so the page and the command line) says what it left, and why.
+    why = "seen in A-01 by st-1, still waiting: confirm it"
+    assert confirm_answer(keeper, "st-2")["skipped"] == [
+        {"epc": pack(4).epc, "gtin": GTIN, "serial": "4", "slot": "A-03", "why": why}
+    ]
+    assert f"1 not booked: {GTIN}/4 in A-03 ({why})" in second.notes[-1]
     alarm = discrepancy(keeper)
     assert alarm is not None and (alarm["slots"], alarm["waiting"]) == (["A-01"], ["st-1"])
     keeper.stocktakes.confirm("st-1", "Bea")

@@ -23,7 +23,8 @@ async def overview(request: Request) -> Response:
     state = state_of(request)
     rows = await state.reader.ask(stocktakes)
     for row in rows:
-        row["summary"] = StocktakeReport.from_dict(json.loads(row.pop("report"))).summary()
+        counted = StocktakeReport.from_dict(json.loads(row.pop("report")))
+        row["summary"], row["not_counted"] = counted.summary(), counted.not_counted
     shelves = [s.name for s in state.config.shelves]
     return render(request, "stocktake.html", stocktakes=rows, shelves=shelves)
 
