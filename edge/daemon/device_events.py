@@ -170,7 +170,8 @@ class DeviceEvents:
             if self.health.any_down():
                 self._works(antenna_name(event.reader, event.antenna))
             if event.reader in self._handhelds:
-                self._stocktake.round_done(self._badges.first(), event.reader)
+                for pack in self._stocktake.round_done(self._badges.first(), event.reader):
+                    self._handheld_read(pack, event.reader)
             elif (slot := self._zones.get((event.reader, event.antenna))) is not None:
                 self._round_done(slot)
         elif isinstance(event, BarcodeScanned):
@@ -234,9 +235,8 @@ class DeviceEvents:
     def _tag_seen(self, event: TagSeen) -> None:
         self._counters["tag_reads"] += 1
         identity = self.epcs.decode(event.epc)
-        if event.reader in self._handhelds:
-            if not self._stocktake.read(identity, event.rssi, self._badges.first(), event.reader):
-                self._handheld_read(identity, event.reader)
+        if event.reader in self._handhelds:  # its round decides: a count's or picks
+            self._stocktake.read(identity, event.rssi, self._badges.first(), event.reader)
             return
         slot = self._zones.get((event.reader, event.antenna))
         if slot is None or not isinstance(identity, PackId):
@@ -245,9 +245,10 @@ class DeviceEvents:
         if change is not None:
             self._offer(change)
 
-    def _handheld_read(self, identity: object, reader: str) -> None:
-        """A pack read by a handheld while pick lists are open is checked like a scan."""
-        if not self._picking() or not isinstance(identity, PackId):
+    def _handheld_read(self, identity: PackId, reader: str) -> None:
+        """A pack read by a handheld in a pick round (`handheld_rounds`) is checked like a
+        scan."""
+        if not self._picking():
             return
         now = self._clock.monotonic()
         if now - self._handheld_reads.get(identity.epc, -HANDHELD_REPEAT_SECONDS) < (

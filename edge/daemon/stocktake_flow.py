@@ -8,12 +8,13 @@ A sweep is one handheld's: the one whose location tag began it, or, begun by com
 first to read a location tag of the shelf counted (a stray tag, another shelf's location tag or
 a pack claims nothing: the packs a handheld reads before it, in its last `HELD_ROUNDS` rounds
 since it last read another shelf's location tag, are held for the sweep and counted, their
-slot unknown, if it claims it). Other handhelds' reads and rounds never reach it (they go to
-picking). A handheld whose pack reads went to pick lists (open ones tied to no scanner or to
-it: those its reads go to) is picking while one of them is open: a sweep begun by command does
-not take it, and is refused, naming them, when every handheld is picking or down. While such a
-sweep has no handheld yet, a pack read while such a list is open is a pick read (its handheld
-is picking), never held for the count.
+slot unknown, if it claims it). Other handhelds' reads and rounds never reach it. Whether a
+handheld not counting picks is up to its rounds (`handheld_rounds`): a round that reads a
+shelf's location tag never picks, so a sweep begins even while pick lists are open, and its
+handheld's reads are the count's until it has gone quiet. A handheld picking counts nothing: a
+sweep begun by command does not take it, and is refused, naming them, when every handheld is
+picking or down. The activity log says so when a count takes a handheld's reads while pick
+lists wait on it, and when a count does not take a handheld's location tag.
 
 A report that found differences waits for a pharmacist: `cmd/stocktake-confirm`, `rxedge
 stocktake confirm`, or the pharmacist's badge on the reader (`badge_tap`).
@@ -22,7 +23,6 @@ stocktake confirm`, or the pharmacist's badge on the reader (`badge_tap`).
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable, Mapping
 
 from edge.clock import Clock
@@ -40,10 +40,9 @@ from inventory.codes.identifiers import LocationId, PackId, sgln_uri
 from inventory.ledger.free_ids import first_free
 from inventory.site_calendar import SiteCalendar
 from inventory.stocktake.badge_tap import BadgeTaps
+from inventory.stocktake.handheld_rounds import HandheldRounds
 from inventory.stocktake.rounds import Round, moved_to
 from inventory.stocktake.sweep import Sweep
-
-HELD_ROUNDS = 100  # a handheld's last rounds held for a sweep begun by command it may claim
 
 
 class StocktakeFlow:
@@ -63,8 +62,7 @@ class StocktakeFlow:
         self._calendar = calendar
         self._submit = submit
         self._observe = observe
-        # the pick lists open: id -> the scanner or handheld it takes ('': every one)
-        self._open_lists = open_lists
+        self._rounds = HandheldRounds(open_lists)  # which handhelds not counting pick
         # EPC -> the slot a fixed reader sees the pack in now (the presence tracker's view)
         self._watched = watched
         self._handheld_names = sorted(r.name for r in config.readers if r.role == "handheld")
@@ -90,11 +88,6 @@ class StocktakeFlow:
         # The running (else the last) sweep's handheld ('': a sweep begun by command, no read
         # yet): only its reads and rounds reach the sweep.
         self._sweeper = ""
-        # handheld -> the pick lists open for it when its pack reads went to picking (those
-        # still open)
-        self._picked_for: dict[str, set[str]] = {}
-        # handheld -> its rounds' packs read before it claimed the sweep (the last one open)
-        self._held: dict[str, deque[list[tuple[PackId, int]]]] = {}
         self._unclaimed_reads = 0  # pack reads held for the running sweep before it was claimed
         self._begun: tuple[str, set[str]] = ("", set())  # a second, and the ids begun in it
 
@@ -138,11 +131,12 @@ class StocktakeFlow:
             self._slot_uris[shelf],
         )
         self.sweep, self._last_read, self._sweeper = sweep, self._clock.monotonic(), handheld
-        self._held.clear()
+        self._rounds.new_count()
         self._started_at, self._heard, self._unclaimed_reads = self._last_read, False, 0
         for reader in self._handhelds_down:  # a handheld down already: the wait starts now
             self._handhelds_down[reader] = self._last_read
         self._answer(StocktakeStarted(sweep), "stocktake-start", shelf, message_id)
+        self._counts_beside_lists()
 
     def end(
         self, stocktake_id: str | None = None, abandoned: str = "", message_id: str = ""
@@ -200,7 +194,7 @@ class StocktakeFlow:
 
     def _no_handheld(self) -> str:
         """Why no handheld can count (every one picking or down), else ''."""
-        picking = [name for name in self._handheld_names if self._picks(name)]
+        picking = [name for name in self._handheld_names if self._rounds.picks(name)]
         down = [n for n in self._handheld_names if n in self._handhelds_down and n not in picking]
         if len(picking) + len(down) < len(self._handheld_names):
             return ""
@@ -218,91 +212,103 @@ class StocktakeFlow:
             f"no handheld to count with: {'; '.join(why)}; {' or '.join(fix)}, then start the count"
         )
 
-    def _picks(self, reader: str) -> bool:
-        """Whether `reader` is picking: a pick list its pack reads went to is still open."""
-        lists = self._picked_for.get(reader)
-        if lists:
-            lists &= self._open_lists().keys()
-        if not lists:
-            self._picked_for.pop(reader, None)
-        return bool(lists)
-
     def read(self, identity: object, rssi: int, holder: str, reader: str = "") -> bool:
-        """A handheld read (by `reader`): True when the stocktake took it (its sweep runs, or
-        this location tag starts one), False to leave it to picking."""
+        """A handheld read (by `reader`): True when the count took it (or holds it for the
+        handheld it waits for). A pack read of a handheld not counting waits for its round to
+        end: `round_done` says whether it was a pick."""
         now = self._clock.monotonic()
-        if (
-            self.sweep is None
-            and reader == self._sweeper
-            and now - self._last_read < self._idle_end
-        ):
+        if self.sweep is not None and reader == self._sweeper:
+            return self._read(identity, rssi, now)
+        if reader == self._sweeper and now - self._last_read < self._idle_end:
             # The sweep just ended is still in the field (ended by command, or the reads of its
-            # last moments arrive late): a new one starts only after its handheld went quiet.
+            # last moments arrive late): its handheld neither picks nor begins another until
+            # it has gone quiet.
             self._last_read = now
             return False
-        if self.sweep is not None and not self._sweeper:
-            taken = self._claim(identity, rssi, holder, reader, now)
-        elif self.sweep is not None and reader != self._sweeper:
-            taken = False
-        else:
-            taken = self._read(identity, rssi, holder, reader, now)
-        lists = self._lists_for(reader)
-        if not taken and isinstance(identity, PackId) and lists:
-            self._picked_for.setdefault(reader, set()).update(lists)
-        return taken
-
-    def _lists_for(self, reader: str) -> set[str]:
-        """The open pick lists `reader`'s pack reads go to: those tied to no scanner or to it."""
-        return {pick_id for pick_id, only in self._open_lists().items() if only in ("", reader)}
-
-    def _claim(self, identity: object, rssi: int, holder: str, reader: str, now: float) -> bool:
-        """A read for the sweep begun by command with no handheld yet: one not picking claims
-        it with a location tag of the shelf counted; its packs read before are held until then
-        (`HELD_ROUNDS`), unless pick lists are open: those are pick reads (it is picking)."""
-        if self.sweep is None or self._picks(reader):
-            return False
-        if isinstance(identity, PackId) and self._lists_for(reader):
-            self._held.pop(reader, None)
-            return False
         if isinstance(identity, PackId):
-            held = self._held.setdefault(reader, deque([[]], maxlen=HELD_ROUNDS))
-            held[-1].append((identity, rssi))
-            self._unclaimed_reads += 1
-            return True
+            self._rounds.hold(reader, identity, rssi)
+            waits = self._waiting() and not self._rounds.lists_for(reader)
+            self._unclaimed_reads += waits  # held for the count waiting for its handheld
+            return waits
         if not isinstance(identity, LocationId):
             return False
         where = self._locations.get((identity.gln, identity.extension))
-        if where is not None and where[0] != self.sweep.shelf:
-            self._held.pop(reader, None)  # at another shelf: what it read is not this one's
-        if where is None or where[0] != self.sweep.shelf:
+        if where is None:
             return False
-        self._sweeper = reader  # this handheld does the count
-        held = self._held.pop(reader, deque([[]]))
+        self._rounds.swept(reader)  # a sweep's round: none of its pack reads is a pick
+        waiting_here = self._waiting() and where[0] == (self.sweep and self.sweep.shelf)
+        if self.sweep is None and not self._rounds.picks(reader):
+            self.start(where[0], holder, command=False, handheld=reader)  # its trigger
+        elif waiting_here and not self._rounds.picks(reader):
+            self._sweeper = reader  # this handheld does the count
+            self._counts_beside_lists()
+        elif self._waiting() and not waiting_here:
+            self._rounds.drop(reader)  # at another shelf: what it read is not this one's
+        if self.sweep is None or reader != self._sweeper:
+            self._not_counted(reader, where[0])
+            return False
+        held = self._rounds.take(reader)
         for packs in held:  # its rounds before: read before any location tag of the shelf
             for pack, pack_rssi in packs:
                 self.sweep.pack(pack, pack_rssi)
             if packs is not held[-1]:
                 self.sweep.round_done()
-        self._held.clear()
-        return self._read(identity, rssi, holder, reader, now)
+        self._rounds.new_count()
+        return self._read(identity, rssi, now)
 
-    def _read(self, identity: object, rssi: int, holder: str, reader: str, now: float) -> bool:
+    def _counts_beside_lists(self) -> None:
+        """Tell that the running sweep's handheld counts, not picks, for the pick lists open."""
+        reader, sweep = self._sweeper, self.sweep
+        if sweep is not None and reader and (lists := self._rounds.lists_for(reader)):
+            self._tell(
+                reader,
+                f"handheld {reader} counts shelf {sweep.shelf} (stocktake {sweep.stocktake_id})"
+                f": its reads are the count's, not picks for the open pick lists "
+                f"{', '.join(lists)}, until it has been quiet for {self._idle_end:g} s; confirm "
+                "their packs by button or scanner",
+            )
+
+    def _waiting(self) -> bool:
+        """Whether a sweep begun by command waits for its handheld."""
+        return self.sweep is not None and not self._sweeper
+
+    def _not_counted(self, reader: str, shelf: str) -> None:
+        """`reader` read shelf `shelf`'s location tag and the count does not take it: say why,
+        and that what it read with it is not picked either."""
+        neither = f"what it reads with shelf {shelf}'s location tags is neither counted nor picked"
+        if self._rounds.picks(reader):
+            lists = ", ".join(self._rounds.lists_for(reader))
+            why = (
+                f"handheld {reader} picks for the open pick lists {lists} (a handheld counts or "
+                f"picks, not both): {neither}; finish or cancel the lists, then sweep the shelf"
+            )
+        elif self.sweep is not None:
+            by = f" with handheld {self._sweeper}" if self._sweeper else ""
+            why = (
+                f"handheld {reader}: stocktake {self.sweep.stocktake_id} of shelf "
+                f"{self.sweep.shelf} runs{by}, one count at a time: {neither}"
+            )
+        else:
+            return
+        self._tell(reader, why)
+
+    def _tell(self, reader: str, text: str) -> None:
+        """Say `text` about handheld `reader`, unless it is what was said last about it."""
+        if self._rounds.news(reader, text):
+            self._observe(Activity("stocktake", text))
+
+    def _read(self, identity: object, rssi: int, now: float) -> bool:
+        """A read of the running sweep's handheld: the count's."""
+        assert self.sweep is not None
         if isinstance(identity, LocationId):
             where = self._locations.get((identity.gln, identity.extension))
-            if where is None:
-                return self.sweep is not None
-            if self.sweep is None and not self._open_lists():
-                self.start(where[0], holder, command=False, handheld=reader)  # its trigger
-            if self.sweep is not None:  # of its shelf or another: its rounds say where it is
+            if where is not None:  # of its shelf or another: its rounds say where it is
                 self.sweep.location(where[1], identity.epc, rssi)
                 self._heard_at(now)
-                return True
-            return False
-        if self.sweep is not None and isinstance(identity, PackId):
+        elif isinstance(identity, PackId):
             self.sweep.pack(identity, rssi)
             self._heard_at(now)
-            return True
-        return self.sweep is not None
+        return True
 
     def _heard_at(self, now: float) -> None:
         """The running sweep's handheld read for it: its quiet time counts from now."""
@@ -329,25 +335,23 @@ class StocktakeFlow:
                 )
             )
 
-    def round_done(self, holder: str = "", reader: str = "") -> None:
+    def round_done(self, holder: str = "", reader: str = "") -> list[PackId]:
         """A handheld's round ended (`reader`'s: another handheld's rounds are not the
-        sweep's). Once its rounds say it has moved on to another shelf, the sweep ends there,
+        sweep's); returned, the pack reads of that round that are picks (`handheld_rounds`).
+        Once the sweep's rounds say it has moved on to another shelf, the sweep ends there,
         judged on what it read, and a sweep of that shelf begins with the rounds read at it
-        (credited to `holder`, the pharmacist badged in, else to whom the ended sweep was),
-        unless a pick list is open."""
-        held = self._held.get(reader)
-        if held is not None and held[-1]:
-            held.append([])  # a sweep without a handheld yet: the next round's packs
+        (credited to `holder`, the pharmacist badged in, else to whom the ended sweep was)."""
         if self.sweep is None or reader != self._sweeper:
-            return
+            return self._rounds.round_done(reader, self._waiting())
         moved_on = self.sweep.round_done()
         while moved_on and self.sweep is not None:
             moved_on = self._moved_on(moved_on, holder or self.sweep.by)
+        return []
 
     def _moved_on(self, rounds: list[Round], by: str) -> list[Round]:
         slot = moved_to(rounds)
         self.end()
-        if slot is None or self._open_lists():
+        if slot is None:
             return []
         self.start(self._slot_shelves[slot], by, command=False, handheld=self._sweeper)
         if self.sweep is None:

@@ -10,9 +10,9 @@ from pathlib import Path
 from inventory.changes import Change, FinishStocktake, Refuse, StocktakeStarted
 from inventory.codes.identifiers import EpcDecoder
 from tests.conftest import eventually
-from tests.edge.test_stocktake_handhelds import flow
+from tests.edge.test_stocktake_handhelds import flow, picked
 from tests.edge.test_stocktake_shelf_change import b_location
-from tests.edge.test_stocktake_sweep import location, tag
+from tests.edge.test_stocktake_sweep import location, pack, tag
 
 STRAY = bytes.fromhex("E2801160600002085A5B1234")  # a tag's factory code: no pack, no place
 
@@ -43,7 +43,7 @@ def test_a_handheld_picks_only_while_a_list_it_read_for_is_open(tmp_path: Path) 
     lists = {"morning"}
     sweeps = flow(tmp_path, changes, lambda: lists, ("hh",))
     decode = EpcDecoder().decode
-    assert not sweeps.read(decode(tag(9)), 0, "", "hh"), "a pick read, for the pick list"
+    assert picked(sweeps, "hh", tag(9)) == [pack(9)], "a pick read, for the pick list"
     lists = {"afternoon"}  # the morning list done, another picked by button since
     sweeps.start("A", "Ana")
     assert [type(c) for c in changes] == [StocktakeStarted]
@@ -53,9 +53,8 @@ def test_a_handheld_picks_only_while_a_list_it_read_for_is_open(tmp_path: Path) 
 def test_a_count_is_refused_up_front_when_the_free_handheld_is_down(tmp_path: Path) -> None:
     changes: list[Change] = []
     sweeps = flow(tmp_path, changes, lambda: {"p-1"}, ("hh-1", "hh-2"))
-    decode = EpcDecoder().decode
     sweeps.handheld("hh-2", up=False)  # on its charger
-    assert not sweeps.read(decode(tag(9)), 0, "", "hh-1"), "a pick read, for the pick list"
+    assert picked(sweeps, "hh-1", tag(9)) == [pack(9)], "a pick read, for the pick list"
     sweeps.start("A", "Ana")
     [refused] = changes
     assert isinstance(refused, Refuse) and sweeps.sweep is None
@@ -78,9 +77,7 @@ def test_pick_reads_while_a_count_waits_for_its_handheld_go_to_the_pick_list(
     decode = EpcDecoder().decode
     sweeps.start("A", "Ana")  # Ana walks to shelf A with hh-1
     lists = {"p-1"}  # a clerk opens a pick list and picks with hh-2 meanwhile
-    for n in (7, 8):
-        assert not sweeps.read(decode(tag(n)), 0, "", "hh-2"), "a pick read held for the count"
-    sweeps.round_done("", "hh-2")
+    assert picked(sweeps, "hh-2", tag(7), tag(8)) == [pack(7), pack(8)], "held for the count"
     assert not sweeps.read(decode(location(2)), 0, "", "hh-2"), "a picking handheld counts"
     for read in (location(1), tag(1)):
         assert sweeps.read(decode(read), 0, "Ana", "hh-1")
@@ -95,7 +92,7 @@ def test_a_list_tied_to_another_scanner_does_not_make_a_handheld_picking(tmp_pat
     lists = {"p-1": "", "p-2": "desk-scanner"}
     sweeps = flow(tmp_path, changes, lambda: lists, ("hh-1",))
     decode = EpcDecoder().decode
-    assert not sweeps.read(decode(tag(9)), 0, "", "hh-1"), "a pick read, for p-1"
+    assert picked(sweeps, "hh-1", tag(9)) == [pack(9)], "a pick read, for p-1"
     lists = {"p-2": "desk-scanner"}  # p-1 done; p-2, picked at the desk scanner, still open
     sweeps.start("A", "Ana")
     assert [type(c) for c in changes] == [StocktakeStarted]

@@ -1,7 +1,8 @@
 """A sweep is its own handheld's: another handheld down (on its charger, unplugged) neither
 holds the sweep open nor abandons it; another handheld's reads and rounds (a clerk picking at
 the next shelf) never reach it; a handheld picking for open pick lists is not taken by a sweep
-begun by command, which is refused when no handheld is free to count."""
+begun by command, which is refused when no handheld is free to count, and what it reads with a
+shelf's location tags is not picked either."""
 
 from __future__ import annotations
 
@@ -16,12 +17,19 @@ from edge.demo.local_broker import LocalBroker
 from edge.settings.config import parse_config
 from firmware_sim.chafon_sim import ChafonSimulator
 from inventory.changes import Change, FinishStocktake, Refuse, StocktakeStarted
-from inventory.codes.identifiers import EpcDecoder
+from inventory.codes.identifiers import EpcDecoder, PackId
 from inventory.site_calendar import SiteCalendar
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 from tests.edge.test_stocktake_shelf_change import SHELVES, b_location
-from tests.edge.test_stocktake_sweep import PREFIX, answers, location, running_daemon, tag
+from tests.edge.test_stocktake_sweep import (
+    PREFIX,
+    answers,
+    location,
+    pack,
+    running_daemon,
+    tag,
+)
 
 
 def flow(
@@ -52,6 +60,14 @@ def flow(
     return StocktakeFlow(
         config, changes.append, lambda _: None, lists, clock, SiteCalendar(None, clock.now)
     )
+
+
+def picked(sweeps: StocktakeFlow, reader: str, *reads: bytes) -> list[PackId]:
+    """One round of `reader` reading `reads`: the pack reads of it that are picks."""
+    decode = EpcDecoder().decode
+    for read in reads:
+        sweeps.read(decode(read), 0, "", reader)
+    return sweeps.round_done("", reader)
 
 
 async def test_a_sweep_is_not_held_or_abandoned_by_another_handheld_that_is_down(
@@ -88,13 +104,13 @@ def test_a_sweep_by_command_leaves_a_picking_handheld_to_its_pick_lists(tmp_path
     changes: list[Change] = []
     sweeps = flow(tmp_path, changes, lambda: {"p-1"}, ("hh-1", "hh-2"))  # a pick list open
     decode = EpcDecoder().decode
-    assert not sweeps.read(decode(tag(9)), 0, "", "hh-1"), "a pick read, for the pick list"
+    assert picked(sweeps, "hh-1", tag(9)) == [pack(9)], "a pick read, for the pick list"
     sweeps.start("A", "Ana")
     assert [type(c) for c in changes] == [StocktakeStarted]
-    for read in (location(1), tag(9)):  # the picker reads on: for the pick list still
-        assert not sweeps.read(decode(read), 0, "", "hh-1")
+    # The picker holds its handheld to shelf A: it does not count it, nor pick from it.
+    assert picked(sweeps, "hh-1", location(1), tag(1)) == []
     assert sweeps.read(decode(location(1)), 0, "Ana", "hh-2"), "the free handheld counts"
-    assert not sweeps.read(decode(tag(1)), 0, "", "hh-1")
+    assert picked(sweeps, "hh-1", tag(9)) == [pack(9)], "the picker picks on"
     sweeps.end()
     [ended] = [c for c in changes if isinstance(c, FinishStocktake)]
     assert ended.sweep.packs == {}, "the picker's reads were counted"
@@ -105,7 +121,7 @@ def test_a_sweep_by_command_is_refused_while_the_only_handheld_picks(tmp_path: P
     lists = {"p-1"}
     sweeps = flow(tmp_path, changes, lambda: lists, ("hh",))
     decode = EpcDecoder().decode
-    assert not sweeps.read(decode(tag(9)), 0, "", "hh"), "a pick read, for the pick list"
+    assert picked(sweeps, "hh", tag(9)) == [pack(9)], "a pick read, for the pick list"
     sweeps.start("A", "Ana")
     [refused] = changes
     assert isinstance(refused, Refuse) and sweeps.sweep is None

@@ -73,9 +73,11 @@ async def running_daemon(
     broker: LocalBroker,
     extra: dict[str, object],
     stock: dict[int, str] | None = None,
+    activity: list[Activity] | None = None,
 ) -> AsyncIterator[tuple[Gateway, ChafonSimulator, Path]]:
     """The daemon with shelf A (unless `extra` names the shelves) and a handheld; the ledger
-    holds packs 1 and 2 in A-01, 3 in A-02, 4 in A-03, and `stock` (pack number -> slot)."""
+    holds packs 1 and 2 in A-01, 3 in A-02, 4 in A-03, and `stock` (pack number -> slot). What
+    it tells goes to `activity`, when given."""
     db = tmp_path / "ledger.sqlite"
     keeper = InventoryKeeper(db, {}, "s1", "g1")
     for n, slot in {1: "A-01", 2: "A-01", 3: "A-02", 4: "A-03", **(stock or {})}.items():
@@ -101,8 +103,7 @@ async def running_daemon(
             **extra,
         }
     )
-    activity: list[Activity] = []
-    gateway = Gateway(config, observer=activity.append)
+    gateway = Gateway(config, observer=(activity if activity is not None else []).append)
     task = asyncio.create_task(gateway.run())
     await eventually(gateway.ready.is_set)
     try:
