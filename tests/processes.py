@@ -23,3 +23,34 @@ def pids_named(name: str) -> list[int]:
         if (root.st_dev, root.st_ino) == (ours.st_dev, ours.st_ino):
             found.append(int(comm.parent.name))
     return sorted(found)
+
+
+def children_named(parent: int, name: str) -> list[int]:
+    """The ids of `parent`'s running children whose command name is exactly `name`."""
+    found = []
+    for pid in pids_named(name):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        # After "(comm)": state, then the parent's id.
+        if int(stat.rpartition(")")[2].split()[1]) == parent:
+            found.append(pid)
+    return found
+
+
+def ended(pid: int) -> bool:
+    """Whether process `pid` is gone (or a zombie: it ended, its parent has not looked yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[0] == "Z"
+
+
+def command_line(pid: int) -> list[str]:
+    """The arguments process `pid` was started with ([] once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+    except OSError:
+        return []

@@ -20,6 +20,7 @@ SENT = (
 GROUP = ("2 no COMMAND given (this help is printed), or a usage error",)
 SIMULATED = (
     "1 the device could not start (the message, or the traceback, says why)",
+    "129 its terminal was closed (SIGHUP)",
     "130 stopped with Ctrl-C",
     "143 stopped with SIGTERM",
 )
@@ -53,7 +54,8 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
         "1 a step was not observed in time",
         "2 a wrong option (--db names a file that exists, --web a port in use), or the broker"
         " given with --broker refused it (the message names the option to use)",
-        "130 stopped with Ctrl-C, 143 with SIGTERM (its broker and temporary files gone)",
+        "129 its terminal was closed (SIGHUP), 130 stopped with Ctrl-C, 143 with SIGTERM (each"
+        " after its summary; its broker, web page and temporary files gone)",
     ),
     "pick": ("0 the list is done (with --cancel: cancelled; with --no-wait: sent)", *SENT),
     "locate": ("0 located (its usable packs lit, or none usable: nothing lit)", *SENT),

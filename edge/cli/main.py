@@ -101,12 +101,18 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="the whole system on simulated hardware")
     demo.add_argument("--seconds", type=float, default=60.0, help="end after this long (60)")
-    demo.add_argument("--forever", action="store_true", help="keep running after the scenario")
+    demo.add_argument(
+        "--forever",
+        action="store_true",
+        help="keep running after the scenario (the web page too) until Ctrl-C",
+    )
     demo.add_argument("--db", type=Path, help="keep the ledger in this file")
     demo.add_argument(
         "--broker",
         help="use this broker (mqtt://host:port; several, comma-separated, are tried in order) "
-        "instead of a local one",
+        "instead of a local one. Not one real gateways use: whoever watches it gets the demo's "
+        "procurement requests and alarms (site demo-pharmacy) as real ones; the retained "
+        "messages it leaves are cleared when it ends",
     )
     add_protocol_option(demo)
     demo.add_argument(

@@ -94,7 +94,9 @@ class LocalBroker:
 
     With `tls`, a second listener (`tls_port`, `tls_url`) speaks TLS only. With `password_file`,
     every listener refuses clients without a valid username and password; with `acl_file`, the
-    broker allows each user only what the file grants."""
+    broker allows each user only what the file grants. `detached`: mosquitto runs in a session
+    of its own, so the terminal's signals (Ctrl-C, a window closed) reach only the program that
+    started it, which stops it in its own time (after what still talks to it)."""
 
     def __init__(
         self,
@@ -104,8 +106,10 @@ class LocalBroker:
         tls: TlsListener | None = None,
         password_file: Path | None = None,
         acl_file: Path | None = None,
+        detached: bool = False,
     ):
         self.workdir = workdir
+        self.detached = detached
         chosen = free_ports(2)
         self.port = port or chosen[0]
         self.tls = tls
@@ -164,8 +168,10 @@ class LocalBroker:
         conf.write_text(self.config_text())
         self._process = subprocess.Popen(
             [find_mosquitto(), "-c", str(conf)],
+            stdin=subprocess.DEVNULL,  # it reads nothing; a terminal it held would stay open
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            start_new_session=self.detached,
         )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

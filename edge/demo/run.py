@@ -12,8 +12,12 @@ comes, the centre's clerk answers the requests (accepted, ordered, then shipped)
 pharmacist counts shelf A with a Chafon handheld simulator, started and ended with `rxedge
 stocktake`: the pack missing from A-06 is found, and the report is read and confirmed.
 
-In a terminal the shelf is drawn live from the controller's registers; otherwise (or with
---plain) every activity line is printed as it happens, with text pictures of the shelf.
+In a terminal the shelf is drawn live from the controller's registers, the web page's address
+and login (with --web) kept under its header; otherwise (or with --plain) every activity line is
+printed as it happens, with text pictures of the shelf. Stopped early (Ctrl-C, SIGTERM, its
+terminal closed), it ends the scenario, stops the page, the daemon and the broker in that order
+(nothing loses its link on the way), and prints its summary of what ran. On a broker of one's
+own (--broker) it clears, at its end, what it left retained there.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from edge.cli.procurement.status import STATUS_COMMAND, TAKEN, describe_taken
 from edge.cli.shelf_commands import describe_result
 from edge.daemon.activity import Activity
 from edge.daemon.gateway import Gateway
+from edge.demo.broker_cleanup import clear_demo_traces
 from edge.demo.centre import Answer, DemoCentre
 from edge.demo.clerk import CLERK
 from edge.demo.gateway_config import DemoPorts, demo_config, free_metrics_listen
@@ -52,7 +57,7 @@ from edge.demo.stock import (
 )
 from edge.demo.view import DemoView
 from edge.service.metrics import metrics_url, split_listen
-from edge.settings.config import parse_config
+from edge.settings.config import GatewayConfig, parse_config
 from edge.web.demo_page import DEMO_USER, start_demo_page
 from edge.web.server import WebSetupError, bind
 from firmware_sim.chafon_sim import ChafonSimulator
@@ -81,7 +86,9 @@ class Demo:
         protocol: MqttProtocol = "5",
     ):
         self.web_port = web_port
-        self.web_url = ""
+        self.web_url = ""  # the page's address, once it serves
+        self.web_login = ""  # how to log in there: the demo account's name and password
+        self.broker_left = ""  # what the demo left on a broker of one's own (--broker)
         self.protocol: MqttProtocol = protocol
         self.seconds = seconds
         self.forever = forever
@@ -137,6 +144,7 @@ class Demo:
 
     async def _run(self, workdir: Path) -> int:
         say = self.view.say
+        stopped: asyncio.CancelledError | None = None
         started = time.monotonic()
         db = self.db.resolve() if self.db else workdir / "ledger.sqlite"
         today = datetime.now(UTC).date()
@@ -147,11 +155,17 @@ class Demo:
         async with contextlib.AsyncExitStack() as stack:
             broker_url = self.broker_url
             if broker_url is None:
-                broker = LocalBroker(workdir / "broker")
+                broker = LocalBroker(workdir / "broker", detached=True)
                 await broker.start()
                 stack.push_async_callback(broker.stop)
                 broker_url = broker.url
                 say("demo", f"broker: mosquitto at {broker_url}")
+            else:
+                say(
+                    "demo",
+                    f"broker: {broker_url}; whoever watches it gets the demo's requests and "
+                    f"alarms (site {SITE}); its retained messages are cleared at the end",
+                )
             reader = R2000Simulator(baudrate=115200)
             scanner = ScannerSimulator(baudrate=9600)
             goods_in = ScannerSimulator(baudrate=9600)
@@ -189,6 +203,8 @@ class Demo:
             else:
                 say("demo", "metrics: off (the default address is taken: a gateway, a demo?)")
             config = parse_config(demo_config(db, broker_url, ports, self.protocol, metrics))
+            if self.broker_url is not None:  # once the daemon stopped (callbacks run last first)
+                stack.push_async_callback(self._clear_broker, config)
             gateway = Gateway(config, observer=self.on_activity)
             daemon = asyncio.create_task(gateway.run())
             stack.push_async_callback(self._stop_daemon, gateway, daemon)
@@ -200,7 +216,9 @@ class Demo:
                 page, password = await start_demo_page(config, workdir, self.web_port)
                 stack.push_async_callback(page.stop)
                 self.web_url = page.url
-                say("web", f"web page: {page.url} (log in as {DEMO_USER}, password {password})")
+                self.web_login = f"log in as {DEMO_USER}, password {password}"
+                self.view.page = f"web page {page.url}  user {DEMO_USER}  password {password}"
+                say("web", f"web page: {page.url} ({self.web_login})")
             stage = Stage(
                 gateway,
                 reader,
@@ -219,22 +237,50 @@ class Demo:
                 ),
             )
             scenario = asyncio.create_task(Scenario(stage).run(), name="demo scenario")
-            await asyncio.wait([scenario, daemon], return_when=asyncio.FIRST_COMPLETED)
-            if scenario.done():
-                ok = scenario.result()
-            else:  # the daemon ended by itself: nothing more can be observed
+            try:
+                ok = await self._play(scenario, daemon)
+            except asyncio.CancelledError as stop:  # Ctrl-C, SIGTERM, SIGHUP: tidy up, then end
+                stopped = stop
                 scenario.cancel()
-                error = None if daemon.cancelled() else daemon.exception()
-                say("demo", f"the daemon stopped during the scenario: {error!r}")
-                ok = False
-            if not ok:
-                await self.view.snapshot("where the scenario stopped")
-            if self.forever:
-                self.view.step("scenario done; the daemon runs on until Ctrl-C")
-                say("demo", "scenario done; running on until Ctrl-C")
-                await daemon
-        self._summary(gateway, stage, ok, db, time.monotonic() - started)
+                await asyncio.wait([scenario])
+                ok = not scenario.cancelled() and scenario.result()
+        self._summary(gateway, stage, ok, db, time.monotonic() - started, stopped is not None)
+        if stopped is not None:
+            raise stopped
         return 0 if ok else 1
+
+    async def _play(self, scenario: asyncio.Task[bool], daemon: asyncio.Task[None]) -> bool:
+        """Whether the scenario observed every step; with --forever, after it, wait for Ctrl-C."""
+        say = self.view.say
+        await asyncio.wait([scenario, daemon], return_when=asyncio.FIRST_COMPLETED)
+        if scenario.done():
+            ok = scenario.result()
+        else:  # the daemon ended by itself: nothing more can be observed
+            scenario.cancel()
+            error = None if daemon.cancelled() else daemon.exception()
+            say("demo", f"the daemon stopped during the scenario: {error!r}")
+            ok = False
+        if not ok:
+            await self.view.snapshot("where the scenario stopped")
+        if self.forever:
+            running = "the daemon and the web page run" if self.web_url else "the daemon runs"
+            self.view.step(f"scenario done; {running} on until Ctrl-C")
+            say("demo", f"scenario done; {running} on until Ctrl-C")
+            if self.web_url:
+                say("web", f"web page: {self.web_url} ({self.web_login})")
+            # Not `await daemon`: a stop signal would cancel the daemon mid-work; it is stopped
+            # in turn, as at the end of any run.
+            await asyncio.wait([daemon])
+        return ok
+
+    async def _clear_broker(self, config: GatewayConfig) -> None:
+        """Take the demo's retained messages and its gateway's session off a broker of one's own."""
+        try:
+            cleared = await clear_demo_traces(config)
+        except (BrokerLinkError, TimeoutError) as exc:
+            self.broker_left = f"its retained messages NOT cleared: {exc or 'no answer'}"
+            return
+        self.broker_left = f"{cleared} retained message(s) of the demo cleared"
 
     async def _stop_daemon(self, gateway: Gateway, daemon: asyncio.Task[None]) -> None:
         self.view.gateway = None  # its writer stops: nothing may ask it questions any more
@@ -242,13 +288,20 @@ class Demo:
         with contextlib.suppress(Exception):
             await daemon
 
-    def _summary(self, gateway: Gateway, stage: Stage, ok: bool, db: Path, took: float) -> None:
+    def _summary(
+        self, gateway: Gateway, stage: Stage, ok: bool, db: Path, took: float, stopped: bool
+    ) -> None:
         picks = [m for m in pick_movements(db) if m[0] in PACKS_PER_LIST]
         done = [p for p in PACKS_PER_LIST if stage.centre.of(p, "done")]
         failed = [what for what, passed in stage.checks if not passed]
         print("\nsummary")
-        print(f"  result:               {'scenario complete' if ok else 'scenario NOT complete'}")
-        if failed:  # a check fails only when the deadline passes without what it waits for
+        if ok:
+            print(f"  result:               scenario complete{', then stopped' if stopped else ''}")
+        elif stopped:
+            print("  result:               stopped (Ctrl-C or a signal) before the scenario ended")
+        else:
+            print("  result:               scenario NOT complete")
+        if failed and not stopped:  # a check fails only when the deadline passes unobserved
             print(f"  not observed within --seconds {self.seconds:g}: {'; '.join(failed)}")
             print("  (a longer --seconds gives a slow or busy machine more time)")
         print(f"  checks observed:      {sum(p for _, p in stage.checks)} of {len(stage.checks)}")
@@ -288,5 +341,10 @@ class Demo:
         print(f"  run time:             {took:.1f} s")
         kept = f"{db}" if self.db else "removed with the demo's temporary files (--db keeps it)"
         print(f"  ledger:               {kept}")
+        if self.broker_left:
+            print(f"  broker:               {self.broker_left}")
         if self.web_url:
-            print(f"  web page (ended):     {self.web_url}")
+            print(f"  web page:             {self.web_url}, stopped with the demo")
+            print(f"{'':24}{self.web_login}")
+            if not self.forever:
+                print(f"{'':24}to keep it up: rxedge demo --web 0 --forever")

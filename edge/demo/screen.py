@@ -60,6 +60,7 @@ class Board:
     states: Mapping[str, RequestState] = field(default_factory=dict)  # request id -> state
     count: Count | None = None  # the stocktake running or reconciled last
     activity: Sequence[str] = field(default_factory=list)
+    page: str = ""  # the web page's address and login ("" without one), always on screen
 
 
 def slot_of(index: int) -> str:
@@ -255,15 +256,17 @@ def ansi_frame(board: Board, header: str, frame: int, now: float, width: int, he
     """A whole screen: cursor home, every line cleared to its end, the rest of the screen
     cleared, so that nothing flickers and nothing stale stays. Nothing is taller than the
     screen (its last line stays empty: writing there would scroll) or wider: the shelf's rows
-    (73 columns) and legend fit 80 columns, the other lines are cut to `width`, and on a short
-    screen the panels fold (the pick lists first, the alarms last) to leave a few lines of
-    activity."""
+    (73 columns), the legend and the web page's line fit 80 columns, the other lines are cut to
+    `width`, and on a short screen the panels fold (the pick lists first, the alarms last) to
+    leave a few lines of activity. The web page's address and login stay under the header,
+    never scrolled away with the activity."""
     legend = (
         f"  \x1b[{STYLE[Colour.GREEN]}m picker 1 {RESET} \x1b[{STYLE[Colour.BLUE]}m picker 2 "
         f"{RESET} \x1b[{STYLE[Colour.RED]}m mistake {RESET} \x1b[{STYLE[Colour.AMBER]}m "
         f"shortage {RESET}  ~ slow  !! fast  n: to take"
     )
-    top = [_fit(header, width), *ansi_grid(board, frame, now), legend]
+    page = [f"\x1b[1m{_fit('  ' + board.page, width)}{RESET}"] if board.page else []
+    top = [_fit(header, width), *page, *ansi_grid(board, frame, now), legend]
     room = height - 1 - len(top)
     sections = [list_lines(board, False), count_lines(board, False)]
     sections += [alarm_lines(board), request_lines(board, False)]

@@ -49,6 +49,7 @@ class DemoView:
         self.requests = requests
         self.started = time.monotonic()
         self.header = "rxedge demo: pick-to-light"
+        self.page = ""  # the web page's address and login, kept on screen while it serves
         self.activity: deque[str] = deque(maxlen=200)
         self._frames = 0
         self._task: asyncio.Task[None] | None = None
@@ -86,6 +87,7 @@ class DemoView:
             states=request_states(self.db) if self.db else {},
             count=count,
             activity=list(self.activity),
+            page=self.page,
         )
 
     async def snapshot(self, title: str) -> None:

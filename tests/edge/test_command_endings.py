@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.processes import children_named, command_line, ended
+
 ROOT = Path(__file__).resolve().parents[2]
 RXEDGE = [sys.executable, "-m", "edge.cli.main"]
 
@@ -55,19 +57,22 @@ def _in_session(session: int) -> list[str]:
 
 def test_demo_stopped_by_sigterm_stops_its_broker_and_leaves_no_files(tmp_path: Path) -> None:
     demo = _start("demo", "--plain", "--seconds", "60")
+    broker = None
     try:
         _read_until(demo, "sync      connected")
-        broker = [p for p in _in_session(demo.pid) if "mosquitto" in p]
-        assert broker, _in_session(demo.pid)
-        conf = re.search(r"-c (\S+)/broker/mosquitto\.conf", broker[0])
-        assert conf, broker
+        # In a session of its own: the terminal's signals reach only the demo, which stops it.
+        (broker,) = children_named(demo.pid, "mosquitto")
+        conf = re.search(r"-c (\S+)/broker/mosquitto\.conf", " ".join(command_line(broker)))
+        assert conf, command_line(broker)
         workdir = Path(conf[1])
         assert workdir.is_dir()
         demo.send_signal(signal.SIGTERM)
         out, _ = demo.communicate(timeout=30)
-        assert _in_session(demo.pid) == [], "the demo's mosquitto outlived it"
+        assert _in_session(demo.pid) == [] and ended(broker), "the demo's mosquitto outlived it"
     finally:
         _end_session(demo)
+        if broker is not None and not ended(broker):
+            os.kill(broker, signal.SIGKILL)
     assert demo.returncode == 128 + signal.SIGTERM, out
     assert not workdir.exists(), "the demo's temporary ledger and broker files were left behind"
     assert "Traceback" not in out

@@ -104,3 +104,18 @@ def test_a_taller_terminal_shows_every_panel_unfolded() -> None:
     assert "rx-1000 (green, Ana)" in text and "rx-1001 (blue, Ben)" in text
     assert "stocktake st-A-20261206T101530, waits for confirmation: 2 of 3 seen, 1 missing" in text
     assert f"A-06 missing: {UNWATCHED.batch.product.name} serial 2" in text
+
+
+def test_the_web_page_and_its_login_stay_whole_under_the_header_on_80_by_24() -> None:
+    """However much activity scrolls by and however full the panels, the page's address and
+    login keep their line at the top of an 80 x 24 screen."""
+    page = "web page http://127.0.0.1:65535  user pharmacist  password wOgnOk9QV5on"
+    board = busy_board()
+    board.page = page
+    rows = rows_of(ansi_frame(board, "rxedge demo: the fullest moment " * 3, 0, 0.0, 80, 24))
+    fits(rows, 80, 24)
+    assert rows[1] == "  " + page
+    text = "\n".join(rows)
+    for n in range(4):
+        assert f"shortage raised: Drug {n}" in text, "the alarms stay whole all the same"
+    assert sum("put away a pack" in row for row in rows) >= 3, "no room left for activity"
