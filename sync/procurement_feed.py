@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, NamedTuple
+from urllib.parse import quote, unquote
 
 from sync.broker_refusal import (
     BrokerRefusal,
@@ -63,11 +64,23 @@ class RequestKey(NamedTuple):
     def read(cls, line: str) -> RequestKey:
         """The key a line of a seen file holds: `site/gateway/request_id`, or an id alone."""
         levels = line.split("/")
-        return cls(*levels) if len(levels) == 3 else cls("", "", line)
+        if len(levels) != 3:
+            return cls("", "", line.strip())
+        site, gateway, request_id = levels
+        return cls(unquote(site), unquote(gateway), request_id.strip())
 
     def written(self) -> str:
-        """The key as a seen file's line holds it (no level holds a slash: a topic's levels)."""
-        return "/".join(self) if self.site or self.gateway else self.request_id
+        """The key as a seen file's line holds it, `site/gateway/request_id` (no name holds a
+        slash: a topic's levels), each name as it is but for `%` and the characters a line could
+        be broken or trimmed at (control characters, separators, spaces but the plain one),
+        written %XX as in a URL: read back, the line gives any name the contract allows."""
+        if not (self.site or self.gateway):
+            return self.request_id
+        names = (
+            "".join(c if c.isprintable() and c != "%" else quote(c, safe="") for c in name)
+            for name in (self.site, self.gateway)
+        )
+        return "/".join([*names, self.request_id])
 
     def dotted(self) -> str:
         """The key as a NATS key-value store takes it, `site.gateway.request_id`: each byte of
@@ -157,10 +170,13 @@ def cut_torn_line(path: Path) -> None:
 
 
 def read_seen(path: Path) -> list[RequestKey]:
-    """The requests a seen file holds, oldest first (an older watch's lines: ids alone)."""
+    """The requests a seen file holds, oldest first (an older watch's lines: ids alone). A line
+    ends at a line feed only (a carriage return before it, from an editor, is dropped): a name
+    holds no other character a line could end at (`RequestKey.written`)."""
     if not path.exists():
         return []
-    return [RequestKey.read(line.strip()) for line in path.read_text().splitlines()]
+    lines = path.read_bytes().decode("utf-8").split("\n")
+    return [RequestKey.read(line.removesuffix("\r")) for line in lines if line.strip()]
 
 
 class SeenRequests:
@@ -181,7 +197,7 @@ class SeenRequests:
                 self._lines += 1
             if self._lines > 2 * memory:
                 self._compact(path)
-            self._file = path.open("a")
+            self._file = path.open("a", encoding="utf-8")
 
     def __contains__(self, key: object) -> bool:
         """True for a request finished with, or its id kept alone (from an older file)."""
@@ -222,7 +238,7 @@ class SeenRequests:
 
     def _compact(self, path: Path) -> None:
         spare = path.with_name(path.name + ".new")
-        spare.write_text("".join(f"{key.written()}\n" for key in self._keys))
+        spare.write_text("".join(f"{key.written()}\n" for key in self._keys), encoding="utf-8")
         os.replace(spare, path)
         self._lines = len(self._keys)
 

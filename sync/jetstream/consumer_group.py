@@ -17,13 +17,13 @@ delivered again after `ack_wait`, to whichever member fetches next; one it
 could not finish because the cluster did not answer it gives back, to come again a second
 later (RETRY_SECONDS). Delivery is
 therefore at least once. Applying is once: the group keeps a register of requests in the
-cluster (a key-value bucket, three replicas; an entry a request, by its site, gateway and id),
-and a request is applied by creating its entry "taken", naming the message that took it, which
-only one member can do. That message is acknowledged only once the request is done: an entry
-left taken by a member that died before it finished is finished by the member that gets that
-message again. A copy of the request in another message (the gateway sent it twice) is dropped
-meanwhile, whether the member applying it is at work or gone; one its gateway sent again for
-want of an answer goes to `repeat`.
+cluster (a key-value bucket, three replicas; sync.jetstream.register), and a request is applied
+by creating its entry "taken", naming the message that took it, which only one member can do;
+an entry an earlier version made by the id alone counts, for every copy. That message is
+acknowledged only once the request is done: an entry left taken by a member that died before
+it finished is finished by the member that gets that message again. A copy of the request in
+another message (the gateway sent it twice) is dropped meanwhile, whether the member applying
+it is at work or gone; one its gateway sent again for want of an answer goes to `repeat`.
 
 A group has one filter (every gateway's requests, one site's or one gateway's), the one it was
 made with: a member asking for another is refused (GroupRefused), never joined with its filter
@@ -35,11 +35,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import nats
 from nats.aio.client import Client as Nats
@@ -56,14 +54,10 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import (
-    KeyNotFoundError,
-    KeyWrongLastSequenceError,
-    NotFoundError,
-)
-from nats.js.kv import KeyValue
+from nats.js.errors import NotFoundError
 
 from sync.errors import SyncError
+from sync.jetstream.register import RequestRegister
 from sync.jetstream.subjects import (
     MQTT_STORE,
     SUBJECT_ROOT,
@@ -86,7 +80,6 @@ STREAM_SUBJECTS = [
 ]
 REPLICAS = 3
 KEEP_SECONDS = 30 * 24 * 3600  # what the stream keeps; the register keeps ids as long
-TAKEN, DONE = "taken", "done"
 RETRY_SECONDS = 1.0  # a request left for a fault of the cluster's is offered again this soon
 
 
@@ -118,7 +111,7 @@ async def ensure_stream(js: JetStreamContext, replicas: int = REPLICAS) -> None:
     await js.create_key_value(
         KeyValueConfig(
             bucket=REGISTER,
-            description="procurement requests applied by the centre, by request_id",
+            description="procurement requests applied by the centre, by site, gateway and id",
             replicas=replicas,
             storage=StorageType.FILE,
             ttl=KEEP_SECONDS,
@@ -195,11 +188,11 @@ class JetStreamRequests:
         self._batch = batch
         self._wanted = wanted
         self._repeat = repeat
-        self._register: KeyValue | None = None
+        self._register: RequestRegister | None = None
 
     async def start(self, replicas: int = REPLICAS) -> None:
         await ensure_stream(self._js, replicas)
-        self._register = await self._js.key_value(REGISTER)
+        self._register = RequestRegister(await self._js.key_value(REGISTER), self.member)
         await until_store(self._js)
         self._pull = await self._join(replicas)
 
@@ -334,57 +327,17 @@ class JetStreamRequests:
             log.warning("dropped a malformed request, not acted on: %s", exc)
             await message.ack()
             return
-        if await self._take(request, message.metadata.sequence.stream):
-            await self._apply(request)
-            await self._finish(request)
-        elif request.sent_again and self._repeat is not None:
-            self._repeat(request)
-        await message.ack()
-
-    async def _take(self, request: ReceivedRequest, sequence: int) -> bool:
-        """True when this member is to apply `request`, in the message at stream `sequence`:
-        it created the entry, or found it taken by this very message, delivered again because
-        its taker did not finish. False when it is done already, or taken by another message:
-        that one comes again until it is done (a copy applied now could be applied twice)."""
         assert self._register is not None
-        if request.sent_again:  # a copy of one applied when entries were by id alone
-            with contextlib.suppress(KeyNotFoundError):
-                await self._register.get(request.request_id)
-                self.counts.duplicates += 1
-                return False
-        key = request.key.dotted()
-        entry = {"state": TAKEN, "by": self.member, "at": _now(), "message": sequence}
-        try:
-            await self._register.create(key, json.dumps(entry).encode())
-        except KeyWrongLastSequenceError:
-            pass
-        else:
-            self.counts.applied += 1
-            return True
-        try:
-            held = await self._register.get(key)
-        except KeyNotFoundError:
-            return await self._take(request, sequence)  # removed in between (its time ran out)
-        found = json.loads(held.value or b"{}")
-        if found.get("state") == DONE or found.get("message", sequence) != sequence:
+        taking = await self._register.take(request, message.metadata.sequence.stream)
+        if taking is None:
             self.counts.duplicates += 1
-            return False
-        self.counts.finished += 1
-        return True
-
-    async def _finish(self, request: ReceivedRequest) -> None:
-        """Mark `request` done. Once it is applied this is tried until the cluster takes it
-        (the batch held meanwhile): given back instead, it would be applied again."""
-        assert self._register is not None
-        entry = json.dumps({"state": DONE, "by": self.member, "at": _now()}).encode()
-        while True:
-            try:
-                await self._register.put(request.key.dotted(), entry)
-                return
-            except (nats.errors.Error, TimeoutError) as exc:
-                log.info("marking %s done: %r; trying again", request.request_id, exc)
-                await asyncio.sleep(RETRY_SECONDS / 2)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            if request.sent_again and self._repeat is not None:
+                self._repeat(request)
+        else:
+            if taking.finishing:
+                self.counts.finished += 1
+            else:
+                self.counts.applied += 1
+            await self._apply(request)
+            await self._register.finish(request, taking)
+        await message.ack()

@@ -182,8 +182,8 @@ async def test_a_request_applied_whose_done_mark_fails_once_is_marked_again_not_
     nc = await connect(cluster.urls, "test-clerk")
     member = JetStreamRequests(nc, "marks", apply, member="m1", ack_wait=30.0)
     await member.start()
-    register = member._register
-    assert register is not None
+    assert member._register is not None
+    register = member._register.kv
     put, failed = register.put, []
 
     async def put_failing_once(key: str, value: bytes) -> int:

@@ -7,8 +7,10 @@ told apart by its gateway and its id."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,14 @@ import pytest
 from edge.cli.config_file import CONFIG_ENV, SYSTEM_CONFIG
 from edge.demo.local_broker import LocalBroker
 from tests.conftest import Subscriber, eventually
-from tests.edge.procurement_rig import CliRun, one_request, request_message, requests, stop_gateway
+from tests.edge.procurement_rig import (
+    ROOT,
+    CliRun,
+    one_request,
+    request_message,
+    requests,
+    stop_gateway,
+)
 
 ANSWERS = "rxedge/v1/+/+/procurement/status"
 
@@ -35,6 +44,11 @@ def topic_of(body: dict[str, Any]) -> str:
 def rows_of(path: Path) -> list[tuple[str, str, str]]:
     with path.open(newline="", encoding="utf-8") as held:
         return [(r["site"], r["gateway"], r["request_id"]) for r in csv.DictReader(held)]
+
+
+def repeats(run: CliRun) -> list[str]:
+    """What a watch with --json said on stderr of copies sent again of requests it took."""
+    return [line for line in run.errors if line.startswith("sent again")]
 
 
 async def watch(broker: LocalBroker, tmp_path: Path, *more: str) -> CliRun:
@@ -117,8 +131,9 @@ async def test_a_request_sent_again_is_shown_as_a_repeat_with_its_gateway_and_wr
     broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
 ) -> None:
     """The clerk's answer never reached s1/g2, so it sends the request again: the watch says
-    so, with the command that answers s1/g2, also after a restart; a plain copy (delivery is at
-    least once) is still dropped, and the CSV file holds the request once."""
+    so, with the command that answers s1/g2, also after a restart (with --json on stderr: its
+    stdout is the requests to order, each once); a plain copy (delivery is at least once) is
+    still dropped, and the CSV file holds the request once."""
     pharmacy = subscribe("nothing/at/all")
     body = request_message(gateway="g2", n=1)
     rid = body["request_id"]
@@ -143,13 +158,17 @@ async def test_a_request_sent_again_is_shown_as_a_repeat_with_its_gateway_and_wr
         marker = request_message(gateway="g2", n=2)
         for each in ({**body, "sent_again": 2}, marker):
             pharmacy.publish(topic_of(each), json.dumps(each))
-        await eventually(lambda: len(again.lines) >= 2, what="the repeat and the next request")
+        await eventually(lambda: again.lines, what="the next request")
+        await eventually(lambda: repeats(again), what="the repeat, on stderr")
         assert await again.interrupt() == 130
     finally:
         await again.kill()
-    shown, after = again.json_lines()
-    assert (shown["sent_again"], shown["taken_before"], after) == (2, True, marker)
-    assert shown["repeat"].endswith(f"answer it with {answer}")
+    assert again.json_lines() == [marker], "stdout of --json: the requests taken, nothing else"
+    (shown,) = repeats(again)
+    assert shown.startswith("sent again (2): the gateway has no answer yet \u2014 taken here "), (
+        shown
+    )
+    assert f"answer it with {answer}  " in shown and shown.endswith(f"[{rid}]")
     assert rows_of(tmp_path / "requests.csv") == [
         ("s1", "g2", rid),
         ("s1", "g2", marker["request_id"]),
@@ -188,3 +207,88 @@ async def test_the_same_id_from_another_gateway_is_another_request_and_old_seen_
     assert which.process.returncode == 2
     assert "came from s1/g1" in which.errors[0] and "and s1/g3" in which.errors[0]
     assert "give --site and --gateway to say which one" in which.errors[0]
+
+
+async def test_any_name_the_contract_allows_is_read_back_from_the_csv_and_seen_files(
+    broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    """A site starting with a dash (written to the CSV file after the spreadsheet's guard, a
+    quote) and a gateway starting with a space and holding a line separator (U+2028) are told
+    as they are by a watch started again with either file alone, which drops their copies,
+    and by `procurement status`, which answers each at its own gateway."""
+    answers = subscribe(ANSWERS)  # and the pharmacies' side
+    dashed = request_message(site="-east", gateway=" g1", n=1)
+    spaced = request_message(site="s1", gateway=" g\u20282", n=2)
+    files = {"--csv": tmp_path / "requests.csv", "--seen": tmp_path / "seen.txt"}
+    both = [word for option, path in files.items() for word in (option, str(path))]
+    first = await CliRun.start(
+        *("procurement", "watch", "--broker", broker.url, "--group", "", *both),
+        *("--json", "--count", "2", "--seconds", "20"),
+    )
+    await first.watching()
+    for body in (dashed, spaced):
+        answers.publish(topic_of(body), json.dumps(body))
+    assert await first.finish() == 0, first.errors
+    assert rows_of(files["--csv"]) == [
+        ("'-east", " g1", dashed["request_id"]),
+        ("s1", " g\u20282", spaced["request_id"]),
+    ], "the site guarded for spreadsheets"
+    for option, path in files.items():  # started again, with one file only
+        again = await CliRun.start(
+            *("procurement", "watch", "--broker", broker.url, "--group", ""),
+            *(option, str(path), "--json", "--count", "1", "--seconds", "20"),
+        )
+        await again.watching()
+        marker = request_message(n=3)
+        for body in (dashed, spaced, marker):
+            answers.publish(topic_of(body), json.dumps(body))
+        assert await again.finish() == 0, again.errors
+        assert again.json_lines() == [marker], f"the copies dropped by {option} alone"
+        for body in (dashed, spaced):
+            said = await status(
+                str(body["request_id"]), "ordered", "--broker", broker.url, option, str(path)
+            )
+            assert said.process.returncode == 4, said.errors  # no gateway here to confirm
+    await eventually(lambda: len(answers.drain()) == 4, what="the four answers")
+    assert [m.topic for m in answers.drain()] == 2 * [
+        "rxedge/v1/-east/ g1/procurement/status",
+        "rxedge/v1/s1/ g\u20282/procurement/status",
+    ], "each answered at the gateway that asked"
+
+
+async def test_the_answer_command_on_a_requests_line_runs_in_a_posix_shell_as_shown(
+    broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """A site starting with a dash would be taken for an option, a gateway's spaces lost
+    between words: the line's command, pasted into sh, answers the gateway that asked."""
+    answers = subscribe(ANSWERS)  # and the pharmacy's side
+    body = request_message(site="-east", gateway="desk 2 ", n=1)
+    clerk = await watch_alone(broker, "--count", "1", "--seconds", "20")
+    answers.publish(topic_of(body), json.dumps(body))
+    assert await clerk.finish() == 0, clerk.errors
+    (line,) = clerk.lines
+    command = line.split("  answer: ")[1].replace(" STATE ", " ordered ", 1)
+    assert command.startswith(
+        f"rxedge procurement status {body['request_id']} ordered --site=-east "
+        "--gateway 'desk 2 ' --broker "
+    ), command
+    shell = await asyncio.create_subprocess_exec(
+        *(
+            "sh",
+            "-c",
+            f'rxedge() {{ "{sys.executable}" -m edge.cli.main "$@"; }}\n{command} --wait 1',
+        ),
+        cwd=ROOT,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, errors = await asyncio.wait_for(shell.communicate(), 30)
+    assert shell.returncode == 4, errors.decode()  # sent; no gateway here to confirm it
+    await eventually(lambda: answers.drain(), what="the answer")
+    assert [m.topic for m in answers.drain()] == ["rxedge/v1/-east/desk 2 /procurement/status"]
+
+
+async def watch_alone(broker: LocalBroker, *more: str) -> CliRun:
+    """A watch of every gateway, outside any share group, with no files, subscribed."""
+    run = await CliRun.start("procurement", "watch", "--broker", broker.url, "--group", "", *more)
+    await run.watching()
+    return run

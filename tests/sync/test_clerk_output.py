@@ -1,20 +1,26 @@
 """What a request's sender wrote reaches the clerk as text, never as something that acts: a
 product name the clerk's spreadsheet would take for a formula, control characters a terminal
 would act on, a page form's id that could take the centre's message id, a number too long
-to read."""
+to read; and any site or gateway name comes back as it was from the watch's files and from
+the command its line gives."""
 
 from __future__ import annotations
 
 import csv
 import json
+import shlex
 import uuid
 from pathlib import Path
 
-from edge.cli.procurement.request_csv import RequestCsv
-from edge.cli.procurement.request_lines import repeat_note, request_line
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edge.cli.main import _parser
+from edge.cli.procurement.request_csv import RequestCsv, written_requests
+from edge.cli.procurement.request_lines import answer_command, repeat_note, request_line
 from edge.web.commands import is_form_id
 from edge.web.views.expiring import DEFAULT_DAYS, days_asked
-from sync.procurement_feed import parse_request
+from sync.procurement_feed import SeenRequests, parse_request, read_seen
 
 TOPIC = "rxedge/v1/s1/g1/procurement/request"
 
@@ -68,3 +74,31 @@ def test_a_form_id_is_only_one_the_page_draws() -> None:
 def test_a_number_of_thousands_of_digits_in_a_page_query_is_refused_in_words() -> None:
     days, problem = days_asked("9" * 5000)
     assert days == DEFAULT_DAYS and "not a whole number" in problem
+
+
+NAMES = st.text(st.characters(exclude_characters="/+#\x00", exclude_categories=("Cs",)), min_size=1)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(site=NAMES, gateway=NAMES)
+def test_any_site_and_gateway_come_back_from_the_watchs_files_and_its_answer_command(
+    tmp_path: Path, site: str, gateway: str
+) -> None:
+    """Any name the contract allows a topic's level (but NUL, which MQTT forbids): a dash or a
+    quote first, spaces at its ends, line and paragraph separators, `%`."""
+    got = parse_request(
+        f"rxedge/v1/{site}/{gateway}/procurement/request", request(site=site, gateway=gateway)
+    )
+    sheet_path, seen_path = tmp_path / "requests.csv", tmp_path / "seen.txt"
+    for path in (sheet_path, seen_path):
+        path.unlink(missing_ok=True)
+    sheet = RequestCsv(sheet_path)
+    sheet.write(got, "now")
+    sheet.close()
+    seen = SeenRequests(seen_path)
+    seen.add(got.key)
+    seen.close()
+    assert written_requests(sheet_path) == read_seen(seen_path) == [got.key]
+    words = shlex.split(answer_command(got).replace(" STATE ", " ordered ", 1))
+    args = _parser().parse_args(words[1:])  # as a POSIX shell hands them to `rxedge`
+    assert (args.request_id, args.site, args.gateway) == (got.request_id, site, gateway)

@@ -194,12 +194,16 @@ def _watch(args: argparse.Namespace) -> int:
 def _reach(args: argparse.Namespace) -> tuple[str, ...]:
     """The options the watch was given to find its broker, as `rxedge procurement status`
     takes them: the command a request's line shows reaches the same broker."""
+    from edge.cli.procurement.request_lines import option_words
+
     given = (
         ("--config", args.config),
         ("--broker", args.broker),
         ("--mqtt-protocol", args.mqtt_protocol),
     )
-    return tuple(word for option, value in given if value for word in (option, str(value)))
+    return tuple(
+        word for option, value in given if value for word in option_words(option, str(value))
+    )
 
 
 async def watch_group(options: WatchOptions) -> int:

@@ -25,6 +25,8 @@ REQUEST_FIELDS = (
     "confirmed_by",
 )
 REASON_FIGURES = ("on_hand", "on_order", "reorder_point", "par")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
+GUARD = "'"  # before such text in a cell, so that it is shown as text
 # A row: when and where the request came from, then its fields, the reason spread into its figures.
 CSV_COLUMNS = (
     "received_at",
@@ -79,7 +81,9 @@ def written_requests(path: Path) -> list[RequestKey]:
     without site and gateway columns gives the ids alone: from any gateway)."""
     with path.open(newline="", encoding="utf-8") as held:
         return [
-            RequestKey(row.get("site") or "", row.get("gateway") or "", row["request_id"])
+            RequestKey(
+                _uncell(row.get("site") or ""), _uncell(row.get("gateway") or ""), row["request_id"]
+            )
             for row in csv.DictReader(held)
             if row.get("request_id")
         ]
@@ -133,10 +137,24 @@ def _whole_rows_length(data: bytes) -> int:
 
 
 def _cell(value: object) -> object:
-    """A CSV cell: text a spreadsheet would take for a formula (a sender's product name
-    starting with = + - @, a tab or a carriage return) is written with a leading quote."""
+    """A CSV cell: text a spreadsheet would take for a formula (a sender's product name, or a
+    site, starting with = + - @, a tab or a carriage return) is written with a leading quote,
+    and so is text that would otherwise read back as guarded (`_uncell`)."""
     if value is None:
         return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    if isinstance(value, str) and _guarded(value):
+        return GUARD + value
     return value
+
+
+def _uncell(cell: str) -> str:
+    """The text `_cell` wrote as `cell` (a leading quote it added taken off)."""
+    return cell[1:] if cell[:1] == GUARD and _guarded(cell[1:]) else cell
+
+
+def _guarded(text: str) -> bool:
+    """Whether `_cell` writes `text` after a leading quote: it starts as a formula does, or
+    with a quote that the reader would take for the guard."""
+    return text[:1] in FORMULA_STARTS or (
+        text[:1] == GUARD and text[1:2] in (*FORMULA_STARTS, GUARD)
+    )

@@ -11,10 +11,17 @@ from sync.procurement_feed import ReceivedRequest
 
 def answer_command(request: ReceivedRequest, reach: Sequence[str] = ()) -> str:
     """`rxedge procurement status` for `request` at the gateway that sent it (STATE to fill
-    in); `reach`, the options that find the broker (`--broker URL`), after it."""
+    in); `reach`, the options that find the broker (`--broker URL`), after it. Quoted for a
+    POSIX shell: pasted there, it runs as shown whatever the site's and gateway's names."""
     topics = request.topics
-    words = ("--site", topics.site, "--gateway", topics.gateway, *reach)
-    return f"rxedge procurement status {request.request_id} STATE {shlex.join(words)}"
+    words = (*option_words("--site", topics.site), *option_words("--gateway", topics.gateway))
+    return f"rxedge procurement status {request.request_id} STATE {shlex.join((*words, *reach))}"
+
+
+def option_words(option: str, value: str) -> tuple[str, ...]:
+    """`option value` as words of a command line, or one word `option=value` when the value
+    starts with a dash (which the command's parser would take for an option)."""
+    return (f"{option}={value}",) if value.startswith("-") else (option, value)
 
 
 def repeat_note(

@@ -8,7 +8,8 @@ again from its persistent session (`--client-id`) and finishes what was left: th
 same answer again (which changes nothing at the gateway), and a request already in the CSV file
 or the seen file is not written twice. A request is told apart by its gateway and its id. A copy
 of one taken before that its gateway sent again for want of an answer is not taken again, but
-printed as a repeat: the gateway has no answer, so the clerk's may have gone astray.
+printed as a repeat: the gateway has no answer, so the clerk's may have gone astray. With
+`--json` that line goes to stderr: stdout is one JSON line a request taken, for scripts.
 
 Two watches with one `--client-id` share one session and throw each other off: a request taken
 by one and not yet acknowledged when it is thrown off goes to the other, which writes it down
@@ -194,7 +195,8 @@ class Clerk:
     """What the watch does with each new request: answer it (`--accept`), write it down
     (`--csv`), print it; `enough` is set once `count` requests are taken, and from then on
     `wants_more` says no, so that the feed stops before taking another. A copy of a request
-    taken before, sent again by its gateway, is printed (`repeat`), nothing more."""
+    taken before, sent again by its gateway, is printed (`repeat`; on stderr with --json),
+    nothing more."""
 
     def __init__(self, options: WatchOptions, client_id: str, persistent: bool):
         self.options = options
@@ -228,19 +230,20 @@ class Clerk:
             self.enough.set()
 
     def repeat(self, request: ReceivedRequest) -> None:
-        print(self.shown(request, taken_before=True), flush=True)
+        """A copy of a request taken before, sent again for want of an answer: its line says so,
+        with the command that answers it. With --json it goes to stderr: stdout holds one line
+        a request taken, and a script ordering each would order it again."""
+        line = request_line(request, self.options.reach, taken_before=True)
+        print(line, file=sys.stderr if self.options.as_json else sys.stdout, flush=True)
 
-    def shown(self, request: ReceivedRequest, taken_before: bool = False) -> str:
+    def shown(self, request: ReceivedRequest) -> str:
         """The request as printed: a line, or its JSON (with `repeat`, what the line says of a
-        copy sent again, when it is one, and `taken_before` for a copy of one taken here)."""
+        copy sent again, when it is one: this watch had not seen the request)."""
         reach = self.options.reach
         if not self.options.as_json:
-            return request_line(request, reach, taken_before)
-        repeat = repeat_note(request, reach, taken_before)
-        if repeat is None:
-            return json.dumps(request.body)
-        taken = {"taken_before": True} if taken_before else {}
-        return json.dumps({**request.body, "repeat": repeat, **taken})
+            return request_line(request, reach)
+        repeat = repeat_note(request, reach)
+        return json.dumps(request.body if repeat is None else {**request.body, "repeat": repeat})
 
     def wants_more(self) -> bool:
         return not self.enough.is_set()
