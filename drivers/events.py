@@ -26,6 +26,16 @@ class InventoryRoundDone:
 
 
 @dataclass(frozen=True, slots=True)
+class InventoryRoundCut:
+    """A reader's inventory round reported `tags` tag reads but never its end (no end in time,
+    an error in its place, or the link closed): those reads are of a round that did not end."""
+
+    reader: str
+    antenna: int
+    tags: int
+
+
+@dataclass(frozen=True, slots=True)
 class AntennaFault:
     """A reader reports a problem with one antenna (ok=False), or that it is gone (ok=True)."""
 
@@ -94,6 +104,7 @@ class ButtonPressed:
 DriverEvent = (
     TagSeen
     | InventoryRoundDone
+    | InventoryRoundCut
     | AntennaFault
     | BarcodeScanned
     | ScanUnreadable

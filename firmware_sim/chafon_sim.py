@@ -37,6 +37,9 @@ class ChafonSimulator:
         )
         self._field: dict[bytes, None] = {}
         self.antenna_broken = False
+        # Answers still to leave without their final frame (every frame says more follow),
+        # as when the link fails mid-answer.
+        self.ends_withheld = 0
         self._decoder = ChafonDecoder()
         self._answer: asyncio.Task[None] | None = None
         self.inventories = 0
@@ -91,6 +94,10 @@ class ChafonSimulator:
         epcs = list(self._field)
         chunks = [epcs[i : i + EPCS_PER_FRAME] for i in range(0, len(epcs), EPCS_PER_FRAME)]
         chunks = chunks or [[]]
+        withheld = self.ends_withheld > 0
+        if withheld:
+            self.ends_withheld -= 1
         for n, chunk in enumerate(chunks):
-            status = Status.DONE if n == len(chunks) - 1 else Status.MORE
+            final = n == len(chunks) - 1 and not withheld
+            status = Status.DONE if final else Status.MORE
             self.line.send(encode_inventory_answer(self.address, status, chunk))

@@ -48,6 +48,7 @@ class R2000Simulator:
         self.missing_antennas: set[int] = set()
         self.silent = False  # a hung reader: it answers nothing
         self.ignored: set[int] = set()  # commands a firmware of its own does not answer
+        self.ends_withheld = 0  # rounds still to send their tag rows but not their end
         self.work_antenna = 1
         self.output_power: int | None = None
         self._decoder = R2000Decoder()
@@ -123,6 +124,9 @@ class R2000Simulator:
                 b"".join(encode_tag_row(self.address, antenna, epc, rssi) for epc, rssi in tags)
             )
         self.total_reads += len(tags)
+        if self.ends_withheld > 0:  # the end lost on the line, or the link failing before it
+            self.ends_withheld -= 1
+            return
         self.rounds += 1
         rate = int(len(tags) / self.round_time) if self.round_time else len(tags)
         self.line.send(encode_round_end(self.address, antenna, min(rate, 0xFFFF), self.total_reads))

@@ -15,7 +15,13 @@ from drivers.chafon.inventory import (
     Status,
     parse_inventory_answer,
 )
-from drivers.events import AntennaFault, DriverEvent, InventoryRoundDone, TagSeen
+from drivers.events import (
+    AntennaFault,
+    DriverEvent,
+    InventoryRoundCut,
+    InventoryRoundDone,
+    TagSeen,
+)
 from drivers.frames import Frame
 from drivers.serial_device import SerialDevice
 from drivers.serial_link import SerialLink, SerialPort
@@ -43,16 +49,19 @@ class ChafonReader(SerialDevice):
         self._round_done = asyncio.Event()
         self._gap_timer: asyncio.TimerHandle | None = None
         self._antenna_bad = False
-        self._round_tags = 0
+        self._round_tags = 0  # tags since the last answer's final frame
         self.rounds = 0
         self.malformed = 0
 
     async def _session(self, link: SerialLink) -> None:
         self.decoder.reset()
+        self._round_tags = 0
         command = inventory(self._address)
         while not link.closed.done():
-            self._round_tags = 0
             answered = await self._round(link, command, self._round_done, self._round_timeout)
+            if self._round_tags:  # tags, and no final frame of their answer
+                self._emit(InventoryRoundCut(self.name, 1, self._round_tags))
+                self._round_tags = 0
             if answered and self._pause:
                 await asyncio.sleep(self._pause)
 
@@ -103,4 +112,5 @@ class ChafonReader(SerialDevice):
                     log.warning("%s: %s", self.name, STATUS_TEXT[Status.MEMORY_FULL])
                 self.rounds += 1
                 self._emit(InventoryRoundDone(self.name, 1, 0, self._round_tags))
+                self._round_tags = 0
             self._round_done.set()

@@ -9,7 +9,13 @@ import time
 from collections.abc import Callable, Sequence
 
 from drivers.cancellation import raise_if_cancelling
-from drivers.events import AntennaFault, DriverEvent, InventoryRoundDone, TagSeen
+from drivers.events import (
+    AntennaFault,
+    DriverEvent,
+    InventoryRoundCut,
+    InventoryRoundDone,
+    TagSeen,
+)
 from drivers.frames import Frame
 from drivers.r2000.codec import R2000Decoder, real_time_inventory
 from drivers.r2000.inventory import ErrorReply, RoundEnd, TagRow, parse_inventory_reply
@@ -65,11 +71,13 @@ class R2000Reader(SerialDevice):
         self._stale: asyncio.TimerHandle | None = None
         self._faulty: set[int] = set()
         self._antenna = self._antennas[0]
+        self._round_tags = 0  # tag rows since the last round's end
         self.rounds = 0
         self.last_read_rate = 0
 
     async def _session(self, link: SerialLink) -> None:
         self.decoder.reset()
+        self._round_tags = 0
         command = real_time_inventory(self._address)
         turn = 0
         # The reader's settings (output power, work antenna) are lost when it restarts, and a
@@ -104,6 +112,9 @@ class R2000Reader(SerialDevice):
                 settled = settled and code is not None
             self._antenna = antenna
             answered = await self._round(link, command, self._round_done, self._round_timeout)
+            if self._round_tags:  # tag rows, and no end of their round
+                self._emit(InventoryRoundCut(self.name, antenna, self._round_tags))
+                self._round_tags = 0
             setup = not (answered and settled)
             if settled:
                 unanswered_power = 0
@@ -147,8 +158,10 @@ class R2000Reader(SerialDevice):
                 continue
             reply = parse_inventory_reply(frame)
             if isinstance(reply, TagRow):
+                self._round_tags += 1
                 self._emit(TagSeen(self.name, reply.antenna, reply.epc, reply.rssi))
             elif isinstance(reply, RoundEnd):
+                self._round_tags = 0
                 self.rounds += 1
                 self.last_read_rate = reply.read_rate
                 log.debug(

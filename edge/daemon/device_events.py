@@ -21,6 +21,7 @@ from drivers.events import (
     DeviceDown,
     DeviceUp,
     DriverEvent,
+    InventoryRoundCut,
     InventoryRoundDone,
     ScanUnreadable,
     TagSeen,
@@ -211,6 +212,8 @@ class DeviceEvents:
             self._set_watched(event.device, False)
             if event.device in self._handhelds:
                 self._stocktake.handheld(event.device, up=False)
+        elif isinstance(event, InventoryRoundCut) and event.reader in self._handhelds:
+            self._stocktake.round_cut(event.reader)  # held for a round's end that never came
 
     def _set_watched(self, device: str, watched: bool) -> None:
         """While a reader is down its slots are not watched: packs there are not judged gone."""

@@ -319,7 +319,9 @@ class StocktakeFlow:
         cable is not the end of the count), and its quiet time counts again from the return:
         left quiet, the sweep ends there, judging the slots it passed (the rest of the shelf,
         swept later, is a count of its own). Down longer than
-        `stocktake.handheld_wait_seconds`, the sweep is abandoned (`watch`)."""
+        `stocktake.handheld_wait_seconds`, the sweep is abandoned (`watch`). The round it was
+        in did not end: what it read is neither picked nor held (`handheld_rounds`)."""
+        self._rounds.gone(reader)
         if up:
             was_down = self._handhelds_down.pop(reader, None) is not None
             if was_down and self.sweep is not None and reader == self._sweeper:
@@ -347,6 +349,10 @@ class StocktakeFlow:
         while moved_on and self.sweep is not None:
             moved_on = self._moved_on(moved_on, holder or self.sweep.by)
         return []
+
+    def round_cut(self, reader: str) -> None:
+        """A round of handheld `reader` did not end (its end lost): its reads decide nothing."""
+        self._rounds.cut(reader)
 
     def _moved_on(self, rounds: list[Round], by: str) -> list[Round]:
         slot = moved_to(rounds)

@@ -3,7 +3,9 @@ location tag is a sweep's (a picker holds packs to the handheld, not the shelf's
 none of its pack reads is a pick; a round of packs alone, while pick lists its reads go to are
 open (those tied to no scanner or to it), is a pick round. So the pack reads of a handheld that
 is not counting wait for the end of their round: then they are picks, or held for a count
-begun by command that waits for its handheld (`HELD_ROUNDS`), or nothing.
+begun by command that waits for its handheld (`HELD_ROUNDS`), or nothing. A round that does
+not end (its end lost, the link dropped, the handheld down) decides nothing: its reads are
+dropped, never taken into the handheld's next round.
 
 A handheld whose pack reads went to pick lists is picking while one of those lists is open: it
 counts no shelf meanwhile (a handheld counts or picks, not both).
@@ -63,6 +65,22 @@ class HandheldRounds:
     def drop(self, reader: str) -> None:
         """What `reader` read before is not for the count waiting (it read another shelf)."""
         self._held.pop(reader, None)
+
+    def cut(self, reader: str) -> None:
+        """`reader`'s round under way did not end (its end lost on the line): its reads are of
+        no round, neither picks nor a sweep's; the rounds that ended before stay held."""
+        self._swept.discard(reader)
+        held = self._held.get(reader)
+        if held is not None and len(held) > 1:
+            held[-1] = []
+        else:
+            self._held.pop(reader, None)
+
+    def gone(self, reader: str) -> None:
+        """`reader` went down or came back: the round it was in did not end, and what it read
+        before is not for a count that finds it after (it may be anywhere by then)."""
+        self._swept.discard(reader)
+        self.drop(reader)
 
     def new_count(self) -> None:
         """A count began or found its handheld: only the rounds under way stay held."""

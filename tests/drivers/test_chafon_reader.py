@@ -6,7 +6,15 @@ import asyncio
 from pathlib import Path
 
 from drivers.chafon.reader import ChafonReader
-from drivers.events import AntennaFault, DeviceDown, DeviceUp, DriverEvent, TagSeen
+from drivers.events import (
+    AntennaFault,
+    DeviceDown,
+    DeviceUp,
+    DriverEvent,
+    InventoryRoundCut,
+    InventoryRoundDone,
+    TagSeen,
+)
 from drivers.serial_link import SerialPort
 from firmware_sim.chafon_sim import ChafonSimulator
 from firmware_sim.faults import LineFaults
@@ -104,6 +112,34 @@ async def test_handheld_over_tcp_comes_back_after_the_converter_returns() -> Non
         rounds = reader.rounds
         await eventually(lambda: reader.rounds > rounds + 2, timeout=5, what="reading again")
         assert events.count(DeviceUp("handheld")) == 2
+    finally:
+        await stop(task)
+        await sim.stop()
+
+
+async def test_an_answer_cut_short_by_the_link_is_reported_cut_before_the_handheld_down(
+    tmp_path: Path,
+) -> None:
+    sim = ChafonSimulator(link=tmp_path / "handheld")
+    await sim.start()
+    reader, events, task = await start_reader(sim.port)
+    try:
+        await eventually(lambda: reader.rounds >= 1, what="an inventory")
+        sim.ends_withheld = 1  # the tags leave, the final frame does not
+        sim.present(EPCS[:10])  # two frames, both saying more follow
+        await eventually(lambda: set(EPCS[:10]) <= epcs_seen(events), what="the tags")
+        await sim.line.unplug(0.1)
+        await eventually(lambda: any(isinstance(e, DeviceDown) for e in events), what="down")
+        cut = events.index(InventoryRoundCut("handheld", 1, 10))
+        assert [type(e) for e in events[cut - 1 : cut + 2]] == [
+            TagSeen,
+            InventoryRoundCut,
+            DeviceDown,
+        ]
+        rounds = reader.rounds
+        await eventually(lambda: reader.rounds > rounds, timeout=5, what="reading again")
+        done = [e for e in events if isinstance(e, InventoryRoundDone)]
+        assert done[-1].total_reads == 10, "the cut answer's tags counted in the next round"
     finally:
         await stop(task)
         await sim.stop()

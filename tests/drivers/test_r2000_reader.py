@@ -13,6 +13,7 @@ from drivers.events import (
     DeviceDown,
     DeviceUp,
     DriverEvent,
+    InventoryRoundCut,
     InventoryRoundDone,
     TagSeen,
 )
@@ -307,3 +308,26 @@ async def test_a_converter_that_drops_each_connection_at_once_is_retried_ever_mo
         await asyncio.gather(task, return_exceptions=True)
         server.close()
         await server.wait_closed()
+
+
+async def test_a_round_whose_end_never_comes_is_reported_cut_with_its_reads(
+    tmp_path: Path,
+) -> None:
+    sim = R2000Simulator(link=tmp_path / "reader")
+    await sim.start()
+    try:
+        async with reading(sim, round_timeout=0.3) as (reader, events):
+            await eventually(lambda: reader.rounds >= 1, what="a round")
+            sim.place(1, EPCS[0])
+            sim.place(1, EPCS[1])
+            sim.ends_withheld = 1  # that round's end is lost on the line
+            await eventually(has(events, lambda e: isinstance(e, InventoryRoundCut)), what="cut")
+            rounds = reader.rounds
+            await eventually(lambda: reader.rounds > rounds + 1, what="rounds again")
+            assert [e for e in events if isinstance(e, InventoryRoundCut)] == [
+                InventoryRoundCut("r", 1, 2)
+            ], "a round that ended reported cut, or the cut one not once"
+            before = events[events.index(InventoryRoundCut("r", 1, 2)) - 1]
+            assert isinstance(before, TagSeen), "the cut round's end reported done"
+    finally:
+        await sim.stop()
