@@ -116,13 +116,28 @@ def test_demo_out_of_time_says_so_and_names_no_removed_ledger() -> None:
     assert not re.search(r"/\S+\.sqlite", ledger[1]), "it names a ledger that is gone"
 
 
+def _hold(sock: socket.socket, address: tuple[str, int], seconds: float = 30.0) -> None:
+    """Bind and listen on `address`; while another process (another demo of the suite) holds
+    it, wait for it to let go, so that the port cannot come free during the test. Held for
+    longer than `seconds` (a gateway of this machine): taken all the same."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            sock.bind(address)
+        except OSError:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.1)
+        else:
+            sock.listen()
+            return
+
+
 def test_demo_with_the_metrics_address_taken_runs_without_its_endpoint_quietly() -> None:
     """A gateway on this machine (or another demo) holds 127.0.0.1:9464: the demo says it
     runs without metrics, instead of an ERROR line from its daemon."""
     with socket.socket() as taken:
-        with contextlib.suppress(OSError):  # held already by someone else: taken all the same
-            taken.bind(("127.0.0.1", 9464))
-            taken.listen()
+        _hold(taken, ("127.0.0.1", 9464))
         result = _demo_for_3_seconds()
     out = result.stdout + result.stderr
     assert "metrics: off (the default address is taken" in out, out
