@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
 import queue
 import shutil
 import socket
@@ -24,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from edge.daemon.log_limits import RepeatLimit
 from edge.demo.local_broker import LocalBroker
 from edge.settings import clock_checks
 from sync.contract import CENTRE, channel_of, check_topic
@@ -56,6 +58,17 @@ def a_machine_without_systemd(tmp_path_factory: pytest.TempPathFactory) -> Itera
 # How long a test's tasks get to finish after the test and its fixtures ended (a cancelled task
 # still runs its cleanup).
 TASKS_GRACE_SECONDS = 2.0
+
+
+@pytest.fixture(autouse=True)
+def no_log_limit_left_behind() -> Iterator[None]:
+    """A command run in the test's process (`rxedge run` through its main) puts its repeat
+    limit on the root logger's handlers, pytest's own among them: take it off again, so that a
+    later test's log is not thinned by an earlier one's."""
+    yield
+    for handler in logging.getLogger().handlers:
+        for limit in [f for f in handler.filters if isinstance(f, RepeatLimit)]:
+            handler.removeFilter(limit)
 
 
 @pytest.fixture(autouse=True)
