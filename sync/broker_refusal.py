@@ -28,10 +28,16 @@ TAKEN_OVER = 0x8E  # DISCONNECT reason code 142 (MQTT 5): session taken over
 # MQTT 3.1.1 gives no reason for a closed link, nor do some MQTT 5 brokers (mosquitto 2.0.11
 # closes the old link without a word): a link the broker closes within SHORT_LINK_SECONDS of
 # taking it, SHORT_LINKS times in a row, is read as a takeover too. The clients of a takeover
-# reconnect within a second or so (ours after 0.25 s), and a broker that merely restarts or
-# drops a link does not do it three times in a row within seconds of each connect.
+# reconnect within a second or so (ours after 0.25 s), and the broker takes the new link at
+# once: a connect attempt that fails between two links (a broker restarting refuses it) starts
+# the count again, and so does a link closed with a reason of the broker's own (UNSPECIFIC
+# aside: "unspecified error", what paho reports too for a link lost without a word, and a plain
+# "normal disconnection"). Such a broker often closes the link before its reason reaches us
+# (paho then says "unspecified"): short links count again only EXPLAINED_SECONDS after its last.
+EXPLAINED_SECONDS = 60.0
 SHORT_LINK_SECONDS = 5.0
 SHORT_LINKS = 3
+UNSPECIFIC = frozenset({0x00, 0x80})
 # After a takeover, a link that stays up this long: the session is ours again.
 HOLD_SECONDS = 10.0
 # A takeover that goes on is told again at most this often, with how many times it happened.
@@ -171,12 +177,13 @@ async def until_set_or_refused(
 class SessionTakeover:
     """Tells, from the links the broker closes, whether another client with our client id
     takes the session over: the broker's reason (MQTT 5: 142, session taken over), or links
-    closed right after they were taken (SHORT_LINKS in a row). `taken_over` is set from the
+    closed without a reason right after they were taken (SHORT_LINKS in a row, no connect
+    attempt failing between them: `connect_failed`). `taken_over` is set from the
     first sign on, until `held`: set while the link of the moment has stayed up for
     HOLD_SECONDS (no other client took the session over meanwhile), cleared when it goes. The
     first sign is logged as a warning naming the client id and the fix, the signs after it at
-    most every TELL_AGAIN_SECONDS. Fed on the event loop by the session (`link_up`,
-    `link_down`)."""
+    most every TELL_AGAIN_SECONDS. `unreachable`: a connect attempt failed since the last
+    link. Fed on the event loop by the session (`link_up`, `link_down`, `connect_failed`)."""
 
     def __init__(self, client_id: str):
         self.client_id = client_id
@@ -188,6 +195,8 @@ class SessionTakeover:
         self._loop = asyncio.get_running_loop()
         self._up_at: float | None = None
         self._short = 0  # links in a row the broker closed right after taking them
+        self.unreachable = False  # a connect attempt failed since the last link
+        self._explained_at: float | None = None  # the broker's last reason of its own
         self._told: tuple[float, int] | None = None  # when the last warning was, at what count
         self._timer: asyncio.TimerHandle | None = None
 
@@ -210,6 +219,7 @@ class SessionTakeover:
 
     def link_up(self) -> None:
         self._up_at = self._loop.time()
+        self.unreachable = False
         self._stop_timer()
         self._timer = self._loop.call_later(HOLD_SECONDS, self._holds)
 
@@ -221,7 +231,10 @@ class SessionTakeover:
         self._up_at = None
         self._stop_timer()
         self.held.clear()
-        self._short = self._short + 1 if short else 0
+        if reason not in UNSPECIFIC and reason != TAKEN_OVER:
+            self._explained_at = now
+        explained = self._explained_at is not None and now - self._explained_at < EXPLAINED_SECONDS
+        self._short = self._short + 1 if short and reason in UNSPECIFIC and not explained else 0
         if reason != TAKEN_OVER and self._short < SHORT_LINKS:
             return False
         self.signs += 1
@@ -240,6 +253,12 @@ class SessionTakeover:
             return True
         self._told = (now, self.signs)
         return True
+
+    def connect_failed(self) -> None:
+        """A connect attempt failed (refused, unreachable): the broker is away, not taken by
+        another client, which it would have let in at once; the short links start again."""
+        self._short = 0
+        self.unreachable = True
 
     def stop(self) -> None:
         self._stop_timer()

@@ -275,6 +275,7 @@ class MqttSession:
         level = logging.DEBUG if what == self._last_failure else logging.WARNING
         self._last_failure = what
         log.log(level, "broker %s: %s", self.broker.url, what)
+        self._loop.call_soon_threadsafe(self.takeover.connect_failed)
 
     def _on_disconnect(
         self,
@@ -337,14 +338,14 @@ class MqttSession:
         self._on_delivery(Delivery(topic, payload, mid, qos, self._link))
 
     def _set_refused(self, refusal: BrokerRefusal) -> None:
+        self.takeover.connect_failed()
         self.refusal = refusal
         self.refused.set()
 
     def _lost(self, broker_url: str, reason: int, said: str) -> None:
-        if self._stopping or not self.takeover.link_down(broker_url, reason):
-            # While the session is taken over, no line for each throw.
-            level = logging.DEBUG if self.takeover.taken_over.is_set() else logging.INFO
-            log.log(level, "disconnected from %s: %s", broker_url, said)
+        going_on = self.takeover.taken_over.is_set()  # then no line for each further throw
+        if self._stopping or not self.takeover.link_down(broker_url, reason) or not going_on:
+            log.info("disconnected from %s: %s", broker_url, said)
         self._set_connected(False)
 
     def _set_connected(self, up: bool) -> None:

@@ -324,7 +324,6 @@ class RequestConsumer:
         self.stopped = asyncio.Event()
         self._handle = handle
         self._wanted = wanted
-        self._persistent = persistent
         self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._session = MqttSession(
@@ -382,8 +381,8 @@ class RequestConsumer:
                 await asyncio.sleep(0)  # a lost link, told meanwhile by paho's thread, first
                 if not self._wanted():
                     return
-                if self._persistent and not self._session.current(delivery):
-                    continue  # its link is gone: it comes again on the session's next one
+                # Handled even when its link is gone: a broker that lost it (killed, restarted
+                # without saving) does not hand it over again; one that does, hands a copy.
                 await self._handle(delivery.topic, delivery.payload)
                 self._session.ack(delivery)
         except Exception as exc:

@@ -128,6 +128,8 @@ class InboundCommands:
         acknowledge the message that came through one (unless its link is gone: it comes
         again)."""
         other = Topics.of(delivery.topic)
+        if other is not None and other.prefix == self._topics.prefix:
+            other = None  # one of this gateway's own topics (its own request, say): kept
         for topic_filter in () if other is None else (other.commands, other.procurement_status):
             self._unsubscribe(topic_filter)
         if self._ack(delivery):

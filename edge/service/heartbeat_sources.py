@@ -92,8 +92,8 @@ def describe(devices: Devices, session: MqttSession, outbox: int | None) -> str:
 
 def _broker_state(session: MqttSession) -> str:
     """Taken over by another client, connected, refused (what the broker refused, as it said
-    it), or unreachable."""
-    if session.takeover.taken_over.is_set():
+    it), or unreachable (a connect attempt failed since the last link, taken over or not)."""
+    if session.takeover.taken_over.is_set() and not session.takeover.unreachable:
         return f"broker session taken over (client id {session.takeover.client_id} used twice)"
     if session.connected.is_set():
         return "broker connected"

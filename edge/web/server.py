@@ -60,6 +60,15 @@ class _Server(uvicorn.Server):
         yield
 
 
+def web_client_id(config: GatewayConfig) -> str:
+    """The MQTT client id of the page's live feed: the gateway's broker.client_id with `-web`
+    after it (two gateways given ids of their own give their pages ids of their own), or
+    without broker.client_id, `rxedge-web-{site}-{gateway}`."""
+    if config.broker.client_id:
+        return f"{config.broker.client_id}-web"
+    return f"rxedge-web-{config.site}-{config.gateway}"
+
+
 def web_state(config: GatewayConfig, clock: Clock | None = None) -> WebState:
     """The page's state for a gateway's configuration (files checked now); `clock`: the
     page's one clock (the system's unless a test hands in its own)."""
@@ -84,7 +93,7 @@ def web_state(config: GatewayConfig, clock: Clock | None = None) -> WebState:
     broker = BrokerLink(first, security, config.broker.protocol, tuple(others))
     reader = LedgerReader(config.database)
     topics = Topics(config.site, config.gateway)
-    live = LiveFeed(broker, topics, f"rxedge-web-{config.site}-{config.gateway}", reader)
+    live = LiveFeed(broker, topics, web_client_id(config), reader)
     return WebState(config, Accounts(web.users_file), reader, live, clock=clock or Clock())
 
 

@@ -234,3 +234,34 @@ async def test_a_message_for_another_gateway_waits_with_the_broker_until_the_ses
     inbound.session_held()
     assert acked == [theirs]
     assert dropped == [f"{OTHER}/cmd/+", f"{OTHER}/procurement/status"]
+
+
+async def test_a_message_on_the_gateways_own_prefix_never_drops_its_own_subscriptions() -> None:
+    """Its own procurement request, come back through a subscription another client left in
+    the session: acknowledged and dropped, and the gateway's cmd/+ and procurement/status
+    subscriptions kept (another gateway's, come the same way, are removed)."""
+    config = parse_config(
+        {"site": "north-ward", "gateway": "1", "database": "/var/lib/rxedge/ledger.sqlite"}
+    )
+    acked: list[Delivery] = []
+    dropped: list[str] = []
+    clock = Clock()
+    inbound = InboundCommands(
+        config,
+        Topics("north-ward", "1"),
+        lambda _change: True,
+        lambda then: then(),
+        lambda delivery: acked.append(delivery) or True,
+        StocktakeFlow(config, lambda _c: True, lambda _a: None, dict, clock, SiteCalendar()),
+        lambda: "",
+        Counter(),
+        clock,
+        alone=lambda: True,
+        unsubscribe=dropped.append,
+    )
+    own = Delivery(f"{WARD}/procurement/request", b"{}", mid=1, qos=1, link=1)
+    inbound.on_delivery(own)
+    assert acked == [own] and dropped == [], "its own subscriptions kept"
+    theirs = Delivery(f"{OTHER}/procurement/request", b"{}", mid=2, qos=1, link=1)
+    inbound.on_delivery(theirs)
+    assert dropped == [f"{OTHER}/cmd/+", f"{OTHER}/procurement/status"]

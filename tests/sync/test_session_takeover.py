@@ -26,6 +26,7 @@ from tests.conftest import eventually
 
 URL = "mqtt://127.0.0.1:1883"
 UNSPECIFIED = 0x80  # what paho reports for a link the broker closed without a word
+PACKET_TOO_LARGE = 0x95  # a broker with max_packet_size closes the link with it
 
 
 def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -119,3 +120,41 @@ async def test_a_link_dropped_once_or_twice_or_after_a_while_is_no_takeover(
         takeover.message()
     )
     takeover.stop()
+
+
+async def test_a_failed_connect_between_short_links_is_a_restart_not_a_takeover() -> None:
+    """A broker restarting refuses the connect attempts meanwhile; a takeover's never does."""
+    takeover = SessionTakeover("clerk-1")
+    for _ in range(4):
+        for _ in range(broker_refusal.SHORT_LINKS - 1):
+            takeover.link_up()
+            assert takeover.link_down(URL, UNSPECIFIED) is False
+        takeover.connect_failed()
+        assert takeover.unreachable
+    assert not takeover.taken_over.is_set()
+    takeover.link_up()
+    assert not takeover.unreachable
+    takeover.stop()
+
+
+async def test_a_link_closed_for_a_reason_of_the_brokers_own_is_no_takeover_and_is_told(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Packet too large (149), said by the broker each time it closes the link: logged at INFO
+    each time, never read as a takeover."""
+    caplog.set_level(logging.INFO)
+    session = MqttSession(BrokerAddress.parse(URL), "rxedge-s1-g1")
+    for _ in range(broker_refusal.SHORT_LINKS + 2):
+        session._set_connected(True)
+        session._lost(URL, PACKET_TOO_LARGE, "Packet too large")
+    told = [
+        r for r in caplog.records if r.levelno == logging.INFO and "Packet too large" in r.message
+    ]
+    assert len(told) == broker_refusal.SHORT_LINKS + 2
+    assert not session.takeover.taken_over.is_set() and warnings(caplog) == []
+    # Such a broker often closes the link before its reason reaches us: unspecified then.
+    for _ in range(broker_refusal.SHORT_LINKS + 2):
+        session._set_connected(True)
+        session._lost(URL, UNSPECIFIED, "Unspecified error")
+    assert not session.takeover.taken_over.is_set()
+    session.takeover.stop()

@@ -13,9 +13,11 @@ printed as a repeat: the gateway has no answer, so the clerk's may have gone ast
 
 Two watches with one `--client-id` share one session and throw each other off: a request taken
 by one and not yet acknowledged when it is thrown off goes to the other, which writes it down
-too. A watch whose session another client takes over (sync.broker_refusal.SessionTakeover)
-takes no further request and stops with TAKEN_OVER; what it wrote down had been written before
-it was acknowledged, and what it had not acknowledged stays with the session.
+too (a request that reached a watch is written down even when its link has gone: after a
+broker's crash it would not come again). A watch whose session another client takes over
+(sync.broker_refusal.SessionTakeover) takes no further request and stops with TAKEN_OVER; what
+it wrote down had been written before it was acknowledged, and what it had not acknowledged
+stays with the session.
 
 With `--nats` the requests come from the centre's NATS JetStream stream instead, through a
 consumer group shared with the other clerks' processes (edge.cli.procurement.commands.watch_group).
