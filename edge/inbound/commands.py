@@ -128,17 +128,19 @@ class InboundCommands:
         acknowledge the message that came through one (unless its link is gone: it comes
         again)."""
         other = Topics.of(delivery.topic)
-        if other is not None and other.prefix == self._topics.prefix:
+        own = other is not None and other.prefix == self._topics.prefix
+        if own:
             other = None  # one of this gateway's own topics (its own request, say): kept
         for topic_filter in () if other is None else (other.commands, other.procurement_status):
             self._unsubscribe(topic_filter)
         if self._ack(delivery):
             log.warning(
-                "not carried out: a message on %s, another gateway's topic, came through a"
-                " subscription that a client using this gateway's client id (%s) left in its"
-                " MQTT session; dropped, and that gateway's subscriptions removed",
+                "not carried out: a message on %s, %s, came through a subscription that a"
+                " client using this gateway's client id (%s) left in its MQTT session; %s",
                 delivery.topic,
+                "a topic of this gateway's that takes no command" if own else "another gateway's",
                 self._client_id,
+                "dropped" if own else "dropped, and that gateway's subscriptions removed",
             )
 
     async def take_in_turn(self) -> None:

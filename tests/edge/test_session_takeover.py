@@ -236,7 +236,9 @@ async def test_a_message_for_another_gateway_waits_with_the_broker_until_the_ses
     assert dropped == [f"{OTHER}/cmd/+", f"{OTHER}/procurement/status"]
 
 
-async def test_a_message_on_the_gateways_own_prefix_never_drops_its_own_subscriptions() -> None:
+async def test_a_message_on_the_gateways_own_prefix_never_drops_its_own_subscriptions(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """Its own procurement request, come back through a subscription another client left in
     the session: acknowledged and dropped, and the gateway's cmd/+ and procurement/status
     subscriptions kept (another gateway's, come the same way, are removed)."""
@@ -262,6 +264,8 @@ async def test_a_message_on_the_gateways_own_prefix_never_drops_its_own_subscrip
     own = Delivery(f"{WARD}/procurement/request", b"{}", mid=1, qos=1, link=1)
     inbound.on_delivery(own)
     assert acked == [own] and dropped == [], "its own subscriptions kept"
+    told = [r.getMessage() for r in caplog.records if r.getMessage().startswith("not carried")]
+    assert len(told) == 1 and "another gateway's" not in told[0], told
     theirs = Delivery(f"{OTHER}/procurement/request", b"{}", mid=2, qos=1, link=1)
     inbound.on_delivery(theirs)
     assert dropped == [f"{OTHER}/cmd/+", f"{OTHER}/procurement/status"]
