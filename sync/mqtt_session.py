@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-import threading
 from collections.abc import Sequence
 
 import paho.mqtt.client as mqtt
@@ -49,13 +48,10 @@ from sync.mqtt_client import (
 )
 from sync.mqtt_client import Delivery as Delivery
 from sync.mqtt_client import MessageHandler as MessageHandler
+from sync.puback_answers import ACK_GROUP as ACK_GROUP
+from sync.puback_answers import PubackAnswers
 
 log = logging.getLogger(__name__)
-
-# While more than ACK_GROUP messages wait for PUBACKs, paho's thread hands them to the loop in
-# groups and the loop collects the rest every ACK_WAIT s: each wake-up hands the GIL over.
-ACK_GROUP = 64
-ACK_WAIT = 0.005
 
 
 class MqttSession:
@@ -96,13 +92,6 @@ class MqttSession:
         self._persistent = persistent
         self._keepalive = keepalive
         self._loop = asyncio.get_running_loop()
-        self._pending: dict[int, asyncio.Future[None]] = {}
-        self._pending_in_batches: dict[int, tuple[BatchAnswers, int]] = {}
-        self._acks: list[tuple[int, ReasonCode]] = []
-        self._acks_lock = threading.Lock()
-        self._drain_scheduled = False
-        self._busy = False  # more than ACK_GROUP messages wait for PUBACKs
-        self._ack_timer: asyncio.TimerHandle | None = None
         self.connects = 0
         self.takeover = SessionTakeover(client_id)
         self._stopping = False
@@ -120,7 +109,9 @@ class MqttSession:
         client.on_message = self._on_paho_message
         client.on_subscribe = self._on_subscribe
         self._client = client
-        self.pubacks = PubackWatch(keepalive, self._waiting, self.connected.is_set, client.socket)
+        self._answers = PubackAnswers(self._loop, self._puback_came)
+        waiting = self._answers.waiting
+        self.pubacks = PubackWatch(keepalive, waiting, self.connected.is_set, client.socket)
 
     @property
     def broker(self) -> BrokerAddress:
@@ -160,15 +151,7 @@ class MqttSession:
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
         self.connected.clear()
-        for future in self._pending.values():
-            future.cancel()
-        self._pending.clear()
-        for batch, index in self._pending_in_batches.values():
-            batch.answer(index, asyncio.CancelledError())  # as a cancelled single publish
-        self._pending_in_batches.clear()
-        if self._ack_timer is not None:
-            self._ack_timer.cancel()
-            self._ack_timer = None
+        self._answers.cancel_all()
 
     def publish(
         self, topic: str, payload: str | bytes, qos: int = 1, retain: bool = False
@@ -182,9 +165,8 @@ class MqttSession:
             else:
                 future.set_exception(PublishRefused(mqtt.error_string(info.rc)))
             return future
-        # The PUBACK is handled on the loop after this returns, so registering now is in time.
         self.pubacks.before_waiting()
-        self._pending[info.mid] = future
+        self._answers.wait_for(info.mid, future)
         return future
 
     def publish_many(self, messages: Sequence[Outgoing]) -> asyncio.Future[Answers]:
@@ -197,7 +179,7 @@ class MqttSession:
             return future
         batch = BatchAnswers(future, len(messages))
         self.pubacks.before_waiting()
-        publish, pending = self._client.publish, self._pending_in_batches
+        publish, answers = self._client.publish, self._answers
         for index, (topic, payload, retain) in enumerate(messages):
             try:
                 info = publish(topic, payload, qos=1, retain=retain)
@@ -205,12 +187,10 @@ class MqttSession:
                 batch.answer(index, PublishRefused(str(exc)))
                 continue
             if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                # The PUBACK is handled on the loop after this returns, so registering now is
-                # in time.
-                pending[info.mid] = (batch, index)
+                answers.wait_in_batch(info.mid, batch, index)
             else:
                 batch.answer(index, PublishRefused(mqtt.error_string(info.rc)))
-        self._count_waiting()
+        answers.count_waiting()
         return future
 
     def unsubscribe(self, topic_filter: str) -> None:
@@ -297,12 +277,7 @@ class MqttSession:
         reason: ReasonCode,
         _properties: object,
     ) -> None:
-        with self._acks_lock:
-            self._acks.append((mid, reason))
-            if self._drain_scheduled or (self._busy and len(self._acks) < ACK_GROUP):
-                return
-            self._drain_scheduled = True
-        self._loop.call_soon_threadsafe(self._drain_acks)
+        self._answers.arrived(mid, reason)
 
     def _on_subscribe(
         self,
@@ -359,42 +334,7 @@ class MqttSession:
             self.connected.set()
         else:
             self.connected.clear()
-            self._drain_acks()  # PUBACKs held back while busy are not left waiting
+            self._answers.drain()  # PUBACKs held back while busy are not left waiting
 
-    def _drain_acks(self) -> None:
-        with self._acks_lock:
-            acks, self._acks = self._acks, []
-            self._drain_scheduled = False
-        if acks:
-            self.pubacks.answered()
-        pending, in_batches = self._pending, self._pending_in_batches
-        for mid, reason in acks:
-            waiting = in_batches.pop(mid, None)
-            if waiting is not None:
-                batch, index = waiting
-                batch.answer(index, PublishRefused(str(reason)) if reason.is_failure else None)
-                continue
-            future = pending.pop(mid, None)
-            if future is None or future.done():
-                continue
-            if reason.is_failure:
-                future.set_exception(PublishRefused(str(reason)))
-            else:
-                future.set_result(None)
-        self._count_waiting()
-
-    def _count_waiting(self) -> None:
-        """Decide how PUBACKs are handed over, from how many messages wait for one."""
-        busy = self._waiting() > ACK_GROUP
-        with self._acks_lock:
-            self._busy = busy
-        if busy and self._ack_timer is None:
-            self._ack_timer = self._loop.call_later(ACK_WAIT, self._collect_acks)
-
-    def _collect_acks(self) -> None:
-        self._ack_timer = None
-        self._drain_acks()
-
-    def _waiting(self) -> int:
-        """Messages handed to paho and not yet answered."""
-        return len(self._pending) + len(self._pending_in_batches)
+    def _puback_came(self) -> None:
+        self.pubacks.answered()
