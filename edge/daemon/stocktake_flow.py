@@ -36,12 +36,13 @@ from inventory.changes import (
     Refuse,
     StocktakeStarted,
 )
-from inventory.codes.identifiers import LocationId, PackId, sgln_uri
+from inventory.codes.identifiers import LocationId, PackId
 from inventory.ledger.free_ids import first_free
 from inventory.site_calendar import SiteCalendar
 from inventory.stocktake.badge_tap import BadgeTaps
 from inventory.stocktake.handheld_rounds import HandheldRounds
 from inventory.stocktake.rounds import Round, moved_to
+from inventory.stocktake.shelf_tags import ShelfTags
 from inventory.stocktake.sweep import Sweep
 
 
@@ -68,17 +69,7 @@ class StocktakeFlow:
         self._handheld_names = sorted(r.name for r in config.readers if r.role == "handheld")
         self._idle_end = config.stocktake.idle_end_seconds
         self._handheld_wait = config.stocktake.handheld_wait_seconds
-        self._shelves = {shelf.name: shelf.slot_names() for shelf in config.shelves}
-        self._locations: dict[tuple[str, str], tuple[str, str]] = {}  # (gln, ext) -> shelf, slot
-        self._slot_shelves = {slot: name for name, slots in self._shelves.items() for slot in slots}
-        self._slot_uris: dict[str, dict[str, str]] = {}  # shelf -> slot -> its SGLN URI
-        for shelf in config.shelves:
-            if shelf.gln:
-                uris = self._slot_uris.setdefault(shelf.name, {})
-                for i, slot in enumerate(shelf.slot_names()):
-                    self._locations[(shelf.gln, str(i + 1))] = (shelf.name, slot)
-                    self._locations[(shelf.gln, slot)] = (shelf.name, slot)
-                    uris[slot] = sgln_uri(shelf.gln, str(i + 1))
+        self._tags = ShelfTags((s.name, s.gln, s.slot_names()) for s in config.shelves)
         self.sweep: Sweep | None = None
         self._taps = BadgeTaps(config.stocktake.badge_confirm_seconds)  # counts ended lately
         self._last_read = 0.0
@@ -102,16 +93,16 @@ class StocktakeFlow:
         """Begin a sweep of `shelf` (refused, with the reason, while another runs), by
         `handheld` if known; as the answer to the command message `message_id`, when a
         command asked."""
-        error = ""
+        error, uris = "", self._tags.uris(shelf)
         if self.sweep is not None:
             error = f"stocktake {self.sweep.stocktake_id} of shelf {self.sweep.shelf} is running"
-        elif shelf not in self._shelves:
-            error = f"no shelf {shelf!r}; shelves: {', '.join(sorted(self._shelves))}"
-        elif shelf not in self._slot_uris:
+        elif shelf not in self._tags.slots:
+            error = f"no shelf {shelf!r}; shelves: {', '.join(sorted(self._tags.slots))}"
+        elif uris is None:
             error = f"shelf {shelf!r} has no gln in the configuration: its slots have no SGLN"
         elif command and self._handheld_names:
             error = self._no_handheld()
-        if error:
+        if error or uris is None:
             if command:
                 self._submit(Refuse("stocktake-start", shelf, error, message_id))
             self._observe(Activity("stocktake", f"not started: {error}"))
@@ -123,13 +114,7 @@ class StocktakeFlow:
         begun = self._begun[1]  # a second sweep begun in the same second: -2, -3, ...
         stocktake_id = first_free(f"st-{shelf}-{stamp}", begun.__contains__)
         begun.add(stocktake_id)
-        sweep = Sweep(
-            stocktake_id,
-            shelf,
-            self._shelves[shelf],
-            by or "handheld",
-            self._slot_uris[shelf],
-        )
+        sweep = Sweep(stocktake_id, shelf, self._tags.slots[shelf], by or "handheld", uris)
         self.sweep, self._last_read, self._sweeper = sweep, self._clock.monotonic(), handheld
         self._rounds.new_count()
         self._started_at, self._heard, self._unclaimed_reads = self._last_read, False, 0
@@ -232,7 +217,7 @@ class StocktakeFlow:
             return waits
         if not isinstance(identity, LocationId):
             return False
-        where = self._locations.get((identity.gln, identity.extension))
+        where = self._tags.where(identity)
         if where is None:
             return False
         self._rounds.swept(reader)  # a sweep's round: none of its pack reads is a pick
@@ -301,7 +286,7 @@ class StocktakeFlow:
         """A read of the running sweep's handheld: the count's."""
         assert self.sweep is not None
         if isinstance(identity, LocationId):
-            where = self._locations.get((identity.gln, identity.extension))
+            where = self._tags.where(identity)
             if where is not None:  # of its shelf or another: its rounds say where it is
                 self.sweep.location(where[1], identity.epc, rssi)
                 self._heard_at(now)
@@ -359,7 +344,7 @@ class StocktakeFlow:
         self.end()
         if slot is None:
             return []
-        self.start(self._slot_shelves[slot], by, command=False, handheld=self._sweeper)
+        self.start(self._tags.shelf_of(slot), by, command=False, handheld=self._sweeper)
         if self.sweep is None:
             return []
         self._heard = True
