@@ -29,11 +29,15 @@ TAKEN_OVER = 0x8E  # DISCONNECT reason code 142 (MQTT 5): session taken over
 # closes the old link without a word): a link the broker closes within SHORT_LINK_SECONDS of
 # taking it, SHORT_LINKS times in a row, is read as a takeover too. The clients of a takeover
 # reconnect within a second or so (ours after 0.25 s), and the broker takes the new link at
-# once: a connect attempt that fails between two links (a broker restarting refuses it) starts
-# the count again, and so does a link closed with a reason of the broker's own (UNSPECIFIC
-# aside: "unspecified error", what paho reports too for a link lost without a word, and a plain
-# "normal disconnection"). Such a broker often closes the link before its reason reaches us
-# (paho then says "unspecified"): short links count again only EXPLAINED_SECONDS after its last.
+# once, handing the session over whole. So the count starts again when a connect attempt fails
+# on a broker whose links were short (one restarting refuses it; the attempts on another broker
+# of several, down meanwhile, say nothing about this one), when a kept session comes back
+# without the session (a broker restarted without it, or another node), and when the broker
+# closes a link with a reason of its own (UNSPECIFIC aside: "unspecified error", what paho
+# reports too for a link lost without a word, and a plain "normal disconnection"; a reason
+# paho gives itself, such as its keep alive timeout, is not the broker's). Such a broker often
+# closes the link before its reason reaches us (paho then says "unspecified"): short links
+# count again only EXPLAINED_SECONDS after its last.
 EXPLAINED_SECONDS = 60.0
 SHORT_LINK_SECONDS = 5.0
 SHORT_LINKS = 3
@@ -178,15 +182,17 @@ class SessionTakeover:
     """Tells, from the links the broker closes, whether another client with our client id
     takes the session over: the broker's reason (MQTT 5: 142, session taken over), or links
     closed without a reason right after they were taken (SHORT_LINKS in a row, no connect
-    attempt failing between them: `connect_failed`). `taken_over` is set from the
+    attempt on their broker failing between them: `connect_failed`; for a `persistent`
+    session, each taken with the session present). `taken_over` is set from the
     first sign on, until `held`: set while the link of the moment has stayed up for
     HOLD_SECONDS (no other client took the session over meanwhile), cleared when it goes. The
     first sign is logged as a warning naming the client id and the fix, the signs after it at
     most every TELL_AGAIN_SECONDS. `unreachable`: a connect attempt failed since the last
     link. Fed on the event loop by the session (`link_up`, `link_down`, `connect_failed`)."""
 
-    def __init__(self, client_id: str):
+    def __init__(self, client_id: str, persistent: bool = False):
         self.client_id = client_id
+        self.persistent = persistent  # the broker keeps the session between links
         self.taken_over = asyncio.Event()
         self.held = asyncio.Event()
         self.signs = 0  # takeovers seen, in all
@@ -195,6 +201,7 @@ class SessionTakeover:
         self._loop = asyncio.get_running_loop()
         self._up_at: float | None = None
         self._short = 0  # links in a row the broker closed right after taking them
+        self._short_on: set[str] = set()  # the brokers those links were to
         self.unreachable = False  # a connect attempt failed since the last link
         self._explained_at: float | None = None  # the broker's last reason of its own
         self._told: tuple[float, int] | None = None  # when the last warning was, at what count
@@ -217,24 +224,32 @@ class SessionTakeover:
             f"session (its subscriptions, the messages waiting): {fix}"
         )
 
-    def link_up(self) -> None:
+    def link_up(self, session_present: bool = False) -> None:
+        """A link is up; `session_present`: the broker had the session (its CONNACK's flag)."""
+        if self.persistent and not session_present:
+            self._restart_count()  # a takeover hands the session over whole
         self._up_at = self._loop.time()
         self.unreachable = False
         self._stop_timer()
         self._timer = self._loop.call_later(HOLD_SECONDS, self._holds)
 
-    def link_down(self, broker_url: str, reason: int) -> bool:
-        """The link to `broker_url` is gone, closed by the broker with `reason` (its reason
-        code, or paho's for a lost connection): whether that was a sign of a takeover."""
+    def link_down(self, broker_url: str, reason: int, by_broker: bool = True) -> bool:
+        """The link to `broker_url` is gone with `reason`: the broker's reason code when
+        `by_broker` (it said so), else paho's for a link it lost or gave up on. Whether that was
+        a sign of a takeover."""
         now = self._loop.time()
         short = self._up_at is not None and now - self._up_at < SHORT_LINK_SECONDS
         self._up_at = None
         self._stop_timer()
         self.held.clear()
-        if reason not in UNSPECIFIC and reason != TAKEN_OVER:
+        if by_broker and reason not in UNSPECIFIC and reason != TAKEN_OVER:
             self._explained_at = now
         explained = self._explained_at is not None and now - self._explained_at < EXPLAINED_SECONDS
-        self._short = self._short + 1 if short and reason in UNSPECIFIC and not explained else 0
+        if short and reason in UNSPECIFIC and not explained:
+            self._short += 1
+            self._short_on.add(broker_url)
+        else:
+            self._restart_count()
         if reason != TAKEN_OVER and self._short < SHORT_LINKS:
             return False
         self.signs += 1
@@ -254,11 +269,17 @@ class SessionTakeover:
         self._told = (now, self.signs)
         return True
 
-    def connect_failed(self) -> None:
-        """A connect attempt failed (refused, unreachable): the broker is away, not taken by
-        another client, which it would have let in at once; the short links start again."""
-        self._short = 0
+    def connect_failed(self, broker_url: str) -> None:
+        """A connect attempt on `broker_url` failed (refused, unreachable). A broker whose links
+        were short is away, then, not taken by another client, which it would have let in at
+        once: the short links start again. Another broker (one of several) says nothing of it."""
+        if broker_url in self._short_on:
+            self._restart_count()
         self.unreachable = True
+
+    def _restart_count(self) -> None:
+        self._short = 0
+        self._short_on.clear()
 
     def stop(self) -> None:
         self._stop_timer()

@@ -93,7 +93,7 @@ class MqttSession:
         self._keepalive = keepalive
         self._loop = asyncio.get_running_loop()
         self.connects = 0
-        self.takeover = SessionTakeover(client_id)
+        self.takeover = SessionTakeover(client_id, persistent)
         self._stopping = False
         self._last_failure: str | None = None  # paho's thread: repeats are logged quietly
         client = make_client(client_id, protocol, persistent, manual_ack=on_delivery is not None)
@@ -208,8 +208,8 @@ class MqttSession:
 
     def ack(self, delivery: Delivery) -> bool:
         """Acknowledge a delivery to the broker; False when the connection it came on is gone
-        (the broker sends it again on the new one)."""
-        if delivery.qos == 0 or not self.current(delivery):
+        (the broker sends it again on the new one) or the session is stopping."""
+        if delivery.qos == 0 or self._stopping or not self.current(delivery):
             return False
         self._client.ack(delivery.mid, delivery.qos)
         return True
@@ -220,7 +220,7 @@ class MqttSession:
         self,
         client: mqtt.Client,
         _userdata: object,
-        _flags: object,
+        flags: mqtt.ConnectFlags,
         reason: ReasonCode,
         _properties: object,
     ) -> None:
@@ -239,7 +239,7 @@ class MqttSession:
             client.subscribe(topic, qos=1)
         if self._birth is not None:
             client.publish(self._birth.topic, self._birth.payload, qos=1, retain=True)
-        self._loop.call_soon_threadsafe(self._set_connected, True)
+        self._loop.call_soon_threadsafe(self._set_connected, True, flags.session_present)
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
         # paho calls this while it handles the error (a TLS check that failed, a refused port).
@@ -255,17 +255,17 @@ class MqttSession:
         level = logging.DEBUG if what == self._last_failure else logging.WARNING
         self._last_failure = what
         log.log(level, "broker %s: %s", self.broker.url, what)
-        self._loop.call_soon_threadsafe(self.takeover.connect_failed)
+        self._loop.call_soon_threadsafe(self.takeover.connect_failed, self.broker.url)
 
     def _on_disconnect(
         self,
         _client: mqtt.Client,
         _userdata: object,
-        _flags: object,
+        flags: mqtt.DisconnectFlags,
         reason: ReasonCode,
         _properties: object,
     ) -> None:
-        lost = (self.broker.url, reason.value, str(reason))
+        lost = (self.broker.url, reason.value, str(reason), flags.is_disconnect_packet_from_server)
         self._next_broker()
         self._loop.call_soon_threadsafe(self._lost, *lost)
 
@@ -313,20 +313,24 @@ class MqttSession:
         self._on_delivery(Delivery(topic, payload, mid, qos, self._link))
 
     def _set_refused(self, refusal: BrokerRefusal) -> None:
-        self.takeover.connect_failed()
+        self.takeover.connect_failed(refusal.broker_url)
         self.refusal = refusal
         self.refused.set()
 
-    def _lost(self, broker_url: str, reason: int, said: str) -> None:
+    def _lost(self, broker_url: str, reason: int, said: str, by_broker: bool) -> None:
+        """The link to `broker_url` is gone: `by_broker`, the broker said `reason` (a DISCONNECT);
+        else paho lost the link, or gave up on it."""
         going_on = self.takeover.taken_over.is_set()  # then no line for each further throw
-        if self._stopping or not self.takeover.link_down(broker_url, reason) or not going_on:
+        sign = not self._stopping and self.takeover.link_down(broker_url, reason, by_broker)
+        if not sign or not going_on:
             log.info("disconnected from %s: %s", broker_url, said)
         self._set_connected(False)
 
-    def _set_connected(self, up: bool) -> None:
+    def _set_connected(self, up: bool, session_present: bool = False) -> None:
+        """The link is up (`session_present`: the broker had kept the session) or gone."""
         self._link += 1
         if up:
-            self.takeover.link_up()
+            self.takeover.link_up(session_present)
             self.pubacks.answered()
             self.refusal = None
             self.refused.clear()

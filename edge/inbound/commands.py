@@ -104,10 +104,11 @@ class InboundCommands:
             self._in_turn.put_nowait(delivery)
         elif not self._alone():
             log.warning(
-                "not carried out: a message on %s, another gateway's topic, reached this gateway"
-                " through its MQTT session, shared with another client using client id %s; left"
-                " unacknowledged, for the broker to hand over on the session's next link",
+                "not carried out: a message on %s, %s, reached this gateway through its MQTT"
+                " session, shared with another client using client id %s; left unacknowledged,"
+                " for the broker to hand over on the session's next link",
                 topic,
+                self._whose(topic),
                 self._client_id,
             )
             # Only those of the latest link can be acknowledged; the others come again.
@@ -127,10 +128,8 @@ class InboundCommands:
         """Remove the subscriptions to another gateway's topics left in the session, and
         acknowledge the message that came through one (unless its link is gone: it comes
         again)."""
-        other = Topics.of(delivery.topic)
-        own = other is not None and other.prefix == self._topics.prefix
-        if own:
-            other = None  # one of this gateway's own topics (its own request, say): kept
+        own = self._own(delivery.topic)  # its own request, say: its subscriptions are kept
+        other = None if own else Topics.of(delivery.topic)
         for topic_filter in () if other is None else (other.commands, other.procurement_status):
             self._unsubscribe(topic_filter)
         if self._ack(delivery):
@@ -138,10 +137,21 @@ class InboundCommands:
                 "not carried out: a message on %s, %s, came through a subscription that a"
                 " client using this gateway's client id (%s) left in its MQTT session; %s",
                 delivery.topic,
-                "a topic of this gateway's that takes no command" if own else "another gateway's",
+                self._whose(delivery.topic),
                 self._client_id,
                 "dropped" if own else "dropped, and that gateway's subscriptions removed",
             )
+
+    def _own(self, topic: str) -> bool:
+        """Whether `topic` is one of this gateway's (under its prefix)."""
+        topics = Topics.of(topic)
+        return topics is not None and topics.prefix == self._topics.prefix
+
+    def _whose(self, topic: str) -> str:
+        """Whose topic a message not taken came on, as its log line says it."""
+        if self._own(topic):
+            return "a topic of this gateway's that takes no command"
+        return "another gateway's topic"
 
     async def take_in_turn(self) -> None:
         """Handle the messages in the order they came, each once its bucket allows (not yet

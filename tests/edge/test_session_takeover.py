@@ -269,3 +269,54 @@ async def test_a_message_on_the_gateways_own_prefix_never_drops_its_own_subscrip
     theirs = Delivery(f"{OTHER}/procurement/request", b"{}", mid=2, qos=1, link=1)
     inbound.on_delivery(theirs)
     assert dropped == [f"{OTHER}/cmd/+", f"{OTHER}/procurement/status"]
+
+
+async def test_a_message_on_the_gateways_own_topic_is_told_as_its_own_while_the_session_is_shared(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Its own procurement request, come back through a subscription another client left in
+    the session, before the session has held: left unacknowledged, and logged as a topic of
+    this gateway's that takes no command, not as another gateway's."""
+    config = parse_config(
+        {"site": "north-ward", "gateway": "1", "database": "/var/lib/rxedge/ledger.sqlite"}
+    )
+    acked: list[Delivery] = []
+    clock = Clock()
+    inbound = InboundCommands(
+        config,
+        Topics("north-ward", "1"),
+        lambda _change: True,
+        lambda then: then(),
+        lambda delivery: acked.append(delivery) or True,
+        StocktakeFlow(config, lambda _c: True, lambda _a: None, dict, clock, SiteCalendar()),
+        lambda: "",
+        Counter(),
+        clock,
+        alone=lambda: False,
+    )
+    inbound.on_delivery(Delivery(f"{WARD}/procurement/request", b"{}", mid=1, qos=1, link=1))
+    assert acked == []
+    told = [r.getMessage() for r in caplog.records if r.getMessage().startswith("not carried")]
+    assert len(told) == 1, told
+    assert "a topic of this gateway's that takes no command" in told[0]
+    assert "another gateway's" not in told[0]
+
+
+async def test_a_broker_killed_and_up_again_at_once_three_times_raises_no_alarm(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """A crash and a restart within a moment (systemd's Restart=on-failure, RestartSec=100ms),
+    each within seconds of the gateway's link back, is no other client with its client id."""
+    gateway, task = await start(settings(tmp_path, broker, "north-ward", "1"))
+    try:
+        session = gateway.session
+        assert session is not None
+        for _ in range(4):
+            links = session.connects
+            broker.kill()
+            await broker.start()
+            await eventually(lambda n=links: session.connects > n, what="the gateway's link back")
+        assert not taken_over(gateway), session.takeover.message()
+        assert await broker_alarm(gateway) is None
+    finally:
+        await stop(gateway, task)

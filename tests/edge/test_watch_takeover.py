@@ -1,9 +1,11 @@
 """Two `rxedge procurement watch` with one `--client-id` share one session and throw each other
 off: each request one of them took and could not acknowledge before it was thrown off goes to
 the other, which writes it down too. The watch whose session is taken over stops (exit 3,
-saying why and what to do), the other goes on alone, and every request is written down, by
-one of them at least. A broker that crashes or restarts is no takeover: the watch goes on, and
-writes down every request that reached it. Real mosquitto, the watches as processes."""
+saying why and what to do) once it has written down each request that reached it, the other
+goes on alone, and every request is written down, by one of them at least; a second broker
+that is down changes none of it. A broker that crashes or restarts, even at once, is no
+takeover: the watch goes on, and writes down every request that reached it. Real mosquitto,
+the watches as processes."""
 
 from __future__ import annotations
 
@@ -14,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from edge.cli.procurement.watch import ProcurementWatch
-from edge.demo.local_broker import LocalBroker
+from edge.cli.procurement.watch import Clerk, ProcurementWatch, WatchOptions, watch
+from edge.demo.local_broker import LocalBroker, free_port
 from sync.broker_url import BrokerAddress
-from sync.mqtt_session import Delivery
+from sync.mqtt_session import Delivery, MqttSession
 from sync.procurement_feed import ReceivedRequest, RequestConsumer
 from tests.conftest import Subscriber, eventually
 from tests.edge.procurement_rig import PREFIX, CliRun, request_message
@@ -158,3 +160,124 @@ async def test_a_broker_restarted_three_times_quickly_is_no_takeover(broker: Loc
         assert await watch.interrupt() == 130
     finally:
         await watch.kill()
+
+
+async def test_two_watches_with_one_client_id_are_told_though_another_broker_is_down(
+    broker: LocalBroker,
+) -> None:
+    """Given `--broker live,down`, each lost link moves a watch on to the broker that is down
+    before it comes back: that failed attempt is no restart of the live broker."""
+    brokers = f"{broker.url},mqtt://127.0.0.1:{free_port()}"
+    watch_args = ["procurement", "watch", "--broker", brokers, "--client-id", "clerk-1"]
+    first = await CliRun.start(*watch_args)
+    second: CliRun | None = None
+    try:
+        await first.watching()
+        second = await CliRun.start(*watch_args)
+        runs = (first, second)
+        stopped = await eventually(
+            lambda: next((r for r in runs if r.process.returncode is not None), None),
+            timeout=30,
+            what="one watch stopped",
+        )
+        assert await stopped.finish() == TAKEN_OVER, stopped.errors
+        assert any("client id 'clerk-1'" in e for e in stopped.errors), stopped.errors
+    finally:
+        await first.kill()
+        if second is not None:
+            await second.kill()
+
+
+async def test_a_broker_killed_and_up_again_at_once_three_times_is_no_takeover(
+    broker: LocalBroker,
+) -> None:
+    """A crash and a restart within a moment (systemd's Restart=on-failure, RestartSec=100ms),
+    each within seconds of the watch's link back: no connect attempt fails between the short
+    links, but the session went with the crash, where a takeover hands it over whole."""
+    watcher = await CliRun.start(
+        "procurement", "watch", "--broker", broker.url, "--client-id", "clerk-1", "--json"
+    )
+
+    async def link_back() -> None:
+        """Wait until the watch, subscribed again, writes down a request sent now."""
+        centre = Subscriber(broker.port, ["nothing/at/all"], "centre")
+        bodies: list[dict[str, object]] = []
+
+        def written_down() -> bool:
+            if watcher.process.returncode is not None:
+                return True
+            bodies.append(request_message())  # one sent before its subscription is not kept
+            centre.publish(f"{PREFIX}/procurement/request", json.dumps(bodies[-1]))
+            return any(b["request_id"] in line for b in bodies for line in watcher.lines)
+
+        try:
+            await eventually(written_down, timeout=20, interval=0.2, what="the watch back")
+        finally:
+            centre.close()
+
+    try:
+        await watcher.watching()
+        for _ in range(3):
+            broker.kill()
+            await broker.start()
+            await link_back()
+        await link_back()
+        assert watcher.process.returncode is None, "\n".join(watcher.errors)
+        assert not any("watch stopped" in e for e in watcher.errors), watcher.errors
+        assert await watcher.interrupt() == 130
+    finally:
+        await watcher.kill()
+
+
+async def test_a_watch_stopped_by_a_takeover_writes_down_every_request_that_reached_it(
+    broker: LocalBroker,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A backlog waits its turn in the watch when another client with its --client-id comes:
+    the watch stops with exit 3, each request it had received written down first."""
+    received: list[str] = []
+    arrived = RequestConsumer._arrived
+
+    def receiving(consumer: RequestConsumer, delivery: Delivery) -> None:
+        received.append(json.loads(delivery.payload)["request_id"])
+        arrived(consumer, delivery)
+
+    monkeypatch.setattr(RequestConsumer, "_arrived", receiving)
+    take = Clerk.take
+
+    async def write_down(clerk: Clerk, request: ReceivedRequest) -> None:
+        await asyncio.sleep(0.02)  # a slow disk: the backlog outlasts the first signs
+        await take(clerk, request)
+
+    monkeypatch.setattr(Clerk, "take", write_down)
+    table = tmp_path / "requests.csv"
+    options = WatchOptions(broker.url, client_id="clerk-1", csv=table)
+    watching = asyncio.create_task(watch(options))
+    intruder = MqttSession(BrokerAddress.parse(broker.url), "clerk-1")
+    centre: Subscriber | None = None
+    said: list[str] = []
+    try:
+        await eventually(
+            lambda: said.append(capsys.readouterr().err) or "watching" in "".join(said),
+            what="the watch subscribed",
+        )
+        centre = Subscriber(broker.port, ["nothing/at/all"], "centre")
+        for n in range(REQUESTS * 2):
+            centre.publish(
+                f"{PREFIX}/procurement/request", json.dumps(request_message(n=1 + n % 9))
+            )
+        await eventually(
+            lambda: len(received) - len(written(table)) > 50, what="requests waiting their turn"
+        )
+        await intruder.start()
+        assert await asyncio.wait_for(watching, 30) == TAKEN_OVER
+    finally:
+        if centre is not None:
+            centre.close()
+        await intruder.stop()
+        watching.cancel()
+    lines = written(table)
+    assert set(received) <= set(lines), f"{len(set(received) - set(lines))} not written down"
+    assert len(lines) == len(set(lines)), "each once"

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 
 import pytest
 
-from edge.demo.local_broker import LocalBroker
+from edge.demo.local_broker import LocalBroker, free_port
 from sync import broker_refusal
 from sync.broker_refusal import (
     CONFIG_SETTINGS,
@@ -129,7 +131,7 @@ async def test_a_failed_connect_between_short_links_is_a_restart_not_a_takeover(
         for _ in range(broker_refusal.SHORT_LINKS - 1):
             takeover.link_up()
             assert takeover.link_down(URL, UNSPECIFIED) is False
-        takeover.connect_failed()
+        takeover.connect_failed(URL)
         assert takeover.unreachable
     assert not takeover.taken_over.is_set()
     takeover.link_up()
@@ -146,7 +148,7 @@ async def test_a_link_closed_for_a_reason_of_the_brokers_own_is_no_takeover_and_
     session = MqttSession(BrokerAddress.parse(URL), "rxedge-s1-g1")
     for _ in range(broker_refusal.SHORT_LINKS + 2):
         session._set_connected(True)
-        session._lost(URL, PACKET_TOO_LARGE, "Packet too large")
+        session._lost(URL, PACKET_TOO_LARGE, "Packet too large", True)
     told = [
         r for r in caplog.records if r.levelno == logging.INFO and "Packet too large" in r.message
     ]
@@ -155,6 +157,89 @@ async def test_a_link_closed_for_a_reason_of_the_brokers_own_is_no_takeover_and_
     # Such a broker often closes the link before its reason reaches us: unspecified then.
     for _ in range(broker_refusal.SHORT_LINKS + 2):
         session._set_connected(True)
-        session._lost(URL, UNSPECIFIED, "Unspecified error")
+        session._lost(URL, UNSPECIFIED, "Unspecified error", False)
     assert not session.takeover.taken_over.is_set()
     session.takeover.stop()
+
+
+@pytest.mark.parametrize("persistent", [True, False])
+async def test_a_takeover_is_told_though_another_of_the_brokers_is_down(
+    broker: LocalBroker, persistent: bool
+) -> None:
+    """Given several brokers, paho moves on to the next after each lost link: the attempt on
+    the one that is down fails, which says nothing about the live one, whose links the other
+    client goes on closing."""
+    brokers = [
+        BrokerAddress.parse(broker.url),
+        BrokerAddress.parse(f"mqtt://127.0.0.1:{free_port()}"),
+    ]
+    first = MqttSession(brokers, "clerk-1", persistent=persistent)
+    second = MqttSession(brokers, "clerk-1", persistent=persistent)
+    await first.start()
+    await eventually(first.connected.is_set, what="the first session connected")
+    await second.start()
+    try:
+        await eventually(
+            lambda: first.takeover.taken_over.is_set() and second.takeover.taken_over.is_set(),
+            timeout=20,
+            what="both sessions told the session is taken over",
+        )
+        assert broker.url in first.takeover.message()
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def test_a_broker_restarted_at_once_again_and_again_is_no_takeover_of_a_kept_session(
+    broker: LocalBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broker killed and up again within a moment (systemd's Restart=on-failure with a short
+    RestartSec), each time within seconds of the link it gave: paho's first retry finds it up,
+    so no connect attempt fails between the short links. The session is gone with the crash
+    (the CONNACK says so), where a takeover hands it over whole."""
+    caplog.set_level(logging.INFO)
+    session = MqttSession(BrokerAddress.parse(broker.url), "rxedge-s1-g1")
+    await session.start()
+    try:
+        await eventually(session.connected.is_set, what="the session connected")
+        for _ in range(broker_refusal.SHORT_LINKS + 1):
+            links = session.connects
+            broker.kill()
+            await broker.start()
+            await eventually(lambda n=links: session.connects > n, timeout=5, what="the link back")
+        failed = [r.getMessage() for r in caplog.records if r.name == "sync.mqtt_session"]
+        assert not [f for f in failed if "could not connect" in f or "refused" in f], failed
+        assert not session.takeover.taken_over.is_set(), session.takeover.message()
+        assert warnings(caplog) == []
+    finally:
+        await session.stop()
+
+
+async def test_a_link_paho_gave_up_on_opens_no_window_for_the_brokers_reason(
+    broker: LocalBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """paho's own Keep alive timeout (141), for a broker that stopped answering, is no reason
+    the broker gave: a takeover right after it is told within seconds."""
+    caplog.set_level(logging.INFO)
+    address = BrokerAddress.parse(broker.url)
+    first = MqttSession(address, "clerk-1", keepalive=1)
+    second = MqttSession(address, "clerk-1", keepalive=1)
+    await first.start()
+    try:
+        await eventually(first.connected.is_set, what="the first session connected")
+        assert broker._process is not None
+        pid = broker._process.pid
+        os.kill(pid, signal.SIGSTOP)  # mute, as a hung broker is
+        try:
+            await eventually(lambda: not first.connected.is_set(), what="paho gave up the link")
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert any("Keep alive timeout" in r.getMessage() for r in caplog.records)
+        await eventually(first.connected.is_set, what="the first session back")
+        await second.start()
+        await eventually(
+            first.takeover.taken_over.is_set, timeout=15, what="the first session told"
+        )
+    finally:
+        await first.stop()
+        await second.stop()
