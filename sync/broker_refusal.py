@@ -32,15 +32,23 @@ TAKEN_OVER = 0x8E  # DISCONNECT reason code 142 (MQTT 5): session taken over
 # once, handing the session over whole. So the count starts again when a connect attempt fails
 # on a broker whose links were short (one restarting refuses it; the attempts on another broker
 # of several, down meanwhile, say nothing about this one), when a kept session comes back
-# without the session (a broker restarted without it, or another node), and when the broker
-# closes a link with a reason of its own (UNSPECIFIC aside: "unspecified error", what paho
-# reports too for a link lost without a word, and a plain "normal disconnection"; a reason
-# paho gives itself, such as its keep alive timeout, is not the broker's). Such a broker often
-# closes the link before its reason reaches us (paho then says "unspecified"): short links
-# count again only EXPLAINED_SECONDS after its last.
+# without the session after a link of RESTART_LINK_SECONDS at least (a broker restarted without
+# it, or another node), and when the broker closes a link with a reason of its own (UNSPECIFIC
+# aside: "unspecified error", what paho reports too for a link lost without a word, and a plain
+# "normal disconnection"; a reason paho gives itself, such as its keep alive timeout, is not
+# the broker's). Such a broker often closes the link before its reason reaches us (paho then
+# says "unspecified"): short links count again only EXPLAINED_SECONDS after its last.
 EXPLAINED_SECONDS = 60.0
 SHORT_LINK_SECONDS = 5.0
 SHORT_LINKS = 3
+# A client that keeps no session (clean start: `mosquitto_sub -i <our id>`) taking ours over
+# empties it each time it connects, so we come back without it, as after a broker's restart.
+# The two throw each other off within the other client's reconnect delay (paho's 0.25 s after
+# a link; 1 s for mosquitto_sub, paho's default and most others): our links last that long,
+# a few ms more, so the limit stands well above 1 s. A broker restarted again and again gives
+# links as long as it stays up between restarts: a link this long or more followed by one
+# without the session was a restart, and starts the count again.
+RESTART_LINK_SECONDS = 1.5
 UNSPECIFIC = frozenset({0x00, 0x80})
 # After a takeover, a link that stays up this long: the session is ours again.
 HOLD_SECONDS = 10.0
@@ -183,7 +191,8 @@ class SessionTakeover:
     takes the session over: the broker's reason (MQTT 5: 142, session taken over), or links
     closed without a reason right after they were taken (SHORT_LINKS in a row, no connect
     attempt on their broker failing between them: `connect_failed`; for a `persistent`
-    session, each taken with the session present). `taken_over` is set from the
+    session, none taken without the session after a link of RESTART_LINK_SECONDS or more).
+    `taken_over` is set from the
     first sign on, until `held`: set while the link of the moment has stayed up for
     HOLD_SECONDS (no other client took the session over meanwhile), cleared when it goes. The
     first sign is logged as a warning naming the client id and the fix, the signs after it at
@@ -200,6 +209,7 @@ class SessionTakeover:
         self._sure = False  # the latest sign was the broker's reason, not short links
         self._loop = asyncio.get_running_loop()
         self._up_at: float | None = None
+        self._last_link = 0.0  # how long the last link lasted, in seconds
         self._short = 0  # links in a row the broker closed right after taking them
         self._short_on: set[str] = set()  # the brokers those links were to
         self.unreachable = False  # a connect attempt failed since the last link
@@ -226,8 +236,8 @@ class SessionTakeover:
 
     def link_up(self, session_present: bool = False) -> None:
         """A link is up; `session_present`: the broker had the session (its CONNACK's flag)."""
-        if self.persistent and not session_present:
-            self._restart_count()  # a takeover hands the session over whole
+        if self.persistent and not session_present and self._last_link >= RESTART_LINK_SECONDS:
+            self._restart_count()  # a broker restarted without it; a takeover hands it over
         self._up_at = self._loop.time()
         self.unreachable = False
         self._stop_timer()
@@ -238,7 +248,8 @@ class SessionTakeover:
         `by_broker` (it said so), else paho's for a link it lost or gave up on. Whether that was
         a sign of a takeover."""
         now = self._loop.time()
-        short = self._up_at is not None and now - self._up_at < SHORT_LINK_SECONDS
+        self._last_link = 0.0 if self._up_at is None else now - self._up_at
+        short = self._up_at is not None and self._last_link < SHORT_LINK_SECONDS
         self._up_at = None
         self._stop_timer()
         self.held.clear()

@@ -324,7 +324,7 @@ class RequestConsumer:
         self.stopped = asyncio.Event()
         self._handle = handle
         self._wanted = wanted
-        self._queue: asyncio.Queue[Delivery | None] = asyncio.Queue()  # None: no more
+        self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._session = MqttSession(
             broker,
@@ -363,15 +363,8 @@ class RequestConsumer:
                 f"could not subscribe within {timeout:.0f} s at {self.brokers.describe()}"
             )
 
-    async def stop(self, finish: bool = False) -> None:
-        """Stop handling and disconnect; what was not acknowledged stays with the broker.
-        `finish`: disconnect first, then handle what was received (while `wanted` says yes)."""
-        if finish:
-            await self._session.stop()  # nothing arrives after the end marked here
-            self._queue.put_nowait(None)
-            if self._worker is not None:
-                await asyncio.gather(self._worker, return_exceptions=True)
-            return
+    async def stop(self) -> None:
+        """Stop handling and disconnect; what was not acknowledged stays with the broker."""
         if self._worker is not None:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
@@ -382,7 +375,7 @@ class RequestConsumer:
             while True:
                 delivery = await self._queue.get()
                 await asyncio.sleep(0)  # a lost link, told meanwhile by paho's thread, first
-                if delivery is None or not self._wanted():
+                if not self._wanted():
                     return
                 # Handled even when its link is gone: a broker that lost it (killed, restarted
                 # without saving) does not hand it over again; one that does, hands a copy.

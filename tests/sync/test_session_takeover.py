@@ -194,9 +194,10 @@ async def test_a_broker_restarted_at_once_again_and_again_is_no_takeover_of_a_ke
     broker: LocalBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A broker killed and up again within a moment (systemd's Restart=on-failure with a short
-    RestartSec), each time within seconds of the link it gave: paho's first retry finds it up,
-    so no connect attempt fails between the short links. The session is gone with the crash
-    (the CONNACK says so), where a takeover hands it over whole."""
+    RestartSec), each time within seconds of the link it gave, though not within a second:
+    paho's first retry finds it up, so no connect attempt fails between the short links. The
+    session is gone with the crash (the CONNACK says so) after a link that held a while, where
+    a takeover hands it over whole."""
     caplog.set_level(logging.INFO)
     session = MqttSession(BrokerAddress.parse(broker.url), "rxedge-s1-g1")
     await session.start()
@@ -207,6 +208,7 @@ async def test_a_broker_restarted_at_once_again_and_again_is_no_takeover_of_a_ke
             broker.kill()
             await broker.start()
             await eventually(lambda n=links: session.connects > n, timeout=5, what="the link back")
+            await asyncio.sleep(broker_refusal.RESTART_LINK_SECONDS)  # up a while, then again
         failed = [r.getMessage() for r in caplog.records if r.name == "sync.mqtt_session"]
         assert not [f for f in failed if "could not connect" in f or "refused" in f], failed
         assert not session.takeover.taken_over.is_set(), session.takeover.message()
@@ -243,3 +245,42 @@ async def test_a_link_paho_gave_up_on_opens_no_window_for_the_brokers_reason(
     finally:
         await first.stop()
         await second.stop()
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+@pytest.mark.parametrize("intruder", ["mosquitto_sub", "clean start"])
+async def test_a_client_that_keeps_no_session_taking_over_a_kept_one_is_told(
+    broker: LocalBroker, protocol: MqttProtocol, intruder: str
+) -> None:
+    """A stray `mosquitto_sub -i <the gateway's id>` (no -c), or any client that starts clean:
+    the broker empties our session each time it connects, so each of our links comes back
+    without it, as after a broker's restart; but within that client's reconnect delay (1 s,
+    paho's 0.25 s), where a broker restarted again and again stays up a while in between."""
+    address = BrokerAddress.parse(broker.url)
+    session = MqttSession(
+        address, "rxedge-north-ward-1", protocol=protocol, subscriptions=["rxedge/v1/+/+/cmd/+"]
+    )
+    other = MqttSession(address, "rxedge-north-ward-1", persistent=False)
+    process: asyncio.subprocess.Process | None = None
+    await session.start()
+    try:
+        await eventually(session.connected.is_set, what="the session connected")
+        if intruder == "mosquitto_sub":
+            process = await asyncio.create_subprocess_exec(
+                *("mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port)),
+                *("-i", "rxedge-north-ward-1", "-t", "rxedge/#"),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+        else:
+            await other.start()
+        await eventually(
+            session.takeover.taken_over.is_set, timeout=15, what="the session told it is taken over"
+        )
+        assert "'rxedge-north-ward-1'" in session.takeover.message()
+    finally:
+        if process is not None:
+            process.kill()
+            await process.wait()
+        await other.stop()
+        await session.stop()

@@ -15,9 +15,11 @@ Two watches with one `--client-id` share one session and throw each other off: a
 by one and not yet acknowledged when it is thrown off goes to the other, which writes it down
 too (a request that reached a watch is written down even when its link has gone: after a
 broker's crash it would not come again). A watch whose session another client takes over
-(sync.broker_refusal.SessionTakeover) disconnects, writes down each request that had reached it
-and stops with TAKEN_OVER; what it writes down once disconnected is not acknowledged and stays
-with the session, for the other client, whose file may hold it too.
+(sync.broker_refusal.SessionTakeover) writes down and acknowledges nothing more, and stops
+with TAKEN_OVER: what it wrote down had been written before it was acknowledged, and what it
+had received and not written down stays with the session, unacknowledged, for whichever client
+holds it (the other watch) or this watch's next run. Stopping never waits on the broker: a
+request in hand (an answer waiting for its PUBACK) is dropped, and comes again.
 
 With `--nats` the requests come from the centre's NATS JetStream stream instead, through a
 consumer group shared with the other clerks' processes (edge.cli.procurement.commands.watch_group).
@@ -85,8 +87,7 @@ class ProcurementWatch:
     """Subscribes to procurement requests and hands each one (once) to `on_request`, which may
     be a coroutine function: the request counts as done, and is acknowledged to the broker,
     when it returns. A copy of one done that its gateway sent again goes to `on_repeat`. Once
-    `wanted` says no, no further message is taken (nor acknowledged). Whether another client
-    takes the session over is the caller's to watch (`session.takeover`) and act on."""
+    `wanted` says no, no further message is taken (nor acknowledged)."""
 
     def __init__(
         self,
@@ -114,7 +115,7 @@ class ProcurementWatch:
             persistent=client_id is not None,
             security=security,
             protocol=protocol,
-            wanted=wanted,
+            wanted=lambda: wanted() and not self.session.takeover.taken_over.is_set(),
         )
 
     async def start(self) -> None:
@@ -125,10 +126,8 @@ class ProcurementWatch:
         made within `timeout` seconds."""
         await self.session.until_subscribed(timeout, OPTION_SETTINGS)
 
-    async def stop(self, finish: bool = False) -> None:
-        """Disconnect; `finish`: then hand on each request received before, as
-        sync.procurement_feed.RequestConsumer.stop does."""
-        await self.session.stop(finish)
+    async def stop(self) -> None:
+        await self.session.stop()
 
     async def _handle(self, topic: str, payload: bytes) -> None:
         request = self.feed.new(topic, payload)
@@ -318,8 +317,7 @@ async def watch(options: WatchOptions) -> int:
         print(f"rxedge: {exc}", file=sys.stderr)
         return 2
     finally:
-        # Taken over: each request that reached this watch is written down before it stops.
-        await watcher.stop(finish=takeover.taken_over.is_set())
+        await watcher.stop()
         await clerk.stop()
         seen.close()
     if watcher.session.failed is not None:
@@ -328,10 +326,9 @@ async def watch(options: WatchOptions) -> int:
     if takeover.taken_over.is_set():
         print(
             f"rxedge: watch stopped: {takeover.message(OPTION_SETTINGS)}; two watches with one"
-            " --client-id would write down the same requests. Each request that reached this"
-            " watch is written down, in its output; those it could not acknowledge stay with"
-            " the session, and the other client may have written them down too (the"
-            " request_id tells them apart)",
+            " --client-id would write down the same requests. The requests this watch wrote"
+            " down are in its output; those it had not written down stay with the session,"
+            " for the other client or this watch run again",
             file=sys.stderr,
         )
         return TAKEN_OVER
