@@ -114,6 +114,8 @@ class Rig(ShelfRig):
                 {"gtin": g, "name": n, "reorder_point": 1, "par": 8, "require_serial": False}
                 for g, n in ((AMOX, "Amoxicillin 500 mg"), (IBU, "Ibuprofen 400 mg"))
             ],
+            # a port of its own: tests side by side would share 127.0.0.1:9464
+            "metrics": {"listen": "127.0.0.1:0"},
             **overrides,
         }
 

@@ -142,6 +142,8 @@ class PutawayRig(ShelfRig):
             ],
             "shelves": [{"name": "A", "host": "127.0.0.1", "port": self.shelf.port, "slots": 8}],
             "products": PRODUCTS,
+            # a port of its own: tests side by side would share 127.0.0.1:9464
+            "metrics": {"listen": "127.0.0.1:0"},
             **overrides,
         }
 
