@@ -7,7 +7,9 @@ a command added without its entry fails at once (`describe_exit_statuses` refuse
 from __future__ import annotations
 
 import argparse
+import textwrap
 
+HELP_WIDTH = 80  # columns: a terminal's default, and a window's narrowest
 USAGE = "2 a usage error (the message says which)"
 # sysexits' EX_TEMPFAIL: the unit restarts on it, as it does not on 2.
 NOT_NOW = 75
@@ -51,11 +53,13 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
     ),
     "demo": (
         "0 every step of the scenario was observed",
-        "1 a step was not observed in time",
+        "1 a step was not observed in time, or a command a step ran failed (the summary says"
+        " which, and why)",
         "2 a wrong option (--db names a file that exists, --web a port in use), or the broker"
         " given with --broker refused it (the message names the option to use)",
-        "129 its terminal was closed (SIGHUP), 130 stopped with Ctrl-C, 143 with SIGTERM (each"
-        " after its summary; its broker, web page and temporary files gone)",
+        "129 its terminal was closed (SIGHUP) or what read its output went away, 130 stopped"
+        " with Ctrl-C, 143 with SIGTERM (each, even during its start-up, after its summary;"
+        " its broker, web page and temporary files gone)",
     ),
     "pick": ("0 the list is done (with --cancel: cancelled; with --no-wait: sent)", *SENT),
     "locate": ("0 located (its usable packs lit, or none usable: nothing lit)", *SENT),
@@ -170,8 +174,13 @@ def describe_exit_statuses(parser: argparse.ArgumentParser) -> None:
         if not any(line.startswith("2 ") for line in statuses):
             statuses = (*statuses, USAGE)
         ordered = sorted(statuses, key=_status_number)
-        command.epilog = "exit status:\n" + "\n".join(f"  {line}" for line in ordered)
+        command.epilog = "exit status:\n" + "\n".join(map(_wrapped, ordered))
         command.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def _wrapped(line: str) -> str:
+    """A status line as the help shows it: within 80 columns, its number standing out."""
+    return textwrap.fill(line, HELP_WIDTH, initial_indent="  ", subsequent_indent="    ")
 
 
 def _status_number(line: str) -> int:

@@ -111,8 +111,10 @@ def _parser() -> argparse.ArgumentParser:
         "--broker",
         help="use this broker (mqtt://host:port; several, comma-separated, are tried in order) "
         "instead of a local one. Not one real gateways use: whoever watches it gets the demo's "
-        "procurement requests and alarms (site demo-pharmacy) as real ones; the retained "
-        "messages it leaves are cleared when it ends",
+        "procurement requests and alarms (site demo-pharmacy) as real ones. Each run is a "
+        "gateway of its own there (demo-pharmacy/gw-XXXXXX, named as it starts), so demos "
+        "run beside each other on one broker undisturbed; the retained messages it leaves are "
+        "cleared when it ends",
     )
     add_protocol_option(demo)
     demo.add_argument(

@@ -86,7 +86,9 @@ def describe_result(body: dict[str, object]) -> str:
         )
     if status == "duplicate":
         return f"{cid}: received before; it is {body.get('state')}"
-    return f"{cid}: {status}: {body.get('error', '')}".rstrip(": ")
+    # A refusal about no command in particular (an end with no stocktake running) has no id.
+    said = (str(cid) if cid else "", status, str(body.get("error") or ""))
+    return ": ".join(part for part in said if part)
 
 
 _PUTAWAY = {

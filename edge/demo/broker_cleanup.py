@@ -37,3 +37,10 @@ async def clear_demo_traces(config: GatewayConfig, timeout: float = 10.0) -> int
     finally:
         await session.stop()
     return len(kept)
+
+
+def clearing_command(config: GatewayConfig) -> str:
+    """The command that clears by hand what `clear_demo_traces` would have (mosquitto's
+    client; a broker that wants a user or a CA file wants its options too)."""
+    everything = f"{config.broker.addresses[0].url}/{Topics(config.site, config.gateway).prefix}/#"
+    return f"mosquitto_sub -L '{everything}' --remove-retained --retained-only -W 3"

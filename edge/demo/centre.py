@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Callable
 from typing import Any
 
+from edge.cli.broker_options import own_client_id
 from edge.cli.procurement.watch import ProcurementWatch, status_answer
 from sync.broker_refusal import OPTION_SETTINGS, MqttProtocol
 from sync.broker_url import parse_broker_list
@@ -41,7 +41,7 @@ class DemoCentre:
         brokers = parse_broker_list(broker_url)
         self.session = MqttSession(
             brokers,
-            f"rxedge-demo-centre-{os.getpid()}",
+            own_client_id("demo-centre"),
             subscriptions=[topics.command_result],
             on_message=self._answer,
             persistent=False,

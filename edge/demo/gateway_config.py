@@ -47,13 +47,18 @@ def free_metrics_listen() -> str:
 
 
 def demo_config(
-    db: Path, broker_url: str, ports: DemoPorts, protocol: str = "5", metrics: str = ""
+    db: Path,
+    broker_url: str,
+    ports: DemoPorts,
+    protocol: str = "5",
+    metrics: str = "",
+    gateway: str = GATEWAY,
 ) -> dict[str, object]:
     """The daemon's configuration, as parse_config takes it; `metrics`, where its Prometheus
-    endpoint listens ("" for none)."""
+    endpoint listens ("" for none); `gateway`, its name under the demo's site."""
     return {
         "site": SITE,
-        "gateway": GATEWAY,
+        "gateway": gateway,
         "database": str(db),
         "create_database": True,
         "broker": {**_broker_urls(broker_url), "protocol": protocol},

@@ -162,7 +162,9 @@ class LocalBroker:
         ]
 
     async def start(self, timeout: float = 10.0) -> None:
-        """Start mosquitto and wait until it accepts connections."""
+        """Start mosquitto and wait until it accepts connections. Stopped on the way (a signal
+        cancels the wait) or failing, it leaves no mosquitto running: one detached from the
+        terminal would outlive everything else."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(self.config_text())
@@ -173,6 +175,14 @@ class LocalBroker:
             stderr=subprocess.PIPE,
             start_new_session=self.detached,
         )
+        try:
+            await self._until_listening(timeout)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _until_listening(self, timeout: float) -> None:
+        assert self._process is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:

@@ -15,28 +15,32 @@ stocktake`: the pack missing from A-06 is found, and the report is read and conf
 In a terminal the shelf is drawn live from the controller's registers, the web page's address
 and login (with --web) kept under its header; otherwise (or with --plain) every activity line is
 printed as it happens, with text pictures of the shelf. Stopped early (Ctrl-C, SIGTERM, its
-terminal closed), it ends the scenario, stops the page, the daemon and the broker in that order
-(nothing loses its link on the way), and prints its summary of what ran. On a broker of one's
-own (--broker) it clears, at its end, what it left retained there.
+terminal closed), even while it starts, it ends the scenario, stops the page, the daemon and the
+broker in that order (nothing loses its link on the way; a second signal does not cut this
+short), and prints its summary of what ran. On a broker of one's own (--broker) it is a gateway
+of a name of its own, so that demos beside it there go on undisturbed, and it clears, at its
+end, what it left retained there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+from edge.cli.as_typed import rxedge_as_typed
 from edge.cli.procurement.request_lines import request_line
 from edge.cli.procurement.status import STATUS_COMMAND, TAKEN, describe_taken
 from edge.cli.shelf_commands import describe_result
 from edge.daemon.activity import Activity
 from edge.daemon.gateway import Gateway
-from edge.demo.broker_cleanup import clear_demo_traces
+from edge.demo.broker_cleanup import clear_demo_traces, clearing_command
 from edge.demo.centre import Answer, DemoCentre
 from edge.demo.clerk import CLERK
 from edge.demo.gateway_config import DemoPorts, demo_config, free_metrics_listen
@@ -57,6 +61,7 @@ from edge.demo.stock import (
 )
 from edge.demo.view import DemoView
 from edge.service.metrics import metrics_url, split_listen
+from edge.service.stopping import tidy_up
 from edge.settings.config import GatewayConfig, parse_config
 from edge.web.demo_page import DEMO_USER, start_demo_page
 from edge.web.server import WebSetupError, bind
@@ -96,6 +101,11 @@ class Demo:
         self.broker_url = broker_url
         self.live = not plain and sys.stdout.isatty()
         self.requests: list[ReceivedRequest] = []
+        # On a broker of one's own other demos may run: each run is a gateway of its own there,
+        # which clears only what it left itself.
+        self.gateway_name = GATEWAY if broker_url is None else f"gw-{secrets.token_hex(3)}"
+        self.stage: Stage | None = None  # once everything started
+        self.scenario: asyncio.Task[bool] | None = None
         self.shelf = ShelfControllerSimulator(slots=SLOTS)
         self.view = DemoView(self.live, self.shelf, slot_labels(), product_names(), self.requests)
 
@@ -144,110 +154,127 @@ class Demo:
 
     async def _run(self, workdir: Path) -> int:
         say = self.view.say
-        stopped: asyncio.CancelledError | None = None
         started = time.monotonic()
         db = self.db.resolve() if self.db else workdir / "ledger.sqlite"
         today = datetime.now(UTC).date()
-        packs = book_delivery(db, today)
+        packs = book_delivery(db, today, self.gateway_name)
         self.view.db = db
         say("demo", f"ledger: {db}" + ("" if self.db else " (temporary; --db to keep)"))
         say("goods-in", f"delivery booked in before the daemon starts: {packs} packs")
-        async with contextlib.AsyncExitStack() as stack:
-            broker_url = self.broker_url
-            if broker_url is None:
-                broker = LocalBroker(workdir / "broker", detached=True)
-                await broker.start()
-                stack.push_async_callback(broker.stop)
-                broker_url = broker.url
-                say("demo", f"broker: mosquitto at {broker_url}")
-            else:
-                say(
-                    "demo",
-                    f"broker: {broker_url}; whoever watches it gets the demo's requests and "
-                    f"alarms (site {SITE}); its retained messages are cleared at the end",
-                )
-            reader = R2000Simulator(baudrate=115200)
-            scanner = ScannerSimulator(baudrate=9600)
-            goods_in = ScannerSimulator(baudrate=9600)
-            handheld = ChafonSimulator()
-            for device in (reader, scanner, goods_in, handheld, self.shelf):
-                await device.start()
-                stack.push_async_callback(device.stop)
-            for packs_on in TAGGED:
-                for serial in range(1, packs_on.count + 1):
-                    reader.place(packs_on.antenna, packs_on.epc(serial))
-            reader.place(4, FOREIGN_TAG)
+        stack = contextlib.AsyncExitStack()
+        stopped, refused, ok = False, None, False
+        try:
+            ok = await self._start_and_play(stack, workdir, db, today, started)
+        except asyncio.CancelledError:  # Ctrl-C, SIGTERM, SIGHUP: tidy up, then end
+            stopped = True
+        except BrokerLinkError as exc:  # the broker given with --broker refused the centre
+            refused = exc
+        finally:
+            stopped = await tidy_up(stack) or stopped
+        if refused is not None:
+            self.view.restore_terminal()
+            print(f"rxedge demo: {refused}", file=sys.stderr)
+            return 2
+        if stopped and self.scenario is not None:  # what the scenario saw before the stop
+            scenario = self.scenario
+            ok = scenario.done() and not scenario.cancelled() and scenario.result()
+        self._summary(ok, db, time.monotonic() - started, stopped)
+        if stopped:
+            raise asyncio.CancelledError
+        return 0 if ok else 1
+
+    async def _start_and_play(
+        self,
+        stack: contextlib.AsyncExitStack,
+        workdir: Path,
+        db: Path,
+        today: date,
+        started: float,
+    ) -> bool:
+        """Start the broker, the simulators, the centre, the daemon and the page, each stopped
+        by `stack`; then play the scenario (`_play`)."""
+        say = self.view.say
+        broker_url = self.broker_url
+        if broker_url is None:
+            broker = LocalBroker(workdir / "broker", detached=True)
+            await broker.start()
+            stack.push_async_callback(broker.stop)
+            broker_url = broker.url
+            say("demo", f"broker: mosquitto at {broker_url}")
+        else:
             say(
                 "demo",
-                f"simulators: R2000 reader (115200 baud) on {reader.port}, GS1 scanners on "
-                f"{scanner.port} and {goods_in.port} (goods-in), Chafon handheld on "
-                f"{handheld.port}, shelf controller (Modbus TCP, {SLOTS} slots) on port "
-                f"{self.shelf.port}",
+                f"broker: {broker_url}, as gateway {SITE}/{self.gateway_name} (a name of this "
+                "run's own: demos beside it there go on undisturbed); whoever watches it gets "
+                "the demo's requests and alarms; its retained messages are cleared at the end",
             )
-            centre = DemoCentre(
-                broker_url, Topics(SITE, GATEWAY), self.on_answer, self.on_request, self.protocol
-            )
-            stack.push_async_callback(centre.stop)
-            try:
-                await centre.start()
-            except BrokerLinkError as exc:
-                self.view.restore_terminal()
-                print(f"rxedge demo: {exc}", file=sys.stderr)
-                return 2
-            ports = DemoPorts(
-                reader.port, scanner.port, goods_in.port, handheld.port, self.shelf.port
-            )
-            metrics = free_metrics_listen()
-            if metrics:
-                say("demo", f"metrics: {metrics_url(*split_listen(metrics))} (rxedge status)")
-            else:
-                say("demo", "metrics: off (the default address is taken: a gateway, a demo?)")
-            config = parse_config(demo_config(db, broker_url, ports, self.protocol, metrics))
-            if self.broker_url is not None:  # once the daemon stopped (callbacks run last first)
-                stack.push_async_callback(self._clear_broker, config)
-            gateway = Gateway(config, observer=self.on_activity)
-            daemon = asyncio.create_task(gateway.run())
-            stack.push_async_callback(self._stop_daemon, gateway, daemon)
-            self.view.gateway = gateway
-            await self.view.start()
-            stack.push_async_callback(self.view.stop)  # the last frame, while the daemon runs
-            if self.web_port is not None:
-                await gateway.ready.wait()
-                page, password = await start_demo_page(config, workdir, self.web_port)
-                stack.push_async_callback(page.stop)
-                self.web_url = page.url
-                self.web_login = f"log in as {DEMO_USER}, password {password}"
-                self.view.page = f"web page {page.url}  user {DEMO_USER}  password {password}"
-                say("web", f"web page: {page.url} ({self.web_login})")
-            stage = Stage(
-                gateway,
-                reader,
-                scanner,
-                self.shelf,
-                centre,
-                self.view,
-                db,
-                today,
-                started + self.seconds,
-                goods_in=goods_in,
-                handheld=handheld,
-                target=(
-                    *("--broker", broker_url, "--mqtt-protocol", self.protocol),
-                    *("--site", SITE, "--gateway", GATEWAY),
-                ),
-            )
-            scenario = asyncio.create_task(Scenario(stage).run(), name="demo scenario")
-            try:
-                ok = await self._play(scenario, daemon)
-            except asyncio.CancelledError as stop:  # Ctrl-C, SIGTERM, SIGHUP: tidy up, then end
-                stopped = stop
-                scenario.cancel()
-                await asyncio.wait([scenario])
-                ok = not scenario.cancelled() and scenario.result()
-        self._summary(gateway, stage, ok, db, time.monotonic() - started, stopped is not None)
-        if stopped is not None:
-            raise stopped
-        return 0 if ok else 1
+        reader = R2000Simulator(baudrate=115200)
+        scanner = ScannerSimulator(baudrate=9600)
+        goods_in = ScannerSimulator(baudrate=9600)
+        handheld = ChafonSimulator()
+        for device in (reader, scanner, goods_in, handheld, self.shelf):
+            stack.push_async_callback(device.stop)
+            await device.start()
+        for packs_on in TAGGED:
+            for serial in range(1, packs_on.count + 1):
+                reader.place(packs_on.antenna, packs_on.epc(serial))
+        reader.place(4, FOREIGN_TAG)
+        say(
+            "demo",
+            f"simulators: R2000 reader (115200 baud) on {reader.port}, GS1 scanners on "
+            f"{scanner.port} and {goods_in.port} (goods-in), Chafon handheld on "
+            f"{handheld.port}, shelf controller (Modbus TCP, {SLOTS} slots) on port "
+            f"{self.shelf.port}",
+        )
+        topics = Topics(SITE, self.gateway_name)
+        centre = DemoCentre(broker_url, topics, self.on_answer, self.on_request, self.protocol)
+        stack.push_async_callback(centre.stop)
+        await centre.start()
+        ports = DemoPorts(reader.port, scanner.port, goods_in.port, handheld.port, self.shelf.port)
+        metrics = free_metrics_listen()
+        if metrics:
+            say("demo", f"metrics: {metrics_url(*split_listen(metrics))} (rxedge status)")
+        else:
+            say("demo", "metrics: off (the default address is taken: a gateway, a demo?)")
+        config = parse_config(
+            demo_config(db, broker_url, ports, self.protocol, metrics, self.gateway_name)
+        )
+        if self.broker_url is not None:  # once the daemon stopped (callbacks run last first)
+            stack.push_async_callback(self._clear_broker, config)
+        gateway = Gateway(config, observer=self.on_activity)
+        daemon = asyncio.create_task(gateway.run())
+        stack.push_async_callback(self._stop_daemon, gateway, daemon)
+        self.view.gateway = gateway
+        await self.view.start()
+        stack.push_async_callback(self.view.stop)  # the last frame, while the daemon runs
+        if self.web_port is not None:
+            await gateway.ready.wait()
+            page, password = await start_demo_page(config, workdir, self.web_port)
+            stack.push_async_callback(page.stop)
+            self.web_url = page.url
+            self.web_login = f"log in as {DEMO_USER}, password {password}"
+            self.view.page = f"web page {page.url}  user {DEMO_USER}  password {password}"
+            say("web", f"web page: {page.url} ({self.web_login})")
+        self.stage = stage = Stage(
+            gateway,
+            reader,
+            scanner,
+            self.shelf,
+            centre,
+            self.view,
+            db,
+            today,
+            started + self.seconds,
+            goods_in=goods_in,
+            handheld=handheld,
+            target=(
+                *("--broker", broker_url, "--mqtt-protocol", self.protocol),
+                *("--site", SITE, "--gateway", self.gateway_name),
+            ),
+        )
+        self.scenario = scenario = asyncio.create_task(Scenario(stage).run(), name="scenario")
+        stack.push_async_callback(_end_scenario, scenario)  # first, once stopped
+        return await self._play(scenario, daemon)
 
     async def _play(self, scenario: asyncio.Task[bool], daemon: asyncio.Task[None]) -> bool:
         """Whether the scenario observed every step; with --forever, after it, wait for Ctrl-C."""
@@ -278,7 +305,10 @@ class Demo:
         try:
             cleared = await clear_demo_traces(config)
         except (BrokerLinkError, TimeoutError) as exc:
-            self.broker_left = f"its retained messages NOT cleared: {exc or 'no answer'}"
+            self.broker_left = (
+                f"its retained messages NOT cleared ({exc or 'no answer'}); to clear them: "
+                f"{clearing_command(config)}"
+            )
             return
         self.broker_left = f"{cleared} retained message(s) of the demo cleared"
 
@@ -288,23 +318,42 @@ class Demo:
         with contextlib.suppress(Exception):
             await daemon
 
-    def _summary(
-        self, gateway: Gateway, stage: Stage, ok: bool, db: Path, took: float, stopped: bool
-    ) -> None:
+    def _summary(self, ok: bool, db: Path, took: float, stopped: bool) -> None:
+        print("\nsummary")
+        if self.stage is None:
+            print("  result:               stopped (Ctrl-C or a signal) during start-up")
+        else:
+            self._scenario_summary(self.stage, ok, db, stopped)
+        print(f"  run time:             {took:.1f} s")
+        kept = f"{db}" if self.db else "removed with the demo's temporary files (--db keeps it)"
+        print(f"  ledger:               {kept}")
+        if self.broker_left:
+            print(f"  broker:               {self.broker_left}")
+        if self.web_url:
+            print(f"  web page:             {self.web_url}, stopped with the demo")
+            print(f"{'':24}{self.web_login}")
+            if not self.forever:
+                print(f"{'':24}to keep it up: {rxedge_as_typed()} demo --web 0 --forever")
+
+    def _scenario_summary(self, stage: Stage, ok: bool, db: Path, stopped: bool) -> None:
+        gateway = stage.gateway
         picks = [m for m in pick_movements(db) if m[0] in PACKS_PER_LIST]
         done = [p for p in PACKS_PER_LIST if stage.centre.of(p, "done")]
-        failed = [what for what, passed in stage.checks if not passed]
-        print("\nsummary")
         if ok:
             print(f"  result:               scenario complete{', then stopped' if stopped else ''}")
         elif stopped:
             print("  result:               stopped (Ctrl-C or a signal) before the scenario ended")
         else:
             print("  result:               scenario NOT complete")
-        if failed and not stopped:  # a check fails only when the deadline passes unobserved
-            print(f"  not observed within --seconds {self.seconds:g}: {'; '.join(failed)}")
+        for check in stage.checks:
+            if check.error:  # a command the step ran failed: time had nothing to do with it
+                print(f"  step failed:          {check.what}: {check.error}")
+        late = [c.what for c in stage.checks if not c.passed and not c.error]
+        if late and not stopped:  # such a check fails only when the deadline passes unobserved
+            print(f"  not observed within --seconds {self.seconds:g}: {'; '.join(late)}")
             print("  (a longer --seconds gives a slow or busy machine more time)")
-        print(f"  checks observed:      {sum(p for _, p in stage.checks)} of {len(stage.checks)}")
+        passed = sum(c.passed for c in stage.checks)
+        print(f"  checks observed:      {passed} of {len(stage.checks)}")
         print(f"  pick lists done:      {len(done)} ({', '.join(done) or 'none'})")
         print(f"  picks booked:         {len(picks)}")
         print(f"  mistakes caught:      {gateway.counters['mistakes']}")
@@ -338,13 +387,9 @@ class Demo:
                 f"{'':24}{c['seen']} of {c['expected']} packs seen: {c['missing']} "
                 f"missing, {c['unexpected']} extra, {c['misplaced']} misplaced"
             )
-        print(f"  run time:             {took:.1f} s")
-        kept = f"{db}" if self.db else "removed with the demo's temporary files (--db keeps it)"
-        print(f"  ledger:               {kept}")
-        if self.broker_left:
-            print(f"  broker:               {self.broker_left}")
-        if self.web_url:
-            print(f"  web page:             {self.web_url}, stopped with the demo")
-            print(f"{'':24}{self.web_login}")
-            if not self.forever:
-                print(f"{'':24}to keep it up: rxedge demo --web 0 --forever")
+
+
+async def _end_scenario(scenario: asyncio.Task[bool]) -> None:
+    """Stop the scenario (a stop signal came), before what it acts on stops."""
+    scenario.cancel()
+    await asyncio.wait([scenario])

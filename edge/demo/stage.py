@@ -29,6 +29,16 @@ PAUSE = 0.9  # seconds between the people's actions, for the person watching
 Condition = Callable[[], bool | Awaitable[bool]]
 
 
+@dataclass(frozen=True, slots=True)
+class Check:
+    """What a step looked for and whether it was seen; `error`: what a command the step ran
+    said when it failed ("" when nothing failed: it was not seen before the deadline)."""
+
+    what: str
+    passed: bool
+    error: str = ""
+
+
 @dataclass
 class Stage:
     """What the scenario acts on and watches."""
@@ -42,7 +52,7 @@ class Stage:
     db: Path
     today: date
     deadline: float  # time.monotonic()
-    checks: list[tuple[str, bool]] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
     goods_in: ScannerSimulator | None = None  # the put-away scanner
     handheld: ChafonSimulator | None = None  # the stocktake's handheld reader
     # What points `rxedge` commands at the demo's gateway: --broker, --site, --gateway, ...
@@ -72,11 +82,12 @@ class Acts:
     async def check(self, what: str, condition: Condition) -> bool:
         return self.seen(what, await until(condition, self.s.deadline))
 
-    def seen(self, what: str, ok: bool) -> bool:
+    def seen(self, what: str, ok: bool, error: str = "") -> bool:
         """Record a check whose answer is known now (what a command printed, or that it
-        failed): nothing to wait for."""
-        self.s.checks.append((what, ok))
-        self.s.view.say("check", f"{'ok' if ok else 'NOT OBSERVED'}: {what}")
+        failed, and with what `error`): nothing to wait for."""
+        self.s.checks.append(Check(what, ok, "" if ok else error))
+        said = "ok" if ok else (f"FAILED ({error})" if error else "NOT OBSERVED")
+        self.s.view.say("check", f"{said}: {what}")
         return ok
 
     def act(self, who: str, text: str) -> None:

@@ -226,13 +226,13 @@ def product_names() -> dict[str, str]:
     return {p.gtin: p.name for p in PRODUCTS}
 
 
-def book_delivery(db: Path, today: date) -> int:
-    """Book the delivery into a new ledger before the daemon starts: one `receive` movement per
-    counted batch, and one per tagged pack out of the antennas' reach, into its slot. Returns
-    the packs booked."""
+def book_delivery(db: Path, today: date, gateway: str = GATEWAY) -> int:
+    """Book the delivery into a new ledger (of `gateway`) before the daemon starts: one
+    `receive` movement per counted batch, and one per tagged pack out of the antennas' reach,
+    into its slot. Returns the packs booked."""
     decoder = EpcDecoder()
     tagged = UNWATCHED.batch
-    keeper = InventoryKeeper(db, {}, SITE, GATEWAY)
+    keeper = InventoryKeeper(db, {}, SITE, gateway)
     try:
         with keeper.group():
             for batch in DELIVERY:

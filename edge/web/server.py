@@ -138,11 +138,19 @@ async def start_page(
     )
     server = _Server(uvicorn_config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="web page")
-    while not server.started:
-        if task.done():
-            task.result()  # raises what stopped it
-            raise WebSetupError("the page stopped while starting")
-        await asyncio.sleep(0.02)
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # raises what stopped it
+                raise WebSetupError("the page stopped while starting")
+            await asyncio.sleep(0.02)
+    except asyncio.CancelledError:
+        # Stopped while it starts (Ctrl-C): it ends its start-up, then stops, as told; left
+        # running, it would be cancelled halfway at exit and print a traceback.
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 10)
+        raise
     host, port = sock.getsockname()[:2]
     scheme = "https" if web.cert_file else "http"
     shown = f"[{host}]" if ":" in host else ("127.0.0.1" if host == "0.0.0.0" else host)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -76,6 +77,35 @@ def test_demo_stopped_by_sigterm_stops_its_broker_and_leaves_no_files(tmp_path: 
     assert demo.returncode == 128 + signal.SIGTERM, out
     assert not workdir.exists(), "the demo's temporary ledger and broker files were left behind"
     assert "Traceback" not in out
+
+
+def test_demo_whose_output_reader_went_away_ends_as_if_its_window_closed() -> None:
+    """`rxedge demo | tee log` in a window that closes: tee goes (the pipe breaks), and the
+    demo's SIGHUP comes: it tidies up and exits 129, saying nothing of a broken pipe."""
+    read, write = os.pipe()
+    demo = subprocess.Popen(
+        [*RXEDGE, "demo", "--plain", "--seconds", "60"],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    os.close(write)
+    try:
+        seen, deadline = b"", time.monotonic() + 30
+        while b"sync      connected" not in seen:
+            left = deadline - time.monotonic()
+            assert left > 0 and select.select([read], [], [], left)[0], seen.decode()
+            seen += os.read(read, 65536)
+        os.close(read)  # tee has gone
+        demo.send_signal(signal.SIGHUP)
+        _, err = demo.communicate(timeout=30)
+        assert _in_session(demo.pid) == [], "the demo's mosquitto outlived it"
+    finally:
+        _end_session(demo)
+    assert demo.returncode == 128 + signal.SIGHUP, err
+    assert "Traceback" not in err and "Broken pipe" not in err, err
 
 
 def test_simulator_stopped_by_sigterm_removes_its_link(tmp_path: Path) -> None:

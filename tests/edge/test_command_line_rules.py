@@ -129,12 +129,20 @@ def test_help_is_printed_with_the_exit_statuses_last() -> None:
         .stdout.rstrip()
         .splitlines()
     )
-    assert shown[-4:] == [
+    assert shown[-5:] == [
         "exit status:",
         "  0 found",
         "  1 the pack was never booked in",
-        "  2 the ledger or configuration cannot be read, or a usage error (the message says which)",
+        "  2 the ledger or configuration cannot be read, or a usage error (the message",
+        "    says which)",
     ]
+
+
+def test_every_exit_status_fits_an_80_column_terminal() -> None:
+    for path, command in commands_of(_parser()).items():
+        statuses = command.format_help().rstrip().split("\nexit status:\n")[1]
+        too_wide = [line for line in statuses.splitlines() if len(line) > 80]
+        assert too_wide == [], f"rxedge {path} --help"
 
 
 def test_version_comes_from_the_package() -> None:
