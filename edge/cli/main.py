@@ -114,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
         "procurement requests and alarms (site demo-pharmacy) as real ones. Each run is a "
         "gateway of its own there (demo-pharmacy/gw-XXXXXX, named as it starts), so demos "
         "run beside each other on one broker undisturbed; the retained messages it leaves are "
-        "cleared when it ends",
+        "cleared when it ends, and those of earlier runs that run no more when it starts",
     )
     add_protocol_option(demo)
     demo.add_argument(

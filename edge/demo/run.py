@@ -18,8 +18,8 @@ printed as it happens, with text pictures of the shelf. Stopped early (Ctrl-C, S
 terminal closed), even while it starts, it ends the scenario, stops the page, the daemon and the
 broker in that order (nothing loses its link on the way; a second signal does not cut this
 short), and prints its summary of what ran. On a broker of one's own (--broker) it is a gateway
-of a name of its own, so that demos beside it there go on undisturbed, and it clears, at its
-end, what it left retained there.
+of a name of its own, so that demos beside it there go on undisturbed; it clears, at its end,
+what it left retained there, and at its start what earlier runs that run no more left there.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from edge.cli.procurement.status import STATUS_COMMAND, TAKEN, describe_taken
 from edge.cli.shelf_commands import describe_result
 from edge.daemon.activity import Activity
 from edge.daemon.gateway import Gateway
-from edge.demo.broker_cleanup import clear_demo_traces, clearing_command
+from edge.demo.broker_cleanup import earlier_runs_cleared, own_traces_cleared
 from edge.demo.centre import Answer, DemoCentre
 from edge.demo.clerk import CLERK
 from edge.demo.gateway_config import DemoPorts, demo_config, free_metrics_listen
@@ -241,6 +241,7 @@ class Demo:
         )
         if self.broker_url is not None:  # once the daemon stopped (callbacks run last first)
             stack.push_async_callback(self._clear_broker, config)
+            say("demo", await earlier_runs_cleared(config))
         gateway = Gateway(config, observer=self.on_activity)
         daemon = asyncio.create_task(gateway.run())
         stack.push_async_callback(self._stop_daemon, gateway, daemon)
@@ -302,15 +303,7 @@ class Demo:
 
     async def _clear_broker(self, config: GatewayConfig) -> None:
         """Take the demo's retained messages and its gateway's session off a broker of one's own."""
-        try:
-            cleared = await clear_demo_traces(config)
-        except (BrokerLinkError, TimeoutError) as exc:
-            self.broker_left = (
-                f"its retained messages NOT cleared ({exc or 'no answer'}); to clear them: "
-                f"{clearing_command(config)}"
-            )
-            return
-        self.broker_left = f"{cleared} retained message(s) of the demo cleared"
+        self.broker_left = await own_traces_cleared(config)
 
     async def _stop_daemon(self, gateway: Gateway, daemon: asyncio.Task[None]) -> None:
         self.view.gateway = None  # its writer stops: nothing may ask it questions any more

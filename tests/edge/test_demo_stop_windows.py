@@ -111,8 +111,8 @@ def own_broker(tmp_path: Path) -> Iterator[LocalBroker]:
 def test_a_stop_while_the_demo_clears_a_broker_of_ones_own_lets_the_clearing_finish(
     own_broker: LocalBroker, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cleared = signalled_first(demo_run.clear_demo_traces, signal.SIGINT)
-    monkeypatch.setattr(demo_run, "clear_demo_traces", cleared)
+    cleared = signalled_first(demo_run.own_traces_cleared, signal.SIGINT)
+    monkeypatch.setattr(demo_run, "own_traces_cleared", cleared)
     # Three seconds: the scenario ends unfinished at once, and the clearing follows.
     status = run_stoppable(Demo(3, False, None, own_broker.url, plain=True).run())
     out, err = capsys.readouterr()
