@@ -1,25 +1,40 @@
-"""A 3-node NATS cluster (scripts/nats-cluster/node.conf) started per test, its stream ready."""
+"""3-node NATS clusters (scripts/nats-cluster/node.conf), their stream ready: one shared by the
+tests of a test process that neither stop its nodes nor leave MQTT sessions on it (`cluster`,
+set back after each test to what it was once ready), or one of the test's own (`own_cluster`).
+Starting one takes seconds (its nodes elect the leaders JetStream and its MQTT gateway need)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import nats.errors
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from edge.demo.nats_cluster import NatsCluster
+from sync.jetstream.consumer_group import REGISTER, STREAM
 from sync.jetstream.link import connect
-from sync.jetstream.subjects import MQTT_STORE, request_subject, subject_of
+from sync.jetstream.subjects import (
+    MQTT_PREFIX,
+    MQTT_STORE,
+    SUBJECT_ROOT,
+    request_subject,
+    subject_of,
+)
 from sync.topics import ROOT
 from tests.edge.procurement_rig import CliRun
 
+T = TypeVar("T")
+
 
 @pytest.fixture(autouse=True)
-async def no_process_left(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+async def no_process_left(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[CliRun]]:
     """Every `rxedge` process a test starts is killed at its end, passed or failed."""
     started: list[CliRun] = []
     start = CliRun.start.__func__  # type: ignore[attr-defined]
@@ -30,15 +45,20 @@ async def no_process_left(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None
         return run
 
     monkeypatch.setattr(CliRun, "start", classmethod(tracked))
-    yield
-    for run in started:
+    yield started
+    await _kill(started)
+
+
+async def _kill(runs: list[CliRun]) -> None:
+    for run in runs:
         if run.process.returncode is None:
             run.process.kill()
             await run.process.wait()
 
 
 @pytest.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
+async def own_cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
+    """A cluster for one test: one that kills a node, or whose gateways keep MQTT sessions."""
     nodes = NatsCluster(tmp_path / "nats")
     await nodes.start()
     try:
@@ -46,6 +66,71 @@ async def cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
         yield nodes
     finally:
         await nodes.stop()
+
+
+Made = dict[str, set[str]]  # stream -> its consumers
+
+
+@pytest.fixture(scope="session")
+def shared_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NatsCluster, Made]]:
+    """One cluster per test process, started when a test first asks for it, and what its
+    streams and consumers were once it was ready."""
+    nodes = NatsCluster(tmp_path_factory.mktemp("nats"))
+    try:
+        made = _on_a_loop_of_its_own(_ready(nodes))
+        yield nodes, made
+    finally:
+        _on_a_loop_of_its_own(nodes.stop())
+
+
+@pytest.fixture
+async def cluster(
+    shared_nodes: tuple[NatsCluster, Made], no_process_left: list[CliRun]
+) -> AsyncIterator[NatsCluster]:
+    """The shared cluster, as it was once ready: after the test (its processes killed first,
+    so that none makes anything again), the consumers and streams it made are deleted and the
+    gateways' requests, the stream and the register emptied (a new consumer group would
+    otherwise be handed an earlier test's requests)."""
+    nodes, made = shared_nodes
+    yield nodes
+    await _kill(no_process_left)
+    nc = await connect(nodes.urls, "test-set-back")
+    try:
+        js = nc.jetstream()
+        for stream in await js.streams_info():
+            name = stream.config.name
+            if name is None or (name.startswith("$MQTT_") and name != MQTT_STORE):
+                continue  # the MQTT gateway's own, untouched by these tests
+            if name not in made:
+                await js.delete_stream(name)
+                continue
+            for consumer in await js.consumers_info(name):
+                if consumer.name not in made[name]:
+                    await js.delete_consumer(name, consumer.name)
+        await js.purge_stream(MQTT_STORE, subject=f"{MQTT_PREFIX}{SUBJECT_ROOT}.>")
+        await js.purge_stream(STREAM)
+        await js.purge_stream(f"KV_{REGISTER}")
+    finally:
+        await nc.close()
+
+
+async def _ready(nodes: NatsCluster) -> Made:
+    await nodes.start()
+    await nodes.prepare()
+    nc = await connect(nodes.urls, "test-setup")
+    try:
+        js = nc.jetstream()
+        names = [s.config.name for s in await js.streams_info() if s.config.name]
+        return {n: {c.name for c in await js.consumers_info(n) if c.name} for n in names}
+    finally:
+        await nc.close()
+
+
+def _on_a_loop_of_its_own(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` in a thread with its own event loop: a session fixture outlives the loop of
+    the test that first asked for it (the cluster's processes are not bound to any loop)."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, work).result()
 
 
 class Tally:

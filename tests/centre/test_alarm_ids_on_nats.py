@@ -29,7 +29,7 @@ def waiting(db: Path) -> list[tuple[str, str]]:
 
 @pytest.mark.timeout(120)
 async def test_an_alarm_message_waiting_under_its_dotted_id_does_not_stall_the_link(
-    cluster: NatsCluster, tmp_path: Path
+    own_cluster: NatsCluster, tmp_path: Path
 ) -> None:
     db = file_at_version(
         tmp_path / "ledger.sqlite",
@@ -41,15 +41,15 @@ async def test_an_alarm_message_waiting_under_its_dotted_id_does_not_stall_the_l
         "INSERT INTO outbox (created_at, kind, key, payload) VALUES ('2026-12-05T08:00:01Z',"
         " 'command_result', 'c1', '{\"ok\": true}')",
     )
-    settings = config(db, cluster.mqtt_urls[0], products(auto=1))
-    settings["broker"] = {"url": cluster.mqtt_urls[0], "protocol": "3.1.1"}
+    settings = config(db, own_cluster.mqtt_urls[0], products(auto=1))
+    settings["broker"] = {"url": own_cluster.mqtt_urls[0], "protocol": "3.1.1"}
     settings["metrics"] = {"listen": ""}
     gateway, task = await start_gateway(settings)
     try:
         session = gateway.session
         assert session is not None
         await eventually(lambda: not waiting(db), timeout=30, what="the outbox sent")
-        port = int(cluster.mqtt_urls[0].rsplit(":", 1)[1])
+        port = int(own_cluster.mqtt_urls[0].rsplit(":", 1)[1])
         topic = f"{PREFIX}/alarms/{NEW_ID}"
 
         async def alarm_held() -> bytes | None:

@@ -43,27 +43,27 @@ async def raise_requests(gateway: Gateway, db: Path, gtins: list[str]) -> None:
 
 @pytest.mark.timeout(180)
 async def test_a_gateway_whose_node_dies_fails_over_to_the_next_and_loses_no_request(
-    cluster: NatsCluster, tmp_path: Path, record_property: Callable[[str, object], None]
+    own_cluster: NatsCluster, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
     wanted = products(auto=5)
     gtins = [p["gtin"] for p in wanted]
     db = tmp_path / "ledger.sqlite"
     stock(db, wanted)
-    settings = config(db, cluster.mqtt_urls[0], wanted)
-    settings["broker"] = {"urls": cluster.mqtt_urls, "protocol": "3.1.1"}
-    tally = Tally(cluster)
+    settings = config(db, own_cluster.mqtt_urls[0], wanted)
+    settings["broker"] = {"urls": own_cluster.mqtt_urls, "protocol": "3.1.1"}
+    tally = Tally(own_cluster)
     await tally.open()
     gateway, task = await start_gateway(settings)
     try:
         session = gateway.session
         assert session is not None
         await eventually(session.connected.is_set, timeout=20, what="connected to node 1")
-        assert session.broker.url == cluster.mqtt_urls[0]
+        assert session.broker.url == own_cluster.mqtt_urls[0]
         for _ in range(3):
             await raise_requests(gateway, db, gtins)
         await eventually(lambda: unsent_requests(db) == 0, timeout=20, what="first rounds sent")
         connects = session.connects
-        cluster.kill(0)
+        own_cluster.kill(0)
         for _ in range(6):  # requests raised while the link moves
             await raise_requests(gateway, db, gtins)
         # In order: node 2, then node 3. Until the nodes left have elected new leaders for
@@ -73,7 +73,7 @@ async def test_a_gateway_whose_node_dies_fails_over_to_the_next_and_loses_no_req
             lambda: (
                 session.connects > connects
                 and session.connected.is_set()
-                and session.broker.url in cluster.mqtt_urls[1:]
+                and session.broker.url in own_cluster.mqtt_urls[1:]
             ),
             timeout=60,
             what="reconnected to another node",
@@ -96,20 +96,20 @@ async def _all_kept(tally: Tally, sent: set[str]) -> Counter[str] | None:
 
 @pytest.mark.timeout(180)
 async def test_the_demo_in_3_1_1_mode_on_one_node_reaches_clerks_on_another(
-    cluster: NatsCluster,
+    own_cluster: NatsCluster,
 ) -> None:
     clerk = await CliRun.start(
-        *("procurement", "watch", "--broker", cluster.mqtt_urls[1], "--mqtt-protocol", "3.1.1"),
+        *("procurement", "watch", "--broker", own_cluster.mqtt_urls[1], "--mqtt-protocol", "3.1.1"),
         *("--json", "--count", "2", "--seconds", "120"),
     )
     group = await CliRun.start(
-        *("procurement", "watch", "--nats", cluster.urls[2], "--durable", "desk", "--json"),
+        *("procurement", "watch", "--nats", own_cluster.urls[2], "--durable", "desk", "--json"),
         *("--count", "2", "--seconds", "120"),
     )
     await clerk.watching()
     await group.watching()
     demo = await CliRun.start(
-        *("demo", "--broker", cluster.mqtt_urls[0], "--mqtt-protocol", "3.1.1", "--plain"),
+        *("demo", "--broker", own_cluster.mqtt_urls[0], "--mqtt-protocol", "3.1.1", "--plain"),
         *("--seconds", "90"),
     )
     assert await demo.finish(timeout=150) == 0, "\n".join(demo.lines + demo.errors)
