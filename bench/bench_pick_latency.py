@@ -162,9 +162,9 @@ async def measure(scans: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="60 scans of each kind")
+    parser.add_argument("--quick", action="store_true", help="20 scans of each kind")
     args = parser.parse_args(argv)
-    asyncio.run(measure(60 if args.quick else SCANS))
+    asyncio.run(measure(20 if args.quick else SCANS))
 
 
 if __name__ == "__main__":

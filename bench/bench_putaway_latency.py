@@ -12,7 +12,7 @@ the daemon up (first session, first parse of each code) and is not counted.
 Baseline, measured in the same run: one fsync of a small write on the ledger's disk, the floor
 for anything acknowledged durably. Budget (DESIGN.md): p99 <= 10 ms.
 
-`python -m bench.bench_putaway_latency --quick` runs three rounds instead of fifteen.
+`python -m bench.bench_putaway_latency --quick` runs one round instead of fifteen.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from edge.daemon import ledger_questions as ask
 from inventory.codes.identifiers import gtin_check_digit
 
 PRODUCTS = 20
-ROUNDS, QUICK_ROUNDS = 15, 3
+ROUNDS, QUICK_ROUNDS = 15, 1
 
 
 def gtin(n: int) -> str:

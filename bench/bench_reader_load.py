@@ -20,12 +20,17 @@ from bench.daemon_config import bench_config
 from bench.report import header, row, run_benchmark
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
+from edge.settings.config import PresenceConfig
 from firmware_sim.lines import BITS_PER_BYTE
 
 BAUD = 115200
 
 
-async def measure(readers: int, tags: int, window: float) -> None:
+async def measure(
+    readers: int, tags: int, window: float, dwell: float = PresenceConfig().dwell_seconds
+) -> None:
+    """`dwell`: how long a pack is seen before the daemon books it (the window starts once
+    every pack is booked)."""
     with tempfile.TemporaryDirectory(prefix="rxedge-bench-") as tmp:
         work = Path(tmp)
         broker = LocalBroker(work / "broker")
@@ -59,7 +64,14 @@ async def measure(readers: int, tags: int, window: float) -> None:
             }
             for n in range(readers)
         ]
-        config = bench_config(work, broker.url, shelf_port, readers * 4, readers=readers_config)
+        config = bench_config(
+            work,
+            broker.url,
+            shelf_port,
+            readers * 4,
+            readers=readers_config,
+            presence={"dwell_seconds": dwell},
+        )
         gateway = Gateway(config, observer=lambda _activity: None)
         task = asyncio.create_task(gateway.run())
         packs = readers * 4 * tags
@@ -101,8 +113,8 @@ async def measure(readers: int, tags: int, window: float) -> None:
 
 
 def main(quick: bool = False) -> None:
-    # readers, tags per antenna, seconds measured
-    asyncio.run(measure(2, 2, 1.0) if quick else measure(8, 30, 10.0))
+    # readers, tags per antenna, seconds measured (quick: packs booked after a second's dwell)
+    asyncio.run(measure(2, 2, 1.0, dwell=1.0) if quick else measure(8, 30, 10.0))
 
 
 if __name__ == "__main__":
