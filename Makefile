@@ -33,7 +33,7 @@ fuzz: setup
 	$(PY) -m pytest -q tests/fuzz --hypothesis-profile=fuzz --hypothesis-show-statistics
 
 # The soak test alone, for longer: the daemon as a process under load with the broker restarting
-# every minute (SOAK_SECONDS, default 1800; `make test` runs it for 90 s). Prints a summary.
+# every minute (SOAK_SECONDS, default 1800; `make test` runs it for 60 s). Prints a summary.
 SOAK_SECONDS ?= 1800
 soak: setup
 	SOAK_SECONDS=$(SOAK_SECONDS) $(PY) -m pytest -q -m soak tests/soak

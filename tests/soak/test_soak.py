@@ -1,4 +1,4 @@
-"""Soak: the daemon as a process (`rxedge run --config FILE`) for SOAK_SECONDS (default 90 s;
+"""Soak: the daemon as a process (`rxedge run --config FILE`) for SOAK_SECONDS (default 60 s;
 `make soak` runs 1800 s) with real peers: fixed R2000 readers at line rate in a process of
 their own, packs leaving and coming back, pick lists from the centre confirmed by buttons on a
 Modbus shelf controller, requests delivered at receiving scanners, stocktake sweeps by a Chafon
@@ -58,7 +58,7 @@ from tests.soak.rig import (
 )
 from tests.soak.scenario import BROKER_DOWN_SECONDS, Peers, Soak
 
-SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "90"))
+SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
 SOAK_SEED = int(os.environ.get("SOAK_SEED", "20261126"))
 READERS = int(os.environ.get("SOAK_READERS", "4"))
 SETTLE = 90.0  # seconds for everything to arrive once the soak is over
