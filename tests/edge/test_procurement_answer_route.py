@@ -62,8 +62,9 @@ async def watch(broker: LocalBroker, tmp_path: Path, *more: str) -> CliRun:
     return run
 
 
-async def status(rid: str, state: str, *more: str) -> CliRun:
-    run = await CliRun.start("procurement", "status", rid, state, "--wait", "5", *more)
+async def status(rid: str, state: str, *more: str, wait: str = "5") -> CliRun:
+    """`rxedge procurement status`, waiting `wait` seconds for the gateway to confirm."""
+    run = await CliRun.start("procurement", "status", rid, state, "--wait", wait, *more)
     await run.finish()
     return run
 
@@ -245,9 +246,8 @@ async def test_any_name_the_contract_allows_is_read_back_from_the_csv_and_seen_f
         assert await again.finish() == 0, again.errors
         assert again.json_lines() == [marker], f"the copies dropped by {option} alone"
         for body in (dashed, spaced):
-            said = await status(
-                str(body["request_id"]), "ordered", "--broker", broker.url, option, str(path)
-            )
+            rid, target = str(body["request_id"]), ("--broker", broker.url, option, str(path))
+            said = await status(rid, "ordered", *target, wait="1")
             assert said.process.returncode == 4, said.errors  # no gateway here to confirm
     await eventually(lambda: len(answers.drain()) == 4, what="the four answers")
     assert [m.topic for m in answers.drain()] == 2 * [
