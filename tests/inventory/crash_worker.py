@@ -1,11 +1,17 @@
 """A child process for the crash test: writes a mixed workload through the group-committing
-writer and prints `ack REFERENCE` for each movement once it is durable, until it is killed."""
+writer and prints `ack REFERENCE` for each movement once it is durable, until it is killed.
+
+Each line read on stdin starts one such life in a process forked from this one, with
+everything imported already (a new interpreter would spend most of a life importing): this
+process prints `pid PID` for it, and `ended STATUS` (as a Popen's returncode) once it is
+reaped, after the life's own `ready` and `ack` lines."""
 
 from __future__ import annotations
 
 import os
 import random
 import sys
+import traceback
 from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
@@ -68,15 +74,20 @@ def commit_one(rng: random.Random, reference: str, keeper: InventoryKeeper) -> s
     return reference
 
 
-def main() -> None:
-    path = Path(sys.argv[1])
+def say(line: str) -> None:
+    """One line on stdout in one write: a life killed between the two writes of a print (its
+    text, then the newline, when Python's output is unbuffered) would leave half a line."""
+    os.write(sys.stdout.fileno(), f"{line}\n".encode())
+
+
+def live(path: Path) -> None:
     rng = random.Random(int.from_bytes(os.urandom(4), "big"))
     products = {GTINS[0]: Product(GTINS[0], "Amoxicillin", reorder_point=3, par=20)}
     writer = LedgerWriter(
         partial(InventoryKeeper, path, products, "s", "g", integrity_check="quick_check")
     )
     writer.start()
-    print("ready", flush=True)
+    say("ready")
     n = 0
     while True:
         # Several in flight at once, so that groups of them share a commit.
@@ -85,7 +96,23 @@ def main() -> None:
             n += 1
             futures.append(writer.submit(partial(commit_one, rng, f"p{os.getpid()}-{n}")))
         for future in futures:
-            print(f"ack {future.result()}", flush=True)
+            say(f"ack {future.result()}")
+
+
+def main() -> None:
+    path = Path(sys.argv[1])
+    for _ in sys.stdin:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                live(path)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(1)
+        say(f"pid {pid}")
+        _, status = os.waitpid(pid, 0)
+        say(f"ended {os.waitstatus_to_exitcode(status)}")
 
 
 if __name__ == "__main__":
