@@ -9,6 +9,9 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from edge.daemon import gateway as gateway_module
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
 from tests.conftest import Subscriber, eventually
@@ -35,13 +38,19 @@ def request_messages(db: Path) -> int:
 
 
 async def test_a_shelf_found_empty_at_start_is_alarmed_and_requested_once(
-    broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
+    broker: LocalBroker,
+    tmp_path: Path,
+    subscribe: Callable[..., Subscriber],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wanted = products(auto=2)
     stocked, empty = wanted
     db = tmp_path / "ledger.sqlite"
     stock(db, [stocked])  # the second product was added to the configuration, its shelf empty
     settings = config(db, broker.url, wanted)
+    # No reader here has packs to book: the start's check need not wait the usual 10 s for them.
+    settings["presence"] = {"dwell_seconds": 0.5}
+    monkeypatch.setattr(gateway_module, "SHELVES_READ_IN_SECONDS", 0.5)
     centre = subscribe(f"{PREFIX}/procurement/request", f"{PREFIX}/alarms/+")
     gateway, task = await start_gateway(settings)
     try:
