@@ -7,8 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def write_daemon_config(tmp_path: Path, broker_url: str, shelf_port: int, db: Path) -> Path:
-    """Write gateway.toml into `tmp_path`; the reader's link is `tmp_path / "ttyREADER0"`."""
+def write_daemon_config(
+    tmp_path: Path, broker_url: str, shelf_port: int, db: Path, dwell_seconds: float = 5.0
+) -> Path:
+    """Write gateway.toml into `tmp_path`; the reader's link is `tmp_path / "ttyREADER0"`;
+    a pack is booked once the reader has seen it for `dwell_seconds` (the default's 5 s)."""
     config = tmp_path / "gateway.toml"
     config.write_text(f"""
 site = "s1"
@@ -27,5 +30,7 @@ name = "A"
 host = "127.0.0.1"
 port = {shelf_port}
 slots = 8
+[presence]
+dwell_seconds = {dwell_seconds}
 """)
     return config

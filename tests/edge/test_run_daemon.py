@@ -39,7 +39,7 @@ async def test_daemon_runs_from_a_config_file_and_stops_cleanly_on_sigterm(
     for n in range(3):
         reader.place(1, sgtin96("4012345", "012345", n))
     db = tmp_path / "state" / "ledger.sqlite"
-    config = write_daemon_config(tmp_path, broker.url, shelf.port, db)
+    config = write_daemon_config(tmp_path, broker.url, shelf.port, db, dwell_seconds=0.5)
     status = subscribe("rxedge/v1/s1/g1/status")
     daemon = subprocess.Popen(
         [sys.executable, "-m", "edge.cli.main", "run", "--config", str(config)],
@@ -91,7 +91,7 @@ async def test_a_second_daemon_on_the_same_ledger_is_refused_naming_the_first(
     await shelf.start()
     reader.place(1, sgtin96("4012345", "012345", 1))
     db = tmp_path / "state" / "ledger.sqlite"
-    config = write_daemon_config(tmp_path, broker.url, shelf.port, db)
+    config = write_daemon_config(tmp_path, broker.url, shelf.port, db, dwell_seconds=0.5)
     status = subscribe("rxedge/v1/s1/g1/status")
     command = [sys.executable, "-m", "edge.cli.main", "run", "--config", str(config)]
     first = subprocess.Popen(
