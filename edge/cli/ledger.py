@@ -12,9 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any, TextIO
 
 from edge.cli.config_file import add_config_option, config_given, config_path
 from edge.cli.gtin_input import gtin_argument, gtin_or_other
@@ -32,6 +30,9 @@ from inventory.ledger.export import (
 from inventory.ledger.store import connect_readonly, unreadable
 from inventory.ledger.verify import verify
 from inventory.site_calendar import SiteCalendar, zone_problem
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
 def add_ledger_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from edge.cli.config_file import add_config_option, config_given, config_path
-from edge.service.metrics import metrics_url, split_listen
+from edge.service.metrics_address import metrics_url, split_listen
 from edge.service.metrics_scrape import Scrape, Unreachable, quantile, rate, scrape
 from edge.settings.config import load_config
 from edge.settings.sections import MetricsConfig

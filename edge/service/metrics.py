@@ -27,6 +27,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from drivers.events import ButtonPressed, DriverEvent, TagSeen
 from edge.clock import Clock
 from edge.daemon.activity import Activity, Observer
+from edge.service import metrics_address
 from edge.service.latency import PublishTimer
 from edge.service.metrics_collector import GatewayCollector, LedgerFigures, Tallies, Watched
 from edge.service.process_figures import ProcessFigures
@@ -46,21 +47,9 @@ SERVER_POLL_SECONDS = 0.1
 MAX_SCRAPES = 8
 SCRAPE_IDLE_SECONDS = 10.0
 _BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-
-
-def split_listen(listen: str) -> tuple[str, int]:
-    """(host, port) of a `metrics.listen` value ("127.0.0.1:9464", "[::1]:9464")."""
-    host, _, port = listen.rpartition(":")
-    return host.removeprefix("[").removesuffix("]"), int(port)
-
-
-def metrics_url(host: str, port: int) -> str:
-    """The URL to scrape a server listening on `host`:`port` from this machine."""
-    if host in ("", "0.0.0.0"):
-        host = "127.0.0.1"
-    elif host == "::":
-        host = "::1"
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}/metrics"
+# Where the endpoint is, named here too (the demo takes them from here).
+split_listen = metrics_address.split_listen
+metrics_url = metrics_address.metrics_url
 
 
 def read_ledger_figures(keeper: InventoryKeeper) -> LedgerFigures:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from edge.clock import Clock
-from edge.service.metrics import split_listen
+from edge.service.metrics_address import split_listen
 from edge.settings.config import GatewayConfig
 from edge.settings.host_checks import CREATE_HINT
 from edge.settings.limits import listen_problem

@@ -13,13 +13,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from inventory.errors import InventoryError
 from inventory.ledger.commit import iso
 from inventory.ledger.store import connect_readonly
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,10 @@ def since_stamp(text: str, zone: tzinfo) -> str:
 
 def open_export(path: Path | str) -> Database:
     """The ledger file, read-only, for sqlite-utils."""
+    # Loaded here, by the export alone: sqlite-utils (and numpy with it) takes a fifth of a
+    # second to load, which every other `rxedge` command would pay at its start.
+    from sqlite_utils import Database
+
     return Database(connect_readonly(path))
 
 

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from edge.cli.status import summarise
-from edge.service.metrics import metrics_url, split_listen
+from edge.service.metrics_address import metrics_url, split_listen
 from edge.service.metrics_scrape import Unreachable, scrape
 from edge.web.pages import PROXY_PROBLEM, render, state_of
 from edge.web.reading import ledger_figures
