@@ -14,14 +14,17 @@ from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from edge.web.accounts import AccountError
 from edge.web.badge_login import BadgeWatch
 from edge.web.commands import CommandSender
+from edge.web.live import LiveFeed
 from edge.web.pages import DrawnAfter, SecurityHeaders, UntrustedProxy, refuse, state_of
+from edge.web.request_limits import BodyLimit
 from edge.web.state import WebState
 from edge.web.views import (
     alarms,
@@ -42,15 +45,41 @@ from inventory.ledger.store import check_file
 
 log = logging.getLogger(__name__)
 LEDGER_CHECK_SECONDS = 3600.0
+STREAM_RETRY_SECONDS = 10  # Retry-After of a stream refused for the limit
+
+
+class _AdmittedStream(StreamingResponse):
+    """A browser's event stream, counted as open (LiveFeed.admit) until it ends, also when it
+    ends before its first byte is sent."""
+
+    def __init__(self, live: LiveFeed, address: str):
+        super().__init__(
+            live.stream(),
+            media_type="text/event-stream",
+            headers={"x-accel-buffering": "no"},  # a reverse proxy must not hold events back
+        )
+        self._live, self._address = live, address
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._live.release(self._address)
 
 
 async def events(request: Request) -> Response:
-    """Server-Sent Events: lights as they change, and nudges to fetch the page's live parts."""
-    return StreamingResponse(
-        state_of(request).live.stream(),
-        media_type="text/event-stream",
-        headers={"x-accel-buffering": "no"},  # a reverse proxy must not hold events back
-    )
+    """Server-Sent Events: lights as they change, and nudges to fetch the page's live parts.
+    Beyond the streams the page holds open (in all, and per client address): 503 with
+    Retry-After, and the page's script opens its stream again later."""
+    live = state_of(request).live
+    address = request.client.host if request.client else ""
+    if not live.admit(address):
+        return PlainTextResponse(
+            "the page serves as many live streams as it may now; the page tries again by itself",
+            503,
+            headers={"retry-after": str(STREAM_RETRY_SECONDS)},
+        )
+    return _AdmittedStream(live, address)
 
 
 async def unreadable_ledger(request: Request, exc: Exception) -> Response:
@@ -116,6 +145,7 @@ def build_app(state: WebState) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),
+            Middleware(BodyLimit),  # before any view reads a form, logged in or not
             Middleware(DrawnAfter, state=state),
             *([] if state.config.web.behind_proxy else [Middleware(UntrustedProxy, state=state)]),
         ],

@@ -28,6 +28,7 @@ import json
 import logging
 import secrets
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -47,6 +48,10 @@ QUEUE_EVENTS = 256  # a browser further behind than this is dropped (it reconnec
 FLUSH_SECONDS = 0.04  # events gathered for one write to every browser
 LEDGER_POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 15.0
+# Streams open at once: in all, and from one client address (a browser holds one per window). An
+# open stream is a connection held for good, so these keep room for everyone's other requests.
+MAX_STREAMS = 200
+MAX_STREAMS_PER_ADDRESS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,9 @@ class LiveFeed:
         self._broker = broker
         self._client_id = client_id
         self._streams: set[asyncio.Queue[bytes | None]] = set()
+        self.max_streams = MAX_STREAMS
+        self.max_streams_per_address = MAX_STREAMS_PER_ADDRESS
+        self._admitted: Counter[str] = Counter()  # client address -> streams let in, open
         self._due: dict[tuple[str, str], bytes] = {}  # gathered for the next flush, in order
         self._flush: asyncio.TimerHandle | None = None
         self.generation = 0  # moves on with every flush of nudges: browsers fetch again
@@ -92,6 +100,23 @@ class LiveFeed:
     @property
     def browsers(self) -> int:
         return len(self._streams)
+
+    def admit(self, address: str) -> bool:
+        """Whether a browser at `address` may open a stream now (`max_streams` in all,
+        `max_streams_per_address` each); if so it counts as open until `release`."""
+        if (
+            self._admitted.total() >= self.max_streams
+            or self._admitted[address] >= self.max_streams_per_address
+        ):
+            return False
+        self._admitted[address] += 1
+        return True
+
+    def release(self, address: str) -> None:
+        """A stream `admit` let in has ended."""
+        self._admitted[address] -= 1
+        if self._admitted[address] <= 0:
+            del self._admitted[address]
 
     @property
     def stamp(self) -> str:

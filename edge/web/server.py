@@ -23,6 +23,11 @@ from edge.web.accounts import Accounts
 from edge.web.app import build_app
 from edge.web.live import LiveFeed
 from edge.web.reading import LedgerReader
+from edge.web.request_limits import (
+    MAX_CONNECTIONS_PER_ADDRESS,
+    connection_limit,
+    guarded_protocol,
+)
 from edge.web.state import WebState
 from sync.broker_security import (
     BrokerLink,
@@ -132,6 +137,10 @@ async def start_page(
         proxy_headers=web.behind_proxy,
         forwarded_allow_ips="127.0.0.1,::1" if web.behind_proxy else None,
         server_header=False,
+        # What one client may hold (edge.web.request_limits): behind a proxy every connection
+        # is the proxy's, which keeps its own limits.
+        http=guarded_protocol(None if web.behind_proxy else MAX_CONNECTIONS_PER_ADDRESS),
+        limit_concurrency=connection_limit(),
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=2,

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from edge.web.accounts import Account
 
 COOKIE = "rxedge_session"
-MAX_SESSIONS = 10_000  # the oldest are forgotten beyond this (a flood of anonymous visits)
+# Sessions nobody has logged in to (every browser's first request makes one): beyond this the
+# least recently used of them are forgotten, so a flood of visits pushes out only its own kind.
+MAX_ANONYMOUS = 10_000
+# Logged-in sessions, made only by a login: far more than a pharmacy's staff ever hold. They end
+# by their idle time (the expired ones go first once this is reached), never for anonymous ones.
+MAX_LOGGED_IN = 10_000
+MAX_LIMITED_KEYS = 10_000  # accounts and addresses with failed logins, before idle ones go
 # A login form sent again within this (tapped twice, the first answer not in yet) is the same.
 REPEATED_LOGIN_SECONDS = 30.0
 
@@ -30,12 +36,23 @@ class Session:
 
 
 class Sessions:
-    """Session ids -> sessions; an id unused for `idle_seconds` is gone."""
+    """Session ids -> sessions; an id unused for `idle_seconds` is gone. Anonymous sessions and
+    logged-in ones are kept apart, each with its own limit (`max_anonymous`, `max_logged_in`):
+    however many sessions requests without a cookie make, nobody's login is forgotten for them."""
 
-    def __init__(self, idle_seconds: float, clock: Callable[[], float]):
+    def __init__(
+        self,
+        idle_seconds: float,
+        clock: Callable[[], float],
+        max_anonymous: int = MAX_ANONYMOUS,
+        max_logged_in: int = MAX_LOGGED_IN,
+    ):
         self.idle_seconds = idle_seconds
         self._clock = clock  # monotonic seconds
-        self._by_id: OrderedDict[str, Session] = OrderedDict()
+        self.max_anonymous = max_anonymous
+        self.max_logged_in = max_logged_in
+        self._anonymous: OrderedDict[str, Session] = OrderedDict()  # least recently used first
+        self._logged_in: dict[str, Session] = {}
         # Sessions a login replaced lately: id -> (their login form's token, when).
         self._replaced: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
@@ -44,36 +61,53 @@ class Sessions:
         page refreshing itself) restarts its idle clock."""
         if not sid:
             return None
-        session = self._by_id.get(sid)
+        pool = self._logged_in if sid in self._logged_in else self._anonymous
+        session = pool.get(sid)
         now = self._clock()
         if session is None or now - session.seen > self.idle_seconds:
-            self._by_id.pop(sid, None)
+            pool.pop(sid, None)
             return None
         if used:
             session.seen = now
-            self._by_id.move_to_end(sid)
+            if pool is self._anonymous:
+                self._anonymous.move_to_end(sid)
         return session
 
     def new(self) -> Session:
+        """A session nobody is logged in to."""
+        session = self._fresh()
+        self._anonymous[session.sid] = session
+        while len(self._anonymous) > self.max_anonymous:
+            self._anonymous.popitem(last=False)
+        return session
+
+    def _fresh(self) -> Session:
         session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32))
         session.seen = self._clock()
-        self._by_id[session.sid] = session
-        while len(self._by_id) > MAX_SESSIONS:
-            self._by_id.popitem(last=False)
         return session
 
     def log_in(self, old: Session, account: Account) -> Session:
         """A fresh session (new id and token: a planted id is worth nothing) for `account`."""
-        self._by_id.pop(old.sid, None)
+        self.end(old)
         form = (old.csrf, self._clock())  # the login form's token, and when it logged in
         self._replaced[old.sid] = form
-        while len(self._replaced) > MAX_SESSIONS or (
+        while len(self._replaced) > self.max_logged_in or (
             form[1] - next(iter(self._replaced.values()))[1] > REPEATED_LOGIN_SECONDS
         ):
             self._replaced.popitem(last=False)
-        session = self.new()
+        session = self._fresh()
         session.account, session.login_form = account, form
+        self._logged_in[session.sid] = session
+        if len(self._logged_in) > self.max_logged_in:
+            self._forget_logins(session.seen)
         return session
+
+    def _forget_logins(self, now: float) -> None:
+        """Down to `max_logged_in`: the idle logins go, then the least recently used."""
+        for sid in [s.sid for s in self._logged_in.values() if now - s.seen > self.idle_seconds]:
+            del self._logged_in[sid]
+        while len(self._logged_in) > self.max_logged_in:
+            del self._logged_in[min(self._logged_in.values(), key=lambda s: s.seen).sid]
 
     def login_sent_again(self, session: Session, sid: str | None, token: str | None) -> bool:
         """Whether a login form is one that logged in within REPEATED_LOGIN_SECONDS, sent again
@@ -92,17 +126,23 @@ class Sessions:
         return False
 
     def end(self, session: Session) -> None:
-        self._by_id.pop(session.sid, None)
+        self._anonymous.pop(session.sid, None)
+        self._logged_in.pop(session.sid, None)
 
     def end_all_of(self, user: str) -> None:
-        for sid in [s.sid for s in self._by_id.values() if s.account and s.account.user == user]:
-            del self._by_id[sid]
+        logins = self._logged_in
+        for sid in [s.sid for s in logins.values() if s.account and s.account.user == user]:
+            del logins[sid]
 
 
 def csrf_ok(session: Session | str | None, token: str | None) -> bool:
     """Whether a form's token is its session's (or the token given)."""
     expected = session.csrf if isinstance(session, Session) else session
-    return expected is not None and token is not None and hmac.compare_digest(expected, token)
+    if expected is None or token is None:
+        return False
+    # As bytes: compare_digest refuses a str with anything but ASCII in it (a forged token).
+    sent = token.encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(expected.encode(), sent)
 
 
 class LoginLimiter:
@@ -129,7 +169,7 @@ class LoginLimiter:
         if wait == 0:
             for key in keys:
                 self._failed.setdefault(key, deque()).append(now)
-            if len(self._failed) > MAX_SESSIONS:
+            if len(self._failed) > MAX_LIMITED_KEYS:
                 self._forget_idle(now)
         return wait
 

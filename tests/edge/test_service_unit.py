@@ -19,6 +19,7 @@ import pytest
 from edge.cli.exit_statuses import NOT_NOW
 from edge.daemon.gateway import OPEN_AGAIN_SECONDS, OPEN_WAIT_SECONDS
 from edge.demo.local_broker import LocalBroker
+from edge.web.request_limits import MAX_CONNECTIONS
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from tests.conftest import eventually
@@ -70,9 +71,9 @@ def test_the_unit_verifies_without_a_warning(tmp_path: Path, source: Path) -> No
     assert result.stderr.strip() == "", result.stderr
 
 
-def _unit_settings() -> dict[str, list[str]]:
+def _unit_settings(unit: Path = UNIT) -> dict[str, list[str]]:
     settings: dict[str, list[str]] = {}
-    for line in UNIT.read_text().splitlines():
+    for line in unit.read_text().splitlines():
         if "=" in line and not line.startswith(("#", "[")):
             key, value = line.split("=", 1)
             settings.setdefault(key.strip(), []).append(value.strip())
@@ -89,6 +90,14 @@ def test_the_unit_is_a_notify_service_with_a_watchdog_and_its_own_user() -> None
     assert unit["SupplementaryGroups"] == ["dialout"]
     assert unit["StateDirectory"] == ["rxedge"]
     assert unit["MemoryDenyWriteExecute"] == ["yes"]
+
+
+def test_the_page_has_file_descriptors_for_every_connection_it_serves() -> None:
+    """Each browser connection is a file descriptor: the page serves MAX_CONNECTIONS at once
+    (half its file limit where that is lower), and needs as many again to turn more away
+    with an answer, and to keep the ledger and the broker open, under a flood."""
+    page = _unit_settings(ROOT / "systemd" / "rxedge-web.service")
+    assert int(page["LimitNOFILE"][0]) >= 2 * MAX_CONNECTIONS
 
 
 def test_the_unit_restarts_a_start_the_ledger_put_off_until_it_opens() -> None:

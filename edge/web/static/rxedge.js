@@ -180,7 +180,8 @@
   }
 
   // The browser retries a stream that broke by itself, but not one answered with an error (a
-  // reverse proxy's 502 while the page restarts): that one is opened again here, ever later.
+  // reverse proxy's 502 while the page restarts, the page's 503 while it holds as many streams
+  // as it may): that one is opened again here, ever later.
   const RETRY_MS = [2000, 4000, 8000, 15000, 30000];
   let failures = 0;
   function listen() {
