@@ -85,6 +85,7 @@ class LiveFeed:
         self._streams: set[asyncio.Queue[bytes | None]] = set()
         self.max_streams = MAX_STREAMS
         self.max_streams_per_address = MAX_STREAMS_PER_ADDRESS
+        self._refused_told: set[tuple[bool, str]] = set()  # refusals logged once each
         self._admitted: Counter[str] = Counter()  # client address -> streams let in, open
         self._due: dict[tuple[str, str], bytes] = {}  # gathered for the next flush, in order
         self._flush: asyncio.TimerHandle | None = None
@@ -104,10 +105,20 @@ class LiveFeed:
     def admit(self, address: str) -> bool:
         """Whether a browser at `address` may open a stream now (`max_streams` in all,
         `max_streams_per_address` each); if so it counts as open until `release`."""
-        if (
-            self._admitted.total() >= self.max_streams
-            or self._admitted[address] >= self.max_streams_per_address
-        ):
+        full = self._admitted.total() >= self.max_streams
+        if full or self._admitted[address] >= self.max_streams_per_address:
+            told = (full, "" if full else address)  # once a full feed, once an address
+            if told not in self._refused_told:
+                self._refused_told.add(told)
+                log.warning(
+                    "live feed: a screen at %s refused: %s; it shows 'reconnecting' and tries "
+                    "again. Screens behind one address (a proxy that sends no X-Forwarded-For, a "
+                    "Wi-Fi router's NAT) share that address's streams",
+                    address,
+                    f"{self.max_streams} streams are open in all"
+                    if full
+                    else f"{self.max_streams_per_address} are open from that address",
+                )
             return False
         self._admitted[address] += 1
         return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from playwright.async_api import expect
 
 from edge.demo.local_broker import LocalBroker
@@ -27,7 +28,7 @@ async def stream(connect: Connect, source: str) -> tuple[int, str, Connection]:
 
 
 async def test_live_streams_are_limited_and_every_other_request_still_answered(
-    tmp_path: Path, broker: LocalBroker
+    tmp_path: Path, broker: LocalBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with page_rig(tmp_path, broker) as web, connections(web.url) as connect:
         live = web.page.state.live
@@ -44,6 +45,14 @@ async def test_live_streams_are_limited_and_every_other_request_still_answered(
         held.append(other)
         status, retry, _ = await stream(connect, "127.0.0.3")
         assert status == 503 and int(retry) > 0, "three streams in all"
+        status, _, _ = await stream(connect, "127.0.0.1")
+        assert status == 503
+        # Each refusal is told once, with why and what shares an address.
+        told = [r.getMessage() for r in caplog.records if "live feed:" in r.getMessage()]
+        assert len(told) == 2, told
+        assert "127.0.0.1" in told[0] and "2 are open from that address" in told[0]
+        assert "127.0.0.3" in told[1] and "3 streams are open in all" in told[1]
+        assert all("X-Forwarded-For" in line for line in told)
 
         # Meanwhile the page answers everything else, to the addresses at their limit too.
         for source in ("127.0.0.1", "127.0.0.3"):
