@@ -199,19 +199,18 @@ def drops(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
-async def test_a_message_for_another_gateway_waits_with_the_broker_until_the_session_holds() -> (
-    None
-):
-    """As a unit: not taken in, not acknowledged while the session may be shared; once it has
-    held, acknowledged and dropped, and the other gateway's subscriptions removed."""
+def ward_inbound(
+    acked: list[Delivery],
+    alone: Callable[[], bool],
+    unsubscribe: Callable[[str], object] = lambda _filter: None,
+) -> InboundCommands:
+    """Gateway north-ward/1's inbound commands as a unit: what it acknowledges goes to
+    `acked`; `alone` and `unsubscribe` as the session gives them."""
     config = parse_config(
         {"site": "north-ward", "gateway": "1", "database": "/var/lib/rxedge/ledger.sqlite"}
     )
-    acked: list[Delivery] = []
-    dropped: list[str] = []
-    alone = False
     clock = Clock()
-    inbound = InboundCommands(
+    return InboundCommands(
         config,
         Topics("north-ward", "1"),
         lambda _change: True,
@@ -221,9 +220,20 @@ async def test_a_message_for_another_gateway_waits_with_the_broker_until_the_ses
         lambda: "",
         Counter(),
         clock,
-        alone=lambda: alone,
-        unsubscribe=dropped.append,
+        alone=alone,
+        unsubscribe=unsubscribe,
     )
+
+
+async def test_a_message_for_another_gateway_waits_with_the_broker_until_the_session_holds() -> (
+    None
+):
+    """As a unit: not taken in, not acknowledged while the session may be shared; once it has
+    held, acknowledged and dropped, and the other gateway's subscriptions removed."""
+    acked: list[Delivery] = []
+    dropped: list[str] = []
+    alone = False
+    inbound = ward_inbound(acked, lambda: alone, dropped.append)
     body = json.dumps(with_envelope({"gtin": AMOX, "command_id": "c1"})).encode()
     theirs = Delivery(f"{OTHER}/cmd/locate", body, mid=1, qos=1, link=1)
     ours = Delivery(f"{WARD}/cmd/locate", body, mid=2, qos=1, link=1)
@@ -243,25 +253,9 @@ async def test_a_message_on_the_gateways_own_prefix_never_drops_its_own_subscrip
     """Its own procurement request, come back through a subscription another client left in
     the session: acknowledged and dropped, and the gateway's cmd/+ and procurement/status
     subscriptions kept (another gateway's, come the same way, are removed)."""
-    config = parse_config(
-        {"site": "north-ward", "gateway": "1", "database": "/var/lib/rxedge/ledger.sqlite"}
-    )
     acked: list[Delivery] = []
     dropped: list[str] = []
-    clock = Clock()
-    inbound = InboundCommands(
-        config,
-        Topics("north-ward", "1"),
-        lambda _change: True,
-        lambda then: then(),
-        lambda delivery: acked.append(delivery) or True,
-        StocktakeFlow(config, lambda _c: True, lambda _a: None, dict, clock, SiteCalendar()),
-        lambda: "",
-        Counter(),
-        clock,
-        alone=lambda: True,
-        unsubscribe=dropped.append,
-    )
+    inbound = ward_inbound(acked, lambda: True, dropped.append)
     own = Delivery(f"{WARD}/procurement/request", b"{}", mid=1, qos=1, link=1)
     inbound.on_delivery(own)
     assert acked == [own] and dropped == [], "its own subscriptions kept"
@@ -278,23 +272,8 @@ async def test_a_message_on_the_gateways_own_topic_is_told_as_its_own_while_the_
     """Its own procurement request, come back through a subscription another client left in
     the session, before the session has held: left unacknowledged, and logged as a topic of
     this gateway's that takes no command, not as another gateway's."""
-    config = parse_config(
-        {"site": "north-ward", "gateway": "1", "database": "/var/lib/rxedge/ledger.sqlite"}
-    )
     acked: list[Delivery] = []
-    clock = Clock()
-    inbound = InboundCommands(
-        config,
-        Topics("north-ward", "1"),
-        lambda _change: True,
-        lambda then: then(),
-        lambda delivery: acked.append(delivery) or True,
-        StocktakeFlow(config, lambda _c: True, lambda _a: None, dict, clock, SiteCalendar()),
-        lambda: "",
-        Counter(),
-        clock,
-        alone=lambda: False,
-    )
+    inbound = ward_inbound(acked, lambda: False)
     inbound.on_delivery(Delivery(f"{WARD}/procurement/request", b"{}", mid=1, qos=1, link=1))
     assert acked == []
     told = [r.getMessage() for r in caplog.records if r.getMessage().startswith("not carried")]
