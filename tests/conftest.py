@@ -104,6 +104,16 @@ async def broker(tmp_path: Path) -> AsyncIterator[LocalBroker]:
     server.kill()
 
 
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[LocalBroker]:
+    """A broker of one's own (the demo's `--broker`), already running, for a test that runs its
+    own event loop (the demo in process); stopped as a broker is, saving what it keeps."""
+    server = LocalBroker(tmp_path / "broker")
+    asyncio.run(server.start())
+    yield server
+    asyncio.run(server.stop())
+
+
 async def eventually(
     condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02, what: str = ""
 ) -> Any:

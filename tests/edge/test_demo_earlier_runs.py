@@ -12,8 +12,6 @@ import shlex
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -32,15 +30,6 @@ from tests.edge.test_demo_endings import retained_under, session_kept
 from tests.edge.test_demo_stop_windows import signalled_first
 
 SITE = "demo-pharmacy"
-
-
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[LocalBroker]:
-    """A team's broker (`--broker`), already running."""
-    server = LocalBroker(tmp_path / "broker")
-    asyncio.run(server.start())
-    yield server
-    asyncio.run(server.stop())
 
 
 class GatewayClient:

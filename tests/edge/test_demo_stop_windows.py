@@ -9,12 +9,11 @@ this process, the signal sent as the named step begins."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,15 +96,6 @@ def test_a_stop_during_start_up_tidies_up_and_says_so(
     ledger = re.search(r"ledger: (\S+) \(temporary", out)
     assert ledger, out
     assert not Path(ledger[1]).parent.exists(), "the demo's temporary files were left behind"
-
-
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[LocalBroker]:
-    """A broker of one's own (`--broker`), already running."""
-    server = LocalBroker(tmp_path / "broker")
-    asyncio.run(server.start())
-    yield server
-    asyncio.run(server.stop())
 
 
 def test_a_stop_while_the_demo_clears_a_broker_of_ones_own_lets_the_clearing_finish(
