@@ -17,7 +17,7 @@ from inventory.codes.identifiers import EpcDecoder
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually, subscribed
 from tests.edge.test_stocktake_handhelds import flow
-from tests.edge.test_stocktake_pick_lists import QUIET, open_list, picks, rounds_after, statuses
+from tests.edge.test_stocktake_pick_lists import QUIET, opened, picks, rounds_after, statuses
 from tests.edge.test_stocktake_sweep import PREFIX, running_daemon, tag
 
 
@@ -33,8 +33,7 @@ async def test_a_pack_read_as_the_link_drops_is_not_picked_when_the_handheld_is_
     async with running_daemon(tmp_path, broker, QUIET, None, said) as (gateway, handheld, db):
         await subscribed(gateway)
         centre = subscribe(f"{PREFIX}/cmd-result")
-        open_list(centre, "rx-1", 1)
-        await eventually(lambda: statuses(centre, "rx-1") == ["accepted"], what="rx-1 open")
+        await opened(centre, "rx-1", 1)
         # She holds pack 1 to the handheld; its tag arrives, and the link drops before the
         # round's end does.
         handheld.ends_withheld = 1
@@ -49,8 +48,7 @@ async def test_a_pack_read_as_the_link_drops_is_not_picked_when_the_handheld_is_
         cancel = with_envelope({"pick_id": "rx-1", "by": "Bea"})
         centre.publish(f"{PREFIX}/cmd/pick-cancel", json.dumps(cancel))
         await eventually(lambda: "cancelled" in statuses(centre, "rx-1"), what="rx-1 cancelled")
-        open_list(centre, "rx-2", 1)
-        await eventually(lambda: statuses(centre, "rx-2") == ["accepted"], what="rx-2 open")
+        await opened(centre, "rx-2", 1)
         await unplugged
         await eventually(lambda: said_times(said, "hh is up") == 2, what="the handheld back")
         await rounds_after(handheld)  # its rounds since read nothing
@@ -68,8 +66,7 @@ async def test_a_pack_read_in_a_round_whose_end_was_lost_is_not_picked_at_the_ne
     async with running_daemon(tmp_path, broker, QUIET, None, said) as (gateway, handheld, db):
         await subscribed(gateway)
         centre = subscribe(f"{PREFIX}/cmd-result")
-        open_list(centre, "rx-1", 1)
-        await eventually(lambda: statuses(centre, "rx-1") == ["accepted"], what="rx-1 open")
+        await opened(centre, "rx-1", 1)
         handheld.ends_withheld = 1  # the end of the round that reads pack 1 is lost
         reads = gateway.counters["tag_reads"]
         handheld.present([tag(1)])

@@ -32,6 +32,12 @@ def open_list(centre: Subscriber, pick_id: str, quantity: int) -> None:
     centre.publish(f"{PREFIX}/cmd/pick", json.dumps(pick))
 
 
+async def opened(centre: Subscriber, pick_id: str, quantity: int) -> None:
+    """Open pick list `pick_id` and wait until the gateway has accepted it."""
+    open_list(centre, pick_id, quantity)
+    await eventually(lambda: statuses(centre, pick_id) == ["accepted"], what=f"{pick_id} open")
+
+
 def statuses(centre: Subscriber, pick_id: str) -> list[str]:
     return [r["status"] for r in centre.payloads("/cmd-result") if r["command_id"] == pick_id]
 
@@ -56,8 +62,7 @@ async def test_sweeping_shelves_while_a_pick_list_is_open_counts_them_and_picks_
         gateway, handheld, db = running
         await subscribed(gateway)
         centre = subscribe(f"{PREFIX}/cmd-result")
-        open_list(centre, "rx-1", 2)  # any scanner or handheld may confirm it
-        await eventually(lambda: statuses(centre, "rx-1") == ["accepted"], what="rx-1 open")
+        await opened(centre, "rx-1", 2)  # any scanner or handheld may confirm it
         # The pharmacist sweeps shelf A, then walks on to shelf B.
         shelf_a = [[location(1), tag(1), tag(2)], [location(2), tag(3)], [location(3), tag(4)]]
         shelf_b = [[b_location(1), tag(7)], [b_location(2), tag(8)], [b_location(3)]]
@@ -90,8 +95,7 @@ async def test_a_handheld_picking_neither_counts_a_shelf_nor_picks_along_it(
     async with running_daemon(tmp_path, broker, QUIET, None, said) as (gateway, handheld, db):
         await subscribed(gateway)
         centre = subscribe(f"{PREFIX}/cmd-result")
-        open_list(centre, "rx-2", 2)
-        await eventually(lambda: statuses(centre, "rx-2") == ["accepted"], what="rx-2 open")
+        await opened(centre, "rx-2", 2)
         handheld.present([tag(1)])  # the first pack, held to the handheld: it picks
         await eventually(lambda: "progress" in statuses(centre, "rx-2"), what="the first pick")
         handheld.present(())
