@@ -60,7 +60,7 @@ from edge.demo.stock import (
     slot_labels,
 )
 from edge.demo.view import DemoView
-from edge.service.metrics import metrics_url, split_listen
+from edge.service.metrics_address import metrics_url, split_listen
 from edge.service.stopping import tidy_up
 from edge.settings.config import GatewayConfig, parse_config
 from edge.web.demo_page import DEMO_USER, start_demo_page

@@ -27,8 +27,8 @@ from prometheus_client.platform_collector import PlatformCollector
 from drivers.events import ButtonPressed, DriverEvent, TagSeen
 from edge.clock import Clock
 from edge.daemon.activity import Activity, Observer
-from edge.service import metrics_address
 from edge.service.latency import PublishTimer
+from edge.service.metrics_address import metrics_url, split_listen
 from edge.service.metrics_collector import GatewayCollector, LedgerFigures, Tallies, Watched
 from edge.service.process_figures import ProcessFigures
 from edge.settings.config import MetricsConfig
@@ -47,9 +47,6 @@ SERVER_POLL_SECONDS = 0.1
 MAX_SCRAPES = 8
 SCRAPE_IDLE_SECONDS = 10.0
 _BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-# Where the endpoint is, named here too (the demo takes them from here).
-split_listen = metrics_address.split_listen
-metrics_url = metrics_address.metrics_url
 
 
 def read_ledger_figures(keeper: InventoryKeeper) -> LedgerFigures:
