@@ -2,6 +2,6 @@
 
 import sys
 
-from edge.cli.main import main
+from edge.cli.entry import main
 
 sys.exit(main())

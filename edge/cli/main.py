@@ -46,8 +46,11 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = _parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        return 130
     configure_logging(logging.DEBUG if args.verbose else logging.WARNING)
     # pymodbus logs every failed reconnect at ERROR; the bus reports controllers down itself.
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
