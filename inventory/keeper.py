@@ -256,8 +256,8 @@ class InventoryKeeper:
         `slot`, if the pack was booked elsewhere). None when there is no such pack."""
         if not pack.serial:
             return None
-        for line in self.index.lines_of(pack.gtin):
-            if line.serial == pack.serial and line.epc is None:
+        for line in self.index.lines_of(pack.gtin, pack.serial):
+            if line.epc is None:
                 reason = f"its tag seen in {slot}: the pack booked by its code"
                 found = line.leaving(MovementKind.MOVE, slot, "system", reason)
                 return self.commit([replace(found, epc=pack.epc)])

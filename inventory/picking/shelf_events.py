@@ -375,8 +375,8 @@ class ShelfEvents:
         allocated to `lists` first, then one no other list holds)."""
         lines = [
             line
-            for line in self._keeper.index.lines_of(gtin)
-            if (line.serial == serial if serial else line.batch == batch and not line.serial)
+            for line in self._keeper.index.lines_of(gtin, serial)
+            if serial or line.batch == batch
         ]
         if serial:  # a tag booked from a fixed reader has no batch ('') on the ledger
             lines = [line for line in lines if not batch or line.batch in ("", batch)]

@@ -73,14 +73,13 @@ def refusal(
 def on_the_shelves(scan: PackScan, index: SlotIndex) -> Refusal | None:
     """`duplicate serial` when a pack with the scanned pack's serial is on the shelves already;
     None otherwise (a counted pack never is)."""
-    if scan.serial:
-        for line in index.lines_of(scan.gtin):
-            if line.serial == scan.serial:
-                return Refusal(
-                    Reason.DUPLICATE_SERIAL,
-                    f"serial {scan.serial} is on the shelves already, in {line.slot}",
-                    line.slot,
-                )
+    on_shelf = index.lines_of(scan.gtin, scan.serial) if scan.serial else []
+    for line in on_shelf[:1]:
+        return Refusal(
+            Reason.DUPLICATE_SERIAL,
+            f"serial {scan.serial} is on the shelves already, in {line.slot}",
+            line.slot,
+        )
     return None
 
 

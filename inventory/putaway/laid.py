@@ -139,7 +139,7 @@ class ShelfFinds:
         put = self._board.recent.since(scan.gtin, scan.serial, since)
         if put is None or put.desk != scanner:
             return None
-        line = next((x for x in keeper.index.lines_of(scan.gtin) if x.serial == scan.serial), None)
+        line = next(iter(keeper.index.lines_of(scan.gtin, scan.serial)), None)
         if line is None:
             return None
         note = (
@@ -158,7 +158,7 @@ class ShelfFinds:
 
     def _booked_by_code(self, tag: PackId) -> bool:
         """The ledger holds a pack with the tag's serial (booked by its code)."""
-        return any(line.serial == tag.serial for line in self._keeper.index.lines_of(tag.gtin))
+        return bool(self._keeper.index.lines_of(tag.gtin, tag.serial))
 
     def _known(self, tag: PackId) -> _Found | None:
         """The session that let go of this pack or refused it, by its serial: an open one,

@@ -48,7 +48,7 @@ class PressedPacks:
         """The counted packs of `gtin` open sessions put in `slot` by button whose tag was not
         seen yet, and that do not count as untagged for good yet, the oldest session's first."""
         since = self._board.untagged_since
-        lines = [x for x in self._keeper.index.lines_of(gtin) if (x.slot, x.serial) == (slot, "")]
+        lines = [x for x in self._keeper.index.lines_of(gtin, "") if x.slot == slot]
         found = []
         for session in self._board.by_age():
             for pack in session.untagged:

@@ -222,9 +222,11 @@ class SlotIndex:
         """What `slot` holds."""
         return [self._line(i) for i in self._by_slot().get(slot, ())]
 
-    def lines_of(self, gtin: str) -> list[StockLine]:
-        """Every line of `gtin`, any status."""
-        return [self._line(i) for i in self._by_gtin().get(gtin, ())]
+    def lines_of(self, gtin: str, serial: str | None = None) -> list[StockLine]:
+        """Every line of `gtin`, any status; with `serial`, only those of packs with that serial
+        ('': the counted packs), without making a line of every other pack of the GTIN."""
+        found = self._by_gtin().get(gtin, ())
+        return [self._line(i) for i in found if serial is None or self._serial[i] == serial]
 
     def fefo(self, gtin: str, today: date) -> list[StockLine]:
         """Available, unexpired lines of `gtin`, earliest expiry first (no expiry last), then by

@@ -228,8 +228,8 @@ def _by_code(keeper: DeskLedger, item: Found) -> StockLine | None:
     """The line of a pack the ledger holds by its GTIN and serial, without a tag."""
     if not item.serial:
         return None
-    lines = keeper.index.lines_of(item.gtin)
-    return next((x for x in lines if x.serial == item.serial and x.epc is None), None)
+    lines = keeper.index.lines_of(item.gtin, item.serial)
+    return next((x for x in lines if x.epc is None), None)
 
 
 def _found_here(

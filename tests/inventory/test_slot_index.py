@@ -72,3 +72,17 @@ def test_shortage_check_over_every_product_at_once() -> None:
     table = ProductTable(products, index)
     assert [p.name for p in table.shortages({})] == ["P0", "P1", "P2"]
     assert [p.name for p in table.shortages({products[0].gtin: 6})] == ["P1", "P2"]
+
+
+def test_lines_of_a_serial_are_the_packs_with_it_and_empty_means_the_counted_ones() -> None:
+    index = SlotIndex()
+    receive(index, "A-01", "B1", "2027-01-31", 3)  # counted packs
+    for n, slot in enumerate(("A-01", "A-02", "A-02")):
+        index.apply(
+            Movement(MovementKind.RECEIVE, GTIN, 1, serial=f"S{n}", batch="B2", to_slot=slot)
+        )
+    index.apply(Movement(MovementKind.RECEIVE, "04012345123463", 1, serial="S1", to_slot="A-03"))
+    assert [(x.slot, x.serial) for x in index.lines_of(GTIN, "S1")] == [("A-02", "S1")]
+    assert [(x.batch, x.quantity) for x in index.lines_of(GTIN, "")] == [("B1", 3)]
+    assert index.lines_of(GTIN, "S9") == []
+    assert len(index.lines_of(GTIN)) == 4
