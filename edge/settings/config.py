@@ -199,8 +199,9 @@ class ProductConfig(_Strict):
     auto_confirm: bool = True
     # A scanned pack without a serial (AI 21) is refused: serialized packs are the rule.
     require_serial: bool = True
-    # Its codes carry a batch (AI 10) and an expiry (AI 17), as a medicine's do: a code without
-    # GS whose last field hides the one it lacks ran together (inventory.codes.run_together).
+    # Its codes carry a batch (AI 10) and an expiry (AI 17), as a medicine's do: a delivered
+    # pack whose code lacks either is refused at goods-in, and a code without GS whose last
+    # field hides the one it lacks ran together (inventory.codes.run_together).
     batch_and_expiry: bool = True
     min_shelf_life_days: Annotated[int, Field(ge=0, le=3650)] = 0
     slot_capacity: Annotated[int, Field(ge=1, le=65535)] | None = None
@@ -223,6 +224,7 @@ class ProductConfig(_Strict):
             self.require_serial,
             self.min_shelf_life_days,
             self.slot_capacity,
+            self.batch_and_expiry,
         )
 
     @model_validator(mode="after")

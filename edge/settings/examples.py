@@ -88,7 +88,7 @@ EXAMPLES = {
     "refresh_seconds": "refresh_seconds = 5",
     "require_serial": "require_serial = true  (false: packs of this product may lack a serial)",
     "batch_and_expiry": "batch_and_expiry = true  (false: its codes may lack a batch or an "
-    "expiry, as a medical device's may)",
+    "expiry, as a medical device's may; true: a delivered pack without them is refused)",
     "auto_confirm": "auto_confirm = true  (false: a pharmacist confirms each request)",
     "badge": 'badge = "04A1B2C3D4E5F6"  (the card UID in hex, 4 to 10 bytes)',
     "enabled": "enabled = true",

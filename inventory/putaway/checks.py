@@ -1,6 +1,8 @@
 """May this pack go on the shelves? The checks a pack scanned in at receiving must pass.
 
-A pack is refused (never booked) when no product knows its GTIN, when it has expired or expires
+A pack is refused (never booked) when no product knows its GTIN, when its code lacks the expiry
+or the batch its product's codes carry (`batch_and_expiry`, as a medicine's do: undated, no
+expiry sweep would find it; without its batch, no recall), when it has expired or expires
 within the product's `min_shelf_life_days`, when its batch is recalled, or when its serial is
 already on the shelves (two packs with one serial: one of them is not genuine).
 """
@@ -19,6 +21,8 @@ from inventory.stock.slot_index import SlotIndex
 
 class Reason(StrEnum):
     UNKNOWN_PRODUCT = "unknown product"
+    NO_EXPIRY = "no expiry"
+    NO_BATCH = "no batch"
     EXPIRED = "expired"
     SHORT_SHELF_LIFE = "short shelf life"
     RECALLED = "recalled"
@@ -30,8 +34,11 @@ class Reason(StrEnum):
 
 # Refusals that raise an alarm: stock that must not reach a shelf, and a counterfeit signal.
 REFUSED_PACK_REASONS = frozenset({Reason.EXPIRED, Reason.SHORT_SHELF_LIFE, Reason.RECALLED})
-# Refusals that may not hold for the same pack a moment later: it may be put after all.
-PASSING_REASONS = frozenset({Reason.NO_COLOUR, Reason.NO_ROOM, Reason.UNKNOWN_PRODUCT})
+# Refusals that may not hold for the same pack a moment later: it may be put after all (its
+# DataMatrix scanned after a code without the expiry, say).
+PASSING_REASONS = frozenset(
+    {Reason.NO_COLOUR, Reason.NO_ROOM, Reason.UNKNOWN_PRODUCT, Reason.NO_EXPIRY, Reason.NO_BATCH}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,8 @@ def refusal(
             Reason.UNKNOWN_PRODUCT,
             f"no product has GTIN {scan.gtin}; add it to [[products]] to put it away",
         )
+    if (lacking := incomplete(scan, product)) is not None:
+        return lacking
     if scan.expiry is not None:
         days_left = (scan.expiry - today).days
         if days_left < 0:
@@ -68,6 +77,28 @@ def refusal(
     if (scan.gtin, scan.batch) in recalled:
         return Refusal(Reason.RECALLED, f"batch {scan.batch} is recalled")
     return on_the_shelves(scan, index)
+
+
+def incomplete(scan: PackScan, product: Product) -> Refusal | None:
+    """`no expiry` (or `no batch`) when the code lacks the expiry (or the batch) the product's
+    codes carry; None when it has both, or when the product's codes may lack them."""
+    if not product.batch_and_expiry or (scan.expiry is not None and scan.batch):
+        return None
+    missing = " nor ".join(
+        what
+        for what, lacking in (
+            ("expiry date (AI 17)", scan.expiry is None),
+            ("batch (AI 10)", not scan.batch),
+        )
+        if lacking
+    )
+    return Refusal(
+        Reason.NO_EXPIRY if scan.expiry is None else Reason.NO_BATCH,
+        f"no {missing} in the code: scan the pack's GS1 DataMatrix; if it has none either, "
+        f"set the pack aside for the pharmacist (the codes of {product.name} carry both; "
+        "for a product whose codes truly may lack them, a device's, set batch_and_expiry = "
+        "false in its [[products]] entry)",
+    )
 
 
 def on_the_shelves(scan: PackScan, index: SlotIndex) -> Refusal | None:

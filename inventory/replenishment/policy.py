@@ -12,8 +12,9 @@ from inventory.stock.slot_index import SlotIndex
 
 @dataclass(frozen=True, slots=True)
 class Product:
-    """A product the pharmacy stocks, with its replenishment policy and whether its packs
-    must carry a serial (serialized packs, as the EU's and other regulations require)."""
+    """A product the pharmacy stocks, with its replenishment policy and what its packs' codes
+    must carry: a serial (serialized packs, as the EU's and other regulations require), a
+    batch and an expiry (as a medicine's do; a device's may lack them)."""
 
     gtin: str
     name: str
@@ -25,6 +26,7 @@ class Product:
     require_serial: bool = True
     min_shelf_life_days: int = 0  # a delivered pack expiring sooner is refused at receiving
     slot_capacity: int | None = None  # packs one slot takes; None: no limit
+    batch_and_expiry: bool = True  # a delivered pack whose code lacks either is refused
 
 
 def is_short(product: Product, on_hand: int) -> bool:

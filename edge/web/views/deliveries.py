@@ -22,6 +22,10 @@ from inventory.putaway.sessions import PutawaySession, RefusedPack
 # names, docs/putaway.md); a reason not named here is shown as the gateway gave it.
 TO_DO = {
     "unknown product": "Not a product of these shelves: set it aside and tell the pharmacist.",
+    "no expiry": "Its code has no expiry date: scan its DataMatrix; if that has none either, "
+    "set it aside and tell the pharmacist.",
+    "no batch": "Its code has no batch: scan its DataMatrix; if that has none either, set it "
+    "aside and tell the pharmacist.",
     "expired": "Expired: set it aside with the delivery note; it goes back.",
     "short shelf life": "Expires too soon for these shelves: set it aside with the delivery "
     "note; it goes back.",
