@@ -132,18 +132,27 @@ def deliveries(db: sqlite3.Connection) -> tuple[list[PutawaySession], Rows]:
     ]
 
 
-def lying(db: sqlite3.Connection, sessions: Iterable[PutawaySession]) -> dict[tuple[str, str], str]:
-    """Where each refused pack laid on a shelf all the same lies now, by (GTIN, serial): the
-    slot that holds it, or "" once it is off the shelves (taken off and written off)."""
-    found: dict[tuple[str, str], str] = {}
-    for session in sessions:
-        for pack in session.refusals:
-            if pack.held_in and pack.serial:
-                row = db.execute(
-                    "SELECT slot FROM stock WHERE gtin = ? AND serial = ? LIMIT 1",
-                    (pack.gtin, pack.serial),
-                ).fetchone()
-                found[(pack.gtin, pack.serial)] = row[0] if row else ""
+def lying(
+    db: sqlite3.Connection, open_ones: Iterable[PutawaySession], ended: Rows
+) -> dict[tuple[str, str], str]:
+    """Where the packs of deliveries that may lie on a shelf unconfirmed lie now, by (GTIN,
+    serial): each refused pack of an open delivery laid on a shelf all the same, and each
+    serialized pack an ended one (`deliveries`) left waiting (booked since: its tag seen on a
+    shelf, or scanned again and put). The slot that holds it, "" when no slot does (taken off
+    and written off; never booked)."""
+    packs = {(p.gtin, p.serial) for s in open_ones for p in s.refusals if p.held_in and p.serial}
+    packs |= {(p.gtin, p.serial) for e in ended for p in e["session"].left_waiting if p.serial}
+    found = dict.fromkeys(packs, "")
+    if not packs:
+        return found
+    # One pass over the stock, whatever the number of packs: it has no index by serial.
+    rows = db.execute(
+        "SELECT gtin, serial, slot FROM stock WHERE serial IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted({serial for _, serial in packs})),),
+    )
+    for gtin, serial, slot in rows:
+        if (gtin, serial) in found:
+            found[gtin, serial] = slot
     return found
 
 

@@ -227,12 +227,29 @@ class PutawaySession:
         """How many more packs of `gtin` and `batch` its lines await, beyond those put and
         those waiting to be put (0 when none); each waiting pack taken by the line it will be
         counted on when put (`count_put`)."""
-        room = [line.missing for line in self.lines]
-        for pack in self.waiting:
-            taken = next((i for i in self._taking(pack.gtin, pack.batch) if room[i] > 0), None)
-            if taken is not None:
-                room[taken] -= 1
+        room, _ = self._awaiting(self.waiting)
         return sum(room[i] for i in self._taking(gtin, batch))
+
+    @property
+    def left_waiting(self) -> list[WaitingPack]:
+        """The packs lit and never confirmed: those waiting, and those let go of at a pause."""
+        return [*self.waiting, *self.let_go]
+
+    def missing_left_waiting(self) -> list[WaitingPack]:
+        """The packs left waiting that its lines count missing (each taken by the line it
+        would have been counted on when put): they came, and may lie unbooked in their slot."""
+        return self._awaiting(self.left_waiting)[1]
+
+    def _awaiting(self, packs: list[WaitingPack]) -> tuple[list[int], list[WaitingPack]]:
+        """What each line still awaits (by index) once `packs` are counted on it, and those
+        of `packs` that a line awaited (the rest would be in excess, or not announced)."""
+        room, taken = [line.missing for line in self.lines], []
+        for pack in packs:
+            line = next((i for i in self._taking(pack.gtin, pack.batch) if room[i] > 0), None)
+            if line is not None:
+                room[line] -= 1
+                taken.append(pack)
+        return room, taken
 
     def announced_otherwise(self, gtin: str, batch: str, expiry: str | None) -> str | None:
         """The expiry its notice announced for this pack, when that is not `expiry` (as
@@ -309,7 +326,7 @@ class PutawaySession:
         """The figures reported when the session pauses or ends, with the packs refused and
         those left waiting (lit, never confirmed: in their slot, or still in the tote), the
         ones let go of at a pause included: each may still lie unbooked in its slot."""
-        left = [*self.waiting, *self.let_go]
+        left = self.left_waiting
         return {
             "lines": [line.report() for line in self.lines],
             "unexpected": [_fields(u) for u in self.unexpected],

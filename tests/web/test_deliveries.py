@@ -1,7 +1,8 @@
 """The Deliveries view: a delivery being put away as the clerk at the desk needs it (its colour,
 what was announced and put, the pack lit and where, the pack refused and what to do with it),
-kept live as packs are put, and ended from the page; real daemon, mosquitto, pty scanner,
-Modbus shelf controller and Chromium."""
+kept live as packs are put, and ended from the page; an ended delivery's packs left waiting
+(lit, never confirmed) and where to look for them; real daemon, mosquitto, pty scanner and
+reader, Modbus shelf controller and Chromium."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ from tests.web.page_rig import NAME, artifacts, page_rig
 
 SECOND = 5_000
 BREAK = 90  # seconds: longer than the rig's put-away timeout (60)
+# What an ended delivery's pack left waiting, and not booked since, asks of the clerk.
+NOT_BOOKED = (
+    "Not booked. Look in {slot}: if it lies there, take it out, scan it again at the desk and"
+    " put it where it is lit. Not there: look in the tote."
+)
 
 
 def code(gtin: str, batch: str, days: int, serial: str = "") -> str:
@@ -95,7 +101,8 @@ async def test_a_delivery_shows_its_lines_the_pack_lit_and_the_pack_refused_and_
         ended = tab.locator('table.ended tr[data-delivery="DESADV-7"]')
         await expect(ended).to_contain_text("ended")
         cells = ended.locator("td.num")
-        await expect(cells).to_have_text(["1", "1", "0", "1"])  # put, missing, extra, refused
+        # put, missing, left waiting, extra, refused
+        await expect(cells).to_have_text(["1", "1", "0", "0", "1"])
         await eventually(
             lambda: "closed" in statuses(centre, "DESADV-7"), what="the centre told it closed"
         )
@@ -180,4 +187,91 @@ async def test_packs_left_lit_at_a_break_are_listed_to_scan_again_and_leave_the_
         await expect(progress).to_have_text("2 put, 1 still to come", timeout=SECOND)
         await eventually(
             lambda: "paused" in statuses(centre, "DESADV-9"), what="the centre told of the break"
+        )
+
+
+async def test_a_delivery_ended_with_a_pack_lit_shows_it_left_waiting_not_simply_missing(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """A notice of three: two scanned, one put, then the delivery is ended from the page. Two
+    are missing as the centre was told, but one of them came: it was lit in A-06 and never
+    confirmed, and the row says so and where."""
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    async with page_rig(tmp_path, broker, **putaway_desk(tmp_path)) as web:
+        rig = web.rig
+        tab = await web.logged_in_tab()
+        await tab.goto(f"{web.url}/deliveries")
+        notice = {"delivery_id": "DESADV-11", "lines": [{"gtin": IBU, "quantity": 3}]}
+        centre.publish(f"{PREFIX}/cmd/putaway", json.dumps(with_envelope(notice)))
+        delivery = tab.locator('article[data-delivery="DESADV-11"]')
+        await expect(delivery).to_have_count(1, timeout=SECOND)
+        rig.scanner.scan(code(IBU, "I9", 400, serial="51"))
+        rig.scanner.scan(code(IBU, "I9", 400, serial="52"))
+        await expect(delivery.locator("table.waiting tbody tr")).to_have_count(2, timeout=SECOND)
+        await rig.press("A-06")
+        progress = delivery.locator(".progress")
+        await expect(progress).to_have_text("1 put, 1 lit, 2 still to come", timeout=SECOND)
+
+        await delivery.get_by_role("button", name="End this delivery").click()
+        await expect(tab.locator(".flash")).to_contain_text(
+            f"Delivery DESADV-11 ended by {NAME}", timeout=SECOND
+        )
+        ended = tab.locator('table.ended tr[data-delivery="DESADV-11"]')
+        await expect(ended.locator("td.missing")).to_have_text(
+            "2 1 of them came: left waiting in A-06, not short"
+        )
+        await expect(ended.locator("td.left")).to_have_text("1")
+        left = tab.locator('tr[data-left-of="DESADV-11"] table.left-packs tbody tr')
+        await expect(left).to_have_count(1)
+        await expect(left.locator("td").nth(0)).to_have_text("Ibuprofen 400 mg")
+        await expect(left.locator(".lit-at")).to_have_text("A-06")
+        await expect(left.locator(".to-do")).to_have_text(NOT_BOOKED.format(slot="A-06"))
+        serial = (await left.locator("td").nth(2).text_content() or "").strip()
+        assert serial in ("51", "52")
+
+
+async def test_a_delivery_timed_out_with_packs_lit_names_each_and_says_once_each_is_booked(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """Two packs scanned without a notice, lit in A-01 and A-06, and the clerk walks away: the
+    session times out. Its row counts both left waiting and names each with its slot; the
+    ibuprofen, laid in A-08 after all, is booked there by its tag, and the amoxicillin, found
+    in A-01 and scanned again and put as its line says, is booked too: each line says so."""
+    clock = PassingClock()
+    async with page_rig(tmp_path, broker, clock=clock, **putaway_desk(tmp_path)) as web:
+        rig = web.rig
+        tab = await web.tab()
+        await tab.goto(f"{web.url}/deliveries")
+        rig.scanner.scan(code(AMOX, "A9", 400, serial="61"))
+        rig.scanner.scan(code(IBU, "I9", 400, serial="62"))
+        delivery = tab.locator("article.delivery")
+        await expect(delivery.locator("table.waiting tbody tr")).to_have_count(2, timeout=SECOND)
+        clock.pass_time(BREAK)
+
+        ended = tab.locator('table.ended tr[data-delivery^="desk-"]')
+        await expect(ended).to_contain_text("timed out", timeout=SECOND)
+        # put, missing, left waiting, extra, refused
+        await expect(ended.locator("td.num")).to_have_text(["0", "0", "2", "0", "0"])
+        left = tab.locator('tr[data-left-of^="desk-"] table.left-packs tbody tr')
+        await expect(left).to_have_count(2)
+        await expect(left.locator(".lit-at")).to_have_text(["A-01", "A-06"])
+        await expect(left.locator(".to-do")).to_have_text(
+            [NOT_BOOKED.format(slot="A-01"), NOT_BOOKED.format(slot="A-06")]
+        )
+        await tab.screenshot(path=artifacts() / "deliveries-left-waiting.png", full_page=True)
+
+        rig.reader.place(1, sgtin96("4012345", "000001", 62))  # laid in A-08 after all
+        ibuprofen = left.filter(has_text="Ibuprofen 400 mg")
+        await expect(ibuprofen.locator(".to-do")).to_have_text(
+            "Booked in A-08 since: nothing to do.", timeout=3 * SECOND
+        )
+        await expect(ibuprofen).to_have_attribute("data-booked-in", "A-08")
+        await expect(ended.locator("td.left")).to_have_text("2")
+
+        rig.scanner.scan(code(AMOX, "A9", 400, serial="61"))  # found in A-01: as its line says
+        await expect(delivery.locator("table.waiting tbody tr")).to_contain_text("A-01")
+        await rig.press("A-01")
+        amoxicillin = left.filter(has_text="Amoxicillin 500 mg")
+        await expect(amoxicillin.locator(".to-do")).to_have_text(
+            "Booked in A-01 since: nothing to do.", timeout=SECOND
         )

@@ -1,7 +1,8 @@
 """Deliveries being put away: each open one in its colour, what its notice announced and what
 was put, the packs waiting to be put (and the slot lit for each), the packs refused with what
 the clerk is to do with them (or where one laid on a shelf all the same is held); the last
-ended ones; ending a delivery (logged-in staff)."""
+ended ones, with the packs each left waiting (lit, never confirmed) and where to look for
+them; ending a delivery (logged-in staff)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from starlette.routing import Route
 from edge.web.pages import item_route, render, shared_live_part, state_of
 from edge.web.reading import Rows, lying
 from edge.web.reading import deliveries as read_deliveries
-from inventory.putaway.sessions import PutawaySession, RefusedPack
+from inventory.putaway.sessions import PutawaySession, RefusedPack, WaitingPack
 
 # What the clerk at the desk does with a pack refused for each reason (the gateway's reason
 # names, docs/putaway.md); a reason not named here is shown as the gateway gave it.
@@ -85,7 +86,10 @@ def shown(
         "waiting": session.waiting,
         "let_go": session.let_go,
         "unexpected": session.unexpected,
-        "refused": [refused(r, lies.get((r.gtin, r.serial))) for r in session.refusals],
+        "refused": [
+            refused(r, lies.get((r.gtin, r.serial)) if r.held_in else None)
+            for r in session.refusals
+        ],
     }
 
 
@@ -94,9 +98,43 @@ def refused(pack: RefusedPack, lies_in: str | None) -> dict[str, Any]:
     return {"pack": pack, "held_in": held_in, "to_do": to_do(pack, lies_in)}
 
 
+def left_waiting(pack: WaitingPack, lies_in: str | None) -> dict[str, Any]:
+    """A pack an ended delivery left waiting (lit, never confirmed), and what the clerk does
+    with it; `lies_in`: the slot that holds it now ("" none: not booked), None when the ledger
+    cannot tell (a pack without a serial)."""
+    if lies_in:
+        to_do = f"Booked in {lies_in} since: nothing to do."
+    else:
+        to_do = (
+            f"Not booked. Look in {pack.slot}: if it lies there, take it out, scan it again at"
+            " the desk and put it where it is lit. Not there: look in the tote."
+        )
+    return {"pack": pack, "booked_in": lies_in or "", "to_do": to_do}
+
+
+def ended_shown(
+    ended: Mapping[str, Any], colours: Sequence[str], lies: Mapping[tuple[str, str], str]
+) -> dict[str, Any]:
+    """What the view shows of an ended delivery: its figures as its `closed` answer gave them,
+    the packs it left waiting, and of those counted missing, the ones that came (left
+    waiting: not short) and the slots they were lit at."""
+    session: PutawaySession = ended["session"]
+    came = session.missing_left_waiting()
+    return {
+        **shown(session, colours),
+        "updated_at": ended["updated_at"],
+        "left": [
+            left_waiting(p, lies.get((p.gtin, p.serial)) if p.serial else None)
+            for p in session.left_waiting
+        ],
+        "missing_came": len(came),
+        "missing_came_in": sorted({p.slot for p in came}),
+    }
+
+
 def _read(db: sqlite3.Connection) -> tuple[list[PutawaySession], Rows, dict[tuple[str, str], str]]:
     open_ones, ended = read_deliveries(db)
-    return open_ones, ended, lying(db, open_ones)
+    return open_ones, ended, lying(db, open_ones, ended)
 
 
 async def deliveries(request: Request) -> Response:
@@ -107,7 +145,7 @@ async def deliveries(request: Request) -> Response:
         request,
         "deliveries.html",
         deliveries=[shown(s, colours, lies) for s in open_ones],
-        ended=[{**shown(e["session"], colours), "updated_at": e["updated_at"]} for e in ended],
+        ended=[ended_shown(e, colours, lies) for e in ended],
     )
 
 
