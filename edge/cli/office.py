@@ -61,7 +61,7 @@ def add_office_commands(
     sub = stocktake.add_subparsers(metavar="COMMAND")
     start = sub.add_parser("start", help="start a sweep of a shelf")
     start.add_argument("shelf", help="the shelf (controller) to sweep, e.g. A")
-    start.add_argument("--by", default="", help="who sweeps (default: who is badged in)")
+    start.add_argument("--by", default="", help="who sweeps (default: the one person badged in)")
     add_target(start)
     _add_wait(start)
     start.set_defaults(handler=send("stocktake-start", lambda a: {"shelf": a.shelf, "by": a.by}))

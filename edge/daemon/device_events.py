@@ -171,7 +171,7 @@ class DeviceEvents:
             if self.health.any_down():
                 self._works(antenna_name(event.reader, event.antenna))
             if event.reader in self._handhelds:
-                for pack in self._stocktake.round_done(self._badges.first(), event.reader):
+                for pack in self._stocktake.round_done(self._badges.sweeper(), event.reader):
                     self._handheld_read(pack, event.reader)
             elif (slot := self._zones.get((event.reader, event.antenna))) is not None:
                 self._round_done(slot)
@@ -239,7 +239,7 @@ class DeviceEvents:
         self._counters["tag_reads"] += 1
         identity = self.epcs.decode(event.epc)
         if event.reader in self._handhelds:  # its round decides: a count's or picks
-            self._stocktake.read(identity, event.rssi, self._badges.first(), event.reader)
+            self._stocktake.read(identity, event.rssi, self._badges.sweeper(), event.reader)
             return
         slot = self._zones.get((event.reader, event.antenna))
         if slot is None or not isinstance(identity, PackId):
@@ -282,7 +282,7 @@ class DeviceEvents:
                 f"expiry {scan.expiry} serial {scan.serial!r}",
             )
         )
-        scanner, actor = event.scanner, self._badges.first("system")
+        scanner, actor = event.scanner, self._badges.at_scanner(event.scanner)
         slot = self._receiving.get(scanner)
         if slot is not None:
             self._offer(ReceivedScan(scan, slot, actor, scanner))

@@ -88,7 +88,7 @@ class Gateway:
         self.counters: Counter[str] = Counter()
         self.beats = Heartbeats(self.clock.monotonic)  # loop -> its last round, for the watchdog
         self.presence = PresenceTracker(config.presence.dwell_seconds)
-        self.badges = BadgeHolders({p.uid: p.name for p in config.pharmacists})
+        self.badges = BadgeHolders.configured(config, self._observe)
         self.devices = Devices()
         feed = LightsFeed(config.shelves, self.topics, lambda: self.session, self.clock.now)
         self.lights = ShelfLights(
@@ -138,7 +138,7 @@ class Gateway:
             self.ledger.when_written,
             lambda delivery: self.session is not None and self.session.ack(delivery),
             self.stocktake,
-            self.badges.first,
+            self.badges.sweeper,
             self.counters,
             self.clock,
             alone=lambda: self.session is not None and self.session.takeover.held.is_set(),

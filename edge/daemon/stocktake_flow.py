@@ -327,7 +327,7 @@ class StocktakeFlow:
         sweep's); returned, the pack reads of that round that are picks (`handheld_rounds`).
         Once the sweep's rounds say it has moved on to another shelf, the sweep ends there,
         judged on what it read, and a sweep of that shelf begins with the rounds read at it
-        (credited to `holder`, the pharmacist badged in, else to whom the ended sweep was)."""
+        (credited to `holder`, the one pharmacist badged in, else to whom the ended sweep was)."""
         if self.sweep is None or reader != self._sweeper:
             return self._rounds.round_done(reader, self._waiting())
         moved_on = self.sweep.round_done()

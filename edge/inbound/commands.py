@@ -53,7 +53,8 @@ class InboundCommands:
     queues a change for the ledger (False: the queue is full, it was dropped); `when_written`
     runs a callback once all that is queued is written; `ack` acknowledges a delivery (true
     when it could); `alone` says whether the session has held as this gateway's alone (no
-    other client takes it over); `unsubscribe` drops a subscription from the session."""
+    other client takes it over); `unsubscribe` drops a subscription from the session;
+    `badge_holder` names who sweeps a shelf when a stocktake-start names nobody."""
 
     def __init__(
         self,

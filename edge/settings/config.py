@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from drivers.modbus.profile import PROFILES
 from edge.errors import EdgeError
+from edge.settings.badges import BadgesConfig, PharmacistConfig, badge_reader_problems
 from edge.settings.broker import BrokerConfig
 from edge.settings.device_names import device_name_problems
 from edge.settings.examples import EXAMPLES, describe_error
@@ -120,6 +121,9 @@ class ScannerConfig(SerialFraming):
     receive_to: str | None = None
     # A scan ends at CR or LF, or after this many milliseconds without a byte (no suffix).
     quiet_ms: Annotated[int, Field(ge=10, le=2000)] = 80
+    # The PC/SC name of the badge reader at this scanner's desk: what it books names who is
+    # badged in there. Left out: the one person badged in anywhere (with several, nobody).
+    badge_reader: Annotated[str, Field(min_length=1)] | None = None
 
     @model_validator(mode="after")
     def _receiving(self) -> ScannerConfig:
@@ -131,20 +135,6 @@ class ScannerConfig(SerialFraming):
                 'pack is refused, e.g. receive_to = "R-01"'
             )
         return self
-
-
-class BadgesConfig(_Strict):
-    enabled: bool = False
-    reader: str = ""
-
-
-class PharmacistConfig(_Strict):
-    name: Annotated[str, Field(min_length=1)]
-    badge: Annotated[str, Field(pattern=r"^([0-9A-Fa-f]{2}){4,10}$")]
-
-    @property
-    def uid(self) -> str:
-        return self.badge.upper()
 
 
 class ShelfConfig(SerialFraming):
@@ -344,6 +334,7 @@ def _cross_reference_problems(config: GatewayConfig) -> list[str]:
     examples = ", ".join(sorted(known)[:3]) or "none: add a [[shelves]] entry"
     devices = (("readers", config.readers), ("scanners", config.scanners))
     problems += device_name_problems((*devices, ("shelves", config.shelves)), config.badges.enabled)
+    problems += badge_reader_problems(config.scanners, config.badges)
     problems += repeated_problems(
         "pharmacists", "badge", [p.uid for p in config.pharmacists], BADGE_ONCE
     )

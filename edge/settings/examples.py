@@ -50,6 +50,8 @@ EXAMPLES = {
     '"putaway")',
     "receive_to": 'receive_to = "R-01"  (the slot a receiving scanner books packs into; for '
     "putaway, the station's slot)",
+    "badge_reader": 'badge_reader = "ACS ACR122U PICC Interface 00 00"  (the PC/SC name of the '
+    "badge reader at the scanner's desk, as the log names it when a badge is put on it)",
     "quiet_ms": "quiet_ms = 80  (10 to 2000: a scan without CR or LF ends after this quiet)",
     "min_shelf_life_days": "min_shelf_life_days = 90  (a delivered pack expiring sooner: refused)",
     "slot_capacity": "slot_capacity = 12  (packs of it one slot takes; leave out for no limit)",

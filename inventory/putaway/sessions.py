@@ -146,7 +146,7 @@ class PutawaySession:
     scanner: str = ""
     station: str = ""  # the receiving station's slot: red there when a pack is refused
     request_id: str = ""
-    actor: str = ""  # who scans its packs in (the badge holder), for the movements
+    actor: str = ""  # who scans its packs in (the badge holder at the desk), for the movements
     number: int | None = None
     announced: bool = False  # a notice said what to expect
     paused: bool = False  # timed out with packs still to come: waits for them again
