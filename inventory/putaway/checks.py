@@ -30,14 +30,22 @@ class Reason(StrEnum):
     ALREADY_SCANNED = "already scanned"
     NO_ROOM = "no room"
     NO_COLOUR = "no colour free"
+    SLOT_BUSY = "slot busy"  # its slot is lit for another desk's packs, and no other has room
 
 
 # Refusals that raise an alarm: stock that must not reach a shelf, and a counterfeit signal.
 REFUSED_PACK_REASONS = frozenset({Reason.EXPIRED, Reason.SHORT_SHELF_LIFE, Reason.RECALLED})
 # Refusals that may not hold for the same pack a moment later: it may be put after all (its
-# DataMatrix scanned after a code without the expiry, say).
+# DataMatrix scanned after a code without the expiry, say, or the other desk's packs put).
 PASSING_REASONS = frozenset(
-    {Reason.NO_COLOUR, Reason.NO_ROOM, Reason.UNKNOWN_PRODUCT, Reason.NO_EXPIRY, Reason.NO_BATCH}
+    {
+        Reason.NO_COLOUR,
+        Reason.NO_ROOM,
+        Reason.SLOT_BUSY,
+        Reason.UNKNOWN_PRODUCT,
+        Reason.NO_EXPIRY,
+        Reason.NO_BATCH,
+    }
 )
 
 

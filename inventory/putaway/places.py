@@ -5,13 +5,17 @@ home slot with room, else a free slot on the shelf of the product's first home s
 holds nothing of another product, is nobody's home slot and is no receiving station), else none.
 A slot has room while what it holds plus the packs on their way to it stays below the product's
 `slot_capacity`; without a capacity every slot has room.
+
+A slot where another desk's packs wait to be put is passed over like a full one: a press
+there could not tell whose pack was laid, so a slot is lit for one desk at a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from inventory.putaway.sessions import WaitingPack
+from inventory.putaway.checks import Reason, Refusal
+from inventory.putaway.sessions import PutawaySession, WaitingPack
 from inventory.replenishment.policy import Product
 from inventory.stock.slot_index import SlotIndex
 
@@ -28,9 +32,11 @@ def choose_slot(
     waiting: Mapping[str, Sequence[WaitingPack]],
     shelf_slots: Sequence[str],
     reserved: Collection[str],
+    busy: Collection[str] = (),
 ) -> str | None:
     """The slot a pack of `product` and `batch` should go to, or None when none has room.
-    `waiting`: slot -> packs on their way there; `reserved`: slots never taken as free ones."""
+    `waiting`: slot -> packs on their way there; `reserved`: slots never taken as free ones;
+    `busy`: slots never taken at all (another desk's packs wait there)."""
 
     def held(slot: str) -> tuple[int, set[tuple[str, str]]]:
         """Packs in `slot` and on their way there, and their (GTIN, batch) kinds."""
@@ -40,7 +46,7 @@ def choose_slot(
 
     def room(slot: str) -> bool:
         capacity = product.slot_capacity
-        return capacity is None or held(slot)[0] < capacity
+        return slot not in busy and (capacity is None or held(slot)[0] < capacity)
 
     same = (product.gtin, batch)
     homes = [slot for slot in product.home_slots if room(slot)]
@@ -63,3 +69,35 @@ def choose_slot(
     # Where this delivery (or an earlier one) already overflowed first, then an empty slot.
     free.sort(key=lambda slot: (same not in held(slot)[1], not held(slot)[1]))
     return free[0] if free else None
+
+
+def place(
+    product: Product,
+    batch: str,
+    index: SlotIndex,
+    waiting: Mapping[str, Sequence[WaitingPack]],
+    shelf_slots: Sequence[str],
+    reserved: Collection[str],
+    busy: Mapping[str, PutawaySession],
+) -> str | Refusal:
+    """The slot a pack of `product` and `batch` goes to (as `choose_slot`), or why none:
+    `no room`, or `slot busy` when the slot it would go to is `busy` (slot -> the session of
+    another desk whose packs wait there) and no other slot of it has room."""
+    if not product.home_slots:
+        why = f"{product.name} has no home slot; give its [[products]] entry slots = [...]"
+        return Refusal(Reason.NO_ROOM, why)
+    slot = choose_slot(product, batch, index, waiting, shelf_slots, reserved, busy)
+    if slot is not None:
+        return slot
+    wanted = choose_slot(product, batch, index, waiting, shelf_slots, reserved) if busy else None
+    if wanted is None:
+        return Refusal(
+            Reason.NO_ROOM,
+            f"no slot on shelf {shelf_of(product.home_slots[0])} has room for {product.name}",
+        )
+    other = busy[wanted]
+    return Refusal(
+        Reason.SLOT_BUSY,
+        f"{wanted} is lit for packs of delivery {other.delivery_id} waiting at {other.scanner}: "
+        f"a press there puts theirs; scan this pack again once they are put",
+    )

@@ -23,7 +23,7 @@ from inventory.putaway.board import PutawayBoard
 from inventory.putaway.checks import Reason, Refusal, held_back, on_the_shelves, refusal
 from inventory.putaway.laid import ShelfFinds
 from inventory.putaway.ledger_access import PutawayLedger
-from inventory.putaway.places import choose_slot, shelf_of
+from inventory.putaway.places import place
 from inventory.putaway.routing import session_for
 from inventory.putaway.sessions import (
     PressedPack,
@@ -189,7 +189,6 @@ class ShelfPuts:
     def _place(self, session: PutawaySession, scan: PackScan, station: str) -> str | Refusal:
         """The slot a scanned pack goes to, or why it must not go anywhere."""
         keeper, sessions = self._keeper, self._board.sessions
-        waiting = [p for s in sessions.values() for p in s.waiting]
         found = refusal(
             scan, keeper.products, keeper.index, keeper.calendar.today(), keeper.picks.recalled
         )
@@ -202,21 +201,16 @@ class ShelfPuts:
             if session.number is None:
                 return Refusal(Reason.NO_COLOUR, "every colour is in use; finish a list first")
         by_slot: dict[str, list[WaitingPack]] = {}
-        for pack in waiting:
-            by_slot.setdefault(pack.slot, []).append(pack)
+        busy: dict[str, PutawaySession] = {}  # slots lit for another desk's packs
+        for other in self._board.by_age():
+            for pack in other.waiting:
+                by_slot.setdefault(pack.slot, []).append(pack)
+                if other is not session and other.scanner != session.scanner:
+                    busy.setdefault(pack.slot, other)
         reserved = {home for p in keeper.products.values() for home in p.home_slots}
         reserved |= {s.station for s in sessions.values()} | {station}
         product = keeper.products[scan.gtin]
-        if not product.home_slots:
-            why = f"{product.name} has no home slot; give its [[products]] entry slots = [...]"
-            return Refusal(Reason.NO_ROOM, why)
-        slot = choose_slot(product, scan.batch, keeper.index, by_slot, self.shelf_slots, reserved)
-        if slot is None:
-            return Refusal(
-                Reason.NO_ROOM,
-                f"no slot on shelf {shelf_of(product.home_slots[0])} has room for {product.name}",
-            )
-        return slot
+        return place(product, scan.batch, keeper.index, by_slot, self.shelf_slots, reserved, busy)
 
     def _book(
         self,

@@ -36,6 +36,8 @@ TO_DO = {
     "no room": "No slot has room for it: keep it in the tote and tell the pharmacist.",
     "no colour free": "Every colour is in use: scan it again once a pick list or a delivery "
     "has ended.",
+    "slot busy": "Its slot is lit for another desk's packs: keep it in the tote and scan it "
+    "again once they are put.",
 }
 
 
