@@ -101,7 +101,7 @@ class GatewaysSummary:
     resent: int  # sent again, marked DUP, after a lost link
     publish_seconds: float
     acked_seconds: float  # from the start to the last PUBACK
-    acked_requests: list[str]
+    acked_requests: dict[str, float]  # request id -> when its PUBACK came (epoch seconds)
 
 
 async def run(args: argparse.Namespace) -> GatewaysSummary:
@@ -124,7 +124,7 @@ async def run(args: argparse.Namespace) -> GatewaysSummary:
     plan = schedule(args.count, args.seconds, args.speedup, rng)
     sent: dict[str, int] = {"request": 0, "alarm": 0, "event": 0}
     acked: dict[str, int] = {"request": 0, "alarm": 0, "event": 0}
-    acked_requests: list[str] = []
+    acked_requests: dict[str, float] = {}
 
     last_ack = 0.0
 
@@ -134,7 +134,7 @@ async def run(args: argparse.Namespace) -> GatewaysSummary:
             last_ack = time.monotonic()
             acked[kind] += 1
             if request_id is not None:
-                acked_requests.append(request_id)
+                acked_requests.setdefault(request_id, time.time())
 
         return acknowledged
 

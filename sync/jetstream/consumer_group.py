@@ -13,10 +13,14 @@ stream `STREAM` keeps the record: requests, alarms and events, three replicas, 3
 Clerks' processes read it through one durable pull consumer: each takes what it fetches, and
 acknowledges a message only after handling it, telling the cluster it is still at work on the
 rest of its batch meanwhile; a message its taker never acknowledged (the process died) is
-delivered again after `ack_wait`, to whichever member fetches next; one it
-could not finish because the cluster did not answer it gives back, to come again a second
-later (RETRY_SECONDS). Delivery is
-therefore at least once. Applying is once: the group keeps a register of requests in the
+delivered again after the group's `ack_wait`, to whichever member fetches next. That ack wait
+is the group's own, set by the member that made it: every member tells the cluster it is at
+work at the pace of the group's, whatever it was given itself, and reads it again now and then
+(GROUP_CHECK_SECONDS), for a group made again or edited meanwhile. A request a member
+received and could not finish because the cluster did not answer it gives back, to come again
+a second later (RETRY_SECONDS); one lost on its way to a member (sent through a node that died)
+counts as delivered, and comes again only after the ack wait. Delivery is therefore at least
+once. Applying is once: the group keeps a register of requests in the
 cluster (a key-value bucket, three replicas; sync.jetstream.register), and a request is applied
 by creating its entry "taken", naming the message that took it, which only one member can do;
 an entry an earlier version made by the id alone counts, for every copy. That message is
@@ -81,6 +85,7 @@ STREAM_SUBJECTS = [
 REPLICAS = 3
 KEEP_SECONDS = 30 * 24 * 3600  # what the stream keeps; the register keeps ids as long
 RETRY_SECONDS = 1.0  # a request left for a fault of the cluster's is offered again this soon
+GROUP_CHECK_SECONDS = 10.0  # how soon a member follows a change of its group's ack wait
 
 
 class GroupRefused(SyncError):
@@ -184,7 +189,8 @@ class JetStreamRequests:
         self.member = member
         self.counts = GroupCounts()
         self._apply = apply
-        self._ack_wait = ack_wait
+        self.asked_ack_wait = ack_wait  # for a group this member makes
+        self.ack_wait = ack_wait  # the group's, once joined: the pace of "still at work"
         self._batch = batch
         self._wanted = wanted
         self._repeat = repeat
@@ -210,7 +216,7 @@ class JetStreamRequests:
                 durable_name=self.durable,
                 filter_subject=self.subject,
                 ack_policy=AckPolicy.EXPLICIT,
-                ack_wait=self._ack_wait,
+                ack_wait=self.asked_ack_wait,
                 max_deliver=-1,
                 num_replicas=replicas,
             )
@@ -218,7 +224,42 @@ class JetStreamRequests:
             # filter instead (NATS 2.9): what comes outside this member's is judged in `run`.
             info = await self._js.add_consumer(MQTT_STORE, config)
         self._judge(info)
+        self._follow(info)
         return await self._js.pull_subscribe_bind(self.durable, MQTT_STORE)
+
+    def _follow(self, info: ConsumerInfo) -> None:
+        """Take the ack wait of the group `info` describes: the cluster delivers a request again
+        after the group's, not after the one this member was given. Said (at -v) when it is
+        not the one this member went by."""
+        group = info.config.ack_wait
+        if group is None or group == self.ack_wait:
+            return
+        change = (
+            ""
+            if group == self.asked_ack_wait
+            else " --ack-wait is a group's only when the watch makes the group; change the "
+            f"group's with NATS's tool: nats consumer edit '{MQTT_STORE}' {self.durable} "
+            f"--wait {self.asked_ack_wait:g}s"
+        )
+        log.info(
+            "group %s delivers a request again after %g s unacknowledged (its ack wait), not "
+            "%g s: this member tells the cluster every %.3g s that it is still at work on one.%s",
+            self.durable,
+            group,
+            self.ack_wait,
+            group / 3,
+            change,
+        )
+        self.ack_wait = group
+
+    async def _follow_the_group(self) -> None:
+        """Read the group's ack wait again every GROUP_CHECK_SECONDS: a group deleted and made
+        again by a member given another, or edited, has another (a member bound to the group
+        goes on fetching through all that and is told nothing)."""
+        while True:
+            await asyncio.sleep(GROUP_CHECK_SECONDS)
+            with contextlib.suppress(nats.errors.Error, TimeoutError):
+                self._follow(await self._js.consumer_info(MQTT_STORE, self.durable))
 
     def _judge(self, info: ConsumerInfo) -> None:
         """GroupRefused unless the group `info` describes takes what this member asks for."""
@@ -255,6 +296,14 @@ class JetStreamRequests:
     async def run(self) -> None:
         """Fetch and handle until cancelled or no more is wanted; a server lost in between is
         waited out."""
+        following = asyncio.create_task(self._follow_the_group())
+        try:
+            await self._fetch_and_handle()
+        finally:
+            following.cancel()
+            await asyncio.gather(following, return_exceptions=True)
+
+    async def _fetch_and_handle(self) -> None:
         while self._wanted():
             try:
                 messages = await self._pull.fetch(self._batch, timeout=1.0)
@@ -297,12 +346,12 @@ class JetStreamRequests:
             await self._offer_again(message)
 
     async def _hold(self, messages: list[Msg]) -> None:
-        """While a batch is handled, tell the cluster every third of the ack wait that its
-        requests not yet acknowledged are still being worked on: a slow clerk's request (an
+        """While a batch is handled, tell the cluster every third of the group's ack wait that
+        its requests not yet acknowledged are still being worked on: a slow clerk's request (an
         answer waiting for its broker, a full disk) does not go to another member meanwhile,
         to be applied twice."""
         while True:
-            await asyncio.sleep(self._ack_wait / 3)
+            await asyncio.sleep(self.ack_wait / 3)
             for message in messages:
                 if not message.is_acked:
                     with contextlib.suppress(nats.errors.Error, TimeoutError):

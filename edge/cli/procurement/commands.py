@@ -70,7 +70,8 @@ def add_clerk_commands(
         type=float,
         default=30.0,
         metavar="SECONDS",
-        help="a request its taker did not finish goes to another after this long (%(default)s)",
+        help="a request its taker did not finish goes to another after this long, in a group "
+        "this watch makes; a group made before keeps its own (%(default)s)",
     )
     centre.add_argument(
         "--replicas",

@@ -159,7 +159,7 @@ class WatchOptions:
     protocol: MqttProtocol = "5"
     nats: str | None = None  # NATS servers, comma-separated: read the centre's stream instead
     durable: str = "procurement"  # the consumer group on the stream
-    ack_wait: float = 30.0  # seconds before a message not acknowledged is delivered again
+    ack_wait: float = 30.0  # the group's ack wait, when this watch makes the group
     replicas: int = 3  # copies of the stream and the register the cluster keeps
     reach: tuple[str, ...] = ()  # the options that found the broker, for `status` to find it
 
