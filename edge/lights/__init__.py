@@ -1,2 +1,3 @@
 """The shelves' lights: the plan (what every slot should show), handing it to the shelf buses,
-and the `lights/{shelf}` feed on the wire."""
+and the `lights/{shelf}` feed on the wire; and the press counters of their buttons, kept for the
+next start."""
