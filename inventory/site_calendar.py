@@ -7,12 +7,13 @@ local date, in its IANA time zone. A GS1 expiry date is good through the end of 
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from inventory.zone_names import offset_text, zone_hint
 
 Clock = Callable[[], datetime]
 LOCALTIME = Path("/etc/localtime")
@@ -70,7 +71,7 @@ def _machine_zone(environ: Mapping[str, str], localtime: Path) -> tuple[tzinfo, 
 def _zone_named(name: str) -> ZoneInfo | None:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder ("Australia")
         return None
 
 
@@ -83,20 +84,16 @@ def _zone_file(path: Path) -> ZoneInfo | None:
         return None
 
 
-def zone_problem(name: str) -> str | None:
-    """Why `name` is not an IANA time zone (with the nearest names), or None. With no zone
-    data on this machine no name can be found: that is said instead."""
+def zone_problem(name: str, clock: Clock = system_clock) -> str | None:
+    """Why `name` is not an IANA time zone, with the places it may mean and their UTC offsets
+    at `clock`'s now (`zone_names.zone_hint`), or None. With no zone data on this machine no
+    name can be found: that is said instead."""
     if _zone_named(name) is not None:
         return None
     known = available_timezones()
     if not known:
         return f"{name!r} cannot be looked up: {NO_ZONE_DATA}"
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    if not close:  # "shanghai" for Asia/Shanghai: match the city alone too
-        cities = {zone.rsplit("/", 1)[-1].lower(): zone for zone in known}
-        close = [cities[c] for c in difflib.get_close_matches(name.lower(), cities, n=3)]
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"{name!r} is not an IANA time zone name (like 'Europe/Berlin'){hint}"
+    return zone_hint(name, known, clock())
 
 
 class SiteCalendar:
@@ -126,10 +123,14 @@ class SiteCalendar:
 
     def offset(self, instant: datetime) -> str:
         """The site's UTC offset at `instant`, as EPCIS writes it: "+08:00", "-05:00"."""
-        delta = instant.astimezone(self.zone).utcoffset() or timedelta(0)
-        sign = "-" if delta < timedelta(0) else "+"
-        minutes = abs(int(delta.total_seconds())) // 60
-        return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+        return offset_text(self.zone, instant)
+
+    def zone_now(self) -> str:
+        """The zone, its UTC offset and the site's clock now, for the person who set it up:
+        "Australia/Sydney, UTC+11:00 now, local 2026-12-07 18:30"."""
+        moment = self.clock()
+        local = moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+        return f"{self.zone}, UTC{self.offset(moment)} now, local {local}"
 
     def clock_time(self, instant: str | datetime) -> str:
         """An instant (aware, or ISO 8601 as the ledger keeps it) as the site's clocks showed

@@ -9,14 +9,16 @@ import csv
 import json
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from edge.cli.config_file import add_config_option, config_given, config_path
 from edge.cli.gtin_input import gtin_argument, gtin_or_other
-from edge.settings.config import load_config
+from edge.service.journal import WARNING, tell
+from edge.settings.config import GatewayConfig, load_config
 from inventory.errors import StoreError
 from inventory.ledger import questions
 from inventory.ledger.export import (
@@ -29,7 +31,7 @@ from inventory.ledger.export import (
 )
 from inventory.ledger.store import connect_readonly, unreadable
 from inventory.ledger.verify import verify
-from inventory.site_calendar import SiteCalendar, zone_problem
+from inventory.site_calendar import SiteCalendar, machine_zone_problems, system_clock, zone_problem
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -216,7 +218,7 @@ def run_move_slot(args: argparse.Namespace) -> int:
         return 2
     products = {p.gtin: p.policy() for p in config.products}
     clock = Clock()
-    calendar = SiteCalendar.named(config.timezone, clock.now)
+    calendar = configured_calendar(config, clock.now)
     reason = f"slot {args.from_slot} moved to {args.to_slot}"
     try:
         with sole_writer(config.database):
@@ -276,7 +278,7 @@ def site_calendar(args: argparse.Namespace) -> SiteCalendar:
             raise SystemExit(2)
         return SiteCalendar.named(args.timezone)
     if args.db is None or config_given(args):
-        return SiteCalendar.named(load_config(config_path(args)).timezone)
+        return configured_calendar(load_config(config_path(args)))
     calendar = SiteCalendar()
     print(
         f"rxedge: dates judged in this machine's time zone, {calendar.zone}, as no "
@@ -284,6 +286,17 @@ def site_calendar(args: argparse.Namespace) -> SiteCalendar:
         file=sys.stderr,
     )
     return calendar
+
+
+def configured_calendar(
+    config: GatewayConfig, clock: Callable[[], datetime] = system_clock
+) -> SiteCalendar:
+    """The calendar of the configuration's `timezone`. Left empty, it is the machine's zone,
+    and what makes that not what it seems (a POSIX $TZ not read: UTC instead) is said on
+    stderr, as the daemon and check-config say it."""
+    for problem in [] if config.timezone else machine_zone_problems():
+        tell(f"rxedge: warning: {problem}", WARNING)
+    return SiteCalendar.named(config.timezone, clock)
 
 
 def run_expiring(args: argparse.Namespace) -> int:

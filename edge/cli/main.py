@@ -38,6 +38,7 @@ from edge.settings.config import ConfigError, load_config
 from edge.web.cli import add_web_commands
 from inventory.errors import StoreError, StoreUnavailable
 from inventory.site_calendar import SiteCalendar
+from inventory.zone_names import not_a_place_note
 from sync.broker_refusal import MqttProtocol
 from sync.broker_security import BrokerLink
 from sync.topics import Topics
@@ -261,9 +262,13 @@ def _check_config(args: argparse.Namespace) -> int:
         return 2
     # What only this machine lacks is a warning: the file may be meant for another box.
     found = check_host(config)
+    calendar = SiteCalendar.named(config.timezone)
+    note = not_a_place_note(config.timezone, calendar.now())  # EST, Etc/GMT+8: kept, but told
     if not args.json:
         for warning in found.warnings:
             tell(f"warning: {warning}", WARNING)
+        if note:
+            tell(f"note: {note}", WARNING)
     if found.errors:
         if not args.json:
             raise ConfigError(str(path), found.errors)
@@ -271,8 +276,8 @@ def _check_config(args: argparse.Namespace) -> int:
         print(json.dumps({"config": str(path), "ok": False, **verdict}))
         return 2
     slots = sum(s.slots for s in config.shelves)
-    zone = SiteCalendar.named(config.timezone).zone
     if args.json:
+        moment = calendar.now()
         print(
             json.dumps(
                 {
@@ -280,7 +285,10 @@ def _check_config(args: argparse.Namespace) -> int:
                     "ok": True,
                     "warnings": found.warnings,
                     "site": config.site,
-                    "timezone": str(zone),
+                    "timezone": str(calendar.zone),
+                    "utc_offset": calendar.offset(moment),
+                    "local_time": moment.astimezone(calendar.zone).isoformat(timespec="minutes"),
+                    "notes": [note] if note else [],
                     "gateway": config.gateway,
                     "readers": len(config.readers),
                     "shelves": len(config.shelves),
@@ -292,7 +300,8 @@ def _check_config(args: argparse.Namespace) -> int:
         )
         return 0
     print(
-        f"{path}: ok: site {config.site} (time zone {zone}), gateway {config.gateway}, "
+        f"{path}: ok: site {config.site} (time zone {calendar.zone_now()}), "
+        f"gateway {config.gateway}, "
         f"{len(config.readers)} reader(s), {len(config.shelves)} shelf controller(s) with "
         f"{slots} slots, {len(config.products)} product(s), broker {config.broker.urls_text}"
         + (f"; {len(found.warnings)} warning(s) about this machine" if found.warnings else "")

@@ -47,6 +47,7 @@ from inventory.changes import PickTick, SendRequestsAgain, ShortageCheck
 from inventory.errors import StoreUnavailable
 from inventory.site_calendar import SiteCalendar, machine_zone_problems
 from inventory.stock.presence import PresenceTracker
+from inventory.zone_names import not_a_place_note
 from sync.mqtt_session import Announcement, MqttSession
 from sync.publisher import OutboxPublisher
 from sync.topics import Topics
@@ -177,6 +178,10 @@ class Gateway:
         ledger = self.ledger
         if not await self._open_ledger():
             return  # stopped while it waited for the ledger: nothing was started
+        # The zone expiry is judged in, for whoever reads the journal after setting it up.
+        log.info("site time zone %s", self.calendar.zone_now())
+        if note := not_a_place_note(config.timezone, self.clock.now()):
+            log.warning("%s", note)
         try:
             if outside := stock_outside(config, await ledger.ask(ask.stock_by_slot)):
                 log.warning("%s", outside)

@@ -15,7 +15,7 @@ from edge.settings.broker import BROKER_EXAMPLES
 EXAMPLES = {
     "site": 'site = "pharmacy-0042"',
     "gateway": 'gateway = "gw-1"',
-    "timezone": 'timezone = "Europe/Berlin"  (IANA name; "" = the machine\'s zone)',
+    "timezone": 'timezone = "Europe/Berlin"  (the site\'s city, Area/City; "" = the machine\'s)',
     "database": 'database = "/var/lib/rxedge/ledger.sqlite"',
     "create_database": "create_database = true  (first start only: creates a missing ledger)",
     **BROKER_EXAMPLES,

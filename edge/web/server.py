@@ -129,6 +129,8 @@ async def start_page(
     if (problem := plain_text_problem(listen, web)) is not None:
         raise WebSetupError(problem)
     state = web_state(config, clock)
+    for problem in state.zone_problems:
+        log.warning("web: %s", problem)
     sock = bind(listen)
     uvicorn_config = uvicorn.Config(
         build_app(state),

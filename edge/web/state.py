@@ -16,7 +16,7 @@ from edge.web.live import LiveFeed
 from edge.web.reading import LedgerReader
 from edge.web.sessions import LoginLimiter, Sessions
 from edge.web.shared_parts import SharedParts
-from inventory.site_calendar import SiteCalendar
+from inventory.site_calendar import SiteCalendar, machine_zone_problems
 
 
 @dataclass(slots=True)
@@ -42,6 +42,7 @@ class WebState:
     names: dict[str, str] = field(init=False)  # GTIN -> product name
     slots: frozenset[str] = field(init=False)  # every slot of the configured shelves
     calendar: SiteCalendar = field(init=False)
+    zone_problems: list[str] = field(init=False)  # why the machine's zone is not what it seems
     started: float = field(init=False)
     ledger_check: LedgerCheck = field(default_factory=LedgerCheck)
     untrusted_proxy: bool = False  # a request came through a proxy web.behind_proxy ignores
@@ -57,6 +58,8 @@ class WebState:
         self.started = self.clock.time()
         self.names = {p.gtin: p.name for p in self.config.products}
         self.calendar = SiteCalendar.named(self.config.timezone, self.clock.now)
+        # `timezone` left empty: the machine's zone, which a POSIX $TZ leaves UTC (Health says so)
+        self.zone_problems = [] if self.config.timezone else machine_zone_problems()
         self.live.today = self.today  # a new site day refreshes what every page shows
         self.slots = frozenset(s for shelf in self.config.shelves for s in shelf.slot_names())
 

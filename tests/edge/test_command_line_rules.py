@@ -334,13 +334,18 @@ def test_check_config_answers_in_one_object(
     # The test's ledger holds a pack in A-01, a slot of no shelf here: said, not an error.
     (warning,) = verdict["warnings"]
     assert warning.startswith("shelves: the ledger holds stock in 1 slot(s) no shelf has: A-01")
+    site = SiteCalendar()  # none configured: the machine's
+    local = datetime.fromisoformat(verdict.pop("local_time"))
+    assert abs(local - datetime.now(UTC)).total_seconds() < 120
+    assert verdict.pop("utc_offset") == site.offset(local)
     assert [verdict] == [
         {
             "config": str(config),
             "ok": True,
             "warnings": [warning],
             "site": "s1",
-            "timezone": str(SiteCalendar().zone),  # none configured: the machine's
+            "timezone": str(site.zone),
+            "notes": [],
             "gateway": "g1",
             "readers": 0,
             "shelves": 0,

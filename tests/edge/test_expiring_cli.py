@@ -107,3 +107,25 @@ def test_a_wrong_zone_is_refused_by_name(ledger: Path) -> None:
     done = run_expiring("2026-03-09 17:00:00", "UTC", "--db", str(ledger), "--timezone", "Asia/X")
     assert done.returncode == 2
     assert "--timezone: 'Asia/X' is not an IANA time zone name" in done.stderr
+
+
+def test_a_posix_tz_left_to_judge_by_is_warned_of_once(ledger: Path, tmp_path: Path) -> None:
+    """`timezone` left empty on a machine whose $TZ is a POSIX rule: the dates are judged in
+    UTC (the rule is not read), and the command says so, as the daemon and check-config do;
+    stdout stays JSON."""
+    config = tmp_path / "gateway.toml"
+    config.write_text(f'site = "s1"\ngateway = "g1"\ndatabase = "{ledger}"\n')
+    # 02:00 on 10 March on the machine's clock (UTC+8 by its rule) is 18:00 on 9 March in UTC.
+    done = run_expiring("2026-03-10 02:00:00", "CST-8", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("$TZ is 'CST-8', not an IANA zone name") == 1, done.stderr
+    assert done.stderr.startswith("rxedge: warning: timezone: $TZ is 'CST-8'")
+    assert 'set timezone = "Region/City"' in done.stderr
+    lines = {line["batch"]: line for line in map(json.loads, done.stdout.splitlines())}
+    assert lines["B1"]["expired"] is False, "judged on UTC's 9 March, as the warning says"
+    named = config.with_name("named.toml")
+    named.write_text(config.read_text() + 'timezone = "Asia/Shanghai"\n')
+    quiet = run_expiring("2026-03-10 02:00:00", "CST-8", "--config", str(named))
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    in_shanghai = {line["batch"]: line for line in map(json.loads, quiet.stdout.splitlines())}
+    assert in_shanghai["B1"]["expired"] is True, "10 March there"

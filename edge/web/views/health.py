@@ -1,6 +1,7 @@
 """Health: devices up or down, the broker link (the daemon's and the page's), the outbox's
-depth and age, and the last check of the ledger file; from the daemon's metrics endpoint, the
-gateway's status topic and the ledger itself."""
+depth and age, the last check of the ledger file, and the site's time zone (with why the
+machine's is not what it seems, where `timezone` is left empty); from the daemon's metrics
+endpoint, the gateway's status topic and the ledger itself."""
 
 from __future__ import annotations
 
@@ -57,6 +58,9 @@ async def health(request: Request) -> Response:
         checked_at=None if check.at is None else datetime.fromtimestamp(check.at, UTC),
         browsers=state.live.browsers,
         proxy_problem=PROXY_PROBLEM if state.untrusted_proxy else "",
+        zone=state.calendar.zone,
+        site_now=state.calendar.clock_time(state.calendar.now()),
+        zone_problems=state.zone_problems,
     )
 
 
