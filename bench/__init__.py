@@ -9,6 +9,7 @@ BENCHMARKS: dict[str, float] = {
     "bench_reader_load": 300,
     "bench_ledger": 900,
     "bench_write_path": 300,
+    "bench_change_burst": 300,
     "bench_shelf_bus": 300,
     "bench_pick_latency": 300,
     "bench_putaway_latency": 300,

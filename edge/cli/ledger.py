@@ -203,8 +203,8 @@ def run_move_slot(args: argparse.Namespace) -> int:
     """Book what the ledger holds in FROM into TO, with the daemon stopped (it holds the
     ledger's lock while it runs and keeps the stock in memory)."""
     from edge.clock import Clock
-    from edge.daemon.ledger_link import keeper_for
     from edge.daemon.ledger_lock import sole_writer
+    from edge.settings.keeper_settings import keeper_for
     from inventory.errors import StockError
     from inventory.slot_move import move_slot
 

@@ -4,14 +4,16 @@ person watching the daemon reads about it."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from drivers.modbus.lights import SlotLight
 from edge.daemon.activity import Activity
 from inventory.apply import apply
 from inventory.changes import Change
+from inventory.errors import Refused
 from inventory.keeper import InventoryKeeper
+from inventory.ledger.writer import write_mark
 from inventory.picking.outcome import Outcome
 from inventory.replenishment.policy import Product
 
@@ -43,6 +45,26 @@ def apply_change(
     if outcome.lights_changed or any(c.alarms for c in outcome.commits):
         applied.plan = plan(keeper)
     return applied
+
+
+def apply_in_turn(
+    changes: Sequence[Change],
+    plan: Callable[[InventoryKeeper], dict[str, SlotLight]],
+    keeper: InventoryKeeper,
+) -> list[Applied | Refused]:
+    """On the writer thread: apply `changes` in order in one transaction (one commit and its
+    fsync for them all). A change refused before it wrote anything gives its refusal and the
+    next goes on; one refused after writing raises, and the whole group goes back."""
+    results: list[Applied | Refused] = []
+    for change in changes:
+        mark = write_mark(keeper)
+        try:
+            results.append(apply_change(change, plan, keeper))
+        except Refused as refusal:
+            if write_mark(keeper) != mark:
+                raise
+            results.append(refusal)
+    return results
 
 
 def count(applied: Applied, counters: Counter[str]) -> None:

@@ -27,7 +27,7 @@ from edge.daemon.applied import Applied, activities, count
 from edge.daemon.badges import BadgeHolders
 from edge.daemon.device_events import DeviceEvents
 from edge.daemon.devices import Devices, build_devices
-from edge.daemon.ledger_link import LedgerLink, keeper_for
+from edge.daemon.ledger_link import LedgerLink
 from edge.daemon.ledger_lock import sole_writer
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.daemon.storage_guard import StorageGuard, straight_to_broker
@@ -42,6 +42,7 @@ from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig
 from edge.settings.device_names import BROKER_LINK
 from edge.settings.host_checks import stock_outside, with_usable_ledger
+from edge.settings.keeper_settings import keeper_for
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.changes import PickTick, SendRequestsAgain, ShortageCheck
 from inventory.errors import StoreUnavailable

@@ -25,14 +25,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from drivers.modbus.lights import SlotLight
-from edge.clock import Clock
 from edge.daemon.action_journal import ActionJournal, kept_kind
 from edge.daemon.activity import Activity, Observer
-from edge.daemon.applied import Applied, apply_change
+from edge.daemon.applied import Applied, apply_in_turn
 from edge.daemon.storage_guard import StorageGuard
 from edge.service.latency import LatencyHistogram
 from edge.service.watchdog import Heartbeats
-from edge.settings.config import GatewayConfig
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.changes import Arrived, Change, ClearAlarm, Moved, RaiseAlarm, RememberCommand
 from inventory.errors import Refused, Retryable
@@ -40,9 +38,6 @@ from inventory.keeper import InventoryKeeper
 from inventory.ledger.outbox import OutboxRow
 from inventory.ledger.store import check_file
 from inventory.ledger.writer import LedgerWriter
-from inventory.picking.results import PickTimes
-from inventory.replenishment.policy import Product
-from inventory.site_calendar import SiteCalendar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,6 +46,7 @@ T = TypeVar("T")
 Release = Callable[[bool], object]
 MAX_WAITING = 10_000
 CHANGES = "changes"  # the apply loop's heartbeat
+TOGETHER = 50  # changes applied in one commit at the most (a burst: a tote put on a shelf)
 
 
 class LedgerLink:
@@ -165,35 +161,59 @@ class LedgerLink:
         return self._storage.failing
 
     async def apply_changes(self) -> None:
-        """Apply queued changes in order until cancelled."""
+        """Apply queued changes in order until cancelled: those waiting when the loop comes
+        round (at most `TOGETHER`) in one commit."""
         while True:
             if self._outages:
-                await self._carry_out(self._outages.popleft())
+                await self._carry_out([self._outages.popleft()], counted=False)
                 continue
             self._beats.rest(CHANGES)  # waiting for work is no stall
             change = await self._changes.get()
             self._beats.tick(CHANGES)
-            await self._carry_out(change)
-            self._handled_one()
+            await self._carry_out([change, *self._changes.take(TOGETHER - 1)])
 
-    async def _carry_out(self, change: Change) -> None:
+    async def _carry_out(
+        self, changes: list[Change], counted: bool = True, behind: tuple[Change, ...] = ()
+    ) -> None:
+        """Apply `changes` in one commit and hand each on in turn once it is durable. Should
+        the group go back (a change refused after it wrote, or failing otherwise than for the
+        disk), nothing of it was written: each is then carried out alone. `behind`: changes
+        taken from the queue to follow these (held with them should the disk fail)."""
         try:
-            applied = await self._until_written(
-                partial(self._apply_once, change), CHANGES, partial(self._hold_from, change)
+            results = await self._until_written(
+                partial(self._apply_once, changes),
+                CHANGES,
+                partial(self._hold_from, *changes, *behind),
             )
-        except Refused as exc:
-            self._released(change, show=True)
-            self._counters["refused_changes"] += 1
-            log.warning("refused %r: %s", change, exc)
-            # Not on the ledger's shelves (where it arrived, or moved), so the tracker must not
-            # watch it there: seen again, it is judged anew (an arrival).
-            if isinstance(change, Arrived):
-                self._forget(change.pack.epc)
-            elif isinstance(change, Moved):
-                self._forget(change.epc)
-            return
-        self._released(change, show=applied.plan is None)  # else its own plan shows it
-        await self._took(applied)
+        except Exception as exc:
+            if len(changes) > 1:
+                log.warning("%d changes went back together (%s): one by one", len(changes), exc)
+                for at, change in enumerate(changes):
+                    self._beats.tick(CHANGES)
+                    await self._carry_out([change], counted, tuple(changes[at + 1 :]))
+                return
+            if not isinstance(exc, Refused):
+                raise
+            results = [exc]  # refused after it wrote: the group went back
+        for change, result in zip(changes, results, strict=True):
+            if isinstance(result, Refused):
+                self._refused(change, result)
+            else:
+                self._released(change, show=result.plan is None)  # else its own plan shows it
+                await self._took(result)
+            if counted:
+                self._handled_one()
+
+    def _refused(self, change: Change, refusal: Refused) -> None:
+        self._released(change, show=True)
+        self._counters["refused_changes"] += 1
+        log.warning("refused %r: %s", change, refusal)
+        # Not on the ledger's shelves (where it arrived, or moved), so the tracker must not
+        # watch it there: seen again, it is judged anew (an arrival).
+        if isinstance(change, Arrived):
+            self._forget(change.pack.epc)
+        elif isinstance(change, Moved):
+            self._forget(change.epc)
 
     def _released(self, change: Change, show: bool) -> None:
         if (kept := self._kept.pop(id(change), None)) is not None and self.actions is not None:
@@ -201,9 +221,10 @@ class LedgerLink:
         if (release := self._held.pop(id(change), None)) is not None:
             release(show)
 
-    def _hold_from(self, change: Change) -> None:
-        """`change` failed to be written: it and every change queued behind it wait."""
-        self._hold(change)
+    def _hold_from(self, *changes: Change) -> None:
+        """`changes` failed to be written: they and every change queued behind them wait."""
+        for change in changes:
+            self._hold(change)
         for behind in self._changes.waiting():
             self._hold(behind)
 
@@ -232,13 +253,14 @@ class LedgerLink:
         while self._waiting and self._waiting[0][0] <= self._handled:
             self._waiting.popleft()[1]()
 
-    async def _apply_once(self, change: Change) -> Applied:
-        """Apply `change`; once it is kept on disk (held at a failed attempt), under its key."""
-        return await self._apply(self._kept.get(id(change), change))
+    async def _apply_once(self, changes: list[Change]) -> list[Applied | Refused]:
+        """Apply `changes`; those kept on disk (held at a failed attempt) under their keys."""
+        return await self._apply([self._kept.get(id(change), change) for change in changes])
 
-    async def _apply(self, change: Change) -> Applied:
+    async def _apply(self, changes: list[Change]) -> list[Applied | Refused]:
+        # Each change waited the whole group's time, from handing it over to durable.
         return await self._commits.timed(
-            self.writer.call(partial(apply_change, change, self._plan))
+            self.writer.call(partial(apply_in_turn, changes, self._plan)), times=len(changes)
         )
 
     async def check_integrity(self, database: Path, observe: Observer) -> None:
@@ -329,6 +351,13 @@ class ChangeQueue:
         self._room.set()
         return self._changes.popleft()
 
+    def take(self, most: int) -> list[Change]:
+        """Up to `most` of the changes waiting, oldest first, without waiting for any."""
+        taken = [self._changes.popleft() for _ in range(min(most, len(self._changes)))]
+        if taken:
+            self._room.set()
+        return taken
+
     def waiting(self) -> tuple[Change, ...]:
         """The changes queued, oldest first."""
         return tuple(self._changes)
@@ -342,41 +371,3 @@ def _damaged_before(keeper: InventoryKeeper) -> bool:
 
 def _mark_sent(ids: list[int], keeper: InventoryKeeper) -> list[OutboxRow]:
     return keeper.mark_sent(ids)
-
-
-def keeper_for(
-    config: GatewayConfig, products: dict[str, Product], calendar: SiteCalendar, clock: Clock
-) -> Callable[[], InventoryKeeper]:
-    """How the writer opens the gateway's ledger: the quick check at open keeps the start fast
-    (the full check runs beside the work), the keeper on the site's calendar (and through it
-    the gateway's clock), its idle times and deadlines on the clock's steady time."""
-    picking = config.picking
-    return partial(
-        InventoryKeeper,
-        config.database,
-        products,
-        config.site,
-        config.gateway,
-        calendar,
-        integrity_check="quick_check",
-        shelf_slots=putaway_choices(config),
-        pick_times=PickTimes(
-            picking.remind_after_seconds,
-            picking.timeout_seconds,
-            picking.mistake_seconds,
-            picking.locate_seconds,
-            config.presence.dwell_seconds,
-        ),
-        seconds=clock.steady,
-        watched_slots=[
-            slot for r in config.readers if r.role == "fixed" for slot in r.antennas.values()
-        ],
-    )
-
-
-def putaway_choices(config: GatewayConfig) -> list[str]:
-    """The slots put-away may give a pack as a free one: every shelf's slots but the receiving
-    and put-away stations (`receive_to`), which are never stock places, whether or not a
-    delivery is worked there now."""
-    stations = {scanner.receive_to for scanner in config.scanners if scanner.receive_to}
-    return [slot for shelf in config.shelves for slot in shelf.slot_names() if slot not in stations]

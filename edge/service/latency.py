@@ -60,11 +60,11 @@ class LatencyHistogram:
         self._counts[bisect_left(self.bounds, seconds)] += times
         self._sum += seconds * times
 
-    async def timed(self, awaitable: Awaitable[T]) -> T:
-        """Await `awaitable` and count how long it took (only when it succeeds)."""
+    async def timed(self, awaitable: Awaitable[T], times: int = 1) -> T:
+        """Await `awaitable` and count how long it took, `times` over (only when it succeeds)."""
         started = self._clock()
         result = await awaitable
-        self.observe(self._clock() - started)
+        self.observe(self._clock() - started, times)
         return result
 
     def family(self, name: str, documentation: str) -> HistogramMetricFamily:

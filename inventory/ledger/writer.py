@@ -125,11 +125,11 @@ class LedgerWriter:
                 for call, future in batch:
                     if not future.set_running_or_notify_cancel():
                         continue
-                    taken, changes = keeper.ledger.taken, keeper.db.total_changes
+                    mark = write_mark(keeper)
                     try:
                         outcomes.append((future, call(keeper), None))
                     except Exception as exc:
-                        if (keeper.ledger.taken, keeper.db.total_changes) != (taken, changes):
+                        if write_mark(keeper) != mark:
                             outcomes.append((future, None, exc))
                             raise  # it wrote part of itself: the whole group goes back
                         outcomes.append((future, None, exc))  # refused before writing
@@ -159,6 +159,11 @@ class LedgerWriter:
         for _, future in batch[len(outcomes) :]:
             if future.set_running_or_notify_cancel():
                 future.set_exception(failure)
+
+
+def write_mark(keeper: InventoryKeeper) -> tuple[int, int]:
+    """How much the keeper has written so far: two marks differ when a call wrote between."""
+    return keeper.ledger.taken, keeper.db.total_changes
 
 
 def _classified(exc: BaseException) -> BaseException:

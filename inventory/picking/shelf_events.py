@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 
 from inventory.alarms.book import AlarmBook
 from inventory.codes.barcodes import PackScan
@@ -194,6 +195,7 @@ class ShelfEvents:
         out = Outcome()
         for shown in [s for s in self._desk.shown if s.epc == epc]:
             self._desk.shown.remove(shown)
+            self._keeper.rollback.add(partial(self._desk.shown.append, shown))  # still out
             out.notes.append(f"the wrong pack is back in {shown.mistake.slot}")
             out.lights_changed = True
         return out

@@ -57,6 +57,7 @@ class Link:
     link: LedgerLink
     counters: Counter[str]
     guard: StorageGuard
+    commits: LatencyHistogram | None = None  # how long each change took to be durable
     applied: list[Applied] = field(default_factory=list)
     forgotten: list[str] = field(default_factory=list)  # EPCs the tracker is told to forget
 
@@ -69,7 +70,7 @@ async def made(tmp_path: Path, max_waiting: int = 100) -> Link:
     counters: Counter[str] = Counter()
     clock = Clock()
     guard = StorageGuard(lambda _alarm: None, lambda _a: None, clock)
-    found = Link(None, counters, guard)  # type: ignore[arg-type]
+    found = Link(None, counters, guard, LatencyHistogram(COMMIT_BUCKETS, clock.monotonic))  # type: ignore[arg-type]
 
     async def took(applied: Applied) -> None:
         found.applied.append(applied)
@@ -79,7 +80,7 @@ async def made(tmp_path: Path, max_waiting: int = 100) -> Link:
         guard,
         Heartbeats(clock.monotonic),
         counters,
-        LatencyHistogram(COMMIT_BUCKETS, clock.monotonic),
+        found.commits,
         no_lights,
         took,
         found.forgotten.append,
@@ -301,10 +302,10 @@ async def test_presses_queued_when_the_disk_fills_are_all_held_at_once(
     real_apply = link.link._apply
     full = {"disk": True}
 
-    async def apply(change: object) -> Applied:
+    async def apply(changes: list[object]) -> list[object]:
         if full["disk"]:
             raise LedgerUnavailable("database or disk is full")
-        return await real_apply(change)  # type: ignore[arg-type]
+        return await real_apply(changes)  # type: ignore[arg-type]
 
     monkeypatch.setattr(link.link, "_apply", apply)
     presses = [ConfirmButton(f"A-0{n}", 1, 0) for n in (1, 2, 3)]
@@ -336,11 +337,11 @@ async def test_a_press_kept_at_its_first_failed_write_is_written_under_its_key(
     attempts: list[object] = []
     full = {"disk": True}
 
-    async def apply(change: object) -> Applied:
-        attempts.append(change)
+    async def apply(changes: list[object]) -> list[object]:
+        attempts.extend(changes)
         if full["disk"]:
             raise LedgerUnavailable("database or disk is full")
-        return await real_apply(change)  # type: ignore[arg-type]
+        return await real_apply(changes)  # type: ignore[arg-type]
 
     monkeypatch.setattr(link.link, "_apply", apply)
     press = ConfirmButton("A-01", 1, 0)
