@@ -18,6 +18,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from typing import TextIO
 
 HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -86,9 +87,22 @@ def tell(text: str, priority: int = ERROR) -> None:
         print(prefix + line, file=sys.stderr)
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record comes: a command that wraps it (to end
+    quietly once its reader has gone, `edge.service.stopping`) has its log lines wrapped too."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _stream: TextIO) -> None:
+        pass  # always sys.stderr
+
+
 def configure_logging(level: int) -> None:
     """Log to stderr at `level`, in the journal's format when stderr is the journal."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Stderr()
     handler.setFormatter(
         JournalFormatter() if stderr_is_journal() else OneLineFormatter(HUMAN_FORMAT)
     )

@@ -68,6 +68,9 @@ def test_a_stop_during_start_up_tidies_up_and_says_so(
 ) -> None:
     owner, name = STEPS[where]
     monkeypatch.setattr(owner, name, signalled_first(getattr(owner, name), signum))
+    # No metrics endpoint: a demo started beside this one (tests side by side) may take the
+    # default port between this one's look at it and its daemon's start, and say so.
+    monkeypatch.setattr(demo_run, "free_metrics_listen", lambda: "")
     brokers_before = set(children_named(os.getpid(), "mosquitto"))
     watched: list[int] = []
     real_listens = local_broker.listens

@@ -3,6 +3,7 @@ syslog priority and carries no timestamp (journald stamps it); anywhere else lin
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -12,7 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from edge.service.journal import JournalFormatter, stderr_is_journal
+import pytest
+
+from edge.service.journal import JournalFormatter, configure_logging, stderr_is_journal
 
 ROOT = Path(__file__).resolve().parents[2]
 PRIORITY = re.compile(r"^<(?P<priority>[0-7])>(?P<logger>[\w.]+): ")
@@ -170,3 +173,18 @@ def test_why_the_service_did_not_start_is_an_error_in_the_journal(tmp_path: Path
         lines = log.read_text().splitlines()
         assert done.returncode == 2 and any(said in line for line in lines), lines
         assert all(line.startswith("<3>") for line in lines), lines
+
+
+def test_log_lines_go_to_stderr_as_it_is_when_they_come(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A command that wraps stderr once it runs (to end quietly when its reader has gone) has
+    its log lines wrapped too, and a stream closed since is never written to."""
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging(logging.WARNING)
+    first.close()  # the stream stderr was when logging was set up
+    later = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", later)
+    logging.getLogger("edge.test").warning("a device is down")
+    assert "WARNING edge.test: a device is down" in later.getvalue()
