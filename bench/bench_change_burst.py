@@ -33,11 +33,11 @@ FULL, QUICK = 2_000, 200  # packs arriving
 PRODUCTS = 100  # GTINs they are spread over
 
 
-def arrivals(count: int) -> list[Change]:
-    """`count` tagged packs (SGTIN-96) of `PRODUCTS` products, arriving in 10 slots."""
+def arrivals(count: int, products: int = PRODUCTS) -> list[Change]:
+    """`count` tagged packs (SGTIN-96) of `products` products, arriving in 10 slots."""
     decoder, found = EpcDecoder(), list[Change]()
     for n in range(count):
-        uri = f"urn:epc:id:sgtin:0614141.{812300 + n % PRODUCTS}.{1000 + n}"
+        uri = f"urn:epc:id:sgtin:0614141.{812300 + n % products}.{1000 + n}"
         epc = SGTIN(uri).hex(
             binary_coding_scheme=SGTIN.BinaryCodingScheme.SGTIN_96,
             filter_value=SGTINFilterValue.POS_ITEM,
@@ -134,6 +134,11 @@ def main(quick: bool = False) -> None:
             grouped / disk,
             f"{commits[-1]} commits; {grouped / alone:.1f}x one change per commit",
         )
+        one_product = arrivals(count, products=1)  # every pack's lookups find all the others
+        same = median_of(
+            runs, lambda: asyncio.run(burst(fresh(), one_product, ledger_link.TOGETHER))[0]
+        )
+        row("the same, every pack of one product", same, "changes/s", same / disk)
 
 
 if __name__ == "__main__":
