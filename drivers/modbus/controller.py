@@ -44,17 +44,6 @@ class ControllerStats:
     discarded: int = 0  # replies thrown away: late ones, or not answering the request out
 
 
-@dataclass(frozen=True, slots=True)
-class LastRead:
-    """A controller's press counters (one per slot) as last read, and its heartbeat as read at
-    `at` (seconds on the bus's clock), no later than the counters: what the next run of the
-    gateway counts the presses made meanwhile from (`drivers.modbus.between_runs`)."""
-
-    counters: tuple[int, ...]
-    heartbeat: int
-    at: float
-
-
 @dataclass(slots=True)
 class ControllerState:
     """The bus's working state for one controller."""
@@ -70,8 +59,6 @@ class ControllerState:
     up: bool | None = None  # None until the first answer or the first time it is marked down
     next_probe: float = 0.0
     heartbeat: tuple[int, float] | None = None  # the heartbeat last read, and when
-    resume: LastRead | None = None  # what a previous run last read, until the first reading
-    kept_at: float | None = None  # when what was read was last handed on to be kept
     stats: ControllerStats = field(default_factory=ControllerStats)
 
     @classmethod

@@ -19,7 +19,6 @@ __all__ = [
     "MOST_PRESSES_PER_POLL",
     "PROFILES",
     "RXEDGE_PTL_V1",
-    "SLACK",
     "Buttons",
     "Colour",
     "Mode",
@@ -33,7 +32,6 @@ COUNTER_WRAP = 65536
 # More presses than this between two polls means the counter started again (the controller
 # rebooted within the cycles it may miss before being marked down): a new baseline, no presses.
 MOST_PRESSES_PER_POLL = 1000
-SLACK = 3.0  # seconds a heartbeat may run ahead of ours, or behind (its clock, rounding)
 
 
 class Table(IntEnum):

@@ -10,10 +10,7 @@ controller that fails `down_after` times in a row is reported down and from then
 once every `probe_interval` seconds (one button read) instead of every cycle; when it answers it
 gets the whole desired state written anew and is reported up. Presses made while it was down are
 counted then, from the counters read before it went down, or from zero when its heartbeat shows
-that it restarted meanwhile. Presses made while the gateway was not running are counted at the
-first reading, from what the previous run last read (`last_read`, kept by the gateway: `keep` is
-handed each controller's counters when they change), when its heartbeat shows that the
-controller did not restart meanwhile (`drivers.modbus.between_runs`).
+that it restarted meanwhile.
 
 An RTU answer names no request, so one that comes after its deadline would be taken for the next
 request to that device. After a request goes unanswered the line is left alone until it has been
@@ -28,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from pymodbus.client import AsyncModbusTcpClient
@@ -39,13 +36,12 @@ from pymodbus.pdu import ModbusPDU
 from drivers.cancellation import raise_if_cancelling
 from drivers.errors import Retryable
 from drivers.events import ButtonPressed, DeviceDown, DeviceUp, DriverEvent
-from drivers.modbus.between_runs import can_resume, counted_from, resume_from
-from drivers.modbus.controller import ControllerSpec, ControllerState, ControllerStats, LastRead
+from drivers.modbus.controller import ControllerSpec, ControllerState, ControllerStats
 from drivers.modbus.lights import DARK, SlotLight, changed_runs
-from drivers.modbus.profile import COUNTER_WRAP, SLACK, Plane, Setting, Table
+from drivers.modbus.profile import COUNTER_WRAP, Plane, Table
 from drivers.modbus.replies import mismatch
 from drivers.modbus.rtu_line import RtuClient
-from drivers.modbus.wire import FunctionCode, exchange_time, spans
+from drivers.modbus.wire import MAX_COUNT, FunctionCode, exchange_time
 from drivers.serial_link import permission_problem
 
 __all__ = [
@@ -58,9 +54,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 1.0  # seconds between reads of a controller's heartbeat
-# Seconds between handing on what was read while no counter changes: the heartbeat kept must
-# stay young enough to show a restart at the next start (it wraps at 65536 s).
-KEEP_EVERY = 600.0
+SLACK = 3.0  # seconds a heartbeat may run ahead of ours (its clock, rounding)
 
 
 class ModbusError(Retryable):
@@ -87,8 +81,6 @@ class ShelfBus:
         probe_interval: float = 1.0,
         response_allowance: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
-        last_read: Mapping[str, LastRead] | None = None,
-        keep: Callable[[str, LastRead], None] | None = None,
     ):
         self.name = name
         self._client = client
@@ -102,8 +94,6 @@ class ShelfBus:
         # (and its transaction ids match answers to requests).
         self._line = client if isinstance(client, RtuClient) else None
         self._states = {c.name: ControllerState.dark(c) for c in controllers}
-        self._keep = keep
-        resume_from(name, self._states.values(), last_read or {})
         self._changed = asyncio.Event()
         self.cycles = 0
 
@@ -245,15 +235,11 @@ class ShelfBus:
 
     async def _check_heartbeat(self, state: ControllerState) -> None:
         """Once a second: a controller that restarted between two polls, every request
-        answered, shows it only in its heartbeat (counting from zero again). What was read is
-        handed on to be kept after a restart, and every KEEP_EVERY seconds."""
+        answered, shows it only in its heartbeat (counting from zero again)."""
         if state.heartbeat and self._clock() - state.heartbeat[1] < HEARTBEAT_EVERY:
             return
-        restarted = await self._restarted(state)
-        if restarted and state.buttons is not None:
+        if await self._restarted(state) and state.buttons is not None:
             state.buttons = [0] * len(state.buttons)  # its press counters are at zero too
-        if restarted or state.kept_at is None or self._clock() - state.kept_at >= KEEP_EVERY:
-            self._remember(state)
 
     async def _restarted(self, state: ControllerState) -> bool:
         """Read the heartbeat: whether it went back since the last read (the controller
@@ -261,7 +247,13 @@ class ShelfBus:
         beat, now = state.spec.profile.heartbeat, self._clock()
         if beat is None:
             return False
-        value = await self._heartbeat(state, beat)
+        code = (
+            FunctionCode.READ_HOLDING_REGISTERS
+            if beat.table is Table.HOLDING_REGISTERS
+            else FunctionCode.READ_INPUT_REGISTERS
+        )
+        [value] = (await self._request(state, code, beat.address, 1)).registers
+        state.stats.heartbeats += 1
         before, state.heartbeat = state.heartbeat, (value, now)
         if before is None:
             return False
@@ -277,16 +269,6 @@ class ShelfBus:
         state.forget_written()
         return True
 
-    async def _heartbeat(self, state: ControllerState, beat: Setting) -> int:
-        code = (
-            FunctionCode.READ_HOLDING_REGISTERS
-            if beat.table is Table.HOLDING_REGISTERS
-            else FunctionCode.READ_INPUT_REGISTERS
-        )
-        [value] = (await self._request(state, code, beat.address, 1)).registers
-        state.stats.heartbeats += 1
-        return int(value)
-
     def _restart_shows(self, state: ControllerState) -> bool:
         """Whether the heartbeat can still show a restart since it was last read (it wraps
         at 65536 seconds)."""
@@ -298,12 +280,10 @@ class ShelfBus:
         now: list[int] = []
         bits = buttons.table is Table.DISCRETE_INPUTS
         code = FunctionCode.READ_DISCRETE_INPUTS if bits else FunctionCode.READ_INPUT_REGISTERS
-        for address, n in spans(buttons.base, spec.slots, code):
-            reply = await self._request(state, code, address, n)
+        for start, n in _spans(spec.slots, code):
+            reply = await self._request(state, code, buttons.base + start, n)
             now += [int(bit) for bit in reply.bits[:n]] if bits else list(reply.registers)
             state.stats.polls += 1
-        if state.resume is not None:  # the first reading since the start
-            state.buttons = await self._resumed(state, now)
         before, kept = state.buttons, now
         if before is not None and state.up is False and not self._restart_shows(state):
             before = None  # back after too long to tell a restart: counted from here
@@ -312,30 +292,10 @@ class ShelfBus:
                 before = [0] * len(now)  # counted from zero since the restart
             elif spec.profile.heartbeat is not None:  # known not to have restarted
                 kept = buttons.latest(before, now)
-        if kept != state.buttons:  # kept before the presses are told: none is counted twice
-            state.buttons = kept
-            self._remember(state)
         if before is not None:
             for slot, presses in buttons.presses(before, now):
                 self._emit(ButtonPressed(spec.name, slot, presses))
-
-    async def _resumed(self, state: ControllerState, now: list[int]) -> list[int] | None:
-        """What the first reading since the start counts presses from: what the previous run
-        last read, unless the heartbeat read now shows a restart since (None: from here)."""
-        last, beat = state.resume, state.spec.profile.heartbeat
-        if last is None or beat is None:
-            return None
-        state.heartbeat, state.resume = (await self._heartbeat(state, beat), self._clock()), None
-        return counted_from(state.spec.name, last, now, *state.heartbeat)
-
-    def _remember(self, state: ControllerState) -> None:
-        """Hand on what was read of the controller, to be kept for the next start."""
-        if self._keep is None or state.heartbeat is None or state.buttons is None:
-            return
-        if not can_resume(state.spec.profile):
-            return
-        state.kept_at = self._clock()
-        self._keep(state.spec.name, LastRead(tuple(state.buttons), *state.heartbeat))
+        state.buttons = kept
 
     async def _request(
         self,
@@ -390,4 +350,11 @@ def _write_code(plane: Plane) -> FunctionCode:
 
 def _chunks(first: int, values: list[int], code: FunctionCode) -> list[tuple[int, list[int]]]:
     """A run split into requests no bigger than the function allows."""
-    return [(s, values[s - first : s - first + n]) for s, n in spans(first, len(values), code)]
+    most = MAX_COUNT[code]
+    return [(first + i, values[i : i + most]) for i in range(0, len(values), most)]
+
+
+def _spans(slots: int, code: FunctionCode) -> list[tuple[int, int]]:
+    """(first slot, count) of the reads that cover `slots` slots: one for up to 125 registers."""
+    most = MAX_COUNT[code]
+    return [(start, min(most, slots - start)) for start in range(0, slots, most)]

@@ -77,12 +77,3 @@ def exchange_time(baudrate: int, fc: FunctionCode, count: int, bits: int = BITS_
     """Seconds the line is busy for one request carrying `count` values and its answer."""
     chars = request_size(fc, count) + response_size(fc, count)
     return chars * char_time(baudrate, bits) + 2 * silence(baudrate, bits)
-
-
-def spans(first: int, count: int, fc: FunctionCode) -> list[tuple[int, int]]:
-    """(first address, count) of the requests that cover `count` values from `first`, each no
-    bigger than the function allows."""
-    most = MAX_COUNT[fc]
-    return [
-        (start, min(most, first + count - start)) for start in range(first, first + count, most)
-    ]

@@ -17,7 +17,6 @@ from drivers.r2000.reader import R2000Reader
 from drivers.serial_device import SerialDevice
 from drivers.serial_link import SerialPort
 from edge.clock import Clock
-from edge.lights.press_counters import PressCounters
 from edge.settings.config import GatewayConfig, ShelfConfig
 from edge.settings.serial_framing import SerialFraming
 from edge.settings.shared_lines import bus_of
@@ -46,11 +45,8 @@ class Devices:
         return named
 
 
-def build_devices(
-    config: GatewayConfig, emit: Emit, clock: Clock, counters: PressCounters | None = None
-) -> Devices:
-    """The drivers for `config`, not started yet; their timers run on `clock`. The shelf buses
-    count presses made while the daemon was not running from what `counters` kept."""
+def build_devices(config: GatewayConfig, emit: Emit, clock: Clock) -> Devices:
+    """The drivers for `config`, not started yet; their timers run on `clock`."""
     devices = Devices()
     tick = clock.monotonic
     for r in config.readers:
@@ -82,21 +78,15 @@ def build_devices(
     ]
     if config.badges.enabled:
         devices.badges = BadgeReaders(emit, config.badges.reader)
-    _build_buses(config.shelves, emit, devices, tick, counters)
+    _build_buses(config.shelves, emit, devices, tick)
     return devices
 
 
 def _build_buses(
-    shelves: list[ShelfConfig],
-    emit: Emit,
-    devices: Devices,
-    clock: Callable[[], float],
-    counters: PressCounters | None,
+    shelves: list[ShelfConfig], emit: Emit, devices: Devices, clock: Callable[[], float]
 ) -> None:
     """One bus per TCP controller, and one per RS-485 port shared by its controllers."""
     groups: dict[str, list[ShelfConfig]] = {}
-    kept = {} if counters is None else counters.load()
-    keep = None if counters is None else counters.keep
     for shelf in shelves:
         groups.setdefault(bus_of(shelf), []).append(shelf)
     for key, members in groups.items():
@@ -113,16 +103,7 @@ def _build_buses(
             )
         )
         specs = [ControllerSpec(s.name, s.device_id, s.slots, PROFILES[s.profile]) for s in members]
-        bus = ShelfBus(
-            key,
-            client,
-            specs,
-            emit,
-            poll_interval=1 / first.poll_hz,
-            clock=clock,
-            last_read=kept,
-            keep=keep,
-        )
+        bus = ShelfBus(key, client, specs, emit, poll_interval=1 / first.poll_hz, clock=clock)
         devices.buses.append(bus)
         for shelf in members:
             for index, slot in enumerate(shelf.slot_names()):

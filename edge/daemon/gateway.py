@@ -33,7 +33,6 @@ from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.daemon.storage_guard import StorageGuard, straight_to_broker
 from edge.inbound.commands import InboundCommands
 from edge.lights.lights_feed import LightsFeed
-from edge.lights.press_counters import PressCounters, counters_path
 from edge.lights.shelf_lights import ShelfLights
 from edge.service.heartbeat_sources import gateway_watchdog
 from edge.service.metrics import GatewayMetrics
@@ -197,8 +196,7 @@ class Gateway:
             )
             self.inbound.admission.load(await ledger.ask(ask.commands_seen))
             emit = self.metrics.counting(self.events.on_event)
-            kept = PressCounters(counters_path(config.database), self.clock, config.shelves)
-            self.devices = build_devices(config, emit, self.clock, kept)
+            self.devices = build_devices(config, emit, self.clock)
             session = self.session = MqttSession(
                 config.broker.addresses,
                 config.client_id,

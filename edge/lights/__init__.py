@@ -1,3 +1,2 @@
 """The shelves' lights: the plan (what every slot should show), handing it to the shelf buses,
-and the `lights/{shelf}` feed on the wire; and the press counters of their buttons, kept for the
-next start."""
+and the `lights/{shelf}` feed on the wire."""
