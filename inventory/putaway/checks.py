@@ -70,8 +70,6 @@ def refusal(
             Reason.UNKNOWN_PRODUCT,
             f"no product has GTIN {scan.gtin}; add it to [[products]] to put it away",
         )
-    if (lacking := incomplete(scan, product)) is not None:
-        return lacking
     if scan.expiry is not None:
         days_left = (scan.expiry - today).days
         if days_left < 0:
@@ -84,7 +82,9 @@ def refusal(
             )
     if (scan.gtin, scan.batch) in recalled:
         return Refusal(Reason.RECALLED, f"batch {scan.batch} is recalled")
-    return on_the_shelves(scan, index)
+    # Judged last: a pack that must go back whatever it lacks (expired, recalled, a copy) is
+    # refused for that, with its alarm, never as one to scan again by another code.
+    return on_the_shelves(scan, index) or incomplete(scan, product)
 
 
 def incomplete(scan: PackScan, product: Product) -> Refusal | None:

@@ -33,9 +33,8 @@ def undated(batch: str = "B1", serial: str = "") -> PackScan:
         (undated(), Reason.NO_EXPIRY, "no expiry date (AI 17) in the code"),
         (replace(scan(), batch=""), Reason.NO_BATCH, "no batch (AI 10) in the code"),
         (undated(batch=""), Reason.NO_EXPIRY, "no expiry date (AI 17) nor batch (AI 10)"),
-        (undated(batch="BAD"), Reason.NO_EXPIRY, "no expiry date (AI 17) in the code"),
     ],
-    ids=["no expiry", "no batch", "neither", "no expiry, recalled batch"],
+    ids=["no expiry", "no batch", "neither"],
 )
 def test_a_code_without_the_expiry_or_batch_of_a_medicine_is_refused_naming_what_it_lacks(
     pack: PackScan, reason: Reason, said: str
@@ -43,6 +42,23 @@ def test_a_code_without_the_expiry_or_batch_of_a_medicine_is_refused_naming_what
     found = refusal(pack, {AMOX.gtin: AMOX}, SlotIndex(), TODAY, {(AMOX.gtin, "BAD")})
     assert found is not None and found.reason is reason
     assert said in found.why and "scan the pack's GS1 DataMatrix" in found.why
+
+
+@pytest.mark.parametrize(
+    ("pack", "reason"),
+    [
+        (replace(scan(), batch="", expiry=TODAY.replace(year=TODAY.year - 1)), Reason.EXPIRED),
+        (undated(batch="BAD"), Reason.RECALLED),
+    ],
+    ids=["expired, no batch", "recalled, no expiry"],
+)
+def test_a_pack_that_must_go_back_is_refused_for_that_whatever_its_code_lacks(
+    pack: PackScan, reason: Reason
+) -> None:
+    """Expired or recalled, it goes back with its alarm: never a pack to scan again by its
+    DataMatrix, which a missing batch or expiry alone would make it."""
+    found = refusal(pack, {AMOX.gtin: AMOX}, SlotIndex(), TODAY, {(AMOX.gtin, "BAD")})
+    assert found is not None and found.reason is reason
 
 
 def test_a_device_whose_codes_may_lack_batch_and_expiry_passes_without_them() -> None:
