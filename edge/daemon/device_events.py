@@ -282,16 +282,17 @@ class DeviceEvents:
                 f"expiry {scan.expiry} serial {scan.serial!r}",
             )
         )
-        scanner, actor = event.scanner, self._badges.at_scanner(event.scanner)
+        scanner = event.scanner
         slot = self._receiving.get(scanner)
         if slot is not None:
-            self._offer(ReceivedScan(scan, slot, actor, scanner))
+            self._offer(ReceivedScan(scan, slot, self._badges.at_scanner(scanner), scanner))
             return
         station = self._putaway.get(scanner)
         if station is not None:
+            actor = self._badges.at_scanner(scanner)
             self._offer(PutawayScan(scan, scanner, station, actor))
             return
-        self._offer(ScannedAtPick(scan, scanner))
+        self._offer(ScannedAtPick(scan, scanner))  # the pick list's picker books it: no badge
 
     def _refused(self, scanner: str, what: str, why: BarcodeError) -> None:
         """A scan that cannot be booked: counted, logged, and red at a goods-in desk."""

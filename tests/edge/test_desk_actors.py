@@ -19,7 +19,7 @@ from edge.daemon.device_events import DeviceEvents
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.settings.config import parse_config
 from firmware_sim.tags import sgln96
-from inventory.changes import Change, PutawayScan, ReceivedScan, StocktakeStarted
+from inventory.changes import Change, PutawayScan, ReceivedScan, ScannedAtPick, StocktakeStarted
 from inventory.site_calendar import SiteCalendar
 from inventory.stock.presence import PresenceTracker
 from tests.edge.putaway_rig import AMOX, code
@@ -150,3 +150,14 @@ def test_a_handheld_sweep_is_credited_to_the_one_person_badged_in_and_never_gues
     [warning] = warnings
     assert "stocktake sweeps are credited to no badge holder" in warning
     assert "`rxedge stocktake start SHELF --by NAME`" in warning
+
+
+def test_a_picking_scanner_asks_for_no_badge_holder_and_warns_of_none(tmp_path: Path) -> None:
+    """A pick is booked for the pick list's picker: several people badged in say nothing about
+    a picking scanner (which may not name a badge reader at all)."""
+    desks = Desks(tmp_path, [{"name": "pick-1", "port": "/dev/pick-1", "role": "picking"}])
+    desks.events.on_event(BadgePresented(DESK_1, ANA))
+    desks.events.on_event(BadgePresented(DESK_2, BEN))
+    desks.events.on_event(BarcodeScanned("pick-1", "]d2" + code(AMOX, "B7", 400, "9")))
+    assert isinstance(desks.changes[-1], ScannedAtPick)
+    assert desks.warnings() == []
