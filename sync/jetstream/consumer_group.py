@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -232,11 +233,12 @@ class JetStreamRequests:
         after the group's, not after the one this member was given. Said (at -v) when it is
         not the one this member went by."""
         group = info.config.ack_wait
-        if group is None or group == self.ack_wait:
+        # The cluster keeps nanoseconds: 4.1 s comes back as 4.0999999 s.
+        if group is None or math.isclose(group, self.ack_wait, abs_tol=1e-3):
             return
         change = (
             ""
-            if group == self.asked_ack_wait
+            if math.isclose(group, self.asked_ack_wait, abs_tol=1e-3)
             else " --ack-wait is a group's only when the watch makes the group; change the "
             f"group's with NATS's tool: nats consumer edit '{MQTT_STORE}' {self.durable} "
             f"--wait {self.asked_ack_wait:g}s"

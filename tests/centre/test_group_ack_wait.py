@@ -10,6 +10,7 @@ import logging
 
 import pytest
 from nats.aio.client import Client as Nats
+from nats.js.api import ConsumerConfig, ConsumerInfo
 
 from edge.demo.nats_cluster import NatsCluster
 from sync.jetstream import consumer_group
@@ -142,3 +143,19 @@ async def test_a_watch_says_at_v_that_its_groups_ack_wait_is_not_its_own(
     (line,) = [e for e in joining.errors if "group told delivers a request again after" in e]
     assert "after 2 s unacknowledged (its ack wait), not 30 s" in line
     assert line.endswith("nats consumer edit '$MQTT_msgs' told --wait 30s")
+
+
+def test_an_ack_wait_read_back_in_nanoseconds_is_the_one_given(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The cluster keeps nanoseconds, so 4.1 s comes back a hair under: no disagreement."""
+    member = JetStreamRequests(Nats(), "desk", lambda _request: None, "m1", ack_wait=4.1)
+    read_back = ConsumerInfo(
+        stream_name=MQTT_STORE,
+        name="desk",
+        config=ConsumerConfig(ack_wait=4099999999 / 1e9),
+        created=0.0,
+    )
+    with caplog.at_level(logging.INFO, logger=consumer_group.__name__):
+        member._follow(read_back)
+    assert caplog.records == []
