@@ -42,7 +42,11 @@ CITY = (
 )
 # "GMT+8", "UTC-11", "+14:00", "UTC+5:30", "gmt+0530", "Z": an offset as people write it,
 # ahead of UTC for "+".
-OFFSET = re.compile(r"(?:UTC|GMT|UT|Z)?\s*(?:([+-])\s*(\d{1,2})(?::?(\d{2}))?)?", re.IGNORECASE)
+OFFSET = re.compile(
+    r"(?:UTC|GMT|UT|Z)?\s*(?:([+-])\s*(\d{1,2})(?::?(\d{2})|[.,](\d{1,2}))?)?", re.IGNORECASE
+)
+# Written after UTC, GMT or UT, an offset is meant ahead of UTC for "+", never a POSIX rule.
+UTC_NAMED = re.compile(r"(?:UTC|GMT|UT)(?![A-Za-z])", re.IGNORECASE)
 # "CST-8", "AEST-10AEDT,M10.1.0,M4.1.0/3": a POSIX TZ rule, whose offset counts west of UTC.
 POSIX = re.compile(r"(?:[A-Za-z]{3,}|<[^>]+>)([+-]?)(\d{1,2})(?::(\d{2}))?(?:\D.*)?")
 ABBREVIATION = re.compile(r"[A-Za-z]{2,5}")
@@ -82,6 +86,13 @@ def zone_hint(name: str, known: set[str], now: datetime) -> str:
     places = _places(known)
     if (ahead := _offset_typed(typed)) is not None:
         return _offered(name, "a UTC offset", ahead, _at_offset(places, ahead, now))
+    if UTC_NAMED.match(typed):  # "GMT+8 (Perth)", "UTC+10 Sydney", "UTC8", "UTC+1:60"
+        lead = OFFSET.match(typed)
+        ahead = _offset_read(lead) if lead is not None and lead.group(1) else None
+        if lead is None or ahead is None:
+            return f"{name!r} is not an IANA time zone name, nor a UTC offset read plainly; {CITY}"
+        what = f"a UTC offset with more after it (read as {lead.group(0).strip()!r})"
+        return _offered(name, what, ahead, _at_offset(places, ahead, now))
     if (rule := POSIX.fullmatch(typed)) is not None:
         sign, hours, minutes = rule.groups()
         west = timedelta(hours=int(hours), minutes=int(minutes or 0))
@@ -112,7 +123,8 @@ def _offered(name: str, what: str, ahead: timedelta, zones: list[str]) -> str:
     mean it: UTC+08:00 is eight hours ahead of UTC."""
     at = f"UTC{_signed(ahead)}"
     found = f"places at {at} now: " + _listed(zones) if zones else f"no place is at {at} now"
-    return f"{name!r} is not an IANA time zone name but {what}, {at}; {CITY}; {found}"
+    kept = "; 'UTC' itself is taken, for a site that keeps UTC" if not ahead else ""
+    return f"{name!r} is not an IANA time zone name but {what}, {at}; {CITY}; {found}{kept}"
 
 
 def _listed(zones: list[str], now: datetime | None = None, joint: str = ", ") -> str:
@@ -135,11 +147,16 @@ def _signed(delta: timedelta) -> str:
 
 def _offset_typed(typed: str) -> timedelta | None:
     found = OFFSET.fullmatch(typed)
-    if not typed or found is None:
-        return None
-    sign, hours, minutes = found.groups()
+    return _offset_read(found) if typed and found is not None else None
+
+
+def _offset_read(found: re.Match[str]) -> timedelta | None:
+    """The offset an OFFSET match says ("+9.5": nine and a half hours), None when it is none."""
+    sign, hours, minutes, fraction = found.groups()
     if sign is None:
         return timedelta(0)  # "utc", "Gmt", "Z": UTC, not written as a zone's name
+    if fraction is not None:
+        minutes = str(round(float(f"0.{fraction}") * 60))
     if int(minutes or 0) >= 60:
         return None
     delta = timedelta(hours=int(hours), minutes=int(minutes or 0))

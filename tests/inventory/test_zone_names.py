@@ -54,6 +54,10 @@ def offset_now(zone: str, now: datetime = DECEMBER) -> str:
         ("+14:00", "+14:00", "Pacific/Kiritimati"),
         ("utc+5:30", "+05:30", "Asia/Kolkata"),
         ("CST-8", "+08:00", "Asia/Brunei"),  # a POSIX rule: its sign counts west
+        ("UTC+9.5", "+09:30", "Australia/Darwin"),  # hours with a fraction
+        ("GMT+8 (Perth)", "+08:00", "Australia/Perth"),  # after UTC/GMT: never a POSIX rule
+        ("UTC+10 Sydney", "+10:00", "Australia/Brisbane"),
+        ("UTC+08:00:00", "+08:00", "Australia/Perth"),
     ],
 )
 def test_an_offset_is_answered_with_places_at_that_offset_as_people_mean_it(
@@ -159,3 +163,16 @@ def test_an_area_alone_is_answered_with_its_places_at_each_offset() -> None:
     shown = offered(problem)
     assert shown["Australia/Perth"] == "+08:00" and shown["Australia/Brisbane"] == "+10:00"
     assert all(zone.startswith("Australia/") for zone in shown)
+
+
+@pytest.mark.parametrize("typed", ["UTC8", "UTC+1:60", "GMT 8"])
+def test_an_offset_that_cannot_be_read_plainly_is_not_guessed(typed: str) -> None:
+    """Written after UTC or GMT, "8" might be ahead or (as a POSIX rule reads it) behind: no
+    places are offered for either, only the advice to give the city."""
+    problem = hint(typed)
+    assert "nor a UTC offset read plainly" in problem and "Area/City" in problem
+    assert "places at" not in problem and "UTC+08:00" not in problem
+
+
+def test_utc_typed_in_lowercase_is_told_that_utc_itself_is_taken() -> None:
+    assert "'UTC' itself is taken" in hint("utc")
