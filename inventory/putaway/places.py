@@ -6,8 +6,10 @@ holds nothing of another product, is nobody's home slot and is no receiving stat
 A slot has room while what it holds plus the packs on their way to it stays below the product's
 `slot_capacity`; without a capacity every slot has room.
 
-A slot where another desk's packs wait to be put is passed over like a full one: a press
-there could not tell whose pack was laid, so a slot is lit for one desk at a time.
+A slot where another desk's packs wait to be put is passed over: a press there could not
+tell whose pack was laid, so a slot is lit for one desk at a time. The pack goes to another
+home slot of its product with room; a free slot is taken only when every home slot is full, so
+a home slot merely busy leaves the pack waiting (`slot busy`) rather than scattered.
 """
 
 from __future__ import annotations
@@ -44,9 +46,12 @@ def choose_slot(
         packs = sum(line.quantity for line in lines) + len(coming)
         return packs, {(ln.gtin, ln.batch) for ln in lines} | {(p.gtin, p.batch) for p in coming}
 
-    def room(slot: str) -> bool:
+    def space(slot: str) -> bool:
         capacity = product.slot_capacity
-        return slot not in busy and (capacity is None or held(slot)[0] < capacity)
+        return capacity is None or held(slot)[0] < capacity
+
+    def room(slot: str) -> bool:
+        return slot not in busy and space(slot)
 
     same = (product.gtin, batch)
     homes = [slot for slot in product.home_slots if room(slot)]
@@ -55,8 +60,8 @@ def choose_slot(
             return slot
     if homes:
         return homes[0]
-    if not product.home_slots:
-        return None
+    if not product.home_slots or any(space(slot) for slot in product.home_slots):
+        return None  # a home slot with space, only busy: the pack waits for it, not scattered
     shelf = shelf_of(product.home_slots[0])
     free = [
         slot

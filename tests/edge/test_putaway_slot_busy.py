@@ -96,11 +96,12 @@ async def test_a_pack_for_a_slot_lit_for_another_desk_is_refused_until_that_desk
         await rig.stop()
 
 
-async def test_with_a_free_slot_the_other_desks_pack_goes_there_and_a_press_books_the_pack_lit(
+async def test_with_another_home_slot_the_other_desks_pack_goes_there_and_a_press_books_it(
     tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
 ) -> None:
     rig = PutawayRig(tmp_path, broker)
-    await rig.start()
+    amox = {**PRODUCTS[0], "slots": ["A-01", "A-02"]}
+    await rig.start(products=[amox, *PRODUCTS[1:]])
     try:
         centre = subscribe(f"{PREFIX}/cmd-result")
         rig.scanner.scan(code(AMOX, "CLERK1", 400, serial="C1"))
@@ -109,7 +110,7 @@ async def test_with_a_free_slot_the_other_desks_pack_goes_there_and_a_press_book
         await eventually(lambda: len(answers(centre, "lit")) == 2, what="desk-2's lit")
         assert [(a["serial"], a["slot"]) for a in answers(centre, "lit")] == [
             ("C1", "A-01"),
-            ("C2", "A-02"),  # the first free slot on shelf A
+            ("C2", "A-02"),  # its other home slot
         ]
         await eventually(lambda: rig.shows("A-02", lit(Colour.BLUE, 1)), what="desk-2's")
         await shows_only(rig, "A-01", lit(Colour.GREEN, 1))

@@ -317,9 +317,9 @@ def test_presses_beyond_what_the_shown_colour_waits_for_book_nothing_for_another
 ) -> None:
     desk = keeper.putaways
     desk.scanned(scan("I1", gtin=IBU.gtin), "goods-in", "R-01", "Ana")
-    desk.scanned(scan("I1", gtin=IBU.gtin), "desk-2", "R-02", "Ben")
+    desk.scanned(scan("B1"), "desk-2", "R-02", "Ben")
     [ana, ben] = sorted(desk.sessions.values(), key=lambda s: s.number or 0)
-    # One batch, but a slot is lit for one desk at a time: Ben's goes to a free slot.
+    # A slot is lit for one desk at a time (Ben's ibuprofen would wait): Ben puts another drug.
     [slot], [bens] = {p.slot for p in ana.waiting}, {p.slot for p in ben.waiting}
     assert slot != bens
     desk.button(slot, 2, shown=ana.number)  # Ana presses once too often

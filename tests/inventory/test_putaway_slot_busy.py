@@ -1,8 +1,9 @@
 """A slot is lit for one put-away desk at a time, at the keeper: a press there could not tell
 which desk's pack was laid. Another desk's pack of the same drug goes to another slot of it
-with room (a home slot, else a free one on its shelf); with none, it is refused `slot busy`,
-red at its station, and lit once the first desk's packs are put, scanned again, without
-counting as a refused pack. One desk's packs still share a slot, its number counting them."""
+with room (a home slot; a free one on its shelf only when every home slot is full); with none,
+it is refused `slot busy`, red at its station, and lit once the first desk's packs are put,
+scanned again, without counting as a refused pack. One desk's packs still share a slot, its
+number counting them."""
 
 from __future__ import annotations
 
@@ -83,3 +84,18 @@ def test_counted_packs_refused_slot_busy_and_put_after_all_are_no_refused_packs(
         desk.scanned(scan("B2"), "desk-2", "R-02", "Ben")
     desk.button("B-01", 2, shown=desk.sessions[ben].number)
     assert (desk.sessions[ben].put, desk.sessions[ben].refused) == (2, 0)
+
+
+def test_a_home_slot_merely_busy_leaves_the_pack_waiting_not_scattered_to_a_free_slot(
+    tmp_path: Path,
+) -> None:
+    """Ibuprofen's one home slot has room without limit: another desk's pack of it waits for
+    it (`slot busy`) rather than going to an empty slot nobody looks in for ibuprofen; free
+    slots take what the home slots have no room for."""
+    keeper = open_keeper(tmp_path / "l.sqlite", Clock())
+    desk = keeper.putaways
+    desk.scanned(scan("I1", gtin=IBU.gtin), "goods-in", "R-01", "Ana")
+    desk.scanned(scan("I2", gtin=IBU.gtin), "desk-2", "R-02", "Ben")
+    assert [a["slot"] for a in answers(keeper, "lit")] == ["A-05"]
+    [refused] = answers(keeper, "refused")
+    assert (refused["reason"], refused["slot"]) == ("slot busy", "R-02")
