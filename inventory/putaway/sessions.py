@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
-from inventory.putaway.checks import PASSING_REASONS
+from inventory.putaway.checks import PASSING_REASONS, Reason
 
 
 class SessionState(StrEnum):
@@ -309,13 +309,15 @@ class PutawaySession:
 
     def put_after_all(self, gtin: str, batch: str, serial: str) -> None:
         """A pack put that was refused before for a reason that passes (no colour free, no
-        room, a product added since): it is not a refused pack any more. A serialized pack by
-        its serial; a counted one, one such refusal of its batch."""
+        room, slot busy, a product added since, no expiry or no batch in the code scanned
+        first): it is not a refused pack any more. A serialized pack by its serial; a counted
+        one, one such refusal of its batch (or one refused for having none)."""
         for i, pack in enumerate(self.refusals):
+            batch_of = pack.batch == batch or pack.reason == Reason.NO_BATCH
             same = (
                 pack.serial == serial
                 if serial
-                else (not pack.serial and pack.batch == batch and pack.reason in PASSING_REASONS)
+                else (not pack.serial and batch_of and pack.reason in PASSING_REASONS)
             )
             if pack.gtin == gtin and same:
                 del self.refusals[i]

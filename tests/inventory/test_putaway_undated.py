@@ -118,3 +118,22 @@ def test_a_pack_refused_undated_and_never_scanned_again_is_named_refused_at_the_
     assert validate("cmd-result", closed) == []
     [pack] = closed["refused_packs"]  # type: ignore[misc]
     assert (pack["serial"], pack["reason"], closed["refused"]) == ("S2", "no batch", 1)
+
+
+def test_a_counted_pack_refused_for_no_batch_then_put_by_its_datamatrix_is_no_refused_pack(
+    tmp_path: Path,
+) -> None:
+    """Refused with the empty batch its first code gave, put with the batch of its DataMatrix
+    (no notice: nothing announced to count it against): one refusal for want of a batch goes
+    when a counted pack of the product is put."""
+    keeper = open_keeper(tmp_path / "l.sqlite", Clock())
+    desk = keeper.putaways
+    desk.scanned(replace(scan("B1", serial=""), batch=""), "goods-in", "R-01", "Ana")
+    assert [r["reason"] for r in answers(keeper, "refused")] == ["no batch"]
+    desk.scanned(scan("B1", serial=""), "goods-in", "R-01", "Ana")
+    [lit] = answers(keeper, "lit")
+    [session] = desk.sessions.values()
+    desk.button(str(lit["slot"]), 1, shown=session.number)
+    desk.end(session.delivery_id, "Ana")
+    [closed] = answers(keeper, "closed")
+    assert (closed["put"], closed["refused"], closed["refused_packs"]) == (1, 0, [])
