@@ -260,8 +260,12 @@ class JetStreamRequests:
         goes on fetching through all that and is told nothing)."""
         while True:
             await asyncio.sleep(GROUP_CHECK_SECONDS)
-            with contextlib.suppress(nats.errors.Error, TimeoutError):
+            try:
                 self._follow(await self._js.consumer_info(MQTT_STORE, self.durable))
+            except (nats.errors.Error, TimeoutError):
+                continue  # the cluster is busy (a leader being chosen): read it next time
+            except Exception as exc:  # never stop following: a member left behind applies twice
+                log.warning("group %s: its ack wait could not be read: %r", self.durable, exc)
 
     def _judge(self, info: ConsumerInfo) -> None:
         """GroupRefused unless the group `info` describes takes what this member asks for."""

@@ -159,3 +159,30 @@ def test_an_ack_wait_read_back_in_nanoseconds_is_the_one_given(
     with caplog.at_level(logging.INFO, logger=consumer_group.__name__):
         member._follow(read_back)
     assert caplog.records == []
+
+
+async def test_a_member_goes_on_following_its_group_after_a_failure_it_did_not_expect(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An error reading the group other than the cluster's own is logged and the member reads
+    it again: it never stops following (one left behind would apply a slow request twice)."""
+    member = JetStreamRequests(Nats(), "desk", lambda _request: None, "m1", ack_wait=30.0)
+    reads: list[int] = []
+
+    async def consumer_info(_stream: str, _durable: str) -> ConsumerInfo:
+        reads.append(1)
+        if len(reads) == 1:
+            raise RuntimeError("an answer the client could not read")
+        return ConsumerInfo(
+            stream_name=MQTT_STORE, name="desk", config=ConsumerConfig(ack_wait=2.0), created=0.0
+        )
+
+    monkeypatch.setattr(member._js, "consumer_info", consumer_info)
+    monkeypatch.setattr(consumer_group, "GROUP_CHECK_SECONDS", 0.01)
+    following = asyncio.create_task(member._follow_the_group())
+    try:
+        await eventually(lambda: member.ack_wait == 2.0, timeout=5, what="the group followed")
+    finally:
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
+    assert any("its ack wait could not be read" in r.getMessage() for r in caplog.records)
