@@ -64,7 +64,7 @@ def _machine_zone(environ: Mapping[str, str], localtime: Path) -> tuple[tzinfo, 
         unread = unread or f"this machine names no time zone (no $TZ, no {localtime})"
     if not unread:
         return zone, []
-    fix = 'set timezone = "Region/City", the site\'s IANA zone name (e.g. "Asia/Shanghai")'
+    fix = 'set timezone = "Area/City", the site\'s IANA zone name (e.g. "Asia/Shanghai")'
     return zone, [f"timezone: {unread}: dates are judged in {found} instead; {fix}"]
 
 

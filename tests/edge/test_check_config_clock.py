@@ -118,7 +118,7 @@ def test_check_config_warns_of_a_posix_tz_rule_and_names_the_key(tmp_path: Path)
     done = check_config(tmp_path, "", "CST-8")
     assert done.returncode == 0, done.stderr
     assert "warning: timezone: $TZ is 'CST-8', not an IANA zone name" in done.stderr
-    assert 'set timezone = "Region/City"' in done.stderr
+    assert 'set timezone = "Area/City"' in done.stderr
     named = check_config(tmp_path, 'timezone = "Asia/Shanghai"\n', "CST-8")
     assert named.returncode == 0 and "$TZ" not in named.stderr, "the configured zone is used"
 

@@ -120,7 +120,7 @@ def test_a_posix_tz_left_to_judge_by_is_warned_of_once(ledger: Path, tmp_path: P
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("$TZ is 'CST-8', not an IANA zone name") == 1, done.stderr
     assert done.stderr.startswith("rxedge: warning: timezone: $TZ is 'CST-8'")
-    assert 'set timezone = "Region/City"' in done.stderr
+    assert 'set timezone = "Area/City"' in done.stderr
     lines = {line["batch"]: line for line in map(json.loads, done.stdout.splitlines())}
     assert lines["B1"]["expired"] is False, "judged on UTC's 9 March, as the warning says"
     named = config.with_name("named.toml")

@@ -47,7 +47,7 @@ def test_no_zone_at_all_is_utc_said_so_not_a_crash(tmp_path: Path) -> None:
     assert local_zone({}, nowhere) is UTC
     [problem] = machine_zone_problems({}, nowhere)
     assert problem.startswith("timezone: this machine names no time zone")
-    assert "dates are judged in UTC" in problem and 'set timezone = "Region/City"' in problem
+    assert "dates are judged in UTC" in problem and 'set timezone = "Area/City"' in problem
 
 
 def test_a_machine_zone_that_is_one_raises_nothing(tmp_path: Path) -> None:
@@ -69,6 +69,6 @@ def test_a_posix_tz_rule_is_not_read_and_said_so(tmp_path: Path) -> None:
     [problem] = machine_zone_problems(posix, link)
     assert problem.startswith("timezone: $TZ is 'CST-8', not an IANA zone name")
     assert "POSIX TZ rule is not read" in problem and "judged in Etc/UTC" in problem
-    assert 'set timezone = "Region/City"' in problem
+    assert 'set timezone = "Area/City"' in problem
     [nowhere] = machine_zone_problems(posix, tmp_path / "none")
     assert "judged in UTC instead" in nowhere

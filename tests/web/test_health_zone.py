@@ -26,7 +26,7 @@ async def test_health_warns_that_a_posix_tz_leaves_the_page_judging_in_utc(
         await expect(problem).to_have_count(1)
         await expect(problem).to_contain_text("timezone: $TZ is 'CST-8', not an IANA zone name")
         await expect(problem).to_contain_text(f"dates are judged in {local_zone()}")
-        await expect(problem).to_contain_text('set timezone = "Region/City"')
+        await expect(problem).to_contain_text('set timezone = "Area/City"')
         await expect(tab.locator("[data-zone]")).to_contain_text(f"{local_zone()}, now 20")
 
 
