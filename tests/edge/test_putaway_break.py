@@ -243,7 +243,7 @@ async def test_a_paused_delivery_takes_no_pack_from_a_clerk_at_work_at_another_d
 ) -> None:
     """While a delivery is paused, another clerk at work at the other desk scans the same
     product: the pack stays with that clerk's session; the paused delivery resumes when its
-    own clerk comes back to the first desk."""
+    own clerk comes back to the first desk, its pack waiting for the slot desk-2 has lit."""
     clock = PassingClock()
     rig = PutawayRig(tmp_path, broker)
     await rig.start(clock, picking=DEFAULT_TIMES)
@@ -264,8 +264,18 @@ async def test_a_paused_delivery_takes_no_pack_from_a_clerk_at_work_at_another_d
         lit_now = [a for a in answers(centre, "lit") if a.get("gtin") == AMOX][2]
         assert lit_now["command_id"] == desk_2, lit_now
         rig.scanner.scan(code(AMOX, "B7", 400))  # D-10's clerk back at goods-in
+        # Resumed, but its slot is lit for desk-2's pack: this one waits (a slot is lit for
+        # one desk at a time) until desk-2's is put.
+        [busy] = await eventually(lambda: answers(centre, "refused"), what="D-10 resumed")
+        assert (busy["command_id"], busy["reason"]) == ("D-10", "slot busy"), busy
+        await rig.press(str(lit_now["slot"]))  # desk-2's clerk puts hers
         await eventually(
-            lambda: answers(centre, "lit")[-1]["command_id"] == "D-10", what="D-10 resumed"
+            lambda: [a for a in answers(centre, "put") if a["command_id"] == desk_2],
+            what="desk-2's pack put",
+        )
+        rig.scanner.scan(code(AMOX, "B7", 400))
+        await eventually(
+            lambda: answers(centre, "lit")[-1]["command_id"] == "D-10", what="D-10's pack lit"
         )
     finally:
         await rig.stop()
