@@ -14,7 +14,7 @@ a home slot merely busy leaves the pack waiting (`slot busy`) rather than scatte
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from inventory.putaway.checks import Reason, Refusal
 from inventory.putaway.sessions import PutawaySession, WaitingPack
@@ -78,23 +78,20 @@ def choose_slot(
 
 def place(
     product: Product,
-    batch: str,
-    index: SlotIndex,
-    waiting: Mapping[str, Sequence[WaitingPack]],
-    shelf_slots: Sequence[str],
-    reserved: Collection[str],
+    choose: Callable[[Collection[str]], str | None],
     busy: Mapping[str, PutawaySession],
 ) -> str | Refusal:
-    """The slot a pack of `product` and `batch` goes to (as `choose_slot`), or why none:
-    `no room`, or `slot busy` when the slot it would go to is `busy` (slot -> the session of
-    another desk whose packs wait there) and no other slot of it has room."""
+    """The slot a pack of `product` goes to, as `choose` (`choose_slot` for the pack, given
+    the slots to pass over) finds it, or why none: `no room`, or `slot busy` when the slot it
+    would go to is `busy` (slot -> the session of another desk whose packs wait there) and no
+    other slot of it has room."""
     if not product.home_slots:
         why = f"{product.name} has no home slot; give its [[products]] entry slots = [...]"
         return Refusal(Reason.NO_ROOM, why)
-    slot = choose_slot(product, batch, index, waiting, shelf_slots, reserved, busy)
+    slot = choose(busy)
     if slot is not None:
         return slot
-    wanted = choose_slot(product, batch, index, waiting, shelf_slots, reserved) if busy else None
+    wanted = choose(()) if busy else None
     if wanted is None:
         return Refusal(
             Reason.NO_ROOM,

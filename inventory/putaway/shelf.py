@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
@@ -23,7 +24,7 @@ from inventory.putaway.board import PutawayBoard
 from inventory.putaway.checks import Reason, Refusal, held_back, on_the_shelves, refusal
 from inventory.putaway.laid import ShelfFinds
 from inventory.putaway.ledger_access import PutawayLedger
-from inventory.putaway.places import place
+from inventory.putaway.places import choose_slot, place
 from inventory.putaway.routing import session_for
 from inventory.putaway.sessions import (
     PressedPack,
@@ -210,7 +211,10 @@ class ShelfPuts:
         reserved = {home for p in keeper.products.values() for home in p.home_slots}
         reserved |= {s.station for s in sessions.values()} | {station}
         product = keeper.products[scan.gtin]
-        return place(product, scan.batch, keeper.index, by_slot, self.shelf_slots, reserved, busy)
+        choose = partial(
+            choose_slot, product, scan.batch, keeper.index, by_slot, self.shelf_slots, reserved
+        )
+        return place(product, choose, busy)
 
     def _book(
         self,
