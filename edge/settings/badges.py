@@ -8,20 +8,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from edge.settings.sections import Strict
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BadgesConfig(_Strict):
+class BadgesConfig(Strict):
     enabled: bool = False
     # Only PC/SC readers whose name contains this text are watched ("": every reader).
     reader: str = ""
 
 
-class PharmacistConfig(_Strict):
+class PharmacistConfig(Strict):
     name: Annotated[str, Field(min_length=1)]
     badge: Annotated[str, Field(pattern=r"^([0-9A-Fa-f]{2}){4,10}$")]
 

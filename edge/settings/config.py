@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from drivers.modbus.profile import PROFILES
 from edge.errors import EdgeError
@@ -28,6 +28,7 @@ from edge.settings.sections import (
     PickingConfig,
     ProcurementConfig,
     StocktakeConfig,
+    Strict,
 )
 from edge.settings.serial_framing import SerialFraming
 from edge.settings.service_user import unreadable_problem
@@ -57,11 +58,7 @@ __all__ = [
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PresenceConfig(_Strict):
+class PresenceConfig(Strict):
     dwell_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
 
 
@@ -179,7 +176,7 @@ class ShelfConfig(SerialFraming):
         return [slot_name(self.name, i) for i in range(self.slots)]
 
 
-class ProductConfig(_Strict):
+class ProductConfig(Strict):
     gtin: Annotated[str, Field(pattern=r"^(\d{8}|\d{12,14})$")]
     name: Annotated[str, Field(min_length=1)]
     reorder_point: Annotated[int, Field(ge=0)]
@@ -227,7 +224,7 @@ class ProductConfig(_Strict):
         return self
 
 
-class GatewayConfig(_Strict):
+class GatewayConfig(Strict):
     site: Annotated[str, Field(pattern=_NAME)]
     gateway: Annotated[str, Field(pattern=_NAME)]
     # The site's IANA time zone: the dates people judge (expiry, counts, the nightly sweep).

@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from edge.settings.limits import listen_problem
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """A part of the configuration: a key it does not know is refused, and it never changes."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -19,7 +21,7 @@ ColourName = Literal["green", "red", "amber", "blue", "white"]
 DEFAULT_COLOURS: tuple[ColourName, ...] = ("green", "blue", "white", "amber")
 
 
-class PickingConfig(_Strict):
+class PickingConfig(Strict):
     remind_after_seconds: Annotated[float, Field(gt=0, le=86400)] = 120.0
     timeout_seconds: Annotated[float, Field(gt=0, le=86400)] = 600.0
     mistake_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
@@ -42,13 +44,13 @@ class PickingConfig(_Strict):
         return self
 
 
-class CommandsConfig(_Strict):
+class CommandsConfig(Strict):
     rate_per_second: Annotated[float, Field(gt=0, le=10_000)] = 10.0
     burst: Annotated[float, Field(ge=1, le=100_000)] = 30.0
     max_expiry_seconds: Annotated[float, Field(gt=0, le=7 * 86400)] = 86400.0
 
 
-class StocktakeConfig(_Strict):
+class StocktakeConfig(Strict):
     idle_end_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
     # A badge confirms the report just finished only this long after its sweep ended (0: never),
     # so that a badge tapped later for something else (logging in to the page) confirms nothing.
@@ -60,7 +62,7 @@ class StocktakeConfig(_Strict):
     handheld_wait_seconds: Annotated[float, Field(gt=0, le=86400)] = 900.0
 
 
-class AlarmsConfig(_Strict):
+class AlarmsConfig(Strict):
     near_expiry_days: Annotated[int, Field(ge=0, le=3650)] = 60
     # Beyond this many messages waiting, event streams and then command answers are dropped
     # (oldest first, counted); procurement requests and alarms never are.
@@ -70,13 +72,13 @@ class AlarmsConfig(_Strict):
     backlog_age_seconds: Annotated[float, Field(gt=0)] = 900.0
 
 
-class ProcurementConfig(_Strict):
+class ProcurementConfig(Strict):
     # A request the centre has not answered this long after the broker took it is sent again
     # (the same request_id, its priority now, `sent_again`), and again each time this long passes.
     resend_after_hours: Annotated[float, Field(ge=0.25, le=30 * 24)] = 4.0
 
 
-class DevicesConfig(_Strict):
+class DevicesConfig(Strict):
     down_alarm_seconds: Annotated[float, Field(ge=0, le=86400)] = 30.0
     # A device down this many times within flap_window_seconds raises device_down however
     # short each drop; that alarm clears once it has stayed up for flap_window_seconds.
@@ -86,7 +88,7 @@ class DevicesConfig(_Strict):
     log_repeats_per_minute: Annotated[int, Field(ge=1, le=10_000)] = 30
 
 
-class MetricsConfig(_Strict):
+class MetricsConfig(Strict):
     # host:port of the Prometheus endpoint (/metrics), [::1]:9464 for IPv6; "" turns it off.
     listen: str = "127.0.0.1:9464"
     refresh_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0  # gauges read from the ledger
