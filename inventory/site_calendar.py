@@ -43,6 +43,12 @@ def machine_zone_problems(
     return _machine_zone(environ, localtime)[1]
 
 
+def configured_zone_problems(timezone: str) -> list[str]:
+    """What makes the zone a configuration's `timezone` judges dates in not what it seems:
+    nothing when it names a zone; left empty, the machine's zone's problems."""
+    return [] if timezone else machine_zone_problems()
+
+
 def _machine_zone(environ: Mapping[str, str], localtime: Path) -> tuple[tzinfo, list[str]]:
     named = environ.get("TZ", "").lstrip(":")
     unread = ""

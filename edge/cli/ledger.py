@@ -31,7 +31,12 @@ from inventory.ledger.export import (
 )
 from inventory.ledger.store import connect_readonly, unreadable
 from inventory.ledger.verify import verify
-from inventory.site_calendar import SiteCalendar, machine_zone_problems, system_clock, zone_problem
+from inventory.site_calendar import (
+    SiteCalendar,
+    configured_zone_problems,
+    system_clock,
+    zone_problem,
+)
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -294,7 +299,7 @@ def configured_calendar(
     """The calendar of the configuration's `timezone`. Left empty, it is the machine's zone,
     and what makes that not what it seems (a POSIX $TZ not read: UTC instead) is said on
     stderr, as the daemon and check-config say it."""
-    for problem in [] if config.timezone else machine_zone_problems():
+    for problem in configured_zone_problems(config.timezone):
         tell(f"rxedge: warning: {problem}", WARNING)
     return SiteCalendar.named(config.timezone, clock)
 

@@ -45,7 +45,7 @@ from edge.settings.keeper_settings import keeper_for
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.changes import PickTick, SendRequestsAgain, ShortageCheck
 from inventory.errors import StoreUnavailable
-from inventory.site_calendar import SiteCalendar, machine_zone_problems
+from inventory.site_calendar import SiteCalendar, configured_zone_problems
 from inventory.stock.presence import PresenceTracker
 from inventory.zone_names import not_a_place_note
 from sync.mqtt_session import Announcement, MqttSession
@@ -85,7 +85,7 @@ class Gateway:
         self.topics = Topics(config.site, config.gateway)
         self.products = {p.gtin: p.policy() for p in config.products}
         self.calendar = SiteCalendar.named(config.timezone, self.clock.now)  # dates people judge
-        for problem in [] if config.timezone else machine_zone_problems():
+        for problem in configured_zone_problems(config.timezone):
             log.warning("%s", problem)
         self.counters: Counter[str] = Counter()
         self.beats = Heartbeats(self.clock.monotonic)  # loop -> its last round, for the watchdog

@@ -1,6 +1,6 @@
 """The machine's clock and zone, as `rxedge check-config` looks at them: whether systemd holds
 the daemon back until NTP has set the time, and, where `timezone` is left empty, whether the
-machine's own zone is one (`machine_zone_problems`).
+machine's own zone is one (`configured_zone_problems`).
 
 The unit starts after time-sync.target, which waits for the clock only where
 systemd-time-wait-sync.service (or chrony's chrony-wait.service) is enabled; without it a box
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.settings.config import GatewayConfig
-from inventory.site_calendar import machine_zone_problems
+from inventory.site_calendar import configured_zone_problems
 
 TIME_WAIT_UNITS = ("systemd-time-wait-sync.service", "chrony-wait.service")
 ENABLED = ("enabled", "enabled-runtime")
@@ -35,7 +35,7 @@ HOST = Systemd()
 
 def clock_warnings(config: GatewayConfig) -> list[str]:
     """What this machine's clock and zone say about running `config` (warnings)."""
-    found = [] if config.timezone else machine_zone_problems()
+    found = configured_zone_problems(config.timezone)
     if (unsynced := time_sync_problem(HOST)) is not None:
         found.append(unsynced)
     return found

@@ -16,7 +16,7 @@ from edge.web.live import LiveFeed
 from edge.web.reading import LedgerReader
 from edge.web.sessions import LoginLimiter, Sessions
 from edge.web.shared_parts import SharedParts
-from inventory.site_calendar import SiteCalendar, machine_zone_problems
+from inventory.site_calendar import SiteCalendar, configured_zone_problems
 
 
 @dataclass(slots=True)
@@ -59,7 +59,7 @@ class WebState:
         self.names = {p.gtin: p.name for p in self.config.products}
         self.calendar = SiteCalendar.named(self.config.timezone, self.clock.now)
         # `timezone` left empty: the machine's zone, which a POSIX $TZ leaves UTC (Health says so)
-        self.zone_problems = [] if self.config.timezone else machine_zone_problems()
+        self.zone_problems = configured_zone_problems(self.config.timezone)
         self.live.today = self.today  # a new site day refreshes what every page shows
         self.slots = frozenset(s for shelf in self.config.shelves for s in shelf.slot_names())
 
