@@ -1,8 +1,9 @@
 """Is this the right pack? The checks a pack taken or scanned at the shelf must pass.
 
-A pack fails when it is expired, quarantined or recalled, when no open pick list wants its
-GTIN, or when the list named another batch. What passes is matched to the list line (and the
-slot allocation, when the pack comes from an allocated slot) it fulfils.
+A pack fails when it is expired (a scanned one by the earlier of its printed date and the
+ledger's), quarantined or recalled, when no open pick list wants its GTIN, or when the list
+named another batch. What passes is matched to the list line (and the slot allocation, when
+the pack comes from an allocated slot) it fulfils.
 """
 
 from __future__ import annotations
@@ -69,11 +70,19 @@ def wanted(lists: Iterable[PickList], gtin: str | None = None) -> str:
     return "; ".join(wants) or "nothing"
 
 
-def as_scanned(line: StockLine, scan: PackScan) -> StockLine:
-    """A scanned pack's stock line, with the batch and expiry its code gives where the ledger
-    has none (a tag booked from a fixed reader's first sight): the pack is judged by them."""
-    expiry = scan.expiry.isoformat() if scan.expiry else None
-    return replace(line, batch=line.batch or scan.batch, expiry=line.expiry or expiry)
+def as_scanned(line: StockLine, scan: PackScan) -> tuple[StockLine, str]:
+    """A scanned pack's stock line as it is judged, and how the expiry printed on it differs
+    from the ledger's ('' when they agree or either is unknown). The line has the batch its
+    code gives where the ledger has none (a tag booked from a fixed reader's first sight),
+    and the earlier of the two dates: a pack whose printed date differs from the ledger's for
+    its batch is mislabelled or not genuine, and the patient goes by the printed one, so a
+    printed date that has passed is expired whatever the ledger says."""
+    printed = scan.expiry.isoformat() if scan.expiry else None
+    dates = [d for d in (line.expiry, printed) if d]
+    seen = replace(line, batch=line.batch or scan.batch, expiry=min(dates, default=None))
+    if len(set(dates)) < 2:
+        return seen, ""
+    return seen, f"printed expiry {printed}, the ledger has {line.expiry} for batch {seen.batch}"
 
 
 def check_pack(

@@ -7,7 +7,6 @@ one transaction. A pack that must not be picked is never booked.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 
@@ -20,6 +19,7 @@ from inventory.picking.ledger_access import PickLedger
 from inventory.picking.lists import PickList, PickState, TakenTag
 from inventory.picking.outcome import Outcome, Shown
 from inventory.picking.results import message, progress
+from inventory.picking.shelf_stock import pressed_line, scanned_line
 from inventory.stock.held_packs import GoneHeld
 from inventory.stock.slot_index import StockLine
 
@@ -75,7 +75,7 @@ class ShelfEvents:
                 )
                 break
             n, line, allocation = owner.wanted_at(slot)[0]
-            stock = self._stock_for(slot, line.gtin, allocation.batch, least_seen)
+            stock = pressed_line(self._keeper.index, slot, line.gtin, allocation.batch, least_seen)
             if stock is None:
                 out.notes.append(f"button at {slot}: the ledger has no {line.gtin} left there")
                 break
@@ -139,12 +139,12 @@ class ShelfEvents:
         if scan.serial and recent:
             out.notes.append(f"GTIN {scan.gtin} serial {scan.serial} was booked a moment ago")
             return out
-        stock = self._find(scan.gtin, scan.batch, scan.serial, lists)
+        stock = scanned_line(self._keeper.index, scan, lists, self._desk.by_age())
         if stock is None:
             seen = describe(None, scan.gtin, scan.batch, scan.serial)
             self._show(Mistake("unknown pack", "a pack the shelves hold", seen, None), out, lists)
             return out
-        self._judge(stock, lists, f"scan ({scanner})", out, as_scanned(stock, scan))
+        self._judge(stock, lists, f"scan ({scanner})", out, *as_scanned(stock, scan))
         return out
 
     def tag_read(self, epc: str, scanner: str) -> Outcome:
@@ -273,14 +273,19 @@ class ShelfEvents:
         how: str,
         out: Outcome,
         seen: StockLine | None = None,
+        dates: str = "",
     ) -> None:
-        """Judge a pack (`seen`: as its code says, where the ledger's `stock` does not)."""
+        """Judge a pack (`seen`: as its code says, where the ledger's `stock` does not), and
+        say with the verdict how its printed expiry differs from the ledger's (`dates`)."""
         seen = seen or stock
         verdict = check_pack(seen, lists, self._keeper.calendar.today(), self._desk.recalled)
         if isinstance(verdict, Mistake):
-            self._show(verdict, out, lists)
-        else:
-            self._book(verdict, seen, how, out, held=stock)
+            said = replace(verdict, seen=f"{verdict.seen} ({dates})") if dates else verdict
+            self._show(said, out, lists)
+            return
+        self._book(verdict, seen, how, out, held=stock)
+        if dates:
+            out.notes.append(f"{how}: {dates}; judged and booked by the earlier date")
 
     def _book(
         self, match: Match, stock: StockLine, how: str, out: Outcome, held: StockLine | None = None
@@ -353,47 +358,3 @@ class ShelfEvents:
             out.commits.append(keeper.send(report))
         out.mistakes.append(mistake)
         out.lights_changed = True
-
-    def _stock_for(
-        self, slot: str, gtin: str, batch: str, least_seen: tuple[str, ...]
-    ) -> StockLine | None:
-        """The pack a button press at `slot` takes: a counted line first, else the tag a fixed
-        reader has not seen for longest (the one taken), else the first tag by serial."""
-        lines = [
-            line
-            for line in self._keeper.index.contents(slot)
-            if line.gtin == gtin and line.batch == batch and line.status is StockStatus.AVAILABLE
-        ]
-        unseen = {epc: n for n, epc in enumerate(least_seen)}
-
-        def order(line: StockLine) -> tuple[bool, int, str]:
-            return (line.serial != "", unseen.get(line.epc or "", len(unseen)), line.serial)
-
-        lines.sort(key=order)
-        return lines[0] if lines else None
-
-    def _find(self, gtin: str, batch: str, serial: str, lists: list[PickList]) -> StockLine | None:
-        """The stock line of a scanned pack: by serial, or a counted line of its batch (a slot
-        allocated to `lists` first, then one no other list holds)."""
-        lines = [
-            line
-            for line in self._keeper.index.lines_of(gtin, serial)
-            if serial or line.batch == batch
-        ]
-        if serial:  # a tag booked from a fixed reader has no batch ('') on the ledger
-            lines = [line for line in lines if not batch or line.batch in ("", batch)]
-
-        def held_by(picks: Iterable[PickList]) -> set[str]:
-            return {
-                a.slot
-                for p in picks
-                for ln in p.lines
-                for a in ln.allocations
-                if ln.gtin == gtin and a.remaining > 0
-            }
-
-        mine = {p.pick_id for p in lists}
-        own = held_by(lists)
-        others = held_by(p for p in self._desk.by_age() if p.pick_id not in mine)
-        lines.sort(key=lambda line: (line.slot not in own, line.slot in others))
-        return lines[0] if lines else None

@@ -98,3 +98,35 @@ def test_a_scanned_tag_put_back_is_on_the_shelf_with_its_codes_batch_and_expiry(
         "2027-08-31",
     )
     assert results(keeper, "rx-4")[-1]["confirmed_by"] == "put back"
+
+
+def test_a_counted_pack_whose_printed_expiry_has_passed_is_expired_whatever_the_ledger_says(
+    keeper: InventoryKeeper,
+) -> None:
+    """The ledger has batch LATE good until 2027-12-31; a pack of it printed 2026-01-01 is
+    mislabelled or not genuine, and its patient would go by the printed date."""
+    keeper.picks.start(PickRequest("rx-5", (PickLine(AMOX.gtin, 1),)))
+    out = keeper.shelf.scanned(PackScan(AMOX.gtin, date(2026, 1, 1), "LATE", ""), "desk")
+    assert [(m.reason, m.slot) for m in out.mistakes] == [("expired", "A-01")]
+    seen = out.mistakes[0].seen
+    assert "expiry 2026-01-01" in seen and "the ledger has 2027-12-31" in seen, seen
+    assert results(keeper, "rx-5")[-1]["seen"] == seen and movements(keeper) == []
+
+
+def test_a_pack_printed_later_than_its_expired_batch_on_the_ledger_is_expired(
+    keeper: InventoryKeeper,
+) -> None:
+    keeper.picks.start(PickRequest("rx-6", (PickLine(AMOX.gtin, 1),)))
+    out = keeper.shelf.scanned(PackScan(AMOX.gtin, date(2028, 1, 31), "OLD", ""), "desk")
+    assert [m.reason for m in out.mistakes] == ["expired"] and movements(keeper) == []
+    assert "printed expiry 2028-01-31, the ledger has 2026-10-31" in out.mistakes[0].seen
+
+
+def test_a_pack_printed_earlier_but_still_good_is_booked_by_its_printed_date_and_said(
+    keeper: InventoryKeeper,
+) -> None:
+    keeper.picks.start(PickRequest("rx-7", (PickLine(AMOX.gtin, 1),)))
+    out = keeper.shelf.scanned(PackScan(AMOX.gtin, date(2027, 6, 30), "LATE", ""), "desk")
+    assert out.mistakes == [] and movements(keeper) == [("pick", "A-01", "LATE", 1, "rx-7")]
+    assert results(keeper, "rx-7")[1]["expiry"] == "2027-06-30"
+    assert any("printed expiry 2027-06-30, the ledger has 2027-12-31" in n for n in out.notes)
