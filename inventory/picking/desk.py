@@ -122,9 +122,8 @@ class PickDesk:
             )
             for n, line in enumerate(lines):
                 if line.short:
-                    out.commits.append(
-                        self._orders.report_short(line.gtin, line.short, pick.pick_id)
-                    )
+                    short = {p.pick_id: p.short_of(line.gtin) for p in [*self.by_age(), pick]}
+                    out.commits.append(self._orders.report_short(line.gtin, short, pick.pick_id))
                     out.notes.append(
                         f"pick list {pick.pick_id} line {n + 1}: short by {line.short} of "
                         f"{line.quantity} x GTIN {line.gtin}"
@@ -248,7 +247,8 @@ class PickDesk:
             else:
                 line.allocations.append(extra)
         if again.short:
-            out.commits.append(self._orders.report_short(line.gtin, again.short, pick.pick_id))
+            short = {p.pick_id: p.short_of(line.gtin) for p in self.by_age()}
+            out.commits.append(self._orders.report_short(line.gtin, short, pick.pick_id))
             out.notes.append(
                 f"pick list {pick.pick_id}: {again.short} x GTIN {line.gtin} short, {why}"
             )

@@ -139,6 +139,10 @@ class PickList:
     def finished(self) -> bool:
         return all(line.remaining == 0 for line in self.lines)
 
+    def short_of(self, gtin: str) -> int:
+        """What the lines of `gtin` ask for beyond what could be set aside for them."""
+        return sum(line.short for line in self.lines if line.gtin == gtin)
+
     def wanted_at(self, slot: str) -> list[tuple[int, ListLine, Allocation]]:
         """(line number, line, allocation) still to be picked from `slot`."""
         return [

@@ -245,12 +245,13 @@ class OrderBook:
         """Whether `gtin` has a live shortage or stock-out alarm."""
         return any(self._alarms.get(k, gtin) for k in (AlarmKind.SHORTAGE, AlarmKind.STOCK_OUT))
 
-    def report_short(self, gtin: str, missing: int, reference: str) -> Commit:
-        """Pick list `reference` asked for `missing` more of `gtin` than the shelves can give."""
+    def report_short(self, gtin: str, short: Mapping[str, int], reference: str) -> Commit:
+        """Pick list `reference` asked for more of `gtin` than the shelves can give; `short`:
+        what every open list (by id, `reference` among them) is short of it."""
         at = self._ledger.stamp()
         standing = self.standing(gtin, self._ledger.on_hand(gtin))
         alarms, requests = shortage.after_short_pick(
-            gtin, self._products.get(gtin), standing, missing, reference, at
+            gtin, self._products.get(gtin), standing, short, reference, at
         )
         messages = self._ledger.record(at, alarms, requests)
         return Commit(alarms=tuple(alarms), requests=tuple(requests), messages=messages)

@@ -7,9 +7,11 @@ shortage is found.
   stock starts a shortage and only rising stock ends one: packs put away one by one on a new
   shelf must not each raise a request.
 - A pick list asking for more than the shelves hold (`after_short_pick`): the shortage alarm
-  (with what the list was short by and its id, added to the alarm when it is live already), the
-  product's open requests made urgent, and, for what they do not cover, the waiting proposal
-  enlarged or else an urgent request for at least what is missing.
+  (with what the open lists are short by in all, the list's id and those of every open list
+  short of it, added to the alarm when it is live already), the product's open requests made
+  urgent, and, for what they do not cover, the waiting proposal enlarged or else an urgent
+  request for at least what is missing. Every open list short of the product counts: what is
+  on order for one list's shortfall does not cover the next one's.
 - The gateway starting (`at_start`): every product is judged as a falling stock would judge it,
   so a shelf found short or empty gets its alarms and request; what is live or open already is
   not raised or asked for again.
@@ -33,7 +35,7 @@ as the request again: the alarm that caused it names the requests now urgent
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState
@@ -112,16 +114,20 @@ def after_short_pick(
     gtin: str,
     product: Product | None,
     standing: Standing,
-    missing: int,
+    short: Mapping[str, int],
     pick_id: str,
     at: str,
 ) -> tuple[list[Alarm], list[ProcurementRequest]]:
-    """What pick list `pick_id`, short by `missing` of `gtin`, calls for. For a known product:
-    its open routine requests made urgent (a patient waits for what they bring), and for what
-    they do not cover (`missing` beyond what is on order) the waiting proposal enlarged to it
+    """What pick list `pick_id`, found short of `gtin`, calls for; `short`: what every open
+    list (by id, oldest first, `pick_id` among them) is short of it. What is missing is their
+    sum: a list done, cancelled or timed out is not among them. For a known product: its open
+    routine requests made urgent (a patient waits for what they bring), and for what they do
+    not cover (what is missing beyond what is on order) the waiting proposal enlarged to it
     and made urgent, or else an urgent request for at least that much. The shortage alarm is
-    raised with what the list was short by and its id, or, live already (stock fell to the
-    reorder point before), given them; either way it names the open requests, all urgent now."""
+    raised with what is missing (`short_by`), the list's id and the ids of every open list
+    short of it (`pick_ids`), or, live already (stock fell to the reorder point before), given
+    them; either way it names the open requests, all urgent now."""
+    missing = sum(n for n in short.values() if n > 0)
     requests: list[ProcurementRequest] = []
     sent: tuple[ProcurementRequest, ...] = ()
     if product is not None:
@@ -144,6 +150,7 @@ def after_short_pick(
         "on_hand": standing.on_hand,
         "short_by": missing,
         "pick_id": pick_id,
+        "pick_ids": [p for p, n in short.items() if n > 0],
         "slots": list(product.home_slots) if product else [],
     }
     detail |= _naming_urgent(sent)
