@@ -122,7 +122,7 @@ class PickDesk:
             )
             for n, line in enumerate(lines):
                 if line.short:
-                    short = pick.short_of(line.gtin)  # its other lines of it counted too
+                    short = {p.pick_id: p.short_of(line.gtin) for p in [*self.by_age(), pick]}
                     out.commits.append(self._orders.report_short(line.gtin, short, pick.pick_id))
                     out.notes.append(
                         f"pick list {pick.pick_id} line {n + 1}: short by {line.short} of "
@@ -247,7 +247,7 @@ class PickDesk:
             else:
                 line.allocations.append(extra)
         if again.short:
-            short = pick.short_of(line.gtin)  # all it lacks now, counted once
+            short = {p.pick_id: p.short_of(line.gtin) for p in self.by_age()}
             out.commits.append(self._orders.report_short(line.gtin, short, pick.pick_id))
             out.notes.append(
                 f"pick list {pick.pick_id}: {again.short} x GTIN {line.gtin} short, {why}"
@@ -363,9 +363,8 @@ class PickDesk:
         pick.taken.clear()  # put back now, a pack is only back on the shelf
         with keeper.group():
             fields: dict[str, object] = {"lines": pick.summary()}
-            if state is PickState.CANCELLED:  # nobody waits any more for what it was short of
+            if state is PickState.CANCELLED:
                 fields["by"] = by
-                out.commits += self._orders.list_cancelled(pick.pick_id, pick.gtins)
             out.commits.append(keeper.send_result("pick", pick.pick_id, str(state), **fields))
             self.save(pick, out)
         self.lists.pop(pick.pick_id, None)

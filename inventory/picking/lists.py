@@ -139,11 +139,6 @@ class PickList:
     def finished(self) -> bool:
         return all(line.remaining == 0 for line in self.lines)
 
-    @property
-    def gtins(self) -> set[str]:
-        """The products its lines ask for."""
-        return {line.gtin for line in self.lines}
-
     def short_of(self, gtin: str) -> int:
         """What the lines of `gtin` ask for beyond what could be set aside for them."""
         return sum(line.short for line in self.lines if line.gtin == gtin)

@@ -245,9 +245,9 @@ class OrderBook:
         """Whether `gtin` has a live shortage or stock-out alarm."""
         return any(self._alarms.get(k, gtin) for k in (AlarmKind.SHORTAGE, AlarmKind.STOCK_OUT))
 
-    def report_short(self, gtin: str, short: int, reference: str) -> Commit:
-        """Pick list `reference` asked for more of `gtin` than the shelves can give: `short`,
-        all it lacks of it now (`shortage.after_short_pick`)."""
+    def report_short(self, gtin: str, short: Mapping[str, int], reference: str) -> Commit:
+        """Pick list `reference` asked for more of `gtin` than the shelves can give; `short`:
+        what every open list (by id, `reference` among them) is short of it."""
         at = self._ledger.stamp()
         standing = self.standing(gtin, self._ledger.on_hand(gtin))
         alarms, requests = shortage.after_short_pick(
@@ -255,15 +255,6 @@ class OrderBook:
         )
         messages = self._ledger.record(at, alarms, requests)
         return Commit(alarms=tuple(alarms), requests=tuple(requests), messages=messages)
-
-    def list_cancelled(self, reference: str, gtins: Iterable[str]) -> list[Commit]:
-        """Pick list `reference` was cancelled: what it was short of `gtins` is owed no more."""
-        live = (self._alarms.get(AlarmKind.SHORTAGE, gtin) for gtin in sorted(set(gtins)))
-        return [
-            self._alarms.keep_raised(a.kind, a.subject, shortage.without_list(a, reference))
-            for a in live
-            if a is not None
-        ]
 
     def confirm(
         self,

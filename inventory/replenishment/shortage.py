@@ -7,12 +7,11 @@ shortage is found.
   stock starts a shortage and only rising stock ends one: packs put away one by one on a new
   shelf must not each raise a request.
 - A pick list asking for more than the shelves hold (`after_short_pick`): the shortage alarm
-  (with what the lists found short are owed, added to the alarm when it is live already), the
-  product's open requests made urgent, and, for what they do not cover, the waiting proposal
-  enlarged or else an urgent request for at least what is missing. What the lists found short
-  are owed accumulates in the live shortage alarm (`owed`) until it clears: a list ended
-  still waits for its packs, so what is on order for its shortfall does not cover the next
-  list's. A list cancelled is owed nothing more (`without_list`).
+  (with what the open lists are short by in all, the list's id and those of every open list
+  short of it, added to the alarm when it is live already), the product's open requests made
+  urgent, and, for what they do not cover, the waiting proposal enlarged or else an urgent
+  request for at least what is missing. Every open list short of the product counts: what is
+  on order for one list's shortfall does not cover the next one's.
 - The gateway starting (`at_start`): every product is judged as a falling stock would judge it,
   so a shelf found short or empty gets its alarms and request; what is live or open already is
   not raised or asked for again.
@@ -36,7 +35,7 @@ as the request again: the alarm that caused it names the requests now urgent
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState
@@ -47,9 +46,6 @@ from inventory.replenishment.requests import Priority, ProcurementRequest, Reque
 # called for, no shortage cleared nor proposal withdrawn (a stock-out alarm with stock back is
 # cleared, as after any movement).
 FOUND_AT_START = -1
-
-# The shortage alarm's detail telling what the lists found short are owed (`_owing`).
-_OWING = ("short_by", "pick_id", "pick_ids", "short_by_pick")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,22 +114,20 @@ def after_short_pick(
     gtin: str,
     product: Product | None,
     standing: Standing,
-    short: int,
+    short: Mapping[str, int],
     pick_id: str,
     at: str,
 ) -> tuple[list[Alarm], list[ProcurementRequest]]:
-    """What pick list `pick_id`, found short of `gtin` by `short` (all it lacks of it now),
-    calls for. What is missing is what the lists found short since the shortage alarm was
-    raised are owed (`owed`, open or ended), this list's share being `short`: a list found
-    short again is counted once, for what it lacks now. For a known product: its open routine
-    requests made urgent (a patient waits for what they bring), and for what they do not cover
-    (what is missing beyond what is on order) the waiting proposal enlarged to it and made
-    urgent, or else an urgent request for at least that much. The shortage alarm is raised
-    with what is owed (`short_by`, by list `short_by_pick`, the lists `pick_ids`) and the
-    list's id (`pick_id`), or, live already (stock fell to the reorder point before), given
+    """What pick list `pick_id`, found short of `gtin`, calls for; `short`: what every open
+    list (by id, oldest first, `pick_id` among them) is short of it. What is missing is their
+    sum: a list done, cancelled or timed out is not among them. For a known product: its open
+    routine requests made urgent (a patient waits for what they bring), and for what they do
+    not cover (what is missing beyond what is on order) the waiting proposal enlarged to it
+    and made urgent, or else an urgent request for at least that much. The shortage alarm is
+    raised with what is missing (`short_by`), the list's id and the ids of every open list
+    short of it (`pick_ids`), or, live already (stock fell to the reorder point before), given
     them; either way it names the open requests, all urgent now."""
-    shares = owed(standing.shortage) | {pick_id: short}
-    missing = sum(shares.values())
+    missing = sum(n for n in short.values() if n > 0)
     requests: list[ProcurementRequest] = []
     sent: tuple[ProcurementRequest, ...] = ()
     if product is not None:
@@ -154,9 +148,12 @@ def after_short_pick(
         "gtin": gtin,
         "name": product.name if product else gtin,
         "on_hand": standing.on_hand,
+        "short_by": missing,
+        "pick_id": pick_id,
+        "pick_ids": [p for p, n in short.items() if n > 0],
         "slots": list(product.home_slots) if product else [],
     }
-    detail |= _owing(shares, pick_id) | _naming_urgent(sent)
+    detail |= _naming_urgent(sent)
     live = standing.shortage
     if live is None:
         alarms = [Alarm(AlarmKind.SHORTAGE, gtin, AlarmState.RAISED, at, detail)]
@@ -164,43 +161,6 @@ def after_short_pick(
         told = {k: v for k, v in live.detail.items() if k != "urgent_requests"} | detail
         alarms = [] if told == live.detail else [replace(live, detail=told)]
     return alarms, requests
-
-
-def owed(shortage: Alarm | None) -> dict[str, int]:
-    """What the pick lists found short since the live `shortage` alarm was raised are owed, by
-    list, in the order they were found short (none: nothing). An alarm written before it kept
-    the shares (`short_by_pick`) owes its one list (`pick_id`) what it says (`short_by`)."""
-    detail = {} if shortage is None else shortage.detail
-    shares = detail.get("short_by_pick")
-    if isinstance(shares, dict):
-        return {str(p): n for p, n in shares.items() if isinstance(n, int)}
-    pick_id, short_by = detail.get("pick_id"), detail.get("short_by")
-    return {pick_id: short_by} if isinstance(pick_id, str) and isinstance(short_by, int) else {}
-
-
-def without_list(shortage: Alarm, pick_id: str) -> dict[str, object]:
-    """The `shortage` alarm's detail once cancelled pick list `pick_id` is owed nothing: nobody
-    waits for what it was short of (what was ordered for it stays ordered). With no list owed
-    any more it tells of none; `pick_id`, when it was that list, names the latest still owed."""
-    shares = owed(shortage)
-    if pick_id not in shares:
-        return shortage.detail
-    del shares[pick_id]
-    latest = shortage.detail.get("pick_id")
-    latest = latest if isinstance(latest, str) and latest in shares else next(reversed(shares), "")
-    kept = {k: v for k, v in shortage.detail.items() if k not in _OWING}
-    return kept | (_owing(shares, latest) if shares else {})
-
-
-def _owing(shares: dict[str, int], pick_id: str) -> dict[str, object]:
-    """The shortage alarm detail telling what the lists found short are owed (`shares`, by
-    list) and the one found short last (`pick_id`)."""
-    return {
-        "short_by": sum(shares.values()),
-        "pick_id": pick_id,
-        "pick_ids": list(shares),
-        "short_by_pick": shares,
-    }
 
 
 def at_start(
