@@ -175,8 +175,8 @@ def problems(report: dict[str, Any]) -> list[str]:
     """What needs someone's attention, in words (empty: all is well)."""
     found = [f"{_kind(d)} {d['device']} is down" for d in report["devices"] if not d["up"]]
     found += [
-        f"antenna {a['antenna']} of reader {a['reader']} has had no good round: "
-        f"slot {a['slot']} is not watched"
+        f"antenna {a['antenna']} of reader {a['reader']} keeps failing: "
+        f"slot {a['slot']} is not watched reliably"
         for a in report["antennas_down"]
     ]
     found += [

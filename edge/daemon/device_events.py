@@ -310,8 +310,10 @@ class DeviceEvents:
             self._offer(ClearAlarm(AlarmKind.DEVICE_DOWN, device))
 
     def _antenna_fault(self, event: AntennaFault) -> None:
-        """Antennas are judged like devices: an alarm only once one has had no good round for
-        down_alarm_seconds, so error frames between good rounds do not make it flap."""
+        """Antennas are judged like devices: an alarm once one has had no good round for
+        down_alarm_seconds, or once it failed again and again between good rounds (flap_drops
+        within flap_window_seconds); that one is held until the antenna has read for the
+        window, so a loose antenna raises one alarm, not one per failure."""
         subject = antenna_name(event.reader, event.antenna)
         if event.ok:
             self._observe(Activity("device", f"{subject} works again"))
@@ -319,7 +321,7 @@ class DeviceEvents:
         else:
             self._observe(Activity("device", f"{subject}: {event.detail}", logging.WARNING))
             about = {"device": event.reader, "antenna": event.antenna}
-            self.health.down(subject, event.detail, self._clock.monotonic(), about, drops=False)
+            self.health.down(subject, event.detail, self._clock.monotonic(), about)
 
 
 def _device_names(config: GatewayConfig) -> set[str]:

@@ -1,10 +1,10 @@
-"""When a device that went down deserves an alarm: after it stayed down for a while, so a
-reopened port, a controller's reboot or an antenna that fails one round and reads the next does
-not page anyone; or when it keeps dropping, down `flap_drops` times within `flap_seconds`
-however short each drop, since a link that comes and goes every few seconds loses presses,
-scans and reads all the same. A device alarmed for its drops clears only once it has stayed up
-for `flap_seconds`; one alarmed for staying down clears when it answers again. An antenna is
-judged by its rounds alone: one whose rounds fail between good ones raises no alarm."""
+"""When a device (or a reader's antenna) that went down deserves an alarm: after it stayed down
+for a while, so a reopened port, a controller's reboot or an antenna that fails one round and
+reads the next does not page anyone; or when it keeps dropping, down `flap_drops` times within
+`flap_seconds` however short each drop, since a link or an antenna cable that comes and goes
+every few seconds loses presses, scans and reads all the same. A device alarmed for its drops
+clears only once it has stayed up for `flap_seconds`; one alarmed for staying down clears when
+it answers again."""
 
 from __future__ import annotations
 
@@ -36,12 +36,10 @@ class DeviceHealth:
         reason: str,
         now: float,
         about: Mapping[str, object] | None = None,
-        drops: bool = True,
     ) -> None:
         """`device` failed (again): down since its first failure after it last worked.
-        `about` names the part for the alarm (default: {"device": device}); `drops`: False for
-        a part whose drops do not count (an antenna)."""
-        if drops and device not in self._down_since:
+        `about` names the part for the alarm (default: {"device": device})."""
+        if device not in self._down_since:
             recent = self._drops.setdefault(device, deque())
             recent.append(now)
             while recent[0] <= now - self.flap_seconds:
@@ -87,18 +85,15 @@ class DeviceHealth:
         return False
 
     def due(self, now: float) -> list[tuple[str, dict[str, object]]]:
-        """Devices down for `alarm_after` seconds, or down `flap_drops` times within
-        `flap_seconds`, and not alarmed yet (marked alarmed now), each with the alarm's detail:
-        what is down and why (the latest reason; for drops, how many in how long)."""
+        """Devices down `flap_drops` times within `flap_seconds`, or down for `alarm_after`
+        seconds, and not alarmed yet (marked alarmed now), each with the alarm's detail: what
+        is down and why (the latest reason; for drops, how many in how long). One that reached
+        both is alarmed for its drops: it keeps dropping, so its return alone does not clear."""
         found = []
-        for device, since in self._down_since.items():
-            if now - since >= self.alarm_after and device not in self._alarmed:
-                found.append((device, dict(self._details[device])))
-        raised = {device for device, _ in found}  # one alarm a device, whatever raised it
         for device, recent in self._drops.items():
             while recent and recent[0] <= now - self.flap_seconds:
                 recent.popleft()
-            if len(recent) < self.flap_drops or device in self._alarmed or device in raised:
+            if len(recent) < self.flap_drops or device in self._alarmed:
                 continue
             detail = dict(self._details[device])
             detail["reason"] = (
@@ -109,6 +104,10 @@ class DeviceHealth:
             found.append((device, detail))
             self._flapping[device] = None if device in self._down_since else now
         self._alarmed.update(device for device, _ in found)
+        for device, since in self._down_since.items():
+            if now - since >= self.alarm_after and device not in self._alarmed:
+                found.append((device, dict(self._details[device])))
+                self._alarmed.add(device)
         self._drops = {device: recent for device, recent in self._drops.items() if recent}
         return found
 

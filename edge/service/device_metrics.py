@@ -43,7 +43,8 @@ def antennas_up(config: GatewayConfig, health: DeviceHealth) -> Iterator[Metric]
     up = GaugeMetricFamily(
         "rxedge_antenna_up",
         "0 while the antenna's device_down alarm is live (no good round for "
-        "devices.down_alarm_seconds: its slot is not watched), else 1.",
+        "devices.down_alarm_seconds, or failing devices.flap_drops times within "
+        "devices.flap_window_seconds: its slot is not watched reliably), else 1.",
         labels=["reader", "antenna", "slot"],
     )
     for reader in config.readers:

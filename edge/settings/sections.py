@@ -80,8 +80,9 @@ class ProcurementConfig(Strict):
 
 class DevicesConfig(Strict):
     down_alarm_seconds: Annotated[float, Field(ge=0, le=86400)] = 30.0
-    # A device down this many times within flap_window_seconds raises device_down however
-    # short each drop; that alarm clears once it has stayed up for flap_window_seconds.
+    # A device (or an antenna) down this many times within flap_window_seconds raises
+    # device_down however short each drop; that alarm clears once it has stayed up for
+    # flap_window_seconds.
     flap_drops: Annotated[int, Field(ge=2, le=1000)] = 5
     flap_window_seconds: Annotated[float, Field(gt=0, le=86400)] = 600.0
     # The same log line (a flapping device, a flood of bad input) at most this often a minute.

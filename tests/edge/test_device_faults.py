@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from drivers.r2000.inventory import encode_error
 from edge.daemon.activity import Activity
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
@@ -98,13 +97,6 @@ async def rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[Rig]:
         yield running_rig
 
 
-@pytest.fixture
-async def patient_rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[Rig]:
-    """The rig with a device down alarm after 2 s."""
-    async for running_rig in running(Rig(tmp_path, broker, down_alarm_seconds=2.0)):
-        yield running_rig
-
-
 def retained(sub: Subscriber, alarm_id: str) -> list[bytes]:
     return [m.payload for m in sub.drain() if m.topic == f"{PREFIX}/alarms/{alarm_id}"]
 
@@ -184,75 +176,6 @@ async def test_a_reader_dropping_again_and_again_raises_device_down_and_clears_o
     )
     assert asyncio.get_running_loop().time() - up_at >= 8.0 - 2.0  # up since the third drop
     await eventually(lambda: b"" in retained(centre, "device_down-r1"), what="cleared message")
-
-
-async def error_frames(rig: Rig, every: float = 0.03) -> None:
-    """Error replies to the inventory command (code 0x48) on the reader's line, unasked."""
-    while True:
-        rig.reader.line.send(encode_error(0x01, 0x48))
-        await asyncio.sleep(every)
-
-
-def antenna_alarm_rows(rig: Rig) -> list[tuple[str, str]]:
-    with sqlite3.connect(rig.db) as conn:
-        return conn.execute(
-            "SELECT key, payload FROM outbox WHERE kind = 'alarm' AND key LIKE '%antenna%' "
-            "ORDER BY id"
-        ).fetchall()
-
-
-async def test_error_frames_between_good_rounds_raise_no_antenna_alarm(
-    patient_rig: Rig, subscribe: Callable[..., Subscriber]
-) -> None:
-    rig = patient_rig
-    centre = subscribe(f"{PREFIX}/alarms/#")
-    flood = asyncio.create_task(error_frames(rig))
-    try:
-        faults = await eventually(
-            lambda: (n := sum(1 for t in rig.texts("device") if "works again" in t)) >= 20 and n,
-            what="antennas failing and working again many times",
-        )
-        await asyncio.sleep(rig.down_alarm_seconds)  # as long again as an alarm would take
-    finally:
-        flood.cancel()
-    assert faults >= 20
-    assert antenna_alarm_rows(rig) == [], "an antenna alarm flapped with good rounds between"
-    assert not [m for m in centre.drain() if "antenna" in m.topic]
-
-
-async def test_an_antenna_without_a_good_round_raises_one_alarm_after_the_down_time(
-    patient_rig: Rig, subscribe: Callable[..., Subscriber]
-) -> None:
-    rig = patient_rig
-    centre = subscribe(f"{PREFIX}/alarms/#")
-    await eventually(lambda: rig.reader.rounds > 4, what="rounds on both antennas")
-    started = asyncio.get_running_loop().time()
-    rig.reader.missing_antennas.add(2)
-    flood = asyncio.create_task(error_frames(rig))  # and error frames on top, for both
-    try:
-        await eventually(
-            lambda: ("device_down-r1-antenna-2", "raised") in rig.alarms(),
-            timeout=15,
-            what="the antenna alarm",
-        )
-        waited = asyncio.get_running_loop().time() - started
-        await asyncio.sleep(1.0)
-    finally:
-        flood.cancel()
-    assert waited >= rig.down_alarm_seconds
-    assert ("device_down-r1-antenna-1", "raised") not in rig.alarms(), "antenna 1 reads"
-    raised = await eventually(lambda: retained(centre, "device_down-r1-antenna-2"))
-    detail = json.loads(raised[0])["detail"]
-    assert detail == {"device": "r1", "antenna": 2, "reason": detail["reason"]}
-    rig.reader.missing_antennas.clear()
-    await eventually(lambda: ("device_down-r1-antenna-2", "cleared") in rig.alarms())
-    await eventually(lambda: b"" in retained(centre, "device_down-r1-antenna-2"))
-    await asyncio.sleep(0.5)
-    rows = antenna_alarm_rows(rig)
-    assert [(key, bool(payload)) for key, payload in rows] == [
-        ("device_down-r1-antenna-2", True),
-        ("device_down-r1-antenna-2", False),
-    ], "one raise, one clear"
 
 
 async def test_scans_are_read_or_refused_with_the_reason(rig: Rig) -> None:

@@ -1,7 +1,7 @@
 """When a device deserves its device_down alarm, on the caller's clock: after staying down for
 the down time; or after dropping again and again, however short each drop (its reason says how
-many in how long), that alarm clearing only once the device has stayed up for the window. An
-antenna's failed rounds between good ones never count as drops."""
+many in how long), that alarm clearing only once the device has stayed up for the window.
+Antennas alike."""
 
 from __future__ import annotations
 
@@ -49,13 +49,27 @@ def test_drops_spread_wider_than_the_window_raise_nothing() -> None:
         health.up("shelf-A", n * 200.0 + 1)
 
 
-def test_antennas_failing_between_good_rounds_are_not_drops() -> None:
-    health = DeviceHealth(30.0, flap_drops=5, flap_seconds=600.0)
+def test_an_antenna_failing_between_good_rounds_drops_like_a_device() -> None:
+    """A loose antenna: each failure longer than the down time, a good round between. Its
+    first failures raise and clear as outages; once they reach flap_drops it is alarmed for its
+    drops, and that alarm stays through every good round until it has read for the window."""
+    health = DeviceHealth(2.0, flap_drops=3, flap_seconds=60.0)
     about = {"device": "r1", "antenna": 2}
-    for n in range(50):
-        health.down("r1-antenna-2", "error 0x22", n * 1.0, about, drops=False)
-        assert health.due(n * 1.0 + 0.5) == []
-        health.up("r1-antenna-2", n * 1.0 + 0.5)
+    raised, cleared = [], 0
+    for n in range(8):  # 3 s failing, 1 s reading
+        health.down("r1-antenna-2", "antenna missing", n * 4.0, about)
+        for tick in (0.5, 2.5):
+            raised += health.due(n * 4.0 + tick)
+        cleared += health.up("r1-antenna-2", n * 4.0 + 3.0)
+    assert [detail["reason"] for _, detail in raised] == [
+        "antenna missing",
+        "antenna missing",
+        "down 3 times in 1 min (the latest: antenna missing)",
+    ]
+    assert raised[-1][1]["antenna"] == 2 and cleared == 2
+    assert health.alarmed("r1-antenna-2"), "still alarmed at its good rounds"
+    assert health.settled(7 * 4.0 + 3.0 + 59.0) == []
+    assert health.settled(7 * 4.0 + 3.0 + 60.0) == ["r1-antenna-2"]
 
 
 def test_a_device_staying_down_alarms_after_the_down_time_and_clears_on_return() -> None:
@@ -76,8 +90,12 @@ def test_a_drops_alarm_from_before_a_restart_clears_only_once_the_device_stayed_
     assert health.settled(601.0) == ["r1"] and not health.alarmed("r1")
 
 
-def test_one_check_raises_one_alarm_when_down_time_and_drops_are_both_reached() -> None:
+def test_one_check_raises_one_alarm_for_drops_when_down_time_and_drops_are_both_reached() -> None:
+    """Both reached at one check (the check came late): it keeps dropping, so its alarm is the
+    one for its drops, which its return does not clear."""
     health = DeviceHealth(0.9, flap_drops=5, flap_seconds=600.0)
     now = flapping(health, "r1", 0.0, 4)
     health.down("r1", "port closed", now)
-    assert [device for device, _ in health.due(now + 1.0)] == ["r1"]
+    [(device, detail)] = health.due(now + 1.0)
+    assert device == "r1" and detail["drops"] == 5
+    assert not health.up("r1", now + 1.5)
