@@ -32,6 +32,8 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
         "0 done",
         "2 a usage or configuration error (the message says which)",
         "130 interrupted (Ctrl-C)",
+        "141 what read its output went away (a pipe closed early, as by `| head`): the rest "
+        "of the output is dropped",
         "each command's --help lists its own",
     ),
     "run": (

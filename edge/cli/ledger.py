@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from edge.cli.config_file import add_config_option, config_given, config_path
-from edge.cli.gtin_input import gtin_argument, gtin_or_other
+from edge.cli.gtin_input import epc_argument, gtin_argument, gtin_or_other
 from edge.service.journal import WARNING, tell
 from edge.settings.config import GatewayConfig, load_config
 from inventory.errors import StoreError
@@ -73,8 +73,13 @@ def add_ledger_commands(commands: argparse._SubParsersAction) -> None:  # type: 
     add_database_options(stock)
     stock.set_defaults(handler=run_stock)
 
-    where = commands.add_parser("where", help="where a tagged pack is (EPC URI)")
-    where.add_argument("epc", help="the pack's EPC URI, e.g. urn:epc:id:sgtin:4012345.012345.7")
+    where = commands.add_parser("where", help="where a tagged pack is (its EPC)")
+    where.add_argument(
+        "epc",
+        type=epc_argument,
+        help="the pack's EPC URI, e.g. urn:epc:id:sgtin:4012345.012345.7, or its EPC memory in "
+        "hex, e.g. 3034F4E4E40C0E4000000007 (as `tag decode` shows it)",
+    )
     add_database_options(where)
     where.set_defaults(handler=run_where)
 
@@ -83,7 +88,7 @@ def add_ledger_commands(commands: argparse._SubParsersAction) -> None:  # type: 
         "key",
         metavar="GTIN|EPC|SLOT",
         type=gtin_or_other,
-        help="a GTIN (8 to 14 digits), an EPC URI or a slot name",
+        help="a GTIN (8 to 14 digits), a pack's EPC (URI or hex) or a slot name",
     )
     history.add_argument(
         "--limit", type=int, default=200, help="at most this many, newest first (%(default)s)"

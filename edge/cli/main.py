@@ -37,6 +37,7 @@ from edge.service.stopping import run_stoppable
 from edge.settings.config import ConfigError, load_config
 from edge.web.cli import add_web_commands
 from inventory.errors import StoreError, StoreUnavailable
+from inventory.ledger.schema import SCHEMA_VERSION
 from inventory.site_calendar import SiteCalendar
 from inventory.zone_names import not_a_place_note
 from sync.broker_refusal import MqttProtocol
@@ -79,7 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rxedge", description="Pharmacy shelf gateway daemon.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     parser.add_argument(
-        "--version", action="version", version=f"rxedge {version('rxedge')}", help="the version"
+        "--version",
+        action="version",
+        version=f"rxedge {version('rxedge')} (ledger schema version {SCHEMA_VERSION})",
+        help="the version, and the ledger schema version it writes (an older rxedge refuses a "
+        "ledger of a newer schema, naming its version)",
     )
     commands = parser.add_subparsers(metavar="COMMAND")
 

@@ -44,6 +44,11 @@ CREATE_HINT = (
     "`rxedge run --init --config FILE` creates a new ledger there "
     "(or set create_database = true for the first start)"
 )
+# A box that replaces another starts from that gateway's ledger, not from an empty one.
+RESTORE_HINT = (
+    "if this box replaces another gateway, restore that gateway's latest backup there instead "
+    "(docs/install.md, section 11, Restoring)"
+)
 
 
 @dataclass
@@ -67,7 +72,8 @@ def ledger_refusal(path: Path, create: bool) -> str | None:
     if not create and not path.exists():
         return (
             f"database: no ledger at {path}; the daemon does not start a new, empty ledger "
-            f"unless told to: if this is a new gateway, {CREATE_HINT}; otherwise correct the path"
+            f"unless told to: if this is a new gateway, {CREATE_HINT}; {RESTORE_HINT}; "
+            "otherwise correct the path"
         )
     return _unwritable(path)
 
@@ -121,7 +127,8 @@ def with_usable_ledger(config: GatewayConfig) -> GatewayConfig:
         log.info(
             "database: no ledger at %s: starting a new, empty ledger there, as create_database "
             "(or --init) says; if this gateway had a ledger, stop the daemon and correct the "
-            "path",
+            "path; if this box replaces another gateway, stop it and restore that gateway's "
+            "latest backup (docs/install.md, section 11, Restoring)",
             config.database,
         )
     return config
@@ -131,7 +138,7 @@ def _creating(path: Path) -> str:
     return (
         f"create_database: no ledger at {path}: the daemon will start a new, empty ledger "
         "there. On a new gateway that is meant (remove create_database after its first "
-        "start); if this gateway has a ledger, correct database instead"
+        f"start); {RESTORE_HINT}; if this gateway has a ledger, correct database instead"
     )
 
 
@@ -146,14 +153,15 @@ def check_host(config: GatewayConfig, serial_names: Path = SERIAL_BY_ID) -> Host
         found.warnings.append(
             _creating(database)
             if config.create_database
-            else f"database: folder {database.parent} does not exist on this machine; {CREATE_HINT}"
+            else f"database: folder {database.parent} does not exist on this machine; "
+            f"{CREATE_HINT}; {RESTORE_HINT}"
         )
     else:
         if not database.exists():
             found.warnings.append(
                 _creating(database)
                 if config.create_database
-                else f"database: no ledger at {database} yet; {CREATE_HINT}"
+                else f"database: no ledger at {database} yet; {CREATE_HINT}; {RESTORE_HINT}"
             )
         elif config.create_database:
             found.warnings.append(

@@ -16,7 +16,7 @@ import uvicorn
 from edge.clock import Clock
 from edge.service.metrics_address import split_listen
 from edge.settings.config import GatewayConfig
-from edge.settings.host_checks import CREATE_HINT
+from edge.settings.host_checks import CREATE_HINT, RESTORE_HINT
 from edge.settings.limits import listen_problem
 from edge.settings.web import file_problems, plain_text_problem
 from edge.web.accounts import Accounts
@@ -82,7 +82,8 @@ def web_state(config: GatewayConfig, clock: Clock | None = None) -> WebState:
     if not config.database.exists():
         problems.append(
             f"database: no ledger at {config.database} yet: the page shows the daemon's "
-            f"ledger; if this is a new gateway, {CREATE_HINT}; otherwise correct the path"
+            f"ledger; if this is a new gateway, {CREATE_HINT}; {RESTORE_HINT}; otherwise "
+            "correct the path"
         )
     if problems:
         raise WebSetupError("; ".join(problems))

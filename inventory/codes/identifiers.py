@@ -179,6 +179,35 @@ class EpcDecoder:
         return None
 
 
+def pack_named(text: str) -> PackId:
+    """The pack a person names by its EPC: the pure-identity URI (urn:epc:id:sgtin:...) or the
+    EPC memory in hex, as a reader and `rxedge tag decode` show it (spaces and colons between
+    bytes allowed). ValueError says what is wrong in words."""
+    typed = text.strip()
+    example = "e.g. urn:epc:id:sgtin:4012345.012345.7 or 3034F4E4E40C0E4000000007"
+    if typed.lower().startswith("urn:"):
+        if (pack := pack_of(typed)) is None:
+            raise ValueError(
+                f"{text!r} is not the EPC URI of a pack (urn:epc:id:sgtin:"
+                "CompanyPrefix.ItemReference.Serial, as `rxedge tag decode` shows it); "
+                f"{example}"
+            )
+        return pack
+    memory = typed.replace(" ", "").replace(":", "")
+    try:
+        tag = bytes.fromhex(memory)
+    except ValueError:
+        tag = b""
+    if not tag:
+        raise ValueError(f"{text!r} is neither an EPC URI nor EPC memory in hex; {example}")
+    if not isinstance(identity := EpcDecoder().decode(tag), PackId):
+        raise ValueError(
+            f"{memory.upper()} is not a pack's tag (SGTIN-96 or SGTIN-198): `rxedge tag decode "
+            f"{memory.upper()}` says what it is"
+        )
+    return identity
+
+
 def _kind_of(epc: bytes) -> str:
     if not epc:
         return "empty"

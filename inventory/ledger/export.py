@@ -76,12 +76,14 @@ def open_export(path: Path | str) -> Database:
 
 def columns(db: Database, table: str) -> list[str]:
     """The columns of `table`, in the file's order; ExportError when the file has no such
-    table (it is not a ledger, or an older release's)."""
-    found = [column.name for column in db.table(_known(table)).columns]
+    table (it is not a ledger: an older release's has each, read as the current schema)."""
+    # Asked of SQLite, not of sqlite-utils' table list: that holds the file's tables alone.
+    found = [
+        row["name"] for row in db.query("SELECT name FROM pragma_table_info(?)", [_known(table)])
+    ]
     if not found:
         raise ExportError(
-            f"the file has no table {table}: it is not a ledger, or one an older rxedge left "
-            "that the daemon has not opened since; give the gateway's database file"
+            f"the file has no table {table}: it is not a ledger; give the gateway's database file"
         )
     return found
 
@@ -93,12 +95,12 @@ def export_rows(
     changed at or after it. JSON documents in a row become objects unless `decode_documents`
     is False (CSV keeps them as text)."""
     how = TABLES[_known(table)]
-    where, arguments = None, None
+    where, arguments = "", []
     if since is not None:
         if how.changed_at is None:
             raise ExportError(f"{table} is the state now and has no times: leave out --since")
-        where, arguments = f"{how.changed_at} >= ?", [since]
-    rows = db.table(table).rows_where(where, arguments, order_by=how.order_by)
+        where, arguments = f" WHERE {how.changed_at} >= ?", [since]
+    rows = db.query(f"SELECT * FROM {table}{where} ORDER BY {how.order_by}", arguments)
     for row in rows:
         if decode_documents:
             for column in how.documents:

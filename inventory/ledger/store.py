@@ -1,12 +1,14 @@
-"""The ledger's SQLite file: connection settings, schema and forward migrations.
+"""The ledger's SQLite file: connection settings, forward migrations, checks at open.
 
-Schema versions live in ``PRAGMA user_version``; each migration step moves the file one version
-forward inside a transaction, so a file from any older release opens.
+Each migration step (inventory.ledger.schema) moves the file one version forward inside a
+transaction, so a file from any older release opens; read-only, such a file is read as the
+current schema before it is upgraded.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -14,218 +16,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from inventory.errors import StoreError, StoreUnavailable
-
-_SCHEMA_V1 = """
-CREATE TABLE movements (
-    id          INTEGER PRIMARY KEY,
-    at          TEXT    NOT NULL,
-    kind        TEXT    NOT NULL,
-    gtin        TEXT    NOT NULL,
-    serial      TEXT    NOT NULL DEFAULT '',
-    epc         TEXT,
-    batch       TEXT    NOT NULL DEFAULT '',
-    expiry      TEXT,
-    quantity    INTEGER NOT NULL CHECK (quantity > 0),
-    from_slot   TEXT,
-    from_status TEXT,
-    to_slot     TEXT,
-    to_status   TEXT,
-    actor       TEXT    NOT NULL,
-    reason      TEXT    NOT NULL DEFAULT '',
-    reference   TEXT    NOT NULL DEFAULT '',
-    prev_hash   TEXT    NOT NULL,
-    hash        TEXT    NOT NULL
-);
-CREATE TABLE ledger_head (
-    one         INTEGER PRIMARY KEY CHECK (one = 1),
-    movements   INTEGER NOT NULL,
-    last_id     INTEGER NOT NULL,
-    last_hash   TEXT    NOT NULL
-);
-INSERT INTO ledger_head VALUES (1, 0, 0, printf('%.64d', 0));
-CREATE TABLE stock (
-    slot        TEXT    NOT NULL,
-    gtin        TEXT    NOT NULL,
-    batch       TEXT    NOT NULL DEFAULT '',
-    serial      TEXT    NOT NULL DEFAULT '',
-    status      TEXT    NOT NULL DEFAULT 'available',
-    epc         TEXT,
-    expiry      TEXT,
-    quantity    INTEGER NOT NULL CHECK (quantity > 0),
-    PRIMARY KEY (slot, gtin, batch, serial, status)
-) WITHOUT ROWID;
-CREATE UNIQUE INDEX stock_epc ON stock (epc) WHERE epc IS NOT NULL;
-CREATE TABLE outbox (
-    id          INTEGER PRIMARY KEY,
-    created_at  TEXT    NOT NULL,
-    kind        TEXT    NOT NULL,
-    key         TEXT    NOT NULL DEFAULT '',
-    payload     TEXT    NOT NULL,
-    sent_at     TEXT
-);
-CREATE INDEX outbox_pending ON outbox (id) WHERE sent_at IS NULL;
-CREATE TABLE alarms (
-    id              TEXT PRIMARY KEY,
-    kind            TEXT NOT NULL,
-    subject         TEXT NOT NULL,
-    state           TEXT NOT NULL,
-    raised_at       TEXT NOT NULL,
-    detail          TEXT NOT NULL,
-    acknowledged_at TEXT,
-    acknowledged_by TEXT,
-    cleared_at      TEXT
-);
-CREATE TABLE procurement_requests (
-    request_id   TEXT PRIMARY KEY,
-    created_at   TEXT    NOT NULL,
-    gtin         TEXT    NOT NULL,
-    quantity     INTEGER NOT NULL,
-    status       TEXT    NOT NULL,
-    confirmed_by TEXT    NOT NULL,
-    updated_at   TEXT    NOT NULL
-);
-"""
-
-# Version 2: the indexes that `rxedge history` and `rxedge where` look rows up by.
-_V2_HISTORY_INDEXES = """
-CREATE INDEX movements_gtin ON movements (gtin);
-CREATE INDEX movements_epc ON movements (epc) WHERE epc IS NOT NULL;
-CREATE INDEX movements_from_slot ON movements (from_slot) WHERE from_slot IS NOT NULL;
-CREATE INDEX movements_to_slot ON movements (to_slot) WHERE to_slot IS NOT NULL;
-"""
-
-# Version 3: pick lists (their whole state as JSON, one row each) and recalled batches.
-_V3_PICKING = """
-CREATE TABLE pick_lists (
-    pick_id     TEXT PRIMARY KEY,
-    created_at  TEXT NOT NULL,
-    updated_at  TEXT NOT NULL,
-    state       TEXT NOT NULL,
-    body        TEXT NOT NULL
-);
-CREATE INDEX pick_lists_open ON pick_lists (state) WHERE state = 'open';
-CREATE TABLE recalls (
-    gtin        TEXT NOT NULL,
-    batch       TEXT NOT NULL,
-    recalled_at TEXT NOT NULL,
-    note        TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (gtin, batch)
-) WITHOUT ROWID;
-"""
-
-# Version 4: stocktake reports, waiting for confirmation and after.
-_V4_STOCKTAKES = """
-CREATE TABLE stocktakes (
-    stocktake_id TEXT PRIMARY KEY,
-    shelf        TEXT NOT NULL,
-    by           TEXT NOT NULL,
-    ended_at     TEXT NOT NULL,
-    state        TEXT NOT NULL,
-    report       TEXT NOT NULL,
-    confirmed_by TEXT,
-    confirmed_at TEXT
-);
-"""
-
-# Version 5: requests remember their priority and what has been received of them.
-_V5_REQUEST_PROGRESS = """
-ALTER TABLE procurement_requests ADD COLUMN priority TEXT NOT NULL DEFAULT 'routine';
-ALTER TABLE procurement_requests ADD COLUMN received INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE procurement_requests ADD COLUMN note TEXT NOT NULL DEFAULT '';
-"""
-
-# Version 6: command messages received and not yet expired (each is carried out at most once).
-_V6_COMMANDS_SEEN = """
-CREATE TABLE commands_seen (
-    message_id  TEXT PRIMARY KEY,
-    command     TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    expires_at  TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX commands_seen_expiry ON commands_seen (expires_at);
-"""
-
-# Version 7: put-away sessions (their whole state as JSON, one row each).
-_V7_PUTAWAY = """
-CREATE TABLE putaway_sessions (
-    delivery_id TEXT PRIMARY KEY,
-    created_at  TEXT NOT NULL,
-    updated_at  TEXT NOT NULL,
-    state       TEXT NOT NULL,
-    body        TEXT NOT NULL
-);
-CREATE INDEX putaway_sessions_open ON putaway_sessions (state) WHERE state = 'open';
-"""
-
-# Version 8: alarm ids without dots (inventory.alarms.lifecycle.alarm_id): each dot becomes `_`,
-# as the id of the same subject is now made. Of rows whose ids become one, the live one is kept
-# (else the one raised last): a live alarm is never lost, and its retained message is cleared
-# when it ends.
-_V8_ALARM_IDS = """
-DELETE FROM alarms WHERE EXISTS (
-    SELECT 1 FROM alarms AS other
-    WHERE replace(other.id, '.', '_') = replace(alarms.id, '.', '_')
-        AND other.rowid != alarms.rowid
-        AND (other.state != 'cleared', other.raised_at, other.rowid)
-            > (alarms.state != 'cleared', alarms.raised_at, alarms.rowid)
-);
-UPDATE alarms SET id = replace(id, '.', '_') WHERE id LIKE '%.%';
-"""
-
-# Version 9: who gave the centre's last answer about a request, and when the centre said it.
-_V9_REQUEST_ANSWERS = """
-ALTER TABLE procurement_requests ADD COLUMN answered_by TEXT NOT NULL DEFAULT '';
-ALTER TABLE procurement_requests ADD COLUMN answered_at TEXT;
-"""
-
-# Version 10: waiting alarm messages are dropped where the broker already acknowledged a newer one
-# of the same alarm (Outbox.mark_sent now drops them as it marks the newer one). Earlier releases
-# sent them again later, which put an older state back over the newer one at the broker.
-_V10_SUPERSEDED_STATES = """
-DELETE FROM outbox WHERE sent_at IS NULL AND kind = 'alarm' AND id < (
-    SELECT max(newer.id) FROM outbox AS newer
-    WHERE newer.kind = 'alarm' AND newer.key = outbox.key AND newer.sent_at IS NOT NULL
-);
-"""
-
-# Version 11: the request messages of each request, found by its id (the request's key): how many
-# times it was sent and when the broker took the last copy, for sending again the requests the
-# centre has not answered (inventory.replenishment.resend).
-_V11_REQUEST_MESSAGES = """
-CREATE INDEX outbox_requests ON outbox (key, id) WHERE kind = 'procurement_request';
-"""
-
-# Version 12: waiting alarm messages written before version 8 keep the id of the alarm with its
-# dots (migration 8 renamed the alarms only). Sent, each went to a topic NATS's MQTT gateway
-# refuses by closing the connection; the gateway reconnected and sent it first again, forever,
-# and nothing else went out. They are dropped: on every connect the gateway publishes the state
-# of each live alarm the broker does not hold (edge.alarms.retained_alarms), under its new id,
-# and clears the old topics the broker holds. (Renaming them instead could send one alarm's
-# state under the id of another that became the same id.) And indexes for the web page's last
-# ended pick lists, deliveries and stocktakes, which read every row without them.
-_V12_DOTTED_ALARM_MESSAGES = """
-DELETE FROM outbox WHERE sent_at IS NULL AND kind = 'alarm' AND key LIKE '%.%';
-CREATE INDEX pick_lists_ended ON pick_lists (updated_at) WHERE state != 'open';
-CREATE INDEX putaway_sessions_ended ON putaway_sessions (updated_at) WHERE state != 'open';
-CREATE INDEX stocktakes_ended ON stocktakes (ended_at);
-"""
-
-# Index i holds the script that moves a file from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (
-    _SCHEMA_V1,
-    _V2_HISTORY_INDEXES,
-    _V3_PICKING,
-    _V4_STOCKTAKES,
-    _V5_REQUEST_PROGRESS,
-    _V6_COMMANDS_SEEN,
-    _V7_PUTAWAY,
-    _V8_ALARM_IDS,
-    _V9_REQUEST_ANSWERS,
-    _V10_SUPERSEDED_STATES,
-    _V11_REQUEST_MESSAGES,
-    _V12_DOTTED_ALARM_MESSAGES,
+from inventory.ledger.schema import (
+    DROPPED,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    read_as_current,
+    version_of,
 )
-SCHEMA_VERSION = len(MIGRATIONS)
+
+log = logging.getLogger(__name__)
+
 NEAR_FULL_BYTES = 1 << 20  # less room than this, and an I/O error at open is the full disk
 
 
@@ -294,13 +94,27 @@ def locked(exc: sqlite3.DatabaseError) -> bool:
 
 def unreadable(path: Path | str, exc: sqlite3.DatabaseError) -> StoreError:
     """Why a question to the file at `path` (a read-only command) failed: another program holds
-    it, it holds no ledger (a table the question needs is missing), or it is damaged."""
-    if str(exc).startswith("no such table"):
+    it, it was left by an older rxedge and not upgraded yet, it holds no ledger (a table the
+    question needs is missing), or it is damaged."""
+    missing = str(exc).startswith(("no such table", "no such column"))
+    if missing and 0 < (version := _version_at(path)) < SCHEMA_VERSION:
         return StoreError(
-            f"{path} is not a ledger, or one an older rxedge left that the daemon has not "
-            f"opened since ({exc}): give the gateway's database file"
+            f"ledger {path} is from an older rxedge (schema {version}; this one writes "
+            f"{SCHEMA_VERSION}) and has not been upgraded yet ({exc}); the file is not "
+            "damaged: the daemon's next start upgrades it"
         )
+    if str(exc).startswith("no such table"):
+        return StoreError(f"{path} is not a ledger ({exc}): give the gateway's database file")
     return _cannot_open(Path(path), exc)
+
+
+def _version_at(path: Path | str) -> int:
+    """The schema version of the file at `path`, read on a connection of its own (0: none)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            return version_of(db)
+    except sqlite3.Error:
+        return 0
 
 
 def _full(folder: Path) -> bool:
@@ -322,12 +136,16 @@ def damaged(path: Path | str, what: str) -> StoreError:
 
 
 def connect_readonly(path: Path | str) -> sqlite3.Connection:
-    """Open the ledger for questions only (safe while the daemon writes to it)."""
+    """Open the ledger for questions only (safe while the daemon writes to it). A ledger an
+    older release left answers them as the current schema would (`read_as_current`)."""
     if not Path(path).exists():
         raise StoreError(f"no ledger at {path}; give the database path of the gateway's config")
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA busy_timeout=5000")
+    # Not a ledger, or damaged: the question asked of it says which.
+    with contextlib.suppress(sqlite3.DatabaseError):
+        read_as_current(db)
     return db
 
 
@@ -346,19 +164,37 @@ def check_file(path: Path | str, pragma: str = "integrity_check(20)") -> str:
 
 
 def migrate(db: sqlite3.Connection, path: Path) -> None:
-    """Apply every migration step the file has not had yet."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
+    """Apply every migration step the file has not had yet. An upgrade (of a file that had a
+    schema) is logged once, with any rows a step dropped and why: after it, the older release
+    refuses the file."""
+    version = version_of(db)
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"ledger {path} has schema version {version}, newer than this rxedge knows "
             f"({SCHEMA_VERSION}); upgrade rxedge"
         )
     for step in range(version, SCHEMA_VERSION):
+        dropped = 0
         with transaction(db):
             for statement in MIGRATIONS[step].split(";"):
                 if statement.strip():
-                    db.execute(statement)
+                    done = db.execute(statement).rowcount
+                    dropped += done if statement.lstrip().startswith("DELETE") else 0
             db.execute(f"PRAGMA user_version={step + 1}")
+        if dropped > 0:
+            why = DROPPED[step + 1]
+            log.warning(
+                "ledger %s: upgrading it to schema %d dropped %d %s", path, step + 1, dropped, why
+            )
+    if 0 < version < SCHEMA_VERSION:
+        log.warning(
+            "ledger %s upgraded from schema %d to %d; an older rxedge can no longer open it "
+            "(keep the backup taken before the upgrade: going back to the older rxedge means "
+            "restoring that backup)",
+            path,
+            version,
+            SCHEMA_VERSION,
+        )
 
 
 @contextmanager

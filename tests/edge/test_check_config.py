@@ -11,6 +11,9 @@ import json
 import logging
 import os
 import socket
+import sqlite3
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from unittest.mock import ANY
@@ -22,6 +25,8 @@ from edge.daemon.gateway import Gateway
 from edge.settings.config import ConfigError, parse_config
 from edge.settings.host_checks import check_host, with_usable_ledger
 from inventory.errors import StoreError
+from inventory.keeper import InventoryKeeper
+from inventory.ledger.movements import Movement, MovementKind
 
 HEAD = 'site = "s1"\ngateway = "g1"\n'
 
@@ -298,3 +303,45 @@ def test_the_json_verdict_carries_the_warnings_and_the_errors_about_this_machine
 
 
 MISSING = "does not exist on this machine"
+
+
+def test_a_replacement_box_is_told_to_restore_the_gateway_it_replaces_not_to_start_anew(
+    tmp_path: Path,
+) -> None:
+    """A new box set up with the old one's configuration: before its ledger is restored, the
+    check and the daemon's refusal name the restore beside `--init`; after, neither warns."""
+    db = tmp_path / "lib" / "ledger.sqlite"
+    config = write(tmp_path, HEAD + f'database = "{db}"\n')
+    for folder_there in (False, True):
+        if folder_there:
+            db.parent.mkdir()
+        checked = rxedge("check-config", str(config))
+        assert checked.returncode == 0, checked.stderr
+        (warning,) = checked.stderr.splitlines()
+        assert warning.startswith("warning: database: ") and "rxedge run --init" in warning
+        assert warning.endswith(
+            "; if this box replaces another gateway, restore that gateway's latest backup there "
+            "instead (docs/install.md, section 11, Restoring)"
+        )
+    refused = rxedge("run", "--config", str(config))
+    assert refused.returncode == 2 and "restore that gateway's latest backup" in refused.stderr
+    backup = tmp_path / "backup.sqlite"
+    keeper = InventoryKeeper(backup, {}, "s1", "g1")
+    keeper.commit([Movement(MovementKind.RECEIVE, "04012345123456", 2, to_slot="A-01")])
+    keeper.close()
+    with sqlite3.connect(backup) as source, sqlite3.connect(db) as restored:
+        source.backup(restored)  # what `sqlite3 ... .backup` and section 11's install give
+    assert "database:" not in rxedge("check-config", str(config)).stderr
+    verified = rxedge("ledger", "verify", "--db", str(db))
+    assert verified.stdout.startswith("ledger ok: 1 movements chained")
+
+
+def rxedge(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edge.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=60,
+        check=False,
+    )

@@ -25,6 +25,7 @@ from inventory.apply import apply
 from inventory.changes import RequestAnswer
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
+from inventory.ledger.schema import SCHEMA_VERSION
 from inventory.replenishment.policy import Product
 from inventory.replenishment.requests import RequestStatus
 from inventory.site_calendar import SiteCalendar
@@ -153,7 +154,7 @@ def test_version_comes_from_the_package() -> None:
         cwd=ROOT,
         check=True,
     )
-    assert shown.stdout == f"rxedge {version('rxedge')}\n"
+    assert shown.stdout == f"rxedge {version('rxedge')} (ledger schema version {SCHEMA_VERSION})\n"
 
 
 def test_every_command_that_prints_a_result_has_json() -> None:

@@ -12,7 +12,7 @@ import pytest
 from inventory.alarms.lifecycle import AlarmKind, alarm_id
 from inventory.errors import StoreUnavailable
 from inventory.keeper import InventoryKeeper
-from inventory.ledger import store
+from inventory.ledger import schema, store
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.verify import verify
 
@@ -20,7 +20,7 @@ from inventory.ledger.verify import verify
 def file_at_version(path: Path, version: int, *rows: str) -> Path:
     """A ledger file as the release of schema `version` left it, with `rows` inserted."""
     db = sqlite3.connect(path, isolation_level=None)
-    for script in store.MIGRATIONS[:version]:
+    for script in schema.MIGRATIONS[:version]:
         for statement in script.split(";"):
             if statement.strip():
                 db.execute(statement)
@@ -37,7 +37,7 @@ def test_a_version_1_file_is_migrated_and_keeps_its_movements(tmp_path: Path) ->
     keeper.commit([Movement(MovementKind.RECEIVE, "04012345123456", 3, to_slot="A-01")])
     keeper.close()
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 12
+        assert db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 12
         indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"movements_gtin", "movements_epc", "movements_from_slot"} <= indexes
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -134,7 +134,7 @@ def test_alarm_states_superseded_by_an_acknowledged_newer_one_are_dropped_in_mig
 def test_a_file_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "new.sqlite"
     with sqlite3.connect(path) as db:
-        db.execute(f"PRAGMA user_version={store.SCHEMA_VERSION + 1}")
+        db.execute(f"PRAGMA user_version={schema.SCHEMA_VERSION + 1}")
     with pytest.raises(store.StoreError, match="upgrade rxedge"):
         store.connect(path)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from inventory.keeper import InventoryKeeper
-from inventory.ledger import store
+from inventory.ledger import schema
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.verify import verify
 from inventory.replenishment.policy import Product
@@ -75,7 +75,7 @@ def copy_into(old: Path, current: Path) -> None:
         db.close()
 
 
-@pytest.mark.parametrize("version", range(1, store.SCHEMA_VERSION))
+@pytest.mark.parametrize("version", range(1, schema.SCHEMA_VERSION))
 def test_a_busy_ledger_of_each_older_version_opens_with_its_work_intact(
     tmp_path: Path, version: int
 ) -> None:
@@ -94,7 +94,7 @@ def test_a_busy_ledger_of_each_older_version_opens_with_its_work_intact(
     finally:
         keeper.close()
     with sqlite3.connect(old) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+        assert db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
         assert verify(db).ok
     found = contents(old)
     assert found["movements"][: len(expected["movements"])] == expected["movements"]
