@@ -53,7 +53,7 @@ from sync.publisher import OutboxPublisher
 from sync.topics import Topics
 
 log = logging.getLogger(__name__)
-PICK_CLOCK_SECONDS = 0.25  # reminders, timeouts, mistakes ending, lists taking turns on a slot
+PICK_CLOCK_SECONDS = 0.25  # reminders, timeouts, mistakes ending, put-aways left untouched
 # How often requests the centre has not answered are looked at, at most (a tenth of
 # `procurement.resend_after_hours` when shorter): when one is due is the ledger's to say.
 RESEND_CHECK_SECONDS = 60.0
@@ -94,7 +94,11 @@ class Gateway:
         self.devices = Devices()
         feed = LightsFeed(config.shelves, self.topics, lambda: self.session, self.clock.now)
         self.lights = ShelfLights(
-            config.picking.colours, lambda: self.devices.slot_lights, self._observe, feed
+            config.picking.colours,
+            lambda: self.devices.slot_lights,
+            self._observe,
+            feed,
+            self.clock.monotonic,
         )
         self.session: MqttSession | None = None
         self.publisher: OutboxPublisher | None = None
@@ -377,4 +381,4 @@ class Gateway:
             self.beats.tick("pick clock")
             if self._pick_busy:
                 await self.ledger.submit(PickTick())
-                self.lights.show(await self.ledger.ask(self.lights.plan))  # lists take turns
+                self.lights.show(await self.ledger.ask(self.lights.plan))  # as the tick left them

@@ -72,23 +72,22 @@ class Scenario(Acts):
         self.act(who, f"takes {what} from {slot} and presses its button")
         await self.s.shelf.press(slot_index(slot))
 
-    async def own_turn(self, who: str, slot: str, pick_id: str) -> bool:
-        """Wait until `slot`, wanted by several lists, shows `who`'s colour: a press counts for
-        the list whose colour the slot shows. A turn just begun leaves the most time to press."""
+    async def own_colour(self, who: str, slot: str, pick_id: str) -> bool:
+        """Wait until `slot`, wanted by several lists, shows `who`'s colour and a press there
+        counts for her list: it shows one list at a time, the older first, and a press just
+        after it changed to the next is still the one before's."""
         lists = {p.pick_id: p for p in await self.s.gateway.ledger.ask(ask.open_pick_lists)}
         names = self.s.gateway.config.picking.colours
-        colour = Colour[names[lists[pick_id].picker_no % len(names)].upper()]
-        others = any(p.wanted_at(slot) for i, p in lists.items() if i != pick_id)
+        picker_no = lists[pick_id].picker_no
+        colour = Colour[names[picker_no % len(names)].upper()]
         self.act(who, f"waits for {slot} to show {colour.name.lower()}, the colour of {pick_id}")
-        before: list[Colour] = []
+        lights = self.s.gateway.lights
 
-        async def fresh_turn() -> bool:
+        async def hers() -> bool:
             shown = (await self.light(slot)).colour
-            fresh = shown is colour and (not others or (bool(before) and before[-1] is not colour))
-            before.append(shown)
-            return fresh
+            return shown is colour and lights.shown_picker(slot) == picker_no
 
-        return await self.check(f"{slot} shows {colour.name.lower()} for {who}", fresh_turn)
+        return await self.check(f"{slot} shows {colour.name.lower()} for {who}", hers)
 
     async def run(self) -> bool:
         s = self.s
@@ -151,16 +150,16 @@ class Scenario(Acts):
         ):
             return False
         shared = [slot for slot, w in wanted if len(w) > 1]
-        seen: dict[str, set[Colour]] = {slot: set() for slot in shared}
+        first = next(p for p in lists if p.pick_id == FIRST_LIST)
+        colour = colours[first.picker_no % len(colours)]
 
-        async def alternated() -> bool:
-            for slot in shared:
-                seen[slot].add((await self.light(slot)).colour)
-            return all(seen[slot] >= dict(wanted)[slot] for slot in shared)
+        async def first_alone() -> bool:
+            return all([(await self.light(slot)).colour is colour for slot in shared])
 
         if not await self.check(
-            f"{', '.join(shared) or 'a slot'}, wanted by both lists, takes turns in both colours",
-            alternated if shared else lambda: False,
+            f"{', '.join(shared) or 'a slot'}, wanted by both lists, shows {FIRST_LIST}'s "
+            f"{colour.name.lower()} alone (the older list) until its packs there are taken",
+            first_alone if shared else lambda: False,
         ):
             return False
         await s.view.snapshot("both pick lists lit")
@@ -232,7 +231,7 @@ class Scenario(Acts):
         )
         for who, slot, pick_id, picked, what, shared in presses:
             await asyncio.sleep(PAUSE)
-            if shared and not await self.own_turn(who, slot, pick_id):
+            if shared and not await self.own_colour(who, slot, pick_id):
                 return False
             await self.press(who, slot, what)
             if not await self.check(

@@ -160,7 +160,8 @@ GONE_SERIAL = 2  # left the shelf without being booked out: the stocktake finds 
 
 # Two prescriptions sent at once, as the centre sends them on cmd/pick. Both want omeprazole:
 # FEFO gives the first list A-09's two early packs and one from A-10, the second list another
-# from A-10, so A-10 is lit for both pickers, taking turns.
+# from A-10, so both pickers want A-10: it shows the first list's colour until its pack there
+# is taken, then the second's.
 ANA, BEN = "Ana", "Ben"
 FIRST_LIST = "rx-1001"
 SECOND_LIST = "rx-1002"

@@ -1,11 +1,16 @@
 """What every slot's LED should show, from the pick desk's cues and the live alarms.
 
 Precedence on one slot: a mistake (red, fast blink) over the pick lists and put-aways
-(each picker's colour, steady with the quantity to take or to put, slow blink once
-reminded; several on one slot take turns, a second each) over a located drug (white, fast
-blink, its usable packs there) over the alarms: an expired batch, a pack taken wrongly or a
-refused pack laid on a shelf all the same (red, slow blink), a stocktake discrepancy (blue,
-slow blink), a batch near expiry (amber, slow blink), a shortage or stock-out (amber, steady).
+(its owner's colour, steady with the quantity to take or to put, slow blink once reminded)
+over a located drug (white, fast blink, its usable packs there) over the alarms: an expired
+batch, a pack taken wrongly or a refused pack laid on a shelf all the same (red, slow blink),
+a stocktake discrepancy (blue, slow blink), a batch near expiry (amber, slow blink), a
+shortage or stock-out (amber, steady).
+
+A slot several lists or put-aways want shows one owner at a time, never taking turns: pick
+lists before put-aways, and among them the one that lit the slot first (`Cue.owner_rank`: the
+older pick list), until its packs there are taken or put or it ends; then the next. A press
+is for the owner shown (`shown_owner`).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from drivers.modbus.lights import SlotLight
 from drivers.modbus.profile import Colour, Mode
 from inventory.alarms.lifecycle import Alarm, AlarmKind
-from inventory.picking.outcome import Cue, CueKind
+from inventory.picking.outcome import COLOURED, Cue, CueKind, owner_cue
 from inventory.stock.slot_index import SlotIndex
 
 SHORTAGE_LIGHT = SlotLight(on=True, colour=Colour.AMBER, mode=Mode.STEADY)
@@ -35,16 +40,12 @@ ALARM_LIGHTS = {
 # Which alarm light wins a slot several alarms want.
 _RANK = {SHORTAGE_LIGHT: 0, NEAR_EXPIRY_LIGHT: 1, DISCREPANCY_LIGHT: 2, HELD_LIGHT: 3}
 DEFAULT_PICKER_COLOURS = (Colour.GREEN, Colour.BLUE, Colour.WHITE, Colour.AMBER)
-# Cues in a picker's colour: pick lists and put-away sessions share the colours.
-_COLOURED = (CueKind.PICK, CueKind.REMIND, CueKind.PUT)
-TURN_SECONDS = 1.0  # how long each pick list shows on a slot that several want
 
 
 def plan_lights(
     alarms: Iterable[Alarm],
     index: SlotIndex,
     cues: Iterable[Cue] = (),
-    now: float = 0.0,
     colours: Sequence[Colour] = DEFAULT_PICKER_COLOURS,
 ) -> dict[str, SlotLight]:
     """Slot name -> light, for every slot that should not be dark."""
@@ -69,28 +70,41 @@ def plan_lights(
     for cue in cues:
         by_slot.setdefault(cue.slot, []).append(cue)
     for slot, here in by_slot.items():
-        lights[slot] = _light_for(here, now, colours)
+        lights[slot] = _light_for(here, colours)
     return lights
 
 
-def _light_for(cues: list[Cue], now: float, colours: Sequence[Colour]) -> SlotLight:
+def _light_for(cues: list[Cue], colours: Sequence[Colour]) -> SlotLight:
     if any(c.kind is CueKind.MISTAKE for c in cues):
         return MISTAKE_LIGHT
-    picks = sorted((c for c in cues if c.kind in _COLOURED), key=lambda c: c.picker_no)
-    if picks:
-        # One light per pick list (its quantities summed), taking turns.
-        numbers: dict[int, int] = {}
-        reminded: set[int] = set()
-        for cue in picks:
-            numbers[cue.picker_no] = numbers.get(cue.picker_no, 0) + cue.number
-            if cue.kind is CueKind.REMIND:
-                reminded.add(cue.picker_no)
-        pickers = sorted(numbers)
-        turn = pickers[int(now / TURN_SECONDS) % len(pickers)]
-        mode = Mode.SLOW_BLINK if turn in reminded else Mode.STEADY
-        return SlotLight(True, colours[turn % len(colours)], mode, min(numbers[turn], 65535))
+    owner = owner_cue(cues)
+    if owner is not None:
+        # The owner's light alone: its packs there summed, a slow blink once it is reminded.
+        mine = [
+            c
+            for c in cues
+            if c.kind in COLOURED and (c.holder, c.picker_no) == (owner.holder, owner.picker_no)
+        ]
+        mode = Mode.SLOW_BLINK if any(c.kind is CueKind.REMIND for c in mine) else Mode.STEADY
+        number = min(sum(c.number for c in mine), 65535)
+        return SlotLight(True, colours[owner.picker_no % len(colours)], mode, number)
     located = sum(c.number for c in cues if c.kind is CueKind.LOCATE)
     return SlotLight(True, Colour.WHITE, Mode.FAST_BLINK, min(located, 65535))
+
+
+def shown_owner(light: SlotLight | None, colours: Sequence[Colour]) -> int | None:
+    """The colour number of the owner (a pick list, a put-away) whose light this is, or None
+    for any other light. Only an owner's light is in a picker colour with a count, steady or
+    slowly blinking: an alarm's shows no count, a located drug's blinks fast."""
+    if (
+        light is None
+        or not light.on
+        or not light.number
+        or light.mode is Mode.FAST_BLINK
+        or light.colour not in colours
+    ):
+        return None
+    return list(colours).index(light.colour)
 
 
 def describe_light(light: SlotLight) -> str:

@@ -337,11 +337,11 @@ class PickDesk:
         """What every slot should show now: mistakes, the lists' picks, located shelves."""
         cues = [Cue(s.mistake.slot, CueKind.MISTAKE) for s in self.shown if s.mistake.slot]
         for pick in self.by_age():
-            kind = CueKind.REMIND if pick.reminded else CueKind.PICK
+            kind, since = CueKind.REMIND if pick.reminded else CueKind.PICK, pick.created_at
             for line in pick.lines:
                 for a in line.allocations:
                     if a.remaining > 0:
-                        cues.append(Cue(a.slot, kind, pick.picker_no, a.remaining))
+                        cues.append(Cue(a.slot, kind, pick.picker_no, a.remaining, since=since))
         cues += [Cue(slot, CueKind.LOCATE, 0, q) for slot, (_, q) in self._located.items()]
         return cues
 

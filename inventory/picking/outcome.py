@@ -3,8 +3,9 @@ call did."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from inventory.ledger.commit import Commit
 from inventory.picking.checks import Mistake
@@ -18,14 +19,44 @@ class CueKind(StrEnum):
     PUT = "put"  # put delivered packs here (the put-away's colour, packs still to put)
 
 
+class Holder(IntEnum):
+    """Whom a coloured cue (a pick, a put) is for. A slot several want shows one at a time,
+    pick lists first (a patient waits), then put-aways; among either, the one that lit the
+    slot first (`Cue.since`)."""
+
+    PICK_LIST = 0
+    PUTAWAY = 1
+
+
 @dataclass(frozen=True, slots=True)
 class Cue:
-    """What one slot should tell the pharmacist; the daemon turns cues into LED states."""
+    """What one slot should tell the pharmacist; the daemon turns cues into LED states.
+    `holder` and `since` (when its owner lit the slot: a pick list when it began, a put-away
+    when its first pack there was lit) order the cues of several owners of one slot
+    (`owner_rank`); they are not what the cue asks, and cues compare without them."""
 
     slot: str
     kind: CueKind
     picker_no: int = 0
     number: int = 0
+    holder: Holder = field(default=Holder.PICK_LIST, compare=False)
+    since: float = field(default=0.0, compare=False)
+
+    @property
+    def owner_rank(self) -> tuple[Holder, float, int]:
+        """Which owner a slot shows first: the lowest (its colour number last, so that two
+        begun at the same moment keep one order)."""
+        return (self.holder, self.since, self.picker_no)
+
+
+# Cues in an owner's colour: pick lists and put-away sessions share the colours.
+COLOURED = (CueKind.PICK, CueKind.REMIND, CueKind.PUT)
+
+
+def owner_cue(cues: Iterable[Cue]) -> Cue | None:
+    """Of one slot's cues, one of the owner's the slot shows (the lowest `owner_rank` of its
+    picks and puts); None when no pick list or put-away wants the slot."""
+    return min((c for c in cues if c.kind in COLOURED), key=lambda c: c.owner_rank, default=None)
 
 
 @dataclass(slots=True)
@@ -50,3 +81,4 @@ class Shown:
     mistake: Mistake
     until: float
     epc: str | None = None  # a tagged pack taken wrongly, held as still on the shelf
+    lists: tuple[str, ...] = ()  # the pick lists (ids) whose mistake it may be, oldest first

@@ -18,6 +18,7 @@ from inventory.picking.desk import PickDesk
 from inventory.picking.ledger_access import PickLedger
 from inventory.picking.lists import PickList, PickState, TakenTag
 from inventory.picking.outcome import Outcome, Shown
+from inventory.picking.presses import pressed_list
 from inventory.picking.results import message, progress
 from inventory.picking.shelf_stock import pressed_line, scanned_line
 from inventory.stock.held_packs import GoneHeld
@@ -51,20 +52,23 @@ class ShelfEvents:
         self, slot: str, presses: int, shown: int | None = None, least_seen: tuple[str, ...] = ()
     ) -> Outcome:
         """The confirm button of `slot` was pressed `presses` times: one pack picked each, for
-        the list whose light the slot showed (picker number `shown`), else the oldest there.
-        Presses beyond what that list wants there are not packs another list wants: a button
-        does not say who pressed it, so they book nothing. Of tagged packs, the one booked is
-        the first of `least_seen` (the pack a fixed reader stopped seeing), else by serial.
-        A press soon after a fixed reader booked a pack taken from `slot` confirms that pick
-        first, and books nothing more (`_confirms_reader`)."""
+        the list the slot showed (picker number `shown`; see `presses.pressed_list`). Presses
+        beyond what that list wants there, or for a list ended since, book nothing: a button
+        does not say who pressed it, so they are never taken for another list. Of tagged
+        packs, the one booked is the first of `least_seen` (the pack a fixed reader stopped
+        seeing), else by serial. A press soon after a fixed reader booked a pack taken from
+        `slot` confirms that pick first, and books nothing more (`_confirms_reader`)."""
         out = Outcome()
-        wanting = [p for p in self._desk.by_age() if p.wanted_at(slot)]
-        owner = next((p for p in wanting if p.picker_no == shown), None) or next(
-            iter(wanting), None
-        )
+        owner = pressed_list(self._desk, slot, shown)
         for _ in range(presses):
             if self._confirms_reader(slot, owner, out):
                 continue
+            if owner is None and shown is not None:  # the slot's owner a moment ago, ended
+                out.notes.append(
+                    f"button at {slot}: pressed for colour {shown + 1}, whose list or delivery "
+                    "has ended; nothing booked"
+                )
+                break
             if owner is None:
                 self._unlit(slot, out)
                 break
@@ -351,7 +355,7 @@ class ShelfEvents:
         keeper = self._keeper
         until = keeper.seconds() + self._desk.times.mistake_seconds
         self._desk.shown = [s for s in self._desk.shown if not (epc is not None and s.epc == epc)]
-        self._desk.shown.append(Shown(mistake, until, epc))
+        self._desk.shown.append(Shown(mistake, until, epc, tuple(p.pick_id for p in lists)))
         at, said = keeper.stamp(), asdict(mistake)  # reason, expected, seen, slot
         report = [message(at, "pick", p.pick_id, "mistake", **said) for p in lists]
         if report:

@@ -4,13 +4,14 @@ memory only)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import timedelta
 
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.barcodes import PackScan
 from inventory.ledger.commit import Commit, iso
-from inventory.picking.outcome import Outcome
+from inventory.picking.outcome import Cue, CueKind, Holder, Outcome
 from inventory.picking.run_start import RunStart
 from inventory.putaway.checks import REFUSED_PACK_REASONS, Reason, Refusal
 from inventory.putaway.known_packs import LAID_DAYS, ClosedPacks, RecentPuts
@@ -91,6 +92,26 @@ class PutawayBoard:
             for session in stale:
                 session.untagged = [p for p in session.untagged if p.at > since]
                 self.save(session)
+
+    def lit(self, reminded: Collection[str] = ()) -> list[Cue]:
+        """The slots lit for the sessions' waiting packs, in each session's colour, each
+        since its first pack there was lit (a slot shows the session that lit it first);
+        those of the sessions `reminded` (by delivery id: left untouched) blink slowly, as a
+        pick list's do."""
+        cues = []
+        for session in self.by_age():
+            if session.number is None:
+                continue
+            here: dict[str, list[WaitingPack]] = {}
+            for pack in session.waiting:
+                here.setdefault(pack.slot, []).append(pack)
+            kind = CueKind.REMIND if session.delivery_id in reminded else CueKind.PUT
+            number = session.number
+            cues += [
+                Cue(slot, kind, number, len(packs), Holder.PUTAWAY, min(p.lit_at for p in packs))
+                for slot, packs in here.items()
+            ]
+        return cues
 
     def colours(self) -> set[int]:
         """The colour numbers (shared with pick lists) the sessions hold."""

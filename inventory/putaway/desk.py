@@ -217,18 +217,8 @@ class PutawayDesk:
     def cues(self) -> list[Cue]:
         """What every slot should show for put-away: packs to put (blinking slowly while their
         session is left untouched), and red."""
-        cues = [Cue(slot, CueKind.MISTAKE) for slot in self.board.red]
-        idle = self._idle(self._keeper.seconds())
-        for session in self.board.by_age():
-            if session.number is None:
-                continue
-            counts: dict[str, int] = {}
-            for pack in session.waiting:
-                counts[pack.slot] = counts.get(pack.slot, 0) + 1
-            # Left untouched, its slots blink slowly, as a pick list's do.
-            kind = CueKind.REMIND if session.delivery_id in idle else CueKind.PUT
-            cues += [Cue(s, kind, session.number, n) for s, n in counts.items()]
-        return cues
+        red = [Cue(slot, CueKind.MISTAKE) for slot in self.board.red]
+        return red + self.board.lit(self._idle(self._keeper.seconds()))
 
     # Internals -------------------------------------------------------------------------------
 

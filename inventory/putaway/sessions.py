@@ -97,6 +97,7 @@ class WaitingPack:
     serial: str
     slot: str
     seen_epc: str = ""  # its tag, seen in a slot that was not lit for it
+    lit_at: float = 0.0  # when it was lit (seconds; 0 in older rows): who lit a slot first
 
 
 @dataclass(frozen=True, slots=True)

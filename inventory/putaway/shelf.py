@@ -18,7 +18,7 @@ from inventory.codes.identifiers import PackId
 from inventory.ledger.free_ids import first_free
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.picking.lists import MAX_PICKERS
-from inventory.picking.outcome import Outcome
+from inventory.picking.outcome import Outcome, owner_cue
 from inventory.picking.results import message
 from inventory.putaway.board import PutawayBoard
 from inventory.putaway.checks import Reason, Refusal, held_back, on_the_shelves, refusal
@@ -80,7 +80,8 @@ class ShelfPuts:
             out.putaway_notes.append(f"put-away {session.delivery_id} resumed at {scanner}")
         session.scanned_again(scan.gtin, scan.batch, scan.serial)
         expiry = scan.expiry.isoformat() if scan.expiry else None
-        session.waiting.append(WaitingPack(scan.gtin, scan.batch, expiry, scan.serial, slot))
+        lit = WaitingPack(scan.gtin, scan.batch, expiry, scan.serial, slot, lit_at=keeper.seconds())
+        session.waiting.append(lit)
         there = sum(1 for p in session.waiting if (p.slot, p.gtin) == (slot, scan.gtin))
         self._board.report(
             session,
@@ -104,44 +105,38 @@ class ShelfPuts:
     def button(
         self, slot: str, presses: int, shown: int | None, least_seen: tuple[str, ...] = ()
     ) -> Outcome:
-        """The button of `slot` pressed `presses` times: one waiting pack put each (for the
-        session whose colour the slot showed, else the oldest waiting there). A slot a pick
-        list lights, or whose pack a fixed reader just booked picked (the press confirms
-        it), goes to the pick desk; a press on a slot nothing lit blinks red while put-away
-        is under way."""
+        """The button of `slot` pressed `presses` times, for the owner the slot showed
+        (`shown`: its colour number): a session's waiting packs there put, one each, never
+        another's (presses beyond book nothing); a pick list's colour goes to the pick desk.
+        Shown none: on a slot red for a pick list's mistake, the pick desk (whoever pressed
+        there made it red); red for a put-away, the oldest session waiting there; otherwise
+        the slot's owner, the one it shows (pick lists first). A slot nobody wants: a pack a
+        fixed reader just booked picked there (the press confirms it) goes to the pick desk;
+        a press there blinks red while put-away is under way."""
         keeper, board = self._keeper, self._board
         picks = keeper.picks
-        wanting = [s for s in board.by_age() if s.waiting_at(slot)]
-        picking_here = [p for p in picks.lists.values() if p.wanted_at(slot)]
-        if picking_here and (not wanting or shown in {p.picker_no for p in picking_here}):
-            return keeper.shelf.button(slot, presses, shown, least_seen)
-        if not wanting:
-            awaited = keeper.shelf.awaits_press(slot)
-            lying = None if awaited else self.finds.pressed(slot)
-            if lying is not None:  # a pack let go of lies there unbooked
-                return lying
-            at_work = any(s.number is not None for s in board.sessions.values())
-            if at_work and not awaited:
-                out = Outcome()
-                self._wrong_slot(slot, f"button at {slot}", out)
-                return out
-            return keeper.shelf.button(slot, presses, shown, least_seen)
-        out = Outcome()
-        # The presses of one poll are the clerk's whose colour the slot showed: presses beyond
-        # what that session waits for there go to the clerk's other deliveries (at the same
-        # scanner), never to another clerk's.
-        shown_for = next((s for s in wanting if s.number == shown), None)
-        for _ in range(presses):
+        if shown is None:
+            if any(s.mistake.slot == slot for s in picks.shown):
+                return keeper.shelf.button(slot, presses, None, least_seen)
             wanting = [s for s in board.by_age() if s.waiting_at(slot)]
-            if shown_for is not None:
-                wanting = [s for s in wanting if s.scanner == shown_for.scanner]
-                wanting.sort(key=lambda s: s is not shown_for)
-            if not wanting:
-                out.notes.append(f"button at {slot}: nothing more to put there")
-                break
-            owner = wanting[0]
-            self._book(owner, owner.waiting_at(slot)[0], slot, "button", out)
-        return out
+            if slot in board.red and wanting:
+                return self._put(wanting[0], slot, presses)
+            owner = owner_cue(c for c in picks.cues() + board.lit() if c.slot == slot)
+            shown = None if owner is None else owner.picker_no
+        session = next((s for s in board.by_age() if s.number == shown), None)
+        if session is not None:
+            return self._put(session, slot, presses)
+        if shown is not None:  # a pick list's colour, or one that has ended since
+            return keeper.shelf.button(slot, presses, shown, least_seen)
+        awaited = keeper.shelf.awaits_press(slot)
+        lying = None if awaited else self.finds.pressed(slot)
+        if lying is not None:  # a pack let go of lies there unbooked
+            return lying
+        if not awaited and any(s.number is not None for s in board.sessions.values()):
+            out = Outcome()
+            self._wrong_slot(slot, f"button at {slot}", out)
+            return out
+        return keeper.shelf.button(slot, presses, None, least_seen)
 
     def tag_arrived(self, pack: PackId, slot: str) -> Outcome | None:
         """A fixed reader sees a tag in `slot`: a waiting pack put (or put in the wrong
@@ -182,6 +177,20 @@ class ShelfPuts:
         )
         now = keeper.seconds()
         return PutawaySession(delivery_id, now, now, scanner=scanner)
+
+    def _put(self, session: PutawaySession, slot: str, presses: int) -> Outcome:
+        """`presses` of `slot`'s button for `session`: one of its packs waiting there put each;
+        presses beyond book nothing, never another session's pack."""
+        out = Outcome()
+        for _ in range(presses):
+            waiting = session.waiting_at(slot)
+            if not waiting:
+                out.notes.append(
+                    f"button at {slot}: nothing more of put-away {session.delivery_id} to put there"
+                )
+                break
+            self._book(session, waiting[0], slot, "button", out)
+        return out
 
     def _free_colour(self) -> int | None:
         taken = self._board.colours() | {p.picker_no for p in self._keeper.picks.lists.values()}

@@ -125,6 +125,25 @@ class ShelfRig:
     async def shows(self, slot: str, light: SlotLight) -> bool:
         return await self.light(slot) == light
 
+    async def shows_only(self, slot: str, light: SlotLight, seconds: float = 2.5) -> None:
+        """`slot` shows `light` all along `seconds`, looked at every tenth of a second: no
+        other owner's colour shows there meanwhile."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + seconds
+        while loop.time() < until:
+            assert await self.light(slot) == light, f"{slot} shows {await self.light(slot)}"
+            await asyncio.sleep(0.1)
+
+    async def handed_over(self, slot: str, owner: int) -> None:
+        """Wait until a press at `slot` counts for `owner` (its colour number): a slot's new
+        owner takes presses once the short guard after a handover has passed (presses just
+        after it are the previous owner's: edge.lights.shelf_lights.HANDOVER_SECONDS)."""
+        gateway = self.gateway
+        assert gateway is not None
+        await eventually(
+            lambda: gateway.lights.shown_picker(slot) == owner, what=f"{slot} handed over"
+        )
+
     async def lights_written(self) -> None:
         """Wait until the daemon has written its whole light state to every shelf controller
         (its first pass after a start): until then a slot shows what the daemon before it left

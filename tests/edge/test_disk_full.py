@@ -274,7 +274,7 @@ async def test_a_press_while_the_disk_is_full_is_answered_at_once_and_booked_onc
         await rig.press("A-01")
         await eventually(lambda: rig.shows("A-01", DARK), what="none left there: dark")
         assert await rig.shows("A-02", green(1)), "a slot not pressed shows what it did"
-        # The lights' questions answered meanwhile (lists take turns) are no sign of recovery.
+        # The lights' questions answered meanwhile (the pick clock's) are no sign of recovery.
         await eventually(
             lambda: rig.gateway and rig.gateway.counters["storage_failures"] >= 4,
             timeout=20,

@@ -24,7 +24,8 @@ class _Feed:
 
 
 def lights() -> ShelfLights:
-    return ShelfLights(["green", "blue"], lambda: {}, lambda _a: None, cast(Any, _Feed()))
+    feed = cast(Any, _Feed())
+    return ShelfLights(["green", "blue"], lambda: {}, lambda _a: None, feed, Clock().monotonic)
 
 
 def steady(colour: Colour, number: int) -> SlotLight:
@@ -33,15 +34,15 @@ def steady(colour: Colour, number: int) -> SlotLight:
 
 def test_a_held_press_counts_down_its_own_pickers_number_only() -> None:
     shelf = lights()
-    green_turn = {"A-01": steady(Colour.GREEN, 2)}
-    blue_turn = {"A-01": steady(Colour.BLUE, 1)}
-    shelf.show(green_turn)
-    release = shelf.held(ConfirmButton("A-01", 1, 0))  # pressed for picker 0 (green)
+    put_away = {"A-01": steady(Colour.GREEN, 2)}  # a put-away's two packs (colour 0)
+    pick_list = {"A-01": steady(Colour.BLUE, 1)}  # a pick list, which goes first
+    shelf.show(put_away)
+    release = shelf.held(ConfirmButton("A-01", 1, 0))  # pressed for the put-away (green)
     assert release is not None
     assert shelf.lit["A-01"] == steady(Colour.GREEN, 1)
-    shelf.show(blue_turn)  # the lists take turns: blue's count is not touched
+    shelf.show(pick_list)  # a pick list started there: its count is not touched
     assert shelf.lit["A-01"] == steady(Colour.BLUE, 1)
-    shelf.show(green_turn)
+    shelf.show(put_away)  # the list cancelled: the put-away's again
     assert shelf.lit["A-01"] == steady(Colour.GREEN, 1)
     release(True)  # booked: the ledger's plan is shown as it is
     assert shelf.lit["A-01"] == steady(Colour.GREEN, 2)

@@ -15,6 +15,7 @@ import pytest
 from drivers.modbus.lights import DARK, SlotLight
 from drivers.modbus.profile import Colour, Mode
 from edge.demo.local_broker import LocalBroker
+from edge.lights.light_plan import DEFAULT_PICKER_COLOURS
 from sync.commands import with_envelope
 from tests.clocks import PassingClock
 from tests.conftest import Subscriber, eventually
@@ -289,13 +290,22 @@ async def both_deliveries_put(rig: PutawayRig, clock: PassingClock, centre: Subs
     await eventually(lambda: len(answers(centre, "expected")) == 2, what="both announced")
     rig.scanner.scan(code(AMOX, "B8", 400))  # the second delivery's batch comes out first
     rig.scanner.scan(code(AMOX, "B7", 400))
-    await eventually(lambda: rig.shows("A-01", lit(Colour.GREEN, 1)), what="D-1's pack lit")
     await eventually(lambda: len(answers(centre, "lit")) == 2, what="both lit")
     assert {a["command_id"]: a["batch"] for a in answers(centre, "lit")} == {
         "D-1": "B7",
         "D-2": "B8",
     }
-    await rig.press("A-01", times=2)
+    number = {a["command_id"]: int(str(a["number"])) for a in answers(centre, "lit")}
+    colour = {delivery: DEFAULT_PICKER_COLOURS[n] for delivery, n in number.items()}
+    # One delivery at a time, the one whose pack lit the slot first: D-2, then D-1.
+    await eventually(lambda: rig.shows("A-01", lit(colour["D-2"], 1)), what="D-2's pack lit")
+    await rig.shows_only("A-01", lit(colour["D-2"], 1), seconds=1.5)
+    await rig.press("A-01")
+    await eventually(lambda: len(rig.receipts()) == 1, what="D-2's put")
+    assert rig.receipts()[0][2] == "B8"
+    await eventually(lambda: rig.shows("A-01", lit(colour["D-1"], 1)), what="then D-1's")
+    await rig.handed_over("A-01", number["D-1"])
+    await rig.press("A-01")
     await eventually(lambda: len(rig.receipts()) == 2, what="both put")
     clock.pass_time(60)  # remind_after_seconds: nothing more of either scanned meanwhile
     closed = await eventually(

@@ -6,12 +6,11 @@ once the first desk's packs are put, scanned again, without counting as a refuse
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
 
-from drivers.modbus.lights import DARK, SlotLight
+from drivers.modbus.lights import DARK
 from drivers.modbus.profile import Colour
 from edge.demo.local_broker import LocalBroker
 from sync.commands import with_envelope
@@ -47,16 +46,6 @@ def answers(centre: Subscriber, status: str) -> list[dict[str, object]]:
     ]
 
 
-async def shows_only(rig: PutawayRig, slot: str, light: SlotLight, seconds: float = 2.5) -> None:
-    """`slot` shows `light` all along `seconds` (sessions sharing a slot take turns a second
-    each: over two turns, a second colour would show)."""
-    loop = asyncio.get_running_loop()
-    until = loop.time() + seconds
-    while loop.time() < until:
-        assert await rig.light(slot) == light, f"{slot} shows {await rig.light(slot)}"
-        await asyncio.sleep(0.1)
-
-
 async def test_a_pack_for_a_slot_lit_for_another_desk_is_refused_until_that_desk_has_put(
     tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
 ) -> None:
@@ -77,7 +66,7 @@ async def test_a_pack_for_a_slot_lit_for_another_desk_is_refused_until_that_desk
         assert "A-01" in why and "goods-in" in why and "scan this pack again" in why, why
         assert validate("cmd-result", refused) == []
         await eventually(lambda: rig.shows(STATION_2, RED), what="red at desk-2's station")
-        await shows_only(rig, "A-01", lit(Colour.GREEN, 1))
+        await rig.shows_only("A-01", lit(Colour.GREEN, 1))
         await rig.press("A-01")
         await eventually(lambda: rig.receipts(), what="goods-in's pack booked")
         assert [r[:4] for r in rig.receipts()] == [("A-01", AMOX, "CLERK1", "C1")]
@@ -113,7 +102,7 @@ async def test_with_another_home_slot_the_other_desks_pack_goes_there_and_a_pres
             ("C2", "A-02"),  # its other home slot
         ]
         await eventually(lambda: rig.shows("A-02", lit(Colour.BLUE, 1)), what="desk-2's")
-        await shows_only(rig, "A-01", lit(Colour.GREEN, 1))
+        await rig.shows_only("A-01", lit(Colour.GREEN, 1))
         await rig.press("A-01")  # goods-in's clerk lays C1 and presses
         await eventually(lambda: rig.receipts(), what="a pack booked")
         assert [r[:4] for r in rig.receipts()] == [("A-01", AMOX, "CLERK1", "C1")]

@@ -35,7 +35,9 @@ def test_another_desks_pack_goes_to_the_drugs_next_slot_and_a_press_books_only_t
     lit = [(a["slot"], a["batch"], a["number"]) for a in answers(keeper, "lit")]
     assert lit == [("A-01", "B1", 0), ("A-02", "B2", 1), ("A-01", "B1", 0), ("A-02", "B1", 1)]
     assert set(desk.cues()) == {Cue("A-01", CueKind.PUT, 0, 2), Cue("A-02", CueKind.PUT, 1, 2)}
-    desk.button("A-01", 2, shown=1)  # whatever colour the press was read with
+    desk.button("A-01", 1, shown=1)  # Ben's colour, never shown there: none of his booked
+    assert puts(keeper) == []
+    desk.button("A-01", 2, shown=0)  # the colour A-01 shows: Ana's
     ana = answers(keeper, "lit")[0]["command_id"]
     assert puts(keeper) == [("A-01", "B1", ana)] * 2
     assert answers(keeper, "refused") == []
