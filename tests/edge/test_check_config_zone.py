@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.edge.daemon_process import logged_until
 
 ROOT = Path(__file__).resolve().parents[2]
 MOMENT = "2026-12-07 07:30:00"  # UTC: 18:30 in Sydney (UTC+11:00), 23:30 the day before at -8
@@ -82,29 +82,10 @@ def daemon_log(tmp_path: Path, zone: str) -> list[str]:
         f'database = "{tmp_path / zone.replace("/", "-")}.sqlite"\n'
         '[broker]\nurl = "mqtt://127.0.0.1:1"\n[metrics]\nlisten = ""\n'
     )
-    log = tmp_path / "stderr"
     command = [sys.executable, "-m", "edge.cli.main", "run", "--init", "--config", str(config)]
-    with log.open("w") as stderr:
-        daemon = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            # faketime's library itself (not its wrapper, which would take the SIGTERM)
-            env={**os.environ, "TZ": "UTC", "LD_PRELOAD": libfaketime(), "FAKETIME": f"@{MOMENT}"},
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while "site time zone" not in log.read_text():
-            assert daemon.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(15) == 0, log.read_text()
-    finally:
-        daemon.kill()
-        daemon.wait(15)
-    return log.read_text().splitlines()
+    # faketime's library itself (not its wrapper, which would take the SIGTERM)
+    env = {**os.environ, "TZ": "UTC", "LD_PRELOAD": libfaketime(), "FAKETIME": f"@{MOMENT}"}
+    return logged_until(command, tmp_path / "stderr", "site time zone", env)
 
 
 def test_the_daemon_names_its_zone_offset_and_local_time_at_start(tmp_path: Path) -> None:

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import pytest
 from inventory.errors import StoreError
 from inventory.ledger import store
 from inventory.ledger.schema import DROPPED, MIGRATIONS, SCHEMA_VERSION
+from tests.edge.daemon_process import logged_until
 from tests.inventory.test_store import file_at_version
 from tests.inventory.test_store_upgrades import GTIN, busy_ledger, copy_into
 
@@ -97,25 +96,11 @@ def test_every_upgrade_step_that_drops_rows_says_what_and_why() -> None:
 def daemon_start(config: Path, log: Path) -> list[str]:
     """What `rxedge run` logs until it says it runs (its broker refuses: it runs on); then it
     is stopped as systemd stops it."""
-    with log.open("w") as stderr:
-        daemon = subprocess.Popen(
-            [*RXEDGE, "run", "--config", str(config)],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while "edge.daemon.activity.start: gateway s1/g1 running" not in log.read_text():
-            assert daemon.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(15) == 0, log.read_text()
-    finally:
-        daemon.kill()
-        daemon.wait(15)
-    return log.read_text().splitlines()
+    return logged_until(
+        [*RXEDGE, "run", "--config", str(config)],
+        log,
+        "edge.daemon.activity.start: gateway s1/g1 running",
+    )
 
 
 def test_the_daemon_says_once_that_it_upgraded_the_ledger_and_what_it_dropped(
