@@ -6,6 +6,8 @@ is answered at once as if booked (the slot's number goes down: `edge.lights.shel
 power cut or a restart meanwhile would lose what a person saw taken, so each such action is
 also written to a small file beside the ledger (`<ledger>.actions`) whose room is reserved when
 the daemon starts: writing into room already allocated needs none of the room the disk lacks.
+An action the file cannot take (its room used up, none reserved, a read-only file system) is
+not held at all: the shelf shows it was not recorded (`edge.lights.not_recorded`).
 
 Each action is kept under a key of its own (`<kind>:<run>:<n>`). The ledger writes a kept
 action with its key remembered in the same transaction (`RememberCommand`), and skips one
@@ -79,11 +81,16 @@ class ActionJournal:
 
     def open(self) -> list[RememberCommand]:
         """Open the file and reserve its room; the actions in it, oldest first. A file that
-        cannot be opened or reserved is logged, and actions are then held in memory only."""
+        cannot be opened or reserved is logged, and actions cannot be kept in it then."""
         try:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o640)
         except OSError as exc:
-            log.error("actions held through a full disk cannot be kept in %s: %s", self.path, exc)
+            log.error(
+                "actions held through a full disk cannot be kept in %s: %s (while the ledger "
+                "cannot be written, presses and scans are then not recorded)",
+                self.path,
+                exc,
+            )
             return []
         used = os.pread(self._fd, self._size, 0).split(b"\0", 1)[0]
         # Whole records end their line; what follows the last line end is a record whose write
@@ -101,8 +108,8 @@ class ActionJournal:
             self._room = True
         except OSError as exc:
             log.error(
-                "no room reserved in %s for actions held through a full disk (%s): they are "
-                "held in memory only",
+                "no room reserved in %s for actions held through a full disk (%s): while the "
+                "ledger cannot be written, presses and scans are not recorded",
                 self.path,
                 exc,
             )
@@ -132,7 +139,7 @@ class ActionJournal:
         line = json.dumps(_record(once, action), separators=(",", ":")).encode() + b"\n"
         if self._end + len(line) > self._size:
             if not self._told_full:
-                log.error("%s is full: further actions are held in memory only", self.path)
+                log.error("%s is full: further presses and scans are not recorded", self.path)
                 self._told_full = True
             return None
         try:

@@ -99,6 +99,7 @@ class Gateway:
             self._observe,
             feed,
             self.clock.monotonic,
+            config.picking.mistake_seconds,
         )
         self.session: MqttSession | None = None
         self.publisher: OutboxPublisher | None = None
@@ -119,6 +120,7 @@ class Gateway:
             self.presence.forget,
         )
         self.ledger.on_held = self.lights.held  # a press answered at the shelf meanwhile
+        self.ledger.on_unkept = self.lights.not_recorded.tell  # one not answered so: red
         self.ledger.actions = ActionJournal(journal_path(config.database), self.clock)
         self.alarms_at_broker = RetainedAlarms(
             self.topics,
@@ -226,6 +228,7 @@ class Gateway:
                 self.lights.show(await ledger.ask(self.lights.plan))
                 await self._serve(session, self.publisher)
             finally:
+                self.lights.not_recorded.stop()  # no red ends on the shelves once stopped
                 await session.stop(farewell=Announcement(self.topics.status, "offline"))
         finally:
             await ledger.close()

@@ -12,6 +12,8 @@ writer stuck far longer than any commit takes lets the queue fill. A change the 
 (or refused): an MQTT message is acknowledged to the broker only then, so nothing acknowledged
 is lost to a crash or a full disk. What people do at the shelf while held (presses, scans) is
 kept on disk till written (`edge.daemon.action_journal`): a power cut does not lose it either.
+One that cannot be kept there (the file's room used up, a read-only file system) is never
+carried out, so never answered as booked: `on_unkept` tells the shelf, and it is done again.
 """
 
 from __future__ import annotations
@@ -88,6 +90,9 @@ class LedgerLink:
         # What people do at the shelf while held is kept on disk (None: in memory only).
         self.actions: ActionJournal | None = None
         self._kept: dict[int, RememberCommand] = {}  # id of a kept action -> it, under its key
+        # Told of an action held that could not be kept on disk: passed over at its turn.
+        self.on_unkept: Callable[[Change], object] = lambda _action: None
+        self._unkept: set[int] = set()  # ids of those actions, till their turn
         self._write_failed = False  # a write failed since the ledger last worked
 
     async def open(self) -> None:
@@ -185,6 +190,8 @@ class LedgerLink:
                 CHANGES,
                 partial(self._hold_from, *changes, *behind),
             )
+        except _PassedOver:
+            results = [None] * len(changes)
         except Exception as exc:
             if len(changes) > 1:
                 log.warning("%d changes went back together (%s): one by one", len(changes), exc)
@@ -196,7 +203,9 @@ class LedgerLink:
                 raise
             results = [exc]  # refused after it wrote: the group went back
         for change, result in zip(changes, results, strict=True):
-            if isinstance(result, Refused):
+            if result is None:
+                self._unkept.discard(id(change))
+            elif isinstance(result, Refused):
                 self._refused(change, result)
             else:
                 self._released(change, show=result.plan is None)  # else its own plan shows it
@@ -231,31 +240,42 @@ class LedgerLink:
     def _hold(self, change: Change) -> None:
         """`change` waits for the ledger to be writable again: `on_held` is told, once (of a
         kept action, of the action). A press or scan is kept on disk before the shelf answers
-        it."""
-        if id(change) in self._held:
+        it (with no action file, held in memory only); one the file cannot keep is not held."""
+        if id(change) in self._held or id(change) in self._unkept:
             return
         kept = self._kept.get(id(change))
-        if kept is None and kept_kind(change):
-            kept = self._keep(change)
+        if kept is None and kept_kind(change) and self.actions is not None:
+            if (kept := self.actions.keep(change)) is None:
+                self._not_kept(change)
+                return
+            self._kept[id(change)] = kept
         action = kept.then if kept is not None and kept.then is not None else change
         if (then := self.on_held(action)) is not None:
             self._held[id(change)] = then
 
-    def _keep(self, action: Change) -> RememberCommand | None:
-        """Keep `action` on disk; what carries it out once, or None (held in memory only)."""
-        kept = self.actions.keep(action) if self.actions is not None else None
-        if kept is not None:
-            self._kept[id(action)] = kept
-        return kept
+    def _not_kept(self, action: Change) -> None:
+        """Neither the ledger nor the action file takes `action`: answered as booked, a person
+        would take it as recorded and a stop would lose it. So it is never carried out (passed
+        over at its turn, written or not by then), and `on_unkept` says so at the shelf."""
+        self._unkept.add(id(action))
+        self._counters["actions_not_recorded"] += 1
+        log.warning("not recorded, to be done again once the storage alarm clears: %r", action)
+        self.on_unkept(action)
 
     def _handled_one(self) -> None:
         self._handled += 1
         while self._waiting and self._waiting[0][0] <= self._handled:
             self._waiting.popleft()[1]()
 
-    async def _apply_once(self, changes: list[Change]) -> list[Applied | Refused]:
-        """Apply `changes`; those kept on disk (held at a failed attempt) under their keys."""
-        return await self._apply([self._kept.get(id(change), change) for change in changes])
+    async def _apply_once(self, changes: list[Change]) -> list[Applied | Refused | None]:
+        """Apply `changes`; those kept on disk (held at a failed attempt) under their keys,
+        those not kept passed over (None; `_PassedOver` when no other is left to write)."""
+        left = [change for change in changes if id(change) not in self._unkept]
+        if not left:
+            raise _PassedOver
+        results = await self._apply([self._kept.get(id(change), change) for change in left])
+        applied = {id(change): result for change, result in zip(left, results, strict=True)}
+        return [applied.get(id(change)) for change in changes]
 
     async def _apply(self, changes: list[Change]) -> list[Applied | Refused]:
         # Each change waited the whole group's time, from handing it over to durable.
@@ -314,6 +334,10 @@ class LedgerLink:
             if (record := self._storage.recovered()) is not None and not self._queue(record):
                 self._outages.append(record)  # never dropped: the alarm would stay raised
             return result
+
+
+class _PassedOver(Exception):
+    """Every change of a group is an action not kept: nothing of it is written."""
 
 
 class ChangeQueue:

@@ -14,6 +14,7 @@ from drivers.modbus.shelf_bus import ShelfBus
 from edge.daemon.activity import Activity, Observer
 from edge.lights.light_plan import describe_light, plan_lights, shown_owner
 from edge.lights.lights_feed import LightsFeed
+from edge.lights.not_recorded import NotRecorded
 from inventory.changes import Change, ConfirmButton
 from inventory.keeper import InventoryKeeper
 
@@ -36,6 +37,7 @@ class ShelfLights:
         observe: Observer,
         feed: LightsFeed,
         monotonic: Callable[[], float],
+        mistake_seconds: float,
     ):
         self.feed = feed  # the lights on the wire, after the LED writes
         self.colours = [Colour[name.upper()] for name in colour_names]
@@ -49,6 +51,8 @@ class ShelfLights:
         self._held: Counter[tuple[str, int | None]] = Counter()
         self._targets = targets
         self._observe = observe
+        # Red where a press or scan could not be recorded (`picking.mistake_seconds`).
+        self.not_recorded = NotRecorded(mistake_seconds, lambda: self.show(self._planned))
 
     def plan(self, keeper: InventoryKeeper) -> dict[str, SlotLight]:
         """On the writer: every slot's light now (one owner's on a slot several want)."""
@@ -59,7 +63,7 @@ class ShelfLights:
         """Hand the shelf buses every light that differs from what is lit."""
         self._planned = plan
         self._note_owners(plan)
-        plan = self._with_held(plan)
+        plan = self.not_recorded.over(self._with_held(plan))
         targets = self._targets()
         for slot in set(self.lit) | set(plan):
             light = plan.get(slot, DARK)

@@ -25,7 +25,9 @@ class _Feed:
 
 def lights() -> ShelfLights:
     feed = cast(Any, _Feed())
-    return ShelfLights(["green", "blue"], lambda: {}, lambda _a: None, feed, Clock().monotonic)
+    return ShelfLights(
+        ["green", "blue"], lambda: {}, lambda _a: None, feed, Clock().monotonic, 30.0
+    )
 
 
 def steady(colour: Colour, number: int) -> SlotLight:
@@ -122,7 +124,7 @@ def test_a_press_kept_after_a_torn_one_comes_back_after_the_next_stop(tmp_path: 
     assert b"\0" not in lines and lines.endswith(b"\n") and lines.count(b"\n") == 2
 
 
-def test_presses_beyond_the_room_are_held_in_memory_only(tmp_path: Path) -> None:
+def test_presses_beyond_the_room_are_not_kept(tmp_path: Path) -> None:
     journal = ActionJournal(tmp_path / "presses", Clock(), size=200)
     journal.open()
     assert journal.keep(ConfirmButton("A-01", 1, 0)) is not None

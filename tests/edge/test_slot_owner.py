@@ -79,7 +79,7 @@ class _Clock:
 
 def lights(clock: _Clock) -> ShelfLights:
     colours = [c.name.lower() for c in DEFAULT_PICKER_COLOURS]
-    return ShelfLights(colours, lambda: {}, lambda _a: None, cast(Any, _Feed()), clock)
+    return ShelfLights(colours, lambda: {}, lambda _a: None, cast(Any, _Feed()), clock, 30.0)
 
 
 def test_a_press_just_after_a_handover_is_the_previous_owners_then_the_new_ones() -> None:
