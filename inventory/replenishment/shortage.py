@@ -5,8 +5,7 @@ shortage is found.
   product falls to its reorder point, the stock-out alarm when none is left, and a request is
   called for when what is on hand and on order no longer covers the reorder point. Only falling
   stock starts a shortage and only rising stock ends one: packs put away one by one on a new
-  shelf must not each raise a request. While it lasts, the shortage alarm's `on_hand` follows
-  the stock (the same alarm, its raise time and acknowledgement kept).
+  shelf must not each raise a request.
 - A pick list asking for more than the shelves hold (`after_short_pick`): the shortage alarm
   (with what the open lists are short by in all, the list's id and those of every open list
   short of it, added to the alarm when it is live already), the product's open requests made
@@ -80,8 +79,6 @@ def after_movements(
         alarms.append(Alarm(AlarmKind.SHORTAGE, product.gtin, AlarmState.RAISED, at, detail))
     elif not short and standing.shortage is not None and delta > 0:
         alarms.append(replace(standing.shortage, state=AlarmState.CLEARED, cleared_at=at))
-    else:
-        alarms += _following_stock(standing)
     requests: list[ProcurementRequest] = []
     if on_hand <= 0 and standing.stock_out is None:
         # None left: what is on its way is wanted now, and so is a proposal when confirmed.
@@ -105,10 +102,10 @@ def after_movements(
 def after_unmanaged(standing: Standing, delta: int, at: str) -> list[Alarm]:
     """The live alarms of a GTIN without a product policy (raised by a short pick, or before
     its product was taken out of the configuration), cleared once its stock rises above none:
-    without a reorder point, stock back is the only sign they are over; till then the shortage
-    alarm's `on_hand` follows the stock. Nothing is raised or requested for it."""
+    without a reorder point, stock back is the only sign they are over. Nothing is raised or
+    requested for it."""
     if delta <= 0 or standing.on_hand <= 0:
-        return _following_stock(standing)
+        return []
     live = (a for a in (standing.shortage, standing.stock_out) if a is not None)
     return [replace(alarm, state=AlarmState.CLEARED, cleared_at=at) for alarm in live]
 
@@ -164,16 +161,6 @@ def after_short_pick(
         told = {k: v for k, v in live.detail.items() if k != "urgent_requests"} | detail
         alarms = [] if told == live.detail else [replace(live, detail=told)]
     return alarms, requests
-
-
-def _following_stock(standing: Standing) -> list[Alarm]:
-    """The live shortage alarm saying what is on hand now (its state, raise time and
-    acknowledgement kept, so the centre sees the same alarm updated); none when it says so
-    already."""
-    live = standing.shortage
-    if live is None or live.detail.get("on_hand") == standing.on_hand:
-        return []
-    return [replace(live, detail={**live.detail, "on_hand": standing.on_hand})]
 
 
 def at_start(

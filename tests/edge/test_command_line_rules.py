@@ -297,9 +297,9 @@ def test_an_alarms_detail_is_an_object(ledger: Path, capsys: pytest.CaptureFixtu
     _, out, _ = run(capsys, "alarms", "--db", str(ledger), "--json")
     (alarm,) = lines_of_objects(out)
     assert alarm["id"] == f"shortage-{AMOX.gtin}"
-    assert alarm["detail"]["on_hand"] == 1 and alarm["detail"]["gtin"] == AMOX.gtin
+    assert alarm["detail"]["on_hand"] == 2 and alarm["detail"]["gtin"] == AMOX.gtin
     _, table, _ = run(capsys, "alarms", "--db", str(ledger))
-    assert "on_hand=1" in table and "{" not in table
+    assert "on_hand=2" in table and "{" not in table
 
 
 @pytest.mark.parametrize(

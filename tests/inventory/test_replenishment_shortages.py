@@ -1,7 +1,6 @@
 """Shortages the keeper must not miss: shelves found short or empty at start, an open routine
 request made urgent by a stock-out or a short pick (the alarm naming it for the centre), a
-waiting proposal enlarged by a short pick, a live shortage alarm saying what is on hand as the
-stock changes, and a delivery judged with its own request closed."""
+waiting proposal enlarged by a short pick, and a delivery judged with its own request closed."""
 
 from __future__ import annotations
 
@@ -176,55 +175,6 @@ def test_a_notice_delivering_a_request_counts_its_other_products_as_coming_at_st
         assert requests(keeper) == [(AMOX.gtin, 5, "requested", "routine")], "its par is coming"
     finally:
         keeper.close()
-
-
-# While short -------------------------------------------------------------------------------
-
-
-def test_a_live_shortage_alarm_follows_the_stock_and_keeps_its_raise_and_acknowledgement(
-    tmp_path: Path,
-) -> None:
-    keeper = stocked(tmp_path / "l.sqlite", 5)
-    keeper.take(pack(1, AMOX.gtin).epc)
-    keeper.take(pack(2, AMOX.gtin).epc)  # 3: at the reorder point, raised
-    alarm_id = f"shortage-{AMOX.gtin}"
-    keeper.alarms.acknowledge(alarm_id, "Ana")
-    keeper.take(pack(3, AMOX.gtin).epc)  # 2
-    keeper.move(pack(4, AMOX.gtin).epc, "A-02")  # the stock is the same: nothing to say
-    keeper.put_away(pack(9, AMOX.gtin), "A-01")  # 3: still short
-    keeper.take(pack(4, AMOX.gtin).epc)
-    keeper.take(pack(5, AMOX.gtin).epc)
-    keeper.take(pack(9, AMOX.gtin).epc)  # none left
-    published = alarm_messages(keeper, alarm_id)
-    assert [(m["state"], m["detail"]["on_hand"]) for m in published] == [
-        ("raised", 3),
-        ("acknowledged", 3),
-        ("acknowledged", 2),
-        ("acknowledged", 3),
-        ("acknowledged", 2),
-        ("acknowledged", 1),
-        ("acknowledged", 0),
-    ]
-    assert {m["raised_at"] for m in published} == {published[0]["raised_at"]}
-    assert {m["acknowledged_by"] for m in published[1:]} == {"Ana"}
-    alarm = keeper.alarms.get(AlarmKind.SHORTAGE, AMOX.gtin)
-    assert alarm is not None and alarm.detail["on_hand"] == 0
-
-
-def test_the_shortage_alarm_of_a_gtin_without_a_policy_follows_its_stock(
-    tmp_path: Path,
-) -> None:
-    keeper = keeper_at(tmp_path / "l.sqlite", AMOX)
-    for n in (1, 2, 3):
-        keeper.put_away(pack(n, PARA.gtin), "A-03")
-    keeper.orders.report_short(PARA.gtin, {"rx-7": 4}, "rx-7")  # 3 on hand, 4 short
-    keeper.take(pack(1, PARA.gtin).epc)
-    published = alarm_messages(keeper, f"shortage-{PARA.gtin}")
-    assert [(m["state"], m["detail"]["on_hand"]) for m in published] == [
-        ("raised", 3),
-        ("raised", 2),
-    ]
-    assert published[1]["detail"]["short_by"] == 4
 
 
 # Urgent ------------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def described(
     if "days_left" in detail:
         said.append(f"{detail['days_left']} day(s) left as of {detail.get('as_of', '')}".strip())
     if "on_hand" in detail:
-        said.append(f"{detail['on_hand']} on hand")
+        said.append(f"{detail['on_hand']} on hand when raised")
     if "waiting" in detail:
         said.append(f"{detail['waiting']} waiting, the oldest {detail['oldest_seconds']} s")
     if "newest_stamp" in detail:
