@@ -93,8 +93,18 @@ def summarise(first: Scrape, second: Scrape | None, url: str) -> dict[str, Any]:
         {"device": labels["device"], "kind": labels["kind"], "up": value == 1}
         for labels, value in now.series("rxedge_device_up")
     ]
+    flapping = {
+        (labels["reader"], labels["antenna"])
+        for labels, value in now.series("rxedge_antenna_flapping")
+        if value == 1
+    }
     antennas = [
-        {"reader": labels["reader"], "antenna": int(labels["antenna"]), "slot": labels["slot"]}
+        {
+            "reader": labels["reader"],
+            "antenna": int(labels["antenna"]),
+            "slot": labels["slot"],
+            "flapping": (labels["reader"], labels["antenna"]) in flapping,
+        }
         for labels, value in now.series("rxedge_antenna_up")
         if value == 0
     ]
@@ -177,6 +187,9 @@ def problems(report: dict[str, Any]) -> list[str]:
     found += [
         f"antenna {a['antenna']} of reader {a['reader']} keeps failing: "
         f"slot {a['slot']} is not watched reliably"
+        if a["flapping"]
+        else f"antenna {a['antenna']} of reader {a['reader']} has had no good round: "
+        f"slot {a['slot']} is not watched"
         for a in report["antennas_down"]
     ]
     found += [

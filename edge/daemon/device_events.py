@@ -98,6 +98,9 @@ class DeviceEvents:
         self._reader_slots = {
             reader.name: set(reader.antennas.values()) for reader in config.readers
         }
+        self._antennas = {  # reader -> its antennas' names (health and alarms)
+            r.name: [antenna_name(r.name, a) for a in r.antenna_numbers] for r in config.readers
+        }
         self.watched_slots = set(self._zones.values())  # slots a fixed reader watches
         self.unwatched: set[str] = set()  # slots whose reader is down
         self.read_at: dict[str, float] = {}  # slot -> when its antenna last finished a round
@@ -204,11 +207,14 @@ class DeviceEvents:
             if event.device in self._handhelds:
                 self._stocktake.handheld(event.device, up=True)
             self._works(event.device)
+            self.health.reachable(self._antennas.get(event.device, ()), self._clock.monotonic())
         elif isinstance(event, DeviceDown):
             # The one line about it (the drivers report it by this event, not in the log).
             down = f"{event.device} is down: {event.reason}"
             self._observe(Activity("device", down, logging.WARNING))
             self.health.down(event.device, event.reason, self._clock.monotonic())
+            # Its antennas read nothing while it is down: not a good round, nor a failure.
+            self.health.unreachable(self._antennas.get(event.device, ()))
             self._set_watched(event.device, False)
             if event.device in self._handhelds:
                 self._stocktake.handheld(event.device, up=False)

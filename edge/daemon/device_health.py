@@ -4,7 +4,8 @@ reads the next does not page anyone; or when it keeps dropping, down `flap_drops
 `flap_seconds` however short each drop, since a link or an antenna cable that comes and goes
 every few seconds loses presses, scans and reads all the same. A device alarmed for its drops
 clears only once it has stayed up for `flap_seconds`; one alarmed for staying down clears when
-it answers again."""
+it answers again. A reader's antennas cannot be judged while the reader is down: their alarms
+stay as they are, and their clocks start again at its return."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class DeviceHealth:
     _details: dict[str, dict[str, object]] = field(default_factory=dict)
     _drops: dict[str, deque[float]] = field(default_factory=dict)  # within flap_seconds
     _flapping: dict[str, float | None] = field(default_factory=dict)  # alarmed -> up since
+    _unreachable: set[str] = field(default_factory=set)  # parts of a device that is down
 
     def down(
         self,
@@ -63,6 +65,31 @@ class DeviceHealth:
             if device in for_drops:
                 self._flapping[device] = None
 
+    def unreachable(self, parts: Iterable[str]) -> None:
+        """`parts` (a reader's antennas) cannot work while their device is down: until
+        `reachable`, none is alarmed or cleared, and one alarmed for its drops has not read
+        since (its window starts at its first good round after the device's return)."""
+        for part in parts:
+            self._unreachable.add(part)
+            if part in self._flapping:
+                self._flapping[part] = None
+
+    def reachable(self, parts: Iterable[str], now: float) -> None:
+        """The device of `parts` is back at `now`: one of them down since before is down since
+        `now`, so it has `alarm_after` again to show that it works."""
+        for part in parts:
+            if part in self._unreachable:
+                self._unreachable.discard(part)
+                if part in self._down_since:
+                    self._down_since[part] = now
+
+    def reads_between_failures(self, device: str, now: float) -> bool:
+        """Whether `device` is alarmed for its drops and has not been down for `alarm_after`
+        at `now`: it keeps failing, and works between failures (else it has had no good round
+        for that long, or is not alarmed for its drops)."""
+        since = self._down_since.get(device)
+        return device in self._flapping and (since is None or now - since < self.alarm_after)
+
     def any_down(self) -> bool:
         """Whether any device is down or alarmed: else `up` has nothing to do."""
         return bool(self._down_since or self._alarmed)
@@ -88,12 +115,14 @@ class DeviceHealth:
         """Devices down `flap_drops` times within `flap_seconds`, or down for `alarm_after`
         seconds, and not alarmed yet (marked alarmed now), each with the alarm's detail: what
         is down and why (the latest reason; for drops, how many in how long). One that reached
-        both is alarmed for its drops: it keeps dropping, so its return alone does not clear."""
+        both is alarmed for its drops: it keeps dropping, so its return alone does not clear.
+        Parts of a device that is down (`unreachable`) wait for its return."""
         found = []
+        unjudged = self._alarmed | self._unreachable
         for device, recent in self._drops.items():
             while recent and recent[0] <= now - self.flap_seconds:
                 recent.popleft()
-            if len(recent) < self.flap_drops or device in self._alarmed:
+            if len(recent) < self.flap_drops or device in unjudged:
                 continue
             detail = dict(self._details[device])
             detail["reason"] = (
@@ -104,8 +133,9 @@ class DeviceHealth:
             found.append((device, detail))
             self._flapping[device] = None if device in self._down_since else now
         self._alarmed.update(device for device, _ in found)
+        unjudged.update(device for device, _ in found)
         for device, since in self._down_since.items():
-            if now - since >= self.alarm_after and device not in self._alarmed:
+            if now - since >= self.alarm_after and device not in unjudged:
                 found.append((device, dict(self._details[device])))
                 self._alarmed.add(device)
         self._drops = {device: recent for device, recent in self._drops.items() if recent}

@@ -39,7 +39,9 @@ def devices_up(devices: Devices) -> Iterator[Metric]:
     yield up
 
 
-def antennas_up(config: GatewayConfig, health: DeviceHealth) -> Iterator[Metric]:
+def antennas_up(config: GatewayConfig, health: DeviceHealth, now: float) -> Iterator[Metric]:
+    """Each antenna given a slot: whether its device_down alarm is live, and whether it is live
+    for failures between good rounds (`now`: monotonic seconds, the health's clock)."""
     up = GaugeMetricFamily(
         "rxedge_antenna_up",
         "0 while the antenna's device_down alarm is live (no good round for "
@@ -47,11 +49,22 @@ def antennas_up(config: GatewayConfig, health: DeviceHealth) -> Iterator[Metric]
         "devices.flap_window_seconds: its slot is not watched reliably), else 1.",
         labels=["reader", "antenna", "slot"],
     )
+    flapping = GaugeMetricFamily(
+        "rxedge_antenna_flapping",
+        "1 while the antenna's device_down alarm is live for failing devices.flap_drops times "
+        "within devices.flap_window_seconds and it reads between failures (its slot is watched "
+        "only then); 0 otherwise, also while it has had no good round for "
+        "devices.down_alarm_seconds.",
+        labels=["reader", "antenna", "slot"],
+    )
     for reader in config.readers:
         for antenna, slot in sorted(reader.antennas.items()):
-            alarmed = health.alarmed(antenna_name(reader.name, antenna))
-            up.add_metric([reader.name, str(antenna), slot], float(not alarmed))
+            name = antenna_name(reader.name, antenna)
+            labels = [reader.name, str(antenna), slot]
+            up.add_metric(labels, float(not health.alarmed(name)))
+            flapping.add_metric(labels, float(health.reads_between_failures(name, now)))
     yield up
+    yield flapping
 
 
 def reader_counts(readers: list[SerialDevice], tag_reads: Counter[str]) -> Iterator[Metric]:

@@ -166,7 +166,7 @@ class GatewayCollector(Collector):
         )
         devices = gateway.devices
         yield from devices_up(devices)
-        yield from antennas_up(config, gateway.events.health)
+        yield from antennas_up(config, gateway.events.health, tallies.clock.monotonic())
         yield from reader_counts(list(devices.readers), tallies.tag_reads)
         yield from serial_opens([*devices.readers, *devices.scanners])
         yield from scanner_counts(list(devices.scanners))

@@ -15,9 +15,11 @@ import pytest
 
 from drivers.r2000.inventory import encode_error
 from edge.demo.local_broker import LocalBroker
+from edge.service.metrics_scrape import scrape
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually, subscribed
 from tests.edge.test_device_faults import PREFIX, Rig, retained, running
+from tests.edge.test_metrics import rxedge_status
 
 ANTENNA_2 = "device_down-r1-antenna-2"
 
@@ -35,6 +37,21 @@ class BadgelessRig(Rig):
 async def patient_rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[Rig]:
     """A device down alarm after 2 s (or 5 drops within 10 min)."""
     async for running_rig in running(BadgelessRig(tmp_path, broker, down_alarm_seconds=2.0)):
+        yield running_rig
+
+
+class MeteredRig(BadgelessRig):
+    """With its metrics endpoint, for `rxedge status`."""
+
+    def config(self) -> dict[str, object]:
+        return {**super().config(), "metrics": {"listen": "127.0.0.1:0", "refresh_seconds": 0.1}}
+
+
+@pytest.fixture
+async def metered_rig(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[Rig]:
+    """A device down alarm after 2 s, or after 3 drops within 60 s; metrics on."""
+    made = MeteredRig(tmp_path, broker, 2.0, flap_drops=3, flap_window_seconds=60.0)
+    async for running_rig in running(made):
         yield running_rig
 
 
@@ -178,3 +195,83 @@ async def test_an_antenna_without_a_good_round_raises_one_alarm_after_the_down_t
     assert antenna_alarm_rows(rig) == [(ANTENNA_2, True), (ANTENNA_2, False)], (
         "one raise, one clear"
     )
+
+
+async def test_a_held_antenna_alarm_stays_acknowledged_while_its_reader_is_unplugged(
+    loose_rig: Rig, subscribe: Callable[..., Subscriber]
+) -> None:
+    """The antenna read nothing while its whole reader was unplugged for longer than the
+    window: its acknowledged alarm neither clears then nor is raised afresh when the reader is
+    back with the antenna still loose; it clears once the antenna has read for the window."""
+    rig = loose_rig
+    centre = subscribe(f"{PREFIX}/alarms/#")
+    assert rig.gateway is not None
+    await subscribed(rig.gateway)
+    await eventually(lambda: rig.reader.rounds > 4, what="rounds on both antennas")
+    for _ in range(3):
+        await fail_for(rig, 0.3)
+    await eventually(lambda: state(rig, ANTENNA_2) == "raised", timeout=5, what="the alarm")
+    ack = {"alarm_id": ANTENNA_2, "by": "Ana Ruiz"}
+    centre.publish(f"{PREFIX}/cmd/alarm-ack", json.dumps(with_envelope(ack)))
+    await eventually(lambda: state(rig, ANTENNA_2) == "acknowledged", what="acknowledged")
+
+    await fail_for(rig, 0.3)  # it read last just now
+    unplug = asyncio.create_task(rig.reader.line.unplug(5.0 + 2.0))  # longer than the window
+    await eventually(lambda: any("r1 is down" in t for t in rig.texts("device")), what="down")
+    rig.reader.missing_antennas.add(2)  # still loose when the reader is back
+    failed = sum("r1-antenna-2: antenna missing" in t for t in rig.texts("device"))
+    await unplug
+    assert state(rig, ANTENNA_2) == "acknowledged", "cleared while the antenna read nothing"
+    await eventually(
+        lambda: sum("r1-antenna-2: antenna missing" in t for t in rig.texts("device")) > failed,
+        timeout=15,
+        what="the reader back, antenna 2 failing",
+    )
+    back = sum("r1-antenna-2 works again" in t for t in rig.texts("device"))
+    rig.reader.missing_antennas.discard(2)
+    await eventually(
+        lambda: sum("r1-antenna-2 works again" in t for t in rig.texts("device")) > back,
+        what="antenna 2 reading again",
+    )
+    up_at = asyncio.get_running_loop().time()
+    assert state(rig, ANTENNA_2) == "acknowledged", "raised afresh or cleared at its return"
+    await eventually(lambda: state(rig, ANTENNA_2) == "cleared", timeout=15, what="cleared")
+    assert asyncio.get_running_loop().time() - up_at >= 5.0 - 0.5, "cleared before the window"
+    sent = await eventually(lambda: (got := retained(centre, ANTENNA_2))[-1:] == [b""] and got)
+    assert [json.loads(payload)["state"] for payload in sent[:-1]] == ["raised", "acknowledged"]
+    assert antenna_alarm_rows(rig) == [(ANTENNA_2, True)] * 2 + [(ANTENNA_2, False)]
+
+
+async def test_status_tells_an_antenna_that_keeps_failing_from_one_without_a_good_round(
+    metered_rig: Rig,
+) -> None:
+    """Failing again and again, the antenna reads between failures: its slot is watched, but
+    not reliably. Once it has had no good round for the down time, its slot is not watched."""
+    rig = metered_rig
+    url = await eventually(lambda: rig.gateway and rig.gateway.metrics.url, what="the endpoint")
+    antenna_2 = {"reader": "r1", "antenna": "2", "slot": "A-02"}
+
+    async def gauge(name: str) -> float | None:
+        return (await asyncio.to_thread(scrape, url)).value(name, **antenna_2)
+
+    await eventually(lambda: rig.reader.rounds > 4, what="rounds on both antennas")
+    for _ in range(3):
+        await fail_for(rig, 0.3)
+    await eventually(lambda: state(rig, ANTENNA_2) == "raised", timeout=5, what="the alarm")
+    code, out = await rxedge_status("--metrics", url, "--interval", "0")
+    assert code == 1, out
+    assert "antenna 2 of reader r1 keeps failing: slot A-02 is not watched reliably" in out
+
+    assert await gauge("rxedge_antenna_flapping") == 1
+
+    async def silent() -> bool:
+        return await gauge("rxedge_antenna_flapping") == 0
+
+    rig.reader.missing_antennas.add(2)  # then out for good
+    await eventually(silent, timeout=10, what="no good round for the down time")
+    assert await gauge("rxedge_antenna_up") == 0, "its alarm is live all the while"
+    code, out = await rxedge_status("--metrics", url, "--interval", "0", "--json")
+    assert code == 1, out
+    problems = json.loads(out)["problems"]
+    assert "antenna 2 of reader r1 has had no good round: slot A-02 is not watched" in problems
+    assert not [problem for problem in problems if "keeps failing" in problem]

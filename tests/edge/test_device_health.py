@@ -99,3 +99,33 @@ def test_one_check_raises_one_alarm_for_drops_when_down_time_and_drops_are_both_
     [(device, detail)] = health.due(now + 1.0)
     assert device == "r1" and detail["drops"] == 5
     assert not health.up("r1", now + 1.5)
+
+
+def test_an_antenna_alarm_held_for_its_drops_waits_out_its_readers_outage() -> None:
+    """The reader down for longer than the window: the antenna read nothing then, so its alarm
+    neither clears nor is raised afresh; its window starts at its first good round after."""
+    health = DeviceHealth(2.0, flap_drops=3, flap_seconds=6.0)
+    now = flapping(health, "r1-antenna-2", 0.0, 2)
+    health.down("r1-antenna-2", "antenna missing", now)
+    assert [device for device, _ in health.due(now)] == ["r1-antenna-2"]
+    health.up("r1-antenna-2", now + 0.5)
+    assert health.reads_between_failures("r1-antenna-2", now + 0.5)
+    health.unreachable(["r1-antenna-1", "r1-antenna-2"])  # the reader unplugged
+    assert health.settled(now + 20.0) == [] and health.due(now + 20.0) == []
+    health.reachable(["r1-antenna-1", "r1-antenna-2"], now + 20.0)
+    health.down("r1-antenna-2", "antenna missing", now + 20.5)  # back, the antenna still loose
+    assert health.due(now + 21.0) == [] and health.alarmed("r1-antenna-2")
+    assert not health.reads_between_failures("r1-antenna-2", now + 22.5), "no good round for 2 s"
+    assert not health.up("r1-antenna-2", now + 23.0)
+    assert health.settled(now + 28.9) == []
+    assert health.settled(now + 29.0) == ["r1-antenna-2"]
+
+
+def test_an_antenna_down_when_its_reader_went_down_gets_the_down_time_after_its_return() -> None:
+    health = DeviceHealth(2.0, flap_drops=3, flap_seconds=6.0)
+    health.down("r1-antenna-2", "antenna missing", 0.0)
+    health.unreachable(["r1-antenna-2"])
+    assert health.due(10.0) == [], "alarmed while its reader was down"
+    health.reachable(["r1-antenna-2"], 10.0)
+    assert health.due(11.9) == []
+    assert [device for device, _ in health.due(12.0)] == ["r1-antenna-2"]
