@@ -63,9 +63,11 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class ConfirmButton:
-    """The confirm button of `slot` was pressed; `shown`: the picker whose colour it showed;
-    `least_seen`: the tagged packs a fixed reader watches in the slot, the one it has not seen
-    for longest first (the pack just taken, when one was)."""
+    """The confirm button of `slot` was pressed; `shown`: the colour number of the owner it is
+    for (the one the slot showed; NOBODY, `inventory.picking.outcome`, just after a red no
+    pick list's mistake made; None when it showed none: the desks judge); `least_seen`: the
+    tagged packs a fixed reader watches in the slot, the one it has not seen for longest
+    first (the pack just taken, when one was)."""
 
     slot: str
     presses: int

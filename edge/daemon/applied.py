@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from drivers.modbus.lights import SlotLight
 from edge.daemon.activity import Activity
+from edge.lights.light_plan import LightPlan
 from inventory.apply import apply
 from inventory.changes import Change
 from inventory.errors import Refused
@@ -29,11 +29,11 @@ class Applied:
     busy: bool = False
     # the pick lists open: id -> the scanner or handheld it takes ('': every one)
     open_lists: dict[str, str] = field(default_factory=dict)
-    plan: dict[str, SlotLight] | None = None  # every slot's light, when the change moved one
+    plan: LightPlan | None = None  # every slot's light, when the change moved one
 
 
 def apply_change(
-    change: Change, plan: Callable[[InventoryKeeper], dict[str, SlotLight]], keeper: InventoryKeeper
+    change: Change, plan: Callable[[InventoryKeeper], LightPlan], keeper: InventoryKeeper
 ) -> Applied:
     """On the writer thread: apply one change; `plan` the lights if it changed any."""
     outcome = apply(keeper, change)
@@ -49,7 +49,7 @@ def apply_change(
 
 def apply_in_turn(
     changes: Sequence[Change],
-    plan: Callable[[InventoryKeeper], dict[str, SlotLight]],
+    plan: Callable[[InventoryKeeper], LightPlan],
     keeper: InventoryKeeper,
 ) -> list[Applied | Refused]:
     """On the writer thread: apply `changes` in order in one transaction (one commit and its

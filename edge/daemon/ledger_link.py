@@ -26,11 +26,11 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from drivers.modbus.lights import SlotLight
 from edge.daemon.action_journal import ActionJournal, kept_kind
 from edge.daemon.activity import Activity, Observer
 from edge.daemon.applied import Applied, apply_in_turn
 from edge.daemon.storage_guard import StorageGuard
+from edge.lights.light_plan import LightPlan
 from edge.service.latency import LatencyHistogram
 from edge.service.watchdog import Heartbeats
 from inventory.alarms.lifecycle import AlarmKind
@@ -62,7 +62,7 @@ class LedgerLink:
         beats: Heartbeats,
         counters: Counter[str],
         commits: LatencyHistogram,
-        plan: Callable[[InventoryKeeper], dict[str, SlotLight]],
+        plan: Callable[[InventoryKeeper], LightPlan],
         took: Callable[[Applied], Awaitable[None]],
         forget: Callable[[str], None],
         max_waiting: int = MAX_WAITING,

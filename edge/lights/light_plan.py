@@ -10,17 +10,19 @@ shortage or stock-out (amber, steady).
 A slot several lists or put-aways want shows one owner at a time, never taking turns: pick
 lists before put-aways, and among them the one that lit the slot first (`Cue.owner_rank`: the
 older pick list), until its packs there are taken or put or it ends; then the next. A press
-is for the owner shown (`shown_owner`).
+is for the owner shown (`shown_owner`); the plan also says who is next (a held press may end
+an owner's count before the ledger does) and whose mistake a red is (`LightPlan`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from drivers.modbus.lights import SlotLight
 from drivers.modbus.profile import Colour, Mode
 from inventory.alarms.lifecycle import Alarm, AlarmKind
-from inventory.picking.outcome import COLOURED, Cue, CueKind, owner_cue
+from inventory.picking.outcome import COLOURED, Cue, CueKind
 from inventory.stock.slot_index import SlotIndex
 
 SHORTAGE_LIGHT = SlotLight(on=True, colour=Colour.AMBER, mode=Mode.STEADY)
@@ -42,6 +44,18 @@ _RANK = {SHORTAGE_LIGHT: 0, NEAR_EXPIRY_LIGHT: 1, DISCREPANCY_LIGHT: 2, HELD_LIG
 DEFAULT_PICKER_COLOURS = (Colour.GREEN, Colour.BLUE, Colour.WHITE, Colour.AMBER)
 
 
+@dataclass(frozen=True, slots=True)
+class LightPlan:
+    """Every slot's light (a slot not in `lights` is dark), and whom a press there is for:
+    `behind`, of a slot several owners want, the lights of those after the one it shows, the
+    next first; `reds`, of a slot red for a mistake, the colour number of the pick list whose
+    mistake it is (NOBODY: no list's)."""
+
+    lights: dict[str, SlotLight] = field(default_factory=dict)
+    behind: dict[str, tuple[SlotLight, ...]] = field(default_factory=dict)
+    reds: dict[str, int] = field(default_factory=dict)
+
+
 def plan_lights(
     alarms: Iterable[Alarm],
     index: SlotIndex,
@@ -49,7 +63,18 @@ def plan_lights(
     colours: Sequence[Colour] = DEFAULT_PICKER_COLOURS,
 ) -> dict[str, SlotLight]:
     """Slot name -> light, for every slot that should not be dark."""
-    lights: dict[str, SlotLight] = {}
+    return plan_slots(alarms, index, cues, colours).lights
+
+
+def plan_slots(
+    alarms: Iterable[Alarm],
+    index: SlotIndex,
+    cues: Iterable[Cue] = (),
+    colours: Sequence[Colour] = DEFAULT_PICKER_COLOURS,
+) -> LightPlan:
+    """Every slot's light, with the owners waiting behind and whose each red is."""
+    plan = LightPlan()
+    lights = plan.lights
     for alarm in alarms:
         light = ALARM_LIGHTS.get(alarm.kind)
         if light is None or not alarm.live:
@@ -70,26 +95,34 @@ def plan_lights(
     for cue in cues:
         by_slot.setdefault(cue.slot, []).append(cue)
     for slot, here in by_slot.items():
-        lights[slot] = _light_for(here, colours)
+        owners = _owner_lights(here, colours)
+        mistakes = [c.whose for c in here if c.kind is CueKind.MISTAKE]
+        if mistakes:
+            lights[slot] = MISTAKE_LIGHT
+            # A pick list's mistake over a put-away's red: a press there is the picker's.
+            plan.reds[slot] = max(mistakes)
+        elif owners:
+            lights[slot] = owners[0]
+        else:
+            located = sum(c.number for c in here if c.kind is CueKind.LOCATE)
+            lights[slot] = SlotLight(True, Colour.WHITE, Mode.FAST_BLINK, min(located, 65535))
+        if len(owners) > 1:
+            plan.behind[slot] = tuple(owners[1:])
+    return plan
+
+
+def _owner_lights(cues: list[Cue], colours: Sequence[Colour]) -> list[SlotLight]:
+    """The light of each owner of one slot's cues, in the order the slot shows them (the
+    lowest `owner_rank` first): its packs there summed, a slow blink once it is reminded."""
+    mine: dict[tuple[int, int], list[Cue]] = {}
+    for cue in sorted((c for c in cues if c.kind in COLOURED), key=lambda c: c.owner_rank):
+        mine.setdefault((cue.holder, cue.picker_no), []).append(cue)
+    lights = []
+    for (_, picker_no), here in mine.items():
+        mode = Mode.SLOW_BLINK if any(c.kind is CueKind.REMIND for c in here) else Mode.STEADY
+        number = min(sum(c.number for c in here), 65535)
+        lights.append(SlotLight(True, colours[picker_no % len(colours)], mode, number))
     return lights
-
-
-def _light_for(cues: list[Cue], colours: Sequence[Colour]) -> SlotLight:
-    if any(c.kind is CueKind.MISTAKE for c in cues):
-        return MISTAKE_LIGHT
-    owner = owner_cue(cues)
-    if owner is not None:
-        # The owner's light alone: its packs there summed, a slow blink once it is reminded.
-        mine = [
-            c
-            for c in cues
-            if c.kind in COLOURED and (c.holder, c.picker_no) == (owner.holder, owner.picker_no)
-        ]
-        mode = Mode.SLOW_BLINK if any(c.kind is CueKind.REMIND for c in mine) else Mode.STEADY
-        number = min(sum(c.number for c in mine), 65535)
-        return SlotLight(True, colours[owner.picker_no % len(colours)], mode, number)
-    located = sum(c.number for c in cues if c.kind is CueKind.LOCATE)
-    return SlotLight(True, Colour.WHITE, Mode.FAST_BLINK, min(located, 65535))
 
 
 def shown_owner(light: SlotLight | None, colours: Sequence[Colour]) -> int | None:

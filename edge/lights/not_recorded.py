@@ -34,6 +34,11 @@ class NotRecorded:
         self._red[slot] = asyncio.get_running_loop().call_later(self._seconds, self._end, slot)
         self._show_again()
 
+    @property
+    def slots(self) -> frozenset[str]:
+        """The slots red now."""
+        return frozenset(self._red)
+
     def over(self, plan: dict[str, SlotLight]) -> dict[str, SlotLight]:
         """`plan` with red at the slots of actions not recorded."""
         if not self._red:

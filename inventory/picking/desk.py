@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 from functools import partial
 
 from inventory.alarms.book import AlarmBook
-from inventory.alarms.lifecycle import AlarmKind
 from inventory.errors import Refused
 from inventory.ledger.movements import StockStatus
+from inventory.picking.idle import IdleClock
 from inventory.picking.ledger_access import PickLedger
 from inventory.picking.lists import (
     MAX_PICKERS,
@@ -31,13 +31,12 @@ from inventory.picking.lists import (
     reservations,
 )
 from inventory.picking.marks import RecentPacks
-from inventory.picking.outcome import Cue, CueKind, Outcome, Shown
+from inventory.picking.outcome import NOBODY, Cue, CueKind, Outcome, Shown, mistake_list
 from inventory.picking.results import PickTimes
 from inventory.picking.run_start import RunStart
 from inventory.picking.store import PickStore
 from inventory.replenishment.orders import OrderBook
-from inventory.stock.held_packs import off_the_shelf
-from inventory.stock.slot_index import StockLine
+from inventory.stock.held_packs import unexpected_removal
 
 
 class PickDesk:
@@ -66,6 +65,7 @@ class PickDesk:
         # packs just booked, or read by a handheld and shown wrong (repeated reads)
         self.recent = RecentPacks(keeper.rollback)
         self._run_start = RunStart(keeper.seconds)
+        self._idle = IdleClock()  # a list waiting its turn at every slot it wants is not idle
 
     def load(self) -> None:
         """Open lists and recalls from the file (at start, and after a failed commit). At
@@ -275,13 +275,15 @@ class PickDesk:
         return out
 
     def tick(self) -> Outcome:
-        """Reminders, timeouts, batches that expired under open lists, and mistakes and
-        located shelves that have run their time."""
+        """Reminders, timeouts (a list waiting its turn behind an older one at every slot it
+        wants is not idle meanwhile: `idle`), batches that expired under open lists, and
+        mistakes and located shelves that have run their time."""
         keeper, out = self._keeper, Outcome()
         now = keeper.seconds()
         self._expired_under_lists(out)
+        self._idle.note({p.pick_id: p.picker_no for p in self.lists.values()}, self.cues(), now)
         for pick in list(self.by_age()):
-            idle = now - pick.touched_at
+            idle = self._idle.idle(pick.pick_id, pick.touched_at, now)
             if idle >= self.times.timeout_seconds:
                 self.end(pick, PickState.TIMED_OUT, out)
             elif idle >= self.times.remind_after_seconds and not pick.reminded:
@@ -305,7 +307,8 @@ class PickDesk:
             if line is None:
                 continue
             try:
-                self._unexpected_removal(shown, line, out)
+                unexpected_removal(keeper, self._alarms, shown, line, self.recalled, out)
+                keeper.rollback.add(partial(self.shown.append, shown))  # still waited for
             except Refused as exc:  # nothing of it written: the rest of the beat goes on
                 out.refusals.append(f"{shown.epc} not put back in {line.slot}, not booked: {exc}")
         for slot in [s for s, (until, _) in self._located.items() if until <= now]:
@@ -335,7 +338,12 @@ class PickDesk:
 
     def cues(self) -> list[Cue]:
         """What every slot should show now: mistakes, the lists' picks, located shelves."""
-        cues = [Cue(s.mistake.slot, CueKind.MISTAKE) for s in self.shown if s.mistake.slot]
+        cues = []
+        for slot in (s.mistake.slot for s in self.shown if s.mistake.slot):
+            made = mistake_list(self.shown, self.lists, slot)
+            cues.append(
+                Cue(slot, CueKind.MISTAKE, whose=NOBODY if made is None else made.picker_no)
+            )
         for pick in self.by_age():
             kind, since = CueKind.REMIND if pick.reminded else CueKind.PICK, pick.created_at
             for line in pick.lines:
@@ -370,29 +378,3 @@ class PickDesk:
         self.lists.pop(pick.pick_id, None)
         out.notes.append(f"pick list {pick.pick_id} {str(state).replace('_', ' ')}")
         out.lights_changed = True
-
-    def _unexpected_removal(self, shown: Shown, line: StockLine, out: Outcome) -> None:
-        """A pack taken wrongly and not put back in time: booked out (picked, or written off
-        when it was quarantined), with the alarm that someone must see where it went."""
-        keeper, epc = self._keeper, str(shown.epc)
-        how = f"taken at the shelf by mistake ({shown.mistake.reason}) and not put back"
-        gone = off_the_shelf(line, how, keeper.calendar.today(), self.recalled)
-        with keeper.group():
-            out.commits.append(keeper.commit([gone]))
-            out.commits.append(
-                self._alarms.raise_alarm(
-                    AlarmKind.UNEXPECTED_REMOVAL,
-                    epc,
-                    {
-                        "epc": epc,
-                        "slot": shown.mistake.slot,
-                        "reason": shown.mistake.reason,
-                        "gtin": line.gtin,
-                        "batch": line.batch,
-                        "expiry": line.expiry,
-                    },
-                )
-            )
-        keeper.rollback.add(lambda: self.shown.append(shown))  # not written: still waited for
-        out.booked_epcs.append(epc)
-        out.notes.append(f"{epc} was not put back in {shown.mistake.slot}: unexpected removal")

@@ -3,12 +3,18 @@ call did."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
 from inventory.ledger.commit import Commit
 from inventory.picking.checks import Mistake
+from inventory.picking.lists import PickList
+
+# The colour number of no owner: whose a red is that no pick list's mistake made (a put-away's
+# mistake, an action not recorded), and whom a press just after such a red is for (it books
+# nothing: `inventory.changes.ConfirmButton`).
+NOBODY = -1
 
 
 class CueKind(StrEnum):
@@ -32,8 +38,10 @@ class Holder(IntEnum):
 class Cue:
     """What one slot should tell the pharmacist; the daemon turns cues into LED states.
     `holder` and `since` (when its owner lit the slot: a pick list when it began, a put-away
-    when its first pack there was lit) order the cues of several owners of one slot
-    (`owner_rank`); they are not what the cue asks, and cues compare without them."""
+    when it first lit the slot, kept while its packs wait there) order the cues of several
+    owners of one slot (`owner_rank`); `whose`, of a mistake, is the colour number of the pick
+    list whose mistake it is (`mistake_list`; NOBODY: none's), whom a press just after its red
+    ends is for. They are not what the cue asks, and cues compare without them."""
 
     slot: str
     kind: CueKind
@@ -41,6 +49,7 @@ class Cue:
     number: int = 0
     holder: Holder = field(default=Holder.PICK_LIST, compare=False)
     since: float = field(default=0.0, compare=False)
+    whose: int = field(default=NOBODY, compare=False)
 
     @property
     def owner_rank(self) -> tuple[Holder, float, int]:
@@ -57,6 +66,22 @@ def owner_cue(cues: Iterable[Cue]) -> Cue | None:
     """Of one slot's cues, one of the owner's the slot shows (the lowest `owner_rank` of its
     picks and puts); None when no pick list or put-away wants the slot."""
     return min((c for c in cues if c.kind in COLOURED), key=lambda c: c.owner_rank, default=None)
+
+
+def mistake_list(
+    shown: Sequence[Shown], lists: Mapping[str, PickList], slot: str
+) -> PickList | None:
+    """The open list whose mistake `slot` shows in red, the person at the shelf: of the lists
+    the mistakes there were reported to (the latest mistake's first), the first that wants
+    packs there, else the first; None when none of them is open."""
+    mistaken = [
+        lists[pick_id]
+        for s in reversed(shown)
+        if s.mistake.slot == slot
+        for pick_id in s.lists
+        if pick_id in lists
+    ]
+    return next((p for p in mistaken if p.wanted_at(slot)), next(iter(mistaken), None))
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from inventory.picking.desk import PickDesk
 from inventory.picking.lists import PickList
-from inventory.picking.outcome import owner_cue
+from inventory.picking.outcome import mistake_list, owner_cue
 
 
 def pressed_list(desk: PickDesk, slot: str, shown: int | None) -> PickList | None:
@@ -20,18 +20,11 @@ def pressed_list(desk: PickDesk, slot: str, shown: int | None) -> PickList | Non
     ended since), else the list whose mistake `slot` shows, when it wants packs there, else
     the list the slot shows (None when no list wants it)."""
     if shown is None:
-        for pick_id in mistaken_at(desk, slot):
-            pick = desk.lists.get(pick_id)
-            if pick is not None and pick.wanted_at(slot):
-                return pick
+        mistaken = mistake_list(desk.shown, desk.lists, slot)
+        if mistaken is not None and mistaken.wanted_at(slot):
+            return mistaken
         owner = owner_cue(c for c in desk.cues() if c.slot == slot)
         if owner is None:
             return None
         shown = owner.picker_no
     return next((p for p in desk.lists.values() if p.picker_no == shown), None)
-
-
-def mistaken_at(desk: PickDesk, slot: str) -> list[str]:
-    """The lists (ids) whose mistake `slot` shows in red, the latest mistake's first: those it
-    was reported to."""
-    return [pick_id for s in reversed(desk.shown) if s.mistake.slot == slot for pick_id in s.lists]

@@ -11,6 +11,7 @@ from datetime import timedelta
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.barcodes import PackScan
 from inventory.ledger.commit import Commit, iso
+from inventory.picking.idle import IdleClock
 from inventory.picking.outcome import Cue, CueKind, Holder, Outcome
 from inventory.picking.run_start import RunStart
 from inventory.putaway.checks import REFUSED_PACK_REASONS, Reason, Refusal
@@ -36,6 +37,8 @@ class PutawayBoard:
         self.recent = RecentPuts()  # serialized packs put lately, open sessions' or not
         self.closed = ClosedPacks()  # serialized packs closed sessions left waiting or refused
         self._run_start = RunStart(keeper.seconds)
+        # A session waiting its turn behind another's colour at every slot it lit is not idle.
+        self.idle = IdleClock()
 
     def load(self) -> None:
         """Open sessions from the file, the packs put lately and those closed sessions left
@@ -95,7 +98,8 @@ class PutawayBoard:
 
     def lit(self, reminded: Collection[str] = ()) -> list[Cue]:
         """The slots lit for the sessions' waiting packs, in each session's colour, each
-        since its first pack there was lit (a slot shows the session that lit it first);
+        since the session first lit it (kept while its packs wait there: a slot shows the
+        session that lit it first until its packs there are put);
         those of the sessions `reminded` (by delivery id: left untouched) blink slowly, as a
         pick list's do."""
         cues = []

@@ -18,7 +18,7 @@ from inventory.alarms.lifecycle import AlarmKind
 from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
 from inventory.ledger.commit import Commit
-from inventory.picking.outcome import Cue, CueKind, Outcome
+from inventory.picking.outcome import NOBODY, Cue, CueKind, Outcome
 from inventory.putaway.board import PutawayBoard
 from inventory.putaway.checks import REFUSED_PACK_REASONS
 from inventory.putaway.ledger_access import PutawayLedger
@@ -141,7 +141,12 @@ class PutawayDesk:
     def button(
         self, slot: str, presses: int, shown: int | None, least_seen: tuple[str, ...] = ()
     ) -> Outcome:
-        """The button of `slot` pressed (see ShelfPuts.button)."""
+        """The button of `slot` pressed (see ShelfPuts.button). Pressed for NOBODY (just
+        after a red no pick list's mistake made ended there), it books nothing: the person
+        pressing made it red, and wants no other owner's pack."""
+        if shown == NOBODY:
+            note = f"button at {slot}: pressed as its red ended; nothing booked"
+            return Outcome(notes=[note])
         return self.shelf.button(slot, presses, shown, least_seen)
 
     def tag_arrived(self, pack: PackId, slot: str) -> Outcome | None:
@@ -177,15 +182,18 @@ class PutawayDesk:
     def tick(self) -> Outcome:
         """Sessions left untouched past the timeout end (or, with packs of their notice still
         to come, pause: a clerk's break must not split the delivery), and those untouched past
-        `remind_after_seconds` blink slowly until then; a notice put in full (its colour
-        free) closes done once nothing more of it was scanned or put for
+        `remind_after_seconds` blink slowly until then (a session whose every lit slot shows
+        another's colour waits its turn: not untouched meanwhile); a notice put in full (its
+        colour free) closes done once nothing more of it was scanned or put for
         `remind_after_seconds` (a pack more of it scanned meanwhile, that no other notice
         awaits, is its excess); red that has run its time goes."""
         keeper, board, out = self._keeper, self.board, Outcome()
         now = keeper.seconds()
         limit = keeper.picks.times.timeout_seconds
+        colours = {s.delivery_id: s.number for s in board.by_age()}
+        board.idle.note(colours, keeper.picks.cues() + board.lit(), now)
         for session in board.by_age():
-            untouched = now - session.touched_at
+            untouched = board.idle.idle(session.delivery_id, session.touched_at, now)
             if session.complete:  # its clerk had the time to scan a pack more of it (excess)
                 if untouched >= self._remind_after:
                     self._close(session, SessionState.DONE, out)
@@ -228,11 +236,14 @@ class PutawayDesk:
 
     def _idle(self, now: float) -> set[str]:
         """The sessions (by delivery id) with packs lit and nothing scanned or put for
-        `remind_after_seconds`."""
+        `remind_after_seconds` (time spent waiting their turn not counted)."""
+        idle = self.board.idle.idle
         return {
             s.delivery_id
             for s in self.sessions.values()
-            if s.waiting and s.number is not None and now - s.touched_at >= self._remind_after
+            if s.waiting
+            and s.number is not None
+            and idle(s.delivery_id, s.touched_at, now) >= self._remind_after
         }
 
     def _pause(self, session: PutawaySession, out: Outcome) -> None:

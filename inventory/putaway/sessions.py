@@ -97,7 +97,9 @@ class WaitingPack:
     serial: str
     slot: str
     seen_epc: str = ""  # its tag, seen in a slot that was not lit for it
-    lit_at: float = 0.0  # when it was lit (seconds; 0 in older rows): who lit a slot first
+    # When its session first lit its slot (seconds; 0 in older rows), kept by the packs lit
+    # there while it still has some waiting there: which session a slot shows first.
+    lit_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,7 +80,9 @@ class ShelfPuts:
             out.putaway_notes.append(f"put-away {session.delivery_id} resumed at {scanner}")
         session.scanned_again(scan.gtin, scan.batch, scan.serial)
         expiry = scan.expiry.isoformat() if scan.expiry else None
-        lit = WaitingPack(scan.gtin, scan.batch, expiry, scan.serial, slot, lit_at=keeper.seconds())
+        # Its packs waiting there already keep the time it first lit the slot (whose it is).
+        since = min((p.lit_at for p in session.waiting_at(slot)), default=keeper.seconds())
+        lit = WaitingPack(scan.gtin, scan.batch, expiry, scan.serial, slot, lit_at=since)
         session.waiting.append(lit)
         there = sum(1 for p in session.waiting if (p.slot, p.gtin) == (slot, scan.gtin))
         self._board.report(

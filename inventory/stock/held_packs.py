@@ -5,7 +5,8 @@ dropped for a moment books nothing), and a tagged pack back on a shelf (seen by 
 found by a count): held again when it was refused at delivery, when it left the shelves while
 held (written off, booked out by a count that missed it) and was not released since, or when
 its batch was recalled or expired (`held_on_return`, one rule for both), and the alarms its
-absence raised ended, or its coming back raises.
+absence raised ended, or its coming back raises. A tagged pack taken wrongly while picking and
+not put back in time is booked out the same way (`unexpected_removal`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from inventory.errors import Refused
 from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.ledger_access import DeskLedger, PickLedger
-from inventory.picking.outcome import Outcome
+from inventory.picking.outcome import Outcome, Shown
 from inventory.putaway.sessions import pack_key
 from inventory.stock.expiry_alarms import HELD_BY, follow_batch
 from inventory.stock.slot_index import StockLine
@@ -56,6 +57,34 @@ def off_the_shelf(line: StockLine, how: str, today: date, recalled: Recalled) ->
     if line.status is StockStatus.AVAILABLE:
         return line.leaving(MovementKind.PICK, None, "system", how)
     return taken_off(line, held_why(line, today, recalled), "system", how)
+
+
+def unexpected_removal(
+    keeper: PickLedger,
+    alarms: AlarmBook,
+    shown: Shown,
+    line: StockLine,
+    recalled: Recalled,
+    out: Outcome,
+) -> None:
+    """A tagged pack taken wrongly (`shown`, the mistake) and not put back in time: booked out
+    (picked, or written off when it was quarantined), with the alarm that someone must see
+    where it went."""
+    epc = str(shown.epc)
+    how = f"taken at the shelf by mistake ({shown.mistake.reason}) and not put back"
+    gone = off_the_shelf(line, how, keeper.calendar.today(), recalled)
+    detail = {"epc": epc, "slot": shown.mistake.slot, "reason": shown.mistake.reason}
+    with keeper.group():
+        out.commits.append(keeper.commit([gone]))
+        out.commits.append(
+            alarms.raise_alarm(
+                AlarmKind.UNEXPECTED_REMOVAL,
+                epc,
+                {**detail, "gtin": line.gtin, "batch": line.batch, "expiry": line.expiry},
+            )
+        )
+    out.booked_epcs.append(epc)
+    out.notes.append(f"{epc} was not put back in {shown.mistake.slot}: unexpected removal")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from drivers.modbus.lights import SlotLight
 from drivers.modbus.profile import Colour, Mode
 from edge.clock import Clock
 from edge.daemon.action_journal import RESERVED, ActionJournal
+from edge.lights.light_plan import LightPlan
 from edge.lights.shelf_lights import ShelfLights
 from inventory.changes import ConfirmButton, PickTick
 
@@ -38,13 +39,13 @@ def test_a_held_press_counts_down_its_own_pickers_number_only() -> None:
     shelf = lights()
     put_away = {"A-01": steady(Colour.GREEN, 2)}  # a put-away's two packs (colour 0)
     pick_list = {"A-01": steady(Colour.BLUE, 1)}  # a pick list, which goes first
-    shelf.show(put_away)
+    shelf.show(LightPlan(put_away))
     release = shelf.held(ConfirmButton("A-01", 1, 0))  # pressed for the put-away (green)
     assert release is not None
     assert shelf.lit["A-01"] == steady(Colour.GREEN, 1)
-    shelf.show(pick_list)  # a pick list started there: its count is not touched
+    shelf.show(LightPlan(pick_list))  # a pick list started there: its count is not touched
     assert shelf.lit["A-01"] == steady(Colour.BLUE, 1)
-    shelf.show(put_away)  # the list cancelled: the put-away's again
+    shelf.show(LightPlan(put_away))  # the list cancelled: the put-away's again
     assert shelf.lit["A-01"] == steady(Colour.GREEN, 1)
     release(True)  # booked: the ledger's plan is shown as it is
     assert shelf.lit["A-01"] == steady(Colour.GREEN, 2)
@@ -52,7 +53,7 @@ def test_a_held_press_counts_down_its_own_pickers_number_only() -> None:
 
 def test_a_slot_a_held_press_darkened_still_says_whose_it_was() -> None:
     shelf = lights()
-    shelf.show({"A-02": steady(Colour.BLUE, 1)})
+    shelf.show(LightPlan({"A-02": steady(Colour.BLUE, 1)}))
     assert shelf.held(ConfirmButton("A-02", 1, 1)) is not None
     assert "A-02" not in shelf.lit, "none left there: dark"
     assert shelf.shown_picker("A-02") == 1, "a second press still goes to blue's list"

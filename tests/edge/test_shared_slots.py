@@ -23,6 +23,7 @@ from tests.edge.pick_rig import RED, Rig, scan_code, start_rig, statuses, stock,
 from tests.edge.putaway_rig import AMOX, PREFIX, PutawayRig, code, lit
 from tests.edge.shelf_rig import Peer
 
+GREEN_1 = SlotLight(True, Colour.GREEN, Mode.STEADY, 1)
 GREEN_2 = SlotLight(True, Colour.GREEN, Mode.STEADY, 2)
 BLUE_1 = SlotLight(True, Colour.BLUE, Mode.STEADY, 1)
 
@@ -91,7 +92,7 @@ async def test_a_press_right_after_a_handover_books_nothing_for_the_new_owner(
         await stop_rig(rig)
 
 
-async def test_a_press_on_red_for_the_younger_lists_mistake_books_that_lists_pick(
+async def test_a_press_on_red_for_the_younger_lists_mistake_books_its_pick_and_once_more_none(
     tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
 ) -> None:
     stock(tmp_path / "ledger.sqlite")
@@ -107,6 +108,39 @@ async def test_a_press_on_red_for_the_younger_lists_mistake_books_that_lists_pic
         await eventually(lambda: "progress" in statuses(centre, "rx-b"), what="rx-b's pick")
         assert rig.picks() == [("A-01", "LATE", "rx-b")]
         assert "progress" not in statuses(centre, "rx-a")
+        await eventually(lambda: rig.shows("A-01", GREEN_2), interval=0.01, what="rx-a's again")
+        await rig.press("A-01")  # she presses once more, to be sure
+        ended = "whose list or delivery has ended; nothing booked"
+        await eventually(lambda: said(rig, ended) or len(rig.picks()) > 1, what="the press")
+        assert rig.picks() == [("A-01", "LATE", "rx-b")], "nothing booked for rx-a"
+    finally:
+        await stop_rig(rig)
+
+
+async def test_a_press_once_more_after_the_older_lists_red_ends_books_nothing_for_the_younger(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    stock(tmp_path / "ledger.sqlite")
+    held_pack_in_a01(tmp_path / "ledger.sqlite", "Q1")
+    rig = await start_rig(tmp_path, broker)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        await two_lists_on_a01(rig, centre, scanners=("desk", "hh"))
+        await rig.press("A-01")  # Ana (rx-a) takes the first of her two
+        await eventually(lambda: rig.shows("A-01", GREEN_1), what="her last one there")
+        rig.scanner.scan(scan_code(AMOX, "Q1", "310131"))  # then the held pack
+        await eventually(lambda: rig.shows("A-01", RED), what="red for rx-a's mistake")
+        await rig.press("A-01")  # she takes a good pack and presses: the red ends
+        await eventually(lambda: rig.shows("A-01", BLUE_1), interval=0.01, what="rx-b's turn")
+        await rig.press("A-01")  # she presses once more, to be sure
+        extra = "pressed more often than pick list rx-a wanted packs there"
+        await eventually(lambda: said(rig, extra) or len(rig.picks()) > 2, what="the press")
+        assert rig.picks() == [("A-01", "LATE", "rx-a")] * 2, "nothing booked for rx-b"
+        assert "progress" not in statuses(centre, "rx-b")
+        await rig.handed_over("A-01", 1)
+        await rig.press("A-01")  # rx-b's picker takes her pack
+        await eventually(lambda: "done" in statuses(centre, "rx-b"), what="rx-b's pick")
+        assert rig.picks()[2:] == [("A-01", "LATE", "rx-b")]
     finally:
         await stop_rig(rig)
 

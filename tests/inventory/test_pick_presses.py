@@ -10,6 +10,7 @@ from inventory.changes import ConfirmButton
 from inventory.codes.barcodes import PackScan
 from inventory.keeper import InventoryKeeper
 from inventory.picking.lists import PickLine, PickRequest
+from inventory.picking.outcome import NOBODY, CueKind
 from tests.inventory.pick_shelves import AMOX, IBU, movements, put
 
 
@@ -60,3 +61,19 @@ def test_a_press_showing_no_owner_is_for_the_slots_owner_the_older_list(
     two_lists_on_a01(keeper)
     apply(keeper, ConfirmButton("A-01", 1, None))
     assert booked_for(keeper) == ["rx-a"]
+
+
+def test_a_red_names_the_list_whose_mistake_it_is_and_a_press_for_nobody_books_nothing(
+    keeper: InventoryKeeper,
+) -> None:
+    """Whom a press just after the red ends is for (the daemon keeps it for a moment)."""
+    put(keeper, "A-01", "I9", "2028-01-31", 1, gtin=IBU)
+    two_lists_on_a01(keeper, scanners=("desk-a", "desk-b"))
+    keeper.shelf.scanned(PackScan(IBU, None, "I9", ""), "desk-b")  # rx-b's picker
+    [red] = [c for c in keeper.picks.cues() if c.kind is CueKind.MISTAKE]
+    assert red.whose == keeper.picks.lists["rx-b"].picker_no
+    keeper.picks.cancel("rx-b")
+    [red] = [c for c in keeper.picks.cues() if c.kind is CueKind.MISTAKE]
+    assert red.whose == NOBODY, "its list ended: no list's"
+    out = apply(keeper, ConfirmButton("A-01", 2, NOBODY))  # just after a red no list made
+    assert booked_for(keeper) == [] and "nothing booked" in out.notes[0]
