@@ -147,6 +147,7 @@ class Ledger:
                         at,
                         str(request.priority),
                         request.received,
+                        request.owed,
                     ),
                 )
             )
@@ -289,10 +290,11 @@ _ALARM_SQL = (
 # answered_at) stay as they are when the request is written again.
 _REQUEST_SQL = (
     "INSERT INTO procurement_requests (request_id, created_at, gtin, quantity, status,"
-    " confirmed_by, updated_at, priority, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " confirmed_by, updated_at, priority, received, owed)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (request_id) DO UPDATE SET quantity = excluded.quantity,"
     " status = excluded.status, confirmed_by = excluded.confirmed_by,"
     " updated_at = excluded.updated_at, priority = excluded.priority,"
-    " received = excluded.received"
+    " received = excluded.received, owed = excluded.owed"
 )
 _OUTBOX_SQL = "INSERT INTO outbox (created_at, kind, key, payload) VALUES (?, ?, ?, ?)"

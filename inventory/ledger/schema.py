@@ -205,6 +205,13 @@ CREATE INDEX putaway_sessions_ended ON putaway_sessions (updated_at) WHERE state
 CREATE INDEX stocktakes_ended ON stocktakes (ended_at);
 """
 
+# Version 13: how many packs of each request are owed to pick lists that came short, so that
+# a later short list is weighed only against what nobody is owed yet
+# (inventory.replenishment.shortage). The gateway's own account: never sent.
+_V13_REQUEST_OWED = """
+ALTER TABLE procurement_requests ADD COLUMN owed INTEGER NOT NULL DEFAULT 0;
+"""
+
 # Index i holds the script that moves a file from version i to version i + 1.
 MIGRATIONS: tuple[str, ...] = (
     _SCHEMA_V1,
@@ -219,6 +226,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V10_SUPERSEDED_STATES,
     _V11_REQUEST_MESSAGES,
     _V12_DOTTED_ALARM_MESSAGES,
+    _V13_REQUEST_OWED,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

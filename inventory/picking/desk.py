@@ -122,8 +122,9 @@ class PickDesk:
             )
             for n, line in enumerate(lines):
                 if line.short:
-                    short = {p.pick_id: p.short_of(line.gtin) for p in [*self.by_age(), pick]}
-                    out.commits.append(self._orders.report_short(line.gtin, short, pick.pick_id))
+                    out.commits.append(
+                        self._orders.report_short(line.gtin, line.short, pick.pick_id)
+                    )
                     out.notes.append(
                         f"pick list {pick.pick_id} line {n + 1}: short by {line.short} of "
                         f"{line.quantity} x GTIN {line.gtin}"
@@ -198,9 +199,10 @@ class PickDesk:
             if not any(a.batch == batch and a.remaining for ln in lines for a in ln.allocations):
                 continue
             for line in lines:
+                was = line.short
                 for a in [a for a in line.allocations if a.batch == batch and a.remaining]:
                     a.quantity = a.picked  # what was picked of it stays picked
-                self._allocate_again(pick, line, f"batch {batch} held back", out)
+                self._allocate_again(pick, line, was, f"batch {batch} held back", out)
             self._after_change(pick, out)
 
     def overbooked(self, slot: str, gtin: str, out: Outcome) -> None:
@@ -219,16 +221,18 @@ class PickDesk:
                     kept = min(a.remaining, have.get(a.batch, 0))
                     have[a.batch] = have.get(a.batch, 0) - kept
                     if kept < a.remaining:
-                        a.quantity = a.picked + kept
-                        self._allocate_again(pick, line, f"its packs in {slot} taken", out)
+                        was, a.quantity = line.short, a.picked + kept
+                        self._allocate_again(pick, line, was, f"its packs in {slot} taken", out)
                         given_up = True
             if given_up:
                 self._after_change(pick, out)
 
-    def _allocate_again(self, pick: PickList, line: ListLine, why: str, out: Outcome) -> None:
+    def _allocate_again(
+        self, pick: PickList, line: ListLine, was: int, why: str, out: Outcome
+    ) -> None:
         """What `line` lost of its allocations, set aside again (FEFO) from what is free, one
-        allocation per slot and batch; what cannot be is reported short as a list started
-        short is (the shortage alarm, a request)."""
+        allocation per slot and batch; what cannot be beyond what it `was` short of (reported
+        then) is reported short as a list started short is (the shortage alarm, a request)."""
         keeper = self._keeper
         line.allocations = [a for a in line.allocations if a.quantity]
         wanted = line.quantity - line.allocated
@@ -240,17 +244,11 @@ class PickDesk:
             self.recalled,
             reservations(self.lists.values()),
         )
-        for extra in again.allocations:
-            same = [a for a in line.allocations if (a.slot, a.batch) == (extra.slot, extra.batch)]
-            if same:
-                same[0].quantity += extra.quantity
-            else:
-                line.allocations.append(extra)
-        if again.short:
-            short = {p.pick_id: p.short_of(line.gtin) for p in self.by_age()}
-            out.commits.append(self._orders.report_short(line.gtin, short, pick.pick_id))
+        line.set_aside(again.allocations)
+        if (newly := again.short - was) > 0:
+            out.commits.append(self._orders.report_short(line.gtin, newly, pick.pick_id))
             out.notes.append(
-                f"pick list {pick.pick_id}: {again.short} x GTIN {line.gtin} short, {why}"
+                f"pick list {pick.pick_id}: {newly} more x GTIN {line.gtin} short, {why}"
             )
 
     def _after_change(self, pick: PickList, out: Outcome) -> None:

@@ -85,6 +85,15 @@ class ListLine:
     def remaining(self) -> int:
         return self.allocated - self.picked
 
+    def set_aside(self, extra: Iterable[Allocation]) -> None:
+        """More packs set aside for the line: one allocation per slot and batch."""
+        for new in extra:
+            same = [a for a in self.allocations if (a.slot, a.batch) == (new.slot, new.batch)]
+            if same:
+                same[0].quantity += new.quantity
+            else:
+                self.allocations.append(new)
+
     def accepts(self, batch: str) -> bool:
         return not self.batch or self.batch == batch
 
@@ -138,10 +147,6 @@ class PickList:
     @property
     def finished(self) -> bool:
         return all(line.remaining == 0 for line in self.lines)
-
-    def short_of(self, gtin: str) -> int:
-        """What the lines of `gtin` ask for beyond what could be set aside for them."""
-        return sum(line.short for line in self.lines if line.gtin == gtin)
 
     def wanted_at(self, slot: str) -> list[tuple[int, ListLine, Allocation]]:
         """(line number, line, allocation) still to be picked from `slot`."""

@@ -4,8 +4,10 @@ for it, moved along by the centre's answers, and closed by the delivery being bo
 
 What is open (requested, accepted, ordered, shipped, less what has arrived) counts as on order,
 so a shortage covered by an open request asks for nothing more; a proposal waiting for its
-confirmation also keeps a second one from being made. A request the centre has not answered is
-sent again after a while (`inventory.replenishment.resend`).
+confirmation also keeps a second one from being made. A pick list that came short is covered
+only by what of them is owed to no earlier short list (`owed`, kept with each request). A
+request the centre has not answered is sent again after a while
+(`inventory.replenishment.resend`).
 """
 
 from __future__ import annotations
@@ -245,13 +247,14 @@ class OrderBook:
         """Whether `gtin` has a live shortage or stock-out alarm."""
         return any(self._alarms.get(k, gtin) for k in (AlarmKind.SHORTAGE, AlarmKind.STOCK_OUT))
 
-    def report_short(self, gtin: str, short: Mapping[str, int], reference: str) -> Commit:
-        """Pick list `reference` asked for more of `gtin` than the shelves can give; `short`:
-        what every open list (by id, `reference` among them) is short of it."""
+    def report_short(self, gtin: str, missing: int, reference: str) -> Commit:
+        """Pick list `reference` asked for `missing` more of `gtin` than the shelves can give:
+        what is on order and owed to no earlier short list covers it, the rest is asked for,
+        and what covers it is owed to it (`shortage.after_short_pick`)."""
         at = self._ledger.stamp()
         standing = self.standing(gtin, self._ledger.on_hand(gtin))
         alarms, requests = shortage.after_short_pick(
-            gtin, self._products.get(gtin), standing, short, reference, at
+            gtin, self._products.get(gtin), standing, missing, reference, at
         )
         messages = self._ledger.record(at, alarms, requests)
         return Commit(alarms=tuple(alarms), requests=tuple(requests), messages=messages)
@@ -276,11 +279,13 @@ class OrderBook:
         ordered, priority = confirming(
             request.product, request.quantity, request.priority, on_hand, on_order
         )
+        quantity = quantity or ordered
         sent = replace(
             request,
             status=RequestStatus.REQUESTED,
             confirmed_by=by,
-            quantity=quantity or ordered,
+            quantity=quantity,
+            owed=min(request.owed, quantity),  # fewer confirmed: no more can be owed
             priority=priority,
             on_hand=on_hand,
             on_order=on_order,

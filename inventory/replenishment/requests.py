@@ -85,11 +85,19 @@ class ProcurementRequest:
     confirmed_by: str
     status: RequestStatus = RequestStatus.REQUESTED
     received: int = 0  # packs of it booked in so far
+    # Packs of it owed to pick lists that came short (inventory.replenishment.shortage): the
+    # gateway's own account, never sent; it ends with the request.
+    owed: int = 0
 
     @property
     def outstanding(self) -> int:
         """Still to come, while the request is open."""
         return self.quantity - self.received if self.status in OPEN_STATUSES else 0
+
+    @property
+    def unclaimed(self) -> int:
+        """Still to come and owed to no short pick list, while the request is open."""
+        return max(self.outstanding - self.owed, 0)
 
     def payload(self, site: str, gateway: str) -> str:
         """The message sent on ``procurement/request`` (shaped like FHIR SupplyRequest where they
@@ -157,8 +165,8 @@ def unfinished_requests(
     """Requests proposed or still open, from the file (oldest first)."""
     wanted = [str(RequestStatus.PROPOSED), *(str(s) for s in OPEN_STATUSES)]
     rows = db.execute(
-        "SELECT request_id, created_at, gtin, quantity, status, confirmed_by, priority, received"
-        f" FROM procurement_requests WHERE status IN ({','.join('?' * len(wanted))})"
+        "SELECT request_id, created_at, gtin, quantity, status, confirmed_by, priority, received,"
+        f" owed FROM procurement_requests WHERE status IN ({','.join('?' * len(wanted))})"
         " ORDER BY created_at, request_id",
         wanted,
     )
@@ -174,6 +182,7 @@ def unfinished_requests(
             r[5],
             RequestStatus(r[4]),
             int(r[7]),
+            int(r[8]),
         )
         for r in rows
     ]

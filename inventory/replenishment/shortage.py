@@ -7,11 +7,12 @@ shortage is found.
   stock starts a shortage and only rising stock ends one: packs put away one by one on a new
   shelf must not each raise a request.
 - A pick list asking for more than the shelves hold (`after_short_pick`): the shortage alarm
-  (with what the open lists are short by in all, the list's id and those of every open list
-  short of it, added to the alarm when it is live already), the product's open requests made
-  urgent, and, for what they do not cover, the waiting proposal enlarged or else an urgent
-  request for at least what is missing. Every open list short of the product counts: what is
-  on order for one list's shortfall does not cover the next one's.
+  (with what short lists are owed of the product in all and the list's id, added to the alarm
+  when it is live already), the product's open requests made urgent, and the missing packs
+  claimed: a request remembers how many of its packs are owed to short lists (`owed`), so
+  what is on order for one list does not cover the next one's, whether the first is still
+  open or ended. What no earlier list is owed of the open requests covers it; for the rest,
+  the waiting proposal is enlarged or else an urgent request made.
 - The gateway starting (`at_start`): every product is judged as a falling stock would judge it,
   so a shelf found short or empty gets its alarms and request; what is live or open already is
   not raised or asked for again.
@@ -35,7 +36,7 @@ as the request again: the alarm that caused it names the requests now urgent
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState
@@ -57,7 +58,7 @@ class Standing:
     proposal: ProcurementRequest | None  # waiting for a pharmacist's confirmation
     shortage: Alarm | None = None
     stock_out: Alarm | None = None
-    open: tuple[ProcurementRequest, ...] = ()  # sent to the centre and not yet ended
+    open: tuple[ProcurementRequest, ...] = ()  # sent to the centre, not yet ended; oldest first
 
 
 def after_movements(
@@ -114,43 +115,29 @@ def after_short_pick(
     gtin: str,
     product: Product | None,
     standing: Standing,
-    short: Mapping[str, int],
+    missing: int,
     pick_id: str,
     at: str,
 ) -> tuple[list[Alarm], list[ProcurementRequest]]:
-    """What pick list `pick_id`, found short of `gtin`, calls for; `short`: what every open
-    list (by id, oldest first, `pick_id` among them) is short of it. What is missing is their
-    sum: a list done, cancelled or timed out is not among them. For a known product: its open
-    routine requests made urgent (a patient waits for what they bring), and for what they do
-    not cover (what is missing beyond what is on order) the waiting proposal enlarged to it
-    and made urgent, or else an urgent request for at least that much. The shortage alarm is
-    raised with what is missing (`short_by`), the list's id and the ids of every open list
-    short of it (`pick_ids`), or, live already (stock fell to the reorder point before), given
-    them; either way it names the open requests, all urgent now."""
-    missing = sum(n for n in short.values() if n > 0)
+    """What pick list `pick_id`, found short of `gtin` by `missing` more packs, calls for. For
+    a known product its open routine requests are made urgent (a patient waits for what they
+    bring) and the packs are claimed (`_claimed`). The shortage alarm is raised with what short
+    lists are owed of it in all (`short_by`: these packs and what earlier lists are still owed
+    by its open requests and waiting proposal) and the list's id, or, live already (stock fell
+    to the reorder point before), given them; either way it names the open requests, all
+    urgent now."""
+    waiting = standing.open if standing.proposal is None else (*standing.open, standing.proposal)
+    owed = sum(r.owed for r in waiting)
     requests: list[ProcurementRequest] = []
     sent: tuple[ProcurementRequest, ...] = ()
     if product is not None:
-        requests += made_urgent(standing.open)
-        sent = standing.open
-        shortfall = missing - standing.on_order
-        if shortfall > 0 and standing.proposal is not None:
-            proposal = standing.proposal
-            quantity = max(proposal.quantity, shortfall)
-            requests.append(replace(proposal, quantity=quantity, priority=Priority.URGENT))
-        elif shortfall > 0:
-            request = new_request(product, standing.on_hand, standing.on_order, at)
-            wanted = max(request.quantity, shortfall)
-            requests.append(replace(request, quantity=wanted, priority=Priority.URGENT))
-            if request.status is RequestStatus.REQUESTED:
-                sent = (*sent, requests[-1])
+        requests, sent = _claimed(product, standing, missing, at)
     detail: dict[str, object] = {
         "gtin": gtin,
         "name": product.name if product else gtin,
         "on_hand": standing.on_hand,
-        "short_by": missing,
+        "short_by": owed + missing,
         "pick_id": pick_id,
-        "pick_ids": [p for p, n in short.items() if n > 0],
         "slots": list(product.home_slots) if product else [],
     }
     detail |= _naming_urgent(sent)
@@ -158,9 +145,47 @@ def after_short_pick(
     if live is None:
         alarms = [Alarm(AlarmKind.SHORTAGE, gtin, AlarmState.RAISED, at, detail)]
     else:  # the same alarm (state, raise time, acknowledgement kept), told of the pick list
-        told = {k: v for k, v in live.detail.items() if k != "urgent_requests"} | detail
+        told = {k: v for k, v in live.detail.items() if k not in _TOLD_AFRESH} | detail
         alarms = [] if told == live.detail else [replace(live, detail=told)]
     return alarms, requests
+
+
+# What a short list's news replaces in a live alarm's detail rather than keeps: the requests
+# now urgent, and the open lists an earlier release named (`short_by` now counts every list
+# still owed packs, open or ended).
+_TOLD_AFRESH = frozenset({"urgent_requests", "pick_ids"})
+
+
+def _claimed(
+    product: Product, standing: Standing, missing: int, at: str
+) -> tuple[list[ProcurementRequest], tuple[ProcurementRequest, ...]]:
+    """The requests written when a short list claims `missing` packs of `product`, and the
+    requests the centre has (open) among them or before. A pack is covered only by what no
+    earlier short list is owed yet: first what is unclaimed of the open requests (oldest
+    first), then the waiting proposal, enlarged to what it owes, or else a new request for at
+    least the rest (what brings the product to its par level, if more); each owes what it
+    covers, and all are urgent. Nothing else is asked again: what a request owes ends with it
+    (received, cancelled, rejected), and a refused one leaves a person to decide."""
+    rest = missing
+    written: list[ProcurementRequest] = []
+    for request in standing.open:  # oldest first
+        take = min(rest, request.unclaimed)
+        rest -= take
+        if take or request.priority is Priority.ROUTINE:
+            written.append(replace(request, owed=request.owed + take, priority=Priority.URGENT))
+    sent = standing.open
+    if rest > 0 and standing.proposal is not None:
+        proposal = standing.proposal
+        owed = proposal.owed + rest
+        quantity = max(proposal.quantity, owed)
+        written.append(replace(proposal, quantity=quantity, owed=owed, priority=Priority.URGENT))
+    elif rest > 0:
+        request = new_request(product, standing.on_hand, standing.on_order, at)
+        quantity = max(request.quantity, rest)
+        written.append(replace(request, quantity=quantity, owed=rest, priority=Priority.URGENT))
+        if request.status is RequestStatus.REQUESTED:
+            sent = (*sent, written[-1])
+    return written, sent
 
 
 def at_start(

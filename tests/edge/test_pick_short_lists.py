@@ -1,7 +1,7 @@
-"""Two pick lists short of one drug, seen from the centre (the daemon, a real mosquitto, an
-independent subscriber): each missing pack is asked for, and the retained shortage alarm says
-what all the open lists are short of, the latest list by `pick_id` and every one by
-`pick_ids`."""
+"""Pick lists short of one drug one after another, seen from the centre (the daemon, a real
+mosquitto, an independent subscriber): a list that ended short is still owed its packs, so the
+next list's missing packs are asked for too, and the retained shortage alarm says what all of
+them are owed, the latest list by `pick_id`."""
 
 from __future__ import annotations
 
@@ -17,26 +17,34 @@ from tests.edge.pick_rig import AMOX, PREFIX, start_rig, statuses, stop_rig
 ALARM = f"{PREFIX}/alarms/shortage-{AMOX}"
 
 
-async def test_the_second_list_short_of_a_drug_is_ordered_and_the_alarm_keeps_the_first(
+async def test_a_list_that_ended_short_does_not_swallow_the_next_lists_packs(
     tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
 ) -> None:
     rig = await start_rig(tmp_path, broker)  # 4 usable packs: 3 in A-01, 1 in A-02
     try:
         centre = subscribe(f"{PREFIX}/cmd-result", f"{PREFIX}/procurement/request")
-        for pick_id, quantity in (("rx-1", 3), ("rx-2", 5), ("rx-3", 1)):
+
+        def send(pick_id: str, quantity: int) -> None:
             body = {"pick_id": pick_id, "lines": [{"gtin": AMOX, "quantity": quantity}]}
             centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
-            await eventually(
-                lambda p=pick_id: "accepted" in statuses(centre, p), what=f"{pick_id} accepted"
-            )
 
-        # rx-2 is short by 4 (one pack set aside for it), rx-3 by its one pack.
         def asked() -> list[tuple[str, int, str]]:
             requests = centre.payloads("/procurement/request")
             return [(r["gtin"], r["quantity"], r["priority"]) for r in requests]
 
-        await eventually(lambda: len(asked()) >= 2, what="a request for each list's shortfall")
-        assert asked() == [(AMOX, 4, "urgent"), (AMOX, 1, "urgent")], asked()
+        # rx-1 takes all 4 packs; rx-2 asks 5: none can be set aside, so it ends at once,
+        # short by 5, and they are asked for.
+        send("rx-1", 4)
+        await eventually(lambda: "accepted" in statuses(centre, "rx-1"), what="rx-1 accepted")
+        send("rx-2", 5)
+        await eventually(lambda: "done" in statuses(centre, "rx-2"), what="rx-2 ended")
+        await eventually(lambda: asked(), what="a request for rx-2's packs")
+        assert asked() == [(AMOX, 5, "urgent")], asked()
+
+        # rx-3 asks 5 after rx-2 ended: the 5 on order are owed to rx-2's patients.
+        send("rx-3", 5)
+        await eventually(lambda: len(asked()) >= 2, what="a request for rx-3's packs")
+        assert asked() == [(AMOX, 5, "urgent"), (AMOX, 5, "urgent")], asked()
 
         def shortage() -> dict[str, object] | None:
             held = retained_at(broker.port, ALARM).get(ALARM)
@@ -44,7 +52,8 @@ async def test_the_second_list_short_of_a_drug_is_ordered_and_the_alarm_keeps_th
             return detail if detail.get("pick_id") == "rx-3" else None
 
         detail = await eventually(shortage, what="the retained alarm told of rx-3")
-        assert (detail["short_by"], detail["pick_ids"]) == (5, ["rx-2", "rx-3"]), detail
-        assert detail["on_hand"] == 4
+        assert detail["short_by"] == 10, detail
+        assert detail["on_hand"] == 4 and "pick_ids" not in detail
+        assert len(detail["urgent_requests"]) == 2
     finally:
         await stop_rig(rig)

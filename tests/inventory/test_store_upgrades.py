@@ -3,13 +3,14 @@ procurement requests and waiting messages, opens in this release with all of the
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from inventory.keeper import InventoryKeeper
-from inventory.ledger import schema
+from inventory.ledger import schema, store
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.ledger.verify import verify
 from inventory.replenishment.policy import Product
@@ -141,3 +142,32 @@ def test_alarm_messages_waiting_under_an_id_with_dots_are_dropped_and_the_rest_k
     with sqlite3.connect(old) as db:
         sent = db.execute("SELECT id FROM outbox WHERE sent_at IS NOT NULL").fetchall()
     assert sent == [(1,)], "what was sent stays on record"
+
+
+def test_requests_open_in_a_ledger_of_schema_12_are_owed_nothing_until_a_list_comes_short(
+    tmp_path: Path,
+) -> None:
+    """Schema 13 remembers what of each request is owed to short pick lists: a request made
+    before is owed nothing, read-only (before the upgrade) and after it, so it covers the
+    first list short of its drug, and only that."""
+    old = file_at_version(
+        tmp_path / "v12.sqlite",
+        12,
+        "INSERT INTO procurement_requests (request_id, created_at, gtin, quantity, status,"
+        " confirmed_by, updated_at) VALUES ('r-1', '2026-12-05T08:00:00.000Z', '"
+        + GTIN
+        + "', 5, 'requested', 'auto', '2026-12-05T08:00:00.000Z')",
+    )
+    with contextlib.closing(store.connect_readonly(old)) as db:
+        assert [tuple(r) for r in db.execute("SELECT owed FROM procurement_requests")] == [(0,)]
+    keeper = InventoryKeeper(old, PRODUCTS, "s1", "g1")
+    try:
+        keeper.orders.report_short(GTIN, 5, "rx-1")
+        assert [r.request_id for r in keeper.orders.open_requests()] == ["r-1"], "covered"
+        keeper.orders.report_short(GTIN, 1, "rx-2")
+        owed = keeper.db.execute(
+            "SELECT quantity, owed FROM procurement_requests ORDER BY rowid"
+        ).fetchall()
+        assert [tuple(r) for r in owed] == [(5, 5), (5, 1)], "rx-2's pack ordered"
+    finally:
+        keeper.close()
