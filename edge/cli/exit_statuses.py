@@ -116,7 +116,11 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
     ),
     "stock": ("0 the stock was printed (none is fine)", LEDGER),
     "where": ("0 found", "1 the pack was never booked in", LEDGER),
-    "history": ("0 the movements were printed (none is fine)", LEDGER),
+    "history": (
+        "0 the movements were printed (none is fine)",
+        "2 the ledger or configuration cannot be read, a usage error, or no slot of that name "
+        "but one named so in another case or without spaces (the message says which)",
+    ),
     "expiring": ("0 the list was printed (empty is fine)", LEDGER),
     "tag": GROUP,
     "tag decode": ("0 every EPC was decoded", "1 at least one is not a tag rxedge tracks"),

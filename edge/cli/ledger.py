@@ -275,6 +275,11 @@ def run_where(args: argparse.Namespace) -> int:
 def run_history(args: argparse.Namespace) -> int:
     with open_ledger(args) as db:
         rows = questions.history(db, args.key, args.limit)
+        meant = None if rows else questions.slot_meant(db, args.key)
+    if meant is not None:
+        key = args.key if args.key == args.key.strip() else repr(args.key)
+        print(f"rxedge: no slot {key}; did you mean {meant}?", file=sys.stderr)
+        return 2
     return show_rows(rows, args.json, f"no movements of {args.key}")
 
 

@@ -44,10 +44,12 @@ CREATE_HINT = (
     "`rxedge run --init --config FILE` creates a new ledger there "
     "(or set create_database = true for the first start)"
 )
-# A box that replaces another starts from that gateway's ledger, not from an empty one.
+# A box that replaces another starts from that gateway's ledger, not from an empty one; the
+# section on replacing a box says first to stop the old one for good (never both at once).
+REPLACEMENT_STEPS = "docs/install.md, section 12, A replacement box"
 RESTORE_HINT = (
     "if this box replaces another gateway, restore that gateway's latest backup there instead "
-    "(docs/install.md, section 11, Restoring)"
+    f"({REPLACEMENT_STEPS})"
 )
 
 
@@ -128,8 +130,9 @@ def with_usable_ledger(config: GatewayConfig) -> GatewayConfig:
             "database: no ledger at %s: starting a new, empty ledger there, as create_database "
             "(or --init) says; if this gateway had a ledger, stop the daemon and correct the "
             "path; if this box replaces another gateway, stop it and restore that gateway's "
-            "latest backup (docs/install.md, section 11, Restoring)",
+            "latest backup (%s)",
             config.database,
+            REPLACEMENT_STEPS,
         )
     return config
 

@@ -217,7 +217,7 @@ class LiveFeed:
                     opened, seen, looked = now, None, True
                 try:
                     if db is None and now is not None:
-                        db = connect_readonly(self.reader.path)
+                        db = connect_readonly(self.reader.path, lasting=True)
                     if db is not None:
                         version = await to_thread.run_sync(data_version, db)
                         if seen is not None and version != seen:

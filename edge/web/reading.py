@@ -17,6 +17,7 @@ from anyio import to_thread
 
 from inventory.alarms.lifecycle import batch_subject
 from inventory.ledger.movements import StockStatus
+from inventory.ledger.schema import version_of
 from inventory.ledger.store import connect_readonly
 from inventory.picking.lists import PickList
 from inventory.putaway.sessions import PutawaySession
@@ -45,7 +46,10 @@ def file_id(path: Path) -> FileId:
 class LedgerReader:
     """Questions to the ledger at `path`, each run on a worker thread with its own connection,
     opened again when the path names another file than the one it reads (a connection stays
-    on the file it opened, even moved aside or deleted). No file: StoreError, saying so."""
+    on the file it opened, even moved aside or deleted), and when the file's schema version
+    changed (the daemon upgraded a ledger an older release left: the empty tables and default
+    columns its connection was given in their stead would hide what is written since). No
+    file: StoreError, saying so."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -54,12 +58,12 @@ class LedgerReader:
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         now = file_id(self.path)
-        if db is not None and self._local.file != now:
+        if db is not None and (self._local.file != now or _version(db) != self._local.version):
             db.close()
             db = None
         if db is None:
-            db = connect_readonly(self.path)
-            self._local.db, self._local.file = db, now
+            db = connect_readonly(self.path, lasting=True)
+            self._local.db, self._local.file, self._local.version = db, now, _version(db)
         return db
 
     async def ask(self, question: Callable[[sqlite3.Connection], T]) -> T:
@@ -69,6 +73,15 @@ class LedgerReader:
     def ask_now(self, question: Callable[[sqlite3.Connection], T]) -> T:
         """`question(connection)` on this thread (for threads of the page's own)."""
         return question(self._db())
+
+
+def _version(db: sqlite3.Connection) -> int | None:
+    """The schema version of the file `db` reads; None if it cannot be read (a damaged file,
+    or not a ledger: the question asked of it says which)."""
+    try:
+        return version_of(db)
+    except sqlite3.DatabaseError:
+        return None
 
 
 def _rows(cursor: sqlite3.Cursor) -> Rows:

@@ -186,6 +186,10 @@ def pack_named(text: str) -> PackId:
     typed = text.strip()
     example = "e.g. urn:epc:id:sgtin:4012345.012345.7 or 3034F4E4E40C0E4000000007"
     if typed.lower().startswith("urn:"):
+        # "urn:epc:id:sgtin:" in any case, as URN schemes are (and as some systems print it);
+        # the serial after it keeps its own.
+        head = typed.split(":", 4)
+        typed = ":".join([*(part.lower() for part in head[:4]), *head[4:]])
         if (pack := pack_of(typed)) is None:
             raise ValueError(
                 f"{text!r} is not the EPC URI of a pack (urn:epc:id:sgtin:"

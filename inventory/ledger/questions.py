@@ -81,6 +81,19 @@ def history(db: sqlite3.Connection, key: str, limit: int = HISTORY_LIMIT) -> lis
     )
 
 
+def slot_meant(db: sqlite3.Connection, key: str) -> str | None:
+    """The slot of the ledger that `key` names in another case or with spaces around it (a
+    slot name typed loosely), or None."""
+    typed = key.strip()
+    for column in ("to_slot", "from_slot"):  # each an index of its own
+        found = db.execute(
+            f"SELECT {column} FROM movements WHERE {column} = ? COLLATE NOCASE LIMIT 1", (typed,)
+        ).fetchone()
+        if found is not None:
+            return None if found[0] == key else str(found[0])
+    return None
+
+
 def expiring(db: sqlite3.Connection, days: int, calendar: SiteCalendar) -> list[dict[str, Any]]:
     """Stock whose expiry is within `days` days of the site's today (expired stock included),
     each line with its days left and whether it is expired, judged on the site's date."""

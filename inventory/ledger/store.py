@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from inventory.errors import StoreError, StoreUnavailable
+from inventory.ledger.file_access import access_problem, readonly_uri, user_name
 from inventory.ledger.schema import (
     DROPPED,
     MIGRATIONS,
@@ -69,7 +70,8 @@ def _create_closed(path: Path) -> None:
 
 def _cannot_open(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
     """Why the ledger at `path` could not be opened: locked by another program, no room on
-    its file system (both leave the file whole), or damaged."""
+    its file system, a file of it this user cannot open (all leave the file whole), or
+    damaged."""
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
     if locked(exc):
         return StoreUnavailable(
@@ -83,6 +85,14 @@ def _cannot_open(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
             f"{path.parent}); the file is not damaged: make room (old logs, backups kept on "
             "the box)"
         )
+    if unopened(exc):
+        return StoreError(
+            access_problem(path)
+            or f"ledger {path} cannot be opened ({exc}); the file is not damaged by what this "
+            f"says: check what user {user_name()} may do with it and with the -wal and -shm "
+            f"files beside it (ls -l {path}*), and whether it may create files in "
+            f"{path.parent}"
+        )
     return damaged(path, str(exc))
 
 
@@ -92,10 +102,18 @@ def locked(exc: sqlite3.DatabaseError) -> bool:
     return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
+def unopened(exc: sqlite3.DatabaseError) -> bool:
+    """Whether `exc` says SQLite could not open a file of the ledger (the file, or its -wal or
+    -shm) or could not write one it must (an -shm it cannot set up): a matter of permissions
+    or of its folder, never of the file's content."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    return code in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY)
+
+
 def unreadable(path: Path | str, exc: sqlite3.DatabaseError) -> StoreError:
     """Why a question to the file at `path` (a read-only command) failed: another program holds
     it, it was left by an older rxedge and not upgraded yet, it holds no ledger (a table the
-    question needs is missing), or it is damaged."""
+    question needs is missing), a file of it cannot be opened here, or it is damaged."""
     missing = str(exc).startswith(("no such table", "no such column"))
     if missing and 0 < (version := _version_at(path)) < SCHEMA_VERSION:
         return StoreError(
@@ -111,7 +129,7 @@ def unreadable(path: Path | str, exc: sqlite3.DatabaseError) -> StoreError:
 def _version_at(path: Path | str) -> int:
     """The schema version of the file at `path`, read on a connection of its own (0: none)."""
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        with contextlib.closing(sqlite3.connect(readonly_uri(Path(path)), uri=True)) as db:
             return version_of(db)
     except sqlite3.Error:
         return 0
@@ -135,12 +153,17 @@ def damaged(path: Path | str, what: str) -> StoreError:
     )
 
 
-def connect_readonly(path: Path | str) -> sqlite3.Connection:
-    """Open the ledger for questions only (safe while the daemon writes to it). A ledger an
-    older release left answers them as the current schema would (`read_as_current`)."""
+def connect_readonly(path: Path | str, lasting: bool = False) -> sqlite3.Connection:
+    """Open the ledger for questions only (safe while the daemon writes to it), also where
+    this user cannot write its folder (`readonly_uri`; not for a `lasting` connection, kept
+    to see what is written later). A ledger an older release left answers them as the
+    current schema would (`read_as_current`)."""
     if not Path(path).exists():
         raise StoreError(f"no ledger at {path}; give the database path of the gateway's config")
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        db = sqlite3.connect(readonly_uri(Path(path), lasting), uri=True, check_same_thread=False)
+    except sqlite3.DatabaseError as exc:  # the file itself cannot be opened
+        raise _cannot_open(Path(path), exc) from None
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA busy_timeout=5000")
     # Not a ledger, or damaged: the question asked of it says which.

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inventory.ledger.movements import GENESIS_HASH, Movement, MovementKind, StockStatus, chain_hash
-from inventory.ledger.store import locked
+from inventory.ledger.store import locked, unopened
 from inventory.stock.slot_index import SlotIndex
 
 _COLUMNS = (
@@ -57,14 +57,15 @@ def verify(db: sqlite3.Connection) -> Verdict:
     """Check the file's pages (SQLite's integrity check: a page damaged in a copy may hold no
     movement and no stock, only an index), then the chain, the head, stock against the replay,
     and the index built from stock. A file that is not a ledger or cannot be read (empty, not
-    SQLite, cut short) is a verdict with that problem; only a file another program holds locked
-    raises its sqlite3.OperationalError: it is not damaged."""
+    SQLite, cut short) is a verdict with that problem; a file another program holds locked, or
+    one SQLite cannot open here (permissions, a folder it cannot write in), raises its
+    sqlite3.OperationalError: it is not damaged."""
     verdict = Verdict()
     try:
         if _sound_ledger_file(db, verdict):
             _check_chain(db, verdict)
     except sqlite3.DatabaseError as exc:
-        if locked(exc):
+        if locked(exc) or unopened(exc):
             raise
         verdict.problems.append(f"the file cannot be read as a ledger: {exc}")
     return verdict

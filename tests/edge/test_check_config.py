@@ -321,7 +321,7 @@ def test_a_replacement_box_is_told_to_restore_the_gateway_it_replaces_not_to_sta
         assert warning.startswith("warning: database: ") and "rxedge run --init" in warning
         assert warning.endswith(
             "; if this box replaces another gateway, restore that gateway's latest backup there "
-            "instead (docs/install.md, section 11, Restoring)"
+            "instead (docs/install.md, section 12, A replacement box)"
         )
     refused = rxedge("run", "--config", str(config))
     assert refused.returncode == 2 and "restore that gateway's latest backup" in refused.stderr

@@ -9,8 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,15 +35,6 @@ as_service_user = pytest.mark.skipif(
     not _service_user_reaches_checkout(),
     reason="the service user (nobody) cannot read this checkout: clone it where others may",
 )
-
-
-@pytest.fixture
-def place() -> Iterator[Path]:
-    """A folder every user may enter (pytest's own tmp_path is closed to others)."""
-    folder = Path(tempfile.mkdtemp(prefix="rxedge-access-"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder)
 
 
 def rxedge(*args: str) -> subprocess.CompletedProcess[str]:

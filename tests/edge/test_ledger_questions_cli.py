@@ -1,7 +1,8 @@
 """The ledger's questions as an operator types them: a pack named by the EPC memory in hex that
 `tag decode` and the simulators show is found as by its URI, a malformed one is refused as a
-usage error (never answered "never booked in"), and output piped into a reader that stops
-early (`| head`) ends the command quietly."""
+usage error (never answered "never booked in"), a URI's scheme is taken in any case, a slot
+typed in another case is named (never answered "no movements"), and output piped into a reader
+that stops early (`| head`) ends the command quietly."""
 
 from __future__ import annotations
 
@@ -81,6 +82,45 @@ def test_history_refuses_a_malformed_epc_and_still_takes_slots_and_gtins(ledger:
     for key in ("A-01", "4012345123456", GTIN):
         answered = rxedge("history", key, "--db", str(ledger))
         assert answered.returncode == 0 and "receive" in answered.stdout, key
+
+
+@pytest.mark.parametrize(
+    "given",
+    [EPCS[2].upper(), "Urn:Epc:Id:Sgtin:4012345.012345.3", f"  {EPCS[2]}"],
+)
+def test_an_epc_uri_is_taken_in_any_case_of_its_scheme(ledger: Path, given: str) -> None:
+    found = rxedge("where", given, "--db", str(ledger), "--json")
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.startswith(f'{{"epc": "{EPCS[2]}", "found": true, "on_shelf": true,')
+    history = rxedge("history", given, "--db", str(ledger))
+    assert history.returncode == 0 and "receive" in history.stdout, history.stderr
+
+
+def test_an_epc_serial_keeps_its_case(tmp_path: Path) -> None:
+    """SGTIN-198 serials are alphanumeric: only the scheme before them is case-free."""
+    db = tmp_path / "ledger.sqlite"
+    keeper = InventoryKeeper(db, {}, "s1", "g1")
+    epc = "urn:epc:id:sgtin:4012345.012345.Ab7"
+    keeper.commit([Movement(MovementKind.RECEIVE, GTIN, serial="Ab7", epc=epc, to_slot="A-01")])
+    keeper.close()
+    assert rxedge("where", "URN:EPC:ID:SGTIN:4012345.012345.Ab7", "--db", str(db)).returncode == 0
+    missed = rxedge("where", "URN:EPC:ID:SGTIN:4012345.012345.AB7", "--db", str(db))
+    assert (missed.returncode, missed.stdout) == (
+        1,
+        "urn:epc:id:sgtin:4012345.012345.AB7 was never booked in\n",
+    )
+
+
+@pytest.mark.parametrize(("given", "shown"), [("a-01", "a-01"), (" A-01 ", "' A-01 '")])
+def test_history_of_a_slot_typed_in_another_case_names_the_slot_it_may_mean(
+    ledger: Path, given: str, shown: str
+) -> None:
+    for extra in ([], ["--json"]):
+        asked = rxedge("history", given, "--db", str(ledger), *extra)
+        assert (asked.returncode, asked.stdout) == (2, ""), asked
+        assert asked.stderr == f"rxedge: no slot {shown}; did you mean A-01?\n"
+    unknown = rxedge("history", "Z-99", "--db", str(ledger))
+    assert (unknown.returncode, unknown.stdout) == (0, "no movements of Z-99\n")
 
 
 def test_output_whose_reader_stops_early_ends_the_command_quietly(tmp_path: Path) -> None:

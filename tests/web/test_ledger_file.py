@@ -1,10 +1,12 @@
 """The page follows the files it reads. The ledger file, not an old copy of it: when the file
 is moved aside and a backup put in its place (the daemon stopped meanwhile), every view and
 the live updates read the new file; while there is no file, the page says so and what to do,
-without a traceback. The accounts file: left wrong (edited by hand), every view of a
-logged-in browser and a login say which file and how to mend it (never a bare "Internal
-Server Error"), a view left open says so at its next refresh, the log says it once, and the
-page is itself again once the file is mended."""
+without a traceback; a ledger an older release left, read while the daemon was stopped, is
+read anew once the daemon upgraded it in place, so what it writes since shows. The accounts
+file: left wrong (edited by hand), every view of a logged-in browser and a login say which
+file and how to mend it (never a bare "Internal Server Error"), a view left open says so at
+its next refresh, the log says it once, and the page is itself again once the file is
+mended."""
 
 from __future__ import annotations
 
@@ -21,9 +23,12 @@ from playwright.async_api import expect
 from edge.demo.local_broker import LocalBroker
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
+from inventory.ledger.schema import SCHEMA_VERSION
 from sync.commands import with_envelope
 from tests.conftest import Subscriber
 from tests.edge.pick_rig import AMOX, PREFIX
+from tests.inventory.test_store import file_at_version
+from tests.inventory.test_store_upgrades import copy_into
 from tests.web.page_rig import NAME, PASSWORD, USER, page_rig
 
 SECOND = 5_000  # ms: generous under load
@@ -93,6 +98,32 @@ async def test_a_ledger_restored_from_a_backup_is_what_the_page_shows_and_follow
         await expect(early).to_have_attribute("data-on", "true", timeout=SECOND)
         await web.rig.press("A-02")
         await expect(early.locator(".holds")).to_have_text("empty", timeout=SECOND)
+
+
+async def test_a_ledger_upgraded_in_place_shows_what_the_daemon_writes_after_the_upgrade(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """The page reads a schema 2 ledger (an old backup restored, the new release installed) as
+    the current schema: no pick lists yet. The daemon's start upgrades that same file; the pick
+    list it then writes shows on the open page at its next refresh."""
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.logged_in_tab()
+        await web.rig.stop_daemon()
+        move_aside(web.rig.db)
+        old = file_at_version(tmp_path / "schema-2.sqlite", 2)
+        copy_into(old, Path(f"{web.rig.db}.old"))
+        os.replace(old, web.rig.db)
+        await tab.goto(f"{web.url}/picks")
+        await expect(tab.locator("#picks")).to_be_visible()
+        assert await tab.locator("[data-pick]").count() == 0
+
+        await web.rig.start_daemon()  # upgrades the file where it lies: the same inode
+        with sqlite3.connect(web.rig.db) as db:
+            assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        body = {"pick_id": "rx-300", "lines": [{"gtin": AMOX, "quantity": 1}], "picker": "Ana"}
+        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
+        await expect(tab.locator('[data-pick="rx-300"]')).to_have_count(1, timeout=SECOND)
 
 
 async def test_a_broken_accounts_file_is_named_with_its_fix_on_every_view(
