@@ -1,5 +1,5 @@
 """What people did at the shelf while the ledger could not be written (confirm presses, pack
-scans), kept on disk until written.
+scans, packs read by a handheld while picking), kept on disk until written.
 
 While the disk is full such an action is held in memory until the ledger takes it, and a press
 is answered at once as if booked (the slot's number goes down: `edge.lights.shelf_lights`). A
@@ -7,7 +7,11 @@ power cut or a restart meanwhile would lose what a person saw taken, so each suc
 also written to a small file beside the ledger (`<ledger>.actions`) whose room is reserved when
 the daemon starts: writing into room already allocated needs none of the room the disk lacks.
 An action the file cannot take (its room used up, none reserved, a read-only file system) is
-not held at all: the shelf shows it was not recorded (`edge.lights.not_recorded`).
+not held at all where the shelf can show it was not recorded (`edge.lights.not_recorded`); a
+pick scan or a handheld read, which has no slot of its own, is then held in memory only.
+
+A handheld reads a tag again and again while it is held there: a read of a tag already kept and
+not yet written is kept under the same key (one line; the ledger carries out one of them).
 
 Each action is kept under a key of its own (`<kind>:<run>:<n>`). The ledger writes a kept
 action with its key remembered in the same transaction (`RememberCommand`), and skips one
@@ -31,6 +35,7 @@ from edge.clock import Clock
 from inventory.changes import (
     Change,
     ConfirmButton,
+    HandheldRead,
     PutawayScan,
     ReceivedScan,
     RememberCommand,
@@ -40,7 +45,7 @@ from inventory.codes.barcodes import PackScan
 from inventory.ledger.commit import iso
 
 log = logging.getLogger(__name__)
-RESERVED = 256 * 1024  # bytes: about 2,000 presses or 1,000 scans
+RESERVED = 256 * 1024  # bytes: about 2,000 presses, 1,500 handheld reads or 1,000 scans
 KEPT_FOR = timedelta(days=366)  # how long the ledger remembers a kept action's key
 # The actions kept, by the name their records and keys give them.
 KINDS: dict[str, type[Change]] = {
@@ -48,8 +53,11 @@ KINDS: dict[str, type[Change]] = {
     "pick-scan": ScannedAtPick,
     "receive-scan": ReceivedScan,
     "putaway-scan": PutawayScan,
+    "handheld-read": HandheldRead,
 }
 _KIND_OF = {cls: kind for kind, cls in KINDS.items()}
+# What becomes of an action the file cannot keep while the ledger cannot be written.
+UNKEPT = "presses and desk scans are not recorded, pick scans and handheld reads held in memory"
 
 
 def journal_path(database: Path) -> Path:
@@ -77,6 +85,7 @@ class ActionJournal:
         self._run = uuid.uuid4().hex[:12]
         self._count = 0
         self._pending: set[str] = set()  # keys kept and not yet done
+        self._reads: dict[Change, RememberCommand] = {}  # handheld reads kept, by the read
         self._told_full = False
 
     def open(self) -> list[RememberCommand]:
@@ -87,9 +96,10 @@ class ActionJournal:
         except OSError as exc:
             log.error(
                 "actions held through a full disk cannot be kept in %s: %s (while the ledger "
-                "cannot be written, presses and scans are then not recorded)",
+                "cannot be written, %s)",
                 self.path,
                 exc,
+                UNKEPT,
             )
             return []
         used = os.pread(self._fd, self._size, 0).split(b"\0", 1)[0]
@@ -109,12 +119,14 @@ class ActionJournal:
         except OSError as exc:
             log.error(
                 "no room reserved in %s for actions held through a full disk (%s): while the "
-                "ledger cannot be written, presses and scans are not recorded",
+                "ledger cannot be written, %s",
                 self.path,
                 exc,
+                UNKEPT,
             )
         kept = [p for line in used[: self._end].splitlines() if (p := self._read(line))]
         self._pending = {p.message_id for p in kept}
+        self._reads = {p.then: p for p in kept if isinstance(p.then, HandheldRead)}
         if kept:
             log.warning("%d actions kept through a stop are carried out again", len(kept))
         elif self._end:
@@ -129,9 +141,11 @@ class ActionJournal:
     def keep(self, action: Change) -> RememberCommand | None:
         """Write `action` (of one of the `KINDS`) to the file and sync it; the change that
         carries it out under its key, or None when it could not be kept (no room reserved, the
-        room used up, an I/O error)."""
+        room used up, an I/O error). A handheld read kept before and not yet done: its key."""
         if self._fd is None or not self._room:
             return None
+        if (read := self._reads.get(action)) is not None and read.message_id in self._pending:
+            return read
         self._count += 1
         kind = _KIND_OF[type(action)]
         key = f"{kind}:{self._run}:{self._count}"
@@ -139,7 +153,7 @@ class ActionJournal:
         line = json.dumps(_record(once, action), separators=(",", ":")).encode() + b"\n"
         if self._end + len(line) > self._size:
             if not self._told_full:
-                log.error("%s is full: further presses and scans are not recorded", self.path)
+                log.error("%s is full: further %s", self.path, UNKEPT)
                 self._told_full = True
             return None
         try:
@@ -150,6 +164,8 @@ class ActionJournal:
             return None
         self._end += len(line)
         self._pending.add(key)
+        if isinstance(action, HandheldRead):
+            self._reads[action] = once
         return once
 
     def done(self, key: str) -> None:
@@ -163,6 +179,7 @@ class ActionJournal:
         if self._blank(0, self._end):  # else kept actions carried out again are skipped by key
             self._end = 0
             self._told_full = False
+            self._reads.clear()
 
     def _blank(self, start: int, length: int) -> bool:
         """Zero `length` bytes from `start` (the file's room stays); whether that was done."""

@@ -30,7 +30,7 @@ from edge.daemon.devices import Devices, build_devices
 from edge.daemon.ledger_link import LedgerLink
 from edge.daemon.ledger_lock import sole_writer
 from edge.daemon.stocktake_flow import StocktakeFlow
-from edge.daemon.storage_guard import StorageGuard, straight_to_broker
+from edge.daemon.storage_guard import StorageGuard, check_integrity, straight_to_broker
 from edge.inbound.commands import InboundCommands
 from edge.lights.lights_feed import LightsFeed
 from edge.lights.shelf_lights import ShelfLights
@@ -121,6 +121,7 @@ class Gateway:
         )
         self.ledger.on_held = self.lights.held  # a press answered at the shelf meanwhile
         self.ledger.on_unkept = self.lights.not_recorded.tell  # one not answered so: red
+        self.ledger.on_recovered = self.lights.not_recorded.end_all  # to be done again now
         self.ledger.actions = ActionJournal(journal_path(config.database), self.clock)
         self.alarms_at_broker = RetainedAlarms(
             self.topics,
@@ -312,7 +313,10 @@ class Gateway:
             ),
             ("alarms at the broker", self.alarms_at_broker.run()),
             ("watchdog", watchdog.run()),
-            ("integrity check", ledger.check_integrity(config.database, self._observe)),
+            (
+                "integrity check",
+                check_integrity(config.database, ledger.ask, ledger.submit, self._observe),
+            ),
             ("metrics", self.metrics.run(ledger.ask)),
             ("stop", self._until_stopped()),
         ]

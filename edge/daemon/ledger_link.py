@@ -13,7 +13,9 @@ writer stuck far longer than any commit takes lets the queue fill. A change the 
 is lost to a crash or a full disk. What people do at the shelf while held (presses, scans) is
 kept on disk till written (`edge.daemon.action_journal`): a power cut does not lose it either.
 One that cannot be kept there (the file's room used up, a read-only file system) is never
-carried out, so never answered as booked: `on_unkept` tells the shelf, and it is done again.
+carried out, so never answered as booked, when its slot can say so: `on_unkept` tells the shelf
+(till writing works again, `on_recovered`), and it is done again; one with no slot of its own
+(a pick scan, a handheld read) is held in memory only.
 """
 
 from __future__ import annotations
@@ -23,22 +25,20 @@ import logging
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from functools import partial
-from pathlib import Path
 from typing import TypeVar
 
 from edge.daemon.action_journal import ActionJournal, kept_kind
-from edge.daemon.activity import Activity, Observer
 from edge.daemon.applied import Applied, apply_in_turn
 from edge.daemon.storage_guard import StorageGuard
 from edge.lights.light_plan import LightPlan
+from edge.lights.not_recorded import slot_of
 from edge.service.latency import LatencyHistogram
 from edge.service.watchdog import Heartbeats
-from inventory.alarms.lifecycle import AlarmKind
-from inventory.changes import Arrived, Change, ClearAlarm, Moved, RaiseAlarm, RememberCommand
+from inventory.changes import Arrived, Change, Moved, RememberCommand
 from inventory.errors import Refused, Retryable
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.outbox import OutboxRow
-from inventory.ledger.store import check_file
+from inventory.ledger.store import touch
 from inventory.ledger.writer import LedgerWriter
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ class LedgerLink:
         # Told of an action held that could not be kept on disk: passed over at its turn.
         self.on_unkept: Callable[[Change], object] = lambda _action: None
         self._unkept: set[int] = set()  # ids of those actions, till their turn
+        self.on_recovered: Callable[[], object] = lambda: None  # writing works again
         self._write_failed = False  # a write failed since the ledger last worked
 
     async def open(self) -> None:
@@ -190,8 +191,6 @@ class LedgerLink:
                 CHANGES,
                 partial(self._hold_from, *changes, *behind),
             )
-        except _PassedOver:
-            results = [None] * len(changes)
         except Exception as exc:
             if len(changes) > 1:
                 log.warning("%d changes went back together (%s): one by one", len(changes), exc)
@@ -240,18 +239,23 @@ class LedgerLink:
     def _hold(self, change: Change) -> None:
         """`change` waits for the ledger to be writable again: `on_held` is told, once (of a
         kept action, of the action). A press or scan is kept on disk before the shelf answers
-        it (with no action file, held in memory only); one the file cannot keep is not held."""
+        it (with no action file, held in memory only); one the file cannot keep is not held
+        when its slot can say so, else held in memory only (a pick scan, a handheld read)."""
         if id(change) in self._held or id(change) in self._unkept:
             return
         kept = self._kept.get(id(change))
         if kept is None and kept_kind(change) and self.actions is not None:
-            if (kept := self.actions.keep(change)) is None:
+            if (kept := self.actions.keep(change)) is not None:
+                self._kept[id(change)] = kept
+            elif slot_of(change) is not None:
                 self._not_kept(change)
                 return
-            self._kept[id(change)] = kept
+            else:
+                log.warning(
+                    "held in memory only (a stop before writing works loses it): %r", change
+                )
         action = kept.then if kept is not None and kept.then is not None else change
-        if (then := self.on_held(action)) is not None:
-            self._held[id(change)] = then
+        self._held[id(change)] = self.on_held(action) or _unanswered
 
     def _not_kept(self, action: Change) -> None:
         """Neither the ledger nor the action file takes `action`: answered as booked, a person
@@ -269,10 +273,14 @@ class LedgerLink:
 
     async def _apply_once(self, changes: list[Change]) -> list[Applied | Refused | None]:
         """Apply `changes`; those kept on disk (held at a failed attempt) under their keys,
-        those not kept passed over (None; `_PassedOver` when no other is left to write)."""
+        those not kept passed over (None). Should none be left while the ledger cannot be
+        written, a write of nothing (`touch`) is tried in their place: retried as any, it
+        says when writing works again, which nothing else may try soon (an idle desk)."""
         left = [change for change in changes if id(change) not in self._unkept]
         if not left:
-            raise _PassedOver
+            if self._storage.failing:
+                await self.writer.call(lambda keeper: touch(keeper.db))
+            return [None] * len(changes)
         results = await self._apply([self._kept.get(id(change), change) for change in left])
         applied = {id(change): result for change, result in zip(left, results, strict=True)}
         return [applied.get(id(change)) for change in changes]
@@ -282,20 +290,6 @@ class LedgerLink:
         return await self._commits.timed(
             self.writer.call(partial(apply_in_turn, changes, self._plan)), times=len(changes)
         )
-
-    async def check_integrity(self, database: Path, observe: Observer) -> None:
-        """The full integrity check, on a read-only connection of its own beside the daemon's
-        work: a failure raises the `storage` alarm; a pass clears the alarm a check before
-        raised (the file repaired since)."""
-        verdict = await asyncio.to_thread(check_file, database)
-        if verdict == "ok":
-            observe(Activity("ledger", "integrity check passed"))
-            if await self.ask(_damaged_before):
-                observe(Activity("ledger", "the storage alarm of an earlier check clears"))
-                await self.submit(ClearAlarm(AlarmKind.STORAGE, "ledger"))
-            return
-        observe(Activity("ledger", f"integrity check FAILED: {verdict}"))
-        await self.submit(RaiseAlarm(AlarmKind.STORAGE, "ledger", {"reason": verdict}))
 
     async def mark_sent(self, ids: list[int]) -> list[OutboxRow]:
         """The broker acknowledged these rows: recorded, held and retried while the ledger
@@ -331,13 +325,11 @@ class LedgerLink:
             if not writes and self._write_failed:
                 return result
             self._write_failed = False
-            if (record := self._storage.recovered()) is not None and not self._queue(record):
-                self._outages.append(record)  # never dropped: the alarm would stay raised
+            if (record := self._storage.recovered()) is not None:
+                self.on_recovered()
+                if not self._queue(record):
+                    self._outages.append(record)  # never dropped: the alarm would stay raised
             return result
-
-
-class _PassedOver(Exception):
-    """Every change of a group is an action not kept: nothing of it is written."""
 
 
 class ChangeQueue:
@@ -387,10 +379,8 @@ class ChangeQueue:
         return tuple(self._changes)
 
 
-def _damaged_before(keeper: InventoryKeeper) -> bool:
-    """Whether the ledger holds a live `storage` alarm: only an integrity check's stays live
-    in it (an outage's is written raised and cleared at once, `RecordOutage`)."""
-    return keeper.alarms.get(AlarmKind.STORAGE, "ledger") is not None
+def _unanswered(_show: bool) -> None:
+    """The release of a held change the shelf did not answer: nothing to end."""
 
 
 def _mark_sent(ids: list[int], keeper: InventoryKeeper) -> list[OutboxRow]:

@@ -13,19 +13,26 @@ before its commit, so nothing acknowledged is lost: the changes held are written
 A daemon stopped while the disk is full leaves the alarm at the broker with no record of it in
 the ledger: the next run finds it there when it connects (edge.alarms.retained_alarms) and
 writes that outage's record (`told_before`), whose clear goes out once the ledger takes it.
+
+The same alarm says the ledger file is damaged: `check_integrity` raises it when the full check
+fails, and clears it when a later check passes (the file repaired).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from edge.clock import Clock
 from edge.daemon.activity import Activity, Observer
 from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState, alarm_id
-from inventory.changes import RecordOutage
+from inventory.changes import Change, ClearAlarm, RaiseAlarm, RecordOutage
+from inventory.keeper import InventoryKeeper
 from inventory.ledger.commit import iso
+from inventory.ledger.store import check_file
 from sync.mqtt_session import MqttSession
 from sync.topics import Topics
 
@@ -105,3 +112,29 @@ class StorageGuard:
         since = self.failing_since or iso(self._clock.now())
         detail: dict[str, object] = {"reason": reason, "since": since}
         return Alarm(AlarmKind.STORAGE, SUBJECT, AlarmState.RAISED, since, detail)
+
+
+async def check_integrity(
+    database: Path,
+    ask: Callable[[Callable[[InventoryKeeper], bool]], Awaitable[bool]],
+    submit: Callable[[Change], Awaitable[None]],
+    observe: Observer,
+) -> None:
+    """The full integrity check, on a read-only connection of its own beside the daemon's
+    work: a failure raises the `storage` alarm; a pass clears the alarm a check before raised
+    (the file repaired since). `ask` and `submit` go through the ledger's writer."""
+    verdict = await asyncio.to_thread(check_file, database)
+    if verdict == "ok":
+        observe(Activity("ledger", "integrity check passed"))
+        if await ask(_damaged_before):
+            observe(Activity("ledger", "the storage alarm of an earlier check clears"))
+            await submit(ClearAlarm(AlarmKind.STORAGE, SUBJECT))
+        return
+    observe(Activity("ledger", f"integrity check FAILED: {verdict}"))
+    await submit(RaiseAlarm(AlarmKind.STORAGE, SUBJECT, {"reason": verdict}))
+
+
+def _damaged_before(keeper: InventoryKeeper) -> bool:
+    """Whether the ledger holds a live `storage` alarm: only an integrity check's stays live
+    in it (an outage's is written raised and cleared at once, `RecordOutage`)."""
+    return keeper.alarms.get(AlarmKind.STORAGE, SUBJECT) is not None

@@ -1,8 +1,10 @@
 """Red at the slot of a press or scan the daemon could not record: the ledger could not be
 written and the action file could not keep it either (`LedgerLink.on_unkept`), so it is not
 answered as booked, and nothing books it later. The slot blinks red fast, as for a mistake, for
-`picking.mistake_seconds`, then shows what it did before. A scan at a pick scanner has no slot
-of its own to show it at (the ledger would have chosen one)."""
+`picking.mistake_seconds`, or until writing works again (`LedgerLink.on_recovered`: what is done
+there now is recorded, so the slot shows at once what a press or scan then books), then shows
+what it did before. A scan at a pick scanner, a handheld's read, has no slot of its own to show
+it at (the ledger would have chosen one): the ledger holds it in memory instead."""
 
 from __future__ import annotations
 
@@ -44,6 +46,12 @@ class NotRecorded:
         if not self._red:
             return plan
         return {**plan, **dict.fromkeys(self._red, MISTAKE_LIGHT)}
+
+    def end_all(self) -> None:
+        """Every red ends now (writing works again)."""
+        if self._red:
+            self.stop()
+            self._show_again()
 
     def stop(self) -> None:
         """No red ends from now on (the daemon stops)."""

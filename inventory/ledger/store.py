@@ -220,6 +220,14 @@ def migrate(db: sqlite3.Connection, path: Path) -> None:
         )
 
 
+def touch(db: sqlite3.Connection) -> None:
+    """A small real write that changes nothing, inside the caller's transaction: the schema
+    version written again as it is (the file's first page rewritten), so that its commit
+    says whether the file can be written now."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    db.execute(f"PRAGMA user_version = {version}")
+
+
 @contextmanager
 def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One write transaction: committed (durably) on success, rolled back on any error."""

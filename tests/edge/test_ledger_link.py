@@ -27,7 +27,7 @@ from edge.daemon.activity import Activity
 from edge.daemon.applied import Applied
 from edge.daemon.devices import Devices
 from edge.daemon.ledger_link import LedgerLink
-from edge.daemon.storage_guard import StorageGuard
+from edge.daemon.storage_guard import StorageGuard, check_integrity
 from edge.service.heartbeat_sources import PUBLISHER, observed_loops
 from edge.service.latency import COMMIT_BUCKETS, LatencyHistogram
 from edge.service.watchdog import Heartbeats
@@ -244,10 +244,10 @@ async def test_a_later_integrity_check_that_passes_clears_the_damaged_ledgers_al
     damaged = {"reason": "*** in database main *** row 12 missing from index idx_stock_slot"}
     applying = asyncio.create_task(ledger.apply_changes())
     try:
-        await ledger.check_integrity(tmp_path / "l.sqlite", said.append)
+        await check_integrity(tmp_path / "l.sqlite", ledger.ask, ledger.submit, said.append)
         await ledger.submit(RaiseAlarm(AlarmKind.STORAGE, "ledger", damaged))
         await eventually(lambda: len(link.applied) == 1, what="the earlier check's alarm")
-        await ledger.check_integrity(tmp_path / "l.sqlite", said.append)
+        await check_integrity(tmp_path / "l.sqlite", ledger.ask, ledger.submit, said.append)
         await eventually(lambda: len(link.applied) == 2, what="the alarm cleared")
     finally:
         applying.cancel()
