@@ -52,7 +52,7 @@ from inventory.picking.lists import PickRequest
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import Reply, message
 from inventory.putaway.sessions import Notice
-from inventory.replenishment.requests import ProcurementRequest, RequestStatus
+from inventory.replenishment.requests import ProcurementRequest, RequestStatus, not_covered
 from inventory.stock.expiry import expiry_sweep
 from inventory.stock.held_packs import hold_again
 from inventory.stock.write_off import write_off
@@ -269,14 +269,16 @@ def _confirm_request(keeper: InventoryKeeper, command: ConfirmRequest) -> Outcom
             )
         ]
 
+    proposed = keeper.orders.request(rid)
     try:
         commit = keeper.orders.confirm(rid, command.by, command.quantity, answer)
     except RequestError as exc:
         return keeper.picks.refuse("procurement-confirm", rid, str(exc))
     (sent,) = commit.requests
-    return Outcome(
-        commits=[commit], notes=[f"request {rid} confirmed by {command.by} ({sent.quantity})"]
-    )
+    note = f"request {rid} confirmed by {command.by} ({sent.quantity})"
+    if left := not_covered(proposed.owed if proposed else 0, sent.quantity):
+        note += f"; {left}"
+    return Outcome(commits=[commit], notes=[note])
 
 
 def _request_answer(keeper: InventoryKeeper, answer: RequestAnswer) -> Outcome:

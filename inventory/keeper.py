@@ -188,10 +188,11 @@ class InventoryKeeper:
             return None
 
     def shortages(self) -> list[Product]:
-        """Products whose stock on hand and on order is at or below their reorder point: one
-        vectorized pass over every product (the slot index keeps on-hand per GTIN in arrays)."""
+        """Products whose stock on hand and on order for the shelf (not what is owed to short
+        pick lists) is at or below their reorder point: one vectorized pass over every product
+        (the slot index keeps on-hand per GTIN in arrays)."""
         table = ProductTable(list(self.products.values()), self.index)
-        return table.shortages(self.orders.on_order_by_gtin())
+        return table.shortages(self.orders.unclaimed_by_gtin())
 
     def pending_messages(self, limit: int, after_id: int = 0) -> list[OutboxRow]:
         """Outbox messages not yet acknowledged by the broker, oldest first."""

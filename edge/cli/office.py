@@ -11,16 +11,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sqlite3
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from edge.cli.config_file import config_given, config_path
 from edge.cli.gtin_input import gtin_argument
 from edge.cli.ledger import add_database_options, ledger_rows, open_ledger, show_rows
 from edge.cli.stocktake_report import epcis_export, report_table
-from edge.settings.config import load_config
-from inventory.replenishment.requests import shown_columns
+from edge.settings.config import ConfigError, load_config
+from inventory.errors import StoreError
+from inventory.ledger.store import connect_readonly
+from inventory.replenishment.requests import not_covered, owed_by, shown_columns
 from inventory.stocktake.sweep import StocktakeReport
 from sync.broker_security import BrokerLink
 from sync.topics import Topics
@@ -124,6 +129,13 @@ def add_office_commands(
     confirm_request.add_argument("request_id", help="the request (rxedge procurement list)")
     confirm_request.add_argument("--by", required=True, help="the pharmacist confirming")
     confirm_request.add_argument("--quantity", type=int, help="another quantity")
+    confirm_request.add_argument(
+        "--db",
+        type=Path,
+        metavar="FILE",
+        help="the ledger, read to say how many packs owed to short pick lists a smaller "
+        "--quantity leaves out (default: the config's, where this machine has it)",
+    )
     add_target(confirm_request)
     _add_wait(confirm_request)
 
@@ -133,8 +145,41 @@ def add_office_commands(
             body["quantity"] = a.quantity
         return body
 
-    confirm_request.set_defaults(handler=send("procurement-confirm", confirm_body))
+    def run_confirm(args: argparse.Namespace) -> int:
+        # Only a quantity given can be below what the proposal owes: without one it is sent
+        # for what it proposed or more.
+        owed = 0 if args.quantity is None else _owed_now(args)
+        status = int(send("procurement-confirm", confirm_body)(args))
+        if status == 0 and owed and (left := not_covered(owed, args.quantity)):
+            print(left, file=sys.stderr if args.json else sys.stdout)
+        return status
+
+    confirm_request.set_defaults(handler=run_confirm)
     return procurement_commands
+
+
+def _owed_now(args: argparse.Namespace) -> int:
+    """How many packs the proposal `args.request_id` owes short pick lists, from the ledger
+    (--db, else the configuration's database when both are on this machine); 0 when it cannot
+    be read (said for a --db given)."""
+    path: Path | None = args.db
+    if path is None:
+        try:
+            path = load_config(config_path(args)).database
+        except ConfigError:
+            return 0  # sent from another machine: the gateway's activity log says it
+    try:
+        db = connect_readonly(path)
+    except StoreError as exc:
+        if args.db is not None:
+            print(f"rxedge: {exc}; what the quantity leaves out is not said", file=sys.stderr)
+        return 0
+    try:
+        return owed_by(db, args.request_id)
+    except sqlite3.DatabaseError:
+        return 0
+    finally:
+        db.close()
 
 
 def write_off_body(args: argparse.Namespace) -> dict[str, object]:

@@ -219,9 +219,9 @@ def requests(db: sqlite3.Connection) -> Rows:
     )
 
 
-def stock_and_on_order(db: sqlite3.Connection, gtins: Iterable[str]) -> dict[str, tuple[int, int]]:
-    """Each of `gtins` with its packs available on the shelves and its packs requested and
-    still to come (the figures a proposal is confirmed on)."""
+def stock_and_unclaimed(db: sqlite3.Connection, gtins: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Each of `gtins` with its packs available on the shelves and its packs requested, still
+    to come and owed to no short pick list (the figures a proposal is confirmed on)."""
     wanted = sorted(set(gtins))
     marks = ", ".join("?" * len(wanted))
     on_hand = dict(
@@ -232,15 +232,15 @@ def stock_and_on_order(db: sqlite3.Connection, gtins: Iterable[str]) -> dict[str
         ).fetchall()
     )
     open_statuses = [str(s) for s in OPEN_STATUSES]
-    on_order = dict(
+    unclaimed = dict(
         db.execute(
-            "SELECT gtin, sum(quantity - received) FROM procurement_requests"
+            "SELECT gtin, sum(max(quantity - received - owed, 0)) FROM procurement_requests"
             f" WHERE status IN ({', '.join('?' * len(open_statuses))}) AND gtin IN ({marks})"
             " GROUP BY gtin",
             [*open_statuses, *wanted],
         ).fetchall()
     )
-    return {g: (int(on_hand.get(g) or 0), int(on_order.get(g) or 0)) for g in wanted}
+    return {g: (int(on_hand.get(g) or 0), int(unclaimed.get(g) or 0)) for g in wanted}
 
 
 def stocktakes(db: sqlite3.Connection) -> Rows:

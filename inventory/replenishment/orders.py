@@ -4,10 +4,10 @@ for it, moved along by the centre's answers, and closed by the delivery being bo
 
 What is open (requested, accepted, ordered, shipped, less what has arrived) counts as on order,
 so a shortage covered by an open request asks for nothing more; a proposal waiting for its
-confirmation also keeps a second one from being made. A pick list that came short is covered
-only by what of them is owed to no earlier short list (`owed`, kept with each request). A
-request the centre has not answered is sent again after a while
-(`inventory.replenishment.resend`).
+confirmation also keeps a second one from being made. Packs of it owed to pick lists that came
+short (`owed`, kept with each request) are their patients': they cover no later short list,
+and the shelf is restocked beside them (`shortage.Standing.unclaimed`). A request the centre
+has not answered is sent again after a while (`inventory.replenishment.resend`).
 """
 
 from __future__ import annotations
@@ -26,12 +26,11 @@ from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.ledger.outbox import MessageKind, OutboxMessage
 from inventory.replenishment import shortage
-from inventory.replenishment.policy import Product, is_short, suggested_quantity
+from inventory.replenishment.policy import Product, is_short
 from inventory.replenishment.requests import (
     NEXT_STATUSES,
     OPEN_STATUSES,
     OVERTAKEN_BY_DELIVERY,
-    Priority,
     ProcurementRequest,
     RequestAnswer,
     RequestStatus,
@@ -66,18 +65,6 @@ class OrderLedger(Protocol):
     ) -> int: ...
 
 
-def confirming(
-    product: Product, proposed: int, priority: Priority, on_hand: int, on_order: int
-) -> tuple[int, Priority]:
-    """What confirming a proposal of `proposed` packs at `priority` orders, no other quantity
-    given, with `on_hand` packs available and `on_order` still to come: what is missing now,
-    never less than was proposed (a pick list that came short may have asked for more), and
-    urgent once the product is out of stock (it was not when proposed), as a new request
-    would be."""
-    missing = suggested_quantity(product, on_hand, on_order)
-    return max(proposed, missing), Priority.URGENT if on_hand <= 0 else priority
-
-
 class OrderBook:
     """Requests proposed and open, in memory and kept in step with the file."""
 
@@ -105,12 +92,17 @@ class OrderBook:
         """Quantity of `gtin` requested and not yet received, cancelled or rejected."""
         return sum(r.outstanding for r in self._requests.values() if r.product.gtin == gtin)
 
-    def on_order_by_gtin(self) -> dict[str, int]:
-        """Every GTIN with something on order, and how much."""
+    def unclaimed_by_gtin(self) -> dict[str, int]:
+        """Every GTIN with something on order for the shelf (owed to no short pick list), and
+        how much: what its reorder check weighs."""
         found: dict[str, int] = {}
         for r in self._requests.values():
-            found[r.product.gtin] = found.get(r.product.gtin, 0) + r.outstanding
+            found[r.product.gtin] = found.get(r.product.gtin, 0) + r.unclaimed
         return found
+
+    def request(self, request_id: str) -> ProcurementRequest | None:
+        """The request, while it is proposed or open."""
+        return self._requests.get(request_id)
 
     def open_requests(self) -> list[ProcurementRequest]:
         """Requests proposed or open, oldest first."""
@@ -269,15 +261,15 @@ class OrderBook:
         """A pharmacist confirms a proposed request: it is sent to the centre with its figures
         and priority as they are now, for `quantity` or else what is missing now (never less
         than was proposed: a pick list that came short may have asked for more), with the
-        messages `answer` makes of it."""
+        messages `answer` makes of it. A `quantity` below what it owes short pick lists is
+        sent as given: it then owes that many (`requests.not_covered` says what is left)."""
         request = self._requests.get(request_id)
         if request is None or request.status is not RequestStatus.PROPOSED:
             state = request.status if request else "not open"
             raise RequestError(f"request {request_id} is {state}; only a proposed one is confirmed")
-        gtin = request.product.gtin
-        on_hand, on_order = self._ledger.on_hand(gtin), self.on_order(gtin)
-        ordered, priority = confirming(
-            request.product, request.quantity, request.priority, on_hand, on_order
+        now = self.standing(request.product.gtin, self._ledger.on_hand(request.product.gtin))
+        ordered, priority = shortage.confirming(
+            request.product, request.quantity, request.priority, now.on_hand, now.unclaimed
         )
         quantity = quantity or ordered
         sent = replace(
@@ -285,10 +277,10 @@ class OrderBook:
             status=RequestStatus.REQUESTED,
             confirmed_by=by,
             quantity=quantity,
-            owed=min(request.owed, quantity),  # fewer confirmed: no more can be owed
+            owed=min(request.owed, quantity),  # fewer confirmed: the rest is not covered
             priority=priority,
-            on_hand=on_hand,
-            on_order=on_order,
+            on_hand=now.on_hand,
+            on_order=now.on_order,
         )
         messages = self._ledger.record(self._ledger.stamp(), [], [sent], answer(sent))
         return Commit(requests=(sent,), messages=messages)
@@ -299,10 +291,10 @@ class OrderBook:
         again changes only that (a tracking number given later, also about a closed request);
         so does a step the delivery overtook (`OVERTAKEN_BY_DELIVERY`: shipped said about a
         request received meanwhile). One that cannot follow the request's state is refused
-        (RequestError). A request cancelled or rejected while its product is still short
-        leaves a proposal for what is missing (`shortage.after_request_ended`). The messages
-        `reply` makes (given the request's state after the answer and whether the answer
-        changed it) are written with it."""
+        (RequestError). A request cancelled or rejected that still owed packs to short pick
+        lists, or while its product is still short, leaves a proposal
+        (`shortage.after_request_ended`). The messages `reply` makes (given the request's
+        state after the answer and whether the answer changed it) are written with it."""
         request_id, status = answer.request_id, answer.status
         request = self._requests.get(request_id)
         now = request.status if request else self._status_in_file(request_id)
@@ -380,14 +372,14 @@ class OrderBook:
         return None if row is None else RequestStatus(row[0])
 
     def _after_ended(self, request: ProcurementRequest, at: str) -> list[ProcurementRequest]:
-        """A proposal to ask again for a product still short after `request` ended unfilled
-        (inside the caller's transaction)."""
+        """A proposal to ask again for what `request`, ended unfilled, owed short pick lists
+        or for a product still short (inside the caller's transaction)."""
         gtin = request.product.gtin
         product = self._products.get(gtin)
         if request.status in OPEN_STATUSES or product is None:
             return []
         standing = self.standing(gtin, self._ledger.on_hand(gtin))
-        proposed = shortage.after_request_ended(product, standing, at)
+        proposed = shortage.after_request_ended(product, standing, request, at)
         if proposed:
             self._ledger.record(at, [], proposed)
         return proposed

@@ -28,11 +28,12 @@ OPEN_STATUSES = frozenset(
 )
 
 
-# What a person is shown of each request (`rxedge procurement list`, the page's procurement view),
-# with how many times it was sent again for want of an answer (its copies in the outbox, found
-# through the index on request messages: inventory.replenishment.resend).
+# What a person is shown of each request (`rxedge procurement list`, the page's procurement view):
+# among it how many of its packs are owed to pick lists that came short (`owed`), and how many
+# times it was sent again for want of an answer (its copies in the outbox, found through the
+# index on request messages: inventory.replenishment.resend).
 SHOWN_COLUMNS = (
-    "request_id, created_at, gtin, quantity, received, priority, status, confirmed_by,"
+    "request_id, created_at, gtin, quantity, received, owed, priority, status, confirmed_by,"
     " updated_at, note, answered_by, answered_at,"
     " max((SELECT count(*) FROM outbox WHERE kind = 'procurement_request'"
     " AND key = procurement_requests.request_id) - 1, 0) AS sent_again"
@@ -99,6 +100,13 @@ class ProcurementRequest:
         """Still to come and owed to no short pick list, while the request is open."""
         return max(self.outstanding - self.owed, 0)
 
+    @property
+    def owed_to_come(self) -> int:
+        """Packs owed to short pick lists and not booked in yet, whatever the request's state:
+        packs booked in fill what nobody is owed first (`unclaimed`), so what it owes is the
+        last of it to come."""
+        return max(min(self.owed, self.quantity - self.received), 0)
+
     def payload(self, site: str, gateway: str) -> str:
         """The message sent on ``procurement/request`` (shaped like FHIR SupplyRequest where they
         overlap: item, quantity, priority, reason)."""
@@ -124,6 +132,26 @@ class ProcurementRequest:
             },
             separators=(",", ":"),
         )
+
+
+def not_covered(owed: int, quantity: int) -> str:
+    """What confirming a proposal that owes `owed` packs to short pick lists for `quantity`
+    packs leaves out, in words; empty when it covers them."""
+    left = owed - quantity
+    if left <= 0:
+        return ""
+    if left == 1:
+        return "1 pack owed to short pick lists is not covered"
+    return f"{left} packs owed to short pick lists are not covered"
+
+
+def owed_by(db: sqlite3.Connection, request_id: str) -> int:
+    """How many packs the request owes to short pick lists, as the ledger has it (0 when it
+    has no such request)."""
+    row = db.execute(
+        "SELECT owed FROM procurement_requests WHERE request_id = ?", (request_id,)
+    ).fetchone()
+    return 0 if row is None else int(row[0])
 
 
 # What the centre may answer, from each state (answering the same state again changes nothing).

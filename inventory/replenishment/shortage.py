@@ -3,9 +3,10 @@ shortage is found.
 
 - Stock falling through movements (`after_movements`): the shortage alarm is raised when the
   product falls to its reorder point, the stock-out alarm when none is left, and a request is
-  called for when what is on hand and on order no longer covers the reorder point. Only falling
-  stock starts a shortage and only rising stock ends one: packs put away one by one on a new
-  shelf must not each raise a request.
+  called for when what is on hand and on order for the shelf (`Standing.unclaimed`: not the
+  packs owed to short pick lists, which their patients take) no longer covers the reorder
+  point. Only falling stock starts a shortage and only rising stock ends one: packs put away
+  one by one on a new shelf must not each raise a request.
 - A pick list asking for more than the shelves hold (`after_short_pick`): the shortage alarm
   (with what short lists are owed of the product in all and the list's id, added to the alarm
   when it is live already), the product's open requests made urgent, and the missing packs
@@ -18,14 +19,17 @@ shortage is found.
   not raised or asked for again.
 - A GTIN with no product policy (`after_unmanaged`): its live alarms clear once stock returns.
 
-- A request the centre cancels or rejects (`after_request_ended`): while what is on hand and on
-  order still does not cover the reorder point, a proposal for what is missing, whatever the
-  product's policy. A person decides whether to ask again: a shelf left empty by a refusal is
-  never forgotten, and a centre that refuses is not asked again and again by the gateway alone.
+- A request the centre cancels or rejects (`after_request_ended`): a proposal, whatever the
+  product's policy, when the request still owed packs to short pick lists that were not booked
+  in (for at least those, which it then owes), or while what is on hand and on order for the
+  shelf still does not cover the reorder point (for what is missing). A person decides whether
+  to ask again: patients left waiting or a shelf left empty by a refusal are never forgotten,
+  and a centre that refuses is not asked again and again by the gateway alone.
 
 A product whose requests a pharmacist confirms gets a proposal instead of a request; while one
 waits, no second is made. Stock rising until nothing more is needed withdraws it, so the next
-shortage proposes afresh, for what is missing then.
+shortage proposes afresh, for what is missing then; unless it owes packs to short pick lists:
+their patients wait whatever the shelf holds, so it stays for the pharmacist.
 
 A stock-out, like a short pick, makes the product's open routine requests urgent. The contract
 carries a request once (the centre applies each request_id once), so the change cannot go out
@@ -54,11 +58,18 @@ class Standing:
     """A product's figures at the moment of the decision, and its live alarms."""
 
     on_hand: int
-    on_order: int
+    on_order: int  # requested and still to come (a request's `reason` says it)
     proposal: ProcurementRequest | None  # waiting for a pharmacist's confirmation
     shortage: Alarm | None = None
     stock_out: Alarm | None = None
     open: tuple[ProcurementRequest, ...] = ()  # sent to the centre, not yet ended; oldest first
+
+    @property
+    def unclaimed(self) -> int:
+        """What is on order for the shelf: `on_order` less the packs of the open requests that
+        are owed to short pick lists (their patients take them as they come). The reorder
+        check weighs this, so the shelf is restocked beside what patients are owed."""
+        return self.on_order - sum(r.outstanding - r.unclaimed for r in self.open)
 
 
 def after_movements(
@@ -92,11 +103,12 @@ def after_movements(
         alarms.append(Alarm(AlarmKind.STOCK_OUT, product.gtin, AlarmState.RAISED, at, detail))
     elif on_hand > 0 and standing.stock_out is not None:
         alarms.append(replace(standing.stock_out, state=AlarmState.CLEARED, cleared_at=at))
-    needed = needs_order(product, on_hand, standing.on_order)
-    if delta < 0 and needed and standing.proposal is None:
-        requests.append(new_request(product, on_hand, standing.on_order, at))
-    elif delta > 0 and not needed and standing.proposal is not None:
-        requests.append(replace(standing.proposal, status=RequestStatus.WITHDRAWN))
+    needed = needs_order(product, on_hand, standing.unclaimed)
+    proposal = standing.proposal
+    if delta < 0 and needed and proposal is None:
+        requests.append(new_request(product, standing, at))
+    elif delta > 0 and not needed and proposal is not None and not proposal.owed:
+        requests.append(replace(proposal, status=RequestStatus.WITHDRAWN))
     return alarms, requests
 
 
@@ -180,7 +192,7 @@ def _claimed(
         quantity = max(proposal.quantity, owed)
         written.append(replace(proposal, quantity=quantity, owed=owed, priority=Priority.URGENT))
     elif rest > 0:
-        request = new_request(product, standing.on_hand, standing.on_order, at)
+        request = new_request(product, standing, at)
         quantity = max(request.quantity, rest)
         written.append(replace(request, quantity=quantity, owed=rest, priority=Priority.URGENT))
         if request.status is RequestStatus.REQUESTED:
@@ -209,28 +221,61 @@ def _naming_urgent(sent: Iterable[ProcurementRequest]) -> dict[str, object]:
     return {"urgent_requests": ids} if ids else {}
 
 
-def after_request_ended(product: Product, standing: Standing, at: str) -> list[ProcurementRequest]:
-    """A proposal for what is still missing, when a request of the product has just been
-    cancelled or rejected (`standing`: the figures without it) and the product is still short."""
-    if standing.proposal is not None or not needs_order(
-        product, standing.on_hand, standing.on_order
-    ):
+def after_request_ended(
+    product: Product, standing: Standing, ended: ProcurementRequest, at: str
+) -> list[ProcurementRequest]:
+    """The proposal a request of the product calls for once the centre cancelled or rejected
+    it (`ended`; `standing`: the figures without it). What it owed short pick lists and did
+    not bring (`owed_to_come`) is theirs still: the waiting proposal owes it, enlarged to it,
+    or else a new urgent proposal does, for at least that much. With nothing owed, a proposal
+    for what is missing when the product is still short and none waits. Never a request: a
+    person decides whether to ask again."""
+    owed, on_hand, proposal = ended.owed_to_come, standing.on_hand, standing.proposal
+    if proposal is not None and owed:
+        owes = proposal.owed + owed
+        quantity = max(proposal.quantity, owes)
+        return [replace(proposal, quantity=quantity, owed=owes, priority=Priority.URGENT)]
+    if proposal is not None or not (owed or needs_order(product, on_hand, standing.unclaimed)):
         return []
-    proposal = new_request(product, standing.on_hand, standing.on_order, at)
-    return [replace(proposal, status=RequestStatus.PROPOSED, confirmed_by="")]
+    fresh = new_request(product, standing, at)
+    priority = Priority.URGENT if owed else fresh.priority
+    return [
+        replace(
+            fresh,
+            quantity=max(fresh.quantity, owed),
+            owed=owed,
+            priority=priority,
+            status=RequestStatus.PROPOSED,
+            confirmed_by="",
+        )
+    ]
 
 
-def new_request(product: Product, on_hand: int, on_order: int, at: str) -> ProcurementRequest:
-    """A request for what brings the product back to its par level (a proposal where a
-    pharmacist confirms the product's requests)."""
+def confirming(
+    product: Product, proposed: int, priority: Priority, on_hand: int, unclaimed: int
+) -> tuple[int, Priority]:
+    """What confirming a proposal of `proposed` packs at `priority` orders, no other quantity
+    given, with `on_hand` packs available and `unclaimed` on order for the shelf (owed to no
+    short pick list): what is missing now, never less than was proposed (a pick list that
+    came short may have asked for more), and urgent once the product is out of stock (it was
+    not when proposed), as a new request would be."""
+    missing = suggested_quantity(product, on_hand, unclaimed)
+    return max(proposed, missing), Priority.URGENT if on_hand <= 0 else priority
+
+
+def new_request(product: Product, standing: Standing, at: str) -> ProcurementRequest:
+    """A request for what brings the product back to its par level, weighed against what is
+    on order for the shelf (`Standing.unclaimed`), with everything on order as its reason (a
+    proposal where a pharmacist confirms the product's requests)."""
+    on_hand = standing.on_hand
     return ProcurementRequest(
         request_id=str(uuid.uuid4()),
         created_at=at,
         product=product,
-        quantity=suggested_quantity(product, on_hand, on_order),
+        quantity=suggested_quantity(product, on_hand, standing.unclaimed),
         priority=Priority.URGENT if on_hand <= 0 else Priority.ROUTINE,
         on_hand=on_hand,
-        on_order=on_order,
+        on_order=standing.on_order,
         confirmed_by="auto" if product.auto_confirm else "",
         status=RequestStatus.REQUESTED if product.auto_confirm else RequestStatus.PROPOSED,
     )

@@ -1,19 +1,25 @@
 """The centre's answers on `procurement/status` reaching a running gateway: every answer is
 applied or refused in words, however many arrive at once; and the pharmacist's confirmation of
-a proposal, answered in words too."""
+a proposal, answered in words too (with what it leaves out of the packs owed to short lists)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from edge.demo.local_broker import LocalBroker
 from inventory.changes import Book
+from inventory.keeper import InventoryKeeper
+from inventory.replenishment.policy import Product
+from inventory.replenishment.requests import Priority, ProcurementRequest, RequestStatus
 from tests.conftest import Subscriber, eventually
 from tests.edge.procurement_rig import (
     GATEWAY,
+    ON_SHELF,
     PREFIX,
     SITE,
     CliRun,
@@ -299,3 +305,57 @@ async def test_a_proposal_confirmed_after_the_shelf_emptied_asks_for_what_is_mis
     ), "par 8, none on the shelf, none on order: 8"
     (said,) = confirmed.json_lines()
     assert said["quantity"] == 8, "the pharmacist is told what was sent"
+
+
+def proposal_owing(db: Path, product: dict[str, Any], owed: int) -> str:
+    """A proposal for `owed` packs of `product`, all owed to pick lists that came short, as
+    the gateway writes one (before it starts); its id."""
+    policy = Product(product["gtin"], product["name"], product["reorder_point"], product["par"])
+    keeper = InventoryKeeper(db, {}, SITE, GATEWAY)
+    try:
+        proposal = ProcurementRequest(
+            str(uuid.uuid4()),
+            keeper.stamp(),
+            policy,
+            owed,
+            Priority.URGENT,
+            ON_SHELF,
+            0,
+            "",
+            RequestStatus.PROPOSED,
+            owed=owed,
+        )
+        keeper.record(proposal.created_at, [], [proposal])
+    finally:
+        keeper.close()
+    return proposal.request_id
+
+
+async def test_confirming_fewer_packs_than_owed_says_how_many_are_not_covered(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    """A proposal owes 5 packs to short pick lists; the pharmacist confirms 3: it is sent, the
+    command says the other 2 are not covered, and the list shows what the request owes."""
+    wanted = products(auto=0, ask=1)
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    rid = proposal_owing(db, wanted[0], 5)
+    listed = await CliRun.start("procurement", "list", "--open", "--db", str(db), "--json")
+    assert await listed.finish() == 0, listed.errors
+    assert [(r["request_id"], r["owed"]) for r in listed.json_lines()] == [(rid, 5)]
+    target = ["--broker", broker.url, "--site", SITE, "--gateway", GATEWAY, "--db", str(db)]
+    gateway, task = await start_gateway(config(db, broker.url, wanted))
+    try:
+        confirm = ("procurement", "confirm", rid, "--by", "Dr. Ruiz", "--quantity", "3")
+        confirmed = await CliRun.start(*confirm, *target)
+        assert await confirmed.finish(timeout=20) == 0, confirmed.errors
+    finally:
+        await stop_gateway(gateway, task)
+    said, left = confirmed.lines
+    assert "confirmed" in said and rid in said, said
+    assert left == "2 packs owed to short pick lists are not covered"
+    plain = await CliRun.start("procurement", "list", "--db", str(db))
+    assert await plain.finish() == 0, plain.errors
+    header, row = plain.lines
+    columns = dict(zip(header.split(), row.split(), strict=False))
+    assert (columns["quantity"], columns["owed"], columns["status"]) == ("3", "3", "requested")

@@ -1,7 +1,8 @@
 """The Procurement view in Chromium: a proposal keeps its row and its Confirm button however many
 requests came after it (the list shows the newest 500 and every one still proposed or open),
 and a request sent again for want of an answer says how many times; a proposal says what
-confirming it now orders."""
+confirming it now orders, and what it owes to pick lists that came short (confirmed for fewer,
+the answer says how many of those are not covered)."""
 
 from __future__ import annotations
 
@@ -99,3 +100,39 @@ async def test_a_proposal_says_what_confirming_it_now_orders(
             assert (sent.quantity, sent.priority) == (8, Priority.URGENT)
         finally:
             keeper.close()
+
+
+async def test_a_proposal_shows_what_it_owes_and_confirming_fewer_says_what_is_not_covered(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """A proposal for 5 packs owed to pick lists that came short: its row says so; confirmed
+    for 3 from the page, it is sent, and the answer says the other 2 are not covered."""
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.logged_in_tab()
+        await web.rig.stop_daemon()  # the ledger's one writer: the test writes now
+        keeper = InventoryKeeper(web.rig.db, {}, "s1", "g1")
+        try:
+            owed = replace(
+                request(0, RequestStatus.PROPOSED, "2026-01-05T09:00:00.000Z"),
+                quantity=5,
+                owed=5,
+                priority=Priority.URGENT,
+                confirmed_by="",
+            )
+            keeper.record(keeper.stamp(), [], [owed])
+        finally:
+            keeper.close()
+        await web.rig.start_daemon()
+        await tab.goto(f"{web.url}/procurement")
+        row = tab.locator(f'tr[data-request="{owed.request_id}"]')
+        await expect(row.locator("[data-owed]")).to_have_text("5 owed to short pick lists")
+        await row.locator('input[name="quantity"]').fill("3")
+        await row.get_by_role("button", name="Confirm").click()
+        await expect(tab.locator(".flash")).to_have_text(
+            f"Request {owed.request_id} confirmed by {NAME} (3 packs); 2 packs owed to short "
+            "pick lists are not covered.",
+            timeout=5_000,
+        )
+        row = tab.locator(f'tr[data-request="{owed.request_id}"]')
+        await expect(row.locator(".state")).to_contain_text("requested")
+        await expect(row.locator("[data-owed]")).to_have_text("3 owed to short pick lists")

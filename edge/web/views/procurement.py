@@ -1,5 +1,6 @@
-"""Procurement: requests and their states, and confirming a proposed one (optionally with
-another quantity)."""
+"""Procurement: requests and their states (with the packs each owes to pick lists that came
+short), and confirming a proposed one (optionally with another quantity: one below what it owes
+is confirmed, and the answer says how many owed packs it leaves out)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,15 @@ from starlette.routing import Route
 from edge.web.accounts import Account
 from edge.web.commands import CommandRefused
 from edge.web.pages import action, render, shared_live_part, state_of
-from edge.web.reading import requests, stock_and_on_order
-from inventory.replenishment.orders import confirming
-from inventory.replenishment.requests import Priority, RequestStatus
+from edge.web.reading import requests, stock_and_unclaimed
+from inventory.replenishment.requests import (
+    OPEN_STATUSES,
+    Priority,
+    RequestStatus,
+    not_covered,
+    owed_by,
+)
+from inventory.replenishment.shortage import confirming
 
 
 async def procurement(request: Request) -> Response:
@@ -22,7 +29,7 @@ async def procurement(request: Request) -> Response:
     proposed = [r for r in rows if r["status"] == RequestStatus.PROPOSED and r["gtin"] in products]
     if proposed:
         gtins = [r["gtin"] for r in proposed]
-        figures = await state.reader.ask(lambda db: stock_and_on_order(db, gtins))
+        figures = await state.reader.ask(lambda db: stock_and_unclaimed(db, gtins))
         for row in proposed:
             # What Confirm with the box left empty orders now, as the gateway reckons it.
             quantity, priority = confirming(
@@ -32,7 +39,9 @@ async def procurement(request: Request) -> Response:
                 *figures[row["gtin"]],
             )
             row["if_confirmed"] = {"quantity": quantity, "urgent": priority is Priority.URGENT}
-    return render(request, "procurement.html", requests=rows)
+    # What a request owes short pick lists counts while it is proposed or open: shown then.
+    open_states = {str(RequestStatus.PROPOSED), *(str(s) for s in OPEN_STATUSES)}
+    return render(request, "procurement.html", requests=rows, open_states=open_states)
 
 
 async def confirm(request: Request, form: dict[str, str], account: Account) -> str:
@@ -45,10 +54,13 @@ async def confirm(request: Request, form: dict[str, str], account: Account) -> s
                 f"quantity {quantity!r} must be a whole number of packs, 1 or more"
             )
         body["quantity"] = int(quantity)
-    answer = await state_of(request).command(
-        "procurement-confirm", body, request_id, form.get("form_id")
-    )
-    return f"Request {request_id} confirmed by {account.name} ({answer.get('quantity')} packs)."
+    state = state_of(request)
+    owed = await state.reader.ask(lambda db: owed_by(db, request_id))
+    answer = await state.command("procurement-confirm", body, request_id, form.get("form_id"))
+    sent = answer.get("quantity")
+    said = f"Request {request_id} confirmed by {account.name} ({sent} packs)"
+    left = not_covered(owed, sent) if isinstance(sent, int) else ""
+    return f"{said}; {left}." if left else f"{said}."
 
 
 routes = [
