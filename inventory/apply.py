@@ -48,6 +48,7 @@ from inventory.errors import RequestError, UnknownAlarm
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.commit import Commit
 from inventory.ledger.outbox import OutboxMessage
+from inventory.picking.idle import waiting_turn
 from inventory.picking.lists import PickRequest
 from inventory.picking.outcome import Outcome
 from inventory.picking.results import Reply, message
@@ -61,7 +62,8 @@ from inventory.stock.write_off import write_off
 def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
     """Carry out one change on the writer thread; what it did. Packs it took out of slots
     where open pick lists hold packs are made good for those lists (`PickDesk.overbooked`):
-    no slot stays lit for packs it no longer holds."""
+    no slot stays lit for packs it no longer holds. A colour it freed is let go of now
+    (`ColourPool`)."""
     out = _carry_out(keeper, change)
     if keeper.picks.active:
         taken = {
@@ -73,6 +75,7 @@ def apply(keeper: InventoryKeeper, change: Change) -> Outcome:
         with keeper.group():
             for slot, gtin in sorted(taken):
                 keeper.picks.overbooked(slot, gtin, out)
+    keeper.picks.colours.note()
     return out
 
 
@@ -217,8 +220,11 @@ def _put_by_tag(keeper: InventoryKeeper, change: Change) -> Outcome | None:
 
 
 def _tick(keeper: InventoryKeeper) -> Outcome:
-    """One beat of the clock for the pick and put-away desks, and held packs gone a while."""
-    picks, puts, gone = keeper.picks.tick(), keeper.putaways.tick(), keeper.shelf.gone.tick()
+    """One beat of the clock for the pick and put-away desks, and held packs gone a while.
+    Who waits its turn at every slot it wants is worked out once for both desks."""
+    behind = waiting_turn(keeper.picks.cues() + keeper.putaways.board.lit())
+    picks, puts = keeper.picks.tick(behind), keeper.putaways.tick(behind)
+    gone = keeper.shelf.gone.tick()
     picks.commits += puts.commits + gone.commits
     picks.notes += puts.notes + gone.notes
     picks.refusals += puts.refusals + gone.refusals

@@ -387,5 +387,5 @@ class Gateway:
             await asyncio.sleep(PICK_CLOCK_SECONDS)
             self.beats.tick("pick clock")
             if self._pick_busy:
+                # A tick that moved a light comes back with the plan (`_took`), as any change.
                 await self.ledger.submit(PickTick())
-                self.lights.show(await self.ledger.ask(self.lights.plan))  # as the tick left them

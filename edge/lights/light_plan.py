@@ -114,15 +114,23 @@ def plan_slots(
 def _owner_lights(cues: list[Cue], colours: Sequence[Colour]) -> list[SlotLight]:
     """The light of each owner of one slot's cues, in the order the slot shows them (the
     lowest `owner_rank` first): its packs there summed, a slow blink once it is reminded."""
-    mine: dict[tuple[int, int], list[Cue]] = {}
-    for cue in sorted((c for c in cues if c.kind in COLOURED), key=lambda c: c.owner_rank):
-        mine.setdefault((cue.holder, cue.picker_no), []).append(cue)
-    lights = []
-    for (_, picker_no), here in mine.items():
-        mode = Mode.SLOW_BLINK if any(c.kind is CueKind.REMIND for c in here) else Mode.STEADY
-        number = min(sum(c.number for c in here), 65535)
-        lights.append(SlotLight(True, colours[picker_no % len(colours)], mode, number))
-    return lights
+    coloured = [c for c in cues if c.kind in COLOURED]
+    if len(coloured) > 1:  # most slots one owner wants with one cue: nothing to order
+        coloured.sort(key=lambda c: c.owner_rank)
+    mine: dict[tuple[int, int], tuple[bool, int]] = {}  # owner -> (reminded, packs)
+    for cue in coloured:
+        reminded, number = mine.get((cue.holder, cue.picker_no), (False, 0))
+        reminded = reminded or cue.kind is CueKind.REMIND
+        mine[cue.holder, cue.picker_no] = (reminded, number + cue.number)
+    return [
+        SlotLight(
+            True,
+            colours[picker_no % len(colours)],
+            Mode.SLOW_BLINK if reminded else Mode.STEADY,
+            min(number, 65535),
+        )
+        for (_, picker_no), (reminded, number) in mine.items()
+    ]
 
 
 def shown_owner(light: SlotLight | None, colours: Sequence[Colour]) -> int | None:

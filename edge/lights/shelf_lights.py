@@ -17,18 +17,20 @@ from edge.lights.lights_feed import LightsFeed
 from edge.lights.not_recorded import NotRecorded
 from inventory.changes import Change, ConfirmButton
 from inventory.keeper import InventoryKeeper
+from inventory.picking.colours import HANDOVER_SECONDS
 from inventory.picking.outcome import NOBODY
 
 LightTargets = Mapping[str, tuple[ShelfBus, str, int]]  # slot -> (bus, controller, index)
-# For this long after a slot changed from one owner to the next, a press there is the previous
-# owner's, never the new one's: a press is read up to a poll after it was made (the person
-# pressed while her own colour showed), and a person who took the last pack presses once more
-# to be sure. The previous owner wants nothing more there (or, put aside for a pick list, its
-# own pack), so such a press books none of the new owner's packs. So too after a red for a
-# mistake ends (the right pack booked, or its time run out): a press is for the pick list
+# For HANDOVER_SECONDS after a slot changed from one owner to the next, a press there is the
+# previous owner's, never the new one's: a press is read up to a poll after it was made (the
+# person pressed while her own colour showed), and a person who took the last pack presses
+# once more to be sure. The previous owner wants nothing more there (or, put aside for a pick
+# list, its own pack), so such a press books none of the new owner's packs. So too after a red
+# for a mistake ends (the right pack booked, or its time run out): a press is for the pick list
 # whose mistake it was, the person at the shelf; after a red no list made (a put-away's
-# mistake, an action not recorded), for nobody: it books nothing.
-HANDOVER_SECONDS = 1.0
+# mistake, an action not recorded), for nobody: it books nothing. The press names the owner by
+# its colour number: a colour let go of is not given to a newcomer meanwhile unless no other is
+# free, and then a press for it books nothing (`inventory.picking.colours`).
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,13 +11,14 @@ for live in memory only; lists and their progress are in the file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from functools import partial
 
 from inventory.alarms.book import AlarmBook
 from inventory.errors import Refused
 from inventory.ledger.movements import StockStatus
-from inventory.picking.idle import IdleClock
+from inventory.picking.colours import ColourPool
+from inventory.picking.idle import IdleClock, waiting_turn
 from inventory.picking.ledger_access import PickLedger
 from inventory.picking.lists import (
     MAX_PICKERS,
@@ -66,6 +67,9 @@ class PickDesk:
         self.recent = RecentPacks(keeper.rollback)
         self._run_start = RunStart(keeper.seconds)
         self._idle = IdleClock()  # a list waiting its turn at every slot it wants is not idle
+        self.colours = ColourPool(  # shared with the put-away desk
+            keeper.seconds, lambda: {p.picker_no for p in self.lists.values()} | held_colours()
+        )
 
     def load(self) -> None:
         """Open lists and recalls from the file (at start, and after a failed commit). At
@@ -75,6 +79,7 @@ class PickDesk:
         self.recalled = self.store.recalls()
         for pick in self._run_start.carry_over(self.lists):
             pick.reminded = False
+        self.colours.note()
 
     @property
     def active(self) -> bool:
@@ -98,9 +103,8 @@ class PickDesk:
             )
             out.notes.append(f"pick list {request.pick_id} was received before ({known})")
             return out
-        taken = {p.picker_no for p in self.lists.values()} | self._held_colours()
-        free = sorted(set(range(MAX_PICKERS)) - taken)
-        if not free:
+        colour = self.colours.hand_out()
+        if colour is None:
             held = len(self._held_colours())
             busy = f"{MAX_PICKERS - held} pick lists are open" + (
                 f" and {held} put-away(s) hold a colour" if held else ""
@@ -113,7 +117,8 @@ class PickDesk:
         today = keeper.calendar.today()
         fefo_of = partial(keeper.index.fefo, today=today)
         lines = allocate_lines(request.lines, fefo_of, self.recalled, reserved)
-        pick = PickList(request.pick_id, free[0], lines, now, now, request.picker, request.scanner)
+        pick = PickList(request.pick_id, colour, lines, now, now, request.picker, request.scanner)
+        pick.started = 1 + max((p.started for p in self.lists.values()), default=0)
         with keeper.group():
             out.commits.append(
                 keeper.send_result(
@@ -272,14 +277,18 @@ class PickDesk:
         out.refusals.append(f"{command} {command_id or '(no id)'} refused: {error}")
         return out
 
-    def tick(self) -> Outcome:
+    def tick(self, behind: Collection[int] | None = None) -> Outcome:
         """Reminders, timeouts (a list waiting its turn behind an older one at every slot it
         wants is not idle meanwhile: `idle`), batches that expired under open lists, and
-        mistakes and located shelves that have run their time."""
+        mistakes and located shelves that have run their time. `behind`: the colours waiting
+        their turn (`idle.waiting_turn`), when the caller worked them out for every desk at
+        once; else from this desk's cues, which tell it as well (a list waits only behind
+        another: a put-away waits behind lists)."""
         keeper, out = self._keeper, Outcome()
         now = keeper.seconds()
         self._expired_under_lists(out)
-        self._idle.note({p.pick_id: p.picker_no for p in self.lists.values()}, self.cues(), now)
+        behind = waiting_turn(self.cues()) if behind is None else behind
+        self._idle.note({p.pick_id: p.picker_no for p in self.lists.values()}, behind, now)
         for pick in list(self.by_age()):
             idle = self._idle.idle(pick.pick_id, pick.touched_at, now)
             if idle >= self.times.timeout_seconds:
@@ -343,17 +352,21 @@ class PickDesk:
                 Cue(slot, CueKind.MISTAKE, whose=NOBODY if made is None else made.picker_no)
             )
         for pick in self.by_age():
-            kind, since = CueKind.REMIND if pick.reminded else CueKind.PICK, pick.created_at
+            kind, colour = CueKind.REMIND if pick.reminded else CueKind.PICK, pick.picker_no
+            order, since = pick.started, pick.created_at
             for line in pick.lines:
                 for a in line.allocations:
                     if a.remaining > 0:
-                        cues.append(Cue(a.slot, kind, pick.picker_no, a.remaining, since=since))
+                        cues.append(
+                            Cue(a.slot, kind, colour, a.remaining, order=order, since=since)
+                        )
         cues += [Cue(slot, CueKind.LOCATE, 0, q) for slot, (_, q) in self._located.items()]
         return cues
 
     def by_age(self) -> Iterable[PickList]:
-        """Open lists, oldest first."""
-        return sorted(self.lists.values(), key=lambda p: p.created_at)
+        """Open lists, oldest first (in the order they began; rows from before that order
+        was kept, by the time they began)."""
+        return sorted(self.lists.values(), key=lambda p: (p.started, p.created_at))
 
     def save(self, pick: PickList, out: Outcome) -> None:
         """Store a list's new state (inside the caller's transaction)."""

@@ -6,20 +6,27 @@ clock starts again once one of its slots shows its colour."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from inventory.picking.outcome import COLOURED, Cue, owner_cue
 
 
 def waiting_turn(cues: Iterable[Cue]) -> set[int]:
     """The colour numbers of the owners that want packs at slots of `cues` (every desk's) and
-    are shown at none of them."""
+    are shown at none of them. Worked out once a beat of the pick clock for both desks."""
     by_slot: dict[str, list[Cue]] = {}
     for cue in cues:
         if cue.kind in COLOURED:
             by_slot.setdefault(cue.slot, []).append(cue)
-    wanting = {c.picker_no for here in by_slot.values() for c in here}
-    shown = {owner.picker_no for here in by_slot.values() if (owner := owner_cue(here))}
+    wanting: set[int] = set()
+    shown: set[int] = set()
+    for here in by_slot.values():
+        if len(here) == 1:  # most slots: one owner wants it, and it shows
+            shown.add(here[0].picker_no)
+            continue
+        wanting.update(c.picker_no for c in here)
+        if (owner := owner_cue(here)) is not None:
+            shown.add(owner.picker_no)
     return wanting - shown
 
 
@@ -31,10 +38,9 @@ class IdleClock:
     def __init__(self) -> None:
         self._waited: dict[str, float] = {}
 
-    def note(self, owners: Mapping[str, int | None], cues: Iterable[Cue], now: float) -> None:
-        """Of `owners` (id -> colour number, None when it holds none), those waiting their
-        turn in `cues` wait at `now`; owners not among them any more are forgotten."""
-        behind = waiting_turn(cues)
+    def note(self, owners: Mapping[str, int | None], behind: Collection[int], now: float) -> None:
+        """Of `owners` (id -> colour number, None when it holds none), those whose colour is
+        `behind` (`waiting_turn`) wait at `now`; owners not among them any more are forgotten."""
         waited = {key: now for key, colour in owners.items() if colour in behind}
         self._waited = {k: t for k, t in self._waited.items() if k in owners} | waited
 

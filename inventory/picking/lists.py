@@ -143,6 +143,9 @@ class PickList:
     state: PickState = PickState.OPEN
     reminded: bool = False
     taken: dict[str, TakenTag] = field(default_factory=dict)  # EPC -> the tagged pack picked
+    # Its place in the order the open lists began (1, 2, ...; 0 in rows from before there was
+    # one): which of two is older, whatever the clock said when each began.
+    started: int = 0
 
     @property
     def finished(self) -> bool:

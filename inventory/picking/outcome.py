@@ -28,7 +28,7 @@ class CueKind(StrEnum):
 class Holder(IntEnum):
     """Whom a coloured cue (a pick, a put) is for. A slot several want shows one at a time,
     pick lists first (a patient waits), then put-aways; among either, the one that lit the
-    slot first (`Cue.since`)."""
+    slot first (`Cue.order`)."""
 
     PICK_LIST = 0
     PUTAWAY = 1
@@ -37,9 +37,12 @@ class Holder(IntEnum):
 @dataclass(frozen=True, slots=True)
 class Cue:
     """What one slot should tell the pharmacist; the daemon turns cues into LED states.
-    `holder` and `since` (when its owner lit the slot: a pick list when it began, a put-away
-    when it first lit the slot, kept while its packs wait there) order the cues of several
-    owners of one slot (`owner_rank`); `whose`, of a mistake, is the colour number of the pick
+    `holder` and `order` (its owner's place in line at the slot, kept in the file: a pick
+    list's in the order lists began, a put-away's in the order its packs were lit there, kept
+    while its packs wait there) order the cues of several owners of one slot (`owner_rank`);
+    never the clock, which on a box started before NTP set it would put this run's owners
+    before those of the run before. `since` (when it lit the slot) orders only owners saved
+    before there was an order (0). `whose`, of a mistake, is the colour number of the pick
     list whose mistake it is (`mistake_list`; NOBODY: none's), whom a press just after its red
     ends is for. They are not what the cue asks, and cues compare without them."""
 
@@ -48,14 +51,15 @@ class Cue:
     picker_no: int = 0
     number: int = 0
     holder: Holder = field(default=Holder.PICK_LIST, compare=False)
+    order: int = field(default=0, compare=False)
     since: float = field(default=0.0, compare=False)
     whose: int = field(default=NOBODY, compare=False)
 
     @property
-    def owner_rank(self) -> tuple[Holder, float, int]:
+    def owner_rank(self) -> tuple[Holder, int, float, int]:
         """Which owner a slot shows first: the lowest (its colour number last, so that two
         begun at the same moment keep one order)."""
-        return (self.holder, self.since, self.picker_no)
+        return (self.holder, self.order, self.since, self.picker_no)
 
 
 # Cues in an owner's colour: pick lists and put-away sessions share the colours.

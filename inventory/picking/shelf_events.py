@@ -14,6 +14,7 @@ from inventory.alarms.book import AlarmBook
 from inventory.codes.barcodes import PackScan
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.picking.checks import Match, Mistake, as_scanned, check_pack, describe
+from inventory.picking.colours import passed_on_note
 from inventory.picking.desk import PickDesk
 from inventory.picking.ledger_access import PickLedger
 from inventory.picking.lists import PickList, PickState, TakenTag
@@ -54,7 +55,8 @@ class ShelfEvents:
         """The confirm button of `slot` was pressed `presses` times: one pack picked each, for
         the list the slot showed (picker number `shown`; see `presses.pressed_list`). Presses
         beyond what that list wants there, or for a list ended since, book nothing: a button
-        does not say who pressed it, so they are never taken for another list. Of tagged
+        does not say who pressed it, so they are never taken for another list; nor do presses
+        for a colour passed on to its list a moment ago (`ColourPool.passed_on`). Of tagged
         packs, the one booked is the first of `least_seen` (the pack a fixed reader stopped
         seeing), else by serial. A press soon after a fixed reader booked a pack taken from
         `slot` confirms that pick first, and books nothing more (`_confirms_reader`)."""
@@ -63,6 +65,9 @@ class ShelfEvents:
         for _ in range(presses):
             if self._confirms_reader(slot, owner, out):
                 continue
+            if owner is not None and shown is not None and self._desk.colours.passed_on(shown):
+                out.notes.append(passed_on_note(slot, shown, f"pick list {owner.pick_id}"))
+                break
             if owner is None and shown is not None:  # the slot's owner a moment ago, ended
                 out.notes.append(
                     f"button at {slot}: pressed for colour {shown + 1}, whose list or delivery "

@@ -97,8 +97,8 @@ class PutawayBoard:
                 self.save(session)
 
     def lit(self, reminded: Collection[str] = ()) -> list[Cue]:
-        """The slots lit for the sessions' waiting packs, in each session's colour, each
-        since the session first lit it (kept while its packs wait there: a slot shows the
+        """The slots lit for the sessions' waiting packs, in each session's colour, each in
+        the order the session first lit it (kept while its packs wait there: a slot shows the
         session that lit it first until its packs there are put);
         those of the sessions `reminded` (by delivery id: left untouched) blink slowly, as a
         pick list's do."""
@@ -112,10 +112,26 @@ class PutawayBoard:
             kind = CueKind.REMIND if session.delivery_id in reminded else CueKind.PUT
             number = session.number
             cues += [
-                Cue(slot, kind, number, len(packs), Holder.PUTAWAY, min(p.lit_at for p in packs))
+                Cue(
+                    slot,
+                    kind,
+                    number,
+                    len(packs),
+                    Holder.PUTAWAY,
+                    order=min(p.lit_order for p in packs),
+                    since=min(p.lit_at for p in packs),
+                )
                 for slot, packs in here.items()
             ]
         return cues
+
+    def lit_order(self, session: PutawaySession, slot: str) -> int:
+        """The place in line at `slot` of a pack `session` lights there now: that of its packs
+        waiting there, else after every pack waiting. Kept in the file, so neither a restart
+        nor the clock (a box started before NTP set it) moves a session ahead of another."""
+        here = [p.lit_order for p in session.waiting_at(slot)]
+        lit = (p.lit_order for s in self.sessions.values() for p in s.waiting)
+        return min(here) if here else 1 + max(lit, default=0)
 
     def colours(self) -> set[int]:
         """The colour numbers (shared with pick lists) the sessions hold."""

@@ -179,19 +179,18 @@ class PutawayDesk:
         self._close(session, SessionState.ENDED, out, by)
         return out
 
-    def tick(self) -> Outcome:
+    def tick(self, behind: Collection[int]) -> Outcome:
         """Sessions left untouched past the timeout end (or, with packs of their notice still
         to come, pause: a clerk's break must not split the delivery), and those untouched past
         `remind_after_seconds` blink slowly until then (a session whose every lit slot shows
-        another's colour waits its turn: not untouched meanwhile); a notice put in full (its
-        colour free) closes done once nothing more of it was scanned or put for
-        `remind_after_seconds` (a pack more of it scanned meanwhile, that no other notice
-        awaits, is its excess); red that has run its time goes."""
+        another's colour, its colour among `behind` (`idle.waiting_turn`), waits its turn: not
+        untouched meanwhile); a notice put in full (its colour free) closes done once nothing
+        more of it was scanned or put for `remind_after_seconds` (a pack more of it scanned
+        meanwhile, that no other notice awaits, is its excess); red that has run its time goes."""
         keeper, board, out = self._keeper, self.board, Outcome()
         now = keeper.seconds()
         limit = keeper.picks.times.timeout_seconds
-        colours = {s.delivery_id: s.number for s in board.by_age()}
-        board.idle.note(colours, keeper.picks.cues() + board.lit(), now)
+        board.idle.note({s.delivery_id: s.number for s in board.by_age()}, behind, now)
         for session in board.by_age():
             untouched = board.idle.idle(session.delivery_id, session.touched_at, now)
             if session.complete:  # its clerk had the time to scan a pack more of it (excess)

@@ -97,9 +97,11 @@ class WaitingPack:
     serial: str
     slot: str
     seen_epc: str = ""  # its tag, seen in a slot that was not lit for it
-    # When its session first lit its slot (seconds; 0 in older rows), kept by the packs lit
-    # there while it still has some waiting there: which session a slot shows first.
+    # When its session first lit its slot (seconds; 0 in older rows), and its place in the
+    # order packs were lit (0 in older rows: their time tells), kept by the packs lit there
+    # while it still has some waiting there: which session a slot shows first.
     lit_at: float = 0.0
+    lit_order: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
 from inventory.ledger.free_ids import first_free
 from inventory.ledger.movements import Movement, MovementKind
-from inventory.picking.lists import MAX_PICKERS
+from inventory.picking.colours import passed_on_note
 from inventory.picking.outcome import Outcome, owner_cue
 from inventory.picking.results import message
 from inventory.putaway.board import PutawayBoard
@@ -83,6 +83,7 @@ class ShelfPuts:
         # Its packs waiting there already keep the time it first lit the slot (whose it is).
         since = min((p.lit_at for p in session.waiting_at(slot)), default=keeper.seconds())
         lit = WaitingPack(scan.gtin, scan.batch, expiry, scan.serial, slot, lit_at=since)
+        lit.lit_order = self._board.lit_order(session, slot)
         session.waiting.append(lit)
         there = sum(1 for p in session.waiting if (p.slot, p.gtin) == (slot, scan.gtin))
         self._board.report(
@@ -109,7 +110,8 @@ class ShelfPuts:
     ) -> Outcome:
         """The button of `slot` pressed `presses` times, for the owner the slot showed
         (`shown`: its colour number): a session's waiting packs there put, one each, never
-        another's (presses beyond book nothing); a pick list's colour goes to the pick desk.
+        another's (presses beyond book nothing; none at all while its colour was passed on to
+        it a moment ago: `ColourPool.passed_on`); a pick list's colour goes to the pick desk.
         Shown none: on a slot red for a pick list's mistake, the pick desk (whoever pressed
         there made it red); red for a put-away, the oldest session waiting there; otherwise
         the slot's owner, the one it shows (pick lists first). A slot nobody wants: a pack a
@@ -117,6 +119,7 @@ class ShelfPuts:
         a press there blinks red while put-away is under way."""
         keeper, board = self._keeper, self._board
         picks = keeper.picks
+        colour = shown  # the colour the slot showed; `shown` becomes the owner it shows
         if shown is None:
             if any(s.mistake.slot == slot for s in picks.shown):
                 return keeper.shelf.button(slot, presses, None, least_seen)
@@ -126,10 +129,12 @@ class ShelfPuts:
             owner = owner_cue(c for c in picks.cues() + board.lit() if c.slot == slot)
             shown = None if owner is None else owner.picker_no
         session = next((s for s in board.by_age() if s.number == shown), None)
+        if session is not None and colour is not None and picks.colours.passed_on(colour):
+            return Outcome(notes=[passed_on_note(slot, colour, f"put-away {session.delivery_id}")])
         if session is not None:
             return self._put(session, slot, presses)
-        if shown is not None:  # a pick list's colour, or one that has ended since
-            return keeper.shelf.button(slot, presses, shown, least_seen)
+        if shown is not None:  # a pick list's (shown, or showing), or one ended since
+            return keeper.shelf.button(slot, presses, colour, least_seen)
         awaited = keeper.shelf.awaits_press(slot)
         lying = None if awaited else self.finds.pressed(slot)
         if lying is not None:  # a pack let go of lies there unbooked
@@ -194,10 +199,6 @@ class ShelfPuts:
             self._book(session, waiting[0], slot, "button", out)
         return out
 
-    def _free_colour(self) -> int | None:
-        taken = self._board.colours() | {p.picker_no for p in self._keeper.picks.lists.values()}
-        return next((n for n in range(MAX_PICKERS) if n not in taken), None)
-
     def _place(self, session: PutawaySession, scan: PackScan, station: str) -> str | Refusal:
         """The slot a scanned pack goes to, or why it must not go anywhere."""
         keeper, sessions = self._keeper, self._board.sessions
@@ -209,7 +210,7 @@ class ShelfPuts:
         if scan.serial and self._board.waiting_with(scan.gtin, scan.serial) is not None:
             return Refusal(Reason.ALREADY_SCANNED, f"serial {scan.serial} is waiting to be put")
         if session.number is None:
-            session.number = self._free_colour()
+            session.number = keeper.picks.colours.hand_out()
             if session.number is None:
                 return Refusal(Reason.NO_COLOUR, "every colour is in use; finish a list first")
         by_slot: dict[str, list[WaitingPack]] = {}

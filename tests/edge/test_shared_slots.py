@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from drivers.modbus.lights import SlotLight
 from drivers.modbus.profile import Colour, Mode
 from edge.demo.local_broker import LocalBroker
@@ -19,7 +21,17 @@ from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
-from tests.edge.pick_rig import RED, Rig, scan_code, start_rig, statuses, stock, stop_rig
+from tests.edge.pick_rig import (
+    IBU,
+    RED,
+    Rig,
+    results,
+    scan_code,
+    start_rig,
+    statuses,
+    stock,
+    stop_rig,
+)
 from tests.edge.putaway_rig import AMOX, PREFIX, PutawayRig, code, lit
 from tests.edge.shelf_rig import Peer
 
@@ -28,8 +40,10 @@ GREEN_2 = SlotLight(True, Colour.GREEN, Mode.STEADY, 2)
 BLUE_1 = SlotLight(True, Colour.BLUE, Mode.STEADY, 1)
 
 
-def send_pick(centre: Subscriber, pick_id: str, quantity: int, scanner: str = "") -> None:
-    body = {"pick_id": pick_id, "lines": [{"gtin": AMOX, "quantity": quantity}]}
+def send_pick(
+    centre: Subscriber, pick_id: str, quantity: int, scanner: str = "", gtin: str = AMOX
+) -> None:
+    body = {"pick_id": pick_id, "lines": [{"gtin": gtin, "quantity": quantity}]}
     if scanner:
         body["scanner"] = scanner
     centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(body)))
@@ -141,6 +155,51 @@ async def test_a_press_once_more_after_the_older_lists_red_ends_books_nothing_fo
         await rig.press("A-01")  # rx-b's picker takes her pack
         await eventually(lambda: "done" in statuses(centre, "rx-b"), what="rx-b's pick")
         assert rig.picks()[2:] == [("A-01", "LATE", "rx-b")]
+    finally:
+        await stop_rig(rig)
+
+
+def one_more_late_pack_in_a01(db: Path) -> None:
+    keeper = InventoryKeeper(db, {}, "s1", "g1")
+    put = Movement(
+        MovementKind.PUT_AWAY, AMOX, 1, batch="LATE", expiry="2030-12-31", to_slot="A-01"
+    )
+    keeper.commit([put])
+    keeper.close()
+
+
+@pytest.mark.parametrize("others", [0, 2], ids=["a colour free", "every colour busy"])
+async def test_a_press_once_more_after_a_list_ended_books_nothing_for_a_list_begun_just_then(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber], others: int
+) -> None:
+    """rx-a (green) takes its last pack in A-01 and is done; A-01 shows rx-b (blue); a moment
+    later rx-c begins, wanting A-01's spare pack too; Ana presses once more. The press was
+    Ana's: rx-c's pack is never booked, whether rx-c got a colour nobody just let go of or,
+    every other colour being busy (`others` lists on the ibuprofen), rx-a's green."""
+    stock(tmp_path / "ledger.sqlite")
+    one_more_late_pack_in_a01(tmp_path / "ledger.sqlite")
+    rig = await start_rig(tmp_path, broker)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        await two_lists_on_a01(rig, centre)
+        ibuprofen = [f"rx-ibu-{n}" for n in range(others)]
+        for pick_id in ibuprofen:
+            send_pick(centre, pick_id, 1, gtin=IBU)
+        await eventually(lambda: all(statuses(centre, p) == ["accepted"] for p in ibuprofen))
+        await rig.press("A-02")  # rx-a's earliest pack
+        await eventually(lambda: "progress" in statuses(centre, "rx-a"), what="A-02 booked")
+        await rig.press("A-01", times=2)
+        await eventually(lambda: rig.shows("A-01", BLUE_1), interval=0.01, what="rx-b's turn")
+        await eventually(lambda: "done" in statuses(centre, "rx-a"), interval=0.01)
+        send_pick(centre, "rx-c", 1)
+        await eventually(lambda: statuses(centre, "rx-c") == ["accepted"], interval=0.01)
+        await rig.press("A-01")  # Ana, once more, to be sure
+        told = "went to pick list rx-c a moment ago" if others else "has ended; nothing booked"
+        await eventually(lambda: said(rig, told) or len(rig.picks()) > 3, what="the press")
+        assert rig.picks() == [("A-02", "EARLY", "rx-a")] + [("A-01", "LATE", "rx-a")] * 2
+        assert statuses(centre, "rx-c") == ["accepted"], "nothing booked for rx-c"
+        [accepted] = results(centre, "rx-c")
+        assert accepted["picker_no"] == (0 if others else 2), "green only when none else free"
     finally:
         await stop_rig(rig)
 

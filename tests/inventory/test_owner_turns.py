@@ -1,8 +1,8 @@
 """An owner waiting its turn at a slot another owner's colour shows, at the keeper: a pick list
 behind an older one, a put-away behind a pick list, is neither reminded nor timed out for that
-wait (its idle clock starts again once one of its slots shows its colour); and a delivery keeps
-a slot it lit first until its packs there are put, however many of the desk's deliveries lit
-it after."""
+wait (its idle clock starts again once one of its slots shows its colour); a delivery keeps a
+slot it lit first until its packs there are put, however many of the desk's deliveries lit it
+after; and which owner is older is kept in the file, whatever the clock said."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from inventory.picking.lists import PickLine, PickRequest
 from inventory.picking.outcome import CueKind, owner_cue
 from inventory.putaway.sessions import Notice, NoticeLine
 from tests.inventory import test_putaway as putaway
-from tests.inventory.pick_shelves import AMOX, TIMES, Clock, results
+from tests.inventory.pick_shelves import AMOX, TIMES, Clock, open_keeper, results, stocked_keeper
 from tests.inventory.test_pick_presses import two_lists_on_a01
 
 
@@ -95,3 +95,42 @@ def test_a_delivery_keeps_the_slot_it_lit_first_until_its_packs_there_are_put(
     assert shown() == d1.number, "D-1 still has a pack waiting there"
     desk.button("A-01", 1, shown=d1.number)
     assert (d1.put, d2.put, shown()) == (2, 0, d2.number)
+
+
+def shows(keeper: InventoryKeeper, slot: str) -> int | None:
+    """The colour number of the owner `slot` shows."""
+    owner = owner_cue(c for c in keeper.picks.cues() + keeper.putaways.cues() if c.slot == slot)
+    return None if owner is None else owner.picker_no
+
+
+def test_a_list_begun_after_a_restart_with_the_clock_behind_waits_behind_one_carried_over(
+    tmp_path: Path,
+) -> None:
+    """A box without a battery-backed clock, started before NTP set its time: the list begun
+    then is still the younger."""
+    clock = Clock()
+    keeper = stocked_keeper(tmp_path / "l.sqlite", clock)
+    keeper.picks.start(PickRequest("rx-a", (PickLine(AMOX.gtin, 2),)))  # A-02's and one of A-01's
+    keeper.close()
+    clock.advance(-3600)
+    again = open_keeper(tmp_path / "l.sqlite", clock)
+    again.picks.start(PickRequest("rx-c", (PickLine(AMOX.gtin, 1),)))  # one of A-01's
+    assert shows(again, "A-01") == again.picks.lists["rx-a"].picker_no
+    assert [p.pick_id for p in again.picks.by_age()] == ["rx-a", "rx-c"]
+
+
+def test_a_delivery_lit_after_a_restart_with_the_clock_behind_waits_behind_one_carried_over(
+    tmp_path: Path,
+) -> None:
+    clock = putaway.Clock()
+    keeper = putaway.open_keeper(tmp_path / "l.sqlite", clock)
+    keeper.putaways.notice(Notice("D-1", (NoticeLine(AMOX.gtin, 1, "B7"),), scanner="goods-in"))
+    keeper.putaways.notice(Notice("D-2", (NoticeLine(AMOX.gtin, 1, "B8"),), scanner="goods-in"))
+    keeper.putaways.scanned(putaway.scan("B7"), "goods-in", "R-01", "Ana")
+    keeper.close()
+    clock.now -= timedelta(hours=1)
+    again = putaway.open_keeper(tmp_path / "l.sqlite", clock)
+    again.putaways.scanned(putaway.scan("B8"), "goods-in", "R-01", "Ana")
+    lit = [(a["command_id"], a["slot"]) for a in putaway.answers(again, "lit")]
+    assert lit == [("D-1", "A-01"), ("D-2", "A-01")]
+    assert shows(again, "A-01") == again.putaways.sessions["D-1"].number

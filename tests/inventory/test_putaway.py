@@ -20,6 +20,7 @@ from inventory.codes.barcodes import PackScan
 from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
+from inventory.picking.colours import COLOUR_REST_SECONDS
 from inventory.picking.lists import PickLine, PickRequest
 from inventory.picking.outcome import Cue, CueKind
 from inventory.picking.results import PickTimes
@@ -365,6 +366,9 @@ def test_a_pack_refused_for_a_reason_that_passed_and_put_after_all_is_not_a_refu
         keeper.picks.cancel(f"rx-{n}", "Ana")
     for pack in packs:
         desk.scanned(pack, "goods-in", "R-01", "Ana")
+    clock = keeper.calendar.clock
+    assert isinstance(clock, Clock)
+    clock.now += timedelta(seconds=COLOUR_REST_SECONDS)  # a press now is the clerk's
     for lit in answers(keeper, "lit"):
         desk.button(str(lit["slot"]), 1, shown=desk.sessions["D-1"].number)
     desk.end("D-1", "Ana")
