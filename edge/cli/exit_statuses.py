@@ -102,11 +102,14 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
     ),
     "ledger": GROUP,
     "ledger verify": (
-        "0 the ledger is untouched",
-        "1 it is damaged: SQLite's integrity check fails, the chain or the stock does not hold, "
-        "or the file is not a ledger or cannot be read (the first problem is named)",
-        "2 no file there, another program holds it locked, the configuration cannot be read, or "
-        "a usage error (the message says which)",
+        "0 ok: the ledger is untouched",
+        "1 damaged: SQLite's integrity check fails, the chain or the stock does not hold, or "
+        "the file is no ledger (empty, cut short, not SQLite); the first problem is named",
+        "2 it cannot be checked, which says nothing of its content (the message says why and "
+        "what to do): no file there; another program holds it locked; it cannot be opened or "
+        "read here (this user may not read a file of it, or a -wal beside it holds changes "
+        "that need an -shm this user cannot create); it changed during the check (run it "
+        "again); the configuration cannot be read; or a usage error",
     ),
     "ledger export": ("0 the table was written", LEDGER),
     "ledger move-slot": (

@@ -29,6 +29,7 @@ from inventory.ledger.export import (
     open_export,
     since_stamp,
 )
+from inventory.ledger.file_access import seen_alone
 from inventory.ledger.store import connect_readonly, unreadable
 from inventory.ledger.verify import verify
 from inventory.site_calendar import (
@@ -138,10 +139,11 @@ def ledger_path(args: argparse.Namespace) -> Path:
 
 
 @contextmanager
-def open_ledger(args: argparse.Namespace) -> Iterator[sqlite3.Connection]:
-    """The ledger, read-only, for one command's questions (closed after). A file that is not a
-    ledger or cannot be read ends the command with one line saying so (exit status 2)."""
-    path = ledger_path(args)
+def open_ledger(args: argparse.Namespace, path: Path | None = None) -> Iterator[sqlite3.Connection]:
+    """The ledger (`path`, else the command's), read-only, for one command's questions (closed
+    after). A file that is not a ledger or cannot be read ends the command with one line
+    saying so (exit status 2)."""
+    path = path or ledger_path(args)
     try:
         db = connect_readonly(path)
     except StoreError as exc:
@@ -183,8 +185,18 @@ def run_ledger_export(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    with open_ledger(args) as db:
+    path = ledger_path(args)
+    alone = seen_alone(path)  # None unless read as immutable: no lock keeps a writer out
+    with open_ledger(args, path) as db:
         verdict = verify(db)
+    if not verdict.ok and alone is not None and seen_alone(path) != alone:
+        print(
+            f"rxedge: ledger {path} changed during the check (a program began writing it), "
+            "so what was read may be half-written: it is not known to be damaged; run the "
+            "check again",
+            file=sys.stderr,
+        )
+        return 2
     if args.json:
         print(
             json.dumps(

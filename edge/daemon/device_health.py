@@ -86,9 +86,12 @@ class DeviceHealth:
     def reads_between_failures(self, device: str, now: float) -> bool:
         """Whether `device` is alarmed for its drops and has not been down for `alarm_after`
         at `now`: it keeps failing, and works between failures (else it has had no good round
-        for that long, or is not alarmed for its drops)."""
+        for that long, is not alarmed for its drops, or is a part of a device that is down:
+        it works not at all then)."""
+        if device not in self._flapping or device in self._unreachable:
+            return False
         since = self._down_since.get(device)
-        return device in self._flapping and (since is None or now - since < self.alarm_after)
+        return since is None or now - since < self.alarm_after
 
     def any_down(self) -> bool:
         """Whether any device is down or alarmed: else `up` has nothing to do."""

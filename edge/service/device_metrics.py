@@ -54,7 +54,7 @@ def antennas_up(config: GatewayConfig, health: DeviceHealth, now: float) -> Iter
         "1 while the antenna's device_down alarm is live for failing devices.flap_drops times "
         "within devices.flap_window_seconds and it reads between failures (its slot is watched "
         "only then); 0 otherwise, also while it has had no good round for "
-        "devices.down_alarm_seconds.",
+        "devices.down_alarm_seconds or its reader is down.",
         labels=["reader", "antenna", "slot"],
     )
     for reader in config.readers:

@@ -26,13 +26,27 @@ def beside(path: Path) -> tuple[Path, Path]:
 def readonly_uri(path: Path, lasting: bool = False) -> str:
     """The SQLite URI that opens the ledger at `path` for reading only: as immutable where this
     user cannot write its folder, no writer has the file open and no -wal holds changes not yet
-    in it; never for a `lasting` connection (the page's), kept to see what a writer started
-    later writes."""
+    in it (`_read_alone`); never for a `lasting` connection (the page's), kept to see what a
+    writer started later writes."""
     uri = f"file:{quote(str(path))}?mode=ro"
-    wal, shm = beside(path)
-    if not lasting and not _writable(path.parent) and not shm.exists() and not _pending(wal):
+    if not lasting and _read_alone(path):
         uri += "&immutable=1"
     return uri
+
+
+def seen_alone(path: Path) -> tuple[int, int, int] | None:
+    """The ledger at `path` as a read of it as immutable sees it (`readonly_uri`): its file's
+    inode, size and time of change; None when it is not read so here. Such a read takes no
+    lock, so a writer that starts meanwhile (the daemon) can change the file under it: a
+    different answer after the read than before says the read may have seen half-written
+    pages."""
+    try:
+        found = path.stat()
+    except OSError:  # not there: nothing is read
+        return None
+    if not _read_alone(path):
+        return None
+    return (found.st_ino, found.st_size, found.st_mtime_ns)
 
 
 def access_problem(path: Path) -> str | None:
@@ -69,6 +83,14 @@ def user_name() -> str:
         return pwd.getpwuid(os.geteuid()).pw_name
     except KeyError:
         return str(os.geteuid())
+
+
+def _read_alone(path: Path) -> bool:
+    """Whether the ledger at `path` is read as immutable here: this user cannot write its
+    folder, no writer has it open (a writer keeps an -shm beside it) and no -wal beside it
+    holds changes not yet in it."""
+    wal, shm = beside(path)
+    return not _writable(path.parent) and not shm.exists() and not _pending(wal)
 
 
 def _writable(folder: Path) -> bool:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,16 +60,35 @@ def verify(db: sqlite3.Connection) -> Verdict:
     and the index built from stock. A file that is not a ledger or cannot be read (empty, not
     SQLite, cut short) is a verdict with that problem; a file another program holds locked, or
     one SQLite cannot open here (permissions, a folder it cannot write in), raises its
-    sqlite3.OperationalError: it is not damaged."""
+    sqlite3.OperationalError: it is not damaged. Every check reads the same state of the file
+    (`_one_snapshot`), so a ledger the daemon writes to meanwhile verifies as it stood when
+    the check began."""
     verdict = Verdict()
     try:
-        if _sound_ledger_file(db, verdict):
-            _check_chain(db, verdict)
+        with _one_snapshot(db):
+            if _sound_ledger_file(db, verdict):
+                _check_chain(db, verdict)
     except sqlite3.DatabaseError as exc:
         if locked(exc) or unopened(exc):
             raise
         verdict.problems.append(f"the file cannot be read as a ledger: {exc}")
     return verdict
+
+
+@contextmanager
+def _one_snapshot(db: sqlite3.Connection) -> Iterator[None]:
+    """Run the checks in one read transaction (unless `db` is in one already): on a WAL-mode
+    ledger each query outside one would see the file as the last commit left it, and a
+    movement written between two of them would look like a deleted movement or stock that
+    does not add up."""
+    if db.in_transaction:
+        yield
+        return
+    db.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.rollback()  # it only read
 
 
 def _sound_ledger_file(db: sqlite3.Connection, verdict: Verdict) -> bool:

@@ -275,3 +275,38 @@ async def test_status_tells_an_antenna_that_keeps_failing_from_one_without_a_goo
     problems = json.loads(out)["problems"]
     assert "antenna 2 of reader r1 has had no good round: slot A-02 is not watched" in problems
     assert not [problem for problem in problems if "keeps failing" in problem]
+
+
+async def test_an_antenna_of_a_reader_that_is_down_is_not_said_to_keep_failing(
+    metered_rig: Rig,
+) -> None:
+    """Its reader unplugged, an antenna alarmed for its failures reads nothing at all, not
+    between failures: the status names the reader down and the antenna's slot not watched,
+    never watched unreliably; at the reader's return it is judged afresh."""
+    rig = metered_rig
+    url = await eventually(lambda: rig.gateway and rig.gateway.metrics.url, what="the endpoint")
+    antenna_2 = {"reader": "r1", "antenna": "2", "slot": "A-02"}
+
+    async def flapping() -> float | None:
+        return (await asyncio.to_thread(scrape, url)).value("rxedge_antenna_flapping", **antenna_2)
+
+    await eventually(lambda: rig.reader.rounds > 4, what="rounds on both antennas")
+    for _ in range(3):
+        await fail_for(rig, 0.3)
+    await eventually(lambda: state(rig, ANTENNA_2) == "raised", timeout=5, what="the alarm")
+    assert await flapping() == 1
+
+    async def reader_down_said() -> list[str] | None:
+        code, out = await rxedge_status("--metrics", url, "--interval", "0", "--json")
+        problems: list[str] = json.loads(out)["problems"]
+        return problems if code == 1 and "reader r1 is down" in problems else None
+
+    unplug = asyncio.create_task(rig.reader.line.unplug(6.0))
+    try:
+        problems = await eventually(reader_down_said, timeout=5, what="the reader down")
+        assert await flapping() == 0, "it reads nothing while its reader is down"
+    finally:
+        await unplug
+    assert "antenna 2 of reader r1 has had no good round: slot A-02 is not watched" in problems
+    assert not [problem for problem in problems if "keeps failing" in problem], problems
+    assert state(rig, ANTENNA_2) == "raised", "its alarm waits out the outage"

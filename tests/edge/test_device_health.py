@@ -111,6 +111,7 @@ def test_an_antenna_alarm_held_for_its_drops_waits_out_its_readers_outage() -> N
     health.up("r1-antenna-2", now + 0.5)
     assert health.reads_between_failures("r1-antenna-2", now + 0.5)
     health.unreachable(["r1-antenna-1", "r1-antenna-2"])  # the reader unplugged
+    assert not health.reads_between_failures("r1-antenna-2", now + 1.0), "it reads nothing"
     assert health.settled(now + 20.0) == [] and health.due(now + 20.0) == []
     health.reachable(["r1-antenna-1", "r1-antenna-2"], now + 20.0)
     health.down("r1-antenna-2", "antenna missing", now + 20.5)  # back, the antenna still loose

@@ -12,11 +12,14 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.edge.test_check_config_ledger_access import (
+    AS_SERVICE_USER,
+    ROOT,
     USER,
     _private_mounts,
     as_service_user,
@@ -24,6 +27,7 @@ from tests.edge.test_check_config_ledger_access import (
     rxedge,
 )
 from tests.inventory.test_store_upgrades import EPCS, GTIN, busy_ledger
+from tests.inventory.test_verify_while_written import large_ledger, steady_writer
 
 pytestmark = pytest.mark.skipif(USER is None, reason="needs root to act as another user")
 
@@ -58,6 +62,53 @@ def test_a_backup_in_a_folder_its_reader_cannot_write_is_verified_and_questioned
     stock = rxedge("stock", GTIN, "--db", str(backup))
     assert stock.returncode == 0 and "A-01" in stock.stdout, stock.stderr
     assert sorted(p.name for p in folder.iterdir()) == [backup.name], "nothing made beside it"
+
+
+def wait_until_open(pid: int, file: Path) -> None:
+    """Until the process `pid` has `file` open."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        fds = Path(f"/proc/{pid}/fd")
+        with contextlib.suppress(OSError):  # a descriptor closed while looked at
+            if any(os.readlink(fd) == str(file) for fd in fds.iterdir()):
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} did not open {file}")
+
+
+@as_service_user
+def test_a_writer_starting_during_a_lockless_check_is_said_never_called_damage(
+    place: Path,
+) -> None:
+    """A backup in a folder its reader cannot write is read as immutable, without locks: a
+    program that starts writing it meanwhile (the daemon started on it) changes pages under
+    the check. That is said (exit 2: run it again), never called damage; run again beside
+    the writer, the check reads through the writer's -shm and finds the ledger ok."""
+    folder = closed_folder(place)
+    backup = folder / "ledger.sqlite"
+    sqlite_backup(large_ledger(place / "ledger.sqlite"), backup)
+    folder.chmod(0o555)
+    verify = [*AS_SERVICE_USER, sys.executable, "-m", "edge.cli.main", "ledger", "verify"]
+    with subprocess.Popen(
+        [*verify, "--db", str(backup)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as check:
+        wait_until_open(check.pid, backup)
+        with steady_writer(backup):
+            said, problem = check.communicate(timeout=120)
+            again = rxedge("ledger", "verify", "--db", str(backup))
+    assert "DAMAGED" not in said and check.returncode in (0, 2), said + problem
+    if check.returncode == 2:
+        assert said == "" and problem == (
+            f"rxedge: ledger {backup} changed during the check (a program began writing it), "
+            "so what was read may be half-written: it is not known to be damaged; run the "
+            "check again\n"
+        )
+    assert (again.returncode, again.stderr) == (0, ""), again.stdout + again.stderr
+    assert again.stdout.startswith("ledger ok: ")
 
 
 @as_service_user

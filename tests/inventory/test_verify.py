@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -223,3 +224,32 @@ def test_a_ledger_another_program_holds_locked_is_not_called_damaged(ledger: Pat
     assert (result.returncode, result.stdout) == (2, ""), result
     assert f"ledger {ledger} is locked by another program" in result.stderr, result.stderr
     assert rxedge_verify(ledger).returncode == 0
+
+
+def test_the_help_tells_damage_from_a_ledger_that_cannot_be_checked() -> None:
+    """A script keeping backups acts on the status: 1 (take the backup again) only for damage;
+    what keeps the check from reading the file (permissions, a -wal that needs an -shm, a
+    writer that started during the check) is 2, as the command exits."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "edge.cli.main", "ledger", "verify", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        timeout=60,
+    ).stdout
+    entries = re.split(r"\n  (?=\S)", "\n" + shown.split("\nexit status:\n")[1])[1:]
+    statuses = dict(" ".join(entry.split()).split(" ", 1) for entry in entries)
+    assert list(statuses) == ["0", "1", "2"], statuses
+    assert statuses["0"] == "ok: the ledger is untouched"
+    assert statuses["1"] == (
+        "damaged: SQLite's integrity check fails, the chain or the stock does not hold, or "
+        "the file is no ledger (empty, cut short, not SQLite); the first problem is named"
+    )
+    assert statuses["2"] == (
+        "it cannot be checked, which says nothing of its content (the message says why and "
+        "what to do): no file there; another program holds it locked; it cannot be opened or "
+        "read here (this user may not read a file of it, or a -wal beside it holds changes "
+        "that need an -shm this user cannot create); it changed during the check (run it "
+        "again); the configuration cannot be read; or a usage error"
+    )
