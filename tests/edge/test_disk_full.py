@@ -24,9 +24,8 @@ from edge.daemon.action_journal import journal_path
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
 from edge.service.metrics_scrape import scrape
-from edge.settings.config import GatewayConfig, parse_config
 from firmware_sim.r2000_sim import R2000Simulator
-from firmware_sim.scanner_sim import GS, ScannerSimulator
+from firmware_sim.scanner_sim import GS
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from firmware_sim.tags import sgtin96
 from inventory.errors import is_storage_failure
@@ -34,10 +33,10 @@ from inventory.ledger.verify import verify
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually, retained_at, subscribed
 from tests.edge.pick_rig import AMOX, start_rig, stop_rig
+from tests.edge.receiving_desk import GTIN, gateway_config, receiving_desk
 
 PREFIX = "rxedge/v1/s1/g1"
 STORAGE_ALARM = f"{PREFIX}/alarms/storage-ledger"
-GTIN = "04012345123456"
 
 
 @pytest.fixture
@@ -76,24 +75,6 @@ def put_aways(db: Path) -> int:
 def recalls(db: Path) -> list[tuple[str, str]]:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         return [tuple(r) for r in conn.execute("SELECT gtin, batch FROM recalls")]
-
-
-def gateway_config(
-    db: Path, broker: LocalBroker, reader: str, shelf: int, **more: object
-) -> GatewayConfig:
-    return parse_config(
-        {
-            "site": "s1",
-            "gateway": "g1",
-            "database": str(db),
-            "create_database": True,
-            "broker": {"url": broker.url},
-            "presence": {"dwell_seconds": 0.5},
-            "readers": [{"name": "r1", "port": reader, "antennas": {"1": "A-01"}}],
-            "shelves": [{"name": "A", "host": "127.0.0.1", "port": shelf, "slots": 4}],
-            **more,
-        }
-    )
 
 
 @pytest.fixture
@@ -350,17 +331,9 @@ async def test_a_scan_held_through_a_restart_is_booked_once(
 ) -> None:
     """A pack scanned in at the receiving desk while the disk is full, and the daemon stopped
     before the disk had room: the scan, kept on disk, books the pack at the next start."""
-    reader = R2000Simulator(link=tmp_path / "reader")
-    shelf = ShelfControllerSimulator(slots=4)
-    scanner = ScannerSimulator(link=tmp_path / "desk")
-    for peer in (reader, shelf, scanner):
-        await peer.start()
     db = small_disk / "ledger.sqlite"
-    desk = {"name": "desk", "port": scanner.port, "role": "receiving", "receive_to": "A-02"}
-    product = {"gtin": GTIN, "name": "Amoxicillin 500 mg", "reorder_point": 1, "par": 5}
-    config = gateway_config(
-        db, broker, reader.port, shelf.port, scanners=[desk], products=[product]
-    )
+    rig = await receiving_desk(tmp_path, db, broker)
+    scanner, config = rig.scanner, rig.config
     filler: Path | None = None
     try:
         async with running(Gateway(config)) as gateway:
@@ -376,8 +349,7 @@ async def test_a_scan_held_through_a_restart_is_booked_once(
     finally:
         if filler is not None:
             filler.unlink(missing_ok=True)
-        for peer in (reader, shelf, scanner):
-            await peer.stop()
+        await rig.stop()
 
 
 @contextlib.asynccontextmanager

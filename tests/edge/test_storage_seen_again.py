@@ -19,12 +19,11 @@ from edge.daemon.action_journal import ActionJournal
 from edge.daemon.gateway import Gateway
 from edge.daemon.storage_guard import LAST_RETRY
 from edge.demo.local_broker import LocalBroker
-from firmware_sim.r2000_sim import R2000Simulator
-from firmware_sim.scanner_sim import GS, ScannerSimulator
-from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
+from firmware_sim.scanner_sim import GS
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import AMOX, PREFIX, RED, Rig, start_rig, stop_rig
+from tests.edge.receiving_desk import receiving_desk
 from tests.edge.test_disk_full import (  # noqa: F401  (small_disk: a fixture)
     GTIN,
     STORAGE_ALARM,
@@ -101,23 +100,9 @@ async def test_an_idle_desk_sees_the_disk_freed_within_seconds_and_books_the_nex
     the full disk blinks red. Once the disk has room the storage alarm clears within seconds,
     the red ends then, and the next scan is booked, not red again."""
     monkeypatch.setattr("edge.daemon.gateway.ActionJournal", partial(ActionJournal, size=16))
-    reader = R2000Simulator(link=tmp_path / "reader")
-    shelf = ShelfControllerSimulator(slots=4)
-    scanner = ScannerSimulator(link=tmp_path / "desk")
-    for peer in (reader, shelf, scanner):
-        await peer.start()
     db = small_disk / "ledger.sqlite"
-    desk = {"name": "desk", "port": scanner.port, "role": "receiving", "receive_to": "A-02"}
-    product = {"gtin": GTIN, "name": "Amoxicillin 500 mg", "reorder_point": 1, "par": 5}
-    config = gateway_config(
-        db,
-        broker,
-        reader.port,
-        shelf.port,
-        scanners=[desk],
-        products=[product],
-        picking={"mistake_seconds": MISTAKE_SECONDS},
-    )
+    rig = await receiving_desk(tmp_path, db, broker, picking={"mistake_seconds": MISTAKE_SECONDS})
+    shelf, scanner, config = rig.shelf, rig.scanner, rig.config
     centre = subscribe(f"{PREFIX}/alarms/#")
     filler: Path | None = None
     try:
@@ -146,5 +131,4 @@ async def test_an_idle_desk_sees_the_disk_freed_within_seconds_and_books_the_nex
     finally:
         if filler is not None:
             filler.unlink(missing_ok=True)
-        for peer in (reader, shelf, scanner):
-            await peer.stop()
+        await rig.stop()

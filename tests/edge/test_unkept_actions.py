@@ -26,14 +26,14 @@ from edge.clock import Clock
 from edge.daemon.action_journal import ActionJournal
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
-from firmware_sim.r2000_sim import R2000Simulator
-from firmware_sim.scanner_sim import GS, ScannerSimulator
+from firmware_sim.scanner_sim import GS
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from inventory.changes import Change, ConfirmButton, ExpirySweep, PickTick
 from inventory.errors import LedgerUnavailable
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import AMOX, PREFIX, RED, Rig, start_rig, stop_rig
+from tests.edge.receiving_desk import receiving_desk
 from tests.edge.test_disk_full import (  # noqa: F401  (small_disk: a fixture)
     GTIN,
     fill,
@@ -186,23 +186,9 @@ async def test_a_scan_the_action_file_cannot_keep_blinks_red_at_its_desk_and_is_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("edge.daemon.gateway.ActionJournal", partial(ActionJournal, size=16))
-    reader = R2000Simulator(link=tmp_path / "reader")
-    shelf = ShelfControllerSimulator(slots=4)
-    scanner = ScannerSimulator(link=tmp_path / "desk")
-    for peer in (reader, shelf, scanner):
-        await peer.start()
     db = small_disk / "ledger.sqlite"
-    desk = {"name": "desk", "port": scanner.port, "role": "receiving", "receive_to": "A-02"}
-    product = {"gtin": GTIN, "name": "Amoxicillin 500 mg", "reorder_point": 1, "par": 5}
-    config = gateway_config(
-        db,
-        broker,
-        reader.port,
-        shelf.port,
-        scanners=[desk],
-        products=[product],
-        picking={"mistake_seconds": MISTAKE_SECONDS},
-    )
+    rig = await receiving_desk(tmp_path, db, broker, picking={"mistake_seconds": MISTAKE_SECONDS})
+    shelf, scanner, config = rig.shelf, rig.scanner, rig.config
     filler: Path | None = None
     try:
         async with running(Gateway(config)) as gateway:
@@ -224,8 +210,7 @@ async def test_a_scan_the_action_file_cannot_keep_blinks_red_at_its_desk_and_is_
     finally:
         if filler is not None:
             filler.unlink(missing_ok=True)
-        for peer in (reader, shelf, scanner):
-            await peer.stop()
+        await rig.stop()
 
 
 async def test_presses_on_a_file_system_gone_read_only_blink_red_and_are_not_booked_after_repair(
