@@ -84,6 +84,15 @@ def state(rig: Rig, alarm_id: str) -> str | None:
     return dict(rig.alarms()).get(alarm_id)
 
 
+async def flapped_until_alarmed(rig: Rig) -> None:
+    """Antenna 2, read on both antennas a while, fails three times briefly (its flap drops):
+    its device_down alarm is raised."""
+    await eventually(lambda: rig.reader.rounds > 4, what="rounds on both antennas")
+    for _ in range(3):
+        await fail_for(rig, 0.3)
+    await eventually(lambda: state(rig, ANTENNA_2) == "raised", timeout=5, what="the alarm")
+
+
 async def fail_for(rig: Rig, seconds: float) -> None:
     """Antenna 2 fails (seen by the daemon) for `seconds`, then reads again (seen too)."""
     texts = rig.texts("device")
@@ -112,10 +121,7 @@ async def test_a_loose_antenna_raises_one_alarm_that_stays_acknowledged_until_it
     centre = subscribe(f"{PREFIX}/alarms/#")
     assert rig.gateway is not None
     await subscribed(rig.gateway)
-    await eventually(lambda: rig.reader.rounds > 4, what="rounds on both antennas")
-    for _ in range(3):
-        await fail_for(rig, 0.3)
-    await eventually(lambda: state(rig, ANTENNA_2) == "raised", timeout=5, what="the alarm")
+    await flapped_until_alarmed(rig)
     [raised] = await eventually(lambda: retained(centre, ANTENNA_2), what="published")
     raised = json.loads(raised)
     assert raised["detail"]["antenna"] == 2
@@ -207,10 +213,7 @@ async def test_a_held_antenna_alarm_stays_acknowledged_while_its_reader_is_unplu
     centre = subscribe(f"{PREFIX}/alarms/#")
     assert rig.gateway is not None
     await subscribed(rig.gateway)
-    await eventually(lambda: rig.reader.rounds > 4, what="rounds on both antennas")
-    for _ in range(3):
-        await fail_for(rig, 0.3)
-    await eventually(lambda: state(rig, ANTENNA_2) == "raised", timeout=5, what="the alarm")
+    await flapped_until_alarmed(rig)
     ack = {"alarm_id": ANTENNA_2, "by": "Ana Ruiz"}
     centre.publish(f"{PREFIX}/cmd/alarm-ack", json.dumps(with_envelope(ack)))
     await eventually(lambda: state(rig, ANTENNA_2) == "acknowledged", what="acknowledged")
@@ -254,10 +257,7 @@ async def test_status_tells_an_antenna_that_keeps_failing_from_one_without_a_goo
     async def gauge(name: str) -> float | None:
         return (await asyncio.to_thread(scrape, url)).value(name, **antenna_2)
 
-    await eventually(lambda: rig.reader.rounds > 4, what="rounds on both antennas")
-    for _ in range(3):
-        await fail_for(rig, 0.3)
-    await eventually(lambda: state(rig, ANTENNA_2) == "raised", timeout=5, what="the alarm")
+    await flapped_until_alarmed(rig)
     code, out = await rxedge_status("--metrics", url, "--interval", "0")
     assert code == 1, out
     assert "antenna 2 of reader r1 keeps failing: slot A-02 is not watched reliably" in out
@@ -290,10 +290,7 @@ async def test_an_antenna_of_a_reader_that_is_down_is_not_said_to_keep_failing(
     async def flapping() -> float | None:
         return (await asyncio.to_thread(scrape, url)).value("rxedge_antenna_flapping", **antenna_2)
 
-    await eventually(lambda: rig.reader.rounds > 4, what="rounds on both antennas")
-    for _ in range(3):
-        await fail_for(rig, 0.3)
-    await eventually(lambda: state(rig, ANTENNA_2) == "raised", timeout=5, what="the alarm")
+    await flapped_until_alarmed(rig)
     assert await flapping() == 1
 
     async def reader_down_said() -> list[str] | None:
