@@ -7,7 +7,6 @@ already booked. Real peers and a real full tmpfs, as in tests/edge/test_unkept_a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -20,9 +19,8 @@ from edge.daemon.gateway import Gateway
 from edge.daemon.storage_guard import LAST_RETRY
 from edge.demo.local_broker import LocalBroker
 from firmware_sim.scanner_sim import GS
-from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
-from tests.edge.pick_rig import AMOX, PREFIX, RED, Rig, start_rig, stop_rig
+from tests.edge.pick_rig import PREFIX, RED, stop_rig
 from tests.edge.receiving_desk import receiving_desk
 from tests.edge.test_disk_full import (  # noqa: F401  (small_disk: a fixture)
     GTIN,
@@ -33,7 +31,12 @@ from tests.edge.test_disk_full import (  # noqa: F401  (small_disk: a fixture)
     running,
     small_disk,
 )
-from tests.edge.test_unkept_actions import green, room_for_one_press, shows
+from tests.edge.test_unkept_actions import (
+    green,
+    lit_for_two,
+    room_for_one_press_rig,
+    shows,
+)
 
 # Long enough that a red ending within a few seconds of the disk's return ended for that.
 MISTAKE_SECONDS = 60.0
@@ -56,19 +59,12 @@ async def test_a_press_not_recorded_stops_showing_red_once_the_disk_is_written_a
     Once the disk has room, the first is booked and A-01 shows 1 at once, not red for the rest
     of `mistake_seconds`: the pharmacist presses once more for the second pack taken, and two
     packs are booked for the two taken."""
-    room = room_for_one_press(tmp_path)
-    monkeypatch.setattr("edge.daemon.gateway.ActionJournal", partial(ActionJournal, size=room))
-    picking = {"remind_after_seconds": 30, "timeout_seconds": 600}
-    rig: Rig = await start_rig(
-        small_disk, broker, picking={**picking, "mistake_seconds": MISTAKE_SECONDS}
-    )
+    rig = await room_for_one_press_rig(tmp_path, small_disk, broker, monkeypatch, MISTAKE_SECONDS)
     try:
         centre = subscribe(f"{PREFIX}/cmd-result")
         gateway = rig.gateway
         assert gateway is not None
-        pick = {"pick_id": "rx-1", "lines": [{"gtin": AMOX, "quantity": 3}], "picker": "Ana"}
-        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(pick)))
-        await eventually(lambda: rig.shows("A-01", green(2)), what="A-01 lit for 2")
+        await lit_for_two(rig, centre)
         filler = fill(small_disk)
         await rig.press("A-01")
         await eventually(lambda: rig.shows("A-01", green(1)), what="kept: answered as booked")

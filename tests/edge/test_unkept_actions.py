@@ -120,6 +120,24 @@ async def all_handled(gateway: Gateway | None) -> None:
     await gateway.ledger.carried_out(PickTick())
 
 
+async def room_for_one_press_rig(
+    tmp_path: Path, disk: Path, broker: LocalBroker, monkeypatch: pytest.MonkeyPatch, red: float
+) -> Rig:
+    """The pick rig with its ledger on `disk` and an action file with room for one press
+    (`red`: picking.mistake_seconds)."""
+    room = room_for_one_press(tmp_path)
+    monkeypatch.setattr("edge.daemon.gateway.ActionJournal", partial(ActionJournal, size=room))
+    picking = {"remind_after_seconds": 30, "timeout_seconds": 600, "mistake_seconds": red}
+    return await start_rig(disk, broker, picking=picking)
+
+
+async def lit_for_two(rig: Rig, centre: Subscriber) -> None:
+    """Ana's pick list of 3 packs sent as the centre sends it: A-01 lit for its 2."""
+    pick = {"pick_id": "rx-1", "lines": [{"gtin": AMOX, "quantity": 3}], "picker": "Ana"}
+    centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(pick)))
+    await eventually(lambda: rig.shows("A-01", green(2)), what="A-01 lit for 2")
+
+
 async def test_a_press_the_full_action_file_cannot_keep_blinks_red_and_is_never_booked(
     small_disk: Path,  # noqa: F811
     tmp_path: Path,
@@ -128,18 +146,11 @@ async def test_a_press_the_full_action_file_cannot_keep_blinks_red_and_is_never_
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    room = room_for_one_press(tmp_path)
-    monkeypatch.setattr("edge.daemon.gateway.ActionJournal", partial(ActionJournal, size=room))
-    picking = {"remind_after_seconds": 30, "timeout_seconds": 600}
-    rig: Rig = await start_rig(
-        small_disk, broker, picking={**picking, "mistake_seconds": MISTAKE_SECONDS}
-    )
+    rig = await room_for_one_press_rig(tmp_path, small_disk, broker, monkeypatch, MISTAKE_SECONDS)
     try:
         centre = subscribe(f"{PREFIX}/cmd-result")
         assert rig.gateway is not None
-        pick = {"pick_id": "rx-1", "lines": [{"gtin": AMOX, "quantity": 3}], "picker": "Ana"}
-        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(pick)))
-        await eventually(lambda: rig.shows("A-01", green(2)), what="A-01 lit for 2")
+        await lit_for_two(rig, centre)
         filler = fill(small_disk)
         await rig.press("A-01")  # kept in the file's room: answered as booked, as before
         await eventually(lambda: rig.shows("A-01", green(1)), what="answered as if booked")
@@ -230,9 +241,7 @@ async def test_presses_on_a_file_system_gone_read_only_blink_red_and_are_not_boo
         await eventually(rig.expired_held, what="the expiry sweep at start")
         centre = subscribe(f"{PREFIX}/cmd-result")
         assert rig.gateway is not None
-        pick = {"pick_id": "rx-1", "lines": [{"gtin": AMOX, "quantity": 3}], "picker": "Ana"}
-        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(pick)))
-        await eventually(lambda: rig.shows("A-01", green(2)), what="A-01 lit for 2")
+        await lit_for_two(rig, centre)
         turn_read_only(ext4_disk)
         for n in range(1, 4):
             await rig.press("A-01")
