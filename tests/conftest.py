@@ -115,9 +115,13 @@ def own_broker(tmp_path: Path) -> Iterator[LocalBroker]:
 
 
 async def eventually(
-    condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02, what: str = ""
+    condition: Callable[[], Any],
+    timeout: float = 10.0,
+    interval: float = 0.02,
+    what: str | Callable[[], str] = "",
 ) -> Any:
-    """Wait until `condition()` (sync or async) is truthy and return it; fail after `timeout`."""
+    """Wait until `condition()` (sync or async) is truthy and return it; fail after `timeout`
+    saying `what` was waited for (a callable: what it says then, e.g. the counts reached)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -127,7 +131,8 @@ async def eventually(
         if result:
             return result
         if loop.time() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what or condition}")
+            said = what() if callable(what) else what
+            pytest.fail(f"timed out after {timeout} s waiting for {said or condition}")
         await asyncio.sleep(interval)
 
 

@@ -105,11 +105,12 @@ async def test_a_request_left_for_a_fault_of_the_clusters_comes_again_in_seconds
     try:
         await publish_requests(cluster, [body])
         # Counted by deliveries, not by tries: under load the MQTT publish may be sent twice
-        # (at least once), a second message of the same request that is tried as a first.
+        # (at least once), a second message of the same request that is tried as a first; and
+        # a cluster slow to answer the member taking it again may leave it a second time.
         await eventually(
-            lambda: member.counts.again == 1 and member.counts.finished == 1,
+            lambda: member.counts.again >= 1 and member.counts.finished == 1,
             timeout=20,
-            what="the request given back, delivered again and finished",
+            what=lambda: f"the request given back, delivered again and finished: {member.counts}",
         )
         assert tries[-1] - tries[0] < 10, "offered again long before the ack wait"
         assert member.counts.left == 1
