@@ -36,6 +36,7 @@ class ChafonSimulator:
             else PtyLine(baudrate, self._received, link=link, faults=faults)
         )
         self._field: dict[bytes, None] = {}
+        self._misses: dict[bytes, int] = {}  # EPC -> the next rounds its tag does not answer
         self.antenna_broken = False
         # Answers still to leave without their final frame (every frame says more follow),
         # as when the link fails mid-answer.
@@ -57,6 +58,11 @@ class ChafonSimulator:
 
     def remove(self, epc: bytes) -> None:
         self._field.pop(epc, None)
+
+    def miss(self, epc: bytes, rounds: int = 1) -> None:
+        """The next `rounds` inventory rounds miss `epc`'s tag, in the field or not (turned
+        away, shadowed by a hand): as a real reader now and then misses one."""
+        self._misses[epc] = rounds
 
     async def sweep(self, groups: Sequence[Sequence[bytes]], dwell: float) -> None:
         """A handheld passed along a shelf: each group (a location tag, then its packs) is in
@@ -91,7 +97,8 @@ class ChafonSimulator:
         if self.antenna_broken:
             self.line.send(encode_inventory_answer(self.address, Status.ANTENNA_ERROR, []))
             return
-        epcs = list(self._field)
+        epcs = [epc for epc in self._field if not self._misses.get(epc)]
+        self._misses = {epc: n - 1 for epc, n in self._misses.items() if n > 1}
         chunks = [epcs[i : i + EPCS_PER_FRAME] for i in range(0, len(epcs), EPCS_PER_FRAME)]
         chunks = chunks or [[]]
         withheld = self.ends_withheld > 0

@@ -21,8 +21,10 @@ found without a slot. `reconcile` compares what was seen with the ledger.
 A sweep counts only the slots it passed (`Sweep.passed`): those its reads placed it at (at
 their location tag, or midway between two read alike). A location tag read only faintly (the
 field reaching the next slot's tag) passes nothing: the handheld was not there, and may never
-have read that slot's packs. A slot not passed was not counted: a sweep cut short (the handheld
-lowered, a restart) judges nothing there.
+have read that slot's packs. A shelf end reached only as the tags left one behind at the other
+side is passed once the next round keeps the handheld there: the one round is also what a tag
+missed at the slot before it reads. A slot not passed was not counted: a sweep cut short (the
+handheld lowered, a restart) judges nothing there.
 """
 
 from __future__ import annotations
@@ -123,9 +125,11 @@ class Sweep:
         self._counted += 1
         for slot, uri, _ in read.locations:
             self.location_uris.setdefault(slot, uri)
-        self.here = self._located(read)
-        if self.here is not None:
-            self.passed.add(self.here)
+        placed = self._located(read)
+        if placed is not None:
+            self.here, guessed = placed
+            if not guessed:
+                self.passed.add(self.here)
         where = UNPLACED if self.here is None else self.here
         for pack, rssi in read.packs:
             self.packs[pack.epc] = pack
@@ -138,17 +142,19 @@ class Sweep:
                 here.rounds += here.last != self._counted
                 here.last = self._counted
 
-    def _located(self, read: Round) -> str | None:
-        """Where the handheld is after `read`: at its strongest location tag of the shelf. Of
-        several read alike (as strongly and as often): midway between the outer two in shelf
-        order; of two slots midway, the one the tags moved towards, else the nearer to where it
-        was, else (the first round) the first in shelf order."""
+    def _located(self, read: Round) -> tuple[str, bool] | None:
+        """Where the handheld is after `read`, and whether that is a guess not passed yet
+        (None: no location tag of the shelf read, it is where it was): at its strongest
+        location tag of the shelf. Of several read alike (as strongly and as often): midway
+        between the outer two in shelf order; of two slots midway, the one the tags moved
+        towards (`_towards`), else the nearer to where it was, else the first in shelf order."""
         strongest = read.strongest()
         if len(strongest) <= 1:
-            if strongest:
-                place = self._order[strongest[0]]
-                self._span = (place, place)
-            return strongest[0] if strongest else self.here
+            if not strongest:
+                return None
+            place = self._order[strongest[0]]
+            self._span = (place, place)
+            return strongest[0], False
         times = dict.fromkeys(strongest, 0)
         for slot, _, _ in read.locations:
             if slot in times:
@@ -160,15 +166,15 @@ class Sweep:
         before, self._span = self._span, (self._order[alike[0]], self._order[alike[-1]])
         middle, half = divmod(sum(self._span), 2)  # the place midway between the outer two
         if not half:
-            return self.slots[middle]
+            return self.slots[middle], False
         low, high = self.slots[middle], self.slots[middle + 1]
         if before is None or self.here is None:
-            return low
-        towards = _towards(before, self._span, len(self.slots) - 1)
+            return low, False
+        towards, guessed = _towards(before, self._span, len(self.slots) - 1)
         if towards:
-            return high if towards > 0 else low
+            return (high if towards > 0 else low), guessed
         was = self._order[self.here]
-        return low if abs(was - middle) < abs(was - middle - 1) else high
+        return (low if abs(was - middle) < abs(was - middle - 1) else high), False
 
     def seen(self, booked: Mapping[str, str] | None = None) -> dict[str, str]:
         """EPC -> the slot each pack was found in (`UNPLACED`: read before any location).
@@ -178,17 +184,22 @@ class Sweep:
         return {epc: _found_in(reads, booked.get(epc)) for epc, reads in self._reads.items()}
 
 
-def _towards(before: tuple[int, int], now: tuple[int, int], last: int) -> int:
+def _towards(before: tuple[int, int], now: tuple[int, int], last: int) -> tuple[int, bool]:
     """Which way (+1 along the shelf, -1 back, 0 not known) the handheld moved, from the first
     and last place of the location tags read alike the round before and now: the tags reach
     further one way and no less the other; or, at the shelf's end, they left a tag behind at
-    the other (the field stops at the end). A tag missed at one side alone says nothing."""
+    the other (the field stops at the end), which a tag missed at that side in one round reads
+    the same: then True, a guess. A tag missed at one side alone, not at the end, says nothing."""
     (low_was, high_was), (low, high) = before, now
-    if (high > high_was and low >= low_was) or (high == high_was == last and low > low_was):
-        return 1
-    if (low < low_was and high <= high_was) or (low == low_was == 0 and high < high_was):
-        return -1
-    return 0
+    if high > high_was and low >= low_was:
+        return 1, False
+    if low < low_was and high <= high_was:
+        return -1, False
+    if high == high_was == last and low > low_was:
+        return 1, True
+    if low == low_was == 0 and high < high_was:
+        return -1, True
+    return 0, False
 
 
 def _found_in(reads: dict[str, _Reads], booked: str | None) -> str:

@@ -77,3 +77,60 @@ def test_a_tag_missed_at_one_side_does_not_move_the_handheld() -> None:
             sweep.location(slot, "", 0)
         sweep.round_done()
         assert sweep.here == "A-03", slots
+
+
+def sweep_with_the_field_both_sides(slots: list[str], stops: list[int], short: int) -> Sweep:
+    """A sweep reading each slot's neighbours' location tags alike, three rounds at each of
+    `stops` (places in `slots`); the second round at the last stop misses the tag at `short`."""
+    sweep = Sweep("st-1", "A", slots, "Ana")
+    for at in stops:
+        for n in range(3):
+            for place in (at - 1, at, at + 1):
+                missed = at == stops[-1] and n == 1 and place == short
+                if 0 <= place < len(slots) and not missed:
+                    sweep.location(slots[place], "", 0)
+            sweep.round_done()
+    return sweep
+
+
+def test_a_tag_missed_next_to_the_shelfs_end_does_not_count_the_end_slot() -> None:
+    # Stopped at A-05 of six, leaving A-06 for later: a round that missed A-04's tag reads
+    # A-05 and A-06 alone, as the handheld would at A-06; A-06 was not reached, nor counted.
+    forth = sweep_with_the_field_both_sides(SIX, [0, 1, 2, 3, 4], short=3)
+    assert (forth.passed, forth.here) == (set(SIX[:5]), "A-05")
+    # Swept back from A-05 and stopped at A-02: a round missing A-03's tag counts not A-01.
+    back = sweep_with_the_field_both_sides(SIX, [4, 3, 2, 1], short=2)
+    assert (back.passed, back.here) == (set(SIX[1:5]), "A-02")
+    twenty = [f"A-{n:02}" for n in range(1, 21)]
+    long = sweep_with_the_field_both_sides(twenty, list(range(19)), short=17)
+    assert long.passed == set(twenty[:19]), "A-20 counted from A-19"
+
+
+def test_the_short_round_last_of_a_sweep_stopped_next_to_the_end_counts_not_the_end() -> None:
+    sweep = sweep_with_the_field_both_sides(SIX, [0, 1, 2, 3, 4], short=-1)
+    for slot in ("A-05", "A-06"):  # A-04's tag missed as the handheld is lowered
+        sweep.location(slot, "", 0)
+    sweep.round_done()
+    sweep.settle()
+    assert "A-06" not in sweep.passed
+
+
+def test_a_sweep_on_to_the_shelfs_end_counts_the_end_slot() -> None:
+    # At A-06 the field reads A-05 and A-06 alike, round after round: the handheld is there.
+    for stay in (2, 3):
+        sweep = sweep_with_the_field_both_sides(SIX, [0, 1, 2, 3, 4], short=-1)
+        for n in range(stay):
+            for slot in ("A-05", "A-06"):
+                sweep.location(slot, "", 0)
+            if n == 1:
+                sweep.pack(pack(6), 0)
+            sweep.round_done()
+        assert (sweep.passed, sweep.here) == (set(SIX), "A-06"), stay
+        assert sweep.seen() == {pack(6).epc: "A-06"}
+    # Back along the shelf to A-01: counted the same way.
+    back = sweep_with_the_field_both_sides(SIX, [4, 3, 2, 1], short=-1)
+    for _ in range(2):
+        for slot in ("A-02", "A-01"):
+            back.location(slot, "", 0)
+        back.round_done()
+    assert (back.passed, back.here) == (set(SIX[:5]), "A-01")
