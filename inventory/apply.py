@@ -204,8 +204,8 @@ def _carry_out(keeper: InventoryKeeper, change: Change) -> Outcome:
             return keeper.stocktakes.finish(sweep)
         case FinishStocktake(sweep, why):
             return keeper.stocktakes.abandon(sweep, why)
-        case ConfirmStocktake(stocktake_id, by):
-            return keeper.stocktakes.confirm(stocktake_id, by)
+        case ConfirmStocktake(stocktake_id, by, tap):
+            return keeper.stocktakes.confirm(stocktake_id, by, tap)
 
 
 def _put_by_tag(keeper: InventoryKeeper, change: Change) -> Outcome | None:

@@ -287,6 +287,7 @@ class FinishStocktake:
 class ConfirmStocktake:
     stocktake_id: str
     by: str
+    tap: bool = False  # a badge tapped at the shelf: it books all but the packs to look at
 
 
 Change = (

@@ -41,9 +41,14 @@ def report_table(report: StocktakeReport, state: str) -> str:
             if report.not_counted
             else ""
         ),
-        "",
-        f"{'slot':8} {'expected':>8} {'seen':>5}  differences",
     ]
+    if report.tapped_by:
+        lines.append(
+            f"{report.tapped_by}'s badge booked the rest; waiting for a look (booked on another "
+            "shelf, maybe read through from there; confirming moves them here): "
+            + _packs(report.to_look_at(), "ledger")
+        )
+    lines += ["", f"{'slot':8} {'expected':>8} {'seen':>5}  differences"]
     differing = report.differing_slots()
     for count in report.slots:
         notes = []

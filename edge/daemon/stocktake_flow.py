@@ -17,7 +17,9 @@ picking or down. The activity log says so when a count takes a handheld's reads 
 lists wait on it, and when a count does not take a handheld's location tag.
 
 A report that found differences waits for a pharmacist: `cmd/stocktake-confirm`, `rxedge
-stocktake confirm`, or the pharmacist's badge on the reader (`badge_tap`).
+stocktake confirm`, or the pharmacist's badge on the reader (`badge_tap`), which cannot look:
+the packs found that are booked on another shelf (maybe read through from there) wait for one
+of the others.
 """
 
 from __future__ import annotations
@@ -157,9 +159,12 @@ class StocktakeFlow:
         """The report ended last and not confirmed, if one waits."""
         return self._taps.latest
 
-    def confirm(self, stocktake_id: str, by: str, message_id: str = "") -> None:
+    def confirm(self, stocktake_id: str, by: str, message_id: str = "", tap: bool = False) -> None:
+        """Confirm a report: by command or on the page, all of it; by `tap`, a badge at the
+        shelf, all but the packs to look at (booked on another shelf, maybe read through from
+        there), for which it waits."""
         self._taps.confirmed(stocktake_id)
-        confirm = ConfirmStocktake(stocktake_id, by)
+        confirm = ConfirmStocktake(stocktake_id, by, tap)
         self._answer(confirm, "stocktake-confirm", stocktake_id, message_id)
 
     def _answer(self, change: Change, command: str, answer_id: str, message_id: str) -> None:
@@ -169,12 +174,13 @@ class StocktakeFlow:
     def badge(self, name: str) -> bool:
         """A pharmacist badged in: confirms the count just made, if it is the one count that
         ended within `stocktake.badge_confirm_seconds` (a tap at the shelf once the count is
-        done); else it says why not and how to confirm (`badge_tap`)."""
+        done), but for the packs it found that are booked on another shelf, which wait for a
+        look; else it says why not and how to confirm (`badge_tap`)."""
         chosen, why = self._taps.tapped(name, self._clock.monotonic(), self.sweep)
         if why:
             self._observe(Activity("stocktake", why))
         if chosen is not None:
-            self.confirm(chosen, name)
+            self.confirm(chosen, name, tap=True)
         return chosen is not None
 
     def _no_handheld(self) -> str:

@@ -6,6 +6,8 @@ until every slot it judges is counted again (it is then superseded: the newer co
 the shelf holds; `waiting`). Confirming books each difference still true of the ledger in the
 slots it judges (`adjustments`); what the ledger moved since the count, and what another count
 of the shelf saw elsewhere (`waiting.to_book`), is skipped, and the answer says which and why.
+A badge tap books all but the packs booked on another shelf, for which the count waits
+(`waiting.look_first`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from inventory.stocktake.sweep import StocktakeReport, Sweep
 from inventory.stocktake.waiting import (
     confirmed_after,
     discrepancy,
+    look_first,
     take_over,
     to_book,
     waiting,
@@ -195,8 +198,10 @@ class StocktakeDesk:
                 )
                 keeper.send([_end_answer(at, report, "abandoned", reason=why)])
 
-    def confirm(self, stocktake_id: str, by: str) -> Outcome:
-        """Book a report's differences as count adjustments and moves, by `by`."""
+    def confirm(self, stocktake_id: str, by: str, tap: bool = False) -> Outcome:
+        """Book a report's differences as count adjustments and moves, by `by`; by `tap`, a
+        badge tapped at the shelf, all but the packs to look at, for which it waits
+        (`look_first`)."""
         keeper, out = self._keeper, Outcome()
         found = _load(keeper.db, stocktake_id)
         if found is None or found[0] != "ended":
@@ -216,10 +221,11 @@ class StocktakeDesk:
             return out
         report = found[1]
         others = [r for r in waiting(keeper.db, report.shelf) if r.stocktake_id != stocktake_id]
-        judged, held = to_book(report, others, confirmed_after(keeper.db, report))
+        part, look = look_first(report, tap)
+        judged, held = to_book(part, others, confirmed_after(keeper.db, report))
         booking = adjustments(keeper, judged, by, out, self._recalled())
         movements = booking.movements
-        skipped = [s.to_dict() for s in (*held, *booking.skipped)]
+        skipped = [s.to_dict() for s in (*held, *booking.skipped, *look)]
         with keeper.group():
             answer = message(
                 keeper.stamp(),
@@ -235,16 +241,27 @@ class StocktakeDesk:
             for pack, hold in booking.found:  # what its absence raised ends, as for a reader
                 epc = str(pack.epc)
                 out.commits += back_alarms(keeper, self._alarms, epc, pack.gtin, pack.batch, hold)
-            keeper.db.execute(
-                "UPDATE stocktakes SET state = 'confirmed', confirmed_by = ?, confirmed_at = ?"
-                " WHERE stocktake_id = ?",
-                (by, keeper.stamp(), stocktake_id),
-            )
+            if look:  # it waits for them, the rest booked
+                report.tapped_by = by
+                keeper.db.execute(
+                    "UPDATE stocktakes SET report = ? WHERE stocktake_id = ?",
+                    (json.dumps(report.to_dict(), separators=(",", ":")), stocktake_id),
+                )
+            else:
+                keeper.db.execute(
+                    "UPDATE stocktakes SET state = 'confirmed', confirmed_by = ?,"
+                    " confirmed_at = ? WHERE stocktake_id = ?",
+                    (by, keeper.stamp(), stocktake_id),
+                )
             out.commits.append(self._shelf_alarm(report.shelf))
         left = not_booked(skipped)
+        head = f"{by}'s badge booked all but the packs to look at" if look else f"confirmed by {by}"
+        slots = report.differing_slots()
+        blink = f"; {', '.join(slots)} blink{'s' * (len(slots) == 1)} blue until then"
         out.notes.append(
-            f"stocktake {stocktake_id} confirmed by {by}: {len(movements)} adjustment(s) booked"
+            f"stocktake {stocktake_id} {head}: {len(movements)} adjustment(s) booked"
             + (f"; {left}" if left else "")
+            + (blink if look else "")
         )
         out.lights_changed = True
         return out

@@ -270,6 +270,8 @@ class StocktakeReport:
     # Slot -> the later count of the shelf that counted it again while this report waited: its
     # differences there are that count's to confirm, no longer this one's.
     recounted: dict[str, str] = field(default_factory=dict)
+    # Whose badge tap at the shelf booked all but `to_look_at`, left for a look ('': none did).
+    tapped_by: str = ""
 
     def judges(self, slot: str) -> bool:
         """Whether confirming this report books differences in `slot`: the sweep counted it,
@@ -282,18 +284,24 @@ class StocktakeReport:
             found.ledger_slot != count.slot for count in self.slots
         )
 
+    def to_look_at(self) -> list[Found]:
+        """The packs found in a slot it judges that the ledger has on another shelf: maybe read
+        through from there, which only a look at that shelf tells."""
+        judged = [c for c in self.slots if self.judges(c.slot)]
+        return [f for c in judged for f in c.misplaced_in if self.other_shelf(f)]
+
     @property
     def differences(self) -> int:
         in_slots = sum(len(s.missing) + len(s.unexpected) + len(s.misplaced_in) for s in self.slots)
         return in_slots + len(self.unplaced)
 
     def differing_slots(self) -> list[str]:
-        """The slots this report still judges where something differed."""
-        return [
-            c.slot
-            for c in self.slots
-            if self.judges(c.slot) and (c.missing or c.unexpected or c.misplaced_in)
-        ]
+        """The slots this report still judges where something differed; once a badge tap
+        booked the rest, those where a pack to look at was found."""
+        if self.tapped_by:
+            return list(dict.fromkeys(str(f.seen_slot) for f in self.to_look_at()))
+        judged = [c for c in self.slots if self.judges(c.slot)]
+        return [c.slot for c in judged if c.missing or c.unexpected or c.misplaced_in]
 
     def summary(self) -> dict[str, int]:
         """The counts over the slots this report still judges (not those it did not count, nor
@@ -356,6 +364,7 @@ class StocktakeReport:
             "ledger_mark": self.ledger_mark,
             "not_counted": self.not_counted,
             "recounted": self.recounted,
+            "tapped_by": self.tapped_by,
         }
 
     @classmethod
@@ -395,4 +404,5 @@ class StocktakeReport:
             raw.get("ledger_mark"),
             list(raw.get("not_counted", [])),
             dict(raw.get("recounted", {})),
+            str(raw.get("tapped_by", "")),
         )
