@@ -26,7 +26,7 @@ from edge.settings.config import ConfigError, load_config
 from inventory.errors import StoreError
 from inventory.ledger.store import connect_readonly
 from inventory.replenishment.requests import not_covered, owed_by, shown_columns
-from inventory.stocktake.sweep import StocktakeReport
+from inventory.stocktake.report import StocktakeReport
 from sync.broker_security import BrokerLink
 from sync.topics import Topics
 

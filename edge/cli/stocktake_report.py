@@ -7,7 +7,7 @@ from typing import Any
 
 from inventory.ledger.commit import iso
 from inventory.stocktake.epcis import count_events, epcis_document
-from inventory.stocktake.sweep import Found, StocktakeReport
+from inventory.stocktake.report import Found, StocktakeReport
 
 
 def _packs(found: list[Found], where: str = "") -> str:

@@ -9,7 +9,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from inventory.stocktake.sweep import StocktakeReport
+from inventory.stocktake.report import StocktakeReport
 
 
 @dataclass(frozen=True, slots=True)

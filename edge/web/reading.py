@@ -22,7 +22,7 @@ from inventory.ledger.store import connect_readonly
 from inventory.picking.lists import PickList
 from inventory.putaway.sessions import PutawaySession
 from inventory.replenishment.requests import OPEN_STATUSES, RequestStatus, shown_columns
-from inventory.stocktake.sweep import StocktakeReport
+from inventory.stocktake.report import StocktakeReport
 
 T = TypeVar("T")
 Rows = list[dict[str, Any]]

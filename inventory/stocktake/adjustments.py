@@ -31,7 +31,7 @@ from inventory.picking.ledger_access import DeskLedger
 from inventory.picking.outcome import Outcome
 from inventory.stock.held_packs import Hold, back_dates, held_on_return
 from inventory.stock.slot_index import StockLine
-from inventory.stocktake.sweep import Found, StocktakeReport
+from inventory.stocktake.report import Found, StocktakeReport
 
 # What a pack's last movement since the count did to it, in words.
 _SINCE: dict[str, str] = {

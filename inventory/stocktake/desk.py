@@ -34,7 +34,8 @@ from inventory.stocktake.adjustments import (
 )
 from inventory.stocktake.epcis import count_events
 from inventory.stocktake.reconcile import reconcile
-from inventory.stocktake.sweep import StocktakeReport, Sweep
+from inventory.stocktake.report import StocktakeReport
+from inventory.stocktake.sweep import Sweep
 from inventory.stocktake.waiting import (
     confirmed_after,
     discrepancy,

@@ -14,7 +14,7 @@ from typing import Any
 
 from inventory.codes.identifiers import lgtin_uri
 from inventory.stocktake.event_hash import event_hash
-from inventory.stocktake.sweep import StocktakeReport
+from inventory.stocktake.report import StocktakeReport
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
 # rxedge's own field (the stocktake id) under a namespace of its own, as EPCIS 2.0 allows.

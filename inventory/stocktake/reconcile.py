@@ -19,7 +19,8 @@ import numpy as np
 
 from inventory.codes.identifiers import PackId
 from inventory.stock.slot_index import StockLine
-from inventory.stocktake.sweep import UNPLACED, Found, SlotCount, StocktakeReport
+from inventory.stocktake.report import Found, SlotCount, StocktakeReport
+from inventory.stocktake.sweep import UNPLACED
 
 
 def reconcile(

@@ -24,7 +24,7 @@ import sqlite3
 from dataclasses import replace
 
 from inventory.stocktake.adjustments import Skipped
-from inventory.stocktake.sweep import Found, SlotCount, StocktakeReport
+from inventory.stocktake.report import Found, SlotCount, StocktakeReport
 
 
 def waiting(db: sqlite3.Connection, shelf: str) -> list[StocktakeReport]:

@@ -14,7 +14,7 @@ from edge.demo.screen import Board, ansi_frame
 from edge.demo.stock import AMOXICILLIN, OMEPRAZOLE, UNWATCHED, product_names, slot_labels
 from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState
 from inventory.picking.lists import Allocation, ListLine, PickList
-from inventory.stocktake.sweep import Found, SlotCount, StocktakeReport
+from inventory.stocktake.report import Found, SlotCount, StocktakeReport
 from sync.procurement_feed import ReceivedRequest
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

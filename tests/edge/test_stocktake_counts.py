@@ -17,7 +17,7 @@ from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
 from firmware_sim.chafon_sim import ChafonSimulator
 from firmware_sim.r2000_sim import R2000Simulator
-from inventory.stocktake.sweep import StocktakeReport
+from inventory.stocktake.report import StocktakeReport
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 from tests.edge.procurement_rig import CliRun

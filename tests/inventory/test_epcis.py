@@ -18,7 +18,8 @@ from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.site_calendar import SiteCalendar
 from inventory.stocktake.event_hash import event_hash, pre_hash
-from inventory.stocktake.sweep import StocktakeReport, Sweep
+from inventory.stocktake.report import StocktakeReport
+from inventory.stocktake.sweep import Sweep
 from tests.epcis_schema import epcis_problems
 
 GTIN = "04012345123456"

@@ -18,7 +18,8 @@ from inventory.codes.identifiers import PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.verify import verify
 from inventory.site_calendar import SiteCalendar
-from inventory.stocktake.sweep import StocktakeReport, Sweep
+from inventory.stocktake.report import StocktakeReport
+from inventory.stocktake.sweep import Sweep
 
 GTIN = "04012345123456"
 SLOTS = ["A-01", "A-02", "A-03", "A-04"]

@@ -17,7 +17,8 @@ from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.ledger.verify import verify
 from inventory.stocktake.epcis import count_events
 from inventory.stocktake.event_hash import pre_hash
-from inventory.stocktake.sweep import SlotCount, StocktakeReport, Sweep
+from inventory.stocktake.report import SlotCount, StocktakeReport
+from inventory.stocktake.sweep import Sweep
 from tests.epcis_schema import epcis_problems
 from tests.inventory.test_stocktake import GTIN, SLOTS, keeper_at, loc, pack, sweep_of
 

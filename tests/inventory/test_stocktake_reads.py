@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 from edge.cli.stocktake_report import report_table
-from inventory.stocktake.sweep import StocktakeReport, Sweep
+from inventory.stocktake.report import StocktakeReport
+from inventory.stocktake.sweep import Sweep
 from tests.inventory.test_stocktake import GTIN, SLOTS, keeper_at, loc, pack, sweep_of
 
 NO_RSSI = 0  # what a handheld without signal strength reports for every tag

@@ -12,7 +12,8 @@ from edge.cli.stocktake_report import report_table
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
-from inventory.stocktake.sweep import StocktakeReport, Sweep
+from inventory.stocktake.report import StocktakeReport
+from inventory.stocktake.sweep import Sweep
 from sync.contract import validate
 from tests.inventory.test_stocktake import GTIN, SLOTS, keeper_at, loc, pack
 

@@ -20,7 +20,7 @@ from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState
 from inventory.replenishment.policy import Product
 from inventory.replenishment.requests import Priority, ProcurementRequest
 from inventory.stocktake.epcis import count_events
-from inventory.stocktake.sweep import SlotCount, StocktakeReport
+from inventory.stocktake.report import SlotCount, StocktakeReport
 from sync import contract
 from sync.contract import CHANNELS, MESSAGES, check_topic, schema, schema_file, validate
 from tests.conftest import Subscriber, eventually

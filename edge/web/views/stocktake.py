@@ -16,7 +16,7 @@ from edge.web.commands import CommandRefused
 from edge.web.pages import action, refuse, render, shared_live_part, state_of
 from edge.web.reading import Rows, stocktake, stocktakes
 from inventory.stocktake.adjustments import not_booked
-from inventory.stocktake.sweep import StocktakeReport
+from inventory.stocktake.report import StocktakeReport
 
 
 async def overview(request: Request) -> Response:
