@@ -9,6 +9,17 @@ from inventory.ledger.commit import iso
 from inventory.stocktake.epcis import count_events, epcis_document
 from inventory.stocktake.report import Found, StocktakeReport
 
+# Why a slot of the shelf was not counted, as the command line and the page say it.
+NOT_PASSED = "the sweep did not pass it (its location tag unread, or read only from the next slot)"
+
+
+def abandoned_why(report: StocktakeReport) -> str:
+    """Why a sweep was abandoned (a report kept from before the reason was: the ways it can be)."""
+    return report.abandoned or (
+        "its handheld read nothing or was gone too long, or the gateway stopped during it: "
+        "sweep the shelf again"
+    )
+
 
 def _packs(found: list[Found], where: str = "") -> str:
     def one(f: Found) -> str:
@@ -29,11 +40,16 @@ def _site_time(report: StocktakeReport) -> str:
 
 def report_table(report: StocktakeReport, state: str) -> str:
     """Per slot: expected, seen, and each difference named; then the counts per product."""
-    s = report.summary()
-    ended = "abandoned" if state == "abandoned" else "counted"  # an abandoned sweep counts none
-    lines = [
+    ended = "abandoned" if state == "abandoned" else "counted"
+    head = (
         f"stocktake {report.stocktake_id} of shelf {report.shelf} by {report.by or '-'} ({state})"
-        + (f", {ended} {_site_time(report)}" if report.counted_at else ""),
+        + (f", {ended} {_site_time(report)}" if report.counted_at else "")
+    )
+    if state == "abandoned":  # nothing counted, nothing judged: no figures to show
+        return f"{head}\nnot counted: the sweep was abandoned: {abandoned_why(report)}"
+    s = report.summary()
+    lines = [
+        head,
         f"{s['seen']} packs seen of {s['expected']} expected in {s['slots']} slots: "
         f"{s['missing']} missing, {s['unexpected']} unexpected, {s['misplaced']} misplaced"
         + (
@@ -53,7 +69,7 @@ def report_table(report: StocktakeReport, state: str) -> str:
     for count in report.slots:
         notes = []
         if count.slot in report.not_counted:
-            notes.append("not counted: its location tag was not read")
+            notes.append(f"not counted: {NOT_PASSED}")
         elif count.slot in report.recounted:
             notes.append(f"counted again by {report.recounted[count.slot]}, which books it")
         if count.missing:

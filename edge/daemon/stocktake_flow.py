@@ -83,6 +83,7 @@ class StocktakeFlow:
         self._sweeper = ""
         self._unclaimed_reads = 0  # pack reads held for the running sweep before it was claimed
         self._begun: tuple[str, set[str]] = ("", set())  # a second, and the ids begun in it
+        self._last_end = ""  # which sweep ended last, how and when: for an end that comes late
 
     def start(
         self,
@@ -134,7 +135,7 @@ class StocktakeFlow:
         sweep = self.sweep
         if sweep is None or (stocktake_id and stocktake_id != sweep.stocktake_id):
             error = (
-                "no stocktake is running"
+                f"no stocktake is running{self._last_end}"
                 if sweep is None
                 else (f"the running stocktake is {sweep.stocktake_id}")
             )
@@ -151,6 +152,12 @@ class StocktakeFlow:
         if not abandoned:
             now = self._clock.monotonic()
             self._taps.ended(sweep.stocktake_id, sweep.shelf, sweep.passed, now)
+        how = "was abandoned" if abandoned else "ended" if message_id else "ended by itself"
+        sid, at = sweep.stocktake_id, self._calendar.clock_time(self._calendar.now())
+        self._last_end = (
+            f"; the last, {sid} of shelf {sweep.shelf}, {how} at {at}: see its report, "
+            f"rxedge stocktake report {sid}"
+        )
         finish = FinishStocktake(sweep, abandoned)
         self._answer(finish, "stocktake-end", stocktake_id or "", message_id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from biip.gs1_prefixes import GS1CompanyPrefix
 from epcpy.epc_schemes.sgln import SGLN
@@ -115,20 +115,6 @@ def _serial_of(sgtin_uri: str) -> str:
     """The serial of urn:epc:id:sgtin:CompanyPrefix.ItemRef.Serial: all after the second dot,
     unescaped, for a serial may hold dots (and colons) itself."""
     return unquote(sgtin_uri.split(":", 4)[4].split(".", 2)[2])
-
-
-def lgtin_uri(gtin: str, batch: str) -> str:
-    """An EPC class URI for a batch of a GTIN-14 (urn:epc:class:lgtin:...), or, for packs of no
-    known batch (scanned without AI 10), for the GTIN (urn:epc:idpat:sgtin:...*); the GS1
-    Digital Link URI where GS1's table has no company prefix length for the GTIN."""
-    prefix = company_prefix(gtin[1:])
-    if prefix is None:
-        lot = f"/10/{quote(batch, safe='')}" if batch else ""
-        return f"https://id.gs1.org/01/{gtin}{lot}"
-    item = gtin[0] + gtin[1 + len(prefix) : 13]
-    if not batch:
-        return f"urn:epc:idpat:sgtin:{prefix}.{item}.*"
-    return f"urn:epc:class:lgtin:{prefix}.{item}.{_epc_escape(batch)}"
 
 
 def _epc_escape(text: str) -> str:

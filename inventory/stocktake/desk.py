@@ -166,16 +166,10 @@ class StocktakeDesk:
         """Keep a sweep that cannot be finished (its handheld gone too long: what it read is
         no longer what the shelf holds) as abandoned: nothing judged, no alarm, nothing to
         confirm; the shelf is to be swept again."""
-        keeper = self._keeper
-        sweep.stocktake_id = _own_id(keeper.db, sweep.stocktake_id)
-        report = StocktakeReport(sweep.stocktake_id, sweep.shelf, sweep.by, [], [])
-        report.counted_at = keeper.stamp()
-        report.time_zone_offset = keeper.calendar.offset(datetime.fromisoformat(report.counted_at))
-        with keeper.group():
-            _save(keeper.db, report, "abandoned", report.counted_at)
-            commit = keeper.send([_end_answer(report.counted_at, report, "abandoned", reason=why)])
+        sweep.stocktake_id = _own_id(self._keeper.db, sweep.stocktake_id)
+        report = StocktakeReport(sweep.stocktake_id, sweep.shelf, sweep.by, [], [], abandoned=why)
         return Outcome(
-            commits=[commit],
+            commits=[self._keep_abandoned(report)],
             notes=[f"stocktake {report.stocktake_id} of shelf {report.shelf} abandoned: {why}"],
         )
 
@@ -189,15 +183,17 @@ class StocktakeDesk:
         ).fetchall()
         why = "the gateway stopped during the sweep (what it read was lost): sweep the shelf again"
         for stocktake_id, shelf, by in rows:
-            report = StocktakeReport(stocktake_id, shelf, by, [], [])
-            at = keeper.stamp()
-            with keeper.group():
-                keeper.db.execute(
-                    "UPDATE stocktakes SET state = 'abandoned', ended_at = ?"
-                    " WHERE stocktake_id = ?",
-                    (at, stocktake_id),
-                )
-                keeper.send([_end_answer(at, report, "abandoned", reason=why)])
+            self._keep_abandoned(StocktakeReport(stocktake_id, shelf, by, [], [], abandoned=why))
+
+    def _keep_abandoned(self, report: StocktakeReport) -> Commit:
+        """Keep `report` (of a sweep that judged nothing) as abandoned, now, with its reason,
+        in place of its sweep's running row, and tell the centre so."""
+        keeper = self._keeper
+        report.counted_at = at = keeper.stamp()
+        report.time_zone_offset = keeper.calendar.offset(datetime.fromisoformat(at))
+        with keeper.group():
+            _save(keeper.db, report, "abandoned", at)
+            return keeper.send([_end_answer(at, report, "abandoned", reason=report.abandoned)])
 
     def confirm(self, stocktake_id: str, by: str, tap: bool = False) -> Outcome:
         """Book a report's differences as count adjustments and moves, by `by`; by `tap`, a

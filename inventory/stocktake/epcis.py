@@ -3,16 +3,16 @@
 The events are a function of the stored report alone, so the MQTT `events` stream and a later
 `rxedge stocktake report --epcis` give the same events: the count's time and the site's UTC
 offset then, the slot's SGLN (its shelf's GLN, the slot's number as extension) as read point
-and business location, the tagged packs seen there in `epcList`, the untagged packs the ledger
-counts there in `quantityList`, and as `eventID` the CBV 2.0 event hash. A slot with nothing
-in it gives no event.
+and business location, the tagged packs seen there in `epcList`, and as `eventID` the CBV 2.0
+event hash. An OBSERVE event says what was observed: a slot where no tagged pack was seen gives
+no event, and untagged packs, which no sweep counts (the ledger's figure for them stays in the
+report), are in none.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from inventory.codes.identifiers import lgtin_uri
 from inventory.stocktake.event_hash import event_hash
 from inventory.stocktake.report import StocktakeReport
 
@@ -30,15 +30,11 @@ def slot_uri(slot: str, location_uris: dict[str, str], site: str) -> str:
 
 def count_events(report: StocktakeReport, site: str) -> list[dict[str, Any]]:
     """The report's counts as ObjectEvents (action OBSERVE, bizStep cycle_counting), one per
-    slot where a tagged pack was seen or the ledger counts untagged packs."""
+    slot where a tagged pack was seen."""
     events = []
     for count in report.slots:
         epcs = sorted(report.seen_by_slot.get(count.slot, []))
-        quantities = [
-            {"epcClass": lgtin_uri(gtin, batch), "quantity": quantity}
-            for gtin, batch, quantity in sorted(report.untagged_by_slot.get(count.slot, []))
-        ]
-        if not epcs and not quantities:
+        if not epcs:
             continue
         location = slot_uri(count.slot, report.location_uris, site)
         event: dict[str, Any] = {
@@ -50,11 +46,8 @@ def count_events(report: StocktakeReport, site: str) -> list[dict[str, Any]]:
             "readPoint": {"id": location},
             "bizLocation": {"id": location},
             "rxedge:stocktake": report.stocktake_id,
+            "epcList": epcs,
         }
-        if epcs:
-            event["epcList"] = epcs
-        if quantities:
-            event["quantityList"] = quantities
         event["eventID"] = event_hash(event, {"rxedge": RXEDGE_NAMESPACE})
         events.append({"@context": CONTEXT, **event})
     return events

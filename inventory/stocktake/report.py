@@ -41,7 +41,8 @@ class StocktakeReport:
     by_product: list[dict[str, Any]]
     location_uris: dict[str, str] = field(default_factory=dict)
     seen_by_slot: dict[str, list[str]] = field(default_factory=dict)
-    # slot -> [gtin, batch, quantity] of the untagged packs the ledger counts there
+    # slot -> [gtin, batch, quantity] of the untagged packs the ledger counts there (its figure,
+    # for people: no sweep counts them, so no EPCIS event carries them)
     untagged_by_slot: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
     counted_at: str = ""  # UTC, when the sweep was reconciled
     time_zone_offset: str = "+00:00"  # the site's UTC offset then
@@ -63,6 +64,7 @@ class StocktakeReport:
     recounted: dict[str, str] = field(default_factory=dict)
     # Whose badge tap at the shelf booked all but `to_look_at`, left for a look ('': none did).
     tapped_by: str = ""
+    abandoned: str = ""  # why the sweep was abandoned, judging nothing ("": it was not)
 
     def judges(self, slot: str) -> bool:
         """Whether confirming this report books differences in `slot`: the sweep counted it,
@@ -156,6 +158,7 @@ class StocktakeReport:
             "not_counted": self.not_counted,
             "recounted": self.recounted,
             "tapped_by": self.tapped_by,
+            "abandoned": self.abandoned,
         }
 
     @classmethod
@@ -196,4 +199,5 @@ class StocktakeReport:
             list(raw.get("not_counted", [])),
             dict(raw.get("recounted", {})),
             str(raw.get("tapped_by", "")),
+            str(raw.get("abandoned", "")),
         )

@@ -1,6 +1,6 @@
 """EPCIS 2.0 events of a stocktake: valid under GS1's schema, the count's time and the site's
-offset, SGLN locations, untagged packs in quantityList, no empty event, and the CBV 2.0 event
-hash as a deterministic eventID (pinned by published vectors)."""
+offset, SGLN locations, only what the sweep observed (untagged packs in no event), no empty
+event, and the CBV 2.0 event hash as a deterministic eventID (pinned by published vectors)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from edge.cli.stocktake_report import epcis_export
-from inventory.codes.identifiers import PackId, lgtin_uri, sgln_uri
+from inventory.codes.identifiers import PackId, sgln_uri
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.site_calendar import SiteCalendar
@@ -56,8 +56,8 @@ PUBLISHED_HASH = (
     "ni:///sha-256;3e0f2437f4cb5e8a1b832b769c0eed1bf3e1421f14061132e9800ded03f10182?ver=CBV2.0"
 )
 
-# An event of rxedge's shape (tagged and untagged packs, a user extension), hashed by the
-# reference implementation (epcis-event-hash-generator 1.9.3) to this value.
+# An event of rxedge's shape with a quantityList as well (the hash covers both lists), hashed
+# by the reference implementation (epcis-event-hash-generator 1.9.3) to this value.
 OUR_SHAPE = {
     "type": "ObjectEvent",
     "eventTime": "2022-02-16T20:33:31.116Z",
@@ -98,15 +98,21 @@ def test_the_event_hash_ignores_order_and_notices_every_change() -> None:
         event_hash({**OUR_SHAPE, "ilmd": {}}, prefixes)
 
 
+def test_a_class_of_packs_of_no_batch_is_hashed_as_its_gtin() -> None:
+    of_no_batch = [{"epcClass": "urn:epc:idpat:sgtin:4012345.012345.*", "quantity": 3}]
+    hashed = pre_hash({**OUR_SHAPE, "quantityList": of_no_batch}, {"rxedge": "urn:rxedge:epcis:"})
+    assert "https://id.gs1.org/01/04012345123456quantity=3" in hashed
+
+
 def pack(n: int) -> PackId:
     return PackId(f"urn:epc:id:sgtin:4012345.012345.{n}", GTIN, str(n))
 
 
 @pytest.fixture
 def counted(tmp_path: Path) -> tuple[StocktakeReport, list[dict[str, Any]]]:
-    """A count of shelf A at 01:00 site time in Shanghai (tagged packs in A-01 and A-02, ten
-    untagged packs of two batches in A-03, nothing in A-04): its stored report and the events
-    queued for the `events` topic."""
+    """A count of shelf A at 01:00 site time in Shanghai (tagged packs in A-01 and A-02, two
+    untagged packs beside the tagged one in A-01, ten of two batches in A-03, nothing in A-04):
+    its stored report and the events queued for the `events` topic."""
     calendar = SiteCalendar(ZoneInfo("Asia/Shanghai"), lambda: COUNTED)
     keeper = InventoryKeeper(tmp_path / "l.sqlite", {}, "s1", "g1", calendar)
     keeper.put_away(pack(1), "A-01")
@@ -118,6 +124,9 @@ def counted(tmp_path: Path) -> tuple[StocktakeReport, list[dict[str, Any]]]:
             ),
             Movement(
                 MovementKind.RECEIVE, GTIN, 4, batch="B/2", expiry="2027-02-28", to_slot="A-03"
+            ),
+            Movement(
+                MovementKind.RECEIVE, GTIN, 2, batch="B1", expiry="2027-01-31", to_slot="A-01"
             ),
         ]
     )
@@ -155,12 +164,13 @@ def test_the_stream_and_the_export_give_the_same_valid_events(
     assert again["epcisBody"] == document["epcisBody"]  # a later export: the same events
 
 
-def test_each_event_is_the_counts_at_its_slot(
+def test_each_event_is_what_the_sweep_saw_at_its_slot(
     counted: tuple[StocktakeReport, list[dict[str, Any]]],
 ) -> None:
     events = {e["readPoint"]["id"]: e for e in counted[1]}
-    # No event for A-04: nothing was there.
-    assert set(events) == {sgln_uri(GLN, "1"), sgln_uri(GLN, "2"), sgln_uri(GLN, "3")}
+    # No event for A-04 (nothing was there), nor for A-03: its untagged packs were not
+    # observed, and an OBSERVE event would tell the centre they were counted.
+    assert set(events) == {sgln_uri(GLN, "1"), sgln_uri(GLN, "2")}
     assert sgln_uri(GLN, "1") == "urn:epc:id:sgln:4012345.00001.1"
     for event in events.values():
         assert event["eventTime"] == "2026-03-09T17:00:00.123Z"
@@ -170,10 +180,10 @@ def test_each_event_is_the_counts_at_its_slot(
         bare = {k: v for k, v in event.items() if k not in ("@context", "eventID")}
         assert event["eventID"] == event_hash(bare, {"rxedge": "urn:rxedge:epcis:"})
     assert events[sgln_uri(GLN, "1")]["epcList"] == [pack(1).epc]
-    untagged = events[sgln_uri(GLN, "3")]
-    assert "epcList" not in untagged
-    assert untagged["quantityList"] == [
-        {"epcClass": "urn:epc:class:lgtin:4012345.012345.B%2F2", "quantity": 4},
-        {"epcClass": lgtin_uri(GTIN, "B1"), "quantity": 6},
-    ]
-    assert len({e["eventID"] for e in events.values()}) == 3
+    assert not any("quantityList" in e for e in events.values())  # A-01's untagged neither
+    # The ledger's figure for them stays in the report, for people, as not counted.
+    assert counted[0].untagged_by_slot == {
+        "A-01": [(GTIN, "B1", 2)],
+        "A-03": [(GTIN, "B/2", 4), (GTIN, "B1", 6)],
+    }
+    assert len({e["eventID"] for e in events.values()}) == 2

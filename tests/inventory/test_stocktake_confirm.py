@@ -1,8 +1,7 @@
 """What a confirmed count books, and what its alarm says: a pack found that the ledger knew
 keeps its batch and expiry, and is held if recalled or expired; a pack booked by its code is
 that pack, its tag read; a pack the ledger moved since the count is left alone; a newer count's
-alarm is the one that stands; untagged packs of no known batch are counted in EPCIS as their
-GTIN."""
+alarm is the one that stands."""
 
 from __future__ import annotations
 
@@ -15,11 +14,7 @@ from inventory.codes.identifiers import EpcDecoder, PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.ledger.verify import verify
-from inventory.stocktake.epcis import count_events
-from inventory.stocktake.event_hash import pre_hash
-from inventory.stocktake.report import SlotCount, StocktakeReport
 from inventory.stocktake.sweep import Sweep
-from tests.epcis_schema import epcis_problems
 from tests.inventory.test_stocktake import GTIN, SLOTS, keeper_at, loc, pack, sweep_of
 
 
@@ -61,28 +56,6 @@ def test_a_newer_count_raises_the_discrepancy_alarm_afresh_with_its_own_slots(
     (alarm,) = [a for a in keeper.alarms.live() if a.kind is AlarmKind.DISCREPANCY]
     assert alarm.detail["stocktake_id"] == "st-2" and alarm.detail["slots"] == ["A-03"]
     assert alarm.state is AlarmState.RAISED, "a new count's differences are not acknowledged"
-
-
-def test_untagged_packs_of_no_batch_are_counted_as_their_gtin() -> None:
-    report = StocktakeReport(
-        "st-1",
-        "A",
-        "Ana",
-        [SlotCount("A-02", expected=5, untagged=5)],
-        [],
-        {"A-02": "urn:epc:id:sgln:4012345.00001.2"},
-        untagged_by_slot={"A-02": [(GTIN, "", 3), (GTIN, "B1", 2)]},
-        counted_at="2026-11-26T09:00:00.000Z",
-    )
-    [event] = count_events(report, "s1")
-    assert event["quantityList"] == [
-        {"epcClass": "urn:epc:idpat:sgtin:4012345.012345.*", "quantity": 3},
-        {"epcClass": "urn:epc:class:lgtin:4012345.012345.B1", "quantity": 2},
-    ]
-    assert epcis_problems(event) == []
-    assert "https://id.gs1.org/01/04012345123456quantity=3" in pre_hash(
-        event, {"rxedge": "urn:rxedge:epcis:"}
-    )
 
 
 def receive_by_code(keeper: InventoryKeeper, n: int, slot: str) -> None:

@@ -72,7 +72,7 @@ def test_a_count_cut_short_judges_only_the_slots_passed(tmp_path: Path) -> None:
     events = [json.loads(r[0]) for r in keeper.db.execute("SELECT payload FROM outbox")]
     places = {e["readPoint"]["id"] for e in events if e.get("type") == "ObjectEvent"}
     assert places == {loc("A-01"), loc("A-02")}
-    assert "A-04            1     0   not counted: its location tag was not read" in report_table(
+    assert "A-04            1     0   not counted: the sweep did not pass it" in report_table(
         report, state
     )
     confirmed = keeper.stocktakes.confirm("st-1", "Bea")

@@ -1,6 +1,6 @@
 """The page on a count that did not pass every slot: the list of counts names the slots not
 counted, and a slot not counted shows its packs found elsewhere (confirming moves them) and
-how to count it, never that nothing is booked there."""
+how to count it, never that nothing is booked there. An abandoned count says when and why."""
 
 from __future__ import annotations
 
@@ -60,3 +60,19 @@ async def test_a_slot_not_counted_shows_its_packs_found_elsewhere(
         with sqlite3.connect(ledger) as db:
             booked = db.execute("SELECT slot FROM stock WHERE epc = ?", (moved.epc,)).fetchall()
         assert booked == [("A-01",)], "the page said it was left where it was booked"
+
+
+async def test_an_abandoned_count_says_when_and_why(tmp_path: Path, broker: LocalBroker) -> None:
+    stock(tmp_path / "ledger.sqlite")
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.logged_in_tab()
+        await tab.goto(f"{web.url}/stocktake")
+        await tab.get_by_role("button", name="Start").click()
+        await expect(tab.locator(".flash")).to_contain_text("started", timeout=SECOND)
+        # Ended before the handheld read any location tag of the shelf: nothing to judge.
+        await tab.get_by_role("button", name="End the running sweep").click()
+        await expect(tab.locator(".flash")).to_contain_text("abandoned", timeout=SECOND)
+        await tab.locator("#stocktakes tbody tr").first.locator("a").click()
+        said = tab.locator("[data-abandoned]")
+        await expect(said).to_contain_text("Not counted: the sweep was abandoned 20")
+        await expect(said).to_contain_text("no location tag of shelf A was read")

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from edge.cli.stocktake_report import epcis_export
+from edge.cli.stocktake_report import NOT_PASSED, abandoned_why, epcis_export
 from edge.web.accounts import Account
 from edge.web.commands import CommandRefused
 from edge.web.pages import action, refuse, render, shared_live_part, state_of
@@ -51,7 +51,13 @@ def _of_stocktake(
 async def report(request: Request, stocktake_id: str, found: Found) -> Response:
     body, rows = found
     return render(
-        request, "stocktake_report.html", report=body, row=rows[0], summary=body.summary()
+        request,
+        "stocktake_report.html",
+        report=body,
+        row=rows[0],
+        summary=body.summary(),
+        not_passed=NOT_PASSED,
+        abandoned=abandoned_why(body),
     )
 
 
