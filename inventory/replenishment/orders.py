@@ -282,8 +282,9 @@ class OrderBook:
             on_hand=now.on_hand,
             on_order=now.on_order,
         )
-        messages = self._ledger.record(self._ledger.stamp(), [], [sent], answer(sent))
-        return Commit(requests=(sent,), messages=messages)
+        told = shortage.after_confirmed(now, sent)  # the alarms that named the proposal
+        messages = self._ledger.record(self._ledger.stamp(), told, [sent], answer(sent))
+        return Commit(alarms=tuple(told), requests=(sent,), messages=messages)
 
     def update(self, answer: RequestAnswer, reply: Reply = lambda *_: ()) -> Commit:
         """The centre's answer about a request: its status, with who gave it and when, and its
@@ -292,8 +293,8 @@ class OrderBook:
         so does a step the delivery overtook (`OVERTAKEN_BY_DELIVERY`: shipped said about a
         request received meanwhile). One that cannot follow the request's state is refused
         (RequestError). A request cancelled or rejected that still owed packs to short pick
-        lists, or while its product is still short, leaves a proposal
-        (`shortage.after_request_ended`). The messages `reply` makes (given the request's
+        lists, or while its product is still short, leaves a proposal, and its live alarms
+        are told (`shortage.after_request_ended`). The messages `reply` makes (given the request's
         state after the answer and whether the answer changed it) are written with it."""
         request_id, status = answer.request_id, answer.status
         request = self._requests.get(request_id)
@@ -322,8 +323,12 @@ class OrderBook:
             at = self._ledger.stamp()
             messages = self._ledger.record(at, [], [updated], reply(status, True))
             self._answered(answer)
-            proposed = self._after_ended(updated, at)
-        return Commit(requests=(updated, *proposed), messages=messages)
+            ended = self._after_ended(updated, at)
+        return Commit(
+            alarms=ended.alarms,
+            requests=(updated, *ended.requests),
+            messages=messages + ended.messages,
+        )
 
     def receipts(self, movements: Iterable[Movement]) -> list[ProcurementRequest]:
         """Open requests that packs being booked in fulfil (in part or whole): the request a
@@ -371,15 +376,17 @@ class OrderBook:
         ).fetchone()
         return None if row is None else RequestStatus(row[0])
 
-    def _after_ended(self, request: ProcurementRequest, at: str) -> list[ProcurementRequest]:
+    def _after_ended(self, request: ProcurementRequest, at: str) -> Commit:
         """A proposal to ask again for what `request`, ended unfilled, owed short pick lists
-        or for a product still short (inside the caller's transaction)."""
+        or for a product still short, and its product's live alarms told (inside the
+        caller's transaction)."""
         gtin = request.product.gtin
         product = self._products.get(gtin)
         if request.status in OPEN_STATUSES or product is None:
-            return []
+            return Commit()
         standing = self.standing(gtin, self._ledger.on_hand(gtin))
-        proposed = shortage.after_request_ended(product, standing, request, at)
-        if proposed:
-            self._ledger.record(at, [], proposed)
-        return proposed
+        told, proposed = shortage.after_request_ended(product, standing, request, at)
+        if not told and not proposed:
+            return Commit()
+        messages = self._ledger.record(at, told, proposed)
+        return Commit(alarms=tuple(told), requests=tuple(proposed), messages=messages)

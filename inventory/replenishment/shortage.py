@@ -24,7 +24,10 @@ shortage is found.
   in (for at least those, which it then owes), or while what is on hand and on order for the
   shelf still does not cover the reorder point (for what is missing). A person decides whether
   to ask again: patients left waiting or a shelf left empty by a refusal are never forgotten,
-  and a centre that refuses is not asked again and again by the gateway alone.
+  and a centre that refuses is not asked again and again by the gateway alone. The product's
+  live shortage and stock-out alarms are told (`_told_refused`): they name the refused
+  request, the proposal that waits, and only the open requests among those urgent; once the
+  pharmacist confirms that proposal (`after_confirmed`), the request it became.
 
 A product whose requests a pharmacist confirms gets a proposal instead of a request; while one
 waits, no second is made. Stock rising until nothing more is needed withdraws it, so the next
@@ -40,7 +43,7 @@ as the request again: the alarm that caused it names the requests now urgent
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, replace
 
 from inventory.alarms.lifecycle import Alarm, AlarmKind, AlarmState
@@ -223,13 +226,22 @@ def _naming_urgent(sent: Iterable[ProcurementRequest]) -> dict[str, object]:
 
 def after_request_ended(
     product: Product, standing: Standing, ended: ProcurementRequest, at: str
+) -> tuple[list[Alarm], list[ProcurementRequest]]:
+    """What a request of the product calls for once the centre cancelled or rejected it
+    (`ended`; `standing`: the figures without it): the product's live alarms told
+    (`_told_refused`), and a proposal. What it owed short pick lists and did not bring
+    (`owed_to_come`) is theirs still: the waiting proposal owes it, enlarged to it, or else a
+    new urgent proposal does, for at least that much. With nothing owed, a proposal for what
+    is missing when the product is still short and none waits. Never a request: a person
+    decides whether to ask again."""
+    proposed = _proposed_again(product, standing, ended, at)
+    waiting = proposed[0] if proposed else standing.proposal
+    return _told_refused(standing, ended, waiting), proposed
+
+
+def _proposed_again(
+    product: Product, standing: Standing, ended: ProcurementRequest, at: str
 ) -> list[ProcurementRequest]:
-    """The proposal a request of the product calls for once the centre cancelled or rejected
-    it (`ended`; `standing`: the figures without it). What it owed short pick lists and did
-    not bring (`owed_to_come`) is theirs still: the waiting proposal owes it, enlarged to it,
-    or else a new urgent proposal does, for at least that much. With nothing owed, a proposal
-    for what is missing when the product is still short and none waits. Never a request: a
-    person decides whether to ask again."""
     owed, on_hand, proposal = ended.owed_to_come, standing.on_hand, standing.proposal
     if proposal is not None and owed:
         owes = proposal.owed + owed
@@ -249,6 +261,65 @@ def after_request_ended(
             confirmed_by="",
         )
     ]
+
+
+# What a refusal writes in a live alarm's detail, replaced by the next refusal: the request
+# refused, how (cancelled, rejected), the proposal left waiting for a pharmacist, and the
+# request that proposal became once confirmed.
+_REFUSAL = ("refused_request", "refused_status", "proposal_id", "requested_again")
+
+
+def _told_refused(
+    standing: Standing, ended: ProcurementRequest, waiting: ProcurementRequest | None
+) -> list[Alarm]:
+    """The product's live shortage and stock-out alarms told that the centre refused `ended`
+    (`refused_request`, `refused_status`) and which proposal waits for a pharmacist
+    (`proposal_id`; absent when none does), naming among `urgent_requests` only requests
+    still open. Like a short pick's news, this keeps their state, raise time and
+    acknowledgement: an acknowledged alarm is one a person is on already; the news is in its
+    detail, published again."""
+    news: dict[str, object] = {
+        "refused_request": ended.request_id,
+        "refused_status": str(ended.status),
+    }
+    if waiting is not None:
+        news["proposal_id"] = waiting.request_id
+    still_open = {r.request_id for r in standing.open}
+    return [a for live in _live(standing) for a in _retold(live, news, still_open, ())]
+
+
+def after_confirmed(standing: Standing, sent: ProcurementRequest) -> list[Alarm]:
+    """The product's live alarms that name `sent` as the proposal a refusal left waiting,
+    told that a pharmacist confirmed it (`standing`: the figures before it was sent):
+    `requested_again` names the request it became in place of `proposal_id`, and so do
+    `urgent_requests` when it is urgent."""
+    still_open = {r.request_id for r in standing.open} | {sent.request_id}
+    urgent = (sent.request_id,) if sent.priority is not Priority.ROUTINE else ()
+    told: list[Alarm] = []
+    for live in _live(standing):
+        if live.detail.get("proposal_id") != sent.request_id:
+            continue
+        news = {k: v for k, v in live.detail.items() if k in _REFUSAL[:2]}
+        news["requested_again"] = sent.request_id
+        told += _retold(live, news, still_open, urgent)
+    return told
+
+
+def _live(standing: Standing) -> list[Alarm]:
+    return [a for a in (standing.shortage, standing.stock_out) if a is not None]
+
+
+def _retold(
+    live: Alarm, news: dict[str, object], still_open: Set[str], urgent: Iterable[str]
+) -> list[Alarm]:
+    """`live` with `news` in place of what a refusal wrote before, naming among
+    `urgent_requests` those of its requests still open and `urgent` (nothing when that
+    changes nothing)."""
+    kept = {k: v for k, v in live.detail.items() if k not in _REFUSAL}
+    named = [r for r in kept.pop("urgent_requests", []) if r in still_open]
+    named += [r for r in urgent if r not in named]
+    detail = kept | ({"urgent_requests": named} if named else {}) | news
+    return [] if detail == live.detail else [replace(live, detail=detail)]
 
 
 def confirming(

@@ -293,7 +293,7 @@ def test_a_refused_request_adds_what_it_did_not_bring_to_the_waiting_proposal() 
     waiting = ProcurementRequest(
         "p-1", AT, AMOX, 7, Priority.ROUTINE, 1, 0, "", RequestStatus.PROPOSED
     )
-    (proposal,) = after_request_ended(AMOX, Standing(1, 0, waiting), refused, AT)
+    _, (proposal,) = after_request_ended(AMOX, Standing(1, 0, waiting), refused, AT)
     assert (proposal.request_id, proposal.quantity, proposal.owed, proposal.priority) == (
         "p-1",
         7,

@@ -1,10 +1,11 @@
 """The Alarms view in Chromium says what people need to act on each alarm (the product of a
 pack taken by mistake and its slot, where a refused pack lies, why a device is down, what the
-ledger check found), and held packs taken off the shelf are written off from the page by the
-person logged in: an expired batch slot by slot on the Alarms view (its alarm and its slot's
-red end with its last pack), a recalled line on the Expiring view; the gateway refuses
-anything but quarantined stock, and the page says why. A form sent twice writes off once;
-the view shows the newest 500 live alarms and says how many more there are."""
+ledger check found, a request the centre refused and the proposal left to confirm), and held
+packs taken off the shelf are written off from the page by the person logged in: an expired
+batch slot by slot on the Alarms view (its alarm and its slot's red end with its last pack), a
+recalled line on the Expiring view; the gateway refuses anything but quarantined stock, and
+the page says why. A form sent twice writes off once; the view shows the newest 500 live
+alarms and says how many more there are."""
 
 from __future__ import annotations
 
@@ -67,6 +68,19 @@ async def test_each_alarm_says_what_is_needed_to_act_on_it(
                     "on_shelf": True,
                 },
             ),
+            (
+                AlarmKind.SHORTAGE,
+                AMOX,
+                {
+                    "gtin": AMOX,
+                    "name": "Amoxicillin 500 mg",
+                    "on_hand": 0,
+                    "slots": ["A-01"],
+                    "refused_request": "r-1",
+                    "refused_status": "rejected",
+                    "proposal_id": "p-2",
+                },
+            ),
         ]
         for kind, subject, detail in raised:
             await gateway.ledger.submit(RaiseAlarm(kind, subject, detail))
@@ -86,6 +100,9 @@ async def test_each_alarm_says_what_is_needed_to_act_on_it(
         refused = about(f"refused_pack-{AMOX}_7")
         await expect(refused).to_contain_text("slot A-05")
         await expect(refused).to_contain_text("held there, take it out")
+        await expect(about(f"shortage-{AMOX}")).to_contain_text(
+            "the centre rejected request r-1; proposal p-2 waits for a pharmacist to confirm it"
+        )
         await tab.screenshot(path=str(artifacts() / "alarms-detail.png"), full_page=True)
 
 

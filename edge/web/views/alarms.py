@@ -41,7 +41,8 @@ def described(
 ) -> tuple[str, list[str]]:
     """What an alarm is about (a product's name, a device, else its subject) and the details
     people need to act on it, each a short line: where (slots, a slot, an antenna), which
-    batch and expiry, how many, why (its reason), the pack's EPC; times on the site's clock."""
+    batch and expiry, how many, a request the centre refused, why (its reason), the pack's
+    EPC; times on the site's clock."""
     detail: Mapping[str, Any] = alarm["detail"]
     gtin = str(detail.get("gtin") or _gtin_of(detail.get("epc")) or "")
     about = str(detail.get("name") or names.get(gtin) or detail.get("device") or alarm["subject"])
@@ -63,6 +64,8 @@ def described(
         said.append(f"{detail['days_left']} day(s) left as of {detail.get('as_of', '')}".strip())
     if "on_hand" in detail:
         said.append(f"{detail['on_hand']} on hand when raised")
+    if detail.get("refused_request"):
+        said.append(_refusal(detail))
     if "waiting" in detail:
         said.append(f"{detail['waiting']} waiting, the oldest {detail['oldest_seconds']} s")
     if "newest_stamp" in detail:
@@ -76,6 +79,19 @@ def described(
     if detail.get("epc"):
         said.append(str(detail["epc"]))
     return about, said
+
+
+def _refusal(detail: Mapping[str, Any]) -> str:
+    """What the centre's refusal of a request left: a proposal waiting for a pharmacist, or
+    the request that proposal became once confirmed."""
+    said = (
+        f"the centre {detail.get('refused_status', 'refused')} request {detail['refused_request']}"
+    )
+    if detail.get("requested_again"):
+        return f"{said}; asked again as {detail['requested_again']}"
+    if detail.get("proposal_id"):
+        return f"{said}; proposal {detail['proposal_id']} waits for a pharmacist to confirm it"
+    return said
 
 
 def _site_time(calendar: SiteCalendar, stamp: object) -> str:
