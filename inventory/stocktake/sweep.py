@@ -21,21 +21,29 @@ found without a slot. `reconcile` compares what was seen with the ledger.
 A sweep counts only the slots it passed (`Sweep.passed`): those its reads placed it at (at
 their location tag, or midway between two read alike). A location tag read only faintly (the
 field reaching the next slot's tag) passes nothing: the handheld was not there, and may never
-have read that slot's packs. A shelf end reached only as the tags left one behind at the other
-side is passed once the next round keeps the handheld there: the one round is also what a tag
-missed at the slot before it reads. A slot not passed was not counted: a sweep cut short (the
-handheld lowered, a restart) judges nothing there.
+have read that slot's packs. Two neighbouring slots' tags read alike are what the handheld
+reads at either, with a tag missed beyond the other (or at the shelf's end): a slot reached only
+through such a round, as the one the tags moved towards, is a guess (`_Guess`), passed once a
+round places the handheld at it or beyond it, or `GUESS_ROUNDS` rounds in a row read the same;
+a round placing it back at the other slot takes it back, with the packs read meanwhile; one
+still open when the sweep ends is not passed, its packs found in it. A slot not passed was not
+counted: a sweep cut short (the handheld lowered, a restart) judges nothing
+there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from inventory.codes.identifiers import PackId
 from inventory.stocktake.rounds import Round, ShelfRounds
 
 UNPLACED = ""  # in `Sweep.seen()`: read before any location tag, on the shelf, slot unknown
+# Rounds in a row (the one that made the guess included) that keep the handheld at a guessed
+# slot before it is passed: so many rounds missing the same tag behind, held at the slot
+# before, are unlikely; a sweep holds each slot for a few rounds anyway.
+GUESS_ROUNDS = 3
 
 
 @dataclass(slots=True)
@@ -45,6 +53,19 @@ class _Reads:
     rssi: int
     rounds: int
     last: int
+
+
+@dataclass(slots=True)
+class _Guess:
+    """A slot the handheld was placed at by a round that reads the same at `other`, the slot
+    next to it (the two midway between the tags read alike): not passed until confirmed. The
+    packs read meanwhile (pack, RSSI, round) go to whichever slot it turns out to be."""
+
+    slot: str
+    other: str
+    span: tuple[int, int]  # the places of the outer tags of the round that made it
+    kept: int = 1
+    packs: list[tuple[PackId, int, int]] = field(default_factory=list)
 
 
 class Sweep:
@@ -73,6 +94,7 @@ class Sweep:
         self._counted = 0  # rounds counted
         # the first and last place, in shelf order, of the last round's alike location tags
         self._span: tuple[int, int] | None = None
+        self._guess: _Guess | None = None  # the slot the handheld is guessed at, not passed
         self._round = Round()
         self._rounds = ShelfRounds(self.slots)
         self.reads = 0  # location tags of the shelf and packs counted
@@ -118,6 +140,8 @@ class Sweep:
         for counted in self._rounds.take(done)[0]:
             self._count(counted)
         self._rounds.forget()
+        if self._guess is not None:  # neither confirmed nor taken back: not counted
+            self._resolve(self._guess, self._guess.slot, passed=False)
 
     def _count(self, read: Round) -> None:
         self.reads += len(read.locations) + len(read.packs)
@@ -126,34 +150,78 @@ class Sweep:
             self.location_uris.setdefault(slot, uri)
         placed = self._located(read)
         if placed is not None:
-            self.here, guessed = placed
-            if not guessed:
-                self.passed.add(self.here)
-        where = UNPLACED if self.here is None else self.here
+            self._place(*placed)
         for pack, rssi in read.packs:
             self.packs[pack.epc] = pack
-            reads = self._reads.setdefault(pack.epc, {})
-            here = reads.get(where)
-            if here is None:
-                reads[where] = _Reads(rssi, 1, self._counted)
+            if self._guess is not None:
+                self._guess.packs.append((pack, rssi, self._counted))
             else:
-                here.rssi = max(here.rssi, rssi)
-                here.rounds += here.last != self._counted
-                here.last = self._counted
+                self._record(
+                    UNPLACED if self.here is None else self.here, pack, rssi, self._counted
+                )
 
-    def _located(self, read: Round) -> tuple[str, bool] | None:
-        """Where the handheld is after `read`, and whether that is a guess not passed yet
-        (None: no location tag of the shelf read, it is where it was): at its strongest
-        location tag of the shelf. Of several read alike (as strongly and as often): midway
-        between the outer two in shelf order; of two slots midway, the one the tags moved
-        towards (`_towards`), else the nearer to where it was, else the first in shelf order."""
+    def _place(self, slot: str, other: str | None, span: tuple[int, int]) -> None:
+        """The round just counted placed the handheld at `slot`; `other`: the slot next to it
+        that the round reads the same at, when `slot` is a guess; `span`: the places of the
+        round's outer location tags read alike (see `_located`). A guess is
+        passed once a round places the handheld at it or beyond it (away from `other`), or
+        `GUESS_ROUNDS` rounds in a row read the same; a round placing it at `other` or back
+        from there takes it back: the handheld was at `other`."""
+        guess = self._guess
+        if guess is not None:
+            if span == guess.span:  # the same two slots again: it has not moved
+                guess.kept += 1
+                if guess.kept >= GUESS_ROUNDS:
+                    self._resolve(guess, guess.slot, passed=True)
+                return
+            low, high = span
+            at, ahead = self._order[guess.slot], self._order[guess.slot] - self._order[guess.other]
+            # Where the round may have it: midway between its outer tags (of two, either).
+            midway = {(low + high) // 2, (low + high + 1) // 2}
+            reached = all((place - at) * ahead >= 0 for place in midway)
+            self._resolve(guess, guess.slot if reached else guess.other, passed=reached)
+        self.here = slot
+        if other is None or slot in self.passed:
+            self.passed.add(slot)
+        else:
+            self._guess = _Guess(slot, other, span)
+
+    def _resolve(self, guess: _Guess, slot: str, passed: bool) -> None:
+        """`guess` ends with the handheld at `slot` (passed, or not counted): the packs read
+        meanwhile were read there."""
+        self._guess = None
+        self.here = slot
+        if passed:
+            self.passed.add(slot)
+        for pack, rssi, round_no in guess.packs:
+            self._record(slot, pack, rssi, round_no)
+
+    def _record(self, where: str, pack: PackId, rssi: int, round_no: int) -> None:
+        """A read of `pack` in round `round_no`, with the handheld at `where`."""
+        reads = self._reads.setdefault(pack.epc, {})
+        here = reads.get(where)
+        if here is None:
+            reads[where] = _Reads(rssi, 1, round_no)
+        else:
+            here.rssi = max(here.rssi, rssi)
+            here.rounds += here.last != round_no
+            here.last = round_no
+
+    def _located(self, read: Round) -> tuple[str, str | None, tuple[int, int]] | None:
+        """Where the handheld is after `read` (None: no location tag of the shelf read, it is
+        where it was), the slot next to it the round reads the same at when that is a guess,
+        and the places of the outer tags read alike (`_span`): at its strongest location tag
+        of the shelf. Of several read alike (as strongly and as often): midway between the
+        outer two in shelf order; of two slots midway, the one the tags moved towards
+        (`_towards`: a guess, since the round reads the same at the other with a tag missed),
+        else the nearer to where it was, else the first in shelf order."""
         strongest = read.strongest()
         if len(strongest) <= 1:
             if not strongest:
                 return None
             place = self._order[strongest[0]]
             self._span = (place, place)
-            return strongest[0], False
+            return strongest[0], None, self._span
         times = dict.fromkeys(strongest, 0)
         for slot, _, _ in read.locations:
             if slot in times:
@@ -162,18 +230,19 @@ class Sweep:
         alike = sorted(
             (slot for slot in strongest if times[slot] == most), key=self._order.__getitem__
         )
-        before, self._span = self._span, (self._order[alike[0]], self._order[alike[-1]])
-        middle, half = divmod(sum(self._span), 2)  # the place midway between the outer two
+        before, span = self._span, (self._order[alike[0]], self._order[alike[-1]])
+        self._span = span
+        middle, half = divmod(sum(span), 2)  # the place midway between the outer two
         if not half:
-            return self.slots[middle], False
+            return self.slots[middle], None, span
         low, high = self.slots[middle], self.slots[middle + 1]
         if before is None or self.here is None:
-            return low, False
-        towards, guessed = _towards(before, self._span, len(self.slots) - 1)
+            return low, None, span
+        towards = _towards(before, span, len(self.slots) - 1)
         if towards:
-            return (high if towards > 0 else low), guessed
+            return *((high, low) if towards > 0 else (low, high)), span
         was = self._order[self.here]
-        return (low if abs(was - middle) < abs(was - middle - 1) else high), False
+        return (low if abs(was - middle) < abs(was - middle - 1) else high), None, span
 
     def seen(self, booked: Mapping[str, str] | None = None) -> dict[str, str]:
         """EPC -> the slot each pack was found in (`UNPLACED`: read before any location).
@@ -183,22 +252,18 @@ class Sweep:
         return {epc: _found_in(reads, booked.get(epc)) for epc, reads in self._reads.items()}
 
 
-def _towards(before: tuple[int, int], now: tuple[int, int], last: int) -> tuple[int, bool]:
+def _towards(before: tuple[int, int], now: tuple[int, int], last: int) -> int:
     """Which way (+1 along the shelf, -1 back, 0 not known) the handheld moved, from the first
     and last place of the location tags read alike the round before and now: the tags reach
     further one way and no less the other; or, at the shelf's end, they left a tag behind at
-    the other (the field stops at the end), which a tag missed at that side in one round reads
-    the same: then True, a guess. A tag missed at one side alone, not at the end, says nothing."""
+    the other (the field stops at the end). A tag missed at one side alone, not at the end,
+    says nothing."""
     (low_was, high_was), (low, high) = before, now
-    if high > high_was and low >= low_was:
-        return 1, False
-    if low < low_was and high <= high_was:
-        return -1, False
-    if high == high_was == last and low > low_was:
-        return 1, True
-    if low == low_was == 0 and high < high_was:
-        return -1, True
-    return 0, False
+    if (high > high_was and low >= low_was) or (high == high_was == last and low > low_was):
+        return 1
+    if (low < low_was and high <= high_was) or (low == low_was == 0 and high < high_was):
+        return -1
+    return 0
 
 
 def _found_in(reads: dict[str, _Reads], booked: str | None) -> str:
