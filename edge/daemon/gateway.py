@@ -301,7 +301,7 @@ class Gateway:
                 ),
             ),
             ("pick clock", self._pick_clock()),
-            ("requests sent again", self._send_requests_again()),
+            ("requests sent again", self._send_requests_again(session)),
             ("shortages at start", self._shortages_at_start()),
             ("publisher", publisher.run()),
             ("link", report_link(session, self._observe, self._connected)),
@@ -372,13 +372,17 @@ class Gateway:
             await self.ledger.carried_out(ShortageCheck())
         self.shortages_checked.set()
 
-    async def _send_requests_again(self) -> None:
+    async def _send_requests_again(self, session: MqttSession) -> None:
         """Requests the centre has not answered, sent again when due (inventory.replenishment
-        .resend): looked at now and then, due by the ledger's record and the gateway's clock.
-        The next look is queued only once the last is carried out: while the ledger cannot be
-        written they do not pile up in the queue of changes, crowding out the shelf's events."""
+        .resend): looked at now and then, due by the ledger's record and the gateway's clock,
+        and only while the link has held HOLD_SECONDS (sync.broker_refusal): answers the broker
+        kept for the gateway while it was away come in right after it connects, so a request
+        still unanswered then has no answer waiting. The next look is queued only once the last
+        is carried out: while the ledger cannot be written they do not pile up in the queue of
+        changes, crowding out the shelf's events."""
         after = self.config.procurement.resend_after_hours * 3600
         while True:
+            await session.takeover.held.wait()
             await self.ledger.carried_out(SendRequestsAgain(after))
             await asyncio.sleep(min(RESEND_CHECK_SECONDS, after / 10))
 

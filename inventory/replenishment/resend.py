@@ -59,6 +59,20 @@ def sendings(db: sqlite3.Connection, requests: Sequence[ProcurementRequest]) -> 
     return found
 
 
+def withdraw_copies(db: sqlite3.Connection, request_id: str) -> int:
+    """Drop the copies of a request the centre has now answered that still wait for the
+    broker: sent after the answer, they would tell the centre it has none. The first message
+    stays (a copy of it is a duplicate to the centre, never a question), and so does the
+    newest row of the outbox, whose id SQLite would hand out again (`Outbox.trim`). How many
+    were dropped."""
+    cursor = db.execute(
+        "DELETE FROM outbox WHERE kind = 'procurement_request' AND key = ? AND sent_at IS NULL"
+        " AND json_extract(payload, '$.sent_again') > 0 AND id < (SELECT max(id) FROM outbox)",
+        (request_id,),
+    )
+    return cursor.rowcount
+
+
 def again_payload(request: ProcurementRequest, sending: Sending) -> str:
     """The copy sent again: the last one with the request's priority as it is now and
     `sent_again`, the number of copies gone out before it."""

@@ -205,3 +205,20 @@ def test_a_request_a_delivery_notice_is_on_its_way_for_is_not_sent_again(
         keeper.putaways.end(delivery, "Centre")  # closed with nothing put
     clock.advance(HOURS)
     assert len(apply(keeper, SendRequestsAgain(HOURS)).notes) == 1, "no notice: sent again"
+
+
+def test_a_copy_still_waiting_for_the_broker_when_the_answer_comes_is_never_sent(
+    tmp_path: Path,
+) -> None:
+    """The copy went into the outbox, the link went before the broker took it, and the answer
+    the broker kept came in first: the copy would tell the centre there was none."""
+    clock = Clock()
+    keeper, rid = one_request(tmp_path / "l.sqlite", clock)
+    ((_, first),) = request_messages(keeper)
+    clock.advance(HOURS)
+    apply(keeper, SendRequestsAgain(HOURS))
+    assert sent_again(keeper, rid) == 1 and len(keeper.pending_messages(10)) == 1
+    apply(keeper, RequestAnswer(rid, RequestStatus.ACCEPTED, "", "purchasing", None))
+    assert request_messages(keeper) == [(rid, first)], "the first stays, the copy is gone"
+    assert sent_again(keeper, rid) == 0
+    assert [row.kind for row in keeper.pending_messages(10)] == ["command_result"], "the reply"

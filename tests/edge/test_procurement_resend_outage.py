@@ -1,0 +1,231 @@
+"""An answer the broker kept for the gateway while it was away is not met by a copy sent again,
+over a real mosquitto: the link cut (the daemon running) or the daemon stopped, past
+`procurement.resend_after_hours`, the clerk answering meanwhile. Back on the broker, the
+answer is applied and the request never goes out again (`sent_again` stays 0); a request with
+truly no answer is still sent again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from edge.cli.procurement.status import UNCONFIRMED
+from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
+from edge.settings.config import parse_config
+from inventory.changes import Book
+from tests.clocks import SteppedClock
+from tests.conftest import Subscriber, eventually, subscribed
+from tests.edge.procurement_rig import (
+    PREFIX,
+    CliRun,
+    change,
+    config,
+    products,
+    requests,
+    stock,
+    stop_gateway,
+    take_one,
+    unsent_requests,
+)
+
+HOURS = 0.25  # the least allowed, stepped on the gateway's clock by the test
+PERIOD = HOURS * 3600
+LOOK_EVERY = 0.2  # seconds (the daemon's 60 s, shortened for the test)
+HOLD = 1.0  # seconds the link holds before requests are looked at (the daemon's 10 s)
+
+
+@pytest.fixture(autouse=True)
+def looking_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("edge.daemon.gateway.RESEND_CHECK_SECONDS", LOOK_EVERY)
+    monkeypatch.setattr("sync.broker_refusal.HOLD_SECONDS", HOLD)
+
+
+class CuttableLink:
+    """A TCP relay in front of the broker: `cut()` is a cable pulled (the links closed, new
+    ones closed at once) while the broker stays up for everyone else; `mend()` plugs it in."""
+
+    def __init__(self, broker_url: str):
+        self._broker = urlsplit(broker_url)
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.up = True
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"mqtt://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+
+    def cut(self) -> None:
+        self.up = False
+        for writer in list(self._writers):
+            writer.close()
+
+    def mend(self) -> None:
+        self.up = True
+
+    async def stop(self) -> None:
+        self.cut()
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _serve(
+        self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
+    ) -> None:
+        if not self.up:
+            client_out.close()
+            return
+        broker_in, broker_out = await asyncio.open_connection(
+            self._broker.hostname, self._broker.port
+        )
+        self._writers |= {client_out, broker_out}
+        pipes = {
+            asyncio.create_task(_pipe(client_in, broker_out)),
+            asyncio.create_task(_pipe(broker_in, client_out)),
+        }
+        self._tasks |= pipes
+        try:
+            await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in pipes:
+                task.cancel()
+            await asyncio.gather(*pipes, return_exceptions=True)
+            self._tasks -= pipes
+            for writer in (client_out, broker_out):
+                writer.close()
+                self._writers.discard(writer)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(ConnectionError):
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+
+
+@pytest.fixture
+async def link(broker: LocalBroker) -> AsyncIterator[CuttableLink]:
+    relay = CuttableLink(broker.url)
+    await relay.start()
+    yield relay
+    await relay.stop()
+
+
+Running = tuple[Gateway, asyncio.Task[None]]
+
+
+async def gateway_on(settings: dict[str, object], clock: SteppedClock) -> Running:
+    gateway = Gateway(parse_config(settings), clock=clock)
+    task = asyncio.create_task(gateway.run())
+    await eventually(gateway.ready.is_set, what="gateway ready")
+    await subscribed(gateway)
+    return gateway, task
+
+
+async def two_requests_taken(
+    tmp_path: Path, broker_url: str, clock: SteppedClock
+) -> tuple[dict[str, object], Path, Running, list[str]]:
+    """The gateway running on `broker_url` with two products run short: its settings, its
+    ledger and the ids of the two requests, both taken by the broker."""
+    wanted = products(auto=2)
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    settings = {**config(db, broker_url, wanted), "procurement": {"resend_after_hours": HOURS}}
+    gateway, task = await gateway_on(settings, clock)
+    for product in wanted:
+        change(gateway, Book((take_one(product["gtin"]),)))
+    ids = await eventually(lambda: len(requests(db)) == 2 and list(requests(db)), what="raised")
+    await eventually(lambda: unsent_requests(db) == 0, what="the broker took both")
+    return settings, db, (gateway, task), ids
+
+
+async def answered_while_away(broker: LocalBroker, clock: SteppedClock, rid: str) -> None:
+    """Longer than resend_after_hours away, and the clerk accepts `rid` meanwhile: the broker
+    keeps the answer in the gateway's session (the gateway, away, says nothing of it within
+    the second the clerk waits)."""
+    clock.step(PERIOD)
+    target = ["--broker", broker.url, "--site", "s1", "--gateway", "g1", "--wait", "1"]
+    answer = await CliRun.start("procurement", "status", rid, "accepted", *target)
+    assert await answer.finish() == UNCONFIRMED, answer.errors
+    # The gateway's looks at its requests while it is away (the link cut) have their chance.
+    await asyncio.sleep(5 * LOOK_EVERY)
+
+
+async def back_and_checked(wire: Subscriber, db: Path, answered: str, unanswered: str) -> None:
+    """Back on the broker: the answer applied, the unanswered request sent again (a look at
+    the requests was made after the link held), and no copy of the answered one, ever."""
+    await eventually(lambda: requests(db)[answered] == "accepted", what="the answer applied")
+    await eventually(
+        lambda: any(c["request_id"] == unanswered for c in copies(wire)),
+        what="the unanswered request sent again",
+    )
+    assert [c["request_id"] for c in copies(wire)] == [unanswered], "no copy of the answered"
+    assert sent_again(db) == {answered: 0, unanswered: 1}
+
+
+def copies(wire: Subscriber) -> list[dict[str, object]]:
+    return [p for p in wire.payloads("/request") if p.get("sent_again")]
+
+
+def sent_again(db: Path) -> dict[str, int]:
+    """How many copies of each request went out after the first (as `procurement list`)."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT key, count(*) - 1 FROM outbox WHERE kind = 'procurement_request' GROUP BY key"
+        ).fetchall()
+    return {str(key): int(n) for key, n in rows}
+
+
+async def test_a_cut_link_mended_applies_the_answer_kept_and_sends_no_copy_of_it(
+    broker: LocalBroker,
+    link: CuttableLink,
+    tmp_path: Path,
+    subscribe: Callable[..., Subscriber],
+) -> None:
+    wire = subscribe(f"{PREFIX}/procurement/request")
+    clock = SteppedClock()
+    _, db, (gateway, task), (answered, unanswered) = await two_requests_taken(
+        tmp_path, link.url, clock
+    )
+    session = gateway.session
+    assert session is not None
+    try:
+        link.cut()
+        await eventually(lambda: not session.connected.is_set(), what="the link lost")
+        await answered_while_away(broker, clock, answered)
+        link.mend()
+        await eventually(session.connected.is_set, what="the link back")
+        await back_and_checked(wire, db, answered, unanswered)
+    finally:
+        await stop_gateway(gateway, task)
+
+
+async def test_a_daemon_started_after_a_long_stop_applies_the_answer_kept_and_sends_no_copy(
+    broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    wire = subscribe(f"{PREFIX}/procurement/request")
+    clock = SteppedClock()
+    settings, db, (gateway, task), (answered, unanswered) = await two_requests_taken(
+        tmp_path, broker.url, clock
+    )
+    await stop_gateway(gateway, task)
+    await answered_while_away(broker, clock, answered)
+    gateway, task = await gateway_on(settings, clock)
+    try:
+        await back_and_checked(wire, db, answered, unanswered)
+    finally:
+        await stop_gateway(gateway, task)
