@@ -287,7 +287,8 @@ class FinishStocktake:
 class ConfirmStocktake:
     stocktake_id: str
     by: str
-    tap: bool = False  # a badge tapped at the shelf: it books all but the packs to look at
+    # A badge tapped at the shelf: it leaves the packs booked on another shelf where they are.
+    tap: bool = False
 
 
 Change = (

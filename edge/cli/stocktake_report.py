@@ -11,6 +11,11 @@ from inventory.stocktake.report import Found, StocktakeReport
 
 # Why a slot of the shelf was not counted, as the command line and the page say it.
 NOT_PASSED = "the sweep did not pass it (its location tag unread, or read only from the next slot)"
+# What a badge tap left unbooked, as the command line and the page say it.
+LEFT_BY_TAP = (
+    "left where the ledger has them (booked on another shelf, maybe read through from there: "
+    "count that shelf to be sure)"
+)
 
 
 def abandoned_why(report: StocktakeReport) -> str:
@@ -58,11 +63,12 @@ def report_table(report: StocktakeReport, state: str) -> str:
             else ""
         ),
     ]
-    if report.tapped_by:
+    tapped = report.tapped_by if state == "confirmed" else ""
+    if tapped:
+        left = report.to_look_at()
         lines.append(
-            f"{report.tapped_by}'s badge booked the rest; waiting for a look (booked on another "
-            "shelf, maybe read through from there; confirming moves them here): "
-            + _packs(report.to_look_at(), "ledger")
+            f"confirmed by {tapped}'s badge at the shelf"
+            + (f"; {LEFT_BY_TAP}: {_packs(left, 'ledger')}" if left else "")
         )
     lines += ["", f"{'slot':8} {'expected':>8} {'seen':>5}  differences"]
     differing = report.differing_slots()
@@ -81,9 +87,14 @@ def report_table(report: StocktakeReport, state: str) -> str:
             notes.append("belongs elsewhere " + _packs(here, "ledger"))
         if len(here) < len(count.misplaced_in):
             apart = [f for f in count.misplaced_in if report.other_shelf(f)]
+            how = {"ended": " (look before confirming, which moves all such packs here)"}
+            if tapped:
+                how["confirmed"] = " (left there by the badge tap)"
             notes.append(
-                "booked on another shelf, maybe read through from there (look before "
-                "confirming: it would be moved here) " + _packs(apart, "ledger")
+                "booked on another shelf, maybe read through from there"
+                + how.get(state, "")
+                + " "
+                + _packs(apart, "ledger")
             )
         if count.misplaced_out:
             notes.append("found elsewhere " + _packs(count.misplaced_out, "seen"))

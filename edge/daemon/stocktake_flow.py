@@ -18,8 +18,8 @@ lists wait on it, and when a count does not take a handheld's location tag.
 
 A report that found differences waits for a pharmacist: `cmd/stocktake-confirm`, `rxedge
 stocktake confirm`, or the pharmacist's badge on the reader (`badge_tap`), which cannot look:
-the packs found that are booked on another shelf (maybe read through from there) wait for one
-of the others.
+it leaves the packs found that are booked on another shelf (maybe read through from there)
+where the ledger has them.
 """
 
 from __future__ import annotations
@@ -168,8 +168,8 @@ class StocktakeFlow:
 
     def confirm(self, stocktake_id: str, by: str, message_id: str = "", tap: bool = False) -> None:
         """Confirm a report: by command or on the page, all of it; by `tap`, a badge at the
-        shelf, all but the packs to look at (booked on another shelf, maybe read through from
-        there), for which it waits."""
+        shelf, all but the packs found that are booked on another shelf (maybe read through
+        from there), which stay where the ledger has them."""
         self._taps.confirmed(stocktake_id)
         confirm = ConfirmStocktake(stocktake_id, by, tap)
         self._answer(confirm, "stocktake-confirm", stocktake_id, message_id)
@@ -181,8 +181,8 @@ class StocktakeFlow:
     def badge(self, name: str) -> bool:
         """A pharmacist badged in: confirms the count just made, if it is the one count that
         ended within `stocktake.badge_confirm_seconds` (a tap at the shelf once the count is
-        done), but for the packs it found that are booked on another shelf, which wait for a
-        look; else it says why not and how to confirm (`badge_tap`)."""
+        done), leaving the packs it found that are booked on another shelf where the ledger
+        has them; else it says why not and how to confirm (`badge_tap`)."""
         chosen, why = self._taps.tapped(name, self._clock.monotonic(), self.sweep)
         if why:
             self._observe(Activity("stocktake", why))

@@ -5,8 +5,9 @@ tap. Two or more ended within it (a sweep cut short and the sweep of the rest of
 a shelf walked past on the way out, read for a few rounds): the tap does not guess, and says
 which wait; each is confirmed on the page or by command. A count whose slots a later count of
 its shelf all counted again no longer waits (it is superseded). Nor does a tap confirm anything
-while a shelf with a count waiting is swept again. What the tap confirms, it confirms but for
-the packs found that are booked on another shelf (`StocktakeDesk.confirm`): a tap cannot look.
+while a shelf with a count waiting is swept again. What the tap confirms, it books but for the
+packs found that are booked on another shelf, left where the ledger has them
+(`StocktakeDesk.confirm`): a tap cannot look whether they were read through from there.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ until every slot it judges is counted again (it is then superseded: the newer co
 the shelf holds; `waiting`). Confirming books each difference still true of the ledger in the
 slots it judges (`adjustments`); what the ledger moved since the count, and what another count
 of the shelf saw elsewhere (`waiting.to_book`), is skipped, and the answer says which and why.
-A badge tap books all but the packs booked on another shelf, for which the count waits
-(`waiting.look_first`).
+A badge tap confirms it too, but leaves the packs found that are booked on another shelf where
+the ledger has them (`waiting.left_by_tap`): a tap cannot look whether they were read through.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from inventory.stocktake.sweep import Sweep
 from inventory.stocktake.waiting import (
     confirmed_after,
     discrepancy,
-    look_first,
+    left_by_tap,
     take_over,
     to_book,
     waiting,
@@ -197,8 +197,8 @@ class StocktakeDesk:
 
     def confirm(self, stocktake_id: str, by: str, tap: bool = False) -> Outcome:
         """Book a report's differences as count adjustments and moves, by `by`; by `tap`, a
-        badge tapped at the shelf, all but the packs to look at, for which it waits
-        (`look_first`)."""
+        badge tapped at the shelf, all but the packs found that are booked on another shelf,
+        left where the ledger has them (`left_by_tap`)."""
         keeper, out = self._keeper, Outcome()
         found = _load(keeper.db, stocktake_id)
         if found is None or found[0] != "ended":
@@ -218,11 +218,11 @@ class StocktakeDesk:
             return out
         report = found[1]
         others = [r for r in waiting(keeper.db, report.shelf) if r.stocktake_id != stocktake_id]
-        part, look = look_first(report, tap)
+        part, left = left_by_tap(report) if tap else (report, [])
         judged, held = to_book(part, others, confirmed_after(keeper.db, report))
         booking = adjustments(keeper, judged, by, out, self._recalled())
         movements = booking.movements
-        skipped = [s.to_dict() for s in (*held, *booking.skipped, *look)]
+        skipped = [s.to_dict() for s in (*held, *booking.skipped, *left)]
         with keeper.group():
             answer = message(
                 keeper.stamp(),
@@ -238,27 +238,22 @@ class StocktakeDesk:
             for pack, hold in booking.found:  # what its absence raised ends, as for a reader
                 epc = str(pack.epc)
                 out.commits += back_alarms(keeper, self._alarms, epc, pack.gtin, pack.batch, hold)
-            if look:  # it waits for them, the rest booked
-                report.tapped_by = by
-                keeper.db.execute(
-                    "UPDATE stocktakes SET report = ? WHERE stocktake_id = ?",
-                    (json.dumps(report.to_dict(), separators=(",", ":")), stocktake_id),
-                )
-            else:
-                keeper.db.execute(
-                    "UPDATE stocktakes SET state = 'confirmed', confirmed_by = ?,"
-                    " confirmed_at = ? WHERE stocktake_id = ?",
-                    (by, keeper.stamp(), stocktake_id),
-                )
+            report.tapped_by = by if tap else ""
+            keeper.db.execute(
+                "UPDATE stocktakes SET state = 'confirmed', confirmed_by = ?, confirmed_at = ?,"
+                " report = ? WHERE stocktake_id = ?",
+                (
+                    by,
+                    keeper.stamp(),
+                    json.dumps(report.to_dict(), separators=(",", ":")),
+                    stocktake_id,
+                ),
+            )
             out.commits.append(self._shelf_alarm(report.shelf))
-        left = not_booked(skipped)
-        head = f"{by}'s badge booked all but the packs to look at" if look else f"confirmed by {by}"
-        slots = report.differing_slots()
-        blink = f"; {', '.join(slots)} blink{'s' * (len(slots) == 1)} blue until then"
+        unbooked, who = not_booked(skipped), f"{by}'s badge" if tap else by
         out.notes.append(
-            f"stocktake {stocktake_id} {head}: {len(movements)} adjustment(s) booked"
-            + (f"; {left}" if left else "")
-            + (blink if look else "")
+            f"stocktake {stocktake_id} confirmed by {who}: {len(movements)} adjustment(s) booked"
+            + (f"; {unbooked}" if unbooked else "")
         )
         out.lights_changed = True
         return out

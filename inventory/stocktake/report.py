@@ -62,7 +62,8 @@ class StocktakeReport:
     # Slot -> the later count of the shelf that counted it again while this report waited: its
     # differences there are that count's to confirm, no longer this one's.
     recounted: dict[str, str] = field(default_factory=dict)
-    # Whose badge tap at the shelf booked all but `to_look_at`, left for a look ('': none did).
+    # Whose badge, tapped at the shelf, confirmed it ('': none did, or not yet): it left the
+    # packs `to_look_at` where the ledger has them.
     tapped_by: str = ""
     abandoned: str = ""  # why the sweep was abandoned, judging nothing ("": it was not)
 
@@ -79,7 +80,7 @@ class StocktakeReport:
 
     def to_look_at(self) -> list[Found]:
         """The packs found in a slot it judges that the ledger has on another shelf: maybe read
-        through from there, which only a look at that shelf tells."""
+        through from there, which only a look at that shelf tells (a badge tap leaves them)."""
         judged = [c for c in self.slots if self.judges(c.slot)]
         return [f for c in judged for f in c.misplaced_in if self.other_shelf(f)]
 
@@ -89,10 +90,7 @@ class StocktakeReport:
         return in_slots + len(self.unplaced)
 
     def differing_slots(self) -> list[str]:
-        """The slots this report still judges where something differed; once a badge tap
-        booked the rest, those where a pack to look at was found."""
-        if self.tapped_by:
-            return list(dict.fromkeys(str(f.seen_slot) for f in self.to_look_at()))
+        """The slots this report still judges where something differed."""
         judged = [c for c in self.slots if self.judges(c.slot)]
         return [c.slot for c in judged if c.missing or c.unexpected or c.misplaced_in]
 

@@ -13,8 +13,8 @@ packs are left, each with why. The shelf's discrepancy alarm names every slot wh
 count found a difference.
 
 A badge tapped at the shelf confirms without anyone looking: it books all but the packs found
-that the ledger has on another shelf (maybe read through from there), and the count waits for
-those (`look_first`), their slots alone differing, until confirmed after a look.
+that the ledger has on another shelf (maybe read through from there), which it leaves where the
+ledger has them (`left_by_tap`); the count is confirmed all the same.
 """
 
 from __future__ import annotations
@@ -37,15 +37,13 @@ def waiting(db: sqlite3.Connection, shelf: str) -> list[StocktakeReport]:
 
 
 def confirmed_after(db: sqlite3.Connection, report: StocktakeReport) -> list[StocktakeReport]:
-    """The shelf's counts confirmed (or booked by a badge tap but for the packs to look at)
-    that ended after `report` did: what they saw is newer."""
+    """The shelf's counts confirmed that ended after `report` did: what they saw is newer."""
     rows = db.execute(
-        "SELECT state, report FROM stocktakes WHERE shelf = ? AND state IN ('confirmed', 'ended')"
-        " AND rowid > (SELECT rowid FROM stocktakes WHERE stocktake_id = ?) ORDER BY rowid",
+        "SELECT report FROM stocktakes WHERE shelf = ? AND state = 'confirmed' AND rowid >"
+        " (SELECT rowid FROM stocktakes WHERE stocktake_id = ?) ORDER BY rowid",
         (report.shelf, report.stocktake_id),
     ).fetchall()
-    later = [(state, StocktakeReport.from_dict(json.loads(raw))) for state, raw in rows]
-    return [r for state, r in later if state == "confirmed" or r.tapped_by]
+    return [StocktakeReport.from_dict(json.loads(row[0])) for row in rows]
 
 
 def take_over(db: sqlite3.Connection, report: StocktakeReport) -> None:
@@ -57,10 +55,7 @@ def take_over(db: sqlite3.Connection, report: StocktakeReport) -> None:
         if not again:
             continue
         earlier.recounted.update(dict.fromkeys(again, report.stocktake_id))
-        # One a badge tap booked has of its own only the slots of the packs left to look at.
-        judged = [c.slot for c in earlier.slots if earlier.judges(c.slot)]
-        own = earlier.differing_slots() if earlier.tapped_by else judged
-        state = "ended" if own else "superseded"
+        state = "ended" if any(earlier.judges(c.slot) for c in earlier.slots) else "superseded"
         db.execute(
             "UPDATE stocktakes SET state = ?, report = ? WHERE stocktake_id = ?",
             (
@@ -84,9 +79,10 @@ def to_book(
         (others, "still waiting: confirm it"),
     ):
         for other in counts:
-            for slot, epcs in _saw(other, waits=counts is others).items():
-                why = f"seen in {slot} by {other.stocktake_id}, {said}"
-                seen.update(dict.fromkeys(epcs, (slot, why)))
+            for slot, epcs in other.seen_by_slot.items():
+                if other.judges(slot):
+                    why = f"seen in {slot} by {other.stocktake_id}, {said}"
+                    seen.update(dict.fromkeys(epcs, (slot, why)))
     held: list[Skipped] = []
 
     def judged(count: SlotCount) -> SlotCount:
@@ -120,56 +116,31 @@ def to_book(
     return booked, held
 
 
-def _saw(report: StocktakeReport, waits: bool) -> dict[str, list[str]]:
-    """Slot -> the packs `report` saw there, in the slots it judges; of a count waiting that
-    a badge tap booked, only those left to look at (the rest is booked)."""
-    if not (waits and report.tapped_by):
-        return {slot: epcs for slot, epcs in report.seen_by_slot.items() if report.judges(slot)}
-    left: dict[str, list[str]] = {}
-    for item in report.to_look_at():
-        left.setdefault(str(item.seen_slot), []).append(item.epc)
-    return left
-
-
-def look_first(report: StocktakeReport, tap: bool) -> tuple[StocktakeReport, list[Skipped]]:
-    """The part of `report` a confirmation books: by a badge tap, all but the packs to look
-    at (`StocktakeReport.to_look_at`: a tap at the shelf cannot look), and those, each left
-    with why; once a tap booked the rest, only those (none, by another tap)."""
-    look = {item.epc for item in report.to_look_at()}
-    if not report.tapped_by and not (tap and look):
+def left_by_tap(report: StocktakeReport) -> tuple[StocktakeReport, list[Skipped]]:
+    """The part of `report` a badge tap books: all but the packs found that the ledger has on
+    another shelf (`StocktakeReport.to_look_at`: maybe read through from there, which a tap at
+    the shelf cannot tell), and those, each left where the ledger has it, with why."""
+    left = report.to_look_at()
+    if not left:
         return report, []
+    epcs = {item.epc for item in left}
 
-    def part(count: SlotCount) -> SlotCount:
-        if not report.tapped_by:
-            return replace(count, misplaced_in=[f for f in count.misplaced_in if f.epc not in look])
-        here = [] if tap else [f for f in count.misplaced_in if f.epc in look]
-        return replace(count, missing=[], unexpected=[], misplaced_in=here)
+    def kept(count: SlotCount) -> SlotCount:
+        return replace(count, misplaced_in=[f for f in count.misplaced_in if f.epc not in epcs])
 
-    rest = not report.tapped_by
-    booked = replace(
-        report,
-        slots=[part(count) for count in report.slots],
-        unplaced=report.unplaced if rest else [],
-        tags_found=report.tags_found if rest else [],
+    why = (
+        "booked in {}, on another shelf: maybe read through from there, which a badge tap "
+        "cannot tell, so left where the ledger has it (count that shelf to be sure)"
     )
-    left = [
-        Skipped(
-            item,
-            item.seen_slot,
-            f"booked in {item.ledger_slot}, on another shelf: maybe read through from there, "
-            f"which a badge tap cannot tell; look, and if it is not there, confirm "
-            f"{report.stocktake_id} on the page or by command to move it here",
-        )
-        for item in report.to_look_at()
-    ]
-    return booked, left if tap else []
+    skipped = [Skipped(item, item.seen_slot, why.format(item.ledger_slot)) for item in left]
+    return replace(report, slots=[kept(count) for count in report.slots]), skipped
 
 
 def discrepancy(reports: list[StocktakeReport]) -> dict[str, object] | None:
     """The shelf's discrepancy alarm detail for its waiting counts `reports` (oldest first):
     the latest with differences named, with its counts; every slot that differs in any; None
     when none differs."""
-    differing = [r for r in reports if r.differing_slots() or (r.unplaced and not r.tapped_by)]
+    differing = [r for r in reports if r.differing_slots() or r.unplaced]
     if not differing:
         return None
     latest = differing[-1]

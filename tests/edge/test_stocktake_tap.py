@@ -1,8 +1,8 @@
 """A badge tapped at the shelf confirms a count without anyone looking: shelves A and B stand
-back to back, and the handheld sweeping A reads B's packs through the shelf. The tap books the
-rest of A's count, but leaves the packs booked on B (maybe read through from there) where the
-ledger has them: their slots keep blinking blue, the log, the answer and the report say they
-wait for a look, and a confirmation on the page or by command after looking moves them."""
+back to back, and the handheld sweeping A reads B's packs through the shelf. The tap confirms
+A's count, booking every difference but those packs booked on B (maybe read through from
+there), which it leaves where the ledger has them: the count is done, its alarm cleared and its
+lights dark, and the answer, the log and the report say what was left and why."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from drivers.modbus.lights import DARK, SlotLight
 from edge.daemon.activity import Activity
@@ -44,9 +45,9 @@ SWEEP_OF_A = [
     [location(4)],
 ]
 ON_B_SERIALS = {"102": "B-02", "103": "B-03"}
-TO_LOOK_AT = (
+LEFT = (
     "booked in {}, on another shelf: maybe read through from there, which a badge tap cannot "
-    "tell; look, and if it is not there, confirm {} on the page or by command to move it here"
+    "tell, so left where the ledger has it (count that shelf to be sure)"
 )
 
 
@@ -56,32 +57,27 @@ def where(db: Path) -> dict[str, str]:
         return dict(conn.execute("SELECT serial, slot FROM stock WHERE epc IS NOT NULL"))
 
 
-def last_answer(keeper: InventoryKeeper) -> dict[str, object]:
-    """The gateway's last answer on `cmd-result`, as the outbox holds it."""
-    rows = keeper.pending_messages(1000)
-    payload = [r.payload for r in rows if r.kind is MessageKind.COMMAND_RESULT][-1]
-    return dict(json.loads(payload))
-
-
-def state_of(db: Path, stocktake_id: str) -> tuple[str, str]:
-    """A count's state, and whose badge tap booked part of it ('' none)."""
+def state_of(db: Path, stocktake_id: str) -> tuple[str, str, str]:
+    """A count's state, who confirmed it, and whose badge tap did ('' none)."""
     with sqlite3.connect(db) as conn:
-        state, report = conn.execute(
-            "SELECT state, report FROM stocktakes WHERE stocktake_id = ?", (stocktake_id,)
+        state, by, report = conn.execute(
+            "SELECT state, confirmed_by, report FROM stocktakes WHERE stocktake_id = ?",
+            (stocktake_id,),
         ).fetchone()
-    return str(state), str(json.loads(report)["tapped_by"])
+    return str(state), str(by or ""), str(json.loads(report)["tapped_by"])
 
 
-def test_a_tap_books_the_count_but_leaves_the_packs_booked_on_another_shelf_for_a_look(
-    tmp_path: Path,
-) -> None:
+def swept(
+    tmp_path: Path, sweep: list[list[bytes]]
+) -> tuple[InventoryKeeper, StocktakeFlow, str, list[Outcome]]:
+    """Shelf A swept with `sweep` on a ledger holding packs 1-4 on A and 102, 103 on B: the
+    keeper, the flow, the count's id, and what each change applied said."""
     db = tmp_path / "ledger.sqlite"
     config = parse_config({"site": "s1", "gateway": "g1", "database": str(db), **SHELVES})
     keeper = InventoryKeeper(db, {}, "s1", "g1")
     for n, slot in {1: "A-01", 2: "A-01", 3: "A-02", 4: "A-03", **ON_B}.items():
         keeper.put_away(pack(n), slot)
     clock = SteppedClock()
-    said: list[Activity] = []
     done: list[Outcome] = []
     changes: list[Change] = []
 
@@ -89,9 +85,9 @@ def test_a_tap_books_the_count_but_leaves_the_packs_booked_on_another_shelf_for_
         changes.append(change)
         done.append(apply(keeper, change))
 
-    flow = StocktakeFlow(config, submit, said.append, dict, clock, SiteCalendar(None, clock.now))
+    flow = StocktakeFlow(config, submit, lambda _: None, dict, clock, SiteCalendar(None, clock.now))
     decode = EpcDecoder().decode
-    for group in SWEEP_OF_A:
+    for group in sweep:
         for _ in range(2):
             for read in group:
                 flow.read(decode(read), 0, "Ana", "hh")
@@ -100,51 +96,89 @@ def test_a_tap_books_the_count_but_leaves_the_packs_booked_on_another_shelf_for_
     clock.at += 30
     flow.end()  # as its quiet time ends it
     [finished] = [c for c in changes if isinstance(c, FinishStocktake)]
-    sid = finished.sweep.stocktake_id
+    return keeper, flow, finished.sweep.stocktake_id, done
+
+
+def confirmed_answers(keeper: InventoryKeeper) -> list[dict[str, Any]]:
+    """The gateway's `confirmed` answers on `cmd-result`, as the outbox holds them."""
+    rows = keeper.pending_messages(1000)
+    payloads = [json.loads(r.payload) for r in rows if r.kind is MessageKind.COMMAND_RESULT]
+    return [dict(p) for p in payloads if p["status"] == "confirmed"]
+
+
+def test_a_tap_confirms_the_count_leaving_the_packs_booked_on_another_shelf_where_they_are(
+    tmp_path: Path,
+) -> None:
+    keeper, flow, sid, done = swept(tmp_path, SWEEP_OF_A)
+    db = tmp_path / "ledger.sqlite"
 
     assert flow.badge("Dr. Ana Ruiz") is True  # the tap at the shelf, the count just done
     assert where(db) == {"1": "A-01", "3": "A-02", "4": "A-03", **ON_B_SERIALS}
-    assert state_of(db, sid) == ("ended", "Dr. Ana Ruiz"), "it waits for the packs left"
-    [alarm] = [a for a in keeper.alarms.live() if a.kind is AlarmKind.DISCREPANCY]
-    assert alarm.detail["slots"] == ["A-02", "A-03"], "A-01's difference is booked"
-    answer = last_answer(keeper)
-    assert (answer["status"], answer["by"], answer["adjustments"]) == (
-        "confirmed",
-        "Dr. Ana Ruiz",
-        1,
-    )
-    assert [(s["serial"], s["slot"], s["why"]) for s in answer["skipped"]] == [
-        ("102", "A-02", TO_LOOK_AT.format("B-02", sid)),
-        ("103", "A-03", TO_LOOK_AT.format("B-03", sid)),
-    ]
-    assert any(
-        f"stocktake {sid} Dr. Ana Ruiz's badge booked all but the packs to look at: 1 "
-        "adjustment(s) booked; 2 not booked: "
-        in note
-        and note.endswith("; A-02, A-03 blink blue until then")
-        for note in done[-1].notes
-    ), done[-1].notes
-
-    # She looked: B's packs are on A after all. Confirming the count now moves them, and only
-    # them; the count is done.
-    flow.confirm(sid, "Dr. Ana Ruiz")
-    assert where(db) == {"1": "A-01", "3": "A-02", "4": "A-03", "102": "A-02", "103": "A-03"}
-    assert state_of(db, sid) == ("confirmed", "Dr. Ana Ruiz")
+    assert state_of(db, sid) == ("confirmed", "Dr. Ana Ruiz", "Dr. Ana Ruiz"), "it is done"
     assert not [a for a in keeper.alarms.live() if a.kind is AlarmKind.DISCREPANCY]
-    answer = last_answer(keeper)
-    assert (answer["adjustments"], answer["skipped"]) == (2, [])
-    kinds = keeper.db.execute(
+    [answer] = confirmed_answers(keeper)
+    assert (answer["by"], answer["adjustments"]) == ("Dr. Ana Ruiz", 1)
+    assert [(s["serial"], s["slot"], s["why"]) for s in answer["skipped"]] == [
+        ("102", "A-02", LEFT.format("B-02")),
+        ("103", "A-03", LEFT.format("B-03")),
+    ]
+    [note] = done[-1].notes
+    assert note.startswith(
+        f"stocktake {sid} confirmed by Dr. Ana Ruiz's badge: 1 adjustment(s) booked; 2 not booked: "
+    ), note
+    moved = keeper.db.execute(
         "SELECT serial, kind, reason FROM movements WHERE reference = ? ORDER BY id", (sid,)
     ).fetchall()
-    assert [tuple(row) for row in kinds] == [
-        ("2", "count_adjustment", "stocktake: not found"),
-        ("102", "move", "stocktake: found in A-02"),
-        ("103", "move", "stocktake: found in A-03"),
-    ]
+    assert [tuple(row) for row in moved] == [("2", "count_adjustment", "stocktake: not found")]
+
+    # Nothing waits: a confirmation after the tap is refused, and moves nothing.
+    flow.confirm(sid, "Bo")
+    assert where(db) == {"1": "A-01", "3": "A-02", "4": "A-03", **ON_B_SERIALS}
+    assert done[-1].refusals == [f"stocktake confirmation refused: stocktake {sid} is confirmed"]
     keeper.close()
 
 
-async def test_on_the_daemon_a_tap_leaves_the_packs_read_through_blinking_until_confirmed(
+def test_a_tap_that_found_only_packs_booked_on_another_shelf_says_it_left_them(
+    tmp_path: Path,
+) -> None:
+    only_b = [[location(1), tag(1), tag(2)], *SWEEP_OF_A[1:]]
+    keeper, flow, sid, done = swept(tmp_path, only_b)
+
+    assert flow.badge("Dr. Ana Ruiz") is True
+    assert where(tmp_path / "ledger.sqlite") == {
+        "1": "A-01",
+        "2": "A-01",
+        "3": "A-02",
+        "4": "A-03",
+        **ON_B_SERIALS,
+    }
+    [note] = done[-1].notes
+    assert note == (
+        f"stocktake {sid} confirmed by Dr. Ana Ruiz's badge: 0 adjustment(s) booked; 2 not "
+        f"booked: {pack(102).gtin}/102 in A-02 ({LEFT.format('B-02')}); "
+        f"{pack(103).gtin}/103 in A-03 ({LEFT.format('B-03')})"
+    )
+    assert "the rest" not in note
+    assert not keeper.alarms.live()
+    keeper.close()
+
+
+def test_a_confirmation_by_command_moves_every_pack_booked_on_another_shelf(
+    tmp_path: Path,
+) -> None:
+    """The pharmacist looked on B and did not find them: confirming moves them all here."""
+    keeper, flow, sid, _ = swept(tmp_path, SWEEP_OF_A)
+    db = tmp_path / "ledger.sqlite"
+
+    flow.confirm(sid, "Dr. Ana Ruiz")
+    assert where(db) == {"1": "A-01", "3": "A-02", "4": "A-03", "102": "A-02", "103": "A-03"}
+    assert state_of(db, sid) == ("confirmed", "Dr. Ana Ruiz", "")
+    [answer] = confirmed_answers(keeper)
+    assert (answer["adjustments"], answer["skipped"]) == (3, [])
+    keeper.close()
+
+
+async def test_on_the_daemon_a_tap_ends_the_count_and_its_lights_and_the_report_says_what_it_left(
     tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
 ) -> None:
     controllers = ShelfControllerSimulator(slots=4, device_ids=(1, 2))
@@ -154,7 +188,7 @@ async def test_on_the_daemon_a_tap_leaves_the_packs_read_through_blinking_until_
     rig = running_daemon(tmp_path, broker, {"shelves": shelves}, ON_B, activity)
     try:
         async with rig as (gateway, handheld, db):
-            centre = subscribe(f"{PREFIX}/cmd-result")
+            centre = subscribe(f"{PREFIX}/cmd-result", f"{PREFIX}/alarms/#")
 
             async def light(slot: str) -> SlotLight:
                 shelf, number = slot.split("-")
@@ -181,45 +215,38 @@ async def test_on_the_daemon_a_tap_leaves_the_packs_read_through_blinking_until_
 
             # The tap at the shelf, as the badge reader's BadgePresented hands it on.
             assert gateway.stocktake.badge("Dr. Ana Ruiz") is True
-            [tapped] = await eventually(lambda: answers(centre, "confirmed"), what="booked")
+            [tapped] = await eventually(lambda: answers(centre, "confirmed"), what="confirmed")
             assert tapped["adjustments"] == 1
             assert [s["serial"] for s in tapped["skipped"]] == ["102", "103"]
-            left = {
-                "A-01": DARK,
-                "A-02": DISCREPANCY_LIGHT,
-                "A-03": DISCREPANCY_LIGHT,
-                "B-02": DARK,
-            }
-            await eventually(lambda: lit(left), what="only the slots to look at blinking")
+            dark = {"A-01": DARK, "A-02": DARK, "A-03": DARK, "B-02": DARK}
+            await eventually(lambda: lit(dark), what="the lights out")
             assert where(db) == {"1": "A-01", "3": "A-02", "4": "A-03", **ON_B_SERIALS}
-            assert any("blink blue until then" in a.text for a in activity)
+            assert state_of(db, sid) == ("confirmed", "Dr. Ana Ruiz", "Dr. Ana Ruiz")
+            assert any(
+                f"stocktake {sid} confirmed by Dr. Ana Ruiz's badge: 1 adjustment(s)" in a.text
+                for a in activity
+            )
+            alarm = f"{PREFIX}/alarms/discrepancy-A"
+            await eventually(
+                lambda: any(m.topic == alarm and not m.payload for m in centre.drain()),
+                what="the discrepancy alarm cleared",
+            )
 
-            # The report says what waits; she looks, finds them on A, and confirms: moved here.
+            # The report says whose badge confirmed it and what it left where.
             report = await CliRun.start("stocktake", "report", sid, "--db", str(db))
             assert await report.finish() == 0, report.errors
             assert any(
-                line.startswith("Dr. Ana Ruiz's badge booked the rest; waiting for a look")
+                line.startswith(
+                    "confirmed by Dr. Ana Ruiz's badge at the shelf; left where the ledger has "
+                    "them (booked on another shelf, maybe read through from there: count that "
+                    "shelf to be sure): "
+                )
                 and "/102 (ledger B-02)" in line
+                and "/103 (ledger B-03)" in line
                 for line in report.lines
             ), report.lines
-            target = ("--broker", broker.url, "--site", "s1", "--gateway", "g1")
-            confirmed = await CliRun.start("stocktake", "confirm", sid, "--by", "Bo", *target)
-            assert await confirmed.finish(timeout=20) == 0, confirmed.errors
-            await eventually(lambda: len(answers(centre, "confirmed")) == 2, what="confirmed")
-            dark = {"A-01": DARK, "A-02": DARK, "A-03": DARK}
-            await eventually(lambda: lit(dark), what="the lights out")
-            assert where(db) == {
-                "1": "A-01",
-                "3": "A-02",
-                "4": "A-03",
-                "102": "A-02",
-                "103": "A-03",
-            }
-            assert state_of(db, sid) == ("confirmed", "Dr. Ana Ruiz")
-            with sqlite3.connect(db) as conn:
-                moved_by = conn.execute(
-                    "SELECT serial, actor FROM movements WHERE reference = ? ORDER BY id", (sid,)
-                ).fetchall()
-            assert moved_by == [("2", "Dr. Ana Ruiz"), ("102", "Bo"), ("103", "Bo")]
+            assert not any("waiting for a look" in line for line in report.lines)
+            # One answer for the count: nothing else waits to be confirmed.
+            assert len(answers(centre, "confirmed")) == 1
     finally:
         await controllers.stop()

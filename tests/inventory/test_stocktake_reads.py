@@ -94,8 +94,8 @@ def test_a_pack_read_through_from_another_shelfs_watched_slot_is_not_moved(
     assert report.seen_by_slot["A-04"] == [pack(6).epc], "counted on the shelf swept"
     table = report_table(report, "ended")
     assert (
-        "booked on another shelf, maybe read through from there (look before confirming: it "
-        f"would be moved here) {GTIN}/6 (ledger B-02)" in table
+        "booked on another shelf, maybe read through from there (look before confirming, which "
+        f"moves all such packs here) {GTIN}/6 (ledger B-02)" in table
     )
     assert f"still see them (not differences): {GTIN}/5 (ledger B-01)" in table
     keeper.stocktakes.confirm("st-1", "Bea")

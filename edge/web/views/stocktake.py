@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from edge.cli.stocktake_report import NOT_PASSED, abandoned_why, epcis_export
+from edge.cli.stocktake_report import LEFT_BY_TAP, NOT_PASSED, abandoned_why, epcis_export
 from edge.web.accounts import Account
 from edge.web.commands import CommandRefused
 from edge.web.pages import action, refuse, render, shared_live_part, state_of
@@ -57,6 +57,9 @@ async def report(request: Request, stocktake_id: str, found: Found) -> Response:
         row=rows[0],
         summary=body.summary(),
         not_passed=NOT_PASSED,
+        left_by_tap=LEFT_BY_TAP,
+        # whose badge confirmed it at the shelf, leaving the packs booked on another shelf
+        tapped=body.tapped_by if rows[0]["state"] == "confirmed" else "",
         abandoned=abandoned_why(body),
     )
 
