@@ -35,6 +35,9 @@ from sync.broker_url import BrokerAddress, BrokerRotation
 
 log = logging.getLogger(__name__)
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
+# MQTT 5's PUBACK reason "No matching subscribers": the broker took the message, and no client
+# (nor any session kept for one away) subscribes to its topic, so nobody will get it.
+NO_MATCHING_SUBSCRIBERS = 16
 # A read of retained messages ends READ_QUIET s after the last one came, READ_MOST s at most.
 READ_QUIET = 0.5
 READ_MOST = 5.0
@@ -279,7 +282,7 @@ class RetainedReads:
                 self._arrived.set()
 
 
-async def answer_to(published: asyncio.Future[None], answer: Awaitable[T], timeout: float) -> T:
+async def answer_to(published: asyncio.Future[int], answer: Awaitable[T], timeout: float) -> T:
     """`answer` (an answer to the message `published`) within `timeout` seconds, TimeoutError
     otherwise. The broker's PUBACK is not waited for apart: an answer shows the message
     arrived, and a broker slow to acknowledge (a cluster electing a leader) has the whole
@@ -306,6 +309,6 @@ async def answer_to(published: asyncio.Future[None], answer: Awaitable[T], timeo
             published.add_done_callback(_read)
 
 
-def _read(future: asyncio.Future[None]) -> None:
+def _read(future: asyncio.Future[int]) -> None:
     if not future.cancelled():
         future.exception()

@@ -155,13 +155,15 @@ class MqttSession:
 
     def publish(
         self, topic: str, payload: str | bytes, qos: int = 1, retain: bool = False
-    ) -> asyncio.Future[None]:
-        """Send one message; the future completes on PUBACK (QoS 1) or once written (QoS 0)."""
-        future: asyncio.Future[None] = self._loop.create_future()
+    ) -> asyncio.Future[int]:
+        """Send one message; the future completes on PUBACK (QoS 1) or once written (QoS 0),
+        with the PUBACK's reason code: 0, or with MQTT 5 NO_MATCHING_SUBSCRIBERS (the broker
+        took it, but no client subscribes to the topic; MQTT 3.1.1 and QoS 0 never say so)."""
+        future: asyncio.Future[int] = self._loop.create_future()
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if qos == 0 or info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                future.set_result(None)
+                future.set_result(0)
             else:
                 future.set_exception(PublishRefused(mqtt.error_string(info.rc)))
             return future

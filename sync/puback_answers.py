@@ -28,7 +28,7 @@ class PubackAnswers:
     def __init__(self, loop: asyncio.AbstractEventLoop, on_answer: Callable[[], None]):
         self._loop = loop
         self._on_answer = on_answer
-        self._single: dict[int, asyncio.Future[None]] = {}
+        self._single: dict[int, asyncio.Future[int]] = {}
         self._in_batches: dict[int, tuple[BatchAnswers, int]] = {}
         self._acks: list[tuple[int, ReasonCode]] = []
         self._lock = threading.Lock()
@@ -36,9 +36,10 @@ class PubackAnswers:
         self._busy = False  # more than ACK_GROUP messages wait for PUBACKs
         self._timer: asyncio.TimerHandle | None = None
 
-    def wait_for(self, mid: int, future: asyncio.Future[None]) -> None:
-        """`future` completes with the PUBACK of message `mid` (given on the loop, before any
-        PUBACK is drained, so registering after paho's publish returns is in time)."""
+    def wait_for(self, mid: int, future: asyncio.Future[int]) -> None:
+        """`future` completes with the PUBACK of message `mid`: its reason code (0, or MQTT 5's
+        NO_MATCHING_SUBSCRIBERS), or PublishRefused for a failure. Given on the loop, before any
+        PUBACK is drained, so registering after paho's publish returns is in time."""
         self._single[mid] = future
 
     def wait_in_batch(self, mid: int, batch: BatchAnswers, index: int) -> None:
@@ -78,7 +79,7 @@ class PubackAnswers:
             if reason.is_failure:
                 future.set_exception(PublishRefused(str(reason)))
             else:
-                future.set_result(None)
+                future.set_result(reason.value)
         self.count_waiting()
 
     def count_waiting(self) -> None:

@@ -120,6 +120,6 @@ class RetainedAlarms:
         sent.add_done_callback(_refused)
 
 
-def _refused(sent: asyncio.Future[None]) -> None:
+def _refused(sent: asyncio.Future[int]) -> None:
     if not sent.cancelled() and isinstance(error := sent.exception(), PublishRefused):
         log.warning("the broker refused an alarm's state: %s", error)

@@ -83,9 +83,11 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
     "procurement confirm": ("0 confirmed and sent to the centre", *SENT),
     "procurement watch": (
         "0 ended after --count requests, or --seconds ran out (without --count)",
-        "1 --seconds ran out first, or a request could not be written down",
+        "1 --seconds ran out first, or a request could not be written down (or answered, with"
+        " --accept: it stays with the session)",
         "2 a wrong option (--site or --gateway in the default share group, or other than"
-        " the --durable group takes), or the broker settings cannot be used",
+        " the --durable group takes, or a --by the contract does not take, with --accept), or "
+        "the broker settings cannot be used",
         "3 another client took the watch's session over (the same --client-id): stopped, so "
         "that two watches do not write down the same requests",
         "130 stopped with Ctrl-C",
@@ -99,6 +101,9 @@ EXIT_STATUSES: dict[str, tuple[str, ...]] = {
         "3 the broker refused it, or could not be reached",
         "4 sent, but not yet confirmed: the gateway did not answer within --wait seconds (the "
         "broker keeps the answer for it; send it again later to see the gateway's word)",
+        "5 not delivered: the broker says no client subscribes to that gateway's answers (MQTT 5;"
+        " a wrong --site or --gateway, a retired gateway, or one whose session expired), so "
+        "nobody will get it",
     ),
     "ledger": GROUP,
     "ledger verify": (

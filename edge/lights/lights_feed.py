@@ -65,7 +65,7 @@ class LightsFeed:
         self._session = session
         self._plan: Mapping[str, SlotLight] = {}
         self._due: set[str] = set()
-        self._sending: set[asyncio.Future[None]] = set()
+        self._sending: set[asyncio.Future[int]] = set()
 
     def show(self, before: Mapping[str, SlotLight], plan: Mapping[str, SlotLight]) -> None:
         """`plan` is every slot's light now (slots not in it are dark), `before` the last."""
@@ -97,7 +97,7 @@ class LightsFeed:
             self._sending.add(sent)
             sent.add_done_callback(self._sent)
 
-    def _sent(self, future: asyncio.Future[None]) -> None:
+    def _sent(self, future: asyncio.Future[int]) -> None:
         self._sending.discard(future)
         if not future.cancelled() and isinstance(future.exception(), PublishRefused):
             log.warning("the broker refused a lights message: %s", future.exception())

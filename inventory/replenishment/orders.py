@@ -24,7 +24,7 @@ from inventory.alarms.lifecycle import Alarm, AlarmKind
 from inventory.errors import RequestError
 from inventory.ledger.commit import Commit
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
-from inventory.ledger.outbox import MessageKind, OutboxMessage
+from inventory.ledger.outbox import OutboxMessage
 from inventory.replenishment import shortage
 from inventory.replenishment.policy import Product, is_short
 from inventory.replenishment.requests import (
@@ -36,7 +36,7 @@ from inventory.replenishment.requests import (
     RequestStatus,
     unfinished_requests,
 )
-from inventory.replenishment.resend import again_payload, resent_note, sendings, withdraw_copies
+from inventory.replenishment.resend import copies_due, unanswered, withdraw_copies
 
 # The messages that answer the centre's answer, written with it: made of the request's state
 # after it and whether it changed that state.
@@ -205,34 +205,9 @@ class OrderBook:
         ago or longer, published again as it stands now (`resend.again_payload`: its priority
         now, `sent_again`), with what the activity log says of each
         (`inventory.replenishment.resend`)."""
-        waiting: list[ProcurementRequest] = []
-        filled: set[str] = set()  # GTINs whose oldest request an unnamed notice fills
-        for r in self.open_requests():  # oldest first
-            if r.status is not RequestStatus.REQUESTED or r.received or r.request_id in named:
-                continue
-            if r.product.gtin in unnamed and r.product.gtin not in filled:
-                filled.add(r.product.gtin)
-                continue
-            waiting.append(r)
-        if not waiting:
-            return Commit(), []
         at = self._ledger.stamp()
-        now = datetime.fromisoformat(at)
-        found = sendings(self._db, waiting)
-        copies: list[OutboxMessage] = []
-        notes: list[str] = []
-        for request in waiting:
-            sending = found.get(request.request_id)
-            if sending is None or not sending.due(now, after):
-                continue
-            copies.append(
-                OutboxMessage(
-                    MessageKind.PROCUREMENT_REQUEST,
-                    again_payload(request, sending),
-                    request.request_id,
-                )
-            )
-            notes.append(resent_note(request, sending))
+        waiting = unanswered(self.open_requests(), named, unnamed)
+        copies, notes = copies_due(self._db, waiting, datetime.fromisoformat(at), after)
         if not copies:
             return Commit(), []
         return Commit(messages=self._ledger.record(at, [], [], copies)), notes
@@ -269,7 +244,13 @@ class OrderBook:
         if request is None or request.status is not RequestStatus.PROPOSED:
             state = request.status if request else "not open"
             raise RequestError(f"request {request_id} is {state}; only a proposed one is confirmed")
-        now = self.standing(request.product.gtin, self._ledger.on_hand(request.product.gtin))
+        gtin = request.product.gtin
+        if gtin not in self._products:  # its figures would be made up: none are configured
+            raise RequestError(
+                f"request {request_id} is for GTIN {gtin}, which is no longer in the "
+                "configuration's products; it is not sent (add the product back to confirm it)"
+            )
+        now = self.standing(gtin, self._ledger.on_hand(gtin))
         ordered, priority = shortage.confirming(
             request.product, request.quantity, request.priority, now.on_hand, now.unclaimed
         )
@@ -297,7 +278,9 @@ class OrderBook:
         (RequestError). A request cancelled or rejected that still owed packs to short pick
         lists, or while its product is still short, leaves a proposal, and its live alarms
         are told (`shortage.after_request_ended`). The messages `reply` makes (given the request's
-        state after the answer and whether the answer changed it) are written with it."""
+        state after the answer and whether the answer changed it) are written with it. A
+        request id is a UUID, found whatever the case of its hex digits (ours are lower case)."""
+        answer = replace(answer, request_id=answer.request_id.lower())
         request_id, status = answer.request_id, answer.status
         request = self._requests.get(request_id)
         now = request.status if request else self._status_in_file(request_id)

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from inventory.replenishment.requests import ProcurementRequest
+from inventory.ledger.outbox import MessageKind, OutboxMessage
+from inventory.replenishment.requests import ProcurementRequest, RequestStatus
 
 # The newest message of each request among those given, and how many there are; `kind` is
 # written out so that the index on request messages (schema version 11) serves it.
@@ -90,3 +91,39 @@ def resent_note(request: ProcurementRequest, sending: Sending) -> str:
         f"({times} time{'s' if times > 1 else ''} so far): no answer from the centre since the "
         f"broker took it at {sending.taken_at}"
     )
+
+
+def unanswered(
+    requests: Iterable[ProcurementRequest], named: Set[str], unnamed: Set[str]
+) -> list[ProcurementRequest]:
+    """Of `requests` (oldest first), those the centre has not answered: still `requested`,
+    nothing of them booked in, no delivery notice on its way for them (one naming it, `named`,
+    or naming none for its GTIN, `unnamed`, which fills the oldest)."""
+    waiting: list[ProcurementRequest] = []
+    filled: set[str] = set()  # GTINs whose oldest request an unnamed notice fills
+    for r in requests:
+        if r.status is not RequestStatus.REQUESTED or r.received or r.request_id in named:
+            continue
+        if r.product.gtin in unnamed and r.product.gtin not in filled:
+            filled.add(r.product.gtin)
+            continue
+        waiting.append(r)
+    return waiting
+
+
+def copies_due(
+    db: sqlite3.Connection, waiting: Sequence[ProcurementRequest], now: datetime, after: timedelta
+) -> tuple[list[OutboxMessage], list[str]]:
+    """The copies of `waiting` whose last copy the broker took `after` before `now` or earlier
+    (`again_payload`), with what the activity log says of each."""
+    found = sendings(db, waiting)
+    copies: list[OutboxMessage] = []
+    notes: list[str] = []
+    for request in waiting:
+        sending = found.get(request.request_id)
+        if sending is None or not sending.due(now, after):
+            continue
+        payload = again_payload(request, sending)
+        copies.append(OutboxMessage(MessageKind.PROCUREMENT_REQUEST, payload, request.request_id))
+        notes.append(resent_note(request, sending))
+    return copies, notes

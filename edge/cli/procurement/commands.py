@@ -139,8 +139,11 @@ def add_clerk_commands(
 
 
 def _watch(args: argparse.Namespace) -> int:
-    from edge.cli.procurement.watch import WatchOptions, watch
+    from edge.cli.procurement.watch import WatchOptions, accept_problems, watch
 
+    if args.accept and (problems := accept_problems(args.by)):
+        print(f"rxedge: --by cannot answer a request: {'; '.join(problems)}", file=sys.stderr)
+        return 2
     if args.group and any(c in args.group for c in "/+#"):
         print(f"rxedge: --group {args.group!r}: one topic level, without + or #", file=sys.stderr)
         return 2

@@ -19,12 +19,15 @@ from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
 from sync.broker_security import BrokerLink
 from sync.contract import check_topic
 from sync.errors import PublishRefused
-from sync.mqtt_client import answer_to
+from sync.mqtt_client import NO_MATCHING_SUBSCRIBERS, answer_to
 from sync.topics import Topics
 
 STATUS_COMMAND = "procurement-status"  # what the gateway names in its answers on cmd-result
 TAKEN = ("applied", "duplicate")  # the gateway's answers for a status it took
 UNCONFIRMED = 4  # the exit status when the gateway said nothing within --wait
+UNHEARD = 5  # the exit status when nobody subscribes to the gateway's answers
+# Put with the answers when the PUBACK says nobody subscribes: no answer will come.
+_NOBODY: dict[str, Any] = {}
 
 
 def describe_taken(answer: dict[str, Any]) -> str:
@@ -57,7 +60,8 @@ async def send_status(
     first) and wait up to `wait` seconds for the gateway's answer to it on `cmd-result`: 0
     when it took it (applied or duplicate), 1 when it refused it (the reason printed), 2 when
     the answer breaks the contract, 3 when the broker did not take it, 4 (`UNCONFIRMED`) when
-    the gateway said nothing in time. `as_json`: the outcome as one JSON object."""
+    the gateway said nothing in time, 5 (`UNHEARD`) when the broker said (MQTT 5) that no
+    client subscribes to that gateway's answers. `as_json`: the outcome as one JSON object."""
     from edge.cli.procurement.watch import status_answer
 
     link = BrokerLink.of(broker)
@@ -103,6 +107,7 @@ async def send_status(
         return 3
     try:
         published = session.publish(topics.procurement_status, payload)
+        published.add_done_callback(lambda puback: _nobody_hears(puback, answers))
         answer = await answer_to(published, answers.get(), wait)
     except PublishRefused as refused:
         print(
@@ -130,6 +135,16 @@ async def send_status(
         return UNCONFIRMED
     finally:
         await session.stop()
+    if answer is _NOBODY:
+        if as_json:
+            print(json.dumps({**body, "outcome": "no_subscribers", "broker_acknowledged": True}))
+        else:
+            print(
+                f"not delivered: nobody subscribes to {topics.procurement_status} (the broker "
+                f"at {link.url} says so), so no gateway will get this answer; check --site and "
+                "--gateway (a gateway away keeps its subscription: this one has none)"
+            )
+        return UNHEARD
     if answer.get("status") in TAKEN:
         if as_json:
             print(json.dumps({**body, "outcome": answer["status"], "state": answer["state"]}))
@@ -142,3 +157,10 @@ async def send_status(
     else:
         print(f"request {request_id}: {state} refused by {topics.prefix}: {error}")
     return 1
+
+
+def _nobody_hears(puback: asyncio.Future[int], answers: asyncio.Queue[dict[str, Any]]) -> None:
+    """The PUBACK came: when it says no client subscribes, no answer will come either."""
+    failed = puback.cancelled() or puback.exception() is not None
+    if not failed and puback.result() == NO_MATCHING_SUBSCRIBERS:
+        answers.put_nowait(_NOBODY)

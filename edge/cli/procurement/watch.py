@@ -31,6 +31,7 @@ import asyncio
 import inspect
 import json
 import sys
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,7 +47,7 @@ from sync.broker_refusal import (
 )
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress, parse_broker_list
-from sync.contract import check_topic
+from sync.contract import check_topic, validate
 from sync.mqtt_session import MqttSession
 from sync.procurement_feed import (
     ReceivedRequest,
@@ -55,6 +56,7 @@ from sync.procurement_feed import (
     SeenRequests,
     request_subscription,
 )
+from sync.status_updates import MESSAGE as STATUS_MESSAGE
 
 OnRequest = Callable[[ReceivedRequest], Awaitable[None] | None]
 OnRepeat = Callable[[ReceivedRequest], None]
@@ -179,20 +181,25 @@ class Accepter:
         )
         self.by = options.by
 
-    async def accept(self, request: ReceivedRequest) -> bool:
-        """Send the answer (False, with the reason on stderr, if the contract forbids it)."""
+    async def accept(self, request: ReceivedRequest) -> None:
+        """Send the answer; NotAccepted if the contract forbids it (the request is then not
+        taken: it stays with the session, neither written down nor seen)."""
         topic = request.topics.procurement_status
         body = json.dumps(status_answer(request.request_id, "accepted", by=self.by))
         problems = check_topic(topic, body)
         if problems:
-            print(
-                f"rxedge: not accepting {request.request_id}: {'; '.join(problems)}",
-                file=sys.stderr,
-                flush=True,
-            )
-            return False
+            raise NotAccepted(f"not accepting {request.request_id}: {'; '.join(problems)}")
         await self.session.publish(topic, body)
-        return True
+
+
+class NotAccepted(ValueError):
+    """An answer `accepted` the contract forbids: the watch stops before taking the request."""
+
+
+def accept_problems(by: str) -> list[str]:
+    """What the contract finds wrong with an answer `accepted` said by `by` (checked before the
+    watch starts: a --by it refuses would refuse every request)."""
+    return validate(STATUS_MESSAGE, status_answer(str(uuid.uuid4()), "accepted", by=by))
 
 
 class Clerk:
@@ -224,7 +231,7 @@ class Clerk:
 
     async def take(self, request: ReceivedRequest) -> None:
         if self.accepter is not None:
-            await self.accepter.accept(request)
+            await self.accepter.accept(request)  # refused: not written down, nor seen
         if self.table is not None:
             self.table.write(request, now_stamp())
         options = self.options
