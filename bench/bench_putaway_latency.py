@@ -28,7 +28,7 @@ from bench.report import header, row
 from bench.scan_timing import NUMBER_BASE, fsync_seconds, run_scans, timed_daemon
 from drivers.events import ButtonPressed
 from edge.daemon import ledger_questions as ask
-from inventory.codes.identifiers import gtin_check_digit
+from inventory.codes.gtin import gtin_check_digit
 
 PRODUCTS = 20
 ROUNDS, QUICK_ROUNDS = 15, 1

@@ -15,7 +15,6 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, tzinfo
-from importlib import resources
 from itertools import groupby
 from pathlib import Path
 from zoneinfo import TZPATH, ZoneInfo
@@ -218,6 +217,8 @@ def _zone_tab() -> set[str]:
     for folder in TZPATH:
         if (path := Path(folder) / "zone.tab").is_file():
             return _tab_zones(path.read_text(encoding="utf-8"))
+    from importlib import resources  # only where the system has no zone data: slow to load
+
     try:
         data = resources.files("tzdata").joinpath("zoneinfo", "zone.tab")
         return _tab_zones(data.read_text(encoding="utf-8"))

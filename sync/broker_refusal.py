@@ -19,10 +19,10 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from enum import Enum
-from typing import Literal, Protocol
+from typing import Protocol
 
-MqttProtocol = Literal["5", "3.1.1"]
-PROTOCOLS: tuple[MqttProtocol, ...] = ("5", "3.1.1")
+from sync.broker_url import MqttProtocol
+
 log = logging.getLogger(__name__)
 TAKEN_OVER = 0x8E  # DISCONNECT reason code 142 (MQTT 5): session taken over
 # MQTT 3.1.1 gives no reason for a closed link, nor do some MQTT 5 brokers (mosquitto 2.0.11

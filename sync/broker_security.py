@@ -16,8 +16,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from sync.broker_refusal import MqttProtocol
-from sync.broker_url import BrokerAddress
+from sync.broker_url import BrokerAddress, MqttProtocol
 from sync.errors import SyncError
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost", "ip6-loopback"})

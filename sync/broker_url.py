@@ -1,10 +1,15 @@
-"""Broker addresses as written in config: ``mqtt://host:port`` or ``mqtts://host:port``."""
+"""Broker addresses as written in config: ``mqtt://host:port`` or ``mqtts://host:port``; and
+the MQTT versions a broker may speak."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import urlsplit
+
+MqttProtocol = Literal["5", "3.1.1"]
+PROTOCOLS: tuple[MqttProtocol, ...] = ("5", "3.1.1")
 
 _DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 

@@ -24,7 +24,7 @@ from jsonschema import Draft7Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from inventory.codes.identifiers import gtin_problem
+from inventory.codes.gtin import gtin_problem
 from sync.inbound_json import PayloadError, read_json
 from sync.schema_problems import problems
 from sync.topics import ROOT

@@ -30,8 +30,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from sync.broker_refusal import MqttProtocol
-from sync.broker_url import BrokerAddress, BrokerRotation
+from sync.broker_url import BrokerAddress, BrokerRotation, MqttProtocol
 
 log = logging.getLogger(__name__)
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600

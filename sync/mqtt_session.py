@@ -25,14 +25,13 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sync.broker_refusal import (
     BrokerRefusal,
     BrokerUnreachable,
-    MqttProtocol,
     RefusalSettings,
     SessionTakeover,
     classify,
     until_set_or_refused,
 )
 from sync.broker_security import BrokerSecurity
-from sync.broker_url import BrokerAddress, BrokerRotation
+from sync.broker_url import BrokerAddress, BrokerRotation, MqttProtocol
 from sync.errors import PublishRefused
 from sync.mqtt_client import Announcement as Announcement
 from sync.mqtt_client import (

@@ -22,12 +22,11 @@ from urllib.parse import quote, unquote
 from sync.broker_refusal import (
     BrokerRefusal,
     BrokerUnreachable,
-    MqttProtocol,
     RefusalSettings,
     until_set_or_refused,
 )
 from sync.broker_security import BrokerSecurity
-from sync.broker_url import BrokerAddress, BrokerRotation
+from sync.broker_url import BrokerAddress, BrokerRotation, MqttProtocol
 from sync.contract import check_topic
 from sync.errors import SyncError
 from sync.inbound_json import read_json

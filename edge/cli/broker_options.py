@@ -18,19 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from edge.settings.broker import BrokerConfig
-from sync.broker_refusal import PROTOCOLS
-from sync.broker_security import (
-    BrokerLink,
-    BrokerSecurity,
-    password_file_problem,
-    pem_file_problem,
-    plain_text_problem,
-    read_password_file,
-)
-from sync.broker_url import BrokerRotation, parse_broker_list
+from sync.broker_url import PROTOCOLS, BrokerRotation, parse_broker_list
 
 if TYPE_CHECKING:
+    from edge.settings.broker import BrokerConfig
+    from sync.broker_security import BrokerLink
     from sync.mqtt_session import MessageHandler, MqttSession
 
 
@@ -79,6 +71,16 @@ def broker_link(
     """The broker at `url` (or the brokers, comma-separated, tried in order) with the options
     in `args` (the CA file and the protocol falling back to `config`'s); a message and exit
     status 2 when they cannot work."""
+    # paho loads with these, here: only the commands that speak to a broker pay for it.
+    from sync.broker_security import (
+        BrokerLink,
+        BrokerSecurity,
+        password_file_problem,
+        pem_file_problem,
+        plain_text_problem,
+        read_password_file,
+    )
+
     try:
         addresses = parse_broker_list(url)
         BrokerRotation(addresses)

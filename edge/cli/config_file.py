@@ -1,11 +1,15 @@
 """Which configuration file a command reads: `--config FILE`, else `$RXEDGE_CONFIG`, else
-/etc/rxedge/gateway.toml (where the install guide puts it)."""
+/etc/rxedge/gateway.toml (where the install guide puts it); and the configuration read."""
 
 from __future__ import annotations
 
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edge.settings.config import GatewayConfig
 
 CONFIG_ENV = "RXEDGE_CONFIG"
 SYSTEM_CONFIG = Path("/etc/rxedge/gateway.toml")
@@ -34,3 +38,11 @@ def config_path(args: argparse.Namespace) -> Path:
 def config_given(args: argparse.Namespace) -> bool:
     """True when a configuration was asked for (`--config` or `$RXEDGE_CONFIG`)."""
     return args.config is not None or bool(os.environ.get(CONFIG_ENV))
+
+
+def read_config(args: argparse.Namespace) -> GatewayConfig:
+    """The configuration in the file `config_path` names; ConfigError says what is wrong."""
+    # Its models (pydantic) load here, by the commands that read a configuration alone.
+    from edge.settings.config import load_config
+
+    return load_config(config_path(args))

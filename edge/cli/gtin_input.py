@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from inventory.codes.identifiers import normalize_gtin, pack_named
+from inventory.codes.gtin import normalize_gtin
 
 # EPC memory: 96 bits or more in hex (bytes may be parted by spaces or colons); no GTIN or slot
 # name is that long and all hex digits.
@@ -26,6 +26,9 @@ def gtin_argument(value: str) -> str:
 def epc_argument(value: str) -> str:
     """An argparse type: the EPC URI of the pack `value` names (its URI or its EPC memory in
     hex), or a usage error saying what is wrong."""
+    # The EPC libraries load here, for a pack typed: not for every command's parser.
+    from inventory.codes.identifiers import pack_named
+
     try:
         return pack_named(value).epc
     except ValueError as exc:

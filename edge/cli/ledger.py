@@ -15,10 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from edge.cli.config_file import add_config_option, config_given, config_path
+from edge.cli.config_file import add_config_option, config_given, read_config
 from edge.cli.gtin_input import epc_argument, gtin_argument, gtin_or_other
 from edge.service.journal import WARNING, tell
-from edge.settings.config import GatewayConfig, load_config
 from inventory.errors import StoreError
 from inventory.ledger import questions
 from inventory.ledger.export import (
@@ -31,7 +30,6 @@ from inventory.ledger.export import (
 )
 from inventory.ledger.file_access import seen_alone
 from inventory.ledger.store import connect_readonly, unreadable
-from inventory.ledger.verify import verify
 from inventory.site_calendar import (
     SiteCalendar,
     configured_zone_problems,
@@ -41,6 +39,8 @@ from inventory.site_calendar import (
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
+
+    from edge.settings.config import GatewayConfig
 
 
 def add_ledger_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -135,7 +135,7 @@ def add_database_options(parser: argparse.ArgumentParser, with_json: bool = True
 def ledger_path(args: argparse.Namespace) -> Path:
     """--db, else the database of the configuration."""
     given: Path | None = args.db
-    return given if given is not None else load_config(config_path(args)).database
+    return given if given is not None else read_config(args).database
 
 
 @contextmanager
@@ -185,6 +185,8 @@ def run_ledger_export(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from inventory.ledger.verify import verify  # with the slot index, and numpy
+
     path = ledger_path(args)
     alone = seen_alone(path)  # None unless read as immutable: no lock keeps a writer out
     with open_ledger(args, path) as db:
@@ -230,7 +232,7 @@ def run_move_slot(args: argparse.Namespace) -> int:
     from inventory.errors import StockError
     from inventory.slot_move import move_slot
 
-    config = load_config(config_path(args))
+    config = read_config(args)
     slots = {slot for shelf in config.shelves for slot in shelf.slot_names()}
     if args.to_slot not in slots:
         print(f"rxedge: {args.to_slot} is not a slot of any configured shelf", file=sys.stderr)
@@ -305,7 +307,7 @@ def site_calendar(args: argparse.Namespace) -> SiteCalendar:
             raise SystemExit(2)
         return SiteCalendar.named(args.timezone)
     if args.db is None or config_given(args):
-        return configured_calendar(load_config(config_path(args)))
+        return configured_calendar(read_config(args))
     calendar = SiteCalendar()
     print(
         f"rxedge: dates judged in this machine's time zone, {calendar.zone}, as no "

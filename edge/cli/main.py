@@ -3,48 +3,37 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine
-from importlib.metadata import version
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.cli.broker_options import add_broker_options, add_protocol_option, broker_link
-from edge.cli.config_file import CONFIG_ENV, add_config_option, config_path
+from edge.cli.config_file import CONFIG_ENV, add_config_option, config_path, read_config
 from edge.cli.exit_statuses import NOT_NOW, describe_exit_statuses
 from edge.cli.gtin_input import gtin_argument
 from edge.cli.ledger import add_ledger_commands
 from edge.cli.office import add_office_commands
 from edge.cli.procurement.commands import add_clerk_commands
-from edge.cli.sim import (
-    add_control_option,
-    add_line_options,
-    run_badge_sim,
-    run_chafon_sim,
-    run_reader_sim,
-    run_scanner_sim,
-    run_shelf_sim,
-    run_sim_ctl,
-)
+from edge.cli.sim import add_sim_commands
 from edge.cli.status import add_status_command
-from edge.daemon.log_limits import limit_repeats
+from edge.errors import ConfigError
 from edge.service.journal import WARNING, configure_logging, tell
-from edge.service.stopping import run_stoppable
-from edge.settings.config import ConfigError, load_config
 from edge.web.cli import add_web_commands
 from inventory.errors import StoreError, StoreUnavailable
 from inventory.ledger.schema import SCHEMA_VERSION
 from inventory.site_calendar import SiteCalendar
 from inventory.zone_names import not_a_place_note
-from sync.broker_refusal import MqttProtocol
-from sync.broker_security import BrokerLink
-from sync.topics import Topics
+from sync.broker_url import MqttProtocol
 
-Handler = Callable[[argparse.Namespace], int]
+# Each command loads what it needs as it runs, in its handler: building the parser (all that
+# `--help` and `--version` do) loads no configuration models, broker client or simulator.
+if TYPE_CHECKING:
+    from sync.broker_security import BrokerLink
+    from sync.topics import Topics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,8 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     parser.add_argument(
         "--version",
-        action="version",
-        version=f"rxedge {version('rxedge')} (ledger schema version {SCHEMA_VERSION})",
+        action=_Version,
         help="the version, and the ledger schema version it writes (an older rxedge refuses a "
         "ledger of a newer schema, naming its version)",
     )
@@ -169,38 +157,26 @@ def _parser() -> argparse.ArgumentParser:
     barcode_decode.add_argument("--json", action="store_true", help="one JSON object per line")
     barcode_decode.set_defaults(handler=_barcode_decode)
 
-    sim = commands.add_parser("sim", help="run simulated hardware alone")
-    sim_commands = sim.add_subparsers(metavar="DEVICE")
-    reader = sim_commands.add_parser("r2000", help="an R2000 reader")
-    add_line_options(reader, 115200)
-    reader.add_argument("--tags", type=int, default=8, help="tags per antenna")
-    add_control_option(reader)
-    reader.set_defaults(handler=_sim(run_reader_sim))
-    chafon = sim_commands.add_parser("chafon", help="a Chafon handheld or desk reader")
-    add_line_options(chafon, 57600)
-    chafon.add_argument("--tags", type=int, default=8, help="tags in the field")
-    chafon.set_defaults(handler=_sim(run_chafon_sim))
-    scanner = sim_commands.add_parser("scanner", help="a GS1 barcode scanner")
-    add_line_options(scanner, 9600)
-    scanner.add_argument("codes", nargs="*", metavar="CODE", help="element strings (<GS> for GS)")
-    scanner.add_argument("--every", type=float, default=2.0, help="seconds between scans")
-    add_control_option(scanner)
-    scanner.set_defaults(handler=_sim(run_scanner_sim))
-    badge = sim_commands.add_parser("badge", help="a badge on pcscd's virtual reader")
-    badge.add_argument("--uid", default="04A1B2C3D4E5F6", help="the card's UID, hex (%(default)s)")
-    badge.add_argument("--vpcd-port", type=int, default=35963, help="vpcd's TCP port (%(default)s)")
-    badge.set_defaults(handler=_sim(run_badge_sim))
-    shelf = sim_commands.add_parser("shelf", help="a Modbus TCP shelf controller")
-    shelf.add_argument("--port", type=int, default=5020, help="Modbus TCP port (%(default)s)")
-    shelf.add_argument("--slots", type=int, default=24, help="LED slots (%(default)s)")
-    add_control_option(shelf)
-    shelf.set_defaults(handler=_sim(run_shelf_sim))
-    ctl = sim_commands.add_parser("ctl", help="send a command to a simulator's --control port")
-    ctl.add_argument("port", type=int, help="the port the simulator's --control listens on")
-    ctl.add_argument("words", nargs="+", metavar="WORD", help="e.g. press 3, tag add 1 EPC")
-    ctl.set_defaults(handler=run_sim_ctl)
+    add_sim_commands(commands)
     describe_exit_statuses(parser)
     return parser
+
+
+class _Version(argparse._VersionAction):
+    """--version, its text made only when asked: the package's metadata takes as long to load
+    as the rest of a command's parser."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        from importlib.metadata import version
+
+        self.version = f"rxedge {version('rxedge')} (ledger schema version {SCHEMA_VERSION})"
+        super().__call__(parser, namespace, values, option_string)
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -215,9 +191,11 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _target(args: argparse.Namespace) -> tuple[BrokerLink, Topics]:
+    from sync.topics import Topics
+
     if args.broker and args.site and args.gateway:
         return broker_link(args, args.broker), Topics(args.site, args.gateway)
-    config = load_config(config_path(args))
+    config = read_config(args)
     return (
         broker_link(args, args.broker or config.broker.urls_text, config.broker),
         Topics(args.site or config.site, args.gateway or config.gateway),
@@ -225,6 +203,8 @@ def _target(args: argparse.Namespace) -> tuple[BrokerLink, Topics]:
 
 
 def _pick(args: argparse.Namespace) -> int:
+    import asyncio
+
     from edge.cli.shelf_commands import read_pick_list, send_command
 
     broker, topics = _target(args)
@@ -243,6 +223,8 @@ def _pick(args: argparse.Namespace) -> int:
 
 
 def _locate(args: argparse.Namespace) -> int:
+    import asyncio
+
     from edge.cli.shelf_commands import send_command
 
     broker, topics = _target(args)
@@ -255,6 +237,7 @@ def _locate(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    from edge.settings.config import load_config
     from edge.settings.host_checks import check_host
 
     path = args.file or config_path(args)
@@ -315,9 +298,12 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from edge.daemon.gateway import Gateway
+    import asyncio
 
-    config = load_config(config_path(args))
+    from edge.daemon.gateway import Gateway
+    from edge.daemon.log_limits import limit_repeats
+
+    config = read_config(args)
     if args.init:
         config = config.model_copy(update={"create_database": True})
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
@@ -345,6 +331,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from edge.demo.run import Demo
+    from edge.service.stopping import run_stoppable
 
     protocol: MqttProtocol = args.mqtt_protocol or "5"
     demo = Demo(args.seconds, args.forever, args.db, args.broker, args.plain, args.web, protocol)
@@ -361,10 +348,6 @@ def _barcode_decode(args: argparse.Namespace) -> int:
     from edge.cli.decode import decode_barcode, print_results
 
     return print_results([decode_barcode(code) for code in args.codes], args.json)
-
-
-def _sim(runner: Callable[[argparse.Namespace], Coroutine[Any, Any, int]]) -> Handler:
-    return lambda args: run_stoppable(runner(args))
 
 
 if __name__ == "__main__":

@@ -9,28 +9,27 @@ answer from `cmd-result` is printed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from edge.cli.config_file import config_given, config_path
+from edge.cli.config_file import config_given, read_config
 from edge.cli.gtin_input import gtin_argument
 from edge.cli.ledger import add_database_options, ledger_rows, open_ledger, show_rows
-from edge.cli.stocktake_report import epcis_export, report_table
-from edge.settings.config import ConfigError, load_config
+from edge.errors import ConfigError
 from inventory.errors import StoreError
 from inventory.ledger.store import connect_readonly
-from inventory.replenishment.requests import not_covered, owed_by, shown_columns
-from inventory.stocktake.report import StocktakeReport
-from sync.broker_security import BrokerLink
-from sync.topics import Topics
 
-Target = Callable[[argparse.Namespace], tuple[BrokerLink, Topics]]
+if TYPE_CHECKING:
+    from sync.broker_security import BrokerLink
+    from sync.topics import Topics
+
+# Named in a string: the broker's modules load as a command sends, not with every parser.
+Target: TypeAlias = "Callable[[argparse.Namespace], tuple[BrokerLink, Topics]]"
 AddTarget = Callable[[argparse.ArgumentParser], None]
 
 
@@ -53,6 +52,8 @@ def add_office_commands(
 
     def send(name: str, body: Callable[[argparse.Namespace], dict[str, object]]) -> Any:
         def run(args: argparse.Namespace) -> int:
+            import asyncio
+
             from edge.cli.shelf_commands import send_command
 
             broker, topics = target(args)
@@ -146,6 +147,8 @@ def add_office_commands(
         return body
 
     def run_confirm(args: argparse.Namespace) -> int:
+        from inventory.replenishment.requests import not_covered
+
         # Only a quantity given can be below what the proposal owes: without one it is sent
         # for what it proposed or more.
         owed = 0 if args.quantity is None else _owed_now(args)
@@ -162,10 +165,12 @@ def _owed_now(args: argparse.Namespace) -> int:
     """How many packs the proposal `args.request_id` owes short pick lists, from the ledger
     (--db, else the configuration's database when both are on this machine); 0 when it cannot
     be read (said for a --db given)."""
+    from inventory.replenishment.requests import owed_by
+
     path: Path | None = args.db
     if path is None:
         try:
-            path = load_config(config_path(args)).database
+            path = read_config(args).database
         except ConfigError:
             return 0  # sent from another machine: the gateway's activity log says it
     try:
@@ -197,6 +202,9 @@ def write_off_body(args: argparse.Namespace) -> dict[str, object]:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    from edge.cli.stocktake_report import epcis_export, report_table
+    from inventory.stocktake.report import StocktakeReport
+
     with open_ledger(args) as db:
         if args.stocktake_id:
             row = db.execute(
@@ -214,7 +222,7 @@ def run_report(args: argparse.Namespace) -> int:
     report = StocktakeReport.from_dict(json.loads(row[0]))
     if args.epcis:
         # The site names slots only in reports kept from before shelves needed a GLN.
-        site = load_config(config_path(args)).site if config_given(args) else "site"
+        site = read_config(args).site if config_given(args) else "site"
         print(json.dumps(epcis_export(report, datetime.now(UTC), site), indent=2))
     elif args.json:
         print(json.dumps({**report.to_dict(), "state": row[1], "summary": report.summary()}))
@@ -239,6 +247,8 @@ def run_alarms(args: argparse.Namespace) -> int:
 
 
 def run_requests(args: argparse.Namespace) -> int:
+    from inventory.replenishment.requests import shown_columns
+
     where = (
         "WHERE status IN ('proposed', 'requested', 'accepted', 'ordered', 'shipped')"
         if args.open

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from edge.cli.broker_options import command_session
-from inventory.codes.identifiers import normalize_gtin
+from inventory.codes.gtin import normalize_gtin
 from inventory.stocktake.adjustments import not_booked
 from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
 from sync.broker_security import BrokerLink

@@ -3,23 +3,64 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from firmware_sim.chafon_sim import ChafonSimulator
-from firmware_sim.control import ControlServer
-from firmware_sim.controls import Commands, reader_commands, scanner_commands, shelf_commands
-from firmware_sim.faults import LineFaults
-from firmware_sim.r2000_sim import R2000Simulator
-from firmware_sim.scanner_sim import ScannerSimulator
-from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
-from firmware_sim.tags import sgtin96
-from firmware_sim.virtual_badge import VirtualBadge
+# The simulators (and asyncio, pymodbus, pyserial with them) load as a device starts, in its
+# runner below: every other command builds this command's parser too.
+if TYPE_CHECKING:
+    from firmware_sim.controls import Commands
+
+Runner = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
+
+
+def add_sim_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`sim r2000|chafon|scanner|badge|shelf`, each a simulated device, and `sim ctl`."""
+    sim = commands.add_parser("sim", help="run simulated hardware alone")
+    sim_commands = sim.add_subparsers(metavar="DEVICE")
+    reader = sim_commands.add_parser("r2000", help="an R2000 reader")
+    add_line_options(reader, 115200)
+    reader.add_argument("--tags", type=int, default=8, help="tags per antenna")
+    add_control_option(reader)
+    reader.set_defaults(handler=_until_stopped(run_reader_sim))
+    chafon = sim_commands.add_parser("chafon", help="a Chafon handheld or desk reader")
+    add_line_options(chafon, 57600)
+    chafon.add_argument("--tags", type=int, default=8, help="tags in the field")
+    chafon.set_defaults(handler=_until_stopped(run_chafon_sim))
+    scanner = sim_commands.add_parser("scanner", help="a GS1 barcode scanner")
+    add_line_options(scanner, 9600)
+    scanner.add_argument("codes", nargs="*", metavar="CODE", help="element strings (<GS> for GS)")
+    scanner.add_argument("--every", type=float, default=2.0, help="seconds between scans")
+    add_control_option(scanner)
+    scanner.set_defaults(handler=_until_stopped(run_scanner_sim))
+    badge = sim_commands.add_parser("badge", help="a badge on pcscd's virtual reader")
+    badge.add_argument("--uid", default="04A1B2C3D4E5F6", help="the card's UID, hex (%(default)s)")
+    badge.add_argument("--vpcd-port", type=int, default=35963, help="vpcd's TCP port (%(default)s)")
+    badge.set_defaults(handler=_until_stopped(run_badge_sim))
+    shelf = sim_commands.add_parser("shelf", help="a Modbus TCP shelf controller")
+    shelf.add_argument("--port", type=int, default=5020, help="Modbus TCP port (%(default)s)")
+    shelf.add_argument("--slots", type=int, default=24, help="LED slots (%(default)s)")
+    add_control_option(shelf)
+    shelf.set_defaults(handler=_until_stopped(run_shelf_sim))
+    ctl = sim_commands.add_parser("ctl", help="send a command to a simulator's --control port")
+    ctl.add_argument("port", type=int, help="the port the simulator's --control listens on")
+    ctl.add_argument("words", nargs="+", metavar="WORD", help="e.g. press 3, tag add 1 EPC")
+    ctl.set_defaults(handler=run_sim_ctl)
+
+
+def _until_stopped(runner: Runner) -> Callable[[argparse.Namespace], int]:
+    """The handler that runs a device's `runner` until Ctrl-C, SIGTERM or SIGHUP."""
+
+    def handler(args: argparse.Namespace) -> int:
+        from edge.service.stopping import run_stoppable
+
+        return run_stoppable(runner(args))
+
+    return handler
 
 
 def add_line_options(parser: argparse.ArgumentParser, baudrate: int) -> None:
@@ -49,6 +90,8 @@ def add_control_option(parser: argparse.ArgumentParser) -> None:
 
 @contextlib.asynccontextmanager
 async def _controlled(port: int | None, commands: Commands) -> AsyncIterator[None]:
+    from firmware_sim.control import ControlServer
+
     if port is None:
         yield
         return
@@ -89,6 +132,8 @@ _Sim = TypeVar("_Sim", bound=_LineSimulator)
 
 async def _on_line(simulator: Callable[..., _Sim], args: argparse.Namespace) -> _Sim:
     """A simulator started on the line `add_line_options` describes, with its faults."""
+    from firmware_sim.faults import LineFaults
+
     faults = LineFaults(drop=args.drop, flip=args.flip, garbage=args.garbage)
     sim = simulator(baudrate=args.baudrate, link=args.link, tcp=args.tcp, faults=faults)
     await sim.start()
@@ -96,6 +141,8 @@ async def _on_line(simulator: Callable[..., _Sim], args: argparse.Namespace) -> 
 
 
 async def _until_interrupted(what: str, stop: Callable[[], Awaitable[None]]) -> int:
+    import asyncio
+
     print(f"{what}; Ctrl-C to stop", flush=True)
     try:
         await asyncio.Event().wait()
@@ -106,6 +153,10 @@ async def _until_interrupted(what: str, stop: Callable[[], Awaitable[None]]) -> 
 
 async def run_reader_sim(args: argparse.Namespace) -> int:
     """An R2000 reader with `--tags` packs on each of its 4 antennas."""
+    from firmware_sim.controls import reader_commands
+    from firmware_sim.r2000_sim import R2000Simulator
+    from firmware_sim.tags import sgtin96
+
     sim = await _on_line(R2000Simulator, args)
     for antenna in (1, 2, 3, 4):
         for n in range(args.tags):
@@ -118,6 +169,9 @@ async def run_reader_sim(args: argparse.Namespace) -> int:
 
 async def run_chafon_sim(args: argparse.Namespace) -> int:
     """A Chafon handheld with `--tags` packs in its field."""
+    from firmware_sim.chafon_sim import ChafonSimulator
+    from firmware_sim.tags import sgtin96
+
     sim = await _on_line(ChafonSimulator, args)
     sim.present([sgtin96("4012345", "012345", n) for n in range(args.tags)])
     return await _until_interrupted(
@@ -127,6 +181,11 @@ async def run_chafon_sim(args: argparse.Namespace) -> int:
 
 async def run_scanner_sim(args: argparse.Namespace) -> int:
     """A GS1 scanner that scans each code given, `--every` seconds apart, over and over."""
+    import asyncio
+
+    from firmware_sim.controls import scanner_commands
+    from firmware_sim.scanner_sim import ScannerSimulator
+
     sim = await _on_line(ScannerSimulator, args)
     async with _controlled(args.control, scanner_commands(sim)):
         if not args.codes:
@@ -143,6 +202,8 @@ async def run_scanner_sim(args: argparse.Namespace) -> int:
 
 async def run_badge_sim(args: argparse.Namespace) -> int:
     """A badge put on pcscd's virtual reader (vpcd) until Ctrl-C."""
+    from firmware_sim.virtual_badge import VirtualBadge
+
     badge = VirtualBadge(bytes.fromhex(args.uid), port=args.vpcd_port)
     await badge.insert()
     return await _until_interrupted(f"badge {args.uid.upper()} on the virtual reader", badge.remove)
@@ -150,6 +211,9 @@ async def run_badge_sim(args: argparse.Namespace) -> int:
 
 async def run_shelf_sim(args: argparse.Namespace) -> int:
     """A shelf controller (profile rxedge-ptl-v1) on Modbus TCP."""
+    from firmware_sim.controls import shelf_commands
+    from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
+
     sim = ShelfControllerSimulator(slots=args.slots, port=args.port)
     try:
         await sim.start()

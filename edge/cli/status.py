@@ -12,17 +12,14 @@ import json
 import time
 from typing import Any
 
-from edge.cli.config_file import add_config_option, config_given, config_path
-from edge.service.metrics_address import metrics_url, split_listen
+from edge.cli.config_file import add_config_option, config_given, config_path, read_config
+from edge.service.metrics_address import DEFAULT_LISTEN, metrics_url, split_listen
 from edge.service.metrics_scrape import Scrape, Unreachable, quantile, rate, scrape
-from edge.settings.config import load_config
-from edge.settings.sections import MetricsConfig
 
 OK, ATTENTION, UNREACHABLE = 0, 1, 2
 # The ledger's figures are read every refresh_seconds through its writer; older than two rounds
 # and this, the writer has stopped answering (a commit waiting on a lock or a hanging disk).
 LEDGER_SLACK_SECONDS = 10.0
-DEFAULT_LISTEN = MetricsConfig().listen
 
 
 def add_status_command(commands: Any) -> None:
@@ -52,7 +49,7 @@ def run_status(args: argparse.Namespace) -> int:
     if url is None:
         path = config_path(args)
         if config_given(args) or path.exists():
-            listen = load_config(path).metrics.listen
+            listen = read_config(args).metrics.listen
         else:
             listen = DEFAULT_LISTEN  # no configuration here: the daemon's default address
         if not listen:

@@ -11,8 +11,8 @@ from typing import Any
 
 from edge.cli.broker_options import own_client_id
 from edge.cli.procurement.watch import ProcurementWatch, status_answer
-from sync.broker_refusal import OPTION_SETTINGS, MqttProtocol
-from sync.broker_url import parse_broker_list
+from sync.broker_refusal import OPTION_SETTINGS
+from sync.broker_url import MqttProtocol, parse_broker_list
 from sync.commands import with_envelope
 from sync.contract import check_topic
 from sync.mqtt_session import MqttSession

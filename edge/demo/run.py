@@ -69,7 +69,8 @@ from firmware_sim.chafon_sim import ChafonSimulator
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.scanner_sim import ScannerSimulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
-from sync.broker_refusal import BrokerLinkError, MqttProtocol
+from sync.broker_refusal import BrokerLinkError
+from sync.broker_url import MqttProtocol
 from sync.procurement_feed import ReceivedRequest
 from sync.topics import Topics
 

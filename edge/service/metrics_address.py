@@ -4,6 +4,10 @@ status`, the web page's health view) does not load the server and the daemon beh
 
 from __future__ import annotations
 
+# `metrics.listen` where the configuration does not set it (the daemon's, and what `rxedge
+# status` asks without a configuration)
+DEFAULT_LISTEN = "127.0.0.1:9464"
+
 
 def split_listen(listen: str) -> tuple[str, int]:
     """(host, port) of a `metrics.listen` value ("127.0.0.1:9464", "[::1]:9464")."""

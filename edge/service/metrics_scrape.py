@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
-
-from prometheus_client.parser import text_string_to_metric_families
 
 from edge.errors import EdgeError
 
@@ -46,6 +42,11 @@ class Scrape:
 
 def scrape(url: str, timeout: float = 3.0) -> Scrape:
     """Fetch and parse the endpoint at `url`."""
+    # Loaded by a scrape alone (http.client and ssl with it): every `rxedge` command builds
+    # the parser of `rxedge status`, which imports this module.
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             text = response.read().decode("utf-8")
@@ -62,6 +63,8 @@ def scrape(url: str, timeout: float = 3.0) -> Scrape:
 
 def parse(text: str) -> Scrape:
     """The samples of a Prometheus text exposition."""
+    from prometheus_client.parser import text_string_to_metric_families  # as urllib, above
+
     samples: dict[str, dict[Labels, float]] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from drivers.modbus.profile import PROFILES
-from edge.errors import EdgeError
+from edge.errors import ConfigError
 from edge.settings.badges import BadgesConfig, PharmacistConfig, badge_reader_problems
 from edge.settings.broker import BrokerConfig
 from edge.settings.device_names import device_name_problems
@@ -34,7 +34,8 @@ from edge.settings.serial_framing import SerialFraming
 from edge.settings.service_user import unreadable_problem
 from edge.settings.shared_lines import shared_line_problems
 from edge.settings.web import WebConfig
-from inventory.codes.identifiers import gln_problem, normalize_gtin
+from inventory.codes.gtin import normalize_gtin
+from inventory.codes.identifiers import gln_problem
 from inventory.replenishment.policy import Product
 from inventory.site_calendar import zone_problem
 
@@ -265,15 +266,6 @@ class GatewayConfig(Strict):
 def slot_name(shelf: str, index: int) -> str:
     """The name of slot `index` (0-based) of `shelf`: A-01 for index 0."""
     return f"{shelf}-{index + 1:02d}"
-
-
-class ConfigError(EdgeError):
-    """The configuration cannot be used; `problems` lists each with its key and a fix."""
-
-    def __init__(self, source: str, problems: list[str]):
-        self.source = source
-        self.problems = problems
-        super().__init__(f"{source}: " + "\n".join(problems))
 
 
 def load_config(path: Path | str) -> GatewayConfig:

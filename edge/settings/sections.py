@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from edge.service.metrics_address import DEFAULT_LISTEN
 from edge.settings.limits import listen_problem
 
 
@@ -91,7 +92,7 @@ class DevicesConfig(Strict):
 
 class MetricsConfig(Strict):
     # host:port of the Prometheus endpoint (/metrics), [::1]:9464 for IPv6; "" turns it off.
-    listen: str = "127.0.0.1:9464"
+    listen: str = DEFAULT_LISTEN
     refresh_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0  # gauges read from the ledger
 
     @field_validator("listen")

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import json
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from edge.cli.config_file import add_config_option, config_path
+from edge.cli.config_file import add_config_option, read_config
 from edge.service.journal import tell
-from edge.settings.config import load_config
-from edge.web.accounts import AccountError, Accounts
+
+if TYPE_CHECKING:
+    from edge.web.accounts import Accounts
 
 
 def add_web_commands(commands: Any) -> None:
@@ -51,9 +51,11 @@ def add_web_commands(commands: Any) -> None:
 
 
 def run_web(args: argparse.Namespace) -> int:
+    import asyncio  # loaded for the page alone, not for the other commands' parsers
+
     from edge.web.server import WebSetupError, start_page
 
-    config = load_config(config_path(args))
+    config = read_config(args)
 
     async def serve() -> int:
         try:
@@ -76,7 +78,9 @@ def run_web(args: argparse.Namespace) -> int:
 
 
 def _accounts(args: argparse.Namespace) -> Accounts:
-    return Accounts(load_config(config_path(args)).web.users_file)
+    from edge.web.accounts import Accounts  # argon2 with it: for the account commands alone
+
+    return Accounts(read_config(args).web.users_file)
 
 
 def run_add_user(args: argparse.Namespace) -> int:
@@ -108,6 +112,8 @@ def _change_accounts(
 ) -> int:
     """Make `change` to the accounts file and say what was `done` to it; a refused or failed
     change is said on stderr, with exit status 2."""
+    from edge.web.accounts import AccountError
+
     accounts = _accounts(args)
     try:
         change(accounts)
@@ -119,6 +125,8 @@ def _change_accounts(
 
 
 def run_users(args: argparse.Namespace) -> int:
+    from edge.web.accounts import AccountError
+
     try:
         accounts = _accounts(args)
         found, badges = accounts.users(), accounts.badges()
@@ -135,6 +143,8 @@ def run_users(args: argparse.Namespace) -> int:
 
 
 def _password(args: argparse.Namespace) -> str:
+    from edge.web.accounts import AccountError
+
     if args.password_file is not None:
         lines = args.password_file.read_text(encoding="utf-8").splitlines()
         return lines[0] if lines else ""

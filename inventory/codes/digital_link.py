@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from biip.gs1_element_strings import GS1ElementString
 
-from inventory.codes.identifiers import normalize_gtin
+from inventory.codes.gtin import normalize_gtin
 
 _SCHEMES = ("http://", "https://")
 _KEYS = re.compile(

@@ -7,11 +7,12 @@ from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from biip.gs1_prefixes import GS1CompanyPrefix
 from epcpy.epc_schemes.sgln import SGLN
 from epcpy.epc_schemes.sgtin import SGTIN
 from epcpy.utils.common import ConvertException
 from epcpy.utils.parsers import hex_to_tag_encodable
+
+from inventory.codes.gtin import gtin_check_digit
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,43 +36,6 @@ class LocationId:
 Identity = PackId | LocationId
 
 
-def gtin_check_digit(first13: str) -> int:
-    """GS1 mod-10 check digit over the first 13 digits of a GTIN-14 (or any GS1 key's
-    digits before its check digit: the rightmost weighs 3)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(first13)))
-    return (10 - total % 10) % 10
-
-
-def gtin_problem(value: str) -> str | None:
-    """What is wrong with a GTIN-14, or None."""
-    if len(value) != 14 or not value.isdigit():
-        return f"GTIN {value!r} must be exactly 14 digits (pad a GTIN-13 with a leading 0)"
-    if gtin_check_digit(value[:13]) != int(value[13]):
-        return f"GTIN {value} has a wrong check digit (expected {gtin_check_digit(value[:13])})"
-    return None
-
-
-GTIN_LENGTHS = (8, 12, 13, 14)  # GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13), GTIN-14
-
-
-def normalize_gtin(value: str) -> str:
-    """A GTIN as typed (8, 12, 13 or 14 digits) as the GTIN-14 the ledger keeps: leading zeros
-    added, the check digit verified. ValueError says what is wrong in words."""
-    digits = value.strip()
-    if not re.fullmatch(r"[0-9]+", digits) or len(digits) not in GTIN_LENGTHS:
-        raise ValueError(
-            f"GTIN {value!r} must be 8, 12, 13 or 14 digits (GTIN-8, UPC-A, EAN-13 or GTIN-14)"
-        )
-    padded = digits.zfill(14)
-    expected = gtin_check_digit(padded[:13])
-    if expected != int(padded[13]):
-        raise ValueError(
-            f"GTIN {digits} has a wrong check digit: its last digit should be {expected} "
-            "(a digit mistyped or left out?)"
-        )
-    return padded
-
-
 def gln_problem(value: str) -> str | None:
     """What is wrong with a GLN for location URIs, or None."""
     if len(value) != 13 or not value.isdigit():
@@ -89,6 +53,9 @@ def gln_problem(value: str) -> str | None:
 def company_prefix(key: str) -> str | None:
     """The GS1 company prefix a GLN (13 digits) or GTIN-13 payload starts with, from GS1's
     prefix length table (shipped with biip); None where the table does not say."""
+    # Loaded when first asked: the table takes a tenth of a second, which reading tags needs not.
+    from biip.gs1_prefixes import GS1CompanyPrefix
+
     found = GS1CompanyPrefix.extract(key)
     return found.value if found is not None else None
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from inventory.alarms.lifecycle import Alarm
-from inventory.ledger.movements import Movement
-from inventory.replenishment.requests import ProcurementRequest
+if TYPE_CHECKING:  # for the annotations alone: `iso` is wanted where the stock policy is not
+    from inventory.alarms.lifecycle import Alarm
+    from inventory.ledger.movements import Movement
+    from inventory.replenishment.requests import ProcurementRequest
 
 
 def iso(moment: datetime) -> str:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from inventory.codes.identifiers import gtin_check_digit
+from inventory.codes.gtin import gtin_check_digit
 
 _EPC_LISTS = ("epcList", "parentID", "childEPCs")
 _QUANTITY_LISTS = ("quantityList", "childQuantityList")

@@ -15,7 +15,7 @@ from typing import Any
 from edge.daemon.gateway import Gateway
 from edge.settings.config import parse_config
 from inventory.changes import Change
-from inventory.codes.identifiers import gtin_check_digit
+from inventory.codes.gtin import gtin_check_digit
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from tests.conftest import eventually, subscribed

@@ -25,7 +25,7 @@ from edge.demo.local_broker import LocalBroker
 from edge.demo.run import Demo
 from edge.service.stopping import run_stoppable
 from edge.settings.config import parse_config
-from sync.broker_refusal import MqttProtocol
+from sync.broker_url import MqttProtocol
 from tests.edge.test_demo_endings import retained_under, session_kept
 from tests.edge.test_demo_stop_windows import signalled_first
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inventory.codes.identifiers import EpcDecoder, LocationId, PackId, normalize_gtin, pack_of
+from inventory.codes.gtin import normalize_gtin
+from inventory.codes.identifiers import EpcDecoder, LocationId, PackId, pack_of
 
 
 def test_sgtin96_vectors_from_the_design() -> None:

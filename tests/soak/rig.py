@@ -18,7 +18,8 @@ from typing import Any
 
 from firmware_sim.scanner_sim import GS
 from firmware_sim.tags import sgln96, sgtin96
-from inventory.codes.identifiers import EpcDecoder, PackId, gtin_check_digit
+from inventory.codes.gtin import gtin_check_digit
+from inventory.codes.identifiers import EpcDecoder, PackId
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 

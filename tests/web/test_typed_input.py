@@ -12,7 +12,7 @@ from pathlib import Path
 from playwright.async_api import expect
 
 from edge.demo.local_broker import LocalBroker
-from inventory.codes.identifiers import gtin_check_digit
+from inventory.codes.gtin import gtin_check_digit
 from tests.edge.pick_rig import AMOX, IBU
 from tests.web.page_rig import page_rig
 

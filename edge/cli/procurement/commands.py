@@ -10,26 +10,24 @@ gateway made of it (`edge.cli.procurement.status`).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
 import sys
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from edge.cli.broker_options import add_broker_options, broker_link
-from edge.cli.config_file import add_config_option, config_path
-from edge.settings.config import load_config
-from sync.broker_refusal import BrokerLinkError
-from sync.broker_security import BrokerLink, BrokerSecurity
-from sync.topics import Topics
+from edge.cli.config_file import add_config_option, read_config
 
 if TYPE_CHECKING:
     from edge.cli.procurement.watch import WatchOptions
+    from sync.broker_security import BrokerLink
     from sync.jetstream.consumer_group import GroupRefused
+    from sync.topics import Topics
 
-Target = Callable[[argparse.Namespace], tuple[BrokerLink, Topics]]
+# Named in a string: the broker's modules load as a command sends, not with every parser.
+Target: TypeAlias = "Callable[[argparse.Namespace], tuple[BrokerLink, Topics]]"
 AddTarget = Callable[[argparse.ArgumentParser], None]
 # The states the centre may answer with (the contract's list: sync/schemas/procurement-status.json).
 ANSWER_STATES = ("accepted", "ordered", "shipped", "cancelled", "rejected")
@@ -114,6 +112,8 @@ def add_clerk_commands(
     known.add_argument("--seen", type=Path, metavar="FILE", help="the watch's --seen file")
 
     def run_status(args: argparse.Namespace) -> int:
+        import asyncio
+
         from edge.cli.procurement.origin import OriginUnknown, answer_target
         from edge.cli.procurement.status import send_status
 
@@ -139,7 +139,10 @@ def add_clerk_commands(
 
 
 def _watch(args: argparse.Namespace) -> int:
+    import asyncio
+
     from edge.cli.procurement.watch import WatchOptions, accept_problems, watch
+    from sync.broker_security import BrokerSecurity
 
     if args.accept and (problems := accept_problems(args.by)):
         print(f"rxedge: --by cannot answer a request: {'; '.join(problems)}", file=sys.stderr)
@@ -164,7 +167,7 @@ def _watch(args: argparse.Namespace) -> int:
     elif args.nats is not None and args.config is None:
         link = None  # requests from the stream; no MQTT unless answers are sent
     else:
-        broker = load_config(config_path(args)).broker
+        broker = read_config(args).broker
         link = broker_link(args, args.broker or broker.urls_text, broker)
     protocol = "5" if link is None else link.protocol
     group = args.group
@@ -213,8 +216,11 @@ def _reach(args: argparse.Namespace) -> tuple[str, ...]:
 async def watch_group(options: WatchOptions) -> int:
     """Take requests from the stream as a member of `options.durable` until `count` requests,
     `seconds`, or a failure."""
+    import asyncio
+
     from edge.cli.broker_options import own_client_id
     from edge.cli.procurement.watch import Clerk, until_done
+    from sync.broker_refusal import BrokerLinkError
     from sync.jetstream.consumer_group import GroupRefused, JetStreamRequests
     from sync.jetstream.link import NatsUnavailable, connect
     from sync.jetstream.subjects import request_subject

@@ -40,13 +40,9 @@ from pathlib import Path
 from edge.cli.broker_options import own_client_id
 from edge.cli.procurement.request_csv import RequestCsv
 from edge.cli.procurement.request_lines import repeat_note, request_line
-from sync.broker_refusal import (
-    OPTION_SETTINGS,
-    BrokerLinkError,
-    MqttProtocol,
-)
+from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
 from sync.broker_security import BrokerSecurity
-from sync.broker_url import BrokerAddress, parse_broker_list
+from sync.broker_url import BrokerAddress, MqttProtocol, parse_broker_list
 from sync.contract import check_topic, validate
 from sync.mqtt_session import MqttSession
 from sync.procurement_feed import (

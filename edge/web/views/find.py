@@ -22,7 +22,7 @@ from edge.web.pages import action, render, shared_live_part, state_of
 from edge.web.reading import days_left
 from inventory.codes.barcodes import BarcodeError, from_typed, parse_pack_barcode
 from inventory.codes.digital_link import is_web_address
-from inventory.codes.identifiers import normalize_gtin
+from inventory.codes.gtin import normalize_gtin
 from inventory.ledger.questions import stock_of
 
 MAX_MATCHES = 20
