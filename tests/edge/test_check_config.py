@@ -12,8 +12,6 @@ import logging
 import os
 import socket
 import sqlite3
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from unittest.mock import ANY
@@ -27,6 +25,7 @@ from edge.settings.host_checks import check_host, with_usable_ledger
 from inventory.errors import StoreError
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
+from tests.command_line import rxedge
 
 HEAD = 'site = "s1"\ngateway = "g1"\n'
 
@@ -334,14 +333,3 @@ def test_a_replacement_box_is_told_to_restore_the_gateway_it_replaces_not_to_sta
     assert "database:" not in rxedge("check-config", str(config)).stderr
     verified = rxedge("ledger", "verify", "--db", str(db))
     assert verified.stdout.startswith("ledger ok: 1 movements chained")
-
-
-def rxedge(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
-        timeout=60,
-        check=False,
-    )

@@ -7,25 +7,17 @@ that stops early (`| head`) ends the command quietly."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
+from tests.command_line import ROOT, RXEDGE, rxedge
 from tests.inventory.test_store_upgrades import EPCS, GTIN, busy_ledger
 
-ROOT = Path(__file__).resolve().parents[2]
-RXEDGE = [sys.executable, "-m", "edge.cli"]  # the `rxedge` command's own entry point
 ON_SHELF = "3034F4E4E40C0E4000000003"  # EPCS[2], booked into A-01
 PICKED = "3034F4E4E40C0E4000000001"  # EPCS[0], picked from A-01
-
-
-def rxedge(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*RXEDGE, *args], capture_output=True, text=True, cwd=ROOT, timeout=60, check=False
-    )
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import subprocess
-import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -19,18 +17,10 @@ import pytest
 from inventory.errors import StoreError
 from inventory.ledger import store
 from inventory.ledger.schema import DROPPED, MIGRATIONS, SCHEMA_VERSION
+from tests.command_line import RXEDGE, rxedge
 from tests.edge.daemon_process import logged_until
 from tests.inventory.test_store import file_at_version
 from tests.inventory.test_store_upgrades import GTIN, busy_ledger, copy_into
-
-ROOT = Path(__file__).resolve().parents[2]
-RXEDGE = [sys.executable, "-m", "edge.cli"]  # the `rxedge` command's own entry point
-
-
-def rxedge(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*RXEDGE, *args], capture_output=True, text=True, cwd=ROOT, timeout=60, check=False
-    )
 
 
 def older_ledger(tmp_path: Path, version: int) -> Path:

@@ -7,11 +7,9 @@ truly no answer is still sent again."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -34,6 +32,7 @@ from tests.edge.procurement_rig import (
     take_one,
     unsent_requests,
 )
+from tests.sync.cuttable_link import CuttableLink
 
 HOURS = 0.25  # the least allowed, stepped on the gateway's clock by the test
 PERIOD = HOURS * 3600
@@ -45,76 +44,6 @@ HOLD = 1.0  # seconds the link holds before requests are looked at (the daemon's
 def looking_often(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("edge.daemon.gateway.RESEND_CHECK_SECONDS", LOOK_EVERY)
     monkeypatch.setattr("sync.broker_refusal.HOLD_SECONDS", HOLD)
-
-
-class CuttableLink:
-    """A TCP relay in front of the broker: `cut()` is a cable pulled (the links closed, new
-    ones closed at once) while the broker stays up for everyone else; `mend()` plugs it in."""
-
-    def __init__(self, broker_url: str):
-        self._broker = urlsplit(broker_url)
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.up = True
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"mqtt://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-
-    def cut(self) -> None:
-        self.up = False
-        for writer in list(self._writers):
-            writer.close()
-
-    def mend(self) -> None:
-        self.up = True
-
-    async def stop(self) -> None:
-        self.cut()
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(
-        self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
-    ) -> None:
-        if not self.up:
-            client_out.close()
-            return
-        broker_in, broker_out = await asyncio.open_connection(
-            self._broker.hostname, self._broker.port
-        )
-        self._writers |= {client_out, broker_out}
-        pipes = {
-            asyncio.create_task(_pipe(client_in, broker_out)),
-            asyncio.create_task(_pipe(broker_in, client_out)),
-        }
-        self._tasks |= pipes
-        try:
-            await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in pipes:
-                task.cancel()
-            await asyncio.gather(*pipes, return_exceptions=True)
-            self._tasks -= pipes
-            for writer in (client_out, broker_out):
-                writer.close()
-                self._writers.discard(writer)
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(ConnectionError):
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ ended by itself names that count and its report."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +17,7 @@ from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.site_calendar import SiteCalendar
 from inventory.stocktake.sweep import Sweep
+from tests.command_line import rxedge
 from tests.conftest import Subscriber, eventually
 from tests.edge.procurement_rig import CliRun
 from tests.edge.test_stocktake_sweep import (
@@ -30,7 +29,6 @@ from tests.edge.test_stocktake_sweep import (
     tag,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 SLOTS = ["A-01", "A-02", "A-03", "A-04"]
 GTIN = pack(1).gtin
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -38,17 +36,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 def loc(slot: str) -> str:
     return f"urn:epc:id:sgln:4012345.00001.{int(slot[-2:])}"
-
-
-def rxedge(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
 
 
 def counted_ledger(db: Path) -> None:

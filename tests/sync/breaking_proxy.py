@@ -7,36 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from tests.sync.loopback_server import LoopbackServer, pipe
 
 PUBLISH = 3
 
 
 @dataclass
-class BreakingProxy:
+class BreakingProxy(LoopbackServer):
     broker_url: str
     breaks_on: str
     links: int = 0
     broken: bool = False
-    _server: asyncio.Server | None = None
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"mqtt://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-
-    async def stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
 
     async def _serve(
         self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
@@ -47,7 +31,7 @@ class BreakingProxy:
         broker_in, broker_out = await asyncio.open_connection(address.hostname, address.port)
         cut = asyncio.Event()  # set: nothing more reaches the client on this link
         up = asyncio.create_task(self._upstream(client_in, broker_out, cut if first else None))
-        down = asyncio.create_task(_pipe(broker_in, client_out, cut))
+        down = asyncio.create_task(pipe(broker_in, client_out, cut))
         self._tasks |= {up, down}
         try:
             await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
@@ -81,16 +65,6 @@ class BreakingProxy:
                     self.broken = True
                     await asyncio.sleep(0.2)  # the broker takes it in before the link goes
                     return
-
-
-async def _pipe(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, cut: asyncio.Event
-) -> None:
-    with contextlib.suppress(ConnectionError):
-        while data := await reader.read(65536):
-            if not cut.is_set():
-                writer.write(data)
-                await writer.drain()
 
 
 def _topic(body: bytes) -> str:

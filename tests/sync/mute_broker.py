@@ -9,6 +9,8 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+from tests.sync.loopback_server import LoopbackServer
+
 CONNECT, PUBLISH, SUBSCRIBE, PINGREQ, DISCONNECT = 1, 3, 8, 12, 14
 
 
@@ -24,28 +26,17 @@ class Received:
 
 
 @dataclass
-class MuteBroker:
+class MuteBroker(LoopbackServer):
     acknowledge: bool = False
     connections: int = 0
     received: list[Received] = field(default_factory=list)
-    _server: asyncio.Server | None = None
     _links: set[asyncio.StreamWriter] = field(default_factory=set)
     _subscribers: dict[asyncio.StreamWriter, int] = field(default_factory=dict)  # -> version
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"mqtt://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-
     async def stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
         for link in list(self._links):
             link.close()
-        await self._server.wait_closed()
+        await super().stop()
 
     def send(self, topic: str, payload: bytes) -> None:
         """Deliver a message (QoS 0) on every link that subscribed: the broker's network side

@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import stat
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -18,11 +17,10 @@ from pathlib import Path
 import pytest
 
 from edge.demo.local_broker import LocalBroker
+from tests.command_line import ROOT, rxedge
 from tests.edge.pick_rig import stock
 from tests.edge.test_service_unit import _kernel_refuses_exec_gain, _no_write_and_execute
 from tests.web.page_rig import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_config(tmp_path: Path, broker_url: str, **web: str) -> Path:
@@ -49,18 +47,6 @@ port = 1502
 slots = 8
 """)
     return config
-
-
-def rxedge(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=ROOT,
-    )
 
 
 def test_accounts_are_added_listed_and_removed_with_argon2_hashes(tmp_path: Path) -> None:
