@@ -32,7 +32,9 @@ shortage is found.
 A product whose requests a pharmacist confirms gets a proposal instead of a request; while one
 waits, no second is made. Stock rising until nothing more is needed withdraws it, so the next
 shortage proposes afresh, for what is missing then; unless it owes packs to short pick lists:
-their patients wait whatever the shelf holds, so it stays for the pharmacist.
+their patients wait whatever the shelf holds, so it stays for the pharmacist. A live alarm
+that named it as left by a refusal then says it was withdrawn (`_told_withdrawn`): nobody is
+sent to confirm a proposal that no longer waits.
 
 A stock-out, like a short pick, makes the product's open routine requests urgent. The contract
 carries a request once (the centre applies each request_id once), so the change cannot go out
@@ -112,6 +114,9 @@ def after_movements(
         requests.append(new_request(product, standing, at))
     elif delta > 0 and not needed and proposal is not None and not proposal.owed:
         requests.append(replace(proposal, status=RequestStatus.WITHDRAWN))
+        proposal = None
+    cleared = {a.kind for a in alarms if a.state is AlarmState.CLEARED}
+    alarms += _told_withdrawn(standing, proposal, cleared)
     return alarms, requests
 
 
@@ -207,7 +212,8 @@ def at_start(
     product: Product, standing: Standing, at: str
 ) -> tuple[list[Alarm], list[ProcurementRequest]]:
     """What the product's stock as found at start calls for: what stock falling to it would
-    (alarms not live yet raised, a request or proposal unless one is open or waiting)."""
+    (alarms not live yet raised, a request or proposal unless one is open or waiting), and a
+    live alarm naming as waiting a proposal that no longer waits told it was withdrawn."""
     return after_movements(product, standing, FOUND_AT_START, at)
 
 
@@ -265,8 +271,14 @@ def _proposed_again(
 
 # What a refusal writes in a live alarm's detail, replaced by the next refusal: the request
 # refused, how (cancelled, rejected), the proposal left waiting for a pharmacist, and the
-# request that proposal became once confirmed.
-_REFUSAL = ("refused_request", "refused_status", "proposal_id", "requested_again")
+# request that proposal became once confirmed, or else the proposal withdrawn unconfirmed.
+_REFUSAL = (
+    "refused_request",
+    "refused_status",
+    "proposal_id",
+    "requested_again",
+    "proposal_withdrawn",
+)
 
 
 def _told_refused(
@@ -302,6 +314,25 @@ def after_confirmed(standing: Standing, sent: ProcurementRequest) -> list[Alarm]
         news = {k: v for k, v in live.detail.items() if k in _REFUSAL[:2]}
         news["requested_again"] = sent.request_id
         told += _retold(live, news, still_open, urgent)
+    return told
+
+
+def _told_withdrawn(
+    standing: Standing, waiting: ProcurementRequest | None, ending: Set[AlarmKind]
+) -> list[Alarm]:
+    """The product's live alarms (but those of the kinds `ending` now) that name as waiting a
+    proposal that no longer does (`waiting`: the one that does, if any), told that it was
+    withdrawn: stock rose until nothing more was needed, before anyone confirmed it.
+    `proposal_withdrawn` names it in place of `proposal_id`; the refusal stays told, and so
+    do the urgent requests named."""
+    told: list[Alarm] = []
+    for live in _live(standing):
+        named = live.detail.get("proposal_id")
+        if live.kind in ending or named is None or (waiting and waiting.request_id == named):
+            continue
+        news = {k: v for k, v in live.detail.items() if k in _REFUSAL[:2]}
+        news["proposal_withdrawn"] = named
+        told += _retold(live, news, set(live.detail.get("urgent_requests", ())), ())
     return told
 
 

@@ -1,11 +1,11 @@
 """The Alarms view in Chromium says what people need to act on each alarm (the product of a
 pack taken by mistake and its slot, where a refused pack lies, why a device is down, what the
-ledger check found, a request the centre refused and the proposal left to confirm), and held
-packs taken off the shelf are written off from the page by the person logged in: an expired
-batch slot by slot on the Alarms view (its alarm and its slot's red end with its last pack), a
-recalled line on the Expiring view; the gateway refuses anything but quarantined stock, and
-the page says why. A form sent twice writes off once; the view shows the newest 500 live
-alarms and says how many more there are."""
+ledger check found, a request the centre refused and the proposal left to confirm or since
+withdrawn), and held packs taken off the shelf are written off from the page by the person
+logged in: an expired batch slot by slot on the Alarms view (its alarm and its slot's red end
+with its last pack), a recalled line on the Expiring view; the gateway refuses anything but
+quarantined stock, and the page says why. A form sent twice writes off once; the view shows
+the newest 500 live alarms and says how many more there are."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from edge.lights.light_plan import HELD_LIGHT
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.changes import RaiseAlarm
 from tests.conftest import eventually
-from tests.edge.pick_rig import AMOX
+from tests.edge.pick_rig import AMOX, IBU
 from tests.web.page_rig import EXPIRED, NAME, artifacts, page_rig
 
 EPC = "urn:epc:id:sgtin:4012345.012345.9"  # an amoxicillin pack
@@ -81,6 +81,19 @@ async def test_each_alarm_says_what_is_needed_to_act_on_it(
                     "proposal_id": "p-2",
                 },
             ),
+            (
+                AlarmKind.SHORTAGE,
+                IBU,
+                {
+                    "gtin": IBU,
+                    "name": "Ibuprofen 400 mg",
+                    "on_hand": 1,
+                    "slots": ["A-06"],
+                    "refused_request": "r-3",
+                    "refused_status": "cancelled",
+                    "proposal_withdrawn": "p-4",
+                },
+            ),
         ]
         for kind, subject, detail in raised:
             await gateway.ledger.submit(RaiseAlarm(kind, subject, detail))
@@ -103,6 +116,12 @@ async def test_each_alarm_says_what_is_needed_to_act_on_it(
         await expect(about(f"shortage-{AMOX}")).to_contain_text(
             "the centre rejected request r-1; proposal p-2 waits for a pharmacist to confirm it"
         )
+        withdrawn = about(f"shortage-{IBU}")
+        await expect(withdrawn).to_contain_text(
+            "the centre cancelled request r-3; proposal p-4 withdrawn: stock rose, nothing more"
+            " is needed"
+        )
+        await expect(withdrawn).not_to_contain_text("waits for a pharmacist")
         await tab.screenshot(path=str(artifacts() / "alarms-detail.png"), full_page=True)
 
 

@@ -82,8 +82,8 @@ def described(
 
 
 def _refusal(detail: Mapping[str, Any]) -> str:
-    """What the centre's refusal of a request left: a proposal waiting for a pharmacist, or
-    the request that proposal became once confirmed."""
+    """What the centre's refusal of a request left: a proposal waiting for a pharmacist, the
+    request that proposal became once confirmed, or that proposal withdrawn unconfirmed."""
     said = (
         f"the centre {detail.get('refused_status', 'refused')} request {detail['refused_request']}"
     )
@@ -91,6 +91,9 @@ def _refusal(detail: Mapping[str, Any]) -> str:
         return f"{said}; asked again as {detail['requested_again']}"
     if detail.get("proposal_id"):
         return f"{said}; proposal {detail['proposal_id']} waits for a pharmacist to confirm it"
+    if detail.get("proposal_withdrawn"):
+        withdrawn = detail["proposal_withdrawn"]
+        return f"{said}; proposal {withdrawn} withdrawn: stock rose, nothing more is needed"
     return said
 
 
