@@ -174,10 +174,6 @@ class InventoryKeeper:
             self._group_at = iso(self._clock())
         return self._group_at
 
-    def flush(self) -> None:
-        """Write what the group took so far into its transaction, for SQL that reads it."""
-        self.ledger.flush()
-
     # Questions -------------------------------------------------------------------------------
 
     def on_hand(self, gtin: str) -> int:

@@ -32,6 +32,7 @@ from edge.daemon.ledger_lock import sole_writer
 from edge.daemon.stocktake_flow import StocktakeFlow
 from edge.daemon.storage_guard import StorageGuard, check_integrity, straight_to_broker
 from edge.inbound.commands import InboundCommands
+from edge.inbound.settled_link import SettledLink, copy_screen
 from edge.lights.lights_feed import LightsFeed
 from edge.lights.shelf_lights import ShelfLights
 from edge.service.heartbeat_sources import gateway_watchdog
@@ -221,6 +222,7 @@ class Gateway:
                 self.topics,
                 fetch_pending=publishes.fetching(ask.pending_from(ledger.ask)),
                 mark_sent=publishes.marking(ledger.mark_sent),
+                screen=copy_screen(SettledLink(session, self.inbound), ledger.hand_over_copies),
             )
             await session.start()
             try:
@@ -375,14 +377,14 @@ class Gateway:
     async def _send_requests_again(self, session: MqttSession) -> None:
         """Requests the centre has not answered, sent again when due (inventory.replenishment
         .resend): looked at now and then, due by the ledger's record and the gateway's clock,
-        and only while the link has held HOLD_SECONDS (sync.broker_refusal): answers the broker
-        kept for the gateway while it was away come in right after it connects, so a request
-        still unanswered then has no answer waiting. The next look is queued only once the last
-        is carried out: while the ledger cannot be written they do not pile up in the queue of
-        changes, crowding out the shelf's events."""
+        and only once the link has settled (edge.inbound.settled_link): the answers the broker
+        kept for the gateway while it was away taken in. The next look is queued only once the
+        last is carried out: while the ledger cannot be written they do not pile up in the queue
+        of changes, crowding out the shelf's events."""
         after = self.config.procurement.resend_after_hours * 3600
+        settled = SettledLink(session, self.inbound)
         while True:
-            await session.takeover.held.wait()
+            await settled.wait()
             await self.ledger.carried_out(SendRequestsAgain(after))
             await asyncio.sleep(min(RESEND_CHECK_SECONDS, after / 10))
 

@@ -40,6 +40,7 @@ from inventory.keeper import InventoryKeeper
 from inventory.ledger.outbox import OutboxRow
 from inventory.ledger.store import touch
 from inventory.ledger.writer import LedgerWriter
+from inventory.replenishment.resend import hand_over_copies
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -297,6 +298,12 @@ class LedgerLink:
         they superseded, dropped unsent."""
         return await self._until_written(partial(self.writer.call, partial(_mark_sent, ids)))
 
+    async def hand_over_copies(self, ids: list[int]) -> list[int]:
+        """Of these waiting copies of requests sent again, those to publish now, marked handed
+        over, the unwanted dropped (inventory.replenishment.resend); retried while the ledger
+        cannot be written."""
+        return await self._until_written(partial(self.writer.call, partial(_hand_over, ids)))
+
     async def _until_written(
         self,
         attempt: Callable[[], Awaitable[T]],
@@ -385,3 +392,8 @@ def _unanswered(_show: bool) -> None:
 
 def _mark_sent(ids: list[int], keeper: InventoryKeeper) -> list[OutboxRow]:
     return keeper.mark_sent(ids)
+
+
+def _hand_over(ids: list[int], keeper: InventoryKeeper) -> list[int]:
+    with keeper.group():
+        return hand_over_copies(keeper.db, ids, keeper.stamp())

@@ -86,6 +86,8 @@ class InboundCommands:
         self._unsubscribe = unsubscribe
         self._client_id = config.client_id
         self._not_ours: list[Delivery] = []  # left unacknowledged until the session holds
+        self._open = 0  # messages taken in, not yet carried out (or given up on)
+        self._stirred_at: float | None = None  # when one last came or was carried out
         self._kept = True  # every change of the message at hand was queued
         self._stocktake = stocktake
         self._badge_holder = badge_holder
@@ -102,6 +104,7 @@ class InboundCommands:
         topic is not taken (see the module's text)."""
         topics, topic = self._topics, delivery.topic
         if topic == topics.procurement_status or topic.rpartition("/")[0] == f"{topics.prefix}/cmd":
+            self._stir(1)
             self._in_turn.put_nowait(delivery)
         elif not self._alone():
             log.warning(
@@ -117,6 +120,23 @@ class InboundCommands:
             self._not_ours.append(delivery)
         else:
             self._drop(delivery)
+
+    def quiet_for(self) -> float:
+        """Seconds since a message last came in or was carried out, none waiting meanwhile (in
+        turn, for the rate, or for what it led to to be written); 0 while one waits."""
+        if self._open:
+            return 0.0
+        if self._stirred_at is None:
+            return float("inf")
+        return self._clock.monotonic() - self._stirred_at
+
+    def _stir(self, opened: int) -> None:
+        self._open += opened
+        self._stirred_at = self._clock.monotonic()
+
+    def _carried_out(self, delivery: Delivery) -> None:
+        self._ack(delivery)
+        self._stir(-1)
 
     def session_held(self) -> None:
         """The session has held as this gateway's alone: what was left unacknowledged for
@@ -173,7 +193,9 @@ class InboundCommands:
         self._counters["commands"] += 1
         handle(delivery.payload, delivery.topic.rsplit("/", 1)[-1])
         if self._kept:
-            self._when_written(partial(self._ack, delivery))
+            self._when_written(partial(self._carried_out, delivery))
+        else:
+            self._stir(-1)  # left with the broker, which hands it over again
 
     def _answer(self, payload: bytes, _name: str) -> None:
         """Check an answer on procurement/status and queue it for the ledger."""

@@ -212,6 +212,14 @@ _V13_REQUEST_OWED = """
 ALTER TABLE procurement_requests ADD COLUMN owed INTEGER NOT NULL DEFAULT 0;
 """
 
+# Version 14: when a copy of a request sent again was handed to the MQTT client (it may have
+# gone out from then on, whatever the broker answered): such a copy is never dropped, while one
+# never handed over is dropped unsent once the centre has answered its request
+# (inventory.replenishment.resend). The gateway's own account: never sent.
+_V14_COPIES_HANDED = """
+ALTER TABLE outbox ADD COLUMN handed_at TEXT;
+"""
+
 # Index i holds the script that moves a file from version i to version i + 1.
 MIGRATIONS: tuple[str, ...] = (
     _SCHEMA_V1,
@@ -227,6 +235,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V11_REQUEST_MESSAGES,
     _V12_DOTTED_ALARM_MESSAGES,
     _V13_REQUEST_OWED,
+    _V14_COPIES_HANDED,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

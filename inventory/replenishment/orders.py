@@ -36,7 +36,7 @@ from inventory.replenishment.requests import (
     RequestStatus,
     unfinished_requests,
 )
-from inventory.replenishment.resend import copies_due, unanswered, withdraw_copies
+from inventory.replenishment.resend import copies_due, unanswered
 
 # The messages that answer the centre's answer, written with it: made of the request's state
 # after it and whether it changed that state.
@@ -53,8 +53,6 @@ class OrderLedger(Protocol):
     def stamp(self) -> str: ...
 
     def group(self) -> AbstractContextManager[None]: ...
-
-    def flush(self) -> None: ...
 
     def on_hand(self, gtin: str) -> int: ...
 
@@ -307,9 +305,6 @@ class OrderBook:
         with self._ledger.group():
             at = self._ledger.stamp()
             messages = self._ledger.record(at, [], [updated], reply(status, True))
-            if request.status is RequestStatus.REQUESTED:
-                self._ledger.flush()  # the reply first: the copies are then not the newest row
-                withdraw_copies(self._db, request_id)
             self._answered(answer)
             ended = self._after_ended(updated, at)
         return Commit(

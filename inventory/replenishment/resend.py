@@ -10,7 +10,9 @@ applies it once (and drops it as a copy); one that may have it shows it as a rep
 such while, until the centre answers (or packs of it are booked in: it has it). What was sent
 and when is the outbox's: every copy is a row there (kind `procurement_request`, key the
 request's id), so the count of copies and the time of the last survive a restart, and a copy
-still waiting for the broker is not joined by another.
+still waiting for the broker is not joined by another. A copy waits in the outbox until the
+link has settled (the answers the broker kept taken in); handed to the MQTT client only while
+its request is still unanswered, else dropped (`hand_over_copies`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from inventory.ledger.outbox import MessageKind, OutboxMessage
+from inventory.ledger.outbox import MessageKind, OutboxMessage, OutboxRow
 from inventory.replenishment.requests import ProcurementRequest, RequestStatus
 
 # The newest message of each request among those given, and how many there are; `kind` is
@@ -30,6 +32,13 @@ _SENDINGS_SQL = """
 SELECT key, count(*), max(id) FROM outbox
 WHERE kind = 'procurement_request' AND key IN (SELECT value FROM json_each(?))
 GROUP BY key
+"""
+# The waiting copies among the ids given, and whether each may go: handed over before, or its
+# request still unanswered.
+_HANDED_SQL = """
+SELECT outbox.id, outbox.handed_at IS NOT NULL OR coalesce(r.status = 'requested', 0)
+FROM outbox LEFT JOIN procurement_requests AS r ON r.request_id = outbox.key
+WHERE outbox.id IN (SELECT value FROM json_each(?)) AND outbox.sent_at IS NULL
 """
 
 
@@ -60,18 +69,35 @@ def sendings(db: sqlite3.Connection, requests: Sequence[ProcurementRequest]) -> 
     return found
 
 
-def withdraw_copies(db: sqlite3.Connection, request_id: str) -> int:
-    """Drop the copies of a request the centre has now answered that still wait for the
-    broker: sent after the answer, they would tell the centre it has none. The first message
-    stays (a copy of it is a duplicate to the centre, never a question), and so does the
-    newest row of the outbox, whose id SQLite would hand out again (`Outbox.trim`). How many
-    were dropped."""
-    cursor = db.execute(
-        "DELETE FROM outbox WHERE kind = 'procurement_request' AND key = ? AND sent_at IS NULL"
-        " AND json_extract(payload, '$.sent_again') > 0 AND id < (SELECT max(id) FROM outbox)",
-        (request_id,),
+def is_copy(row: OutboxRow) -> bool:
+    """Whether an outbox row is a copy of a request sent again (`sent_again` above 0), not the
+    request's first message."""
+    if row.kind is not MessageKind.PROCUREMENT_REQUEST:
+        return False
+    return bool(json.loads(row.payload).get("sent_again"))
+
+
+def hand_over_copies(db: sqlite3.Connection, ids: Sequence[int], at: str) -> list[int]:
+    """Of the waiting copies `ids` (`is_copy`), those to hand to the MQTT client now, marked
+    handed at `at`: each handed over before (it may have gone out then: it goes, and counts)
+    and each whose request is still `requested`. Sent after the centre's answer, a copy would
+    tell the centre it has none: one never handed over whose request is answered (or closed) is
+    dropped instead, never sent nor counted in `sent_again`. The newest row of the outbox,
+    whose id SQLite would hand out again (`Outbox.trim`), is not dropped: left out, it is
+    dropped at a later look."""
+    found = db.execute(_HANDED_SQL, (json.dumps(list(ids)),)).fetchall()
+    going = [int(i) for i, goes in found if goes]
+    unwanted = [int(i) for i, goes in found if not goes]
+    db.executemany(
+        "UPDATE outbox SET handed_at = ? WHERE id = ? AND handed_at IS NULL",
+        [(at, i) for i in going],
     )
-    return cursor.rowcount
+    db.execute(
+        "DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?)) AND sent_at IS NULL"
+        " AND handed_at IS NULL AND id < (SELECT max(id) FROM outbox)",
+        (json.dumps(unwanted),),
+    )
+    return going
 
 
 def again_payload(request: ProcurementRequest, sending: Sending) -> str:

@@ -72,7 +72,7 @@ def test_a_question_an_older_ledger_cannot_answer_does_not_call_it_damaged(tmp_p
     missing = sqlite3.OperationalError("no such column: answered_by")
     said = str(store.unreadable(old, missing))
     assert "damaged or unreadable" not in said and "restore" not in said
-    assert f"ledger {old} is from an older rxedge (schema 7; this one writes 13)" in said
+    assert f"ledger {old} is from an older rxedge (schema 7; this one writes 14)" in said
     assert "the daemon's next start upgrades it" in said
     current = busy_ledger(tmp_path / "current.sqlite")
     assert "damaged or unreadable" in str(store.unreadable(current, missing)), "a current one is"
@@ -125,7 +125,7 @@ def test_the_daemon_says_once_that_it_upgraded_the_ledger_and_what_it_dropped(
         in (said[1])
     )
     assert said[2].endswith(
-        f"ledger {old} upgraded from schema 7 to 13; an older rxedge can no longer open it (keep"
+        f"ledger {old} upgraded from schema 7 to 14; an older rxedge can no longer open it (keep"
         " the backup taken before the upgrade: going back to the older rxedge means restoring"
         " that backup)"
     )
@@ -135,7 +135,7 @@ def test_the_daemon_says_once_that_it_upgraded_the_ledger_and_what_it_dropped(
 
 def test_the_version_names_the_ledger_schema_an_older_rxedge_refuses_by(tmp_path: Path) -> None:
     shown = rxedge("--version")
-    assert shown.stdout == f"rxedge {version('rxedge')} (ledger schema version 13)\n"
+    assert shown.stdout == f"rxedge {version('rxedge')} (ledger schema version 14)\n"
     newer = file_at_version(tmp_path / "newer.sqlite", SCHEMA_VERSION)
     with sqlite3.connect(newer) as db:
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")

@@ -43,12 +43,14 @@ HOURS = 0.25  # the least allowed: 15 minutes on the gateway's clock, stepped by
 PERIOD = HOURS * 3600
 LOOK_EVERY = 0.5  # seconds (the daemon's 60 s, shortened for the test)
 HOLD = 1.0  # seconds the link holds before requests are looked at (the daemon's 10 s)
+QUIET = 0.5  # seconds the intake is quiet on top of it (the daemon's 3 s)
 
 
 @pytest.fixture(autouse=True)
 def looking_often(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("edge.daemon.gateway.RESEND_CHECK_SECONDS", LOOK_EVERY)
     monkeypatch.setattr("sync.broker_refusal.HOLD_SECONDS", HOLD)
+    monkeypatch.setattr("edge.inbound.settled_link.QUIET_SECONDS", QUIET)
 
 
 async def gateway_on(

@@ -1,14 +1,16 @@
 """An answer the broker kept for the gateway while it was away is not met by a copy sent again,
 over a real mosquitto: the link cut (the daemon running) or the daemon stopped, past
 `procurement.resend_after_hours`, the clerk answering meanwhile. Back on the broker, the
-answer is applied and the request never goes out again (`sent_again` stays 0); a request with
-truly no answer is still sent again."""
+answer is applied and the request never goes out again (`sent_again` stays 0, as the wire
+has it), also when a copy of it was already waiting in the outbox; a request with truly no
+answer is still sent again."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,10 @@ from edge.cli.procurement.status import UNCONFIRMED
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
 from edge.settings.config import parse_config
-from inventory.changes import Book
+from inventory.apply import apply
+from inventory.changes import Book, SendRequestsAgain
+from inventory.keeper import InventoryKeeper
+from inventory.site_calendar import SiteCalendar
 from tests.clocks import SteppedClock
 from tests.conftest import Subscriber, eventually, subscribed
 from tests.edge.procurement_rig import (
@@ -38,12 +43,14 @@ HOURS = 0.25  # the least allowed, stepped on the gateway's clock by the test
 PERIOD = HOURS * 3600
 LOOK_EVERY = 0.2  # seconds (the daemon's 60 s, shortened for the test)
 HOLD = 1.0  # seconds the link holds before requests are looked at (the daemon's 10 s)
+QUIET = 0.5  # seconds the intake is quiet on top of it (the daemon's 3 s)
 
 
 @pytest.fixture(autouse=True)
 def looking_often(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("edge.daemon.gateway.RESEND_CHECK_SECONDS", LOOK_EVERY)
     monkeypatch.setattr("sync.broker_refusal.HOLD_SECONDS", HOLD)
+    monkeypatch.setattr("edge.inbound.settled_link.QUIET_SECONDS", QUIET)
 
 
 @pytest.fixture
@@ -152,6 +159,33 @@ async def test_a_daemon_started_after_a_long_stop_applies_the_answer_kept_and_se
         tmp_path, broker.url, clock
     )
     await stop_gateway(gateway, task)
+    await answered_while_away(broker, clock, answered)
+    gateway, task = await gateway_on(settings, clock)
+    try:
+        await back_and_checked(wire, db, answered, unanswered)
+    finally:
+        await stop_gateway(gateway, task)
+
+
+async def test_a_copy_waiting_in_the_outbox_at_a_stop_is_dropped_when_the_answer_kept_comes(
+    broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    """The daemon stopped with a copy of each request waiting for the broker (written, never
+    handed to the MQTT client); the clerk answered one meanwhile. On the start the publisher
+    would send the copy as it connects, while the broker hands the answer over."""
+    wire = subscribe(f"{PREFIX}/procurement/request")
+    clock = SteppedClock()
+    settings, db, (gateway, task), (answered, unanswered) = await two_requests_taken(
+        tmp_path, broker.url, clock
+    )
+    await stop_gateway(gateway, task)
+    clock.step(PERIOD)
+    keeper = InventoryKeeper(db, {}, "s1", "g1", SiteCalendar(UTC, clock.now))
+    try:
+        assert len(apply(keeper, SendRequestsAgain(PERIOD)).notes) == 2
+    finally:
+        keeper.close()
+    assert unsent_requests(db) == 2, "a copy of each waits"
     await answered_while_away(broker, clock, answered)
     gateway, task = await gateway_on(settings, clock)
     try:

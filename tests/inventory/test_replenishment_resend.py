@@ -15,6 +15,7 @@ from inventory.keeper import InventoryKeeper
 from inventory.putaway.sessions import Notice, NoticeLine
 from inventory.replenishment.policy import Product
 from inventory.replenishment.requests import SHOWN_COLUMNS, RequestStatus
+from inventory.replenishment.resend import hand_over_copies, is_copy
 from inventory.site_calendar import SiteCalendar
 
 AMOX = Product("04012345123456", "Amoxicillin", reorder_point=2, par=6, home_slots=("A-01",))
@@ -207,18 +208,48 @@ def test_a_request_a_delivery_notice_is_on_its_way_for_is_not_sent_again(
     assert len(apply(keeper, SendRequestsAgain(HOURS)).notes) == 1, "no notice: sent again"
 
 
-def test_a_copy_still_waiting_for_the_broker_when_the_answer_comes_is_never_sent(
-    tmp_path: Path,
-) -> None:
-    """The copy went into the outbox, the link went before the broker took it, and the answer
-    the broker kept came in first: the copy would tell the centre there was none."""
-    clock = Clock()
-    keeper, rid = one_request(tmp_path / "l.sqlite", clock)
+def waiting_copy(path: Path, clock: Clock) -> tuple[InventoryKeeper, str, str, int]:
+    """A request, its first message taken by the broker, and a copy of it waiting: the keeper,
+    the request's id, its first message and the copy's outbox id."""
+    keeper, rid = one_request(path, clock)
     ((_, first),) = request_messages(keeper)
     clock.advance(HOURS)
     apply(keeper, SendRequestsAgain(HOURS))
-    assert sent_again(keeper, rid) == 1 and len(keeper.pending_messages(10)) == 1
+    (copy,) = keeper.pending_messages(10)
+    assert is_copy(copy) and sent_again(keeper, rid) == 1
+    return keeper, rid, first, copy.id
+
+
+def hand_over(keeper: InventoryKeeper, ids: list[int]) -> list[int]:
+    """The publisher's look at copies it would hand to the MQTT client now."""
+    with keeper.group():
+        return hand_over_copies(keeper.db, ids, keeper.stamp())
+
+
+def test_a_copy_never_handed_over_is_dropped_when_the_answer_came_first(tmp_path: Path) -> None:
+    """The copy waited for the link to settle, and the answer the broker kept came in first:
+    the copy would tell the centre there was none. Dropped unsent, it is not counted."""
+    keeper, rid, first, copy = waiting_copy(tmp_path / "l.sqlite", Clock())
     apply(keeper, RequestAnswer(rid, RequestStatus.ACCEPTED, "", "purchasing", None))
+    assert sent_again(keeper, rid) == 1, "waiting: counted until the publisher looks at it"
+    assert hand_over(keeper, [copy]) == []
     assert request_messages(keeper) == [(rid, first)], "the first stays, the copy is gone"
     assert sent_again(keeper, rid) == 0
     assert [row.kind for row in keeper.pending_messages(10)] == ["command_result"], "the reply"
+
+
+def test_a_copy_handed_over_goes_and_counts_whatever_came_after(tmp_path: Path) -> None:
+    """Handed to the MQTT client, a copy may have gone out (the link lost before the PUBACK,
+    the daemon stopped): it is never dropped, and stays counted."""
+    keeper, rid, _, copy = waiting_copy(tmp_path / "l.sqlite", Clock())
+    assert hand_over(keeper, [copy]) == [copy], "unanswered: it goes"
+    apply(keeper, RequestAnswer(rid, RequestStatus.ACCEPTED, "", "purchasing", None))
+    assert hand_over(keeper, [copy]) == [copy], "handed before: it goes again"
+    assert sent_again(keeper, rid) == 1
+
+
+def test_the_newest_row_is_not_dropped_its_id_would_come_again(tmp_path: Path) -> None:
+    keeper, rid, _, copy = waiting_copy(tmp_path / "l.sqlite", Clock())
+    keeper.db.execute("UPDATE procurement_requests SET status = 'accepted'")  # no reply written
+    assert hand_over(keeper, [copy]) == [], "not sent"
+    assert sent_again(keeper, rid) == 1, "kept waiting, for a later look"

@@ -37,7 +37,7 @@ def test_a_version_1_file_is_migrated_and_keeps_its_movements(tmp_path: Path) ->
     keeper.commit([Movement(MovementKind.RECEIVE, "04012345123456", 3, to_slot="A-01")])
     keeper.close()
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 13
+        assert db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 14
         indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"movements_gtin", "movements_epc", "movements_from_slot"} <= indexes
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
