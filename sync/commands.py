@@ -212,12 +212,14 @@ def _build(name: str, body: dict[str, Any]) -> Command:
             NoticeLine(line["gtin"], int(line["quantity"]), line["batch"], line.get("expiry"))
             for line in body["lines"]
         )
-        return Notice(body["delivery_id"], notice_lines, body["request_id"], body["scanner"])
+        # A request id is a UUID: the centre may write its hex digits in either case.
+        request_id = body["request_id"] and body["request_id"].lower()
+        return Notice(body["delivery_id"], notice_lines, request_id, body["scanner"])
     if name == "putaway-end":
         return EndPutaway(body["delivery_id"], body["by"])
     if name == "alarm-ack":
         return AckAlarm(body["alarm_id"], body["by"])
     quantity = body.get("quantity")
     return ConfirmRequest(
-        body["request_id"], body["by"], None if quantity is None else int(quantity)
+        body["request_id"].lower(), body["by"], None if quantity is None else int(quantity)
     )

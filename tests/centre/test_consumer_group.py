@@ -113,7 +113,7 @@ async def test_a_request_left_for_a_fault_of_the_clusters_comes_again_in_seconds
             what=lambda: f"the request given back, delivered again and finished: {member.counts}",
         )
         assert tries[-1] - tries[0] < 10, "offered again long before the ack wait"
-        assert member.counts.left == 1
+        assert member.counts.left >= 1
 
         async def acknowledged() -> bool:
             return await unacknowledged(cluster, "desk") == 0

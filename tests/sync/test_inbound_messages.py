@@ -189,3 +189,16 @@ def test_an_expiry_the_contract_takes_is_read_in_either_case(stamp: str) -> None
     received = parse_received("pick-cancel", json.dumps({**body, "by": "Ana"}).encode())
     assert isinstance(received, Received)
     assert received.expires_at == datetime(2026, 12, 5, 10, tzinfo=UTC)
+
+
+def test_a_request_id_in_upper_case_names_the_same_request_in_every_command() -> None:
+    """The centre may write a UUID's hex digits in either case: the delivery notice counts
+    towards the request it names, and the confirm finds the proposal."""
+    named = REQUEST.upper()
+    notice = parse(
+        "putaway",
+        {"delivery_id": "d-1", "lines": [{"gtin": AMOX, "quantity": 1}], "request_id": named},
+    )
+    assert getattr(notice, "request_id", None) == REQUEST
+    confirm = parse("procurement-confirm", {"request_id": named, "by": "Ana"})
+    assert confirm == ConfirmRequest(REQUEST, "Ana", None)
