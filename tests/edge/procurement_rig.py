@@ -12,6 +12,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from edge.daemon.gateway import Gateway
 from edge.settings.config import parse_config
 from inventory.changes import Change
@@ -223,3 +225,15 @@ class CliRun:
 async def _collect(stream: asyncio.StreamReader, into: list[str]) -> None:
     async for raw in stream:
         into.append(raw.decode().rstrip("\n"))
+
+
+HOLD = 1.0  # seconds the link holds before requests are looked at (the daemon's 10 s)
+QUIET = 0.5  # seconds the intake is quiet on top of it (the daemon's 3 s)
+
+
+def looking_every(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """The gateway looks for requests to send again every `seconds` (the daemon's 60 s), once
+    its link has held HOLD and its intake been quiet QUIET: a test's minutes, not an hour's."""
+    monkeypatch.setattr("edge.daemon.gateway.RESEND_CHECK_SECONDS", seconds)
+    monkeypatch.setattr("sync.broker_refusal.HOLD_SECONDS", HOLD)
+    monkeypatch.setattr("edge.inbound.settled_link.QUIET_SECONDS", QUIET)

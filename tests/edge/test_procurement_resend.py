@@ -29,6 +29,7 @@ from tests.edge.procurement_rig import (
     CliRun,
     change,
     config,
+    looking_every,
     products,
     request_message,
     requests,
@@ -42,15 +43,11 @@ from tests.inventory.test_store import file_at_version
 HOURS = 0.25  # the least allowed: 15 minutes on the gateway's clock, stepped by the test
 PERIOD = HOURS * 3600
 LOOK_EVERY = 0.5  # seconds (the daemon's 60 s, shortened for the test)
-HOLD = 1.0  # seconds the link holds before requests are looked at (the daemon's 10 s)
-QUIET = 0.5  # seconds the intake is quiet on top of it (the daemon's 3 s)
 
 
 @pytest.fixture(autouse=True)
 def looking_often(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("edge.daemon.gateway.RESEND_CHECK_SECONDS", LOOK_EVERY)
-    monkeypatch.setattr("sync.broker_refusal.HOLD_SECONDS", HOLD)
-    monkeypatch.setattr("edge.inbound.settled_link.QUIET_SECONDS", QUIET)
+    looking_every(monkeypatch, LOOK_EVERY)
 
 
 async def gateway_on(

@@ -10,6 +10,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from edge.demo.local_broker import LocalBroker
 from inventory.changes import Book
 from tests.clocks import SteppedClock
@@ -18,6 +20,7 @@ from tests.edge.procurement_rig import (
     PREFIX,
     change,
     config,
+    looking_every,
     products,
     requests,
     stock,
@@ -27,14 +30,18 @@ from tests.edge.procurement_rig import (
 )
 from tests.edge.test_procurement_resend_outage import (
     HOURS,
+    LOOK_EVERY,
     PERIOD,
     copies,
     gateway_on,
-    looking_often,
     sent_again,
 )
 
-__all__ = ["looking_often"]  # the outage tests' short hold, look and quiet, for these too
+
+@pytest.fixture(autouse=True)
+def looking_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    looking_every(monkeypatch, LOOK_EVERY)
+
 
 ANSWERED = 20
 RATE = 10.0  # answers taken a second: 3 for each request take 6 s, far past the hold (1 s)

@@ -30,6 +30,7 @@ from tests.edge.procurement_rig import (
     CliRun,
     change,
     config,
+    looking_every,
     products,
     requests,
     stock,
@@ -42,15 +43,11 @@ from tests.sync.cuttable_link import CuttableLink
 HOURS = 0.25  # the least allowed, stepped on the gateway's clock by the test
 PERIOD = HOURS * 3600
 LOOK_EVERY = 0.2  # seconds (the daemon's 60 s, shortened for the test)
-HOLD = 1.0  # seconds the link holds before requests are looked at (the daemon's 10 s)
-QUIET = 0.5  # seconds the intake is quiet on top of it (the daemon's 3 s)
 
 
 @pytest.fixture(autouse=True)
 def looking_often(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("edge.daemon.gateway.RESEND_CHECK_SECONDS", LOOK_EVERY)
-    monkeypatch.setattr("sync.broker_refusal.HOLD_SECONDS", HOLD)
-    monkeypatch.setattr("edge.inbound.settled_link.QUIET_SECONDS", QUIET)
+    looking_every(monkeypatch, LOOK_EVERY)
 
 
 @pytest.fixture

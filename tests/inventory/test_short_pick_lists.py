@@ -88,17 +88,7 @@ def test_what_each_request_owes_survives_a_restart_between_the_lists(
 
 def test_a_proposal_grows_to_what_every_short_list_is_owed(tmp_path: Path, clock: Clock) -> None:
     """A product a pharmacist confirms: one proposal, enlarged to what both lists are owed."""
-    confirmed = replace(AMOX, auto_confirm=False)
-    keeper = InventoryKeeper(
-        tmp_path / "l.sqlite",
-        {AMOX.gtin: confirmed},
-        "s",
-        "g",
-        SiteCalendar(UTC, clock),
-        pick_times=TIMES,
-    )
-    put(keeper, "A-01", "LATE", "2027-12-31", 3)
-    put(keeper, "A-02", "EARLY", "2027-01-31", 1)
+    keeper = four_packs(tmp_path / "l.sqlite", clock, auto_confirm=False)
     rx_2_ended_short(keeper)
     start(keeper, "rx-3", 5)
     assert ordered(keeper) == [(10, URGENT, RequestStatus.PROPOSED)]
