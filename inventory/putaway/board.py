@@ -29,7 +29,8 @@ class PutawayBoard:
         self.store = PutawayStore(keeper.db)
         self.sessions: dict[str, PutawaySession] = {}
         self.red: dict[str, float] = {}  # slot -> until: a refused pack, a wrong slot
-        self.red_tags: dict[str, str] = {}  # a waiting pack's tag seen in a wrong slot -> that slot
+        # A waiting pack's tag seen in a wrong slot -> that slot, and until when its red was due.
+        self.red_tags: dict[str, tuple[str, float]] = {}
         self.reminded: set[str] = set()  # sessions left untouched: their slots blink slowly
         # Slots where a session that closed left a pack waiting -> (its delivery, until when a
         # press there is told so).
@@ -141,6 +142,21 @@ class PutawayBoard:
         """Red at `slot` for the configured time of a mistake."""
         keeper = self._keeper
         self.red[slot] = keeper.seconds() + keeper.picks.times.mistake_seconds
+
+    def astray(self, epc: str, slot: str) -> None:
+        """The red just shown at `slot` (`show_red`), where the tag `epc` of a waiting pack was
+        seen though nothing was lit there for it, is that tag's until its pack is booked."""
+        self.red_tags[epc] = (slot, self.red[slot])
+
+    def tag_booked(self, epc: str) -> bool:
+        """The pack whose tag `epc` made a slot red (`astray`) is booked, where it lies or
+        elsewhere: that red ends, unless another mistake holds the slot red (another such tag
+        there, or a mistake made there since). Whether a red ended."""
+        slot, until = self.red_tags.pop(epc, ("", 0.0))
+        if self.red.get(slot) != until or any(s == slot for s, _ in self.red_tags.values()):
+            return False
+        del self.red[slot]
+        return True
 
     def report(self, session: PutawaySession, event: str, out: Outcome, **fields: object) -> None:
         """Tell the centre `event` of `session` and save the session, in one transaction."""

@@ -225,6 +225,8 @@ class ShelfFinds:
         self._board.recent.record(pack.gtin, tag.serial, session, keeper.seconds())
         if self._board.unbooked.get(pack.slot, ("",))[0] == session.delivery_id:
             del self._board.unbooked[pack.slot]  # what was lit there is booked now
+        # Laid where nothing was lit for it, it made the slot red: booked, it is no mistake.
+        out.lights_changed = self._board.tag_booked(tag.epc)
         out.putaway_notes.append(
             f"put-away {session.delivery_id} ({session.state}): GTIN {pack.gtin} serial "
             f"{tag.serial}, left waiting, seen in {slot}: booked in with batch {pack.batch}"

@@ -165,7 +165,7 @@ class ShelfPuts:
             with self._keeper.group():
                 self._wrong_slot(slot, f"tag of GTIN {pack.gtin} serial {pack.serial}", out)
                 board.save(session)
-            board.red_tags[pack.epc] = slot
+            board.astray(pack.epc, slot)
         else:
             self._book(session, waiting, slot, "tag", out, tag=pack)
         return out
@@ -311,7 +311,7 @@ class ShelfPuts:
         if epc:
             out.placed[epc] = slot
             # The pack that made another slot red is where it belongs now: that red ends too.
-            board.red.pop(board.red_tags.pop(epc, ""), None)
+            board.tag_booked(epc)
         out.putaway_notes.append(
             f"put-away {session.delivery_id}: GTIN {pack.gtin} put in {slot} ({how})"
         )

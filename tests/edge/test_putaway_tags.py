@@ -2,21 +2,25 @@
 pty R2000 reader whose antennas 1 and 2 watch A-03 and A-04, the Modbus shelf simulator): the
 tag of a counted pack put by its button joins that pack instead of booking a second one, but a
 pack of the shelf lifted and put back there meanwhile is returned, not taken for it; and a
-pack laid in a slot not lit for it is booked once its delivery has timed out, where it lies or
-where it is moved to."""
+pack laid in a slot not lit for it is booked once its delivery has timed out or ended, where
+it lies or where it is moved to, and the red it made there ends then unless another mistake
+holds the slot red."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from drivers.modbus.lights import DARK
 from drivers.modbus.profile import Colour
 from edge.demo.local_broker import LocalBroker
 from firmware_sim.tags import sgtin96
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.replenishment.policy import Product
+from sync.commands import with_envelope
 from tests.clocks import PassingClock
 from tests.conftest import Subscriber, eventually
 from tests.edge.putaway_rig import (
@@ -42,6 +46,38 @@ def stock(rig: PutawayRig, gtin: str) -> list[tuple[str, str, str, str | None, i
             (gtin,),
         )
         return [tuple(r) for r in rows]
+
+
+async def laid_astray_and_ended(
+    rig: PutawayRig, centre: Subscriber, serial: int, press_there: bool = False
+) -> None:
+    """A paracetamol pack lit in A-03 laid in A-04 (red there: not lit for it; pressed there
+    too when `press_there`), and its delivery ended: it is booked where it lies."""
+    rig.scanner.scan(code(PARA, "P1", 300, serial=str(serial)))
+    await eventually(lambda: rig.shows("A-03", lit(Colour.GREEN, 1)), what="A-03 lit")
+    rig.reader.place(2, para_tag(serial))
+    await eventually(lambda: rig.shows("A-04", RED), what="A-04 red: not lit for it")
+    if press_there:
+        mistakes = len(answers(centre, "wrong_slot"))
+        await rig.press("A-04")
+        await eventually(lambda: len(answers(centre, "wrong_slot")) > mistakes, what="pressed")
+    delivery_id = answers(centre, "lit")[0]["command_id"]
+    end = {"delivery_id": delivery_id, "by": "Dr. Ruiz"}
+    centre.publish(f"{PREFIX}/cmd/putaway-end", json.dumps(with_envelope(end)))
+    await eventually(lambda: closed(centre), what="ended")
+    epc = f"urn:epc:id:sgtin:4012345.000002.{serial}"
+    await eventually(
+        lambda: stock(rig, PARA)[0] == ("A-04", "P1", str(serial), epc, 1),
+        what="booked where it lies",
+    )
+
+
+def answers(centre: Subscriber, status: str) -> list[dict[str, object]]:
+    return [
+        r
+        for r in centre.payloads("/cmd-result")
+        if r.get("command") == "putaway" and r["status"] == status
+    ]
 
 
 def closed(centre: Subscriber) -> list[dict[str, object]]:
@@ -164,5 +200,35 @@ async def test_a_pack_pressed_for_while_its_tag_lay_elsewhere_takes_its_tag_once
         await eventually(lambda: stock(rig, PARA)[0][3] == epc, what="its tag joins it")
         assert stock(rig, PARA)[0] == ("A-03", "P1", "45", epc, 1)
         assert len(rig.receipts()) == 1
+    finally:
+        await rig.stop()
+
+
+async def test_the_red_a_pack_laid_astray_made_ends_once_it_is_booked_where_it_lies(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """Booked in A-04 once its delivery ended, the pack is no mistake there any more: A-04
+    goes dark at once, not when the mistake's 30 s (the rig's clock is the real one) ran out."""
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start()
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        await laid_astray_and_ended(rig, centre, 47)
+        await eventually(lambda: rig.shows("A-04", DARK), timeout=5, what="A-04 dark")
+    finally:
+        await rig.stop()
+
+
+async def test_a_press_where_a_pack_lay_astray_keeps_the_slot_red_once_the_pack_is_booked(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """A-04 pressed after the pack was laid there (nothing lit there either): that mistake's
+    red runs its time, the pack booked there or not."""
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start()
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        await laid_astray_and_ended(rig, centre, 48, press_there=True)
+        await rig.shows_only("A-04", RED)
     finally:
         await rig.stop()
