@@ -22,6 +22,13 @@ NO_ZONE_DATA = (
     "install tzdata (pip install tzdata in the daemon's environment, or apt install tzdata)"
 )
 
+# Copies of the zone data under other names, which a `timezone` must not name.
+COPIES = {
+    "right": "its clocks count leap seconds, which Python's zoneinfo does not read: its "
+    "offsets come out wrong (Berlin's stays UTC+02:00 in winter)",
+    "posix": "a copy kept for old software, which the tzdata package and many machines lack",
+}
+
 
 def system_clock() -> datetime:
     """Now, from the machine's clock (aware, UTC)."""
@@ -39,7 +46,9 @@ def machine_zone_problems(
 ) -> list[str]:
     """What makes the machine's own zone (used where `timezone` is left empty) not what it
     seems: a $TZ that names no IANA zone (a POSIX rule such as "CST-8" is not read), or no
-    zone found at all, so that UTC is used. Each says the key to set."""
+    zone found at all, so that UTC is used; or a $TZ that is read but is not the service's
+    (systemd starts the daemon without it, in /etc/localtime's zone). Each says the key to
+    set."""
     return _machine_zone(environ, localtime)[1]
 
 
@@ -50,28 +59,51 @@ def configured_zone_problems(timezone: str) -> list[str]:
 
 
 def _machine_zone(environ: Mapping[str, str], localtime: Path) -> tuple[tzinfo, list[str]]:
+    system, found = _system_zone(localtime)
     named = environ.get("TZ", "").lstrip(":")
     unread = ""
     if named:
         from_tz = _zone_file(Path(named)) if named.startswith("/") else _zone_named(named)
         if from_tz is not None:
-            return from_tz, []
+            return from_tz, _not_the_services(named, from_tz, system or UTC, found)
         unread = (
             f"$TZ is {named!r}, which cannot be looked up: {NO_ZONE_DATA}"
             if not available_timezones()
             else f"$TZ is {named!r}, not an IANA zone name (a POSIX TZ rule is not read)"
         )
-    target = str(localtime.resolve()) if localtime.is_symlink() else ""
-    linked = _zone_named(target.split("zoneinfo/", 1)[1]) if "zoneinfo/" in target else None
-    zone: tzinfo | None = linked or _zone_file(localtime)
-    found = f"{zone} (the zone {localtime} names)"
-    if zone is None:
-        zone, found = UTC, "UTC"
+    if system is None:
         unread = unread or f"this machine names no time zone (no $TZ, no {localtime})"
     if not unread:
-        return zone, []
+        return system or UTC, []
     fix = 'set timezone = "Area/City", the site\'s IANA zone name (e.g. "Asia/Shanghai")'
-    return zone, [f"timezone: {unread}: dates are judged in {found} instead; {fix}"]
+    return system or UTC, [f"timezone: {unread}: dates are judged in {found} instead; {fix}"]
+
+
+def _system_zone(localtime: Path) -> tuple[tzinfo | None, str]:
+    """The zone /etc/localtime names, and how to name it to a person; None (and "UTC") if
+    it names none."""
+    target = str(localtime.resolve()) if localtime.is_symlink() else ""
+    linked = _zone_named(target.split("zoneinfo/", 1)[1]) if "zoneinfo/" in target else None
+    zone = linked or _zone_file(localtime)
+    return zone, f"{zone} (the zone {localtime} names)" if zone is not None else "UTC"
+
+
+def _not_the_services(named: str, zone: tzinfo, system: tzinfo, found: str) -> list[str]:
+    """A $TZ read here is a login shell's (runuser and sudo pass it on), not the service's:
+    systemd starts the daemon without one, so it judges dates in /etc/localtime's zone
+    (`system`, said as `found`). Nothing when both keep the same clocks the coming year."""
+    now = system_clock()
+    moments = [now + timedelta(days=30 * month) for month in range(13)]
+    if all(m.astimezone(zone).utcoffset() == m.astimezone(system).utcoffset() for m in moments):
+        return []
+    key = named.split("zoneinfo/", 1)[1] if "zoneinfo/" in named else named
+    name = key if _zone_named(key) is not None else "Area/City"
+    return [
+        f"timezone: left empty, so dates are judged here in $TZ's zone, {named}; the service "
+        f"will not have this $TZ (systemd starts it without one): it judges them in {found}, "
+        "so packs would expire and the nightly sweep run at other hours; set "
+        f'timezone = "{name}" in the configuration to be sure'
+    ]
 
 
 def _zone_named(name: str) -> ZoneInfo | None:
@@ -93,7 +125,14 @@ def _zone_file(path: Path) -> ZoneInfo | None:
 def zone_problem(name: str, clock: Clock = system_clock) -> str | None:
     """Why `name` is not an IANA time zone, with the places it may mean and their UTC offsets
     at `clock`'s now (`zone_names.zone_hint`), or None. With no zone data on this machine no
-    name can be found: that is said instead."""
+    name can be found: that is said instead. The leap-second ("right/") and "posix/" copies
+    of the zone data are refused for the plain name."""
+    copy, _, plain = name.partition("/")
+    if copy in COPIES and plain:
+        return (
+            f"{name!r} is the zone data's {copy}/ copy of {plain!r}: {COPIES[copy]}; give the "
+            f"name without it, {plain!r}"
+        )
     if _zone_named(name) is not None:
         return None
     known = available_timezones()

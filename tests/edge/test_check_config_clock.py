@@ -2,7 +2,8 @@
 (systemd-time-wait-sync.service, or chrony's chrony-wait.service, not enabled): a Raspberry Pi
 would start at its last shutdown's time. Where systemd does not run the machine, or cannot be
 asked, it says nothing. With `timezone` left empty, a $TZ that is a POSIX rule (not read) is
-warned of by check-config and by the daemon at start, naming the key to set."""
+warned of by check-config and by the daemon at start, naming the key to set; so is a $TZ from
+the checking shell that the service (started without it) will not have."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from edge.daemon.gateway import Gateway
 from edge.settings import clock_checks
 from edge.settings.clock_checks import Systemd, time_sync_problem
 from edge.settings.config import parse_config
+from inventory.site_calendar import local_zone
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,6 +123,27 @@ def test_check_config_warns_of_a_posix_tz_rule_and_names_the_key(tmp_path: Path)
     assert 'set timezone = "Area/City"' in done.stderr
     named = check_config(tmp_path, 'timezone = "Asia/Shanghai"\n', "CST-8")
     assert named.returncode == 0 and "$TZ" not in named.stderr, "the configured zone is used"
+
+
+def test_check_config_from_a_shell_with_tz_says_the_service_will_not_have_it(
+    tmp_path: Path,
+) -> None:
+    """`runuser -u rxedge -- rxedge check-config` passes the shell's TZ on; systemd does not:
+    the service judges dates in /etc/localtime's zone. A warning (exit 0) naming both zones
+    and the line to set; with `timezone` set, nothing."""
+    service_zone = str(local_zone({}))
+    shell_zone = "Pacific/Chatham" if service_zone == "Asia/Kolkata" else "Asia/Kolkata"
+    done = check_config(tmp_path, "", shell_zone)
+    assert done.returncode == 0, done.stderr
+    assert f"(time zone {shell_zone}, " in done.stdout and "warning(s)" in done.stdout
+    [said] = [line for line in done.stderr.splitlines() if "$TZ" in line]
+    assert said.startswith(
+        f"warning: timezone: left empty, so dates are judged here in $TZ's zone, {shell_zone}; "
+        "the service will not have this $TZ"
+    ), done.stderr
+    assert f"judges them in {service_zone}" in said and f'set timezone = "{shell_zone}"' in said
+    named = check_config(tmp_path, f'timezone = "{shell_zone}"\n', shell_zone)
+    assert named.returncode == 0 and "$TZ" not in named.stderr, named.stderr
 
 
 def test_the_daemon_warns_of_a_posix_tz_rule_at_start(

@@ -51,12 +51,14 @@ def test_no_zone_at_all_is_utc_said_so_not_a_crash(tmp_path: Path) -> None:
 
 
 def test_a_machine_zone_that_is_one_raises_nothing(tmp_path: Path) -> None:
-    assert local_zone({"TZ": "Asia/Shanghai"}, tmp_path / "none") == ZoneInfo("Asia/Shanghai")
-    assert machine_zone_problems({"TZ": ":Asia/Shanghai"}, tmp_path / "none") == []
     link = tmp_path / "localtime"
     link.symlink_to("/usr/share/zoneinfo/America/Bogota")
     assert local_zone({}, link) == ZoneInfo("America/Bogota")
     assert machine_zone_problems({}, link) == []
+    assert local_zone({"TZ": "Asia/Shanghai"}, link) == ZoneInfo("Asia/Shanghai")
+    shanghai = tmp_path / "shanghai"
+    shanghai.symlink_to("/usr/share/zoneinfo/Asia/Shanghai")
+    assert machine_zone_problems({"TZ": ":Asia/Shanghai"}, shanghai) == []
 
 
 def test_a_posix_tz_rule_is_not_read_and_said_so(tmp_path: Path) -> None:
@@ -72,3 +74,41 @@ def test_a_posix_tz_rule_is_not_read_and_said_so(tmp_path: Path) -> None:
     assert 'set timezone = "Area/City"' in problem
     [nowhere] = machine_zone_problems(posix, tmp_path / "none")
     assert "judged in UTC instead" in nowhere
+
+
+def test_a_tz_from_the_shell_is_said_not_to_be_the_services(tmp_path: Path) -> None:
+    """`timezone` left empty, checked from a login shell with TZ=Asia/Kolkata on a box whose
+    /etc/localtime is Etc/UTC: the service (started by systemd, without that $TZ) judges
+    dates in Etc/UTC, 5.5 hours off; the warning names both zones and the line to set."""
+    link = tmp_path / "localtime"
+    link.symlink_to("/usr/share/zoneinfo/Etc/UTC")
+    shell = {"TZ": "Asia/Kolkata"}
+    assert local_zone(shell, link) == ZoneInfo("Asia/Kolkata")
+    [problem] = machine_zone_problems(shell, link)
+    assert problem.startswith("timezone: left empty, so dates are judged here in $TZ's zone")
+    assert "the service will not have this $TZ" in problem
+    assert "judges them in Etc/UTC (the zone" in problem
+    assert 'set timezone = "Asia/Kolkata"' in problem
+    [by_path] = machine_zone_problems({"TZ": ":/usr/share/zoneinfo/Asia/Kolkata"}, link)
+    assert 'set timezone = "Asia/Kolkata"' in by_path
+    [no_localtime] = machine_zone_problems(shell, tmp_path / "none")
+    assert "judges them in UTC," in no_localtime
+
+
+def test_a_tz_that_keeps_the_services_clocks_is_not_warned_of(tmp_path: Path) -> None:
+    link = tmp_path / "localtime"
+    link.symlink_to("/usr/share/zoneinfo/Etc/UTC")
+    assert machine_zone_problems({"TZ": "UTC"}, link) == []
+    assert machine_zone_problems({"TZ": "Etc/UTC"}, link) == []
+
+
+@pytest.mark.parametrize("copy", ["right", "posix"])
+def test_the_leap_second_and_posix_copies_of_a_zone_are_refused_for_its_name(copy: str) -> None:
+    """Python's zoneinfo misreads the leap-second right/ files (right/Europe/Berlin runs
+    UTC+02:00 in winter); posix/ is a copy missing from the tzdata package."""
+    with pytest.raises(ConfigError) as refused:
+        parse_config({"site": "s", "gateway": "g", "timezone": f"{copy}/Europe/Berlin"})
+    said = str(refused.value)
+    assert f"timezone: '{copy}/Europe/Berlin' is the zone data's {copy}/ copy" in said
+    assert "give the name without it, 'Europe/Berlin'" in said
+    assert parse_config({"site": "s", "gateway": "g", "timezone": "Europe/Berlin"})
