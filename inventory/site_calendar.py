@@ -65,6 +65,8 @@ def _machine_zone(environ: Mapping[str, str], localtime: Path) -> tuple[tzinfo, 
     if named:
         from_tz = _zone_file(Path(named)) if named.startswith("/") else _zone_named(named)
         if from_tz is not None:
+            if "INVOCATION_ID" in environ:  # systemd's own service: this $TZ is the service's
+                return from_tz, []
             return from_tz, _not_the_services(named, from_tz, system or UTC, found)
         unread = (
             f"$TZ is {named!r}, which cannot be looked up: {NO_ZONE_DATA}"

@@ -110,7 +110,8 @@ def check_config(tmp_path: Path, zone_line: str, tz: str) -> subprocess.Complete
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "TZ": tz},
+        # from a login shell, not as systemd's service (which sets INVOCATION_ID)
+        env={**{k: v for k, v in os.environ.items() if k != "INVOCATION_ID"}, "TZ": tz},
         check=False,
         timeout=60,
     )

@@ -93,6 +93,8 @@ def test_a_tz_from_the_shell_is_said_not_to_be_the_services(tmp_path: Path) -> N
     assert 'set timezone = "Asia/Kolkata"' in by_path
     [no_localtime] = machine_zone_problems(shell, tmp_path / "none")
     assert "judges them in UTC," in no_localtime
+    # the daemon as systemd's service: a $TZ it has (a drop-in's Environment=) is its own
+    assert machine_zone_problems({**shell, "INVOCATION_ID": "0123abcd"}, link) == []
 
 
 def test_a_tz_that_keeps_the_services_clocks_is_not_warned_of(tmp_path: Path) -> None:
