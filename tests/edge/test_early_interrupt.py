@@ -43,11 +43,12 @@ def _interrupted_after(seconds: float, cwd: Path) -> subprocess.CompletedProcess
 
 
 def _interrupted_once_started(seconds: float, cwd: Path) -> subprocess.CompletedProcess[str]:
-    for attempt in range(10):
-        result = _interrupted_after(seconds + 0.02 * attempt, cwd)
-        if INTERPRETER_STARTING not in result.stderr:
-            return result
-    raise AssertionError(f"every Ctrl-C from {seconds:.3f} s on fell in Python's own start")
+    deadline = time.monotonic() + 20  # a machine loaded now starts slower than when measured
+    while True:
+        result = _interrupted_after(seconds, cwd)
+        if INTERPRETER_STARTING not in result.stderr or time.monotonic() > deadline:
+            return result  # (one still in Python's start by then fails below, with its stderr)
+        seconds += 0.02
 
 
 def test_ctrl_c_while_the_command_loads_ends_it_without_a_traceback(tmp_path: Path) -> None:
