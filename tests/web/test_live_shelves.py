@@ -3,7 +3,8 @@ on MQTT lights its slot on the page's shelf map in the list's colour (and in wor
 pressed on the shelf controller moves the pick list's progress, and the map returns to dark;
 a stream a proxy answered with an error is opened again; a page left open over the site's
 midnight judges expiry on the new day, also when its stream was away then (a tablet asleep);
-a live part is not redrawn under a finger pressing a button in it."""
+a live part is not redrawn under a finger pressing a button in it, nor while someone types in
+it, yet a box left focused does not freeze it."""
 
 from __future__ import annotations
 
@@ -21,9 +22,12 @@ from sync.commands import with_envelope
 from tests.clocks import SteppedClock
 from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import AMOX, PREFIX
-from tests.web.page_rig import artifacts, page_rig
+from tests.web.page_rig import EXPIRED, NAME2, USER2, artifacts, page_rig
 
 SECOND = 5_000  # ms: generous under load; the benchmark measures the real figure
+TYPING = 5_000  # ms: how long the page holds a part after the last keystroke or tap in it
+FORM = f'tr[data-alarm="{EXPIRED}"] form.write-off[data-slot="A-03"]'
+BOX = f'{FORM} input[name="quantity"]'
 
 
 def slot(tab: Page, name: str):  # type: ignore[no-untyped-def]
@@ -223,3 +227,49 @@ async def test_a_part_with_a_form_being_sent_waits_and_a_table_keeps_its_sideway
         await expect(part.locator('tr[data-alarm="device_down-r1"]')).to_have_count(1)
         after = await tab.evaluate("() => document.querySelector('#alarms .table-box').scrollLeft")
         assert after == scrolled
+
+
+async def test_a_box_left_focused_does_not_freeze_its_part(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """A part waits while someone types in it (the top bar says so), not while a box is merely
+    left focused (the keyboard put away, the tablet laid down): then it is redrawn, the box of
+    the same row keeping the focus and what was typed; with its row gone, redrawn all the same."""
+    async with page_rig(tmp_path, broker) as web:
+        ana = await web.logged_in_tab()
+        bea = await web.logged_in_tab(USER2, script=False)
+        await ana.goto(f"{web.url}/alarms")
+        await bea.goto(f"{web.url}/alarms")
+        link = ana.locator("#live-link")
+        await expect(link).to_have_attribute("data-state", "live", timeout=SECOND)
+        row = ana.locator(f'tr[data-alarm="{EXPIRED}"]')
+        await ana.locator(BOX).fill("3")  # typed, then left focused
+        await ana.evaluate("() => { window.typedIn = document.activeElement; }")
+
+        await (
+            bea.locator(f'tr[data-alarm="{EXPIRED}"]')
+            .get_by_role("button", name="Acknowledge")
+            .click()
+        )
+        await expect(bea.locator(".flash")).to_contain_text(f"acknowledged by {NAME2}")
+        # Just typed: the part waits, and the top bar does not say plain "live".
+        await expect(link).to_have_attribute("data-state", "held", timeout=SECOND)
+        await expect(link).to_contain_text("held while you type")
+        await expect(row.locator("td.state")).to_contain_text("raised")
+
+        # Nothing typed since: redrawn, the box of the same row still focused, 3 still in it.
+        await expect(row.locator("td.state")).to_contain_text(
+            f"acknowledged by {NAME2}", timeout=TYPING + SECOND
+        )
+        await expect(link).to_have_attribute("data-state", "live")
+        assert await ana.evaluate("() => !document.contains(window.typedIn)")
+        assert await ana.evaluate(f"() => document.activeElement.matches('{BOX}')")
+        await expect(ana.locator(BOX)).to_have_value("3")
+
+        # The row gone meanwhile (its packs written off elsewhere): the part is redrawn anyway.
+        await ana.locator(BOX).fill("2")
+        await bea.goto(f"{web.url}/alarms")
+        await bea.locator(FORM).get_by_role("button", name="Write off").click()
+        await expect(bea.locator(".flash")).to_contain_text("0 held there still")
+        await expect(row).to_have_count(0, timeout=TYPING + SECOND)
+        await expect(link).to_have_attribute("data-state", "live")

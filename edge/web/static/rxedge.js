@@ -34,10 +34,6 @@
   }
 
   function refresh(part) {
-    if (part.contains(document.activeElement) && document.activeElement !== document.body) {
-      part.dataset.stale = "true"; // someone is typing here: fetch when they leave
-      return;
-    }
     if (part.dataset.busy === "true") {
       part.dataset.again = "true";
       return;
@@ -63,17 +59,25 @@
 
   // A part is not redrawn under a finger: while a pointer is down in it, and for HOLD_MS after
   // it went down, a redraw could put another row's button where the tap lands; nor while a
-  // form in it is being sent (its button would come back enabled, with a new id). The newest
-  // answer waits (data-waiting) and is drawn once the tap or the sending is over. A table
-  // scrolled sideways in its box keeps its place.
+  // form in it is being sent (its button would come back enabled, with a new id); nor while
+  // someone types in it: focus in it and a key, an input or a tap there within TYPING_MS (the
+  // top bar says so meanwhile). A box merely left focused (the keyboard put away, the tablet
+  // laid down) holds nothing. The newest answer waits (data-waiting) and is drawn once the tap,
+  // the sending or the typing is over. A table scrolled sideways in its box keeps its place,
+  // and the focused field its focus and what was typed in it, if the new drawing has it.
   const HOLD_MS = 700;
+  const TYPING_MS = 5000;
   const waiting = new Map();
   function place(part, html) {
     waiting.set(part, html);
     part.dataset.waiting = "true";
     if (part.dataset.pointerDown === "true") return; // drawn when it is lifted
     if (part.querySelector("form[data-sent]")) return; // drawn when the sending is over
-    const left = Number(part.dataset.heldUntil || 0) - Date.now();
+    const typing = typingLeft(part);
+    if (typing > 0) part.dataset.held = "typing";
+    else delete part.dataset.held;
+    showLink();
+    const left = Math.max(Number(part.dataset.heldUntil || 0) - Date.now(), typing);
     if (left > 0) {
       setTimeout(() => placeWaiting(part), left);
       return;
@@ -81,19 +85,62 @@
     waiting.delete(part);
     delete part.dataset.waiting;
     const scrolled = [...part.querySelectorAll(".table-box")].map((box) => box.scrollLeft);
+    const focused = fieldOf(part, document.activeElement);
     part.innerHTML = html;
     part.querySelectorAll(".table-box").forEach((box, at) => {
       if (scrolled[at]) box.scrollLeft = scrolled[at];
     });
+    if (focused) refocus(part, focused);
+    showLink();
   }
   function placeWaiting(part) {
     if (waiting.has(part)) place(part, waiting.get(part));
+  }
+  function typingLeft(part) {
+    const field = document.activeElement;
+    if (!field || !part.contains(field) || !field.matches("input, select, textarea")) return 0;
+    return Number(part.dataset.typedAt || 0) + TYPING_MS - Date.now();
+  }
+
+  // A field is known again in a new drawing by its form (its action and hidden fields but the
+  // one-time ones: the same row's form) and its place in that form.
+  const ONE_TIME = new Set(["csrf", "form_id"]);
+  function formKey(form) {
+    const hidden = [...form.querySelectorAll("input[type=hidden]")]
+      .filter((input) => !ONE_TIME.has(input.name))
+      .map((input) => input.name + "=" + input.value);
+    return [form.getAttribute("action"), ...hidden].join("&");
+  }
+  function fieldOf(part, field) {
+    if (!field || !field.form || !part.contains(field)) return null;
+    const changed = "defaultValue" in field && field.value !== field.defaultValue;
+    return {
+      form: formKey(field.form),
+      at: [...field.form.elements].indexOf(field),
+      value: changed ? field.value : null,
+    };
+  }
+  function refocus(part, focused) {
+    const form = [...part.querySelectorAll("form")].find((f) => formKey(f) === focused.form);
+    const field = form && form.elements[focused.at];
+    if (!field) return; // its row is gone: the person starts again
+    if (focused.value !== null) field.value = focused.value;
+    field.focus({ preventScroll: true });
+  }
+
+  function typed(event) {
+    const part = event.target.closest && event.target.closest("[data-live]");
+    if (part) part.dataset.typedAt = String(Date.now());
+  }
+  for (const kind of ["keydown", "input"]) {
+    document.addEventListener(kind, typed, { capture: true, passive: true });
   }
   function pressed(event) {
     const part = event.target.closest && event.target.closest("[data-live]");
     if (!part) return;
     part.dataset.pointerDown = "true";
     part.dataset.heldUntil = String(Date.now() + HOLD_MS);
+    part.dataset.typedAt = String(Date.now());
   }
   function lifted() {
     for (const part of document.querySelectorAll('[data-live][data-pointer-down="true"]')) {
@@ -156,10 +203,12 @@
 
   document.addEventListener("focusout", (event) => {
     const part = event.target.closest && event.target.closest("[data-live]");
-    if (part && part.dataset.stale === "true") {
+    if (!part) return;
+    if (part.dataset.stale === "true") {
       part.dataset.stale = "false";
       schedule(part);
     }
+    setTimeout(() => placeWaiting(part), 0); // once the focus has gone where it goes
   });
 
   // Live only while the stream is open, the page's broker link is up and the gateway online:
@@ -174,7 +223,10 @@
     if (!streamOpen) text = "reconnecting";
     else if (!said.broker) text = "not live: the page's broker link is down";
     else if (said.gateway !== "online") text = "not live: gateway " + said.gateway;
-    else state = "live";
+    else if (document.querySelector("[data-live][data-held]")) {
+      state = "held";
+      text = "live, held while you type";
+    } else state = "live";
     link.dataset.state = state;
     link.textContent = text;
   }
