@@ -21,6 +21,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from hypothesis import settings
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -31,6 +32,11 @@ from edge.settings import clock_checks
 from sync.contract import CENTRE, channel_of, check_topic
 from sync.topics import ROOT
 from tests.processes import pids_named
+
+# Property tests judge what an example does, not how long it takes: on a loaded two-core
+# machine one example may take several times its usual time (`make fuzz` loads its own profile).
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

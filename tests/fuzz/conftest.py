@@ -1,4 +1,4 @@
-"""Hypothesis profiles: the suite's default, and "fuzz" for `make fuzz`."""
+"""Hypothesis's "fuzz" profile for `make fuzz` (the suite's default is set in tests/conftest.py)."""
 
 from __future__ import annotations
 
