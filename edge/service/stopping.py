@@ -64,6 +64,40 @@ def run_stoppable(main: Coroutine[Any, Any, int]) -> int:
     return asyncio.run(guarded())
 
 
+class StopSignals:
+    """Ctrl-C (SIGINT) and SIGTERM, handled by the running loop inside the `with` block: the
+    first of them sets `ended` (the one given, or its own), for a command that then ends as it
+    ends by itself (what it holds put away, its summary said); `status` is then the shell's
+    status of a command that signal ended (130, 143). Handled by the loop rather than by
+    Python's KeyboardInterrupt, they stop the command also when it was started with SIGINT
+    ignored (a background job of a script), and SIGTERM (a service manager, `kill`) does not
+    end it there and then. Outside the block each signal does what it did before."""
+
+    def __init__(self, ended: asyncio.Event | None = None):
+        self.ended = asyncio.Event() if ended is None else ended
+        self.status: int | None = None
+        self._before: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._before[signum] = signal.getsignal(signum)
+            loop.add_signal_handler(signum, self._stop, signum)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        loop = asyncio.get_running_loop()
+        for signum, before in self._before.items():
+            loop.remove_signal_handler(signum)
+            if before is not None:  # None: set outside Python, which cannot set it back
+                signal.signal(signum, before)
+
+    def _stop(self, signum: int) -> None:
+        if self.status is None:
+            self.status = 128 + signum
+        self.ended.set()
+
+
 class _Output:
     """sys.stdout or sys.stderr, for a command that runs until stopped: once what reads it (a
     pipe's reader) has gone, what is written is dropped (the file descriptor points at

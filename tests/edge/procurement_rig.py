@@ -181,13 +181,16 @@ class CliRun:
         ]
 
     @classmethod
-    async def start(cls, *args: str) -> CliRun:
+    async def start(cls, *args: str, sigint_ignored: bool = False) -> CliRun:
+        """The command started; `sigint_ignored`: with SIGINT ignored, as a shell script starts
+        its background jobs (Python then makes no KeyboardInterrupt of it)."""
         process = await asyncio.create_subprocess_exec(
             *RXEDGE,
             *args,
             cwd=ROOT,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            preexec_fn=_ignore_sigint if sigint_ignored else None,
         )
         return cls(process)
 
@@ -220,6 +223,10 @@ class CliRun:
         if self.process.returncode is None:
             self.process.kill()
         await self.finish()
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 async def _collect(stream: asyncio.StreamReader, into: list[str]) -> None:

@@ -10,7 +10,6 @@ gateway made of it (`edge.cli.procurement.status`).
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from collections.abc import Callable
 from dataclasses import fields
@@ -220,6 +219,7 @@ async def watch_group(options: WatchOptions) -> int:
 
     from edge.cli.broker_options import own_client_id
     from edge.cli.procurement.watch import Clerk, until_done
+    from edge.service.stopping import StopSignals
     from sync.broker_refusal import BrokerLinkError
     from sync.jetstream.consumer_group import GroupRefused, JetStreamRequests
     from sync.jetstream.link import NatsUnavailable, connect
@@ -253,30 +253,24 @@ async def watch_group(options: WatchOptions) -> int:
     loop = asyncio.get_running_loop()
     deadline = None if options.seconds is None else loop.time() + options.seconds
     handling: asyncio.Task[None] | None = None
-    signalled: list[int] = []
     ended = asyncio.Event()
-
-    def stop_on(signum: int) -> None:
-        signalled.append(signum)
-        ended.set()
-
+    signals = StopSignals(ended)  # Ctrl-C ends it with its counts said
     try:
         await clerk.start()
         await group.start(options.replicas)
-        print(
-            f"watching {group.subject} in group {options.durable} on {options.nats}",
-            file=sys.stderr,
-            flush=True,
-        )
-        handling = asyncio.create_task(group.run(), name="consumer group")
-        handling.add_done_callback(lambda _: ended.set())
-        for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C ends it with its counts said
-            loop.add_signal_handler(signum, stop_on, signum)
-        await until_done(clerk, ended, deadline)
-        if clerk.enough.is_set():
-            # The last request taken is marked done and acknowledged, the rest given back,
-            # before the group's run ends by itself: cut short, it would be applied again.
-            await ended.wait()
+        with signals:  # from the moment it says it is watching
+            print(
+                f"watching {group.subject} in group {options.durable} on {options.nats}",
+                file=sys.stderr,
+                flush=True,
+            )
+            handling = asyncio.create_task(group.run(), name="consumer group")
+            handling.add_done_callback(lambda _: ended.set())
+            await until_done(clerk, deadline, ended)
+            if clerk.enough.is_set():
+                # The last request taken is marked done and acknowledged, the rest given back,
+                # before the group's run ends by itself: cut short, it would be applied again.
+                await ended.wait()
     except BrokerLinkError as exc:
         print(f"rxedge: {exc}", file=sys.stderr)
         return 2
@@ -284,8 +278,6 @@ async def watch_group(options: WatchOptions) -> int:
         print(_group_refusal(exc), file=sys.stderr)
         return 2
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
         if handling is not None:
             handling.cancel()
             await asyncio.gather(handling, return_exceptions=True)
@@ -306,8 +298,8 @@ async def watch_group(options: WatchOptions) -> int:
     if failure is not None:
         print(f"rxedge: watch stopped: {failure!r}", file=sys.stderr)
         return 1
-    if signalled:
-        return 128 + signalled[0]  # as a shell reports a process the signal ended: 130, 143
+    if signals.status is not None:
+        return signals.status
     return clerk.outcome()
 
 

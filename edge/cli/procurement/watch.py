@@ -40,6 +40,7 @@ from pathlib import Path
 from edge.cli.broker_options import own_client_id
 from edge.cli.procurement.request_csv import RequestCsv
 from edge.cli.procurement.request_lines import repeat_note, request_line
+from edge.service.stopping import StopSignals
 from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
 from sync.broker_security import BrokerSecurity
 from sync.broker_url import BrokerAddress, MqttProtocol, parse_broker_list
@@ -260,17 +261,11 @@ class Clerk:
         return 0 if count is None or self.received >= count else 1
 
 
-async def until_done(
-    clerk: Clerk,
-    ended: asyncio.Event,
-    deadline: float | None,
-    taken_over: asyncio.Event | None = None,
-) -> None:
-    """Wait for `count` requests, the end of the handling, the deadline (loop time), or the
-    session `taken_over` by another client."""
+async def until_done(clerk: Clerk, deadline: float | None, *ends: asyncio.Event) -> None:
+    """Wait for `count` requests, the deadline (loop time), or any of `ends` (the end of the
+    handling, a stop signal, the session taken over by another client)."""
     loop = asyncio.get_running_loop()
-    events = (clerk.enough, ended) if taken_over is None else (clerk.enough, ended, taken_over)
-    waits = [asyncio.ensure_future(e.wait()) for e in events]
+    waits = [asyncio.ensure_future(e.wait()) for e in (clerk.enough, *ends)]
     try:
         await asyncio.wait(
             waits,
@@ -283,7 +278,8 @@ async def until_done(
 
 
 async def watch(options: WatchOptions) -> int:
-    """Print requests as they arrive; stop after `count` requests or `seconds`, if given."""
+    """Print requests as they arrive; stop after `count` requests or `seconds`, if given, or
+    on Ctrl-C or SIGTERM (130, 143)."""
     assert options.broker_url is not None
     brokers = parse_broker_list(options.broker_url)
     seen = SeenRequests(options.seen)
@@ -311,11 +307,17 @@ async def watch(options: WatchOptions) -> int:
         await clerk.start()
         await watcher.start()
         await watcher.until_subscribed(10 if options.seconds is None else options.seconds)
-        print(f"watching {watcher.session.subscription} on {options.broker_url}", file=sys.stderr)
-        if options.client_id is None:
-            print(NO_SESSION_WARNING, file=sys.stderr)
-        sys.stderr.flush()
-        await until_done(clerk, watcher.session.stopped, deadline, takeover.taken_over)
+        with StopSignals() as signals:  # from the moment it says it is watching
+            print(
+                f"watching {watcher.session.subscription} on {options.broker_url}",
+                file=sys.stderr,
+            )
+            if options.client_id is None:
+                print(NO_SESSION_WARNING, file=sys.stderr)
+            sys.stderr.flush()
+            await until_done(
+                clerk, deadline, watcher.session.stopped, takeover.taken_over, signals.ended
+            )
     except BrokerLinkError as exc:
         print(f"rxedge: {exc}", file=sys.stderr)
         return 2
@@ -335,4 +337,4 @@ async def watch(options: WatchOptions) -> int:
             file=sys.stderr,
         )
         return TAKEN_OVER
-    return clerk.outcome()
+    return clerk.outcome() if signals.status is None else signals.status
