@@ -11,12 +11,12 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.web.accounts import Account
@@ -186,6 +186,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         "names": state.names,
         "when": lambda stamp: state.calendar.clock_time(stamp) if stamp else "",
         "path": request.url.path,
+        "back": back_here(request),  # where "Log in" comes back to
         "idle_seconds": round(state.sessions.idle_seconds),
         "site_day": state.today().isoformat(),  # the day the page is drawn on
         "drawn_after": getattr(request.state, "drawn_after", ""),  # the nudges it saw
@@ -245,7 +246,7 @@ def action(handler: Action) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         if from_another_site(request):
             return refuse(request, 403, "this form was sent from another site")
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        form = await form_of(request)
         session = session_of(request)
         account = account_of(request)
         if account is None:
@@ -281,13 +282,57 @@ def from_another_site(request: Request) -> bool:
     return urlsplit(origin).netloc not in asked
 
 
+async def form_of(request: Request) -> dict[str, str]:
+    """The request's form fields; where it comes from (`back_to`) is kept for its answer."""
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    request.state.back = back_to(request, form)
+    return form
+
+
+def back_here(request: Request) -> str:
+    """The page to come back to from this answer (after logging in): itself when it is a page
+    to look at, else the one its form came from (an action refused is answered at the
+    action's address, which answers only forms)."""
+    back = getattr(request.state, "back", None)
+    if isinstance(back, str):
+        return back
+    if request.method in ("GET", "HEAD") and is_page(request, request.url.path):
+        return request.url.path
+    return back_to(request, {})
+
+
 def back_to(request: Request, form: dict[str, str]) -> str:
-    """Where to go after an action: the form's `next` path on this page, or its referrer's;
-    "/" when neither is one."""
+    """Where to go after an action: the form's `next` path on this page, or its referrer's,
+    as the page to look at there (`page_for`); "/" when neither is one."""
     for candidate in (form.get("next", ""), urlsplit(request.headers.get("referer", "")).path):
         if is_own_path(candidate):
-            return candidate
+            return page_for(request, candidate)
     return "/"
+
+
+def page_for(request: Request, path: str) -> str:
+    """`path` (one of this page's own) when it is a page to look at; else the nearest page
+    above it, the view an action belongs to (`/alarms/A1/ack`: `/alarms`), at worst "/"."""
+    if is_page(request, urlsplit(path).path):
+        return path
+    above = urlsplit(path).path
+    while above != "/":
+        above = above.rpartition("/")[0] or "/"
+        if is_page(request, above):
+            return above
+    return "/"
+
+
+def is_page(request: Request, path: str) -> bool:
+    """Whether `path` is a page to look at: answered to GET and not an action's address
+    (`/stocktake/start` is one, although the report's route would take it for an id)."""
+    scope = {"type": "http", "path": unquote(path), "root_path": ""}
+    routes = request.app.routes
+
+    def answers(method: str) -> bool:
+        return any(r.matches({**scope, "method": method})[0] == Match.FULL for r in routes)
+
+    return answers("GET") and not answers("POST")
 
 
 def is_own_path(path: str) -> bool:

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from edge.web.badge_login import BadgeLoginRefused
-from edge.web.pages import back_to, finish, refuse, render, session_of, state_of
+from edge.web.pages import back_to, finish, form_of, refuse, render, session_of, state_of
 from edge.web.sessions import csrf_ok
 
 
@@ -35,7 +35,7 @@ def may_ask(request: Request) -> str:
 
 
 async def ask(request: Request) -> Response:
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await form_of(request)
     session = session_of(request)
     if not csrf_ok(session, form.get("csrf")):
         return refuse(request, 403, "the form's security token is missing or old; reload")
@@ -62,7 +62,7 @@ async def tap_now(request: Request) -> Response:
 async def wait(request: Request) -> Response:
     """Answers once the tap came (the browser logged in) or the wait ended: JSON for the
     page's script, {"next": path} or {"problem": why}."""
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await form_of(request)
     session = session_of(request)
     if not csrf_ok(session, form.get("csrf")):
         return JSONResponse({"problem": "the page's security token is old; reload"}, 403)

@@ -13,6 +13,7 @@ from edge.web.pages import (
     account_of,
     back_to,
     finish,
+    form_of,
     from_another_site,
     refuse,
     render,
@@ -26,6 +27,7 @@ from edge.web.views.badge import may_ask
 def login_page(request: Request, next_path: str, problem: str = "", status: int = 200) -> Response:
     """The login form (with "Log in with your badge" where this screen may)."""
     badges = may_ask(request) == ""
+    request.state.back = back_to(request, {"next": next_path})  # its own "Log in" link too
     return render(
         request, "login.html", status=status, next=next_path, problem=problem, badges=badges
     )
@@ -37,7 +39,7 @@ async def login_form(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     state = state_of(request)
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await form_of(request)
     session = session_of(request)
     user = form.get("user", "").strip().lower()
     token = form.get("csrf")
