@@ -17,10 +17,10 @@ from drivers.modbus.lights import DARK, Colour, Mode, SlotLight
 from drivers.modbus.rtu_line import RtuClient
 from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
-from tests.drivers.conftest import SETUPS, LineSetup, StepClock
+from tests.drivers.conftest import ANSWER_ALLOWANCE, SETUPS, LineSetup, StepClock
 
-ALLOWANCE = 0.2  # seconds a controller may think: wide, so that timing on a busy machine holds
-LATE = ALLOWANCE + 0.1  # the late answer lands halfway into the quiet the bus keeps after it
+ALLOWANCE = ANSWER_ALLOWANCE  # seconds a controller may think: wide, as a busy machine needs
+LATE = 1.5 * ALLOWANCE  # the late answer lands halfway into the quiet the bus keeps after it
 STEP = 0.25  # test-clock seconds per cycle: the heartbeat (where there is one) every fourth
 DEVICE = 1
 

@@ -18,7 +18,7 @@ from drivers.modbus.rtu_line import RtuClient
 from drivers.modbus.shelf_bus import ControllerSpec, ShelfBus
 from drivers.modbus.wire import FunctionCode, char_bits, exchange_time
 from tests.conftest import eventually
-from tests.drivers.conftest import CONTROLLERS, RtuRig
+from tests.drivers.conftest import ANSWER_ALLOWANCE, CONTROLLERS, RtuRig
 
 PICK = SlotLight(True, Colour.GREEN, Mode.STEADY, 2)
 WRONG = SlotLight(True, Colour.RED, Mode.FAST_BLINK, 0)
@@ -117,7 +117,14 @@ async def test_run_writes_a_new_light_without_waiting_for_the_poll(rig: RtuRig) 
     specs = [ControllerSpec(n, d, rig.setup.slots, rig.profile) for n, d in CONTROLLERS.items()]
     client = RtuClient(rig.sim.serial_port, rig.setup.baudrate)
     # Polling every 30 s: only the new light can start a cycle before the test ends.
-    bus = ShelfBus("rs485", client, specs, events.append, poll_interval=30.0)
+    bus = ShelfBus(
+        "rs485",
+        client,
+        specs,
+        events.append,
+        poll_interval=30.0,
+        response_allowance=ANSWER_ALLOWANCE,
+    )
     task = asyncio.create_task(bus.run())
     try:
         await eventually(lambda: DeviceUp("C") in events)
@@ -136,7 +143,7 @@ async def test_a_line_set_to_two_stop_bits_is_driven_so(rig: RtuRig) -> None:
     """A pty keeps the stop bits the host sets (not the parity, which pymodbus is handed)."""
     client = RtuClient(rig.sim.serial_port, rig.setup.baudrate, stopbits=2)
     specs = [ControllerSpec("A", CONTROLLERS["A"], rig.setup.slots, rig.profile)]
-    bus = ShelfBus("rs485", client, specs, lambda _event: None)
+    bus = ShelfBus("rs485", client, specs, lambda _e: None, response_allowance=ANSWER_ALLOWANCE)
     try:
         bus.set_light("A", 0, PICK)
         await bus.cycle()
