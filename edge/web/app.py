@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
@@ -23,7 +23,14 @@ from edge.web.accounts import AccountError
 from edge.web.badge_login import BadgeWatch
 from edge.web.commands import CommandSender
 from edge.web.live import LiveFeed
-from edge.web.pages import DrawnAfter, SecurityHeaders, UntrustedProxy, refuse, state_of
+from edge.web.pages import (
+    DataRoute,
+    DrawnAfter,
+    SecurityHeaders,
+    UntrustedProxy,
+    refuse,
+    state_of,
+)
 from edge.web.request_limits import BodyLimit
 from edge.web.state import WebState
 from edge.web.views import (
@@ -138,7 +145,7 @@ def build_app(state: WebState) -> Starlette:
         *health.routes,
         *login.routes,
         *badge.routes,
-        Route("/events", events),
+        DataRoute("/events", events),
         Mount("/static", StaticFiles(packages=[("edge.web", "static")]), name="static"),
     ]
     app = Starlette(

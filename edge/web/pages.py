@@ -11,12 +11,12 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Match, Route
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.web.accounts import Account
@@ -244,9 +244,9 @@ def action(handler: Action) -> Callable[[Request], Awaitable[Response]]:
     runs and its note (or the refusal) is shown on the page the form was on."""
 
     async def endpoint(request: Request) -> Response:
+        form = await form_of(request)  # also for a refusal's Back: the view it came from
         if from_another_site(request):
             return refuse(request, 403, "this form was sent from another site")
-        form = await form_of(request)
         session = session_of(request)
         account = account_of(request)
         if account is None:
@@ -296,26 +296,36 @@ def back_here(request: Request) -> str:
     back = getattr(request.state, "back", None)
     if isinstance(back, str):
         return back
-    if request.method in ("GET", "HEAD") and is_page(request, request.url.path):
-        return request.url.path
+    here = with_query(request.url.path, request.url.query)
+    if request.method in ("GET", "HEAD") and is_own_path(here) and is_page(request, here):
+        return page_for(request, here)
     return back_to(request, {})
 
 
 def back_to(request: Request, form: dict[str, str]) -> str:
-    """Where to go after an action: the form's `next` path on this page, or its referrer's,
-    as the page to look at there (`page_for`); "/" when neither is one."""
-    for candidate in (form.get("next", ""), urlsplit(request.headers.get("referer", "")).path):
+    """Where to go after an action: the form's `next` path on this page, or its referrer's
+    (with its query: `/expiring?days=30`), as the page to look at there (`page_for`); "/"
+    when neither is one."""
+    referrer = urlsplit(request.headers.get("referer", ""))
+    for candidate in (form.get("next", ""), with_query(referrer.path, referrer.query)):
         if is_own_path(candidate):
             return page_for(request, candidate)
     return "/"
 
 
+def with_query(path: str, query: str) -> str:
+    return f"{path}?{query}" if query else path
+
+
 def page_for(request: Request, path: str) -> str:
-    """`path` (one of this page's own) when it is a page to look at; else the nearest page
-    above it, the view an action belongs to (`/alarms/A1/ack`: `/alarms`), at worst "/"."""
-    if is_page(request, urlsplit(path).path):
-        return path
-    above = urlsplit(path).path
+    """`path` (one of this page's own) when it is a page to look at, with its query but for
+    `part` (which asks for the live part alone, no page); else the nearest page above it, the
+    view an action belongs to (`/alarms/A1/ack`: `/alarms`), at worst "/"."""
+    split = urlsplit(path)
+    if is_page(request, split.path):
+        asked = parse_qsl(split.query, keep_blank_values=True)
+        return with_query(split.path, urlencode([(k, v) for k, v in asked if k != "part"]))
+    above = split.path
     while above != "/":
         above = above.rpartition("/")[0] or "/"
         if is_page(request, above):
@@ -323,16 +333,24 @@ def page_for(request: Request, path: str) -> str:
     return "/"
 
 
+class DataRoute(Route):
+    """A GET route answering data, not a page to look at (the event stream, a file to
+    download): never where a login or an action comes back to."""
+
+
 def is_page(request: Request, path: str) -> bool:
-    """Whether `path` is a page to look at: answered to GET and not an action's address
+    """Whether `path` is a page to look at: the route that answers it to GET draws a page
+    (not data, a `DataRoute`, nor a static file), and it is not an action's address
     (`/stocktake/start` is one, although the report's route would take it for an id)."""
-    scope = {"type": "http", "path": unquote(path), "root_path": ""}
+    scope = {"type": "http", "path": unquote(urlsplit(path).path), "root_path": ""}
     routes = request.app.routes
 
-    def answers(method: str) -> bool:
-        return any(r.matches({**scope, "method": method})[0] == Match.FULL for r in routes)
+    def answering(method: str) -> list[BaseRoute]:
+        return [r for r in routes if r.matches({**scope, "method": method})[0] == Match.FULL]
 
-    return answers("GET") and not answers("POST")
+    shown = answering("GET")
+    drawn = bool(shown) and isinstance(shown[0], Route) and not isinstance(shown[0], DataRoute)
+    return drawn and not answering("POST")
 
 
 def is_own_path(path: str) -> bool:

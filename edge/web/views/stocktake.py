@@ -13,7 +13,7 @@ from starlette.routing import Route
 from edge.cli.stocktake_report import LEFT_BY_TAP, NOT_PASSED, abandoned_why, epcis_export
 from edge.web.accounts import Account
 from edge.web.commands import CommandRefused
-from edge.web.pages import action, refuse, render, shared_live_part, state_of
+from edge.web.pages import DataRoute, action, refuse, render, shared_live_part, state_of
 from edge.web.reading import Rows, stocktake, stocktakes
 from inventory.stocktake.adjustments import not_booked
 from inventory.stocktake.report import StocktakeReport
@@ -118,7 +118,7 @@ routes = [
     Route("/stocktake/start", action(start), methods=["POST"]),
     Route("/stocktake/end", action(end), methods=["POST"]),
     # An id may hold "/": the routes ending in a word of their own come before the report's.
-    Route("/stocktake/{stocktake_id:path}/epcis", epcis),
+    DataRoute("/stocktake/{stocktake_id:path}/epcis", epcis),
     Route("/stocktake/{stocktake_id:path}/confirm", action(confirm), methods=["POST"]),
     Route("/stocktake/{stocktake_id:path}", shared_live_part(report)),
 ]
