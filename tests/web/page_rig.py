@@ -24,6 +24,8 @@ from edge.demo.local_broker import LocalBroker
 from edge.web.accounts import Accounts
 from edge.web.server import RunningPage, start_page
 from firmware_sim.tags import sgln96
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.changes import RaiseAlarm
 from tests.conftest import eventually
 from tests.edge.pick_rig import Rig, start_rig, stop_rig
 
@@ -93,6 +95,13 @@ class PageRig:
             what="the sweep's first read",
         )
         self.rig.handheld.present(())
+
+    async def device_down(self, device: str) -> None:
+        """A change in the ledger: an alarm raised that `device` is down (a row on /alarms)."""
+        gateway = self.rig.gateway
+        assert gateway is not None
+        detail = {"device": device, "reason": "/dev/ttyUSB0 closed"}
+        await gateway.ledger.submit(RaiseAlarm(AlarmKind.DEVICE_DOWN, device, detail))
 
     async def login_form(self) -> tuple[str, str]:
         """The login page fetched outside the browser: its session cookie and CSRF token."""

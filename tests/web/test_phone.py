@@ -1,7 +1,8 @@
 """On a phone the menu takes little of the screen, its links still a finger's height, and every
 action of a view (an alarm's Acknowledge, Expiring's and Procurement's quantity and button, a
 pick list's, a delivery's and a stocktake's buttons) is on the screen, not beyond its right
-edge in a table that scrolls sideways."""
+edge in a table that scrolls sideways; the page does not jump as typing in a box starts and
+ends holding its part."""
 
 from __future__ import annotations
 
@@ -119,3 +120,26 @@ async def test_on_a_phone_every_action_of_a_view_is_on_the_screen(
         finally:
             keeper.close()
         await all_on_the_screen(tab, f"{web.url}/procurement", {"quantity", "Confirm"})
+
+
+async def test_the_page_does_not_jump_while_typing_holds_a_live_part(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """The top bar says "held" while typing holds a part, in a mark as wide as "live": what is
+    under it stays where it was, so a tap aimed at Write off as the hold ends lands there."""
+    box = f'tr[data-alarm="{EXPIRED}"] input[name="quantity"]'
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.logged_in_tab()
+        link = tab.locator("#live-link")
+        for width in (PHONES[0]["width"], 1280):
+            await tab.set_viewport_size({"width": width, "height": 800})
+            await tab.goto(f"{web.url}/alarms")
+            await expect(link).to_have_attribute("data-state", "live")
+            live = await tab.locator("main").bounding_box()
+            await tab.locator(box).fill("2")
+            await web.device_down(f"r{width}")
+            await expect(link).to_have_attribute("data-state", "held")
+            held = await tab.locator("main").bounding_box()
+            assert held is not None and live is not None
+            assert held["y"] == live["y"], (width, live, held)
+            await expect(link).to_have_attribute("title", "live, held while you type")

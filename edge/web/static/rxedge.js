@@ -64,7 +64,8 @@
   // top bar says so meanwhile). A box merely left focused (the keyboard put away, the tablet
   // laid down) holds nothing. The newest answer waits (data-waiting) and is drawn once the tap,
   // the sending or the typing is over. A table scrolled sideways in its box keeps its place,
-  // and the focused field its focus and what was typed in it, if the new drawing has it.
+  // every field the person set keeps what they set, and the focused one the focus, as long as
+  // the new drawing has the same form.
   const HOLD_MS = 700;
   const TYPING_MS = 5000;
   const waiting = new Map();
@@ -85,12 +86,12 @@
     waiting.delete(part);
     delete part.dataset.waiting;
     const scrolled = [...part.querySelectorAll(".table-box")].map((box) => box.scrollLeft);
-    const focused = fieldOf(part, document.activeElement);
+    const kept = keptIn(part);
     part.innerHTML = html;
     part.querySelectorAll(".table-box").forEach((box, at) => {
       if (scrolled[at]) box.scrollLeft = scrolled[at];
     });
-    if (focused) refocus(part, focused);
+    putBack(part, kept);
     showLink();
   }
   function placeWaiting(part) {
@@ -103,7 +104,9 @@
   }
 
   // A field is known again in a new drawing by its form (its action and hidden fields but the
-  // one-time ones: the same row's form) and its place in that form.
+  // one-time ones: the same row's form) and its place in that form. A field the person set (its
+  // value is not what the page drew) is carried into the new drawing itself, so its value, caret
+  // and selection stay; it takes the new drawing's other attributes (a new max, say).
   const ONE_TIME = new Set(["csrf", "form_id"]);
   function formKey(form) {
     const hidden = [...form.querySelectorAll("input[type=hidden]")]
@@ -111,21 +114,54 @@
       .map((input) => input.name + "=" + input.value);
     return [form.getAttribute("action"), ...hidden].join("&");
   }
-  function fieldOf(part, field) {
-    if (!field || !field.form || !part.contains(field)) return null;
-    const changed = "defaultValue" in field && field.value !== field.defaultValue;
+  function placeOf(field) {
+    return field.form ? formKey(field.form) + "#" + [...field.form.elements].indexOf(field) : null;
+  }
+  function fieldsOf(part) {
+    const fields = new Map();
+    for (const form of part.querySelectorAll("form")) {
+      const key = formKey(form);
+      [...form.elements].forEach((field, at) => fields.set(key + "#" + at, field));
+    }
+    return fields;
+  }
+  const TICKED = new Set(["checkbox", "radio"]);
+  const DRAWN_AS = new Set(["value", "checked"]); // what the page drew when the person began
+  function setByPerson(field) {
+    if (TICKED.has(field.type)) return field.checked !== field.defaultChecked;
+    return field.value !== field.defaultValue;
+  }
+  function keptIn(part) {
+    const fields = [...part.querySelectorAll("input, textarea")].filter(setByPerson);
+    const focused = document.activeElement;
     return {
-      form: formKey(field.form),
-      at: [...field.form.elements].indexOf(field),
-      value: changed ? field.value : null,
+      fields: fields.map((field) => [placeOf(field), field]),
+      focused: focused && part.contains(focused) ? placeOf(focused) : null,
     };
   }
-  function refocus(part, focused) {
-    const form = [...part.querySelectorAll("form")].find((f) => formKey(f) === focused.form);
-    const field = form && form.elements[focused.at];
-    if (!field) return; // its row is gone: the person starts again
-    if (focused.value !== null) field.value = focused.value;
-    field.focus({ preventScroll: true });
+  function putBack(part, kept) {
+    const drawn = fieldsOf(part);
+    for (const [at, field] of kept.fields) {
+      if (drawn.has(at)) drawn.set(at, carry(field, drawn.get(at)));
+    }
+    if (drawn.has(kept.focused)) drawn.get(kept.focused).focus({ preventScroll: true });
+  }
+  function carry(field, drawn) {
+    for (const { name } of [...field.attributes]) {
+      if (!DRAWN_AS.has(name) && !drawn.hasAttribute(name)) field.removeAttribute(name);
+    }
+    for (const { name, value } of drawn.attributes) {
+      if (!DRAWN_AS.has(name)) field.setAttribute(name, value);
+    }
+    drawn.replaceWith(field);
+    return field;
+  }
+  // Sent: what the person set is the form's now, forgotten by the next drawing.
+  function forget(form) {
+    for (const field of form.elements) {
+      if (TICKED.has(field.type)) field.defaultChecked = field.checked;
+      else if ("defaultValue" in field) field.defaultValue = field.value;
+    }
   }
 
   function typed(event) {
@@ -224,11 +260,12 @@
     else if (!said.broker) text = "not live: the page's broker link is down";
     else if (said.gateway !== "online") text = "not live: gateway " + said.gateway;
     else if (document.querySelector("[data-live][data-held]")) {
-      state = "held";
-      text = "live, held while you type";
+      state = "held"; // a word as wide as "live": the bar does not move as typing starts and ends
+      text = "held";
     } else state = "live";
     link.dataset.state = state;
     link.textContent = text;
+    link.title = state === "held" ? "live, held while you type" : "";
   }
 
   // The browser retries a stream that broke by itself, but not one answered with an error (a
@@ -289,6 +326,7 @@
     }
     if (event.defaultPrevented || form.method.toLowerCase() !== "post") return;
     form.dataset.sent = "true";
+    forget(form);
     // After the browser has read the form: a disabled button's name and value are not sent.
     const buttons = form.querySelectorAll("button[type=submit], button:not([type])");
     setTimeout(() => { for (const button of buttons) button.disabled = true; }, 0);
