@@ -29,8 +29,9 @@ class PutawayBoard:
         self.store = PutawayStore(keeper.db)
         self.sessions: dict[str, PutawaySession] = {}
         self.red: dict[str, float] = {}  # slot -> until: a refused pack, a wrong slot
-        # A waiting pack's tag seen in a wrong slot -> that slot, and until when its red was due.
-        self.red_tags: dict[str, tuple[str, float]] = {}
+        # Slot -> the tags of waiting packs seen there though nothing was lit there for them,
+        # and until when the latest of them made it red.
+        self.strays: dict[str, tuple[frozenset[str], float]] = {}
         self.reminded: set[str] = set()  # sessions left untouched: their slots blink slowly
         # Slots where a session that closed left a pack waiting -> (its delivery, until when a
         # press there is told so).
@@ -143,20 +144,36 @@ class PutawayBoard:
         keeper = self._keeper
         self.red[slot] = keeper.seconds() + keeper.picks.times.mistake_seconds
 
+    def end_red(self, slot: str) -> None:
+        """No red at `slot` any more: what was put there is what was lit there. The tags laid
+        astray there count no more (`astray`)."""
+        self.red.pop(slot, None)
+        self.strays.pop(slot, None)
+
     def astray(self, epc: str, slot: str) -> None:
         """The red just shown at `slot` (`show_red`), where the tag `epc` of a waiting pack was
-        seen though nothing was lit there for it, is that tag's until its pack is booked."""
-        self.red_tags[epc] = (slot, self.red[slot])
+        seen though nothing was lit there for it, is that tag's until its pack is booked, and
+        the other such tags' there whose red still runs."""
+        tags, until = self.strays.get(slot, (frozenset(), 0.0))
+        tags = tags if until > self._keeper.seconds() else frozenset()
+        self.strays[slot] = (tags | {epc}, self.red[slot])
 
     def tag_booked(self, epc: str) -> bool:
-        """The pack whose tag `epc` made a slot red (`astray`) is booked, where it lies or
-        elsewhere: that red ends, unless another mistake holds the slot red (another such tag
-        there, or a mistake made there since). Whether a red ended."""
-        slot, until = self.red_tags.pop(epc, ("", 0.0))
-        if self.red.get(slot) != until or any(s == slot for s, _ in self.red_tags.values()):
-            return False
-        del self.red[slot]
-        return True
+        """The pack whose tag `epc` made slots red (`astray`) is booked, where it lies or
+        elsewhere: each red it made ends once no other such tag is left there, unless a
+        mistake of another kind made there since holds it. Whether a red ended."""
+        ended = False
+        for slot, (tags, until) in list(self.strays.items()):
+            if epc not in tags:
+                continue
+            if tags - {epc}:
+                self.strays[slot] = (tags - {epc}, until)
+                continue
+            del self.strays[slot]
+            if self.red.get(slot) == until:
+                del self.red[slot]
+                ended = True
+        return ended
 
     def report(self, session: PutawaySession, event: str, out: Outcome, **fields: object) -> None:
         """Tell the centre `event` of `session` and save the session, in one transaction."""

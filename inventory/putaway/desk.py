@@ -215,7 +215,7 @@ class PutawayDesk:
         for slot in [slot for slot, until in board.red.items() if until <= now]:
             del board.red[slot]
             out.lights_changed = True
-        board.red_tags = {epc: t for epc, t in board.red_tags.items() if t[0] in board.red}
+        board.strays = {slot: t for slot, t in board.strays.items() if slot in board.red}
         board.unbooked = {s: left for s, left in board.unbooked.items() if left[1] > now}
         board.recent.forget_before(now - limit)
         board.forget_untagged()

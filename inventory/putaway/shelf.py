@@ -307,7 +307,7 @@ class ShelfPuts:
             board.save(session)
             if session.complete and session.paused:  # nobody at its desk to bring more
                 self._done(session, out)
-        board.red.pop(slot, None)
+        board.end_red(slot)
         if epc:
             out.placed[epc] = slot
             # The pack that made another slot red is where it belongs now: that red ends too.

@@ -4,13 +4,15 @@ tag of a counted pack put by its button joins that pack instead of booking a sec
 pack of the shelf lifted and put back there meanwhile is returned, not taken for it; and a
 pack laid in a slot not lit for it is booked once its delivery has timed out or ended, where
 it lies or where it is moved to, and the red it made there ends then unless another mistake
-holds the slot red."""
+holds the slot red: the red of several such packs ends once the last is booked, in any order,
+and a pack seen astray in two slots in turn ends both reds."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from drivers.modbus.lights import DARK
@@ -230,5 +232,86 @@ async def test_a_press_where_a_pack_lay_astray_keeps_the_slot_red_once_the_pack_
         centre = subscribe(f"{PREFIX}/cmd-result")
         await laid_astray_and_ended(rig, centre, 48, press_there=True)
         await rig.shows_only("A-04", RED)
+    finally:
+        await rig.stop()
+
+
+async def laid_astray_in_turn(rig: PutawayRig, centre: Subscriber, *serials: int) -> None:
+    """Paracetamol packs lit in A-03 laid in A-04 one after the other, each tag's red there
+    seen to (each a later red than the one before)."""
+    for serial in serials:
+        rig.scanner.scan(code(PARA, "P1", 300, serial=str(serial)))
+    await eventually(lambda: rig.shows("A-03", lit(Colour.GREEN, len(serials))), what="A-03 lit")
+    for seen, serial in enumerate(serials, start=1):
+        rig.reader.place(2, para_tag(serial))
+        await eventually(lambda n=seen: len(answers(centre, "wrong_slot")) == n, what="A-04 red")
+
+
+async def moved_home(rig: PutawayRig, serial: int) -> None:
+    """The pack's tag taken from where it lay to A-03, where it is lit: booked there."""
+    rig.reader.remove(para_tag(serial))
+    rig.reader.place(1, para_tag(serial))
+    epc = f"urn:epc:id:sgtin:4012345.000002.{serial}"
+    await eventually(lambda: ("A-03", epc) in [(x[0], x[3]) for x in stock(rig, PARA)])
+
+
+async def test_two_packs_laid_astray_in_a_slot_end_its_red_once_both_are_booked_in_any_order(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """71 then 72 laid in A-04; 72 moved home first, then 71: A-04 goes dark once the
+    earlier pack is booked too, not when the later pack's 30 s ran out."""
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start()
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        await laid_astray_in_turn(rig, centre, 71, 72)
+        await moved_home(rig, 72)
+        await rig.shows_only("A-04", RED, seconds=1)  # 71 lies there still
+        await moved_home(rig, 71)
+        await eventually(lambda: rig.shows("A-04", DARK), timeout=5, what="A-04 dark")
+    finally:
+        await rig.stop()
+
+
+async def test_the_earlier_of_two_packs_laid_astray_booked_where_it_lies_ends_the_red_there(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """81 then 82 laid in A-04; 82 moved home, then the delivery ended: 81 is booked where it
+    lies and A-04 goes dark."""
+    rig = PutawayRig(tmp_path, broker)
+    await rig.start()
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        await laid_astray_in_turn(rig, centre, 81, 82)
+        await moved_home(rig, 82)
+        delivery_id = answers(centre, "lit")[0]["command_id"]
+        end = {"delivery_id": delivery_id, "by": "Dr. Ruiz"}
+        centre.publish(f"{PREFIX}/cmd/putaway-end", json.dumps(with_envelope(end)))
+        epc = "urn:epc:id:sgtin:4012345.000002.81"
+        await eventually(
+            lambda: ("A-04", "P1", "81", epc, 1) in stock(rig, PARA), what="booked where it lies"
+        )
+        await eventually(lambda: rig.shows("A-04", DARK), timeout=5, what="A-04 dark")
+    finally:
+        await rig.stop()
+
+
+async def test_a_pack_seen_astray_in_two_slots_in_turn_ends_both_reds_once_it_is_booked(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """Laid in A-04, then moved to A-05 (on the reader's antenna 3), then home: booked in
+    A-03, it leaves neither A-04 nor A-05 red."""
+    rig = PutawayRig(tmp_path, broker)
+    antennas = {"1": "A-03", "2": "A-04", "3": "A-05"}
+    await rig.start(readers=[{"name": "r1", "port": rig.reader.port, "antennas": antennas}])
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        await laid_astray_in_turn(rig, centre, 91)
+        rig.reader.remove(para_tag(91))
+        rig.reader.place(3, para_tag(91))
+        await eventually(lambda: rig.shows("A-05", RED), what="A-05 red")
+        await moved_home(rig, 91)
+        for slot in ("A-04", "A-05"):
+            await eventually(partial(rig.shows, slot, DARK), timeout=5, what=f"{slot} dark")
     finally:
         await rig.stop()
