@@ -58,16 +58,25 @@ def configured_zone_problems(timezone: str) -> list[str]:
     return [] if timezone else machine_zone_problems()
 
 
+def tz_zone_name(environ: Mapping[str, str] = os.environ) -> str:
+    """The IANA name of the zone $TZ gives (a right/ or posix/ copy's plain name); "" when
+    $TZ is unset or names no zone (a POSIX rule, a zone file outside the zone data)."""
+    named = environ.get("TZ", "").lstrip(":")
+    return _read_zone(named)[1] if named else ""
+
+
 def _machine_zone(environ: Mapping[str, str], localtime: Path) -> tuple[tzinfo, list[str]]:
-    system, found = _system_zone(localtime)
+    system, found, linked_copy = _system_zone(localtime)
     named = environ.get("TZ", "").lstrip(":")
     unread = ""
     if named:
-        from_tz = _zone_file(Path(named)) if named.startswith("/") else _zone_named(named)
+        from_tz, name, copy = _read_zone(named)
         if from_tz is not None:
+            own = [_copy_problem(f"$TZ is {named!r}", name, copy)] if copy else []
             if "INVOCATION_ID" in environ:  # systemd's own service: this $TZ is the service's
-                return from_tz, []
-            return from_tz, _not_the_services(named, from_tz, system or UTC, found)
+                return from_tz, own
+            shell = _not_the_services(name or named, name, from_tz, system or UTC, found)
+            return from_tz, own + shell + linked_copy
         unread = (
             f"$TZ is {named!r}, which cannot be looked up: {NO_ZONE_DATA}"
             if not available_timezones()
@@ -76,35 +85,67 @@ def _machine_zone(environ: Mapping[str, str], localtime: Path) -> tuple[tzinfo, 
     if system is None:
         unread = unread or f"this machine names no time zone (no $TZ, no {localtime})"
     if not unread:
-        return system or UTC, []
+        return system or UTC, linked_copy
     fix = 'set timezone = "Area/City", the site\'s IANA zone name (e.g. "Asia/Shanghai")'
-    return system or UTC, [f"timezone: {unread}: dates are judged in {found} instead; {fix}"]
+    problem = f"timezone: {unread}: dates are judged in {found} instead; {fix}"
+    return system or UTC, [problem, *linked_copy]
 
 
-def _system_zone(localtime: Path) -> tuple[tzinfo | None, str]:
-    """The zone /etc/localtime names, and how to name it to a person; None (and "UTC") if
-    it names none."""
+def _system_zone(localtime: Path) -> tuple[tzinfo | None, str, list[str]]:
+    """The zone /etc/localtime names, how to name it to a person (None and "UTC" if it names
+    none), and the problem of a link into a right/ or posix/ copy (its plain zone is used)."""
     target = str(localtime.resolve()) if localtime.is_symlink() else ""
-    linked = _zone_named(target.split("zoneinfo/", 1)[1]) if "zoneinfo/" in target else None
+    linked, name, copy = _read_zone(target) if "zoneinfo/" in target else (None, "", "")
     zone = linked or _zone_file(localtime)
-    return zone, f"{zone} (the zone {localtime} names)" if zone is not None else "UTC"
+    if zone is None:
+        return None, "UTC", []
+    problem = _copy_problem(f"{localtime} names {target}", name, copy) if copy else ""
+    return zone, f"{zone} (the zone {localtime} names)", [problem] if problem else []
 
 
-def _not_the_services(named: str, zone: tzinfo, system: tzinfo, found: str) -> list[str]:
+def _read_zone(named: str) -> tuple[ZoneInfo | None, str, str]:
+    """The zone `named` gives: an IANA name, or a zone file's path ($TZ's, /etc/localtime's
+    link); its IANA name ("" for a file outside the zone data); and the copy of the zone data
+    ("right", "posix") it is in ("" for none). A copy's plain zone is read instead of it:
+    zoneinfo misreads the right/ files."""
+    key = named.split("zoneinfo/", 1)[1] if "zoneinfo/" in named else named
+    plain, copy = _plain(key)
+    zone = _zone_named(plain)
+    if zone is not None:
+        return zone, plain, copy
+    return _zone_file(Path(named)) if named.startswith("/") else None, "", ""
+
+
+def _plain(name: str) -> tuple[str, str]:
+    """`name` without the right/ or posix/ of a copy of the zone data, and that copy."""
+    copy, _, plain = name.partition("/")
+    return (plain, copy) if copy in COPIES and plain else (name, "")
+
+
+def _copy_problem(said: str, plain: str, copy: str) -> str:
+    """A machine zone from a copy of the zone data, judged in its plain zone `plain`."""
+    return (
+        f"timezone: left empty, and {said}, the zone data's {copy}/ copy of {plain}: "
+        f"{COPIES[copy]}; dates are judged in {plain} instead; set "
+        f'timezone = "{plain}" in the configuration'
+    )
+
+
+def _not_the_services(named: str, name: str, zone: tzinfo, system: tzinfo, found: str) -> list[str]:
     """A $TZ read here is a login shell's (runuser and sudo pass it on), not the service's:
     systemd starts the daemon without one, so it judges dates in /etc/localtime's zone
-    (`system`, said as `found`). Nothing when both keep the same clocks the coming year."""
+    (`system`, said as `found`). `named` is how $TZ's zone is said, `name` its IANA name
+    ("" for a zone file outside the zone data). Nothing when both keep the same clocks the
+    coming year."""
     now = system_clock()
     moments = [now + timedelta(days=30 * month) for month in range(13)]
     if all(m.astimezone(zone).utcoffset() == m.astimezone(system).utcoffset() for m in moments):
         return []
-    key = named.split("zoneinfo/", 1)[1] if "zoneinfo/" in named else named
-    name = key if _zone_named(key) is not None else "Area/City"
     return [
         f"timezone: left empty, so dates are judged here in $TZ's zone, {named}; the service "
         f"will not have this $TZ (systemd starts it without one): it judges them in {found}, "
         "so packs would expire and the nightly sweep run at other hours; set "
-        f'timezone = "{name}" in the configuration to be sure'
+        f'timezone = "{name or "Area/City"}" in the configuration to be sure'
     ]
 
 
@@ -129,8 +170,8 @@ def zone_problem(name: str, clock: Clock = system_clock) -> str | None:
     at `clock`'s now (`zone_names.zone_hint`), or None. With no zone data on this machine no
     name can be found: that is said instead. The leap-second ("right/") and "posix/" copies
     of the zone data are refused for the plain name."""
-    copy, _, plain = name.partition("/")
-    if copy in COPIES and plain:
+    plain, copy = _plain(name)
+    if copy:
         return (
             f"{name!r} is the zone data's {copy}/ copy of {plain!r}: {COPIES[copy]}; give the "
             f"name without it, {plain!r}"

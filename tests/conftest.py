@@ -8,6 +8,7 @@ import asyncio
 import inspect
 import json
 import logging
+import os
 import queue
 import shutil
 import socket
@@ -37,6 +38,13 @@ from tests.processes import pids_named
 # machine one example may take several times its usual time (`make fuzz` loads its own profile).
 settings.register_profile("suite", deadline=None)
 settings.load_profile("suite")
+
+# The suite judges dates in the machine's own zone, whoever runs it: a $TZ from a developer's
+# shell or a CI job would add its warnings and move its dates (so would INVOCATION_ID, set when
+# the runner is systemd's service). A test that wants a $TZ sets it itself.
+for _name in ("TZ", "INVOCATION_ID"):
+    os.environ.pop(_name, None)
+time.tzset()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

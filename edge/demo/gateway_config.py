@@ -22,6 +22,7 @@ from edge.demo.stock import (
 )
 from edge.settings.sections import MetricsConfig
 from edge.web.server import WebSetupError, bind
+from inventory.site_calendar import tz_zone_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +56,13 @@ def demo_config(
     gateway: str = GATEWAY,
 ) -> dict[str, object]:
     """The daemon's configuration, as parse_config takes it; `metrics`, where its Prometheus
-    endpoint listens ("" for none); `gateway`, its name under the demo's site."""
+    endpoint listens ("" for none); `gateway`, its name under the demo's site. Its `timezone`
+    is the zone of the shell's $TZ, if that names one: the demo runs where it was started, with
+    no service beside it that would judge dates without that $TZ."""
     return {
         "site": SITE,
         "gateway": gateway,
+        "timezone": tz_zone_name(),
         "database": str(db),
         "create_database": True,
         "broker": {**_broker_urls(broker_url), "protocol": protocol},

@@ -147,6 +147,22 @@ def test_check_config_from_a_shell_with_tz_says_the_service_will_not_have_it(
     assert named.returncode == 0 and "$TZ" not in named.stderr, named.stderr
 
 
+@pytest.mark.parametrize("tz", ["right/Europe/Berlin", "posix/Asia/Kolkata"])
+def test_check_config_with_a_tz_naming_a_copy_recommends_the_plain_name(
+    tmp_path: Path, tz: str
+) -> None:
+    """TZ=right/Europe/Berlin: dates are judged in Europe/Berlin, and the line recommended is
+    one check-config then takes, not `timezone = "right/Europe/Berlin"`, which it refuses."""
+    plain = tz.split("/", 1)[1]
+    done = check_config(tmp_path, "", tz)
+    assert done.returncode == 0, done.stderr
+    assert f"(time zone {plain}, " in done.stdout
+    assert f'set timezone = "{plain}" in the configuration' in done.stderr
+    assert 'timezone = "right/' not in done.stderr and 'timezone = "posix/' not in done.stderr
+    named = check_config(tmp_path, f'timezone = "{plain}"\n', tz)
+    assert named.returncode == 0 and "$TZ" not in named.stderr, named.stderr
+
+
 def test_the_daemon_warns_of_a_posix_tz_rule_at_start(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:

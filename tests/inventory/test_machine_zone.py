@@ -7,14 +7,19 @@ from __future__ import annotations
 import sys
 import zoneinfo
 from collections.abc import Iterator
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from edge.settings.config import ConfigError, parse_config
-from inventory.site_calendar import local_zone, machine_zone_problems, zone_problem
+from inventory.site_calendar import (
+    local_zone,
+    machine_zone_problems,
+    tz_zone_name,
+    zone_problem,
+)
 
 
 @pytest.fixture
@@ -114,3 +119,67 @@ def test_the_leap_second_and_posix_copies_of_a_zone_are_refused_for_its_name(cop
     assert f"timezone: '{copy}/Europe/Berlin' is the zone data's {copy}/ copy" in said
     assert "give the name without it, 'Europe/Berlin'" in said
     assert parse_config({"site": "s", "gateway": "g", "timezone": "Europe/Berlin"})
+
+
+WINTER = datetime(2027, 1, 15, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("copy", ["right", "posix"])
+def test_a_machine_zone_linked_into_a_copy_is_judged_in_its_plain_zone_and_warned_of(
+    tmp_path: Path, copy: str
+) -> None:
+    """/etc/localtime linked to right/Europe/Berlin: zoneinfo would read it as UTC+02:00 all
+    winter. Dates are judged in Europe/Berlin (UTC+01:00), and the warning names the plain zone
+    and the `timezone` line to set. (Here a zone data folder of its own: where posix/ is links
+    into the plain data, /etc/localtime resolves to the plain file, which is right.)"""
+    source = Path("/usr/share/zoneinfo") / copy / "Europe/Berlin"
+    if not source.is_file():
+        pytest.skip(f"this machine has no {copy}/ copy of the zone data")
+    file = tmp_path / "zoneinfo" / copy / "Europe/Berlin"
+    file.parent.mkdir(parents=True)
+    file.write_bytes(source.read_bytes())
+    link = tmp_path / "localtime"
+    link.symlink_to(file)
+    zone = local_zone({}, link)
+    assert zone == ZoneInfo("Europe/Berlin")
+    assert WINTER.astimezone(zone).utcoffset() == timedelta(hours=1)
+    [problem] = machine_zone_problems({}, link)
+    assert f"{link} names {file}, the zone data's {copy}/ copy of Europe/Berlin" in problem
+    assert "dates are judged in Europe/Berlin instead" in problem
+    assert 'set timezone = "Europe/Berlin" in the configuration' in problem
+    # what the service would say, checked from a shell whose $TZ keeps other clocks
+    said = machine_zone_problems({"TZ": "Asia/Kolkata"}, link)
+    assert any(f"the zone data's {copy}/ copy of Europe/Berlin" in p for p in said), said
+
+
+@pytest.mark.parametrize(
+    "tz",
+    [
+        "right/Europe/Berlin",
+        ":right/Europe/Berlin",
+        "/usr/share/zoneinfo/right/Europe/Berlin",
+        "posix/Asia/Kolkata",
+        ":/usr/share/zoneinfo/posix/Asia/Kolkata",
+    ],
+)
+def test_a_tz_naming_a_copy_is_judged_in_its_plain_zone_and_the_plain_name_recommended(
+    tmp_path: Path, tz: str
+) -> None:
+    """Never `timezone = "right/..."`, which the configuration refuses: the plain name."""
+    copy, plain = tz.lstrip(":").split("zoneinfo/")[-1].split("/", 1)
+    if not (Path("/usr/share/zoneinfo") / copy).is_dir():
+        pytest.skip(f"this machine has no {copy}/ copy of the zone data")
+    link = tmp_path / "localtime"
+    link.symlink_to("/usr/share/zoneinfo/Etc/UTC")
+    assert local_zone({"TZ": tz}, link) == ZoneInfo(plain)
+    said = machine_zone_problems({"TZ": tz}, link)
+    assert len(said) == 2, said
+    assert f"the zone data's {copy}/ copy of {plain}" in said[0]
+    assert said[1].startswith(
+        f"timezone: left empty, so dates are judged here in $TZ's zone, {plain};"
+    )
+    assert all(f'set timezone = "{plain}" in the configuration' in p for p in said)
+    assert not any(f'timezone = "{copy}/' in p for p in said), said
+    service = machine_zone_problems({"TZ": tz, "INVOCATION_ID": "0123abcd"}, link)
+    assert service == said[:1]
+    assert tz_zone_name({"TZ": tz}) == plain
