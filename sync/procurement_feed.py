@@ -300,8 +300,8 @@ class RequestConsumer:
     """A subscription whose messages are acknowledged only once `handle` has finished with
     each, one at a time in arrival order. `persistent` keeps the session (and the messages
     not yet acknowledged) at the broker while the consumer is away. `wanted` is asked before
-    each message: once it says no, the consumer stops taking messages (`stopped` is set) and
-    leaves that one and the rest unacknowledged, for the session's next time."""
+    each message: once it says no (or `take_no_more` was called), the consumer stops taking
+    messages (`stopped` is set) and leaves that one and the rest unacknowledged."""
 
     def __init__(
         self,
@@ -323,7 +323,7 @@ class RequestConsumer:
         self.stopped = asyncio.Event()
         self._handle = handle
         self._wanted = wanted
-        self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
+        self._queue: asyncio.Queue[Delivery | None] = asyncio.Queue()  # None: wanted no more
         self._worker: asyncio.Task[None] | None = None
         self._session = MqttSession(
             broker,
@@ -362,8 +362,15 @@ class RequestConsumer:
                 f"could not subscribe within {timeout:.0f} s at {self.brokers.describe()}"
             )
 
+    def take_no_more(self) -> None:
+        """Take no further message: the one in hand, if any, is still handled and acknowledged,
+        then `stopped` is set; those waiting stay unacknowledged, for the session's next time."""
+        self._wanted = lambda: False
+        self._queue.put_nowait(None)  # wakes a worker waiting for a message
+
     async def stop(self) -> None:
-        """Stop handling and disconnect; what was not acknowledged stays with the broker."""
+        """Stop handling at once (a message in hand is left unacknowledged) and disconnect;
+        what was not acknowledged stays with the broker."""
         if self._worker is not None:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
@@ -374,7 +381,7 @@ class RequestConsumer:
             while True:
                 delivery = await self._queue.get()
                 await asyncio.sleep(0)  # a lost link, told meanwhile by paho's thread, first
-                if not self._wanted():
+                if delivery is None or not self._wanted():
                     return
                 # Handled even when its link is gone: a broker that lost it (killed, restarted
                 # without saving) does not hand it over again; one that does, hands a copy.

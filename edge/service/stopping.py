@@ -68,13 +68,15 @@ class StopSignals:
     """Ctrl-C (SIGINT) and SIGTERM, handled by the running loop inside the `with` block: the
     first of them sets `ended` (the one given, or its own), for a command that then ends as it
     ends by itself (what it holds put away, its summary said); `status` is then the shell's
-    status of a command that signal ended (130, 143). Handled by the loop rather than by
+    status of a command that signal ended (130, 143). A second one sets `again`: a command
+    that finishes something first stops at once on it. Handled by the loop rather than by
     Python's KeyboardInterrupt, they stop the command also when it was started with SIGINT
     ignored (a background job of a script), and SIGTERM (a service manager, `kill`) does not
     end it there and then. Outside the block each signal does what it did before."""
 
     def __init__(self, ended: asyncio.Event | None = None):
         self.ended = asyncio.Event() if ended is None else ended
+        self.again = asyncio.Event()
         self.status: int | None = None
         self._before: dict[int, Any] = {}
 
@@ -95,6 +97,8 @@ class StopSignals:
     def _stop(self, signum: int) -> None:
         if self.status is None:
             self.status = 128 + signum
+        elif self.ended.is_set():
+            self.again.set()
         self.ended.set()
 
 

@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import sys
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -181,11 +182,14 @@ class CliRun:
         ]
 
     @classmethod
-    async def start(cls, *args: str, sigint_ignored: bool = False) -> CliRun:
+    async def start(
+        cls, *args: str, sigint_ignored: bool = False, program: Sequence[str] = RXEDGE
+    ) -> CliRun:
         """The command started; `sigint_ignored`: with SIGINT ignored, as a shell script starts
-        its background jobs (Python then makes no KeyboardInterrupt of it)."""
+        its background jobs (Python then makes no KeyboardInterrupt of it); `program`: what
+        runs it (`rxedge` itself, or a test's variant of it)."""
         process = await asyncio.create_subprocess_exec(
-            *RXEDGE,
+            *program,
             *args,
             cwd=ROOT,
             stdout=asyncio.subprocess.PIPE,

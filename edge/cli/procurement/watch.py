@@ -18,8 +18,11 @@ broker's crash it would not come again). A watch whose session another client ta
 (sync.broker_refusal.SessionTakeover) writes down and acknowledges nothing more, and stops
 with TAKEN_OVER: what it wrote down had been written before it was acknowledged, and what it
 had received and not written down stays with the session, unacknowledged, for whichever client
-holds it (the other watch) or this watch's next run. Stopping never waits on the broker: a
-request in hand (an answer waiting for its PUBACK) is dropped, and comes again.
+holds it (the other watch) or this watch's next run. Stopping so never waits on the broker: a
+request in hand (an answer waiting for its PUBACK) is dropped, and comes again. Stopped
+otherwise (Ctrl-C, SIGTERM, `count`, `seconds`), a watch takes no new request and finishes the
+one in hand first, for up to FINISH_SECONDS (a second Ctrl-C stops it at once): cut off once
+answered, a request would be accepted at its gateway and never written down.
 
 With `--nats` the requests come from the centre's NATS JetStream stream instead, through a
 consumer group shared with the other clerks' processes (edge.cli.procurement.commands.watch_group).
@@ -58,6 +61,7 @@ from sync.status_updates import MESSAGE as STATUS_MESSAGE
 OnRequest = Callable[[ReceivedRequest], Awaitable[None] | None]
 OnRepeat = Callable[[ReceivedRequest], None]
 TAKEN_OVER = 3  # the exit status of a watch whose session another client took over
+FINISH_SECONDS = 10.0  # how long a stopping watch gives the request in hand to be finished
 # Said once a watch without a session of its own is subscribed: the broker keeps nothing for it.
 NO_SESSION_WARNING = (
     "rxedge: warning: no --client-id, so no session: requests published while this watch is "
@@ -86,7 +90,8 @@ class ProcurementWatch:
     """Subscribes to procurement requests and hands each one (once) to `on_request`, which may
     be a coroutine function: the request counts as done, and is acknowledged to the broker,
     when it returns. A copy of one done that its gateway sent again goes to `on_repeat`. Once
-    `wanted` says no, no further message is taken (nor acknowledged)."""
+    `wanted` says no, no further message is taken (nor acknowledged). `in_hand` is the request
+    being taken, if any."""
 
     def __init__(
         self,
@@ -104,6 +109,7 @@ class ProcurementWatch:
     ):
         self._on_request = on_request
         self.feed = RequestDeduplicator(seen=seen, on_repeat=on_repeat)
+        self.in_hand: ReceivedRequest | None = None
         self.client_id = client_id or own_client_id("watch")
         # A named client keeps its session: requests sent while it was away arrive on return.
         self.session = RequestConsumer(
@@ -125,17 +131,28 @@ class ProcurementWatch:
         made within `timeout` seconds."""
         await self.session.until_subscribed(timeout, OPTION_SETTINGS)
 
+    async def finish(self, timeout: float, *cuts: asyncio.Event) -> None:
+        """Take no new request, and wait for the one in hand to be taken and acknowledged, for
+        up to `timeout` seconds or until one of `cuts` is set."""
+        self.session.take_no_more()
+        await first_set(timeout, self.session.stopped, *cuts)
+
     async def stop(self) -> None:
+        """Stop at once: a request in hand is left unacknowledged."""
         await self.session.stop()
 
     async def _handle(self, topic: str, payload: bytes) -> None:
         request = self.feed.new(topic, payload)
         if request is None:
             return
-        result = self._on_request(request)
-        if inspect.isawaitable(result):
-            await result
-        self.feed.done(request)
+        self.in_hand = request
+        try:
+            result = self._on_request(request)
+            if inspect.isawaitable(result):
+                await result
+            self.feed.done(request)
+        finally:
+            self.in_hand = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,20 +278,22 @@ class Clerk:
         return 0 if count is None or self.received >= count else 1
 
 
+async def first_set(timeout: float | None, *events: asyncio.Event) -> None:
+    """Wait until one of `events` is set, for up to `timeout` seconds (None: no limit)."""
+    waits = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+
+
 async def until_done(clerk: Clerk, deadline: float | None, *ends: asyncio.Event) -> None:
     """Wait for `count` requests, the deadline (loop time), or any of `ends` (the end of the
     handling, a stop signal, the session taken over by another client)."""
     loop = asyncio.get_running_loop()
-    waits = [asyncio.ensure_future(e.wait()) for e in (clerk.enough, *ends)]
-    try:
-        await asyncio.wait(
-            waits,
-            timeout=None if deadline is None else max(0.0, deadline - loop.time()),
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-    finally:
-        for wait in waits:
-            wait.cancel()
+    timeout = None if deadline is None else max(0.0, deadline - loop.time())
+    await first_set(timeout, clerk.enough, *ends)
 
 
 async def watch(options: WatchOptions) -> int:
@@ -318,6 +337,16 @@ async def watch(options: WatchOptions) -> int:
             await until_done(
                 clerk, deadline, watcher.session.stopped, takeover.taken_over, signals.ended
             )
+            if not takeover.taken_over.is_set():  # taken over, it stops at once
+                if signals.ended.is_set() and watcher.in_hand is not None:
+                    print(
+                        f"rxedge: stopping once request {watcher.in_hand.request_id} is taken"
+                        f" (at most {FINISH_SECONDS:.0f} s; Ctrl-C again stops now, leaving"
+                        " it unfinished)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                await watcher.finish(FINISH_SECONDS, takeover.taken_over, signals.again)
     except BrokerLinkError as exc:
         print(f"rxedge: {exc}", file=sys.stderr)
         return 2
