@@ -17,6 +17,8 @@ from pathlib import Path
 from playwright.async_api import Page, Route, expect
 
 from edge.demo.local_broker import LocalBroker
+from inventory.alarms.lifecycle import AlarmKind
+from inventory.changes import RaiseAlarm
 from sync.commands import with_envelope
 from tests.clocks import SteppedClock
 from tests.conftest import Subscriber, eventually
@@ -320,3 +322,28 @@ async def test_a_box_left_keeps_what_was_typed_and_that_is_written_off(
         await expect(tab.locator(BOX)).to_have_value("2")
         await tab.locator(FORM).get_by_role("button", name="Write off").click()
         await expect(tab.locator(".flash")).to_contain_text("2 pack(s) of Amoxicillin")
+
+
+async def test_a_quantity_typed_in_one_of_two_alike_forms_stays_in_that_form(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """Two alarms about one batch each draw its held packs' write-off form, alike to the letter:
+    what was typed in the upper one stays there across a redraw, the lower one as drawn."""
+    async with page_rig(tmp_path, broker) as web:
+        gateway = web.rig.gateway
+        assert gateway is not None
+        detail = {"gtin": "04012345123456", "batch": "OLD", "slot": "A-03"}
+        subject = "04012345123456_OLD-taken"
+        await gateway.ledger.submit(RaiseAlarm(AlarmKind.UNEXPECTED_REMOVAL, subject, detail))
+        tab = await web.logged_in_tab()
+        await tab.goto(f"{web.url}/alarms")
+        await expect(tab.locator("#live-link")).to_have_attribute("data-state", "live")
+        boxes = tab.locator('#alarms form.write-off[data-slot="A-03"] input[name="quantity"]')
+        await expect(boxes).to_have_count(2)
+        drawn = await boxes.nth(1).input_value()
+        await boxes.nth(0).fill("2")
+        await tab.locator("h1").click()  # the keyboard put away: the box no longer focused
+        await web.device_down("r1")
+        await expect(tab.locator(R1_DOWN)).to_have_count(1, timeout=SECOND)
+        await expect(boxes.nth(0)).to_have_value("2")
+        await expect(boxes.nth(1)).to_have_value(drawn)

@@ -106,7 +106,7 @@
   // A field is known again in a new drawing by its form (its action and hidden fields but the
   // one-time ones: the same row's form) and its place in that form. A field the person set (its
   // value is not what the page drew) is carried into the new drawing itself, so its value, caret
-  // and selection stay; it takes the new drawing's other attributes (a new max, say).
+  // and selection stay; it takes the new drawing's attributes (a new max, say).
   const ONE_TIME = new Set(["csrf", "form_id"]);
   function formKey(form) {
     const hidden = [...form.querySelectorAll("input[type=hidden]")]
@@ -114,19 +114,30 @@
       .map((input) => input.name + "=" + input.value);
     return [form.getAttribute("action"), ...hidden].join("&");
   }
-  function placeOf(field) {
-    return field.form ? formKey(field.form) + "#" + [...field.form.elements].indexOf(field) : null;
+  // Each form of a part by its key, and which of the forms with that key it is (two alarms of
+  // one batch each draw its write-off form): a field's place is its form's and its own.
+  function formsOf(part) {
+    const forms = new Map();
+    const seen = new Map();
+    for (const form of part.querySelectorAll("form")) {
+      const key = formKey(form);
+      seen.set(key, (seen.get(key) || 0) + 1);
+      forms.set(form, key + "@" + seen.get(key));
+    }
+    return forms;
+  }
+  function placeOf(field, forms) {
+    if (!forms.has(field.form)) return null;
+    return forms.get(field.form) + "#" + [...field.form.elements].indexOf(field);
   }
   function fieldsOf(part) {
     const fields = new Map();
-    for (const form of part.querySelectorAll("form")) {
-      const key = formKey(form);
+    for (const [form, key] of formsOf(part)) {
       [...form.elements].forEach((field, at) => fields.set(key + "#" + at, field));
     }
     return fields;
   }
   const TICKED = new Set(["checkbox", "radio"]);
-  const DRAWN_AS = new Set(["value", "checked"]); // what the page drew when the person began
   function setByPerson(field) {
     if (TICKED.has(field.type)) return field.checked !== field.defaultChecked;
     return field.value !== field.defaultValue;
@@ -134,9 +145,10 @@
   function keptIn(part) {
     const fields = [...part.querySelectorAll("input, textarea")].filter(setByPerson);
     const focused = document.activeElement;
+    const forms = formsOf(part);
     return {
-      fields: fields.map((field) => [placeOf(field), field]),
-      focused: focused && part.contains(focused) ? placeOf(focused) : null,
+      fields: fields.map((field) => [placeOf(field, forms), field]),
+      focused: focused && part.contains(focused) ? placeOf(focused, forms) : null,
     };
   }
   function putBack(part, kept) {
@@ -146,13 +158,13 @@
     }
     if (drawn.has(kept.focused)) drawn.get(kept.focused).focus({ preventScroll: true });
   }
+  // The new drawing's attributes, its value and checked too: on a field the person changed they
+  // set only what it was drawn as (its default), against which a later change is judged.
   function carry(field, drawn) {
     for (const { name } of [...field.attributes]) {
-      if (!DRAWN_AS.has(name) && !drawn.hasAttribute(name)) field.removeAttribute(name);
+      if (!drawn.hasAttribute(name)) field.removeAttribute(name);
     }
-    for (const { name, value } of drawn.attributes) {
-      if (!DRAWN_AS.has(name)) field.setAttribute(name, value);
-    }
+    for (const { name, value } of drawn.attributes) field.setAttribute(name, value);
     drawn.replaceWith(field);
     return field;
   }
