@@ -107,7 +107,11 @@ def _read_zone(named: str) -> tuple[ZoneInfo | None, str, str]:
     """The zone `named` gives: an IANA name, or a zone file's path ($TZ's, /etc/localtime's
     link); its IANA name ("" for a file outside the zone data); and the copy of the zone data
     ("right", "posix") it is in ("" for none). A copy's plain zone is read instead of it:
-    zoneinfo misreads the right/ files."""
+    zoneinfo misreads the right/ files. A path that links into the zone data is read as the
+    zone it links to (TZ=:/etc/localtime)."""
+    if named.startswith("/") and Path(named).is_symlink():
+        target = str(Path(named).resolve())
+        named = target if "zoneinfo/" in target else named
     key = named.split("zoneinfo/", 1)[1] if "zoneinfo/" in named else named
     plain, copy = _plain(key)
     zone = _zone_named(plain)

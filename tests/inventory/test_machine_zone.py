@@ -183,3 +183,22 @@ def test_a_tz_naming_a_copy_is_judged_in_its_plain_zone_and_the_plain_name_recom
     service = machine_zone_problems({"TZ": tz, "INVOCATION_ID": "0123abcd"}, link)
     assert service == said[:1]
     assert tz_zone_name({"TZ": tz}) == plain
+
+
+def test_a_tz_naming_a_link_into_a_copy_is_read_as_the_plain_zone_it_links_to(
+    tmp_path: Path,
+) -> None:
+    """TZ=:/etc/localtime (a service's drop-in may set it) with /etc/localtime linked into the
+    right/ copy: the service's dates are judged in the plain zone, and it says so."""
+    source = Path("/usr/share/zoneinfo/right/Europe/Berlin")
+    if not source.is_file():
+        pytest.skip("this machine has no right/ copy of the zone data")
+    link = tmp_path / "localtime"
+    link.symlink_to(source)
+    service = {"TZ": f":{link}", "INVOCATION_ID": "0123abcd"}
+    zone = local_zone(service, link)
+    assert zone == ZoneInfo("Europe/Berlin")
+    assert WINTER.astimezone(zone).utcoffset() == timedelta(hours=1)
+    [problem] = machine_zone_problems(service, link)
+    assert "the zone data's right/ copy of Europe/Berlin" in problem
+    assert 'set timezone = "Europe/Berlin" in the configuration' in problem
