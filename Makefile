@@ -10,10 +10,9 @@ setup:
 demo: setup
 	$(VENV)/bin/rxedge demo --web 0
 
-# Three workers on two cores: most tests wait on real peers (brokers, serial lines, timeouts),
-# not the CPU (with two, the cores stood idle about half the time).
+# Two workers: most tests wait on real peers (brokers, serial lines, timeouts), not the CPU.
 test: setup
-	$(PY) -m pytest -q -n 3 --dist loadgroup
+	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 lint: setup
 	$(VENV)/bin/ruff check .

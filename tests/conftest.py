@@ -48,7 +48,7 @@ time.tzset()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests run on three workers (`make test`: pytest-xdist, `--dist loadgroup`); those using the
+    """Tests run on two workers (`make test`: pytest-xdist, `--dist loadgroup`); those using the
     PC/SC service share one worker: there is one pcscd and one virtual card reader per machine,
     and one of them stalls the service on purpose."""
     for item in items:
