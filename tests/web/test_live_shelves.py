@@ -23,13 +23,21 @@ from sync.commands import with_envelope
 from tests.clocks import SteppedClock
 from tests.conftest import Subscriber, eventually
 from tests.edge.pick_rig import AMOX, PREFIX
-from tests.web.page_rig import EXPIRED, NAME2, USER2, artifacts, page_rig
+from tests.web.page_rig import EXPIRED, NAME2, USER2, PageRig, artifacts, page_rig
 
 SECOND = 5_000  # ms: generous under load; the benchmark measures the real figure
 TYPING = 5_000  # ms: how long the page holds a part after the last keystroke or tap in it
 FORM = f'tr[data-alarm="{EXPIRED}"] form.write-off[data-slot="A-03"]'
 BOX = f'{FORM} input[name="quantity"]'
 R1_DOWN = 'tr[data-alarm="device_down-r1"]'  # the row of the alarm web.device_down("r1") raises
+
+
+async def alarms_live(web: PageRig) -> Page:
+    """A logged-in tab on /alarms, its live stream open."""
+    tab = await web.logged_in_tab()
+    await tab.goto(f"{web.url}/alarms")
+    await expect(tab.locator("#live-link")).to_have_attribute("data-state", "live")
+    return tab
 
 
 def slot(tab: Page, name: str):  # type: ignore[no-untyped-def]
@@ -170,9 +178,7 @@ async def test_a_live_part_is_not_redrawn_under_a_finger(
     """A change while someone presses a button in a live part: the part waits (data-waiting)
     until the pointer is lifted, then draws the newest."""
     async with page_rig(tmp_path, broker) as web:
-        tab = await web.logged_in_tab()
-        await tab.goto(f"{web.url}/alarms")
-        await expect(tab.locator("#live-link")).to_have_attribute("data-state", "live")
+        tab = await alarms_live(web)
         part = tab.locator("#alarms")
         await tab.evaluate(
             "() => { window.pressed = document.querySelector('#alarms button');"
@@ -197,9 +203,7 @@ async def test_a_part_with_a_form_being_sent_waits_and_a_table_keeps_its_sideway
     """While a form in a live part is being sent, a change waits (its button would come back
     enabled, with a new id); once drawn, a table scrolled sideways in its box is where it was."""
     async with page_rig(tmp_path, broker) as web:
-        tab = await web.logged_in_tab()
-        await tab.goto(f"{web.url}/alarms")
-        await expect(tab.locator("#live-link")).to_have_attribute("data-state", "live")
+        tab = await alarms_live(web)
         # A box narrower than its table (the alarms are cards on a phone: narrowed here)
         await tab.evaluate(  # (the page's own style sheet: it allows no inline style)
             "() => document.styleSheets[0].insertRule("
@@ -278,9 +282,7 @@ async def test_a_quantity_typed_then_tabbed_past_is_the_one_written_off(
 ) -> None:
     """2 typed in a box of 3 held packs, Tab to Write off, a redraw, Enter: 2 are written off."""
     async with page_rig(tmp_path, broker) as web:
-        tab = await web.logged_in_tab()
-        await tab.goto(f"{web.url}/alarms")
-        await expect(tab.locator("#live-link")).to_have_attribute("data-state", "live")
+        tab = await alarms_live(web)
         await tab.locator(BOX).fill("2")
         await tab.keyboard.press("Tab")
         await web.device_down("r1")
@@ -295,9 +297,7 @@ async def test_a_redraw_while_typing_leaves_the_caret_where_it_was(
     tmp_path: Path, broker: LocalBroker
 ) -> None:
     async with page_rig(tmp_path, broker) as web:
-        tab = await web.logged_in_tab()
-        await tab.goto(f"{web.url}/alarms")
-        await expect(tab.locator("#live-link")).to_have_attribute("data-state", "live")
+        tab = await alarms_live(web)
         await tab.locator(BOX).fill("12")
         await tab.keyboard.press("Home")
         await web.device_down("r1")
@@ -311,9 +311,7 @@ async def test_a_box_left_keeps_what_was_typed_and_that_is_written_off(
 ) -> None:
     """A box left (a tablet's Done, a tap elsewhere) keeps what was typed through a redraw."""
     async with page_rig(tmp_path, broker) as web:
-        tab = await web.logged_in_tab()
-        await tab.goto(f"{web.url}/alarms")
-        await expect(tab.locator("#live-link")).to_have_attribute("data-state", "live")
+        tab = await alarms_live(web)
         await tab.locator(BOX).fill("2")
         await tab.locator("h1").click()
         assert await tab.evaluate(f"() => !document.activeElement.matches('{BOX}')")
@@ -335,9 +333,7 @@ async def test_a_quantity_typed_in_one_of_two_alike_forms_stays_in_that_form(
         detail = {"gtin": "04012345123456", "batch": "OLD", "slot": "A-03"}
         subject = "04012345123456_OLD-taken"
         await gateway.ledger.submit(RaiseAlarm(AlarmKind.UNEXPECTED_REMOVAL, subject, detail))
-        tab = await web.logged_in_tab()
-        await tab.goto(f"{web.url}/alarms")
-        await expect(tab.locator("#live-link")).to_have_attribute("data-state", "live")
+        tab = await alarms_live(web)
         boxes = tab.locator('#alarms form.write-off[data-slot="A-03"] input[name="quantity"]')
         await expect(boxes).to_have_count(2)
         drawn = await boxes.nth(1).input_value()
