@@ -117,6 +117,12 @@ class MqttSession:
         """The broker connected to, or tried next."""
         return self.brokers.current
 
+    @property
+    def last_failure(self) -> str | None:
+        """What the last connect attempt met ("could not connect: [Errno 111] Connection
+        refused"), or None once one succeeded (set on paho's thread)."""
+        return self._last_failure
+
     async def start(self) -> None:
         """Begin connecting in the background; `connected` is set once the broker accepts."""
         connect_async(

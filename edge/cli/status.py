@@ -14,12 +14,14 @@ from typing import Any
 
 from edge.cli.config_file import add_config_option, config_given, config_path, read_config
 from edge.service.metrics_address import DEFAULT_LISTEN, metrics_url, split_listen
-from edge.service.metrics_scrape import Scrape, Unreachable, quantile, rate, scrape
+from edge.service.metrics_scrape import NoAnswer, Scrape, Unreachable, quantile, rate, scrape
 
 OK, ATTENTION, UNREACHABLE = 0, 1, 2
 # The ledger's figures are read every refresh_seconds through its writer; older than two rounds
 # and this, the writer has stopped answering (a commit waiting on a lock or a hanging disk).
 LEDGER_SLACK_SECONDS = 10.0
+# Said when nothing answers at the endpoint: most often, the daemon is not running.
+NOT_RUNNING_HINT = "is the daemon running? systemctl status rxedge"
 
 
 def add_status_command(commands: Any) -> None:
@@ -63,10 +65,12 @@ def run_status(args: argparse.Namespace) -> int:
             time.sleep(args.interval)
             second = _scrape_gateway(url, args.timeout)
     except Unreachable as exc:
+        hint = NOT_RUNNING_HINT if isinstance(exc, NoAnswer) else None
         if args.json:
-            print(json.dumps({"url": url, "status": "unreachable", "error": str(exc)}))
+            found = {"url": url, "status": "unreachable", "error": str(exc)}
+            print(json.dumps(found | ({"hint": hint} if hint else {})))
         else:
-            print(f"rxedge status: {exc}")
+            print(f"rxedge status: {exc}" + (f"; {hint}" if hint else ""))
         return UNREACHABLE
     report = summarise(first, second, url)
     print(json.dumps(report) if args.json else render(report))
@@ -86,10 +90,19 @@ def summarise(first: Scrape, second: Scrape | None, url: str) -> dict[str, Any]:
     info = now.series("rxedge_gateway_info")[0][0]
     started = now.value("rxedge_gateway_start_time_seconds")
     uptime = max(0.0, time.time() - started) if started else None
+    reasons = {
+        labels["device"]: labels["reason"] for labels, _ in now.series("rxedge_device_down_info")
+    }
     devices = [
-        {"device": labels["device"], "kind": labels["kind"], "up": value == 1}
+        {
+            "device": labels["device"],
+            "kind": labels["kind"],
+            "up": value == 1,
+            "reason": None if value == 1 else reasons.get(labels["device"]),
+        }
         for labels, value in now.series("rxedge_device_up")
     ]
+    errors = [labels["error"] for labels, _ in now.series("rxedge_mqtt_connect_error_info")]
     flapping = {
         (labels["reader"], labels["antenna"])
         for labels, value in now.series("rxedge_antenna_flapping")
@@ -158,6 +171,7 @@ def summarise(first: Scrape, second: Scrape | None, url: str) -> dict[str, Any]:
         "mqtt": {
             "connected": now.value("rxedge_mqtt_connected") == 1,
             "reconnects": int(now.value("rxedge_mqtt_reconnects_total") or 0),
+            "error": errors[0] if errors else None,
         },
         "latency": {
             "commit": _latency(now, "rxedge_ledger_commit_duration_seconds"),
@@ -180,7 +194,12 @@ def _latency(found: Scrape, histogram: str) -> dict[str, float | int | None]:
 
 def problems(report: dict[str, Any]) -> list[str]:
     """What needs someone's attention, in words (empty: all is well)."""
-    found = [f"{_kind(d)} {d['device']} is down" for d in report["devices"] if not d["up"]]
+    found = [
+        f"{_kind(d)} {d['device']} is down"
+        + (f": {d['reason']} (journalctl -u rxedge says more)" if d.get("reason") else "")
+        for d in report["devices"]
+        if not d["up"]
+    ]
     found += [
         f"antenna {a['antenna']} of reader {a['reader']} keeps failing: "
         f"slot {a['slot']} is not watched reliably"
@@ -194,8 +213,10 @@ def problems(report: dict[str, Any]) -> list[str]:
         "restarts the service if it stays so (journalctl -u rxedge -p warning says more)"
         for s in report["loops_stalled"]
     ]
-    if not report["mqtt"]["connected"]:
-        found.append("not connected to the MQTT broker")
+    mqtt = report["mqtt"]
+    if not mqtt["connected"]:
+        why = mqtt.get("error")
+        found.append("not connected to the MQTT broker" + (f": {why}" if why else ""))
     outbox = report["outbox"]
     age, age_limit = outbox["oldest_age_seconds"], outbox["limit_age_seconds"]
     if age is not None and age_limit is not None and age > age_limit:
@@ -230,7 +251,8 @@ def render(report: dict[str, Any]) -> str:
     lines.append(f"devices: {len(devices) - len(down)} up, {len(down)} down")
     for d in devices:
         state = "up" if d["up"] else "DOWN"
-        lines.append(f"  {state:<5}{d['device']:<20}{_kind(d)}")
+        why = f": {d['reason']}" if d.get("reason") else ""
+        lines.append(f"  {state:<5}{d['device']:<20}{_kind(d)}{why}")
     for a in report["antennas_down"]:
         lines.append(f"  DOWN {a['reader'] + ' antenna ' + str(a['antenna']):<20}slot {a['slot']}")
     for r in report["readers"]:

@@ -103,6 +103,8 @@ class DeviceEvents:
         }
         self.watched_slots = set(self._zones.values())  # slots a fixed reader watches
         self.unwatched: set[str] = set()  # slots whose reader is down
+        # device -> why it is down, as its driver said (the metrics' scrape thread reads it)
+        self.down_reasons: dict[str, str] = {}
         self.read_at: dict[str, float] = {}  # slot -> when its antenna last finished a round
         self._handhelds = {r.name for r in config.readers if r.role == "handheld"}
         self._receiving = {  # receiving scanner -> the slot it books packs into
@@ -203,6 +205,7 @@ class DeviceEvents:
             self._antenna_fault(event)
         elif isinstance(event, DeviceUp):
             self._observe(Activity("device", f"{event.device} is up"))
+            self.down_reasons.pop(event.device, None)
             self._set_watched(event.device, True)
             if event.device in self._handhelds:
                 self._stocktake.handheld(event.device, up=True)
@@ -212,6 +215,7 @@ class DeviceEvents:
             # The one line about it (the drivers report it by this event, not in the log).
             down = f"{event.device} is down: {event.reason}"
             self._observe(Activity("device", down, logging.WARNING))
+            self.down_reasons[event.device] = event.reason
             self.health.down(event.device, event.reason, self._clock.monotonic())
             # Its antennas read nothing while it is down: not a good round, nor a failure.
             self.health.unreachable(self._antennas.get(event.device, ()))

@@ -4,7 +4,7 @@ frames, serial ports opened, shelf controllers' writes, polls and presses."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
@@ -22,21 +22,35 @@ def shelf_controllers(devices: Devices) -> list[tuple[ShelfBus, str]]:
     return list(dict.fromkeys((bus, name) for bus, name, _ in list(devices.slot_lights.values())))
 
 
-def devices_up(devices: Devices) -> Iterator[Metric]:
+def devices_up(devices: Devices, reasons: Mapping[str, str]) -> Iterator[Metric]:
+    """Each device up or not, and for each one down the reason its driver gave (`reasons`:
+    device -> reason, as the gateway's journal says it)."""
     up = GaugeMetricFamily(
         "rxedge_device_up",
         "1 while the device answers, 0 while it is down or not yet reached.",
         labels=["device", "kind"],
     )
-    for reader in list(devices.readers):
-        up.add_metric([reader.name, "reader"], float(reader.up is True))
-    for scanner in list(devices.scanners):
-        up.add_metric([scanner.name, "scanner"], float(scanner.up is True))
+    down = GaugeMetricFamily(
+        "rxedge_device_down_info",
+        "1 for each device down, with why (its driver's words, as the journal says them); "
+        "none listed for a device that is up or not yet reached.",
+        labels=["device", "kind", "reason"],
+    )
+    found = [(reader.name, "reader", reader.up is True) for reader in list(devices.readers)]
+    found += [(scanner.name, "scanner", scanner.up is True) for scanner in list(devices.scanners)]
     if devices.badges is not None:
-        up.add_metric([devices.badges.name, "badge_reader"], float(devices.badges.up is True))
-    for bus, controller in shelf_controllers(devices):
-        up.add_metric([controller, "shelf_controller"], float(bus.is_up(controller)))
+        found.append((devices.badges.name, "badge_reader", devices.badges.up is True))
+    found += [
+        (controller, "shelf_controller", bus.is_up(controller))
+        for bus, controller in shelf_controllers(devices)
+    ]
+    for name, kind, answers in found:
+        up.add_metric([name, kind], float(answers))
+        reason = None if answers else reasons.get(name)
+        if reason is not None:
+            down.add_metric([name, kind, reason], 1.0)
     yield up
+    yield down
 
 
 def antennas_up(config: GatewayConfig, health: DeviceHealth, now: float) -> Iterator[Metric]:

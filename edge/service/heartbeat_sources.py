@@ -31,6 +31,9 @@ PUBLISHER = "publisher"
 # that answers pings but acknowledges nothing loses its link after a keepalive without a PUBACK
 # (sync.mqtt_client.PubackWatch), and the reconnect counts as progress.
 PUBLISHER_WITHIN = 90.0
+# The status line names at most this many devices down (each cut to NAME_CHARS), then counts.
+DOWN_NAMED = 3
+NAME_CHARS = 24
 
 
 def gateway_watchdog(
@@ -73,21 +76,33 @@ def observed_loops(
 
 
 def describe(devices: Devices, session: MqttSession, outbox: int | None) -> str:
-    """One line for `systemctl status`: devices up, the broker (connected, refusing us,
-    unreachable, or our session taken over by another client), the outbox."""
-    states = [reader.up is True for reader in devices.readers]
-    states += [scanner.up is True for scanner in devices.scanners]
+    """One line for `systemctl status`: devices up (naming those down, a few at most), the
+    broker (connected, refusing us, unreachable, or our session taken over by another client),
+    the outbox."""
+    states = [(reader.name, reader.up is True) for reader in devices.readers]
+    states += [(scanner.name, scanner.up is True) for scanner in devices.scanners]
     if devices.badges is not None:
-        states.append(devices.badges.up is True)
+        states.append((devices.badges.name, devices.badges.up is True))
     states += [
-        bus.is_up(controller)
-        for bus, controller in {(b, c) for b, c, _ in devices.slot_lights.values()}
+        (controller, bus.is_up(controller))
+        for bus, controller in dict.fromkeys((b, c) for b, c, _ in devices.slot_lights.values())
     ]
-    parts = [f"{sum(states)} of {len(states)} devices up" if states else "no devices"]
+    up = sum(answers for _, answers in states)
+    parts = [f"{up} of {len(states)} devices up" if states else "no devices"]
+    down = [name for name, answers in states if not answers]
+    if down:
+        parts[0] += f" (down: {_named(down)})"
     parts.append(_broker_state(session))
     if outbox is not None:
         parts.append(f"outbox {outbox}")
     return "serving: " + ", ".join(parts)
+
+
+def _named(names: list[str]) -> str:
+    """The first DOWN_NAMED of `names` (each cut to NAME_CHARS), and how many more."""
+    shown = [n if len(n) <= NAME_CHARS else n[: NAME_CHARS - 3] + "..." for n in names]
+    more = len(shown) - DOWN_NAMED
+    return ", ".join(shown[:DOWN_NAMED]) + (f" and {more} more" if more > 0 else "")
 
 
 def _broker_state(session: MqttSession) -> str:

@@ -37,6 +37,7 @@ from edge.service.watchdog import Heartbeats
 from edge.settings.config import GatewayConfig
 from inventory.alarms.lifecycle import AlarmKind
 from inventory.ledger.writer import LedgerWriter
+from sync.broker_refusal import CONFIG_SETTINGS
 from sync.mqtt_session import MqttSession
 from sync.publisher import OutboxPublisher
 
@@ -165,7 +166,7 @@ class GatewayCollector(Collector):
             value=tallies.started_at,
         )
         devices = gateway.devices
-        yield from devices_up(devices)
+        yield from devices_up(devices, gateway.events.down_reasons)
         yield from antennas_up(config, gateway.events.health, tallies.clock.monotonic())
         yield from reader_counts(list(devices.readers), tallies.tag_reads)
         yield from serial_opens([*devices.readers, *devices.scanners])
@@ -239,7 +240,28 @@ def _sync(session: MqttSession | None, publisher: OutboxPublisher | None) -> Ite
         "Connections to the broker after the first one.",
         value=max(0, connects - 1),
     )
+    error = GaugeMetricFamily(
+        "rxedge_mqtt_connect_error_info",
+        "1, while not connected, with why (as the journal says it): the broker's refusal and "
+        "the setting that fixes it, or what the last connect attempt met. None listed while "
+        "connected, or before an attempt failed.",
+        labels=["error"],
+    )
+    if session is not None and not connected and (why := connect_error(session)) is not None:
+        error.add_metric([why], 1.0)
+    yield error
     yield from _counted(publisher, PUBLISHER_COUNTERS)
+
+
+def connect_error(session: MqttSession) -> str | None:
+    """Why `session` is not connected: the broker's lasting refusal (with the setting that
+    fixes it, as the journal says it), what the last attempt met, or None (not known)."""
+    refusal, failure = session.refusal, session.last_failure
+    if refusal is not None:
+        return refusal.message(CONFIG_SETTINGS)
+    if failure is not None:
+        return f"broker {session.brokers.describe()}: {failure}"
+    return None
 
 
 def _counted(part: Part | None, counters: PartCounters[Part]) -> Iterator[Metric]:

@@ -16,6 +16,10 @@ class Unreachable(EdgeError):
     """The endpoint did not answer with metrics."""
 
 
+class NoAnswer(Unreachable):
+    """Nothing answered at the endpoint's address (nothing listens there, or it timed out)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Scrape:
     """Every sample of one scrape, by sample name, then by its labels (sorted pairs)."""
@@ -54,7 +58,7 @@ def scrape(url: str, timeout: float = 3.0) -> Scrape:
         raise Unreachable(f"{url} answered HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise Unreachable(f"cannot reach {url}: {reason}") from None
+        raise NoAnswer(f"cannot reach {url}: {reason}") from None
     try:
         return parse(text)
     except ValueError as exc:

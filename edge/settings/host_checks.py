@@ -27,6 +27,8 @@ from pathlib import Path
 
 from edge.daemon.action_journal import journal_path
 from edge.daemon.ledger_lock import lock_path
+from edge.service.metrics_address import metrics_url, split_listen
+from edge.service.metrics_scrape import Unreachable, scrape
 from edge.settings.clock_checks import clock_warnings
 from edge.settings.config import GatewayConfig
 from edge.settings.service_user import process_user
@@ -190,6 +192,8 @@ def check_host(config: GatewayConfig, serial_names: Path = SERIAL_BY_ID) -> Host
             found.warnings.append(_renumbered(key, port, serial_names))
     if config.metrics.listen and (problem := _cannot_listen(config.metrics.listen)):
         found.warnings.append(f"metrics.listen: this machine {problem}")
+    elif config.metrics.listen and (taken := metrics_port_taken(config)):
+        found.warnings.append(taken)
     found.warnings += clock_warnings(config)
     found.warnings += dotted_levels(config)
     if "web" in config.model_fields_set:  # the page is set up: what `rxedge web` refuses
@@ -268,6 +272,37 @@ def _held(database: Path) -> dict[str, int]:
         return {}
     finally:
         db.close()
+
+
+def metrics_port_taken(config: GatewayConfig, timeout: float = 2.0) -> str | None:
+    """The warning for a metrics.listen address another program holds, or None: the daemon
+    would run without its metrics endpoint, and `rxedge status` could not read it. Held by an
+    rxedge daemon (it answers as a gateway's metrics: most often the running one, checked on
+    its own box), it is not a warning."""
+    host, port = split_listen(config.metrics.listen)
+    if port == 0 or (held := _bind_error(host, port)) is None:
+        return None
+    with contextlib.suppress(Unreachable):
+        if scrape(metrics_url(host, port), timeout).series("rxedge_gateway_info"):
+            return None
+    return (
+        f"metrics.listen: {config.metrics.listen} is taken on this machine ({held}): the daemon "
+        "would run without its metrics endpoint, and `rxedge status` could not read it; stop "
+        f"the program holding it (ss -ltnp 'sport = :{port}' names it) or choose another port"
+    )
+
+
+def _bind_error(host: str, port: int) -> str | None:
+    """Why this machine cannot bind `host`:`port` as the metrics server does, or None (the
+    probe is closed at once)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 def _cannot_listen(listen: str) -> str | None:

@@ -20,12 +20,14 @@ import pytest
 
 from edge.cli.main import main
 from edge.daemon.gateway import Gateway
+from edge.demo.local_broker import LocalBroker
 from edge.settings.config import ConfigError, parse_config
 from edge.settings.host_checks import check_host, with_usable_ledger
 from inventory.errors import StoreError
 from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from tests.command_line import rxedge
+from tests.conftest import eventually
 
 HEAD = 'site = "s1"\ngateway = "g1"\n'
 
@@ -333,3 +335,32 @@ def test_a_replacement_box_is_told_to_restore_the_gateway_it_replaces_not_to_sta
     assert "database:" not in rxedge("check-config", str(config)).stderr
     verified = rxedge("ledger", "verify", "--db", str(db))
     assert verified.stdout.startswith("ledger ok: 1 movements chained")
+
+
+async def test_a_metrics_port_another_program_holds_is_a_warning_but_not_the_daemons_own(
+    tmp_path: Path, broker: LocalBroker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Else the daemon runs without its endpoint, and `rxedge status` cannot read it; checked on
+    a running box, the port is the daemon's own."""
+    db = tmp_path / "ledger.sqlite"
+    db.touch()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        metrics = f'[metrics]\nlisten = "127.0.0.1:{port}"\n'
+        config = write(tmp_path, HEAD + f'database = "{db}"\n' + metrics)
+        code, out, err = await asyncio.to_thread(check, config, capsys)
+    assert code == 0 and "1 warning(s)" in out, err
+    assert err.startswith(f"warning: metrics.listen: 127.0.0.1:{port} is taken on this machine")
+    assert "`rxedge status` could not read it" in err and f"sport = :{port}" in err
+    settings = {**tomllib.loads(config.read_text()), "broker": {"url": broker.url}}
+    gateway = Gateway(parse_config(settings), observer=lambda _activity: None)
+    task = asyncio.create_task(gateway.run())
+    try:
+        await eventually(lambda: gateway.metrics.url, what="the daemon's endpoint")
+        code, out, err = await asyncio.to_thread(check, config, capsys)
+        assert code == 0 and "warning" not in out and "metrics.listen" not in err, err
+    finally:
+        gateway.stop()
+        await asyncio.wait_for(task, 10)

@@ -242,19 +242,24 @@ async def test_status_command_reports_and_exits_by_health(rig: Rig, tmp_path: Pa
 
     await rig.shelf.stop()  # the controller unplugged
     await rig.broker.stop()
+    refused = f"broker {rig.broker.url}: could not connect: [Errno 111] Connection refused"
     await eventually(lambda: rig.equals(0, "rxedge_mqtt_connected"), what="link down")
     await eventually(lambda: rig.equals(0, "rxedge_device_up", device="A", kind="shelf_controller"))
+    await eventually(lambda: rig.equals(1, "rxedge_mqtt_connect_error_info", error=refused))
+    [(down, _)] = (await rig.scrape()).series("rxedge_device_down_info")
+    assert down["device"] == "A" and down["kind"] == "shelf_controller" and down["reason"]
     code, out = await rxedge_status("--metrics", rig.url, "--interval", "0")
     assert code == 1, out
     assert "NEEDS ATTENTION" in out
-    assert "shelf controller A is down" in out
-    assert "not connected to the MQTT broker" in out
+    assert f"  DOWN A                   shelf controller: {down['reason']}\n" in out
+    assert f"shelf controller A is down: {down['reason']} (journalctl -u rxedge says more)" in out
+    assert f"not connected to the MQTT broker: {refused}" in out
 
     url = rig.url
     await rig.stop_gateway()
     code, out = await rxedge_status("--metrics", url, "--interval", "0")
     assert code == 2, out
-    assert "cannot reach" in out
+    assert "cannot reach" in out and "; is the daemon running? systemctl status rxedge" in out
 
 
 async def test_status_needs_attention_while_an_antenna_has_no_good_round(rig: Rig) -> None:
@@ -322,6 +327,7 @@ async def test_status_without_a_daemon_or_with_metrics_off(tmp_path: Path) -> No
         port = probe.getsockname()[1]
     code, out = await rxedge_status("--metrics", f"http://127.0.0.1:{port}/metrics", "--json")
     assert code == 2 and json.loads(out)["status"] == "unreachable"
+    assert json.loads(out)["hint"] == "is the daemon running? systemctl status rxedge"
     config = tmp_path / "off.toml"
     config.write_text('site = "s1"\ngateway = "g1"\n[metrics]\nlisten = ""\n')
     code, out = await rxedge_status("--config", str(config))

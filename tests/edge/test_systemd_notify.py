@@ -171,6 +171,12 @@ async def test_the_daemon_says_ready_pings_while_serving_and_says_stopping_on_si
         # Every half of WATCHDOG_USEC (0.5 s): no gap anywhere near the 1 s timeout.
         assert len(pings) >= 4, manager.messages
         assert max(b - a for a, b in itertools.pairwise(pings)) < 1.0
+        await shelf.stop()  # the controller unplugged: the line names it
+        await eventually(
+            lambda: manager.status_with("serving: 1 of 2 devices up (down: A), broker connected"),
+            30,
+            what="a status naming the controller down",
+        )
         before_stop = manager.count()
         await stop(process, log)
         await eventually(
