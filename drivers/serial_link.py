@@ -6,6 +6,7 @@ import asyncio
 import grp
 import os
 import pwd
+import socket
 import termios
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,24 @@ from typing import Literal
 import serial_asyncio_fast
 
 Parity = Literal["N", "E", "O"]  # none, even, odd
+
+
+@dataclass(frozen=True, slots=True)
+class Keepalive:
+    """TCP keepalive on a network link: probe after `idle` seconds without traffic, every
+    `interval` seconds, and give the peer up after `probes` unanswered probes."""
+
+    idle: int
+    interval: int
+    probes: int
+
+
+# A serial-to-Ethernet converter that loses power sends neither FIN nor RST, and nothing is ever
+# written to a scanner: without keepalive such a link stays open for good, the device is never
+# reported down and never reopened. With these figures a dead peer closes the link within about
+# 10 + 5 * 3 = 25 seconds; the reopen loop and the device-down report take it from there. Read
+# at each open.
+KEEPALIVE = Keepalive(idle=10, interval=5, probes=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +84,20 @@ def _group_name(gid: int) -> str:
         return str(gid)
 
 
+def set_keepalive(sock: socket.socket, keepalive: Keepalive) -> None:
+    """Turn TCP keepalive on for `sock` with the figures of `keepalive` (where the platform lets
+    them be set; its defaults, some two hours, otherwise)."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (
+        ("TCP_KEEPIDLE", keepalive.idle),
+        ("TCP_KEEPINTVL", keepalive.interval),
+        ("TCP_KEEPCNT", keepalive.probes),
+    ):
+        option = getattr(socket, name, None)
+        if option is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, option, value)
+
+
 class _LinkProtocol(asyncio.Protocol):
     def __init__(self, on_data: Callable[[bytes], None], closed: asyncio.Future[None]):
         self._on_data = on_data
@@ -104,6 +137,15 @@ class SerialLink:
             )
         except termios.error as exc:  # a setting the port cannot take (a pty has no parity)
             raise OSError(f"the port does not take {port.settings}: {exc}") from exc
+        # For socket://, pyserial-asyncio-fast hands back asyncio's own TCP transport.
+        opened: asyncio.Transport = transport
+        sock = opened.get_extra_info("socket")  # None for a local port
+        if sock is not None:
+            try:
+                set_keepalive(sock, KEEPALIVE)
+            except OSError:
+                transport.close()
+                raise
         return cls(transport, closed)
 
     @property

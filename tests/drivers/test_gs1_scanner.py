@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +20,7 @@ from drivers.serial_link import SerialPort
 from firmware_sim.scanner_sim import GS, ScannerSimulator
 from tests.conftest import eventually
 
+ROOT = Path(__file__).resolve().parents[2]
 CODE = "0104012345123456" + "17260131" + "10ABC123" + GS + "21XYZ789"
 
 
@@ -140,3 +145,104 @@ async def test_unplugged_scanner_is_reopened(tmp_path: Path) -> None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await sim.stop()
+
+
+async def test_a_scanner_behind_a_converter_that_drops_the_connection_is_reopened() -> None:
+    """The converter closes the TCP connection (rebooted by hand, its cable pulled): the scanner
+    is down, then up again on a new connection, and scans arrive over it."""
+    sim = ScannerSimulator(tcp=True)
+    await sim.start()
+    events: list[DriverEvent] = []
+    scanner = BarcodeScanner(SerialPort("desk", sim.port, 9600), events.append)
+    task = asyncio.create_task(scanner.run())
+    try:
+        await eventually(lambda: DeviceUp("desk") in events)
+        unplug = asyncio.create_task(sim.line.unplug(0.3))
+        await eventually(lambda: any(isinstance(e, DeviceDown) for e in events), what="down")
+        await unplug
+        await eventually(lambda: events.count(DeviceUp("desk")) == 2, what="up again")
+        [down] = [e for e in events if isinstance(e, DeviceDown)]
+        assert down.reason == f"{sim.port} closed"
+        sim.scan(CODE)
+        await eventually(lambda: any(isinstance(e, BarcodeScanned) for e in events))
+        assert scanner.opens == 2
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await sim.stop()
+
+
+# Run in a network namespace of its own: a scanner behind a converter on loopback, the loopback
+# taken down (a converter losing power: no FIN, no RST, nothing) and brought up again (the
+# converter back). Keepalive is shortened to 1 + 1 * 2 s; prints the events in order.
+CONVERTER_LOSES_POWER = """
+import asyncio, subprocess
+from drivers import serial_link
+from drivers.events import BarcodeScanned, DeviceDown, DeviceUp
+from drivers.gs1_scanner import BarcodeScanner
+from firmware_sim.scanner_sim import ScannerSimulator
+
+serial_link.KEEPALIVE = serial_link.Keepalive(idle=1, interval=1, probes=2)
+
+async def until(condition, seconds):
+    async with asyncio.timeout(seconds):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+async def main():
+    sim = ScannerSimulator(tcp=True)
+    await sim.start()
+    events = []
+    scanner = BarcodeScanner(serial_link.SerialPort("desk", sim.port, 9600), events.append)
+    task = asyncio.create_task(scanner.run())
+    try:
+        await until(lambda: DeviceUp("desk") in events, 10)
+        subprocess.run(["ip", "link", "set", "lo", "down"], check=True)
+        await until(lambda: any(isinstance(e, DeviceDown) for e in events), 15)
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        await until(lambda: events.count(DeviceUp("desk")) == 2, 15)
+        sim.scan("0104012345123456")
+        await until(lambda: any(isinstance(e, BarcodeScanned) for e in events), 10)
+    finally:
+        for event in events:
+            print(type(event).__name__, getattr(event, "reason", ""), sep="\t")
+        task.cancel()
+        await sim.stop()
+
+asyncio.run(main())
+"""
+
+
+def _private_network() -> bool:
+    """Whether this process may take a loopback of its own down (root, unshare and ip)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip") is None:
+        return False
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _private_network(), reason="needs root, unshare and ip for a network")
+def test_a_scanner_behind_a_converter_that_loses_power_is_down_and_reopened() -> None:
+    """Nothing is ever written to a scanner and a converter that loses power closes nothing:
+    keepalive probes alone find the peer gone, so the link closes, the scanner is reported down
+    and reopened once the converter is back."""
+    run = subprocess.run(
+        [
+            "unshare",
+            "-n",
+            "sh",
+            "-c",
+            'ip link set lo up && exec "$0" -c "$1"',
+            sys.executable,
+            CONVERTER_LOSES_POWER,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    kinds = [line.split("\t")[0] for line in run.stdout.splitlines()]
+    assert kinds[:3] == ["DeviceUp", "DeviceDown", "DeviceUp"], run.stdout
+    assert kinds[-1] == "BarcodeScanned", run.stdout

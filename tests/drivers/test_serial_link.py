@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import grp
 import os
+import socket
 import subprocess
 import sys
 import termios
@@ -19,7 +20,7 @@ import pytest
 
 from drivers.events import DeviceDown, DriverEvent
 from drivers.r2000.reader import R2000Reader
-from drivers.serial_link import SerialLink, SerialPort
+from drivers.serial_link import KEEPALIVE, SerialLink, SerialPort
 from firmware_sim.pty_port import PtyPort
 from tests.conftest import eventually
 
@@ -81,6 +82,24 @@ async def test_a_port_is_opened_with_the_parity_of_its_device(
         assert link.framing == "8E1"
         link.write(b"\xa0\x04\x01\x89\xff\xd3")
         assert await asyncio.wait_for(received.get(), 5) == b"\xa0\x04\x01\x89\xff\xd3"
+    finally:
+        link.close()
+
+
+async def test_a_link_through_a_converter_probes_it_with_tcp_keepalive(
+    converter: tuple[str, asyncio.Queue[bytes]],
+) -> None:
+    """A converter that loses power sends no FIN: only keepalive probes find out it is gone."""
+    url, _received = converter
+    link = await SerialLink.open(SerialPort("desk", url, 9600), lambda _data: None)
+    try:
+        sock = link._transport.get_extra_info("socket")
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) != 0
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == KEEPALIVE.idle == 10
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == KEEPALIVE.interval
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == KEEPALIVE.probes
+        # A dead converter is given up within half a minute.
+        assert KEEPALIVE.idle + KEEPALIVE.interval * KEEPALIVE.probes <= 30
     finally:
         link.close()
 
