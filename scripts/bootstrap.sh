@@ -26,6 +26,7 @@ fi
 # faketime runs the CLI and the daemon at another date and time in the site-calendar tests;
 # chromium is the browser the web page's tests drive (Playwright with its executable_path: no
 # browser is downloaded).
+# sqlite3 is the backup unit's copier, run by its test.
 # nats-server runs the clustered centre of the NATS tests and `make scale-bench`.
 python_package() {
     if apt-cache show "python$version-$1" >/dev/null 2>&1; then
@@ -36,7 +37,7 @@ python_package() {
 }
 
 DEBIAN_PACKAGES=(mosquitto mosquitto-clients socat pcscd libpcsclite-dev vsmartcard-vpcd systemd
-                 openssl gcc procps faketime chromium nats-server)
+                 sqlite3 openssl gcc procps faketime chromium nats-server)
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"

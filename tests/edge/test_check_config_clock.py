@@ -25,18 +25,22 @@ from inventory.site_calendar import local_zone
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def fake_systemctl(tmp_path: Path, states: dict[str, str]) -> str:
+def fake_systemctl(
+    tmp_path: Path, states: dict[str, str], timeouts: dict[str, str] | None = None
+) -> str:
     """A `systemctl` that answers `is-enabled UNIT` with `states[UNIT]` (nothing, exit 1,
-    for a unit not installed), as the real one does."""
+    for a unit not installed), and `show --property=TimeoutStartUSec --value UNIT` with
+    `timeouts[UNIT]`, as the real one does."""
     program = tmp_path / "systemctl"
     cases = "".join(
-        f"  {unit}) echo {state}; exit {0 if state == 'enabled' else 1} ;;\n"
+        f"  is-enabled{unit}) echo {state}; exit {0 if state == 'enabled' else 1} ;;\n"
         for unit, state in states.items()
-    )
+    ) + "".join(f"  show{unit}) echo {t}; exit 0 ;;\n" for unit, t in (timeouts or {}).items())
     program.write_text(
-        '#!/bin/sh\ncase "$2" in\n'
+        '#!/bin/sh\nfor unit; do :; done\ncase "$1$unit" in\n'
         + cases
-        + '  *) echo "Failed to get unit file state for $2: No such file" >&2; exit 1 ;;\nesac\n'
+        + '  *) echo "Failed to get unit file state for $unit: No such file" >&2; exit 1 ;;\n'
+        "esac\n"
     )
     program.chmod(0o755)
     return str(program)
@@ -71,6 +75,25 @@ def test_a_box_that_waits_for_ntp_is_not_warned(
     tmp_path: Path, systemd: Path, states: dict[str, str]
 ) -> None:
     assert time_sync_problem(Systemd(systemd, fake_systemctl(tmp_path, states))) is None
+
+
+def test_an_endless_wait_for_ntp_is_warned_with_the_drop_in_that_bounds_it(
+    tmp_path: Path, systemd: Path
+) -> None:
+    """Debian's systemd-time-wait-sync.service never times out: where NTP is blocked, the
+    daemon (after time-sync.target) would never start after a reboot."""
+    unit = "systemd-time-wait-sync.service"
+    endless = fake_systemctl(tmp_path, {unit: "enabled"}, {unit: "infinity"})
+    problem = time_sync_problem(Systemd(systemd, endless))
+    assert problem is not None and problem.startswith(f"clock: {unit} waits for NTP without end")
+    install = f"/opt/rxedge/systemd/{unit}.d/rxedge.conf /etc/systemd/system/{unit}.d/rxedge.conf"
+    assert install in problem
+    assert (ROOT / "systemd" / f"{unit}.d" / "rxedge.conf").is_file()
+    bounded = fake_systemctl(tmp_path, {unit: "enabled"}, {unit: "5min"})
+    assert time_sync_problem(Systemd(systemd, bounded)) is None
+    disabled = fake_systemctl(tmp_path, {unit: "disabled"})
+    problem = time_sync_problem(Systemd(systemd, disabled))
+    assert problem is not None and "drop-in that bounds the wait" in problem
 
 
 def test_without_systemd_nothing_is_said(tmp_path: Path, systemd: Path) -> None:

@@ -1,4 +1,5 @@
-"""systemd/rxedge.service and rxedge-web.service: they parse, their exposure stays low, and the
+"""systemd/rxedge.service, rxedge-web.service and rxedge-backup.service (with its timer), and the
+drop-in that bounds the boot's wait for NTP: they parse, their exposure stays low, and the
 daemon runs under the restriction that most often breaks a Python program (no memory both
 writable and executable)."""
 
@@ -28,7 +29,10 @@ from tests.edge.test_systemd_notify import ServiceManager, running
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "systemd" / "rxedge.service"
-UNITS = [UNIT, ROOT / "systemd" / "rxedge-web.service"]
+BACKUP = ROOT / "systemd" / "rxedge-backup.service"
+UNITS = [UNIT, ROOT / "systemd" / "rxedge-web.service", BACKUP]
+TIME_WAIT = "systemd-time-wait-sync.service"
+SYSTEM_UNITS = Path("/lib/systemd/system")
 MOST_EXPOSURE = 2.0
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(
@@ -69,6 +73,65 @@ def test_the_unit_verifies_without_a_warning(tmp_path: Path, source: Path) -> No
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "", result.stderr
+
+
+@needs_analyze
+def test_the_backup_timer_verifies_and_runs_daily_making_up_a_missed_day(
+    tmp_path: Path,
+) -> None:
+    assert ANALYZE is not None
+    rxedge = Path(sys.executable).parent / "rxedge"
+    if not rxedge.exists():
+        pytest.skip(f"no rxedge script beside {sys.executable}")
+    for source in (BACKUP, BACKUP.with_suffix(".timer")):
+        text = source.read_text().replace("/opt/rxedge/.venv/bin/rxedge", str(rxedge))
+        (tmp_path / source.name).write_text(text)
+    result = subprocess.run(
+        [ANALYZE, "verify", str(tmp_path / "rxedge-backup.timer")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stderr.strip()) == (0, ""), result.stderr
+    timer = _unit_settings(BACKUP.with_suffix(".timer"))
+    assert timer["Persistent"] == ["true"] and timer["WantedBy"] == ["timers.target"]
+    assert len(timer["OnCalendar"]) == 1 and timer["OnCalendar"][0].startswith("*-*-* ")
+    service = _unit_settings(BACKUP)
+    assert service["Type"] == ["oneshot"] and service["User"] == ["rxedge"]
+
+
+@needs_analyze
+def test_the_drop_in_bounds_the_boots_wait_for_ntp_that_the_daemon_starts_after(
+    tmp_path: Path,
+) -> None:
+    """Debian's systemd-time-wait-sync.service never times out, and the daemon starts after
+    time-sync.target, which it holds back: where NTP is blocked the daemon would never start
+    after a reboot. The drop-in beside the units gives it a few minutes, and parses."""
+    assert ANALYZE is not None
+    system = SYSTEM_UNITS / TIME_WAIT
+    if not system.exists():
+        pytest.skip(f"no {system} here")
+    drop_in = ROOT / "systemd" / f"{TIME_WAIT}.d" / "rxedge.conf"
+    assert "time-sync.target" in _unit_settings()["After"][0].split()
+    waiting = _unit_settings(system)
+    assert "time-sync.target" in waiting["Before"][0].split()
+    assert waiting["TimeoutStartSec"] == ["infinity"]
+    bound = _unit_settings(drop_in)["TimeoutStartSec"]
+    assert len(bound) == 1 and (found := re.fullmatch(r"(\d+)min", bound[0])), bound
+    assert 1 <= int(found.group(1)) <= 10
+    # verify reads the drop-ins beside a unit it is given; a wrong key or value is a warning.
+    shutil.copy(system, tmp_path / TIME_WAIT)
+    (tmp_path / f"{TIME_WAIT}.d").mkdir()
+    shutil.copy(drop_in, tmp_path / f"{TIME_WAIT}.d" / "rxedge.conf")
+    result = subprocess.run(
+        [ANALYZE, "verify", str(tmp_path / TIME_WAIT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stderr.strip()) == (0, ""), result.stderr
 
 
 def _unit_settings(unit: Path = UNIT) -> dict[str, list[str]]:
