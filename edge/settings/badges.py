@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Protocol
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from edge.settings.sections import Strict
 
@@ -22,6 +22,12 @@ class BadgesConfig(Strict):
 class PharmacistConfig(Strict):
     name: Annotated[str, Field(min_length=1)]
     badge: Annotated[str, Field(pattern=r"^([0-9A-Fa-f]{2}){4,10}$")]
+
+    @field_validator("badge", mode="before")
+    @classmethod
+    def _without_colons(cls, value: object) -> object:
+        """04:A1:B2:C3, as some readers' tools show a UID, is 04A1B2C3."""
+        return value.replace(":", "") if isinstance(value, str) else value
 
     @property
     def uid(self) -> str:

@@ -18,7 +18,7 @@ from edge.settings.badges import BadgesConfig, PharmacistConfig, badge_reader_pr
 from edge.settings.broker import BrokerConfig
 from edge.settings.device_names import device_name_problems
 from edge.settings.examples import EXAMPLES, describe_error
-from edge.settings.limits import FullPath, integer_problems
+from edge.settings.limits import FullPath, bare_host_problem, integer_problems
 from edge.settings.repeated_entries import BADGE_ONCE, PRODUCT_ONCE, repeated_problems
 from edge.settings.sections import (
     AlarmsConfig,
@@ -30,7 +30,7 @@ from edge.settings.sections import (
     StocktakeConfig,
     Strict,
 )
-from edge.settings.serial_framing import SerialFraming
+from edge.settings.serial_framing import SerialFraming, SerialPortName
 from edge.settings.service_user import unreadable_problem
 from edge.settings.shared_lines import shared_line_problems
 from edge.settings.web import WebConfig
@@ -74,7 +74,7 @@ class ReaderConfig(SerialFraming):
     protocol: Literal["r2000", "chafon"] = "r2000"
     # fixed: antennas watch slots; handheld: a reader carried to the pack (confirms picks).
     role: Literal["fixed", "handheld"] = "fixed"
-    port: Annotated[str, Field(min_length=1)]
+    port: SerialPortName
     baudrate: Baudrate | None = None
     address: Annotated[int, Field(ge=0, le=255)] | None = None
     antennas: dict[int, str] = Field(default_factory=dict)
@@ -112,7 +112,7 @@ class ReaderConfig(SerialFraming):
 
 class ScannerConfig(SerialFraming):
     name: Annotated[str, Field(pattern=_NAME)]
-    port: Annotated[str, Field(min_length=1)]
+    port: SerialPortName
     baudrate: Baudrate = 9600
     # picking: confirms picks; receiving: books into receive_to; putaway: lights the pack's slot
     role: Literal["picking", "receiving", "putaway"] = "picking"
@@ -123,16 +123,17 @@ class ScannerConfig(SerialFraming):
     # badged in there. Left out: the one person badged in anywhere (with several, nobody).
     badge_reader: Annotated[str, Field(min_length=1)] | None = None
 
-    @model_validator(mode="after")
-    def _receiving(self) -> ScannerConfig:
+    def station_problem(self, example: str) -> str | None:
+        """What the scanner lacks for its role (a slot for a receiving or putaway desk), with
+        `example` (a configured slot) as the slot to write, or None."""
         if self.role == "receiving" and not self.receive_to:
-            raise ValueError('a receiving scanner needs receive_to, e.g. receive_to = "R-01"')
+            return f'a receiving scanner needs receive_to, e.g. receive_to = "{example}"'
         if self.role == "putaway" and not self.receive_to:
-            raise ValueError(
+            return (
                 "a putaway scanner needs receive_to, the station's slot that turns red when a "
-                'pack is refused, e.g. receive_to = "R-01"'
+                f'pack is refused, e.g. receive_to = "{example}"'
             )
-        return self
+        return None
 
 
 class ShelfConfig(SerialFraming):
@@ -140,7 +141,7 @@ class ShelfConfig(SerialFraming):
     transport: Literal["tcp", "rtu"] = "tcp"
     host: str | None = None
     port: Annotated[int, Field(ge=1, le=65535)] = 502
-    serial_port: str | None = None
+    serial_port: SerialPortName | None = None
     baudrate: Baudrate = 19200
     device_id: Annotated[int, Field(ge=1, le=247)] = 1
     profile: str = "rxedge-ptl-v1"
@@ -153,6 +154,13 @@ class ShelfConfig(SerialFraming):
     @classmethod
     def _gln(cls, value: str | None) -> str | None:
         if value is not None and (problem := gln_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value and (problem := bare_host_problem(value)) is not None:
             raise ValueError(problem)
         return value
 
@@ -364,6 +372,8 @@ def _cross_reference_problems(config: GatewayConfig) -> list[str]:
                 '(or use role = "fixed")'
             )
     for i, scanner in enumerate(config.scanners):
+        if (lacks := scanner.station_problem(min(known, default="R-01"))) is not None:
+            problems.append(f"scanners[{i}]: {lacks}")
         if scanner.receive_to and scanner.receive_to not in known:
             problems.append(
                 f"scanners[{i}].receive_to: slot {scanner.receive_to!r} is not on any shelf "

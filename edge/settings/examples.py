@@ -46,8 +46,8 @@ EXAMPLES = {
     "flap_drops": "flap_drops = 5  (2 to 1000: drops within flap_window_seconds that alarm)",
     "flap_window_seconds": "flap_window_seconds = 600",
     "log_repeats_per_minute": "log_repeats_per_minute = 30",
-    "role": 'role = "fixed"  (or "handheld"); scanners: role = "picking"  (or "receiving", '
-    '"putaway")',
+    "readers.role": 'role = "fixed"  (or "handheld")',
+    "scanners.role": 'role = "picking"  (or "receiving", "putaway")',
     "receive_to": 'receive_to = "R-01"  (the slot a receiving scanner books packs into; for '
     "putaway, the station's slot)",
     "badge_reader": 'badge_reader = "ACS ACR122U PICC Interface 00 00"  (the PC/SC name of the '
@@ -92,7 +92,8 @@ EXAMPLES = {
     "batch_and_expiry": "batch_and_expiry = true  (false: its codes may lack a batch or an "
     "expiry, as a medical device's may; true: a delivered pack without them is refused)",
     "auto_confirm": "auto_confirm = true  (false: a pharmacist confirms each request)",
-    "badge": 'badge = "04A1B2C3D4E5F6"  (the card UID in hex, 4 to 10 bytes)',
+    "badge": 'badge = "04A1B2C3D4E5F6"  (the card UID in hex, 4 to 10 bytes; colons may '
+    'separate the bytes: "04:A1:B2:C3")',
     "enabled": "enabled = true",
     "reader": 'reader = "ACS ACR122U"  (part of the PC/SC reader name; empty = any)',
 }
@@ -103,6 +104,8 @@ PATTERN_HINTS = {
     "gateway": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
     "name": "may hold only letters, digits, '-', '_' and '.', starting with a letter or digit",
     "gtin": "must be 8, 12, 13 or 14 digits (GTIN-8, UPC-A, EAN-13 or GTIN-14)",
+    "badge": "must be the card's UID in hex digits (0-9, A-F), 4 to 10 bytes: 8 to 20 digits, "
+    "e.g. 04A1B2C3",
 }
 
 

@@ -1,11 +1,12 @@
 """A configuration against the machine it is checked on. The file may be written for another
 box, so what only this machine lacks (a serial port, the ledger's folder, an address to listen
-on, the web page's certificate or password file) is a warning; what cannot work anywhere (a
-directory as the ledger; where the file sets up the web page ([web]), plain HTTP beyond this
-machine or the page on the port of /metrics) is an error. A create_database left on after the
-first start is a warning (it undoes the typo guard below), as are a systemd that may start the
-daemon before NTP has set the clock, a machine zone that is not one (`clock_checks`), and a
-serial port named by the number a USB adapter got (/dev/ttyUSB0), not by the adapter itself.
+on, the web page's certificate, password or accounts file) is a warning; what cannot work
+anywhere (a directory as the ledger, a serial port not given by its full path; where the file
+sets up the web page ([web]), plain HTTP beyond this machine or the page on the port of
+/metrics) is an error. A create_database left on after the first start is a warning (it undoes
+the typo guard below), as are a systemd that may start the daemon before NTP has set the
+clock, a machine zone that is not one (`clock_checks`), and a serial port named by the number
+a USB adapter got (/dev/ttyUSB0), not by the adapter itself.
 
 The daemon checks `with_usable_ledger` before it opens its ledger: it never starts a new, empty
 ledger unless told to, so a typo in `database` cannot quietly begin a second inventory; and a
@@ -31,8 +32,9 @@ from edge.service.metrics_address import metrics_url, split_listen
 from edge.service.metrics_scrape import Unreachable, scrape
 from edge.settings.clock_checks import clock_warnings
 from edge.settings.config import GatewayConfig
+from edge.settings.serial_framing import relative_port_problem
 from edge.settings.service_user import process_user
-from edge.settings.web import file_problems, page_problems
+from edge.settings.web import accounts_file_problem, file_problems, page_problems
 from inventory.errors import StoreError
 from inventory.ledger.questions import stock_by_slot
 from inventory.ledger.store import connect_readonly
@@ -186,7 +188,9 @@ def check_host(config: GatewayConfig, serial_names: Path = SERIAL_BY_ID) -> Host
         if s.transport == "rtu" and s.serial_port
     ]
     for key, port in ports:
-        if "://" not in port and not Path(port).exists():
+        if (relative := relative_port_problem(port)) is not None:
+            found.errors.append(f"{key}: {relative}")
+        elif "://" not in port and not Path(port).exists():
             found.warnings.append(f"{key}: serial port {port} does not exist on this machine")
         if NUMBERED_PORT.fullmatch(port):
             found.warnings.append(_renumbered(key, port, serial_names))
@@ -199,6 +203,8 @@ def check_host(config: GatewayConfig, serial_names: Path = SERIAL_BY_ID) -> Host
     if "web" in config.model_fields_set:  # the page is set up: what `rxedge web` refuses
         found.errors += page_problems(config.web, config.metrics.listen)
         found.warnings += file_problems(config.web)  # files this machine lacks (yet)
+        if (accounts := accounts_file_problem(config.web)) is not None:
+            found.warnings.append(accounts)
         if problem := _cannot_listen(config.web.listen):
             found.warnings.append(f"web.listen: this machine {problem}")
     return found

@@ -65,6 +65,30 @@ def host_problem(host: str) -> str | None:
     return None
 
 
+def bare_host_problem(host: str, port_key: str = "port") -> str | None:
+    """What is wrong with `host` where the address alone is wanted (a device's host, its port
+    a key of its own, `port_key`), with what to write instead, or None. A URL, a port after
+    the address or brackets around an IPv6 address would be dialled as written."""
+    scheme, sep, rest = host.partition("://")
+    rest = rest.split("/", 1)[0] if sep else host
+    port = ""
+    if rest.startswith("[") and "]" in rest:
+        rest, _, after = rest[1:].partition("]")
+        port = after.removeprefix(":")
+    elif rest.count(":") == 1:
+        rest, _, port = rest.partition(":")
+    if rest == host:
+        return host_problem(host)
+    if not rest or host_problem(rest) is not None:
+        return host_problem(rest) or f"{host!r} is not a host name or address"
+    holds = f"is a URL ({scheme}://)" if sep else ("holds a port" if port else "is in brackets")
+    write = f'host = "{rest}"'
+    if port.isdigit():
+        write += f" and {port_key} = {int(port)}"
+    apart = f" ({port_key} is a key of its own)" if sep or port else ""
+    return f"{host!r} {holds}; host is the address alone{apart}: write {write}"
+
+
 def listen_problem(value: str) -> str | None:
     """What is wrong with a `host:port` to listen on ("" is off), or None."""
     if not value:

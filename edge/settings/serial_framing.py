@@ -1,15 +1,101 @@
-"""How a serial device's characters are framed: 8 data bits, with the parity and stop bits the
-device is set to (8N1 unless its entry says otherwise). Part of edge.settings.config."""
+"""How a serial device is reached and its characters framed: a port given as a full path (a
+relative one is said by check-config) or as one of the URLs pyserial opens (a network serial
+server: socket://HOST:PORT), and 8 data bits with the parity and stop bits the device is set to
+(8N1 unless its entry says otherwise). Part of edge.settings.config."""
 
 from __future__ import annotations
 
-from typing import Literal
+import importlib
+import pkgutil
+import re
+from functools import cache
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from drivers.serial_link import Parity
+from edge.settings.limits import host_problem
 
 _PARITY_WORDS = {"NONE": "N", "EVEN": "E", "ODD": "O"}
+# pyserial's URLs that reach a serial server on the network, at HOST:PORT.
+_NETWORK_SCHEMES = ("socket", "rfc2217")
+_WINDOWS_PORT = re.compile(r"COM[0-9]+", re.IGNORECASE)
+
+
+@cache
+def url_schemes() -> tuple[str, ...]:
+    """The URL schemes the installed pyserial opens (serial_for_url imports the module
+    protocol_SCHEME of a package in serial.protocol_handler_packages)."""
+    import serial
+
+    found: set[str] = set()
+    for package in serial.protocol_handler_packages:
+        try:
+            where = importlib.import_module(package).__path__
+        except (ImportError, AttributeError):
+            continue
+        found.update(
+            module.name.removeprefix("protocol_")
+            for module in pkgutil.iter_modules(where)
+            if module.name.startswith("protocol_")
+        )
+    return tuple(sorted(found))
+
+
+def relative_port_problem(port: str) -> str | None:
+    """What is wrong with a serial port written as a relative path (ttyUSB0, COM3), with what
+    to write instead, or None: the service starts in /, so it would name a file there."""
+    if "://" in port or port.startswith("/"):
+        return None
+    if _WINDOWS_PORT.fullmatch(port):
+        return (
+            f"{port} is a Windows port name; here a serial port is a path under /dev, e.g. "
+            '"/dev/ttyUSB0", or better its adapter\'s own name in /dev/serial/by-id'
+        )
+    return f'{port} is not a full path (the service starts in /); did you mean "/dev/{port}"?'
+
+
+def serial_url_problem(port: str) -> str | None:
+    """What is wrong with a serial port given as a URL (pyserial opens only the schemes it
+    has a handler for; a network server needs HOST:PORT), with what to write instead, or
+    None (also for a path)."""
+    scheme, sep, rest = port.partition("://")
+    if not sep:
+        return None
+    scheme = scheme.lower()
+    address = rest.split("?", 1)[0].split("/", 1)[0]
+    if scheme not in url_schemes():
+        server = address if ":" in address else f"{address or 'HOST'}:PORT"
+        return (
+            f"pyserial opens no {scheme}:// URLs (it knows "
+            f"{', '.join(f'{s}://' for s in url_schemes())}); a serial server on the network is "
+            f'reached raw as "socket://{server}" (or by RFC 2217 as "rfc2217://{server}")'
+        )
+    if scheme not in _NETWORK_SCHEMES:
+        return None
+    try:
+        parts = urlsplit(port)
+        number, host = parts.port, parts.hostname
+    except ValueError:  # a port that is not a number, or beyond 65535
+        number, host = None, None
+    if number is None or number < 1 or not host:
+        return (
+            f"{port} needs the serial server's host and its TCP port (1 to 65535), as "
+            f'{scheme}://HOST:PORT, e.g. "{scheme}://{host or "10.0.0.5"}:4001" (the port the '
+            "server serves this line on)"
+        )
+    return host_problem(host)
+
+
+def _port_as_written(port: str) -> str:
+    if (problem := serial_url_problem(port)) is not None:
+        raise ValueError(problem)
+    return port
+
+
+# A reader's, scanner's or rtu shelf's serial port.
+SerialPortName = Annotated[str, Field(min_length=1), AfterValidator(_port_as_written)]
 
 
 class SerialFraming(BaseModel):

@@ -4,11 +4,13 @@ part of the other's bytes. The shelves of one bus (an RS-485 line, or one Modbus
 are told apart by device_id alone and share the bus's speed, framing (parity, stop bits) and
 poll rate: the daemon runs one task per bus, so a second shelf on a device already taken would
 not fail, it would drive the same LEDs and book the same buttons twice, and a speed, framing or
-poll rate of a shelf other than the bus's first would be quietly ignored. Part of
-edge.settings.config."""
+poll rate of a shelf other than the bus's first would be quietly ignored. A port is one port by
+whatever name it is given: an adapter's /dev/serial/by-id link and the /dev/ttyUSB it leads to
+are one. Part of edge.settings.config."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Literal, Protocol
 
@@ -119,12 +121,29 @@ def _serial_port_problems(
         if s.transport == "rtu"
     ]
     problems: list[str] = []
-    owners: dict[str, tuple[str, str]] = {}
+    owners: dict[str, tuple[str, str, str]] = {}
     for key, device, port in claims:
-        owner_key, owner = owners.setdefault(port, (key, device))
-        if owner_key != key and not (key.startswith("shelves") and owner_key.startswith("shelves")):
-            problems.append(
-                f"{key}: {port} is also {owner_key} ({owner}); a serial port serves one device "
-                "(or one RS-485 line of shelf controllers): give each its own port"
-            )
+        owner_key, owner, named = owners.setdefault(_device_of(port), (key, device, port))
+        one_line = key.startswith("shelves") and owner_key.startswith("shelves")
+        if owner_key == key or (one_line and named == port):
+            continue
+        # Named otherwise: an adapter's /dev/serial/by-id link and the port it leads to.
+        taken = (
+            f"is also {owner_key} ({owner})"
+            if named == port
+            else f"is {named}, {owner_key} ({owner}), by another name"
+        )
+        fix = (
+            f'the shelves of one RS-485 line name it alike: serial_port = "{named}"'
+            if one_line
+            else "a serial port serves one device (or one RS-485 line of shelf controllers): "
+            "give each its own port"
+        )
+        problems.append(f"{key}: {port} {taken}; {fix}")
     return problems
+
+
+def _device_of(port: str) -> str:
+    """The device a local port's path leads to (links followed, as udev's names in
+    /dev/serial/by-id are links to the numbered ports); a URL as written."""
+    return port if "://" in port else os.path.realpath(port)

@@ -9,6 +9,7 @@ given), each naming its key.
 
 from __future__ import annotations
 
+import stat
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from edge.settings.limits import SettingsFilePath, listen_problem
+from edge.settings.service_user import unreadable_problem
 from sync.broker_security import is_loopback, password_file_problem, pem_file_problem
 
 
@@ -133,6 +135,29 @@ def file_problems(web: WebConfig) -> list[str]:
     if secret is not None and (problem := password_file_problem(secret)) is not None:
         problems.append(f"web.broker_password_file: {problem}")
     return problems
+
+
+def accounts_file_problem(web: WebConfig) -> str | None:
+    """What keeps the page from reading its accounts file, `users_file`, on this machine, or
+    None. The page starts without it (nobody can log in until an account is added); one it
+    cannot read answers every login with 503."""
+    path = web.users_file
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return f"web.users_file: {path} is not a file; give the path of the accounts file"
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        return (
+            f"web.users_file: {path} does not exist: nobody can log in to the page until an "
+            "account is added; adding the first creates it: rxedge web add-user USER --name "
+            "'FULL NAME' --config FILE"
+        )
+    except PermissionError:
+        return f"web.users_file: {path} {unreadable_problem(path)}"
+    except OSError as exc:
+        return f"web.users_file: {path} cannot be read ({exc.strerror or exc})"
+    return None
 
 
 def page_problems(web: WebConfig, metrics_listen: str) -> list[str]:

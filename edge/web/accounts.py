@@ -17,6 +17,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from edge.settings.service_user import process_user
+
 USER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 BADGE_PATTERN = re.compile(r"^([0-9A-F]{2}){4,10}$")  # a card UID, 4 to 10 bytes in hex
 MIN_PASSWORD = 10
@@ -62,11 +64,7 @@ class Accounts:
             try:
                 text = self.path.read_text(encoding="utf-8")
             except OSError as exc:
-                raise AccountError(
-                    f"the accounts file {self.path} cannot be read ({exc.strerror or exc}): "
-                    "the page reads it as its user and group (rxedge in its systemd unit); give "
-                    f"it that group, mode 0640 (chgrp rxedge {self.path}; chmod 0640 {self.path})"
-                ) from None
+                raise AccountError(_unreadable(self.path, exc)) from None
             self._seen, self._users = stamp, _users_in(text, self.path)
         return self._users
 
@@ -145,6 +143,19 @@ class Accounts:
             Path(temp).unlink(missing_ok=True)
             raise
         self._seen = None
+
+
+def _unreadable(path: Path, exc: OSError) -> str:
+    """What to say of an accounts file this process cannot read: when denied, the group the
+    page runs in (this process's), to give the file."""
+    said = f"the accounts file {path} cannot be read ({exc.strerror or exc})"
+    if not isinstance(exc, PermissionError):
+        return f"{said}: it must be the file `rxedge web add-user` writes"
+    user, group = process_user()
+    return (
+        f"{said}: the page reads it as user {user}, group {group}; give it that group, mode "
+        f"0640 (as root: chgrp {group} {path}; chmod 0640 {path})"
+    )
 
 
 def _users_in(text: str, path: Path) -> dict[str, dict[str, str]]:

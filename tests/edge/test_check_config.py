@@ -120,14 +120,15 @@ def test_a_serial_port_named_by_its_number_is_a_warning_naming_the_adapters_own_
     by_id.mkdir()
     ftdi = by_id / "usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0"
     ftdi.symlink_to("/dev/ttyUSB3")
-    (by_id / "usb-1a86_USB_Serial-if00-port0").symlink_to("/dev/ttyUSB4")
+    ch340 = by_id / "usb-1a86_USB_Serial-if00-port0"
+    ch340.symlink_to("/dev/ttyUSB4")
     config = parse_config(
         {
             "site": "s1",
             "gateway": "g1",
             "readers": [
                 {"name": "r1", "port": "/dev/ttyUSB3"},
-                {"name": "r2", "port": str(ftdi)},
+                {"name": "r2", "port": str(ch340)},
                 {"name": "r3", "port": "socket://10.0.0.5:4001"},
                 {"name": "r4", "port": "/dev/ttyS0"},
             ],
@@ -141,6 +142,33 @@ def test_a_serial_port_named_by_its_number_is_a_warning_naming_the_adapters_own_
     assert "a replug or a reboot can change" in renumbered[0]
     assert f"its name in {by_id} (ls -l {by_id} shows which is which)" in renumbered[1]
     assert not found.errors
+
+
+def test_a_serial_port_not_given_by_its_full_path_is_an_error_with_the_path_to_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The service starts in /: ttyUSB0 would be /ttyUSB0 there, on any machine."""
+    config = write(
+        tmp_path,
+        HEAD + f'database = "{tmp_path}/ledger.sqlite"\n'
+        '[[readers]]\nname = "r1"\nport = "ttyUSB0"\n'
+        '[[scanners]]\nname = "s1"\nport = "COM3"\n'
+        '[[shelves]]\nname = "A"\ntransport = "rtu"\nserial_port = "serial/by-id/usb-x"\n',
+    )
+    code, _, err = check(config, capsys)
+    assert code == 2, err
+    assert "has 3 problem(s)" in err, err
+    assert (
+        "readers[0].port: ttyUSB0 is not a full path (the service starts in /); did you mean "
+        '"/dev/ttyUSB0"?'
+    ) in err
+    assert (
+        "scanners[0].port: COM3 is a Windows port name; here a serial port is a path under "
+        '/dev, e.g. "/dev/ttyUSB0"'
+    ) in err
+    assert "shelves[0].serial_port: serial/by-id/usb-x is not a full path" in err
+    assert 'did you mean "/dev/serial/by-id/usb-x"?' in err
+    assert "does not exist on this machine" not in err, "said once, as the error"
 
 
 def test_names_with_a_dot_are_a_warning_when_the_broker_speaks_mqtt_3_1_1(tmp_path: Path) -> None:

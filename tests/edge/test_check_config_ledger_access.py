@@ -143,6 +143,44 @@ def test_a_configuration_the_daemon_cannot_read_is_named_with_the_group_to_give_
         ) in result.stderr
 
 
+@as_service_user
+@pytest.mark.skipif(USER is None, reason="needs root to keep a file from another user")
+def test_a_web_accounts_file_the_page_cannot_read_is_named_with_the_group_to_give_it(
+    place: Path,
+) -> None:
+    """Copied into place by root (mode 0600) instead of root:rxedge 0640: check-config warns
+    with the fix, and the page's refusal of every login names the group it runs in, not one
+    it supposes."""
+    users = place / "web-users.json"
+    users.write_text('{"users": {}}\n')
+    users.chmod(0o600)
+    config = configured(place, place / "ledger.sqlite")
+    config.write_text(config.read_text() + f'[web]\nusers_file = "{users}"\n')
+    check = rxedge("check-config", str(config))
+    assert check.returncode == 0, check.stderr
+    assert (
+        f"warning: web.users_file: {users} cannot be read by user nobody (permission denied); "
+        f"if nobody runs the daemon, let its group read the file, as root: chgrp nogroup "
+        f"{users}; chmod 0640 {users}"
+    ) in check.stderr
+    login = (
+        "import sys; from pathlib import Path; from edge.web.accounts import Accounts, "
+        "AccountError\ntry:\n    Accounts(Path(sys.argv[1])).users()\n"
+        "except AccountError as exc:\n    print(exc)"
+    )
+    said = subprocess.run(
+        [*AS_SERVICE_USER, sys.executable, "-c", login, str(users)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    ).stdout
+    assert said.startswith(f"the accounts file {users} cannot be read (Permission denied)"), said
+    assert "user nobody, group nogroup" in said and f"chgrp nogroup {users};" in said, said
+    assert "chgrp rxedge" not in said, said
+
+
 def _private_mounts() -> bool:
     """Whether this process may mount file systems in a mount namespace of its own."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:

@@ -113,3 +113,35 @@ def test_the_page_without_a_ledger_yet_names_the_command_that_creates_it(tmp_pat
     assert f"database: no ledger at {db} yet" in served.stderr
     assert "rxedge run --init --config FILE" in served.stderr
     assert "otherwise correct the path" in served.stderr
+
+
+def test_a_missing_accounts_file_is_a_warning_naming_the_command_that_creates_it(
+    tmp_path: Path,
+) -> None:
+    """The page starts without it, but nobody can log in: check-config says so, with the
+    command; once an account is added, nothing is said."""
+    users = tmp_path / "web-users.json"
+    config = gateway_file(tmp_path, f'[web]\nusers_file = "{users}"\n')
+    checked = rxedge("check-config", str(config))
+    assert checked.returncode == 0, checked.stderr
+    assert (
+        f"warning: web.users_file: {users} does not exist: nobody can log in to the page until "
+        "an account is added; adding the first creates it: rxedge web add-user USER --name "
+        "'FULL NAME' --config FILE"
+    ) in checked.stderr
+    users.mkdir()
+    checked = rxedge("check-config", str(config))
+    assert f"warning: web.users_file: {users} is not a file" in checked.stderr
+    users.rmdir()
+    added = subprocess.run(
+        [*RXEDGE, "web", "add-user", "ana", "--name", "Ana Ruiz", "--config", str(config)],
+        cwd=ROOT,
+        input="correct horse battery\ncorrect horse battery\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+    checked = rxedge("check-config", str(config))
+    assert checked.returncode == 0 and "users_file" not in checked.stderr, checked.stderr

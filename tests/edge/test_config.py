@@ -76,7 +76,7 @@ def test_the_example_config_is_valid() -> None:
             {"scanners": [{"name": "goods-in", "port": "/dev/ttyACM1", "role": "putaway"}]},
             "scanners[0]",
             "a putaway scanner needs receive_to, the station's slot that turns red when a pack "
-            'is refused, e.g. receive_to = "R-01"',
+            'is refused, e.g. receive_to = "A-01"',  # a slot of the file's own
         ),
         ({"shelf": [{"name": "B", "host": "h"}]}, "shelf", "did you mean 'shelves'?"),
         ({"brokers": {"url": "mqtt://127.0.0.1"}}, "brokers", "did you mean 'broker'?"),
@@ -256,3 +256,93 @@ async def test_the_line_framing_set_in_the_file_reaches_each_driver() -> None:
     assert devices.scanners[0].port.settings == "9600 8N2"
     client = devices.buses[0]._client  # the bus's own port
     assert isinstance(client, RtuClient) and client.settings == "19200 8O1"
+
+
+@pytest.mark.parametrize(
+    ("host", "words"),
+    [
+        (  # dialled as tcp://10.0.0.20:502:502
+            "10.0.0.20:502",
+            "'10.0.0.20:502' holds a port; host is the address alone (port is a key of its own):"
+            ' write host = "10.0.0.20" and port = 502',
+        ),
+        (
+            "tcp://10.0.0.20",
+            "'tcp://10.0.0.20' is a URL (tcp://); host is the address alone (port is a key of "
+            'its own): write host = "10.0.0.20"',
+        ),
+        ("modbus://10.0.0.20:1502/", 'write host = "10.0.0.20" and port = 1502'),
+        ("10.0.0.256", "10.0.0.256 is not an IPv4 address (four numbers 0-255)"),
+        ("[fe80::1]", 'is in brackets; host is the address alone: write host = "fe80::1"'),
+        ("shelf a", "'shelf a' is not a host name or address"),
+    ],
+)
+def test_a_shelf_host_is_the_address_alone(host: str, words: str) -> None:
+    (problem,) = problems_of({**MINIMAL, "shelves": [{"name": "A", "host": host}]})
+    assert problem.startswith("shelves[0].host: ") and words in problem, problem
+    for good in ("10.0.0.20", "fe80::1", "shelf-a.pharmacy.lan"):
+        assert parse_config({**MINIMAL, "shelves": [{"name": "A", "host": good}]})
+
+
+@pytest.mark.parametrize(
+    ("port", "words"),
+    [
+        (  # the daemon: "protocol 'tcp' not known"
+            "tcp://10.0.0.5:4001",
+            "pyserial opens no tcp:// URLs (it knows alt://, cp2110://, hwgrep://, loop://, "
+            "rfc2217://, socket://, spy://); a serial server on the network is reached raw as "
+            '"socket://10.0.0.5:4001"',
+        ),
+        (
+            "socket://10.0.0.5",
+            "socket://10.0.0.5 needs the serial server's host and its TCP port (1 to 65535), as "
+            'socket://HOST:PORT, e.g. "socket://10.0.0.5:4001"',
+        ),
+        ("rfc2217://10.0.0.5:70000", "rfc2217://HOST:PORT"),
+        ("socket://10.0.0.256:4001", "10.0.0.256 is not an IPv4 address"),
+    ],
+)
+def test_a_serial_port_url_is_one_pyserial_opens(port: str, words: str) -> None:
+    for key, entry in (
+        ("readers[0].port", {"readers": [{"name": "r", "port": port}]}),
+        ("scanners[0].port", {"scanners": [{"name": "s", "port": port}]}),
+        (
+            "shelves[0].serial_port",
+            {"shelves": [{"name": "A", "transport": "rtu", "serial_port": port}]},
+        ),
+    ):
+        (problem,) = problems_of({**MINIMAL, **entry})
+        assert problem.startswith(f"{key}: ") and words in problem, problem
+    for good in ("socket://10.0.0.5:4001", "rfc2217://[::1]:4001", "loop://", "/dev/ttyUSB0"):
+        assert parse_config({**MINIMAL, "readers": [{"name": "r", "port": good}]})
+
+
+def test_a_wrong_scanner_role_is_shown_the_scanner_roles() -> None:
+    (problem,) = problems_of(
+        {**MINIMAL, "scanners": [{"name": "s", "port": "/p", "role": "fixed"}]}
+    )
+    assert problem.startswith("scanners[0].role: ")
+    assert problem.endswith('e.g. role = "picking"  (or "receiving", "putaway")'), problem
+    (problem,) = problems_of({**MINIMAL, "readers": [{"name": "r", "port": "/p", "role": "desk"}]})
+    assert problem.endswith('e.g. role = "fixed"  (or "handheld")'), problem
+
+
+def test_a_desk_without_receive_to_is_shown_a_slot_of_the_file() -> None:
+    desk = {"name": "goods-in", "port": "/dev/ttyACM1", "role": "receiving"}
+    shelves = [{"name": "R", "host": "10.0.0.21", "slots": 2}, {"name": "A", "host": "10.0.0.20"}]
+    (problem,) = problems_of({**MINIMAL, "shelves": shelves, "scanners": [desk]})
+    assert problem == 'scanners[0]: a receiving scanner needs receive_to, e.g. receive_to = "A-01"'
+    (problem,) = problems_of({"site": "s", "gateway": "g", "scanners": [desk]})
+    assert problem.endswith('e.g. receive_to = "R-01"'), "no shelf yet: the usual name"
+
+
+def test_a_badge_written_with_colons_is_taken_and_other_forms_are_said_in_words() -> None:
+    pharmacist = {"name": "Ana Ruiz", "badge": "04:a1:B2:C3"}
+    config = parse_config({**MINIMAL, "pharmacists": [pharmacist]})
+    assert config.pharmacists[0].uid == "04A1B2C3"
+    (problem,) = problems_of({**MINIMAL, "pharmacists": [{**pharmacist, "badge": "04-A1-B2-C3"}]})
+    assert problem.startswith(
+        "pharmacists[0].badge: must be the card's UID in hex digits (0-9, A-F), 4 to 10 bytes: "
+        "8 to 20 digits, e.g. 04A1B2C3 (got '04-A1-B2-C3')"
+    ), problem
+    assert "^(" not in problem and "pattern" not in problem

@@ -6,7 +6,9 @@ setting. Each is refused, naming the key and the fix."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -100,3 +102,37 @@ def test_one_serial_port_given_to_two_devices_is_refused(
     (problem,) = problems_of({**devices, "readers": readers})
     assert problem.startswith(f"{key}: /dev/ttyUSB0 is also {other}")
     assert "a serial port serves one device" in problem
+
+
+@pytest.fixture
+def adapter(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A serial port by its two names: the port (a pty) and a link to it, as udev's
+    /dev/serial/by-id names lead to /dev/ttyUSB0."""
+    control, port = os.openpty()
+    link = tmp_path / "usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0"
+    link.symlink_to(os.ttyname(port))
+    try:
+        yield str(link), os.ttyname(port)
+    finally:
+        os.close(control)
+        os.close(port)
+
+
+def test_one_adapter_under_two_names_is_one_port(adapter: tuple[str, str]) -> None:
+    by_id, numbered = adapter
+    (problem,) = problems_of(
+        {"readers": [{"name": "r1", "port": by_id}, {"name": "r2", "port": numbered}]}
+    )
+    assert problem == (
+        f"readers[1].port: {numbered} is {by_id}, readers[0].port (reader 'r1'), by another "
+        "name; a serial port serves one device (or one RS-485 line of shelf controllers): give "
+        "each its own port"
+    )
+    line = [rtu("A", 1, serial_port=by_id), rtu("B", 2, serial_port=numbered)]
+    (problem,) = problems_of({"shelves": line})
+    assert problem.startswith(f"shelves[1].serial_port: {numbered} is {by_id}, shelves[0]")
+    assert problem.endswith(
+        f'the shelves of one RS-485 line name it alike: serial_port = "{by_id}"'
+    )
+    same = [rtu("A", 1, serial_port=by_id), rtu("B", 2, serial_port=by_id)]
+    assert parse_config({**HEAD, "shelves": same})

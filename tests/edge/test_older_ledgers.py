@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from importlib.metadata import version
 from pathlib import Path
@@ -21,6 +22,8 @@ from tests.command_line import RXEDGE, rxedge
 from tests.edge.daemon_process import logged_until
 from tests.inventory.test_store import file_at_version
 from tests.inventory.test_store_upgrades import GTIN, busy_ledger, copy_into
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def older_ledger(tmp_path: Path, version: int) -> Path:
@@ -136,6 +139,9 @@ def test_the_daemon_says_once_that_it_upgraded_the_ledger_and_what_it_dropped(
 def test_the_version_names_the_ledger_schema_an_older_rxedge_refuses_by(tmp_path: Path) -> None:
     shown = rxedge("--version")
     assert shown.stdout == f"rxedge {version('rxedge')} (ledger schema version 14)\n"
+    for guide in ("README.md", "docs/install.md"):  # what they show of it is what it prints
+        shown_there = re.findall(r"\(ledger schema version (\d+)\)", (ROOT / guide).read_text())
+        assert all(int(n) == SCHEMA_VERSION for n in shown_there), (guide, shown_there)
     newer = file_at_version(tmp_path / "newer.sqlite", SCHEMA_VERSION)
     with sqlite3.connect(newer) as db:
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
