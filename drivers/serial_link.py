@@ -1,4 +1,4 @@
-"""Byte links to serial devices: a local port or any pyserial URL (socket://, rfc2217://)."""
+"""Byte links to serial devices: a local port or a serial server on the network (socket://)."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ class SerialLink:
 
     @classmethod
     async def open(cls, port: SerialPort, on_data: Callable[[bytes], None]) -> SerialLink:
-        """Open `port` (a device path or pyserial URL) at its baud rate and framing,
+        """Open `port` (a device path or socket:// URL) at its baud rate and framing,
         exclusively."""
         loop = asyncio.get_running_loop()
         closed: asyncio.Future[None] = loop.create_future()

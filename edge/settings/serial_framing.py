@@ -5,10 +5,7 @@ server: socket://HOST:PORT), and 8 data bits with the parity and stop bits the d
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
-from functools import cache
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -18,29 +15,14 @@ from drivers.serial_link import Parity
 from edge.settings.limits import host_problem
 
 _PARITY_WORDS = {"NONE": "N", "EVEN": "E", "ODD": "O"}
-# pyserial's URLs that reach a serial server on the network, at HOST:PORT.
-_NETWORK_SCHEMES = ("socket", "rfc2217")
 _WINDOWS_PORT = re.compile(r"COM[0-9]+", re.IGNORECASE)
-
-
-@cache
-def url_schemes() -> tuple[str, ...]:
-    """The URL schemes the installed pyserial opens (serial_for_url imports the module
-    protocol_SCHEME of a package in serial.protocol_handler_packages)."""
-    import serial
-
-    found: set[str] = set()
-    for package in serial.protocol_handler_packages:
-        try:
-            where = importlib.import_module(package).__path__
-        except (ImportError, AttributeError):
-            continue
-        found.update(
-            module.name.removeprefix("protocol_")
-            for module in pkgutil.iter_modules(where)
-            if module.name.startswith("protocol_")
-        )
-    return tuple(sorted(found))
+# Why a URL pyserial knows is still not one the daemon's serial links can drive (they run on
+# the event loop, which needs a file descriptor to watch, or a socket).
+_UNDRIVEN = {
+    "rfc2217": "an RFC 2217 port is driven by a thread of pyserial's own, not by the event loop "
+    "that serves every other line here",
+    "loop": "a loopback for pyserial's own tests",
+}
 
 
 def relative_port_problem(port: str) -> str | None:
@@ -57,23 +39,23 @@ def relative_port_problem(port: str) -> str | None:
 
 
 def serial_url_problem(port: str) -> str | None:
-    """What is wrong with a serial port given as a URL (pyserial opens only the schemes it
-    has a handler for; a network server needs HOST:PORT), with what to write instead, or
-    None (also for a path)."""
+    """What is wrong with a serial port given as a URL, with what to write instead, or None
+    (also for a path): the daemon's serial links take a device path, or a serial server on the
+    network reached raw at socket://HOST:PORT."""
     scheme, sep, rest = port.partition("://")
     if not sep:
         return None
     scheme = scheme.lower()
     address = rest.split("?", 1)[0].split("/", 1)[0]
-    if scheme not in url_schemes():
+    if scheme != "socket":
         server = address if ":" in address else f"{address or 'HOST'}:PORT"
+        why = f" ({_UNDRIVEN[scheme]})" if scheme in _UNDRIVEN else ""
         return (
-            f"pyserial opens no {scheme}:// URLs (it knows "
-            f"{', '.join(f'{s}://' for s in url_schemes())}); a serial server on the network is "
-            f'reached raw as "socket://{server}" (or by RFC 2217 as "rfc2217://{server}")'
+            f"{scheme}:// ports are not supported{why}: a serial port is a device path (e.g. "
+            '"/dev/ttyUSB0") or a serial server on the network reached raw, as '
+            f'"socket://{server}" (the server\'s port set to raw TCP, its "TCP server" mode, '
+            "with the line's baud rate and framing)"
         )
-    if scheme not in _NETWORK_SCHEMES:
-        return None
     try:
         parts = urlsplit(port)
         number, host = parts.port, parts.hostname
@@ -82,7 +64,7 @@ def serial_url_problem(port: str) -> str | None:
     if number is None or number < 1 or not host:
         return (
             f"{port} needs the serial server's host and its TCP port (1 to 65535), as "
-            f'{scheme}://HOST:PORT, e.g. "{scheme}://{host or "10.0.0.5"}:4001" (the port the '
+            f'socket://HOST:PORT, e.g. "socket://{host or "10.0.0.5"}:4001" (the port the '
             "server serves this line on)"
         )
     return host_problem(host)

@@ -289,16 +289,21 @@ def test_a_shelf_host_is_the_address_alone(host: str, words: str) -> None:
     [
         (  # the daemon: "protocol 'tcp' not known"
             "tcp://10.0.0.5:4001",
-            "pyserial opens no tcp:// URLs (it knows alt://, cp2110://, hwgrep://, loop://, "
-            "rfc2217://, socket://, spy://); a serial server on the network is reached raw as "
-            '"socket://10.0.0.5:4001"',
+            'tcp:// ports are not supported: a serial port is a device path (e.g. "/dev/ttyUSB0")'
+            ' or a serial server on the network reached raw, as "socket://10.0.0.5:4001"',
         ),
         (
             "socket://10.0.0.5",
             "socket://10.0.0.5 needs the serial server's host and its TCP port (1 to 65535), as "
             'socket://HOST:PORT, e.g. "socket://10.0.0.5:4001"',
         ),
-        ("rfc2217://10.0.0.5:70000", "rfc2217://HOST:PORT"),
+        (  # pyserial knows it, but its thread cannot be driven by the daemon's event loop
+            "rfc2217://10.0.0.5:4001",
+            "rfc2217:// ports are not supported (an RFC 2217 port is driven by a thread of "
+            "pyserial's own",
+        ),
+        ("loop://", 'reached raw, as "socket://HOST:PORT"'),
+        ("socket://10.0.0.5:70000", "socket://HOST:PORT"),
         ("socket://10.0.0.256:4001", "10.0.0.256 is not an IPv4 address"),
     ],
 )
@@ -313,7 +318,7 @@ def test_a_serial_port_url_is_one_pyserial_opens(port: str, words: str) -> None:
     ):
         (problem,) = problems_of({**MINIMAL, **entry})
         assert problem.startswith(f"{key}: ") and words in problem, problem
-    for good in ("socket://10.0.0.5:4001", "rfc2217://[::1]:4001", "loop://", "/dev/ttyUSB0"):
+    for good in ("socket://10.0.0.5:4001", "socket://[::1]:4001", "/dev/ttyUSB0"):
         assert parse_config({**MINIMAL, "readers": [{"name": "r", "port": good}]})
 
 
