@@ -129,19 +129,27 @@ def fail_over(
         connect_async(client, brokers.advance(), protocol, persistent, keepalive)
 
 
+# Told of each answer of a batch as it arrives (on the loop): the message's index, its answer.
+OnAnswer = Callable[[int, BaseException | None], None]
+
+
 class BatchAnswers:
-    """The answers of one batch of messages published together, filled in as PUBACKs arrive."""
+    """The answers of one batch of messages published together, filled in as PUBACKs arrive;
+    `on_answer` (if given) hears of each one then, before the whole batch is answered."""
 
-    __slots__ = ("answers", "future", "left")
+    __slots__ = ("answers", "future", "left", "on_answer")
 
-    def __init__(self, future: asyncio.Future[Answers], size: int):
+    def __init__(self, future: asyncio.Future[Answers], size: int, on_answer: OnAnswer | None):
         self.future = future
         self.answers: Answers = [None] * size
         self.left = size
+        self.on_answer = on_answer
 
     def answer(self, index: int, error: BaseException | None) -> None:
         self.answers[index] = error
         self.left -= 1
+        if self.on_answer is not None:
+            self.on_answer(index, error)
         if self.left == 0 and not self.future.done():
             self.future.set_result(self.answers)
 

@@ -38,6 +38,7 @@ from sync.mqtt_client import (
     Answers,
     BatchAnswers,
     DeliveryHandler,
+    OnAnswer,
     Outgoing,
     PubackWatch,
     RetainedReads,
@@ -176,15 +177,18 @@ class MqttSession:
         self._answers.wait_for(info.mid, future)
         return future
 
-    def publish_many(self, messages: Sequence[Outgoing]) -> asyncio.Future[Answers]:
+    def publish_many(
+        self, messages: Sequence[Outgoing], on_answer: OnAnswer | None = None
+    ) -> asyncio.Future[Answers]:
         """Send `messages` at QoS 1, in order. The future completes once every one of them has
-        an answer: None for a PUBACK, PublishRefused for a refusal (by the broker or by paho).
+        an answer: None for a PUBACK, PublishRefused for a refusal (by the broker or by paho);
+        `on_answer` hears of each answer as it comes (some perhaps before this returns).
         Messages given while the link is down are sent when it is back."""
         future: asyncio.Future[Answers] = self._loop.create_future()
         if not messages:
             future.set_result([])
             return future
-        batch = BatchAnswers(future, len(messages))
+        batch = BatchAnswers(future, len(messages), on_answer)
         self.pubacks.before_waiting()
         publish, answers = self._client.publish, self._answers
         for index, (topic, payload, retain) in enumerate(messages):

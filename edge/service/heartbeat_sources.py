@@ -152,7 +152,9 @@ def _publisher_loop(
     publisher: OutboxPublisher, session: MqttSession, storage_failing: Callable[[], bool]
 ) -> ObservedLoop:
     def progress() -> object:
-        return publisher.sent, publisher.refused, session.connects
+        # Every PUBACK counts, as it comes: on a slow link a batch takes minutes to be answered
+        # in full, and waiting for that would stop the pings before the first rows are marked.
+        return publisher.answered, publisher.sent, publisher.refused, session.connects
 
     def resting() -> bool:
         # With the broker gone, or nothing handed to it, the publisher waits (it comes round

@@ -272,7 +272,7 @@ def test_the_publisher_waiting_for_the_disk_is_resting_not_stalled() -> None:
     connected = asyncio.Event()
     connected.set()
     session = cast(MqttSession, SimpleNamespace(connected=connected, connects=1))
-    publisher = cast(OutboxPublisher, SimpleNamespace(sent=5, refused=0, in_flight=3))
+    publisher = cast(OutboxPublisher, SimpleNamespace(answered=5, sent=5, refused=0, in_flight=3))
     failing = {"now": False}
     [loop] = [
         loop

@@ -159,7 +159,9 @@ class HandSession:
         self.connected.set()
         self.batches: list[tuple[list[str], asyncio.Future[Answers]]] = []
 
-    def publish_many(self, messages: Sequence[Outgoing]) -> asyncio.Future[Answers]:
+    def publish_many(
+        self, messages: Sequence[Outgoing], on_answer: object = None
+    ) -> asyncio.Future[Answers]:
         future: asyncio.Future[Answers] = asyncio.get_running_loop().create_future()
         ids = [json.loads(payload)["request_id"] for _, payload, _ in messages]
         self.batches.append((ids, future))
