@@ -82,6 +82,7 @@ class MqttSession:
         self.refusal: BrokerRefusal | None = None  # the last lasting refusal, if any
         self.refused = asyncio.Event()
         self.connected = asyncio.Event()
+        self.lost = asyncio.Event()  # set when an established link goes, cleared when it is back
         self.subscribed = asyncio.Event()
         self._birth = birth
         self._subscriptions = list(subscriptions)
@@ -346,8 +347,11 @@ class MqttSession:
             self.refusal = None
             self.refused.clear()
             self.connects += 1
+            self.lost.clear()
             self.connected.set()
         else:
+            if self.connected.is_set():
+                self.lost.set()
             self.connected.clear()
             self._answers.drain()  # PUBACKs held back while busy are not left waiting
 

@@ -336,6 +336,7 @@ class RequestConsumer:
             protocol=protocol,
         )
         self.connected = self._session.connected
+        self.lost = self._session.lost
         self.subscribed = self._session.subscribed
         self.refused = self._session.refused
         self.takeover = self._session.takeover

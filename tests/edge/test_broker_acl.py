@@ -203,6 +203,18 @@ async def test_a_gateway_reads_back_its_own_retained_alarms_and_no_other_gateway
         await a.stop()
 
 
+async def test_procurement_reads_every_gateways_alarms_and_cannot_raise_one(
+    broker: LocalBroker, pki: BrokerPki
+) -> None:
+    """The clerks' watch learns from the alarms of requests made urgent after they were sent."""
+    state = '{"state":"raised"}'
+    async with Client(broker.tls_url, account(pki, "s1/b")) as b:
+        await asyncio.wait_for(b.session.publish(f"{B}/alarms/x", state, retain=True), 5)
+    async with Client(broker.tls_url, account(pki, "procurement"), "rxedge/v1/+/+/alarms/+") as c:
+        await eventually(lambda: c.topics() == [f"{B}/alarms/x"], what="B's alarm, retained")
+        assert await c.publish(f"{A}/alarms/x", state) == "Not authorized"
+
+
 async def test_procurement_takes_every_gateways_requests_in_its_share_group_and_answers_each(
     broker: LocalBroker, pki: BrokerPki, capsys: pytest.CaptureFixture[str]
 ) -> None:

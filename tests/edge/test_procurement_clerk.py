@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from edge.cli.procurement.commands import ANSWER_STATES
-from edge.cli.procurement.request_csv import CSV_COLUMNS
+from edge.cli.procurement.request_csv import CSV_COLUMNS, RequestCsv
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
 from inventory.changes import Book
 from sync.contract import schema
-from sync.procurement_feed import RequestKey, SeenRequests
+from sync.procurement_feed import ReceivedRequest, RequestKey, SeenRequests
 from tests.conftest import Subscriber, eventually
 from tests.edge.procurement_rig import (
     PREFIX,
@@ -137,6 +137,7 @@ async def test_the_csv_file_gets_each_request_once_across_restarts_of_the_watch(
         "reorder_point": "2",
         "par": "4",
         "confirmed_by": "auto",
+        "news": "",
     }
     assert body[1]["received_at"].endswith("Z")
     assert seen.read_text().split() == [
@@ -283,7 +284,7 @@ async def test_a_row_torn_by_a_crash_is_written_again_whole(
     # was never acknowledged; the seen file lost the end of its last id the same way.
     header = ",".join(CSV_COLUMNS)
     row = f"2026-11-26T09:00:01.000Z,s1,g1,{first['request_id']},2026-11-26T09:00:00.000Z"
-    table.write_text(f"{header}\r\n{row},x,Product 1,1,pack,routine,2,0,2,3,auto\r\n{row[:40]}")
+    table.write_text(f"{header}\r\n{row},x,Product 1,1,pack,routine,2,0,2,3,auto,\r\n{row[:40]}")
     seen.write_text(f"{first['request_id']}\n{torn['request_id'][:9]}")
     await watch_torn_and_new(broker, torn, new, "--csv", str(table), "--seen", str(seen))
     with table.open(newline="") as held:
@@ -310,7 +311,7 @@ async def test_a_row_torn_inside_a_cell_with_a_line_break_is_written_again_whole
     for body in (first, torn):
         reason = body["reason"]
         cells = {**body, **reason, "received_at": "2026-11-26T09:00:01.000Z"}
-        writer.writerow([cells[c] for c in CSV_COLUMNS])
+        writer.writerow([cells.get(c, "") for c in CSV_COLUMNS])
     written = rows.getvalue()
     table.write_text(written[: written.rindex("\n(night") + 4], newline="")  # "...\n(ni"
     await watch_torn_and_new(broker, torn, new, "--csv", str(table))
@@ -318,3 +319,15 @@ async def test_a_row_torn_inside_a_cell_with_a_line_break_is_written_again_whole
         found = list(csv.DictReader(held))
     assert [r["request_id"] for r in found] == [b["request_id"] for b in (first, torn, new)]
     assert [r["confirmed_by"] for r in found] == ["auto", "Ana Ruiz\n(night shift)", "auto"]
+
+
+def test_a_csv_file_begun_by_an_older_watch_keeps_its_columns(tmp_path: Path) -> None:
+    """A file without the `news` column gets rows of its own columns, not one cell more."""
+    table = tmp_path / "requests.csv"
+    older = [c for c in CSV_COLUMNS if c != "news"]
+    table.write_text(",".join(older) + "\r\n")
+    rows = RequestCsv(table)
+    rows.write(ReceivedRequest(TOPIC, request_message()), "2026-11-26T09:00:01.000Z")
+    rows.close()
+    with table.open(newline="") as held:
+        assert [len(row) for row in csv.reader(held)] == [len(older)] * 2

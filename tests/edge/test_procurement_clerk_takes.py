@@ -1,12 +1,14 @@
 """What `rxedge procurement watch` takes from its broker (a real mosquitto): with `--count N`
-exactly N requests, the rest left unacknowledged for the session's next time; and a malformed
-request logged, acknowledged and dropped, never printed, written down or accepted."""
+exactly N requests, the rest left unacknowledged for the session's next time; a malformed
+request logged, acknowledged and dropped, never printed, written down or accepted; and its
+broker lost and back, said both times, with what a watch without a session missed meanwhile."""
 
 from __future__ import annotations
 
 import csv
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +117,50 @@ async def test_a_malformed_request_is_logged_acknowledged_and_dropped_and_the_wa
         (good["request_id"], "accepted"),
         (later["request_id"], "accepted"),
     ], "a malformed request is never accepted"
+
+
+async def test_a_watch_says_when_it_lost_its_broker_and_when_it_is_back(
+    broker: LocalBroker,
+) -> None:
+    """A clerk can tell a watch waiting for its broker from a dead one, and a watch without
+    --client-id says at each return that what was published meanwhile is not kept for it."""
+    watch = ["procurement", "watch", "--broker", broker.url, "--group", ""]
+    runs = {
+        "kept": await CliRun.start(*watch, "--client-id", "clerk-link"),
+        "none": await CliRun.start(*watch),
+    }
+
+    def said(run: CliRun, words: str) -> list[str]:
+        return [e for e in run.errors if words in e]
+
+    try:
+        for run in runs.values():
+            await run.watching()
+        broker.kill()
+        for run in runs.values():
+            await eventually(partial(said, run, "lost the broker"), what="the loss said")
+        await broker.start()
+        for run in runs.values():
+            await eventually(partial(said, run, "connected again"), timeout=20, what="the return")
+        body = request_message()
+        centre = Subscriber(broker.port, ["nothing/at/all"], "centre")
+        centre.publish(TOPIC, json.dumps(body))
+        centre.close()
+        for run in runs.values():
+            await eventually(partial(getattr, run, "lines"), what="a request after the return")
+            assert await run.interrupt() == 130
+    finally:
+        for run in runs.values():
+            await run.kill()
+    lost = f"rxedge: lost the broker {broker.url}; retrying (requests published meanwhile "
+    assert said(runs["kept"], "lost the broker") == [lost + "wait in this watch's session)"]
+    assert said(runs["none"], "lost the broker") == [lost + "are not kept for this watch)"]
+    for run in runs.values():
+        assert said(run, "connected again") == [f"rxedge: connected again to {broker.url}"]
+    assert said(runs["kept"], "--client-id") == []
+    assert said(runs["none"], "--client-id") == [
+        "rxedge: warning: no --client-id, so no session: requests published while this watch "
+        "is not running are not kept for it (give --client-id NAME to catch up on return)",
+        "rxedge: warning: no --client-id, so no session: requests published while the link "
+        "was down were not kept for this watch (give --client-id NAME to catch up on return)",
+    ]

@@ -2,30 +2,40 @@
 the pharmacist acknowledges the shortage alarm, and the clerk rejects the request. The retained
 alarm, as anyone subscribing reads it, then names the refusal and the proposal that waits (no
 longer the refused request as urgent), still acknowledged; once the pharmacist confirms the
-proposal, it names the request that proposal became."""
+proposal, it names the request that proposal became. The clerk's watch, following the alarms,
+tells once of each request it took as routine that an alarm names as urgent: live, and after a
+restart for what it had not told, never twice."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import queue
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from edge.cli.procurement.request_csv import CSV_COLUMNS
 from edge.demo.local_broker import LocalBroker
 from inventory.alarms.lifecycle import AlarmKind, alarm_id
+from inventory.changes import Book
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually
 from tests.edge.procurement_rig import (
     PREFIX,
+    CliRun,
+    change,
     config,
     products,
     proposals,
+    request_message,
     requests,
     start_gateway,
     stock,
     stop_gateway,
+    take_one,
 )
 
 
@@ -104,3 +114,127 @@ async def test_the_retained_shortage_alarm_tells_of_a_rejected_request_and_its_p
         assert confirmed["state"] == "acknowledged"
     finally:
         await stop_gateway(gateway, task)
+
+
+async def test_the_watch_tells_once_of_a_request_made_urgent_after_it_took_it_as_routine(
+    broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    """Product 1's request is accepted as routine, then a pick list comes short: the watch says
+    it is urgent now. Product 2's, taken as routine, runs out of stock while the watch is away:
+    the watch run again tells that one, from the retained alarm, and not product 1's again."""
+    wanted = products(auto=2)
+    first, second = (p["gtin"] for p in wanted)
+    db, table, seen = tmp_path / "ledger.sqlite", tmp_path / "requests.csv", tmp_path / "seen.txt"
+    stock(db, wanted)
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    gateway, task = await start_gateway(config(db, broker.url, wanted))
+    watch = ["procurement", "watch", "--broker", broker.url, "--client-id", "clerk-urgent"]
+    watch += ["--csv", str(table), "--seen", str(seen)]
+    run = await CliRun.start(*watch, "--accept")
+    try:
+        await run.watching()
+        change(gateway, Book((take_one(first), take_one(second))))
+        await eventually(lambda: len(requests(db)) == 2, what="a request of each product")
+        x, y = requests_of(db, first), requests_of(db, second)
+        await eventually(lambda: set(requests(db).values()) == {"accepted"}, what="accepted")
+        assert all("ROUTINE" in line for line in run.lines), run.lines
+        pick = {"pick_id": "rx-1", "lines": [{"gtin": first, "quantity": 5}]}
+        centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(pick)))
+        told = await eventually(lambda: [ln for ln in run.lines if "URGENT:" in ln], what="news")
+        assert await run.interrupt() == 130
+        change(gateway, Book((take_one(second), take_one(second))))  # none left: urgent
+        await eventually(
+            alarm_named(broker.port, f"{PREFIX}/alarms/{alarm_id(AlarmKind.STOCK_OUT, second)}"),
+            what="the stock-out naming product 2's request",
+        )
+    finally:
+        await run.kill()
+        await stop_gateway(gateway, task)
+    assert told == [
+        f"request {x} at s1/g1 is now URGENT: pick list rx-1 asked for more Product 1 (GTIN "
+        f"{first}) than the shelves held; 3 packs owed to short pick lists, 2 on hand (alarm "
+        f"shortage-{first})"
+    ]
+    again = await CliRun.start(*watch, "--json")
+    try:
+        await again.watching()
+        await eventually(lambda: any("following" in e for e in again.errors), what="following")
+        marker = await told_after_the_retained(again, subscribe)
+        assert await again.interrupt() == 130
+    finally:
+        await again.kill()
+    news = [line for line in again.json_lines() if "news" in line]
+    assert [n["request_id"] for n in news] == [y, marker], "product 1's not told again"
+    assert {k: v for k, v in news[0].items() if k != "told_at"} == {
+        "news": "urgent",
+        "request_id": y,
+        "site": "s1",
+        "gateway": "g1",
+        "priority": "urgent",
+        "gtin": second,
+        "name": "Product 2",
+        "why": f"Product 2 (GTIN {second}) is out of stock",
+        "alarm_id": f"stock_out-{second}",
+    }
+    with table.open(newline="") as held:
+        rows = list(csv.DictReader(held))
+    assert list(rows[0]) == list(CSV_COLUMNS)
+    kinds = [(r["request_id"], r["priority"], r["news"][:25]) for r in rows]
+    assert [k for k in kinds if k[0] in (x, y, marker)] == [
+        *sorted([(x, "routine", ""), (y, "routine", "")]),
+        (x, "urgent", "now urgent: pick list rx-"),
+        (y, "urgent", "now urgent: Product 2 (GT"),
+        (marker, "routine", ""),
+        (marker, "urgent", "now urgent: Product 9 (GT"),
+    ]
+    others = [k[1:] for k in kinds if k[0] not in (x, y, marker)]
+    assert others == [("urgent", "")] * 2, "the requests made for what is missing: urgent as sent"
+
+
+def requests_of(db: Path, gtin: str) -> str:
+    """The one request the ledger holds of `gtin`."""
+    with sqlite3.connect(db) as conn:
+        (row,) = conn.execute(
+            "SELECT request_id FROM procurement_requests WHERE gtin = ?", (gtin,)
+        ).fetchall()
+    return str(row[0])
+
+
+def alarm_named(port: int, topic: str) -> Callable[[], Awaitable[bool]]:
+    """Whether the retained alarm on `topic` names requests as urgent."""
+
+    async def read() -> bool:
+        found = await asyncio.to_thread(retained, port, topic)
+        return bool(found and found["detail"].get("urgent_requests"))
+
+    return read
+
+
+async def told_after_the_retained(run: CliRun, subscribe: Callable[..., Subscriber]) -> str:
+    """A request of another gateway taken, then a live alarm naming it told: the watch had the
+    retained alarms before it (they come first on its alarm subscription). Its id."""
+    body = request_message(site="s2", gateway="g7", n=9)
+    other = subscribe("nothing/at/all")
+    other.publish("rxedge/v1/s2/g7/procurement/request", json.dumps(body))
+    await eventually(lambda: any(body["request_id"] in line for line in run.lines), what="taken")
+    alarm = {
+        "alarm_id": f"stock_out-{body['gtin']}",
+        "kind": "stock_out",
+        "subject": body["gtin"],
+        "state": "raised",
+        "raised_at": "2026-11-26T09:00:00.000Z",
+        "acknowledged_at": None,
+        "acknowledged_by": None,
+        "detail": {
+            "gtin": body["gtin"],
+            "name": body["name"],
+            "slots": [],
+            "urgent_requests": [body["request_id"]],
+        },
+    }
+    other.publish(f"rxedge/v1/s2/g7/alarms/{alarm['alarm_id']}", json.dumps(alarm))
+    await eventually(
+        lambda: any("news" in line and body["request_id"] in line for line in run.lines),
+        what="the news of the other gateway's request",
+    )
+    return str(body["request_id"])

@@ -1,12 +1,14 @@
 """The clerk's CSV file of requests (`rxedge procurement watch --csv`): one row a request,
-appended and synced as it arrives, read back at the next start for the requests written down."""
+appended and synced as it arrives, read back at the next start for the requests written down.
+A request an alarm made urgent after it was taken gets a row of its own (`write_row`):
+priority urgent, and in `news` why. A file begun by an older watch keeps its own columns."""
 
 from __future__ import annotations
 
 import csv
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -27,12 +29,15 @@ REQUEST_FIELDS = (
 REASON_FIGURES = ("on_hand", "on_order", "reorder_point", "par")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
 GUARD = "'"  # before such text in a cell, so that it is shown as text
-# A row: when and where the request came from, then its fields, the reason spread into its figures.
+URGENT = ("urgent", "stat")  # the priorities of rows that need no news of urgency
+# A row: when and where the request came from, then its fields, the reason spread into its
+# figures, and `news`: empty for a request as it came, what made it urgent for a row telling so.
 CSV_COLUMNS = (
     "received_at",
     "site",
     "gateway",
     *(f for name in REQUEST_FIELDS for f in (REASON_FIGURES if name == "reason" else (name,))),
+    "news",
 )
 
 
@@ -44,6 +49,7 @@ class RequestCsv:
         self.path = path
         cut_torn_row(path)  # a row half-written when the watch stopped comes again whole
         new = not path.exists() or path.stat().st_size == 0
+        self.columns = CSV_COLUMNS if new else _header(path) or CSV_COLUMNS
         self._file: IO[str] = path.open("a", newline="", encoding="utf-8")
         self._rows = csv.writer(self._file)
         if new:
@@ -53,6 +59,10 @@ class RequestCsv:
     def request_keys(self) -> list[RequestKey]:
         """The requests the file holds already."""
         return written_requests(self.path)
+
+    def urgent_keys(self) -> list[RequestKey]:
+        """The requests the file holds as urgent (or stat): taken so, or told so since."""
+        return written_requests(self.path, URGENT)
 
     def write(self, request: ReceivedRequest, received_at: str) -> None:
         b, topics = request.body, request.topics
@@ -65,7 +75,12 @@ class RequestCsv:
             "site": topics.site,
             "gateway": topics.gateway,
         }
-        self._rows.writerow([_cell(values[c]) for c in CSV_COLUMNS])
+        self.write_row(values)
+
+    def write_row(self, values: Mapping[str, object]) -> None:
+        """A row of `values` by column (those not given empty): e.g. one telling that a request
+        written down before is urgent now (edge.cli.procurement.urgent)."""
+        self._rows.writerow([_cell(values.get(c)) for c in self.columns])
         self._sync()
 
     def close(self) -> None:
@@ -76,17 +91,24 @@ class RequestCsv:
         os.fsync(self._file.fileno())
 
 
-def written_requests(path: Path) -> list[RequestKey]:
-    """The requests the CSV file at `path` holds, each by its site, gateway and id (a file
-    without site and gateway columns gives the ids alone: from any gateway)."""
+def written_requests(path: Path, priorities: tuple[str, ...] = ()) -> list[RequestKey]:
+    """The requests the CSV file at `path` holds (given `priorities`, those of its rows of one
+    of them), each by its site, gateway and id (a file without site and gateway columns gives
+    the ids alone: from any gateway)."""
     with path.open(newline="", encoding="utf-8") as held:
         return [
             RequestKey(
                 _uncell(row.get("site") or ""), _uncell(row.get("gateway") or ""), row["request_id"]
             )
             for row in csv.DictReader(held)
-            if row.get("request_id")
+            if row.get("request_id") and (not priorities or row.get("priority") in priorities)
         ]
+
+
+def _header(path: Path) -> tuple[str, ...]:
+    """The columns the file at `path` was begun with (an older watch's: without `news`)."""
+    with path.open(newline="", encoding="utf-8") as held:
+        return tuple(next(csv.reader(held), ()))
 
 
 def cut_torn_row(path: Path) -> None:

@@ -56,7 +56,7 @@ def request_line(
     reason = b.get("reason", {})
     repeat = repeat_note(request, reach or (), taken_before)
     answer = "" if reach is None or repeat else f"  answer: {answer_command(request, reach)}"
-    return _printable(
+    return printable(
         ("" if repeat is None else f"{repeat}  ")
         + (
             f"{b['created_at']}  {b.get('site', '?')}/{b.get('gateway', '?')}  "
@@ -69,7 +69,7 @@ def request_line(
     )
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """`text` with its control characters (C0, DEL, C1) written as escapes."""
     return "".join(
         c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")

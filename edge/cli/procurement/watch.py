@@ -26,6 +26,10 @@ answered, a request would be accepted at its gateway and never written down.
 
 With `--nats` the requests come from the centre's NATS JetStream stream instead, through a
 consumer group shared with the other clerks' processes (edge.cli.procurement.commands.watch_group).
+
+The MQTT watch also follows the gateways' alarms, in a session of its own, and tells of a request
+it took as routine that one names as urgent now (edge.cli.procurement.urgent); it says when its
+link to the broker goes and comes back (edge.cli.procurement.watch_links).
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from pathlib import Path
 from edge.cli.broker_options import own_client_id
 from edge.cli.procurement.request_csv import RequestCsv
 from edge.cli.procurement.request_lines import repeat_note, request_line
+from edge.cli.procurement.urgent import UrgentNews, alarm_subscription, urgent_file
+from edge.cli.procurement.watch_links import NO_SESSION_WARNING, AlarmsAndLink
 from edge.service.stopping import StopSignals
 from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
 from sync.broker_security import BrokerSecurity
@@ -62,11 +68,6 @@ OnRequest = Callable[[ReceivedRequest], Awaitable[None] | None]
 OnRepeat = Callable[[ReceivedRequest], None]
 TAKEN_OVER = 3  # the exit status of a watch whose session another client took over
 FINISH_SECONDS = 10.0  # how long a stopping watch gives the request in hand to be finished
-# Said once a watch without a session of its own is subscribed: the broker keeps nothing for it.
-NO_SESSION_WARNING = (
-    "rxedge: warning: no --client-id, so no session: requests published while this watch is "
-    "not running are not kept for it (give --client-id NAME to catch up on return)"
-)
 
 
 def now_stamp() -> str:
@@ -221,13 +222,25 @@ class Clerk:
     (`--csv`), print it; `enough` is set once `count` requests are taken, and from then on
     `wants_more` says no, so that the feed stops before taking another. A copy of a request
     taken before, sent again by its gateway, is printed (`repeat`; on stderr with --json),
-    nothing more."""
+    nothing more. `news` tells of requests taken as routine that alarms name as urgent;
+    `taken_before`: the requests taken before (default: those the CSV file holds)."""
 
-    def __init__(self, options: WatchOptions, client_id: str, persistent: bool):
+    def __init__(
+        self,
+        options: WatchOptions,
+        client_id: str,
+        persistent: bool,
+        taken_before: SeenRequests | None = None,
+    ):
         self.options = options
         self.received = 0
         self.enough = asyncio.Event()
         self.table = RequestCsv(options.csv) if options.csv is not None else None
+        if taken_before is None:
+            taken_before = SeenRequests()
+            taken_before.know([] if self.table is None else self.table.request_keys())
+        kept = None if options.seen is None else urgent_file(options.seen)
+        self.news = UrgentNews(taken_before, kept, self.table, options.as_json)
         self.accepter = (
             Accepter(options, f"{client_id}-answers", persistent) if options.accept else None
         )
@@ -240,6 +253,7 @@ class Clerk:
     async def stop(self) -> None:
         if self.accepter is not None:
             await self.accepter.session.stop()
+        self.news.close()
         if self.table is not None:
             self.table.close()
 
@@ -250,6 +264,7 @@ class Clerk:
             self.table.write(request, now_stamp())
         options = self.options
         print(self.shown(request), flush=True)
+        self.news.taken(request, now_stamp())
         self.received += 1
         if options.count is not None and self.received >= options.count:
             self.enough.set()
@@ -303,7 +318,7 @@ async def watch(options: WatchOptions) -> int:
     brokers = parse_broker_list(options.broker_url)
     seen = SeenRequests(options.seen)
     client_id = options.client_id or own_client_id("watch")
-    clerk = Clerk(options, client_id, persistent=options.client_id is not None)
+    clerk = Clerk(options, client_id, options.client_id is not None, seen)
     if clerk.table is not None:
         seen.know(clerk.table.request_keys())  # written down before: not again
     watcher = ProcurementWatch(
@@ -320,6 +335,15 @@ async def watch(options: WatchOptions) -> int:
         on_repeat=clerk.repeat,
     )
     takeover = watcher.session.takeover
+    beside = AlarmsAndLink(
+        brokers,
+        f"{client_id}-alarms",
+        options.client_id is not None,
+        alarm_subscription(options.site, options.gateway),
+        lambda topic, payload: clerk.news.alarm(topic, payload, now_stamp()),
+        options.security,
+        options.protocol,
+    )
     loop = asyncio.get_running_loop()
     deadline = None if options.seconds is None else loop.time() + options.seconds
     try:
@@ -334,6 +358,9 @@ async def watch(options: WatchOptions) -> int:
             if options.client_id is None:
                 print(NO_SESSION_WARNING, file=sys.stderr)
             sys.stderr.flush()
+            await beside.start(
+                watcher.session, lambda: takeover.taken_over.is_set() or signals.ended.is_set()
+            )
             await until_done(
                 clerk, deadline, watcher.session.stopped, takeover.taken_over, signals.ended
             )
@@ -351,6 +378,7 @@ async def watch(options: WatchOptions) -> int:
         print(f"rxedge: {exc}", file=sys.stderr)
         return 2
     finally:
+        await beside.stop()
         await watcher.stop()
         await clerk.stop()
         seen.close()
