@@ -235,12 +235,14 @@ def _validators() -> dict[str, Draft7Validator]:
 
 _DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)", re.ASCII)
 _DATE = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # what common.json's text_line refuses
 _UUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 def _format_checker() -> FormatChecker:
-    """The formats the schemas use, checked without optional packages; `gtin` is rxedge's
-    own (its check digit cannot be written as a schema)."""
+    """The formats the schemas use, checked without optional packages; `gtin` and
+    `text-line` are rxedge's own (a check digit cannot be written as a schema; a pattern says
+    only that a text does not match it, not which character is wrong)."""
     checker = FormatChecker(formats=())
 
     @checker.checks("date-time", raises=ValueError)
@@ -271,6 +273,15 @@ def _format_checker() -> FormatChecker:
     def _uuid(value: object) -> bool:
         if isinstance(value, str) and not _UUID.fullmatch(value):
             raise ValueError(f"{value!r} is not a UUID (8-4-4-4-12 hex digits)")
+        return True
+
+    @checker.checks("text-line", raises=ValueError)
+    def _text_line(value: object) -> bool:
+        if isinstance(value, str) and (found := _CONTROL.search(value)) is not None:
+            raise ValueError(
+                f"{found.group()!r} at character {found.start() + 1} is a control character: "
+                "write it on one line, without line breaks, tabs or escape sequences"
+            )
         return True
 
     @checker.checks("gtin", raises=ValueError)

@@ -11,6 +11,7 @@ config/mosquitto-acl.example a gateway's account could not send commands anyway.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import socket
 import sys
@@ -140,3 +141,18 @@ def command_session(
 def _refuse(problem: str) -> NoReturn:
     print(f"rxedge: {problem}", file=sys.stderr)
     raise SystemExit(2)
+
+
+def wait_seconds(text: str) -> float:
+    """The argparse type of `--wait`: how long to wait for the gateway's answer, a finite
+    number of seconds above 0 (no wait at all would report every answer as not come)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds above 0, e.g. 10 (how long the gateway's "
+            "answer is waited for)"
+        )
+    return seconds

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from edge.cli.config_file import add_config_option, config_given, read_config
 from edge.cli.gtin_input import epc_argument, gtin_argument, gtin_or_other
-from edge.service.journal import WARNING, tell
+from edge.service.journal import WARNING, printable, tell
 from inventory.errors import StoreError
 from inventory.ledger import questions
 from inventory.ledger.export import (
@@ -336,6 +336,8 @@ def run_expiring(args: argparse.Namespace) -> int:
 
 
 def show_rows(rows: list[dict[str, Any]], as_json: bool, empty: str) -> int:
+    """`rows` as a table for a person, every cell on its line (text someone sent, a name or a
+    note, shown with its control characters escaped: `printable`), or one JSON object a line."""
     if as_json:
         for row in rows:
             print(json.dumps(row))
@@ -352,7 +354,7 @@ def show_rows(rows: list[dict[str, Any]], as_json: bool, empty: str) -> int:
 
 
 def _text(value: object) -> str:
-    return "" if value is None else str(value)
+    return "" if value is None else printable(str(value))
 
 
 FORMATS = ("csv", "json", "ndjson")

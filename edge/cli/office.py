@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from edge.cli.broker_options import wait_seconds
 from edge.cli.config_file import config_given, read_config
 from edge.cli.gtin_input import gtin_argument
 from edge.cli.ledger import add_database_options, ledger_rows, open_ledger, show_rows
@@ -36,7 +37,7 @@ AddTarget = Callable[[argparse.ArgumentParser], None]
 def _add_wait(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wait",
-        type=float,
+        type=wait_seconds,
         default=30.0,
         metavar="SECONDS",
         help="seconds to wait for the gateway's answer (%(default)s)",
@@ -257,4 +258,19 @@ def run_requests(args: argparse.Namespace) -> int:
     with open_ledger(args) as db:
         sql = f"SELECT {shown_columns(db)} FROM procurement_requests {where} ORDER BY created_at"
         rows = [dict(r) for r in db.execute(sql)]
+    names = _product_names(args)
+    for row in rows:  # last: a name has spaces, and a table split on them keeps its columns
+        row["name"] = names.get(row["gtin"])
     return show_rows(rows, args.json, "no requests")
+
+
+def _product_names(args: argparse.Namespace) -> dict[str, str]:
+    """Each configured product's name by its GTIN, as the page shows them, from the
+    configuration read for the ledger (or named); none for a bare --db, or a configuration
+    that cannot be read (the list is the ledger's all the same)."""
+    if args.db is not None and not config_given(args):
+        return {}
+    try:
+        return {p.gtin: p.name for p in read_config(args).products}
+    except ConfigError:
+        return {}

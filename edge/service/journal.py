@@ -45,6 +45,16 @@ def one_line(text: str) -> str:
     return _CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
 
 
+def printable(text: str) -> str:
+    """`text` as a terminal shows it and acts on none of it: every character that is not
+    printable (C0 such as a line break, a tab or ESC; DEL; C1; Unicode's line separators and
+    invisible format characters) written as its escape (\\n, \\x1b, \\u202e)."""
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
+
+
 class OneLineFormatter(logging.Formatter):
     """A formatter whose messages stay on one line (see the module's docstring)."""
 

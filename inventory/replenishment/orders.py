@@ -22,7 +22,7 @@ from typing import Protocol
 from inventory.alarms.book import AlarmBook
 from inventory.alarms.lifecycle import Alarm, AlarmKind
 from inventory.errors import RequestError
-from inventory.ledger.commit import Commit
+from inventory.ledger.commit import Commit, iso
 from inventory.ledger.movements import Movement, MovementKind, StockStatus
 from inventory.ledger.outbox import OutboxMessage
 from inventory.replenishment import shortage
@@ -34,6 +34,7 @@ from inventory.replenishment.requests import (
     ProcurementRequest,
     RequestAnswer,
     RequestStatus,
+    refusal,
     unfinished_requests,
 )
 from inventory.replenishment.resend import copies_due, unanswered
@@ -290,7 +291,7 @@ class OrderBook:
         overtaken = now is RequestStatus.RECEIVED and status in OVERTAKEN_BY_DELIVERY
         if now is status or overtaken:
             with self._ledger.group():
-                self._answered(answer)
+                self._answered(answer, self._ledger.stamp())
                 messages = self._ledger.record(self._ledger.stamp(), [], [], reply(now, False))
             return Commit(messages=messages)
         if request is None:
@@ -298,14 +299,12 @@ class OrderBook:
                 f"request {request_id} is {now}, closed here; it cannot become {status}"
             )
         if status not in NEXT_STATUSES.get(request.status, frozenset()):
-            raise RequestError(
-                f"request {request_id} is {request.status}; it cannot become {status}"
-            )
+            raise RequestError(refusal(request_id, request.status, status))
         updated = replace(request, status=status)
         with self._ledger.group():
             at = self._ledger.stamp()
             messages = self._ledger.record(at, [], [updated], reply(status, True))
-            self._answered(answer)
+            self._answered(answer, at)
             ended = self._after_ended(updated, at)
         return Commit(
             alarms=ended.alarms,
@@ -345,12 +344,13 @@ class OrderBook:
             else:
                 self._requests.pop(request.request_id, None)
 
-    def _answered(self, answer: RequestAnswer) -> None:
-        """Who gave the answer, when, and its note (inside the caller's transaction)."""
+    def _answered(self, answer: RequestAnswer, heard: str) -> None:
+        """Who gave the answer, when (the centre's time in UTC, else `heard`, the change's:
+        `answered_at`), and its note (inside the caller's transaction)."""
         self._db.execute(
             "UPDATE procurement_requests SET answered_by = ?, answered_at = ?,"
             " note = coalesce(nullif(?, ''), note) WHERE request_id = ?",
-            (answer.by, answer.at, answer.note, answer.request_id),
+            (answer.by, answered_at(answer.at, heard), answer.note, answer.request_id),
         )
 
     def _status_in_file(self, request_id: str) -> RequestStatus | None:
@@ -373,3 +373,12 @@ class OrderBook:
             return Commit()
         messages = self._ledger.record(at, told, proposed)
         return Commit(alarms=tuple(told), requests=tuple(proposed), messages=messages)
+
+
+def answered_at(said: str | None, heard: str) -> str:
+    """When an answer was given, as the ledger keeps it: the time the centre gave with it
+    (`said`, any offset), in UTC with milliseconds as every ledger time; else when the gateway
+    took it (`heard`, a ledger timestamp)."""
+    if said is None:
+        return heard
+    return iso(datetime.fromisoformat(said.upper()))  # RFC 3339 allows a lower-case t and z

@@ -187,6 +187,20 @@ OVERTAKEN_BY_DELIVERY = frozenset(
 )
 
 
+def refusal(request_id: str, now: RequestStatus, given: RequestStatus) -> str:
+    """Why the centre's answer `given` cannot follow a request in state `now`, and what to
+    send instead where there is something."""
+    said = f"request {request_id} is {now}; it cannot become {given}"
+    if now is RequestStatus.PROPOSED:
+        return (
+            f"{said}: it was never sent to the centre, and waits for a pharmacist's "
+            "confirmation (rxedge procurement confirm, or the page)"
+        )
+    if given is RequestStatus.REJECTED and RequestStatus.CANCELLED in NEXT_STATUSES.get(now, ()):
+        return f"{said}: send cancelled for what will not come"
+    return said
+
+
 def unfinished_requests(
     db: sqlite3.Connection, products: dict[str, Product]
 ) -> list[ProcurementRequest]:

@@ -289,7 +289,7 @@ def test_a_request_is_listed_with_the_centres_last_answer(
         "shipped",
         "order 88123",
         "Wholesaler",
-        None,
+        "2026-11-26T09:00:00.000Z",  # said without a time: when the gateway took it
     )
 
 

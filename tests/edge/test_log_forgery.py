@@ -1,6 +1,7 @@
-"""Text from the network in the journal: a name sent in a command (`by`, up to 80 characters of
-anything) cannot start a log line of its own, so a hostile sender cannot forge entries (a
-failed ledger check, an error of another part) in the journal the pharmacy's support reads."""
+"""Text from the network in the journal: a name sent in a command (`by`) cannot start a log
+line of its own, so a hostile sender cannot forge entries (a failed ledger check, an error of
+another part) in the journal the pharmacy's support reads. The contract refuses control
+characters in a name; the refusal, which quotes it, is one line too."""
 
 from __future__ import annotations
 
@@ -51,7 +52,12 @@ async def test_a_name_sent_in_a_command_cannot_forge_journal_lines(
         await eventually(lambda: "connected to" in log.read_text(), 30, what="connected")
         ack = with_envelope({"alarm_id": EXPIRED, "by": FORGED})
         centre.publish(f"{PREFIX}/cmd/alarm-ack", json.dumps(ack))
-        await eventually(lambda: "acknowledged by" in log.read_text(), 15, what="the ack logged")
+        (refused,) = await eventually(
+            lambda: [a for a in centre.payloads("/cmd-result") if a["command"] == "alarm-ack"],
+            15,
+            what="the ack refused",
+        )
+        await eventually(lambda: "refused" in log.read_text(), 15, what="the refusal logged")
         daemon.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(daemon.wait, 15) == 0
     finally:
@@ -60,4 +66,5 @@ async def test_a_name_sent_in_a_command_cannot_forge_journal_lines(
     for line in re.split(r"\r\n|\r|\n", text):
         if line:
             assert PRIORITY.match(line) and not line.startswith(("<6><", "<6>rxedge")), line
-    assert "acknowledged by Ana" in text
+    assert refused["status"] == "error" and "control character" in refused["error"], refused
+    assert "acknowledged by" not in text

@@ -10,16 +10,22 @@ import hashlib
 import json
 import re
 import sqlite3
+import subprocess
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
+from edge.service.journal import printable
+from inventory.apply import apply
+from inventory.changes import AckAlarm, RequestAnswer
 from inventory.errors import StoreError
 from inventory.ledger import store
 from inventory.ledger.schema import DROPPED, MIGRATIONS, SCHEMA_VERSION
+from inventory.replenishment.requests import RequestStatus
 from tests.command_line import RXEDGE, rxedge
 from tests.edge.daemon_process import logged_until
+from tests.edge.test_command_line_rules import AMOX, short_of_amoxicillin
 from tests.inventory.test_store import file_at_version
 from tests.inventory.test_store_upgrades import GTIN, busy_ledger, copy_into
 
@@ -147,3 +153,33 @@ def test_the_version_names_the_ledger_schema_an_older_rxedge_refuses_by(tmp_path
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
     with pytest.raises(StoreError, match=rf"newer than this rxedge knows \({SCHEMA_VERSION}\)"):
         store.connect(newer)
+
+
+def test_text_kept_from_before_control_characters_were_refused_is_listed_escaped(
+    tmp_path: Path,
+) -> None:
+    """A note and names with a line break, a tab and terminal escapes, kept by a ledger from
+    before the contract refused them: each row of `procurement list` and `alarms` stays one
+    line, those characters shown as escapes, none of them acting on the pharmacist's terminal."""
+    path = tmp_path / "ledger.sqlite"
+    keeper = short_of_amoxicillin(path)
+    (request,) = keeper.orders.open_requests()
+    note, clerk, pharmacist = "PO 77\nDHL\x1b[31m red\x1b[0m\rX", "Clerk\tB", "Ana\nRuiz\x1b[31m"
+    answer = RequestAnswer(request.request_id, RequestStatus.SHIPPED, note, clerk, None)
+    assert not apply(keeper, answer).refusals
+    assert not apply(keeper, AckAlarm(f"shortage-{AMOX.gtin}", pharmacist)).refusals
+    keeper.close()
+    for question, shown in ((["procurement", "list"], (note, clerk)), (["alarms"], (pharmacist,))):
+        listed = subprocess.run(
+            [*RXEDGE, *question, "--db", str(path)],
+            capture_output=True,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+        )
+        assert (listed.returncode, listed.stderr) == (0, b""), listed.stderr
+        out = listed.stdout.decode()
+        assert not [c for c in out if not c.isprintable() and c not in " \n"], out
+        _, row = out.splitlines()  # the header, and the one row on one line
+        for text in shown:
+            assert printable(text) in row, (text, row)

@@ -9,6 +9,10 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from edge.cli.exit_statuses import commands_of
+from edge.cli.main import _parser, main
 from edge.demo.local_broker import LocalBroker
 from inventory.changes import Book
 from tests.conftest import Subscriber, eventually
@@ -18,12 +22,17 @@ from tests.edge.procurement_rig import (
     SITE,
     CliRun,
     change,
+    config,
     one_request,
     products,
+    proposals,
     put_back,
     requests,
+    sent_ids,
     start_gateway,
+    stock,
     stop_gateway,
+    take_one,
 )
 from tests.sync.mute_broker import MuteBroker
 
@@ -168,3 +177,125 @@ async def test_shipped_said_after_the_delivery_closed_the_request_is_taken_and_k
     (said,) = cancelled.lines
     assert "is received, closed here; it cannot become cancelled" in said, said
     assert [a["status"] for a in centre.payloads("/cmd-result")] == ["applied", "error"]
+
+
+def answered(db: Path, rid: str) -> tuple[str, str, str]:
+    """The request's note, who gave the last answer and when, as the ledger has them."""
+    with sqlite3.connect(db) as conn:
+        row = conn.execute(
+            "SELECT note, answered_by, answered_at FROM procurement_requests WHERE request_id = ?",
+            (rid,),
+        ).fetchone()
+    return str(row[0]), str(row[1]), str(row[2])
+
+
+async def test_the_centres_text_is_one_line_and_its_time_is_kept_in_utc(
+    broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    """Raw answers on `procurement/status`: a note and a name with a line break, a tab and
+    terminal escapes are refused, saying why; a time with another offset is kept in UTC; a
+    tracking number sent later without a time is dated when the gateway took it. The list
+    names each request's product beside it, last (a name has spaces)."""
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    db, settings, gateway, task, rid = await one_request(broker.url, tmp_path)
+    topic = f"{PREFIX}/procurement/status"
+
+    def answers(count: int) -> list[dict[str, object]]:
+        said = centre.payloads("/cmd-result")
+        return said if len(said) == count else []
+
+    try:
+        note, by = "PO 77\nDHL\x1b[31m red\x1b[0m\rX", "Clerk\tB"
+        hostile = {"request_id": rid, "status": "shipped", "note": note, "by": by}
+        centre.publish(topic, json.dumps(hostile))
+        (refusal,) = await eventually(lambda: answers(1), what="refused")
+        said = {"request_id": rid, "status": "shipped", "note": "PO 77", "by": "Purchasing"}
+        centre.publish(topic, json.dumps({**said, "at": "2026-12-07T23:30:00+02:00"}))
+        (_, shipped) = await eventually(lambda: answers(2), what="shipped")
+        at_centre = answered(db, rid)
+        centre.publish(topic, json.dumps({"request_id": rid, "status": "shipped", "note": "DHL"}))
+        (*_, again) = await eventually(lambda: answers(3), what="duplicate")
+        later = answered(db, rid)
+        clerk_by = await clerk(broker, rid, "shipped", "--by", "Ana\nRuiz")
+        assert await clerk_by.finish() == 2, clerk_by.lines
+    finally:
+        await stop_gateway(gateway, task)
+    assert (refusal["status"], refusal["command_id"]) == ("error", rid)
+    assert refusal["error"] == (
+        "by: '\\t' at character 6 is a control character: write it on one line, without line "
+        "breaks, tabs or escape sequences; note: '\\n' at character 6 is a control character: "
+        "write it on one line, without line breaks, tabs or escape sequences"
+    )
+    assert shipped["status"] == "applied" and again["status"] == "duplicate", (shipped, again)
+    assert at_centre == ("PO 77", "Purchasing", "2026-12-07T21:30:00.000Z"), "UTC, as stored"
+    assert later == ("DHL", "centre", again["at"]), "no time given: when the gateway took it"
+    assert "by: '\\n' at character 4 is a control character" in clerk_by.errors[0]
+    gateway_toml = tmp_path / "gateway.toml"
+    product = settings["products"][0]  # type: ignore[index]
+    gateway_toml.write_text(
+        f'site = "{SITE}"\ngateway = "{GATEWAY}"\ndatabase = "{db}"\n[[products]]\n'
+        f'gtin = "{product["gtin"]}"\nname = "{product["name"]}"\nreorder_point = 1\npar = 3\n'
+    )
+    listed = await CliRun.start("procurement", "list", "--config", str(gateway_toml))
+    assert await listed.finish() == 0, listed.errors
+    header, row = listed.lines
+    assert header.split()[-1] == "name" and row.endswith(product["name"]), listed.lines
+    columns = dict(zip(header.split(), row.split(), strict=False))
+    assert (columns["gtin"], columns["status"]) == (product["gtin"], "shipped")
+
+
+async def test_a_refusal_says_what_to_send_or_wait_for_instead(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    """`rejected` for a request already shipped: send cancelled for what will not come; any
+    answer about a proposal: it was never sent, and waits for a pharmacist."""
+    wanted = products(auto=1, ask=1)
+    db = tmp_path / "ledger.sqlite"
+    stock(db, wanted)
+    gateway, task = await start_gateway(config(db, broker.url, wanted))
+    try:
+        change(gateway, Book((take_one(wanted[0]["gtin"]), take_one(wanted[1]["gtin"]))))
+        (proposal,) = await eventually(lambda: proposals(db), what="the proposal")
+        (rid,) = await eventually(lambda: sent_ids(db), what="the request sent")
+        shipped = await clerk(broker, rid, "shipped")
+        assert await shipped.finish() == 0, shipped.lines
+        rejected = await clerk(broker, rid, "rejected")
+        early = await clerk(broker, proposal, "accepted")
+        assert (await rejected.finish(), await early.finish()) == (1, 1)
+    finally:
+        await stop_gateway(gateway, task)
+    assert rejected.lines == [
+        f"request {rid}: rejected refused by {PREFIX}: request {rid} is shipped; it cannot "
+        "become rejected: send cancelled for what will not come"
+    ]
+    assert early.lines == [
+        f"request {proposal}: accepted refused by {PREFIX}: request {proposal} is proposed; it "
+        "cannot become accepted: it was never sent to the centre, and waits for a pharmacist's "
+        "confirmation (rxedge procurement confirm, or the page)"
+    ]
+
+
+@pytest.mark.parametrize("wait", ["0", "-1", "nan", "inf", "soon"])
+def test_wait_is_a_number_of_seconds_above_zero(
+    wait: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not waiting at all would report an answer delivered as perhaps not even with the
+    broker: refused before anything is sent, naming the option (`alarms ack` alike)."""
+    rid = "4b7ab2ed-2487-490a-8e7c-ba86c3cbd7dd"
+    for command in (
+        ["procurement", "status", rid, "shipped"],
+        ["alarms", "ack", "a-1", "--by", "A"],
+    ):
+        with pytest.raises(SystemExit) as ended:
+            main([*command, "--wait", wait, "--broker", "mqtt://127.0.0.1:9"])
+        assert ended.value.code == 2
+        assert (
+            f"argument --wait: {wait!r} is not a number of seconds above 0"
+            in capsys.readouterr().err
+        )
+
+
+def test_status_json_help_says_one_object() -> None:
+    (status,) = [c for p, c in commands_of(_parser()).items() if p == "procurement status"]
+    (json_option,) = [a for a in status._actions if "--json" in a.option_strings]
+    assert json_option.help == "the outcome as one JSON object"

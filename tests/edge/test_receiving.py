@@ -99,7 +99,7 @@ async def test_a_confirmed_request_is_answered_and_closed_by_the_delivery(
                 "SELECT note, answered_by, answered_at FROM procurement_requests"
             ).fetchone()
         assert received == 4
-        assert kept == ("DHL 123", "Ana Ruiz", "2026-12-05T10:02:00Z"), "the answer outlives it"
+        assert kept == ("DHL 123", "Ana Ruiz", "2026-12-05T10:02:00.000Z"), "the answer outlives it"
     finally:
         gateway.stop()
         await asyncio.wait_for(task, 10)

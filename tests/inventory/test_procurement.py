@@ -97,7 +97,9 @@ def test_an_auto_request_is_sent_once_moved_along_and_closed_by_the_delivery(
     for n in (12, 13):
         keeper.put_away(pack(n, AUTO.gtin), "A-01")
     assert status_of(keeper, rid) == ("received", 4) and keeper.orders.on_order(AUTO.gtin) == 0
-    assert answered(keeper, rid) == ("DHL 123", "wholesaler", None), "booking in keeps the note"
+    # An answer without a time of its own is dated when the gateway took it.
+    heard = "2026-11-26T09:00:00.000Z"
+    assert answered(keeper, rid) == ("DHL 123", "wholesaler", heard), "booking in keeps the note"
     with pytest.raises(RequestError, match="is received, closed here; it cannot become cancel"):
         keeper.orders.update(said(rid, RequestStatus.CANCELLED))
     with pytest.raises(RequestError, match="no request rq-nope at this gateway; check the id"):
@@ -114,9 +116,10 @@ def test_the_centres_answer_through_the_ledger_says_who_gave_it(keeper: Inventor
     assert status_of(keeper, rid)[0] == "accepted"
     again = apply(keeper, replace(answer, status=RequestStatus.REQUESTED))  # cannot go back
     assert again.refusals and status_of(keeper, rid)[0] == "accepted"
-    shipped = RequestAnswer(rid, RequestStatus.SHIPPED, "", "Ana Ruiz", "2026-11-26T10:02:00Z")
+    # Said at the centre's time with its offset: kept in UTC, as every time of the ledger.
+    shipped = RequestAnswer(rid, RequestStatus.SHIPPED, "", "Ana Ruiz", "2026-11-26T12:02:00+02:00")
     apply(keeper, shipped)
-    assert answered(keeper, rid) == ("truck 4", "Ana Ruiz", "2026-11-26T10:02:00Z")
+    assert answered(keeper, rid) == ("truck 4", "Ana Ruiz", "2026-11-26T10:02:00.000Z")
 
 
 def test_a_proposal_waits_for_a_pharmacist(tmp_path: Path, keeper: InventoryKeeper) -> None:
@@ -281,7 +284,8 @@ def test_every_answer_is_answered_naming_its_message_and_a_late_shipped_is_kept(
     late = answer(RequestStatus.SHIPPED, "m3", note="DHL 1Z999")
     assert (late["status"], late["given"], late["state"]) == ("applied", "shipped", "received")
     assert status_of(keeper, rid) == ("received", 4), "it stays received"
-    assert answered(keeper, rid) == ("DHL 1Z999", "wholesaler", None), "the answer is kept"
+    kept = ("DHL 1Z999", "wholesaler", "2026-11-26T09:00:00.000Z")  # no time: when it came
+    assert answered(keeper, rid) == kept, "the answer is kept"
     refused = answer(RequestStatus.CANCELLED, "m4")
     assert (refused["status"], refused["reply_to"]) == ("error", "m4")
     assert "is received, closed here; it cannot become cancelled" in str(refused["error"])

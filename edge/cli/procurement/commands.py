@@ -16,7 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
-from edge.cli.broker_options import add_broker_options, broker_link
+from edge.cli.broker_options import add_broker_options, broker_link, wait_seconds
 from edge.cli.config_file import add_config_option, read_config
 
 if TYPE_CHECKING:
@@ -98,11 +98,15 @@ def add_clerk_commands(
     status.add_argument("--by", help="who answers (the contract's default: centre)")
     status.add_argument(
         "--wait",
-        type=float,
+        type=wait_seconds,
         default=10.0,
+        metavar="SECONDS",
         help="seconds to wait for the gateway's answer: applied, or refused and why (%(default)s)",
     )
     add_target(status)
+    for action in status._actions:  # the target's --json tells of a stream of answers
+        if action.dest == "json":
+            action.help = "the outcome as one JSON object"
     known = status.add_argument_group(
         "where the request came from, as the watch wrote it down (its site and gateway are "
         "taken from there; --site/--gateway naming another gateway are refused)"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 
+from edge.service.journal import printable
 from sync.procurement_feed import ReceivedRequest
 
 
@@ -66,12 +67,4 @@ def request_line(
             f"par {reason.get('par')}  [{b['request_id']}]"
         )
         + answer
-    )
-
-
-def printable(text: str) -> str:
-    """`text` with its control characters (C0, DEL, C1) written as escapes."""
-    return "".join(
-        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
-        for c in text
     )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edge.cli.procurement.request_lines import printable
+from edge.service.journal import printable
 from sync.inbound_json import read_json
 from sync.procurement_feed import ReceivedRequest, RequestKey, SeenRequests
 from sync.topics import ROOT
