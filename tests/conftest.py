@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +90,19 @@ async def no_task_left_behind() -> AsyncIterator[None]:
     """Fail a test that leaves asyncio tasks running once it and its fixtures are done (they
     would run on into the next test, or be destroyed pending when the loop closes)."""
     yield
+    await fail_on_tasks_left()
+
+
+async def fail_on_tasks_left(spared: Collection[asyncio.Task[Any]] = ()) -> None:
+    """Fail the test if asyncio tasks still run once the grace is over (cancelled then), the
+    current task and `spared` aside: those that outlive every test on purpose (tests/web's
+    Playwright driver, shared by the tests of a process)."""
     me = asyncio.current_task()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + TASKS_GRACE_SECONDS
-    while left := [t for t in asyncio.all_tasks() if t is not me and not t.done()]:
+    while left := [
+        t for t in asyncio.all_tasks() if t is not me and t not in spared and not t.done()
+    ]:
         if loop.time() > deadline:
             for task in left:
                 task.cancel()

@@ -1,6 +1,8 @@
 """The web page's rig: the pick-to-light rig (daemon, mosquitto, simulated reader, scanner and
 shelf controller) with the page served beside it on a free port, an account, and a headless
-Chromium (Debian's, driven by Playwright; never a downloaded browser)."""
+Chromium (Debian's, driven by Playwright; never a downloaded browser). One Playwright driver and
+one Chromium serve every test of a process (tests/web/conftest.py: starting them costs seconds),
+each test in browser contexts of its own (cookies, storage, cache), all closed as it ends."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, Playwright, async_playwright
 
 from edge.clock import Clock
 from edge.demo.local_broker import LocalBroker
@@ -51,6 +53,63 @@ def artifacts() -> Path:
     where = Path(os.environ.get("RXEDGE_ARTIFACTS", REPO / "tmp" / "artifacts")) / "web"
     where.mkdir(parents=True, exist_ok=True)
     return where
+
+
+class Shared:
+    """The driver and browser of this test process while tests/web's session lasts, and the
+    driver's own tasks (running as long as it does: not a test's leak)."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+    playwright: Playwright | None = None
+    browser: Browser | None = None
+    tasks: frozenset[asyncio.Task[object]] = frozenset()
+
+
+async def launch(playwright: Playwright) -> Browser:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: run `make setup` (scripts/bootstrap.sh)")
+    return await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+@asynccontextmanager
+async def shared_chromium() -> AsyncIterator[None]:
+    """Start the driver and Chromium for the tests of this process (the running loop must
+    outlive them all), and stop them after."""
+    before = asyncio.all_tasks()
+    async with async_playwright() as playwright:
+        Shared.browser = await launch(playwright)
+        Shared.tasks = frozenset(asyncio.all_tasks() - before)
+        Shared.loop, Shared.playwright = asyncio.get_running_loop(), playwright
+        try:
+            yield
+        finally:
+            browser, Shared.browser = Shared.browser, None
+            Shared.loop = Shared.playwright = None
+            if browser is not None:
+                await browser.close()
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """The shared Chromium (started again if it went away), every context opened in it closed
+    at the end; outside tests/web's shared loop, a Chromium of its own."""
+    playwright = Shared.playwright
+    if playwright is None or Shared.loop is not asyncio.get_running_loop():
+        async with async_playwright() as own:
+            browser = await launch(own)
+            try:
+                yield browser
+            finally:
+                await browser.close()
+        return
+    if Shared.browser is None or not Shared.browser.is_connected():
+        Shared.browser = await launch(playwright)
+    browser = Shared.browser
+    try:
+        yield browser
+    finally:
+        for context in list(browser.contexts):
+            await context.close()
 
 
 def free_port() -> int:
@@ -160,8 +219,6 @@ async def page_rig(
 ) -> AsyncIterator[PageRig]:
     """The rig and the page; `web` adds to the [web] section, `overrides` to the config;
     `page_clock`: the page's clock (the system's by default)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed: run `make setup` (scripts/bootstrap.sh)")
     users = tmp_path / "web-users.json"
     Accounts(users).add(USER, NAME, PASSWORD)
     Accounts(users).add(USER2, NAME2, PASSWORD)
@@ -175,12 +232,8 @@ async def page_rig(
     assert rig.gateway is not None
     page = await start_page(rig.gateway.config, clock=page_clock)
     try:
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                yield PageRig(rig, page, browser)
-            finally:
-                await browser.close()
+        async with chromium() as browser:
+            yield PageRig(rig, page, browser)
     finally:
         await page.stop()
         await stop_rig(rig)

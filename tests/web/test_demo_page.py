@@ -8,9 +8,9 @@ import re
 import signal
 import sys
 
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
-from tests.web.page_rig import CHROMIUM, CHROMIUM_ARGS, TABLET, artifacts
+from tests.web.page_rig import TABLET, artifacts, chromium
 
 VIEWS = {
     "Picks": "Pick lists",
@@ -47,8 +47,7 @@ async def test_the_demo_serves_its_shelf_map_and_every_view() -> None:
                 r"web page: (http://127\.0\.0\.1:\d+) \(log in as (\S+), password (\S+)\)", line
             )
         url, user, password = found.groups()
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        async with chromium() as browser:
             tab = await (await browser.new_context(viewport=TABLET)).new_page()
             await tab.goto(url)
             await expect(tab.locator("h1")).to_have_text("Shelves")
@@ -65,7 +64,6 @@ async def test_the_demo_serves_its_shelf_map_and_every_view() -> None:
             await tab.fill("#password", password)
             await tab.click("form.login button")
             await expect(tab.locator("#who")).to_have_text("Demo Pharmacist")
-            await browser.close()
     finally:
         if demo.returncode is None:
             demo.send_signal(signal.SIGINT)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
+import pytest_asyncio
 
 from edge.demo.local_broker import LocalBroker, TlsListener, write_password_file
 from edge.settings.config import load_config
@@ -22,7 +22,7 @@ WEB_USER, WEB_PASSWORD = "s1-g1-web", "page-secret"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def config_file(tmp_path: Path) -> AsyncIterator[Path]:
     """A gateway.toml whose [broker] lists a TLS mosquitto (wanting a password) under `urls`,
     with the page's own broker account."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from playwright.async_api import Page, expect
 
 from edge.demo.local_broker import LocalBroker
-from tests.web.page_rig import EXPIRED, NAME, NAME2, USER2, page_rig
+from tests.web.page_rig import EXPIRED, NAME, NAME2, USER2, Shared, page_rig
 
 SECOND = 5_000  # ms: generous under load
 
@@ -161,3 +161,16 @@ async def test_ending_a_sweep_from_a_screen_not_redrawn_ends_that_sweep_not_a_ne
         answer = await ana.request.post(f"{web.url}/stocktake/end", form=shown)
         assert f"Not done: the running stocktake is {sweep.stocktake_id}" in await answer.text()
         assert gateway.stocktake.sweep is sweep
+
+
+async def test_every_test_meets_the_shared_chromium_without_an_earlier_tests_windows(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """The page's tests of a process share one Chromium; the windows a test opened in it (its
+    logins' cookies and storage) are closed when its rig ends, never met by the next test."""
+    async with page_rig(tmp_path, broker) as web:
+        assert web.browser is Shared.browser
+        assert web.browser.contexts == []
+        await web.logged_in_tab()
+        assert len(web.browser.contexts) == 1
+    assert web.browser.is_connected() and web.browser.contexts == []
