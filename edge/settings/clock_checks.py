@@ -33,6 +33,15 @@ class Systemd:
     booted: Path = Path("/run/systemd/system")
     systemctl: str = "systemctl"
 
+    def ask(self, *args: str) -> subprocess.CompletedProcess[str] | None:
+        """`systemctl ARGS` run, or None where it could not be run in time."""
+        try:
+            return subprocess.run(
+                [self.systemctl, *args], capture_output=True, text=True, timeout=10, check=False
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+
 
 # The machine check-config looks at (the test suite points it at a machine of its own).
 HOST = Systemd()
@@ -53,15 +62,7 @@ def time_sync_problem(systemd: Systemd) -> str | None:
         return None
     states = []
     for unit in TIME_WAIT_UNITS:
-        try:
-            asked = subprocess.run(
-                [systemd.systemctl, "is-enabled", unit],
-                capture_output=True,
-                text=True,
-                timeout=10,
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError):
+        if (asked := systemd.ask("is-enabled", unit)) is None:
             return None
         state = asked.stdout.strip() or "not installed"
         if state in ENABLED:
@@ -81,17 +82,8 @@ def time_sync_problem(systemd: Systemd) -> str | None:
 def endless_wait_problem(systemd: Systemd, unit: str) -> str | None:
     """Why the enabled `unit` may hold the daemon back for ever after a reboot (its start
     never times out), or None (also where systemd cannot be asked)."""
-    try:
-        asked = subprocess.run(
-            [systemd.systemctl, "show", "--property=TimeoutStartUSec", "--value", unit],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if asked.returncode != 0 or asked.stdout.strip() != "infinity":
+    asked = systemd.ask("show", "--property=TimeoutStartUSec", "--value", unit)
+    if asked is None or asked.returncode != 0 or asked.stdout.strip() != "infinity":
         return None
     return (
         f"clock: {unit} waits for NTP without end (TimeoutStartSec=infinity), and the daemon "
