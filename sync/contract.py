@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -252,9 +252,13 @@ def _format_checker() -> FormatChecker:
         if not _DATE_TIME.fullmatch(value):
             raise ValueError(f"{value!r} is not an RFC 3339 date-time with an offset")
         try:
-            datetime.fromisoformat(value.upper())
+            moment = datetime.fromisoformat(value.upper())
         except ValueError as exc:
             raise ValueError(f"{value!r} is not a real date-time ({exc})") from None
+        try:  # kept in UTC: a time at the calendar's very end or start has none
+            moment.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"{value!r} is beyond the dates a clock can keep in UTC") from None
         return True
 
     @checker.checks("date", raises=ValueError)

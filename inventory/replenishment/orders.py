@@ -381,4 +381,7 @@ def answered_at(said: str | None, heard: str) -> str:
     took it (`heard`, a ledger timestamp)."""
     if said is None:
         return heard
-    return iso(datetime.fromisoformat(said.upper()))  # RFC 3339 allows a lower-case t and z
+    try:  # RFC 3339 allows a lower-case t and z
+        return iso(datetime.fromisoformat(said.upper()))
+    except (ValueError, OverflowError):  # the contract refuses these; never a reason to stop
+        return heard

@@ -15,6 +15,7 @@ from edge.cli.exit_statuses import commands_of
 from edge.cli.main import _parser, main
 from edge.demo.local_broker import LocalBroker
 from inventory.changes import Book
+from inventory.replenishment.orders import answered_at
 from tests.conftest import Subscriber, eventually
 from tests.edge.procurement_rig import (
     GATEWAY,
@@ -299,3 +300,33 @@ def test_status_json_help_says_one_object() -> None:
     (status,) = [c for p, c in commands_of(_parser()).items() if p == "procurement status"]
     (json_option,) = [a for a in status._actions if "--json" in a.option_strings]
     assert json_option.help == "the outcome as one JSON object"
+
+
+async def test_a_time_beyond_what_utc_can_hold_is_refused_and_the_gateway_goes_on(
+    broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    """An answer dated at the calendar's very end with an offset has no UTC time: it is
+    refused on cmd-result, not taken (nor stops the gateway), and the next answer is applied."""
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    db, _settings, gateway, task, rid = await one_request(broker.url, tmp_path)
+    topic = f"{PREFIX}/procurement/status"
+
+    def answers(count: int) -> list[dict[str, object]]:
+        said = centre.payloads("/cmd-result")
+        return said if len(said) == count else []
+
+    try:
+        far = {"request_id": rid, "status": "accepted", "at": "9999-12-31T23:59:59-01:00"}
+        centre.publish(topic, json.dumps(far))
+        (refusal,) = await eventually(lambda: answers(1), what="refused")
+        centre.publish(topic, json.dumps({**far, "at": "2026-12-07T12:00:00Z"}))
+        (_, accepted) = await eventually(lambda: answers(2), what="accepted")
+        assert not task.done(), "the gateway goes on"
+    finally:
+        await stop_gateway(gateway, task)
+    assert (refusal["status"], refusal["command_id"]) == ("error", rid), refusal
+    assert "is beyond the dates a clock can keep in UTC" in str(refusal["error"]), refusal
+    assert accepted["status"] == "applied", accepted
+    assert answered(db, rid)[2] == "2026-12-07T12:00:00.000Z"
+    heard = "2026-12-07T12:00:01.000Z"  # and the ledger's own reading never stops on one
+    assert answered_at("0001-01-01T00:00:00+01:00", heard) == heard
