@@ -1,4 +1,5 @@
-"""Byte links to serial devices: a local port or a serial server on the network (socket://)."""
+"""Byte links to serial devices: a local port or a pyserial URL (socket:// for a serial server on
+the network; not rfc2217://, which pyserial drives from a thread of its own)."""
 
 from __future__ import annotations
 
@@ -120,7 +121,7 @@ class SerialLink:
 
     @classmethod
     async def open(cls, port: SerialPort, on_data: Callable[[bytes], None]) -> SerialLink:
-        """Open `port` (a device path or socket:// URL) at its baud rate and framing,
+        """Open `port` (a device path or pyserial URL) at its baud rate and framing,
         exclusively."""
         loop = asyncio.get_running_loop()
         closed: asyncio.Future[None] = loop.create_future()

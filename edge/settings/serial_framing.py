@@ -5,7 +5,10 @@ server: socket://HOST:PORT), and 8 data bits with the parity and stop bits the d
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
+from functools import cache
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -38,24 +41,48 @@ def relative_port_problem(port: str) -> str | None:
     return f'{port} is not a full path (the service starts in /); did you mean "/dev/{port}"?'
 
 
+@cache
+def url_schemes() -> tuple[str, ...]:
+    """The URL schemes the installed pyserial opens (serial_for_url imports the module
+    protocol_SCHEME of a package in serial.protocol_handler_packages)."""
+    import serial
+
+    found: set[str] = set()
+    for package in serial.protocol_handler_packages:
+        try:
+            where = importlib.import_module(package).__path__
+        except (ImportError, AttributeError):
+            continue
+        found.update(
+            module.name.removeprefix("protocol_")
+            for module in pkgutil.iter_modules(where)
+            if module.name.startswith("protocol_")
+        )
+    return tuple(sorted(found))
+
+
 def serial_url_problem(port: str) -> str | None:
     """What is wrong with a serial port given as a URL, with what to write instead, or None
-    (also for a path): the daemon's serial links take a device path, or a serial server on the
-    network reached raw at socket://HOST:PORT."""
+    (also for a path): pyserial opens only the schemes it has a handler for, the daemon's links
+    cannot drive some of them (_UNDRIVEN), and a serial server on the network is reached at
+    socket://HOST:PORT."""
     scheme, sep, rest = port.partition("://")
     if not sep:
         return None
     scheme = scheme.lower()
     address = rest.split("?", 1)[0].split("/", 1)[0]
+    server = address if ":" in address else f"{address or 'HOST'}:PORT"
+    raw = (
+        f'a serial server on the network is reached raw, as "socket://{server}" (the server\'s '
+        'port set to raw TCP, its "TCP server" mode, with the line\'s baud rate and framing)'
+    )
+    if scheme not in url_schemes():
+        known = ", ".join(f"{s}://" for s in url_schemes() if s not in _UNDRIVEN)
+        return f"pyserial opens no {scheme}:// URLs (here: {known}); {raw}"
+    if scheme in _UNDRIVEN:
+        return f"{scheme}:// ports are not supported ({_UNDRIVEN[scheme]}); {raw}"
     if scheme != "socket":
-        server = address if ":" in address else f"{address or 'HOST'}:PORT"
-        why = f" ({_UNDRIVEN[scheme]})" if scheme in _UNDRIVEN else ""
-        return (
-            f"{scheme}:// ports are not supported{why}: a serial port is a device path (e.g. "
-            '"/dev/ttyUSB0") or a serial server on the network reached raw, as '
-            f'"socket://{server}" (the server\'s port set to raw TCP, its "TCP server" mode, '
-            "with the line's baud rate and framing)"
-        )
+        return None
     try:
         parts = urlsplit(port)
         number, host = parts.port, parts.hostname

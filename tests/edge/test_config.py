@@ -289,8 +289,8 @@ def test_a_shelf_host_is_the_address_alone(host: str, words: str) -> None:
     [
         (  # the daemon: "protocol 'tcp' not known"
             "tcp://10.0.0.5:4001",
-            'tcp:// ports are not supported: a serial port is a device path (e.g. "/dev/ttyUSB0")'
-            ' or a serial server on the network reached raw, as "socket://10.0.0.5:4001"',
+            "pyserial opens no tcp:// URLs (here: alt://, cp2110://, hwgrep://, socket://, "
+            'spy://); a serial server on the network is reached raw, as "socket://10.0.0.5:4001"',
         ),
         (
             "socket://10.0.0.5",
@@ -318,7 +318,7 @@ def test_a_serial_port_url_is_one_pyserial_opens(port: str, words: str) -> None:
     ):
         (problem,) = problems_of({**MINIMAL, **entry})
         assert problem.startswith(f"{key}: ") and words in problem, problem
-    for good in ("socket://10.0.0.5:4001", "socket://[::1]:4001", "/dev/ttyUSB0"):
+    for good in ("socket://10.0.0.5:4001", "socket://[::1]:4001", "/dev/ttyUSB0", "spy:///dev/x"):
         assert parse_config({**MINIMAL, "readers": [{"name": "r", "port": good}]})
 
 
