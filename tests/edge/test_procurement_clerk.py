@@ -4,6 +4,7 @@ gateway, and `rxedge procurement status` answering a request (and showing a refu
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -15,6 +16,7 @@ import pytest
 
 from edge.cli.procurement.commands import ANSWER_STATES
 from edge.cli.procurement.request_csv import CSV_COLUMNS, RequestCsv
+from edge.cli.procurement.watch import Clerk, WatchOptions
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker
 from inventory.changes import Book
@@ -137,7 +139,6 @@ async def test_the_csv_file_gets_each_request_once_across_restarts_of_the_watch(
         "reorder_point": "2",
         "par": "4",
         "confirmed_by": "auto",
-        "news": "",
     }
     assert body[1]["received_at"].endswith("Z")
     assert seen.read_text().split() == [
@@ -284,7 +285,7 @@ async def test_a_row_torn_by_a_crash_is_written_again_whole(
     # was never acknowledged; the seen file lost the end of its last id the same way.
     header = ",".join(CSV_COLUMNS)
     row = f"2026-11-26T09:00:01.000Z,s1,g1,{first['request_id']},2026-11-26T09:00:00.000Z"
-    table.write_text(f"{header}\r\n{row},x,Product 1,1,pack,routine,2,0,2,3,auto,\r\n{row[:40]}")
+    table.write_text(f"{header}\r\n{row},x,Product 1,1,pack,routine,2,0,2,3,auto\r\n{row[:40]}")
     seen.write_text(f"{first['request_id']}\n{torn['request_id'][:9]}")
     await watch_torn_and_new(broker, torn, new, "--csv", str(table), "--seen", str(seen))
     with table.open(newline="") as held:
@@ -321,13 +322,57 @@ async def test_a_row_torn_inside_a_cell_with_a_line_break_is_written_again_whole
     assert [r["confirmed_by"] for r in found] == ["auto", "Ana Ruiz\n(night shift)", "auto"]
 
 
-def test_a_csv_file_begun_by_an_older_watch_keeps_its_columns(tmp_path: Path) -> None:
-    """A file without the `news` column gets rows of its own columns, not one cell more."""
+def test_a_csv_file_begun_with_a_news_column_is_read_and_kept_to_its_columns(
+    tmp_path: Path,
+) -> None:
+    """A file a version that wrote news rows began: its request and news rows read back (the
+    news row's request known as urgent), new rows of its own columns, `news` left empty."""
     table = tmp_path / "requests.csv"
-    older = [c for c in CSV_COLUMNS if c != "news"]
-    table.write_text(",".join(older) + "\r\n")
+    older = [*CSV_COLUMNS, "news"]
+    request, other = request_message(), request_message(n=2)
+    key = RequestKey("s1", "g1", request["request_id"])
+    cells = {**request, **request["reason"], "received_at": "2026-11-26T09:00:01.000Z"}
+    news = {**cells, "priority": "urgent", "quantity": "", "news": "now urgent: out of stock"}
+    with table.open("w", newline="") as held:
+        writer = csv.writer(held)
+        writer.writerows([older, *([c.get(n, "") for n in older] for c in (cells, news))])
     rows = RequestCsv(table)
-    rows.write(ReceivedRequest(TOPIC, request_message()), "2026-11-26T09:00:01.000Z")
+    assert rows.request_keys() == [key, key] and rows.urgent_keys() == [key]
+    rows.write(ReceivedRequest(TOPIC, other), "2026-11-26T09:00:02.000Z")
     rows.close()
     with table.open(newline="") as held:
-        assert [len(row) for row in csv.reader(held)] == [len(older)] * 2
+        found = list(csv.DictReader(held))
+    assert [len(r) for r in found] == [len(older)] * 3
+    assert (found[2]["request_id"], found[2]["news"]) == (other["request_id"], "")
+
+
+def test_news_of_a_request_made_urgent_goes_to_stderr_and_is_remembered_beside_the_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --json and --csv (no --seen): stdout holds the request taken, the CSV file its row
+    alone; the news is on stderr, and remembered in CSV.urgent, so not told again."""
+    table = tmp_path / "requests.csv"
+    body = request_message()
+    alarm = {"kind": "stock_out", "state": "raised", "detail": {"gtin": body["gtin"]}}
+    alarm["detail"] |= {"name": "Product 1", "urgent_requests": [body["request_id"]]}
+    options = WatchOptions("mqtt://127.0.0.1:1", as_json=True, csv=table)
+    for run in range(2):
+        clerk = Clerk(options, "clerk", persistent=False)
+        if run == 0:
+            asyncio.run(clerk.take(ReceivedRequest(TOPIC, body)))
+        clerk.news.alarm(f"{PREFIX}/alarms/stock_out-{body['gtin']}", json.dumps(alarm).encode())
+        asyncio.run(clerk.stop())
+        out, err = capsys.readouterr()
+        if run == 0:
+            assert [json.loads(line)["request_id"] for line in out.splitlines()] == [
+                body["request_id"]
+            ]
+            assert err == (
+                f"request {body['request_id']} at s1/g1 is now URGENT: Product 1 (GTIN "
+                f"{body['gtin']}) is out of stock (alarm stock_out-{body['gtin']})\n"
+            )
+        else:
+            assert (out, err) == ("", ""), "told once, across a restart"
+    with table.open(newline="") as held:
+        assert [r["request_id"] for r in csv.DictReader(held)] == [body["request_id"]]
+    assert (tmp_path / "requests.csv.urgent").read_text().split() == [f"s1/g1/{body['request_id']}"]

@@ -4,7 +4,8 @@ alarm, as anyone subscribing reads it, then names the refusal and the proposal t
 longer the refused request as urgent), still acknowledged; once the pharmacist confirms the
 proposal, it names the request that proposal became. The clerk's watch, following the alarms,
 tells once of each request it took as routine that an alarm names as urgent: live, and after a
-restart for what it had not told, never twice."""
+restart for what it had not told, never twice; on stderr, never on stdout nor in the CSV file,
+which hold only the requests taken (a script ordering each orders each once)."""
 
 from __future__ import annotations
 
@@ -140,8 +141,9 @@ async def test_the_watch_tells_once_of_a_request_made_urgent_after_it_took_it_as
         assert all("ROUTINE" in line for line in run.lines), run.lines
         pick = {"pick_id": "rx-1", "lines": [{"gtin": first, "quantity": 5}]}
         centre.publish(f"{PREFIX}/cmd/pick", json.dumps(with_envelope(pick)))
-        told = await eventually(lambda: [ln for ln in run.lines if "URGENT:" in ln], what="news")
+        told = await eventually(lambda: [e for e in run.errors if "URGENT:" in e], what="news")
         assert await run.interrupt() == 130
+        assert not [line for line in run.lines if "is now URGENT" in line], "stdout: requests"
         change(gateway, Book((take_one(second), take_one(second))))  # none left: urgent
         await eventually(
             alarm_named(broker.port, f"{PREFIX}/alarms/{alarm_id(AlarmKind.STOCK_OUT, second)}"),
@@ -163,32 +165,26 @@ async def test_the_watch_tells_once_of_a_request_made_urgent_after_it_took_it_as
         assert await again.interrupt() == 130
     finally:
         await again.kill()
-    news = [line for line in again.json_lines() if "news" in line]
-    assert [n["request_id"] for n in news] == [y, marker], "product 1's not told again"
-    assert {k: v for k, v in news[0].items() if k != "told_at"} == {
-        "news": "urgent",
-        "request_id": y,
-        "site": "s1",
-        "gateway": "g1",
-        "priority": "urgent",
-        "gtin": second,
-        "name": "Product 2",
-        "why": f"Product 2 (GTIN {second}) is out of stock",
-        "alarm_id": f"stock_out-{second}",
-    }
+    news = [e for e in again.errors if "is now URGENT" in e]
+    assert [n.split()[1] for n in news] == [y, marker], "product 1's not told again"
+    assert news[0] == (
+        f"request {y} at s1/g1 is now URGENT: Product 2 (GTIN {second}) is out of stock "
+        f"(alarm stock_out-{second})"
+    )
+    taken = again.json_lines()
+    assert len(taken) == len(again.lines), "stdout: one JSON object a request taken, nothing else"
+    assert all("news" not in t and "quantity" in t for t in taken), taken
+    assert marker in [t["request_id"] for t in taken]
     with table.open(newline="") as held:
-        rows = list(csv.DictReader(held))
-    assert list(rows[0]) == list(CSV_COLUMNS)
-    kinds = [(r["request_id"], r["priority"], r["news"][:25]) for r in rows]
-    assert [k for k in kinds if k[0] in (x, y, marker)] == [
-        *sorted([(x, "routine", ""), (y, "routine", "")]),
-        (x, "urgent", "now urgent: pick list rx-"),
-        (y, "urgent", "now urgent: Product 2 (GT"),
-        (marker, "routine", ""),
-        (marker, "urgent", "now urgent: Product 9 (GT"),
-    ]
-    others = [k[1:] for k in kinds if k[0] not in (x, y, marker)]
-    assert others == [("urgent", "")] * 2, "the requests made for what is missing: urgent as sent"
+        rows = list(csv.reader(held))
+    assert rows[0] == list(CSV_COLUMNS) and "news" not in rows[0]
+    kinds = [dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows[1:]]
+    ids = [r["request_id"] for r in kinds]
+    assert len(ids) == len(set(ids)), "a row a request taken, no row of news"
+    came = [r["priority"] for r in kinds if r["request_id"] in (x, y, marker)]
+    assert came == ["routine"] * 3, "as they came"
+    others = [r["priority"] for r in kinds if r["request_id"] not in (x, y, marker)]
+    assert others == ["urgent"] * 2, "the requests made for what is missing: urgent as sent"
 
 
 def requests_of(db: Path, gtin: str) -> str:
@@ -234,7 +230,7 @@ async def told_after_the_retained(run: CliRun, subscribe: Callable[..., Subscrib
     }
     other.publish(f"rxedge/v1/s2/g7/alarms/{alarm['alarm_id']}", json.dumps(alarm))
     await eventually(
-        lambda: any("news" in line and body["request_id"] in line for line in run.lines),
+        lambda: any("URGENT" in e and body["request_id"] in e for e in run.errors),
         what="the news of the other gateway's request",
     )
     return str(body["request_id"])

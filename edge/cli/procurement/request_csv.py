@@ -1,14 +1,16 @@
 """The clerk's CSV file of requests (`rxedge procurement watch --csv`): one row a request,
 appended and synced as it arrives, read back at the next start for the requests written down.
-A request an alarm made urgent after it was taken gets a row of its own (`write_row`):
-priority urgent, and in `news` why. A file begun by an older watch keeps its own columns."""
+Request rows only: a script ordering each row orders each request once (that a request taken is
+urgent now goes to stderr, edge.cli.procurement.urgent). A file begun by another version of the
+watch keeps its own columns: without the site and gateway, or with the `news` column of one that
+wrote such news as rows (read back as request rows; new rows leave it empty)."""
 
 from __future__ import annotations
 
 import csv
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -31,13 +33,12 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run 
 GUARD = "'"  # before such text in a cell, so that it is shown as text
 URGENT = ("urgent", "stat")  # the priorities of rows that need no news of urgency
 # A row: when and where the request came from, then its fields, the reason spread into its
-# figures, and `news`: empty for a request as it came, what made it urgent for a row telling so.
+# figures.
 CSV_COLUMNS = (
     "received_at",
     "site",
     "gateway",
     *(f for name in REQUEST_FIELDS for f in (REASON_FIGURES if name == "reason" else (name,))),
-    "news",
 )
 
 
@@ -61,7 +62,8 @@ class RequestCsv:
         return written_requests(self.path)
 
     def urgent_keys(self) -> list[RequestKey]:
-        """The requests the file holds as urgent (or stat): taken so, or told so since."""
+        """The requests the file holds as urgent (or stat): taken so (or, in a file of the
+        version that wrote news rows, told so since)."""
         return written_requests(self.path, URGENT)
 
     def write(self, request: ReceivedRequest, received_at: str) -> None:
@@ -75,11 +77,6 @@ class RequestCsv:
             "site": topics.site,
             "gateway": topics.gateway,
         }
-        self.write_row(values)
-
-    def write_row(self, values: Mapping[str, object]) -> None:
-        """A row of `values` by column (those not given empty): e.g. one telling that a request
-        written down before is urgent now (edge.cli.procurement.urgent)."""
         self._rows.writerow([_cell(values.get(c)) for c in self.columns])
         self._sync()
 
@@ -106,7 +103,7 @@ def written_requests(path: Path, priorities: tuple[str, ...] = ()) -> list[Reque
 
 
 def _header(path: Path) -> tuple[str, ...]:
-    """The columns the file at `path` was begun with (an older watch's: without `news`)."""
+    """The columns the file at `path` was begun with (another version's: e.g. with `news`)."""
     with path.open(newline="", encoding="utf-8") as held:
         return tuple(next(csv.reader(held), ()))
 

@@ -5,19 +5,21 @@ urgent at its gateway is not sent again, but named in the product's alarm
 (`detail.urgent_requests`, docs/mqtt.md). The watch follows the alarms of the gateways it
 watches (`alarm_subscription`, their retained states at every connect) and tells the clerk of
 each request named there that it took as routine, or took before without knowing how urgent
-(a seen file keeps ids, not priorities): a line, a `--json` object with `"news": "urgent"`, a
-CSV row whose `news` cell says why. A request named before it arrives (a backlog handed over
+(a seen file keeps ids, not priorities): a line on stderr, with `--json` as without. Never on
+stdout nor in the CSV file: they hold one line, one row, a request taken, and a script ordering
+each would order the request again. A request named before it arrives (a backlog handed over
 after the alarm) is told right after it, if it came as routine. One that came as urgent or stat
 needs no news. What the watch told, or took as urgent, it remembers: in the file beside its seen
-file (`urgent_file`), and in its CSV file (a row of priority urgent); a restarted watch, its
-alarms arriving again, tells only what it had not told. A request the watch never took (another
-watch of its share group took it) is not told here: the watch that took it tells it.
+file, or beside its CSV file without one (`urgent_file`); and its CSV file's rows of priority
+urgent or stat are known as urgent. A restarted watch, its alarms arriving again, tells only
+what it had not told. A request the watch never took (another watch of its share group took
+it) is not told here: the watch that took it tells it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,9 +43,10 @@ def alarm_subscription(site: str | None = None, gateway: str | None = None) -> s
     return f"{ROOT}/{site or '+'}/{gateway or '+'}/alarms/+"
 
 
-def urgent_file(seen: Path) -> Path:
-    """Where a watch with `--seen FILE` keeps the requests it told as urgent: FILE.urgent."""
-    return seen.with_name(seen.name + ".urgent")
+def urgent_file(beside: Path) -> Path:
+    """Where a watch keeps the requests it told as urgent: beside its `--seen FILE`, FILE.urgent
+    (without --seen, beside its `--csv CSV`: CSV.urgent)."""
+    return beside.with_name(beside.name + ".urgent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +56,6 @@ class Upgrade:
     key: RequestKey
     alarm_id: str
     why: str
-    gtin: str | None
-    name: str | None
-    on_hand: object
-    reorder_point: object
 
     def line(self) -> str:
         """The line the clerk reads (control characters a sender put in shown escaped)."""
@@ -65,39 +64,6 @@ class Upgrade:
             f"request {k.request_id} at {k.site}/{k.gateway} is now URGENT: {self.why} "
             f"(alarm {self.alarm_id})"
         )
-
-    def row(self, at: str) -> dict[str, object]:
-        """The CSV row telling that the request written down before is urgent now, and why:
-        what the alarm says of its product; the request's other cells are on its own row."""
-        k = self.key
-        return {
-            "received_at": at,
-            "site": k.site,
-            "gateway": k.gateway,
-            "request_id": k.request_id,
-            "gtin": self.gtin,
-            "name": self.name,
-            "priority": "urgent",
-            "on_hand": self.on_hand,
-            "reorder_point": self.reorder_point,
-            "news": f"now urgent: {self.why} (alarm {self.alarm_id})",
-        }
-
-    def event(self, at: str) -> dict[str, object]:
-        """The `--json` object: not a request (it has no quantity), news of one taken."""
-        k = self.key
-        return {
-            "news": "urgent",
-            "request_id": k.request_id,
-            "site": k.site,
-            "gateway": k.gateway,
-            "priority": "urgent",
-            "gtin": self.gtin,
-            "name": self.name,
-            "why": self.why,
-            "alarm_id": self.alarm_id,
-            "told_at": at,
-        }
 
 
 def upgrades_in(topic: str, payload: bytes) -> list[Upgrade]:
@@ -119,17 +85,8 @@ def upgrades_in(topic: str, payload: bytes) -> list[Upgrade]:
         return []
     site, gateway, alarm_id = levels[2], levels[3], levels[5]
     why = why_of(alarm, detail)
-    gtin, name = detail.get("gtin"), detail.get("name")
     return [
-        Upgrade(
-            RequestKey(site, gateway, rid),
-            alarm_id,
-            why,
-            gtin if isinstance(gtin, str) else None,
-            name if isinstance(name, str) else None,
-            detail.get("on_hand"),
-            detail.get("reorder_point"),
-        )
+        Upgrade(RequestKey(site, gateway, rid), alarm_id, why)
         for rid in named
         if isinstance(rid, str) and rid
     ]
@@ -154,14 +111,13 @@ class UrgentNews:
 
     `taken_before` says whether the watch took a request before (its seen ids); `told` holds the
     requests known as urgent (told, or taken so), in `path` when given, and from the CSV file's
-    rows of priority urgent or stat."""
+    rows of priority urgent or stat (`table`, read once here: nothing is written to it)."""
 
     def __init__(
         self,
         taken_before: SeenRequests,
         path: Path | None,
         table: RequestCsv | None,
-        as_json: bool,
     ):
         self.told = SeenRequests(path)
         if table is not None:
@@ -169,24 +125,22 @@ class UrgentNews:
         self._taken_before = taken_before
         self._taken_now = SeenRequests()  # this run's, whatever the seen ids keep
         self._waiting: OrderedDict[RequestKey, Upgrade] = OrderedDict()
-        self._table = table
-        self._as_json = as_json
 
-    def alarm(self, topic: str, payload: bytes, at: str) -> None:
+    def alarm(self, topic: str, payload: bytes) -> None:
         """An alarm message: tell what it names that is news to the clerk."""
         for upgrade in upgrades_in(topic, payload):
             key = upgrade.key
             if key in self.told:
                 continue
             if key in self._taken_now or key in self._taken_before:
-                self.tell(upgrade, at)
+                self.tell(upgrade)
             else:  # not taken yet: told once it comes, if it comes routine
                 self._waiting[key] = upgrade
                 self._waiting.move_to_end(key)
                 if len(self._waiting) > WAITING_MEMORY:
                     self._waiting.popitem(last=False)
 
-    def taken(self, request: ReceivedRequest, at: str) -> None:
+    def taken(self, request: ReceivedRequest) -> None:
         """A request just taken (printed, written down): known as urgent if it came so, or told
         if an alarm named it before it came."""
         key = request.key
@@ -195,19 +149,13 @@ class UrgentNews:
         if str(request.body.get("priority")) in URGENT_PRIORITIES:
             self.told.add(key)
         elif waiting is not None and key not in self.told:
-            self.tell(waiting, at)
+            self.tell(waiting)
 
-    def tell(self, upgrade: Upgrade, at: str) -> None:
-        """Write the news down (CSV), print it, then remember it as told. A CSV file that cannot
-        take it leaves it untold, to be told at the next start."""
-        if self._table is not None:
-            try:
-                self._table.write_row(upgrade.row(at))
-            except OSError as exc:
-                log.error("could not write down that %s is urgent now: %s", upgrade.key, exc)
-                return
-        shown = json.dumps(upgrade.event(at)) if self._as_json else upgrade.line()
-        print(shown, flush=True)
+    def tell(self, upgrade: Upgrade) -> None:
+        """Print the news on stderr, then remember it as told. Not on stdout, even with --json:
+        stdout holds one line a request taken, and a script ordering each would order this
+        request again (as for a copy sent again, edge.cli.procurement.watch.Clerk.repeat)."""
+        print(upgrade.line(), file=sys.stderr, flush=True)
         self.told.add(upgrade.key)
 
     def close(self) -> None:

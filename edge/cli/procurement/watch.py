@@ -27,9 +27,9 @@ answered, a request would be accepted at its gateway and never written down.
 With `--nats` the requests come from the centre's NATS JetStream stream instead, through a
 consumer group shared with the other clerks' processes (edge.cli.procurement.commands.watch_group).
 
-The MQTT watch also follows the gateways' alarms, in a session of its own, and tells of a request
-it took as routine that one names as urgent now (edge.cli.procurement.urgent); it says when its
-link to the broker goes and comes back (edge.cli.procurement.watch_links).
+The MQTT watch also follows the gateways' alarms, in a session of its own, and tells on stderr
+of a request it took as routine that one names as urgent now (edge.cli.procurement.urgent); it
+says when its link to the broker goes and comes back (edge.cli.procurement.watch_links).
 """
 
 from __future__ import annotations
@@ -222,8 +222,9 @@ class Clerk:
     (`--csv`), print it; `enough` is set once `count` requests are taken, and from then on
     `wants_more` says no, so that the feed stops before taking another. A copy of a request
     taken before, sent again by its gateway, is printed (`repeat`; on stderr with --json),
-    nothing more. `news` tells of requests taken as routine that alarms name as urgent;
-    `taken_before`: the requests taken before (default: those the CSV file holds)."""
+    nothing more. `news` tells of requests taken as routine that alarms name as urgent (on
+    stderr too, for the same reason); `taken_before`: the requests taken before (default: those
+    the CSV file holds)."""
 
     def __init__(
         self,
@@ -239,8 +240,9 @@ class Clerk:
         if taken_before is None:
             taken_before = SeenRequests()
             taken_before.know([] if self.table is None else self.table.request_keys())
-        kept = None if options.seen is None else urgent_file(options.seen)
-        self.news = UrgentNews(taken_before, kept, self.table, options.as_json)
+        beside = options.seen if options.seen is not None else options.csv
+        kept = None if beside is None else urgent_file(beside)
+        self.news = UrgentNews(taken_before, kept, self.table)
         self.accepter = (
             Accepter(options, f"{client_id}-answers", persistent) if options.accept else None
         )
@@ -264,7 +266,7 @@ class Clerk:
             self.table.write(request, now_stamp())
         options = self.options
         print(self.shown(request), flush=True)
-        self.news.taken(request, now_stamp())
+        self.news.taken(request)
         self.received += 1
         if options.count is not None and self.received >= options.count:
             self.enough.set()
@@ -340,7 +342,7 @@ async def watch(options: WatchOptions) -> int:
         f"{client_id}-alarms",
         options.client_id is not None,
         alarm_subscription(options.site, options.gateway),
-        lambda topic, payload: clerk.news.alarm(topic, payload, now_stamp()),
+        clerk.news.alarm,
         options.security,
         options.protocol,
     )
