@@ -18,6 +18,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
@@ -52,6 +53,14 @@ from sync.puback_answers import ACK_GROUP as ACK_GROUP
 from sync.puback_answers import PubackAnswers
 
 log = logging.getLogger(__name__)
+
+
+class ConnectFailure(NamedTuple):
+    """What a failed connect attempt met, and the broker it was made to (of those configured,
+    the one the journal names)."""
+
+    broker_url: str
+    what: str  # "could not connect: [Errno 111] Connection refused"
 
 
 class MqttSession:
@@ -96,7 +105,8 @@ class MqttSession:
         self.connects = 0
         self.takeover = SessionTakeover(client_id, persistent)
         self._stopping = False
-        self._last_failure: str | None = None  # paho's thread: repeats are logged quietly
+        # Set on paho's thread, broker and what together: repeats are logged quietly.
+        self._last_failure: ConnectFailure | None = None
         client = make_client(client_id, protocol, persistent, manual_ack=on_delivery is not None)
         (security or BrokerSecurity()).apply(client, self.brokers.current)
         if will is not None:
@@ -120,9 +130,9 @@ class MqttSession:
         return self.brokers.current
 
     @property
-    def last_failure(self) -> str | None:
+    def last_failure(self) -> ConnectFailure | None:
         """What the last connect attempt met ("could not connect: [Errno 111] Connection
-        refused"), or None once one succeeded (set on paho's thread)."""
+        refused") and at which broker, or None once one succeeded (set on paho's thread)."""
         return self._last_failure
 
     async def start(self) -> None:
@@ -140,7 +150,7 @@ class MqttSession:
         if not await until_set_or_refused(self.connected, self, settings, timeout):
             raise BrokerUnreachable(
                 f"no broker answered within {timeout or 0:.0f} s at {self.brokers.describe()}"
-                + (f" (last attempt: {self._last_failure})" if self._last_failure else "")
+                + (f" (last attempt: {failure.what})" if (failure := self._last_failure) else "")
             )
 
     async def stop(self, farewell: Announcement | None = None, timeout: float = 2.0) -> None:
@@ -243,7 +253,9 @@ class MqttSession:
                 return
             # Told once by the session's owner, in the words of its settings.
             log.debug("broker %s refused the connection: %s", self.broker.url, reason)
-            self._last_failure = f"refused the connection: {reason}"
+            self._last_failure = ConnectFailure(
+                self.broker.url, f"refused the connection: {reason}"
+            )
             self._loop.call_soon_threadsafe(self._set_refused, refusal)
             return
         self._last_failure = None
@@ -264,9 +276,10 @@ class MqttSession:
 
     def _failed(self, what: str) -> None:
         """Log a failed connection attempt: as a warning when it differs from the last one."""
-        level = logging.DEBUG if what == self._last_failure else logging.WARNING
-        self._last_failure = what
-        log.log(level, "broker %s: %s", self.broker.url, what)
+        last, url = self._last_failure, self.broker.url
+        level = logging.DEBUG if last is not None and what == last.what else logging.WARNING
+        self._last_failure = ConnectFailure(url, what)
+        log.log(level, "broker %s: %s", url, what)
         self._loop.call_soon_threadsafe(self.takeover.connect_failed, self.broker.url)
 
     def _on_disconnect(

@@ -260,7 +260,7 @@ def connect_error(session: MqttSession) -> str | None:
     if refusal is not None:
         return refusal.message(CONFIG_SETTINGS)
     if failure is not None:
-        return f"broker {session.brokers.describe()}: {failure}"
+        return f"broker {failure.broker_url}: {failure.what}"  # the one that failed, as logged
     return None
 
 

@@ -15,6 +15,7 @@ from edge.daemon.devices import Devices
 from edge.daemon.gateway import Gateway
 from edge.demo.local_broker import LocalBroker, free_port, write_password_file
 from edge.service.heartbeat_sources import DOWN_NAMED, NAME_CHARS, _named, describe
+from edge.service.metrics_collector import connect_error
 from edge.service.metrics_scrape import scrape
 from edge.settings.config import parse_config
 from sync.broker_security import BrokerSecurity
@@ -75,6 +76,25 @@ async def test_a_broker_that_is_not_there_is_unreachable() -> None:
         )
     finally:
         await session.stop()
+
+
+async def test_the_connect_error_names_the_broker_that_failed_not_every_one_configured(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two brokers, neither there: the exported error names the one the last attempt was made
+    to, as the journal does, not both (one broker's failure shown against the other)."""
+    urls = [f"mqtt://127.0.0.1:{free_port()}" for _ in range(2)]
+    session = MqttSession([BrokerAddress.parse(u) for u in urls], "status-line")
+    await session.start()
+    try:
+        await eventually(lambda: session.last_failure is not None, what="a failed attempt")
+        error = connect_error(session)
+    finally:
+        await session.stop()
+    assert error is not None and error.startswith("broker mqtt://"), error
+    url, what = error.removeprefix("broker ").split(": ", 1)
+    assert url in urls and what.startswith("could not connect: "), error
+    assert f"broker {url}: {what}" in caplog.messages, "as the journal says it"
 
 
 async def test_status_says_why_the_broker_refuses_the_gateway(
