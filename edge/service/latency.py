@@ -4,7 +4,9 @@ the ledger, and how long an outbox message waits for the broker's PUBACK.
 Observations happen on the event loop and cost a bisect and two additions; the scrape thread
 reads a copy of the bucket counts. Publish latency is taken from the outside of the publisher:
 the time its rows were fetched from the outbox (it publishes them at once) to the time it
-marks them sent (after the PUBACKs of their batch).
+marks them sent, before that mark's commit: in chunks, each row once it and the rows before it
+have their PUBACKs, when MARK_EVERY wait, its batch is answered, or MARK_SECONDS have passed
+(sync.publisher).
 """
 
 from __future__ import annotations

@@ -191,7 +191,8 @@ class GatewayCollector(Collector):
         )
         yield tallies.publishes.family(
             "rxedge_mqtt_publish_duration_seconds",
-            "From publishing an outbox message to the broker's PUBACK (of its whole batch).",
+            "From publishing an outbox message to its being marked sent: its PUBACK and those "
+            "of the messages before it, then up to about a second until its chunk is marked.",
         )
 
 
