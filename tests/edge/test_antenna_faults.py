@@ -296,7 +296,8 @@ async def test_an_antenna_of_a_reader_that_is_down_is_not_said_to_keep_failing(
     async def reader_down_said() -> list[str] | None:
         code, out = await rxedge_status("--metrics", url, "--interval", "0", "--json")
         problems: list[str] = json.loads(out)["problems"]
-        return problems if code == 1 and "reader r1 is down" in problems else None
+        down = [p for p in problems if p.startswith("reader r1 is down: ")]  # with its reason
+        return problems if code == 1 and down else None
 
     unplug = asyncio.create_task(rig.reader.line.unplug(6.0))
     try:
