@@ -48,6 +48,12 @@ def status_of(db: Path, rid: str) -> tuple[str, str, str]:
     return str(row[0]), str(row[1]), str(row[2])
 
 
+def answers(centre: Subscriber, count: int) -> list[dict[str, object]]:
+    """The gateway's answers on cmd-result once there are `count` of them (else none)."""
+    said = centre.payloads("/cmd-result")
+    return said if len(said) == count else []
+
+
 async def clerk(broker: LocalBroker, rid: str, *said: str) -> CliRun:
     """The clerk's `rxedge procurement status` about `rid`, started."""
     target = ("--broker", broker.url, "--site", SITE, "--gateway", GATEWAY)
@@ -201,21 +207,17 @@ async def test_the_centres_text_is_one_line_and_its_time_is_kept_in_utc(
     db, settings, gateway, task, rid = await one_request(broker.url, tmp_path)
     topic = f"{PREFIX}/procurement/status"
 
-    def answers(count: int) -> list[dict[str, object]]:
-        said = centre.payloads("/cmd-result")
-        return said if len(said) == count else []
-
     try:
         note, by = "PO 77\nDHL\x1b[31m red\x1b[0m\rX", "Clerk\tB"
         hostile = {"request_id": rid, "status": "shipped", "note": note, "by": by}
         centre.publish(topic, json.dumps(hostile))
-        (refusal,) = await eventually(lambda: answers(1), what="refused")
+        (refusal,) = await eventually(lambda: answers(centre, 1), what="refused")
         said = {"request_id": rid, "status": "shipped", "note": "PO 77", "by": "Purchasing"}
         centre.publish(topic, json.dumps({**said, "at": "2026-12-07T23:30:00+02:00"}))
-        (_, shipped) = await eventually(lambda: answers(2), what="shipped")
+        (_, shipped) = await eventually(lambda: answers(centre, 2), what="shipped")
         at_centre = answered(db, rid)
         centre.publish(topic, json.dumps({"request_id": rid, "status": "shipped", "note": "DHL"}))
-        (*_, again) = await eventually(lambda: answers(3), what="duplicate")
+        (*_, again) = await eventually(lambda: answers(centre, 3), what="duplicate")
         later = answered(db, rid)
         clerk_by = await clerk(broker, rid, "shipped", "--by", "Ana\nRuiz")
         assert await clerk_by.finish() == 2, clerk_by.lines
@@ -311,16 +313,12 @@ async def test_a_time_beyond_what_utc_can_hold_is_refused_and_the_gateway_goes_o
     db, _settings, gateway, task, rid = await one_request(broker.url, tmp_path)
     topic = f"{PREFIX}/procurement/status"
 
-    def answers(count: int) -> list[dict[str, object]]:
-        said = centre.payloads("/cmd-result")
-        return said if len(said) == count else []
-
     try:
         far = {"request_id": rid, "status": "accepted", "at": "9999-12-31T23:59:59-01:00"}
         centre.publish(topic, json.dumps(far))
-        (refusal,) = await eventually(lambda: answers(1), what="refused")
+        (refusal,) = await eventually(lambda: answers(centre, 1), what="refused")
         centre.publish(topic, json.dumps({**far, "at": "2026-12-07T12:00:00Z"}))
-        (_, accepted) = await eventually(lambda: answers(2), what="accepted")
+        (_, accepted) = await eventually(lambda: answers(centre, 2), what="accepted")
         assert not task.done(), "the gateway goes on"
     finally:
         await stop_gateway(gateway, task)
