@@ -125,7 +125,8 @@ def test_the_drop_in_bounds_the_boots_wait_for_ntp_that_the_daemon_starts_after(
     (tmp_path / f"{TIME_WAIT}.d").mkdir()
     shutil.copy(drop_in, tmp_path / f"{TIME_WAIT}.d" / "rxedge.conf")
     result = subprocess.run(
-        [ANALYZE, "verify", str(tmp_path / TIME_WAIT)],
+        # --man=no: the system's unit names man pages, which a box without `man` lacks.
+        [ANALYZE, "verify", "--man=no", str(tmp_path / TIME_WAIT)],
         capture_output=True,
         text=True,
         timeout=60,
