@@ -38,14 +38,18 @@ from tests.edge.procurement_rig import (
 from tests.sync.mute_broker import MuteBroker
 
 
-def status_of(db: Path, rid: str) -> tuple[str, str, str]:
-    """The request's state, note and who gave the last answer, as the ledger has them."""
+def request_row(db: Path, rid: str, *columns: str) -> tuple[str, ...]:
+    """The request's `columns` as the ledger has them."""
     with sqlite3.connect(db) as conn:
         row = conn.execute(
-            "SELECT status, note, answered_by FROM procurement_requests WHERE request_id = ?",
-            (rid,),
+            f"SELECT {', '.join(columns)} FROM procurement_requests WHERE request_id = ?", (rid,)
         ).fetchone()
-    return str(row[0]), str(row[1]), str(row[2])
+    return tuple(str(value) for value in row)
+
+
+def status_of(db: Path, rid: str) -> tuple[str, ...]:
+    """The request's state, note and who gave the last answer, as the ledger has them."""
+    return request_row(db, rid, "status", "note", "answered_by")
 
 
 def answers(centre: Subscriber, count: int) -> list[dict[str, object]]:
@@ -186,14 +190,9 @@ async def test_shipped_said_after_the_delivery_closed_the_request_is_taken_and_k
     assert [a["status"] for a in centre.payloads("/cmd-result")] == ["applied", "error"]
 
 
-def answered(db: Path, rid: str) -> tuple[str, str, str]:
+def answered(db: Path, rid: str) -> tuple[str, ...]:
     """The request's note, who gave the last answer and when, as the ledger has them."""
-    with sqlite3.connect(db) as conn:
-        row = conn.execute(
-            "SELECT note, answered_by, answered_at FROM procurement_requests WHERE request_id = ?",
-            (rid,),
-        ).fetchone()
-    return str(row[0]), str(row[1]), str(row[2])
+    return request_row(db, rid, "note", "answered_by", "answered_at")
 
 
 async def test_the_centres_text_is_one_line_and_its_time_is_kept_in_utc(
