@@ -74,6 +74,16 @@ def stock(db: Path) -> None:
     keeper.close()
 
 
+def mistake_seconds(scans: int, gap: float) -> float:
+    """How long a mistake's red lasts: it must end before the slot's next mistake (at least
+    EXPIRED_SLOTS scans later, each `gap` after the last one's write), and last long enough to
+    be written at all: the shelf bus writes a slot's latest state, so a red that has ended
+    before a late write (a busy machine) is never written, and its scan never timed."""
+    if scans <= EXPIRED_SLOTS:
+        return 5.0  # no slot sees two mistakes
+    return 0.4 * EXPIRED_SLOTS * gap
+
+
 class Beside(Protocol):
     """Something run beside the daemon while the scans are timed (the web page's browsers)."""
 
@@ -94,7 +104,7 @@ async def scan_to_led(
         stock(db)
         settings = {
             "picking": {
-                "mistake_seconds": 0.2,  # ends before the next visit, not before it is written
+                "mistake_seconds": mistake_seconds(scans, gap),
                 "remind_after_seconds": 3000,
                 "timeout_seconds": 6000,
             },

@@ -82,12 +82,18 @@ async def run_scans(
     `gap` seconds after the last one's LED write; the scans' latencies."""
     assert peers.stdin is not None
     watch.latencies = []
-    for scan, address, value in plans:
+    for n, (scan, address, value) in enumerate(plans):
         watch.done.clear()
         watch.scanned_at, watch.expect = None, (address, value)
         peers.stdin.write(scan + "\n")
         peers.stdin.flush()
-        await asyncio.wait_for(watch.done.wait(), 5)
+        try:
+            await asyncio.wait_for(watch.done.wait(), 5)
+        except TimeoutError:
+            raise RuntimeError(
+                f"scan {n + 1} of {len(plans)} ({scan!r}): no write of {value} to register "
+                f"{address} within 5 s (scanned: {watch.scanned_at is not None})"
+            ) from None
         await asyncio.sleep(gap)
     return list(watch.latencies)
 

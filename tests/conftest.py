@@ -170,6 +170,18 @@ async def subscribed(gateway: Any, timeout: float = 10.0) -> None:
     )
 
 
+async def scanners_open(gateway: Any, timeout: float = 10.0) -> None:
+    """Wait until `gateway` has opened every scanner port whose simulator runs (its pty link
+    exists): a serial port's input is flushed as the daemon opens it, so a scan sent before
+    that is never read, by this daemon as by a real one. `ready` comes before the ports open."""
+    simulated = {s.port for s in gateway.config.scanners if Path(s.port).exists()}
+    await eventually(
+        lambda: all(s.up is True for s in gateway.devices.scanners if s.port.url in simulated),
+        timeout=timeout,
+        what="the scanners' ports open",
+    )
+
+
 class Subscriber:
     """A plain paho client in its own thread, independent of rxedge's MQTT code. Every message
     it receives from the gateway (any rxedge/v1/... topic but those the centre sends on) is

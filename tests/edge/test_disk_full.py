@@ -31,7 +31,7 @@ from firmware_sim.tags import sgtin96
 from inventory.errors import is_storage_failure
 from inventory.ledger.verify import verify
 from sync.commands import with_envelope
-from tests.conftest import Subscriber, eventually, retained_at, subscribed
+from tests.conftest import Subscriber, eventually, retained_at, scanners_open, subscribed
 from tests.edge.pick_rig import AMOX, start_rig, stop_rig
 from tests.edge.receiving_desk import GTIN, gateway_config, receiving_desk
 
@@ -357,6 +357,7 @@ async def running(gateway: Gateway) -> AsyncIterator[Gateway]:
     task = asyncio.create_task(gateway.run())
     try:
         await eventually(gateway.ready.is_set)
+        await scanners_open(gateway)
         yield gateway
     finally:
         gateway.stop()

@@ -18,7 +18,7 @@ from inventory.keeper import InventoryKeeper
 from inventory.ledger.movements import Movement, MovementKind
 from inventory.replenishment.policy import Product
 from sync.commands import with_envelope
-from tests.conftest import Subscriber, eventually, subscribed
+from tests.conftest import Subscriber, eventually, scanners_open, subscribed
 
 PREFIX = "rxedge/v1/s1/g1"
 GTIN = "05012345678900"
@@ -88,6 +88,7 @@ async def test_a_confirmed_request_is_answered_and_closed_by_the_delivery(
             errors[0]["error"]
         )
         assert status(db) == [("shipped", 0)]
+        await scanners_open(gateway)
         for n in range(4):
             scanner.scan(f"01{GTIN}17301231" + f"10B2{GS}21S{n}")
         await eventually(lambda: status(db) == [("received", 4)], what="closed by the delivery")
