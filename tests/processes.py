@@ -6,6 +6,8 @@ host's /proc (a first-contact check), the host's services are not ours to use or
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 
@@ -54,3 +56,17 @@ def command_line(pid: int) -> list[str]:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
     except OSError:
         return []
+
+
+def private_network() -> bool:
+    """Whether this process may run a program in a network of its own, with a loopback no
+    other program uses (root, unshare and ip)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip") is None:
+        return False
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def in_private_network(argv: list[str]) -> list[str]:
+    """`argv` run in a network of its own, its loopback up (see `private_network`)."""
+    return ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *argv]

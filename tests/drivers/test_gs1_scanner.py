@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -19,6 +17,7 @@ from drivers.gs1_scanner import MAX_LINE, BarcodeScanner
 from drivers.serial_link import SerialPort
 from firmware_sim.scanner_sim import GS, ScannerSimulator
 from tests.conftest import eventually
+from tests.processes import in_private_network, private_network
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = "0104012345123456" + "17260131" + "10ABC123" + GS + "21XYZ789"
@@ -213,29 +212,13 @@ asyncio.run(main())
 """
 
 
-def _private_network() -> bool:
-    """Whether this process may take a loopback of its own down (root, unshare and ip)."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip") is None:
-        return False
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
-    return probe.returncode == 0
-
-
-@pytest.mark.skipif(not _private_network(), reason="needs root, unshare and ip for a network")
+@pytest.mark.skipif(not private_network(), reason="needs root, unshare and ip for a network")
 def test_a_scanner_behind_a_converter_that_loses_power_is_down_and_reopened() -> None:
     """Nothing is ever written to a scanner and a converter that loses power closes nothing:
     keepalive probes alone find the peer gone, so the link closes, the scanner is reported down
     and reopened once the converter is back."""
     run = subprocess.run(
-        [
-            "unshare",
-            "-n",
-            "sh",
-            "-c",
-            'ip link set lo up && exec "$0" -c "$1"',
-            sys.executable,
-            CONVERTER_LOSES_POWER,
-        ],
+        in_private_network([sys.executable, "-c", CONVERTER_LOSES_POWER]),
         cwd=ROOT,
         capture_output=True,
         text=True,
