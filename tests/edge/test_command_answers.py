@@ -9,6 +9,7 @@ list to its end, whatever answers others draw about the same list meanwhile."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,15 @@ import pytest
 from edge.demo.local_broker import LocalBroker
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, eventually, subscribed
-from tests.edge.pick_rig import AMOX, PREFIX, results, start_rig, stop_rig, writer_held
+from tests.edge.pick_rig import (
+    AMOX,
+    PREFIX,
+    results,
+    start_rig,
+    statuses,
+    stop_rig,
+    writer_held,
+)
 from tests.edge.procurement_rig import CliRun
 from tests.sync.breaking_proxy import BreakingProxy
 
@@ -93,6 +102,42 @@ async def test_answers_name_the_command_message_they_answer(
         assert all("reply_to" not in r for r in found)
     finally:
         await stop_rig(rig)
+
+
+async def test_a_pick_list_with_a_control_character_in_its_text_is_refused_unstarted(
+    tmp_path: Path, broker: LocalBroker, subscribe: Callable[..., Subscriber]
+) -> None:
+    """A line break in the picker's name, ESC in the scanner's, a line break in a line's
+    batch: each list is refused, naming the field and the character, and never started (no
+    list in the ledger, no pack set aside, nothing lit)."""
+    rig = await start_rig(tmp_path, broker)
+    try:
+        centre = subscribe(f"{PREFIX}/cmd-result")
+        one = [{"gtin": AMOX, "quantity": 1}]
+        hostile = {
+            "rx-name": ({"picker": "Ana\nRuiz"}, "picker: '\\n' at character 4"),
+            "rx-scanner": ({"scanner": "desk\x1b[2J"}, "scanner: '\\x1b' at character 5"),
+            "rx-batch": (
+                {"lines": [{**one[0], "batch": "EARLY\n"}]},
+                "lines[0].batch: '\\n' at character 6",
+            ),
+        }
+        answers = {}
+        for pick_id, (text, _) in hostile.items():
+            sent = send(centre, "pick", {"pick_id": pick_id, "lines": one, **text})
+            answers[pick_id] = await answer_to(centre, sent)
+        fine = send(centre, "pick", {"pick_id": "rx-fine", "lines": one, "picker": "Ana"})
+        assert (await answer_to(centre, fine))["status"] == "accepted"
+        with sqlite3.connect(rig.db) as db:
+            started = [r[0] for r in db.execute("SELECT pick_id FROM pick_lists")]
+    finally:
+        await stop_rig(rig)
+    for pick_id, (_, said) in hostile.items():
+        answer = answers[pick_id]
+        assert (answer["command_id"], answer["status"]) == (pick_id, "error"), answer
+        assert answer["error"].startswith(f"{said} is a control character"), answer
+        assert statuses(centre, pick_id) == ["error"], "never accepted"
+    assert started == ["rx-fine"]
 
 
 async def test_the_command_line_is_not_told_a_late_answer_to_an_earlier_command(

@@ -268,6 +268,76 @@ def test_wrong_payloads_are_told_in_words(message: str, payload: Any, said: str)
     assert any(said in p for p in problems), problems
 
 
+def string_fields(node: dict[str, Any], at: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """Every string field below `node` (at its path, [] for an array's items), with the
+    schemas that say what it may hold: its own, and those it refers to or must also match."""
+    for name, sub in node.get("properties", {}).items():
+        yield from string_fields(sub, f"{at}.{name}".lstrip("."))
+    if isinstance(node.get("items"), dict):
+        yield from string_fields(node["items"], f"{at}[]")
+    said = list(meanings(node))
+    types = [p["type"] for p in said if "type" in p]
+    if any(t == "string" or (isinstance(t, list) and "string" in t) for t in types):
+        yield at, said
+
+
+def meanings(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if "$ref" in node:  # common.json#/definitions/X, or #/definitions/X inside common.json
+        yield from meanings(schema("common")["definitions"][node["$ref"].rsplit("/", 1)[-1]])
+    yield node
+    for part in node.get("allOf", []):
+        yield from meanings(part)
+
+
+def test_no_command_takes_a_control_character_in_its_text() -> None:
+    """Every string the centre sends is an id (a pattern), a code or a time (a format), a
+    word of a list, or text on one line: a name, a note, a scanner, a batch or a reference
+    that the gateway shows or writes to the ledger never holds a line break or ESC."""
+    loose = [
+        f"{message}: {at}"
+        for channel in CHANNELS
+        if channel.sender == contract.CENTRE
+        for message in channel.messages
+        for at, said in string_fields(schema(message), "")
+        if not any({"pattern", "format", "enum", "const"} & set(part) for part in said)
+    ]
+    assert loose == []
+
+
+ONE_LINE = (
+    "is a control character: write it on one line, without line breaks, tabs or escape sequences"
+)
+
+
+@pytest.mark.parametrize(
+    ("message", "changed", "said"),
+    [
+        ("cmd-pick", {"picker": "Ana\nRuiz"}, "picker: '\\n' at character 4"),
+        ("cmd-pick", {"scanner": "desk\x1b[2J"}, "scanner: '\\x1b' at character 5"),
+        (
+            "cmd-pick",
+            {"lines": [{"gtin": AMOX, "quantity": 1, "batch": "B2207\r\n"}]},
+            "lines[0].batch: '\\r' at character 6",
+        ),
+        ("cmd-putaway", {"scanner": "goods-in\t"}, "scanner: '\\t' at character 9"),
+        ("cmd-putaway", {"request_id": "PO\x1b]0;x"}, "request_id: '\\x1b' at character 3"),
+        (
+            "cmd-putaway",
+            {"lines": [{"gtin": AMOX, "quantity": 1, "batch": "AX\x9b1"}]},
+            "lines[0].batch: '\\x9b' at character 3",
+        ),
+        ("cmd-recall", {"batch": "B2207\n"}, "batch: '\\n' at character 6"),
+        ("cmd-write-off", {"batch": "\x7fOLD"}, "batch: '\\x7f' at character 1"),
+        ("cmd-write-off", {"slot": "A-03\n"}, "slot: '\\n' at character 5"),
+    ],
+)
+def test_a_control_character_in_a_commands_text_is_named_with_its_field(
+    message: str, changed: dict[str, Any], said: str
+) -> None:
+    example = schema(message)["examples"][0]
+    assert validate(message, {**example, **changed}) == [f"{said} {ONE_LINE}"]
+
+
 def test_a_topic_is_checked_against_its_levels() -> None:
     alarm = Alarm(AlarmKind.STORAGE, "ledger", AlarmState.RAISED, AT, {"reason": "disk full"})
     problems = check_topic("rxedge/v1/s/g/alarms/storage-other", alarm.payload())
