@@ -34,6 +34,12 @@ def request_subject(site: str | None = None, gateway: str | None = None) -> str:
     return f"{MQTT_PREFIX}{SUBJECT_ROOT}.{site or '*'}.{gateway or '*'}.procurement.request"
 
 
+def alarm_subject(site: str | None = None, gateway: str | None = None) -> str:
+    """The alarms of one gateway, one site or every gateway (the default), as the stream
+    `STREAM` keeps them: under the plain subject their topic arrives on."""
+    return f"{SUBJECT_ROOT}.{site or '*'}.{gateway or '*'}.alarms.*"
+
+
 def request_filter(subject: str) -> tuple[str | None, str | None] | None:
     """The site and gateway (None: any) whose requests `subject` names, when `request_subject`
     made it; None for another subject."""

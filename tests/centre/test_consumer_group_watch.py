@@ -1,14 +1,23 @@
 """`rxedge procurement watch --nats` as a clerk runs it, against a real 3-node cluster: a
 malformed request is dropped (acknowledged, counted, never applied), `--count N` takes N and
-gives the rest back to the group at once, and Ctrl-C or SIGTERM end it with their own status."""
+gives the rest back to the group at once, Ctrl-C or SIGTERM end it with their own status, and
+a request taken as routine that a gateway's alarm names as urgent is told once, across a
+restart."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import signal
+from pathlib import Path
+from typing import Any
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.demo.nats_cluster import NatsCluster
+from sync.topics import ROOT
 from tests.centre.conftest import publish_requests, summary_counts, unacknowledged
 from tests.conftest import eventually
 from tests.edge.procurement_rig import CliRun, request_message
@@ -84,3 +93,71 @@ async def test_ctrl_c_and_sigterm_end_the_watch_with_their_statuses_and_its_coun
     assert await second.finish() == 143, second.errors
     applied = [summary_counts(run)["applied"] for run in (first, second)]
     assert sorted(applied) == [0, 1], "each said its counts as it ended"
+
+
+def publish_alarms(cluster: NatsCluster, alarms: dict[str, bytes]) -> None:
+    """Alarm states (topic -> payload) published as a gateway publishes them, retained at
+    QoS 1, through the cluster's MQTT gateway (an empty payload clears one)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+    client.connect("127.0.0.1", int(cluster.mqtt_urls[0].rsplit(":", 1)[1]))
+    client.loop_start()
+    try:
+        for topic, payload in alarms.items():
+            client.publish(topic, payload, qos=1, retain=True).wait_for_publish(10)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def stock_out(body: dict[str, Any]) -> tuple[str, bytes]:
+    """The stock-out alarm of `body`'s product, naming `body` as urgent now."""
+    detail = {"gtin": body["gtin"], "name": body["name"], "urgent_requests": [body["request_id"]]}
+    alarm = {"kind": "stock_out", "state": "raised", "detail": detail}
+    site, gateway, gtin = body["site"], body["gateway"], body["gtin"]
+    return f"{ROOT}/{site}/{gateway}/alarms/stock_out-{gtin}", json.dumps(alarm).encode()
+
+
+def told(run: CliRun) -> list[str]:
+    return [e for e in run.errors if "is now URGENT" in e]
+
+
+@pytest.mark.timeout(120)
+async def test_a_request_taken_as_routine_that_an_alarm_names_as_urgent_is_told_once(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    """The NATS watch follows the gateways' alarms in the centre's stream: the first request's
+    news comes on stderr while the watch runs; the second's alarm comes while it is away, and
+    the watch run again tells that one, not the first's again (both alarms come again)."""
+    first, second = (request_message(site="s6", gateway="g1", n=n) for n in (1, 2))
+    seen = tmp_path / "seen.txt"
+    args = ("--json", "--seen", str(seen))
+    run = await clerk(cluster, "urgent", *args)
+    alarms = dict([stock_out(first), stock_out(second)])
+    try:
+        await publish_requests(cluster, [first, second])
+        await eventually(lambda: len(run.json_lines()) == 2, timeout=20, what="both taken")
+        await asyncio.to_thread(publish_alarms, cluster, dict([stock_out(first)]))
+        await eventually(lambda: told(run), timeout=20, what="the first request's news")
+        assert await run.interrupt() == 130, run.errors
+        await asyncio.to_thread(publish_alarms, cluster, dict([stock_out(second)]))
+        again = await clerk(cluster, "urgent", *args)
+        await eventually(lambda: told(again), timeout=20, what="the second request's news")
+        assert await again.interrupt() == 130, again.errors
+    finally:
+        await asyncio.to_thread(publish_alarms, cluster, dict.fromkeys(alarms, b""))
+    assert told(run) == [
+        f"request {first['request_id']} at s6/g1 is now URGENT: Product 1 (GTIN "
+        f"{first['gtin']}) is out of stock (alarm stock_out-{first['gtin']})"
+    ]
+    assert [line["request_id"] for line in run.json_lines()] == [
+        first["request_id"],
+        second["request_id"],
+    ]
+    assert len(run.lines) == 2, "stdout: one JSON object a request taken, nothing else"
+    assert told(again) == [
+        f"request {second['request_id']} at s6/g1 is now URGENT: Product 2 (GTIN "
+        f"{second['gtin']}) is out of stock (alarm stock_out-{second['gtin']})"
+    ], "the first's not told again"
+    assert again.lines == []
+    held = (tmp_path / "seen.txt.urgent").read_text().split()
+    assert sorted(held) == sorted(f"s6/g1/{b['request_id']}" for b in (first, second))

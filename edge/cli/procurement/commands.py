@@ -218,16 +218,20 @@ def _reach(args: argparse.Namespace) -> tuple[str, ...]:
 
 async def watch_group(options: WatchOptions) -> int:
     """Take requests from the stream as a member of `options.durable` until `count` requests,
-    `seconds`, or a failure."""
+    `seconds`, or a failure; follow the gateways' alarms in the stream meanwhile, for requests
+    made urgent after they were sent (sync.jetstream.alarm_feed: an ordered consumer, read from
+    the stream's start at each start, that takes nothing from any other consumer)."""
     import asyncio
 
     from edge.cli.broker_options import own_client_id
     from edge.cli.procurement.watch import Clerk, until_done
     from edge.service.stopping import StopSignals
     from sync.broker_refusal import BrokerLinkError
-    from sync.jetstream.consumer_group import GroupRefused, JetStreamRequests
+    from sync.jetstream.alarm_feed import follow_alarms
+    from sync.jetstream.consumer_group import STREAM, GroupRefused, JetStreamRequests
     from sync.jetstream.link import NatsUnavailable, connect
-    from sync.jetstream.subjects import request_subject
+    from sync.jetstream.subjects import alarm_subject, request_subject
+    from sync.procurement_feed import ReceivedRequest, SeenRequests
 
     assert options.nats is not None
     if options.accept and options.broker_url is None:
@@ -237,17 +241,28 @@ async def watch_group(options: WatchOptions) -> int:
         return 2
     servers = [s.strip() for s in options.nats.split(",") if s.strip()]
     member = options.client_id or own_client_id("watch")
-    clerk = Clerk(options, member, persistent=options.client_id is not None)
+    # The register applies each request once; the seen file is what this watch took, for the
+    # news of one made urgent since (the alarms come again at each start).
+    seen = SeenRequests(options.seen)
+    clerk = Clerk(options, member, options.client_id is not None, seen)
+    if clerk.table is not None:
+        seen.know(clerk.table.request_keys())
+
+    async def take(request: ReceivedRequest) -> None:
+        await clerk.take(request)
+        seen.add(request.key)
+
     try:
         nc = await connect(servers, member)
     except NatsUnavailable as exc:
         print(f"rxedge: {exc}; check --nats", file=sys.stderr)
         await clerk.stop()
+        seen.close()
         return 2
     group = JetStreamRequests(
         nc,
         options.durable,
-        clerk.take,
+        take,
         member,
         request_subject(options.site, options.gateway),
         ack_wait=options.ack_wait,
@@ -270,6 +285,14 @@ async def watch_group(options: WatchOptions) -> int:
             )
             handling = asyncio.create_task(group.run(), name="consumer group")
             handling.add_done_callback(lambda _: ended.set())
+            alarms = alarm_subject(options.site, options.gateway)
+            await follow_alarms(nc, clerk.news.alarm, alarms)  # until the connection closes
+            print(
+                f"following {alarms} in stream {STREAM} for requests made urgent after they "
+                "were sent",
+                file=sys.stderr,
+                flush=True,
+            )
             await until_done(clerk, deadline, ended)
             if clerk.enough.is_set():
                 # The last request taken is marked done and acknowledged, the rest given back,
@@ -287,6 +310,7 @@ async def watch_group(options: WatchOptions) -> int:
             await asyncio.gather(handling, return_exceptions=True)
         await nc.close()
         await clerk.stop()
+        seen.close()
     counts = group.counts
     print(
         f"{member}: {counts.applied} applied, {counts.finished} finished for a member that "

@@ -3,7 +3,8 @@
 The contract carries a request once: a routine request a stock-out or a short pick list makes
 urgent at its gateway is not sent again, but named in the product's alarm
 (`detail.urgent_requests`, docs/mqtt.md). The watch follows the alarms of the gateways it
-watches (`alarm_subscription`, their retained states at every connect) and tells the clerk of
+watches (`alarm_subscription`, their retained states at every connect; the NATS watch, the
+stream's record of them from its start: sync.jetstream.alarm_feed) and tells the clerk of
 each request named there that it took as routine, or took before without knowing how urgent
 (a seen file keeps ids, not priorities): a line on stderr, with `--json` as without. Never on
 stdout nor in the CSV file: they hold one line, one row, a request taken, and a script ordering

@@ -26,10 +26,10 @@ answered, a request would be accepted at its gateway and never written down.
 
 With `--nats` the requests come from the centre's NATS JetStream stream instead, through a
 consumer group shared with the other clerks' processes (edge.cli.procurement.commands.watch_group).
-
-The MQTT watch also follows the gateways' alarms, in a session of its own, and tells on stderr
-of a request it took as routine that one names as urgent now (edge.cli.procurement.urgent); it
-says when its link to the broker goes and comes back (edge.cli.procurement.watch_links).
+Both follow the gateways' alarms and tell on stderr, once, of a request taken as routine that one
+names as urgent now (edge.cli.procurement.urgent): the MQTT watch in a session of its own, the NATS
+watch by an ordered consumer of the stream from its start, taking no alarm from other consumers
+(sync.jetstream.alarm_feed). The MQTT watch tells of its link (edge.cli.procurement.watch_links).
 """
 
 from __future__ import annotations
