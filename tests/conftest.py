@@ -182,6 +182,19 @@ async def scanners_open(gateway: Any, timeout: float = 10.0) -> None:
     )
 
 
+async def buttons_read(gateway: Any, timeout: float = 10.0) -> None:
+    """Wait until `gateway` has read every shelf controller's buttons once (two polls answered:
+    the shelves of the tests have one span of buttons each): the first read is what presses
+    are counted from, so a press before it is not one, for this daemon as for a real one."""
+    from edge.service.device_metrics import shelf_controllers
+
+    await eventually(
+        lambda: all(bus.stats(name).polls >= 2 for bus, name in shelf_controllers(gateway.devices)),
+        timeout=timeout,
+        what="every shelf controller's buttons read",
+    )
+
+
 class Subscriber:
     """A plain paho client in its own thread, independent of rxedge's MQTT code. Every message
     it receives from the gateway (any rxedge/v1/... topic but those the centre sends on) is

@@ -284,7 +284,7 @@ def render(report: dict[str, Any]) -> str:
     )
     for what, key, unit in (
         ("ledger commit", "commit", "changes"),
-        ("publish to PUBACK", "publish", "messages"),
+        ("publish to marked sent", "publish", "messages"),
     ):
         figures = report["latency"][key]
         lines.append(

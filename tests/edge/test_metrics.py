@@ -227,6 +227,7 @@ async def test_status_command_reports_and_exits_by_health(rig: Rig, tmp_path: Pa
     assert "devices: 3 up, 0 down" in out
     assert "reader r1:" in out and "reads/s" in out
     assert "mqtt: connected" in out and "ledger commit: p50" in out
+    assert "publish to marked sent: p50" in out
 
     port = rig.url.rsplit(":", 1)[1].split("/")[0]
     config = tmp_path / "status.toml"

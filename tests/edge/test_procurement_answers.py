@@ -114,9 +114,13 @@ async def test_a_shipment_that_came_short_is_cancelled_for_the_rest_and_no_longe
         for _ in range(3):
             change(gateway, Book((take_one(gtin),)))
         await eventually(lambda: len(requests(db)) == 2, what="a new request once short again")
+        # In the ledger is not yet at the centre: the publisher sends it a moment later.
+        new = await eventually(
+            lambda: [r for r in centre.payloads("/procurement/request") if r["request_id"] != rid],
+            what="the new request at the centre",
+        )
     finally:
         await stop_gateway(gateway, task)
-    new = [r for r in centre.payloads("/procurement/request") if r["request_id"] != rid]
     assert [(r["quantity"], r["reason"]["on_order"]) for r in new] == [(6, 0)]
 
 
