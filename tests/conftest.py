@@ -47,13 +47,50 @@ for _name in ("TZ", "INVOCATION_ID"):
 time.tzset()
 
 
+# Test files that keep the cores busy (a browser each, the benchmarks' peers), and the files
+# they are spread among: these mostly wait on real peers (brokers, serial lines, timeouts).
+BUSY = ("tests/web/", "tests/test_bench_quick.py")
+WAITING = "tests/edge/"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests run on two workers (`make test`: pytest-xdist, `--dist loadgroup`); those using the
-    PC/SC service share one worker: there is one pcscd and one virtual card reader per machine,
-    and one of them stalls the service on purpose."""
+    """Tests run on several workers (`make test`: pytest-xdist, `--dist loadgroup`); those
+    using the PC/SC service share one worker: there is one pcscd and one virtual card reader per
+    machine, and one of them stalls the service on purpose. The busy files are spread among
+    the waiting ones, so that the workers do not all run browsers at once at the end."""
     for item in items:
         if "pcscd" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("pcsc"))
+    items[:] = spread(items, lambda p: p.startswith(BUSY), lambda p: p.startswith(WAITING))
+
+
+def spread(
+    items: list[pytest.Item], busy: Callable[[str], bool], waiting: Callable[[str], bool]
+) -> list[pytest.Item]:
+    """`items` file by file (by the path of the node id), the files `busy` says of spread
+    evenly among those `waiting` says of, the others where they were; each file's tests
+    together and in their order."""
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+    heavy = [tests for path, tests in files.items() if busy(path)]
+    hosts = sum(1 for path in files if waiting(path) and not busy(path))
+    if not heavy or not hosts:
+        return items
+    ordered: list[pytest.Item] = []
+    seen = placed = 0
+    for path, tests in files.items():
+        if busy(path):
+            continue
+        ordered += tests
+        if waiting(path):
+            seen += 1
+            while placed < seen * len(heavy) // hosts:  # the busy files due by now
+                ordered += heavy[placed]
+                placed += 1
+    for tests in heavy[placed:]:
+        ordered += tests
+    return ordered
 
 
 @pytest.fixture(autouse=True, scope="session")
