@@ -10,10 +10,11 @@ setup:
 demo: setup
 	$(VENV)/bin/rxedge demo --web 0
 
-# Three workers on two cores: most tests wait on real peers (brokers, serial lines, timeouts),
-# not the CPU (with two, the cores were idle about half the run).
+# Four workers on two cores: most tests wait on real peers (brokers, serial lines, timeouts),
+# not the CPU (with three, the cores were still idle about a third of the run; the browsers'
+# files are spread among the waiting ones, tests/conftest.py).
 test: setup
-	$(PY) -m pytest -q -n 3 --dist loadgroup
+	$(PY) -m pytest -q -n 4 --dist loadgroup
 
 lint: setup
 	$(VENV)/bin/ruff check .
