@@ -20,7 +20,7 @@ from inventory.ledger.movements import Movement, MovementKind
 from sync.commands import with_envelope
 from tests.conftest import Subscriber, buttons_read, eventually
 from tests.edge.pick_rig import AMOX, PREFIX
-from tests.web.page_rig import page_rig
+from tests.web.page_rig import EXPIRED, NAME, page_rig
 
 SECOND = 5_000  # ms: generous under load
 
@@ -108,3 +108,32 @@ async def test_a_change_between_the_page_drawn_and_its_stream_started_is_shown(
 
         opened.set()
         await expect(on_hand).to_have_text("10", timeout=SECOND)
+
+
+async def test_a_tap_as_the_page_opens_is_not_moved_by_its_stream_starting(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    """The top bar's mark is drawn, before the page's stream starts, no wider than "live": on
+    the shelf's tablet the bar does not reflow as the stream starts, so a finger pressed on a
+    button of a page just opened is still on it when lifted, and its form is sent."""
+    async with page_rig(tmp_path, broker) as web:
+        tab = await web.logged_in_tab()
+        opened = asyncio.Event()
+
+        async def held(route: Route) -> None:
+            await opened.wait()
+            await route.continue_()
+
+        await tab.route("**/events", held)
+        await tab.goto(f"{web.url}/alarms")
+        link = tab.locator("#live-link")
+        await expect(link).to_have_attribute("data-state", "connecting")
+        acknowledge = tab.locator(f'tr[data-alarm="{EXPIRED}"]').get_by_role(
+            "button", name="Acknowledge"
+        )
+        await acknowledge.hover()
+        await tab.mouse.down()
+        opened.set()
+        await expect(link).to_have_attribute("data-state", "live", timeout=SECOND)
+        await tab.mouse.up()
+        await expect(tab.locator(".flash")).to_contain_text(f"acknowledged by {NAME}")

@@ -263,9 +263,10 @@
   // otherwise what the page shows is frozen, and it says so.
   const link = document.getElementById("live-link");
   let streamOpen = false;
+  let opening = true; // until the stream first opens or fails the mark stays as drawn ("…")
   let said = { broker: true, gateway: "online" }; // the stream's first event says how it is
   function showLink() {
-    if (!link) return;
+    if (!link || opening) return;
     let state = "down";
     let text = "live";
     if (!streamOpen) text = "reconnecting";
@@ -289,11 +290,13 @@
     const source = new EventSource("/events");
     source.addEventListener("open", () => {
       streamOpen = true;
+      opening = false;
       showLink();
       failures = 0;
     });
     source.addEventListener("error", () => {
       streamOpen = false;
+      opening = false;
       showLink();
       if (source.readyState !== EventSource.CLOSED) return; // the browser tries again itself
       setTimeout(listen, RETRY_MS[Math.min(failures, RETRY_MS.length - 1)]);
