@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 
@@ -58,15 +59,27 @@ def command_line(pid: int) -> list[str]:
         return []
 
 
+# Run inside a new network namespace: brings its loopback up (what `ip link set lo up` does,
+# without needing iproute2, which a stock Debian root lacks), then becomes the program given.
+LOOPBACK_UP = """
+import fcntl, os, socket, struct, sys
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    flags = struct.unpack("16sh", fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sh", b"lo", 0)))[1]
+    fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh", b"lo", flags | IFF_UP))
+os.execvp(sys.argv[1], sys.argv[1:])
+"""
+
+
 def private_network() -> bool:
     """Whether this process may run a program in a network of its own, with a loopback no
-    other program uses (root, unshare and ip)."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip") is None:
+    other program uses (root and unshare)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
         return False
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
+    probe = subprocess.run(in_private_network(["true"]), capture_output=True, check=False)
     return probe.returncode == 0
 
 
 def in_private_network(argv: list[str]) -> list[str]:
     """`argv` run in a network of its own, its loopback up (see `private_network`)."""
-    return ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *argv]
+    return ["unshare", "-n", sys.executable, "-c", LOOPBACK_UP, *argv]

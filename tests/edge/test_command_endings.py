@@ -152,7 +152,7 @@ def test_demo_out_of_time_says_so_and_names_no_removed_ledger() -> None:
     assert not re.search(r"/\S+\.sqlite", ledger[1]), "it names a ledger that is gone"
 
 
-def _hold(sock: socket.socket, address: tuple[str, int], seconds: float = 120.0) -> None:
+def _hold(sock: socket.socket, address: tuple[str, int], seconds: float = 60.0) -> None:
     """Bind and listen on `address`; while another process (another demo of the suite) holds
     it, wait for it to let go, so that the port cannot come free during the test. Held for
     longer than `seconds` (a gateway of this machine): taken all the same."""
