@@ -74,14 +74,13 @@ def stock(db: Path) -> None:
     keeper.close()
 
 
-def mistake_seconds(scans: int, gap: float) -> float:
-    """How long a mistake's red lasts: it must end before the slot's next mistake (at least
-    EXPIRED_SLOTS scans later, each `gap` after the last one's write), and last long enough to
-    be written at all: the shelf bus writes a slot's latest state, so a red that has ended
-    before a late write (a busy machine) is never written, and its scan never timed."""
-    if scans <= EXPIRED_SLOTS:
-        return 5.0  # no slot sees two mistakes
-    return 0.4 * EXPIRED_SLOTS * gap
+def mistake_seconds(scans: int) -> float:
+    """How long a mistake's red lasts: it must end before the slot's next mistake (EXPIRED_SLOTS
+    scans later: 0.2 s, as the figures in docs/BENCHMARKS.md were measured), and where no slot
+    sees two (the quick runs) it lasts long enough to be written at all on a busy machine: the
+    shelf bus writes a slot's latest state, so a red that has ended before a late write is
+    never written, and its scan never timed."""
+    return 5.0 if scans <= EXPIRED_SLOTS else 0.2
 
 
 class Beside(Protocol):
@@ -104,7 +103,7 @@ async def scan_to_led(
         stock(db)
         settings = {
             "picking": {
-                "mistake_seconds": mistake_seconds(scans, gap),
+                "mistake_seconds": mistake_seconds(scans),
                 "remind_after_seconds": 3000,
                 "timeout_seconds": 6000,
             },
