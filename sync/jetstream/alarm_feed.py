@@ -1,5 +1,7 @@
 """The gateways' alarms as the centre's stream keeps them, read by a process that must miss
-none of them and take none of them from anyone else.
+none the stream holds and take none of them from anyone else. (The stream is written after the
+gateway was told a message arrived: one lost while a node is replaced never reaches it,
+sync.jetstream.consumer_group.)
 
 An alarm that names requests urgent (`detail.urgent_requests`) may be published while the
 reader is away, and changed or cleared before it is back. So the reader reads the stream's
@@ -20,10 +22,12 @@ from collections.abc import Callable
 
 from nats.aio.client import Client as Nats
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
 from sync.jetstream.consumer_group import STREAM
+from sync.jetstream.link import NatsUnavailable
 from sync.jetstream.subjects import alarm_subject, topic_of
 
 OnAlarm = Callable[[str, bytes], None]
@@ -34,15 +38,18 @@ async def follow_alarms(
 ) -> JetStreamContext.PushSubscription:
     """Hand `on_alarm` each alarm message of `subject` the stream holds, oldest first, with its
     MQTT topic, then each one as it arrives, until the subscription is unsubscribed or the
-    connection closed."""
+    connection closed. NatsUnavailable when the cluster does not make the consumer."""
 
     async def handed(message: Msg) -> None:
         on_alarm(topic_of(message.subject), message.data)
 
-    return await nc.jetstream().subscribe(
-        subject,
-        stream=STREAM,
-        cb=handed,
-        ordered_consumer=True,
-        deliver_policy=DeliverPolicy.ALL,
-    )
+    try:
+        return await nc.jetstream().subscribe(
+            subject,
+            stream=STREAM,
+            cb=handed,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.ALL,
+        )
+    except NatsError as exc:  # the cluster did not answer in time, or refused the consumer
+        raise NatsUnavailable(f"cannot follow {subject} in stream {STREAM}: {exc}") from exc

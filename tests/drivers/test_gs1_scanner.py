@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -212,7 +213,10 @@ asyncio.run(main())
 """
 
 
-@pytest.mark.skipif(not private_network(), reason="needs root and unshare for a network of its own")
+@pytest.mark.skipif(
+    not private_network() or shutil.which("ip") is None,
+    reason="needs root, unshare and ip for a network of its own",
+)
 def test_a_scanner_behind_a_converter_that_loses_power_is_down_and_reopened() -> None:
     """Nothing is ever written to a scanner and a converter that loses power closes nothing:
     keepalive probes alone find the peer gone, so the link closes, the scanner is reported down

@@ -109,7 +109,7 @@ async def test_a_pick_list_with_a_control_character_in_its_text_is_refused_unsta
 ) -> None:
     """A line break in the picker's name, ESC in the scanner's, a line break in a line's
     batch: each list is refused, naming the field and the character, and never started (no
-    list in the ledger, no pack set aside, nothing lit)."""
+    answer but the refusal, no list in the ledger)."""
     rig = await start_rig(tmp_path, broker)
     try:
         centre = subscribe(f"{PREFIX}/cmd-result")

@@ -277,28 +277,29 @@ async def watch_group(options: WatchOptions) -> int:
     try:
         await clerk.start()
         await group.start(options.replicas)
+        # Before any request is taken: a failure here ends the watch with nothing cut short.
+        alarms = alarm_subject(options.site, options.gateway)
+        await follow_alarms(nc, clerk.news.alarm, alarms)  # until the connection closes
         with signals:  # from the moment it says it is watching
             print(
                 f"watching {group.subject} in group {options.durable} on {options.nats}",
                 file=sys.stderr,
                 flush=True,
             )
-            handling = asyncio.create_task(group.run(), name="consumer group")
-            handling.add_done_callback(lambda _: ended.set())
-            alarms = alarm_subject(options.site, options.gateway)
-            await follow_alarms(nc, clerk.news.alarm, alarms)  # until the connection closes
             print(
                 f"following {alarms} in stream {STREAM} for requests made urgent after they "
                 "were sent",
                 file=sys.stderr,
                 flush=True,
             )
+            handling = asyncio.create_task(group.run(), name="consumer group")
+            handling.add_done_callback(lambda _: ended.set())
             await until_done(clerk, deadline, ended)
             if clerk.enough.is_set():
                 # The last request taken is marked done and acknowledged, the rest given back,
                 # before the group's run ends by itself: cut short, it would be applied again.
                 await ended.wait()
-    except BrokerLinkError as exc:
+    except (BrokerLinkError, NatsUnavailable) as exc:
         print(f"rxedge: {exc}", file=sys.stderr)
         return 2
     except GroupRefused as exc:
