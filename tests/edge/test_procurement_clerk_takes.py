@@ -5,13 +5,18 @@ broker lost and back, said both times, with what a watch without a session misse
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
+from edge.cli.procurement.watch_links import tell_link
 from edge.demo.local_broker import LocalBroker
 from tests.conftest import Subscriber, eventually
 from tests.edge.procurement_rig import PREFIX, CliRun, request_message
@@ -164,3 +169,25 @@ async def test_a_watch_says_when_it_lost_its_broker_and_when_it_is_back(
         "rxedge: warning: no --client-id, so no session: requests published while the link "
         "was down were not kept for this watch (give --client-id NAME to catch up on return)",
     ]
+
+
+async def test_a_link_that_went_before_the_telling_began_is_told(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The broker went while the watch was still starting (after its "watching" line, before
+    it began to follow its link): the loss is told all the same, then the return."""
+    consumer = SimpleNamespace(
+        connected=asyncio.Event(),
+        lost=asyncio.Event(),
+        brokers=SimpleNamespace(current=SimpleNamespace(url="mqtt://127.0.0.1:1883")),
+    )
+    consumer.lost.set()  # connected, then lost: before tell_link ran
+    telling = asyncio.create_task(tell_link(consumer, kept=True, quiet=lambda: False))  # type: ignore[arg-type]
+    try:
+        await eventually(lambda: "lost the broker" in capsys.readouterr().err, what="the loss")
+        consumer.lost.clear()
+        consumer.connected.set()
+        await eventually(lambda: "connected again" in capsys.readouterr().err, what="the return")
+    finally:
+        telling.cancel()
+        await asyncio.gather(telling, return_exceptions=True)

@@ -38,11 +38,15 @@ async def tell_link(consumer: RequestConsumer, kept: bool, quiet: Callable[[], b
     """Say on stderr, once each time, that the link to the broker went (and that the watch is
     retrying) and that it is back; `kept`: the watch has a session, which keeps the requests
     meanwhile; `quiet`: nothing to say (the watch is stopping, or its session was taken over).
-    Runs until cancelled."""
+    Runs until cancelled. A link that went before it began (the watch busy starting while its
+    broker went) is told at once."""
     while True:
-        await consumer.connected.wait()
-        url = consumer.brokers.current.url  # the broker the link is up to
-        await consumer.lost.wait()
+        if not consumer.lost.is_set():
+            await consumer.connected.wait()
+            url = consumer.brokers.current.url  # the broker the link is up to
+            await consumer.lost.wait()
+        else:
+            url = consumer.brokers.current.url
         if quiet():
             return
         meanwhile = (
