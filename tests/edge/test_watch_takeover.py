@@ -281,8 +281,13 @@ async def test_a_watch_taken_over_leaves_its_backlog_to_the_other_watch(
         ids = {b["request_id"] for b in sent}
         await eventually(
             lambda: set(written(tables[0])) | set(written(tables[1])) == ids,
-            timeout=30,
-            what="every request written down",
+            timeout=60,  # 600 requests at 10 ms or more each, on a busy machine
+            what=lambda: (
+                f"every request written down ({len(written(tables[0]))} and "
+                f"{len(written(tables[1]))} written, "
+                f"{len(ids - set(written(tables[0])) - set(written(tables[1])))} of {len(ids)} "
+                f"in neither; stopped: {stopped.name}, {left} then)"
+            ),
         )
         assert len(written(stopped)) == left, "nothing written down once stopped"
     finally:
