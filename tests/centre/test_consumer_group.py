@@ -158,7 +158,10 @@ async def test_a_clerk_slower_than_the_ack_wait_keeps_its_batch_and_nothing_is_a
         await eventually(
             lambda: {i for _, i in applied} == sent and slow.counts.deliveries == 3,
             timeout=40,
-            what="every request handled",
+            what=lambda: (
+                f"every request handled, each delivered once ({applied}; the slow "
+                f"clerk's deliveries: {slow.counts.deliveries})"
+            ),
         )
         await asyncio.sleep(2 * ack_wait)  # two ack waits more: nothing comes again
         assert sorted(i for _, i in applied) == sorted(sent), applied
