@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections import Counter
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -21,7 +20,7 @@ from edge.settings.config import parse_config
 from firmware_sim.r2000_sim import R2000Simulator
 from firmware_sim.shelf_controller_sim import ShelfControllerSimulator
 from tests.clocks import SteppedClock
-from tests.conftest import eventually, subscribed
+from tests.conftest import eventually, scanners_open, subscribed
 
 
 class Peer(Protocol):
@@ -65,22 +64,11 @@ class ShelfRig:
     async def start_daemon(self, clock: Clock | None = None, **overrides: Any) -> None:
         """The daemon alone (ready), with the peers as they are."""
         config = parse_config(self.config(**overrides))
-        ups = Counter(a.text for a in self.activity)
         self.gateway = Gateway(config, observer=self.activity.append, clock=clock)
         self.task = asyncio.create_task(self.gateway.run())
         await eventually(self.gateway.ready.is_set)
         await subscribed(self.gateway)
-        # A serial port's input is flushed as the daemon opens it: a scan sent before that is
-        # never read, by this daemon as by a real one. Ready is once each scanner whose
-        # simulator runs has its port open.
-        for scanner in config.scanners:
-            if Path(scanner.port).exists():
-                up = f"{scanner.name} is up"
-                await eventually(partial(self._told_more, up, ups[up]), what=up)
-
-    def _told_more(self, text: str, times: int) -> bool:
-        """Whether the activity has said `text` more than `times` times."""
-        return [a.text for a in self.activity].count(text) > times
+        await scanners_open(self.gateway)  # a scan sent before would never be read
 
     async def stop_daemon(self) -> None:
         """The daemon alone; the peers go on as they were."""
