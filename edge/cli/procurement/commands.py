@@ -245,8 +245,6 @@ async def watch_group(options: WatchOptions) -> int:
     # news of one made urgent since (the alarms come again at each start).
     seen = SeenRequests(options.seen)
     clerk = Clerk(options, member, options.client_id is not None, seen)
-    if clerk.table is not None:
-        seen.know(clerk.table.request_keys())
 
     async def take(request: ReceivedRequest) -> None:
         await clerk.take(request)

@@ -223,8 +223,8 @@ class Clerk:
     `wants_more` says no, so that the feed stops before taking another. A copy of a request
     taken before, sent again by its gateway, is printed (`repeat`; on stderr with --json),
     nothing more. `news` tells of requests taken as routine that alarms name as urgent (on
-    stderr too, for the same reason); `taken_before`: the requests taken before (default: those
-    the CSV file holds)."""
+    stderr too, for the same reason); `taken_before`: the requests taken before (the seen
+    file's), told here of those the CSV file holds too."""
 
     def __init__(
         self,
@@ -239,7 +239,8 @@ class Clerk:
         self.table = RequestCsv(options.csv) if options.csv is not None else None
         if taken_before is None:
             taken_before = SeenRequests()
-            taken_before.know([] if self.table is None else self.table.request_keys())
+        if self.table is not None:
+            taken_before.know(self.table.request_keys())  # written down before: not again
         beside = options.seen if options.seen is not None else options.csv
         kept = None if beside is None else urgent_file(beside)
         self.news = UrgentNews(taken_before, kept, self.table)
@@ -321,8 +322,6 @@ async def watch(options: WatchOptions) -> int:
     seen = SeenRequests(options.seen)
     client_id = options.client_id or own_client_id("watch")
     clerk = Clerk(options, client_id, options.client_id is not None, seen)
-    if clerk.table is not None:
-        seen.know(clerk.table.request_keys())  # written down before: not again
     watcher = ProcurementWatch(
         brokers,
         clerk.take,
