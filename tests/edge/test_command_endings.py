@@ -11,7 +11,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 from tests.processes import (
@@ -152,21 +155,53 @@ def test_demo_out_of_time_says_so_and_names_no_removed_ledger() -> None:
     assert not re.search(r"/\S+\.sqlite", ledger[1]), "it names a ledger that is gone"
 
 
-def _hold(sock: socket.socket, address: tuple[str, int], seconds: float = 60.0) -> None:
+def _hold(sock: socket.socket, address: tuple[str, int], seconds: float = 60.0) -> bool:
     """Bind and listen on `address`; while another process (another demo of the suite) holds
     it, wait for it to let go, so that the port cannot come free during the test. Held for
-    longer than `seconds` (a gateway of this machine): taken all the same."""
+    longer than `seconds` (a gateway of this machine): taken all the same, and False."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the endpoint's server does
     deadline = time.monotonic() + seconds
     while True:
         try:
             sock.bind(address)
         except OSError:
             if time.monotonic() > deadline:
-                return
+                return False
             time.sleep(0.1)
         else:
             sock.listen()
-            return
+            return True
+
+
+class _GatewayEndpoint(BaseHTTPRequestHandler):
+    """Answers as a running gateway's metrics endpoint does to who asks what holds its port:
+    the suite's other tests run check-config meanwhile, which warns of a port held by anything
+    else."""
+
+    def do_GET(self) -> None:
+        body = b'rxedge_gateway_info{site="s",gateway="holding"} 1\n'
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _served_as_a_gateway(sock: socket.socket) -> Iterator[None]:
+    """`sock`, bound and listening, answering as a gateway's endpoint while in the block."""
+    server = HTTPServer(sock.getsockname(), _GatewayEndpoint, bind_and_activate=False)
+    server.socket = sock
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        thread.join(10)
 
 
 # Holds 127.0.0.1:9464 and runs the command given, passing its output on.
@@ -185,7 +220,8 @@ def test_demo_with_the_metrics_address_taken_runs_without_its_endpoint_quietly()
     """A gateway on this machine (or another demo) holds 127.0.0.1:9464: the demo says it
     runs without metrics, instead of an ERROR line from its daemon. In a network of its own
     where it can be had, so the port is not waited for while the suite's other gateways hold
-    it; else held here once they let go."""
+    it; else held here once they let go, answering as a gateway does (check-config, run by
+    other tests meanwhile, warns of the port held by anything else)."""
     if private_network():
         demo = [*RXEDGE, "demo", "--plain", "--seconds", "3"]
         run = [sys.executable, "-c", HOLDING_9464, *demo]
@@ -193,8 +229,9 @@ def test_demo_with_the_metrics_address_taken_runs_without_its_endpoint_quietly()
             in_private_network(run), capture_output=True, text=True, cwd=ROOT, timeout=90
         )
     else:
-        with socket.socket() as taken:
-            _hold(taken, ("127.0.0.1", 9464))
+        with socket.socket() as taken, contextlib.ExitStack() as serving:
+            if _hold(taken, ("127.0.0.1", 9464)):
+                serving.enter_context(_served_as_a_gateway(taken))
             result = _demo_for_3_seconds()
     out = result.stdout + result.stderr
     assert "metrics: off (the default address is taken" in out, out
