@@ -111,9 +111,9 @@ class LiveFeed:
             if told not in self._refused_told:
                 self._refused_told.add(told)
                 log.warning(
-                    "live feed: a screen at %s refused: %s; it shows 'reconnecting' and tries "
-                    "again. Screens behind one address (a proxy that sends no X-Forwarded-For, a "
-                    "Wi-Fi router's NAT) share that address's streams",
+                    "live feed: a screen at %s refused: %s; it shows 'Not live: reconnecting' "
+                    "and tries again. Screens behind one address (a proxy that sends no "
+                    "X-Forwarded-For, a Wi-Fi router's NAT) share that address's streams",
                     address,
                     f"{self.max_streams} streams are open in all"
                     if full

@@ -64,7 +64,8 @@ async def test_live_streams_are_limited_and_every_other_request_still_answered(
         tab = await web.tab()
         await tab.goto(f"{web.url}/shelves")
         link = tab.locator("#live-link")
-        await expect(link).to_have_text("reconnecting", timeout=5_000)
+        await expect(link).to_have_attribute("data-state", "down", timeout=5_000)
+        await expect(tab.locator("#live-reason")).to_contain_text("reconnecting")
         await held[0].close()
         await expect(link).to_have_attribute("data-state", "live", timeout=20_000)
 

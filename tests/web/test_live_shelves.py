@@ -159,7 +159,8 @@ async def test_a_tablet_that_slept_through_midnight_shows_the_new_day_once_back(
 
         await tab.route("**/events", network)
         await tab.evaluate("window.stop()")  # asleep: its stream is gone, and stays away
-        await expect(link).to_have_text("reconnecting", timeout=SECOND)
+        await expect(link).to_have_attribute("data-state", "down", timeout=SECOND)
+        await expect(tab.locator("#live-reason")).to_contain_text("reconnecting")
         live = web.page.state.live
         told = live.generation
         clock.step(120)  # midnight passes while it sleeps: the page's `day` reaches nobody

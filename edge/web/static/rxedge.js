@@ -260,25 +260,36 @@
   });
 
   // Live only while the stream is open, the page's broker link is up and the gateway online:
-  // otherwise what the page shows is frozen, and it says so.
+  // otherwise what the page shows is frozen, and it says so. The mark in the top bar holds one
+  // short word in a box of fixed width, so the bar never reflows under a finger as the state
+  // changes (on the tablet it has no room); why the page is not live is told in a strip at the
+  // screen's foot, out of the layout, that a tap goes through.
   const link = document.getElementById("live-link");
+  const reason = document.getElementById("live-reason");
   let streamOpen = false;
   let opening = true; // until the stream first opens or fails the mark stays as drawn ("…")
   let said = { broker: true, gateway: "online" }; // the stream's first event says how it is
   function showLink() {
     if (!link || opening) return;
     let state = "down";
-    let text = "live";
-    if (!streamOpen) text = "reconnecting";
-    else if (!said.broker) text = "not live: the page's broker link is down";
-    else if (said.gateway !== "online") text = "not live: gateway " + said.gateway;
+    let text = "off";
+    let why = "";
+    if (!streamOpen) why = "reconnecting to the page";
+    else if (!said.broker) why = "the page's broker link is down";
+    else if (said.gateway !== "online") why = "gateway " + said.gateway;
     else if (document.querySelector("[data-live][data-held]")) {
-      state = "held"; // a word as wide as "live": the bar does not move as typing starts and ends
+      state = "held";
       text = "held";
-    } else state = "live";
+    } else {
+      state = "live";
+      text = "live";
+    }
     link.dataset.state = state;
     link.textContent = text;
-    link.title = state === "held" ? "live, held while you type" : "";
+    link.title = state === "held" ? "live, held while you type" : why && "not live: " + why;
+    if (reason) {
+      reason.textContent = why && "Not live: " + why + ". Lights and alarms shown are frozen.";
+    }
   }
 
   // The browser retries a stream that broke by itself, but not one answered with an error (a
