@@ -2,7 +2,7 @@
 malformed request is dropped (acknowledged, counted, never applied), `--count N` takes N and
 gives the rest back to the group at once, Ctrl-C or SIGTERM end it with their own status, and
 a request taken as routine that a gateway's alarm names as urgent is told once, across a
-restart."""
+restart, and so is each step of what became of a request the centre refused."""
 
 from __future__ import annotations
 
@@ -161,3 +161,60 @@ async def test_a_request_taken_as_routine_that_an_alarm_names_as_urgent_is_told_
     assert again.lines == []
     held = (tmp_path / "seen.txt.urgent").read_text().split()
     assert sorted(held) == sorted(f"s6/g1/{b['request_id']}" for b in (first, second))
+
+
+def refusal(body: dict[str, Any], status: str, **became: str) -> tuple[str, bytes]:
+    """The shortage alarm of `body`'s product telling that the centre refused `body` (`status`)
+    and what became of it (`proposal_id`, `requested_again` or `proposal_withdrawn`)."""
+    detail = {"gtin": body["gtin"], "name": body["name"], "on_hand": 2}
+    detail |= {"refused_request": body["request_id"], "refused_status": status, **became}
+    alarm = {"kind": "shortage", "state": "acknowledged", "detail": detail}
+    site, gateway, gtin = body["site"], body["gateway"], body["gtin"]
+    return f"{ROOT}/{site}/{gateway}/alarms/shortage-{gtin}", json.dumps(alarm).encode()
+
+
+def refused(run: CliRun) -> list[str]:
+    return [e for e in run.errors if " was cancelled: " in e]
+
+
+@pytest.mark.timeout(120)
+async def test_what_became_of_a_request_the_centre_refused_is_told_once_each(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    """The centre cancels a request the watch took: its proposal waiting is told; withdrawn
+    while the watch is away, the watch run again tells that, not the waiting again. A refusal
+    of a request this watch never took is not its news."""
+    mine, other = request_message(site="s7", gateway="g1", n=1), request_message("s7", "g2", 2)
+    proposal = "9d3f6c1e-0b8a-4f4e-a1c2-6e5d7b8a9c01"
+    seen = tmp_path / "seen.txt"
+    run = await clerk(cluster, "refusals", "--json", "--seen", str(seen))
+    topic, waits = refusal(mine, "cancelled", proposal_id=proposal)
+    topics = [topic, refusal(other, "cancelled")[0]]
+    try:
+        await publish_requests(cluster, [mine])
+        await eventually(lambda: run.json_lines(), timeout=20, what="the request taken")
+        await asyncio.to_thread(publish_alarms, cluster, dict([(topic, waits)]))
+        await eventually(lambda: refused(run), timeout=20, what="the proposal waiting told")
+        assert await run.interrupt() == 130, run.errors
+        withdrawn = [refusal(mine, "cancelled", proposal_withdrawn=proposal)]
+        withdrawn.append(refusal(other, "cancelled"))  # a request this watch never took
+        await asyncio.to_thread(publish_alarms, cluster, dict(withdrawn))
+        again = await clerk(cluster, "refusals", "--json", "--seen", str(seen))
+        await eventually(lambda: refused(again), timeout=20, what="the withdrawal told")
+        assert await again.interrupt() == 130, again.errors
+    finally:
+        await asyncio.to_thread(publish_alarms, cluster, dict.fromkeys(topics, b""))
+    product, rid = f"Product 1 (GTIN {mine['gtin']})", mine["request_id"]
+    assert refused(run) == [
+        f"request {rid} at s7/g1 was cancelled: proposal {proposal} for {product} waits for "
+        f"a pharmacist to confirm it (alarm shortage-{mine['gtin']})"
+    ]
+    assert refused(again) == [
+        f"request {rid} at s7/g1 was cancelled: proposal {proposal} for {product} was "
+        f"withdrawn unconfirmed: stock rose, nothing more is needed (alarm shortage-"
+        f"{mine['gtin']})"
+    ], "the waiting not told again, the other gateway's request not this watch's"
+    assert not [e for e in again.errors if other["request_id"] in e]
+    assert [len(r.lines) for r in (run, again)] == [1, 0], "stdout: requests taken alone"
+    held = (tmp_path / "seen.txt.urgent").read_text().splitlines()
+    assert held == [f"s7/g1/{rid} waits", f"s7/g1/{rid} withdrawn"]

@@ -5,7 +5,8 @@ longer the refused request as urgent), still acknowledged; once the pharmacist c
 proposal, it names the request that proposal became. The clerk's watch, following the alarms,
 tells once of each request it took as routine that an alarm names as urgent: live, and after a
 restart for what it had not told, never twice; on stderr, never on stdout nor in the CSV file,
-which hold only the requests taken (a script ordering each orders each once)."""
+which hold only the requests taken (a script ordering each orders each once). So it tells, once
+each, what became of a request it took that the centre rejected."""
 
 from __future__ import annotations
 
@@ -18,11 +19,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from edge.cli.procurement.alarm_news import AlarmNews
 from edge.cli.procurement.request_csv import CSV_COLUMNS
 from edge.demo.local_broker import LocalBroker
 from inventory.alarms.lifecycle import AlarmKind, alarm_id
 from inventory.changes import Book
 from sync.commands import with_envelope
+from sync.procurement_feed import ReceivedRequest, RequestKey, SeenRequests
 from tests.conftest import Subscriber, eventually
 from tests.edge.procurement_rig import (
     PREFIX,
@@ -234,3 +239,101 @@ async def told_after_the_retained(run: CliRun, subscribe: Callable[..., Subscrib
         what="the news of the other gateway's request",
     )
     return str(body["request_id"])
+
+
+def refusal_news(run: CliRun) -> list[str]:
+    return [e for e in run.errors if " was rejected: " in e]
+
+
+async def test_the_watch_tells_once_what_became_of_a_request_the_centre_rejected(
+    broker: LocalBroker, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    """The clerk rejects a request the watch took: the watch tells that a proposal waits for a
+    pharmacist, once (run again, the retained alarm still saying so, it does not tell it
+    again); the pharmacist confirms it: the watch takes the request it became as any request
+    and tells what became of the refused one. On stderr, never on stdout: those are lines of
+    requests taken."""
+    wanted = products(auto=1)
+    gtin = wanted[0]["gtin"]
+    db, seen = tmp_path / "ledger.sqlite", tmp_path / "seen.txt"
+    stock(db, wanted)
+    centre = subscribe(f"{PREFIX}/cmd-result")
+    gateway, task = await start_gateway(config(db, broker.url, wanted))
+    watch = ["procurement", "watch", "--broker", broker.url, "--client-id", "clerk-refusing"]
+    watch += ["--seen", str(seen)]
+    run = await CliRun.start(*watch)
+    again: CliRun | None = None
+    try:
+        await run.watching()
+        change(gateway, Book((take_one(gtin),)))
+        (x,) = await eventually(lambda: list(requests(db)), what="the request")
+        await eventually(lambda: any(x in line for line in run.lines), what="the request taken")
+        body = {"request_id": x, "status": "rejected", "note": "discontinued"}
+        centre.publish(f"{PREFIX}/procurement/status", json.dumps(body))
+        (y,) = await eventually(lambda: proposals(db), what="the proposal")
+        await eventually(lambda: refusal_news(run), what="the news of the refusal")
+        assert await run.interrupt() == 130
+        again = await CliRun.start(*watch)
+        await again.watching()
+        await eventually(lambda: any("following" in e for e in again.errors), what="following")
+        confirm = {"request_id": y, "by": "Dr. Ruiz"}
+        centre.publish(f"{PREFIX}/cmd/procurement-confirm", json.dumps(with_envelope(confirm)))
+        await eventually(lambda: refusal_news(again), what="the news of the proposal sent")
+        await eventually(lambda: any(y in line for line in again.lines), what="y taken")
+        assert await again.interrupt() == 130
+    finally:
+        await run.kill()
+        if again is not None:
+            await again.kill()
+        await stop_gateway(gateway, task)
+    product = f"Product 1 (GTIN {gtin})"
+    assert refusal_news(run) == [
+        f"request {x} at s1/g1 was rejected: proposal {y} for {product} waits for a "
+        f"pharmacist to confirm it (alarm shortage-{gtin})"
+    ]
+    assert refusal_news(again) == [
+        f"request {x} at s1/g1 was rejected: the proposal for {product} was confirmed and "
+        f"sent as request {y} (alarm shortage-{gtin})"
+    ], "the proposal waiting not told again"
+    assert not [line for line in run.lines + again.lines if "rejected" in line], "stdout"
+    assert [line for line in again.lines if y in line and "ROUTINE" in line], again.lines
+
+
+def test_refusal_news_is_told_once_each_of_a_request_taken_from_a_file_of_either_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One function decides for both watches: a refusal carried by two alarms is told once;
+    one named before its request came is told once it is taken; a file of an older watch (a
+    request told as urgent a line) loads, and the new lines keep its form."""
+    kept = tmp_path / "seen.txt.urgent"
+    urgent, refused, later = (request_message(n=n) for n in (1, 2, 3))
+    kept.write_text(f"s1/g1/{urgent['request_id']}\n")
+    detail = {"gtin": refused["gtin"], "name": "Product 2", "refused_status": "rejected"}
+    detail["refused_request"] = refused["request_id"]
+    alarm = {"kind": "shortage", "state": "raised", "detail": detail}
+    alarm_out = {**alarm, "kind": "stock_out"}
+    news = AlarmNews(SeenRequests(), kept, None)
+    news.taken(ReceivedRequest(f"{PREFIX}/procurement/request", refused))
+    for named in (alarm, alarm_out, alarm):
+        topic = f"{PREFIX}/alarms/{named['kind']}-{refused['gtin']}"
+        news.alarm(topic, json.dumps(named).encode())
+    later_alarm = {**alarm, "detail": {**detail, "refused_request": later["request_id"]}}
+    news.alarm(f"{PREFIX}/alarms/shortage-x", json.dumps(later_alarm).encode())
+    assert capsys.readouterr().err == (
+        f"request {refused['request_id']} at s1/g1 was rejected: no proposal for Product 2 "
+        f"(GTIN {refused['gtin']}) waits: nothing more is needed (alarm shortage-"
+        f"{refused['gtin']})\n"
+    ), "once, whichever alarm carries it; the later request's not yet: not taken"
+    news.taken(ReceivedRequest(f"{PREFIX}/procurement/request", later))
+    assert f"request {later['request_id']} at s1/g1 was rejected" in capsys.readouterr().err
+    news.close()
+    assert kept.read_text().split("\n")[:-1] == [
+        f"s1/g1/{urgent['request_id']}",
+        f"s1/g1/{refused['request_id']} nothing",
+        f"s1/g1/{later['request_id']} nothing",
+    ]
+    again = AlarmNews(SeenRequests(), kept, None)
+    assert RequestKey("s1", "g1", urgent["request_id"]) in again.told
+    again.alarm(f"{PREFIX}/alarms/shortage-x", json.dumps(later_alarm).encode())
+    again.close()
+    assert capsys.readouterr().err == "", "told before the restart"

@@ -219,8 +219,9 @@ def _reach(args: argparse.Namespace) -> tuple[str, ...]:
 async def watch_group(options: WatchOptions) -> int:
     """Take requests from the stream as a member of `options.durable` until `count` requests,
     `seconds`, or a failure; follow the gateways' alarms in the stream meanwhile, for requests
-    made urgent after they were sent (sync.jetstream.alarm_feed: an ordered consumer, read from
-    the stream's start at each start, that takes nothing from any other consumer)."""
+    made urgent or refused after they were sent (sync.jetstream.alarm_feed: an ordered
+    consumer, read from the stream's start at each start, that takes nothing from any other
+    consumer)."""
     import asyncio
 
     from edge.cli.broker_options import own_client_id
@@ -285,8 +286,8 @@ async def watch_group(options: WatchOptions) -> int:
                 flush=True,
             )
             print(
-                f"following {alarms} in stream {STREAM} for requests made urgent after they "
-                "were sent",
+                f"following {alarms} in stream {STREAM} for requests made urgent or refused "
+                "after they were sent",
                 file=sys.stderr,
                 flush=True,
             )

@@ -27,9 +27,9 @@ answered, a request would be accepted at its gateway and never written down.
 With `--nats` the requests come from the centre's NATS JetStream stream instead, through a
 consumer group shared with the other clerks' processes (edge.cli.procurement.commands.watch_group).
 Both follow the gateways' alarms and tell on stderr, once, of a request taken as routine that one
-names as urgent now (edge.cli.procurement.urgent): the MQTT watch in a session of its own, the NATS
-watch by an ordered consumer of the stream from its start, taking no alarm from other consumers
-(sync.jetstream.alarm_feed). The MQTT watch tells of its link (edge.cli.procurement.watch_links).
+names as urgent now, and what became of one the centre refused (edge.cli.procurement.alarm_news):
+the MQTT watch in a session of its own, the NATS watch by an ordered consumer of the stream from
+its start, taking none from others (sync.jetstream.alarm_feed). The MQTT watch tells of its link.
 """
 
 from __future__ import annotations
@@ -45,9 +45,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from edge.cli.broker_options import own_client_id
+from edge.cli.procurement.alarm_news import AlarmNews
 from edge.cli.procurement.request_csv import RequestCsv
 from edge.cli.procurement.request_lines import repeat_note, request_line
-from edge.cli.procurement.urgent import UrgentNews, alarm_subscription, urgent_file
+from edge.cli.procurement.urgent import alarm_subscription, urgent_file
 from edge.cli.procurement.watch_links import NO_SESSION_WARNING, AlarmsAndLink
 from edge.service.stopping import StopSignals
 from sync.broker_refusal import OPTION_SETTINGS, BrokerLinkError
@@ -222,9 +223,9 @@ class Clerk:
     (`--csv`), print it; `enough` is set once `count` requests are taken, and from then on
     `wants_more` says no, so that the feed stops before taking another. A copy of a request
     taken before, sent again by its gateway, is printed (`repeat`; on stderr with --json),
-    nothing more. `news` tells of requests taken as routine that alarms name as urgent (on
-    stderr too, for the same reason); `taken_before`: the requests taken before (the seen
-    file's), told here of those the CSV file holds too."""
+    nothing more. `news` tells of requests taken as routine that alarms name as urgent, and
+    what became of those the centre refused (on stderr too, for the same reason);
+    `taken_before`: the requests taken before (the seen file's), told of the CSV file's too."""
 
     def __init__(
         self,
@@ -243,7 +244,7 @@ class Clerk:
             taken_before.know(self.table.request_keys())  # written down before: not again
         beside = options.seen if options.seen is not None else options.csv
         kept = None if beside is None else urgent_file(beside)
-        self.news = UrgentNews(taken_before, kept, self.table)
+        self.news = AlarmNews(taken_before, kept, self.table)
         self.accepter = (
             Accepter(options, f"{client_id}-answers", persistent) if options.accept else None
         )

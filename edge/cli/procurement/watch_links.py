@@ -1,6 +1,7 @@
 """The procurement watch's links besides its requests: what it says on stderr when its broker
 goes and when it is back (`tell_link`), and the session that follows the gateways' alarms for
-requests made urgent after they were sent (`alarm_session`, edge.cli.procurement.urgent).
+news of the requests taken: made urgent or refused since (`AlarmsAndLink`,
+edge.cli.procurement.alarm_news).
 
 A watch without `--client-id` has no session at the broker: what was published while its link
 was down is not kept for it. It says so at start (NO_SESSION_WARNING) and again at each return
@@ -102,7 +103,10 @@ class AlarmsAndLink:
     async def _tell(self, consumer: RequestConsumer, quiet: Callable[[], bool]) -> None:
         async def following() -> None:
             await self.alarms.subscribed.wait()
-            say(f"following {self.subscription} for requests made urgent after they were sent")
+            say(
+                f"following {self.subscription} for requests made urgent or refused after they"
+                " were sent"
+            )
 
         await asyncio.gather(following(), tell_link(consumer, self.kept, quiet))
 
