@@ -9,14 +9,16 @@ sets `refusal` (sync.broker_refusal). ``publish`` returns a future completed by 
 ``publish_many`` one future for a whole batch, which keeps the loop's share of the outbox small.
 Inbound messages reach `on_message`, or with manual acknowledgement `on_delivery`, acknowledged
 only when the receiver calls `ack`. A mute broker's link is dropped (sync.mqtt_client); another
-client taking the session over is told (`takeover`, sync.broker_refusal). The messages it speaks
-in (`Announcement`, `Delivery`, `MessageHandler`) are sync.mqtt_client's, importable from here."""
+client taking the session over is told (`takeover`, sync.broker_refusal); a session that
+`gives_way` then links no more, leaving the session to that client. The messages it speaks in
+(`Announcement`, `Delivery`, `MessageHandler`) are sync.mqtt_client's, importable from here."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
+import threading
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -53,6 +55,9 @@ from sync.puback_answers import ACK_GROUP as ACK_GROUP
 from sync.puback_answers import PubackAnswers
 
 log = logging.getLogger(__name__)
+# How long paho's thread (its retry due 0.25 s after a link went) waits for the loop, slower on a
+# busy machine, to judge whether that was a takeover, for a session that gives way.
+JUDGE_SECONDS = 2.0
 
 
 class ConnectFailure(NamedTuple):
@@ -81,11 +86,14 @@ class MqttSession:
         on_delivery: DeliveryHandler | None = None,
         protocol: MqttProtocol = "5",
         reads: Sequence[str] = (),
+        gives_way: bool = False,
     ):
         """`broker`: one broker, or several tried in order; `security`: TLS files and the
         account (default: none; mqtts:// is checked against the system's CAs). `on_delivery`
         (instead of `on_message`): messages are acknowledged only by `ack`. `reads`: the topic
-        filters `retained` may read; messages on them reach neither receiver."""
+        filters `retained` may read; messages on them reach neither receiver. `gives_way`: from
+        the first sign of a takeover on, the session links no more (it acknowledges nothing
+        more either): the other client keeps the session, and is not thrown off again."""
         self.brokers = BrokerRotation(broker)
         self.protocol: MqttProtocol = protocol
         self.refusal: BrokerRefusal | None = None  # the last lasting refusal, if any
@@ -105,6 +113,7 @@ class MqttSession:
         self.connects = 0
         self.takeover = SessionTakeover(client_id, persistent)
         self._stopping = False
+        self._gives_way = gives_way
         # Set on paho's thread, broker and what together: repeats are logged quietly.
         self._last_failure: ConnectFailure | None = None
         client = make_client(client_id, protocol, persistent, manual_ack=on_delivery is not None)
@@ -284,7 +293,7 @@ class MqttSession:
 
     def _on_disconnect(
         self,
-        _client: mqtt.Client,
+        client: mqtt.Client,
         _userdata: object,
         flags: mqtt.DisconnectFlags,
         reason: ReasonCode,
@@ -292,7 +301,12 @@ class MqttSession:
     ) -> None:
         lost = (self.broker.url, reason.value, str(reason), flags.is_disconnect_packet_from_server)
         self._next_broker()
-        self._loop.call_soon_threadsafe(self._lost, *lost)
+        judged = threading.Event()
+        self._loop.call_soon_threadsafe(self._lost, *lost, judged)
+        if self._gives_way and not self._stopping:
+            judged.wait(JUDGE_SECONDS)  # no retry before: it would throw the other client off
+            if self._stopping:
+                client.loop_stop()  # from its own thread: ends its loop, no retry
 
     def _on_publish(
         self,
@@ -342,14 +356,27 @@ class MqttSession:
         self.refusal = refusal
         self.refused.set()
 
-    def _lost(self, broker_url: str, reason: int, said: str, by_broker: bool) -> None:
+    def _lost(
+        self, broker_url: str, reason: int, said: str, by_broker: bool, judged: threading.Event
+    ) -> None:
         """The link to `broker_url` is gone: `by_broker`, the broker said `reason` (a DISCONNECT);
-        else paho lost the link, or gave up on it."""
-        going_on = self.takeover.taken_over.is_set()  # then no line for each further throw
-        sign = not self._stopping and self.takeover.link_down(broker_url, reason, by_broker)
-        if not sign or not going_on:
-            log.info("disconnected from %s: %s", broker_url, said)
-        self._set_connected(False)
+        else paho lost the link, or gave up on it. `judged`: told, for paho's thread."""
+        try:
+            going_on = self.takeover.taken_over.is_set()  # then no line for each further throw
+            sign = not self._stopping and self.takeover.link_down(broker_url, reason, by_broker)
+            if not sign or not going_on:
+                log.info("disconnected from %s: %s", broker_url, said)
+            self._set_connected(False)
+            if sign and self._gives_way:
+                self._give_way()
+        finally:
+            judged.set()
+
+    def _give_way(self) -> None:
+        """Link no more: paho's thread, told in time, ends instead of retrying; told late, it
+        ends its wait to retry, or the link it made meanwhile."""
+        self._stopping = True
+        self._client.disconnect()
 
     def _set_connected(self, up: bool, session_present: bool = False) -> None:
         """The link is up (`session_present`: the broker had kept the session) or gone."""

@@ -334,6 +334,7 @@ class RequestConsumer:
             security=security,
             on_delivery=self._arrived,
             protocol=protocol,
+            gives_way=True,  # taken over, it links no more: the other client keeps the session
         )
         self.connected = self._session.connected
         self.lost = self._session.lost
@@ -370,8 +371,7 @@ class RequestConsumer:
         self._queue.put_nowait(None)  # wakes a worker waiting for a message
 
     async def stop(self) -> None:
-        """Stop handling at once (a message in hand is left unacknowledged) and disconnect;
-        what was not acknowledged stays with the broker."""
+        """Stop at once and disconnect; the unacknowledged (one in hand too) stay at the broker."""
         if self._worker is not None:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from edge.cli.procurement.watch import Clerk, ProcurementWatch, WatchOptions, watch
+from edge.cli.procurement.watch_links import AlarmsAndLink
 from edge.demo.local_broker import LocalBroker, free_port
 from sync.broker_refusal import RESTART_LINK_SECONDS, SessionTakeover
 from sync.broker_url import BrokerAddress
@@ -252,17 +253,29 @@ def slow_disk(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Clerk, "take", write_down)
 
 
+@pytest.mark.parametrize("slow_to_stop", [False, True])
 async def test_a_watch_taken_over_leaves_its_backlog_to_the_other_watch(
     broker: LocalBroker,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    slow_to_stop: bool,
 ) -> None:
     """A backlog waits its turn in a watch when a second watch with its --client-id comes: one
     stops with exit 3 and writes down nothing more; what it had received and not written down
-    stays with the session and goes to the other, which writes it down. Only the requests
-    received while the two threw each other off, before the sign, may be in both files."""
+    stays with the session and goes to the other, which goes on and writes it down. Only the
+    requests received while the two threw each other off, before the sign, may be in both files.
+    `slow_to_stop`: the watch told is a while closing (a busy machine), and links no more
+    meanwhile: its retry would throw the other off, which would be told and stop too."""
     slow_disk(monkeypatch)
+    if slow_to_stop:
+        closing = AlarmsAndLink.stop
+
+        async def slowly(links: AlarmsAndLink) -> None:
+            await asyncio.sleep(1.5)
+            await closing(links)
+
+        monkeypatch.setattr(AlarmsAndLink, "stop", slowly)
     tables = [tmp_path / "first.csv", tmp_path / "second.csv"]
     options = [WatchOptions(broker.url, client_id="clerk-1", csv=t, group="") for t in tables]
     runs = [asyncio.create_task(watch(options[0]))]
@@ -276,7 +289,8 @@ async def test_a_watch_taken_over_leaves_its_backlog_to_the_other_watch(
         runs.append(asyncio.create_task(watch(options[1])))
         done, _ = await asyncio.wait(runs, timeout=20, return_when=asyncio.FIRST_COMPLETED)
         assert [run.result() for run in done] == [TAKEN_OVER]
-        stopped = tables[runs.index(done.pop())]
+        told = runs.index(done.pop())
+        stopped = tables[told]
         left = len(written(stopped))
         ids = {b["request_id"] for b in sent}
         await eventually(
@@ -290,6 +304,7 @@ async def test_a_watch_taken_over_leaves_its_backlog_to_the_other_watch(
             ),
         )
         assert len(written(stopped)) == left, "nothing written down once stopped"
+        assert not runs[1 - told].done(), "the other watch goes on"
     finally:
         centre.close()
         for run in runs:

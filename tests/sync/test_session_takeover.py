@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import signal
+import threading
 
 import pytest
 
@@ -148,7 +149,7 @@ async def test_a_link_closed_for_a_reason_of_the_brokers_own_is_no_takeover_and_
     session = MqttSession(BrokerAddress.parse(URL), "rxedge-s1-g1")
     for _ in range(broker_refusal.SHORT_LINKS + 2):
         session._set_connected(True)
-        session._lost(URL, PACKET_TOO_LARGE, "Packet too large", True)
+        session._lost(URL, PACKET_TOO_LARGE, "Packet too large", True, threading.Event())
     told = [
         r for r in caplog.records if r.levelno == logging.INFO and "Packet too large" in r.message
     ]
@@ -157,7 +158,7 @@ async def test_a_link_closed_for_a_reason_of_the_brokers_own_is_no_takeover_and_
     # Such a broker often closes the link before its reason reaches us: unspecified then.
     for _ in range(broker_refusal.SHORT_LINKS + 2):
         session._set_connected(True)
-        session._lost(URL, UNSPECIFIED, "Unspecified error", False)
+        session._lost(URL, UNSPECIFIED, "Unspecified error", False, threading.Event())
     assert not session.takeover.taken_over.is_set()
     session.takeover.stop()
 

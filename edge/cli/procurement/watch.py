@@ -92,8 +92,8 @@ class ProcurementWatch:
     """Subscribes to procurement requests and hands each one (once) to `on_request`, which may
     be a coroutine function: the request counts as done, and is acknowledged to the broker,
     when it returns. A copy of one done that its gateway sent again goes to `on_repeat`. Once
-    `wanted` says no, no further message is taken (nor acknowledged). `in_hand` is the request
-    being taken, if any."""
+    `wanted` says no or the session is taken over, no further message is taken (nor acknowledged;
+    taken over, it links no more). `in_hand` is the request being taken, if any."""
 
     def __init__(
         self,
